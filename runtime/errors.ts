@@ -1,0 +1,153 @@
+/**
+ * Every error recstream raises on purpose, in one place (the kafkajs way):
+ * each class has a stable `code` and a `retriable` flag. Retry logic reads
+ * only the flag, never the class or the message.
+ *
+ * @example
+ * ```ts
+ * try { await log.append('rec.items', records); }
+ * catch (err) { if (isRetriable(err)) scheduleRetry(); else throw err; }
+ * ```
+ */
+export class RecstreamError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { code: string; retriable?: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A configuration value is missing or invalid; the message names the variable. */
+export class ConfigError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'CONFIG_INVALID' });
+  }
+}
+
+/** A topic was used before it was created, or created twice with different settings. */
+export class TopicError extends RecstreamError {
+  constructor(message: string, code = 'TOPIC_INVALID') {
+    super(message, { code });
+  }
+}
+
+/** An offset outside [start, end] of a partition was asked for. */
+export class OffsetOutOfRangeError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'OFFSET_OUT_OF_RANGE' });
+  }
+}
+
+/** Bytes on disk or on the wire fail their checksum or framing. */
+export class CorruptDataError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'CORRUPT_DATA', cause });
+  }
+}
+
+/**
+ * The data dir cannot be written (full disk, read-only mount, permissions).
+ * Not retriable by default: retrying a full disk in a tight loop is the crash
+ * loop we promise not to have. The operator must act; the message says how.
+ */
+export class StorageError extends RecstreamError {
+  constructor(message: string, cause?: unknown, retriable = false) {
+    super(message, { code: 'STORAGE_UNAVAILABLE', cause, retriable });
+  }
+}
+
+/** A broker, registry or Redis server could not be reached or timed out. */
+export class ConnectionError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'CONNECTION_FAILED', cause, retriable: true });
+  }
+}
+
+/** A record's bytes could not be decoded (bad magic byte, unknown schema id, truncated Avro). */
+export class DeserializationError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'DESERIALIZATION_FAILED', cause });
+  }
+}
+
+/** A value does not match its Avro schema; `fields` names each offending field path. */
+export class SchemaValidationError extends RecstreamError {
+  readonly fields: readonly { path: string; reason: string }[];
+
+  constructor(message: string, fields: readonly { path: string; reason: string }[]) {
+    super(message, { code: 'SCHEMA_VALIDATION_FAILED' });
+    this.fields = fields;
+  }
+}
+
+/** A schema id or subject version is not in the registry. */
+export class SchemaNotFoundError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'SCHEMA_NOT_FOUND' });
+  }
+}
+
+/** Registering a schema would break compatibility; the message names the field. */
+export class IncompatibleSchemaError extends RecstreamError {
+  readonly field: string | undefined;
+
+  constructor(message: string, field?: string) {
+    super(message, { code: 'SCHEMA_INCOMPATIBLE' });
+    this.field = field;
+  }
+}
+
+/** A state store was used after close, or its on-disk data is unusable. */
+export class StateStoreError extends RecstreamError {
+  constructor(message: string, cause?: unknown, retriable = false) {
+    super(message, { code: 'STATE_STORE_FAILED', cause, retriable });
+  }
+}
+
+/** A processor threw while handling a record; the record goes to the DLQ. */
+export class ProcessingError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'PROCESSING_FAILED', cause });
+  }
+}
+
+/** A topology declaration is inconsistent (unknown processor, store or topic). */
+export class TopologyError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'TOPOLOGY_INVALID' });
+  }
+}
+
+/** True when retrying the same call may succeed. Reads only the `retriable` flag. */
+export function isRetriable(err: unknown): boolean {
+  return err instanceof RecstreamError && err.retriable;
+}
+
+/**
+ * Translates a Node.js file-system error into a StorageError whose message
+ * tells the operator what is wrong with the data dir.
+ */
+export function storageErrorFrom(err: unknown, what: string): RecstreamError {
+  if (err instanceof RecstreamError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOSPC':
+      return new StorageError(`${what}: no space left on device; free space in the data dir or point RECSTREAM_DATA_DIR elsewhere`, err);
+    case 'EROFS':
+      return new StorageError(`${what}: the data dir is on a read-only file system; set RECSTREAM_DATA_DIR to a writable directory`, err);
+    case 'EACCES':
+    case 'EPERM':
+      return new StorageError(`${what}: permission denied; make the data dir writable by this user or set RECSTREAM_DATA_DIR`, err);
+    case 'EDQUOT':
+      return new StorageError(`${what}: disk quota exceeded`, err);
+    case 'EMFILE':
+    case 'ENFILE':
+      return new StorageError(`${what}: too many open files; raise the file descriptor limit (ulimit -n)`, err, true);
+    default:
+      return new StorageError(`${what}: ${(err as Error | undefined)?.message ?? String(err)}`, err);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * State store port. The runtime owns stores (processors only declare them
+ * and get them from `ctx.store(name)`). Back-ends: `rocksdb/` on disk and
+ * `memory/` for tests; both pass `store.contract.ts`.
+ *
+ * Stores hold raw bytes: values are encoded by a `ValueCodec` so that two
+ * runs with equal inputs leave byte-identical stores (`recstream state digest`).
+ *
+ * @example
+ * ```ts
+ * const counts = ctx.store<number>('counts');
+ * const n = (await counts.get(record.key)) ?? 0;
+ * counts.put(record.key, n + 1);
+ * ```
+ */
+
+/** Turns a store value into bytes and back, deterministically. */
+export interface ValueCodec<V> {
+  encode(value: V): Buffer;
+  decode(bytes: Buffer): V;
+}
+
+/** An inclusive-exclusive key range over UTF-8 byte order; both ends optional. */
+export interface KeyRange {
+  readonly gte?: string;
+  readonly lt?: string;
+  /** Stop after this many entries. */
+  readonly limit?: number;
+}
+
+/** A typed key-value store as a processor sees it. Writes are buffered until the runtime commits. */
+export interface KeyValueStore<V> {
+  readonly name: string;
+  get(key: string): Promise<V | undefined>;
+  put(key: string, value: V): void;
+  delete(key: string): void;
+  /** Entries in key order, with uncommitted writes of this task applied. */
+  range(range?: KeyRange): AsyncIterable<[string, V]>;
+  /** Approximate number of entries (for metrics). */
+  approximateCount(): number;
+}
+
+/** One write as it reaches the byte layer: value null deletes. */
+export interface ByteWrite {
+  readonly key: string;
+  readonly value: Buffer | null;
+}
+
+/**
+ * The byte-level engine under a task's stores. One instance per task (one
+ * RocksDB directory per task, like Kafka Streams), shared by all the stores
+ * of that task so that one `write` commits every store and the task's
+ * metadata (input offsets, changelog positions) atomically.
+ */
+export interface StoreEngine {
+  get(key: Buffer): Promise<Buffer | undefined>;
+  /** Atomic: after a crash either every write is visible or none. */
+  write(writes: readonly { key: Buffer; value: Buffer | null }[]): Promise<void>;
+  iterate(range: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]>;
+  /** Deletes every key in [gte, lt). */
+  clearRange(gte: Buffer, lt: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
