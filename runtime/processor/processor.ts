@@ -1,0 +1,80 @@
+/**
+ * The processor API, shaped like Kafka Streams' Processor API: the runtime
+ * calls `init(ctx)` once per task, `process(record)` for every record in
+ * offset order, and `close()` on shutdown. Processors never open stores or
+ * write to the log themselves: they ask `ctx.store(name)` for the stores the
+ * topology declared for them and `ctx.forward(...)` records to their children.
+ *
+ * @example
+ * ```ts
+ * class CountPerKey implements Processor<unknown, number> {
+ *   private counts!: KeyValueStore<number>;
+ *   init(ctx: ProcessorContext<number>) { this.counts = ctx.store('counts'); this.ctx = ctx; }
+ *   async process(record: StreamRecord<unknown>) {
+ *     const n = ((await this.counts.get(record.key!)) ?? 0) + 1;
+ *     this.counts.put(record.key!, n);
+ *     this.ctx.forward({ key: record.key, value: n, timestamp: record.timestamp });
+ *   }
+ * }
+ * ```
+ */
+import type { Logger } from 'pino';
+import type { RecordHeaders } from '../log/log.js';
+import type { KeyValueStore } from '../state/store.js';
+
+/** A record flowing through a topology. */
+export interface StreamRecord<V> {
+  readonly key: string | null;
+  readonly value: V;
+  /** Event time, epoch milliseconds. */
+  readonly timestamp: number;
+  readonly headers?: RecordHeaders | undefined;
+}
+
+/** Where the record being processed came from (undefined inside a punctuator). */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/**
+ * `stream-time` punctuators fire as event time advances (deterministic on
+ * replay); `wall-clock` ones fire on the system clock (for flushing,
+ * housekeeping; their effects are not replay-deterministic).
+ */
+export type PunctuationType = 'stream-time' | 'wall-clock';
+
+export interface Cancellable {
+  cancel(): void;
+}
+
+export interface ProcessorContext<Out> {
+  readonly applicationId: string;
+  /** The task's partition: partition number of every source topic this task reads. */
+  readonly partition: number;
+  readonly logger: Logger;
+  store<V>(name: string): KeyValueStore<V>;
+  /** Sends a record to every child, or to the named child only. */
+  forward(record: StreamRecord<Out>, childName?: string): void;
+  schedule(intervalMs: number, type: PunctuationType, callback: (timestamp: number) => void | Promise<void>): Cancellable;
+  /** The largest event time this task has seen (-1 before the first record). */
+  streamTime(): number;
+  recordMetadata(): RecordMetadata | undefined;
+}
+
+export interface Processor<In, Out = never> {
+  init?(ctx: ProcessorContext<Out>): void | Promise<void>;
+  process(record: StreamRecord<In>): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/** Decodes a source topic's value bytes; throws on bad input (the record goes to the DLQ). */
+export interface ValueDeserializer<V> {
+  deserialize(bytes: Buffer, topic: string): V | Promise<V>;
+}
+
+/** Encodes a sink's values to bytes. */
+export interface ValueSerializer<V> {
+  serialize(value: V, topic: string): Buffer | Promise<Buffer>;
+}

@@ -1,0 +1,172 @@
+/**
+ * One task: the processors of a topology instantiated for one partition, the
+ * stores they use, and the outputs they produced since the last commit.
+ * The runner feeds it log records; the test driver feeds it records directly.
+ * Neither the log nor commits are known here.
+ */
+import type { Logger } from 'pino';
+import { ProcessingError, RecstreamError } from '../errors.js';
+import type { LogRecord, RecordHeaders } from '../log/log.js';
+import type { KeyValueStore } from '../state/store.js';
+import type { Processor, ProcessorContext, RecordMetadata, StreamRecord } from './processor.js';
+import { Punctuations } from './punctuation.js';
+import type { SinkNode, Topology } from './topology.js';
+
+/** A sink's output, serialized, waiting for the next commit. */
+export interface PendingOutput {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly value: Buffer | null | Promise<Buffer>;
+  readonly timestamp: number;
+  readonly headers: RecordHeaders | undefined;
+}
+
+/** Why a record could not be processed, with the node that failed. */
+export interface RecordFailure {
+  readonly node: string;
+  readonly error: unknown;
+}
+
+export class Task {
+  readonly outputs: PendingOutput[] = [];
+  private readonly processors = new Map<string, Processor<unknown, unknown>>();
+  private readonly punctuations = new Punctuations();
+  private readonly sourceByTopic = new Map<string, string>();
+  private current: RecordMetadata | undefined;
+  private time = -1;
+  private failingNode = '';
+  /** Pending deliveries as flat (node, record) pairs: no per-forward allocation. */
+  private readonly queue: unknown[] = [];
+
+  constructor(
+    private readonly topology: Topology,
+    readonly partition: number,
+    private readonly stores: (name: string) => KeyValueStore<unknown>,
+    private readonly logger: Logger,
+  ) {
+    for (const s of topology.sources) for (const topic of s.topics) this.sourceByTopic.set(topic, s.name);
+  }
+
+  async init(): Promise<void> {
+    for (const node of this.topology.processors) {
+      const processor = node.supplier();
+      this.processors.set(node.name, processor);
+      await processor.init?.(this.contextFor(node.name, node.stores));
+    }
+  }
+
+  streamTime(): number {
+    return this.time;
+  }
+
+  /**
+   * Decodes and processes one record. Returns the failure instead of throwing
+   * when the record itself is bad (so the caller can dead-letter it);
+   * retriable infrastructure errors are thrown.
+   */
+  async process(record: LogRecord): Promise<RecordFailure | undefined> {
+    const sourceName = this.sourceByTopic.get(record.topic);
+    if (sourceName === undefined) return { node: 'runtime', error: new ProcessingError(`no source reads topic ${record.topic}`) };
+    const source = this.topology.node(sourceName);
+    if (source.kind !== 'source') throw new ProcessingError(`node ${sourceName} is not a source`);
+    const outputsBefore = this.outputs.length;
+    this.current = { topic: record.topic, partition: record.partition, offset: record.offset };
+    try {
+      let value: unknown = null;
+      if (record.value !== null) {
+        this.failingNode = sourceName;
+        const decoded = source.deserializer.deserialize(record.value, record.topic);
+        value = decoded instanceof Promise ? await decoded : decoded;
+      }
+      if (record.timestamp > this.time) this.time = record.timestamp;
+      const streamRecord: StreamRecord<unknown> = { key: record.key, value, timestamp: record.timestamp, headers: record.headers };
+      for (const child of this.topology.children(sourceName)) this.queue.push(child, streamRecord);
+      await this.drain();
+    } catch (error) {
+      this.queue.length = 0;
+      if (error instanceof RecstreamError && error.retriable) throw error;
+      // Outputs of a failed record are dropped so a dead letter never has half its effects downstream.
+      this.outputs.length = outputsBefore;
+      return { node: this.failingNode, error };
+    } finally {
+      this.current = undefined;
+    }
+    if (!this.punctuations.isEmpty) {
+      await this.punctuations.fire('stream-time', this.time);
+      await this.drain();
+    }
+    return undefined;
+  }
+
+  async punctuateWallClock(now: number): Promise<void> {
+    if (this.punctuations.isEmpty) return;
+    await this.punctuations.fire('wall-clock', now);
+    await this.drain();
+  }
+
+  async close(): Promise<void> {
+    for (const [name, p] of this.processors) {
+      try {
+        await p.close?.();
+      } catch (error) {
+        this.logger.error({ err: error, processor: name }, 'processor close failed');
+      }
+    }
+  }
+
+  /**
+   * Runs queued deliveries in FIFO order until none is left. Forwarding only
+   * queues, so every node sees its records in the order they were forwarded
+   * and a child's error surfaces from the call that processes the input.
+   */
+  private async drain(): Promise<void> {
+    const queue = this.queue;
+    for (let i = 0; i < queue.length; i += 2) {
+      const pending = this.deliver(queue[i] as string, queue[i + 1] as StreamRecord<unknown>);
+      if (pending !== undefined) await pending;
+    }
+    queue.length = 0;
+  }
+
+  /** Returns a promise only when the processor is asynchronous, so synchronous ones pay no await. */
+  private deliver(nodeName: string, record: StreamRecord<unknown>): Promise<void> | undefined {
+    const node = this.topology.node(nodeName);
+    this.failingNode = nodeName;
+    if (node.kind === 'sink') {
+      this.emit(node, record);
+      return undefined;
+    }
+    const result = this.processors.get(nodeName)!.process(record);
+    return result instanceof Promise ? result : undefined;
+  }
+
+  private emit(sink: SinkNode, record: StreamRecord<unknown>): void {
+    const value = record.value === null ? null : sink.serializer.serialize(record.value, sink.topic);
+    this.outputs.push({ topic: sink.topic, key: record.key, value, timestamp: record.timestamp, headers: record.headers });
+  }
+
+  private contextFor(name: string, storeNames: readonly string[]): ProcessorContext<unknown> {
+    const task = this;
+    return {
+      applicationId: this.topology.applicationId,
+      partition: this.partition,
+      logger: this.logger.child({ processor: name, partition: this.partition }),
+      store<V>(storeName: string): KeyValueStore<V> {
+        if (!storeNames.includes(storeName)) {
+          throw new ProcessingError(`processor ${name} asked for store ${storeName}, which the topology does not connect to it`);
+        }
+        return task.stores(storeName) as KeyValueStore<V>;
+      },
+      forward(record, childName) {
+        const children = childName === undefined ? task.topology.children(name) : [childName];
+        if (childName !== undefined && !task.topology.children(name).includes(childName)) {
+          throw new ProcessingError(`processor ${name} has no child named ${childName}`);
+        }
+        for (const child of children) task.queue.push(child, record);
+      },
+      schedule: (intervalMs, type, callback) => this.punctuations.add(intervalMs, type, callback, this.time),
+      streamTime: () => this.time,
+      recordMetadata: () => this.current,
+    };
+  }
+}

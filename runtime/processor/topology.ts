@@ -1,0 +1,202 @@
+/**
+ * Topologies are data: sources, processors, stores and sinks with names and
+ * edges, built with `TopologyBuilder` and printed by `describe()` (pinned by
+ * a test, shown by `recstream describe`). Nothing here runs anything.
+ *
+ * @example
+ * ```ts
+ * const topology = new TopologyBuilder('counts')
+ *   .addSource('events', ['rec.interactions'], bytesDeserializer)
+ *   .addProcessor('count', () => new CountPerKey(), ['events'])
+ *   .addStore({ name: 'counts', codec: numberCodec }, ['count'])
+ *   .addSink('out', 'rec.counts', numberSerializer, ['count'])
+ *   .build();
+ * console.log(topology.describe());
+ * ```
+ */
+import { TopologyError } from '../errors.js';
+import type { ValueCodec } from '../state/store.js';
+import type { Processor, ValueDeserializer, ValueSerializer } from './processor.js';
+
+export interface SourceNode {
+  readonly kind: 'source';
+  readonly name: string;
+  readonly topics: readonly string[];
+  readonly deserializer: ValueDeserializer<unknown>;
+}
+
+export interface ProcessorNode {
+  readonly kind: 'processor';
+  readonly name: string;
+  readonly parents: readonly string[];
+  readonly supplier: () => Processor<unknown, unknown>;
+  readonly stores: readonly string[];
+}
+
+export interface SinkNode {
+  readonly kind: 'sink';
+  readonly name: string;
+  readonly topic: string;
+  readonly parents: readonly string[];
+  readonly serializer: ValueSerializer<unknown>;
+}
+
+export interface StoreDeclaration {
+  readonly name: string;
+  readonly codec: ValueCodec<unknown>;
+  /** Entries of decoded values kept in the read cache per task. */
+  readonly cacheEntries?: number;
+}
+
+export interface StoreNode extends StoreDeclaration {
+  /** The processor that owns the store; its changelog is `rec.<processor>.<store>.changelog`. */
+  readonly owner: string;
+  readonly changelogTopic: string;
+}
+
+export type Node = SourceNode | ProcessorNode | SinkNode;
+
+export interface Topology {
+  readonly applicationId: string;
+  readonly sources: readonly SourceNode[];
+  readonly processors: readonly ProcessorNode[];
+  readonly sinks: readonly SinkNode[];
+  readonly stores: readonly StoreNode[];
+  /** Names of the nodes each node forwards to, in declaration order. */
+  children(name: string): readonly string[];
+  node(name: string): Node;
+  /** Every topic read by a source. */
+  sourceTopics(): readonly string[];
+  /** Every topic written by a sink. */
+  sinkTopics(): readonly string[];
+  describe(): string;
+}
+
+/** Changelog topic name of DESIGN.md §5. */
+export function changelogTopicName(processor: string, store: string): string {
+  return `rec.${processor}.${store}.changelog`;
+}
+
+export class TopologyBuilder {
+  private readonly nodes: Node[] = [];
+  private readonly storeDecls: { decl: StoreDeclaration; processors: string[] }[] = [];
+
+  constructor(private readonly applicationId: string) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(applicationId)) {
+      throw new TopologyError(`application id ${JSON.stringify(applicationId)} must be lower-case letters, digits, '.', '_' or '-'`);
+    }
+  }
+
+  addSource<V>(name: string, topics: readonly string[], deserializer: ValueDeserializer<V>): this {
+    if (topics.length === 0) throw new TopologyError(`source ${name} reads no topic`);
+    this.add({ kind: 'source', name, topics: [...topics], deserializer });
+    return this;
+  }
+
+  addProcessor<In, Out>(name: string, supplier: () => Processor<In, Out>, parents: readonly string[]): this {
+    this.add({ kind: 'processor', name, parents: [...parents], supplier: supplier as () => Processor<unknown, unknown>, stores: [] });
+    return this;
+  }
+
+  addSink<V>(name: string, topic: string, serializer: ValueSerializer<V>, parents: readonly string[]): this {
+    this.add({ kind: 'sink', name, topic, parents: [...parents], serializer: serializer as ValueSerializer<unknown> });
+    return this;
+  }
+
+  /** Declares a store and connects it to processors; the first one owns it (names its changelog). */
+  addStore<V>(decl: StoreDeclaration & { codec: ValueCodec<V> }, processors: readonly string[]): this {
+    if (processors.length === 0) throw new TopologyError(`store ${decl.name} is connected to no processor`);
+    if (this.storeDecls.some((s) => s.decl.name === decl.name)) throw new TopologyError(`store ${decl.name} is declared twice`);
+    this.storeDecls.push({ decl: decl as StoreDeclaration, processors: [...processors] });
+    return this;
+  }
+
+  build(): Topology {
+    const byName = new Map(this.nodes.map((n) => [n.name, n]));
+    for (const node of this.nodes) {
+      if (node.kind === 'source') continue;
+      if (node.parents.length === 0) throw new TopologyError(`${node.kind} ${node.name} has no parent`);
+      for (const parent of node.parents) {
+        const p = byName.get(parent);
+        if (!p) throw new TopologyError(`${node.kind} ${node.name} names unknown parent ${parent}`);
+        if (p.kind === 'sink') throw new TopologyError(`${node.kind} ${node.name} cannot read from sink ${parent}`);
+      }
+    }
+    const stores: StoreNode[] = [];
+    const processors = new Map<string, ProcessorNode>();
+    for (const n of this.nodes) if (n.kind === 'processor') processors.set(n.name, n);
+    const storesOf = new Map<string, string[]>();
+    for (const { decl, processors: names } of this.storeDecls) {
+      for (const name of names) {
+        if (!processors.has(name)) throw new TopologyError(`store ${decl.name} is connected to unknown processor ${name}`);
+        storesOf.set(name, [...(storesOf.get(name) ?? []), decl.name]);
+      }
+      stores.push({ ...decl, owner: names[0]!, changelogTopic: changelogTopicName(names[0]!, decl.name) });
+    }
+    const nodes = this.nodes.map((n) => (n.kind === 'processor' ? { ...n, stores: storesOf.get(n.name) ?? [] } : n));
+    return createTopology(this.applicationId, nodes, stores);
+  }
+
+  private add(node: Node): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.name)) throw new TopologyError(`node name ${JSON.stringify(node.name)} is not a plain identifier`);
+    if (this.nodes.some((n) => n.name === node.name)) throw new TopologyError(`node ${node.name} is declared twice`);
+    this.nodes.push(node);
+  }
+}
+
+function createTopology(applicationId: string, nodes: readonly Node[], stores: readonly StoreNode[]): Topology {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const children = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
+  for (const n of nodes) if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
+  const sources = nodes.filter((n): n is SourceNode => n.kind === 'source');
+  const sinks = nodes.filter((n): n is SinkNode => n.kind === 'sink');
+  const topology: Topology = {
+    applicationId,
+    sources,
+    processors: nodes.filter((n): n is ProcessorNode => n.kind === 'processor'),
+    sinks,
+    stores,
+    children: (name) => children.get(name) ?? [],
+    node(name) {
+      const n = byName.get(name);
+      if (!n) throw new TopologyError(`no node named ${name}`);
+      return n;
+    },
+    sourceTopics: () => [...new Set(sources.flatMap((s) => s.topics))],
+    sinkTopics: () => [...new Set(sinks.map((s) => s.topic))],
+    describe: () => describeTopology(topology),
+  };
+  return Object.freeze(topology);
+}
+
+/** Kafka Streams-style text: one block per node with its edges, then stores with their changelogs. */
+function describeTopology(t: Topology): string {
+  const lines = [`Topology: ${t.applicationId}`];
+  const edges = (name: string) => {
+    const c = t.children(name);
+    return c.length ? [`      --> ${c.join(', ')}`] : [];
+  };
+  const order: Node[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    order.push(t.node(name));
+    for (const c of t.children(name)) visit(c);
+  };
+  for (const s of t.sources) visit(s.name);
+  for (const n of order) {
+    if (n.kind === 'source') {
+      lines.push(`    Source: ${n.name} (topics: [${n.topics.join(', ')}])`, ...edges(n.name));
+    } else if (n.kind === 'processor') {
+      lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`, ...edges(n.name), `      <-- ${n.parents.join(', ')}`);
+    } else {
+      lines.push(`    Sink: ${n.name} (topic: ${n.topic})`, `      <-- ${n.parents.join(', ')}`);
+    }
+  }
+  if (t.stores.length) {
+    lines.push('  Stores:');
+    for (const s of t.stores) lines.push(`    ${s.name} (owner: ${s.owner}, changelog: ${s.changelogTopic})`);
+  }
+  return lines.join('\n');
+}
