@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TopologyError } from '../errors.js';
+import type { ValueCodec } from '../state/store.js';
+import { TopologyBuilder } from './topology.js';
+
+const bytes = { deserialize: (b: Buffer) => b };
+const codec: ValueCodec<number> = { encode: (n) => Buffer.from(String(n)), decode: (b) => Number(b.toString()) };
+
+function sample() {
+  return new TopologyBuilder('sample')
+    .addSource('in', ['rec.a', 'rec.b'], bytes)
+    .addProcessor('first', () => ({ process() {} }), ['in'])
+    .addProcessor('second', () => ({ process() {} }), ['first'])
+    .addSink('out', 'rec.out', { serialize: (v: Buffer) => v }, ['first', 'second'])
+    .addStore({ name: 'counts', codec }, ['first', 'second'])
+    .build();
+}
+
+test('describe() prints sources, processors, sinks and stores with their edges', () => {
+  assert.equal(
+    sample().describe(),
+    [
+      'Topology: sample',
+      '    Source: in (topics: [rec.a, rec.b])',
+      '      --> first',
+      '    Processor: first (stores: [counts])',
+      '      --> second, out',
+      '      <-- in',
+      '    Processor: second (stores: [counts])',
+      '      --> out',
+      '      <-- first',
+      '    Sink: out (topic: rec.out)',
+      '      <-- first, second',
+      '  Stores:',
+      '    counts (owner: first, changelog: rec.first.counts.changelog)',
+    ].join('\n'),
+  );
+});
+
+test('topics and children are derived from the declaration', () => {
+  const t = sample();
+  assert.deepEqual(t.sourceTopics(), ['rec.a', 'rec.b']);
+  assert.deepEqual(t.sinkTopics(), ['rec.out']);
+  assert.deepEqual(t.children('first'), ['second', 'out']);
+});
+
+test('inconsistent declarations are refused with the name of what is wrong', () => {
+  assert.throws(() => new TopologyBuilder('Bad Name'), TopologyError);
+  assert.throws(
+    () => new TopologyBuilder('t').addSource('in', ['x'], bytes).addProcessor('p', () => ({ process() {} }), ['nope']).build(),
+    /processor p names unknown parent nope/,
+  );
+  assert.throws(
+    () => new TopologyBuilder('t').addSource('in', ['x'], bytes).addSource('in', ['y'], bytes),
+    /node in is declared twice/,
+  );
+  assert.throws(
+    () => new TopologyBuilder('t').addSource('in', ['x'], bytes).addStore({ name: 's', codec }, ['ghost']).build(),
+    /store s is connected to unknown processor ghost/,
+  );
+});
