@@ -84,10 +84,24 @@ export class SchemaValidationError extends RecstreamError {
   }
 }
 
-/** A schema id or subject version is not in the registry. */
+/**
+ * A schema id, subject or subject version is not in the registry. `missing`
+ * says which, so the registry server can answer Confluent's 40403, 40401 or
+ * 40402.
+ */
 export class SchemaNotFoundError extends RecstreamError {
-  constructor(message: string) {
+  readonly missing: 'schema' | 'subject' | 'version';
+
+  constructor(message: string, missing: 'schema' | 'subject' | 'version' = 'schema') {
     super(message, { code: 'SCHEMA_NOT_FOUND' });
+    this.missing = missing;
+  }
+}
+
+/** A schema offered for registration is not valid Avro (or not a kind the registry accepts). */
+export class InvalidSchemaError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'SCHEMA_INVALID', cause });
   }
 }
 

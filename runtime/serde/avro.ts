@@ -1,0 +1,67 @@
+/**
+ * The one way recstream turns an Avro schema into an avsc `Type`, so that the
+ * serde, the registry and the type generator agree on how values look in
+ * JavaScript: unions are never wrapped (a nullable string is `string | null`),
+ * logical types are left to their underlying type (timestamp-millis is a
+ * number of milliseconds), bytes are Buffers.
+ *
+ * @example
+ * ```ts
+ * const type = parseAvroType(loadSchema('rec.items-value'));
+ * type.isValid(item); // true
+ * ```
+ */
+import avsc from 'avsc';
+import type { AvroSchema } from '../../schemas/index.js';
+import { InvalidSchemaError } from '../errors.js';
+
+export type AvroType = avsc.Type;
+
+/** A schema as JSON text (the way Confluent's REST API carries it) or as a parsed `.avsc` document. */
+export type SchemaSource = string | Exclude<AvroSchema, string>;
+
+// A function, not a shared object: avsc stores its registry of named types in
+// the options it is given, and a shared one would make every schema that
+// defines rec.Interaction collide with the first.
+function typeOptions() {
+  return { wrapUnions: 'never' } as const;
+}
+
+/**
+ * Parses a schema, given as JSON text or as a parsed document.
+ *
+ * @throws InvalidSchemaError when it is not JSON or not valid Avro
+ */
+export function parseAvroType(schema: SchemaSource, what = 'schema'): AvroType {
+  let document: unknown = schema;
+  if (typeof schema === 'string') {
+    try {
+      document = JSON.parse(schema);
+    } catch (err) {
+      throw new InvalidSchemaError(`${what} is not valid JSON: ${(err as Error).message}`, err);
+    }
+  }
+  try {
+    return avsc.Type.forSchema(document as Parameters<typeof avsc.Type.forSchema>[0], typeOptions());
+  } catch (err) {
+    throw new InvalidSchemaError(`${what} is not valid Avro: ${(err as Error).message}`, err);
+  }
+}
+
+/**
+ * The compact JSON text a schema is stored and compared as. Two inputs that
+ * differ only in whitespace get the same text, hence the same registry id.
+ *
+ * @example
+ * ```ts
+ * schemaText('{ "type": "string" }'); // '{"type":"string"}'
+ * ```
+ */
+export function schemaText(schema: SchemaSource): string {
+  if (typeof schema !== 'string') return JSON.stringify(schema);
+  try {
+    return JSON.stringify(JSON.parse(schema));
+  } catch (err) {
+    throw new InvalidSchemaError(`schema is not valid JSON: ${(err as Error).message}`, err);
+  }
+}
