@@ -16,6 +16,7 @@ export interface DeadLetter {
   readonly source_timestamp: number;
   readonly key: string | null;
   readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
   readonly error_code: string;
   readonly error_message: string;
   readonly processor: string;
@@ -38,6 +39,7 @@ export function deadLetterFor(record: LogRecord, error: unknown, processor: stri
     source_timestamp: record.timestamp,
     key: record.key,
     value: record.value,
+    headers: record.headers ?? {},
     error_code: code,
     error_message: message.length > 4000 ? `${message.slice(0, 4000)}…` : message,
     processor,
