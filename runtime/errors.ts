@@ -42,6 +42,17 @@ export class OffsetOutOfRangeError extends RecstreamError {
   }
 }
 
+/**
+ * The log API was used in a way it does not allow: a closed log or consumer,
+ * `commit` on a consumer without a group, a seek on a partition the consumer
+ * is not assigned.
+ */
+export class LogUsageError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'LOG_USAGE' });
+  }
+}
+
 /** Bytes on disk or on the wire fail their checksum or framing. */
 export class CorruptDataError extends RecstreamError {
   constructor(message: string, cause?: unknown) {

@@ -1,0 +1,454 @@
+/**
+ * The embedded event log: durable, crash-safe topic-partitions in a local
+ * directory, behind the same `EventLog` port as the Kafka back-end.
+ *
+ * Layout under the log directory:
+ * ```
+ * LOCK                                   pid of the process that has it open
+ * topics/<topic>/topic.json              partitions, compaction, retention (atomic replace)
+ * topics/<topic>/<partition>/<base>.log  segment files of record batches (see format.ts)
+ * groups/<base64url(group)>.json         committed offsets (atomic replace)
+ * ```
+ */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CorruptDataError, LogUsageError, OffsetOutOfRangeError, TopicError, storageErrorFrom } from '../../errors.js';
+import type {
+  AppendAck,
+  ConsumerOptions,
+  EventLog,
+  LogConsumer,
+  LogRecord,
+  OutgoingRecord,
+  PartitionOffsets,
+  TopicInfo,
+  TopicPartitionOffset,
+  TopicSpec,
+} from '../log.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { type CompactionResult, compactPartition } from './compaction.js';
+import { EmbeddedConsumer } from './consumer.js';
+import { type EncodeTarget, encodeBatches } from './encode.js';
+import { GroupOffsetStore } from './groups.js';
+import { acquireDirLock, type DirLock } from './lock.js';
+import { type EmbeddedLogOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { Partition, type PartitionProblem, type PartitionSettings } from './partition.js';
+import { AppendSignal } from './signal.js';
+
+/** Something `open` found and repaired or will report on read. */
+export interface RecoveryWarning extends PartitionProblem {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+interface StoredSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly compacted: boolean;
+  readonly retentionMs?: number;
+  readonly retentionBytes?: number;
+}
+
+interface TopicState extends EncodeTarget {
+  spec: StoredSpec;
+  readonly parts: Partition[];
+}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const MAX_PARTITIONS = 10_000;
+
+function info(spec: StoredSpec): TopicInfo {
+  return { name: spec.name, partitions: spec.partitions, compacted: spec.compacted };
+}
+
+function validateSpec(spec: TopicSpec): StoredSpec {
+  if (typeof spec.name !== 'string' || !TOPIC_NAME.test(spec.name) || spec.name === '.' || spec.name === '..') {
+    throw new TopicError(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
+  }
+  if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
+    throw new TopicError(`topic ${spec.name}: partitions must be an integer in 1..${MAX_PARTITIONS}, got ${spec.partitions}`);
+  }
+  for (const field of ['retentionMs', 'retentionBytes'] as const) {
+    const v = spec[field];
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
+  }
+  return {
+    name: spec.name,
+    partitions: spec.partitions,
+    compacted: spec.compacted ?? false,
+    ...(spec.retentionMs !== undefined ? { retentionMs: spec.retentionMs } : {}),
+    ...(spec.retentionBytes !== undefined ? { retentionBytes: spec.retentionBytes } : {}),
+  };
+}
+
+/**
+ * The embedded `EventLog` back-end. One process opens a directory at a time
+ * (a lock file enforces it). An acknowledged append has been written to the
+ * OS, so it survives kill -9; `fsync` adds power-loss safety (see `FsyncMode`).
+ *
+ * Compaction of `compacted` topics runs in the background after a segment
+ * rolls and when kept tombstones expire (every `maintenanceIntervalMs`),
+ * together with retention; `compact`, `enforceRetention` and `roll` run them
+ * on demand.
+ *
+ * @example
+ * ```ts
+ * const log = await EmbeddedLog.open(join(dataDir, 'log'), { fsync: 1000 });
+ * await log.ensureTopic({ name: 'rec.interactions', partitions: 4 });
+ * const [ack] = await log.append('rec.interactions', [{ key: 'u1', value: bytes }]);
+ * const records = await log.read('rec.interactions', ack!.partition, ack!.baseOffset, 100);
+ * await log.close();
+ * ```
+ */
+export class EmbeddedLog implements EventLog {
+  readonly kind = 'embedded' as const;
+  readonly dir: string;
+  /** What `open` repaired (torn tails cut off) or found corrupt; each was also logged. */
+  readonly warnings: RecoveryWarning[] = [];
+
+  private readonly options: ResolvedOptions;
+  private readonly settings: PartitionSettings;
+  private readonly lock: DirLock;
+  private readonly topicMap = new Map<string, TopicState>();
+  private readonly signal = new AppendSignal();
+  private groups!: GroupOffsetStore;
+  private topicChanges: Promise<unknown> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
+  private maintaining = false;
+  private closed = false;
+
+  private constructor(dir: string, options: ResolvedOptions, lock: DirLock) {
+    this.dir = dir;
+    this.options = options;
+    this.lock = lock;
+    this.settings = {
+      segmentBytes: options.segmentBytes,
+      segmentMs: options.segmentMs,
+      indexIntervalBytes: options.indexIntervalBytes,
+      syncEachWrite: options.fsync === 'always',
+      durable: options.fsync !== 'never',
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`, recovering from a crash:
+   * torn batches at the end of a partition are cut off and reported in
+   * `warnings`. Fails with StorageError if the directory is not writable or
+   * another live process has it open.
+   */
+  static async open(dir: string, options: EmbeddedLogOptions = {}): Promise<EmbeddedLog> {
+    const resolved = resolveOptions(options);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw storageErrorFrom(err, `cannot create the embedded log dir ${dir}`);
+    }
+    const lock = acquireDirLock(dir);
+    const log = new EmbeddedLog(dir, resolved, lock);
+    try {
+      await log.load();
+    } catch (err) {
+      for (const t of log.topicMap.values()) for (const p of t.parts) await p.close().catch(() => undefined);
+      lock.release();
+      throw storageErrorFrom(err, `cannot open the embedded log in ${dir}`);
+    }
+    log.startTimers();
+    return log;
+  }
+
+  private get topicsDir(): string {
+    return join(this.dir, 'topics');
+  }
+
+  private events(topic: () => TopicState) {
+    return {
+      appended: () => this.signal.notify(),
+      rolled: (part: Partition) => {
+        const t = topic();
+        if (t.spec.compacted) part.dirty = true;
+        if (this.options.maintenanceIntervalMs > 0 && (t.spec.compacted || t.spec.retentionMs !== undefined || t.spec.retentionBytes !== undefined)) {
+          setImmediate(() => void this.maintainPartition(t, part));
+        }
+      },
+    };
+  }
+
+  private openPartitions(spec: StoredSpec): TopicState {
+    const state: TopicState = { spec, name: spec.name, partitions: spec.partitions, compacted: spec.compacted, roundRobin: 0, parts: [] };
+    for (let p = 0; p < spec.partitions; p++) {
+      const problems: PartitionProblem[] = [];
+      state.parts.push(Partition.open(spec.name, p, join(this.topicsDir, spec.name, String(p)), this.settings, this.events(() => state), problems));
+      for (const problem of problems) {
+        const warning: RecoveryWarning = { topic: spec.name, partition: p, ...problem };
+        this.warnings.push(warning);
+        this.options.logger.warn(
+          { ...warning },
+          problem.kind === 'torn' ? 'truncated a torn batch at the end of a partition (an unacknowledged write cut short by a crash)' : 'corrupt batch in a segment; reading it will fail',
+        );
+      }
+    }
+    return state;
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(this.topicsDir, { recursive: true });
+    for (const name of (await readdir(this.topicsDir)).sort()) {
+      const path = join(this.topicsDir, name, 'topic.json');
+      let spec: StoredSpec;
+      try {
+        spec = validateSpec(JSON.parse(await readFile(path, 'utf8')) as TopicSpec);
+      } catch (err) {
+        // A topic directory without its spec is a creation a crash interrupted: it holds no records.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw new CorruptDataError(`topic spec ${path} is unreadable`, err);
+      }
+      this.topicMap.set(spec.name, this.openPartitions(spec));
+    }
+    this.groups = await GroupOffsetStore.load(join(this.dir, 'groups'), this.settings.durable);
+  }
+
+  private startTimers(): void {
+    const { fsync, maintenanceIntervalMs } = this.options;
+    if (typeof fsync === 'number') this.timers.push(setInterval(() => void this.sync().catch((err) => this.warnFailure('periodic fsync', err)), fsync));
+    if (maintenanceIntervalMs > 0) this.timers.push(setInterval(() => void this.maintainAll(), maintenanceIntervalMs));
+    for (const t of this.timers) t.unref();
+  }
+
+  private warnFailure(what: string, err: unknown): void {
+    this.options.logger.warn({ dir: this.dir, err: (err as Error)?.message ?? String(err) }, `embedded log ${what} failed`);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LogUsageError(`the embedded log in ${this.dir} is closed`);
+  }
+
+  private topicOrThrow(name: string): TopicState {
+    this.assertOpen();
+    const t = this.topicMap.get(name);
+    if (!t) throw new TopicError(`topic ${name} does not exist in the embedded log at ${this.dir}; create it with ensureTopic`, 'UNKNOWN_TOPIC');
+    return t;
+  }
+
+  private partitionOrThrow(topic: string, partition: number): Partition {
+    const t = this.topicOrThrow(topic);
+    const part = Number.isInteger(partition) ? t.parts[partition] : undefined;
+    if (!part) throw new TopicError(`partition ${partition} does not exist in topic ${topic} (${t.partitions} partitions)`, 'UNKNOWN_PARTITION');
+    return part;
+  }
+
+  // ---- topics -------------------------------------------------------------
+
+  ensureTopic(spec: TopicSpec): Promise<TopicInfo> {
+    const run = this.topicChanges.then(() => this.ensureTopicNow(spec));
+    this.topicChanges = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ensureTopicNow(spec: TopicSpec): Promise<TopicInfo> {
+    this.assertOpen();
+    const wanted = validateSpec(spec);
+    const existing = this.topicMap.get(wanted.name);
+    const specPath = join(this.topicsDir, wanted.name, 'topic.json');
+    if (existing) {
+      const have = existing.spec;
+      if (have.partitions !== wanted.partitions || have.compacted !== wanted.compacted) {
+        throw new TopicError(
+          `topic ${wanted.name} exists with ${have.partitions} partitions${have.compacted ? ', compacted' : ''}; asked for ${wanted.partitions}${wanted.compacted ? ', compacted' : ''}`,
+          'TOPIC_MISMATCH',
+        );
+      }
+      if (have.retentionMs !== wanted.retentionMs || have.retentionBytes !== wanted.retentionBytes) {
+        try {
+          await writeFileAtomic(specPath, `${JSON.stringify(wanted)}\n`, true);
+        } catch (err) {
+          throw storageErrorFrom(err, `cannot update topic ${wanted.name}`);
+        }
+        existing.spec = wanted;
+      }
+      return info(existing.spec);
+    }
+    try {
+      await mkdir(join(this.topicsDir, wanted.name), { recursive: true });
+      const state = this.openPartitions(wanted);
+      await writeFileAtomic(specPath, `${JSON.stringify(wanted)}\n`, true);
+      this.topicMap.set(wanted.name, state);
+    } catch (err) {
+      throw storageErrorFrom(err, `cannot create topic ${wanted.name} in ${this.dir}`);
+    }
+    return info(wanted);
+  }
+
+  async topics(): Promise<TopicInfo[]> {
+    this.assertOpen();
+    return [...this.topicMap.values()].map((t) => info(t.spec));
+  }
+
+  async describeTopic(name: string): Promise<TopicInfo | undefined> {
+    this.assertOpen();
+    const t = this.topicMap.get(name);
+    return t && info(t.spec);
+  }
+
+  // ---- append / read ---------------------------------------------------------
+
+  async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
+    const t = this.topicOrThrow(topic);
+    if (records.length === 0) return [];
+    const batches = encodeBatches(t, records, Date.now());
+    if (batches.length === 1) return [await t.parts[batches[0]!.partition]!.enqueue(batches[0]!)];
+    return Promise.all(batches.map((b) => t.parts[b.partition]!.enqueue(b)));
+  }
+
+  async offsets(topic: string): Promise<PartitionOffsets[]> {
+    return this.topicOrThrow(topic).parts.map((p) => ({ partition: p.index, start: p.start, end: p.end }));
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    return this.partitionOrThrow(topic, partition).offsetForTimestamp(timestamp);
+  }
+
+  async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<LogRecord[]> {
+    const part = this.partitionOrThrow(topic, partition);
+    if (!Number.isSafeInteger(offset) || offset < part.start || offset > part.end) {
+      throw new OffsetOutOfRangeError(`${topic}-${partition}: offset ${offset} is outside [${part.start}, ${part.end}]`);
+    }
+    const out: LogRecord[] = [];
+    if (maxRecords > 0) await part.readInto(offset, maxRecords, out);
+    return out;
+  }
+
+  // ---- consumers and groups -------------------------------------------------
+
+  /**
+   * A single-member consumer over all partitions of `topics` (or those in
+   * `partitions`). Without `from` it starts at the group's committed offsets
+   * when it has a group, else at the earliest offset (Kafka Streams' default).
+   */
+  async consumer(options: ConsumerOptions): Promise<LogConsumer> {
+    this.assertOpen();
+    const group = options.group;
+    const from = options.from ?? (group !== undefined ? 'committed' : 'earliest');
+    if (from === 'committed' && group === undefined) throw new LogUsageError("from: 'committed' needs a consumer group");
+    const parts: Partition[] = [];
+    for (const topic of options.topics) {
+      const t = this.topicOrThrow(topic);
+      for (const p of options.partitions ?? t.parts.map((_, i) => i)) parts.push(this.partitionOrThrow(topic, p));
+    }
+    const positions: number[] = [];
+    for (const part of parts) {
+      if (from === 'earliest') positions.push(part.start);
+      else if (from === 'latest') positions.push(part.end);
+      else if (from === 'committed') {
+        const committed = this.groups.committed(group!, part.topic).get(part.index);
+        positions.push(committed === undefined ? part.start : Math.min(Math.max(committed, part.start), part.end));
+      } else positions.push(await part.offsetForTimestamp(from.timestamp));
+    }
+    return new EmbeddedConsumer(
+      {
+        signal: this.signal,
+        assertOpen: () => this.assertOpen(),
+        commitOffsets: (g, offsets) => this.commitOffsets(g, offsets),
+        warn: (fields, message) => this.options.logger.warn(fields, message),
+      },
+      group,
+      parts,
+      positions,
+    );
+  }
+
+  async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    for (const o of offsets) this.partitionOrThrow(o.topic, o.partition);
+    await this.groups.commit(group, offsets);
+  }
+
+  async committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
+    this.assertOpen();
+    return this.groups.committed(group, topic);
+  }
+
+  // ---- maintenance ----------------------------------------------------------
+
+  /** Closes the active segment of every partition of `topic` that holds data (it becomes eligible for compaction and retention). */
+  async roll(topic: string): Promise<void> {
+    await Promise.all(this.topicOrThrow(topic).parts.map((p) => p.roll()));
+  }
+
+  /**
+   * Compacts the closed segments of a compacted topic now: the last record per
+   * key stays at its offset, expired tombstones go. The active segment is
+   * never compacted; `roll` first to include it.
+   */
+  async compact(topic: string): Promise<CompactionResult> {
+    const t = this.topicOrThrow(topic);
+    if (!t.spec.compacted) throw new TopicError(`topic ${topic} is not compacted`, 'TOPIC_NOT_COMPACTED');
+    let recordsBefore = 0;
+    let recordsAfter = 0;
+    for (const part of t.parts) {
+      const r = await part.serialize(() => compactPartition(part, this.compactionSettings()));
+      recordsBefore += r.recordsBefore;
+      recordsAfter += r.recordsAfter;
+    }
+    return { recordsBefore, recordsAfter };
+  }
+
+  /** Applies the topic's retention now; returns how many records were deleted. */
+  async enforceRetention(topic: string): Promise<number> {
+    const t = this.topicOrThrow(topic);
+    let deleted = 0;
+    for (const part of t.parts) deleted += await part.applyRetention(t.spec.retentionMs, t.spec.retentionBytes, Date.now());
+    return deleted;
+  }
+
+  /** fdatasyncs every partition written since the last sync. */
+  async sync(): Promise<void> {
+    for (const t of this.topicMap.values()) for (const p of t.parts) await p.sync();
+  }
+
+  private compactionSettings() {
+    return {
+      now: Date.now(),
+      deleteRetentionMs: this.options.deleteRetentionMs,
+      segmentBytes: this.options.segmentBytes,
+      indexIntervalBytes: this.options.indexIntervalBytes,
+      durable: this.settings.durable,
+    };
+  }
+
+  private async maintainPartition(t: TopicState, part: Partition): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { retentionMs, retentionBytes, compacted } = t.spec;
+      if (retentionMs !== undefined || retentionBytes !== undefined) await part.applyRetention(retentionMs, retentionBytes, Date.now());
+      if (compacted && (part.dirty || Date.now() >= part.tombstoneExpiry)) {
+        await part.serialize(() => compactPartition(part, this.compactionSettings()));
+      }
+    } catch (err) {
+      this.options.logger.warn({ topic: t.name, partition: part.index, err: (err as Error)?.message ?? String(err) }, 'background retention/compaction failed');
+    }
+  }
+
+  private async maintainAll(): Promise<void> {
+    if (this.maintaining || this.closed) return;
+    this.maintaining = true;
+    try {
+      for (const t of this.topicMap.values()) for (const part of t.parts) await this.maintainPartition(t, part);
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  /** Waits for in-flight appends and maintenance, fsyncs (unless `fsync: 'never'`), closes files and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.signal.wakeAll();
+    try {
+      for (const t of this.topicMap.values()) for (const p of t.parts) await p.close();
+      await this.groups.flush();
+    } finally {
+      this.lock.release();
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Positional file I/O on raw descriptors. The callback API of `node:fs`
+ * costs less per call than `FileHandle`, and segments are addressed by
+ * position, never by a shared file pointer.
+ */
+import { close, fdatasync, fsync, openSync, closeSync, fsyncSync, read, writev } from 'node:fs';
+
+/** Reads exactly `length` bytes at `position` (fewer only at end of file). */
+export function preadFully(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let done = 0;
+    const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+      if (err) return reject(err);
+      done += n;
+      if (n === 0 || done >= length) return resolve(done);
+      read(fd, buf, offset + done, length - done, position + done, step);
+    };
+    read(fd, buf, offset, length, position, step);
+  });
+}
+
+/** Writes every buffer at `position`, retrying short writes; resolves with the bytes written. */
+export function pwritevFully(fd: number, buffers: Buffer[], position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    let written = 0;
+    let pending = buffers;
+    const step = (err: NodeJS.ErrnoException | null, n: number): void => {
+      if (err) return reject(err);
+      written += n;
+      if (written >= total) return resolve(written);
+      if (n === 0) return reject(Object.assign(new Error('write made no progress'), { code: 'EIO' }));
+      pending = dropPrefix(pending, n);
+      writev(fd, pending, position + written, step);
+    };
+    writev(fd, pending, position, step);
+  });
+}
+
+function dropPrefix(buffers: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = n;
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
+
+export function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+export function fullsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+export function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Makes a directory entry change (create, rename, unlink) durable. */
+export function syncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
