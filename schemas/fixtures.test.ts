@@ -14,7 +14,9 @@ const cases = SUBJECTS.flatMap((subject) =>
 );
 
 test('every subject has a fixture for its first version', () => {
-  for (const subject of SUBJECTS) assert.ok(existsSync(fixture(subject, 'v1.json')), `${subject}/fixtures/v1.json`);
+  for (const subject of SUBJECTS) {
+    assert.ok(existsSync(fixture(subject, 'v1.json')), `${subject}/fixtures/v1.json`);
+  }
 });
 
 for (const { subject, version } of cases) {
@@ -24,9 +26,17 @@ for (const { subject, version } of cases) {
     const bin = readFileSync(fixture(subject, `v${version}.bin`));
     const value = type.fromString(json);
     assert.ok(type.isValid(value), 'the JSON fixture matches its schema');
-    assert.deepEqual(type.toBuffer(value), bin, 'encoding the JSON gives the .bin (run npm run gen:fixtures?)');
+    assert.deepEqual(
+      type.toBuffer(value),
+      bin,
+      'encoding the JSON gives the .bin (run npm run gen:fixtures?)',
+    );
     const decoded = type.fromBuffer(bin);
     assert.deepEqual(decoded, value);
-    assert.deepEqual(JSON.parse(type.toString(decoded)), JSON.parse(json), 'decoding the .bin gives the JSON');
+    assert.deepEqual(
+      JSON.parse(type.toString(decoded)),
+      JSON.parse(json),
+      'decoding the .bin gives the JSON',
+    );
   });
 }

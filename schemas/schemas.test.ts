@@ -79,7 +79,10 @@ test('a named type shared by several subjects is defined identically everywhere'
 });
 
 test('loadSchema defaults to the newest version and names what is missing', () => {
-  assert.deepEqual(loadSchema('rec.items-value'), loadSchema('rec.items-value', latestSchemaVersion('rec.items-value')));
+  assert.deepEqual(
+    loadSchema('rec.items-value'),
+    loadSchema('rec.items-value', latestSchemaVersion('rec.items-value')),
+  );
   assert.throws(() => loadSchema('rec.items-value', 99), /version 99 of subject 'rec.items-value'/);
   assert.throws(() => schemaVersions('rec.nope-value'), /subject 'rec.nope-value'/);
 });

@@ -18,7 +18,9 @@ const typeOptions = () => ({ wrapUnions: 'never' });
 
 const schemasDir = fileURLToPath(new URL('../schemas/', import.meta.url));
 let failed = false;
-for (const subject of readdirSync(schemasDir).filter((d) => d.endsWith('-value')).sort()) {
+for (const subject of readdirSync(schemasDir)
+  .filter((d) => d.endsWith('-value'))
+  .sort()) {
   const fixturesDir = join(schemasDir, subject, 'fixtures');
   let names;
   try {
