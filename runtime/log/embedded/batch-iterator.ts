@@ -4,7 +4,7 @@
  * compaction). The caller must hold the segment (`acquire`).
  */
 import { CorruptDataError } from '../../errors.js';
-import { type BatchHeader, BATCH_HEADER_BYTES, batchCrcMatches, readBatchHeader } from './format.js';
+import { BATCH_HEADER_BYTES, type BatchHeader, batchCrcMatches, readBatchHeader } from './format.js';
 import { preadFully } from './io.js';
 import type { Segment } from './segment.js';
 
@@ -29,23 +29,30 @@ export async function* batchesOf(seg: Segment, from: number, limit = seg.size): 
     const want = Math.min(limit - position, Math.max(need, CHUNK_BYTES));
     const buf = Buffer.allocUnsafeSlow(want);
     const got = await preadFully(seg.fd, buf, 0, want, position);
-    if (got < want) throw new CorruptDataError(`${seg.path}: file ends at byte ${position + got}, before the ${limit} bytes the log wrote`);
+    if (got < want)
+      throw new CorruptDataError(
+        `${seg.path}: file ends at byte ${position + got}, before the ${limit} bytes the log wrote`,
+      );
     let p = 0;
     while (p + BATCH_HEADER_BYTES <= got) {
       const header = readBatchHeader(buf, p);
       if (!header) throw new CorruptDataError(`${seg.path}: unreadable batch header at byte ${position + p}`);
       if (p + header.length > got) {
-        if (position + p + header.length > limit) throw new CorruptDataError(`${seg.path}: batch at byte ${position + p} runs past the written end`);
+        if (position + p + header.length > limit)
+          throw new CorruptDataError(`${seg.path}: batch at byte ${position + p} runs past the written end`);
         if (p === 0) need = header.length;
         break;
       }
       if (!batchCrcMatches(buf, p, header.length)) {
-        throw new CorruptDataError(`${seg.path}: batch at byte ${position + p} (offset ${header.baseOffset}) fails its CRC check`);
+        throw new CorruptDataError(
+          `${seg.path}: batch at byte ${position + p} (offset ${header.baseOffset}) fails its CRC check`,
+        );
       }
       yield { buf, pos: p, position: position + p, header };
       p += header.length;
     }
-    if (p === 0 && got < BATCH_HEADER_BYTES) throw new CorruptDataError(`${seg.path}: ${got} stray bytes at byte ${position}`);
+    if (p === 0 && got < BATCH_HEADER_BYTES)
+      throw new CorruptDataError(`${seg.path}: ${got} stray bytes at byte ${position}`);
     position += p;
   }
   if (seg.corruptAt >= 0 && position >= seg.corruptAt) {

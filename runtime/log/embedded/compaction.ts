@@ -10,7 +10,7 @@ import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { storageErrorFrom } from '../../errors.js';
 import { batchesOf } from './batch-iterator.js';
-import { type BatchHeader, BATCH_HEADER_BYTES, forEachRecord, sealBatch } from './format.js';
+import { BATCH_HEADER_BYTES, type BatchHeader, forEachRecord, sealBatch } from './format.js';
 import { fullsync, pwritevFully, syncDirSync } from './io.js';
 import type { Partition } from './partition.js';
 import { Segment, segmentFileName } from './segment.js';
@@ -46,7 +46,10 @@ function pad(offset: number): string {
 }
 
 /** Compacts the closed segments of `part`. Call through `part.serialize`. */
-export async function compactPartition(part: Partition, settings: CompactionSettings): Promise<CompactionResult> {
+export async function compactPartition(
+  part: Partition,
+  settings: CompactionSettings,
+): Promise<CompactionResult> {
   const segments = part.segments;
   if (segments.length < 2) {
     part.dirty = false;
@@ -132,7 +135,13 @@ async function keptBatches(
     const buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + keptBytes);
     let at = BATCH_HEADER_BYTES;
     for (let i = 0; i < ranges.length; i += 2) at += b.buf.copy(buf, at, ranges[i]!, ranges[i + 1]!);
-    const header: BatchHeader = { ...b.header, length: buf.length, count, firstTimestamp: first, maxTimestamp: max };
+    const header: BatchHeader = {
+      ...b.header,
+      length: buf.length,
+      count,
+      firstTimestamp: first,
+      maxTimestamp: max,
+    };
     sealBatch(buf, 0, header);
     batches.push({ buf, header });
     bytes += buf.length;
@@ -141,7 +150,12 @@ async function keptBatches(
 }
 
 /** Replaces the group's segments, which cover [first base, end), by one cleaned segment. Returns the records kept. */
-async function swapGroup(part: Partition, group: Group, end: number, settings: CompactionSettings): Promise<number> {
+async function swapGroup(
+  part: Partition,
+  group: Group,
+  end: number,
+  settings: CompactionSettings,
+): Promise<number> {
   if (group.inputs.length === 0) return 0;
   const dir = part.dir;
   const base = group.inputs[0]!.baseOffset;

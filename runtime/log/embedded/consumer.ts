@@ -16,7 +16,9 @@ import type { AppendSignal } from './signal.js';
 /** What a consumer needs from its log. */
 export interface ConsumerHost {
   readonly signal: AppendSignal;
+  /** Throws LogUsageError once the log is closed. */
   assertOpen(): void;
+  isOpen(): boolean;
   commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
   warn(fields: Record<string, unknown>, message: string): void;
 }
@@ -32,13 +34,18 @@ export class EmbeddedConsumer implements LogConsumer {
   private closed = false;
   private abortWait: (() => void) | undefined;
 
-  constructor(host: ConsumerHost, group: string | undefined, parts: readonly Partition[], positions: number[]) {
+  constructor(
+    host: ConsumerHost,
+    group: string | undefined,
+    parts: readonly Partition[],
+    positions: number[],
+  ) {
     this.host = host;
     this.group = group;
     this.parts = parts;
     this.positions = positions;
     this.tps = parts.map((p) => ({ topic: p.topic, partition: p.index }));
-    parts.forEach((p, i) => this.slot.set(`${p.topic}\u0000${p.index}`, i));
+    for (const [i, p] of parts.entries()) this.slot.set(`${p.topic}\u0000${p.index}`, i);
   }
 
   private assertOpen(): void {
@@ -65,7 +72,9 @@ export class EmbeddedConsumer implements LogConsumer {
     const i = this.slotOf(topic, partition);
     const part = this.parts[i]!;
     if (!Number.isSafeInteger(offset) || offset < part.start || offset > part.end) {
-      throw new OffsetOutOfRangeError(`seek ${topic}-${partition} to ${offset}: outside [${part.start}, ${part.end}]`);
+      throw new OffsetOutOfRangeError(
+        `seek ${topic}-${partition} to ${offset}: outside [${part.start}, ${part.end}]`,
+      );
     }
     this.positions[i] = offset;
   }
@@ -82,11 +91,13 @@ export class EmbeddedConsumer implements LogConsumer {
       if (out.length > 0 || this.closed) return out;
       if (signal.version !== seen) continue;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) return out;
+      // Closing the consumer or the log ends a waiting poll empty-handed rather than failing it.
+      if (remaining <= 0 || !this.host.isOpen()) return out;
       await signal.wait(remaining, (abort) => {
         this.abortWait = abort;
       });
       this.abortWait = undefined;
+      if (this.closed || !this.host.isOpen()) return [];
     }
   }
 
@@ -98,10 +109,16 @@ export class EmbeddedConsumer implements LogConsumer {
       const part = this.parts[i]!;
       let position = this.positions[i]!;
       if (position < part.start) {
-        this.host.warn({ topic: part.topic, partition: part.index, position, start: part.start }, 'consumer position was deleted by retention; skipping to the start');
+        this.host.warn(
+          { topic: part.topic, partition: part.index, position, start: part.start },
+          'consumer position was deleted by retention; skipping to the start',
+        );
         position = part.start;
       } else if (position > part.end) {
-        this.host.warn({ topic: part.topic, partition: part.index, position, end: part.end }, 'consumer position is past the end of the log; resetting to the end');
+        this.host.warn(
+          { topic: part.topic, partition: part.index, position, end: part.end },
+          'consumer position is past the end of the log; resetting to the end',
+        );
         position = part.end;
       }
       if (position < part.end) position = await part.readInto(position, max, out);

@@ -14,15 +14,24 @@ if (!dirArg || !topicArg || !partitions) throw new Error('usage: crash-appender 
 const dir = dirArg;
 const topic = topicArg;
 
-const log = await EmbeddedLog.open(dir, { fsync: 'never', segmentBytes: 16 * 1024, maintenanceIntervalMs: 0 });
+const log = await EmbeddedLog.open(dir, {
+  fsync: 'never',
+  segmentBytes: 16 * 1024,
+  maintenanceIntervalMs: 0,
+});
 await log.ensureTopic({ name: topic, partitions: Number(partitions) });
 process.stdout.write('ready\n');
 
 let seq = 0;
 async function appendOne(first: number, count: number): Promise<void> {
-  const records = Array.from({ length: count }, (_, i) => ({ key: `k${(first + i) % 101}`, value: Buffer.from(`v${first + i}`) }));
+  const records = Array.from({ length: count }, (_, i) => ({
+    key: `k${(first + i) % 101}`,
+    value: Buffer.from(`v${first + i}`),
+  }));
   const acks = await log.append(topic, records);
-  process.stdout.write(`${first} ${count} ${acks.map((a) => `${a.partition}:${a.baseOffset}:${a.count}`).join(',')}\n`);
+  process.stdout.write(
+    `${first} ${count} ${acks.map((a) => `${a.partition}:${a.baseOffset}:${a.count}`).join(',')}\n`,
+  );
 }
 for (;;) {
   // Two appends in flight at once, so group commits are part of what gets killed.

@@ -24,7 +24,10 @@ runLogContract('embedded', async () => {
   };
 });
 
-async function withLog(options: Parameters<typeof EmbeddedLog.open>[1], body: (log: EmbeddedLog, dir: string) => Promise<void>): Promise<void> {
+async function withLog(
+  options: Parameters<typeof EmbeddedLog.open>[1],
+  body: (log: EmbeddedLog, dir: string) => Promise<void>,
+): Promise<void> {
   const { dir, cleanup } = await scratchDir();
   const log = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0, logger: captureLogger(), ...options });
   try {
@@ -62,7 +65,11 @@ describe('EmbeddedLog', () => {
 
       const second = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0 });
       try {
-        assert.deepEqual(await second.describeTopic('events'), { name: 'events', partitions: 2, compacted: false });
+        assert.deepEqual(await second.describeTopic('events'), {
+          name: 'events',
+          partitions: 2,
+          compacted: false,
+        });
         assert.deepEqual([...(await second.committedOffsets('g', 'events'))], [[1, 1]]);
         const a = await readAll(second, 'events', partitionForKey('a', 2));
         const b = await readAll(second, 'events', partitionForKey('b', 2));
@@ -103,7 +110,10 @@ describe('EmbeddedLog', () => {
     await withLog({}, async (log) => {
       await log.ensureTopic({ name: 't', partitions: 2 });
       await log.append('t', [{ key: 'k', value: Buffer.from('v'), partition: 0 }]);
-      await assert.rejects(log.append('t', [{ key: 'k', value: Buffer.from('v'), partition: 2 }]), TopicError);
+      await assert.rejects(
+        log.append('t', [{ key: 'k', value: Buffer.from('v'), partition: 2 }]),
+        TopicError,
+      );
       await assert.rejects(log.read('t', 0, 2, 10), OffsetOutOfRangeError);
       await assert.rejects(log.read('t', 5, 0, 10), TopicError);
       await assert.rejects(log.ensureTopic({ name: 'bad/name', partitions: 1 }), TopicError);
@@ -150,7 +160,11 @@ describe('EmbeddedLog', () => {
         // Timestamps go down now and then, as event time does.
         await log.append(
           's',
-          Array.from({ length: count }, () => ({ key: `k${n}`, value: Buffer.alloc(40, n % 256), timestamp: 1000 + n++ * 10 - (call % 4 === 3 ? 500 : 0) })),
+          Array.from({ length: count }, () => ({
+            key: `k${n}`,
+            value: Buffer.alloc(40, n % 256),
+            timestamp: 1000 + n++ * 10 - (call % 4 === 3 ? 500 : 0),
+          })),
         );
       }
       for (const offset of [0, 1, 17, 100, n - 2, n - 1]) {
@@ -181,7 +195,12 @@ describe('EmbeddedLog', () => {
     try {
       const log = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0 });
       await log.ensureTopic({ name: 't', partitions: 1 });
+      const consumer = await log.consumer({ topics: ['t'] });
+      const waiting = consumer.poll({ timeoutMs: 10_000 });
+      const started = Date.now();
       await log.close();
+      assert.deepEqual(await waiting, [], 'a poll waiting on the tail ends empty when the log closes');
+      assert.ok(Date.now() - started < 5_000);
       await assert.rejects(log.append('t', [{ key: 'k', value: null }]), LogUsageError);
       await assert.rejects(log.offsets('t'), LogUsageError);
     } finally {

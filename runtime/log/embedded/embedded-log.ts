@@ -12,7 +12,13 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptDataError, LogUsageError, OffsetOutOfRangeError, TopicError, storageErrorFrom } from '../../errors.js';
+import {
+  CorruptDataError,
+  LogUsageError,
+  OffsetOutOfRangeError,
+  storageErrorFrom,
+  TopicError,
+} from '../../errors.js';
 import type {
   AppendAck,
   ConsumerOptions,
@@ -62,15 +68,23 @@ function info(spec: StoredSpec): TopicInfo {
 }
 
 function validateSpec(spec: TopicSpec): StoredSpec {
-  if (typeof spec.name !== 'string' || !TOPIC_NAME.test(spec.name) || spec.name === '.' || spec.name === '..') {
+  if (
+    typeof spec.name !== 'string' ||
+    !TOPIC_NAME.test(spec.name) ||
+    spec.name === '.' ||
+    spec.name === '..'
+  ) {
     throw new TopicError(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
   }
   if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
-    throw new TopicError(`topic ${spec.name}: partitions must be an integer in 1..${MAX_PARTITIONS}, got ${spec.partitions}`);
+    throw new TopicError(
+      `topic ${spec.name}: partitions must be an integer in 1..${MAX_PARTITIONS}, got ${spec.partitions}`,
+    );
   }
   for (const field of ['retentionMs', 'retentionBytes'] as const) {
     const v = spec[field];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
+    if (v !== undefined && !(Number.isFinite(v) && v > 0))
+      throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
   }
   return {
     name: spec.name,
@@ -166,7 +180,10 @@ export class EmbeddedLog implements EventLog {
       rolled: (part: Partition) => {
         const t = topic();
         if (t.spec.compacted) part.dirty = true;
-        if (this.options.maintenanceIntervalMs > 0 && (t.spec.compacted || t.spec.retentionMs !== undefined || t.spec.retentionBytes !== undefined)) {
+        if (
+          this.options.maintenanceIntervalMs > 0 &&
+          (t.spec.compacted || t.spec.retentionMs !== undefined || t.spec.retentionBytes !== undefined)
+        ) {
           setImmediate(() => void this.maintainPartition(t, part));
         }
       },
@@ -174,16 +191,34 @@ export class EmbeddedLog implements EventLog {
   }
 
   private openPartitions(spec: StoredSpec): TopicState {
-    const state: TopicState = { spec, name: spec.name, partitions: spec.partitions, compacted: spec.compacted, roundRobin: 0, parts: [] };
+    const state: TopicState = {
+      spec,
+      name: spec.name,
+      partitions: spec.partitions,
+      compacted: spec.compacted,
+      roundRobin: 0,
+      parts: [],
+    };
     for (let p = 0; p < spec.partitions; p++) {
       const problems: PartitionProblem[] = [];
-      state.parts.push(Partition.open(spec.name, p, join(this.topicsDir, spec.name, String(p)), this.settings, this.events(() => state), problems));
+      state.parts.push(
+        Partition.open(
+          spec.name,
+          p,
+          join(this.topicsDir, spec.name, String(p)),
+          this.settings,
+          this.events(() => state),
+          problems,
+        ),
+      );
       for (const problem of problems) {
         const warning: RecoveryWarning = { topic: spec.name, partition: p, ...problem };
         this.warnings.push(warning);
         this.options.logger.warn(
           { ...warning },
-          problem.kind === 'torn' ? 'truncated a torn batch at the end of a partition (an unacknowledged write cut short by a crash)' : 'corrupt batch in a segment; reading it will fail',
+          problem.kind === 'torn'
+            ? 'truncated a torn batch at the end of a partition (an unacknowledged write cut short by a crash)'
+            : 'corrupt batch in a segment; reading it will fail',
         );
       }
     }
@@ -209,13 +244,20 @@ export class EmbeddedLog implements EventLog {
 
   private startTimers(): void {
     const { fsync, maintenanceIntervalMs } = this.options;
-    if (typeof fsync === 'number') this.timers.push(setInterval(() => void this.sync().catch((err) => this.warnFailure('periodic fsync', err)), fsync));
-    if (maintenanceIntervalMs > 0) this.timers.push(setInterval(() => void this.maintainAll(), maintenanceIntervalMs));
+    if (typeof fsync === 'number')
+      this.timers.push(
+        setInterval(() => void this.sync().catch((err) => this.warnFailure('periodic fsync', err)), fsync),
+      );
+    if (maintenanceIntervalMs > 0)
+      this.timers.push(setInterval(() => void this.maintainAll(), maintenanceIntervalMs));
     for (const t of this.timers) t.unref();
   }
 
   private warnFailure(what: string, err: unknown): void {
-    this.options.logger.warn({ dir: this.dir, err: (err as Error)?.message ?? String(err) }, `embedded log ${what} failed`);
+    this.options.logger.warn(
+      { dir: this.dir, err: (err as Error)?.message ?? String(err) },
+      `embedded log ${what} failed`,
+    );
   }
 
   private assertOpen(): void {
@@ -225,14 +267,22 @@ export class EmbeddedLog implements EventLog {
   private topicOrThrow(name: string): TopicState {
     this.assertOpen();
     const t = this.topicMap.get(name);
-    if (!t) throw new TopicError(`topic ${name} does not exist in the embedded log at ${this.dir}; create it with ensureTopic`, 'UNKNOWN_TOPIC');
+    if (!t)
+      throw new TopicError(
+        `topic ${name} does not exist in the embedded log at ${this.dir}; create it with ensureTopic`,
+        'UNKNOWN_TOPIC',
+      );
     return t;
   }
 
   private partitionOrThrow(topic: string, partition: number): Partition {
     const t = this.topicOrThrow(topic);
     const part = Number.isInteger(partition) ? t.parts[partition] : undefined;
-    if (!part) throw new TopicError(`partition ${partition} does not exist in topic ${topic} (${t.partitions} partitions)`, 'UNKNOWN_PARTITION');
+    if (!part)
+      throw new TopicError(
+        `partition ${partition} does not exist in topic ${topic} (${t.partitions} partitions)`,
+        'UNKNOWN_PARTITION',
+      );
     return part;
   }
 
@@ -310,7 +360,9 @@ export class EmbeddedLog implements EventLog {
   async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<LogRecord[]> {
     const part = this.partitionOrThrow(topic, partition);
     if (!Number.isSafeInteger(offset) || offset < part.start || offset > part.end) {
-      throw new OffsetOutOfRangeError(`${topic}-${partition}: offset ${offset} is outside [${part.start}, ${part.end}]`);
+      throw new OffsetOutOfRangeError(
+        `${topic}-${partition}: offset ${offset} is outside [${part.start}, ${part.end}]`,
+      );
     }
     const out: LogRecord[] = [];
     if (maxRecords > 0) await part.readInto(offset, maxRecords, out);
@@ -328,11 +380,13 @@ export class EmbeddedLog implements EventLog {
     this.assertOpen();
     const group = options.group;
     const from = options.from ?? (group !== undefined ? 'committed' : 'earliest');
-    if (from === 'committed' && group === undefined) throw new LogUsageError("from: 'committed' needs a consumer group");
+    if (from === 'committed' && group === undefined)
+      throw new LogUsageError("from: 'committed' needs a consumer group");
     const parts: Partition[] = [];
     for (const topic of options.topics) {
       const t = this.topicOrThrow(topic);
-      for (const p of options.partitions ?? t.parts.map((_, i) => i)) parts.push(this.partitionOrThrow(topic, p));
+      for (const p of options.partitions ?? t.parts.map((_, i) => i))
+        parts.push(this.partitionOrThrow(topic, p));
     }
     const positions: number[] = [];
     for (const part of parts) {
@@ -340,13 +394,16 @@ export class EmbeddedLog implements EventLog {
       else if (from === 'latest') positions.push(part.end);
       else if (from === 'committed') {
         const committed = this.groups.committed(group!, part.topic).get(part.index);
-        positions.push(committed === undefined ? part.start : Math.min(Math.max(committed, part.start), part.end));
+        positions.push(
+          committed === undefined ? part.start : Math.min(Math.max(committed, part.start), part.end),
+        );
       } else positions.push(await part.offsetForTimestamp(from.timestamp));
     }
     return new EmbeddedConsumer(
       {
         signal: this.signal,
         assertOpen: () => this.assertOpen(),
+        isOpen: () => !this.closed,
         commitOffsets: (g, offsets) => this.commitOffsets(g, offsets),
         warn: (fields, message) => this.options.logger.warn(fields, message),
       },
@@ -395,7 +452,8 @@ export class EmbeddedLog implements EventLog {
   async enforceRetention(topic: string): Promise<number> {
     const t = this.topicOrThrow(topic);
     let deleted = 0;
-    for (const part of t.parts) deleted += await part.applyRetention(t.spec.retentionMs, t.spec.retentionBytes, Date.now());
+    for (const part of t.parts)
+      deleted += await part.applyRetention(t.spec.retentionMs, t.spec.retentionBytes, Date.now());
     return deleted;
   }
 
@@ -418,12 +476,16 @@ export class EmbeddedLog implements EventLog {
     if (this.closed) return;
     try {
       const { retentionMs, retentionBytes, compacted } = t.spec;
-      if (retentionMs !== undefined || retentionBytes !== undefined) await part.applyRetention(retentionMs, retentionBytes, Date.now());
+      if (retentionMs !== undefined || retentionBytes !== undefined)
+        await part.applyRetention(retentionMs, retentionBytes, Date.now());
       if (compacted && (part.dirty || Date.now() >= part.tombstoneExpiry)) {
         await part.serialize(() => compactPartition(part, this.compactionSettings()));
       }
     } catch (err) {
-      this.options.logger.warn({ topic: t.name, partition: part.index, err: (err as Error)?.message ?? String(err) }, 'background retention/compaction failed');
+      this.options.logger.warn(
+        { topic: t.name, partition: part.index, err: (err as Error)?.message ?? String(err) },
+        'background retention/compaction failed',
+      );
     }
   }
 
@@ -431,7 +493,8 @@ export class EmbeddedLog implements EventLog {
     if (this.maintaining || this.closed) return;
     this.maintaining = true;
     try {
-      for (const t of this.topicMap.values()) for (const part of t.parts) await this.maintainPartition(t, part);
+      for (const t of this.topicMap.values())
+        for (const part of t.parts) await this.maintainPartition(t, part);
     } finally {
       this.maintaining = false;
     }

@@ -10,9 +10,17 @@ import type { EmbeddedLogOptions } from './options.js';
 import { segmentFileName } from './segment.js';
 import { captureLogger, scratchDir } from './testing.js';
 
-async function withLog(options: EmbeddedLogOptions, body: (log: EmbeddedLog, dir: string) => Promise<void>): Promise<void> {
+async function withLog(
+  options: EmbeddedLogOptions,
+  body: (log: EmbeddedLog, dir: string) => Promise<void>,
+): Promise<void> {
   const { dir, cleanup } = await scratchDir();
-  const log = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0, fsync: 'never', logger: captureLogger(), ...options });
+  const log = await EmbeddedLog.open(dir, {
+    maintenanceIntervalMs: 0,
+    fsync: 'never',
+    logger: captureLogger(),
+    ...options,
+  });
   try {
     await body(log, dir);
   } finally {
@@ -37,7 +45,12 @@ async function segmentFiles(dir: string, topic: string): Promise<string[]> {
 }
 
 /** Appends `rounds` rounds of one record per key `k0..k<keys-1>` (value `k<i>@<round>`), one append per round; returns the offset of each key's last write. */
-async function writeRounds(log: EmbeddedLog, topic: string, keys: number, rounds: number): Promise<Map<string, number>> {
+async function writeRounds(
+  log: EmbeddedLog,
+  topic: string,
+  keys: number,
+  rounds: number,
+): Promise<Map<string, number>> {
   const last = new Map<string, number>();
   for (let round = 0; round < rounds; round++) {
     const [ack] = await log.append(
@@ -110,7 +123,9 @@ describe('EmbeddedLog compaction', () => {
         const records = await readAll(l, 'table');
         assert.deepEqual(
           records.map((r) => [r.key, r.offset, r.value?.toString() ?? null]),
-          [...last].sort((a, b) => a[1] - b[1]).map(([key, offset]) => [key, offset, key === 'k3' ? null : `${key}@19`]),
+          [...last]
+            .sort((a, b) => a[1] - b[1])
+            .map(([key, offset]) => [key, offset, key === 'k3' ? null : `${key}@19`]),
         );
         assert.deepEqual(await l.offsets('table'), [{ partition: 0, start: 0, end: 201 }]);
       };
@@ -191,7 +206,10 @@ describe('EmbeddedLog compaction', () => {
       const bases = files.map((f) => Number(f.slice(0, 20)));
       const partDir = join(dir, 'topics', 'swap', '0');
       // A finished cleaned copy of [bases[0], bases[2]) that kept only the first segment, and an unfinished one.
-      await copyFile(join(partDir, files[0]!), join(partDir, `${files[0]!.slice(0, 20)}-${String(bases[2]).padStart(20, '0')}.swap`));
+      await copyFile(
+        join(partDir, files[0]!),
+        join(partDir, `${files[0]!.slice(0, 20)}-${String(bases[2]).padStart(20, '0')}.swap`),
+      );
       await writeFile(join(partDir, `${String(bases[2]).padStart(20, '0')}.cleaned`), 'partial');
 
       const reopened = await EmbeddedLog.open(dir, options);
@@ -201,7 +219,9 @@ describe('EmbeddedLog compaction', () => {
           await segmentFiles(dir, 'swap'),
           files.filter((f) => f !== segmentFileName(bases[1]!)),
         );
-        const expected = all.filter((r) => r.offset < bases[1]! || r.offset >= bases[2]!).map((r) => r.offset);
+        const expected = all
+          .filter((r) => r.offset < bases[1]! || r.offset >= bases[2]!)
+          .map((r) => r.offset);
         assert.deepEqual(
           (await readAll(reopened, 'swap')).map((r) => r.offset),
           expected,

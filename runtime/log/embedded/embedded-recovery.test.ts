@@ -69,7 +69,9 @@ describe('EmbeddedLog recovery', () => {
         const log = await EmbeddedLog.open(dir, { ...quiet, logger });
         try {
           const expectedEnd = name.startsWith('zeros') ? 15 : 10;
-          const tornAt = name.startsWith('zeros') ? (await stat(segmentPath(dir, 't', 0))).size : positions[2];
+          const tornAt = name.startsWith('zeros')
+            ? (await stat(segmentPath(dir, 't', 0))).size
+            : positions[2];
           assert.deepEqual(
             log.warnings.map((w) => [w.kind, w.topic, w.partition, w.position]),
             [['torn', 't', 0, tornAt]],
@@ -103,7 +105,11 @@ describe('EmbeddedLog recovery', () => {
           log.warnings.map((w) => [w.kind, w.position]),
           [['corrupt', positions[1]]],
         );
-        assert.equal((await log.offsets('t'))[0]!.end, 15, 'a corrupt batch in the middle is not a torn tail: nothing is cut');
+        assert.equal(
+          (await log.offsets('t'))[0]!.end,
+          15,
+          'a corrupt batch in the middle is not a torn tail: nothing is cut',
+        );
         assert.deepEqual(
           (await log.read('t', 0, 0, 5)).map((r) => r.offset),
           [0, 1, 2, 3, 4],
@@ -151,9 +157,15 @@ describe('EmbeddedLog recovery', () => {
     const { dir, cleanup } = await scratchDir();
     try {
       const helper = fileURLToPath(new URL('./crash-appender.js', import.meta.url));
-      const child = spawn(process.execPath, [helper, dir, 'crash', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [helper, dir, 'crash', '3'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const exited = once(child, 'exit');
-      const acked: { first: number; count: number; parts: { partition: number; base: number; count: number }[] }[] = [];
+      const acked: {
+        first: number;
+        count: number;
+        parts: { partition: number; base: number; count: number }[];
+      }[] = [];
       const lines = createInterface({ input: child.stdout });
       const enough = new Promise<void>((resolve) => {
         lines.on('line', (line) => {
@@ -210,7 +222,10 @@ describe('EmbeddedLog exclusivity and storage errors', () => {
     const { dir, cleanup } = await scratchDir();
     try {
       const log = await EmbeddedLog.open(dir, quiet);
-      await assert.rejects(EmbeddedLog.open(dir, quiet), (err: unknown) => err instanceof StorageError && /already open/.test(err.message));
+      await assert.rejects(
+        EmbeddedLog.open(dir, quiet),
+        (err: unknown) => err instanceof StorageError && /already open/.test(err.message),
+      );
       await log.close();
       await (await EmbeddedLog.open(dir, quiet)).close();
     } finally {
@@ -250,12 +265,16 @@ describe('EmbeddedLog exclusivity and storage errors', () => {
         () => true,
       );
       // As root chmod blocks nothing; sysfs refuses new directories even to root.
-      const sysfsBlocks = !chmodBlocks && (await mkdir('/sys/recstream-probe').then(
-        () => false,
-        () => true,
-      ));
+      const sysfsBlocks =
+        !chmodBlocks &&
+        (await mkdir('/sys/recstream-probe').then(
+          () => false,
+          () => true,
+        ));
       if (!chmodBlocks && !sysfsBlocks) {
-        t.skip('no way to make a directory unwritable for this user (root, and /sys accepts directories); the /dev/full test covers failed writes');
+        t.skip(
+          'no way to make a directory unwritable for this user (root, and /sys accepts directories); the /dev/full test covers failed writes',
+        );
         return;
       }
       const target = chmodBlocks ? join(readOnly, 'log') : '/sys/recstream-probe/log';
@@ -288,16 +307,22 @@ describe('EmbeddedLog exclusivity and storage errors', () => {
 
       const reopened = await EmbeddedLog.open(dir, quiet);
       try {
-        await assert.rejects(reopened.append('full', [{ key: 'k', value: Buffer.from('v') }]), (err: unknown) => {
-          assert.ok(err instanceof StorageError, String(err));
-          assert.match(err.message, /no space left on device/);
-          return true;
-        });
-        await assert.rejects(reopened.append('full', [{ key: 'k', value: Buffer.from('v') }]), (err: unknown) => {
-          assert.ok(err instanceof StorageError, String(err));
-          assert.match(err.message, /refuses appends until the log is reopened/);
-          return true;
-        });
+        await assert.rejects(
+          reopened.append('full', [{ key: 'k', value: Buffer.from('v') }]),
+          (err: unknown) => {
+            assert.ok(err instanceof StorageError, String(err));
+            assert.match(err.message, /no space left on device/);
+            return true;
+          },
+        );
+        await assert.rejects(
+          reopened.append('full', [{ key: 'k', value: Buffer.from('v') }]),
+          (err: unknown) => {
+            assert.ok(err instanceof StorageError, String(err));
+            assert.match(err.message, /refuses appends until the log is reopened/);
+            return true;
+          },
+        );
         assert.deepEqual(await reopened.offsets('full'), [{ partition: 0, start: 0, end: 0 }]);
         const [ack] = await reopened.append('fine', [{ key: 'k', value: Buffer.from('v') }]);
         assert.equal(ack!.baseOffset, 0, 'other partitions keep working');

@@ -41,7 +41,8 @@ function growScratch(n: number): void {
 }
 
 function hashPartition(key: string, keyBytes: number, partitions: number): number {
-  if (keyScratch.length < keyBytes) keyScratch = Buffer.allocUnsafe(Math.max(keyBytes, keyScratch.length * 2));
+  if (keyScratch.length < keyBytes)
+    keyScratch = Buffer.allocUnsafe(Math.max(keyBytes, keyScratch.length * 2));
   keyScratch.write(key, 0, keyBytes === key.length ? 'latin1' : 'utf8');
   return (murmur2(keyScratch.subarray(0, keyBytes)) & 0x7fffffff) % partitions;
 }
@@ -50,7 +51,10 @@ function choosePartition(target: EncodeTarget, record: OutgoingRecord, keyBytes:
   const explicit = record.partition;
   if (explicit !== undefined) {
     if (!Number.isInteger(explicit) || explicit < 0 || explicit >= target.partitions) {
-      throw new TopicError(`partition ${explicit} does not exist in topic ${target.name} (${target.partitions} partitions)`, 'UNKNOWN_PARTITION');
+      throw new TopicError(
+        `partition ${explicit} does not exist in topic ${target.name} (${target.partitions} partitions)`,
+        'UNKNOWN_PARTITION',
+      );
     }
     return explicit;
   }
@@ -65,27 +69,42 @@ function measure(target: EncodeTarget, record: OutgoingRecord, i: number): numbe
   const key = record.key;
   let keyBytes = -1;
   if (key !== null) {
-    if (typeof key !== 'string') throw new TypeError(`record ${i} for ${target.name}: key must be a string or null`);
+    if (typeof key !== 'string')
+      throw new TypeError(`record ${i} for ${target.name}: key must be a string or null`);
     keyBytes = Buffer.byteLength(key, 'utf8');
   } else if (target.compacted) {
-    throw new TopicError(`record ${i} for compacted topic ${target.name} has a null key; compacted topics need keys`, 'KEY_REQUIRED');
+    throw new TopicError(
+      `record ${i} for compacted topic ${target.name} has a null key; compacted topics need keys`,
+      'KEY_REQUIRED',
+    );
   }
   const value = record.value;
-  if (value !== null && !(value instanceof Uint8Array)) throw new TypeError(`record ${i} for ${target.name}: value must be a Buffer or null`);
+  if (value !== null && !(value instanceof Uint8Array))
+    throw new TypeError(`record ${i} for ${target.name}: value must be a Buffer or null`);
   const ts = record.timestamp;
-  if (ts !== undefined && !Number.isFinite(ts)) throw new TypeError(`record ${i} for ${target.name}: timestamp must be a finite number`);
+  if (ts !== undefined && !Number.isFinite(ts))
+    throw new TypeError(`record ${i} for ${target.name}: timestamp must be a finite number`);
   const headerBytes = headersSize(record.headers);
   keyBytesOf[i] = keyBytes;
   headerBytesOf[i] = headerBytes;
   partitionOf[i] = choosePartition(target, record, keyBytes);
-  return RECORD_OVERHEAD_BYTES + Math.max(keyBytes, 0) + (value === null ? 0 : value.length) + Math.max(headerBytes, 0);
+  return (
+    RECORD_OVERHEAD_BYTES +
+    Math.max(keyBytes, 0) +
+    (value === null ? 0 : value.length) +
+    Math.max(headerBytes, 0)
+  );
 }
 
 /**
  * Encodes `records` into one batch per partition they go to, in partition
  * order. Throws before anything is written if any record is invalid.
  */
-export function encodeBatches(target: EncodeTarget, records: readonly OutgoingRecord[], now: number): EncodedBatch[] {
+export function encodeBatches(
+  target: EncodeTarget,
+  records: readonly OutgoingRecord[],
+  now: number,
+): EncodedBatch[] {
   const n = records.length;
   growScratch(n);
   const partitions = target.partitions;
@@ -110,7 +129,14 @@ export function encodeBatches(target: EncodeTarget, records: readonly OutgoingRe
   return batches;
 }
 
-function encodePartition(target: EncodeTarget, records: readonly OutgoingRecord[], partition: number, count: number, bytes: number, now: number): EncodedBatch {
+function encodePartition(
+  target: EncodeTarget,
+  records: readonly OutgoingRecord[],
+  partition: number,
+  count: number,
+  bytes: number,
+  now: number,
+): EncodedBatch {
   const buf = Buffer.allocUnsafeSlow(BATCH_HEADER_BYTES + bytes);
   let pos = BATCH_HEADER_BYTES;
   let delta = 0;

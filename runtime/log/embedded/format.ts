@@ -94,7 +94,8 @@ export function readBatchHeader(buf: Buffer, pos: number): BatchHeader | undefin
   if (length < BATCH_HEADER_BYTES || buf[pos + OFF_MAGIC] !== MAGIC) return undefined;
   const count = buf.readUInt32LE(pos + OFF_COUNT);
   const lastOffsetDelta = buf.readUInt32LE(pos + OFF_LAST_DELTA);
-  if (count > lastOffsetDelta + 1 || count * RECORD_OVERHEAD_BYTES > length - BATCH_HEADER_BYTES) return undefined;
+  if (count > lastOffsetDelta + 1 || count * RECORD_OVERHEAD_BYTES > length - BATCH_HEADER_BYTES)
+    return undefined;
   return {
     length,
     count,
@@ -309,7 +310,10 @@ export function decodeBatch(
       last = offset;
     }
   } catch (err) {
-    throw new CorruptDataError(`${where()}: batch at offset ${base} has a valid CRC but malformed records`, err);
+    throw new CorruptDataError(
+      `${where()}: batch at offset ${base} has a valid CRC but malformed records`,
+      err,
+    );
   }
   return last;
 }

@@ -48,7 +48,10 @@ export class GroupOffsetStore {
       try {
         file = JSON.parse(await readFile(path, 'utf8')) as GroupFile;
       } catch (err) {
-        throw new CorruptDataError(`committed offsets file ${path} is unreadable; delete it to reset that group`, err);
+        throw new CorruptDataError(
+          `committed offsets file ${path} is unreadable; delete it to reset that group`,
+          err,
+        );
       }
       const state = store.state(file.group);
       for (const [topic, partitions] of Object.entries(file.offsets)) {
@@ -75,11 +78,22 @@ export class GroupOffsetStore {
   /** Records the offsets and resolves once the group file holding them is written. */
   commit(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     if (typeof group !== 'string' || group.length === 0 || Buffer.byteLength(group) > MAX_GROUP_BYTES) {
-      return Promise.reject(new LogUsageError(`consumer group name must be 1..${MAX_GROUP_BYTES} bytes, got ${JSON.stringify(group)}`));
+      return Promise.reject(
+        new LogUsageError(
+          `consumer group name must be 1..${MAX_GROUP_BYTES} bytes, got ${JSON.stringify(group)}`,
+        ),
+      );
     }
     for (const o of offsets) {
-      if (!Number.isSafeInteger(o.offset) || o.offset < 0 || !Number.isInteger(o.partition) || o.partition < 0) {
-        return Promise.reject(new LogUsageError(`group ${group}: invalid committed offset ${o.topic}-${o.partition}@${o.offset}`));
+      if (
+        !Number.isSafeInteger(o.offset) ||
+        o.offset < 0 ||
+        !Number.isInteger(o.partition) ||
+        o.partition < 0
+      ) {
+        return Promise.reject(
+          new LogUsageError(`group ${group}: invalid committed offset ${o.topic}-${o.partition}@${o.offset}`),
+        );
       }
     }
     const state = this.state(group);
@@ -100,7 +114,9 @@ export class GroupOffsetStore {
       state.queued = undefined;
       const file: GroupFile = {
         group,
-        offsets: Object.fromEntries([...state.offsets].map(([topic, parts]) => [topic, Object.fromEntries(parts)])),
+        offsets: Object.fromEntries(
+          [...state.offsets].map(([topic, parts]) => [topic, Object.fromEntries(parts)]),
+        ),
       };
       try {
         await writeFileAtomic(join(this.dir, fileName(group)), `${JSON.stringify(file)}\n`, this.durable);

@@ -7,6 +7,7 @@
  * const log = await EmbeddedLog.open('./data/log');
  * ```
  */
-export { EmbeddedLog, type RecoveryWarning } from './embedded-log.js';
+
 export type { CompactionResult } from './compaction.js';
+export { EmbeddedLog, type RecoveryWarning } from './embedded-log.js';
 export type { EmbeddedLogOptions, FsyncMode, LogWarnSink } from './options.js';

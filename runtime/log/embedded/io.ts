@@ -3,17 +3,26 @@
  * costs less per call than `FileHandle`, and segments are addressed by
  * position, never by a shared file pointer.
  */
-import { close, fdatasync, fsync, openSync, closeSync, fsyncSync, read, writev } from 'node:fs';
+import { close, closeSync, fdatasync, fsync, fsyncSync, openSync, read, writev } from 'node:fs';
 
 /** Reads exactly `length` bytes at `position` (fewer only at end of file). */
-export function preadFully(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+export function preadFully(
+  fd: number,
+  buf: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let done = 0;
     const step = (err: NodeJS.ErrnoException | null, n: number): void => {
-      if (err) return reject(err);
+      if (err) {
+        reject(err);
+        return;
+      }
       done += n;
-      if (n === 0 || done >= length) return resolve(done);
-      read(fd, buf, offset + done, length - done, position + done, step);
+      if (n === 0 || done >= length) resolve(done);
+      else read(fd, buf, offset + done, length - done, position + done, step);
     };
     read(fd, buf, offset, length, position, step);
   });
@@ -27,12 +36,17 @@ export function pwritevFully(fd: number, buffers: Buffer[], position: number): P
     let written = 0;
     let pending = buffers;
     const step = (err: NodeJS.ErrnoException | null, n: number): void => {
-      if (err) return reject(err);
+      if (err) {
+        reject(err);
+        return;
+      }
       written += n;
-      if (written >= total) return resolve(written);
-      if (n === 0) return reject(Object.assign(new Error('write made no progress'), { code: 'EIO' }));
-      pending = dropPrefix(pending, n);
-      writev(fd, pending, position + written, step);
+      if (written >= total) resolve(written);
+      else if (n === 0) reject(Object.assign(new Error('write made no progress'), { code: 'EIO' }));
+      else {
+        pending = dropPrefix(pending, n);
+        writev(fd, pending, position + written, step);
+      }
     };
     writev(fd, pending, position, step);
   });

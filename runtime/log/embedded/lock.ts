@@ -47,7 +47,9 @@ export interface DirLock {
 export function acquireDirLock(dir: string): DirLock {
   const path = resolve(dir, 'LOCK');
   if (heldHere.has(path)) {
-    throw new StorageError(`log dir ${dir} is already open in this process; close the other EmbeddedLog first`);
+    throw new StorageError(
+      `log dir ${dir} is already open in this process; close the other EmbeddedLog first`,
+    );
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -70,7 +72,8 @@ export function acquireDirLock(dir: string): DirLock {
         },
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storageErrorFrom(err, `cannot create lock file ${path}`);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw storageErrorFrom(err, `cannot create lock file ${path}`);
     }
     const owner = ownerOf(path);
     // Our own pid in a lock we do not hold is a leftover of an earlier process that had this pid (container restarts).
@@ -82,7 +85,8 @@ export function acquireDirLock(dir: string): DirLock {
     try {
       unlinkSync(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storageErrorFrom(err, `cannot remove stale lock file ${path}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw storageErrorFrom(err, `cannot remove stale lock file ${path}`);
     }
   }
   throw new StorageError(`log dir ${dir}: another process keeps taking the lock ${path}`);

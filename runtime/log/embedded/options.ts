@@ -48,20 +48,29 @@ export interface ResolvedOptions {
 
 const stderrLogger: LogWarnSink = {
   warn(fields, message) {
-    process.stderr.write(`${JSON.stringify({ level: 'warn', time: Date.now(), component: 'embedded-log', ...fields, msg: message })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'warn', time: Date.now(), component: 'embedded-log', ...fields, msg: message })}\n`,
+    );
   },
 };
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < min) throw new ConfigError(`EmbeddedLog option ${name} must be a number >= ${min}, got ${value}`);
+  if (!Number.isFinite(value) || value < min)
+    throw new ConfigError(`EmbeddedLog option ${name} must be a number >= ${min}, got ${value}`);
   return value;
 }
 
 export function resolveOptions(options: EmbeddedLogOptions): ResolvedOptions {
   const fsync = options.fsync ?? 1000;
-  if (fsync !== 'always' && fsync !== 'never' && !(typeof fsync === 'number' && Number.isFinite(fsync) && fsync > 0)) {
-    throw new ConfigError(`EmbeddedLog option fsync must be 'always', 'never' or a positive interval in ms, got ${String(fsync)}`);
+  if (
+    fsync !== 'always' &&
+    fsync !== 'never' &&
+    !(typeof fsync === 'number' && Number.isFinite(fsync) && fsync > 0)
+  ) {
+    throw new ConfigError(
+      `EmbeddedLog option fsync must be 'always', 'never' or a positive interval in ms, got ${String(fsync)}`,
+    );
   }
   return {
     fsync,

@@ -6,11 +6,19 @@
  */
 import { fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptDataError, StorageError, storageErrorFrom } from '../../errors.js';
+import { CorruptDataError, LogUsageError, StorageError, storageErrorFrom } from '../../errors.js';
 import type { AppendAck, LogRecord } from '../log.js';
 import { batchesOf } from './batch-iterator.js';
 import type { EncodedBatch } from './encode.js';
-import { type BatchHeader, BATCH_HEADER_BYTES, batchCrcMatches, batchLastOffset, batchLength, decodeBatch, sealBatch } from './format.js';
+import {
+  BATCH_HEADER_BYTES,
+  type BatchHeader,
+  batchCrcMatches,
+  batchLastOffset,
+  batchLength,
+  decodeBatch,
+  sealBatch,
+} from './format.js';
 import { datasync, preadFully, pwritevFully, syncDirSync } from './io.js';
 import { type ScanProblem, scanSegment } from './scan.js';
 import { SEGMENT_SUFFIX, Segment } from './segment.js';
@@ -85,8 +93,16 @@ export class Partition {
   private broken: StorageError | undefined;
   private maintenance: Promise<unknown> = Promise.resolve();
   private avgRecordBytes = 128;
+  private closed = false;
 
-  private constructor(topic: string, index: number, dir: string, settings: PartitionSettings, events: PartitionEvents, segments: Segment[]) {
+  private constructor(
+    topic: string,
+    index: number,
+    dir: string,
+    settings: PartitionSettings,
+    events: PartitionEvents,
+    segments: Segment[],
+  ) {
     this.topic = topic;
     this.index = index;
     this.dir = dir;
@@ -100,7 +116,14 @@ export class Partition {
    * Opens (or creates) the partition in `dir`: finishes an interrupted
    * compaction swap, scans every segment, cuts a torn tail off the last one.
    */
-  static open(topic: string, index: number, dir: string, settings: PartitionSettings, events: PartitionEvents, problems: PartitionProblem[]): Partition {
+  static open(
+    topic: string,
+    index: number,
+    dir: string,
+    settings: PartitionSettings,
+    events: PartitionEvents,
+    problems: PartitionProblem[],
+  ): Partition {
     mkdirSync(dir, { recursive: true });
     recoverSwaps(dir);
     const bases = readdirSync(dir)
@@ -149,6 +172,13 @@ export class Partition {
     return total;
   }
 
+  /** Pins `seg` for reading; false when maintenance replaced it (the caller re-resolves from `segments`). */
+  private pin(seg: Segment): boolean {
+    if (seg.acquire()) return true;
+    if (this.closed) throw new LogUsageError(`${this.topic}-${this.index} is closed`);
+    return false;
+  }
+
   private where(seg: Segment): string {
     return `${this.topic}-${this.index} (${seg.path})`;
   }
@@ -186,13 +216,20 @@ export class Partition {
         }
         const first = this.queue[0]!.batch.buf.length;
         const active = this.active;
-        if (active.size > 0 && (active.size + first > this.settings.segmentBytes || Date.now() - active.firstAppendTime >= this.settings.segmentMs)) {
+        if (
+          active.size > 0 &&
+          (active.size + first > this.settings.segmentBytes ||
+            Date.now() - active.firstAppendTime >= this.settings.segmentMs)
+        ) {
           try {
             await this.rollActive();
           } catch (err) {
             const failed = this.queue;
             this.queue = [];
-            const error = storageErrorFrom(err, `cannot roll a new segment for ${this.topic}-${this.index} in ${this.dir}`);
+            const error = storageErrorFrom(
+              err,
+              `cannot roll a new segment for ${this.topic}-${this.index} in ${this.dir}`,
+            );
             for (const p of failed) p.reject(error);
             break;
           }
@@ -256,10 +293,17 @@ export class Partition {
       pos += header.length;
     }
     this.unsynced = !this.settings.syncEachWrite;
-    this.avgRecordBytes = Math.max(32, (this.avgRecordBytes * 7 + (pos - position) / Math.max(1, base - headers[0]!.baseOffset)) / 8);
+    this.avgRecordBytes = Math.max(
+      32,
+      (this.avgRecordBytes * 7 + (pos - position) / Math.max(1, base - headers[0]!.baseOffset)) / 8,
+    );
     this.events.appended();
     for (let i = 0; i < round.length; i++) {
-      round[i]!.resolve({ partition: this.index, baseOffset: headers[i]!.baseOffset, count: headers[i]!.count });
+      round[i]!.resolve({
+        partition: this.index,
+        baseOffset: headers[i]!.baseOffset,
+        count: headers[i]!.count,
+      });
     }
   }
 
@@ -338,15 +382,13 @@ export class Partition {
     }
   }
 
-  /** Waits for queued appends, then closes every descriptor. */
+  /** Waits for queued appends and maintenance, then closes every descriptor (each once its last reader is done). */
   async close(): Promise<void> {
     while (this.writing) await this.idle();
     await this.maintenance;
     if (this.settings.durable) await this.sync();
-    for (const s of this.segments) {
-      s.retired = true;
-      s.closeFd();
-    }
+    this.closed = true;
+    for (const s of this.segments) s.retire();
   }
 
   // ---- read ---------------------------------------------------------------
@@ -361,7 +403,7 @@ export class Partition {
       const segments = this.segments;
       const i = segmentIndexFor(segments, next);
       const seg = segments[i]!;
-      if (!seg.acquire()) continue;
+      if (!this.pin(seg)) continue;
       let after: number;
       try {
         after = await this.readSegment(seg, Math.max(next, seg.baseOffset), max, out);
@@ -385,10 +427,16 @@ export class Partition {
     const where = () => this.where(seg);
     while (position < limit && out.length < max) {
       const estimate = Math.ceil((max - out.length) * this.avgRecordBytes) + BATCH_HEADER_BYTES;
-      const want = Math.min(limit - position, Math.max(need, MIN_READ_BYTES, Math.min(estimate, MAX_READ_BYTES)));
+      const want = Math.min(
+        limit - position,
+        Math.max(need, MIN_READ_BYTES, Math.min(estimate, MAX_READ_BYTES)),
+      );
       const buf = Buffer.allocUnsafeSlow(want);
       const got = await preadFully(seg.fd, buf, 0, want, position);
-      if (got < want) throw new CorruptDataError(`${where()}: file ends at byte ${position + got}, before the ${limit} bytes the log wrote`);
+      if (got < want)
+        throw new CorruptDataError(
+          `${where()}: file ends at byte ${position + got}, before the ${limit} bytes the log wrote`,
+        );
       let p = 0;
       while (p + BATCH_HEADER_BYTES <= want) {
         const length = batchLength(buf, p);
@@ -402,7 +450,9 @@ export class Partition {
         const last = batchLastOffset(buf, p);
         if (last >= next) {
           if (!batchCrcMatches(buf, p, length)) {
-            throw new CorruptDataError(`${where()}: batch at byte ${position + p} fails its CRC check (offsets from ${next})`);
+            throw new CorruptDataError(
+              `${where()}: batch at byte ${position + p} fails its CRC check (offsets from ${next})`,
+            );
           }
           const lastPushed = decodeBatch(buf, p, this.topic, this.index, next, max, out, where);
           if (out.length >= max) return lastPushed + 1;
@@ -425,7 +475,7 @@ export class Partition {
       let retry = false;
       for (const seg of segments) {
         if (seg.maxTimestamp < timestamp) continue;
-        if (!seg.acquire()) {
+        if (!this.pin(seg)) {
           retry = true;
           break;
         }
@@ -433,7 +483,9 @@ export class Partition {
           for await (const b of batchesOf(seg, seg.positionForTimestamp(timestamp))) {
             if (b.header.maxTimestamp < timestamp) continue;
             const records: LogRecord[] = [];
-            decodeBatch(b.buf, b.pos, this.topic, this.index, 0, b.header.count, records, () => this.where(seg));
+            decodeBatch(b.buf, b.pos, this.topic, this.index, 0, b.header.count, records, () =>
+              this.where(seg),
+            );
             const hit = records.find((r) => r.timestamp >= timestamp);
             if (hit) return hit.offset;
           }
@@ -471,7 +523,11 @@ export class Partition {
   }
 
   /** Deletes whole closed segments past the time or size limit; the active segment always stays. */
-  applyRetention(retentionMs: number | undefined, retentionBytes: number | undefined, now: number): Promise<number> {
+  applyRetention(
+    retentionMs: number | undefined,
+    retentionBytes: number | undefined,
+    now: number,
+  ): Promise<number> {
     return this.serialize(async () => {
       const segments = this.segments;
       let drop = 0;
@@ -493,7 +549,8 @@ export class Partition {
         try {
           unlinkSync(s.path);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storageErrorFrom(err, `cannot delete expired segment ${s.path}`);
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+            throw storageErrorFrom(err, `cannot delete expired segment ${s.path}`);
         }
       }
       if (this.settings.durable) syncDirSync(this.dir);

@@ -55,17 +55,24 @@ export function scanSegment(seg: Segment, fileSize: number, isLast: boolean): Sc
     return { validBytes: fileSize, problems };
   };
   while (pos < fileSize) {
-    if (fileSize - pos < BATCH_HEADER_BYTES) return stop(`${fileSize - pos} trailing bytes are shorter than a batch header`);
+    if (fileSize - pos < BATCH_HEADER_BYTES)
+      return stop(`${fileSize - pos} trailing bytes are shorter than a batch header`);
     if (pos + BATCH_HEADER_BYTES > bufEnd) load(pos, BATCH_HEADER_BYTES);
     const header = readBatchHeader(buf, pos - bufStart);
     if (!header) return stop('bytes that are not a batch header');
-    if (header.baseOffset < seg.nextOffset) return stop(`batch base offset ${header.baseOffset} goes back before ${seg.nextOffset}`);
-    if (pos + header.length > fileSize) return stop(`batch of ${header.length} bytes runs past the end of the file`);
+    if (header.baseOffset < seg.nextOffset)
+      return stop(`batch base offset ${header.baseOffset} goes back before ${seg.nextOffset}`);
+    if (pos + header.length > fileSize)
+      return stop(`batch of ${header.length} bytes runs past the end of the file`);
     if (isLast) {
       if (pos + header.length > bufEnd) load(pos, header.length);
       if (!batchCrcMatches(buf, pos - bufStart, header.length)) {
         if (pos + header.length === fileSize) return stop('the last batch fails its CRC check');
-        problems.push({ kind: 'corrupt', position: pos, reason: `batch at offset ${header.baseOffset} fails its CRC check` });
+        problems.push({
+          kind: 'corrupt',
+          position: pos,
+          reason: `batch at offset ${header.baseOffset} fails its CRC check`,
+        });
       }
     }
     seg.noteBatch(pos, header);

@@ -44,7 +44,7 @@ export class Segment {
   lastAppendTime = 0;
   /** Position of a batch header that could not be parsed; readers reaching it fail with CorruptDataError. */
   corruptAt = -1;
-  retired = false;
+  private retired = false;
 
   private readonly indexInterval: number;
   private readonly idxOffset: number[] = [];
