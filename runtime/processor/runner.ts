@@ -1,0 +1,371 @@
+/**
+ * Runs a topology over the event log: one task per source partition, each
+ * with its own state (RocksDB directory + changelogs). The loop polls,
+ * processes, and every `commitIntervalMs` commits in this order:
+ *
+ * 1. sink outputs and dead letters are appended (they may repeat after a
+ *    crash; they carry deterministic ids so readers can drop duplicates);
+ * 2. each task commits its stores together with the input offsets they
+ *    reflect (TaskState: changelog batch with a commit marker, then one
+ *    atomic engine write);
+ * 3. the consumer group's offsets are committed, for lag monitoring only.
+ *
+ * On start every task resumes from the offsets stored *with its state*,
+ * never from the group's offsets, which is what makes state effectively-once.
+ *
+ * @example
+ * ```ts
+ * const runner = await StreamRunner.start({ topology, log, stateDir, engine: 'rocksdb', deadLetters, logger });
+ * process.once('SIGTERM', () => runner.stop());
+ * await runner.run();          // or: await runner.runUntilCaughtUp();
+ * ```
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isRetriable, TopologyError } from '../errors.js';
+import type { EventLog, LogConsumer, LogRecord, OutgoingRecord } from '../log/log.js';
+import type { RuntimeMetrics } from '../observability/metrics.js';
+import { TaskState } from '../state/task-state.js';
+import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
+import { Task } from './task.js';
+import type { Topology } from './topology.js';
+
+export interface RunnerOptions {
+  readonly topology: Topology;
+  readonly log: EventLog;
+  /** Directory for this application's task state (`<dataDir>/state/<applicationId>`). */
+  readonly stateDir: string;
+  readonly engine: 'rocksdb' | 'memory';
+  readonly deadLetters: DeadLetterSerializer;
+  readonly logger: Logger;
+  readonly commitIntervalMs?: number;
+  /** Records per poll. */
+  readonly maxPollRecords?: number;
+  /** Only run the tasks of these partitions (scale-out by partition sets); default all. */
+  readonly partitions?: readonly number[];
+  /** Where a task with no committed state starts. Default earliest (Kafka Streams' default). */
+  readonly resetTo?: 'earliest' | 'latest';
+  readonly metrics?: RuntimeMetrics;
+  /** Progress of changelog restores, per store. */
+  readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
+}
+
+export interface RunStats {
+  readonly processed: number;
+  readonly deadLetters: number;
+  readonly commits: number;
+}
+
+interface TaskSlot {
+  readonly task: Task;
+  readonly state: TaskState;
+  readonly offsets: Map<string, number>;
+}
+
+const BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
+
+export class StreamRunner {
+  private tasks = new Map<number, TaskSlot>();
+  private consumer!: LogConsumer;
+  private letters: DeadLetter[] = [];
+  private stopping = false;
+  private stats = { processed: 0, deadLetters: 0, commits: 0 };
+  private lastCommit = Date.now();
+  private lastLagCheck = 0;
+  private readonly commitIntervalMs: number;
+  private readonly labels: { application: string };
+
+  private constructor(
+    private readonly options: RunnerOptions,
+    private readonly partitionCount: number,
+  ) {
+    this.commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.labels = { application: options.topology.applicationId };
+  }
+
+  /** Validates topics, creates internal ones, restores state, and positions the consumer. */
+  static async start(options: RunnerOptions): Promise<StreamRunner> {
+    const partitions = await prepareTopics(options);
+    const runner = new StreamRunner(options, partitions);
+    await runner.openTasks();
+    return runner;
+  }
+
+  /** Processes until stop() is called (SIGTERM), then drains, commits and closes. */
+  async run(): Promise<RunStats> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.step(100);
+        failures = 0;
+      } catch (error) {
+        if (!isRetriable(error)) {
+          await this.closeTasks(false);
+          throw error;
+        }
+        const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
+        this.options.logger.warn({ err: error, delayMs: delay }, 'retriable failure; resuming from the last commit');
+        await sleep(delay);
+        await this.reopenTasks();
+      }
+    }
+    await this.commit();
+    await this.closeTasks(true);
+    return { ...this.stats };
+  }
+
+  /**
+   * Processes everything available now (including what this topology
+   * writes to its own internal topics), commits and closes: `--once`.
+   */
+  async runUntilCaughtUp(): Promise<RunStats> {
+    try {
+      for (;;) {
+        const polled = await this.step(0);
+        if (polled === 0 && (await this.caughtUp())) break;
+      }
+      await this.commit();
+    } finally {
+      await this.closeTasks(true);
+    }
+    return { ...this.stats };
+  }
+
+  /** Asks the loop to finish its current batch, commit and exit. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Closes every task without processing further (after `start`, for inspection such as `digest`). */
+  async close(): Promise<void> {
+    await this.closeTasks(false);
+  }
+
+  /** Stable sha256 per store and task: `recstream state digest`. */
+  async digest(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [partition, slot] of [...this.tasks].sort((a, b) => a[0] - b[0])) {
+      for (const [store, hash] of Object.entries(await slot.state.digest())) out[`${store}/${partition}`] = hash;
+    }
+    return out;
+  }
+
+  private async step(timeoutMs: number): Promise<number> {
+    const records = await this.consumer.poll({ maxRecords: this.options.maxPollRecords ?? 2000, timeoutMs });
+    if (records.length > 0) await this.processBatch(records);
+    const now = Date.now();
+    for (const slot of this.tasks.values()) await slot.task.punctuateWallClock(now);
+    if (now - this.lastCommit >= this.commitIntervalMs || this.pendingOutputs() > 50_000) await this.commit();
+    return records.length;
+  }
+
+  private async processBatch(records: LogRecord[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    const metrics = this.options.metrics;
+    for (const record of records) {
+      const slot = this.tasks.get(record.partition);
+      if (slot === undefined) continue;
+      const failure = await slot.task.process(record);
+      if (failure !== undefined) {
+        this.letters.push(deadLetterFor(record, failure.error, failure.node));
+        this.options.logger.warn(
+          { topic: record.topic, partition: record.partition, offset: record.offset, node: failure.node, err: failure.error },
+          'record sent to the dead-letter topic',
+        );
+      }
+      slot.offsets.set(record.topic, record.offset + 1);
+    }
+    this.stats.processed += records.length;
+    if (metrics) {
+      metrics.processLatency.observe({ ...this.labels, processor: 'all' }, Number(process.hrtime.bigint() - started) / 1e9);
+      countByTopic(records, (topic, n) => metrics.recordsIn.inc({ ...this.labels, topic }, n));
+    }
+  }
+
+  private pendingOutputs(): number {
+    let n = this.letters.length;
+    for (const slot of this.tasks.values()) n += slot.task.outputs.length;
+    return n;
+  }
+
+  private async commit(): Promise<void> {
+    const started = process.hrtime.bigint();
+    await this.flushOutputs();
+    for (const slot of this.tasks.values()) await slot.state.commit(slot.offsets);
+    const positions = this.consumer.assignment().map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
+    try {
+      await this.consumer.commit(positions);
+    } catch (error) {
+      // Group offsets only feed lag dashboards; state carries the real positions.
+      this.options.logger.warn({ err: error }, 'consumer group commit failed; lag metrics may be stale');
+    }
+    this.stats.commits++;
+    this.lastCommit = Date.now();
+    const metrics = this.options.metrics;
+    if (metrics) {
+      metrics.commits.inc(this.labels);
+      metrics.commitLatency.observe(this.labels, Number(process.hrtime.bigint() - started) / 1e9);
+      for (const [partition, slot] of this.tasks) {
+        for (const store of this.options.topology.stores) {
+          const count = slot.state.store(store.name).approximateCount();
+          metrics.storeEntries.set({ ...this.labels, store: store.name, partition: String(partition) }, count);
+        }
+      }
+      if (this.lastCommit - this.lastLagCheck > 5000) await this.updateLag(metrics);
+    }
+  }
+
+  private async flushOutputs(): Promise<void> {
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    for (const slot of this.tasks.values()) {
+      for (const out of slot.task.outputs) {
+        const value = out.value instanceof Promise ? await out.value : out.value;
+        let list = byTopic.get(out.topic);
+        if (!list) byTopic.set(out.topic, (list = []));
+        list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
+      }
+    }
+    if (this.letters.length > 0) {
+      const list: OutgoingRecord[] = [];
+      for (const letter of this.letters) {
+        const value = await this.options.deadLetters.serialize(letter, DLQ_TOPIC);
+        list.push({ key: letter.source_topic, value, timestamp: letter.failed_ts });
+        this.options.metrics?.deadLetters.inc({ ...this.labels, topic: letter.source_topic, code: letter.error_code });
+      }
+      byTopic.set(DLQ_TOPIC, list);
+      this.stats.deadLetters += this.letters.length;
+    }
+    for (const [topic, records] of byTopic) {
+      await this.options.log.append(topic, records);
+      this.options.metrics?.recordsOut.inc({ ...this.labels, topic }, records.length);
+    }
+    for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
+    this.letters = [];
+  }
+
+  private async updateLag(metrics: RuntimeMetrics): Promise<void> {
+    this.lastLagCheck = Date.now();
+    for (const topic of this.options.topology.sourceTopics()) {
+      for (const p of await this.options.log.offsets(topic)) {
+        if (!this.tasks.has(p.partition)) continue;
+        const lag = Math.max(0, p.end - this.consumer.position(topic, p.partition));
+        metrics.lag.set({ ...this.labels, topic, partition: String(p.partition) }, lag);
+      }
+    }
+  }
+
+  private async caughtUp(): Promise<boolean> {
+    for (const topic of this.options.topology.sourceTopics()) {
+      for (const p of await this.options.log.offsets(topic)) {
+        if (this.tasks.has(p.partition) && this.consumer.position(topic, p.partition) < p.end) return false;
+      }
+    }
+    // Outputs to internal topics read by this topology only become visible once appended.
+    if (this.pendingOutputs() > 0) {
+      await this.commit();
+      return this.caughtUp();
+    }
+    return true;
+  }
+
+  private async openTasks(): Promise<void> {
+    const { topology, log, logger } = this.options;
+    const wanted = this.options.partitions ?? Array.from({ length: this.partitionCount }, (_, i) => i);
+    for (const partition of wanted) {
+      if (partition < 0 || partition >= this.partitionCount) {
+        throw new TopologyError(`partition ${partition} does not exist: source topics have ${this.partitionCount} partitions`);
+      }
+      const state = await TaskState.open({
+        dir: join(this.options.stateDir, String(partition)),
+        engine: this.options.engine,
+        log,
+        applicationId: topology.applicationId,
+        partition,
+        stores: topology.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic, cacheEntries: s.cacheEntries })),
+        logger,
+        onRestoreProgress: this.options.onRestore
+          ? (store: string, restored: number, total: number) => this.options.onRestore!(store, partition, restored, total)
+          : undefined,
+      });
+      const task = new Task(topology, partition, (name) => state.store(name), logger);
+      await task.init();
+      this.tasks.set(partition, { task, state, offsets: new Map(state.committedInputOffsets()) });
+    }
+    this.consumer = await log.consumer({
+      topics: topology.sourceTopics(),
+      group: topology.applicationId,
+      from: this.options.resetTo ?? 'earliest',
+      partitions: wanted,
+    });
+    for (const [partition, slot] of this.tasks) {
+      for (const [topic, offset] of slot.offsets) this.consumer.seek(topic, partition, offset);
+    }
+  }
+
+  private async closeTasks(clean: boolean): Promise<void> {
+    for (const slot of this.tasks.values()) {
+      await slot.task.close();
+      await slot.state.close();
+    }
+    this.tasks.clear();
+    if (this.consumer) await this.consumer.close();
+    if (clean) this.options.logger.info({ ...this.stats, application: this.labels.application }, 'runner closed');
+  }
+
+  /** Drops uncommitted work and resumes every task from its last commit. */
+  private async reopenTasks(): Promise<void> {
+    for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
+    this.letters = [];
+    await this.closeTasks(false);
+    await this.openTasks();
+  }
+}
+
+async function prepareTopics(options: RunnerOptions): Promise<number> {
+  const { topology, log } = options;
+  const counts = new Map<string, number>();
+  for (const topic of topology.sourceTopics()) {
+    const info = await log.describeTopic(topic);
+    if (info) counts.set(topic, info.partitions);
+  }
+  const known = [...counts.values()];
+  const partitions = known[0];
+  if (partitions === undefined) {
+    throw new TopologyError(`source topics ${topology.sourceTopics().join(', ')} do not exist; create them (recstream topics create) or produce to them first`);
+  }
+  for (const topic of topology.sourceTopics()) {
+    const n = counts.get(topic);
+    if (n === undefined) {
+      // An internal topic (written by a sink of this topology) is created co-partitioned.
+      if (!topology.sinkTopics().includes(topic)) throw new TopologyError(`source topic ${topic} does not exist`);
+      await log.ensureTopic({ name: topic, partitions });
+    } else if (n !== partitions) {
+      const listing = [...counts].map(([t, c]) => `${t}=${c}`).join(', ');
+      throw new TopologyError(`source topics must be co-partitioned (same partition count): ${listing}`);
+    }
+  }
+  for (const store of topology.stores) await log.ensureTopic({ name: store.changelogTopic, partitions, compacted: true });
+  for (const topic of topology.sinkTopics()) {
+    if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
+  }
+  if (!(await log.describeTopic(DLQ_TOPIC))) await log.ensureTopic({ name: DLQ_TOPIC, partitions: 1 });
+  return partitions;
+}
+
+function countByTopic(records: readonly LogRecord[], report: (topic: string, n: number) => void): void {
+  let topic = records[0]!.topic;
+  let n = 0;
+  for (const r of records) {
+    if (r.topic !== topic) {
+      report(topic, n);
+      topic = r.topic;
+      n = 0;
+    }
+    n++;
+  }
+  report(topic, n);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
