@@ -1,0 +1,17 @@
+/** Every `recstream` sub-command, in the order `--help` lists them. */
+import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
+import { describeCommand } from './describe.js';
+import { dlqListCommand } from './dlq-list.js';
+import { processCommand } from './process.js';
+import { stateDigestCommand } from './state-digest.js';
+import { topicsCommand } from './topics.js';
+
+export const COMMANDS: readonly Command[] = [
+  processCommand,
+  describeCommand,
+  topicsCommand,
+  stateDigestCommand,
+  dlqListCommand,
+  benchCommand,
+];

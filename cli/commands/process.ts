@@ -1,0 +1,50 @@
+import { runtimeMetrics } from '../../runtime/observability/metrics.js';
+import { StreamRunner } from '../../runtime/processor/runner.js';
+import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
+import type { Command } from '../command.js';
+import { selectTopologies, withPlatform } from '../platform.js';
+
+export const processCommand: Command = {
+  name: 'process',
+  summary: 'run processor applications over the log (--once: process what is there, commit, exit)',
+  usage: 'recstream process [--app NAME|all] [--once] [--partitions 0,1,...]',
+  options: { app: { type: 'string' }, once: { type: 'boolean' }, partitions: { type: 'string' } },
+  run: ({ config, values }) =>
+    withPlatform(config, async (platform) => {
+      const topologies = await selectTopologies(platform, values.app as string | undefined);
+      const partitions = typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
+      const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
+      const metrics = runtimeMetrics(platform.metrics);
+      const runners: StreamRunner[] = [];
+      for (const topology of topologies) {
+        runners.push(
+          await StreamRunner.start({
+            topology,
+            log: platform.log,
+            stateDir: platform.stateDir(topology.applicationId),
+            engine: config.stateEngine,
+            commitIntervalMs: config.commitIntervalMs,
+            deadLetters,
+            logger: platform.logger.child({ application: topology.applicationId }),
+            metrics,
+            partitions,
+            onRestore: (store, partition, restored, total) =>
+              platform.logger.info({ application: topology.applicationId, store, partition, restored, total }, 'restoring'),
+          }),
+        );
+      }
+      const stop = () => {
+        for (const r of runners) r.stop();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        const stats = await Promise.all(runners.map((r) => (values.once ? r.runUntilCaughtUp() : r.run())));
+        platform.logger.info({ stats }, 'process finished');
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+      return 0;
+    }),
+};

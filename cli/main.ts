@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * `recstream`: one entry point for every role and tool (DESIGN.md §7).
+ * Errors that recstream raises on purpose print their message and code and
+ * exit 1; anything else is a bug and prints its stack.
+ */
+import { parseArgs } from 'node:util';
+import { describeConfig, loadConfig } from '../runtime/config.js';
+import { RecstreamError } from '../runtime/errors.js';
+import { COMMANDS } from './commands/index.js';
+import { COMMON_OPTIONS, type Command } from './command.js';
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: recstream <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'every command takes --data-dir DIR (overrides RECSTREAM_DATA_DIR) and --help.',
+    '',
+    'environment:',
+    describeConfig(),
+  ].join('\n');
+}
+
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  // Two-word commands (`state digest`, `dlq list`) win over one-word ones.
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    const command = COMMANDS.find((c) => c.name === name);
+    if (command) return { command, rest: argv.slice(words) };
+  }
+  return undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    process.stderr.write(`recstream: unknown command ${JSON.stringify(argv.join(' '))}\n\n${usage()}\n`);
+    return 2;
+  }
+  const { command, rest } = found;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`recstream ${command.name}: ${(error as Error).message}\nusage: ${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`usage: ${command.usage}\n\n${command.summary}\n`);
+    return 0;
+  }
+  const dataDir = parsed.values['data-dir'];
+  const config = loadConfig(process.env, typeof dataDir === 'string' ? { dataDir } : {});
+  return command.run({ positionals: parsed.positionals, values: parsed.values as CommandArgs['values'], config });
+}
+
+type CommandArgs = Parameters<Command['run']>[0];
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof RecstreamError) {
+      process.stderr.write(`recstream: ${error.message} [${error.code}]\n`);
+    } else {
+      process.stderr.write(`recstream: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,30 @@
+/**
+ * Opens the configured platform for one command and always closes it, so
+ * every command releases the log's lock file even when it fails.
+ */
+import type { Config } from '../runtime/config.js';
+import { TopologyError } from '../runtime/errors.js';
+import { openPlatform, type Platform } from '../runtime/platform.js';
+import type { Topology } from '../runtime/processor/topology.js';
+import { APPLICATIONS, applicationNames } from '../topologies/index.js';
+
+export async function withPlatform<T>(config: Config, fn: (platform: Platform) => Promise<T>): Promise<T> {
+  const platform = await openPlatform(config);
+  try {
+    return await fn(platform);
+  } finally {
+    await platform.close();
+  }
+}
+
+/** The topologies named by `--app` (`all` or unset: every application). */
+export async function selectTopologies(platform: Platform, app: string | undefined): Promise<Topology[]> {
+  const names = app === undefined || app === 'all' ? applicationNames() : app.split(',');
+  const out: Topology[] = [];
+  for (const name of names) {
+    const build = APPLICATIONS[name];
+    if (!build) throw new TopologyError(`unknown application ${JSON.stringify(name)}; known: ${applicationNames().join(', ')}`);
+    out.push(await build(platform.serde));
+  }
+  return out;
+}

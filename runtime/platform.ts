@@ -1,0 +1,76 @@
+/**
+ * Opens the back-ends the configuration selects (DESIGN.md §4): the event
+ * log (embedded or Kafka), the schema registry (embedded or Confluent REST)
+ * and the serde over it. Processors and commands get a `Platform` and never
+ * know which back-end runs under them.
+ *
+ * @example
+ * ```ts
+ * const platform = await openPlatform(loadConfig());
+ * try { await platform.log.append('rec.items', records); } finally { await platform.close(); }
+ * ```
+ */
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { EmbeddedLog } from './log/embedded/embedded-log.js';
+import type { EventLog } from './log/log.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Registry } from './observability/metrics.js';
+import { openEmbeddedRegistry } from './registry/embedded/embedded-registry.js';
+import type { SchemaRegistry } from './registry/registry.js';
+import { Serde } from './serde/serde.js';
+
+export interface Platform {
+  readonly config: Config;
+  readonly log: EventLog;
+  readonly registry: SchemaRegistry;
+  readonly serde: Serde;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  /** Where a processor application keeps its task state. */
+  stateDir(applicationId: string): string;
+  close(): Promise<void>;
+}
+
+const FSYNC_MODES = { always: 'always', never: 'never', interval: 1000 } as const;
+
+export async function openPlatform(config: Config, options: { logger?: Logger } = {}): Promise<Platform> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const log = await openLog(config, logger);
+  let registry: SchemaRegistry;
+  try {
+    registry = await openRegistry(config);
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  return {
+    config,
+    log,
+    registry,
+    serde: new Serde(registry),
+    logger,
+    metrics: new Registry(),
+    stateDir: (applicationId) => join(config.dataDir, 'state', applicationId),
+    close: async () => {
+      await log.close();
+      await registry.close();
+    },
+  };
+}
+
+async function openLog(config: Config, logger: Logger): Promise<EventLog> {
+  if (config.kafkaBrokers) {
+    const { KafkaLog } = await import('./log/kafka/kafka-log.js');
+    return new KafkaLog({ brokers: [...config.kafkaBrokers], clientId: 'recstream', logger });
+  }
+  return EmbeddedLog.open(join(config.dataDir, 'log'), { fsync: FSYNC_MODES[config.logFsync], logger });
+}
+
+async function openRegistry(config: Config): Promise<SchemaRegistry> {
+  if (config.schemaRegistryUrl) {
+    const { ConfluentSchemaRegistry } = await import('./registry/confluent/confluent-registry.js');
+    return new ConfluentSchemaRegistry({ url: config.schemaRegistryUrl });
+  }
+  return openEmbeddedRegistry({ dataDir: config.dataDir });
+}
