@@ -1,0 +1,9 @@
+/** Every benchmark suite by name (DESIGN.md §10). */
+import type { Suite } from '../result.js';
+import { logSuite } from './log.js';
+import { runtimeSuite } from './runtime.js';
+
+export const SUITES: Readonly<Record<string, Suite>> = {
+  log: logSuite,
+  runtime: runtimeSuite,
+};
