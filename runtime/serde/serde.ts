@@ -82,6 +82,17 @@ export interface Decoder<T> {
   prepare(values: Iterable<Buffer | null>): Promise<void>;
 }
 
+/**
+ * Encoders and decoders for any number of subjects over one registry; each
+ * is created once and cached, so asking again is cheap.
+ *
+ * @example
+ * ```ts
+ * const serde = new Serde(registry, { schemas: { 'my.topic-value': mySchema } });
+ * const bytes = await serde.serialize('rec.users-value', user);
+ * const same = await serde.deserialize('rec.users-value', bytes);
+ * ```
+ */
 export class Serde {
   private readonly encoders = new Map<string, Promise<Encoder<unknown>>>();
   private readonly decoders = new Map<string, SubjectDecoder>();
