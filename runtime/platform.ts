@@ -16,7 +16,7 @@ import { EmbeddedLog } from './log/embedded/embedded-log.js';
 import type { EventLog } from './log/log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Registry } from './observability/metrics.js';
-import { openEmbeddedRegistry } from './registry/embedded/embedded-registry.js';
+import { openSchemaRegistry } from './registry/open.js';
 import type { SchemaRegistry } from './registry/registry.js';
 import { Serde } from './serde/serde.js';
 
@@ -39,7 +39,7 @@ export async function openPlatform(config: Config, options: { logger?: Logger } 
   const log = await openLog(config, logger);
   let registry: SchemaRegistry;
   try {
-    registry = await openRegistry(config);
+    registry = await openSchemaRegistry({ dataDir: config.dataDir, url: config.schemaRegistryUrl });
   } catch (error) {
     await log.close();
     throw error;
@@ -65,12 +65,4 @@ async function openLog(config: Config, logger: Logger): Promise<EventLog> {
     return new KafkaLog({ brokers: [...config.kafkaBrokers], clientId: 'recstream', logger });
   }
   return EmbeddedLog.open(join(config.dataDir, 'log'), { fsync: FSYNC_MODES[config.logFsync], logger });
-}
-
-async function openRegistry(config: Config): Promise<SchemaRegistry> {
-  if (config.schemaRegistryUrl) {
-    const { ConfluentSchemaRegistry } = await import('./registry/confluent/confluent-registry.js');
-    return new ConfluentSchemaRegistry({ url: config.schemaRegistryUrl });
-  }
-  return openEmbeddedRegistry({ dataDir: config.dataDir });
 }

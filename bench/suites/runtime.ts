@@ -16,7 +16,7 @@ import { StreamRunner } from '../../runtime/processor/runner.js';
 import { Serde } from '../../runtime/serde/serde.js';
 import { INTERACTIONS_TOPIC, interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { median, metric, type Suite } from '../result.js';
-import { interactionStream } from '../support/interaction-stream.js';
+import { interactionStream } from '../../sim/interaction-load.js';
 
 const SIZES = { small: { records: 300_000, users: 20_000, runs: 3 }, full: { records: 2_000_000, users: 200_000, runs: 3 } };
 const PARTITIONS = 4;

@@ -1,6 +1,7 @@
 /** Every `recstream` sub-command, in the order `--help` lists them. */
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
+import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
 import { processCommand } from './process.js';
@@ -8,6 +9,7 @@ import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
 
 export const COMMANDS: readonly Command[] = [
+  demoCommand,
   processCommand,
   describeCommand,
   topicsCommand,

@@ -131,6 +131,11 @@ export class StreamRunner {
     return { ...this.stats };
   }
 
+  /** Records processed, dead-lettered and commits made so far. */
+  progress(): RunStats {
+    return { ...this.stats };
+  }
+
   /** Asks the loop to finish its current batch, commit and exit. */
   stop(): void {
     this.stopping = true;

@@ -9,7 +9,7 @@
  * for (const event of interactionStream({ seed: 7, users: 1000, items: 500, count: 10_000 })) encode(event);
  * ```
  */
-import type { Interaction, InteractionType } from '../../schemas/generated/types.js';
+import type { Interaction, InteractionType } from '../schemas/generated/types.js';
 
 const TYPES: readonly InteractionType[] = ['impression', 'view', 'click', 'like', 'dislike', 'rate', 'add_to_list', 'share', 'complete', 'skip'];
 const DEVICES = ['tv', 'mobile', 'web', 'tablet'];

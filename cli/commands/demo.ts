@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INTERACTION_COUNTS_STORE, type InteractionCountsValue } from '../../processors/interaction-counts/interaction-counts.js';
+import { partitionForKey } from '../../runtime/log/partitioner.js';
+import type { OutgoingRecord } from '../../runtime/log/log.js';
+import { runtimeMetrics } from '../../runtime/observability/metrics.js';
+import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
+import { StreamRunner } from '../../runtime/processor/runner.js';
+import { TaskState } from '../../runtime/state/task-state.js';
+import { interactionStream } from '../../sim/interaction-load.js';
+import { INTERACTIONS_TOPIC } from '../../topologies/interaction-counts.js';
+import type { Command } from '../command.js';
+import { selectTopologies, withPlatform } from '../platform.js';
+import { Progress } from '../progress.js';
+
+/** Marks a data dir as the demo's own, so a second `recstream demo` may wipe it and nothing else. */
+const MARKER = '.recstream-demo';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'the main job on the embedded default: streams seeded events through every processor, with progress',
+  usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S]',
+  options: {
+    events: { type: 'string' },
+    users: { type: 'string' },
+    items: { type: 'string' },
+    seed: { type: 'string' },
+    rate: { type: 'string' },
+  },
+  async run({ config, values }) {
+    const events = positiveInt(values.events, 200_000, '--events');
+    const users = positiveInt(values.users, 10_000, '--users');
+    const items = positiveInt(values.items, 2_000, '--items');
+    const seed = positiveInt(values.seed, 1, '--seed');
+    const rate = values.rate === undefined ? undefined : positiveInt(values.rate, 0, '--rate');
+    await prepareDataDir(config.dataDir);
+    return withPlatform(config, async (platform) => {
+      const { log, serde, logger } = platform;
+      const out = process.stdout;
+      out.write(`recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`);
+      await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: config.partitions });
+      const topologies = await selectTopologies(platform, 'all');
+      for (const t of topologies) out.write(`${t.describe()}\n\n`);
+
+      const deadLetters = avroSerializer(await serde.encoder('rec.dlq-value'));
+      const runners = await Promise.all(
+        topologies.map((topology) =>
+          StreamRunner.start({
+            topology,
+            log,
+            stateDir: platform.stateDir(topology.applicationId),
+            engine: config.stateEngine,
+            commitIntervalMs: config.commitIntervalMs,
+            deadLetters,
+            logger: logger.child({ application: topology.applicationId }),
+            metrics: runtimeMetrics(platform.metrics),
+          }),
+        ),
+      );
+      const running = runners.map((r) => r.run());
+      const stop = () => runners.forEach((r) => r.stop());
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+
+      const encoder = await serde.encoder('rec.interactions-value');
+      const progress = new Progress('demo', events);
+      const started = Date.now();
+      let produced = 0;
+      let batch: OutgoingRecord[] = [];
+      for (const event of interactionStream({ seed, users, items, count: events })) {
+        batch.push({ key: event.user_id, value: encoder.encode(event), timestamp: event.ts });
+        if (batch.length < 1000) continue;
+        await log.append(INTERACTIONS_TOPIC, batch);
+        produced += batch.length;
+        batch = [];
+        progress.update(produced, { processed: runners[0]!.progress().processed });
+        if (rate !== undefined) await sleep(started + (produced / rate) * 1000 - Date.now());
+      }
+      if (batch.length) await log.append(INTERACTIONS_TOPIC, batch);
+      produced += batch.length;
+      while (runners.some((r) => r.progress().processed < produced)) {
+        progress.update(produced, { processed: runners[0]!.progress().processed });
+        await sleep(50);
+      }
+      progress.done({ processed: runners[0]!.progress().processed });
+      stop();
+      await Promise.all(running);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+
+      const counts = topologies.find((t) => t.applicationId === 'interaction-counts')!;
+      const partition = partitionForKey('u0', config.partitions);
+      const state = await TaskState.open({
+        dir: join(platform.stateDir(counts.applicationId), String(partition)),
+        engine: config.stateEngine,
+        log,
+        applicationId: counts.applicationId,
+        partition,
+        stores: counts.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic })),
+      });
+      const u0 = await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get('u0');
+      await state.close();
+      out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
+      out.write(`\nnext: recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`);
+      return 0;
+    });
+  },
+};
+
+/** A fresh or empty dir is used as is; the demo's own earlier dir is wiped; anything else is refused. */
+async function prepareDataDir(dataDir: string): Promise<void> {
+  if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
+    if (!existsSync(join(dataDir, MARKER))) {
+      throw new RangeError(`${dataDir} holds data that recstream demo did not create; pass another --data-dir (or set RECSTREAM_DATA_DIR)`);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(join(dataDir, MARKER), 'created by recstream demo; the next demo run wipes this directory\n');
+}
+
+function positiveInt(raw: string | boolean | undefined, fallback: number, name: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive whole number, got ${raw}`);
+  return n;
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
