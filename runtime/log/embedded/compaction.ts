@@ -51,10 +51,7 @@ export async function compactPartition(
   settings: CompactionSettings,
 ): Promise<CompactionResult> {
   const segments = part.segments;
-  if (segments.length < 2) {
-    part.dirty = false;
-    return { recordsBefore: 0, recordsAfter: 0 };
-  }
+  if (segments.length < 2) return { recordsBefore: 0, recordsAfter: 0 };
   const pinned: Segment[] = [];
   try {
     for (const s of segments) {
@@ -66,6 +63,7 @@ export async function compactPartition(
     const latest = await latestOffsets(segments);
     let recordsBefore = 0;
     let recordsAfter = 0;
+    let cleanBytes = 0;
     let tombstoneExpiry = Number.POSITIVE_INFINITY;
     let group: Group = { inputs: [], batches: [], bytes: 0 };
     for (const seg of closed) {
@@ -73,6 +71,7 @@ export async function compactPartition(
       const kept = await keptBatches(seg, latest, settings);
       tombstoneExpiry = Math.min(tombstoneExpiry, kept.tombstoneExpiry);
       if (group.inputs.length > 0 && group.bytes + kept.bytes > settings.segmentBytes) {
+        cleanBytes += group.bytes;
         recordsAfter += await swapGroup(part, group, seg.baseOffset, settings);
         group = { inputs: [], batches: [], bytes: 0 };
       }
@@ -80,9 +79,10 @@ export async function compactPartition(
       group.batches.push(...kept.batches);
       group.bytes += kept.bytes;
     }
+    cleanBytes += group.bytes;
     recordsAfter += await swapGroup(part, group, active.baseOffset, settings);
     part.tombstoneExpiry = tombstoneExpiry;
-    part.dirty = false;
+    part.cleanBytes = cleanBytes;
     return { recordsBefore, recordsAfter };
   } finally {
     for (const s of pinned) s.release();

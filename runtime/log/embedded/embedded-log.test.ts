@@ -106,6 +106,18 @@ describe('EmbeddedLog', () => {
     });
   });
 
+  test('non-ASCII keys hash to the same partitions as partitionForKey', async () => {
+    await withLog({}, async (log) => {
+      await log.ensureTopic({ name: 'uni', partitions: 7 });
+      const keys = Array.from({ length: 50 }, (_, i) => (i % 2 ? `ü-${i}-日本` : `😀${i}`));
+      for (const key of keys) {
+        const [ack] = await log.append('uni', [{ key, value: Buffer.from(key) }]);
+        assert.equal(ack!.partition, partitionForKey(key, 7), key);
+        assert.equal((await log.read('uni', ack!.partition, ack!.baseOffset, 1))[0]!.key, key);
+      }
+    });
+  });
+
   test('bad arguments fail with the right error classes', async () => {
     await withLog({}, async (log) => {
       await log.ensureTopic({ name: 't', partitions: 2 });

@@ -179,7 +179,6 @@ export class EmbeddedLog implements EventLog {
       appended: () => this.signal.notify(),
       rolled: (part: Partition) => {
         const t = topic();
-        if (t.spec.compacted) part.dirty = true;
         if (
           this.options.maintenanceIntervalMs > 0 &&
           (t.spec.compacted || t.spec.retentionMs !== undefined || t.spec.retentionBytes !== undefined)
@@ -478,7 +477,10 @@ export class EmbeddedLog implements EventLog {
       const { retentionMs, retentionBytes, compacted } = t.spec;
       if (retentionMs !== undefined || retentionBytes !== undefined)
         await part.applyRetention(retentionMs, retentionBytes, Date.now());
-      if (compacted && (part.dirty || Date.now() >= part.tombstoneExpiry)) {
+      if (
+        compacted &&
+        (part.dirtyRatio() >= this.options.minCleanableDirtyRatio || Date.now() >= part.tombstoneExpiry)
+      ) {
         await part.serialize(() => compactPartition(part, this.compactionSettings()));
       }
     } catch (err) {

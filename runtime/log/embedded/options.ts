@@ -31,6 +31,8 @@ export interface EmbeddedLogOptions {
   readonly indexIntervalBytes?: number;
   /** How long a tombstone survives compaction after it was appended (Kafka's `delete.retention.ms`). Default 24 h. */
   readonly deleteRetentionMs?: number;
+  /** Background compaction starts once this share of a partition's closed bytes was written since the last compaction (Kafka's `min.cleanable.dirty.ratio`). Default 0.5. */
+  readonly minCleanableDirtyRatio?: number;
   /** Period of background retention and compaction; 0 turns it off (tests call `compact`/`enforceRetention`). Default 30 s. */
   readonly maintenanceIntervalMs?: number;
   readonly logger?: LogWarnSink;
@@ -42,6 +44,7 @@ export interface ResolvedOptions {
   readonly segmentMs: number;
   readonly indexIntervalBytes: number;
   readonly deleteRetentionMs: number;
+  readonly minCleanableDirtyRatio: number;
   readonly maintenanceIntervalMs: number;
   readonly logger: LogWarnSink;
 }
@@ -58,6 +61,13 @@ function positive(name: string, value: number | undefined, fallback: number, min
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < min)
     throw new ConfigError(`EmbeddedLog option ${name} must be a number >= ${min}, got ${value}`);
+  return value;
+}
+
+function ratio(value: number | undefined): number {
+  if (value === undefined) return 0.5;
+  if (!Number.isFinite(value) || value <= 0 || value > 1)
+    throw new ConfigError(`EmbeddedLog option minCleanableDirtyRatio must be in (0, 1], got ${value}`);
   return value;
 }
 
@@ -78,6 +88,7 @@ export function resolveOptions(options: EmbeddedLogOptions): ResolvedOptions {
     segmentMs: positive('segmentMs', options.segmentMs, 7 * 24 * 3600 * 1000),
     indexIntervalBytes: positive('indexIntervalBytes', options.indexIntervalBytes, 4096),
     deleteRetentionMs: positive('deleteRetentionMs', options.deleteRetentionMs, 24 * 3600 * 1000, 0),
+    minCleanableDirtyRatio: ratio(options.minCleanableDirtyRatio),
     maintenanceIntervalMs: positive('maintenanceIntervalMs', options.maintenanceIntervalMs, 30_000, 0),
     logger: options.logger ?? stderrLogger,
   };

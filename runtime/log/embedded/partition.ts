@@ -78,8 +78,8 @@ export class Partition {
   readonly dir: string;
   /** Oldest first; the last is the active segment. Replaced, never mutated, so readers can keep a snapshot. */
   segments: readonly Segment[];
-  /** Closed segments not yet compacted. */
-  dirty = false;
+  /** Bytes of the closed segments the last compaction wrote; the rest of the closed bytes are dirty. */
+  cleanBytes = 0;
   /** When the oldest tombstone kept by the last compaction may be dropped. */
   tombstoneExpiry = Number.POSITIVE_INFINITY;
   /** Written since the last fsync. */
@@ -166,10 +166,11 @@ export class Partition {
     return this.active.nextOffset;
   }
 
-  get sizeBytes(): number {
-    let total = 0;
-    for (const s of this.segments) total += s.size;
-    return total;
+  /** Share of the closed segments' bytes written since the last compaction (Kafka's dirty ratio). */
+  dirtyRatio(): number {
+    let closed = 0;
+    for (let i = 0; i < this.segments.length - 1; i++) closed += this.segments[i]!.size;
+    return closed === 0 ? 0 : Math.max(0, closed - this.cleanBytes) / closed;
   }
 
   /** Pins `seg` for reading; false when maintenance replaced it (the caller re-resolves from `segments`). */
@@ -545,6 +546,7 @@ export class Partition {
       if (drop === 0) return 0;
       const removed = segments.slice(0, drop);
       this.replaceSegments(removed, undefined);
+      this.cleanBytes = Math.max(0, this.cleanBytes - removed.reduce((n, s) => n + s.size, 0));
       for (const s of removed) {
         try {
           unlinkSync(s.path);
