@@ -54,10 +54,15 @@ export interface ByteWrite {
  */
 export interface StoreEngine {
   get(key: Buffer): Promise<Buffer | undefined>;
-  /** Atomic: after a crash either every write is visible or none. */
+  /** One round trip for many keys (commit-time existence checks, orphan corrections); `undefined` where absent. */
+  getMany(keys: readonly Buffer[]): Promise<(Buffer | undefined)[]>;
+  /** Atomic: after a crash either every write is visible or none. Later writes to a key win over earlier ones. */
   write(writes: readonly { key: Buffer; value: Buffer | null }[]): Promise<void>;
+  /** Entries in byte order of the key. Break out of the loop to release the iterator early. */
   iterate(range: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]>;
-  /** Deletes every key in [gte, lt). */
+  /** Number of keys in [gte, lt), without reading values. */
+  count(range: { gte?: Buffer; lt?: Buffer }): Promise<number>;
+  /** Deletes every key in [gte, lt). Not atomic: a crash may leave part of the range. */
   clearRange(gte: Buffer, lt: Buffer): Promise<void>;
   close(): Promise<void>;
 }

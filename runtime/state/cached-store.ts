@@ -1,0 +1,338 @@
+/**
+ * A typed store over one key prefix of a task's engine, with a write-back
+ * cache (the Kafka Streams caching layer, minus flush-on-evict):
+ *
+ * - `put`/`delete` only record the write in a dirty map; nothing reaches the
+ *   engine or the changelog until the task commits;
+ * - `get` looks in the dirty map, then in a bounded LRU of clean decoded
+ *   values (including "known absent"), and only then asks the engine;
+ * - `range` merges the pending writes with an engine scan in key order.
+ *
+ * A hot key therefore costs two Map operations per get+put and no native
+ * call. Values are encoded once per commit (the last value of each key), not
+ * once per put.
+ *
+ * Values returned by `get` are the cached objects themselves: treat them as
+ * immutable, or `put` a changed object back before the next commit. A value
+ * mutated but never put back would differ between the cache and the
+ * committed bytes, and a restart would then see the old value.
+ *
+ * The commit protocol lives in `task-state.ts`; it drives a store through
+ * `beginFlush` → `flushWrites` → `completeFlush` (or `abortFlush`).
+ *
+ * @example
+ * ```ts
+ * const counts = new CachedStore('counts', engine, numberCodec, 10_000, 0);
+ * counts.put('u1', ((await counts.get('u1')) ?? 0) + 1);
+ * ```
+ */
+import { StateStoreError } from '../errors.js';
+import { MARKER_KEY } from './changelog/marker.js';
+import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
+import type { KeyRange, KeyValueStore, StoreEngine, ValueCodec } from './store.js';
+
+/** A pending delete in the dirty map. */
+export const TOMBSTONE: unique symbol = Symbol('recstream.state.tombstone');
+/** A cached "the engine has no such key". */
+const ABSENT: unique symbol = Symbol('recstream.state.absent');
+
+type Pending<V> = V | typeof TOMBSTONE;
+type Cached<V> = V | typeof ABSENT;
+
+/** One pending write, encoded for the changelog and the engine. */
+export interface FlushWrite {
+  readonly key: string;
+  readonly engineKey: Buffer;
+  /** null deletes. */
+  readonly value: Buffer | null;
+  /** Whether the key exists in the engine before this commit; undefined when the cache does not know. */
+  readonly existed: boolean | undefined;
+}
+
+/** Default number of clean values a store keeps decoded in memory. */
+export const DEFAULT_CACHE_ENTRIES = 100_000;
+
+export class CachedStore<V> implements KeyValueStore<V> {
+  readonly name: string;
+  readonly prefix: Buffer;
+  readonly prefixEnd: Buffer;
+  private dirty = new Map<string, Pending<V>>();
+  private flushing: Map<string, Pending<V>> | null = null;
+  private readonly cache = new Map<string, Cached<V>>();
+  /** Bumped whenever committed state changes, so that an engine read that raced a commit is not cached. */
+  private generation = 0;
+  private count: number;
+  private closed = false;
+
+  constructor(
+    name: string,
+    private readonly engine: StoreEngine,
+    private readonly codec: ValueCodec<V>,
+    private readonly cacheEntries: number,
+    committedCount: number,
+  ) {
+    this.name = name;
+    this.prefix = storePrefix(name);
+    this.prefixEnd = prefixEnd(this.prefix);
+    this.count = committedCount;
+  }
+
+  get(key: string): Promise<V | undefined> {
+    if (this.closed) return Promise.reject(this.closedError());
+    let pending = this.dirty.get(key);
+    if (pending === undefined && this.flushing !== null) pending = this.flushing.get(key);
+    if (pending !== undefined) return Promise.resolve(pending === TOMBSTONE ? undefined : pending);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.cache.delete(key);
+      this.cache.set(key, cached);
+      return Promise.resolve(cached === ABSENT ? undefined : cached);
+    }
+    return this.load(key);
+  }
+
+  put(key: string, value: V): void {
+    if (this.closed) throw this.closedError();
+    if (value === undefined) throw new StateStoreError(`store ${this.name}: put of undefined; use delete(key) to remove a key`);
+    this.checkKey(key);
+    this.dirty.set(key, value);
+  }
+
+  delete(key: string): void {
+    if (this.closed) throw this.closedError();
+    this.checkKey(key);
+    this.dirty.set(key, TOMBSTONE);
+  }
+
+  async *range(range: KeyRange = {}): AsyncGenerator<[string, V]> {
+    if (this.closed) throw this.closedError();
+    const { gte, lt } = range;
+    const limit = range.limit ?? Number.POSITIVE_INFINITY;
+    if (limit <= 0) return;
+    const pending = new Map<string, Pending<V>>();
+    let tombstones = 0;
+    for (const source of this.flushing === null ? [this.dirty] : [this.flushing, this.dirty]) {
+      for (const [key, value] of source) if (inRange(key, gte, lt)) pending.set(key, value);
+    }
+    for (const value of pending.values()) if (value === TOMBSTONE) tombstones++;
+    const keys = [...pending.keys()].sort(compareUtf8);
+    const scan = this.engine
+      .iterate({
+        gte: gte === undefined ? this.prefix : prefixedKey(this.prefix, gte),
+        lt: lt === undefined ? this.prefixEnd : prefixedKey(this.prefix, lt),
+        // Pending deletes can hide at most this many engine entries.
+        limit: limit === Number.POSITIVE_INFINITY ? undefined : limit + tombstones,
+      })
+      [Symbol.asyncIterator]();
+    try {
+      let next = await scan.next();
+      let i = 0;
+      let emitted = 0;
+      while (emitted < limit) {
+        const engineKey = next.done ? undefined : next.value[0].toString('utf8', this.prefix.length);
+        const pendingKey = keys[i];
+        if (engineKey === undefined && pendingKey === undefined) return;
+        const order = engineKey === undefined ? 1 : pendingKey === undefined ? -1 : compareUtf8(engineKey, pendingKey);
+        if (order < 0) {
+          const bytes = (next.value as [Buffer, Buffer])[1];
+          next = await scan.next();
+          emitted++;
+          yield [engineKey as string, this.decode(bytes)];
+        } else {
+          i++;
+          if (order === 0) next = await scan.next();
+          const value = pending.get(pendingKey as string) as Pending<V>;
+          if (value !== TOMBSTONE) {
+            emitted++;
+            yield [pendingKey as string, value];
+          }
+        }
+      }
+    } finally {
+      await scan.return?.();
+    }
+  }
+
+  /** Entries as of the last commit (pending writes are counted once committed). */
+  approximateCount(): number {
+    return this.count;
+  }
+
+  /** Writes since the last commit (or the one in flight). */
+  pendingCount(): number {
+    return this.dirty.size;
+  }
+
+  /**
+   * Moves the pending writes aside for a commit, synchronously, so that the
+   * commit captures exactly the writes made before it was called while the
+   * processor may go on writing. Returns how many there are.
+   */
+  beginFlush(): number {
+    if (this.flushing !== null) throw new StateStoreError(`store ${this.name}: a commit is already in progress`);
+    this.flushing = this.dirty;
+    this.dirty = new Map();
+    return this.flushing.size;
+  }
+
+  /** The writes being committed, encoded, each with what the cache knows of its previous existence. */
+  flushWrites(): FlushWrite[] {
+    const out: FlushWrite[] = [];
+    if (this.flushing === null) return out;
+    for (const [key, value] of this.flushing) {
+      const cached = this.cache.get(key);
+      out.push({
+        key,
+        engineKey: prefixedKey(this.prefix, key),
+        value: value === TOMBSTONE ? null : this.encode(value),
+        existed: cached === undefined ? undefined : cached !== ABSENT,
+      });
+    }
+    return out;
+  }
+
+  /** The flushed writes are now committed: they become clean cache entries. */
+  completeFlush(countDelta: number): void {
+    const flushed = this.flushing;
+    this.flushing = null;
+    this.generation++;
+    this.count += countDelta;
+    if (flushed === null || this.cacheEntries <= 0) return;
+    for (const [key, value] of flushed) {
+      this.cache.delete(key);
+      this.cache.set(key, value === TOMBSTONE ? ABSENT : value);
+    }
+    if (this.cache.size > this.evictAt) this.evict();
+  }
+
+  /** The commit failed: its writes are pending again, under any written since. */
+  abortFlush(): void {
+    const flushed = this.flushing;
+    this.flushing = null;
+    if (flushed === null) return;
+    for (const [key, value] of this.dirty) flushed.set(key, value);
+    this.dirty = flushed;
+  }
+
+  /** Current generation, to pass to `fill` for an engine read started now. */
+  cacheGeneration(): number {
+    return this.generation;
+  }
+
+  /** Whether `get(key)` would have to read the engine (the key is neither pending nor cached). */
+  needsLoad(key: string): boolean {
+    return (
+      !this.closed &&
+      this.cacheEntries > 0 &&
+      !this.dirty.has(key) &&
+      (this.flushing === null || !this.flushing.has(key)) &&
+      !this.cache.has(key) &&
+      isValidKey(key)
+    );
+  }
+
+  /**
+   * Caches a value read from the engine by a prefetch; ignored when a commit
+   * finished since `generation` was taken, or when the key was written or
+   * cached meanwhile.
+   */
+  fill(key: string, bytes: Buffer | undefined, generation: number): void {
+    if (generation !== this.generation || !this.needsLoad(key)) return;
+    this.cache.set(key, bytes === undefined ? ABSENT : this.decode(bytes));
+    if (this.cache.size > this.evictAt) this.evict();
+  }
+
+  /** Forgets every pending write and cached value (after a wipe); the committed count becomes `count`. */
+  reset(count: number): void {
+    this.dirty = new Map();
+    this.flushing = null;
+    this.cache.clear();
+    this.generation++;
+    this.count = count;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.dirty = new Map();
+    this.flushing = null;
+    this.cache.clear();
+  }
+
+  private async load(key: string): Promise<V | undefined> {
+    this.checkKey(key);
+    const engineKey = prefixedKey(this.prefix, key);
+    for (;;) {
+      const generation = this.generation;
+      const bytes = await this.engine.get(engineKey);
+      if (this.closed) throw this.closedError();
+      // A put, or a commit that finished, while the engine was being read wins over what was read.
+      let pending = this.dirty.get(key);
+      if (pending === undefined && this.flushing !== null) pending = this.flushing.get(key);
+      if (pending !== undefined) return pending === TOMBSTONE ? undefined : pending;
+      if (generation !== this.generation) continue;
+      const value = bytes === undefined ? undefined : this.decode(bytes);
+      if (this.cacheEntries > 0) {
+        this.cache.set(key, value === undefined ? ABSENT : value);
+        if (this.cache.size > this.evictAt) this.evict();
+      }
+      return value;
+    }
+  }
+
+  /**
+   * Evicting one entry per insert would be quadratic: Map deletes leave
+   * holes at the front that every new keys() iterator walks past until V8
+   * compacts the table. Letting the cache overshoot by an eighth and then
+   * evicting down to its size amortises that walk.
+   */
+  private get evictAt(): number {
+    return this.cacheEntries + Math.max(64, this.cacheEntries >>> 3);
+  }
+
+  private evict(): void {
+    let excess = this.cache.size - this.cacheEntries;
+    if (excess <= 0) return;
+    for (const key of this.cache.keys()) {
+      this.cache.delete(key);
+      if (--excess === 0) return;
+    }
+  }
+
+  private encode(value: V): Buffer {
+    try {
+      return this.codec.encode(value);
+    } catch (err) {
+      throw new StateStoreError(`store ${this.name}: cannot encode a value: ${(err as Error).message}`, err);
+    }
+  }
+
+  private decode(bytes: Buffer): V {
+    try {
+      return this.codec.decode(bytes);
+    } catch (err) {
+      throw new StateStoreError(`store ${this.name}: cannot decode a stored value (was the store's codec changed?): ${(err as Error).message}`, err);
+    }
+  }
+
+  private checkKey(key: string): void {
+    if (!isValidKey(key)) {
+      throw new StateStoreError(
+        `store ${this.name}: invalid key; keys are strings of well-formed UTF-16 (no lone surrogates) other than the reserved ${JSON.stringify(MARKER_KEY)}`,
+      );
+    }
+  }
+
+  private closedError(): StateStoreError {
+    return new StateStoreError(`store ${this.name} used after its task state was closed`);
+  }
+}
+
+/** String.prototype.isWellFormed (Node 20+), which the ES2022 lib does not declare. */
+interface WellFormed {
+  isWellFormed(): boolean;
+}
+
+// Lone surrogates would be replaced by U+FFFD in UTF-8, making two keys one.
+function isValidKey(key: string): boolean {
+  return typeof key === 'string' && key !== MARKER_KEY && (key as unknown as WellFormed).isWellFormed();
+}
