@@ -32,7 +32,7 @@ import type { LogRecord, RecordHeaders } from '../log.js';
 
 export const BATCH_HEADER_BYTES = 56;
 export const RECORD_OVERHEAD_BYTES = 25;
-export const MAGIC = 1;
+const MAGIC = 1;
 
 const OFF_LENGTH = 0;
 const OFF_CRC = 4;
@@ -76,16 +76,12 @@ export function batchLength(buf: Buffer, pos: number): number {
   return buf.readUInt32LE(pos + OFF_LENGTH);
 }
 
-export function batchBaseOffset(buf: Buffer, pos: number): number {
+function batchBaseOffset(buf: Buffer, pos: number): number {
   return buf.readUInt32LE(pos + OFF_BASE_HI) * TWO_32 + buf.readUInt32LE(pos + OFF_BASE_LO);
 }
 
 export function batchLastOffset(buf: Buffer, pos: number): number {
   return batchBaseOffset(buf, pos) + buf.readUInt32LE(pos + OFF_LAST_DELTA);
-}
-
-export function batchMaxTimestamp(buf: Buffer, pos: number): number {
-  return buf.readDoubleLE(pos + OFF_MAX_TS);
 }
 
 /** Reads a header, or returns undefined when the bytes cannot be one (zeros, garbage, wrong magic). */

@@ -3,7 +3,7 @@
  * costs less per call than `FileHandle`, and segments are addressed by
  * position, never by a shared file pointer.
  */
-import { close, closeSync, fdatasync, fsync, fsyncSync, openSync, read, writev } from 'node:fs';
+import { closeSync, fdatasync, fsync, fsyncSync, openSync, read, writev } from 'node:fs';
 
 /** Reads exactly `length` bytes at `position` (fewer only at end of file). */
 export function preadFully(
@@ -72,10 +72,6 @@ export function datasync(fd: number): Promise<void> {
 
 export function fullsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-export function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 /** Makes a directory entry change (create, rename, unlink) durable. */
