@@ -13,6 +13,7 @@
  */
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
+import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
 
 /** The fields of an `Interaction` this processor reads. */
 export interface CountedInteraction {
@@ -30,19 +31,34 @@ export interface InteractionCountsValue {
 
 export const INTERACTION_COUNTS_STORE = 'counts';
 
+const TYPE_INDEX = new Map(INTERACTION_TYPE_SYMBOLS.map((t, i) => [t as string, i]));
+const ENCODED_BYTES = 8 + 8 + 4 * INTERACTION_TYPE_SYMBOLS.length;
+
 /**
- * Fixed-layout codec: keys sorted so equal counts give equal bytes whatever
- * order the types were first seen in (stores are compared by digest).
+ * Fixed binary layout (total, last_ts, one uint32 per interaction type in
+ * schema order): equal counts give equal bytes whatever order the types were
+ * first seen in (stores are compared by digest), and encoding at commit time
+ * costs no JSON.
  */
 export const interactionCountsCodec: ValueCodec<InteractionCountsValue> = {
   encode(value) {
-    const types = Object.keys(value.by_type).sort();
-    const sorted: Record<string, number> = {};
-    for (const t of types) sorted[t] = value.by_type[t]!;
-    return Buffer.from(JSON.stringify({ total: value.total, by_type: sorted, last_ts: value.last_ts }));
+    const out = Buffer.allocUnsafe(ENCODED_BYTES);
+    out.writeDoubleBE(value.total, 0);
+    out.writeDoubleBE(value.last_ts, 8);
+    for (let i = 0; i < INTERACTION_TYPE_SYMBOLS.length; i++) out.writeUInt32BE(value.by_type[INTERACTION_TYPE_SYMBOLS[i]!] ?? 0, 16 + 4 * i);
+    for (const type of Object.keys(value.by_type)) {
+      if (!TYPE_INDEX.has(type)) throw new RangeError(`interaction type ${JSON.stringify(type)} is not in the Interaction schema`);
+    }
+    return out;
   },
   decode(bytes) {
-    return JSON.parse(bytes.toString('utf8')) as InteractionCountsValue;
+    if (bytes.length !== ENCODED_BYTES) throw new RangeError(`interaction counts value has ${bytes.length} bytes, expected ${ENCODED_BYTES}`);
+    const by_type: Record<string, number> = {};
+    for (let i = 0; i < INTERACTION_TYPE_SYMBOLS.length; i++) {
+      const n = bytes.readUInt32BE(16 + 4 * i);
+      if (n > 0) by_type[INTERACTION_TYPE_SYMBOLS[i]!] = n;
+    }
+    return { total: bytes.readDoubleBE(0), by_type, last_ts: bytes.readDoubleBE(8) };
   },
 };
 

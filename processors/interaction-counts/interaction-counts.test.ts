@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TopologyTestDriver } from '../../runtime/processor/test-driver.js';
+import { TopologyBuilder } from '../../runtime/processor/topology.js';
+import {
+  type CountedInteraction,
+  INTERACTION_COUNTS_STORE,
+  InteractionCounts,
+  type InteractionCountsValue,
+  interactionCountsCodec,
+} from './interaction-counts.js';
+
+const json = { deserialize: (b: Buffer) => JSON.parse(b.toString()) as CountedInteraction };
+const topology = new TopologyBuilder('counts-test')
+  .addSource('in', ['rec.interactions'], json)
+  .addProcessor('interaction-counts', () => new InteractionCounts(), ['in'])
+  .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec }, ['interaction-counts'])
+  .build();
+
+const event = (user_id: string, type: string, ts: number) => Buffer.from(JSON.stringify({ user_id, type, ts }));
+
+test('counts interactions per user and type, keeping the latest event time', async () => {
+  const driver = await TopologyTestDriver.create(topology);
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', 20), 20);
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'view', 10), 10);
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', 30), 30);
+  await driver.pipe('rec.interactions', 'u2', event('u2', 'skip', 5), 5);
+  await driver.pipe('rec.interactions', 'u2', null, 6);
+  const store = driver.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE);
+  assert.deepEqual(await store.get('u1'), { total: 3, by_type: { click: 2, view: 1 }, last_ts: 30 });
+  assert.deepEqual(await store.get('u2'), { total: 1, by_type: { skip: 1 }, last_ts: 5 });
+});
+
+test('the codec is byte-stable whatever order types were first seen in, and round-trips', () => {
+  const a = interactionCountsCodec.encode({ total: 3, by_type: { view: 1, click: 2 }, last_ts: 99 });
+  const b = interactionCountsCodec.encode({ total: 3, by_type: { click: 2, view: 1 }, last_ts: 99 });
+  assert.deepEqual(a, b);
+  assert.deepEqual(interactionCountsCodec.decode(a), { total: 3, by_type: { view: 1, click: 2 }, last_ts: 99 });
+  assert.throws(() => interactionCountsCodec.encode({ total: 1, by_type: { poke: 1 }, last_ts: 0 }), /interaction type "poke"/);
+  assert.throws(() => interactionCountsCodec.decode(Buffer.alloc(3)), /3 bytes, expected 56/);
+});
