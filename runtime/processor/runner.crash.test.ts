@@ -10,19 +10,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { seededRandom, interactionStream } from '../../bench/support/interaction-stream.js';
+import { seededRandom, interactionStream } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
-import { INTERACTION_COUNTS_STORE, type InteractionCountsValue, interactionCountsCodec } from '../../processors/interaction-counts/interaction-counts.js';
+import { countedInteractions } from '../../test/interaction-counts.js';
 import { loadConfig } from '../config.js';
 import { openPlatform, type Platform } from '../platform.js';
 import { silentLogger } from '../observability/logger.js';
-import { TaskState } from '../state/task-state.js';
 
 const EVENTS = 150_000;
 const USERS = 3_000;
 const PARTITIONS = 4;
 const KILLS = 6;
-const CHANGELOG = 'rec.interaction-counts.counts.changelog';
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };
 // Kill 250–900 ms after start: the child is mid-stream (start-up alone takes a few hundred ms).
 
@@ -57,28 +55,6 @@ async function digest(dataDir: string): Promise<string> {
   return JSON.parse(result.stdout).all;
 }
 
-/** Sum of every user's total, read straight from the stores. */
-async function countedEvents(dataDir: string): Promise<number> {
-  return withPlatform(dataDir, async ({ log }) => {
-    let total = 0;
-    // A child killed during start-up may not have created it yet.
-    await log.ensureTopic({ name: CHANGELOG, partitions: PARTITIONS, compacted: true });
-    for (let partition = 0; partition < PARTITIONS; partition++) {
-      const state = await TaskState.open({
-        dir: join(dataDir, 'state', 'interaction-counts', String(partition)),
-        engine: 'rocksdb',
-        log,
-        applicationId: 'interaction-counts',
-        partition,
-        stores: [{ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec, changelogTopic: CHANGELOG }],
-      });
-      for await (const [, value] of state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).range()) total += value.total;
-      await state.close();
-    }
-    return total;
-  });
-}
-
 test('kill -9 at random points never loses or double-counts an event', { timeout: 240_000 }, async () => {
   const root = await mkdtemp(join(tmpdir(), 'recstream-crash-'));
   const clean = join(root, 'clean');
@@ -90,7 +66,7 @@ test('kill -9 at random points never loses or double-counts an event', { timeout
     const once = await runCli(['process', '--app', 'interaction-counts', '--once', '--data-dir', clean], ENV);
     assert.equal(once.code, 0, once.stderr);
     const expected = await digest(clean);
-    assert.equal(await countedEvents(clean), EVENTS);
+    assert.equal(await countedInteractions(clean, PARTITIONS), EVENTS);
 
     const random = seededRandom(7);
     const committedAfterKill: number[] = [];
@@ -101,7 +77,7 @@ test('kill -9 at random points never loses or double-counts an event', { timeout
       child.kill('SIGKILL');
       const result = await done;
       assert.equal(result.signal, 'SIGKILL', `child ${i} ended before the kill: ${result.stderr}`);
-      committedAfterKill.push(await countedEvents(crashed));
+      committedAfterKill.push(await countedInteractions(crashed, PARTITIONS));
     }
     // The kills must have landed while there was work left, or the test proves nothing.
     const midway = committedAfterKill.filter((n) => n < EVENTS);
@@ -110,7 +86,7 @@ test('kill -9 at random points never loses or double-counts an event', { timeout
 
     const last = await runCli(['process', '--app', 'interaction-counts', '--once', '--data-dir', crashed], ENV);
     assert.equal(last.code, 0, last.stderr);
-    assert.equal(await countedEvents(crashed), EVENTS, 'every event counted exactly once');
+    assert.equal(await countedInteractions(crashed, PARTITIONS), EVENTS, 'every event counted exactly once');
     assert.equal(await digest(crashed), expected, 'stores equal a clean run byte for byte');
 
     // Lose the disk: the state is restored from the changelogs and is still equal.
