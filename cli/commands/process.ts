@@ -12,32 +12,39 @@ export const processCommand: Command = {
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
       const topologies = await selectTopologies(platform, values.app as string | undefined);
-      const partitions = typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
+      const partitions =
+        typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
       const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
-      for (const topology of topologies) {
-        runners.push(
-          await StreamRunner.start({
-            topology,
-            log: platform.log,
-            stateDir: platform.stateDir(topology.applicationId),
-            engine: config.stateEngine,
-            commitIntervalMs: config.commitIntervalMs,
-            deadLetters,
-            logger: platform.logger.child({ application: topology.applicationId }),
-            metrics,
-            partitions,
-            onRestore: (store, partition, restored, total) =>
-              platform.logger.info({ application: topology.applicationId, store, partition, restored, total }, 'restoring'),
-          }),
-        );
-      }
+      // Installed before start-up so a SIGTERM during a long restore still ends in a clean close.
+      let stopRequested = false;
       const stop = () => {
+        stopRequested = true;
         for (const r of runners) r.stop();
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
+      for (const topology of topologies) {
+        const runner = await StreamRunner.start({
+          topology,
+          log: platform.log,
+          stateDir: platform.stateDir(topology.applicationId),
+          engine: config.stateEngine,
+          commitIntervalMs: config.commitIntervalMs,
+          deadLetters,
+          logger: platform.logger.child({ application: topology.applicationId }),
+          metrics,
+          partitions,
+          onRestore: (store, partition, restored, total) =>
+            platform.logger.info(
+              { application: topology.applicationId, store, partition, restored, total },
+              'restoring',
+            ),
+        });
+        if (stopRequested) runner.stop();
+        runners.push(runner);
+      }
       try {
         const stats = await Promise.all(runners.map((r) => (values.once ? r.runUntilCaughtUp() : r.run())));
         platform.logger.info({ stats }, 'process finished');

@@ -81,10 +81,17 @@ test('kill -9 at random points never loses or double-counts an event', { timeout
     }
     // The kills must have landed while there was work left, or the test proves nothing.
     const midway = committedAfterKill.filter((n) => n < EVENTS);
-    assert.ok(midway.length >= 3, `only ${midway.length} kills landed mid-stream: ${committedAfterKill.join(', ')}`);
-    for (let i = 1; i < committedAfterKill.length; i++) assert.ok(committedAfterKill[i]! >= committedAfterKill[i - 1]!);
+    assert.ok(
+      midway.length >= 3,
+      `only ${midway.length} kills landed mid-stream: ${committedAfterKill.join(', ')}`,
+    );
+    for (let i = 1; i < committedAfterKill.length; i++)
+      assert.ok(committedAfterKill[i]! >= committedAfterKill[i - 1]!);
 
-    const last = await runCli(['process', '--app', 'interaction-counts', '--once', '--data-dir', crashed], ENV);
+    const last = await runCli(
+      ['process', '--app', 'interaction-counts', '--once', '--data-dir', crashed],
+      ENV,
+    );
     assert.equal(last.code, 0, last.stderr);
     assert.equal(await countedInteractions(crashed, PARTITIONS), EVENTS, 'every event counted exactly once');
     assert.equal(await digest(crashed), expected, 'stores equal a clean run byte for byte');
@@ -94,5 +101,34 @@ test('kill -9 at random points never loses or double-counts an event', { timeout
     assert.equal(await digest(crashed), expected, 'restored stores equal a clean run');
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('SIGTERM drains, commits what was processed and exits 0', { timeout: 120_000 }, async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'recstream-sigterm-'));
+  try {
+    await produce(dataDir);
+    const child = startCli(['process', '--app', 'interaction-counts', '--data-dir', dataDir], {
+      ...ENV,
+      RECSTREAM_LOG_LEVEL: 'info',
+    });
+    const done = finished(child);
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGTERM');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    const closed = result.stderr
+      .split('\n')
+      .filter((line) => line.includes('"runner closed"'))
+      .map((line) => JSON.parse(line) as { processed: number });
+    assert.equal(closed.length, 1, result.stderr);
+    assert.ok(closed[0]!.processed > 0, 'the child processed records before the signal');
+    assert.equal(
+      await countedInteractions(dataDir, PARTITIONS),
+      closed[0]!.processed,
+      'everything processed was committed',
+    );
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

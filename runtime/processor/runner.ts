@@ -104,7 +104,10 @@ export class StreamRunner {
           throw error;
         }
         const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
-        this.options.logger.warn({ err: error, delayMs: delay }, 'retriable failure; resuming from the last commit');
+        this.options.logger.warn(
+          { err: error, delayMs: delay },
+          'retriable failure; resuming from the last commit',
+        );
         await sleep(delay);
         await this.reopenTasks();
       }
@@ -120,7 +123,7 @@ export class StreamRunner {
    */
   async runUntilCaughtUp(): Promise<RunStats> {
     try {
-      for (;;) {
+      while (!this.stopping) {
         const polled = await this.step(0);
         if (polled === 0 && (await this.caughtUp())) break;
       }
@@ -150,7 +153,8 @@ export class StreamRunner {
   async digest(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const [partition, slot] of [...this.tasks].sort((a, b) => a[0] - b[0])) {
-      for (const [store, hash] of Object.entries(await slot.state.digest())) out[`${store}/${partition}`] = hash;
+      for (const [store, hash] of Object.entries(await slot.state.digest()))
+        out[`${store}/${partition}`] = hash;
     }
     return out;
   }
@@ -174,7 +178,13 @@ export class StreamRunner {
       if (failure !== undefined) {
         this.letters.push(deadLetterFor(record, failure.error, failure.node));
         this.options.logger.warn(
-          { topic: record.topic, partition: record.partition, offset: record.offset, node: failure.node, err: failure.error },
+          {
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            node: failure.node,
+            err: failure.error,
+          },
           'record sent to the dead-letter topic',
         );
       }
@@ -182,7 +192,10 @@ export class StreamRunner {
     }
     this.stats.processed += records.length;
     if (metrics) {
-      metrics.processLatency.observe({ ...this.labels, processor: 'all' }, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.processLatency.observe(
+        { ...this.labels, processor: 'all' },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       countByTopic(records, (topic, n) => metrics.recordsIn.inc({ ...this.labels, topic }, n));
     }
   }
@@ -197,7 +210,9 @@ export class StreamRunner {
     const started = process.hrtime.bigint();
     await this.flushOutputs();
     for (const slot of this.tasks.values()) await slot.state.commit(slot.offsets);
-    const positions = this.consumer.assignment().map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
+    const positions = this.consumer
+      .assignment()
+      .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
     try {
       await this.consumer.commit(positions);
     } catch (error) {
@@ -213,7 +228,10 @@ export class StreamRunner {
       for (const [partition, slot] of this.tasks) {
         for (const store of this.options.topology.stores) {
           const count = slot.state.store(store.name).approximateCount();
-          metrics.storeEntries.set({ ...this.labels, store: store.name, partition: String(partition) }, count);
+          metrics.storeEntries.set(
+            { ...this.labels, store: store.name, partition: String(partition) },
+            count,
+          );
         }
       }
       if (this.lastCommit - this.lastLagCheck > 5000) await this.updateLag(metrics);
@@ -235,7 +253,11 @@ export class StreamRunner {
       for (const letter of this.letters) {
         const value = await this.options.deadLetters.serialize(letter, DLQ_TOPIC);
         list.push({ key: letter.source_topic, value, timestamp: letter.failed_ts });
-        this.options.metrics?.deadLetters.inc({ ...this.labels, topic: letter.source_topic, code: letter.error_code });
+        this.options.metrics?.deadLetters.inc({
+          ...this.labels,
+          topic: letter.source_topic,
+          code: letter.error_code,
+        });
       }
       byTopic.set(DLQ_TOPIC, list);
       this.stats.deadLetters += this.letters.length;
@@ -278,7 +300,9 @@ export class StreamRunner {
     const wanted = this.options.partitions ?? Array.from({ length: this.partitionCount }, (_, i) => i);
     for (const partition of wanted) {
       if (partition < 0 || partition >= this.partitionCount) {
-        throw new TopologyError(`partition ${partition} does not exist: source topics have ${this.partitionCount} partitions`);
+        throw new TopologyError(
+          `partition ${partition} does not exist: source topics have ${this.partitionCount} partitions`,
+        );
       }
       const state = await TaskState.open({
         dir: join(this.options.stateDir, String(partition)),
@@ -286,10 +310,16 @@ export class StreamRunner {
         log,
         applicationId: topology.applicationId,
         partition,
-        stores: topology.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic, cacheEntries: s.cacheEntries })),
+        stores: topology.stores.map((s) => ({
+          name: s.name,
+          codec: s.codec,
+          changelogTopic: s.changelogTopic,
+          cacheEntries: s.cacheEntries,
+        })),
         logger,
         onRestoreProgress: this.options.onRestore
-          ? (store: string, restored: number, total: number) => this.options.onRestore!(store, partition, restored, total)
+          ? (store: string, restored: number, total: number) =>
+              this.options.onRestore!(store, partition, restored, total)
           : undefined,
       });
       const task = new Task(topology, partition, (name) => state.store(name), logger);
@@ -314,7 +344,8 @@ export class StreamRunner {
     }
     this.tasks.clear();
     if (this.consumer) await this.consumer.close();
-    if (clean) this.options.logger.info({ ...this.stats, application: this.labels.application }, 'runner closed');
+    if (clean)
+      this.options.logger.info({ ...this.stats, application: this.labels.application }, 'runner closed');
   }
 
   /** Drops uncommitted work and resumes every task from its last commit. */
@@ -336,20 +367,24 @@ async function prepareTopics(options: RunnerOptions): Promise<number> {
   const known = [...counts.values()];
   const partitions = known[0];
   if (partitions === undefined) {
-    throw new TopologyError(`source topics ${topology.sourceTopics().join(', ')} do not exist; create them (recstream topics create) or produce to them first`);
+    throw new TopologyError(
+      `source topics ${topology.sourceTopics().join(', ')} do not exist; create them (recstream topics create) or produce to them first`,
+    );
   }
   for (const topic of topology.sourceTopics()) {
     const n = counts.get(topic);
     if (n === undefined) {
       // An internal topic (written by a sink of this topology) is created co-partitioned.
-      if (!topology.sinkTopics().includes(topic)) throw new TopologyError(`source topic ${topic} does not exist`);
+      if (!topology.sinkTopics().includes(topic))
+        throw new TopologyError(`source topic ${topic} does not exist`);
       await log.ensureTopic({ name: topic, partitions });
     } else if (n !== partitions) {
       const listing = [...counts].map(([t, c]) => `${t}=${c}`).join(', ');
       throw new TopologyError(`source topics must be co-partitioned (same partition count): ${listing}`);
     }
   }
-  for (const store of topology.stores) await log.ensureTopic({ name: store.changelogTopic, partitions, compacted: true });
+  for (const store of topology.stores)
+    await log.ensureTopic({ name: store.changelogTopic, partitions, compacted: true });
   for (const topic of topology.sinkTopics()) {
     if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
   }
