@@ -48,7 +48,12 @@ async function main(argv: string[]): Promise<number> {
   const { command, rest } = found;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...COMMON_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     process.stderr.write(`recstream ${command.name}: ${(error as Error).message}\nusage: ${command.usage}\n`);
     return 2;
@@ -59,7 +64,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const dataDir = parsed.values['data-dir'];
   const config = loadConfig(process.env, typeof dataDir === 'string' ? { dataDir } : {});
-  return command.run({ positionals: parsed.positionals, values: parsed.values as CommandArgs['values'], config });
+  return command.run({
+    positionals: parsed.positionals,
+    values: parsed.values as CommandArgs['values'],
+    config,
+  });
 }
 
 type CommandArgs = Parameters<Command['run']>[0];

@@ -23,7 +23,10 @@ export async function selectTopologies(platform: Platform, app: string | undefin
   const out: Topology[] = [];
   for (const name of names) {
     const build = APPLICATIONS[name];
-    if (!build) throw new TopologyError(`unknown application ${JSON.stringify(name)}; known: ${applicationNames().join(', ')}`);
+    if (!build)
+      throw new TopologyError(
+        `unknown application ${JSON.stringify(name)}; known: ${applicationNames().join(', ')}`,
+      );
     out.push(await build(platform.serde));
   }
   return out;

@@ -37,14 +37,26 @@ export class Progress {
   private draw(extra: Record<string, string | number>, final: boolean): void {
     const elapsed = (Date.now() - this.started) / 1000;
     const rate = elapsed > 0 ? this.current / elapsed : 0;
-    const eta = this.total !== undefined && rate > 0 ? Math.max(0, (this.total - this.current) / rate) : undefined;
+    const eta =
+      this.total !== undefined && rate > 0 ? Math.max(0, (this.total - this.current) / rate) : undefined;
     if (!this.out.isTTY) {
-      const record = { time: Date.now(), msg: 'progress', task: this.label, done: this.current, total: this.total, rate_per_s: Math.round(rate), eta_s: eta === undefined ? null : Math.round(eta), ...extra };
+      const record = {
+        time: Date.now(),
+        msg: 'progress',
+        task: this.label,
+        done: this.current,
+        total: this.total,
+        rate_per_s: Math.round(rate),
+        eta_s: eta === undefined ? null : Math.round(eta),
+        ...extra,
+      };
       this.out.write(`${JSON.stringify(record)}\n`);
       return;
     }
     const pct = this.total ? ` ${((100 * this.current) / this.total).toFixed(1).padStart(5)}%` : '';
-    const details = Object.entries(extra).map(([k, v]) => ` ${k}=${v}`).join('');
+    const details = Object.entries(extra)
+      .map(([k, v]) => ` ${k}=${v}`)
+      .join('');
     const line = `${this.label}: ${this.current.toLocaleString('en-US')}${this.total ? `/${this.total.toLocaleString('en-US')}` : ''}${pct}  ${Math.round(rate).toLocaleString('en-US')}/s${eta === undefined || final ? '' : `  ETA ${eta.toFixed(0)}s`}${details}`;
     this.out.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
   }

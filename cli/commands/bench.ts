@@ -17,7 +17,8 @@ export const benchCommand: Command = {
   async run({ positionals, values }) {
     const name = positionals[0];
     const scale = (values.scale ?? 'small') as Scale;
-    if (scale !== 'small' && scale !== 'full') throw new RangeError(`--scale must be small or full, got ${values.scale}`);
+    if (scale !== 'small' && scale !== 'full')
+      throw new RangeError(`--scale must be small or full, got ${values.scale}`);
     if (!name || (name !== 'all' && !SUITES[name])) {
       process.stderr.write(`recstream bench: name a suite: ${[...Object.keys(SUITES), 'all'].join(', ')}\n`);
       return 2;
@@ -25,7 +26,11 @@ export const benchCommand: Command = {
     for (const suite of name === 'all' ? Object.keys(SUITES) : [name]) {
       const workDir = await mkdtemp(join(tmpdir(), `recstream-bench-${suite}-`));
       try {
-        const results = await SUITES[suite]!({ scale, workDir, progress: (m) => process.stderr.write(`[${suite}] ${m}\n`) });
+        const results = await SUITES[suite]!({
+          scale,
+          workDir,
+          progress: (m) => process.stderr.write(`[${suite}] ${m}\n`),
+        });
         const path = await writeResults(RESULTS_DIR, suite, results);
         process.stdout.write(`${formatTable(results)}\n(written to ${path})\n\n`);
       } finally {

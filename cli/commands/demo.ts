@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INTERACTION_COUNTS_STORE, type InteractionCountsValue } from '../../processors/interaction-counts/interaction-counts.js';
+import {
+  INTERACTION_COUNTS_STORE,
+  type InteractionCountsValue,
+} from '../../processors/interaction-counts/interaction-counts.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
@@ -19,7 +22,8 @@ const MARKER = '.recstream-demo';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'the main job on the embedded default: streams seeded events through every processor, with progress',
+  summary:
+    'the main job on the embedded default: streams seeded events through every processor, with progress',
   usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S]',
   options: {
     events: { type: 'string' },
@@ -38,7 +42,9 @@ export const demoCommand: Command = {
     return withPlatform(config, async (platform) => {
       const { log, serde, logger } = platform;
       const out = process.stdout;
-      out.write(`recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`);
+      out.write(
+        `recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`,
+      );
       await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: config.partitions });
       const topologies = await selectTopologies(platform, 'all');
       for (const t of topologies) out.write(`${t.describe()}\n\n`);
@@ -97,12 +103,18 @@ export const demoCommand: Command = {
         log,
         applicationId: counts.applicationId,
         partition,
-        stores: counts.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic })),
+        stores: counts.stores.map((s) => ({
+          name: s.name,
+          codec: s.codec,
+          changelogTopic: s.changelogTopic,
+        })),
       });
       const u0 = await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get('u0');
       await state.close();
       out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
-      out.write(`\nnext: recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`);
+      out.write(
+        `\nnext: recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`,
+      );
       return 0;
     });
   },
@@ -112,18 +124,24 @@ export const demoCommand: Command = {
 async function prepareDataDir(dataDir: string): Promise<void> {
   if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
     if (!existsSync(join(dataDir, MARKER))) {
-      throw new RangeError(`${dataDir} holds data that recstream demo did not create; pass another --data-dir (or set RECSTREAM_DATA_DIR)`);
+      throw new RangeError(
+        `${dataDir} holds data that recstream demo did not create; pass another --data-dir (or set RECSTREAM_DATA_DIR)`,
+      );
     }
     await rm(dataDir, { recursive: true, force: true });
   }
   await mkdir(dataDir, { recursive: true });
-  await writeFile(join(dataDir, MARKER), 'created by recstream demo; the next demo run wipes this directory\n');
+  await writeFile(
+    join(dataDir, MARKER),
+    'created by recstream demo; the next demo run wipes this directory\n',
+  );
 }
 
 function positiveInt(raw: string | boolean | undefined, fallback: number, name: string): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive whole number, got ${raw}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`${name} must be a positive whole number, got ${raw}`);
   return n;
 }
 

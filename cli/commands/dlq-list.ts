@@ -10,7 +10,8 @@ export const dlqListCommand: Command = {
   run: ({ config, values }) =>
     withPlatform(config, async ({ log, serde }) => {
       const limit = values.limit === undefined ? 100 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`--limit must be a positive whole number, got ${values.limit}`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new RangeError(`--limit must be a positive whole number, got ${values.limit}`);
       if (!(await log.describeTopic(DLQ_TOPIC))) {
         process.stdout.write(values.json ? '[]\n' : 'no dead letters (rec.dlq does not exist yet)\n');
         return 0;
@@ -24,7 +25,12 @@ export const dlqListCommand: Command = {
           for (const record of batch) {
             if (record.value === null) continue;
             const letter = await decoder.decode(record.value);
-            letters.push({ dlq_partition: p.partition, dlq_offset: record.offset, ...letter, value: letter.value?.toString('base64') ?? null });
+            letters.push({
+              dlq_partition: p.partition,
+              dlq_offset: record.offset,
+              ...letter,
+              value: letter.value?.toString('base64') ?? null,
+            });
           }
           offset = batch[batch.length - 1]!.offset + 1;
         }

@@ -24,7 +24,8 @@ export const stateDigestCommand: Command = {
           logger: platform.logger,
         });
         try {
-          for (const [store, hash] of Object.entries(await runner.digest())) digests[`${topology.applicationId}/${store}`] = hash;
+          for (const [store, hash] of Object.entries(await runner.digest()))
+            digests[`${topology.applicationId}/${store}`] = hash;
         } finally {
           await runner.close();
         }

@@ -13,7 +13,13 @@ export const topicsCommand: Command = {
         const partitions = await log.offsets(topic.name);
         // Compacted topics have gaps: end - start is an upper bound, which is what Kafka tools report too.
         const records = partitions.reduce((n, p) => n + (p.end - p.start), 0);
-        rows.push({ topic: topic.name, partitions: topic.partitions, compacted: topic.compacted, records, offsets: partitions });
+        rows.push({
+          topic: topic.name,
+          partitions: topic.partitions,
+          compacted: topic.compacted,
+          records,
+          offsets: partitions,
+        });
       }
       if (values.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -29,7 +29,12 @@ export interface DeadLetterSerializer {
   serialize(letter: DeadLetter, topic: string): Buffer | Promise<Buffer>;
 }
 
-export function deadLetterFor(record: LogRecord, error: unknown, processor: string, now = Date.now()): DeadLetter {
+export function deadLetterFor(
+  record: LogRecord,
+  error: unknown,
+  processor: string,
+  now = Date.now(),
+): DeadLetter {
   const code = error instanceof RecstreamError ? error.code : 'PROCESSING_FAILED';
   const message = error instanceof Error ? error.message : String(error);
   return {

@@ -57,7 +57,11 @@ export interface ProcessorContext<Out> {
   store<V>(name: string): KeyValueStore<V>;
   /** Sends a record to every child, or to the named child only. */
   forward(record: StreamRecord<Out>, childName?: string): void;
-  schedule(intervalMs: number, type: PunctuationType, callback: (timestamp: number) => void | Promise<void>): Cancellable;
+  schedule(
+    intervalMs: number,
+    type: PunctuationType,
+    callback: (timestamp: number) => void | Promise<void>,
+  ): Cancellable;
   /** The largest event time this task has seen (-1 before the first record). */
   streamTime(): number;
   recordMetadata(): RecordMetadata | undefined;

@@ -17,7 +17,12 @@ interface Schedule {
 export class Punctuations {
   private readonly schedules: Schedule[] = [];
 
-  add(intervalMs: number, type: PunctuationType, callback: Schedule['callback'], streamTime: number): Cancellable {
+  add(
+    intervalMs: number,
+    type: PunctuationType,
+    callback: Schedule['callback'],
+    streamTime: number,
+  ): Cancellable {
     if (!(intervalMs >= 1)) throw new RangeError(`punctuation interval must be >= 1 ms, got ${intervalMs}`);
     const schedule: Schedule = {
       intervalMs,
@@ -52,6 +57,7 @@ export class Punctuations {
       s.next = now + s.intervalMs - ((now - s.next) % s.intervalMs);
       await s.callback(now);
     }
-    for (let i = this.schedules.length - 1; i >= 0; i--) if (this.schedules[i]!.cancelled) this.schedules.splice(i, 1);
+    for (let i = this.schedules.length - 1; i >= 0; i--)
+      if (this.schedules[i]!.cancelled) this.schedules.splice(i, 1);
   }
 }

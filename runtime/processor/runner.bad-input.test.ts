@@ -39,7 +39,10 @@ test('undecodable records go to rec.dlq with a reason; good records are processe
       const { log, serde, registry } = platform;
       await log.ensureTopic({ name: 'rec.interactions', partitions: 1 });
       const encoder = await serde.encoder('rec.interactions-value');
-      const good = [...interactionStream({ seed: 3, users: 5, items: 5, count: 6 })].map((e) => ({ key: e.user_id, value: encoder.encode(e) }));
+      const good = [...interactionStream({ seed: 3, users: 5, items: 5, count: 6 })].map((e) => ({
+        key: e.user_id,
+        value: encoder.encode(e),
+      }));
       const legacyId = await registry.register('legacy-interaction-value', LEGACY_INTERACTION);
       const legacyBody = Buffer.from([0x04, 0x65, 0x31, 0x04, 0x75, 0x31]); // "e1", "u1"
       const unknownId = Buffer.alloc(5 + 3);
@@ -50,10 +53,24 @@ test('undecodable records go to rec.dlq with a reason; good records are processe
       const bad = [
         { value: Buffer.from('{"user_id":"u1","oops":true}'), reason: /magic byte/i },
         { value: unknownId, reason: /unknown schema id 987654/ },
-        { value: good[0]!.value.subarray(0, good[0]!.value.length - 4), reason: /truncated|too short|end of|invalid/i },
+        {
+          value: good[0]!.value.subarray(0, good[0]!.value.length - 4),
+          reason: /truncated|too short|end of|invalid/i,
+        },
         { value: legacy, reason: /item_id/ },
       ];
-      const records = [good[0]!, { key: 'u1', value: bad[0]!.value }, good[1]!, { key: 'u1', value: bad[1]!.value }, good[2]!, { key: 'u1', value: bad[2]!.value }, good[3]!, { key: 'u1', value: bad[3]!.value }, good[4]!, good[5]!];
+      const records = [
+        good[0]!,
+        { key: 'u1', value: bad[0]!.value },
+        good[1]!,
+        { key: 'u1', value: bad[1]!.value },
+        good[2]!,
+        { key: 'u1', value: bad[2]!.value },
+        good[3]!,
+        { key: 'u1', value: bad[3]!.value },
+        good[4]!,
+        good[5]!,
+      ];
       await log.append('rec.interactions', records);
       for (const [i, r] of records.entries()) {
         const b = bad.find((x) => x.value === r.value);
@@ -70,8 +87,19 @@ test('undecodable records go to rec.dlq with a reason; good records are processe
 
     const listed = await runCli(['dlq', 'list', '--json', '--data-dir', dataDir]);
     assert.equal(listed.code, 0, listed.stderr);
-    const letters = JSON.parse(listed.stdout) as { source_topic: string; source_offset: number; error_code: string; error_message: string; processor: string; value: string }[];
-    assert.equal(letters.length, expectedBad.length, `exactly one dead letter per bad record, even after a second run: ${listed.stdout}`);
+    const letters = JSON.parse(listed.stdout) as {
+      source_topic: string;
+      source_offset: number;
+      error_code: string;
+      error_message: string;
+      processor: string;
+      value: string;
+    }[];
+    assert.equal(
+      letters.length,
+      expectedBad.length,
+      `exactly one dead letter per bad record, even after a second run: ${listed.stdout}`,
+    );
     for (const [i, expected] of expectedBad.entries()) {
       const letter = letters[i]!;
       assert.equal(letter.source_topic, 'rec.interactions');

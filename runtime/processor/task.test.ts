@@ -91,7 +91,8 @@ test('a record that fails to decode or process is dead-lettered, its outputs dro
 
 test('stream-time punctuators fire on event time, deterministically', async () => {
   const driver = await TopologyTestDriver.create(topology());
-  for (const ts of [100, 500, 1099, 1100, 1200, 3500, 3600]) await driver.pipe('rec.words', 'k', Buffer.from('w'), ts);
+  for (const ts of [100, 500, 1099, 1100, 1200, 3500, 3600])
+    await driver.pipe('rec.words', 'k', Buffer.from('w'), ts);
   assert.deepEqual(lastSum.punctuated, [1100, 3500]);
   assert.ok(read(driver).includes('1100'));
   assert.equal(driver.streamTime(), 3600);
@@ -102,5 +103,8 @@ test('a processor asking for a store it is not connected to gets a clear error',
     .addSource('in', ['rec.x'], utf8)
     .addProcessor('p', () => ({ init: (ctx) => void ctx.store('missing'), process() {} }), ['in'])
     .build();
-  await assert.rejects(TopologyTestDriver.create(t), /processor p asked for store missing, which the topology does not connect to it/);
+  await assert.rejects(
+    TopologyTestDriver.create(t),
+    /processor p asked for store missing, which the topology does not connect to it/,
+  );
 });

@@ -5,7 +5,7 @@
  * Neither the log nor commits are known here.
  */
 import type { Logger } from 'pino';
-import { ProcessingError, RecstreamError } from '../errors.js';
+import { isInfrastructureError, ProcessingError } from '../errors.js';
 import type { LogRecord, RecordHeaders } from '../log/log.js';
 import type { KeyValueStore } from '../state/store.js';
 import type { Processor, ProcessorContext, RecordMetadata, StreamRecord } from './processor.js';
@@ -62,11 +62,12 @@ export class Task {
   /**
    * Decodes and processes one record. Returns the failure instead of throwing
    * when the record itself is bad (so the caller can dead-letter it);
-   * retriable infrastructure errors are thrown.
+   * infrastructure errors (disk, state engine, network) are thrown.
    */
   async process(record: LogRecord): Promise<RecordFailure | undefined> {
     const sourceName = this.sourceByTopic.get(record.topic);
-    if (sourceName === undefined) return { node: 'runtime', error: new ProcessingError(`no source reads topic ${record.topic}`) };
+    if (sourceName === undefined)
+      return { node: 'runtime', error: new ProcessingError(`no source reads topic ${record.topic}`) };
     const source = this.topology.node(sourceName);
     if (source.kind !== 'source') throw new ProcessingError(`node ${sourceName} is not a source`);
     const outputsBefore = this.outputs.length;
@@ -79,12 +80,17 @@ export class Task {
         value = decoded instanceof Promise ? await decoded : decoded;
       }
       if (record.timestamp > this.time) this.time = record.timestamp;
-      const streamRecord: StreamRecord<unknown> = { key: record.key, value, timestamp: record.timestamp, headers: record.headers };
+      const streamRecord: StreamRecord<unknown> = {
+        key: record.key,
+        value,
+        timestamp: record.timestamp,
+        headers: record.headers,
+      };
       for (const child of this.topology.children(sourceName)) this.queue.push(child, streamRecord);
       await this.drain();
     } catch (error) {
       this.queue.length = 0;
-      if (error instanceof RecstreamError && error.retriable) throw error;
+      if (isInfrastructureError(error)) throw error;
       // Outputs of a failed record are dropped so a dead letter never has half its effects downstream.
       this.outputs.length = outputsBefore;
       return { node: this.failingNode, error };
@@ -142,7 +148,13 @@ export class Task {
 
   private emit(sink: SinkNode, record: StreamRecord<unknown>): void {
     const value = record.value === null ? null : sink.serializer.serialize(record.value, sink.topic);
-    this.outputs.push({ topic: sink.topic, key: record.key, value, timestamp: record.timestamp, headers: record.headers });
+    this.outputs.push({
+      topic: sink.topic,
+      key: record.key,
+      value,
+      timestamp: record.timestamp,
+      headers: record.headers,
+    });
   }
 
   private contextFor(name: string, storeNames: readonly string[]): ProcessorContext<unknown> {
@@ -153,7 +165,9 @@ export class Task {
       logger: this.logger.child({ processor: name, partition: this.partition }),
       store<V>(storeName: string): KeyValueStore<V> {
         if (!storeNames.includes(storeName)) {
-          throw new ProcessingError(`processor ${name} asked for store ${storeName}, which the topology does not connect to it`);
+          throw new ProcessingError(
+            `processor ${name} asked for store ${storeName}, which the topology does not connect to it`,
+          );
         }
         return task.stores(storeName) as KeyValueStore<V>;
       },

@@ -43,7 +43,8 @@ export class TopologyTestDriver {
   static async create(topology: Topology, options: { partition?: number } = {}): Promise<TopologyTestDriver> {
     const engine = new MemoryEngine();
     const stores = new Map<string, CachedStore<unknown>>();
-    for (const s of topology.stores) stores.set(s.name, new CachedStore(s.name, engine, s.codec, s.cacheEntries ?? 10_000, 0));
+    for (const s of topology.stores)
+      stores.set(s.name, new CachedStore(s.name, engine, s.codec, s.cacheEntries ?? 10_000, 0));
     const partition = options.partition ?? 0;
     const task = new Task(topology, partition, (name) => stores.get(name)!, silentLogger());
     await task.init();
@@ -51,7 +52,13 @@ export class TopologyTestDriver {
   }
 
   /** Processes one record as if read from `topic` at the next offset. */
-  async pipe(topic: string, key: string | null, value: Buffer | null, timestamp: number, headers?: RecordHeaders): Promise<void> {
+  async pipe(
+    topic: string,
+    key: string | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers?: RecordHeaders,
+  ): Promise<void> {
     const offset = this.offsets.get(topic) ?? 0;
     this.offsets.set(topic, offset + 1);
     const record: LogRecord = { topic, partition: this.partition, offset, timestamp, key, value, headers };

@@ -5,7 +5,10 @@ import type { ValueCodec } from '../state/store.js';
 import { TopologyBuilder } from './topology.js';
 
 const bytes = { deserialize: (b: Buffer) => b };
-const codec: ValueCodec<number> = { encode: (n) => Buffer.from(String(n)), decode: (b) => Number(b.toString()) };
+const codec: ValueCodec<number> = {
+  encode: (n) => Buffer.from(String(n)),
+  decode: (b) => Number(b.toString()),
+};
 
 function sample() {
   return new TopologyBuilder('sample')
@@ -48,7 +51,11 @@ test('topics and children are derived from the declaration', () => {
 test('inconsistent declarations are refused with the name of what is wrong', () => {
   assert.throws(() => new TopologyBuilder('Bad Name'), TopologyError);
   assert.throws(
-    () => new TopologyBuilder('t').addSource('in', ['x'], bytes).addProcessor('p', () => ({ process() {} }), ['nope']).build(),
+    () =>
+      new TopologyBuilder('t')
+        .addSource('in', ['x'], bytes)
+        .addProcessor('p', () => ({ process() {} }), ['nope'])
+        .build(),
     /processor p names unknown parent nope/,
   );
   assert.throws(
@@ -56,7 +63,11 @@ test('inconsistent declarations are refused with the name of what is wrong', () 
     /node in is declared twice/,
   );
   assert.throws(
-    () => new TopologyBuilder('t').addSource('in', ['x'], bytes).addStore({ name: 's', codec }, ['ghost']).build(),
+    () =>
+      new TopologyBuilder('t')
+        .addSource('in', ['x'], bytes)
+        .addStore({ name: 's', codec }, ['ghost'])
+        .build(),
     /store s is connected to unknown processor ghost/,
   );
 });

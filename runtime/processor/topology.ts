@@ -83,7 +83,9 @@ export class TopologyBuilder {
 
   constructor(private readonly applicationId: string) {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(applicationId)) {
-      throw new TopologyError(`application id ${JSON.stringify(applicationId)} must be lower-case letters, digits, '.', '_' or '-'`);
+      throw new TopologyError(
+        `application id ${JSON.stringify(applicationId)} must be lower-case letters, digits, '.', '_' or '-'`,
+      );
     }
   }
 
@@ -94,19 +96,32 @@ export class TopologyBuilder {
   }
 
   addProcessor<In, Out>(name: string, supplier: () => Processor<In, Out>, parents: readonly string[]): this {
-    this.add({ kind: 'processor', name, parents: [...parents], supplier: supplier as () => Processor<unknown, unknown>, stores: [] });
+    this.add({
+      kind: 'processor',
+      name,
+      parents: [...parents],
+      supplier: supplier as () => Processor<unknown, unknown>,
+      stores: [],
+    });
     return this;
   }
 
   addSink<V>(name: string, topic: string, serializer: ValueSerializer<V>, parents: readonly string[]): this {
-    this.add({ kind: 'sink', name, topic, parents: [...parents], serializer: serializer as ValueSerializer<unknown> });
+    this.add({
+      kind: 'sink',
+      name,
+      topic,
+      parents: [...parents],
+      serializer: serializer as ValueSerializer<unknown>,
+    });
     return this;
   }
 
   /** Declares a store and connects it to processors; the first one owns it (names its changelog). */
   addStore<V>(decl: StoreDeclaration & { codec: ValueCodec<V> }, processors: readonly string[]): this {
     if (processors.length === 0) throw new TopologyError(`store ${decl.name} is connected to no processor`);
-    if (this.storeDecls.some((s) => s.decl.name === decl.name)) throw new TopologyError(`store ${decl.name} is declared twice`);
+    if (this.storeDecls.some((s) => s.decl.name === decl.name))
+      throw new TopologyError(`store ${decl.name} is declared twice`);
     this.storeDecls.push({ decl: decl as StoreDeclaration, processors: [...processors] });
     return this;
   }
@@ -119,7 +134,8 @@ export class TopologyBuilder {
       for (const parent of node.parents) {
         const p = byName.get(parent);
         if (!p) throw new TopologyError(`${node.kind} ${node.name} names unknown parent ${parent}`);
-        if (p.kind === 'sink') throw new TopologyError(`${node.kind} ${node.name} cannot read from sink ${parent}`);
+        if (p.kind === 'sink')
+          throw new TopologyError(`${node.kind} ${node.name} cannot read from sink ${parent}`);
       }
     }
     const stores: StoreNode[] = [];
@@ -128,23 +144,32 @@ export class TopologyBuilder {
     const storesOf = new Map<string, string[]>();
     for (const { decl, processors: names } of this.storeDecls) {
       for (const name of names) {
-        if (!processors.has(name)) throw new TopologyError(`store ${decl.name} is connected to unknown processor ${name}`);
+        if (!processors.has(name))
+          throw new TopologyError(`store ${decl.name} is connected to unknown processor ${name}`);
         storesOf.set(name, [...(storesOf.get(name) ?? []), decl.name]);
       }
       stores.push({ ...decl, owner: names[0]!, changelogTopic: changelogTopicName(names[0]!, decl.name) });
     }
-    const nodes = this.nodes.map((n) => (n.kind === 'processor' ? { ...n, stores: storesOf.get(n.name) ?? [] } : n));
+    const nodes = this.nodes.map((n) =>
+      n.kind === 'processor' ? { ...n, stores: storesOf.get(n.name) ?? [] } : n,
+    );
     return createTopology(this.applicationId, nodes, stores);
   }
 
   private add(node: Node): void {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.name)) throw new TopologyError(`node name ${JSON.stringify(node.name)} is not a plain identifier`);
-    if (this.nodes.some((n) => n.name === node.name)) throw new TopologyError(`node ${node.name} is declared twice`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node.name))
+      throw new TopologyError(`node name ${JSON.stringify(node.name)} is not a plain identifier`);
+    if (this.nodes.some((n) => n.name === node.name))
+      throw new TopologyError(`node ${node.name} is declared twice`);
     this.nodes.push(node);
   }
 }
 
-function createTopology(applicationId: string, nodes: readonly Node[], stores: readonly StoreNode[]): Topology {
+function createTopology(
+  applicationId: string,
+  nodes: readonly Node[],
+  stores: readonly StoreNode[],
+): Topology {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const children = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
   for (const n of nodes) if (n.kind !== 'source') for (const p of n.parents) children.get(p)!.push(n.name);
@@ -189,7 +214,11 @@ function describeTopology(t: Topology): string {
     if (n.kind === 'source') {
       lines.push(`    Source: ${n.name} (topics: [${n.topics.join(', ')}])`, ...edges(n.name));
     } else if (n.kind === 'processor') {
-      lines.push(`    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`, ...edges(n.name), `      <-- ${n.parents.join(', ')}`);
+      lines.push(
+        `    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`,
+        ...edges(n.name),
+        `      <-- ${n.parents.join(', ')}`,
+      );
     } else {
       lines.push(`    Sink: ${n.name} (topic: ${n.topic})`, `      <-- ${n.parents.join(', ')}`);
     }
