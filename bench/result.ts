@@ -44,9 +44,20 @@ export function metric(
   config: Record<string, unknown>,
   reference?: { name: string; value: number },
 ): BenchResult {
-  const result: BenchResult = { suite, name, value: round(value), unit, higher_is_better: higherIsBetter, config };
+  const result: BenchResult = {
+    suite,
+    name,
+    value: round(value),
+    unit,
+    higher_is_better: higherIsBetter,
+    config,
+  };
   if (!reference) return result;
-  return { ...result, reference: { name: reference.name, value: round(reference.value) }, ratio: round(value / reference.value) };
+  return {
+    ...result,
+    reference: { name: reference.name, value: round(reference.value) },
+    ratio: round(value / reference.value),
+  };
 }
 
 /** Median of repeated measurements: the figure we quote, robust to one noisy run. */
@@ -61,7 +72,11 @@ function round(value: number): number {
   return Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
 }
 
-export async function writeResults(resultsDir: string, suite: string, results: readonly BenchResult[]): Promise<string> {
+export async function writeResults(
+  resultsDir: string,
+  suite: string,
+  results: readonly BenchResult[],
+): Promise<string> {
   await mkdir(resultsDir, { recursive: true });
   const path = join(resultsDir, `${suite}.json`);
   await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
@@ -78,6 +93,10 @@ export function formatTable(results: readonly BenchResult[]): string {
   ]);
   const header = ['suite', 'name', 'value', 'unit', 'reference'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

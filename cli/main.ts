@@ -7,8 +7,8 @@
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from '../runtime/config.js';
 import { RecstreamError } from '../runtime/errors.js';
-import { COMMANDS } from './commands/index.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
+import { COMMANDS } from './commands/index.js';
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from './errors.js';
 import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
 
 test('defaults apply when nothing is set', () => {
   const config = loadConfig({});
@@ -32,6 +32,9 @@ test('errors name the variable', () => {
     [{ RECSTREAM_REDIS_URL: 'not a url' }, /RECSTREAM_REDIS_URL="not a url" is not a URL/],
   ];
   for (const [env, message] of cases) {
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+    );
   }
 });

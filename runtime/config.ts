@@ -26,20 +26,100 @@ interface Setting<K extends Kind = Kind> {
 
 /** The settings, in the order `recstream config --help` prints them. */
 export const CONFIG_SCHEMA = {
-  dataDir: { env: 'RECSTREAM_DATA_DIR', kind: 'string', default: './data', doc: 'embedded log, registry, RocksDB state and artifacts' },
-  kafkaBrokers: { env: 'RECSTREAM_KAFKA_BROKERS', kind: 'url-list', default: undefined, doc: 'comma-separated Kafka brokers (host:port); unset uses the embedded log' },
-  schemaRegistryUrl: { env: 'RECSTREAM_SCHEMA_REGISTRY_URL', kind: 'url', default: undefined, doc: 'Confluent-compatible schema registry URL; unset uses the embedded registry' },
-  redisUrl: { env: 'RECSTREAM_REDIS_URL', kind: 'url', default: undefined, doc: 'Redis URL for the online store; unset serves from the processors\' own stores' },
-  python: { env: 'RECSTREAM_PYTHON', kind: 'string', default: undefined, doc: 'trainer interpreter; unset: the first python3 that imports torch' },
-  device: { env: 'RECSTREAM_DEVICE', kind: 'enum', values: ['auto', 'cpu', 'cuda'], default: 'auto', doc: 'training device' },
-  httpPort: { env: 'RECSTREAM_HTTP_PORT', kind: 'int', min: 0, max: 65535, default: 8080, doc: 'responder HTTP port' },
-  jwtSecret: { env: 'RECSTREAM_JWT_SECRET', kind: 'string', default: undefined, doc: 'HS256 secret for the admin API; unset (and no public key) turns the admin API off' },
-  jwtPublicKey: { env: 'RECSTREAM_JWT_PUBLIC_KEY', kind: 'string', default: undefined, doc: 'PEM public key (RS256/ES256) for the admin API' },
-  stateEngine: { env: 'RECSTREAM_STATE_ENGINE', kind: 'enum', values: ['rocksdb', 'memory'], default: 'rocksdb', doc: 'processor state engine; memory keeps nothing across restarts (restored from changelogs)' },
-  commitIntervalMs: { env: 'RECSTREAM_COMMIT_INTERVAL_MS', kind: 'int', min: 1, max: 600_000, default: 100, doc: 'how often processors commit state + input offsets (Kafka Streams commit.interval.ms)' },
-  partitions: { env: 'RECSTREAM_PARTITIONS', kind: 'int', min: 1, max: 1024, default: 4, doc: 'partitions for topics recstream creates' },
-  logFsync: { env: 'RECSTREAM_LOG_FSYNC', kind: 'enum', values: ['never', 'always', 'interval'], default: 'interval', doc: 'embedded log fsync: every append, never (kill -9 safe, not power-loss safe) or every 1s' },
-  logLevel: { env: 'RECSTREAM_LOG_LEVEL', kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info', doc: 'pino log level' },
+  dataDir: {
+    env: 'RECSTREAM_DATA_DIR',
+    kind: 'string',
+    default: './data',
+    doc: 'embedded log, registry, RocksDB state and artifacts',
+  },
+  kafkaBrokers: {
+    env: 'RECSTREAM_KAFKA_BROKERS',
+    kind: 'url-list',
+    default: undefined,
+    doc: 'comma-separated Kafka brokers (host:port); unset uses the embedded log',
+  },
+  schemaRegistryUrl: {
+    env: 'RECSTREAM_SCHEMA_REGISTRY_URL',
+    kind: 'url',
+    default: undefined,
+    doc: 'Confluent-compatible schema registry URL; unset uses the embedded registry',
+  },
+  redisUrl: {
+    env: 'RECSTREAM_REDIS_URL',
+    kind: 'url',
+    default: undefined,
+    doc: "Redis URL for the online store; unset serves from the processors' own stores",
+  },
+  python: {
+    env: 'RECSTREAM_PYTHON',
+    kind: 'string',
+    default: undefined,
+    doc: 'trainer interpreter; unset: the first python3 that imports torch',
+  },
+  device: {
+    env: 'RECSTREAM_DEVICE',
+    kind: 'enum',
+    values: ['auto', 'cpu', 'cuda'],
+    default: 'auto',
+    doc: 'training device',
+  },
+  httpPort: {
+    env: 'RECSTREAM_HTTP_PORT',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    default: 8080,
+    doc: 'responder HTTP port',
+  },
+  jwtSecret: {
+    env: 'RECSTREAM_JWT_SECRET',
+    kind: 'string',
+    default: undefined,
+    doc: 'HS256 secret for the admin API; unset (and no public key) turns the admin API off',
+  },
+  jwtPublicKey: {
+    env: 'RECSTREAM_JWT_PUBLIC_KEY',
+    kind: 'string',
+    default: undefined,
+    doc: 'PEM public key (RS256/ES256) for the admin API',
+  },
+  stateEngine: {
+    env: 'RECSTREAM_STATE_ENGINE',
+    kind: 'enum',
+    values: ['rocksdb', 'memory'],
+    default: 'rocksdb',
+    doc: 'processor state engine; memory keeps nothing across restarts (restored from changelogs)',
+  },
+  commitIntervalMs: {
+    env: 'RECSTREAM_COMMIT_INTERVAL_MS',
+    kind: 'int',
+    min: 1,
+    max: 600_000,
+    default: 100,
+    doc: 'how often processors commit state + input offsets (Kafka Streams commit.interval.ms)',
+  },
+  partitions: {
+    env: 'RECSTREAM_PARTITIONS',
+    kind: 'int',
+    min: 1,
+    max: 1024,
+    default: 4,
+    doc: 'partitions for topics recstream creates',
+  },
+  logFsync: {
+    env: 'RECSTREAM_LOG_FSYNC',
+    kind: 'enum',
+    values: ['never', 'always', 'interval'],
+    default: 'interval',
+    doc: 'embedded log fsync: every append, never (kill -9 safe, not power-loss safe) or every 1s',
+  },
+  logLevel: {
+    env: 'RECSTREAM_LOG_LEVEL',
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    doc: 'pino log level',
+  },
 } as const satisfies Record<string, Setting>;
 
 type Schema = typeof CONFIG_SCHEMA;
@@ -60,7 +140,8 @@ export type Config = { readonly [K in keyof Schema]: Required<Schema[K]> };
 function parse(name: string, setting: Setting, raw: string): unknown {
   switch (setting.kind) {
     case 'int': {
-      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${setting.env}=${JSON.stringify(raw)} is not a whole number (${setting.doc})`);
+      if (!/^-?\d+$/.test(raw.trim()))
+        throw new ConfigError(`${setting.env}=${JSON.stringify(raw)} is not a whole number (${setting.doc})`);
       const n = Number(raw);
       if ((setting.min !== undefined && n < setting.min) || (setting.max !== undefined && n > setting.max)) {
         throw new ConfigError(`${setting.env}=${n} is out of range ${setting.min}..${setting.max}`);
@@ -69,14 +150,20 @@ function parse(name: string, setting: Setting, raw: string): unknown {
     }
     case 'enum':
       if (!setting.values!.includes(raw)) {
-        throw new ConfigError(`${setting.env}=${JSON.stringify(raw)} must be one of ${setting.values!.join(', ')}`);
+        throw new ConfigError(
+          `${setting.env}=${JSON.stringify(raw)} must be one of ${setting.values!.join(', ')}`,
+        );
       }
       return raw;
     case 'url-list': {
-      const parts = raw.split(',').map((p) => p.trim()).filter(Boolean);
+      const parts = raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
       if (parts.length === 0) throw new ConfigError(`${setting.env} is set but names no broker`);
       for (const p of parts) {
-        if (!/^[A-Za-z0-9_.\-[\]:]+:\d+$/.test(p)) throw new ConfigError(`${setting.env}: ${JSON.stringify(p)} is not host:port`);
+        if (!/^[A-Za-z0-9_.\-[\]:]+:\d+$/.test(p))
+          throw new ConfigError(`${setting.env}: ${JSON.stringify(p)} is not host:port`);
       }
       return Object.freeze(parts);
     }
@@ -97,7 +184,10 @@ function parse(name: string, setting: Setting, raw: string): unknown {
  * Reads every setting from `env` (overrides win over the environment, as a
  * command-line flag does), validates, and freezes.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Schema, string>> = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof Schema, string>> = {},
+): Config {
   const out: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(CONFIG_SCHEMA) as [keyof Schema, Setting][]) {
     const raw = overrides[name] ?? env[setting.env];
@@ -113,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 /** One line per setting, for `--help`. */
 export function describeConfig(): string {
   return Object.values(CONFIG_SCHEMA)
-    .map((s: Setting) => `  ${s.env.padEnd(32)} ${s.doc}${s.default === undefined ? '' : ` (default ${s.default})`}`)
+    .map(
+      (s: Setting) =>
+        `  ${s.env.padEnd(32)} ${s.doc}${s.default === undefined ? '' : ` (default ${s.default})`}`,
+    )
     .join('\n');
 }

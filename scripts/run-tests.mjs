@@ -21,5 +21,7 @@ if (files.length === 0) {
   console.error(`no test files found${filter ? ` matching ${filter}` : ''}; run npm run build first`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

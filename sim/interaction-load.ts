@@ -11,7 +11,18 @@
  */
 import type { Interaction, InteractionType } from '../schemas/generated/types.js';
 
-const TYPES: readonly InteractionType[] = ['impression', 'view', 'click', 'like', 'dislike', 'rate', 'add_to_list', 'share', 'complete', 'skip'];
+const TYPES: readonly InteractionType[] = [
+  'impression',
+  'view',
+  'click',
+  'like',
+  'dislike',
+  'rate',
+  'add_to_list',
+  'share',
+  'complete',
+  'skip',
+];
 const DEVICES = ['tv', 'mobile', 'web', 'tablet'];
 const COUNTRIES = ['PT', 'US', 'DE', 'BR', 'IN', 'JP'];
 
@@ -50,8 +61,14 @@ export function* interactionStream(options: StreamOptions): Generator<Interactio
       user_id: `u${user}`,
       item_id: `i${skewed(options.items)}`,
       type,
-      value: type === 'rate' ? 1 + Math.floor(random() * 5) : type === 'view' || type === 'complete' ? random() : null,
-      watch_ms: type === 'view' || type === 'complete' || type === 'skip' ? Math.floor(random() * 3_600_000) : null,
+      value:
+        type === 'rate'
+          ? 1 + Math.floor(random() * 5)
+          : type === 'view' || type === 'complete'
+            ? random()
+            : null,
+      watch_ms:
+        type === 'view' || type === 'complete' || type === 'skip' ? Math.floor(random() * 3_600_000) : null,
       ts,
       context: {
         device: DEVICES[user % DEVICES.length]!,

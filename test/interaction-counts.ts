@@ -30,10 +30,13 @@ export async function countedInteractions(dataDir: string, partitions: number): 
         log: platform.log,
         applicationId: 'interaction-counts',
         partition,
-        stores: [{ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec, changelogTopic: CHANGELOG }],
+        stores: [
+          { name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec, changelogTopic: CHANGELOG },
+        ],
       });
       try {
-        for await (const [, value] of state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).range()) total += value.total;
+        for await (const [, value] of state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).range())
+          total += value.total;
       } finally {
         await state.close();
       }

@@ -7,18 +7,21 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { silentLogger } from '../../runtime/observability/logger.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import type { EventLog, OutgoingRecord } from '../../runtime/log/log.js';
-import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
+import { silentLogger } from '../../runtime/observability/logger.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
+import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../../runtime/serde/serde.js';
+import { interactionStream } from '../../sim/interaction-load.js';
 import { INTERACTIONS_TOPIC, interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { median, metric, type Suite } from '../result.js';
-import { interactionStream } from '../../sim/interaction-load.js';
 
-const SIZES = { small: { records: 300_000, users: 20_000, runs: 3 }, full: { records: 2_000_000, users: 200_000, runs: 3 } };
+const SIZES = {
+  small: { records: 300_000, users: 20_000, runs: 3 },
+  full: { records: 2_000_000, users: 200_000, runs: 3 },
+};
 const PARTITIONS = 4;
 
 export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
@@ -66,14 +69,22 @@ export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
         });
         started = process.hrtime.bigint();
         const stats = await runner.runUntilCaughtUp();
-        if (stats.processed !== size.records) throw new Error(`processed ${stats.processed} of ${size.records} records`);
+        if (stats.processed !== size.records)
+          throw new Error(`processed ${stats.processed} of ${size.records} records`);
         processed.push(stats.processed / seconds(started));
       } finally {
         await log.close();
         await rm(runDir, { recursive: true, force: true });
       }
     }
-    const config = { records: size.records, users: size.users, partitions: PARTITIONS, runs: size.runs, commit_interval_ms: 100, engine: 'rocksdb' };
+    const config = {
+      records: size.records,
+      users: size.users,
+      partitions: PARTITIONS,
+      runs: size.runs,
+      commit_interval_ms: 100,
+      engine: 'rocksdb',
+    };
     return [
       metric('runtime', 'counting_processor_records_per_s', median(processed), 'records/s', true, config, {
         name: 'poll_and_decode_only_records_per_s',
@@ -85,7 +96,11 @@ export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
   }
 };
 
-async function writeInteractions(log: EventLog, serde: Serde, size: { records: number; users: number }): Promise<void> {
+async function writeInteractions(
+  log: EventLog,
+  serde: Serde,
+  size: { records: number; users: number },
+): Promise<void> {
   await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: PARTITIONS });
   const encoder = await serde.encoder('rec.interactions-value');
   let batch: OutgoingRecord[] = [];

@@ -5,8 +5,8 @@ import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
 } from '../../processors/interaction-counts/interaction-counts.js';
-import { partitionForKey } from '../../runtime/log/partitioner.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
+import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
@@ -65,7 +65,9 @@ export const demoCommand: Command = {
         ),
       );
       const running = runners.map((r) => r.run());
-      const stop = () => runners.forEach((r) => r.stop());
+      const stop = () => {
+        for (const r of runners) r.stop();
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
 

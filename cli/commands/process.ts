@@ -1,6 +1,6 @@
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
+import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Command } from '../command.js';
 import { selectTopologies, withPlatform } from '../platform.js';
 

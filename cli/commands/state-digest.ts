@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
+import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Command } from '../command.js';
 import { selectTopologies, withPlatform } from '../platform.js';
 

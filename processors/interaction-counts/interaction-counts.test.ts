@@ -17,7 +17,8 @@ const topology = new TopologyBuilder('counts-test')
   .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec }, ['interaction-counts'])
   .build();
 
-const event = (user_id: string, type: string, ts: number) => Buffer.from(JSON.stringify({ user_id, type, ts }));
+const event = (user_id: string, type: string, ts: number) =>
+  Buffer.from(JSON.stringify({ user_id, type, ts }));
 
 test('counts interactions per user and type, keeping the latest event time', async () => {
   const driver = await TopologyTestDriver.create(topology);
@@ -35,7 +36,14 @@ test('the codec is byte-stable whatever order types were first seen in, and roun
   const a = interactionCountsCodec.encode({ total: 3, by_type: { view: 1, click: 2 }, last_ts: 99 });
   const b = interactionCountsCodec.encode({ total: 3, by_type: { click: 2, view: 1 }, last_ts: 99 });
   assert.deepEqual(a, b);
-  assert.deepEqual(interactionCountsCodec.decode(a), { total: 3, by_type: { view: 1, click: 2 }, last_ts: 99 });
-  assert.throws(() => interactionCountsCodec.encode({ total: 1, by_type: { poke: 1 }, last_ts: 0 }), /interaction type "poke"/);
+  assert.deepEqual(interactionCountsCodec.decode(a), {
+    total: 3,
+    by_type: { view: 1, click: 2 },
+    last_ts: 99,
+  });
+  assert.throws(
+    () => interactionCountsCodec.encode({ total: 1, by_type: { poke: 1 }, last_ts: 0 }),
+    /interaction type "poke"/,
+  );
   assert.throws(() => interactionCountsCodec.decode(Buffer.alloc(3)), /3 bytes, expected 56/);
 });

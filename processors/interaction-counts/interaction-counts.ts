@@ -45,14 +45,17 @@ export const interactionCountsCodec: ValueCodec<InteractionCountsValue> = {
     const out = Buffer.allocUnsafe(ENCODED_BYTES);
     out.writeDoubleBE(value.total, 0);
     out.writeDoubleBE(value.last_ts, 8);
-    for (let i = 0; i < INTERACTION_TYPE_SYMBOLS.length; i++) out.writeUInt32BE(value.by_type[INTERACTION_TYPE_SYMBOLS[i]!] ?? 0, 16 + 4 * i);
+    for (let i = 0; i < INTERACTION_TYPE_SYMBOLS.length; i++)
+      out.writeUInt32BE(value.by_type[INTERACTION_TYPE_SYMBOLS[i]!] ?? 0, 16 + 4 * i);
     for (const type of Object.keys(value.by_type)) {
-      if (!TYPE_INDEX.has(type)) throw new RangeError(`interaction type ${JSON.stringify(type)} is not in the Interaction schema`);
+      if (!TYPE_INDEX.has(type))
+        throw new RangeError(`interaction type ${JSON.stringify(type)} is not in the Interaction schema`);
     }
     return out;
   },
   decode(bytes) {
-    if (bytes.length !== ENCODED_BYTES) throw new RangeError(`interaction counts value has ${bytes.length} bytes, expected ${ENCODED_BYTES}`);
+    if (bytes.length !== ENCODED_BYTES)
+      throw new RangeError(`interaction counts value has ${bytes.length} bytes, expected ${ENCODED_BYTES}`);
     const by_type: Record<string, number> = {};
     for (let i = 0; i < INTERACTION_TYPE_SYMBOLS.length; i++) {
       const n = bytes.readUInt32BE(16 + 4 * i);

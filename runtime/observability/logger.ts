@@ -10,12 +10,15 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
 export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({ level: options.level ?? 'info', name: options.name ?? 'recstream', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: false }));
+  return pino(
+    { level: options.level ?? 'info', name: options.name ?? 'recstream', base: { pid: process.pid } },
+    pino.destination({ dest: 2, sync: false }),
+  );
 }
 
 /** A logger that drops everything (tests, library embedding). */

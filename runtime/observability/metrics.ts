@@ -35,8 +35,18 @@ export function runtimeMetrics(registry: Registry): RuntimeMetrics {
   const registers = [registry];
   const metrics: RuntimeMetrics = {
     registry,
-    recordsIn: new Counter({ name: 'recstream_records_in_total', help: 'records read from source topics', labelNames: ['application', 'topic'], registers }),
-    recordsOut: new Counter({ name: 'recstream_records_out_total', help: 'records written to sink topics', labelNames: ['application', 'topic'], registers }),
+    recordsIn: new Counter({
+      name: 'recstream_records_in_total',
+      help: 'records read from source topics',
+      labelNames: ['application', 'topic'],
+      registers,
+    }),
+    recordsOut: new Counter({
+      name: 'recstream_records_out_total',
+      help: 'records written to sink topics',
+      labelNames: ['application', 'topic'],
+      registers,
+    }),
     processLatency: new Histogram({
       name: 'recstream_process_batch_seconds',
       help: 'time to process one polled batch through a task',
@@ -51,11 +61,36 @@ export function runtimeMetrics(registry: Registry): RuntimeMetrics {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     }),
-    commits: new Counter({ name: 'recstream_commits_total', help: 'commits done', labelNames: ['application'], registers }),
-    lag: new Gauge({ name: 'recstream_consumer_lag_records', help: 'end offset minus position, per source partition', labelNames: ['application', 'topic', 'partition'], registers }),
-    deadLetters: new Counter({ name: 'recstream_dead_letters_total', help: 'records sent to rec.dlq', labelNames: ['application', 'topic', 'code'], registers }),
-    storeEntries: new Gauge({ name: 'recstream_store_entries', help: 'approximate entries per state store and task', labelNames: ['application', 'store', 'partition'], registers }),
-    restoredRecords: new Counter({ name: 'recstream_restored_records_total', help: 'changelog records applied while restoring', labelNames: ['application', 'store'], registers }),
+    commits: new Counter({
+      name: 'recstream_commits_total',
+      help: 'commits done',
+      labelNames: ['application'],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'recstream_consumer_lag_records',
+      help: 'end offset minus position, per source partition',
+      labelNames: ['application', 'topic', 'partition'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'recstream_dead_letters_total',
+      help: 'records sent to rec.dlq',
+      labelNames: ['application', 'topic', 'code'],
+      registers,
+    }),
+    storeEntries: new Gauge({
+      name: 'recstream_store_entries',
+      help: 'approximate entries per state store and task',
+      labelNames: ['application', 'store', 'partition'],
+      registers,
+    }),
+    restoredRecords: new Counter({
+      name: 'recstream_restored_records_total',
+      help: 'changelog records applied while restoring',
+      labelNames: ['application', 'store'],
+      registers,
+    }),
   };
   cache.set(registry, metrics);
   return metrics;

@@ -10,12 +10,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { seededRandom, interactionStream } from '../../sim/interaction-load.js';
+import { interactionStream, seededRandom } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { loadConfig } from '../config.js';
-import { openPlatform, type Platform } from '../platform.js';
 import { silentLogger } from '../observability/logger.js';
+import { openPlatform, type Platform } from '../platform.js';
 
 const EVENTS = 150_000;
 const USERS = 3_000;

@@ -244,7 +244,10 @@ export class StreamRunner {
       for (const out of slot.task.outputs) {
         const value = out.value instanceof Promise ? await out.value : out.value;
         let list = byTopic.get(out.topic);
-        if (!list) byTopic.set(out.topic, (list = []));
+        if (!list) {
+          list = [];
+          byTopic.set(out.topic, list);
+        }
         list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
       }
     }

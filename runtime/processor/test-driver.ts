@@ -98,7 +98,10 @@ export class TopologyTestDriver {
     for (const out of this.task.outputs) {
       const value = out.value instanceof Promise ? await out.value : out.value;
       let list = this.outputs.get(out.topic);
-      if (!list) this.outputs.set(out.topic, (list = []));
+      if (!list) {
+        list = [];
+        this.outputs.set(out.topic, list);
+      }
       list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
     }
     this.task.outputs.length = 0;
