@@ -78,6 +78,21 @@ export class ConnectionError extends RecstreamError {
   }
 }
 
+/**
+ * A Kafka broker answered a request with an error that is neither a missing
+ * topic nor an offset out of range. `brokerCode` is the broker's error name
+ * (e.g. `NOT_ENOUGH_REPLICAS`, `MESSAGE_TOO_LARGE`); `retriable` is the
+ * broker's own verdict, so retry loops need no list of codes.
+ */
+export class BrokerError extends RecstreamError {
+  readonly brokerCode: string;
+
+  constructor(message: string, brokerCode: string, retriable: boolean, cause?: unknown) {
+    super(message, { code: 'BROKER_ERROR', cause, retriable });
+    this.brokerCode = brokerCode;
+  }
+}
+
 /** A record's bytes could not be decoded (bad magic byte, unknown schema id, truncated Avro). */
 export class DeserializationError extends RecstreamError {
   constructor(message: string, cause?: unknown) {
