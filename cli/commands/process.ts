@@ -2,13 +2,19 @@ import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Command } from '../command.js';
+import { serveMetrics } from '../metrics-server.js';
 import { selectTopologies, withPlatform } from '../platform.js';
 
 export const processCommand: Command = {
   name: 'process',
   summary: 'run processor applications over the log (--once: process what is there, commit, exit)',
-  usage: 'recstream process [--app NAME|all] [--once] [--partitions 0,1,...]',
-  options: { app: { type: 'string' }, once: { type: 'boolean' }, partitions: { type: 'string' } },
+  usage: 'recstream process [--app NAME|all] [--once] [--partitions 0,1,...] [--metrics-port PORT]',
+  options: {
+    app: { type: 'string' },
+    once: { type: 'boolean' },
+    partitions: { type: 'string' },
+    'metrics-port': { type: 'string' },
+  },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
       const topologies = await selectTopologies(platform, values.app as string | undefined);
@@ -45,10 +51,15 @@ export const processCommand: Command = {
         if (stopRequested) runner.stop();
         runners.push(runner);
       }
+      const server =
+        values['metrics-port'] === undefined
+          ? undefined
+          : await serveMetrics(platform.metrics, Number(values['metrics-port']));
       try {
         const stats = await Promise.all(runners.map((r) => (values.once ? r.runUntilCaughtUp() : r.run())));
         platform.logger.info({ stats }, 'process finished');
       } finally {
+        await server?.close();
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
       }

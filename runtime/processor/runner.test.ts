@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { EmbeddedLog } from '../log/embedded/embedded-log.js';
+import { silentLogger } from '../observability/logger.js';
+import { Registry, runtimeMetrics } from '../observability/metrics.js';
+import { numberCodec } from '../state/codecs/index.js';
+import type { KeyValueStore } from '../state/store.js';
+import type { DeadLetterSerializer } from './dead-letter.js';
+import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
+import { StreamRunner } from './runner.js';
+import { TopologyBuilder } from './topology.js';
+
+const text = { deserialize: (b: Buffer) => b.toString('utf8') };
+const textOut = { serialize: (v: string) => Buffer.from(v) };
+const jsonLetters: DeadLetterSerializer = { serialize: (letter) => Buffer.from(JSON.stringify(letter)) };
+
+/** Splits lines into words and re-keys them by word (a repartition through an internal topic). */
+const splitWords = (): Processor<string, string> => {
+  let ctx: ProcessorContext<string>;
+  return {
+    init: (c) => {
+      ctx = c;
+    },
+    process(record) {
+      for (const word of record.value.split(' '))
+        ctx.forward({ key: word, value: word, timestamp: record.timestamp });
+    },
+  };
+};
+
+class CountWords implements Processor<string, string> {
+  private counts!: KeyValueStore<number>;
+  private ctx!: ProcessorContext<string>;
+  init(ctx: ProcessorContext<string>) {
+    this.ctx = ctx;
+    this.counts = ctx.store('word-counts');
+  }
+  async process(record: StreamRecord<string>) {
+    const n = ((await this.counts.get(record.key!)) ?? 0) + 1;
+    this.counts.put(record.key!, n);
+    this.ctx.forward({ key: record.key, value: `${record.key}=${n}`, timestamp: record.timestamp });
+  }
+}
+
+function wordCount() {
+  return new TopologyBuilder('word-count')
+    .addSource('lines', ['rec.lines'], text)
+    .addProcessor('split', splitWords, ['lines'])
+    .addSink('by-word', 'rec.words-by-word', textOut, ['split'])
+    .addSource('words', ['rec.words-by-word'], text)
+    .addProcessor('count', () => new CountWords(), ['words'])
+    .addStore({ name: 'word-counts', codec: numberCodec }, ['count'])
+    .addSink('counts', 'rec.word-counts', textOut, ['count'])
+    .build();
+}
+
+async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of await log.offsets(topic)) {
+    for (const r of await log.read(topic, p.partition, p.start, 10_000)) out.push(r.value!.toString());
+  }
+  return out.sort();
+}
+
+test('--once processes through an internal repartition topic, writes sinks, and reports metrics', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.lines', partitions: 2 });
+    await log.append('rec.lines', [
+      { key: 'a', value: Buffer.from('to be or not to be') },
+      { key: 'b', value: Buffer.from('be quick') },
+    ]);
+    const registry = new Registry();
+    const options = {
+      topology: wordCount(),
+      log,
+      stateDir: join(dir, 'state'),
+      engine: 'rocksdb' as const,
+      deadLetters: jsonLetters,
+      logger: silentLogger(),
+      metrics: runtimeMetrics(registry),
+    };
+    const stats = await (await StreamRunner.start(options)).runUntilCaughtUp();
+    assert.equal(stats.processed, 2 + 8, 'two lines, then eight words from the internal topic');
+    assert.deepEqual(await readAll(log, 'rec.word-counts'), [
+      'be=1',
+      'be=2',
+      'be=3',
+      'not=1',
+      'or=1',
+      'quick=1',
+      'to=1',
+      'to=2',
+    ]);
+
+    const text = await registry.metrics();
+    assert.match(text, /recstream_records_in_total\{application="word-count",topic="rec.lines"\} 2/);
+    assert.match(text, /recstream_records_in_total\{application="word-count",topic="rec.words-by-word"\} 8/);
+    assert.match(text, /recstream_records_out_total\{application="word-count",topic="rec.word-counts"\} 8/);
+    assert.match(text, /recstream_commits_total\{application="word-count"\} [1-9]/);
+
+    // A second run finds nothing new: the offsets were committed with the state.
+    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('quick') }]);
+    const again = await (await StreamRunner.start(options)).runUntilCaughtUp();
+    assert.equal(again.processed, 2);
+    assert.ok((await readAll(log, 'rec.word-counts')).includes('quick=2'));
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('source topics with different partition counts are refused with both counts named', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.a', partitions: 2 });
+    await log.ensureTopic({ name: 'rec.b', partitions: 3 });
+    const topology = new TopologyBuilder('copart')
+      .addSource('in', ['rec.a', 'rec.b'], text)
+      .addProcessor('p', () => ({ process() {} }), ['in'])
+      .build();
+    await assert.rejects(
+      StreamRunner.start({
+        topology,
+        log,
+        stateDir: join(dir, 'state'),
+        engine: 'memory',
+        deadLetters: jsonLetters,
+        logger: silentLogger(),
+      }),
+      /co-partitioned.*rec\.a=2, rec\.b=3/,
+    );
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
