@@ -191,3 +191,18 @@ export function storageErrorFrom(err: unknown, what: string): RecstreamError {
       return new StorageError(`${what}: ${(err as Error | undefined)?.message ?? String(err)}`, err);
   }
 }
+
+/**
+ * True when an error is about the environment (disk, state engine, network,
+ * broker), not about the record being processed. Such an error is retried or
+ * stops the process; it never sends the record to the dead-letter topic.
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  return (
+    (err instanceof RecstreamError && err.retriable) ||
+    err instanceof StorageError ||
+    err instanceof StateStoreError ||
+    err instanceof ConnectionError ||
+    err instanceof BrokerError
+  );
+}
