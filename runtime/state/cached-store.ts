@@ -12,6 +12,13 @@
  * call. Values are encoded once per commit (the last value of each key), not
  * once per put.
  *
+ * A cold key costs an engine read, a thread-pool round trip of tens of
+ * microseconds. Two things avoid most of them: a key index, the set of every
+ * committed key, kept while the store is small enough (a key missing from it
+ * is known absent without a read, which is what a fresh start or a rebuild
+ * from earliest mostly asks about), and `TaskState.prefetch`, which reads the
+ * keys of a whole batch in one round trip.
+ *
  * Values returned by `get` are the cached objects themselves: treat them as
  * immutable, or `put` a changed object back before the next commit. A value
  * mutated but never put back would differ between the cache and the
@@ -52,6 +59,9 @@ export interface FlushWrite {
 /** Default number of clean values a store keeps decoded in memory. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
 
+/** A key index larger than this is dropped (its memory would outweigh the reads it saves). */
+export const KEY_INDEX_LIMIT = 250_000;
+
 export class CachedStore<V> implements KeyValueStore<V> {
   readonly name: string;
   readonly prefix: Buffer;
@@ -62,6 +72,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
   /** Bumped whenever committed state changes, so that an engine read that raced a commit is not cached. */
   private generation = 0;
   private count: number;
+  /** Every committed key, or null when not tracked (see the module comment). */
+  private keyIndex: Set<string> | null = null;
   private closed = false;
 
   constructor(
@@ -185,7 +197,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
         key,
         engineKey: prefixedKey(this.prefix, key),
         value: value === TOMBSTONE ? null : this.encode(value),
-        existed: cached === undefined ? undefined : cached !== ABSENT,
+        existed: cached !== undefined ? cached !== ABSENT : this.keyIndex !== null ? this.keyIndex.has(key) : undefined,
       });
     }
     return out;
@@ -197,7 +209,16 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.flushing = null;
     this.generation++;
     this.count += countDelta;
-    if (flushed === null || this.cacheEntries <= 0) return;
+    if (flushed === null) return;
+    const index = this.keyIndex;
+    if (index !== null) {
+      for (const [key, value] of flushed) {
+        if (value === TOMBSTONE) index.delete(key);
+        else index.add(key);
+      }
+      if (index.size > KEY_INDEX_LIMIT) this.keyIndex = null;
+    }
+    if (this.cacheEntries <= 0) return;
     for (const [key, value] of flushed) {
       this.cache.delete(key);
       this.cache.set(key, value === TOMBSTONE ? ABSENT : value);
@@ -227,8 +248,17 @@ export class CachedStore<V> implements KeyValueStore<V> {
       !this.dirty.has(key) &&
       (this.flushing === null || !this.flushing.has(key)) &&
       !this.cache.has(key) &&
+      (this.keyIndex === null || this.keyIndex.has(key)) &&
       isValidKey(key)
     );
+  }
+
+  /**
+   * Starts tracking committed keys: `keys` must be exactly the keys the
+   * engine holds for this store now (an empty set for an empty store).
+   */
+  trackKeys(keys: Set<string>): void {
+    this.keyIndex = keys.size <= KEY_INDEX_LIMIT ? keys : null;
   }
 
   /**
@@ -238,8 +268,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
    */
   fill(key: string, bytes: Buffer | undefined, generation: number): void {
     if (generation !== this.generation || !this.needsLoad(key)) return;
-    this.cache.set(key, bytes === undefined ? ABSENT : this.decode(bytes));
-    if (this.cache.size > this.evictAt) this.evict();
+    this.remember(key, bytes === undefined ? undefined : this.decode(bytes));
   }
 
   /** Forgets every pending write and cached value (after a wipe); the committed count becomes `count`. */
@@ -247,6 +276,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.dirty = new Map();
     this.flushing = null;
     this.cache.clear();
+    this.keyIndex = count === 0 ? new Set() : null;
     this.generation++;
     this.count = count;
   }
@@ -256,10 +286,15 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.dirty = new Map();
     this.flushing = null;
     this.cache.clear();
+    this.keyIndex = null;
   }
 
   private async load(key: string): Promise<V | undefined> {
     this.checkKey(key);
+    if (this.keyIndex !== null && !this.keyIndex.has(key)) {
+      this.remember(key, undefined);
+      return undefined;
+    }
     const engineKey = prefixedKey(this.prefix, key);
     for (;;) {
       const generation = this.generation;
@@ -271,12 +306,15 @@ export class CachedStore<V> implements KeyValueStore<V> {
       if (pending !== undefined) return pending === TOMBSTONE ? undefined : pending;
       if (generation !== this.generation) continue;
       const value = bytes === undefined ? undefined : this.decode(bytes);
-      if (this.cacheEntries > 0) {
-        this.cache.set(key, value === undefined ? ABSENT : value);
-        if (this.cache.size > this.evictAt) this.evict();
-      }
+      this.remember(key, value);
       return value;
     }
+  }
+
+  private remember(key: string, value: V | undefined): void {
+    if (this.cacheEntries <= 0) return;
+    this.cache.set(key, value === undefined ? ABSENT : value);
+    if (this.cache.size > this.evictAt) this.evict();
   }
 
   /**

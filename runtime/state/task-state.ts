@@ -80,6 +80,9 @@ export interface TaskStateOptions {
 /** Tombstones per changelog append when wiping a store. */
 const WIPE_BATCH = 10_000;
 
+/** Stores up to this size get their key index by a scan on open (about 5 µs a key); larger ones go without. */
+const KEY_SCAN_LIMIT = 50_000;
+
 export class TaskState {
   readonly applicationId: string;
   readonly partition: number;
@@ -133,7 +136,9 @@ export class TaskState {
         logger: options.logger,
         onRestoreProgress: options.onRestoreProgress,
       });
-      return new TaskState(options, engine, meta, report);
+      const state = new TaskState(options, engine, meta, report);
+      await state.indexKeys();
+      return state;
     } catch (err) {
       await engine.close().catch(() => undefined);
       throw err;
@@ -282,6 +287,15 @@ export class TaskState {
     await this.committing;
     for (const store of this.storeList) store.close();
     await this.engine.close();
+  }
+
+  private async indexKeys(): Promise<void> {
+    for (const store of this.storeList) {
+      if (store.approximateCount() > KEY_SCAN_LIMIT) continue;
+      const keys = new Set<string>();
+      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd })) keys.add(key.toString('utf8', store.prefix.length));
+      store.trackKeys(keys);
+    }
   }
 
   private async flush(pending: number, offsets: Record<string, number>): Promise<void> {

@@ -21,7 +21,8 @@ export function rocksdbError(dir: string, action: string, err: unknown): StateSt
       true,
     );
   }
-  if (/^Corruption\b|corrupt/i.test(message)) {
+  // A MANIFEST that CURRENT names but that is gone is as unusable as a damaged one.
+  if (/^Corruption\b|corrupt|MANIFEST-\d+: No such file/i.test(message)) {
     return new StateStoreError(
       `cannot ${action} state dir ${dir}: it is corrupt (${message}); delete the directory and restart, the stores are then restored from their changelog topics`,
       err,

@@ -16,10 +16,10 @@ declare module 'rocksdb' {
     readOnly?: boolean;
   }
 
-  interface BatchOp {
-    type: 'put' | 'del';
-    key: Buffer;
-    value?: Buffer;
+  interface ChainedBatch {
+    put(key: Buffer, value: Buffer): ChainedBatch;
+    del(key: Buffer): ChainedBatch;
+    write(options: { sync?: boolean }, callback: (err?: Error | null) => void): void;
   }
 
   interface IteratorOptions {
@@ -44,7 +44,8 @@ declare module 'rocksdb' {
     close(callback: (err?: Error | null) => void): void;
     get(key: Buffer, options: { asBuffer: true; fillCache?: boolean }, callback: Callback<Buffer>): void;
     getMany(keys: Buffer[], options: { asBuffer: true }, callback: Callback<(Buffer | undefined)[]>): void;
-    batch(ops: BatchOp[], options: { sync?: boolean }, callback: (err?: Error | null) => void): void;
+    /** Atomic when written: every put and del of the batch, or none. */
+    batch(): ChainedBatch;
     iterator(options: IteratorOptions): RocksIterator;
     clear(options: { gte: Buffer; lt: Buffer }, callback: (err?: Error | null) => void): void;
   }
