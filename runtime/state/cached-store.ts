@@ -105,7 +105,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
 
   put(key: string, value: V): void {
     if (this.closed) throw this.closedError();
-    if (value === undefined) throw new StateStoreError(`store ${this.name}: put of undefined; use delete(key) to remove a key`);
+    if (value === undefined)
+      throw new StateStoreError(`store ${this.name}: put of undefined; use delete(key) to remove a key`);
     this.checkKey(key);
     this.dirty.set(key, value);
   }
@@ -144,7 +145,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
         const engineKey = next.done ? undefined : next.value[0].toString('utf8', this.prefix.length);
         const pendingKey = keys[i];
         if (engineKey === undefined && pendingKey === undefined) return;
-        const order = engineKey === undefined ? 1 : pendingKey === undefined ? -1 : compareUtf8(engineKey, pendingKey);
+        const order =
+          engineKey === undefined ? 1 : pendingKey === undefined ? -1 : compareUtf8(engineKey, pendingKey);
         if (order < 0) {
           const bytes = (next.value as [Buffer, Buffer])[1];
           next = await scan.next();
@@ -181,7 +183,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
    * processor may go on writing. Returns how many there are.
    */
   beginFlush(): number {
-    if (this.flushing !== null) throw new StateStoreError(`store ${this.name}: a commit is already in progress`);
+    if (this.flushing !== null)
+      throw new StateStoreError(`store ${this.name}: a commit is already in progress`);
     this.flushing = this.dirty;
     this.dirty = new Map();
     return this.flushing.size;
@@ -197,7 +200,12 @@ export class CachedStore<V> implements KeyValueStore<V> {
         key,
         engineKey: prefixedKey(this.prefix, key),
         value: value === TOMBSTONE ? null : this.encode(value),
-        existed: cached !== undefined ? cached !== ABSENT : this.keyIndex !== null ? this.keyIndex.has(key) : undefined,
+        existed:
+          cached !== undefined
+            ? cached !== ABSENT
+            : this.keyIndex !== null
+              ? this.keyIndex.has(key)
+              : undefined,
       });
     }
     return out;
@@ -348,7 +356,10 @@ export class CachedStore<V> implements KeyValueStore<V> {
     try {
       return this.codec.decode(bytes);
     } catch (err) {
-      throw new StateStoreError(`store ${this.name}: cannot decode a stored value (was the store's codec changed?): ${(err as Error).message}`, err);
+      throw new StateStoreError(
+        `store ${this.name}: cannot decode a stored value (was the store's codec changed?): ${(err as Error).message}`,
+        err,
+      );
     }
   }
 

@@ -10,9 +10,16 @@
  *   stores: [{ name: 'counts', codec: numberCodec, changelogTopic: 'rec.app.counts.changelog' }] });
  * ```
  */
+
+export { type CommitMarker, MARKER_HEADER, MARKER_KEY } from './changelog/marker.js';
 export { avroCodec, jsonCodec, numberCodec, stableStringify, stringCodec } from './codecs/index.js';
-export { MARKER_HEADER, MARKER_KEY, type CommitMarker } from './changelog/marker.js';
 export { MemoryEngine } from './memory/memory-engine.js';
 export { RocksDbEngine, type RocksDbEngineOptions } from './rocksdb/rocksdb-engine.js';
 export type { ByteWrite, KeyRange, KeyValueStore, StoreEngine, ValueCodec } from './store.js';
-export { type RecoveryReport, type StateLogger, type StoreSpec, TaskState, type TaskStateOptions } from './task-state.js';
+export {
+  type RecoveryReport,
+  type StateLogger,
+  type StoreSpec,
+  TaskState,
+  type TaskStateOptions,
+} from './task-state.js';

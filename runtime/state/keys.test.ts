@@ -1,19 +1,38 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
 import { StateStoreError } from '../errors.js';
+import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
 
 test('compareUtf8 orders strings exactly as Buffer.compare orders their UTF-8 bytes', () => {
-  const alphabet = ['a', 'b', 'é', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{1F600}', '\u{10FFFF}', ''];
+  const alphabet = [
+    'a',
+    'b',
+    'é',
+    '\u07ff',
+    '\u0800',
+    '\ud7ff',
+    '\ue000',
+    '\uffff',
+    '\u{10000}',
+    '\u{1F600}',
+    '\u{10FFFF}',
+    '',
+  ];
   let seed = 7;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed;
   };
-  const words = Array.from({ length: 300 }, () => Array.from({ length: random() % 4 }, () => alphabet[random() % alphabet.length]).join(''));
+  const words = Array.from({ length: 300 }, () =>
+    Array.from({ length: random() % 4 }, () => alphabet[random() % alphabet.length]).join(''),
+  );
   for (const x of words) {
     for (const y of words.slice(0, 40)) {
-      assert.equal(Math.sign(compareUtf8(x, y)), Buffer.compare(Buffer.from(x), Buffer.from(y)), `${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
+      assert.equal(
+        Math.sign(compareUtf8(x, y)),
+        Buffer.compare(Buffer.from(x), Buffer.from(y)),
+        `${JSON.stringify(x)} vs ${JSON.stringify(y)}`,
+      );
     }
   }
 });

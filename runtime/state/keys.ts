@@ -25,7 +25,9 @@ export const DATA_END = Buffer.from('t', 'latin1');
 /** The engine prefix of a store's entries. */
 export function storePrefix(storeName: string): Buffer {
   if (storeName.length === 0 || storeName.includes('\u0000')) {
-    throw new StateStoreError(`invalid store name ${JSON.stringify(storeName)}: it must be non-empty and contain no NUL character`);
+    throw new StateStoreError(
+      `invalid store name ${JSON.stringify(storeName)}: it must be non-empty and contain no NUL character`,
+    );
   }
   return Buffer.concat([DATA_START, Buffer.from(storeName, 'utf8'), Buffer.from([0])]);
 }
@@ -53,7 +55,7 @@ export function prefixedKey(prefix: Buffer, key: string): Buffer {
  */
 export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
-  const n = a.length < b.length ? a.length : b.length;
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);

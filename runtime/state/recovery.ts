@@ -32,10 +32,15 @@ import type { Logger } from 'pino';
 import { StateStoreError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
 import { type ChangelogTarget, correctOrphans } from './changelog/correct.js';
-import { type ChangelogTail, findLastMarker, type PartitionBounds, partitionBounds, readKeys } from './changelog/io.js';
+import {
+  type ChangelogTail,
+  findLastMarker,
+  type PartitionBounds,
+  partitionBounds,
+  readKeys,
+} from './changelog/io.js';
 import type { CommitMarker } from './changelog/marker.js';
 import { replayChangelog } from './changelog/replay.js';
-import { stableStringify } from './codecs/stable-json.js';
 import { DATA_END, DATA_START, META_KEY, prefixEnd } from './keys.js';
 import type { StoreEngine } from './store.js';
 import { decodeMeta, encodeMeta, type StoreMeta, type TaskMeta } from './task-meta.js';
@@ -76,20 +81,34 @@ export async function recover(ctx: RecoveryContext): Promise<{ meta: TaskMeta; r
 }
 
 function target(ctx: RecoveryContext, store: RecoveryStore): ChangelogTarget {
-  return { log: ctx.log, engine: ctx.engine, topic: store.topic, partition: ctx.partition, prefix: store.prefix };
+  return {
+    log: ctx.log,
+    engine: ctx.engine,
+    topic: store.topic,
+    partition: ctx.partition,
+    prefix: store.prefix,
+  };
 }
 
 function where(ctx: RecoveryContext): string {
   return `task ${ctx.applicationId}/${ctx.partition}`;
 }
 
-async function reconcile(ctx: RecoveryContext, meta: TaskMeta): Promise<{ meta: TaskMeta; report: RecoveryReport }> {
+async function reconcile(
+  ctx: RecoveryContext,
+  meta: TaskMeta,
+): Promise<{ meta: TaskMeta; report: RecoveryReport }> {
   if (meta.applicationId !== ctx.applicationId || meta.partition !== ctx.partition) {
     throw new StateStoreError(
       `state dir ${ctx.dir} belongs to task ${meta.applicationId}/${meta.partition}, not ${ctx.applicationId}/${ctx.partition}; give each task its own directory`,
     );
   }
-  const correction: CommitMarker = { kind: 'correction', seq: meta.seq, inputOffsets: meta.inputOffsets, stores: ctx.stores.map((s) => s.name) };
+  const correction: CommitMarker = {
+    kind: 'correction',
+    seq: meta.seq,
+    inputOffsets: meta.inputOffsets,
+    stores: ctx.stores.map((s) => s.name),
+  };
   const stores: Record<string, StoreMeta> = { ...meta.stores };
   let changed = false;
   let correctedKeys = 0;
@@ -117,10 +136,21 @@ async function reconcile(ctx: RecoveryContext, meta: TaskMeta): Promise<{ meta: 
       );
     }
     if (bounds.end > recorded.end) {
-      const orphans = await readKeys(ctx.log, store.topic, ctx.partition, Math.max(recorded.end, bounds.start), bounds.end);
+      const orphans = await readKeys(
+        ctx.log,
+        store.topic,
+        ctx.partition,
+        Math.max(recorded.end, bounds.start),
+        bounds.end,
+      );
       const end = await correctOrphans(target(ctx, store), orphans, correction);
       ctx.logger?.warn(
-        { store: store.name, partition: ctx.partition, orphanRecords: bounds.end - recorded.end, keys: orphans.size },
+        {
+          store: store.name,
+          partition: ctx.partition,
+          orphanRecords: bounds.end - recorded.end,
+          keys: orphans.size,
+        },
         'rolled back changelog records of a commit that did not complete',
       );
       stores[store.name] = { ...recorded, end };
@@ -151,10 +181,15 @@ async function restoreAll(ctx: RecoveryContext): Promise<{ meta: TaskMeta; repor
         : { marker: undefined, markerOffset: bounds.start, orphanKeys: new Set() };
     scans.push({ store, bounds, tail });
   }
-  const latest = checkConsistent(ctx, scans);
-  const seq = latest?.seq ?? 0;
-  const inputOffsets = latest?.inputOffsets ?? {};
-  const correction: CommitMarker = { kind: 'correction', seq, inputOffsets, stores: ctx.stores.map((s) => s.name) };
+  const point = restorePoint(ctx, scans);
+  const seq = point?.seq ?? 0;
+  const inputOffsets = point?.inputOffsets ?? {};
+  const correction: CommitMarker = {
+    kind: 'correction',
+    seq,
+    inputOffsets,
+    stores: ctx.stores.map((s) => s.name),
+  };
 
   let restoredRecords = 0;
   let correctedKeys = 0;
@@ -175,31 +210,62 @@ async function restoreAll(ctx: RecoveryContext): Promise<{ meta: TaskMeta; repor
     }
     const count = await ctx.engine.count({ gte: store.prefix, lt: prefixEnd(store.prefix) });
     stores[store.name] = { topic: store.topic, end, count };
-    if (replay.skipped > 0) ctx.logger?.warn({ store: store.name, skipped: replay.skipped }, 'skipped changelog records without a key');
+    if (replay.skipped > 0)
+      ctx.logger?.warn(
+        { store: store.name, skipped: replay.skipped },
+        'skipped changelog records without a key',
+      );
     ctx.logger?.info(
-      { store: store.name, partition: ctx.partition, records: replay.applied, entries: count, orphanKeys: tail.orphanKeys.size, ms: Date.now() - started },
+      {
+        store: store.name,
+        partition: ctx.partition,
+        records: replay.applied,
+        entries: count,
+        orphanKeys: tail.orphanKeys.size,
+        ms: Date.now() - started,
+      },
       'restored store from its changelog',
     );
   }
-  const meta: TaskMeta = { version: 1, applicationId: ctx.applicationId, partition: ctx.partition, seq, inputOffsets, stores };
+  const meta: TaskMeta = {
+    version: 1,
+    applicationId: ctx.applicationId,
+    partition: ctx.partition,
+    seq,
+    inputOffsets,
+    stores,
+  };
   await ctx.engine.write([{ key: META_KEY, value: encodeMeta(meta) }]);
   return { meta, report: { mode: 'restored', restoredRecords, correctedKeys } };
 }
 
-/** The marker every store restores to, or undefined when no changelog holds one; throws when the stores' last markers disagree. */
-function checkConsistent(ctx: RecoveryContext, scans: readonly StoreScan[]): CommitMarker | undefined {
+/** What every store restores to. */
+interface RestorePoint {
+  readonly seq: number;
+  readonly inputOffsets: Readonly<Record<string, number>>;
+}
+
+/**
+ * The commit every store restores to, or undefined when no changelog holds a
+ * marker; throws when the stores' last markers are of different commits.
+ * Markers of one commit may carry different input offsets: a correction
+ * marker records the offsets of later commits that changed no store, which
+ * the commit's own markers predate. The store contents are the same either
+ * way, and offsets only grow, so the largest offset per topic is the latest.
+ */
+function restorePoint(ctx: RecoveryContext, scans: readonly StoreScan[]): RestorePoint | undefined {
   let latest: CommitMarker | undefined;
-  for (const { tail } of scans) if (tail.marker !== undefined && (latest === undefined || tail.marker.seq > latest.seq)) latest = tail.marker;
+  for (const { tail } of scans)
+    if (tail.marker !== undefined && (latest === undefined || tail.marker.seq > latest.seq))
+      latest = tail.marker;
   if (latest === undefined) return undefined;
+  const inputOffsets: Record<string, number> = {};
   const lagging: string[] = [];
   for (const { store, tail } of scans) {
     const marker = tail.marker;
     if (marker?.seq === latest.seq) {
-      if (stableStringify(marker.inputOffsets) !== stableStringify(latest.inputOffsets)) {
-        throw new StateStoreError(
-          `${where(ctx)}: the changelogs hold two different commits numbered ${latest.seq}; they were written by two instances running the same task, reset the task's state`,
-        );
-      }
+      for (const [topic, offset] of Object.entries(marker.inputOffsets))
+        inputOffsets[topic] = Math.max(offset, inputOffsets[topic] ?? 0);
     } else if (latest.stores.includes(store.name)) {
       lagging.push(`${store.name} (${marker === undefined ? 'no commit' : `commit ${marker.seq}`})`);
     } else if (marker !== undefined) {
@@ -216,5 +282,5 @@ function checkConsistent(ctx: RecoveryContext, scans: readonly StoreScan[]): Com
         'Reset the task (wipe its state and reprocess its input from the earliest offset).',
     );
   }
-  return latest;
+  return { seq: latest.seq, inputOffsets };
 }

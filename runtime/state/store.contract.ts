@@ -32,7 +32,10 @@ export interface EngineFactory {
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
 /** Commits the pending writes of `stores` to the engine in one write, as TaskState does minus the changelog. */
-export async function commitStores(engine: StoreEngine, stores: readonly CachedStore<unknown>[]): Promise<void> {
+export async function commitStores(
+  engine: StoreEngine,
+  stores: readonly CachedStore<unknown>[],
+): Promise<void> {
   for (const store of stores) store.beginFlush();
   const writes = stores.map((store) => store.flushWrites());
   await engine.write(writes.flat().map((w) => ({ key: w.engineKey, value: w.value })));
@@ -46,7 +49,9 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 export function runStoreContract(name: string, factory: EngineFactory): void {
-  async function withEngine(body: (engine: StoreEngine, reopen: () => Promise<StoreEngine>) => Promise<void>): Promise<void> {
+  async function withEngine(
+    body: (engine: StoreEngine, reopen: () => Promise<StoreEngine>) => Promise<void>,
+  ): Promise<void> {
     const { engine, reopen, cleanup } = await factory.open();
     let current = engine;
     try {
@@ -60,7 +65,12 @@ export function runStoreContract(name: string, factory: EngineFactory): void {
     }
   }
 
-  function store<V>(engine: StoreEngine, storeName: string, codec: ValueCodec<V>, cacheEntries = 1000): CachedStore<V> {
+  function store<V>(
+    engine: StoreEngine,
+    storeName: string,
+    codec: ValueCodec<V>,
+    cacheEntries = 1000,
+  ): CachedStore<V> {
     return new CachedStore(storeName, engine, codec, cacheEntries, 0);
   }
 
@@ -90,9 +100,13 @@ export function runStoreContract(name: string, factory: EngineFactory): void {
         await engine.write(keys.map((key, i) => ({ key, value: Buffer.from([i]) })));
         const all = (await collect(engine.iterate({}))).map(([k]) => k.toString('hex'));
         assert.deepEqual(all, ['61', '6100', '6162', '61ff', '62', '63']);
-        const bounded = (await collect(engine.iterate({ gte: b('ab'), lt: b('c') }))).map(([k]) => k.toString('hex'));
+        const bounded = (await collect(engine.iterate({ gte: b('ab'), lt: b('c') }))).map(([k]) =>
+          k.toString('hex'),
+        );
         assert.deepEqual(bounded, ['6162', '61ff', '62']);
-        const limited = (await collect(engine.iterate({ gte: b('a'), limit: 2 }))).map(([k]) => k.toString('hex'));
+        const limited = (await collect(engine.iterate({ gte: b('a'), limit: 2 }))).map(([k]) =>
+          k.toString('hex'),
+        );
         assert.deepEqual(limited, ['61', '6100']);
         const [first] = await collect(engine.iterate({ gte: b('b'), lt: b('c') }));
         assert.deepEqual(first, [b('b'), Buffer.from([3])]);
@@ -102,7 +116,9 @@ export function runStoreContract(name: string, factory: EngineFactory): void {
 
     test('breaking out of a scan releases it; the engine stays usable', () =>
       withEngine(async (engine) => {
-        await engine.write(Array.from({ length: 50 }, (_, i) => ({ key: b(`k${String(i).padStart(2, '0')}`), value: b('v') })));
+        await engine.write(
+          Array.from({ length: 50 }, (_, i) => ({ key: b(`k${String(i).padStart(2, '0')}`), value: b('v') })),
+        );
         for await (const [key] of engine.iterate({})) if (key.toString() === 'k03') break;
         assert.equal((await collect(engine.iterate({ gte: b('k48') }))).length, 2);
       }));
@@ -194,7 +210,8 @@ export function runStoreContract(name: string, factory: EngineFactory): void {
         s.delete('k05');
         s.delete('k06');
         s.put('k055', 55);
-        const keys = async (range: Parameters<typeof s.range>[0]) => (await collect(s.range(range))).map(([k]) => k);
+        const keys = async (range: Parameters<typeof s.range>[0]) =>
+          (await collect(s.range(range))).map(([k]) => k);
         assert.deepEqual(await keys({ gte: 'k04', lt: 'k08' }), ['k04', 'k055', 'k07']);
         assert.deepEqual(await keys({ gte: 'k04', limit: 3 }), ['k04', 'k055', 'k07']);
         assert.deepEqual(await keys({ lt: 'k02' }), ['k00', 'k01']);
@@ -256,6 +273,59 @@ export function runStoreContract(name: string, factory: EngineFactory): void {
         await commitStores(engine, [s as CachedStore<unknown>]);
         assert.equal(await s.get('a'), 1);
         assert.equal(await s.get('b'), undefined);
+      }));
+
+    test('a key index answers absent keys and follows commits', () =>
+      withEngine(async (engine) => {
+        const s = store(engine, 'kv', numberCodec, 0);
+        s.trackKeys(new Set());
+        s.put('a', 1);
+        s.put('b', 2);
+        await commitStores(engine, [s as CachedStore<unknown>]);
+        assert.equal(await s.get('a'), 1);
+        assert.equal(await s.get('zz'), undefined);
+        s.delete('a');
+        await commitStores(engine, [s as CachedStore<unknown>]);
+        assert.equal(await s.get('a'), undefined);
+        const cached = store(engine, 'kv', numberCodec);
+        cached.trackKeys(new Set(['b']));
+        assert.equal(cached.needsLoad('b'), true);
+        assert.equal(cached.needsLoad('a'), false);
+        s.beginFlush();
+        assert.deepEqual(s.flushWrites(), []);
+        s.abortFlush();
+        s.put('b', 3);
+        s.put('c', 3);
+        s.beginFlush();
+        assert.deepEqual(
+          s.flushWrites().map((w) => [w.key, w.existed]),
+          [
+            ['b', true],
+            ['c', false],
+          ],
+        );
+        s.abortFlush();
+      }));
+
+    test('prefetched values are served from the cache', () =>
+      withEngine(async (engine) => {
+        const writer = store(engine, 'kv', numberCodec);
+        writer.put('a', 1);
+        await commitStores(engine, [writer as CachedStore<unknown>]);
+        const s = store(engine, 'kv', numberCodec);
+        const generation = s.cacheGeneration();
+        s.fill('a', numberCodec.encode(1), generation);
+        s.fill('b', undefined, generation);
+        assert.equal(s.needsLoad('a'), false);
+        assert.equal(s.needsLoad('b'), false);
+        await engine.write([
+          { key: Buffer.concat([writer.prefix, Buffer.from('b')]), value: numberCodec.encode(7) },
+        ]);
+        // Served from the cache, which was right as of the prefetch.
+        assert.equal(await s.get('b'), undefined);
+        s.put('c', 5);
+        s.fill('c', undefined, generation);
+        assert.equal(await s.get('c'), 5);
       }));
 
     test('writes made while a commit is in flight belong to the next one; a failed commit keeps its writes pending', () =>

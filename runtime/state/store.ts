@@ -28,7 +28,11 @@ export interface KeyRange {
   readonly limit?: number;
 }
 
-/** A typed key-value store as a processor sees it. Writes are buffered until the runtime commits. */
+/**
+ * A typed key-value store as a processor sees it. Writes are buffered until
+ * the runtime commits. A value returned by `get` may be the store's cached
+ * object: treat it as read-only, or `put` it back after changing it.
+ */
 export interface KeyValueStore<V> {
   readonly name: string;
   get(key: string): Promise<V | undefined>;

@@ -53,7 +53,9 @@ export function decodeMeta(bytes: Buffer, dir: string): TaskMeta {
     meta.inputOffsets !== null &&
     typeof meta.stores === 'object' &&
     meta.stores !== null &&
-    Object.values(meta.stores).every((s) => typeof s?.topic === 'string' && Number.isSafeInteger(s.end) && Number.isSafeInteger(s.count));
+    Object.values(meta.stores).every(
+      (s) => typeof s?.topic === 'string' && Number.isSafeInteger(s.end) && Number.isSafeInteger(s.count),
+    );
   if (!valid) {
     throw new StateStoreError(
       `state dir ${dir} holds unreadable task metadata (written by another version?); delete the directory to restore the stores from their changelogs`,

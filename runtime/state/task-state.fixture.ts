@@ -33,7 +33,11 @@ export interface Profile {
 
 export const STORES: readonly StoreSpec<unknown>[] = [
   { name: 'counts', codec: numberCodec as StoreSpec<unknown>['codec'], changelogTopic: COUNTS_TOPIC },
-  { name: 'profiles', codec: jsonCodec<Profile>() as StoreSpec<unknown>['codec'], changelogTopic: PROFILES_TOPIC },
+  {
+    name: 'profiles',
+    codec: jsonCodec<Profile>() as StoreSpec<unknown>['codec'],
+    changelogTopic: PROFILES_TOPIC,
+  },
 ];
 
 export interface Fixture {
@@ -52,11 +56,17 @@ export async function withFixture(body: (fx: Fixture) => Promise<void>): Promise
   const log = await EmbeddedLog.open(join(root, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
   const opened: TaskState[] = [];
   try {
-    for (const topic of [COUNTS_TOPIC, PROFILES_TOPIC]) await log.ensureTopic({ name: topic, partitions: 2, compacted: true });
+    for (const topic of [COUNTS_TOPIC, PROFILES_TOPIC])
+      await log.ensureTopic({ name: topic, partitions: 2, compacted: true });
     const changelog = async (topic: string): Promise<LogRecord[]> => {
       const out: LogRecord[] = [];
       for (;;) {
-        const batch = await log.read(topic, PARTITION, out.length === 0 ? 0 : (out[out.length - 1] as LogRecord).offset + 1, 1000);
+        const batch = await log.read(
+          topic,
+          PARTITION,
+          out.length === 0 ? 0 : (out[out.length - 1] as LogRecord).offset + 1,
+          1000,
+        );
         if (batch.length === 0) return out;
         out.push(...batch);
       }
@@ -99,6 +109,7 @@ export async function withFixture(body: (fx: Fixture) => Promise<void>): Promise
 export async function entries(state: TaskState, store: string): Promise<Map<string, string>> {
   const spec = STORES.find((s) => s.name === store) as StoreSpec<unknown>;
   const out = new Map<string, string>();
-  for await (const [key, value] of state.store<unknown>(store).range()) out.set(key, spec.codec.encode(value).toString('hex'));
+  for await (const [key, value] of state.store<unknown>(store).range())
+    out.set(key, spec.codec.encode(value).toString('hex'));
   return out;
 }

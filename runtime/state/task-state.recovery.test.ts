@@ -7,15 +7,30 @@ import type { OutgoingRecord } from '../log/log.js';
 import { type CommitMarker, markerRecord } from './changelog/marker.js';
 import { jsonCodec } from './codecs/json-codec.js';
 import { numberCodec } from './codecs/number-codec.js';
-import { COUNTS_TOPIC, entries, type Fixture, PARTITION, type Profile, PROFILES_TOPIC, STORES, withFixture } from './task-state.fixture.js';
+import {
+  COUNTS_TOPIC,
+  entries,
+  type Fixture,
+  PARTITION,
+  PROFILES_TOPIC,
+  type Profile,
+  STORES,
+  withFixture,
+} from './task-state.fixture.js';
 
 const num = (n: number): Buffer => numberCodec.encode(n);
 const profile = (p: Profile): Buffer => jsonCodec<Profile>().encode(p);
 
 /** What a commit that crashed after its changelog append (and before its engine write) leaves in one changelog. */
-async function appendBatch(fx: Fixture, topic: string, writes: [string, Buffer | null][], marker?: Omit<CommitMarker, 'stores' | 'kind'>): Promise<void> {
+async function appendBatch(
+  fx: Fixture,
+  topic: string,
+  writes: [string, Buffer | null][],
+  marker?: Omit<CommitMarker, 'stores' | 'kind'>,
+): Promise<void> {
   const records: OutgoingRecord[] = writes.map(([key, value]) => ({ key, value, partition: PARTITION }));
-  if (marker) records.push(markerRecord(PARTITION, { kind: 'commit', stores: ['counts', 'profiles'], ...marker }));
+  if (marker)
+    records.push(markerRecord(PARTITION, { kind: 'commit', stores: ['counts', 'profiles'], ...marker }));
   await fx.log.append(topic, records);
 }
 
@@ -52,7 +67,10 @@ describe('TaskState: crash between the changelog append and the engine write', (
         ],
         { seq: 2, inputOffsets: { in: 20 } },
       );
-      await appendBatch(fx, PROFILES_TOPIC, [['x', profile({ name: 'uncommitted', tags: [] })]], { seq: 2, inputOffsets: { in: 20 } });
+      await appendBatch(fx, PROFILES_TOPIC, [['x', profile({ name: 'uncommitted', tags: [] })]], {
+        seq: 2,
+        inputOffsets: { in: 20 },
+      });
 
       const state = await fx.open('a');
       assert.deepEqual(state.recovery, { mode: 'local', restoredRecords: 0, correctedKeys: 4 });
@@ -122,7 +140,10 @@ describe('TaskState: crash between the changelog append and the engine write', (
 
       await assert.rejects(fx.open('fresh'), (err: unknown) => {
         assert.ok(err instanceof StateStoreError);
-        assert.match(err.message, /the last commit \(2\) reached the changelogs of some stores but not of profiles \(commit 1\)/);
+        assert.match(
+          err.message,
+          /the last commit \(2\) reached the changelogs of some stores but not of profiles \(commit 1\)/,
+        );
         assert.match(err.message, /Reset the task/);
         return true;
       });
@@ -134,15 +155,36 @@ describe('TaskState: crash between the changelog append and the engine write', (
       const restored = await fx.open('fresh-after-local');
       assert.deepEqual(await restored.digest(), digest);
     }));
+
+  test('a rollback after commits that changed nothing keeps their input offsets, also for a later restore', () =>
+    withFixture(async (fx) => {
+      const digest = await committedState(fx);
+      const idle = await fx.open('a');
+      await idle.commit(new Map([['in', 15]]));
+      await idle.close();
+      await appendBatch(fx, COUNTS_TOPIC, [['a', num(99)]], { seq: 2, inputOffsets: { in: 20 } });
+
+      const local = await fx.open('a');
+      assert.deepEqual([...local.committedInputOffsets()], [['in', 15]]);
+      await local.close();
+      const restored = await fx.open('fresh');
+      assert.deepEqual(await restored.digest(), digest);
+      assert.deepEqual([...restored.committedInputOffsets()], [['in', 15]]);
+      assert.equal(restored.commitSeq(), 1);
+    }));
 });
 
 describe('TaskState: changelogs that do not match the local state', () => {
   test('a changelog that lost acknowledged records is refused', () =>
     withFixture(async (fx) => {
       await committedState(fx);
-      const otherLog = await EmbeddedLog.open(join(fx.root, 'other-log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+      const otherLog = await EmbeddedLog.open(join(fx.root, 'other-log'), {
+        fsync: 'never',
+        maintenanceIntervalMs: 0,
+      });
       try {
-        for (const topic of [COUNTS_TOPIC, PROFILES_TOPIC]) await otherLog.ensureTopic({ name: topic, partitions: 2, compacted: true });
+        for (const topic of [COUNTS_TOPIC, PROFILES_TOPIC])
+          await otherLog.ensureTopic({ name: topic, partitions: 2, compacted: true });
         await assert.rejects(fx.open('a', { log: otherLog }), /the changelog lost acknowledged records/);
       } finally {
         await otherLog.close();
@@ -176,6 +218,9 @@ describe('TaskState: changelogs that do not match the local state', () => {
       await committedState(fx);
       await fx.log.ensureTopic({ name: 'rec.app.moved.changelog', partitions: 2, compacted: true });
       const moved = [{ ...STORES[0], changelogTopic: 'rec.app.moved.changelog' }, STORES[1]] as typeof STORES;
-      await assert.rejects(fx.open('a', { stores: moved }), /was committed to changelog rec\.app\.counts\.changelog, now declared with rec\.app\.moved\.changelog/);
+      await assert.rejects(
+        fx.open('a', { stores: moved }),
+        /was committed to changelog rec\.app\.counts\.changelog, now declared with rec\.app\.moved\.changelog/,
+      );
     }));
 });

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StateStoreError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
-import { COUNTS_TOPIC, entries, PARTITION, type Profile, PROFILES_TOPIC, STORES, withFixture } from './task-state.fixture.js';
+import {
+  COUNTS_TOPIC,
+  entries,
+  PARTITION,
+  PROFILES_TOPIC,
+  type Profile,
+  STORES,
+  withFixture,
+} from './task-state.fixture.js';
 import type { TaskState } from './task-state.js';
 
 const EMPTY_DIGEST = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -71,13 +79,26 @@ describe('TaskState: commit and reopen', () => {
       await state.commit(new Map([['in', 6]]));
       const records = await fx.changelog(COUNTS_TOPIC);
       assert.deepEqual(
-        records.map((r) => [r.key, r.value === null ? null : r.headers?.['recstream.marker'] ? JSON.parse(r.value.toString()) : r.value.readDoubleBE(0)]),
+        records.map((r) => [
+          r.key,
+          r.value === null
+            ? null
+            : r.headers?.['recstream.marker']
+              ? JSON.parse(r.value.toString())
+              : r.value.readDoubleBE(0),
+        ]),
         [
           ['a', 1],
           ['b', 2],
-          ['\u0000commit', { inputOffsets: { in: 5 }, kind: 'commit', seq: 1, stores: ['counts', 'profiles'] }],
+          [
+            '\u0000commit',
+            { inputOffsets: { in: 5 }, kind: 'commit', seq: 1, stores: ['counts', 'profiles'] },
+          ],
           ['a', null],
-          ['\u0000commit', { inputOffsets: { in: 6 }, kind: 'commit', seq: 2, stores: ['counts', 'profiles'] }],
+          [
+            '\u0000commit',
+            { inputOffsets: { in: 6 }, kind: 'commit', seq: 2, stores: ['counts', 'profiles'] },
+          ],
         ],
       );
       assert.ok(records.every((r) => r.partition === PARTITION));
@@ -182,7 +203,10 @@ describe('TaskState: restore from changelogs', () => {
         await original.close();
 
         const progress: [string, number, number][] = [];
-        const restored = await fx.open('b', { engine, onRestoreProgress: (store, done, total) => progress.push([store, done, total]) });
+        const restored = await fx.open('b', {
+          engine,
+          onRestoreProgress: (store, done, total) => progress.push([store, done, total]),
+        });
         assert.equal(restored.recovery.mode, 'restored');
         assert.ok(restored.recovery.restoredRecords > 0);
         assert.deepEqual(await restored.digest(), digest);
@@ -193,7 +217,10 @@ describe('TaskState: restore from changelogs', () => {
         assert.equal(await restored.store<number>('counts').get('u2'), undefined);
         for (const store of ['counts', 'profiles']) {
           const last = progress.filter(([s]) => s === store).at(-1);
-          assert.ok(last !== undefined && last[1] === last[2] && last[2] > 0, `progress of ${store}: ${JSON.stringify(last)}`);
+          assert.ok(
+            last !== undefined && last[1] === last[2] && last[2] > 0,
+            `progress of ${store}: ${JSON.stringify(last)}`,
+          );
         }
       }));
   }
@@ -272,6 +299,8 @@ describe('TaskState: misuse', () => {
     withFixture(async (fx) => {
       const state = await fx.open('a');
       assert.throws(() => state.store('nope'), StateStoreError);
+      await assert.rejects(state.commit(new Map([['in', -1]])), /invalid input offset -1 for in/);
+      await assert.rejects(state.commit(new Map([['in', 1.5]])), /invalid input offset/);
       state.store<number>('counts').put('a', 1);
       await state.commit(new Map());
       await state.close();
@@ -285,9 +314,15 @@ describe('TaskState: misuse', () => {
 
   test('invalid declarations are refused before anything is opened', () =>
     withFixture(async (fx) => {
-      await assert.rejects(fx.open('a', { stores: [STORES[0], STORES[0]] as typeof STORES }), /declares store counts twice/);
+      await assert.rejects(
+        fx.open('a', { stores: [STORES[0], STORES[0]] as typeof STORES }),
+        /declares store counts twice/,
+      );
       await assert.rejects(fx.open('a', { partition: -1 }), /invalid task partition/);
-      await assert.rejects(fx.open('a', { stores: [{ ...STORES[0], name: 'bad\u0000' }] as typeof STORES }), /invalid store name/);
+      await assert.rejects(
+        fx.open('a', { stores: [{ ...STORES[0], name: 'bad\u0000' }] as typeof STORES }),
+        /invalid store name/,
+      );
     }));
 
   test('a changelog topic without the task partition is a StateStoreError', () =>

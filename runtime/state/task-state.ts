@@ -111,7 +111,10 @@ export class TaskState {
     this.topics = new Map();
     for (const spec of options.stores) {
       const count = meta.stores[spec.name]?.count ?? 0;
-      this.stores.set(spec.name, new CachedStore(spec.name, engine, spec.codec, spec.cacheEntries ?? DEFAULT_CACHE_ENTRIES, count));
+      this.stores.set(
+        spec.name,
+        new CachedStore(spec.name, engine, spec.codec, spec.cacheEntries ?? DEFAULT_CACHE_ENTRIES, count),
+      );
       this.topics.set(spec.name, spec.changelogTopic);
     }
     this.storeList = [...this.stores.values()];
@@ -124,7 +127,10 @@ export class TaskState {
    */
   static async open(options: TaskStateOptions): Promise<TaskState> {
     validate(options);
-    const engine = options.engine === 'memory' ? new MemoryEngine() : await RocksDbEngine.open(options.dir, options.rocksdb);
+    const engine =
+      options.engine === 'memory'
+        ? new MemoryEngine()
+        : await RocksDbEngine.open(options.dir, options.rocksdb);
     try {
       const { meta, report } = await recover({
         engine,
@@ -132,7 +138,11 @@ export class TaskState {
         dir: options.dir,
         applicationId: options.applicationId,
         partition: options.partition,
-        stores: options.stores.map((s) => ({ name: s.name, topic: s.changelogTopic, prefix: storePrefix(s.name) })),
+        stores: options.stores.map((s) => ({
+          name: s.name,
+          topic: s.changelogTopic,
+          prefix: storePrefix(s.name),
+        })),
         logger: options.logger,
         onRestoreProgress: options.onRestoreProgress,
       });
@@ -148,7 +158,8 @@ export class TaskState {
   /** The store named `name`; the same object for the life of the task. */
   store<V>(name: string): KeyValueStore<V> {
     const store = this.stores.get(name);
-    if (store === undefined) throw new StateStoreError(`task ${this.applicationId}/${this.partition} has no store ${name}`);
+    if (store === undefined)
+      throw new StateStoreError(`task ${this.applicationId}/${this.partition} has no store ${name}`);
     return store as KeyValueStore<V>;
   }
 
@@ -194,7 +205,8 @@ export class TaskState {
    */
   async prefetch(keys: readonly string[], stores?: readonly string[]): Promise<void> {
     if (this.closed) throw this.closedError();
-    const targets = stores === undefined ? this.storeList : stores.map((name) => this.store(name) as CachedStore<unknown>);
+    const targets =
+      stores === undefined ? this.storeList : stores.map((name) => this.store(name) as CachedStore<unknown>);
     const wanted: { store: CachedStore<unknown>; key: string; generation: number }[] = [];
     const engineKeys: Buffer[] = [];
     for (const store of targets) {
@@ -210,7 +222,9 @@ export class TaskState {
     if (wanted.length === 0) return;
     const values = await this.engine.getMany(engineKeys);
     if (this.closed) return;
-    wanted.forEach(({ store, key, generation }, i) => store.fill(key, values[i], generation));
+    wanted.forEach(({ store, key, generation }, i) => {
+      store.fill(key, values[i], generation);
+    });
   }
 
   /**
@@ -222,7 +236,19 @@ export class TaskState {
    */
   commit(inputOffsets: ReadonlyMap<string, number>): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
-    if (this.committing !== null) return Promise.reject(new StateStoreError(`task ${this.applicationId}/${this.partition}: a commit is already in progress`));
+    if (this.committing !== null)
+      return Promise.reject(
+        new StateStoreError(`task ${this.applicationId}/${this.partition}: a commit is already in progress`),
+      );
+    for (const [topic, offset] of inputOffsets) {
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        return Promise.reject(
+          new StateStoreError(
+            `task ${this.applicationId}/${this.partition}: invalid input offset ${offset} for ${topic}`,
+          ),
+        );
+      }
+    }
     let pending = 0;
     for (const store of this.storeList) pending += store.beginFlush();
     const offsets = Object.fromEntries([...inputOffsets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -240,7 +266,8 @@ export class TaskState {
   async digest(): Promise<Record<string, string>> {
     if (this.closed) throw this.closedError();
     const out: Record<string, string> = {};
-    for (const name of [...this.stores.keys()].sort()) out[name] = await digestStore(this.engine, (this.stores.get(name) as CachedStore<unknown>).prefix);
+    for (const name of [...this.stores.keys()].sort())
+      out[name] = await digestStore(this.engine, (this.stores.get(name) as CachedStore<unknown>).prefix);
     return out;
   }
 
@@ -254,30 +281,16 @@ export class TaskState {
   async wipe(): Promise<void> {
     if (this.closed) throw this.closedError();
     await this.committing;
-    for (const store of this.storeList) store.reset(store.approximateCount());
-    const marker: CommitMarker = { kind: 'wipe', seq: this.meta.seq + 1, inputOffsets: {}, stores: this.storeNames() };
-    const stores: Record<string, StoreMeta> = {};
-    for (const store of this.storeList) {
-      const topic = this.topics.get(store.name) as string;
-      let batch: OutgoingRecord[] = [];
-      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd })) {
-        batch.push({ key: key.toString('utf8', store.prefix.length), value: null, partition: this.partition });
-        if (batch.length === WIPE_BATCH) {
-          await appendBatch(this.options.log, topic, this.partition, batch);
-          batch = [];
-        }
-      }
-      batch.push(markerRecord(this.partition, marker));
-      stores[store.name] = { topic, end: await appendBatch(this.options.log, topic, this.partition, batch), count: 0 };
+    const run = this.clearAll();
+    this.committing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await run;
+    } finally {
+      this.committing = null;
     }
-    // Metadata goes first: an engine without it is restored from the changelogs, which now say "empty".
-    await this.engine.write([{ key: META_KEY, value: null }]);
-    await this.engine.clearRange(DATA_START, DATA_END);
-    const meta: TaskMeta = { ...this.meta, seq: marker.seq, inputOffsets: {}, stores };
-    await this.engine.write([{ key: META_KEY, value: encodeMeta(meta) }]);
-    this.meta = meta;
-    this.offsets = new Map();
-    for (const store of this.storeList) store.reset(0);
   }
 
   /** Waits for a commit in flight, then closes the engine; uncommitted writes are dropped (as in a crash). */
@@ -289,11 +302,52 @@ export class TaskState {
     await this.engine.close();
   }
 
+  private async clearAll(): Promise<void> {
+    for (const store of this.storeList) store.reset(store.approximateCount());
+    const marker: CommitMarker = {
+      kind: 'wipe',
+      seq: this.meta.seq + 1,
+      inputOffsets: {},
+      stores: this.storeNames(),
+    };
+    const stores: Record<string, StoreMeta> = {};
+    for (const store of this.storeList) {
+      const topic = this.topics.get(store.name) as string;
+      let batch: OutgoingRecord[] = [];
+      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd })) {
+        batch.push({
+          key: key.toString('utf8', store.prefix.length),
+          value: null,
+          partition: this.partition,
+        });
+        if (batch.length === WIPE_BATCH) {
+          await appendBatch(this.options.log, topic, this.partition, batch);
+          batch = [];
+        }
+      }
+      batch.push(markerRecord(this.partition, marker));
+      stores[store.name] = {
+        topic,
+        end: await appendBatch(this.options.log, topic, this.partition, batch),
+        count: 0,
+      };
+    }
+    // Metadata goes first: an engine without it is restored from the changelogs, which now say "empty".
+    await this.engine.write([{ key: META_KEY, value: null }]);
+    await this.engine.clearRange(DATA_START, DATA_END);
+    const meta: TaskMeta = { ...this.meta, seq: marker.seq, inputOffsets: {}, stores };
+    await this.engine.write([{ key: META_KEY, value: encodeMeta(meta) }]);
+    this.meta = meta;
+    this.offsets = new Map();
+    for (const store of this.storeList) store.reset(0);
+  }
+
   private async indexKeys(): Promise<void> {
     for (const store of this.storeList) {
       if (store.approximateCount() > KEY_SCAN_LIMIT) continue;
       const keys = new Set<string>();
-      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd })) keys.add(key.toString('utf8', store.prefix.length));
+      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd }))
+        keys.add(key.toString('utf8', store.prefix.length));
       store.trackKeys(keys);
     }
   }
@@ -318,14 +372,20 @@ export class TaskState {
       const engineWrites: { key: Buffer; value: Buffer | null }[] = [];
       this.storeList.forEach((store, i) => {
         const previous = this.meta.stores[store.name];
-        stores[store.name] = { topic: this.topics.get(store.name) as string, end: ends[i] as number, count: (previous?.count ?? 0) + (deltas[i] as number) };
+        stores[store.name] = {
+          topic: this.topics.get(store.name) as string,
+          end: ends[i] as number,
+          count: (previous?.count ?? 0) + (deltas[i] as number),
+        };
         for (const w of writes[i] as FlushWrite[]) engineWrites.push({ key: w.engineKey, value: w.value });
       });
       const meta: TaskMeta = { ...this.meta, seq, inputOffsets: offsets, stores };
       engineWrites.push({ key: META_KEY, value: encodeMeta(meta) });
       await this.engine.write(engineWrites);
       this.setMeta(meta);
-      this.storeList.forEach((store, i) => store.completeFlush(deltas[i] as number));
+      this.storeList.forEach((store, i) => {
+        store.completeFlush(deltas[i] as number);
+      });
     } catch (err) {
       for (const store of this.storeList) store.abortFlush();
       throw err;
@@ -339,7 +399,11 @@ export class TaskState {
   private async appendChangelogs(writes: readonly FlushWrite[][], marker: CommitMarker): Promise<number[]> {
     const results = await Promise.allSettled(
       this.storeList.map((store, i) => {
-        const records: OutgoingRecord[] = (writes[i] as FlushWrite[]).map((w) => ({ key: w.key, value: w.value, partition: this.partition }));
+        const records: OutgoingRecord[] = (writes[i] as FlushWrite[]).map((w) => ({
+          key: w.key,
+          value: w.value,
+          partition: this.partition,
+        }));
         records.push(markerRecord(this.partition, marker));
         return appendBatch(this.options.log, this.topics.get(store.name) as string, this.partition, records);
       }),
@@ -355,10 +419,13 @@ export class TaskState {
     for (const list of writes) for (const w of list) if (w.existed === undefined) unknown.push(w);
     const found = await this.engine.getMany(unknown.map((w) => w.engineKey));
     const existedBefore = new Map<FlushWrite, boolean>();
-    unknown.forEach((w, i) => existedBefore.set(w, found[i] !== undefined));
+    unknown.forEach((w, i) => {
+      existedBefore.set(w, found[i] !== undefined);
+    });
     return writes.map((list) => {
       let delta = 0;
-      for (const w of list) delta += (w.value !== null ? 1 : 0) - ((w.existed ?? existedBefore.get(w)) ? 1 : 0);
+      for (const w of list)
+        delta += (w.value !== null ? 1 : 0) - ((w.existed ?? existedBefore.get(w)) ? 1 : 0);
       return delta;
     });
   }
@@ -379,7 +446,10 @@ function validate(options: TaskStateOptions): void {
   }
   const seen = new Set<string>();
   for (const spec of options.stores) {
-    if (seen.has(spec.name)) throw new StateStoreError(`task ${options.applicationId}/${options.partition} declares store ${spec.name} twice`);
+    if (seen.has(spec.name))
+      throw new StateStoreError(
+        `task ${options.applicationId}/${options.partition} declares store ${spec.name} twice`,
+      );
     seen.add(spec.name);
     storePrefix(spec.name);
   }

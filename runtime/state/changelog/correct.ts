@@ -28,7 +28,11 @@ export interface ChangelogTarget {
 }
 
 /** Appends the committed value (or a tombstone) of every key, then `marker`, as one batch; returns the new end offset. */
-export async function correctOrphans(target: ChangelogTarget, keys: ReadonlySet<string>, marker: CommitMarker): Promise<number> {
+export async function correctOrphans(
+  target: ChangelogTarget,
+  keys: ReadonlySet<string>,
+  marker: CommitMarker,
+): Promise<number> {
   const { log, engine, topic, partition, prefix } = target;
   const sorted = [...keys].sort(compareUtf8);
   const values = await engine.getMany(sorted.map((key) => prefixedKey(prefix, key)));

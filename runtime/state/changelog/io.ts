@@ -22,11 +22,17 @@ export interface PartitionBounds {
   readonly end: number;
 }
 
-export async function partitionBounds(log: EventLog, topic: string, partition: number): Promise<PartitionBounds> {
+export async function partitionBounds(
+  log: EventLog,
+  topic: string,
+  partition: number,
+): Promise<PartitionBounds> {
   const offsets = await log.offsets(topic);
   const found = offsets.find((o) => o.partition === partition);
   if (found === undefined) {
-    throw new StateStoreError(`changelog topic ${topic} has no partition ${partition}; it must have as many partitions as the task's input topics`);
+    throw new StateStoreError(
+      `changelog topic ${topic} has no partition ${partition}; it must have as many partitions as the task's input topics`,
+    );
   }
   return { start: found.start, end: found.end };
 }
@@ -53,7 +59,13 @@ export async function readRange(
 }
 
 /** The keys of the non-marker records in [from, to). */
-export async function readKeys(log: EventLog, topic: string, partition: number, from: number, to: number): Promise<Set<string>> {
+export async function readKeys(
+  log: EventLog,
+  topic: string,
+  partition: number,
+  from: number,
+  to: number,
+): Promise<Set<string>> {
   const keys = new Set<string>();
   await readRange(log, topic, partition, from, to, READ_BATCH, (records) => {
     for (const record of records) if (record.key !== null && !isMarker(record)) keys.add(record.key);
@@ -62,10 +74,16 @@ export async function readKeys(log: EventLog, topic: string, partition: number, 
 }
 
 /** Appends one batch to the task's partition (atomic on the log) and returns the partition's end offset after it. */
-export async function appendBatch(log: EventLog, topic: string, partition: number, records: readonly OutgoingRecord[]): Promise<number> {
+export async function appendBatch(
+  log: EventLog,
+  topic: string,
+  partition: number,
+  records: readonly OutgoingRecord[],
+): Promise<number> {
   const acks = await log.append(topic, records);
   const ack = acks.find((a) => a.partition === partition);
-  if (ack === undefined) throw new StateStoreError(`changelog append to ${topic} was not acknowledged for partition ${partition}`);
+  if (ack === undefined)
+    throw new StateStoreError(`changelog append to ${topic} was not acknowledged for partition ${partition}`);
   return ack.baseOffset + ack.count;
 }
 
@@ -83,7 +101,12 @@ export interface ChangelogTail {
  * the records after it (at most one batch) need to be read, not the whole
  * partition.
  */
-export async function findLastMarker(log: EventLog, topic: string, partition: number, bounds: PartitionBounds): Promise<ChangelogTail> {
+export async function findLastMarker(
+  log: EventLog,
+  topic: string,
+  partition: number,
+  bounds: PartitionBounds,
+): Promise<ChangelogTail> {
   const orphanKeys = new Set<string>();
   let windowEnd = bounds.end;
   let size = 1024;

@@ -65,6 +65,7 @@ export function parseMarker(record: LogRecord): CommitMarker {
     Object.values(m.inputOffsets).every((o) => Number.isSafeInteger(o)) &&
     Array.isArray(m.stores) &&
     m.stores.every((s) => typeof s === 'string');
-  if (!valid) throw new CorruptDataError(`commit marker at ${where} is malformed: ${record.value?.toString('utf8')}`);
+  if (!valid)
+    throw new CorruptDataError(`commit marker at ${where} is malformed: ${record.value?.toString('utf8')}`);
   return m as CommitMarker;
 }

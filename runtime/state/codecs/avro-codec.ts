@@ -28,14 +28,20 @@ export function avroCodec<V>(schemaOrType: avro.Schema | AvroType): ValueCodec<V
       try {
         return type.toBuffer(sortMaps ? canonical(type, value) : value);
       } catch (err) {
-        throw new StateStoreError(`value does not match Avro type ${type.name ?? type.typeName}: ${(err as Error).message}`, err);
+        throw new StateStoreError(
+          `value does not match Avro type ${type.name ?? type.typeName}: ${(err as Error).message}`,
+          err,
+        );
       }
     },
     decode(bytes: Buffer): V {
       try {
         return type.fromBuffer(bytes) as V;
       } catch (err) {
-        throw new DeserializationError(`bytes are not a valid ${type.name ?? type.typeName} Avro value: ${(err as Error).message}`, err);
+        throw new DeserializationError(
+          `bytes are not a valid ${type.name ?? type.typeName} Avro value: ${(err as Error).message}`,
+          err,
+        );
       }
     },
   };
@@ -51,7 +57,8 @@ function children(type: AvroType): AvroType[] {
   if (type instanceof avro.types.RecordType) return type.fields.map((field) => field.type);
   if (type instanceof avro.types.ArrayType) return [type.itemsType];
   if (type instanceof avro.types.MapType) return [type.valuesType as AvroType];
-  if (type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType) return type.types;
+  if (type instanceof avro.types.UnwrappedUnionType || type instanceof avro.types.WrappedUnionType)
+    return type.types;
   return [];
 }
 
@@ -76,7 +83,9 @@ function canonical(type: AvroType, value: unknown): unknown {
   if (type instanceof avro.types.WrappedUnionType) {
     const [branch] = Object.keys(value);
     const branchType = type.types.find((t) => t.branchName === branch);
-    return branch === undefined || branchType === undefined ? value : { [branch]: canonical(branchType, (value as Record<string, unknown>)[branch]) };
+    return branch === undefined || branchType === undefined
+      ? value
+      : { [branch]: canonical(branchType, (value as Record<string, unknown>)[branch]) };
   }
   if (type instanceof avro.types.UnwrappedUnionType) {
     // avsc allows one branch per value kind in an unwrapped union: one array branch, one map-or-record branch.

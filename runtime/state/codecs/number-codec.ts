@@ -18,7 +18,8 @@ export const numberCodec: ValueCodec<number> = {
     return out;
   },
   decode(bytes: Buffer): number {
-    if (bytes.length !== 8) throw new DeserializationError(`a number value must be 8 bytes, got ${bytes.length}`);
+    if (bytes.length !== 8)
+      throw new DeserializationError(`a number value must be 8 bytes, got ${bytes.length}`);
     return bytes.readDoubleBE(0);
   },
 };

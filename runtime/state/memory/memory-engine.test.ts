@@ -3,5 +3,9 @@ import { MemoryEngine } from './memory-engine.js';
 
 runStoreContract('memory', {
   persistent: false,
-  open: async () => ({ engine: new MemoryEngine(), reopen: async () => new MemoryEngine(), cleanup: async () => undefined }),
+  open: async () => ({
+    engine: new MemoryEngine(),
+    reopen: async () => new MemoryEngine(),
+    cleanup: async () => undefined,
+  }),
 });

@@ -39,7 +39,10 @@ describe('rocksdb engine: opening', () => {
   });
 
   for (const [what, damage] of [
-    ['a damaged MANIFEST', (dir: string, manifest: string) => writeFile(join(dir, manifest), Buffer.alloc(200, 7))],
+    [
+      'a damaged MANIFEST',
+      (dir: string, manifest: string) => writeFile(join(dir, manifest), Buffer.alloc(200, 7)),
+    ],
     ['a missing MANIFEST', (dir: string) => writeFile(join(dir, 'CURRENT'), 'MANIFEST-999999\n')],
   ] as const) {
     test(`${what} is a StateStoreError that says to delete the directory`, async () => {

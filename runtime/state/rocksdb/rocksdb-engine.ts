@@ -106,14 +106,21 @@ export class RocksDbEngine implements StoreEngine {
       else batch.put(key, value);
     }
     return new Promise((resolve, reject) => {
-      batch.write({ sync: this.sync }, (err) => (err ? reject(rocksdbError(this.dir, 'write', err)) : resolve()));
+      batch.write({ sync: this.sync }, (err) =>
+        err ? reject(rocksdbError(this.dir, 'write', err)) : resolve(),
+      );
     });
   }
 
   /** Reads from an implicit snapshot taken when the scan starts. */
   async *iterate(range: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncGenerator<[Buffer, Buffer]> {
     this.assertOpen();
-    const it = this.db.iterator({ ...bounds(range), limit: range.limit ?? -1, keyAsBuffer: true, valueAsBuffer: true });
+    const it = this.db.iterator({
+      ...bounds(range),
+      limit: range.limit ?? -1,
+      keyAsBuffer: true,
+      valueAsBuffer: true,
+    });
     try {
       for (;;) {
         const entry = await new Promise<[Buffer, Buffer] | undefined>((resolve, reject) => {
@@ -137,7 +144,9 @@ export class RocksDbEngine implements StoreEngine {
     try {
       for (;;) {
         const more = await new Promise<boolean>((resolve, reject) => {
-          it.next((err, key) => (err ? reject(rocksdbError(this.dir, 'scan', err)) : resolve(key !== undefined)));
+          it.next((err, key) =>
+            err ? reject(rocksdbError(this.dir, 'scan', err)) : resolve(key !== undefined),
+          );
         });
         if (!more) return n;
         n++;

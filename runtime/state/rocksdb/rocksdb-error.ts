@@ -29,13 +29,22 @@ export function rocksdbError(dir: string, action: string, err: unknown): StateSt
     );
   }
   if (/Read-only file system/i.test(message)) {
-    return new StateStoreError(`cannot ${action} state dir ${dir}: read-only file system (${message}); set RECSTREAM_DATA_DIR to a writable directory`, err);
+    return new StateStoreError(
+      `cannot ${action} state dir ${dir}: read-only file system (${message}); set RECSTREAM_DATA_DIR to a writable directory`,
+      err,
+    );
   }
   if (/Permission denied|Operation not permitted/i.test(message)) {
-    return new StateStoreError(`cannot ${action} state dir ${dir}: permission denied (${message}); make it writable by this user or set RECSTREAM_DATA_DIR`, err);
+    return new StateStoreError(
+      `cannot ${action} state dir ${dir}: permission denied (${message}); make it writable by this user or set RECSTREAM_DATA_DIR`,
+      err,
+    );
   }
   if (/No space left on device/i.test(message)) {
-    return new StateStoreError(`cannot ${action} state dir ${dir}: no space left on device (${message}); free space in the data dir`, err);
+    return new StateStoreError(
+      `cannot ${action} state dir ${dir}: no space left on device (${message}); free space in the data dir`,
+      err,
+    );
   }
   return new StateStoreError(`cannot ${action} state dir ${dir}: ${message}`, err);
 }
