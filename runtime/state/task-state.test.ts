@@ -190,6 +190,13 @@ describe('TaskState: commit and reopen', () => {
       assert.equal(await again.store<number>('counts').get('missing'), undefined);
       await again.prefetch(['u3']);
       assert.equal(await again.store<number>('counts').get('u3'), 3);
+      // Blind writes to keys the cache knows nothing of still keep the entry count exact.
+      again.store<number>('counts').put('u500', 0);
+      again.store<number>('counts').put('new', 0);
+      again.store<number>('counts').delete('u600');
+      again.store<number>('counts').delete('never-existed');
+      await again.commit(new Map([['in', 2]]));
+      assert.equal(again.approximateCount('counts'), 60_100);
     }));
 });
 

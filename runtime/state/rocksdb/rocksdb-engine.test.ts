@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { StateStoreError } from '../../errors.js';
 import { runStoreContract } from '../store.contract.js';
 import { RocksDbEngine } from './rocksdb-engine.js';
+import { rocksdbError } from './rocksdb-error.js';
 
 async function scratch(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-rocksdb-'));
@@ -91,4 +92,25 @@ describe('rocksdb engine: opening', () => {
       await cleanup();
     }
   });
+});
+
+describe('rocksdb engine: error messages', () => {
+  // Root ignores permissions and no read-only mount is at hand, so these use the texts RocksDB and Node report.
+  for (const [reported, expected] of [
+    [
+      'IO error: While open a file for appending: /d/000007.log: Read-only file system',
+      /read-only file system.*writable directory/,
+    ],
+    ["EROFS: read-only file system, mkdir '/d'", /read-only file system/],
+    ['IO error: While mkdir if missing: /d: Permission denied', /permission denied.*writable by this user/],
+    ['IO error: No space left on device', /no space left on device.*free space/],
+    ['Invalid argument: something else', /cannot open state dir \/d: Invalid argument: something else/],
+  ] as const) {
+    test(`"${reported}" becomes a StateStoreError that says what to do`, () => {
+      const err = rocksdbError('/d', 'open', new Error(reported));
+      assert.ok(err instanceof StateStoreError);
+      assert.equal(err.retriable, false);
+      assert.match(err.message, expected);
+    });
+  }
 });
