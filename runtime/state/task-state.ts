@@ -233,8 +233,12 @@ export class TaskState {
    * on while the commit is in flight: writes made after the call belong to
    * the next commit. One commit at a time. On failure the writes stay
    * pending and a later commit retries them.
+   *
+   * `after`: the commit takes its snapshot now but writes nothing until this
+   * settles successfully — the runner passes the append of the outputs the
+   * snapshot's records produced, so state never gets ahead of its outputs.
    */
-  commit(inputOffsets: ReadonlyMap<string, number>): Promise<void> {
+  commit(inputOffsets: ReadonlyMap<string, number>, after?: Promise<unknown>): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     if (this.committing !== null)
       return Promise.reject(
@@ -252,7 +256,7 @@ export class TaskState {
     let pending = 0;
     for (const store of this.storeList) pending += store.beginFlush();
     const offsets = Object.fromEntries([...inputOffsets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const run = this.flush(pending, offsets);
+    const run = this.flush(pending, offsets, after);
     this.committing = run.then(
       () => undefined,
       () => undefined,
@@ -352,10 +356,15 @@ export class TaskState {
     }
   }
 
-  private async flush(pending: number, offsets: Record<string, number>): Promise<void> {
+  private async flush(
+    pending: number,
+    offsets: Record<string, number>,
+    after?: Promise<unknown>,
+  ): Promise<void> {
     try {
       if (pending === 0) {
         if (!sameOffsets(offsets, this.meta.inputOffsets)) {
+          await after;
           const meta: TaskMeta = { ...this.meta, inputOffsets: offsets };
           await this.engine.write([{ key: META_KEY, value: encodeMeta(meta) }]);
           this.setMeta(meta);
@@ -364,6 +373,7 @@ export class TaskState {
         return;
       }
       const writes = this.storeList.map((store) => store.flushWrites());
+      await after;
       const deltas = await this.countDeltas(writes);
       const seq = this.meta.seq + 1;
       const marker: CommitMarker = { kind: 'commit', seq, inputOffsets: offsets, stores: this.storeNames() };
