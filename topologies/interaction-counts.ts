@@ -26,6 +26,8 @@ export async function interactionCountsTopology(serde: Serde): Promise<Topology>
   return new TopologyBuilder('interaction-counts')
     .addSource('interactions', [INTERACTIONS_TOPIC], interactions)
     .addProcessor('interaction-counts', () => new InteractionCounts(), ['interactions'])
-    .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec }, ['interaction-counts'])
+    .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec, keyedByRecordKey: true }, [
+      'interaction-counts',
+    ])
     .build();
 }

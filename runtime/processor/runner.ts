@@ -23,11 +23,11 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isRetriable, TopologyError } from '../errors.js';
-import type { EventLog, LogConsumer, LogRecord, OutgoingRecord } from '../log/log.js';
+import type { EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartitionOffset } from '../log/log.js';
 import type { RuntimeMetrics } from '../observability/metrics.js';
 import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
-import { Task } from './task.js';
+import { type PendingOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
 export interface RunnerOptions {
@@ -71,6 +71,10 @@ export class StreamRunner {
   private stopping = false;
   private stats = { processed: 0, deadLetters: 0, commits: 0 };
   private lastCommit = Date.now();
+  /** The commit started by the loop and still writing; processing goes on meanwhile. */
+  private inFlight: Promise<void> | null = null;
+  private inFlightError: unknown = null;
+  private readonly prefetchStores: readonly string[];
   private lastLagCheck = 0;
   private readonly commitIntervalMs: number;
   private readonly labels: { application: string };
@@ -80,6 +84,7 @@ export class StreamRunner {
     private readonly partitionCount: number,
   ) {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
     this.labels = { application: options.topology.applicationId };
   }
 
@@ -164,13 +169,33 @@ export class StreamRunner {
     if (records.length > 0) await this.processBatch(records);
     const now = Date.now();
     for (const slot of this.tasks.values()) await slot.task.punctuateWallClock(now);
-    if (now - this.lastCommit >= this.commitIntervalMs || this.pendingOutputs() > 50_000) await this.commit();
+    if (this.inFlightError !== null) {
+      const error = this.inFlightError;
+      this.inFlightError = null;
+      throw error;
+    }
+    if (this.pendingOutputs() > 50_000 && this.inFlight) await this.inFlight;
+    if (
+      this.inFlight === null &&
+      (now - this.lastCommit >= this.commitIntervalMs || this.pendingOutputs() > 50_000)
+    ) {
+      this.inFlight = this.startCommit().then(
+        () => {
+          this.inFlight = null;
+        },
+        (error: unknown) => {
+          this.inFlight = null;
+          this.inFlightError = error;
+        },
+      );
+    }
     return records.length;
   }
 
   private async processBatch(records: LogRecord[]): Promise<void> {
     const started = process.hrtime.bigint();
     const metrics = this.options.metrics;
+    if (this.prefetchStores.length > 0) await this.prefetch(records);
     for (const record of records) {
       const slot = this.tasks.get(record.partition);
       if (slot === undefined) continue;
@@ -200,19 +225,68 @@ export class StreamRunner {
     }
   }
 
+  /** One engine read per task for the batch's uncached keys, instead of one per miss during processing. */
+  private async prefetch(records: readonly LogRecord[]): Promise<void> {
+    const keys = new Map<number, string[]>();
+    for (const r of records) {
+      if (r.key === null) continue;
+      let list = keys.get(r.partition);
+      if (!list) {
+        list = [];
+        keys.set(r.partition, list);
+      }
+      list.push(r.key);
+    }
+    await Promise.all(
+      [...keys].map(([partition, list]) =>
+        this.tasks.get(partition)?.state.prefetch(list, this.prefetchStores),
+      ),
+    );
+  }
+
   private pendingOutputs(): number {
     let n = this.letters.length;
     for (const slot of this.tasks.values()) n += slot.task.outputs.length;
     return n;
   }
 
+  /** Waits for the loop's commit in flight, then commits everything processed since. */
   private async commit(): Promise<void> {
+    if (this.inFlight) await this.inFlight;
+    if (this.inFlightError !== null) {
+      const error = this.inFlightError;
+      this.inFlightError = null;
+      throw error;
+    }
+    await this.startCommit();
+  }
+
+  /**
+   * Takes a snapshot of every task's outputs, dead letters, pending store
+   * writes and input offsets synchronously, then writes them in order:
+   * outputs first, then each task's state (which waits for the outputs).
+   * Processing may continue while the returned promise is pending; what it
+   * does belongs to the next commit.
+   */
+  private startCommit(): Promise<void> {
     const started = process.hrtime.bigint();
-    await this.flushOutputs();
-    for (const slot of this.tasks.values()) await slot.state.commit(slot.offsets);
+    const outputs: PendingOutput[] = [];
+    for (const slot of this.tasks.values()) {
+      for (const out of slot.task.outputs) outputs.push(out);
+      slot.task.outputs.length = 0;
+    }
+    const letters = this.letters;
+    this.letters = [];
+    const written = this.appendOutputs(outputs, letters);
+    // Each commit snapshots its store writes and offsets now, and writes them once `written` resolves.
+    const commits = [...this.tasks.values()].map((slot) => slot.state.commit(slot.offsets, written));
     const positions = this.consumer
       .assignment()
       .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
+    return Promise.all([written, ...commits]).then(() => this.afterCommit(positions, started));
+  }
+
+  private async afterCommit(positions: TopicPartitionOffset[], started: bigint): Promise<void> {
     try {
       await this.consumer.commit(positions);
     } catch (error) {
@@ -222,38 +296,35 @@ export class StreamRunner {
     this.stats.commits++;
     this.lastCommit = Date.now();
     const metrics = this.options.metrics;
-    if (metrics) {
-      metrics.commits.inc(this.labels);
-      metrics.commitLatency.observe(this.labels, Number(process.hrtime.bigint() - started) / 1e9);
-      for (const [partition, slot] of this.tasks) {
-        for (const store of this.options.topology.stores) {
-          const count = slot.state.store(store.name).approximateCount();
-          metrics.storeEntries.set(
-            { ...this.labels, store: store.name, partition: String(partition) },
-            count,
-          );
-        }
+    if (!metrics) return;
+    metrics.commits.inc(this.labels);
+    metrics.commitLatency.observe(this.labels, Number(process.hrtime.bigint() - started) / 1e9);
+    for (const [partition, slot] of this.tasks) {
+      for (const store of this.options.topology.stores) {
+        const count = slot.state.approximateCount(store.name);
+        metrics.storeEntries.set({ ...this.labels, store: store.name, partition: String(partition) }, count);
       }
-      if (this.lastCommit - this.lastLagCheck > 5000) await this.updateLag(metrics);
     }
+    if (this.lastCommit - this.lastLagCheck > 5000) await this.updateLag(metrics);
   }
 
-  private async flushOutputs(): Promise<void> {
+  private async appendOutputs(
+    outputs: readonly PendingOutput[],
+    letters: readonly DeadLetter[],
+  ): Promise<void> {
     const byTopic = new Map<string, OutgoingRecord[]>();
-    for (const slot of this.tasks.values()) {
-      for (const out of slot.task.outputs) {
-        const value = out.value instanceof Promise ? await out.value : out.value;
-        let list = byTopic.get(out.topic);
-        if (!list) {
-          list = [];
-          byTopic.set(out.topic, list);
-        }
-        list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
+    for (const out of outputs) {
+      const value = out.value instanceof Promise ? await out.value : out.value;
+      let list = byTopic.get(out.topic);
+      if (!list) {
+        list = [];
+        byTopic.set(out.topic, list);
       }
+      list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
     }
-    if (this.letters.length > 0) {
+    if (letters.length > 0) {
       const list: OutgoingRecord[] = [];
-      for (const letter of this.letters) {
+      for (const letter of letters) {
         const value = await this.options.deadLetters.serialize(letter, DLQ_TOPIC);
         list.push({ key: letter.source_topic, value, timestamp: letter.failed_ts });
         this.options.metrics?.deadLetters.inc({
@@ -263,14 +334,12 @@ export class StreamRunner {
         });
       }
       byTopic.set(DLQ_TOPIC, list);
-      this.stats.deadLetters += this.letters.length;
+      this.stats.deadLetters += letters.length;
     }
     for (const [topic, records] of byTopic) {
       await this.options.log.append(topic, records);
       this.options.metrics?.recordsOut.inc({ ...this.labels, topic }, records.length);
     }
-    for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
-    this.letters = [];
   }
 
   private async updateLag(metrics: RuntimeMetrics): Promise<void> {
@@ -341,6 +410,8 @@ export class StreamRunner {
   }
 
   private async closeTasks(clean: boolean): Promise<void> {
+    // A commit still writing must settle before its state is closed under it.
+    if (this.inFlight) await this.inFlight;
     for (const slot of this.tasks.values()) {
       await slot.task.close();
       await slot.state.close();
@@ -356,6 +427,7 @@ export class StreamRunner {
     for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
     this.letters = [];
     await this.closeTasks(false);
+    this.inFlightError = null;
     await this.openTasks();
   }
 }

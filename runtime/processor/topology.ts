@@ -46,6 +46,12 @@ export interface StoreDeclaration {
   readonly codec: ValueCodec<unknown>;
   /** Entries of decoded values kept in the read cache per task. */
   readonly cacheEntries?: number;
+  /**
+   * The store's keys are the input records' keys (a per-user or per-item
+   * view). The runner then loads every polled batch's keys in one read
+   * before processing it, instead of one read per cache miss.
+   */
+  readonly keyedByRecordKey?: boolean;
 }
 
 export interface StoreNode extends StoreDeclaration {
