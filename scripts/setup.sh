@@ -26,8 +26,6 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-else
-  npm run build
-fi
+# `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional
+# binaries (biome, go-mokapi) out of the lock file, which `npm ci` then refuses.
+npm install --no-audit --no-fund
