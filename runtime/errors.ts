@@ -176,17 +176,30 @@ export function storageErrorFrom(err: unknown, what: string): RecstreamError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOSPC':
-      return new StorageError(`${what}: no space left on device; free space in the data dir or point RECSTREAM_DATA_DIR elsewhere`, err);
+      return new StorageError(
+        `${what}: no space left on device; free space in the data dir or point RECSTREAM_DATA_DIR elsewhere`,
+        err,
+      );
     case 'EROFS':
-      return new StorageError(`${what}: the data dir is on a read-only file system; set RECSTREAM_DATA_DIR to a writable directory`, err);
+      return new StorageError(
+        `${what}: the data dir is on a read-only file system; set RECSTREAM_DATA_DIR to a writable directory`,
+        err,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new StorageError(`${what}: permission denied; make the data dir writable by this user or set RECSTREAM_DATA_DIR`, err);
+      return new StorageError(
+        `${what}: permission denied; make the data dir writable by this user or set RECSTREAM_DATA_DIR`,
+        err,
+      );
     case 'EDQUOT':
       return new StorageError(`${what}: disk quota exceeded`, err);
     case 'EMFILE':
     case 'ENFILE':
-      return new StorageError(`${what}: too many open files; raise the file descriptor limit (ulimit -n)`, err, true);
+      return new StorageError(
+        `${what}: too many open files; raise the file descriptor limit (ulimit -n)`,
+        err,
+        true,
+      );
     default:
       return new StorageError(`${what}: ${(err as Error | undefined)?.message ?? String(err)}`, err);
   }

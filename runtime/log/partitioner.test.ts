@@ -9,7 +9,11 @@ test('partitionForKey agrees with kafkajs DefaultPartitioner (Java-compatible mu
     const metadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 }));
     for (let i = 0; i < 500; i++) {
       const key = i % 7 === 0 ? `ü-${i}-日本` : `u${i}`;
-      const expected = partitioner({ topic: 't', partitionMetadata: metadata as never, message: { key, value: null } });
+      const expected = partitioner({
+        topic: 't',
+        partitionMetadata: metadata as never,
+        message: { key, value: null },
+      });
       assert.equal(partitionForKey(key, partitions), expected, `key ${key} with ${partitions} partitions`);
     }
   }
