@@ -9,20 +9,9 @@
  * for (const event of interactionStream({ seed: 7, users: 1000, items: 500, count: 10_000 })) encode(event);
  * ```
  */
-import type { Interaction, InteractionType } from '../schemas/generated/types.js';
+import { INTERACTION_TYPE_SYMBOLS, type Interaction } from '../schemas/generated/types.js';
 
-const TYPES: readonly InteractionType[] = [
-  'impression',
-  'view',
-  'click',
-  'like',
-  'dislike',
-  'rate',
-  'add_to_list',
-  'share',
-  'complete',
-  'skip',
-];
+const TYPES = INTERACTION_TYPE_SYMBOLS;
 const DEVICES = ['tv', 'mobile', 'web', 'tablet'];
 const COUNTRIES = ['PT', 'US', 'DE', 'BR', 'IN', 'JP'];
 

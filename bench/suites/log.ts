@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import avro from 'avsc';
 import { EmbeddedLog } from '../../runtime/log/embedded/index.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
+import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
 import { latestSchemaVersion, loadSchema } from '../../schemas/index.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
@@ -30,18 +31,7 @@ const DISTINCT_BATCHES = 64;
 const USERS = 100_000;
 const ITEMS = 50_000;
 const FSYNC_MS = 1000;
-const TYPES = [
-  'impression',
-  'view',
-  'click',
-  'like',
-  'dislike',
-  'rate',
-  'add_to_list',
-  'share',
-  'complete',
-  'skip',
-] as const;
+const TYPES = INTERACTION_TYPE_SYMBOLS;
 
 interface Workload {
   readonly batches: OutgoingRecord[][];
