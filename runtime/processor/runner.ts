@@ -27,6 +27,7 @@ import type { EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartitionOf
 import type { RuntimeMetrics } from '../observability/metrics.js';
 import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
+import { prepareTopics } from './prepare-topics.js';
 import { type PendingOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
@@ -90,7 +91,7 @@ export class StreamRunner {
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
   static async start(options: RunnerOptions): Promise<StreamRunner> {
-    const partitions = await prepareTopics(options);
+    const partitions = await prepareTopics(options.topology, options.log);
     const runner = new StreamRunner(options, partitions);
     await runner.openTasks();
     return runner;
@@ -430,41 +431,6 @@ export class StreamRunner {
     this.inFlightError = null;
     await this.openTasks();
   }
-}
-
-async function prepareTopics(options: RunnerOptions): Promise<number> {
-  const { topology, log } = options;
-  const counts = new Map<string, number>();
-  for (const topic of topology.sourceTopics()) {
-    const info = await log.describeTopic(topic);
-    if (info) counts.set(topic, info.partitions);
-  }
-  const known = [...counts.values()];
-  const partitions = known[0];
-  if (partitions === undefined) {
-    throw new TopologyError(
-      `source topics ${topology.sourceTopics().join(', ')} do not exist; create them (recstream topics create) or produce to them first`,
-    );
-  }
-  for (const topic of topology.sourceTopics()) {
-    const n = counts.get(topic);
-    if (n === undefined) {
-      // An internal topic (written by a sink of this topology) is created co-partitioned.
-      if (!topology.sinkTopics().includes(topic))
-        throw new TopologyError(`source topic ${topic} does not exist`);
-      await log.ensureTopic({ name: topic, partitions });
-    } else if (n !== partitions) {
-      const listing = [...counts].map(([t, c]) => `${t}=${c}`).join(', ');
-      throw new TopologyError(`source topics must be co-partitioned (same partition count): ${listing}`);
-    }
-  }
-  for (const store of topology.stores)
-    await log.ensureTopic({ name: store.changelogTopic, partitions, compacted: true });
-  for (const topic of topology.sinkTopics()) {
-    if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
-  }
-  if (!(await log.describeTopic(DLQ_TOPIC))) await log.ensureTopic({ name: DLQ_TOPIC, partitions: 1 });
-  return partitions;
 }
 
 function countByTopic(records: readonly LogRecord[], report: (topic: string, n: number) => void): void {

@@ -1,0 +1,45 @@
+/**
+ * Checks a topology's topics before its tasks start: source topics must
+ * exist and be co-partitioned (one task reads partition p of each); the
+ * internal topics the topology writes (changelogs, repartition sinks,
+ * rec.dlq) are created with the same partition count when missing.
+ */
+import { TopologyError } from '../errors.js';
+import type { EventLog } from '../log/log.js';
+import { DLQ_TOPIC } from './dead-letter.js';
+import type { Topology } from './topology.js';
+
+/** Returns the partition count every task of the topology shares. */
+export async function prepareTopics(topology: Topology, log: EventLog): Promise<number> {
+  const counts = new Map<string, number>();
+  for (const topic of topology.sourceTopics()) {
+    const info = await log.describeTopic(topic);
+    if (info) counts.set(topic, info.partitions);
+  }
+  const known = [...counts.values()];
+  const partitions = known[0];
+  if (partitions === undefined) {
+    throw new TopologyError(
+      `source topics ${topology.sourceTopics().join(', ')} do not exist; create them (recstream topics create) or produce to them first`,
+    );
+  }
+  for (const topic of topology.sourceTopics()) {
+    const n = counts.get(topic);
+    if (n === undefined) {
+      // An internal topic (written by a sink of this topology) is created co-partitioned.
+      if (!topology.sinkTopics().includes(topic))
+        throw new TopologyError(`source topic ${topic} does not exist`);
+      await log.ensureTopic({ name: topic, partitions });
+    } else if (n !== partitions) {
+      const listing = [...counts].map(([t, c]) => `${t}=${c}`).join(', ');
+      throw new TopologyError(`source topics must be co-partitioned (same partition count): ${listing}`);
+    }
+  }
+  for (const store of topology.stores)
+    await log.ensureTopic({ name: store.changelogTopic, partitions, compacted: true });
+  for (const topic of topology.sinkTopics()) {
+    if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
+  }
+  if (!(await log.describeTopic(DLQ_TOPIC))) await log.ensureTopic({ name: DLQ_TOPIC, partitions: 1 });
+  return partitions;
+}
