@@ -162,6 +162,32 @@ export class TopologyError extends RecstreamError {
   }
 }
 
+/** A producer was used after `close()`, or given a record it can never buffer (the message says which). */
+export class ProducerError extends RecstreamError {
+  constructor(message: string, code = 'PRODUCER_USAGE') {
+    super(message, { code });
+  }
+}
+
+/** A producer's bounded buffer is full and the caller asked not to wait; retry after the buffer drains. */
+export class BufferFullError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'BUFFER_FULL', retriable: true });
+  }
+}
+
+/**
+ * A producer kept failing to append a batch for longer than its delivery
+ * timeout; `cause` is the last error. The batch may or may not be in the log
+ * (the last attempt's outcome is unknown), so a resend can duplicate it:
+ * readers drop duplicates by event id.
+ */
+export class DeliveryTimeoutError extends RecstreamError {
+  constructor(message: string, cause: unknown) {
+    super(message, { code: 'DELIVERY_TIMEOUT', cause, retriable: true });
+  }
+}
+
 /** True when retrying the same call may succeed. Reads only the `retriable` flag. */
 export function isRetriable(err: unknown): boolean {
   return err instanceof RecstreamError && err.retriable;
