@@ -188,6 +188,29 @@ export class DeliveryTimeoutError extends RecstreamError {
   }
 }
 
+/** An import cannot start: unknown format, missing file, a column mapping that does not fit the header. */
+export class ImportError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'IMPORT_INVALID' });
+  }
+}
+
+/**
+ * One line of an imported file is unusable; `field` names the part that is
+ * wrong (`user_id`, `ts (column timestamp)`, `line` for the line as a whole).
+ * The importer dead-letters it and goes on, or throws it under `--strict`.
+ */
+export class BadInputLineError extends RecstreamError {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number,
+    readonly field: string | undefined,
+  ) {
+    super(message, { code: 'IMPORT_LINE_INVALID' });
+  }
+}
+
 /** True when retrying the same call may succeed. Reads only the `retriable` flag. */
 export function isRetriable(err: unknown): boolean {
   return err instanceof RecstreamError && err.retriable;
