@@ -1,0 +1,33 @@
+/**
+ * The `recstream` package entry: what other services import.
+ *
+ * @example
+ * ```ts
+ * import { createProducer, loadConfig, openPlatform } from 'recstream';
+ * const platform = await openPlatform(loadConfig());
+ * const producer = createProducer({ log: platform.log, serde: platform.serde });
+ * ```
+ */
+export type { Config } from './runtime/config.js';
+export { loadConfig } from './runtime/config.js';
+export {
+  BufferFullError,
+  DeliveryTimeoutError,
+  isRetriable,
+  ProducerError,
+  RecstreamError,
+  SchemaValidationError,
+} from './runtime/errors.js';
+export type { Platform } from './runtime/platform.js';
+export { openPlatform } from './runtime/platform.js';
+export type {
+  DeliverOptions,
+  DeliveryReport,
+  Producer,
+  ProducerOptions,
+  ProducerRecord,
+  RecordMetadata,
+  TopicValue,
+} from './runtime/producer/producer.js';
+export { createProducer } from './runtime/producer/producer.js';
+export type * from './schemas/generated/types.js';
