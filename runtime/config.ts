@@ -50,6 +50,12 @@ export const CONFIG_SCHEMA = {
     default: undefined,
     doc: "Redis URL for the online store; unset serves from the processors' own stores",
   },
+  redisKeyPrefix: {
+    env: 'RECSTREAM_REDIS_KEY_PREFIX',
+    kind: 'string',
+    default: 'recstream',
+    doc: 'prefix of every online-store key in Redis (several deployments can share one server)',
+  },
   python: {
     env: 'RECSTREAM_PYTHON',
     kind: 'string',

@@ -162,6 +162,29 @@ export class TopologyError extends RecstreamError {
   }
 }
 
+/**
+ * The online store refused an operation: an unknown feature view, a bad
+ * namespace name, dropping the active namespace, a value its view's codec
+ * cannot decode, or a Redis reply error. `retriable` is true only for the
+ * server's transient refusals (loading, busy script, failover).
+ */
+export class OnlineStoreError extends RecstreamError {
+  constructor(message: string, cause?: unknown, retriable = false) {
+    super(message, { code: 'ONLINE_STORE_FAILED', cause, retriable });
+  }
+}
+
+/**
+ * The online store cannot answer for some keys now: no namespace is active
+ * yet, or (in-process) the task holding them stayed closed longer than the
+ * read may wait. Retriable; `bundle` reports it per partition instead.
+ */
+export class OnlineStoreUnavailableError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'ONLINE_STORE_UNAVAILABLE', retriable: true });
+  }
+}
+
 /** A producer was used after `close()`, or given a record it can never buffer (the message says which). */
 export class ProducerError extends RecstreamError {
   constructor(message: string, code = 'PRODUCER_USAGE') {
