@@ -82,7 +82,8 @@ export class StreamRunner {
 
   private constructor(
     private readonly options: RunnerOptions,
-    private readonly partitionCount: number,
+    /** Partitions of the source topics (tasks of the whole application, over every instance). */
+    readonly partitionCount: number,
   ) {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
@@ -143,6 +144,16 @@ export class StreamRunner {
   /** Records processed, dead-lettered and commits made so far. */
   progress(): RunStats {
     return { ...this.stats };
+  }
+
+  /**
+   * The open state of the task for `partition`; undefined while the task is
+   * (re)opening or when this runner does not run that partition. For
+   * interactive queries (the in-process online store), which read committed
+   * values only.
+   */
+  taskState(partition: number): TaskState | undefined {
+    return this.tasks.get(partition)?.state;
   }
 
   /** Asks the loop to finish its current batch, commit and exit. */

@@ -167,6 +167,18 @@ export class CachedStore<V> implements KeyValueStore<V> {
     }
   }
 
+  /**
+   * The committed values of `keys`, in one engine round trip: what the last
+   * commit wrote, never pending writes, and not through the cache (whose
+   * entries may be the processor's own objects).
+   */
+  async readCommitted(keys: readonly string[]): Promise<(V | undefined)[]> {
+    if (this.closed) throw this.closedError();
+    const values = await this.engine.getMany(keys.map((key) => prefixedKey(this.prefix, key)));
+    if (this.closed) throw this.closedError();
+    return values.map((bytes) => (bytes === undefined ? undefined : this.decode(bytes)));
+  }
+
   /** Entries as of the last commit (pending writes are counted once committed). */
   approximateCount(): number {
     return this.count;

@@ -339,3 +339,29 @@ describe('TaskState: misuse', () => {
       await assert.rejects(fx.open('a', { stores }), /has no partition 1/);
     }));
 });
+
+describe('TaskState: committed reads', () => {
+  test('readCommitted sees what the last commit wrote, never pending writes, and fails once closed', () =>
+    withFixture(async (fx) => {
+      const state = await fx.open('a');
+      const counts = state.store<number>('counts');
+      counts.put('u1', 1);
+      counts.put('u2', 2);
+      await state.commit(new Map([['in', 1]]));
+      counts.put('u1', 10);
+      counts.delete('u2');
+      counts.put('u3', 3);
+      assert.deepEqual(await state.readCommitted<number>('counts', ['u1', 'u2', 'u3', 'u1']), [
+        1,
+        2,
+        undefined,
+        1,
+      ]);
+      assert.equal(await counts.get('u1'), 10);
+      await state.commit(new Map([['in', 2]]));
+      assert.deepEqual(await state.readCommitted<number>('counts', ['u1', 'u2', 'u3']), [10, undefined, 3]);
+      await assert.rejects(state.readCommitted('nope', ['u1']), /has no store nope/);
+      await state.close();
+      await assert.rejects(state.readCommitted('counts', ['u1']), StateStoreError);
+    }));
+});

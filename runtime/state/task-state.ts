@@ -184,6 +184,23 @@ export class TaskState {
     return n;
   }
 
+  /**
+   * The committed values of `keys` in store `name`, with one engine round
+   * trip: what the last commit wrote, never the pending writes of the task's
+   * processors. For readers outside the task (the in-process online store),
+   * which must never see state that a crash or a retry could take back.
+   * Rejects with a StateStoreError once the task state is closed.
+   *
+   * @example
+   * ```ts
+   * const [u1, u2] = await state.readCommitted<UserView>('user', ['u1', 'u2']);
+   * ```
+   */
+  async readCommitted<V>(name: string, keys: readonly string[]): Promise<(V | undefined)[]> {
+    if (this.closed) throw this.closedError();
+    return (this.store(name) as CachedStore<V>).readCommitted(keys);
+  }
+
   /** Committed entries of a store, for metrics. */
   approximateCount(store: string): number {
     return (this.store(store) as CachedStore<unknown>).approximateCount();
