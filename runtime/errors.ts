@@ -234,6 +234,13 @@ export class BadInputLineError extends RecstreamError {
   }
 }
 
+/** A service cannot take requests yet or for now (starting up, rebuilding an index); retry shortly. */
+export class UnavailableError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'SERVICE_UNAVAILABLE', cause, retriable: true });
+  }
+}
+
 /** True when retrying the same call may succeed. Reads only the `retriable` flag. */
 export function isRetriable(err: unknown): boolean {
   return err instanceof RecstreamError && err.retriable;
