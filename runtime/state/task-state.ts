@@ -201,6 +201,11 @@ export class TaskState {
     return (this.store(name) as CachedStore<V>).readCommitted(keys);
   }
 
+  /** Whether `close()` was called: a reader holding this object should look the task up again. */
+  isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Committed entries of a store, for metrics. */
   approximateCount(store: string): number {
     return (this.store(store) as CachedStore<unknown>).approximateCount();
