@@ -4,6 +4,7 @@ import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
+import { importCommand } from './import.js';
 import { processCommand } from './process.js';
 import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
@@ -11,6 +12,7 @@ import { topicsCommand } from './topics.js';
 export const COMMANDS: readonly Command[] = [
   demoCommand,
   processCommand,
+  importCommand,
   describeCommand,
   topicsCommand,
   stateDigestCommand,
