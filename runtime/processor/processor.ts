@@ -29,6 +29,23 @@ export interface StreamRecord<V> {
   /** Event time, epoch milliseconds. */
   readonly timestamp: number;
   readonly headers?: RecordHeaders | undefined;
+  /**
+   * For a record forwarded to a sink: the partition to write it to instead
+   * of the key's (watermarks and broadcasts that every partition must see).
+   */
+  readonly partition?: number | undefined;
+}
+
+/**
+ * A read-only table every task of an application sees in full: all
+ * partitions of one topic, folded in memory by the topology's reducer
+ * (Kafka Streams' GlobalKTable). See `TopologyBuilder.addGlobalTable`.
+ */
+export interface GlobalTableView<V> {
+  readonly name: string;
+  get(key: string): V | undefined;
+  /** Keys held. */
+  readonly size: number;
 }
 
 /** Where the record being processed came from (undefined inside a punctuator). */
@@ -53,8 +70,12 @@ export interface ProcessorContext<Out> {
   readonly applicationId: string;
   /** The task's partition: partition number of every source topic this task reads. */
   readonly partition: number;
+  /** How many partitions the source topics have (how many tasks the application runs in all). */
+  readonly partitionCount: number;
   readonly logger: Logger;
   store<V>(name: string): KeyValueStore<V>;
+  /** A global table the topology declares (read-only, the same in every task). */
+  globalTable<V>(name: string): GlobalTableView<V>;
   /** Sends a record to every child, or to the named child only. */
   forward(record: StreamRecord<Out>, childName?: string): void;
   schedule(

@@ -27,6 +27,7 @@ import type { EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartitionOf
 import type { RuntimeMetrics } from '../observability/metrics.js';
 import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
+import { GlobalTables } from './global-tables.js';
 import { prepareTopics } from './prepare-topics.js';
 import { type PendingOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
@@ -84,6 +85,7 @@ export class StreamRunner {
     private readonly options: RunnerOptions,
     /** Partitions of the source topics (tasks of the whole application, over every instance). */
     readonly partitionCount: number,
+    private readonly globals: GlobalTables,
   ) {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
@@ -93,8 +95,15 @@ export class StreamRunner {
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
   static async start(options: RunnerOptions): Promise<StreamRunner> {
     const partitions = await prepareTopics(options.topology, options.log);
-    const runner = new StreamRunner(options, partitions);
-    await runner.openTasks();
+    // Global tables are read to their end before any task processes a record.
+    const globals = await GlobalTables.open(options.topology.globalTables, options.log, options.logger);
+    const runner = new StreamRunner(options, partitions, globals);
+    try {
+      await runner.openTasks();
+    } catch (error) {
+      await globals.close();
+      throw error;
+    }
     return runner;
   }
 
@@ -108,6 +117,7 @@ export class StreamRunner {
       } catch (error) {
         if (!isRetriable(error)) {
           await this.closeTasks(false);
+          await this.globals.close();
           throw error;
         }
         const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
@@ -121,6 +131,7 @@ export class StreamRunner {
     }
     await this.commit();
     await this.closeTasks(true);
+    await this.globals.close();
     return { ...this.stats };
   }
 
@@ -137,6 +148,7 @@ export class StreamRunner {
       await this.commit();
     } finally {
       await this.closeTasks(true);
+      await this.globals.close();
     }
     return { ...this.stats };
   }
@@ -164,6 +176,7 @@ export class StreamRunner {
   /** Closes every task without processing further (after `start`, for inspection such as `digest`). */
   async close(): Promise<void> {
     await this.closeTasks(false);
+    await this.globals.close();
   }
 
   /** Stable sha256 per store and task: `recstream state digest`. */
@@ -177,6 +190,7 @@ export class StreamRunner {
   }
 
   private async step(timeoutMs: number): Promise<number> {
+    await this.globals.catchUp();
     const records = await this.consumer.poll({ maxRecords: this.options.maxPollRecords ?? 2000, timeoutMs });
     if (records.length > 0) await this.processBatch(records);
     const now = Date.now();
@@ -332,7 +346,13 @@ export class StreamRunner {
         list = [];
         byTopic.set(out.topic, list);
       }
-      list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
+      list.push({
+        key: out.key,
+        value,
+        timestamp: out.timestamp,
+        headers: out.headers,
+        partition: out.partition,
+      });
     }
     if (letters.length > 0) {
       const list: OutgoingRecord[] = [];
@@ -406,7 +426,10 @@ export class StreamRunner {
               this.options.onRestore!(store, partition, restored, total)
           : undefined,
       });
-      const task = new Task(topology, partition, (name) => state.store(name), logger);
+      const task = new Task(topology, partition, (name) => state.store(name), logger, {
+        partitionCount: this.partitionCount,
+        globalTable: (name) => this.globals.view(name),
+      });
       await task.init();
       this.tasks.set(partition, { task, state, offsets: new Map(state.committedInputOffsets()) });
     }

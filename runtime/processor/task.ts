@@ -8,7 +8,13 @@ import type { Logger } from 'pino';
 import { isInfrastructureError, ProcessingError } from '../errors.js';
 import type { LogRecord, RecordHeaders } from '../log/log.js';
 import type { KeyValueStore } from '../state/store.js';
-import type { Processor, ProcessorContext, RecordMetadata, StreamRecord } from './processor.js';
+import type {
+  GlobalTableView,
+  Processor,
+  ProcessorContext,
+  RecordMetadata,
+  StreamRecord,
+} from './processor.js';
 import { Punctuations } from './punctuation.js';
 import type { SinkNode, Topology } from './topology.js';
 
@@ -19,7 +25,19 @@ export interface PendingOutput {
   readonly value: Buffer | null | Promise<Buffer>;
   readonly timestamp: number;
   readonly headers: RecordHeaders | undefined;
+  /** Explicit target partition; undefined: the key's partition. */
+  readonly partition: number | undefined;
 }
+
+/** What a task knows about the application beyond its own partition. */
+export interface TaskEnvironment {
+  /** Partitions of the source topics. */
+  readonly partitionCount: number;
+  /** The global tables' replicas, by name. */
+  readonly globalTable: (name: string) => GlobalTableView<unknown> | undefined;
+}
+
+const NO_ENVIRONMENT: TaskEnvironment = { partitionCount: 1, globalTable: () => undefined };
 
 /** Why a record could not be processed, with the node that failed. */
 export interface RecordFailure {
@@ -43,6 +61,7 @@ export class Task {
     readonly partition: number,
     private readonly stores: (name: string) => KeyValueStore<unknown>,
     private readonly logger: Logger,
+    private readonly environment: TaskEnvironment = NO_ENVIRONMENT,
   ) {
     for (const s of topology.sources) for (const topic of s.topics) this.sourceByTopic.set(topic, s.name);
   }
@@ -154,6 +173,7 @@ export class Task {
       value,
       timestamp: record.timestamp,
       headers: record.headers,
+      partition: record.partition,
     });
   }
 
@@ -162,6 +182,7 @@ export class Task {
     return {
       applicationId: this.topology.applicationId,
       partition: this.partition,
+      partitionCount: this.environment.partitionCount,
       logger: this.logger.child({ processor: name, partition: this.partition }),
       store<V>(storeName: string): KeyValueStore<V> {
         if (!storeNames.includes(storeName)) {
@@ -170,6 +191,14 @@ export class Task {
           );
         }
         return task.stores(storeName) as KeyValueStore<V>;
+      },
+      globalTable<V>(tableName: string): GlobalTableView<V> {
+        const view = task.environment.globalTable(tableName);
+        if (view === undefined)
+          throw new ProcessingError(
+            `processor ${name} asked for global table ${tableName}, which the topology does not declare`,
+          );
+        return view as GlobalTableView<V>;
       },
       forward(record, childName) {
         const children = childName === undefined ? task.topology.children(name) : [childName];

@@ -18,6 +18,7 @@ import { CachedStore } from '../state/cached-store.js';
 import { MemoryEngine } from '../state/memory/memory-engine.js';
 import type { KeyValueStore } from '../state/store.js';
 import { type DeadLetter, deadLetterFor } from './dead-letter.js';
+import { GlobalTables } from './global-tables.js';
 import { Task } from './task.js';
 import type { Topology } from './topology.js';
 
@@ -26,6 +27,8 @@ export interface DriverOutput {
   readonly value: Buffer | null;
   readonly timestamp: number;
   readonly headers: RecordHeaders | undefined;
+  /** The partition a processor asked for; undefined: the key's partition. */
+  readonly partition: number | undefined;
 }
 
 export class TopologyTestDriver {
@@ -38,17 +41,30 @@ export class TopologyTestDriver {
     private readonly task: Task,
     private readonly stores: Map<string, CachedStore<unknown>>,
     private readonly partition: number,
+    private readonly globals: GlobalTables,
+    private readonly topology: Topology,
   ) {}
 
-  static async create(topology: Topology, options: { partition?: number } = {}): Promise<TopologyTestDriver> {
+  /**
+   * `partition`: the task's partition (default 0); `partitionCount`: the
+   * application's partitions as processors see them (default 1).
+   */
+  static async create(
+    topology: Topology,
+    options: { partition?: number; partitionCount?: number } = {},
+  ): Promise<TopologyTestDriver> {
     const engine = new MemoryEngine();
     const stores = new Map<string, CachedStore<unknown>>();
     for (const s of topology.stores)
       stores.set(s.name, new CachedStore(s.name, engine, s.codec, s.cacheEntries ?? 10_000, 0));
     const partition = options.partition ?? 0;
-    const task = new Task(topology, partition, (name) => stores.get(name)!, silentLogger());
+    const globals = new GlobalTables(topology.globalTables, silentLogger());
+    const task = new Task(topology, partition, (name) => stores.get(name)!, silentLogger(), {
+      partitionCount: options.partitionCount ?? 1,
+      globalTable: (name) => globals.view(name),
+    });
     await task.init();
-    return new TopologyTestDriver(task, stores, partition);
+    return new TopologyTestDriver(task, stores, partition, globals, topology);
   }
 
   /** Processes one record as if read from `topic` at the next offset. */
@@ -62,6 +78,9 @@ export class TopologyTestDriver {
     const offset = this.offsets.get(topic) ?? 0;
     this.offsets.set(topic, offset + 1);
     const record: LogRecord = { topic, partition: this.partition, offset, timestamp, key, value, headers };
+    // As in the runner, a global table sees a record before the tasks process anything after it.
+    await this.globals.apply(record);
+    if (this.globals.reads(topic) && !this.topology.sourceTopics().includes(topic)) return;
     const failure = await this.task.process(record);
     if (failure) this.deadLetters.push(deadLetterFor(record, failure.error, failure.node));
     await this.collect();
@@ -102,7 +121,13 @@ export class TopologyTestDriver {
         list = [];
         this.outputs.set(out.topic, list);
       }
-      list.push({ key: out.key, value, timestamp: out.timestamp, headers: out.headers });
+      list.push({
+        key: out.key,
+        value,
+        timestamp: out.timestamp,
+        headers: out.headers,
+        partition: out.partition,
+      });
     }
     this.task.outputs.length = 0;
   }

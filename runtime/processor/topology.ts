@@ -60,6 +60,30 @@ export interface StoreNode extends StoreDeclaration {
   readonly changelogTopic: string;
 }
 
+/**
+ * Folds one record of a global table's topic into the entry of its key:
+ * `value` null is a tombstone; returning undefined removes the key. Must
+ * not mutate `current`: readers may hold it.
+ */
+export type GlobalTableReducer<V, S> = (
+  current: S | undefined,
+  value: V | null,
+  record: { readonly key: string; readonly timestamp: number },
+) => S | undefined;
+
+/**
+ * A table built from every partition of a topic and readable by every task
+ * (`ctx.globalTable(name)`). The runner reads the topic to its end before
+ * the first record is processed, then keeps up with it before each batch.
+ * Held in memory: meant for small dimension tables such as the catalog.
+ */
+export interface GlobalTableNode {
+  readonly name: string;
+  readonly topic: string;
+  readonly deserializer: ValueDeserializer<unknown>;
+  readonly reduce: GlobalTableReducer<unknown, unknown>;
+}
+
 export type Node = SourceNode | ProcessorNode | SinkNode;
 
 export interface Topology {
@@ -68,6 +92,7 @@ export interface Topology {
   readonly processors: readonly ProcessorNode[];
   readonly sinks: readonly SinkNode[];
   readonly stores: readonly StoreNode[];
+  readonly globalTables: readonly GlobalTableNode[];
   /** Names of the nodes each node forwards to, in declaration order. */
   children(name: string): readonly string[];
   node(name: string): Node;
@@ -86,6 +111,7 @@ export function changelogTopicName(processor: string, store: string): string {
 export class TopologyBuilder {
   private readonly nodes: Node[] = [];
   private readonly storeDecls: { decl: StoreDeclaration; processors: string[] }[] = [];
+  private readonly globals: GlobalTableNode[] = [];
 
   constructor(private readonly applicationId: string) {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(applicationId)) {
@@ -132,6 +158,19 @@ export class TopologyBuilder {
     return this;
   }
 
+  /** Declares a global table: every partition of `topic`, folded by `reduce`, readable by every task. */
+  addGlobalTable<V, S>(table: {
+    name: string;
+    topic: string;
+    deserializer: ValueDeserializer<V>;
+    reduce: GlobalTableReducer<V, S>;
+  }): this {
+    if (this.globals.some((g) => g.name === table.name))
+      throw new TopologyError(`global table ${table.name} is declared twice`);
+    this.globals.push(table as unknown as GlobalTableNode);
+    return this;
+  }
+
   build(): Topology {
     const byName = new Map(this.nodes.map((n) => [n.name, n]));
     for (const node of this.nodes) {
@@ -159,7 +198,11 @@ export class TopologyBuilder {
     const nodes = this.nodes.map((n) =>
       n.kind === 'processor' ? { ...n, stores: storesOf.get(n.name) ?? [] } : n,
     );
-    return createTopology(this.applicationId, nodes, stores);
+    for (const g of this.globals) {
+      if (stores.some((s) => s.name === g.name))
+        throw new TopologyError(`global table ${g.name} has the name of a store`);
+    }
+    return createTopology(this.applicationId, nodes, stores, [...this.globals]);
   }
 
   private add(node: Node): void {
@@ -175,6 +218,7 @@ function createTopology(
   applicationId: string,
   nodes: readonly Node[],
   stores: readonly StoreNode[],
+  globalTables: readonly GlobalTableNode[],
 ): Topology {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const children = new Map<string, string[]>(nodes.map((n) => [n.name, []]));
@@ -187,6 +231,7 @@ function createTopology(
     processors: nodes.filter((n): n is ProcessorNode => n.kind === 'processor'),
     sinks,
     stores,
+    globalTables,
     children: (name) => children.get(name) ?? [],
     node(name) {
       const n = byName.get(name);
@@ -232,6 +277,10 @@ function describeTopology(t: Topology): string {
   if (t.stores.length) {
     lines.push('  Stores:');
     for (const s of t.stores) lines.push(`    ${s.name} (owner: ${s.owner}, changelog: ${s.changelogTopic})`);
+  }
+  if (t.globalTables.length) {
+    lines.push('  Global tables:');
+    for (const g of t.globalTables) lines.push(`    ${g.name} (topic: ${g.topic}, all partitions)`);
   }
   return lines.join('\n');
 }
