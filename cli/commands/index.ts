@@ -6,12 +6,14 @@ import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
 import { importCommand } from './import.js';
 import { processCommand } from './process.js';
+import { serveCommand } from './serve.js';
 import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,
   processCommand,
+  serveCommand,
   importCommand,
   describeCommand,
   topicsCommand,

@@ -16,6 +16,8 @@ export interface DeliveryReport {
   readonly baseOffset: number;
   /** The records of the batch, as the producer appended them. */
   readonly records: readonly OutgoingRecord[];
+  /** The values as given to `send` / `deliver` (the same objects), record i's at i; null for tombstones. */
+  readonly values: readonly unknown[];
 }
 
 export interface ProducerOptions {

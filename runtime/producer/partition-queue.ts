@@ -21,6 +21,8 @@ export interface RecordSink {
 
 export interface QueuedRecord {
   readonly record: OutgoingRecord;
+  /** The value the caller sent, for delivery reports. */
+  readonly source: unknown;
   readonly bytes: number;
   readonly sink: RecordSink;
   /** Position of the record in its send call. */
@@ -145,7 +147,13 @@ export class PartitionQueue {
     this.ctx.metrics?.records.inc({ topic: this.topic }, batch.length);
     this.ctx.metrics?.batches.inc({ topic: this.topic });
     this.ctx.release(batch.length, bytes);
-    this.ctx.onDelivery?.({ topic: this.topic, partition: this.partition, baseOffset, records });
+    this.ctx.onDelivery?.({
+      topic: this.topic,
+      partition: this.partition,
+      baseOffset,
+      records,
+      values: batch.map((e) => e.source),
+    });
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
       e.sink.acknowledged(e.index, this.partition, baseOffset + i);

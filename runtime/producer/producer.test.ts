@@ -91,6 +91,11 @@ test('send batches records by partition, keyed by user_id, timestamped by ts, in
       reports.reduce((n, r) => n + r.records.length, 0),
       sent.length,
     );
+    const reported = new Set(reports.flatMap((r) => r.values));
+    assert.ok(
+      sent.every((e) => reported.has(e)),
+      'reports carry the values as sent',
+    );
   });
 });
 

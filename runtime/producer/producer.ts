@@ -140,6 +140,12 @@ export function createProducer(options: ProducerOptions): Producer {
   return new LogProducer(options);
 }
 
+interface EncodedRecord {
+  readonly record: OutgoingRecord;
+  readonly source: unknown;
+  readonly bytes: number;
+}
+
 interface TopicState {
   readonly partitions: number;
   readonly queues: PartitionQueue[];
@@ -262,7 +268,7 @@ class LogProducer implements Producer {
 
   private push(
     state: TopicState,
-    encoded: readonly { record: OutgoingRecord; bytes: number }[],
+    encoded: readonly EncodedRecord[],
     from: number,
     to: number,
     sink: RecordSink,
@@ -270,8 +276,8 @@ class LogProducer implements Producer {
     this.context.metrics?.buffered.inc(to - from);
     const now = Date.now();
     for (let i = from; i < to; i++) {
-      const { record, bytes } = encoded[i]!;
-      state.queues[record.partition!]!.push({ record, bytes, sink, index: i, enqueuedAt: now });
+      const { record, source, bytes } = encoded[i]!;
+      state.queues[record.partition!]!.push({ record, source, bytes, sink, index: i, enqueuedAt: now });
     }
   }
 
@@ -279,7 +285,7 @@ class LogProducer implements Producer {
     topic: string,
     state: TopicState,
     records: readonly ProducerRecord<unknown>[],
-  ): { record: OutgoingRecord; bytes: number }[] {
+  ): EncodedRecord[] {
     const now = Date.now();
     return records.map((r, i) => {
       let value: Buffer | null = null;
@@ -302,7 +308,7 @@ class LogProducer implements Producer {
         partition,
         ...(r.headers === undefined ? {} : { headers: r.headers }),
       };
-      return { record, bytes: (value?.length ?? 0) + (key?.length ?? 0) };
+      return { record, source: r.value, bytes: (value?.length ?? 0) + (key?.length ?? 0) };
     });
   }
 

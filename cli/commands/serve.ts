@@ -1,0 +1,29 @@
+import { startResponder } from '../../responders/server.js';
+import type { Command } from '../command.js';
+import { withPlatform } from '../platform.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary:
+    'run the responder: POST /v1/events, /healthz, /readyz, /metrics on RECSTREAM_HTTP_HOST:RECSTREAM_HTTP_PORT',
+  usage: 'recstream serve [--data-dir DIR]',
+  options: {},
+  run: ({ config }) =>
+    withPlatform(config, async (platform) => {
+      const responder = await startResponder(platform);
+      let stop!: () => void;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        process.stdout.write(`recstream serve: listening on ${responder.url}\n`);
+        // A failed start (index unreadable, disk full) ends the command instead of serving 503s forever.
+        await Promise.race([responder.started.then(() => stopped), stopped]);
+        return 0;
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        await responder.close();
+      }
+    }),
+};

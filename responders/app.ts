@@ -1,0 +1,58 @@
+/**
+ * The responder's fastify app (DESIGN.md §3, §8), built from route plugins
+ * so that later parts (recommendations, admin) are one more `register`:
+ * health, readiness and metrics always; `POST /v1/events` when an ingest is
+ * given. Errors are JSON `{ error, code }`; request logging is off (the hot
+ * path logs only refusals and failures, through pino's async destination).
+ *
+ * @example
+ * ```ts
+ * const readiness = new Readiness();
+ * const app = await createResponderApp({ metrics: platform.metrics, logger: platform.logger, readiness,
+ *   ingest: { service: ingest, maxBodyBytes: 1 << 20 } });
+ * const res = await app.inject({ method: 'GET', url: '/readyz' });
+ * await app.listen({ host: '127.0.0.1', port: 8080 });
+ * ```
+ */
+import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from '../runtime/observability/logger.js';
+import type { Registry } from '../runtime/observability/metrics.js';
+import type { Ingest } from './ingest/ingest.js';
+import type { Readiness } from './readiness.js';
+import { eventsRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface ResponderAppOptions {
+  readonly metrics: Registry;
+  readonly readiness: Readiness;
+  readonly logger?: Logger;
+  /** False turns /healthz into a 503. Default: always healthy. */
+  readonly healthy?: () => boolean;
+  /** Serves POST /v1/events and adds the `ingest` readiness check. */
+  readonly ingest?: { readonly service: Ingest; readonly maxBodyBytes: number };
+}
+
+export async function createResponderApp(options: ResponderAppOptions): Promise<FastifyInstance> {
+  const app = fastify({
+    ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),
+    logController: new LogController({ disableRequestLogging: true }),
+    // The route's own limit applies to /v1/events; everything else takes small bodies only.
+    bodyLimit: 64 * 1024,
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
+  );
+  await app.register(healthRoutes, {
+    registry: options.metrics,
+    readiness: options.readiness,
+    healthy: options.healthy ?? (() => true),
+  });
+  if (options.ingest !== undefined) {
+    const { service, maxBodyBytes } = options.ingest;
+    options.readiness.add('ingest', () => service.notReadyReason());
+    await app.register(eventsRoutes, { ingest: service, maxBodyBytes, metrics: options.metrics });
+  }
+  return app;
+}

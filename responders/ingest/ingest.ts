@@ -1,0 +1,347 @@
+/**
+ * The ingest service behind `POST /v1/events`: validates a batch, drops
+ * event ids it has already accepted, appends the rest to rec.interactions
+ * through the producer client and resolves only when the log acknowledged
+ * them. Idempotent on `event_id` across restarts (see `dedup-index.ts` for
+ * the durable index and its window).
+ *
+ * How an id is never accepted twice, even by concurrent requests:
+ * 1. a request *claims* each new id synchronously (an in-memory map), so a
+ *    second request with the same id waits for the first one's outcome;
+ * 2. ids not claimed are looked up in the index (one RocksDB round trip);
+ * 3. the rest are appended; each acknowledged batch is queued for the index
+ *    in log order, and the claim is dropped only once the index write that
+ *    holds the id has committed, together with the partition checkpoint;
+ * 4. on start, the records after the checkpoint (acknowledged but not yet
+ *    indexed when the process died) are read back from the log and indexed
+ *    before the first request is taken.
+ *
+ * @example
+ * ```ts
+ * const ingest = await Ingest.open({ log, serde, dataDir, windowMs: 86_400_000, maxInFlightEvents: 20_000 });
+ * await ingest.start();                       // rebuild from the log tail
+ * const result = await ingest.accept(jsonEvents);
+ * // { accepted: 98, duplicates: 1, refused: [{ index: 3, event_id: 'e3', errors: [...] }] }
+ * await ingest.close();
+ * ```
+ */
+import { join } from 'node:path';
+import { UnavailableError } from '../../runtime/errors.js';
+import type { EventLog } from '../../runtime/log/log.js';
+import type { Logger } from '../../runtime/observability/logger.js';
+import type { Registry } from '../../runtime/observability/metrics.js';
+import { createProducer, type DeliveryReport, type Producer } from '../../runtime/producer/producer.js';
+import type { Serde } from '../../runtime/serde/serde.js';
+import type { Interaction } from '../../schemas/generated/types.js';
+import { DedupIndex, type IndexedEvent } from './dedup-index.js';
+import { fingerprint } from './fingerprint.js';
+import { type IngestMetrics, ingestMetrics } from './ingest-metrics.js';
+import { rebuildIndex } from './rebuild.js';
+import { type FieldError, validateEvent } from './validate-event.js';
+
+export const INTERACTIONS_TOPIC = 'rec.interactions';
+
+export interface IngestOptions {
+  readonly log: EventLog;
+  readonly serde: Serde;
+  /** The index lives in `<dataDir>/ingest/dedup`. */
+  readonly dataDir: string;
+  readonly windowMs: number;
+  /** Events appended but not yet acknowledged before `accept` throws BufferFullError. */
+  readonly maxInFlightEvents: number;
+  /** How long appends are retried before the request fails with 503. Default 10 000 ms. */
+  readonly deliveryTimeoutMs?: number;
+  readonly logger?: Logger;
+  readonly metrics?: Registry;
+}
+
+/** A record that was not accepted, and why. */
+export interface Refusal {
+  /** Position of the record in the request's array. */
+  readonly index: number;
+  /** Its event_id when it had a readable one. */
+  readonly event_id?: string;
+  readonly errors: readonly FieldError[];
+}
+
+export interface IngestResult {
+  /** Records appended by this request. */
+  readonly accepted: number;
+  /** Records whose event_id was accepted before with the same content: already in the log, not appended again. */
+  readonly duplicates: number;
+  readonly refused: readonly Refusal[];
+}
+
+type Outcome = 'appended' | 'failed';
+
+/** An id being appended by some request; others with the same id wait on `outcome`. */
+class Claim {
+  readonly outcome: Promise<Outcome>;
+  settled = false;
+  /** The fingerprint the index held when the id turned out to be accepted already. */
+  stored: Buffer | undefined;
+  private settle!: (o: Outcome) => void;
+
+  constructor(
+    readonly id: string,
+    readonly fingerprint: Buffer,
+  ) {
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  resolve(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(outcome);
+  }
+}
+
+export class Ingest {
+  private readonly claims = new Map<string, Claim>();
+  private readonly claimOf = new WeakMap<object, Claim>();
+  private readonly producer: Producer;
+  private readonly metrics: IngestMetrics | undefined;
+  private pendingIndex: { entry: IndexedEvent; claim: Claim }[] = [];
+  private checkpoint = new Map<number, number>();
+  private indexing: Promise<void> | undefined;
+  private indexRetry: NodeJS.Timeout | undefined;
+  private state: 'starting' | 'ready' | 'closed' = 'starting';
+  private rebuilt = 0;
+
+  private constructor(
+    private readonly options: IngestOptions,
+    private readonly index: DedupIndex,
+  ) {
+    this.metrics = options.metrics === undefined ? undefined : ingestMetrics(options.metrics);
+    this.producer = createProducer({
+      log: options.log,
+      serde: options.serde,
+      logger: options.logger,
+      metrics: options.metrics,
+      // Short linger: a request waits for its own acknowledgement, so latency is what clients see.
+      lingerMs: 2,
+      maxBatchRecords: 1000,
+      maxBufferedRecords: options.maxInFlightEvents,
+      // A client should hear 503 and retry rather than hang for Kafka's two minutes.
+      deliveryTimeoutMs: options.deliveryTimeoutMs ?? 10_000,
+      retryBackoffMaxMs: 1000,
+      onDelivery: (report) => this.delivered(report),
+    });
+  }
+
+  static async open(options: IngestOptions): Promise<Ingest> {
+    const index = await DedupIndex.open(join(options.dataDir, 'ingest', 'dedup'), {
+      windowMs: options.windowMs,
+    });
+    return new Ingest(options, index);
+  }
+
+  /** Indexes what the log holds past the checkpoint, then takes requests. */
+  async start(): Promise<void> {
+    const { checkpoint, records } = await rebuildIndex(this.options.log, this.options.serde, this.index, {
+      topic: INTERACTIONS_TOPIC,
+      onProgress: (n) => (this.rebuilt = n),
+    });
+    this.checkpoint = checkpoint;
+    this.rebuilt = records;
+    if (this.state === 'starting') this.state = 'ready';
+    this.options.logger?.info({ records }, 'ingest ready: event-id index rebuilt from the log tail');
+  }
+
+  /** Null when ready, else why not (for /readyz). */
+  notReadyReason(): string | null {
+    if (this.state === 'ready') return null;
+    if (this.state === 'closed') return 'ingest is shut down';
+    return `rebuilding the event-id index from the log (${this.rebuilt} records read)`;
+  }
+
+  /**
+   * Validates and appends a batch of JSON events; resolves after the log
+   * acknowledged every accepted one.
+   *
+   * @throws BufferFullError when too many events are in flight (the route answers 429)
+   * @throws UnavailableError while starting or closing, or a retriable log error (503)
+   */
+  async accept(events: readonly unknown[]): Promise<IngestResult> {
+    const reason = this.notReadyReason();
+    if (reason !== null) throw new UnavailableError(`not accepting events: ${reason}`);
+    const refused: Refusal[] = [];
+    const fresh: { index: number; event: Interaction; claim: Claim }[] = [];
+    const waits: { index: number; id: string; fingerprint: Buffer; claim: Claim }[] = [];
+    const inBatch = new Map<string, { index: number; fingerprint: Buffer }>();
+    let duplicates = 0;
+    const now = Date.now();
+    for (let i = 0; i < events.length; i++) {
+      const checked = validateEvent(events[i], now);
+      if (!checked.ok) {
+        refused.push(refusal(i, events[i], checked.errors));
+        continue;
+      }
+      const event = checked.event;
+      const id = event.event_id;
+      const fp = fingerprint(event);
+      const earlier = inBatch.get(id);
+      if (earlier !== undefined) {
+        if (earlier.fingerprint.equals(fp)) duplicates++;
+        else refused.push(conflict(i, id, `record ${earlier.index} of this request`));
+        continue;
+      }
+      inBatch.set(id, { index: i, fingerprint: fp });
+      const claimed = this.claims.get(id);
+      if (claimed !== undefined) {
+        waits.push({ index: i, id, fingerprint: fp, claim: claimed });
+        continue;
+      }
+      const claim = new Claim(id, fp);
+      this.claims.set(id, claim);
+      this.claimOf.set(event, claim);
+      fresh.push({ index: i, event, claim });
+    }
+
+    const toAppend: { event: Interaction; claim: Claim }[] = [];
+    let known: (Buffer | undefined)[];
+    try {
+      known = await this.index.lookup(fresh.map((f) => f.claim.id));
+    } catch (err) {
+      this.release(fresh.map((f) => f.claim));
+      throw new UnavailableError(`the event-id index cannot be read: ${(err as Error).message}`, err);
+    }
+    for (const [k, f] of fresh.entries()) {
+      const remembered = known[k];
+      if (remembered === undefined) {
+        toAppend.push(f);
+        continue;
+      }
+      // Already indexed: this request does not append it, and nobody needs to wait on it.
+      this.claims.delete(f.claim.id);
+      f.claim.stored = remembered;
+      f.claim.resolve('appended');
+      if (remembered.equals(f.claim.fingerprint)) duplicates++;
+      else refused.push(conflict(f.index, f.claim.id, 'an event accepted earlier'));
+    }
+
+    if (toAppend.length > 0) {
+      try {
+        await this.producer.deliver(
+          INTERACTIONS_TOPIC,
+          toAppend.map((f) => ({ value: f.event })),
+          { ifFull: 'reject' },
+        );
+      } catch (err) {
+        // Batches acknowledged before the failure stay claimed until indexed; the rest are free again.
+        this.release(toAppend.map((f) => f.claim).filter((c) => !c.settled));
+        throw err;
+      }
+    }
+
+    for (const w of waits) {
+      if ((await w.claim.outcome) === 'failed') {
+        throw new UnavailableError(
+          `event ${JSON.stringify(w.id)} (record ${w.index}) was being appended by a concurrent request that failed; resend the batch`,
+        );
+      }
+      if ((w.claim.stored ?? w.claim.fingerprint).equals(w.fingerprint)) duplicates++;
+      else refused.push(conflict(w.index, w.id, 'an event accepted earlier'));
+    }
+    refused.sort((a, b) => a.index - b.index);
+    this.metrics?.events.inc({ outcome: 'accepted' }, toAppend.length);
+    this.metrics?.events.inc({ outcome: 'duplicate' }, duplicates);
+    this.metrics?.events.inc({ outcome: 'refused' }, refused.length);
+    return { accepted: toAppend.length, duplicates, refused };
+  }
+
+  /** Stops taking requests, waits for in-flight appends and for the index to hold them. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    try {
+      await this.producer.close();
+      if (this.indexRetry !== undefined) {
+        clearTimeout(this.indexRetry);
+        this.indexRetry = undefined;
+      }
+      while (this.indexing !== undefined) await this.indexing;
+      if (this.pendingIndex.length > 0) await this.flushIndex();
+      while (this.indexing !== undefined) await this.indexing;
+      if (this.pendingIndex.length > 0) {
+        this.options.logger?.warn(
+          { events: this.pendingIndex.length },
+          'event ids not indexed at shutdown; the next start indexes them from the log',
+        );
+      }
+    } finally {
+      await this.index.close();
+    }
+  }
+
+  /** Producer callback, per acknowledged batch in offset order: queue its ids for the index. */
+  private delivered(report: DeliveryReport): void {
+    for (const value of report.values) {
+      const claim = this.claimOf.get(value as object);
+      if (claim === undefined) continue;
+      claim.resolve('appended');
+      this.pendingIndex.push({ entry: { id: claim.id, fingerprint: claim.fingerprint }, claim });
+    }
+    this.checkpoint.set(report.partition, report.baseOffset + report.records.length);
+    if (this.indexing === undefined && this.indexRetry === undefined) this.flushIndex();
+  }
+
+  /** Writes the queued ids and the checkpoint; never rejects (a failure is retried after a second). */
+  private flushIndex(): Promise<void> {
+    const batch = this.pendingIndex;
+    this.pendingIndex = [];
+    const checkpoint = new Map(this.checkpoint);
+    const writing = this.index
+      .record(
+        batch.map((b) => b.entry),
+        checkpoint,
+      )
+      .then(
+        () => {
+          for (const { claim } of batch) {
+            if (this.claims.get(claim.id) === claim) this.claims.delete(claim.id);
+          }
+          this.indexing = undefined;
+          if (this.pendingIndex.length > 0) this.flushIndex();
+        },
+        (err: unknown) => {
+          // The log holds these events; until the index does, their claims keep deduplicating in memory.
+          this.options.logger?.error({ err, events: batch.length }, 'event-id index write failed; retrying');
+          this.pendingIndex = [...batch, ...this.pendingIndex];
+          this.indexing = undefined;
+          if (this.state === 'closed') return;
+          this.indexRetry = setTimeout(() => {
+            this.indexRetry = undefined;
+            this.flushIndex();
+          }, 1000);
+        },
+      );
+    this.indexing = writing;
+    return writing;
+  }
+
+  private release(claims: readonly Claim[]): void {
+    for (const claim of claims) {
+      if (this.claims.get(claim.id) === claim) this.claims.delete(claim.id);
+      claim.resolve('failed');
+    }
+  }
+}
+
+function refusal(index: number, raw: unknown, errors: readonly FieldError[]): Refusal {
+  const id = (raw as { event_id?: unknown } | null)?.event_id;
+  return typeof id === 'string' && id.length <= 256 ? { index, event_id: id, errors } : { index, errors };
+}
+
+function conflict(index: number, id: string, earlier: string): Refusal {
+  return {
+    index,
+    event_id: id,
+    errors: [
+      {
+        field: 'event_id',
+        reason: `is already used by ${earlier} with different content; event ids must be unique per event`,
+      },
+    ],
+  };
+}
