@@ -165,43 +165,80 @@ export interface InteractionContext {
 }
 
 /**
- * An interaction joined with its user's state just before it. Internal repartition topic
- * rec.interactions.enriched, keyed by item_id so that the item-features processor sees every event of an item
- * in order.
+ * Internal repartition topic rec.interactions.enriched, keyed by item_id: an interaction joined with its
+ * user's state just before it, released by the user-features task of its user in event-time order, or a
+ * watermark of that task. The item-features processor merges the tasks' streams in event-time order with the
+ * watermarks.
  */
 export interface EnrichedInteraction {
-  /** The interaction, unchanged. */
-  interaction: Interaction;
-  /** The user's features before the interaction was folded in. */
-  user: UserFeatures;
+  /** The interaction, unchanged; null for a watermark record, which only carries `frontier`. */
+  interaction: Interaction | null;
+  /**
+   * The user's features before the interaction; null when no training example may come of it (the user opted
+   * out, or the interaction arrived later than the allowed lateness).
+   */
+  user: UserFeatures | null;
+  /** Partition of rec.interactions (and user-features task) that emitted the record. */
+  source_partition: number;
+  /**
+   * Position of the interaction among those its task emitted (0, 1, …), the same on every replay: readers
+   * drop a record whose sequence they have already seen from that partition. Watermarks repeat the last
+   * sequence.
+   */
+  sequence: number;
+  /**
+   * The emitting task's watermark: it will not emit an on-time interaction with an earlier event time after
+   * this record.
+   */
+  frontier: number;
+  /**
+   * The interaction arrived after its task's watermark had passed it: it is folded into the views out of
+   * order and yields no training example.
+   */
+  late: boolean;
 }
 
 /**
- * A user's features as they were just before an event: nothing from the event itself or later is folded in.
- * Maintained by the user-features processor.
+ * A user's features as they were just before an event: only the user's interactions with an earlier event
+ * time are folded in, never the event itself or anything later. Maintained by the user-features processor.
  */
 export interface UserFeatures {
-  /** Interactions of the user folded in so far, the current one excluded. */
+  /** Interactions of the user with an earlier event time, impressions included. */
   event_count: number;
   /**
-   * Items the user interacted with (impressions excluded), most recent first, without duplicates, at most 50.
+   * Items the user interacted with (impressions excluded), most recent first, one entry per item, at most 20.
    */
-  recent_item_ids: string[];
+  recent_items: RecentItem[];
   /**
    * Decayed interaction counts keyed by interaction type (an InteractionType symbol); types never seen are
    * absent.
    */
   decayed_counts: Record<string, DecayedCounts>;
   /**
-   * Share of the user's positive interactions per item category, decayed with a seven-day half-life and
-   * summing to 1; empty for a new user.
+   * Share of the user's positive interactions per item category (catalog as of each interaction; a positive
+   * with k categories gives each 1/k of its weight), decayed with a seven-day half-life and summing to 1;
+   * empty before the first positive with categories.
    */
   category_affinity: Record<string, number>;
-  /** Mean watch fraction over the user's view and complete events; null before the first one. */
+  /**
+   * Mean watch fraction over the user's view and complete events with a known watch fraction; null before the
+   * first one.
+   */
   mean_watch_fraction: number | null;
-  /** Event time of the user's previous interaction, epoch milliseconds; null for a first event. */
+  /** Sessions the user has started (a gap of more than 30 minutes of event time starts a new one). */
+  session_count: number;
+  /** Interactions so far in the session this event belongs to; 0 when the event starts a new session. */
+  session_events: number;
+  /**
+   * Start of the session this event belongs to, epoch milliseconds; null when the event starts a new session.
+   */
+  session_start_ts: number | null;
+  /** Event time of the user's latest earlier interaction, epoch milliseconds; null for a first event. */
   last_active_ts: number | null;
-  /** Profile country from rec.users as of the event; null when unknown. */
+  /**
+   * Profile country from rec.users as of the event (the newest version with updated_ts at or before it); null
+   * when unknown.
+   */
   country: string | null;
   /** Profile language from rec.users as of the event; null when unknown. */
   language: string | null;
@@ -209,11 +246,25 @@ export interface UserFeatures {
   age_bucket: string | null;
 }
 
+/** One item of a user's recent history: their latest interaction with it. */
+export interface RecentItem {
+  /** The item. */
+  item_id: string;
+  /** Type of the user's latest interaction with the item. */
+  type: InteractionType;
+  /** Event time of that interaction, epoch milliseconds. */
+  ts: number;
+  /** Watch fraction in [0, 1] of that interaction when known; null otherwise. */
+  watch_fraction: number | null;
+}
+
 /**
- * Exponentially decayed event counts at three half-lives, all as of the same event time: an event one hour
- * old adds 0.5 to hl_1h.
+ * Exponentially decayed event counts at three half-lives, all as of the same event time (an event one
+ * half-life old adds 0.5), with the undecayed total.
  */
 export interface DecayedCounts {
+  /** Events counted, undecayed. */
+  total: number;
   /** Decayed count with a one-hour half-life (short term, within a session). */
   hl_1h: number;
   /** Decayed count with a one-day half-life. */
@@ -375,7 +426,8 @@ export interface ServedItem {
 
 /**
  * One supervised example: an interaction's labels with the user's and the item's features as they were just
- * before it, so that no feature leaks from the future. Keyed by user_id on rec.training-examples.
+ * before it, so that no feature leaks from the future. An impression's example is emitted once its label is
+ * known (clicked within the label window, or the window passed). Keyed by user_id on rec.training-examples.
  */
 export interface TrainingExample {
   /**
@@ -401,57 +453,77 @@ export interface TrainingExample {
   item: ItemFeatures;
 }
 
-/** Targets derived from the interaction itself. */
+/** Targets derived from the interaction itself, or for an impression from whether it was clicked. */
 export interface TrainingLabels {
   /**
-   * Main target in [0, 1]: 1 for click, like, add_to_list, share and complete; the watch fraction for view;
-   * the rating scaled to [0, 1] for rate; 0 for impression, dislike and skip.
+   * Main target in [0, 1]: for an impression 1 when a click-through followed, else 0; 1 for click, like,
+   * add_to_list, share and complete; the watch fraction for view (1 when unknown); the rating divided by 5,
+   * capped at 1, for rate; 0 for dislike and skip.
    */
   label: number;
   /** Whether the event counts as a positive for retrieval training (label >= 0.5). */
   positive: boolean;
   /**
-   * Sample weight for the loss, so that strong signals (complete, like) count more than weak ones (click).
+   * Sample weight for the loss, so that strong signals (complete, like, share, dislike) count more than weak
+   * ones (impression, click).
    */
   weight: number;
   /** The explicit rating of a rate event, on the source's scale; null otherwise. */
   rating: number | null;
-  /** Watch fraction in [0, 1] of view, complete and skip events when known; null otherwise. */
+  /**
+   * Watch fraction in [0, 1] of view, complete and skip events when known (value, else watch_ms over the
+   * catalog duration); null otherwise.
+   */
   watch_fraction: number | null;
+  /**
+   * For an impression: whether the same user clicked through to the item (click, view, complete, like,
+   * add_to_list, share or rate) within the label window after it; null for other types.
+   */
+  clicked: boolean | null;
+  /** For a clicked impression: milliseconds from the impression to the click-through; null otherwise. */
+  click_delay_ms: number | null;
 }
 
 /**
- * An item's features as they were just before an event: nothing from the event itself or later is folded in.
- * Maintained by the item-features processor.
+ * An item's features as they were just before an event: only interactions with the item at an earlier event
+ * time are folded in, never the event itself or anything later. Maintained by the item-features processor.
  */
 export interface ItemFeatures {
   /** Decayed count of the item's non-impression interactions, over all users. */
   popularity: DecayedCounts;
   /** Impressions of the item so far. */
   impressions: number;
-  /** Clicks on the item so far. */
+  /** Click events on the item so far. */
   clicks: number;
   /**
-   * Click-through rate with a Beta prior, (clicks + a) / (impressions + a + b), so that items with few
-   * impressions stay near the global mean.
+   * Click-through rate with a Beta(1, 19) prior, (clicks + 1) / (impressions + 20), capped at 1, so that
+   * items with few impressions stay near 5%.
    */
   smoothed_ctr: number;
-  /** Share of the item's views that ended in complete, smoothed with a Beta prior in the same way. */
+  /**
+   * Share of the item's views that ended in complete, with a Beta(1, 1) prior: (completes + 1) / (views + 2),
+   * capped at 1.
+   */
   completion_rate: number;
   /** Mean explicit rating so far; null before the first rating. */
   mean_rating: number | null;
-  /** Distinct users who interacted with the item, estimated with a HyperLogLog sketch. */
+  /** Distinct users who interacted with the item, estimated with a 256-register HyperLogLog sketch. */
   unique_users_estimate: number;
   /**
-   * How much faster the item gains interactions now than over the last day: log((1 + 24 * popularity.hl_1h) /
+   * How much faster the item gains interactions now than over the last day: ln((1 + 24 * popularity.hl_1h) /
    * (1 + popularity.hl_1d)); above 0 means rising.
    */
   trending_score: number;
-  /** Event time of the item's previous interaction, epoch milliseconds; null before the first. */
+  /** Event time of the item's latest earlier interaction, epoch milliseconds; null before the first. */
   last_interaction_ts: number | null;
   /**
-   * Catalog categories of the item as of the event (from rec.items); empty while the item is not in the
-   * catalog.
+   * Non-impression interactions per request country (context.country), decayed with a one-day half-life:
+   * popularity by segment, for cold-start fallback.
+   */
+  popularity_by_country: Record<string, number>;
+  /**
+   * Catalog categories of the item as of the event (the newest rec.items version with updated_ts at or before
+   * it); empty while the item is not in the catalog.
    */
   categories: string[];
   /** Catalog language as of the event; null when unknown. */
