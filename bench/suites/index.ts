@@ -1,9 +1,11 @@
 /** Every benchmark suite by name (DESIGN.md §10). */
 import type { Suite } from '../result.js';
+import { importSuite } from './import.js';
 import { logSuite } from './log.js';
 import { runtimeSuite } from './runtime.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
+  import: importSuite,
   log: logSuite,
   runtime: runtimeSuite,
 };

@@ -121,9 +121,9 @@ export function resolveColumns(header: readonly string[], map: CsvMapping, file:
 
 /** Reads the first record of a CSV file: its header. */
 export async function readCsvHeader(path: string, delimiter: string): Promise<string[]> {
-  for await (const row of readCsv(new LineReader(path), { delimiter })) {
-    if ('fields' in row) return [...row.fields];
-    throw new ImportError(`${path}: line ${row.line}: the header cannot be read: ${row.reason}`);
+  for await (const [row] of readCsv(new LineReader(path), { delimiter })) {
+    if (row && 'fields' in row) return [...row.fields];
+    if (row) throw new ImportError(`${path}: line ${row.line}: the header cannot be read: ${row.reason}`);
   }
   throw new ImportError(`${path} is empty; a CSV import needs a header row`);
 }
@@ -154,7 +154,7 @@ export async function csvSource(path: string, options: CsvFormatOptions = {}): P
 export function csvInteractions(
   columns: Columns,
   options: CsvFormatOptions & { readonly delimiter: string; readonly source: string },
-): (reader: LineReader, file: string) => AsyncGenerator<SourceRecord> {
+): (reader: LineReader, file: string) => AsyncGenerator<SourceRecord[]> {
   const fixedType = options.type ?? (columns.value ? 'rate' : undefined);
   if (!columns.type && fixedType === undefined) {
     throw new ImportError(
@@ -168,60 +168,72 @@ export function csvInteractions(
         stepMs: options.stepMs ?? DEFAULT_SYNTHETIC_STEP_MS,
       });
   const unit = options.tsUnit ?? 'auto';
+  // Errors name the field and, when it differs, the column it was read from.
+  const label = Object.fromEntries(
+    CSV_TARGETS.map((t) => [
+      t,
+      columns[t] && columns[t].column !== t ? `${t} (column ${columns[t].column})` : t,
+    ]),
+  ) as Record<CsvTarget, string>;
+  const cell = (fields: readonly string[], target: CsvTarget) => {
+    const c = columns[target];
+    return c === undefined ? undefined : fields[c.index];
+  };
+  const text = (fields: readonly string[], target: CsvTarget) =>
+    parseOptionalText(label[target], cell(fields, target));
+  const toInteraction = (fields: readonly string[], line: number): Interaction => {
+    const type = columns.type ? parseInteractionType(label.type, cell(fields, 'type')) : fixedType!;
+    const value = parseValue(label.value, cell(fields, 'value'));
+    if (type === 'rate' && value === null) throw new BadFieldError(label.value, 'a rate needs a rating');
+    const record = interaction({
+      eventId: columns.event_id
+        ? parseId(label.event_id, cell(fields, 'event_id'))
+        : `${options.source}:${line}`,
+      userId: parseId(label.user_id, cell(fields, 'user_id')),
+      itemId: parseId(label.item_id, cell(fields, 'item_id')),
+      type,
+      value,
+      watchMs: parseCount(label.watch_ms, cell(fields, 'watch_ms')),
+      ts: clock ? 0 : parseTimestamp(label.ts, cell(fields, 'ts'), unit),
+      context: {
+        device: text(fields, 'device'),
+        country: text(fields, 'country'),
+        session_id: text(fields, 'session_id'),
+        surface: text(fields, 'surface'),
+        request_id: text(fields, 'request_id'),
+      },
+    });
+    // The clock moves only for good rows, so a bad row takes no event time.
+    if (clock) record.ts = clock.next();
+    return record;
+  };
   return async function* (reader, file) {
     let width: number | undefined;
-    for await (const row of readCsv(reader, { delimiter: options.delimiter })) {
-      const at: Location = { file, line: row.line };
-      if (!('fields' in row)) {
-        yield badLine(at, row.raw, undefined, row.reason);
-        continue;
+    for await (const rows of readCsv(reader, { delimiter: options.delimiter })) {
+      const out: SourceRecord[] = [];
+      for (const row of rows) {
+        const at: Location = { file, line: row.line };
+        if (!('fields' in row)) {
+          out.push(badLine(at, row.raw, undefined, row.reason));
+        } else if (width === undefined) {
+          width = row.fields.length;
+        } else if (row.fields.length !== width) {
+          out.push(badLine(at, row.raw, 'line', `has ${row.fields.length} fields, the header has ${width}`));
+        } else {
+          try {
+            out.push({
+              kind: 'interactions',
+              at,
+              raw: row.raw,
+              interactions: [toInteraction(row.fields, row.line)],
+            });
+          } catch (error) {
+            if (!(error instanceof BadFieldError)) throw error;
+            out.push(badLine(at, row.raw, error.field, error.reason));
+          }
+        }
       }
-      if (width === undefined) {
-        width = row.fields.length;
-        continue;
-      }
-      if (row.fields.length !== width) {
-        yield badLine(at, row.raw, 'line', `has ${row.fields.length} fields, the header has ${width}`);
-        continue;
-      }
-      try {
-        const cell = (target: CsvTarget) => {
-          const c = columns[target];
-          return c === undefined ? undefined : row.fields[c.index];
-        };
-        const field = (target: CsvTarget) => {
-          const c = columns[target];
-          return c === undefined || c.column === target ? target : `${target} (column ${c.column})`;
-        };
-        const type = columns.type ? parseInteractionType(field('type'), cell('type')) : fixedType!;
-        const value = parseValue(field('value'), cell('value'));
-        if (type === 'rate' && value === null)
-          throw new BadFieldError(field('value'), 'a rate needs a rating');
-        const record: Interaction = interaction({
-          eventId: columns.event_id
-            ? parseId(field('event_id'), cell('event_id'))
-            : `${options.source}:${row.line}`,
-          userId: parseId(field('user_id'), cell('user_id')),
-          itemId: parseId(field('item_id'), cell('item_id')),
-          type,
-          value,
-          watchMs: parseCount(field('watch_ms'), cell('watch_ms')),
-          ts: clock ? 0 : parseTimestamp(field('ts'), cell('ts'), unit),
-          context: {
-            device: parseOptionalText(field('device'), cell('device')),
-            country: parseOptionalText(field('country'), cell('country')),
-            session_id: parseOptionalText(field('session_id'), cell('session_id')),
-            surface: parseOptionalText(field('surface'), cell('surface')),
-            request_id: parseOptionalText(field('request_id'), cell('request_id')),
-          },
-        });
-        // The clock moves only for good rows, so a bad row takes no event time.
-        if (clock) record.ts = clock.next();
-        yield { kind: 'interactions', at, raw: row.raw, interactions: [record] };
-      } catch (error) {
-        if (!(error instanceof BadFieldError)) throw error;
-        yield badLine(at, row.raw, error.field, error.reason);
-      }
+      if (out.length > 0) yield out;
     }
   };
 }

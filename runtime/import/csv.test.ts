@@ -16,7 +16,7 @@ async function rowsOf(
     const path = join(dir, 'f.csv');
     await writeFile(path, content);
     const rows: (CsvRow | CsvError)[] = [];
-    for await (const row of readCsv(new LineReader(path, { chunkBytes }), options)) rows.push(row);
+    for await (const batch of readCsv(new LineReader(path, { chunkBytes }), options)) rows.push(...batch);
     return rows;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -8,12 +8,12 @@
  *
  * @example
  * ```ts
- * for await (const row of readCsv(new LineReader('ratings.csv'), { delimiter: ',' })) {
- *   if ('fields' in row) console.log(row.line, row.fields);
+ * for await (const rows of readCsv(new LineReader('ratings.csv'), { delimiter: ',' })) {
+ *   for (const row of rows) if ('fields' in row) console.log(row.line, row.fields);
  * }
  * ```
  */
-import { DEFAULT_MAX_LINE_BYTES, type LineReader } from './line-reader.js';
+import { DEFAULT_MAX_LINE_BYTES, type LineReader, type SourceLine } from './line-reader.js';
 import { decodeUtf8 } from './text.js';
 import { BadFieldError } from './values.js';
 
@@ -38,67 +38,108 @@ export interface CsvOptions {
 
 const QUOTE = '"';
 
+/** Yields the records of each batch of lines the reader gives. */
 export async function* readCsv(
   reader: LineReader,
   options: CsvOptions = {},
-): AsyncGenerator<CsvRow | CsvError> {
-  const delimiter = options.delimiter ?? ',';
-  if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === '\n' || delimiter === '\r') {
-    throw new RangeError(
-      `the CSV delimiter must be one character other than a quote or newline, got ${JSON.stringify(delimiter)}`,
-    );
+): AsyncGenerator<(CsvRow | CsvError)[]> {
+  const parser = new CsvParser(options);
+  for await (const lines of reader) {
+    const out: (CsvRow | CsvError)[] = [];
+    for (const line of lines) parser.push(line, out);
+    if (out.length > 0) yield out;
   }
-  const decode = options.decode ?? decodeUtf8;
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_LINE_BYTES;
-  let pending: { line: number; fields: string[]; field: string; raw: Buffer[]; bytes: number } | undefined;
-  let first = true;
-  for await (const line of reader) {
+  const last = parser.end();
+  if (last) yield [last];
+}
+
+interface OpenRecord {
+  readonly line: number;
+  fields: string[];
+  field: string;
+  readonly raw: Buffer[];
+  bytes: number;
+}
+
+/** The CSV state machine over physical lines; a record may span several of them. */
+class CsvParser {
+  private readonly delimiter: string;
+  private readonly decode: (bytes: Buffer) => string;
+  private readonly maxRecordBytes: number;
+  private pending: OpenRecord | undefined;
+  private first = true;
+
+  constructor(options: CsvOptions) {
+    const delimiter = options.delimiter ?? ',';
+    if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === '\n' || delimiter === '\r') {
+      throw new RangeError(
+        `the CSV delimiter must be one character other than a quote or newline, got ${JSON.stringify(delimiter)}`,
+      );
+    }
+    this.delimiter = delimiter;
+    this.decode = options.decode ?? decodeUtf8;
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_LINE_BYTES;
+  }
+
+  /** Reads one physical line, appending any record it completes (or error) to `out`. */
+  push(line: SourceLine, out: (CsvRow | CsvError)[]): void {
     let text: string;
     try {
       if (line.truncated)
         throw new BadFieldError('line', `is ${line.length} bytes long (max ${line.bytes.length})`);
-      text = decode(line.bytes);
+      text = this.decode(line.bytes);
     } catch (error) {
       if (!(error instanceof BadFieldError)) throw error;
-      if (pending) {
-        yield openQuote(pending);
-        pending = undefined;
-      }
-      yield { line: line.number, reason: error.message, raw: line.bytes };
-      continue;
+      const open = this.end();
+      if (open) out.push(open);
+      out.push({ line: line.number, reason: error.message, raw: line.bytes });
+      return;
     }
-    if (first) {
-      first = false;
+    if (this.first) {
+      this.first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
+    const pending = this.pending;
     let state: { fields: string[]; field: string; inQuotes: boolean };
     if (pending) {
       pending.raw.push(line.bytes);
       pending.bytes += line.bytes.length + 1;
-      state = splitCsv(text, delimiter, pending.fields, `${pending.field}\n`, true);
+      state = splitCsv(text, this.delimiter, pending.fields, `${pending.field}\n`, true);
     } else {
-      if (text.length === 0) continue;
-      state = splitCsv(text, delimiter, [], '', false);
+      if (text.length === 0) return;
+      state = splitCsv(text, this.delimiter, [], '', false);
     }
     if (state.inQuotes) {
-      pending ??= { line: line.number, fields: [], field: '', raw: [line.bytes], bytes: line.bytes.length };
-      pending.fields = state.fields;
-      pending.field = state.field;
-      if (pending.bytes > maxRecordBytes) {
-        yield openQuote(pending);
-        pending = undefined;
-      }
-      continue;
+      const open = pending ?? {
+        line: line.number,
+        fields: [],
+        field: '',
+        raw: [line.bytes],
+        bytes: line.bytes.length,
+      };
+      open.fields = state.fields;
+      open.field = state.field;
+      this.pending = open;
+      if (open.bytes > this.maxRecordBytes) out.push(this.end()!);
+      return;
     }
     state.fields.push(state.field);
-    if (pending) {
-      yield { line: pending.line, fields: state.fields, raw: joinLines(pending.raw) };
-      pending = undefined;
-    } else {
-      yield { line: line.number, fields: state.fields, raw: line.bytes };
-    }
+    this.pending = undefined;
+    if (pending) out.push({ line: pending.line, fields: state.fields, raw: joinLines(pending.raw) });
+    else out.push({ line: line.number, fields: state.fields, raw: line.bytes });
   }
-  if (pending) yield openQuote(pending);
+
+  /** The record still open (a quote never closed), as an error; undefined when none is. */
+  end(): CsvError | undefined {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (!pending) return undefined;
+    return {
+      line: pending.line,
+      reason: `a quoted field opened on line ${pending.line} is not closed`,
+      raw: joinLines(pending.raw),
+    };
+  }
 }
 
 /** Splits one physical line, continuing a quoted field when `inQuotes`. */
@@ -138,14 +179,6 @@ function splitCsv(
     i++;
   }
   return { fields, field, inQuotes };
-}
-
-function openQuote(pending: { line: number; raw: Buffer[] }): CsvError {
-  return {
-    line: pending.line,
-    reason: `a quoted field opened on line ${pending.line} is not closed`,
-    raw: joinLines(pending.raw),
-  };
 }
 
 function joinLines(parts: readonly Buffer[]): Buffer {

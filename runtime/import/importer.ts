@@ -24,7 +24,8 @@ import { BadInputLineError, SchemaValidationError } from '../errors.js';
 import type { EventLog, TopicSpec } from '../log/log.js';
 import type { Platform } from '../platform.js';
 import { DLQ_TOPIC } from '../processor/dead-letter.js';
-import { createProducer, type Producer } from '../producer/producer.js';
+import { createProducer, type Producer, type ProducerRecord } from '../producer/producer.js';
+import { ImportChunk, INTERACTIONS, ITEMS, TOPIC_COUNT, USERS } from './chunk.js';
 import { minimalItem, minimalUser } from './records.js';
 import { type BadLine, type ImportReport, MAX_LISTED_BAD_LINES } from './report.js';
 import type { ImportSource, Location, SourceRecord } from './source.js';
@@ -53,24 +54,8 @@ export interface ImportProgress {
   readonly badLines: number;
 }
 
-/** The topics a chunk is sent to, in order, and the values each takes from a line. */
-const TOPICS: readonly (readonly [string, (p: Pending) => readonly unknown[]])[] = [
-  [ITEMS_TOPIC, (p) => p.items],
-  [USERS_TOPIC, (p) => p.users],
-  [INTERACTIONS_TOPIC, (p) => p.interactions],
-];
-
-/** One parsed line waiting to be sent, with the records it produced. */
-interface Pending {
-  readonly at: Location;
-  readonly raw: Buffer;
-  readonly items: Item[];
-  readonly users: User[];
-  readonly interactions: Interaction[];
-  /** Whether `items` / `users` came from a metadata file rather than being minimal records. */
-  readonly metadata: boolean;
-  refused: boolean;
-}
+/** The topic of each list of an ImportChunk. */
+const TOPIC_NAMES = [ITEMS_TOPIC, USERS_TOPIC, INTERACTIONS_TOPIC];
 
 export async function runImport(
   platform: Pick<Platform, 'log' | 'serde' | 'logger' | 'config'>,
@@ -111,9 +96,10 @@ class ImportRun {
   private interactions = 0;
   private readonly items = { metadata: 0, minimal: 0 };
   private readonly users = { metadata: 0, minimal: 0 };
-  private chunk: Pending[] = [];
+  private chunk = new ImportChunk();
   private readonly totalBytes: number;
   private readonly modified: Map<string, number>;
+  private readonly catalogTs: number;
 
   constructor(
     private readonly producer: Producer,
@@ -122,18 +108,21 @@ class ImportRun {
   ) {
     this.totalBytes = source.files.reduce((n, f) => n + f.bytes, 0);
     this.modified = new Map(source.files.map((f) => [f.path, f.modifiedTs]));
+    this.catalogTs = options.catalogTs ?? 0;
   }
 
   async execute(): Promise<ImportReport> {
     const started = performance.now();
     const chunkLines = this.options.chunkLines ?? 500;
-    for await (const record of this.source.records()) {
-      if (record.kind === 'bad') {
-        await this.refuse(record.at, record.raw, record.field, record.reason);
-        continue;
+    for await (const batch of this.source.records()) {
+      for (const record of batch) {
+        if (record.kind === 'bad') {
+          await this.refuse(record.at, record.raw, record.field, record.reason);
+          continue;
+        }
+        this.add(record);
+        if (this.chunk.lines.length >= chunkLines) await this.sendChunk();
       }
-      this.chunk.push(this.pending(record));
-      if (this.chunk.length >= chunkLines) await this.sendChunk();
     }
     await this.sendChunk();
     await this.producer.flush();
@@ -150,88 +139,84 @@ class ImportRun {
     };
   }
 
-  private pending(record: Exclude<SourceRecord, { kind: 'bad' }>): Pending {
-    const p: Pending = {
-      at: record.at,
-      raw: record.raw,
-      items: [],
-      users: [],
-      interactions: [],
-      metadata: record.kind === 'item' || record.kind === 'user',
-      refused: false,
-    };
-    const ts = this.options.catalogTs ?? 0;
+  /** Adds a line's records to the chunk, preceded by minimal records for ids seen for the first time. */
+  private add(record: Exclude<SourceRecord, { kind: 'bad' }>): void {
+    const chunk = this.chunk;
+    const [items, users, interactions] = chunk.records as [
+      ProducerRecord<Item>[],
+      ProducerRecord<User>[],
+      ProducerRecord<Interaction>[],
+    ];
+    chunk.addLine(record.at, record.raw, record.kind === 'item' || record.kind === 'user');
     switch (record.kind) {
       case 'item':
         this.seenItems.add(record.item.item_id);
-        p.items.push(record.item);
+        items.push({ value: record.item });
         break;
       case 'user':
         this.seenUsers.add(record.user.user_id);
-        p.users.push(record.user);
+        users.push({ value: record.user });
         break;
       case 'user-seen':
-        if (!this.seenUsers.has(record.userId)) {
-          this.seenUsers.add(record.userId);
-          p.users.push(minimalUser(record.userId, ts));
-        }
+        this.seeUser(record.userId, users);
         break;
       case 'interactions':
         for (const event of record.interactions) {
-          if (!this.seenUsers.has(event.user_id)) {
-            this.seenUsers.add(event.user_id);
-            p.users.push(minimalUser(event.user_id, ts));
-          }
+          this.seeUser(event.user_id, users);
           if (!this.seenItems.has(event.item_id)) {
             this.seenItems.add(event.item_id);
-            p.items.push(minimalItem(event.item_id, ts));
+            items.push({ value: minimalItem(event.item_id, this.catalogTs) });
           }
-          p.interactions.push(event);
+          interactions.push({ value: event });
         }
         break;
     }
-    return p;
+  }
+
+  private seeUser(userId: string, users: ProducerRecord<User>[]): void {
+    if (this.seenUsers.has(userId)) return;
+    this.seenUsers.add(userId);
+    users.push({ value: minimalUser(userId, this.catalogTs) });
   }
 
   /**
-   * Sends the chunk's records, one producer call per topic (items and users
-   * before the interactions that mention them). The producer validates a
-   * whole call before buffering any of it, so when a value does not match its
-   * schema the rest of the chunk is sent line by line, to refuse just the
-   * lines at fault.
+   * Sends the chunk, one producer call per topic (items and users before the
+   * interactions that mention them). The producer validates a whole call
+   * before buffering any of it, so when a value does not match its schema
+   * the rest of the chunk is sent line by line, to refuse just the lines at
+   * fault.
    */
   private async sendChunk(): Promise<void> {
     const chunk = this.chunk;
-    this.chunk = [];
-    if (chunk.length === 0) return;
+    this.chunk = new ImportChunk();
+    if (chunk.lines.length === 0) return;
     let sent = 0;
     try {
-      for (; sent < TOPICS.length; sent++) {
-        const [topic, values] = TOPICS[sent]!;
-        const records = chunk.flatMap((p) => values(p).map((value) => ({ value })));
-        if (records.length > 0) await this.producer.send(topic, records);
+      for (; sent < TOPIC_COUNT; sent++) {
+        const records = chunk.records[sent]!;
+        if (records.length > 0) await this.producer.send(TOPIC_NAMES[sent]!, records);
       }
     } catch (error) {
       if (!(error instanceof SchemaValidationError)) throw error;
-      for (const p of chunk) {
+      for (const [i, line] of chunk.lines.entries()) {
         try {
-          for (const [topic, values] of TOPICS.slice(sent)) {
-            const records = values(p).map((value) => ({ value }));
-            if (records.length > 0) await this.producer.send(topic, records);
+          for (let topic = sent; topic < TOPIC_COUNT; topic++) {
+            const records = chunk.recordsOf(i, topic);
+            if (records.length > 0) await this.producer.send(TOPIC_NAMES[topic]!, records);
           }
         } catch (lineError) {
           if (!(lineError instanceof SchemaValidationError)) throw lineError;
-          p.refused = true;
-          await this.refuse(p.at, p.raw, undefined, lineError.message);
+          line.refused = true;
+          await this.refuse(line.at, line.raw, undefined, lineError.message);
         }
       }
     }
-    for (const p of chunk) {
-      if (p.refused) continue;
-      const kind = p.metadata ? 'metadata' : 'minimal';
-      this.items[kind] += p.items.length;
-      this.users[kind] += p.users.length;
-      this.interactions += p.interactions.length;
+    for (const [i, line] of chunk.lines.entries()) {
+      if (line.refused) continue;
+      const kind = line.metadata ? 'metadata' : 'minimal';
+      this.items[kind] += chunk.countOf(i, ITEMS);
+      this.users[kind] += chunk.countOf(i, USERS);
+      this.interactions += chunk.countOf(i, INTERACTIONS);
     }
     this.options.onProgress?.({
       bytes: this.source.bytesRead(),

@@ -15,7 +15,7 @@ async function linesOf(
     await writeFile(path, content);
     const reader = new LineReader(path, options);
     const lines: SourceLine[] = [];
-    for await (const line of reader) lines.push(line);
+    for await (const batch of reader) lines.push(...batch);
     return { lines, bytesRead: reader.bytesRead };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
- * Streams a file as lines of bytes with their 1-based line numbers, so an
- * importer never holds more than one line (plus one read chunk) in memory,
+ * Streams a file as lines of bytes with their 1-based line numbers, a read
+ * chunk's worth at a time, so an importer never holds more than one chunk
+ * (plus one unfinished line) in memory,
  * whatever the file's size. Lines end at `\n`; a trailing `\r` is dropped.
  * A line longer than `maxLineBytes` is not buffered whole: it comes out
  * `truncated`, holding its first `maxLineBytes` bytes and its full `length`,
@@ -9,7 +10,7 @@
  * @example
  * ```ts
  * const reader = new LineReader('u.data');
- * for await (const line of reader) console.log(line.number, line.bytes.toString());
+ * for await (const lines of reader) for (const line of lines) console.log(line.number, line.bytes.toString());
  * reader.bytesRead; // for progress
  * ```
  */
@@ -36,7 +37,7 @@ export interface LineReaderOptions {
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
-export class LineReader implements AsyncIterable<SourceLine> {
+export class LineReader implements AsyncIterable<SourceLine[]> {
   private read = 0;
   private readonly maxLineBytes: number;
 
@@ -52,7 +53,8 @@ export class LineReader implements AsyncIterable<SourceLine> {
     return this.read;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<SourceLine> {
+  /** Yields the lines of each read chunk together, so per-line work stays synchronous. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<SourceLine[]> {
     const stream = createReadStream(this.path, { highWaterMark: this.options.chunkBytes ?? 1 << 16 });
     let parts: Buffer[] = [];
     let kept = 0;
@@ -81,16 +83,17 @@ export class LineReader implements AsyncIterable<SourceLine> {
       kept += part.length;
     };
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const lines: SourceLine[] = [];
       let start = 0;
       for (let nl = chunk.indexOf(NEWLINE); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
         keep(chunk.subarray(start, nl));
-        this.read += nl + 1 - start;
         start = nl + 1;
-        yield take();
+        lines.push(take());
       }
       keep(chunk.subarray(start));
-      this.read += chunk.length - start;
+      this.read += chunk.length;
+      if (lines.length > 0) yield lines;
     }
-    if (length > 0) yield take();
+    if (length > 0) yield [take()];
   }
 }

@@ -28,6 +28,7 @@ import type { Item } from '../../schemas/generated/types.js';
 import { ImportError } from '../errors.js';
 import { readCsv } from './csv.js';
 import { csvInteractions, readCsvHeader, resolveColumns } from './csv-format.js';
+import type { LineReader } from './line-reader.js';
 import {
   ML100K_GENRES,
   type MovieRow,
@@ -100,7 +101,7 @@ export async function movieLensSource(path: string, options: MovieLensOptions = 
   const counter = new ReadCounter();
   const read = (file: string) => counter.reader(file);
 
-  async function* records(): AsyncGenerator<SourceRecord> {
+  async function* records(): AsyncGenerator<SourceRecord[]> {
     let genres = ML100K_GENRES;
     if (found.genres) {
       const named: string[] = [];
@@ -157,30 +158,37 @@ export async function movieLensSource(path: string, options: MovieLensOptions = 
 
 /** movies.csv: a header, then `movieId,title,genres` with quoted titles. */
 async function* moviesCsv(
-  reader: Parameters<typeof readCsv>[0],
+  reader: LineReader,
   file: string,
   toItem: (cells: readonly string[]) => Item,
-): AsyncGenerator<SourceRecord> {
+): AsyncGenerator<SourceRecord[]> {
   let header = true;
-  for await (const row of readCsv(reader, { decode: decodeMetadata })) {
-    const at = { file, line: row.line };
-    if (!('fields' in row)) {
-      yield badLine(at, row.raw, undefined, row.reason);
-      continue;
-    }
-    if (header) {
-      header = false;
-      continue;
-    }
-    try {
-      if (row.fields.length !== 3) {
-        throw new BadFieldError('line', `has ${row.fields.length} fields, expected 3 (movieId,title,genres)`);
+  for await (const rows of readCsv(reader, { decode: decodeMetadata })) {
+    const out: SourceRecord[] = [];
+    for (const row of rows) {
+      const at = { file, line: row.line };
+      if (!('fields' in row)) {
+        out.push(badLine(at, row.raw, undefined, row.reason));
+        continue;
       }
-      yield { kind: 'item', at, raw: row.raw, item: toItem(row.fields) };
-    } catch (error) {
-      if (!(error instanceof BadFieldError)) throw error;
-      yield badLine(at, row.raw, error.field, error.reason);
+      if (header) {
+        header = false;
+        continue;
+      }
+      try {
+        if (row.fields.length !== 3) {
+          throw new BadFieldError(
+            'line',
+            `has ${row.fields.length} fields, expected 3 (movieId,title,genres)`,
+          );
+        }
+        out.push({ kind: 'item', at, raw: row.raw, item: toItem(row.fields) });
+      } catch (error) {
+        if (!(error instanceof BadFieldError)) throw error;
+        out.push(badLine(at, row.raw, error.field, error.reason));
+      }
     }
+    if (out.length > 0) yield out;
   }
 }
 

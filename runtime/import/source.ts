@@ -7,8 +7,8 @@
  *
  * @example
  * ```ts
- * for await (const record of source.records()) {
- *   if (record.kind === 'bad') console.log(`${record.at.file}:${record.at.line} ${record.reason}`);
+ * for await (const batch of source.records()) {
+ *   for (const r of batch) if (r.kind === 'bad') console.log(`${r.at.file}:${r.at.line} ${r.reason}`);
  * }
  * ```
  */
@@ -55,7 +55,8 @@ export interface ImportSource {
   readonly files: readonly SourceFile[];
   /** Bytes consumed so far over all files, for progress against the files' total size. */
   bytesRead(): number;
-  records(): AsyncIterable<SourceRecord>;
+  /** The records in file order, a batch (one read chunk of lines) at a time. */
+  records(): AsyncIterable<SourceRecord[]>;
 }
 
 /**
@@ -104,22 +105,26 @@ export async function* parseLines(
   file: string,
   decode: (bytes: Buffer) => string,
   parse: (text: string, at: Location, raw: Buffer) => SourceRecord | undefined,
-): AsyncGenerator<SourceRecord> {
-  for await (const line of reader) {
-    const at = { file, line: line.number };
-    if (line.truncated) {
-      yield badLine(at, line.bytes, 'line', `is ${line.length} bytes long (max ${line.bytes.length})`);
-      continue;
+): AsyncGenerator<SourceRecord[]> {
+  for await (const lines of reader) {
+    const out: SourceRecord[] = [];
+    for (const line of lines) {
+      const at = { file, line: line.number };
+      if (line.truncated) {
+        out.push(badLine(at, line.bytes, 'line', `is ${line.length} bytes long (max ${line.bytes.length})`));
+        continue;
+      }
+      try {
+        const text = decode(line.bytes);
+        if (text.trim().length === 0) continue;
+        const record = parse(text, at, line.bytes);
+        if (record) out.push(record);
+      } catch (error) {
+        if (!(error instanceof BadFieldError)) throw error;
+        out.push(badLine(at, line.bytes, error.field, error.reason));
+      }
     }
-    try {
-      const text = decode(line.bytes);
-      if (text.trim().length === 0) continue;
-      const record = parse(text, at, line.bytes);
-      if (record) yield record;
-    } catch (error) {
-      if (!(error instanceof BadFieldError)) throw error;
-      yield badLine(at, line.bytes, error.field, error.reason);
-    }
+    if (out.length > 0) yield out;
   }
 }
 
