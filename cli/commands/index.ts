@@ -7,6 +7,7 @@ import { dlqListCommand } from './dlq-list.js';
 import { importCommand } from './import.js';
 import { processCommand } from './process.js';
 import { serveCommand } from './serve.js';
+import { simulateCommand } from './simulate.js';
 import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
 
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   processCommand,
   serveCommand,
+  simulateCommand,
   importCommand,
   describeCommand,
   topicsCommand,

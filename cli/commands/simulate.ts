@@ -1,0 +1,135 @@
+import { ConfigError } from '../../runtime/errors.js';
+import { writeSimulation } from '../../sim/log-writer.js';
+import { resolveSimulation, SIMULATION_DEFAULTS, type SimulationOptions } from '../../sim/options.js';
+import { GroundTruth } from '../../sim/truth.js';
+import { World } from '../../sim/world.js';
+import type { Command } from '../command.js';
+import { withPlatform } from '../platform.js';
+import { Progress } from '../progress.js';
+
+export const simulateCommand: Command = {
+  name: 'simulate',
+  summary:
+    'synthetic users and items with tastes, sessions and daily rhythm → rec.items, rec.users, rec.interactions (seeded; batch, or --rate on the real clock)',
+  usage:
+    'recstream simulate [--users N] [--items N] [--events N] [--seed N] [--days D] [--rate EVENTS_PER_S] [--start ISO_TIME] [--truth PATH [--truth-at ISO_TIME] [--truth-top K]] [--json]',
+  options: {
+    users: { type: 'string' },
+    items: { type: 'string' },
+    events: { type: 'string' },
+    seed: { type: 'string' },
+    days: { type: 'string' },
+    rate: { type: 'string' },
+    start: { type: 'string' },
+    truth: { type: 'string' },
+    'truth-at': { type: 'string' },
+    'truth-top': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run({ config, values }) {
+    const rate = optionalNumber(values.rate, '--rate');
+    const options: SimulationOptions = {
+      users: wholeNumber(values.users, '--users') ?? SIMULATION_DEFAULTS.users,
+      items: wholeNumber(values.items, '--items') ?? SIMULATION_DEFAULTS.items,
+      events: wholeNumber(values.events, '--events') ?? SIMULATION_DEFAULTS.events,
+      seed: wholeNumber(values.seed, '--seed') ?? SIMULATION_DEFAULTS.seed,
+      days: optionalNumber(values.days, '--days') ?? SIMULATION_DEFAULTS.days,
+      // Streaming runs on the real clock: the world starts now unless told otherwise.
+      start: time(values.start, '--start') ?? (rate === undefined ? SIMULATION_DEFAULTS.start : Date.now()),
+      rate,
+    };
+    const truthPath = typeof values.truth === 'string' ? values.truth : undefined;
+    const truthAt = time(values['truth-at'], '--truth-at');
+    const truthTop = wholeNumber(values['truth-top'], '--truth-top') ?? 0;
+    if (truthPath === undefined && (truthAt !== undefined || values['truth-top'] !== undefined))
+      throw new ConfigError('--truth-at and --truth-top need --truth PATH');
+    // Resolved before the log is opened, so bad options fail before anything is written.
+    const resolved = resolveSimulation(options);
+
+    return withPlatform(config, async (platform) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const progress = new Progress('simulate', resolved.events);
+      let summary: Awaited<ReturnType<typeof writeSimulation>>;
+      try {
+        summary = await writeSimulation(
+          resolved,
+          { log: platform.log, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
+          {
+            partitions: config.partitions,
+            realTime: rate !== undefined,
+            signal: stop.signal,
+            onProgress: (p) =>
+              progress.update(p.interactions, {
+                items: p.items,
+                users: p.users,
+                event_time: new Date(p.lastTs).toISOString().slice(0, 16),
+              }),
+          },
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      progress.done({ items: summary.items, users: summary.users });
+      const at = truthAt ?? (Number.isNaN(summary.lastTs) ? resolved.start : summary.lastTs);
+      if (truthPath !== undefined)
+        await new GroundTruth(new World(resolved)).writeFile(truthPath, { at, top: truthTop });
+      const report = {
+        events: summary.interactions,
+        items: summary.items,
+        users: summary.users,
+        seconds: Number(summary.seconds.toFixed(3)),
+        events_per_s: Math.round(summary.interactions / summary.seconds),
+        stopped: summary.stopped,
+        last_event_time: Number.isNaN(summary.lastTs) ? null : new Date(summary.lastTs).toISOString(),
+        max_rss_bytes: process.resourceUsage().maxRSS * 1024,
+        truth:
+          truthPath === undefined ? null : { path: truthPath, at: new Date(at).toISOString(), top: truthTop },
+        options: resolved,
+      };
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return 0;
+      }
+      process.stdout.write(
+        [
+          `simulated ${report.events.toLocaleString('en-US')} interactions, ${report.items.toLocaleString('en-US')} item records and ${report.users.toLocaleString('en-US')} user records in ${report.seconds.toFixed(1)} s (${report.events_per_s.toLocaleString('en-US')} events/s)${summary.stopped ? ', stopped early' : ''}`,
+          `seed ${resolved.seed}: users u0…u${resolved.users - 1}, items i0…i${resolved.items - 1}, last event at ${report.last_event_time ?? '-'}`,
+          truthPath === undefined ? '' : `ground truth at ${report.truth!.at} written to ${truthPath}`,
+        ]
+          .filter(Boolean)
+          .join('\n') + '\n',
+      );
+      return 0;
+    });
+  },
+};
+
+function wholeNumber(raw: string | boolean | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw).replaceAll('_', '');
+  if (!/^\d+$/.test(text))
+    throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return Number(text);
+}
+
+function optionalNumber(raw: string | boolean | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n))
+    throw new ConfigError(`${name} must be a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function time(raw: string | boolean | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = typeof raw === 'string' ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(ms))
+    throw new ConfigError(
+      `${name} must be an ISO time such as 2025-01-06T00:00:00Z, got ${JSON.stringify(raw)}`,
+    );
+  return ms;
+}

@@ -1,0 +1,217 @@
+/**
+ * The scheduler behind `Simulator.stream()`: a pull cursor over one
+ * time-ordered stream of catalog, user and interaction records.
+ *
+ * First the catalog and the users as they are at the start; then visits
+ * start as a Poisson process whose intensity follows each country's local
+ * diurnal and weekly rhythm, each by a user drawn by activity level among
+ * those signed up and not already in a visit. Live visits sit in a heap by
+ * the time of their next event, so records come out in event-time order
+ * while only the live visits are in memory, however many events are asked
+ * for. New items, retirements and sign-ups are emitted at their time, before
+ * any event at or after it. In batch mode (no `rate`) the changes left in the
+ * span when the events run out are emitted at the end, so every user and
+ * item has a record.
+ *
+ * `next()` returns the same record object each time, overwritten: the
+ * hot path of a 10M-event run allocates only what the events themselves need.
+ */
+import type { Interaction, Item, User } from '../schemas/generated/types.js';
+import { Behaviour } from './behaviour.js';
+import { SessionHeap } from './heap.js';
+import { Rng, STREAM } from './random.js';
+import { COUNTRIES } from './vocabulary.js';
+import type { World } from './world.js';
+
+export const ITEMS_TOPIC = 'rec.items';
+export const USERS_TOPIC = 'rec.users';
+export const INTERACTIONS_TOPIC = 'rec.interactions';
+
+export type SimRecord =
+  | { readonly topic: typeof ITEMS_TOPIC; readonly key: string; readonly value: Item; readonly ts: number }
+  | { readonly topic: typeof USERS_TOPIC; readonly key: string; readonly value: User; readonly ts: number }
+  | {
+      readonly topic: typeof INTERACTIONS_TOPIC;
+      readonly key: string;
+      readonly value: Interaction;
+      readonly ts: number;
+    };
+
+interface MutableRecord {
+  topic: SimRecord['topic'];
+  key: string;
+  value: Item | User | Interaction;
+  ts: number;
+}
+
+/** Tries at drawing a user who is signed up and not already in a visit. */
+const USER_ATTEMPTS = 16;
+
+export class EventStream {
+  /** Interaction events emitted so far. */
+  emitted = 0;
+  private readonly record: MutableRecord = { topic: ITEMS_TOPIC, key: '', value: null as never, ts: 0 };
+  private readonly rng: Rng;
+  private readonly behaviour: Behaviour;
+  private readonly heap = new SessionHeap();
+  private readonly active = new Set<number>();
+  private readonly perCountry = new Float64Array(COUNTRIES.length);
+  private readonly peakMeanGap: number;
+  private readonly end: number;
+  private initialItems = 0;
+  private initialUsers = 0;
+  private nextArrival: number;
+  private released: number;
+  private retired = 0;
+  private signedUp: number;
+  private nextRelease: number;
+  private nextRetire: number;
+  private nextSignup: number;
+  private seq = 0;
+  private frontier: number;
+  private done = false;
+
+  constructor(
+    private readonly world: World,
+    private readonly idPrefix: string,
+    meanEventsPerSession: number,
+  ) {
+    const { options, catalog, population, rhythm } = world;
+    this.rng = Rng.derive(options.seed, STREAM.sessions);
+    this.behaviour = new Behaviour(world, this.rng, idPrefix);
+    this.peakMeanGap = 1 / ((options.density / meanEventsPerSession) * rhythm.peak);
+    this.end = options.start + options.spanMs;
+    this.frontier = options.start;
+    this.nextArrival = options.start + this.rng.exponential(this.peakMeanGap);
+    this.released = catalog.initialCount;
+    this.signedUp = population.initialCount;
+    this.nextRelease = this.releaseAt();
+    this.nextRetire = this.retireAt();
+    this.nextSignup = this.signupAt();
+  }
+
+  /** The next record in event-time order, or undefined at the end. The object is reused by the next call. */
+  next(): SimRecord | undefined {
+    if (this.done) return undefined;
+    const { catalog, population, options } = this.world;
+    const start = options.start;
+    if (this.initialItems < catalog.initialCount) {
+      const i = this.initialItems++;
+      return this.emit(
+        ITEMS_TOPIC,
+        catalog.ids[i]!,
+        catalog.record(i, start, catalog.isAvailableAt(i, start)),
+        start,
+      );
+    }
+    if (this.initialUsers < population.initialCount) {
+      const profile = population.profile(this.initialUsers++);
+      return this.emit(USERS_TOPIC, profile.id, population.record(profile, start), start);
+    }
+    const events = options.events;
+    const { heap, behaviour } = this;
+    for (;;) {
+      const sessionKey = heap.peekKey();
+      const more = this.emitted < events;
+      if (!more && options.rate !== undefined) {
+        this.done = true;
+        return undefined;
+      }
+      // Past the last event, batch mode drains the changes left in the span, then stops.
+      const due = more ? Math.min(sessionKey, this.nextArrival) : Math.max(this.frontier, this.end);
+      // Catalog and profile changes due by then go first: a new item's record precedes its first impression.
+      const { nextRelease, nextRetire, nextSignup } = this;
+      if (nextRelease <= due && nextRelease <= nextRetire && nextRelease <= nextSignup) {
+        const item = this.released++;
+        this.nextRelease = this.releaseAt();
+        const value = catalog.record(item, nextRelease, catalog.isAvailableAt(item, nextRelease));
+        return this.emit(ITEMS_TOPIC, catalog.ids[item]!, value, nextRelease);
+      }
+      if (nextRetire <= due && nextRetire <= nextSignup) {
+        const item = catalog.retirements[this.retired++]!;
+        this.nextRetire = this.retireAt();
+        return this.emit(
+          ITEMS_TOPIC,
+          catalog.ids[item]!,
+          catalog.record(item, nextRetire, false),
+          nextRetire,
+        );
+      }
+      if (nextSignup <= due) {
+        const profile = population.profile(this.signedUp++);
+        this.nextSignup = this.signupAt();
+        return this.emit(USERS_TOPIC, profile.id, population.record(profile, nextSignup), nextSignup);
+      }
+      if (!more) {
+        this.done = true;
+        return undefined;
+      }
+      if (this.nextArrival <= sessionKey) {
+        this.arrive();
+        continue;
+      }
+      const s = heap.pop()!;
+      let event: Interaction | undefined;
+      if (s.pending) {
+        event = s.shift();
+        event.event_id = `${this.idPrefix}e${this.emitted++}`;
+        this.frontier = event.ts;
+      } else {
+        behaviour.request(s, s.nextRequestTs);
+      }
+      if (s.pending || !Number.isNaN(s.nextRequestTs)) heap.push(s);
+      else this.active.delete(s.profile.index);
+      if (event !== undefined) return this.emit(INTERACTIONS_TOPIC, event.user_id, event, event.ts);
+    }
+  }
+
+  /** A candidate visit at the peak rate, kept with probability rate(t) / peak (thinning). */
+  private arrive(): void {
+    const { rng, world, perCountry } = this;
+    const t = this.nextArrival;
+    this.nextArrival = t + rng.exponential(this.peakMeanGap);
+    const factor = world.rhythm.intensities(t, perCountry);
+    if (rng.next() * world.rhythm.peak >= factor) return;
+    const table = world.population.byCountry[rng.pick(perCountry, factor)];
+    if (table === undefined) return;
+    for (let attempt = 0; attempt < USER_ATTEMPTS; attempt++) {
+      const user = table.sample(rng);
+      if (user < this.signedUp && !this.active.has(user)) {
+        this.active.add(user);
+        this.heap.push(this.behaviour.startSession(this.seq++, user, Math.round(t)));
+        return;
+      }
+    }
+  }
+
+  private emit(
+    topic: SimRecord['topic'],
+    key: string,
+    value: Item | User | Interaction,
+    ts: number,
+  ): SimRecord {
+    const r = this.record;
+    r.topic = topic;
+    r.key = key;
+    r.value = value;
+    r.ts = ts;
+    return r as SimRecord;
+  }
+
+  private releaseAt(): number {
+    const catalog = this.world.catalog;
+    return this.released < catalog.count ? catalog.releaseTs[this.released]! : Infinity;
+  }
+
+  private retireAt(): number {
+    const catalog = this.world.catalog;
+    return this.retired < catalog.retirements.length
+      ? catalog.retireTs[catalog.retirements[this.retired]!]!
+      : Infinity;
+  }
+
+  private signupAt(): number {
+    const population = this.world.population;
+    return this.signedUp < population.count ? population.signupTs(this.signedUp) : Infinity;
+  }
+}

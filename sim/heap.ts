@@ -1,0 +1,68 @@
+/**
+ * Live sessions ordered by when they next need attention (`key()`), ties
+ * broken by arrival order so the simulated event order is total and hence
+ * reproducible. A binary heap: a few hundred live sessions at a time.
+ */
+import type { Session } from './session.js';
+
+export class SessionHeap {
+  private readonly items: Session[] = [];
+  private readonly keys: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Key of the first session; Infinity when empty. */
+  peekKey(): number {
+    return this.items.length === 0 ? Number.POSITIVE_INFINITY : this.keys[0]!;
+  }
+
+  push(session: Session): void {
+    const items = this.items;
+    const keys = this.keys;
+    const key = session.key();
+    let i = items.length;
+    items.push(session);
+    keys.push(key);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(key, session.seq, keys[parent]!, items[parent]!.seq)) break;
+      items[i] = items[parent]!;
+      keys[i] = keys[parent]!;
+      i = parent;
+    }
+    items[i] = session;
+    keys[i] = key;
+  }
+
+  pop(): Session | undefined {
+    const items = this.items;
+    const keys = this.keys;
+    if (items.length === 0) return undefined;
+    const top = items[0]!;
+    const last = items.pop()!;
+    const lastKey = keys.pop()!;
+    const n = items.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const child = r < n && before(keys[r]!, items[r]!.seq, keys[l]!, items[l]!.seq) ? r : l;
+        if (!before(keys[child]!, items[child]!.seq, lastKey, last.seq)) break;
+        items[i] = items[child]!;
+        keys[i] = keys[child]!;
+        i = child;
+      }
+      items[i] = last;
+      keys[i] = lastKey;
+    }
+    return top;
+  }
+}
+
+function before(keyA: number, seqA: number, keyB: number, seqB: number): boolean {
+  return keyA < keyB || (keyA === keyB && seqA < seqB);
+}
