@@ -114,13 +114,13 @@ export class FeatureSource {
 
   /**
    * Closes the namespace's tasks and opens them again on fresh disks, so
-   * they restore from their changelogs; reads in between find no open task.
+   * they restore from their changelogs. Like the runner, it closes each task
+   * while the lookup still returns it, then finds none until all reopened.
    */
   async restore(namespace: string): Promise<void> {
     const space = this.space(namespace);
-    const old = space.states;
+    for (const state of space.states) await state.close();
     space.states = [];
-    for (const state of old) await state.close();
     space.generation++;
     space.states = await this.openStates(namespace, space.generation);
   }

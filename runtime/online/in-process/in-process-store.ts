@@ -16,15 +16,16 @@
  * OnlineStoreUnavailableError) so the responder serves non-personalised
  * results instead of crashing.
  *
- * Namespaces are sets of running tasks: `attach` a lookup per namespace
- * (the first attached is active), `activate` swaps the pointer (a field
- * assignment, so atomic for every reader), `drop` detaches one and resolves
- * once no read is still using it; the caller then closes its runners.
+ * Namespaces are sets of running tasks: `attach` a lookup per namespace,
+ * `activate` swaps the pointer (a field assignment, so atomic for every
+ * reader), `drop` detaches one and resolves once no read is still using it;
+ * the caller then closes its runners.
  *
  * @example
  * ```ts
  * const store = new InProcessOnlineStore({ bindings: [{ view: userView, application: 'user-features', store: 'user' }] });
  * store.attach('default', runnersLookup(new Map([['user-features', runner]])));
+ * await store.activate('default');
  * const bundle = await store.bundle('u42', { items: ['i1'] });
  * ```
  */
@@ -99,13 +100,12 @@ export class InProcessOnlineStore implements OnlineStore {
     this.waitMs = options.waitMs ?? 5000;
   }
 
-  /** Adds a namespace served by the tasks `lookup` finds; the first one attached becomes active. */
+  /** Adds a namespace served by the tasks `lookup` finds; it serves nothing until activated. */
   attach(namespace: string, lookup: TaskLookup): void {
     checkName('namespace', namespace);
     this.checkOpen();
     if (this.spaces.has(namespace)) throw new OnlineStoreError(`namespace ${namespace} is already attached`);
     this.spaces.set(namespace, { lookup, createdTs: Date.now(), readers: 0 });
-    this.active ??= namespace;
   }
 
   async get<V = unknown>(view: string, key: string): Promise<V | undefined> {
