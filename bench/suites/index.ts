@@ -1,11 +1,13 @@
 /** Every benchmark suite by name (DESIGN.md §10). */
 import type { Suite } from '../result.js';
 import { importSuite } from './import.js';
+import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
 import { runtimeSuite } from './runtime.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
   import: importSuite,
+  ingest: ingestSuite,
   log: logSuite,
   runtime: runtimeSuite,
 };

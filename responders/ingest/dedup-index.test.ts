@@ -23,10 +23,13 @@ test('ids are remembered for at least the window and forgotten after two', async
     index = await DedupIndex.open(dir, { windowMs, now: () => now });
     assert.deepEqual(await index.checkpoint(), new Map([[0, 2]]));
     assert.deepEqual(await index.lookup(['a']), [fp(1)]);
-    now += 1001; // two windows after a: its generation is dropped
-    await index.record([], new Map([[0, 2]]));
+    now += 1001; // two windows after a and b: they no longer count, and the sweep deletes them
     assert.deepEqual(await index.lookup(['a', 'b']), [undefined, undefined]);
-    assert.equal(await index.count(), 0);
+    assert.equal(await index.stored(), 2);
+    await index.record([{ id: 'c', fingerprint: fp(3) }], new Map([[0, 3]]));
+    await index.idle();
+    assert.equal(await index.stored(), 1);
+    assert.deepEqual(await index.lookup(['a', 'c']), [undefined, fp(3)]);
     await index.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,21 +1,24 @@
 /**
  * The ingest's durable memory of accepted event ids: a RocksDB database in
- * `<data dir>/ingest/dedup` mapping each id to its content fingerprint, plus
- * a **checkpoint** — per partition of rec.interactions, the offset below
- * which every record is indexed. Both are written in one atomic batch, so
- * after a kill -9 the index is exactly "everything below the checkpoint",
- * and the records after it are read back from the log on start (`rebuild`).
+ * `<data dir>/ingest/dedup` mapping each id to the generation it was
+ * accepted in and its content fingerprint, plus a **checkpoint** — per
+ * partition of rec.interactions, the offset below which every record is
+ * indexed. Both are written in one atomic batch, so after a kill -9 the
+ * index is exactly "everything below the checkpoint", and the records after
+ * it are read back from the log on start (`rebuild.ts`).
  *
- * Retention: ids live in generations of `windowMs` of wall-clock time (key
- * prefix = generation number). A lookup reads the current and the previous
- * generation, and older ones are deleted, so an id is remembered for at
- * least `windowMs` and at most twice that — without a per-entry expiry scan.
+ * Retention: generations are `windowMs` of wall-clock time. An entry counts
+ * while its generation is the current or the previous one, so an id is
+ * remembered for at least `windowMs` and at most twice that. When the
+ * generation moves on, a background sweep deletes the entries that no longer
+ * count; until it reaches them they are simply ignored. One key per id keeps
+ * a lookup at one RocksDB read per id.
  *
  * @example
  * ```ts
  * const index = await DedupIndex.open('/data/ingest/dedup', { windowMs: 86_400_000 });
  * await index.record([{ id: 'e1', fingerprint }], new Map([[0, 42]]));
- * (await index.lookup(['e1', 'e2'])); // [fingerprint, undefined]
+ * await index.lookup(['e1', 'e2']); // [fingerprint, undefined]
  * ```
  */
 import { RocksDbEngine } from '../../runtime/state/rocksdb/rocksdb-engine.js';
@@ -29,47 +32,57 @@ export interface DedupIndexOptions {
   readonly windowMs: number;
   /** Wall clock; tests move it to cross generations. */
   readonly now?: () => number;
+  /** Where a failed background sweep is reported. */
+  readonly onSweepError?: (err: unknown) => void;
 }
 
-const ENTRY = 0x45; // 'E' + 4-byte generation + id
+const ENTRY = 0x45; // 'E' + id → 4-byte generation + fingerprint
+const ENTRIES_END = Buffer.from([ENTRY + 1]);
 const CHECKPOINT_KEY = Buffer.from('C:rec.interactions');
+const SWEEP_BATCH = 1000;
 
 export class DedupIndex {
-  private clearedBelow = -1;
+  private sweptFor = -1;
+  private sweeping: Promise<void> | undefined;
+  private closed = false;
 
   private constructor(
     private readonly engine: RocksDbEngine,
     private readonly windowMs: number,
     private readonly now: () => number,
+    private readonly onSweepError: (err: unknown) => void,
   ) {}
 
   static async open(dir: string, options: DedupIndexOptions): Promise<DedupIndex> {
     const engine = await RocksDbEngine.open(dir, { cacheSize: 32 << 20 });
-    const index = new DedupIndex(engine, options.windowMs, options.now ?? Date.now);
-    await index.expire();
+    const index = new DedupIndex(
+      engine,
+      options.windowMs,
+      options.now ?? Date.now,
+      options.onSweepError ?? (() => {}),
+    );
+    index.maybeSweep();
     return index;
   }
 
   /** The fingerprint remembered for each id, or undefined. One RocksDB round trip. */
   async lookup(ids: readonly string[]): Promise<(Buffer | undefined)[]> {
     if (ids.length === 0) return [];
-    const generation = this.generation();
-    const keys: Buffer[] = new Array(ids.length * 2);
-    for (let i = 0; i < ids.length; i++) {
-      keys[2 * i] = entryKey(generation, ids[i]!);
-      keys[2 * i + 1] = entryKey(generation - 1, ids[i]!);
-    }
-    const values = await this.engine.getMany(keys);
-    return ids.map((_, i) => values[2 * i] ?? values[2 * i + 1]);
+    const values = await this.engine.getMany(ids.map(entryKey));
+    const oldest = this.generation() - 1;
+    return values.map((v) => (v !== undefined && v.readUInt32BE(0) >= oldest ? v.subarray(4) : undefined));
   }
 
   /** Adds entries and moves the checkpoint, atomically. */
   async record(entries: readonly IndexedEvent[], checkpoint: ReadonlyMap<number, number>): Promise<void> {
     const generation = this.generation();
-    const writes = entries.map((e) => ({ key: entryKey(generation, e.id), value: e.fingerprint }));
+    const writes = entries.map((e) => ({
+      key: entryKey(e.id),
+      value: entryValue(generation, e.fingerprint),
+    }));
     writes.push({ key: CHECKPOINT_KEY, value: Buffer.from(JSON.stringify(Object.fromEntries(checkpoint))) });
     await this.engine.write(writes);
-    if (generation - 1 > this.clearedBelow) await this.expire();
+    this.maybeSweep();
   }
 
   /** Per partition, the first offset not yet indexed; empty for a new index. */
@@ -83,40 +96,71 @@ export class DedupIndex {
     return out;
   }
 
-  /** Ids in the live generations (tests, metrics). */
-  count(): Promise<number> {
-    const generation = this.generation();
-    return this.engine.count({ gte: entryPrefix(generation - 1), lt: entryPrefix(generation + 1) });
+  /** Entries stored, counting or not (tests: the sweep removed them). */
+  stored(): Promise<number> {
+    return this.engine.count({ gte: Buffer.from([ENTRY]), lt: ENTRIES_END });
   }
 
-  close(): Promise<void> {
-    return this.engine.close();
+  /** Resolves when a running sweep has finished. */
+  async idle(): Promise<void> {
+    await this.sweeping;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sweeping;
+    await this.engine.close();
   }
 
   private generation(): number {
     return Math.floor(this.now() / this.windowMs);
   }
 
-  /** Deletes the generations older than the previous one. */
-  private async expire(): Promise<void> {
-    const keepFrom = this.generation() - 1;
-    await this.engine.clearRange(entryPrefix(0), entryPrefix(keepFrom));
-    this.clearedBelow = keepFrom;
+  private maybeSweep(): void {
+    const generation = this.generation();
+    if (this.sweeping !== undefined || generation === this.sweptFor) return;
+    this.sweeping = this.sweep(generation - 1).then(
+      () => {
+        this.sweptFor = generation;
+        this.sweeping = undefined;
+      },
+      (err: unknown) => {
+        // Entries that are not deleted are still ignored by lookups; the next record retries.
+        this.sweeping = undefined;
+        this.onSweepError(err);
+      },
+    );
+  }
+
+  /**
+   * Deletes entries older than `oldest`, in batches, off the request path.
+   * An id that expired and was accepted again while the sweep ran may lose
+   * its new entry early; the platform's consumers still drop the duplicate.
+   */
+  private async sweep(oldest: number): Promise<void> {
+    let deletes: { key: Buffer; value: null }[] = [];
+    for await (const [key, value] of this.engine.iterate({ gte: Buffer.from([ENTRY]), lt: ENTRIES_END })) {
+      if (this.closed) break;
+      if (value.readUInt32BE(0) < oldest) deletes.push({ key, value: null });
+      if (deletes.length === SWEEP_BATCH) {
+        await this.engine.write(deletes);
+        deletes = [];
+      }
+    }
+    if (deletes.length > 0) await this.engine.write(deletes);
   }
 }
 
-function entryPrefix(generation: number): Buffer {
-  const key = Buffer.allocUnsafe(5);
+function entryKey(id: string): Buffer {
+  const key = Buffer.allocUnsafe(1 + Buffer.byteLength(id));
   key[0] = ENTRY;
-  key.writeUInt32BE(Math.max(0, generation), 1);
+  key.write(id, 1);
   return key;
 }
 
-function entryKey(generation: number, id: string): Buffer {
-  const length = Buffer.byteLength(id);
-  const key = Buffer.allocUnsafe(5 + length);
-  key[0] = ENTRY;
-  key.writeUInt32BE(Math.max(0, generation), 1);
-  key.write(id, 5);
-  return key;
+function entryValue(generation: number, fingerprint: Buffer): Buffer {
+  const value = Buffer.allocUnsafe(4 + fingerprint.length);
+  value.writeUInt32BE(generation, 0);
+  fingerprint.copy(value, 4);
+  return value;
 }

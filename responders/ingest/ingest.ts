@@ -40,6 +40,8 @@ import { rebuildIndex } from './rebuild.js';
 import { type FieldError, validateEvent } from './validate-event.js';
 
 export const INTERACTIONS_TOPIC = 'rec.interactions';
+const INDEX_LINGER_MS = 5;
+const INDEX_BATCH = 5000;
 
 export interface IngestOptions {
   readonly log: EventLog;
@@ -104,7 +106,7 @@ export class Ingest {
   private pendingIndex: { entry: IndexedEvent; claim: Claim }[] = [];
   private checkpoint = new Map<number, number>();
   private indexing: Promise<void> | undefined;
-  private indexRetry: NodeJS.Timeout | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
   private state: 'starting' | 'ready' | 'closed' = 'starting';
   private rebuilt = 0;
 
@@ -256,13 +258,19 @@ export class Ingest {
     this.state = 'closed';
     try {
       await this.producer.close();
-      if (this.indexRetry !== undefined) {
-        clearTimeout(this.indexRetry);
-        this.indexRetry = undefined;
+      if (this.indexTimer !== undefined) {
+        clearTimeout(this.indexTimer);
+        this.indexTimer = undefined;
       }
-      while (this.indexing !== undefined) await this.indexing;
-      if (this.pendingIndex.length > 0) await this.flushIndex();
-      while (this.indexing !== undefined) await this.indexing;
+      while (this.indexing !== undefined || this.pendingIndex.length > 0) {
+        if (this.indexing !== undefined) {
+          await this.indexing;
+          continue;
+        }
+        const before = this.pendingIndex.length;
+        await this.flushIndex();
+        if (this.pendingIndex.length >= before) break; // the write failed; no retry loop at shutdown
+      }
       if (this.pendingIndex.length > 0) {
         this.options.logger?.warn(
           { events: this.pendingIndex.length },
@@ -283,7 +291,27 @@ export class Ingest {
       this.pendingIndex.push({ entry: { id: claim.id, fingerprint: claim.fingerprint }, claim });
     }
     this.checkpoint.set(report.partition, report.baseOffset + report.records.length);
-    if (this.indexing === undefined && this.indexRetry === undefined) this.flushIndex();
+    this.scheduleIndex();
+  }
+
+  /**
+   * Index writes are coalesced for INDEX_LINGER_MS: one RocksDB batch per
+   * few milliseconds instead of one per acknowledged append. Claims keep
+   * the ids deduplicated in memory until their write commits.
+   */
+  private scheduleIndex(): void {
+    // While closing, close() drives the last writes itself.
+    if (this.state === 'closed') return;
+    if (this.indexing !== undefined || this.indexTimer !== undefined || this.pendingIndex.length === 0)
+      return;
+    if (this.pendingIndex.length >= INDEX_BATCH) {
+      this.flushIndex();
+      return;
+    }
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined;
+      this.flushIndex();
+    }, INDEX_LINGER_MS);
   }
 
   /** Writes the queued ids and the checkpoint; never rejects (a failure is retried after a second). */
@@ -302,7 +330,7 @@ export class Ingest {
             if (this.claims.get(claim.id) === claim) this.claims.delete(claim.id);
           }
           this.indexing = undefined;
-          if (this.pendingIndex.length > 0) this.flushIndex();
+          this.scheduleIndex();
         },
         (err: unknown) => {
           // The log holds these events; until the index does, their claims keep deduplicating in memory.
@@ -310,8 +338,8 @@ export class Ingest {
           this.pendingIndex = [...batch, ...this.pendingIndex];
           this.indexing = undefined;
           if (this.state === 'closed') return;
-          this.indexRetry = setTimeout(() => {
-            this.indexRetry = undefined;
+          this.indexTimer = setTimeout(() => {
+            this.indexTimer = undefined;
             this.flushIndex();
           }, 1000);
         },

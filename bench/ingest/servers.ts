@@ -1,0 +1,89 @@
+/**
+ * Starts the servers the `ingest` bench measures as child processes, pinned
+ * to one CPU with `taskset` where it exists (so "on one core" is what is
+ * measured), and stops them.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer(ingestCommand(dataDir));
+ * // ... load server.url ...
+ * await server.stop();
+ * ```
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = resolve(here, '../../cli/main.js');
+const REFERENCE = resolve(here, 'reference-server.js');
+
+/** The CPU servers are pinned to, or undefined when taskset is missing. */
+export const SERVER_CPU: number | undefined =
+  spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? 0 : undefined;
+
+export interface ServerCommand {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Polled until it answers 200 before the server counts as started. */
+  readonly readyPath?: string;
+}
+
+export function ingestCommand(dataDir: string): ServerCommand {
+  return {
+    args: [CLI, 'serve', '--data-dir', dataDir],
+    env: { RECSTREAM_HTTP_PORT: '0', RECSTREAM_LOG_LEVEL: 'warn' },
+    readyPath: '/readyz',
+  };
+}
+
+export const referenceCommand: ServerCommand = { args: [REFERENCE], env: {} };
+
+export interface RunningServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(command: ServerCommand): Promise<RunningServer> {
+  const [file, args] =
+    SERVER_CPU === undefined
+      ? [process.execPath, command.args]
+      : ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...command.args]];
+  const child = spawn(file, args, {
+    env: { ...process.env, ...command.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) resolveUrl(match[1]!);
+    });
+    exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
+  });
+  if (command.readyPath !== undefined) await waitReady(new URL(command.readyPath, url));
+  return { url, stop: () => stop(child, exited) };
+}
+
+async function waitReady(url: URL): Promise<void> {
+  for (let tries = 0; tries < 200; tries++) {
+    const status = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not become ready within 10 s`);
+}
+
+async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
