@@ -1,5 +1,5 @@
 import { ImportError } from '../../runtime/errors.js';
-import { parseMapping } from '../../runtime/import/csv-format.js';
+import { CSV_TARGETS, parseMapping } from '../../runtime/import/csv-format.js';
 import {
   IMPORT_FORMATS,
   type ImportReport,
@@ -37,8 +37,11 @@ export const importCommand: Command = {
   summary: 'import real data: movielens (u.data / ratings.dat / ratings.csv + metadata), csv, lines',
   usage: [
     'recstream import <movielens|csv|lines> <path> [--strict] [--json] [--catalog-ts TIME] [--source NAME]',
-    '         csv:   [--map field=column,…] [--delimiter C] [--type TYPE] [--ts-unit auto|s|ms|iso]',
-    '         csv, lines: [--type TYPE] [--start TIME] [--step-ms N]   (event time when the file has none)',
+    `  csv:        [--map field=column,…] (fields: ${CSV_TARGETS.join(' ')})`,
+    '              [--delimiter C|tab] [--ts-unit auto|s|ms|iso]',
+    '  csv, lines: [--type TYPE] [--start TIME] [--step-ms N]   (event time when the file has none)',
+    'TIME is epoch milliseconds or ISO-8601. Bad lines are reported and sent to rec.dlq, and the import',
+    'goes on; --strict stops at the first one. README.md "Importing real data" has the details.',
   ].join('\n'),
   options: {
     strict: { type: 'boolean' },
