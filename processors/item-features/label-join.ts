@@ -1,0 +1,113 @@
+/**
+ * The delayed-label join of impressions: an impression's training example
+ * (features as of the impression) waits in store `label-join` until the
+ * same user clicks through to the item (positive, with the delay) or the
+ * label window passes in event time (negative). A click-through joins back
+ * to the latest impression of that user and item before it, within the
+ * window; it is processed in the same event-time order as everything else
+ * in `item-features`, so the join is deterministic on replay.
+ *
+ * Store key `<item>\u0000<user>\u0000<timeKey(ts, event_id)>`: one user and
+ * item's impressions sort together, oldest first. The in-memory indexes
+ * (per pair, and by expiry time) are rebuilt from the store on `load`.
+ *
+ * @example
+ * ```ts
+ * const join = new LabelJoin(store, windowMs);
+ * await join.load();
+ * join.add(example);                              // an impression's example
+ * const clicked = await join.resolve(click);       // the joined example, labelled, or undefined
+ * for (const negative of await join.expire(frontier)) forward(negative);
+ * ```
+ */
+import type { KeyValueStore } from '../../runtime/state/store.js';
+import type { Interaction, TrainingExample } from '../../schemas/generated/types.js';
+import { impressionLabels } from '../feature-math/interactions.js';
+import { timeKey } from '../feature-math/keys.js';
+import { TimeQueue } from '../feature-math/time-queue.js';
+
+export const LABEL_JOIN_STORE = 'label-join';
+
+interface Waiting {
+  readonly ts: number;
+  readonly id: string;
+  readonly key: string;
+  readonly pair: string;
+}
+
+function pairOf(itemId: string, userId: string): string {
+  return `${itemId}\u0000${userId}`;
+}
+
+export class LabelJoin {
+  private readonly byPair = new Map<string, Waiting[]>();
+  private readonly byTime = new TimeQueue<Waiting>();
+
+  constructor(
+    private readonly store: KeyValueStore<TrainingExample>,
+    private readonly windowMs: number,
+  ) {}
+
+  async load(): Promise<void> {
+    for await (const [key, example] of this.store.range()) this.index(key, example);
+  }
+
+  /** Impressions waiting for their label. */
+  get size(): number {
+    return this.byTime.size;
+  }
+
+  add(example: TrainingExample): void {
+    const key = `${pairOf(example.item_id, example.user_id)}\u0000${timeKey(example.ts, example.example_id)}`;
+    this.store.put(key, example);
+    this.index(key, example);
+  }
+
+  /** The example of the latest impression a click-through follows within the window, labelled positive. */
+  async resolve(click: Interaction): Promise<TrainingExample | undefined> {
+    const pair = pairOf(click.item_id, click.user_id);
+    const list = this.byPair.get(pair);
+    if (list === undefined) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const waiting = list[i]!;
+      if (waiting.ts >= click.ts) continue;
+      if (waiting.ts < click.ts - this.windowMs) return undefined;
+      list.splice(i, 1);
+      if (list.length === 0) this.byPair.delete(pair);
+      this.byTime.remove(waiting.ts, waiting.id);
+      return this.take(waiting.key, click.ts - waiting.ts);
+    }
+    return undefined;
+  }
+
+  /** Examples of impressions whose window ended before `t` (no click-through can come any more), labelled negative. */
+  async expire(t: number): Promise<TrainingExample[]> {
+    const out: TrainingExample[] = [];
+    while (this.byTime.peekTs() + this.windowMs < t) {
+      const waiting = this.byTime.shift()!.value;
+      const list = this.byPair.get(waiting.pair);
+      if (list !== undefined) {
+        const at = list.indexOf(waiting);
+        if (at >= 0) list.splice(at, 1);
+        if (list.length === 0) this.byPair.delete(waiting.pair);
+      }
+      out.push(await this.take(waiting.key, null));
+    }
+    return out;
+  }
+
+  private index(key: string, example: TrainingExample): void {
+    const pair = pairOf(example.item_id, example.user_id);
+    const waiting: Waiting = { ts: example.ts, id: example.example_id, key, pair };
+    const list = this.byPair.get(pair);
+    if (list === undefined) this.byPair.set(pair, [waiting]);
+    else list.push(waiting);
+    this.byTime.insert(example.ts, example.example_id, waiting);
+  }
+
+  private async take(key: string, clickDelayMs: number | null): Promise<TrainingExample> {
+    const example = (await this.store.get(key))!;
+    this.store.delete(key);
+    return { ...example, labels: impressionLabels(clickDelayMs) };
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * `user-features` (input `rec.interactions`, keyed by user): maintains the
+ * per-user view (`user-view.ts`) and forwards every interaction, enriched
+ * with its user's features *as they were before it*, to
+ * `rec.interactions.enriched`, keyed by item.
+ *
+ * Event time, not arrival order, decides what "before" means. The task's
+ * watermark is the latest interaction time it has seen minus the allowed
+ * lateness; an interaction waits in `user-pending` until the watermark
+ * passes it, then interactions are released in (event time, event id)
+ * order: all interactions of one millisecond first get their features from
+ * the view, then are folded into it. Out-of-order arrivals within the
+ * lateness therefore give exactly the views and features of in-order
+ * arrivals, and a replay gives the same bytes. An interaction older than
+ * the watermark on arrival (late) is folded at once, out of order, and
+ * forwarded flagged `late`, without features: it can yield no exact
+ * training example. Duplicates (same event id) waiting in `user-pending`
+ * are dropped.
+ *
+ * Opted-out users (now, or as of the interaction's time) get no view and
+ * no features; their interactions are still forwarded, with `user` null, so
+ * item aggregates (popularity, CTR) stay complete and deterministic.
+ *
+ * The enriched stream of each task is in event-time order and carries the
+ * task's watermark (`frontier`) and a per-task sequence number; every
+ * `watermarkIntervalMs` of watermark progress the task also sends a bare
+ * watermark to every partition, so `item-features` can merge the tasks'
+ * streams in event-time order even where a task has nothing to send.
+ *
+ * @example
+ * ```ts
+ * builder.addProcessor('user-features', () => new UserFeaturesProcessor(options), ['interactions', 'profiles']);
+ * ```
+ */
+import { ProcessingError } from '../../runtime/errors.js';
+import type {
+  GlobalTableView,
+  Processor,
+  ProcessorContext,
+  StreamRecord,
+} from '../../runtime/processor/processor.js';
+import { avroCodec, jsonCodec } from '../../runtime/state/codecs/index.js';
+import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
+import type { EnrichedInteraction, Interaction, UserFeatures } from '../../schemas/generated/types.js';
+import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
+import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
+import { timeKey } from '../feature-math/keys.js';
+import { subjectSchema } from '../feature-math/schema-codec.js';
+import { TimeQueue } from '../feature-math/time-queue.js';
+import type { Versioned } from '../feature-math/versioned.js';
+import {
+  isOptedOut,
+  type ProfileHistory,
+  profileAsOf,
+  USERS_STORE,
+  type UserPurge,
+} from '../profiles/profiles.js';
+import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
+
+export const USER_PENDING_STORE = 'user-pending';
+export const USER_CLOCK_STORE = 'user-clock';
+
+export interface UserFeaturesOptions {
+  /** How far behind the latest seen event time an interaction may arrive and still be placed exactly. */
+  readonly latenessMs: number;
+  /** Watermark progress between two bare watermarks to every partition. */
+  readonly watermarkIntervalMs: number;
+}
+
+/** A pending interaction; `excluded` once its user was purged while it waited. */
+export interface PendingEntry {
+  excluded: boolean;
+  event: Interaction;
+}
+
+/** Store `user-pending`: key `timeKey(ts, event_id)`, value the interaction (Avro). */
+export const pendingEntryCodec: ValueCodec<PendingEntry> = avroCodec<PendingEntry>({
+  type: 'record',
+  name: 'PendingEntry',
+  namespace: 'rec.state',
+  fields: [
+    { name: 'excluded', type: 'boolean' },
+    { name: 'event', type: subjectSchema('rec.interactions-value') as never },
+  ],
+});
+
+/** The task's watermark state (store `user-clock`, key `clock`). */
+export interface UserClock {
+  /** Latest interaction event time seen; -1 before the first. */
+  max_ts: number;
+  /** Sequence number of the next enriched interaction. */
+  sequence: number;
+  /** Frontier of the last bare watermark sent; null before the first. */
+  watermark_sent: number | null;
+}
+
+export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
+const CLOCK_KEY = 'clock';
+
+type Input = Interaction | UserPurge | null;
+
+export class UserFeaturesProcessor implements Processor<Input, EnrichedInteraction> {
+  private ctx!: ProcessorContext<EnrichedInteraction>;
+  private views!: KeyValueStore<UserView>;
+  private pendingStore!: KeyValueStore<PendingEntry>;
+  private clockStore!: KeyValueStore<UserClock>;
+  private profiles!: KeyValueStore<ProfileHistory>;
+  private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
+  private clock: UserClock = { max_ts: -1, sequence: 0, watermark_sent: null };
+  private readonly queue = new TimeQueue<PendingEntry>();
+  private readonly pendingIds = new Set<string>();
+  private readonly scratch = new Float64Array(3);
+
+  constructor(private readonly options: UserFeaturesOptions) {}
+
+  async init(ctx: ProcessorContext<EnrichedInteraction>): Promise<void> {
+    this.ctx = ctx;
+    this.views = ctx.store(USER_VIEW_STORE);
+    this.pendingStore = ctx.store(USER_PENDING_STORE);
+    this.clockStore = ctx.store(USER_CLOCK_STORE);
+    this.profiles = ctx.store(USERS_STORE);
+    this.catalog = ctx.globalTable(CATALOG_VERSIONS);
+    this.clock = { ...((await this.clockStore.get(CLOCK_KEY)) ?? this.clock) };
+    for await (const [, entry] of this.pendingStore.range()) {
+      this.queue.insert(entry.event.ts, entry.event.event_id, entry);
+      this.pendingIds.add(entry.event.event_id);
+    }
+  }
+
+  async process(record: StreamRecord<Input>): Promise<void> {
+    const value = record.value;
+    if (value === null)
+      throw new ProcessingError('rec.interactions record has no value: an event stream has no tombstones');
+    if ('kind' in value) {
+      await this.purge(value.user_id);
+      return;
+    }
+    checkInteraction(value, record.key);
+    if (this.pendingIds.has(value.event_id)) return;
+    const frontier = this.frontier();
+    if (value.ts < frontier) {
+      await this.foldLate(value, frontier);
+      return;
+    }
+    const entry: PendingEntry = { excluded: false, event: value };
+    this.queue.insert(value.ts, value.event_id, entry);
+    this.pendingIds.add(value.event_id);
+    this.pendingStore.put(timeKey(value.ts, value.event_id), entry);
+    const history = await this.profiles.get(value.user_id);
+    if (!isOptedOut(history, value.ts)) await this.addPending(value);
+    if (value.ts > this.clock.max_ts) {
+      this.clock.max_ts = value.ts;
+      await this.release(this.frontier());
+    }
+    this.clockStore.put(CLOCK_KEY, this.clock);
+  }
+
+  /** The watermark: interactions before it are released; -Infinity before the first interaction. */
+  private frontier(): number {
+    return this.clock.max_ts < 0 ? Number.NEGATIVE_INFINITY : this.clock.max_ts - this.options.latenessMs;
+  }
+
+  private async addPending(event: Interaction): Promise<void> {
+    const view = (await this.views.get(event.user_id)) ?? emptyUserView();
+    view.pending.push({
+      event_id: event.event_id,
+      item_id: event.item_id,
+      type: TYPE_INDEX.get(event.type)!,
+      ts: event.ts,
+      value: event.value,
+      watch_ms: event.watch_ms,
+    });
+    this.views.put(event.user_id, view);
+  }
+
+  private async foldLate(event: Interaction, frontier: number): Promise<void> {
+    const history = await this.profiles.get(event.user_id);
+    if (!isOptedOut(history, event.ts)) {
+      const view = (await this.views.get(event.user_id)) ?? emptyUserView();
+      this.fold(view, event);
+      this.views.put(event.user_id, view);
+    }
+    this.emit(event, null, frontier, true);
+    this.clockStore.put(CLOCK_KEY, this.clock);
+  }
+
+  /** Releases every pending interaction before `frontier`, one event-time millisecond at a time. */
+  private async release(frontier: number): Promise<void> {
+    const group: { entry: PendingEntry; excluded: boolean }[] = [];
+    while (this.queue.peekTs() < frontier) {
+      const ts = this.queue.peekTs();
+      group.length = 0;
+      while (this.queue.peekTs() === ts) {
+        const entry = this.queue.shift()!.value;
+        const history = await this.profiles.get(entry.event.user_id);
+        const excluded = entry.excluded || isOptedOut(history, ts);
+        group.push({ entry, excluded });
+        let features: UserFeatures | null = null;
+        if (!excluded) {
+          const view = await this.views.get(entry.event.user_id);
+          features = featuresAt(view, ts, profileAsOf(history, ts), this.scratch);
+        }
+        this.emit(entry.event, features, frontier, false);
+      }
+      // Folded only after the whole millisecond has its features: same-time events do not see each other.
+      for (const { entry, excluded } of group) {
+        const event = entry.event;
+        this.pendingStore.delete(timeKey(event.ts, event.event_id));
+        this.pendingIds.delete(event.event_id);
+        if (excluded) continue;
+        const view = (await this.views.get(event.user_id)) ?? emptyUserView();
+        const at = view.pending.findIndex((p) => p.event_id === event.event_id);
+        if (at >= 0) view.pending.splice(at, 1);
+        this.fold(view, event);
+        this.views.put(event.user_id, view);
+      }
+    }
+    const sent = this.clock.watermark_sent;
+    if (sent === null || frontier - sent >= this.options.watermarkIntervalMs) this.sendWatermark(frontier);
+  }
+
+  private fold(view: UserView, event: Interaction): void {
+    const attrs = catalogAsOf(this.catalog, event.item_id, event.ts);
+    foldInteraction(
+      view,
+      event,
+      watchFraction(event, attrs?.duration_s),
+      attrs?.categories ?? [],
+      this.scratch,
+    );
+  }
+
+  private emit(event: Interaction, user: UserFeatures | null, frontier: number, late: boolean): void {
+    this.ctx.forward({
+      key: event.item_id,
+      value: {
+        interaction: event,
+        user,
+        source_partition: this.ctx.partition,
+        sequence: this.clock.sequence++,
+        frontier,
+        late,
+      },
+      timestamp: event.ts,
+    });
+  }
+
+  /** A bare watermark to every partition of the enriched topic. */
+  private sendWatermark(frontier: number): void {
+    this.clock.watermark_sent = frontier;
+    for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
+      this.ctx.forward({
+        key: null,
+        partition,
+        value: {
+          interaction: null,
+          user: null,
+          source_partition: this.ctx.partition,
+          sequence: this.clock.sequence - 1,
+          frontier,
+          late: false,
+        },
+        timestamp: frontier,
+      });
+    }
+  }
+
+  /** Forgets a user: their view goes, and their waiting interactions will be released without features. */
+  private async purge(userId: string): Promise<void> {
+    this.views.delete(userId);
+    for (const { value: entry } of this.queue.values()) {
+      if (entry.event.user_id !== userId || entry.excluded) continue;
+      entry.excluded = true;
+      this.pendingStore.put(timeKey(entry.event.ts, entry.event.event_id), entry);
+    }
+  }
+}

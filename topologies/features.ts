@@ -1,0 +1,104 @@
+/**
+ * The `features` application: the catalog and users tables, the per-user
+ * and per-item feature views, and training examples (DESIGN.md §2).
+ *
+ * ```
+ * rec.items ─────────► catalog ─────────► store items (key item_id)
+ *      └─ all partitions ─► global table catalog-versions (item → versions by updated_ts)
+ * rec.users ─────────► profiles ────────► store users (key user_id, versions, opt_out)
+ *                          │ purge (opt-out, deletion)
+ *                          ▼
+ * rec.interactions ──► user-features ───► stores user-view (key user_id), user-pending, user-clock
+ *                          │ interaction + user features before it, in event-time order, + watermarks
+ *                          ▼
+ * rec.interactions.enriched (key item_id) ─► item-features ─► stores item-view (key item_id),
+ *                          │                        item-pending, item-clock, label-join
+ *                          ▼
+ *                   rec.training-examples (key user_id)
+ * ```
+ *
+ * One task per partition runs every processor, so a user's profile and
+ * view share a task (`rec.users` and `rec.interactions` are co-partitioned
+ * by user id), and so do an item's catalog entry and view (`rec.items` and
+ * the enriched topic, by item id). The catalog is also a global table
+ * because user-features needs the categories of any item.
+ *
+ * @example
+ * ```ts
+ * const topology = await featuresTopology(platform.serde, { latenessMs: 300_000, labelWindowMs: 1_800_000, watermarkIntervalMs: 60_000 });
+ * console.log(topology.describe());
+ * ```
+ */
+import { Catalog, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
+import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
+import {
+  ITEM_CLOCK_STORE,
+  ITEM_PENDING_STORE,
+  ItemFeaturesProcessor,
+  pendingEnrichedCodec,
+  trainingExampleCodec,
+  upstreamClockCodec,
+} from '../processors/item-features/item-features.js';
+import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
+import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
+import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
+import {
+  pendingEntryCodec,
+  USER_CLOCK_STORE,
+  USER_PENDING_STORE,
+  UserFeaturesProcessor,
+  userClockCodec,
+} from '../processors/user-features/user-features.js';
+import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user-view.js';
+import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
+import type { Serde } from '../runtime/serde/serde.js';
+
+export const FEATURES_APPLICATION = 'features';
+export const ENRICHED_TOPIC = 'rec.interactions.enriched';
+export const TRAINING_EXAMPLES_TOPIC = 'rec.training-examples';
+
+export interface FeaturesOptions {
+  readonly latenessMs: number;
+  readonly labelWindowMs: number;
+  readonly watermarkIntervalMs: number;
+}
+
+export async function featuresTopology(serde: Serde, options: FeaturesOptions): Promise<Topology> {
+  const items = avroDeserializer(await serde.decoder('rec.items-value'));
+  const users = avroDeserializer(await serde.decoder('rec.users-value'));
+  const interactions = avroDeserializer(await serde.decoder('rec.interactions-value'));
+  const enrichedIn = avroDeserializer(await serde.decoder('rec.interactions.enriched-value'));
+  const enrichedOut = avroSerializer(await serde.encoder('rec.interactions.enriched-value'));
+  const examples = avroSerializer(await serde.encoder('rec.training-examples-value'));
+  return new TopologyBuilder(FEATURES_APPLICATION)
+    .addGlobalTable({
+      name: CATALOG_VERSIONS,
+      topic: 'rec.items',
+      deserializer: items,
+      reduce: reduceCatalog,
+    })
+    .addSource('items', ['rec.items'], items)
+    .addProcessor('catalog', () => new Catalog(), ['items'])
+    .addStore({ name: ITEMS_STORE, codec: itemCodec, keyedByRecordKey: true }, ['catalog'])
+    .addSource('users', ['rec.users'], users)
+    .addProcessor('profiles', () => new Profiles(), ['users'])
+    .addStore({ name: USERS_STORE, codec: profileHistoryCodec, keyedByRecordKey: true }, [
+      'profiles',
+      'user-features',
+    ])
+    .addSource('interactions', ['rec.interactions'], interactions)
+    .addProcessor('user-features', () => new UserFeaturesProcessor(options), ['interactions', 'profiles'])
+    .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
+    .addStore({ name: USER_PENDING_STORE, codec: pendingEntryCodec }, ['user-features'])
+    .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
+    .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
+    .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
+    .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])
+    .addStore({ name: ITEM_VIEW_STORE, codec: itemViewCodec, keyedByRecordKey: true }, ['item-features'])
+    .addStore({ name: ITEM_PENDING_STORE, codec: pendingEnrichedCodec }, ['item-features'])
+    .addStore({ name: ITEM_CLOCK_STORE, codec: upstreamClockCodec }, ['item-features'])
+    .addStore({ name: LABEL_JOIN_STORE, codec: trainingExampleCodec }, ['item-features'])
+    .addSink('training-examples', TRAINING_EXAMPLES_TOPIC, examples, ['item-features'])
+    .build();
+}
