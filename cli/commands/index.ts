@@ -5,6 +5,11 @@ import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
 import { importCommand } from './import.js';
+import { materializeCommand } from './materialize.js';
+import { onlineActivateCommand } from './online-activate.js';
+import { onlineDropCommand } from './online-drop.js';
+import { onlineGetCommand } from './online-get.js';
+import { onlineNamespacesCommand } from './online-namespaces.js';
 import { processCommand } from './process.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
@@ -15,11 +20,16 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   processCommand,
   serveCommand,
+  materializeCommand,
   simulateCommand,
   importCommand,
   describeCommand,
   topicsCommand,
   stateDigestCommand,
+  onlineGetCommand,
+  onlineNamespacesCommand,
+  onlineActivateCommand,
+  onlineDropCommand,
   dlqListCommand,
   benchCommand,
 ];

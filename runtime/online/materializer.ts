@@ -62,6 +62,8 @@ export interface MaterializerOptions {
   /** Records per poll, and so per write pipeline. Default 5000. */
   readonly batchSize?: number;
   readonly metrics?: MaterializerMetrics;
+  /** Called after each batch is written and its progress recorded (progress lines, tests). */
+  readonly onBatch?: (stats: MaterializeStats) => void;
 }
 
 export interface MaterializeStats {
@@ -161,6 +163,16 @@ export class Materializer {
     return { ...this.stats };
   }
 
+  /** Changelog records not read yet, over every partition (for an ETA). */
+  async lag(): Promise<number> {
+    let lag = 0;
+    for (const source of this.options.sources) {
+      for (const p of await this.options.log.offsets(source.topic))
+        lag += Math.max(0, p.end - this.consumer.position(source.topic, p.partition));
+    }
+    return lag;
+  }
+
   async close(): Promise<void> {
     await this.consumer.close();
   }
@@ -232,6 +244,7 @@ export class Materializer {
     this.stats.applied += report.applied;
     this.stats.skipped += report.skipped;
     this.stats.batches++;
+    this.options.onBatch?.(this.progress());
     if (metrics) {
       for (const [topic, n] of counts) metrics.records.inc({ namespace, topic }, n);
       metrics.writes.inc({ namespace, result: 'applied' }, report.applied);

@@ -14,6 +14,7 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
 export const TEST_REDIS_URL = process.env.RECSTREAM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -27,6 +28,55 @@ export interface TestRedis {
   keys(pattern?: string): Promise<string[]>;
   /** Deletes every key of the prefix and disconnects. */
   cleanup(): Promise<void>;
+}
+
+/** A TCP proxy on loopback in front of Redis whose link can be cut, to test real connection loss. */
+export interface CuttableLink {
+  /** A Redis URL through the proxy. */
+  readonly url: string;
+  /** Drops every connection and refuses new ones until `restore`. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function cuttableLink(targetUrl: string = TEST_REDIS_URL): Promise<CuttableLink> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}${target.pathname.length > 1 ? target.pathname : ''}`,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /** A connected client and a fresh prefix, or why Redis cannot be used here. */

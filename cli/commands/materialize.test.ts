@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../../runtime/config.js';
+import { silentLogger } from '../../runtime/observability/logger.js';
+import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
+import { openPlatform } from '../../runtime/platform.js';
+import { interactionStream } from '../../sim/interaction-load.js';
+import { runCli } from '../../test/cli.js';
+
+const ENV = { RECSTREAM_LOG_FSYNC: 'never', RECSTREAM_COMMIT_INTERVAL_MS: '20' };
+
+test('materialize --once fills Redis; online get answers the same from Redis and from the stores on disk', async (t) => {
+  const redis = await testRedis();
+  if (typeof redis === 'string') {
+    t.skip(redis);
+    return;
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'recstream-materialize-cli-'));
+  const withRedis = { ...ENV, RECSTREAM_REDIS_URL: redis.url, RECSTREAM_REDIS_KEY_PREFIX: redis.prefix };
+  try {
+    const early = await runCli(['materialize', '--once', '--data-dir', dataDir], withRedis);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /changelog rec\.interaction-counts\.counts\.changelog does not exist yet/);
+
+    const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
+    try {
+      await platform.log.ensureTopic({ name: 'rec.interactions', partitions: 4 });
+      const encoder = await platform.serde.encoder('rec.interactions-value');
+      const events = [...interactionStream({ seed: 11, users: 50, items: 20, count: 2000 })];
+      await platform.log.append(
+        'rec.interactions',
+        events.map((e) => ({ key: e.user_id, value: encoder.encode(e), timestamp: e.ts })),
+      );
+    } finally {
+      await platform.close();
+    }
+    const processed = await runCli(
+      ['process', '--app', 'interaction-counts', '--once', '--data-dir', dataDir],
+      ENV,
+    );
+    assert.equal(processed.code, 0, processed.stderr);
+
+    const materialized = await runCli(['materialize', '--once', '--data-dir', dataDir], withRedis);
+    assert.equal(materialized.code, 0, materialized.stderr);
+    assert.match(materialized.stderr, /"materialize default"/);
+
+    const fromRedis = await runCli(
+      ['online', 'get', 'interaction_counts', 'u0', 'u1', 'nobody', '--data-dir', dataDir],
+      withRedis,
+    );
+    assert.equal(fromRedis.code, 0, fromRedis.stderr);
+    const fromDisk = await runCli(
+      ['online', 'get', 'interaction_counts', 'u0', 'u1', 'nobody', '--data-dir', dataDir],
+      ENV,
+    );
+    assert.equal(fromDisk.code, 0, fromDisk.stderr);
+    assert.equal(fromRedis.stdout, fromDisk.stdout);
+    const lines = fromRedis.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    assert.ok(lines[0].value.total > 0);
+    assert.equal(lines[2].value, null);
+
+    const listed = await runCli(['online', 'namespaces', '--json'], withRedis);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      JSON.parse(listed.stdout).map((n: { name: string; state: string }) => [n.name, n.state]),
+      [['default', 'active']],
+    );
+    const unknown = await runCli(['online', 'activate', 'green'], withRedis);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /namespace green does not exist; fill it first/);
+    const active = await runCli(['online', 'drop', 'default'], withRedis);
+    assert.equal(active.code, 1);
+    assert.match(active.stderr, /namespace default is active/);
+
+    const noRedis = await runCli(['online', 'namespaces'], ENV);
+    assert.equal(noRedis.code, 1);
+    assert.match(noRedis.stderr, /set RECSTREAM_REDIS_URL/);
+  } finally {
+    await redis.cleanup();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
