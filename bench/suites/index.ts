@@ -4,10 +4,12 @@ import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
 import { runtimeSuite } from './runtime.js';
+import { simulateSuite } from './simulate.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
   import: importSuite,
   ingest: ingestSuite,
   log: logSuite,
   runtime: runtimeSuite,
+  simulate: simulateSuite,
 };
