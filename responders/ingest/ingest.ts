@@ -78,29 +78,39 @@ type Outcome = 'appended' | 'failed';
 
 /** An id being appended by some request; others with the same id wait on `outcome`. */
 class Claim {
-  readonly outcome: Promise<Outcome>;
-  settled = false;
   /** The fingerprint the index held when the id turned out to be accepted already. */
   stored: Buffer | undefined;
-  private settle!: (o: Outcome) => void;
+  private result: Outcome | undefined;
+  // Created only when another request waits: most claims are never waited on.
+  private waiting: Promise<Outcome> | undefined;
+  private settle: ((o: Outcome) => void) | undefined;
 
   constructor(
     readonly id: string,
     readonly fingerprint: Buffer,
-  ) {
-    this.outcome = new Promise((resolve) => (this.settle = resolve));
+  ) {}
+
+  get settled(): boolean {
+    return this.result !== undefined;
+  }
+
+  outcome(): Promise<Outcome> {
+    if (this.result !== undefined) return Promise.resolve(this.result);
+    this.waiting ??= new Promise((resolve) => (this.settle = resolve));
+    return this.waiting;
   }
 
   resolve(outcome: Outcome): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.settle(outcome);
+    if (this.result !== undefined) return;
+    this.result = outcome;
+    this.settle?.(outcome);
   }
 }
 
 export class Ingest {
   private readonly claims = new Map<string, Claim>();
-  private readonly claimOf = new WeakMap<object, Claim>();
+  /** Claims by the event object handed to the producer, until its batch is acknowledged or fails. */
+  private readonly claimOf = new Map<object, Claim>();
   private readonly producer: Producer;
   private readonly metrics: IngestMetrics | undefined;
   private pendingIndex: { entry: IndexedEvent; claim: Claim }[] = [];
@@ -196,7 +206,6 @@ export class Ingest {
       }
       const claim = new Claim(id, fp);
       this.claims.set(id, claim);
-      this.claimOf.set(event, claim);
       fresh.push({ index: i, event, claim });
     }
 
@@ -212,6 +221,7 @@ export class Ingest {
       const remembered = known[k];
       if (remembered === undefined) {
         toAppend.push(f);
+        this.claimOf.set(f.event, f.claim);
         continue;
       }
       // Already indexed: this request does not append it, and nobody needs to wait on it.
@@ -231,13 +241,14 @@ export class Ingest {
         );
       } catch (err) {
         // Batches acknowledged before the failure stay claimed until indexed; the rest are free again.
+        for (const f of toAppend) this.claimOf.delete(f.event);
         this.release(toAppend.map((f) => f.claim).filter((c) => !c.settled));
         throw err;
       }
     }
 
     for (const w of waits) {
-      if ((await w.claim.outcome) === 'failed') {
+      if ((await w.claim.outcome()) === 'failed') {
         throw new UnavailableError(
           `event ${JSON.stringify(w.id)} (record ${w.index}) was being appended by a concurrent request that failed; resend the batch`,
         );
@@ -287,6 +298,7 @@ export class Ingest {
     for (const value of report.values) {
       const claim = this.claimOf.get(value as object);
       if (claim === undefined) continue;
+      this.claimOf.delete(value as object);
       claim.resolve('appended');
       this.pendingIndex.push({ entry: { id: claim.id, fingerprint: claim.fingerprint }, claim });
     }
