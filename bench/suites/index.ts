@@ -3,6 +3,7 @@ import type { Suite } from '../result.js';
 import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
+import { onlineSuite } from './online.js';
 import { runtimeSuite } from './runtime.js';
 import { simulateSuite } from './simulate.js';
 
@@ -10,6 +11,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   import: importSuite,
   ingest: ingestSuite,
   log: logSuite,
+  online: onlineSuite,
   runtime: runtimeSuite,
   simulate: simulateSuite,
 };
