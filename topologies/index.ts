@@ -2,12 +2,18 @@
  * Every processor application recstream can run, by application id. The
  * `recstream process --app` and `describe` commands look them up here.
  */
+import { type Config, loadConfig } from '../runtime/config.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { featuresOptions, featuresTopology } from './features.js';
 import { interactionCountsTopology } from './interaction-counts.js';
 
-export const APPLICATIONS: Readonly<Record<string, (serde: Serde) => Promise<Topology>>> = {
+/** Builds an application's topology; `config` defaults to the environment's. */
+export type ApplicationBuilder = (serde: Serde, config?: Config) => Promise<Topology>;
+
+export const APPLICATIONS: Readonly<Record<string, ApplicationBuilder>> = {
   'interaction-counts': interactionCountsTopology,
+  features: (serde, config = loadConfig()) => featuresTopology(serde, featuresOptions(config)),
 };
 
 export function applicationNames(): string[] {
