@@ -146,8 +146,8 @@ export class FeaturesHarness {
     await this.pipe('rec.items', itemId, null, ts);
   }
 
-  async user(user: User): Promise<void> {
-    await this.pipe('rec.users', user.user_id, this.encoders.users.encode(user), user.updated_ts);
+  async user(user: User, key: string | null = user.user_id): Promise<void> {
+    await this.pipe('rec.users', key, this.encoders.users.encode(user), user.updated_ts);
   }
 
   async deleteUser(userId: string, ts: number): Promise<void> {

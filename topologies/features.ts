@@ -50,6 +50,7 @@ import {
   userClockCodec,
 } from '../processors/user-features/user-features.js';
 import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user-view.js';
+import type { Config } from '../runtime/config.js';
 import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
@@ -62,6 +63,15 @@ export interface FeaturesOptions {
   readonly latenessMs: number;
   readonly labelWindowMs: number;
   readonly watermarkIntervalMs: number;
+}
+
+/** The application's settings from the configuration (RECSTREAM_FEATURE_LATENESS_MS, …). */
+export function featuresOptions(config: Config): FeaturesOptions {
+  return {
+    latenessMs: config.featureLatenessMs,
+    labelWindowMs: config.labelWindowMs,
+    watermarkIntervalMs: config.watermarkIntervalMs,
+  };
 }
 
 export async function featuresTopology(serde: Serde, options: FeaturesOptions): Promise<Topology> {

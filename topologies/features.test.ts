@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../runtime/config.js';
+import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
+import { Serde } from '../runtime/serde/serde.js';
+import { featuresOptions, featuresTopology } from './features.js';
+import { APPLICATIONS } from './index.js';
+
+test('the features topology is wired as DESIGN.md §2 draws it (describe() pinned)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-features-describe-'));
+  const registry = await openEmbeddedRegistry({ dataDir: dir });
+  try {
+    const serde = new Serde(registry);
+    const topology = await featuresTopology(serde, featuresOptions(loadConfig({})));
+    assert.equal(
+      topology.describe(),
+      [
+        'Topology: features',
+        '    Source: items (topics: [rec.items])',
+        '      --> catalog',
+        '    Processor: catalog (stores: [items])',
+        '      <-- items',
+        '    Source: users (topics: [rec.users])',
+        '      --> profiles',
+        '    Processor: profiles (stores: [users])',
+        '      --> user-features',
+        '      <-- users',
+        '    Processor: user-features (stores: [users, user-view, user-pending, user-clock])',
+        '      --> enriched',
+        '      <-- interactions, profiles',
+        '    Sink: enriched (topic: rec.interactions.enriched)',
+        '      <-- user-features',
+        '    Source: interactions (topics: [rec.interactions])',
+        '      --> user-features',
+        '    Source: enriched-interactions (topics: [rec.interactions.enriched])',
+        '      --> item-features',
+        '    Processor: item-features (stores: [item-view, item-pending, item-clock, label-join])',
+        '      --> training-examples',
+        '      <-- enriched-interactions',
+        '    Sink: training-examples (topic: rec.training-examples)',
+        '      <-- item-features',
+        '  Stores:',
+        '    items (owner: catalog, changelog: rec.catalog.items.changelog)',
+        '    users (owner: profiles, changelog: rec.profiles.users.changelog)',
+        '    user-view (owner: user-features, changelog: rec.user-features.user-view.changelog)',
+        '    user-pending (owner: user-features, changelog: rec.user-features.user-pending.changelog)',
+        '    user-clock (owner: user-features, changelog: rec.user-features.user-clock.changelog)',
+        '    item-view (owner: item-features, changelog: rec.item-features.item-view.changelog)',
+        '    item-pending (owner: item-features, changelog: rec.item-features.item-pending.changelog)',
+        '    item-clock (owner: item-features, changelog: rec.item-features.item-clock.changelog)',
+        '    label-join (owner: item-features, changelog: rec.item-features.label-join.changelog)',
+        '  Global tables:',
+        '    catalog-versions (topic: rec.items, all partitions)',
+      ].join('\n'),
+    );
+    assert.equal((await APPLICATIONS.features!(serde)).describe(), topology.describe());
+  } finally {
+    await registry.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('feature settings come from the configuration', () => {
+  assert.deepEqual(
+    featuresOptions(
+      loadConfig({
+        RECSTREAM_FEATURE_LATENESS_MS: '1000',
+        RECSTREAM_LABEL_WINDOW_MS: '2000',
+        RECSTREAM_WATERMARK_INTERVAL_MS: '3000',
+      }),
+    ),
+    { latenessMs: 1000, labelWindowMs: 2000, watermarkIntervalMs: 3000 },
+  );
+});
