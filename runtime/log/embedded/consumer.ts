@@ -5,8 +5,9 @@
  * only names where committed offsets are kept.
  *
  * `poll` follows the tail in-process: when caught up it sleeps until an
- * append to this log (any partition) or the timeout. Appends by another
- * process cannot happen, because the log directory is locked to one process.
+ * append to this log (any partition) or the timeout. Only the process that
+ * holds the directory's lock appends; a read-only log cannot hear that
+ * process, so its consumers look at the files again every `recheckMs`.
  */
 import { LogUsageError, OffsetOutOfRangeError } from '../../errors.js';
 import type { LogConsumer, LogRecord, PollOptions, TopicPartition, TopicPartitionOffset } from '../log.js';
@@ -19,6 +20,8 @@ export interface ConsumerHost {
   /** Throws LogUsageError once the log is closed. */
   assertOpen(): void;
   isOpen(): boolean;
+  /** Longest sleep of a caught-up `poll` before it reads again; infinite when every append wakes it. */
+  readonly recheckMs: number;
   commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
   warn(fields: Record<string, unknown>, message: string): void;
 }
@@ -93,7 +96,7 @@ export class EmbeddedConsumer implements LogConsumer {
       const remaining = deadline - Date.now();
       // Closing the consumer or the log ends a waiting poll empty-handed rather than failing it.
       if (remaining <= 0 || !this.host.isOpen()) return out;
-      await signal.wait(remaining, (abort) => {
+      await signal.wait(Math.min(remaining, this.host.recheckMs), (abort) => {
         this.abortWait = abort;
       });
       this.abortWait = undefined;
@@ -108,6 +111,8 @@ export class EmbeddedConsumer implements LogConsumer {
       const i = (this.nextStart + k) % n;
       const part = this.parts[i]!;
       let position = this.positions[i]!;
+      // A follower's end is what it saw last; the writer process may be further on.
+      if (part.follower && position >= part.end) part.refresh();
       if (position < part.start) {
         this.host.warn(
           { topic: part.topic, partition: part.index, position, start: part.start },

@@ -1,6 +1,7 @@
 /**
- * Child process for the kill -9 test (embedded-recovery.test.ts): appends to
- * an embedded log as fast as it can and prints every acknowledgement, until
+ * Child process for the kill -9 tests (embedded-recovery.test.ts, and
+ * embedded-read-only.test.ts, which reads beside it): appends to an
+ * embedded log as fast as it can and prints every acknowledgement, until
  * the test kills it.
  *
  * Usage: `node crash-appender.js <dir> <topic> <partitions>`; prints `ready`,

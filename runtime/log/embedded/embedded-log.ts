@@ -9,6 +9,9 @@
  * topics/<topic>/<partition>/<base>.log  segment files of record batches (see format.ts)
  * groups/<base64url(group)>.json         committed offsets (atomic replace)
  * ```
+ *
+ * Opened with `readOnly`, the log takes no lock and follows the files the
+ * writing process changes (see follow.ts).
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,6 +43,12 @@ import { acquireDirLock, type DirLock } from './lock.js';
 import { type EmbeddedLogOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Partition, type PartitionProblem, type PartitionSettings } from './partition.js';
 import { AppendSignal } from './signal.js';
+
+/**
+ * How often a read-only consumer waiting in `poll` looks for appends: the
+ * writer is another process, so no in-process signal announces them.
+ */
+const FOLLOW_RECHECK_MS = 50;
 
 /** Something `open` found and repaired or will report on read. */
 export interface RecoveryWarning extends PartitionProblem {
@@ -96,9 +105,10 @@ function validateSpec(spec: TopicSpec): StoredSpec {
 }
 
 /**
- * The embedded `EventLog` back-end. One process opens a directory at a time
- * (a lock file enforces it). An acknowledged append has been written to the
- * OS, so it survives kill -9; `fsync` adds power-loss safety (see `FsyncMode`).
+ * The embedded `EventLog` back-end. One process opens a directory for
+ * writing at a time (a lock file enforces it); any number of others may open
+ * it with `readOnly` beside it. An acknowledged append has been written to
+ * the OS, so it survives kill -9; `fsync` adds power-loss safety (see `FsyncMode`).
  *
  * Compaction of `compacted` topics runs in the background after a segment
  * rolls and when kept tombstones expire (every `maintenanceIntervalMs`),
@@ -117,12 +127,15 @@ function validateSpec(spec: TopicSpec): StoredSpec {
 export class EmbeddedLog implements EventLog {
   readonly kind = 'embedded' as const;
   readonly dir: string;
+  /** Opened with `readOnly`: follows another process's writes and changes nothing. */
+  readonly readOnly: boolean;
   /** What `open` repaired (torn tails cut off) or found corrupt; each was also logged. */
   readonly warnings: RecoveryWarning[] = [];
 
   private readonly options: ResolvedOptions;
   private readonly settings: PartitionSettings;
-  private readonly lock: DirLock;
+  /** Undefined when read-only. */
+  private readonly lock: DirLock | undefined;
   private readonly topicMap = new Map<string, TopicState>();
   private readonly signal = new AppendSignal();
   private groups!: GroupOffsetStore;
@@ -131,16 +144,17 @@ export class EmbeddedLog implements EventLog {
   private maintaining = false;
   private closed = false;
 
-  private constructor(dir: string, options: ResolvedOptions, lock: DirLock) {
+  private constructor(dir: string, options: ResolvedOptions, lock: DirLock | undefined) {
     this.dir = dir;
+    this.readOnly = options.readOnly;
     this.options = options;
     this.lock = lock;
     this.settings = {
       segmentBytes: options.segmentBytes,
       segmentMs: options.segmentMs,
       indexIntervalBytes: options.indexIntervalBytes,
-      syncEachWrite: options.fsync === 'always',
-      durable: options.fsync !== 'never',
+      syncEachWrite: !options.readOnly && options.fsync === 'always',
+      durable: !options.readOnly && options.fsync !== 'never',
     };
   }
 
@@ -149,9 +163,24 @@ export class EmbeddedLog implements EventLog {
    * torn batches at the end of a partition are cut off and reported in
    * `warnings`. Fails with StorageError if the directory is not writable or
    * another live process has it open.
+   *
+   * With `readOnly: true` it opens beside a writer instead: no lock, nothing
+   * created or repaired (a missing directory is a log without topics yet),
+   * and bytes past the last complete batch count as not written yet.
    */
   static async open(dir: string, options: EmbeddedLogOptions = {}): Promise<EmbeddedLog> {
     const resolved = resolveOptions(options);
+    if (resolved.readOnly) {
+      const log = new EmbeddedLog(dir, resolved, undefined);
+      log.groups = GroupOffsetStore.readOnly(join(dir, 'groups'));
+      try {
+        await log.discover();
+      } catch (err) {
+        await log.closePartitions();
+        throw storageErrorFrom(err, `cannot open the embedded log in ${dir} read-only`);
+      }
+      return log;
+    }
     try {
       await mkdir(dir, { recursive: true });
     } catch (err) {
@@ -162,12 +191,16 @@ export class EmbeddedLog implements EventLog {
     try {
       await log.load();
     } catch (err) {
-      for (const t of log.topicMap.values()) for (const p of t.parts) await p.close().catch(() => undefined);
+      await log.closePartitions();
       lock.release();
       throw storageErrorFrom(err, `cannot open the embedded log in ${dir}`);
     }
     log.startTimers();
     return log;
+  }
+
+  private async closePartitions(): Promise<void> {
+    for (const t of this.topicMap.values()) for (const p of t.parts) await p.close().catch(() => undefined);
   }
 
   private get topicsDir(): string {
@@ -189,8 +222,8 @@ export class EmbeddedLog implements EventLog {
     };
   }
 
-  private openPartitions(spec: StoredSpec): TopicState {
-    const state: TopicState = {
+  private newTopicState(spec: StoredSpec): TopicState {
+    return {
       spec,
       name: spec.name,
       partitions: spec.partitions,
@@ -198,6 +231,21 @@ export class EmbeddedLog implements EventLog {
       roundRobin: 0,
       parts: [],
     };
+  }
+
+  private warn(topic: string, partition: number, problem: PartitionProblem): void {
+    const warning: RecoveryWarning = { topic, partition, ...problem };
+    this.warnings.push(warning);
+    this.options.logger.warn(
+      { ...warning },
+      problem.kind === 'torn'
+        ? 'truncated a torn batch at the end of a partition (an unacknowledged write cut short by a crash)'
+        : 'corrupt batch in a segment; reading it will fail',
+    );
+  }
+
+  private openPartitions(spec: StoredSpec): TopicState {
+    const state = this.newTopicState(spec);
     for (let p = 0; p < spec.partitions; p++) {
       const problems: PartitionProblem[] = [];
       state.parts.push(
@@ -210,35 +258,87 @@ export class EmbeddedLog implements EventLog {
           problems,
         ),
       );
-      for (const problem of problems) {
-        const warning: RecoveryWarning = { topic: spec.name, partition: p, ...problem };
-        this.warnings.push(warning);
-        this.options.logger.warn(
-          { ...warning },
-          problem.kind === 'torn'
-            ? 'truncated a torn batch at the end of a partition (an unacknowledged write cut short by a crash)'
-            : 'corrupt batch in a segment; reading it will fail',
-        );
-      }
+      for (const problem of problems) this.warn(spec.name, p, problem);
     }
     return state;
+  }
+
+  /** Read-only: the topic's partitions as the writer left them; undefined while one has no segment yet (being created). */
+  private followPartitions(spec: StoredSpec): TopicState | undefined {
+    const state = this.newTopicState(spec);
+    for (let p = 0; p < spec.partitions; p++) {
+      const part = Partition.follow(
+        spec.name,
+        p,
+        join(this.topicsDir, spec.name, String(p)),
+        this.settings,
+        this.events(() => state),
+        (problem) => this.warn(spec.name, p, problem),
+      );
+      if (part === undefined) {
+        for (const opened of state.parts) void opened.close();
+        return undefined;
+      }
+      state.parts.push(part);
+    }
+    return state;
+  }
+
+  /** A topic's stored spec; undefined when the directory has no spec (a creation not finished, or interrupted by a crash). */
+  private async readSpec(name: string): Promise<StoredSpec | undefined> {
+    const path = join(this.topicsDir, name, 'topic.json');
+    try {
+      return validateSpec(JSON.parse(await readFile(path, 'utf8')) as TopicSpec);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new CorruptDataError(`topic spec ${path} is unreadable`, err);
+    }
   }
 
   private async load(): Promise<void> {
     await mkdir(this.topicsDir, { recursive: true });
     for (const name of (await readdir(this.topicsDir)).sort()) {
-      const path = join(this.topicsDir, name, 'topic.json');
-      let spec: StoredSpec;
-      try {
-        spec = validateSpec(JSON.parse(await readFile(path, 'utf8')) as TopicSpec);
-      } catch (err) {
-        // A topic directory without its spec is a creation a crash interrupted: it holds no records.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw new CorruptDataError(`topic spec ${path} is unreadable`, err);
-      }
-      this.topicMap.set(spec.name, this.openPartitions(spec));
+      // A topic directory without its spec is a creation a crash interrupted: it holds no records.
+      const spec = await this.readSpec(name);
+      if (spec) this.topicMap.set(spec.name, this.openPartitions(spec));
     }
     this.groups = await GroupOffsetStore.load(join(this.dir, 'groups'), this.settings.durable);
+  }
+
+  /** Read-only: picks up topics the writer created since the last look. Serialized with other topic changes. */
+  private discover(): Promise<void> {
+    const run = this.topicChanges.then(() => this.discoverNow());
+    this.topicChanges = run.catch(() => undefined);
+    return run;
+  }
+
+  private async discoverNow(): Promise<void> {
+    this.assertOpen();
+    const what = `cannot read the topics of the embedded log in ${this.dir}`;
+    let names: string[];
+    try {
+      names = await readdir(this.topicsDir);
+    } catch (err) {
+      // No topics directory yet: no writer has opened this log.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw storageErrorFrom(err, what);
+    }
+    try {
+      for (const name of names.sort()) {
+        if (this.topicMap.has(name)) continue;
+        const spec = await this.readSpec(name);
+        const state = spec && this.followPartitions(spec);
+        if (state) this.topicMap.set(name, state);
+      }
+    } catch (err) {
+      throw storageErrorFrom(err, what);
+    }
+  }
+
+  /** Read-only: the topic, looking for it on disk when it is not known yet. */
+  private async followedTopic(name: string): Promise<TopicState> {
+    if (!this.topicMap.has(name)) await this.discover();
+    return this.topicOrThrow(name);
   }
 
   private startTimers(): void {
@@ -261,6 +361,14 @@ export class EmbeddedLog implements EventLog {
 
   private assertOpen(): void {
     if (this.closed) throw new LogUsageError(`the embedded log in ${this.dir} is closed`);
+  }
+
+  private assertWritable(action: string): void {
+    this.assertOpen();
+    if (this.readOnly)
+      throw new LogUsageError(
+        `cannot ${action}: the embedded log in ${this.dir} was opened read-only; only the process that opened it for writing may change it`,
+      );
   }
 
   private topicOrThrow(name: string): TopicState {
@@ -296,6 +404,7 @@ export class EmbeddedLog implements EventLog {
   private async ensureTopicNow(spec: TopicSpec): Promise<TopicInfo> {
     this.assertOpen();
     const wanted = validateSpec(spec);
+    if (this.readOnly && !this.topicMap.has(wanted.name)) await this.discoverNow();
     const existing = this.topicMap.get(wanted.name);
     const specPath = join(this.topicsDir, wanted.name, 'topic.json');
     if (existing) {
@@ -307,6 +416,7 @@ export class EmbeddedLog implements EventLog {
         );
       }
       if (have.retentionMs !== wanted.retentionMs || have.retentionBytes !== wanted.retentionBytes) {
+        this.assertWritable(`change the retention of topic ${wanted.name}`);
         try {
           await writeFileAtomic(specPath, `${JSON.stringify(wanted)}\n`, true);
         } catch (err) {
@@ -316,6 +426,7 @@ export class EmbeddedLog implements EventLog {
       }
       return info(existing.spec);
     }
+    this.assertWritable(`create topic ${wanted.name}`);
     try {
       await mkdir(join(this.topicsDir, wanted.name), { recursive: true });
       const state = this.openPartitions(wanted);
@@ -329,11 +440,13 @@ export class EmbeddedLog implements EventLog {
 
   async topics(): Promise<TopicInfo[]> {
     this.assertOpen();
+    if (this.readOnly) await this.discover();
     return [...this.topicMap.values()].map((t) => info(t.spec));
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
     this.assertOpen();
+    if (this.readOnly && !this.topicMap.has(name)) await this.discover();
     const t = this.topicMap.get(name);
     return t && info(t.spec);
   }
@@ -341,6 +454,7 @@ export class EmbeddedLog implements EventLog {
   // ---- append / read ---------------------------------------------------------
 
   async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
+    if (this.readOnly) this.assertWritable(`append to ${topic}`);
     const t = this.topicOrThrow(topic);
     if (records.length === 0) return [];
     const batches = encodeBatches(t, records, Date.now());
@@ -349,15 +463,23 @@ export class EmbeddedLog implements EventLog {
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {
-    return this.topicOrThrow(topic).parts.map((p) => ({ partition: p.index, start: p.start, end: p.end }));
+    const t = this.readOnly ? await this.followedTopic(topic) : this.topicOrThrow(topic);
+    if (this.readOnly) for (const p of t.parts) p.refresh();
+    return t.parts.map((p) => ({ partition: p.index, start: p.start, end: p.end }));
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
-    return this.partitionOrThrow(topic, partition).offsetForTimestamp(timestamp);
+    if (this.readOnly) await this.followedTopic(topic);
+    const part = this.partitionOrThrow(topic, partition);
+    part.refresh();
+    return part.offsetForTimestamp(timestamp);
   }
 
   async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<LogRecord[]> {
+    if (this.readOnly) await this.followedTopic(topic);
     const part = this.partitionOrThrow(topic, partition);
+    // A read-only log's end is what it saw last; the writer may have gone further.
+    if (part.follower && offset > part.end) part.refresh();
     if (!Number.isSafeInteger(offset) || offset < part.start || offset > part.end) {
       throw new OffsetOutOfRangeError(
         `${topic}-${partition}: offset ${offset} is outside [${part.start}, ${part.end}]`,
@@ -383,9 +505,13 @@ export class EmbeddedLog implements EventLog {
       throw new LogUsageError("from: 'committed' needs a consumer group");
     const parts: Partition[] = [];
     for (const topic of options.topics) {
-      const t = this.topicOrThrow(topic);
+      const t = this.readOnly ? await this.followedTopic(topic) : this.topicOrThrow(topic);
       for (const p of options.partitions ?? t.parts.map((_, i) => i))
         parts.push(this.partitionOrThrow(topic, p));
+    }
+    if (this.readOnly) {
+      for (const part of parts) part.refresh();
+      if (group !== undefined) await this.groups.reload(group);
     }
     const positions: number[] = [];
     for (const part of parts) {
@@ -403,6 +529,7 @@ export class EmbeddedLog implements EventLog {
         signal: this.signal,
         assertOpen: () => this.assertOpen(),
         isOpen: () => !this.closed,
+        recheckMs: this.readOnly ? FOLLOW_RECHECK_MS : Number.POSITIVE_INFINITY,
         commitOffsets: (g, offsets) => this.commitOffsets(g, offsets),
         warn: (fields, message) => this.options.logger.warn(fields, message),
       },
@@ -413,12 +540,14 @@ export class EmbeddedLog implements EventLog {
   }
 
   async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.readOnly) this.assertWritable(`commit offsets of group ${group}`);
     for (const o of offsets) this.partitionOrThrow(o.topic, o.partition);
     await this.groups.commit(group, offsets);
   }
 
   async committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
     this.assertOpen();
+    if (this.readOnly) await this.groups.reload(group);
     return this.groups.committed(group, topic);
   }
 
@@ -426,6 +555,7 @@ export class EmbeddedLog implements EventLog {
 
   /** Closes the active segment of every partition of `topic` that holds data (it becomes eligible for compaction and retention). */
   async roll(topic: string): Promise<void> {
+    this.assertWritable(`roll ${topic}`);
     await Promise.all(this.topicOrThrow(topic).parts.map((p) => p.roll()));
   }
 
@@ -435,6 +565,7 @@ export class EmbeddedLog implements EventLog {
    * never compacted; `roll` first to include it.
    */
   async compact(topic: string): Promise<CompactionResult> {
+    this.assertWritable(`compact ${topic}`);
     const t = this.topicOrThrow(topic);
     if (!t.spec.compacted) throw new TopicError(`topic ${topic} is not compacted`, 'TOPIC_NOT_COMPACTED');
     let recordsBefore = 0;
@@ -449,6 +580,7 @@ export class EmbeddedLog implements EventLog {
 
   /** Applies the topic's retention now; returns how many records were deleted. */
   async enforceRetention(topic: string): Promise<number> {
+    this.assertWritable(`apply retention to ${topic}`);
     const t = this.topicOrThrow(topic);
     let deleted = 0;
     for (const part of t.parts)
@@ -510,10 +642,12 @@ export class EmbeddedLog implements EventLog {
     this.timers = [];
     this.signal.wakeAll();
     try {
+      // Discovery may be opening a topic right now; let it finish so its files close too.
+      await this.topicChanges;
       for (const t of this.topicMap.values()) for (const p of t.parts) await p.close();
       await this.groups.flush();
     } finally {
-      this.lock.release();
+      this.lock?.release();
     }
   }
 }

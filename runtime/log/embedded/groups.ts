@@ -3,6 +3,8 @@
  * `<dir>/groups/`, replaced atomically on every commit, cached in memory.
  * Commits of one group are written one at a time; commits arriving while a
  * write is in flight share the next write, which carries the newest state.
+ * A read-only log re-reads a group's file whenever it is asked (`reload`),
+ * because the writer process commits behind its back.
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,6 +29,19 @@ function fileName(group: string): string {
   return `${Buffer.from(group, 'utf8').toString('base64url')}.json`;
 }
 
+/** A group's file; undefined when there is none. Files are replaced by rename, so a reader never sees half of one. */
+async function readGroupFile(path: string): Promise<GroupFile | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as GroupFile;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CorruptDataError(
+      `committed offsets file ${path} is unreadable; delete it to reset that group`,
+      err,
+    );
+  }
+}
+
 export class GroupOffsetStore {
   private readonly dir: string;
   private readonly durable: boolean;
@@ -43,22 +58,29 @@ export class GroupOffsetStore {
     await mkdir(dir, { recursive: true });
     for (const name of await readdir(dir)) {
       if (!name.endsWith('.json')) continue;
-      const path = join(dir, name);
-      let file: GroupFile;
-      try {
-        file = JSON.parse(await readFile(path, 'utf8')) as GroupFile;
-      } catch (err) {
-        throw new CorruptDataError(
-          `committed offsets file ${path} is unreadable; delete it to reset that group`,
-          err,
-        );
-      }
-      const state = store.state(file.group);
-      for (const [topic, partitions] of Object.entries(file.offsets)) {
-        state.offsets.set(topic, new Map(Object.entries(partitions).map(([p, o]) => [Number(p), o])));
-      }
+      const file = await readGroupFile(join(dir, name));
+      if (file) store.apply(file);
     }
     return store;
+  }
+
+  /** A store for a read-only log: nothing is read up front or created; `reload` reads a group when asked. */
+  static readOnly(dir: string): GroupOffsetStore {
+    return new GroupOffsetStore(dir, false);
+  }
+
+  /** Replaces the cached offsets of `group` with its file's current content (none if it has no file). */
+  async reload(group: string): Promise<void> {
+    const file = await readGroupFile(join(this.dir, fileName(group)));
+    this.groups.delete(group);
+    if (file) this.apply(file);
+  }
+
+  private apply(file: GroupFile): void {
+    const state = this.state(file.group);
+    for (const [topic, partitions] of Object.entries(file.offsets)) {
+      state.offsets.set(topic, new Map(Object.entries(partitions).map(([p, o]) => [Number(p), o])));
+    }
   }
 
   private state(group: string): GroupState {

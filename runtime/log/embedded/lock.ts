@@ -2,7 +2,8 @@
  * One writer per log directory. Two processes appending to the same segment
  * files would interleave batches and corrupt offsets, so `open` takes a lock
  * file holding the owner's pid. A lock whose pid is no longer running (the
- * owner was killed) is stale and taken over.
+ * owner was killed) is stale and taken over. A log opened `readOnly` writes
+ * nothing, so it takes no lock and may open beside the owner.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -35,6 +35,16 @@ export interface EmbeddedLogOptions {
   readonly minCleanableDirtyRatio?: number;
   /** Period of background retention and compaction; 0 turns it off (tests call `compact`/`enforceRetention`). Default 30 s. */
   readonly maintenanceIntervalMs?: number;
+  /**
+   * Open for reading only, beside the process that writes the log (tools
+   * such as `recstream topics`): no lock is taken, nothing is created,
+   * truncated or compacted, no background work runs, and what the writer
+   * appends later becomes visible as reads reach the end. Appending,
+   * creating topics, committing offsets, compaction, retention and rolls
+   * fail with LogUsageError. `fsync` and the maintenance options do not
+   * apply. Default false.
+   */
+  readonly readOnly?: boolean;
   readonly logger?: LogWarnSink;
 }
 
@@ -46,6 +56,7 @@ export interface ResolvedOptions {
   readonly deleteRetentionMs: number;
   readonly minCleanableDirtyRatio: number;
   readonly maintenanceIntervalMs: number;
+  readonly readOnly: boolean;
   readonly logger: LogWarnSink;
 }
 
@@ -90,6 +101,7 @@ export function resolveOptions(options: EmbeddedLogOptions): ResolvedOptions {
     deleteRetentionMs: positive('deleteRetentionMs', options.deleteRetentionMs, 24 * 3600 * 1000, 0),
     minCleanableDirtyRatio: ratio(options.minCleanableDirtyRatio),
     maintenanceIntervalMs: positive('maintenanceIntervalMs', options.maintenanceIntervalMs, 30_000, 0),
+    readOnly: options.readOnly ?? false,
     logger: options.logger ?? stderrLogger,
   };
 }

@@ -10,6 +10,7 @@ import { CorruptDataError, LogUsageError, StorageError, storageErrorFrom } from 
 import type { AppendAck, LogRecord } from '../log.js';
 import { batchesOf } from './batch-iterator.js';
 import type { EncodedBatch } from './encode.js';
+import { catchUp, dirStamp, followSegments, type ProblemSink } from './follow.js';
 import {
   BATCH_HEADER_BYTES,
   type BatchHeader,
@@ -21,7 +22,7 @@ import {
 } from './format.js';
 import { datasync, preadFully, pwritevFully, syncDirSync } from './io.js';
 import { type ScanProblem, scanSegment } from './scan.js';
-import { SEGMENT_SUFFIX, Segment } from './segment.js';
+import { SEGMENT_PATTERN, SEGMENT_SUFFIX, Segment, SWAP_PATTERN } from './segment.js';
 
 /** Settings every partition of a log shares. */
 export interface PartitionSettings {
@@ -55,8 +56,6 @@ interface PendingAppend {
 
 const MIN_READ_BYTES = 64 * 1024;
 const MAX_READ_BYTES = 16 * 1024 * 1024;
-const SWAP_PATTERN = /^(\d{20})-(\d{20})\.swap$/;
-const SEGMENT_PATTERN = /^(\d{20})\.log$/;
 
 function segmentIndexFor(segments: readonly Segment[], offset: number): number {
   let lo = 0;
@@ -76,6 +75,11 @@ export class Partition {
   readonly topic: string;
   readonly index: number;
   readonly dir: string;
+  /**
+   * Opened by a read-only log: another process writes the files, so this
+   * partition never writes, and `refresh` takes in what that writer did.
+   */
+  readonly follower: boolean;
   /** Oldest first; the last is the active segment. Replaced, never mutated, so readers can keep a snapshot. */
   segments: readonly Segment[];
   /** Bytes of the closed segments the last compaction wrote; the rest of the closed bytes are dirty. */
@@ -94,6 +98,10 @@ export class Partition {
   private maintenance: Promise<unknown> = Promise.resolve();
   private avgRecordBytes = 128;
   private closed = false;
+  /** Follower only: where corrupt batches found by `refresh` are reported. */
+  private readonly report: ProblemSink | undefined;
+  /** Follower only: the directory stamp the segment list was taken at; undefined forces a re-list. */
+  private listedStamp: string | undefined;
 
   private constructor(
     topic: string,
@@ -102,6 +110,7 @@ export class Partition {
     settings: PartitionSettings,
     events: PartitionEvents,
     segments: Segment[],
+    report?: ProblemSink,
   ) {
     this.topic = topic;
     this.index = index;
@@ -109,6 +118,8 @@ export class Partition {
     this.settings = settings;
     this.events = events;
     this.segments = segments;
+    this.follower = report !== undefined;
+    this.report = report;
     this.updateAverage();
   }
 
@@ -152,6 +163,59 @@ export class Partition {
     return new Partition(topic, index, dir, settings, events, segments);
   }
 
+  /**
+   * Opens the partition in `dir` read-only, as a follower of the process
+   * that writes it: nothing is created, truncated or recovered. Undefined
+   * while the directory holds no segment yet (a topic being created).
+   */
+  static follow(
+    topic: string,
+    index: number,
+    dir: string,
+    settings: PartitionSettings,
+    events: PartitionEvents,
+    report: ProblemSink,
+  ): Partition | undefined {
+    const stamp = dirStamp(dir);
+    const segments = followSegments(dir, settings.indexIntervalBytes, [], report);
+    if (segments === undefined) return undefined;
+    const part = new Partition(topic, index, dir, settings, events, segments, report);
+    part.listedStamp = stamp?.settled ? stamp.value : undefined;
+    return part;
+  }
+
+  /**
+   * Follower only: takes in what the writer process did since the last look
+   * (appends, rolls, retention, compaction). While the directory is
+   * unchanged that is one stat of it and one of the newest segment. Returns
+   * whether the readable range moved. `relist` forces a fresh listing (a
+   * segment file turned out to be gone or replaced).
+   */
+  refresh(relist = false): boolean {
+    if (!this.follower || this.closed) return false;
+    const start = this.start;
+    const end = this.end;
+    try {
+      const stamp = dirStamp(this.dir);
+      const unchanged = !relist && stamp !== undefined && stamp.value === this.listedStamp;
+      if (!unchanged || !catchUp(this.active, true, this.report!)) {
+        const previous = this.segments;
+        const next = followSegments(this.dir, this.settings.indexIntervalBytes, previous, this.report!);
+        if (next !== undefined) {
+          this.segments = next;
+          const kept = new Set(next);
+          for (const s of previous) if (!kept.has(s)) s.retire();
+        }
+        this.listedStamp = stamp?.settled ? stamp.value : undefined;
+      }
+    } catch (err) {
+      throw storageErrorFrom(err, `cannot follow ${this.topic}-${this.index} in ${this.dir}`);
+    }
+    const moved = this.start !== start || this.end !== end;
+    if (moved) this.updateAverage();
+    return moved;
+  }
+
   get active(): Segment {
     return this.segments[this.segments.length - 1]!;
   }
@@ -177,6 +241,12 @@ export class Partition {
   private pin(seg: Segment): boolean {
     if (seg.acquire()) return true;
     if (this.closed) throw new LogUsageError(`${this.topic}-${this.index} is closed`);
+    if (this.follower) {
+      // The writer process deleted or replaced the file: list the segments again before the caller re-resolves.
+      this.refresh(true);
+      if (this.segments.includes(seg))
+        throw new StorageError(`${this.where(seg)}: the segment is listed but its file cannot be opened`);
+    }
     return false;
   }
 
@@ -397,8 +467,19 @@ export class Partition {
   /**
    * Appends records with offsets >= `from` to `out` until it holds `max`.
    * Returns the offset to continue from (past any compaction gap it crossed).
+   * A follower that reaches the end it knows looks for newer appends first.
    */
-  async readInto(from: number, max: number, out: LogRecord[]): Promise<number> {
+  readInto(from: number, max: number, out: LogRecord[]): Promise<number> {
+    return this.follower ? this.readFollowing(from, max, out) : this.readKnown(from, max, out);
+  }
+
+  private async readFollowing(from: number, max: number, out: LogRecord[]): Promise<number> {
+    const next = await this.readKnown(from, max, out);
+    if (out.length >= max || !this.refresh()) return next;
+    return this.readKnown(next, max, out);
+  }
+
+  private async readKnown(from: number, max: number, out: LogRecord[]): Promise<number> {
     let next = from;
     while (out.length < max && next < this.end) {
       const segments = this.segments;

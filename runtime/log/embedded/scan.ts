@@ -23,16 +23,18 @@ export interface ScanResult {
 }
 
 /**
- * Scans `seg` (its descriptor must be open) over `fileSize` bytes.
+ * Scans `seg` (its descriptor must be open) over `fileSize` bytes, from
+ * byte `startAt` (a batch boundary the index already reaches; a read-only
+ * follower scans only what the writer appended since its last look).
  * With `isLast`, unreadable bytes at the end are a torn tail; in earlier
  * segments they are corruption that readers will report.
  */
-export function scanSegment(seg: Segment, fileSize: number, isLast: boolean): ScanResult {
+export function scanSegment(seg: Segment, fileSize: number, isLast: boolean, startAt = 0): ScanResult {
   const problems: ScanProblem[] = [];
-  let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(fileSize, BATCH_HEADER_BYTES)));
+  let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(fileSize - startAt, BATCH_HEADER_BYTES)));
   let bufStart = 0;
   let bufEnd = 0;
-  let pos = 0;
+  let pos = startAt;
   const load = (from: number, need: number): void => {
     if (buf.length < need) buf = Buffer.allocUnsafe(need);
     const want = Math.min(buf.length, fileSize - from);

@@ -3,11 +3,15 @@
  * is rebuilt from batch headers on open, so no index file can disagree with
  * the data it indexes.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchHeader } from './format.js';
 
 export const SEGMENT_SUFFIX = '.log';
+/** `<base>.log`: a segment named by its first offset (20 digits). */
+export const SEGMENT_PATTERN = /^(\d{20})\.log$/;
+/** `<base>-<end>.swap`: a complete compacted copy of the segments in [base, end), about to replace them. */
+export const SWAP_PATTERN = /^(\d{20})-(\d{20})\.swap$/;
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}${SEGMENT_SUFFIX}`;
@@ -44,6 +48,16 @@ export class Segment {
   lastAppendTime = 0;
   /** Position of a batch header that could not be parsed; readers reaching it fail with CorruptDataError. */
   corruptAt = -1;
+  /**
+   * Read-only followers only: the inode of the file the index was built
+   * from. The writer process may replace or delete the file (compaction,
+   * retention), so a descriptor opened later must reach the same inode or
+   * the index would point into another file. 0n: not checked (the writer's
+   * own segments).
+   */
+  ino = 0n;
+  /** Read-only followers only: the file's size at the last scan; bytes in [size, scannedFileSize) were an append not finished yet. */
+  scannedFileSize = 0;
   private retired = false;
 
   private readonly indexInterval: number;
@@ -53,9 +67,14 @@ export class Segment {
   private lastIndexed = Number.NEGATIVE_INFINITY;
   private refs = 0;
 
-  constructor(dir: string, baseOffset: number, indexInterval: number) {
+  constructor(
+    dir: string,
+    baseOffset: number,
+    indexInterval: number,
+    fileName = segmentFileName(baseOffset),
+  ) {
     this.baseOffset = baseOffset;
-    this.path = join(dir, segmentFileName(baseOffset));
+    this.path = join(dir, fileName);
     this.nextOffset = baseOffset;
     this.indexInterval = indexInterval;
   }
@@ -88,11 +107,35 @@ export class Segment {
     return i < 0 ? 0 : this.idxPosition[i]!;
   }
 
-  /** Pins the descriptor for a read; false when the segment was replaced (re-resolve and retry). */
+  /**
+   * Pins the descriptor for a read; false when the segment was replaced
+   * (re-resolve and retry) or, for a follower, its file is gone or is
+   * another file now (re-list the partition and retry).
+   */
   acquire(): boolean {
     if (this.retired) return false;
-    if (this.fd < 0) this.fd = openSync(this.path, 'r');
+    if (this.fd < 0 && !this.openForRead()) return false;
     this.refs++;
+    return true;
+  }
+
+  private openForRead(): boolean {
+    if (this.ino === 0n) {
+      this.fd = openSync(this.path, 'r');
+      return true;
+    }
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    if (fstatSync(fd, { bigint: true }).ino !== this.ino) {
+      closeSync(fd);
+      return false;
+    }
+    this.fd = fd;
     return true;
   }
 
