@@ -21,9 +21,11 @@ export interface SchemaRegistryConfig {
   readonly dataDir: string;
   /** A Confluent-compatible registry's URL; unset or empty selects the embedded registry. */
   readonly url?: string | undefined;
+  /** Only read: the embedded registry then writes nothing (see EmbeddedRegistryOptions); a remote registry is unaffected. */
+  readonly readOnly?: boolean;
 }
 
 export async function openSchemaRegistry(config: SchemaRegistryConfig): Promise<SchemaRegistry> {
   if (config.url !== undefined && config.url !== '') return openConfluentRegistry({ url: config.url });
-  return openEmbeddedRegistry({ dataDir: config.dataDir });
+  return openEmbeddedRegistry({ dataDir: config.dataDir, readOnly: config.readOnly ?? false });
 }

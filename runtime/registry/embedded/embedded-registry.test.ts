@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CorruptDataError } from '../../errors.js';
+import { CorruptDataError, StorageError } from '../../errors.js';
 import { registryContract } from '../registry.contract.js';
 import { openEmbeddedRegistry } from './embedded-registry.js';
 
@@ -134,4 +135,42 @@ test('a damaged registry file is reported, not silently replaced', () =>
       assert.match(err.message, /registry\.json is damaged: "schemas" must be an array of strings/);
       return true;
     });
+  }));
+
+test('a read-only registry writes nothing: it reads what writers register and refuses changes', () =>
+  withDataDir(async (dir) => {
+    const early = await openEmbeddedRegistry({ dataDir: dir, readOnly: true });
+    assert.deepEqual(await early.listSubjects(), []);
+    assert.equal(existsSync(join(dir, 'registry')), false, 'no folder is created');
+
+    const writer = await openEmbeddedRegistry({ dataDir: dir });
+    const id = await writer.register('s-value', schema('A'));
+    // A leftover of a crashed write: only a writer may tidy it away.
+    await writeFile(join(dir, 'registry', 'registry.json.999.dead.tmp'), '{"half":');
+    const file = join(dir, 'registry', 'registry.json');
+    const before = {
+      names: (await readdir(join(dir, 'registry'))).sort(),
+      mtime: (await stat(file)).mtimeMs,
+    };
+
+    const reader = await openEmbeddedRegistry({ dataDir: dir, readOnly: true });
+    assert.equal((await reader.getLatest('s-value')).id, id);
+    assert.equal((await early.getLatest('s-value')).id, id, 'a reader opened earlier sees it too');
+    assert.equal(await reader.register('s-value', schema('A')), id, 'a schema already registered is found');
+    const readOnly = (err: unknown) => {
+      assert.ok(err instanceof StorageError, String(err));
+      assert.match(err.message, /opened read-only/);
+      return true;
+    };
+    await assert.rejects(reader.register('s-value', { ...schema('A'), doc: 'v2' }), readOnly);
+    await assert.rejects(reader.register('t-value', schema('B')), readOnly);
+    await assert.rejects(reader.setCompatibility('s-value', 'FULL'), readOnly);
+    await assert.rejects(reader.setDefaultCompatibility('NONE'), readOnly);
+    await reader.close();
+    assert.deepEqual(
+      { names: (await readdir(join(dir, 'registry'))).sort(), mtime: (await stat(file)).mtimeMs },
+      before,
+    );
+    await writer.close();
+    await early.close();
   }));

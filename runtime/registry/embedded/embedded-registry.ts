@@ -29,6 +29,13 @@ import { idOfText, type RegistryState } from './state.js';
 export interface EmbeddedRegistryOptions {
   /** The data dir; the registry lives in its `registry/` folder. */
   readonly dataDir: string;
+  /**
+   * Open for reading only (tools beside a running process): the folder is
+   * neither created nor tidied, and anything that would change the file
+   * (registering a new schema, setting a level) fails with StorageError.
+   * Looking up or re-registering a schema that is already there works.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -43,6 +50,7 @@ export async function openEmbeddedRegistry(
   options: EmbeddedRegistryOptions,
 ): Promise<EmbeddedSchemaRegistry> {
   const file = new RegistryFile(join(options.dataDir, 'registry'));
+  if (options.readOnly) return new EmbeddedSchemaRegistry(file, true);
   await file.init();
   return new EmbeddedSchemaRegistry(file);
 }
@@ -54,13 +62,17 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
   private closed = false;
 
   /** Use openEmbeddedRegistry, which prepares the directory. */
-  constructor(private readonly file: RegistryFile) {}
+  constructor(
+    private readonly file: RegistryFile,
+    private readonly readOnly = false,
+  ) {}
 
   async register(subject: string, schema: SchemaInput): Promise<number> {
     const text = schemaText(schema);
     const type = parseAvroType(text);
     const known = versionOfText(await this.state(), subject, text);
     if (known !== undefined) return known.id;
+    this.assertWritable(`register a schema under ${subject}`);
     return this.file.update((draft) => {
       const existing = versionOfText(draft, subject, text);
       if (existing !== undefined) return existing.id;
@@ -126,6 +138,7 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
   }
 
   async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
+    this.assertWritable(`set the compatibility of ${subject}`);
     await this.file.update((draft) => {
       draft.compatibility[subject] = level;
     });
@@ -136,6 +149,7 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
   }
 
   async setDefaultCompatibility(level: CompatibilityLevel): Promise<void> {
+    this.assertWritable('set the default compatibility');
     await this.file.update((draft) => {
       draft.defaultCompatibility = level;
     });
@@ -152,6 +166,13 @@ export class EmbeddedSchemaRegistry implements SchemaRegistry {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private assertWritable(action: string): void {
+    if (this.readOnly)
+      throw new StorageError(
+        `cannot ${action}: the schema registry in ${this.file.dir} was opened read-only`,
+      );
   }
 
   /** The registry file's current content; `fresh: false` accepts the copy read last. */
