@@ -1,15 +1,21 @@
 /**
  * Opens the configured platform for one command and always closes it, so
- * every command releases the log's lock file even when it fails.
+ * every command releases the log's lock file even when it fails. Commands
+ * that only look open it read-only, so they work beside a running
+ * `recstream process` or `recstream demo`.
  */
 import type { Config } from '../runtime/config.js';
 import { TopologyError } from '../runtime/errors.js';
-import { openPlatform, type Platform } from '../runtime/platform.js';
+import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import { APPLICATIONS, applicationNames } from '../topologies/index.js';
 
-export async function withPlatform<T>(config: Config, fn: (platform: Platform) => Promise<T>): Promise<T> {
-  const platform = await openPlatform(config);
+export async function withPlatform<T>(
+  config: Config,
+  fn: (platform: Platform) => Promise<T>,
+  options: Pick<PlatformOptions, 'readOnly'> = {},
+): Promise<T> {
+  const platform = await openPlatform(config, options);
   try {
     return await fn(platform);
   } finally {

@@ -34,12 +34,25 @@ export interface Platform {
 
 const FSYNC_MODES = { always: 'always', never: 'never', interval: 1000 } as const;
 
-export async function openPlatform(config: Config, options: { logger?: Logger } = {}): Promise<Platform> {
+export interface PlatformOptions {
+  readonly logger?: Logger;
+  /**
+   * For tools that only look (`recstream topics`, `recstream dlq list`): the
+   * embedded log opens read-only beside a running process instead of taking
+   * its lock, the embedded registry writes nothing, and the serde never
+   * registers a schema. Writing through such a platform fails. The Kafka
+   * back-end needs no such mode.
+   */
+  readonly readOnly?: boolean;
+}
+
+export async function openPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const log = await openLog(config, logger);
+  const readOnly = options.readOnly ?? false;
+  const log = await openLog(config, logger, readOnly);
   let registry: SchemaRegistry;
   try {
-    registry = await openSchemaRegistry({ dataDir: config.dataDir, url: config.schemaRegistryUrl });
+    registry = await openSchemaRegistry({ dataDir: config.dataDir, url: config.schemaRegistryUrl, readOnly });
   } catch (error) {
     await log.close();
     throw error;
@@ -48,7 +61,7 @@ export async function openPlatform(config: Config, options: { logger?: Logger } 
     config,
     log,
     registry,
-    serde: new Serde(registry),
+    serde: new Serde(registry, { autoRegister: !readOnly }),
     logger,
     metrics: new Registry(),
     stateDir: (applicationId) => join(config.dataDir, 'state', applicationId),
@@ -59,10 +72,14 @@ export async function openPlatform(config: Config, options: { logger?: Logger } 
   };
 }
 
-async function openLog(config: Config, logger: Logger): Promise<EventLog> {
+async function openLog(config: Config, logger: Logger, readOnly: boolean): Promise<EventLog> {
   if (config.kafkaBrokers) {
     const { KafkaLog } = await import('./log/kafka/kafka-log.js');
     return new KafkaLog({ brokers: [...config.kafkaBrokers], clientId: 'recstream', logger });
   }
-  return EmbeddedLog.open(join(config.dataDir, 'log'), { fsync: FSYNC_MODES[config.logFsync], logger });
+  return EmbeddedLog.open(join(config.dataDir, 'log'), {
+    fsync: FSYNC_MODES[config.logFsync],
+    logger,
+    readOnly,
+  });
 }
