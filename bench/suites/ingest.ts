@@ -13,6 +13,7 @@
  * validation, no dedup, no log). Each repetition uses a fresh data dir and
  * new event ids; the figures are medians over repetitions.
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { interactionStream } from '../../sim/interaction-load.js';
 import { type Body, closedLoop, type LoadResult, openLoop, percentile } from '../ingest/load.js';
@@ -98,6 +99,8 @@ async function measure(
 
 export const ingestSuite: Suite = async ({ scale, workDir, progress }) => {
   const size = SIZES[scale];
+  // The machine is shared: its load says how much of "one core" the server really had.
+  const loadAtStart = loadavg()[0]!;
   const ingest: Figures[] = [];
   const reference: Figures[] = [];
   for (let rep = 0; rep < size.repetitions; rep++) {
@@ -118,6 +121,7 @@ export const ingestSuite: Suite = async ({ scale, workDir, progress }) => {
     server_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU}`,
     backend: 'embedded log (fsync every 1 s), RocksDB event-id index',
     partitions: 4,
+    machine_load_1m: [round1(loadAtStart), round1(loadavg()[0]!)],
     load_generator_max_lag_ms: Math.round(Math.max(...ingest.map((f) => f.maxLagMs))),
     node: process.version,
   };
@@ -161,3 +165,7 @@ export const ingestSuite: Suite = async ({ scale, workDir, progress }) => {
     ),
   ];
 };
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -124,7 +124,9 @@ function ruleProblems(event: Record<string, unknown>, now: number): FieldError[]
   }
   const value = event.value;
   const type = event.type;
-  if (type === 'rate' && value === null) {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    out.push({ field: 'value', reason: `must be a finite number, got ${value}` });
+  } else if (type === 'rate' && value === null) {
     out.push({ field: 'value', reason: 'is required for type rate (the rating)' });
   } else if (typeof value === 'number' && FRACTION_TYPES.has(type as string) && (value < 0 || value > 1)) {
     out.push({

@@ -223,6 +223,20 @@ test('body-level refusals: invalid JSON, invalid UTF-8, wrong shape, too large, 
       assert.match(res.json().error, message);
     }
     assert.equal((await h.logged()).length, 0);
+    // Numbers JSON cannot hold exactly: 1e999 parses to Infinity, which must not become a rating.
+    const infinite = await h.post(
+      `[${JSON.stringify(event(1, { type: 'rate' })).replace('"value":0.5', '"value":1e999')}]`,
+    );
+    assert.equal(infinite.statusCode, 400);
+    assert.deepEqual(infinite.json().refused[0].errors, [
+      { field: 'value', reason: 'must be a finite number, got Infinity' },
+    ]);
+    const deep = await h.post(`[${'['.repeat(5000)}${']'.repeat(5000)}]`);
+    assert.equal(deep.statusCode, 400);
+    assert.match(
+      deep.json().refused[0].errors[0].reason,
+      /expected an object \(an Interaction\), got an array/,
+    );
     const empty = await h.post([]);
     assert.deepEqual([empty.statusCode, empty.json()], [202, { accepted: 0, duplicates: 0 }]);
   } finally {
