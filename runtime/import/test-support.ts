@@ -56,7 +56,7 @@ type Topic = 'rec.interactions' | 'rec.items' | 'rec.users' | 'rec.dlq';
 
 /** Every record of a topic, decoded, partition by partition in offset order. */
 export async function readTopic<T extends Topic>(
-  platform: Platform,
+  platform: Pick<Platform, 'log' | 'serde'>,
   topic: T,
 ): Promise<ReadBack<SubjectValueTypes[`${T}-value`]>[]> {
   const decoder = await platform.serde.decoder(`${topic}-value`);
