@@ -1,3 +1,14 @@
+/**
+ * `recstream import <movielens|csv|lines> <path>`: parses the options into
+ * an ImportSource (runtime/import/), runs the import with progress on
+ * stderr, and prints the report (text, or JSON with `--json`) on stdout.
+ *
+ * @example
+ * ```sh
+ * recstream import movielens ../shared/data/ml-100k --data-dir /tmp/ml
+ * recstream import csv events.csv --map user_id=who,item_id=what,type=kind,ts=when --strict
+ * ```
+ */
 import { ImportError } from '../../runtime/errors.js';
 import { CSV_TARGETS, parseMapping } from '../../runtime/import/csv-format.js';
 import {
