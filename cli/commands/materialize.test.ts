@@ -8,7 +8,7 @@ import { silentLogger } from '../../runtime/observability/logger.js';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
 import { openPlatform } from '../../runtime/platform.js';
 import { interactionStream } from '../../sim/interaction-load.js';
-import { runCli } from '../../test/cli.js';
+import { finished, runCli, startCli } from '../../test/cli.js';
 
 const ENV = { RECSTREAM_LOG_FSYNC: 'never', RECSTREAM_COMMIT_INTERVAL_MS: '20' };
 
@@ -43,9 +43,18 @@ test('materialize --once fills Redis; online get answers the same from Redis and
     );
     assert.equal(processed.code, 0, processed.stderr);
 
-    const materialized = await runCli(['materialize', '--once', '--data-dir', dataDir], withRedis);
-    assert.equal(materialized.code, 0, materialized.stderr);
-    assert.match(materialized.stderr, /"materialize default"/);
+    // Beside a running processor, which holds the log's lock: the materializer only reads.
+    const processor = startCli(['process', '--app', 'interaction-counts', '--data-dir', dataDir], ENV);
+    const processorDone = finished(processor);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const materialized = await runCli(['materialize', '--once', '--data-dir', dataDir], withRedis);
+      assert.equal(materialized.code, 0, materialized.stderr);
+      assert.match(materialized.stderr, /"materialize default"/);
+    } finally {
+      processor.kill('SIGTERM');
+      assert.equal((await processorDone).code, 0);
+    }
 
     const fromRedis = await runCli(
       ['online', 'get', 'interaction_counts', 'u0', 'u1', 'nobody', '--data-dir', dataDir],

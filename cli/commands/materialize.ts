@@ -14,7 +14,8 @@ import { Progress } from '../progress.js';
  * `recstream materialize`: the role that copies the feature stores (their
  * changelogs) into the Redis online store, versioned by changelog offset.
  * A separate role, not part of `process`, so a Redis outage only delays the
- * online copy and never stalls the processors.
+ * online copy and never stalls the processors. It only reads the log, so it
+ * opens it read-only and runs beside `recstream process` on the embedded log.
  */
 export const materializeCommand: Command = {
   name: 'materialize',
@@ -33,67 +34,71 @@ export const materializeCommand: Command = {
       process.stderr.write(`recstream materialize: --from must be committed or earliest, not ${from}\n`);
       return Promise.resolve(2);
     }
-    return withPlatform(config, async (platform) => {
-      const resolved = await onlineViews(platform.serde);
-      return withRedisOnlineStore(
-        config,
-        resolved.views,
-        async (store) => {
-          const namespace =
-            (values.namespace as string | undefined) ?? (await store.activeNamespace()) ?? 'default';
-          let stopRequested = false;
-          let materializer: Materializer | undefined;
-          const stop = () => {
-            stopRequested = true;
-            materializer?.stop();
-          };
-          process.once('SIGTERM', stop);
-          process.once('SIGINT', stop);
-          const server =
-            values['metrics-port'] === undefined
-              ? undefined
-              : await serveMetrics(platform.metrics, Number(values['metrics-port']));
-          try {
-            const topics = resolved.sources.map((s) => s.topic);
-            const ready = await waitForTopics(
-              platform.log,
-              topics,
-              !values.once,
-              () => stopRequested,
-              platform.logger,
-            );
-            if (!ready) return 0;
-            let progress: Progress | undefined;
-            materializer = await Materializer.start({
-              log: platform.log,
-              store,
-              namespace,
-              sources: resolved.sources,
-              from,
-              activateIfNone: true,
-              logger: platform.logger,
-              metrics: materializerMetrics(platform.metrics),
-              onBatch: (stats) => progress?.update(stats.records, { applied: stats.applied }),
-            });
-            if (stopRequested) materializer.stop();
-            progress = new Progress(`materialize ${namespace}`, await materializer.lag());
+    return withPlatform(
+      config,
+      async (platform) => {
+        const resolved = await onlineViews(platform.serde);
+        return withRedisOnlineStore(
+          config,
+          resolved.views,
+          async (store) => {
+            const namespace =
+              (values.namespace as string | undefined) ?? (await store.activeNamespace()) ?? 'default';
+            let stopRequested = false;
+            let materializer: Materializer | undefined;
+            const stop = () => {
+              stopRequested = true;
+              materializer?.stop();
+            };
+            process.once('SIGTERM', stop);
+            process.once('SIGINT', stop);
+            const server =
+              values['metrics-port'] === undefined
+                ? undefined
+                : await serveMetrics(platform.metrics, Number(values['metrics-port']));
             try {
-              const stats = values.once ? await materializer.runUntilCaughtUp() : await materializer.run();
-              progress.done({ applied: stats.applied, skipped: stats.skipped });
-              platform.logger.info({ namespace, ...stats }, 'materialize finished');
+              const topics = resolved.sources.map((s) => s.topic);
+              const ready = await waitForTopics(
+                platform.log,
+                topics,
+                !values.once,
+                () => stopRequested,
+                platform.logger,
+              );
+              if (!ready) return 0;
+              let progress: Progress | undefined;
+              materializer = await Materializer.start({
+                log: platform.log,
+                store,
+                namespace,
+                sources: resolved.sources,
+                from,
+                activateIfNone: true,
+                logger: platform.logger,
+                metrics: materializerMetrics(platform.metrics),
+                onBatch: (stats) => progress?.update(stats.records, { applied: stats.applied }),
+              });
+              if (stopRequested) materializer.stop();
+              progress = new Progress(`materialize ${namespace}`, await materializer.lag());
+              try {
+                const stats = values.once ? await materializer.runUntilCaughtUp() : await materializer.run();
+                progress.done({ applied: stats.applied, skipped: stats.skipped });
+                platform.logger.info({ namespace, ...stats }, 'materialize finished');
+              } finally {
+                await materializer.close();
+              }
+              return 0;
             } finally {
-              await materializer.close();
+              await server?.close();
+              process.off('SIGTERM', stop);
+              process.off('SIGINT', stop);
             }
-            return 0;
-          } finally {
-            await server?.close();
-            process.off('SIGTERM', stop);
-            process.off('SIGINT', stop);
-          }
-        },
-        'recstream materialize copies the feature stores to Redis',
-      );
-    });
+          },
+          'recstream materialize copies the feature stores to Redis',
+        );
+      },
+      { readOnly: true },
+    );
   },
 };
 
