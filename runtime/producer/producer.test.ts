@@ -221,6 +221,11 @@ test('a missing topic is a TopicError unless createTopics is set; rec.items is c
     const [record] = await p.log.read('rec.items', meta!.partition, meta!.offset, 1);
     assert.equal(record!.key, 'i1');
     assert.equal(record!.timestamp, item.updated_ts);
+    await assert.rejects(
+      creating.send('rec.items', [{ value: null }]),
+      (err: unknown) =>
+        err instanceof ProducerError && /tombstone \(null value\) needs a key/.test(err.message),
+    );
     await creating.close();
   });
 });

@@ -300,6 +300,11 @@ class LogProducer implements Producer {
         }
       }
       const key = r.key !== undefined ? r.key : (naturalKey(topic, r.value) ?? null);
+      if (value === null && key === null) {
+        throw new ProducerError(
+          `record ${i} of ${records.length}: a tombstone (null value) needs a key; it deletes that key's value`,
+        );
+      }
       const partition = this.partitionFor(topic, state, key, r.partition);
       const record: OutgoingRecord = {
         key,
