@@ -18,6 +18,7 @@
  */
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import { Behaviour } from './behaviour.js';
+import type { Calibration } from './calibration.js';
 import { SessionHeap } from './heap.js';
 import { Rng, STREAM } from './random.js';
 import { COUNTRIES } from './vocabulary.js';
@@ -56,7 +57,10 @@ export class EventStream {
   private readonly heap = new SessionHeap();
   private readonly active = new Set<number>();
   private readonly perCountry = new Float64Array(COUNTRIES.length);
-  private readonly peakMeanGap: number;
+  /** Visits per ms at rhythm factor 1. */
+  private readonly visitRate: number;
+  /** The dominating rate factor the pending candidate arrival was drawn with. */
+  private bound: number;
   private readonly end: number;
   private initialItems = 0;
   private initialUsers = 0;
@@ -74,15 +78,16 @@ export class EventStream {
   constructor(
     private readonly world: World,
     private readonly idPrefix: string,
-    meanEventsPerSession: number,
+    private readonly calibration: Calibration,
   ) {
     const { options, catalog, population, rhythm } = world;
     this.rng = Rng.derive(options.seed, STREAM.sessions);
     this.behaviour = new Behaviour(world, this.rng, idPrefix);
-    this.peakMeanGap = 1 / ((options.density / meanEventsPerSession) * rhythm.peak);
+    this.visitRate = options.density / calibration.meanEventsPerSession;
+    this.bound = rhythm.peak * calibration.maxBoost;
     this.end = options.start + options.spanMs;
     this.frontier = options.start;
-    this.nextArrival = options.start + this.rng.exponential(this.peakMeanGap);
+    this.nextArrival = options.start + this.rng.exponential(1 / (this.visitRate * this.bound));
     this.released = catalog.initialCount;
     this.signedUp = population.initialCount;
     this.nextRelease = this.releaseAt();
@@ -165,13 +170,20 @@ export class EventStream {
     }
   }
 
-  /** A candidate visit at the peak rate, kept with probability rate(t) / peak (thinning). */
+  /**
+   * A candidate visit drawn at the dominating rate, kept with probability
+   * rate(t) / bound (thinning); rate(t) is the rhythm times the ramp boost of
+   * the stream's first hours (see calibration.ts).
+   */
   private arrive(): void {
-    const { rng, world, perCountry } = this;
+    const { rng, world, perCountry, calibration } = this;
     const t = this.nextArrival;
-    this.nextArrival = t + rng.exponential(this.peakMeanGap);
+    const age = t - world.options.start;
+    const bound = this.bound;
+    this.bound = world.rhythm.peak * (age < calibration.rampMs ? calibration.maxBoost : 1);
+    this.nextArrival = t + rng.exponential(1 / (this.visitRate * this.bound));
     const factor = world.rhythm.intensities(t, perCountry);
-    if (rng.next() * world.rhythm.peak >= factor) return;
+    if (rng.next() * bound >= factor * calibration.rampBoost(age)) return;
     const table = world.population.byCountry[rng.pick(perCountry, factor)];
     if (table === undefined) return;
     for (let attempt = 0; attempt < USER_ATTEMPTS; attempt++) {

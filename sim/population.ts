@@ -8,7 +8,8 @@
  * every time it is asked for and costs no memory between sessions.
  *
  * Users `u0 … u{initialCount-1}` exist when the simulation starts; the rest
- * sign up one after another across the span, in id order.
+ * sign up one after another across the span, in id order. u0, the user a
+ * person asks about first, is always among the most active 1%.
  *
  * @example
  * ```ts
@@ -42,6 +43,8 @@ export const DRIFTING_USER_SHARE = 0.4;
 /** Pareto shape of activity levels: a few users account for a large share of sessions. */
 const ACTIVITY_ALPHA = 1.3;
 const ACTIVITY_CAP = 300;
+/** u0's activity level is this percentile of everyone's. */
+const DEMO_USER_PERCENTILE = 0.99;
 const YEAR_MS = 365.25 * 86_400_000;
 const COUNTRY_SHARES = COUNTRIES.map((c) => c.share);
 const CATEGORY_SHARES = CATEGORIES.map((c) => c.share);
@@ -98,6 +101,8 @@ export class Population {
       counts[c]!++;
       activity[u] = Math.min(ACTIVITY_CAP, rng.pareto(ACTIVITY_ALPHA));
     }
+    // u0 is the user people and tests ask about first (`recstream demo`), so it is an active one.
+    activity[0] = activity.slice().sort()[Math.floor(n * DEMO_USER_PERCENTILE)]!;
     this.countryCounts = counts;
     this.byCountry = COUNTRIES.map((_, c) => {
       if (counts[c] === 0) return undefined;

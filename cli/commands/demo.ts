@@ -5,14 +5,12 @@ import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
 } from '../../processors/interaction-counts/interaction-counts.js';
-import type { OutgoingRecord } from '../../runtime/log/log.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import { TaskState } from '../../runtime/state/task-state.js';
-import { interactionStream } from '../../sim/interaction-load.js';
-import { INTERACTIONS_TOPIC } from '../../topologies/interaction-counts.js';
+import { simulationTopics, writeSimulation } from '../../sim/log-writer.js';
 import type { Command } from '../command.js';
 import { selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
@@ -23,7 +21,7 @@ const MARKER = '.recstream-demo';
 export const demoCommand: Command = {
   name: 'demo',
   summary:
-    'the main job on the embedded default: streams seeded events through every processor, with progress',
+    'the main job on the embedded default: simulates a seeded world and streams its events through every processor, with progress',
   usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S]',
   options: {
     events: { type: 'string' },
@@ -45,7 +43,7 @@ export const demoCommand: Command = {
       out.write(
         `recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`,
       );
-      await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: config.partitions });
+      for (const spec of simulationTopics(config.partitions)) await log.ensureTopic(spec);
       const topologies = await selectTopologies(platform, 'all');
       for (const t of topologies) out.write(`${t.describe()}\n\n`);
 
@@ -65,33 +63,41 @@ export const demoCommand: Command = {
         ),
       );
       const running = runners.map((r) => r.run());
+      const interrupted = new AbortController();
       const stop = () => {
+        interrupted.abort();
         for (const r of runners) r.stop();
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
 
-      const encoder = await serde.encoder('rec.interactions-value');
       const progress = new Progress('demo', events);
-      const started = Date.now();
-      let produced = 0;
-      let batch: OutgoingRecord[] = [];
-      for (const event of interactionStream({ seed, users, items, count: events })) {
-        batch.push({ key: event.user_id, value: encoder.encode(event), timestamp: event.ts });
-        if (batch.length < 1000) continue;
-        await log.append(INTERACTIONS_TOPIC, batch);
-        produced += batch.length;
-        batch = [];
-        progress.update(produced, { processed: runners[0]!.progress().processed });
-        if (rate !== undefined) await sleep(started + (produced / rate) * 1000 - Date.now());
-      }
-      if (batch.length) await log.append(INTERACTIONS_TOPIC, batch);
-      produced += batch.length;
-      while (runners.some((r) => r.progress().processed < produced)) {
-        progress.update(produced, { processed: runners[0]!.progress().processed });
+      const processed = () => runners[0]!.progress().processed;
+      // --rate streams on the real clock: the simulated world starts now.
+      const written = await writeSimulation(
+        { seed, users, items, events, rate, start: rate === undefined ? undefined : Date.now() },
+        { log, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
+        {
+          partitions: config.partitions,
+          realTime: rate !== undefined,
+          signal: interrupted.signal,
+          onProgress: (p) => progress.update(p.interactions, { processed: processed() }),
+        },
+      );
+      // Each application is done once it has processed every record of its source topics.
+      const targets = await Promise.all(
+        topologies.map(async (t) => {
+          let records = 0;
+          for (const topic of t.sourceTopics())
+            for (const p of await log.offsets(topic)) records += p.end - p.start;
+          return records;
+        }),
+      );
+      while (!interrupted.signal.aborted && runners.some((r, k) => r.progress().processed < targets[k]!)) {
+        progress.update(written.interactions, { processed: processed() });
         await sleep(50);
       }
-      progress.done({ processed: runners[0]!.progress().processed });
+      progress.done({ processed: processed(), items: written.items, users: written.users });
       stop();
       await Promise.all(running);
       process.off('SIGINT', stop);
