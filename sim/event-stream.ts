@@ -155,7 +155,7 @@ export class EventStream {
         this.arrive();
         continue;
       }
-      const s = heap.pop()!;
+      const s = heap.peek()!;
       let event: Interaction | undefined;
       if (s.pending) {
         event = s.shift();
@@ -164,8 +164,11 @@ export class EventStream {
       } else {
         behaviour.request(s, s.nextRequestTs);
       }
-      if (s.pending || !Number.isNaN(s.nextRequestTs)) heap.push(s);
-      else this.active.delete(s.profile.index);
+      if (s.pending || !Number.isNaN(s.nextRequestTs)) heap.updateTop();
+      else {
+        heap.pop();
+        this.active.delete(s.profile.index);
+      }
       if (event !== undefined) return this.emit(INTERACTIONS_TOPIC, event.user_id, event, event.ts);
     }
   }

@@ -36,30 +36,47 @@ export class SessionHeap {
     keys[i] = key;
   }
 
+  /** The first session, left in place. */
+  peek(): Session | undefined {
+    return this.items[0];
+  }
+
   pop(): Session | undefined {
     const items = this.items;
-    const keys = this.keys;
     if (items.length === 0) return undefined;
     const top = items[0]!;
     const last = items.pop()!;
-    const lastKey = keys.pop()!;
-    const n = items.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const child = r < n && before(keys[r]!, items[r]!.seq, keys[l]!, items[l]!.seq) ? r : l;
-        if (!before(keys[child]!, items[child]!.seq, lastKey, last.seq)) break;
-        items[i] = items[child]!;
-        keys[i] = keys[child]!;
-        i = child;
-      }
-      items[i] = last;
-      keys[i] = lastKey;
-    }
+    const lastKey = this.keys.pop()!;
+    if (items.length > 0) this.siftDown(last, lastKey);
     return top;
+  }
+
+  /**
+   * Re-places the first session after its key grew. Cheaper than pop and
+   * push, and nearly free when it stays first (the events of one slate).
+   */
+  updateTop(): void {
+    const top = this.items[0]!;
+    this.siftDown(top, top.key());
+  }
+
+  private siftDown(session: Session, key: number): void {
+    const items = this.items;
+    const keys = this.keys;
+    const n = items.length;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const child = r < n && before(keys[r]!, items[r]!.seq, keys[l]!, items[l]!.seq) ? r : l;
+      if (!before(keys[child]!, items[child]!.seq, key, session.seq)) break;
+      items[i] = items[child]!;
+      keys[i] = keys[child]!;
+      i = child;
+    }
+    items[i] = session;
+    keys[i] = key;
   }
 }
 
