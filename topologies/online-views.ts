@@ -11,21 +11,61 @@
  * const store = await openOnlineStore(platform.config, resolved, platform.logger, lookup);
  * ```
  */
+import { ITEMS_STORE } from '../processors/catalog/catalog.js';
+import { ITEM_VIEW_STORE } from '../processors/item-features/item-view.js';
+import { USER_VIEW_STORE } from '../processors/user-features/user-view.js';
+import { SchemaNotFoundError } from '../runtime/errors.js';
 import type { ResolvedViews } from '../runtime/online/view-spec.js';
 import { type OnlineViewSpec, resolveViews } from '../runtime/online/view-spec.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { APPLICATIONS } from './index.js';
 
+/**
+ * The `users` profile store is left out on purpose: it keeps an opted-out
+ * user's record (with the flag), and an opted-out user must have no key in
+ * the online store. Their user view is purged, so responders find no
+ * features and serve non-personalised results.
+ */
 export const ONLINE_VIEWS: readonly OnlineViewSpec[] = [
+  { view: 'user', entity: 'user', application: 'features', store: USER_VIEW_STORE },
+  { view: 'item', entity: 'item', application: 'features', store: ITEM_VIEW_STORE },
+  { view: 'catalog', entity: 'item', application: 'features', store: ITEMS_STORE },
   { view: 'interaction_counts', entity: 'user', application: 'interaction-counts', store: 'counts' },
 ];
 
-/** ONLINE_VIEWS resolved against the topologies of the applications they name. */
-export async function onlineViews(serde: Serde): Promise<ResolvedViews> {
+/** ONLINE_VIEWS resolved, plus the applications left out because they have never run. */
+export interface OnlineViews extends ResolvedViews {
+  /** Applications whose topology could not be built: their schemas are not registered yet. */
+  readonly notRun: readonly string[];
+}
+
+/**
+ * ONLINE_VIEWS resolved against the topologies of the applications they
+ * name. With `skipNotRun` (read-only tools beside running processors), an
+ * application whose schemas are not registered yet is left out with its
+ * views instead of failing.
+ */
+export async function onlineViews(
+  serde: Serde,
+  options: { skipNotRun?: boolean } = {},
+): Promise<OnlineViews> {
   const topologies = [];
+  const notRun: string[] = [];
   for (const application of new Set(ONLINE_VIEWS.map((v) => v.application))) {
     const build = APPLICATIONS[application];
-    if (build) topologies.push(await build(serde));
+    if (!build) continue;
+    try {
+      topologies.push(await build(serde));
+    } catch (err) {
+      if (!(options.skipNotRun && err instanceof SchemaNotFoundError)) throw err;
+      notRun.push(application);
+    }
   }
-  return resolveViews(ONLINE_VIEWS, topologies);
+  return {
+    ...resolveViews(
+      ONLINE_VIEWS.filter((v) => !notRun.includes(v.application)),
+      topologies,
+    ),
+    notRun,
+  };
 }

@@ -23,7 +23,10 @@ test('materialize --once fills Redis; online get answers the same from Redis and
   try {
     const early = await runCli(['materialize', '--once', '--data-dir', dataDir], withRedis);
     assert.equal(early.code, 1);
-    assert.match(early.stderr, /changelog rec\.interaction-counts\.counts\.changelog does not exist yet/);
+    assert.match(
+      early.stderr,
+      /no view to materialize yet: .*user \(application features has not run.*interaction_counts \(changelog rec\.interaction-counts\.counts\.changelog does not exist yet\)/,
+    );
 
     const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
     try {

@@ -1,9 +1,10 @@
 import { TopicError } from '../../runtime/errors.js';
-import type { EventLog } from '../../runtime/log/log.js';
-import type { Logger } from '../../runtime/observability/logger.js';
+import type { MaterializedSource } from '../../runtime/online/materializer.js';
 import { Materializer } from '../../runtime/online/materializer.js';
 import { materializerMetrics } from '../../runtime/online/metrics.js';
-import { onlineViews } from '../../topologies/online-views.js';
+import type { ViewRegistry } from '../../runtime/online/views.js';
+import type { Platform } from '../../runtime/platform.js';
+import { ONLINE_VIEWS, onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
 import { withRedisOnlineStore } from '../online.js';
@@ -15,14 +16,16 @@ import { Progress } from '../progress.js';
  * changelogs) into the Redis online store, versioned by changelog offset.
  * A separate role, not part of `process`, so a Redis outage only delays the
  * online copy and never stalls the processors. It only reads the log, so it
- * opens it read-only and runs beside `recstream process` on the embedded log.
+ * opens the platform read-only and runs beside `recstream process`.
  */
 export const materializeCommand: Command = {
   name: 'materialize',
   summary:
     'copy the feature stores into the Redis online store (--once: catch up and exit; --from earliest: replay)',
-  usage: 'recstream materialize [--namespace NS] [--from committed|earliest] [--once] [--metrics-port PORT]',
+  usage:
+    'recstream materialize [--views V1,V2] [--namespace NS] [--from committed|earliest] [--once] [--metrics-port PORT]',
   options: {
+    views: { type: 'string' },
     namespace: { type: 'string' },
     from: { type: 'string' },
     once: { type: 'boolean' },
@@ -34,44 +37,44 @@ export const materializeCommand: Command = {
       process.stderr.write(`recstream materialize: --from must be committed or earliest, not ${from}\n`);
       return Promise.resolve(2);
     }
+    const named = typeof values.views === 'string' ? values.views.split(',') : undefined;
+    const unknown = named?.filter((v) => !ONLINE_VIEWS.some((spec) => spec.view === v)) ?? [];
+    if (unknown.length > 0) {
+      process.stderr.write(
+        `recstream materialize: unknown view ${unknown.join(', ')}; known: ${ONLINE_VIEWS.map((v) => v.view).join(', ')}\n`,
+      );
+      return Promise.resolve(2);
+    }
     return withPlatform(
       config,
       async (platform) => {
-        const resolved = await onlineViews(platform.serde);
-        return withRedisOnlineStore(
-          config,
-          resolved.views,
-          async (store) => {
-            const namespace =
-              (values.namespace as string | undefined) ?? (await store.activeNamespace()) ?? 'default';
-            let stopRequested = false;
-            let materializer: Materializer | undefined;
-            const stop = () => {
-              stopRequested = true;
-              materializer?.stop();
-            };
-            process.once('SIGTERM', stop);
-            process.once('SIGINT', stop);
-            const server =
-              values['metrics-port'] === undefined
-                ? undefined
-                : await serveMetrics(platform.metrics, Number(values['metrics-port']));
-            try {
-              const topics = resolved.sources.map((s) => s.topic);
-              const ready = await waitForTopics(
-                platform.log,
-                topics,
-                !values.once,
-                () => stopRequested,
-                platform.logger,
-              );
-              if (!ready) return 0;
+        let stopRequested = false;
+        let materializer: Materializer | undefined;
+        const stop = () => {
+          stopRequested = true;
+          materializer?.stop();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        const server =
+          values['metrics-port'] === undefined
+            ? undefined
+            : await serveMetrics(platform.metrics, Number(values['metrics-port']));
+        try {
+          const chosen = await chooseViews(platform, named, !values.once, () => stopRequested);
+          if (chosen === undefined) return 0;
+          return await withRedisOnlineStore(
+            config,
+            chosen.views,
+            async (store) => {
+              const namespace =
+                (values.namespace as string | undefined) ?? (await store.activeNamespace()) ?? 'default';
               let progress: Progress | undefined;
               materializer = await Materializer.start({
                 log: platform.log,
                 store,
                 namespace,
-                sources: resolved.sources,
+                sources: chosen.sources,
                 from,
                 activateIfNone: true,
                 logger: platform.logger,
@@ -88,14 +91,14 @@ export const materializeCommand: Command = {
                 await materializer.close();
               }
               return 0;
-            } finally {
-              await server?.close();
-              process.off('SIGTERM', stop);
-              process.off('SIGINT', stop);
-            }
-          },
-          'recstream materialize copies the feature stores to Redis',
-        );
+            },
+            'recstream materialize copies the feature stores to Redis',
+          );
+        } finally {
+          await server?.close();
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+        }
       },
       { readOnly: true },
     );
@@ -103,29 +106,41 @@ export const materializeCommand: Command = {
 };
 
 /**
- * The changelogs exist once the processors have started. `--once` cannot
- * wait for that; the long-running role waits (one log line), stoppable.
+ * The views to materialize. A view can be copied once its application has
+ * run: its schemas are registered and its changelog exists. Named views
+ * (`--views`) are all required; by default every view that can be copied is
+ * taken and the others are logged as skipped. `--once` cannot wait; the
+ * long-running role waits (one log line) and can be stopped meanwhile.
  */
-async function waitForTopics(
-  log: EventLog,
-  topics: readonly string[],
+async function chooseViews(
+  platform: Platform,
+  named: readonly string[] | undefined,
   wait: boolean,
   stopped: () => boolean,
-  logger: Logger,
-): Promise<boolean> {
+): Promise<{ views: ViewRegistry; sources: MaterializedSource[] } | undefined> {
   let logged = false;
   for (;;) {
-    const missing: string[] = [];
-    for (const topic of topics) if ((await log.describeTopic(topic)) === undefined) missing.push(topic);
-    if (missing.length === 0) return true;
-    if (!wait)
-      throw new TopicError(
-        `changelog ${missing.join(', ')} does not exist yet; run \`recstream process\` first (it creates the changelogs)`,
-      );
-    if (!logged)
-      logger.info({ missing }, 'materialize: waiting for the processors to create their changelogs');
+    const resolved = await onlineViews(platform.serde, { skipNotRun: true });
+    const wanted = (view: string) => named === undefined || named.includes(view);
+    const missing = ONLINE_VIEWS.filter((v) => wanted(v.view) && resolved.notRun.includes(v.application)).map(
+      (v) => `${v.view} (application ${v.application} has not run: its schemas are not registered)`,
+    );
+    const sources: MaterializedSource[] = [];
+    for (const source of resolved.sources.filter((s) => wanted(s.view))) {
+      if ((await platform.log.describeTopic(source.topic)) === undefined)
+        missing.push(`${source.view} (changelog ${source.topic} does not exist yet)`);
+      else sources.push(source);
+    }
+    if (sources.length > 0 && (missing.length === 0 || named === undefined)) {
+      if (missing.length > 0)
+        platform.logger.info({ skipped: missing }, 'materialize: skipping views not ready');
+      return { views: resolved.views, sources };
+    }
+    const what = `no view to materialize yet: ${missing.join('; ')}`;
+    if (!wait) throw new TopicError(`${what}; run \`recstream process\` first`);
+    if (!logged) platform.logger.info({ missing }, `materialize: waiting, ${what}`);
     logged = true;
-    if (stopped()) return false;
+    if (stopped()) return undefined;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

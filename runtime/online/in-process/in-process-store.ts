@@ -117,7 +117,7 @@ export class InProcessOnlineStore implements OnlineStore {
     const { values, unavailable } = await this.readActive(keys.map((key) => ({ view: v, key })));
     if (unavailable.length > 0)
       throw new OnlineStoreUnavailableError(
-        `view ${view}: ${unavailable.join(', ')} not available after ${this.waitMs} ms (no active namespace, a task restoring, or not run in this process)`,
+        `view ${view}: ${unavailable.join(', ')} not available (no active namespace, an application not run in this process, or a task still closed after ${this.waitMs} ms)`,
       );
     return values as (V | undefined)[];
   }
@@ -209,10 +209,11 @@ export class InProcessOnlineStore implements OnlineStore {
     const deadline = Date.now() + this.waitMs;
     const values: unknown[] = new Array(reads.length);
     const unavailable: string[] = [];
+    // An application this process does not run is no passing state: it is reported at once, not waited for.
     const partitionCounts = new Map<string, number | undefined>();
-    for (const b of new Set(reads.map((r) => this.binding(r.view.name)))) {
-      if (!partitionCounts.has(b.application))
-        partitionCounts.set(b.application, await waitFor(() => lookup.partitions(b.application), deadline));
+    for (const read of reads) {
+      const { application } = this.binding(read.view.name);
+      if (!partitionCounts.has(application)) partitionCounts.set(application, lookup.partitions(application));
     }
     const tasks = new Map<string, TaskRead>();
     reads.forEach((read, index) => {
@@ -288,14 +289,6 @@ export class InProcessOnlineStore implements OnlineStore {
 
   private checkOpen(): void {
     if (this.closed) throw new OnlineStoreError('in-process online store used after close');
-  }
-}
-
-async function waitFor<T>(probe: () => T | undefined, deadline: number): Promise<T | undefined> {
-  for (;;) {
-    const value = probe();
-    if (value !== undefined || Date.now() >= deadline) return value;
-    await sleep(POLL_MS);
   }
 }
 
