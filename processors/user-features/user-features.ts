@@ -21,11 +21,14 @@
  * no features; their interactions are still forwarded, with `user` null, so
  * item aggregates (popularity, CTR) stay complete and deterministic.
  *
- * The enriched stream of each task is in event-time order and carries the
- * task's watermark (`frontier`) and a per-task sequence number; every
- * `watermarkIntervalMs` of watermark progress the task also sends a bare
- * watermark to every partition, so `item-features` can merge the tasks'
- * streams in event-time order even where a task has nothing to send.
+ * The enriched stream of each task is in event-time order, and every record
+ * carries a promise (`frontier`): no on-time interaction earlier than it
+ * follows (a released interaction promises its own time, since the rest of
+ * its pass is no earlier; a late one and a bare watermark the watermark).
+ * Records also carry a per-task sequence number. Every `watermarkIntervalMs`
+ * of watermark progress the task sends a bare watermark to every
+ * partition, so `item-features` can merge the tasks' streams in event-time
+ * order even where a task has nothing to send.
  *
  * @example
  * ```ts
@@ -200,7 +203,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
           const view = await this.views.get(entry.event.user_id);
           features = featuresAt(view, ts, profileAsOf(history, ts), this.scratch);
         }
-        this.emit(entry.event, features, frontier, false);
+        // Its own time is what this record promises: the rest of the pass is no earlier.
+        this.emit(entry.event, features, ts, false);
       }
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
       for (const { entry, excluded } of group) {
@@ -230,6 +234,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     );
   }
 
+  /** `frontier`: the task will send no on-time interaction earlier than this after the record. */
   private emit(event: Interaction, user: UserFeatures | null, frontier: number, late: boolean): void {
     this.ctx.forward({
       key: event.item_id,
