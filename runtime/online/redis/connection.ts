@@ -44,14 +44,17 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     if (!healthy) logger.info('redis connection ready');
     healthy = true;
   });
-  client.on('error', (err: Error) => {
-    if (!healthy) return;
+  // A peer that just hangs up gives 'close' without 'error'; either one, once, is the news.
+  const lost = (err?: Error) => {
+    if (!healthy || closing.has(client)) return;
     healthy = false;
     logger.warn(
       { err, maxBackoffMs: MAX_BACKOFF_MS },
       'redis connection lost; reconnecting in the background, online-store calls fail until it is back',
     );
-  });
+  };
+  client.on('error', lost);
+  client.on('close', () => lost());
   try {
     await client.connect();
   } catch (err) {
@@ -62,6 +65,18 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     );
   }
   return client;
+}
+
+const closing = new WeakSet<Redis>();
+
+/** Closes a client from `connectRedis` without logging it as a lost connection. */
+export async function closeRedis(client: Redis): Promise<void> {
+  closing.add(client);
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
 }
 
 /**

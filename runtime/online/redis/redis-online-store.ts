@@ -36,7 +36,7 @@ import type {
   WriteReport,
 } from '../online-store.js';
 import type { FeatureView, ViewRegistry } from '../views.js';
-import { connectRedis, fromRedisError } from './connection.js';
+import { closeRedis, connectRedis, fromRedisError } from './connection.js';
 import { checkName, RedisKeys } from './keys.js';
 import { ACTIVATE, UNREGISTER, VERSIONED_SET } from './scripts.js';
 
@@ -311,11 +311,7 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    await closeRedis(this.client);
   }
 
   /**
