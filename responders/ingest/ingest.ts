@@ -130,8 +130,9 @@ export class Ingest {
       serde: options.serde,
       logger: options.logger,
       metrics: options.metrics,
-      // Short linger: a request waits for its own acknowledgement, so latency is what clients see.
-      lingerMs: 2,
+      // No timer: a request waits for its own acknowledgement. Batches still form from what one
+      // event-loop turn sends and from what queues behind an append in flight.
+      lingerMs: 0,
       maxBatchRecords: 1000,
       maxBufferedRecords: options.maxInFlightEvents,
       // A client should hear 503 and retry rather than hang for Kafka's two minutes.

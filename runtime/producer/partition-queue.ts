@@ -47,7 +47,8 @@ export class PartitionQueue {
   private pending: QueuedRecord[] = [];
   private pendingBytes = 0;
   private inFlight: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending linger wake-up, if any. */
+  private cancelTimer: (() => void) | undefined;
   // Counters, so a flush waits for what was queued before it and not for what keeps arriving.
   private pushed = 0;
   private settled = 0;
@@ -75,7 +76,7 @@ export class PartitionQueue {
     this.pushed++;
     if (this.inFlight !== undefined) return;
     if (this.batchFull()) this.dispatch();
-    else this.timer ??= setTimeout(() => this.dispatch(), this.ctx.options.lingerMs);
+    else this.wakeAfter(this.ctx.options.lingerMs);
   }
 
   /** Appends what is buffered now without waiting for the linger time; resolves when every record queued so far is settled. */
@@ -93,9 +94,9 @@ export class PartitionQueue {
   }
 
   private dispatch(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+    if (this.cancelTimer !== undefined) {
+      this.cancelTimer();
+      this.cancelTimer = undefined;
     }
     if (this.inFlight !== undefined || this.pending.length === 0) return;
     const batch = this.takeBatch();
@@ -110,7 +111,23 @@ export class PartitionQueue {
     const waited = Date.now() - this.pending[0]!.enqueuedAt;
     // Records that queued behind an append have waited at least as long as it took.
     if (this.batchFull() || waited >= this.ctx.options.lingerMs) this.dispatch();
-    else this.timer ??= setTimeout(() => this.dispatch(), this.ctx.options.lingerMs - waited);
+    else this.wakeAfter(this.ctx.options.lingerMs - waited);
+  }
+
+  /**
+   * Dispatches after `ms`; with 0, at the end of this event-loop turn
+   * (setImmediate), so records sent in one turn — a request's events spread
+   * over partitions — still share their batches without waiting a timer tick.
+   */
+  private wakeAfter(ms: number): void {
+    if (this.cancelTimer !== undefined) return;
+    if (ms <= 0) {
+      const immediate = setImmediate(() => this.dispatch());
+      this.cancelTimer = () => clearImmediate(immediate);
+    } else {
+      const timeout = setTimeout(() => this.dispatch(), ms);
+      this.cancelTimer = () => clearTimeout(timeout);
+    }
   }
 
   private takeBatch(): QueuedRecord[] {
