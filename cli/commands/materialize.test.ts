@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -96,6 +97,51 @@ test('materialize --once fills Redis; online get answers the same from Redis and
     assert.match(noRedis.stderr, /set RECSTREAM_REDIS_URL/);
   } finally {
     await redis.cleanup();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the long-running materialize waits out an unreachable Redis instead of exiting, and stops on SIGTERM', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'recstream-materialize-down-'));
+  try {
+    const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
+    try {
+      await platform.log.ensureTopic({ name: 'rec.interactions', partitions: 2 });
+      const encoder = await platform.serde.encoder('rec.interactions-value');
+      const events = [...interactionStream({ seed: 3, users: 5, items: 5, count: 50 })];
+      await platform.log.append(
+        'rec.interactions',
+        events.map((e) => ({ key: e.user_id, value: encoder.encode(e), timestamp: e.ts })),
+      );
+    } finally {
+      await platform.close();
+    }
+    const processed = await runCli(
+      ['process', '--app', 'interaction-counts', '--once', '--data-dir', dataDir],
+      ENV,
+    );
+    assert.equal(processed.code, 0, processed.stderr);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const child = startCli(['materialize', '--data-dir', dataDir], {
+      ...ENV,
+      RECSTREAM_REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
+    const done = finished(child);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(child.exitCode, null, 'still running');
+    child.kill('SIGTERM');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    const warnings = result.stderr.split('\n').filter((l) => l.includes('materialize: cannot start yet'));
+    assert.ok(
+      warnings.length >= 2 && warnings.length <= 5,
+      `bounded retries with backoff: ${warnings.length}`,
+    );
+    assert.match(warnings[0]!, /cannot reach Redis at 127\.0\.0\.1/);
+  } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 });

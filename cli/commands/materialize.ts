@@ -1,4 +1,4 @@
-import { TopicError } from '../../runtime/errors.js';
+import { isRetriable, TopicError } from '../../runtime/errors.js';
 import type { MaterializedSource } from '../../runtime/online/materializer.js';
 import { Materializer } from '../../runtime/online/materializer.js';
 import { materializerMetrics } from '../../runtime/online/metrics.js';
@@ -63,37 +63,56 @@ export const materializeCommand: Command = {
         try {
           const chosen = await chooseViews(platform, named, !values.once, () => stopRequested);
           if (chosen === undefined) return 0;
-          return await withRedisOnlineStore(
-            config,
-            chosen.views,
-            async (store) => {
-              const namespace =
-                (values.namespace as string | undefined) ?? (await store.activeNamespace()) ?? 'default';
-              let progress: Progress | undefined;
-              materializer = await Materializer.start({
-                log: platform.log,
-                store,
-                namespace,
-                sources: chosen.sources,
-                from,
-                activateIfNone: true,
-                logger: platform.logger,
-                metrics: materializerMetrics(platform.metrics),
-                onBatch: (stats) => progress?.update(stats.records, { applied: stats.applied }),
-              });
-              if (stopRequested) materializer.stop();
-              progress = new Progress(`materialize ${namespace}`, await materializer.lag());
-              try {
-                const stats = values.once ? await materializer.runUntilCaughtUp() : await materializer.run();
-                progress.done({ applied: stats.applied, skipped: stats.skipped });
-                platform.logger.info({ namespace, ...stats }, 'materialize finished');
-              } finally {
-                await materializer.close();
-              }
-              return 0;
-            },
-            'recstream materialize copies the feature stores to Redis',
-          );
+          const materialize = () =>
+            withRedisOnlineStore(
+              config,
+              chosen.views,
+              async (store) => {
+                const namespace =
+                  (values.namespace as string | undefined) ?? (await store.activeNamespace()) ?? 'default';
+                let progress: Progress | undefined;
+                materializer = await Materializer.start({
+                  log: platform.log,
+                  store,
+                  namespace,
+                  sources: chosen.sources,
+                  from,
+                  activateIfNone: true,
+                  logger: platform.logger,
+                  metrics: materializerMetrics(platform.metrics),
+                  onBatch: (stats) => progress?.update(stats.records, { applied: stats.applied }),
+                });
+                if (stopRequested) materializer.stop();
+                progress = new Progress(`materialize ${namespace}`, await materializer.lag());
+                try {
+                  const stats = values.once
+                    ? await materializer.runUntilCaughtUp()
+                    : await materializer.run();
+                  progress.done({ applied: stats.applied, skipped: stats.skipped });
+                  platform.logger.info({ namespace, ...stats }, 'materialize finished');
+                } finally {
+                  await materializer.close();
+                }
+                return 0;
+              },
+              'recstream materialize copies the feature stores to Redis',
+            );
+          if (values.once) return await materialize();
+          // The long-running role waits out Redis being unreachable or another materializer's lease at start.
+          for (let failures = 0; ; failures++) {
+            try {
+              return await materialize();
+            } catch (err) {
+              if (!isRetriable(err) || stopRequested) throw err;
+              const delayMs = START_BACKOFF_MS[Math.min(failures, START_BACKOFF_MS.length - 1)]!;
+              platform.logger.warn(
+                { err, delayMs },
+                'materialize: cannot start yet; trying again after a pause',
+              );
+              for (let waited = 0; waited < delayMs && !stopRequested; waited += 100) await sleep(100);
+              if (stopRequested) return 0;
+            }
+          }
         } finally {
           await server?.close();
           process.off('SIGTERM', stop);
@@ -104,6 +123,12 @@ export const materializeCommand: Command = {
     );
   },
 };
+
+const START_BACKOFF_MS = [500, 1000, 2000, 5000];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /**
  * The views to materialize. A view can be copied once its application has
@@ -141,6 +166,6 @@ async function chooseViews(
     if (!logged) platform.logger.info({ missing }, `materialize: waiting, ${what}`);
     logged = true;
     if (stopped()) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
   }
 }

@@ -162,6 +162,26 @@ test('Redis materialized from the changelogs serves exactly what the stores hold
     assert.deepEqual(await store.getMany('counts', USER_IDS), now);
   }));
 
+test('a second materializer of a namespace waits for the lease; another namespace is free', (t) =>
+  withWorld(t, async (world) => {
+    await world.produce(8, 500);
+    await world.process();
+    const store = await world.redisStore();
+    const first = await world.materializer(store);
+    try {
+      await assert.rejects(
+        world.materializer(store),
+        /namespace blue is being written by another materializer/,
+      );
+      const green = await world.materializer(store, { namespace: 'green' });
+      await green.close();
+    } finally {
+      await first.close();
+    }
+    const second = await world.materializer(store);
+    await second.close();
+  }));
+
 test('a replay from earliest, one record per batch, applies nothing and moves no view', (t) =>
   withWorld(t, async (world) => {
     await world.produce(3, 2000);

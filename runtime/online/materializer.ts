@@ -31,6 +31,8 @@
  * await m.run();                      // or: await m.runUntilCaughtUp();
  * ```
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { isRetriable, OnlineStoreError } from '../errors.js';
 import type { EventLog, LogConsumer, LogRecord } from '../log/log.js';
 import type { Logger } from '../observability/logger.js';
@@ -64,6 +66,8 @@ export interface MaterializerOptions {
   readonly metrics?: MaterializerMetrics;
   /** Called after each batch is written and its progress recorded (progress lines, tests). */
   readonly onBatch?: (stats: MaterializeStats) => void;
+  /** How long the namespace's writer lease lasts without renewal (renewed every third of it). Default 30 s. */
+  readonly leaseTtlMs?: number;
 }
 
 export interface MaterializeStats {
@@ -84,8 +88,13 @@ export class Materializer {
   private stopping = false;
   private wake: (() => void) | undefined;
   private lastLag = 0;
+  /** This materializer's id in the namespace's writer lease. */
+  private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly leaseTtlMs: number;
+  private leaseRenewedAt = 0;
 
   private constructor(private readonly options: MaterializerOptions) {
+    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     for (const source of options.sources) {
       if (this.views.has(source.topic))
         throw new OnlineStoreError(`changelog ${source.topic} is materialized twice`);
@@ -93,19 +102,30 @@ export class Materializer {
     }
   }
 
-  /** Registers the namespace, reads the recorded progress and positions a consumer on the changelogs. */
+  /**
+   * Registers the namespace, takes its writer lease (a retriable
+   * OnlineStoreError while another materializer holds it), reads the
+   * recorded progress and positions a consumer on the changelogs.
+   */
   static async start(options: MaterializerOptions): Promise<Materializer> {
     const materializer = new Materializer(options);
     await options.store.createNamespace(options.namespace);
-    // No consumer group: progress lives in the online store, and a replay may run beside the live tail.
-    materializer.consumer = await options.log.consumer({
-      topics: options.sources.map((s) => s.topic),
-      from: 'earliest',
-    });
+    await options.store.acquireLease(options.namespace, materializer.owner, materializer.leaseTtlMs);
+    materializer.leaseRenewedAt = Date.now();
+    try {
+      // No consumer group: progress lives in the online store.
+      materializer.consumer = await options.log.consumer({
+        topics: options.sources.map((s) => s.topic),
+        from: 'earliest',
+      });
+    } catch (err) {
+      await options.store.releaseLease(options.namespace, materializer.owner).catch(() => undefined);
+      throw err;
+    }
     try {
       await materializer.resync(options.from ?? 'committed');
     } catch (err) {
-      await materializer.consumer.close();
+      await materializer.close();
       throw err;
     }
     return materializer;
@@ -173,12 +193,22 @@ export class Materializer {
     return lag;
   }
 
+  /** Closes the consumer and gives the lease up (if Redis is unreachable, the lease expires by itself). */
   async close(): Promise<void> {
     await this.consumer.close();
+    try {
+      await this.options.store.releaseLease(this.options.namespace, this.owner);
+    } catch (err) {
+      this.options.logger.warn(
+        { err, namespace: this.options.namespace, leaseTtlMs: this.leaseTtlMs },
+        'materializer: could not release its lease; it expires by itself',
+      );
+    }
   }
 
   /** Seeks every changelog partition to the recorded progress (or to its start for a replay). */
   private async resync(from: 'committed' | 'earliest'): Promise<void> {
+    await this.keepLease(true);
     const recorded = await this.options.store.progress(
       this.options.namespace,
       this.options.sources.map((s) => s.topic),
@@ -199,7 +229,26 @@ export class Materializer {
     return offsets.find((o) => o.partition === partition)?.start ?? 0;
   }
 
+  /**
+   * Renews the lease every third of its lifetime, before writing. A lease
+   * that expired and was free again is retaken, and since another writer
+   * may have written meanwhile, the progress and floors are reloaded.
+   */
+  private async keepLease(force = false): Promise<void> {
+    if (!force && Date.now() - this.leaseRenewedAt < this.leaseTtlMs / 3) return;
+    const result = await this.options.store.renewLease(this.options.namespace, this.owner, this.leaseTtlMs);
+    this.leaseRenewedAt = Date.now();
+    if (result === 'reacquired' && !force) {
+      this.options.logger.warn(
+        { namespace: this.options.namespace },
+        'materializer: its writer lease had expired; taken again, reloading the recorded progress',
+      );
+      await this.resync('committed');
+    }
+  }
+
   private async step(timeoutMs: number): Promise<number> {
+    await this.keepLease();
     const records = await this.consumer.poll({ maxRecords: this.options.batchSize ?? 5000, timeoutMs });
     if (records.length > 0) await this.apply(records);
     return records.length;

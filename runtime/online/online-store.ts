@@ -155,4 +155,20 @@ export interface OnlineWriter {
    * materializer left running does not re-create a dropped namespace.
    */
   commitProgress(namespace: string, progress: readonly SourceProgress[]): Promise<void>;
+  /**
+   * Takes the namespace's writer lease for `ttlMs`: one materializer writes
+   * a namespace at a time, so its floors and progress are never overwritten
+   * by another's older ones. Fails with a retriable OnlineStoreError naming
+   * the holder when another owner has it.
+   */
+  acquireLease(namespace: string, owner: string, ttlMs: number): Promise<void>;
+  /**
+   * Extends the lease. `renewed`: still held; `reacquired`: it had expired
+   * and nobody held it, so it is ours again but another owner may have
+   * written meanwhile (reload the progress). Fails with a non-retriable
+   * OnlineStoreError when another owner holds it now.
+   */
+  renewLease(namespace: string, owner: string, ttlMs: number): Promise<'renewed' | 'reacquired'>;
+  /** Gives the lease up if `owner` holds it. */
+  releaseLease(namespace: string, owner: string): Promise<void>;
 }

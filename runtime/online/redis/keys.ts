@@ -7,6 +7,7 @@
  * {P}:retired                hash    namespace → ts it stopped being active
  * P:N:<entity>:{<key>}       hash    view → value bytes, view@v → version, for one entity
  * P:N:progress               hash    topic/partition → next offset, topic/partition@applied → highest applied
+ * P:N:lease                  string  owner of the writer lease (expires unless renewed)
  * ```
  *
  * `P` is the key prefix (RECSTREAM_REDIS_KEY_PREFIX), `N` the namespace. The
@@ -53,6 +54,11 @@ export class RedisKeys {
 
   progress(namespace: string): string {
     return `${this.prefix}:${namespace}:progress`;
+  }
+
+  /** The writer lease: the owner id of the one materializer writing the namespace. */
+  lease(namespace: string): string {
+    return `${this.prefix}:${namespace}:lease`;
   }
 
   /** SCAN pattern of every data key of a namespace (the registry keys start with `{` and never match). */

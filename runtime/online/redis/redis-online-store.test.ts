@@ -51,6 +51,8 @@ async function openRedisFixture(): Promise<OnlineStoreFixture | string> {
       await materializers.get(namespace)!.runUntilCaughtUp();
     },
     async replay(namespace) {
+      // One writer per namespace (its lease): the live materializer steps aside for the replay.
+      await materializers.get(namespace)!.close();
       const replay = await start(namespace, 'earliest');
       try {
         const stats = await replay.runUntilCaughtUp();
@@ -59,6 +61,7 @@ async function openRedisFixture(): Promise<OnlineStoreFixture | string> {
       } finally {
         await replay.close();
       }
+      materializers.set(namespace, await start(namespace, 'committed'));
     },
     residue: async (namespace) => (await redis.keys(`${namespace}:*`)).length,
     maxRoundTrips: () => 1,
@@ -195,6 +198,29 @@ describe('Redis online store', () => {
       } finally {
         await other.close();
       }
+    }),
+  );
+
+  test(
+    'one writer lease per namespace: taken, refused to another owner, renewed, retaken once free',
+    withRedis(async (_redis, store) => {
+      await store.acquireLease('blue', 'a', 10_000);
+      await store.acquireLease('blue', 'a', 10_000);
+      await assert.rejects(store.acquireLease('blue', 'b', 10_000), (err: unknown) => {
+        assert.ok(err instanceof OnlineStoreError);
+        assert.equal(err.retriable, true);
+        assert.match(err.message, /namespace blue is being written by another materializer \(a\)/);
+        return true;
+      });
+      await store.acquireLease('green', 'b', 10_000);
+      assert.equal(await store.renewLease('blue', 'a', 10_000), 'renewed');
+      await assert.rejects(store.renewLease('blue', 'b', 10_000), /lost the writer lease of namespace blue/);
+      await store.releaseLease('blue', 'b');
+      await assert.rejects(store.acquireLease('blue', 'b', 10_000), /being written by another/);
+      await store.releaseLease('blue', 'a');
+      assert.equal(await store.renewLease('blue', 'b', 50), 'reacquired');
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      await store.acquireLease('blue', 'c', 10_000);
     }),
   );
 

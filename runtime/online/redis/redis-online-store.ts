@@ -38,7 +38,7 @@ import type {
 import type { FeatureView, ViewRegistry } from '../views.js';
 import { closeRedis, connectRedis, fromRedisError } from './connection.js';
 import { checkName, RedisKeys } from './keys.js';
-import { ACTIVATE, UNREGISTER, VERSIONED_SET } from './scripts.js';
+import { ACTIVATE, RELEASE_LEASE, RENEW_LEASE, UNREGISTER, VERSIONED_SET } from './scripts.js';
 
 export interface RedisOnlineStoreOptions {
   /** `redis://[user:password@]host:port[/db]` (RECSTREAM_REDIS_URL). */
@@ -61,6 +61,8 @@ export interface RedisOnlineStoreOptions {
 /** The scripts as ioredis defines them on the client and its pipelines. */
 interface ScriptCommands {
   recstreamVersionedSet(key: string, ...args: (string | Buffer)[]): ChainableCommander;
+  recstreamRenewLease(key: string, owner: string, ttlMs: string): Promise<number>;
+  recstreamReleaseLease(key: string, owner: string): Promise<number>;
   recstreamActivate(
     pointer: string,
     namespaces: string,
@@ -102,6 +104,8 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
     client.defineCommand('recstreamVersionedSet', { numberOfKeys: 1, lua: VERSIONED_SET });
     client.defineCommand('recstreamActivate', { numberOfKeys: 3, lua: ACTIVATE });
     client.defineCommand('recstreamUnregister', { numberOfKeys: 3, lua: UNREGISTER });
+    client.defineCommand('recstreamRenewLease', { numberOfKeys: 1, lua: RENEW_LEASE });
+    client.defineCommand('recstreamReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE });
     return new RedisOnlineStore(client, options);
   }
 
@@ -304,6 +308,45 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
         `namespace ${namespace} was dropped (or never created) while being written; stop writing into it`,
       );
     }
+  }
+
+  async acquireLease(namespace: string, owner: string, ttlMs: number): Promise<void> {
+    checkName('namespace', namespace);
+    const key = this.keys.lease(namespace);
+    const taken = await this.call(`take the writer lease of ${namespace}`, () =>
+      this.client.set(key, owner, 'PX', ttlMs, 'NX'),
+    );
+    if (taken === 'OK') return;
+    const holder = await this.call(`read the writer lease of ${namespace}`, () => this.client.get(key));
+    if (holder === owner) return;
+    throw new OnlineStoreError(
+      `namespace ${namespace} is being written by another materializer (${holder ?? 'lease just released'}); its lease lasts ${ttlMs} ms after it stops — stop it first, or materialize into another namespace`,
+      undefined,
+      true,
+    );
+  }
+
+  async renewLease(namespace: string, owner: string, ttlMs: number): Promise<'renewed' | 'reacquired'> {
+    checkName('namespace', namespace);
+    const result = await this.call(`renew the writer lease of ${namespace}`, () =>
+      (this.client as unknown as ScriptCommands).recstreamRenewLease(
+        this.keys.lease(namespace),
+        owner,
+        String(ttlMs),
+      ),
+    );
+    if (result === 1) return 'renewed';
+    if (result === 2) return 'reacquired';
+    throw new OnlineStoreError(
+      `lost the writer lease of namespace ${namespace} to another materializer (it expired while this one was stalled); stopping`,
+    );
+  }
+
+  async releaseLease(namespace: string, owner: string): Promise<void> {
+    checkName('namespace', namespace);
+    await this.call(`release the writer lease of ${namespace}`, () =>
+      (this.client as unknown as ScriptCommands).recstreamReleaseLease(this.keys.lease(namespace), owner),
+    );
   }
 
   stats(): OnlineStoreStats {

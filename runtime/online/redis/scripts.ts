@@ -62,3 +62,27 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 return retired or ''
 `;
+
+/**
+ * Writer lease of a namespace. KEYS[1]: the lease key. ARGV: owner, ttl ms.
+ * Returns 1 when the owner held it (extended), 2 when it was free and is
+ * taken again, 0 when another owner holds it.
+ */
+export const RENEW_LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0
+`;
+
+/** KEYS[1]: the lease key. ARGV: owner. Deletes the lease only if the owner holds it. */
+export const RELEASE_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
