@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * const store = await openOnlineStore({ config, views, log, lookup });
+ * const store = await openOnlineStore(config, await onlineViews(serde), logger, lookup);
  * const bundle = await store.bundle('u42', { items: ['i1', 'i7'] });
  * const user = userValue(bundle, userView);       // typed by the view's codec
  * const popularity = itemValue(bundle, itemView, 'i7');

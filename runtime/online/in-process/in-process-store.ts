@@ -281,10 +281,9 @@ export class InProcessOnlineStore implements OnlineStore {
     }
   }
 
+  /** Every registered view has a binding; for any other name `views.get` throws the error naming the known ones. */
   private binding(view: string): InProcessBinding {
-    const binding = this.bindings.get(view);
-    if (binding === undefined) this.views.get(view);
-    return binding as InProcessBinding;
+    return this.bindings.get(view) ?? (this.views.get(view) as never);
   }
 
   private checkOpen(): void {
