@@ -11,6 +11,7 @@
  * ```
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,7 +42,21 @@ export const referenceCommand: ServerCommand = { args: [REFERENCE], env: {} };
 
 export interface RunningServer {
   readonly url: string;
+  /** CPU time the server used so far, all threads, in seconds; undefined where /proc is missing. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15). */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function startServer(command: ServerCommand): Promise<RunningServer> {
@@ -66,7 +81,8 @@ export async function startServer(command: ServerCommand): Promise<RunningServer
     exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
   });
   if (command.readyPath !== undefined) await waitReady(new URL(command.readyPath, url));
-  return { url, stop: () => stop(child, exited) };
+  // Under taskset the child's pid is node's own: taskset execs it.
+  return { url, cpuSeconds: () => cpuSecondsOf(child.pid!), stop: () => stop(child, exited) };
 }
 
 async function waitReady(url: URL): Promise<void> {
