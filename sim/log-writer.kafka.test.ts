@@ -11,6 +11,8 @@ import { after, test } from 'node:test';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { KafkaLog } from '../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
+import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
+import { Serde } from '../runtime/serde/serde.js';
 import { startKafkaServer } from '../test/kafka-server.js';
 import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
 import { writeSimulation } from './log-writer.js';
@@ -33,18 +35,20 @@ if (typeof server === 'string') {
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'recstream-sim-kafka-'));
     const registry = { dataDir: dir };
+    const embeddedRegistry = await openEmbeddedRegistry(registry);
+    const serde = new Serde(embeddedRegistry);
     const embedded = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
     // go-mokapi 0.52 rejects a producer's second multi-record batch when idempotence is on (runtime/log/kafka/README.md).
     const kafka = new KafkaLog({ brokers: server.brokers, logger: silentLogger(), idempotent: false });
     try {
       const onKafka = await writeSimulation(
         OPTIONS,
-        { log: kafka, registry },
+        { log: kafka, serde, registry },
         { partitions: PARTITIONS, batchSize: 500 },
       );
       const onEmbedded = await writeSimulation(
         OPTIONS,
-        { log: embedded, registry },
+        { log: embedded, serde, registry },
         { partitions: PARTITIONS },
       );
       assert.equal(onKafka.interactions, OPTIONS.events);
@@ -56,6 +60,7 @@ if (typeof server === 'string') {
     } finally {
       await kafka.close();
       await embedded.close();
+      await embeddedRegistry.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

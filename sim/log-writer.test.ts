@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ConfigError } from '../runtime/errors.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
-import type { EventLog } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../runtime/serde/serde.js';
 import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
-import { type WriteProgress, writeSimulation } from './log-writer.js';
+import { type SimulationTarget, type WriteProgress, writeSimulation } from './log-writer.js';
 import { Simulator } from './simulator.js';
 import { topicDigests } from './testing.js';
 
@@ -25,11 +24,14 @@ async function dataDir(): Promise<string> {
   return dir;
 }
 
-async function withLog<T>(dir: string, fn: (log: EventLog) => Promise<T>): Promise<T> {
+/** The embedded log and registry of a data dir, as a simulation target. */
+async function withTarget<T>(dir: string, fn: (target: SimulationTarget) => Promise<T>): Promise<T> {
   const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {
-    return await fn(log);
+    return await fn({ log, serde: new Serde(registry), registry: { dataDir: dir } });
   } finally {
+    await registry.close();
     await log.close();
   }
 }
@@ -39,11 +41,11 @@ async function simulateInto(
   options: typeof OPTIONS,
 ): Promise<{ dir: string; digests: Record<string, string> }> {
   const dir = await dataDir();
-  const digests = await withLog(dir, async (log) => {
-    const summary = await writeSimulation(options, { log, registry: { dataDir: dir } }, { partitions: 3 });
+  const digests = await withTarget(dir, async (target) => {
+    const summary = await writeSimulation(options, target, { partitions: 3 });
     assert.equal(summary.interactions, options.events);
     assert.equal(summary.stopped, false);
-    return topicDigests(log, TOPICS);
+    return topicDigests(target.log, TOPICS);
   });
   return { dir, digests };
 }
@@ -61,47 +63,38 @@ test('the log holds exactly the simulated records, Avro-encoded, keyed and parti
   const expected = new Map<string, string>();
   for (const r of new Simulator(OPTIONS).records())
     expected.set(`${r.topic}/${r.key}/${r.ts}/${JSON.stringify(r.value)}`, r.topic);
-  const registry = await openEmbeddedRegistry({ dataDir: dir });
-  try {
-    await withLog(dir, async (log) => {
-      await writeSimulation(OPTIONS, { log, registry: { dataDir: dir } }, { partitions: 3, batchSize: 777 });
-      const serde = new Serde(registry);
-      let seen = 0;
-      for (const topic of TOPICS) {
-        const decoder = await serde.decoder(`${topic}-value`);
-        for (const { partition, end } of await log.offsets(topic)) {
-          for (const r of await log.read(topic, partition, 0, end)) {
-            assert.equal(r.partition, partitionForKey(r.key!, 3));
-            const value = await decoder.decode(r.value!);
-            const key = `${topic}/${r.key}/${r.timestamp}/${JSON.stringify(value)}`;
-            assert.equal(expected.get(key), topic, `unexpected record ${key.slice(0, 200)}`);
-            expected.delete(key);
-            seen++;
-          }
+  await withTarget(dir, async (target) => {
+    const { log, serde } = target;
+    await writeSimulation(OPTIONS, target, { partitions: 3, batchSize: 777 });
+    let seen = 0;
+    for (const topic of TOPICS) {
+      const decoder = await serde.decoder(`${topic}-value`);
+      for (const { partition, end } of await log.offsets(topic)) {
+        for (const r of await log.read(topic, partition, 0, end)) {
+          assert.equal(r.partition, partitionForKey(r.key!, 3));
+          const value = await decoder.decode(r.value!);
+          const key = `${topic}/${r.key}/${r.timestamp}/${JSON.stringify(value)}`;
+          assert.equal(expected.get(key), topic, `unexpected record ${key.slice(0, 200)}`);
+          expected.delete(key);
+          seen++;
         }
       }
-      assert.equal(expected.size, 0, `${expected.size} simulated records missing from the log`);
-      assert.ok(seen > OPTIONS.events);
-    });
-  } finally {
-    await registry.close();
-  }
+    }
+    assert.equal(expected.size, 0, `${expected.size} simulated records missing from the log`);
+    assert.ok(seen > OPTIONS.events);
+  });
 });
 
 test('streaming mode appends records no earlier than their event time, on the real clock', async () => {
   const dir = await dataDir();
   const start = Date.now();
   const checks: { appendedAt: number; progress: WriteProgress }[] = [];
-  const summary = await withLog(dir, (log) =>
-    writeSimulation(
-      { ...OPTIONS, events: 300, rate: 1000, start },
-      { log, registry: { dataDir: dir } },
-      {
-        partitions: 2,
-        realTime: true,
-        onProgress: (progress) => checks.push({ appendedAt: Date.now(), progress }),
-      },
-    ),
+  const summary = await withTarget(dir, (target) =>
+    writeSimulation({ ...OPTIONS, events: 300, rate: 1000, start }, target, {
+      partitions: 2,
+      realTime: true,
+      onProgress: (progress) => checks.push({ appendedAt: Date.now(), progress }),
+    }),
   );
   const finished = Date.now();
   assert.equal(summary.interactions, 300);
@@ -117,16 +110,17 @@ test('streaming mode appends records no earlier than their event time, on the re
 test('a stop request ends the run after the batch in flight', async () => {
   const dir = await dataDir();
   const stop = new AbortController();
-  const summary = await withLog(dir, (log) =>
-    writeSimulation(
-      { ...OPTIONS, events: 1_000_000 },
-      { log, registry: { dataDir: dir } },
-      { partitions: 2, batchSize: 1000, signal: stop.signal, onProgress: () => stop.abort() },
-    ),
+  const summary = await withTarget(dir, (target) =>
+    writeSimulation({ ...OPTIONS, events: 1_000_000 }, target, {
+      partitions: 2,
+      batchSize: 1000,
+      signal: stop.signal,
+      onProgress: () => stop.abort(),
+    }),
   );
   assert.equal(summary.stopped, true);
   assert.ok(summary.interactions <= 1000, `${summary.interactions} interactions after stopping`);
-  const written = await withLog(dir, async (log) =>
+  const written = await withTarget(dir, async ({ log }) =>
     (await log.offsets(INTERACTIONS_TOPIC)).reduce((n, p) => n + p.end, 0),
   );
   assert.equal(written, summary.interactions);
@@ -134,11 +128,11 @@ test('a stop request ends the run after the batch in flight', async () => {
 
 test('bad options are refused, naming the option, before anything is written', async () => {
   const dir = await dataDir();
-  await withLog(dir, async (log) => {
+  await withTarget(dir, async (target) => {
     await assert.rejects(
-      writeSimulation({ ...OPTIONS, users: 0 }, { log, registry: { dataDir: dir } }, { partitions: 2 }),
+      writeSimulation({ ...OPTIONS, users: 0 }, target, { partitions: 2 }),
       (e: unknown) => e instanceof ConfigError && e.message.includes('--users'),
     );
-    assert.deepEqual(await log.topics(), []);
+    assert.deepEqual(await target.log.topics(), []);
   });
 });

@@ -5,10 +5,12 @@
  * configured registry), keyed by item or user id, with the event time as the
  * record timestamp.
  *
- * A worker thread generates and encodes (simulation-worker.ts); this thread
- * appends each batch — catalog and user records first, then the
- * interactions they precede — and tells the worker, which stays at most a
- * few batches ahead, so memory stays flat however many events are asked for.
+ * A worker thread generates the records and encodes most of them
+ * (simulation-worker.ts); this thread encodes the interactions the worker
+ * sends as columns, appends each batch — catalog and user records first,
+ * then the interactions they precede — and tells the worker, which stays at
+ * most a few batches ahead, so memory stays flat however many events are
+ * asked for.
  *
  * Batch mode appends as fast as the log accepts. Streaming mode
  * (`realTime`, for a world whose start is now) appends each batch once the
@@ -20,22 +22,28 @@
  * ```ts
  * const summary = await writeSimulation(
  *   { seed: 7, users: 10_000, items: 2_000, events: 100_000 },
- *   { log: platform.log, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
+ *   { log: platform.log, serde: platform.serde, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
  *   { partitions: 4, onProgress: (p) => progress.update(p.interactions) },
  * );
  * ```
  */
 import { Worker } from 'node:worker_threads';
 import { RecstreamError } from '../runtime/errors.js';
-import type { EventLog, TopicSpec } from '../runtime/log/log.js';
+import type { EventLog, OutgoingRecord, TopicSpec } from '../runtime/log/log.js';
 import type { SchemaRegistryConfig } from '../runtime/registry/open.js';
+import type { Encoder, Serde } from '../runtime/serde/serde.js';
+import type { Interaction } from '../schemas/generated/types.js';
+import { expand, type InteractionBatch } from './compact-interactions.js';
 import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
 import { resolveSimulation, type SimulationOptions } from './options.js';
 import { type BatchMessage, unpack, type WorkerMessage } from './packed-batch.js';
 import type { CreditMessage, WorkerInput } from './simulation-worker.js';
+import { idPrefixOf } from './simulator.js';
 
 export interface SimulationTarget {
   readonly log: EventLog;
+  /** Encodes on this thread; over the same registry as `registry`. */
+  readonly serde: Serde;
   /** The registry the worker registers and looks up schemas in (the platform's). */
   readonly registry: SchemaRegistryConfig;
 }
@@ -90,6 +98,9 @@ export async function writeSimulation(
   const resolved = resolveSimulation(options);
   const { log } = target;
   for (const spec of simulationTopics(write.partitions)) await log.ensureTopic(spec);
+  // Registered here first, so the worker finds the same schema id.
+  const encoder = await target.serde.encoder('rec.interactions-value');
+  const idPrefix = idPrefixOf(resolved);
   const realTime = write.realTime ?? false;
   const signal = write.signal;
   const input: WorkerInput = {
@@ -113,7 +124,9 @@ export async function writeSimulation(
         stopped = true;
         break;
       }
-      progress = await appendBatch(log, message, progress);
+      progress = await appendBatch(log, message, progress, (b) =>
+        expand(b, idPrefix).map((e) => interactionRecord(encoder, e)),
+      );
       worker.postMessage({ kind: 'credit' } satisfies CreditMessage);
       write.onProgress?.(progress);
     }
@@ -127,17 +140,24 @@ async function appendBatch(
   log: EventLog,
   batch: BatchMessage,
   before: WriteProgress,
+  encodeColumns: (columns: InteractionBatch) => OutgoingRecord[],
 ): Promise<WriteProgress> {
+  const payload = batch.interactions;
+  const interactions = 'encoded' in payload ? unpack(payload.encoded) : encodeColumns(payload.columns);
   // Catalog and user records first: a reader of every topic sees an item before events about it.
   if (batch.items.count) await log.append(ITEMS_TOPIC, unpack(batch.items));
   if (batch.users.count) await log.append(USERS_TOPIC, unpack(batch.users));
-  if (batch.interactions.count) await log.append(INTERACTIONS_TOPIC, unpack(batch.interactions));
+  if (interactions.length) await log.append(INTERACTIONS_TOPIC, interactions);
   return {
-    interactions: before.interactions + batch.interactions.count,
+    interactions: before.interactions + batch.interactionCount,
     items: before.items + batch.items.count,
     users: before.users + batch.users.count,
     lastTs: batch.lastTs,
   };
+}
+
+function interactionRecord(encoder: Encoder<Interaction>, e: Interaction): OutgoingRecord {
+  return { key: e.user_id, value: encoder.encode(e), timestamp: e.ts };
 }
 
 /** Messages from the worker in order; a crash or an early exit becomes an error message. */

@@ -1,10 +1,12 @@
 /**
  * Worker thread of `writeSimulation`: runs the simulator and the Serde
  * encoders (over its own connection to the configured schema registry) and
- * posts encoded batches to the appending thread, at most `window` batches
- * ahead of the appends it has been told about. Generating and encoding is
- * most of the work; doing it here leaves the appending thread free to hand
- * batches to the log while the next ones are made.
+ * posts batches to the appending thread, at most `window` batches ahead of
+ * the appends it has been told about. Generating and encoding is most of
+ * the work: the worker generates everything and encodes the catalog, the
+ * users and every other batch of interactions; the interactions of the
+ * other batches go as columns (compact-interactions.ts) for the appending
+ * thread to encode between its appends, so both threads stay busy.
  *
  * In real-time mode a batch also ends at every `tickMs` boundary of event
  * time, so that the appending thread can release each batch when the clock
@@ -14,9 +16,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { RecstreamError } from '../runtime/errors.js';
 import { openSchemaRegistry, type SchemaRegistryConfig } from '../runtime/registry/open.js';
 import { Serde } from '../runtime/serde/serde.js';
+import { columnBuffer, InteractionColumns } from './compact-interactions.js';
 import { INTERACTIONS_TOPIC, ITEMS_TOPIC } from './event-stream.js';
 import type { ResolvedSimulation } from './options.js';
-import { type BatchMessage, TopicPacker, transferables, type WorkerMessage } from './packed-batch.js';
+import {
+  type BatchMessage,
+  type InteractionPayload,
+  TopicPacker,
+  transferables,
+  type WorkerMessage,
+} from './packed-batch.js';
 import { Simulator } from './simulator.js';
 
 export interface WorkerInput {
@@ -50,12 +59,16 @@ async function run(): Promise<void> {
     const encodeItem = await serde.encoder('rec.items-value');
     const encodeUser = await serde.encoder('rec.users-value');
     const encodeInteraction = await serde.encoder('rec.interactions-value');
-    const items = new TopicPacker();
-    const users = new TopicPacker();
-    const interactions = new TopicPacker();
-    const stream = new Simulator(input.options).stream();
+    const items = new TopicPacker('i', input.batchSize);
+    const users = new TopicPacker('u', input.batchSize);
+    const encoded = new TopicPacker('u', input.batchSize);
+    const sim = new Simulator(input.options);
+    const columns = new InteractionColumns(sim.idPrefix, input.batchSize);
+    const stream = sim.stream();
     let record = stream.next();
-    while (record !== undefined) {
+    for (let n = 0; record !== undefined; n++) {
+      const encodeHere = n % 2 === 0;
+      const interactions = encodeHere ? encoded : columns;
       while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
       const tickEnd =
         input.tickMs > 0
@@ -69,27 +82,42 @@ async function run(): Promise<void> {
         items.count + users.count < input.batchSize
       ) {
         lastTs = record.ts;
-        if (record.topic === INTERACTIONS_TOPIC)
-          interactions.add(record.key, encodeInteraction.encode(record.value), record.ts);
-        else if (record.topic === ITEMS_TOPIC)
-          items.add(record.key, encodeItem.encode(record.value), record.ts);
-        else users.add(record.key, encodeUser.encode(record.value), record.ts);
+        if (record.topic === INTERACTIONS_TOPIC) {
+          if (encodeHere)
+            encoded.add(idNumber(record.key), encodeInteraction.encode(record.value), record.ts);
+          else columns.add(record.value);
+        } else if (record.topic === ITEMS_TOPIC)
+          items.add(idNumber(record.key), encodeItem.encode(record.value), record.ts);
+        else users.add(idNumber(record.key), encodeUser.encode(record.value), record.ts);
         record = stream.next();
       }
+      const interactionCount = interactions.count;
+      const packed: InteractionPayload = encodeHere
+        ? { encoded: encoded.take() }
+        : { columns: columns.take() };
       const batch: BatchMessage = {
         kind: 'batch',
         items: items.take(),
         users: users.take(),
-        interactions: interactions.take(),
+        interactions: packed,
+        interactionCount,
         lastTs,
       };
       credits--;
-      port.postMessage(batch, transferables(batch.items, batch.users, batch.interactions));
+      port.postMessage(batch, [
+        ...transferables(batch.items, batch.users),
+        ...('encoded' in packed ? transferables(packed.encoded) : [columnBuffer(packed.columns)]),
+      ]);
     }
     port.postMessage({ kind: 'end' } satisfies WorkerMessage);
   } finally {
     await registry.close();
   }
+}
+
+/** The n of a simulated id `u<n>` or `i<n>`. */
+function idNumber(id: string): number {
+  return Number(id.slice(1));
 }
 
 run().then(

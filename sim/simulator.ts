@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { Calibration } from './calibration.js';
 import { EventStream, type SimRecord } from './event-stream.js';
-import type { SimulationOptions } from './options.js';
+import type { ResolvedSimulation, SimulationOptions } from './options.js';
 import { World } from './world.js';
 
 export class Simulator {
@@ -31,11 +31,7 @@ export class Simulator {
 
   constructor(options: SimulationOptions | World = {}) {
     this.world = options instanceof World ? options : new World(options);
-    const o = this.world.options;
-    const digest = createHash('sha256')
-      .update(JSON.stringify([o.seed, o.users, o.items, o.events, o.days, o.start, o.rate ?? null, o.dims]))
-      .digest('hex');
-    this.idPrefix = `sim-${digest.slice(0, 8)}-`;
+    this.idPrefix = idPrefixOf(this.world.options);
     this.calibration = new Calibration(this.world);
   }
 
@@ -49,4 +45,12 @@ export class Simulator {
     const stream = this.stream();
     for (let r = stream.next(); r !== undefined; r = stream.next()) yield { ...r };
   }
+}
+
+/** `sim-<first 8 hex of sha256(options)>-`: the prefix of a simulation's event and session ids. */
+export function idPrefixOf(o: ResolvedSimulation): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([o.seed, o.users, o.items, o.events, o.days, o.start, o.rate ?? null, o.dims]))
+    .digest('hex');
+  return `sim-${digest.slice(0, 8)}-`;
 }

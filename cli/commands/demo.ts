@@ -76,7 +76,7 @@ export const demoCommand: Command = {
       // --rate streams on the real clock: the simulated world starts now.
       const written = await writeSimulation(
         { seed, users, items, events, rate, start: rate === undefined ? undefined : Date.now() },
-        { log, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
+        { log, serde: platform.serde, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
         {
           partitions: config.partitions,
           realTime: rate !== undefined,

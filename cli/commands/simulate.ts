@@ -56,7 +56,11 @@ export const simulateCommand: Command = {
       try {
         summary = await writeSimulation(
           resolved,
-          { log: platform.log, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
+          {
+            log: platform.log,
+            serde: platform.serde,
+            registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl },
+          },
           {
             partitions: config.partitions,
             realTime: rate !== undefined,
