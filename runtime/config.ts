@@ -143,6 +143,22 @@ export const CONFIG_SCHEMA = {
     default: 60 * 1000,
     doc: 'event-time progress between watermarks user-features sends to every item-features task',
   },
+  snapshotEveryExamples: {
+    env: 'RECSTREAM_SNAPSHOT_EVERY_EXAMPLES',
+    kind: 'int',
+    min: 1,
+    max: 100_000_000,
+    default: 100_000,
+    doc: 'the snapshotter closes a training snapshot of a partition after this many examples',
+  },
+  snapshotEveryMs: {
+    env: 'RECSTREAM_SNAPSHOT_EVERY_MS',
+    kind: 'int',
+    min: 1,
+    max: 365 * 24 * 3600 * 1000,
+    default: 24 * 3600 * 1000,
+    doc: 'the snapshotter closes a training snapshot of a partition once its examples span this much event time',
+  },
   stateEngine: {
     env: 'RECSTREAM_STATE_ENGINE',
     kind: 'enum',
