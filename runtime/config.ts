@@ -140,7 +140,7 @@ export const CONFIG_SCHEMA = {
     kind: 'int',
     min: 1,
     max: 24 * 3600 * 1000,
-    default: 60 * 1000,
+    default: 5 * 60 * 1000,
     doc: 'event-time progress between watermarks user-features sends to every item-features task',
   },
   snapshotEveryExamples: {
