@@ -31,16 +31,15 @@
  */
 import { Catalog, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
+import { ItemFeaturesProcessor, trainingExampleCodec } from '../processors/item-features/item-features.js';
+import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
+import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import {
   ITEM_CLOCK_STORE,
   ITEM_PENDING_STORE,
-  ItemFeaturesProcessor,
   pendingEnrichedCodec,
-  trainingExampleCodec,
   upstreamClockCodec,
-} from '../processors/item-features/item-features.js';
-import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
-import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
+} from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
 import {
   pendingEntryCodec,
@@ -51,9 +50,10 @@ import {
 } from '../processors/user-features/user-features.js';
 import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user-view.js';
 import type { Config } from '../runtime/config.js';
-import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { trustedAvroSerializer } from './trusted-avro.js';
 
 export const FEATURES_APPLICATION = 'features';
 export const ENRICHED_TOPIC = 'rec.interactions.enriched';
@@ -79,8 +79,8 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
   const users = avroDeserializer(await serde.decoder('rec.users-value'));
   const interactions = avroDeserializer(await serde.decoder('rec.interactions-value'));
   const enrichedIn = avroDeserializer(await serde.decoder('rec.interactions.enriched-value'));
-  const enrichedOut = avroSerializer(await serde.encoder('rec.interactions.enriched-value'));
-  const examples = avroSerializer(await serde.encoder('rec.training-examples-value'));
+  const enrichedOut = await trustedAvroSerializer(serde, 'rec.interactions.enriched-value');
+  const examples = await trustedAvroSerializer(serde, 'rec.training-examples-value');
   return new TopologyBuilder(FEATURES_APPLICATION)
     .addGlobalTable({
       name: CATALOG_VERSIONS,

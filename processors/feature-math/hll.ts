@@ -15,6 +15,8 @@ export const HLL_REGISTERS = 256;
 const INDEX_BITS = 8;
 const ALPHA = 0.7213 / (1 + 1.079 / HLL_REGISTERS);
 const TWO_32 = 2 ** 32;
+/** 2^-r for every rank a register can hold. */
+const POWERS = Array.from({ length: 32 - INDEX_BITS + 2 }, (_, r) => 2 ** -r);
 
 export function newSketch(): Buffer {
   return Buffer.alloc(HLL_REGISTERS);
@@ -56,7 +58,7 @@ export function hllEstimate(registers: Uint8Array): number {
   let zeros = 0;
   for (let i = 0; i < HLL_REGISTERS; i++) {
     const r = registers[i]!;
-    sum += 2 ** -r;
+    sum += POWERS[r]!;
     if (r === 0) zeros++;
   }
   let estimate = (ALPHA * HLL_REGISTERS * HLL_REGISTERS) / sum;

@@ -18,12 +18,12 @@
  * views.put(itemId, view);
  * ```
  */
-import { avroCodec } from '../../runtime/state/codecs/index.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 import type { Interaction, ItemFeatures } from '../../schemas/generated/types.js';
 import type { CatalogAttributes } from '../catalog/catalog-versions.js';
 import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
 import { hllAdd, hllEstimate, newSketch } from '../feature-math/hll.js';
+import { viewCodec } from '../feature-math/state-codec.js';
 
 export const ITEM_VIEW_STORE = 'item-view';
 
@@ -70,25 +70,28 @@ export function emptyItemView(): ItemView {
 }
 
 /** Store `item-view`: Avro, maps written in key order. */
-export const itemViewCodec: ValueCodec<ItemView> = avroCodec<ItemView>({
-  type: 'record',
-  name: 'ItemView',
-  namespace: 'rec.state',
-  fields: [
-    { name: 'ref_ts', type: ['null', 'long'] },
-    { name: 'popularity_total', type: 'long' },
-    { name: 'popularity', type: { type: 'array', items: 'double' } },
-    { name: 'impressions', type: 'long' },
-    { name: 'clicks', type: 'long' },
-    { name: 'views', type: 'long' },
-    { name: 'completes', type: 'long' },
-    { name: 'ratings', type: 'long' },
-    { name: 'rating_sum', type: 'double' },
-    { name: 'users', type: 'bytes' },
-    { name: 'users_estimate', type: 'long' },
-    { name: 'by_country', type: { type: 'map', values: 'double' } },
-  ],
-});
+export const itemViewCodec: ValueCodec<ItemView> = viewCodec<ItemView>(
+  {
+    type: 'record',
+    name: 'ItemView',
+    namespace: 'rec.state',
+    fields: [
+      { name: 'ref_ts', type: ['null', 'long'] },
+      { name: 'popularity_total', type: 'long' },
+      { name: 'popularity', type: { type: 'array', items: 'double' } },
+      { name: 'impressions', type: 'long' },
+      { name: 'clicks', type: 'long' },
+      { name: 'views', type: 'long' },
+      { name: 'completes', type: 'long' },
+      { name: 'ratings', type: 'long' },
+      { name: 'rating_sum', type: 'double' },
+      { name: 'users', type: 'bytes' },
+      { name: 'users_estimate', type: 'long' },
+      { name: 'by_country', type: { type: 'map', values: 'double' } },
+    ],
+  },
+  ['by_country'],
+);
 
 /** Folds one interaction, in place; one older than `ref_ts` (late) is added at its decayed weight. */
 export function foldItemInteraction(view: ItemView, event: Interaction, scratch: Float64Array): void {

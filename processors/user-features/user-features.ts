@@ -25,10 +25,10 @@
  * carries a promise (`frontier`): no on-time interaction earlier than it
  * follows (a released interaction promises its own time, since the rest of
  * its pass is no earlier; a late one and a bare watermark the watermark).
- * Records also carry a per-task sequence number. Every `watermarkIntervalMs`
- * of watermark progress the task sends a bare watermark to every
- * partition, so `item-features` can merge the tasks' streams in event-time
- * order even where a task has nothing to send.
+ * Records also carry a per-task sequence number. A partition that has had
+ * no promise from the task for `watermarkIntervalMs` of watermark progress
+ * gets a bare watermark, so `item-features` can merge the tasks' streams in
+ * event-time order even where a task has nothing to send it.
  *
  * @example
  * ```ts
@@ -36,6 +36,7 @@
  * ```
  */
 import { ProcessingError } from '../../runtime/errors.js';
+import { partitionForKey } from '../../runtime/log/partitioner.js';
 import type {
   GlobalTableView,
   Processor,
@@ -93,8 +94,6 @@ export interface UserClock {
   max_ts: number;
   /** Sequence number of the next enriched interaction. */
   sequence: number;
-  /** Frontier of the last bare watermark sent; null before the first. */
-  watermark_sent: number | null;
 }
 
 export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
@@ -109,7 +108,13 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clockStore!: KeyValueStore<UserClock>;
   private profiles!: KeyValueStore<ProfileHistory>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
-  private clock: UserClock = { max_ts: -1, sequence: 0, watermark_sent: null };
+  private clock: UserClock = { max_ts: -1, sequence: 0 };
+  /**
+   * Latest promise sent to each partition of the enriched topic. Kept in
+   * memory only: after a restart watermarks go out a little more often,
+   * which changes no result (the merge does not depend on them arriving).
+   */
+  private promised: Float64Array = new Float64Array(0);
   private readonly queue = new TimeQueue<PendingEntry>();
   private readonly pendingIds = new Set<string>();
   private readonly scratch = new Float64Array(3);
@@ -124,6 +129,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     this.profiles = ctx.store(USERS_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
     this.clock = { ...((await this.clockStore.get(CLOCK_KEY)) ?? this.clock) };
+    this.promised = new Float64Array(ctx.partitionCount).fill(Number.NEGATIVE_INFINITY);
     for await (const [, entry] of this.pendingStore.range()) {
       this.queue.insert(entry.event.ts, entry.event.event_id, entry);
       this.pendingIds.add(entry.event.event_id);
@@ -219,8 +225,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         this.views.put(event.user_id, view);
       }
     }
-    const sent = this.clock.watermark_sent;
-    if (sent === null || frontier - sent >= this.options.watermarkIntervalMs) this.sendWatermark(frontier);
+    this.sendWatermarks(frontier);
   }
 
   private fold(view: UserView, event: Interaction): void {
@@ -236,6 +241,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
 
   /** `frontier`: the task will send no on-time interaction earlier than this after the record. */
   private emit(event: Interaction, user: UserFeatures | null, frontier: number, late: boolean): void {
+    const partition = partitionForKey(event.item_id, this.ctx.partitionCount);
+    if (frontier > this.promised[partition]!) this.promised[partition] = frontier;
     this.ctx.forward({
       key: event.item_id,
       value: {
@@ -250,10 +257,11 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     });
   }
 
-  /** A bare watermark to every partition of the enriched topic. */
-  private sendWatermark(frontier: number): void {
-    this.clock.watermark_sent = frontier;
+  /** A bare watermark to each partition of the enriched topic whose latest promise is an interval behind. */
+  private sendWatermarks(frontier: number): void {
     for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
+      if (frontier - this.promised[partition]! < this.options.watermarkIntervalMs) continue;
+      this.promised[partition] = frontier;
       this.ctx.forward({
         key: null,
         partition,

@@ -26,7 +26,6 @@
  * views.put(userId, view);
  * ```
  */
-import { avroCodec } from '../../runtime/state/codecs/index.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 import {
   INTERACTION_TYPE_SYMBOLS,
@@ -36,6 +35,7 @@ import {
 } from '../../schemas/generated/types.js';
 import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
 import { affinityWeight, TYPE_COUNT, TYPE_INDEX } from '../feature-math/interactions.js';
+import { viewCodec } from '../feature-math/state-codec.js';
 import type { ProfileVersion } from '../profiles/profiles.js';
 
 export const USER_VIEW_STORE = 'user-view';
@@ -53,13 +53,6 @@ export interface PendingInteraction {
   watch_ms: number | null;
 }
 
-export interface StoredRecentItem {
-  item_id: string;
-  type: number;
-  ts: number;
-  watch_fraction: number | null;
-}
-
 export interface UserView {
   /** Event time of the latest folded interaction; null before the first. */
   ref_ts: number | null;
@@ -68,7 +61,8 @@ export interface UserView {
   type_totals: number[];
   /** hl_1h, hl_1d, hl_7d per interaction type (3 per type, schema order), as of ref_ts. */
   type_decayed: number[];
-  recent: StoredRecentItem[];
+  /** Shared with the features emitted: entries are replaced, never changed. */
+  recent: RecentItem[];
   /** 7-day decayed positive weight per category, as of ref_ts. */
   affinity: Record<string, number>;
   watch_sum: number;
@@ -97,57 +91,60 @@ export function emptyUserView(): UserView {
 }
 
 /** Store `user-view`: Avro, maps written in key order, so equal views have equal bytes. */
-export const userViewCodec: ValueCodec<UserView> = avroCodec<UserView>({
-  type: 'record',
-  name: 'UserView',
-  namespace: 'rec.state',
-  fields: [
-    { name: 'ref_ts', type: ['null', 'long'] },
-    { name: 'event_count', type: 'long' },
-    { name: 'type_totals', type: { type: 'array', items: 'long' } },
-    { name: 'type_decayed', type: { type: 'array', items: 'double' } },
-    {
-      name: 'recent',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record',
-          name: 'StoredRecentItem',
-          fields: [
-            { name: 'item_id', type: 'string' },
-            { name: 'type', type: 'int' },
-            { name: 'ts', type: 'long' },
-            { name: 'watch_fraction', type: ['null', 'double'] },
-          ],
+export const userViewCodec: ValueCodec<UserView> = viewCodec<UserView>(
+  {
+    type: 'record',
+    name: 'UserView',
+    namespace: 'rec.state',
+    fields: [
+      { name: 'ref_ts', type: ['null', 'long'] },
+      { name: 'event_count', type: 'long' },
+      { name: 'type_totals', type: { type: 'array', items: 'long' } },
+      { name: 'type_decayed', type: { type: 'array', items: 'double' } },
+      {
+        name: 'recent',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record',
+            name: 'RecentItem',
+            fields: [
+              { name: 'item_id', type: 'string' },
+              { name: 'type', type: 'string' },
+              { name: 'ts', type: 'long' },
+              { name: 'watch_fraction', type: ['null', 'double'] },
+            ],
+          },
         },
       },
-    },
-    { name: 'affinity', type: { type: 'map', values: 'double' } },
-    { name: 'watch_sum', type: 'double' },
-    { name: 'watch_count', type: 'long' },
-    { name: 'session_count', type: 'long' },
-    { name: 'session_start_ts', type: ['null', 'long'] },
-    { name: 'session_events', type: 'long' },
-    {
-      name: 'pending',
-      type: {
-        type: 'array',
-        items: {
-          type: 'record',
-          name: 'PendingInteraction',
-          fields: [
-            { name: 'event_id', type: 'string' },
-            { name: 'item_id', type: 'string' },
-            { name: 'type', type: 'int' },
-            { name: 'ts', type: 'long' },
-            { name: 'value', type: ['null', 'double'] },
-            { name: 'watch_ms', type: ['null', 'long'] },
-          ],
+      { name: 'affinity', type: { type: 'map', values: 'double' } },
+      { name: 'watch_sum', type: 'double' },
+      { name: 'watch_count', type: 'long' },
+      { name: 'session_count', type: 'long' },
+      { name: 'session_start_ts', type: ['null', 'long'] },
+      { name: 'session_events', type: 'long' },
+      {
+        name: 'pending',
+        type: {
+          type: 'array',
+          items: {
+            type: 'record',
+            name: 'PendingInteraction',
+            fields: [
+              { name: 'event_id', type: 'string' },
+              { name: 'item_id', type: 'string' },
+              { name: 'type', type: 'int' },
+              { name: 'ts', type: 'long' },
+              { name: 'value', type: ['null', 'double'] },
+              { name: 'watch_ms', type: ['null', 'long'] },
+            ],
+          },
         },
       },
-    },
-  ],
-});
+    ],
+  },
+  ['affinity'],
+);
 
 /**
  * Folds one interaction into the view, in place. An interaction at or after
@@ -194,18 +191,14 @@ export function foldInteraction(
     view.watch_sum += wf;
     view.watch_count++;
   }
-  if (event.type !== 'impression') rememberRecent(view.recent, event.item_id, type, ts, wf);
+  if (event.type !== 'impression')
+    rememberRecent(view.recent, { item_id: event.item_id, type: event.type, ts, watch_fraction: wf });
 }
 
 /** Keeps the latest interaction per item, newest first; a late one goes behind entries as new or newer. */
-function rememberRecent(
-  recent: StoredRecentItem[],
-  itemId: string,
-  type: number,
-  ts: number,
-  wf: number | null,
-): void {
-  const existing = recent.findIndex((r) => r.item_id === itemId);
+function rememberRecent(recent: RecentItem[], entry: RecentItem): void {
+  const ts = entry.ts;
+  const existing = recent.findIndex((r) => r.item_id === entry.item_id);
   if (existing >= 0) {
     if (recent[existing]!.ts > ts) return;
     recent.splice(existing, 1);
@@ -213,7 +206,7 @@ function rememberRecent(
   let at = 0;
   while (at < recent.length && recent[at]!.ts > ts) at++;
   if (at >= MAX_RECENT_ITEMS) return;
-  recent.splice(at, 0, { item_id: itemId, type, ts, watch_fraction: wf });
+  recent.splice(at, 0, entry);
   if (recent.length > MAX_RECENT_ITEMS) recent.length = MAX_RECENT_ITEMS;
 }
 
@@ -263,13 +256,7 @@ export function featuresAt(
     features.session_start_ts = view.session_start_ts;
   }
   features.last_active_ts = ref;
-  features.recent_items = view.recent.map(
-    (r): RecentItem => ({
-      item_id: r.item_id,
-      type: INTERACTION_TYPE_SYMBOLS[r.type]!,
-      ts: r.ts,
-      watch_fraction: r.watch_fraction,
-    }),
-  );
+  // A copy of the list, not of its entries: the view replaces entries and never changes one.
+  features.recent_items = view.recent.slice();
   return features;
 }
