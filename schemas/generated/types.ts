@@ -322,7 +322,8 @@ export interface ModelVersion {
   /** The training snapshot the model was trained on. */
   snapshot_id: string;
   /**
-   * The snapshot's offset ranges, copied so the model's inputs can be replayed without the snapshot event.
+   * The snapshot's offset ranges with their excluded offsets, copied so the model's inputs can be replayed
+   * without the snapshot event.
    */
   lineage: OffsetRange[];
   /** When training finished, epoch milliseconds. */
@@ -357,6 +358,12 @@ export interface OffsetRange {
   start_offset: number;
   /** Offset after the last one in the range (exclusive); equal to start_offset for an empty range. */
   end_offset: number;
+  /**
+   * Offsets inside the range that are not in the snapshot, ascending: examples of users who opted out before
+   * the snapshot closed, and records that were not training examples (dead-lettered). The snapshot is the
+   * range minus these.
+   */
+  excluded_offsets: number[];
 }
 
 /** One file the model consists of. */
@@ -541,9 +548,12 @@ export interface ItemFeatures {
 export interface TrainingSnapshot {
   /** Deterministic id derived from the offset ranges, so the same ranges always name the same snapshot. */
   snapshot_id: string;
-  /** When the snapshot was cut, epoch milliseconds. */
+  /**
+   * When the snapshot was cut, in event time (the event time of the example that closed it), epoch
+   * milliseconds, so a repeat after a crash is byte-identical.
+   */
   created_ts: number;
-  /** Offset range of every partition of rec.training-examples the snapshot covers: its lineage. */
+  /** Offset ranges of rec.training-examples the snapshot covers, less their excluded offsets: its lineage. */
   ranges: OffsetRange[];
   /** Examples in the snapshot, after opted-out users were left out. */
   example_count: number;
