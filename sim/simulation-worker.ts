@@ -4,9 +4,10 @@
  * posts batches to the appending thread, at most `window` batches ahead of
  * the appends it has been told about. Generating and encoding is most of
  * the work: the worker generates everything and encodes the catalog, the
- * users and every other batch of interactions; the interactions of the
- * other batches go as columns (compact-interactions.ts) for the appending
- * thread to encode between its appends, so both threads stay busy.
+ * users and one batch of interactions in three; the interactions of the
+ * other two go as columns (compact-interactions.ts) for the appending
+ * thread to encode between its appends. Measured, that split keeps both
+ * threads about equally busy (the appending thread also runs the log).
  *
  * In real-time mode a batch also ends at every `tickMs` boundary of event
  * time, so that the appending thread can release each batch when the clock
@@ -42,6 +43,9 @@ export interface CreditMessage {
   readonly kind: 'credit';
 }
 
+/** The worker encodes the interactions of one batch in this many. */
+const ENCODED_HERE = 3;
+
 const port = parentPort!;
 const input = workerData as WorkerInput;
 let credits = input.window;
@@ -67,7 +71,7 @@ async function run(): Promise<void> {
     const stream = sim.stream();
     let record = stream.next();
     for (let n = 0; record !== undefined; n++) {
-      const encodeHere = n % 2 === 0;
+      const encodeHere = n % ENCODED_HERE === 0;
       const interactions = encodeHere ? encoded : columns;
       while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
       const tickEnd =
