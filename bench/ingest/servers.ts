@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,9 +20,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CLI = resolve(here, '../../cli/main.js');
 const REFERENCE = resolve(here, 'reference-server.js');
 
-/** The CPU servers are pinned to, or undefined when taskset is missing. */
+/** The CPU servers are pinned to, or undefined without taskset or a second CPU for the load generator. */
 export const SERVER_CPU: number | undefined =
-  spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? 0 : undefined;
+  cpus().length > 1 && spawnSync('taskset', ['-c', '0', 'true']).status === 0 ? 0 : undefined;
+
+/**
+ * Pins this process (the load generator) to another CPU than the servers,
+ * so it does not take turns with them; returns how to undo it.
+ */
+export function pinLoadGenerator(): () => void {
+  if (SERVER_CPU === undefined) return () => {};
+  const current = /: ([0-9a-f,]+)\s*$/.exec(
+    spawnSync('taskset', ['-p', String(process.pid)]).stdout.toString(),
+  )?.[1];
+  if (current === undefined) return () => {};
+  const pinned =
+    spawnSync('taskset', ['-a', '-p', '-c', String(SERVER_CPU + 1), String(process.pid)]).status === 0;
+  return pinned ? () => void spawnSync('taskset', ['-a', '-p', current, String(process.pid)]) : () => {};
+}
 
 export interface ServerCommand {
   readonly args: readonly string[];

@@ -22,6 +22,7 @@ import { interactionStream } from '../../sim/interaction-load.js';
 import { type Body, closedLoop, type LoadResult, openLoop, percentile } from '../ingest/load.js';
 import {
   ingestCommand,
+  pinLoadGenerator,
   referenceCommand,
   SERVER_CPU,
   type ServerCommand,
@@ -33,7 +34,7 @@ const BATCH = 100;
 const CONCURRENCY = 16;
 const OFFERED_EVENTS_PER_S = 20_000;
 const SIZES = {
-  small: { throughputEvents: 60_000, latencySeconds: 3, repetitions: 3 },
+  small: { throughputEvents: 40_000, latencySeconds: 3, repetitions: 5 },
   full: { throughputEvents: 300_000, latencySeconds: 10, repetitions: 5 },
 };
 
@@ -113,14 +114,19 @@ export const ingestSuite: Suite = async ({ scale, workDir, progress }) => {
   const loadAtStart = loadavg()[0]!;
   const ingest: Figures[] = [];
   const reference: Figures[] = [];
-  for (let rep = 0; rep < size.repetitions; rep++) {
-    const ref = await measure(referenceCommand, `ref${rep}`, size);
-    reference.push(ref);
-    const ing = await measure(ingestCommand(join(workDir, `ingest-${rep}`)), `ing${rep}`, size);
-    ingest.push(ing);
-    progress(
-      `rep ${rep + 1}/${size.repetitions}: ingest ${Math.round(ing.eventsPerS).toLocaleString('en-US')} events/s (${Math.round(ing.eventsPerCpuS ?? 0).toLocaleString('en-US')} per cpu-s), p50 ${ing.p50.toFixed(2)} ms, p99 ${ing.p99.toFixed(2)} ms | bare http ${Math.round(ref.eventsPerS).toLocaleString('en-US')} events/s, p99 ${ref.p99.toFixed(2)} ms`,
-    );
+  const unpin = pinLoadGenerator();
+  try {
+    for (let rep = 0; rep < size.repetitions; rep++) {
+      const ref = await measure(referenceCommand, `ref${rep}`, size);
+      reference.push(ref);
+      const ing = await measure(ingestCommand(join(workDir, `ingest-${rep}`)), `ing${rep}`, size);
+      ingest.push(ing);
+      progress(
+        `rep ${rep + 1}/${size.repetitions}: ingest ${Math.round(ing.eventsPerS).toLocaleString('en-US')} events/s (${Math.round(ing.eventsPerCpuS ?? 0).toLocaleString('en-US')} per cpu-s), p50 ${ing.p50.toFixed(2)} ms, p99 ${ing.p99.toFixed(2)} ms | bare http ${Math.round(ref.eventsPerS).toLocaleString('en-US')} events/s, p99 ${ref.p99.toFixed(2)} ms`,
+      );
+    }
+  } finally {
+    unpin();
   }
   const config = {
     batch_events: BATCH,
@@ -129,6 +135,7 @@ export const ingestSuite: Suite = async ({ scale, workDir, progress }) => {
     latency_load: `open loop, ${OFFERED_EVENTS_PER_S} events/s offered for ${size.latencySeconds} s`,
     repetitions: size.repetitions,
     server_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU}`,
+    load_generator_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU + 1}`,
     backend: 'embedded log (fsync every 1 s), RocksDB event-id index',
     partitions: 4,
     machine_load_1m: [round1(loadAtStart), round1(loadavg()[0]!)],
