@@ -4,6 +4,7 @@
  * that only look open it read-only, so they work beside a running
  * `recstream process` or `recstream demo`.
  */
+import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
 import { TopologyError } from '../runtime/errors.js';
 import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
@@ -36,4 +37,9 @@ export async function selectTopologies(platform: Platform, app: string | undefin
     out.push(await build(platform.serde));
   }
   return out;
+}
+
+/** Where a running application and `recstream replay` / `rebuild` exchange requests (runtime/processor/replay-control.ts). */
+export function controlDir(dataDir: string, applicationId: string): string {
+  return join(dataDir, 'control', applicationId);
 }

@@ -11,6 +11,7 @@ import { onlineDropCommand } from './online-drop.js';
 import { onlineGetCommand } from './online-get.js';
 import { onlineNamespacesCommand } from './online-namespaces.js';
 import { processCommand } from './process.js';
+import { replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 import { stateDigestCommand } from './state-digest.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   describeCommand,
   topicsCommand,
   stateDigestCommand,
+  replayCommand,
   onlineGetCommand,
   onlineNamespacesCommand,
   onlineActivateCommand,

@@ -1,9 +1,10 @@
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
+import { ReplayControl } from '../../runtime/processor/replay-control.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
-import { selectTopologies, withPlatform } from '../platform.js';
+import { controlDir, selectTopologies, withPlatform } from '../platform.js';
 
 export const processCommand: Command = {
   name: 'process',
@@ -55,10 +56,26 @@ export const processCommand: Command = {
         values['metrics-port'] === undefined
           ? undefined
           : await serveMetrics(platform.metrics, Number(values['metrics-port']));
+      const runs = runners.map((r) => (values.once ? r.runUntilCaughtUp() : r.run()));
+      // Served only while run() loops (not --once), so `recstream replay` can reset an application beside it.
+      const controls = values.once
+        ? []
+        : await Promise.all(
+            topologies.map((topology, i) =>
+              ReplayControl.serve(
+                controlDir(config.dataDir, topology.applicationId),
+                runners[i]!,
+                topology,
+                platform.log,
+                platform.logger.child({ application: topology.applicationId }),
+              ),
+            ),
+          );
       try {
-        const stats = await Promise.all(runners.map((r) => (values.once ? r.runUntilCaughtUp() : r.run())));
+        const stats = await Promise.all(runs);
         platform.logger.info({ stats }, 'process finished');
       } finally {
+        for (const control of controls) await control.close();
         await server?.close();
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);

@@ -29,6 +29,7 @@ import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './global-tables.js';
 import { prepareTopics } from './prepare-topics.js';
+import { type ReplayFrom, resetOffsets } from './reset.js';
 import { type PendingOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
@@ -80,6 +81,9 @@ export class StreamRunner {
   private lastLagCheck = 0;
   private readonly commitIntervalMs: number;
   private readonly labels: { application: string };
+  private running = false;
+  private pendingReset: { from: ReplayFrom; resolve: () => void; reject: (error: unknown) => void } | null =
+    null;
 
   private constructor(
     private readonly options: RunnerOptions,
@@ -110,12 +114,15 @@ export class StreamRunner {
   /** Processes until stop() is called (SIGTERM), then drains, commits and closes. */
   async run(): Promise<RunStats> {
     let failures = 0;
+    this.running = true;
     while (!this.stopping) {
       try {
+        if (this.pendingReset) await this.takeReset();
         await this.step(100);
         failures = 0;
       } catch (error) {
         if (!isRetriable(error)) {
+          this.running = false;
           await this.closeTasks(false);
           await this.globals.close();
           throw error;
@@ -129,10 +136,70 @@ export class StreamRunner {
         await this.reopenTasks();
       }
     }
+    this.running = false;
+    this.pendingReset?.reject(new TopologyError('the runner stopped before the requested reset'));
+    this.pendingReset = null;
     await this.commit();
     await this.closeTasks(true);
     await this.globals.close();
     return { ...this.stats };
+  }
+
+  /**
+   * Resets every task of this runner for a replay: uncommitted work is
+   * dropped, each task's state is wiped durably (changelog tombstones and a
+   * `wipe` marker, see TaskState.wipe) and its inputs are repositioned to
+   * `from` (internal topics to their end: see reset.ts). While `run()` is
+   * looping, the reset happens between two batches and the returned promise
+   * settles once the tasks are open again; the loop then rebuilds.
+   */
+  reset(from: ReplayFrom): Promise<void> {
+    if (!this.running) return this.resetTasks(from);
+    if (this.pendingReset) return Promise.reject(new TopologyError('a reset is already pending'));
+    return new Promise((resolve, reject) => {
+      this.pendingReset = { from, resolve, reject };
+    });
+  }
+
+  /** The consumer's next offset per assigned source partition (replay progress). */
+  positions(): TopicPartitionOffset[] {
+    return this.consumer
+      .assignment()
+      .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
+  }
+
+  private async takeReset(): Promise<void> {
+    const request = this.pendingReset!;
+    this.pendingReset = null;
+    try {
+      await this.resetTasks(request.from);
+      request.resolve();
+    } catch (error) {
+      request.reject(error);
+      throw error;
+    }
+  }
+
+  private async resetTasks(from: ReplayFrom): Promise<void> {
+    const partitions = [...this.tasks.keys()];
+    for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
+    this.letters = [];
+    await this.closeTasks(false);
+    this.inFlightError = null;
+    for (const partition of partitions) {
+      const state = await this.openState(partition);
+      try {
+        await state.wipe();
+        await state.commit(await resetOffsets(this.options.topology, this.options.log, partition, from));
+      } finally {
+        await state.close();
+      }
+    }
+    this.options.logger.info(
+      { application: this.labels.application, partitions, from },
+      'tasks reset for a replay',
+    );
+    await this.openTasks();
   }
 
   /**
@@ -408,24 +475,7 @@ export class StreamRunner {
           `partition ${partition} does not exist: source topics have ${this.partitionCount} partitions`,
         );
       }
-      const state = await TaskState.open({
-        dir: join(this.options.stateDir, String(partition)),
-        engine: this.options.engine,
-        log,
-        applicationId: topology.applicationId,
-        partition,
-        stores: topology.stores.map((s) => ({
-          name: s.name,
-          codec: s.codec,
-          changelogTopic: s.changelogTopic,
-          cacheEntries: s.cacheEntries,
-        })),
-        logger,
-        onRestoreProgress: this.options.onRestore
-          ? (store: string, restored: number, total: number) =>
-              this.options.onRestore!(store, partition, restored, total)
-          : undefined,
-      });
+      const state = await this.openState(partition);
       const task = new Task(topology, partition, (name) => state.store(name), logger, {
         partitionCount: this.partitionCount,
         globalTable: (name) => this.globals.view(name),
@@ -442,6 +492,28 @@ export class StreamRunner {
     for (const [partition, slot] of this.tasks) {
       for (const [topic, offset] of slot.offsets) this.consumer.seek(topic, partition, offset);
     }
+  }
+
+  private openState(partition: number): Promise<TaskState> {
+    const { topology, log, logger } = this.options;
+    return TaskState.open({
+      dir: join(this.options.stateDir, String(partition)),
+      engine: this.options.engine,
+      log,
+      applicationId: topology.applicationId,
+      partition,
+      stores: topology.stores.map((s) => ({
+        name: s.name,
+        codec: s.codec,
+        changelogTopic: s.changelogTopic,
+        cacheEntries: s.cacheEntries,
+      })),
+      logger,
+      onRestoreProgress: this.options.onRestore
+        ? (store: string, restored: number, total: number) =>
+            this.options.onRestore!(store, partition, restored, total)
+        : undefined,
+    });
   }
 
   private async closeTasks(clean: boolean): Promise<void> {

@@ -1,0 +1,198 @@
+/**
+ * Replay beside a running topology, without stopping it: a request file in
+ * the data dir that the running `recstream process` polls (Kafka Streams'
+ * reset tool needs every instance stopped first). Per application, under
+ * `<dataDir>/control/<applicationId>/`:
+ *
+ * - `runner.json`: `{ pid }` of the process running the application;
+ * - `replay-request.json`: `{ id, from }`, written by `recstream replay`
+ *   (write then rename, so it is never read half-written);
+ * - `replay-<id>.json`: the status the runner side writes: `resetting`,
+ *   `rebuilding` with `done`/`total` records, then `done` or `failed`.
+ *
+ * The runner side pauses the application's tasks between two batches,
+ * wipes and repositions them (StreamRunner.reset), and reports `done` once
+ * every input partition reached the end it had when the reset began.
+ *
+ * @example
+ * ```ts
+ * // in the process running the topology
+ * const control = await ReplayControl.serve(dir, runner, topology, log, logger);
+ * // in `recstream replay`
+ * const status = await requestReplay(dir, { kind: 'earliest' }, (s) => progress.update(s.done));
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { TopologyError } from '../errors.js';
+import type { EventLog } from '../log/log.js';
+import {
+  formatReplayFrom,
+  parseReplayFrom,
+  type ReplayFrom,
+  ReplayProgress,
+  replayTargets,
+} from './reset.js';
+import type { StreamRunner } from './runner.js';
+import type { Topology } from './topology.js';
+
+export interface ReplayStatus {
+  readonly id: string;
+  readonly from: string;
+  readonly state: 'resetting' | 'rebuilding' | 'done' | 'failed';
+  /** Input records processed since the reset, of `total` (the inputs' end when it began). */
+  readonly done: number;
+  readonly total: number;
+  readonly error?: string;
+}
+
+const POLL_MS = 200;
+
+/** The pid of a live process running `applicationDir`'s application, if any. */
+export async function runningPid(applicationDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = (JSON.parse(await readFile(join(applicationDir, 'runner.json'), 'utf8')) as { pid: number }).pid;
+  } catch {
+    return undefined;
+  }
+  return pid !== process.pid && alive(pid) ? pid : undefined;
+}
+
+/**
+ * Asks the process running the application to replay from `from` and waits
+ * for it; resolves with the final status, rejects if the runner goes away.
+ */
+export async function requestReplay(
+  applicationDir: string,
+  from: ReplayFrom,
+  onStatus: (status: ReplayStatus) => void = () => {},
+): Promise<ReplayStatus> {
+  const id = randomUUID();
+  await writeAtomically(join(applicationDir, 'replay-request.json'), { id, from: formatReplayFrom(from) });
+  const statusPath = join(applicationDir, `replay-${id}.json`);
+  for (;;) {
+    await sleep(POLL_MS);
+    const status = await readStatus(statusPath);
+    if (status) onStatus(status);
+    if (status?.state === 'done' || status?.state === 'failed') {
+      await rm(statusPath, { force: true });
+      return status;
+    }
+    if ((await runningPid(applicationDir)) === undefined) {
+      await rm(join(applicationDir, 'replay-request.json'), { force: true });
+      throw new TopologyError(
+        `the process running ${applicationDir} stopped before the replay finished; run recstream replay again`,
+      );
+    }
+  }
+}
+
+/** The runner side: announces the running process and serves replay requests until closed. */
+export class ReplayControl {
+  private timer: NodeJS.Timeout | undefined;
+  private busy: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly runner: StreamRunner,
+    private readonly topology: Topology,
+    private readonly log: EventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  static async serve(
+    dir: string,
+    runner: StreamRunner,
+    topology: Topology,
+    log: EventLog,
+    logger: Logger,
+  ): Promise<ReplayControl> {
+    await mkdir(dir, { recursive: true });
+    await writeAtomically(join(dir, 'runner.json'), { pid: process.pid });
+    const control = new ReplayControl(dir, runner, topology, log, logger);
+    control.schedule();
+    return control;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.busy;
+    await rm(join(this.dir, 'runner.json'), { force: true });
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.busy = this.poll().finally(() => {
+        if (this.timer !== undefined) this.schedule();
+      });
+    }, POLL_MS);
+  }
+
+  private async poll(): Promise<void> {
+    const path = join(this.dir, 'replay-request.json');
+    let request: { id: string; from: string };
+    try {
+      request = JSON.parse(await readFile(path, 'utf8')) as { id: string; from: string };
+    } catch {
+      return;
+    }
+    await rm(path, { force: true });
+    const statusPath = join(this.dir, `replay-${request.id}.json`);
+    const report = (s: Omit<ReplayStatus, 'id' | 'from'>) =>
+      writeAtomically(statusPath, { id: request.id, from: request.from, ...s });
+    try {
+      const from = parseReplayFrom(request.from);
+      await report({ state: 'resetting', done: 0, total: 0 });
+      this.logger.info({ from: request.from, id: request.id }, 'replay requested; resetting the tasks');
+      const partitions = this.runner.positions().map((p) => p.partition);
+      const targets = await replayTargets(this.topology, this.log, [...new Set(partitions)]);
+      await this.runner.reset(from);
+      const progress = new ReplayProgress(targets, this.runner.positions());
+      const total = progress.total;
+      for (;;) {
+        const { done, reached } = progress.at(this.runner.positions());
+        if (reached) {
+          await report({ state: 'done', done: total, total });
+          this.logger.info({ id: request.id, records: total }, 'replay finished');
+          return;
+        }
+        await report({ state: 'rebuilding', done, total });
+        await sleep(POLL_MS);
+      }
+    } catch (error) {
+      this.logger.error({ err: error, id: request.id }, 'replay failed');
+      await report({ state: 'failed', done: 0, total: 0, error: String(error) });
+    }
+  }
+}
+
+async function readStatus(path: string): Promise<ReplayStatus | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as ReplayStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeAtomically(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(value));
+  await rename(tmp, path);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
