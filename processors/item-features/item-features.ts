@@ -45,6 +45,9 @@ import {
 import { LABEL_JOIN_STORE, LabelJoin } from './label-join.js';
 import { ITEM_CLOCK_STORE, ITEM_PENDING_STORE, type Released, UpstreamMerge } from './upstream-merge.js';
 
+/** Records waiting before a silent upstream partition is reported. */
+const SILENT_WARNING_AT = 10_000;
+
 export interface ItemFeaturesOptions {
   /** How long after an impression a click-through still labels it clicked. */
   readonly labelWindowMs: number;
@@ -61,6 +64,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | nu
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
   private labels!: LabelJoin;
   private merge!: UpstreamMerge;
+  private warnedSilent = false;
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: ItemFeaturesOptions) {}
@@ -83,6 +87,18 @@ export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | nu
     const value = record.value;
     if (value === null) throw new ProcessingError('rec.interactions.enriched record has no value');
     if (this.merge.accept(value)) await this.release();
+    else if (!this.warnedSilent && this.merge.waiting() >= SILENT_WARNING_AT) this.warnIfSilent();
+  }
+
+  /** Says once why nothing is released when a partition of rec.interactions has never had an interaction. */
+  private warnIfSilent(): void {
+    const silent = this.merge.silent();
+    if (silent.length === 0) return;
+    this.warnedSilent = true;
+    this.ctx.logger.warn(
+      { waiting: this.merge.waiting(), silentPartitions: silent },
+      'item-features waits for partitions of rec.interactions that have had no interaction yet; item views and training examples are held back until they do',
+    );
   }
 
   private async release(): Promise<void> {

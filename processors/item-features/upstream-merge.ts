@@ -123,6 +123,20 @@ export class UpstreamMerge {
     return advanced;
   }
 
+  /** Records waiting for the merge. */
+  waiting(): number {
+    let n = 0;
+    for (let p = 0; p < this.streams.length; p++) n += this.streams[p]!.length - this.heads[p]!;
+    return n;
+  }
+
+  /** Upstream partitions that have promised nothing yet (their task has seen no interaction). */
+  silent(): number[] {
+    const out: number[] = [];
+    for (const [p, c] of this.clocks.entries()) if (c.frontier === Number.NEGATIVE_INFINITY) out.push(p);
+    return out;
+  }
+
   /** Time of the earliest waiting record; +Infinity when none waits. */
   nextTime(): number {
     let min = Number.POSITIVE_INFINITY;
