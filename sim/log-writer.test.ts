@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError } from '../runtime/errors.js';
+import { ConfigError, RecstreamError } from '../runtime/errors.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
@@ -134,5 +134,21 @@ test('bad options are refused, naming the option, before anything is written', a
       (e: unknown) => e instanceof ConfigError && e.message.includes('--users'),
     );
     assert.deepEqual(await target.log.topics(), []);
+  });
+});
+
+test("a failure in the worker (here: its registry cannot be reached) is the run's error, not a hang", async () => {
+  const dir = await dataDir();
+  await withTarget(dir, async (target) => {
+    await assert.rejects(
+      writeSimulation(
+        OPTIONS,
+        { ...target, registry: { dataDir: dir, url: 'http://127.0.0.1:9/' } },
+        { partitions: 2 },
+      ),
+      (e: unknown) => e instanceof RecstreamError && e.code === 'CONNECTION_FAILED' && e.retriable,
+    );
+    const written = (await target.log.offsets(INTERACTIONS_TOPIC)).reduce((n, p) => n + p.end, 0);
+    assert.equal(written, 0);
   });
 });
