@@ -92,6 +92,7 @@ function enriched(
     sequence,
     frontier,
     late,
+    purged_user_id: null,
   };
 }
 
@@ -150,4 +151,39 @@ test('nothing is released until every upstream task has a watermark; a record fr
     bad.letters[0]!.error_message,
     /enriched record from partition 7, but the topic has 2 partitions/,
   );
+});
+
+test('an opt-out drops the user’s waiting impressions at once: no example of theirs comes out afterwards', async () => {
+  const h = await FeaturesHarness.create({ latenessMs: MIN, labelWindowMs: 10 * MIN });
+  try {
+    await h.user(profile('u1'));
+    await h.interaction(event('imp', 'u1', 'i1', 'impression', T0));
+    await h.interaction(event('other', 'u2', 'i9', 'click', T0 + 5 * MIN));
+    assert.deepEqual(h.examples(), [], 'the impression waits for its label');
+    await h.user(profile('u1', { opt_out: true, updated_ts: T0 + 6 * MIN }));
+    await h.interaction(event('flush', 'u2', 'i9', 'click', T0 + HOUR_MS));
+    assert.deepEqual(
+      h.examples().map((x) => x.example_id),
+      ['other'],
+    );
+    const view = (await h.driver.store<ItemView>(ITEM_VIEW_STORE).get('i1'))!;
+    assert.equal(view.impressions, 1, 'the item still counts it');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a purge notice takes the features off the user’s records still waiting for the merge', async () => {
+  const result = await merge([
+    enriched(0, 0, event('a', 'u0', 'i1', 'click', T0), T0),
+    enriched(0, 1, event('b', 'u5', 'i1', 'click', T0 + 1), T0 + 1),
+    { ...enriched(0, 1, null, 0), purged_user_id: 'u0' },
+    enriched(0, 1, null, T0 + HOUR_MS),
+    enriched(1, -1, null, T0 + HOUR_MS),
+  ]);
+  assert.deepEqual(
+    result.examples.map((x) => x.example_id),
+    ['b'],
+  );
+  assert.equal(itemViewCodec.decode(result.view!).popularity_total, 2);
 });

@@ -15,7 +15,9 @@
  *
  * Impressions wait for their label in the delayed-label join
  * (`label-join.ts`). Interactions without user features (the user opted
- * out, or late) update the item view only.
+ * out, or late) update the item view only. A purge notice (a user opted
+ * out or was deleted) drops the user's waiting impressions and the
+ * features of their waiting records at once.
  *
  * @example
  * ```ts
@@ -86,6 +88,11 @@ export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | nu
   async process(record: StreamRecord<EnrichedInteraction | null>): Promise<void> {
     const value = record.value;
     if (value === null) throw new ProcessingError('rec.interactions.enriched record has no value');
+    if (value.purged_user_id !== null) {
+      this.labels.forgetUser(value.purged_user_id);
+      this.merge.forgetUser(value.purged_user_id);
+      return;
+    }
     if (this.merge.accept(value)) await this.release();
     else if (!this.warnedSilent && this.merge.waiting() >= SILENT_WARNING_AT) this.warnIfSilent();
   }

@@ -33,6 +33,7 @@ interface Waiting {
   readonly id: string;
   readonly key: string;
   readonly pair: string;
+  readonly user: string;
 }
 
 function pairOf(itemId: string, userId: string): string {
@@ -96,9 +97,21 @@ export class LabelJoin {
     return out;
   }
 
+  /** Drops every waiting impression of the user: no example of theirs is emitted any more. */
+  forgetUser(userId: string): void {
+    for (const [pair, list] of this.byPair) {
+      if (list[0]!.user !== userId) continue;
+      for (const waiting of list) {
+        this.byTime.remove(waiting.ts, waiting.id);
+        this.store.delete(waiting.key);
+      }
+      this.byPair.delete(pair);
+    }
+  }
+
   private index(key: string, example: TrainingExample): void {
     const pair = pairOf(example.item_id, example.user_id);
-    const waiting: Waiting = { ts: example.ts, id: example.example_id, key, pair };
+    const waiting: Waiting = { ts: example.ts, id: example.example_id, key, pair, user: example.user_id };
     const list = this.byPair.get(pair);
     if (list === undefined) this.byPair.set(pair, [waiting]);
     else list.push(waiting);

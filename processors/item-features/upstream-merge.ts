@@ -102,7 +102,7 @@ export class UpstreamMerge {
     return min;
   }
 
-  /** Takes one record from the topic; returns whether its task's promise moved on. */
+  /** Takes one record from the topic (not a purge notice); returns whether its task's promise moved on. */
   accept(record: EnrichedInteraction): boolean {
     const p = record.source_partition;
     const clock = this.clocks[p];
@@ -135,6 +135,20 @@ export class UpstreamMerge {
     const out: number[] = [];
     for (const [p, c] of this.clocks.entries()) if (c.frontier === Number.NEGATIVE_INFINITY) out.push(p);
     return out;
+  }
+
+  /** Removes the user features from the user's waiting records, so none of them yields an example. */
+  forgetUser(userId: string): void {
+    for (let p = 0; p < this.streams.length; p++) {
+      const stream = this.streams[p]!;
+      for (let i = this.heads[p]!; i < stream.length; i++) {
+        const w = stream[i]!;
+        if (w.interaction.user_id !== userId || w.record.user === null) continue;
+        const record = { ...w.record, user: null };
+        stream[i] = { ...w, record };
+        this.pending.put(w.key, record);
+      }
+    }
   }
 
   /** Time of the earliest waiting record; +Infinity when none waits. */

@@ -141,7 +141,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     if (value === null)
       throw new ProcessingError('rec.interactions record has no value: an event stream has no tombstones');
     if ('kind' in value) {
-      await this.purge(value.user_id);
+      await this.purge(value.user_id, record.timestamp);
       return;
     }
     checkInteraction(value, record.key);
@@ -252,6 +252,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         sequence: this.clock.sequence++,
         frontier,
         late,
+        purged_user_id: null,
       },
       timestamp: event.ts,
     });
@@ -272,19 +273,41 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
           sequence: this.clock.sequence - 1,
           frontier,
           late: false,
+          purged_user_id: null,
         },
         timestamp: frontier,
       });
     }
   }
 
-  /** Forgets a user: their view goes, and their waiting interactions will be released without features. */
-  private async purge(userId: string): Promise<void> {
+  /**
+   * Forgets a user: their view goes, their waiting interactions will be
+   * released without features, and every item-features task is told to drop
+   * what it holds of them (waiting impressions, features of waiting records).
+   */
+  private async purge(userId: string, timestamp: number): Promise<void> {
     this.views.delete(userId);
     for (const { value: entry } of this.queue.values()) {
       if (entry.event.user_id !== userId || entry.excluded) continue;
       entry.excluded = true;
       this.pendingStore.put(timeKey(entry.event.ts, entry.event.event_id), entry);
+    }
+    for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
+      this.ctx.forward({
+        key: null,
+        partition,
+        value: {
+          interaction: null,
+          user: null,
+          source_partition: this.ctx.partition,
+          sequence: this.clock.sequence - 1,
+          // Not a promise: item-features ignores the frontier of a purge notice.
+          frontier: 0,
+          late: false,
+          purged_user_id: userId,
+        },
+        timestamp,
+      });
     }
   }
 }

@@ -166,9 +166,9 @@ export interface InteractionContext {
 
 /**
  * Internal repartition topic rec.interactions.enriched, keyed by item_id: an interaction joined with its
- * user's state just before it, released by the user-features task of its user in event-time order, or a
- * watermark of that task. The item-features processor merges the tasks' streams in event-time order with the
- * watermarks.
+ * user's state just before it, released by the user-features task of its user in event-time order, a
+ * watermark of that task, or the notice that a user was purged (opt-out or deletion). The item-features
+ * processor merges the tasks' streams in event-time order with the watermarks.
  */
 export interface EnrichedInteraction {
   /** The interaction, unchanged; null for a watermark record, which only carries `frontier`. */
@@ -196,6 +196,11 @@ export interface EnrichedInteraction {
    * order and yields no training example.
    */
   late: boolean;
+  /**
+   * Set on a notice sent to every partition when the task purged a user (opt-out or deletion): item-features
+   * drops that user's waiting impressions and the features of their waiting interactions. Null otherwise.
+   */
+  purged_user_id: string | null;
 }
 
 /**
