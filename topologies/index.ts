@@ -7,6 +7,7 @@ import type { Topology } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { featuresOptions, featuresTopology } from './features.js';
 import { interactionCountsTopology } from './interaction-counts.js';
+import { snapshotsTopology, snapshotterOptions } from './snapshots.js';
 
 /** Builds an application's topology; `config` defaults to the environment's. */
 export type ApplicationBuilder = (serde: Serde, config?: Config) => Promise<Topology>;
@@ -14,6 +15,7 @@ export type ApplicationBuilder = (serde: Serde, config?: Config) => Promise<Topo
 export const APPLICATIONS: Readonly<Record<string, ApplicationBuilder>> = {
   'interaction-counts': interactionCountsTopology,
   features: (serde, config = loadConfig()) => featuresTopology(serde, featuresOptions(config)),
+  snapshots: (serde, config = loadConfig()) => snapshotsTopology(serde, snapshotterOptions(config)),
 };
 
 export function applicationNames(): string[] {

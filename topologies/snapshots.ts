@@ -1,0 +1,66 @@
+/**
+ * The `snapshots` application: the snapshotter (DESIGN.md §2), cutting
+ * `rec.training-examples` into `TrainingSnapshot`s on
+ * `rec.training-snapshots`.
+ *
+ * ```
+ * rec.training-examples (key user_id) ─┐
+ * rec.users (key user_id, opt-out) ────┴─► snapshotter ─► rec.training-snapshots (key snapshot_id)
+ *                                          stores snapshot-open, snapshot-members, snapshot-opt-outs
+ * ```
+ *
+ * An application of its own rather than a part of `features`: a snapshot's
+ * state is made of offsets of `rec.training-examples`, which a replay of
+ * `features` appends anew, so inside `features` its stores could not be
+ * byte-identical after a replay. Both inputs are keyed by user id, so each
+ * task sees a user's examples and profile (docs/decisions.md §14).
+ *
+ * @example
+ * ```ts
+ * const topology = await snapshotsTopology(platform.serde, { everyExamples: 100_000, everyMs: 86_400_000 });
+ * console.log(topology.describe());
+ * ```
+ */
+import { exampleHeaderDeserializer } from '../processors/snapshotter/example-header.js';
+import {
+  memberExamplesCodec,
+  openSnapshotCodec,
+  optOutCodec,
+  SNAPSHOT_MEMBERS_STORE,
+  SNAPSHOT_OPEN_STORE,
+  SNAPSHOT_OPT_OUTS_STORE,
+} from '../processors/snapshotter/snapshot-stores.js';
+import {
+  Snapshotter,
+  type SnapshotterOptions,
+  TRAINING_EXAMPLES_TOPIC,
+} from '../processors/snapshotter/snapshotter.js';
+import type { Config } from '../runtime/config.js';
+import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
+import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
+import type { Serde } from '../runtime/serde/serde.js';
+import { trustedAvroSerializer } from './trusted-avro.js';
+
+export const SNAPSHOTS_APPLICATION = 'snapshots';
+export const TRAINING_SNAPSHOTS_TOPIC = 'rec.training-snapshots';
+
+/** The snapshotter's settings from the configuration (RECSTREAM_SNAPSHOT_EVERY_EXAMPLES, …_MS). */
+export function snapshotterOptions(config: Config): SnapshotterOptions {
+  return { everyExamples: config.snapshotEveryExamples, everyMs: config.snapshotEveryMs };
+}
+
+export async function snapshotsTopology(serde: Serde, options: SnapshotterOptions): Promise<Topology> {
+  const users = avroDeserializer(await serde.decoder('rec.users-value'));
+  const snapshots = await trustedAvroSerializer(serde, 'rec.training-snapshots-value');
+  return new TopologyBuilder(SNAPSHOTS_APPLICATION)
+    .addSource('training-examples', [TRAINING_EXAMPLES_TOPIC], exampleHeaderDeserializer)
+    .addSource('users', ['rec.users'], users)
+    .addProcessor('snapshotter', () => new Snapshotter(options), ['training-examples', 'users'])
+    .addStore({ name: SNAPSHOT_OPEN_STORE, codec: openSnapshotCodec }, ['snapshotter'])
+    .addStore({ name: SNAPSHOT_MEMBERS_STORE, codec: memberExamplesCodec, keyedByRecordKey: true }, [
+      'snapshotter',
+    ])
+    .addStore({ name: SNAPSHOT_OPT_OUTS_STORE, codec: optOutCodec, keyedByRecordKey: true }, ['snapshotter'])
+    .addSink('training-snapshots', TRAINING_SNAPSHOTS_TOPIC, snapshots, ['snapshotter'])
+    .build();
+}
