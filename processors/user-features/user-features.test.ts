@@ -165,15 +165,23 @@ test('opted-out users get no view and no features; their interactions still reac
     await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
     await h.interaction(event('e2', 'u1', 'i1', 'click', T0 + 10 * MIN));
     assert.ok(await h.driver.store<UserView>(USER_VIEW_STORE).get('u1'));
+    assert.deepEqual(
+      dataOf(h.takeEnriched()).map((r) => [r.interaction!.event_id, r.user === null]),
+      [['e1', false]],
+    );
     await h.user(profile('u1', { opt_out: true, updated_ts: T0 + 11 * MIN }));
     assert.equal(await h.driver.store<UserView>(USER_VIEW_STORE).get('u1'), undefined, 'purged');
+    assert.deepEqual(
+      h.takeEnrichedWithPartitions().map((s) => [s.partition, s.record.purged_user_id]),
+      [[0, 'u1']],
+      'item-features is told to forget the user',
+    );
     await h.interaction(event('e3', 'u1', 'i1', 'click', T0 + 20 * MIN));
     await h.interaction(event('e4', 'u2', 'i1', 'click', T0 + 40 * MIN));
     const released = dataOf(h.takeEnriched());
     assert.deepEqual(
       released.map((r) => [r.interaction!.event_id, r.user === null]),
       [
-        ['e1', false],
         ['e2', true],
         ['e3', true],
       ],
