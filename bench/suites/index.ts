@@ -6,6 +6,7 @@ import { logSuite } from './log.js';
 import { onlineSuite } from './online.js';
 import { runtimeSuite } from './runtime.js';
 import { simulateSuite } from './simulate.js';
+import { topologySuite } from './topology.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
   import: importSuite,
@@ -14,4 +15,5 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   online: onlineSuite,
   runtime: runtimeSuite,
   simulate: simulateSuite,
+  topology: topologySuite,
 };
