@@ -213,6 +213,8 @@ export class StreamRunner {
         if (polled === 0 && (await this.caughtUp())) break;
       }
       await this.commit();
+      // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.
+      if (this.options.metrics) await this.updateLag(this.options.metrics);
     } finally {
       await this.closeTasks(true);
       await this.globals.close();

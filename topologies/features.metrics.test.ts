@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { Registry, runtimeMetrics } from '../runtime/observability/metrics.js';
+import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { StreamRunner } from '../runtime/processor/runner.js';
+import type { Topology } from '../runtime/processor/topology.js';
+import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
+import { Serde } from '../runtime/serde/serde.js';
+import { simulatedWorld, writeWorld } from '../test/features-world.js';
+import { type FeaturesOptions, featuresTopology } from './features.js';
+import { snapshotsTopology } from './snapshots.js';
+
+const PARTITIONS = 2;
+const OPTIONS: FeaturesOptions = {
+  latenessMs: 600_000,
+  labelWindowMs: 1_800_000,
+  watermarkIntervalMs: 60_000,
+};
+
+/** The value of one series of the Prometheus text, or undefined when it is not reported. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const inside = line.slice(name.length + 1, line.indexOf('}'));
+    const have = inside.split(',');
+    if (wanted.every((w) => have.includes(w)) && have.length === wanted.length)
+      return Number(line.slice(line.indexOf('}') + 1));
+  }
+  return undefined;
+}
+
+test('the features and snapshots applications report rate, lag, store sizes and dead letters per application', {
+  timeout: 60_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-features-metrics-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  const schemaRegistry = await openEmbeddedRegistry({ dataDir: dir });
+  try {
+    const serde = new Serde(schemaRegistry);
+    const world = simulatedWorld({
+      seed: 4,
+      users: 40,
+      items: 20,
+      events: 1_500,
+      days: 1,
+      latenessMs: OPTIONS.latenessMs,
+      partitions: PARTITIONS,
+    });
+    await writeWorld(log, serde, world, PARTITIONS);
+    await log.append('rec.interactions', [{ key: 'u0', value: Buffer.from('not avro'), partition: 0 }]);
+    const registry = new Registry();
+    const metrics = runtimeMetrics(registry);
+    const run = async (topology: Topology) =>
+      (
+        await StreamRunner.start({
+          topology,
+          log,
+          stateDir: join(dir, topology.applicationId),
+          engine: 'rocksdb',
+          deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+          logger: silentLogger(),
+          metrics,
+          commitIntervalMs: 20,
+          maxPollRecords: 200,
+        })
+      ).runUntilCaughtUp();
+    const features = await featuresTopology(serde, OPTIONS);
+    const snapshots = await snapshotsTopology(serde, { everyExamples: 100, everyMs: 86_400_000 });
+    await run(features);
+    await run(snapshots);
+    const text = await registry.metrics();
+
+    // Rate: records in per application and source topic, records out per sink.
+    assert.equal(
+      sample(text, 'recstream_records_in_total', { application: 'features', topic: 'rec.interactions' }),
+      world.interactions.length + 1,
+    );
+    const examples = (await log.offsets('rec.training-examples')).reduce((n, p) => n + p.end, 0);
+    assert.ok(examples > 0);
+    assert.equal(
+      sample(text, 'recstream_records_out_total', {
+        application: 'features',
+        topic: 'rec.training-examples',
+      }),
+      examples,
+    );
+    assert.equal(
+      sample(text, 'recstream_records_in_total', {
+        application: 'snapshots',
+        topic: 'rec.training-examples',
+      }),
+      examples,
+    );
+    assert.ok(
+      (sample(text, 'recstream_records_out_total', {
+        application: 'snapshots',
+        topic: 'rec.training-snapshots',
+      }) ?? 0) > 0,
+    );
+    // Lag: every source partition of both applications, zero once caught up.
+    for (const topology of [features, snapshots])
+      for (const topic of topology.sourceTopics())
+        for (let partition = 0; partition < PARTITIONS; partition++)
+          assert.equal(
+            sample(text, 'recstream_consumer_lag_records', {
+              application: topology.applicationId,
+              topic,
+              partition: String(partition),
+            }),
+            0,
+            `lag of ${topology.applicationId} on ${topic}/${partition}`,
+          );
+    // Store sizes: every store of every task.
+    for (const topology of [features, snapshots])
+      for (const store of topology.stores)
+        for (let partition = 0; partition < PARTITIONS; partition++)
+          assert.notEqual(
+            sample(text, 'recstream_store_entries', {
+              application: topology.applicationId,
+              store: store.name,
+              partition: String(partition),
+            }),
+            undefined,
+            `size of ${topology.applicationId}/${store.name}/${partition}`,
+          );
+    const views = [0, 1].map(
+      (p) =>
+        sample(text, 'recstream_store_entries', {
+          application: 'features',
+          store: 'user-view',
+          partition: `${p}`,
+        })!,
+    );
+    assert.ok(views[0]! + views[1]! > 0);
+    // Dead letters: per application, source topic and error code.
+    assert.equal(
+      sample(text, 'recstream_dead_letters_total', {
+        application: 'features',
+        topic: 'rec.interactions',
+        code: 'DESERIALIZATION_FAILED',
+      }),
+      1,
+    );
+  } finally {
+    await log.close();
+    await schemaRegistry.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
