@@ -13,7 +13,7 @@
  * state is made of offsets of `rec.training-examples`, which a replay of
  * `features` appends anew, so inside `features` its stores could not be
  * byte-identical after a replay. Both inputs are keyed by user id, so each
- * task sees a user's examples and profile (docs/decisions.md §14).
+ * task sees a user's examples and profile (docs/decisions.md §15).
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 /**
  * The snapshotter's stores and what they hold. One set per task, so per
  * partition of `rec.training-examples` (snapshots are per partition, see
- * docs/decisions.md §14).
+ * docs/decisions.md §15).
  *
  * @example
  * ```ts

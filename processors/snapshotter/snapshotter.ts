@@ -2,7 +2,7 @@
  * `snapshotter`: cuts `rec.training-examples` into training snapshots and
  * publishes each as a `TrainingSnapshot` to `rec.training-snapshots`.
  *
- * Each task snapshots its own partition (docs/decisions.md §14): a snapshot
+ * Each task snapshots its own partition (docs/decisions.md §15): a snapshot
  * is the offset range `[start, end)` of one partition less its
  * `excluded_offsets`, so replaying the range and skipping those offsets
  * yields exactly its examples, byte for byte. The next snapshot starts where
