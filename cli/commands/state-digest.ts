@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Platform } from '../../runtime/platform.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
+import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 import { selectTopologies, withPlatform } from '../platform.js';
 
@@ -13,7 +15,10 @@ export const stateDigestCommand: Command = {
     withPlatform(config, async (platform) => {
       const digests: Record<string, string> = {};
       const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
-      for (const topology of await selectTopologies(platform, values.app as string | undefined)) {
+      const app = values.app as string | undefined;
+      for (const topology of await selectTopologies(platform, app)) {
+        // Asked for every application: one that never ran here has no changelogs (and maybe no source topics yet).
+        if ((app === undefined || app === 'all') && !(await hasRun(platform, topology))) continue;
         // Opening the tasks restores any state missing on disk from the changelogs first.
         const runner = await StreamRunner.start({
           topology,
@@ -42,3 +47,9 @@ export const stateDigestCommand: Command = {
       return 0;
     }),
 };
+
+async function hasRun(platform: Platform, topology: Topology): Promise<boolean> {
+  for (const store of topology.stores)
+    if (await platform.log.describeTopic(store.changelogTopic)) return true;
+  return topology.stores.length === 0;
+}
