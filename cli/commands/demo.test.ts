@@ -10,6 +10,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../../test/cli.js';
 
+async function topicsOf(data: string): Promise<{ topic: string; records: number }[]> {
+  const run = await runCli(['topics', '--json', '--data-dir', data]);
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout);
+}
+
 test('recstream demo streams the simulated world through every application and shows u0', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-demo-cli-'));
   try {
@@ -31,13 +37,11 @@ test('recstream demo streams the simulated world through every application and s
     assert.ok(counts, run.stdout);
     assert.ok(JSON.parse(counts[1]!).total > 0, 'u0 is an active user');
     assert.match(run.stderr, /"msg":"progress","task":"demo"/);
-    const topics = JSON.parse((await runCli(['topics', '--json', '--data-dir', data])).stdout);
-    const records = Object.fromEntries(
-      topics.map((t: { topic: string; records: number }) => [t.topic, t.records]),
-    );
+    const topics = await topicsOf(data);
+    const records = Object.fromEntries(topics.map((t) => [t.topic, t.records]));
     assert.equal(records['rec.interactions'], 3000);
     assert.equal(records['rec.users'], 300);
-    assert.ok(records['rec.items'] >= 80);
+    assert.ok(records['rec.items']! >= 80);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -48,9 +48,12 @@ export const demoCommand: Command = {
       for (const t of topologies) out.write(`${t.describe()}\n\n`);
 
       const deadLetters = avroSerializer(await serde.encoder('rec.dlq-value'));
-      const runners = await Promise.all(
-        topologies.map((topology) =>
-          StreamRunner.start({
+      // One after another, in application order: an application's sinks (features' training
+      // examples) must exist before the application that reads them (snapshots) starts.
+      const runners: StreamRunner[] = [];
+      for (const topology of topologies) {
+        runners.push(
+          await StreamRunner.start({
             topology,
             log,
             stateDir: platform.stateDir(topology.applicationId),
@@ -60,8 +63,8 @@ export const demoCommand: Command = {
             logger: logger.child({ application: topology.applicationId }),
             metrics: runtimeMetrics(platform.metrics),
           }),
-        ),
-      );
+        );
+      }
       const running = runners.map((r) => r.run());
       const interrupted = new AbortController();
       const stop = () => {

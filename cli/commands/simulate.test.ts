@@ -9,6 +9,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { finished, runCli, startCli } from '../../test/cli.js';
 
+async function topicsOf(data: string): Promise<{ topic: string; records: number }[]> {
+  const run = await runCli(['topics', '--json', '--data-dir', data]);
+  assert.equal(run.code, 0, run.stderr);
+  return JSON.parse(run.stdout);
+}
+
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-simulate-cli-'));
   try {
@@ -45,10 +51,8 @@ test('recstream simulate writes items, users and interactions, reports as JSON, 
     assert.equal(report.stopped, false);
     assert.match(run.stderr, /"msg":"progress","task":"simulate"/);
 
-    const topics = JSON.parse((await runCli(['topics', '--json', '--data-dir', data])).stdout);
-    const records = Object.fromEntries(
-      topics.map((t: { topic: string; records: number }) => [t.topic, t.records]),
-    );
+    const topics = await topicsOf(data);
+    const records = Object.fromEntries(topics.map((t) => [t.topic, t.records]));
     assert.deepEqual(records, { 'rec.interactions': 3000, 'rec.items': report.items, 'rec.users': 300 });
 
     const lines = (await readFile(truth, 'utf8')).trim().split('\n');
@@ -73,8 +77,7 @@ test('bad options fail with a message naming the option, and write nothing', asy
       assert.ok(run.stderr.includes(named), `${args.join(' ')}: ${run.stderr}`);
       assert.doesNotMatch(run.stderr, /unexpected failure/);
     }
-    const topics = await runCli(['topics', '--json', '--data-dir', data]);
-    assert.deepEqual(JSON.parse(topics.stdout), []);
+    assert.deepEqual(await topicsOf(data), []);
   });
 });
 
@@ -105,8 +108,7 @@ test('a streaming run stops cleanly on SIGINT with what it wrote so far', async 
     const report = JSON.parse(run.stdout);
     assert.equal(report.stopped, true);
     assert.ok(report.events > 0 && report.events < 1_000_000);
-    const topics = JSON.parse((await runCli(['topics', '--json', '--data-dir', data])).stdout);
-    const interactions = topics.find((t: { topic: string }) => t.topic === 'rec.interactions');
-    assert.equal(interactions.records, report.events);
+    const topics = await topicsOf(data);
+    assert.equal(topics.find((t) => t.topic === 'rec.interactions')?.records, report.events);
   });
 });
