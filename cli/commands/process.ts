@@ -2,6 +2,7 @@ import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { ReplayControl } from '../../runtime/processor/replay-control.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
+import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
 import { controlDir, selectTopologies, withPlatform } from '../platform.js';
@@ -18,7 +19,7 @@ export const processCommand: Command = {
   },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
-      const topologies = await selectTopologies(platform, values.app as string | undefined);
+      const topologies = writersFirst(await selectTopologies(platform, values.app as string | undefined));
       const partitions =
         typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
       const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
@@ -56,7 +57,15 @@ export const processCommand: Command = {
         values['metrics-port'] === undefined
           ? undefined
           : await serveMetrics(platform.metrics, Number(values['metrics-port']));
-      const runs = runners.map((r) => (values.once ? r.runUntilCaughtUp() : r.run()));
+      // --once runs the applications one after the other, writers before readers, so a
+      // downstream application (snapshots) also processes what its upstream (features) wrote in this run.
+      let previous: Promise<unknown> = Promise.resolve();
+      const runs = runners.map((r) => {
+        if (!values.once) return r.run();
+        const run = previous.then(() => r.runUntilCaughtUp());
+        previous = run;
+        return run;
+      });
       // Served only while run() loops (not --once), so `recstream replay` can reset an application beside it.
       const controls = values.once
         ? []
@@ -83,3 +92,16 @@ export const processCommand: Command = {
       return 0;
     }),
 };
+
+/** The applications with every writer of a topic before its readers (features before snapshots). */
+function writersFirst(topologies: readonly Topology[]): Topology[] {
+  const left = [...topologies];
+  const out: Topology[] = [];
+  while (left.length > 0) {
+    const ready = left.findIndex((t) =>
+      left.every((u) => u === t || !u.sinkTopics().some((topic) => t.sourceTopics().includes(topic))),
+    );
+    out.push(...left.splice(Math.max(ready, 0), 1));
+  }
+  return out;
+}
