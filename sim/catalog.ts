@@ -34,9 +34,9 @@ import {
 } from './vocabulary.js';
 
 /** Share of items in the catalog when the simulation starts; the rest are released during it. */
-export const INITIAL_ITEM_SHARE = 0.85;
+const INITIAL_ITEM_SHARE = 0.85;
 /** Share of items that go unavailable at some point of the span (licences running out). */
-export const RETIRING_ITEM_SHARE = 0.06;
+const RETIRING_ITEM_SHARE = 0.06;
 /** Spread of log-popularity: lognormal with this sigma puts about a third of exposure on the top 1%. */
 const POPULARITY_SIGMA = 1.8;
 const YEAR_MS = 365.25 * 86_400_000;

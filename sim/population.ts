@@ -35,11 +35,11 @@ import {
 } from './vocabulary.js';
 
 /** Share of users who exist when the simulation starts; the rest sign up during it. */
-export const INITIAL_USER_SHARE = 0.8;
+const INITIAL_USER_SHARE = 0.8;
 /** Share of users who opted out of personalisation. */
-export const OPT_OUT_SHARE = 0.01;
+const OPT_OUT_SHARE = 0.01;
 /** Share of users whose taste drifts towards another category across the span. */
-export const DRIFTING_USER_SHARE = 0.4;
+const DRIFTING_USER_SHARE = 0.4;
 /** Pareto shape of activity levels: a few users account for a large share of sessions. */
 const ACTIVITY_ALPHA = 1.3;
 const ACTIVITY_CAP = 300;

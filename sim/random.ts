@@ -31,7 +31,7 @@ export const STREAM = {
 } as const;
 
 /** murmur3's 32-bit finaliser: every input bit affects every output bit. */
-export function mix32(h: number): number {
+function mix32(h: number): number {
   let x = h >>> 0;
   x ^= x >>> 16;
   x = Math.imul(x, 0x85ebca6b);

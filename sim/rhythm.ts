@@ -15,13 +15,13 @@
 import { COUNTRIES } from './vocabulary.js';
 
 /** Relative activity at each local hour 0…23 (interpolated linearly in between). */
-export const DIURNAL: readonly number[] = [
+const DIURNAL: readonly number[] = [
   0.45, 0.28, 0.16, 0.1, 0.08, 0.09, 0.16, 0.3, 0.42, 0.48, 0.52, 0.58, 0.68, 0.66, 0.6, 0.62, 0.72, 0.88,
   1.08, 1.35, 1.55, 1.5, 1.18, 0.75,
 ];
 
 /** Relative activity Monday … Sunday. */
-export const WEEKLY: readonly number[] = [0.9, 0.88, 0.9, 0.94, 1.05, 1.2, 1.13];
+const WEEKLY: readonly number[] = [0.9, 0.88, 0.9, 0.94, 1.05, 1.2, 1.13];
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
