@@ -11,6 +11,13 @@
  *
  * Every draw is O(slate × dims): alias tables pick items, so the cost does
  * not grow with the catalog or the population.
+ *
+ * @example
+ * ```ts
+ * const behaviour = new Behaviour(world, Rng.derive(seed, STREAM.sessions), 'sim-1a2b3c4d-');
+ * const visit = behaviour.startSession(0, 42, world.options.start); // u42 arrives
+ * behaviour.request(visit, visit.nextRequestTs);                    // queues its first slate's events
+ * ```
  */
 import type { Interaction, InteractionContext, InteractionType } from '../schemas/generated/types.js';
 import { dotRow } from './latent.js';

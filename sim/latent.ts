@@ -4,6 +4,13 @@
  * tastes. Items sit near the centroids of their categories, users near the
  * centroids of their favourite categories, so the dot product of a taste
  * and an item vector is how much that user likes that kind of item.
+ *
+ * @example
+ * ```ts
+ * const latent = new LatentSpace(seed, 16, CATEGORIES.length);
+ * const v = normalize(addScaled(new Float32Array(16).fill(0), latent.centroid(3), 1));
+ * dotRow(v, latent.centroids, 3); // 1: a vector at genre 3's centroid
+ * ```
  */
 import { Rng, STREAM } from './random.js';
 
