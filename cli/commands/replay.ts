@@ -1,10 +1,18 @@
 import type { Config } from '../../runtime/config.js';
-import { TopologyError } from '../../runtime/errors.js';
+import { SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
+import type { Platform } from '../../runtime/platform.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { replayAlone } from '../../runtime/processor/replay-alone.js';
-import { requestReplay, runningPid } from '../../runtime/processor/replay-control.js';
-import { formatReplayFrom, parseReplayFrom, type ReplayFrom } from '../../runtime/processor/reset.js';
-import { APPLICATIONS, applicationNames } from '../../topologies/index.js';
+import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
+import {
+  formatReplayFrom,
+  parseReplayFrom,
+  type ReplayFrom,
+  replayOrder,
+  rewrittenTopics,
+} from '../../runtime/processor/reset.js';
+import type { Topology } from '../../runtime/processor/topology.js';
+import { applicationNames } from '../../topologies/index.js';
 import type { Command } from '../command.js';
 import { controlDir, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
@@ -12,16 +20,28 @@ import { Progress } from '../progress.js';
 export const replayCommand: Command = {
   name: 'replay',
   summary:
-    'reset an application (wipe its stores and changelogs) and rebuild it from earliest, a time or an offset; beside a running `recstream process` it asks that process to do it',
+    'reset applications (wipe their stores through the changelogs) and rebuild them from earliest, a time or an offset; beside a running `recstream process` that process does it without stopping',
   usage: 'recstream replay --processor APP|PROCESSOR|all [--from earliest|ISO-TIME|OFFSET]',
   options: { processor: { type: 'string' }, app: { type: 'string' }, from: { type: 'string' } },
   run: async ({ config, values }) => {
     const from = parseReplayFrom((values.from as string | undefined) ?? 'earliest');
-    const apps = await resolveApplications(config, (values.processor ?? values.app) as string | undefined);
+    const name = (values.processor ?? values.app) as string | undefined;
+    let anyRunning = false;
+    for (const app of applicationNames())
+      if ((await runningPid(controlDir(config.dataDir, app))) !== undefined) anyRunning = true;
+    // Beside a running process the log may be locked by it: look read-only, and let that process do the work.
+    const chosen = await withPlatform(
+      config,
+      async (platform) => resolveApplications(await buildAll(platform, name === 'all'), name),
+      { readOnly: anyRunning },
+    );
+    const rewritten = rewrittenTopics(chosen);
+    const beside: { app: string; pid: number; id: string }[] = [];
     const alone: string[] = [];
-    for (const app of apps) {
-      const dir = controlDir(config.dataDir, app);
-      const pid = await runningPid(dir);
+    // Every running application is asked first, so each resets before any upstream one re-emits.
+    for (const topology of replayOrder(chosen)) {
+      const app = topology.applicationId;
+      const pid = await runningPid(controlDir(config.dataDir, app));
       if (pid === undefined) {
         alone.push(app);
         continue;
@@ -29,47 +49,86 @@ export const replayCommand: Command = {
       process.stderr.write(
         `${app}: running in process ${pid}; asking it to replay from ${formatReplayFrom(from)}\n`,
       );
+      beside.push({
+        app,
+        pid,
+        id: await sendReplayRequest(controlDir(config.dataDir, app), from, rewritten),
+      });
+    }
+    for (const { app, pid, id } of beside) {
       const progress = new Progress(`replay ${app}`, undefined);
-      const status = await requestReplay(dir, from, (s) => {
+      const status = await waitForReplay(controlDir(config.dataDir, app), id, (s) => {
         if (s.state === 'rebuilding') progress.update(s.done, { total: s.total });
       });
       progress.done({ total: status.total });
       if (status.state === 'failed') throw new TopologyError(`replay of ${app} failed: ${status.error}`);
       process.stdout.write(`${app}: replayed ${status.total} input records (beside process ${pid})\n`);
     }
-    if (alone.length > 0) await replayHere(config, alone, from);
+    if (alone.length > 0) await replayHere(config, alone, from, rewritten);
     return 0;
   },
 };
 
-async function replayHere(config: Config, apps: readonly string[], from: ReplayFrom): Promise<void> {
+async function replayHere(
+  config: Config,
+  apps: readonly string[],
+  from: ReplayFrom,
+  rewritten: ReadonlySet<string>,
+): Promise<void> {
   await withPlatform(config, async (platform) => {
     const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
-    for (const topology of await selectTopologies(platform, apps.join(','))) {
-      const app = topology.applicationId;
-      let progress: Progress | undefined;
-      const result = await replayAlone(
-        {
-          topology,
-          log: platform.log,
-          stateDir: platform.stateDir(app),
-          engine: config.stateEngine,
-          commitIntervalMs: config.commitIntervalMs,
-          deadLetters,
-          logger: platform.logger.child({ application: app }),
-        },
-        from,
-        (done, total) => {
-          progress ??= new Progress(`replay ${app}`, total);
-          progress.update(done);
-        },
-      );
-      progress?.done();
+    const topologies = await selectTopologies(platform, apps.join(','));
+    let progress: Progress | undefined;
+    const results = await replayAlone(
+      topologies.map((topology) => ({
+        topology,
+        log: platform.log,
+        stateDir: platform.stateDir(topology.applicationId),
+        engine: config.stateEngine,
+        commitIntervalMs: config.commitIntervalMs,
+        deadLetters,
+        logger: platform.logger.child({ application: topology.applicationId }),
+      })),
+      from,
+      (done, total) => {
+        progress ??= new Progress(`replay ${apps.join(',')}`, total);
+        progress.update(done);
+      },
+      rewritten,
+    );
+    progress?.done();
+    for (const r of results)
       process.stdout.write(
-        `${app}: replayed ${result.records} input records from ${formatReplayFrom(from)} in ${result.seconds.toFixed(1)} s (${result.stats.processed} records processed, ${result.stats.deadLetters} dead letters)\n`,
+        `${r.applicationId}: replayed ${r.records} input records from ${formatReplayFrom(from)} in ${r.seconds.toFixed(1)} s (${r.stats.processed} records processed, ${r.stats.deadLetters} dead letters)\n`,
       );
-    }
   });
+}
+
+/**
+ * Every application's topology. For `all`, one that never ran here (no
+ * changelog topic yet, or its schemas never registered) is left out, as in
+ * `recstream state digest`: there is nothing of it to replay.
+ */
+async function buildAll(platform: Platform, skipNeverRan: boolean): Promise<Topology[]> {
+  const out: Topology[] = [];
+  for (const app of applicationNames()) {
+    let topology: Topology;
+    try {
+      topology = (await selectTopologies(platform, app))[0]!;
+    } catch (error) {
+      if (skipNeverRan && error instanceof SchemaNotFoundError) continue;
+      throw error;
+    }
+    if (skipNeverRan && !(await hasRun(platform, topology))) continue;
+    out.push(topology);
+  }
+  return out;
+}
+
+async function hasRun(platform: Platform, topology: Topology): Promise<boolean> {
+  for (const store of topology.stores)
+    if (await platform.log.describeTopic(store.changelogTopic)) return true;
+  return false;
 }
 
 /**
@@ -77,30 +136,20 @@ async function replayHere(config: Config, apps: readonly string[], from: ReplayF
  * which stands for its whole application: the processors of an application
  * share tasks and commit their stores together, so they are reset together.
  */
-export async function resolveApplications(config: Config, name: string | undefined): Promise<string[]> {
+export function resolveApplications(topologies: readonly Topology[], name: string | undefined): Topology[] {
   if (name === undefined)
     throw new TopologyError(
       `--processor is required: an application (${applicationNames().join(', ')}), a processor, or all`,
     );
-  if (name === 'all') return applicationNames();
-  const out = new Set<string>();
+  if (name === 'all') return [...topologies];
+  const out = new Set<Topology>();
   const unknown: string[] = [];
-  const named = name.split(',');
-  const processors = named.filter((n) => APPLICATIONS[n] === undefined);
-  for (const n of named) if (APPLICATIONS[n] !== undefined) out.add(n);
-  if (processors.length > 0) {
-    await withPlatform(
-      config,
-      async (platform) => {
-        const topologies = await selectTopologies(platform, 'all');
-        for (const p of processors) {
-          const owner = topologies.find((t) => t.processors.some((node) => node.name === p));
-          if (owner) out.add(owner.applicationId);
-          else unknown.push(p);
-        }
-      },
-      { readOnly: true },
-    );
+  for (const n of name.split(',')) {
+    const owner =
+      topologies.find((t) => t.applicationId === n) ??
+      topologies.find((t) => t.processors.some((node) => node.name === n));
+    if (owner) out.add(owner);
+    else unknown.push(n);
   }
   if (unknown.length > 0)
     throw new TopologyError(

@@ -12,14 +12,15 @@
  *
  * The runner side pauses the application's tasks between two batches,
  * wipes and repositions them (StreamRunner.reset), and reports `done` once
- * every input partition reached the end it had when the reset began.
+ * every input partition reached the end it had when the reset began and
+ * the internal topics are drained (StreamRunner.drained).
  *
  * @example
  * ```ts
  * // in the process running the topology
  * const control = await ReplayControl.serve(dir, runner, topology, log, logger);
  * // in `recstream replay`
- * const status = await requestReplay(dir, { kind: 'earliest' }, (s) => progress.update(s.done));
+ * const status = await requestReplay(dir, { kind: 'earliest' }, rewrittenTopics([topology]), (s) => progress.update(s.done));
  * ```
  */
 import { randomUUID } from 'node:crypto';
@@ -68,10 +69,37 @@ export async function runningPid(applicationDir: string): Promise<number | undef
 export async function requestReplay(
   applicationDir: string,
   from: ReplayFrom,
+  rewritten: ReadonlySet<string>,
   onStatus: (status: ReplayStatus) => void = () => {},
 ): Promise<ReplayStatus> {
+  return waitForReplay(applicationDir, await sendReplayRequest(applicationDir, from, rewritten), onStatus);
+}
+
+/**
+ * Writes the request and returns its id. `rewritten`: the topics the whole
+ * replay re-emits (rewrittenTopics of every application replayed), which
+ * this application skips to their end instead of reading twice.
+ */
+export async function sendReplayRequest(
+  applicationDir: string,
+  from: ReplayFrom,
+  rewritten: ReadonlySet<string>,
+): Promise<string> {
   const id = randomUUID();
-  await writeAtomically(join(applicationDir, 'replay-request.json'), { id, from: formatReplayFrom(from) });
+  await writeAtomically(join(applicationDir, 'replay-request.json'), {
+    id,
+    from: formatReplayFrom(from),
+    rewritten: [...rewritten],
+  });
+  return id;
+}
+
+/** Waits for the outcome of a request sent with sendReplayRequest. */
+export async function waitForReplay(
+  applicationDir: string,
+  id: string,
+  onStatus: (status: ReplayStatus) => void = () => {},
+): Promise<ReplayStatus> {
   const statusPath = join(applicationDir, `replay-${id}.json`);
   for (;;) {
     await sleep(POLL_MS);
@@ -134,9 +162,9 @@ export class ReplayControl {
 
   private async poll(): Promise<void> {
     const path = join(this.dir, 'replay-request.json');
-    let request: { id: string; from: string };
+    let request: { id: string; from: string; rewritten: string[] };
     try {
-      request = JSON.parse(await readFile(path, 'utf8')) as { id: string; from: string };
+      request = JSON.parse(await readFile(path, 'utf8')) as typeof request;
     } catch {
       return;
     }
@@ -149,13 +177,14 @@ export class ReplayControl {
       await report({ state: 'resetting', done: 0, total: 0 });
       this.logger.info({ from: request.from, id: request.id }, 'replay requested; resetting the tasks');
       const partitions = this.runner.positions().map((p) => p.partition);
-      const targets = await replayTargets(this.topology, this.log, [...new Set(partitions)]);
-      await this.runner.reset(from);
+      const rewritten = new Set(request.rewritten);
+      const targets = await replayTargets(this.topology, this.log, [...new Set(partitions)], rewritten);
+      await this.runner.reset(from, rewritten);
       const progress = new ReplayProgress(targets, this.runner.positions());
       const total = progress.total;
       for (;;) {
         const { done, reached } = progress.at(this.runner.positions());
-        if (reached) {
+        if (reached && (await this.runner.drained())) {
           await report({ state: 'done', done: total, total });
           this.logger.info({ id: request.id, records: total }, 'replay finished');
           return;

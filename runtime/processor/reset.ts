@@ -1,11 +1,13 @@
 /**
  * Where a replay starts (`recstream replay --from`) and the input offsets a
- * reset task resumes from. External source topics go back to the requested
- * position; internal topics (written by a sink of the same topology, such
- * as `rec.interactions.enriched`) go to their current end, because the
- * upstream processor re-emits everything from the replay's start: reading
- * their old records as well would feed the downstream processor each input
- * twice.
+ * reset task resumes from. Source topics go back to the requested position,
+ * except the topics the replay itself rewrites (written by a sink of a
+ * topology being replayed: `rec.interactions.enriched` inside `features`,
+ * `rec.training-examples` when `features` and `snapshots` are replayed
+ * together): those go to their end when the reset happens, because the
+ * upstream processor re-emits everything from the replay's start, and
+ * reading their old records as well would feed the downstream processor
+ * each input twice.
  *
  * @example
  * ```ts
@@ -43,10 +45,23 @@ export function formatReplayFrom(from: ReplayFrom): string {
   return from.kind === 'time' ? new Date(from.ts).toISOString() : String(from.offset);
 }
 
-/** Source topics the topology also writes: reset to their end, not replayed. */
-export function internalSourceTopics(topology: Topology): string[] {
-  const sinks = new Set(topology.sinkTopics());
-  return topology.sourceTopics().filter((t) => sinks.has(t));
+/** Topics the replay of these topologies rewrites: every sink topic of any of them. */
+export function rewrittenTopics(topologies: readonly Topology[]): Set<string> {
+  return new Set(topologies.flatMap((t) => [...t.sinkTopics()]));
+}
+
+/** The topologies with every writer of a topic before its readers, so downstream rebuilds see upstream outputs. */
+export function replayOrder(topologies: readonly Topology[]): Topology[] {
+  const left = [...topologies];
+  const out: Topology[] = [];
+  while (left.length > 0) {
+    const ready = left.findIndex((t) =>
+      left.every((u) => u === t || !u.sinkTopics().some((topic) => t.sourceTopics().includes(topic))),
+    );
+    // A cycle between applications has no order; keep the given one for the rest.
+    out.push(...left.splice(ready === -1 ? 0 : ready, ready === -1 ? left.length : 1));
+  }
+  return out;
 }
 
 /** The next offset per source topic for task `partition` after a reset to `from`. */
@@ -55,14 +70,14 @@ export async function resetOffsets(
   log: EventLog,
   partition: number,
   from: ReplayFrom,
+  rewritten: ReadonlySet<string> = rewrittenTopics([topology]),
 ): Promise<Map<string, number>> {
-  const internal = new Set(internalSourceTopics(topology));
   const out = new Map<string, number>();
   for (const topic of topology.sourceTopics()) {
     const bounds = (await log.offsets(topic)).find((p) => p.partition === partition);
     if (bounds === undefined) continue;
     let offset: number;
-    if (internal.has(topic)) offset = bounds.end;
+    if (rewritten.has(topic)) offset = bounds.end;
     else if (from.kind === 'earliest') offset = bounds.start;
     else if (from.kind === 'offset') offset = Math.min(Math.max(from.offset, bounds.start), bounds.end);
     else offset = await log.offsetForTimestamp(topic, partition, from.ts);
@@ -76,11 +91,11 @@ export async function replayTargets(
   topology: Topology,
   log: EventLog,
   partitions: readonly number[],
+  rewritten: ReadonlySet<string> = rewrittenTopics([topology]),
 ): Promise<{ topic: string; partition: number; end: number }[]> {
-  const internal = new Set(internalSourceTopics(topology));
   const out: { topic: string; partition: number; end: number }[] = [];
   for (const topic of topology.sourceTopics()) {
-    if (internal.has(topic)) continue;
+    if (rewritten.has(topic)) continue;
     for (const p of await log.offsets(topic))
       if (partitions.includes(p.partition)) out.push({ topic, partition: p.partition, end: p.end });
   }

@@ -29,7 +29,7 @@ import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './global-tables.js';
 import { prepareTopics } from './prepare-topics.js';
-import { type ReplayFrom, resetOffsets } from './reset.js';
+import { type ReplayFrom, resetOffsets, rewrittenTopics } from './reset.js';
 import { type PendingOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
@@ -82,8 +82,12 @@ export class StreamRunner {
   private readonly commitIntervalMs: number;
   private readonly labels: { application: string };
   private running = false;
-  private pendingReset: { from: ReplayFrom; resolve: () => void; reject: (error: unknown) => void } | null =
-    null;
+  private pendingReset: {
+    from: ReplayFrom;
+    rewritten: ReadonlySet<string>;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  } | null = null;
 
   private constructor(
     private readonly options: RunnerOptions,
@@ -149,15 +153,19 @@ export class StreamRunner {
    * Resets every task of this runner for a replay: uncommitted work is
    * dropped, each task's state is wiped durably (changelog tombstones and a
    * `wipe` marker, see TaskState.wipe) and its inputs are repositioned to
-   * `from` (internal topics to their end: see reset.ts). While `run()` is
+   * `from` (the topics in `rewritten` to their end, default this topology's
+   * own sink topics: see reset.ts). While `run()` is
    * looping, the reset happens between two batches and the returned promise
    * settles once the tasks are open again; the loop then rebuilds.
    */
-  reset(from: ReplayFrom): Promise<void> {
-    if (!this.running) return this.resetTasks(from);
+  reset(
+    from: ReplayFrom,
+    rewritten: ReadonlySet<string> = rewrittenTopics([this.options.topology]),
+  ): Promise<void> {
+    if (!this.running) return this.resetTasks(from, rewritten);
     if (this.pendingReset) return Promise.reject(new TopologyError('a reset is already pending'));
     return new Promise((resolve, reject) => {
-      this.pendingReset = { from, resolve, reject };
+      this.pendingReset = { from, rewritten, resolve, reject };
     });
   }
 
@@ -168,11 +176,27 @@ export class StreamRunner {
       .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
   }
 
+  /**
+   * Whether, at this moment, every output is appended and every source
+   * partition of this runner, internal topics included, is read to its end:
+   * what a replay beside the running loop waits for before reporting done.
+   */
+  async drained(): Promise<boolean> {
+    // Outputs first: once none is pending, the internal topics' ends read below include them.
+    if (this.pendingOutputs() > 0 || this.inFlight !== null) return false;
+    for (const topic of this.options.topology.sourceTopics()) {
+      for (const p of await this.options.log.offsets(topic)) {
+        if (this.tasks.has(p.partition) && this.consumer.position(topic, p.partition) < p.end) return false;
+      }
+    }
+    return true;
+  }
+
   private async takeReset(): Promise<void> {
     const request = this.pendingReset!;
     this.pendingReset = null;
     try {
-      await this.resetTasks(request.from);
+      await this.resetTasks(request.from, request.rewritten);
       request.resolve();
     } catch (error) {
       request.reject(error);
@@ -180,7 +204,7 @@ export class StreamRunner {
     }
   }
 
-  private async resetTasks(from: ReplayFrom): Promise<void> {
+  private async resetTasks(from: ReplayFrom, rewritten: ReadonlySet<string>): Promise<void> {
     const partitions = [...this.tasks.keys()];
     for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
     this.letters = [];
@@ -190,7 +214,9 @@ export class StreamRunner {
       const state = await this.openState(partition);
       try {
         await state.wipe();
-        await state.commit(await resetOffsets(this.options.topology, this.options.log, partition, from));
+        await state.commit(
+          await resetOffsets(this.options.topology, this.options.log, partition, from, rewritten),
+        );
       } finally {
         await state.close();
       }
