@@ -24,6 +24,7 @@
  */
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedLog } from '../../runtime/log/embedded/index.js';
@@ -130,6 +131,8 @@ async function appendReference(runDir: string, workDir: string): Promise<number>
 
 export const simulateSuite: Suite = async ({ scale, workDir, progress }): Promise<BenchResult[]> => {
   const size = SIZES[scale];
+  // Other work on the machine takes CPU from the run: its load is part of the result.
+  const loadBefore = loadavg()[0]!;
   const mb = (bytes: number) => bytes / 1024 / 1024;
   const smallRss: number[] = [];
   for (let rep = 0; rep < size.repetitions; rep++) {
@@ -169,6 +172,8 @@ export const simulateSuite: Suite = async ({ scale, workDir, progress }): Promis
     measured:
       'write phase as the command reports it: world build, generation, Avro encoding, appends; not Node start-up',
     reference: 'the same encoded interactions appended to a fresh embedded log in batches of the same size',
+    events_per_s_runs: rates,
+    machine_load_1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
   };
   const peakSmall = mb(median(smallRss));
   const peakLarge = mb(median(rss));
