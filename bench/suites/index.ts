@@ -4,6 +4,7 @@ import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
 import { onlineSuite } from './online.js';
+import { replaySuite } from './replay.js';
 import { runtimeSuite } from './runtime.js';
 import { simulateSuite } from './simulate.js';
 import { topologySuite } from './topology.js';
@@ -13,6 +14,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   ingest: ingestSuite,
   log: logSuite,
   online: onlineSuite,
+  replay: replaySuite,
   runtime: runtimeSuite,
   simulate: simulateSuite,
   topology: topologySuite,

@@ -111,7 +111,7 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
 };
 
 /** The simulator's items, users and interactions, each topic partitioned by its key. */
-async function writeWorld(
+export async function writeWorld(
   log: EventLog,
   serde: Serde,
   size: { events: number; users: number; items: number; days: number },
