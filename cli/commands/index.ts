@@ -11,7 +11,7 @@ import { onlineDropCommand } from './online-drop.js';
 import { onlineGetCommand } from './online-get.js';
 import { onlineNamespacesCommand } from './online-namespaces.js';
 import { processCommand } from './process.js';
-import { replayCommand } from './replay.js';
+import { rebuildCommand, replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 import { stateDigestCommand } from './state-digest.js';
@@ -28,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   topicsCommand,
   stateDigestCommand,
   replayCommand,
+  rebuildCommand,
   onlineGetCommand,
   onlineNamespacesCommand,
   onlineActivateCommand,

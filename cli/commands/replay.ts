@@ -23,51 +23,67 @@ export const replayCommand: Command = {
     'reset applications (wipe their stores through the changelogs) and rebuild them from earliest, a time or an offset; beside a running `recstream process` that process does it without stopping',
   usage: 'recstream replay --processor APP|PROCESSOR|all [--from earliest|ISO-TIME|OFFSET]',
   options: { processor: { type: 'string' }, app: { type: 'string' }, from: { type: 'string' } },
-  run: async ({ config, values }) => {
-    const from = parseReplayFrom((values.from as string | undefined) ?? 'earliest');
-    const name = (values.processor ?? values.app) as string | undefined;
-    let anyRunning = false;
-    for (const app of applicationNames())
-      if ((await runningPid(controlDir(config.dataDir, app))) !== undefined) anyRunning = true;
-    // Beside a running process the log may be locked by it: look read-only, and let that process do the work.
-    const chosen = await withPlatform(
+  run: ({ config, values }) =>
+    replay(
       config,
-      async (platform) => resolveApplications(await buildAll(platform, name === 'all'), name),
-      { readOnly: anyRunning },
-    );
-    const rewritten = rewrittenTopics(chosen);
-    const beside: { app: string; pid: number; id: string }[] = [];
-    const alone: string[] = [];
-    // Every running application is asked first, so each resets before any upstream one re-emits.
-    for (const topology of replayOrder(chosen)) {
-      const app = topology.applicationId;
-      const pid = await runningPid(controlDir(config.dataDir, app));
-      if (pid === undefined) {
-        alone.push(app);
-        continue;
-      }
-      process.stderr.write(
-        `${app}: running in process ${pid}; asking it to replay from ${formatReplayFrom(from)}\n`,
-      );
-      beside.push({
-        app,
-        pid,
-        id: await sendReplayRequest(controlDir(config.dataDir, app), from, rewritten),
-      });
-    }
-    for (const { app, pid, id } of beside) {
-      const progress = new Progress(`replay ${app}`, undefined);
-      const status = await waitForReplay(controlDir(config.dataDir, app), id, (s) => {
-        if (s.state === 'rebuilding') progress.update(s.done, { total: s.total });
-      });
-      progress.done({ total: status.total });
-      if (status.state === 'failed') throw new TopologyError(`replay of ${app} failed: ${status.error}`);
-      process.stdout.write(`${app}: replayed ${status.total} input records (beside process ${pid})\n`);
-    }
-    if (alone.length > 0) await replayHere(config, alone, from, rewritten);
-    return 0;
-  },
+      parseReplayFrom((values.from as string | undefined) ?? 'earliest'),
+      (values.processor ?? values.app) as string | undefined,
+    ),
 };
+
+/** `recstream rebuild`: every store of the applications from earliest, in place (a replay from earliest). */
+export const rebuildCommand: Command = {
+  name: 'rebuild',
+  summary:
+    "rebuild applications' stores from earliest in place (recstream replay --from earliest); beside a running `recstream process` that process does it",
+  usage: 'recstream rebuild --processor APP|PROCESSOR|all',
+  options: { processor: { type: 'string' }, app: { type: 'string' } },
+  run: ({ config, values }) =>
+    replay(config, { kind: 'earliest' }, (values.processor ?? values.app) as string | undefined),
+};
+
+async function replay(config: Config, from: ReplayFrom, name: string | undefined): Promise<number> {
+  let anyRunning = false;
+  for (const app of applicationNames())
+    if ((await runningPid(controlDir(config.dataDir, app))) !== undefined) anyRunning = true;
+  // Beside a running process the log may be locked by it: look read-only, and let that process do the work.
+  const chosen = await withPlatform(
+    config,
+    async (platform) => resolveApplications(await buildAll(platform, name === 'all'), name),
+    { readOnly: anyRunning },
+  );
+  const rewritten = rewrittenTopics(chosen);
+  const beside: { app: string; pid: number; id: string }[] = [];
+  const alone: string[] = [];
+  // Every running application is asked first, so each resets before any upstream one re-emits.
+  for (const topology of replayOrder(chosen)) {
+    const app = topology.applicationId;
+    const pid = await runningPid(controlDir(config.dataDir, app));
+    if (pid === undefined) {
+      alone.push(app);
+      continue;
+    }
+    process.stderr.write(
+      `${app}: running in process ${pid}; asking it to replay from ${formatReplayFrom(from)}\n`,
+    );
+    beside.push({
+      app,
+      pid,
+      id: await sendReplayRequest(controlDir(config.dataDir, app), from, rewritten),
+    });
+  }
+  for (const { app, pid, id } of beside) {
+    const progress = new Progress(`replay ${app}`, undefined);
+    const status = await waitForReplay(controlDir(config.dataDir, app), id, (s) => {
+      if (s.state === 'rebuilding') progress.update(s.done, { total: s.total });
+    });
+    progress.done({ total: status.total });
+    if (status.state === 'failed') throw new TopologyError(`replay of ${app} failed: ${status.error}`);
+    process.stdout.write(`${app}: replayed ${status.total} input records (beside process ${pid})\n`);
+  }
+  if (alone.length > 0) await replayHere(config, alone, from, rewritten);
+  return 0;
+}
 
 async function replayHere(
   config: Config,
