@@ -481,6 +481,8 @@ export class StreamRunner {
   }
 
   private async caughtUp(): Promise<boolean> {
+    // A commit in flight may still be appending outputs to topics this topology reads.
+    if (this.inFlight) await this.inFlight;
     for (const topic of this.options.topology.sourceTopics()) {
       for (const p of await this.options.log.offsets(topic)) {
         if (this.tasks.has(p.partition) && this.consumer.position(topic, p.partition) < p.end) return false;
