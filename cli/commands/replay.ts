@@ -73,11 +73,15 @@ async function replay(config: Config, from: ReplayFrom, name: string | undefined
     });
   }
   for (const { app, pid, id } of beside) {
-    const progress = new Progress(`replay ${app}`, undefined);
+    let progress: Progress | undefined;
     const status = await waitForReplay(controlDir(config.dataDir, app), id, (s) => {
-      if (s.state === 'rebuilding') progress.update(s.done, { total: s.total });
+      if (s.state !== 'rebuilding') return;
+      // The total is known once the running process has reset the tasks.
+      progress ??= new Progress(`replay ${app}`, s.total);
+      progress.update(s.done);
     });
-    progress.done({ total: status.total });
+    progress?.update(status.total);
+    progress?.done();
     if (status.state === 'failed') throw new TopologyError(`replay of ${app} failed: ${status.error}`);
     process.stdout.write(`${app}: replayed ${status.total} input records (beside process ${pid})\n`);
   }
