@@ -133,15 +133,17 @@ export class Catalog {
         .filter((i) => Number.isFinite(this.retireTs[i]))
         .sort((a, b) => this.retireTs[a]! - this.retireTs[b]! || a - b),
     );
-    this.byCategory = CATEGORIES.map((_, c) => {
-      const members = Int32Array.from([...this.category.keys()].filter((i) => this.category[i] === c));
+    const members: number[][] = CATEGORIES.map(() => []);
+    for (let i = 0; i < n; i++) members[this.category[i]!]!.push(i);
+    this.byCategory = members.map((list) =>
       // A category no item drew (tiny catalogs) falls back to the whole catalog.
-      if (members.length === 0) return new AliasTable(this.popularity);
-      return new AliasTable(
-        Array.from(members, (i) => this.popularity[i]!),
-        members,
-      );
-    });
+      list.length === 0
+        ? new AliasTable(this.popularity)
+        : new AliasTable(
+            list.map((i) => this.popularity[i]!),
+            Int32Array.from(list),
+          ),
+    );
     this.popular = new AliasTable(this.popularity);
   }
 

@@ -46,7 +46,7 @@ interface Size {
 }
 
 const SIZES: Readonly<Record<'small' | 'full', Size>> = {
-  small: { users: 100_000, items: 20_000, events: 1_000_000, smallEvents: 100_000, repetitions: 3 },
+  small: { users: 100_000, items: 20_000, events: 1_000_000, smallEvents: 100_000, repetitions: 5 },
   full: { users: 1_000_000, items: 100_000, events: 10_000_000, smallEvents: 1_000_000, repetitions: 1 },
 };
 
