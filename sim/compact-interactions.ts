@@ -117,23 +117,22 @@ export function expand(b: InteractionBatch, idPrefix: string): Interaction[] {
 /** All columns as views of one buffer (transferring one buffer is much cheaper than eleven). */
 function allocate(n: number): InteractionBatch {
   const buffer = new ArrayBuffer(n * (5 * 8 + 2 * 4 + 4));
-  let at = 0;
-  const f64 = () => new Float64Array(buffer, (at += 8 * n) - 8 * n, n);
-  const i32 = () => new Int32Array(buffer, (at += 4 * n) - 4 * n, n);
-  const u8 = () => new Uint8Array(buffer, (at += n) - n, n);
-  // Widest first, so every view starts aligned.
+  // Widest first, so every view starts aligned: five 8-byte columns, two 4-byte, four 1-byte.
+  const f64 = (k: number) => new Float64Array(buffer, k * 8 * n, n);
+  const i32 = (k: number) => new Int32Array(buffer, 40 * n + k * 4 * n, n);
+  const u8 = (k: number) => new Uint8Array(buffer, 48 * n + k * n, n);
   return {
     count: 0,
-    ts: f64(),
-    value: f64(),
-    watchMs: f64(),
-    eventNo: f64(),
-    sessionNo: f64(),
-    user: i32(),
-    item: i32(),
-    type: u8(),
-    device: u8(),
-    country: u8(),
-    surface: u8(),
+    ts: f64(0),
+    value: f64(1),
+    watchMs: f64(2),
+    eventNo: f64(3),
+    sessionNo: f64(4),
+    user: i32(0),
+    item: i32(1),
+    type: u8(0),
+    device: u8(1),
+    country: u8(2),
+    surface: u8(3),
   };
 }
