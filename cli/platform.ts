@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
 import { TopologyError } from '../runtime/errors.js';
 import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
+import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import type { RunnerOptions } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import { APPLICATIONS, applicationNames } from '../topologies/index.js';
 
@@ -42,4 +44,21 @@ export async function selectTopologies(platform: Platform, app: string | undefin
 /** Where a running application and `recstream replay` / `rebuild` exchange requests (runtime/processor/replay-control.ts). */
 export function controlDir(dataDir: string, applicationId: string): string {
   return join(dataDir, 'control', applicationId);
+}
+
+/**
+ * The runner options every command uses for an application on this
+ * platform: its state dir, the configured engine and commit interval, the
+ * Avro dead-letter serializer and a logger naming the application.
+ */
+export async function runnerOptions(platform: Platform, topology: Topology): Promise<RunnerOptions> {
+  return {
+    topology,
+    log: platform.log,
+    stateDir: platform.stateDir(topology.applicationId),
+    engine: platform.config.stateEngine,
+    commitIntervalMs: platform.config.commitIntervalMs,
+    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    logger: platform.logger.child({ application: topology.applicationId }),
+  };
 }

@@ -7,12 +7,11 @@ import {
 } from '../../processors/interaction-counts/interaction-counts.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
-import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import { TaskState } from '../../runtime/state/task-state.js';
 import { simulationTopics, writeSimulation } from '../../sim/log-writer.js';
 import type { Command } from '../command.js';
-import { selectTopologies, withPlatform } from '../platform.js';
+import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Marks a data dir as the demo's own, so a second `recstream demo` may wipe it and nothing else. */
@@ -38,7 +37,7 @@ export const demoCommand: Command = {
     const rate = values.rate === undefined ? undefined : positiveInt(values.rate, 0, '--rate');
     await prepareDataDir(config.dataDir);
     return withPlatform(config, async (platform) => {
-      const { log, serde, logger } = platform;
+      const { log } = platform;
       const out = process.stdout;
       out.write(
         `recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`,
@@ -47,20 +46,13 @@ export const demoCommand: Command = {
       const topologies = await selectTopologies(platform, 'all');
       for (const t of topologies) out.write(`${t.describe()}\n\n`);
 
-      const deadLetters = avroSerializer(await serde.encoder('rec.dlq-value'));
       // One after another, in application order: an application's sinks (features' training
       // examples) must exist before the application that reads them (snapshots) starts.
       const runners: StreamRunner[] = [];
       for (const topology of topologies) {
         runners.push(
           await StreamRunner.start({
-            topology,
-            log,
-            stateDir: platform.stateDir(topology.applicationId),
-            engine: config.stateEngine,
-            commitIntervalMs: config.commitIntervalMs,
-            deadLetters,
-            logger: logger.child({ application: topology.applicationId }),
+            ...(await runnerOptions(platform, topology)),
             metrics: runtimeMetrics(platform.metrics),
           }),
         );

@@ -1,10 +1,9 @@
 import { runnersLookup } from '../../runtime/online/in-process/task-lookup.js';
 import { openOnlineStore } from '../../runtime/online/open.js';
-import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
-import { selectTopologies, withPlatform } from '../platform.js';
+import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 /**
  * `recstream online get VIEW KEY...`: what a responder would read, from
@@ -28,17 +27,7 @@ export const onlineGetCommand: Command = {
       const runners = new Map<string, StreamRunner>();
       if (config.redisUrl === undefined && binding !== undefined) {
         const [topology] = await selectTopologies(platform, binding.application);
-        runners.set(
-          binding.application,
-          await StreamRunner.start({
-            topology: topology!,
-            log: platform.log,
-            stateDir: platform.stateDir(binding.application),
-            engine: config.stateEngine,
-            deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
-            logger: platform.logger,
-          }),
-        );
+        runners.set(binding.application, await StreamRunner.start(await runnerOptions(platform, topology!)));
       }
       const store = await openOnlineStore(config, resolved, platform.logger, runnersLookup(runners));
       try {

@@ -1,11 +1,10 @@
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
-import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { ReplayControl } from '../../runtime/processor/replay-control.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
-import { controlDir, selectTopologies, withPlatform } from '../platform.js';
+import { controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 export const processCommand: Command = {
   name: 'process',
@@ -22,7 +21,6 @@ export const processCommand: Command = {
       const topologies = writersFirst(await selectTopologies(platform, values.app as string | undefined));
       const partitions =
         typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
-      const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
       // Installed before start-up so a SIGTERM during a long restore still ends in a clean close.
@@ -35,13 +33,7 @@ export const processCommand: Command = {
       process.once('SIGINT', stop);
       for (const topology of topologies) {
         const runner = await StreamRunner.start({
-          topology,
-          log: platform.log,
-          stateDir: platform.stateDir(topology.applicationId),
-          engine: config.stateEngine,
-          commitIntervalMs: config.commitIntervalMs,
-          deadLetters,
-          logger: platform.logger.child({ application: topology.applicationId }),
+          ...(await runnerOptions(platform, topology)),
           metrics,
           partitions,
           onRestore: (store, partition, restored, total) =>

@@ -1,7 +1,6 @@
 import type { Config } from '../../runtime/config.js';
 import { SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
-import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { replayAlone } from '../../runtime/processor/replay-alone.js';
 import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
 import {
@@ -14,7 +13,7 @@ import {
 import type { Topology } from '../../runtime/processor/topology.js';
 import { applicationNames } from '../../topologies/index.js';
 import type { Command } from '../command.js';
-import { controlDir, selectTopologies, withPlatform } from '../platform.js';
+import { controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 export const replayCommand: Command = {
@@ -96,19 +95,10 @@ async function replayHere(
   rewritten: ReadonlySet<string>,
 ): Promise<void> {
   await withPlatform(config, async (platform) => {
-    const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
     const topologies = await selectTopologies(platform, apps.join(','));
     let progress: Progress | undefined;
     const results = await replayAlone(
-      topologies.map((topology) => ({
-        topology,
-        log: platform.log,
-        stateDir: platform.stateDir(topology.applicationId),
-        engine: config.stateEngine,
-        commitIntervalMs: config.commitIntervalMs,
-        deadLetters,
-        logger: platform.logger.child({ application: topology.applicationId }),
-      })),
+      await Promise.all(topologies.map((topology) => runnerOptions(platform, topology))),
       from,
       (done, total) => {
         progress ??= new Progress(`replay ${apps.join(',')}`, total);

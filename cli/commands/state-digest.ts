@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Platform } from '../../runtime/platform.js';
-import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
-import { selectTopologies, withPlatform } from '../platform.js';
+import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 export const stateDigestCommand: Command = {
   name: 'state digest',
@@ -14,20 +13,12 @@ export const stateDigestCommand: Command = {
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
       const digests: Record<string, string> = {};
-      const deadLetters = avroSerializer(await platform.serde.encoder('rec.dlq-value'));
       const app = values.app as string | undefined;
       for (const topology of await selectTopologies(platform, app)) {
         // Asked for every application: one that never ran here has no changelogs (and maybe no source topics yet).
         if ((app === undefined || app === 'all') && !(await hasRun(platform, topology))) continue;
         // Opening the tasks restores any state missing on disk from the changelogs first.
-        const runner = await StreamRunner.start({
-          topology,
-          log: platform.log,
-          stateDir: platform.stateDir(topology.applicationId),
-          engine: config.stateEngine,
-          deadLetters,
-          logger: platform.logger,
-        });
+        const runner = await StreamRunner.start(await runnerOptions(platform, topology));
         try {
           for (const [store, hash] of Object.entries(await runner.digest()))
             digests[`${topology.applicationId}/${store}`] = hash;
