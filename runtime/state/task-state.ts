@@ -94,6 +94,8 @@ export class TaskState {
   private meta: TaskMeta;
   private offsets: ReadonlyMap<string, number>;
   private committing: Promise<void> | null = null;
+  /** Set when a commit failed after it may have appended to a changelog; see `flush`. */
+  private afterFailedCommit = false;
   private closed = false;
 
   private constructor(
@@ -394,9 +396,9 @@ export class TaskState {
         for (const store of this.storeList) store.completeFlush(0);
         return;
       }
-      const writes = this.storeList.map((store) => store.flushWrites());
+      const flushed = this.storeList.map((store) => store.flushWrites());
       await after;
-      const deltas = await this.countDeltas(writes);
+      const { deltas, writes } = await this.countDeltas(flushed);
       const seq = this.meta.seq + 1;
       const marker: CommitMarker = { kind: 'commit', seq, inputOffsets: offsets, stores: this.storeNames() };
       const ends = await this.appendChangelogs(writes, marker);
@@ -418,8 +420,12 @@ export class TaskState {
       this.storeList.forEach((store, i) => {
         store.completeFlush(deltas[i] as number);
       });
+      this.afterFailedCommit = false;
     } catch (err) {
       for (const store of this.storeList) store.abortFlush();
+      // The failed commit may have appended part of its changelog batch: the
+      // next one must rewrite every key it touched, deletes of new keys included.
+      this.afterFailedCommit = true;
       throw err;
     }
   }
@@ -445,8 +451,16 @@ export class TaskState {
     return results.map((r) => (r as PromiseFulfilledResult<number>).value);
   }
 
-  /** Per store, how the committed entry count changes; asks the engine only about keys the cache knows nothing of. */
-  private async countDeltas(writes: readonly FlushWrite[][]): Promise<number[]> {
+  /**
+   * Per store, how the committed entry count changes, and the writes worth
+   * making: a delete of a key that was never committed (put and deleted
+   * within one commit interval, like a pending queue entry) is dropped, so it
+   * costs neither a changelog record nor an engine write. Asks the engine only
+   * about keys the cache knows nothing of.
+   */
+  private async countDeltas(
+    writes: readonly FlushWrite[][],
+  ): Promise<{ deltas: number[]; writes: FlushWrite[][] }> {
     const unknown: FlushWrite[] = [];
     for (const list of writes) for (const w of list) if (w.existed === undefined) unknown.push(w);
     const found = await this.engine.getMany(unknown.map((w) => w.engineKey));
@@ -454,12 +468,20 @@ export class TaskState {
     unknown.forEach((w, i) => {
       existedBefore.set(w, found[i] !== undefined);
     });
-    return writes.map((list) => {
+    const kept: FlushWrite[][] = [];
+    const deltas = writes.map((list) => {
       let delta = 0;
-      for (const w of list)
-        delta += (w.value !== null ? 1 : 0) - ((w.existed ?? existedBefore.get(w)) ? 1 : 0);
+      const keep: FlushWrite[] = [];
+      for (const w of list) {
+        const existed = w.existed ?? existedBefore.get(w) ?? true;
+        if (w.value === null && !existed && !this.afterFailedCommit) continue;
+        keep.push(w);
+        delta += (w.value !== null ? 1 : 0) - (existed ? 1 : 0);
+      }
+      kept.push(keep);
       return delta;
     });
+    return { deltas, writes: kept };
   }
 
   private setMeta(meta: TaskMeta): void {
