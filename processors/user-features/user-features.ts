@@ -263,21 +263,26 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
       if (frontier - this.promised[partition]! < this.options.watermarkIntervalMs) continue;
       this.promised[partition] = frontier;
-      this.ctx.forward({
-        key: null,
-        partition,
-        value: {
-          interaction: null,
-          user: null,
-          source_partition: this.ctx.partition,
-          sequence: this.clock.sequence - 1,
-          frontier,
-          late: false,
-          purged_user_id: null,
-        },
-        timestamp: frontier,
-      });
+      this.notify(partition, frontier, null, frontier);
     }
+  }
+
+  /** A control record to one item-features task: a watermark promise, or a purge notice. */
+  private notify(partition: number, frontier: number, purgedUserId: string | null, timestamp: number): void {
+    this.ctx.forward({
+      key: null,
+      partition,
+      value: {
+        interaction: null,
+        user: null,
+        source_partition: this.ctx.partition,
+        sequence: this.clock.sequence - 1,
+        frontier,
+        late: false,
+        purged_user_id: purgedUserId,
+      },
+      timestamp,
+    });
   }
 
   /**
@@ -292,22 +297,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       entry.excluded = true;
       this.pendingStore.put(timeKey(entry.event.ts, entry.event.event_id), entry);
     }
-    for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
-      this.ctx.forward({
-        key: null,
-        partition,
-        value: {
-          interaction: null,
-          user: null,
-          source_partition: this.ctx.partition,
-          sequence: this.clock.sequence - 1,
-          // Not a promise: item-features ignores the frontier of a purge notice.
-          frontier: 0,
-          late: false,
-          purged_user_id: userId,
-        },
-        timestamp,
-      });
-    }
+    // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.
+    for (let partition = 0; partition < this.ctx.partitionCount; partition++)
+      this.notify(partition, 0, userId, timestamp);
   }
 }
