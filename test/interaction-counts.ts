@@ -9,17 +9,14 @@ import {
   type InteractionCountsValue,
   interactionCountsCodec,
 } from '../processors/interaction-counts/interaction-counts.js';
-import { loadConfig } from '../runtime/config.js';
-import { silentLogger } from '../runtime/observability/logger.js';
-import { openPlatform } from '../runtime/platform.js';
 import { TaskState } from '../runtime/state/task-state.js';
+import { withTestPlatform } from './platform.js';
 
 const CHANGELOG = 'rec.interaction-counts.counts.changelog';
 
 /** Sum of every user's total over all partitions. */
 export async function countedInteractions(dataDir: string, partitions: number): Promise<number> {
-  const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-  try {
+  return withTestPlatform(dataDir, async (platform) => {
     // A child killed during start-up may not have created it yet.
     await platform.log.ensureTopic({ name: CHANGELOG, partitions, compacted: true });
     let total = 0;
@@ -42,7 +39,5 @@ export async function countedInteractions(dataDir: string, partitions: number): 
       }
     }
     return total;
-  } finally {
-    await platform.close();
-  }
+  });
 }

@@ -4,12 +4,9 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../runtime/config.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { openPlatform } from '../../runtime/platform.js';
-import { interactionStream } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
+import { writeInteractions } from '../../test/platform.js';
 
 const ENV = { RECSTREAM_LOG_FSYNC: 'never', RECSTREAM_COMMIT_INTERVAL_MS: '20' };
 
@@ -29,18 +26,7 @@ test('materialize --once fills Redis; online get answers the same from Redis and
       /no view to materialize yet: .*user \(application features has not run.*interaction_counts \(changelog rec\.interaction-counts\.counts\.changelog does not exist yet\)/,
     );
 
-    const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-    try {
-      await platform.log.ensureTopic({ name: 'rec.interactions', partitions: 4 });
-      const encoder = await platform.serde.encoder('rec.interactions-value');
-      const events = [...interactionStream({ seed: 11, users: 50, items: 20, count: 2000 })];
-      await platform.log.append(
-        'rec.interactions',
-        events.map((e) => ({ key: e.user_id, value: encoder.encode(e), timestamp: e.ts })),
-      );
-    } finally {
-      await platform.close();
-    }
+    await writeInteractions(dataDir, 4, { seed: 11, users: 50, items: 20, count: 2000 });
     const processed = await runCli(
       ['process', '--app', 'interaction-counts', '--once', '--data-dir', dataDir],
       ENV,
@@ -104,18 +90,7 @@ test('materialize --once fills Redis; online get answers the same from Redis and
 test('the long-running materialize waits out an unreachable Redis instead of exiting, and stops on SIGTERM', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'recstream-materialize-down-'));
   try {
-    const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-    try {
-      await platform.log.ensureTopic({ name: 'rec.interactions', partitions: 2 });
-      const encoder = await platform.serde.encoder('rec.interactions-value');
-      const events = [...interactionStream({ seed: 3, users: 5, items: 5, count: 50 })];
-      await platform.log.append(
-        'rec.interactions',
-        events.map((e) => ({ key: e.user_id, value: encoder.encode(e), timestamp: e.ts })),
-      );
-    } finally {
-      await platform.close();
-    }
+    await writeInteractions(dataDir, 2, { seed: 3, users: 5, items: 5, count: 50 });
     const processed = await runCli(
       ['process', '--app', 'interaction-counts', '--once', '--data-dir', dataDir],
       ENV,

@@ -9,12 +9,9 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../runtime/config.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../../runtime/platform.js';
-import { interactionStream } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
+import { withTestPlatform, writeInteractions } from '../../test/platform.js';
 
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '50', RECSTREAM_LOG_FSYNC: 'never' };
 
@@ -61,15 +58,6 @@ async function simulated(root: string): Promise<string> {
   return dataDir;
 }
 
-async function withPlatform<T>(dataDir: string, fn: (p: Platform) => Promise<T>): Promise<T> {
-  const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-  try {
-    return await fn(platform);
-  } finally {
-    await platform.close();
-  }
-}
-
 test('replay from earliest, run alone, rebuilds byte-identical stores that also restore from the changelogs', {
   timeout: 120_000,
 }, async () => {
@@ -104,19 +92,16 @@ test('replay from an offset or a time counts exactly the input records from ther
   const dataDir = join(root, 'data');
   const partitions = 4;
   try {
-    const events = [...interactionStream({ seed: 11, users: 500, items: 200, count: 8_000 })];
-    await withPlatform(dataDir, async ({ log, serde }) => {
-      await log.ensureTopic({ name: 'rec.interactions', partitions });
-      const encoder = await serde.encoder('rec.interactions-value');
-      await log.append(
-        'rec.interactions',
-        events.map((e) => ({ key: e.user_id, value: encoder.encode(e), timestamp: e.ts })),
-      );
+    const events = await writeInteractions(dataDir, partitions, {
+      seed: 11,
+      users: 500,
+      items: 200,
+      count: 8_000,
     });
     await cli(['process', '--app', 'interaction-counts', '--once', '--data-dir', dataDir]);
     assert.equal(await countedInteractions(dataDir, partitions), events.length);
 
-    const ends = await withPlatform(dataDir, async ({ log }) => log.offsets('rec.interactions'));
+    const ends = await withTestPlatform(dataDir, async ({ log }) => log.offsets('rec.interactions'));
     const fromOffset = 1_000;
     await cli([
       'replay',
@@ -137,7 +122,7 @@ test('replay from an offset or a time counts exactly the input records from ther
     // A time: every record of a partition from the first one stamped at or after it.
     const sorted = events.map((e) => e.ts).sort((a, b) => a - b);
     const at = sorted[Math.floor(sorted.length / 2)]!;
-    const expectedFromTime = await withPlatform(dataDir, async ({ log }) => {
+    const expectedFromTime = await withTestPlatform(dataDir, async ({ log }) => {
       let n = 0;
       for (const p of ends) {
         for (let offset = p.start; offset < p.end; ) {

@@ -10,12 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { interactionStream, seededRandom } from '../../sim/interaction-load.js';
+import { seededRandom } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
-import { loadConfig } from '../config.js';
-import { silentLogger } from '../observability/logger.js';
-import { openPlatform, type Platform } from '../platform.js';
+import { writeInteractions } from '../../test/platform.js';
 
 const EVENTS = 150_000;
 const USERS = 3_000;
@@ -24,29 +22,8 @@ const KILLS = 6;
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };
 // Kill 250–900 ms after start: the child is mid-stream (start-up alone takes a few hundred ms).
 
-async function withPlatform<T>(dataDir: string, fn: (p: Platform) => Promise<T>): Promise<T> {
-  const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-  try {
-    return await fn(platform);
-  } finally {
-    await platform.close();
-  }
-}
-
 async function produce(dataDir: string): Promise<void> {
-  await withPlatform(dataDir, async ({ log, serde }) => {
-    await log.ensureTopic({ name: 'rec.interactions', partitions: PARTITIONS });
-    const encoder = await serde.encoder('rec.interactions-value');
-    let batch = [];
-    for (const e of interactionStream({ seed: 42, users: USERS, items: 1000, count: EVENTS })) {
-      batch.push({ key: e.user_id, value: encoder.encode(e), timestamp: e.ts });
-      if (batch.length === 2000) {
-        await log.append('rec.interactions', batch);
-        batch = [];
-      }
-    }
-    await log.append('rec.interactions', batch);
-  });
+  await writeInteractions(dataDir, PARTITIONS, { seed: 42, users: USERS, items: 1000, count: EVENTS });
 }
 
 async function digest(dataDir: string): Promise<string> {
