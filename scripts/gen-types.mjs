@@ -136,8 +136,8 @@ function declareNamed(schema, namespace, ctx, render) {
   const name = schema.name.slice(schema.name.lastIndexOf('.') + 1);
   const full = qualify(name, ns);
   ctx.named.set(full, name);
-  const placeholder = !ctx.declarations.has(full);
-  if (placeholder) {
+  const firstSight = !ctx.declarations.has(full);
+  if (firstSight) {
     for (const [other] of ctx.declarations) {
       if (other !== full && other.endsWith(`.${name}`))
         throw new Error(`${full} and ${other} would both be named ${name}`);
@@ -147,7 +147,7 @@ function declareNamed(schema, namespace, ctx, render) {
   }
   const text = render(name, ns);
   const existing = ctx.declarations.get(full);
-  if (placeholder) existing.text = text;
+  if (firstSight) existing.text = text;
   else if (existing.text !== text) {
     throw new Error(
       `${full} is defined differently in ${existing.source} and ${ctx.source}; shared types must be identical`,
