@@ -31,13 +31,14 @@
  */
 import { Catalog, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
-import { ItemFeaturesProcessor, trainingExampleCodec } from '../processors/item-features/item-features.js';
+import { enrichedWireCodec } from '../processors/item-features/enriched-wire.js';
+import { exampleCodec } from '../processors/item-features/example-parts.js';
+import { ItemFeaturesProcessor } from '../processors/item-features/item-features.js';
 import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
 import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import {
   ITEM_CLOCK_STORE,
   ITEM_PENDING_STORE,
-  pendingEnrichedCodec,
   upstreamClockCodec,
 } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
@@ -53,6 +54,7 @@ import type { Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { enrichedWireDeserializer, exampleSerializer } from './spliced-serdes.js';
 import { trustedAvroSerializer } from './trusted-avro.js';
 
 export const FEATURES_APPLICATION = 'features';
@@ -78,9 +80,9 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
   const items = avroDeserializer(await serde.decoder('rec.items-value'));
   const users = avroDeserializer(await serde.decoder('rec.users-value'));
   const interactions = avroDeserializer(await serde.decoder('rec.interactions-value'));
-  const enrichedIn = avroDeserializer(await serde.decoder('rec.interactions.enriched-value'));
+  const enrichedIn = await enrichedWireDeserializer(serde);
   const enrichedOut = await trustedAvroSerializer(serde, 'rec.interactions.enriched-value');
-  const examples = await trustedAvroSerializer(serde, 'rec.training-examples-value');
+  const examples = await exampleSerializer(serde);
   return new TopologyBuilder(FEATURES_APPLICATION)
     .addGlobalTable({
       name: CATALOG_VERSIONS,
@@ -106,9 +108,9 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])
     .addStore({ name: ITEM_VIEW_STORE, codec: itemViewCodec, keyedByRecordKey: true }, ['item-features'])
-    .addStore({ name: ITEM_PENDING_STORE, codec: pendingEnrichedCodec }, ['item-features'])
+    .addStore({ name: ITEM_PENDING_STORE, codec: enrichedWireCodec }, ['item-features'])
     .addStore({ name: ITEM_CLOCK_STORE, codec: upstreamClockCodec }, ['item-features'])
-    .addStore({ name: LABEL_JOIN_STORE, codec: trainingExampleCodec }, ['item-features'])
+    .addStore({ name: LABEL_JOIN_STORE, codec: exampleCodec }, ['item-features'])
     .addSink('training-examples', TRAINING_EXAMPLES_TOPIC, examples, ['item-features'])
     .build();
 }

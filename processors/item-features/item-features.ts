@@ -3,7 +3,8 @@
  * maintains the per-item view (`item-view.ts`) and emits one
  * `TrainingExample` per interaction to `rec.training-examples` (keyed by
  * user): the interaction's labels, the user's features before it (carried
- * by the enriched record) and the item's features before it.
+ * by the enriched record, as bytes it copies without decoding:
+ * `enriched-wire.ts`, `example-parts.ts`) and the item's features before it.
  *
  * Each user-features task sends its interactions in event-time order;
  * `upstream-merge.ts` merges those streams by event time, so the views and
@@ -31,12 +32,12 @@ import type {
   ProcessorContext,
   StreamRecord,
 } from '../../runtime/processor/processor.js';
-import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
-import type { EnrichedInteraction, TrainingExample } from '../../schemas/generated/types.js';
+import type { KeyValueStore } from '../../runtime/state/store.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { CLICK_THROUGH, eventLabels, watchFraction } from '../feature-math/interactions.js';
-import { orderedSubjectCodec } from '../feature-math/schema-codec.js';
 import type { Versioned } from '../feature-math/versioned.js';
+import type { EnrichedWire } from './enriched-wire.js';
+import type { ExampleParts } from './example-parts.js';
 import {
   emptyItemView,
   foldItemInteraction,
@@ -55,13 +56,8 @@ export interface ItemFeaturesOptions {
   readonly labelWindowMs: number;
 }
 
-/** Store `label-join`: the waiting impressions' examples (Avro of rec.training-examples-value). */
-export const trainingExampleCodec: ValueCodec<TrainingExample> = orderedSubjectCodec<TrainingExample>(
-  'rec.training-examples-value',
-);
-
-export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | null, TrainingExample> {
-  private ctx!: ProcessorContext<TrainingExample>;
+export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, ExampleParts> {
+  private ctx!: ProcessorContext<ExampleParts>;
   private views!: KeyValueStore<ItemView>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
   private labels!: LabelJoin;
@@ -71,7 +67,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | nu
 
   constructor(private readonly options: ItemFeaturesOptions) {}
 
-  async init(ctx: ProcessorContext<TrainingExample>): Promise<void> {
+  async init(ctx: ProcessorContext<ExampleParts>): Promise<void> {
     this.ctx = ctx;
     this.views = ctx.store(ITEM_VIEW_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
@@ -85,7 +81,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | nu
     await this.merge.load();
   }
 
-  async process(record: StreamRecord<EnrichedInteraction | null>): Promise<void> {
+  async process(record: StreamRecord<EnrichedWire | null>): Promise<void> {
     const value = record.value;
     if (value === null) throw new ProcessingError('rec.interactions.enriched record has no value');
     if (value.purged_user_id !== null) {
@@ -124,33 +120,35 @@ export class ItemFeaturesProcessor implements Processor<EnrichedInteraction | nu
 
   /** The example of one released interaction, and the impression it may label clicked. */
   private async label({ record, interaction }: Released): Promise<void> {
-    if (CLICK_THROUGH.has(interaction.type) && (record.user !== null || record.late)) {
+    if (CLICK_THROUGH.has(interaction.type) && (record.userFeatures !== null || record.late)) {
       const clicked = await this.labels.resolve(interaction);
       if (clicked !== undefined) this.emit(clicked);
     }
-    if (record.user === null || record.late) return;
+    if (record.userFeatures === null || record.late) return;
     const attrs = catalogAsOf(this.catalog, interaction.item_id, interaction.ts);
     const view = await this.views.get(interaction.item_id);
-    const example: TrainingExample = {
-      example_id: interaction.event_id,
-      user_id: interaction.user_id,
-      item_id: interaction.item_id,
-      type: interaction.type,
-      ts: interaction.ts,
-      context: interaction.context,
-      labels: eventLabels(interaction, watchFraction(interaction, attrs?.duration_s)),
-      user: record.user,
+    const example: ExampleParts = {
+      head: {
+        example_id: interaction.event_id,
+        user_id: interaction.user_id,
+        item_id: interaction.item_id,
+        type: interaction.type,
+        ts: interaction.ts,
+        context: interaction.context,
+        labels: eventLabels(interaction, watchFraction(interaction, attrs?.duration_s)),
+      },
+      user: record.userFeatures,
       item: itemFeaturesAt(view, interaction.ts, attrs, this.scratch),
     };
     if (interaction.type === 'impression') this.labels.add(example);
     else this.emit(example);
   }
 
-  private emitAll(examples: readonly TrainingExample[]): void {
+  private emitAll(examples: readonly ExampleParts[]): void {
     for (const example of examples) this.emit(example);
   }
 
-  private emit(example: TrainingExample): void {
-    this.ctx.forward({ key: example.user_id, value: example, timestamp: example.ts });
+  private emit(example: ExampleParts): void {
+    this.ctx.forward({ key: example.head.user_id, value: example, timestamp: example.head.ts });
   }
 }

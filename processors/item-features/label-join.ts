@@ -21,10 +21,11 @@
  * ```
  */
 import type { KeyValueStore } from '../../runtime/state/store.js';
-import type { Interaction, TrainingExample } from '../../schemas/generated/types.js';
+import type { Interaction } from '../../schemas/generated/types.js';
 import { impressionLabels } from '../feature-math/interactions.js';
 import { timeKey } from '../feature-math/keys.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
+import type { ExampleParts } from './example-parts.js';
 
 export const LABEL_JOIN_STORE = 'label-join';
 
@@ -45,7 +46,7 @@ export class LabelJoin {
   private readonly byTime = new TimeQueue<Waiting>();
 
   constructor(
-    private readonly store: KeyValueStore<TrainingExample>,
+    private readonly store: KeyValueStore<ExampleParts>,
     private readonly windowMs: number,
   ) {}
 
@@ -58,14 +59,15 @@ export class LabelJoin {
     return this.byTime.size;
   }
 
-  add(example: TrainingExample): void {
-    const key = `${pairOf(example.item_id, example.user_id)}\u0000${timeKey(example.ts, example.example_id)}`;
+  add(example: ExampleParts): void {
+    const { item_id, user_id, ts, example_id } = example.head;
+    const key = `${pairOf(item_id, user_id)}\u0000${timeKey(ts, example_id)}`;
     this.store.put(key, example);
     this.index(key, example);
   }
 
   /** The example of the latest impression a click-through follows within the window, labelled positive. */
-  async resolve(click: Interaction): Promise<TrainingExample | undefined> {
+  async resolve(click: Interaction): Promise<ExampleParts | undefined> {
     const pair = pairOf(click.item_id, click.user_id);
     const list = this.byPair.get(pair);
     if (list === undefined) return undefined;
@@ -82,8 +84,8 @@ export class LabelJoin {
   }
 
   /** Examples of impressions whose window ended before `t` (no click-through can come any more), labelled negative. */
-  async expire(t: number): Promise<TrainingExample[]> {
-    const out: TrainingExample[] = [];
+  async expire(t: number): Promise<ExampleParts[]> {
+    const out: ExampleParts[] = [];
     while (this.byTime.peekTs() + this.windowMs < t) {
       const waiting = this.byTime.shift()!.value;
       const list = this.byPair.get(waiting.pair);
@@ -109,18 +111,19 @@ export class LabelJoin {
     }
   }
 
-  private index(key: string, example: TrainingExample): void {
-    const pair = pairOf(example.item_id, example.user_id);
-    const waiting: Waiting = { ts: example.ts, id: example.example_id, key, pair, user: example.user_id };
+  private index(key: string, example: ExampleParts): void {
+    const { item_id, user_id, ts, example_id } = example.head;
+    const pair = pairOf(item_id, user_id);
+    const waiting: Waiting = { ts, id: example_id, key, pair, user: user_id };
     const list = this.byPair.get(pair);
     if (list === undefined) this.byPair.set(pair, [waiting]);
     else list.push(waiting);
-    this.byTime.insert(example.ts, example.example_id, waiting);
+    this.byTime.insert(ts, example_id, waiting);
   }
 
-  private async take(key: string, clickDelayMs: number | null): Promise<TrainingExample> {
+  private async take(key: string, clickDelayMs: number | null): Promise<ExampleParts> {
     const example = (await this.store.get(key))!;
     this.store.delete(key);
-    return { ...example, labels: impressionLabels(clickDelayMs) };
+    return { ...example, head: { ...example.head, labels: impressionLabels(clickDelayMs) } };
   }
 }

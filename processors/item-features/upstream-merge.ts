@@ -7,7 +7,7 @@
  * only on the streams, not on how they interleave.
  *
  * Waiting records are kept per task, in the order the task sent them, in
- * store `item-pending` (key `<task partition>\u0000<sequence>`, both fixed-
+ * store `item-pending` (Avro bodies, `enrichedWireCodec`; key `<task partition>\u0000<sequence>`, both fixed-
  * width hex) and mirrored in memory; the promise and the highest sequence
  * seen per task are in `item-clock`. A record whose sequence was already
  * seen from its task is a repeat (the task restarted, or was replayed) and
@@ -23,17 +23,12 @@
 import { ProcessingError } from '../../runtime/errors.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
-import type { EnrichedInteraction, Interaction } from '../../schemas/generated/types.js';
+import type { Interaction } from '../../schemas/generated/types.js';
 import { compareTimeId } from '../feature-math/keys.js';
-import { orderedSubjectCodec } from '../feature-math/schema-codec.js';
+import type { EnrichedWire } from './enriched-wire.js';
 
 export const ITEM_PENDING_STORE = 'item-pending';
 export const ITEM_CLOCK_STORE = 'item-clock';
-
-/** Store `item-pending`: the waiting enriched records (Avro of rec.interactions.enriched-value). */
-export const pendingEnrichedCodec: ValueCodec<EnrichedInteraction> = orderedSubjectCodec<EnrichedInteraction>(
-  'rec.interactions.enriched-value',
-);
 
 /** What is known of one upstream task (store `item-clock`, key its partition). */
 export interface UpstreamClock {
@@ -47,7 +42,7 @@ export const upstreamClockCodec: ValueCodec<UpstreamClock> = jsonCodec<UpstreamC
 
 /** A released record, with where it sits in the merge. */
 export interface Released {
-  readonly record: EnrichedInteraction;
+  readonly record: EnrichedWire;
   readonly interaction: Interaction;
   /** Event time, or for a late record the promise it came with. */
   readonly at: number;
@@ -62,7 +57,7 @@ function pendingKey(partition: number, sequence: number): string {
 }
 
 /** Where a record sits in the merge: its event time, or for a late one the promise it came with. */
-function orderTime(record: EnrichedInteraction, interaction: Interaction): number {
+function orderTime(record: EnrichedWire, interaction: Interaction): number {
   return record.late ? record.frontier : interaction.ts;
 }
 
@@ -72,7 +67,7 @@ export class UpstreamMerge {
   private readonly heads: number[] = [];
 
   constructor(
-    private readonly pending: KeyValueStore<EnrichedInteraction>,
+    private readonly pending: KeyValueStore<EnrichedWire>,
     private readonly clockStore: KeyValueStore<UpstreamClock>,
     private readonly partitionCount: number,
   ) {}
@@ -103,7 +98,7 @@ export class UpstreamMerge {
   }
 
   /** Takes one record from the topic (not a purge notice); returns whether its task's promise moved on. */
-  accept(record: EnrichedInteraction): boolean {
+  accept(record: EnrichedWire): boolean {
     const p = record.source_partition;
     const clock = this.clocks[p];
     if (clock === undefined)
@@ -143,8 +138,8 @@ export class UpstreamMerge {
       const stream = this.streams[p]!;
       for (let i = this.heads[p]!; i < stream.length; i++) {
         const w = stream[i]!;
-        if (w.interaction.user_id !== userId || w.record.user === null) continue;
-        const record = { ...w.record, user: null };
+        if (w.interaction.user_id !== userId || w.record.userFeatures === null) continue;
+        const record = { ...w.record, userFeatures: null };
         stream[i] = { ...w, record };
         this.pending.put(w.key, record);
       }

@@ -168,16 +168,13 @@ export interface InteractionContext {
  * Internal repartition topic rec.interactions.enriched, keyed by item_id: an interaction joined with its
  * user's state just before it, released by the user-features task of its user in event-time order, a
  * watermark of that task, or the notice that a user was purged (opt-out or deletion). The item-features
- * processor merges the tasks' streams in event-time order with the watermarks.
+ * processor merges the tasks' streams in event-time order with the watermarks. Version 2 moves `user` to the
+ * end, so a reader can take the user features' bytes as the tail of the record and copy them into a training
+ * example without decoding them.
  */
 export interface EnrichedInteraction {
   /** The interaction, unchanged; null for a watermark record, which only carries `frontier`. */
   interaction: Interaction | null;
-  /**
-   * The user's features before the interaction; null when no training example may come of it (the user opted
-   * out, or the interaction arrived later than the allowed lateness).
-   */
-  user: UserFeatures | null;
   /** Partition of rec.interactions (and user-features task) that emitted the record. */
   source_partition: number;
   /**
@@ -201,6 +198,11 @@ export interface EnrichedInteraction {
    * drops that user's waiting impressions and the features of their waiting interactions. Null otherwise.
    */
   purged_user_id: string | null;
+  /**
+   * The user's features before the interaction; null when no training example may come of it (the user opted
+   * out, or the interaction arrived later than the allowed lateness).
+   */
+  user: UserFeatures | null;
 }
 
 /**
