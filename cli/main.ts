@@ -1,8 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * `recstream`: one entry point for every role and tool (DESIGN.md §7).
  * Errors that recstream raises on purpose print their message and code and
  * exit 1; anything else is a bug and prints its stack.
+ *
+ * The young generation is larger than Node's default (16 MB semi-spaces):
+ * a stream processor keeps each commit interval's decoded values and
+ * buffered outputs alive for ~100 ms, and with small semi-spaces every
+ * scavenge copies them again; 32 MB halved the time spent in scavenges in
+ * the topology benchmark (docs/decisions.md §16).
  */
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from '../runtime/config.js';
