@@ -86,6 +86,23 @@ export interface ProcessorContext<Out> {
   /** The largest event time this task has seen (-1 before the first record). */
   streamTime(): number;
   recordMetadata(): RecordMetadata | undefined;
+  /**
+   * Keeps the task's committed position on `topic` (its own partition) at
+   * or before `offset`, so that after a restart the records from `offset`
+   * on are delivered again; `null` lifts the hold. For a processor that
+   * buffers input records in memory only briefly: instead of writing each
+   * one to a store and deleting it soon after (two changelog records and
+   * two engine writes per record), it holds the input and rebuilds its
+   * buffer from the re-delivered records, recognising those it already
+   * handled by what its stores say. The position only ever commits at the
+   * lowest hold of the task's processors.
+   *
+   * @example
+   * ```ts
+   * ctx.holdInput('rec.interactions.enriched', oldestBuffered?.offset ?? null);
+   * ```
+   */
+  holdInput(topic: string, offset: number | null): void;
 }
 
 export interface Processor<In, Out = never> {

@@ -400,7 +400,9 @@ export class StreamRunner {
     this.letters = [];
     const written = this.appendOutputs(outputs, letters);
     // Each commit snapshots its store writes and offsets now, and writes them once `written` resolves.
-    const commits = [...this.tasks.values()].map((slot) => slot.state.commit(slot.offsets, written));
+    const commits = [...this.tasks.values()].map((slot) =>
+      slot.state.commit(slot.task.committablePositions(slot.offsets), written),
+    );
     const positions = this.consumer
       .assignment()
       .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));

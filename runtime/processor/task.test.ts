@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { silentLogger } from '../observability/logger.js';
 import { numberCodec } from '../state/codecs/index.js';
 import type { KeyValueStore } from '../state/store.js';
 import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
+import { Task } from './task.js';
 import { TopologyTestDriver } from './test-driver.js';
 import { TopologyBuilder } from './topology.js';
 
@@ -106,5 +108,53 @@ test('a processor asking for a store it is not connected to gets a clear error',
   await assert.rejects(
     TopologyTestDriver.create(t),
     /processor p asked for store missing, which the topology does not connect to it/,
+  );
+});
+
+test('holdInput keeps the committable position at the oldest held offset, per topic, until lifted', async () => {
+  let ctx!: ProcessorContext<string>;
+  const held: number[] = [];
+  const holder: Processor<string, string> = {
+    init(c) {
+      ctx = c;
+    },
+    process(record) {
+      const { topic, offset } = ctx.recordMetadata()!;
+      if (record.value === 'wait') held.push(offset);
+      if (record.value === 'go') held.length = 0;
+      ctx.holdInput(topic, held[0] ?? null);
+    },
+  };
+  const holding = new TopologyBuilder('hold-test')
+    .addSource('words', ['rec.words'], utf8)
+    .addProcessor('holder', () => holder, ['words'])
+    .build();
+  const task = new Task(holding, 0, () => assert.fail('no stores'), silentLogger());
+  await task.init();
+  const consumed = new Map<string, number>();
+  const feed = async (offset: number, word: string) => {
+    const failure = await task.process({
+      topic: 'rec.words',
+      partition: 0,
+      offset,
+      timestamp: offset,
+      key: 'k',
+      value: Buffer.from(word),
+      headers: undefined,
+    });
+    assert.equal(failure, undefined);
+    consumed.set('rec.words', offset + 1);
+  };
+  await feed(0, 'a');
+  assert.equal(task.committablePositions(consumed), consumed, 'nothing held: the consumed positions');
+  await feed(1, 'wait');
+  await feed(2, 'wait');
+  await feed(3, 'b');
+  assert.deepEqual([...task.committablePositions(consumed)], [['rec.words', 1]]);
+  await feed(4, 'go');
+  assert.deepEqual([...task.committablePositions(consumed)], [['rec.words', 5]]);
+  assert.throws(
+    () => ctx.holdInput('rec.other', 0),
+    /holds topic rec.other, which no source of the task reads/,
   );
 });

@@ -47,6 +47,8 @@ export interface RecordFailure {
 
 export class Task {
   readonly outputs: PendingOutput[] = [];
+  /** Input positions processors asked to keep (`ProcessorContext.holdInput`), per topic and processor. */
+  private readonly holds = new Map<string, Map<string, number>>();
   private readonly processors = new Map<string, Processor<unknown, unknown>>();
   private readonly punctuations = new Punctuations();
   private readonly sourceByTopic = new Map<string, string>();
@@ -121,6 +123,21 @@ export class Task {
       await this.drain();
     }
     return undefined;
+  }
+
+  /**
+   * The positions to commit: `consumed` (next offset per topic), lowered to
+   * the processors' holds. The same map when nothing is held.
+   */
+  committablePositions(consumed: ReadonlyMap<string, number>): ReadonlyMap<string, number> {
+    if (this.holds.size === 0) return consumed;
+    const out = new Map(consumed);
+    for (const [topic, byProcessor] of this.holds) {
+      const next = out.get(topic);
+      for (const offset of byProcessor.values())
+        if (next === undefined || offset < next) out.set(topic, offset);
+    }
+    return out;
   }
 
   async punctuateWallClock(now: number): Promise<void> {
@@ -210,6 +227,25 @@ export class Task {
       schedule: (intervalMs, type, callback) => this.punctuations.add(intervalMs, type, callback, this.time),
       streamTime: () => this.time,
       recordMetadata: () => this.current,
+      holdInput(topic, offset) {
+        if (!task.sourceByTopic.has(topic))
+          throw new ProcessingError(
+            `processor ${name} holds topic ${topic}, which no source of the task reads`,
+          );
+        let byProcessor = task.holds.get(topic);
+        if (offset === null) {
+          byProcessor?.delete(name);
+          if (byProcessor?.size === 0) task.holds.delete(topic);
+          return;
+        }
+        if (!Number.isSafeInteger(offset) || offset < 0)
+          throw new ProcessingError(`processor ${name} holds ${topic} at invalid offset ${offset}`);
+        if (byProcessor === undefined) {
+          byProcessor = new Map();
+          task.holds.set(topic, byProcessor);
+        }
+        byProcessor.set(name, offset);
+      },
     };
   }
 }
