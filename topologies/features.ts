@@ -12,7 +12,7 @@
  *                          │ interaction + user features before it, in event-time order, + watermarks
  *                          ▼
  * rec.interactions.enriched (key item_id) ─► item-features ─► stores item-view (key item_id),
- *                          │                        item-pending, item-clock, label-join
+ *                          │                        item-clock, label-join
  *                          ▼
  *                   rec.training-examples (key user_id)
  * ```
@@ -31,16 +31,11 @@
  */
 import { Catalog, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
-import { enrichedWireCodec } from '../processors/item-features/enriched-wire.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
 import { ItemFeaturesProcessor } from '../processors/item-features/item-features.js';
 import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
 import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
-import {
-  ITEM_CLOCK_STORE,
-  ITEM_PENDING_STORE,
-  upstreamClockCodec,
-} from '../processors/item-features/upstream-merge.js';
+import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
 import {
   pendingEntryCodec,
@@ -108,8 +103,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])
     .addStore({ name: ITEM_VIEW_STORE, codec: itemViewCodec, keyedByRecordKey: true }, ['item-features'])
-    .addStore({ name: ITEM_PENDING_STORE, codec: enrichedWireCodec }, ['item-features'])
-    .addStore({ name: ITEM_CLOCK_STORE, codec: upstreamClockCodec }, ['item-features'])
+    .addStore({ name: ITEM_CLOCK_STORE, codec: mergeClockCodec }, ['item-features'])
     .addStore({ name: LABEL_JOIN_STORE, codec: exampleCodec }, ['item-features'])
     .addSink('training-examples', TRAINING_EXAMPLES_TOPIC, examples, ['item-features'])
     .build();

@@ -16,13 +16,11 @@
  * ```ts
  * const wire = readEnrichedBody(bytes, WIRE_HEADER_SIZE, 'rec.interactions.enriched partition 3');
  * wire.userFeatures; // Buffer (Avro of rec.UserFeatures) or null
- * enrichedWireCodec.encode(wire); // the same Avro body again, for the item-pending store
  * ```
  */
 import type avro from 'avsc';
 import { DeserializationError } from '../../runtime/errors.js';
 import { parseAvroType } from '../../runtime/serde/avro.js';
-import type { ValueCodec } from '../../runtime/state/store.js';
 import type { EnrichedInteraction, UserFeatures } from '../../schemas/generated/types.js';
 import { loadSchema } from '../../schemas/index.js';
 
@@ -37,8 +35,6 @@ export interface EnrichedWire extends Omit<EnrichedInteraction, 'user'> {
 type EnrichedHead = Omit<EnrichedInteraction, 'user'>;
 
 interface Layout {
-  /** The newest enriched schema, which must end with `user`. */
-  readonly full: avro.Type;
   /** A record of every field before `user`. */
   readonly head: avro.Type;
   readonly user: avro.Type;
@@ -54,7 +50,7 @@ function layout(): Layout {
   const head = parseAvroType(headSchema as never, `${ENRICHED_SUBJECT} head`);
   const union = (full as unknown as { field(name: string): { type: avro.Type } }).field('user').type;
   const user = (union as unknown as { types: avro.Type[] }).types[1]!;
-  return { full, head, user };
+  return { head, user };
 }
 
 const LAYOUT = layout();
@@ -95,24 +91,6 @@ export function fromEnriched(record: EnrichedInteraction): EnrichedWire {
   return { ...head, userFeatures: user === null ? null : encodeUserFeatures(user) };
 }
 
-export function encodeUserFeatures(user: UserFeatures): Buffer {
+function encodeUserFeatures(user: UserFeatures): Buffer {
   return LAYOUT.user.toBuffer(user);
 }
-
-export function decodeUserFeatures(bytes: Buffer): UserFeatures {
-  return LAYOUT.user.fromBuffer(bytes) as UserFeatures;
-}
-
-/** The Avro body (newest schema) of a wire record: the head encoded, then the features' bytes as they are. */
-function encodeEnrichedBody(value: EnrichedWire): Buffer {
-  const { userFeatures, ...head } = value;
-  const headBytes = LAYOUT.head.toBuffer(head);
-  if (userFeatures === null) return Buffer.concat([headBytes, Buffer.of(NULL_BRANCH)]);
-  return Buffer.concat([headBytes, Buffer.of(RECORD_BRANCH), userFeatures]);
-}
-
-/** Store `item-pending`: the waiting records, as Avro bodies of the newest enriched schema. */
-export const enrichedWireCodec: ValueCodec<EnrichedWire> = {
-  encode: encodeEnrichedBody,
-  decode: (bytes) => readEnrichedBody(bytes, 0, 'store item-pending'),
-};

@@ -46,7 +46,7 @@ import {
   itemFeaturesAt,
 } from './item-view.js';
 import { LABEL_JOIN_STORE, LabelJoin } from './label-join.js';
-import { ITEM_CLOCK_STORE, ITEM_PENDING_STORE, type Released, UpstreamMerge } from './upstream-merge.js';
+import { ITEM_CLOCK_STORE, type Released, UpstreamMerge } from './upstream-merge.js';
 
 /** Records waiting before a silent upstream partition is reported. */
 const SILENT_WARNING_AT = 10_000;
@@ -73,24 +73,20 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
     this.labels = new LabelJoin(ctx.store(LABEL_JOIN_STORE), this.options.labelWindowMs);
     await this.labels.load();
-    this.merge = new UpstreamMerge(
-      ctx.store(ITEM_PENDING_STORE),
-      ctx.store(ITEM_CLOCK_STORE),
-      ctx.partitionCount,
-    );
+    this.merge = new UpstreamMerge(ctx.store(ITEM_CLOCK_STORE), ctx.partitionCount);
     await this.merge.load();
   }
 
   async process(record: StreamRecord<EnrichedWire | null>): Promise<void> {
     const value = record.value;
     if (value === null) throw new ProcessingError('rec.interactions.enriched record has no value');
+    const { topic, offset } = this.ctx.recordMetadata()!;
     if (value.purged_user_id !== null) {
       this.labels.forgetUser(value.purged_user_id);
       this.merge.forgetUser(value.purged_user_id);
-      return;
-    }
-    if (this.merge.accept(value)) await this.release();
+    } else if (this.merge.accept(value, offset)) await this.release();
     else if (!this.warnedSilent && this.merge.waiting() >= SILENT_WARNING_AT) this.warnIfSilent();
+    this.ctx.holdInput(topic, this.merge.oldestOffset());
   }
 
   /** Says once why nothing is released when a partition of rec.interactions has never had an interaction. */

@@ -6,18 +6,25 @@
  * the promises of all tasks have passed it; the merged order then depends
  * only on the streams, not on how they interleave.
  *
- * Waiting records are kept per task, in the order the task sent them, in
- * store `item-pending` (Avro bodies, `enrichedWireCodec`; key `<task partition>\u0000<sequence>`, both fixed-
- * width hex) and mirrored in memory; the promise and the highest sequence
- * seen per task are in `item-clock`. A record whose sequence was already
- * seen from its task is a repeat (the task restarted, or was replayed) and
- * is dropped.
+ * Waiting records are kept in memory only, per task in the order it sent
+ * them. They wait briefly (until every task's promise passes them), so
+ * instead of writing each to a store and deleting it soon after, the
+ * processor holds its input at the oldest waiting record
+ * (`ProcessorContext.holdInput`): after a restart the topic delivers them
+ * again from there. Store `item-clock` (key `clock`) says which of those
+ * were handled: per task its promise, the highest sequence taken and the
+ * highest released. A record at or
+ * below what was released from its task, or at or below the last one
+ * waiting from it, is a repeat (the task restarted, or was replayed, or
+ * this is a re-delivery of a released record) and is dropped; a
+ * re-delivered one that was waiting goes back in line.
  *
  * @example
  * ```ts
- * const merge = new UpstreamMerge(pendingStore, clockStore, ctx.partitionCount);
+ * const merge = new UpstreamMerge(clockStore, ctx.partitionCount);
  * await merge.load();
- * if (merge.accept(record)) for (let g = merge.nextGroup(); g; g = merge.nextGroup()) handle(g);
+ * if (merge.accept(record, offset)) for (let g = merge.nextGroup(); g; g = merge.nextGroup()) handle(g);
+ * ctx.holdInput(topic, merge.oldestOffset());
  * ```
  */
 import { ProcessingError } from '../../runtime/errors.js';
@@ -27,18 +34,21 @@ import type { Interaction } from '../../schemas/generated/types.js';
 import { compareTimeId } from '../feature-math/keys.js';
 import type { EnrichedWire } from './enriched-wire.js';
 
-export const ITEM_PENDING_STORE = 'item-pending';
 export const ITEM_CLOCK_STORE = 'item-clock';
+const CLOCK_KEY = 'clock';
 
-/** What is known of one upstream task (store `item-clock`, key its partition). */
+/** What is known of one upstream task. */
 export interface UpstreamClock {
   /** Its latest promise: it sends nothing on time earlier than this any more. */
   frontier: number;
   /** Highest sequence number taken from it; -1 before the first. */
   sequence: number;
+  /** Highest sequence number released from it; -1 before the first. */
+  released: number;
 }
 
-export const upstreamClockCodec: ValueCodec<UpstreamClock> = jsonCodec<UpstreamClock>();
+/** Store `item-clock`, key `clock`: what is known of each upstream task, by its partition. */
+export const mergeClockCodec: ValueCodec<UpstreamClock[]> = jsonCodec<UpstreamClock[]>();
 
 /** A released record, with where it sits in the merge. */
 export interface Released {
@@ -49,11 +59,8 @@ export interface Released {
 }
 
 interface Waiting extends Released {
-  readonly key: string;
-}
-
-function pendingKey(partition: number, sequence: number): string {
-  return `${partition.toString(16).padStart(4, '0')}\u0000${sequence.toString(16).padStart(12, '0')}`;
+  /** Where it is on the input partition. */
+  readonly offset: number;
 }
 
 /** Where a record sits in the merge: its event time, or for a late one the promise it came with. */
@@ -62,60 +69,62 @@ function orderTime(record: EnrichedWire, interaction: Interaction): number {
 }
 
 export class UpstreamMerge {
-  private readonly clocks: UpstreamClock[] = [];
+  private clock: UpstreamClock[] = [];
   private readonly streams: Waiting[][] = [];
   private readonly heads: number[] = [];
 
   constructor(
-    private readonly pending: KeyValueStore<EnrichedWire>,
-    private readonly clockStore: KeyValueStore<UpstreamClock>,
+    private readonly clockStore: KeyValueStore<UpstreamClock[]>,
     private readonly partitionCount: number,
   ) {}
 
   async load(): Promise<void> {
+    const stored = await this.clockStore.get(CLOCK_KEY);
     for (let p = 0; p < this.partitionCount; p++) {
-      const clock = await this.clockStore.get(String(p));
-      this.clocks.push(clock ? { ...clock } : { frontier: Number.NEGATIVE_INFINITY, sequence: -1 });
+      const c = stored?.[p];
+      this.clock.push(c ? { ...c } : { frontier: Number.NEGATIVE_INFINITY, sequence: -1, released: -1 });
       this.streams.push([]);
       this.heads.push(0);
-    }
-    for await (const [key, record] of this.pending.range()) {
-      const interaction = record.interaction!;
-      this.streams[record.source_partition]!.push({
-        record,
-        interaction,
-        at: orderTime(record, interaction),
-        key,
-      });
     }
   }
 
   /** Every upstream task has sent everything earlier than this. */
   frontier(): number {
     let min = Number.POSITIVE_INFINITY;
-    for (const c of this.clocks) if (c.frontier < min) min = c.frontier;
+    for (const c of this.clock) if (c.frontier < min) min = c.frontier;
     return min;
   }
 
-  /** Takes one record from the topic (not a purge notice); returns whether its task's promise moved on. */
-  accept(record: EnrichedWire): boolean {
+  /**
+   * Takes one record from the input partition at `offset` (not a purge
+   * notice); returns whether its task's promise moved on.
+   */
+  accept(record: EnrichedWire, offset: number): boolean {
     const p = record.source_partition;
-    const clock = this.clocks[p];
-    if (clock === undefined)
+    const upstream = this.clock[p];
+    if (upstream === undefined)
       throw new ProcessingError(
         `enriched record from partition ${p}, but the topic has ${this.partitionCount} partitions`,
       );
     const interaction = record.interaction;
-    if (interaction !== null && record.sequence > clock.sequence) {
-      clock.sequence = record.sequence;
-      const key = pendingKey(p, record.sequence);
-      this.streams[p]!.push({ record, interaction, at: orderTime(record, interaction), key });
-      this.pending.put(key, record);
+    if (interaction !== null && record.sequence > this.lastInLine(p)) {
+      if (record.sequence > upstream.sequence) upstream.sequence = record.sequence;
+      this.streams[p]!.push({ record, interaction, at: orderTime(record, interaction), offset });
     }
-    const advanced = record.frontier > clock.frontier;
-    if (advanced) clock.frontier = record.frontier;
-    this.clockStore.put(String(p), clock);
+    const advanced = record.frontier > upstream.frontier;
+    if (advanced) upstream.frontier = record.frontier;
+    this.clockStore.put(CLOCK_KEY, this.clock);
     return advanced;
+  }
+
+  /** Offset of the oldest waiting record, which a restart must deliver again; null when none waits. */
+  oldestOffset(): number | null {
+    let min: number | null = null;
+    for (let p = 0; p < this.streams.length; p++) {
+      const head = this.streams[p]![this.heads[p]!];
+      if (head !== undefined && (min === null || head.offset < min)) min = head.offset;
+    }
+    return min;
   }
 
   /** Records waiting for the merge. */
@@ -128,7 +137,7 @@ export class UpstreamMerge {
   /** Upstream partitions that have promised nothing yet (their task has seen no interaction). */
   silent(): number[] {
     const out: number[] = [];
-    for (const [p, c] of this.clocks.entries()) if (c.frontier === Number.NEGATIVE_INFINITY) out.push(p);
+    for (const [p, c] of this.clock.entries()) if (c.frontier === Number.NEGATIVE_INFINITY) out.push(p);
     return out;
   }
 
@@ -139,9 +148,7 @@ export class UpstreamMerge {
       for (let i = this.heads[p]!; i < stream.length; i++) {
         const w = stream[i]!;
         if (w.interaction.user_id !== userId || w.record.userFeatures === null) continue;
-        const record = { ...w.record, userFeatures: null };
-        stream[i] = { ...w, record };
-        this.pending.put(w.key, record);
+        stream[i] = { ...w, record: { ...w.record, userFeatures: null } };
       }
     }
   }
@@ -167,13 +174,23 @@ export class UpstreamMerge {
     for (let p = 0; p < this.streams.length; p++) {
       const stream = this.streams[p]!;
       let head = this.heads[p]!;
-      while (head < stream.length && stream[head]!.at === at) group.push(stream[head++]!);
+      while (head < stream.length && stream[head]!.at === at) {
+        this.clock[p]!.released = stream[head]!.record.sequence;
+        group.push(stream[head++]!);
+      }
       this.advance(p, head);
     }
     if (group.length > 1)
       group.sort((a, b) => compareTimeId(at, a.interaction.event_id, at, b.interaction.event_id));
-    for (const w of group) this.pending.delete(w.key);
+    this.clockStore.put(CLOCK_KEY, this.clock);
     return group;
+  }
+
+  /** Sequence of the last record of task `p` released or waiting: anything not above it is a repeat. */
+  private lastInLine(p: number): number {
+    const stream = this.streams[p]!;
+    const tail = stream.length > this.heads[p]! ? stream[stream.length - 1]!.record.sequence : -1;
+    return Math.max(this.clock[p]!.released, tail);
   }
 
   private advance(p: number, head: number): void {
