@@ -8,7 +8,7 @@
  * rec.users ─────────► profiles ────────► store users (key user_id, versions, opt_out)
  *                          │ purge (opt-out, deletion)
  *                          ▼
- * rec.interactions ──► user-features ───► stores user-view (key user_id), user-pending, user-clock
+ * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock
  *                          │ interaction + user features before it, in event-time order, + watermarks
  *                          ▼
  * rec.interactions.enriched (key item_id) ─► item-features ─► stores item-view (key item_id),
@@ -38,9 +38,7 @@ import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
 import {
-  pendingEntryCodec,
   USER_CLOCK_STORE,
-  USER_PENDING_STORE,
   UserFeaturesProcessor,
   userClockCodec,
 } from '../processors/user-features/user-features.js';
@@ -97,7 +95,6 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addSource('interactions', ['rec.interactions'], interactions)
     .addProcessor('user-features', () => new UserFeaturesProcessor(options), ['interactions', 'profiles'])
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
-    .addStore({ name: USER_PENDING_STORE, codec: pendingEntryCodec }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
     .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)

@@ -6,7 +6,7 @@
  *
  * Event time, not arrival order, decides what "before" means. The task's
  * watermark is the latest interaction time it has seen minus the allowed
- * lateness; an interaction waits in `user-pending` until the watermark
+ * lateness; an interaction waits in memory until the watermark
  * passes it, then interactions are released in (event time, event id)
  * order: all interactions of one millisecond first get their features from
  * the view, then are folded into it. Out-of-order arrivals within the
@@ -14,8 +14,15 @@
  * arrivals, and a replay gives the same bytes. An interaction older than
  * the watermark on arrival (late) is folded at once, out of order, and
  * forwarded flagged `late`, without features: it can yield no exact
- * training example. Duplicates (same event id) waiting in `user-pending`
- * are dropped.
+ * training example. Duplicates (same event id) still waiting are dropped.
+ *
+ * Waiting interactions are not written to a store: the task holds its
+ * input at the oldest of them (`ProcessorContext.holdInput`), so a restart
+ * delivers them again. `user-clock` keeps the next input offset not yet
+ * processed; a re-delivered interaction older than the watermark was
+ * handled, a newer one was waiting and goes back in line (without
+ * features if its user was purged meanwhile: the view that listed it
+ * among its waiting interactions is gone).
  *
  * Opted-out users (now, or as of the interaction's time) get no view and
  * no features; their interactions are still forwarded, with `user` null, so
@@ -43,13 +50,11 @@ import type {
   ProcessorContext,
   StreamRecord,
 } from '../../runtime/processor/processor.js';
-import { avroCodec, jsonCodec } from '../../runtime/state/codecs/index.js';
+import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { EnrichedInteraction, Interaction, UserFeatures } from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
-import { timeKey } from '../feature-math/keys.js';
-import { subjectSchema } from '../feature-math/schema-codec.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
 import type { Versioned } from '../feature-math/versioned.js';
 import {
@@ -61,7 +66,6 @@ import {
 } from '../profiles/profiles.js';
 import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
-export const USER_PENDING_STORE = 'user-pending';
 export const USER_CLOCK_STORE = 'user-clock';
 
 export interface UserFeaturesOptions {
@@ -71,22 +75,14 @@ export interface UserFeaturesOptions {
   readonly watermarkIntervalMs: number;
 }
 
-/** A pending interaction; `excluded` once its user was purged while it waited. */
-export interface PendingEntry {
+/** A waiting interaction; `excluded` once its user was purged while it waited. */
+interface PendingEntry {
   excluded: boolean;
-  event: Interaction;
+  released: boolean;
+  readonly event: Interaction;
+  /** Where it is on the input partition. */
+  readonly offset: number;
 }
-
-/** Store `user-pending`: key `timeKey(ts, event_id)`, value the interaction (Avro). */
-export const pendingEntryCodec: ValueCodec<PendingEntry> = avroCodec<PendingEntry>({
-  type: 'record',
-  name: 'PendingEntry',
-  namespace: 'rec.state',
-  fields: [
-    { name: 'excluded', type: 'boolean' },
-    { name: 'event', type: subjectSchema('rec.interactions-value') as never },
-  ],
-});
 
 /** The task's watermark state (store `user-clock`, key `clock`). */
 export interface UserClock {
@@ -94,6 +90,8 @@ export interface UserClock {
   max_ts: number;
   /** Sequence number of the next enriched interaction. */
   sequence: number;
+  /** Next offset of the input partition not processed yet: below it, records are re-deliveries. */
+  consumed: number;
 }
 
 export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
@@ -104,11 +102,10 @@ type Input = Interaction | UserPurge | null;
 export class UserFeaturesProcessor implements Processor<Input, EnrichedInteraction> {
   private ctx!: ProcessorContext<EnrichedInteraction>;
   private views!: KeyValueStore<UserView>;
-  private pendingStore!: KeyValueStore<PendingEntry>;
   private clockStore!: KeyValueStore<UserClock>;
   private profiles!: KeyValueStore<ProfileHistory>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
-  private clock: UserClock = { max_ts: -1, sequence: 0 };
+  private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0 };
   /**
    * Latest promise sent to each partition of the enriched topic. Kept in
    * memory only: after a restart watermarks go out a little more often,
@@ -117,6 +114,9 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private promised: Float64Array = new Float64Array(0);
   private readonly queue = new TimeQueue<PendingEntry>();
   private readonly pendingIds = new Set<string>();
+  /** Waiting interactions in input order: the first one not released is where the input is held. */
+  private arrivals: PendingEntry[] = [];
+  private arrivalsHead = 0;
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: UserFeaturesOptions) {}
@@ -124,16 +124,11 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   async init(ctx: ProcessorContext<EnrichedInteraction>): Promise<void> {
     this.ctx = ctx;
     this.views = ctx.store(USER_VIEW_STORE);
-    this.pendingStore = ctx.store(USER_PENDING_STORE);
     this.clockStore = ctx.store(USER_CLOCK_STORE);
     this.profiles = ctx.store(USERS_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
-    this.clock = { ...((await this.clockStore.get(CLOCK_KEY)) ?? this.clock) };
+    this.clock = { ...this.clock, ...(await this.clockStore.get(CLOCK_KEY)) };
     this.promised = new Float64Array(ctx.partitionCount).fill(Number.NEGATIVE_INFINITY);
-    for await (const [, entry] of this.pendingStore.range()) {
-      this.queue.insert(entry.event.ts, entry.event.event_id, entry);
-      this.pendingIds.add(entry.event.event_id);
-    }
   }
 
   async process(record: StreamRecord<Input>): Promise<void> {
@@ -145,23 +140,60 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       return;
     }
     checkInteraction(value, record.key);
+    const { topic, offset } = this.ctx.recordMetadata()!;
+    if (offset < this.clock.consumed) await this.redelivered(value, offset);
+    else await this.arrived(value, offset);
+    this.clockStore.put(CLOCK_KEY, this.clock);
+    this.ctx.holdInput(topic, this.oldestWaiting());
+  }
+
+  private async arrived(value: Interaction, offset: number): Promise<void> {
+    this.clock.consumed = offset + 1;
     if (this.pendingIds.has(value.event_id)) return;
     const frontier = this.frontier();
     if (value.ts < frontier) {
       await this.foldLate(value, frontier);
       return;
     }
-    const entry: PendingEntry = { excluded: false, event: value };
-    this.queue.insert(value.ts, value.event_id, entry);
-    this.pendingIds.add(value.event_id);
-    this.pendingStore.put(timeKey(value.ts, value.event_id), entry);
+    this.wait({ excluded: false, released: false, event: value, offset });
     const history = await this.profiles.get(value.user_id);
     if (!isOptedOut(history, value.ts)) await this.addPending(value);
     if (value.ts > this.clock.max_ts) {
       this.clock.max_ts = value.ts;
       await this.release(this.frontier());
     }
-    this.clockStore.put(CLOCK_KEY, this.clock);
+  }
+
+  /**
+   * An interaction processed before a restart: older than the watermark it
+   * was released or folded; newer, it was waiting, and its user's view
+   * still lists it unless the user was purged since.
+   */
+  private async redelivered(value: Interaction, offset: number): Promise<void> {
+    if (value.ts < this.frontier() || this.pendingIds.has(value.event_id)) return;
+    const view = await this.views.get(value.user_id);
+    const listed = view?.pending.some((p) => p.event_id === value.event_id) ?? false;
+    this.wait({ excluded: !listed, released: false, event: value, offset });
+  }
+
+  private wait(entry: PendingEntry): void {
+    this.queue.insert(entry.event.ts, entry.event.event_id, entry);
+    this.pendingIds.add(entry.event.event_id);
+    this.arrivals.push(entry);
+  }
+
+  /** Offset of the first waiting interaction in input order; null when none waits. */
+  private oldestWaiting(): number | null {
+    const arrivals = this.arrivals;
+    let head = this.arrivalsHead;
+    while (head < arrivals.length && arrivals[head]!.released) head++;
+    // Drop the released prefix now and then rather than shifting the array on every release.
+    if (head > 1024 && head * 2 > arrivals.length) {
+      this.arrivals = arrivals.slice(head);
+      head = 0;
+    }
+    this.arrivalsHead = head;
+    return head < this.arrivals.length ? this.arrivals[head]!.offset : null;
   }
 
   /** The watermark: interactions before it are released; -Infinity before the first interaction. */
@@ -190,7 +222,6 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       this.views.put(event.user_id, view);
     }
     this.emit(event, null, frontier, true);
-    this.clockStore.put(CLOCK_KEY, this.clock);
   }
 
   /** Releases every pending interaction before `frontier`, one event-time millisecond at a time. */
@@ -215,7 +246,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
       for (const { entry, excluded } of group) {
         const event = entry.event;
-        this.pendingStore.delete(timeKey(event.ts, event.event_id));
+        entry.released = true;
         this.pendingIds.delete(event.event_id);
         if (excluded) continue;
         const view = (await this.views.get(event.user_id)) ?? emptyUserView();
@@ -292,11 +323,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
    */
   private async purge(userId: string, timestamp: number): Promise<void> {
     this.views.delete(userId);
-    for (const { value: entry } of this.queue.values()) {
-      if (entry.event.user_id !== userId || entry.excluded) continue;
-      entry.excluded = true;
-      this.pendingStore.put(timeKey(entry.event.ts, entry.event.event_id), entry);
-    }
+    for (const { value: entry } of this.queue.values())
+      if (entry.event.user_id === userId) entry.excluded = true;
     // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.
     for (let partition = 0; partition < this.ctx.partitionCount; partition++)
       this.notify(partition, 0, userId, timestamp);
