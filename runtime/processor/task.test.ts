@@ -158,3 +158,30 @@ test('holdInput keeps the committable position at the oldest held offset, per to
     /holds topic rec.other, which no source of the task reads/,
   );
 });
+
+test('the committable position is the lowest hold of all the processors reading the topic', async () => {
+  const holdAt =
+    (offset: number): (() => Processor<string, string>) =>
+    () => {
+      let ctx!: ProcessorContext<string>;
+      return {
+        init(c) {
+          ctx = c;
+        },
+        process() {
+          ctx.holdInput('rec.words', offset);
+        },
+      };
+    };
+  const holding = new TopologyBuilder('hold-test')
+    .addSource('words', ['rec.words'], utf8)
+    .addProcessor('late', holdAt(7), ['words'])
+    .addProcessor('early', holdAt(2), ['words'])
+    .addProcessor('middle', holdAt(4), ['words'])
+    .build();
+  const task = new Task(holding, 0, () => assert.fail('no stores'), silentLogger());
+  await task.init();
+  const record = { topic: 'rec.words', partition: 0, offset: 9, timestamp: 9, key: 'k', headers: undefined };
+  assert.equal(await task.process({ ...record, value: Buffer.from('x') }), undefined);
+  assert.deepEqual([...task.committablePositions(new Map([['rec.words', 10]]))], [['rec.words', 2]]);
+});

@@ -133,9 +133,10 @@ export class Task {
     if (this.holds.size === 0) return consumed;
     const out = new Map(consumed);
     for (const [topic, byProcessor] of this.holds) {
-      const next = out.get(topic);
-      for (const offset of byProcessor.values())
-        if (next === undefined || offset < next) out.set(topic, offset);
+      for (const offset of byProcessor.values()) {
+        const lowest = out.get(topic);
+        if (lowest === undefined || offset < lowest) out.set(topic, offset);
+      }
     }
     return out;
   }
