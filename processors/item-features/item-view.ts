@@ -23,6 +23,7 @@ import type { Interaction, ItemFeatures } from '../../schemas/generated/types.js
 import type { CatalogAttributes } from '../catalog/catalog-versions.js';
 import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
 import { hllAdd, hllEstimate, newSketch } from '../feature-math/hll.js';
+import { addToSortedMap } from '../feature-math/sorted-map.js';
 import { viewCodec } from '../feature-math/state-codec.js';
 
 export const ITEM_VIEW_STORE = 'item-view';
@@ -48,7 +49,7 @@ export interface ItemView {
   users: Buffer;
   /** The sketch's estimate, kept with it so reads need not recompute it. */
   users_estimate: number;
-  /** One-day-decayed non-impression interactions per request country, as of ref_ts. */
+  /** One-day-decayed non-impression interactions per request country, as of ref_ts; keys in sorted order (`addToSortedMap`). */
   by_country: Record<string, number>;
 }
 
@@ -131,7 +132,7 @@ export function foldItemInteraction(view: ItemView, event: Interaction, scratch:
     addScaled(view.popularity, 0, 1, weights);
     view.popularity_total++;
     const country = event.context.country;
-    if (country !== null) view.by_country[country] = (view.by_country[country] ?? 0) + weights[1]!;
+    if (country !== null) view.by_country = addToSortedMap(view.by_country, country, weights[1]!);
   }
   if (hllAdd(view.users, event.user_id)) view.users_estimate = hllEstimate(view.users);
 }
@@ -178,8 +179,7 @@ export function itemFeaturesAt(
       hl_1d: view.popularity[1]! * f[1]!,
       hl_7d: view.popularity[2]! * f[2]!,
     };
-    for (const c of Object.keys(view.by_country).sort())
-      features.popularity_by_country[c] = view.by_country[c]! * f[1]!;
+    for (const c in view.by_country) features.popularity_by_country[c] = view.by_country[c]! * f[1]!;
   }
   features.trending_score = Math.log((1 + 24 * features.popularity.hl_1h) / (1 + features.popularity.hl_1d));
   return features;

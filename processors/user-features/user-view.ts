@@ -35,6 +35,7 @@ import {
 } from '../../schemas/generated/types.js';
 import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
 import { affinityWeight, TYPE_COUNT, TYPE_INDEX } from '../feature-math/interactions.js';
+import { addToSortedMap } from '../feature-math/sorted-map.js';
 import { viewCodec } from '../feature-math/state-codec.js';
 import type { ProfileVersion } from '../profiles/profiles.js';
 
@@ -63,7 +64,7 @@ export interface UserView {
   type_decayed: number[];
   /** Shared with the features emitted: entries are replaced, never changed. */
   recent: RecentItem[];
-  /** 7-day decayed positive weight per category, as of ref_ts. */
+  /** 7-day decayed positive weight per category, as of ref_ts; keys in sorted order (`addToSortedMap`). */
   affinity: Record<string, number>;
   watch_sum: number;
   watch_count: number;
@@ -185,7 +186,7 @@ export function foldInteraction(
   const affinity = affinityWeight(event, wf);
   if (affinity > 0 && categories.length > 0) {
     const share = (affinity / categories.length) * weights[2]!;
-    for (const c of categories) view.affinity[c] = (view.affinity[c] ?? 0) + share;
+    for (const c of categories) view.affinity = addToSortedMap(view.affinity, c, share);
   }
   if ((event.type === 'view' || event.type === 'complete') && wf !== null) {
     view.watch_sum += wf;
@@ -245,10 +246,9 @@ export function featuresAt(
       hl_7d: view.type_decayed[i * 3 + 2]! * f[2]!,
     };
   }
-  const categories = Object.keys(view.affinity).sort();
   let sum = 0;
-  for (const c of categories) sum += view.affinity[c]!;
-  if (sum > 0) for (const c of categories) features.category_affinity[c] = view.affinity[c]! / sum;
+  for (const c in view.affinity) sum += view.affinity[c]!;
+  if (sum > 0) for (const c in view.affinity) features.category_affinity[c] = view.affinity[c]! / sum;
   if (view.watch_count > 0) features.mean_watch_fraction = view.watch_sum / view.watch_count;
   features.session_count = view.session_count;
   if (t - ref <= SESSION_GAP_MS) {
