@@ -51,6 +51,20 @@ export interface RunnerOptions {
   readonly metrics?: RuntimeMetrics;
   /** Progress of changelog restores, per store. */
   readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
+  /**
+   * The state namespace this instance runs in (namespace.ts); the topology
+   * and state dir given are already that namespace's. Names the consumer
+   * group `<applicationId>@<namespace>`, so a green instance's lag does not
+   * overwrite the blue one's.
+   */
+  readonly namespace?: string;
+  /**
+   * While it returns true, outputs to topics this topology does not read
+   * itself (training examples, dead letters) are dropped at commit: a
+   * green instance rebuilding history must not emit it again. Asked at each
+   * commit. Internal topics are always written.
+   */
+  readonly outputsMuted?: () => boolean;
 }
 
 export interface RunStats {
@@ -81,7 +95,9 @@ export class StreamRunner {
   private lastLagCheck = 0;
   private readonly commitIntervalMs: number;
   private readonly labels: { application: string };
+  private readonly internal: ReadonlySet<string>;
   private running = false;
+  private committed: readonly TopicPartitionOffset[] = [];
   private pendingReset: {
     from: ReplayFrom;
     rewritten: ReadonlySet<string>;
@@ -98,6 +114,8 @@ export class StreamRunner {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
     this.labels = { application: options.topology.applicationId };
+    const sources = new Set(options.topology.sourceTopics());
+    this.internal = new Set(options.topology.sinkTopics().filter((t) => sources.has(t)));
   }
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
@@ -190,6 +208,15 @@ export class StreamRunner {
       }
     }
     return true;
+  }
+
+  /**
+   * The source positions of the last completed commit: every output of the
+   * records before them is appended. Unlike `drained`, reachable under
+   * steady input (a blue/green handover under live traffic).
+   */
+  committedPositions(): readonly TopicPartitionOffset[] {
+    return this.committed;
   }
 
   private async takeReset(): Promise<void> {
@@ -392,11 +419,12 @@ export class StreamRunner {
   private startCommit(): Promise<void> {
     const started = process.hrtime.bigint();
     const outputs: PendingOutput[] = [];
+    const muted = this.options.outputsMuted?.() ?? false;
     for (const slot of this.tasks.values()) {
-      for (const out of slot.task.outputs) outputs.push(out);
+      for (const out of slot.task.outputs) if (!muted || this.internal.has(out.topic)) outputs.push(out);
       slot.task.outputs.length = 0;
     }
-    const letters = this.letters;
+    const letters = muted ? [] : this.letters;
     this.letters = [];
     const written = this.appendOutputs(outputs, letters);
     // Each commit snapshots its store writes and offsets now, and writes them once `written` resolves.
@@ -415,6 +443,7 @@ export class StreamRunner {
       this.options.logger.warn({ err: error }, 'consumer group commit failed; lag metrics may be stale');
     }
     this.stats.commits++;
+    this.committed = positions;
     this.lastCommit = Date.now();
     const metrics = this.options.metrics;
     if (!metrics) return;
@@ -515,7 +544,10 @@ export class StreamRunner {
     }
     this.consumer = await log.consumer({
       topics: topology.sourceTopics(),
-      group: topology.applicationId,
+      group:
+        this.options.namespace === undefined
+          ? topology.applicationId
+          : `${topology.applicationId}@${this.options.namespace}`,
       from: this.options.resetTo ?? 'earliest',
       partitions: wanted,
     });
