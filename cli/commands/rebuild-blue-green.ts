@@ -45,6 +45,11 @@ export async function rebuildBlueGreen(
       readOnly: pid !== undefined,
     });
     const was = current ?? 'default';
+    const residue = await withPlatform(
+      config,
+      async (platform) => namespaceTopics((await selectTopologies(platform, app))[0]!, current),
+      { readOnly: true },
+    );
     if (pid === undefined) {
       const seconds = await alone(config, app, current, namespace);
       process.stdout.write(
@@ -56,6 +61,10 @@ export async function rebuildBlueGreen(
         `${app}: rebuilt ${records} input records into namespace ${namespace} beside process ${pid}; active namespace ${namespace} (was ${was}); old state dropped\n`,
       );
     }
+    // The log has no topic deletion: say what is left, for the runbook's clean-up.
+    process.stderr.write(
+      `${app}: topics of namespace ${was} left in the log (no longer read; see docs/runbooks.md, blue/green rebuild): ${residue.join(', ')}\n`,
+    );
   }
   if (config.redisUrl !== undefined) await followInRedis(config, namespace);
   return 0;

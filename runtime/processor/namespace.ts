@@ -64,8 +64,8 @@ export function namespacedStateDir(stateDir: string, namespace: string | undefin
   return namespace === undefined ? stateDir : `${stateDir}@${checkNamespace(namespace)}`;
 }
 
-/** Every topic that exists only for this namespace: its changelogs and internal topics. */
-export function namespaceTopics(topology: Topology, namespace: string): string[] {
+/** Every topic that exists only for this namespace (undefined: the default one): its changelogs and internal topics. */
+export function namespaceTopics(topology: Topology, namespace: string | undefined): string[] {
   const own = namespacedTopology(topology, namespace);
   return [...own.stores.map((s) => s.changelogTopic), ...internalTopics(own)];
 }
