@@ -183,17 +183,21 @@ test('blue/green rebuild of features under live traffic: readers never fail nor 
 
     // Live traffic: the rest of the world's interactions, in small batches, during the whole rebuild.
     let writing = true;
+    let written = 0;
     const writer = (async () => {
       for (let step = 0.6; step < 1 && writing; step += 0.0025) {
         await writeWorld(log, serde, world, PARTITIONS, { from: step, to: Math.min(1, step + 0.0025) });
+        written++;
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
+    let writtenAtSwap = 0;
 
     const progress: [number, number][] = [];
     const { records } = await app.blueGreen('green', {
       onProgress: (done, total) => progress.push([done, total]),
       onSwap: async (green) => {
+        writtenAtSwap = written;
         local.attach('green', runnersLookup(new Map([[FEATURES_APPLICATION, green]])));
         await local.activate('green');
         // Resolves once no read still uses blue's tasks: only then may blue close.
@@ -233,6 +237,10 @@ test('blue/green rebuild of features under live traffic: readers never fail nor 
 
     writing = false;
     await writer;
+    assert.ok(
+      writtenAtSwap > 0 && written > writtenAtSwap,
+      'traffic arrived during the build and after the swap',
+    );
     // Readers go on a little after the drop, on green alone.
     await new Promise((r) => setTimeout(r, 300));
     for (const r of readers) await r.stop();

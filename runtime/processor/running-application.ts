@@ -96,10 +96,14 @@ export class RunningApplication {
     const build = await GreenBuild.start(green);
     this.building = build;
     let ended = false;
+    let greenFailure: unknown;
     const greenRun = build.runner.run();
     greenRun.then(
       () => (ended = true),
-      () => (ended = true),
+      (error: unknown) => {
+        ended = true;
+        greenFailure = error;
+      },
     );
     blue.run.then(
       () => (ended = true),
@@ -114,7 +118,8 @@ export class RunningApplication {
       this.building = undefined;
       build.runner.stop();
       await greenRun.catch(() => undefined);
-      throw error;
+      // Green's own failure says more than "stopped".
+      throw greenFailure ?? error;
     }
     this.current = { runner: build.runner, options: green, run: greenRun };
     this.building = undefined;
