@@ -28,6 +28,7 @@ import type { RuntimeMetrics } from '../observability/metrics.js';
 import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './global-tables.js';
+import { internalTopics } from './namespace.js';
 import { prepareTopics } from './prepare-topics.js';
 import { type ReplayFrom, resetOffsets, rewrittenTopics } from './reset.js';
 import { type PendingOutput, Task } from './task.js';
@@ -54,8 +55,8 @@ export interface RunnerOptions {
   /**
    * The state namespace this instance runs in (namespace.ts); the topology
    * and state dir given are already that namespace's. Names the consumer
-   * group `<applicationId>@<namespace>`, so a green instance's lag does not
-   * overwrite the blue one's.
+   * group `<applicationId>@<namespace>`, so the group offsets of a blue and
+   * a green instance stay apart.
    */
   readonly namespace?: string;
   /**
@@ -114,8 +115,7 @@ export class StreamRunner {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
     this.labels = { application: options.topology.applicationId };
-    const sources = new Set(options.topology.sourceTopics());
-    this.internal = new Set(options.topology.sinkTopics().filter((t) => sources.has(t)));
+    this.internal = internalTopics(options.topology);
   }
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
