@@ -97,6 +97,10 @@ test('rebuild --blue-green alone: progress, pointer flipped, old state gone, sam
     const last = JSON.parse(lines.filter((l) => l.includes('rebuild features')).at(-1)!);
     assert.ok(last.total >= 8000 && last.done === last.total, stderr);
     assert.ok('eta_s' in last && 'rate_per_s' in last);
+    assert.match(
+      stderr,
+      /features: topics of namespace default left in the log .*: .*rec\.user-features\.user-view\.changelog.*, rec\.interactions\.enriched\n/,
+    );
     assert.equal(await active(dataDir), 'g1');
     assert.equal(await exists(join(dataDir, 'state', 'features')), false, 'old state dir removed');
     assert.equal(await exists(join(dataDir, 'state', 'features@g1')), true);
@@ -174,6 +178,7 @@ test('rebuild --blue-green beside a running `recstream process`: that process bu
     assert.ok(Number(match[1]) >= 8000);
     assert.match(out.stderr, /running in process \d+; asking it to rebuild blue\/green/);
     assert.match(out.stderr, /"msg":"progress","task":"rebuild features → g/);
+    assert.match(out.stderr, /topics of namespace g1 left in the log .*rec\.interactions\.enriched\.g1\n/);
     assert.match(result.stderr, /active namespace swapped/);
     assert.match(result.stderr, /blue\/green rebuild finished; old state dropped/);
     const green = match[2]!;
