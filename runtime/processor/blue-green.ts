@@ -19,7 +19,7 @@
  * ```
  */
 import { TopologyError } from '../errors.js';
-import type { EventLog, TopicPartitionOffset } from '../log/log.js';
+import type { TopicPartitionOffset } from '../log/log.js';
 import { internalTopics } from './namespace.js';
 import { ReplayProgress, replayTargets } from './reset.js';
 import { type RunnerOptions, type RunStats, StreamRunner } from './runner.js';
@@ -36,6 +36,7 @@ export class GreenBuild {
     readonly runner: StreamRunner,
     readonly options: RunnerOptions,
     private readonly progress: ReplayProgress,
+    private readonly targets: readonly TopicPartitionOffset[],
   ) {}
 
   /** Opens green's tasks (resuming its namespace's state if a previous attempt left some) with outputs muted. */
@@ -50,7 +51,12 @@ export class GreenBuild {
         partitions,
         internalTopics(options.topology),
       );
-      build = new GreenBuild(runner, options, new ReplayProgress(targets, runner.positions()));
+      build = new GreenBuild(
+        runner,
+        options,
+        new ReplayProgress(targets, runner.positions()),
+        targets.map((t) => ({ topic: t.topic, partition: t.partition, offset: t.end })),
+      );
       return build;
     } catch (error) {
       await runner.close();
@@ -69,20 +75,21 @@ export class GreenBuild {
   }
 
   /**
-   * Resolves once green reached the inputs' end at start and committed
-   * twice since, so its committed state (what online reads see) covers
-   * every key blue had when the build began. `run()` must be looping.
+   * Resolves once green has committed past the inputs' end at start and
+   * then past what those inputs produced on its internal topics, so its
+   * committed state (what online reads see) covers every key blue had when
+   * the build began: item views, built from the repartition topic,
+   * included. `run()` must be looping.
    */
   async caughtUp(onProgress: BuildProgress, stopped: () => boolean = () => false): Promise<void> {
-    let commitsAtReach: number | undefined;
-    for (;;) {
-      if (stopped()) throw stoppedError();
-      const { done, reached } = this.at();
-      onProgress(done, this.total);
-      if (reached) commitsAtReach ??= this.runner.progress().commits;
-      if (commitsAtReach !== undefined && this.runner.progress().commits >= commitsAtReach + 2) return;
-      await sleep(POLL_MS);
-    }
+    const report = () => onProgress(this.at().done, this.total);
+    await waitUntil(() => {
+      report();
+      return reachedAll(this.runner.committedPositions(), this.targets);
+    }, stopped);
+    const ends = await internalEnds(this.runner, this.options);
+    await waitUntil(() => reachedAll(this.runner.committedPositions(), ends), stopped);
+    report();
   }
 
   /** Lets outputs through from now on; returns green's position on its external inputs at this moment. */
@@ -101,20 +108,14 @@ export class GreenBuild {
  */
 export async function handover(
   blue: StreamRunner,
-  blueTopology: RunnerOptions['topology'],
-  log: EventLog,
+  blueOptions: RunnerOptions,
   green: GreenBuild,
   stopped: () => boolean = () => false,
 ): Promise<void> {
   const cut = green.unmute();
   // A commit covering the cut has appended blue's outputs of every input below it, internal ones included.
   await waitUntil(() => reachedAll(blue.committedPositions(), cut), stopped);
-  const internal = [...internalTopics(blueTopology)];
-  const partitions = new Set(blue.positions().map((p) => p.partition));
-  const ends: TopicPartitionOffset[] = [];
-  for (const topic of internal)
-    for (const p of await log.offsets(topic))
-      if (partitions.has(p.partition)) ends.push({ topic, partition: p.partition, offset: p.end });
+  const ends = await internalEnds(blue, blueOptions);
   await waitUntil(() => reachedAll(blue.committedPositions(), ends), stopped);
 }
 
@@ -141,6 +142,19 @@ export async function blueGreenAlone(
   onProgress(build.total, build.total);
   const blueStats = await (await StreamRunner.start(blue)).runUntilCaughtUp();
   return { records: build.total, green: greenStats, blue: blueStats };
+}
+
+/** The current end of `runner`'s internal topics, on the partitions it runs. */
+async function internalEnds(
+  runner: StreamRunner,
+  options: Pick<RunnerOptions, 'topology' | 'log'>,
+): Promise<TopicPartitionOffset[]> {
+  const partitions = new Set(runner.positions().map((p) => p.partition));
+  const ends: TopicPartitionOffset[] = [];
+  for (const topic of internalTopics(options.topology))
+    for (const p of await options.log.offsets(topic))
+      if (partitions.has(p.partition)) ends.push({ topic, partition: p.partition, offset: p.end });
+  return ends;
 }
 
 function reachedAll(

@@ -112,7 +112,7 @@ export class RunningApplication {
     const stopped = () => this.stopping || ended;
     try {
       await build.caughtUp(hooks.onProgress, stopped);
-      await handover(blue.runner, blue.options.topology, blue.options.log, build, stopped);
+      await handover(blue.runner, blue.options, build, stopped);
       await hooks.onSwap(build.runner);
     } catch (error) {
       this.building = undefined;
