@@ -14,8 +14,10 @@
  * @example
  * ```ts
  * const building = await GreenBuild.start(greenOptions);          // muted, from earliest
- * await building.caughtUp((done, total) => progress.update(done)); // reached the inputs' end at start
- * await handover(blue, building);                                   // unmuted; blue covered everything muted
+ * const greenRun = building.runner.run();
+ * await building.caughtUp((done, total) => progress.update(done)); // committed past the inputs' end at start
+ * await handover(blueRunner, blueOptions, building);                // unmuted; blue covered everything muted
+ * // now flip the active namespace, then blueRunner.stop()
  * ```
  */
 import { TopologyError } from '../errors.js';
