@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
 import { TopologyError } from '../runtime/errors.js';
 import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
+import { readActiveNamespace } from '../runtime/processor/active-namespace.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { namespacedTopology, optionsInNamespace } from '../runtime/processor/namespace.js';
 import type { RunnerOptions } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import { APPLICATIONS, applicationNames } from '../topologies/index.js';
@@ -61,4 +63,24 @@ export async function runnerOptions(platform: Platform, topology: Topology): Pro
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
     logger: platform.logger.child({ application: topology.applicationId }),
   };
+}
+
+/**
+ * runnerOptions in the application's active state namespace (`active.json`
+ * under its control dir; none: the default namespace): what `process`,
+ * `state digest`, `replay` and `online get` open.
+ */
+export async function activeRunnerOptions(platform: Platform, topology: Topology): Promise<RunnerOptions> {
+  const namespace = await readActiveNamespace(controlDir(platform.config.dataDir, topology.applicationId));
+  return optionsInNamespace(await runnerOptions(platform, topology), namespace);
+}
+
+/** The active state namespace of each application in `dataDir` (for onlineViews' `namespaceOf`). */
+export function activeNamespaceOf(dataDir: string): (application: string) => Promise<string | undefined> {
+  return (application) => readActiveNamespace(controlDir(dataDir, application));
+}
+
+/** The topology as it runs in its application's active state namespace. */
+export async function activeTopology(dataDir: string, topology: Topology): Promise<Topology> {
+  return namespacedTopology(topology, await activeNamespaceOf(dataDir)(topology.applicationId));
 }

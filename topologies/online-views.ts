@@ -17,6 +17,7 @@ import { USER_VIEW_STORE } from '../processors/user-features/user-view.js';
 import { SchemaNotFoundError } from '../runtime/errors.js';
 import type { ResolvedViews } from '../runtime/online/view-spec.js';
 import { type OnlineViewSpec, resolveViews } from '../runtime/online/view-spec.js';
+import { namespacedTopology } from '../runtime/processor/namespace.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { APPLICATIONS } from './index.js';
 
@@ -43,11 +44,15 @@ export interface OnlineViews extends ResolvedViews {
  * ONLINE_VIEWS resolved against the topologies of the applications they
  * name. With `skipNotRun` (read-only tools beside running processors), an
  * application whose schemas are not registered yet is left out with its
- * views instead of failing.
+ * views instead of failing. With `namespaceOf` (the active state namespace
+ * of an application), changelogs are that namespace's.
  */
 export async function onlineViews(
   serde: Serde,
-  options: { skipNotRun?: boolean } = {},
+  options: {
+    skipNotRun?: boolean;
+    namespaceOf?: (application: string) => Promise<string | undefined>;
+  } = {},
 ): Promise<OnlineViews> {
   const topologies = [];
   const notRun: string[] = [];
@@ -55,7 +60,8 @@ export async function onlineViews(
     const build = APPLICATIONS[application];
     if (!build) continue;
     try {
-      topologies.push(await build(serde));
+      const topology = await build(serde);
+      topologies.push(namespacedTopology(topology, await options.namespaceOf?.(application)));
     } catch (err) {
       if (!(options.skipNotRun && err instanceof SchemaNotFoundError)) throw err;
       notRun.push(application);

@@ -8,7 +8,7 @@ import { ONLINE_VIEWS, onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
 import { withRedisOnlineStore } from '../online.js';
-import { withPlatform } from '../platform.js';
+import { activeNamespaceOf, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /**
@@ -145,7 +145,10 @@ async function chooseViews(
 ): Promise<{ views: ViewRegistry; sources: MaterializedSource[] } | undefined> {
   let logged = false;
   for (;;) {
-    const resolved = await onlineViews(platform.serde, { skipNotRun: true });
+    const resolved = await onlineViews(platform.serde, {
+      skipNotRun: true,
+      namespaceOf: activeNamespaceOf(platform.config.dataDir),
+    });
     const wanted = (view: string) => named === undefined || named.includes(view);
     const missing = ONLINE_VIEWS.filter((v) => wanted(v.view) && resolved.notRun.includes(v.application)).map(
       (v) => `${v.view} (application ${v.application} has not run: its schemas are not registered)`,

@@ -3,7 +3,7 @@ import { openOnlineStore } from '../../runtime/online/open.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
-import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
+import { activeNamespaceOf, activeRunnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 /**
  * `recstream online get VIEW KEY...`: what a responder would read, from
@@ -22,12 +22,15 @@ export const onlineGetCommand: Command = {
       return Promise.resolve(2);
     }
     return withPlatform(config, async (platform) => {
-      const resolved = await onlineViews(platform.serde);
+      const resolved = await onlineViews(platform.serde, { namespaceOf: activeNamespaceOf(config.dataDir) });
       const binding = resolved.bindings.find((b) => b.view.name === view);
       const runners = new Map<string, StreamRunner>();
       if (config.redisUrl === undefined && binding !== undefined) {
         const [topology] = await selectTopologies(platform, binding.application);
-        runners.set(binding.application, await StreamRunner.start(await runnerOptions(platform, topology!)));
+        runners.set(
+          binding.application,
+          await StreamRunner.start(await activeRunnerOptions(platform, topology!)),
+        );
       }
       const store = await openOnlineStore(config, resolved, platform.logger, runnersLookup(runners));
       try {

@@ -1,10 +1,17 @@
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { ReplayControl } from '../../runtime/processor/replay-control.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
+import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/processor/runner.js';
+import { RunningApplication } from '../../runtime/processor/running-application.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
-import { controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
+import {
+  activeRunnerOptions,
+  controlDir,
+  runnerOptions,
+  selectTopologies,
+  withPlatform,
+} from '../platform.js';
 
 export const processCommand: Command = {
   name: 'process',
@@ -23,17 +30,25 @@ export const processCommand: Command = {
         typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
+      const apps: RunningApplication[] = [];
       // Installed before start-up so a SIGTERM during a long restore still ends in a clean close.
       let stopRequested = false;
       const stop = () => {
         stopRequested = true;
         for (const r of runners) r.stop();
+        for (const a of apps) a.stop();
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
+      // The default namespace's options: a blue/green rebuild derives its green namespace's from them.
+      const bases: RunnerOptions[] = [];
+      const namespaces: (string | undefined)[] = [];
       for (const topology of topologies) {
+        bases.push({ ...(await runnerOptions(platform, topology)), metrics, partitions });
+        const options = await activeRunnerOptions(platform, topology);
+        namespaces.push(options.namespace);
         const runner = await StreamRunner.start({
-          ...(await runnerOptions(platform, topology)),
+          ...options,
           metrics,
           partitions,
           onRestore: (store, partition, restored, total) =>
@@ -52,21 +67,24 @@ export const processCommand: Command = {
       // --once runs the applications one after the other, writers before readers, so a
       // downstream application (snapshots) also processes what its upstream (features) wrote in this run.
       let previous: Promise<unknown> = Promise.resolve();
-      const runs = runners.map((r) => {
-        if (!values.once) return r.run();
+      const runs: Promise<RunStats>[] = runners.map((r, i) => {
+        if (!values.once) {
+          const app = new RunningApplication(r, bases[i]!, namespaces[i]);
+          apps.push(app);
+          return app.finished();
+        }
         const run = previous.then(() => r.runUntilCaughtUp());
         previous = run;
         return run;
       });
-      // Served only while run() loops (not --once), so `recstream replay` can reset an application beside it.
+      // Served only while run() loops (not --once), so `recstream replay` / `rebuild` can work beside it.
       const controls = values.once
         ? []
         : await Promise.all(
             topologies.map((topology, i) =>
               ReplayControl.serve(
                 controlDir(config.dataDir, topology.applicationId),
-                runners[i]!,
-                topology,
+                apps[i]!,
                 platform.log,
                 platform.logger.child({ application: topology.applicationId }),
               ),

@@ -1,5 +1,5 @@
 import type { Config } from '../../runtime/config.js';
-import { SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
+import { ConfigError, SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
 import { replayAlone } from '../../runtime/processor/replay-alone.js';
 import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
@@ -13,8 +13,15 @@ import {
 import type { Topology } from '../../runtime/processor/topology.js';
 import { applicationNames } from '../../topologies/index.js';
 import type { Command } from '../command.js';
-import { controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
+import {
+  activeRunnerOptions,
+  activeTopology,
+  controlDir,
+  selectTopologies,
+  withPlatform,
+} from '../platform.js';
 import { Progress } from '../progress.js';
+import { rebuildBlueGreen } from './rebuild-blue-green.js';
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -30,27 +37,38 @@ export const replayCommand: Command = {
     ),
 };
 
-/** `recstream rebuild`: every store of the applications from earliest, in place (a replay from earliest). */
+/**
+ * `recstream rebuild`: every store of the applications from earliest, in
+ * place (a replay from earliest), or with `--blue-green` into a new state
+ * namespace while the current one keeps serving (rebuild-blue-green.ts).
+ */
 export const rebuildCommand: Command = {
   name: 'rebuild',
   summary:
-    "rebuild applications' stores from earliest in place (recstream replay --from earliest); beside a running `recstream process` that process does it",
-  usage: 'recstream rebuild --processor APP|PROCESSOR|all',
-  options: { processor: { type: 'string' }, app: { type: 'string' } },
-  run: ({ config, values }) =>
-    replay(config, { kind: 'earliest' }, (values.processor ?? values.app) as string | undefined),
+    "rebuild applications' stores from earliest: in place (recstream replay --from earliest), or --blue-green into a new state namespace while the current one serves, then swap and drop the old; beside a running `recstream process` that process does it",
+  usage: 'recstream rebuild --processor APP|PROCESSOR|all [--blue-green [--namespace NAME]]',
+  options: {
+    processor: { type: 'string' },
+    app: { type: 'string' },
+    'blue-green': { type: 'boolean' },
+    namespace: { type: 'string' },
+  },
+  run: async ({ config, values }) => {
+    const name = (values.processor ?? values.app) as string | undefined;
+    if (!values['blue-green']) {
+      if (values.namespace !== undefined)
+        throw new ConfigError(
+          '--namespace names the green namespace of a --blue-green rebuild; add --blue-green',
+        );
+      return replay(config, { kind: 'earliest' }, name);
+    }
+    const apps = replayOrder(await chooseApplications(config, name)).map((t) => t.applicationId);
+    return rebuildBlueGreen(config, apps, values.namespace as string | undefined);
+  },
 };
 
 async function replay(config: Config, from: ReplayFrom, name: string | undefined): Promise<number> {
-  let anyRunning = false;
-  for (const app of applicationNames())
-    if ((await runningPid(controlDir(config.dataDir, app))) !== undefined) anyRunning = true;
-  // Beside a running process the log may be locked by it: look read-only, and let that process do the work.
-  const chosen = await withPlatform(
-    config,
-    async (platform) => resolveApplications(await buildAll(platform, name === 'all'), name),
-    { readOnly: anyRunning },
-  );
+  const chosen = await chooseApplications(config, name);
   const rewritten = rewrittenTopics(chosen);
   const beside: { app: string; pid: number; id: string }[] = [];
   const alone: string[] = [];
@@ -98,7 +116,7 @@ async function replayHere(
     const topologies = await selectTopologies(platform, apps.join(','));
     let progress: Progress | undefined;
     const results = await replayAlone(
-      await Promise.all(topologies.map((topology) => runnerOptions(platform, topology))),
+      await Promise.all(topologies.map((topology) => activeRunnerOptions(platform, topology))),
       from,
       (done, total) => {
         progress ??= new Progress(`replay ${apps.join(',')}`, total);
@@ -115,7 +133,23 @@ async function replayHere(
 }
 
 /**
- * Every application's topology. For `all`, one that never ran here (no
+ * The applications `--processor` names, each as it runs in its active state
+ * namespace. Beside a running process the log may be locked by it: look
+ * read-only, and let that process do the work.
+ */
+async function chooseApplications(config: Config, name: string | undefined): Promise<Topology[]> {
+  let anyRunning = false;
+  for (const app of applicationNames())
+    if ((await runningPid(controlDir(config.dataDir, app))) !== undefined) anyRunning = true;
+  return withPlatform(
+    config,
+    async (platform) => resolveApplications(await buildAll(platform, name === 'all'), name),
+    { readOnly: anyRunning },
+  );
+}
+
+/**
+ * Every application's topology, in its active state namespace. For `all`, one that never ran here (no
  * changelog topic yet, or its schemas never registered) is left out, as in
  * `recstream state digest`: there is nothing of it to replay.
  */
@@ -129,8 +163,9 @@ async function buildAll(platform: Platform, skipNeverRan: boolean): Promise<Topo
       if (skipNeverRan && error instanceof SchemaNotFoundError) continue;
       throw error;
     }
-    if (skipNeverRan && !(await hasRun(platform, topology))) continue;
-    out.push(topology);
+    const active = await activeTopology(platform.config.dataDir, topology);
+    if (skipNeverRan && !(await hasRun(platform, active))) continue;
+    out.push(active);
   }
   return out;
 }

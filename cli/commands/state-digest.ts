@@ -3,7 +3,7 @@ import type { Platform } from '../../runtime/platform.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
-import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
+import { activeRunnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 export const stateDigestCommand: Command = {
   name: 'state digest',
@@ -15,10 +15,11 @@ export const stateDigestCommand: Command = {
       const digests: Record<string, string> = {};
       const app = values.app as string | undefined;
       for (const topology of await selectTopologies(platform, app)) {
+        const options = await activeRunnerOptions(platform, topology);
         // Asked for every application: one that never ran here has no changelogs (and maybe no source topics yet).
-        if ((app === undefined || app === 'all') && !(await hasRun(platform, topology))) continue;
+        if ((app === undefined || app === 'all') && !(await hasRun(platform, options.topology))) continue;
         // Opening the tasks restores any state missing on disk from the changelogs first.
-        const runner = await StreamRunner.start(await runnerOptions(platform, topology));
+        const runner = await StreamRunner.start(options);
         try {
           for (const [store, hash] of Object.entries(await runner.digest()))
             digests[`${topology.applicationId}/${store}`] = hash;

@@ -6,19 +6,24 @@
  *
  * - `runner.json`: `{ pid }` of the process running the application;
  * - `replay-request.json`: `{ id, from }`, written by `recstream replay`
- *   (write then rename, so it is never read half-written);
+ *   (write then rename, so it is never read half-written), or `{ id,
+ *   blueGreen: namespace }` from `recstream rebuild --blue-green`;
+ * - `active.json`: the active state namespace (active-namespace.ts);
  * - `replay-<id>.json`: the status the runner side writes: `resetting`,
  *   `rebuilding` with `done`/`total` records, then `done` or `failed`.
  *
  * The runner side pauses the application's tasks between two batches,
  * wipes and repositions them (StreamRunner.reset), and reports `done` once
  * every input partition reached the end it had when the reset began and
- * the internal topics are drained (StreamRunner.drained).
+ * the internal topics are drained (StreamRunner.drained). A blue/green
+ * request builds the green namespace in this process beside the running
+ * instance (RunningApplication.blueGreen), flips `active.json` at the
+ * swap, and reports `done` once the old state is dropped.
  *
  * @example
  * ```ts
  * // in the process running the topology
- * const control = await ReplayControl.serve(dir, runner, topology, log, logger);
+ * const control = await ReplayControl.serve(dir, new RunningApplication(runner, base, namespace), log, logger);
  * // in `recstream replay`
  * const status = await requestReplay(dir, { kind: 'earliest' }, rewrittenTopics([topology]), (s) => progress.update(s.done));
  * ```
@@ -29,6 +34,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { TopologyError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
+import { writeActiveNamespace } from './active-namespace.js';
+import { checkNamespace } from './namespace.js';
 import {
   formatReplayFrom,
   parseReplayFrom,
@@ -36,8 +43,7 @@ import {
   ReplayProgress,
   replayTargets,
 } from './reset.js';
-import type { StreamRunner } from './runner.js';
-import type { Topology } from './topology.js';
+import type { RunningApplication } from './running-application.js';
 
 export interface ReplayStatus {
   readonly id: string;
@@ -47,6 +53,8 @@ export interface ReplayStatus {
   readonly done: number;
   readonly total: number;
   readonly error?: string;
+  /** A blue/green rebuild's green namespace; active once the state is `done`. */
+  readonly namespace?: string;
 }
 
 const POLL_MS = 200;
@@ -94,7 +102,22 @@ export async function sendReplayRequest(
   return id;
 }
 
-/** Waits for the outcome of a request sent with sendReplayRequest. */
+/**
+ * Asks the running process to rebuild the application blue/green into
+ * `namespace` (status file as for a replay; `waitForReplay` waits for it).
+ */
+export async function sendBlueGreenRequest(applicationDir: string, namespace: string): Promise<string> {
+  const id = randomUUID();
+  await writeAtomically(join(applicationDir, 'replay-request.json'), {
+    id,
+    from: 'earliest',
+    rewritten: [],
+    blueGreen: checkNamespace(namespace),
+  });
+  return id;
+}
+
+/** Waits for the outcome of a request sent with sendReplayRequest or sendBlueGreenRequest. */
 export async function waitForReplay(
   applicationDir: string,
   id: string,
@@ -125,22 +148,20 @@ export class ReplayControl {
 
   private constructor(
     private readonly dir: string,
-    private readonly runner: StreamRunner,
-    private readonly topology: Topology,
+    private readonly app: RunningApplication,
     private readonly log: EventLog,
     private readonly logger: Logger,
   ) {}
 
   static async serve(
     dir: string,
-    runner: StreamRunner,
-    topology: Topology,
+    app: RunningApplication,
     log: EventLog,
     logger: Logger,
   ): Promise<ReplayControl> {
     await mkdir(dir, { recursive: true });
     await writeAtomically(join(dir, 'runner.json'), { pid: process.pid });
-    const control = new ReplayControl(dir, runner, topology, log, logger);
+    const control = new ReplayControl(dir, app, log, logger);
     control.schedule();
     return control;
   }
@@ -162,7 +183,7 @@ export class ReplayControl {
 
   private async poll(): Promise<void> {
     const path = join(this.dir, 'replay-request.json');
-    let request: { id: string; from: string; rewritten: string[] };
+    let request: { id: string; from: string; rewritten: string[]; blueGreen?: string };
     try {
       request = JSON.parse(await readFile(path, 'utf8')) as typeof request;
     } catch {
@@ -172,19 +193,21 @@ export class ReplayControl {
     const statusPath = join(this.dir, `replay-${request.id}.json`);
     const report = (s: Omit<ReplayStatus, 'id' | 'from'>) =>
       writeAtomically(statusPath, { id: request.id, from: request.from, ...s });
+    if (request.blueGreen !== undefined) return this.blueGreen(request.id, request.blueGreen, report);
     try {
       const from = parseReplayFrom(request.from);
       await report({ state: 'resetting', done: 0, total: 0 });
       this.logger.info({ from: request.from, id: request.id }, 'replay requested; resetting the tasks');
-      const partitions = this.runner.positions().map((p) => p.partition);
+      const runner = this.app.runner;
+      const partitions = runner.positions().map((p) => p.partition);
       const rewritten = new Set(request.rewritten);
-      const targets = await replayTargets(this.topology, this.log, [...new Set(partitions)], rewritten);
-      await this.runner.reset(from, rewritten);
-      const progress = new ReplayProgress(targets, this.runner.positions());
+      const targets = await replayTargets(this.app.topology, this.log, [...new Set(partitions)], rewritten);
+      await runner.reset(from, rewritten);
+      const progress = new ReplayProgress(targets, runner.positions());
       const total = progress.total;
       for (;;) {
-        const { done, reached } = progress.at(this.runner.positions());
-        if (reached && (await this.runner.drained())) {
+        const { done, reached } = progress.at(runner.positions());
+        if (reached && (await runner.drained())) {
           await report({ state: 'done', done: total, total });
           this.logger.info({ id: request.id, records: total }, 'replay finished');
           return;
@@ -195,6 +218,34 @@ export class ReplayControl {
     } catch (error) {
       this.logger.error({ err: error, id: request.id }, 'replay failed');
       await report({ state: 'failed', done: 0, total: 0, error: String(error) });
+    }
+  }
+
+  /** Builds `namespace` beside the running instance, swaps the active pointer, drops the old state. */
+  private async blueGreen(
+    id: string,
+    namespace: string,
+    report: (s: Omit<ReplayStatus, 'id' | 'from'>) => Promise<void>,
+  ): Promise<void> {
+    let last = Promise.resolve();
+    try {
+      this.logger.info({ id, namespace }, 'blue/green rebuild requested; building beside the running state');
+      const { records } = await this.app.blueGreen(namespace, {
+        onProgress: (done, total) => {
+          last = last.then(() => report({ state: 'rebuilding', done, total, namespace }));
+        },
+        onSwap: async () => {
+          await last;
+          await writeActiveNamespace(this.dir, namespace);
+          this.logger.info({ id, namespace }, 'blue/green: green caught up; active namespace swapped');
+        },
+      });
+      await report({ state: 'done', done: records, total: records, namespace });
+      this.logger.info({ id, namespace, records }, 'blue/green rebuild finished; old state dropped');
+    } catch (error) {
+      await last;
+      this.logger.error({ err: error, id, namespace }, 'blue/green rebuild failed');
+      await report({ state: 'failed', done: 0, total: 0, error: String(error), namespace });
     }
   }
 }

@@ -28,6 +28,7 @@ import type { RuntimeMetrics } from '../observability/metrics.js';
 import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './global-tables.js';
+import { internalTopics } from './namespace.js';
 import { prepareTopics } from './prepare-topics.js';
 import { type ReplayFrom, resetOffsets, rewrittenTopics } from './reset.js';
 import { type PendingOutput, Task } from './task.js';
@@ -51,6 +52,20 @@ export interface RunnerOptions {
   readonly metrics?: RuntimeMetrics;
   /** Progress of changelog restores, per store. */
   readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
+  /**
+   * The state namespace this instance runs in (namespace.ts); the topology
+   * and state dir given are already that namespace's. Names the consumer
+   * group `<applicationId>@<namespace>`, so the group offsets of a blue and
+   * a green instance stay apart.
+   */
+  readonly namespace?: string;
+  /**
+   * While it returns true, outputs to topics this topology does not read
+   * itself (training examples, dead letters) are dropped at commit: a
+   * green instance rebuilding history must not emit it again. Asked at each
+   * commit. Internal topics are always written.
+   */
+  readonly outputsMuted?: () => boolean;
 }
 
 export interface RunStats {
@@ -81,7 +96,9 @@ export class StreamRunner {
   private lastLagCheck = 0;
   private readonly commitIntervalMs: number;
   private readonly labels: { application: string };
+  private readonly internal: ReadonlySet<string>;
   private running = false;
+  private committed: readonly TopicPartitionOffset[] = [];
   private pendingReset: {
     from: ReplayFrom;
     rewritten: ReadonlySet<string>;
@@ -98,6 +115,7 @@ export class StreamRunner {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
     this.labels = { application: options.topology.applicationId };
+    this.internal = internalTopics(options.topology);
   }
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
@@ -190,6 +208,15 @@ export class StreamRunner {
       }
     }
     return true;
+  }
+
+  /**
+   * The source positions of the last completed commit: every output of the
+   * records before them is appended. Unlike `drained`, reachable under
+   * steady input (a blue/green handover under live traffic).
+   */
+  committedPositions(): readonly TopicPartitionOffset[] {
+    return this.committed;
   }
 
   private async takeReset(): Promise<void> {
@@ -392,11 +419,12 @@ export class StreamRunner {
   private startCommit(): Promise<void> {
     const started = process.hrtime.bigint();
     const outputs: PendingOutput[] = [];
+    const muted = this.options.outputsMuted?.() ?? false;
     for (const slot of this.tasks.values()) {
-      for (const out of slot.task.outputs) outputs.push(out);
+      for (const out of slot.task.outputs) if (!muted || this.internal.has(out.topic)) outputs.push(out);
       slot.task.outputs.length = 0;
     }
-    const letters = this.letters;
+    const letters = muted ? [] : this.letters;
     this.letters = [];
     const written = this.appendOutputs(outputs, letters);
     // Each commit snapshots its store writes and offsets now, and writes them once `written` resolves.
@@ -417,6 +445,7 @@ export class StreamRunner {
       this.options.logger.warn({ err: error }, 'consumer group commit failed; lag metrics may be stale');
     }
     this.stats.commits++;
+    this.committed = positions;
     this.lastCommit = Date.now();
     const metrics = this.options.metrics;
     if (!metrics) return;
@@ -517,7 +546,10 @@ export class StreamRunner {
     }
     this.consumer = await log.consumer({
       topics: topology.sourceTopics(),
-      group: topology.applicationId,
+      group:
+        this.options.namespace === undefined
+          ? topology.applicationId
+          : `${topology.applicationId}@${this.options.namespace}`,
       from: this.options.resetTo ?? 'earliest',
       partitions: wanted,
     });

@@ -108,6 +108,34 @@ export function changelogTopicName(processor: string, store: string): string {
   return `rec.${processor}.${store}.changelog`;
 }
 
+/** How `renameTopics` names a topology's changelogs and topics. */
+export interface TopicNaming {
+  changelog(owner: string, store: string): string;
+  /** Called for every source and sink topic; return it unchanged to keep it. */
+  topic(name: string): string;
+}
+
+/** The nodes of each built topology, in declaration order (children order depends on it). */
+const DECLARED = new WeakMap<Topology, readonly Node[]>();
+
+/**
+ * The same topology with its changelogs and topics renamed: the processors,
+ * stores and edges are the very same objects, only names change. What a
+ * state namespace runs (namespace.ts).
+ */
+export function renameTopics(topology: Topology, naming: TopicNaming): Topology {
+  const nodes = DECLARED.get(topology);
+  if (nodes === undefined) throw new TopologyError('only a topology built by TopologyBuilder can be renamed');
+  const renamed = nodes.map((n): Node => {
+    if (n.kind === 'source') return { ...n, topics: n.topics.map((t) => naming.topic(t)) };
+    if (n.kind === 'sink') return { ...n, topic: naming.topic(n.topic) };
+    return n;
+  });
+  const stores = topology.stores.map((s) => ({ ...s, changelogTopic: naming.changelog(s.owner, s.name) }));
+  const globals = topology.globalTables.map((g) => ({ ...g, topic: naming.topic(g.topic) }));
+  return createTopology(topology.applicationId, renamed, stores, globals);
+}
+
 export class TopologyBuilder {
   private readonly nodes: Node[] = [];
   private readonly storeDecls: { decl: StoreDeclaration; processors: string[] }[] = [];
@@ -242,6 +270,7 @@ function createTopology(
     sinkTopics: () => [...new Set(sinks.map((s) => s.topic))],
     describe: () => describeTopology(topology),
   };
+  DECLARED.set(topology, nodes);
   return Object.freeze(topology);
 }
 

@@ -1,0 +1,192 @@
+/**
+ * `recstream rebuild --blue-green` as an operator runs it: alone (this
+ * command builds and swaps; with Redis, the online copy follows) and beside
+ * a running `recstream process` (that process builds and swaps). Each time:
+ * progress is printed, the active pointer flips, the old state dir is gone,
+ * and the stores digest as before (features rebuilds byte-identical).
+ */
+import assert from 'node:assert/strict';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
+import { finished, runCli, startCli } from '../../test/cli.js';
+
+const ENV = {
+  RECSTREAM_COMMIT_INTERVAL_MS: '50',
+  RECSTREAM_LOG_FSYNC: 'never',
+  RECSTREAM_REDIS_URL: '',
+};
+
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const result = await runCli(args, { ...ENV, ...env });
+  assert.equal(result.code, 0, `recstream ${args.join(' ')}: ${result.stderr}`);
+  return result;
+}
+
+async function digest(dataDir: string): Promise<Record<string, string>> {
+  return JSON.parse(
+    (await cli(['state', 'digest', '--app', 'features', '--json', '--data-dir', dataDir])).stdout,
+  ).stores;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function active(dataDir: string): Promise<string> {
+  return JSON.parse(await readFile(join(dataDir, 'control', 'features', 'active.json'), 'utf8')).namespace;
+}
+
+async function simulated(root: string): Promise<string> {
+  const dataDir = join(root, 'data');
+  await cli([
+    'simulate',
+    '--users',
+    '300',
+    '--items',
+    '100',
+    '--events',
+    '8000',
+    '--seed',
+    '7',
+    '--data-dir',
+    dataDir,
+  ]);
+  await cli(['process', '--app', 'features', '--once', '--data-dir', dataDir]);
+  return dataDir;
+}
+
+test('rebuild --blue-green alone: progress, pointer flipped, old state gone, same stores; Redis follows', {
+  timeout: 180_000,
+}, async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'recstream-bg-alone-'));
+  const redis = await testRedis();
+  if (typeof redis === 'string') t.diagnostic(`Redis part skipped: ${redis}`);
+  const redisEnv: Record<string, string> =
+    typeof redis === 'string'
+      ? {}
+      : { RECSTREAM_REDIS_URL: redis.url, RECSTREAM_REDIS_KEY_PREFIX: redis.prefix };
+  let usersInRedis = 0;
+  try {
+    const dataDir = await simulated(root);
+    const expected = await digest(dataDir);
+    assert.ok(Object.keys(expected).some((s) => s.startsWith('features/user-view/')));
+    if (typeof redis !== 'string') {
+      await cli(['materialize', '--once', '--data-dir', dataDir], redisEnv);
+      usersInRedis = (await redis.keys('default:user:*')).length;
+      assert.ok(usersInRedis > 0, 'Redis namespace default filled');
+    }
+
+    const { stdout, stderr } = await cli(
+      ['rebuild', '--processor', 'features', '--blue-green', '--namespace', 'g1', '--data-dir', dataDir],
+      redisEnv,
+    );
+    assert.match(
+      stdout,
+      /features: rebuilt into namespace g1 in [\d.]+ s; active namespace g1 \(was default\)/,
+    );
+    const lines = stderr.split('\n').filter((l) => l.includes('"msg":"progress"'));
+    const last = JSON.parse(lines.filter((l) => l.includes('rebuild features')).at(-1)!);
+    assert.ok(last.total >= 8000 && last.done === last.total, stderr);
+    assert.ok('eta_s' in last && 'rate_per_s' in last);
+    assert.match(
+      stderr,
+      /features: topics of namespace default left in the log .*: .*rec\.user-features\.user-view\.changelog.*, rec\.interactions\.enriched\n/,
+    );
+    assert.equal(await active(dataDir), 'g1');
+    assert.equal(await exists(join(dataDir, 'state', 'features')), false, 'old state dir removed');
+    assert.equal(await exists(join(dataDir, 'state', 'features@g1')), true);
+    assert.deepEqual(await digest(dataDir), expected);
+
+    if (typeof redis !== 'string') {
+      assert.match(
+        stdout,
+        /online store \(Redis\): namespace g1 materialized \(\d+ values\) and active; default dropped/,
+      );
+      assert.deepEqual(await redis.keys('default:*'), []);
+      const users = await redis.keys('g1:user:*');
+      assert.equal(users.length, usersInRedis, 'every user of the old Redis namespace is in the new one');
+      const user = /\{(.+)\}$/.exec(users[0]!)![1]!;
+      const got = await cli(['online', 'get', 'user', user, '--data-dir', dataDir], redisEnv);
+      assert.ok(got.stdout.startsWith(`{"view":"user","key":"${user}","value":{`), got.stdout);
+    }
+
+    // A second rebuild into the active namespace, or into a malformed one, is refused with the reason.
+    const again = await runCli(
+      ['rebuild', '--processor', 'features', '--blue-green', '--namespace', 'g1', '--data-dir', dataDir],
+      ENV,
+    );
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /g1 is the active namespace of features/);
+    const bad = await runCli(
+      ['rebuild', '--processor', 'features', '--blue-green', '--namespace', 'G_1', '--data-dir', dataDir],
+      ENV,
+    );
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /namespace "G_1" must be/);
+  } finally {
+    if (typeof redis !== 'string') await redis.cleanup();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('rebuild --blue-green beside a running `recstream process`: that process builds green, swaps and drops blue', {
+  timeout: 180_000,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'recstream-bg-beside-'));
+  try {
+    const dataDir = await simulated(root);
+    const expected = await digest(dataDir);
+    await cli([
+      'rebuild',
+      '--processor',
+      'features',
+      '--blue-green',
+      '--namespace',
+      'g1',
+      '--data-dir',
+      dataDir,
+    ]);
+    const child = startCli(['process', '--app', 'features', '--data-dir', dataDir], {
+      ...ENV,
+      RECSTREAM_LOG_LEVEL: 'info',
+    });
+    const done = finished(child);
+    let out: { stdout: string; stderr: string };
+    try {
+      for (let i = 0; i < 200 && !(await exists(join(dataDir, 'control', 'features', 'runner.json'))); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      out = await cli(['rebuild', '--processor', 'features', '--blue-green', '--data-dir', dataDir]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    const match =
+      /features: rebuilt (\d+) input records into namespace (\S+) beside process \d+; active namespace \2 \(was g1\)/.exec(
+        out.stdout,
+      );
+    assert.ok(match, out.stdout);
+    assert.ok(Number(match[1]) >= 8000);
+    assert.match(out.stderr, /running in process \d+; asking it to rebuild blue\/green/);
+    assert.match(out.stderr, /"msg":"progress","task":"rebuild features → g/);
+    assert.match(out.stderr, /topics of namespace g1 left in the log .*rec\.interactions\.enriched\.g1\n/);
+    assert.match(result.stderr, /active namespace swapped/);
+    assert.match(result.stderr, /blue\/green rebuild finished; old state dropped/);
+    const green = match[2]!;
+    assert.equal(await active(dataDir), green);
+    assert.equal(await exists(join(dataDir, 'state', 'features@g1')), false, 'old state dir removed');
+    assert.equal(await exists(join(dataDir, 'state', `features@${green}`)), true);
+    assert.deepEqual(await digest(dataDir), expected);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
