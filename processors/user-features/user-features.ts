@@ -92,6 +92,14 @@ export interface UserClock {
   sequence: number;
   /** Next offset of the input partition not processed yet: below it, records are re-deliveries. */
   consumed: number;
+  /**
+   * Latest promise sent to each partition of the enriched topic (-Infinity,
+   * stored as null: none yet). Kept with the state so that the enriched
+   * stream, bare watermarks included, is a function of the input alone: two
+   * instances over the same input (a blue/green rebuild and the instance it
+   * replaces) promise the same, and one that read further promises no less.
+   */
+  promised: number[];
 }
 
 export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
@@ -105,13 +113,9 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clockStore!: KeyValueStore<UserClock>;
   private profiles!: KeyValueStore<ProfileHistory>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
-  private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0 };
-  /**
-   * Latest promise sent to each partition of the enriched topic. Kept in
-   * memory only: after a restart watermarks go out a little more often,
-   * which changes no result (the merge does not depend on them arriving).
-   */
-  private promised: Float64Array = new Float64Array(0);
+  private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
+  /** `clock.promised`, the same array. */
+  private promised: number[] = [];
   private readonly queue = new TimeQueue<PendingEntry>();
   private readonly pendingIds = new Set<string>();
   /** Waiting interactions in input order: the first one not released is where the input is held. */
@@ -127,8 +131,12 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     this.clockStore = ctx.store(USER_CLOCK_STORE);
     this.profiles = ctx.store(USERS_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
-    this.clock = { ...this.clock, ...(await this.clockStore.get(CLOCK_KEY)) };
-    this.promised = new Float64Array(ctx.partitionCount).fill(Number.NEGATIVE_INFINITY);
+    const stored = await this.clockStore.get(CLOCK_KEY);
+    this.promised = Array.from(
+      { length: ctx.partitionCount },
+      (_, p) => stored?.promised?.[p] ?? Number.NEGATIVE_INFINITY,
+    );
+    this.clock = { ...this.clock, ...stored, promised: this.promised };
   }
 
   async process(record: StreamRecord<Input>): Promise<void> {
