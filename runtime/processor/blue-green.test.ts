@@ -11,61 +11,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
-import { numberCodec } from '../state/codecs/index.js';
-import type { KeyValueStore } from '../state/store.js';
 import { blueGreenAlone } from './blue-green.js';
-import type { DeadLetterSerializer } from './dead-letter.js';
 import { optionsInNamespace } from './namespace.js';
-import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
 import { type RunnerOptions, StreamRunner } from './runner.js';
 import { RunningApplication } from './running-application.js';
-import { TopologyBuilder } from './topology.js';
+import { jsonLetters, wordCount } from './word-count.fixture.js';
 
-const text = { deserialize: (b: Buffer) => b.toString('utf8') };
-const textOut = { serialize: (v: string) => Buffer.from(v) };
-const jsonLetters: DeadLetterSerializer = { serialize: (letter) => Buffer.from(JSON.stringify(letter)) };
 const WORDS = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu', 'hen', 'ibis', 'jay', 'kiwi', 'lynx'];
-
-/** `delayMs` per line: a blue instance slower than green, so green overtakes it before the cut. */
-const splitWords = (delayMs: number) => (): Processor<string, string> => {
-  let ctx: ProcessorContext<string>;
-  return {
-    init: (c) => {
-      ctx = c;
-    },
-    async process(record) {
-      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-      for (const word of record.value.split(' '))
-        ctx.forward({ key: word, value: word, timestamp: record.timestamp });
-    },
-  };
-};
-
-class CountWords implements Processor<string, string> {
-  private counts!: KeyValueStore<number>;
-  private ctx!: ProcessorContext<string>;
-  init(ctx: ProcessorContext<string>) {
-    this.ctx = ctx;
-    this.counts = ctx.store('word-counts');
-  }
-  async process(record: StreamRecord<string>) {
-    const n = ((await this.counts.get(record.key!)) ?? 0) + 1;
-    this.counts.put(record.key!, n);
-    this.ctx.forward({ key: record.key, value: `${record.key}=${n}`, timestamp: record.timestamp });
-  }
-}
-
-function wordCount(delayMs = 0) {
-  return new TopologyBuilder('word-count')
-    .addSource('lines', ['rec.lines'], text)
-    .addProcessor('split', splitWords(delayMs), ['lines'])
-    .addSink('by-word', 'rec.words-by-word', textOut, ['split'])
-    .addSource('words', ['rec.words-by-word'], text)
-    .addProcessor('count', () => new CountWords(), ['words'])
-    .addStore({ name: 'word-counts', codec: numberCodec }, ['count'])
-    .addSink('counts', 'rec.word-counts', textOut, ['count'])
-    .build();
-}
 
 /** Seeded lines of three words; `counts` tallies every word written. */
 class Lines {

@@ -6,56 +6,9 @@ import { test } from 'node:test';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
 import { Registry, runtimeMetrics } from '../observability/metrics.js';
-import { numberCodec } from '../state/codecs/index.js';
-import type { KeyValueStore } from '../state/store.js';
-import type { DeadLetterSerializer } from './dead-letter.js';
-import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
 import { StreamRunner } from './runner.js';
 import { TopologyBuilder } from './topology.js';
-
-const text = { deserialize: (b: Buffer) => b.toString('utf8') };
-const textOut = { serialize: (v: string) => Buffer.from(v) };
-const jsonLetters: DeadLetterSerializer = { serialize: (letter) => Buffer.from(JSON.stringify(letter)) };
-
-/** Splits lines into words and re-keys them by word (a repartition through an internal topic). */
-const splitWords = (): Processor<string, string> => {
-  let ctx: ProcessorContext<string>;
-  return {
-    init: (c) => {
-      ctx = c;
-    },
-    process(record) {
-      for (const word of record.value.split(' '))
-        ctx.forward({ key: word, value: word, timestamp: record.timestamp });
-    },
-  };
-};
-
-class CountWords implements Processor<string, string> {
-  private counts!: KeyValueStore<number>;
-  private ctx!: ProcessorContext<string>;
-  init(ctx: ProcessorContext<string>) {
-    this.ctx = ctx;
-    this.counts = ctx.store('word-counts');
-  }
-  async process(record: StreamRecord<string>) {
-    const n = ((await this.counts.get(record.key!)) ?? 0) + 1;
-    this.counts.put(record.key!, n);
-    this.ctx.forward({ key: record.key, value: `${record.key}=${n}`, timestamp: record.timestamp });
-  }
-}
-
-function wordCount() {
-  return new TopologyBuilder('word-count')
-    .addSource('lines', ['rec.lines'], text)
-    .addProcessor('split', splitWords, ['lines'])
-    .addSink('by-word', 'rec.words-by-word', textOut, ['split'])
-    .addSource('words', ['rec.words-by-word'], text)
-    .addProcessor('count', () => new CountWords(), ['words'])
-    .addStore({ name: 'word-counts', codec: numberCodec }, ['count'])
-    .addSink('counts', 'rec.word-counts', textOut, ['count'])
-    .build();
-}
+import { jsonLetters, text, wordCount } from './word-count.fixture.js';
 
 async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
   const out: string[] = [];
