@@ -2,6 +2,7 @@
  * Runs the compiled `recstream` command as a child process, the way an
  * operator would, for tests that need a separate process (crash tests).
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,4 +36,31 @@ export function finished(child: ChildProcess): Promise<CliResult> {
 
 export async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   return finished(startCli(args, env));
+}
+
+/** Runs the command and fails the test, naming the command and its stderr, unless it exits 0. */
+export async function runCliOk(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const result = await runCli(args, env);
+  assert.equal(result.code, 0, `recstream ${args.join(' ')}: ${result.stderr}`);
+  return result;
+}
+
+/** `recstream state digest --json` of each application, merged: `<store>/<partition>` → sha256. */
+export async function stateDigests(
+  dataDir: string,
+  apps: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const app of apps) {
+    const { stdout } = await runCliOk(
+      ['state', 'digest', '--app', app, '--json', '--data-dir', dataDir],
+      env,
+    );
+    Object.assign(out, JSON.parse(stdout).stores);
+  }
+  return out;
 }

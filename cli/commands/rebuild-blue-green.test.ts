@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { finished, runCli, startCli } from '../../test/cli.js';
+import { finished, runCli, runCliOk, startCli, stateDigests } from '../../test/cli.js';
 
 const ENV = {
   RECSTREAM_COMMIT_INTERVAL_MS: '50',
@@ -19,19 +19,12 @@ const ENV = {
   RECSTREAM_REDIS_URL: '',
 };
 
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ stdout: string; stderr: string }> {
-  const result = await runCli(args, { ...ENV, ...env });
-  assert.equal(result.code, 0, `recstream ${args.join(' ')}: ${result.stderr}`);
-  return result;
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
+  return runCliOk(args, { ...ENV, ...env });
 }
 
-async function digest(dataDir: string): Promise<Record<string, string>> {
-  return JSON.parse(
-    (await cli(['state', 'digest', '--app', 'features', '--json', '--data-dir', dataDir])).stdout,
-  ).stores;
+function digest(dataDir: string): Promise<Record<string, string>> {
+  return stateDigests(dataDir, ['features'], ENV);
 }
 
 async function exists(path: string): Promise<boolean> {

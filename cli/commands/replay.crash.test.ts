@@ -11,20 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { seededRandom } from '../../sim/interaction-load.js';
-import { finished, runCli, startCli } from '../../test/cli.js';
+import { finished, runCliOk, startCli, stateDigests } from '../../test/cli.js';
 
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };
 const KILLS = 4;
 
 async function cli(args: string[]): Promise<string> {
-  const result = await runCli(args, ENV);
-  assert.equal(result.code, 0, `recstream ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
+  return (await runCliOk(args, ENV)).stdout;
 }
 
-async function digest(dataDir: string): Promise<Record<string, string>> {
-  return JSON.parse(await cli(['state', 'digest', '--app', 'features', '--json', '--data-dir', dataDir]))
-    .stores;
+function digest(dataDir: string): Promise<Record<string, string>> {
+  return stateDigests(dataDir, ['features'], ENV);
 }
 
 async function simulate(dataDir: string): Promise<void> {

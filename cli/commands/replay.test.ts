@@ -9,16 +9,14 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { finished, runCli, startCli } from '../../test/cli.js';
+import { finished, runCli, runCliOk, startCli, stateDigests } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { withTestPlatform, writeInteractions } from '../../test/platform.js';
 
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '50', RECSTREAM_LOG_FSYNC: 'never' };
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const result = await runCli(args, { ...ENV, ...env });
-  assert.equal(result.code, 0, `recstream ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
+  return (await runCliOk(args, { ...ENV, ...env })).stdout;
 }
 
 /**
@@ -27,14 +25,8 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<st
  * rec.training-examples (lineage), and a replay of features re-emits the
  * examples at new offsets.
  */
-async function digest(dataDir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const app of ['interaction-counts', 'features'])
-    Object.assign(
-      out,
-      JSON.parse(await cli(['state', 'digest', '--app', app, '--json', '--data-dir', dataDir])).stores,
-    );
-  return out;
+function digest(dataDir: string): Promise<Record<string, string>> {
+  return stateDigests(dataDir, ['interaction-counts', 'features'], ENV);
 }
 
 async function simulated(root: string): Promise<string> {
