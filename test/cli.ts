@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { access } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
@@ -63,4 +64,42 @@ export async function stateDigests(
     Object.assign(out, JSON.parse(stdout).stores);
   }
   return out;
+}
+
+/**
+ * Runs `recstream process --app APP` on `dataDir` (logging at info), waits
+ * until it has announced itself in the control dir, runs `fn` beside it,
+ * then stops it with SIGTERM; it must exit 0.
+ */
+export async function besideRunningProcess<T>(
+  dataDir: string,
+  app: string,
+  env: Record<string, string>,
+  fn: () => Promise<T>,
+): Promise<{ value: T; process: CliResult }> {
+  const child = startCli(['process', '--app', app, '--data-dir', dataDir], {
+    ...env,
+    RECSTREAM_LOG_LEVEL: 'info',
+  });
+  const done = finished(child);
+  let value: T;
+  try {
+    const announced = join(dataDir, 'control', app, 'runner.json');
+    for (let i = 0; i < 200 && !(await pathExists(announced)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    value = await fn();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const result = await done;
+  assert.equal(result.code, 0, result.stderr);
+  return { value, process: result };
+}
+
+/** Whether a file or directory exists at `path`. */
+export function pathExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

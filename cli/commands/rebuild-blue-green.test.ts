@@ -6,12 +6,12 @@
  * and the stores digest as before (features rebuilds byte-identical).
  */
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { finished, runCli, runCliOk, startCli, stateDigests } from '../../test/cli.js';
+import { besideRunningProcess, pathExists, runCli, runCliOk, stateDigests } from '../../test/cli.js';
 
 const ENV = {
   RECSTREAM_COMMIT_INTERVAL_MS: '50',
@@ -25,13 +25,6 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout
 
 function digest(dataDir: string): Promise<Record<string, string>> {
   return stateDigests(dataDir, ['features'], ENV);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function active(dataDir: string): Promise<string> {
@@ -95,8 +88,8 @@ test('rebuild --blue-green alone: progress, pointer flipped, old state gone, sam
       /features: topics of namespace default left in the log .*: .*rec\.user-features\.user-view\.changelog.*, rec\.interactions\.enriched\n/,
     );
     assert.equal(await active(dataDir), 'g1');
-    assert.equal(await exists(join(dataDir, 'state', 'features')), false, 'old state dir removed');
-    assert.equal(await exists(join(dataDir, 'state', 'features@g1')), true);
+    assert.equal(await pathExists(join(dataDir, 'state', 'features')), false, 'old state dir removed');
+    assert.equal(await pathExists(join(dataDir, 'state', 'features@g1')), true);
     assert.deepEqual(await digest(dataDir), expected);
 
     if (typeof redis !== 'string') {
@@ -148,21 +141,9 @@ test('rebuild --blue-green beside a running `recstream process`: that process bu
       '--data-dir',
       dataDir,
     ]);
-    const child = startCli(['process', '--app', 'features', '--data-dir', dataDir], {
-      ...ENV,
-      RECSTREAM_LOG_LEVEL: 'info',
-    });
-    const done = finished(child);
-    let out: { stdout: string; stderr: string };
-    try {
-      for (let i = 0; i < 200 && !(await exists(join(dataDir, 'control', 'features', 'runner.json'))); i++)
-        await new Promise((r) => setTimeout(r, 50));
-      out = await cli(['rebuild', '--processor', 'features', '--blue-green', '--data-dir', dataDir]);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const result = await done;
-    assert.equal(result.code, 0, result.stderr);
+    const { value: out, process: result } = await besideRunningProcess(dataDir, 'features', ENV, () =>
+      cli(['rebuild', '--processor', 'features', '--blue-green', '--data-dir', dataDir]),
+    );
     const match =
       /features: rebuilt (\d+) input records into namespace (\S+) beside process \d+; active namespace \2 \(was g1\)/.exec(
         out.stdout,
@@ -176,8 +157,8 @@ test('rebuild --blue-green beside a running `recstream process`: that process bu
     assert.match(result.stderr, /blue\/green rebuild finished; old state dropped/);
     const green = match[2]!;
     assert.equal(await active(dataDir), green);
-    assert.equal(await exists(join(dataDir, 'state', 'features@g1')), false, 'old state dir removed');
-    assert.equal(await exists(join(dataDir, 'state', `features@${green}`)), true);
+    assert.equal(await pathExists(join(dataDir, 'state', 'features@g1')), false, 'old state dir removed');
+    assert.equal(await pathExists(join(dataDir, 'state', `features@${green}`)), true);
     assert.deepEqual(await digest(dataDir), expected);
   } finally {
     await rm(root, { recursive: true, force: true });

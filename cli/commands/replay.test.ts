@@ -5,11 +5,11 @@
  * offset or a time must count exactly the input records from there.
  */
 import assert from 'node:assert/strict';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { finished, runCli, runCliOk, startCli, stateDigests } from '../../test/cli.js';
+import { besideRunningProcess, runCli, runCliOk, stateDigests } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { withTestPlatform, writeInteractions } from '../../test/platform.js';
 
@@ -155,31 +155,11 @@ test('replay beside a running `recstream process` resets and rebuilds in that pr
   try {
     const dataDir = await simulated(root);
     const expected = await digest(dataDir);
-    const child = startCli(['process', '--app', 'features', '--data-dir', dataDir], {
-      ...ENV,
-      RECSTREAM_LOG_LEVEL: 'info',
-    });
-    const done = finished(child);
-    try {
-      const announced = join(dataDir, 'control', 'features', 'runner.json');
-      for (let i = 0; i < 200; i++) {
-        if (
-          await access(announced).then(
-            () => true,
-            () => false,
-          )
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    const { process: result } = await besideRunningProcess(dataDir, 'features', ENV, async () => {
       const out = await cli(['replay', '--processor', 'features', '--data-dir', dataDir]);
       assert.match(out, /features: replayed (\d+) input records \(beside process \d+\)/);
       assert.ok(Number(/replayed (\d+)/.exec(out)![1]) >= 12_000, out);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const result = await done;
-    assert.equal(result.code, 0, result.stderr);
+    });
     assert.match(result.stderr, /tasks reset for a replay/);
     assert.match(result.stderr, /replay finished/);
     assert.deepEqual(await digest(dataDir), expected);
