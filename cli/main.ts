@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * `recstream`: one entry point for every role and tool (DESIGN.md §7).
  * Errors that recstream raises on purpose print their message and code and
@@ -8,7 +8,8 @@
  * a stream processor keeps each commit interval's decoded values and
  * buffered outputs alive for ~100 ms, and with small semi-spaces every
  * scavenge copies them again; 32 MB halved the time spent in scavenges in
- * the topology benchmark (docs/decisions.md §16).
+ * the topology benchmark and 64 MB took another 6 % off its run time, for
+ * up to ~150 MB more resident memory (docs/decisions.md §16).
  */
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from '../runtime/config.js';
