@@ -17,6 +17,10 @@ import { Progress } from '../progress.js';
  * A separate role, not part of `process`, so a Redis outage only delays the
  * online copy and never stalls the processors. It only reads the log, so it
  * opens the platform read-only and runs beside `recstream process`.
+ * Without `--namespace` the long-running role follows the active
+ * namespace: when a blue/green rebuild activates another one, it switches
+ * to it and to the changelogs of the applications' active state
+ * namespaces, without a restart.
  */
 export const materializeCommand: Command = {
   name: 'materialize',
@@ -61,10 +65,13 @@ export const materializeCommand: Command = {
             ? undefined
             : await serveMetrics(platform.metrics, Number(values['metrics-port']));
         try {
-          const chosen = await chooseViews(platform, named, !values.once, () => stopRequested);
-          if (chosen === undefined) return 0;
-          const materialize = () =>
-            withRedisOnlineStore(
+          // Without --namespace the long-running role follows the active one: after a blue/green
+          // rebuild activates a new namespace (and its application's new changelogs), it switches.
+          const follow = values.namespace === undefined && !values.once;
+          const materialize = async (): Promise<'finished' | 'namespace-changed'> => {
+            const chosen = await chooseViews(platform, named, !values.once, () => stopRequested);
+            if (chosen === undefined) return 'finished';
+            return withRedisOnlineStore(
               config,
               chosen.views,
               async (store) => {
@@ -83,7 +90,13 @@ export const materializeCommand: Command = {
                   onBatch: (stats) => progress?.update(stats.records, { applied: stats.applied }),
                 });
                 if (stopRequested) materializer.stop();
-                progress = new Progress(`materialize ${namespace}`, await materializer.lag());
+                const lag = await materializer.lag();
+                progress = new Progress(`materialize ${namespace}`, lag);
+                platform.logger.info(
+                  { namespace, views: chosen.sources.map((source) => source.topic), lag },
+                  'materialize: copying changelogs into the online store',
+                );
+                const watch = follow ? watchActive(store, namespace, () => materializer?.stop()) : undefined;
                 try {
                   const stats = values.once
                     ? await materializer.runUntilCaughtUp()
@@ -91,20 +104,31 @@ export const materializeCommand: Command = {
                   progress.done({ applied: stats.applied, skipped: stats.skipped });
                   platform.logger.info({ namespace, ...stats }, 'materialize finished');
                 } finally {
+                  watch?.stop();
                   await materializer.close();
                 }
-                return 0;
+                if (watch?.changedTo === undefined || stopRequested) return 'finished';
+                platform.logger.info(
+                  { from: namespace, to: watch.changedTo },
+                  'materialize: the active namespace changed; following it',
+                );
+                return 'namespace-changed';
               },
               'recstream materialize copies the feature stores to Redis',
             );
-          if (values.once) return await materialize();
+          };
+          if (values.once) {
+            await materialize();
+            return 0;
+          }
           // The long-running role waits out Redis being unreachable or another materializer's lease at start.
-          for (let failures = 0; ; failures++) {
+          for (let failures = 0; ; ) {
             try {
-              return await materialize();
+              if ((await materialize()) === 'finished') return 0;
+              failures = 0;
             } catch (err) {
               if (!isRetriable(err) || stopRequested) throw err;
-              const delayMs = START_BACKOFF_MS[Math.min(failures, START_BACKOFF_MS.length - 1)]!;
+              const delayMs = START_BACKOFF_MS[Math.min(failures++, START_BACKOFF_MS.length - 1)]!;
               platform.logger.warn(
                 { err, delayMs },
                 'materialize: cannot start yet; trying again after a pause',
@@ -125,6 +149,35 @@ export const materializeCommand: Command = {
 };
 
 const START_BACKOFF_MS = [500, 1000, 2000, 5000];
+/** How often the long-running role checks which namespace is active. */
+const FOLLOW_INTERVAL_MS = 1000;
+
+/**
+ * Checks every second whether another namespace than `namespace` became
+ * active; if so calls `onChange` once and remembers which. An unreachable
+ * Redis is left to the materializer's own retries.
+ */
+function watchActive(
+  store: { activeNamespace(): Promise<string | undefined> },
+  namespace: string,
+  onChange: () => void,
+): { changedTo: string | undefined; stop(): void } {
+  const watch = {
+    changedTo: undefined as string | undefined,
+    stop: () => clearInterval(timer),
+  };
+  const timer = setInterval(() => {
+    store.activeNamespace().then(
+      (active) => {
+        if (active === undefined || active === namespace || watch.changedTo !== undefined) return;
+        watch.changedTo = active;
+        onChange();
+      },
+      () => undefined,
+    );
+  }, FOLLOW_INTERVAL_MS);
+  return watch;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

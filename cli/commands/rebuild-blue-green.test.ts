@@ -6,12 +6,23 @@
  * and the stores digest as before (features rebuilds byte-identical).
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { besideRunningProcess, pathExists, runCli, runCliOk, stateDigests } from '../../test/cli.js';
+import {
+  besideRunningProcess,
+  type CliResult,
+  finished,
+  pathExists,
+  runCli,
+  runCliOk,
+  startCli,
+  stateDigests,
+} from '../../test/cli.js';
+import { withTestPlatform } from '../../test/platform.js';
 
 const ENV = {
   RECSTREAM_COMMIT_INTERVAL_MS: '50',
@@ -50,6 +61,44 @@ async function simulated(root: string): Promise<string> {
   return dataDir;
 }
 
+function startFollower(dataDir: string, env: Record<string, string>) {
+  const child = startCli(['materialize', '--data-dir', dataDir], {
+    ...ENV,
+    ...env,
+    RECSTREAM_LOG_LEVEL: 'info',
+  });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  return { child, log: () => log, done: finished(child) };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for: ${what}`);
+}
+
+/** One click by `userId`, later than every simulated event, appended to rec.interactions. */
+async function appendInteraction(dataDir: string, userId: string, eventId: string): Promise<void> {
+  await withTestPlatform(dataDir, async ({ log, serde }) => {
+    const encoder = await serde.encoder('rec.interactions-value');
+    const ts = Date.UTC(2030, 0, 1);
+    const value = encoder.encode({
+      event_id: eventId,
+      user_id: userId,
+      item_id: 'i1',
+      type: 'click',
+      value: null,
+      watch_ms: null,
+      ts,
+      context: { device: null, country: null, session_id: null, surface: null, request_id: null },
+    });
+    await log.append('rec.interactions', [{ key: userId, value, timestamp: ts }]);
+  });
+}
+
 test('rebuild --blue-green alone: progress, pointer flipped, old state gone, same stores; Redis follows', {
   timeout: 180_000,
 }, async (t) => {
@@ -65,10 +114,17 @@ test('rebuild --blue-green alone: progress, pointer flipped, old state gone, sam
     const dataDir = await simulated(root);
     const expected = await digest(dataDir);
     assert.ok(Object.keys(expected).some((s) => s.startsWith('features/user-view/')));
+    let follower: { child: ChildProcess; log: () => string; done: Promise<CliResult> } | undefined;
     if (typeof redis !== 'string') {
       await cli(['materialize', '--once', '--data-dir', dataDir], redisEnv);
       usersInRedis = (await redis.keys('default:user:*')).length;
       assert.ok(usersInRedis > 0, 'Redis namespace default filled');
+      // The long-running role, on the active namespace, must follow the swap by itself.
+      follower = startFollower(dataDir, redisEnv);
+      await until(
+        () => /"namespace":"default".*"msg":"materialize: copying changelogs/.test(follower!.log()),
+        'materializer started',
+      );
     }
 
     const { stdout, stderr } = await cli(
@@ -103,6 +159,20 @@ test('rebuild --blue-green alone: progress, pointer flipped, old state gone, sam
       const user = /\{(.+)\}$/.exec(users[0]!)![1]!;
       const got = await cli(['online', 'get', 'user', user, '--data-dir', dataDir], redisEnv);
       assert.ok(got.stdout.startsWith(`{"view":"user","key":"${user}","value":{`), got.stdout);
+
+      // The long-running materializer switched to g1 and keeps it fresh: a new interaction of the
+      // user, processed into g1's changelogs, reaches Redis without a restart.
+      await until(() => follower!.log().includes('following it'), 'materializer followed the swap');
+      assert.match(follower!.log(), /"from":"default","to":"g1"/);
+      await appendInteraction(dataDir, user, 'fresh-1');
+      await cli(['process', '--app', 'features', '--once', '--data-dir', dataDir]);
+      await until(async () => {
+        const now = await cli(['online', 'get', 'user', user, '--data-dir', dataDir], redisEnv);
+        return now.stdout.includes('"event_id":"fresh-1"');
+      }, 'the new interaction in Redis namespace g1');
+      follower!.child.kill('SIGTERM');
+      const stopped = await follower!.done;
+      assert.equal(stopped.code, 0, stopped.stderr);
     }
 
     // A second rebuild into the active namespace, or into a malformed one, is refused with the reason.
