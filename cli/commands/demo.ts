@@ -92,6 +92,9 @@ export const demoCommand: Command = {
         progress.update(written.interactions, { processed: processed() });
         await sleep(50);
       }
+      // Then until each has also read what the others wrote to it since (enriched interactions,
+      // training examples): the topics' ends above were taken while they were still being written.
+      while (!interrupted.signal.aborted && !(await allDrained(runners))) await sleep(50);
       progress.done({ processed: processed(), items: written.items, users: written.users });
       stop();
       await Promise.all(running);
@@ -146,6 +149,11 @@ function positiveInt(raw: string | boolean | undefined, fallback: number, name: 
   if (!Number.isInteger(n) || n < 1)
     throw new RangeError(`${name} must be a positive whole number, got ${raw}`);
   return n;
+}
+
+async function allDrained(runners: readonly StreamRunner[]): Promise<boolean> {
+  for (const runner of runners) if (!(await runner.drained())) return false;
+  return true;
 }
 
 function sleep(ms: number): Promise<void> {
