@@ -8,7 +8,8 @@ test('partitionForKey agrees with kafkajs DefaultPartitioner (Java-compatible mu
   for (const partitions of [1, 3, 4, 8, 12, 100]) {
     const metadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 }));
     for (let i = 0; i < 500; i++) {
-      const key = i % 7 === 0 ? `ü-${i}-日本` : `u${i}`;
+      // Non-ASCII keys, and keys longer than the encoder's reused 1 KiB buffer.
+      const key = i % 7 === 0 ? `ü-${i}-日本` : i % 11 === 0 ? `${'k'.repeat(1100)}-日本-${i}` : `u${i}`;
       const expected = partitioner({
         topic: 't',
         partitionMetadata: metadata as never,

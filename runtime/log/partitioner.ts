@@ -9,8 +9,7 @@
  * partitionForKey('u42', 8); // same number the Java client computes
  * ```
  */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+export function murmur2(data: Uint8Array, length: number = data.length): number {
   const seed = 0x9747b28c;
   const m = 0x5bd1e995;
   const r = 24;
@@ -45,8 +44,12 @@ export function murmur2(data: Uint8Array): number {
 }
 
 const encoder = new TextEncoder();
+// Keys are encoded into one reused buffer: processors ask for a partition per record forwarded.
+const scratch = new Uint8Array(1024);
 
 /** Partition for a non-null key, identical to Kafka's `Utils.toPositive(murmur2(key)) % n`. */
 export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions;
+  const { read, written } = encoder.encodeInto(key, scratch);
+  const hash = read === key.length ? murmur2(scratch, written) : murmur2(encoder.encode(key));
+  return (hash & 0x7fffffff) % partitions;
 }
