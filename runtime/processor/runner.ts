@@ -23,7 +23,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isRetriable, TopologyError } from '../errors.js';
-import type { EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartitionOffset } from '../log/log.js';
+import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../log/log.js';
 import type { RuntimeMetrics } from '../observability/metrics.js';
 import { TaskState } from '../state/task-state.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
@@ -31,7 +31,7 @@ import { GlobalTables } from './global-tables.js';
 import { internalTopics } from './namespace.js';
 import { prepareTopics } from './prepare-topics.js';
 import { type ReplayFrom, resetOffsets, rewrittenTopics } from './reset.js';
-import { type PendingOutput, Task } from './task.js';
+import { groupByTopic, type PendingOutput, type ResolvedOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
 export interface RunnerOptions {
@@ -464,27 +464,19 @@ export class StreamRunner {
     outputs: readonly PendingOutput[],
     letters: readonly DeadLetter[],
   ): Promise<void> {
-    const byTopic = new Map<string, OutgoingRecord[]>();
-    for (const out of outputs) {
-      const value = out.value instanceof Promise ? await out.value : out.value;
-      let list = byTopic.get(out.topic);
-      if (!list) {
-        list = [];
-        byTopic.set(out.topic, list);
-      }
-      list.push({
-        key: out.key,
-        value,
-        timestamp: out.timestamp,
-        headers: out.headers,
-        partition: out.partition,
-      });
-    }
+    const byTopic = new Map<string, ResolvedOutput[]>();
+    await groupByTopic(outputs, byTopic);
     if (letters.length > 0) {
-      const list: OutgoingRecord[] = [];
+      const list: ResolvedOutput[] = [];
       for (const letter of letters) {
         const value = await this.options.deadLetters.serialize(letter, DLQ_TOPIC);
-        list.push({ key: letter.source_topic, value, timestamp: letter.failed_ts });
+        list.push({
+          key: letter.source_topic,
+          value,
+          timestamp: letter.failed_ts,
+          headers: undefined,
+          partition: undefined,
+        });
         this.options.metrics?.deadLetters.inc({
           ...this.labels,
           topic: letter.source_topic,

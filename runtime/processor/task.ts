@@ -29,6 +29,38 @@ export interface PendingOutput {
   readonly partition: number | undefined;
 }
 
+/** A sink output with its value serialized, ready to append. */
+export interface ResolvedOutput {
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: RecordHeaders | undefined;
+  /** Explicit target partition; undefined: the key's partition. */
+  readonly partition: number | undefined;
+}
+
+/** Awaits each output's value and adds it to its topic's list in `byTopic`, in order. */
+export async function groupByTopic(
+  outputs: readonly PendingOutput[],
+  byTopic: Map<string, ResolvedOutput[]>,
+): Promise<void> {
+  for (const out of outputs) {
+    const value = out.value instanceof Promise ? await out.value : out.value;
+    let list = byTopic.get(out.topic);
+    if (!list) {
+      list = [];
+      byTopic.set(out.topic, list);
+    }
+    list.push({
+      key: out.key,
+      value,
+      timestamp: out.timestamp,
+      headers: out.headers,
+      partition: out.partition,
+    });
+  }
+}
+
 /** What a task knows about the application beyond its own partition. */
 export interface TaskEnvironment {
   /** Partitions of the source topics. */

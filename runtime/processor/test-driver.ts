@@ -19,17 +19,11 @@ import { MemoryEngine } from '../state/memory/memory-engine.js';
 import type { KeyValueStore } from '../state/store.js';
 import { type DeadLetter, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './global-tables.js';
-import { Task } from './task.js';
+import { groupByTopic, type ResolvedOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
-export interface DriverOutput {
-  readonly key: string | null;
-  readonly value: Buffer | null;
-  readonly timestamp: number;
-  readonly headers: RecordHeaders | undefined;
-  /** The partition a processor asked for; undefined: the key's partition. */
-  readonly partition: number | undefined;
-}
+/** What a sink produced: the serialized value, and the partition a processor asked for (undefined: the key's). */
+export type DriverOutput = ResolvedOutput;
 
 export class TopologyTestDriver {
   /** Records that failed, as the runner would have sent them to rec.dlq. */
@@ -114,21 +108,7 @@ export class TopologyTestDriver {
   }
 
   private async collect(): Promise<void> {
-    for (const out of this.task.outputs) {
-      const value = out.value instanceof Promise ? await out.value : out.value;
-      let list = this.outputs.get(out.topic);
-      if (!list) {
-        list = [];
-        this.outputs.set(out.topic, list);
-      }
-      list.push({
-        key: out.key,
-        value,
-        timestamp: out.timestamp,
-        headers: out.headers,
-        partition: out.partition,
-      });
-    }
+    await groupByTopic(this.task.outputs, this.outputs);
     this.task.outputs.length = 0;
   }
 }
