@@ -4,7 +4,8 @@
  * that equal views give equal bytes (store digests compare bytes). The
  * general `avroCodec` copies the whole value to sort maps at any depth;
  * views only have maps at the top level, and are encoded at every commit,
- * so this one copies just those maps.
+ * so this one looks at just those maps, and copies one only when its keys
+ * are out of order (the views keep theirs in order: `sorted-map.ts`).
  *
  * @example
  * ```ts
@@ -22,6 +23,15 @@ function sorted(map: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+function inOrder(map: Record<string, unknown>): boolean {
+  let previous: string | undefined;
+  for (const key in map) {
+    if (previous !== undefined && previous > key) return false;
+    previous = key;
+  }
+  return true;
+}
+
 export function viewCodec<V extends object>(
   schema: avro.Schema,
   mapFields: readonly (keyof V & string)[],
@@ -29,10 +39,13 @@ export function viewCodec<V extends object>(
   const type = avro.Type.forSchema(schema);
   return {
     encode(value: V): Buffer {
-      const copy = { ...value } as Record<string, unknown>;
-      for (const field of mapFields) copy[field] = sorted(copy[field] as Record<string, unknown>);
+      let written = value as Record<string, unknown>;
+      for (const field of mapFields) {
+        const map = written[field] as Record<string, unknown>;
+        if (!inOrder(map)) written = { ...written, [field]: sorted(map) };
+      }
       try {
-        return type.toBuffer(copy);
+        return type.toBuffer(written);
       } catch (err) {
         throw new StateStoreError(
           `value does not match Avro type ${type.name}: ${(err as Error).message}`,
