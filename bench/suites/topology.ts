@@ -5,7 +5,10 @@
  * application) — on the embedded log with RocksDB stores, commits
  * included. `events_per_s` is source events over the time both take.
  * Reference, measured in the same run over the same interactions: the
- * `interaction-counts` application, one get + put per event.
+ * `interaction-counts` application, one get + put per event. Also
+ * `moving_floor_events_per_s`: source events over the time it takes merely
+ * to read, decode, encode and append the records the two applications move
+ * (`topology-floor.ts`), the ceiling for any processor code on one thread.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +26,7 @@ import { featuresOptions, featuresTopology } from '../../topologies/features.js'
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { snapshotsTopology, snapshotterOptions } from '../../topologies/snapshots.js';
 import { median, metric, type Suite } from '../result.js';
+import { type MovingFloor, movingFloor } from './topology-floor.js';
 
 const SIZES = {
   small: { events: 100_000, users: 10_000, items: 2_000, days: 7, runs: 3 },
@@ -44,6 +48,7 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
     const features: number[] = [];
     const snapshotter: number[] = [];
     const reference: number[] = [];
+    const floors: MovingFloor[] = [];
     let written = { events: 0, interactions: 0 };
     let examples = 0;
     for (let run = 0; run < size.runs; run++) {
@@ -81,6 +86,8 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
         pipeline.push(written.events / (f.seconds + s.seconds));
         features.push(written.events / f.seconds);
         snapshotter.push(examples / s.seconds);
+        progress(`run ${run + 1}/${size.runs}: moving floor (read, decode, encode, append only)`);
+        floors.push(await movingFloor(log, serde, config, 'bench.floor'));
       } finally {
         await log.close();
         await rm(runDir, { recursive: true, force: true });
@@ -104,6 +111,14 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
       metric('topology', 'events_per_s', median(pipeline), 'events/s', true, runConfig, ref),
       metric('topology', 'features_events_per_s', median(features), 'events/s', true, runConfig, ref),
       metric('topology', 'snapshotter_examples_per_s', median(snapshotter), 'examples/s', true, runConfig),
+      metric(
+        'topology',
+        'moving_floor_events_per_s',
+        median(floors.map((f) => written.events / f.seconds)),
+        'events/s',
+        true,
+        { ...runConfig, steps_seconds: medianSteps(floors) },
+      ),
     ];
   } finally {
     await registry.close();
@@ -148,6 +163,14 @@ export async function writeWorld(
   }
   await flush();
   return { events, interactions };
+}
+
+/** Each step's median over the runs. */
+function medianSteps(floors: readonly MovingFloor[]): Record<string, number> {
+  const steps = Object.keys(floors[0]?.steps ?? {});
+  return Object.fromEntries(
+    steps.map((step) => [step, Number(median(floors.map((f) => f.steps[step]!)).toFixed(4))]),
+  );
 }
 
 function seconds(since: bigint): number {
