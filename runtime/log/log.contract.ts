@@ -46,7 +46,12 @@ export const CONTRACT_TOPICS: readonly ContractTopic[] = [
 ];
 
 /** Contract features a back-end may declare unsupported (the suite then skips them, printing the reason). */
-export type ContractFeature = 'timestampLookup' | 'unknownTopicError' | 'topicMismatchError' | 'emptyValues';
+export type ContractFeature =
+  | 'timestampLookup'
+  | 'unknownTopicError'
+  | 'topicMismatchError'
+  | 'emptyValues'
+  | 'deleteTopics';
 
 /** What a back-end's factory hands the suite for one test. */
 export interface LogContractHarness {
@@ -173,6 +178,32 @@ export function runLogContract(name: string, factory: LogContractFactory): void 
           assert.match(err.message, new RegExp(s.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
           return true;
         });
+      });
+    });
+
+    test('deleteTopics removes records and committed offsets; the name starts again at offset 0', async (t) => {
+      await withHarness(factory, async (h) => {
+        if (skipped(h, t, 'deleteTopics')) return;
+        const name = `contract-deletable-${randomUUID()}`;
+        const group = `contract-delete-${randomUUID()}`;
+        await h.log.ensureTopic({ name, partitions: 2 });
+        await h.log.append(name, [
+          { key: 'a', value: value('1'), partition: 0 },
+          { key: 'b', value: value('2'), partition: 1 },
+        ]);
+        await h.log.commitOffsets(group, [{ topic: name, partition: 0, offset: 1 }]);
+        await h.log.deleteTopics([name, `contract-missing-${randomUUID()}`]);
+        assert.equal(await h.log.describeTopic(name), undefined);
+        assert.ok(!(await h.log.topics()).some((info) => info.name === name), 'topics() no longer lists it');
+        await h.log.deleteTopics([name]);
+
+        await h.log.ensureTopic({ name, partitions: 1 });
+        assert.deepEqual(await endOffsets(h.log, name), [0]);
+        assert.deepEqual(await h.log.read(name, 0, 0, 10), []);
+        assert.deepEqual([...(await h.log.committedOffsets(group, name))], []);
+        const [ack] = await h.log.append(name, [{ key: 'c', value: value('3') }]);
+        assert.equal(ack!.baseOffset, 0);
+        await h.log.deleteTopics([name]);
       });
     });
 

@@ -132,6 +132,19 @@ export interface EventLog {
   /** Creates the topic if missing; an existing topic with another partition count is an error. */
   ensureTopic(spec: TopicSpec): Promise<TopicInfo>;
   topics(): Promise<TopicInfo[]>;
+  /**
+   * Deletes topics: their records, and every group's committed offsets of
+   * them. Names that are not topics are skipped. A topic created again
+   * under a deleted name starts empty, at offset 0. Nothing may still read
+   * or write a topic being deleted (a blue/green rebuild deletes the old
+   * namespace's topics only after the swap).
+   *
+   * @example
+   * ```ts
+   * await log.deleteTopics(['rec.user-features.user-view.g1.changelog']);
+   * ```
+   */
+  deleteTopics(names: readonly string[]): Promise<void>;
   describeTopic(name: string): Promise<TopicInfo | undefined>;
   /**
    * Appends records. When the promise resolves the records are acknowledged:

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LogUsageError, OffsetOutOfRangeError, TopicError } from '../../errors.js';
 import { runLogContract } from '../log.contract.js';
@@ -218,5 +221,58 @@ describe('EmbeddedLog', () => {
     } finally {
       await cleanup();
     }
+  });
+
+  test('a deleted topic is gone from disk and after reopening; a deletion a crash cut short finishes at open', async () => {
+    const { dir, cleanup } = await scratchDir();
+    try {
+      const log = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0 });
+      await log.ensureTopic({ name: 'old', partitions: 2 });
+      await log.ensureTopic({ name: 'kept', partitions: 1 });
+      await log.append('old', [{ key: 'k', value: Buffer.from('v') }]);
+      await log.commitOffsets('g', [
+        { topic: 'old', partition: 0, offset: 1 },
+        { topic: 'kept', partition: 0, offset: 0 },
+      ]);
+      await log.deleteTopics(['old']);
+      assert.deepEqual(await readdir(join(dir, 'topics')), ['kept']);
+      assert.deepEqual(await readdir(join(dir, 'deleted')), []);
+      await log.close();
+
+      // What a crash right after the rename leaves: the topic's files under deleted/.
+      await mkdir(join(dir, 'deleted', 'crashed.1.1', '0'), { recursive: true });
+      await writeFile(join(dir, 'deleted', 'crashed.1.1', '0', '00000000000000000000.log'), 'junk');
+      const reopened = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0 });
+      try {
+        assert.deepEqual(
+          (await reopened.topics()).map((t) => t.name),
+          ['kept'],
+        );
+        assert.deepEqual([...(await reopened.committedOffsets('g', 'old'))], []);
+        assert.deepEqual([...(await reopened.committedOffsets('g', 'kept'))], [[0, 0]]);
+        assert.equal(existsSync(join(dir, 'deleted')), false);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test('a read-only log refuses to delete topics; a follower keeps reading a topic deleted under it', async () => {
+    await withLog({}, async (log, dir) => {
+      await log.ensureTopic({ name: 'gone', partitions: 1 });
+      await log.append('gone', [{ key: 'k', value: Buffer.from('v') }]);
+      const follower = await EmbeddedLog.open(dir, { readOnly: true });
+      try {
+        await assert.rejects(follower.deleteTopics(['gone']), LogUsageError);
+        assert.equal((await follower.read('gone', 0, 0, 10)).length, 1);
+        await log.deleteTopics(['gone']);
+        assert.equal((await follower.read('gone', 0, 0, 10)).length, 1, 'what it had read stays readable');
+        assert.deepEqual(await follower.read('gone', 0, 1, 10), [], 'and nothing more arrives');
+      } finally {
+        await follower.close();
+      }
+    });
   });
 });

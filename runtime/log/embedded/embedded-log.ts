@@ -8,12 +8,13 @@
  * topics/<topic>/topic.json              partitions, compaction, retention (atomic replace)
  * topics/<topic>/<partition>/<base>.log  segment files of record batches (see format.ts)
  * groups/<base64url(group)>.json         committed offsets (atomic replace)
+ * deleted/<topic>.<time>.<pid>/          a deleted topic being removed (gone at the next open)
  * ```
  *
  * Opened with `readOnly`, the log takes no lock and follows the files the
  * writing process changes (see follow.ts).
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CorruptDataError,
@@ -295,8 +296,14 @@ export class EmbeddedLog implements EventLog {
     }
   }
 
+  private get deletedDir(): string {
+    return join(this.dir, 'deleted');
+  }
+
   private async load(): Promise<void> {
     await mkdir(this.topicsDir, { recursive: true });
+    // Topics a crash caught halfway through deleteTopics: already out of topics/, only their files remain.
+    await rm(this.deletedDir, { recursive: true, force: true });
     for (const name of (await readdir(this.topicsDir)).sort()) {
       // A topic directory without its spec is a creation a crash interrupted: it holds no records.
       const spec = await this.readSpec(name);
@@ -436,6 +443,34 @@ export class EmbeddedLog implements EventLog {
       throw storageErrorFrom(err, `cannot create topic ${wanted.name} in ${this.dir}`);
     }
     return info(wanted);
+  }
+
+  deleteTopics(names: readonly string[]): Promise<void> {
+    const run = this.topicChanges.then(() => this.deleteTopicsNow(names));
+    this.topicChanges = run.catch(() => undefined);
+    return run;
+  }
+
+  private async deleteTopicsNow(names: readonly string[]): Promise<void> {
+    this.assertWritable(`delete topics ${names.join(', ')}`);
+    for (const name of names) {
+      const t = this.topicMap.get(name);
+      if (!t) continue;
+      try {
+        // Offsets first: a crash before the move below leaves the topic without committed offsets,
+        // never a later topic of the same name with offsets that pointed into this one.
+        await this.groups.forgetTopic(name);
+        this.topicMap.delete(name);
+        for (const part of t.parts) await part.close();
+        // One rename takes the topic out of topics/ at once; a crash after it leaves only files to remove.
+        await mkdir(this.deletedDir, { recursive: true });
+        const trash = join(this.deletedDir, `${name}.${Date.now()}.${process.pid}`);
+        await rename(join(this.topicsDir, name), trash);
+        await rm(trash, { recursive: true, force: true });
+      } catch (err) {
+        throw storageErrorFrom(err, `cannot delete topic ${name} in ${this.dir}`);
+      }
+    }
   }
 
   async topics(): Promise<TopicInfo[]> {

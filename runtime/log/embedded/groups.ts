@@ -152,6 +152,14 @@ export class GroupOffsetStore {
     return queued;
   }
 
+  /** Removes every group's committed offsets of `topic` (a deleted topic); resolves once the files are written. */
+  async forgetTopic(topic: string): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const [group, state] of this.groups)
+      if (state.offsets.delete(topic)) writes.push(this.persist(group, state));
+    await Promise.all(writes);
+  }
+
   /** Resolves when every commit has been written. */
   async flush(): Promise<void> {
     await Promise.all([...this.groups.values()].map((s) => s.running));

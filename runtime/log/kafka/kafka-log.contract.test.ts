@@ -41,6 +41,8 @@ if (typeof started === 'string') {
           timestampLookup:
             'go-mokapi answers ListOffsets only for earliest/latest; a timestamp gets UNKNOWN_SERVER_ERROR',
           emptyValues: 'go-mokapi returns a zero-length value as null',
+          deleteTopics:
+            'go-mokapi has no DeleteTopics API (key 20): kafkajs fails with KafkaJSServerDoesNotSupportApiKey',
         },
       },
     };

@@ -408,6 +408,16 @@ export class KafkaLog implements EventLog {
     return (await this.infos(names)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    this.assertOpen();
+    const existing = new Set(await this.withAdmin('list topics', (admin) => admin.listTopics()));
+    const topics = names.filter((n) => existing.has(n));
+    for (const topic of names) this.counts.delete(topic);
+    if (topics.length === 0) return;
+    // The broker removes the topics' committed offsets from every group itself.
+    await this.withAdmin(`delete topics ${topics.join(', ')}`, (admin) => admin.deleteTopics({ topics }));
+  }
+
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
     this.assertOpen();
     const [info] = await this.infos([name]);
