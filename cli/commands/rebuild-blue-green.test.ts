@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
+import { sendDeleteTopicsRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
 import {
   besideRunningProcess,
   type CliResult,
@@ -40,6 +41,12 @@ function digest(dataDir: string): Promise<Record<string, string>> {
 
 async function active(dataDir: string): Promise<string> {
   return JSON.parse(await readFile(join(dataDir, 'control', 'features', 'active.json'), 'utf8')).namespace;
+}
+
+/** The log's topics, as `recstream topics --json` lists them. */
+async function topicNames(dataDir: string): Promise<string[]> {
+  const { stdout } = await cli(['topics', '--json', '--data-dir', dataDir]);
+  return (JSON.parse(stdout) as { topic: string }[]).map((row) => row.topic);
 }
 
 async function simulated(root: string): Promise<string> {
@@ -140,9 +147,13 @@ test('rebuild --blue-green alone: progress, pointer flipped, old state gone, sam
     assert.ok(last.total >= 8000 && last.done === last.total, stderr);
     assert.ok('eta_s' in last && 'rate_per_s' in last);
     assert.match(
-      stderr,
-      /features: topics of namespace default left in the log .*: .*rec\.user-features\.user-view\.changelog.*, rec\.interactions\.enriched\n/,
+      stdout,
+      /features: deleted the topics of namespace default: .*rec\.user-features\.user-view\.changelog.*, rec\.interactions\.enriched\n/,
     );
+    const topics = await topicNames(dataDir);
+    assert.ok(!topics.includes('rec.interactions.enriched'), 'old internal topic deleted');
+    assert.ok(!topics.includes('rec.user-features.user-view.changelog'), 'old changelog deleted');
+    assert.ok(topics.includes('rec.interactions.enriched.g1') && topics.includes('rec.interactions'));
     assert.equal(await active(dataDir), 'g1');
     assert.equal(await pathExists(join(dataDir, 'state', 'features')), false, 'old state dir removed');
     assert.equal(await pathExists(join(dataDir, 'state', 'features@g1')), true);
@@ -211,9 +222,24 @@ test('rebuild --blue-green beside a running `recstream process`: that process bu
       '--data-dir',
       dataDir,
     ]);
-    const { value: out, process: result } = await besideRunningProcess(dataDir, 'features', ENV, () =>
-      cli(['rebuild', '--processor', 'features', '--blue-green', '--data-dir', dataDir]),
-    );
+    const control = join(dataDir, 'control', 'features');
+    const { value, process: result } = await besideRunningProcess(dataDir, 'features', ENV, async () => {
+      const rebuilt = await cli([
+        'rebuild',
+        '--processor',
+        'features',
+        '--blue-green',
+        '--data-dir',
+        dataDir,
+      ]);
+      // The namespace the process runs keeps its topics, whoever asks.
+      const running = /into namespace (\S+) beside/.exec(rebuilt.stdout)?.[1];
+      const refused = await waitForReplay(control, await sendDeleteTopicsRequest(control, running));
+      return { rebuilt, refused };
+    });
+    const out = value.rebuilt;
+    assert.equal(value.refused.state, 'failed');
+    assert.match(value.refused.error ?? '', /is the one this process runs; its topics stay/);
     const match =
       /features: rebuilt (\d+) input records into namespace (\S+) beside process \d+; active namespace \2 \(was g1\)/.exec(
         out.stdout,
@@ -222,10 +248,21 @@ test('rebuild --blue-green beside a running `recstream process`: that process bu
     assert.ok(Number(match[1]) >= 8000);
     assert.match(out.stderr, /running in process \d+; asking it to rebuild blue\/green/);
     assert.match(out.stderr, /"msg":"progress","task":"rebuild features → g/);
-    assert.match(out.stderr, /topics of namespace g1 left in the log .*rec\.interactions\.enriched\.g1\n/);
+    assert.match(
+      out.stdout,
+      /features: deleted the topics of namespace g1: .*rec\.interactions\.enriched\.g1\n/,
+    );
     assert.match(result.stderr, /active namespace swapped/);
     assert.match(result.stderr, /blue\/green rebuild finished; old state dropped/);
+    assert.match(result.stderr, /"namespace":"g1".*deleted the topics of a retired namespace/);
+    const topics = await topicNames(dataDir);
+    assert.deepEqual(
+      topics.filter((name) => name.includes('.g1')),
+      [],
+      'the old namespace g1 has no topic left',
+    );
     const green = match[2]!;
+    assert.ok(topics.includes(`rec.interactions.enriched.${green}`), 'the running namespace kept its topics');
     assert.equal(await active(dataDir), green);
     assert.equal(await pathExists(join(dataDir, 'state', 'features@g1')), false, 'old state dir removed');
     assert.equal(await pathExists(join(dataDir, 'state', `features@${green}`)), true);

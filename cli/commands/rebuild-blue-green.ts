@@ -1,8 +1,8 @@
 /**
  * `recstream rebuild --blue-green`: each application is rebuilt from
  * earliest into a new state namespace while its current one keeps serving,
- * then the active namespace swaps and the old state dir is deleted
- * (runtime/processor/blue-green.ts). Beside a running `recstream process`
+ * then the active namespace swaps and the old namespace is dropped: its
+ * state dir, changelogs and internal topics (runtime/processor/blue-green.ts). Beside a running `recstream process`
  * that process builds and swaps (a request file, as for a replay); alone,
  * this command does. With Redis configured the online copy follows: the
  * active changelogs are materialized into a new Redis namespace, which is
@@ -14,7 +14,7 @@ import { ConfigError, TopologyError } from '../../runtime/errors.js';
 import { type MaterializedSource, Materializer } from '../../runtime/online/materializer.js';
 import type { Platform } from '../../runtime/platform.js';
 import { readActiveNamespace, writeActiveNamespace } from '../../runtime/processor/active-namespace.js';
-import { blueGreenAlone } from '../../runtime/processor/blue-green.js';
+import { blueGreenAlone, deleteNamespaceTopics } from '../../runtime/processor/blue-green.js';
 import {
   checkNamespace,
   generateNamespace,
@@ -22,7 +22,12 @@ import {
   namespaceTopics,
   optionsInNamespace,
 } from '../../runtime/processor/namespace.js';
-import { runningPid, sendBlueGreenRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
+import {
+  runningPid,
+  sendBlueGreenRequest,
+  sendDeleteTopicsRequest,
+  waitForReplay,
+} from '../../runtime/processor/replay-control.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import { withRedisOnlineStore } from '../online.js';
 import { activeNamespaceOf, controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
@@ -35,6 +40,7 @@ export async function rebuildBlueGreen(
   requested: string | undefined,
 ): Promise<number> {
   const namespace = requested === undefined ? generateNamespace() : checkNamespace(requested);
+  const retired: { app: string; namespace: string | undefined }[] = [];
   for (const app of apps) {
     const dir = controlDir(config.dataDir, app);
     const current = await readActiveNamespace(dir);
@@ -44,37 +50,62 @@ export async function rebuildBlueGreen(
     await withPlatform(config, (platform) => refuseDropped(platform, app, namespace), {
       readOnly: pid !== undefined,
     });
-    const was = current ?? 'default';
-    const residue = await withPlatform(
-      config,
-      async (platform) => namespaceTopics((await selectTopologies(platform, app))[0]!, current),
-      { readOnly: true },
+    const rebuilt =
+      pid === undefined
+        ? await alone(config, app, current, namespace)
+        : await beside(config, app, pid, namespace);
+    process.stdout.write(
+      `${app}: ${rebuilt}; active namespace ${namespace} (was ${current ?? 'default'}); old state dir dropped\n`,
     );
-    if (pid === undefined) {
-      const seconds = await alone(config, app, current, namespace);
-      process.stdout.write(
-        `${app}: rebuilt into namespace ${namespace} in ${seconds.toFixed(1)} s; active namespace ${namespace} (was ${was}); old state dropped\n`,
-      );
-    } else {
-      const records = await beside(config, app, pid, namespace);
-      process.stdout.write(
-        `${app}: rebuilt ${records} input records into namespace ${namespace} beside process ${pid}; active namespace ${namespace} (was ${was}); old state dropped\n`,
-      );
-    }
-    // The log has no topic deletion: say what is left, for the runbook's clean-up.
-    process.stderr.write(
-      `${app}: topics of namespace ${was} left in the log (no longer read; see docs/runbooks.md, blue/green rebuild): ${residue.join(', ')}\n`,
-    );
+    retired.push({ app, namespace: current });
   }
   if (config.redisUrl !== undefined) await followInRedis(config, namespace);
+  // Only now does nothing read the old namespaces: the online store has moved on as well.
+  for (const { app, namespace: old } of retired) await deleteRetiredTopics(config, app, old);
   return 0;
 }
 
 /**
+ * Deletes the topics of an application's retired namespace: here when no
+ * process runs the application, else by that process, which owns the log.
+ * A failure is reported, not fatal: the swap is done, and topics left
+ * behind are only disk (the runbook says how to delete them).
+ */
+async function deleteRetiredTopics(
+  config: Config,
+  app: string,
+  namespace: string | undefined,
+): Promise<void> {
+  const name = namespace ?? 'default';
+  const dir = controlDir(config.dataDir, app);
+  try {
+    const pid = await runningPid(dir);
+    let deleted: readonly string[];
+    if (pid === undefined) {
+      deleted = await withPlatform(config, async (platform) => {
+        const [topology] = await selectTopologies(platform, app);
+        return deleteNamespaceTopics(platform.log, topology!, namespace);
+      });
+    } else {
+      const status = await waitForReplay(dir, await sendDeleteTopicsRequest(dir, namespace));
+      if (status.state === 'failed') throw new TopologyError(status.error ?? 'failed');
+      deleted = status.deletedTopics ?? [];
+    }
+    process.stdout.write(
+      `${app}: deleted the topics of namespace ${name}: ${deleted.join(', ') || 'none'}\n`,
+    );
+  } catch (error) {
+    process.stderr.write(
+      `${app}: could not delete the topics of namespace ${name} (${(error as Error).message}); they stay in the log, unread (docs/runbooks.md, blue/green rebuild)\n`,
+    );
+  }
+}
+
+/**
  * A namespace whose state dir is gone but whose topics are still in the log
- * was dropped earlier (the log cannot delete topics): building into it would
- * restore that old state instead of starting from earliest. A state dir that
- * exists is an interrupted build, which resumes.
+ * was dropped earlier and its topics could not be deleted: building into it
+ * would restore that old state instead of starting from earliest. A state
+ * dir that exists is an interrupted build, which resumes.
  */
 async function refuseDropped(platform: Platform, app: string, namespace: string): Promise<void> {
   const [topology] = await selectTopologies(platform, app);
@@ -92,7 +123,7 @@ async function alone(
   app: string,
   current: string | undefined,
   namespace: string,
-): Promise<number> {
+): Promise<string> {
   return withPlatform(config, async (platform) => {
     const started = Date.now();
     const [topology] = await selectTopologies(platform, app);
@@ -106,11 +137,11 @@ async function alone(
     progress?.done();
     await writeActiveNamespace(controlDir(config.dataDir, app), namespace);
     await rm(blue.stateDir, { recursive: true, force: true });
-    return (Date.now() - started) / 1000;
+    return `rebuilt into namespace ${namespace} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
   });
 }
 
-async function beside(config: Config, app: string, pid: number, namespace: string): Promise<number> {
+async function beside(config: Config, app: string, pid: number, namespace: string): Promise<string> {
   const dir = controlDir(config.dataDir, app);
   process.stderr.write(
     `${app}: running in process ${pid}; asking it to rebuild blue/green into namespace ${namespace}\n`,
@@ -126,7 +157,7 @@ async function beside(config: Config, app: string, pid: number, namespace: strin
   progress?.done();
   if (status.state === 'failed')
     throw new TopologyError(`blue/green rebuild of ${app} failed: ${status.error}`);
-  return status.total;
+  return `rebuilt ${status.total} input records into namespace ${namespace} beside process ${pid}`;
 }
 
 /**

@@ -17,14 +17,15 @@
  * const greenRun = building.runner.run();
  * await building.caughtUp((done, total) => progress.update(done)); // committed past the inputs' end at start
  * await handover(blueRunner, blueOptions, building);                // unmuted; blue covered everything muted
- * // now flip the active namespace, then blueRunner.stop()
+ * // now flip the active namespace, then blueRunner.stop(); once no reader is left, deleteNamespaceTopics
  * ```
  */
 import { TopologyError } from '../errors.js';
-import type { TopicPartitionOffset } from '../log/log.js';
-import { internalTopics } from './namespace.js';
+import type { EventLog, TopicPartitionOffset } from '../log/log.js';
+import { internalTopics, namespaceTopics } from './namespace.js';
 import { ReplayProgress, replayTargets } from './reset.js';
 import { type RunnerOptions, type RunStats, StreamRunner } from './runner.js';
+import type { Topology } from './topology.js';
 
 const POLL_MS = 100;
 
@@ -144,6 +145,29 @@ export async function blueGreenAlone(
   onProgress(build.total, build.total);
   const blueStats = await (await StreamRunner.start(blue)).runUntilCaughtUp();
   return { records: build.total, green: greenStats, blue: blueStats };
+}
+
+/**
+ * Deletes the log topics only `namespace` of the application used — its
+ * changelogs and internal topics — as Kafka Streams' reset tool deletes an
+ * application's internal topics. Only for a retired namespace that nothing
+ * reads any more. Returns the topics that existed and are now deleted.
+ *
+ * @example
+ * ```ts
+ * await deleteNamespaceTopics(log, featuresTopology, 'g1'); // ['rec.user-features.user-view.g1.changelog', …]
+ * ```
+ */
+export async function deleteNamespaceTopics(
+  log: EventLog,
+  topology: Topology,
+  namespace: string | undefined,
+): Promise<string[]> {
+  const existing: string[] = [];
+  for (const topic of namespaceTopics(topology, namespace))
+    if (await log.describeTopic(topic)) existing.push(topic);
+  await log.deleteTopics(existing);
+  return existing;
 }
 
 /** The current end of `runner`'s internal topics, on the partitions it runs. */

@@ -7,7 +7,9 @@
  * - `runner.json`: `{ pid }` of the process running the application;
  * - `replay-request.json`: `{ id, from }`, written by `recstream replay`
  *   (write then rename, so it is never read half-written), or `{ id,
- *   blueGreen: namespace }` from `recstream rebuild --blue-green`;
+ *   blueGreen: namespace }` from `recstream rebuild --blue-green`, then `{ id,
+ *   deleteTopicsOf: namespace }` to delete the retired namespace's topics
+ *   once the online store has moved on (the process owns the log);
  * - `active.json`: the active state namespace (active-namespace.ts);
  * - `replay-<id>.json`: the status the runner side writes: `resetting`,
  *   `rebuilding` with `done`/`total` records, then `done` or `failed`.
@@ -35,6 +37,7 @@ import type { Logger } from 'pino';
 import { TopologyError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
 import { writeActiveNamespace } from './active-namespace.js';
+import { deleteNamespaceTopics } from './blue-green.js';
 import { checkNamespace } from './namespace.js';
 import {
   formatReplayFrom,
@@ -55,6 +58,8 @@ export interface ReplayStatus {
   readonly error?: string;
   /** A blue/green rebuild's green namespace; active once the state is `done`. */
   readonly namespace?: string;
+  /** A finished `deleteTopicsOf` request: the topics that existed and are deleted. */
+  readonly deletedTopics?: readonly string[];
 }
 
 const POLL_MS = 200;
@@ -117,7 +122,27 @@ export async function sendBlueGreenRequest(applicationDir: string, namespace: st
   return id;
 }
 
-/** Waits for the outcome of a request sent with sendReplayRequest or sendBlueGreenRequest. */
+/**
+ * Asks the running process to delete the topics of a retired namespace of
+ * the application (not the one it runs); `waitForReplay` waits for it and
+ * its status lists them in `deletedTopics`.
+ */
+export async function sendDeleteTopicsRequest(
+  applicationDir: string,
+  namespace: string | undefined,
+): Promise<string> {
+  const id = randomUUID();
+  await writeAtomically(join(applicationDir, 'replay-request.json'), {
+    id,
+    from: 'earliest',
+    rewritten: [],
+    // null: the default namespace (topics without a namespace suffix).
+    deleteTopicsOf: namespace === undefined ? null : checkNamespace(namespace),
+  });
+  return id;
+}
+
+/** Waits for the outcome of a request sent with sendReplayRequest, sendBlueGreenRequest or sendDeleteTopicsRequest. */
 export async function waitForReplay(
   applicationDir: string,
   id: string,
@@ -183,7 +208,13 @@ export class ReplayControl {
 
   private async poll(): Promise<void> {
     const path = join(this.dir, 'replay-request.json');
-    let request: { id: string; from: string; rewritten: string[]; blueGreen?: string };
+    let request: {
+      id: string;
+      from: string;
+      rewritten: string[];
+      blueGreen?: string;
+      deleteTopicsOf?: string | null;
+    };
     try {
       request = JSON.parse(await readFile(path, 'utf8')) as typeof request;
     } catch {
@@ -194,6 +225,8 @@ export class ReplayControl {
     const report = (s: Omit<ReplayStatus, 'id' | 'from'>) =>
       writeAtomically(statusPath, { id: request.id, from: request.from, ...s });
     if (request.blueGreen !== undefined) return this.blueGreen(request.id, request.blueGreen, report);
+    if (request.deleteTopicsOf !== undefined)
+      return this.deleteTopicsOf(request.deleteTopicsOf ?? undefined, report);
     try {
       const from = parseReplayFrom(request.from);
       await report({ state: 'resetting', done: 0, total: 0 });
@@ -218,6 +251,30 @@ export class ReplayControl {
     } catch (error) {
       this.logger.error({ err: error, id: request.id }, 'replay failed');
       await report({ state: 'failed', done: 0, total: 0, error: String(error) });
+    }
+  }
+
+  /** Deletes a retired namespace's topics; refuses the namespace this process runs. */
+  private async deleteTopicsOf(
+    namespace: string | undefined,
+    report: (s: Omit<ReplayStatus, 'id' | 'from'>) => Promise<void>,
+  ): Promise<void> {
+    const requested = namespace ?? 'default';
+    try {
+      if (namespace === this.app.namespace)
+        throw new TopologyError(`namespace ${requested} is the one this process runs; its topics stay`);
+      const deleted = await deleteNamespaceTopics(this.log, this.app.baseTopology, namespace);
+      this.logger.info(
+        { namespace: requested, topics: deleted },
+        'deleted the topics of a retired namespace',
+      );
+      await report({ state: 'done', done: 0, total: 0, namespace: requested, deletedTopics: deleted });
+    } catch (error) {
+      this.logger.error(
+        { err: error, namespace: requested },
+        'deleting the topics of a retired namespace failed',
+      );
+      await report({ state: 'failed', done: 0, total: 0, error: String(error), namespace: requested });
     }
   }
 

@@ -33,8 +33,6 @@ export interface SwapHooks {
    * online store's readers). A failure leaves blue running and stops green.
    */
   readonly onSwap: (green: StreamRunner) => Promise<void>;
-  /** After blue stopped and its state dir was deleted. */
-  readonly onDropped?: (blue: RunnerOptions) => Promise<void>;
 }
 
 export class RunningApplication {
@@ -66,6 +64,11 @@ export class RunningApplication {
     return this.current.options.namespace;
   }
 
+  /** The application's topology in the default namespace, from which every namespace's is derived. */
+  get baseTopology(): Topology {
+    return this.base.topology;
+  }
+
   /** Stops the current runner and a green one being built. */
   stop(): void {
     this.stopping = true;
@@ -85,7 +88,9 @@ export class RunningApplication {
   /**
    * Builds `namespace` from earliest beside the current runner (blue), which
    * keeps processing; hands over, calls `onSwap`, stops blue and deletes its
-   * state dir. Resolves with the input records rebuilt.
+   * state dir. Resolves with the input records rebuilt. Blue's topics stay
+   * until the command deletes them (`deleteNamespaceTopics`), once every
+   * reader, the online store's included, has moved to green.
    */
   async blueGreen(namespace: string, hooks: SwapHooks): Promise<{ records: number }> {
     if (this.building) throw new TopologyError('a blue/green rebuild of this application is already running');
@@ -128,7 +133,6 @@ export class RunningApplication {
       blue.options.logger.warn({ err: error }, 'blue instance failed while stopping after the swap'),
     );
     await rm(blue.options.stateDir, { recursive: true, force: true });
-    await hooks.onDropped?.(blue.options);
     return { records: build.total };
   }
 }
