@@ -78,7 +78,11 @@ test('the features and snapshots applications report rate, lag, store sizes and 
 
     // Rate: records in per application and source topic, records out per sink.
     assert.equal(
-      sample(text, 'recstream_records_in_total', { application: 'features', topic: 'rec.interactions' }),
+      sample(text, 'recstream_records_in_total', {
+        application: 'features',
+        namespace: 'default',
+        topic: 'rec.interactions',
+      }),
       world.interactions.length + 1,
     );
     const examples = (await log.offsets('rec.training-examples')).reduce((n, p) => n + p.end, 0);
@@ -86,6 +90,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
     assert.equal(
       sample(text, 'recstream_records_out_total', {
         application: 'features',
+        namespace: 'default',
         topic: 'rec.training-examples',
       }),
       examples,
@@ -93,6 +98,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
     assert.equal(
       sample(text, 'recstream_records_in_total', {
         application: 'snapshots',
+        namespace: 'default',
         topic: 'rec.training-examples',
       }),
       examples,
@@ -100,6 +106,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
     assert.ok(
       (sample(text, 'recstream_records_out_total', {
         application: 'snapshots',
+        namespace: 'default',
         topic: 'rec.training-snapshots',
       }) ?? 0) > 0,
     );
@@ -110,6 +117,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
           assert.equal(
             sample(text, 'recstream_consumer_lag_records', {
               application: topology.applicationId,
+              namespace: 'default',
               topic,
               partition: String(partition),
             }),
@@ -123,6 +131,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
           assert.notEqual(
             sample(text, 'recstream_store_entries', {
               application: topology.applicationId,
+              namespace: 'default',
               store: store.name,
               partition: String(partition),
             }),
@@ -133,6 +142,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
       (p) =>
         sample(text, 'recstream_store_entries', {
           application: 'features',
+          namespace: 'default',
           store: 'user-view',
           partition: `${p}`,
         })!,
@@ -142,6 +152,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
     assert.equal(
       sample(text, 'recstream_dead_letters_total', {
         application: 'features',
+        namespace: 'default',
         topic: 'rec.interactions',
         code: 'DESERIALIZATION_FAILED',
       }),

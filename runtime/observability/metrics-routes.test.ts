@@ -8,7 +8,7 @@ import { metricsRoutes } from './metrics-routes.js';
 test('GET /metrics serves the runtime metrics in Prometheus text format', async () => {
   const registry = new Registry();
   const metrics = runtimeMetrics(registry);
-  metrics.recordsIn.inc({ application: 'counts', topic: 'rec.interactions' }, 42);
+  metrics.recordsIn.inc({ application: 'counts', namespace: 'default', topic: 'rec.interactions' }, 42);
   metrics.deadLetters.inc({
     application: 'counts',
     topic: 'rec.interactions',
@@ -21,7 +21,7 @@ test('GET /metrics serves the runtime metrics in Prometheus text format', async 
   assert.match(response.headers['content-type'] as string, /text\/plain/);
   assert.match(
     response.body,
-    /recstream_records_in_total\{application="counts",topic="rec.interactions"\} 42/,
+    /recstream_records_in_total\{application="counts",namespace="default",topic="rec.interactions"\} 42/,
   );
   assert.match(response.body, /recstream_dead_letters_total\{.*code="DESERIALIZATION_FAILED".*\} 1/);
   assert.match(response.body, /# TYPE recstream_commit_seconds histogram/);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
+import { Registry, runtimeMetrics } from '../observability/metrics.js';
 import { blueGreenAlone } from './blue-green.js';
 import { optionsInNamespace } from './namespace.js';
 import { type RunnerOptions, StreamRunner } from './runner.js';
@@ -96,8 +97,14 @@ test('blue/green beside a running instance under live input: no output lost at t
     await log.append('rec.lines', lines.next(3000));
     await (await StreamRunner.start(base)).runUntilCaughtUp();
     // Blue spends 4 ms per line, a little less than the input rate: green overtakes it before the cut.
-    const slowBlue = await StreamRunner.start({ ...base, topology: wordCount(4) });
-    const app = new RunningApplication(slowBlue, base, undefined);
+    const metrics = runtimeMetrics(new Registry());
+    const measured: RunnerOptions = { ...base, metrics };
+    const slowBlue = await StreamRunner.start({ ...measured, topology: wordCount(4) });
+    const app = new RunningApplication(slowBlue, measured, undefined);
+    const storeGauges = async () =>
+      (await metrics.storeEntries.get()).values
+        .map((v) => `${v.labels.namespace}/${v.labels.partition}`)
+        .sort();
     let writing = true;
     const writer = (async () => {
       while (writing) {
@@ -107,13 +114,19 @@ test('blue/green beside a running instance under live input: no output lost at t
     })();
     const seen: [number, number][] = [];
     let swappedWhileBlueRan = false;
+    let gaugesAtSwap: string[] = [];
     const blue = app.runner;
     const { records } = await app.blueGreen('g1', {
       onProgress: (done, total) => seen.push([done, total]),
       onSwap: async (green) => {
         swappedWhileBlueRan = app.runner === blue && green !== blue;
+        gaugesAtSwap = await storeGauges();
       },
     });
+    // Both instances report, apart, while both run; the retired one's gauges go with it.
+    const byNamespace = (ns: string) => [0, 1, 2].map((p) => `${ns}/${p}`);
+    assert.deepEqual(gaugesAtSwap, [...byNamespace('default'), ...byNamespace('g1')]);
+    assert.deepEqual(await storeGauges(), byNamespace('g1'));
     assert.ok(swappedWhileBlueRan, 'onSwap runs before blue is retired');
     assert.equal(app.namespace, 'g1');
     assert.notEqual(app.runner, blue);

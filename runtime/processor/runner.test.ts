@@ -51,16 +51,33 @@ test('--once processes through an internal repartition topic, writes sinks, and 
     ]);
 
     const text = await registry.metrics();
-    assert.match(text, /recstream_records_in_total\{application="word-count",topic="rec.lines"\} 2/);
-    assert.match(text, /recstream_records_in_total\{application="word-count",topic="rec.words-by-word"\} 8/);
-    assert.match(text, /recstream_records_out_total\{application="word-count",topic="rec.word-counts"\} 8/);
-    assert.match(text, /recstream_commits_total\{application="word-count"\} [1-9]/);
+    assert.match(
+      text,
+      /recstream_records_in_total\{application="word-count",namespace="default",topic="rec.lines"\} 2/,
+    );
+    assert.match(
+      text,
+      /recstream_records_in_total\{application="word-count",namespace="default",topic="rec.words-by-word"\} 8/,
+    );
+    assert.match(
+      text,
+      /recstream_records_out_total\{application="word-count",namespace="default",topic="rec.word-counts"\} 8/,
+    );
+    assert.match(text, /recstream_commits_total\{application="word-count",namespace="default"\} [1-9]/);
 
     // A second run finds nothing new: the offsets were committed with the state.
     await log.append('rec.lines', [{ key: 'a', value: Buffer.from('quick') }]);
     const again = await (await StreamRunner.start(options)).runUntilCaughtUp();
     assert.equal(again.processed, 2);
     assert.ok((await readAll(log, 'rec.word-counts')).includes('quick=2'));
+
+    // The local state lost: it is restored from the changelog, and the records replayed are counted.
+    await rm(options.stateDir, { recursive: true, force: true });
+    await (await StreamRunner.start(options)).runUntilCaughtUp();
+    assert.match(
+      await registry.metrics(),
+      /recstream_restored_records_total\{application="word-count",namespace="default",store="word-counts"\} [1-9]/,
+    );
   } finally {
     await log.close();
     await rm(dir, { recursive: true, force: true });

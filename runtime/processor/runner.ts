@@ -95,7 +95,7 @@ export class StreamRunner {
   private readonly prefetchStores: readonly string[];
   private lastLagCheck = 0;
   private readonly commitIntervalMs: number;
-  private readonly labels: { application: string };
+  private readonly labels: { application: string; namespace: string };
   private readonly internal: ReadonlySet<string>;
   private running = false;
   private committed: readonly TopicPartitionOffset[] = [];
@@ -114,7 +114,7 @@ export class StreamRunner {
   ) {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
-    this.labels = { application: options.topology.applicationId };
+    this.labels = { application: options.topology.applicationId, namespace: options.namespace ?? 'default' };
     this.internal = internalTopics(options.topology);
   }
 
@@ -145,6 +145,7 @@ export class StreamRunner {
       } catch (error) {
         if (!isRetriable(error)) {
           this.running = false;
+          this.removeGauges();
           await this.closeTasks(false);
           await this.globals.close();
           throw error;
@@ -162,6 +163,7 @@ export class StreamRunner {
     this.pendingReset?.reject(new TopologyError('the runner stopped before the requested reset'));
     this.pendingReset = null;
     await this.commit();
+    this.removeGauges();
     await this.closeTasks(true);
     await this.globals.close();
     return { ...this.stats };
@@ -297,8 +299,25 @@ export class StreamRunner {
 
   /** Closes every task without processing further (after `start`, for inspection such as `digest`). */
   async close(): Promise<void> {
+    this.removeGauges();
     await this.closeTasks(false);
     await this.globals.close();
+  }
+
+  /**
+   * A stopped runner's last lag and store sizes would otherwise stay on the
+   * dashboards (a retired blue instance). `runUntilCaughtUp` keeps them: a
+   * finished catch-up reports where it ended.
+   */
+  private removeGauges(): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    for (const partition of this.tasks.keys()) {
+      for (const store of this.options.topology.stores)
+        metrics.storeEntries.remove({ ...this.labels, store: store.name, partition: String(partition) });
+      for (const topic of this.options.topology.sourceTopics())
+        metrics.lag.remove({ ...this.labels, topic, partition: String(partition) });
+    }
   }
 
   /** Stable sha256 per store and task: `recstream state digest`. */
@@ -552,6 +571,7 @@ export class StreamRunner {
 
   private openState(partition: number): Promise<TaskState> {
     const { topology, log, logger } = this.options;
+    const counted = new Map<string, number>();
     return TaskState.open({
       dir: join(this.options.stateDir, String(partition)),
       engine: this.options.engine,
@@ -565,10 +585,13 @@ export class StreamRunner {
         cacheEntries: s.cacheEntries,
       })),
       logger,
-      onRestoreProgress: this.options.onRestore
-        ? (store: string, restored: number, total: number) =>
-            this.options.onRestore!(store, partition, restored, total)
-        : undefined,
+      onRestoreProgress: (store, restored, total) => {
+        // Progress is cumulative per store; the counter takes what this report adds.
+        const added = restored - (counted.get(store) ?? 0);
+        counted.set(store, restored);
+        if (added > 0) this.options.metrics?.restoredRecords.inc({ ...this.labels, store }, added);
+        this.options.onRestore?.(store, partition, restored, total);
+      },
     });
   }
 
