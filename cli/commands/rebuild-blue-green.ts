@@ -1,12 +1,13 @@
 /**
  * `recstream rebuild --blue-green`: each application is rebuilt from
  * earliest into a new state namespace while its current one keeps serving,
- * then the active namespace swaps and the old namespace is dropped: its
- * state dir, changelogs and internal topics (runtime/processor/blue-green.ts). Beside a running `recstream process`
+ * then the active namespace swaps and the old state dir is deleted
+ * (runtime/processor/blue-green.ts). Beside a running `recstream process`
  * that process builds and swaps (a request file, as for a replay); alone,
  * this command does. With Redis configured the online copy follows: the
  * active changelogs are materialized into a new Redis namespace, which is
- * activated before the old one is dropped.
+ * activated before the old one is dropped. Last, when nothing reads them
+ * any more, the old namespaces' changelogs and internal topics are deleted.
  */
 import { access, rm } from 'node:fs/promises';
 import type { Config } from '../../runtime/config.js';
