@@ -18,8 +18,19 @@ const TWO_32 = 2 ** 32;
 /** 2^-r for every rank a register can hold. */
 const POWERS = Array.from({ length: 32 - INDEX_BITS + 2 }, (_, r) => 2 ** -r);
 
+/** Sketches are cut from shared zeroed slabs: one 256-byte allocation per new item costs more than the item's first fold. */
+const SKETCHES_PER_SLAB = 256;
+let slab = Buffer.alloc(0);
+let slabUsed = 0;
+
 export function newSketch(): Buffer {
-  return Buffer.alloc(HLL_REGISTERS);
+  if (slabUsed === slab.length) {
+    slab = Buffer.alloc(HLL_REGISTERS * SKETCHES_PER_SLAB);
+    slabUsed = 0;
+  }
+  const sketch = slab.subarray(slabUsed, slabUsed + HLL_REGISTERS);
+  slabUsed += HLL_REGISTERS;
+  return sketch;
 }
 
 /**

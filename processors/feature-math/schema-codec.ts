@@ -9,7 +9,7 @@
  * const itemCodec = subjectCodec<Item>('rec.items-value');
  * ```
  */
-import { parseAvroType } from '../../runtime/serde/avro.js';
+import { encodeAvro, parseAvroType } from '../../runtime/serde/avro.js';
 import { avroCodec } from '../../runtime/state/codecs/index.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 import { loadSchema } from '../../schemas/index.js';
@@ -28,7 +28,7 @@ export function subjectCodec<T>(subject: string): ValueCodec<T> {
 export function orderedSubjectCodec<T>(subject: string): ValueCodec<T> {
   const type = parseAvroType(loadSchema(subject) as never, subject);
   return {
-    encode: (value) => type.toBuffer(value),
+    encode: (value) => encodeAvro(type, value),
     decode: (bytes) => type.fromBuffer(bytes) as T,
   };
 }

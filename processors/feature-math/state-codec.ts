@@ -15,6 +15,7 @@
  */
 import avro from 'avsc';
 import { DeserializationError, StateStoreError } from '../../runtime/errors.js';
+import { encodeAvro } from '../../runtime/serde/avro.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 
 function sorted(map: Record<string, unknown>): Record<string, unknown> {
@@ -45,7 +46,7 @@ export function viewCodec<V extends object>(
         if (!inOrder(map)) written = { ...written, [field]: sorted(map) };
       }
       try {
-        return type.toBuffer(written);
+        return encodeAvro(type, written);
       } catch (err) {
         throw new StateStoreError(
           `value does not match Avro type ${type.name}: ${(err as Error).message}`,

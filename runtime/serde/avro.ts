@@ -83,3 +83,28 @@ export function schemaText(schema: SchemaSource): string {
     throw new InvalidSchemaError(`schema is not valid JSON: ${(err as Error).message}`, err);
   }
 }
+
+// One growing buffer every `encodeAvro` call writes into before copying out.
+let encodeScratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * `type.toBuffer(value)` without its allocation per value, which is
+ * zero-filled and outside Node's buffer pool: the value is encoded into a
+ * shared growing buffer and copied into `Buffer.allocUnsafe`, pooled below
+ * 4 KB. Store values are encoded by the thousand at every commit.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeAvro(type, { clicks: 2 }); // the same bytes as type.toBuffer(…)
+ * ```
+ */
+export function encodeAvro(type: AvroType, value: unknown): Buffer {
+  let end = type.encode(value, encodeScratch, 0);
+  while (end < 0) {
+    encodeScratch = Buffer.allocUnsafe(Math.max(encodeScratch.length * 2, -end));
+    end = type.encode(value, encodeScratch, 0);
+  }
+  const out = Buffer.allocUnsafe(end);
+  encodeScratch.copy(out, 0, 0, end);
+  return out;
+}

@@ -16,6 +16,7 @@
  */
 import avro from 'avsc';
 import { DeserializationError, StateStoreError } from '../../errors.js';
+import { encodeAvro } from '../../serde/avro.js';
 import type { ValueCodec } from '../store.js';
 
 type AvroType = avro.Type;
@@ -26,7 +27,7 @@ export function avroCodec<V>(schemaOrType: avro.Schema | AvroType): ValueCodec<V
   return {
     encode(value: V): Buffer {
       try {
-        return type.toBuffer(sortMaps ? canonical(type, value) : value);
+        return encodeAvro(type, sortMaps ? canonical(type, value) : value);
       } catch (err) {
         throw new StateStoreError(
           `value does not match Avro type ${type.name ?? type.typeName}: ${(err as Error).message}`,
