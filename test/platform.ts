@@ -1,12 +1,19 @@
 /**
  * Test helpers over a real data dir: open the configured platform quietly
- * and always close it (releasing the log's lock for the next process), and
- * write seeded interactions the way a producer would.
+ * and always close it (releasing the log's lock for the next process), a
+ * scratch embedded log with its schema registry, and write seeded
+ * interactions the way a producer would.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../runtime/config.js';
+import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { OutgoingRecord } from '../runtime/log/log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../runtime/platform.js';
+import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
+import { Serde } from '../runtime/serde/serde.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { interactionStream, type StreamOptions } from '../sim/interaction-load.js';
 
@@ -19,6 +26,31 @@ export async function withTestPlatform<T>(
     return await fn(platform);
   } finally {
     await platform.close();
+  }
+}
+
+/** What `withScratchLog` hands a test: a temporary dir, its embedded log (fsync off) and a serde over its registry. */
+export interface ScratchLog {
+  readonly dir: string;
+  readonly log: EmbeddedLog;
+  readonly serde: Serde;
+}
+
+/**
+ * Runs `fn` over a fresh embedded log and schema registry in a temporary
+ * dir named from `prefix`; closes both and removes the dir afterwards,
+ * also when `fn` fails.
+ */
+export async function withScratchLog<T>(prefix: string, fn: (scratch: ScratchLog) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  const registry = await openEmbeddedRegistry({ dataDir: dir });
+  try {
+    return await fn({ dir, log, serde: new Serde(registry) });
+  } finally {
+    await registry.close();
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { Registry, runtimeMetrics } from '../runtime/observability/metrics.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
-import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
+import { withScratchLog } from '../test/platform.js';
 import { type FeaturesOptions, featuresTopology } from './features.js';
 import { snapshotsTopology } from './snapshots.js';
 
@@ -38,11 +34,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 test('the features and snapshots applications report rate, lag, store sizes and dead letters per application', {
   timeout: 60_000,
 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'recstream-features-metrics-'));
-  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
-  const schemaRegistry = await openEmbeddedRegistry({ dataDir: dir });
-  try {
-    const serde = new Serde(schemaRegistry);
+  await withScratchLog('recstream-features-metrics-', async ({ dir, log, serde }) => {
     const world = simulatedWorld({
       seed: 4,
       users: 40,
@@ -158,9 +150,5 @@ test('the features and snapshots applications report rate, lag, store sizes and 
       }),
       1,
     );
-  } finally {
-    await log.close();
-    await schemaRegistry.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
-import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
 import type { Interaction, TrainingExample } from '../schemas/generated/types.js';
 import { seededRandom } from '../sim/interaction-load.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
+import { withScratchLog } from '../test/platform.js';
 import { differences, ReferenceFeatures } from '../test/reference-features.js';
 import { type FeaturesOptions, featuresTopology, TRAINING_EXAMPLES_TOPIC } from './features.js';
 
@@ -25,11 +21,7 @@ const OPTIONS: FeaturesOptions = {
 test('training examples carry exactly the features recomputed from the raw events strictly before them', {
   timeout: 120_000,
 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'recstream-pit-'));
-  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
-  const registry = await openEmbeddedRegistry({ dataDir: dir });
-  try {
-    const serde = new Serde(registry);
+  await withScratchLog('recstream-pit-', async ({ dir, log, serde }) => {
     const world = simulatedWorld({
       seed: 5,
       users: 250,
@@ -124,9 +116,5 @@ test('training examples carry exactly the features recomputed from the raw event
       const found = differences({ labels: x.labels, user: x.user, item: x.item }, expected);
       assert.deepEqual(found, [], `example ${x.example_id} (${e.type} at ${e.ts})`);
     }
-  } finally {
-    await log.close();
-    await registry.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { InProcessOnlineStore } from '../runtime/online/in-process/in-process-store.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
@@ -13,9 +10,8 @@ import { RedisOnlineStore } from '../runtime/online/redis/redis-online-store.js'
 import { resolveViews } from '../runtime/online/view-spec.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
-import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
+import { withScratchLog } from '../test/platform.js';
 import { FEATURES_APPLICATION, type FeaturesOptions, featuresTopology } from './features.js';
 import { ONLINE_VIEWS } from './online-views.js';
 
@@ -34,113 +30,108 @@ test('the features views in Redis equal the stores in-process, and an opted-out 
     t.skip(redis);
     return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'recstream-online-views-'));
-  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
-  const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {
-    const serde = new Serde(registry);
-    const world = simulatedWorld({
-      seed: 9,
-      users: 150,
-      items: 80,
-      events: 6000,
-      days: 1,
-      latenessMs: OPTIONS.latenessMs,
-      partitions: PARTITIONS,
-    });
-    const optOuts = world.users.filter((u) => u.opt_out && world.optedOutLater.includes(u.user_id));
-    assert.ok(optOuts.length > 0);
-    await writeWorld(
-      log,
-      serde,
-      { ...world, users: world.users.filter((u) => !optOuts.includes(u)) },
-      PARTITIONS,
-    );
-
-    const topology = await featuresTopology(serde, OPTIONS);
-    const runnerOptions = {
-      topology,
-      log,
-      stateDir: join(dir, 'state'),
-      engine: 'rocksdb' as const,
-      deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
-      logger: silentLogger(),
-    };
-    const resolved = resolveViews(
-      ONLINE_VIEWS.filter((v) => v.application === FEATURES_APPLICATION),
-      [topology],
-    );
-    const store = await RedisOnlineStore.open({
-      url: redis.url,
-      keyPrefix: redis.prefix,
-      views: resolved.views,
-      logger: silentLogger(),
-    });
-    const materialize = async () => {
-      const m = await Materializer.start({
-        log,
-        store,
-        namespace: 'blue',
-        sources: resolved.sources,
-        logger: silentLogger(),
-        activateIfNone: true,
+    await withScratchLog('recstream-online-views-', async ({ dir, log, serde }) => {
+      const world = simulatedWorld({
+        seed: 9,
+        users: 150,
+        items: 80,
+        events: 6000,
+        days: 1,
+        latenessMs: OPTIONS.latenessMs,
+        partitions: PARTITIONS,
       });
-      await m.runUntilCaughtUp();
-      await m.close();
-    };
-    const users = [...new Set(world.users.map((u) => u.user_id))];
-    const items = [...new Set(world.items.map((i) => i.item_id))];
-    const compare = async () => {
-      const runner = await StreamRunner.start(runnerOptions);
-      const local = new InProcessOnlineStore({ bindings: resolved.bindings });
-      local.attach('local', runnersLookup(new Map([[FEATURES_APPLICATION, runner]])));
-      await local.activate('local');
-      try {
-        for (const [view, keys] of [
-          ['user', users],
-          ['item', items],
-          ['catalog', items],
-        ] as const) {
-          const expected = await local.getMany(view, keys);
-          assert.ok(
-            expected.some((v) => v !== undefined),
-            `view ${view} holds values`,
-          );
-          assert.deepEqual(await store.getMany(view, keys), expected, `view ${view}`);
-        }
-      } finally {
-        await local.close();
-        await runner.close();
-      }
-    };
-    try {
-      await (await StreamRunner.start(runnerOptions)).runUntilCaughtUp();
-      await materialize();
-      await compare();
-      for (const userId of world.optedOutLater)
-        assert.equal((await redis.keys(`blue:user:{${userId}}`)).length, 1, 'active before opting out');
-
-      const encoder = await serde.encoder('rec.users-value');
-      await log.append(
-        'rec.users',
-        optOuts.map((u) => ({ key: u.user_id, value: encoder.encode(u), timestamp: u.updated_ts })),
+      const optOuts = world.users.filter((u) => u.opt_out && world.optedOutLater.includes(u.user_id));
+      assert.ok(optOuts.length > 0);
+      await writeWorld(
+        log,
+        serde,
+        { ...world, users: world.users.filter((u) => !optOuts.includes(u)) },
+        PARTITIONS,
       );
-      await (await StreamRunner.start(runnerOptions)).runUntilCaughtUp();
-      await materialize();
-      await compare();
-      for (const userId of world.optedOutLater) {
-        assert.deepEqual(await redis.keys(`*{${userId}}`), [], `no key of ${userId} is left`);
-        assert.equal(await store.get('user', userId), undefined);
+
+      const topology = await featuresTopology(serde, OPTIONS);
+      const runnerOptions = {
+        topology,
+        log,
+        stateDir: join(dir, 'state'),
+        engine: 'rocksdb' as const,
+        deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+        logger: silentLogger(),
+      };
+      const resolved = resolveViews(
+        ONLINE_VIEWS.filter((v) => v.application === FEATURES_APPLICATION),
+        [topology],
+      );
+      const store = await RedisOnlineStore.open({
+        url: redis.url,
+        keyPrefix: redis.prefix,
+        views: resolved.views,
+        logger: silentLogger(),
+      });
+      const materialize = async () => {
+        const m = await Materializer.start({
+          log,
+          store,
+          namespace: 'blue',
+          sources: resolved.sources,
+          logger: silentLogger(),
+          activateIfNone: true,
+        });
+        await m.runUntilCaughtUp();
+        await m.close();
+      };
+      const users = [...new Set(world.users.map((u) => u.user_id))];
+      const items = [...new Set(world.items.map((i) => i.item_id))];
+      const compare = async () => {
+        const runner = await StreamRunner.start(runnerOptions);
+        const local = new InProcessOnlineStore({ bindings: resolved.bindings });
+        local.attach('local', runnersLookup(new Map([[FEATURES_APPLICATION, runner]])));
+        await local.activate('local');
+        try {
+          for (const [view, keys] of [
+            ['user', users],
+            ['item', items],
+            ['catalog', items],
+          ] as const) {
+            const expected = await local.getMany(view, keys);
+            assert.ok(
+              expected.some((v) => v !== undefined),
+              `view ${view} holds values`,
+            );
+            assert.deepEqual(await store.getMany(view, keys), expected, `view ${view}`);
+          }
+        } finally {
+          await local.close();
+          await runner.close();
+        }
+      };
+      try {
+        await (await StreamRunner.start(runnerOptions)).runUntilCaughtUp();
+        await materialize();
+        await compare();
+        for (const userId of world.optedOutLater)
+          assert.equal((await redis.keys(`blue:user:{${userId}}`)).length, 1, 'active before opting out');
+
+        const encoder = await serde.encoder('rec.users-value');
+        await log.append(
+          'rec.users',
+          optOuts.map((u) => ({ key: u.user_id, value: encoder.encode(u), timestamp: u.updated_ts })),
+        );
+        await (await StreamRunner.start(runnerOptions)).runUntilCaughtUp();
+        await materialize();
+        await compare();
+        for (const userId of world.optedOutLater) {
+          assert.deepEqual(await redis.keys(`*{${userId}}`), [], `no key of ${userId} is left`);
+          assert.equal(await store.get('user', userId), undefined);
+        }
+        const others = users.filter((u) => !world.optedOutLater.includes(u));
+        assert.ok((await store.getMany('user', others)).some((v) => v !== undefined));
+      } finally {
+        await store.close();
       }
-      const others = users.filter((u) => !world.optedOutLater.includes(u));
-      assert.ok((await store.getMany('user', others)).some((v) => v !== undefined));
-    } finally {
-      await store.close();
-    }
+    });
   } finally {
-    await registry.close();
-    await log.close();
     await redis.cleanup();
-    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
+import type { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { LogRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
-import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
+import { withScratchLog } from '../test/platform.js';
 import { type FeaturesOptions, featuresTopology } from './features.js';
 import { snapshotsTopology, TRAINING_SNAPSHOTS_TOPIC } from './snapshots.js';
 
@@ -36,11 +33,7 @@ async function readAll(log: EmbeddedLog, topic: string, partition: number): Prom
 test('features → snapshots: after an opt-out, none of the user’s examples reach a snapshot closed later, earlier ones included', {
   timeout: 120_000,
 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'recstream-snapshots-opt-out-'));
-  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
-  const registry = await openEmbeddedRegistry({ dataDir: dir });
-  try {
-    const serde = new Serde(registry);
+  await withScratchLog('recstream-snapshots-opt-out-', async ({ dir, log, serde }) => {
     const world = simulatedWorld({
       seed: 12,
       users: 60,
@@ -144,9 +137,5 @@ test('features → snapshots: after an opt-out, none of the user’s examples re
     assert.ok(after > 0, 'snapshots closed after the opt-out');
     assert.ok(keptBefore > 0, 'snapshots closed before the opt-out keep the examples they had');
     assert.ok(excludedEarlier > 0, 'examples emitted before the opt-out were left out of later snapshots');
-  } finally {
-    await log.close();
-    await registry.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });

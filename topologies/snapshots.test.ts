@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { snapshotId } from '../processors/snapshotter/snapshotter.js';
 import { loadConfig } from '../runtime/config.js';
-import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
+import type { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { LogRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
@@ -18,6 +18,7 @@ import { Serde } from '../runtime/serde/serde.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
 import { loadSchema } from '../schemas/index.js';
 import { profile } from '../test/features.js';
+import { withScratchLog } from '../test/platform.js';
 import { APPLICATIONS } from './index.js';
 import { snapshotsTopology, snapshotterOptions, TRAINING_SNAPSHOTS_TOPIC } from './snapshots.js';
 
@@ -43,11 +44,7 @@ async function readAll(log: EmbeddedLog, topic: string, partition: number, from 
 test('snapshots: lineage replays to exactly the examples, opted-out users are left out of snapshots closed after the opt-out', {
   timeout: 60_000,
 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'recstream-snapshots-'));
-  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
-  const registry = await openEmbeddedRegistry({ dataDir: dir });
-  try {
-    const serde = new Serde(registry);
+  await withScratchLog('recstream-snapshots-', async ({ dir, log, serde }) => {
     const examples = await serde.encoder('rec.training-examples-value');
     const users = await serde.encoder('rec.users-value');
     const decoder = await serde.decoder('rec.training-snapshots-value');
@@ -175,11 +172,7 @@ test('snapshots: lineage replays to exactly the examples, opted-out users are le
     for (const [id, user] of written)
       if (user !== 'u1' && Number(id.slice(1)) < n - userIds.length)
         assert.ok(covered.has(id), `${id} of ${user} is in a snapshot`);
-  } finally {
-    await log.close();
-    await registry.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the snapshots topology is wired as documented (describe() pinned) and reads its settings from the configuration', async () => {
