@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 
-type Kind = 'string' | 'int' | 'enum' | 'url-list' | 'url';
+type Kind = 'string' | 'int' | 'float' | 'json' | 'enum' | 'url-list' | 'url';
 
 interface Setting<K extends Kind = Kind> {
   readonly env: string;
@@ -159,6 +159,50 @@ export const CONFIG_SCHEMA = {
     default: 24 * 3600 * 1000,
     doc: 'the snapshotter closes a training snapshot of a partition once its examples span this much event time',
   },
+  modelName: {
+    env: 'RECSTREAM_MODEL_NAME',
+    kind: 'string',
+    default: 'recstream',
+    doc: 'name of the model the trainer trains (the key of its rec.model-versions events)',
+  },
+  trainWindowDays: {
+    env: 'RECSTREAM_TRAIN_WINDOW_DAYS',
+    kind: 'int',
+    min: 0,
+    max: 3650,
+    default: 0,
+    doc: 'train on the last N days of event time of the snapshots; 0 trains on every snapshot',
+  },
+  trainMinNewExamples: {
+    env: 'RECSTREAM_TRAIN_MIN_NEW_EXAMPLES',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000_000,
+    default: 1,
+    doc: 'the trainer retrains once new snapshots hold at least this many examples',
+  },
+  trainConfig: {
+    env: 'RECSTREAM_TRAIN_CONFIG',
+    kind: 'json',
+    default: undefined,
+    doc: 'JSON object of training-engine settings (models/README.md), e.g. {"epochs": 10}',
+  },
+  gatePopularityMargin: {
+    env: 'RECSTREAM_GATE_POPULARITY_MARGIN',
+    kind: 'float',
+    min: 0,
+    max: 1,
+    default: 0,
+    doc: 'a model is promoted only if its holdout Recall@20 is at least (1 - margin) x the popularity baseline',
+  },
+  gatePreviousMargin: {
+    env: 'RECSTREAM_GATE_PREVIOUS_MARGIN',
+    kind: 'float',
+    min: 0,
+    max: 1,
+    default: 0.02,
+    doc: "... and at least (1 - margin) x the promoted model's Recall@20 on the same holdout",
+  },
   stateEngine: {
     env: 'RECSTREAM_STATE_ENGINE',
     kind: 'enum',
@@ -199,8 +243,10 @@ export const CONFIG_SCHEMA = {
 } as const satisfies Record<string, Setting>;
 
 type Schema = typeof CONFIG_SCHEMA;
-type ValueOf<S extends Setting> = S['kind'] extends 'int'
+type ValueOf<S extends Setting> = S['kind'] extends 'int' | 'float'
   ? number
+  : S['kind'] extends 'json'
+    ? Readonly<Record<string, unknown>>
   : S['kind'] extends 'url-list'
     ? readonly string[]
     : S['kind'] extends 'enum'
@@ -223,6 +269,25 @@ function parse(name: string, setting: Setting, raw: string): unknown {
         throw new ConfigError(`${setting.env}=${n} is out of range ${setting.min}..${setting.max}`);
       }
       return n;
+    }
+    case 'float': {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new ConfigError(`${setting.env}=${JSON.stringify(raw)} is not a number (${setting.doc})`);
+      if ((setting.min !== undefined && n < setting.min) || (setting.max !== undefined && n > setting.max))
+        throw new ConfigError(`${setting.env}=${n} is out of range ${setting.min}..${setting.max}`);
+      return n;
+    }
+    case 'json': {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        throw new ConfigError(`${setting.env} is not valid JSON: ${(error as Error).message}`);
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new ConfigError(`${setting.env} must be a JSON object, got ${JSON.stringify(raw)}`);
+      return Object.freeze(value);
     }
     case 'enum':
       if (!setting.values!.includes(raw)) {

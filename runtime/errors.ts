@@ -241,6 +241,39 @@ export class UnavailableError extends RecstreamError {
   }
 }
 
+/** An artifact is missing or its bytes do not match the sha256 its version names. */
+export class ArtifactIntegrityError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'ARTIFACT_INTEGRITY', cause });
+  }
+}
+
+/**
+ * The training engine cannot run (no Python interpreter with torch) or
+ * failed; the message says what to install or what the engine reported.
+ * A failed run is retriable (the next snapshot or a restart tries again);
+ * a missing interpreter is not.
+ */
+export class TrainingError extends RecstreamError {
+  constructor(message: string, options: { code?: string; retriable?: boolean; cause?: unknown } = {}) {
+    super(message, { code: options.code ?? 'TRAINING_FAILED', retriable: options.retriable ?? false, cause: options.cause });
+  }
+}
+
+/** A training set cannot be trained on: empty, or its columns are inconsistent. */
+export class TrainingSetError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'TRAINING_SET_INVALID' });
+  }
+}
+
+/** A model-registry request names a version that does not exist or cannot take that status. */
+export class ModelRegistryError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'MODEL_REGISTRY' });
+  }
+}
+
 /** True when retrying the same call may succeed. Reads only the `retriable` flag. */
 export function isRetriable(err: unknown): boolean {
   return err instanceof RecstreamError && err.retriable;
