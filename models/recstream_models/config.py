@@ -1,0 +1,91 @@
+"""The one typed configuration of a training run, with defaults and validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of the engine; ``--config`` JSON keys are these field names."""
+
+    seed: int = 1
+    """Seeds Python, NumPy and torch once, at the start."""
+    device: str = "auto"
+    """auto (CUDA when present, else CPU), cpu or cuda; RECSTREAM_DEVICE overrides the default."""
+    threads: int = 0
+    """CPU threads for torch; 0 uses every core."""
+    dim: int = 64
+    """Embedding size of both towers' outputs."""
+    epochs: int = 0
+    """Retrieval epochs; 0 picks them from the data: about 2.5 million positive examples seen in all, 3 to 30 epochs."""
+    batch_size: int = 1024
+    """Retrieval batch: positives per step, which are also each other's in-batch negatives."""
+    lr: float = 0.003
+    weight_decay: float = 0.0
+    """Decoupled weight decay (AdamW) on dense layers; embeddings get none."""
+    embedding_l2: float = 1e-6
+    """L2 on the embedding rows a batch touches."""
+    loss: str = "sampled_softmax"
+    """sampled_softmax (in-batch + uniform negatives, log-Q corrected) or cosine_contrastive (SimpleX)."""
+    temperature: float = 0.15
+    """Softmax temperature over cosine scores."""
+    uniform_negatives: int = 1024
+    """Extra negatives per step, drawn uniformly from the catalog and shared by the batch."""
+    logq_correction: bool = True
+    """Subtract the log of each candidate's sampling probability (in-batch: its popularity)."""
+    margin: float = 0.4
+    """cosine_contrastive: negatives count only above this cosine."""
+    negative_weight: float = 1.0
+    """cosine_contrastive: weight of the mean negative term."""
+    id_dropout: float = 0.1
+    """Share of items whose id embedding is dropped in a step, so the item tower learns from metadata (cold start)."""
+    history_dropout: float = 0.0
+    """Share of history entries dropped in training."""
+    ranker_epochs: int = 2
+    ranker_batch_size: int = 2048
+    ranker_dim: int = 16
+    ranker_lr: float = 0.003
+    holdout_fraction: float = 0.1
+    """The latest share of the examples by event time is the evaluation holdout."""
+    refit: bool = True
+    """After evaluating, train again from scratch on every example and export that model."""
+    eval_k: tuple[int, ...] = field(default=(10, 20, 50))
+    eval_users: int = 5000
+    """At most this many holdout users are scored (the first ones by id: deterministic)."""
+    step_every: int = 20
+    """A progress line every this many steps."""
+
+    def __post_init__(self) -> None:
+        if self.loss not in ("sampled_softmax", "cosine_contrastive"):
+            raise ValueError(f"loss must be sampled_softmax or cosine_contrastive, got {self.loss!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if not 0 <= self.holdout_fraction < 1:
+            raise ValueError(f"holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+        for name in ("dim", "batch_size", "ranker_batch_size", "ranker_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+
+    @staticmethod
+    def from_json(values: dict) -> "TrainConfig":
+        """A config from JSON values; an unknown key is an error naming it."""
+        known = {f.name for f in dataclasses.fields(TrainConfig)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        merged = dict(values)
+        if "device" not in merged and os.environ.get("RECSTREAM_DEVICE"):
+            merged["device"] = os.environ["RECSTREAM_DEVICE"]
+        if "eval_k" in merged:
+            merged["eval_k"] = tuple(int(k) for k in merged["eval_k"])
+        return TrainConfig(**merged)
+
+    def to_json(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["eval_k"] = list(self.eval_k)
+        return out

@@ -1,0 +1,162 @@
+"""Evaluation on the temporal holdout.
+
+Retrieval, full catalog: each holdout user with a positive in the holdout is
+queried with the user-side inputs of their first holdout example (their state
+just before it); relevant = their holdout positives not already positive in
+the training part; every item is ranked except those training positives.
+Recall@K = hits / |relevant|, NDCG@K binary with the ideal DCG over
+min(K, |relevant|). The popularity baseline (training positives per item) and,
+when given, the previously promoted model are scored on the same users.
+
+Ranking: AUC (ties averaged) and log-loss of the click head on holdout
+impressions, beside the CTR baseline (the item's smoothed CTR feature).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .data import Dataset
+from .ranker import Ranker
+from .towers import TwoTower
+
+
+@dataclass
+class Queries:
+    rows: torch.Tensor
+    relevant: list[torch.Tensor]
+    seen: list[torch.Tensor]
+
+
+def holdout_queries(dataset: Dataset, train_rows: torch.Tensor, holdout_rows: torch.Tensor, limit: int) -> Queries:
+    columns = dataset.columns
+    users, items, positive = columns["user"], columns["item"], columns["positive"]
+    seen: dict[int, set[int]] = {}
+    for row in train_rows[positive[train_rows] == 1].tolist():
+        seen.setdefault(int(users[row]), set()).add(int(items[row]))
+    first: dict[int, int] = {}
+    relevant: dict[int, set[int]] = {}
+    for row in holdout_rows.tolist():
+        user = int(users[row])
+        first.setdefault(user, row)
+        if positive[row] == 1 and int(items[row]) not in seen.get(user, ()):
+            relevant.setdefault(user, set()).add(int(items[row]))
+    chosen = sorted(u for u in relevant if u != 0)[:limit]
+    return Queries(
+        rows=torch.tensor([first[u] for u in chosen], dtype=torch.long),
+        relevant=[torch.tensor(sorted(relevant[u]), dtype=torch.long) for u in chosen],
+        seen=[torch.tensor(sorted(seen.get(u, ())), dtype=torch.long) for u in chosen],
+    )
+
+
+@torch.no_grad()
+def item_embeddings(model: TwoTower, catalog: dict[str, torch.Tensor], device: torch.device, batch: int = 8192) -> torch.Tensor:
+    rows = catalog["catalog_language"].shape[0]
+    out = []
+    for start in range(0, rows, batch):
+        items = torch.arange(start, min(rows, start + batch))
+        inputs = tuple(t.to(device) for t in model.item_inputs(catalog, items))
+        out.append(model.items(*inputs).float().cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def user_embeddings(model: TwoTower, columns: dict[str, torch.Tensor], rows: torch.Tensor, device: torch.device) -> torch.Tensor:
+    out = []
+    for start in range(0, rows.shape[0], 4096):
+        part = rows[start : start + 4096]
+        out.append(model.users(*(t.to(device) for t in model.user_inputs(columns, part))).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, 1)
+
+
+def ranking_metrics(scores_of: Callable[[int, int], torch.Tensor], queries: Queries, items: int, ks: tuple[int, ...], prefix: str) -> dict[str, float]:
+    """Recall@K and NDCG@K over the queries; `scores_of(start, end)` gives their [n, items] scores."""
+    k_max = min(max(ks), items - 1)
+    recall = {k: 0.0 for k in ks}
+    ndcg = {k: 0.0 for k in ks}
+    n = len(queries.relevant)
+    for start in range(0, n, 256):
+        end = min(n, start + 256)
+        scores = scores_of(start, end).clone()
+        scores[:, 0] = -math.inf
+        for i in range(start, end):
+            scores[i - start, queries.seen[i]] = -math.inf
+        top = torch.topk(scores, k_max, dim=1).indices
+        for i in range(start, end):
+            relevant = set(queries.relevant[i].tolist())
+            hits = [1.0 if int(item) in relevant else 0.0 for item in top[i - start]]
+            for k in ks:
+                found = hits[:k]
+                recall[k] += sum(found) / len(relevant)
+                dcg = sum(h / math.log2(r + 2) for r, h in enumerate(found))
+                ideal = sum(1 / math.log2(r + 2) for r in range(min(k, len(relevant))))
+                ndcg[k] += dcg / ideal
+    out = {}
+    for k in ks:
+        out[f"{prefix}recall_at_{k}"] = recall[k] / max(n, 1)
+        out[f"{prefix}ndcg_at_{k}"] = ndcg[k] / max(n, 1)
+    return out
+
+
+def model_retrieval_metrics(
+    user_vectors: torch.Tensor, item_vectors: torch.Tensor, queries: Queries, ks: tuple[int, ...], prefix: str = ""
+) -> dict[str, float]:
+    return ranking_metrics(lambda s, e: user_vectors[s:e] @ item_vectors.t(), queries, item_vectors.shape[0], ks, prefix)
+
+
+def popularity_metrics(dataset: Dataset, train_rows: torch.Tensor, queries: Queries, ks: tuple[int, ...]) -> dict[str, float]:
+    columns = dataset.columns
+    items = dataset.vocabulary_size("item")
+    positives = train_rows[columns["positive"][train_rows] == 1]
+    counts = torch.bincount(columns["item"][positives], minlength=items).double()
+    # A tiny, fixed tie-break by index keeps the baseline deterministic.
+    scores = counts - torch.arange(items, dtype=torch.double) * 1e-9
+    return ranking_metrics(lambda s, e: scores.unsqueeze(0).expand(e - s, -1), queries, items, ks, "popularity_")
+
+
+def auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Area under the ROC curve by the rank-sum formula, ties given their average rank."""
+    positives = int(labels.sum())
+    negatives = labels.shape[0] - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    order = torch.argsort(scores.double())
+    sorted_scores = scores.double()[order]
+    _, inverse, counts = torch.unique_consecutive(sorted_scores, return_inverse=True, return_counts=True)
+    ends = torch.cumsum(counts, 0).double()
+    ranks = (ends - (counts.double() - 1) / 2)[inverse]
+    positive_ranks = ranks[labels[order] == 1].sum()
+    return float((positive_ranks - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def logloss(probabilities: torch.Tensor, labels: torch.Tensor) -> float:
+    p = probabilities.double().clamp(1e-7, 1 - 1e-7)
+    y = labels.double()
+    return float(-(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean())
+
+
+@torch.no_grad()
+def ranker_metrics(ranker: Ranker, dataset: Dataset, holdout_rows: torch.Tensor, device: torch.device) -> dict[str, float]:
+    columns = dataset.columns
+    shown = holdout_rows[columns["clicked"][holdout_rows] >= 0]
+    labels = columns["clicked"][shown].long()
+    if shown.shape[0] == 0 or int(labels.sum()) in (0, shown.shape[0]):
+        return {}
+    probabilities = []
+    for start in range(0, shown.shape[0], 8192):
+        part = shown[start : start + 8192]
+        click, _ = ranker(*(t.to(device) for t in ranker.inputs(columns, part)))
+        probabilities.append(torch.sigmoid(click.float()).cpu())
+    p = torch.cat(probabilities)
+    out = {"ranker_auc": auc(p, labels), "ranker_logloss": logloss(p, labels)}
+    names = dataset.dense_names("item_dense")
+    if "smoothed_ctr" in names:
+        ctr = columns["item_dense"][shown, names.index("smoothed_ctr")]
+        out["ctr_baseline_auc"] = auc(ctr, labels)
+        out["ctr_baseline_logloss"] = logloss(ctr, labels)
+    out["ranker_holdout_impressions"] = float(shown.shape[0])
+    return out

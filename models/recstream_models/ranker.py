@@ -1,0 +1,99 @@
+"""A DLRM-style ranker (Naumov et al., 2019): embeddings of the categorical features,
+a bottom MLP over the dense ones, pairwise dot products between all of them, a top MLP
+plus a linear path over the dense features, with two heads: `click` (trained on impressions: clicked or not) and `engagement`
+(the watch fraction, where one is known)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .data import CONTEXT_CAT_SIZES, HOURS, USER_CAT_VOCABULARIES, Dataset
+from .towers import Standardize, masked_mean
+
+RANKER_INPUTS = (
+    "user",
+    "history_items",
+    "history_types",
+    "user_cat",
+    "context_cat",
+    "user_dense",
+    "item",
+    "item_categories",
+    "item_language",
+    "item_dense",
+    "cross_dense",
+)
+
+
+def _table(rows: int, dim: int) -> nn.Embedding:
+    table = nn.Embedding(max(rows, 1), dim)
+    nn.init.normal_(table.weight, std=0.05)
+    return table
+
+
+class Ranker(nn.Module):
+    def __init__(self, dataset: Dataset, dim: int) -> None:
+        super().__init__()
+        vocab = dataset.vocabulary_size
+        self.user = _table(vocab("user"), dim)
+        self.item = _table(vocab("item"), dim)
+        self.category = _table(vocab("category"), dim)
+        self.language = _table(vocab("language"), dim)
+        self.user_cat = nn.ModuleList(_table(vocab(name), dim) for name in USER_CAT_VOCABULARIES)
+        self.context_cat = nn.ModuleList([*(_table(vocab(name), dim) for name in CONTEXT_CAT_SIZES), _table(HOURS, dim)])
+        dense = sum(len(dataset.dense_names(n)) for n in ("user_dense", "item_dense", "cross_dense"))
+        self.standardize = Standardize(dense)
+        self.bottom = nn.Sequential(nn.Linear(dense, 64), nn.ReLU(), nn.Linear(64, dim), nn.ReLU())
+        fields = 5 + len(self.user_cat) + len(self.context_cat)
+        pairs = fields * (fields - 1) // 2
+        self.top = nn.Sequential(nn.Linear(pairs + dim, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 2))
+        # A linear path over the dense features beside the deep one (Wide & Deep): a feature that is
+        # predictive on its own is used from the first steps instead of after the embeddings settle.
+        self.wide = nn.Linear(dense, 2)
+        upper = torch.triu_indices(fields, fields, offset=1)
+        self.register_buffer("pair_i", upper[0])
+        self.register_buffer("pair_j", upper[1])
+
+    def fit_standardization(self, dataset: Dataset, rows: torch.Tensor) -> None:
+        self.standardize.fit(self.dense(dataset.columns, rows))
+
+    @staticmethod
+    def dense(columns: dict[str, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
+        return torch.cat([columns[n][rows] for n in ("user_dense", "item_dense", "cross_dense")], dim=-1)
+
+    def inputs(self, columns: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(columns[name][rows] for name in RANKER_INPUTS)
+
+    def forward(
+        self,
+        user: torch.Tensor,
+        history_items: torch.Tensor,
+        history_types: torch.Tensor,
+        user_cat: torch.Tensor,
+        context_cat: torch.Tensor,
+        user_dense: torch.Tensor,
+        item: torch.Tensor,
+        item_categories: torch.Tensor,
+        item_language: torch.Tensor,
+        item_dense: torch.Tensor,
+        cross_dense: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the click and engagement heads."""
+        history = masked_mean(self.item(history_items), history_items > 0)
+        dense = self.standardize(torch.cat([user_dense, item_dense, cross_dense], dim=-1))
+        bottom = self.bottom(dense)
+        vectors = [
+            bottom,
+            self.user(user),
+            self.item(item),
+            masked_mean(self.category(item_categories), item_categories > 0),
+            self.language(item_language),
+            history,
+            *(table(user_cat[:, i]) for i, table in enumerate(self.user_cat)),
+            *(table(context_cat[:, i]) for i, table in enumerate(self.context_cat)),
+        ]
+        stacked = torch.stack(vectors, dim=1)
+        dots = torch.bmm(stacked, stacked.transpose(1, 2))[:, self.pair_i, self.pair_j]
+        logits = self.top(torch.cat([bottom, dots], dim=-1)) + self.wide(dense)
+        return logits[:, 0], logits[:, 1]

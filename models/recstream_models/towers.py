@@ -1,0 +1,159 @@
+"""The retrieval two-tower model: a user tower and an item tower with L2-normalised outputs.
+
+The item id table is shared: the user tower pools the embeddings of the items
+in the user's recent history from the same table, so a user's newest events
+move their embedding without retraining. Both towers add the id embedding to
+what their other features say (not an MLP over the concatenation alone), so
+an unknown id (index 0) still gets a useful embedding from metadata, and the
+plain id two-tower is the special case where the other features say nothing.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .data import CONTEXT_CAT_SIZES, HOURS, USER_CAT_VOCABULARIES, Dataset
+
+
+class Standardize(nn.Module):
+    """(x - mean) / std with constants from the training rows, kept as buffers so exports carry them."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(width))
+        self.register_buffer("std", torch.ones(width))
+
+    def fit(self, values: torch.Tensor) -> None:
+        if values.shape[0] == 0:
+            return
+        self.mean.copy_(values.float().mean(0))
+        self.std.copy_(values.float().std(0, unbiased=False).clamp_min(1e-3))
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        return (values - self.mean) / self.std
+
+
+def masked_mean(embedded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(embedded.dtype)
+    return (embedded * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+
+
+def _embedding(rows: int, dim: int, padding: bool = True) -> nn.Embedding:
+    table = nn.Embedding(max(rows, 1), dim, padding_idx=0 if padding else None)
+    nn.init.normal_(table.weight, std=0.05)
+    if padding:
+        with torch.no_grad():
+            table.weight[0].zero_()
+    return table
+
+
+class ItemTower(nn.Module):
+    """item id + categories + tags + language + catalog numbers → L2-normalised embedding."""
+
+    def __init__(self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int) -> None:
+        super().__init__()
+        self.item_id = _embedding(items, dim)
+        self.category = _embedding(categories, dim)
+        self.tag = _embedding(tags, dim)
+        self.language = _embedding(languages, dim)
+        self.standardize = Standardize(dense)
+        self.metadata = nn.Sequential(nn.Linear(3 * dim + dense, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
+
+    def forward(
+        self,
+        item: torch.Tensor,
+        categories: torch.Tensor,
+        tags: torch.Tensor,
+        language: torch.Tensor,
+        catalog_dense: torch.Tensor,
+        keep_id: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        ident = self.item_id(item)
+        if keep_id is not None:
+            ident = ident * keep_id.unsqueeze(-1)
+        features = torch.cat(
+            [
+                masked_mean(self.category(categories), categories > 0),
+                masked_mean(self.tag(tags), tags > 0),
+                self.language(language),
+                self.standardize(catalog_dense),
+            ],
+            dim=-1,
+        )
+        return F.normalize(ident + self.metadata(features), dim=-1)
+
+
+class UserTower(nn.Module):
+    """user id + pooled recent history (weighted by type) + profile + context + numbers → L2-normalised embedding."""
+
+    def __init__(self, dataset: Dataset, item_ids: nn.Embedding, dim: int) -> None:
+        super().__init__()
+        vocab = dataset.vocabulary_size
+        self.user_id = _embedding(vocab("user"), dim)
+        self.item_ids = item_ids
+        types = len(dataset.manifest["vocabularies"]["type"])
+        self.type_weight = nn.Embedding(types, 1)
+        nn.init.zeros_(self.type_weight.weight)
+        self.user_cat = nn.ModuleList(_embedding(vocab(name), dim) for name in USER_CAT_VOCABULARIES)
+        self.context_cat = nn.ModuleList(
+            [*(_embedding(vocab(name), dim) for name in CONTEXT_CAT_SIZES), _embedding(HOURS, dim)]
+        )
+        dense = len(dataset.dense_names("user_dense"))
+        self.standardize = Standardize(dense)
+        self.mlp = nn.Sequential(nn.Linear(4 * dim + dense, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
+
+    def forward(
+        self,
+        user: torch.Tensor,
+        history_items: torch.Tensor,
+        history_types: torch.Tensor,
+        user_cat: torch.Tensor,
+        context_cat: torch.Tensor,
+        user_dense: torch.Tensor,
+    ) -> torch.Tensor:
+        ident = self.user_id(user)
+        # softplus(0) / ln 2 = 1: every type starts with weight 1 and learns its own.
+        weights = F.softplus(self.type_weight(history_types).squeeze(-1)) * 1.4426950408889634
+        mask = (history_items > 0).to(weights.dtype) * weights
+        history = (self.item_ids(history_items) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)
+        profile = sum(table(user_cat[:, i]) for i, table in enumerate(self.user_cat))
+        context = sum(table(context_cat[:, i]) for i, table in enumerate(self.context_cat))
+        features = torch.cat([ident, history, profile, context, self.standardize(user_dense)], dim=-1)
+        return F.normalize(ident + history + self.mlp(features), dim=-1)
+
+
+class TwoTower(nn.Module):
+    def __init__(self, dataset: Dataset, dim: int) -> None:
+        super().__init__()
+        vocab = dataset.vocabulary_size
+        self.items = ItemTower(
+            vocab("item"),
+            vocab("category"),
+            vocab("tag"),
+            vocab("language"),
+            len(dataset.dense_names("catalog_dense")),
+            dim,
+        )
+        self.users = UserTower(dataset, self.items.item_id, dim)
+
+    def user_inputs(self, columns: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(columns[name][rows] for name in USER_INPUTS)
+
+    def item_inputs(self, catalog: dict[str, torch.Tensor], items: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (
+            items,
+            catalog["catalog_categories"][items],
+            catalog["catalog_tags"][items],
+            catalog["catalog_language"][items],
+            catalog["catalog_dense"][items],
+        )
+
+    def fit_standardization(self, dataset: Dataset, rows: torch.Tensor) -> None:
+        self.users.standardize.fit(dataset.columns["user_dense"][rows])
+        self.items.standardize.fit(dataset.catalog["catalog_dense"][1:])
+
+
+USER_INPUTS = ("user", "history_items", "history_types", "user_cat", "context_cat", "user_dense")
+ITEM_INPUTS = ("item", "categories", "tags", "language", "catalog_dense")

@@ -1,0 +1,142 @@
+"""The engine end to end on synthetic sets: it learns, repeats itself, exports what it promised."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from recstream_models.config import TrainConfig
+from recstream_models.data import load_dataset
+from recstream_models.engine import run
+from recstream_models.export import export
+from recstream_models.previous import load_previous
+from recstream_models.ranker import Ranker
+from recstream_models.runtime import start
+from recstream_models.train import train_retrieval
+from recstream_models.towers import TwoTower
+
+FAST = {"epochs": 6, "ranker_epochs": 4, "dim": 32, "refit": False, "threads": 2}
+TIMINGS = ("epoch_seconds", "examples_per_s")
+
+
+def metrics_of(out: str) -> dict:
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="session")
+def trained(synthetic: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = str(tmp_path_factory.mktemp("trained") / "out")
+    run(synthetic, out, TrainConfig.from_json(FAST), None)
+    return out
+
+
+def test_retrieval_beats_popularity_and_the_ranker_beats_ctr(trained: str) -> None:
+    metrics = metrics_of(trained)
+    assert metrics["recall_at_20"] > 1.2 * metrics["popularity_recall_at_20"], metrics
+    assert metrics["ndcg_at_20"] > metrics["popularity_ndcg_at_20"], metrics
+    assert metrics["ranker_auc"] > metrics["ctr_baseline_auc"], metrics
+
+
+def test_the_same_seed_gives_the_same_metrics(synthetic: str, trained: str, tmp_path) -> None:
+    again = str(tmp_path / "again")
+    run(synthetic, again, TrainConfig.from_json(FAST), None)
+    first = {k: v for k, v in metrics_of(trained).items() if k not in TIMINGS}
+    second = {k: v for k, v in metrics_of(again).items() if k not in TIMINGS}
+    assert first == second
+
+
+def test_export_writes_every_artifact_and_parity_matches_the_model(trained: str) -> None:
+    for name in ("user_tower.onnx", "item_tower.onnx", "ranker.onnx", "item_embeddings.npy", "model.pt", "dataset.json", "metrics.json", "params.json", "parity.json"):
+        assert os.path.getsize(os.path.join(trained, name)) > 0, name
+    model, manifest = load_previous(trained)
+    embeddings = np.load(os.path.join(trained, "item_embeddings.npy"))
+    assert embeddings.shape == (len(manifest["vocabularies"]["item"]), 32)
+    with open(os.path.join(trained, "parity.json"), encoding="utf-8") as handle:
+        parity = json.load(handle)
+    inputs = parity["user_tower"]["inputs"]
+    tensors = [torch.tensor(inputs[n]["data"]).reshape(inputs[n]["shape"]) for n in inputs]
+    expected = torch.tensor(parity["user_tower"]["outputs"]["embedding"]["data"])
+    with torch.no_grad():
+        actual = model.users(*tensors).reshape(-1)
+    assert torch.allclose(actual, expected, atol=1e-6)
+    norms = np.linalg.norm(embeddings[1:], axis=1)
+    assert np.allclose(norms, 1, atol=1e-4)
+
+
+def test_the_promoted_model_is_scored_on_the_new_holdout_across_changed_vocabularies(synthetic: str, trained: str, copy_of, tmp_path) -> None:
+    changed = copy_of(synthetic)
+    path = os.path.join(changed, "manifest.json")
+    with open(path, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    # A later set: some users gone (renamed), so indices no longer mean the same values.
+    manifest["vocabularies"]["user"] = [v if i % 7 else f"{v}-new" for i, v in enumerate(manifest["vocabularies"]["user"])]
+    manifest["vocabularies"]["user"][0] = "<unk>"
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle)
+    out = str(tmp_path / "next")
+    run(changed, out, TrainConfig.from_json(FAST), trained)
+    metrics = metrics_of(out)
+    assert 0 < metrics["previous_recall_at_20"] <= 1
+    assert metrics["previous_recall_at_20"] > metrics["popularity_recall_at_20"]
+
+
+def test_a_new_item_with_categories_but_no_interactions_lands_near_its_category(trained: str, synthetic: str) -> None:
+    model, _ = load_previous(trained)
+    dataset = load_dataset(synthetic)
+    catalog = dataset.catalog
+    items = torch.arange(1, catalog["catalog_language"].shape[0])
+    with torch.no_grad():
+        known = model.items(*model.item_inputs(catalog, items))
+        # The same metadata with the id unknown (index 0): what a brand-new item looks like.
+        cold = model.items(torch.zeros_like(items), *model.item_inputs(catalog, items)[1:])
+    first_category = catalog["catalog_categories"][items, 0]
+    neighbours = torch.topk(cold @ known.t(), 10, dim=1).indices
+    shared = (first_category[neighbours] == first_category.unsqueeze(1)).float().mean().item()
+    chance = torch.bincount(first_category).max().item() / items.shape[0]
+    assert shared > 3 * chance, (shared, chance)
+
+
+def test_the_cosine_contrastive_loss_learns_too(synthetic: str) -> None:
+    config = TrainConfig.from_json({**FAST, "epochs": 3, "loss": "cosine_contrastive"})
+    runtime = start(config)
+    dataset = load_dataset(synthetic)
+    stats = train_retrieval(TwoTower(dataset, config.dim), dataset, torch.arange(dataset.examples), config, runtime, "test")
+    assert len(stats) == 3
+
+
+def test_unknown_settings_are_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown training setting.*epochz"):
+        TrainConfig.from_json({"epochz": 3})
+
+
+def test_the_command_line_ends_a_failure_with_an_error_line(synthetic: str, copy_of, tmp_path) -> None:
+    broken = copy_of(synthetic)
+    os.remove(os.path.join(broken, "label.npy"))
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..")}
+    result = subprocess.run(
+        [sys.executable, "-m", "recstream_models", "train", "--dataset", broken, "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    assert result.returncode == 2
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["event"] == "error" and "label" in last["message"]
+    assert not os.path.exists(tmp_path / "o")
+
+
+def test_export_replaces_a_half_written_directory_whole(synthetic: str, tmp_path) -> None:
+    dataset = load_dataset(synthetic)
+    config = TrainConfig.from_json(FAST)
+    out = str(tmp_path / "artifacts")
+    os.makedirs(f"{out}.tmp")
+    with open(os.path.join(f"{out}.tmp", "user_tower.onnx"), "w", encoding="utf-8") as handle:
+        handle.write("half")
+    export(out, TwoTower(dataset, 32), Ranker(dataset, 16), dataset, config, {}, {})
+    assert not os.path.exists(f"{out}.tmp")
+    assert os.path.getsize(os.path.join(out, "user_tower.onnx")) > 1000
