@@ -74,10 +74,16 @@ export class AnnIndex {
   upsert(keys: readonly number[], vectors: Float32Array): void {
     if (keys.length === 0) return;
     if (vectors.length !== keys.length * this.config.dimensions)
-      throw new RangeError(`${keys.length} keys but ${vectors.length / this.config.dimensions} vectors of ${this.config.dimensions}`);
+      throw new RangeError(
+        `${keys.length} keys but ${vectors.length / this.config.dimensions} vectors of ${this.config.dimensions}`,
+      );
     const present = keys.filter((k) => this.index.contains(BigInt(k)) === true);
     if (present.length > 0) this.index.remove(BigUint64Array.from(present, (k) => BigInt(k)));
-    this.index.add(BigUint64Array.from(keys, (k) => BigInt(k)), vectors, 0);
+    this.index.add(
+      BigUint64Array.from(keys, (k) => BigInt(k)),
+      vectors,
+      0,
+    );
   }
 
   remove(keys: readonly number[]): void {

@@ -79,7 +79,10 @@ export function readNpy(bytes: Buffer, name: string): Npy {
   const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
   const dtype = descr === undefined ? undefined : BY_DESCR.get(descr);
-  if (!dtype) throw new CorruptDataError(`${name} has dtype ${descr ?? '?'}; expected one of ${Object.keys(DESCR).join(', ')}`);
+  if (!dtype)
+    throw new CorruptDataError(
+      `${name} has dtype ${descr ?? '?'}; expected one of ${Object.keys(DESCR).join(', ')}`,
+    );
   if (fortran !== 'False') throw new CorruptDataError(`${name} is in Fortran order; only C order is read`);
   if (shapeText === undefined) throw new CorruptDataError(`${name} has no shape in its header`);
   const shape = shapeText
@@ -121,7 +124,9 @@ export class NpyWriter {
     if (!(chunk instanceof CONSTRUCTOR[this.dtype]))
       throw new TypeError(`${this.path}: a ${chunk.constructor.name} chunk for a ${this.dtype} column`);
     if (this.written + chunk.length > this.total)
-      throw new RangeError(`${this.path}: ${this.written + chunk.length} elements written, the shape holds ${this.total}`);
+      throw new RangeError(
+        `${this.path}: ${this.written + chunk.length} elements written, the shape holds ${this.total}`,
+      );
     await this.file.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.written += chunk.length;
   }
@@ -134,7 +139,12 @@ export class NpyWriter {
 }
 
 /** Writes a whole array as a `.npy` file. */
-export async function writeNpy(path: string, dtype: NpyDtype, shape: readonly number[], data: NpyArray): Promise<void> {
+export async function writeNpy(
+  path: string,
+  dtype: NpyDtype,
+  shape: readonly number[],
+  data: NpyArray,
+): Promise<void> {
   const writer = await NpyWriter.create(path, dtype, shape);
   await writer.write(data);
   await writer.close();

@@ -16,8 +16,8 @@
  * ```
  */
 import ort from 'onnxruntime-node';
-import type { ItemTowerBatch, UserTowerBatch } from '../trainer/model-bundle.js';
 import { TrainingSetError } from '../runtime/errors.js';
+import type { ItemTowerBatch, UserTowerBatch } from '../trainer/model-bundle.js';
 
 type Input = BigInt64Array | Float32Array;
 
@@ -51,7 +51,8 @@ export class OnnxModel {
     const feeds: Record<string, ort.Tensor> = {};
     for (const meta of this.session.inputMetadata) {
       const data = inputs[meta.name];
-      if (data === undefined) throw new TrainingSetError(`${this.path} needs input ${meta.name}, which the batch lacks`);
+      if (data === undefined)
+        throw new TrainingSetError(`${this.path} needs input ${meta.name}, which the batch lacks`);
       const declared = meta.isTensor ? meta.shape : [];
       const rest = declared.slice(1).map(Number);
       const width = rest.reduce((n, d) => n * d, 1);
@@ -59,7 +60,10 @@ export class OnnxModel {
         throw new TrainingSetError(
           `${this.path}: input ${meta.name} has ${data.length} values for ${size} rows, the model expects [${declared.join(', ')}]`,
         );
-      feeds[meta.name] = new ort.Tensor(data instanceof BigInt64Array ? 'int64' : 'float32', data, [size, ...rest]);
+      feeds[meta.name] = new ort.Tensor(data instanceof BigInt64Array ? 'int64' : 'float32', data, [
+        size,
+        ...rest,
+      ]);
     }
     const results = await this.session.run(feeds);
     const out: Record<string, Float32Array> = {};

@@ -42,7 +42,8 @@ export async function checkParity(artifactDir: string): Promise<Record<string, n
       let worst = 0;
       for (const [output, expected] of Object.entries(outputs)) {
         const actual = results[output];
-        if (!actual || actual.length !== expected.data.length) return { ...out, [name]: Number.POSITIVE_INFINITY };
+        if (!actual || actual.length !== expected.data.length)
+          return { ...out, [name]: Number.POSITIVE_INFINITY };
         expected.data.forEach((v, i) => {
           worst = Math.max(worst, Math.abs(v - actual[i]!));
         });

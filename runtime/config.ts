@@ -247,13 +247,13 @@ type ValueOf<S extends Setting> = S['kind'] extends 'int' | 'float'
   ? number
   : S['kind'] extends 'json'
     ? Readonly<Record<string, unknown>>
-  : S['kind'] extends 'url-list'
-    ? readonly string[]
-    : S['kind'] extends 'enum'
-      ? S extends { values: readonly (infer V)[] }
-        ? V
-        : string
-      : string;
+    : S['kind'] extends 'url-list'
+      ? readonly string[]
+      : S['kind'] extends 'enum'
+        ? S extends { values: readonly (infer V)[] }
+          ? V
+          : string
+        : string;
 type Required<S extends Setting> = S['default'] extends undefined ? ValueOf<S> | undefined : ValueOf<S>;
 
 /** The validated, frozen configuration. */

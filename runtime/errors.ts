@@ -256,7 +256,11 @@ export class ArtifactIntegrityError extends RecstreamError {
  */
 export class TrainingError extends RecstreamError {
   constructor(message: string, options: { code?: string; retriable?: boolean; cause?: unknown } = {}) {
-    super(message, { code: options.code ?? 'TRAINING_FAILED', retriable: options.retriable ?? false, cause: options.cause });
+    super(message, {
+      code: options.code ?? 'TRAINING_FAILED',
+      retriable: options.retriable ?? false,
+      cause: options.cause,
+    });
   }
 }
 

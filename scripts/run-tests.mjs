@@ -1,5 +1,7 @@
-// Runs every compiled test file under dist/ with Node's built-in test runner.
-// Node 20's `node --test` takes no globs, so the file list is gathered here.
+// Runs every compiled test file under dist/ with Node's built-in test runner
+// (Node 20's `node --test` takes no globs, so the file list is gathered
+// here), then the training engine's tests (models/tests) with pytest, under
+// the first interpreter that imports torch and pytest.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,30 @@ function collect(dir, out) {
 }
 
 const filter = process.argv[2];
+function pythonWithTorch() {
+  for (const python of [process.env.RECSTREAM_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!python) continue;
+    const probe = spawnSync(python, ['-c', 'import torch, numpy, pytest'], { stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+function runEngineTests() {
+  const python = pythonWithTorch();
+  if (!python) {
+    console.error(
+      'no python3 with torch, numpy and pytest: run scripts/setup.sh (installs python3-torch, python3-pytest)',
+    );
+    return 1;
+  }
+  const result = spawnSync(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests'], {
+    cwd: 'models',
+    stdio: 'inherit',
+  });
+  return result.status ?? 1;
+}
+
 const files = collect('dist', [])
   .filter((f) => !filter || f.includes(filter))
   .sort();
@@ -24,4 +50,5 @@ if (files.length === 0) {
 const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
 });
-process.exit(result.status ?? 1);
+const engine = filter && !'models'.includes(filter) ? 0 : runEngineTests();
+process.exit((result.status ?? 1) || engine);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what recstream needs on a fresh Debian/Ubuntu machine with Node.js:
-# a Redis server (started if none answers on 127.0.0.1:6379), then the npm
-# packages, which also builds the TypeScript (npm's `prepare`). Idempotent.
+# a Redis server (started if none answers on 127.0.0.1:6379), PyTorch for the
+# training engine (Debian's python3-torch, with the threaded OpenBLAS it
+# needs to be fast, and pytest for the engine's tests) unless a python3 that
+# imports torch is there already, then the npm packages, which also builds
+# the TypeScript (npm's `prepare`). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +29,24 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+has_torch() {
+  for python in ${RECSTREAM_PYTHON:-} python3 /usr/bin/python3; do
+    "$python" -c 'import torch, numpy, pytest' >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+if ! has_torch; then
+  echo "setup: installing python3-torch, libopenblas0-pthread and python3-pytest (the training engine)"
+  apt_install python3-torch libopenblas0-pthread python3-pytest
+elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 \
+  && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+  # Without it Debian's torch runs its matmuls on the reference BLAS, several times slower.
+  apt_install libopenblas0-pthread
+fi
+
 # `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional
 # binaries (biome, go-mokapi) out of the lock file, which `npm ci` then refuses.
-npm install --no-audit --no-fund
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install script would
+# download CUDA binaries from outside the npm registry; the CPU build ships
+# inside the package.
+ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund

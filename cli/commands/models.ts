@@ -1,0 +1,130 @@
+import { ModelRegistryError } from '../../runtime/errors.js';
+import type { Platform } from '../../runtime/platform.js';
+import { createProducer } from '../../runtime/producer/producer.js';
+import type { ModelVersion } from '../../schemas/generated/types.js';
+import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
+import type { Command } from '../command.js';
+import { withPlatform } from '../platform.js';
+import { artifactStore } from './train.js';
+
+function row(v: ModelVersion, promoted: number | undefined): string {
+  const recall = v.metrics.recall_at_20;
+  const pop = v.metrics.popularity_recall_at_20;
+  const mark = v.version === promoted ? '*' : ' ';
+  return [
+    `${mark} v${String(v.version).padEnd(4)}`,
+    v.status.padEnd(11),
+    `recall@20 ${recall === undefined ? '-' : recall.toFixed(4)}`.padEnd(17),
+    `popularity ${pop === undefined ? '-' : pop.toFixed(4)}`.padEnd(18),
+    `${v.params.examples ?? '?'} examples`.padEnd(16),
+    `${v.lineage.length} ranges`.padEnd(10),
+    `${v.device.padEnd(4)} ${new Date(v.created_ts).toISOString()}`,
+    v.reason ?? '',
+  ].join(' ');
+}
+
+export const modelsListCommand: Command = {
+  name: 'models list',
+  summary: 'model versions with status, metrics and lineage (--json: the ModelVersion records)',
+  usage: 'recstream models list [--model NAME] [--json]',
+  options: { model: { type: 'string' }, json: { type: 'boolean' } },
+  run: ({ config, values }) =>
+    withPlatform(
+      config,
+      async ({ log, serde }) => {
+        const registry = await ModelRegistry.load(log, serde);
+        const models = values.model ? [values.model as string] : registry.models();
+        const versions = models.flatMap((m) => registry.versions(m));
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`);
+          return 0;
+        }
+        if (versions.length === 0) process.stdout.write('no model versions yet (run `recstream train`)\n');
+        for (const model of models) {
+          process.stdout.write(`${model} (* = promoted)\n`);
+          const promoted = registry.promoted(model)?.version;
+          for (const v of registry.versions(model)) process.stdout.write(`${row(v, promoted)}\n`);
+        }
+        return 0;
+      },
+      { readOnly: true },
+    ),
+};
+
+async function republish(platform: Platform, events: ModelVersion[]): Promise<void> {
+  const producer = createProducer({
+    log: platform.log,
+    serde: platform.serde,
+    createTopics: { partitions: platform.config.partitions },
+  });
+  try {
+    for (const event of events) await publishModelVersion(producer, event);
+  } finally {
+    await producer.close();
+  }
+}
+
+export const modelsPromoteCommand: Command = {
+  name: 'models promote',
+  summary: 'promote a model version (publishes a ModelVersion event; its artifacts must verify)',
+  usage: 'recstream models promote <version> [--model NAME] [--reason TEXT]',
+  options: { model: { type: 'string' }, reason: { type: 'string' } },
+  run: ({ config, values, positionals }) =>
+    withPlatform(config, async (platform) => {
+      const model = (values.model as string | undefined) ?? config.modelName;
+      const version = Number(positionals[0]);
+      if (!Number.isInteger(version) || version < 1)
+        throw new ModelRegistryError(
+          `models promote needs a version number, got ${JSON.stringify(positionals[0])}`,
+        );
+      const registry = await ModelRegistry.load(platform.log, platform.serde);
+      const target = registry.get(model, version);
+      if (!target) throw new ModelRegistryError(`${model} has no version ${version}`);
+      if (target.artifacts.length === 0)
+        throw new ModelRegistryError(
+          `${model} v${version} has no artifacts (${target.reason ?? target.status})`,
+        );
+      if (registry.promoted(model)?.version === version) {
+        process.stdout.write(`${model} v${version} is already promoted\n`);
+        return 0;
+      }
+      await artifactStore(config.dataDir).verify(target.artifacts);
+      const reason = (values.reason as string | undefined) ?? 'promoted by hand';
+      await republish(platform, [{ ...target, status: 'promoted', status_ts: Date.now(), reason }]);
+      process.stdout.write(`${model} v${version} promoted\n`);
+      return 0;
+    }),
+};
+
+export const modelsRollbackCommand: Command = {
+  name: 'models rollback',
+  summary: 'roll the promoted model version back to the one promoted before it (by events)',
+  usage: 'recstream models rollback [--model NAME] [--reason TEXT]',
+  options: { model: { type: 'string' }, reason: { type: 'string' } },
+  run: ({ config, values }) =>
+    withPlatform(config, async (platform) => {
+      const model = (values.model as string | undefined) ?? config.modelName;
+      const registry = await ModelRegistry.load(platform.log, platform.serde);
+      const current = registry.promoted(model);
+      if (!current) throw new ModelRegistryError(`${model} has no promoted version to roll back`);
+      const target = registry.rollbackTarget(model);
+      if (!target)
+        throw new ModelRegistryError(
+          `${model} v${current.version} is the only version ever promoted: nothing to roll back to`,
+        );
+      await artifactStore(config.dataDir).verify(target.artifacts);
+      const reason = (values.reason as string | undefined) ?? 'rolled back by hand';
+      const now = Date.now();
+      await republish(platform, [
+        { ...current, status: 'rolled_back', status_ts: now, reason },
+        {
+          ...target,
+          status: 'promoted',
+          status_ts: now,
+          reason: `rollback of v${current.version}: ${reason}`,
+        },
+      ]);
+      process.stdout.write(`${model}: v${current.version} rolled back, v${target.version} promoted\n`);
+      return 0;
+    }),
+};

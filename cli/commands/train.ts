@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import type { Platform } from '../../runtime/platform.js';
+import type { EngineEvent } from '../../trainer/engine.js';
+import { followRounds } from '../../trainer/follow.js';
+import { FileArtifactStore } from '../../trainer/model-store.js';
+import { Trainer, type TrainOutcome } from '../../trainer/trainer.js';
+import type { Command, CommandArgs } from '../command.js';
+import { serveMetrics } from '../metrics-server.js';
+import { withPlatform } from '../platform.js';
+import { Progress } from '../progress.js';
+
+/** The artifact store of a data dir (files under `<data-dir>/artifacts`). */
+export function artifactStore(dataDir: string): FileArtifactStore {
+  return new FileArtifactStore(join(dataDir, 'artifacts'));
+}
+
+/** Draws engine progress: one progress line per model and epoch on a TTY, JSON lines otherwise. */
+export function engineProgress(): (event: EngineEvent) => void {
+  let bar: Progress | undefined;
+  let label = '';
+  return (event) => {
+    if (event.event === 'step' && typeof event.steps === 'number' && typeof event.step === 'number') {
+      const next = `train ${String(event.model)} epoch ${String(event.epoch)}`;
+      if (next !== label) {
+        bar?.done();
+        label = next;
+        bar = new Progress(label, event.steps);
+      }
+      bar!.update(event.step, { loss: Number(event.loss).toFixed(4) });
+    } else if (event.event === 'epoch') {
+      bar?.update(bar ? Number(event.steps ?? 0) : 0);
+    } else if (event.event === 'metrics' || event.event === 'done') {
+      bar?.done();
+      bar = undefined;
+      label = '';
+    }
+  };
+}
+
+/** `--poll-ms`, default 2 s. */
+export function pollMs(values: CommandArgs['values']): number {
+  const ms = values['poll-ms'] === undefined ? 2000 : Number(values['poll-ms']);
+  if (!Number.isInteger(ms) || ms < 1)
+    throw new RangeError(`--poll-ms must be a positive whole number, got ${values['poll-ms']}`);
+  return ms;
+}
+
+/** Runs a long-running role until SIGTERM or SIGINT, with /metrics on `--metrics-port` when given. */
+export async function untilStopped(
+  platform: Platform,
+  values: CommandArgs['values'],
+  run: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const server =
+    values['metrics-port'] === undefined
+      ? undefined
+      : await serveMetrics(platform.metrics, Number(values['metrics-port']));
+  try {
+    await run(controller.signal);
+  } finally {
+    await server?.close();
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}
+
+function describe(outcome: TrainOutcome): string {
+  if (outcome.kind !== 'published') return `no new version: ${outcome.detail}`;
+  const v = outcome.version;
+  const recall = v.metrics.recall_at_20;
+  return `${v.model} v${v.version} ${v.status}: ${v.reason ?? ''}${recall === undefined ? '' : ` (recall@20 ${recall.toFixed(4)})`}`;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary:
+    'train models from training snapshots and publish ModelVersion events (--once: one round, then exit)',
+  usage: 'recstream train [--once [--force]] [--json] [--poll-ms MS] [--metrics-port PORT]',
+  options: {
+    once: { type: 'boolean' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+    'poll-ms': { type: 'string' },
+    'metrics-port': { type: 'string' },
+  },
+  run: ({ config, values }) =>
+    withPlatform(config, async (platform) => {
+      const gatherBar = new Progress('gather training set', undefined);
+      const trainer = new Trainer({
+        platform,
+        store: artifactStore(config.dataDir),
+        onEngineEvent: engineProgress(),
+        onGather: (read) => gatherBar.update(read),
+      });
+      const report = (outcome: TrainOutcome) => {
+        if (values.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
+        else process.stdout.write(`${describe(outcome)}\n`);
+      };
+      if (values.once) {
+        report(await trainer.trainOnce({ force: values.force === true }));
+        return 0;
+      }
+      await untilStopped(platform, values, (signal) =>
+        followRounds(() => trainer.trainOnce(), {
+          pollMs: pollMs(values),
+          signal,
+          logger: platform.logger,
+          describe,
+          onOutcome: report,
+        }),
+      );
+      return 0;
+    }),
+};

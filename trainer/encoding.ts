@@ -1,0 +1,252 @@
+/**
+ * How features become model inputs (models/FORMAT.md): the one encoding the
+ * training set is written with and responders build online inputs with, so
+ * a model sees the same numbers in training and in serving.
+ *
+ * Categorical values go through a `Lookup` (the vocabularies: interning
+ * while a training set is gathered, frozen from `dataset.json` online);
+ * dense values are transformed here (log1p of counts, ages in hours) and
+ * standardised inside the model, whose constants travel in its export.
+ *
+ * @example
+ * ```ts
+ * const row = new Float32Array(USER_DENSE.length);
+ * encodeUserDense(example.user, example.ts, row, 0);
+ * const cross = new Float32Array(CROSS_DENSE.length);
+ * encodeCrossDense(example.user, example.item, example.item_id, cross, 0);
+ * ```
+ */
+import {
+  INTERACTION_TYPE_SYMBOLS,
+  type InteractionContext,
+  type InteractionType,
+  type Item,
+  type ItemFeatures,
+  MATURITY_SYMBOLS,
+  type UserFeatures,
+} from '../schemas/generated/types.js';
+
+/** History items per example: the user view keeps at most this many recent items. */
+export const HISTORY_LENGTH = 20;
+/** Categories and tags kept per item (the first ones, in catalog order). */
+export const MAX_CATEGORIES = 4;
+export const MAX_TAGS = 4;
+
+/** The vocabularies of a training set; index 0 of each is unknown (padding for category and tag). */
+export const VOCABULARY_KINDS = [
+  'user',
+  'item',
+  'category',
+  'tag',
+  'language',
+  'country',
+  'device',
+  'surface',
+  'age_bucket',
+] as const;
+export type VocabularyKind = (typeof VOCABULARY_KINDS)[number];
+
+/** Maps a categorical value to its index; null, undefined and unknown values give 0. */
+export type Lookup = (kind: VocabularyKind, value: string | null | undefined) => number;
+
+export const USER_DENSE = [
+  'log_event_count',
+  'log_decayed_1h',
+  'log_decayed_1d',
+  'log_decayed_7d',
+  'log_impressions_7d',
+  'log_clicks_7d',
+  'log_completes_7d',
+  'log_skips_7d',
+  'mean_watch_fraction',
+  'has_watch_fraction',
+  'log_session_count',
+  'log_session_events',
+  'log_hours_since_active',
+  'is_first_event',
+  'log_minutes_in_session',
+] as const;
+
+export const ITEM_DENSE = [
+  'log_popularity_total',
+  'log_popularity_1h',
+  'log_popularity_1d',
+  'log_popularity_7d',
+  'log_impressions',
+  'log_clicks',
+  'smoothed_ctr',
+  'completion_rate',
+  'mean_rating_5',
+  'has_rating',
+  'log_unique_users',
+  'trending_score',
+  'log_hours_since_interaction',
+  'never_interacted',
+  'log_popularity_in_country',
+  'log_duration_min',
+  'log_days_since_release',
+] as const;
+
+export const CROSS_DENSE = [
+  'category_affinity_sum',
+  'category_affinity_max',
+  'same_language',
+  'in_recent_history',
+  'recency_in_history',
+] as const;
+
+export const CATALOG_DENSE = [
+  'log_duration_min',
+  'has_duration',
+  'release_decades_since_1970',
+  'has_release',
+  'maturity_level',
+] as const;
+
+const HOUR_MS = 3_600_000;
+const TYPE_INDEX = new Map<InteractionType, number>(INTERACTION_TYPE_SYMBOLS.map((t, i) => [t, i]));
+
+/** The `InteractionType` index (FORMAT.md's `type` vocabulary, in enum order). */
+export function typeIndex(type: InteractionType): number {
+  return TYPE_INDEX.get(type) ?? 0;
+}
+
+const log1p = (x: number) => Math.log1p(Math.max(0, x));
+
+function decayedSum(user: UserFeatures, field: 'hl_1h' | 'hl_1d' | 'hl_7d'): number {
+  let sum = 0;
+  for (const counts of Object.values(user.decayed_counts)) sum += counts[field];
+  return sum;
+}
+
+/** `user_dense` (USER_DENSE) of a user's features as of `ts`, into `out` at `at`. */
+export function encodeUserDense(user: UserFeatures, ts: number, out: Float32Array, at: number): void {
+  const typed = (type: InteractionType) => log1p(user.decayed_counts[type]?.hl_7d ?? 0);
+  out[at] = log1p(user.event_count);
+  out[at + 1] = log1p(decayedSum(user, 'hl_1h'));
+  out[at + 2] = log1p(decayedSum(user, 'hl_1d'));
+  out[at + 3] = log1p(decayedSum(user, 'hl_7d'));
+  out[at + 4] = typed('impression');
+  out[at + 5] = typed('click');
+  out[at + 6] = typed('complete');
+  out[at + 7] = typed('skip');
+  out[at + 8] = user.mean_watch_fraction ?? 0;
+  out[at + 9] = user.mean_watch_fraction === null ? 0 : 1;
+  out[at + 10] = log1p(user.session_count);
+  out[at + 11] = log1p(user.session_events);
+  out[at + 12] = user.last_active_ts === null ? 0 : log1p((ts - user.last_active_ts) / HOUR_MS);
+  out[at + 13] = user.last_active_ts === null ? 1 : 0;
+  out[at + 14] = user.session_start_ts === null ? 0 : log1p((ts - user.session_start_ts) / 60_000);
+}
+
+/** `history_items` / `history_types` of a user's recent items, into `items` / `types` at `at` (HISTORY_LENGTH wide). */
+export function encodeHistory(
+  user: UserFeatures,
+  lookup: Lookup,
+  items: Int32Array,
+  types: Int32Array,
+  at: number,
+): void {
+  const n = Math.min(HISTORY_LENGTH, user.recent_items.length);
+  for (let i = 0; i < n; i++) {
+    const recent = user.recent_items[i]!;
+    items[at + i] = lookup('item', recent.item_id);
+    types[at + i] = typeIndex(recent.type);
+  }
+  items.fill(0, at + n, at + HISTORY_LENGTH);
+  types.fill(0, at + n, at + HISTORY_LENGTH);
+}
+
+/** `user_cat` (country, language, age_bucket of the profile), into `out` at `at`. */
+export function encodeUserCategorical(user: UserFeatures, lookup: Lookup, out: Int32Array, at: number): void {
+  out[at] = lookup('country', user.country);
+  out[at + 1] = lookup('language', user.language);
+  out[at + 2] = lookup('age_bucket', user.age_bucket);
+}
+
+/** `context_cat` (device, country, surface, hour of day UTC + 1), into `out` at `at`. */
+export function encodeContext(
+  context: InteractionContext,
+  ts: number,
+  lookup: Lookup,
+  out: Int32Array,
+  at: number,
+): void {
+  out[at] = lookup('device', context.device);
+  out[at + 1] = lookup('country', context.country);
+  out[at + 2] = lookup('surface', context.surface);
+  out[at + 3] = new Date(ts).getUTCHours() + 1;
+}
+
+/** `item_dense` (ITEM_DENSE) of an item's features before an event at `ts` in `country`, into `out` at `at`. */
+export function encodeItemDense(
+  item: ItemFeatures,
+  ts: number,
+  country: string | null,
+  out: Float32Array,
+  at: number,
+): void {
+  out[at] = log1p(item.popularity.total);
+  out[at + 1] = log1p(item.popularity.hl_1h);
+  out[at + 2] = log1p(item.popularity.hl_1d);
+  out[at + 3] = log1p(item.popularity.hl_7d);
+  out[at + 4] = log1p(item.impressions);
+  out[at + 5] = log1p(item.clicks);
+  out[at + 6] = item.smoothed_ctr;
+  out[at + 7] = item.completion_rate;
+  out[at + 8] = item.mean_rating === null ? 0 : item.mean_rating / 5;
+  out[at + 9] = item.mean_rating === null ? 0 : 1;
+  out[at + 10] = log1p(item.unique_users_estimate);
+  out[at + 11] = Number.isFinite(item.trending_score) ? item.trending_score : 0;
+  out[at + 12] = item.last_interaction_ts === null ? 0 : log1p((ts - item.last_interaction_ts) / HOUR_MS);
+  out[at + 13] = item.last_interaction_ts === null ? 1 : 0;
+  out[at + 14] = country === null ? 0 : log1p(item.popularity_by_country[country] ?? 0);
+  out[at + 15] = item.duration_s === null ? 0 : log1p(item.duration_s / 60);
+  out[at + 16] = item.release_ts === null ? 0 : log1p((ts - item.release_ts) / (24 * HOUR_MS));
+}
+
+/** `item_categories` (first MAX_CATEGORIES, 0-padded), into `out` at `at`. */
+export function encodeCategories(
+  categories: readonly string[],
+  lookup: Lookup,
+  out: Int32Array,
+  at: number,
+  kind: 'category' | 'tag' = 'category',
+  width = MAX_CATEGORIES,
+): void {
+  const n = Math.min(width, categories.length);
+  for (let i = 0; i < n; i++) out[at + i] = lookup(kind, categories[i]);
+  out.fill(0, at + n, at + width);
+}
+
+/** `cross_dense` (CROSS_DENSE) of a user and an item, into `out` at `at`. */
+export function encodeCrossDense(
+  user: UserFeatures,
+  item: Pick<ItemFeatures, 'categories' | 'language'>,
+  itemId: string,
+  out: Float32Array,
+  at: number,
+): void {
+  let sum = 0;
+  let max = 0;
+  for (const category of item.categories) {
+    const affinity = user.category_affinity[category] ?? 0;
+    sum += affinity;
+    if (affinity > max) max = affinity;
+  }
+  const position = user.recent_items.findIndex((r) => r.item_id === itemId);
+  out[at] = sum;
+  out[at + 1] = max;
+  out[at + 2] = user.language !== null && user.language === item.language ? 1 : 0;
+  out[at + 3] = position < 0 ? 0 : 1;
+  out[at + 4] = position < 0 ? 0 : 1 / (1 + position);
+}
+
+/** `catalog_dense` (CATALOG_DENSE) of a catalog item, into `out` at `at`. */
+export function encodeCatalogDense(item: Item, out: Float32Array, at: number): void {
+  out[at] = item.duration_s === null ? 0 : log1p(item.duration_s / 60);
+  out[at + 1] = item.duration_s === null ? 0 : 1;
+  out[at + 2] = item.release_ts === null ? 0 : item.release_ts / (10 * 365.25 * 24 * HOUR_MS);
+  out[at + 3] = item.release_ts === null ? 0 : 1;
+  out[at + 4] = MATURITY_SYMBOLS.indexOf(item.maturity) / (MATURITY_SYMBOLS.length - 1);
+}

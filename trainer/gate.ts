@@ -1,0 +1,67 @@
+/**
+ * The promotion gate: a candidate is promoted only if, on the same temporal
+ * holdout, it is not worse than the popularity baseline and than the
+ * currently promoted model by more than the configured margins, its ranker
+ * is not worse than the CTR baseline, and every metric is a finite number.
+ * Otherwise it is published `rejected` with the reason.
+ *
+ * Margins are relative: with `previousMargin` 0.02 a candidate may score
+ * down to 98 % of the promoted model's Recall@20 (holdout noise) and still
+ * replace it.
+ *
+ * @example
+ * ```ts
+ * const decision = gate(metrics, { popularityMargin: 0, previousMargin: 0.02 });
+ * if (!decision.promote) console.log(decision.reason);
+ * ```
+ */
+export interface GateMargins {
+  readonly popularityMargin: number;
+  readonly previousMargin: number;
+}
+
+export interface GateDecision {
+  readonly promote: boolean;
+  readonly reason: string;
+}
+
+export const GATE_METRIC = 'recall_at_20';
+
+export function gate(metrics: Readonly<Record<string, number>>, margins: GateMargins): GateDecision {
+  const bad = Object.entries(metrics).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+  if (bad.length > 0)
+    return {
+      promote: false,
+      reason: `metrics that are not finite numbers: ${bad.map(([k]) => k).join(', ')}`,
+    };
+  const recall = metrics[GATE_METRIC];
+  if (recall === undefined) return { promote: false, reason: `the engine reported no ${GATE_METRIC}` };
+  const fmt = (x: number) => x.toFixed(4);
+  const popularity = metrics[`popularity_${GATE_METRIC}`];
+  if (popularity !== undefined && recall < popularity * (1 - margins.popularityMargin))
+    return {
+      promote: false,
+      reason: `${GATE_METRIC} ${fmt(recall)} is below the popularity baseline's ${fmt(popularity)} (margin ${margins.popularityMargin})`,
+    };
+  const previous = metrics[`previous_${GATE_METRIC}`];
+  if (previous !== undefined && recall < previous * (1 - margins.previousMargin))
+    return {
+      promote: false,
+      reason: `${GATE_METRIC} ${fmt(recall)} is below the promoted model's ${fmt(previous)} on the same holdout (margin ${margins.previousMargin})`,
+    };
+  const auc = metrics.ranker_auc;
+  const ctrAuc = metrics.ctr_baseline_auc;
+  if (auc !== undefined && ctrAuc !== undefined && auc < ctrAuc * (1 - margins.popularityMargin))
+    return {
+      promote: false,
+      reason: `ranker_auc ${fmt(auc)} is below the CTR baseline's ${fmt(ctrAuc)}`,
+    };
+  const versus = [
+    popularity === undefined ? undefined : `popularity ${fmt(popularity)}`,
+    previous === undefined ? undefined : `promoted ${fmt(previous)}`,
+  ].filter(Boolean);
+  return {
+    promote: true,
+    reason: `${GATE_METRIC} ${fmt(recall)}${versus.length ? ` vs ${versus.join(', ')}` : ''}`,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * What a model version's artifacts say about its inputs: the training
+ * set's manifest (`dataset.json`), with the vocabularies frozen for lookups,
+ * so online code (the indexer embedding new items, responders building a
+ * user's inputs) encodes features exactly as the training set did.
+ *
+ * @example
+ * ```ts
+ * const vocab = await loadModelVocabularies(join(artifactDir, 'dataset.json'));
+ * const inputs = catalogItemInputs([item], vocab);   // item tower batch for one new item
+ * ```
+ */
+import { readFile } from 'node:fs/promises';
+import { TrainingSetError } from '../runtime/errors.js';
+import type { InteractionContext, Item, UserFeatures } from '../schemas/generated/types.js';
+import type { DatasetManifest } from './dataset-writer.js';
+import {
+  CATALOG_DENSE,
+  encodeCatalogDense,
+  encodeCategories,
+  encodeContext,
+  encodeHistory,
+  encodeUserCategorical,
+  encodeUserDense,
+  HISTORY_LENGTH,
+  type Lookup,
+  MAX_CATEGORIES,
+  MAX_TAGS,
+  USER_DENSE,
+  VOCABULARY_KINDS,
+  type VocabularyKind,
+} from './encoding.js';
+import { Vocabulary } from './vocabulary.js';
+
+export interface ModelVocabularies {
+  readonly manifest: DatasetManifest;
+  readonly vocabularies: Readonly<Record<VocabularyKind, Vocabulary>>;
+  readonly lookup: Lookup;
+}
+
+export async function loadModelVocabularies(path: string): Promise<ModelVocabularies> {
+  const manifest = JSON.parse(await readFile(path, 'utf8')) as DatasetManifest;
+  for (const kind of VOCABULARY_KINDS)
+    if (!Array.isArray(manifest.vocabularies?.[kind]))
+      throw new TrainingSetError(`${path} has no ${kind} vocabulary: not a dataset.json of this format`);
+  for (const [name, names] of [
+    ['catalog_dense', CATALOG_DENSE],
+    ['user_dense', USER_DENSE],
+  ] as const)
+    if (manifest.dense?.[name]?.join() !== names.join())
+      throw new TrainingSetError(
+        `${path} was trained with ${name} [${manifest.dense?.[name]?.join(', ')}], this build encodes [${names.join(', ')}]: retrain the model`,
+      );
+  const vocabularies = Object.fromEntries(
+    VOCABULARY_KINDS.map((k) => [k, new Vocabulary(manifest.vocabularies[k])]),
+  ) as Record<VocabularyKind, Vocabulary>;
+  return { manifest, vocabularies, lookup: (kind, value) => vocabularies[kind].get(value) };
+}
+
+/** Item-tower inputs (FORMAT.md) for catalog items, in the model's vocabularies. */
+export interface ItemTowerBatch {
+  readonly item: BigInt64Array;
+  readonly categories: BigInt64Array;
+  readonly tags: BigInt64Array;
+  readonly language: BigInt64Array;
+  readonly catalog_dense: Float32Array;
+  readonly size: number;
+}
+
+export function catalogItemInputs(items: readonly Item[], vocab: ModelVocabularies): ItemTowerBatch {
+  const n = items.length;
+  const categories = new Int32Array(n * MAX_CATEGORIES);
+  const tags = new Int32Array(n * MAX_TAGS);
+  const dense = new Float32Array(n * CATALOG_DENSE.length);
+  const item = new BigInt64Array(n);
+  const language = new BigInt64Array(n);
+  items.forEach((it, row) => {
+    item[row] = BigInt(vocab.lookup('item', it.item_id));
+    language[row] = BigInt(vocab.lookup('language', it.language));
+    encodeCategories(it.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
+    encodeCategories(it.tags, vocab.lookup, tags, row * MAX_TAGS, 'tag', MAX_TAGS);
+    encodeCatalogDense(it, dense, row * CATALOG_DENSE.length);
+  });
+  return {
+    item,
+    categories: toBigInt(categories),
+    tags: toBigInt(tags),
+    language,
+    catalog_dense: dense,
+    size: n,
+  };
+}
+
+/** User-tower inputs (FORMAT.md) for users' features at a time and in a context, in the model's vocabularies. */
+export interface UserTowerBatch {
+  readonly user: BigInt64Array;
+  readonly history_items: BigInt64Array;
+  readonly history_types: BigInt64Array;
+  readonly user_cat: BigInt64Array;
+  readonly context_cat: BigInt64Array;
+  readonly user_dense: Float32Array;
+  readonly size: number;
+}
+
+export interface UserQuery {
+  readonly userId: string;
+  readonly features: UserFeatures;
+  readonly context: InteractionContext;
+  readonly ts: number;
+}
+
+const toBigInt = (a: Int32Array) => BigInt64Array.from(a, (v) => BigInt(v));
+
+export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocabularies): UserTowerBatch {
+  const n = queries.length;
+  const history = new Int32Array(n * HISTORY_LENGTH);
+  const types = new Int32Array(n * HISTORY_LENGTH);
+  const userCat = new Int32Array(n * 3);
+  const contextCat = new Int32Array(n * 4);
+  const dense = new Float32Array(n * USER_DENSE.length);
+  const user = new BigInt64Array(n);
+  queries.forEach((q, row) => {
+    user[row] = BigInt(vocab.lookup('user', q.userId));
+    encodeHistory(q.features, vocab.lookup, history, types, row * HISTORY_LENGTH);
+    encodeUserCategorical(q.features, vocab.lookup, userCat, row * 3);
+    encodeContext(q.context, q.ts, vocab.lookup, contextCat, row * 4);
+    encodeUserDense(q.features, q.ts, dense, row * USER_DENSE.length);
+  });
+  return {
+    user,
+    history_items: toBigInt(history),
+    history_types: toBigInt(types),
+    user_cat: toBigInt(userCat),
+    context_cat: toBigInt(contextCat),
+    user_dense: dense,
+    size: n,
+  };
+}

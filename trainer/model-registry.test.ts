@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ModelStatus, ModelVersion } from '../schemas/generated/types.js';
+import { gate } from './gate.js';
+import { ModelRegistry } from './model-registry.js';
+import { VocabularyBuilder } from './vocabulary.js';
+
+function event(version: number, status: ModelStatus): ModelVersion {
+  return {
+    model: 'm',
+    version,
+    snapshot_id: 'set',
+    lineage: [],
+    created_ts: version,
+    artifacts: [],
+    metrics: {},
+    status,
+    status_ts: version,
+    reason: null,
+    parent_version: null,
+    engine: 'test',
+    device: 'cpu',
+    params: {},
+  };
+}
+
+test('the registry folds events: newest status wins, rollback returns to the previous promotion', () => {
+  const registry = new ModelRegistry();
+  registry.apply(event(1, 'promoted'));
+  registry.apply(event(2, 'rejected'));
+  registry.apply(event(3, 'promoted'));
+  assert.equal(registry.promoted('m')?.version, 3);
+  assert.equal(registry.rollbackTarget('m')?.version, 1);
+  assert.equal(registry.nextVersion('m'), 4);
+  registry.apply(event(3, 'rolled_back'));
+  assert.equal(registry.promoted('m'), undefined, 'a rolled-back version is no longer promoted');
+  registry.apply(event(1, 'promoted'));
+  assert.equal(registry.promoted('m')?.version, 1);
+  assert.equal(registry.get('m', 3)?.status, 'rolled_back');
+  assert.equal(registry.rollbackTarget('m'), undefined, 'v3 was rolled back: nothing left to return to');
+  assert.deepEqual(
+    registry.versions('m').map((v) => [v.version, v.status]),
+    [
+      [1, 'promoted'],
+      [2, 'rejected'],
+      [3, 'rolled_back'],
+    ],
+  );
+});
+
+test('the gate promotes only a model not worse than popularity and the promoted one, with finite metrics', () => {
+  const margins = { popularityMargin: 0, previousMargin: 0.02 };
+  assert.equal(gate({ recall_at_20: 0.3, popularity_recall_at_20: 0.1 }, margins).promote, true);
+  assert.match(
+    gate({ recall_at_20: 0.09, popularity_recall_at_20: 0.1 }, margins).reason,
+    /below the popularity baseline/,
+  );
+  assert.equal(
+    gate({ recall_at_20: 0.295, previous_recall_at_20: 0.3 }, margins).promote,
+    true,
+    'within the margin',
+  );
+  assert.match(
+    gate({ recall_at_20: 0.25, previous_recall_at_20: 0.3 }, margins).reason,
+    /below the promoted model/,
+  );
+  assert.match(gate({ recall_at_20: Number.NaN }, margins).reason, /not finite numbers: recall_at_20/);
+  assert.match(
+    gate({ recall_at_20: 0.3, ranker_auc: 0.5, ctr_baseline_auc: 0.6 }, margins).reason,
+    /ranker_auc/,
+  );
+  assert.match(gate({}, margins).reason, /no recall_at_20/);
+});
+
+test('vocabularies freeze sorted, whatever order values were met in', () => {
+  const a = new VocabularyBuilder('<unk>');
+  const b = new VocabularyBuilder('<unk>');
+  for (const v of ['u2', 'u10', 'u1']) a.intern(v);
+  for (const v of ['u1', 'u2', 'u10', 'u1']) b.intern(v);
+  const fa = a.freeze();
+  const fb = b.freeze();
+  assert.deepEqual(fa.values, ['<unk>', 'u1', 'u10', 'u2']);
+  assert.deepEqual(fa.values, fb.values);
+  assert.equal(fa.values[fa.remap[a.intern('u2')]!], 'u2');
+  assert.equal(a.intern(null), 0);
+});

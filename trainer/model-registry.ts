@@ -1,0 +1,117 @@
+/**
+ * The model registry is the `rec.model-versions` topic (DESIGN.md §5): every
+ * change is a `ModelVersion` event, nothing is edited in place, and the
+ * registry's state is a fold over the events in order.
+ *
+ * - A version's status is the status of its newest event.
+ * - The **promoted** version of a model is the version of its newest
+ *   `promoted` event, unless a newer event took that version out
+ *   (`rolled_back`); then no version is promoted until the next `promoted`
+ *   event. `rollback` therefore publishes two events: the current version
+ *   `rolled_back`, then its predecessor `promoted` again.
+ * - Version numbers grow by one per model; a version number exists once an
+ *   event names it (artifacts stored by an attempt that never published are
+ *   not a version, and the number is used again).
+ *
+ * Responders fold the same events, so a promotion or rollback reaches every
+ * replica the same way.
+ *
+ * @example
+ * ```ts
+ * const registry = await ModelRegistry.load(log, serde);
+ * registry.promoted('recstream')?.version;
+ * await publishModelVersion(producer, { ...registry.get('recstream', 3)!, status: 'promoted', status_ts: Date.now() });
+ * ```
+ */
+import type { EventLog } from '../runtime/log/log.js';
+import type { Producer } from '../runtime/producer/producer.js';
+import type { Serde } from '../runtime/serde/serde.js';
+import type { ModelVersion } from '../schemas/generated/types.js';
+import { readTopic } from './topic-reader.js';
+
+export const MODEL_VERSIONS_TOPIC = 'rec.model-versions';
+
+export class ModelRegistry {
+  private readonly latest = new Map<string, Map<number, ModelVersion>>();
+  private readonly promotedVersion = new Map<string, number | undefined>();
+  /** Versions in the order they were promoted, newest last, per model (what a rollback returns to). */
+  private readonly promotions = new Map<string, number[]>();
+  private readonly history: ModelVersion[] = [];
+
+  static async load(log: EventLog, serde: Serde): Promise<ModelRegistry> {
+    const registry = new ModelRegistry();
+    if (!(await log.describeTopic(MODEL_VERSIONS_TOPIC))) return registry;
+    const decoder = await serde.decoder('rec.model-versions-value');
+    for await (const record of readTopic(log, MODEL_VERSIONS_TOPIC))
+      if (record.value !== null) registry.apply(await decoder.decode(record.value));
+    return registry;
+  }
+
+  /** Folds one event in. */
+  apply(event: ModelVersion): void {
+    this.history.push(event);
+    let versions = this.latest.get(event.model);
+    if (!versions) {
+      versions = new Map();
+      this.latest.set(event.model, versions);
+    }
+    versions.set(event.version, event);
+    const promotions = this.promotions.get(event.model) ?? [];
+    this.promotions.set(event.model, promotions);
+    if (event.status === 'promoted') {
+      this.promotedVersion.set(event.model, event.version);
+      const at = promotions.indexOf(event.version);
+      if (at >= 0) promotions.splice(at, 1);
+      promotions.push(event.version);
+    } else if (this.promotedVersion.get(event.model) === event.version) {
+      this.promotedVersion.set(event.model, undefined);
+    }
+    if (event.status === 'rolled_back') {
+      const at = promotions.indexOf(event.version);
+      if (at >= 0) promotions.splice(at, 1);
+    }
+  }
+
+  /** The newest event of a version. */
+  get(model: string, version: number): ModelVersion | undefined {
+    return this.latest.get(model)?.get(version);
+  }
+
+  /** Every version of a model, newest event each, by version number. */
+  versions(model: string): ModelVersion[] {
+    return [...(this.latest.get(model)?.values() ?? [])].sort((a, b) => a.version - b.version);
+  }
+
+  models(): string[] {
+    return [...this.latest.keys()].sort();
+  }
+
+  promoted(model: string): ModelVersion | undefined {
+    const version = this.promotedVersion.get(model);
+    return version === undefined ? undefined : this.get(model, version);
+  }
+
+  /** The version a rollback returns to: the one promoted before the current one and not rolled back since. */
+  rollbackTarget(model: string): ModelVersion | undefined {
+    const promotions = this.promotions.get(model) ?? [];
+    const current = this.promotedVersion.get(model);
+    const candidates = promotions.filter((v) => v !== current);
+    const version = candidates[candidates.length - 1];
+    return version === undefined ? undefined : this.get(model, version);
+  }
+
+  nextVersion(model: string): number {
+    const versions = [...(this.latest.get(model)?.keys() ?? [])];
+    return versions.length === 0 ? 1 : Math.max(...versions) + 1;
+  }
+
+  /** Every event in the order it was applied. */
+  events(): readonly ModelVersion[] {
+    return this.history;
+  }
+}
+
+/** Publishes a `ModelVersion` event and waits until the log acknowledged it. */
+export async function publishModelVersion(producer: Producer, event: ModelVersion): Promise<void> {
+  await producer.deliver(MODEL_VERSIONS_TOPIC, [{ value: event }]);
+}

@@ -1,0 +1,52 @@
+/**
+ * Prometheus metrics of the trainer, created once per registry.
+ *
+ * @example
+ * ```ts
+ * trainerMetrics(platform.metrics).runs.inc({ outcome: 'promoted' });
+ * ```
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface TrainerMetrics {
+  readonly runs: Counter<'outcome'>;
+  readonly epochSeconds: Gauge<'model'>;
+  readonly examplesPerSecond: Gauge<'model'>;
+  readonly lastSeconds: Gauge<'model'>;
+}
+
+const cache = new WeakMap<Registry, TrainerMetrics>();
+
+export function trainerMetrics(registry: Registry): TrainerMetrics {
+  const existing = cache.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const metrics: TrainerMetrics = {
+    runs: new Counter({
+      name: 'recstream_trainer_runs_total',
+      help: 'training rounds by outcome: promoted, rejected, failed, empty',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    epochSeconds: new Gauge({
+      name: 'recstream_trainer_epoch_seconds',
+      help: 'seconds of the latest training epoch',
+      labelNames: ['model'],
+      registers,
+    }),
+    examplesPerSecond: new Gauge({
+      name: 'recstream_trainer_examples_per_second',
+      help: 'training throughput the engine reported last',
+      labelNames: ['model'],
+      registers,
+    }),
+    lastSeconds: new Gauge({
+      name: 'recstream_trainer_last_run_seconds',
+      help: 'wall-clock seconds of the latest published training round, gathering included',
+      labelNames: ['model'],
+      registers,
+    }),
+  };
+  cache.set(registry, metrics);
+  return metrics;
+}

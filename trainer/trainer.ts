@@ -1,0 +1,263 @@
+/**
+ * The trainer (DESIGN.md §2): turns training snapshots into model versions.
+ *
+ * One round: fold `rec.model-versions`; if the snapshots on
+ * `rec.training-snapshots` (in the window) are not the ones the newest
+ * version was trained on, gather them into a training set, run the engine,
+ * store the artifacts, decide promotion by the gate, and publish one
+ * `ModelVersion` (`promoted` or `rejected`, with lineage, metrics, params,
+ * engine and device).
+ *
+ * Crash safety comes from ordering: the published event is the commit
+ * point. Everything before it (the work dir, the stored artifacts of a
+ * version number nobody published) is redone by the next round, which sees
+ * no version for these snapshots and trains again; the work dir and the
+ * version dir are replaced whole. A round that fails because the data is
+ * bad (the engine reports an error) publishes a `rejected` version naming
+ * the error, so the same snapshots are not retried in a loop; a round that
+ * fails for any other reason (the engine killed, the disk full) publishes
+ * nothing and is retried.
+ *
+ * @example
+ * ```ts
+ * const trainer = new Trainer({ platform, store: new FileArtifactStore(join(dataDir, 'artifacts')) });
+ * const outcome = await trainer.trainOnce();
+ * if (outcome.kind === 'published') console.log(outcome.version.status, outcome.version.metrics);
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { TrainingError } from '../runtime/errors.js';
+import type { Platform } from '../runtime/platform.js';
+import { createProducer } from '../runtime/producer/producer.js';
+import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/generated/types.js';
+import { writeDataset } from './dataset-writer.js';
+import { type EngineEvent, findPython, runEngine } from './engine.js';
+import { gate } from './gate.js';
+import { ModelRegistry, publishModelVersion } from './model-registry.js';
+import type { ArtifactStore } from './model-store.js';
+import { trainerMetrics } from './trainer-metrics.js';
+import { gatherTrainingSet, readSnapshots } from './training-set.js';
+
+export interface TrainerOptions {
+  readonly platform: Platform;
+  readonly store: ArtifactStore;
+  /** Engine progress lines, as they arrive (the CLI draws a progress line from them). */
+  readonly onEngineEvent?: (event: EngineEvent) => void;
+  /** Gathering progress: examples read of the snapshots' total. */
+  readonly onGather?: (read: number, total: number) => void;
+  /** Engine settings under RECSTREAM_TRAIN_CONFIG's (the demo trains fewer epochs). */
+  readonly engineDefaults?: Readonly<Record<string, unknown>>;
+  readonly signal?: AbortSignal;
+}
+
+export type TrainOutcome =
+  | { readonly kind: 'published'; readonly version: ModelVersion }
+  | {
+      readonly kind: 'up-to-date' | 'no-snapshots' | 'too-few-new-examples' | 'empty';
+      readonly detail: string;
+    };
+
+/** The id of a training set: a hash of its snapshot ids, so the same snapshots always name the same set. */
+export function trainingSetId(snapshots: readonly TrainingSnapshot[]): string {
+  const ids = snapshots.map((s) => s.snapshot_id).sort();
+  return `set-${createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32)}`;
+}
+
+const rangeKey = (r: OffsetRange) => `${r.topic}/${r.partition}/${r.start_offset}/${r.end_offset}`;
+
+function finiteMetrics(metrics: Readonly<Record<string, unknown>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+export class Trainer {
+  constructor(private readonly options: TrainerOptions) {}
+
+  /**
+   * One round; see the module comment. `force` trains even when the newest
+   * version was trained on the same snapshots (a retrain of the same lineage).
+   */
+  async trainOnce(options: { force?: boolean } = {}): Promise<TrainOutcome> {
+    const { platform, store } = this.options;
+    const { config, log, serde, logger } = platform;
+    const model = config.modelName;
+    const python = await findPython(config.python);
+    const registry = await ModelRegistry.load(log, serde);
+    const snapshots = await readSnapshots(log, serde);
+    if (snapshots.length === 0)
+      return { kind: 'no-snapshots', detail: 'no training snapshot has been published yet' };
+    const latest = registry.versions(model).at(-1);
+    const setId = trainingSetId(snapshots);
+    if (latest?.snapshot_id === setId && !options.force)
+      return {
+        kind: 'up-to-date',
+        detail: `version ${latest.version} was trained on these ${snapshots.length} snapshots`,
+      };
+    const trained = new Set(latest?.lineage.map(rangeKey) ?? []);
+    const fresh = snapshots.filter((s) => !s.ranges.every((r) => trained.has(rangeKey(r))));
+    const newExamples = fresh.reduce((n, s) => n + s.example_count, 0);
+    if (latest && !options.force && newExamples < config.trainMinNewExamples)
+      return {
+        kind: 'too-few-new-examples',
+        detail: `${newExamples} new examples, RECSTREAM_TRAIN_MIN_NEW_EXAMPLES=${config.trainMinNewExamples}`,
+      };
+    const started = Date.now();
+    const metrics = trainerMetrics(platform.metrics);
+    const set = await gatherTrainingSet({
+      log,
+      serde,
+      windowDays: config.trainWindowDays,
+      onProgress: this.options.onGather,
+      onUndecodable: (partition, offset, error) =>
+        logger.warn(
+          { topic: 'rec.training-examples', partition, offset, err: error.message },
+          'undecodable training example left out',
+        ),
+    });
+    logger.info(
+      { model, training_set: setId, snapshots: set.snapshots.length, ...set.stats },
+      'training set gathered',
+    );
+    const version = registry.nextVersion(model);
+    const lineage = set.snapshots.flatMap((s) => s.ranges);
+    const base = {
+      model,
+      version,
+      snapshot_id: setId,
+      lineage,
+      created_ts: started,
+      parent_version: registry.promoted(model)?.version ?? null,
+    };
+    if (set.stats.examples === 0) {
+      metrics.runs.inc({ outcome: 'empty' });
+      return {
+        kind: 'empty',
+        detail: `the ${set.snapshots.length} snapshots hold no example to train on (${set.stats.optedOut} of opted-out users, ${set.stats.outsideWindow} outside the window)`,
+      };
+    }
+    const work = join(config.dataDir, 'trainer', 'work', setId);
+    await rm(work, { recursive: true, force: true });
+    const dataset = join(work, 'dataset');
+    const out = join(work, 'out');
+    await writeDataset(set, dataset);
+    const previous = await this.previousArtifacts(registry.promoted(model));
+    const params: Record<string, string> = {
+      python: python.python,
+      torch: python.torch,
+      examples: String(set.stats.examples),
+      examples_read: String(set.stats.read),
+      duplicates_dropped: String(set.stats.duplicates),
+      opted_out_dropped: String(set.stats.optedOut),
+      outside_window: String(set.stats.outsideWindow),
+      undecodable: String(set.stats.undecodable),
+      snapshots: set.snapshots.map((s) => s.snapshot_id).join(','),
+      window_days: String(config.trainWindowDays),
+      previous_compared: previous ? String(registry.promoted(model)!.version) : 'none',
+    };
+    const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });
+    try {
+      let result: Awaited<ReturnType<typeof runEngine>>;
+      try {
+        result = await runEngine({
+          python: python.python,
+          dataset,
+          out,
+          config: { ...this.options.engineDefaults, ...config.trainConfig },
+          previous,
+          device: config.device,
+          onEvent: (event) => {
+            if (event.event === 'epoch' && typeof event.seconds === 'number')
+              metrics.epochSeconds.set({ model }, event.seconds);
+            if (typeof event.examples_per_s === 'number')
+              metrics.examplesPerSecond.set({ model }, event.examples_per_s);
+            logger.debug({ model, version, ...event }, 'engine');
+            this.options.onEngineEvent?.(event);
+          },
+          signal: this.options.signal,
+        });
+      } catch (error) {
+        if (!(error instanceof TrainingError) || error.retriable) {
+          metrics.runs.inc({ outcome: 'failed' });
+          throw error;
+        }
+        const rejected: ModelVersion = {
+          ...base,
+          artifacts: [],
+          metrics: {},
+          status: 'rejected',
+          status_ts: Date.now(),
+          reason: error.message,
+          engine: 'recstream_models',
+          device: 'none',
+          params,
+        };
+        await publishModelVersion(producer, rejected);
+        metrics.runs.inc({ outcome: 'rejected' });
+        logger.warn(
+          { model, version, reason: error.message },
+          'model version rejected: the engine refused the training set',
+        );
+        return { kind: 'published', version: rejected };
+      }
+      const engineParams = JSON.parse(await readFile(join(out, 'params.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      for (const [k, v] of Object.entries(engineParams))
+        params[`engine.${k}`] = typeof v === 'string' ? v : JSON.stringify(v);
+      const artifacts = await store.put('models', model, version, out);
+      const modelMetrics = finiteMetrics(result.metrics);
+      modelMetrics.train_seconds = (Date.now() - started) / 1000;
+      const decision = gate(modelMetrics, {
+        popularityMargin: config.gatePopularityMargin,
+        previousMargin: config.gatePreviousMargin,
+      });
+      const event: ModelVersion = {
+        ...base,
+        artifacts,
+        metrics: modelMetrics,
+        status: decision.promote ? 'promoted' : 'rejected',
+        status_ts: Date.now(),
+        reason: decision.reason,
+        engine: String(result.start?.engine ?? 'recstream_models'),
+        device: String(result.start?.device ?? 'cpu'),
+        params,
+      };
+      await publishModelVersion(producer, event);
+      await rm(work, { recursive: true, force: true });
+      metrics.runs.inc({ outcome: event.status });
+      metrics.lastSeconds.set({ model }, modelMetrics.train_seconds);
+      logger.info(
+        {
+          model,
+          version,
+          status: event.status,
+          reason: decision.reason,
+          recall_at_20: modelMetrics.recall_at_20,
+        },
+        `model version ${version} ${event.status}`,
+      );
+      return { kind: 'published', version: event };
+    } finally {
+      await producer.close();
+    }
+  }
+
+  /** The promoted version's artifact dir when its files still hash right; otherwise it is not compared. */
+  private async previousArtifacts(promoted: ModelVersion | undefined): Promise<string | undefined> {
+    if (!promoted || promoted.artifacts.length === 0) return undefined;
+    try {
+      await this.options.store.verify(promoted.artifacts);
+    } catch (error) {
+      this.options.platform.logger.warn(
+        { model: promoted.model, version: promoted.version, err: (error as Error).message },
+        'the promoted model cannot be compared on the new holdout: its artifacts do not verify',
+      );
+      return undefined;
+    }
+    return dirname(this.options.store.localPath(promoted.artifacts[0]!.uri));
+  }
+}
