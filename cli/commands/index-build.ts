@@ -1,0 +1,56 @@
+import { Indexer, type IndexOutcome } from '../../indexer/indexer.js';
+import { followRounds } from '../../trainer/follow.js';
+import type { Command } from '../command.js';
+import { withPlatform } from '../platform.js';
+import { artifactStore, pollMs, untilStopped } from './train.js';
+
+function describe(outcome: IndexOutcome): string {
+  if ('detail' in outcome) return `no new index version: ${outcome.detail}`;
+  const v = outcome.version;
+  const recall =
+    outcome.recallAt10 === undefined ? '' : ` (quantised recall@10 ${outcome.recallAt10.toFixed(4)})`;
+  return `${v.index} v${v.version} ${v.kind} for ${v.model} v${v.model_version}: ${v.item_count} items${recall}`;
+}
+
+export const indexCommand: Command = {
+  name: 'index',
+  summary:
+    'build ANN indexes of the promoted model (full) and of catalog changes (delta); publish IndexVersion events',
+  usage: 'recstream index [--once] [--quantization i8|f16] [--json] [--poll-ms MS] [--metrics-port PORT]',
+  options: {
+    once: { type: 'boolean' },
+    json: { type: 'boolean' },
+    quantization: { type: 'string' },
+    'poll-ms': { type: 'string' },
+    'metrics-port': { type: 'string' },
+  },
+  run: ({ config, values }) =>
+    withPlatform(config, async (platform) => {
+      const quantization = values.quantization as string | undefined;
+      if (quantization !== undefined && quantization !== 'i8' && quantization !== 'f16')
+        throw new RangeError(`--quantization must be i8 or f16, got ${quantization}`);
+      const indexer = new Indexer({ platform, store: artifactStore(config.dataDir), quantization });
+      const report = (outcome: IndexOutcome) =>
+        process.stdout.write(`${values.json ? JSON.stringify(outcome) : describe(outcome)}\n`);
+      if (values.once) {
+        // One pass: the full index when the promoted model has none, then the catalog's changes since.
+        let outcome = await indexer.indexOnce();
+        report(outcome);
+        if (outcome.kind === 'full') {
+          outcome = await indexer.indexOnce();
+          if (outcome.kind === 'delta') report(outcome);
+        }
+        return 0;
+      }
+      await untilStopped(platform, values, (signal) =>
+        followRounds(() => indexer.indexOnce(), {
+          pollMs: pollMs(values),
+          signal,
+          logger: platform.logger,
+          describe,
+          onOutcome: report,
+        }),
+      );
+      return 0;
+    }),
+};

@@ -1,0 +1,67 @@
+/**
+ * The index registry is the `rec.index-versions` topic, folded like the
+ * model registry: per index name, its versions in order. A `full` version
+ * indexes every available catalog item of one model version; a `delta`
+ * names its full `base_version` and carries every item added, changed or
+ * removed since that base (cumulative, so a reader applies only the newest
+ * delta of its base).
+ *
+ * @example
+ * ```ts
+ * const indexes = await IndexRegistry.load(log, serde);
+ * const full = indexes.fullFor('items', 'recstream', 3);
+ * const delta = full && indexes.latestDelta('items', full.version);
+ * ```
+ */
+import type { EventLog } from '../runtime/log/log.js';
+import type { Producer } from '../runtime/producer/producer.js';
+import type { Serde } from '../runtime/serde/serde.js';
+import type { IndexVersion } from '../schemas/generated/types.js';
+import { readTopic } from '../trainer/topic-reader.js';
+
+export const INDEX_VERSIONS_TOPIC = 'rec.index-versions';
+
+export class IndexRegistry {
+  private readonly byIndex = new Map<string, IndexVersion[]>();
+
+  static async load(log: EventLog, serde: Serde): Promise<IndexRegistry> {
+    const registry = new IndexRegistry();
+    if (!(await log.describeTopic(INDEX_VERSIONS_TOPIC))) return registry;
+    const decoder = await serde.decoder('rec.index-versions-value');
+    for await (const record of readTopic(log, INDEX_VERSIONS_TOPIC))
+      if (record.value !== null) registry.apply(await decoder.decode(record.value));
+    return registry;
+  }
+
+  apply(event: IndexVersion): void {
+    const versions = this.byIndex.get(event.index) ?? [];
+    if (!versions.some((v) => v.version === event.version)) versions.push(event);
+    this.byIndex.set(event.index, versions);
+  }
+
+  versions(index: string): readonly IndexVersion[] {
+    return this.byIndex.get(index) ?? [];
+  }
+
+  nextVersion(index: string): number {
+    return this.versions(index).reduce((max, v) => Math.max(max, v.version), 0) + 1;
+  }
+
+  /** The newest full index built for a model version. */
+  fullFor(index: string, model: string, modelVersion: number): IndexVersion | undefined {
+    return this.versions(index)
+      .filter((v) => v.kind === 'full' && v.model === model && v.model_version === modelVersion)
+      .at(-1);
+  }
+
+  /** The newest delta of a full version. */
+  latestDelta(index: string, baseVersion: number): IndexVersion | undefined {
+    return this.versions(index)
+      .filter((v) => v.kind === 'delta' && v.base_version === baseVersion)
+      .at(-1);
+  }
+}
+
+export async function publishIndexVersion(producer: Producer, event: IndexVersion): Promise<void> {
+  await producer.deliver(INDEX_VERSIONS_TOPIC, [{ value: event }]);
+}

@@ -1,0 +1,364 @@
+/**
+ * The indexer (DESIGN.md §2): for the promoted model, an ANN index of its
+ * item embeddings, published as `IndexVersion` events on
+ * `rec.index-versions`.
+ *
+ * - **Full** (once per promoted model version): every available catalog
+ *   item. Items the model was trained with use its exported
+ *   `item_embeddings.npy` row (key = the item's vocabulary index); catalog
+ *   items it never saw are embedded here with its exported item tower
+ *   (keys after the vocabulary). Written as `index.usearch` (f32), an
+ *   optional quantised `index-<q>.usearch` with its recall@10 against exact
+ *   search measured, and `index.json` (the items with their keys and
+ *   catalog versions, every file's sha256); the event's URI and sha256 are
+ *   `index.json`'s, which in turn pins the index files.
+ * - **Delta** (whenever the catalog moved since): every item added,
+ *   changed (a newer `updated_ts`) or made unavailable since the full
+ *   version, cumulative, as `delta.json` with the new vectors; responders
+ *   apply the newest delta of their full index without reloading it.
+ *
+ * The model's artifacts are verified (sha256) before anything is built; a
+ * model whose files do not verify gets no index.
+ *
+ * @example
+ * ```ts
+ * const indexer = new Indexer({ platform, store, quantization: 'i8' });
+ * const outcome = await indexer.indexOnce();   // full, delta or up to date
+ * ```
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AnnIndex, exactSearch, type Quantization } from '../inference/ann-index.js';
+import { readNpy } from '../inference/npy.js';
+import { ItemTower } from '../inference/onnx-models.js';
+import { ArtifactIntegrityError } from '../runtime/errors.js';
+import type { Platform } from '../runtime/platform.js';
+import { createProducer } from '../runtime/producer/producer.js';
+import type { IndexVersion, Item, ModelVersion } from '../schemas/generated/types.js';
+import { catalogItemInputs, loadModelVocabularies, type ModelVocabularies } from '../trainer/model-bundle.js';
+import { ModelRegistry } from '../trainer/model-registry.js';
+import { type ArtifactStore, sha256File } from '../trainer/model-store.js';
+import { readCatalog } from '../trainer/training-set.js';
+import { IndexRegistry, publishIndexVersion } from './index-registry.js';
+
+export const INDEX_FORMAT = 'recstream-index/1';
+export const DELTA_FORMAT = 'recstream-index-delta/1';
+
+/** One indexed item: id, ANN key, and the catalog version it was embedded from. */
+export type IndexedItem = [itemId: string, key: number, updatedTs: number];
+
+export interface IndexManifest {
+  readonly format: typeof INDEX_FORMAT;
+  readonly model: string;
+  readonly model_version: number;
+  readonly dimensions: number;
+  readonly metric: string;
+  readonly items: readonly IndexedItem[];
+  readonly files: Readonly<Record<string, string>>;
+  readonly quantized?: {
+    readonly file: string;
+    readonly quantization: string;
+    readonly recall_at_10: number;
+  };
+}
+
+export interface DeltaManifest {
+  readonly format: typeof DELTA_FORMAT;
+  readonly base_version: number;
+  readonly model: string;
+  readonly model_version: number;
+  readonly dimensions: number;
+  readonly upserts: readonly { item_id: string; key: number; updated_ts: number; vector: number[] }[];
+  readonly removed: readonly { item_id: string; key: number }[];
+}
+
+export interface IndexerOptions {
+  readonly platform: Platform;
+  readonly store: ArtifactStore;
+  /** Index name (the key of its rec.index-versions events). */
+  readonly index?: string;
+  /** Also build a quantised copy and measure its recall@10 against exact search. */
+  readonly quantization?: Exclude<Quantization, 'f32'>;
+}
+
+export type IndexOutcome =
+  | { readonly kind: 'full' | 'delta'; readonly version: IndexVersion; readonly recallAt10?: number }
+  | { readonly kind: 'no-promoted-model' | 'up-to-date'; readonly detail: string };
+
+const EMBED_BATCH = 512;
+
+export class Indexer {
+  private readonly index: string;
+
+  constructor(private readonly options: IndexerOptions) {
+    this.index = options.index ?? 'items';
+  }
+
+  async indexOnce(): Promise<IndexOutcome> {
+    const { platform } = this.options;
+    const { log, serde, config } = platform;
+    const models = await ModelRegistry.load(log, serde);
+    const promoted = models.promoted(config.modelName);
+    if (!promoted)
+      return { kind: 'no-promoted-model', detail: `${config.modelName} has no promoted version yet` };
+    if (promoted.artifacts.length === 0)
+      throw new ArtifactIntegrityError(
+        `${promoted.model} v${promoted.version} is promoted but has no artifacts`,
+      );
+    await this.options.store.verify(promoted.artifacts);
+    const indexes = await IndexRegistry.load(log, serde);
+    const catalog = await readCatalog(log, serde);
+    const full = indexes.fullFor(this.index, promoted.model, promoted.version);
+    if (!full) return this.buildFull(promoted, indexes.nextVersion(this.index), catalog);
+    return this.buildDelta(promoted, full, indexes, catalog);
+  }
+
+  private modelDir(model: ModelVersion): string {
+    return dirname(this.options.store.localPath(model.artifacts[0]!.uri));
+  }
+
+  private async embedNew(
+    model: ModelVersion,
+    vocab: ModelVocabularies,
+    items: readonly Item[],
+  ): Promise<Float32Array[]> {
+    if (items.length === 0) return [];
+    const tower = await ItemTower.load(join(this.modelDir(model), 'item_tower.onnx'));
+    try {
+      const out: Float32Array[] = [];
+      for (let i = 0; i < items.length; i += EMBED_BATCH) {
+        const batch = catalogItemInputs(items.slice(i, i + EMBED_BATCH), vocab);
+        const embeddings = await tower.embed(batch);
+        const dims = embeddings.length / batch.size;
+        for (let r = 0; r < batch.size; r++) out.push(embeddings.slice(r * dims, (r + 1) * dims));
+      }
+      return out;
+    } finally {
+      await tower.close();
+    }
+  }
+
+  private async buildFull(
+    model: ModelVersion,
+    version: number,
+    catalog: ReadonlyMap<string, Item>,
+  ): Promise<IndexOutcome> {
+    const dir = this.modelDir(model);
+    const vocab = await loadModelVocabularies(join(dir, 'dataset.json'));
+    const table = readNpy(await readFile(join(dir, 'item_embeddings.npy')), 'item_embeddings.npy');
+    const dims = table.shape[1]!;
+    const matrix = table.data as Float32Array;
+    const available = [...catalog.values()]
+      .filter((item) => item.available)
+      .sort((a, b) => (a.item_id < b.item_id ? -1 : 1));
+    const known = available.filter((item) => vocab.lookup('item', item.item_id) > 0);
+    const unseen = available.filter((item) => vocab.lookup('item', item.item_id) === 0);
+    const items: IndexedItem[] = [];
+    const vectors = new Float32Array(available.length * dims);
+    for (const item of known) {
+      const row = vocab.lookup('item', item.item_id);
+      vectors.set(matrix.subarray(row * dims, (row + 1) * dims), items.length * dims);
+      items.push([item.item_id, row, item.updated_ts]);
+    }
+    let next = vocab.vocabularies.item.size;
+    const embedded = await this.embedNew(model, vocab, unseen);
+    unseen.forEach((item, i) => {
+      vectors.set(embedded[i]!, items.length * dims);
+      items.push([item.item_id, next++, item.updated_ts]);
+    });
+    const keys = items.map(([, key]) => key);
+    const work = join(this.options.platform.config.dataDir, 'indexer', 'work', `${this.index}-v${version}`);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    const files: Record<string, string> = {};
+    const index = AnnIndex.build({ dimensions: dims, metric: 'ip', quantization: 'f32' }, keys, vectors);
+    await index.save(join(work, 'index.usearch'));
+    files['index.usearch'] = await sha256File(join(work, 'index.usearch'));
+    let quantized: IndexManifest['quantized'];
+    if (this.options.quantization && items.length > 0) {
+      const q = AnnIndex.build(
+        { dimensions: dims, metric: 'ip', quantization: this.options.quantization },
+        keys,
+        vectors,
+      );
+      const file = `index-${this.options.quantization}.usearch`;
+      await q.save(join(work, file));
+      files[file] = await sha256File(join(work, file));
+      quantized = {
+        file,
+        quantization: this.options.quantization,
+        recall_at_10: recallAt10(q, keys, vectors, dims),
+      };
+    }
+    const manifest: IndexManifest = {
+      format: INDEX_FORMAT,
+      model: model.model,
+      model_version: model.version,
+      dimensions: dims,
+      metric: 'ip',
+      items,
+      files,
+      ...(quantized ? { quantized } : {}),
+    };
+    await writeFile(join(work, 'index.json'), JSON.stringify(manifest));
+    const event = await this.publish(work, 'index.json', {
+      version,
+      model,
+      kind: 'full',
+      base_version: null,
+      item_count: items.length,
+      dimensions: dims,
+    });
+    return { kind: 'full', version: event, recallAt10: quantized?.recall_at_10 };
+  }
+
+  private async buildDelta(
+    model: ModelVersion,
+    full: IndexVersion,
+    indexes: IndexRegistry,
+    catalog: ReadonlyMap<string, Item>,
+  ): Promise<IndexOutcome> {
+    const manifest = JSON.parse(
+      await readFile(this.options.store.localPath(full.uri), 'utf8'),
+    ) as IndexManifest;
+    const previous = indexes.latestDelta(this.index, full.version);
+    const base = new Map(manifest.items.map(([id, key, ts]) => [id, { key, ts }]));
+    // The cumulative state: the full index with the newest delta applied.
+    const current = new Map(base);
+    let nextKey = Math.max(0, ...manifest.items.map(([, key]) => key)) + 1;
+    if (previous) {
+      const delta = JSON.parse(
+        await readFile(this.options.store.localPath(previous.uri), 'utf8'),
+      ) as DeltaManifest;
+      for (const u of delta.upserts) {
+        current.set(u.item_id, { key: u.key, ts: u.updated_ts });
+        nextKey = Math.max(nextKey, u.key + 1);
+      }
+      for (const r of delta.removed) current.delete(r.item_id);
+    }
+    const changed = [...catalog.values()]
+      .filter(
+        (item) =>
+          item.available && (current.get(item.item_id)?.ts ?? Number.NEGATIVE_INFINITY) < item.updated_ts,
+      )
+      .sort((a, b) => (a.item_id < b.item_id ? -1 : 1));
+    const gone = [...current].filter(([id]) => !catalog.get(id)?.available);
+    if (changed.length === 0 && gone.length === 0)
+      return {
+        kind: 'up-to-date',
+        detail: `index ${this.index} v${previous?.version ?? full.version} covers the catalog`,
+      };
+    const vocab = await loadModelVocabularies(join(this.modelDir(model), 'dataset.json'));
+    const vectors = await this.embedNew(model, vocab, changed);
+    // Cumulative since the base: keep what the previous delta carried, then apply this round.
+    const upserts = new Map<string, DeltaManifest['upserts'][number]>();
+    const removed = new Map<string, DeltaManifest['removed'][number]>();
+    if (previous) {
+      const delta = JSON.parse(
+        await readFile(this.options.store.localPath(previous.uri), 'utf8'),
+      ) as DeltaManifest;
+      for (const u of delta.upserts) upserts.set(u.item_id, u);
+      for (const r of delta.removed) removed.set(r.item_id, r);
+    }
+    changed.forEach((item, i) => {
+      const key = current.get(item.item_id)?.key ?? base.get(item.item_id)?.key ?? nextKey++;
+      removed.delete(item.item_id);
+      upserts.set(item.item_id, {
+        item_id: item.item_id,
+        key,
+        updated_ts: item.updated_ts,
+        vector: Array.from(vectors[i]!),
+      });
+    });
+    for (const [id, { key }] of gone) {
+      upserts.delete(id);
+      if (base.has(id)) removed.set(id, { item_id: id, key });
+    }
+    const version = indexes.nextVersion(this.index);
+    const work = join(this.options.platform.config.dataDir, 'indexer', 'work', `${this.index}-v${version}`);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    const delta: DeltaManifest = {
+      format: DELTA_FORMAT,
+      base_version: full.version,
+      model: model.model,
+      model_version: model.version,
+      dimensions: full.dimensions,
+      upserts: [...upserts.values()],
+      removed: [...removed.values()],
+    };
+    await writeFile(join(work, 'delta.json'), JSON.stringify(delta));
+    const event = await this.publish(work, 'delta.json', {
+      version,
+      model,
+      kind: 'delta',
+      base_version: full.version,
+      item_count: delta.upserts.length + delta.removed.length,
+      dimensions: full.dimensions,
+    });
+    return { kind: 'delta', version: event };
+  }
+
+  private async publish(
+    work: string,
+    file: string,
+    what: Pick<IndexVersion, 'version' | 'kind' | 'base_version' | 'item_count' | 'dimensions'> & {
+      model: ModelVersion;
+    },
+  ): Promise<IndexVersion> {
+    const { platform, store } = this.options;
+    const artifacts = await store.put('indexes', this.index, what.version, work);
+    await rm(work, { recursive: true, force: true });
+    const main = artifacts.find((a) => a.name === file)!;
+    const event: IndexVersion = {
+      index: this.index,
+      version: what.version,
+      model: what.model.model,
+      model_version: what.model.version,
+      kind: what.kind,
+      base_version: what.base_version,
+      uri: main.uri,
+      sha256: main.sha256,
+      item_count: what.item_count,
+      dimensions: what.dimensions,
+      metric: 'ip',
+      built_ts: Date.now(),
+    };
+    const producer = createProducer({
+      log: platform.log,
+      serde: platform.serde,
+      createTopics: { partitions: platform.config.partitions },
+    });
+    try {
+      await publishIndexVersion(producer, event);
+    } finally {
+      await producer.close();
+    }
+    platform.logger.info(
+      {
+        index: this.index,
+        version: event.version,
+        kind: event.kind,
+        model_version: event.model_version,
+        items: event.item_count,
+      },
+      `index ${this.index} v${event.version} (${event.kind}) published`,
+    );
+    return event;
+  }
+}
+
+/** Recall@10 of `index` against exact search, over up to 500 of the indexed vectors as queries. */
+function recallAt10(index: AnnIndex, keys: readonly number[], vectors: Float32Array, dims: number): number {
+  const n = keys.length;
+  const step = Math.max(1, Math.floor(n / 500));
+  let hits = 0;
+  let total = 0;
+  for (let q = 0; q < n; q += step) {
+    const query = vectors.subarray(q * dims, (q + 1) * dims);
+    const exact = new Set(exactSearch(vectors, dims, keys, query, 10).keys);
+    for (const key of index.search(query, 10).keys) if (exact.has(key)) hits++;
+    total += Math.min(10, n);
+  }
+  return total === 0 ? 1 : hits / total;
+}
