@@ -11,6 +11,7 @@ import { StreamRunner } from '../../runtime/processor/runner.js';
 import { TaskState } from '../../runtime/state/task-state.js';
 import { simulationTopics, writeSimulation } from '../../sim/log-writer.js';
 import type { Command } from '../command.js';
+import { demoModel } from '../demo-model.js';
 import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
@@ -20,7 +21,7 @@ const MARKER = '.recstream-demo';
 export const demoCommand: Command = {
   name: 'demo',
   summary:
-    'the main job on the embedded default: simulates a seeded world and streams its events through every processor, with progress',
+    "the main job on the embedded default: simulates a seeded world, streams its events through every processor, trains and indexes a model, shows u0's recommendations",
   usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S]',
   options: {
     events: { type: 'string' },
@@ -118,8 +119,9 @@ export const demoCommand: Command = {
       const u0 = await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get('u0');
       await state.close();
       out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
+      if (!interrupted.signal.aborted) await demoModel(platform, out);
       out.write(
-        `\nnext: recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`,
+        `\nnext: recstream models list --data-dir ${config.dataDir}\n      recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`,
       );
       return 0;
     });

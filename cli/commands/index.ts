@@ -5,7 +5,9 @@ import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
 import { importCommand } from './import.js';
+import { indexCommand } from './index-build.js';
 import { materializeCommand } from './materialize.js';
+import { modelsListCommand, modelsPromoteCommand, modelsRollbackCommand } from './models.js';
 import { onlineActivateCommand } from './online-activate.js';
 import { onlineDropCommand } from './online-drop.js';
 import { onlineGetCommand } from './online-get.js';
@@ -16,11 +18,14 @@ import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
+import { trainCommand } from './train.js';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,
   processCommand,
   serveCommand,
+  trainCommand,
+  indexCommand,
   materializeCommand,
   simulateCommand,
   importCommand,
@@ -34,5 +39,8 @@ export const COMMANDS: readonly Command[] = [
   onlineActivateCommand,
   onlineDropCommand,
   dlqListCommand,
+  modelsListCommand,
+  modelsPromoteCommand,
+  modelsRollbackCommand,
   benchCommand,
 ];
