@@ -4,18 +4,22 @@ import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
 import { onlineSuite } from './online.js';
+import { qualitySuite } from './quality.js';
 import { replaySuite } from './replay.js';
 import { runtimeSuite } from './runtime.js';
 import { simulateSuite } from './simulate.js';
 import { topologySuite } from './topology.js';
+import { trainSuite } from './train.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
   import: importSuite,
   ingest: ingestSuite,
   log: logSuite,
   online: onlineSuite,
+  quality: qualitySuite,
   replay: replaySuite,
   runtime: runtimeSuite,
   simulate: simulateSuite,
   topology: topologySuite,
+  train: trainSuite,
 };
