@@ -60,7 +60,9 @@ def cosine_contrastive(
     weights: torch.Tensor,
 ) -> torch.Tensor:
     """SimpleX's cosine contrastive loss (Mao et al., CIKM 2021): pull the positive's cosine
-    to 1, push every negative's cosine below the margin; the mean over many negatives."""
+    to 1, push every negative's cosine below the margin; the mean over many negatives.
+    Cosines only: the towers' last coordinate (the item prior) is left out."""
+    users, positives, uniform = users[:, :-1], positives[:, :-1], uniform[:, :-1]
     positive = 1 - (users * positives).sum(-1)
     candidates = torch.cat([positives, uniform], dim=0)
     cosines = users @ candidates.t()

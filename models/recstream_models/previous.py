@@ -44,7 +44,7 @@ def load_previous(directory: str) -> tuple[TwoTower, dict]:
     with open(manifest_path, encoding="utf-8") as handle:
         manifest = json.load(handle)
     state = torch.load(model_path, map_location="cpu")
-    model = TwoTower(Dataset(manifest=manifest, columns={}, catalog={}), int(state["config"]["dim"]))
+    model = TwoTower(Dataset(manifest=manifest, columns={}, catalog={}), int(state["config"]["dim"]), float(state["config"]["temperature"]))
     model.load_state_dict(state["two_tower"])
     model.eval()
     return model, manifest

@@ -1,5 +1,13 @@
 """The retrieval two-tower model: a user tower and an item tower with L2-normalised outputs.
 
+Each output carries one more coordinate so that a dot product also adds an item
+prior: items are `[v, T·b]` (v unit-length, b the item's learned popularity prior,
+T the softmax temperature) and users `[u, 1]`, so `user · item = u·v + T·b`,
+which ranks exactly as the training logit `u·v / T + b`. Without the prior,
+unit-length vectors can only express "popular with everyone" as a direction
+every user shares, and a popularity-shaped holdout favours the popularity
+baseline over the model. Inner-product ANN search serves both coordinates alike.
+
 The item id table is shared: the user tower pools the embeddings of the items
 in the user's recent history from the same table, so a user's newest events
 move their embedding without retraining. Both towers add the id embedding to
@@ -50,10 +58,14 @@ def _embedding(rows: int, dim: int, padding: bool = True) -> nn.Embedding:
 
 
 class ItemTower(nn.Module):
-    """item id + categories + tags + language + catalog numbers → L2-normalised embedding."""
+    """item id + categories + tags + language + catalog numbers → [L2-normalised embedding, T · prior]."""
 
-    def __init__(self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int) -> None:
+    def __init__(self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int, temperature: float) -> None:
         super().__init__()
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+        self.prior_id = nn.Embedding(max(items, 1), 1)
+        nn.init.zeros_(self.prior_id.weight)
+        self.prior_metadata = nn.Linear(3 * dim + dense, 1)
         self.item_id = _embedding(items, dim)
         self.category = _embedding(categories, dim)
         self.tag = _embedding(tags, dim)
@@ -82,11 +94,15 @@ class ItemTower(nn.Module):
             ],
             dim=-1,
         )
-        return F.normalize(ident + self.metadata(features), dim=-1)
+        prior = self.prior_metadata(features)
+        prior_id = self.prior_id(item)
+        prior = prior + (prior_id * keep_id.unsqueeze(-1) if keep_id is not None else prior_id)
+        vector = F.normalize(ident + self.metadata(features), dim=-1)
+        return torch.cat([vector, prior * self.temperature], dim=-1)
 
 
 class UserTower(nn.Module):
-    """user id + pooled recent history (weighted by type) + profile + context + numbers → L2-normalised embedding."""
+    """user id + pooled recent history (weighted by type) + profile + context + numbers → [L2-normalised embedding, 1]."""
 
     def __init__(self, dataset: Dataset, item_ids: nn.Embedding, dim: int) -> None:
         super().__init__()
@@ -121,11 +137,12 @@ class UserTower(nn.Module):
         profile = sum(table(user_cat[:, i]) for i, table in enumerate(self.user_cat))
         context = sum(table(context_cat[:, i]) for i, table in enumerate(self.context_cat))
         features = torch.cat([ident, history, profile, context, self.standardize(user_dense)], dim=-1)
-        return F.normalize(ident + history + self.mlp(features), dim=-1)
+        vector = F.normalize(ident + history + self.mlp(features), dim=-1)
+        return torch.cat([vector, torch.ones_like(vector[:, :1])], dim=-1)
 
 
 class TwoTower(nn.Module):
-    def __init__(self, dataset: Dataset, dim: int) -> None:
+    def __init__(self, dataset: Dataset, dim: int, temperature: float) -> None:
         super().__init__()
         vocab = dataset.vocabulary_size
         self.items = ItemTower(
@@ -135,6 +152,7 @@ class TwoTower(nn.Module):
             vocab("language"),
             len(dataset.dense_names("catalog_dense")),
             dim,
+            temperature,
         )
         self.users = UserTower(dataset, self.items.item_id, dim)
 

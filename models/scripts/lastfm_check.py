@@ -104,7 +104,7 @@ def main(folder: str, overrides: dict) -> None:
     config = TrainConfig.from_json({"holdout_fraction": 0.0, **overrides})
     runtime = start(config)
     dataset = load_dataset(out)
-    model = TwoTower(dataset, config.dim)
+    model = TwoTower(dataset, config.dim, config.temperature)
     train_retrieval(model, dataset, torch.arange(n), config, runtime, "lastfm")
     model.eval()
     # The query is the user's state after their last training event: history = their latest 20 items.

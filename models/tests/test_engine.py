@@ -57,7 +57,7 @@ def test_export_writes_every_artifact_and_parity_matches_the_model(trained: str)
         assert os.path.getsize(os.path.join(trained, name)) > 0, name
     model, manifest = load_previous(trained)
     embeddings = np.load(os.path.join(trained, "item_embeddings.npy"))
-    assert embeddings.shape == (len(manifest["vocabularies"]["item"]), 32)
+    assert embeddings.shape == (len(manifest["vocabularies"]["item"]), 33)
     with open(os.path.join(trained, "parity.json"), encoding="utf-8") as handle:
         parity = json.load(handle)
     inputs = parity["user_tower"]["inputs"]
@@ -66,7 +66,7 @@ def test_export_writes_every_artifact_and_parity_matches_the_model(trained: str)
     with torch.no_grad():
         actual = model.users(*tensors).reshape(-1)
     assert torch.allclose(actual, expected, atol=1e-6)
-    norms = np.linalg.norm(embeddings[1:], axis=1)
+    norms = np.linalg.norm(embeddings[1:, :32], axis=1)
     assert np.allclose(norms, 1, atol=1e-4)
 
 
@@ -107,7 +107,7 @@ def test_the_cosine_contrastive_loss_learns_too(synthetic: str) -> None:
     config = TrainConfig.from_json({**FAST, "epochs": 3, "loss": "cosine_contrastive"})
     runtime = start(config)
     dataset = load_dataset(synthetic)
-    stats = train_retrieval(TwoTower(dataset, config.dim), dataset, torch.arange(dataset.examples), config, runtime, "test")
+    stats = train_retrieval(TwoTower(dataset, config.dim, config.temperature), dataset, torch.arange(dataset.examples), config, runtime, "test")
     assert len(stats) == 3
 
 
@@ -137,6 +137,6 @@ def test_export_replaces_a_half_written_directory_whole(synthetic: str, tmp_path
     os.makedirs(f"{out}.tmp")
     with open(os.path.join(f"{out}.tmp", "user_tower.onnx"), "w", encoding="utf-8") as handle:
         handle.write("half")
-    export(out, TwoTower(dataset, 32), Ranker(dataset, 16), dataset, config, {}, {})
+    export(out, TwoTower(dataset, 32, 0.15), Ranker(dataset, 16), dataset, config, {}, {})
     assert not os.path.exists(f"{out}.tmp")
     assert os.path.getsize(os.path.join(out, "user_tower.onnx")) > 1000
