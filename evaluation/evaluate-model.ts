@@ -29,6 +29,8 @@ export interface EvaluateOptions {
   readonly holdout: ReadonlyMap<string, ReadonlySet<string>>;
   /** Per user, the items of the training part (left out of their ranking; the popularity counts). */
   readonly seen: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Leave each user's `seen` items out of their ranking (default true); false ranks everything. */
+  readonly excludeSeen?: boolean;
   readonly ks: readonly number[];
   /** The time features are read as of (default: now). */
   readonly now?: number;
@@ -57,6 +59,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([item]) => item);
   const none = new Set<string>();
+  const exclude = options.excludeSeen ?? true;
 
   const users = [...options.holdout.keys()].filter((u) => options.holdout.get(u)!.size > 0).sort();
   const now = options.now ?? Date.now();
@@ -68,12 +71,12 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
         const ranked = await scorer.topK(
           batch.map((userId, i) => ({ userId, features: features[i]!, context: NO_CONTEXT, ts: now })),
           kMax,
-          (i) => options.seen.get(batch[i]!) ?? none,
+          (i) => (exclude ? (options.seen.get(batch[i]!) ?? none) : none),
         );
         batch.forEach((userId, i) => {
           const relevant = options.holdout.get(userId)!;
           for (const metrics of ours.values()) metrics.add(ranked[i]!.items, relevant);
-          const seen = options.seen.get(userId) ?? none;
+          const seen = exclude ? (options.seen.get(userId) ?? none) : none;
           const baseline: string[] = [];
           for (const item of byPopularity) {
             if (baseline.length === kMax) break;

@@ -28,7 +28,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { AnnIndex, exactSearch, type Quantization } from '../inference/ann-index.js';
+import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
 import { ItemTower } from '../inference/onnx-models.js';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
@@ -346,19 +346,4 @@ export class Indexer {
     );
     return event;
   }
-}
-
-/** Recall@10 of `index` against exact search, over up to 500 of the indexed vectors as queries. */
-function recallAt10(index: AnnIndex, keys: readonly number[], vectors: Float32Array, dims: number): number {
-  const n = keys.length;
-  const step = Math.max(1, Math.floor(n / 500));
-  let hits = 0;
-  let total = 0;
-  for (let q = 0; q < n; q += step) {
-    const query = vectors.subarray(q * dims, (q + 1) * dims);
-    const exact = new Set(exactSearch(vectors, dims, keys, query, 10).keys);
-    for (const key of index.search(query, 10).keys) if (exact.has(key)) hits++;
-    total += Math.min(10, n);
-  }
-  return total === 0 ? 1 : hits / total;
 }

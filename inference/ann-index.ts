@@ -124,3 +124,24 @@ export function exactSearch(
   const top = topK(query, vectors, dims, k, () => false, 0);
   return { keys: top.rows.map((r) => keys[r]!), scores: top.scores };
 }
+
+/** Recall@10 of `index` against exact search, over up to `queries` of the indexed vectors as queries. */
+export function recallAt10(
+  index: AnnIndex,
+  keys: readonly number[],
+  vectors: Float32Array,
+  dims: number,
+  queries = 500,
+): number {
+  const n = keys.length;
+  const step = Math.max(1, Math.floor(n / queries));
+  let hits = 0;
+  let total = 0;
+  for (let q = 0; q < n; q += step) {
+    const query = vectors.subarray(q * dims, (q + 1) * dims);
+    const exact = new Set(exactSearch(vectors, dims, keys, query, 10).keys);
+    for (const key of index.search(query, 10).keys) if (exact.has(key)) hits++;
+    total += Math.min(10, n);
+  }
+  return total === 0 ? 1 : hits / total;
+}

@@ -1,5 +1,6 @@
 /** Every benchmark suite by name (DESIGN.md §10). */
 import type { Suite } from '../result.js';
+import { annSuite } from './ann.js';
 import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
@@ -12,6 +13,7 @@ import { topologySuite } from './topology.js';
 import { trainSuite } from './train.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
+  ann: annSuite,
   import: importSuite,
   ingest: ingestSuite,
   log: logSuite,
