@@ -42,8 +42,10 @@ class TrainConfig:
     """cosine_contrastive: weight of the mean negative term."""
     id_dropout: float = 0.1
     """Share of items whose id embedding is dropped in a step, so the item tower learns from metadata (cold start)."""
-    history_dropout: float = 0.0
-    """Share of history entries dropped in training."""
+    dense_dropout: float = 0.5
+    """Share of training rows whose user numbers (counts, recency, session) are hidden from the user
+    tower, so it does not lean on them: online they are read hours or days after the last event,
+    further out than most training rows ever are."""
     ranker_epochs: int = 2
     ranker_batch_size: int = 2048
     ranker_dim: int = 16

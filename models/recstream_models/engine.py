@@ -28,7 +28,7 @@ from .towers import TwoTower
 
 def _fit(dataset: Dataset, rows: torch.Tensor, config: TrainConfig, runtime: Runtime, phase: str):
     seed_everything(config.seed)
-    model = TwoTower(dataset, config.dim, config.temperature)
+    model = TwoTower(dataset, config.dim, config.temperature, config.dense_dropout)
     ranker = Ranker(dataset, config.ranker_dim)
     retrieval = train_retrieval(model, dataset, rows, config, runtime, phase)
     ranking = train_ranker(ranker, dataset, rows, config, runtime, phase)

@@ -104,8 +104,9 @@ class ItemTower(nn.Module):
 class UserTower(nn.Module):
     """user id + pooled recent history (weighted by type) + profile + context + numbers → [L2-normalised embedding, 1]."""
 
-    def __init__(self, dataset: Dataset, item_ids: nn.Embedding, dim: int) -> None:
+    def __init__(self, dataset: Dataset, item_ids: nn.Embedding, dim: int, dense_dropout: float) -> None:
         super().__init__()
+        self.dense_dropout = dense_dropout
         vocab = dataset.vocabulary_size
         self.user_id = _embedding(vocab("user"), dim)
         self.item_ids = item_ids
@@ -136,13 +137,17 @@ class UserTower(nn.Module):
         history = (self.item_ids(history_items) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)
         profile = sum(table(user_cat[:, i]) for i, table in enumerate(self.user_cat))
         context = sum(table(context_cat[:, i]) for i, table in enumerate(self.context_cat))
-        features = torch.cat([ident, history, profile, context, self.standardize(user_dense)], dim=-1)
+        dense = self.standardize(user_dense)
+        if self.training and self.dense_dropout > 0:
+            keep = torch.rand(dense.shape[0], 1, device=dense.device) >= self.dense_dropout
+            dense = dense * keep
+        features = torch.cat([ident, history, profile, context, dense], dim=-1)
         vector = F.normalize(ident + history + self.mlp(features), dim=-1)
         return torch.cat([vector, torch.ones_like(vector[:, :1])], dim=-1)
 
 
 class TwoTower(nn.Module):
-    def __init__(self, dataset: Dataset, dim: int, temperature: float) -> None:
+    def __init__(self, dataset: Dataset, dim: int, temperature: float, dense_dropout: float = 0.0) -> None:
         super().__init__()
         vocab = dataset.vocabulary_size
         self.items = ItemTower(
@@ -154,7 +159,7 @@ class TwoTower(nn.Module):
             dim,
             temperature,
         )
-        self.users = UserTower(dataset, self.items.item_id, dim)
+        self.users = UserTower(dataset, self.items.item_id, dim, dense_dropout)
 
     def user_inputs(self, columns: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tuple(columns[name][rows] for name in USER_INPUTS)
