@@ -60,12 +60,17 @@ export const demoCommand: Command = {
       }
       const running = runners.map((r) => r.run());
       const interrupted = new AbortController();
+      let signalled = false;
       const stop = () => {
         interrupted.abort();
         for (const r of runners) r.stop();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const onSignal = () => {
+        signalled = true;
+        stop();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
 
       const progress = new Progress('demo', events);
       const processed = () => runners[0]!.progress().processed;
@@ -99,8 +104,8 @@ export const demoCommand: Command = {
       progress.done({ processed: processed(), items: written.items, users: written.users });
       stop();
       await Promise.all(running);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
 
       const counts = topologies.find((t) => t.applicationId === 'interaction-counts')!;
       const partition = partitionForKey('u0', config.partitions);
@@ -119,7 +124,7 @@ export const demoCommand: Command = {
       const u0 = await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get('u0');
       await state.close();
       out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
-      if (!interrupted.signal.aborted) await demoModel(platform, out);
+      if (!signalled) await demoModel(platform, out);
       out.write(
         `\nnext: recstream models list --data-dir ${config.dataDir}\n      recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`,
       );

@@ -27,9 +27,7 @@ export function engineProgress(): (event: EngineEvent) => void {
         bar = new Progress(label, event.steps);
       }
       bar!.update(event.step, { loss: Number(event.loss).toFixed(4) });
-    } else if (event.event === 'epoch') {
-      bar?.update(bar ? Number(event.steps ?? 0) : 0);
-    } else if (event.event === 'metrics' || event.event === 'done') {
+    } else if (event.event === 'epoch' || event.event === 'metrics' || event.event === 'done') {
       bar?.done();
       bar = undefined;
       label = '';
@@ -90,29 +88,32 @@ export const trainCommand: Command = {
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
       const gatherBar = new Progress('gather training set', undefined);
-      const trainer = new Trainer({
-        platform,
-        store: artifactStore(config.dataDir),
-        onEngineEvent: engineProgress(),
-        onGather: (read) => gatherBar.update(read),
-      });
+      const trainer = (signal?: AbortSignal) =>
+        new Trainer({
+          platform,
+          store: artifactStore(config.dataDir),
+          onEngineEvent: engineProgress(),
+          onGather: (read) => gatherBar.update(read),
+          signal,
+        });
       const report = (outcome: TrainOutcome) => {
         if (values.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
         else process.stdout.write(`${describe(outcome)}\n`);
       };
       if (values.once) {
-        report(await trainer.trainOnce({ force: values.force === true }));
+        report(await trainer().trainOnce({ force: values.force === true }));
         return 0;
       }
-      await untilStopped(platform, values, (signal) =>
-        followRounds(() => trainer.trainOnce(), {
+      await untilStopped(platform, values, (signal) => {
+        const following = trainer(signal);
+        return followRounds(() => following.trainOnce(), {
           pollMs: pollMs(values),
           signal,
           logger: platform.logger,
           describe,
           onOutcome: report,
-        }),
-      );
+        });
+      });
       return 0;
     }),
 };
