@@ -48,7 +48,16 @@ export const annSuite: Suite = async ({ scale, progress }) => {
     }
     const config = { items: size.items, dimensions: DIMENSIONS, quantization, runs: size.runs, all: seconds };
     results.push(metric('ann', `build_seconds_${quantization}`, median(seconds), 's', false, config));
-    results.push(metric('ann', `recall_at_10_${quantization}`, recallAt10(index!, keys, vectors, DIMENSIONS), 'ratio', true, config));
+    results.push(
+      metric(
+        'ann',
+        `recall_at_10_${quantization}`,
+        recallAt10(index!, keys, vectors, DIMENSIONS),
+        'ratio',
+        true,
+        config,
+      ),
+    );
     const query = vectors.subarray(0, DIMENSIONS);
     const annTimes: number[] = [];
     const exactTimes: number[] = [];
@@ -62,7 +71,15 @@ export const annSuite: Suite = async ({ scale, progress }) => {
       exactTimes.push(performance.now() - t);
     }
     results.push(
-      metric('ann', `search_ms_${quantization}`, median(annTimes), 'ms', false, { ...config, k: 100 }, { name: 'exact_search_ms', value: median(exactTimes) }),
+      metric(
+        'ann',
+        `search_ms_${quantization}`,
+        median(annTimes),
+        'ms',
+        false,
+        { ...config, k: 100 },
+        { name: 'exact_search_ms', value: median(exactTimes) },
+      ),
     );
   }
   return results;

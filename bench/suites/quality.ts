@@ -32,9 +32,9 @@ import { openPlatform } from '../../runtime/platform.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { FileArtifactStore } from '../../trainer/model-store.js';
 import { readTopic } from '../../trainer/topic-reader.js';
-import { Trainer } from '../../trainer/trainer.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, metric, type Scale, type Suite } from '../result.js';
+import { timedTrainRound } from '../train-round.js';
 
 const SHARED_DATA = resolve(process.cwd(), '..', 'shared', 'data');
 const KS = [10, 20, 50];
@@ -220,21 +220,6 @@ async function prepareSynthetic(dataDir: string, scale: Scale): Promise<Prepared
   };
 }
 
-async function trainPromoted(dataDir: string): Promise<{ model: ModelVersion; seconds: number }> {
-  const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-  try {
-    const started = performance.now();
-    const outcome = await new Trainer({
-      platform,
-      store: new FileArtifactStore(join(dataDir, 'artifacts')),
-    }).trainOnce();
-    if (outcome.kind !== 'published') throw new Error(`no model trained: ${outcome.detail}`);
-    return { model: outcome.version, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    await platform.close();
-  }
-}
-
 async function evaluate(dataDir: string, model: ModelVersion, prepared: Prepared): Promise<EvaluationResult> {
   const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
   try {
@@ -318,7 +303,7 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
     progress(`${name}: building the pipeline`);
     const prepared = await prepare(dataDir);
     progress(`${name}: training`);
-    const { model, seconds } = await trainPromoted(dataDir);
+    const { model, seconds } = await timedTrainRound(dataDir);
     progress(`${name}: scoring ${prepared.holdout.size} users through the serving path`);
     results.push(...rows(name, await evaluate(dataDir, model, prepared), model, seconds, prepared.config));
   }

@@ -14,13 +14,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
 import { type EngineEvent, findPython, MODELS_DIR, runEngine } from '../../trainer/engine.js';
-import { FileArtifactStore } from '../../trainer/model-store.js';
-import { Trainer } from '../../trainer/trainer.js';
 import { recstream } from '../recstream-cli.js';
 import { median, metric, type Suite } from '../result.js';
+import { timedTrainRound } from '../train-round.js';
 
 const SIZES = {
   small: { examples: 200_000, users: 20_000, items: 5_000, runs: 3 },
@@ -78,22 +75,8 @@ async function firstModelSeconds(
   ]);
   for (const app of ['features', 'snapshots'])
     await recstream(['process', '--app', app, '--once', '--data-dir', dataDir]);
-  const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-  try {
-    const started = performance.now();
-    const outcome = await new Trainer({
-      platform,
-      store: new FileArtifactStore(join(dataDir, 'artifacts')),
-    }).trainOnce();
-    if (outcome.kind !== 'published') throw new Error(`no model: ${outcome.detail}`);
-    return {
-      seconds: (performance.now() - started) / 1000,
-      status: outcome.version.status,
-      examples: outcome.version.params.examples ?? '?',
-    };
-  } finally {
-    await platform.close();
-  }
+  const { model, seconds } = await timedTrainRound(dataDir);
+  return { seconds, status: model.status, examples: model.params.examples ?? '?' };
 }
 
 export const trainSuite: Suite = async ({ scale, workDir, progress }) => {

@@ -7,6 +7,22 @@ import os
 from dataclasses import dataclass, field
 
 
+def _typed(name: str, value: object) -> object:
+    """A JSON value checked against the field's type (an int where a float is expected is fine)."""
+    default = {f.name: f.default for f in dataclasses.fields(TrainConfig)}[name]
+    if isinstance(default, tuple):
+        if isinstance(value, list) and value and all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in value):
+            return tuple(value)
+        raise ValueError(f"training setting {name} must be a non-empty list of positive integers, got {value!r}")
+    expected = type(default)
+    ok = isinstance(value, expected) and (expected is bool or not isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok:
+        raise ValueError(f"training setting {name} must be {expected.__name__}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every setting of the engine; ``--config`` JSON keys are these field names."""
@@ -80,11 +96,9 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        merged = dict(values)
+        merged = {name: _typed(name, value) for name, value in values.items()}
         if "device" not in merged and os.environ.get("RECSTREAM_DEVICE"):
             merged["device"] = os.environ["RECSTREAM_DEVICE"]
-        if "eval_k" in merged:
-            merged["eval_k"] = tuple(int(k) for k in merged["eval_k"])
         return TrainConfig(**merged)
 
     def to_json(self) -> dict:

@@ -51,7 +51,7 @@ def _evaluate(
         metrics.update(popularity_metrics(dataset, train_rows, queries, config.eval_k))
         if previous:
             metrics.update(previous_metrics(previous, dataset, queries, config.eval_k))
-    metrics.update(ranker_metrics(ranker, dataset, holdout_rows, runtime.device))
+    metrics.update(ranker_metrics(ranker, dataset, train_rows, holdout_rows, runtime.device))
     return metrics
 
 

@@ -58,6 +58,10 @@ class Ranker(nn.Module):
     def fit_standardization(self, dataset: Dataset, rows: torch.Tensor) -> None:
         self.standardize.fit(self.dense(dataset.columns, rows))
 
+    def id_tables(self) -> list[nn.Embedding]:
+        """The tables with one row per user or item: the ones worth sparse gradients."""
+        return [self.user, self.item]
+
     @staticmethod
     def dense(columns: dict[str, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
         return torch.cat([columns[n][rows] for n in ("user_dense", "item_dense", "cross_dense")], dim=-1)

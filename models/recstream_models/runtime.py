@@ -30,6 +30,11 @@ class Runtime:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @property
+    def sparse_gradients(self) -> bool:
+        """Sparse gradients for the id tables: on the CPU (gloo all-reduces them), not on CUDA (NCCL cannot)."""
+        return self.device.type == "cpu"
+
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on CUDA (Hopper and Ampere run it at full speed); nothing on CPU."""
         if self.device.type == "cuda":

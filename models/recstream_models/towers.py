@@ -177,6 +177,10 @@ class TwoTower(nn.Module):
         self.users.standardize.fit(dataset.columns["user_dense"][rows])
         self.items.standardize.fit(dataset.catalog["catalog_dense"][1:])
 
+    def id_tables(self) -> list[nn.Embedding]:
+        """The tables with one row per user or item: the ones worth sparse gradients."""
+        return [self.users.user_id, self.items.item_id, self.items.prior_id]
+
 
 USER_INPUTS = ("user", "history_items", "history_types", "user_cat", "context_cat", "user_dense")
 ITEM_INPUTS = ("item", "categories", "tags", "language", "catalog_dense")

@@ -39,6 +39,23 @@ class RetrievalStep(nn.Module):
         return self.model.users(*user_inputs), self.model.items(*item_inputs, keep_id=keep_id)
 
 
+def _emit_step(
+    model: str, phase: str, epoch: int, step: int, steps: int, loss: torch.Tensor, started: float, examples: int
+) -> None:
+    elapsed = time.perf_counter() - started
+    emit(
+        "step",
+        model=model,
+        phase=phase,
+        epoch=epoch,
+        step=step,
+        steps=steps,
+        loss=float(loss.detach()),
+        step_ms=elapsed * 1000,
+        examples_per_s=examples / max(elapsed, 1e-9),
+    )
+
+
 def retrieval_epochs(config: TrainConfig, positives: int) -> int:
     """The configured epochs, or about 2.5 million positives seen in all (3 to 30 epochs)."""
     if config.epochs > 0:
@@ -46,17 +63,43 @@ def retrieval_epochs(config: TrainConfig, positives: int) -> int:
     return max(3, min(30, round(2_500_000 / max(positives, 1))))
 
 
-def _optimizer(modules: list[nn.Module], lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    embeddings, dense = [], []
-    for module in modules:
+class Optimizer:
+    """AdamW on the dense layers and small tables; lazy (sparse) Adam on the per-user and per-item
+    tables when their gradients are sparse. A dense Adam step reads and writes every row of a
+    100,000-user table on every step, which on a CPU costs more than the model itself; NCCL cannot
+    all-reduce sparse gradients, so on CUDA the tables stay dense (GPU memory bandwidth makes that cheap)."""
+
+    def __init__(self, module: nn.Module, id_tables: list[nn.Embedding], sparse: bool, lr: float, weight_decay: float) -> None:
+        for table in id_tables:
+            table.sparse = sparse
+        sparse_ids = {id(t.weight) for t in id_tables} if sparse else set()
+        tables, dense, lazy = [], [], []
         for sub in module.modules():
-            target = embeddings if isinstance(sub, nn.Embedding) else dense
-            target.extend(p for p in sub.parameters(recurse=False) if p.requires_grad)
-    return torch.optim.AdamW(
-        [{"params": embeddings, "weight_decay": 0.0}, {"params": dense, "weight_decay": weight_decay}],
-        lr=lr,
-        foreach=True,
-    )
+            for p in sub.parameters(recurse=False):
+                if not p.requires_grad:
+                    continue
+                if id(p) in sparse_ids:
+                    lazy.append(p)
+                else:
+                    (tables if isinstance(sub, nn.Embedding) else dense).append(p)
+        # Embeddings get no decoupled decay: it would shrink every row each step, rare items most.
+        self.optimizers: list[torch.optim.Optimizer] = [
+            torch.optim.AdamW(
+                [{"params": tables, "weight_decay": 0.0}, {"params": dense, "weight_decay": weight_decay}],
+                lr=lr,
+                foreach=True,
+            )
+        ]
+        if lazy:
+            self.optimizers.append(torch.optim.SparseAdam(lazy, lr=lr))
+
+    def step(self, loss: torch.Tensor) -> float:
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in self.optimizers:
+            optimizer.step()
+        return float(loss.detach())
 
 
 def train_retrieval(
@@ -75,10 +118,10 @@ def train_retrieval(
     log_q_pool = log_q_uniform(config.uniform_negatives, items_total - 1) if config.logq_correction else None
     model.fit_standardization(dataset, rows)
     model.to(runtime.device)
+    optimizer = Optimizer(model, model.id_tables(), runtime.sparse_gradients, config.lr, config.weight_decay)
     step_module: nn.Module = RetrievalStep(model)
     if runtime.distributed:
         step_module = DistributedDataParallel(step_module, find_unused_parameters=True)
-    optimizer = _optimizer([model], config.lr, config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     epochs = retrieval_epochs(config, positives.shape[0])
     stats: list[EpochStats] = []
@@ -121,23 +164,9 @@ def train_retrieval(
             if config.embedding_l2 > 0:
                 touched = model.users.user_id(user_inputs[0]).pow(2).sum() + model.items.item_id(item_inputs[0]).pow(2).sum()
                 loss = loss + config.embedding_l2 * touched / count
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach())
+            total += optimizer.step(loss)
             if runtime.is_main and (step % config.step_every == 0 or step == steps):
-                elapsed = time.perf_counter() - step_started
-                emit(
-                    "step",
-                    model="retrieval",
-                    phase=phase,
-                    epoch=epoch,
-                    step=step,
-                    steps=steps,
-                    loss=float(loss.detach()),
-                    step_ms=elapsed * 1000,
-                    examples_per_s=count * runtime.world_size / max(elapsed, 1e-9),
-                )
+                _emit_step("retrieval", phase, epoch, step, steps, loss, step_started, count * runtime.world_size)
         seconds = time.perf_counter() - started
         stats.append(EpochStats(seconds=seconds, examples=positives.shape[0]))
         if runtime.is_main:
@@ -182,8 +211,8 @@ def train_ranker(
         return []
     ranker.fit_standardization(dataset, rows)
     ranker.to(runtime.device)
+    optimizer = Optimizer(ranker, ranker.id_tables(), runtime.sparse_gradients, config.ranker_lr, config.weight_decay)
     module: nn.Module = DistributedDataParallel(ranker) if runtime.distributed else ranker
-    optimizer = _optimizer([ranker], config.ranker_lr, config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed + 1)
     stats: list[EpochStats] = []
     for epoch in range(1, config.ranker_epochs + 1):
@@ -202,23 +231,9 @@ def train_ranker(
                 columns["clicked"][batch].to(runtime.device),
                 columns["engagement"][batch].to(runtime.device),
             )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach())
+            total += optimizer.step(loss)
             if runtime.is_main and (step % config.step_every == 0 or step == steps):
-                elapsed = time.perf_counter() - step_started
-                emit(
-                    "step",
-                    model="ranker",
-                    phase=phase,
-                    epoch=epoch,
-                    step=step,
-                    steps=steps,
-                    loss=float(loss.detach()),
-                    step_ms=elapsed * 1000,
-                    examples_per_s=batch.shape[0] * runtime.world_size / max(elapsed, 1e-9),
-                )
+                _emit_step("ranker", phase, epoch, step, steps, loss, step_started, batch.shape[0] * runtime.world_size)
         seconds = time.perf_counter() - started
         stats.append(EpochStats(seconds=seconds, examples=exposures.shape[0]))
         if runtime.is_main:

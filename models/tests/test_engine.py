@@ -21,7 +21,7 @@ from recstream_models.runtime import start
 from recstream_models.train import train_retrieval
 from recstream_models.towers import TwoTower
 
-FAST = {"epochs": 6, "ranker_epochs": 4, "dim": 32, "refit": False, "threads": 2}
+FAST = {"epochs": 6, "ranker_epochs": 4, "ranker_batch_size": 512, "dim": 32, "refit": False, "threads": 2}
 TIMINGS = ("epoch_seconds", "examples_per_s")
 
 
