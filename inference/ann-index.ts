@@ -1,59 +1,162 @@
 /**
  * The ANN index over item embeddings (DESIGN.md §4): a `usearch` HNSW
- * index, inner product on L2-normalised vectors, keyed by integer item keys
- * (the indexer's; the item vocabulary index for trained items). f32 by
- * default; f16 and i8 are quantised variants whose recall against exact
- * search the indexer measures and records. `view` memory-maps a saved index
- * instead of reading it into memory (each responder replica maps its own).
+ * index keyed by integer item keys (the item vocabulary index for trained
+ * items; usearch stores them as u64). Inner product by default, which on
+ * the model's `[unit vector, prior]` item rows ranks as the training logit;
+ * cosine for plain unit vectors. f32 by default; f16 and i8 are quantised
+ * variants whose recall against exact search `measureRecallAt10` measures.
+ *
+ * usearch's JavaScript binding has no filtered search (the C++ predicate is
+ * not exposed) and no per-query expansion, so `search` filters by
+ * oversampling: it asks for more than `k` until `k` pass `exclude`.
+ *
+ * i8 under `ip` is approximate in a way f16 is not: usearch scales each
+ * vector to unit length before quantising, so the i8 index ranks by the
+ * cosine with each item row, not the dot product; the prior coordinate's
+ * weight changes. Measure it before serving it.
  *
  * @example
  * ```ts
- * const index = AnnIndex.build({ dimensions: 64, metric: 'ip', quantization: 'f32' }, keys, vectors);
- * await index.save('/data/artifacts/indexes/items/v1/index.usearch');
- * const served = AnnIndex.view('/data/…/index.usearch', { dimensions: 64, metric: 'ip', quantization: 'f32' });
- * const { keys: found, scores } = served.search(userVector, 100);
+ * const index = AnnIndex.build({ dimensions: 65 }, keys, vectors);      // ip, f32
+ * index.save('/data/artifacts/indexes/items/v1/index.usearch');
+ * const served = AnnIndex.view('/data/artifacts/indexes/items/v1/index.usearch');
+ * const { keys: found, scores } = served.search(userVector, 100, (key) => seen.has(key));
  * ```
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { topK } from '../evaluation/top-k.js';
+import { ArtifactIntegrityError, CorruptDataError, StorageError } from '../runtime/errors.js';
+import { InferenceError } from './errors.js';
 
 export type Quantization = 'f32' | 'f16' | 'i8';
+export type Metric = 'ip' | 'cos';
 
 export interface AnnIndexConfig {
   readonly dimensions: number;
-  /** `ip`: inner product (score = dot); `cos`: cosine. */
-  readonly metric: 'ip' | 'cos';
-  readonly quantization: Quantization;
+  /** `ip` (default): score = dot product; `cos`: cosine similarity. */
+  readonly metric?: Metric;
+  /** Scalar type the vectors are stored as; default f32. */
+  readonly quantization?: Quantization;
+  /** HNSW edges per node; default 16. */
+  readonly connectivity?: number;
+  /** Candidates kept while inserting; default 128. */
+  readonly expansionAdd?: number;
+  /** Candidates kept while searching (at least `k` is used); default 256. */
+  readonly expansionSearch?: number;
 }
 
+/** Search results, best first. */
 export interface AnnMatches {
   readonly keys: number[];
-  /** Higher is better (dot product or cosine similarity). */
+  /** Higher is better: the dot product (ip) or cosine (cos); for i8 under ip, the cosine. */
   readonly scores: number[];
 }
 
 const METRIC = { ip: MetricKind.IP, cos: MetricKind.Cos } as const;
 const SCALAR = { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 } as const;
+// Codes in a saved index's header: usearch's metric_kind_t (a character) and scalar_kind_t.
+const METRIC_CODE: Record<string, Metric> = { i: 'ip', c: 'cos' };
+const SCALAR_CODE: Record<number, Quantization> = { 11: 'f32', 12: 'f16', 23: 'i8' };
+// i8 components are the unit-length vector's × 127, and usearch reports i8 inner products in those units.
+const I8_UNIT = 127 * 127;
+// magic (7), version (3 × u16), metric, scalar, key and slot kinds (1 each), 3 × u64 counts, multi: padded to 64.
+const HEAD_BYTES = 64;
 
+/**
+ * The config a saved index was built with, from the header usearch writes
+ * after its vector matrix. The matrix starts with its rows and columns as
+ * two u32 or two u64; like usearch's own reader, try u32 first.
+ */
+function savedConfig(path: string): { dimensions: number; metric: Metric; quantization: Quantization } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new ArtifactIntegrityError(`ANN index ${path} cannot be opened: ${(err as Error).message}`, err);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const read = (length: number, position: number) => {
+      const buffer = Buffer.alloc(length);
+      return readSync(fd, buffer, 0, length, position) === length ? buffer : Buffer.alloc(0);
+    };
+    const matrix = read(16, 0);
+    const heads =
+      matrix.length === 16
+        ? [
+            8 + matrix.readUInt32LE(0) * matrix.readUInt32LE(4),
+            16 + Number(matrix.readBigUInt64LE(0) * matrix.readBigUInt64LE(8)),
+          ]
+        : [];
+    for (const offset of heads) {
+      if (offset + HEAD_BYTES > size) continue;
+      const head = read(HEAD_BYTES, offset);
+      if (head.toString('latin1', 0, 7) !== 'usearch') continue;
+      const metric = METRIC_CODE[String.fromCharCode(head[13]!)];
+      const quantization = SCALAR_CODE[head[14]!];
+      if (!metric || !quantization)
+        throw new InferenceError(
+          `${path} is a usearch index of metric ${head[13]} and scalar ${head[14]}; ip/cos and f32/f16/i8 are served`,
+        );
+      return { dimensions: Number(head.readBigUInt64LE(33)), metric, quantization };
+    }
+    throw new CorruptDataError(
+      `${path} is not a usearch index (no header after a vector matrix), or is truncated`,
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function withDefaults(config: AnnIndexConfig): Required<AnnIndexConfig> {
+  return {
+    dimensions: config.dimensions,
+    metric: config.metric ?? 'ip',
+    quantization: config.quantization ?? 'f32',
+    connectivity: config.connectivity ?? 16,
+    expansionAdd: config.expansionAdd ?? 128,
+    expansionSearch: config.expansionSearch ?? 256,
+  };
+}
+
+function toKeys(keys: readonly number[]): BigUint64Array {
+  const out = new BigUint64Array(keys.length);
+  keys.forEach((key, i) => {
+    if (!Number.isSafeInteger(key) || key < 0)
+      throw new InferenceError(`ANN key ${key} is not a non-negative integer`);
+    out[i] = BigInt(key);
+  });
+  return out;
+}
+
+/**
+ * A usearch HNSW index over item embeddings: built in memory, or a saved
+ * one loaded (`load`: read into memory, changeable) or memory-mapped
+ * (`view`: read-only, pages shared by every process mapping the file).
+ *
+ * @example
+ * ```ts
+ * const index = AnnIndex.load(path, { dimensions: 65 });
+ * index.upsert([4021], newItemVector);   // new or changed items
+ * index.remove([17, 96]);                // items no longer available
+ * index.save(nextPath);
+ * ```
+ */
 export class AnnIndex {
   private constructor(
     private readonly index: Index,
-    readonly config: AnnIndexConfig,
+    readonly config: Required<AnnIndexConfig>,
+    /** Where a memory-mapped index comes from; usearch refuses changes to it. */
+    private readonly viewOf?: string,
   ) {}
 
+  /** An empty index. */
   static create(config: AnnIndexConfig): AnnIndex {
-    return new AnnIndex(
-      new Index({
-        dimensions: config.dimensions,
-        metric: METRIC[config.metric],
-        quantization: SCALAR[config.quantization],
-        connectivity: 16,
-        expansion_add: 128,
-        expansion_search: 64,
-        multi: false,
-      }),
-      config,
-    );
+    if (!Number.isSafeInteger(config.dimensions) || config.dimensions <= 0)
+      throw new InferenceError(`ANN index dimensions ${config.dimensions} is not a positive integer`);
+    const resolved = withDefaults(config);
+    return new AnnIndex(AnnIndex.native(resolved), resolved);
   }
 
   /** A new index holding `vectors` (row i under `keys[i]`). */
@@ -63,57 +166,148 @@ export class AnnIndex {
     return index;
   }
 
-  /** Memory-maps an index saved by `save`. */
-  static view(path: string, config: AnnIndexConfig): AnnIndex {
-    const index = AnnIndex.create(config);
-    index.index.view(path);
-    return index;
+  /**
+   * Reads a saved index into memory; it can then be changed. Dimensions,
+   * metric and quantization come from the file (`config`, when given, must
+   * agree); `config` also sets the search expansion.
+   */
+  static load(path: string, config?: Partial<AnnIndexConfig>): AnnIndex {
+    return AnnIndex.open(path, config, false);
   }
 
-  /** Adds rows, replacing any with the same key. */
-  upsert(keys: readonly number[], vectors: Float32Array): void {
-    if (keys.length === 0) return;
-    if (vectors.length !== keys.length * this.config.dimensions)
-      throw new RangeError(
-        `${keys.length} keys but ${vectors.length / this.config.dimensions} vectors of ${this.config.dimensions}`,
-      );
-    const present = keys.filter((k) => this.index.contains(BigInt(k)) === true);
-    if (present.length > 0) this.index.remove(BigUint64Array.from(present, (k) => BigInt(k)));
-    this.index.add(
-      BigUint64Array.from(keys, (k) => BigInt(k)),
-      vectors,
-      0,
-    );
-  }
-
-  remove(keys: readonly number[]): void {
-    if (keys.length > 0) this.index.remove(BigUint64Array.from(keys, (k) => BigInt(k)));
+  /** Memory-maps a saved index, read-only; otherwise as `load`. */
+  static view(path: string, config?: Partial<AnnIndexConfig>): AnnIndex {
+    return AnnIndex.open(path, config, true);
   }
 
   get size(): number {
     return this.index.size();
   }
 
-  /** The `k` nearest keys, best first. */
-  search(query: Float32Array, k: number): AnnMatches {
-    if (this.size === 0) return { keys: [], scores: [] };
-    const matches = this.index.search(query, Math.min(k, this.size), 0);
-    const keys: number[] = [];
-    const scores: number[] = [];
-    for (let i = 0; i < matches.keys.length; i++) {
-      keys.push(Number(matches.keys[i]!));
-      // usearch reports distances: 1 - dot for ip, 1 - cosine for cos.
-      scores.push(1 - matches.distances[i]!);
-    }
-    return { keys, scores };
+  /** Adds rows (row i of `vectors` under `keys[i]`), replacing the vector of a key already present. */
+  upsert(keys: readonly number[], vectors: Float32Array): void {
+    this.checkWritable();
+    const dims = this.config.dimensions;
+    if (vectors.length !== keys.length * dims)
+      throw new InferenceError(
+        `ANN upsert: ${keys.length} keys but ${vectors.length} values; the index takes ${dims} per vector`,
+      );
+    if (new Set(keys).size !== keys.length)
+      throw new InferenceError('ANN upsert: the same key twice in one call');
+    if (keys.length === 0) return;
+    const native = toKeys(keys);
+    // usearch refuses a key it holds (and would stop halfway through the batch), so changed rows go first.
+    const present = this.index.contains(native) as boolean[];
+    const replaced = native.filter((_, i) => present[i]);
+    if (replaced.length > 0) this.index.remove(replaced);
+    this.index.add(native, vectors, 0);
   }
 
+  /** Removes keys; absent keys are skipped. Returns how many were removed. */
+  remove(keys: readonly number[]): number {
+    this.checkWritable();
+    if (keys.length === 0) return 0;
+    return (this.index.remove(toKeys(keys)) as number[]).reduce((n, removed) => n + removed, 0);
+  }
+
+  /**
+   * The `k` best keys for `query`, best first, leaving out keys for which
+   * `exclude` is true (oversampling: usearch has no filtered search here).
+   */
+  search(query: Float32Array, k: number, exclude?: (key: number) => boolean): AnnMatches {
+    const dims = this.config.dimensions;
+    if (query.length !== dims)
+      throw new InferenceError(
+        `ANN search: a query of ${query.length} values for an index of ${dims} dimensions`,
+      );
+    const keys: number[] = [];
+    const scores: number[] = [];
+    const size = this.size;
+    if (k <= 0 || size === 0) return { keys, scores };
+    let wanted = exclude ? 2 * k : k;
+    for (;;) {
+      const asked = Math.min(wanted, size);
+      // One thread: a single query gains nothing from usearch's pool, and a responder runs many at once.
+      const matches = this.index.search(query, asked, 1);
+      keys.length = 0;
+      scores.length = 0;
+      for (let i = 0; i < matches.keys.length && keys.length < k; i++) {
+        const key = Number(matches.keys[i]!);
+        if (exclude?.(key)) continue;
+        keys.push(key);
+        scores.push(this.score(matches.distances[i]!));
+      }
+      if (keys.length === k || asked === size) return { keys, scores };
+      wanted *= 4;
+    }
+  }
+
+  /** Writes the index to a file (usearch's format; its header records dimensions, metric and quantization). */
   save(path: string): void {
-    this.index.save(path);
+    try {
+      this.index.save(path);
+    } catch (err) {
+      throw new StorageError(`saving ANN index ${path}: ${(err as Error).message}`, err);
+    }
+  }
+
+  private score(distance: number): number {
+    // usearch reports distances: 1 - similarity.
+    const similarity = 1 - distance;
+    return this.config.quantization === 'i8' && this.config.metric === 'ip'
+      ? similarity / I8_UNIT
+      : similarity;
+  }
+
+  private checkWritable(): void {
+    if (this.viewOf !== undefined)
+      throw new InferenceError(
+        `ANN index ${this.viewOf} is memory-mapped and read-only; AnnIndex.load it to change it`,
+      );
+  }
+
+  private static native(config: Required<AnnIndexConfig>): Index {
+    return new Index({
+      dimensions: config.dimensions,
+      metric: METRIC[config.metric],
+      quantization: SCALAR[config.quantization],
+      connectivity: config.connectivity,
+      expansion_add: config.expansionAdd,
+      expansion_search: config.expansionSearch,
+      multi: false,
+    });
+  }
+
+  private static open(path: string, given: Partial<AnnIndexConfig> | undefined, view: boolean): AnnIndex {
+    const saved = savedConfig(path);
+    for (const field of ['dimensions', 'metric', 'quantization'] as const)
+      if (given?.[field] !== undefined && given[field] !== saved[field])
+        throw new InferenceError(`ANN index ${path} has ${field} ${saved[field]}, not ${given[field]}`);
+    const config = withDefaults({ ...given, ...saved });
+    const index = AnnIndex.native(config);
+    try {
+      if (view) index.view(path);
+      else index.load(path);
+    } catch (err) {
+      throw new CorruptDataError(
+        `ANN index ${path} cannot be ${view ? 'mapped' : 'loaded'}: ${(err as Error).message}`,
+        err,
+      );
+    }
+    return new AnnIndex(index, config, view ? path : undefined);
   }
 }
 
-/** Exact top-k by inner product over `vectors` (row i is `keys[i]`): the reference ANN results are measured against. */
+/**
+ * Exact top-k by inner product over `vectors` (row i is `keys[i]`): the
+ * reference ANN results are measured against. Computed here rather than by
+ * usearch, so the reference does not share the code it checks.
+ *
+ * @example
+ * ```ts
+ * const { keys: best } = exactSearch(vectors, 65, keys, userVector, 10);
+ * ```
+ */
 export function exactSearch(
   vectors: Float32Array,
   dims: number,
@@ -125,7 +319,43 @@ export function exactSearch(
   return { keys: top.rows.map((r) => keys[r]!), scores: top.scores };
 }
 
-/** Recall@10 of `index` against exact search, over up to `queries` of the indexed vectors as queries. */
+/**
+ * Recall@10 of `index` against exact inner-product search over the
+ * vectors it was built from, for each row of `queries` (rows × dimensions):
+ * the share of the exact top 10 that the index returns in its top 10.
+ *
+ * @example
+ * ```ts
+ * const recall = measureRecallAt10(i8Index, { keys, vectors }, userEmbeddings);
+ * ```
+ */
+export function measureRecallAt10(
+  index: AnnIndex,
+  embeddings: { readonly keys: readonly number[]; readonly vectors: Float32Array },
+  queries: Float32Array,
+): number {
+  const dims = index.config.dimensions;
+  let hits = 0;
+  let total = 0;
+  for (let at = 0; at + dims <= queries.length; at += dims) {
+    const query = queries.subarray(at, at + dims);
+    const exact = new Set(exactSearch(embeddings.vectors, dims, embeddings.keys, query, 10).keys);
+    for (const key of index.search(query, 10).keys) if (exact.has(key)) hits++;
+    total += exact.size;
+  }
+  return total === 0 ? 1 : hits / total;
+}
+
+/**
+ * `measureRecallAt10` with up to `queries` of the indexed vectors
+ * themselves as queries, evenly spaced: for when no query vectors are at
+ * hand (the indexer, the benchmark).
+ *
+ * @example
+ * ```ts
+ * const recall = recallAt10(i8Index, keys, vectors, 65);
+ * ```
+ */
 export function recallAt10(
   index: AnnIndex,
   keys: readonly number[],
@@ -133,15 +363,9 @@ export function recallAt10(
   dims: number,
   queries = 500,
 ): number {
-  const n = keys.length;
-  const step = Math.max(1, Math.floor(n / queries));
-  let hits = 0;
-  let total = 0;
-  for (let q = 0; q < n; q += step) {
-    const query = vectors.subarray(q * dims, (q + 1) * dims);
-    const exact = new Set(exactSearch(vectors, dims, keys, query, 10).keys);
-    for (const key of index.search(query, 10).keys) if (exact.has(key)) hits++;
-    total += Math.min(10, n);
-  }
-  return total === 0 ? 1 : hits / total;
+  const step = Math.max(1, Math.ceil(keys.length / queries));
+  const picked = new Float32Array(Math.ceil(keys.length / step) * dims);
+  for (let q = 0, row = 0; row < keys.length; q++, row += step)
+    picked.set(vectors.subarray(row * dims, (row + 1) * dims), q * dims);
+  return measureRecallAt10(index, { keys, vectors }, picked);
 }

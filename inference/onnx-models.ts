@@ -1,92 +1,123 @@
 /**
- * The exported models (models/FORMAT.md) run in Node with
- * `onnxruntime-node` on CPU: the user tower (a user's embedding per
- * request, so their newest events count at once), the item tower (new
- * catalog items between trainings) and the ranker. A batch is a struct of
- * typed arrays in the FORMAT.md layout; each input's shape is checked
- * against what the model declares, so a batch built with another
- * vocabulary width or feature count fails naming the input instead of
- * producing numbers.
+ * The exported models of an artifact directory (models/FORMAT.md) in
+ * `onnxruntime-node` on CPU: the user tower (a user's embedding per request,
+ * so their newest events count at once), the item tower (items that arrived
+ * after training) and the ranker. A batch is a struct of columns in the
+ * FORMAT.md layout, rows flattened in C order; `size` (the row count) is
+ * optional and checked when given. Each model is checked at load for the
+ * outputs its wrapper reads, and each batch against the inputs the model
+ * declares (see `OnnxModel`).
+ *
+ * @example
+ * ```ts
+ * const models = await loadModels(artifactDir);
+ * const users = await models.userTower.embed(userTowerInputs(queries, vocab)); // rows × (D+1)
+ * const { click, engagement } = await models.ranker.score(rankerBatch);          // one per row
+ * await models.close();
+ * ```
+ */
+import { join } from 'node:path';
+import { InferenceError } from './errors.js';
+import { type Column, OnnxModel, type SessionOptions } from './onnx-session.js';
+
+export { type Column, OnnxModel, type SessionOptions, type ValueSpec } from './onnx-session.js';
+
+/** An int64 column: BigInt64Array, or Int32Array / integer numbers converted on the way in. */
+export type IntColumn = BigInt64Array | Int32Array | readonly number[];
+export type FloatColumn = Float32Array | readonly number[];
+
+/** `user_tower.onnx` inputs; H is the history length, Du the user dense features. */
+export interface UserTowerInputs {
+  /** [B] user vocabulary index */
+  readonly user: IntColumn;
+  /** [B, H] */
+  readonly history_items: IntColumn;
+  /** [B, H] */
+  readonly history_types: IntColumn;
+  /** [B, 3] country, language, age bucket */
+  readonly user_cat: IntColumn;
+  /** [B, 4] device, country, surface, hour + 1 */
+  readonly context_cat: IntColumn;
+  /** [B, Du] */
+  readonly user_dense: FloatColumn;
+  readonly size?: number;
+}
+
+/** `item_tower.onnx` inputs; C categories, T tags, Dk catalog dense features. */
+export interface ItemTowerInputs {
+  /** [B] item vocabulary index */
+  readonly item: IntColumn;
+  /** [B, C] */
+  readonly categories: IntColumn;
+  /** [B, T] */
+  readonly tags: IntColumn;
+  /** [B] */
+  readonly language: IntColumn;
+  /** [B, Dk] */
+  readonly catalog_dense: FloatColumn;
+  readonly size?: number;
+}
+
+/** `ranker.onnx` inputs: the user tower's plus the candidate item's. */
+export interface RankerInputs extends UserTowerInputs {
+  /** [B] */
+  readonly item: IntColumn;
+  /** [B, C] */
+  readonly item_categories: IntColumn;
+  /** [B] */
+  readonly item_language: IntColumn;
+  /** [B, Di] */
+  readonly item_dense: FloatColumn;
+  /** [B, Dc] */
+  readonly cross_dense: FloatColumn;
+}
+
+/** The ranker's probabilities, one per row. */
+export interface RankerScores {
+  readonly click: Float32Array;
+  readonly engagement: Float32Array;
+}
+
+async function loadWith(
+  path: string,
+  outputs: readonly string[],
+  options?: SessionOptions,
+): Promise<OnnxModel> {
+  const model = await OnnxModel.load(path, options);
+  const missing = outputs.filter((name) => !model.outputs.some((o) => o.name === name));
+  if (missing.length > 0) {
+    await model.close();
+    throw new InferenceError(
+      `${path} has outputs [${model.outputs.map((o) => o.name).join(', ')}], not ${missing.join(', ')}: not the model expected there`,
+    );
+  }
+  return model;
+}
+
+function run(model: OnnxModel, batch: { readonly size?: number }): Promise<Record<string, Float32Array>> {
+  const { size, ...inputs } = batch;
+  return model.run(inputs as Record<string, Column>, size);
+}
+
+/**
+ * `user_tower.onnx`: user inputs → embeddings, rows × (D+1): an
+ * L2-normalised D-vector, then 1.
  *
  * @example
  * ```ts
  * const tower = await UserTower.load(join(artifactDir, 'user_tower.onnx'));
- * const embeddings = await tower.embed(userTowerInputs(queries, vocab)); // Float32Array, rows × D
- * await tower.close();
+ * const embeddings = await tower.embed(userTowerInputs(queries, vocab));
  * ```
  */
-import ort from 'onnxruntime-node';
-import { TrainingSetError } from '../runtime/errors.js';
-import type { ItemTowerBatch, UserTowerBatch } from '../trainer/model-bundle.js';
-
-type Input = BigInt64Array | Float32Array;
-
-export interface SessionOptions {
-  /** Threads one inference may use (default 1: a responder serves many requests side by side). */
-  readonly threads?: number;
-}
-
-/** One ONNX model with named inputs, run on batches of `size` rows. */
-export class OnnxModel {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly path: string,
-  ) {}
-
-  static async load(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
-    const session = await ort.InferenceSession.create(path, {
-      intraOpNumThreads: options.threads ?? 1,
-      interOpNumThreads: 1,
-      executionProviders: ['cpu'],
-    });
-    return new OnnxModel(session, path);
-  }
-
-  get inputNames(): readonly string[] {
-    return this.session.inputNames;
-  }
-
-  /** Runs the model; `inputs` maps each input name to its flat data, `size` is the batch's row count. */
-  async run(inputs: Readonly<Record<string, Input>>, size: number): Promise<Record<string, Float32Array>> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const meta of this.session.inputMetadata) {
-      const data = inputs[meta.name];
-      if (data === undefined)
-        throw new TrainingSetError(`${this.path} needs input ${meta.name}, which the batch lacks`);
-      const declared = meta.isTensor ? meta.shape : [];
-      const rest = declared.slice(1).map(Number);
-      const width = rest.reduce((n, d) => n * d, 1);
-      if (rest.some((d) => !Number.isFinite(d)) || data.length !== size * width)
-        throw new TrainingSetError(
-          `${this.path}: input ${meta.name} has ${data.length} values for ${size} rows, the model expects [${declared.join(', ')}]`,
-        );
-      feeds[meta.name] = new ort.Tensor(data instanceof BigInt64Array ? 'int64' : 'float32', data, [
-        size,
-        ...rest,
-      ]);
-    }
-    const results = await this.session.run(feeds);
-    const out: Record<string, Float32Array> = {};
-    for (const [name, tensor] of Object.entries(results)) out[name] = tensor.data as Float32Array;
-    return out;
-  }
-
-  close(): Promise<void> {
-    return this.session.release();
-  }
-}
-
-/** `user_tower.onnx`: user inputs → L2-normalised embeddings (rows × D). */
 export class UserTower {
-  private constructor(private readonly model: OnnxModel) {}
+  private constructor(readonly model: OnnxModel) {}
 
   static async load(path: string, options?: SessionOptions): Promise<UserTower> {
-    return new UserTower(await OnnxModel.load(path, options));
+    return new UserTower(await loadWith(path, ['embedding'], options));
   }
 
-  async embed(batch: UserTowerBatch): Promise<Float32Array> {
-    const { size, ...inputs } = batch;
-    return (await this.model.run(inputs, size)).embedding!;
+  async embed(batch: UserTowerInputs): Promise<Float32Array> {
+    return (await run(this.model, batch)).embedding!;
   }
 
   close(): Promise<void> {
@@ -94,20 +125,92 @@ export class UserTower {
   }
 }
 
-/** `item_tower.onnx`: catalog item inputs → L2-normalised embeddings (rows × D). */
+/**
+ * `item_tower.onnx`: catalog inputs → embeddings, rows × (D+1): an
+ * L2-normalised D-vector, then the item's prior × the temperature.
+ *
+ * @example
+ * ```ts
+ * const tower = await ItemTower.load(join(artifactDir, 'item_tower.onnx'));
+ * const embeddings = await tower.embed(catalogItemInputs(newItems, vocab));
+ * ```
+ */
 export class ItemTower {
-  private constructor(private readonly model: OnnxModel) {}
+  private constructor(readonly model: OnnxModel) {}
 
   static async load(path: string, options?: SessionOptions): Promise<ItemTower> {
-    return new ItemTower(await OnnxModel.load(path, options));
+    return new ItemTower(await loadWith(path, ['embedding'], options));
   }
 
-  async embed(batch: ItemTowerBatch): Promise<Float32Array> {
-    const { size, ...inputs } = batch;
-    return (await this.model.run(inputs, size)).embedding!;
+  async embed(batch: ItemTowerInputs): Promise<Float32Array> {
+    return (await run(this.model, batch)).embedding!;
   }
 
   close(): Promise<void> {
     return this.model.close();
   }
+}
+
+/**
+ * `ranker.onnx`: user × candidate inputs → click and engagement
+ * probabilities.
+ *
+ * @example
+ * ```ts
+ * const ranker = await Ranker.load(join(artifactDir, 'ranker.onnx'));
+ * const { click } = await ranker.score(batch); // Float32Array, one per candidate row
+ * ```
+ */
+export class Ranker {
+  private constructor(readonly model: OnnxModel) {}
+
+  static async load(path: string, options?: SessionOptions): Promise<Ranker> {
+    return new Ranker(await loadWith(path, ['click', 'engagement'], options));
+  }
+
+  async score(batch: RankerInputs): Promise<RankerScores> {
+    const out = await run(this.model, batch);
+    return { click: out.click!, engagement: out.engagement! };
+  }
+
+  close(): Promise<void> {
+    return this.model.close();
+  }
+}
+
+/** The three models of one artifact directory. */
+export interface Models {
+  readonly userTower: UserTower;
+  readonly itemTower: ItemTower;
+  readonly ranker: Ranker;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads `user_tower.onnx`, `item_tower.onnx` and `ranker.onnx` from an
+ * artifact directory; nothing stays open when one of them fails.
+ *
+ * @example
+ * ```ts
+ * const models = await loadModels(artifactDir, { threads: 2 });
+ * ```
+ */
+export async function loadModels(artifactDir: string, options?: SessionOptions): Promise<Models> {
+  const loaded = await Promise.allSettled([
+    UserTower.load(join(artifactDir, 'user_tower.onnx'), options),
+    ItemTower.load(join(artifactDir, 'item_tower.onnx'), options),
+    Ranker.load(join(artifactDir, 'ranker.onnx'), options),
+  ]);
+  const [userTower, itemTower, ranker] = loaded;
+  if (userTower.status === 'fulfilled' && itemTower.status === 'fulfilled' && ranker.status === 'fulfilled')
+    return {
+      userTower: userTower.value,
+      itemTower: itemTower.value,
+      ranker: ranker.value,
+      close: async () => {
+        await Promise.all([userTower.value.close(), itemTower.value.close(), ranker.value.close()]);
+      },
+    };
+  await Promise.all(loaded.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+  throw loaded.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
 }
