@@ -63,9 +63,14 @@ class TrainConfig:
     tower, so it does not lean on them: online they are read hours or days after the last event,
     further out than most training rows ever are."""
     ranker_epochs: int = 2
-    ranker_batch_size: int = 2048
+    """Ranker epochs over the exposures (impressions and rows with a known engagement)."""
+    ranker_batch_size: int = 512
     ranker_dim: int = 16
-    ranker_lr: float = 0.003
+    """Size of the ranker's embeddings (and of its bottom MLP's output)."""
+    ranker_lr: float = 0.005
+    ranker_dropout: float = 0.2
+    """Dropout on the ranker's feature vectors before their interactions: its user and item
+    embeddings memorise a small set of impressions within two epochs without it."""
     holdout_fraction: float = 0.1
     """The latest share of the examples by event time is the evaluation holdout."""
     refit: bool = True

@@ -28,8 +28,8 @@ from .towers import TwoTower
 
 def _fit(dataset: Dataset, rows: torch.Tensor, config: TrainConfig, runtime: Runtime, phase: str):
     seed_everything(config.seed)
-    model = TwoTower(dataset, config.dim, config.temperature, config.dense_dropout)
-    ranker = Ranker(dataset, config.ranker_dim)
+    model = TwoTower.from_config(dataset, config)
+    ranker = Ranker(dataset, config.ranker_dim, config.ranker_dropout)
     retrieval = train_retrieval(model, dataset, rows, config, runtime, phase)
     ranking = train_ranker(ranker, dataset, rows, config, runtime, phase)
     return model.eval(), ranker.eval(), retrieval, ranking

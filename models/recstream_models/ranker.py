@@ -33,8 +33,9 @@ def _table(rows: int, dim: int) -> nn.Embedding:
 
 
 class Ranker(nn.Module):
-    def __init__(self, dataset: Dataset, dim: int) -> None:
+    def __init__(self, dataset: Dataset, dim: int, dropout: float = 0.0) -> None:
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         vocab = dataset.vocabulary_size
         self.user = _table(vocab("user"), dim)
         self.item = _table(vocab("item"), dim)
@@ -97,7 +98,7 @@ class Ranker(nn.Module):
             *(table(user_cat[:, i]) for i, table in enumerate(self.user_cat)),
             *(table(context_cat[:, i]) for i, table in enumerate(self.context_cat)),
         ]
-        stacked = torch.stack(vectors, dim=1)
+        stacked = self.dropout(torch.stack(vectors, dim=1))
         dots = torch.bmm(stacked, stacked.transpose(1, 2))[:, self.pair_i, self.pair_j]
         logits = self.top(torch.cat([bottom, dots], dim=-1)) + self.wide(dense)
         return logits[:, 0], logits[:, 1]

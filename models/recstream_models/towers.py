@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .config import TrainConfig
 from .data import CONTEXT_CAT_SIZES, HOURS, USER_CAT_VOCABULARIES, Dataset
 
 
@@ -58,11 +59,15 @@ def _embedding(rows: int, dim: int, padding: bool = True) -> nn.Embedding:
 
 
 class ItemTower(nn.Module):
-    """item id + categories + tags + language + catalog numbers → [L2-normalised embedding, T · prior]."""
+    """item id + categories + tags + language + catalog numbers → [L2-normalised embedding, T · prior].
 
-    def __init__(self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int, temperature: float) -> None:
+    `prior_scale` is the softmax temperature T, or 0 for a model trained with the cosine loss, which
+    learns no prior (its scores are plain cosines). It is kept under the name `temperature` in the
+    state, which earlier model files use."""
+
+    def __init__(self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int, prior_scale: float) -> None:
         super().__init__()
-        self.register_buffer("temperature", torch.tensor(float(temperature)))
+        self.register_buffer("temperature", torch.tensor(float(prior_scale)))
         self.prior_id = nn.Embedding(max(items, 1), 1)
         nn.init.zeros_(self.prior_id.weight)
         self.prior_metadata = nn.Linear(3 * dim + dense, 1)
@@ -147,7 +152,7 @@ class UserTower(nn.Module):
 
 
 class TwoTower(nn.Module):
-    def __init__(self, dataset: Dataset, dim: int, temperature: float, dense_dropout: float = 0.0) -> None:
+    def __init__(self, dataset: Dataset, dim: int, prior_scale: float, dense_dropout: float = 0.0) -> None:
         super().__init__()
         vocab = dataset.vocabulary_size
         self.items = ItemTower(
@@ -157,9 +162,14 @@ class TwoTower(nn.Module):
             vocab("language"),
             len(dataset.dense_names("catalog_dense")),
             dim,
-            temperature,
+            prior_scale,
         )
         self.users = UserTower(dataset, self.items.item_id, dim, dense_dropout)
+
+    @staticmethod
+    def from_config(dataset: Dataset, config: TrainConfig) -> "TwoTower":
+        prior_scale = config.temperature if config.loss == "sampled_softmax" else 0.0
+        return TwoTower(dataset, config.dim, prior_scale, config.dense_dropout)
 
     def user_inputs(self, columns: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tuple(columns[name][rows] for name in USER_INPUTS)
