@@ -47,6 +47,14 @@ class Runtime:
             return f"cuda:{torch.cuda.get_device_name(self.device)}{suffix}"
         return "cpu"
 
+    def place(self, tensors: dict[str, torch.Tensor], names: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
+        """The columns a loop gathers its batches from, on the device it computes on. On CUDA they
+        are copied once, so each step gathers on the GPU rather than copying its batch across PCIe
+        and waiting for it; on the CPU they are the same tensors."""
+        if self.device.type == "cpu":
+            return tensors
+        return {name: tensors[name].to(self.device) for name in (names or tuple(tensors))}
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)

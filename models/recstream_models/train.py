@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -15,9 +16,9 @@ from .config import TrainConfig
 from .data import Dataset
 from .losses import cosine_contrastive, log_q, log_q_uniform, sampled_softmax
 from .progress import emit
-from .ranker import Ranker
+from .ranker import RANKER_INPUTS, Ranker
 from .runtime import Runtime, batches, shard
-from .towers import TwoTower
+from .towers import USER_INPUTS, TwoTower
 
 
 @dataclass
@@ -54,6 +55,15 @@ def _emit_step(
         step_ms=elapsed * 1000,
         examples_per_s=examples / max(elapsed, 1e-9),
     )
+
+
+def step_generator(epoch_generator: torch.Generator, seed: int, runtime: Runtime) -> torch.Generator:
+    """Where a step's random draws come from. On CUDA a generator on the GPU: a draw made on the host
+    would be copied over each step, and that copy waits for the GPU to finish the step before. On
+    the CPU the loop's one generator, so a seed gives one sequence of draws."""
+    if runtime.device.type == "cpu":
+        return epoch_generator
+    return torch.Generator(device=runtime.device).manual_seed(seed)
 
 
 def retrieval_epochs(config: TrainConfig, positives: int) -> int:
@@ -93,13 +103,15 @@ class Optimizer:
         if lazy:
             self.optimizers.append(torch.optim.SparseAdam(lazy, lr=lr))
 
-    def step(self, loss: torch.Tensor) -> float:
+    def step(self, loss: torch.Tensor) -> torch.Tensor:
+        """One update; the loss comes back detached, on its device: reading it as a number would make
+        every CUDA step wait for the GPU."""
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
         loss.backward()
         for optimizer in self.optimizers:
             optimizer.step()
-        return float(loss.detach())
+        return loss.detach()
 
 
 def train_retrieval(
@@ -109,42 +121,48 @@ def train_retrieval(
     config: TrainConfig,
     runtime: Runtime,
     phase: str,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> list[EpochStats]:
-    columns, catalog = dataset.columns, dataset.catalog
-    positives = rows[columns["positive"][rows] == 1]
+    """Trains the two towers on the positives among `rows`; `after_epoch(epoch)` runs after each
+    epoch (a learning curve) and may evaluate: training goes on in training mode."""
+    columns = runtime.place(dataset.columns, (*USER_INPUTS, "item", "weight"))
+    catalog = runtime.place(dataset.catalog)
+    positives = rows[dataset.columns["positive"][rows] == 1]
     items_total = dataset.vocabulary_size("item")
-    counts = torch.bincount(columns["item"][positives], minlength=items_total)
+    counts = torch.bincount(dataset.columns["item"][positives], minlength=items_total)
     log_q_batch = log_q(counts, config.batch_size).to(runtime.device) if config.logq_correction else None
     log_q_pool = log_q_uniform(config.uniform_negatives, items_total - 1) if config.logq_correction else None
     model.fit_standardization(dataset, rows)
-    model.to(runtime.device)
+    model.to(runtime.device).train()
     optimizer = Optimizer(model, model.id_tables(), runtime.sparse_gradients, config.lr, config.weight_decay)
     step_module: nn.Module = RetrievalStep(model)
     if runtime.distributed:
         step_module = DistributedDataParallel(step_module, find_unused_parameters=True)
     generator = torch.Generator().manual_seed(config.seed)
+    draws = step_generator(generator, config.seed, runtime)
     epochs = retrieval_epochs(config, positives.shape[0])
     stats: list[EpochStats] = []
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
-        order = shard(positives[torch.randperm(positives.shape[0], generator=generator)], runtime)
+        order = shard(positives[torch.randperm(positives.shape[0], generator=generator)], runtime).to(runtime.device)
         steps = math.ceil(order.shape[0] / config.batch_size)
-        total = 0.0
+        total = torch.zeros((), device=runtime.device)
         for step, batch in enumerate(batches(order, config.batch_size), start=1):
             step_started = time.perf_counter()
-            user_inputs = tuple(t.to(runtime.device) for t in model.user_inputs(columns, batch))
-            positive_items = columns["item"][batch]
-            uniform_items = torch.randint(1, max(items_total, 2), (config.uniform_negatives,), generator=generator)
-            candidate_items = torch.cat([positive_items, uniform_items])
-            keep_id = (torch.rand(candidate_items.shape[0], generator=generator) >= config.id_dropout).float()
-            item_inputs = tuple(t.to(runtime.device) for t in model.item_inputs(catalog, candidate_items))
-            weights = columns["weight"][batch].to(runtime.device)
-            with runtime.autocast():
-                users, candidates = step_module(user_inputs, item_inputs, keep_id.to(runtime.device))
-            users, candidates = users.float(), candidates.float()
             count = batch.shape[0]
+            user_inputs = model.user_inputs(columns, batch)
+            pos_items = columns["item"][batch]
+            pool_items = torch.randint(
+                1, max(items_total, 2), (config.uniform_negatives,), generator=draws, device=runtime.device
+            )
+            candidate_items = torch.cat([pos_items, pool_items])
+            keep_id = (torch.rand(candidate_items.shape[0], generator=draws, device=runtime.device) >= config.id_dropout).float()
+            item_inputs = model.item_inputs(catalog, candidate_items)
+            weights = columns["weight"][batch]
+            with runtime.autocast():
+                users, candidates = step_module(user_inputs, item_inputs, keep_id)
+            users, candidates = users.float(), candidates.float()
             pos, pool = candidates[:count], candidates[count:]
-            pos_items, pool_items = positive_items.to(runtime.device), uniform_items.to(runtime.device)
             if config.loss == "sampled_softmax":
                 loss = sampled_softmax(
                     users,
@@ -177,10 +195,13 @@ def train_retrieval(
                 epoch=epoch,
                 epochs=epochs,
                 steps=steps,
-                loss=total / max(steps, 1),
+                loss=float(total) / max(steps, 1),
                 seconds=seconds,
                 examples_per_s=positives.shape[0] / max(seconds, 1e-9),
             )
+        if after_epoch is not None:
+            after_epoch(epoch)
+            model.train()
     return stats
 
 
@@ -192,48 +213,45 @@ def exposure_rows(dataset: Dataset, rows: torch.Tensor) -> torch.Tensor:
 
 
 def ranker_losses(click: torch.Tensor, engagement: torch.Tensor, clicked: torch.Tensor, watched: torch.Tensor) -> torch.Tensor:
-    loss = click.new_zeros(())
-    shown = clicked >= 0
-    if bool(shown.any()):
-        loss = loss + F.binary_cross_entropy_with_logits(click[shown], clicked[shown].float())
+    """Click log-loss over the impressions plus engagement log-loss over the rows that know it, each
+    a mean over its own rows (0 when a batch has none). Masks rather than selections, so no step has
+    to read a mask's contents back from the GPU."""
+    shown = (clicked >= 0).float()
+    click_loss = F.binary_cross_entropy_with_logits(click, clicked.clamp(min=0).float(), reduction="none")
     known = torch.isfinite(watched)
-    if bool(known.any()):
-        loss = loss + F.binary_cross_entropy_with_logits(engagement[known], watched[known].clamp(0, 1))
-    return loss
+    target = torch.where(known, watched, torch.zeros_like(watched)).clamp(0, 1)
+    engagement_loss = F.binary_cross_entropy_with_logits(engagement, target, reduction="none")
+    known_weight = known.float()
+    return (click_loss * shown).sum() / shown.sum().clamp(min=1) + (engagement_loss * known_weight).sum() / known_weight.sum().clamp(min=1)
 
 
 def train_ranker(
     ranker: Ranker, dataset: Dataset, rows: torch.Tensor, config: TrainConfig, runtime: Runtime, phase: str
 ) -> list[EpochStats]:
-    columns = dataset.columns
+    columns = runtime.place(dataset.columns, (*RANKER_INPUTS, "clicked", "engagement"))
     exposures = exposure_rows(dataset, rows)
     if exposures.shape[0] == 0:
         return []
     ranker.fit_standardization(dataset, rows)
-    ranker.to(runtime.device)
+    ranker.to(runtime.device).train()
     optimizer = Optimizer(ranker, ranker.id_tables(), runtime.sparse_gradients, config.ranker_lr, config.weight_decay)
     module: nn.Module = DistributedDataParallel(ranker) if runtime.distributed else ranker
     generator = torch.Generator().manual_seed(config.seed + 1)
     stats: list[EpochStats] = []
     for epoch in range(1, config.ranker_epochs + 1):
         started = time.perf_counter()
-        order = shard(exposures[torch.randperm(exposures.shape[0], generator=generator)], runtime)
+        order = shard(exposures[torch.randperm(exposures.shape[0], generator=generator)], runtime).to(runtime.device)
         steps = math.ceil(order.shape[0] / config.ranker_batch_size)
-        total = 0.0
+        total = torch.zeros((), device=runtime.device)
         for step, batch in enumerate(batches(order, config.ranker_batch_size), start=1):
             step_started = time.perf_counter()
-            inputs = tuple(t.to(runtime.device) for t in ranker.inputs(columns, batch))
+            count = batch.shape[0]
             with runtime.autocast():
-                click, engagement = module(*inputs)
-            loss = ranker_losses(
-                click.float(),
-                engagement.float(),
-                columns["clicked"][batch].to(runtime.device),
-                columns["engagement"][batch].to(runtime.device),
-            )
+                click, engagement = module(*ranker.inputs(columns, batch))
+            loss = ranker_losses(click.float(), engagement.float(), columns["clicked"][batch], columns["engagement"][batch])
             total += optimizer.step(loss)
             if runtime.is_main and (step % config.step_every == 0 or step == steps):
-                _emit_step("ranker", phase, epoch, step, steps, loss, step_started, batch.shape[0] * runtime.world_size)
+                _emit_step("ranker", phase, epoch, step, steps, loss, step_started, count * runtime.world_size)
         seconds = time.perf_counter() - started
         stats.append(EpochStats(seconds=seconds, examples=exposures.shape[0]))
         if runtime.is_main:
@@ -244,7 +262,7 @@ def train_ranker(
                 epoch=epoch,
                 epochs=config.ranker_epochs,
                 steps=steps,
-                loss=total / max(steps, 1),
+                loss=float(total) / max(steps, 1),
                 seconds=seconds,
                 examples_per_s=exposures.shape[0] / max(seconds, 1e-9),
             )
