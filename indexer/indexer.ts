@@ -75,7 +75,7 @@ export interface DeltaManifest {
 export interface IndexerOptions {
   readonly platform: Platform;
   readonly store: ArtifactStore;
-  /** Index name (the key of its rec.index-versions events). */
+  /** Index name (the key of its rec.index-versions events); default RECSTREAM_INDEX_NAME. */
   readonly index?: string;
   /** Also build a quantised copy and measure its recall@10 against exact search. */
   readonly quantization?: Exclude<Quantization, 'f32'>;
@@ -91,7 +91,7 @@ export class Indexer {
   private readonly index: string;
 
   constructor(private readonly options: IndexerOptions) {
-    this.index = options.index ?? 'items';
+    this.index = options.index ?? options.platform.config.indexName;
   }
 
   async indexOnce(): Promise<IndexOutcome> {

@@ -2,7 +2,8 @@
  * The responder's fastify app (DESIGN.md §3, §8), built from route plugins
  * so that later parts (recommendations, admin) are one more `register`:
  * health, readiness and metrics always; `POST /v1/events` when an ingest is
- * given. Errors are JSON `{ error, code }`; request logging is off (the hot
+ * given; `GET /v1/recommendations/:userId` when a recommendation service
+ * is given. Errors are JSON `{ error, code }`; request logging is off (the hot
  * path logs only refusals and failures, through pino's async destination).
  *
  * @example
@@ -19,8 +20,11 @@ import type { Logger } from '../runtime/observability/logger.js';
 import type { Registry } from '../runtime/observability/metrics.js';
 import type { Ingest } from './ingest/ingest.js';
 import type { Readiness } from './readiness.js';
+import { serveMetrics } from './recommend/serve-metrics.js';
+import type { RecommendationService } from './recommend/service.js';
 import { eventsRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { recommendationRoutes } from './routes/recommendations.js';
 
 export interface ResponderAppOptions {
   readonly metrics: Registry;
@@ -30,6 +34,16 @@ export interface ResponderAppOptions {
   readonly healthy?: () => boolean;
   /** Serves POST /v1/events and adds the `ingest` readiness check. */
   readonly ingest?: { readonly service: Ingest; readonly maxBodyBytes: number };
+  /**
+   * Serves GET /v1/recommendations/:userId and adds the `recommendations`
+   * readiness check, ready once `service()` returns the started service.
+   */
+  readonly recommendations?: {
+    readonly service: () => RecommendationService | undefined;
+    readonly maxK: number;
+    /** Why the service is not there yet (starting, or the reason its start failed). */
+    readonly notReadyReason: () => string | null;
+  };
 }
 
 export async function createResponderApp(options: ResponderAppOptions): Promise<FastifyInstance> {
@@ -53,6 +67,11 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
     const { service, maxBodyBytes } = options.ingest;
     options.readiness.add('ingest', () => service.notReadyReason());
     await app.register(eventsRoutes, { ingest: service, maxBodyBytes, metrics: options.metrics });
+  }
+  if (options.recommendations !== undefined) {
+    const { service, maxK, notReadyReason } = options.recommendations;
+    options.readiness.add('recommendations', notReadyReason);
+    await app.register(recommendationRoutes, { service, maxK, metrics: serveMetrics(options.metrics) });
   }
   return app;
 }

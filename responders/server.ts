@@ -1,33 +1,52 @@
 /**
  * Starts the responder on a platform: ensures rec.interactions exists, opens
  * the ingest and its event-id index, listens on RECSTREAM_HTTP_HOST:PORT,
- * and rebuilds the index from the log tail in the background (`/readyz` says
- * so meanwhile; `POST /v1/events` answers 503 with Retry-After).
+ * and in the background rebuilds the index from the log tail and, given an
+ * online store, starts the recommendation service (catalog, profiles, the
+ * promoted model and its index, popularity). Until each is done `/readyz`
+ * says so, `POST /v1/events` answers 503 with Retry-After and
+ * `GET /v1/recommendations` 503.
  *
  * @example
  * ```ts
- * const responder = await startResponder(platform);
+ * const responder = await startResponder(platform, { online });
  * console.log(responder.url);   // http://127.0.0.1:8080
- * await responder.started;      // index rebuilt, events accepted
- * await responder.close();      // drains requests, flushes appends and index
+ * await responder.started;      // index rebuilt, recommendations served
+ * await responder.close();      // drains requests, flushes appends, served lists and index
  * ```
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
+import { FileArtifactStore } from '../trainer/model-store.js';
 import { createResponderApp } from './app.js';
 import { INTERACTIONS_TOPIC, Ingest } from './ingest/ingest.js';
 import { Readiness } from './readiness.js';
+import { RecommendationService } from './recommend/service.js';
+
+export interface ResponderOptions {
+  /** What recommendations read user and item views from; without it GET /v1/recommendations is not served. */
+  readonly online?: OnlineStore;
+  /** Service settings for tests (poll and refresh intervals). */
+  readonly service?: { readonly popularityRefreshMs?: number; readonly pollMs?: number };
+}
 
 export interface RunningResponder {
   readonly app: FastifyInstance;
   readonly url: string;
   readonly ingest: Ingest;
-  /** Resolves when the ingest takes events; rejects if its start failed. */
+  /** Resolves when events are accepted and recommendations served; rejects if a start failed. */
   readonly started: Promise<void>;
+  /** The recommendation service once started. */
+  recommendations(): RecommendationService | undefined;
   close(): Promise<void>;
 }
 
-export async function startResponder(platform: Platform): Promise<RunningResponder> {
+export async function startResponder(
+  platform: Platform,
+  options: ResponderOptions = {},
+): Promise<RunningResponder> {
   const { config, log, serde, logger, metrics } = platform;
   await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: config.partitions });
   const ingest = await Ingest.open({
@@ -39,6 +58,8 @@ export async function startResponder(platform: Platform): Promise<RunningRespond
     logger,
     metrics,
   });
+  let service: RecommendationService | undefined;
+  let serviceProblem = 'starting: loading the catalog, profiles, the promoted model and its index';
   const readiness = new Readiness();
   let app: FastifyInstance;
   try {
@@ -47,6 +68,15 @@ export async function startResponder(platform: Platform): Promise<RunningRespond
       readiness,
       logger,
       ingest: { service: ingest, maxBodyBytes: config.ingestMaxBodyBytes },
+      ...(options.online === undefined
+        ? {}
+        : {
+            recommendations: {
+              service: () => service,
+              maxK: config.serveMaxK,
+              notReadyReason: () => (service === undefined ? serviceProblem : null),
+            },
+          }),
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
   } catch (err) {
@@ -56,7 +86,25 @@ export async function startResponder(platform: Platform): Promise<RunningRespond
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.httpPort;
   const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
-  const started = ingest.start();
+  const online = options.online;
+  const serviceStarted =
+    online === undefined
+      ? Promise.resolve()
+      : RecommendationService.start({
+          platform,
+          online,
+          store: new FileArtifactStore(join(config.dataDir, 'artifacts')),
+          ...options.service,
+        }).then(
+          (started) => {
+            service = started;
+          },
+          (error: Error) => {
+            serviceProblem = `recommendation service failed to start: ${error.message}`;
+            throw error;
+          },
+        );
+  const started = Promise.all([ingest.start(), serviceStarted]).then(() => {});
   // Observed here so that a failed start is not an unhandled rejection before the caller awaits it.
   started.catch(() => {});
   return {
@@ -64,9 +112,11 @@ export async function startResponder(platform: Platform): Promise<RunningRespond
     url: `http://${host}:${port}`,
     ingest,
     started,
+    recommendations: () => service,
     close: async () => {
       await app.close();
       await started.catch(() => {});
+      await service?.close();
       await ingest.close();
     },
   };

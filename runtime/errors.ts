@@ -278,6 +278,17 @@ export class ModelRegistryError extends RecstreamError {
   }
 }
 
+/**
+ * A responder refused a model/index pair: the index was built for another
+ * model version, or a manifest does not describe what its event says. The
+ * responder keeps serving what it had.
+ */
+export class LineageMismatchError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'LINEAGE_MISMATCH' });
+  }
+}
+
 /** True when retrying the same call may succeed. Reads only the `retriable` flag. */
 export function isRetriable(err: unknown): boolean {
   return err instanceof RecstreamError && err.retriable;

@@ -12,17 +12,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { TrainingSetError } from '../runtime/errors.js';
-import type { InteractionContext, Item, UserFeatures } from '../schemas/generated/types.js';
+import type { InteractionContext, Item, ItemFeatures, UserFeatures } from '../schemas/generated/types.js';
 import type { DatasetManifest } from './dataset-writer.js';
 import {
   CATALOG_DENSE,
+  CROSS_DENSE,
   encodeCatalogDense,
   encodeCategories,
   encodeContext,
+  encodeCrossDense,
   encodeHistory,
+  encodeItemDense,
   encodeUserCategorical,
   encodeUserDense,
   HISTORY_LENGTH,
+  ITEM_DENSE,
   type Lookup,
   MAX_CATEGORIES,
   MAX_TAGS,
@@ -133,6 +137,68 @@ export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocab
     user_cat: toBigInt(userCat),
     context_cat: toBigInt(contextCat),
     user_dense: dense,
+    size: n,
+  };
+}
+
+/** One candidate for the ranker: the item and its features as of the request. */
+export interface RankerCandidate {
+  readonly itemId: string;
+  readonly features: ItemFeatures;
+}
+
+/** Ranker inputs (FORMAT.md) for one user and each of their candidates, one row per candidate. */
+export interface RankerBatch extends UserTowerBatch {
+  readonly item: BigInt64Array;
+  readonly item_categories: BigInt64Array;
+  readonly item_language: BigInt64Array;
+  readonly item_dense: Float32Array;
+  readonly cross_dense: Float32Array;
+}
+
+/**
+ * The ranker's batch for `query` × `candidates`: the user's columns repeated
+ * on every row, each candidate's item and cross features encoded as the
+ * training set encodes them (example-columns.ts), at the query's time and
+ * in its country.
+ */
+export function rankerInputs(
+  query: UserQuery,
+  candidates: readonly RankerCandidate[],
+  vocab: ModelVocabularies,
+): RankerBatch {
+  const n = candidates.length;
+  const user = userTowerInputs([query], vocab);
+  const repeat = <T extends BigInt64Array | Float32Array>(column: T, width: number): T => {
+    const out = new (column.constructor as new (length: number) => T)(n * width);
+    for (let row = 0; row < n; row++) (out as Float32Array).set(column as Float32Array, row * width);
+    return out;
+  };
+  const categories = new Int32Array(n * MAX_CATEGORIES);
+  const itemDense = new Float32Array(n * ITEM_DENSE.length);
+  const crossDense = new Float32Array(n * CROSS_DENSE.length);
+  const item = new BigInt64Array(n);
+  const language = new BigInt64Array(n);
+  candidates.forEach((candidate, row) => {
+    const features = candidate.features;
+    item[row] = BigInt(vocab.lookup('item', candidate.itemId));
+    language[row] = BigInt(vocab.lookup('language', features.language));
+    encodeCategories(features.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
+    encodeItemDense(features, query.ts, query.context.country, itemDense, row * ITEM_DENSE.length);
+    encodeCrossDense(query.features, features, candidate.itemId, crossDense, row * CROSS_DENSE.length);
+  });
+  return {
+    user: repeat(user.user, 1),
+    history_items: repeat(user.history_items, HISTORY_LENGTH),
+    history_types: repeat(user.history_types, HISTORY_LENGTH),
+    user_cat: repeat(user.user_cat, 3),
+    context_cat: repeat(user.context_cat, 4),
+    user_dense: repeat(user.user_dense, USER_DENSE.length),
+    item,
+    item_categories: toBigInt(categories),
+    item_language: language,
+    item_dense: itemDense,
+    cross_dense: crossDense,
     size: n,
   };
 }

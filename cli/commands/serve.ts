@@ -1,16 +1,24 @@
 import { startResponder } from '../../responders/server.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
+import { openServingStore } from '../serving-store.js';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary:
-    'run the responder: POST /v1/events, /healthz, /readyz, /metrics on RECSTREAM_HTTP_HOST:RECSTREAM_HTTP_PORT',
+    'run the responder: GET /v1/recommendations/:userId, POST /v1/events, /healthz, /readyz, /metrics on RECSTREAM_HTTP_HOST:RECSTREAM_HTTP_PORT (without Redis it also runs the features application, whose stores it reads)',
   usage: 'recstream serve [--data-dir DIR]',
   options: {},
   run: ({ config }) =>
     withPlatform(config, async (platform) => {
-      const responder = await startResponder(platform);
+      const serving = await openServingStore(platform);
+      let responder: Awaited<ReturnType<typeof startResponder>>;
+      try {
+        responder = await startResponder(platform, { online: serving.online });
+      } catch (error) {
+        await serving.close();
+        throw error;
+      }
       let stop!: () => void;
       const stopped = new Promise<void>((resolve) => (stop = resolve));
       process.once('SIGTERM', stop);
@@ -24,6 +32,7 @@ export const serveCommand: Command = {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
         await responder.close();
+        await serving.close();
       }
     }),
 };

@@ -1,0 +1,59 @@
+/**
+ * The online store `recstream serve` (and the demo's responder) reads: Redis
+ * when RECSTREAM_REDIS_URL is set; otherwise the `features` application's
+ * own stores, which means running that application in this process (the
+ * embedded default has one writer per data dir, and in-process reads are
+ * reads of a running task's state). Events posted to `/v1/events` then flow
+ * through `features` in the same process and reach the user's view within
+ * a commit interval.
+ *
+ * @example
+ * ```ts
+ * const serving = await openServingStore(platform);
+ * const responder = await startResponder(platform, { online: serving.online });
+ * await responder.close();
+ * await serving.close();
+ * ```
+ */
+
+import { runtimeMetrics } from '../runtime/observability/metrics.js';
+import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
+import type { OnlineStore } from '../runtime/online/online-store.js';
+import { openOnlineStore } from '../runtime/online/open.js';
+import type { Platform } from '../runtime/platform.js';
+import { StreamRunner } from '../runtime/processor/runner.js';
+import { onlineViews } from '../topologies/online-views.js';
+import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from './platform.js';
+
+export interface ServingStore {
+  readonly online: OnlineStore;
+  /** The features application when it runs here (in-process store), else undefined. */
+  readonly runner?: StreamRunner;
+  close(): Promise<void>;
+}
+
+export async function openServingStore(platform: Platform): Promise<ServingStore> {
+  const { config, serde, logger } = platform;
+  const views = await onlineViews(serde, { namespaceOf: activeNamespaceOf(config.dataDir) });
+  if (config.redisUrl !== undefined) {
+    const online = await openOnlineStore(config, views, logger);
+    return { online, close: () => online.close() };
+  }
+  const [features] = await selectTopologies(platform, 'features');
+  const runner = await StreamRunner.start({
+    ...(await activeRunnerOptions(platform, features!)),
+    metrics: runtimeMetrics(platform.metrics),
+  });
+  const running = runner.run();
+  running.catch((error) => logger.error({ err: error }, 'the features application stopped'));
+  const online = await openOnlineStore(config, views, logger, runnersLookup(new Map([['features', runner]])));
+  return {
+    online,
+    runner,
+    close: async () => {
+      await online.close();
+      runner.stop();
+      await running.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * Hot reload (DESIGN.md §6): the responder folds `rec.model-versions` and
+ * `rec.index-versions` as the trainer and indexer publish them and serves
+ * the promoted model with its newest full index. A new pair is loaded in
+ * the background (verified, lineage checked, warmed up) while the current
+ * one serves; then one assignment swaps them, so a request sees one pair
+ * from start to end, and the old pair is freed when its last request
+ * releases it. A delta of the served full index is applied in place, with
+ * no reload. A pair that fails to load is refused and logged; the current
+ * pair keeps serving, and the refused pair is not tried again until a new
+ * event names it. `models rollback` reaches every replica the same way: it
+ * is two more events.
+ *
+ * Catalog changes the responder sees on `rec.items` are embedded with the
+ * served model's item tower and indexed at once (`ServingBundle.syncCatalog`),
+ * so a new item is retrievable before the indexer's next delta.
+ *
+ * @example
+ * ```ts
+ * const bundles = await BundleManager.start({ log, serde, logger, metrics, store, catalog, model: 'recstream', index: 'items' });
+ * const bundle = bundles.acquire();               // undefined: nothing loaded yet
+ * try { use(bundle); } finally { bundle?.release(); }
+ * await bundles.close();
+ * ```
+ */
+import { INDEX_VERSIONS_TOPIC, IndexRegistry } from '../../indexer/index-registry.js';
+import type { DeltaManifest } from '../../indexer/indexer.js';
+import type { EventLog, LogRecord } from '../../runtime/log/log.js';
+import type { Logger } from '../../runtime/observability/logger.js';
+import type { Serde } from '../../runtime/serde/serde.js';
+import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
+import { MODEL_VERSIONS_TOPIC, ModelRegistry } from '../../trainer/model-registry.js';
+import type { ArtifactStore } from '../../trainer/model-store.js';
+import type { LiveTable } from './live-table.js';
+import type { ServeMetrics } from './serve-metrics.js';
+import { readVerified, ServingBundle } from './serving-bundle.js';
+import { TopicFollower } from './topic-follower.js';
+
+export interface BundleManagerOptions {
+  readonly log: EventLog;
+  readonly serde: Serde;
+  readonly logger: Logger;
+  readonly metrics: ServeMetrics;
+  readonly store: ArtifactStore;
+  readonly catalog: LiveTable<Item>;
+  /** Model name whose promoted version is served. */
+  readonly model: string;
+  /** Index name whose versions are served. */
+  readonly index: string;
+  readonly pollMs?: number;
+}
+
+/** What the manager serves or why it serves nothing. */
+export interface BundleStatus {
+  readonly model: string | null;
+  readonly index: string | null;
+  /** Why no pair is served, or why the newest one was refused. */
+  readonly problem: string | null;
+}
+
+export class BundleManager {
+  private readonly models = new ModelRegistry();
+  private readonly indexes = new IndexRegistry();
+  private current: ServingBundle | undefined;
+  /** One reload or catalog sync at a time, in the order they were asked for. */
+  private work: Promise<void> = Promise.resolve();
+  /** `model@v/index@v` of the pair that failed last, so it is not retried until something new is published. */
+  private refused: string | undefined;
+  private problem: string | null = 'no model version promoted yet';
+  private readonly followers: TopicFollower[] = [];
+  private closed = false;
+
+  private constructor(private readonly options: BundleManagerOptions) {}
+
+  static async start(options: BundleManagerOptions): Promise<BundleManager> {
+    const manager = new BundleManager(options);
+    const modelDecoder = await options.serde.decoder('rec.model-versions-value');
+    const indexDecoder = await options.serde.decoder('rec.index-versions-value');
+    const follow = (topic: string, apply: (record: LogRecord) => Promise<void>) =>
+      TopicFollower.start({
+        log: options.log,
+        topic,
+        logger: options.logger,
+        pollMs: options.pollMs,
+        onRecords: async (records) => {
+          for (const record of records) if (record.value !== null) await apply(record);
+          manager.schedule(() => manager.reconcile());
+        },
+      });
+    manager.followers.push(
+      follow(MODEL_VERSIONS_TOPIC, async (r) => manager.models.apply(await modelDecoder.decode(r.value!))),
+      follow(INDEX_VERSIONS_TOPIC, async (r) => manager.indexes.apply(await indexDecoder.decode(r.value!))),
+    );
+    options.catalog.onChange((changed, removed) =>
+      manager.schedule(async () => {
+        const bundle = manager.current;
+        if (bundle === undefined) return;
+        const embedded = await bundle.syncCatalog(changed, removed);
+        options.metrics.itemsIndexed.inc(embedded);
+      }),
+    );
+    await Promise.all(manager.followers.map((f) => f.ready));
+    manager.schedule(() => manager.reconcile());
+    await manager.work;
+    return manager;
+  }
+
+  /** The served pair, held for one request (`release` it after), or undefined when none is loaded. */
+  acquire(): ServingBundle | undefined {
+    const bundle = this.current;
+    bundle?.acquire();
+    return bundle;
+  }
+
+  status(): BundleStatus {
+    return {
+      model: this.current?.modelLabel ?? null,
+      index: this.current?.indexLabel ?? null,
+      problem: this.problem,
+    };
+  }
+
+  /** Resolves when every reload and catalog sync asked for so far is done (for tests and the demo). */
+  settled(): Promise<void> {
+    return this.work;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const follower of this.followers) await follower.close();
+    await this.work;
+    await this.current?.retire();
+    this.current = undefined;
+  }
+
+  private schedule(task: () => Promise<void>): void {
+    this.work = this.work.then(async () => {
+      if (this.closed) return;
+      try {
+        await task();
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'responder bundle work failed');
+      }
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    const { model: name, index: indexName } = this.options;
+    const model = this.models.promoted(name);
+    if (model === undefined) {
+      if (this.current === undefined) this.problem = `${name} has no promoted version yet`;
+      return;
+    }
+    const full = this.indexes.fullFor(indexName, model.model, model.version);
+    if (full === undefined) {
+      // Keep serving the pair we have: a model is never served without its own index.
+      this.problem = `${model.model} v${model.version} is promoted but index ${indexName} has no version for it yet`;
+      return;
+    }
+    const delta = this.indexes.latestDelta(indexName, full.version);
+    const current = this.current;
+    if (current?.model.version === model.version && current.index.version === full.version) {
+      this.problem = null;
+      if (delta !== undefined) await this.applyDelta(current, delta);
+      return;
+    }
+    const key = `${model.model}@${model.version}/${full.index}@${delta?.version ?? full.version}`;
+    if (key === this.refused) return;
+    await this.load(model, full, delta, key);
+  }
+
+  private async load(
+    model: ModelVersion,
+    full: IndexVersion,
+    delta: IndexVersion | undefined,
+    key: string,
+  ): Promise<void> {
+    const { metrics, logger, catalog, store } = this.options;
+    const started = performance.now();
+    let bundle: ServingBundle;
+    try {
+      bundle = await ServingBundle.load({ store, model, index: full, delta, catalog: catalog.values() });
+      // Catalog changes that arrived while it loaded.
+      await bundle.syncCatalog([...catalog.values()], []);
+    } catch (error) {
+      const result = (error as { code?: string }).code === undefined ? 'failed' : 'refused';
+      metrics.reloads.inc({ result });
+      this.refused = key;
+      this.problem = `refused ${key}: ${(error as Error).message}`;
+      logger.error(
+        { err: error, pair: key },
+        `responder refused ${key}; still serving ${this.current?.modelLabel ?? 'no model'}`,
+      );
+      return;
+    }
+    const previous = this.current;
+    this.current = bundle;
+    this.refused = undefined;
+    this.problem = null;
+    metrics.reloads.inc({ result: 'swapped' });
+    metrics.reloadSeconds.observe((performance.now() - started) / 1000);
+    metrics.modelInfo.reset();
+    metrics.modelInfo.set({ model: model.model, version: String(model.version) }, 1);
+    metrics.indexInfo.reset();
+    metrics.indexInfo.set({ index: full.index, version: String(delta?.version ?? full.version) }, 1);
+    logger.info(
+      { model: bundle.modelLabel, index: bundle.indexLabel, previous: previous?.modelLabel },
+      `responder serves ${bundle.modelLabel} with ${bundle.indexLabel}`,
+    );
+    // Freed once the requests holding it are done; not awaited, so a slow request does not hold up reloads.
+    previous?.retire().catch((error) => logger.error({ err: error }, 'freeing the previous bundle failed'));
+  }
+
+  private async applyDelta(bundle: ServingBundle, delta: IndexVersion): Promise<void> {
+    const label = `${delta.index}@${delta.version}`;
+    if (bundle.indexLabel === label) return;
+    try {
+      bundle.applyDelta(delta, await readVerified<DeltaManifest>(this.options.store, delta));
+      this.options.metrics.indexInfo.reset();
+      this.options.metrics.indexInfo.set({ index: delta.index, version: String(delta.version) }, 1);
+    } catch (error) {
+      this.options.metrics.reloads.inc({ result: 'refused' });
+      this.problem = `refused delta ${label}: ${(error as Error).message}`;
+      this.options.logger.error({ err: error, delta: label }, `responder refused delta ${label}`);
+    }
+  }
+}

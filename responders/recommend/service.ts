@@ -1,0 +1,133 @@
+/**
+ * Everything `GET /v1/recommendations` needs, started together on a
+ * platform: the catalog and profiles followed from `rec.items` and
+ * `rec.users`, the model/index bundles followed from their version topics,
+ * popularity lists from the online store, the `Recommender`, and the
+ * served-list log. `start` resolves once the tables caught up, the promoted
+ * pair (if any) is loaded and the popularity lists are built: from then on
+ * every request gets a list, personalised or an explicit fallback.
+ *
+ * @example
+ * ```ts
+ * const service = await RecommendationService.start({ platform, online, store });
+ * const result = await service.recommender.recommend({ userId: 'u0', k: 10 });
+ * await service.close();
+ * ```
+ */
+
+import type { OnlineStore } from '../../runtime/online/online-store.js';
+import type { Platform } from '../../runtime/platform.js';
+import { createProducer, type Producer } from '../../runtime/producer/producer.js';
+import type { Item, User } from '../../schemas/generated/types.js';
+import type { ArtifactStore } from '../../trainer/model-store.js';
+import { BundleManager } from './bundle-manager.js';
+import { LiveTable } from './live-table.js';
+import { PopularityLists } from './popularity.js';
+import { Recommender } from './recommender.js';
+import { type ServeMetrics, serveMetrics } from './serve-metrics.js';
+import { ServedLog } from './served-log.js';
+
+export interface RecommendationServiceOptions {
+  readonly platform: Platform;
+  readonly online: OnlineStore;
+  readonly store: ArtifactStore;
+  /** How often the popularity lists are rebuilt; default 10 s. */
+  readonly popularityRefreshMs?: number;
+  /** Pause between reads of the followed topics that found nothing; default 25 ms. */
+  readonly pollMs?: number;
+}
+
+export class RecommendationService {
+  private constructor(
+    readonly recommender: Recommender,
+    readonly bundles: BundleManager,
+    readonly catalog: LiveTable<Item>,
+    readonly profiles: LiveTable<User>,
+    readonly popularity: PopularityLists,
+    readonly served: ServedLog,
+    readonly metrics: ServeMetrics,
+    private readonly producer: Producer,
+  ) {}
+
+  static async start(options: RecommendationServiceOptions): Promise<RecommendationService> {
+    const { platform, online, store } = options;
+    const { log, serde, logger, config } = platform;
+    const metrics = serveMetrics(platform.metrics);
+    const itemDecoder = await serde.decoder('rec.items-value');
+    const userDecoder = await serde.decoder('rec.users-value');
+    const catalog = LiveTable.open<Item>({
+      log,
+      topic: 'rec.items',
+      decode: (bytes) => itemDecoder.decode(bytes),
+      logger,
+      pollMs: options.pollMs,
+    });
+    const profiles = LiveTable.open<User>({
+      log,
+      topic: 'rec.users',
+      decode: (bytes) => userDecoder.decode(bytes),
+      logger,
+      pollMs: options.pollMs,
+    });
+    const opened: { close(): Promise<void> }[] = [catalog, profiles];
+    try {
+      await Promise.all([catalog.ready, profiles.ready]);
+      const bundles = await BundleManager.start({
+        log,
+        serde,
+        logger,
+        metrics,
+        store,
+        catalog,
+        model: config.modelName,
+        index: config.indexName,
+        pollMs: options.pollMs,
+      });
+      opened.push(bundles);
+      const popularity = await PopularityLists.start({
+        online,
+        catalog,
+        logger,
+        refreshMs: options.popularityRefreshMs,
+      });
+      opened.push(popularity);
+      const recommender = new Recommender({
+        bundles,
+        online,
+        profiles,
+        catalog,
+        popularity,
+        metrics,
+        storeTimeoutMs: config.serveStoreTimeoutMs,
+        candidates: config.serveCandidates,
+        rankerWeight: config.serveRankerWeight,
+        maxCategoryShare: config.serveMaxCategoryShare,
+        onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),
+      });
+      const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });
+      const served = new ServedLog({ producer, metrics, logger });
+      return new RecommendationService(
+        recommender,
+        bundles,
+        catalog,
+        profiles,
+        popularity,
+        served,
+        metrics,
+        producer,
+      );
+    } catch (error) {
+      for (const part of opened.reverse()) await part.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.served.close();
+    await this.producer.close();
+    await this.popularity.close();
+    await this.bundles.close();
+    await this.catalog.close();
+    await this.profiles.close();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * `GET /v1/recommendations/:userId?k=10` (DESIGN.md §8): the user's top k
+ * from the `Recommender`, named by `model_version`, `index_version`,
+ * `fallback` (null, or why the list is not personalised) and `request_id`
+ * (the caller's `x-request-id` when it is a plausible id, else a new UUID;
+ * clicks on the list carry it in `Interaction.context.request_id`).
+ * Optional query parameters `surface`, `device` and `country` are the
+ * request context the user tower and the served-list log see.
+ *
+ * Errors, JSON `{ error, code }`:
+ * - 400 `INVALID_USER_ID`: not 1–128 characters of letters, digits and `._:@-`;
+ * - 400 `INVALID_K`: k not an integer from 1 to `maxK`;
+ * - 400 `INVALID_QUERY`: a context value over 64 characters or a repeated parameter;
+ * - 503 `NOT_READY`: the responder is still starting.
+ * An unknown user is no error: they get the cold-start list.
+ *
+ * @example
+ * ```ts
+ * await app.register(recommendationRoutes, { service: () => service, metrics: serveMetrics(registry), maxK: 100 });
+ * // curl 'http://127.0.0.1:8080/v1/recommendations/u0?k=10'
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Recommender } from '../recommend/recommender.js';
+import type { ServeMetrics } from '../recommend/serve-metrics.js';
+import type { ServedLog } from '../recommend/served-log.js';
+
+export interface RecommendationRoutesOptions {
+  /** The pipeline and the served-list log; undefined while the responder starts (requests get 503). */
+  readonly service: () => { readonly recommender: Recommender; readonly served: ServedLog } | undefined;
+  readonly metrics: ServeMetrics;
+  readonly maxK: number;
+}
+
+const USER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DEFAULT_K = 10;
+const CONTEXT_KEYS = ['surface', 'device', 'country'] as const;
+
+export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOptions> = async (app, options) => {
+  const { metrics } = options;
+  app.get<{ Params: { userId: string }; Querystring: Record<string, string | string[] | undefined> }>(
+    '/v1/recommendations/:userId',
+    async (request, reply) => {
+      const started = performance.now();
+      const fail = (status: number, code: string, error: string) => {
+        metrics.requests.inc({ status: String(status) });
+        return reply.code(status).send({ error, code });
+      };
+      const { userId } = request.params;
+      if (!USER_ID.test(userId))
+        return fail(400, 'INVALID_USER_ID', 'userId must be 1-128 characters of letters, digits and ._:@-');
+      const query = request.query;
+      for (const [name, value] of Object.entries(query))
+        if (Array.isArray(value))
+          return fail(400, 'INVALID_QUERY', `query parameter ${name} is given more than once`);
+      const rawK = query.k as string | undefined;
+      const k = rawK === undefined ? DEFAULT_K : Number(rawK);
+      if (!/^\d+$/.test(rawK ?? '10') || !Number.isInteger(k) || k < 1 || k > options.maxK)
+        return fail(
+          400,
+          'INVALID_K',
+          `k must be an integer from 1 to ${options.maxK}, got ${JSON.stringify(rawK)}`,
+        );
+      const context: Record<string, string | null> = {};
+      for (const key of CONTEXT_KEYS) {
+        const value = query[key] as string | undefined;
+        if (value !== undefined && value.length > 64)
+          return fail(400, 'INVALID_QUERY', `${key} must be at most 64 characters`);
+        context[key] = value === undefined || value === '' ? null : value;
+      }
+      const service = options.service();
+      if (service === undefined)
+        return fail(503, 'NOT_READY', 'the responder is starting: no model, index or fallback loaded yet');
+      const header = request.headers['x-request-id'];
+      const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+      const result = await service.recommender.recommend({ userId, k, context });
+      const servedTs = Date.now();
+      service.served.publish({
+        request_id: requestId,
+        user_id: userId,
+        items: result.items.map((item, position) => ({ item_id: item.item_id, score: item.score, position })),
+        model_version: result.model_version,
+        index_version: result.index_version,
+        fallback: result.fallback,
+        surface: context.surface ?? null,
+        served_ts: servedTs,
+      });
+      const tookMs = performance.now() - started;
+      metrics.requests.inc({ status: '200' });
+      metrics.stage.observe({ stage: 'total' }, tookMs / 1000);
+      return {
+        user_id: userId,
+        items: result.items,
+        model_version: result.model_version,
+        index_version: result.index_version,
+        fallback: result.fallback,
+        request_id: requestId,
+        took_ms: Math.round(tookMs * 100) / 100,
+      };
+    },
+  );
+};
