@@ -3,6 +3,7 @@ import type { Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
+import { rollbackModel } from '../../trainer/rollback.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
 import { artifactStore } from './train.js';
@@ -103,28 +104,11 @@ export const modelsRollbackCommand: Command = {
   options: { model: { type: 'string' }, reason: { type: 'string' } },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
-      const model = (values.model as string | undefined) ?? config.modelName;
-      const registry = await ModelRegistry.load(platform.log, platform.serde);
-      const current = registry.promoted(model);
-      if (!current) throw new ModelRegistryError(`${model} has no promoted version to roll back`);
-      const target = registry.rollbackTarget(model);
-      if (!target)
-        throw new ModelRegistryError(
-          `${model} v${current.version} is the only version ever promoted: nothing to roll back to`,
-        );
-      await artifactStore(config.dataDir).verify(target.artifacts);
-      const reason = (values.reason as string | undefined) ?? 'rolled back by hand';
-      const now = Date.now();
-      await republish(platform, [
-        { ...current, status: 'rolled_back', status_ts: now, reason },
-        {
-          ...target,
-          status: 'promoted',
-          status_ts: now,
-          reason: `rollback of v${current.version}: ${reason}`,
-        },
-      ]);
-      process.stdout.write(`${model}: v${current.version} rolled back, v${target.version} promoted\n`);
+      const { model, rolledBack, promoted } = await rollbackModel(platform, artifactStore(config.dataDir), {
+        model: values.model as string | undefined,
+        reason: values.reason as string | undefined,
+      });
+      process.stdout.write(`${model}: v${rolledBack.version} rolled back, v${promoted.version} promoted\n`);
       return 0;
     }),
 };
