@@ -289,6 +289,18 @@ export class LineageMismatchError extends RecstreamError {
   }
 }
 
+/** A retrain was asked for (`POST /admin/retrain`) while the one started at `startedTs` still runs. */
+export class RetrainRunningError extends RecstreamError {
+  constructor(readonly startedTs: number) {
+    super(
+      `a retrain started at ${new Date(startedTs).toISOString()} is still running; wait for it to finish`,
+      {
+        code: 'RETRAIN_RUNNING',
+      },
+    );
+  }
+}
+
 /** True when retrying the same call may succeed. Reads only the `retriable` flag. */
 export function isRetriable(err: unknown): boolean {
   return err instanceof RecstreamError && err.retriable;

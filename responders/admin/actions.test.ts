@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../runtime/config.js';
-import { ArtifactIntegrityError, ModelRegistryError } from '../../runtime/errors.js';
+import { ArtifactIntegrityError, ModelRegistryError, RetrainRunningError } from '../../runtime/errors.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
 import { FileArtifactStore } from '../../trainer/model-store.js';
-import { platformAdminActions, RetrainRunningError } from './actions.js';
+import { platformAdminActions } from './actions.js';
 
 /** A scratch platform with `promoted` versions of the configured model, each with one small real artifact. */
 async function withPlatform(

@@ -24,24 +24,12 @@
  * ```
  */
 import { Indexer } from '../../indexer/indexer.js';
-import { RecstreamError } from '../../runtime/errors.js';
+import { RetrainRunningError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { ArtifactStore } from '../../trainer/model-store.js';
 import { rollbackModel } from '../../trainer/rollback.js';
 import { Trainer } from '../../trainer/trainer.js';
 import type { AdminActions } from '../routes/admin.js';
-
-/** A retrain was asked for while the one started at `startedTs` still runs. */
-export class RetrainRunningError extends RecstreamError {
-  constructor(readonly startedTs: number) {
-    super(
-      `a retrain started at ${new Date(startedTs).toISOString()} is still running; wait for it to finish`,
-      {
-        code: 'RETRAIN_RUNNING',
-      },
-    );
-  }
-}
 
 export interface PlatformAdminActions extends AdminActions {
   /** Aborts a running retrain (its engine process is killed) and waits until it has stopped. */

@@ -7,10 +7,10 @@ import {
   ArtifactIntegrityError,
   ConfigError,
   ModelRegistryError,
+  RetrainRunningError,
   StorageError,
   UnavailableError,
 } from '../../runtime/errors.js';
-import { RetrainRunningError } from '../admin/actions.js';
 import { ADMIN_SCOPE, AdminAuth, type AdminAuthConfig } from '../admin/auth.js';
 import { type AdminActions, adminRoutes } from './admin.js';
 
