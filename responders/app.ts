@@ -18,12 +18,15 @@
 import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from '../runtime/observability/logger.js';
 import type { Registry } from '../runtime/observability/metrics.js';
+import type { AdminAuth } from './admin/auth.js';
 import type { Ingest } from './ingest/ingest.js';
 import type { Readiness } from './readiness.js';
 import { serveMetrics } from './recommend/serve-metrics.js';
 import type { RecommendationService } from './recommend/service.js';
+import { type AdminActions, adminRoutes } from './routes/admin.js';
 import { eventsRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { type ClientRateLimitOptions, clientRateLimit } from './routes/rate-limit.js';
 import { recommendationRoutes } from './routes/recommendations.js';
 
 export interface ResponderAppOptions {
@@ -34,6 +37,10 @@ export interface ResponderAppOptions {
   readonly healthy?: () => boolean;
   /** Serves POST /v1/events and adds the `ingest` readiness check. */
   readonly ingest?: { readonly service: Ingest; readonly maxBodyBytes: number };
+  /** Per-client request limit over every route; unset: no limit. */
+  readonly rateLimit?: ClientRateLimitOptions;
+  /** The JWT-protected admin API (POST /admin/retrain, /admin/reindex, /admin/rollback). */
+  readonly admin?: { readonly auth: AdminAuth; readonly actions: AdminActions };
   /**
    * Serves GET /v1/recommendations/:userId and adds the `recommendations`
    * readiness check, ready once `service()` returns the started service.
@@ -52,12 +59,15 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     // The route's own limit applies to /v1/events; everything else takes small bodies only.
     bodyLimit: 64 * 1024,
+    // Past fastify's default of 100 a long user id gets a bare 414; the route's own check says why.
+    routerOptions: { maxParamLength: 512 },
   });
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
   );
+  if (options.rateLimit !== undefined) await app.register(clientRateLimit, options.rateLimit);
   await app.register(healthRoutes, {
     registry: options.metrics,
     readiness: options.readiness,
@@ -73,5 +83,7 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
     options.readiness.add('recommendations', notReadyReason);
     await app.register(recommendationRoutes, { service, maxK, metrics: serveMetrics(options.metrics) });
   }
+  if (options.admin !== undefined)
+    await app.register(adminRoutes, { ...options.admin, metrics: options.metrics });
   return app;
 }

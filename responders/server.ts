@@ -20,6 +20,8 @@ import type { FastifyInstance } from 'fastify';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { FileArtifactStore } from '../trainer/model-store.js';
+import { platformAdminActions } from './admin/actions.js';
+import { AdminAuth } from './admin/auth.js';
 import { createResponderApp } from './app.js';
 import { INTERACTIONS_TOPIC, Ingest } from './ingest/ingest.js';
 import { Readiness } from './readiness.js';
@@ -58,6 +60,8 @@ export async function startResponder(
     logger,
     metrics,
   });
+  const store = new FileArtifactStore(join(config.dataDir, 'artifacts'));
+  const adminActions = platformAdminActions(platform, store);
   let service: RecommendationService | undefined;
   let serviceProblem = 'starting: loading the catalog, profiles, the promoted model and its index';
   const readiness = new Readiness();
@@ -68,6 +72,10 @@ export async function startResponder(
       readiness,
       logger,
       ingest: { service: ingest, maxBodyBytes: config.ingestMaxBodyBytes },
+      admin: { auth: await AdminAuth.fromConfig(config), actions: adminActions },
+      ...(config.rateLimitPerSecond === 0
+        ? {}
+        : { rateLimit: { max: config.rateLimitPerSecond, windowMs: 1000 } }),
       ...(options.online === undefined
         ? {}
         : {
@@ -93,7 +101,7 @@ export async function startResponder(
       : RecommendationService.start({
           platform,
           online,
-          store: new FileArtifactStore(join(config.dataDir, 'artifacts')),
+          store,
           ...options.service,
         }).then(
           (started) => {
@@ -116,6 +124,7 @@ export async function startResponder(
     close: async () => {
       await app.close();
       await started.catch(() => {});
+      await adminActions.close();
       await service?.close();
       await ingest.close();
     },

@@ -147,6 +147,14 @@ export const CONFIG_SCHEMA = {
     default: 0.5,
     doc: 'share of a page whose items may share their first category; further ones move down the list',
   },
+  rateLimitPerSecond: {
+    env: 'RECSTREAM_RATE_LIMIT_PER_S',
+    kind: 'int',
+    min: 0,
+    max: 10_000_000,
+    default: 6000,
+    doc: 'requests per second one client (x-client-id header, else its IP) may make to the responder; 0 turns the limit off',
+  },
   indexName: {
     env: 'RECSTREAM_INDEX_NAME',
     kind: 'string',
