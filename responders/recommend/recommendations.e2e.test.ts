@@ -1,0 +1,295 @@
+/**
+ * The responder end to end on the embedded default, over a world built as
+ * an operator builds it (simulate → process → snapshots → train → index
+ * with the real engine): personalised lists that leave out what the user
+ * has seen, request errors, the served-list log, a new catalog item
+ * retrievable without retraining, hot reload under load (two new versions
+ * and a rollback: no failed request, no response mixing a model with
+ * another's index), and refused reloads (deleted model files, an index
+ * whose lineage does not match) that leave the served pair in place.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openServingStore, type ServingStore } from '../../cli/serving-store.js';
+import { IndexRegistry, publishIndexVersion } from '../../indexer/index-registry.js';
+import { Indexer } from '../../indexer/indexer.js';
+import type { UserView } from '../../processors/user-features/user-view.js';
+import { loadConfig } from '../../runtime/config.js';
+import { silentLogger } from '../../runtime/observability/logger.js';
+import { openPlatform, type Platform } from '../../runtime/platform.js';
+import { createProducer } from '../../runtime/producer/producer.js';
+import type { Item, ServedRecommendations } from '../../schemas/generated/types.js';
+import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
+import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
+import { FileArtifactStore } from '../../trainer/model-store.js';
+import { rollbackModel } from '../../trainer/rollback.js';
+import { readTopic } from '../../trainer/topic-reader.js';
+import { Trainer } from '../../trainer/trainer.js';
+import { type RunningResponder, startResponder } from '../server.js';
+
+interface Body {
+  user_id: string;
+  items: { item_id: string; score: number }[];
+  model_version: string | null;
+  index_version: string | null;
+  fallback: string | null;
+  request_id: string;
+  took_ms: number;
+  error?: string;
+  code?: string;
+}
+
+let root: string;
+let platform: Platform;
+let serving: ServingStore;
+let responder: RunningResponder;
+let store: FileArtifactStore;
+
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Body }> {
+  const res = await responder.app.inject({ method: 'GET', url, headers });
+  return { status: res.statusCode, body: res.json() as Body };
+}
+
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Date.now() - started;
+}
+
+const served = () => responder.recommendations()!.bundles.status();
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'recstream-serve-e2e-'));
+  const dataDir = join(root, 'data');
+  await buildServedWorld(dataDir);
+  platform = await openPlatform(
+    loadConfig({ ...SERVED_WORLD_ENV, RECSTREAM_DATA_DIR: dataDir, RECSTREAM_HTTP_PORT: '0' }),
+    { logger: silentLogger() },
+  );
+  store = new FileArtifactStore(join(dataDir, 'artifacts'));
+  serving = await openServingStore(platform);
+  responder = await startResponder(platform, {
+    online: serving.online,
+    service: { pollMs: 10, popularityRefreshMs: 200 },
+  });
+  await responder.started;
+});
+
+after(async () => {
+  await responder?.close();
+  await serving?.close();
+  await platform?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('a personalised list names its pair, leaves out what the user has seen, and is logged as served', async () => {
+  const { status, body } = await get('/v1/recommendations/u0?k=10', { 'x-request-id': 'req-u0-1' });
+  assert.equal(status, 200);
+  assert.equal(body.fallback, null);
+  assert.equal(body.model_version, 'recstream@1');
+  assert.equal(body.index_version, 'items@1');
+  assert.equal(body.request_id, 'req-u0-1');
+  assert.equal(body.items.length, 10);
+  assert.equal(new Set(body.items.map((i) => i.item_id)).size, 10);
+  const scores = body.items.map((i) => i.score);
+  assert.deepEqual(
+    scores,
+    [...scores].sort((a, b) => b - a),
+    'best first',
+  );
+  const view = await serving.online.get<UserView>('user', 'u0');
+  assert.ok(view && view.recent.length > 0, 'u0 has a history');
+  const seen = new Set(view.recent.map((r) => r.item_id));
+  for (const item of body.items) assert.ok(!seen.has(item.item_id), `${item.item_id} was seen by u0`);
+
+  await responder.recommendations()!.served.flush();
+  await until('the served list in rec.recommendations', async () => {
+    const decoder = await platform.serde.decoder('rec.recommendations-value');
+    for await (const record of readTopic(platform.log, 'rec.recommendations')) {
+      const list: ServedRecommendations = await decoder.decode(record.value!);
+      if (list.request_id !== 'req-u0-1') continue;
+      assert.equal(record.key, 'u0');
+      assert.deepEqual(
+        list.items.map((i) => i.item_id),
+        body.items.map((i) => i.item_id),
+      );
+      assert.equal(list.model_version, 'recstream@1');
+      return true;
+    }
+    return false;
+  });
+});
+
+test('bad requests get a 400 naming what is wrong; an unknown user gets the cold-start list', async () => {
+  for (const [url, code] of [
+    ['/v1/recommendations/u0?k=0', 'INVALID_K'],
+    ['/v1/recommendations/u0?k=10000', 'INVALID_K'],
+    ['/v1/recommendations/u0?k=abc', 'INVALID_K'],
+    ['/v1/recommendations/u0?k=1.5', 'INVALID_K'],
+    ['/v1/recommendations/u0?k=1&k=2', 'INVALID_QUERY'],
+    [`/v1/recommendations/u0?surface=${'x'.repeat(65)}`, 'INVALID_QUERY'],
+    ['/v1/recommendations/bad%20id', 'INVALID_USER_ID'],
+    [`/v1/recommendations/${'u'.repeat(129)}`, 'INVALID_USER_ID'],
+  ] as const) {
+    const { status, body } = await get(url);
+    assert.equal(status, 400, url);
+    assert.equal(body.code, code, url);
+    assert.ok(body.error && body.error.length > 10, url);
+  }
+  const unknown = await get('/v1/recommendations/never-seen-user?k=5');
+  assert.equal(unknown.status, 200);
+  assert.equal(unknown.body.fallback, 'cold_start');
+  assert.equal(unknown.body.model_version, null);
+  assert.equal(unknown.body.items.length, 5);
+  const missing = await get('/v1/recommendations/');
+  assert.equal(missing.status, 400);
+  assert.equal(missing.body.code, 'INVALID_USER_ID');
+});
+
+test('a new catalog item is retrievable within 2 s of its rec.items event, without retraining', async () => {
+  const view = await serving.online.get<UserView>('user', 'u0');
+  const favourite = Object.entries(view!.affinity).sort((a, b) => b[1] - a[1])[0]![0];
+  const item: Item = {
+    item_id: 'i-new-1',
+    title: 'A new item',
+    categories: [favourite],
+    tags: [],
+    language: 'en',
+    duration_s: 1800,
+    release_ts: Date.now(),
+    maturity: 'all',
+    available: true,
+    updated_ts: Date.now(),
+  };
+  const producer = createProducer({ log: platform.log, serde: platform.serde });
+  const sent = Date.now();
+  await producer.deliver('rec.items', [{ value: item }]);
+  await producer.close();
+  const service = responder.recommendations()!;
+  const inList = async () => {
+    const { body } = await get('/v1/recommendations/u0?k=100');
+    return body.items.some((i) => i.item_id === item.item_id);
+  };
+  await until('the new item in u0 recommendations', inList, 2000);
+  assert.ok(Date.now() - sent < 2000);
+  assert.equal(served().model, 'recstream@1', 'served by the same model: no retraining');
+  const bundle = service.bundles.acquire()!;
+  try {
+    assert.ok(bundle.keyFor(item.item_id) !== undefined);
+  } finally {
+    bundle.release();
+  }
+});
+
+test('hot reload under load: two new versions and a rollback, no failed request, no mixed pair', {
+  timeout: 300_000,
+}, async () => {
+  const trainer = new Trainer({ platform, store, engineDefaults: SERVED_WORLD_TRAIN_CONFIG });
+  const indexer = new Indexer({ platform, store });
+  const seenPairs = new Map<string, number>();
+  const failures: string[] = [];
+  let stop = false;
+  const load = async (worker: number) => {
+    for (let n = 0; !stop && n < 1_000_000; n++) {
+      const res = await fetch(`${responder.url}/v1/recommendations/u${(worker * 37 + n) % 400}?k=10`);
+      const body = (await res.json()) as Body;
+      if (res.status !== 200) failures.push(`${res.status} ${JSON.stringify(body)}`);
+      else if (body.fallback === null) {
+        const pair = `${body.model_version}/${body.index_version}`;
+        seenPairs.set(pair, (seenPairs.get(pair) ?? 0) + 1);
+      }
+    }
+  };
+  const workers = Array.from({ length: 4 }, (_, w) => load(w));
+  try {
+    for (const expected of [2, 3]) {
+      const outcome = await trainer.trainOnce({ force: true });
+      assert.equal(outcome.kind, 'published');
+      assert.equal(outcome.kind === 'published' && outcome.version.version, expected);
+      const index = await indexer.indexOnce();
+      assert.equal(index.kind, 'full');
+      await until(`recstream@${expected} served`, () => served().model === `recstream@${expected}`);
+    }
+    await rollbackModel(platform, store, { reason: 'test' });
+    await until('recstream@2 served again', () => served().model === 'recstream@2');
+  } finally {
+    stop = true;
+    await Promise.all(workers);
+  }
+  assert.deepEqual(failures, []);
+  const registry = await IndexRegistry.load(platform.log, platform.serde);
+  const built = new Map(registry.versions('items').map((v) => [v.version, v]));
+  for (const pair of seenPairs.keys()) {
+    const [model, index] = pair.split('/') as [string, string];
+    const indexVersion = built.get(Number(index.split('@')[1]));
+    const base = indexVersion?.kind === 'delta' ? built.get(indexVersion.base_version!) : indexVersion;
+    assert.equal(`recstream@${base?.model_version}`, model, `${pair}: the index was built for another model`);
+  }
+  for (const model of ['recstream@1', 'recstream@2', 'recstream@3'])
+    assert.ok(
+      [...seenPairs.keys()].some((p) => p.startsWith(`${model}/`)),
+      `${model} served under load`,
+    );
+});
+
+test('refused reloads keep the served pair: deleted model files, an index of another model version', async () => {
+  const service = responder.recommendations()!;
+  const before = served();
+  assert.equal(before.model, 'recstream@2');
+  const refusedBefore =
+    (await service.metrics.reloads.get()).values.find((v) => v.labels.result === 'refused')?.value ?? 0;
+
+  // v3's files deleted, then v3 promoted again: its artifacts no longer verify.
+  const registry = await ModelRegistry.load(platform.log, platform.serde);
+  const v3 = registry.get('recstream', 3)!;
+  await rm(dirname(fileURLToPath(v3.artifacts[0]!.uri)), { recursive: true, force: true });
+  const producer = createProducer({ log: platform.log, serde: platform.serde });
+  try {
+    await publishModelVersion(producer, { ...v3, status: 'promoted', status_ts: Date.now(), reason: 'test' });
+    await until('the refusal of recstream@3', () => (served().problem ?? '').includes('recstream@3'));
+    assert.match(served().problem!, /missing|sha256/);
+    assert.equal(served().model, 'recstream@2');
+    const during = await get('/v1/recommendations/u1?k=5');
+    assert.equal(during.status, 200);
+    assert.equal(during.body.model_version, 'recstream@2');
+
+    // v2 promoted again, then a full index event for v2 whose manifest is v3's.
+    const v2 = registry.get('recstream', 2)!;
+    await publishModelVersion(producer, { ...v2, status: 'promoted', status_ts: Date.now(), reason: 'test' });
+    const indexes = await IndexRegistry.load(platform.log, platform.serde);
+    const ofV3 = indexes.fullFor('items', 'recstream', 3)!;
+    await publishIndexVersion(producer, {
+      ...ofV3,
+      version: indexes.nextVersion('items'),
+      model_version: 2,
+      built_ts: Date.now(),
+    });
+    await until('the refusal of the mismatched index', () =>
+      /built for|manifest is for/.test(served().problem ?? ''),
+    );
+    assert.equal(served().model, 'recstream@2');
+    assert.equal(served().index, before.index);
+  } finally {
+    await producer.close();
+  }
+  const ready = await responder.app.inject({ method: 'GET', url: '/readyz' });
+  assert.equal(ready.statusCode, 200);
+  const refusedAfter = (await service.metrics.reloads.get()).values.find(
+    (v) => v.labels.result === 'refused',
+  )!.value;
+  assert.ok(refusedAfter >= refusedBefore + 2);
+});
