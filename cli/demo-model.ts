@@ -1,9 +1,10 @@
 /**
  * The demo's model stage: one trainer round over the snapshots the demo's
  * stream produced (few epochs, so a first model comes within a minute or
- * two on two cores), the indexer's full index for it, and u0's top items
- * through the serving path, with titles. Without a Python that has torch
- * it says what to install and the demo goes on without a model.
+ * two on two cores) and the indexer's full index for it; the demo's
+ * responder serves it next. Without a Python that has torch it says what
+ * to install and the demo goes on without a model (the responder then
+ * serves popularity).
  *
  * @example
  * ```ts
@@ -11,17 +12,13 @@
  * ```
  */
 
-import { ModelScorer } from '../evaluation/model-scorer.js';
-import { withUserFeatures } from '../evaluation/user-features.js';
 import { Indexer } from '../indexer/indexer.js';
 import { TrainingError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { Trainer } from '../trainer/trainer.js';
-import { readCatalog } from '../trainer/training-set.js';
 import { artifactStore, engineProgress } from './commands/train.js';
 
 const DEMO_ENGINE = { epochs: 5, ranker_epochs: 1, refit: false };
-const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
 
 export async function demoModel(platform: Platform, out: NodeJS.WritableStream): Promise<void> {
   const store = artifactStore(platform.config.dataDir);
@@ -54,22 +51,4 @@ export async function demoModel(platform: Platform, out: NodeJS.WritableStream):
   const index = await new Indexer({ platform, store }).indexOnce();
   if (index.kind === 'full')
     out.write(`index ${index.version.index} v${index.version.version}: ${index.version.item_count} items\n`);
-  const catalog = await readCatalog(platform.log, platform.serde);
-  const scorer = await ModelScorer.open(store, model);
-  try {
-    const now = Date.now();
-    const [ranked] = await withUserFeatures(platform, async (read) => {
-      const [features] = await read(['u0'], now);
-      return scorer.topK([{ userId: 'u0', features: features!, context: NO_CONTEXT, ts: now }], 10);
-    });
-    out.write("\nu0's top 10 from the model:\n");
-    ranked!.items.forEach((item, i) => {
-      const entry = catalog.get(item);
-      out.write(
-        `  ${String(i + 1).padStart(2)}. ${item.padEnd(6)} ${ranked!.scores[i]!.toFixed(3)}  ${entry?.title ?? ''} [${entry?.categories.join(', ') ?? ''}]\n`,
-      );
-    });
-  } finally {
-    await scorer.close();
-  }
 }

@@ -1,14 +1,16 @@
 /**
  * `recstream demo` as a person runs it first: a child process on a fresh
- * data dir; the simulated world's topics are there afterwards and u0 has
- * state.
+ * data dir; it ends up serving, prints u0's recommendations and the curl
+ * to ask for more, answers that curl, and stops cleanly on Ctrl-C; the
+ * simulated world's topics are there afterwards and u0 has state.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../../test/cli.js';
+import { finished, runCli, startCli } from '../../test/cli.js';
 
 async function topicsOf(data: string): Promise<{ topic: string; records: number }[]> {
   const run = await runCli(['topics', '--json', '--data-dir', data]);
@@ -16,21 +18,32 @@ async function topicsOf(data: string): Promise<{ topic: string; records: number 
   return JSON.parse(run.stdout);
 }
 
-test('recstream demo streams the simulated world through every application and shows u0', async () => {
+test('recstream demo streams the simulated world through every application, serves, and shows u0', {
+  timeout: 300_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-demo-cli-'));
+  let child: ChildProcess | undefined;
   try {
     const data = join(dir, 'data');
-    const run = await runCli([
-      'demo',
-      '--events',
-      '3000',
-      '--users',
-      '300',
-      '--items',
-      '80',
-      '--data-dir',
-      data,
-    ]);
+    child = startCli(['demo', '--events', '3000', '--users', '300', '--items', '80', '--data-dir', data], {
+      RECSTREAM_HTTP_PORT: '0',
+    });
+    const done = finished(child);
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const deadline = Date.now() + 240_000;
+    while (!stdout.includes('Ctrl-C stops') && child.exitCode === null && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.match(stdout, /u0's recommendations from the responder/, stdout);
+    const curl = /curl '(http:\/\/127\.0\.0\.1:\d+\/v1\/recommendations\/u1\?k=5)'/.exec(stdout);
+    assert.ok(curl, stdout);
+    const res = await fetch(curl[1]!);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { user_id: string; items: unknown[] };
+    assert.equal(body.user_id, 'u1');
+    assert.equal(body.items.length, 5);
+    child.kill('SIGINT');
+    const run = await done;
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /users u0…u299, items i0…i79/);
     const counts = /u0's interaction counts: (.*)/.exec(run.stdout);
@@ -43,6 +56,7 @@ test('recstream demo streams the simulated world through every application and s
     assert.equal(records['rec.users'], 300);
     assert.ok(records['rec.items']! >= 80);
   } finally {
+    if (child?.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -12,6 +12,7 @@ import { TaskState } from '../../runtime/state/task-state.js';
 import { simulationTopics, writeSimulation } from '../../sim/log-writer.js';
 import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
+import { demoServe } from '../demo-serve.js';
 import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
@@ -21,7 +22,7 @@ const MARKER = '.recstream-demo';
 export const demoCommand: Command = {
   name: 'demo',
   summary:
-    "the main job on the embedded default: simulates a seeded world, streams its events through every processor, trains and indexes a model, shows u0's recommendations",
+    "the main job on the embedded default: simulates a seeded world, streams its events through every processor, trains and indexes a model, serves recommendations on RECSTREAM_HTTP_HOST:PORT and shows u0's (Ctrl-C stops)",
   usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S]',
   options: {
     events: { type: 'string' },
@@ -124,10 +125,21 @@ export const demoCommand: Command = {
       const u0 = await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get('u0');
       await state.close();
       out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
-      if (!signalled) await demoModel(platform, out);
+      if (signalled) return 0;
+      await demoModel(platform, out);
       out.write(
-        `\nnext: recstream models list --data-dir ${config.dataDir}\n      recstream topics --data-dir ${config.dataDir}\n      recstream state digest --data-dir ${config.dataDir}\n`,
+        `\nwhile it serves, or after: recstream models list --data-dir ${config.dataDir}\n      recstream topics --data-dir ${config.dataDir}\n`,
       );
+      const serving = new AbortController();
+      const stopServing = () => serving.abort();
+      process.once('SIGINT', stopServing);
+      process.once('SIGTERM', stopServing);
+      try {
+        await demoServe(platform, out, serving.signal);
+      } finally {
+        process.off('SIGINT', stopServing);
+        process.off('SIGTERM', stopServing);
+      }
       return 0;
     });
   },
