@@ -4,6 +4,7 @@ import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
+import { dlqReplayCommand } from './dlq-replay.js';
 import { importCommand } from './import.js';
 import { indexCommand } from './index-build.js';
 import { materializeCommand } from './materialize.js';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly Command[] = [
   onlineActivateCommand,
   onlineDropCommand,
   dlqListCommand,
+  dlqReplayCommand,
   modelsListCommand,
   modelsPromoteCommand,
   modelsRollbackCommand,
