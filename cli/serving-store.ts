@@ -32,11 +32,22 @@ export interface ServingStore {
   close(): Promise<void>;
 }
 
-export async function openServingStore(platform: Platform): Promise<ServingStore> {
+/**
+ * `runners`: the applications this process already runs (`recstream up`),
+ * whose stores the in-process back-end reads instead of starting `features`.
+ */
+export async function openServingStore(
+  platform: Platform,
+  runners?: ReadonlyMap<string, StreamRunner>,
+): Promise<ServingStore> {
   const { config, serde, logger } = platform;
   const views = await onlineViews(serde, { namespaceOf: activeNamespaceOf(config.dataDir) });
   if (config.redisUrl !== undefined) {
     const online = await openOnlineStore(config, views, logger);
+    return { online, close: () => online.close() };
+  }
+  if (runners !== undefined) {
+    const online = await openOnlineStore(config, views, logger, runnersLookup(runners));
     return { online, close: () => online.close() };
   }
   const [features] = await selectTopologies(platform, 'features');

@@ -4,7 +4,8 @@ import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
 import { artifactStore, pollMs, untilStopped } from './train.js';
 
-function describe(outcome: IndexOutcome): string {
+/** One line for an indexer round's outcome. */
+export function describeIndexOutcome(outcome: IndexOutcome): string {
   if ('detail' in outcome) return `no new index version: ${outcome.detail}`;
   const v = outcome.version;
   const recall =
@@ -31,7 +32,7 @@ export const indexCommand: Command = {
         throw new RangeError(`--quantization must be i8 or f16, got ${quantization}`);
       const indexer = new Indexer({ platform, store: artifactStore(config.dataDir), quantization });
       const report = (outcome: IndexOutcome) =>
-        process.stdout.write(`${values.json ? JSON.stringify(outcome) : describe(outcome)}\n`);
+        process.stdout.write(`${values.json ? JSON.stringify(outcome) : describeIndexOutcome(outcome)}\n`);
       if (values.once) {
         // One pass: the full index when the promoted model has none, then the catalog's changes since.
         let outcome = await indexer.indexOnce();
@@ -47,7 +48,7 @@ export const indexCommand: Command = {
           pollMs: pollMs(values),
           signal,
           logger: platform.logger,
-          describe,
+          describe: describeIndexOutcome,
           onOutcome: report,
         }),
       );

@@ -16,6 +16,7 @@ import { onlineNamespacesCommand } from './online-namespaces.js';
 import { processCommand } from './process.js';
 import { rebuildCommand, replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
+import { upCommand } from './up.js';
 import { simulateCommand } from './simulate.js';
 import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   processCommand,
   serveCommand,
+  upCommand,
   trainCommand,
   indexCommand,
   materializeCommand,

@@ -66,7 +66,8 @@ export async function untilStopped(
   }
 }
 
-function describe(outcome: TrainOutcome): string {
+/** One line for a trainer round's outcome. */
+export function describeTrainOutcome(outcome: TrainOutcome): string {
   if (outcome.kind !== 'published') return `no new version: ${outcome.detail}`;
   const v = outcome.version;
   const recall = v.metrics.recall_at_20;
@@ -98,7 +99,7 @@ export const trainCommand: Command = {
         });
       const report = (outcome: TrainOutcome) => {
         if (values.json) process.stdout.write(`${JSON.stringify(outcome)}\n`);
-        else process.stdout.write(`${describe(outcome)}\n`);
+        else process.stdout.write(`${describeTrainOutcome(outcome)}\n`);
       };
       if (values.once) {
         report(await trainer().trainOnce({ force: values.force === true }));
@@ -110,7 +111,7 @@ export const trainCommand: Command = {
           pollMs: pollMs(values),
           signal,
           logger: platform.logger,
-          describe,
+          describe: describeTrainOutcome,
           onOutcome: report,
         });
       });

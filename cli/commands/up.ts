@@ -1,0 +1,37 @@
+import type { Command } from '../command.js';
+import { withPlatform } from '../platform.js';
+import { startRoles } from '../roles.js';
+import { describeIndexOutcome } from './index-build.js';
+import { describeTrainOutcome, pollMs } from './train.js';
+
+export const upCommand: Command = {
+  name: 'up',
+  summary:
+    'run every role in one process: the processor applications, the trainer, the indexer and the responder (embedded or Kafka, in-process or Redis, per configuration)',
+  usage: 'recstream up [--poll-ms MS]',
+  options: { 'poll-ms': { type: 'string' } },
+  run: ({ config, values }) =>
+    withPlatform(config, async (platform) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      try {
+        const roles = await startRoles(platform, {
+          signal: controller.signal,
+          trainPollMs: pollMs(values),
+          indexPollMs: pollMs(values),
+          onTrain: (o) => process.stdout.write(`train: ${describeTrainOutcome(o)}\n`),
+          onIndex: (o) => process.stdout.write(`index: ${describeIndexOutcome(o)}\n`),
+        });
+        process.stdout.write(
+          `recstream up: ${roles.runners.length} processor applications, trainer, indexer; serving on ${roles.responder.url}\n`,
+        );
+        await roles.finished;
+        return 0;
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+    }),
+};
