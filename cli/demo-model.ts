@@ -18,7 +18,8 @@ import type { Platform } from '../runtime/platform.js';
 import { Trainer } from '../trainer/trainer.js';
 import { artifactStore, engineProgress } from './commands/train.js';
 
-const DEMO_ENGINE = { epochs: 5, ranker_epochs: 1, refit: false };
+/** Engine settings of the demo's training rounds: few epochs, so a model comes in a minute or two on two cores. */
+export const DEMO_ENGINE = { epochs: 5, ranker_epochs: 1, refit: false };
 
 export async function demoModel(platform: Platform, out: NodeJS.WritableStream): Promise<void> {
   const store = artifactStore(platform.config.dataDir);

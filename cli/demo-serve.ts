@@ -1,18 +1,20 @@
 /**
- * The demo's last stage: the responder on RECSTREAM_HTTP_HOST:PORT
- * (127.0.0.1:8080) over the demo's data dir — the features application in
- * this process as its online store, the promoted model and index if the
- * demo trained one — u0's recommendations printed with titles and scores,
- * and the `curl` to ask for more. It serves until `signal` aborts (Ctrl-C).
+ * The demo's last stage: every role running in this process over the
+ * demo's data dir (`startRoles`: the processor applications, the trainer
+ * retraining on new snapshots, the indexer, the responder on
+ * RECSTREAM_HTTP_HOST:PORT, 127.0.0.1:8080), u0's recommendations printed
+ * with titles and scores, and the `curl` to ask for more. Events posted to
+ * `/v1/events` flow through the processors at once. It runs until `signal`
+ * aborts (Ctrl-C).
  *
  * @example
  * ```ts
  * await demoServe(platform, process.stdout, abortController.signal);
  * ```
  */
-import { startResponder } from '../responders/server.js';
 import type { Platform } from '../runtime/platform.js';
-import { openServingStore } from './serving-store.js';
+import { DEMO_ENGINE } from './demo-model.js';
+import { startRoles } from './roles.js';
 
 interface Listed {
   items: { item_id: string; score: number }[];
@@ -26,34 +28,24 @@ export async function demoServe(
   out: NodeJS.WritableStream,
   signal: AbortSignal,
 ): Promise<void> {
-  const serving = await openServingStore(platform);
-  try {
-    const responder = await startResponder(platform, { online: serving.online });
-    try {
-      await responder.started;
-      const asked = `${responder.url}/v1/recommendations/u0?k=10`;
-      const listed = (await (await fetch(asked)).json()) as Listed;
-      const catalog = responder.recommendations()!.catalog;
-      const source =
-        listed.fallback === null
-          ? `${listed.model_version} with ${listed.index_version}`
-          : `no personalised model (${listed.fallback}): popular items`;
-      out.write(`\nu0's recommendations from the responder (${source}):\n`);
-      listed.items.forEach((entry, i) => {
-        const item = catalog.get(entry.item_id);
-        out.write(
-          `  ${String(i + 1).padStart(2)}. ${entry.item_id.padEnd(6)} ${entry.score.toFixed(3).padStart(7)}  ${item?.title ?? ''} [${item?.categories.join(', ') ?? ''}]\n`,
-        );
-      });
-      out.write(
-        `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nCtrl-C stops.\n`,
-      );
-      if (!signal.aborted)
-        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    } finally {
-      await responder.close();
-    }
-  } finally {
-    await serving.close();
-  }
+  const roles = await startRoles(platform, { signal, engineDefaults: DEMO_ENGINE });
+  const { responder } = roles;
+  await responder.started;
+  const listed = (await (await fetch(`${responder.url}/v1/recommendations/u0?k=10`)).json()) as Listed;
+  const catalog = responder.recommendations()!.catalog;
+  const source =
+    listed.fallback === null
+      ? `${listed.model_version} with ${listed.index_version}`
+      : `no personalised model (${listed.fallback}): popular items`;
+  out.write(`\nu0's recommendations from the responder (${source}):\n`);
+  listed.items.forEach((entry, i) => {
+    const item = catalog.get(entry.item_id);
+    out.write(
+      `  ${String(i + 1).padStart(2)}. ${entry.item_id.padEnd(6)} ${entry.score.toFixed(3).padStart(7)}  ${item?.title ?? ''} [${item?.categories.join(', ') ?? ''}]\n`,
+    );
+  });
+  out.write(
+    `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nCtrl-C stops.\n`,
+  );
+  await roles.finished;
 }
