@@ -2,10 +2,12 @@
  * Opens the configured platform for one command and always closes it, so
  * every command releases the log's lock file even when it fails. Commands
  * that only look open it read-only, so they work beside a running
- * `recstream process` or `recstream demo`.
+ * `recstream process` or `recstream demo`. On a terminal the JSON log goes
+ * to `<data-dir>/logs/recstream.log`, warnings and errors still to stderr.
  */
 import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
+import { createLogger } from '../runtime/observability/logger.js';
 import { TopologyError } from '../runtime/errors.js';
 import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
 import { readActiveNamespace } from '../runtime/processor/active-namespace.js';
@@ -20,7 +22,11 @@ export async function withPlatform<T>(
   fn: (platform: Platform) => Promise<T>,
   options: Pick<PlatformOptions, 'readOnly'> = {},
 ): Promise<T> {
-  const platform = await openPlatform(config, options);
+  // On a terminal a person reads progress lines: the info log goes to a file in the data dir.
+  const logger = process.stderr.isTTY
+    ? createLogger({ level: config.logLevel, file: join(config.dataDir, 'logs', 'recstream.log') })
+    : undefined;
+  const platform = await openPlatform(config, { ...options, ...(logger === undefined ? {} : { logger }) });
   try {
     return await fn(platform);
   } finally {

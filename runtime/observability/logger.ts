@@ -14,10 +14,30 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
+export interface LoggerOptions {
+  readonly level?: string;
+  readonly name?: string;
+  /**
+   * Every line at `level` and above goes to this file (appended, its
+   * directory created), and only warnings and errors to stderr: what a
+   * command does on a terminal, where a person reads a progress line, not
+   * JSON.
+   */
+  readonly file?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const settings = { level, name: options.name ?? 'recstream', base: { pid: process.pid } };
+  const stderr = pino.destination({ dest: 2, sync: false });
+  if (options.file === undefined) return pino(settings, stderr);
+  const file = pino.destination({ dest: options.file, mkdir: true, sync: false });
   return pino(
-    { level: options.level ?? 'info', name: options.name ?? 'recstream', base: { pid: process.pid } },
-    pino.destination({ dest: 2, sync: false }),
+    settings,
+    pino.multistream([
+      { level: 'warn', stream: stderr },
+      { level: level as pino.Level, stream: file },
+    ]),
   );
 }
 

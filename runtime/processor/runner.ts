@@ -251,7 +251,7 @@ export class StreamRunner {
       }
     }
     this.options.logger.info(
-      { application: this.labels.application, partitions, from },
+      { partitions, from },
       'tasks reset for a replay',
     );
     await this.openTasks();
@@ -605,7 +605,7 @@ export class StreamRunner {
     this.tasks.clear();
     if (this.consumer) await this.consumer.close();
     if (clean)
-      this.options.logger.info({ ...this.stats, application: this.labels.application }, 'runner closed');
+      this.options.logger.info({ ...this.stats, namespace: this.labels.namespace }, 'runner closed');
   }
 
   /** Drops uncommitted work and resumes every task from its last commit. */
