@@ -44,6 +44,18 @@ elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>
   apt_install libopenblas0-pthread
 fi
 
+# promtool and docker-compose: deploy/deploy.test.ts checks the alert rules and
+# docker-compose.yml with them. Debian's prometheus package ships promtool (on a
+# machine with systemd it also starts a Prometheus server on :9090).
+if ! command -v promtool >/dev/null; then
+  echo "setup: installing prometheus (promtool, for the alert-rule tests)"
+  apt_install --no-install-recommends prometheus
+fi
+if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
+  echo "setup: installing docker-compose (validates docker-compose.yml in the tests)"
+  apt_install --no-install-recommends docker-compose
+fi
+
 # `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional
 # binaries (biome, go-mokapi) out of the lock file, which `npm ci` then refuses.
 # ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's install script would
