@@ -83,7 +83,18 @@ export class BundleManager {
         logger: options.logger,
         pollMs: options.pollMs,
         onRecords: async (records) => {
-          for (const record of records) if (record.value !== null) await apply(record);
+          for (const record of records) {
+            if (record.value === null) continue;
+            try {
+              await apply(record);
+            } catch (error) {
+              // One unreadable version event must not stop reloads: it is skipped, loudly.
+              options.logger.error(
+                { err: error, topic, partition: record.partition, offset: record.offset },
+                'skipped a version event that does not decode',
+              );
+            }
+          }
           manager.schedule(() => manager.reconcile());
         },
       });

@@ -4,8 +4,12 @@
  * profiles, model and index versions). `ready` resolves once it has handed
  * over everything the topic held when it started (or at once when the
  * topic does not exist yet); then it polls every `pollMs` for more. Each
- * partition's records arrive in offset order; a failing handler stops the
- * follower and rejects `ready` if it was still pending.
+ * partition's records arrive in offset order. A failure before `ready`
+ * rejects it (the responder does not start on a log it cannot read); a
+ * failure after it is logged and the read is tried again a second later
+ * from the same position, so a log that hiccups never stops the follower
+ * for good; a position whose records were deleted meanwhile (retention)
+ * moves to the partition's start.
  *
  * @example
  * ```ts
@@ -15,6 +19,7 @@
  * await follower.close();
  * ```
  */
+import { OffsetOutOfRangeError } from '../../runtime/errors.js';
 import type { EventLog, LogRecord } from '../../runtime/log/log.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 
@@ -29,6 +34,7 @@ export interface TopicFollowerOptions {
 }
 
 const READ_BATCH = 2000;
+const RETRY_MS = 1000;
 
 export class TopicFollower {
   private readonly positions: number[] = [];
@@ -45,10 +51,7 @@ export class TopicFollower {
       rejectReady = reject;
     });
     this.ready.catch(() => {});
-    this.loop = this.follow(resolveReady).catch((error) => {
-      rejectReady(error);
-      options.logger.error({ err: error, topic: options.topic }, 'topic follower stopped');
-    });
+    this.loop = this.follow(resolveReady, rejectReady);
   }
 
   static start(options: TopicFollowerOptions): TopicFollower {
@@ -61,33 +64,51 @@ export class TopicFollower {
     await this.loop;
   }
 
-  private async follow(resolveReady: () => void): Promise<void> {
-    const { log, topic } = this.options;
+  private async follow(resolveReady: () => void, rejectReady: (error: unknown) => void): Promise<void> {
+    const { log, topic, logger } = this.options;
     // The ends the topic had when this follower started.
     let ends: number[] | undefined;
     let caughtUp = false;
     while (!this.stopped) {
-      const info = await log.describeTopic(topic);
       let read = 0;
-      if (info !== undefined) {
-        if (this.positions.length < info.partitions) {
-          const offsets = await log.offsets(topic);
-          for (let p = this.positions.length; p < info.partitions; p++)
-            this.positions.push(offsets.find((o) => o.partition === p)?.start ?? 0);
-          ends ??= offsets.map((o) => o.end);
+      let pause = this.options.pollMs ?? 25;
+      try {
+        const info = await log.describeTopic(topic);
+        if (info !== undefined) {
+          if (this.positions.length < info.partitions) {
+            const offsets = await log.offsets(topic);
+            for (let p = this.positions.length; p < info.partitions; p++)
+              this.positions.push(offsets.find((o) => o.partition === p)?.start ?? 0);
+            ends ??= offsets.map((o) => o.end);
+          }
+          for (let p = 0; p < this.positions.length && !this.stopped; p++)
+            read += await this.readPartition(p);
         }
-        for (let p = 0; p < this.positions.length && !this.stopped; p++) read += await this.readPartition(p);
-      }
-      if (!caughtUp && (ends === undefined || this.positions.every((at, p) => at >= (ends![p] ?? 0)))) {
-        caughtUp = true;
-        resolveReady();
+        if (!caughtUp && (ends === undefined || this.positions.every((at, p) => at >= (ends![p] ?? 0)))) {
+          caughtUp = true;
+          resolveReady();
+        }
+      } catch (error) {
+        if (!caughtUp) {
+          rejectReady(error);
+          return;
+        }
+        if (error instanceof OffsetOutOfRangeError) await this.rewindDeleted();
+        logger.warn({ err: error, topic }, 'reading a followed topic failed; trying again in 1 s');
+        pause = RETRY_MS;
       }
       if (read > 0) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        setTimeout(resolve, this.options.pollMs ?? 25).unref();
+        setTimeout(resolve, pause).unref();
       });
     }
+  }
+
+  /** Positions below a partition's start (records deleted by retention) move to the start. */
+  private async rewindDeleted(): Promise<void> {
+    for (const o of await this.options.log.offsets(this.options.topic).catch(() => []))
+      if ((this.positions[o.partition] ?? o.start) < o.start) this.positions[o.partition] = o.start;
   }
 
   private async readPartition(partition: number): Promise<number> {
