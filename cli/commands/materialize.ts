@@ -63,7 +63,7 @@ export const materializeCommand: Command = {
         const server =
           values['metrics-port'] === undefined
             ? undefined
-            : await serveMetrics(platform.metrics, Number(values['metrics-port']));
+            : await serveMetrics(platform.metrics, Number(values['metrics-port']), config.httpHost);
         try {
           // Without --namespace the long-running role follows the active one: after a blue/green
           // rebuild activates a new namespace (and its application's new changelogs), it switches.

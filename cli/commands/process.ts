@@ -63,7 +63,7 @@ export const processCommand: Command = {
       const server =
         values['metrics-port'] === undefined
           ? undefined
-          : await serveMetrics(platform.metrics, Number(values['metrics-port']));
+          : await serveMetrics(platform.metrics, Number(values['metrics-port']), config.httpHost);
       // --once runs the applications one after the other, writers before readers, so a
       // downstream application (snapshots) also processes what its upstream (features) wrote in this run.
       let previous: Promise<unknown> = Promise.resolve();

@@ -56,7 +56,7 @@ export async function untilStopped(
   const server =
     values['metrics-port'] === undefined
       ? undefined
-      : await serveMetrics(platform.metrics, Number(values['metrics-port']));
+      : await serveMetrics(platform.metrics, Number(values['metrics-port']), platform.config.httpHost);
   try {
     await run(controller.signal);
   } finally {
