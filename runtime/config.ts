@@ -287,6 +287,20 @@ export const CONFIG_SCHEMA = {
     default: 'interval',
     doc: 'embedded log fsync: every append, never (kill -9 safe, not power-loss safe) or every 1s',
   },
+  otlpEndpoint: {
+    env: 'RECSTREAM_OTLP_ENDPOINT',
+    kind: 'url',
+    default: undefined,
+    doc: 'OpenTelemetry collector (OTLP/HTTP) base URL, e.g. http://127.0.0.1:4318, that traces are sent to; unset turns tracing off',
+  },
+  traceSampleRatio: {
+    env: 'RECSTREAM_TRACE_SAMPLE_RATIO',
+    kind: 'float',
+    min: 0,
+    max: 1,
+    default: 1,
+    doc: 'share of new traces recorded when RECSTREAM_OTLP_ENDPOINT is set; a continued trace follows its traceparent',
+  },
   logLevel: {
     env: 'RECSTREAM_LOG_LEVEL',
     kind: 'enum',

@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TrainingError } from '../runtime/errors.js';
+import { inSpan } from '../runtime/observability/tracing.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/generated/types.js';
@@ -80,7 +81,26 @@ export class Trainer {
    * One round; see the module comment. `force` trains even when the newest
    * version was trained on the same snapshots (a retrain of the same lineage).
    */
-  async trainOnce(options: { force?: boolean } = {}): Promise<TrainOutcome> {
+  trainOnce(options: { force?: boolean } = {}): Promise<TrainOutcome> {
+    // With tracing on, a round is one span; the model version it publishes carries its traceparent.
+    return inSpan(
+      'train round',
+      { attributes: { 'recstream.model': this.options.platform.config.modelName } },
+      undefined,
+      async (span) => {
+        const outcome = await this.round(options);
+        span?.setAttributes({
+          'recstream.outcome': outcome.kind,
+          ...(outcome.kind === 'published'
+            ? { 'recstream.version': outcome.version.version, 'recstream.status': outcome.version.status }
+            : {}),
+        });
+        return outcome;
+      },
+    );
+  }
+
+  private async round(options: { force?: boolean }): Promise<TrainOutcome> {
     const { platform, store } = this.options;
     const { config, log, serde, logger } = platform;
     const model = config.modelName;

@@ -16,6 +16,10 @@
  *    indexed when the process died) are read back from the log and indexed
  *    before the first request is taken.
  *
+ * With tracing on, each request runs in a span `POST /v1/events` that
+ * continues the request's `traceparent` header, and every record it
+ * appends carries the span's context in its headers.
+ *
  * @example
  * ```ts
  * const ingest = await Ingest.open({ log, serde, dataDir, windowMs: 86_400_000, maxInFlightEvents: 20_000 });
@@ -26,10 +30,17 @@
  * ```
  */
 import { join } from 'node:path';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { UnavailableError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Registry } from '../../runtime/observability/metrics.js';
+import {
+  contextFromHeaders,
+  recordFailure,
+  refreshTracing,
+  tracer,
+} from '../../runtime/observability/tracing.js';
 import { createProducer, type DeliveryReport, type Producer } from '../../runtime/producer/producer.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import type { Interaction } from '../../schemas/generated/types.js';
@@ -119,6 +130,7 @@ export class Ingest {
   private indexTimer: NodeJS.Timeout | undefined;
   private state: 'starting' | 'ready' | 'closed' = 'starting';
   private rebuilt = 0;
+  private readonly tracing = refreshTracing();
 
   private constructor(
     private readonly options: IngestOptions,
@@ -175,7 +187,53 @@ export class Ingest {
    * @throws BufferFullError when too many events are in flight (the route answers 429)
    * @throws UnavailableError while starting or closing, or a retriable log error (503)
    */
-  async accept(events: readonly unknown[]): Promise<IngestResult> {
+  accept(
+    events: readonly unknown[],
+    /** The request's HTTP headers: a `traceparent` there is the parent of the request's span. */
+    httpHeaders?: Readonly<Record<string, string | readonly string[] | undefined>>,
+  ): Promise<IngestResult> {
+    return this.tracing ? this.acceptTraced(events, httpHeaders) : this.acceptBatch(events);
+  }
+
+  private async acceptTraced(
+    events: readonly unknown[],
+    httpHeaders: Readonly<Record<string, string | readonly string[] | undefined>> | undefined,
+  ): Promise<IngestResult> {
+    const active = context.active();
+    // A span made by the host's HTTP instrumentation wins over the header it already continued.
+    const parent =
+      httpHeaders === undefined || trace.getSpan(active) !== undefined
+        ? active
+        : contextFromHeaders(httpHeaders, active);
+    const span = tracer().startSpan(
+      'POST /v1/events',
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': 'POST',
+          'http.route': '/v1/events',
+          'recstream.events': events.length,
+        },
+      },
+      parent,
+    );
+    try {
+      const result = await context.with(trace.setSpan(parent, span), () => this.acceptBatch(events));
+      span.setAttributes({
+        'recstream.accepted': result.accepted,
+        'recstream.duplicates': result.duplicates,
+        'recstream.refused': result.refused.length,
+      });
+      return result;
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async acceptBatch(events: readonly unknown[]): Promise<IngestResult> {
     const reason = this.notReadyReason();
     if (reason !== null) throw new UnavailableError(`not accepting events: ${reason}`);
     const refused: Refusal[] = [];

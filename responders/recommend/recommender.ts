@@ -35,6 +35,7 @@
 import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { servingFeatures } from '../../processors/user-features/serving.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
+import { spanEvent } from '../../runtime/observability/tracing.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';
 import { rankerInputs, type UserQuery, userTowerInputs } from '../../trainer/model-bundle.js';
@@ -125,7 +126,9 @@ export class Recommender {
         metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
         return this.popular(timeout ? 'online_store_timeout' : 'online_store_unavailable', country, request);
       } finally {
-        metrics.stage.observe({ stage: 'online_store' }, (performance.now() - storeStarted) / 1000);
+        const storeSeconds = (performance.now() - storeStarted) / 1000;
+        metrics.stage.observe({ stage: 'online_store' }, storeSeconds);
+        spanEvent('online_store', { seconds: storeSeconds });
       }
       if (view === undefined || (view.event_count === 0 && view.pending.length === 0))
         return this.popular('cold_start', country, request);
@@ -158,7 +161,9 @@ export class Recommender {
     const { metrics, catalog } = this.options;
     const towerStarted = performance.now();
     const embedding = await bundle.models.userTower.embed(userTowerInputs([query], bundle.vocab));
-    metrics.stage.observe({ stage: 'user_tower' }, (performance.now() - towerStarted) / 1000);
+    const towerSeconds = (performance.now() - towerStarted) / 1000;
+    metrics.stage.observe({ stage: 'user_tower' }, towerSeconds);
+    spanEvent('user_tower', { seconds: towerSeconds });
 
     const retrievalStarted = performance.now();
     const seen = new Set(features.recent_items.map((r) => r.item_id));
@@ -173,7 +178,9 @@ export class Recommender {
     });
     const ids = found.keys.map((key) => bundle.itemAt(key)!);
     const scores = found.scores.slice();
-    metrics.stage.observe({ stage: 'retrieval' }, (performance.now() - retrievalStarted) / 1000);
+    const retrievalSeconds = (performance.now() - retrievalStarted) / 1000;
+    metrics.stage.observe({ stage: 'retrieval' }, retrievalSeconds);
+    spanEvent('retrieval', { seconds: retrievalSeconds });
 
     if (bundle.rankerTrusted && ids.length > 0) await this.rank(bundle, query, ids, scores);
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
@@ -209,7 +216,9 @@ export class Recommender {
     const { click } = await bundle.models.ranker.score(rankerInputs(query, candidates, bundle.vocab));
     const weight = this.options.rankerWeight ?? 1;
     for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
-    metrics.stage.observe({ stage: 'ranker' }, (performance.now() - started) / 1000);
+    const rankerSeconds = (performance.now() - started) / 1000;
+    metrics.stage.observe({ stage: 'ranker' }, rankerSeconds);
+    spanEvent('ranker', { seconds: rankerSeconds });
   }
 
   private diversify(order: readonly number[], ids: readonly string[], scores: readonly number[], k: number) {
@@ -241,6 +250,7 @@ export class Recommender {
     request: RecommendRequest,
   ): RecommendResult {
     this.options.metrics.fallbacks.inc({ reason });
+    spanEvent('fallback', { reason });
     const list = this.options.popularity.top(reason === 'opt_out' ? null : country);
     const extra = request.exclude ?? EMPTY;
     const items: { item_id: string; score: number }[] = [];

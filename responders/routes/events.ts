@@ -73,7 +73,7 @@ export const eventsRoutes: FastifyPluginAsync<EventsRoutesOptions> = async (app,
 
   app.post('/v1/events', async (request, reply: FastifyReply) => {
     const events = eventsOf(request.body);
-    const result = await options.ingest.accept(events);
+    const result = await options.ingest.accept(events, request.headers);
     if (result.refused.length === 0) {
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates });
     }

@@ -21,7 +21,9 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind } from '@opentelemetry/api';
 import type { FastifyPluginAsync } from 'fastify';
+import { inSpan } from '../../runtime/observability/tracing.js';
 import type { Recommender } from '../recommend/recommender.js';
 import type { ServeMetrics } from '../recommend/serve-metrics.js';
 import type { ServedLog } from '../recommend/served-log.js';
@@ -75,7 +77,27 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         return fail(503, 'NOT_READY', 'the responder is starting: no model, index or fallback loaded yet');
       const header = request.headers['x-request-id'];
       const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-      const result = await service.recommender.recommend({ userId, k, context });
+      const result = await inSpan(
+        'GET /v1/recommendations',
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': 'GET',
+            'http.route': '/v1/recommendations/:userId',
+            'recstream.k': k,
+          },
+        },
+        request.headers,
+        async (span) => {
+          const out = await service.recommender.recommend({ userId, k, context });
+          span?.setAttributes({
+            'recstream.fallback': out.fallback ?? 'none',
+            'recstream.model_version': out.model_version ?? 'none',
+            'recstream.request_id': requestId,
+          });
+          return out;
+        },
+      );
       const servedTs = Date.now();
       service.served.publish({
         request_id: requestId,

@@ -3,10 +3,29 @@
  * stores they use, and the outputs they produced since the last commit.
  * The runner feeds it log records; the test driver feeds it records directly.
  * Neither the log nor commits are known here.
+ *
+ * Tracing (when a tracer provider is registered): an input record with a
+ * `traceparent` header is processed in a child span `process <processor>`,
+ * and the outputs it leads to carry that span's context in their headers:
+ * an output whose value embeds a traced input's value (the value itself or
+ * one of its direct fields, e.g. the interaction inside an enriched record
+ * released later) carries that input's span, any other output the span of
+ * the input being processed when it was emitted. Records without the
+ * header, and every record when tracing is off, cost one boolean check.
  */
+import { type Span, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { isInfrastructureError, ProcessingError } from '../errors.js';
 import type { LogRecord, RecordHeaders } from '../log/log.js';
+import {
+  contextFromHeaders,
+  recordFailure,
+  refreshTracing,
+  spanHeaders,
+  TRACEPARENT,
+  tracer,
+  withTraceHeaders,
+} from '../observability/tracing.js';
 import type { KeyValueStore } from '../state/store.js';
 import type {
   GlobalTableView,
@@ -89,6 +108,15 @@ export class Task {
   private failingNode = '';
   /** Pending deliveries as flat (node, record) pairs: no per-forward allocation. */
   private readonly queue: unknown[] = [];
+  /** Whether a tracer provider was registered when the task was made; when false, headers are never read. */
+  private readonly tracing = refreshTracing();
+  /** `process <processor>` span names, by source. */
+  private readonly spanNames = new Map<string, string>();
+  /** Trace headers of the span processing the current input, and that input's own headers. */
+  private currentTrace: RecordHeaders | undefined;
+  private currentInputHeaders: RecordHeaders | undefined;
+  /** Trace headers by traced input value (and its direct object fields), for outputs emitted later. */
+  private lineage: WeakMap<object, RecordHeaders> | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -98,6 +126,9 @@ export class Task {
     private readonly environment: TaskEnvironment = NO_ENVIRONMENT,
   ) {
     for (const s of topology.sources) for (const topic of s.topics) this.sourceByTopic.set(topic, s.name);
+    if (this.tracing)
+      for (const s of topology.sources)
+        this.spanNames.set(s.name, `process ${topology.children(s.name).join(',') || s.name}`);
   }
 
   async init(): Promise<void> {
@@ -125,12 +156,14 @@ export class Task {
     if (source.kind !== 'source') throw new ProcessingError(`node ${sourceName} is not a source`);
     const outputsBefore = this.outputs.length;
     this.current = { topic: record.topic, partition: record.partition, offset: record.offset };
+    const span = this.tracing ? this.startSpan(sourceName, record) : undefined;
     try {
       let value: unknown = null;
       if (record.value !== null) {
         this.failingNode = sourceName;
         const decoded = source.deserializer.deserialize(record.value, record.topic);
         value = decoded instanceof Promise ? await decoded : decoded;
+        if (span !== undefined) this.remember(value, this.currentTrace!);
       }
       if (record.timestamp > this.time) this.time = record.timestamp;
       const streamRecord: StreamRecord<unknown> = {
@@ -146,9 +179,18 @@ export class Task {
       if (isInfrastructureError(error)) throw error;
       // Outputs of a failed record are dropped so a dead letter never has half its effects downstream.
       this.outputs.length = outputsBefore;
+      if (span !== undefined) {
+        recordFailure(span, error);
+        span.setAttribute('recstream.dead_letter_node', this.failingNode);
+      }
       return { node: this.failingNode, error };
     } finally {
       this.current = undefined;
+      if (span !== undefined) {
+        span.end();
+        this.currentTrace = undefined;
+        this.currentInputHeaders = undefined;
+      }
     }
     if (!this.punctuations.isEmpty) {
       await this.punctuations.fire('stream-time', this.time);
@@ -222,9 +264,76 @@ export class Task {
       key: record.key,
       value,
       timestamp: record.timestamp,
-      headers: record.headers,
+      headers: this.tracing ? this.outputHeaders(record) : record.headers,
       partition: record.partition,
     });
+  }
+
+  /** A child span of the record's `traceparent`; undefined (and nothing allocated) when it has none. */
+  private startSpan(sourceName: string, record: LogRecord): Span | undefined {
+    const headers = record.headers;
+    if (headers === undefined || headers[TRACEPARENT] === undefined) return undefined;
+    const span = tracer().startSpan(
+      this.spanNames.get(sourceName)!,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'recstream',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': record.topic,
+          'messaging.destination.partition.id': String(record.partition),
+          'messaging.kafka.offset': record.offset,
+          'recstream.application': this.topology.applicationId,
+        },
+      },
+      contextFromHeaders(headers),
+    );
+    this.currentTrace = spanHeaders(span);
+    this.currentInputHeaders = headers;
+    return span;
+  }
+
+  /** Remembers the trace of a traced input's value and of its direct object fields. */
+  private remember(value: unknown, headers: RecordHeaders): void {
+    if (value === null || typeof value !== 'object') return;
+    this.lineage ??= new WeakMap();
+    this.lineage.set(value, headers);
+    if (ArrayBuffer.isView(value)) return;
+    const fields = value as Record<string, unknown>;
+    for (const key in fields) {
+      const field = fields[key];
+      if (field !== null && typeof field === 'object') this.lineage.set(field, headers);
+    }
+  }
+
+  /** The trace of the input an output's value embeds, if any was traced. */
+  private lineageOf(value: unknown): RecordHeaders | undefined {
+    const lineage = this.lineage;
+    if (lineage === undefined || value === null || typeof value !== 'object') return undefined;
+    const direct = lineage.get(value);
+    if (direct !== undefined || ArrayBuffer.isView(value)) return direct;
+    const fields = value as Record<string, unknown>;
+    for (const key in fields) {
+      const field = fields[key];
+      if (field !== null && typeof field === 'object') {
+        const found = lineage.get(field);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * An output's headers with tracing on: the trace of the input it embeds,
+   * else a trace the processor set itself, else the span processing the
+   * current input (a pass-through of the input's own headers gets it too).
+   */
+  private outputHeaders(record: StreamRecord<unknown>): RecordHeaders | undefined {
+    const own = record.headers;
+    const embedded = this.lineageOf(record.value);
+    if (embedded !== undefined) return withTraceHeaders(own, embedded);
+    if (own !== undefined && own !== this.currentInputHeaders && own[TRACEPARENT] !== undefined) return own;
+    return withTraceHeaders(own, this.currentTrace);
   }
 
   private contextFor(name: string, storeNames: readonly string[]): ProcessorContext<unknown> {

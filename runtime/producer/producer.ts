@@ -54,6 +54,12 @@ import {
 } from '../errors.js';
 import type { EventLog, OutgoingRecord, RecordHeaders } from '../log/log.js';
 import { partitionForKey } from '../log/partitioner.js';
+import {
+  activeTraceHeaders,
+  refreshTracing,
+  TRACEPARENT,
+  withTraceHeaders,
+} from '../observability/tracing.js';
 import type { Encoder, Serde } from '../serde/serde.js';
 import { BufferGate } from './buffer-gate.js';
 import { type DeliveryReport, type ProducerOptions, resolveProducerOptions } from './options.js';
@@ -164,8 +170,11 @@ class LogProducer implements Producer {
   private batchSeq = 0;
   private closed = false;
   private sendFailure: { error: unknown; records: number } | undefined;
+  /** Whether a tracer provider was registered when the producer was made: only then are headers touched. */
+  private readonly tracing: boolean;
 
   constructor(private readonly raw: ProducerOptions) {
+    this.tracing = refreshTracing();
     this.log = raw.log;
     this.serde = raw.serde;
     this.options = resolveProducerOptions(raw);
@@ -287,6 +296,8 @@ class LogProducer implements Producer {
     records: readonly ProducerRecord<unknown>[],
   ): EncodedRecord[] {
     const now = Date.now();
+    // Records sent under a span carry its context (W3C traceparent), unless they name a trace themselves.
+    const traced = this.tracing ? activeTraceHeaders() : undefined;
     return records.map((r, i) => {
       let value: Buffer | null = null;
       if (r.value !== null) {
@@ -311,7 +322,14 @@ class LogProducer implements Producer {
         value,
         timestamp: r.timestamp ?? eventTime(topic, r.value) ?? now,
         partition,
-        ...(r.headers === undefined ? {} : { headers: r.headers }),
+        ...(r.headers === undefined && traced === undefined
+          ? {}
+          : {
+              headers:
+                traced === undefined || r.headers?.[TRACEPARENT] !== undefined
+                  ? r.headers
+                  : withTraceHeaders(r.headers, traced),
+            }),
       };
       return { record, source: r.value, bytes: (value?.length ?? 0) + (key?.length ?? 0) };
     });
