@@ -1,8 +1,7 @@
 import { ModelRegistryError } from '../../runtime/errors.js';
-import type { Platform } from '../../runtime/platform.js';
-import { createProducer } from '../../runtime/producer/producer.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
-import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
+import { ModelRegistry } from '../../trainer/model-registry.js';
+import { promoteModel } from '../../trainer/promote.js';
 import { rollbackModel } from '../../trainer/rollback.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
@@ -52,19 +51,6 @@ export const modelsListCommand: Command = {
     ),
 };
 
-async function republish(platform: Platform, events: ModelVersion[]): Promise<void> {
-  const producer = createProducer({
-    log: platform.log,
-    serde: platform.serde,
-    createTopics: { partitions: platform.config.partitions },
-  });
-  try {
-    for (const event of events) await publishModelVersion(producer, event);
-  } finally {
-    await producer.close();
-  }
-}
-
 export const modelsPromoteCommand: Command = {
   name: 'models promote',
   summary: 'promote a model version (publishes a ModelVersion event; its artifacts must verify)',
@@ -78,20 +64,15 @@ export const modelsPromoteCommand: Command = {
         throw new ModelRegistryError(
           `models promote needs a version number, got ${JSON.stringify(positionals[0])}`,
         );
-      const registry = await ModelRegistry.load(platform.log, platform.serde);
-      const target = registry.get(model, version);
-      if (!target) throw new ModelRegistryError(`${model} has no version ${version}`);
-      if (target.artifacts.length === 0)
-        throw new ModelRegistryError(
-          `${model} v${version} has no artifacts (${target.reason ?? target.status})`,
-        );
-      if (registry.promoted(model)?.version === version) {
+      const result = await promoteModel(platform, artifactStore(config.dataDir), {
+        version,
+        model,
+        reason: values.reason as string | undefined,
+      });
+      if (result.alreadyPromoted) {
         process.stdout.write(`${model} v${version} is already promoted\n`);
         return 0;
       }
-      await artifactStore(config.dataDir).verify(target.artifacts);
-      const reason = (values.reason as string | undefined) ?? 'promoted by hand';
-      await republish(platform, [{ ...target, status: 'promoted', status_ts: Date.now(), reason }]);
       process.stdout.write(`${model} v${version} promoted\n`);
       return 0;
     }),
