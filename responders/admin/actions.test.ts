@@ -119,3 +119,28 @@ test('reindex without a promoted model says so; a second retrain while one runs 
     await actions.close();
   });
 });
+
+test('promote publishes one promoted event after verifying; an unknown, promoted or tampered version publishes nothing', async () => {
+  await withPlatform(2, async (platform, store) => {
+    const model = platform.config.modelName;
+    const actions = platformAdminActions(platform, store);
+    assert.deepEqual(await actions.promote(1, 'v2 regressed'), {
+      model,
+      promoted_version: 1,
+      previous_version: 2,
+      already_promoted: false,
+      reason: 'v2 regressed',
+    });
+    let registry = await ModelRegistry.load(platform.log, platform.serde);
+    assert.equal(registry.promoted(model)?.version, 1);
+    const events = registry.events().length;
+    assert.equal(((await actions.promote(1)) as { already_promoted: boolean }).already_promoted, true);
+    await assert.rejects(actions.promote(7), ModelRegistryError);
+    await writeFile(store.localPath(registry.get(model, 2)!.artifacts[0]!.uri), 'tampered');
+    await assert.rejects(actions.promote(2), ArtifactIntegrityError);
+    registry = await ModelRegistry.load(platform.log, platform.serde);
+    assert.equal(registry.events().length, events);
+    assert.equal(registry.promoted(model)?.version, 1);
+    await actions.close();
+  });
+});

@@ -10,10 +10,11 @@
  *   event loop, so a retrain slows the responder while it reads.
  * - `reindex`: `Indexer.indexOnce()`, as `recstream index build`.
  * - `rollback`: `rollbackModel`, as `recstream models rollback`.
+ * - `promote`: `promoteModel`, as `recstream models promote`.
  *
- * Reindex and rollback run one after the other, never side by side: both
- * read a registry, then publish the next version or status, and two at once
- * would publish from the same stale read.
+ * Reindex, rollback and promote run one after the other, never side by
+ * side: each reads a registry, then publishes the next version or status,
+ * and two at once would publish from the same stale read.
  *
  * @example
  * ```ts
@@ -27,6 +28,7 @@ import { Indexer } from '../../indexer/indexer.js';
 import { RetrainRunningError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { ArtifactStore } from '../../trainer/model-store.js';
+import { promoteModel } from '../../trainer/promote.js';
 import { rollbackModel } from '../../trainer/rollback.js';
 import { Trainer } from '../../trainer/trainer.js';
 import type { AdminActions } from '../routes/admin.js';
@@ -91,6 +93,21 @@ export function platformAdminActions(platform: Platform, store: ArtifactStore): 
           model: result.model,
           rolled_back_version: result.rolledBack.version,
           promoted_version: result.promoted.version,
+          reason: result.promoted.reason,
+        };
+      }),
+
+    promote: (version: number, reason?: string) =>
+      oneAtATime(async () => {
+        const result = await promoteModel(platform, store, {
+          version,
+          reason: reason ?? 'promoted through the admin API',
+        });
+        return {
+          model: result.model,
+          promoted_version: result.promoted.version,
+          previous_version: result.previousVersion,
+          already_promoted: result.alreadyPromoted,
           reason: result.promoted.reason,
         };
       }),

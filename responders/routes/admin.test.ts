@@ -19,7 +19,7 @@ const secretKey = (secret: string) => new TextEncoder().encode(secret);
 
 /** Records every call; `failWith` makes each action throw that error instead. */
 class RecordingActions implements AdminActions {
-  readonly calls: { action: string; reason?: string | undefined }[] = [];
+  readonly calls: { action: string; reason?: string | undefined; version?: number }[] = [];
   failWith: Error | undefined;
 
   async retrain(): Promise<object> {
@@ -34,6 +34,12 @@ class RecordingActions implements AdminActions {
     this.calls.push({ action: 'rollback', reason });
     if (this.failWith) throw this.failWith;
     return { model: 'recstream', rolled_back_version: 3, promoted_version: 2 };
+  }
+
+  async promote(version: number, reason?: string): Promise<object> {
+    this.calls.push({ action: 'promote', version, reason });
+    if (this.failWith) throw this.failWith;
+    return { model: 'recstream', promoted_version: version, previous_version: 2, already_promoted: false };
   }
 
   private run(action: string, result: object): object {
@@ -193,6 +199,62 @@ test('a rollback body that fails its schema is 400 INVALID_BODY and the action i
   assert.equal(badJson.statusCode, 400);
   assert.equal(badJson.json().code, 'INVALID_BODY');
   assert.deepEqual(actions.calls, []);
+  await app.close();
+});
+
+test('promote takes {version, reason?} strictly: 200 with the result, 400 INVALID_BODY otherwise', async () => {
+  const actions = new RecordingActions();
+  const metrics = new Registry();
+  const app = await appWith({ jwtSecret: SECRET }, actions, metrics);
+  const headers = { ...bearer(await hsToken()), 'content-type': 'application/json' };
+  const res = await app.inject({ method: 'POST', url: '/admin/promote', headers, payload: { version: 3 } });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(res.json(), {
+    model: 'recstream',
+    promoted_version: 3,
+    previous_version: 2,
+    already_promoted: false,
+  });
+  const withReason = await app.inject({
+    method: 'POST',
+    url: '/admin/promote',
+    headers,
+    payload: { version: 1, reason: 'v3 regressed' },
+  });
+  assert.equal(withReason.statusCode, 200, withReason.body);
+  for (const payload of [
+    {},
+    { version: '3' },
+    { version: 0 },
+    { version: 1.5 },
+    { version: 2, force: true },
+  ]) {
+    const bad = await app.inject({ method: 'POST', url: '/admin/promote', headers, payload });
+    assert.equal(bad.statusCode, 400, `${JSON.stringify(payload)}: ${bad.body}`);
+    assert.equal(bad.json().code, 'INVALID_BODY');
+  }
+  const noBody = await app.inject({
+    method: 'POST',
+    url: '/admin/promote',
+    headers: bearer(await hsToken()),
+  });
+  assert.equal(noBody.statusCode, 400, noBody.body);
+  const anonymous = await app.inject({ method: 'POST', url: '/admin/promote', payload: { version: 3 } });
+  assert.equal(anonymous.statusCode, 401);
+  assert.deepEqual(actions.calls, [
+    { action: 'promote', version: 3, reason: undefined },
+    { action: 'promote', version: 1, reason: 'v3 regressed' },
+  ]);
+  actions.failWith = new ModelRegistryError('recstream has no version 9');
+  const missing = await app.inject({
+    method: 'POST',
+    url: '/admin/promote',
+    headers,
+    payload: { version: 9 },
+  });
+  assert.equal(missing.statusCode, 409);
+  assert.equal(missing.json().code, 'MODEL_REGISTRY');
+  assert.match(await metrics.metrics(), /recstream_admin_requests_total\{action="promote",status="200"\} 2/);
   await app.close();
 });
 

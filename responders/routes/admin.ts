@@ -9,14 +9,18 @@
  * - `POST /admin/reindex` → `200` and the indexer's outcome.
  * - `POST /admin/rollback`, optional body `{ "reason": "..." }` → `200` and
  *   the versions rolled back and promoted.
+ * - `POST /admin/promote`, body `{ "version": 3, "reason"?: "..." }` → `200`
+ *   and the version promoted with the one promoted before it
+ *   (`already_promoted: true` when there was nothing to do).
  *
  * Every reply is JSON; refusals are `{ error, code }`:
  * - 401 / 403 / 404 from the auth check (404 `ADMIN_DISABLED` when no key is
  *   configured), before the body is read.
- * - 400 `INVALID_BODY` for a body that is not JSON or a rollback body that
- *   fails its schema (strictly: no type coercion, no unknown keys).
+ * - 400 `INVALID_BODY` for a body that is not JSON or a rollback or promote
+ *   body that fails its schema (strictly: no type coercion, no unknown keys).
  * - 409 with the error's own code when an action refuses on purpose (a
- *   RecstreamError: `MODEL_REGISTRY` for nothing to roll back to,
+ *   RecstreamError: `MODEL_REGISTRY` for nothing to roll back to or no such
+ *   version to promote,
  *   `ARTIFACT_INTEGRITY`, `RETRAIN_RUNNING`, ...).
  * - 503 with the error's code for the environment failing (disk, broker,
  *   state store); with `Retry-After` when retrying can help.
@@ -50,6 +54,8 @@ export interface AdminActions {
   reindex(): Promise<object>;
   /** Rolls the promoted model back to the one promoted before it. */
   rollback(reason?: string): Promise<object>;
+  /** Promotes a version of the model (its artifacts verified first). */
+  promote(version: number, reason?: string): Promise<object>;
 }
 
 export interface AdminRoutesOptions {
@@ -65,6 +71,16 @@ const RETRY_AFTER_S = 5;
 const rollbackBodySchema = {
   type: 'object',
   properties: { reason: { type: 'string', minLength: 1, maxLength: 1000 } },
+  additionalProperties: false,
+} as const;
+
+const promoteBodySchema = {
+  type: 'object',
+  properties: {
+    version: { type: 'integer', minimum: 1 },
+    reason: { type: 'string', minLength: 1, maxLength: 1000 },
+  },
+  required: ['version'],
   additionalProperties: false,
 } as const;
 
@@ -150,5 +166,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       },
     },
     async (request) => actions.rollback(request.body.reason),
+  );
+
+  app.post<{ Body: { version: number; reason?: string } }>(
+    '/admin/promote',
+    {
+      schema: { body: promoteBodySchema },
+      validatorCompiler: ({ schema }) => strictAjv.compile(schema),
+    },
+    async (request) => actions.promote(request.body.version, request.body.reason),
   );
 };
