@@ -24,6 +24,7 @@ import type { Readiness } from './readiness.js';
 import { serveMetrics } from './recommend/serve-metrics.js';
 import type { RecommendationService } from './recommend/service.js';
 import { type AdminActions, adminRoutes } from './routes/admin.js';
+import { type ConsoleOptions, consoleRoutes } from './routes/console.js';
 import { eventsRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { type ClientRateLimitOptions, clientRateLimit } from './routes/rate-limit.js';
@@ -51,6 +52,11 @@ export interface ResponderAppOptions {
     /** Why the service is not there yet (starting, or the reason its start failed). */
     readonly notReadyReason: () => string | null;
   };
+  /**
+   * The operator console at GET / and the JSON it polls (GET /v1/status, /v1/models,
+   * /v1/users/:userId/history, /v1/items); see routes/console.ts.
+   */
+  readonly console?: Omit<ConsoleOptions, 'metrics' | 'adminEnabled'>;
 }
 
 export async function createResponderApp(options: ResponderAppOptions): Promise<FastifyInstance> {
@@ -85,5 +91,11 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
   }
   if (options.admin !== undefined)
     await app.register(adminRoutes, { ...options.admin, metrics: options.metrics });
+  if (options.console !== undefined)
+    await app.register(consoleRoutes, {
+      ...options.console,
+      metrics: options.metrics,
+      adminEnabled: options.admin?.auth.enabled ?? false,
+    });
   return app;
 }

@@ -73,6 +73,13 @@ export async function startResponder(
       logger,
       ingest: { service: ingest, maxBodyBytes: config.ingestMaxBodyBytes },
       admin: { auth: await AdminAuth.fromConfig(config), actions: adminActions },
+      console: {
+        log,
+        serde,
+        modelName: config.modelName,
+        indexName: config.indexName,
+        ...(options.online === undefined ? {} : { service: () => service, online: options.online }),
+      },
       ...(config.rateLimitPerSecond === 0
         ? {}
         : { rateLimit: { max: config.rateLimitPerSecond, windowMs: 1000 } }),
