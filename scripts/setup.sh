@@ -3,8 +3,9 @@
 # a Redis server (started if none answers on 127.0.0.1:6379), PyTorch for the
 # training engine (Debian's python3-torch, with the threaded OpenBLAS it
 # needs to be fast, and pytest for the engine's tests) unless a python3 that
-# imports torch is there already, then the npm packages, which also builds
-# the TypeScript (npm's `prepare`). Idempotent.
+# imports torch is there already, Chromium for the operator console's browser
+# test, then the npm packages, which also builds the TypeScript (npm's
+# `prepare`). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,11 @@ elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>
   && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
   # Without it Debian's torch runs its matmuls on the reference BLAS, several times slower.
   apt_install libopenblas0-pthread
+fi
+
+if ! command -v chromium >/dev/null; then
+  echo "setup: installing chromium (headless, for the operator console's browser test)"
+  apt_install chromium
 fi
 
 # promtool and docker-compose: deploy/deploy.test.ts checks the alert rules and
