@@ -7,14 +7,15 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
-import { createLogger } from '../runtime/observability/logger.js';
 import { TopologyError } from '../runtime/errors.js';
+import { createLogger } from '../runtime/observability/logger.js';
 import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
 import { readActiveNamespace } from '../runtime/processor/active-namespace.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { namespacedTopology, optionsInNamespace } from '../runtime/processor/namespace.js';
 import type { RunnerOptions } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
+import { simulationTopics } from '../sim/log-writer.js';
 import { APPLICATIONS, applicationNames } from '../topologies/index.js';
 
 export async function withPlatform<T>(
@@ -32,6 +33,15 @@ export async function withPlatform<T>(
   } finally {
     await platform.close();
   }
+}
+
+/**
+ * Creates the platform's input topics when missing (rec.items and rec.users
+ * compacted, rec.interactions), so long-running roles start on an empty
+ * data dir and process what producers send later.
+ */
+export async function ensureInputTopics(platform: Platform): Promise<void> {
+  for (const spec of simulationTopics(platform.config.partitions)) await platform.log.ensureTopic(spec);
 }
 
 /** The topologies named by `--app` (`all` or unset: every application). */

@@ -23,7 +23,7 @@ import { followRounds } from '../trainer/follow.js';
 import { Trainer, type TrainOutcome } from '../trainer/trainer.js';
 import { describeIndexOutcome } from './commands/index-build.js';
 import { artifactStore, describeTrainOutcome } from './commands/train.js';
-import { activeRunnerOptions, selectTopologies } from './platform.js';
+import { activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
 import { openServingStore } from './serving-store.js';
 
 export interface RolesOptions {
@@ -51,6 +51,7 @@ export async function startRoles(platform: Platform, options: RolesOptions): Pro
   const metrics = runtimeMetrics(platform.metrics);
   const runners = new Map<string, StreamRunner>();
   const runs: Promise<unknown>[] = [];
+  await ensureInputTopics(platform);
   for (const topology of await selectTopologies(platform, 'all')) {
     const runner = await StreamRunner.start({ ...(await activeRunnerOptions(platform, topology)), metrics });
     runners.set(topology.applicationId, runner);

@@ -23,7 +23,7 @@ import { openOnlineStore } from '../runtime/online/open.js';
 import type { Platform } from '../runtime/platform.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import { onlineViews } from '../topologies/online-views.js';
-import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from './platform.js';
+import { activeNamespaceOf, activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
 
 export interface ServingStore {
   readonly online: OnlineStore;
@@ -50,6 +50,7 @@ export async function openServingStore(
     const online = await openOnlineStore(config, views, logger, runnersLookup(runners));
     return { online, close: () => online.close() };
   }
+  await ensureInputTopics(platform);
   const [features] = await selectTopologies(platform, 'features');
   const runner = await StreamRunner.start({
     ...(await activeRunnerOptions(platform, features!)),
