@@ -45,7 +45,7 @@ export async function demoServe(
     );
   });
   out.write(
-    `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nCtrl-C stops.\n`,
+    `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  console: ${responder.url}/   metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nCtrl-C stops.\n`,
   );
   await roles.finished;
 }
