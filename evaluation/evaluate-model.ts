@@ -18,6 +18,7 @@ import type { Platform } from '../runtime/platform.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import type { ArtifactStore } from '../trainer/model-store.js';
 import { ModelScorer } from './model-scorer.js';
+import { PopularityBaseline } from './popularity-baseline.js';
 import { RankingMetrics, type RankingResult } from './ranking-metrics.js';
 import { withUserFeatures } from './user-features.js';
 
@@ -52,12 +53,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   const ours = new Map(options.ks.map((k) => [k, new RankingMetrics(k, scorer.catalogSize)]));
   const popular = new Map(options.ks.map((k) => [k, new RankingMetrics(k, scorer.catalogSize)]));
 
-  const counts = new Map<string, number>();
-  for (const seen of options.seen.values())
-    for (const item of seen) counts.set(item, (counts.get(item) ?? 0) + 1);
-  const byPopularity = [...counts]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .map(([item]) => item);
+  const byPopularity = PopularityBaseline.fromSeen(options.seen.values());
   const none = new Set<string>();
   const exclude = options.excludeSeen ?? true;
 
@@ -76,12 +72,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
         batch.forEach((userId, i) => {
           const relevant = options.holdout.get(userId)!;
           for (const metrics of ours.values()) metrics.add(ranked[i]!.items, relevant);
-          const seen = exclude ? (options.seen.get(userId) ?? none) : none;
-          const baseline: string[] = [];
-          for (const item of byPopularity) {
-            if (baseline.length === kMax) break;
-            if (!seen.has(item)) baseline.push(item);
-          }
+          const baseline = byPopularity.top(kMax, exclude ? options.seen.get(userId) : undefined);
           for (const metrics of popular.values()) metrics.add(baseline, relevant);
         });
         options.onProgress?.(Math.min(users.length, from + BATCH), users.length);

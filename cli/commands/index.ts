@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
 import { dlqReplayCommand } from './dlq-replay.js';
+import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
 import { indexCommand } from './index-build.js';
 import { materializeCommand } from './materialize.js';
@@ -46,5 +47,6 @@ export const COMMANDS: readonly Command[] = [
   modelsListCommand,
   modelsPromoteCommand,
   modelsRollbackCommand,
+  evalCommand,
   benchCommand,
 ];

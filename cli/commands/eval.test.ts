@@ -1,0 +1,131 @@
+/**
+ * `recstream eval` end to end on a small generated `lines` data set: import,
+ * process, train (small engine settings), index, every holdout user scored
+ * through the serving path beside the popularity baseline, `--json` in
+ * DESIGN.md §7's shape; a second run on the same data dir finds the import
+ * and the promoted model there instead of importing and training again.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCliOk } from '../../test/cli.js';
+
+const ENV = {
+  RECSTREAM_COMMIT_INTERVAL_MS: '50',
+  RECSTREAM_LOG_FSYNC: 'never',
+  RECSTREAM_TRAIN_CONFIG: JSON.stringify({
+    epochs: 10,
+    ranker_epochs: 1,
+    dim: 16,
+    threads: 2,
+    refit: false,
+    uniform_negatives: 64,
+    batch_size: 256,
+  }),
+  // The test is about the path, not the model: whatever it learns is promoted and served.
+  RECSTREAM_GATE_POPULARITY_MARGIN: '1',
+};
+
+const USERS = 300;
+const GROUPS = 10;
+const PER_GROUP = 20;
+
+/** Users who like one group of items: 10 training items and 3 held out each, seeded. */
+function world(): { train: string; test: string } {
+  let seed = 42;
+  // mulberry32
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const train: string[] = [];
+  const test: string[] = [];
+  for (let u = 0; u < USERS; u++) {
+    const group = u % GROUPS;
+    const items = new Set<string>();
+    while (items.size < 13) {
+      const own = random() < 0.85;
+      const g = own ? group : Math.floor(random() * GROUPS);
+      items.add(`i${g * PER_GROUP + Math.floor(random() * PER_GROUP)}`);
+    }
+    const list = [...items];
+    train.push(`u${u} ${list.slice(0, 10).join(' ')}`);
+    // A few users have nothing held out; one holdout user never trained (cold start).
+    if (u % 50 !== 7) test.push(`u${u} ${list.slice(10).join(' ')}`);
+  }
+  test.push('u_new i0 i1');
+  return { train: `${train.join('\n')}\n`, test: `${test.join('\n')}\n` };
+}
+
+interface Metrics {
+  recall: number;
+  ndcg: number;
+  hr: number;
+  coverage: number;
+}
+
+function checkMetrics(name: string, m: Metrics): void {
+  assert.deepEqual(Object.keys(m).sort(), ['coverage', 'hr', 'ndcg', 'recall'], name);
+  for (const [key, value] of Object.entries(m))
+    assert.ok(typeof value === 'number' && value >= 0 && value <= 1, `${name}.${key} = ${value}`);
+}
+
+test('recstream eval imports, trains, indexes and scores every holdout user through the serving path', {
+  timeout: 180_000,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'recstream-eval-'));
+  try {
+    const { train, test: holdout } = world();
+    const trainPath = join(root, 'train.txt');
+    const testPath = join(root, 'test.txt');
+    await writeFile(trainPath, train);
+    await writeFile(testPath, holdout);
+    const dataDir = join(root, 'data');
+    const args = [
+      'eval',
+      '--train',
+      trainPath,
+      '--holdout',
+      testPath,
+      '--format',
+      'lines',
+      '--k',
+      '20',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ];
+
+    const first = await runCliOk(args, ENV);
+    const report = JSON.parse(first.stdout);
+    assert.equal(report.k, 20);
+    assert.equal(report.users, USERS - USERS / 50 + 1);
+    checkMetrics('recstream', report.recstream);
+    checkMetrics('popularity', report.popularity);
+    assert.equal(report.model_version, 'recstream@1');
+    assert.match(report.index_version, /^items@\d+$/);
+    // Every user the model knows is personalised; the one who never trained gets popularity.
+    assert.deepEqual(report.fallbacks, { cold_start: 1 });
+    assert.equal(report.personalised, report.users - 1);
+    assert.equal(report.imported, true);
+    assert.equal(report.training_interactions, USERS * 10);
+    // Lists were served and found something (how much is `bench quality`'s business).
+    assert.ok(report.recstream.hr > 0 && report.popularity.hr > 0);
+    assert.match(first.stderr, /imported .*train\.txt: 3,000 interactions, 300 users/);
+
+    const again = await runCliOk(args, ENV);
+    const second = JSON.parse(again.stdout);
+    assert.match(again.stderr, /already holds this training part/);
+    assert.match(again.stderr, /using the promoted model recstream v1/);
+    assert.equal(second.imported, false);
+    assert.equal(second.model_version, 'recstream@1');
+    assert.equal(second.users, report.users);
+    assert.deepEqual(second.popularity, report.popularity);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

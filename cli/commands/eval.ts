@@ -1,0 +1,160 @@
+/**
+ * `recstream eval --train <path> --holdout <path> --format lines|movielens|csv`:
+ * offline evaluation through the serving path (evaluation/serving-eval.ts).
+ * Progress and what happens go to stderr; the table (or with `--json` the
+ * DESIGN.md §7 object) to stdout.
+ *
+ * @example
+ * ```sh
+ * recstream eval --train ../shared/data/lastfm/train.txt --train ../shared/data/lastfm/valid.txt \
+ *   --holdout ../shared/data/lastfm/test.txt --format lines --k 20 --data-dir /tmp/lastfm
+ * recstream eval --train ../shared/data/ml-100k/u1.base --holdout ../shared/data/ml-100k/u1.test --format movielens
+ * ```
+ */
+
+import {
+  type EvalMetrics,
+  runServingEvaluation,
+  type ServingEvalReport,
+} from '../../evaluation/serving-eval.js';
+import { parseMapping } from '../../runtime/import/csv-format.js';
+import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../runtime/import/index.js';
+import { BadFieldError, parseTimestamp } from '../../runtime/import/values.js';
+import type { Command, CommandArgs } from '../command.js';
+import { withPlatform } from '../platform.js';
+import { Progress } from '../progress.js';
+import { artifactStore, engineProgress } from './train.js';
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary:
+    'offline evaluation through the serving path: Recall@K, NDCG@K, HR@K, coverage beside the popularity baseline',
+  usage: [
+    'recstream eval --train PATH [--train PATH…] --holdout PATH --format lines|movielens|csv [--k 20] [--json]',
+    '               [--retrain] [--now TIME] [--concurrency 16] [--map field=column,…] [--delimiter C|tab]',
+    'Imports the training part (files in time order; MovieLens ratings sorted by time first) unless the',
+    'data dir already holds it, processes it, trains (or uses the promoted model), indexes, then asks',
+    "GET /v1/recommendations' code for K items for every holdout user, training items excluded, as of",
+    '--now (epoch ms or ISO-8601; default a day after the last training event).',
+  ].join('\n'),
+  options: {
+    train: { type: 'string', multiple: true },
+    holdout: { type: 'string', multiple: true },
+    format: { type: 'string' },
+    k: { type: 'string' },
+    json: { type: 'boolean' },
+    retrain: { type: 'boolean' },
+    concurrency: { type: 'string' },
+    now: { type: 'string' },
+    map: { type: 'string' },
+    delimiter: { type: 'string' },
+  },
+  async run({ config, values }) {
+    const train = paths(values, 'train');
+    const holdout = paths(values, 'holdout');
+    const format = values.format;
+    if (typeof format !== 'string' || !(IMPORT_FORMATS as readonly string[]).includes(format))
+      throw new RangeError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got ${String(format)}`);
+    if ((values.map !== undefined || values.delimiter !== undefined) && format !== 'csv')
+      throw new RangeError('--map and --delimiter apply to --format csv');
+    const k = whole(values.k, 20, '--k', 1000);
+    const concurrency = whole(values.concurrency, 16, '--concurrency', 256);
+    const now = typeof values.now === 'string' ? time('--now', values.now) : undefined;
+    const sourceOptions: SourceOptions = {
+      map: typeof values.map === 'string' ? parseMapping(values.map) : undefined,
+      delimiter:
+        values.delimiter === 'tab' || values.delimiter === '\\t'
+          ? '\t'
+          : (values.delimiter as string | undefined),
+    };
+    return withPlatform(config, async (platform) => {
+      const report = await runServingEvaluation(
+        platform,
+        artifactStore(config.dataDir),
+        {
+          format: format as ImportFormat,
+          train,
+          holdout,
+          k,
+          retrain: values.retrain === true,
+          concurrency,
+          now,
+          sourceOptions,
+        },
+        {
+          note: (line) => process.stderr.write(`${line}\n`),
+          progress: (label, total) => new Progress(label, total),
+          onEngineEvent: engineProgress(),
+        },
+      );
+      process.stdout.write(values.json ? `${JSON.stringify(jsonReport(report), null, 2)}\n` : table(report));
+      return 0;
+    });
+  },
+};
+
+function paths(values: CommandArgs['values'], name: string): string[] {
+  const raw = values[name] as unknown;
+  const list = Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [];
+  if (list.length === 0) throw new RangeError(`--${name} PATH is required`);
+  return list;
+}
+
+function whole(raw: string | boolean | undefined, fallback: number, name: string, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new RangeError(`${name} must be a whole number from 1 to ${max}, got ${String(raw)}`);
+  return n;
+}
+
+/** Epoch milliseconds or an ISO-8601 date. */
+function time(name: string, raw: string): number {
+  try {
+    return parseTimestamp(name, raw, /^\d+$/.test(raw.trim()) ? 'ms' : 'iso');
+  } catch (error) {
+    if (error instanceof BadFieldError) throw new RangeError(error.message);
+    throw error;
+  }
+}
+
+/** DESIGN.md §7's shape first, then what else the run found. */
+function jsonReport(r: ServingEvalReport): Record<string, unknown> {
+  return {
+    k: r.k,
+    users: r.users,
+    recstream: r.recstream,
+    popularity: r.popularity,
+    personalised: r.personalised,
+    fallbacks: r.fallbacks,
+    model_version: r.model_version,
+    index_version: r.index_version,
+    ranker: r.ranker,
+    candidates: r.candidates,
+    catalog_items: r.catalog_items,
+    training_interactions: r.training_interactions,
+    now: new Date(r.now).toISOString(),
+    imported: r.imported,
+    seconds: Math.round(r.seconds * 10) / 10,
+  };
+}
+
+function table(r: ServingEvalReport): string {
+  const k = r.k;
+  const row = (name: string, m: EvalMetrics) =>
+    `${name.padEnd(12)}${[m.recall, m.ndcg, m.hr, m.coverage].map((x) => x.toFixed(4).padStart(12)).join('')}`;
+  const ratio = r.popularity.recall > 0 ? `×${(r.recstream.recall / r.popularity.recall).toFixed(2)}` : '-';
+  const fallbacks = Object.entries(r.fallbacks)
+    .map(([reason, n]) => `${reason} ${n.toLocaleString('en-US')}`)
+    .join(', ');
+  return [
+    `${r.users.toLocaleString('en-US')} holdout users, K = ${k}, ${r.model_version ?? 'no model'} with ${r.index_version ?? 'no index'}, ${r.catalog_items.toLocaleString('en-US')} catalog items`,
+    '',
+    `${''.padEnd(12)}${[`Recall@${k}`, `NDCG@${k}`, `HR@${k}`, 'coverage'].map((h) => h.padStart(12)).join('')}`,
+    row('recstream', r.recstream),
+    row('popularity', r.popularity),
+    '',
+    `Recall@${k} ${ratio} popularity; personalised ${r.personalised.toLocaleString('en-US')} users${fallbacks ? `, fallbacks: ${fallbacks}` : ''}`,
+    '',
+  ].join('\n');
+}
