@@ -17,6 +17,7 @@ import {
   runServingEvaluation,
   type ServingEvalReport,
 } from '../../evaluation/serving-eval.js';
+import { ConfigError } from '../../runtime/errors.js';
 import { parseMapping } from '../../runtime/import/csv-format.js';
 import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../runtime/import/index.js';
 import { BadFieldError, parseTimestamp } from '../../runtime/import/values.js';
@@ -54,9 +55,9 @@ export const evalCommand: Command = {
     const holdout = paths(values, 'holdout');
     const format = values.format;
     if (typeof format !== 'string' || !(IMPORT_FORMATS as readonly string[]).includes(format))
-      throw new RangeError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got ${String(format)}`);
+      throw new ConfigError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got ${String(format)}`);
     if ((values.map !== undefined || values.delimiter !== undefined) && format !== 'csv')
-      throw new RangeError('--map and --delimiter apply to --format csv');
+      throw new ConfigError('--map and --delimiter apply to --format csv');
     const k = whole(values.k, 20, '--k', 1000);
     const concurrency = whole(values.concurrency, 16, '--concurrency', 256);
     const now = typeof values.now === 'string' ? time('--now', values.now) : undefined;
@@ -96,7 +97,7 @@ export const evalCommand: Command = {
 function paths(values: CommandArgs['values'], name: string): string[] {
   const raw = values[name] as unknown;
   const list = Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [];
-  if (list.length === 0) throw new RangeError(`--${name} PATH is required`);
+  if (list.length === 0) throw new ConfigError(`--${name} PATH is required`);
   return list;
 }
 
@@ -104,7 +105,7 @@ function whole(raw: string | boolean | undefined, fallback: number, name: string
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new RangeError(`${name} must be a whole number from 1 to ${max}, got ${String(raw)}`);
+    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got ${String(raw)}`);
   return n;
 }
 
@@ -113,7 +114,7 @@ function time(name: string, raw: string): number {
   try {
     return parseTimestamp(name, raw, /^\d+$/.test(raw.trim()) ? 'ms' : 'iso');
   } catch (error) {
-    if (error instanceof BadFieldError) throw new RangeError(error.message);
+    if (error instanceof BadFieldError) throw new ConfigError(error.message);
     throw error;
   }
 }
