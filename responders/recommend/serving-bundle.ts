@@ -27,6 +27,8 @@ import { dirname, join } from 'node:path';
 import type { DeltaManifest, IndexManifest } from '../../indexer/indexer.js';
 import { AnnIndex } from '../../inference/ann-index.js';
 import { loadModels, type Models } from '../../inference/onnx-models.js';
+import { itemFeaturesAt } from '../../processors/item-features/item-view.js';
+import { featuresAt } from '../../processors/user-features/user-view.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
 import {
@@ -272,45 +274,13 @@ export class ServingBundle {
 
   /** One request through each session, so the first real request does not pay for their set-up. */
   private async warmUp(): Promise<void> {
-    const query = {
-      userId: '',
-      features: {
-        event_count: 0,
-        recent_items: [],
-        decayed_counts: {},
-        category_affinity: {},
-        mean_watch_fraction: null,
-        session_count: 0,
-        session_events: 0,
-        session_start_ts: null,
-        last_active_ts: null,
-        country: null,
-        language: null,
-        age_bucket: null,
-      },
-      context: NO_CONTEXT,
-      ts: Date.now(),
-    };
+    const ts = Date.now();
+    const query = { userId: '', features: featuresAt(undefined, ts, undefined), context: NO_CONTEXT, ts };
     const embedding = await this.models.userTower.embed(userTowerInputs([query], this.vocab));
     const found = this.ann.search(embedding.subarray(0, this.ann.config.dimensions), 10);
     const candidates = found.keys.map((key) => ({
       itemId: this.itemOf.get(key)!,
-      features: {
-        popularity: { total: 0, hl_1h: 0, hl_1d: 0, hl_7d: 0 },
-        impressions: 0,
-        clicks: 0,
-        smoothed_ctr: 0,
-        completion_rate: 0,
-        mean_rating: null,
-        unique_users_estimate: 0,
-        trending_score: 0,
-        last_interaction_ts: null,
-        popularity_by_country: {},
-        categories: [],
-        language: null,
-        duration_s: null,
-        release_ts: null,
-      },
+      features: itemFeaturesAt(undefined, ts, undefined),
     }));
     if (candidates.length > 0) await this.models.ranker.score(rankerInputs(query, candidates, this.vocab));
   }
