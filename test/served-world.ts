@@ -18,9 +18,9 @@ export const SERVED_WORLD_ENV = {
   RECSTREAM_GATE_PREVIOUS_MARGIN: '1',
 };
 
-/** 400 users, 150 items, 30,000 events over 4 days; `recstream@1` promoted and `items@1` built. */
-export async function buildServedWorld(dataDir: string): Promise<void> {
-  const cli = (args: string[]) => runCliOk([...args, '--data-dir', dataDir], SERVED_WORLD_ENV);
+/** 400 users, 150 items, 30,000 events over 4 days, through `features` and `snapshots`: training snapshots ready. */
+export async function buildSnapshottedWorld(dataDir: string, env: Record<string, string>): Promise<void> {
+  const cli = (args: string[]) => runCliOk([...args, '--data-dir', dataDir], env);
   await cli([
     'simulate',
     '--users',
@@ -35,6 +35,14 @@ export async function buildServedWorld(dataDir: string): Promise<void> {
     '9',
   ]);
   for (const app of ['features', 'snapshots']) await cli(['process', '--app', app, '--once']);
-  await cli(['train', '--once']);
-  await cli(['index', '--once']);
+}
+
+/** The snapshotted world with `recstream@1` promoted and `items@1` built. */
+export async function buildServedWorld(dataDir: string): Promise<void> {
+  await buildSnapshottedWorld(dataDir, SERVED_WORLD_ENV);
+  for (const args of [
+    ['train', '--once'],
+    ['index', '--once'],
+  ])
+    await runCliOk([...args, '--data-dir', dataDir], SERVED_WORLD_ENV);
 }

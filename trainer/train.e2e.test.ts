@@ -18,6 +18,7 @@ import { checkParity } from '../inference/parity.js';
 import type { IndexVersion, ModelVersion } from '../schemas/generated/types.js';
 import { CLI, pathExists, runCli, runCliOk } from '../test/cli.js';
 import { withTestPlatform } from '../test/platform.js';
+import { buildSnapshottedWorld } from '../test/served-world.js';
 import { sha256File } from './model-store.js';
 
 const ENV = {
@@ -58,23 +59,7 @@ test('simulate → process → train → promoted model → index; same seed sam
   const root = await mkdtemp(join(tmpdir(), 'recstream-train-e2e-'));
   const dataDir = join(root, 'data');
   try {
-    await cli([
-      'simulate',
-      '--users',
-      '400',
-      '--items',
-      '150',
-      '--events',
-      '30000',
-      '--days',
-      '4',
-      '--seed',
-      '9',
-      '--data-dir',
-      dataDir,
-    ]);
-    for (const app of ['features', 'snapshots'])
-      await cli(['process', '--app', app, '--once', '--data-dir', dataDir]);
+    await buildSnapshottedWorld(dataDir, ENV);
 
     const trained = await cli(['train', '--once', '--data-dir', dataDir]);
     assert.match(trained, /recstream v1 promoted/);
