@@ -24,7 +24,8 @@
  * ```
  */
 import type { EventLog } from '../runtime/log/log.js';
-import type { Producer } from '../runtime/producer/producer.js';
+import type { Platform } from '../runtime/platform.js';
+import { createProducer, type Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import { readTopic } from './topic-reader.js';
@@ -108,6 +109,27 @@ export class ModelRegistry {
   /** Every event in the order it was applied. */
   events(): readonly ModelVersion[] {
     return this.history;
+  }
+}
+
+/**
+ * Publishes `events` in order through a producer of its own (promotion and
+ * rollback by hand, the admin API) and waits until the log acknowledged
+ * each one.
+ */
+export async function publishModelVersions(
+  platform: Platform,
+  events: readonly ModelVersion[],
+): Promise<void> {
+  const producer = createProducer({
+    log: platform.log,
+    serde: platform.serde,
+    createTopics: { partitions: platform.config.partitions },
+  });
+  try {
+    for (const event of events) await publishModelVersion(producer, event);
+  } finally {
+    await producer.close();
   }
 }
 

@@ -12,9 +12,8 @@
  */
 import { ModelRegistryError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
-import { createProducer } from '../runtime/producer/producer.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
-import { ModelRegistry, publishModelVersion } from './model-registry.js';
+import { ModelRegistry, publishModelVersions } from './model-registry.js';
 import type { ArtifactStore } from './model-store.js';
 
 export interface PromoteOptions {
@@ -66,15 +65,6 @@ export async function promoteModel(
     status_ts: Date.now(),
     reason: options.reason ?? 'promoted by hand',
   };
-  const producer = createProducer({
-    log: platform.log,
-    serde: platform.serde,
-    createTopics: { partitions: platform.config.partitions },
-  });
-  try {
-    await publishModelVersion(producer, promoted);
-  } finally {
-    await producer.close();
-  }
+  await publishModelVersions(platform, [promoted]);
   return { model, promoted, previousVersion, alreadyPromoted: false };
 }

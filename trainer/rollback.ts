@@ -13,9 +13,8 @@
  */
 import { ModelRegistryError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
-import { createProducer } from '../runtime/producer/producer.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
-import { ModelRegistry, publishModelVersion } from './model-registry.js';
+import { ModelRegistry, publishModelVersions } from './model-registry.js';
 import type { ArtifactStore } from './model-store.js';
 
 export interface RollbackOptions {
@@ -64,16 +63,6 @@ export async function rollbackModel(
     status_ts: now,
     reason: `rollback of v${current.version}: ${reason}`,
   };
-  const producer = createProducer({
-    log: platform.log,
-    serde: platform.serde,
-    createTopics: { partitions: platform.config.partitions },
-  });
-  try {
-    await publishModelVersion(producer, rolledBack);
-    await publishModelVersion(producer, promoted);
-  } finally {
-    await producer.close();
-  }
+  await publishModelVersions(platform, [rolledBack, promoted]);
   return { model, rolledBack, promoted };
 }
