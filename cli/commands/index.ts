@@ -17,11 +17,11 @@ import { onlineNamespacesCommand } from './online-namespaces.js';
 import { processCommand } from './process.js';
 import { rebuildCommand, replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
-import { upCommand } from './up.js';
 import { simulateCommand } from './simulate.js';
 import { stateDigestCommand } from './state-digest.js';
 import { topicsCommand } from './topics.js';
 import { trainCommand } from './train.js';
+import { upCommand } from './up.js';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,

@@ -250,10 +250,7 @@ export class StreamRunner {
         await state.close();
       }
     }
-    this.options.logger.info(
-      { partitions, from },
-      'tasks reset for a replay',
-    );
+    this.options.logger.info({ partitions, from }, 'tasks reset for a replay');
     await this.openTasks();
   }
 
@@ -604,8 +601,7 @@ export class StreamRunner {
     }
     this.tasks.clear();
     if (this.consumer) await this.consumer.close();
-    if (clean)
-      this.options.logger.info({ ...this.stats, namespace: this.labels.namespace }, 'runner closed');
+    if (clean) this.options.logger.info({ ...this.stats, namespace: this.labels.namespace }, 'runner closed');
   }
 
   /** Drops uncommitted work and resumes every task from its last commit. */
