@@ -1,6 +1,7 @@
 /** Every benchmark suite by name (DESIGN.md §10). */
 import type { Suite } from '../result.js';
 import { annSuite } from './ann.js';
+import { freshnessSuite } from './freshness.js';
 import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
@@ -8,12 +9,14 @@ import { onlineSuite } from './online.js';
 import { qualitySuite } from './quality.js';
 import { replaySuite } from './replay.js';
 import { runtimeSuite } from './runtime.js';
+import { serveSuite } from './serve.js';
 import { simulateSuite } from './simulate.js';
 import { topologySuite } from './topology.js';
 import { trainSuite } from './train.js';
 
 export const SUITES: Readonly<Record<string, Suite>> = {
   ann: annSuite,
+  freshness: freshnessSuite,
   import: importSuite,
   ingest: ingestSuite,
   log: logSuite,
@@ -21,6 +24,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   quality: qualitySuite,
   replay: replaySuite,
   runtime: runtimeSuite,
+  serve: serveSuite,
   simulate: simulateSuite,
   topology: topologySuite,
   train: trainSuite,
