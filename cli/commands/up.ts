@@ -24,6 +24,13 @@ export const upCommand: Command = {
           onTrain: (o) => process.stdout.write(`train: ${describeTrainOutcome(o)}\n`),
           onIndex: (o) => process.stdout.write(`index: ${describeIndexOutcome(o)}\n`),
         });
+        try {
+          await roles.responder.started;
+        } catch (error) {
+          controller.abort();
+          await roles.finished.catch(() => undefined);
+          throw error;
+        }
         process.stdout.write(
           `recstream up: ${roles.runners.length} processor applications, trainer, indexer; serving on ${roles.responder.url}\n`,
         );
