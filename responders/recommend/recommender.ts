@@ -15,7 +15,7 @@
  *    already seen, unavailable, and `mature` items for users in the 13-17
  *    bucket;
  * 5. the ranker over every candidate in one batched call, its items'
- *    features from a second round trip; its log click probability is added
+ *    features from a second round trip (each item's view cached for a second); its log click probability is added
  *    to the retrieval score with `rankerWeight`, and only when the model's
  *    holdout said the ranker beats the CTR baseline;
  * 6. diversification: at most `maxPerCategory` of a page share their first
@@ -40,6 +40,7 @@ import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';
 import { rankerInputs, type UserQuery, userTowerInputs } from '../../trainer/model-bundle.js';
 import type { BundleManager } from './bundle-manager.js';
+import { ItemViewCache } from './item-view-cache.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
 import type { ServeMetrics } from './serve-metrics.js';
@@ -104,9 +105,11 @@ class StoreTimeout extends Error {}
 
 export class Recommender {
   private readonly timeoutMs: number;
+  private readonly itemViews: ItemViewCache;
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
+    this.itemViews = new ItemViewCache(options.online);
   }
 
   async recommend(request: RecommendRequest): Promise<RecommendResult> {
@@ -199,11 +202,11 @@ export class Recommender {
     ids: string[],
     scores: number[],
   ): Promise<void> {
-    const { metrics, online, catalog } = this.options;
+    const { metrics, catalog } = this.options;
     const started = performance.now();
     let views: (ItemView | undefined)[];
     try {
-      views = await this.bounded(online.getMany<ItemView>('item', ids));
+      views = await this.bounded(this.itemViews.getMany(ids, Date.now()));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
       metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
