@@ -10,6 +10,8 @@ test('defaults apply when nothing is set', () => {
   assert.equal(config.kafkaBrokers, undefined);
   assert.equal(config.httpPort, 8080);
   assert.equal(config.device, 'auto');
+  assert.equal(config.kafkaIdempotent, 'true');
+  assert.equal(config.serveMaxK, 100);
   assert.ok(Object.isFrozen(config));
 });
 
@@ -30,6 +32,9 @@ test('errors name the variable', () => {
     [{ RECSTREAM_DEVICE: 'tpu' }, /RECSTREAM_DEVICE="tpu" must be one of auto, cpu, cuda/],
     [{ RECSTREAM_KAFKA_BROKERS: 'localhost' }, /RECSTREAM_KAFKA_BROKERS: "localhost" is not host:port/],
     [{ RECSTREAM_REDIS_URL: 'not a url' }, /RECSTREAM_REDIS_URL="not a url" is not a URL/],
+    [{ RECSTREAM_KAFKA_IDEMPOTENT: 'no' }, /RECSTREAM_KAFKA_IDEMPOTENT="no" must be one of true, false/],
+    [{ RECSTREAM_SERVE_MAX_K: '0' }, /RECSTREAM_SERVE_MAX_K=0 is out of range/],
+    [{ RECSTREAM_SERVE_RANKER_WEIGHT: 'heavy' }, /RECSTREAM_SERVE_RANKER_WEIGHT="heavy" is not a number/],
   ];
   for (const [env, message] of cases) {
     assert.throws(

@@ -38,6 +38,19 @@ export const CONFIG_SCHEMA = {
     default: undefined,
     doc: 'comma-separated Kafka brokers (host:port); unset uses the embedded log',
   },
+  kafkaIdempotent: {
+    env: 'RECSTREAM_KAFKA_IDEMPOTENT',
+    kind: 'enum',
+    values: ['true', 'false'],
+    default: 'true',
+    doc: 'idempotent Kafka producer; false only for brokers whose idempotence check is broken (go-mokapi): appends keep their order but a retried request may write its records twice, which consumers absorb by event_id',
+  },
+  kafkaClientId: {
+    env: 'RECSTREAM_KAFKA_CLIENT_ID',
+    kind: 'string',
+    default: 'recstream',
+    doc: 'client id the Kafka brokers see (quotas, broker logs)',
+  },
   schemaRegistryUrl: {
     env: 'RECSTREAM_SCHEMA_REGISTRY_URL',
     kind: 'url',

@@ -80,7 +80,12 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
 async function openLog(config: Config, logger: Logger, readOnly: boolean): Promise<EventLog> {
   if (config.kafkaBrokers) {
     const { KafkaLog } = await import('./log/kafka/kafka-log.js');
-    return new KafkaLog({ brokers: [...config.kafkaBrokers], clientId: 'recstream', logger });
+    return new KafkaLog({
+      brokers: [...config.kafkaBrokers],
+      clientId: config.kafkaClientId,
+      idempotent: config.kafkaIdempotent === 'true',
+      logger,
+    });
   }
   return EmbeddedLog.open(join(config.dataDir, 'log'), {
     fsync: FSYNC_MODES[config.logFsync],
