@@ -181,6 +181,8 @@ export class Recommender {
     });
     const ids = found.keys.map((key) => bundle.itemAt(key)!);
     const scores = found.scores.slice();
+    // Taken with the search: a delta applied while the ranker runs must not relabel these results.
+    const indexVersion = bundle.indexLabel;
     const retrievalSeconds = (performance.now() - retrievalStarted) / 1000;
     metrics.stage.observe({ stage: 'retrieval' }, retrievalSeconds);
     spanEvent('retrieval', { seconds: retrievalSeconds });
@@ -190,7 +192,7 @@ export class Recommender {
     return {
       items: this.diversify(order, ids, scores, request.k),
       model_version: bundle.modelLabel,
-      index_version: bundle.indexLabel,
+      index_version: indexVersion,
       fallback: null,
     };
   }
