@@ -190,9 +190,8 @@ export class BundleManager {
     const started = performance.now();
     let bundle: ServingBundle;
     try {
+      // Catalog changes that arrive while it loads queue behind this load and reach the new pair.
       bundle = await ServingBundle.load({ store, model, index: full, delta, catalog: catalog.values() });
-      // Catalog changes that arrived while it loaded.
-      await bundle.syncCatalog([...catalog.values()], []);
     } catch (error) {
       const result = (error as { code?: string }).code === undefined ? 'failed' : 'refused';
       metrics.reloads.inc({ result });
