@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+from torch import distributed as dist
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
@@ -121,10 +122,12 @@ def train_retrieval(
     config: TrainConfig,
     runtime: Runtime,
     phase: str,
-    after_epoch: Callable[[int], None] | None = None,
+    after_epoch: Callable[[int], bool] | None = None,
+    epochs: int | None = None,
 ) -> list[EpochStats]:
-    """Trains the two towers on the positives among `rows`; `after_epoch(epoch)` runs after each
-    epoch (a learning curve) and may evaluate: training goes on in training mode."""
+    """Trains the two towers on the positives among `rows` for `epochs` (default: the configured or
+    automatic count). `after_epoch(epoch)` runs after each epoch and may evaluate; when it returns
+    True (on the main rank, which every rank then follows) training stops there."""
     columns = runtime.place(dataset.columns, (*USER_INPUTS, "item", "weight"))
     catalog = runtime.place(dataset.catalog)
     positives = rows[dataset.columns["positive"][rows] == 1]
@@ -140,7 +143,7 @@ def train_retrieval(
         step_module = DistributedDataParallel(step_module, find_unused_parameters=True)
     generator = torch.Generator().manual_seed(config.seed)
     draws = step_generator(generator, config.seed, runtime)
-    epochs = retrieval_epochs(config, positives.shape[0])
+    epochs = epochs or retrieval_epochs(config, positives.shape[0])
     stats: list[EpochStats] = []
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
@@ -200,8 +203,12 @@ def train_retrieval(
                 examples_per_s=positives.shape[0] / max(seconds, 1e-9),
             )
         if after_epoch is not None:
-            after_epoch(epoch)
+            stop = torch.tensor(float(bool(after_epoch(epoch))), device=runtime.device)
+            if runtime.distributed:
+                dist.broadcast(stop, src=0)
             model.train()
+            if stop.item():
+                break
     return stats
 
 

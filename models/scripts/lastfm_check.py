@@ -151,9 +151,10 @@ def check(dataset: Dataset, columns: dict, queries: Queries, overrides: dict, cu
     seed_everything(config.seed)
     model = TwoTower.from_config(dataset, config)
 
-    def after_epoch(epoch: int) -> None:
+    def after_epoch(epoch: int) -> bool:
         metrics = score(model, dataset, columns, queries, runtime.device)
         print(json.dumps({"event": "lastfm_epoch", "epoch": epoch, **{k: round(v, 4) for k, v in metrics.items()}}), flush=True)
+        return False
 
     started = time.perf_counter()
     rows = torch.arange(dataset.examples)

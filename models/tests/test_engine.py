@@ -117,6 +117,23 @@ def test_the_cosine_contrastive_loss_learns_too(synthetic: str) -> None:
     assert len(stats) == 3
 
 
+def test_automatic_epochs_stop_once_the_holdout_stops_improving_and_keep_the_best(synthetic: str, tmp_path, capsys) -> None:
+    """In `bench quality`'s simulated world a median user clicked two items: trained the 30 epochs
+    the size rule gives, the towers memorise them (Recall@20 against its truth 0.18; 0.22 to 0.23
+    at the best holdout epoch). The model evaluated and the refit are the best epoch's."""
+    out = str(tmp_path / "auto")
+    run(synthetic, out, TrainConfig.from_json({**FAST, "epochs": 0, "patience": 2, "refit": True}), None)
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    curve = {e["epoch"]: e["recall_at_20"] for e in events if e["event"] == "holdout"}
+    best = max(curve, key=lambda epoch: (curve[epoch], -epoch))
+    assert max(curve) == best + 2 < 30, curve
+    metrics = metrics_of(out)
+    assert metrics["retrieval_epochs"] == best
+    assert metrics["recall_at_20"] == pytest.approx(curve[best])
+    refit = [e for e in events if e["event"] == "epoch" and e["model"] == "retrieval" and e["phase"] == "refit"]
+    assert len(refit) == best
+
+
 def test_unknown_settings_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown training setting.*epochz"):
         TrainConfig.from_json({"epochz": 3})
