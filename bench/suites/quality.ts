@@ -17,15 +17,24 @@
  *   test item relevant.
  * - `synthetic`: a simulated world; relevant = each user's 20 most
  *   preferred items by the simulator's ground truth, nothing left out.
+ *   Beside popularity, a `ceiling` row for scale (see `ceiling`): what the
+ *   world's interactions allow a ranker that is handed the simulator's own
+ *   item vectors.
  *
  * The pipeline runs with snapshots of 500 examples per partition, so that
  * the tail a finite import leaves in open snapshots is small (see
  * `processAll`); what is trained on is reported in `config`.
+ *
+ * `RECSTREAM_QUALITY_DATASETS=synthetic` (a comma-separated list) runs only
+ * those data sets; the rows of the others are kept as they were in
+ * `bench/results/quality.json`, so the file still holds every data set.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type EvaluationResult, evaluateModel } from '../../evaluation/evaluate-model.js';
+import { RankingMetrics, type RankingResult } from '../../evaluation/ranking-metrics.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform } from '../../runtime/platform.js';
@@ -37,6 +46,9 @@ import { type BenchResult, metric, type Scale, type Suite } from '../result.js';
 import { timedTrainRound } from '../train-round.js';
 
 const SHARED_DATA = resolve(process.cwd(), '..', 'shared', 'data');
+/** The suite's results file (what `recstream bench` writes), whether run from dist/ or a checkout. */
+const RESULTS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/quality.json');
+const DATASETS = ['synthetic', 'lastfm', 'ml-100k'];
 const KS = [10, 20, 50];
 const DAY_MS = 86_400_000;
 
@@ -48,6 +60,8 @@ interface Prepared {
   readonly excludeSeen?: boolean;
   readonly now: number;
   readonly config: Record<string, unknown>;
+  /** A reference ranking's metrics on the same users (synthetic: the ceiling). */
+  readonly ceiling?: Readonly<Record<number, RankingResult>>;
 }
 
 function addTo(sets: ItemSets, user: string, item: string): void {
@@ -154,21 +168,108 @@ async function prepareMovielens(dataDir: string): Promise<Prepared> {
   };
 }
 
-/** Per user, the items of their non-impression interactions on the log (what popularity counts). */
-async function interactedItems(dataDir: string): Promise<ItemSets> {
+interface InteractionLog {
+  /** Per user, the items of their non-impression interactions (what popularity counts). */
+  readonly seen: ItemSets;
+  /** Per user, the items they clicked. */
+  readonly clicked: ItemSets;
+  /** Per item, impressions and clicks. */
+  readonly shown: Map<string, number>;
+  readonly clicks: Map<string, number>;
+}
+
+async function readInteractions(dataDir: string): Promise<InteractionLog> {
   const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
+  const log: InteractionLog = { seen: new Map(), clicked: new Map(), shown: new Map(), clicks: new Map() };
+  const count = (map: Map<string, number>, item: string) => map.set(item, (map.get(item) ?? 0) + 1);
   try {
     const decoder = await platform.serde.decoder('rec.interactions-value');
-    const out: ItemSets = new Map();
     for await (const record of readTopic(platform.log, 'rec.interactions')) {
       const event = await decoder.decode(record.value!);
-      if (event.type !== 'impression' && event.type !== 'skip' && event.type !== 'dislike')
-        addTo(out, event.user_id, event.item_id);
+      if (event.type === 'impression') count(log.shown, event.item_id);
+      else if (event.type !== 'skip' && event.type !== 'dislike')
+        addTo(log.seen, event.user_id, event.item_id);
+      if (event.type === 'click') {
+        count(log.clicks, event.item_id);
+        addTo(log.clicked, event.user_id, event.item_id);
+      }
     }
-    return out;
+    return log;
   } finally {
     await platform.close();
   }
+}
+
+interface TruthFile {
+  readonly at: number;
+  readonly weights: { taste: number; quality: number; language: number; english: number };
+  readonly items: { id: string; vector: number[]; language: string; available: boolean }[];
+  readonly users: { id: string; language: string; top: Set<string> }[];
+}
+
+async function readTruth(path: string): Promise<TruthFile> {
+  const truth: TruthFile = {
+    at: 0,
+    weights: { taste: 0, quality: 0, language: 0, english: 0 },
+    items: [],
+    users: [],
+  };
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    if (!line) continue;
+    const r = JSON.parse(line);
+    if (r.kind === undefined) Object.assign(truth, { at: r.at, weights: r.weights });
+    else if (r.kind === 'item')
+      truth.items.push({ id: r.item_id, vector: r.vector, language: r.language, available: r.available });
+    else if (r.kind === 'user' && r.top)
+      truth.users.push({
+        id: r.user_id,
+        language: r.language,
+        top: new Set(r.top.map(([item]: [string]) => item)),
+      });
+  }
+  return truth;
+}
+
+/**
+ * What the interactions allow, for scale: the truth's preference formula with the simulator's own
+ * item vectors (which a model has to learn from the events) and its weights and language bonus, but
+ * each user's taste taken from the events (the mean vector of the items they clicked; none for a
+ * user who clicked nothing) and each item's quality from them too (its smoothed click-through rate
+ * per impression, standardised): the hidden quality and taste are what no ranker sees. Available
+ * items only.
+ */
+function ceiling(truth: TruthFile, log: InteractionLog): Record<number, RankingResult> {
+  const { weights, items } = truth;
+  const dims = items[0]?.vector.length ?? 0;
+  const index = new Map(items.map((item, i) => [item.id, i]));
+  const ctr = items.map((item) =>
+    Math.log(((log.clicks.get(item.id) ?? 0) + 1) / ((log.shown.get(item.id) ?? 0) + 10)),
+  );
+  const mean = ctr.reduce((a, b) => a + b, 0) / Math.max(1, ctr.length);
+  const sd = Math.sqrt(ctr.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, ctr.length)) || 1;
+  const metrics = new Map(KS.map((k) => [k, new RankingMetrics(k, items.length)]));
+  for (const user of truth.users) {
+    const taste = new Array<number>(dims).fill(0);
+    for (const item of log.clicked.get(user.id) ?? []) {
+      const at = index.get(item);
+      if (at === undefined) continue;
+      for (let d = 0; d < dims; d++) taste[d]! += items[at]!.vector[d]!;
+    }
+    const norm = Math.hypot(...taste) || 1;
+    const scored = items.flatMap((item, i) => {
+      if (!item.available) return [];
+      const dot = item.vector.reduce((a, x, d) => a + x * taste[d]!, 0) / norm;
+      const language =
+        item.language === user.language ? weights.language : item.language === 'en' ? weights.english : 0;
+      return [
+        { id: item.id, score: weights.taste * dot + (weights.quality * (ctr[i]! - mean)) / sd + language },
+      ];
+    });
+    scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+    const ranked = scored.map((item) => item.id);
+    for (const m of metrics.values()) m.add(ranked, user.top);
+  }
+  return Object.fromEntries([...metrics].map(([k, m]) => [k, m.result()]));
 }
 
 async function prepareSynthetic(dataDir: string, scale: Scale): Promise<Prepared> {
@@ -197,26 +298,15 @@ async function prepareSynthetic(dataDir: string, scale: Scale): Promise<Prepared
     dataDir,
   ]);
   await processAll(dataDir);
-  const holdout: ItemSets = new Map();
-  let at = 0;
-  for (const line of (await readFile(truthPath, 'utf8')).split('\n')) {
-    if (!line) continue;
-    const record = JSON.parse(line) as {
-      kind?: string;
-      at?: number;
-      user_id?: string;
-      top?: [string, number][];
-    };
-    if (record.at !== undefined && record.kind === undefined) at = record.at;
-    if (record.kind === 'user' && record.top)
-      holdout.set(record.user_id!, new Set(record.top.map(([item]) => item)));
-  }
+  const truth = await readTruth(truthPath);
+  const log = await readInteractions(dataDir);
   return {
-    holdout,
-    seen: await interactedItems(dataDir),
+    holdout: new Map(truth.users.map((user) => [user.id, user.top])),
+    seen: log.seen,
     excludeSeen: false,
-    now: at,
+    now: truth.at,
     config: { ...size, relevant: 'ground truth top 20', seen_left_out: false },
+    ceiling: ceiling(truth, log),
   };
 }
 
@@ -244,13 +334,16 @@ function rows(
   model: ModelVersion,
   seconds: number,
   config: Record<string, unknown>,
+  ceiling?: Readonly<Record<number, RankingResult>>,
 ): BenchResult[] {
   const out: BenchResult[] = [];
   const common = { dataset, users: result.users, ...config };
-  for (const [name, byK] of [
+  const models: [string, Readonly<Record<number, RankingResult>>][] = [
     ['recstream', result.recstream],
     ['popularity', result.popularity],
-  ] as const) {
+  ];
+  if (ceiling) models.push(['ceiling', ceiling]);
+  for (const [name, byK] of models) {
     const cfg = {
       ...common,
       model: name,
@@ -260,12 +353,13 @@ function rows(
             status: model.status,
             train_seconds: seconds,
             loss: model.params['engine.loss'],
+            retrieval_epochs: Number(model.params['engine.retrieval_epochs']),
           }
         : {}),
     };
     for (const k of KS) {
       const ref =
-        name === 'recstream' ? { name: 'popularity', value: result.popularity[k]!.recall } : undefined;
+        name !== 'popularity' ? { name: 'popularity', value: result.popularity[k]!.recall } : undefined;
       out.push(metric('quality', `recall_at_${k}`, byK[k]!.recall, 'ratio', true, cfg, ref));
       out.push(metric('quality', `ndcg_at_${k}`, byK[k]!.ndcg, 'ratio', true, cfg));
     }
@@ -289,14 +383,39 @@ function rows(
   return out;
 }
 
+/** The data sets `RECSTREAM_QUALITY_DATASETS` names (all when unset). */
+function selectedDatasets(): Set<string> {
+  const named = (process.env.RECSTREAM_QUALITY_DATASETS ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
+  const unknown = named.filter((d) => !DATASETS.includes(d));
+  if (unknown.length)
+    throw new RangeError(
+      `RECSTREAM_QUALITY_DATASETS: unknown data set(s) ${unknown.join(', ')}; known: ${DATASETS.join(', ')}`,
+    );
+  return new Set(named.length ? named : DATASETS);
+}
+
+/** The rows of the data sets not run this time, from the results file as it was. */
+async function keptRows(run: Set<string>): Promise<BenchResult[]> {
+  if (!existsSync(RESULTS_FILE)) return [];
+  const previous = JSON.parse(await readFile(RESULTS_FILE, 'utf8')) as BenchResult[];
+  return previous.filter((row) => !run.has(String(row.config.dataset)));
+}
+
 export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
-  const datasets: [string, (dir: string) => Promise<Prepared>][] = [
-    ['synthetic', (dir) => prepareSynthetic(dir, scale)],
-  ];
-  if (existsSync(join(SHARED_DATA, 'lastfm', 'test.txt'))) datasets.push(['lastfm', prepareLastfm]);
-  else progress(`lastfm skipped: ${join(SHARED_DATA, 'lastfm')} not found`);
-  if (existsSync(join(SHARED_DATA, 'ml-100k', 'u1.base'))) datasets.push(['ml-100k', prepareMovielens]);
-  else progress(`ml-100k skipped: ${join(SHARED_DATA, 'ml-100k')} not found`);
+  const selected = selectedDatasets();
+  const datasets: [string, (dir: string) => Promise<Prepared>][] = [];
+  if (selected.has('synthetic')) datasets.push(['synthetic', (dir) => prepareSynthetic(dir, scale)]);
+  for (const [name, file, prepare] of [
+    ['lastfm', 'test.txt', prepareLastfm],
+    ['ml-100k', 'u1.base', prepareMovielens],
+  ] as const) {
+    if (!selected.has(name)) continue;
+    if (existsSync(join(SHARED_DATA, name, file))) datasets.push([name, prepare]);
+    else progress(`${name} skipped: ${join(SHARED_DATA, name)} not found`);
+  }
   const results: BenchResult[] = [];
   for (const [name, prepare] of datasets) {
     const dataDir = join(workDir, name, 'data');
@@ -305,7 +424,18 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
     progress(`${name}: training`);
     const { model, seconds } = await timedTrainRound(dataDir);
     progress(`${name}: scoring ${prepared.holdout.size} users through the serving path`);
-    results.push(...rows(name, await evaluate(dataDir, model, prepared), model, seconds, prepared.config));
+    results.push(
+      ...rows(
+        name,
+        await evaluate(dataDir, model, prepared),
+        model,
+        seconds,
+        prepared.config,
+        prepared.ceiling,
+      ),
+    );
   }
+  if (selected.size < DATASETS.length)
+    results.push(...(await keptRows(new Set(datasets.map(([name]) => name)))));
   return results;
 };
