@@ -1,8 +1,10 @@
 /**
- * `recstream demo` as a person runs it first: a child process on a fresh
- * data dir; it ends up serving, prints u0's recommendations and the curl
- * to ask for more, answers that curl, and stops cleanly on Ctrl-C; the
- * simulated world's topics are there afterwards and u0 has state.
+ * `recstream demo` as a person runs it first, on a shortened world: a
+ * child process on a fresh data dir; its first model is promoted, it ends
+ * up serving, prints u0's recommendations from that model and the curl to
+ * ask for more, answers that curl with a personalised list, and stops
+ * cleanly on Ctrl-C; the simulated world's topics are there afterwards and
+ * u0 has state.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -25,7 +27,8 @@ test('recstream demo streams the simulated world through every application, serv
   let child: ChildProcess | undefined;
   try {
     const data = join(dir, 'data');
-    child = startCli(['demo', '--events', '3000', '--users', '300', '--items', '80', '--data-dir', data], {
+    // The default world, shortened: dense enough that the first model is promoted.
+    child = startCli(['demo', '--events', '60000', '--users', '600', '--items', '120', '--data-dir', data], {
       RECSTREAM_HTTP_PORT: '0',
     });
     const done = finished(child);
@@ -34,27 +37,35 @@ test('recstream demo streams the simulated world through every application, serv
     const deadline = Date.now() + 240_000;
     while (!stdout.includes('Ctrl-C stops') && child.exitCode === null && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.match(stdout, /u0's recommendations from the responder/, stdout);
+    assert.match(stdout, /recstream v1 promoted/, stdout);
+    assert.match(stdout, /u0's recommendations from the responder \(recstream@1 with items@1\)/, stdout);
     const curl = /curl '(http:\/\/127\.0\.0\.1:\d+\/v1\/recommendations\/u1\?k=5)'/.exec(stdout);
     assert.ok(curl, stdout);
     const res = await fetch(curl[1]!);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { user_id: string; items: unknown[] };
+    const body = (await res.json()) as {
+      user_id: string;
+      items: unknown[];
+      model_version: string | null;
+      fallback: string | null;
+    };
     assert.equal(body.user_id, 'u1');
     assert.equal(body.items.length, 5);
+    assert.equal(body.fallback, null, 'personalised');
+    assert.equal(body.model_version, 'recstream@1');
     child.kill('SIGINT');
     const run = await done;
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /users u0…u299, items i0…i79/);
+    assert.match(run.stdout, /users u0…u599, items i0…i119/);
     const counts = /u0's interaction counts: (.*)/.exec(run.stdout);
     assert.ok(counts, run.stdout);
     assert.ok(JSON.parse(counts[1]!).total > 0, 'u0 is an active user');
     assert.match(run.stderr, /"msg":"progress","task":"demo"/);
     const topics = await topicsOf(data);
     const records = Object.fromEntries(topics.map((t) => [t.topic, t.records]));
-    assert.equal(records['rec.interactions'], 3000);
-    assert.equal(records['rec.users'], 300);
-    assert.ok(records['rec.items']! >= 80);
+    assert.equal(records['rec.interactions'], 60000);
+    assert.equal(records['rec.users'], 600);
+    assert.ok(records['rec.items']! >= 120);
   } finally {
     if (child?.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });

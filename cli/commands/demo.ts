@@ -32,9 +32,11 @@ export const demoCommand: Command = {
     rate: { type: 'string' },
   },
   async run({ config, values }) {
-    const events = positiveInt(values.events, 200_000, '--events');
-    const users = positiveInt(values.users, 10_000, '--users');
-    const items = positiveInt(values.items, 2_000, '--items');
+    // A world dense enough (100 events per user, 500 items) that the first model beats popularity on
+    // its holdout and is promoted; at 10,000 users × 2,000 items × 200,000 events it was not.
+    const events = positiveInt(values.events, 300_000, '--events');
+    const users = positiveInt(values.users, 3_000, '--users');
+    const items = positiveInt(values.items, 500, '--items');
     const seed = positiveInt(values.seed, 1, '--seed');
     const rate = values.rate === undefined ? undefined : positiveInt(values.rate, 0, '--rate');
     await prepareDataDir(config.dataDir);
