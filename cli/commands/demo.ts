@@ -7,6 +7,7 @@ import {
 } from '../../processors/interaction-counts/interaction-counts.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
+import type { Platform } from '../../runtime/platform.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import { TaskState } from '../../runtime/state/task-state.js';
 import { simulationTopics, writeSimulation } from '../../sim/log-writer.js';
@@ -16,20 +17,23 @@ import { demoServe } from '../demo-serve.js';
 import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
-/** Marks a data dir as the demo's own, so a second `recstream demo` may wipe it and nothing else. */
+/** Marks a data dir as the demo's own, so a second `recstream demo` may resume or wipe it and nothing else. */
 const MARKER = '.recstream-demo';
+/** Written once the demo's world is streamed and its first training round ran: a later run resumes. */
+const STREAMED = '.recstream-demo-streamed';
 
 export const demoCommand: Command = {
   name: 'demo',
   summary:
     "the main job on the embedded default: simulates a seeded world, streams its events through every processor, trains and indexes a model, serves recommendations on RECSTREAM_HTTP_HOST:PORT and shows u0's (Ctrl-C stops)",
-  usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S]',
+  usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S] [--fresh]',
   options: {
     events: { type: 'string' },
     users: { type: 'string' },
     items: { type: 'string' },
     seed: { type: 'string' },
     rate: { type: 'string' },
+    fresh: { type: 'boolean' },
   },
   async run({ config, values }) {
     // A world dense enough (100 events per user, 500 items) that the first model beats popularity on
@@ -39,10 +43,17 @@ export const demoCommand: Command = {
     const items = positiveInt(values.items, 500, '--items');
     const seed = positiveInt(values.seed, 1, '--seed');
     const rate = values.rate === undefined ? undefined : positiveInt(values.rate, 0, '--rate');
-    await prepareDataDir(config.dataDir);
+    const start = await prepareDataDir(config.dataDir, values.fresh === true);
     return withPlatform(config, async (platform) => {
       const { log } = platform;
       const out = process.stdout;
+      if (start === 'resume') {
+        out.write(
+          `recstream demo — resuming the demo in ${config.dataDir} (its world is streamed and trained; --fresh starts over)\n`,
+        );
+        await serveUntilStopped(platform, out);
+        return 0;
+      }
       out.write(
         `recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`,
       );
@@ -132,36 +143,52 @@ export const demoCommand: Command = {
       out.write(
         `\nwhile it serves, or after: recstream models list --data-dir ${config.dataDir}\n      recstream topics --data-dir ${config.dataDir}\n`,
       );
-      const serving = new AbortController();
-      const stopServing = () => serving.abort();
-      process.once('SIGINT', stopServing);
-      process.once('SIGTERM', stopServing);
-      try {
-        await demoServe(platform, out, serving.signal);
-      } finally {
-        process.off('SIGINT', stopServing);
-        process.off('SIGTERM', stopServing);
-      }
+      await writeFile(
+        join(config.dataDir, STREAMED),
+        'the demo streamed and trained; the next demo run resumes here\n',
+      );
+      await serveUntilStopped(platform, out);
       return 0;
     });
   },
 };
 
-/** A fresh or empty dir is used as is; the demo's own earlier dir is wiped; anything else is refused. */
-async function prepareDataDir(dataDir: string): Promise<void> {
+/** The demo's serving stage, until SIGINT or SIGTERM. */
+async function serveUntilStopped(platform: Platform, out: NodeJS.WritableStream): Promise<void> {
+  const serving = new AbortController();
+  const stopServing = () => serving.abort();
+  process.once('SIGINT', stopServing);
+  process.once('SIGTERM', stopServing);
+  try {
+    await demoServe(platform, out, serving.signal);
+  } finally {
+    process.off('SIGINT', stopServing);
+    process.off('SIGTERM', stopServing);
+  }
+}
+
+/**
+ * A fresh or empty dir is used as is. The demo's own earlier dir is resumed
+ * once it was streamed and trained (the roles pick up from their committed
+ * state), and wiped when that run was cut short or `fresh` is asked for.
+ * Anything else is refused.
+ */
+async function prepareDataDir(dataDir: string, fresh: boolean): Promise<'start' | 'resume'> {
   if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
     if (!existsSync(join(dataDir, MARKER))) {
       throw new RangeError(
         `${dataDir} holds data that recstream demo did not create; pass another --data-dir (or set RECSTREAM_DATA_DIR)`,
       );
     }
+    if (!fresh && existsSync(join(dataDir, STREAMED))) return 'resume';
     await rm(dataDir, { recursive: true, force: true });
   }
   await mkdir(dataDir, { recursive: true });
   await writeFile(
     join(dataDir, MARKER),
-    'created by recstream demo; the next demo run wipes this directory\n',
+    'created by recstream demo; the next demo run resumes here, or with --fresh wipes this directory\n',
   );
+  return 'start';
 }
 
 function positiveInt(raw: string | boolean | undefined, fallback: number, name: string): number {
