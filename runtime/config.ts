@@ -133,8 +133,8 @@ export const CONFIG_SCHEMA = {
     kind: 'int',
     min: 10,
     max: 5000,
-    default: 200,
-    doc: 'items retrieved from the ANN index per request, before filters, ranking and the top k',
+    default: 100,
+    doc: 'items retrieved from the ANN index per request (past the filters) for the ranker and the top k',
   },
   serveStoreTimeoutMs: {
     env: 'RECSTREAM_SERVE_STORE_TIMEOUT_MS',

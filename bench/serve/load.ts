@@ -232,7 +232,8 @@ export async function openLoop(options: {
     const dueMs = k * interval;
     if (dueMs >= endMs || options.until?.()) break;
     const wait = started + dueMs - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Never early: a request sent before its due time would report less than its latency.
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     maxLagMs = Math.max(maxLagMs, performance.now() - (started + dueMs));
     const url = new URL(options.paths(), options.base);
     inFlight++;

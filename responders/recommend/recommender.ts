@@ -80,7 +80,7 @@ export interface RecommenderOptions {
   readonly metrics: ServeMetrics;
   /** Longest wait for an online-store read; default 50 ms. */
   readonly storeTimeoutMs?: number;
-  /** Items retrieved for the ranker; default 200. */
+  /** Items retrieved for the ranker; default 100. */
   readonly candidates?: number;
   /** Weight of the ranker's log click probability next to the retrieval score; default 1. */
   readonly rankerWeight?: number;
@@ -172,7 +172,7 @@ export class Recommender {
     const seen = new Set(features.recent_items.map((r) => r.item_id));
     const extra = request.exclude ?? EMPTY;
     const minor = profile?.age_bucket === MINOR_BUCKET;
-    const wanted = Math.max(this.options.candidates ?? 200, request.k);
+    const wanted = Math.max(this.options.candidates ?? 100, request.k);
     const found = bundle.ann.search(embedding.subarray(0, bundle.ann.config.dimensions), wanted, (key) => {
       const itemId = bundle.itemAt(key);
       if (itemId === undefined || seen.has(itemId) || extra.has(itemId)) return true;
