@@ -232,13 +232,15 @@ export async function openLoop(options: {
     const dueMs = k * interval;
     if (dueMs >= endMs || options.until?.()) break;
     const wait = started + dueMs - performance.now();
-    // Never early: a request sent before its due time would report less than its latency.
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     maxLagMs = Math.max(maxLagMs, performance.now() - (started + dueMs));
     const url = new URL(options.paths(), options.base);
+    // From the due time when the generator is late (coordinated omission counted), from the send when
+    // a timer fired early: never less than the request really took.
+    const from = Math.min(started + dueMs, performance.now());
     inFlight++;
     get(agent, url).then(({ status, body }) => {
-      const latencyMs = performance.now() - (started + dueMs);
+      const latencyMs = performance.now() - from;
       const model = options.check.add(status, body);
       const sample = { dueMs, dueEpochMs: startedEpoch + dueMs, latencyMs, model };
       samples.push(sample);
