@@ -31,8 +31,7 @@ import { openServingStore } from '../../cli/serving-store.js';
 import { startResponder } from '../../responders/server.js';
 import { loadConfig } from '../../runtime/config.js';
 import type { Platform } from '../../runtime/platform.js';
-import { createProducer } from '../../runtime/producer/producer.js';
-import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
+import { ModelRegistry, publishModelVersions } from '../../trainer/model-registry.js';
 
 export type HostRequest = { op: 'promote'; version: number } | { op: 'rollback' } | { op: 'stop' };
 export type HostReply =
@@ -71,16 +70,9 @@ async function publish(platform: Platform, request: HostRequest): Promise<number
     });
     version = target.version;
   }
-  const producer = createProducer({
-    log: platform.log,
-    serde: platform.serde,
-    createTopics: { partitions: platform.config.partitions },
-  });
-  try {
-    for (const event of events) await publishModelVersion(producer, event);
-  } finally {
-    await producer.close();
-  }
+  // Published as trainer/promote.ts and trainer/rollback.ts do, less their artifact check: hashing
+  // the models here would load the responder's CPU during the measurement.
+  await publishModelVersions(platform, events);
   return version;
 }
 
