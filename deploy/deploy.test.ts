@@ -5,7 +5,7 @@
  * (`promtool check` and `promtool test rules`) and the Grafana dashboard.
  *
  * Needs `promtool` (Debian's `prometheus`) and `docker-compose` (Debian's
- * `docker-compose`); scripts/setup.sh installs both. Without them the tests
+ * `docker-compose`); scripts/setup.sh --tests installs both. Without them the tests
  * fail and say so.
  */
 import assert from 'node:assert/strict';
@@ -56,7 +56,7 @@ function promtool(args: string[]): SpawnSyncReturns<string> {
     'promtool',
     args,
     'the Prometheus rules and configuration',
-    "apt-get install -y prometheus (Debian's prometheus package ships promtool; scripts/setup.sh installs it)",
+    "apt-get install -y prometheus (Debian's prometheus package ships promtool; scripts/setup.sh --tests installs it)",
   );
 }
 
@@ -313,7 +313,7 @@ describe('docker-compose.yml', () => {
       const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
       if (plugin.status !== 0)
         assert.fail(
-          "docker-compose is not installed, so docker-compose.yml cannot be validated: apt-get install -y docker-compose (Debian's docker-compose package; scripts/setup.sh installs it)",
+          "docker-compose is not installed, so docker-compose.yml cannot be validated: apt-get install -y docker-compose (Debian's docker-compose package; scripts/setup.sh --tests installs it)",
         );
       result = spawnSync('docker', ['compose', 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
     }

@@ -3,11 +3,21 @@
 # a Redis server (started if none answers on 127.0.0.1:6379), PyTorch for the
 # training engine (Debian's python3-torch, with the threaded OpenBLAS it
 # needs to be fast, and pytest for the engine's tests) unless a python3 that
-# imports torch is there already, Chromium for the operator console's browser
-# test, then the npm packages, which also builds the TypeScript (npm's
-# `prepare`). Idempotent.
+# imports torch is there already, then the npm packages, which also builds
+# the TypeScript (npm's `prepare`). With --tests (the README's test command,
+# .ci/run) also what only the tests use: Chromium for the operator console's
+# browser test, promtool and docker-compose for the deploy files' tests.
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=1 ;;
+    *) echo "setup: unknown option $arg (only --tests)" >&2; exit 2 ;;
+  esac
+done
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -45,21 +55,23 @@ elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>
   apt_install libopenblas0-pthread
 fi
 
-if ! command -v chromium >/dev/null; then
-  echo "setup: installing chromium (headless, for the operator console's browser test)"
-  apt_install chromium
-fi
+if [ "$tests" -eq 1 ]; then
+  if ! command -v chromium >/dev/null; then
+    echo "setup: installing chromium (headless, for the operator console's browser test)"
+    apt_install chromium
+  fi
 
-# promtool and docker-compose: deploy/deploy.test.ts checks the alert rules and
-# docker-compose.yml with them. Debian's prometheus package ships promtool (on a
-# machine with systemd it also starts a Prometheus server on :9090).
-if ! command -v promtool >/dev/null; then
-  echo "setup: installing prometheus (promtool, for the alert-rule tests)"
-  apt_install --no-install-recommends prometheus
-fi
-if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
-  echo "setup: installing docker-compose (validates docker-compose.yml in the tests)"
-  apt_install --no-install-recommends docker-compose
+  # promtool and docker-compose: deploy/deploy.test.ts checks the alert rules and
+  # docker-compose.yml with them. Debian's prometheus package ships promtool (on a
+  # machine with systemd it also starts a Prometheus server on :9090).
+  if ! command -v promtool >/dev/null; then
+    echo "setup: installing prometheus (promtool, for the alert-rule tests)"
+    apt_install --no-install-recommends prometheus
+  fi
+  if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
+    echo "setup: installing docker-compose (validates docker-compose.yml in the tests)"
+    apt_install --no-install-recommends docker-compose
+  fi
 fi
 
 # `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional

@@ -38,7 +38,7 @@ const CHROMIUM_CANDIDATES = [
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
 ];
-const INSTALL_LINE = 'apt-get install -y chromium   (scripts/setup.sh installs it)';
+const INSTALL_LINE = 'apt-get install -y chromium   (scripts/setup.sh --tests installs it)';
 
 let root: string;
 let shots: string;
