@@ -1,3 +1,8 @@
+/**
+ * The follower the responder reads its topics with, over a real embedded
+ * log: what is there before `ready`, what is appended after, a topic that
+ * appears later, and failures before and after `ready`.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LogRecord } from '../../runtime/log/log.js';
