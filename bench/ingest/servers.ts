@@ -66,7 +66,7 @@ export interface RunningServer {
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 /** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15). */
-function cpuSecondsOf(pid: number): number | undefined {
+export function cpuSecondsOf(pid: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
@@ -75,11 +75,15 @@ function cpuSecondsOf(pid: number): number | undefined {
   }
 }
 
+/** The executable and arguments that run `node <args>` on the server's CPU (taskset) when pinning works. */
+export function pinnedNode(nodeArgs: readonly string[]): [file: string, args: string[]] {
+  return SERVER_CPU === undefined
+    ? [process.execPath, [...nodeArgs]]
+    : ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...nodeArgs]];
+}
+
 export async function startServer(command: ServerCommand): Promise<RunningServer> {
-  const [file, args] =
-    SERVER_CPU === undefined
-      ? [process.execPath, command.args]
-      : ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...command.args]];
+  const [file, args] = pinnedNode(command.args);
   const child = spawn(file, args, {
     env: { ...process.env, ...command.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,9 +7,9 @@
  * responder loading a 100,000-item catalog and its model takes, and it can
  * open an IPC channel (the reload host takes its commands over it).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { SERVER_CPU } from '../ingest/servers.js';
+import { cpuSecondsOf, pinnedNode } from '../ingest/servers.js';
 
 export interface ChildCommand {
   /** Arguments to node: the script first. */
@@ -47,22 +47,8 @@ export function cpuPressure(): number | undefined {
   }
 }
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
-
-function cpuSecondsOf(pid: number): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function startChild(command: ChildCommand): Promise<RunningChild> {
-  const [file, args] =
-    SERVER_CPU === undefined
-      ? [process.execPath, command.args]
-      : ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...command.args]];
+  const [file, args] = pinnedNode(command.args);
   const child = spawn(file, args, {
     env: { ...process.env, RECSTREAM_LOG_LEVEL: 'warn', ...command.env },
     stdio: command.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
