@@ -16,6 +16,7 @@
  * ```
  */
 
+import { type RunningResponder, startResponder } from '../responders/server.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
@@ -66,6 +67,31 @@ export async function openServingStore(
       await online.close();
       runner.stop();
       await running.catch(() => {});
+    },
+  };
+}
+
+/** What `recstream serve` runs: the responder over the serving store. `close` stops both. */
+export interface Serving {
+  readonly responder: RunningResponder;
+  close(): Promise<void>;
+}
+
+/** Opens the serving store and starts the responder over it; nothing stays open when the start fails. */
+export async function startServing(platform: Platform): Promise<Serving> {
+  const serving = await openServingStore(platform);
+  let responder: RunningResponder;
+  try {
+    responder = await startResponder(platform, { online: serving.online });
+  } catch (error) {
+    await serving.close();
+    throw error;
+  }
+  return {
+    responder,
+    close: async () => {
+      await responder.close();
+      await serving.close();
     },
   };
 }

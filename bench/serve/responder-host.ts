@@ -27,8 +27,7 @@
  */
 
 import { withPlatform } from '../../cli/platform.js';
-import { openServingStore } from '../../cli/serving-store.js';
-import { startResponder } from '../../responders/server.js';
+import { startServing } from '../../cli/serving-store.js';
 import { loadConfig } from '../../runtime/config.js';
 import type { Platform } from '../../runtime/platform.js';
 import { ModelRegistry, publishModelVersions } from '../../trainer/model-registry.js';
@@ -78,14 +77,8 @@ async function publish(platform: Platform, request: HostRequest): Promise<number
 
 const config = loadConfig(process.env, { dataDir: process.argv[2] });
 await withPlatform(config, async (platform) => {
-  const serving = await openServingStore(platform);
-  let responder: Awaited<ReturnType<typeof startResponder>>;
-  try {
-    responder = await startResponder(platform, { online: serving.online });
-  } catch (error) {
-    await serving.close();
-    throw error;
-  }
+  const serving = await startServing(platform);
+  const { responder } = serving;
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   process.once('SIGTERM', stop);
@@ -103,7 +96,6 @@ await withPlatform(config, async (platform) => {
     await Promise.race([responder.started.then(() => send({ op: 'ready' })), stopped]);
     await stopped;
   } finally {
-    await responder.close();
     await serving.close();
   }
 });

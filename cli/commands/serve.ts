@@ -1,7 +1,6 @@
-import { startResponder } from '../../responders/server.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
-import { openServingStore } from '../serving-store.js';
+import { startServing } from '../serving-store.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -11,14 +10,8 @@ export const serveCommand: Command = {
   options: {},
   run: ({ config }) =>
     withPlatform(config, async (platform) => {
-      const serving = await openServingStore(platform);
-      let responder: Awaited<ReturnType<typeof startResponder>>;
-      try {
-        responder = await startResponder(platform, { online: serving.online });
-      } catch (error) {
-        await serving.close();
-        throw error;
-      }
+      const serving = await startServing(platform);
+      const { responder } = serving;
       let stop!: () => void;
       const stopped = new Promise<void>((resolve) => (stop = resolve));
       process.once('SIGTERM', stop);
@@ -31,7 +24,6 @@ export const serveCommand: Command = {
       } finally {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
-        await responder.close();
         await serving.close();
       }
     }),
