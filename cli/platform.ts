@@ -76,6 +76,7 @@ export async function runnerOptions(platform: Platform, topology: Topology): Pro
     stateDir: platform.stateDir(topology.applicationId),
     engine: platform.config.stateEngine,
     commitIntervalMs: platform.config.commitIntervalMs,
+    commitIdleMs: platform.config.commitIdleMs,
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
     logger: platform.logger.child({ application: topology.applicationId }),
   };

@@ -285,6 +285,14 @@ export const CONFIG_SCHEMA = {
     default: 100,
     doc: 'how often processors commit state + input offsets (Kafka Streams commit.interval.ms)',
   },
+  commitIdleMs: {
+    env: 'RECSTREAM_COMMIT_IDLE_MS',
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: 10,
+    doc: 'a running processor commits early once its input has been idle this long with records uncommitted, so a lone event is visible within milliseconds; 0 waits for the commit interval',
+  },
   partitions: {
     env: 'RECSTREAM_PARTITIONS',
     kind: 'int',

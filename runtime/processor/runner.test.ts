@@ -110,3 +110,47 @@ test('source topics with different partition counts are refused with both counts
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a running loop commits once its input goes idle, long before the commit interval', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.lines', partitions: 2 });
+    const start = (commitIdleMs: number, stateDir: string) =>
+      StreamRunner.start({
+        topology: wordCount(),
+        log,
+        stateDir: join(dir, stateDir),
+        engine: 'memory',
+        // A commit interval no test waits for: only the idle commit can write the sink.
+        commitIntervalMs: 600_000,
+        commitIdleMs,
+        deadLetters: jsonLetters,
+        logger: silentLogger(),
+      });
+
+    const waiting = await start(0, 'interval-only');
+    const waited = waiting.run();
+    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('hello idle world') }]);
+    // The words reach the internal topic only with a commit: the line is all there is to process.
+    for (let i = 0; i < 1000 && waiting.progress().processed === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal(waiting.progress().processed, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(waiting.progress().commits, 0, 'with idle commits off, nothing commits before the interval');
+    waiting.stop();
+    await waited;
+
+    // A fresh state reads the same line again from the earliest offset.
+    const idle = await start(10, 'idle');
+    const running = idle.run();
+    for (let i = 0; i < 1000 && idle.progress().commits === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.ok(idle.progress().commits > 0, 'the idle loop committed its records');
+    idle.stop();
+    await running;
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
