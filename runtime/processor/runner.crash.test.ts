@@ -26,6 +26,16 @@ async function produce(dataDir: string): Promise<void> {
   await writeInteractions(dataDir, PARTITIONS, { seed: 42, users: USERS, items: 1000, count: EVENTS });
 }
 
+/** Records in the interaction-counts changelogs, read beside the running child. */
+async function changelogRecords(dataDir: string): Promise<number> {
+  const result = await runCli(['topics', '--json', '--data-dir', dataDir], ENV);
+  assert.equal(result.code, 0, result.stderr);
+  const topics = JSON.parse(result.stdout) as { topic: string; records: number }[];
+  return topics
+    .filter((t) => t.topic.startsWith('rec.interaction-counts.') && t.topic.endsWith('.changelog'))
+    .reduce((n, t) => n + t.records, 0);
+}
+
 async function digest(dataDir: string): Promise<string> {
   const result = await runCli(['state', 'digest', '--json', '--data-dir', dataDir], ENV);
   assert.equal(result.code, 0, result.stderr);
@@ -90,7 +100,9 @@ test('SIGTERM drains, commits what was processed and exits 0', { timeout: 120_00
       RECSTREAM_LOG_LEVEL: 'info',
     });
     const done = finished(child);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Signalled once the child has committed something (its changelog grew), however long start-up took.
+    for (let tries = 0; tries < 120 && !(await changelogRecords(dataDir)); tries++)
+      await new Promise((r) => setTimeout(r, 250));
     child.kill('SIGTERM');
     const result = await done;
     assert.equal(result.code, 0, result.stderr);
