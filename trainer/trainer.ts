@@ -56,7 +56,7 @@ export interface TrainerOptions {
 export type TrainOutcome =
   | { readonly kind: 'published'; readonly version: ModelVersion }
   | {
-      readonly kind: 'up-to-date' | 'no-snapshots' | 'too-few-new-examples' | 'empty';
+      readonly kind: 'up-to-date' | 'no-snapshots' | 'too-few-new-examples' | 'too-soon' | 'empty';
       readonly detail: string;
     };
 
@@ -123,6 +123,11 @@ export class Trainer {
       return {
         kind: 'too-few-new-examples',
         detail: `${newExamples} new examples, RECSTREAM_TRAIN_MIN_NEW_EXAMPLES=${config.trainMinNewExamples}`,
+      };
+    if (latest && !options.force && Date.now() < latest.created_ts + config.trainMinIntervalMs)
+      return {
+        kind: 'too-soon',
+        detail: `version ${latest.version} was made at ${new Date(latest.created_ts).toISOString()}, RECSTREAM_TRAIN_MIN_INTERVAL_MS=${config.trainMinIntervalMs}`,
       };
     const started = Date.now();
     const metrics = trainerMetrics(platform.metrics);
