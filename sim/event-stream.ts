@@ -267,10 +267,18 @@ export class EventStream {
     r.key = key;
     r.value = value;
     r.ts = ts + this.shift;
-    if (this.shift !== 0) {
+    const shift = this.shift;
+    if (shift !== 0) {
       // Each value is made for this record alone: its own times move with it.
-      if ('updated_ts' in value) value.updated_ts = r.ts;
-      else value.ts = r.ts;
+      if (topic === INTERACTIONS_TOPIC) (value as Interaction).ts += shift;
+      else if (topic === USERS_TOPIC) {
+        (value as User).updated_ts += shift;
+        (value as User).signup_ts += shift;
+      } else {
+        const item = value as Item;
+        item.updated_ts += shift;
+        if (item.release_ts !== null) item.release_ts += shift;
+      }
     }
     return r as SimRecord;
   }

@@ -228,3 +228,24 @@ test("historyEnd is the event time of the span's last interaction", () => {
   const plain = interactionsOf(new Simulator(options).stream(), 1_000);
   assert.equal(new Simulator(options).historyEnd(), plain.at(-1)!.ts);
 });
+
+test('a shifted stream moves every time a record carries: event, update, sign-up and release times', () => {
+  const options = { ...OPTIONS, events: 500, liveRate: 50 };
+  const shift = 7_200_000;
+  const plain = new Simulator(options).stream();
+  const moved = new Simulator(options).stream({ from: 500, clock: () => 0, shift });
+  for (let n = 0; n < 2_000; n++) {
+    const a = structuredClone(plain.next()!);
+    const b = moved.next()!;
+    assert.equal(b.ts, a.ts + shift);
+    if (a.topic === 'rec.interactions') assert.equal((b.value as Interaction).ts, a.value.ts + shift);
+    else if (a.topic === 'rec.users') {
+      assert.equal((b.value as User).updated_ts, a.value.updated_ts + shift);
+      assert.equal((b.value as User).signup_ts, a.value.signup_ts + shift);
+    } else {
+      assert.equal((b.value as Item).updated_ts, a.value.updated_ts + shift);
+      const release = a.value.release_ts;
+      assert.equal((b.value as Item).release_ts, release === null ? null : release + shift);
+    }
+  }
+});
