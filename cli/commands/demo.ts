@@ -161,10 +161,17 @@ function streamLive(platform: Platform, world: DemoWorld, rate: number, resumeAf
   const controller = new AbortController();
   let appended = 0;
   let historyDone: () => void = () => undefined;
-  const historyWritten = new Promise<void>((resolve) => (historyDone = resolve));
+  let historyFailed: (error: unknown) => void = () => undefined;
+  const historyWritten = new Promise<void>((resolve, reject) => {
+    historyDone = resolve;
+    historyFailed = reject;
+  });
+  // Heard through `finished` too: a run stopped before the history's end must not crash on it.
+  historyWritten.catch(() => undefined);
   if (resumeAfter >= world.events) historyDone();
+  const { shift, ...options } = world;
   const finished = writeSimulation(
-    { ...world, liveRate: rate },
+    { ...options, liveRate: rate },
     {
       log: platform.log,
       serde: platform.serde,
@@ -173,7 +180,7 @@ function streamLive(platform: Platform, world: DemoWorld, rate: number, resumeAf
     {
       partitions: platform.config.partitions,
       resumeAfter,
-      shift: world.shift,
+      shift,
       signal: controller.signal,
       onProgress: (p) => {
         appended = p.interactions;
@@ -181,8 +188,7 @@ function streamLive(platform: Platform, world: DemoWorld, rate: number, resumeAf
       },
     },
   );
-  // Whoever awaits `finished` hears a failure; the history's waiters must not hang on it.
-  finished.then(historyDone, historyDone);
+  finished.then(historyDone, historyFailed);
   return { appended: () => appended, historyWritten, stop: () => controller.abort(), finished };
 }
 
@@ -223,31 +229,41 @@ async function historyAndFirstModel(
   try {
     const progress = new Progress('demo', world.events);
     const processed = () => runners[0]!.progress().processed;
-    const ticker = setInterval(() => progress.update(live.appended(), { processed: processed() }), 200);
-    await Promise.race([live.historyWritten, aborted(interrupted.signal)]);
-    // Each application has then committed past what its sources held (the live events keep
-    // coming, so "drained" may never hold); one round per application in the chain, as each
-    // reads what the one before wrote to it (enriched interactions, training examples).
-    for (let round = 0; round < runners.length && !interrupted.signal.aborted; round++) {
-      const targets = await Promise.all(topologies.map((t) => sourceEnds(log, t)));
-      while (!interrupted.signal.aborted && !runners.every((r, k) => committedPast(r, targets[k]!)))
-        await sleep(100);
+    // The history's count: the live events that follow it at once are the status line's.
+    const ticker = setInterval(
+      () => progress.update(Math.min(live.appended(), world.events), { processed: processed() }),
+      200,
+    );
+    try {
+      await Promise.race([live.historyWritten, aborted(interrupted.signal)]);
+      // Each application has then committed past what its sources held (the live events keep
+      // coming, so "drained" may never hold); one round per application in the chain, as each
+      // reads what the one before wrote to it (enriched interactions, training examples).
+      for (let round = 0; round < runners.length && !interrupted.signal.aborted; round++) {
+        const targets = await Promise.all(topologies.map((t) => sourceEnds(log, t)));
+        while (!interrupted.signal.aborted && !runners.every((r, k) => committedPast(r, targets[k]!)))
+          await sleep(100);
+      }
+      progress.done({ processed: processed(), items: world.items, users: world.users });
+    } finally {
+      clearInterval(ticker);
+      for (const r of runners) r.stop();
+      await Promise.all(running);
     }
-    clearInterval(ticker);
-    progress.done({ processed: processed(), items: world.items, users: world.users });
+    const u0 = await interactionCountsOf(platform, 'u0');
+    out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
+    if (interrupted.signal.aborted) return false;
+    // The live stream goes on while the first model trains; the processors catch up when serving starts.
+    await demoModel(platform, out, interrupted.signal).catch((error: unknown) => {
+      if (!interrupted.signal.aborted) throw error;
+    });
+    return !interrupted.signal.aborted;
   } finally {
-    for (const r of runners) r.stop();
-    await Promise.all(running);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const u0 = await interactionCountsOf(platform, 'u0');
-  out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
-  if (interrupted.signal.aborted) return false;
-  // The live stream goes on while the first model trains; the processors catch up when serving starts.
-  await demoModel(platform, out);
-  return true;
 }
+
 /** u0's (or another user's) interaction counts from the committed state of `interaction-counts`. */
 async function interactionCountsOf(
   platform: Platform,
