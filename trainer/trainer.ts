@@ -3,7 +3,9 @@
  *
  * One round: fold `rec.model-versions`; if the snapshots on
  * `rec.training-snapshots` (in the window) are not the ones the newest
- * version was trained on, gather them into a training set, run the engine,
+ * version was trained on, add enough new examples, and the newest version
+ * is old enough (RECSTREAM_TRAIN_MIN_NEW_EXAMPLES, …_MIN_INTERVAL_MS),
+ * gather them into a training set, run the engine,
  * store the artifacts, decide promotion by the gate, and publish one
  * `ModelVersion` (`promoted` or `rejected`, with lineage, metrics, params,
  * engine and device).
