@@ -25,6 +25,8 @@
  * `next()` returns the same record object each time, overwritten: the
  * hot path of a 10M-event run allocates only what the events themselves need.
  */
+
+import { ConfigError } from '../runtime/errors.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import { Behaviour } from './behaviour.js';
 import type { Calibration } from './calibration.js';
@@ -110,7 +112,7 @@ export class EventStream {
     const { options, catalog, population, rhythm } = world;
     this.shift = anchor?.shift ?? 0;
     if (anchor !== undefined && (options.liveRate === undefined || anchor.from < options.events))
-      throw new RangeError(
+      throw new ConfigError(
         `a live anchor needs a live rate and an interaction count of at least ${options.events}, got ${anchor.from}`,
       );
     this.rng = Rng.derive(options.seed, STREAM.sessions);

@@ -31,7 +31,7 @@
  * ```
  */
 import { Worker } from 'node:worker_threads';
-import { RecstreamError } from '../runtime/errors.js';
+import { ConfigError, RecstreamError } from '../runtime/errors.js';
 import type { EventLog, OutgoingRecord, TopicSpec } from '../runtime/log/log.js';
 import type { SchemaRegistryConfig } from '../runtime/registry/open.js';
 import type { Encoder, Serde } from '../runtime/serde/serde.js';
@@ -114,7 +114,7 @@ export async function writeSimulation(
   // A live phase is on the real clock whatever `realTime` says: unpaced, it would never end.
   const realTime = (write.realTime ?? false) || resolved.liveRate !== undefined;
   if (((write.resumeAfter ?? 0) > 0 || (write.shift ?? 0) !== 0) && resolved.liveRate === undefined)
-    throw new RangeError('only a simulation with a live phase (liveRate) resumes or is shifted');
+    throw new ConfigError('only a simulation with a live phase (liveRate) resumes or is shifted');
   const signal = write.signal;
   const input: WorkerInput = {
     options: resolved,

@@ -45,9 +45,8 @@ export class Simulator {
   }
 
   /**
-   * Event time of the span's last interaction (a pass over its events, about
-   * a second a million): `now - historyEnd()` as a live anchor's `shift`
-   * makes the history end now.
+   * Event time of the span's last interaction (one pass over its events):
+   * `now - historyEnd()` as a live anchor's `shift` makes the history end now.
    */
   historyEnd(): number {
     const { events, start } = this.world.options;
