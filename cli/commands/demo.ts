@@ -220,12 +220,10 @@ async function historyAndFirstModel(
   }
   const running = runners.map((r) => r.run());
   const interrupted = new AbortController();
-  const onSignal = () => {
+  const unlisten = onStopSignal(() => {
     interrupted.abort();
     live.stop();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  });
   try {
     const progress = new Progress('demo', world.events);
     const processed = () => runners[0]!.progress().processed;
@@ -259,8 +257,7 @@ async function historyAndFirstModel(
     });
     return !interrupted.signal.aborted;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unlisten();
   }
 }
 
@@ -300,12 +297,10 @@ async function serveUntilStopped(
   live: LiveStream,
 ): Promise<void> {
   const serving = new AbortController();
-  const stopServing = () => {
+  const unlisten = onStopSignal(() => {
     live.stop();
     serving.abort();
-  };
-  process.once('SIGINT', stopServing);
-  process.once('SIGTERM', stopServing);
+  });
   try {
     const failed = live.finished.then(
       () => undefined,
@@ -314,13 +309,24 @@ async function serveUntilStopped(
         throw error;
       },
     );
+    // Rethrown below, once every role has closed.
+    failed.catch(() => undefined);
     await demoServe(platform, out, serving.signal, live.appended);
     live.stop();
     await failed;
   } finally {
-    process.off('SIGINT', stopServing);
-    process.off('SIGTERM', stopServing);
+    unlisten();
   }
+}
+
+/** Calls `stop` on the first SIGINT or SIGTERM; returns what stops listening. */
+function onStopSignal(stop: () => void): () => void {
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
 }
 
 /** The ends of a runner's source partitions now. */
