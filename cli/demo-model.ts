@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * await demoModel(platform, process.stdout);
+ * await demoModel(platform, process.stdout, controller.signal);
  * ```
  */
 
@@ -21,7 +21,12 @@ import { artifactStore, engineProgress } from './commands/train.js';
 /** Engine settings of the demo's training rounds: few epochs, so a model comes in a minute or two on two cores. */
 export const DEMO_ENGINE = { epochs: 5, ranker_epochs: 1, refit: false };
 
-export async function demoModel(platform: Platform, out: NodeJS.WritableStream): Promise<void> {
+/** `signal` stops the training (Ctrl-C); the round then rejects. */
+export async function demoModel(
+  platform: Platform,
+  out: NodeJS.WritableStream,
+  signal?: AbortSignal,
+): Promise<void> {
   const store = artifactStore(platform.config.dataDir);
   out.write('\ntraining the first model from the training snapshots…\n');
   let outcome: Awaited<ReturnType<Trainer['trainOnce']>>;
@@ -31,6 +36,7 @@ export async function demoModel(platform: Platform, out: NodeJS.WritableStream):
       store,
       engineDefaults: DEMO_ENGINE,
       onEngineEvent: engineProgress(),
+      signal,
     }).trainOnce();
   } catch (error) {
     if (error instanceof TrainingError && error.code === 'TRAINER_PYTHON_MISSING') {

@@ -3,18 +3,25 @@
  * demo's data dir (`startRoles`: the processor applications, the trainer
  * retraining on new snapshots, the indexer, the responder on
  * RECSTREAM_HTTP_HOST:PORT, 127.0.0.1:8080), u0's recommendations printed
- * with titles and scores, and the `curl` to ask for more. Events posted to
- * `/v1/events` flow through the processors at once. It runs until `signal`
- * aborts (Ctrl-C).
+ * with titles and scores, and the `curl` to ask for more. While the live
+ * stream goes on, each new model version and index version is printed as
+ * it comes, under one status line: live events a second, processor lag,
+ * the model version served and the requests served. It runs until
+ * `signal` aborts (Ctrl-C).
  *
  * @example
  * ```ts
- * await demoServe(platform, process.stdout, abortController.signal);
+ * await demoServe(platform, process.stdout, abortController.signal, () => appended);
  * ```
  */
+
+import type { ConsoleStatus } from '../responders/routes/status.js';
 import type { Platform } from '../runtime/platform.js';
+import { describeIndexOutcome } from './commands/index-build.js';
+import { describeTrainOutcome } from './commands/train.js';
 import { DEMO_ENGINE } from './demo-model.js';
-import { startRoles } from './roles.js';
+import { StatusLine } from './progress.js';
+import { type RunningRoles, startRoles } from './roles.js';
 
 interface Listed {
   items: { item_id: string; score: number }[];
@@ -23,12 +30,33 @@ interface Listed {
   fallback: string | null;
 }
 
+/** How often the status line is redrawn, and the span its events/s is measured over. */
+const STATUS_EVERY_MS = 1000;
+const RATE_WINDOW = 5;
+
 export async function demoServe(
   platform: Platform,
   out: NodeJS.WritableStream,
   signal: AbortSignal,
+  liveEvents: () => number,
 ): Promise<void> {
-  const roles = await startRoles(platform, { signal, engineDefaults: DEMO_ENGINE });
+  const status = new StatusLine('live');
+  const say = (line: string) => {
+    status.clear();
+    out.write(`${line}\n`);
+  };
+  let shown = false;
+  const roles = await startRoles(platform, {
+    signal,
+    engineDefaults: DEMO_ENGINE,
+    // New versions only: rounds that had nothing to do stay in the log file.
+    onTrain: (o) => {
+      if (shown && o.kind === 'published') say(describeTrainOutcome(o));
+    },
+    onIndex: (o) => {
+      if (shown && !('detail' in o)) say(describeIndexOutcome(o));
+    },
+  });
   const { responder } = roles;
   await responder.started;
   const listed = (await (await fetch(`${responder.url}/v1/recommendations/u0?k=10`)).json()) as Listed;
@@ -45,7 +73,44 @@ export async function demoServe(
     );
   });
   out.write(
-    `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  console: ${responder.url}/   metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nCtrl-C stops.\n`,
+    `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  console: ${responder.url}/   metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nthe world goes on live; new model versions are printed as they come. Ctrl-C stops.\n`,
   );
-  await roles.finished;
+  shown = true;
+  const ticker = drawStatus(roles, status, liveEvents);
+  try {
+    await roles.finished;
+  } finally {
+    clearInterval(ticker);
+    status.clear();
+  }
+}
+
+/** Redraws the status line every second from the responder's own `/v1/status`. */
+function drawStatus(roles: RunningRoles, status: StatusLine, liveEvents: () => number): NodeJS.Timeout {
+  const counts = [liveEvents()];
+  let drawing = false;
+  const timer = setInterval(async () => {
+    counts.push(liveEvents());
+    if (counts.length > RATE_WINDOW + 1) counts.shift();
+    if (drawing) return;
+    drawing = true;
+    try {
+      const res = await roles.responder.app.inject({ method: 'GET', url: '/v1/status' });
+      const s = res.json() as ConsoleStatus;
+      const lag = s.applications.reduce((n, a) => n + (a.lag ?? 0), 0);
+      const perSecond = (counts.at(-1)! - counts[0]!) / ((counts.length - 1) * (STATUS_EVERY_MS / 1000));
+      status.draw({
+        'events/s': Math.round(perSecond),
+        lag,
+        model: s.serving.model ?? 'none',
+        requests: s.serving.requests,
+      });
+    } catch {
+      // Closing: the responder is gone before the ticker is cleared.
+    } finally {
+      drawing = false;
+    }
+  }, STATUS_EVERY_MS);
+  timer.unref();
+  return timer;
 }

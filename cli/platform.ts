@@ -54,7 +54,7 @@ export async function selectTopologies(platform: Platform, app: string | undefin
       throw new TopologyError(
         `unknown application ${JSON.stringify(name)}; known: ${applicationNames().join(', ')}`,
       );
-    out.push(await build(platform.serde));
+    out.push(await build(platform.serde, platform.config));
   }
   return out;
 }

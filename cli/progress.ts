@@ -61,3 +61,47 @@ export class Progress {
     this.out.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
   }
 }
+
+/**
+ * A status line for work without an end (the demo's live phase): redrawn
+ * in place on a terminal, one JSON record per `jsonEveryMs` otherwise.
+ * `clear()` wipes it before other output is printed, so a line printed
+ * to stdout never lands in the middle of it; the next `draw` brings it back.
+ *
+ * @example
+ * ```ts
+ * const status = new StatusLine('demo');
+ * status.draw({ 'events/s': 21, lag: 0, model: 'recstream@2', requests: 5 });
+ * ```
+ */
+export class StatusLine {
+  private lastJson = 0;
+  private shown = false;
+
+  constructor(
+    private readonly label: string,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly jsonEveryMs = 10_000,
+  ) {}
+
+  draw(fields: Record<string, string | number>): void {
+    if (this.out.isTTY) {
+      const line = Object.entries(fields)
+        .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`)
+        .join('  ');
+      this.out.write(`\r\x1b[2K${this.label}: ${line}`);
+      this.shown = true;
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastJson < this.jsonEveryMs) return;
+    this.lastJson = now;
+    this.out.write(`${JSON.stringify({ time: now, msg: 'status', task: this.label, ...fields })}\n`);
+  }
+
+  clear(): void {
+    if (!this.shown) return;
+    this.out.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}

@@ -248,6 +248,14 @@ export const CONFIG_SCHEMA = {
     default: 1,
     doc: 'the trainer retrains once new snapshots hold at least this many examples',
   },
+  trainMinIntervalMs: {
+    env: 'RECSTREAM_TRAIN_MIN_INTERVAL_MS',
+    kind: 'int',
+    min: 0,
+    max: 30 * 24 * 3600 * 1000,
+    default: 0,
+    doc: 'the trainer retrains no sooner than this long (wall clock) after its newest version was made; 0: as soon as new snapshots come',
+  },
   trainConfig: {
     env: 'RECSTREAM_TRAIN_CONFIG',
     kind: 'json',

@@ -13,9 +13,20 @@
  * span when the events run out are emitted at the end, so every user and
  * item has a record.
  *
+ * With `liveRate`, the stream does not end after `events`: the same world
+ * (users, items, tastes, visits under way) goes on at the live rate. A
+ * `LiveAnchor` puts that live phase on the real clock: every record is
+ * moved by the anchor's `shift` (a history that ends where the clock is),
+ * and from the anchor's interaction on by more where the clock is further
+ * on (never back in time), while the world's own time goes on where it
+ * was. A run that resumes an earlier live stream anchors at the count it
+ * already wrote.
+ *
  * `next()` returns the same record object each time, overwritten: the
  * hot path of a 10M-event run allocates only what the events themselves need.
  */
+
+import { ConfigError } from '../runtime/errors.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import { Behaviour } from './behaviour.js';
 import type { Calibration } from './calibration.js';
@@ -45,6 +56,16 @@ interface MutableRecord {
   ts: number;
 }
 
+/** Where a live stream meets the real clock. */
+export interface LiveAnchor {
+  /** Interaction count (at least the simulation's `events`) from which records are on the clock. */
+  readonly from: number;
+  /** The wall clock, read once, when the stream reaches `from`. */
+  readonly clock: () => number;
+  /** Added to every record's event time from the start (see `Simulator.historyEnd`). Default 0. */
+  readonly shift?: number;
+}
+
 /** Tries at drawing a user who is signed up and not already in a visit. */
 const USER_ATTEMPTS = 16;
 
@@ -57,11 +78,13 @@ export class EventStream {
   private readonly heap = new SessionHeap();
   private readonly active = new Set<number>();
   private readonly perCountry = new Float64Array(COUNTRIES.length);
-  /** Visits per ms at rhythm factor 1. */
-  private readonly visitRate: number;
+  /** Visits per ms at rhythm factor 1 (the live rate's once the stream is live). */
+  private visitRate: number;
   /** The dominating rate factor the pending candidate arrival was drawn with. */
   private bound: number;
   private readonly end: number;
+  /** Where the ramp boost's age counts from: the start, then the start of the live phase. */
+  private phaseStart: number;
   private initialItems = 0;
   private initialUsers = 0;
   private nextArrival: number;
@@ -74,25 +97,42 @@ export class EventStream {
   private seq = 0;
   private frontier: number;
   private done = false;
+  /** True once the `events` of the span are out and the live rate rules (only with `liveRate`). */
+  private isLive = false;
+  /** Added to every record's event time: the anchor's shift, then more from the anchor on. */
+  private shift: number;
+  private anchored = false;
 
   constructor(
     private readonly world: World,
     private readonly idPrefix: string,
     private readonly calibration: Calibration,
+    private readonly anchor?: LiveAnchor,
   ) {
     const { options, catalog, population, rhythm } = world;
+    this.shift = anchor?.shift ?? 0;
+    if (anchor !== undefined && (options.liveRate === undefined || anchor.from < options.events))
+      throw new ConfigError(
+        `a live anchor needs a live rate and an interaction count of at least ${options.events}, got ${anchor.from}`,
+      );
     this.rng = Rng.derive(options.seed, STREAM.sessions);
     this.behaviour = new Behaviour(world, this.rng, idPrefix);
     this.visitRate = options.density / calibration.meanEventsPerSession;
     this.bound = rhythm.peak * calibration.maxBoost;
     this.end = options.start + options.spanMs;
     this.frontier = options.start;
+    this.phaseStart = options.start;
     this.nextArrival = options.start + this.rng.exponential(1 / (this.visitRate * this.bound));
     this.released = catalog.initialCount;
     this.signedUp = population.initialCount;
     this.nextRelease = this.releaseAt();
     this.nextRetire = this.retireAt();
     this.nextSignup = this.signupAt();
+  }
+
+  /** True once the stream is in its live phase. */
+  get live(): boolean {
+    return this.isLive;
   }
 
   /** The next record in event-time order, or undefined at the end. The object is reused by the next call. */
@@ -116,8 +156,14 @@ export class EventStream {
     const events = options.events;
     const { heap, behaviour } = this;
     for (;;) {
+      if (!this.isLive && options.liveRate !== undefined && this.emitted >= events)
+        this.goLive(options.liveRate);
+      if (this.anchor !== undefined && !this.anchored && this.emitted >= this.anchor.from) {
+        this.shift = Math.max(this.shift, this.anchor.clock() - this.frontier);
+        this.anchored = true;
+      }
       const sessionKey = heap.peekKey();
-      const more = this.emitted < events;
+      const more = this.isLive || this.emitted < events;
       if (!more && options.rate !== undefined) {
         this.done = true;
         return undefined;
@@ -174,6 +220,19 @@ export class EventStream {
   }
 
   /**
+   * Visits now start at the live rate, from the last event on, with the ramp
+   * boost of a stream's start: the span's few visits under way are next to
+   * none at the live rate.
+   */
+  private goLive(liveRate: number): void {
+    this.isLive = true;
+    this.phaseStart = this.frontier;
+    this.bound = this.world.rhythm.peak * this.calibration.maxBoost;
+    this.visitRate = liveRate / 1000 / this.calibration.meanEventsPerSession;
+    this.nextArrival = this.frontier + this.rng.exponential(1 / (this.visitRate * this.bound));
+  }
+
+  /**
    * A candidate visit drawn at the dominating rate, kept with probability
    * rate(t) / bound (thinning); rate(t) is the rhythm times the ramp boost of
    * the stream's first hours (see calibration.ts).
@@ -181,7 +240,7 @@ export class EventStream {
   private arrive(): void {
     const { rng, world, perCountry, calibration } = this;
     const t = this.nextArrival;
-    const age = t - world.options.start;
+    const age = t - this.phaseStart;
     const bound = this.bound;
     this.bound = world.rhythm.peak * (age < calibration.rampMs ? calibration.maxBoost : 1);
     this.nextArrival = t + rng.exponential(1 / (this.visitRate * this.bound));
@@ -209,7 +268,20 @@ export class EventStream {
     r.topic = topic;
     r.key = key;
     r.value = value;
-    r.ts = ts;
+    r.ts = ts + this.shift;
+    const shift = this.shift;
+    if (shift !== 0) {
+      // Each value is made for this record alone: its own times move with it.
+      if (topic === INTERACTIONS_TOPIC) (value as Interaction).ts += shift;
+      else if (topic === USERS_TOPIC) {
+        (value as User).updated_ts += shift;
+        (value as User).signup_ts += shift;
+      } else {
+        const item = value as Item;
+        item.updated_ts += shift;
+        if (item.release_ts !== null) item.release_ts += shift;
+      }
+    }
     return r as SimRecord;
   }
 

@@ -8,6 +8,7 @@ import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../runtime/serde/serde.js';
+import type { Interaction } from '../schemas/generated/types.js';
 import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
 import { type SimulationTarget, type WriteProgress, writeSimulation } from './log-writer.js';
 import { Simulator } from './simulator.js';
@@ -150,5 +151,52 @@ test("a failure in the worker (here: its registry cannot be reached) is the run'
     );
     const written = (await target.log.offsets(INTERACTIONS_TOPIC)).reduce((n, p) => n + p.end, 0);
     assert.equal(written, 0);
+  });
+});
+
+test('a live simulation writes its span at once, then goes on at the clock; resumed, it goes on after what is written', async () => {
+  const dir = await dataDir();
+  const options = { ...OPTIONS, events: 2_000, liveRate: 400 };
+  const history = new Simulator(options).historyEnd();
+  await withTarget(dir, async (target) => {
+    const { log, serde } = target;
+    const run = async (resumeAfter: number, live: number) => {
+      const stop = new AbortController();
+      const started = Date.now();
+      const summary = await writeSimulation(options, target, {
+        partitions: 3,
+        resumeAfter,
+        shift: started - history,
+        signal: stop.signal,
+        onProgress: (p) => {
+          if (resumeAfter + p.interactions >= Math.max(options.events, resumeAfter) + live) stop.abort();
+        },
+      });
+      assert.equal(summary.stopped, true);
+      return { summary, started, seconds: (Date.now() - started) / 1000 };
+    };
+    const first = await run(0, 600);
+    const written = first.summary.interactions;
+    assert.ok(written >= options.events + 600);
+    const second = await run(written, 600);
+    const decoder = await serde.decoder('rec.interactions-value');
+    const ids = new Set<string>();
+    let beforeSecond = 0;
+    for (const { partition, end } of await log.offsets(INTERACTIONS_TOPIC))
+      for (const r of await log.read(INTERACTIONS_TOPIC, partition, 0, end)) {
+        const e = (await decoder.decode(r.value!)) as Interaction;
+        assert.equal(r.timestamp, e.ts);
+        assert.ok(e.ts <= Date.now() + 200, 'no record ahead of the clock by more than a batch');
+        if (e.ts < second.started) beforeSecond++;
+        assert.ok(!ids.has(e.event_id), `${e.event_id} written twice`);
+        ids.add(e.event_id);
+      }
+    const prefix = new Simulator(options).idPrefix;
+    const total = written + second.summary.interactions;
+    assert.equal(ids.size, total);
+    for (let n = 0; n < total; n++) assert.ok(ids.has(`${prefix}e${n}`), `e${n} is missing`);
+    assert.equal(beforeSecond, written, 'the resumed run starts at its own clock');
+    // The live phase is paced: 600 events at a mean of 400/s take a second or more, not milliseconds.
+    assert.ok(second.seconds > 0.5, `600 live events took ${second.seconds} s`);
   });
 });

@@ -16,7 +16,10 @@
  * (`realTime`, for a world whose start is now) appends each batch once the
  * wall clock reaches the event time of its last record, batches being cut
  * every 100 ms of event time: records reach the log at their event time,
- * at most 100 ms late.
+ * at most 100 ms late. A simulation with a live phase (`liveRate`) writes
+ * its span as fast as the log accepts and then its live phase on the real
+ * clock, without end, until `signal` stops it; `resumeAfter` continues a
+ * live stream an earlier run wrote that many interactions of.
  *
  * @example
  * ```ts
@@ -28,7 +31,7 @@
  * ```
  */
 import { Worker } from 'node:worker_threads';
-import { RecstreamError } from '../runtime/errors.js';
+import { ConfigError, RecstreamError } from '../runtime/errors.js';
 import type { EventLog, OutgoingRecord, TopicSpec } from '../runtime/log/log.js';
 import type { SchemaRegistryConfig } from '../runtime/registry/open.js';
 import type { Encoder, Serde } from '../runtime/serde/serde.js';
@@ -63,6 +66,13 @@ export interface WriteOptions {
   readonly batchSize?: number;
   /** Append records no earlier than their event time (streaming mode). Default false. */
   readonly realTime?: boolean;
+  /** Interactions of this simulation already in the log (a live stream resumed): not written again. Default 0. */
+  readonly resumeAfter?: number;
+  /**
+   * Added to the event time of every record of a live simulation, e.g.
+   * `Date.now() - simulator.historyEnd()` for a history that ends now. Default 0.
+   */
+  readonly shift?: number;
   /** Called after every append. */
   readonly onProgress?: (progress: WriteProgress) => void;
   /** Stops after the batch being appended (the summary then says `stopped`). */
@@ -101,7 +111,10 @@ export async function writeSimulation(
   // Registered here first, so the worker finds the same schema id.
   const encoder = await target.serde.encoder('rec.interactions-value');
   const idPrefix = idPrefixOf(resolved);
-  const realTime = write.realTime ?? false;
+  // A live phase is on the real clock whatever `realTime` says: unpaced, it would never end.
+  const realTime = (write.realTime ?? false) || resolved.liveRate !== undefined;
+  if (((write.resumeAfter ?? 0) > 0 || (write.shift ?? 0) !== 0) && resolved.liveRate === undefined)
+    throw new ConfigError('only a simulation with a live phase (liveRate) resumes or is shifted');
   const signal = write.signal;
   const input: WorkerInput = {
     options: resolved,
@@ -109,6 +122,8 @@ export async function writeSimulation(
     batchSize: write.batchSize ?? 5000,
     window: WINDOW,
     tickMs: realTime ? TICK_MS : 0,
+    skipInteractions: write.resumeAfter ?? 0,
+    shift: write.shift ?? 0,
   };
   const worker = new Worker(new URL('./simulation-worker.js', import.meta.url), { workerData: input });
   const inbox = new Inbox(worker);

@@ -31,6 +31,14 @@ export interface SimulationOptions {
   readonly rate?: number;
   /** Dimensions of the latent taste space. Default 16. */
   readonly dims?: number;
+  /**
+   * The live phase: once the `events` of the span are out, the same world
+   * goes on without end at this mean rate (events per second of event time,
+   * following the day's rhythm). Unset: the stream ends after `events`.
+   * Not part of the event ids' hash: the world and its history are the same
+   * whatever the live rate.
+   */
+  readonly liveRate?: number;
 }
 
 export interface ResolvedSimulation {
@@ -42,6 +50,7 @@ export interface ResolvedSimulation {
   readonly start: number;
   readonly rate: number | undefined;
   readonly dims: number;
+  readonly liveRate: number | undefined;
   /** Span of the simulation in ms. */
   readonly spanMs: number;
   /** Mean interaction events per ms of event time. */
@@ -75,9 +84,14 @@ export function resolveSimulation(options: SimulationOptions = {}): ResolvedSimu
   const rate = options.rate;
   if (rate !== undefined && (!Number.isFinite(rate) || rate <= 0 || rate > 10_000_000))
     throw new ConfigError(`--rate must be events per second in (0, 10000000], got ${rate}`);
+  const liveRate = options.liveRate;
+  if (liveRate !== undefined && (!Number.isFinite(liveRate) || liveRate <= 0 || liveRate > 1_000_000))
+    throw new ConfigError(`--rate must be live events per second in (0, 1000000], got ${liveRate}`);
+  if (liveRate !== undefined && rate !== undefined)
+    throw new ConfigError('a simulation streams at --rate from its start or has a live phase, not both');
   const spanMs = Math.round(days * DAY_MS);
   const density = rate !== undefined ? rate / 1000 : Math.max(events, 1) / spanMs;
-  return { seed, users, items, events, days, start, rate, dims, spanMs, density };
+  return { seed, users, items, events, days, start, rate, dims, liveRate, spanMs, density };
 }
 
 function wholeNumber(name: string, value: number, min: number, max: number): number {

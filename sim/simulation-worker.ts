@@ -10,15 +10,19 @@
  * threads about equally busy (the appending thread also runs the log).
  *
  * In real-time mode a batch also ends at every `tickMs` boundary of event
- * time, so that the appending thread can release each batch when the clock
- * reaches it.
+ * time (for a simulation with a live phase, once it is live), so that the
+ * appending thread can release each batch when the clock reaches it.
+ *
+ * A live simulation is anchored to the wall clock where its span ends, or
+ * where an earlier run stopped (`skipInteractions`: the records up to that
+ * interaction are made again, to rebuild the world's state, and not sent).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RecstreamError } from '../runtime/errors.js';
 import { openSchemaRegistry, type SchemaRegistryConfig } from '../runtime/registry/open.js';
 import { Serde } from '../runtime/serde/serde.js';
 import { columnBuffer, InteractionColumns } from './compact-interactions.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC } from './event-stream.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, type SimRecord } from './event-stream.js';
 import type { ResolvedSimulation } from './options.js';
 import {
   type BatchMessage,
@@ -36,6 +40,10 @@ export interface WorkerInput {
   readonly window: number;
   /** Cut batches at multiples of this much event time; 0 for no cut. */
   readonly tickMs: number;
+  /** Interactions an earlier run already wrote: made again and not sent. */
+  readonly skipInteractions: number;
+  /** Added to every record's event time of a live simulation (the live anchor's `shift`). */
+  readonly shift: number;
 }
 
 /** What the appending thread sends: one credit per batch it has appended. */
@@ -68,20 +76,33 @@ async function run(): Promise<void> {
     const encoded = new TopicPacker('u', input.batchSize);
     const sim = new Simulator(input.options);
     const columns = new InteractionColumns(sim.idPrefix, input.batchSize);
-    const stream = sim.stream();
+    const { events, liveRate } = input.options;
+    const skip = input.skipInteractions;
+    const stream = sim.stream(
+      liveRate === undefined
+        ? undefined
+        : { from: Math.max(events, skip), clock: Date.now, shift: input.shift },
+    );
     let record = stream.next();
+    // Up to and including the `skip`-th interaction: interaction n (1-based) leaves `emitted` at n.
+    const written = (r: SimRecord) =>
+      stream.emitted < skip || (stream.emitted === skip && r.topic === INTERACTIONS_TOPIC);
+    while (record !== undefined && written(record)) record = stream.next();
     for (let n = 0; record !== undefined; n++) {
       const encodeHere = n % ENCODED_HERE === 0;
       const interactions = encodeHere ? encoded : columns;
       while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
       const tickEnd =
-        input.tickMs > 0
+        input.tickMs > 0 && (liveRate === undefined || stream.live)
           ? (Math.floor(record.ts / input.tickMs) + 1) * input.tickMs
           : Number.POSITIVE_INFINITY;
       let lastTs = record.ts;
+      // A batch holds one phase: the first live record starts a batch of its own, cut by ticks.
+      const live = stream.live;
       while (
         record !== undefined &&
         record.ts < tickEnd &&
+        stream.live === live &&
         interactions.count < input.batchSize &&
         items.count + users.count < input.batchSize
       ) {

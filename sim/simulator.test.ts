@@ -166,3 +166,86 @@ test('streaming options stop at the event count without draining future changes'
     `500 events at 50/s took ${(last.ts - start) / 1000} s of event time`,
   );
 });
+
+/** The first `count` interactions of a stream, each copied. */
+function interactionsOf(stream: ReturnType<Simulator['stream']>, count: number): Interaction[] {
+  const out: Interaction[] = [];
+  for (let r = stream.next(); r !== undefined && out.length < count; r = stream.next())
+    if (r.topic === 'rec.interactions') out.push({ ...r.value });
+  return out;
+}
+
+test('a live phase goes on after the span in the same world, at about the live rate', () => {
+  const liveRate = 20;
+  const sim = new Simulator({ ...OPTIONS, events: 2_000, liveRate });
+  const all = interactionsOf(sim.stream(), 2_000 + 2_400);
+  assert.equal(all.length, 4_400, 'the stream does not end after the span');
+  const history = interactionsOf(new Simulator({ ...OPTIONS, events: 2_000 }).stream(), 2_000);
+  assert.deepEqual(
+    all.slice(0, 2_000).map((e) => [e.user_id, e.item_id, e.type, e.ts]),
+    history.map((e) => [e.user_id, e.item_id, e.type, e.ts]),
+    'the span is the same with or without a live phase',
+  );
+  const live = all.slice(2_000);
+  assert.equal(live[0]!.event_id, `${sim.idPrefix}e2000`, 'ids go on');
+  for (const e of live) {
+    assert.ok(Number(e.user_id.slice(1)) < OPTIONS.users, e.user_id);
+    assert.ok(Number(e.item_id.slice(1)) < OPTIONS.items, e.item_id);
+  }
+  for (let k = 1; k < live.length; k++) assert.ok(live[k]!.ts >= live[k - 1]!.ts, 'in event-time order');
+  const seconds = (live.at(-1)!.ts - live[0]!.ts) / 1000;
+  const rate = live.length / seconds;
+  // The day's rhythm moves the rate around its mean; a stream that never got going would be far below.
+  assert.ok(rate > liveRate / 3 && rate < liveRate * 3, `${rate.toFixed(1)} live events/s`);
+});
+
+test('a live anchor moves the stream onto the clock: by its shift from the start, by more from its interaction on', () => {
+  const options = { ...OPTIONS, events: 1_000, liveRate: 50 };
+  const plain = interactionsOf(new Simulator(options).stream(), 1_500);
+  const shift = 3_600_000;
+  const later = plain[999]!.ts + shift + 86_400_000;
+  const anchored = interactionsOf(
+    new Simulator(options).stream({ from: 1_200, clock: () => later, shift }),
+    1_500,
+  );
+  assert.deepEqual(
+    anchored.map((e) => e.event_id),
+    plain.map((e) => e.event_id),
+    'the same events',
+  );
+  for (let k = 0; k < 1_200; k++) assert.equal(anchored[k]!.ts, plain[k]!.ts + shift);
+  assert.ok(anchored[1_200]!.ts >= later, 'from the anchor on, at the clock');
+  const moved = anchored[1_200]!.ts - plain[1_200]!.ts;
+  for (let k = 1_200; k < 1_500; k++) assert.equal(anchored[k]!.ts - plain[k]!.ts, moved);
+  // A clock behind the stream never moves it back.
+  const early = interactionsOf(new Simulator(options).stream({ from: 1_200, clock: () => 0, shift }), 1_500);
+  for (let k = 0; k < 1_500; k++) assert.equal(early[k]!.ts, plain[k]!.ts + shift);
+  assert.throws(() => new Simulator(options).stream({ from: 10, clock: Date.now }), /at least 1000/);
+});
+
+test("historyEnd is the event time of the span's last interaction", () => {
+  const options = { ...OPTIONS, events: 1_000, liveRate: 50 };
+  const plain = interactionsOf(new Simulator(options).stream(), 1_000);
+  assert.equal(new Simulator(options).historyEnd(), plain.at(-1)!.ts);
+});
+
+test('a shifted stream moves every time a record carries: event, update, sign-up and release times', () => {
+  const options = { ...OPTIONS, events: 500, liveRate: 50 };
+  const shift = 7_200_000;
+  const plain = new Simulator(options).stream();
+  const moved = new Simulator(options).stream({ from: 500, clock: () => 0, shift });
+  for (let n = 0; n < 2_000; n++) {
+    const a = structuredClone(plain.next()!);
+    const b = moved.next()!;
+    assert.equal(b.ts, a.ts + shift);
+    if (a.topic === 'rec.interactions') assert.equal((b.value as Interaction).ts, a.value.ts + shift);
+    else if (a.topic === 'rec.users') {
+      assert.equal((b.value as User).updated_ts, a.value.updated_ts + shift);
+      assert.equal((b.value as User).signup_ts, a.value.signup_ts + shift);
+    } else {
+      assert.equal((b.value as Item).updated_ts, a.value.updated_ts + shift);
+      const release = a.value.release_ts;
+      assert.equal((b.value as Item).release_ts, release === null ? null : release + shift);
+    }
+  }
+});

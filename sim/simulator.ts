@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Calibration } from './calibration.js';
-import { EventStream, type SimRecord } from './event-stream.js';
+import { EventStream, INTERACTIONS_TOPIC, type LiveAnchor, type SimRecord } from './event-stream.js';
 import type { ResolvedSimulation, SimulationOptions } from './options.js';
 import { World } from './world.js';
 
@@ -35,9 +35,28 @@ export class Simulator {
     this.calibration = new Calibration(this.world);
   }
 
-  /** A fresh pass over the simulation; every pass yields the same records. */
-  stream(): EventStream {
-    return new EventStream(this.world, this.idPrefix, this.calibration);
+  /**
+   * A fresh pass over the simulation; every pass yields the same records
+   * (with a live anchor, the same records moved to the anchor's clock from
+   * its interaction on).
+   */
+  stream(anchor?: LiveAnchor): EventStream {
+    return new EventStream(this.world, this.idPrefix, this.calibration, anchor);
+  }
+
+  /**
+   * Event time of the span's last interaction (one pass over its events):
+   * `now - historyEnd()` as a live anchor's `shift` makes the history end now.
+   */
+  historyEnd(): number {
+    const { events, start } = this.world.options;
+    const stream = this.stream();
+    let last = start;
+    for (let r = stream.next(); r !== undefined && stream.emitted <= events; r = stream.next()) {
+      if (r.topic === INTERACTIONS_TOPIC) last = r.ts;
+      if (stream.emitted === events) break;
+    }
+    return last;
   }
 
   /** The same records as `stream()`, each a separate object (for tests and tools; slower). */

@@ -3,7 +3,9 @@
  *
  * One round: fold `rec.model-versions`; if the snapshots on
  * `rec.training-snapshots` (in the window) are not the ones the newest
- * version was trained on, gather them into a training set, run the engine,
+ * version was trained on, add enough new examples, and the newest version
+ * is old enough (RECSTREAM_TRAIN_MIN_NEW_EXAMPLES, …_MIN_INTERVAL_MS),
+ * gather them into a training set, run the engine,
  * store the artifacts, decide promotion by the gate, and publish one
  * `ModelVersion` (`promoted` or `rejected`, with lineage, metrics, params,
  * engine and device).
@@ -56,7 +58,7 @@ export interface TrainerOptions {
 export type TrainOutcome =
   | { readonly kind: 'published'; readonly version: ModelVersion }
   | {
-      readonly kind: 'up-to-date' | 'no-snapshots' | 'too-few-new-examples' | 'empty';
+      readonly kind: 'up-to-date' | 'no-snapshots' | 'too-few-new-examples' | 'too-soon' | 'empty';
       readonly detail: string;
     };
 
@@ -123,6 +125,11 @@ export class Trainer {
       return {
         kind: 'too-few-new-examples',
         detail: `${newExamples} new examples, RECSTREAM_TRAIN_MIN_NEW_EXAMPLES=${config.trainMinNewExamples}`,
+      };
+    if (latest && !options.force && Date.now() < latest.created_ts + config.trainMinIntervalMs)
+      return {
+        kind: 'too-soon',
+        detail: `version ${latest.version} was made at ${new Date(latest.created_ts).toISOString()}, RECSTREAM_TRAIN_MIN_INTERVAL_MS=${config.trainMinIntervalMs}`,
       };
     const started = Date.now();
     const metrics = trainerMetrics(platform.metrics);

@@ -1,46 +1,83 @@
 /**
- * `recstream demo` as a person runs it first, on a shortened world: a
- * child process on a fresh data dir; its first model is promoted, it ends
- * up serving, prints u0's recommendations from that model and the curl to
- * ask for more, answers that curl with a personalised list, and stops
- * cleanly on Ctrl-C; the simulated world's topics are there afterwards and
- * u0 has state. Run again on that data dir, it resumes: serves the same
- * model without streaming the world again.
+ * `recstream demo` as a person runs it first, on a shortened world and
+ * schedule (short label window and snapshots, a retrain at most every
+ * 20 s): a child process on a fresh data dir streams the world's history,
+ * its first model is promoted and serves u0; the same world then goes on
+ * live, the processors' inputs keep growing, and the trainer retrains on
+ * snapshots closed after the first model; a promoted retrain is what the
+ * responder then serves. Ctrl-C stops it cleanly. Run again on that data
+ * dir, it resumes: the live stream goes on after what is already there,
+ * without streaming the history again.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ConsoleStatus } from '../../responders/routes/status.js';
+import { loadConfig } from '../../runtime/config.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
+import { ModelRegistry } from '../../trainer/model-registry.js';
+import { readSnapshots } from '../../trainer/training-set.js';
+import { withPlatform } from '../platform.js';
 
-async function topicsOf(data: string): Promise<{ topic: string; records: number }[]> {
+/** The demo's schedule, shortened: live impressions become examples within seconds, snapshots are small. */
+const SHORT_SCHEDULE = {
+  RECSTREAM_HTTP_PORT: '0',
+  RECSTREAM_FEATURE_LATENESS_MS: '10000',
+  RECSTREAM_LABEL_WINDOW_MS: '30000',
+  RECSTREAM_WATERMARK_INTERVAL_MS: '5000',
+  RECSTREAM_SNAPSHOT_EVERY_EXAMPLES: '100',
+  RECSTREAM_TRAIN_MIN_NEW_EXAMPLES: '200',
+  RECSTREAM_TRAIN_MIN_INTERVAL_MS: '20000',
+};
+const HISTORY = 60_000;
+
+async function interactionsIn(data: string): Promise<number> {
   const run = await runCli(['topics', '--json', '--data-dir', data]);
   assert.equal(run.code, 0, run.stderr);
-  return JSON.parse(run.stdout);
+  const topics = JSON.parse(run.stdout) as { topic: string; records: number }[];
+  return topics.find((t) => t.topic === 'rec.interactions')?.records ?? 0;
 }
 
 interface Served {
   readonly child: ChildProcess;
-  readonly stdout: string;
+  stdout(): string;
   readonly url: string;
   readonly done: ReturnType<typeof finished>;
 }
 
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** Starts the demo and waits until it says it serves. */
 async function demoUntilServing(args: readonly string[]): Promise<Served> {
-  const child = startCli(['demo', ...args], { RECSTREAM_HTTP_PORT: '0' });
+  const child = startCli(['demo', ...args], SHORT_SCHEDULE);
   const done = finished(child);
   let stdout = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  const deadline = Date.now() + 240_000;
-  while (!stdout.includes('Ctrl-C stops') && child.exitCode === null && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await until(
+      'the demo to serve',
+      () => stdout.includes('Ctrl-C stops') || child.exitCode !== null,
+      150_000,
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   const url = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-  if (url === undefined) child.kill('SIGKILL');
-  assert.ok(url, stdout);
-  return { child, stdout, url, done };
+  if (url === undefined) {
+    child.kill('SIGKILL');
+    assert.fail(`${stdout}\n${(await done).stderr.slice(-4000)}`);
+  }
+  return { child, stdout: () => stdout, url, done };
 }
 
 async function listFor(url: string, user: string) {
@@ -54,7 +91,15 @@ async function listFor(url: string, user: string) {
   };
 }
 
-test('recstream demo streams the simulated world through every application, serves, and shows u0; a second run resumes', {
+async function statusOf(url: string): Promise<ConsoleStatus> {
+  return (await (await fetch(`${url}/v1/status`)).json()) as ConsoleStatus;
+}
+
+function recordsIn(status: ConsoleStatus, application: string): number {
+  return status.applications.find((a) => a.application === application)?.records_in ?? 0;
+}
+
+test('recstream demo streams a history, serves its first model, goes on live and retrains on new snapshots; a second run resumes the live stream', {
   timeout: 400_000,
 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-demo-cli-'));
@@ -64,23 +109,55 @@ test('recstream demo streams the simulated world through every application, serv
     // The default world, shortened: dense enough that the first model is promoted.
     const first = await demoUntilServing([
       '--events',
-      '60000',
+      String(HISTORY),
       '--users',
       '600',
       '--items',
       '120',
+      '--rate',
+      '20',
       '--data-dir',
       data,
     ]);
     children.push(first.child);
-    assert.match(first.stdout, /recstream v1 promoted/);
-    assert.match(first.stdout, /u0's recommendations from the responder \(recstream@1 with items@1\)/);
-    assert.match(first.stdout, new RegExp(`curl '${first.url}/v1/recommendations/u1\\?k=5'`));
-    const body = await listFor(first.url, 'u1');
-    assert.equal(body.user_id, 'u1');
-    assert.equal(body.items.length, 5);
-    assert.equal(body.fallback, null, 'personalised');
-    assert.equal(body.model_version, 'recstream@1');
+    assert.match(first.stdout(), /recstream v1 promoted/);
+    assert.match(first.stdout(), /u0's recommendations from the responder \(recstream@1 with items@1\)/);
+    assert.match(first.stdout(), new RegExp(`curl '${first.url}/v1/recommendations/u1\\?k=5'`));
+    const u0 = await listFor(first.url, 'u0');
+    assert.equal(u0.user_id, 'u0');
+    assert.equal(u0.items.length, 5);
+    assert.equal(u0.fallback, null, 'personalised');
+    assert.match(u0.model_version ?? '', /^recstream@\d+$/);
+
+    // Live: the log and every processor's input keep growing after the history.
+    const before = await statusOf(first.url);
+    await until(
+      'live events through the processors',
+      async () => {
+        const now = await statusOf(first.url);
+        return (
+          now.log.interactions > before.log.interactions &&
+          recordsIn(now, 'interaction-counts') > recordsIn(before, 'interaction-counts') &&
+          recordsIn(now, 'snapshots') > recordsIn(before, 'snapshots')
+        );
+      },
+      60_000,
+    );
+    assert.ok(before.log.interactions >= HISTORY);
+
+    // A retrain on new snapshots: promoted (then served) or rejected with its reason.
+    await until(
+      'a second model version',
+      () => /recstream v2 (promoted|rejected)/.test(first.stdout()),
+      150_000,
+    );
+    if (/recstream v2 promoted/.test(first.stdout()))
+      await until(
+        'the responder to serve recstream@2',
+        async () => (await listFor(first.url, 'u0')).model_version === 'recstream@2',
+        60_000,
+      );
+    else assert.match(first.stdout(), /recstream v2 rejected: \S+/);
     first.child.kill('SIGINT');
     const run = await first.done;
     assert.equal(run.code, 0, run.stderr);
@@ -89,23 +166,50 @@ test('recstream demo streams the simulated world through every application, serv
     assert.ok(counts, run.stdout);
     assert.ok(JSON.parse(counts[1]!).total > 0, 'u0 is an active user');
     assert.match(run.stderr, /"msg":"progress","task":"demo"/);
-    const topics = await topicsOf(data);
-    const records = Object.fromEntries(topics.map((t) => [t.topic, t.records]));
-    assert.equal(records['rec.interactions'], 60000);
-    assert.equal(records['rec.users'], 600);
-    assert.ok(records['rec.items']! >= 120);
+    assert.match(
+      run.stderr,
+      /"msg":"status","task":"live","events\/s":\d+,"lag":\d+,"model":"recstream@\d+","requests":\d+/,
+    );
 
+    // v1's round read every snapshot closed by then: the ones v2 has and v1 has not closed after it.
+    // And snapshots go on closing on live examples, after the history's last event.
+    const world = JSON.parse(await readFile(join(data, 'demo-world.json'), 'utf8')) as { start: number };
+    const historyEnd = world.start + 28 * 86_400_000;
+    const config = loadConfig({ RECSTREAM_LOG_LEVEL: 'warn' }, { dataDir: data });
+    await withPlatform(
+      config,
+      async ({ log, serde }) => {
+        const versions = (await ModelRegistry.load(log, serde)).versions(config.modelName);
+        const [v1, v2] = versions;
+        assert.ok(v1 && v2, 'two model versions');
+        assert.equal(v1.status, 'promoted');
+        assert.ok(v2.reason, 'v2 says why it was promoted or rejected');
+        const trainedOn = (v: typeof v1) => (v.params.snapshots ?? '').split(',');
+        const newer = trainedOn(v2).filter((id) => !trainedOn(v1).includes(id));
+        assert.ok(newer.length > 0, 'v2 was trained on snapshots closed after v1 was');
+        for (const id of trainedOn(v1)) assert.ok(trainedOn(v2).includes(id), `v2 keeps v1's ${id}`);
+        const snapshots = await readSnapshots(log, serde);
+        assert.ok(
+          snapshots.some((s) => (s.event_time_start ?? 0) > historyEnd),
+          'a snapshot of live examples only',
+        );
+      },
+      { readOnly: true },
+    );
+
+    const written = await interactionsIn(data);
     const second = await demoUntilServing(['--data-dir', data]);
     children.push(second.child);
-    assert.match(second.stdout, /resuming the demo in/);
-    assert.equal((await listFor(second.url, 'u1')).model_version, 'recstream@1');
+    assert.match(second.stdout(), /resuming the demo in .*: its world goes on live after/);
+    assert.doesNotMatch(second.stdout(), /training the first model/);
+    assert.equal((await listFor(second.url, 'u0')).fallback, null);
+    await until(
+      'the live stream to go on',
+      async () => (await statusOf(second.url)).log.interactions > written,
+      60_000,
+    );
     second.child.kill('SIGINT');
     assert.equal((await second.done).code, 0);
-    assert.equal(
-      (await topicsOf(data)).find((t) => t.topic === 'rec.interactions')?.records,
-      60000,
-      'nothing streamed twice',
-    );
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });

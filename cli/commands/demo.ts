@@ -1,16 +1,22 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
 } from '../../processors/interaction-counts/interaction-counts.js';
+import { type Config, loadConfig } from '../../runtime/config.js';
+import type { EventLog } from '../../runtime/log/log.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import type { Platform } from '../../runtime/platform.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
+import type { Topology } from '../../runtime/processor/topology.js';
 import { TaskState } from '../../runtime/state/task-state.js';
-import { simulationTopics, writeSimulation } from '../../sim/log-writer.js';
+import { INTERACTIONS_TOPIC } from '../../sim/event-stream.js';
+import { simulationTopics, type WriteSummary, writeSimulation } from '../../sim/log-writer.js';
+import { SIMULATION_DEFAULTS } from '../../sim/options.js';
+import { Simulator } from '../../sim/simulator.js';
 import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
 import { demoServe } from '../demo-serve.js';
@@ -21,12 +27,51 @@ import { Progress } from '../progress.js';
 const MARKER = '.recstream-demo';
 /** Written once the demo's world is streamed and its first training round ran: a later run resumes. */
 const STREAMED = '.recstream-demo-streamed';
+/** The world's options, so a later run resumes the same world's live stream. */
+const WORLD = 'demo-world.json';
+
+/**
+ * Mean live events per second: about what the default world's 3,000 users
+ * make when as many of them are in a visit as the day's rhythm has online
+ * (one visit at a time each; a higher rate is not reached), a load two cores
+ * hardly notice.
+ */
+const LIVE_RATE = 20;
+
+/**
+ * The demo's settings where the environment names none: features released
+ * 30 s behind the newest event, labels decided within 2 minutes and
+ * watermarks every 10 s of event time, so that a live impression becomes
+ * a training example within about three minutes; snapshots of 500 examples,
+ * so the live stream closes one every few minutes on each partition; and a
+ * retrain at most every 2 minutes, once 1,000 new examples are in.
+ */
+export const DEMO_SETTINGS: Readonly<Record<string, string>> = {
+  RECSTREAM_FEATURE_LATENESS_MS: String(30_000),
+  RECSTREAM_LABEL_WINDOW_MS: String(2 * 60_000),
+  RECSTREAM_WATERMARK_INTERVAL_MS: String(10_000),
+  RECSTREAM_SNAPSHOT_EVERY_EXAMPLES: '500',
+  RECSTREAM_TRAIN_MIN_NEW_EXAMPLES: '1000',
+  RECSTREAM_TRAIN_MIN_INTERVAL_MS: String(2 * 60_000),
+};
+
+interface DemoWorld {
+  readonly seed: number;
+  readonly users: number;
+  readonly items: number;
+  readonly events: number;
+  /** Where the world's span starts: a span before the demo first started. */
+  readonly start: number;
+  /** Added to every event time, so that the history's last event falls when the demo first started. */
+  readonly shift: number;
+}
 
 export const demoCommand: Command = {
   name: 'demo',
   summary:
-    "the main job on the embedded default: simulates a seeded world, streams its events through every processor, trains and indexes a model, serves recommendations on RECSTREAM_HTTP_HOST:PORT and shows u0's (Ctrl-C stops)",
-  usage: 'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate EVENTS_PER_S] [--fresh]',
+    'the main job on the embedded default: simulates a seeded world, streams its history through every processor, trains and indexes a first model, then streams the same world live on the real clock while the processors go on, the trainer retrains on new snapshots and the responder serves on RECSTREAM_HTTP_HOST:PORT (Ctrl-C stops; a second run resumes)',
+  usage:
+    'recstream demo [--events N] [--users N] [--items N] [--seed N] [--rate LIVE_EVENTS_PER_S] [--fresh]',
   options: {
     events: { type: 'string' },
     users: { type: 'string' },
@@ -35,111 +80,53 @@ export const demoCommand: Command = {
     rate: { type: 'string' },
     fresh: { type: 'boolean' },
   },
-  async run({ config, values }) {
+  async run({ config: given, values }) {
+    const rate = positiveInt(values.rate, LIVE_RATE, '--rate');
+    const start = await prepareDataDir(given.dataDir, values.fresh === true);
+    const config = demoConfig(given);
+    if (start === 'resume') {
+      const world = JSON.parse(await readFile(join(config.dataDir, WORLD), 'utf8')) as DemoWorld;
+      return withPlatform(config, async (platform) => {
+        const resumeAfter = await interactionsIn(platform);
+        process.stdout.write(
+          `recstream demo — resuming the demo in ${config.dataDir}: its world goes on live after ${resumeAfter.toLocaleString('en-US')} events (--fresh starts over)\n`,
+        );
+        const live = streamLive(platform, world, rate, resumeAfter);
+        await serveUntilStopped(platform, process.stdout, live);
+        return 0;
+      });
+    }
     // A world dense enough (100 events per user, 500 items) that the first model beats popularity on
     // its holdout and is promoted; at 10,000 users × 2,000 items × 200,000 events it was not.
-    const events = positiveInt(values.events, 300_000, '--events');
-    const users = positiveInt(values.users, 3_000, '--users');
-    const items = positiveInt(values.items, 500, '--items');
-    const seed = positiveInt(values.seed, 1, '--seed');
-    const rate = values.rate === undefined ? undefined : positiveInt(values.rate, 0, '--rate');
-    const start = await prepareDataDir(config.dataDir, values.fresh === true);
+    const now = Date.now();
+    const options = {
+      events: positiveInt(values.events, 300_000, '--events'),
+      users: positiveInt(values.users, 3_000, '--users'),
+      items: positiveInt(values.items, 500, '--items'),
+      seed: positiveInt(values.seed, 1, '--seed'),
+      start: now - SIMULATION_DEFAULTS.days * DAY_MS,
+    };
+    // The history ends now, where the live phase takes over on the real clock.
+    const world: DemoWorld = { ...options, shift: now - new Simulator(options).historyEnd() };
+    await writeFile(join(config.dataDir, WORLD), `${JSON.stringify(world)}\n`);
     return withPlatform(config, async (platform) => {
-      const { log } = platform;
       const out = process.stdout;
-      if (start === 'resume') {
-        out.write(
-          `recstream demo — resuming the demo in ${config.dataDir} (its world is streamed and trained; --fresh starts over)\n`,
-        );
-        await serveUntilStopped(platform, out);
-        return 0;
-      }
       out.write(
-        `recstream demo — data dir ${config.dataDir}, ${events.toLocaleString('en-US')} events, users u0…u${users - 1}, items i0…i${items - 1}\n\n`,
+        `recstream demo — data dir ${config.dataDir}, ${world.events.toLocaleString('en-US')} events of history then ${rate} a second live, users u0…u${world.users - 1}, items i0…i${world.items - 1}\n\n`,
       );
-      for (const spec of simulationTopics(config.partitions)) await log.ensureTopic(spec);
-      const topologies = await selectTopologies(platform, 'all');
-      for (const t of topologies) out.write(`${t.describe()}\n\n`);
-
-      // One after another, in application order: an application's sinks (features' training
-      // examples) must exist before the application that reads them (snapshots) starts.
-      const runners: StreamRunner[] = [];
-      for (const topology of topologies) {
-        runners.push(
-          await StreamRunner.start({
-            ...(await runnerOptions(platform, topology)),
-            metrics: runtimeMetrics(platform.metrics),
-          }),
-        );
+      const live = streamLive(platform, world, rate, 0);
+      try {
+        const trained = await historyAndFirstModel(platform, world, live, out);
+        if (!trained) {
+          live.stop();
+          await live.finished;
+          return 0;
+        }
+      } catch (error) {
+        live.stop();
+        await live.finished.catch(() => undefined);
+        throw error;
       }
-      const running = runners.map((r) => r.run());
-      const interrupted = new AbortController();
-      let signalled = false;
-      const stop = () => {
-        interrupted.abort();
-        for (const r of runners) r.stop();
-      };
-      const onSignal = () => {
-        signalled = true;
-        stop();
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-
-      const progress = new Progress('demo', events);
-      const processed = () => runners[0]!.progress().processed;
-      // --rate streams on the real clock: the simulated world starts now.
-      const written = await writeSimulation(
-        { seed, users, items, events, rate, start: rate === undefined ? undefined : Date.now() },
-        { log, serde: platform.serde, registry: { dataDir: config.dataDir, url: config.schemaRegistryUrl } },
-        {
-          partitions: config.partitions,
-          realTime: rate !== undefined,
-          signal: interrupted.signal,
-          onProgress: (p) => progress.update(p.interactions, { processed: processed() }),
-        },
-      );
-      // Each application is done once it has processed every record of its source topics.
-      const targets = await Promise.all(
-        topologies.map(async (t) => {
-          let records = 0;
-          for (const topic of t.sourceTopics())
-            for (const p of await log.offsets(topic)) records += p.end - p.start;
-          return records;
-        }),
-      );
-      while (!interrupted.signal.aborted && runners.some((r, k) => r.progress().processed < targets[k]!)) {
-        progress.update(written.interactions, { processed: processed() });
-        await sleep(50);
-      }
-      // Then until each has also read what the others wrote to it since (enriched interactions,
-      // training examples): the topics' ends above were taken while they were still being written.
-      while (!interrupted.signal.aborted && !(await allDrained(runners))) await sleep(50);
-      progress.done({ processed: processed(), items: written.items, users: written.users });
-      stop();
-      await Promise.all(running);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-
-      const counts = topologies.find((t) => t.applicationId === 'interaction-counts')!;
-      const partition = partitionForKey('u0', config.partitions);
-      const state = await TaskState.open({
-        dir: join(platform.stateDir(counts.applicationId), String(partition)),
-        engine: config.stateEngine,
-        log,
-        applicationId: counts.applicationId,
-        partition,
-        stores: counts.stores.map((s) => ({
-          name: s.name,
-          codec: s.codec,
-          changelogTopic: s.changelogTopic,
-        })),
-      });
-      const u0 = await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get('u0');
-      await state.close();
-      out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
-      if (signalled) return 0;
-      await demoModel(platform, out);
       out.write(
         `\nwhile it serves, or after: recstream models list --data-dir ${config.dataDir}\n      recstream topics --data-dir ${config.dataDir}\n`,
       );
@@ -147,24 +134,226 @@ export const demoCommand: Command = {
         join(config.dataDir, STREAMED),
         'the demo streamed and trained; the next demo run resumes here\n',
       );
-      await serveUntilStopped(platform, out);
+      await serveUntilStopped(platform, out, live);
       return 0;
     });
   },
 };
 
-/** The demo's serving stage, until SIGINT or SIGTERM. */
-async function serveUntilStopped(platform: Platform, out: NodeJS.WritableStream): Promise<void> {
-  const serving = new AbortController();
-  const stopServing = () => serving.abort();
-  process.once('SIGINT', stopServing);
-  process.once('SIGTERM', stopServing);
-  try {
-    await demoServe(platform, out, serving.signal);
-  } finally {
-    process.off('SIGINT', stopServing);
-    process.off('SIGTERM', stopServing);
+const DAY_MS = 86_400_000;
+
+/** The demo's settings under the environment's: a variable set there wins. */
+function demoConfig(given: Config): Config {
+  return loadConfig({ ...DEMO_SETTINGS, ...process.env }, { dataDir: given.dataDir });
+}
+
+/** The world's interaction stream, written in the background: its history at once, then live. */
+interface LiveStream {
+  /** Interactions this run appended so far. */
+  appended(): number;
+  /** Resolves once the history is in the log (at once when resuming). */
+  readonly historyWritten: Promise<void>;
+  stop(): void;
+  readonly finished: Promise<WriteSummary>;
+}
+
+function streamLive(platform: Platform, world: DemoWorld, rate: number, resumeAfter: number): LiveStream {
+  const controller = new AbortController();
+  let appended = 0;
+  let historyDone: () => void = () => undefined;
+  let historyFailed: (error: unknown) => void = () => undefined;
+  const historyWritten = new Promise<void>((resolve, reject) => {
+    historyDone = resolve;
+    historyFailed = reject;
+  });
+  // Heard through `finished` too: a run stopped before the history's end must not crash on it.
+  historyWritten.catch(() => undefined);
+  if (resumeAfter >= world.events) historyDone();
+  const { shift, ...options } = world;
+  const finished = writeSimulation(
+    { ...options, liveRate: rate },
+    {
+      log: platform.log,
+      serde: platform.serde,
+      registry: { dataDir: platform.config.dataDir, url: platform.config.schemaRegistryUrl },
+    },
+    {
+      partitions: platform.config.partitions,
+      resumeAfter,
+      shift,
+      signal: controller.signal,
+      onProgress: (p) => {
+        appended = p.interactions;
+        if (resumeAfter + appended >= world.events) historyDone();
+      },
+    },
+  );
+  finished.then(historyDone, historyFailed);
+  return { appended: () => appended, historyWritten, stop: () => controller.abort(), finished };
+}
+
+/**
+ * The history through every processor application, u0's counts from their
+ * state, then the first model. False when Ctrl-C came first.
+ */
+async function historyAndFirstModel(
+  platform: Platform,
+  world: DemoWorld,
+  live: LiveStream,
+  out: NodeJS.WritableStream,
+): Promise<boolean> {
+  const { log, config } = platform;
+  for (const spec of simulationTopics(config.partitions)) await log.ensureTopic(spec);
+  const topologies = await selectTopologies(platform, 'all');
+  for (const t of topologies) out.write(`${t.describe()}\n\n`);
+
+  // One after another, in application order: an application's sinks (features' training
+  // examples) must exist before the application that reads them (snapshots) starts.
+  const runners: StreamRunner[] = [];
+  for (const topology of topologies) {
+    runners.push(
+      await StreamRunner.start({
+        ...(await runnerOptions(platform, topology)),
+        metrics: runtimeMetrics(platform.metrics),
+      }),
+    );
   }
+  const running = runners.map((r) => r.run());
+  const interrupted = new AbortController();
+  const unlisten = onStopSignal(() => {
+    interrupted.abort();
+    live.stop();
+  });
+  try {
+    const progress = new Progress('demo', world.events);
+    const processed = () => runners[0]!.progress().processed;
+    // The history's count: the live events that follow it at once are the status line's.
+    const ticker = setInterval(
+      () => progress.update(Math.min(live.appended(), world.events), { processed: processed() }),
+      200,
+    );
+    try {
+      await Promise.race([live.historyWritten, aborted(interrupted.signal)]);
+      // Each application has then committed past what its sources held (the live events keep
+      // coming, so "drained" may never hold); one round per application in the chain, as each
+      // reads what the one before wrote to it (enriched interactions, training examples).
+      for (let round = 0; round < runners.length && !interrupted.signal.aborted; round++) {
+        const targets = await Promise.all(topologies.map((t) => sourceEnds(log, t)));
+        while (!interrupted.signal.aborted && !runners.every((r, k) => committedPast(r, targets[k]!)))
+          await sleep(100);
+      }
+      progress.done({ processed: processed(), items: world.items, users: world.users });
+    } finally {
+      clearInterval(ticker);
+      for (const r of runners) r.stop();
+      await Promise.all(running);
+    }
+    const u0 = await interactionCountsOf(platform, 'u0');
+    out.write(`\nu0's interaction counts: ${JSON.stringify(u0 ?? null)}\n`);
+    if (interrupted.signal.aborted) return false;
+    // The live stream goes on while the first model trains; the processors catch up when serving starts.
+    await demoModel(platform, out, interrupted.signal).catch((error: unknown) => {
+      if (!interrupted.signal.aborted) throw error;
+    });
+    return !interrupted.signal.aborted;
+  } finally {
+    unlisten();
+  }
+}
+
+/** u0's (or another user's) interaction counts from the committed state of `interaction-counts`. */
+async function interactionCountsOf(
+  platform: Platform,
+  user: string,
+): Promise<InteractionCountsValue | undefined> {
+  const { config, log } = platform;
+  const counts = (await selectTopologies(platform, 'all')).find(
+    (t) => t.applicationId === 'interaction-counts',
+  )!;
+  const partition = partitionForKey(user, config.partitions);
+  const state = await TaskState.open({
+    dir: join(platform.stateDir(counts.applicationId), String(partition)),
+    engine: config.stateEngine,
+    log,
+    applicationId: counts.applicationId,
+    partition,
+    stores: counts.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic })),
+  });
+  try {
+    return await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get(user);
+  } finally {
+    await state.close();
+  }
+}
+
+/**
+ * The demo's serving stage, until SIGINT or SIGTERM: every role running while
+ * the live stream goes on; then the stream stops after its batch and every
+ * role commits and closes.
+ */
+async function serveUntilStopped(
+  platform: Platform,
+  out: NodeJS.WritableStream,
+  live: LiveStream,
+): Promise<void> {
+  const serving = new AbortController();
+  const unlisten = onStopSignal(() => {
+    live.stop();
+    serving.abort();
+  });
+  try {
+    const failed = live.finished.then(
+      () => undefined,
+      (error: unknown) => {
+        serving.abort();
+        throw error;
+      },
+    );
+    // Rethrown below, once every role has closed.
+    failed.catch(() => undefined);
+    await demoServe(platform, out, serving.signal, live.appended);
+    live.stop();
+    await failed;
+  } finally {
+    unlisten();
+  }
+}
+
+/** Calls `stop` on the first SIGINT or SIGTERM; returns what stops listening. */
+function onStopSignal(stop: () => void): () => void {
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+}
+
+/** The ends of a runner's source partitions now. */
+async function sourceEnds(log: EventLog, topology: Topology): Promise<Map<string, number>> {
+  const ends = new Map<string, number>();
+  for (const topic of topology.sourceTopics())
+    for (const p of await log.offsets(topic)) ends.set(`${topic}/${p.partition}`, p.end);
+  return ends;
+}
+
+/** Whether the runner's last commit is at or past each of `ends`. */
+function committedPast(runner: StreamRunner, ends: ReadonlyMap<string, number>): boolean {
+  const committed = new Map(runner.committedPositions().map((p) => [`${p.topic}/${p.partition}`, p.offset]));
+  for (const [key, end] of ends) if (end > 0 && (committed.get(key) ?? 0) < end) return false;
+  return true;
+}
+
+/** Interactions the data dir's log holds. */
+async function interactionsIn(platform: Platform): Promise<number> {
+  return (await platform.log.offsets(INTERACTIONS_TOPIC)).reduce((n, p) => n + (p.end - p.start), 0);
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 /**
@@ -197,11 +386,6 @@ function positiveInt(raw: string | boolean | undefined, fallback: number, name: 
   if (!Number.isInteger(n) || n < 1)
     throw new RangeError(`${name} must be a positive whole number, got ${raw}`);
   return n;
-}
-
-async function allDrained(runners: readonly StreamRunner[]): Promise<boolean> {
-  for (const runner of runners) if (!(await runner.drained())) return false;
-  return true;
 }
 
 function sleep(ms: number): Promise<void> {
