@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { TopologyError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
+import { sleep } from '../retry.js';
 import { writeActiveNamespace } from './active-namespace.js';
 import { deleteNamespaceTopics } from './blue-green.js';
 import { checkNamespace } from './namespace.js';
@@ -328,8 +329,4 @@ function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import { isRetriable, TopologyError } from '../errors.js';
 import type { EventLog, LogRecord, TopicPartitionOffset } from '../log/log.js';
 import type { RuntimeMetrics } from '../observability/metrics.js';
+import { Backoff, sleep } from '../retry.js';
 import type { TaskState } from '../state/task-state.js';
 import { type DeadLetterSerializer, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './global-tables.js';
@@ -83,7 +84,6 @@ export interface RunStats {
   readonly commits: number;
 }
 
-const BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
 /** How long `run()` waits in a poll when nothing awaits a commit (it also bounds how late `stop()` is seen). */
 const IDLE_POLL_MS = 100;
 /** Outputs held in memory past which processing waits for the commit in flight and starts the next one. */
@@ -145,20 +145,20 @@ export class StreamRunner {
 
   /** Processes until stop() is called (SIGTERM), then drains, commits and closes. */
   async run(): Promise<RunStats> {
-    let failures = 0;
+    const backoff = new Backoff();
     this.running = true;
     while (!this.stopping) {
       try {
         if (this.pendingReset) await this.takeReset();
         await this.step(this.pollTimeoutMs(), this.commitIdleMs > 0);
-        failures = 0;
+        backoff.reset();
       } catch (error) {
         if (!isRetriable(error)) {
           this.running = false;
           await this.shutDown({ clean: false, keepGauges: false });
           throw error;
         }
-        const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
+        const delay = backoff.next();
         this.options.logger.warn(
           { err: error, delayMs: delay },
           'retriable failure; resuming from the last commit',
@@ -416,8 +416,4 @@ export class StreamRunner {
     }
     return true;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
