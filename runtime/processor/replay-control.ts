@@ -27,7 +27,8 @@
  * // in the process running the topology
  * const control = await ReplayControl.serve(dir, new RunningApplication(runner, base, namespace), log, logger);
  * // in `recstream replay`
- * const status = await requestReplay(dir, { kind: 'earliest' }, rewrittenTopics([topology]), (s) => progress.update(s.done));
+ * const id = await sendReplayRequest(dir, { kind: 'earliest' }, rewrittenTopics([topology]));
+ * const status = await waitForReplay(dir, id, (s) => progress.update(s.done));
  * ```
  */
 import { randomUUID } from 'node:crypto';
@@ -74,19 +75,6 @@ export async function runningPid(applicationDir: string): Promise<number | undef
     return undefined;
   }
   return pid !== process.pid && alive(pid) ? pid : undefined;
-}
-
-/**
- * Asks the process running the application to replay from `from` and waits
- * for it; resolves with the final status, rejects if the runner goes away.
- */
-export async function requestReplay(
-  applicationDir: string,
-  from: ReplayFrom,
-  rewritten: ReadonlySet<string>,
-  onStatus: (status: ReplayStatus) => void = () => {},
-): Promise<ReplayStatus> {
-  return waitForReplay(applicationDir, await sendReplayRequest(applicationDir, from, rewritten), onStatus);
 }
 
 /**
