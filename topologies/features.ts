@@ -29,7 +29,7 @@
  * console.log(topology.describe());
  * ```
  */
-import { Catalog, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
+import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
 import { ItemFeaturesProcessor } from '../processors/item-features/item-features.js';
@@ -84,7 +84,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
       reduce: reduceCatalog,
     })
     .addSource('items', ['rec.items'], items)
-    .addProcessor('catalog', () => new Catalog(), ['items'])
+    .addProcessor('catalog', () => new CatalogProcessor(), ['items'])
     .addStore({ name: ITEMS_STORE, codec: itemCodec, keyedByRecordKey: true }, ['catalog'])
     .addSource('users', ['rec.users'], users)
     .addProcessor('profiles', () => new Profiles(), ['users'])
