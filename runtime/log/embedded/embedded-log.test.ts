@@ -8,7 +8,7 @@ import { runLogContract } from '../log.contract.js';
 import type { LogRecord } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
 import { EmbeddedLog } from './embedded-log.js';
-import { captureLogger, scratchDir } from './testing.js';
+import { captureLogger, scratchDir } from './embedded-log.fixture.js';
 
 runLogContract('embedded', async () => {
   const { dir, cleanup } = await scratchDir();

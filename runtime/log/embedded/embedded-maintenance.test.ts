@@ -8,7 +8,7 @@ import type { LogRecord } from '../log.js';
 import { EmbeddedLog } from './embedded-log.js';
 import type { EmbeddedLogOptions } from './options.js';
 import { segmentFileName } from './segment.js';
-import { captureLogger, scratchDir } from './testing.js';
+import { captureLogger, scratchDir } from './embedded-log.fixture.js';
 
 async function withLog(
   options: EmbeddedLogOptions,

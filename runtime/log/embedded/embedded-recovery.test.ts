@@ -12,7 +12,7 @@ import type { LogRecord } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
 import { EmbeddedLog } from './embedded-log.js';
 import { segmentFileName } from './segment.js';
-import { captureLogger, scratchDir } from './testing.js';
+import { captureLogger, scratchDir } from './embedded-log.fixture.js';
 
 const quiet = { maintenanceIntervalMs: 0, fsync: 'never' as const };
 
