@@ -26,7 +26,7 @@
  * @example
  * ```ts
  * const topology = await featuresTopology(platform.serde, { latenessMs: 300_000, labelWindowMs: 1_800_000, watermarkIntervalMs: 60_000 });
- * console.log(topology.describe());
+ * console.log(String(topology.describe()));
  * ```
  */
 import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';

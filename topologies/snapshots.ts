@@ -18,7 +18,7 @@
  * @example
  * ```ts
  * const topology = await snapshotsTopology(platform.serde, { everyExamples: 100_000, everyMs: 86_400_000 });
- * console.log(topology.describe());
+ * console.log(String(topology.describe()));
  * ```
  */
 import { exampleHeaderDeserializer } from '../processors/snapshotter/example-header.js';

@@ -53,7 +53,10 @@ async function partitionValues(log: EmbeddedLog, topic: string, partition: numbe
 }
 
 test('describe() lists global tables', () => {
-  assert.match(topology().describe(), /Global tables:\n {4}colours \(topic: rec\.colours, all partitions\)$/);
+  assert.match(
+    String(topology().describe()),
+    /Global tables:\n {4}colours \(topic: rec\.colours, all partitions\)$/,
+  );
 });
 
 test('every task sees every partition of a global table, read to its end before processing, then kept up', async () => {
