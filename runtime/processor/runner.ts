@@ -89,6 +89,18 @@ const IDLE_POLL_MS = 100;
 /** Outputs held in memory past which processing waits for the commit in flight and starts the next one. */
 const MAX_PENDING_OUTPUTS = 50_000;
 
+/**
+ * Runs one application's topology over the log (Kafka Streams'
+ * KafkaStreams): `start` restores every task's state, `run` loops until
+ * `stop()`, `runUntilCaughtUp` processes what is there and returns.
+ *
+ * @example
+ * ```ts
+ * const runner = await StreamRunner.start({ topology, log, stateDir, engine: 'rocksdb', deadLetters, logger });
+ * process.once('SIGTERM', () => runner.stop());
+ * const stats = await runner.run(); // { processed, deadLetters, commits }
+ * ```
+ */
 export class StreamRunner {
   private readonly tasks: TaskManager;
   private readonly commits: CommitPipeline;

@@ -176,6 +176,19 @@ export function renameTopics(topology: Topology, naming: TopicNaming): Topology 
   return createTopology(topology.applicationId, renamed, stores, globals);
 }
 
+/**
+ * Declares a topology node by node (names checked as they are added);
+ * `build()` checks every parent and store connection and freezes the graph.
+ *
+ * @example
+ * ```ts
+ * const topology = new TopologyBuilder('counts')
+ *   .addSource('events', ['rec.interactions'], bytesDeserializer)
+ *   .addProcessor('count', () => new CountPerKey(), ['events'])
+ *   .addStore({ name: 'counts', codec: numberCodec }, ['count'])
+ *   .build();
+ * ```
+ */
 export class TopologyBuilder {
   private readonly nodes: Node[] = [];
   private readonly storeDecls: { decl: StoreDeclaration; processors: string[] }[] = [];
