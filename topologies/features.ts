@@ -46,9 +46,9 @@ import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user
 import type { Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
+import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { enrichedWireDeserializer, exampleSerializer } from './spliced-serdes.js';
-import { trustedAvroSerializer } from './trusted-avro.js';
 
 export const FEATURES_APPLICATION = 'features';
 export const ENRICHED_TOPIC = 'rec.interactions.enriched';
