@@ -369,7 +369,7 @@ export class StreamRunner {
 
   private async processBatch(records: LogRecord[]): Promise<void> {
     const started = process.hrtime.bigint();
-    if (this.prefetchStores.length > 0) await this.prefetch(records);
+    if (this.prefetchStores.length > 0) await this.tasks.prefetch(records, this.prefetchStores);
     for (const record of records) {
       const slot = this.tasks.slots.get(record.partition);
       if (slot === undefined) continue;
@@ -392,25 +392,6 @@ export class StreamRunner {
     this.processed += records.length;
     this.commits.processed(records.length);
     this.metrics.batchProcessed(records, started);
-  }
-
-  /** One engine read per task for the batch's uncached keys, instead of one per miss during processing. */
-  private async prefetch(records: readonly LogRecord[]): Promise<void> {
-    const keys = new Map<number, string[]>();
-    for (const r of records) {
-      if (r.key === null) continue;
-      let list = keys.get(r.partition);
-      if (!list) {
-        list = [];
-        keys.set(r.partition, list);
-      }
-      list.push(r.key);
-    }
-    await Promise.all(
-      [...keys].map(([partition, list]) =>
-        this.tasks.slots.get(partition)?.state.prefetch(list, this.prefetchStores),
-      ),
-    );
   }
 
   /**
