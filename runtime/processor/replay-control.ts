@@ -39,15 +39,15 @@ import { TopologyError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
 import { sleep } from '../retry.js';
 import { writeActiveNamespace } from './active-namespace.js';
-import { deleteNamespaceTopics } from './blue-green.js';
-import { checkNamespace } from './namespace.js';
+import { deleteNamespaceTopics } from './internals/blue-green.js';
 import {
   formatReplayFrom,
   parseReplayFrom,
   type ReplayFrom,
   ReplayProgress,
   replayTargets,
-} from './reset.js';
+} from './internals/reset.js';
+import { checkNamespace } from './namespace.js';
 import type { RunningApplication } from './running-application.js';
 
 export interface ReplayStatus {

@@ -27,13 +27,13 @@ import type { RuntimeMetrics } from '../observability/metrics.js';
 import { Backoff, sleep } from '../retry.js';
 import type { TaskState } from '../state/task-state.js';
 import { type DeadLetterSerializer, deadLetterFor } from './dead-letter.js';
-import { GlobalTables } from './global-tables.js';
 import { CommitPipeline } from './internals/commit-pipeline.js';
+import { GlobalTables } from './internals/global-tables.js';
+import { prepareTopics } from './internals/prepare-topics.js';
+import { type ReplayFrom, rewrittenTopics } from './internals/reset.js';
 import { RunnerMetrics } from './internals/runner-metrics.js';
 import { TaskManager } from './internals/task-manager.js';
 import { internalTopics } from './namespace.js';
-import { prepareTopics } from './prepare-topics.js';
-import { type ReplayFrom, rewrittenTopics } from './reset.js';
 import type { Topology } from './topology.js';
 
 export interface RunnerOptions {
@@ -194,7 +194,7 @@ export class StreamRunner {
    * dropped, each task's state is wiped durably (changelog tombstones and a
    * `wipe` marker, see TaskState.wipe) and its inputs are repositioned to
    * `from` (the topics in `rewritten` to their end, default this topology's
-   * own sink topics: see reset.ts). While `run()` is
+   * own sink topics: see internals/reset.ts). While `run()` is
    * looping, the reset happens between two batches and the returned promise
    * settles once the tasks are open again; the loop then rebuilds.
    */

@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import { TopologyError } from '../../errors.js';
 import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../../log/log.js';
 import { TaskState } from '../../state/task-state.js';
-import type { GlobalTables } from '../global-tables.js';
-import { type ReplayFrom, resetOffsets } from '../reset.js';
-import { Task } from '../task.js';
 import type { Topology } from '../topology.js';
+import type { GlobalTables } from './global-tables.js';
+import { type ReplayFrom, resetOffsets } from './reset.js';
 import type { RunnerMetrics } from './runner-metrics.js';
+import { Task } from './task.js';
 
 export interface TaskSlot {
   readonly task: Task;

@@ -20,13 +20,13 @@
  * // now flip the active namespace, then blueRunner.stop(); once no reader is left, deleteNamespaceTopics
  * ```
  */
-import { TopologyError } from '../errors.js';
-import type { EventLog, TopicPartitionOffset } from '../log/log.js';
-import { sleep } from '../retry.js';
-import { internalTopics, namespaceTopics } from './namespace.js';
+import { TopologyError } from '../../errors.js';
+import type { EventLog, TopicPartitionOffset } from '../../log/log.js';
+import { sleep } from '../../retry.js';
+import { internalTopics, namespaceTopics } from '../namespace.js';
+import { type RunnerOptions, type RunStats, StreamRunner } from '../runner.js';
+import type { Topology } from '../topology.js';
 import { ReplayProgress, replayTargets } from './reset.js';
-import { type RunnerOptions, type RunStats, StreamRunner } from './runner.js';
-import type { Topology } from './topology.js';
 
 const POLL_MS = 100;
 
