@@ -21,12 +21,12 @@ export {
 export type { Platform } from './runtime/platform.js';
 export { openPlatform } from './runtime/platform.js';
 export type {
+  DeliveredRecord,
   DeliverOptions,
   DeliveryReport,
   Producer,
   ProducerOptions,
   ProducerRecord,
-  RecordMetadata,
   TopicValue,
 } from './runtime/producer/producer.js';
 export { createProducer } from './runtime/producer/producer.js';

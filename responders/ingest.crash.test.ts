@@ -18,7 +18,7 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import { openPlatform } from '../runtime/platform.js';
 import { seededRandom } from '../sim/interaction-load.js';
 import { finished, startCli } from '../test/cli.js';
-import { event } from './testing.js';
+import { event } from './responder.fixture.js';
 
 const ENV = { RECSTREAM_HTTP_PORT: '0', RECSTREAM_LOG_FSYNC: 'never', RECSTREAM_PARTITIONS: '4' };
 const KILLS = 3;

@@ -24,7 +24,7 @@ interface Setting<K extends Kind = Kind> {
   readonly max?: number;
 }
 
-/** The settings, in the order `recstream config --help` prints them. */
+/** The settings, in the order `recstream --help` lists them under `environment:`. */
 export const CONFIG_SCHEMA = {
   dataDir: {
     env: 'RECSTREAM_DATA_DIR',

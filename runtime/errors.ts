@@ -1,7 +1,15 @@
 /**
- * Every error recstream raises on purpose, in one place (the kafkajs way):
+ * The errors the runtime raises on purpose, in one place (the kafkajs way):
  * each class has a stable `code` and a `retriable` flag. Retry logic reads
  * only the flag, never the class or the message.
+ *
+ * A subsystem's own RecstreamError lives beside it (inference/errors.ts).
+ * Three errors never leave the module that raises them, and so are not
+ * RecstreamErrors: each becomes an answer there, not a retry decision.
+ * `BodyError` (responders/ingest/json-body.ts) becomes an HTTP answer with its
+ * status and code; `BadFieldError` (runtime/import/values.ts) becomes an importer's
+ * dead letter naming the field; the schema registry's `ApiError`
+ * (runtime/registry/server.ts) becomes a Confluent error body.
  *
  * @example
  * ```ts

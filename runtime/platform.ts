@@ -47,6 +47,16 @@ export interface PlatformOptions {
   readonly readOnly?: boolean;
 }
 
+/**
+ * Opens the log, the schema registry and the serde the configuration names;
+ * `close()` closes the log, then the registry, and flushes traces.
+ *
+ * @example
+ * ```ts
+ * const platform = await openPlatform(loadConfig(), { readOnly: true });
+ * try { console.log(await platform.log.topics()); } finally { await platform.close(); }
+ * ```
+ */
 export async function openPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const readOnly = options.readOnly ?? false;

@@ -31,14 +31,14 @@ export interface WorldOptions {
   readonly partitions: number;
 }
 
-export interface World extends RawWorld {
+export interface FeaturesWorld extends RawWorld {
   /** Interactions per partition, in the order they are appended (not quite event-time order). */
   readonly arrivals: readonly (readonly Interaction[])[];
   /** Users who opted out part-way through (their whole history must vanish). */
   readonly optedOutLater: readonly string[];
 }
 
-export function simulatedWorld(options: WorldOptions): World {
+export function simulatedWorld(options: WorldOptions): FeaturesWorld {
   const sim = new Simulator({
     seed: options.seed,
     users: options.users,
@@ -90,7 +90,7 @@ export function simulatedWorld(options: WorldOptions): World {
 export async function writeWorld(
   log: EventLog,
   serde: Serde,
-  world: World,
+  world: FeaturesWorld,
   partitions: number,
   range: { from: number; to: number } = { from: 0, to: 1 },
 ): Promise<void> {

@@ -33,6 +33,7 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { sleep } from '../runtime/retry.js';
 
 export interface KafkaTestTopic {
   readonly name: string;
@@ -172,8 +173,6 @@ function canConnect(port: number): Promise<boolean> {
     socket.connect(port, '127.0.0.1', () => done(true));
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until the port accepts connections and kafkajs sees every declared topic with its partitions. */
 async function waitReady(

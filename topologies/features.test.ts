@@ -16,7 +16,7 @@ test('the features topology is wired as DESIGN.md §2 draws it (describe() pinne
     const serde = new Serde(registry);
     const topology = await featuresTopology(serde, featuresOptions(loadConfig({})));
     assert.equal(
-      topology.describe(),
+      String(topology.describe()),
       [
         'Topology: features',
         '    Source: items (topics: [rec.items])',
@@ -54,7 +54,7 @@ test('the features topology is wired as DESIGN.md §2 draws it (describe() pinne
         '    catalog-versions (topic: rec.items, all partitions)',
       ].join('\n'),
     );
-    assert.equal((await APPLICATIONS.features!(serde)).describe(), topology.describe());
+    assert.equal(String((await APPLICATIONS.features!(serde)).describe()), String(topology.describe()));
   } finally {
     await registry.close();
     await rm(dir, { recursive: true, force: true });

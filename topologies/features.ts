@@ -26,10 +26,10 @@
  * @example
  * ```ts
  * const topology = await featuresTopology(platform.serde, { latenessMs: 300_000, labelWindowMs: 1_800_000, watermarkIntervalMs: 60_000 });
- * console.log(topology.describe());
+ * console.log(String(topology.describe()));
  * ```
  */
-import { Catalog, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
+import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
 import { ItemFeaturesProcessor } from '../processors/item-features/item-features.js';
@@ -46,9 +46,9 @@ import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user
 import type { Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
+import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { enrichedWireDeserializer, exampleSerializer } from './spliced-serdes.js';
-import { trustedAvroSerializer } from './trusted-avro.js';
 
 export const FEATURES_APPLICATION = 'features';
 export const ENRICHED_TOPIC = 'rec.interactions.enriched';
@@ -84,7 +84,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
       reduce: reduceCatalog,
     })
     .addSource('items', ['rec.items'], items)
-    .addProcessor('catalog', () => new Catalog(), ['items'])
+    .addProcessor('catalog', () => new CatalogProcessor(), ['items'])
     .addStore({ name: ITEMS_STORE, codec: itemCodec, keyedByRecordKey: true }, ['catalog'])
     .addSource('users', ['rec.users'], users)
     .addProcessor('profiles', () => new Profiles(), ['users'])

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * const topology = await interactionCountsTopology(platform.serde);
- * console.log(topology.describe());
+ * console.log(String(topology.describe()));
  * ```
  */
 import {

@@ -183,7 +183,7 @@ test('the snapshots topology is wired as documented (describe() pinned) and read
     const config = loadConfig({ RECSTREAM_SNAPSHOT_EVERY_EXAMPLES: '10', RECSTREAM_SNAPSHOT_EVERY_MS: '20' });
     assert.deepEqual(snapshotterOptions(config), { everyExamples: 10, everyMs: 20 });
     assert.equal(
-      (await APPLICATIONS.snapshots!(serde, config)).describe(),
+      String((await APPLICATIONS.snapshots!(serde, config)).describe()),
       [
         'Topology: snapshots',
         '    Source: training-examples (topics: [rec.training-examples])',

@@ -18,7 +18,7 @@
  * @example
  * ```ts
  * const topology = await snapshotsTopology(platform.serde, { everyExamples: 100_000, everyMs: 86_400_000 });
- * console.log(topology.describe());
+ * console.log(String(topology.describe()));
  * ```
  */
 import { exampleHeaderDeserializer } from '../processors/snapshotter/example-header.js';
@@ -38,8 +38,8 @@ import {
 import type { Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
+import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { trustedAvroSerializer } from './trusted-avro.js';
 
 export const SNAPSHOTS_APPLICATION = 'snapshots';
 export const TRAINING_SNAPSHOTS_TOPIC = 'rec.training-snapshots';

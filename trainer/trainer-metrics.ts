@@ -7,6 +7,7 @@
  * ```
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { onePerRegistry } from '../runtime/observability/per-registry.js';
 
 export interface TrainerMetrics {
   readonly runs: Counter<'outcome'>;
@@ -15,11 +16,7 @@ export interface TrainerMetrics {
   readonly lastSeconds: Gauge<'model'>;
 }
 
-const cache = new WeakMap<Registry, TrainerMetrics>();
-
-export function trainerMetrics(registry: Registry): TrainerMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+export const trainerMetrics = onePerRegistry((registry: Registry): TrainerMetrics => {
   const registers = [registry];
   const metrics: TrainerMetrics = {
     runs: new Counter({
@@ -47,6 +44,5 @@ export function trainerMetrics(registry: Registry): TrainerMetrics {
       registers,
     }),
   };
-  cache.set(registry, metrics);
   return metrics;
-}
+});

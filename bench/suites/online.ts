@@ -14,7 +14,7 @@
  */
 import { Redis } from 'ioredis';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { FeatureSource, SOURCE_APPLICATION } from '../../runtime/online/feature-source.fixture.js';
+import { FeatureSource, SOURCE_APPLICATION } from '../../runtime/online/feature-source.js';
 import { InProcessOnlineStore } from '../../runtime/online/in-process/in-process-store.js';
 import { Materializer } from '../../runtime/online/materializer.js';
 import { RedisOnlineStore } from '../../runtime/online/redis/redis-online-store.js';

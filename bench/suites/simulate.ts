@@ -22,18 +22,15 @@
  * const results = await simulateSuite({ scale: 'small', workDir: '/tmp/bench', progress: console.log });
  * ```
  */
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { EmbeddedLog } from '../../runtime/log/embedded/index.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
 import { INTERACTIONS_TOPIC } from '../../sim/event-stream.js';
+import { recstream } from '../recstream-cli.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
-/** The compiled `recstream` command beside this suite in dist/. */
-const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../cli/main.js');
 const BATCH_SIZE = 5000;
 const PARTITIONS = 4;
 
@@ -58,35 +55,11 @@ interface Report {
 }
 
 /** Runs `recstream simulate --json` in a child process and returns its report. */
-function simulate(dataDir: string, size: Size, events: number): Promise<Report> {
-  const args = [
-    CLI,
-    'simulate',
-    '--json',
-    '--data-dir',
-    dataDir,
-    '--users',
-    String(size.users),
-    '--items',
-    String(size.items),
-    '--events',
-    String(events),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, RECSTREAM_LOG_LEVEL: 'warn', RECSTREAM_PARTITIONS: String(PARTITIONS) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`recstream simulate exited ${code}: ${stderr.slice(-2000)}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Report);
-    });
-  });
+async function simulate(dataDir: string, size: Size, events: number): Promise<Report> {
+  const args = ['simulate', '--json', '--data-dir', dataDir, '--users', String(size.users)];
+  args.push('--items', String(size.items), '--events', String(events));
+  const stdout = await recstream(args, { RECSTREAM_PARTITIONS: String(PARTITIONS) });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Report;
 }
 
 /** Appends the run's own encoded interactions to a fresh log, as the simulator would, and times it. */

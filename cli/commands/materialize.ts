@@ -4,6 +4,7 @@ import { Materializer } from '../../runtime/online/materializer.js';
 import { materializerMetrics } from '../../runtime/online/metrics.js';
 import type { ViewRegistry } from '../../runtime/online/views.js';
 import type { Platform } from '../../runtime/platform.js';
+import { Backoff, sleep } from '../../runtime/retry.js';
 import { ONLINE_VIEWS, onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
@@ -122,13 +123,14 @@ export const materializeCommand: Command = {
             return 0;
           }
           // The long-running role waits out Redis being unreachable or another materializer's lease at start.
-          for (let failures = 0; ; ) {
+          const backoff = new Backoff(START_BACKOFF_MS);
+          for (;;) {
             try {
               if ((await materialize()) === 'finished') return 0;
-              failures = 0;
+              backoff.reset();
             } catch (err) {
               if (!isRetriable(err) || stopRequested) throw err;
-              const delayMs = START_BACKOFF_MS[Math.min(failures++, START_BACKOFF_MS.length - 1)]!;
+              const delayMs = backoff.next();
               platform.logger.warn(
                 { err, delayMs },
                 'materialize: cannot start yet; trying again after a pause',
@@ -177,10 +179,6 @@ function watchActive(
     );
   }, FOLLOW_INTERVAL_MS);
   return watch;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -2,7 +2,7 @@
  * `recstream rebuild --blue-green`: each application is rebuilt from
  * earliest into a new state namespace while its current one keeps serving,
  * then the active namespace swaps and the old state dir is deleted
- * (runtime/processor/blue-green.ts). Beside a running `recstream process`
+ * (runtime/processor/internals/blue-green.ts). Beside a running `recstream process`
  * that process builds and swaps (a request file, as for a replay); alone,
  * this command does. With Redis configured the online copy follows: the
  * active changelogs are materialized into a new Redis namespace, which is
@@ -15,7 +15,7 @@ import { ConfigError, TopologyError } from '../../runtime/errors.js';
 import { type MaterializedSource, Materializer } from '../../runtime/online/materializer.js';
 import type { Platform } from '../../runtime/platform.js';
 import { readActiveNamespace, writeActiveNamespace } from '../../runtime/processor/active-namespace.js';
-import { blueGreenAlone, deleteNamespaceTopics } from '../../runtime/processor/blue-green.js';
+import { blueGreenAlone, deleteNamespaceTopics } from '../../runtime/processor/internals/blue-green.js';
 import {
   checkNamespace,
   generateNamespace,

@@ -1,15 +1,15 @@
 import type { Config } from '../../runtime/config.js';
 import { ConfigError, SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
-import { replayAlone } from '../../runtime/processor/replay-alone.js';
-import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
+import { replayAlone } from '../../runtime/processor/internals/replay-alone.js';
 import {
   formatReplayFrom,
   parseReplayFrom,
   type ReplayFrom,
   replayOrder,
   rewrittenTopics,
-} from '../../runtime/processor/reset.js';
+} from '../../runtime/processor/internals/reset.js';
+import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { applicationNames } from '../../topologies/index.js';
 import type { Command } from '../command.js';

@@ -11,7 +11,7 @@
  * @example
  * ```ts
  * builder.addSource('items', ['rec.items'], itemDeserializer)
- *   .addProcessor('catalog', () => new Catalog(), ['items'])
+ *   .addProcessor('catalog', () => new CatalogProcessor(), ['items'])
  *   .addStore({ name: ITEMS_STORE, codec: itemCodec, keyedByRecordKey: true }, ['catalog']);
  * ```
  */
@@ -26,7 +26,7 @@ export const ITEMS_STORE = 'items';
 /** Store `items`: key item_id, value the `Item` (Avro binary of rec.items-value). */
 export const itemCodec: ValueCodec<Item> = subjectCodec<Item>('rec.items-value');
 
-export class Catalog implements Processor<Item | null, never> {
+export class CatalogProcessor implements Processor<Item | null, never> {
   private items!: KeyValueStore<Item>;
 
   init(ctx: ProcessorContext<never>): void {

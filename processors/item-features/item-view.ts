@@ -18,13 +18,13 @@
  * views.put(itemId, view);
  * ```
  */
+import { avroCodec } from '../../runtime/state/codecs/avro-codec.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 import type { Interaction, ItemFeatures } from '../../schemas/generated/types.js';
 import type { CatalogAttributes } from '../catalog/catalog-versions.js';
 import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
 import { hllAdd, hllEstimate, newSketch } from '../feature-math/hll.js';
 import { addToSortedMap } from '../feature-math/sorted-map.js';
-import { viewCodec } from '../feature-math/state-codec.js';
 
 export const ITEM_VIEW_STORE = 'item-view';
 
@@ -71,7 +71,7 @@ export function emptyItemView(): ItemView {
 }
 
 /** Store `item-view`: Avro, maps written in key order. */
-export const itemViewCodec: ValueCodec<ItemView> = viewCodec<ItemView>(
+export const itemViewCodec: ValueCodec<ItemView> = avroCodec<ItemView>(
   {
     type: 'record',
     name: 'ItemView',
@@ -91,7 +91,7 @@ export const itemViewCodec: ValueCodec<ItemView> = viewCodec<ItemView>(
       { name: 'by_country', type: { type: 'map', values: 'double' } },
     ],
   },
-  ['by_country'],
+  { topLevelMaps: ['by_country'] },
 );
 
 /** Folds one interaction, in place; one older than `ref_ts` (late) is added at its decayed weight. */

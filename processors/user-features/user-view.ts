@@ -26,6 +26,7 @@
  * views.put(userId, view);
  * ```
  */
+import { avroCodec } from '../../runtime/state/codecs/avro-codec.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 import {
   INTERACTION_TYPE_SYMBOLS,
@@ -36,7 +37,6 @@ import {
 import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
 import { affinityWeight, TYPE_COUNT, TYPE_INDEX } from '../feature-math/interactions.js';
 import { addToSortedMap } from '../feature-math/sorted-map.js';
-import { viewCodec } from '../feature-math/state-codec.js';
 import type { ProfileVersion } from '../profiles/profiles.js';
 
 export const USER_VIEW_STORE = 'user-view';
@@ -92,7 +92,7 @@ export function emptyUserView(): UserView {
 }
 
 /** Store `user-view`: Avro, maps written in key order, so equal views have equal bytes. */
-export const userViewCodec: ValueCodec<UserView> = viewCodec<UserView>(
+export const userViewCodec: ValueCodec<UserView> = avroCodec<UserView>(
   {
     type: 'record',
     name: 'UserView',
@@ -144,7 +144,7 @@ export const userViewCodec: ValueCodec<UserView> = viewCodec<UserView>(
       },
     ],
   },
-  ['affinity'],
+  { topLevelMaps: ['affinity'] },
 );
 
 /**

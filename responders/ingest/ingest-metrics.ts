@@ -7,6 +7,7 @@
  * ```
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { onePerRegistry } from '../../runtime/observability/per-registry.js';
 
 export interface IngestMetrics {
   /** Records by outcome: accepted (appended), duplicate (already accepted), refused (invalid). */
@@ -15,11 +16,7 @@ export interface IngestMetrics {
   readonly latency: Histogram;
 }
 
-const cache = new WeakMap<Registry, IngestMetrics>();
-
-export function ingestMetrics(registry: Registry): IngestMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+export const ingestMetrics = onePerRegistry((registry: Registry): IngestMetrics => {
   const registers = [registry];
   const metrics: IngestMetrics = {
     events: new Counter({
@@ -41,6 +38,5 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
       registers,
     }),
   };
-  cache.set(registry, metrics);
   return metrics;
-}
+});

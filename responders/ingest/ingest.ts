@@ -118,6 +118,27 @@ class Claim {
   }
 }
 
+/** What one request refused or found duplicate so far. */
+interface Tally {
+  readonly refused: Refusal[];
+  duplicates: number;
+}
+
+/** An event this request claimed and may append. */
+interface Fresh {
+  readonly index: number;
+  readonly event: Interaction;
+  readonly claim: Claim;
+}
+
+/** An event whose id a concurrent request claimed first. */
+interface Wait {
+  readonly index: number;
+  readonly id: string;
+  readonly fingerprint: Buffer;
+  readonly claim: Claim;
+}
+
 export class Ingest {
   private readonly claims = new Map<string, Claim>();
   /** Claims by the event object handed to the producer, until its batch is acknowledged or fails. */
@@ -233,19 +254,37 @@ export class Ingest {
     }
   }
 
+  /** Claims, looks up, appends and awaits, one phase each; each phase adds what it refuses or finds duplicate to `tally`. */
   private async acceptBatch(events: readonly unknown[]): Promise<IngestResult> {
     const reason = this.notReadyReason();
     if (reason !== null) throw new UnavailableError(`not accepting events: ${reason}`);
-    const refused: Refusal[] = [];
-    const fresh: { index: number; event: Interaction; claim: Claim }[] = [];
-    const waits: { index: number; id: string; fingerprint: Buffer; claim: Claim }[] = [];
+    const tally: Tally = { refused: [], duplicates: 0 };
+    const { fresh, waits } = this.claimValid(events, tally);
+    const toAppend = await this.dropIndexed(fresh, tally);
+    if (toAppend.length > 0) await this.append(toAppend);
+    await this.awaitConcurrent(waits, tally);
+    const { refused, duplicates } = tally;
+    refused.sort((a, b) => a.index - b.index);
+    this.metrics?.events.inc({ outcome: 'accepted' }, toAppend.length);
+    this.metrics?.events.inc({ outcome: 'duplicate' }, duplicates);
+    this.metrics?.events.inc({ outcome: 'refused' }, refused.length);
+    return { accepted: toAppend.length, duplicates, refused };
+  }
+
+  /**
+   * Phase 1: validates each event, settles repeats within the request, and
+   * claims every other id: `fresh` ones this request appends, `waits` ones a
+   * concurrent request is appending.
+   */
+  private claimValid(events: readonly unknown[], tally: Tally): { fresh: Fresh[]; waits: Wait[] } {
+    const fresh: Fresh[] = [];
+    const waits: Wait[] = [];
     const inBatch = new Map<string, { index: number; fingerprint: Buffer }>();
-    let duplicates = 0;
     const now = Date.now();
     for (let i = 0; i < events.length; i++) {
       const checked = validateEvent(events[i], now);
       if (!checked.ok) {
-        refused.push(refusal(i, events[i], checked.errors));
+        tally.refused.push(refusal(i, events[i], checked.errors));
         continue;
       }
       const event = checked.event;
@@ -253,8 +292,8 @@ export class Ingest {
       const fp = fingerprint(event);
       const earlier = inBatch.get(id);
       if (earlier !== undefined) {
-        if (earlier.fingerprint.equals(fp)) duplicates++;
-        else refused.push(conflict(i, id, `record ${earlier.index} of this request`));
+        if (earlier.fingerprint.equals(fp)) tally.duplicates++;
+        else tally.refused.push(conflict(i, id, `record ${earlier.index} of this request`));
         continue;
       }
       inBatch.set(id, { index: i, fingerprint: fp });
@@ -267,8 +306,11 @@ export class Ingest {
       this.claims.set(id, claim);
       fresh.push({ index: i, event, claim });
     }
+    return { fresh, waits };
+  }
 
-    const toAppend: { event: Interaction; claim: Claim }[] = [];
+  /** Phase 2: ids the event-id index already holds are duplicates or conflicts; the rest are to append. */
+  private async dropIndexed(fresh: readonly Fresh[], tally: Tally): Promise<Fresh[]> {
     let known: (Buffer | undefined)[];
     try {
       known = await this.index.lookup(fresh.map((f) => f.claim.id));
@@ -276,6 +318,7 @@ export class Ingest {
       this.release(fresh.map((f) => f.claim));
       throw new UnavailableError(`the event-id index cannot be read: ${(err as Error).message}`, err);
     }
+    const toAppend: Fresh[] = [];
     for (const [k, f] of fresh.entries()) {
       const remembered = known[k];
       if (remembered === undefined) {
@@ -287,39 +330,39 @@ export class Ingest {
       this.claims.delete(f.claim.id);
       f.claim.stored = remembered;
       f.claim.resolve('appended');
-      if (remembered.equals(f.claim.fingerprint)) duplicates++;
-      else refused.push(conflict(f.index, f.claim.id, 'an event accepted earlier'));
+      if (remembered.equals(f.claim.fingerprint)) tally.duplicates++;
+      else tally.refused.push(conflict(f.index, f.claim.id, 'an event accepted earlier'));
     }
+    return toAppend;
+  }
 
-    if (toAppend.length > 0) {
-      try {
-        await this.producer.deliver(
-          INTERACTIONS_TOPIC,
-          toAppend.map((f) => ({ value: f.event })),
-          { ifFull: 'reject' },
-        );
-      } catch (err) {
-        // Batches acknowledged before the failure stay claimed until indexed; the rest are free again.
-        for (const f of toAppend) this.claimOf.delete(f.event);
-        this.release(toAppend.map((f) => f.claim).filter((c) => !c.settled));
-        throw err;
-      }
+  /** Phase 3: appends and waits for the log's acknowledgement. */
+  private async append(toAppend: readonly Fresh[]): Promise<void> {
+    try {
+      await this.producer.deliver(
+        INTERACTIONS_TOPIC,
+        toAppend.map((f) => ({ value: f.event })),
+        { ifFull: 'reject' },
+      );
+    } catch (err) {
+      // Batches acknowledged before the failure stay claimed until indexed; the rest are free again.
+      for (const f of toAppend) this.claimOf.delete(f.event);
+      this.release(toAppend.map((f) => f.claim).filter((c) => !c.settled));
+      throw err;
     }
+  }
 
+  /** Phase 4: ids a concurrent request was appending are duplicates or conflicts once it settles. */
+  private async awaitConcurrent(waits: readonly Wait[], tally: Tally): Promise<void> {
     for (const w of waits) {
       if ((await w.claim.outcome()) === 'failed') {
         throw new UnavailableError(
           `event ${JSON.stringify(w.id)} (record ${w.index}) was being appended by a concurrent request that failed; resend the batch`,
         );
       }
-      if ((w.claim.stored ?? w.claim.fingerprint).equals(w.fingerprint)) duplicates++;
-      else refused.push(conflict(w.index, w.id, 'an event accepted earlier'));
+      if ((w.claim.stored ?? w.claim.fingerprint).equals(w.fingerprint)) tally.duplicates++;
+      else tally.refused.push(conflict(w.index, w.id, 'an event accepted earlier'));
     }
-    refused.sort((a, b) => a.index - b.index);
-    this.metrics?.events.inc({ outcome: 'accepted' }, toAppend.length);
-    this.metrics?.events.inc({ outcome: 'duplicate' }, duplicates);
-    this.metrics?.events.inc({ outcome: 'refused' }, refused.length);
-    return { accepted: toAppend.length, duplicates, refused };
   }
 
   /** Stops taking requests, waits for in-flight appends and for the index to hold them. */

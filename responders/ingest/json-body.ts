@@ -11,6 +11,7 @@
  * ```
  */
 import { isUtf8 } from 'node:buffer';
+import { firstInvalidUtf8 } from '../../runtime/utf8.js';
 
 /** A body-level problem: the whole request is refused with `status` and a `code` a client can branch on. */
 export class BodyError extends Error {
@@ -39,39 +40,4 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (err) {
     throw new BodyError(`the body is not valid JSON: ${(err as Error).message}`, 400, 'INVALID_JSON');
   }
-}
-
-/** Offset of the first byte that breaks UTF-8 (only called on bodies `isUtf8` refused). */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    let need: number;
-    let min: number;
-    if (b < 0x80) {
-      i++;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) {
-      need = 1;
-      min = 0x80;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      need = 2;
-      min = 0x800;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3;
-      min = 0x10000;
-    } else {
-      return i;
-    }
-    let code = b & (0x3f >> need);
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
-      code = (code << 6) | (c & 0x3f);
-    }
-    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8 either.
-    if (code < min || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) return i;
-    i += need + 1;
-  }
-  return bytes.length;
 }

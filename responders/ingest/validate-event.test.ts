@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { event } from '../testing.js';
+import { event } from '../responder.fixture.js';
 import { validateEvent } from './validate-event.js';
 
 const NOW = 1_750_000_000_000;

@@ -44,6 +44,7 @@ import { Ajv } from 'ajv';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { isInfrastructureError, isRetriable, RecstreamError } from '../../runtime/errors.js';
+import { onePerRegistry } from '../../runtime/observability/per-registry.js';
 import type { AdminAuth, AdminPrincipal } from '../admin/auth.js';
 
 /** What the admin endpoints do; each result is sent as the JSON body. */
@@ -88,21 +89,15 @@ const promoteBodySchema = {
 // request that changes what is served should say exactly what it means, so this one does neither.
 const strictAjv = new Ajv({ coerceTypes: false, removeAdditional: false, allErrors: true });
 
-const counters = new WeakMap<Registry, Counter<'action' | 'status'>>();
-
-function requestsCounter(registry: Registry): Counter<'action' | 'status'> {
-  let counter = counters.get(registry);
-  if (!counter) {
-    counter = new Counter({
+const requestsCounter = onePerRegistry(
+  (registry: Registry): Counter<'action' | 'status'> =>
+    new Counter({
       name: 'recstream_admin_requests_total',
       help: 'admin API requests, by action and HTTP status (refused ones included)',
       labelNames: ['action', 'status'],
       registers: [registry],
-    });
-    counters.set(registry, counter);
-  }
-  return counter;
-}
+    }),
+);
 
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
   const { auth, actions } = options;

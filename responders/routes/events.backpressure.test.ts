@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConnectionError, StorageError } from '../../runtime/errors.js';
 import { withAppendFaults } from '../../runtime/producer/fault-injection.js';
-import { event, openTestResponder } from '../testing.js';
+import { event, openTestResponder } from '../responder.fixture.js';
 
 test('more events in flight than the bound: 429 with Retry-After, then accepted after the log catches up', async () => {
   let release!: () => void;

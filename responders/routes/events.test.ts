@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { event, openTestResponder } from '../testing.js';
+import { event, openTestResponder } from '../responder.fixture.js';
 
 test('a valid batch is acknowledged with 202 only once every event is in the log', async () => {
   const h = await openTestResponder();

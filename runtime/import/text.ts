@@ -12,6 +12,7 @@
  * ```
  */
 import { isUtf8 } from 'node:buffer';
+import { firstInvalidUtf8 } from '../utf8.js';
 import { BadFieldError } from './values.js';
 
 export function decodeUtf8(bytes: Buffer): string {
@@ -23,42 +24,4 @@ export function decodeUtf8(bytes: Buffer): string {
 
 export function decodeMetadata(bytes: Buffer): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
-}
-
-/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629). */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let min: number;
-    let max = 0xbf;
-    if (b >= 0xc2 && b <= 0xdf) {
-      need = 1;
-      min = 0x80;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      need = 2;
-      // Overlong forms and UTF-16 surrogates are excluded by the second byte's range.
-      min = b === 0xe0 ? 0xa0 : 0x80;
-      if (b === 0xed) max = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3;
-      min = b === 0xf0 ? 0x90 : 0x80;
-      if (b === 0xf4) max = 0x8f;
-    } else {
-      return i;
-    }
-    const second = bytes[i + 1];
-    if (second === undefined || second < min || second > max) return i;
-    for (let k = 2; k <= need; k++) {
-      const next = bytes[i + k];
-      if (next === undefined || next < 0x80 || next > 0xbf) return i;
-    }
-    i += need + 1;
-  }
-  return -1;
 }

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { isUtf8 } from 'node:buffer';
 import { test } from 'node:test';
-import { seededRandom } from '../../sim/interaction-load.js';
-import { decodeMetadata, decodeUtf8, firstInvalidUtf8 } from './text.js';
+import { decodeMetadata, decodeUtf8 } from './text.js';
 import { BadFieldError, parseId, parseInteractionType, parseTimestamp, parseValue } from './values.js';
 
 const refused = (fn: () => unknown, pattern: RegExp) =>
@@ -48,18 +46,6 @@ test('interaction types: the schema symbols, others refused with the list', () =
     () => parseInteractionType('type', 'purchase'),
     /"purchase" is not an interaction type \(one of impression, view/,
   );
-});
-
-test('firstInvalidUtf8 agrees with Buffer isUtf8 on random bytes, and the bytes before it are valid', () => {
-  const random = seededRandom(11);
-  for (let n = 0; n < 5000; n++) {
-    const bytes = Buffer.from(
-      Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 256)),
-    );
-    const at = firstInvalidUtf8(bytes);
-    assert.equal(at === -1, isUtf8(bytes), bytes.toString('hex'));
-    if (at >= 0) assert.ok(isUtf8(bytes.subarray(0, at)), bytes.toString('hex'));
-  }
 });
 
 test('event text must be UTF-8; metadata falls back to Latin-1', () => {

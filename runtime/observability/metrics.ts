@@ -12,6 +12,7 @@
  * ```
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { onePerRegistry } from './per-registry.js';
 
 export { Registry };
 
@@ -28,12 +29,8 @@ export interface RuntimeMetrics {
   readonly restoredRecords: Counter<'application' | 'namespace' | 'store'>;
 }
 
-const cache = new WeakMap<Registry, RuntimeMetrics>();
-
 /** The runtime's metrics on `registry`, created once per registry. */
-export function runtimeMetrics(registry: Registry): RuntimeMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+export const runtimeMetrics = onePerRegistry((registry: Registry): RuntimeMetrics => {
   const registers = [registry];
   const metrics: RuntimeMetrics = {
     registry,
@@ -94,6 +91,5 @@ export function runtimeMetrics(registry: Registry): RuntimeMetrics {
       registers,
     }),
   };
-  cache.set(registry, metrics);
   return metrics;
-}
+});

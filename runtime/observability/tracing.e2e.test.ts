@@ -17,7 +17,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { createResponderApp } from '../../responders/app.js';
 import { Ingest } from '../../responders/ingest/ingest.js';
 import { Readiness } from '../../responders/readiness.js';
-import { event } from '../../responders/testing.js';
+import { event } from '../../responders/responder.fixture.js';
 import { featuresTopology } from '../../topologies/features.js';
 import { snapshotsTopology } from '../../topologies/snapshots.js';
 import { loadConfig } from '../config.js';

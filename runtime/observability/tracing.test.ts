@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { trace } from '@opentelemetry/api';
-import { event, openTestResponder } from '../../responders/testing.js';
+import { event, openTestResponder } from '../../responders/responder.fixture.js';
 import { loadConfig } from '../config.js';
 import { TopologyTestDriver } from '../processor/test-driver.js';
 import { wordCount } from '../processor/word-count.fixture.js';

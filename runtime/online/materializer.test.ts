@@ -26,7 +26,7 @@ const PARTITIONS = 4;
 const USERS = 200;
 const letters: DeadLetterSerializer = { serialize: (letter) => Buffer.from(JSON.stringify(letter)) };
 
-interface World {
+interface MaterializerWorld {
   readonly platform: Platform;
   readonly topology: Topology;
   readonly resolved: ResolvedViews;
@@ -44,7 +44,10 @@ interface World {
   ): Promise<Materializer>;
 }
 
-async function withWorld(t: { skip(reason: string): void }, body: (world: World) => Promise<void>) {
+async function withWorld(
+  t: { skip(reason: string): void },
+  body: (world: MaterializerWorld) => Promise<void>,
+) {
   const redis = await testRedis();
   if (typeof redis === 'string') {
     t.skip(redis);
@@ -72,7 +75,7 @@ async function withWorld(t: { skip(reason: string): void }, body: (world: World)
       logger: silentLogger(),
       commitIntervalMs: 20,
     };
-    const world: World = {
+    const world: MaterializerWorld = {
       platform,
       topology,
       resolved,

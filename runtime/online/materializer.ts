@@ -36,6 +36,7 @@ import { hostname } from 'node:os';
 import { isRetriable, OnlineStoreError } from '../errors.js';
 import type { EventLog, LogConsumer, LogRecord } from '../log/log.js';
 import type { Logger } from '../observability/logger.js';
+import { Backoff } from '../retry.js';
 import { isMarker } from '../state/changelog/marker.js';
 import type { MaterializerMetrics } from './metrics.js';
 import type { OnlineStore, OnlineWrite, OnlineWriter, SourceProgress } from './online-store.js';
@@ -76,8 +77,6 @@ export interface MaterializeStats {
   readonly skipped: number;
   readonly batches: number;
 }
-
-const BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
 
 export class Materializer {
   private consumer!: LogConsumer;
@@ -147,7 +146,7 @@ export class Materializer {
    * resumed from the progress recorded in the store; anything else throws.
    */
   async run(): Promise<MaterializeStats> {
-    let failures = 0;
+    const backoff = new Backoff();
     let resync = false;
     let caughtUpOnce = false;
     while (!this.stopping) {
@@ -155,14 +154,14 @@ export class Materializer {
         if (resync) await this.resync('committed');
         resync = false;
         const polled = await this.step(200);
-        failures = 0;
+        backoff.reset();
         if (!caughtUpOnce && polled === 0 && (await this.caughtUp())) {
           caughtUpOnce = true;
           await this.activateIfNone();
         }
       } catch (error) {
         if (!isRetriable(error)) throw error;
-        const delayMs = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
+        const delayMs = backoff.next();
         this.options.logger.warn(
           { err: error, delayMs, namespace: this.options.namespace },
           'materializer: retriable failure; resuming from the recorded progress after a pause',

@@ -9,6 +9,7 @@
  * ```
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { onePerRegistry } from '../observability/per-registry.js';
 
 export interface MaterializerMetrics {
   readonly records: Counter<'namespace' | 'topic'>;
@@ -16,11 +17,7 @@ export interface MaterializerMetrics {
   readonly lag: Gauge<'namespace' | 'topic' | 'partition'>;
 }
 
-const cache = new WeakMap<Registry, MaterializerMetrics>();
-
-export function materializerMetrics(registry: Registry): MaterializerMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+export const materializerMetrics = onePerRegistry((registry: Registry): MaterializerMetrics => {
   const registers = [registry];
   const metrics: MaterializerMetrics = {
     records: new Counter({
@@ -42,6 +39,5 @@ export function materializerMetrics(registry: Registry): MaterializerMetrics {
       registers,
     }),
   };
-  cache.set(registry, metrics);
   return metrics;
-}
+});

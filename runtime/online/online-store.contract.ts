@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { OnlineStoreError, OnlineStoreUnavailableError } from '../errors.js';
 import { planBundle } from './bundle-plan.js';
-import type { SourceWrite, Tagged } from './feature-source.fixture.js';
+import type { SourceWrite, Tagged } from './feature-source.js';
 import type { OnlineStore } from './online-store.js';
 
 export interface OnlineStoreFixture {

@@ -80,7 +80,16 @@ export interface OnlineStoreStats {
   readonly roundTrips: number;
 }
 
-/** The read side and the namespace pointer: what responders and SRE tools use. */
+/**
+ * The read side and the namespace pointer: what responders and SRE tools use.
+ *
+ * @example
+ * ```ts
+ * const store = await openOnlineStore(config, views, logger, lookup);
+ * const bundle = await store.bundle('u42', { items: ['i7'] });
+ * const user = userValue(bundle, userView);
+ * ```
+ */
 export interface OnlineStore {
   readonly kind: 'redis' | 'in-process';
   readonly views: ViewRegistry;

@@ -43,7 +43,10 @@ test('the default namespace is the topology itself: names and describe() unchang
   const topology = sample();
   assert.equal(namespacedTopology(topology, undefined), topology);
   assert.equal(namespacedStateDir('/d/state/sample', undefined), '/d/state/sample');
-  assert.match(topology.describe(), /counts \(owner: count, changelog: rec\.count\.counts\.changelog\)/);
+  assert.match(
+    String(topology.describe()),
+    /counts \(owner: count, changelog: rec\.count\.counts\.changelog\)/,
+  );
 });
 
 test('a namespace renames changelogs and internal topics only, and keeps the graph', () => {
@@ -65,9 +68,8 @@ test('a namespace renames changelogs and internal topics only, and keeps the gra
   for (const name of ['lines', 'split', 'words', 'count', 'audit'])
     assert.deepEqual(green.children(name), topology.children(name), `children of ${name}`);
   assert.equal(
-    green.describe(),
-    topology
-      .describe()
+    String(green.describe()),
+    String(topology.describe())
       .replaceAll('rec.words', 'rec.words.g1')
       .replace('rec.count.counts.changelog', 'rec.count.counts.g1.changelog'),
   );

@@ -27,7 +27,8 @@
  * // in the process running the topology
  * const control = await ReplayControl.serve(dir, new RunningApplication(runner, base, namespace), log, logger);
  * // in `recstream replay`
- * const status = await requestReplay(dir, { kind: 'earliest' }, rewrittenTopics([topology]), (s) => progress.update(s.done));
+ * const id = await sendReplayRequest(dir, { kind: 'earliest' }, rewrittenTopics([topology]));
+ * const status = await waitForReplay(dir, id, (s) => progress.update(s.done));
  * ```
  */
 import { randomUUID } from 'node:crypto';
@@ -36,16 +37,17 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { TopologyError } from '../errors.js';
 import type { EventLog } from '../log/log.js';
+import { sleep } from '../retry.js';
 import { writeActiveNamespace } from './active-namespace.js';
-import { deleteNamespaceTopics } from './blue-green.js';
-import { checkNamespace } from './namespace.js';
+import { deleteNamespaceTopics } from './internals/blue-green.js';
 import {
   formatReplayFrom,
   parseReplayFrom,
   type ReplayFrom,
   ReplayProgress,
   replayTargets,
-} from './reset.js';
+} from './internals/reset.js';
+import { checkNamespace } from './namespace.js';
 import type { RunningApplication } from './running-application.js';
 
 export interface ReplayStatus {
@@ -73,19 +75,6 @@ export async function runningPid(applicationDir: string): Promise<number | undef
     return undefined;
   }
   return pid !== process.pid && alive(pid) ? pid : undefined;
-}
-
-/**
- * Asks the process running the application to replay from `from` and waits
- * for it; resolves with the final status, rejects if the runner goes away.
- */
-export async function requestReplay(
-  applicationDir: string,
-  from: ReplayFrom,
-  rewritten: ReadonlySet<string>,
-  onStatus: (status: ReplayStatus) => void = () => {},
-): Promise<ReplayStatus> {
-  return waitForReplay(applicationDir, await sendReplayRequest(applicationDir, from, rewritten), onStatus);
 }
 
 /**
@@ -328,8 +317,4 @@ function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -20,18 +20,20 @@
  * await runner.run();          // or: await runner.runUntilCaughtUp();
  * ```
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isRetriable, TopologyError } from '../errors.js';
-import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../log/log.js';
+import type { EventLog, LogRecord, TopicPartitionOffset } from '../log/log.js';
 import type { RuntimeMetrics } from '../observability/metrics.js';
-import { TaskState } from '../state/task-state.js';
-import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC, deadLetterFor } from './dead-letter.js';
-import { GlobalTables } from './global-tables.js';
+import { Backoff, sleep } from '../retry.js';
+import type { TaskState } from '../state/task-state.js';
+import { type DeadLetterSerializer, deadLetterFor } from './dead-letter.js';
+import { CommitPipeline } from './internals/commit-pipeline.js';
+import { GlobalTables } from './internals/global-tables.js';
+import { prepareTopics } from './internals/prepare-topics.js';
+import { type ReplayFrom, rewrittenTopics } from './internals/reset.js';
+import { RunnerMetrics } from './internals/runner-metrics.js';
+import { TaskManager } from './internals/task-manager.js';
 import { internalTopics } from './namespace.js';
-import { prepareTopics } from './prepare-topics.js';
-import { type ReplayFrom, resetOffsets, rewrittenTopics } from './reset.js';
-import { groupByTopic, type PendingOutput, type ResolvedOutput, Task } from './task.js';
 import type { Topology } from './topology.js';
 
 export interface RunnerOptions {
@@ -82,36 +84,33 @@ export interface RunStats {
   readonly commits: number;
 }
 
-interface TaskSlot {
-  readonly task: Task;
-  readonly state: TaskState;
-  readonly offsets: Map<string, number>;
-}
-
-const BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
 /** How long `run()` waits in a poll when nothing awaits a commit (it also bounds how late `stop()` is seen). */
 const IDLE_POLL_MS = 100;
+/** Outputs held in memory past which processing waits for the commit in flight and starts the next one. */
+const MAX_PENDING_OUTPUTS = 50_000;
 
+/**
+ * Runs one application's topology over the log (Kafka Streams'
+ * KafkaStreams): `start` restores every task's state, `run` loops until
+ * `stop()`, `runUntilCaughtUp` processes what is there and returns.
+ *
+ * @example
+ * ```ts
+ * const runner = await StreamRunner.start({ topology, log, stateDir, engine: 'rocksdb', deadLetters, logger });
+ * process.once('SIGTERM', () => runner.stop());
+ * const stats = await runner.run(); // { processed, deadLetters, commits }
+ * ```
+ */
 export class StreamRunner {
-  private tasks = new Map<number, TaskSlot>();
-  private consumer!: LogConsumer;
-  private letters: DeadLetter[] = [];
+  private readonly tasks: TaskManager;
+  private readonly commits: CommitPipeline;
+  private readonly metrics: RunnerMetrics;
   private stopping = false;
-  private stats = { processed: 0, deadLetters: 0, commits: 0 };
-  private lastCommit = Date.now();
-  /** The commit started by the loop and still writing; processing goes on meanwhile. */
-  private inFlight: Promise<void> | null = null;
-  private inFlightError: unknown = null;
+  private running = false;
+  private processed = 0;
   private readonly prefetchStores: readonly string[];
-  private lastLagCheck = 0;
   private readonly commitIntervalMs: number;
   private readonly commitIdleMs: number;
-  /** Records processed since the last commit started. */
-  private uncommitted = 0;
-  private readonly labels: { application: string; namespace: string };
-  private readonly internal: ReadonlySet<string>;
-  private running = false;
-  private committed: readonly TopicPartitionOffset[] = [];
   private pendingReset: {
     from: ReplayFrom;
     rewritten: ReadonlySet<string>;
@@ -128,8 +127,17 @@ export class StreamRunner {
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.commitIdleMs = options.commitIdleMs ?? 10;
     this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
-    this.labels = { application: options.topology.applicationId, namespace: options.namespace ?? 'default' };
-    this.internal = internalTopics(options.topology);
+    this.metrics = new RunnerMetrics(
+      options.metrics,
+      { application: options.topology.applicationId, namespace: options.namespace ?? 'default' },
+      options.topology,
+    );
+    this.tasks = new TaskManager(options, partitionCount, globals, this.metrics);
+    this.commits = new CommitPipeline(
+      { ...options, internal: internalTopics(options.topology) },
+      this.tasks,
+      this.metrics,
+    );
   }
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
@@ -139,7 +147,7 @@ export class StreamRunner {
     const globals = await GlobalTables.open(options.topology.globalTables, options.log, options.logger);
     const runner = new StreamRunner(options, partitions, globals);
     try {
-      await runner.openTasks();
+      await runner.tasks.open();
     } catch (error) {
       await globals.close();
       throw error;
@@ -149,38 +157,36 @@ export class StreamRunner {
 
   /** Processes until stop() is called (SIGTERM), then drains, commits and closes. */
   async run(): Promise<RunStats> {
-    let failures = 0;
+    const backoff = new Backoff();
     this.running = true;
     while (!this.stopping) {
       try {
         if (this.pendingReset) await this.takeReset();
         await this.step(this.pollTimeoutMs(), this.commitIdleMs > 0);
-        failures = 0;
+        backoff.reset();
       } catch (error) {
         if (!isRetriable(error)) {
           this.running = false;
-          this.removeGauges();
-          await this.closeTasks(false);
-          await this.globals.close();
+          await this.shutDown({ clean: false, keepGauges: false });
           throw error;
         }
-        const delay = BACKOFF_MS[Math.min(failures++, BACKOFF_MS.length - 1)]!;
+        const delay = backoff.next();
         this.options.logger.warn(
           { err: error, delayMs: delay },
           'retriable failure; resuming from the last commit',
         );
         await sleep(delay);
-        await this.reopenTasks();
+        await this.commits.discard();
+        await this.tasks.close();
+        await this.tasks.open();
       }
     }
     this.running = false;
     this.pendingReset?.reject(new TopologyError('the runner stopped before the requested reset'));
     this.pendingReset = null;
-    await this.commit();
-    this.removeGauges();
-    await this.closeTasks(true);
-    await this.globals.close();
-    return { ...this.stats };
+    await this.commits.commit();
+    await this.shutDown({ clean: true, keepGauges: false });
+    return this.progress();
   }
 
   /**
@@ -188,7 +194,7 @@ export class StreamRunner {
    * dropped, each task's state is wiped durably (changelog tombstones and a
    * `wipe` marker, see TaskState.wipe) and its inputs are repositioned to
    * `from` (the topics in `rewritten` to their end, default this topology's
-   * own sink topics: see reset.ts). While `run()` is
+   * own sink topics: see internals/reset.ts). While `run()` is
    * looping, the reset happens between two batches and the returned promise
    * settles once the tasks are open again; the loop then rebuilds.
    */
@@ -205,25 +211,19 @@ export class StreamRunner {
 
   /** The consumer's next offset per assigned source partition (replay progress). */
   positions(): TopicPartitionOffset[] {
-    return this.consumer
-      .assignment()
-      .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
+    return this.tasks.positions();
   }
 
   /**
    * Whether, at this moment, every output is appended and every source
    * partition of this runner, internal topics included, is read to its end:
    * what a replay beside the running loop waits for before reporting done.
+   * Unlike `runUntilCaughtUp`'s check, it only looks: it waits for no commit.
    */
   async drained(): Promise<boolean> {
     // Outputs first: once none is pending, the internal topics' ends read below include them.
-    if (this.pendingOutputs() > 0 || this.inFlight !== null) return false;
-    for (const topic of this.options.topology.sourceTopics()) {
-      for (const p of await this.options.log.offsets(topic)) {
-        if (this.tasks.has(p.partition) && this.consumer.position(topic, p.partition) < p.end) return false;
-      }
-    }
-    return true;
+    if (this.commits.pending() > 0 || this.commits.inProgress) return false;
+    return this.tasks.readToEnd();
   }
 
   /**
@@ -232,7 +232,84 @@ export class StreamRunner {
    * steady input (a blue/green handover under live traffic).
    */
   committedPositions(): readonly TopicPartitionOffset[] {
-    return this.committed;
+    return this.commits.committed;
+  }
+
+  /**
+   * Processes everything available now (including what this topology
+   * writes to its own internal topics), commits and closes: `--once`.
+   */
+  async runUntilCaughtUp(): Promise<RunStats> {
+    try {
+      while (!this.stopping) {
+        const polled = await this.step(0, false);
+        if (polled === 0 && (await this.caughtUp())) break;
+      }
+      await this.commits.commit();
+      // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.
+      await this.metrics.updateLag(this.tasks);
+    } finally {
+      // A finished catch-up keeps its gauges: they report where it ended.
+      await this.shutDown({ clean: true, keepGauges: true });
+    }
+    return this.progress();
+  }
+
+  /** Records processed, dead-lettered and commits made so far. */
+  progress(): RunStats {
+    return {
+      processed: this.processed,
+      deadLetters: this.commits.deadLetters,
+      commits: this.commits.commits,
+    };
+  }
+
+  /**
+   * The open state of the task for `partition`; undefined while the task is
+   * (re)opening or when this runner does not run that partition. For
+   * interactive queries (the in-process online store), which read committed
+   * values only.
+   */
+  taskState(partition: number): TaskState | undefined {
+    return this.tasks.slots.get(partition)?.state;
+  }
+
+  /** Asks the loop to finish its current batch, commit and exit. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Closes every task without processing further (after `start`, for inspection such as `digest`). */
+  async close(): Promise<void> {
+    await this.shutDown({ clean: false, keepGauges: false });
+  }
+
+  /** Stable sha256 per store and task: `recstream state digest`. */
+  async digest(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [partition, slot] of [...this.tasks.slots].sort((a, b) => a[0] - b[0])) {
+      for (const [store, hash] of Object.entries(await slot.state.digest()))
+        out[`${store}/${partition}`] = hash;
+    }
+    return out;
+  }
+
+  /**
+   * Every way out of the runner: gauges removed (unless a finished catch-up
+   * reports where it ended), the commit in flight settled before the state
+   * under it closes, tasks, consumer and global tables closed.
+   */
+  private async shutDown(how: { clean: boolean; keepGauges: boolean }): Promise<void> {
+    if (!how.keepGauges) this.metrics.removeGauges(this.tasks.slots.keys());
+    await this.commits.settled();
+    await this.tasks.close();
+    if (how.clean) {
+      this.options.logger.info(
+        { ...this.progress(), namespace: this.metrics.labels.namespace },
+        'runner closed',
+      );
+    }
+    await this.globals.close();
   }
 
   private async takeReset(): Promise<void> {
@@ -248,97 +325,8 @@ export class StreamRunner {
   }
 
   private async resetTasks(from: ReplayFrom, rewritten: ReadonlySet<string>): Promise<void> {
-    const partitions = [...this.tasks.keys()];
-    for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
-    this.letters = [];
-    await this.closeTasks(false);
-    this.inFlightError = null;
-    for (const partition of partitions) {
-      const state = await this.openState(partition);
-      try {
-        await state.wipe();
-        await state.commit(
-          await resetOffsets(this.options.topology, this.options.log, partition, from, rewritten),
-        );
-      } finally {
-        await state.close();
-      }
-    }
-    this.options.logger.info({ partitions, from }, 'tasks reset for a replay');
-    await this.openTasks();
-  }
-
-  /**
-   * Processes everything available now (including what this topology
-   * writes to its own internal topics), commits and closes: `--once`.
-   */
-  async runUntilCaughtUp(): Promise<RunStats> {
-    try {
-      while (!this.stopping) {
-        const polled = await this.step(0, false);
-        if (polled === 0 && (await this.caughtUp())) break;
-      }
-      await this.commit();
-      // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.
-      if (this.options.metrics) await this.updateLag(this.options.metrics);
-    } finally {
-      await this.closeTasks(true);
-      await this.globals.close();
-    }
-    return { ...this.stats };
-  }
-
-  /** Records processed, dead-lettered and commits made so far. */
-  progress(): RunStats {
-    return { ...this.stats };
-  }
-
-  /**
-   * The open state of the task for `partition`; undefined while the task is
-   * (re)opening or when this runner does not run that partition. For
-   * interactive queries (the in-process online store), which read committed
-   * values only.
-   */
-  taskState(partition: number): TaskState | undefined {
-    return this.tasks.get(partition)?.state;
-  }
-
-  /** Asks the loop to finish its current batch, commit and exit. */
-  stop(): void {
-    this.stopping = true;
-  }
-
-  /** Closes every task without processing further (after `start`, for inspection such as `digest`). */
-  async close(): Promise<void> {
-    this.removeGauges();
-    await this.closeTasks(false);
-    await this.globals.close();
-  }
-
-  /**
-   * A stopped runner's last lag and store sizes would otherwise stay on the
-   * dashboards (a retired blue instance). `runUntilCaughtUp` keeps them: a
-   * finished catch-up reports where it ended.
-   */
-  private removeGauges(): void {
-    const metrics = this.options.metrics;
-    if (!metrics) return;
-    for (const partition of this.tasks.keys()) {
-      for (const store of this.options.topology.stores)
-        metrics.storeEntries.remove({ ...this.labels, store: store.name, partition: String(partition) });
-      for (const topic of this.options.topology.sourceTopics())
-        metrics.lag.remove({ ...this.labels, topic, partition: String(partition) });
-    }
-  }
-
-  /** Stable sha256 per store and task: `recstream state digest`. */
-  async digest(): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const [partition, slot] of [...this.tasks].sort((a, b) => a[0] - b[0])) {
-      for (const [store, hash] of Object.entries(await slot.state.digest()))
-        out[`${store}/${partition}`] = hash;
-    }
-    return out;
+    await this.commits.discard();
+    await this.tasks.reset(from, rewritten);
   }
 
   /**
@@ -347,55 +335,47 @@ export class StreamRunner {
    * blocked for the full 100 ms would hold a processed record back that long.
    */
   private pollTimeoutMs(): number {
-    if (this.uncommitted === 0) return IDLE_POLL_MS;
+    if (this.commits.uncommitted === 0) return IDLE_POLL_MS;
     const idle = this.commitIdleMs > 0 ? this.commitIdleMs : IDLE_POLL_MS;
     // No commit can start before the one in flight ends: a zero timeout would only spin.
-    if (this.inFlight !== null) return idle;
-    const due = this.lastCommit + this.commitIntervalMs - Date.now();
+    if (this.commits.inProgress) return idle;
+    const due = this.commits.lastCommit + this.commitIntervalMs - Date.now();
     return Math.max(0, Math.min(due, idle));
   }
 
   /** One poll and its batch; `commitWhenIdle`: an empty poll with uncommitted records starts a commit. */
   private async step(timeoutMs: number, commitWhenIdle: boolean): Promise<number> {
     await this.globals.catchUp();
-    const records = await this.consumer.poll({ maxRecords: this.options.maxPollRecords ?? 2000, timeoutMs });
+    const records = await this.tasks.consumer.poll({
+      maxRecords: this.options.maxPollRecords ?? 2000,
+      timeoutMs,
+    });
     if (records.length > 0) await this.processBatch(records);
-    const idle = commitWhenIdle && records.length === 0 && this.uncommitted > 0;
+    const idle = commitWhenIdle && records.length === 0 && this.commits.uncommitted > 0;
     const now = Date.now();
-    for (const slot of this.tasks.values()) await slot.task.punctuateWallClock(now);
-    if (this.inFlightError !== null) {
-      const error = this.inFlightError;
-      this.inFlightError = null;
-      throw error;
-    }
-    if (this.pendingOutputs() > 50_000 && this.inFlight) await this.inFlight;
+    for (const slot of this.tasks.slots.values()) await slot.task.punctuateWallClock(now);
+    this.commits.throwIfFailed();
+    if (this.commits.pending() > MAX_PENDING_OUTPUTS) await this.commits.settled();
     if (
-      this.inFlight === null &&
-      (idle || now - this.lastCommit >= this.commitIntervalMs || this.pendingOutputs() > 50_000)
+      !this.commits.inProgress &&
+      (idle ||
+        now - this.commits.lastCommit >= this.commitIntervalMs ||
+        this.commits.pending() > MAX_PENDING_OUTPUTS)
     ) {
-      this.inFlight = this.startCommit().then(
-        () => {
-          this.inFlight = null;
-        },
-        (error: unknown) => {
-          this.inFlight = null;
-          this.inFlightError = error;
-        },
-      );
+      this.commits.startInBackground();
     }
     return records.length;
   }
 
   private async processBatch(records: LogRecord[]): Promise<void> {
     const started = process.hrtime.bigint();
-    const metrics = this.options.metrics;
-    if (this.prefetchStores.length > 0) await this.prefetch(records);
+    if (this.prefetchStores.length > 0) await this.tasks.prefetch(records, this.prefetchStores);
     for (const record of records) {
-      const slot = this.tasks.get(record.partition);
+      const slot = this.tasks.slots.get(record.partition);
       if (slot === undefined) continue;
       const failure = await slot.task.process(record);
       if (failure !== undefined) {
-        this.letters.push(deadLetterFor(record, failure.error, failure.node));
+        this.commits.addDeadLetter(deadLetterFor(record, failure.error, failure.node));
         this.options.logger.warn(
           {
             topic: record.topic,
@@ -409,258 +389,24 @@ export class StreamRunner {
       }
       slot.offsets.set(record.topic, record.offset + 1);
     }
-    this.stats.processed += records.length;
-    this.uncommitted += records.length;
-    if (metrics) {
-      metrics.processLatency.observe(
-        { ...this.labels, processor: 'all' },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-      countByTopic(records, (topic, n) => metrics.recordsIn.inc({ ...this.labels, topic }, n));
-    }
-  }
-
-  /** One engine read per task for the batch's uncached keys, instead of one per miss during processing. */
-  private async prefetch(records: readonly LogRecord[]): Promise<void> {
-    const keys = new Map<number, string[]>();
-    for (const r of records) {
-      if (r.key === null) continue;
-      let list = keys.get(r.partition);
-      if (!list) {
-        list = [];
-        keys.set(r.partition, list);
-      }
-      list.push(r.key);
-    }
-    await Promise.all(
-      [...keys].map(([partition, list]) =>
-        this.tasks.get(partition)?.state.prefetch(list, this.prefetchStores),
-      ),
-    );
-  }
-
-  private pendingOutputs(): number {
-    let n = this.letters.length;
-    for (const slot of this.tasks.values()) n += slot.task.outputs.length;
-    return n;
-  }
-
-  /** Waits for the loop's commit in flight, then commits everything processed since. */
-  private async commit(): Promise<void> {
-    if (this.inFlight) await this.inFlight;
-    if (this.inFlightError !== null) {
-      const error = this.inFlightError;
-      this.inFlightError = null;
-      throw error;
-    }
-    await this.startCommit();
+    this.processed += records.length;
+    this.commits.processed(records.length);
+    this.metrics.batchProcessed(records, started);
   }
 
   /**
-   * Takes a snapshot of every task's outputs, dead letters, pending store
-   * writes and input offsets synchronously, then writes them in order:
-   * outputs first, then each task's state (which waits for the outputs).
-   * Processing may continue while the returned promise is pending; what it
-   * does belongs to the next commit.
+   * Whether everything is processed and appended, committing to get there:
+   * a commit in flight may still be appending outputs to topics this
+   * topology reads, and pending outputs to its internal topics only become
+   * visible once appended.
    */
-  private startCommit(): Promise<void> {
-    const started = process.hrtime.bigint();
-    this.uncommitted = 0;
-    const outputs: PendingOutput[] = [];
-    const muted = this.options.outputsMuted?.() ?? false;
-    for (const slot of this.tasks.values()) {
-      for (const out of slot.task.outputs) if (!muted || this.internal.has(out.topic)) outputs.push(out);
-      slot.task.outputs.length = 0;
-    }
-    const letters = muted ? [] : this.letters;
-    this.letters = [];
-    const written = this.appendOutputs(outputs, letters);
-    // Each commit snapshots its store writes and offsets now, and writes them once `written` resolves.
-    const commits = [...this.tasks.values()].map((slot) =>
-      slot.state.commit(slot.task.committablePositions(slot.offsets), written),
-    );
-    const positions = this.consumer
-      .assignment()
-      .map((tp) => ({ ...tp, offset: this.consumer.position(tp.topic, tp.partition) }));
-    return Promise.all([written, ...commits]).then(() => this.afterCommit(positions, started));
-  }
-
-  private async afterCommit(positions: TopicPartitionOffset[], started: bigint): Promise<void> {
-    try {
-      await this.consumer.commit(positions);
-    } catch (error) {
-      // Group offsets only feed lag dashboards; state carries the real positions.
-      this.options.logger.warn({ err: error }, 'consumer group commit failed; lag metrics may be stale');
-    }
-    this.stats.commits++;
-    this.committed = positions;
-    this.lastCommit = Date.now();
-    const metrics = this.options.metrics;
-    if (!metrics) return;
-    metrics.commits.inc(this.labels);
-    metrics.commitLatency.observe(this.labels, Number(process.hrtime.bigint() - started) / 1e9);
-    for (const [partition, slot] of this.tasks) {
-      for (const store of this.options.topology.stores) {
-        const count = slot.state.approximateCount(store.name);
-        metrics.storeEntries.set({ ...this.labels, store: store.name, partition: String(partition) }, count);
-      }
-    }
-    if (this.lastCommit - this.lastLagCheck > 5000) await this.updateLag(metrics);
-  }
-
-  private async appendOutputs(
-    outputs: readonly PendingOutput[],
-    letters: readonly DeadLetter[],
-  ): Promise<void> {
-    const byTopic = new Map<string, ResolvedOutput[]>();
-    await groupByTopic(outputs, byTopic);
-    if (letters.length > 0) {
-      const list: ResolvedOutput[] = [];
-      for (const letter of letters) {
-        const value = await this.options.deadLetters.serialize(letter, DLQ_TOPIC);
-        list.push({
-          key: letter.source_topic,
-          value,
-          timestamp: letter.failed_ts,
-          headers: undefined,
-          partition: undefined,
-        });
-        this.options.metrics?.deadLetters.inc({
-          ...this.labels,
-          topic: letter.source_topic,
-          code: letter.error_code,
-        });
-      }
-      byTopic.set(DLQ_TOPIC, list);
-      this.stats.deadLetters += letters.length;
-    }
-    for (const [topic, records] of byTopic) {
-      await this.options.log.append(topic, records);
-      this.options.metrics?.recordsOut.inc({ ...this.labels, topic }, records.length);
-    }
-  }
-
-  private async updateLag(metrics: RuntimeMetrics): Promise<void> {
-    this.lastLagCheck = Date.now();
-    for (const topic of this.options.topology.sourceTopics()) {
-      for (const p of await this.options.log.offsets(topic)) {
-        if (!this.tasks.has(p.partition)) continue;
-        const lag = Math.max(0, p.end - this.consumer.position(topic, p.partition));
-        metrics.lag.set({ ...this.labels, topic, partition: String(p.partition) }, lag);
-      }
-    }
-  }
-
   private async caughtUp(): Promise<boolean> {
-    // A commit in flight may still be appending outputs to topics this topology reads.
-    if (this.inFlight) await this.inFlight;
-    for (const topic of this.options.topology.sourceTopics()) {
-      for (const p of await this.options.log.offsets(topic)) {
-        if (this.tasks.has(p.partition) && this.consumer.position(topic, p.partition) < p.end) return false;
-      }
-    }
-    // Outputs to internal topics read by this topology only become visible once appended.
-    if (this.pendingOutputs() > 0) {
-      await this.commit();
+    await this.commits.settled();
+    if (!(await this.tasks.readToEnd())) return false;
+    if (this.commits.pending() > 0) {
+      await this.commits.commit();
       return this.caughtUp();
     }
     return true;
   }
-
-  private async openTasks(): Promise<void> {
-    const { topology, log, logger } = this.options;
-    const wanted = this.options.partitions ?? Array.from({ length: this.partitionCount }, (_, i) => i);
-    for (const partition of wanted) {
-      if (partition < 0 || partition >= this.partitionCount) {
-        throw new TopologyError(
-          `partition ${partition} does not exist: source topics have ${this.partitionCount} partitions`,
-        );
-      }
-      const state = await this.openState(partition);
-      const task = new Task(topology, partition, (name) => state.store(name), logger, {
-        partitionCount: this.partitionCount,
-        globalTable: (name) => this.globals.view(name),
-      });
-      await task.init();
-      this.tasks.set(partition, { task, state, offsets: new Map(state.committedInputOffsets()) });
-    }
-    this.consumer = await log.consumer({
-      topics: topology.sourceTopics(),
-      group:
-        this.options.namespace === undefined
-          ? topology.applicationId
-          : `${topology.applicationId}@${this.options.namespace}`,
-      from: this.options.resetTo ?? 'earliest',
-      partitions: wanted,
-    });
-    for (const [partition, slot] of this.tasks) {
-      for (const [topic, offset] of slot.offsets) this.consumer.seek(topic, partition, offset);
-    }
-  }
-
-  private openState(partition: number): Promise<TaskState> {
-    const { topology, log, logger } = this.options;
-    const counted = new Map<string, number>();
-    return TaskState.open({
-      dir: join(this.options.stateDir, String(partition)),
-      engine: this.options.engine,
-      log,
-      applicationId: topology.applicationId,
-      partition,
-      stores: topology.stores.map((s) => ({
-        name: s.name,
-        codec: s.codec,
-        changelogTopic: s.changelogTopic,
-        cacheEntries: s.cacheEntries,
-      })),
-      logger,
-      onRestoreProgress: (store, restored, total) => {
-        // Progress is cumulative per store; the counter takes what this report adds.
-        const added = restored - (counted.get(store) ?? 0);
-        counted.set(store, restored);
-        if (added > 0) this.options.metrics?.restoredRecords.inc({ ...this.labels, store }, added);
-        this.options.onRestore?.(store, partition, restored, total);
-      },
-    });
-  }
-
-  private async closeTasks(clean: boolean): Promise<void> {
-    // A commit still writing must settle before its state is closed under it.
-    if (this.inFlight) await this.inFlight;
-    for (const slot of this.tasks.values()) {
-      await slot.task.close();
-      await slot.state.close();
-    }
-    this.tasks.clear();
-    this.uncommitted = 0;
-    if (this.consumer) await this.consumer.close();
-    if (clean) this.options.logger.info({ ...this.stats, namespace: this.labels.namespace }, 'runner closed');
-  }
-
-  /** Drops uncommitted work and resumes every task from its last commit. */
-  private async reopenTasks(): Promise<void> {
-    for (const slot of this.tasks.values()) slot.task.outputs.length = 0;
-    this.letters = [];
-    await this.closeTasks(false);
-    this.inFlightError = null;
-    await this.openTasks();
-  }
-}
-
-function countByTopic(records: readonly LogRecord[], report: (topic: string, n: number) => void): void {
-  let topic = records[0]!.topic;
-  let n = 0;
-  for (const r of records) {
-    if (r.topic !== topic) {
-      report(topic, n);
-      topic = r.topic;
-      n = 0;
-    }
-    n++;
-  }
-  report(topic, n);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

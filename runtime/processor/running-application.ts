@@ -1,7 +1,7 @@
 /**
  * One application as `recstream process` runs it: the runner looping now,
  * which a blue/green rebuild may replace with a green one while the loop
- * goes on (blue-green.ts). Replays and readers always reach the current
+ * goes on (internals/blue-green.ts). Replays and readers always reach the current
  * runner through it.
  *
  * @example
@@ -13,7 +13,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { TopologyError } from '../errors.js';
-import { type BuildProgress, GreenBuild, handover } from './blue-green.js';
+import { type BuildProgress, GreenBuild, handover } from './internals/blue-green.js';
 import { optionsInNamespace } from './namespace.js';
 import type { RunnerOptions, RunStats, StreamRunner } from './runner.js';
 import type { Topology } from './topology.js';

@@ -18,8 +18,8 @@ import { CachedStore } from '../state/cached-store.js';
 import { MemoryEngine } from '../state/memory/memory-engine.js';
 import type { KeyValueStore } from '../state/store.js';
 import { type DeadLetter, deadLetterFor } from './dead-letter.js';
-import { GlobalTables } from './global-tables.js';
-import { groupByTopic, type ResolvedOutput, Task } from './task.js';
+import { GlobalTables } from './internals/global-tables.js';
+import { groupByTopic, type ResolvedOutput, Task } from './internals/task.js';
 import type { Topology } from './topology.js';
 
 /** What a sink produced: the serialized value, and the partition a processor asked for (undefined: the key's). */

@@ -22,7 +22,7 @@ function sample() {
 
 test('describe() prints sources, processors, sinks and stores with their edges', () => {
   assert.equal(
-    sample().describe(),
+    String(sample().describe()),
     [
       'Topology: sample',
       '    Source: in (topics: [rec.a, rec.b])',
@@ -39,6 +39,32 @@ test('describe() prints sources, processors, sinks and stores with their edges',
       '    counts (owner: first, changelog: rec.first.counts.changelog)',
     ].join('\n'),
   );
+});
+
+test('describe() is the graph as data: nodes depth first with their edges, stores with changelogs', () => {
+  const d = sample().describe();
+  assert.deepEqual(
+    { ...d, toString: undefined },
+    {
+      applicationId: 'sample',
+      nodes: [
+        { kind: 'source', name: 'in', topics: ['rec.a', 'rec.b'], children: ['first'] },
+        {
+          kind: 'processor',
+          name: 'first',
+          stores: ['counts'],
+          children: ['second', 'out'],
+          parents: ['in'],
+        },
+        { kind: 'processor', name: 'second', stores: ['counts'], children: ['out'], parents: ['first'] },
+        { kind: 'sink', name: 'out', topic: 'rec.out', parents: ['first', 'second'] },
+      ],
+      stores: [{ name: 'counts', owner: 'first', changelogTopic: 'rec.first.counts.changelog' }],
+      globalTables: [],
+      toString: undefined,
+    },
+  );
+  assert.ok(Object.isFrozen(d));
 });
 
 test('topics and children are derived from the declaration', () => {

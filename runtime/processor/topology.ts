@@ -11,7 +11,7 @@
  *   .addStore({ name: 'counts', codec: numberCodec }, ['count'])
  *   .addSink('out', 'rec.counts', numberSerializer, ['count'])
  *   .build();
- * console.log(topology.describe());
+ * console.log(String(topology.describe()));
  * ```
  */
 import { TopologyError } from '../errors.js';
@@ -100,7 +100,47 @@ export interface Topology {
   sourceTopics(): readonly string[];
   /** Every topic written by a sink. */
   sinkTopics(): readonly string[];
-  describe(): string;
+  /** The graph as data (Kafka Streams' TopologyDescription); `String(description)` prints it. */
+  describe(): TopologyDescription;
+}
+
+/** One node of a TopologyDescription, with the names of its neighbours. */
+export type NodeDescription =
+  | {
+      readonly kind: 'source';
+      readonly name: string;
+      readonly topics: readonly string[];
+      readonly children: readonly string[];
+    }
+  | {
+      readonly kind: 'processor';
+      readonly name: string;
+      readonly stores: readonly string[];
+      readonly children: readonly string[];
+      readonly parents: readonly string[];
+    }
+  | {
+      readonly kind: 'sink';
+      readonly name: string;
+      readonly topic: string;
+      readonly parents: readonly string[];
+    };
+
+/**
+ * What `describe()` returns: the nodes in the order a reader follows them
+ * (depth first from each source), the stores with their changelogs, and
+ * the global tables. `toString()` is the text `recstream describe` prints.
+ */
+export interface TopologyDescription {
+  readonly applicationId: string;
+  readonly nodes: readonly NodeDescription[];
+  readonly stores: readonly {
+    readonly name: string;
+    readonly owner: string;
+    readonly changelogTopic: string;
+  }[];
+  readonly globalTables: readonly { readonly name: string; readonly topic: string }[];
+  toString(): string;
 }
 
 /** Changelog topic name of DESIGN.md §5. */
@@ -136,6 +176,19 @@ export function renameTopics(topology: Topology, naming: TopicNaming): Topology 
   return createTopology(topology.applicationId, renamed, stores, globals);
 }
 
+/**
+ * Declares a topology node by node (names checked as they are added);
+ * `build()` checks every parent and store connection and freezes the graph.
+ *
+ * @example
+ * ```ts
+ * const topology = new TopologyBuilder('counts')
+ *   .addSource('events', ['rec.interactions'], bytesDeserializer)
+ *   .addProcessor('count', () => new CountPerKey(), ['events'])
+ *   .addStore({ name: 'counts', codec: numberCodec }, ['count'])
+ *   .build();
+ * ```
+ */
 export class TopologyBuilder {
   private readonly nodes: Node[] = [];
   private readonly storeDecls: { decl: StoreDeclaration; processors: string[] }[] = [];
@@ -274,42 +327,57 @@ function createTopology(
   return Object.freeze(topology);
 }
 
-/** Kafka Streams-style text: one block per node with its edges, then stores with their changelogs. */
-function describeTopology(t: Topology): string {
-  const lines = [`Topology: ${t.applicationId}`];
-  const edges = (name: string) => {
-    const c = t.children(name);
-    return c.length ? [`      --> ${c.join(', ')}`] : [];
-  };
-  const order: Node[] = [];
+/** The graph as data, depth first from each source. */
+function describeTopology(t: Topology): TopologyDescription {
+  const nodes: NodeDescription[] = [];
   const seen = new Set<string>();
   const visit = (name: string) => {
     if (seen.has(name)) return;
     seen.add(name);
-    order.push(t.node(name));
-    for (const c of t.children(name)) visit(c);
+    const n = t.node(name);
+    const children = [...t.children(name)];
+    if (n.kind === 'source') nodes.push({ kind: 'source', name, topics: [...n.topics], children });
+    else if (n.kind === 'processor')
+      nodes.push({ kind: 'processor', name, stores: [...n.stores], children, parents: [...n.parents] });
+    else nodes.push({ kind: 'sink', name, topic: n.topic, parents: [...n.parents] });
+    for (const c of children) visit(c);
   };
   for (const s of t.sources) visit(s.name);
-  for (const n of order) {
+  const description: TopologyDescription = {
+    applicationId: t.applicationId,
+    nodes,
+    stores: t.stores.map((s) => ({ name: s.name, owner: s.owner, changelogTopic: s.changelogTopic })),
+    globalTables: t.globalTables.map((g) => ({ name: g.name, topic: g.topic })),
+    toString: () => printDescription(description),
+  };
+  return Object.freeze(description);
+}
+
+/** Kafka Streams-style text: one block per node with its edges, then stores with their changelogs. */
+function printDescription(d: TopologyDescription): string {
+  const lines = [`Topology: ${d.applicationId}`];
+  const edges = (children: readonly string[]) =>
+    children.length ? [`      --> ${children.join(', ')}`] : [];
+  for (const n of d.nodes) {
     if (n.kind === 'source') {
-      lines.push(`    Source: ${n.name} (topics: [${n.topics.join(', ')}])`, ...edges(n.name));
+      lines.push(`    Source: ${n.name} (topics: [${n.topics.join(', ')}])`, ...edges(n.children));
     } else if (n.kind === 'processor') {
       lines.push(
         `    Processor: ${n.name} (stores: [${n.stores.join(', ')}])`,
-        ...edges(n.name),
+        ...edges(n.children),
         `      <-- ${n.parents.join(', ')}`,
       );
     } else {
       lines.push(`    Sink: ${n.name} (topic: ${n.topic})`, `      <-- ${n.parents.join(', ')}`);
     }
   }
-  if (t.stores.length) {
+  if (d.stores.length) {
     lines.push('  Stores:');
-    for (const s of t.stores) lines.push(`    ${s.name} (owner: ${s.owner}, changelog: ${s.changelogTopic})`);
+    for (const s of d.stores) lines.push(`    ${s.name} (owner: ${s.owner}, changelog: ${s.changelogTopic})`);
   }
-  if (t.globalTables.length) {
+  if (d.globalTables.length) {
     lines.push('  Global tables:');
-    for (const g of t.globalTables) lines.push(`    ${g.name} (topic: ${g.topic}, all partitions)`);
+    for (const g of d.globalTables) lines.push(`    ${g.name} (topic: ${g.topic}, all partitions)`);
   }
   return lines.join('\n');
 }

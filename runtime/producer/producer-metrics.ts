@@ -9,6 +9,7 @@
  * ```
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { onePerRegistry } from '../observability/per-registry.js';
 
 export interface ProducerMetrics {
   readonly records: Counter<'topic'>;
@@ -18,11 +19,7 @@ export interface ProducerMetrics {
   readonly buffered: Gauge;
 }
 
-const cache = new WeakMap<Registry, ProducerMetrics>();
-
-export function producerMetrics(registry: Registry): ProducerMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+export const producerMetrics = onePerRegistry((registry: Registry): ProducerMetrics => {
   const registers = [registry];
   const metrics: ProducerMetrics = {
     records: new Counter({
@@ -55,6 +52,5 @@ export function producerMetrics(registry: Registry): ProducerMetrics {
       registers,
     }),
   };
-  cache.set(registry, metrics);
   return metrics;
-}
+});

@@ -87,7 +87,7 @@ export interface ProducerRecord<V> {
 }
 
 /** Where an acknowledged record is. */
-export interface RecordMetadata {
+export interface DeliveredRecord {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -120,7 +120,7 @@ export interface Producer {
     topic: T,
     records: readonly ProducerRecord<TopicValue<T>>[],
     options?: DeliverOptions,
-  ): Promise<RecordMetadata[]>;
+  ): Promise<DeliveredRecord[]>;
   /**
    * Appends everything buffered now without waiting for the linger time and
    * resolves when it is acknowledged.
@@ -207,7 +207,7 @@ class LogProducer implements Producer {
     topic: T,
     records: readonly ProducerRecord<TopicValue<T>>[],
     options: DeliverOptions = {},
-  ): Promise<RecordMetadata[]> {
+  ): Promise<DeliveredRecord[]> {
     const tracker = new DeliveryTracker(topic, records.length);
     // Observed here too: if enqueueing throws half-way, nobody else will await the tracker.
     tracker.promise.catch(() => {});
@@ -405,10 +405,10 @@ class LogProducer implements Producer {
 
 /** The outcome of one `deliver` call: resolves when every record is acknowledged, rejects on the first failure. */
 class DeliveryTracker implements RecordSink {
-  readonly promise: Promise<RecordMetadata[]>;
-  private readonly metadata: RecordMetadata[];
+  readonly promise: Promise<DeliveredRecord[]>;
+  private readonly metadata: DeliveredRecord[];
   private remaining: number;
-  private resolve!: (value: RecordMetadata[]) => void;
+  private resolve!: (value: DeliveredRecord[]) => void;
   private reject!: (err: unknown) => void;
   private done = false;
 

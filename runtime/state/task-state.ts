@@ -83,6 +83,17 @@ const WIPE_BATCH = 10_000;
 /** Stores up to this size get their key index by a scan on open (about 5 µs a key); larger ones go without. */
 const KEY_SCAN_LIMIT = 50_000;
 
+/**
+ * One task's stores, their changelogs and the input offsets they reflect,
+ * committed together (the protocol above).
+ *
+ * @example
+ * ```ts
+ * const state = await TaskState.open({ dir, engine: 'rocksdb', log, applicationId: 'counts', partition: 0, stores });
+ * state.store<number>('counts').put('u1', 1);
+ * await state.commit(new Map([['rec.interactions', 1042]]));
+ * ```
+ */
 export class TaskState {
   readonly applicationId: string;
   readonly partition: number;

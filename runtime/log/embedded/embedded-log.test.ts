@@ -7,8 +7,8 @@ import { LogUsageError, OffsetOutOfRangeError, TopicError } from '../../errors.j
 import { runLogContract } from '../log.contract.js';
 import type { LogRecord } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
+import { captureLogger, scratchDir } from './embedded-log.fixture.js';
 import { EmbeddedLog } from './embedded-log.js';
-import { captureLogger, scratchDir } from './testing.js';
 
 runLogContract('embedded', async () => {
   const { dir, cleanup } = await scratchDir();

@@ -35,6 +35,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from '../log.js';
+import { topicInfo, type ValidTopicSpec, validateTopicSpec } from '../topic-spec.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { type CompactionResult, compactPartition } from './compaction.js';
 import { EmbeddedConsumer } from './consumer.js';
@@ -57,52 +58,16 @@ export interface RecoveryWarning extends PartitionProblem {
   readonly partition: number;
 }
 
-interface StoredSpec {
-  readonly name: string;
-  readonly partitions: number;
-  readonly compacted: boolean;
-  readonly retentionMs?: number;
-  readonly retentionBytes?: number;
-}
-
 interface TopicState extends EncodeTarget {
-  spec: StoredSpec;
+  spec: ValidTopicSpec;
   readonly parts: Partition[];
 }
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Each partition is a directory of segment files; more would be a mistake, not a design. */
 const MAX_PARTITIONS = 10_000;
 
-function info(spec: StoredSpec): TopicInfo {
-  return { name: spec.name, partitions: spec.partitions, compacted: spec.compacted };
-}
-
-function validateSpec(spec: TopicSpec): StoredSpec {
-  if (
-    typeof spec.name !== 'string' ||
-    !TOPIC_NAME.test(spec.name) ||
-    spec.name === '.' ||
-    spec.name === '..'
-  ) {
-    throw new TopicError(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
-  }
-  if (!Number.isInteger(spec.partitions) || spec.partitions < 1 || spec.partitions > MAX_PARTITIONS) {
-    throw new TopicError(
-      `topic ${spec.name}: partitions must be an integer in 1..${MAX_PARTITIONS}, got ${spec.partitions}`,
-    );
-  }
-  for (const field of ['retentionMs', 'retentionBytes'] as const) {
-    const v = spec[field];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0))
-      throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
-  }
-  return {
-    name: spec.name,
-    partitions: spec.partitions,
-    compacted: spec.compacted ?? false,
-    ...(spec.retentionMs !== undefined ? { retentionMs: spec.retentionMs } : {}),
-    ...(spec.retentionBytes !== undefined ? { retentionBytes: spec.retentionBytes } : {}),
-  };
+function validateSpec(spec: TopicSpec): ValidTopicSpec {
+  return validateTopicSpec(spec, { maxPartitions: MAX_PARTITIONS });
 }
 
 /**
@@ -223,7 +188,7 @@ export class EmbeddedLog implements EventLog {
     };
   }
 
-  private newTopicState(spec: StoredSpec): TopicState {
+  private newTopicState(spec: ValidTopicSpec): TopicState {
     return {
       spec,
       name: spec.name,
@@ -245,7 +210,7 @@ export class EmbeddedLog implements EventLog {
     );
   }
 
-  private openPartitions(spec: StoredSpec): TopicState {
+  private openPartitions(spec: ValidTopicSpec): TopicState {
     const state = this.newTopicState(spec);
     for (let p = 0; p < spec.partitions; p++) {
       const problems: PartitionProblem[] = [];
@@ -265,7 +230,7 @@ export class EmbeddedLog implements EventLog {
   }
 
   /** Read-only: the topic's partitions as the writer left them; undefined while one has no segment yet (being created). */
-  private followPartitions(spec: StoredSpec): TopicState | undefined {
+  private followPartitions(spec: ValidTopicSpec): TopicState | undefined {
     const state = this.newTopicState(spec);
     for (let p = 0; p < spec.partitions; p++) {
       const part = Partition.follow(
@@ -286,7 +251,7 @@ export class EmbeddedLog implements EventLog {
   }
 
   /** A topic's stored spec; undefined when the directory has no spec (a creation not finished, or interrupted by a crash). */
-  private async readSpec(name: string): Promise<StoredSpec | undefined> {
+  private async readSpec(name: string): Promise<ValidTopicSpec | undefined> {
     const path = join(this.topicsDir, name, 'topic.json');
     try {
       return validateSpec(JSON.parse(await readFile(path, 'utf8')) as TopicSpec);
@@ -431,7 +396,7 @@ export class EmbeddedLog implements EventLog {
         }
         existing.spec = wanted;
       }
-      return info(existing.spec);
+      return topicInfo(existing.spec);
     }
     this.assertWritable(`create topic ${wanted.name}`);
     try {
@@ -442,7 +407,7 @@ export class EmbeddedLog implements EventLog {
     } catch (err) {
       throw storageErrorFrom(err, `cannot create topic ${wanted.name} in ${this.dir}`);
     }
-    return info(wanted);
+    return topicInfo(wanted);
   }
 
   deleteTopics(names: readonly string[]): Promise<void> {
@@ -476,14 +441,14 @@ export class EmbeddedLog implements EventLog {
   async topics(): Promise<TopicInfo[]> {
     this.assertOpen();
     if (this.readOnly) await this.discover();
-    return [...this.topicMap.values()].map((t) => info(t.spec));
+    return [...this.topicMap.values()].map((t) => topicInfo(t.spec));
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
     this.assertOpen();
     if (this.readOnly && !this.topicMap.has(name)) await this.discover();
     const t = this.topicMap.get(name);
-    return t && info(t.spec);
+    return t && topicInfo(t.spec);
   }
 
   // ---- append / read ---------------------------------------------------------

@@ -5,10 +5,10 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OffsetOutOfRangeError } from '../../errors.js';
 import type { LogRecord } from '../log.js';
+import { captureLogger, scratchDir } from './embedded-log.fixture.js';
 import { EmbeddedLog } from './embedded-log.js';
 import type { EmbeddedLogOptions } from './options.js';
 import { segmentFileName } from './segment.js';
-import { captureLogger, scratchDir } from './testing.js';
 
 async function withLog(
   options: EmbeddedLogOptions,

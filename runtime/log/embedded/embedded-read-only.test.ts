@@ -17,9 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { LogUsageError, TopicError } from '../../errors.js';
 import type { AppendAck, LogConsumer, LogRecord, TopicSpec } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
+import { captureLogger, scratchDir, treeDigest } from './embedded-log.fixture.js';
 import { EmbeddedLog } from './embedded-log.js';
 import { segmentFileName } from './segment.js';
-import { captureLogger, scratchDir, treeDigest } from './testing.js';
 
 const SCRIPTED_WRITER = fileURLToPath(new URL('./scripted-writer.js', import.meta.url));
 const CRASH_APPENDER = fileURLToPath(new URL('./crash-appender.js', import.meta.url));

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { CorruptDataError, StorageError } from '../../errors.js';
 import type { LogRecord } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
+import { captureLogger, scratchDir } from './embedded-log.fixture.js';
 import { EmbeddedLog } from './embedded-log.js';
 import { segmentFileName } from './segment.js';
-import { captureLogger, scratchDir } from './testing.js';
 
 const quiet = { maintenanceIntervalMs: 0, fsync: 'never' as const };
 

@@ -18,7 +18,7 @@ import {
   SOURCE_APPLICATION,
   SOURCE_PARTITIONS,
   type Tagged,
-} from '../feature-source.fixture.js';
+} from '../feature-source.js';
 import { type OnlineStoreFixture, runOnlineStoreContract } from '../online-store.contract.js';
 import type { FeatureView } from '../views.js';
 import { type InProcessBinding, InProcessOnlineStore } from './in-process-store.js';

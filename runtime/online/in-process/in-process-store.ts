@@ -31,6 +31,7 @@
  */
 import { OnlineStoreError, OnlineStoreUnavailableError } from '../../errors.js';
 import { partitionForKey } from '../../log/partitioner.js';
+import { sleep } from '../../retry.js';
 import { assembleBundle, planBundle } from '../bundle-plan.js';
 import type {
   BundleRequest,
@@ -289,8 +290,4 @@ export class InProcessOnlineStore implements OnlineStore {
   private checkOpen(): void {
     if (this.closed) throw new OnlineStoreError('in-process online store used after close');
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -67,7 +67,9 @@ export class RedisKeys {
   }
 }
 
-/** The hash field holding the version of `view`'s value. `@` cannot occur in a view name. */
-export function versionField(view: string): string {
-  return `${view}@v`;
-}
+/**
+ * Appended to a view's name, the hash field holding the version of that
+ * view's value (the VERSIONED_SET script builds the field from it). `@`
+ * cannot occur in a view name.
+ */
+export const VERSION_FIELD_SUFFIX = '@v';

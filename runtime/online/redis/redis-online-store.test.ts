@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { ConnectionError, OnlineStoreError } from '../../errors.js';
 import { hashUserId, silentLogger } from '../../observability/logger.js';
 import { jsonCodec } from '../../state/codecs/json-codec.js';
-import { CONTRACT_VIEWS, FeatureSource, type Tagged } from '../feature-source.fixture.js';
+import { CONTRACT_VIEWS, FeatureSource, type Tagged } from '../feature-source.js';
 import { Materializer } from '../materializer.js';
 import { type OnlineStoreFixture, runOnlineStoreContract } from '../online-store.contract.js';
 import { ViewRegistry } from '../views.js';

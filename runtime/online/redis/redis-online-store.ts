@@ -22,6 +22,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { ConnectionError, OnlineStoreError, OnlineStoreUnavailableError } from '../../errors.js';
 import { hashUserId, type Logger } from '../../observability/logger.js';
+import { sleep } from '../../retry.js';
 import { assembleBundle, planBundle } from '../bundle-plan.js';
 import type {
   BundleRequest,
@@ -427,8 +428,4 @@ function noNamespace(): OnlineStoreUnavailableError {
 /** User ids never appear raw in messages (they end up in logs). */
 function describeKey(entity: string, key: string): string {
   return entity === 'user' ? `user ${hashUserId(key)} (hashed)` : `${entity} ${JSON.stringify(key)}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,6 +3,7 @@
  * (Redis Cluster runs a script on one node), and ioredis sends them as
  * EVALSHA (EVAL once per connection), so a pipeline of them is one round trip.
  */
+import { VERSION_FIELD_SUFFIX } from './keys.js';
 
 /**
  * Versioned compare-and-set of one view of one entity.
@@ -14,7 +15,7 @@
  * Returns 1 when applied, 0 when skipped.
  */
 export const VERSIONED_SET = `
-local vfield = ARGV[1] .. '@v'
+local vfield = ARGV[1] .. '${VERSION_FIELD_SUFFIX}'
 local version = tonumber(ARGV[2])
 local current = redis.call('HGET', KEYS[1], vfield)
 if current then

@@ -15,7 +15,7 @@ import type { ChangelogTarget } from './correct.js';
 import { READ_BATCH, readRange } from './io.js';
 import { isMarker } from './marker.js';
 
-export interface ReplayResult {
+export interface ChangelogReplayStats {
   /** Store records applied. */
   readonly applied: number;
   /** Records without a key, which no task writes, skipped. */
@@ -27,7 +27,7 @@ export async function replayChangelog(
   from: number,
   until: number,
   onProgress?: (restored: number, total: number) => void,
-): Promise<ReplayResult> {
+): Promise<ChangelogReplayStats> {
   const { log, engine, topic, partition, prefix } = target;
   const total = Math.max(0, until - from);
   let applied = 0;

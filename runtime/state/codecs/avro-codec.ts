@@ -5,6 +5,11 @@
  * values then give equal bytes whatever order their entries were added in.
  * Schemas without maps pay nothing for this.
  *
+ * Values encoded at every commit whose maps sit at the top level only and
+ * are usually kept in key order already (the feature views: sorted-map.ts)
+ * name those fields in `topLevelMaps`: the codec then looks at just those
+ * maps and copies one only when its keys are out of order.
+ *
  * @example
  * ```ts
  * const codec = avroCodec<{ clicks: number; byCategory: Record<string, number> }>({
@@ -12,6 +17,7 @@
  *   fields: [{ name: 'clicks', type: 'long' }, { name: 'byCategory', type: { type: 'map', values: 'long' } }],
  * });
  * codec.encode({ clicks: 2, byCategory: { music: 1, film: 1 } }); // film before music
+ * const viewCodec = avroCodec<UserView>(userViewSchema, { topLevelMaps: ['affinity'] });
  * ```
  */
 import avro from 'avsc';
@@ -21,13 +27,30 @@ import type { ValueCodec } from '../store.js';
 
 type AvroType = avro.Type;
 
-export function avroCodec<V>(schemaOrType: avro.Schema | AvroType): ValueCodec<V> {
+export interface AvroCodecOptions<V> {
+  /**
+   * The only fields that hold maps, all at the top level: each is copied
+   * sorted only when out of order, instead of the whole value at every depth.
+   */
+  readonly topLevelMaps?: readonly (keyof V & string)[];
+}
+
+export function avroCodec<V>(
+  schemaOrType: avro.Schema | AvroType,
+  options: AvroCodecOptions<V> = {},
+): ValueCodec<V> {
   const type = schemaOrType instanceof avro.Type ? schemaOrType : avro.Type.forSchema(schemaOrType);
+  const { topLevelMaps } = options;
   const sortMaps = containsMap(type, new Set());
+  const ordered = (value: V): unknown => {
+    if (topLevelMaps !== undefined)
+      return withTopLevelMapsSorted(value as Record<string, unknown>, topLevelMaps);
+    return sortMaps ? canonical(type, value) : value;
+  };
   return {
     encode(value: V): Buffer {
       try {
-        return encodeAvro(type, sortMaps ? canonical(type, value) : value);
+        return encodeAvro(type, ordered(value));
       } catch (err) {
         throw new StateStoreError(
           `value does not match Avro type ${type.name ?? type.typeName}: ${(err as Error).message}`,
@@ -46,6 +69,33 @@ export function avroCodec<V>(schemaOrType: avro.Schema | AvroType): ValueCodec<V
       }
     },
   };
+}
+
+function withTopLevelMapsSorted(
+  value: Record<string, unknown>,
+  fields: readonly string[],
+): Record<string, unknown> {
+  let written = value;
+  for (const field of fields) {
+    const map = written[field] as Record<string, unknown>;
+    if (!inOrder(map)) written = { ...written, [field]: sortedByKey(map) };
+  }
+  return written;
+}
+
+function inOrder(map: Record<string, unknown>): boolean {
+  let previous: string | undefined;
+  for (const key in map) {
+    if (previous !== undefined && previous > key) return false;
+    previous = key;
+  }
+  return true;
+}
+
+function sortedByKey(map: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(map).sort()) out[key] = map[key];
+  return out;
 }
 
 function containsMap(type: AvroType, seen: Set<AvroType>): boolean {

@@ -15,8 +15,8 @@
  */
 import { type Span, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { isInfrastructureError, ProcessingError } from '../errors.js';
-import type { LogRecord, RecordHeaders } from '../log/log.js';
+import { isInfrastructureError, ProcessingError } from '../../errors.js';
+import type { LogRecord, RecordHeaders } from '../../log/log.js';
 import {
   contextFromHeaders,
   recordFailure,
@@ -25,17 +25,17 @@ import {
   TRACEPARENT,
   tracer,
   withTraceHeaders,
-} from '../observability/tracing.js';
-import type { KeyValueStore } from '../state/store.js';
+} from '../../observability/tracing.js';
+import type { KeyValueStore } from '../../state/store.js';
 import type {
   GlobalTableView,
   Processor,
   ProcessorContext,
   RecordMetadata,
   StreamRecord,
-} from './processor.js';
+} from '../processor.js';
+import type { SinkNode, Topology } from '../topology.js';
 import { Punctuations } from './punctuation.js';
-import type { SinkNode, Topology } from './topology.js';
 
 /** A sink's output, serialized, waiting for the next commit. */
 export interface PendingOutput {

@@ -4,7 +4,7 @@
  * points); wall-clock schedules fire when the runner's loop sees the clock
  * pass their due time.
  */
-import type { Cancellable, PunctuationType } from './processor.js';
+import type { Cancellable, PunctuationType } from '../processor.js';
 
 interface Schedule {
   readonly intervalMs: number;

@@ -15,9 +15,9 @@
  * const offsets = await resetOffsets(topology, log, 0, from); // Map topic → next offset for task 0
  * ```
  */
-import { ConfigError } from '../errors.js';
-import type { EventLog } from '../log/log.js';
-import type { Topology } from './topology.js';
+import { ConfigError } from '../../errors.js';
+import type { EventLog } from '../../log/log.js';
+import type { Topology } from '../topology.js';
 
 export type ReplayFrom =
   | { readonly kind: 'earliest' }

@@ -13,11 +13,12 @@
  * builder.addSink('training-examples', 'rec.training-examples', examples, ['item-features']);
  * ```
  */
-import type { ValueSerializer } from '../runtime/processor/processor.js';
-import { parseAvroType } from '../runtime/serde/avro.js';
-import type { Serde } from '../runtime/serde/serde.js';
-import { WIRE_HEADER_SIZE, writeWireHeader } from '../runtime/serde/wire.js';
-import { loadSchema } from '../schemas/index.js';
+
+import { loadSchema } from '../../schemas/index.js';
+import { parseAvroType } from '../serde/avro.js';
+import type { Serde } from '../serde/serde.js';
+import { WIRE_HEADER_SIZE, writeWireHeader } from '../serde/wire.js';
+import type { ValueSerializer } from './processor.js';
 
 export async function trustedAvroSerializer<T>(serde: Serde, subject: string): Promise<ValueSerializer<T>> {
   const { schemaId } = await serde.encoder(subject);

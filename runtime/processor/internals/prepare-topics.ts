@@ -4,10 +4,10 @@
  * internal topics the topology writes (changelogs, repartition sinks,
  * rec.dlq) are created with the same partition count when missing.
  */
-import { TopologyError } from '../errors.js';
-import type { EventLog } from '../log/log.js';
-import { DLQ_TOPIC } from './dead-letter.js';
-import type { Topology } from './topology.js';
+import { TopologyError } from '../../errors.js';
+import type { EventLog } from '../../log/log.js';
+import { DLQ_TOPIC } from '../dead-letter.js';
+import type { Topology } from '../topology.js';
 
 /** Returns the partition count every task of the topology shares. */
 export async function prepareTopics(topology: Topology, log: EventLog): Promise<number> {

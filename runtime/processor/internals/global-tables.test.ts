@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EmbeddedLog } from '../log/embedded/embedded-log.js';
-import { silentLogger } from '../observability/logger.js';
-import type { DeadLetterSerializer } from './dead-letter.js';
-import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
-import { StreamRunner } from './runner.js';
-import { TopologyTestDriver } from './test-driver.js';
-import { TopologyBuilder } from './topology.js';
+import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
+import { silentLogger } from '../../observability/logger.js';
+import type { DeadLetterSerializer } from '../dead-letter.js';
+import type { Processor, ProcessorContext, StreamRecord } from '../processor.js';
+import { StreamRunner } from '../runner.js';
+import { TopologyTestDriver } from '../test-driver.js';
+import { TopologyBuilder } from '../topology.js';
 
 const text = { deserialize: (b: Buffer) => b.toString('utf8') };
 const textOut = { serialize: (v: string) => Buffer.from(v) };
@@ -53,7 +53,10 @@ async function partitionValues(log: EmbeddedLog, topic: string, partition: numbe
 }
 
 test('describe() lists global tables', () => {
-  assert.match(topology().describe(), /Global tables:\n {4}colours \(topic: rec\.colours, all partitions\)$/);
+  assert.match(
+    String(topology().describe()),
+    /Global tables:\n {4}colours \(topic: rec\.colours, all partitions\)$/,
+  );
 });
 
 test('every task sees every partition of a global table, read to its end before processing, then kept up', async () => {

@@ -20,12 +20,13 @@
  * // now flip the active namespace, then blueRunner.stop(); once no reader is left, deleteNamespaceTopics
  * ```
  */
-import { TopologyError } from '../errors.js';
-import type { EventLog, TopicPartitionOffset } from '../log/log.js';
-import { internalTopics, namespaceTopics } from './namespace.js';
+import { TopologyError } from '../../errors.js';
+import type { EventLog, TopicPartitionOffset } from '../../log/log.js';
+import { sleep } from '../../retry.js';
+import { internalTopics, namespaceTopics } from '../namespace.js';
+import { type RunnerOptions, type RunStats, StreamRunner } from '../runner.js';
+import type { Topology } from '../topology.js';
 import { ReplayProgress, replayTargets } from './reset.js';
-import { type RunnerOptions, type RunStats, StreamRunner } from './runner.js';
-import type { Topology } from './topology.js';
 
 const POLL_MS = 100;
 
@@ -200,8 +201,4 @@ async function waitUntil(condition: () => boolean, stopped: () => boolean): Prom
 
 function stoppedError(): TopologyError {
   return new TopologyError('the application stopped before the blue/green rebuild finished');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { silentLogger } from '../observability/logger.js';
-import { numberCodec } from '../state/codecs/index.js';
-import type { KeyValueStore } from '../state/store.js';
-import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
+import { silentLogger } from '../../observability/logger.js';
+import { numberCodec } from '../../state/codecs/index.js';
+import type { KeyValueStore } from '../../state/store.js';
+import type { Processor, ProcessorContext, StreamRecord } from '../processor.js';
+import { TopologyTestDriver } from '../test-driver.js';
+import { TopologyBuilder } from '../topology.js';
 import { Task } from './task.js';
-import { TopologyTestDriver } from './test-driver.js';
-import { TopologyBuilder } from './topology.js';
 
 const utf8 = {
   deserialize(bytes: Buffer): string {

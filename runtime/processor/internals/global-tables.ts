@@ -23,10 +23,10 @@
  * ```
  */
 import type { Logger } from 'pino';
-import { TopologyError } from '../errors.js';
-import type { EventLog, LogConsumer, LogRecord } from '../log/log.js';
-import type { GlobalTableView } from './processor.js';
-import type { GlobalTableNode } from './topology.js';
+import { TopologyError } from '../../errors.js';
+import type { EventLog, LogConsumer, LogRecord } from '../../log/log.js';
+import type { GlobalTableView } from '../processor.js';
+import type { GlobalTableNode } from '../topology.js';
 
 interface Replica {
   readonly node: GlobalTableNode;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
+import type { Topology } from '../topology.js';
 import { parseReplayFrom, ReplayProgress, replayOrder, rewrittenTopics } from './reset.js';
-import type { Topology } from './topology.js';
 
 function app(applicationId: string, sources: string[], sinks: string[]): Topology {
   return { applicationId, sourceTopics: () => sources, sinkTopics: () => sinks } as unknown as Topology;

@@ -12,8 +12,9 @@
  * console.log(results[0].records, results[0].seconds);
  * ```
  */
+
+import { type RunnerOptions, type RunStats, StreamRunner } from '../runner.js';
 import { type ReplayFrom, ReplayProgress, replayOrder, replayTargets, rewrittenTopics } from './reset.js';
-import { type RunnerOptions, type RunStats, StreamRunner } from './runner.js';
 
 export interface ReplayResult {
   readonly applicationId: string;

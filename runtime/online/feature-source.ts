@@ -1,5 +1,5 @@
 /**
- * The feature stores the online-store tests read from, built from real
+ * The feature stores the online-store tests and `bench online` read from, built from real
  * parts: per namespace, one TaskState per partition on RocksDB with one
  * store per view, backed by changelog topics on an embedded log on disk.
  * Writes go in the way processors make them (put/delete, then a commit with

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { viewCodec } from './state-codec.js';
+import { avroCodec } from './avro-codec.js';
 
 interface View {
   n: number;
   counts: Record<string, number>;
 }
 
-const codec = viewCodec<View>(
+const codec = avroCodec<View>(
   {
     type: 'record',
     name: 'View',
@@ -16,7 +16,7 @@ const codec = viewCodec<View>(
       { name: 'counts', type: { type: 'map', values: 'double' } },
     ],
   },
-  ['counts'],
+  { topLevelMaps: ['counts'] },
 );
 
 test('equal views give equal bytes whatever order their map entries were added in, and the value is left as it was', () => {
