@@ -8,7 +8,7 @@ import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../runtime/serde/serde.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import { type SimulationTarget, type WriteProgress, writeSimulation } from './log-writer.js';
 import { Simulator } from './simulator.js';
 import { topicDigests } from './testing.js';

@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedLog } from '../../runtime/log/embedded/index.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
-import { INTERACTIONS_TOPIC } from '../../sim/event-stream.js';
+import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
 /** The compiled `recstream` command beside this suite in dist/. */
