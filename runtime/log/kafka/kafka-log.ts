@@ -77,6 +77,13 @@ export interface KafkaLogOptions {
    * request may write its records twice.
    */
   readonly idempotent?: boolean;
+  /** SASL authentication (kafkajs' `sasl`); unset: none. */
+  readonly sasl?: KafkaSasl;
+  /**
+   * TLS to the brokers: `true` verifies their certificates against the
+   * system's CAs, `{ ca }` against these PEM certificates. Unset: plain TCP.
+   */
+  readonly tls?: true | { readonly ca: string };
   /** Replication factor of topics `ensureTopic` creates. Default: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
   /** How long topic partition counts are cached for appends. Default 30000 ms. */
@@ -86,6 +93,13 @@ export interface KafkaLogOptions {
   /** Upper bound on one `read` call waiting for records the broker says exist. Default 30000 ms. */
   readonly readTimeoutMs?: number;
   readonly consumer?: Partial<ConsumerSettings>;
+}
+
+/** SASL mechanisms kafkajs speaks without plug-ins, and the credentials they take. */
+export interface KafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
 }
 
 const DEFAULT_CONSUMER: ConsumerSettings = {
@@ -202,6 +216,8 @@ export class KafkaLog implements EventLog {
       connectionTimeout: positiveOption('connectionTimeoutMs', options.connectionTimeoutMs, 3_000),
       requestTimeout: this.requestTimeoutMs,
       retry: options.retry,
+      ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } as kafkajs.SASLOptions }),
+      ...(options.tls === undefined ? {} : { ssl: options.tls === true ? true : { ca: [options.tls.ca] } }),
       logLevel: kafkajs.logLevel.INFO,
       logCreator: kafkajsLogCreator(this.logger),
     });
