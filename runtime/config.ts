@@ -51,6 +51,14 @@ export const CONFIG_SCHEMA = {
     default: 'recstream',
     doc: 'client id the Kafka brokers see (quotas, broker logs)',
   },
+  kafkaMaxRequestBytes: {
+    env: 'RECSTREAM_KAFKA_MAX_REQUEST_BYTES',
+    kind: 'int',
+    min: 1024,
+    max: 100 * 1024 * 1024,
+    default: 1_048_576,
+    doc: "largest produce request (the producer's max.request.size); larger appends are sent in several requests, each atomic per partition. Keep it at or below the brokers' message.max.bytes",
+  },
   kafkaSaslMechanism: {
     env: 'RECSTREAM_KAFKA_SASL_MECHANISM',
     kind: 'enum',

@@ -31,6 +31,7 @@ test('kafkaLogOptions maps every Kafka setting', async () => {
     RECSTREAM_KAFKA_TLS: 'true',
     RECSTREAM_KAFKA_CONNECTION_TIMEOUT_MS: '5000',
     RECSTREAM_KAFKA_REQUEST_TIMEOUT_MS: '45000',
+    RECSTREAM_KAFKA_MAX_REQUEST_BYTES: '60000',
   });
   assert.deepEqual(await kafkaLogOptions(config), {
     brokers: ['k1:9093', 'k2:9093'],
@@ -38,6 +39,7 @@ test('kafkaLogOptions maps every Kafka setting', async () => {
     idempotent: false,
     connectionTimeoutMs: 5000,
     requestTimeoutMs: 45000,
+    maxRequestBytes: 60000,
     sasl: { mechanism: 'scram-sha-256', username: 'svc', password: 'pw' },
     tls: true,
   });
@@ -48,6 +50,7 @@ test('kafkaLogOptions maps every Kafka setting', async () => {
     idempotent: true,
     connectionTimeoutMs: 3000,
     requestTimeoutMs: 30000,
+    maxRequestBytes: 1_048_576,
   });
 });
 

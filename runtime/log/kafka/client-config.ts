@@ -24,6 +24,7 @@ export async function kafkaLogOptions(config: Config, logger?: KafkaLogLogger): 
     idempotent: config.kafkaIdempotent === 'true',
     connectionTimeoutMs: config.kafkaConnectionTimeoutMs,
     requestTimeoutMs: config.kafkaRequestTimeoutMs,
+    maxRequestBytes: config.kafkaMaxRequestBytes,
     ...(logger === undefined ? {} : { logger }),
   };
   const sasl =

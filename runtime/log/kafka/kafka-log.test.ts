@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { startKafkaServer } from '../../../test/kafka-server.js';
+import { MOKAPI_MAX_REQUEST_BYTES, startKafkaServer } from '../../../test/kafka-server.js';
 import {
   BrokerError,
   ConnectionError,
@@ -37,6 +37,7 @@ const TOPICS = {
   rebalance: { name: 'kt.rebalance', partitions: 1 },
   reads: { name: 'kt.reads', partitions: 1 },
   errors: { name: 'kt.errors', partitions: 1 },
+  chunks: { name: 'kt.chunks', partitions: 2 },
 } as const;
 
 const value = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -250,6 +251,43 @@ if (typeof started === 'string') {
         } finally {
           await first.close();
           await second.close();
+        }
+      },
+    );
+
+    test(
+      'an append larger than maxRequestBytes goes in several requests, in order, acknowledged from its first offsets',
+      TEST_TIMEOUT,
+      async () => {
+        const { name } = TOPICS.chunks;
+        // go-mokapi stops answering a request over 64 KiB: this 400 KB append only lands if it is cut.
+        const log = open({ maxRequestBytes: MOKAPI_MAX_REQUEST_BYTES });
+        try {
+          await log.ensureTopic(TOPICS.chunks);
+          await log.append(name, [{ key: null, value: value('first'), partition: 1 }]);
+          const records = Array.from({ length: 200 }, (_, i) => ({
+            key: `k${i}`,
+            value: Buffer.alloc(2000, i),
+            partition: i % 2,
+          }));
+          assert.deepEqual(await log.append(name, records), [
+            { partition: 0, baseOffset: 0, count: 100 },
+            { partition: 1, baseOffset: 1, count: 100 },
+          ]);
+          for (const partition of [0, 1]) {
+            const start = partition;
+            const read: LogRecord[] = [];
+            while (read.length < 100)
+              read.push(...(await log.read(name, partition, start + read.length, 100)));
+            assert.deepEqual(
+              read.map((r) => [r.offset, r.key, r.value![0]]),
+              records
+                .filter((r) => r.partition === partition)
+                .map((r, i) => [start + i, r.key, Number(r.key.slice(1)) % 256]),
+            );
+          }
+        } finally {
+          await log.close();
         }
       },
     );

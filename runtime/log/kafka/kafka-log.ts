@@ -50,6 +50,7 @@ import { partitionForKey } from '../partitioner.js';
 import { type ConsumerHost, type ConsumerSettings, KafkaLogConsumer } from './consumer.js';
 import { brokerErrorType, isUnsupportedApi, kafkaError } from './errors.js';
 import { type KafkaLogLogger, kafkajsLogCreator, stderrLogger } from './logging.js';
+import { requestChunks } from './request-chunks.js';
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -77,6 +78,13 @@ export interface KafkaLogOptions {
    * request may write its records twice.
    */
   readonly idempotent?: boolean;
+  /**
+   * Largest produce request an append sends (Kafka's producer
+   * `max.request.size`, default 1 MiB). A larger append is written in
+   * several requests, one after another: each is atomic per partition, the
+   * append as a whole is not. One record larger than this travels alone.
+   */
+  readonly maxRequestBytes?: number;
   /** SASL authentication (kafkajs' `sasl`); unset: none. */
   readonly sasl?: KafkaSasl;
   /**
@@ -155,6 +163,7 @@ export class KafkaLog implements EventLog {
   private readonly requestTimeoutMs: number;
   private readonly replicationFactor: number | undefined;
   private readonly idempotent: boolean;
+  private readonly maxRequestBytes: number;
   private readonly metadataMaxAgeMs: number;
   private readonly readerIdleMs: number;
   private readonly readTimeoutMs: number;
@@ -199,6 +208,7 @@ export class KafkaLog implements EventLog {
     }
     this.replicationFactor = options.replicationFactor;
     this.idempotent = options.idempotent ?? true;
+    this.maxRequestBytes = positiveOption('maxRequestBytes', options.maxRequestBytes, 1_048_576);
     const settings: ConsumerSettings = { ...DEFAULT_CONSUMER };
     for (const [name, value] of Object.entries(options.consumer ?? {}) as [
       keyof ConsumerSettings,
@@ -477,11 +487,20 @@ export class KafkaLog implements EventLog {
       };
     });
     const producer = await this.producer();
-    let metadata: Awaited<ReturnType<Producer['send']>>;
-    try {
-      metadata = await producer.send({ topic, acks: -1, timeout: this.requestTimeoutMs, messages });
-    } catch (err) {
-      throw kafkaError(err, `append to ${topic}`);
+    // The first acknowledgement of each partition: where this call's records to it begin.
+    const metadata: Awaited<ReturnType<Producer['send']>> = [];
+    for (const chunk of requestChunks(messages, topic, this.maxRequestBytes)) {
+      try {
+        const acked = await producer.send({
+          topic,
+          acks: -1,
+          timeout: this.requestTimeoutMs,
+          messages: chunk,
+        });
+        metadata.push(...acked.filter((m) => !metadata.some((x) => x.partition === m.partition)));
+      } catch (err) {
+        throw kafkaError(err, `append to ${topic}`);
+      }
     }
     const acks: AppendAck[] = [];
     for (const [partition, count] of [...counts].sort((a, b) => a[0] - b[0])) {
