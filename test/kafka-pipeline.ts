@@ -1,0 +1,74 @@
+/**
+ * The platform on Kafka as a user runs it, for end-to-end tests: the
+ * project's registry server (`recstream registry serve`) and a go-mokapi
+ * Kafka-protocol server on loopback declaring the topics `recstream topics
+ * --plan` lists, and the environment every `recstream` child process gets to
+ * use them.
+ *
+ * @example
+ * ```ts
+ * const platform = await startKafkaPlatform(dir);
+ * if (typeof platform === 'string') return t.skip(platform);
+ * await runCliOk(['simulate', ...WORLD, '--data-dir', data], platform.env);
+ * await platform.stop();
+ * ```
+ */
+import { join } from 'node:path';
+import { runCliOk } from './cli.js';
+import { MOKAPI_MAX_REQUEST_BYTES, startKafkaServer } from './kafka-server.js';
+import { type RegistryServe, startRegistryServe } from './registry-serve.js';
+
+/** RECSTREAM_PARTITIONS of the tests' platform. */
+export const PIPELINE_PARTITIONS = 4;
+
+export interface KafkaPlatform {
+  /** The variables that point `recstream` at Kafka and the registry server. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly brokers: readonly string[];
+  readonly registryUrl: string;
+  /** The topics `topics --plan` listed, as go-mokapi serves them. */
+  readonly topics: readonly { readonly name: string; readonly partitions: number }[];
+  /** The last lines go-mokapi printed (for failure messages). */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts both servers, or returns why go-mokapi cannot run on this machine. */
+export async function startKafkaPlatform(dir: string): Promise<KafkaPlatform | string> {
+  const registry: RegistryServe = await startRegistryServe(join(dir, 'registry-server'));
+  try {
+    const planEnv = {
+      RECSTREAM_SCHEMA_REGISTRY_URL: registry.url,
+      RECSTREAM_PARTITIONS: String(PIPELINE_PARTITIONS),
+    };
+    const plan: { topic: string; partitions: number }[] = JSON.parse(
+      (await runCliOk(['topics', '--plan', '--json', '--data-dir', join(dir, 'plan')], planEnv)).stdout,
+    );
+    const topics = plan.map((t) => ({ name: t.topic, partitions: t.partitions }));
+    const kafka = await startKafkaServer({ topics });
+    if (typeof kafka === 'string') {
+      await registry.stop();
+      return kafka;
+    }
+    return {
+      env: {
+        ...planEnv,
+        RECSTREAM_KAFKA_BROKERS: kafka.brokers.join(','),
+        // go-mokapi refuses a producer's second multi-record batch when idempotence is on (runtime/log/kafka/README.md).
+        RECSTREAM_KAFKA_IDEMPOTENT: 'false',
+        RECSTREAM_KAFKA_MAX_REQUEST_BYTES: String(MOKAPI_MAX_REQUEST_BYTES),
+      },
+      brokers: kafka.brokers,
+      registryUrl: registry.url,
+      topics,
+      logs: () => kafka.logs(),
+      stop: async () => {
+        await kafka.stop();
+        await registry.stop();
+      },
+    };
+  } catch (error) {
+    await registry.stop().catch(() => undefined);
+    throw error;
+  }
+}
