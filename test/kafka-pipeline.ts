@@ -14,12 +14,57 @@
  * ```
  */
 import { join } from 'node:path';
-import { runCliOk } from './cli.js';
+import { runCliOk, stateDigests } from './cli.js';
 import { MOKAPI_MAX_REQUEST_BYTES, startKafkaServer } from './kafka-server.js';
 import { type RegistryServe, startRegistryServe } from './registry-serve.js';
 
 /** RECSTREAM_PARTITIONS of the tests' platform. */
 export const PIPELINE_PARTITIONS = 4;
+
+/** Events of the tests' simulation: a few thousand, so a run takes seconds. */
+export const PIPELINE_EVENTS = 3000;
+/** `recstream simulate` options of the tests' world. */
+export const PIPELINE_WORLD = ['--seed', '12', '--users', '150', '--items', '60', '--days', '2'];
+/** The applications whose stores the tests compare. */
+export const PIPELINE_APPS = ['features', 'interaction-counts'];
+
+/**
+ * Settings of every run, on both back-ends. Lateness covers the whole
+ * simulated span: a task processes records in the order its consumer hands
+ * them over, and on Kafka that order across topics depends on when fetches
+ * return; with the default 5 minutes, a user update handed over early can
+ * push stream time past an interaction that then counts as late on one
+ * back-end and not on the other.
+ */
+export const PIPELINE_SETTINGS: Readonly<Record<string, string>> = {
+  RECSTREAM_PARTITIONS: String(PIPELINE_PARTITIONS),
+  RECSTREAM_FEATURE_LATENESS_MS: String(3 * 24 * 3600 * 1000),
+};
+
+/**
+ * `topics --plan`, then `simulate` of the tests' world on `data`, with `env`
+ * choosing the back-ends. The plan comes first, as on a cluster: it
+ * registers the schemas the applications write, so every registry hands out
+ * the same ids and stores holding Confluent-framed values (the label join's
+ * examples) compare byte for byte.
+ */
+export async function planAndSimulate(data: string, env: Record<string, string>): Promise<void> {
+  await runCliOk(['topics', '--plan', '--data-dir', data], env);
+  await runCliOk(
+    ['simulate', ...PIPELINE_WORLD, '--events', String(PIPELINE_EVENTS), '--data-dir', data],
+    env,
+  );
+}
+
+/** The tests' pipeline on one process: plan, simulate, `process --once`, then the applications' store digests. */
+export async function singleInstanceDigests(
+  data: string,
+  env: Record<string, string>,
+): Promise<Record<string, string>> {
+  await planAndSimulate(data, env);
+  await runCliOk(['process', '--once', '--app', PIPELINE_APPS.join(','), '--data-dir', data], env);
+  return stateDigests(data, PIPELINE_APPS, env);
+}
 
 export interface KafkaPlatform {
   /** The variables that point `recstream` at Kafka and the registry server. */

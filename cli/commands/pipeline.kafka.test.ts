@@ -16,37 +16,14 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { KafkaLog } from '../../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
-import { runCliOk, stateDigests } from '../../test/cli.js';
-import { type KafkaPlatform, PIPELINE_PARTITIONS, startKafkaPlatform } from '../../test/kafka-pipeline.js';
-
-const EVENTS = 3000;
-const WORLD = ['--seed', '12', '--users', '150', '--items', '60', '--days', '2', '--events', String(EVENTS)];
-const APPS = ['features', 'interaction-counts'];
-/**
- * Lateness covering the whole simulated span, on both back-ends. A task
- * processes records in the order its consumer hands them over, and on Kafka
- * that order across topics depends on when fetches return: with the default
- * 5 minutes, a user update handed over early can push stream time past an
- * interaction that then counts as late on one back-end and not on the other.
- */
-const SETTINGS = {
-  RECSTREAM_PARTITIONS: String(PIPELINE_PARTITIONS),
-  RECSTREAM_FEATURE_LATENESS_MS: String(3 * 24 * 3600 * 1000),
-};
-
-/**
- * topics --plan → simulate → process --once → state digest on `data`, with
- * `env` choosing the back-ends. The plan comes first on both, as on a
- * cluster: it registers the schemas the applications write, so both
- * registries hand out the same ids, and stores holding Confluent-framed
- * values (the label join's examples) can be compared byte for byte.
- */
-async function pipeline(data: string, env: Record<string, string>): Promise<Record<string, string>> {
-  await runCliOk(['topics', '--plan', '--data-dir', data], env);
-  await runCliOk(['simulate', ...WORLD, '--data-dir', data], env);
-  await runCliOk(['process', '--once', '--app', APPS.join(','), '--data-dir', data], env);
-  return stateDigests(data, APPS, env);
-}
+import {
+  type KafkaPlatform,
+  PIPELINE_EVENTS,
+  PIPELINE_PARTITIONS,
+  PIPELINE_SETTINGS,
+  singleInstanceDigests,
+  startKafkaPlatform,
+} from '../../test/kafka-pipeline.js';
 
 async function checkWireFormat(platform: KafkaPlatform): Promise<void> {
   const confluent = new SchemaRegistry({ host: platform.registryUrl });
@@ -72,7 +49,7 @@ async function checkWireFormat(platform: KafkaPlatform): Promise<void> {
   } finally {
     await log.close();
   }
-  assert.equal(records, EVENTS);
+  assert.equal(records, PIPELINE_EVENTS);
 }
 
 test('the same simulation processed on Kafka and on the embedded log leaves identical stores', {
@@ -88,8 +65,11 @@ test('the same simulation processed on Kafka and on the embedded log leaves iden
           (topic) => topic.name === INTERACTIONS_TOPIC && topic.partitions === PIPELINE_PARTITIONS,
         ),
       );
-      const onKafka = await pipeline(join(dir, 'kafka'), { ...platform.env, ...SETTINGS });
-      const embedded = await pipeline(join(dir, 'embedded'), SETTINGS);
+      const onKafka = await singleInstanceDigests(join(dir, 'kafka'), {
+        ...platform.env,
+        ...PIPELINE_SETTINGS,
+      });
+      const embedded = await singleInstanceDigests(join(dir, 'embedded'), PIPELINE_SETTINGS);
       assert.ok(
         Object.keys(onKafka).some((store) => store.startsWith('features/item-view/')),
         'features stores digested',
