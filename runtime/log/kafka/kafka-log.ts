@@ -442,6 +442,13 @@ export class KafkaLog implements EventLog {
     if (topics.length === 0) return;
     // The broker removes the topics' committed offsets from every group itself.
     await this.withAdmin(`delete topics ${topics.join(', ')}`, (admin) => admin.deleteTopics({ topics }));
+    // A topic re-created under the same name must not meet what was cached of the old one.
+    for (const topic of topics) {
+      this.requestedCompaction.delete(topic);
+      this.roundRobin.delete(topic);
+      for (const [key, reader] of this.readers)
+        if (key.startsWith(`${topic}\u0000`)) this.evict(topic, Number(key.slice(topic.length + 1)), reader);
+    }
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
