@@ -50,6 +50,7 @@ import { partitionForKey } from '../partitioner.js';
 import { type ConsumerHost, type ConsumerSettings, KafkaLogConsumer } from './consumer.js';
 import { brokerErrorType, isUnsupportedApi, kafkaError } from './errors.js';
 import { type KafkaLogLogger, kafkajsLogCreator, stderrLogger } from './logging.js';
+import { ReaderPool } from './reader-pool.js';
 import { requestChunks } from './request-chunks.js';
 
 export interface KafkaLogOptions {
@@ -127,13 +128,6 @@ interface CachedCount {
   readonly at: number;
 }
 
-interface Reader {
-  readonly consumer: KafkaLogConsumer;
-  /** Reads of one partition run one after another on its reader. */
-  turn: Promise<unknown>;
-  idle: NodeJS.Timeout | undefined;
-}
-
 function positiveOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0)
@@ -165,8 +159,6 @@ export class KafkaLog implements EventLog {
   private readonly idempotent: boolean;
   private readonly maxRequestBytes: number;
   private readonly metadataMaxAgeMs: number;
-  private readonly readerIdleMs: number;
-  private readonly readTimeoutMs: number;
   private readonly host: ConsumerHost;
   private adminClient: Promise<Admin> | undefined;
   private producerClient: Promise<Producer> | undefined;
@@ -180,7 +172,7 @@ export class KafkaLog implements EventLog {
   private readonly requestedCompaction = new Map<string, boolean>();
   private describeConfigsSupported = true;
   private readonly consumers = new Set<KafkaLogConsumer>();
-  private readonly readers = new Map<string, Reader>();
+  private readonly readers: ReaderPool;
   private closed = false;
 
   constructor(options: KafkaLogOptions) {
@@ -196,8 +188,6 @@ export class KafkaLog implements EventLog {
     this.logger = options.logger ?? stderrLogger;
     this.requestTimeoutMs = positiveOption('requestTimeoutMs', options.requestTimeoutMs, 30_000);
     this.metadataMaxAgeMs = positiveOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000);
-    this.readerIdleMs = positiveOption('readerIdleMs', options.readerIdleMs, 30_000);
-    this.readTimeoutMs = positiveOption('readTimeoutMs', options.readTimeoutMs, 30_000);
     if (
       options.replicationFactor !== undefined &&
       !(Number.isInteger(options.replicationFactor) && options.replicationFactor > 0)
@@ -244,6 +234,11 @@ export class KafkaLog implements EventLog {
         this.consumers.delete(consumer);
       },
     };
+    this.readers = new ReaderPool(
+      this.host,
+      positiveOption('readerIdleMs', options.readerIdleMs, 30_000),
+      positiveOption('readTimeoutMs', options.readTimeoutMs, 30_000),
+    );
   }
 
   private assertOpen(): void {
@@ -446,8 +441,7 @@ export class KafkaLog implements EventLog {
     for (const topic of topics) {
       this.requestedCompaction.delete(topic);
       this.roundRobin.delete(topic);
-      for (const [key, reader] of this.readers)
-        if (key.startsWith(`${topic}\u0000`)) this.evict(topic, Number(key.slice(topic.length + 1)), reader);
+      this.readers.forget(topic);
     }
   }
 
@@ -574,82 +568,7 @@ export class KafkaLog implements EventLog {
       );
     }
     if (maxRecords <= 0 || offset === range.end) return [];
-    const reader = await this.reader(topic, partition);
-    const work = reader.turn.then(() =>
-      this.readWith(reader, topic, partition, offset, maxRecords, range.end),
-    );
-    reader.turn = work.catch(() => undefined);
-    try {
-      const records = await work;
-      this.touch(topic, partition, reader);
-      return records;
-    } catch (err) {
-      // A reader that failed once (lost membership, broker error) is not trusted again; the next read opens a new one.
-      this.evict(topic, partition, reader);
-      throw err;
-    }
-  }
-
-  private async readWith(
-    reader: Reader,
-    topic: string,
-    partition: number,
-    offset: number,
-    max: number,
-    end: number,
-  ): Promise<LogRecord[]> {
-    const c = reader.consumer;
-    if (c.position(topic, partition) !== offset) c.seek(topic, partition, offset);
-    const out: LogRecord[] = [];
-    const deadline = Date.now() + this.readTimeoutMs;
-    while (out.length === 0 && c.position(topic, partition) < end) {
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new ConnectionError(
-          `read ${topic}-${partition} from ${offset}: no records within ${this.readTimeoutMs} ms though the broker reports end ${end}`,
-        );
-      out.push(...(await c.poll({ maxRecords: max, timeoutMs: Math.min(left, 1_000) })));
-    }
-    // Top up from what the reader already buffered; the caller reads again for more.
-    while (out.length < max) {
-      const more = await c.poll({ maxRecords: max - out.length, timeoutMs: 0 });
-      if (more.length === 0) break;
-      out.push(...more);
-    }
-    return out;
-  }
-
-  private async reader(topic: string, partition: number): Promise<Reader> {
-    const key = `${topic}\u0000${partition}`;
-    const cached = this.readers.get(key);
-    if (cached) return cached;
-    const consumer = await KafkaLogConsumer.open(this.host, {
-      topics: [topic],
-      partitions: [partition],
-      from: 'earliest',
-    });
-    const raced = this.readers.get(key);
-    if (raced) {
-      await consumer.close();
-      return raced;
-    }
-    const reader: Reader = { consumer, turn: Promise.resolve(), idle: undefined };
-    this.readers.set(key, reader);
-    return reader;
-  }
-
-  private touch(topic: string, partition: number, reader: Reader): void {
-    clearTimeout(reader.idle);
-    reader.idle = setTimeout(() => this.evict(topic, partition, reader), this.readerIdleMs);
-    reader.idle.unref();
-  }
-
-  private evict(topic: string, partition: number, reader: Reader): void {
-    clearTimeout(reader.idle);
-    const key = `${topic}\u0000${partition}`;
-    if (this.readers.get(key) !== reader) return;
-    this.readers.delete(key);
-    reader.turn.then(() => reader.consumer.close()).catch(() => undefined);
+    return this.readers.read(topic, partition, offset, maxRecords, range.end);
   }
 
   async consumer(options: ConsumerOptions): Promise<LogConsumer> {
@@ -708,10 +627,7 @@ export class KafkaLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    const readers = [...this.readers.values()];
-    this.readers.clear();
-    for (const r of readers) clearTimeout(r.idle);
-    await Promise.allSettled([...this.consumers, ...readers.map((r) => r.consumer)].map((c) => c.close()));
+    await Promise.allSettled([...[...this.consumers].map((c) => c.close()), this.readers.close()]);
     this.consumers.clear();
     this.closed = true;
     const producer = this.producerClient;
