@@ -26,7 +26,7 @@
  * await log.close();
  * ```
  */
-import kafkajs, { type Admin, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
+import kafkajs, { type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import {
   ConfigError,
   ConnectionError,
@@ -48,10 +48,11 @@ import type {
 } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
 import { type ConsumerHost, type ConsumerSettings, KafkaLogConsumer } from './consumer.js';
-import { brokerErrorType, isUnsupportedApi, kafkaError } from './errors.js';
+import { brokerErrorType, kafkaError } from './errors.js';
 import { type KafkaLogLogger, kafkajsLogCreator, stderrLogger } from './logging.js';
 import { ReaderPool } from './reader-pool.js';
 import { requestChunks } from './request-chunks.js';
+import { TopicAdmin } from './topic-admin.js';
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -120,33 +121,11 @@ const DEFAULT_CONSUMER: ConsumerSettings = {
   closeTimeoutMs: 10_000,
 };
 
-/** Topic configs that say "keep forever": the port's default, not Kafka's 7 days. */
-const FOREVER = '-1';
-
-interface CachedCount {
-  readonly partitions: number;
-  readonly at: number;
-}
-
 function positiveOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0)
     throw new ConfigError(`KafkaLog option ${name} must be a positive number, got ${value}`);
   return value;
-}
-
-function validateSpec(spec: TopicSpec): void {
-  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(spec.name)) {
-    throw new TopicError(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
-  }
-  if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-    throw new TopicError(`topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
-  }
-  for (const field of ['retentionMs', 'retentionBytes'] as const) {
-    const v = spec[field];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0))
-      throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
-  }
 }
 
 /** An `EventLog` on a Kafka cluster. Selected when `RECSTREAM_KAFKA_BROKERS` is set. */
@@ -155,22 +134,12 @@ export class KafkaLog implements EventLog {
   private readonly kafka: Kafka;
   private readonly logger: KafkaLogLogger;
   private readonly requestTimeoutMs: number;
-  private readonly replicationFactor: number | undefined;
   private readonly idempotent: boolean;
   private readonly maxRequestBytes: number;
-  private readonly metadataMaxAgeMs: number;
   private readonly host: ConsumerHost;
-  private adminClient: Promise<Admin> | undefined;
+  private readonly topicAdmin: TopicAdmin;
   private producerClient: Promise<Producer> | undefined;
-  private readonly counts = new Map<string, CachedCount>();
   private readonly roundRobin = new Map<string, number>();
-  /**
-   * Compaction this client asked `ensureTopic` for, per topic. Used only when
-   * the broker cannot describe topic configs (mock brokers without
-   * DescribeConfigs); a real broker's `cleanup.policy` always wins.
-   */
-  private readonly requestedCompaction = new Map<string, boolean>();
-  private describeConfigsSupported = true;
   private readonly consumers = new Set<KafkaLogConsumer>();
   private readonly readers: ReaderPool;
   private closed = false;
@@ -187,7 +156,6 @@ export class KafkaLog implements EventLog {
     }
     this.logger = options.logger ?? stderrLogger;
     this.requestTimeoutMs = positiveOption('requestTimeoutMs', options.requestTimeoutMs, 30_000);
-    this.metadataMaxAgeMs = positiveOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000);
     if (
       options.replicationFactor !== undefined &&
       !(Number.isInteger(options.replicationFactor) && options.replicationFactor > 0)
@@ -196,7 +164,6 @@ export class KafkaLog implements EventLog {
         `KafkaLog option replicationFactor must be a positive integer, got ${options.replicationFactor}`,
       );
     }
-    this.replicationFactor = options.replicationFactor;
     this.idempotent = options.idempotent ?? true;
     this.maxRequestBytes = positiveOption('maxRequestBytes', options.maxRequestBytes, 1_048_576);
     const settings: ConsumerSettings = { ...DEFAULT_CONSUMER };
@@ -221,11 +188,19 @@ export class KafkaLog implements EventLog {
       logLevel: kafkajs.logLevel.INFO,
       logCreator: kafkajsLogCreator(this.logger),
     });
+    this.topicAdmin = new TopicAdmin({
+      kafka: this.kafka,
+      logger: this.logger,
+      requestTimeoutMs: this.requestTimeoutMs,
+      metadataMaxAgeMs: positiveOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000),
+      replicationFactor: options.replicationFactor,
+      assertOpen: () => this.assertOpen(),
+    });
     this.host = {
       kafka: this.kafka,
       logger: this.logger,
       settings,
-      partitionCount: (topic) => this.partitionCount(topic),
+      partitionCount: (topic) => this.topicAdmin.partitionCount(topic),
       offsets: (topic) => this.offsets(topic),
       offsetForTimestamp: (topic, partition, timestamp) =>
         this.offsetForTimestamp(topic, partition, timestamp),
@@ -243,21 +218,6 @@ export class KafkaLog implements EventLog {
 
   private assertOpen(): void {
     if (this.closed) throw new LogUsageError('the Kafka log is closed');
-  }
-
-  private admin(): Promise<Admin> {
-    this.assertOpen();
-    if (!this.adminClient) {
-      const admin = this.kafka.admin();
-      this.adminClient = admin.connect().then(
-        () => admin,
-        (err: unknown) => {
-          this.adminClient = undefined;
-          throw kafkaError(err, 'connect the Kafka admin client');
-        },
-      );
-    }
-    return this.adminClient;
   }
 
   private producer(): Promise<Producer> {
@@ -280,166 +240,17 @@ export class KafkaLog implements EventLog {
     return this.producerClient;
   }
 
-  /** Runs an admin call, mapping its errors; `what` names the operation in messages. */
-  private async withAdmin<T>(what: string, call: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = await this.admin();
-    try {
-      return await call(admin);
-    } catch (err) {
-      throw kafkaError(err, what);
-    }
-  }
-
-  /**
-   * Partition counts of existing topics. Listing topics first keeps a missing
-   * topic a quick answer: a metadata request naming it would be retried by
-   * kafkajs for seconds.
-   */
-  private async describeCounts(names: readonly string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    const existing = new Set(await this.withAdmin('list topics', (admin) => admin.listTopics()));
-    const wanted = names.filter((n) => existing.has(n));
-    if (wanted.length === 0) return out;
-    const meta = await this.withAdmin(`describe topics ${wanted.join(', ')}`, (admin) =>
-      admin.fetchTopicMetadata({ topics: wanted }),
-    );
-    const now = Date.now();
-    for (const t of meta.topics) {
-      out.set(t.name, t.partitions.length);
-      this.counts.set(t.name, { partitions: t.partitions.length, at: now });
-    }
-    return out;
-  }
-
-  private async partitionCount(topic: string): Promise<number> {
-    this.assertOpen();
-    const cached = this.counts.get(topic);
-    if (cached && Date.now() - cached.at < this.metadataMaxAgeMs) return cached.partitions;
-    const n = (await this.describeCounts([topic])).get(topic);
-    if (n === undefined) {
-      this.counts.delete(topic);
-      throw new TopicError(
-        `topic ${topic} does not exist on the Kafka cluster; create it with ensureTopic`,
-        'UNKNOWN_TOPIC',
-      );
-    }
-    return n;
-  }
-
-  /** `cleanup.policy` contains `compact`, per topic; see `requestedCompaction` for brokers that cannot say. */
-  private async compaction(names: readonly string[]): Promise<Map<string, boolean>> {
-    const out = new Map<string, boolean>();
-    if (names.length > 0 && this.describeConfigsSupported) {
-      const admin = await this.admin();
-      try {
-        const res = await admin.describeConfigs({
-          resources: names.map((name) => ({
-            type: kafkajs.ConfigResourceTypes.TOPIC,
-            name,
-            configNames: ['cleanup.policy'],
-          })),
-          includeSynonyms: false,
-        });
-        for (const r of res.resources) {
-          const policy =
-            r.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? 'delete';
-          out.set(r.resourceName, policy.split(',').includes('compact'));
-        }
-        return out;
-      } catch (err) {
-        if (!isUnsupportedApi(err)) throw kafkaError(err, `describe configs of ${names.join(', ')}`);
-        this.describeConfigsSupported = false;
-        this.logger.warn(
-          {},
-          'the Kafka broker does not support DescribeConfigs; topic compaction is reported as requested by ensureTopic',
-        );
-      }
-    }
-    for (const name of names) out.set(name, this.requestedCompaction.get(name) ?? false);
-    return out;
-  }
-
-  private async infos(names: readonly string[]): Promise<TopicInfo[]> {
-    const counts = await this.describeCounts(names);
-    const compacted = await this.compaction([...counts.keys()]);
-    return [...counts].map(([name, partitions]) => ({
-      name,
-      partitions,
-      compacted: compacted.get(name) ?? false,
-    }));
-  }
-
   async ensureTopic(spec: TopicSpec): Promise<TopicInfo> {
-    this.assertOpen();
-    validateSpec(spec);
-    const compacted = spec.compacted ?? false;
-    let [existing] = await this.infos([spec.name]);
-    if (!existing) {
-      const configEntries = [
-        { name: 'cleanup.policy', value: compacted ? 'compact' : 'delete' },
-        {
-          name: 'retention.ms',
-          value: spec.retentionMs === undefined ? FOREVER : String(Math.round(spec.retentionMs)),
-        },
-        {
-          name: 'retention.bytes',
-          value: spec.retentionBytes === undefined ? FOREVER : String(Math.round(spec.retentionBytes)),
-        },
-      ];
-      await this.withAdmin(`create topic ${spec.name}`, (admin) =>
-        admin.createTopics({
-          topics: [
-            {
-              topic: spec.name,
-              numPartitions: spec.partitions,
-              replicationFactor: this.replicationFactor,
-              configEntries,
-            },
-          ],
-          waitForLeaders: true,
-          timeout: this.requestTimeoutMs,
-        }),
-      );
-      this.requestedCompaction.set(spec.name, compacted);
-      // A concurrent creator may have won the race with other settings; describe what exists now.
-      [existing] = await this.infos([spec.name]);
-      if (!existing)
-        throw new TopicError(
-          `topic ${spec.name} was created but the cluster does not list it yet`,
-          'UNKNOWN_TOPIC',
-        );
-    } else if (!this.requestedCompaction.has(spec.name)) {
-      this.requestedCompaction.set(spec.name, compacted);
-      if (!this.describeConfigsSupported) existing = { ...existing, compacted };
-    }
-    if (existing.partitions !== spec.partitions || existing.compacted !== compacted) {
-      throw new TopicError(
-        `topic ${spec.name} exists with ${existing.partitions} partitions${existing.compacted ? ', compacted' : ''}; asked for ${spec.partitions}${compacted ? ', compacted' : ''}`,
-        'TOPIC_MISMATCH',
-      );
-    }
-    return existing;
+    return this.topicAdmin.ensureTopic(spec);
   }
 
   async topics(): Promise<TopicInfo[]> {
-    this.assertOpen();
-    const names = (await this.withAdmin('list topics', (admin) => admin.listTopics())).filter(
-      (n) => !n.startsWith('__'),
-    );
-    return (await this.infos(names)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.topicAdmin.topics();
   }
 
   async deleteTopics(names: readonly string[]): Promise<void> {
-    this.assertOpen();
-    const existing = new Set(await this.withAdmin('list topics', (admin) => admin.listTopics()));
-    const topics = names.filter((n) => existing.has(n));
-    for (const topic of names) this.counts.delete(topic);
-    if (topics.length === 0) return;
-    // The broker removes the topics' committed offsets from every group itself.
-    await this.withAdmin(`delete topics ${topics.join(', ')}`, (admin) => admin.deleteTopics({ topics }));
     // A topic re-created under the same name must not meet what was cached of the old one.
-    for (const topic of topics) {
-      this.requestedCompaction.delete(topic);
+    for (const topic of await this.topicAdmin.deleteTopics(names)) {
       this.roundRobin.delete(topic);
       this.readers.forget(topic);
     }
@@ -447,12 +258,12 @@ export class KafkaLog implements EventLog {
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
     this.assertOpen();
-    const [info] = await this.infos([name]);
+    const [info] = await this.topicAdmin.infos([name]);
     return info;
   }
 
   async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
-    const n = await this.partitionCount(topic);
+    const n = await this.topicAdmin.partitionCount(topic);
     if (records.length === 0) return [];
     const counts = new Map<number, number>();
     const messages: Message[] = records.map((r, i) => {
@@ -517,36 +328,12 @@ export class KafkaLog implements EventLog {
     return acks;
   }
 
-  async offsets(topic: string): Promise<PartitionOffsets[]> {
-    await this.partitionCount(topic);
-    const raw = await this.withAdmin(`read offsets of ${topic}`, (admin) => admin.fetchTopicOffsets(topic));
-    return raw
-      .map((o) => ({ partition: o.partition, start: Number(o.low), end: Number(o.high) }))
-      .sort((a, b) => a.partition - b.partition);
+  offsets(topic: string): Promise<PartitionOffsets[]> {
+    return this.topicAdmin.offsets(topic);
   }
 
-  private async checkPartition(topic: string, partition: number): Promise<void> {
-    const n = await this.partitionCount(topic);
-    if (!Number.isInteger(partition) || partition < 0 || partition >= n) {
-      throw new TopicError(
-        `partition ${partition} does not exist in topic ${topic} (${n} partitions)`,
-        'UNKNOWN_PARTITION',
-      );
-    }
-  }
-
-  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
-    await this.checkPartition(topic, partition);
-    const found = await this.withAdmin(`look up offsets of ${topic} by timestamp ${timestamp}`, (admin) =>
-      admin.fetchTopicOffsetsByTimestamp(topic, Math.trunc(timestamp)),
-    );
-    const hit = found.find((o) => o.partition === partition);
-    if (!hit)
-      throw new TopicError(
-        `partition ${partition} of ${topic} is missing from the broker's answer`,
-        'UNKNOWN_PARTITION',
-      );
-    return Number(hit.offset);
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    return this.topicAdmin.offsetForTimestamp(topic, partition, timestamp);
   }
 
   /**
@@ -555,7 +342,7 @@ export class KafkaLog implements EventLog {
    * without waiting, and a read stops at the end it saw.
    */
   async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<LogRecord[]> {
-    await this.checkPartition(topic, partition);
+    await this.topicAdmin.checkPartition(topic, partition);
     const range = (await this.offsets(topic)).find((o) => o.partition === partition);
     if (!range)
       throw new TopicError(
@@ -599,8 +386,8 @@ export class KafkaLog implements EventLog {
    * brokers) are asked again from a short-lived member of the group.
    */
   async committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
-    const n = await this.partitionCount(topic);
-    const admin = await this.admin();
+    const n = await this.topicAdmin.partitionCount(topic);
+    const admin = await this.topicAdmin.admin();
     const out = new Map<number, number>();
     try {
       const [answer] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -631,9 +418,7 @@ export class KafkaLog implements EventLog {
     this.consumers.clear();
     this.closed = true;
     const producer = this.producerClient;
-    const admin = this.adminClient;
     this.producerClient = undefined;
-    this.adminClient = undefined;
-    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
+    await Promise.allSettled([producer?.then((p) => p.disconnect()), this.topicAdmin.close()]);
   }
 }
