@@ -45,7 +45,10 @@ export async function ensureInputTopics(platform: Platform): Promise<void> {
 }
 
 /** The topologies named by `--app` (`all` or unset: every application). */
-export async function selectTopologies(platform: Platform, app: string | undefined): Promise<Topology[]> {
+export async function selectTopologies(
+  platform: Pick<Platform, 'serde' | 'config'>,
+  app: string | undefined,
+): Promise<Topology[]> {
   const names = app === undefined || app === 'all' ? applicationNames() : app.split(',');
   const out: Topology[] = [];
   for (const name of names) {

@@ -16,10 +16,9 @@
 import type { EventLog } from '../runtime/log/log.js';
 import type { Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { INDEX_VERSIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { IndexVersion } from '../schemas/generated/types.js';
 import { readTopic } from '../trainer/topic-reader.js';
-
-export const INDEX_VERSIONS_TOPIC = 'rec.index-versions';
 
 export class IndexRegistry {
   private readonly byIndex = new Map<string, IndexVersion[]>();

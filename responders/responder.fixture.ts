@@ -18,9 +18,10 @@ import { loadConfig } from '../runtime/config.js';
 import type { EventLog, LogRecord } from '../runtime/log/log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../runtime/platform.js';
+import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { createResponderApp } from './app.js';
-import { INTERACTIONS_TOPIC, Ingest } from './ingest/ingest.js';
+import { Ingest } from './ingest/ingest.js';
 import { Readiness } from './readiness.js';
 
 export interface TestResponder {

@@ -19,11 +19,12 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
+import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import { FileArtifactStore } from '../trainer/model-store.js';
 import { platformAdminActions } from './admin/actions.js';
 import { AdminAuth } from './admin/auth.js';
 import { createResponderApp } from './app.js';
-import { INTERACTIONS_TOPIC, Ingest } from './ingest/ingest.js';
+import { Ingest } from './ingest/ingest.js';
 import { Readiness } from './readiness.js';
 import { RecommendationService } from './recommend/service.js';
 

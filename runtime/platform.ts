@@ -90,12 +90,8 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
 async function openLog(config: Config, logger: Logger, readOnly: boolean): Promise<EventLog> {
   if (config.kafkaBrokers) {
     const { KafkaLog } = await import('./log/kafka/kafka-log.js');
-    return new KafkaLog({
-      brokers: [...config.kafkaBrokers],
-      clientId: config.kafkaClientId,
-      idempotent: config.kafkaIdempotent === 'true',
-      logger,
-    });
+    const { kafkaLogOptions } = await import('./log/kafka/client-config.js');
+    return new KafkaLog(await kafkaLogOptions(config, logger));
   }
   return EmbeddedLog.open(join(config.dataDir, 'log'), {
     fsync: FSYNC_MODES[config.logFsync],

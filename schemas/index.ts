@@ -14,20 +14,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { SchemaNotFoundError } from '../runtime/errors.js';
+import { TOPIC_BY_SUBJECT } from '../runtime/topics/catalogue.js';
 
-/** Topic of every value subject, in pipeline order. */
-export const TOPIC_BY_SUBJECT = {
-  'rec.interactions-value': 'rec.interactions',
-  'rec.items-value': 'rec.items',
-  'rec.users-value': 'rec.users',
-  'rec.interactions.enriched-value': 'rec.interactions.enriched',
-  'rec.training-examples-value': 'rec.training-examples',
-  'rec.training-snapshots-value': 'rec.training-snapshots',
-  'rec.model-versions-value': 'rec.model-versions',
-  'rec.index-versions-value': 'rec.index-versions',
-  'rec.recommendations-value': 'rec.recommendations',
-  'rec.dlq-value': 'rec.dlq',
-} as const;
+/** Topic of every value subject, in pipeline order (from the topic catalogue). */
+export { TOPIC_BY_SUBJECT };
 
 /** A value subject this package ships a schema for. */
 export type Subject = keyof typeof TOPIC_BY_SUBJECT;

@@ -27,6 +27,7 @@
  */
 
 import { ConfigError } from '../runtime/errors.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import { Behaviour } from './behaviour.js';
 import type { Calibration } from './calibration.js';
@@ -34,10 +35,6 @@ import { SessionHeap } from './heap.js';
 import { Rng, STREAM } from './random.js';
 import { COUNTRIES } from './vocabulary.js';
 import type { World } from './world.js';
-
-export const ITEMS_TOPIC = 'rec.items';
-export const USERS_TOPIC = 'rec.users';
-export const INTERACTIONS_TOPIC = 'rec.interactions';
 
 export type SimRecord =
   | { readonly topic: typeof ITEMS_TOPIC; readonly key: string; readonly value: Item; readonly ts: number }

@@ -13,8 +13,8 @@ import { KafkaLog } from '../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../runtime/serde/serde.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import { startKafkaServer } from '../test/kafka-server.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
 import { writeSimulation } from './log-writer.js';
 import { topicDigests } from './testing.js';
 

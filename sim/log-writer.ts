@@ -35,9 +35,15 @@ import { ConfigError, RecstreamError } from '../runtime/errors.js';
 import type { EventLog, OutgoingRecord, TopicSpec } from '../runtime/log/log.js';
 import type { SchemaRegistryConfig } from '../runtime/registry/open.js';
 import type { Encoder, Serde } from '../runtime/serde/serde.js';
+import {
+  catalogueSpec,
+  INPUT_TOPICS,
+  INTERACTIONS_TOPIC,
+  ITEMS_TOPIC,
+  USERS_TOPIC,
+} from '../runtime/topics/catalogue.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { expand, type InteractionBatch } from './compact-interactions.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from './event-stream.js';
 import { resolveSimulation, type SimulationOptions } from './options.js';
 import { type BatchMessage, unpack, type WorkerMessage } from './packed-batch.js';
 import type { CreditMessage, WorkerInput } from './simulation-worker.js';
@@ -85,13 +91,9 @@ export interface WriteSummary extends WriteProgress {
   readonly stopped: boolean;
 }
 
-/** The topics a simulation writes; the catalog and users are compacted, like Kafka tables. */
+/** The topics a simulation writes, as the catalogue declares them (the catalog and users compacted). */
 export function simulationTopics(partitions: number): TopicSpec[] {
-  return [
-    { name: ITEMS_TOPIC, partitions, compacted: true },
-    { name: USERS_TOPIC, partitions, compacted: true },
-    { name: INTERACTIONS_TOPIC, partitions },
-  ];
+  return INPUT_TOPICS.map((name) => catalogueSpec(name, partitions));
 }
 
 /** Batches the worker may have made that are not appended yet. */

@@ -21,8 +21,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { RecstreamError } from '../runtime/errors.js';
 import { openSchemaRegistry, type SchemaRegistryConfig } from '../runtime/registry/open.js';
 import { Serde } from '../runtime/serde/serde.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC } from '../runtime/topics/catalogue.js';
 import { columnBuffer, InteractionColumns } from './compact-interactions.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, type SimRecord } from './event-stream.js';
+import type { SimRecord } from './event-stream.js';
 import type { ResolvedSimulation } from './options.js';
 import {
   type BatchMessage,

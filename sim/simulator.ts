@@ -17,8 +17,9 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import { Calibration } from './calibration.js';
-import { EventStream, INTERACTIONS_TOPIC, type LiveAnchor, type SimRecord } from './event-stream.js';
+import { EventStream, type LiveAnchor, type SimRecord } from './event-stream.js';
 import type { ResolvedSimulation, SimulationOptions } from './options.js';
 import { World } from './world.js';
 

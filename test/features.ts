@@ -22,6 +22,7 @@ import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-regi
 import type { SchemaRegistry } from '../runtime/registry/registry.js';
 import type { Decoder, Encoder } from '../runtime/serde/serde.js';
 import { Serde } from '../runtime/serde/serde.js';
+import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type {
   EnrichedInteraction,
   Interaction,
@@ -30,12 +31,7 @@ import type {
   TrainingExample,
   User,
 } from '../schemas/generated/types.js';
-import {
-  ENRICHED_TOPIC,
-  type FeaturesOptions,
-  featuresTopology,
-  TRAINING_EXAMPLES_TOPIC,
-} from '../topologies/features.js';
+import { type FeaturesOptions, featuresTopology } from '../topologies/features.js';
 
 export const DEFAULT_OPTIONS: FeaturesOptions = {
   latenessMs: 60_000,

@@ -61,6 +61,13 @@ export interface KafkaTestServer {
 const LOG_LIMIT = 64 * 1024;
 
 /**
+ * The largest produce request to send go-mokapi: 0.52 panics on requests over
+ * 64 KiB (the request then times out), so clients cap theirs below it
+ * (`maxRequestBytes` of KafkaLog, RECSTREAM_KAFKA_MAX_REQUEST_BYTES).
+ */
+export const MOKAPI_MAX_REQUEST_BYTES = 60_000;
+
+/**
  * POSIX watchdog around mokapi: it runs mokapi in the background and kills it
  * when its own stdin (a pipe from this process) closes, which happens however
  * this process ends, kill -9 included. It exits with mokapi's status.

@@ -4,12 +4,13 @@ import { test } from 'node:test';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, TrainingExample } from '../schemas/generated/types.js';
 import { seededRandom } from '../sim/interaction-load.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { differences, ReferenceFeatures } from '../test/reference-features.js';
-import { type FeaturesOptions, featuresTopology, TRAINING_EXAMPLES_TOPIC } from './features.js';
+import { type FeaturesOptions, featuresTopology } from './features.js';
 
 const PARTITIONS = 4;
 const OPTIONS: FeaturesOptions = {

@@ -15,10 +15,11 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
+import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, TrainingExample, User } from '../schemas/generated/types.js';
 import { event, profile } from '../test/features.js';
 import { withTestPlatform } from '../test/platform.js';
-import { ENRICHED_TOPIC, featuresTopology, TRAINING_EXAMPLES_TOPIC } from './features.js';
+import { featuresTopology } from './features.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 12);

@@ -48,11 +48,16 @@ import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import {
+  ENRICHED_TOPIC,
+  INTERACTIONS_TOPIC,
+  ITEMS_TOPIC,
+  TRAINING_EXAMPLES_TOPIC,
+  USERS_TOPIC,
+} from '../runtime/topics/catalogue.js';
 import { enrichedWireDeserializer, exampleSerializer } from './spliced-serdes.js';
 
 export const FEATURES_APPLICATION = 'features';
-export const ENRICHED_TOPIC = 'rec.interactions.enriched';
-export const TRAINING_EXAMPLES_TOPIC = 'rec.training-examples';
 
 export interface FeaturesOptions {
   readonly latenessMs: number;
@@ -79,20 +84,20 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
   return new TopologyBuilder(FEATURES_APPLICATION)
     .addGlobalTable({
       name: CATALOG_VERSIONS,
-      topic: 'rec.items',
+      topic: ITEMS_TOPIC,
       deserializer: items,
       reduce: reduceCatalog,
     })
-    .addSource('items', ['rec.items'], items)
+    .addSource('items', [ITEMS_TOPIC], items)
     .addProcessor('catalog', () => new CatalogProcessor(), ['items'])
     .addStore({ name: ITEMS_STORE, codec: itemCodec, keyedByRecordKey: true }, ['catalog'])
-    .addSource('users', ['rec.users'], users)
+    .addSource('users', [USERS_TOPIC], users)
     .addProcessor('profiles', () => new Profiles(), ['users'])
     .addStore({ name: USERS_STORE, codec: profileHistoryCodec, keyedByRecordKey: true }, [
       'profiles',
       'user-features',
     ])
-    .addSource('interactions', ['rec.interactions'], interactions)
+    .addSource('interactions', [INTERACTIONS_TOPIC], interactions)
     .addProcessor('user-features', () => new UserFeaturesProcessor(options), ['interactions', 'profiles'])
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])

@@ -18,8 +18,7 @@ import {
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
-
-export const INTERACTIONS_TOPIC = 'rec.interactions';
+import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 
 export async function interactionCountsTopology(serde: Serde): Promise<Topology> {
   const interactions = avroDeserializer(await serde.decoder('rec.interactions-value'));

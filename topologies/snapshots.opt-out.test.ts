@@ -8,11 +8,12 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
+import { TRAINING_SNAPSHOTS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { type FeaturesOptions, featuresTopology } from './features.js';
-import { snapshotsTopology, TRAINING_SNAPSHOTS_TOPIC } from './snapshots.js';
+import { snapshotsTopology } from './snapshots.js';
 
 const PARTITIONS = 2;
 const OPTIONS: FeaturesOptions = {

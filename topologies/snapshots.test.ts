@@ -15,12 +15,13 @@ import { StreamRunner } from '../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { parseAvroType } from '../runtime/serde/avro.js';
 import { Serde } from '../runtime/serde/serde.js';
+import { TRAINING_SNAPSHOTS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
 import { loadSchema } from '../schemas/index.js';
 import { profile } from '../test/features.js';
 import { withScratchLog } from '../test/platform.js';
 import { APPLICATIONS } from './index.js';
-import { snapshotsTopology, snapshotterOptions, TRAINING_SNAPSHOTS_TOPIC } from './snapshots.js';
+import { snapshotsTopology, snapshotterOptions } from './snapshots.js';
 
 const PARTITIONS = 2;
 const EXAMPLES = 'rec.training-examples';

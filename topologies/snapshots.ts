@@ -30,19 +30,19 @@ import {
   SNAPSHOT_OPEN_STORE,
   SNAPSHOT_OPT_OUTS_STORE,
 } from '../processors/snapshotter/snapshot-stores.js';
-import {
-  Snapshotter,
-  type SnapshotterOptions,
-  TRAINING_EXAMPLES_TOPIC,
-} from '../processors/snapshotter/snapshotter.js';
+import { Snapshotter, type SnapshotterOptions } from '../processors/snapshotter/snapshotter.js';
 import type { Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import {
+  TRAINING_EXAMPLES_TOPIC,
+  TRAINING_SNAPSHOTS_TOPIC,
+  USERS_TOPIC,
+} from '../runtime/topics/catalogue.js';
 
 export const SNAPSHOTS_APPLICATION = 'snapshots';
-export const TRAINING_SNAPSHOTS_TOPIC = 'rec.training-snapshots';
 
 /** The snapshotter's settings from the configuration (RECSTREAM_SNAPSHOT_EVERY_EXAMPLES, …_MS). */
 export function snapshotterOptions(config: Config): SnapshotterOptions {
@@ -54,7 +54,7 @@ export async function snapshotsTopology(serde: Serde, options: SnapshotterOption
   const snapshots = await trustedAvroSerializer(serde, 'rec.training-snapshots-value');
   return new TopologyBuilder(SNAPSHOTS_APPLICATION)
     .addSource('training-examples', [TRAINING_EXAMPLES_TOPIC], exampleHeaderDeserializer)
-    .addSource('users', ['rec.users'], users)
+    .addSource('users', [USERS_TOPIC], users)
     .addProcessor('snapshotter', () => new Snapshotter(options), ['training-examples', 'users'])
     .addStore({ name: SNAPSHOT_OPEN_STORE, codec: openSnapshotCodec }, ['snapshotter'])
     .addStore({ name: SNAPSHOT_MEMBERS_STORE, codec: memberExamplesCodec, keyedByRecordKey: true }, [

@@ -27,10 +27,9 @@ import type { EventLog } from '../runtime/log/log.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer, type Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { MODEL_VERSIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import { readTopic } from './topic-reader.js';
-
-export const MODEL_VERSIONS_TOPIC = 'rec.model-versions';
 
 export class ModelRegistry {
   private readonly latest = new Map<string, Map<number, ModelVersion>>();

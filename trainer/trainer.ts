@@ -34,6 +34,7 @@ import { TrainingError } from '../runtime/errors.js';
 import { inSpan } from '../runtime/observability/tracing.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/generated/types.js';
 import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
@@ -140,7 +141,7 @@ export class Trainer {
       onProgress: this.options.onGather,
       onUndecodable: (partition, offset, error) =>
         logger.warn(
-          { topic: 'rec.training-examples', partition, offset, err: error.message },
+          { topic: TRAINING_EXAMPLES_TOPIC, partition, offset, err: error.message },
           'undecodable training example left out',
         ),
     });

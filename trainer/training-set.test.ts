@@ -14,13 +14,14 @@ import { test } from 'node:test';
 import { readNpy } from '../inference/npy.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import { parseAvroType } from '../runtime/serde/avro.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample } from '../schemas/generated/types.js';
 import { loadSchema } from '../schemas/index.js';
 import { runCliOk } from '../test/cli.js';
 import { withTestPlatform } from '../test/platform.js';
 import { writeDataset } from './dataset-writer.js';
 import { readRange } from './topic-reader.js';
-import { gatherTrainingSet, readSnapshots, TRAINING_EXAMPLES_TOPIC } from './training-set.js';
+import { gatherTrainingSet, readSnapshots } from './training-set.js';
 
 const ENV = {
   RECSTREAM_COMMIT_INTERVAL_MS: '50',

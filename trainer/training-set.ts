@@ -25,14 +25,12 @@
 import { DeserializationError } from '../runtime/errors.js';
 import type { EventLog } from '../runtime/log/log.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { ITEMS_TOPIC, TRAINING_SNAPSHOTS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Item, TrainingExample, TrainingSnapshot, User } from '../schemas/generated/types.js';
 import { type Lookup, VOCABULARY_KINDS, type VocabularyKind } from './encoding.js';
 import { ExampleColumns } from './example-columns.js';
 import { readRange, readTopic } from './topic-reader.js';
 import { VocabularyBuilder } from './vocabulary.js';
-
-export const TRAINING_EXAMPLES_TOPIC = 'rec.training-examples';
-export const TRAINING_SNAPSHOTS_TOPIC = 'rec.training-snapshots';
 
 export interface GatherOptions {
   readonly log: EventLog;
@@ -89,7 +87,7 @@ export async function readSnapshots(log: EventLog, serde: Serde): Promise<Traini
 export async function excludedUsers(log: EventLog, serde: Serde): Promise<Set<string>> {
   const decoder = await serde.decoder('rec.users-value');
   const newest = new Map<string, User | null>();
-  for await (const record of readTopic(log, 'rec.users')) {
+  for await (const record of readTopic(log, USERS_TOPIC)) {
     if (record.key === null) continue;
     if (record.value === null) {
       newest.set(record.key, null);
@@ -109,7 +107,7 @@ export async function excludedUsers(log: EventLog, serde: Serde): Promise<Set<st
 export async function readCatalog(log: EventLog, serde: Serde): Promise<Map<string, Item>> {
   const decoder = await serde.decoder('rec.items-value');
   const newest = new Map<string, Item | null>();
-  for await (const record of readTopic(log, 'rec.items')) {
+  for await (const record of readTopic(log, ITEMS_TOPIC)) {
     if (record.key === null) continue;
     const item = record.value === null ? null : await decoder.decode(record.value);
     const current = newest.get(record.key);

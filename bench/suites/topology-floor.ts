@@ -25,12 +25,8 @@ import type { ValueDeserializer, ValueSerializer } from '../../runtime/processor
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import { WIRE_HEADER_SIZE } from '../../runtime/serde/wire.js';
-import {
-  ENRICHED_TOPIC,
-  featuresOptions,
-  featuresTopology,
-  TRAINING_EXAMPLES_TOPIC,
-} from '../../topologies/features.js';
+import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../../runtime/topics/catalogue.js';
+import { featuresOptions, featuresTopology } from '../../topologies/features.js';
 import { snapshotsTopology, snapshotterOptions } from '../../topologies/snapshots.js';
 
 /** Records per read and per append: the runner's poll size. */

@@ -13,7 +13,7 @@ import type { Platform } from '../../runtime/platform.js';
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { TaskState } from '../../runtime/state/task-state.js';
-import { INTERACTIONS_TOPIC } from '../../sim/event-stream.js';
+import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import { simulationTopics, type WriteSummary, writeSimulation } from '../../sim/log-writer.js';
 import { SIMULATION_DEFAULTS } from '../../sim/options.js';
 import { Simulator } from '../../sim/simulator.js';

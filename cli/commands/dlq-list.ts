@@ -1,4 +1,4 @@
-import { DLQ_TOPIC } from '../../runtime/processor/dead-letter.js';
+import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DLQ_TOPIC } from '../../runtime/processor/dead-letter.js';
+import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { DeadLetter, Interaction } from '../../schemas/generated/types.js';
 import { runCliOk } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';

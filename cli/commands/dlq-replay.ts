@@ -1,5 +1,5 @@
 import type { OutgoingRecord } from '../../runtime/log/log.js';
-import { DLQ_TOPIC } from '../../runtime/processor/dead-letter.js';
+import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
 

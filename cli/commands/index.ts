@@ -15,6 +15,7 @@ import { onlineDropCommand } from './online-drop.js';
 import { onlineGetCommand } from './online-get.js';
 import { onlineNamespacesCommand } from './online-namespaces.js';
 import { processCommand } from './process.js';
+import { registryServeCommand } from './registry-serve.js';
 import { rebuildCommand, replayCommand } from './replay.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   importCommand,
   describeCommand,
   topicsCommand,
+  registryServeCommand,
   stateDigestCommand,
   replayCommand,
   rebuildCommand,

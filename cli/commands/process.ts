@@ -1,9 +1,12 @@
+import { ConfigError } from '../../runtime/errors.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
+import { prepareTopics } from '../../runtime/processor/internals/prepare-topics.js';
 import { ReplayControl } from '../../runtime/processor/replay-control.js';
 import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/processor/runner.js';
 import { RunningApplication } from '../../runtime/processor/running-application.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
+import { instanceShare, parseInstance } from '../instance.js';
 import { serveMetrics } from '../metrics-server.js';
 import {
   activeRunnerOptions,
@@ -16,11 +19,13 @@ import {
 export const processCommand: Command = {
   name: 'process',
   summary: 'run processor applications over the log (--once: process what is there, commit, exit)',
-  usage: 'recstream process [--app NAME|all] [--once] [--partitions 0,1,...] [--metrics-port PORT]',
+  usage:
+    'recstream process [--app NAME|all] [--once] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
   options: {
     app: { type: 'string' },
     once: { type: 'boolean' },
     partitions: { type: 'string' },
+    instance: { type: 'string' },
     'metrics-port': { type: 'string' },
   },
   run: ({ config, values }) =>
@@ -28,6 +33,9 @@ export const processCommand: Command = {
       const topologies = writersFirst(await selectTopologies(platform, values.app as string | undefined));
       const partitions =
         typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
+      const instance = typeof values.instance === 'string' ? parseInstance(values.instance) : undefined;
+      if (instance !== undefined && partitions !== undefined)
+        throw new ConfigError('--instance and --partitions both choose partitions: give one of them');
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
       const apps: RunningApplication[] = [];
@@ -44,13 +52,22 @@ export const processCommand: Command = {
       const bases: RunnerOptions[] = [];
       const namespaces: (string | undefined)[] = [];
       for (const topology of topologies) {
-        bases.push({ ...(await runnerOptions(platform, topology)), metrics, partitions });
         const options = await activeRunnerOptions(platform, topology);
+        // An instance's share depends on the application's own partition count (its source topics').
+        const share =
+          instance === undefined
+            ? partitions
+            : instanceShare(
+                await prepareTopics(options.topology, platform.log),
+                instance,
+                topology.applicationId,
+              );
+        bases.push({ ...(await runnerOptions(platform, topology)), metrics, partitions: share });
         namespaces.push(options.namespace);
         const runner = await StreamRunner.start({
           ...options,
           metrics,
-          partitions,
+          partitions: share,
           onRestore: (store, partition, restored, total) =>
             platform.logger.info(
               { application: topology.applicationId, store, partition, restored, total },

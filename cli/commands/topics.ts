@@ -1,13 +1,22 @@
+import { openSchemaRegistry } from '../../runtime/registry/open.js';
+import { Serde } from '../../runtime/serde/serde.js';
+import { type PlannedTopic, topicPlan } from '../../runtime/topics/plan.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
+import { activeTopology, selectTopologies, withPlatform } from '../platform.js';
 
 export const topicsCommand: Command = {
   name: 'topics',
-  summary: 'list every topic with partitions, start/end offsets and record counts',
-  usage: 'recstream topics [--json]',
-  options: { json: { type: 'boolean' } },
-  run: ({ config, values }) =>
-    withPlatform(
+  summary:
+    'list every topic with partitions, start/end offsets and record counts (--plan: the topics the applications need, without opening the log)',
+  usage: 'recstream topics [--json] | recstream topics --plan [--app NAME|all] [--json]',
+  options: { json: { type: 'boolean' }, plan: { type: 'boolean' }, app: { type: 'string' } },
+  run: async ({ config, values }) => {
+    if (values.plan) {
+      const plan = await plannedTopics(config, values.app as string | undefined);
+      process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : planTable(plan));
+      return 0;
+    }
+    return withPlatform(
       config,
       async ({ log }) => {
         const rows = [];
@@ -38,5 +47,37 @@ export const topicsCommand: Command = {
         return 0;
       },
       { readOnly: true },
-    ),
+    );
+  },
 };
+
+/**
+ * The topic plan of the selected applications in their active namespaces.
+ * Building a topology needs the serde's schema ids, so this opens the
+ * configured schema registry (registering the shipped schemas, as any
+ * writing command does), never the log.
+ */
+async function plannedTopics(config: Parameters<Command['run']>[0]['config'], app: string | undefined) {
+  const registry = await openSchemaRegistry({ dataDir: config.dataDir, url: config.schemaRegistryUrl });
+  try {
+    const topologies = await selectTopologies({ serde: new Serde(registry), config }, app);
+    const active = await Promise.all(topologies.map((t) => activeTopology(config.dataDir, t)));
+    return topicPlan(active, config.partitions);
+  } finally {
+    await registry.close();
+  }
+}
+
+function planTable(plan: readonly PlannedTopic[]): string {
+  const width = Math.max(5, ...plan.map((t) => t.topic.length));
+  const lines = [`${'topic'.padEnd(width)}  partitions  compacted  used by`];
+  for (const t of plan) {
+    const usedBy = [...t.uses, ...(t.writtenBy === undefined ? [] : [`written by ${t.writtenBy}`])].join(
+      ', ',
+    );
+    lines.push(
+      `${t.topic.padEnd(width)}  ${String(t.partitions).padStart(10)}  ${String(t.compacted).padStart(9)}  ${usedBy}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -34,6 +34,7 @@ import { ProcessingError } from '../../runtime/errors.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import { stableStringify } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore } from '../../runtime/state/store.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { OffsetRange, TrainingSnapshot, User } from '../../schemas/generated/types.js';
 import type { ExampleHeader } from './example-header.js';
 import {
@@ -44,8 +45,6 @@ import {
   SNAPSHOT_OPEN_STORE,
   SNAPSHOT_OPT_OUTS_STORE,
 } from './snapshot-stores.js';
-
-export const TRAINING_EXAMPLES_TOPIC = 'rec.training-examples';
 
 export interface SnapshotterOptions {
   /** Close a snapshot once it holds this many examples. */

@@ -43,6 +43,7 @@ import {
 } from '../../runtime/observability/tracing.js';
 import { createProducer, type DeliveryReport, type Producer } from '../../runtime/producer/producer.js';
 import type { Serde } from '../../runtime/serde/serde.js';
+import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { Interaction } from '../../schemas/generated/types.js';
 import { DedupIndex, type IndexedEvent } from './dedup-index.js';
 import { fingerprint } from './fingerprint.js';
@@ -50,7 +51,6 @@ import { type IngestMetrics, ingestMetrics } from './ingest-metrics.js';
 import { rebuildIndex } from './rebuild.js';
 import { type FieldError, validateEvent } from './validate-event.js';
 
-export const INTERACTIONS_TOPIC = 'rec.interactions';
 const INDEX_LINGER_MS = 5;
 const INDEX_BATCH = 5000;
 

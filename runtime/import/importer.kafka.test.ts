@@ -10,8 +10,8 @@ import { startKafkaServer } from '../../test/kafka-server.js';
 import { loadConfig } from '../config.js';
 import { KafkaLog } from '../log/kafka/kafka-log.js';
 import { silentLogger } from '../observability/logger.js';
-import { DLQ_TOPIC } from '../processor/dead-letter.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, runImport, USERS_TOPIC } from './importer.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../topics/catalogue.js';
+import { runImport } from './importer.js';
 import { linesSource } from './lines-format.js';
 import { fixture, readTopic, withTempPlatform } from './test-support.js';
 

@@ -21,18 +21,21 @@
  */
 import type { Interaction, Item, User } from '../../schemas/generated/types.js';
 import { BadInputLineError, SchemaValidationError } from '../errors.js';
-import type { EventLog, TopicSpec } from '../log/log.js';
+import type { EventLog } from '../log/log.js';
 import type { Platform } from '../platform.js';
-import { DLQ_TOPIC } from '../processor/dead-letter.js';
 import { createProducer, type Producer, type ProducerRecord } from '../producer/producer.js';
+import {
+  catalogueSpec,
+  DLQ_TOPIC,
+  INPUT_TOPICS,
+  INTERACTIONS_TOPIC,
+  ITEMS_TOPIC,
+  USERS_TOPIC,
+} from '../topics/catalogue.js';
 import { ImportChunk, INTERACTIONS, ITEMS, TOPIC_COUNT, USERS } from './chunk.js';
 import { minimalItem, minimalUser } from './records.js';
 import { type BadLine, type ImportReport, MAX_LISTED_BAD_LINES } from './report.js';
 import type { ImportSource, Location, SourceRecord } from './source.js';
-
-export const INTERACTIONS_TOPIC = 'rec.interactions';
-export const ITEMS_TOPIC = 'rec.items';
-export const USERS_TOPIC = 'rec.users';
 
 /** Dead-lettered line bytes are cut to this, so one huge line cannot exceed a broker's message size. */
 export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
@@ -78,12 +81,7 @@ export async function runImport(
 
 /** Creates the topics an import writes, when missing, as the rest of the platform expects them. */
 export async function ensureImportTopics(log: EventLog, partitions: number): Promise<void> {
-  const specs: TopicSpec[] = [
-    { name: INTERACTIONS_TOPIC, partitions },
-    { name: ITEMS_TOPIC, partitions, compacted: true },
-    { name: USERS_TOPIC, partitions, compacted: true },
-    { name: DLQ_TOPIC, partitions: 1 },
-  ];
+  const specs = [...INPUT_TOPICS, DLQ_TOPIC].map((name) => catalogueSpec(name, partitions));
   for (const spec of specs) if (!(await log.describeTopic(spec.name))) await log.ensureTopic(spec);
 }
 

@@ -6,7 +6,8 @@
 import { RecstreamError } from '../errors.js';
 import type { LogRecord } from '../log/log.js';
 
-export const DLQ_TOPIC = 'rec.dlq';
+// The runner imports the topic's name from here, beside the dead letter it describes.
+export { DLQ_TOPIC } from '../topics/catalogue.js';
 
 /** The `DeadLetter` value (schemas/rec.dlq-value). */
 export interface DeadLetter {

@@ -11,15 +11,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { interactionStream } from '../../sim/interaction-load.js';
 import { startKafkaServer } from '../../test/kafka-server.js';
-import { INTERACTIONS_TOPIC, interactionCountsTopology } from '../../topologies/interaction-counts.js';
+import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { KafkaLog } from '../log/kafka/kafka-log.js';
 import type { EventLog } from '../log/log.js';
 import { silentLogger } from '../observability/logger.js';
 import { openEmbeddedRegistry } from '../registry/embedded/embedded-registry.js';
 import { Serde } from '../serde/serde.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../topics/catalogue.js';
 import { avroSerializer } from './avro-serdes.js';
-import { DLQ_TOPIC } from './dead-letter.js';
 import { StreamRunner } from './runner.js';
 
 const PARTITIONS = 2;

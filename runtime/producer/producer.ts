@@ -61,11 +61,12 @@ import {
   withTraceHeaders,
 } from '../observability/tracing.js';
 import type { Encoder, Serde } from '../serde/serde.js';
+import { isCompactedTopic } from '../topics/catalogue.js';
 import { BufferGate } from './buffer-gate.js';
 import { type DeliveryReport, type ProducerOptions, resolveProducerOptions } from './options.js';
 import { PartitionQueue, type QueueContext, type RecordSink } from './partition-queue.js';
 import { producerMetrics } from './producer-metrics.js';
-import { eventTime, isCompactedTopic, naturalKey, type TopicValue } from './topics.js';
+import { eventTime, naturalKey, type TopicValue } from './topics.js';
 
 export type { DeliveryReport, ProducerOptions, TopicValue };
 

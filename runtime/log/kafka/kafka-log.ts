@@ -26,7 +26,7 @@
  * await log.close();
  * ```
  */
-import kafkajs, { type Admin, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
+import kafkajs, { type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import {
   ConfigError,
   ConnectionError,
@@ -48,8 +48,11 @@ import type {
 } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
 import { type ConsumerHost, type ConsumerSettings, KafkaLogConsumer } from './consumer.js';
-import { brokerErrorType, isUnsupportedApi, kafkaError } from './errors.js';
+import { brokerErrorType, kafkaError } from './errors.js';
 import { type KafkaLogLogger, kafkajsLogCreator, stderrLogger } from './logging.js';
+import { ReaderPool } from './reader-pool.js';
+import { requestChunks } from './request-chunks.js';
+import { TopicAdmin } from './topic-admin.js';
 
 export interface KafkaLogOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -77,6 +80,20 @@ export interface KafkaLogOptions {
    * request may write its records twice.
    */
   readonly idempotent?: boolean;
+  /**
+   * Largest produce request an append sends (Kafka's producer
+   * `max.request.size`, default 1 MiB). A larger append is written in
+   * several requests, one after another: each is atomic per partition, the
+   * append as a whole is not. One record larger than this travels alone.
+   */
+  readonly maxRequestBytes?: number;
+  /** SASL authentication (kafkajs' `sasl`); unset: none. */
+  readonly sasl?: KafkaSasl;
+  /**
+   * TLS to the brokers: `true` verifies their certificates against the
+   * system's CAs, `{ ca }` against these PEM certificates. Unset: plain TCP.
+   */
+  readonly tls?: true | { readonly ca: string };
   /** Replication factor of topics `ensureTopic` creates. Default: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
   /** How long topic partition counts are cached for appends. Default 30000 ms. */
@@ -88,6 +105,13 @@ export interface KafkaLogOptions {
   readonly consumer?: Partial<ConsumerSettings>;
 }
 
+/** SASL mechanisms kafkajs speaks without plug-ins, and the credentials they take. */
+export interface KafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
 const DEFAULT_CONSUMER: ConsumerSettings = {
   sessionTimeoutMs: 30_000,
   heartbeatIntervalMs: 3_000,
@@ -97,40 +121,11 @@ const DEFAULT_CONSUMER: ConsumerSettings = {
   closeTimeoutMs: 10_000,
 };
 
-/** Topic configs that say "keep forever": the port's default, not Kafka's 7 days. */
-const FOREVER = '-1';
-
-interface CachedCount {
-  readonly partitions: number;
-  readonly at: number;
-}
-
-interface Reader {
-  readonly consumer: KafkaLogConsumer;
-  /** Reads of one partition run one after another on its reader. */
-  turn: Promise<unknown>;
-  idle: NodeJS.Timeout | undefined;
-}
-
 function positiveOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0)
     throw new ConfigError(`KafkaLog option ${name} must be a positive number, got ${value}`);
   return value;
-}
-
-function validateSpec(spec: TopicSpec): void {
-  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(spec.name)) {
-    throw new TopicError(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
-  }
-  if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-    throw new TopicError(`topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
-  }
-  for (const field of ['retentionMs', 'retentionBytes'] as const) {
-    const v = spec[field];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0))
-      throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
-  }
 }
 
 /** An `EventLog` on a Kafka cluster. Selected when `RECSTREAM_KAFKA_BROKERS` is set. */
@@ -139,25 +134,14 @@ export class KafkaLog implements EventLog {
   private readonly kafka: Kafka;
   private readonly logger: KafkaLogLogger;
   private readonly requestTimeoutMs: number;
-  private readonly replicationFactor: number | undefined;
   private readonly idempotent: boolean;
-  private readonly metadataMaxAgeMs: number;
-  private readonly readerIdleMs: number;
-  private readonly readTimeoutMs: number;
+  private readonly maxRequestBytes: number;
   private readonly host: ConsumerHost;
-  private adminClient: Promise<Admin> | undefined;
+  private readonly topicAdmin: TopicAdmin;
   private producerClient: Promise<Producer> | undefined;
-  private readonly counts = new Map<string, CachedCount>();
   private readonly roundRobin = new Map<string, number>();
-  /**
-   * Compaction this client asked `ensureTopic` for, per topic. Used only when
-   * the broker cannot describe topic configs (mock brokers without
-   * DescribeConfigs); a real broker's `cleanup.policy` always wins.
-   */
-  private readonly requestedCompaction = new Map<string, boolean>();
-  private describeConfigsSupported = true;
   private readonly consumers = new Set<KafkaLogConsumer>();
-  private readonly readers = new Map<string, Reader>();
+  private readonly readers: ReaderPool;
   private closed = false;
 
   constructor(options: KafkaLogOptions) {
@@ -172,9 +156,6 @@ export class KafkaLog implements EventLog {
     }
     this.logger = options.logger ?? stderrLogger;
     this.requestTimeoutMs = positiveOption('requestTimeoutMs', options.requestTimeoutMs, 30_000);
-    this.metadataMaxAgeMs = positiveOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000);
-    this.readerIdleMs = positiveOption('readerIdleMs', options.readerIdleMs, 30_000);
-    this.readTimeoutMs = positiveOption('readTimeoutMs', options.readTimeoutMs, 30_000);
     if (
       options.replicationFactor !== undefined &&
       !(Number.isInteger(options.replicationFactor) && options.replicationFactor > 0)
@@ -183,8 +164,8 @@ export class KafkaLog implements EventLog {
         `KafkaLog option replicationFactor must be a positive integer, got ${options.replicationFactor}`,
       );
     }
-    this.replicationFactor = options.replicationFactor;
     this.idempotent = options.idempotent ?? true;
+    this.maxRequestBytes = positiveOption('maxRequestBytes', options.maxRequestBytes, 1_048_576);
     const settings: ConsumerSettings = { ...DEFAULT_CONSUMER };
     for (const [name, value] of Object.entries(options.consumer ?? {}) as [
       keyof ConsumerSettings,
@@ -202,14 +183,24 @@ export class KafkaLog implements EventLog {
       connectionTimeout: positiveOption('connectionTimeoutMs', options.connectionTimeoutMs, 3_000),
       requestTimeout: this.requestTimeoutMs,
       retry: options.retry,
+      ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } as kafkajs.SASLOptions }),
+      ...(options.tls === undefined ? {} : { ssl: options.tls === true ? true : { ca: [options.tls.ca] } }),
       logLevel: kafkajs.logLevel.INFO,
       logCreator: kafkajsLogCreator(this.logger),
+    });
+    this.topicAdmin = new TopicAdmin({
+      kafka: this.kafka,
+      logger: this.logger,
+      requestTimeoutMs: this.requestTimeoutMs,
+      metadataMaxAgeMs: positiveOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000),
+      replicationFactor: options.replicationFactor,
+      assertOpen: () => this.assertOpen(),
     });
     this.host = {
       kafka: this.kafka,
       logger: this.logger,
       settings,
-      partitionCount: (topic) => this.partitionCount(topic),
+      partitionCount: (topic) => this.topicAdmin.partitionCount(topic),
       offsets: (topic) => this.offsets(topic),
       offsetForTimestamp: (topic, partition, timestamp) =>
         this.offsetForTimestamp(topic, partition, timestamp),
@@ -218,25 +209,15 @@ export class KafkaLog implements EventLog {
         this.consumers.delete(consumer);
       },
     };
+    this.readers = new ReaderPool(
+      this.host,
+      positiveOption('readerIdleMs', options.readerIdleMs, 30_000),
+      positiveOption('readTimeoutMs', options.readTimeoutMs, 30_000),
+    );
   }
 
   private assertOpen(): void {
     if (this.closed) throw new LogUsageError('the Kafka log is closed');
-  }
-
-  private admin(): Promise<Admin> {
-    this.assertOpen();
-    if (!this.adminClient) {
-      const admin = this.kafka.admin();
-      this.adminClient = admin.connect().then(
-        () => admin,
-        (err: unknown) => {
-          this.adminClient = undefined;
-          throw kafkaError(err, 'connect the Kafka admin client');
-        },
-      );
-    }
-    return this.adminClient;
   }
 
   private producer(): Promise<Producer> {
@@ -259,173 +240,30 @@ export class KafkaLog implements EventLog {
     return this.producerClient;
   }
 
-  /** Runs an admin call, mapping its errors; `what` names the operation in messages. */
-  private async withAdmin<T>(what: string, call: (admin: Admin) => Promise<T>): Promise<T> {
-    const admin = await this.admin();
-    try {
-      return await call(admin);
-    } catch (err) {
-      throw kafkaError(err, what);
-    }
-  }
-
-  /**
-   * Partition counts of existing topics. Listing topics first keeps a missing
-   * topic a quick answer: a metadata request naming it would be retried by
-   * kafkajs for seconds.
-   */
-  private async describeCounts(names: readonly string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    const existing = new Set(await this.withAdmin('list topics', (admin) => admin.listTopics()));
-    const wanted = names.filter((n) => existing.has(n));
-    if (wanted.length === 0) return out;
-    const meta = await this.withAdmin(`describe topics ${wanted.join(', ')}`, (admin) =>
-      admin.fetchTopicMetadata({ topics: wanted }),
-    );
-    const now = Date.now();
-    for (const t of meta.topics) {
-      out.set(t.name, t.partitions.length);
-      this.counts.set(t.name, { partitions: t.partitions.length, at: now });
-    }
-    return out;
-  }
-
-  private async partitionCount(topic: string): Promise<number> {
-    this.assertOpen();
-    const cached = this.counts.get(topic);
-    if (cached && Date.now() - cached.at < this.metadataMaxAgeMs) return cached.partitions;
-    const n = (await this.describeCounts([topic])).get(topic);
-    if (n === undefined) {
-      this.counts.delete(topic);
-      throw new TopicError(
-        `topic ${topic} does not exist on the Kafka cluster; create it with ensureTopic`,
-        'UNKNOWN_TOPIC',
-      );
-    }
-    return n;
-  }
-
-  /** `cleanup.policy` contains `compact`, per topic; see `requestedCompaction` for brokers that cannot say. */
-  private async compaction(names: readonly string[]): Promise<Map<string, boolean>> {
-    const out = new Map<string, boolean>();
-    if (names.length > 0 && this.describeConfigsSupported) {
-      const admin = await this.admin();
-      try {
-        const res = await admin.describeConfigs({
-          resources: names.map((name) => ({
-            type: kafkajs.ConfigResourceTypes.TOPIC,
-            name,
-            configNames: ['cleanup.policy'],
-          })),
-          includeSynonyms: false,
-        });
-        for (const r of res.resources) {
-          const policy =
-            r.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? 'delete';
-          out.set(r.resourceName, policy.split(',').includes('compact'));
-        }
-        return out;
-      } catch (err) {
-        if (!isUnsupportedApi(err)) throw kafkaError(err, `describe configs of ${names.join(', ')}`);
-        this.describeConfigsSupported = false;
-        this.logger.warn(
-          {},
-          'the Kafka broker does not support DescribeConfigs; topic compaction is reported as requested by ensureTopic',
-        );
-      }
-    }
-    for (const name of names) out.set(name, this.requestedCompaction.get(name) ?? false);
-    return out;
-  }
-
-  private async infos(names: readonly string[]): Promise<TopicInfo[]> {
-    const counts = await this.describeCounts(names);
-    const compacted = await this.compaction([...counts.keys()]);
-    return [...counts].map(([name, partitions]) => ({
-      name,
-      partitions,
-      compacted: compacted.get(name) ?? false,
-    }));
-  }
-
   async ensureTopic(spec: TopicSpec): Promise<TopicInfo> {
-    this.assertOpen();
-    validateSpec(spec);
-    const compacted = spec.compacted ?? false;
-    let [existing] = await this.infos([spec.name]);
-    if (!existing) {
-      const configEntries = [
-        { name: 'cleanup.policy', value: compacted ? 'compact' : 'delete' },
-        {
-          name: 'retention.ms',
-          value: spec.retentionMs === undefined ? FOREVER : String(Math.round(spec.retentionMs)),
-        },
-        {
-          name: 'retention.bytes',
-          value: spec.retentionBytes === undefined ? FOREVER : String(Math.round(spec.retentionBytes)),
-        },
-      ];
-      await this.withAdmin(`create topic ${spec.name}`, (admin) =>
-        admin.createTopics({
-          topics: [
-            {
-              topic: spec.name,
-              numPartitions: spec.partitions,
-              replicationFactor: this.replicationFactor,
-              configEntries,
-            },
-          ],
-          waitForLeaders: true,
-          timeout: this.requestTimeoutMs,
-        }),
-      );
-      this.requestedCompaction.set(spec.name, compacted);
-      // A concurrent creator may have won the race with other settings; describe what exists now.
-      [existing] = await this.infos([spec.name]);
-      if (!existing)
-        throw new TopicError(
-          `topic ${spec.name} was created but the cluster does not list it yet`,
-          'UNKNOWN_TOPIC',
-        );
-    } else if (!this.requestedCompaction.has(spec.name)) {
-      this.requestedCompaction.set(spec.name, compacted);
-      if (!this.describeConfigsSupported) existing = { ...existing, compacted };
-    }
-    if (existing.partitions !== spec.partitions || existing.compacted !== compacted) {
-      throw new TopicError(
-        `topic ${spec.name} exists with ${existing.partitions} partitions${existing.compacted ? ', compacted' : ''}; asked for ${spec.partitions}${compacted ? ', compacted' : ''}`,
-        'TOPIC_MISMATCH',
-      );
-    }
-    return existing;
+    return this.topicAdmin.ensureTopic(spec);
   }
 
   async topics(): Promise<TopicInfo[]> {
-    this.assertOpen();
-    const names = (await this.withAdmin('list topics', (admin) => admin.listTopics())).filter(
-      (n) => !n.startsWith('__'),
-    );
-    return (await this.infos(names)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.topicAdmin.topics();
   }
 
   async deleteTopics(names: readonly string[]): Promise<void> {
-    this.assertOpen();
-    const existing = new Set(await this.withAdmin('list topics', (admin) => admin.listTopics()));
-    const topics = names.filter((n) => existing.has(n));
-    for (const topic of names) this.counts.delete(topic);
-    if (topics.length === 0) return;
-    // The broker removes the topics' committed offsets from every group itself.
-    await this.withAdmin(`delete topics ${topics.join(', ')}`, (admin) => admin.deleteTopics({ topics }));
+    // A topic re-created under the same name must not meet what was cached of the old one.
+    for (const topic of await this.topicAdmin.deleteTopics(names)) {
+      this.roundRobin.delete(topic);
+      this.readers.forget(topic);
+    }
   }
 
   async describeTopic(name: string): Promise<TopicInfo | undefined> {
     this.assertOpen();
-    const [info] = await this.infos([name]);
+    const [info] = await this.topicAdmin.infos([name]);
     return info;
   }
 
   async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
-    const n = await this.partitionCount(topic);
+    const n = await this.topicAdmin.partitionCount(topic);
     if (records.length === 0) return [];
     const counts = new Map<number, number>();
     const messages: Message[] = records.map((r, i) => {
@@ -461,11 +299,20 @@ export class KafkaLog implements EventLog {
       };
     });
     const producer = await this.producer();
-    let metadata: Awaited<ReturnType<Producer['send']>>;
-    try {
-      metadata = await producer.send({ topic, acks: -1, timeout: this.requestTimeoutMs, messages });
-    } catch (err) {
-      throw kafkaError(err, `append to ${topic}`);
+    // The first acknowledgement of each partition: where this call's records to it begin.
+    const metadata: Awaited<ReturnType<Producer['send']>> = [];
+    for (const chunk of requestChunks(messages, topic, this.maxRequestBytes)) {
+      try {
+        const acked = await producer.send({
+          topic,
+          acks: -1,
+          timeout: this.requestTimeoutMs,
+          messages: chunk,
+        });
+        metadata.push(...acked.filter((m) => !metadata.some((x) => x.partition === m.partition)));
+      } catch (err) {
+        throw kafkaError(err, `append to ${topic}`);
+      }
     }
     const acks: AppendAck[] = [];
     for (const [partition, count] of [...counts].sort((a, b) => a[0] - b[0])) {
@@ -481,36 +328,12 @@ export class KafkaLog implements EventLog {
     return acks;
   }
 
-  async offsets(topic: string): Promise<PartitionOffsets[]> {
-    await this.partitionCount(topic);
-    const raw = await this.withAdmin(`read offsets of ${topic}`, (admin) => admin.fetchTopicOffsets(topic));
-    return raw
-      .map((o) => ({ partition: o.partition, start: Number(o.low), end: Number(o.high) }))
-      .sort((a, b) => a.partition - b.partition);
+  offsets(topic: string): Promise<PartitionOffsets[]> {
+    return this.topicAdmin.offsets(topic);
   }
 
-  private async checkPartition(topic: string, partition: number): Promise<void> {
-    const n = await this.partitionCount(topic);
-    if (!Number.isInteger(partition) || partition < 0 || partition >= n) {
-      throw new TopicError(
-        `partition ${partition} does not exist in topic ${topic} (${n} partitions)`,
-        'UNKNOWN_PARTITION',
-      );
-    }
-  }
-
-  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
-    await this.checkPartition(topic, partition);
-    const found = await this.withAdmin(`look up offsets of ${topic} by timestamp ${timestamp}`, (admin) =>
-      admin.fetchTopicOffsetsByTimestamp(topic, Math.trunc(timestamp)),
-    );
-    const hit = found.find((o) => o.partition === partition);
-    if (!hit)
-      throw new TopicError(
-        `partition ${partition} of ${topic} is missing from the broker's answer`,
-        'UNKNOWN_PARTITION',
-      );
-    return Number(hit.offset);
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    return this.topicAdmin.offsetForTimestamp(topic, partition, timestamp);
   }
 
   /**
@@ -519,7 +342,7 @@ export class KafkaLog implements EventLog {
    * without waiting, and a read stops at the end it saw.
    */
   async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<LogRecord[]> {
-    await this.checkPartition(topic, partition);
+    await this.topicAdmin.checkPartition(topic, partition);
     const range = (await this.offsets(topic)).find((o) => o.partition === partition);
     if (!range)
       throw new TopicError(
@@ -532,82 +355,7 @@ export class KafkaLog implements EventLog {
       );
     }
     if (maxRecords <= 0 || offset === range.end) return [];
-    const reader = await this.reader(topic, partition);
-    const work = reader.turn.then(() =>
-      this.readWith(reader, topic, partition, offset, maxRecords, range.end),
-    );
-    reader.turn = work.catch(() => undefined);
-    try {
-      const records = await work;
-      this.touch(topic, partition, reader);
-      return records;
-    } catch (err) {
-      // A reader that failed once (lost membership, broker error) is not trusted again; the next read opens a new one.
-      this.evict(topic, partition, reader);
-      throw err;
-    }
-  }
-
-  private async readWith(
-    reader: Reader,
-    topic: string,
-    partition: number,
-    offset: number,
-    max: number,
-    end: number,
-  ): Promise<LogRecord[]> {
-    const c = reader.consumer;
-    if (c.position(topic, partition) !== offset) c.seek(topic, partition, offset);
-    const out: LogRecord[] = [];
-    const deadline = Date.now() + this.readTimeoutMs;
-    while (out.length === 0 && c.position(topic, partition) < end) {
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new ConnectionError(
-          `read ${topic}-${partition} from ${offset}: no records within ${this.readTimeoutMs} ms though the broker reports end ${end}`,
-        );
-      out.push(...(await c.poll({ maxRecords: max, timeoutMs: Math.min(left, 1_000) })));
-    }
-    // Top up from what the reader already buffered; the caller reads again for more.
-    while (out.length < max) {
-      const more = await c.poll({ maxRecords: max - out.length, timeoutMs: 0 });
-      if (more.length === 0) break;
-      out.push(...more);
-    }
-    return out;
-  }
-
-  private async reader(topic: string, partition: number): Promise<Reader> {
-    const key = `${topic}\u0000${partition}`;
-    const cached = this.readers.get(key);
-    if (cached) return cached;
-    const consumer = await KafkaLogConsumer.open(this.host, {
-      topics: [topic],
-      partitions: [partition],
-      from: 'earliest',
-    });
-    const raced = this.readers.get(key);
-    if (raced) {
-      await consumer.close();
-      return raced;
-    }
-    const reader: Reader = { consumer, turn: Promise.resolve(), idle: undefined };
-    this.readers.set(key, reader);
-    return reader;
-  }
-
-  private touch(topic: string, partition: number, reader: Reader): void {
-    clearTimeout(reader.idle);
-    reader.idle = setTimeout(() => this.evict(topic, partition, reader), this.readerIdleMs);
-    reader.idle.unref();
-  }
-
-  private evict(topic: string, partition: number, reader: Reader): void {
-    clearTimeout(reader.idle);
-    const key = `${topic}\u0000${partition}`;
-    if (this.readers.get(key) !== reader) return;
-    this.readers.delete(key);
-    reader.turn.then(() => reader.consumer.close()).catch(() => undefined);
+    return this.readers.read(topic, partition, offset, maxRecords, range.end);
   }
 
   async consumer(options: ConsumerOptions): Promise<LogConsumer> {
@@ -638,8 +386,8 @@ export class KafkaLog implements EventLog {
    * brokers) are asked again from a short-lived member of the group.
    */
   async committedOffsets(group: string, topic: string): Promise<Map<number, number>> {
-    const n = await this.partitionCount(topic);
-    const admin = await this.admin();
+    const n = await this.topicAdmin.partitionCount(topic);
+    const admin = await this.topicAdmin.admin();
     const out = new Map<number, number>();
     try {
       const [answer] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -666,16 +414,11 @@ export class KafkaLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    const readers = [...this.readers.values()];
-    this.readers.clear();
-    for (const r of readers) clearTimeout(r.idle);
-    await Promise.allSettled([...this.consumers, ...readers.map((r) => r.consumer)].map((c) => c.close()));
+    await Promise.allSettled([...[...this.consumers].map((c) => c.close()), this.readers.close()]);
     this.consumers.clear();
     this.closed = true;
     const producer = this.producerClient;
-    const admin = this.adminClient;
     this.producerClient = undefined;
-    this.adminClient = undefined;
-    await Promise.allSettled([producer?.then((p) => p.disconnect()), admin?.then((a) => a.disconnect())]);
+    await Promise.allSettled([producer?.then((p) => p.disconnect()), this.topicAdmin.close()]);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { TopologyError } from '../../errors.js';
 import type { EventLog } from '../../log/log.js';
-import { DLQ_TOPIC } from '../dead-letter.js';
+import { catalogueSpec, DLQ_TOPIC } from '../../topics/catalogue.js';
 import type { Topology } from '../topology.js';
 
 /** Returns the partition count every task of the topology shares. */
@@ -40,6 +40,6 @@ export async function prepareTopics(topology: Topology, log: EventLog): Promise<
   for (const topic of topology.sinkTopics()) {
     if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
   }
-  if (!(await log.describeTopic(DLQ_TOPIC))) await log.ensureTopic({ name: DLQ_TOPIC, partitions: 1 });
+  if (!(await log.describeTopic(DLQ_TOPIC))) await log.ensureTopic(catalogueSpec(DLQ_TOPIC, partitions));
   return partitions;
 }
