@@ -73,7 +73,9 @@ export class ServingBundle {
     readonly index: IndexVersion,
     readonly vocab: ModelVocabularies,
     readonly models: Models,
-    readonly ann: AnnIndex,
+    /** The served index: memory-mapped from `annPath` until the first change, then a changeable copy. */
+    private served: AnnIndex,
+    private readonly annPath: string,
     /** Whether the ranker may reorder retrieval: its holdout AUC beat the CTR baseline's. */
     readonly rankerTrusted: boolean,
   ) {}
@@ -116,8 +118,10 @@ export class ServingBundle {
     const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
     const modelDir = dirname(store.localPath(model.artifacts[0]!.uri));
     const vocab = await loadModelVocabularies(join(modelDir, 'dataset.json'));
-    const ann = AnnIndex.load(join(indexDir, 'index.usearch'));
-    const models = await loadModels(modelDir, { threads: 1 });
+    const annPath = join(indexDir, 'index.usearch');
+    // Mapped, not read into memory: a copy to change is made only when a change arrives (`writable`).
+    const ann = AnnIndex.view(annPath);
+    const models = await loadModels(modelDir, { threads: 1, ownThread: true });
     const auc = model.metrics.ranker_auc;
     const baseline = model.metrics.ctr_baseline_auc;
     const bundle = new ServingBundle(
@@ -126,6 +130,7 @@ export class ServingBundle {
       vocab,
       models,
       ann,
+      annPath,
       auc !== undefined && baseline !== undefined && auc > baseline,
     );
     try {
@@ -138,6 +143,10 @@ export class ServingBundle {
       throw error;
     }
     return bundle;
+  }
+
+  get ann(): AnnIndex {
+    return this.served;
   }
 
   get modelLabel(): string {
@@ -256,7 +265,7 @@ export class ServingBundle {
       this.track(itemId, final, ts);
       return final;
     });
-    this.ann.upsert(assigned, vectors);
+    if (assigned.length > 0) this.writable().upsert(assigned, vectors);
   }
 
   private removeItems(itemIds: readonly string[]): void {
@@ -269,7 +278,18 @@ export class ServingBundle {
       this.itemOf.delete(key);
       this.indexedTs.delete(itemId);
     }
-    this.ann.remove(keys);
+    if (keys.length > 0) this.writable().remove(keys);
+  }
+
+  /**
+   * The index to change: the mapped file is read into memory (a copy usearch
+   * lets change) the first time something changes. That read takes
+   * ~100 ms on 100,000 items, so a swap no longer pays it; the first catalog
+   * change or delta after a swap does.
+   */
+  private writable(): AnnIndex {
+    if (this.served.readOnly) this.served = AnnIndex.load(this.annPath);
+    return this.served;
   }
 
   /** One request through each session, so the first real request does not pay for their set-up. */
