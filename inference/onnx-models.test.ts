@@ -208,6 +208,29 @@ describe('ONNX models exported by PyTorch', { skip: python.found ? false : pytho
     await assert.rejects(loadModels(join(dir, 'missing')), ArtifactIntegrityError);
   });
 
+  test('on a session thread, concurrent runs are joined into one batch and each caller gets its own rows', async () => {
+    const models = await loadModels(dir, { ownThread: true });
+    try {
+      const good = { ...(batch(parity.ranker!.inputs, 'bigint') as unknown as RankerInputs), size: 4 };
+      const answers = await Promise.allSettled([
+        models.ranker.score(good),
+        models.ranker.score(good),
+        models.ranker.score({ ...good, cross_dense: new Float32Array(3) }),
+        models.ranker.score(good),
+      ]);
+      assert.equal(answers[2]!.status, 'rejected');
+      assert.ok((answers[2] as PromiseRejectedResult).reason instanceof InferenceError);
+      for (const i of [0, 1, 3]) {
+        const scores = (answers[i] as PromiseFulfilledResult<Awaited<ReturnType<typeof models.ranker.score>>>)
+          .value;
+        assert.ok(maxDifference(scores.click, parity.ranker!.outputs.click!.data) < 1e-5);
+        assert.ok(maxDifference(scores.engagement, parity.ranker!.outputs.engagement!.data) < 1e-5);
+      }
+    } finally {
+      await models.close();
+    }
+  });
+
   test('a session thread reports the same error classes, for a batch and for a missing file', async () => {
     await assert.rejects(loadModels(join(dir, 'missing'), { ownThread: true }), ArtifactIntegrityError);
     const models = await loadModels(dir, { ownThread: true });

@@ -17,6 +17,7 @@
  * ```
  */
 import { join } from 'node:path';
+import { BatchingSession } from './batching-session.js';
 import { InferenceError } from './errors.js';
 import { type Column, type ModelSession, OnnxModel, type SessionOptions } from './onnx-session.js';
 import { SessionThread } from './session-thread.js';
@@ -34,11 +35,15 @@ export interface ModelsOptions extends SessionOptions {
   /**
    * Create and run the three sessions on a worker thread of their own, so
    * creating them (synchronous in onnxruntime) does not stall the caller's
-   * event loop: what a serving responder wants when it reloads. Default
-   * false: batch scoring runs them on the calling thread.
+   * event loop, and join the runs concurrent callers ask for into one batch
+   * (`BatchingSession`): what a serving responder wants. Default false:
+   * batch scoring runs them on the calling thread.
    */
   readonly ownThread?: boolean;
 }
+
+/** The most rows concurrent callers' runs are joined into (a ranker call of 100 candidates is 100 rows). */
+const BATCH_ROWS = 4096;
 
 /** Creates one session: `OnnxModel.load`, or a `SessionThread`'s. */
 export type SessionLoader = (path: string, options?: SessionOptions) => Promise<ModelSession>;
@@ -224,7 +229,7 @@ export async function loadModels(artifactDir: string, options: ModelsOptions = {
   let loader = onCallingThread;
   if (ownThread) {
     const thread = new SessionThread();
-    loader = (path, opts) => thread.load(path, opts);
+    loader = async (path, opts) => new BatchingSession(await thread.load(path, opts), BATCH_ROWS);
   }
   const loaded = await Promise.allSettled([
     UserTower.load(join(artifactDir, 'user_tower.onnx'), session, loader),
