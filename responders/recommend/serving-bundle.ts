@@ -52,6 +52,13 @@ export interface BundleSource {
 }
 
 const EMBED_BATCH = 512;
+/**
+ * Items walked between two turns of the event loop while a bundle loads or
+ * syncs the catalog: walking 100,000 items at once held requests up for
+ * tens to hundreds of milliseconds.
+ */
+const SLICE = 2048;
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
 
 /** `<name>@<version>`, as responses and served lists name versions. */
@@ -134,7 +141,11 @@ export class ServingBundle {
       auc !== undefined && baseline !== undefined && auc > baseline,
     );
     try {
-      for (const [itemId, key, ts] of manifest.items) bundle.track(itemId, key, ts);
+      for (let i = 0; i < manifest.items.length; i++) {
+        const [itemId, key, ts] = manifest.items[i]!;
+        bundle.track(itemId, key, ts);
+        if (i % SLICE === SLICE - 1) await breathe();
+      }
       if (delta !== undefined && deltaManifest !== undefined) bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], []);
       await bundle.warmUp();
@@ -200,12 +211,19 @@ export class ServingBundle {
    * Returns how many items were embedded.
    */
   async syncCatalog(changed: readonly Item[], removed: readonly string[]): Promise<number> {
-    const gone = [...removed, ...changed.filter((item) => !item.available).map((item) => item.item_id)];
+    const gone = [...removed];
+    for (let i = 0; i < changed.length; i++) {
+      if (!changed[i]!.available) gone.push(changed[i]!.item_id);
+      if (i % SLICE === SLICE - 1) await breathe();
+    }
     this.removeItems(gone);
-    const stale = changed.filter(
-      (item) =>
-        item.available && (this.indexedTs.get(item.item_id) ?? Number.NEGATIVE_INFINITY) < item.updated_ts,
-    );
+    const stale: Item[] = [];
+    for (let i = 0; i < changed.length; i++) {
+      const item = changed[i]!;
+      if (item.available && (this.indexedTs.get(item.item_id) ?? Number.NEGATIVE_INFINITY) < item.updated_ts)
+        stale.push(item);
+      if (i % SLICE === SLICE - 1) await breathe();
+    }
     let embedded = 0;
     for (let from = 0; from < stale.length && !this.closed; from += EMBED_BATCH) {
       const batch = stale.slice(from, from + EMBED_BATCH);
