@@ -7,7 +7,10 @@
  * of the full index, brings the index up to date with the catalog the
  * responder follows (items added, changed or made unavailable since the
  * index was built are embedded with the model's item tower, indexed or
- * removed), and warms the ONNX sessions up with one request each.
+ * removed), and warms the ONNX sessions up with one request each. Nothing
+ * long holds the event loop meanwhile: the sessions are created and run on
+ * a thread of their own, the index is memory-mapped until its first change,
+ * and items are walked in slices.
  *
  * Requests `acquire` the bundle for their duration; `retire` frees it once
  * the last one `release`s it, so a swap never closes a session under a
