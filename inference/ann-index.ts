@@ -180,6 +180,11 @@ export class AnnIndex {
     return AnnIndex.open(path, config, true);
   }
 
+  /** Whether the index is memory-mapped, so `upsert` and `remove` refuse. */
+  get readOnly(): boolean {
+    return this.viewOf !== undefined;
+  }
+
   get size(): number {
     return this.index.size();
   }

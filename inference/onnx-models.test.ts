@@ -177,22 +177,52 @@ describe('ONNX models exported by PyTorch', { skip: python.found ? false : pytho
     }
   });
 
-  test('the user tower, item tower and ranker of an artifact directory match torch', async () => {
-    const models = await loadModels(dir, { threads: 2 });
+  for (const ownThread of [false, true])
+    test(`the user tower, item tower and ranker of an artifact directory match torch${ownThread ? ', run on a session thread' : ''}`, async () => {
+      const models = await loadModels(dir, { threads: 2, ownThread });
+      try {
+        for (const ints of ['bigint', 'numbers'] as const) {
+          const user = await models.userTower.embed(
+            batch(parity.user_tower!.inputs, ints) as unknown as UserTowerInputs,
+          );
+          assert.ok(maxDifference(user, parity.user_tower!.outputs.embedding!.data) < 1e-5);
+          const item = await models.itemTower.embed(
+            batch(parity.item_tower!.inputs, ints) as unknown as ItemTowerInputs,
+          );
+          assert.ok(maxDifference(item, parity.item_tower!.outputs.embedding!.data) < 1e-5);
+          const scores = await models.ranker.score({
+            ...(batch(parity.ranker!.inputs, ints) as unknown as RankerInputs),
+            size: 4,
+          });
+          assert.ok(maxDifference(scores.click, parity.ranker!.outputs.click!.data) < 1e-5);
+          assert.ok(maxDifference(scores.engagement, parity.ranker!.outputs.engagement!.data) < 1e-5);
+        }
+      } finally {
+        await models.close();
+      }
+    });
+
+  test('a file that is not the model its wrapper expects, or no file, is refused at load', async () => {
+    await assert.rejects(ItemTower.load(join(dir, 'two_inputs.onnx')), /has outputs \[out\], not embedding/);
+    await assert.rejects(ItemTower.load(join(dir, 'ranker.onnx')), InferenceError);
+    await assert.rejects(loadModels(join(dir, 'missing')), ArtifactIntegrityError);
+  });
+
+  test('on a session thread, concurrent runs are joined into one batch and each caller gets its own rows', async () => {
+    const models = await loadModels(dir, { ownThread: true });
     try {
-      for (const ints of ['bigint', 'numbers'] as const) {
-        const user = await models.userTower.embed(
-          batch(parity.user_tower!.inputs, ints) as unknown as UserTowerInputs,
-        );
-        assert.ok(maxDifference(user, parity.user_tower!.outputs.embedding!.data) < 1e-5);
-        const item = await models.itemTower.embed(
-          batch(parity.item_tower!.inputs, ints) as unknown as ItemTowerInputs,
-        );
-        assert.ok(maxDifference(item, parity.item_tower!.outputs.embedding!.data) < 1e-5);
-        const scores = await models.ranker.score({
-          ...(batch(parity.ranker!.inputs, ints) as unknown as RankerInputs),
-          size: 4,
-        });
+      const good = { ...(batch(parity.ranker!.inputs, 'bigint') as unknown as RankerInputs), size: 4 };
+      const answers = await Promise.allSettled([
+        models.ranker.score(good),
+        models.ranker.score(good),
+        models.ranker.score({ ...good, cross_dense: new Float32Array(3) }),
+        models.ranker.score(good),
+      ]);
+      assert.equal(answers[2]!.status, 'rejected');
+      assert.ok((answers[2] as PromiseRejectedResult).reason instanceof InferenceError);
+      for (const i of [0, 1, 3]) {
+        const scores = (answers[i] as PromiseFulfilledResult<Awaited<ReturnType<typeof models.ranker.score>>>)
+          .value;
         assert.ok(maxDifference(scores.click, parity.ranker!.outputs.click!.data) < 1e-5);
         assert.ok(maxDifference(scores.engagement, parity.ranker!.outputs.engagement!.data) < 1e-5);
       }
@@ -201,10 +231,22 @@ describe('ONNX models exported by PyTorch', { skip: python.found ? false : pytho
     }
   });
 
-  test('a file that is not the model its wrapper expects, or no file, is refused at load', async () => {
-    await assert.rejects(ItemTower.load(join(dir, 'two_inputs.onnx')), /has outputs \[out\], not embedding/);
-    await assert.rejects(ItemTower.load(join(dir, 'ranker.onnx')), InferenceError);
-    await assert.rejects(loadModels(join(dir, 'missing')), ArtifactIntegrityError);
+  test('a session thread reports the same error classes, for a batch and for a missing file', async () => {
+    await assert.rejects(loadModels(join(dir, 'missing'), { ownThread: true }), ArtifactIntegrityError);
+    const models = await loadModels(dir, { ownThread: true });
+    try {
+      const good = batch(parity.user_tower!.inputs, 'bigint') as unknown as UserTowerInputs;
+      await assert.rejects(
+        models.userTower.embed({ ...good, user_dense: new Float32Array(1) }),
+        (err: unknown) => err instanceof InferenceError && /input user_dense has 1 values/.test(err.message),
+      );
+      assert.equal(
+        (await models.userTower.embed(good)).length,
+        parity.user_tower!.outputs.embedding!.data.length,
+      );
+    } finally {
+      await models.close();
+    }
   });
 
   test('checkParity reports each output within 1e-5 of torch, as export.py writes parity.json', async () => {

@@ -17,10 +17,37 @@
  * ```
  */
 import { join } from 'node:path';
+import { BatchingSession } from './batching-session.js';
 import { InferenceError } from './errors.js';
-import { type Column, OnnxModel, type SessionOptions } from './onnx-session.js';
+import { type Column, type ModelSession, OnnxModel, type SessionOptions } from './onnx-session.js';
+import { SessionThread } from './session-thread.js';
 
-export { type Column, OnnxModel, type SessionOptions, type ValueSpec } from './onnx-session.js';
+export {
+  type Column,
+  type ModelSession,
+  OnnxModel,
+  type SessionOptions,
+  type ValueSpec,
+} from './onnx-session.js';
+
+/** How `loadModels` creates the sessions of one artifact directory. */
+export interface ModelsOptions extends SessionOptions {
+  /**
+   * Create and run the three sessions on a worker thread of their own, so
+   * creating them (synchronous in onnxruntime) does not stall the caller's
+   * event loop, and join the runs concurrent callers ask for into one batch
+   * (`BatchingSession`): what a serving responder wants. Default false:
+   * batch scoring runs them on the calling thread.
+   */
+  readonly ownThread?: boolean;
+}
+
+/** The most rows concurrent callers' runs are joined into (a ranker call of 100 candidates is 100 rows). */
+const BATCH_ROWS = 4096;
+
+/** Creates one session: `OnnxModel.load`, or a `SessionThread`'s. */
+export type SessionLoader = (path: string, options?: SessionOptions) => Promise<ModelSession>;
+const onCallingThread: SessionLoader = (path, options) => OnnxModel.load(path, options);
 
 /** An int64 column: BigInt64Array, or Int32Array / integer numbers converted on the way in. */
 export type IntColumn = BigInt64Array | Int32Array | readonly number[];
@@ -82,8 +109,9 @@ async function loadWith(
   path: string,
   outputs: readonly string[],
   options?: SessionOptions,
-): Promise<OnnxModel> {
-  const model = await OnnxModel.load(path, options);
+  loader: SessionLoader = onCallingThread,
+): Promise<ModelSession> {
+  const model = await loader(path, options);
   const missing = outputs.filter((name) => !model.outputs.some((o) => o.name === name));
   if (missing.length > 0) {
     await model.close();
@@ -94,7 +122,7 @@ async function loadWith(
   return model;
 }
 
-function run(model: OnnxModel, batch: { readonly size?: number }): Promise<Record<string, Float32Array>> {
+function run(model: ModelSession, batch: { readonly size?: number }): Promise<Record<string, Float32Array>> {
   const { size, ...inputs } = batch;
   return model.run(inputs as Record<string, Column>, size);
 }
@@ -110,10 +138,10 @@ function run(model: OnnxModel, batch: { readonly size?: number }): Promise<Recor
  * ```
  */
 export class UserTower {
-  private constructor(readonly model: OnnxModel) {}
+  private constructor(readonly model: ModelSession) {}
 
-  static async load(path: string, options?: SessionOptions): Promise<UserTower> {
-    return new UserTower(await loadWith(path, ['embedding'], options));
+  static async load(path: string, options?: SessionOptions, loader?: SessionLoader): Promise<UserTower> {
+    return new UserTower(await loadWith(path, ['embedding'], options, loader));
   }
 
   async embed(batch: UserTowerInputs): Promise<Float32Array> {
@@ -136,10 +164,10 @@ export class UserTower {
  * ```
  */
 export class ItemTower {
-  private constructor(readonly model: OnnxModel) {}
+  private constructor(readonly model: ModelSession) {}
 
-  static async load(path: string, options?: SessionOptions): Promise<ItemTower> {
-    return new ItemTower(await loadWith(path, ['embedding'], options));
+  static async load(path: string, options?: SessionOptions, loader?: SessionLoader): Promise<ItemTower> {
+    return new ItemTower(await loadWith(path, ['embedding'], options, loader));
   }
 
   async embed(batch: ItemTowerInputs): Promise<Float32Array> {
@@ -162,10 +190,10 @@ export class ItemTower {
  * ```
  */
 export class Ranker {
-  private constructor(readonly model: OnnxModel) {}
+  private constructor(readonly model: ModelSession) {}
 
-  static async load(path: string, options?: SessionOptions): Promise<Ranker> {
-    return new Ranker(await loadWith(path, ['click', 'engagement'], options));
+  static async load(path: string, options?: SessionOptions, loader?: SessionLoader): Promise<Ranker> {
+    return new Ranker(await loadWith(path, ['click', 'engagement'], options, loader));
   }
 
   async score(batch: RankerInputs): Promise<RankerScores> {
@@ -193,13 +221,20 @@ export interface Models {
  * @example
  * ```ts
  * const models = await loadModels(artifactDir, { threads: 2 });
+ * const served = await loadModels(artifactDir, { threads: 1, ownThread: true });
  * ```
  */
-export async function loadModels(artifactDir: string, options?: SessionOptions): Promise<Models> {
+export async function loadModels(artifactDir: string, options: ModelsOptions = {}): Promise<Models> {
+  const { ownThread, ...session } = options;
+  let loader = onCallingThread;
+  if (ownThread) {
+    const thread = new SessionThread();
+    loader = async (path, opts) => new BatchingSession(await thread.load(path, opts), BATCH_ROWS);
+  }
   const loaded = await Promise.allSettled([
-    UserTower.load(join(artifactDir, 'user_tower.onnx'), options),
-    ItemTower.load(join(artifactDir, 'item_tower.onnx'), options),
-    Ranker.load(join(artifactDir, 'ranker.onnx'), options),
+    UserTower.load(join(artifactDir, 'user_tower.onnx'), session, loader),
+    ItemTower.load(join(artifactDir, 'item_tower.onnx'), session, loader),
+    Ranker.load(join(artifactDir, 'ranker.onnx'), session, loader),
   ]);
   const [userTower, itemTower, ranker] = loaded;
   if (userTower.status === 'fulfilled' && itemTower.status === 'fulfilled' && ranker.status === 'fulfilled')

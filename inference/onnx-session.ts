@@ -78,6 +78,18 @@ function toTensor(path: string, spec: ValueSpec, data: Column, dims: number[]): 
 }
 
 /**
+ * What serving code uses of a model: `OnnxModel` on the calling thread, or
+ * one on a `SessionThread` (`session-thread.ts`).
+ */
+export interface ModelSession {
+  readonly path: string;
+  readonly inputs: readonly ValueSpec[];
+  readonly outputs: readonly ValueSpec[];
+  run(inputs: Readonly<Record<string, Column>>, rows?: number): Promise<Record<string, Float32Array>>;
+  close(): Promise<void>;
+}
+
+/**
  * One ONNX model with named inputs and float32 outputs; `inputs` and
  * `outputs` are what the model declares.
  *
@@ -87,7 +99,7 @@ function toTensor(path: string, spec: ValueSpec, data: Column, dims: number[]): 
  * model.inputs.find((i) => i.name === 'history_items')?.shape; // ['batch', 20]
  * ```
  */
-export class OnnxModel {
+export class OnnxModel implements ModelSession {
   readonly inputs: readonly ValueSpec[];
   readonly outputs: readonly ValueSpec[];
   /** Values per row of each input, in `inputs` order. */

@@ -24,7 +24,9 @@
  * 202, read by the features application's consumer, folded into the
  * user's view, and becomes visible to recommendations only when that
  * application commits (the in-process online store reads committed state
- * only), every `RECSTREAM_COMMIT_INTERVAL_MS` (`config.commit_interval_ms`).
+ * only): once its input has been idle for `RECSTREAM_COMMIT_IDLE_MS`
+ * (`config.commit_idle_ms`), at the latest every
+ * `RECSTREAM_COMMIT_INTERVAL_MS` (`config.commit_interval_ms`).
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +56,7 @@ const ids = (page: Page) => page.items.map((i) => i.item_id).join(',');
 export const freshnessSuite: Suite = async ({ scale, workDir, progress }) => {
   const size = SIZES[scale];
   const world = await serveWorld(scale, progress);
-  const commitIntervalMs = loadConfig().commitIntervalMs;
+  const { commitIntervalMs, commitIdleMs } = loadConfig();
   const loadAtStart = loadavg()[0]!;
   const unpin = pinLoadGenerator();
   const pressureAtStart = cpuPressure();
@@ -67,7 +69,9 @@ export const freshnessSuite: Suite = async ({ scale, workDir, progress }) => {
   let clickedGone = 0;
   try {
     const dataDir = await copyWorld(world, join(workDir, 'data'));
-    progress(`starting recstream serve on ${dataDir} (commit interval ${commitIntervalMs} ms)`);
+    progress(
+      `starting recstream serve on ${dataDir} (commit interval ${commitIntervalMs} ms, idle commit ${commitIdleMs} ms)`,
+    );
     const server = await startChild({
       args: [CLI, 'serve', '--data-dir', dataDir],
       env: { RECSTREAM_HTTP_PORT: '0', RECSTREAM_HTTP_HOST: '127.0.0.1' },
@@ -163,8 +167,9 @@ export const freshnessSuite: Suite = async ({ scale, workDir, progress }) => {
     freshness_p90_ms: round(percentile(freshness, 0.9)),
     freshness_max_ms: round(Math.max(...freshness)),
     commit_interval_ms: commitIntervalMs,
+    commit_idle_ms: commitIdleMs,
     bound:
-      'the features application commits every commit_interval_ms; the in-process store reads committed state only',
+      'the features application commits once its input is idle for commit_idle_ms, at the latest every commit_interval_ms; the in-process store reads committed state only',
     backend: 'embedded log, in-process online store (features application in the responder process)',
     items: world.catalogItems,
     indexed_items: world.indexedItems,

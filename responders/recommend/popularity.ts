@@ -18,6 +18,7 @@ import type { Logger } from '../../runtime/observability/logger.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Item } from '../../schemas/generated/types.js';
 import type { LiveTable } from './live-table.js';
+import { topK } from './top-k.js';
 
 export interface PopularityOptions {
   readonly online: OnlineStore;
@@ -83,16 +84,14 @@ export class PopularityLists {
     }
     const order = (a: { item: string; score: number }, b: { item: string; score: number }) =>
       b.score - a.score || (a.item < b.item ? -1 : 1);
-    this.global = scored
-      .sort((a, b) => b.score - a.score || b.total - a.total || (a.item < b.item ? -1 : 1))
-      .slice(0, depth)
-      .map((s) => s.item);
+    this.global = topK(
+      scored,
+      depth,
+      (a, b) => b.score - a.score || b.total - a.total || (a.item < b.item ? -1 : 1),
+    ).map((s) => s.item);
     const byCountry = new Map<string, readonly string[]>();
     for (const [country, list] of countries) {
-      const top = list
-        .sort(order)
-        .slice(0, depth)
-        .map((s) => s.item);
+      const top = topK(list, depth, order).map((s) => s.item);
       // A small segment is topped up from the global list so it still fills a page.
       const seen = new Set(top);
       for (const item of this.global) if (top.length < depth && !seen.has(item)) top.push(item);

@@ -7,7 +7,10 @@
  * of the full index, brings the index up to date with the catalog the
  * responder follows (items added, changed or made unavailable since the
  * index was built are embedded with the model's item tower, indexed or
- * removed), and warms the ONNX sessions up with one request each.
+ * removed), and warms the ONNX sessions up with one request each. Nothing
+ * long holds the event loop meanwhile: the sessions are created and run on
+ * a thread of their own, the index is memory-mapped until its first change,
+ * and items are walked in slices.
  *
  * Requests `acquire` the bundle for their duration; `retire` frees it once
  * the last one `release`s it, so a swap never closes a session under a
@@ -52,6 +55,13 @@ export interface BundleSource {
 }
 
 const EMBED_BATCH = 512;
+/**
+ * Items walked between two turns of the event loop while a bundle loads or
+ * syncs the catalog: walking 100,000 items at once held requests up for
+ * tens to hundreds of milliseconds.
+ */
+const SLICE = 2048;
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
 
 /** `<name>@<version>`, as responses and served lists name versions. */
@@ -73,7 +83,9 @@ export class ServingBundle {
     readonly index: IndexVersion,
     readonly vocab: ModelVocabularies,
     readonly models: Models,
-    readonly ann: AnnIndex,
+    /** The served index: memory-mapped from `annPath` until the first change, then a changeable copy. */
+    private served: AnnIndex,
+    private readonly annPath: string,
     /** Whether the ranker may reorder retrieval: its holdout AUC beat the CTR baseline's. */
     readonly rankerTrusted: boolean,
   ) {}
@@ -116,8 +128,10 @@ export class ServingBundle {
     const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
     const modelDir = dirname(store.localPath(model.artifacts[0]!.uri));
     const vocab = await loadModelVocabularies(join(modelDir, 'dataset.json'));
-    const ann = AnnIndex.load(join(indexDir, 'index.usearch'));
-    const models = await loadModels(modelDir, { threads: 1 });
+    const annPath = join(indexDir, 'index.usearch');
+    // Mapped, not read into memory: a copy to change is made only when a change arrives (`writable`).
+    const ann = AnnIndex.view(annPath);
+    const models = await loadModels(modelDir, { threads: 1, ownThread: true });
     const auc = model.metrics.ranker_auc;
     const baseline = model.metrics.ctr_baseline_auc;
     const bundle = new ServingBundle(
@@ -126,10 +140,15 @@ export class ServingBundle {
       vocab,
       models,
       ann,
+      annPath,
       auc !== undefined && baseline !== undefined && auc > baseline,
     );
     try {
-      for (const [itemId, key, ts] of manifest.items) bundle.track(itemId, key, ts);
+      for (let i = 0; i < manifest.items.length; i++) {
+        const [itemId, key, ts] = manifest.items[i]!;
+        bundle.track(itemId, key, ts);
+        if (i % SLICE === SLICE - 1) await breathe();
+      }
       if (delta !== undefined && deltaManifest !== undefined) bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], []);
       await bundle.warmUp();
@@ -138,6 +157,10 @@ export class ServingBundle {
       throw error;
     }
     return bundle;
+  }
+
+  get ann(): AnnIndex {
+    return this.served;
   }
 
   get modelLabel(): string {
@@ -191,12 +214,19 @@ export class ServingBundle {
    * Returns how many items were embedded.
    */
   async syncCatalog(changed: readonly Item[], removed: readonly string[]): Promise<number> {
-    const gone = [...removed, ...changed.filter((item) => !item.available).map((item) => item.item_id)];
+    const gone = [...removed];
+    for (let i = 0; i < changed.length; i++) {
+      if (!changed[i]!.available) gone.push(changed[i]!.item_id);
+      if (i % SLICE === SLICE - 1) await breathe();
+    }
     this.removeItems(gone);
-    const stale = changed.filter(
-      (item) =>
-        item.available && (this.indexedTs.get(item.item_id) ?? Number.NEGATIVE_INFINITY) < item.updated_ts,
-    );
+    const stale: Item[] = [];
+    for (let i = 0; i < changed.length; i++) {
+      const item = changed[i]!;
+      if (item.available && (this.indexedTs.get(item.item_id) ?? Number.NEGATIVE_INFINITY) < item.updated_ts)
+        stale.push(item);
+      if (i % SLICE === SLICE - 1) await breathe();
+    }
     let embedded = 0;
     for (let from = 0; from < stale.length && !this.closed; from += EMBED_BATCH) {
       const batch = stale.slice(from, from + EMBED_BATCH);
@@ -256,7 +286,7 @@ export class ServingBundle {
       this.track(itemId, final, ts);
       return final;
     });
-    this.ann.upsert(assigned, vectors);
+    if (assigned.length > 0) this.writable().upsert(assigned, vectors);
   }
 
   private removeItems(itemIds: readonly string[]): void {
@@ -269,7 +299,18 @@ export class ServingBundle {
       this.itemOf.delete(key);
       this.indexedTs.delete(itemId);
     }
-    this.ann.remove(keys);
+    if (keys.length > 0) this.writable().remove(keys);
+  }
+
+  /**
+   * The index to change: the mapped file is read into memory (a copy usearch
+   * lets change) the first time something changes. That read takes
+   * ~100 ms on 100,000 items, so a swap no longer pays it; the first catalog
+   * change or delta after a swap does.
+   */
+  private writable(): AnnIndex {
+    if (this.served.readOnly) this.served = AnnIndex.load(this.annPath);
+    return this.served;
   }
 
   /** One request through each session, so the first real request does not pay for their set-up. */

@@ -1,0 +1,122 @@
+/**
+ * ONNX sessions that live on a worker thread of their own (`session-worker.ts`).
+ * onnxruntime-node creates a session synchronously, so a responder that
+ * loads a new model version on its event loop stops answering for as long
+ * as parsing and optimising the three graphs takes (150–350 ms measured on
+ * the serving world). Sessions created here cost the event loop nothing
+ * while they load, and run with the same checks as `OnnxModel`: errors
+ * come back as the same classes (`InferenceError`,
+ * `ArtifactIntegrityError`). The thread keeps the process alive only
+ * while an answer is awaited, and ends when its last session closes.
+ *
+ * @example
+ * ```ts
+ * const thread = new SessionThread();
+ * const tower = await thread.load(join(artifactDir, 'user_tower.onnx'), { threads: 1 });
+ * const { embedding } = await tower.run(inputs);
+ * await tower.close(); // the thread ends with its last session
+ * ```
+ */
+import { Worker } from 'node:worker_threads';
+import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { InferenceError } from './errors.js';
+import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-session.js';
+import type { SessionReply, SessionRequest } from './session-worker.js';
+
+type Pending = { resolve: (reply: SessionReply & { ok: true }) => void; reject: (error: Error) => void };
+type Ask = SessionRequest extends infer R ? (R extends SessionRequest ? Omit<R, 'id'> : never) : never;
+
+export class SessionThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private open = 0;
+  private failure: Error | undefined;
+
+  constructor() {
+    this.worker = new Worker(new URL('./session-worker.js', import.meta.url));
+    this.worker.unref();
+    this.worker.on('message', (reply: SessionReply) => this.settle(reply));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) =>
+      this.fail(new InferenceError(`the ONNX session thread exited (${code})`)),
+    );
+  }
+
+  /** Creates a session for the model at `path` on the thread. */
+  async load(path: string, options: SessionOptions = {}): Promise<ModelSession> {
+    this.open++;
+    try {
+      const reply = await this.ask({ op: 'load', path, options });
+      return new ThreadModel(this, reply.model!, path, reply.inputs!, reply.outputs!);
+    } catch (error) {
+      await this.closed();
+      throw error;
+    }
+  }
+
+  /** @internal */
+  async run(model: number, inputs: Readonly<Record<string, Column>>, rows?: number) {
+    return (await this.ask({ op: 'run', model, inputs, rows })).out!;
+  }
+
+  /** @internal */
+  async close(model: number): Promise<void> {
+    try {
+      await this.ask({ op: 'close', model });
+    } finally {
+      await this.closed();
+    }
+  }
+
+  private async closed(): Promise<void> {
+    this.open--;
+    if (this.open === 0) await this.worker.terminate();
+  }
+
+  private ask(request: Ask): Promise<SessionReply & { ok: true }> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  private settle(reply: SessionReply): void {
+    const waiting = this.pending.get(reply.id);
+    if (waiting === undefined) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (reply.ok) waiting.resolve(reply);
+    else if (reply.kind === 'inference') waiting.reject(new InferenceError(reply.message));
+    else if (reply.kind === 'artifact') waiting.reject(new ArtifactIntegrityError(reply.message));
+    else waiting.reject(new Error(reply.message));
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiting of this.pending.values()) waiting.reject(error);
+    this.pending.clear();
+  }
+}
+
+/** A session on a `SessionThread`, used as an `OnnxModel` is. */
+class ThreadModel implements ModelSession {
+  constructor(
+    private readonly thread: SessionThread,
+    private readonly id: number,
+    readonly path: string,
+    readonly inputs: readonly ValueSpec[],
+    readonly outputs: readonly ValueSpec[],
+  ) {}
+
+  run(inputs: Readonly<Record<string, Column>>, rows?: number): Promise<Record<string, Float32Array>> {
+    return this.thread.run(this.id, inputs, rows);
+  }
+
+  close(): Promise<void> {
+    return this.thread.close(this.id);
+  }
+}
