@@ -60,7 +60,7 @@ async function stop(child: ChildProcess): Promise<void> {
   const done = finished(child);
   child.kill('SIGTERM');
   const result = await done;
-  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.code, 0, `exit ${result.code}, signal ${result.signal}: ${result.stderr.slice(-4000)}`);
 }
 
 test('two --instance processes, one killed and restarted on an empty disk, leave a single instance’s stores', {
@@ -77,10 +77,11 @@ test('two --instance processes, one killed and restarted on an empty disk, leave
       // Written before the instances start: go-mokapi can hand a fetch a partition it is appending to
       // half-written (kafkajs then fails with "Invalid array length"), which a real broker never does.
       await planAndSimulate(join(dir, 'producer'), env);
-      // Commits a second apart, so the kill below falls between two commits: a kill inside one (between
-      // the changelog appends of its stores) together with a lost disk leaves changelogs that disagree,
-      // which needs a reset (docs/runbooks.md, "Lost disk"), not a restore.
-      const instanceEnv = { ...env, RECSTREAM_COMMIT_INTERVAL_MS: '1000' };
+      // Commits a second apart and never early on idle input, so the kill below falls between two
+      // commits: a kill inside one (between the changelog appends of its stores) together with a lost
+      // disk leaves changelogs that disagree, which needs a reset (docs/runbooks.md, "Lost disk"), not a
+      // restore.
+      const instanceEnv = { ...env, RECSTREAM_COMMIT_INTERVAL_MS: '1000', RECSTREAM_COMMIT_IDLE_MS: '0' };
       const first = await startInstance('0/2', a, instanceEnv);
       let second = await startInstance('1/2', b, instanceEnv);
       // Instance 1 dies once its first commit reached every changelog, in the middle of its backlog.
