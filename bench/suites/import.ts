@@ -19,8 +19,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
 import { ensureImportTopics } from '../../runtime/import/importer.js';
 import { type ImportReport, openImportSource, runImport } from '../../runtime/import/index.js';
@@ -30,15 +29,13 @@ import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Interaction } from '../../schemas/generated/types.js';
 import { seededRandom } from '../../sim/interaction-load.js';
+import { BENCH_DATA_DIR } from '../datasets.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
 const SIZES = {
   small: { lines: 200_000, users: 10_000, items: 3_000, runs: 3 },
   full: { lines: 2_000_000, users: 100_000, items: 20_000, runs: 3 },
 };
-
-/** The shared real data sets (DESIGN.md §10), beside the repository. */
-const SHARED_DATA = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 
 async function withPlatform<T>(dataDir: string, fn: (platform: Platform) => Promise<T>): Promise<T> {
   const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
@@ -130,8 +127,8 @@ export const importSuite: Suite = async ({ scale, workDir, progress }): Promise<
   ];
 
   const real: [string, string, string][] = [
-    ['ml100k_import_seconds', 'movielens', join(SHARED_DATA, 'ml-100k')],
-    ['lastfm_import_seconds', 'lines', join(SHARED_DATA, 'lastfm', 'train.txt')],
+    ['ml100k_import_seconds', 'movielens', join(BENCH_DATA_DIR, 'ml-100k')],
+    ['lastfm_import_seconds', 'lines', join(BENCH_DATA_DIR, 'lastfm', 'train.txt')],
   ];
   for (const [name, format, path] of real) {
     if (!existsSync(path)) {
@@ -148,7 +145,7 @@ export const importSuite: Suite = async ({ scale, workDir, progress }): Promise<
       metric('import', name, median(reports.map((r) => r.seconds)), 's', false, {
         backend: 'embedded',
         format,
-        dataset: path.replace(SHARED_DATA, '../shared/data/'),
+        dataset: relative(BENCH_DATA_DIR, path),
         interactions: last.interactions,
         items: last.items.metadata + last.items.minimal,
         users: last.users.metadata + last.users.minimal,

@@ -11,9 +11,9 @@
  * onnxruntime, exact retrieval over the model's item embeddings, items
  * seen in training left out.
  *
- * - `lastfm` (`../shared/data/lastfm`): train.txt + valid.txt → test.txt,
+ * - `lastfm` (`lastfm/` in BENCH_DATA_DIR): train.txt + valid.txt → test.txt,
  *   all items ranked (the graph-CF protocol).
- * - `ml-100k` (`../shared/data/ml-100k`): u1.base → u1.test, every rated
+ * - `ml-100k` (`ml-100k/` in BENCH_DATA_DIR): u1.base → u1.test, every rated
  *   test item relevant.
  * - `synthetic`: a simulated world; relevant = each user's 20 most
  *   preferred items by the simulator's ground truth, nothing left out.
@@ -41,11 +41,11 @@ import { openPlatform } from '../../runtime/platform.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { FileArtifactStore } from '../../trainer/model-store.js';
 import { readTopic } from '../../trainer/topic-reader.js';
+import { BENCH_DATA_DIR } from '../datasets.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, metric, type Scale, type Suite } from '../result.js';
 import { timedTrainRound } from '../train-round.js';
 
-const SHARED_DATA = resolve(process.cwd(), '..', 'shared', 'data');
 /** The suite's results file (what `recstream bench` writes), whether run from dist/ or a checkout. */
 const RESULTS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench/results/quality.json');
 const DATASETS = ['synthetic', 'lastfm', 'ml-100k'];
@@ -96,7 +96,7 @@ async function processAll(dataDir: string): Promise<void> {
 }
 
 async function prepareLastfm(dataDir: string): Promise<Prepared> {
-  const dir = join(SHARED_DATA, 'lastfm');
+  const dir = join(BENCH_DATA_DIR, 'lastfm');
   const start = Date.parse('2020-01-01T00:00:00Z');
   for (const [file, day] of [
     ['train.txt', 0],
@@ -141,7 +141,7 @@ async function readRatings(path: string): Promise<{ sets: ItemSets; maxTs: numbe
  * copy in the work dir beside links to the folder's metadata files.
  */
 async function prepareMovielens(dataDir: string): Promise<Prepared> {
-  const dir = join(SHARED_DATA, 'ml-100k');
+  const dir = join(BENCH_DATA_DIR, 'ml-100k');
   const sorted = join(dataDir, '..', 'ml-100k-by-time');
   await mkdir(sorted, { recursive: true });
   const ratings = (await readFile(join(dir, 'u1.base'), 'utf8')).split('\n').filter(Boolean);
@@ -413,8 +413,8 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
     ['ml-100k', 'u1.base', prepareMovielens],
   ] as const) {
     if (!selected.has(name)) continue;
-    if (existsSync(join(SHARED_DATA, name, file))) datasets.push([name, prepare]);
-    else progress(`${name} skipped: ${join(SHARED_DATA, name)} not found`);
+    if (existsSync(join(BENCH_DATA_DIR, name, file))) datasets.push([name, prepare]);
+    else progress(`${name} skipped: ${join(BENCH_DATA_DIR, name)} not found`);
   }
   const results: BenchResult[] = [];
   for (const [name, prepare] of datasets) {
