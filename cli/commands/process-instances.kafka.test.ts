@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { KafkaLog } from '../../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
+import { sleep } from '../../runtime/retry.js';
 import { finished, pathExists, runCliOk, startCli, stateDigests } from '../../test/cli.js';
 import {
   PIPELINE_APPS,
@@ -23,8 +24,6 @@ import {
   singleInstanceDigests,
   startKafkaPlatform,
 } from '../../test/kafka-pipeline.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -14,6 +14,7 @@ import { seededRandom } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { writeInteractions } from '../../test/platform.js';
+import { sleep } from '../retry.js';
 
 const EVENTS = 150_000;
 const USERS = 3_000;
@@ -101,8 +102,7 @@ test('SIGTERM drains, commits what was processed and exits 0', { timeout: 120_00
     });
     const done = finished(child);
     // Signalled once the child has committed something (its changelog grew), however long start-up took.
-    for (let tries = 0; tries < 120 && !(await changelogRecords(dataDir)); tries++)
-      await new Promise((r) => setTimeout(r, 250));
+    for (let tries = 0; tries < 120 && !(await changelogRecords(dataDir)); tries++) await sleep(250);
     child.kill('SIGTERM');
     const result = await done;
     assert.equal(result.code, 0, result.stderr);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
 import { Registry, runtimeMetrics } from '../observability/metrics.js';
+import { sleep } from '../retry.js';
 import { StreamRunner } from './runner.js';
 import { TopologyBuilder } from './topology.js';
 import { jsonLetters, text, wordCount } from './word-count.fixture.js';
@@ -133,10 +134,9 @@ test('a running loop commits once its input goes idle, long before the commit in
     const waited = waiting.run();
     await log.append('rec.lines', [{ key: 'a', value: Buffer.from('hello idle world') }]);
     // The words reach the internal topic only with a commit: the line is all there is to process.
-    for (let i = 0; i < 1000 && waiting.progress().processed === 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && waiting.progress().processed === 0; i++) await sleep(10);
     assert.equal(waiting.progress().processed, 1);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.equal(waiting.progress().commits, 0, 'with idle commits off, nothing commits before the interval');
     waiting.stop();
     await waited;
@@ -144,8 +144,7 @@ test('a running loop commits once its input goes idle, long before the commit in
     // A fresh state reads the same line again from the earliest offset.
     const idle = await start(10, 'idle');
     const running = idle.run();
-    for (let i = 0; i < 1000 && idle.progress().commits === 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && idle.progress().commits === 0; i++) await sleep(10);
     assert.ok(idle.progress().commits > 0, 'the idle loop committed its records');
     idle.stop();
     await running;
