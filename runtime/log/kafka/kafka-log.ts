@@ -8,7 +8,7 @@
  *   each ack can count its records.
  * - Topic management and offsets use the admin client.
  * - Consumers are kafkajs group members with a fixed assignment; see
- *   `consumer.ts`.
+ *   `group-member.ts`, `consumer.ts` and `commit-member.ts`.
  * - `read` keeps one cached reader (a consumer of its own group) per
  *   partition: the first read of a partition pays a group join (the broker's
  *   `group.initial.rebalance.delay.ms`, 3 s by default, 0 in development
@@ -47,8 +47,10 @@ import type {
   TopicSpec,
 } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
-import { type ConsumerHost, type ConsumerSettings, KafkaLogConsumer } from './consumer.js';
+import { CommitMember } from './commit-member.js';
+import { KafkaLogConsumer } from './consumer.js';
 import { brokerErrorType, kafkaError } from './errors.js';
+import type { ConsumerHost, ConsumerSettings, GroupMember } from './group-member.js';
 import { type KafkaLogLogger, kafkajsLogCreator, stderrLogger } from './logging.js';
 import { ReaderPool } from './reader-pool.js';
 import { requestChunks } from './request-chunks.js';
@@ -140,7 +142,7 @@ export class KafkaLog implements EventLog {
   private readonly topicAdmin: TopicAdmin;
   private producerClient: Promise<Producer> | undefined;
   private readonly roundRobin = new Map<string, number>();
-  private readonly consumers = new Set<KafkaLogConsumer>();
+  private readonly consumers = new Set<GroupMember>();
   private readonly readers: ReaderPool;
   private closed = false;
 
@@ -372,7 +374,7 @@ export class KafkaLog implements EventLog {
   async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     this.assertOpen();
     if (offsets.length === 0) return;
-    const member = await KafkaLogConsumer.member(this.host, group, offsets);
+    const member = await CommitMember.open(this.host, group, offsets);
     try {
       await member.commit(offsets);
     } finally {
@@ -398,7 +400,7 @@ export class KafkaLog implements EventLog {
     } catch (err) {
       if (brokerErrorType(err) !== 'UNKNOWN_MEMBER_ID')
         throw kafkaError(err, `read committed offsets of group ${group} on ${topic}`);
-      const member = await KafkaLogConsumer.member(
+      const member = await CommitMember.open(
         this.host,
         group,
         Array.from({ length: n }, (_, partition) => ({ topic, partition })),
