@@ -15,6 +15,7 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { TopicError } from '../../errors.js';
 import type { PartitionOffsets, TopicInfo, TopicSpec } from '../log.js';
+import { validateTopicSpec } from '../topic-spec.js';
 import { isUnsupportedApi, kafkaError } from './errors.js';
 import type { KafkaLogLogger } from './logging.js';
 
@@ -34,20 +35,6 @@ export interface TopicAdminOptions {
   readonly replicationFactor: number | undefined;
   /** Throws once the log is closed. */
   readonly assertOpen: () => void;
-}
-
-function validateSpec(spec: TopicSpec): void {
-  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(spec.name)) {
-    throw new TopicError(`invalid topic name ${JSON.stringify(spec.name)}: use 1-249 of [a-zA-Z0-9._-]`);
-  }
-  if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-    throw new TopicError(`topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
-  }
-  for (const field of ['retentionMs', 'retentionBytes'] as const) {
-    const v = spec[field];
-    if (v !== undefined && !(Number.isFinite(v) && v > 0))
-      throw new TopicError(`topic ${spec.name}: ${field} must be a positive number, got ${v}`);
-  }
 }
 
 export class TopicAdmin {
@@ -167,10 +154,11 @@ export class TopicAdmin {
     }));
   }
 
-  async ensureTopic(spec: TopicSpec): Promise<TopicInfo> {
+  async ensureTopic(requested: TopicSpec): Promise<TopicInfo> {
     this.options.assertOpen();
-    validateSpec(spec);
-    const compacted = spec.compacted ?? false;
+    // One rule for every back-end: a spec the embedded log refuses is refused here too.
+    const spec = validateTopicSpec(requested);
+    const compacted = spec.compacted;
     let [existing] = await this.infos([spec.name]);
     if (!existing) {
       const configEntries = [
