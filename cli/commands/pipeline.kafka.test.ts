@@ -3,9 +3,10 @@
  * processes pointed at a go-mokapi Kafka-protocol server (topics declared
  * from `recstream topics --plan`) and at `recstream registry serve`. The same
  * simulation processed there and on the embedded log leaves identical
- * `features` and `interaction-counts` stores, and the interactions on Kafka
- * are Confluent wire-format records that Confluent's own client decodes with
- * the registry server's schema ids.
+ * `features` and `interaction-counts` stores, `recstream materialize` copies
+ * them into Redis on loopback with the same keys and values from either log,
+ * and the interactions on Kafka are Confluent wire-format records that
+ * Confluent's own client decodes with the registry server's schema ids.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,9 @@ import { test } from 'node:test';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { KafkaLog } from '../../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
+import { type TestRedis, testRedis } from '../../runtime/online/redis/redis.fixture.js';
 import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { runCliOk } from '../../test/cli.js';
 import {
   type KafkaPlatform,
   PIPELINE_EVENTS,
@@ -24,6 +27,36 @@ import {
   singleInstanceDigests,
   startKafkaPlatform,
 } from '../../test/kafka-pipeline.js';
+
+/**
+ * `recstream materialize --once` of `data` into `redis`'s prefix, then what
+ * the active namespace holds: entity key (prefix left out) → view → value
+ * bytes (base64). The versions beside each value (`view@v`) and the progress
+ * hash are changelog offsets, which depend on when each back-end's commits
+ * fell, so they are left out; the values are what responders read.
+ */
+async function materialized(
+  data: string,
+  env: Record<string, string>,
+  redis: TestRedis,
+): Promise<Record<string, Record<string, string>>> {
+  await runCliOk(['materialize', '--once', '--data-dir', data], {
+    ...env,
+    RECSTREAM_REDIS_URL: redis.url,
+    RECSTREAM_REDIS_KEY_PREFIX: redis.prefix,
+  });
+  const out: Record<string, Record<string, string>> = {};
+  for (const key of await redis.keys('default:*')) {
+    if (key.endsWith(':progress') || key.endsWith(':lease')) continue;
+    const fields = await redis.client.hgetallBuffer(key);
+    out[key.slice(redis.prefix.length + 1)] = Object.fromEntries(
+      Object.entries(fields)
+        .filter(([field]) => !field.endsWith('@v'))
+        .map(([field, value]) => [field, value.toString('base64')]),
+    );
+  }
+  return out;
+}
 
 async function checkWireFormat(platform: KafkaPlatform): Promise<void> {
   const confluent = new SchemaRegistry({ host: platform.registryUrl });
@@ -55,6 +88,13 @@ async function checkWireFormat(platform: KafkaPlatform): Promise<void> {
 test('the same simulation processed on Kafka and on the embedded log leaves identical stores', {
   timeout: 300_000,
 }, async (t) => {
+  const onKafkaRedis = await testRedis();
+  if (typeof onKafkaRedis === 'string') return t.skip(onKafkaRedis);
+  const embeddedRedis = await testRedis();
+  if (typeof embeddedRedis === 'string') {
+    await onKafkaRedis.cleanup();
+    return t.skip(embeddedRedis);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'recstream-kafka-pipeline-'));
   try {
     const platform = await startKafkaPlatform(dir);
@@ -65,10 +105,8 @@ test('the same simulation processed on Kafka and on the embedded log leaves iden
           (topic) => topic.name === INTERACTIONS_TOPIC && topic.partitions === PIPELINE_PARTITIONS,
         ),
       );
-      const onKafka = await singleInstanceDigests(join(dir, 'kafka'), {
-        ...platform.env,
-        ...PIPELINE_SETTINGS,
-      });
+      const kafkaEnv = { ...platform.env, ...PIPELINE_SETTINGS };
+      const onKafka = await singleInstanceDigests(join(dir, 'kafka'), kafkaEnv);
       const embedded = await singleInstanceDigests(join(dir, 'embedded'), PIPELINE_SETTINGS);
       assert.ok(
         Object.keys(onKafka).some((store) => store.startsWith('features/item-view/')),
@@ -79,11 +117,22 @@ test('the same simulation processed on Kafka and on the embedded log leaves iden
         'interaction counts digested',
       );
       assert.deepEqual(onKafka, embedded);
+
+      const onlineFromKafka = await materialized(join(dir, 'kafka'), kafkaEnv, onKafkaRedis);
+      const onlineFromEmbedded = await materialized(join(dir, 'embedded'), PIPELINE_SETTINGS, embeddedRedis);
+      for (const entity of ['user', 'item'])
+        assert.ok(
+          Object.keys(onlineFromKafka).some((key) => key.startsWith(`default:${entity}:`)),
+          `${entity} views materialized`,
+        );
+      assert.deepEqual(onlineFromKafka, onlineFromEmbedded);
       await checkWireFormat(platform);
     } finally {
       await platform.stop();
     }
   } finally {
+    await onKafkaRedis.cleanup();
+    await embeddedRedis.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -8,7 +8,8 @@
  * ```
  */
 
-export type { ConsumerSettings, KafkaLogConsumer } from './consumer.js';
+export type { KafkaLogConsumer } from './consumer.js';
 export { kafkaError } from './errors.js';
+export type { ConsumerSettings } from './group-member.js';
 export { KafkaLog, type KafkaLogOptions } from './kafka-log.js';
 export type { KafkaLogLogger } from './logging.js';

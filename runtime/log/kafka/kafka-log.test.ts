@@ -69,6 +69,25 @@ describe('KafkaLog without a broker', () => {
     }
   });
 
+  test('an invalid topic spec is refused before any request, by the rule the embedded log applies', async () => {
+    const log = new KafkaLog({ brokers: ['127.0.0.1:1'], logger: quiet, retry: { retries: 0 } });
+    try {
+      for (const [spec, message] of [
+        [{ name: '..', partitions: 1 }, /invalid topic name "\.\."/],
+        [{ name: 't', partitions: 0 }, /topic t: partitions must be a positive integer, got 0/],
+        [{ name: 't', partitions: 1, retentionMs: -1 }, /topic t: retentionMs must be a positive number/],
+      ] as const) {
+        await assert.rejects(log.ensureTopic(spec), (err: unknown) => {
+          assert.ok(err instanceof TopicError, `expected TopicError, got ${String(err)}`);
+          assert.match(err.message, message);
+          return true;
+        });
+      }
+    } finally {
+      await log.close();
+    }
+  });
+
   test('kafkajs errors map to recstream classes with the broker verdict on retrying', () => {
     const protocolError = (type: string, code: number, retriable: boolean) =>
       Object.assign(new kafkajs.KafkaJSProtocolError(`${type} from the broker`), { type, code, retriable });

@@ -1,14 +1,16 @@
 /**
  * The Kafka back-end of the event log port, on kafkajs.
  *
- * - Appends go through one idempotent producer (`acks=all`, one request in
- *   flight per broker), so a retried request never duplicates or reorders
- *   records; a call's records for one partition travel as one record batch. Partitions are chosen here with `partitionForKey` (Kafka's
- *   murmur2 partitioner), so keys land where the embedded log puts them and
- *   each ack can count its records.
- * - Topic management and offsets use the admin client.
+ * `KafkaLog` composes the three sides kafkajs has:
+ *
+ * - `append` is the producer side (`kafka-producer.ts`): one idempotent
+ *   producer (`acks=all`, one request in flight per broker), partitions
+ *   chosen with `partitionForKey` (Kafka's murmur2 partitioner) so keys land
+ *   where the embedded log puts them.
+ * - Topics, partition counts and offsets are the admin side
+ *   (`topic-admin.ts`).
  * - Consumers are kafkajs group members with a fixed assignment; see
- *   `consumer.ts`.
+ *   `group-member.ts`, `consumer.ts` and `commit-member.ts`.
  * - `read` keeps one cached reader (a consumer of its own group) per
  *   partition: the first read of a partition pays a group join (the broker's
  *   `group.initial.rebalance.delay.ms`, 3 s by default, 0 in development
@@ -26,14 +28,8 @@
  * await log.close();
  * ```
  */
-import kafkajs, { type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
-import {
-  ConfigError,
-  ConnectionError,
-  LogUsageError,
-  OffsetOutOfRangeError,
-  TopicError,
-} from '../../errors.js';
+import kafkajs, { type Kafka, type RetryOptions } from 'kafkajs';
+import { ConfigError, LogUsageError, OffsetOutOfRangeError, TopicError } from '../../errors.js';
 import type {
   AppendAck,
   ConsumerOptions,
@@ -46,12 +42,13 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from '../log.js';
-import { partitionForKey } from '../partitioner.js';
-import { type ConsumerHost, type ConsumerSettings, KafkaLogConsumer } from './consumer.js';
+import { CommitMember } from './commit-member.js';
+import { KafkaLogConsumer } from './consumer.js';
 import { brokerErrorType, kafkaError } from './errors.js';
+import type { ConsumerHost, ConsumerSettings, GroupMember } from './group-member.js';
+import { KafkaProducer } from './kafka-producer.js';
 import { type KafkaLogLogger, kafkajsLogCreator, stderrLogger } from './logging.js';
 import { ReaderPool } from './reader-pool.js';
-import { requestChunks } from './request-chunks.js';
 import { TopicAdmin } from './topic-admin.js';
 
 export interface KafkaLogOptions {
@@ -133,14 +130,10 @@ export class KafkaLog implements EventLog {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
   private readonly logger: KafkaLogLogger;
-  private readonly requestTimeoutMs: number;
-  private readonly idempotent: boolean;
-  private readonly maxRequestBytes: number;
   private readonly host: ConsumerHost;
   private readonly topicAdmin: TopicAdmin;
-  private producerClient: Promise<Producer> | undefined;
-  private readonly roundRobin = new Map<string, number>();
-  private readonly consumers = new Set<KafkaLogConsumer>();
+  private readonly producerSide: KafkaProducer;
+  private readonly consumers = new Set<GroupMember>();
   private readonly readers: ReaderPool;
   private closed = false;
 
@@ -155,7 +148,7 @@ export class KafkaLog implements EventLog {
       );
     }
     this.logger = options.logger ?? stderrLogger;
-    this.requestTimeoutMs = positiveOption('requestTimeoutMs', options.requestTimeoutMs, 30_000);
+    const requestTimeoutMs = positiveOption('requestTimeoutMs', options.requestTimeoutMs, 30_000);
     if (
       options.replicationFactor !== undefined &&
       !(Number.isInteger(options.replicationFactor) && options.replicationFactor > 0)
@@ -164,8 +157,7 @@ export class KafkaLog implements EventLog {
         `KafkaLog option replicationFactor must be a positive integer, got ${options.replicationFactor}`,
       );
     }
-    this.idempotent = options.idempotent ?? true;
-    this.maxRequestBytes = positiveOption('maxRequestBytes', options.maxRequestBytes, 1_048_576);
+    const maxRequestBytes = positiveOption('maxRequestBytes', options.maxRequestBytes, 1_048_576);
     const settings: ConsumerSettings = { ...DEFAULT_CONSUMER };
     for (const [name, value] of Object.entries(options.consumer ?? {}) as [
       keyof ConsumerSettings,
@@ -181,7 +173,7 @@ export class KafkaLog implements EventLog {
       brokers: [...options.brokers],
       clientId: options.clientId ?? 'recstream',
       connectionTimeout: positiveOption('connectionTimeoutMs', options.connectionTimeoutMs, 3_000),
-      requestTimeout: this.requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
       retry: options.retry,
       ...(options.sasl === undefined ? {} : { sasl: { ...options.sasl } as kafkajs.SASLOptions }),
       ...(options.tls === undefined ? {} : { ssl: options.tls === true ? true : { ca: [options.tls.ca] } }),
@@ -191,9 +183,17 @@ export class KafkaLog implements EventLog {
     this.topicAdmin = new TopicAdmin({
       kafka: this.kafka,
       logger: this.logger,
-      requestTimeoutMs: this.requestTimeoutMs,
+      requestTimeoutMs,
       metadataMaxAgeMs: positiveOption('metadataMaxAgeMs', options.metadataMaxAgeMs, 30_000),
       replicationFactor: options.replicationFactor,
+      assertOpen: () => this.assertOpen(),
+    });
+    this.producerSide = new KafkaProducer({
+      kafka: this.kafka,
+      requestTimeoutMs,
+      idempotent: options.idempotent ?? true,
+      maxRequestBytes,
+      partitionCount: (topic) => this.topicAdmin.partitionCount(topic),
       assertOpen: () => this.assertOpen(),
     });
     this.host = {
@@ -220,26 +220,6 @@ export class KafkaLog implements EventLog {
     if (this.closed) throw new LogUsageError('the Kafka log is closed');
   }
 
-  private producer(): Promise<Producer> {
-    this.assertOpen();
-    if (!this.producerClient) {
-      const producer = this.kafka.producer({
-        idempotent: this.idempotent,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-      });
-      this.producerClient = producer.connect().then(
-        () => producer,
-        (err: unknown) => {
-          this.producerClient = undefined;
-          throw kafkaError(err, 'connect the Kafka producer');
-        },
-      );
-    }
-    return this.producerClient;
-  }
-
   async ensureTopic(spec: TopicSpec): Promise<TopicInfo> {
     return this.topicAdmin.ensureTopic(spec);
   }
@@ -251,7 +231,7 @@ export class KafkaLog implements EventLog {
   async deleteTopics(names: readonly string[]): Promise<void> {
     // A topic re-created under the same name must not meet what was cached of the old one.
     for (const topic of await this.topicAdmin.deleteTopics(names)) {
-      this.roundRobin.delete(topic);
+      this.producerSide.forget(topic);
       this.readers.forget(topic);
     }
   }
@@ -263,69 +243,7 @@ export class KafkaLog implements EventLog {
   }
 
   async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
-    const n = await this.topicAdmin.partitionCount(topic);
-    if (records.length === 0) return [];
-    const counts = new Map<number, number>();
-    const messages: Message[] = records.map((r, i) => {
-      if (r.key !== null && typeof r.key !== 'string')
-        throw new TypeError(`record ${i} for ${topic}: key must be a string or null`);
-      if (r.value !== null && !Buffer.isBuffer(r.value))
-        throw new TypeError(`record ${i} for ${topic}: value must be a Buffer or null`);
-      if (r.timestamp !== undefined && !Number.isFinite(r.timestamp))
-        throw new TypeError(`record ${i} for ${topic}: timestamp must be a finite number`);
-      let partition: number;
-      if (r.partition !== undefined) {
-        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
-          throw new TopicError(
-            `partition ${r.partition} does not exist in topic ${topic} (${n} partitions)`,
-            'UNKNOWN_PARTITION',
-          );
-        }
-        partition = r.partition;
-      } else if (r.key !== null) {
-        partition = partitionForKey(r.key, n);
-      } else {
-        const next = this.roundRobin.get(topic) ?? 0;
-        this.roundRobin.set(topic, next + 1);
-        partition = next % n;
-      }
-      counts.set(partition, (counts.get(partition) ?? 0) + 1);
-      return {
-        key: r.key,
-        value: r.value,
-        partition,
-        timestamp: r.timestamp === undefined ? undefined : String(Math.trunc(r.timestamp)),
-        headers: r.headers === undefined ? undefined : { ...r.headers },
-      };
-    });
-    const producer = await this.producer();
-    // The first acknowledgement of each partition: where this call's records to it begin.
-    const metadata: Awaited<ReturnType<Producer['send']>> = [];
-    for (const chunk of requestChunks(messages, topic, this.maxRequestBytes)) {
-      try {
-        const acked = await producer.send({
-          topic,
-          acks: -1,
-          timeout: this.requestTimeoutMs,
-          messages: chunk,
-        });
-        metadata.push(...acked.filter((m) => !metadata.some((x) => x.partition === m.partition)));
-      } catch (err) {
-        throw kafkaError(err, `append to ${topic}`);
-      }
-    }
-    const acks: AppendAck[] = [];
-    for (const [partition, count] of [...counts].sort((a, b) => a[0] - b[0])) {
-      const m = metadata.find((x) => x.partition === partition);
-      const baseOffset = Number(m?.baseOffset ?? m?.offset);
-      if (!m || !Number.isSafeInteger(baseOffset) || baseOffset < 0) {
-        throw new ConnectionError(
-          `append to ${topic}: the broker acknowledged no offset for partition ${partition}`,
-        );
-      }
-      acks.push({ partition, baseOffset, count });
-    }
-    return acks;
+    return this.producerSide.append(topic, records);
   }
 
   offsets(topic: string): Promise<PartitionOffsets[]> {
@@ -372,7 +290,7 @@ export class KafkaLog implements EventLog {
   async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     this.assertOpen();
     if (offsets.length === 0) return;
-    const member = await KafkaLogConsumer.member(this.host, group, offsets);
+    const member = await CommitMember.open(this.host, group, offsets);
     try {
       await member.commit(offsets);
     } finally {
@@ -398,7 +316,7 @@ export class KafkaLog implements EventLog {
     } catch (err) {
       if (brokerErrorType(err) !== 'UNKNOWN_MEMBER_ID')
         throw kafkaError(err, `read committed offsets of group ${group} on ${topic}`);
-      const member = await KafkaLogConsumer.member(
+      const member = await CommitMember.open(
         this.host,
         group,
         Array.from({ length: n }, (_, partition) => ({ topic, partition })),
@@ -417,8 +335,6 @@ export class KafkaLog implements EventLog {
     await Promise.allSettled([...[...this.consumers].map((c) => c.close()), this.readers.close()]);
     this.consumers.clear();
     this.closed = true;
-    const producer = this.producerClient;
-    this.producerClient = undefined;
-    await Promise.allSettled([producer?.then((p) => p.disconnect()), this.topicAdmin.close()]);
+    await Promise.allSettled([this.producerSide.close(), this.topicAdmin.close()]);
   }
 }

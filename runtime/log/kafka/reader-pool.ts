@@ -15,7 +15,8 @@
  */
 import { ConnectionError } from '../../errors.js';
 import type { LogRecord } from '../log.js';
-import { type ConsumerHost, KafkaLogConsumer } from './consumer.js';
+import { KafkaLogConsumer } from './consumer.js';
+import type { ConsumerHost } from './group-member.js';
 
 interface Reader {
   readonly consumer: KafkaLogConsumer;
