@@ -132,6 +132,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
         ts: interaction.ts,
         context: interaction.context,
         labels: eventLabels(interaction, watchFraction(interaction, attrs?.duration_s)),
+        served: null,
       },
       user: record.userFeatures,
       item: itemFeaturesAt(view, interaction.ts, attrs, this.scratch),

@@ -292,6 +292,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         frontier,
         late,
         purged_user_id: null,
+        served: null,
       },
       timestamp: event.ts,
     });
@@ -319,6 +320,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         frontier,
         late: false,
         purged_user_id: purgedUserId,
+        served: null,
       },
       timestamp,
     });
