@@ -24,6 +24,17 @@
  * features if its user was purged meanwhile: the view that listed it
  * among its waiting interactions is gone).
  *
+ * Served lists (`rec.recommendations`, keyed by user like the
+ * interactions, so a user's lists and interactions meet in one task)
+ * become exposures (`feature-math/served-exposures.ts`): one impression
+ * per served item at `served_ts`, carrying its position. They wait for
+ * the watermark like interactions, and get the user's features as of
+ * `served_ts`, but never fold into the view and do not move the watermark
+ * (the interactions decide it, as without served lists). A list older
+ * than the watermark on arrival is late: counted in `user-clock`
+ * (`late_served_lists`) and not exposed, as a late interaction yields no
+ * example. The input hold and the re-delivery check are kept per topic.
+ *
  * Opted-out users (now, or as of the interaction's time) get no view and
  * no features; their interactions are still forwarded, with `user` null, so
  * item aggregates (popularity, CTR) stay complete and deterministic.
@@ -52,9 +63,16 @@ import type {
 } from '../../runtime/processor/processor.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
-import type { EnrichedInteraction, Interaction, UserFeatures } from '../../schemas/generated/types.js';
+import type {
+  EnrichedInteraction,
+  Interaction,
+  ServedPosition,
+  ServedRecommendations,
+  UserFeatures,
+} from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
+import { checkServedList, exposuresOf } from '../feature-math/served-exposures.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
 import type { Versioned } from '../feature-math/versioned.js';
 import {
@@ -64,6 +82,7 @@ import {
   USERS_STORE,
   type UserPurge,
 } from '../profiles/profiles.js';
+import { Arrivals } from './arrivals.js';
 import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
 export const USER_CLOCK_STORE = 'user-clock';
@@ -75,12 +94,14 @@ export interface UserFeaturesOptions {
   readonly watermarkIntervalMs: number;
 }
 
-/** A waiting interaction; `excluded` once its user was purged while it waited. */
+/** A waiting interaction or exposure; `excluded` once its user was purged while it waited. */
 interface PendingEntry {
   excluded: boolean;
   released: boolean;
   readonly event: Interaction;
-  /** Where it is on the input partition. */
+  /** For an exposure of a served list, where it stood; null for an interaction. */
+  readonly served: ServedPosition | null;
+  /** Where it is on its input partition. */
   readonly offset: number;
 }
 
@@ -92,6 +113,10 @@ export interface UserClock {
   sequence: number;
   /** Next offset of the input partition not processed yet: below it, records are re-deliveries. */
   consumed: number;
+  /** The same for the partition of rec.recommendations (absent in stores written before served lists were read). */
+  served_consumed?: number;
+  /** Served lists that arrived behind the watermark and gave no exposures. */
+  late_served_lists?: number;
   /**
    * Latest promise sent to each partition of the enriched topic (-Infinity,
    * stored as null: none yet). Kept with the state so that the enriched
@@ -105,7 +130,7 @@ export interface UserClock {
 export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
 const CLOCK_KEY = 'clock';
 
-type Input = Interaction | UserPurge | null;
+type Input = Interaction | UserPurge | ServedRecommendations | null;
 
 export class UserFeaturesProcessor implements Processor<Input, EnrichedInteraction> {
   private ctx!: ProcessorContext<EnrichedInteraction>;
@@ -113,14 +138,20 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clockStore!: KeyValueStore<UserClock>;
   private profiles!: KeyValueStore<ProfileHistory>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
-  private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
+  private clock: UserClock = {
+    max_ts: -1,
+    sequence: 0,
+    consumed: 0,
+    served_consumed: 0,
+    late_served_lists: 0,
+    promised: [],
+  };
   /** `clock.promised`, the same array. */
   private promised: number[] = [];
   private readonly queue = new TimeQueue<PendingEntry>();
   private readonly pendingIds = new Set<string>();
-  /** Waiting interactions in input order: the first one not released is where the input is held. */
-  private arrivals: PendingEntry[] = [];
-  private arrivalsHead = 0;
+  private readonly interactionArrivals = new Arrivals<PendingEntry>();
+  private readonly servedArrivals = new Arrivals<PendingEntry>();
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: UserFeaturesOptions) {}
@@ -147,12 +178,38 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       await this.purge(value.user_id, record.timestamp);
       return;
     }
-    checkInteraction(value, record.key);
     const { topic, offset } = this.ctx.recordMetadata()!;
+    if ('items' in value) {
+      checkServedList(value, record.key);
+      this.servedList(value, offset);
+      this.clockStore.put(CLOCK_KEY, this.clock);
+      this.ctx.holdInput(topic, this.servedArrivals.oldest());
+      return;
+    }
+    checkInteraction(value, record.key);
     if (offset < this.clock.consumed) await this.redelivered(value, offset);
     else await this.arrived(value, offset);
     this.clockStore.put(CLOCK_KEY, this.clock);
-    this.ctx.holdInput(topic, this.oldestWaiting());
+    this.ctx.holdInput(topic, this.interactionArrivals.oldest());
+  }
+
+  /**
+   * Queues a served list's exposures behind the watermark. A re-delivered
+   * list (offset below `served_consumed`) older than the watermark was
+   * released or counted late before; a newer one was waiting and goes back
+   * in line.
+   */
+  private servedList(list: ServedRecommendations, offset: number): void {
+    const redelivered = offset < (this.clock.served_consumed ?? 0);
+    if (!redelivered) this.clock.served_consumed = offset + 1;
+    if (list.served_ts < this.frontier()) {
+      if (!redelivered) this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
+      return;
+    }
+    for (const { event, served } of exposuresOf(list)) {
+      if (this.pendingIds.has(event.event_id)) continue;
+      this.wait({ excluded: false, released: false, event, served, offset });
+    }
   }
 
   private async arrived(value: Interaction, offset: number): Promise<void> {
@@ -163,7 +220,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       await this.foldLate(value, frontier);
       return;
     }
-    this.wait({ excluded: false, released: false, event: value, offset });
+    this.wait({ excluded: false, released: false, event: value, served: null, offset });
     const history = await this.profiles.get(value.user_id);
     if (!isOptedOut(history, value.ts)) await this.addPending(value);
     if (value.ts > this.clock.max_ts) {
@@ -181,27 +238,13 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     if (value.ts < this.frontier() || this.pendingIds.has(value.event_id)) return;
     const view = await this.views.get(value.user_id);
     const listed = view?.pending.some((p) => p.event_id === value.event_id) ?? false;
-    this.wait({ excluded: !listed, released: false, event: value, offset });
+    this.wait({ excluded: !listed, released: false, event: value, served: null, offset });
   }
 
   private wait(entry: PendingEntry): void {
     this.queue.insert(entry.event.ts, entry.event.event_id, entry);
     this.pendingIds.add(entry.event.event_id);
-    this.arrivals.push(entry);
-  }
-
-  /** Offset of the first waiting interaction in input order; null when none waits. */
-  private oldestWaiting(): number | null {
-    const arrivals = this.arrivals;
-    let head = this.arrivalsHead;
-    while (head < arrivals.length && arrivals[head]!.released) head++;
-    // Drop the released prefix now and then rather than shifting the array on every release.
-    if (head > 1024 && head * 2 > arrivals.length) {
-      this.arrivals = arrivals.slice(head);
-      head = 0;
-    }
-    this.arrivalsHead = head;
-    return head < this.arrivals.length ? this.arrivals[head]!.offset : null;
+    (entry.served === null ? this.interactionArrivals : this.servedArrivals).push(entry);
   }
 
   /** The watermark: interactions before it are released; -Infinity before the first interaction. */
@@ -229,7 +272,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       this.fold(view, event);
       this.views.put(event.user_id, view);
     }
-    this.emit(event, null, frontier, true);
+    this.emit(event, null, frontier, true, null);
   }
 
   /** Releases every pending interaction before `frontier`, one event-time millisecond at a time. */
@@ -249,14 +292,14 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
           features = featuresAt(view, ts, profileAsOf(history, ts), this.scratch);
         }
         // Its own time is what this record promises: the rest of the pass is no earlier.
-        this.emit(entry.event, features, ts, false);
+        this.emit(entry.event, features, ts, false, entry.served);
       }
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
       for (const { entry, excluded } of group) {
         const event = entry.event;
         entry.released = true;
         this.pendingIds.delete(event.event_id);
-        if (excluded) continue;
+        if (excluded || entry.served !== null) continue;
         const view = (await this.views.get(event.user_id)) ?? emptyUserView();
         const at = view.pending.findIndex((p) => p.event_id === event.event_id);
         if (at >= 0) view.pending.splice(at, 1);
@@ -279,7 +322,13 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   }
 
   /** `frontier`: the task will send no on-time interaction earlier than this after the record. */
-  private emit(event: Interaction, user: UserFeatures | null, frontier: number, late: boolean): void {
+  private emit(
+    event: Interaction,
+    user: UserFeatures | null,
+    frontier: number,
+    late: boolean,
+    served: ServedPosition | null,
+  ): void {
     const partition = partitionForKey(event.item_id, this.ctx.partitionCount);
     if (frontier > this.promised[partition]!) this.promised[partition] = frontier;
     this.ctx.forward({
@@ -292,7 +341,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         frontier,
         late,
         purged_user_id: null,
-        served: null,
+        served,
       },
       timestamp: event.ts,
     });
