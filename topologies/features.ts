@@ -8,7 +8,7 @@
  * rec.users ─────────► profiles ────────► store users (key user_id, versions, opt_out)
  *                          │ purge (opt-out, deletion)
  *                          ▼
- * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock
+ * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock, served-waiting
  * rec.recommendations ─┘   │ interaction (or served item as an exposure) + user features
  *                          │ before it, in event-time order, + watermarks
  *                          ▼
@@ -43,6 +43,8 @@ import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
 import {
+  SERVED_WAITING_STORE,
+  servedWaitingCodec,
   USER_CLOCK_STORE,
   UserFeaturesProcessor,
   userClockCodec,
@@ -113,6 +115,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     ])
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
+    .addStore({ name: SERVED_WAITING_STORE, codec: servedWaitingCodec }, ['user-features'])
     .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])

@@ -61,6 +61,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.snapshotter.snapshot-opt-outs.changelog', 3, true, 'snapshots:changelog'],
       ['rec.training-examples', 3, false, 'features:sink snapshots:source'],
       ['rec.training-snapshots', 3, false, 'snapshots:sink'],
+      ['rec.user-features.served-waiting.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-clock.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-view.changelog', 3, true, 'features:changelog'],
       ['rec.users', 3, true, 'features:source snapshots:source'],

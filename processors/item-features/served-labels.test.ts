@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TrainingExample } from '../../schemas/generated/types.js';
-import { event, FeaturesHarness, servedList } from '../../test/features.js';
+import { event, FeaturesHarness, profile, servedList } from '../../test/features.js';
 import { HOUR_MS } from '../feature-math/decay.js';
-import { USER_CLOCK_STORE, type UserClock } from '../user-features/user-features.js';
+import { SERVED_WAITING_STORE, USER_CLOCK_STORE, type UserClock } from '../user-features/user-features.js';
 import { ATTRIBUTION_STORE, type AttributionCounts } from './item-features.js';
+import { LABEL_JOIN_STORE } from './label-join.js';
 
 const MIN = 60_000;
 const T0 = 1_000 * HOUR_MS;
@@ -29,6 +30,12 @@ function withRequest(requestId: string) {
 
 async function counts(h: FeaturesHarness): Promise<AttributionCounts | undefined> {
   return h.driver.store<AttributionCounts>(ATTRIBUTION_STORE).get('counts');
+}
+
+async function keys(h: FeaturesHarness, store: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const [key] of h.driver.store(store).range()) out.push(key);
+  return out;
 }
 
 test('a click carrying a request_id labels its served item positive at its position; the others are negatives once the window closes', async () => {
@@ -64,6 +71,8 @@ test('a click carrying a request_id labels its served item positive at its posit
       ['served/r1/1', 'i2', 1, true, 2 * MIN, 1],
       ['served/r1/2', 'i3', 0, false, null, 2],
     ]);
+    assert.deepEqual(await keys(h, SERVED_WAITING_STORE), [], 'no list outlives its release');
+    assert.deepEqual(await keys(h, LABEL_JOIN_STORE), [], 'no exposure outlives its window');
     const clicked = exposures[1]!;
     assert.equal(clicked.ts, T0, 'event time is served_ts');
     assert.equal(clicked.context.request_id, 'r1');
@@ -151,6 +160,25 @@ test('a served list behind the watermark is counted late and exposes nothing; a 
     assert.equal(clock?.late_served_lists, 1);
     assert.equal(h.driver.deadLetters.length, 1);
     assert.match(h.driver.deadLetters[0]!.error_message, /record key "u2" is not its user_id "u1"/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a user who opts out while their served list waits gets no exposure, and the list is dropped', async () => {
+  const h = await FeaturesHarness.create(OPTIONS);
+  try {
+    await h.user(profile('u1'));
+    await h.served(servedList('r4', 'u1', ['i1', 'i2'], T0));
+    assert.equal((await keys(h, SERVED_WAITING_STORE)).length, 1);
+    await h.user(profile('u1', { opt_out: true, updated_ts: T0 + MIN }));
+    assert.deepEqual(await keys(h, SERVED_WAITING_STORE), []);
+    await h.interaction(event('flush', 'u3', 'i9', 'click', T0 + HOUR_MS));
+    await h.interaction(event('flush-2', 'u3', 'i9', 'click', T0 + 2 * HOUR_MS));
+    assert.deepEqual(
+      h.examples().map((e) => e.example_id),
+      ['flush'],
+    );
   } finally {
     await h.close();
   }

@@ -25,15 +25,13 @@
  * among its waiting interactions is gone).
  *
  * Served lists (`rec.recommendations`, keyed by user like the
- * interactions, so a user's lists and interactions meet in one task)
- * become exposures (`feature-math/served-exposures.ts`): one impression
- * per served item at `served_ts`, carrying its position. They wait for
- * the watermark like interactions, and get the user's features as of
- * `served_ts`, but never fold into the view and do not move the watermark
- * (the interactions decide it, as without served lists). A list older
- * than the watermark on arrival is late: counted in `user-clock`
- * (`late_served_lists`) and not exposed, as a late interaction yields no
- * example. The input hold and the re-delivery check are kept per topic.
+ * interactions) become exposures (`feature-math/served-exposures.ts`):
+ * one impression per served item at `served_ts`. They wait for the
+ * watermark in store `served-waiting` (not by holding the input: after a
+ * restart newer interactions may come before a re-delivered list), get
+ * the user's features as of `served_ts`, fold into no view and do not move
+ * the watermark. A list behind the watermark on arrival is counted in
+ * `user-clock` (`late_served_lists`) and exposes nothing.
  *
  * Opted-out users (now, or as of the interaction's time) get no view and
  * no features; their interactions are still forwarded, with `user` null, so
@@ -72,6 +70,7 @@ import type {
 } from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
+import { timeKey } from '../feature-math/keys.js';
 import { checkServedList, exposuresOf } from '../feature-math/served-exposures.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
 import type { Versioned } from '../feature-math/versioned.js';
@@ -86,6 +85,10 @@ import { Arrivals } from './arrivals.js';
 import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
 export const USER_CLOCK_STORE = 'user-clock';
+export const SERVED_WAITING_STORE = 'served-waiting';
+
+/** Store `served-waiting`: served lists whose exposures wait for the watermark, by `timeKey(served_ts, request_id)`. */
+export const servedWaitingCodec: ValueCodec<ServedRecommendations> = jsonCodec<ServedRecommendations>();
 
 export interface UserFeaturesOptions {
   /** How far behind the latest seen event time an interaction may arrive and still be placed exactly. */
@@ -99,9 +102,9 @@ interface PendingEntry {
   excluded: boolean;
   released: boolean;
   readonly event: Interaction;
-  /** For an exposure of a served list, where it stood; null for an interaction. */
-  readonly served: ServedPosition | null;
-  /** Where it is on its input partition. */
+  /** For an exposure of a served list, where it stood and the key of its list in `served-waiting`; null for an interaction. */
+  readonly exposure: { readonly served: ServedPosition; readonly list: string } | null;
+  /** Where it is on the input partition (an interaction's). */
   readonly offset: number;
 }
 
@@ -113,9 +116,7 @@ export interface UserClock {
   sequence: number;
   /** Next offset of the input partition not processed yet: below it, records are re-deliveries. */
   consumed: number;
-  /** The same for the partition of rec.recommendations (absent in stores written before served lists were read). */
-  served_consumed?: number;
-  /** Served lists that arrived behind the watermark and gave no exposures. */
+  /** Served lists that arrived behind the watermark and gave no exposures (absent in stores written before lists were read). */
   late_served_lists?: number;
   /**
    * Latest promise sent to each partition of the enriched topic (-Infinity,
@@ -138,20 +139,14 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clockStore!: KeyValueStore<UserClock>;
   private profiles!: KeyValueStore<ProfileHistory>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
-  private clock: UserClock = {
-    max_ts: -1,
-    sequence: 0,
-    consumed: 0,
-    served_consumed: 0,
-    late_served_lists: 0,
-    promised: [],
-  };
+  private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
   /** `clock.promised`, the same array. */
   private promised: number[] = [];
   private readonly queue = new TimeQueue<PendingEntry>();
   private readonly pendingIds = new Set<string>();
-  private readonly interactionArrivals = new Arrivals<PendingEntry>();
-  private readonly servedArrivals = new Arrivals<PendingEntry>();
+  /** Waiting interactions in input order: the first one not released is where the input is held. */
+  private readonly arrivals = new Arrivals<PendingEntry>();
+  private servedWaiting!: KeyValueStore<ServedRecommendations>;
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: UserFeaturesOptions) {}
@@ -168,48 +163,56 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       (_, p) => stored?.promised?.[p] ?? Number.NEGATIVE_INFINITY,
     );
     this.clock = { ...this.clock, ...stored, promised: this.promised };
+    this.servedWaiting = ctx.store(SERVED_WAITING_STORE);
+    for await (const [key, list] of this.servedWaiting.range()) this.queueExposures(list, key);
   }
 
   async process(record: StreamRecord<Input>): Promise<void> {
     const value = record.value;
     if (value === null)
-      throw new ProcessingError('rec.interactions record has no value: an event stream has no tombstones');
+      throw new ProcessingError(
+        `${this.ctx.recordMetadata()?.topic} record has no value: an event stream has no tombstones`,
+      );
     if ('kind' in value) {
       await this.purge(value.user_id, record.timestamp);
       return;
     }
-    const { topic, offset } = this.ctx.recordMetadata()!;
     if ('items' in value) {
       checkServedList(value, record.key);
-      this.servedList(value, offset);
-      this.clockStore.put(CLOCK_KEY, this.clock);
-      this.ctx.holdInput(topic, this.servedArrivals.oldest());
+      this.servedList(value);
       return;
     }
     checkInteraction(value, record.key);
+    const { topic, offset } = this.ctx.recordMetadata()!;
     if (offset < this.clock.consumed) await this.redelivered(value, offset);
     else await this.arrived(value, offset);
     this.clockStore.put(CLOCK_KEY, this.clock);
-    this.ctx.holdInput(topic, this.interactionArrivals.oldest());
+    this.ctx.holdInput(topic, this.arrivals.oldest());
   }
 
-  /**
-   * Queues a served list's exposures behind the watermark. A re-delivered
-   * list (offset below `served_consumed`) older than the watermark was
-   * released or counted late before; a newer one was waiting and goes back
-   * in line.
-   */
-  private servedList(list: ServedRecommendations, offset: number): void {
-    const redelivered = offset < (this.clock.served_consumed ?? 0);
-    if (!redelivered) this.clock.served_consumed = offset + 1;
+  /** Keeps a served list until the watermark passes it, its exposures in line with the interactions. */
+  private servedList(list: ServedRecommendations): void {
     if (list.served_ts < this.frontier()) {
-      if (!redelivered) this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
+      this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
+      this.clockStore.put(CLOCK_KEY, this.clock);
       return;
     }
+    const key = timeKey(list.served_ts, list.request_id);
+    // Stored only while an exposure refers to it: each release deletes it, so none outlives the watermark.
+    if (this.queueExposures(list, key)) this.servedWaiting.put(key, list);
+  }
+
+  /** Queues the list's exposures not already waiting (a list sent twice); returns whether any was. */
+  private queueExposures(list: ServedRecommendations, key: string): boolean {
+    let queued = false;
     for (const { event, served } of exposuresOf(list)) {
       if (this.pendingIds.has(event.event_id)) continue;
-      this.wait({ excluded: false, released: false, event, served, offset });
+      const entry = { excluded: false, released: false, event, exposure: { served, list: key }, offset: -1 };
+      this.queue.insert(event.ts, event.event_id, entry);
+      this.pendingIds.add(event.event_id);
+      queued = true;
     }
+    return queued;
   }
 
   private async arrived(value: Interaction, offset: number): Promise<void> {
@@ -220,7 +223,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       await this.foldLate(value, frontier);
       return;
     }
-    this.wait({ excluded: false, released: false, event: value, served: null, offset });
+    this.wait({ excluded: false, released: false, event: value, exposure: null, offset });
     const history = await this.profiles.get(value.user_id);
     if (!isOptedOut(history, value.ts)) await this.addPending(value);
     if (value.ts > this.clock.max_ts) {
@@ -238,13 +241,13 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     if (value.ts < this.frontier() || this.pendingIds.has(value.event_id)) return;
     const view = await this.views.get(value.user_id);
     const listed = view?.pending.some((p) => p.event_id === value.event_id) ?? false;
-    this.wait({ excluded: !listed, released: false, event: value, served: null, offset });
+    this.wait({ excluded: !listed, released: false, event: value, exposure: null, offset });
   }
 
   private wait(entry: PendingEntry): void {
     this.queue.insert(entry.event.ts, entry.event.event_id, entry);
     this.pendingIds.add(entry.event.event_id);
-    (entry.served === null ? this.interactionArrivals : this.servedArrivals).push(entry);
+    this.arrivals.push(entry);
   }
 
   /** The watermark: interactions before it are released; -Infinity before the first interaction. */
@@ -292,14 +295,18 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
           features = featuresAt(view, ts, profileAsOf(history, ts), this.scratch);
         }
         // Its own time is what this record promises: the rest of the pass is no earlier.
-        this.emit(entry.event, features, ts, false, entry.served);
+        this.emit(entry.event, features, ts, false, entry.exposure?.served ?? null);
       }
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
       for (const { entry, excluded } of group) {
         const event = entry.event;
         entry.released = true;
         this.pendingIds.delete(event.event_id);
-        if (excluded || entry.served !== null) continue;
+        if (entry.exposure !== null) {
+          this.servedWaiting.delete(entry.exposure.list);
+          continue;
+        }
+        if (excluded) continue;
         const view = (await this.views.get(event.user_id)) ?? emptyUserView();
         const at = view.pending.findIndex((p) => p.event_id === event.event_id);
         if (at >= 0) view.pending.splice(at, 1);
@@ -382,8 +389,11 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
    */
   private async purge(userId: string, timestamp: number): Promise<void> {
     this.views.delete(userId);
-    for (const { value: entry } of this.queue.values())
-      if (entry.event.user_id === userId) entry.excluded = true;
+    for (const { value: entry } of this.queue.values()) {
+      if (entry.event.user_id !== userId) continue;
+      entry.excluded = true;
+      if (entry.exposure !== null) this.servedWaiting.delete(entry.exposure.list);
+    }
     // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.
     for (let partition = 0; partition < this.ctx.partitionCount; partition++)
       this.notify(partition, 0, userId, timestamp);
