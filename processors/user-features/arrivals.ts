@@ -1,8 +1,7 @@
 /**
  * The waiting records of one input topic in the order they arrived: the
  * first one not released yet is where the task holds that topic's input
- * (`ProcessorContext.holdInput`), so a restart delivers it again. One per
- * input topic, because offsets of different topics do not compare.
+ * (`ProcessorContext.holdInput`), so a restart delivers it again.
  *
  * @example
  * ```ts
