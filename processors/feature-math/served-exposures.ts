@@ -46,6 +46,8 @@ export function checkServedList(list: ServedRecommendations, key: string | null)
   const positions = new Set<number>();
   for (const item of list.items) {
     if (item.item_id === '') throw new ProcessingError(`${what}: an item has an empty item_id`);
+    if (!Number.isFinite(item.score))
+      throw new ProcessingError(`${what}: score ${item.score} of item ${item.item_id} is not finite`);
     if (item.position < 0 || positions.has(item.position))
       throw new ProcessingError(
         `${what}: position ${item.position} of item ${item.item_id} is negative or repeated`,

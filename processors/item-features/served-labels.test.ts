@@ -150,6 +150,8 @@ test('a served list behind the watermark is counted late and exposes nothing; a 
     await h.interaction(event('now', 'u1', 'i1', 'view', T0 + 10 * MIN));
     await h.served(servedList('old', 'u1', ['i1'], T0));
     await h.served(servedList('bad', 'u1', ['i1'], T0 + 10 * MIN), 'u2');
+    const nan = servedList('nan', 'u1', ['i1'], T0 + 10 * MIN);
+    await h.served({ ...nan, items: [{ ...nan.items[0]!, score: Number.NaN }] });
     await h.interaction(event('flush', 'u3', 'i9', 'click', T0 + HOUR_MS));
     assert.deepEqual(
       h.examples().map((e) => e.example_id),
@@ -158,8 +160,13 @@ test('a served list behind the watermark is counted late and exposes nothing; a 
     );
     const clock = await h.driver.store<UserClock>(USER_CLOCK_STORE).get('clock');
     assert.equal(clock?.late_served_lists, 1);
-    assert.equal(h.driver.deadLetters.length, 1);
-    assert.match(h.driver.deadLetters[0]!.error_message, /record key "u2" is not its user_id "u1"/);
+    assert.deepEqual(
+      h.driver.deadLetters.map((d) => d.error_message),
+      [
+        'served list "bad": record key "u2" is not its user_id "u1" (rec.recommendations is keyed by user)',
+        'served list "nan": score NaN of item i1 is not finite',
+      ],
+    );
   } finally {
     await h.close();
   }
