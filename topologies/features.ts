@@ -42,9 +42,8 @@ import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item
 import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
+import { SERVED_WAITING_STORE, servedWaitingCodec } from '../processors/user-features/served-waiting.js';
 import {
-  SERVED_WAITING_STORE,
-  servedWaitingCodec,
   USER_CLOCK_STORE,
   UserFeaturesProcessor,
   userClockCodec,

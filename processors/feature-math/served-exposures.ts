@@ -25,9 +25,14 @@ export interface Exposure {
   readonly served: ServedPosition;
 }
 
+/** The deterministic id of served list `requestId` among the waiting events of its task. */
+export function servedListId(requestId: string): string {
+  return `served/${requestId}`;
+}
+
 /** The deterministic event id of the exposure at `position` of list `requestId`. */
 export function exposureId(requestId: string, position: number): string {
-  return `served/${requestId}/${position}`;
+  return `${servedListId(requestId)}/${position}`;
 }
 
 /**

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { TrainingExample } from '../../schemas/generated/types.js';
 import { event, FeaturesHarness, profile, servedList } from '../../test/features.js';
 import { HOUR_MS } from '../feature-math/decay.js';
-import { SERVED_WAITING_STORE, USER_CLOCK_STORE, type UserClock } from '../user-features/user-features.js';
+import { SERVED_WAITING_STORE } from '../user-features/served-waiting.js';
+import { USER_CLOCK_STORE, type UserClock } from '../user-features/user-features.js';
 import { ATTRIBUTION_STORE, type AttributionCounts } from './item-features.js';
 import { LABEL_JOIN_STORE } from './label-join.js';
 

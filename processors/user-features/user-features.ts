@@ -27,10 +27,8 @@
  * Served lists (`rec.recommendations`, keyed by user like the
  * interactions) become exposures (`feature-math/served-exposures.ts`):
  * one impression per served item at `served_ts`. They wait for the
- * watermark in store `served-waiting` (not by holding the input: after a
- * restart newer interactions may come before a re-delivered list), get
- * the user's features as of `served_ts`, fold into no view and do not move
- * the watermark. A list behind the watermark on arrival is counted in
+ * watermark (`served-waiting.ts`), get the user's features as of
+ * `served_ts`, fold into no view and do not move the watermark. A list behind the watermark on arrival is counted in
  * `user-clock` (`late_served_lists`) and exposes nothing.
  *
  * Opted-out users (now, or as of the interaction's time) get no view and
@@ -70,8 +68,7 @@ import type {
 } from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
-import { timeKey } from '../feature-math/keys.js';
-import { checkServedList, exposuresOf } from '../feature-math/served-exposures.js';
+import { checkServedList, exposuresOf, servedListId } from '../feature-math/served-exposures.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
 import type { Versioned } from '../feature-math/versioned.js';
 import {
@@ -82,13 +79,10 @@ import {
   type UserPurge,
 } from '../profiles/profiles.js';
 import { Arrivals } from './arrivals.js';
+import { type ListEntry, SERVED_WAITING_STORE, ServedWaiting } from './served-waiting.js';
 import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
 export const USER_CLOCK_STORE = 'user-clock';
-export const SERVED_WAITING_STORE = 'served-waiting';
-
-/** Store `served-waiting`: served lists whose exposures wait for the watermark, by `timeKey(served_ts, request_id)`. */
-export const servedWaitingCodec: ValueCodec<ServedRecommendations> = jsonCodec<ServedRecommendations>();
 
 export interface UserFeaturesOptions {
   /** How far behind the latest seen event time an interaction may arrive and still be placed exactly. */
@@ -97,14 +91,12 @@ export interface UserFeaturesOptions {
   readonly watermarkIntervalMs: number;
 }
 
-/** A waiting interaction or exposure; `excluded` once its user was purged while it waited. */
+/** A waiting interaction; `excluded` once its user was purged while it waited. */
 interface PendingEntry {
   excluded: boolean;
   released: boolean;
   readonly event: Interaction;
-  /** For an exposure of a served list, where it stood and the key of its list in `served-waiting`; null for an interaction. */
-  readonly exposure: { readonly served: ServedPosition; readonly list: string } | null;
-  /** Where it is on the input partition (an interaction's). */
+  /** Where it is on the input partition. */
   readonly offset: number;
 }
 
@@ -142,11 +134,11 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
   /** `clock.promised`, the same array. */
   private promised: number[] = [];
-  private readonly queue = new TimeQueue<PendingEntry>();
+  private readonly queue = new TimeQueue<PendingEntry | ListEntry>();
   private readonly pendingIds = new Set<string>();
   /** Waiting interactions in input order: the first one not released is where the input is held. */
   private readonly arrivals = new Arrivals<PendingEntry>();
-  private servedWaiting!: KeyValueStore<ServedRecommendations>;
+  private servedWaiting!: ServedWaiting;
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: UserFeaturesOptions) {}
@@ -163,8 +155,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       (_, p) => stored?.promised?.[p] ?? Number.NEGATIVE_INFINITY,
     );
     this.clock = { ...this.clock, ...stored, promised: this.promised };
-    this.servedWaiting = ctx.store(SERVED_WAITING_STORE);
-    for await (const [key, list] of this.servedWaiting.range()) this.queueExposures(list, key);
+    this.servedWaiting = new ServedWaiting(ctx.store(SERVED_WAITING_STORE));
+    for (const entry of await this.servedWaiting.load()) this.queueList(entry);
   }
 
   async process(record: StreamRecord<Input>): Promise<void> {
@@ -197,22 +189,21 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       this.clockStore.put(CLOCK_KEY, this.clock);
       return;
     }
-    const key = timeKey(list.served_ts, list.request_id);
-    // Stored only while an exposure refers to it: each release deletes it, so none outlives the watermark.
-    if (this.queueExposures(list, key)) this.servedWaiting.put(key, list);
+    if (list.items.length === 0 || this.pendingIds.has(servedListId(list.request_id))) return;
+    this.queueList(this.servedWaiting.put(list));
   }
 
-  /** Queues the list's exposures not already waiting (a list sent twice); returns whether any was. */
-  private queueExposures(list: ServedRecommendations, key: string): boolean {
-    let queued = false;
-    for (const { event, served } of exposuresOf(list)) {
-      if (this.pendingIds.has(event.event_id)) continue;
-      const entry = { excluded: false, released: false, event, exposure: { served, list: key }, offset: -1 };
-      this.queue.insert(event.ts, event.event_id, entry);
-      this.pendingIds.add(event.event_id);
-      queued = true;
-    }
-    return queued;
+  private queueList(entry: ListEntry): void {
+    this.queue.insert(entry.ts, entry.id, entry);
+    this.pendingIds.add(entry.id);
+  }
+
+  /** Sends a released list's exposures with the user's features (none for a purged or opted-out user). */
+  private async releaseList(entry: ListEntry, features: UserFeatures | null, ts: number): Promise<void> {
+    this.pendingIds.delete(entry.id);
+    const list = await this.servedWaiting.take(entry);
+    if (list === undefined || features === null) return;
+    for (const { event, served } of exposuresOf(list)) this.emit(event, features, ts, false, served);
   }
 
   private async arrived(value: Interaction, offset: number): Promise<void> {
@@ -223,7 +214,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       await this.foldLate(value, frontier);
       return;
     }
-    this.wait({ excluded: false, released: false, event: value, exposure: null, offset });
+    this.wait({ excluded: false, released: false, event: value, offset });
     const history = await this.profiles.get(value.user_id);
     if (!isOptedOut(history, value.ts)) await this.addPending(value);
     if (value.ts > this.clock.max_ts) {
@@ -241,7 +232,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     if (value.ts < this.frontier() || this.pendingIds.has(value.event_id)) return;
     const view = await this.views.get(value.user_id);
     const listed = view?.pending.some((p) => p.event_id === value.event_id) ?? false;
-    this.wait({ excluded: !listed, released: false, event: value, exposure: null, offset });
+    this.wait({ excluded: !listed, released: false, event: value, offset });
   }
 
   private wait(entry: PendingEntry): void {
@@ -286,26 +277,26 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       group.length = 0;
       while (this.queue.peekTs() === ts) {
         const entry = this.queue.shift()!.value;
-        const history = await this.profiles.get(entry.event.user_id);
+        const userId = 'key' in entry ? entry.userId : entry.event.user_id;
+        const history = await this.profiles.get(userId);
         const excluded = entry.excluded || isOptedOut(history, ts);
-        group.push({ entry, excluded });
         let features: UserFeatures | null = null;
         if (!excluded) {
-          const view = await this.views.get(entry.event.user_id);
+          const view = await this.views.get(userId);
           features = featuresAt(view, ts, profileAsOf(history, ts), this.scratch);
         }
         // Its own time is what this record promises: the rest of the pass is no earlier.
-        this.emit(entry.event, features, ts, false, entry.exposure?.served ?? null);
+        if ('key' in entry) await this.releaseList(entry, features, ts);
+        else {
+          group.push({ entry, excluded });
+          this.emit(entry.event, features, ts, false, null);
+        }
       }
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
       for (const { entry, excluded } of group) {
         const event = entry.event;
         entry.released = true;
         this.pendingIds.delete(event.event_id);
-        if (entry.exposure !== null) {
-          this.servedWaiting.delete(entry.exposure.list);
-          continue;
-        }
         if (excluded) continue;
         const view = (await this.views.get(event.user_id)) ?? emptyUserView();
         const at = view.pending.findIndex((p) => p.event_id === event.event_id);
@@ -390,9 +381,9 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private async purge(userId: string, timestamp: number): Promise<void> {
     this.views.delete(userId);
     for (const { value: entry } of this.queue.values()) {
-      if (entry.event.user_id !== userId) continue;
+      if (('key' in entry ? entry.userId : entry.event.user_id) !== userId) continue;
       entry.excluded = true;
-      if (entry.exposure !== null) this.servedWaiting.delete(entry.exposure.list);
+      if ('key' in entry) this.servedWaiting.drop(entry);
     }
     // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.
     for (let partition = 0; partition < this.ctx.partitionCount; partition++)
