@@ -28,6 +28,7 @@ import type {
   Interaction,
   InteractionType,
   Item,
+  ServedRecommendations,
   TrainingExample,
   User,
 } from '../schemas/generated/types.js';
@@ -89,6 +90,27 @@ export function event(
   };
 }
 
+/** A served list of `itemIds` in that order, scored 1, 0.9, …, by model two-tower@3 and index items@5. */
+export function servedList(
+  requestId: string,
+  userId: string,
+  itemIds: readonly string[],
+  servedTs: number,
+  overrides: Partial<ServedRecommendations> = {},
+): ServedRecommendations {
+  return {
+    request_id: requestId,
+    user_id: userId,
+    items: itemIds.map((item_id, position) => ({ item_id, position, score: 1 - position / 10 })),
+    model_version: 'two-tower@3',
+    index_version: 'items@5',
+    fallback: null,
+    surface: 'home',
+    served_ts: servedTs,
+    ...overrides,
+  };
+}
+
 export class FeaturesHarness {
   private readonly enrichedOut: { record: EnrichedInteraction; partition: number | undefined }[] = [];
   private readonly exampleOut: TrainingExample[] = [];
@@ -102,6 +124,7 @@ export class FeaturesHarness {
       users: Encoder<User>;
       interactions: Encoder<Interaction>;
       enriched: Encoder<EnrichedInteraction>;
+      served: Encoder<ServedRecommendations>;
     },
     private readonly decoders: { enriched: Decoder<EnrichedInteraction>; examples: Decoder<TrainingExample> },
     /** When false, enriched records are collected but not fed to item-features (the test feeds them itself). */
@@ -125,6 +148,7 @@ export class FeaturesHarness {
         users: await serde.encoder('rec.users-value'),
         interactions: await serde.encoder('rec.interactions-value'),
         enriched: await serde.encoder('rec.interactions.enriched-value'),
+        served: await serde.encoder('rec.recommendations-value'),
       },
       {
         enriched: await serde.decoder('rec.interactions.enriched-value'),
@@ -152,6 +176,11 @@ export class FeaturesHarness {
 
   async interaction(interaction: Interaction, key: string | null = interaction.user_id): Promise<void> {
     await this.pipe('rec.interactions', key, this.encoders.interactions.encode(interaction), interaction.ts);
+  }
+
+  /** A served list, as the responder publishes it to rec.recommendations. */
+  async served(list: ServedRecommendations, key: string | null = list.user_id): Promise<void> {
+    await this.pipe('rec.recommendations', key, this.encoders.served.encode(list), list.served_ts);
   }
 
   async enriched(record: EnrichedInteraction): Promise<void> {

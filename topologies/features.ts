@@ -8,18 +8,19 @@
  * rec.users ─────────► profiles ────────► store users (key user_id, versions, opt_out)
  *                          │ purge (opt-out, deletion)
  *                          ▼
- * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock
- *                          │ interaction + user features before it, in event-time order, + watermarks
+ * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock, served-waiting
+ * rec.recommendations ─┘   │ interaction (or served item as an exposure) + user features
+ *                          │ before it, in event-time order, + watermarks
  *                          ▼
  * rec.interactions.enriched (key item_id) ─► item-features ─► stores item-view (key item_id),
- *                          │                        item-clock, label-join
+ *                          │                        item-clock, label-join, attribution
  *                          ▼
  *                   rec.training-examples (key user_id)
  * ```
  *
- * One task per partition runs every processor, so a user's profile and
- * view share a task (`rec.users` and `rec.interactions` are co-partitioned
- * by user id), and so do an item's catalog entry and view (`rec.items` and
+ * One task per partition runs every processor, so a user's profile, view
+ * and served lists share a task (`rec.users`, `rec.interactions` and
+ * `rec.recommendations` are co-partitioned by user id), and so do an item's catalog entry and view (`rec.items` and
  * the enriched topic, by item id). The catalog is also a global table
  * because user-features needs the categories of any item.
  *
@@ -32,11 +33,16 @@
 import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
-import { ItemFeaturesProcessor } from '../processors/item-features/item-features.js';
+import {
+  ATTRIBUTION_STORE,
+  attributionCodec,
+  ItemFeaturesProcessor,
+} from '../processors/item-features/item-features.js';
 import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
 import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
+import { SERVED_WAITING_STORE, servedWaitingCodec } from '../processors/user-features/served-waiting.js';
 import {
   USER_CLOCK_STORE,
   UserFeaturesProcessor,
@@ -52,6 +58,7 @@ import {
   ENRICHED_TOPIC,
   INTERACTIONS_TOPIC,
   ITEMS_TOPIC,
+  RECOMMENDATIONS_TOPIC,
   TRAINING_EXAMPLES_TOPIC,
   USERS_TOPIC,
 } from '../runtime/topics/catalogue.js';
@@ -78,6 +85,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
   const items = avroDeserializer(await serde.decoder('rec.items-value'));
   const users = avroDeserializer(await serde.decoder('rec.users-value'));
   const interactions = avroDeserializer(await serde.decoder('rec.interactions-value'));
+  const servedLists = avroDeserializer(await serde.decoder('rec.recommendations-value'));
   const enrichedIn = await enrichedWireDeserializer(serde);
   const enrichedOut = await trustedAvroSerializer(serde, 'rec.interactions.enriched-value');
   const examples = await exampleSerializer(serde);
@@ -98,15 +106,22 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
       'user-features',
     ])
     .addSource('interactions', [INTERACTIONS_TOPIC], interactions)
-    .addProcessor('user-features', () => new UserFeaturesProcessor(options), ['interactions', 'profiles'])
+    .addSource('served-lists', [RECOMMENDATIONS_TOPIC], servedLists)
+    .addProcessor('user-features', () => new UserFeaturesProcessor(options), [
+      'interactions',
+      'served-lists',
+      'profiles',
+    ])
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
+    .addStore({ name: SERVED_WAITING_STORE, codec: servedWaitingCodec }, ['user-features'])
     .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])
     .addStore({ name: ITEM_VIEW_STORE, codec: itemViewCodec, keyedByRecordKey: true }, ['item-features'])
     .addStore({ name: ITEM_CLOCK_STORE, codec: mergeClockCodec }, ['item-features'])
     .addStore({ name: LABEL_JOIN_STORE, codec: exampleCodec }, ['item-features'])
+    .addStore({ name: ATTRIBUTION_STORE, codec: attributionCodec }, ['item-features'])
     .addSink('training-examples', TRAINING_EXAMPLES_TOPIC, examples, ['item-features'])
     .build();
 }

@@ -93,6 +93,7 @@ function enriched(
     frontier,
     late,
     purged_user_id: null,
+    served: null,
   };
 }
 

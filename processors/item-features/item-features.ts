@@ -15,10 +15,19 @@
  * at the promise it came with and folded there; it yields no example.
  *
  * Impressions wait for their label in the delayed-label join
- * (`label-join.ts`). Interactions without user features (the user opted
- * out, or late) update the item view only. A purge notice (a user opted
- * out or was deleted) drops the user's waiting impressions and the
- * features of their waiting records at once.
+ * (`label-join.ts`). So do exposures of served lists (enriched records
+ * with `served`: `feature-math/served-exposures.ts`), which fold into no
+ * view. An interaction carrying a `request_id` labels the exposure of that
+ * request and item, and its own example carries the served position; one
+ * whose request names no waiting exposure of its user and item is counted
+ * in store `attribution` (key `counts`) and goes on as an ordinary
+ * interaction. An exposure of a request and item already waiting (the
+ * client's impression of a served item, or the other way round) merges
+ * into it and is counted there too: one exposure is never two examples.
+ * Interactions without user features (the user opted out, or late) update
+ * the item view only. A purge notice (a user opted out or was deleted)
+ * drops the user's waiting impressions and the features of their waiting
+ * records at once.
  *
  * @example
  * ```ts
@@ -32,7 +41,9 @@ import type {
   ProcessorContext,
   StreamRecord,
 } from '../../runtime/processor/processor.js';
-import type { KeyValueStore } from '../../runtime/state/store.js';
+import { jsonCodec } from '../../runtime/state/codecs/index.js';
+import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
+import type { ServedPosition } from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { CLICK_THROUGH, eventLabels, watchFraction } from '../feature-math/interactions.js';
 import type { Versioned } from '../feature-math/versioned.js';
@@ -51,6 +62,23 @@ import { ITEM_CLOCK_STORE, type Released, UpstreamMerge } from './upstream-merge
 /** Records waiting before a silent upstream partition is reported. */
 const SILENT_WARNING_AT = 10_000;
 
+export const ATTRIBUTION_STORE = 'attribution';
+const COUNTS_KEY = 'counts';
+
+/** Store `attribution`, key `counts`: how the task's interactions carrying a request_id, and its impressions, met served lists. */
+export interface AttributionCounts {
+  /** Interactions that labelled the exposure of their request and item. */
+  attributed: number;
+  /** Interactions whose request_id named no waiting exposure of their item (no such list, not in it, or past its window). */
+  unknown_request: number;
+  /** Interactions whose request_id and item named another user's exposure. */
+  other_user: number;
+  /** Exposures (served items, client impressions) merged into one of the same request and item already waiting. */
+  merged_exposures: number;
+}
+
+export const attributionCodec: ValueCodec<AttributionCounts> = jsonCodec<AttributionCounts>();
+
 export interface ItemFeaturesOptions {
   /** How long after an impression a click-through still labels it clicked. */
   readonly labelWindowMs: number;
@@ -62,6 +90,13 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
   private labels!: LabelJoin;
   private merge!: UpstreamMerge;
+  private countsStore!: KeyValueStore<AttributionCounts>;
+  private counts: AttributionCounts = {
+    attributed: 0,
+    unknown_request: 0,
+    other_user: 0,
+    merged_exposures: 0,
+  };
   private warnedSilent = false;
   private readonly scratch = new Float64Array(3);
 
@@ -75,6 +110,8 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     await this.labels.load();
     this.merge = new UpstreamMerge(ctx.store(ITEM_CLOCK_STORE), ctx.partitionCount);
     await this.merge.load();
+    this.countsStore = ctx.store(ATTRIBUTION_STORE);
+    this.counts = { ...this.counts, ...(await this.countsStore.get(COUNTS_KEY)) };
   }
 
   async process(record: StreamRecord<EnrichedWire | null>): Promise<void> {
@@ -105,7 +142,8 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
       this.emitAll(await this.labels.expire(group[0]!.at));
       for (const released of group) await this.label(released);
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
-      for (const { interaction } of group) {
+      for (const { record, interaction } of group) {
+        if (record.served !== null) continue;
         const view = (await this.views.get(interaction.item_id)) ?? emptyItemView();
         foldItemInteraction(view, interaction, this.scratch);
         this.views.put(interaction.item_id, view);
@@ -114,14 +152,25 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     this.emitAll(await this.labels.expire(this.merge.frontier()));
   }
 
-  /** The example of one released interaction, and the impression it may label clicked. */
+  /** The example of one released interaction or exposure, and the exposure it may label. */
   private async label({ record, interaction }: Released): Promise<void> {
-    if (CLICK_THROUGH.has(interaction.type) && (record.userFeatures !== null || record.late)) {
-      const clicked = await this.labels.resolve(interaction);
-      if (clicked !== undefined) this.emit(clicked);
+    const attrs = catalogAsOf(this.catalog, interaction.item_id, interaction.ts);
+    const wf = watchFraction(interaction, attrs?.duration_s);
+    let served: ServedPosition | null = record.served;
+    if (record.userFeatures !== null || record.late) {
+      let attributed = false;
+      if (interaction.context.request_id !== null && interaction.type !== 'impression') {
+        const attribution = await this.labels.attribute(interaction, wf);
+        this.count(attribution.outcome);
+        attributed = attribution.outcome === 'attributed';
+        served = attribution.served;
+      }
+      if (CLICK_THROUGH.has(interaction.type) && !attributed) {
+        const clicked = await this.labels.resolve(interaction);
+        if (clicked !== undefined) this.emit(clicked);
+      }
     }
     if (record.userFeatures === null || record.late) return;
-    const attrs = catalogAsOf(this.catalog, interaction.item_id, interaction.ts);
     const view = await this.views.get(interaction.item_id);
     const example: ExampleParts = {
       head: {
@@ -131,13 +180,19 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
         type: interaction.type,
         ts: interaction.ts,
         context: interaction.context,
-        labels: eventLabels(interaction, watchFraction(interaction, attrs?.duration_s)),
+        labels: eventLabels(interaction, wf),
+        served,
       },
       user: record.userFeatures,
       item: itemFeaturesAt(view, interaction.ts, attrs, this.scratch),
     };
-    if (interaction.type === 'impression') this.labels.add(example);
-    else this.emit(example);
+    if (interaction.type !== 'impression') this.emit(example);
+    else if (!(await this.labels.add(example))) this.count('merged_exposures');
+  }
+
+  private count(what: keyof AttributionCounts): void {
+    this.counts[what]++;
+    this.countsStore.put(COUNTS_KEY, this.counts);
   }
 
   private emitAll(examples: readonly ExampleParts[]): void {

@@ -24,6 +24,13 @@
  * features if its user was purged meanwhile: the view that listed it
  * among its waiting interactions is gone).
  *
+ * Served lists (`rec.recommendations`, keyed by user like the
+ * interactions) become exposures (`feature-math/served-exposures.ts`):
+ * one impression per served item at `served_ts`. They wait for the
+ * watermark (`served-waiting.ts`), get the user's features as of
+ * `served_ts`, fold into no view and do not move the watermark. A list behind the watermark on arrival is counted in
+ * `user-clock` (`late_served_lists`) and exposes nothing.
+ *
  * Opted-out users (now, or as of the interaction's time) get no view and
  * no features; their interactions are still forwarded, with `user` null, so
  * item aggregates (popularity, CTR) stay complete and deterministic.
@@ -52,9 +59,16 @@ import type {
 } from '../../runtime/processor/processor.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
-import type { EnrichedInteraction, Interaction, UserFeatures } from '../../schemas/generated/types.js';
+import type {
+  EnrichedInteraction,
+  Interaction,
+  ServedPosition,
+  ServedRecommendations,
+  UserFeatures,
+} from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
 import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
+import { checkServedList, exposuresOf, servedListId } from '../feature-math/served-exposures.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
 import type { Versioned } from '../feature-math/versioned.js';
 import {
@@ -64,6 +78,8 @@ import {
   USERS_STORE,
   type UserPurge,
 } from '../profiles/profiles.js';
+import { Arrivals } from './arrivals.js';
+import { type ListEntry, SERVED_WAITING_STORE, ServedWaiting } from './served-waiting.js';
 import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
 export const USER_CLOCK_STORE = 'user-clock';
@@ -92,6 +108,8 @@ export interface UserClock {
   sequence: number;
   /** Next offset of the input partition not processed yet: below it, records are re-deliveries. */
   consumed: number;
+  /** Served lists that arrived behind the watermark and gave no exposures (absent in stores written before lists were read). */
+  late_served_lists?: number;
   /**
    * Latest promise sent to each partition of the enriched topic (-Infinity,
    * stored as null: none yet). Kept with the state so that the enriched
@@ -105,7 +123,7 @@ export interface UserClock {
 export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
 const CLOCK_KEY = 'clock';
 
-type Input = Interaction | UserPurge | null;
+type Input = Interaction | UserPurge | ServedRecommendations | null;
 
 export class UserFeaturesProcessor implements Processor<Input, EnrichedInteraction> {
   private ctx!: ProcessorContext<EnrichedInteraction>;
@@ -116,11 +134,11 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
   /** `clock.promised`, the same array. */
   private promised: number[] = [];
-  private readonly queue = new TimeQueue<PendingEntry>();
+  private readonly queue = new TimeQueue<PendingEntry | ListEntry>();
   private readonly pendingIds = new Set<string>();
   /** Waiting interactions in input order: the first one not released is where the input is held. */
-  private arrivals: PendingEntry[] = [];
-  private arrivalsHead = 0;
+  private readonly arrivals = new Arrivals<PendingEntry>();
+  private servedWaiting!: ServedWaiting;
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: UserFeaturesOptions) {}
@@ -137,14 +155,23 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       (_, p) => stored?.promised?.[p] ?? Number.NEGATIVE_INFINITY,
     );
     this.clock = { ...this.clock, ...stored, promised: this.promised };
+    this.servedWaiting = new ServedWaiting(ctx.store(SERVED_WAITING_STORE));
+    for (const entry of await this.servedWaiting.load()) this.queueList(entry);
   }
 
   async process(record: StreamRecord<Input>): Promise<void> {
     const value = record.value;
     if (value === null)
-      throw new ProcessingError('rec.interactions record has no value: an event stream has no tombstones');
+      throw new ProcessingError(
+        `${this.ctx.recordMetadata()?.topic} record has no value: an event stream has no tombstones`,
+      );
     if ('kind' in value) {
       await this.purge(value.user_id, record.timestamp);
+      return;
+    }
+    if ('items' in value) {
+      checkServedList(value, record.key);
+      this.servedList(value);
       return;
     }
     checkInteraction(value, record.key);
@@ -152,7 +179,31 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     if (offset < this.clock.consumed) await this.redelivered(value, offset);
     else await this.arrived(value, offset);
     this.clockStore.put(CLOCK_KEY, this.clock);
-    this.ctx.holdInput(topic, this.oldestWaiting());
+    this.ctx.holdInput(topic, this.arrivals.oldest());
+  }
+
+  /** Keeps a served list until the watermark passes it, its exposures in line with the interactions. */
+  private servedList(list: ServedRecommendations): void {
+    if (list.served_ts < this.frontier()) {
+      this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
+      this.clockStore.put(CLOCK_KEY, this.clock);
+      return;
+    }
+    if (list.items.length === 0 || this.pendingIds.has(servedListId(list.request_id))) return;
+    this.queueList(this.servedWaiting.put(list));
+  }
+
+  private queueList(entry: ListEntry): void {
+    this.queue.insert(entry.ts, entry.id, entry);
+    this.pendingIds.add(entry.id);
+  }
+
+  /** Sends a released list's exposures with the user's features (none for a purged or opted-out user). */
+  private async releaseList(entry: ListEntry, features: UserFeatures | null, ts: number): Promise<void> {
+    this.pendingIds.delete(entry.id);
+    const list = await this.servedWaiting.take(entry);
+    if (list === undefined || features === null) return;
+    for (const { event, served } of exposuresOf(list)) this.emit(event, features, ts, false, served);
   }
 
   private async arrived(value: Interaction, offset: number): Promise<void> {
@@ -190,20 +241,6 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     this.arrivals.push(entry);
   }
 
-  /** Offset of the first waiting interaction in input order; null when none waits. */
-  private oldestWaiting(): number | null {
-    const arrivals = this.arrivals;
-    let head = this.arrivalsHead;
-    while (head < arrivals.length && arrivals[head]!.released) head++;
-    // Drop the released prefix now and then rather than shifting the array on every release.
-    if (head > 1024 && head * 2 > arrivals.length) {
-      this.arrivals = arrivals.slice(head);
-      head = 0;
-    }
-    this.arrivalsHead = head;
-    return head < this.arrivals.length ? this.arrivals[head]!.offset : null;
-  }
-
   /** The watermark: interactions before it are released; -Infinity before the first interaction. */
   private frontier(): number {
     return this.clock.max_ts < 0 ? Number.NEGATIVE_INFINITY : this.clock.max_ts - this.options.latenessMs;
@@ -229,7 +266,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       this.fold(view, event);
       this.views.put(event.user_id, view);
     }
-    this.emit(event, null, frontier, true);
+    this.emit(event, null, frontier, true, null);
   }
 
   /** Releases every pending interaction before `frontier`, one event-time millisecond at a time. */
@@ -240,16 +277,20 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       group.length = 0;
       while (this.queue.peekTs() === ts) {
         const entry = this.queue.shift()!.value;
-        const history = await this.profiles.get(entry.event.user_id);
+        const userId = 'key' in entry ? entry.userId : entry.event.user_id;
+        const history = await this.profiles.get(userId);
         const excluded = entry.excluded || isOptedOut(history, ts);
-        group.push({ entry, excluded });
         let features: UserFeatures | null = null;
         if (!excluded) {
-          const view = await this.views.get(entry.event.user_id);
+          const view = await this.views.get(userId);
           features = featuresAt(view, ts, profileAsOf(history, ts), this.scratch);
         }
         // Its own time is what this record promises: the rest of the pass is no earlier.
-        this.emit(entry.event, features, ts, false);
+        if ('key' in entry) await this.releaseList(entry, features, ts);
+        else {
+          group.push({ entry, excluded });
+          this.emit(entry.event, features, ts, false, null);
+        }
       }
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
       for (const { entry, excluded } of group) {
@@ -279,7 +320,13 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   }
 
   /** `frontier`: the task will send no on-time interaction earlier than this after the record. */
-  private emit(event: Interaction, user: UserFeatures | null, frontier: number, late: boolean): void {
+  private emit(
+    event: Interaction,
+    user: UserFeatures | null,
+    frontier: number,
+    late: boolean,
+    served: ServedPosition | null,
+  ): void {
     const partition = partitionForKey(event.item_id, this.ctx.partitionCount);
     if (frontier > this.promised[partition]!) this.promised[partition] = frontier;
     this.ctx.forward({
@@ -292,6 +339,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         frontier,
         late,
         purged_user_id: null,
+        served,
       },
       timestamp: event.ts,
     });
@@ -319,6 +367,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         frontier,
         late: false,
         purged_user_id: purgedUserId,
+        served: null,
       },
       timestamp,
     });
@@ -331,8 +380,11 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
    */
   private async purge(userId: string, timestamp: number): Promise<void> {
     this.views.delete(userId);
-    for (const { value: entry } of this.queue.values())
-      if (entry.event.user_id === userId) entry.excluded = true;
+    for (const { value: entry } of this.queue.values()) {
+      if (('key' in entry ? entry.userId : entry.event.user_id) !== userId) continue;
+      entry.excluded = true;
+      if ('key' in entry) this.servedWaiting.drop(entry);
+    }
     // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.
     for (let partition = 0; partition < this.ctx.partitionCount; partition++)
       this.notify(partition, 0, userId, timestamp);

@@ -199,10 +199,32 @@ export interface EnrichedInteraction {
    */
   purged_user_id: string | null;
   /**
+   * For an exposure made from a served list (an item of a rec.recommendations record, sent as an impression
+   * at served_ts), where the item stood and what served it; null for an interaction a client sent.
+   */
+  served: ServedPosition | null;
+  /**
    * The user's features before the interaction; null when no training example may come of it (the user opted
    * out, or the interaction arrived later than the allowed lateness).
    */
   user: UserFeatures | null;
+}
+
+/**
+ * Where an item stood in a served recommendation list (rec.recommendations, linked by context.request_id) and
+ * what served it.
+ */
+export interface ServedPosition {
+  /** 0-based position of the item in the served list. */
+  position: number;
+  /** Final ranking score the item was served with; comparable only within its list. */
+  score: number;
+  /** Model that ranked the list, as <model>@<version>; null when a fallback served without a model. */
+  model_version: string | null;
+  /** ANN index used for retrieval, as <index>@<version>; null when none was used. */
+  index_version: string | null;
+  /** Why the list was not personalised (e.g. cold_start, no_model); null for a personalised list. */
+  fallback: string | null;
 }
 
 /**
@@ -441,11 +463,14 @@ export interface ServedItem {
 /**
  * One supervised example: an interaction's labels with the user's and the item's features as they were just
  * before it, so that no feature leaks from the future. An impression's example is emitted once its label is
- * known (clicked within the label window, or the window passed). Keyed by user_id on rec.training-examples.
+ * known (clicked within the label window, or the window passed); an exposure linked to a served list (an item
+ * of a rec.recommendations record, or an impression carrying that list's request_id) is emitted when its
+ * label window closes, with the engagement that followed it. Keyed by user_id on rec.training-examples.
  */
 export interface TrainingExample {
   /**
-   * The interaction's event_id; deterministic, so replays yield the same examples and readers can drop
+   * The interaction's event_id, or for an exposure of a served list that no impression event reported
+   * served/<request_id>/<position>; deterministic, so replays yield the same examples and readers can drop
    * duplicates.
    */
   example_id: string;
@@ -455,12 +480,18 @@ export interface TrainingExample {
   item_id: string;
   /** The interaction type the labels were derived from. */
   type: InteractionType;
-  /** Event time of the interaction, epoch milliseconds. */
+  /** Event time of the interaction (for an exposure of a served list, its served_ts), epoch milliseconds. */
   ts: number;
   /** Request context of the interaction. */
   context: InteractionContext;
   /** Targets. */
   labels: TrainingLabels;
+  /**
+   * Where the item stood in the served list the example is linked to by context.request_id (an exposure of
+   * that list, or an interaction attributed to it) and the model and index that served it; null when the
+   * example is not linked to a served list this user was shown.
+   */
+  served: ServedPosition | null;
   /** User features before the event. */
   user: UserFeatures;
   /** Item features before the event. */
@@ -482,19 +513,27 @@ export interface TrainingLabels {
    * ones (impression, click).
    */
   weight: number;
-  /** The explicit rating of a rate event, on the source's scale; null otherwise. */
+  /**
+   * The explicit rating of a rate event, on the source's scale; for an exposure linked to a served list, the
+   * latest linked rating within the label window; null otherwise.
+   */
   rating: number | null;
   /**
    * Watch fraction in [0, 1] of view, complete and skip events when known (value, else watch_ms over the
-   * catalog duration); null otherwise.
+   * catalog duration); for an exposure linked to a served list, the highest of the linked view, complete and
+   * skip events within the label window; null otherwise.
    */
   watch_fraction: number | null;
   /**
-   * For an impression: whether the same user clicked through to the item (click, view, complete, like,
-   * add_to_list, share or rate) within the label window after it; null for other types.
+   * For an impression or an exposure of a served list: whether the same user clicked through to the item
+   * (click, view, complete, like, add_to_list, share or rate) within the label window after it (for an
+   * exposure linked to a served list, an interaction carrying its request_id); null for other types.
    */
   clicked: boolean | null;
-  /** For a clicked impression: milliseconds from the impression to the click-through; null otherwise. */
+  /**
+   * For a clicked impression or exposure: milliseconds from it to the (first) click-through, 0 when the
+   * click's clock was behind the server's; null otherwise.
+   */
   click_delay_ms: number | null;
 }
 

@@ -2,11 +2,14 @@
  * Checks a topology's topics before its tasks start: source topics must
  * exist and be co-partitioned (one task reads partition p of each); the
  * internal topics the topology writes (changelogs, repartition sinks,
- * rec.dlq) are created with the same partition count when missing.
+ * rec.dlq) are created with the same partition count when missing, and so
+ * is a platform topic (DESIGN.md §5) the topology reads that nobody has
+ * written yet (rec.recommendations before any responder served), so an
+ * application starts before all its producers have.
  */
 import { TopologyError } from '../../errors.js';
 import type { EventLog } from '../../log/log.js';
-import { catalogueSpec, DLQ_TOPIC } from '../../topics/catalogue.js';
+import { catalogueSpec, catalogueTopic, DLQ_TOPIC } from '../../topics/catalogue.js';
 import type { Topology } from '../topology.js';
 
 /** Returns the partition count every task of the topology shares. */
@@ -26,10 +29,10 @@ export async function prepareTopics(topology: Topology, log: EventLog): Promise<
   for (const topic of topology.sourceTopics()) {
     const n = counts.get(topic);
     if (n === undefined) {
-      // An internal topic (written by a sink of this topology) is created co-partitioned.
-      if (!topology.sinkTopics().includes(topic))
-        throw new TopologyError(`source topic ${topic} does not exist`);
-      await log.ensureTopic({ name: topic, partitions });
+      // An internal topic (written by a sink of this topology) or a platform topic is created co-partitioned.
+      if (catalogueTopic(topic) !== undefined) await log.ensureTopic(catalogueSpec(topic, partitions));
+      else if (topology.sinkTopics().includes(topic)) await log.ensureTopic({ name: topic, partitions });
+      else throw new TopologyError(`source topic ${topic} does not exist`);
     } else if (n !== partitions) {
       const listing = [...counts].map(([t, c]) => `${t}=${c}`).join(', ');
       throw new TopologyError(`source topics must be co-partitioned (same partition count): ${listing}`);

@@ -1,0 +1,45 @@
+/**
+ * Every shipped schema version can be registered after the one before it
+ * under the default BACKWARD level (the registry's own check), and the
+ * byte fixture of the version before reads under the newer one.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { compatibilityMessages } from '../runtime/registry/compatibility.js';
+import { parseAvroType } from '../runtime/serde/avro.js';
+import { loadSchema, SUBJECTS, schemaVersions } from './index.js';
+
+const fixture = (subject: string, name: string) => new URL(`./${subject}/fixtures/${name}`, import.meta.url);
+
+test('each version of every subject is BACKWARD compatible with the version before it', () => {
+  for (const subject of SUBJECTS) {
+    const versions = schemaVersions(subject);
+    for (let i = 1; i < versions.length; i++) {
+      const typeOf = (version: number) => ({ version, type: parseAvroType(loadSchema(subject, version)) });
+      const messages = compatibilityMessages({
+        subject,
+        level: 'BACKWARD',
+        candidate: typeOf(versions[i]!),
+        previous: [typeOf(versions[i - 1]!)],
+      });
+      assert.deepEqual(messages, [], `${subject} v${versions[i]}`);
+    }
+  }
+});
+
+test('the served position added to enriched records and training examples reads as null from older bytes', () => {
+  for (const [subject, older, newer] of [
+    ['rec.interactions.enriched-value', 2, 3],
+    ['rec.training-examples-value', 1, 2],
+  ] as const) {
+    const writer = parseAvroType(loadSchema(subject, older));
+    const reader = parseAvroType(loadSchema(subject, newer));
+    const bytes = readFileSync(fixture(subject, `v${older}.bin`));
+    const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as Record<string, unknown>;
+    const original = writer.fromBuffer(bytes) as Record<string, unknown>;
+    assert.equal(resolved.served, null, `${subject} v${older} read as v${newer}`);
+    assert.deepEqual({ ...resolved, served: undefined }, { ...original, served: undefined });
+    assert.ok(existsSync(fixture(subject, `v${newer}.bin`)), `${subject} has a fixture for v${newer}`);
+  }
+});
