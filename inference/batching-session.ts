@@ -19,6 +19,7 @@
  * const [a, b] = await Promise.all([ranker.run(first, 100), ranker.run(second, 100)]); // one call
  * ```
  */
+import { widenInt32 } from './int64.js';
 import type { Column, ModelSession, ValueSpec } from './onnx-session.js';
 
 interface Waiting {
@@ -112,8 +113,7 @@ export class BatchingSession implements ModelSession {
       for (const waiting of batch) {
         // `joinable` let in only BigInt64Array or Int32Array for int64 inputs, Float32Array for float32 ones.
         const data = waiting.inputs[spec.name] as BigInt64Array | Int32Array | Float32Array;
-        if (data instanceof Int32Array)
-          for (let i = 0; i < data.length; i++) column[at + i] = BigInt(data[i]!);
+        if (data instanceof Int32Array) widenInt32(data, column as BigInt64Array, at);
         else if (data instanceof BigInt64Array) (column as BigInt64Array).set(data, at);
         else (column as Float32Array).set(data, at);
         at += data.length;

@@ -11,6 +11,7 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
+import { widenInt32 } from '../inference/int64.js';
 import { TrainingSetError } from '../runtime/errors.js';
 import type { InteractionContext, Item, ItemFeatures, UserFeatures } from '../schemas/generated/types.js';
 import type { DatasetManifest } from './dataset-writer.js';
@@ -87,8 +88,8 @@ export function catalogItemInputs(items: readonly Item[], vocab: ModelVocabulari
   });
   return {
     item,
-    categories: toBigInt(categories),
-    tags: toBigInt(tags),
+    categories: widenInt32(categories),
+    tags: widenInt32(tags),
     language,
     catalog_dense: dense,
     size: n,
@@ -113,8 +114,6 @@ export interface UserQuery {
   readonly ts: number;
 }
 
-const toBigInt = (a: Int32Array) => BigInt64Array.from(a, (v) => BigInt(v));
-
 export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocabularies): UserTowerBatch {
   const n = queries.length;
   const history = new Int32Array(n * HISTORY_LENGTH);
@@ -132,10 +131,10 @@ export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocab
   });
   return {
     user,
-    history_items: toBigInt(history),
-    history_types: toBigInt(types),
-    user_cat: toBigInt(userCat),
-    context_cat: toBigInt(contextCat),
+    history_items: widenInt32(history),
+    history_types: widenInt32(types),
+    user_cat: widenInt32(userCat),
+    context_cat: widenInt32(contextCat),
     user_dense: dense,
     size: n,
   };
@@ -160,15 +159,16 @@ export interface RankerBatch extends UserTowerBatch {
  * The ranker's batch for `query` × `candidates`: the user's columns repeated
  * on every row, each candidate's item and cross features encoded as the
  * training set encodes them (example-columns.ts), at the query's time and
- * in its country.
+ * in its country. `user` is `query`'s user-tower batch when the caller
+ * built it already (a responder did, for the user's embedding).
  */
 export function rankerInputs(
   query: UserQuery,
   candidates: readonly RankerCandidate[],
   vocab: ModelVocabularies,
+  user: UserTowerBatch = userTowerInputs([query], vocab),
 ): RankerBatch {
   const n = candidates.length;
-  const user = userTowerInputs([query], vocab);
   const repeat = <T extends BigInt64Array | Float32Array>(column: T, width: number): T => {
     const out = new (column.constructor as new (length: number) => T)(n * width);
     for (let row = 0; row < n; row++) (out as Float32Array).set(column as Float32Array, row * width);
@@ -177,12 +177,12 @@ export function rankerInputs(
   const categories = new Int32Array(n * MAX_CATEGORIES);
   const itemDense = new Float32Array(n * ITEM_DENSE.length);
   const crossDense = new Float32Array(n * CROSS_DENSE.length);
-  const item = new BigInt64Array(n);
-  const language = new BigInt64Array(n);
+  const item = new Int32Array(n);
+  const language = new Int32Array(n);
   candidates.forEach((candidate, row) => {
     const features = candidate.features;
-    item[row] = BigInt(vocab.lookup('item', candidate.itemId));
-    language[row] = BigInt(vocab.lookup('language', features.language));
+    item[row] = vocab.lookup('item', candidate.itemId);
+    language[row] = vocab.lookup('language', features.language);
     encodeCategories(features.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
     encodeItemDense(features, query.ts, query.context.country, itemDense, row * ITEM_DENSE.length);
     encodeCrossDense(query.features, features, candidate.itemId, crossDense, row * CROSS_DENSE.length);
@@ -194,9 +194,9 @@ export function rankerInputs(
     user_cat: repeat(user.user_cat, 3),
     context_cat: repeat(user.context_cat, 4),
     user_dense: repeat(user.user_dense, USER_DENSE.length),
-    item,
-    item_categories: toBigInt(categories),
-    item_language: language,
+    item: widenInt32(item),
+    item_categories: widenInt32(categories),
+    item_language: widenInt32(language),
     item_dense: itemDense,
     cross_dense: crossDense,
     size: n,
