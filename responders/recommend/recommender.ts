@@ -111,6 +111,8 @@ class StoreTimeout extends Error {}
 export class Recommender {
   private readonly timeoutMs: number;
   private readonly itemViews: ItemViewCache;
+  /** Decay factors `itemFeaturesAt` computes into; requests take turns on the one event loop. */
+  private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
@@ -221,9 +223,10 @@ export class Recommender {
       metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
       return;
     }
+    const country = query.context.country;
     const candidates = ids.map((itemId, i) => ({
       itemId,
-      features: itemFeaturesAt(views[i], query.ts, catalog.get(itemId)),
+      features: itemFeaturesAt(views[i], query.ts, catalog.get(itemId), this.scratch, country),
     }));
     const { click } = await bundle.models.ranker.score(rankerInputs(query, candidates, bundle.vocab, user));
     const weight = this.options.rankerWeight ?? 1;
