@@ -28,8 +28,8 @@ import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Interaction } from '../../schemas/generated/types.js';
-import { seededRandom } from '../../sim/interaction-load.js';
 import { BENCH_DATA_DIR } from '../datasets.js';
+import { seededRandom } from '../interaction-load.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
 const SIZES = {
