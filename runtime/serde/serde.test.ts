@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Interaction } from '../../schemas/generated/types.js';
-import { loadSchema, SUBJECTS } from '../../schemas/index.js';
+import { latestSchemaVersion, loadSchema, SUBJECTS } from '../../schemas/index.js';
 import {
   ConnectionError,
   DeserializationError,
@@ -16,10 +16,15 @@ import type { SchemaRegistry } from '../registry/registry.js';
 import { parseAvroType } from './avro.js';
 import { Serde } from './serde.js';
 
-const fixtureUrl = (subject: string) => new URL(`../../schemas/${subject}/fixtures/v1.json`, import.meta.url);
+const fixtureUrl = (subject: string, version: number) =>
+  new URL(`../../schemas/${subject}/fixtures/v${version}.json`, import.meta.url);
 
+/** The fixture of the subject's newest version: what a serde encodes with today. */
 async function fixtureValue(subject: string): Promise<unknown> {
-  return parseAvroType(loadSchema(subject, 1)).fromString(await readFile(fixtureUrl(subject), 'utf8'));
+  const version = latestSchemaVersion(subject);
+  return parseAvroType(loadSchema(subject, version)).fromString(
+    await readFile(fixtureUrl(subject, version), 'utf8'),
+  );
 }
 
 const interaction: Interaction = {
