@@ -53,8 +53,16 @@ export interface RunnerOptions {
    * Default 10.
    */
   readonly commitIdleMs?: number;
-  /** Records per poll. */
+  /** Records per poll; also what a source partition may hold buffered while its task waits for another. */
   readonly maxPollRecords?: number;
+  /**
+   * A task with several source topics processes their records in timestamp
+   * order: while one of its source partitions has nothing buffered, it waits
+   * for records known to be there, and this long more for records not yet
+   * written (Kafka Streams' `max.task.idle.ms`). -1: never waits; records
+   * are processed in the order the consumer returns them. Default 0.
+   */
+  readonly maxTaskIdleMs?: number;
   /** Only run the tasks of these partitions (scale-out by partition sets); default all. */
   readonly partitions?: readonly number[];
   /** Where a task with no committed state starts. Default earliest (Kafka Streams' default). */
@@ -350,7 +358,8 @@ export class StreamRunner {
       maxRecords: this.options.maxPollRecords ?? 2000,
       timeoutMs,
     });
-    if (records.length > 0) await this.processBatch(records);
+    const ready = this.tasks.ordered(records, Date.now());
+    if (ready.length > 0) await this.processBatch(ready);
     const idle = commitWhenIdle && records.length === 0 && this.commits.uncommitted > 0;
     const now = Date.now();
     for (const slot of this.tasks.slots.values()) await slot.task.punctuateWallClock(now);
