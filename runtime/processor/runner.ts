@@ -12,6 +12,8 @@
  *
  * On start every task resumes from the offsets stored *with its state*,
  * never from the group's offsets, which is what makes state effectively-once.
+ * A task with several source topics gets their records in timestamp order,
+ * not fetch order (internals/partition-group.ts, `maxTaskIdleMs`).
  *
  * @example
  * ```ts
