@@ -23,18 +23,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openServingStore } from '../cli/serving-store.js';
-import { Indexer } from '../indexer/indexer.js';
-import type { Recommender, RecommendResult } from '../responders/recommend/recommender.js';
-import { RecommendationService } from '../responders/recommend/service.js';
-import { ImportError } from '../runtime/errors.js';
 import {
   type ImportFormat,
   type ImportSource,
   openImportSource,
   runImport,
   type SourceOptions,
-} from '../runtime/import/index.js';
-import { sourceName } from '../runtime/import/source.js';
+} from '../importers/index.js';
+import { sourceName } from '../importers/source.js';
+import { Indexer } from '../indexer/indexer.js';
+import type { Recommender, RecommendResult } from '../responders/recommend/recommender.js';
+import { RecommendationService } from '../responders/recommend/service.js';
+import { ImportError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import type { EngineEvent } from '../trainer/engine.js';
 import { ModelRegistry } from '../trainer/model-registry.js';

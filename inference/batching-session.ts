@@ -19,6 +19,7 @@
  * const [a, b] = await Promise.all([ranker.run(first, 100), ranker.run(second, 100)]); // one call
  * ```
  */
+import { widenInt32 } from './int64.js';
 import type { Column, ModelSession, ValueSpec } from './onnx-session.js';
 
 interface Waiting {
@@ -107,15 +108,21 @@ export class BatchingSession implements ModelSession {
     const joined: Record<string, Column> = {};
     for (const spec of this.session.inputs) {
       const total = batch.reduce((n, w) => n + w.inputs[spec.name]!.length, 0);
-      const column = spec.type === 'int64' ? new BigInt64Array(total) : new Float32Array(total);
+      // int32 parts stay int32 (half the bytes to the session thread); one int64 part widens the column.
+      const narrow = spec.type === 'int64' && batch.every((w) => w.inputs[spec.name] instanceof Int32Array);
+      const column =
+        spec.type !== 'int64'
+          ? new Float32Array(total)
+          : narrow
+            ? new Int32Array(total)
+            : new BigInt64Array(total);
       let at = 0;
       for (const waiting of batch) {
         // `joinable` let in only BigInt64Array or Int32Array for int64 inputs, Float32Array for float32 ones.
         const data = waiting.inputs[spec.name] as BigInt64Array | Int32Array | Float32Array;
-        if (data instanceof Int32Array)
-          for (let i = 0; i < data.length; i++) column[at + i] = BigInt(data[i]!);
-        else if (data instanceof BigInt64Array) (column as BigInt64Array).set(data, at);
-        else (column as Float32Array).set(data, at);
+        if (!(column instanceof BigInt64Array)) column.set(data as Int32Array | Float32Array, at);
+        else if (data instanceof Int32Array) widenInt32(data, column, at);
+        else column.set(data as BigInt64Array, at);
         at += data.length;
       }
       joined[spec.name] = column;

@@ -93,16 +93,21 @@ function maxDifference(actual: Float32Array, expected: readonly number[]): numbe
   return expected.reduce((worst, v, i) => Math.max(worst, Math.abs(v - actual[i]!)), 0);
 }
 
-/** Recorded inputs as a batch: int64 columns as BigInt64Array, or left as numbers to exercise the conversion. */
-function batch(inputs: Record<string, Recorded>, ints: 'bigint' | 'numbers'): Record<string, unknown> {
+/** Recorded inputs as a batch: int64 columns as BigInt64Array or Int32Array, or left as numbers to exercise the conversion. */
+function batch(
+  inputs: Record<string, Recorded>,
+  ints: 'bigint' | 'int32' | 'numbers',
+): Record<string, unknown> {
+  const int64 = (data: readonly number[]) =>
+    ints === 'bigint'
+      ? BigInt64Array.from(data, (v) => BigInt(v))
+      : ints === 'int32'
+        ? Int32Array.from(data)
+        : data;
   return Object.fromEntries(
     Object.entries(inputs).map(([name, t]) => [
       name,
-      t.dtype === 'int64'
-        ? ints === 'bigint'
-          ? BigInt64Array.from(t.data, (v) => BigInt(v))
-          : t.data
-        : Float32Array.from(t.data),
+      t.dtype === 'int64' ? int64(t.data) : Float32Array.from(t.data),
     ]),
   );
 }
@@ -212,15 +217,19 @@ describe('ONNX models exported by PyTorch', { skip: python.found ? false : pytho
     const models = await loadModels(dir, { ownThread: true });
     try {
       const good = { ...(batch(parity.ranker!.inputs, 'bigint') as unknown as RankerInputs), size: 4 };
+      const narrow = { ...(batch(parity.ranker!.inputs, 'int32') as unknown as RankerInputs), size: 4 };
+      // Joined as given: int32 columns alone stay int32, an int32 caller beside an int64 one is widened.
       const answers = await Promise.allSettled([
         models.ranker.score(good),
-        models.ranker.score(good),
+        models.ranker.score(narrow),
         models.ranker.score({ ...good, cross_dense: new Float32Array(3) }),
         models.ranker.score(good),
+        models.ranker.score(narrow),
+        models.ranker.score(narrow),
       ]);
       assert.equal(answers[2]!.status, 'rejected');
       assert.ok((answers[2] as PromiseRejectedResult).reason instanceof InferenceError);
-      for (const i of [0, 1, 3]) {
+      for (const i of [0, 1, 3, 4, 5]) {
         const scores = (answers[i] as PromiseFulfilledResult<Awaited<ReturnType<typeof models.ranker.score>>>)
           .value;
         assert.ok(maxDifference(scores.click, parity.ranker!.outputs.click!.data) < 1e-5);

@@ -16,6 +16,7 @@
 import ort from 'onnxruntime-node';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { InferenceError } from './errors.js';
+import { widenInt32 } from './int64.js';
 
 /**
  * One input's values, rows flattened in C order. int64 inputs take
@@ -61,6 +62,7 @@ function toTensor(path: string, spec: ValueSpec, data: Column, dims: number[]): 
     );
   if (spec.type === 'int64') {
     if (data instanceof BigInt64Array) return new ort.Tensor(data, dims);
+    if (data instanceof Int32Array) return new ort.Tensor(widenInt32(data), dims);
     if (data instanceof Float32Array) throw wrong('a Float32Array');
     if (Array.isArray(data) && !data.every(Number.isSafeInteger))
       throw wrong('numbers that are not all integers');

@@ -13,10 +13,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { seededRandom } from '../bench/interaction-load.js';
 import { loadConfig } from '../runtime/config.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { openPlatform } from '../runtime/platform.js';
-import { seededRandom } from '../sim/interaction-load.js';
 import { finished, startCli } from '../test/cli.js';
 import { event } from './responder.fixture.js';
 

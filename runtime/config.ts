@@ -1,7 +1,9 @@
 /**
  * Configuration as a schema (the fastify way): every setting has a type, a
  * default and a doc line; `loadConfig` validates the environment at start,
- * names the variable in every error, and returns a frozen object.
+ * names the variable in every error, and returns a frozen object. The file
+ * is long because the table is: one entry per variable, kept whole so that
+ * `--help`, validation and the types all read one source.
  *
  * @example
  * ```ts

@@ -7,7 +7,7 @@
  * Three errors never leave the module that raises them, and so are not
  * RecstreamErrors: each becomes an answer there, not a retry decision.
  * `BodyError` (responders/ingest/json-body.ts) becomes an HTTP answer with its
- * status and code; `BadFieldError` (runtime/import/values.ts) becomes an importer's
+ * status and code; `BadFieldError` (importers/values.ts) becomes an importer's
  * dead letter naming the field; the schema registry's `ApiError`
  * (runtime/registry/server.ts) becomes a Confluent error body.
  *

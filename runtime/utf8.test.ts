@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { test } from 'node:test';
-import { seededRandom } from '../sim/interaction-load.js';
+import { seededRandom } from '../bench/interaction-load.js';
 import { firstInvalidUtf8 } from './utf8.js';
 
 test('firstInvalidUtf8 finds the first byte that breaks UTF-8', () => {

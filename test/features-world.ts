@@ -12,11 +12,12 @@
  * await writeWorld(log, serde, world, 4);
  * ```
  */
+
+import { seededRandom } from '../bench/interaction-load.js';
 import type { EventLog } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
-import { seededRandom } from '../sim/interaction-load.js';
 import { Simulator } from '../sim/simulator.js';
 import type { RawWorld } from './reference-features.js';
 

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { interactionStream, type StreamOptions } from '../bench/interaction-load.js';
 import { loadConfig } from '../runtime/config.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { OutgoingRecord } from '../runtime/log/log.js';
@@ -15,7 +16,6 @@ import { openPlatform, type Platform } from '../runtime/platform.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../runtime/serde/serde.js';
 import type { Interaction } from '../schemas/generated/types.js';
-import { interactionStream, type StreamOptions } from '../sim/interaction-load.js';
 
 export async function withTestPlatform<T>(
   dataDir: string,

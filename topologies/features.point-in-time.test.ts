@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { seededRandom } from '../bench/interaction-load.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, TrainingExample } from '../schemas/generated/types.js';
-import { seededRandom } from '../sim/interaction-load.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { differences, ReferenceFeatures } from '../test/reference-features.js';

@@ -61,12 +61,17 @@ export async function loadModelVocabularies(path: string): Promise<ModelVocabula
   return { manifest, vocabularies, lookup: (kind, value) => vocabularies[kind].get(value) };
 }
 
-/** Item-tower inputs (FORMAT.md) for catalog items, in the model's vocabularies. */
+/**
+ * Item-tower inputs (FORMAT.md) for catalog items, in the model's
+ * vocabularies. The model's int64 ids travel as int32 (every vocabulary
+ * index fits): half the bytes to copy to a session thread, widened once
+ * where the tensor is made (`OnnxModel`).
+ */
 export interface ItemTowerBatch {
-  readonly item: BigInt64Array;
-  readonly categories: BigInt64Array;
-  readonly tags: BigInt64Array;
-  readonly language: BigInt64Array;
+  readonly item: Int32Array;
+  readonly categories: Int32Array;
+  readonly tags: Int32Array;
+  readonly language: Int32Array;
   readonly catalog_dense: Float32Array;
   readonly size: number;
 }
@@ -76,32 +81,32 @@ export function catalogItemInputs(items: readonly Item[], vocab: ModelVocabulari
   const categories = new Int32Array(n * MAX_CATEGORIES);
   const tags = new Int32Array(n * MAX_TAGS);
   const dense = new Float32Array(n * CATALOG_DENSE.length);
-  const item = new BigInt64Array(n);
-  const language = new BigInt64Array(n);
+  const item = new Int32Array(n);
+  const language = new Int32Array(n);
   items.forEach((it, row) => {
-    item[row] = BigInt(vocab.lookup('item', it.item_id));
-    language[row] = BigInt(vocab.lookup('language', it.language));
+    item[row] = vocab.lookup('item', it.item_id);
+    language[row] = vocab.lookup('language', it.language);
     encodeCategories(it.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
     encodeCategories(it.tags, vocab.lookup, tags, row * MAX_TAGS, 'tag', MAX_TAGS);
     encodeCatalogDense(it, dense, row * CATALOG_DENSE.length);
   });
   return {
     item,
-    categories: toBigInt(categories),
-    tags: toBigInt(tags),
+    categories,
+    tags,
     language,
     catalog_dense: dense,
     size: n,
   };
 }
 
-/** User-tower inputs (FORMAT.md) for users' features at a time and in a context, in the model's vocabularies. */
+/** User-tower inputs (FORMAT.md) for users' features at a time and in a context, in the model's vocabularies; ids as int32 (`ItemTowerBatch`). */
 export interface UserTowerBatch {
-  readonly user: BigInt64Array;
-  readonly history_items: BigInt64Array;
-  readonly history_types: BigInt64Array;
-  readonly user_cat: BigInt64Array;
-  readonly context_cat: BigInt64Array;
+  readonly user: Int32Array;
+  readonly history_items: Int32Array;
+  readonly history_types: Int32Array;
+  readonly user_cat: Int32Array;
+  readonly context_cat: Int32Array;
   readonly user_dense: Float32Array;
   readonly size: number;
 }
@@ -113,8 +118,6 @@ export interface UserQuery {
   readonly ts: number;
 }
 
-const toBigInt = (a: Int32Array) => BigInt64Array.from(a, (v) => BigInt(v));
-
 export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocabularies): UserTowerBatch {
   const n = queries.length;
   const history = new Int32Array(n * HISTORY_LENGTH);
@@ -122,9 +125,9 @@ export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocab
   const userCat = new Int32Array(n * 3);
   const contextCat = new Int32Array(n * 4);
   const dense = new Float32Array(n * USER_DENSE.length);
-  const user = new BigInt64Array(n);
+  const user = new Int32Array(n);
   queries.forEach((q, row) => {
-    user[row] = BigInt(vocab.lookup('user', q.userId));
+    user[row] = vocab.lookup('user', q.userId);
     encodeHistory(q.features, vocab.lookup, history, types, row * HISTORY_LENGTH);
     encodeUserCategorical(q.features, vocab.lookup, userCat, row * 3);
     encodeContext(q.context, q.ts, vocab.lookup, contextCat, row * 4);
@@ -132,10 +135,10 @@ export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocab
   });
   return {
     user,
-    history_items: toBigInt(history),
-    history_types: toBigInt(types),
-    user_cat: toBigInt(userCat),
-    context_cat: toBigInt(contextCat),
+    history_items: history,
+    history_types: types,
+    user_cat: userCat,
+    context_cat: contextCat,
     user_dense: dense,
     size: n,
   };
@@ -149,9 +152,9 @@ export interface RankerCandidate {
 
 /** Ranker inputs (FORMAT.md) for one user and each of their candidates, one row per candidate. */
 export interface RankerBatch extends UserTowerBatch {
-  readonly item: BigInt64Array;
-  readonly item_categories: BigInt64Array;
-  readonly item_language: BigInt64Array;
+  readonly item: Int32Array;
+  readonly item_categories: Int32Array;
+  readonly item_language: Int32Array;
   readonly item_dense: Float32Array;
   readonly cross_dense: Float32Array;
 }
@@ -160,16 +163,17 @@ export interface RankerBatch extends UserTowerBatch {
  * The ranker's batch for `query` × `candidates`: the user's columns repeated
  * on every row, each candidate's item and cross features encoded as the
  * training set encodes them (example-columns.ts), at the query's time and
- * in its country.
+ * in its country. `user` is `query`'s user-tower batch when the caller
+ * built it already (a responder did, for the user's embedding).
  */
 export function rankerInputs(
   query: UserQuery,
   candidates: readonly RankerCandidate[],
   vocab: ModelVocabularies,
+  user: UserTowerBatch = userTowerInputs([query], vocab),
 ): RankerBatch {
   const n = candidates.length;
-  const user = userTowerInputs([query], vocab);
-  const repeat = <T extends BigInt64Array | Float32Array>(column: T, width: number): T => {
+  const repeat = <T extends Int32Array | Float32Array>(column: T, width: number): T => {
     const out = new (column.constructor as new (length: number) => T)(n * width);
     for (let row = 0; row < n; row++) (out as Float32Array).set(column as Float32Array, row * width);
     return out;
@@ -177,12 +181,12 @@ export function rankerInputs(
   const categories = new Int32Array(n * MAX_CATEGORIES);
   const itemDense = new Float32Array(n * ITEM_DENSE.length);
   const crossDense = new Float32Array(n * CROSS_DENSE.length);
-  const item = new BigInt64Array(n);
-  const language = new BigInt64Array(n);
+  const item = new Int32Array(n);
+  const language = new Int32Array(n);
   candidates.forEach((candidate, row) => {
     const features = candidate.features;
-    item[row] = BigInt(vocab.lookup('item', candidate.itemId));
-    language[row] = BigInt(vocab.lookup('language', features.language));
+    item[row] = vocab.lookup('item', candidate.itemId);
+    language[row] = vocab.lookup('language', features.language);
     encodeCategories(features.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
     encodeItemDense(features, query.ts, query.context.country, itemDense, row * ITEM_DENSE.length);
     encodeCrossDense(query.features, features, candidate.itemId, crossDense, row * CROSS_DENSE.length);
@@ -195,7 +199,7 @@ export function rankerInputs(
     context_cat: repeat(user.context_cat, 4),
     user_dense: repeat(user.user_dense, USER_DENSE.length),
     item,
-    item_categories: toBigInt(categories),
+    item_categories: categories,
     item_language: language,
     item_dense: itemDense,
     cross_dense: crossDense,

@@ -31,8 +31,8 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
-import { seededRandom } from '../../sim/interaction-load.js';
 import { pinLoadGenerator, SERVER_CPU } from '../ingest/servers.js';
+import { seededRandom } from '../interaction-load.js';
 import { CLI } from '../recstream-cli.js';
 import { metric, type Suite } from '../result.js';
 import { cpuPressure, startChild } from '../serve/child.js';

@@ -20,16 +20,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { ensureImportTopics } from '../../importers/importer.js';
+import { type ImportReport, openImportSource, runImport } from '../../importers/index.js';
+import { interaction } from '../../importers/records.js';
 import { loadConfig } from '../../runtime/config.js';
-import { ensureImportTopics } from '../../runtime/import/importer.js';
-import { type ImportReport, openImportSource, runImport } from '../../runtime/import/index.js';
-import { interaction } from '../../runtime/import/records.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Interaction } from '../../schemas/generated/types.js';
-import { seededRandom } from '../../sim/interaction-load.js';
 import { BENCH_DATA_DIR } from '../datasets.js';
+import { seededRandom } from '../interaction-load.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
 const SIZES = {

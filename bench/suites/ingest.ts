@@ -18,7 +18,6 @@
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { interactionStream } from '../../sim/interaction-load.js';
 import { type Body, closedLoop, type LoadResult, openLoop, percentile } from '../ingest/load.js';
 import {
   ingestCommand,
@@ -28,6 +27,7 @@ import {
   type ServerCommand,
   startServer,
 } from '../ingest/servers.js';
+import { interactionStream } from '../interaction-load.js';
 import { median, metric, type Suite } from '../result.js';
 
 const BATCH = 100;

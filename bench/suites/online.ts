@@ -20,7 +20,7 @@ import { Materializer } from '../../runtime/online/materializer.js';
 import { RedisOnlineStore } from '../../runtime/online/redis/redis-online-store.js';
 import { type FeatureView, ViewRegistry } from '../../runtime/online/views.js';
 import { jsonCodec } from '../../runtime/state/codecs/json-codec.js';
-import { seededRandom } from '../../sim/interaction-load.js';
+import { seededRandom } from '../interaction-load.js';
 import { median, metric, type Suite } from '../result.js';
 
 const SIZES = {

@@ -273,10 +273,13 @@ function ceiling(truth: TruthFile, log: InteractionLog): Record<number, RankingR
 }
 
 async function prepareSynthetic(dataDir: string, scale: Scale): Promise<Prepared> {
+  // About 270 events per user at both scales, so that a median user has clicked eight items: with
+  // two (the 100,000 events this world once had) even the ceiling stays under 3× popularity, since
+  // nothing can learn a taste from so little (docs/decisions.md §14).
   const size =
     scale === 'full'
-      ? { users: 5000, items: 1500, events: 400_000 }
-      : { users: 1500, items: 500, events: 100_000 };
+      ? { users: 5000, items: 1500, events: 1_350_000 }
+      : { users: 1500, items: 500, events: 400_000 };
   const truthPath = join(dataDir, '..', 'synthetic-truth.jsonl');
   await recstream([
     'simulate',

@@ -25,8 +25,8 @@ import { StreamRunner } from '../../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../../runtime/serde/serde.js';
 import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
-import { interactionStream } from '../../sim/interaction-load.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
+import { interactionStream } from '../interaction-load.js';
 import { median, metric, type Suite } from '../result.js';
 
 const SIZES = {

@@ -17,10 +17,10 @@ import {
   runServingEvaluation,
   type ServingEvalReport,
 } from '../../evaluation/serving-eval.js';
+import { parseMapping } from '../../importers/csv-format.js';
+import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../importers/index.js';
+import { BadFieldError, parseTimestamp } from '../../importers/values.js';
 import { ConfigError } from '../../runtime/errors.js';
-import { parseMapping } from '../../runtime/import/csv-format.js';
-import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../runtime/import/index.js';
-import { BadFieldError, parseTimestamp } from '../../runtime/import/values.js';
 import type { Command, CommandArgs } from '../command.js';
 import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';

@@ -1,6 +1,6 @@
 /**
  * `recstream import <movielens|csv|lines> <path>`: parses the options into
- * an ImportSource (runtime/import/), runs the import with progress on
+ * an ImportSource (importers/), runs the import with progress on
  * stderr, and prints the report (text, or JSON with `--json`) on stdout.
  *
  * @example
@@ -9,21 +9,22 @@
  * recstream import csv events.csv --map user_id=who,item_id=what,type=kind,ts=when --strict
  * ```
  */
-import { ImportError } from '../../runtime/errors.js';
-import { CSV_TARGETS, parseMapping } from '../../runtime/import/csv-format.js';
+
+import { CSV_TARGETS, parseMapping } from '../../importers/csv-format.js';
 import {
   IMPORT_FORMATS,
   type ImportReport,
   openImportSource,
   runImport,
   type SourceOptions,
-} from '../../runtime/import/index.js';
+} from '../../importers/index.js';
 import {
   BadFieldError,
   parseTimestamp,
   TIMESTAMP_UNITS,
   type TimestampUnit,
-} from '../../runtime/import/values.js';
+} from '../../importers/values.js';
+import { ImportError } from '../../runtime/errors.js';
 import type { InteractionType } from '../../schemas/generated/types.js';
 import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';

@@ -9,10 +9,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { interactionStream } from '../../bench/interaction-load.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform } from '../../runtime/platform.js';
-import { interactionStream } from '../../sim/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };

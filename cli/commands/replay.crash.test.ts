@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { seededRandom } from '../../sim/interaction-load.js';
+import { seededRandom } from '../../bench/interaction-load.js';
 import { finished, runCliOk, startCli, stateDigests } from '../../test/cli.js';
 
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };

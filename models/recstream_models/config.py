@@ -58,6 +58,12 @@ class TrainConfig:
     """Extra negatives per step, drawn uniformly from the catalog and shared by the batch."""
     logq_correction: bool = True
     """Subtract the log of each candidate's sampling probability (in-batch: its popularity)."""
+    exposure_correction: float = 0.5
+    """sampled_softmax: weight of each item's centred log share of impressions, added to its training
+    logit and left out when serving, so retrieval ranks more by what users click once shown an item
+    than by how often it is shown. On `bench quality`'s simulated world 0.5 lifts Recall@20 against
+    its truth from 0.33 to 0.41; 1.0 reaches 0.45 but its click holdout falls to popularity's, which
+    the gate follows. 0 turns it off; a set without impressions (Last.fm, MovieLens) has none."""
     margin: float = 0.4
     """cosine_contrastive: negatives count only above this cosine."""
     negative_weight: float = 1.0
@@ -97,6 +103,8 @@ class TrainConfig:
         for name in ("dim", "batch_size", "ranker_batch_size", "ranker_dim", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.exposure_correction < 0:
+            raise ValueError(f"exposure_correction must be 0 or more, got {self.exposure_correction}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 

@@ -31,8 +31,8 @@ from .towers import TwoTower
 class BestEpoch:
     """Early stopping on the temporal holdout: after each retrieval epoch, the model's Recall@20 on
     the holdout queries (main rank only); the state of the best epoch is kept, and training stops
-    once `patience` epochs in a row have not beaten it. On a sparse set (the simulated world of
-    `bench quality`: a median user with two clicked items) the towers memorise the training part
+    once `patience` epochs in a row have not beaten it. On a sparse set (a simulated world where a
+    median user clicked two items) the towers memorise the training part
     within a few epochs and the holdout falls from there; on a dense one (Last.fm) it still rises
     after twenty."""
 

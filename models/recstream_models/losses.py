@@ -24,6 +24,7 @@ def sampled_softmax(
     log_q_uniform: float | None,
     temperature: float,
     weights: torch.Tensor,
+    exposure: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Softmax cross-entropy of each user's positive among all candidates, with log-Q correction.
 
@@ -31,15 +32,20 @@ def sampled_softmax(
     of being a candidate (in-batch: the item's share of positives times the batch
     size; uniform: pool size over catalog size), which removes the popularity bias
     in-batch negatives bring (Yi et al., RecSys 2019; Yang et al., WWW 2020).
+
+    `exposure`, per candidate, is a known offset added to its training logit (the
+    scaled log of how often the item was shown): the towers then learn what is
+    clicked beyond how often it was shown, and serve that without the offset.
     """
     candidates = torch.cat([positives, uniform], dim=0)
     # The temperature scales the (small) user matrix, not the batch × candidates logits.
     scaled = users / temperature
+    offset = torch.zeros(candidates.shape[0], dtype=users.dtype, device=users.device)
     if log_q_batch is not None and log_q_uniform is not None:
-        correction = torch.cat([log_q_batch, torch.full_like(uniform_items, log_q_uniform, dtype=users.dtype)])
-        logits = torch.addmm(-correction.unsqueeze(0).expand(users.shape[0], -1), scaled, candidates.t())
-    else:
-        logits = scaled @ candidates.t()
+        offset = offset - torch.cat([log_q_batch, torch.full_like(uniform_items, log_q_uniform, dtype=users.dtype)])
+    if exposure is not None:
+        offset = offset + exposure
+    logits = torch.addmm(offset.unsqueeze(0).expand(users.shape[0], -1), scaled, candidates.t())
     candidate_items = torch.cat([positive_items, uniform_items])
     accidental = positive_items.unsqueeze(1) == candidate_items.unsqueeze(0)
     rows = torch.arange(users.shape[0], device=users.device)
@@ -78,6 +84,13 @@ def log_q(item_counts: torch.Tensor, batch_size: int) -> torch.Tensor:
     """log(chance an item is among a batch's positives), per item, from its share of positives."""
     share = item_counts.double() / max(1.0, float(item_counts.sum()))
     return torch.log((share * batch_size).clamp_min(1e-12)).float()
+
+
+def log_exposure(shown: torch.Tensor) -> torch.Tensor:
+    """log of each item's share of impressions, one more impression for every item (an item never
+    shown is not impossible to like); centred, since a constant offset changes no softmax."""
+    logs = torch.log((shown.double() + 1) / float(shown.sum() + shown.shape[0]))
+    return (logs - logs.mean()).float()
 
 
 def log_q_uniform(pool: int, catalog: int) -> float:

@@ -15,7 +15,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .config import TrainConfig
 from .data import Dataset
-from .losses import cosine_contrastive, log_q, log_q_uniform, sampled_softmax
+from .losses import cosine_contrastive, log_exposure, log_q, log_q_uniform, sampled_softmax
 from .progress import emit
 from .ranker import RANKER_INPUTS, Ranker
 from .runtime import Runtime, batches, shard
@@ -115,6 +115,18 @@ class Optimizer:
         return loss.detach()
 
 
+def exposure_offsets(
+    dataset: Dataset, rows: torch.Tensor, items: int, correction: float, device: torch.device
+) -> torch.Tensor | None:
+    """`correction` × each item's centred log share of the impressions among `rows`; None when the
+    correction is off or the set logs no impressions (a file of clicks or ratings shows nothing)."""
+    shown = rows[dataset.columns["clicked"][rows] >= 0]
+    if correction == 0 or shown.shape[0] == 0:
+        return None
+    counts = torch.bincount(dataset.columns["item"][shown], minlength=items)
+    return (correction * log_exposure(counts)).to(device)
+
+
 def train_retrieval(
     model: TwoTower,
     dataset: Dataset,
@@ -135,6 +147,7 @@ def train_retrieval(
     counts = torch.bincount(dataset.columns["item"][positives], minlength=items_total)
     log_q_batch = log_q(counts, config.batch_size).to(runtime.device) if config.logq_correction else None
     log_q_pool = log_q_uniform(config.uniform_negatives, items_total - 1) if config.logq_correction else None
+    exposure = exposure_offsets(dataset, rows, items_total, config.exposure_correction, runtime.device)
     model.fit_standardization(dataset, rows)
     model.to(runtime.device).train()
     optimizer = Optimizer(model, model.id_tables(), runtime.sparse_gradients, config.lr, config.weight_decay)
@@ -177,6 +190,7 @@ def train_retrieval(
                     log_q_pool,
                     config.temperature,
                     weights,
+                    None if exposure is None else exposure[candidate_items],
                 )
             else:
                 loss = cosine_contrastive(

@@ -137,12 +137,19 @@ export function foldItemInteraction(view: ItemView, event: Interaction, scratch:
   if (hllAdd(view.users, event.user_id)) view.users_estimate = hllEstimate(view.users);
 }
 
-/** The item's features for an interaction at `t`, from a view holding only earlier interactions. */
+/**
+ * The item's features for an interaction at `t`, from a view holding only
+ * earlier interactions. Given `onlyCountry`, `popularity_by_country` holds
+ * that country's entry alone (none for null): what a reader of one
+ * country's popularity needs, the ranker scoring a request, without
+ * decaying every country the item was seen in.
+ */
 export function itemFeaturesAt(
   view: ItemView | undefined,
   t: number,
   catalog: CatalogAttributes | undefined,
   scratch: Float64Array = new Float64Array(3),
+  onlyCountry?: string | null,
 ): ItemFeatures {
   const ref = view?.ref_ts ?? null;
   const features: ItemFeatures = {
@@ -179,7 +186,10 @@ export function itemFeaturesAt(
       hl_1d: view.popularity[1]! * f[1]!,
       hl_7d: view.popularity[2]! * f[2]!,
     };
-    for (const c in view.by_country) features.popularity_by_country[c] = view.by_country[c]! * f[1]!;
+    if (onlyCountry === undefined)
+      for (const c in view.by_country) features.popularity_by_country[c] = view.by_country[c]! * f[1]!;
+    else if (onlyCountry !== null && Object.hasOwn(view.by_country, onlyCountry))
+      features.popularity_by_country[onlyCountry] = view.by_country[onlyCountry]! * f[1]!;
   }
   features.trending_score = Math.log((1 + 24 * features.popularity.hl_1h) / (1 + features.popularity.hl_1d));
   return features;

@@ -38,7 +38,12 @@ import type { UserView } from '../../processors/user-features/user-view.js';
 import { spanEvent } from '../../runtime/observability/tracing.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';
-import { rankerInputs, type UserQuery, userTowerInputs } from '../../trainer/model-bundle.js';
+import {
+  rankerInputs,
+  type UserQuery,
+  type UserTowerBatch,
+  userTowerInputs,
+} from '../../trainer/model-bundle.js';
 import type { BundleManager } from './bundle-manager.js';
 import { ItemViewCache } from './item-view-cache.js';
 import type { LiveTable } from './live-table.js';
@@ -106,6 +111,8 @@ class StoreTimeout extends Error {}
 export class Recommender {
   private readonly timeoutMs: number;
   private readonly itemViews: ItemViewCache;
+  /** Decay factors `itemFeaturesAt` computes into; requests take turns on the one event loop. */
+  private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
@@ -163,7 +170,8 @@ export class Recommender {
   ): Promise<RecommendResult> {
     const { metrics, catalog } = this.options;
     const towerStarted = performance.now();
-    const embedding = await bundle.models.userTower.embed(userTowerInputs([query], bundle.vocab));
+    const user = userTowerInputs([query], bundle.vocab);
+    const embedding = await bundle.models.userTower.embed(user);
     const towerSeconds = (performance.now() - towerStarted) / 1000;
     metrics.stage.observe({ stage: 'user_tower' }, towerSeconds);
     spanEvent('user_tower', { seconds: towerSeconds });
@@ -187,7 +195,7 @@ export class Recommender {
     metrics.stage.observe({ stage: 'retrieval' }, retrievalSeconds);
     spanEvent('retrieval', { seconds: retrievalSeconds });
 
-    if (bundle.rankerTrusted && ids.length > 0) await this.rank(bundle, query, ids, scores);
+    if (bundle.rankerTrusted && ids.length > 0) await this.rank(bundle, query, user, ids, scores);
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
     return {
       items: this.diversify(order, ids, scores, request.k),
@@ -201,6 +209,7 @@ export class Recommender {
   private async rank(
     bundle: ServingBundle,
     query: UserQuery,
+    user: UserTowerBatch,
     ids: string[],
     scores: number[],
   ): Promise<void> {
@@ -214,11 +223,12 @@ export class Recommender {
       metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
       return;
     }
+    const country = query.context.country;
     const candidates = ids.map((itemId, i) => ({
       itemId,
-      features: itemFeaturesAt(views[i], query.ts, catalog.get(itemId)),
+      features: itemFeaturesAt(views[i], query.ts, catalog.get(itemId), this.scratch, country),
     }));
-    const { click } = await bundle.models.ranker.score(rankerInputs(query, candidates, bundle.vocab));
+    const { click } = await bundle.models.ranker.score(rankerInputs(query, candidates, bundle.vocab, user));
     const weight = this.options.rankerWeight ?? 1;
     for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
     const rankerSeconds = (performance.now() - started) / 1000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { interactionStream } from '../../sim/interaction-load.js';
+import { interactionStream } from '../../bench/interaction-load.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { loadConfig } from '../config.js';
 import { partitionForKey } from '../log/partitioner.js';

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { interactionStream } from '../../sim/interaction-load.js';
+import { interactionStream } from '../../bench/interaction-load.js';
 import { runCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { loadConfig } from '../config.js';

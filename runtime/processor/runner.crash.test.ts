@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { seededRandom } from '../../sim/interaction-load.js';
+import { seededRandom } from '../../bench/interaction-load.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { writeInteractions } from '../../test/platform.js';

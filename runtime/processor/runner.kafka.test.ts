@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { interactionStream } from '../../sim/interaction-load.js';
+import { interactionStream } from '../../bench/interaction-load.js';
 import { startKafkaServer } from '../../test/kafka-server.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';

@@ -45,28 +45,18 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import {
-  BufferFullError,
-  ProducerError,
-  RecstreamError,
-  SchemaValidationError,
-  TopicError,
-} from '../errors.js';
-import type { EventLog, OutgoingRecord, RecordHeaders } from '../log/log.js';
-import { partitionForKey } from '../log/partitioner.js';
-import {
-  activeTraceHeaders,
-  refreshTracing,
-  TRACEPARENT,
-  withTraceHeaders,
-} from '../observability/tracing.js';
-import type { Encoder, Serde } from '../serde/serde.js';
+import { BufferFullError, ProducerError, RecstreamError, TopicError } from '../errors.js';
+import type { EventLog, RecordHeaders } from '../log/log.js';
+import { activeTraceHeaders, refreshTracing } from '../observability/tracing.js';
+import type { Serde } from '../serde/serde.js';
 import { isCompactedTopic } from '../topics/catalogue.js';
 import { BufferGate } from './buffer-gate.js';
+import { DeliveryTracker } from './delivery-tracker.js';
 import { type DeliveryReport, type ProducerOptions, resolveProducerOptions } from './options.js';
 import { PartitionQueue, type QueueContext, type RecordSink } from './partition-queue.js';
 import { producerMetrics } from './producer-metrics.js';
-import { eventTime, naturalKey, type TopicValue } from './topics.js';
+import { type EncodedRecord, encodeRecords, type ProducerTopic } from './record-encoding.js';
+import type { TopicValue } from './topics.js';
 
 export type { DeliveryReport, ProducerOptions, TopicValue };
 
@@ -147,27 +137,14 @@ export function createProducer(options: ProducerOptions): Producer {
   return new LogProducer(options);
 }
 
-interface EncodedRecord {
-  readonly record: OutgoingRecord;
-  readonly source: unknown;
-  readonly bytes: number;
-}
-
-interface TopicState {
-  readonly partitions: number;
-  readonly queues: PartitionQueue[];
-  readonly encoder: Encoder<unknown>;
-  roundRobin: number;
-}
-
 class LogProducer implements Producer {
   private readonly log: EventLog;
   private readonly serde: Serde;
   private readonly options: ReturnType<typeof resolveProducerOptions>;
   private readonly gate: BufferGate;
   private readonly context: QueueContext;
-  private readonly topics = new Map<string, Promise<TopicState>>();
-  private readonly openTopics = new Map<string, TopicState>();
+  private readonly topics = new Map<string, Promise<ProducerTopic>>();
+  private readonly openTopics = new Map<string, ProducerTopic>();
   private batchSeq = 0;
   private closed = false;
   private sendFailure: { error: unknown; records: number } | undefined;
@@ -251,7 +228,8 @@ class LogProducer implements Producer {
     // Synchronous from here on when the topic is known and there is room, so records
     // enter the partition queues in the order the sends were called.
     const state = this.openTopics.get(topic) ?? (await this.topicState(topic));
-    const encoded = this.encode(topic, state, records);
+    // Records sent under a span carry its context (W3C traceparent), unless they name a trace themselves.
+    const encoded = encodeRecords(topic, state, records, this.tracing ? activeTraceHeaders() : undefined);
     if (ifFull === 'reject') {
       const bytes = encoded.reduce((sum, e) => sum + e.bytes, 0);
       if (!this.gate.tryAcquire({ records: encoded.length, bytes })) {
@@ -277,7 +255,7 @@ class LogProducer implements Producer {
   }
 
   private push(
-    state: TopicState,
+    state: ProducerTopic,
     encoded: readonly EncodedRecord[],
     from: number,
     to: number,
@@ -291,66 +269,7 @@ class LogProducer implements Producer {
     }
   }
 
-  private encode(
-    topic: string,
-    state: TopicState,
-    records: readonly ProducerRecord<unknown>[],
-  ): EncodedRecord[] {
-    const now = Date.now();
-    // Records sent under a span carry its context (W3C traceparent), unless they name a trace themselves.
-    const traced = this.tracing ? activeTraceHeaders() : undefined;
-    return records.map((r, i) => {
-      let value: Buffer | null = null;
-      if (r.value !== null) {
-        try {
-          value = state.encoder.encode(r.value);
-        } catch (err) {
-          if (err instanceof SchemaValidationError && records.length > 1) {
-            throw new SchemaValidationError(`record ${i} of ${records.length}: ${err.message}`, err.fields);
-          }
-          throw err;
-        }
-      }
-      const key = r.key !== undefined ? r.key : (naturalKey(topic, r.value) ?? null);
-      if (value === null && key === null) {
-        throw new ProducerError(
-          `record ${i} of ${records.length}: a tombstone (null value) needs a key; it deletes that key's value`,
-        );
-      }
-      const partition = this.partitionFor(topic, state, key, r.partition);
-      const record: OutgoingRecord = {
-        key,
-        value,
-        timestamp: r.timestamp ?? eventTime(topic, r.value) ?? now,
-        partition,
-        ...(r.headers === undefined && traced === undefined
-          ? {}
-          : {
-              headers:
-                traced === undefined || r.headers?.[TRACEPARENT] !== undefined
-                  ? r.headers
-                  : withTraceHeaders(r.headers, traced),
-            }),
-      };
-      return { record, source: r.value, bytes: (value?.length ?? 0) + (key?.length ?? 0) };
-    });
-  }
-
-  private partitionFor(topic: string, state: TopicState, key: string | null, explicit?: number): number {
-    if (explicit !== undefined) {
-      if (!Number.isInteger(explicit) || explicit < 0 || explicit >= state.partitions) {
-        throw new ProducerError(
-          `partition ${explicit} does not exist: ${topic} has partitions 0..${state.partitions - 1}`,
-        );
-      }
-      return explicit;
-    }
-    if (key !== null) return partitionForKey(key, state.partitions);
-    state.roundRobin = (state.roundRobin + 1) % state.partitions;
-    return state.roundRobin;
-  }
-
-  private topicState(topic: string): Promise<TopicState> {
+  private topicState(topic: string): Promise<ProducerTopic> {
     let state = this.topics.get(topic);
     if (state === undefined) {
       state = this.openTopic(topic);
@@ -361,7 +280,7 @@ class LogProducer implements Producer {
     return state;
   }
 
-  private async openTopic(topic: string): Promise<TopicState> {
+  private async openTopic(topic: string): Promise<ProducerTopic> {
     let info = await this.log.describeTopic(topic);
     if (info === undefined) {
       const create = this.raw.createTopics;
@@ -380,7 +299,7 @@ class LogProducer implements Producer {
     const encoder = await this.serde.encoder(`${topic}-value`);
     const ends = await this.log.offsets(topic);
     const queues = ends.map((o) => new PartitionQueue(topic, o.partition, o.end, this.context));
-    const state: TopicState = { partitions: info.partitions, queues, encoder, roundRobin: -1 };
+    const state: ProducerTopic = { partitions: info.partitions, queues, encoder, roundRobin: -1 };
     this.openTopics.set(topic, state);
     return state;
   }
@@ -401,42 +320,5 @@ class LogProducer implements Producer {
 
   private assertOpen(): void {
     if (this.closed) throw new ProducerError('the producer is closed', 'PRODUCER_CLOSED');
-  }
-}
-
-/** The outcome of one `deliver` call: resolves when every record is acknowledged, rejects on the first failure. */
-class DeliveryTracker implements RecordSink {
-  readonly promise: Promise<DeliveredRecord[]>;
-  private readonly metadata: DeliveredRecord[];
-  private remaining: number;
-  private resolve!: (value: DeliveredRecord[]) => void;
-  private reject!: (err: unknown) => void;
-  private done = false;
-
-  constructor(
-    private readonly topic: string,
-    count: number,
-  ) {
-    this.metadata = new Array(count);
-    this.remaining = count;
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    if (count === 0) this.resolve([]);
-  }
-
-  acknowledged(index: number, partition: number, offset: number): void {
-    this.metadata[index] = { topic: this.topic, partition, offset };
-    if (--this.remaining === 0 && !this.done) {
-      this.done = true;
-      this.resolve(this.metadata);
-    }
-  }
-
-  failed(err: unknown): void {
-    if (this.done) return;
-    this.done = true;
-    this.reject(err);
   }
 }

@@ -3,26 +3,8 @@
  * its stores in one engine, each store backed by a changelog partition, and
  * the input offsets the stores reflect.
  *
- * Commit protocol (`commit(inputOffsets)`), which makes state
- * effectively-once:
- *
- * 1. The pending writes of every store are set aside synchronously, so the
- *    commit holds exactly the writes made before the call.
- * 2. If any store has pending writes, each store's changelog partition gets
- *    ONE append (atomic on the log): its pending entries (encoded value, or
- *    null for a delete) followed by a commit marker
- *    `{ kind: 'commit', seq, inputOffsets, stores }`. Stores without writes
- *    get the marker alone, so that all changelogs carry the same last commit.
- * 3. ONE atomic engine write then holds every store's entries plus the task
- *    metadata: input offsets, commit seq, and per store the changelog end
- *    offset after step 2.
- * 4. The written entries become clean cache entries.
- *
- * A commit with no pending writes appends nothing and only records the new
- * input offsets in the engine. A crash between 2 and 3 leaves changelog
- * records past the recorded end offsets; the next open rolls them back
- * (see `recovery.ts`), and the task resumes from the input offsets of the
- * last complete commit, so every store equals that of a run without the crash.
+ * The commit protocol that makes state effectively-once is written out in
+ * task-commit.ts, which does the writes.
  *
  * @example
  * ```ts
@@ -37,17 +19,16 @@
  * ```
  */
 import { StateStoreError } from '../errors.js';
-import type { EventLog, OutgoingRecord } from '../log/log.js';
-import { CachedStore, DEFAULT_CACHE_ENTRIES, type FlushWrite } from './cached-store.js';
-import { appendBatch } from './changelog/io.js';
-import { type CommitMarker, markerRecord } from './changelog/marker.js';
+import type { EventLog } from '../log/log.js';
+import { CachedStore, DEFAULT_CACHE_ENTRIES } from './cached-store.js';
 import { digestStore } from './digest.js';
-import { DATA_END, DATA_START, META_KEY, prefixedKey, storePrefix } from './keys.js';
+import { prefixedKey, storePrefix } from './keys.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { type RecoveryReport, recover, type StateLogger } from './recovery.js';
 import { RocksDbEngine, type RocksDbEngineOptions } from './rocksdb/rocksdb-engine.js';
 import type { KeyValueStore, StoreEngine, ValueCodec } from './store.js';
-import { encodeMeta, type StoreMeta, type TaskMeta } from './task-meta.js';
+import { type CommitTarget, sameOffsets, writeCommit, writeOffsets, writeWipe } from './task-commit.js';
+import type { TaskMeta } from './task-meta.js';
 
 export type { RecoveryReport, StateLogger };
 
@@ -76,9 +57,6 @@ export interface TaskStateOptions {
   readonly onRestoreProgress?: (store: string, restored: number, total: number) => void;
   readonly rocksdb?: RocksDbEngineOptions;
 }
-
-/** Tombstones per changelog append when wiping a store. */
-const WIPE_BATCH = 10_000;
 
 /** Stores up to this size get their key index by a scan on open (about 5 µs a key); larger ones go without. */
 const KEY_SCAN_LIMIT = 50_000;
@@ -343,42 +321,19 @@ export class TaskState {
 
   private async clearAll(): Promise<void> {
     for (const store of this.storeList) store.reset(store.approximateCount());
-    const marker: CommitMarker = {
-      kind: 'wipe',
-      seq: this.meta.seq + 1,
-      inputOffsets: {},
-      stores: this.storeNames(),
-    };
-    const stores: Record<string, StoreMeta> = {};
-    for (const store of this.storeList) {
-      const topic = this.topics.get(store.name) as string;
-      let batch: OutgoingRecord[] = [];
-      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd })) {
-        batch.push({
-          key: key.toString('utf8', store.prefix.length),
-          value: null,
-          partition: this.partition,
-        });
-        if (batch.length === WIPE_BATCH) {
-          await appendBatch(this.options.log, topic, this.partition, batch);
-          batch = [];
-        }
-      }
-      batch.push(markerRecord(this.partition, marker));
-      stores[store.name] = {
-        topic,
-        end: await appendBatch(this.options.log, topic, this.partition, batch),
-        count: 0,
-      };
-    }
-    // Metadata goes first: an engine without it is restored from the changelogs, which now say "empty".
-    await this.engine.write([{ key: META_KEY, value: null }]);
-    await this.engine.clearRange(DATA_START, DATA_END);
-    const meta: TaskMeta = { ...this.meta, seq: marker.seq, inputOffsets: {}, stores };
-    await this.engine.write([{ key: META_KEY, value: encodeMeta(meta) }]);
-    this.meta = meta;
+    this.meta = await writeWipe(this.commitTarget(), this.meta);
     this.offsets = new Map();
     for (const store of this.storeList) store.reset(0);
+  }
+
+  private commitTarget(): CommitTarget {
+    return {
+      log: this.options.log,
+      engine: this.engine,
+      partition: this.partition,
+      stores: this.storeList,
+      topics: this.topics,
+    };
   }
 
   private async indexKeys(): Promise<void> {
@@ -398,35 +353,17 @@ export class TaskState {
   ): Promise<void> {
     try {
       if (pending === 0) {
-        if (!sameOffsets(offsets, this.meta.inputOffsets)) {
-          await after;
-          const meta: TaskMeta = { ...this.meta, inputOffsets: offsets };
-          await this.engine.write([{ key: META_KEY, value: encodeMeta(meta) }]);
-          this.setMeta(meta);
-        }
+        this.setMeta(await writeOffsets(this.engine, this.meta, offsets, after));
         for (const store of this.storeList) store.completeFlush(0);
         return;
       }
-      const flushed = this.storeList.map((store) => store.flushWrites());
-      await after;
-      const { deltas, writes } = await this.countDeltas(flushed);
-      const seq = this.meta.seq + 1;
-      const marker: CommitMarker = { kind: 'commit', seq, inputOffsets: offsets, stores: this.storeNames() };
-      const ends = await this.appendChangelogs(writes, marker);
-      const stores: Record<string, StoreMeta> = { ...this.meta.stores };
-      const engineWrites: { key: Buffer; value: Buffer | null }[] = [];
-      this.storeList.forEach((store, i) => {
-        const previous = this.meta.stores[store.name];
-        stores[store.name] = {
-          topic: this.topics.get(store.name) as string,
-          end: ends[i] as number,
-          count: (previous?.count ?? 0) + (deltas[i] as number),
-        };
-        for (const w of writes[i] as FlushWrite[]) engineWrites.push({ key: w.engineKey, value: w.value });
-      });
-      const meta: TaskMeta = { ...this.meta, seq, inputOffsets: offsets, stores };
-      engineWrites.push({ key: META_KEY, value: encodeMeta(meta) });
-      await this.engine.write(engineWrites);
+      const { meta, deltas } = await writeCommit(
+        this.commitTarget(),
+        this.meta,
+        offsets,
+        after,
+        this.afterFailedCommit,
+      );
       this.setMeta(meta);
       this.storeList.forEach((store, i) => {
         store.completeFlush(deltas[i] as number);
@@ -439,60 +376,6 @@ export class TaskState {
       this.afterFailedCommit = true;
       throw err;
     }
-  }
-
-  /**
-   * Appends every store's batch. All appends settle before this returns, so a
-   * failed commit leaves no append in flight that a retry could overtake.
-   */
-  private async appendChangelogs(writes: readonly FlushWrite[][], marker: CommitMarker): Promise<number[]> {
-    const results = await Promise.allSettled(
-      this.storeList.map((store, i) => {
-        const records: OutgoingRecord[] = (writes[i] as FlushWrite[]).map((w) => ({
-          key: w.key,
-          value: w.value,
-          partition: this.partition,
-        }));
-        records.push(markerRecord(this.partition, marker));
-        return appendBatch(this.options.log, this.topics.get(store.name) as string, this.partition, records);
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<number>).value);
-  }
-
-  /**
-   * Per store, how the committed entry count changes, and the writes worth
-   * making: a delete of a key that was never committed (put and deleted
-   * within one commit interval, like a pending queue entry) is dropped, so it
-   * costs neither a changelog record nor an engine write. Asks the engine only
-   * about keys the cache knows nothing of.
-   */
-  private async countDeltas(
-    writes: readonly FlushWrite[][],
-  ): Promise<{ deltas: number[]; writes: FlushWrite[][] }> {
-    const unknown: FlushWrite[] = [];
-    for (const list of writes) for (const w of list) if (w.existed === undefined) unknown.push(w);
-    const found = await this.engine.getMany(unknown.map((w) => w.engineKey));
-    const existedBefore = new Map<FlushWrite, boolean>();
-    unknown.forEach((w, i) => {
-      existedBefore.set(w, found[i] !== undefined);
-    });
-    const kept: FlushWrite[][] = [];
-    const deltas = writes.map((list) => {
-      let delta = 0;
-      const keep: FlushWrite[] = [];
-      for (const w of list) {
-        const existed = w.existed ?? existedBefore.get(w) ?? true;
-        if (w.value === null && !existed && !this.afterFailedCommit) continue;
-        keep.push(w);
-        delta += (w.value !== null ? 1 : 0) - (existed ? 1 : 0);
-      }
-      kept.push(keep);
-      return delta;
-    });
-    return { deltas, writes: kept };
   }
 
   private setMeta(meta: TaskMeta): void {
@@ -522,10 +405,4 @@ function validate(options: TaskStateOptions): void {
 
 function toMap(offsets: Readonly<Record<string, number>>): ReadonlyMap<string, number> {
   return new Map(Object.entries(offsets));
-}
-
-function sameOffsets(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => a[k] === b[k]);
 }

@@ -6,14 +6,14 @@
  * renamed to `<base>-<end>.swap` once complete, then swapped in; `open`
  * finishes a swap a crash interrupted (see `recoverSwaps`).
  */
-import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { storageErrorFrom } from '../../errors.js';
 import { batchesOf } from './batch-iterator.js';
 import { BATCH_HEADER_BYTES, type BatchHeader, forEachRecord, sealBatch } from './format.js';
 import { fullsync, pwritevFully, syncDirSync } from './io.js';
-import type { Partition } from './partition.js';
-import { Segment, segmentFileName } from './segment.js';
+import type { PartitionWriter } from './partition-writer.js';
+import { SEGMENT_PATTERN, SEGMENT_SUFFIX, Segment, SWAP_PATTERN, segmentFileName } from './segment.js';
 
 export interface CompactionSettings {
   readonly now: number;
@@ -47,7 +47,7 @@ function pad(offset: number): string {
 
 /** Compacts the closed segments of `part`. Call through `part.serialize`. */
 export async function compactPartition(
-  part: Partition,
+  part: PartitionWriter,
   settings: CompactionSettings,
 ): Promise<CompactionResult> {
   const segments = part.segments;
@@ -151,7 +151,7 @@ async function keptBatches(
 
 /** Replaces the group's segments, which cover [first base, end), by one cleaned segment. Returns the records kept. */
 async function swapGroup(
-  part: Partition,
+  part: PartitionWriter,
   group: Group,
   end: number,
   settings: CompactionSettings,
@@ -195,5 +195,29 @@ async function swapGroup(
     return seg.records;
   } catch (err) {
     throw storageErrorFrom(err, `compaction of ${part.topic}-${part.index} in ${dir}`);
+  }
+}
+
+/**
+ * Finishes compaction swaps a crash interrupted: a `<base>-<end>.swap` file
+ * is a complete cleaned copy of the segments in [base, end), so the old
+ * segments go and the swap takes the first one's name. `.cleaned` files are
+ * unfinished copies and are dropped.
+ */
+export function recoverSwaps(dir: string): void {
+  const names = readdirSync(dir);
+  for (const name of names) {
+    if (name.endsWith('.cleaned')) unlinkSync(join(dir, name));
+  }
+  for (const name of names) {
+    const m = SWAP_PATTERN.exec(name);
+    if (!m) continue;
+    const base = Number(m[1]);
+    const end = Number(m[2]);
+    for (const other of names) {
+      const s = SEGMENT_PATTERN.exec(other);
+      if (s && Number(s[1]) > base && Number(s[1]) < end) unlinkSync(join(dir, other));
+    }
+    renameSync(join(dir, name), join(dir, `${m[1]}${SEGMENT_SUFFIX}`));
   }
 }

@@ -11,7 +11,7 @@
  */
 import { LogUsageError, OffsetOutOfRangeError } from '../../errors.js';
 import type { LogConsumer, LogRecord, PollOptions, TopicPartition, TopicPartitionOffset } from '../log.js';
-import type { Partition } from './partition.js';
+import type { PartitionReader } from './partition-reader.js';
 import type { AppendSignal } from './signal.js';
 
 /** What a consumer needs from its log. */
@@ -29,7 +29,7 @@ export interface ConsumerHost {
 export class EmbeddedConsumer implements LogConsumer {
   private readonly host: ConsumerHost;
   private readonly group: string | undefined;
-  private readonly parts: readonly Partition[];
+  private readonly parts: readonly PartitionReader[];
   private readonly tps: readonly TopicPartition[];
   private readonly positions: number[];
   private readonly slot = new Map<string, number>();
@@ -41,7 +41,7 @@ export class EmbeddedConsumer implements LogConsumer {
   constructor(
     host: ConsumerHost,
     group: string | undefined,
-    parts: readonly Partition[],
+    parts: readonly PartitionReader[],
     positions: number[],
   ) {
     this.host = host;
@@ -128,7 +128,7 @@ export class EmbeddedConsumer implements LogConsumer {
       const part = this.parts[i]!;
       let position = this.positions[i]!;
       // A follower's end is what it saw last; the writer process may be further on.
-      if (part.follower && position >= part.end) part.refresh();
+      if (position >= part.end) part.refresh();
       if (position < part.start) {
         this.host.warn(
           { topic: part.topic, partition: part.index, position, start: part.start },

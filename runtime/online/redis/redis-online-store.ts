@@ -20,7 +20,7 @@
  * ```
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { ConnectionError, OnlineStoreError, OnlineStoreUnavailableError } from '../../errors.js';
+import { OnlineStoreError, OnlineStoreUnavailableError } from '../../errors.js';
 import { hashUserId, type Logger } from '../../observability/logger.js';
 import { sleep } from '../../retry.js';
 import { assembleBundle, planBundle } from '../bundle-plan.js';
@@ -37,9 +37,10 @@ import type {
   WriteReport,
 } from '../online-store.js';
 import type { FeatureView, ViewRegistry } from '../views.js';
-import { closeRedis, connectRedis, fromRedisError } from './connection.js';
+import { RedisCommands, type ScriptCommands } from './commands.js';
+import { closeRedis, connectRedis } from './connection.js';
 import { checkName, RedisKeys } from './keys.js';
-import { ACTIVATE, RELEASE_LEASE, RENEW_LEASE, UNREGISTER, VERSIONED_SET } from './scripts.js';
+import { acquireLease, releaseLease, renewLease } from './writer-lease.js';
 
 export interface RedisOnlineStoreOptions {
   /** `redis://[user:password@]host:port[/db]` (RECSTREAM_REDIS_URL). */
@@ -59,20 +60,6 @@ export interface RedisOnlineStoreOptions {
   readonly commandTimeoutMs?: number;
 }
 
-/** The scripts as ioredis defines them on the client and its pipelines. */
-interface ScriptCommands {
-  recstreamVersionedSet(key: string, ...args: (string | Buffer)[]): ChainableCommander;
-  recstreamRenewLease(key: string, owner: string, ttlMs: string): Promise<number>;
-  recstreamReleaseLease(key: string, owner: string): Promise<number>;
-  recstreamActivate(
-    pointer: string,
-    namespaces: string,
-    retired: string,
-    ...args: string[]
-  ): Promise<unknown>;
-  recstreamUnregister(pointer: string, namespaces: string, retired: string, ns: string): Promise<string>;
-}
-
 /** Attempts of a read when the pointer keeps moving under it (two swaps in a row). */
 const READ_ATTEMPTS = 3;
 
@@ -81,7 +68,7 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
   readonly views: ViewRegistry;
   private readonly keys: RedisKeys;
   private readonly logger: Logger;
-  private roundTrips = 0;
+  private readonly commands: RedisCommands;
   /** The namespace the last read found active; reads aim at it and check the pointer in the same pipeline. */
   private lastActive: string | undefined;
 
@@ -91,6 +78,7 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
   ) {
     this.views = options.views;
     this.keys = new RedisKeys(options.keyPrefix);
+    this.commands = new RedisCommands(client);
     this.logger = options.logger;
   }
 
@@ -102,11 +90,6 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
       logger: options.logger,
       commandTimeoutMs: options.commandTimeoutMs,
     });
-    client.defineCommand('recstreamVersionedSet', { numberOfKeys: 1, lua: VERSIONED_SET });
-    client.defineCommand('recstreamActivate', { numberOfKeys: 3, lua: ACTIVATE });
-    client.defineCommand('recstreamUnregister', { numberOfKeys: 3, lua: UNREGISTER });
-    client.defineCommand('recstreamRenewLease', { numberOfKeys: 1, lua: RENEW_LEASE });
-    client.defineCommand('recstreamReleaseLease', { numberOfKeys: 1, lua: RELEASE_LEASE });
     return new RedisOnlineStore(client, options);
   }
 
@@ -157,7 +140,7 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
   }
 
   async activeNamespace(): Promise<string | undefined> {
-    const active = await this.call('read the active namespace', () =>
+    const active = await this.commands.call('read the active namespace', () =>
       this.client.get(this.keys.activePointer),
     );
     return active ?? undefined;
@@ -168,7 +151,7 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
     pipeline.get(this.keys.activePointer);
     pipeline.hgetall(this.keys.namespaces);
     pipeline.hgetall(this.keys.retired);
-    const [active, created, retired] = (await this.exec(pipeline, 'list namespaces')) as [
+    const [active, created, retired] = (await this.commands.exec(pipeline, 'list namespaces')) as [
       string | null,
       Record<string, string>,
       Record<string, string>,
@@ -184,59 +167,63 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
 
   async createNamespace(namespace: string): Promise<void> {
     checkName('namespace', namespace);
-    await this.call(`create namespace ${namespace}`, () =>
+    await this.commands.call(`create namespace ${namespace}`, () =>
       this.client.hsetnx(this.keys.namespaces, namespace, String(Date.now())),
     );
   }
 
   async activate(namespace: string): Promise<void> {
     checkName('namespace', namespace);
-    const previous = await this.call(`activate namespace ${namespace}`, () =>
-      (this.client as unknown as ScriptCommands).recstreamActivate(
-        this.keys.activePointer,
-        this.keys.namespaces,
-        this.keys.retired,
-        namespace,
-        String(Date.now()),
-      ),
-    ).catch((err: unknown) => {
-      if (err instanceof OnlineStoreError && /NONAMESPACE/.test(err.message))
-        throw new OnlineStoreError(
-          `namespace ${namespace} does not exist; fill it first (recstream materialize --namespace ${namespace})`,
-        );
-      throw err;
-    });
+    const previous = await this.commands
+      .call(`activate namespace ${namespace}`, () =>
+        this.commands.scripts.recstreamActivate(
+          this.keys.activePointer,
+          this.keys.namespaces,
+          this.keys.retired,
+          namespace,
+          String(Date.now()),
+        ),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof OnlineStoreError && /NONAMESPACE/.test(err.message))
+          throw new OnlineStoreError(
+            `namespace ${namespace} does not exist; fill it first (recstream materialize --namespace ${namespace})`,
+          );
+        throw err;
+      });
     this.lastActive = namespace;
     this.logger.info({ namespace, previous: previous ?? null }, 'online store namespace activated');
   }
 
   async drop(namespace: string): Promise<DropReport> {
     const pattern = this.keys.namespacePattern(namespace);
-    await this.call(`drop namespace ${namespace}`, () =>
-      (this.client as unknown as ScriptCommands).recstreamUnregister(
-        this.keys.activePointer,
-        this.keys.namespaces,
-        this.keys.retired,
-        namespace,
-      ),
-    ).catch((err: unknown) => {
-      if (err instanceof OnlineStoreError && /ACTIVENAMESPACE/.test(err.message))
-        throw new OnlineStoreError(
-          `namespace ${namespace} is active; activate another namespace before dropping this one`,
-        );
-      throw err;
-    });
+    await this.commands
+      .call(`drop namespace ${namespace}`, () =>
+        this.commands.scripts.recstreamUnregister(
+          this.keys.activePointer,
+          this.keys.namespaces,
+          this.keys.retired,
+          namespace,
+        ),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof OnlineStoreError && /ACTIVENAMESPACE/.test(err.message))
+          throw new OnlineStoreError(
+            `namespace ${namespace} is active; activate another namespace before dropping this one`,
+          );
+        throw err;
+      });
     // Unregistered: materializers stop at their next progress commit, no new read aims here.
     await sleep(this.options.dropGraceMs ?? 5000);
     let removed = 0;
     let cursor = '0';
     const batch = this.options.dropBatch ?? 1000;
     do {
-      const [next, keys] = await this.call(`scan namespace ${namespace}`, () =>
+      const [next, keys] = await this.commands.call(`scan namespace ${namespace}`, () =>
         this.client.scan(cursor, 'MATCH', pattern, 'COUNT', batch),
       );
       if (keys.length > 0)
-        removed += await this.call(`unlink keys of ${namespace}`, () => this.client.unlink(...keys));
+        removed += await this.commands.call(`unlink keys of ${namespace}`, () => this.client.unlink(...keys));
       cursor = next;
     } while (cursor !== '0');
     this.logger.info({ namespace, removed }, 'online store namespace dropped');
@@ -262,14 +249,14 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
         w.value ?? '',
       );
     }
-    const results = await this.exec(pipeline, `write to namespace ${namespace}`);
+    const results = await this.commands.exec(pipeline, `write to namespace ${namespace}`);
     const applied = results.reduce<number>((n, r) => n + (r === 1 ? 1 : 0), 0);
     return { applied, skipped: writes.length - applied };
   }
 
   async progress(namespace: string, topics: readonly string[]): Promise<SourceProgress[]> {
     checkName('namespace', namespace);
-    const fields = await this.call(`read progress of ${namespace}`, () =>
+    const fields = await this.commands.call(`read progress of ${namespace}`, () =>
       this.client.hgetall(this.keys.progress(namespace)),
     );
     const wanted = new Set(topics);
@@ -302,56 +289,29 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
     const pipeline = this.client.pipeline();
     pipeline.hset(key, ...fields);
     pipeline.hexists(this.keys.namespaces, namespace);
-    const [, exists] = await this.exec(pipeline, `commit progress of ${namespace}`);
+    const [, exists] = await this.commands.exec(pipeline, `commit progress of ${namespace}`);
     if (exists === 0) {
-      await this.call(`unlink progress of ${namespace}`, () => this.client.unlink(key));
+      await this.commands.call(`unlink progress of ${namespace}`, () => this.client.unlink(key));
       throw new OnlineStoreError(
         `namespace ${namespace} was dropped (or never created) while being written; stop writing into it`,
       );
     }
   }
 
-  async acquireLease(namespace: string, owner: string, ttlMs: number): Promise<void> {
-    checkName('namespace', namespace);
-    const key = this.keys.lease(namespace);
-    const taken = await this.call(`take the writer lease of ${namespace}`, () =>
-      this.client.set(key, owner, 'PX', ttlMs, 'NX'),
-    );
-    if (taken === 'OK') return;
-    const holder = await this.call(`read the writer lease of ${namespace}`, () => this.client.get(key));
-    if (holder === owner) return;
-    throw new OnlineStoreError(
-      `namespace ${namespace} is being written by another materializer (${holder ?? 'lease just released'}); its lease lasts ${ttlMs} ms after it stops — stop it first, or materialize into another namespace`,
-      undefined,
-      true,
-    );
+  acquireLease(namespace: string, owner: string, ttlMs: number): Promise<void> {
+    return acquireLease(this.commands, this.keys, namespace, owner, ttlMs);
   }
 
-  async renewLease(namespace: string, owner: string, ttlMs: number): Promise<'renewed' | 'reacquired'> {
-    checkName('namespace', namespace);
-    const result = await this.call(`renew the writer lease of ${namespace}`, () =>
-      (this.client as unknown as ScriptCommands).recstreamRenewLease(
-        this.keys.lease(namespace),
-        owner,
-        String(ttlMs),
-      ),
-    );
-    if (result === 1) return 'renewed';
-    if (result === 2) return 'reacquired';
-    throw new OnlineStoreError(
-      `lost the writer lease of namespace ${namespace} to another materializer (it expired while this one was stalled); stopping`,
-    );
+  renewLease(namespace: string, owner: string, ttlMs: number): Promise<'renewed' | 'reacquired'> {
+    return renewLease(this.commands, this.keys, namespace, owner, ttlMs);
   }
 
-  async releaseLease(namespace: string, owner: string): Promise<void> {
-    checkName('namespace', namespace);
-    await this.call(`release the writer lease of ${namespace}`, () =>
-      (this.client as unknown as ScriptCommands).recstreamReleaseLease(this.keys.lease(namespace), owner),
-    );
+  releaseLease(namespace: string, owner: string): Promise<void> {
+    return releaseLease(this.commands, this.keys, namespace, owner);
   }
 
   stats(): OnlineStoreStats {
-    return { roundTrips: this.roundTrips };
+    return { roundTrips: this.commands.roundTrips };
   }
 
   async close(): Promise<void> {
@@ -371,7 +331,7 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
       const pipeline = this.client.pipeline();
       pipeline.get(this.keys.activePointer);
       if (aimed !== undefined) add(pipeline, aimed);
-      const [active, ...results] = await this.exec(pipeline, what);
+      const [active, ...results] = await this.commands.exec(pipeline, what);
       const current = (active as string | null) ?? undefined;
       this.lastActive = current;
       if (current === undefined) return { namespace: undefined, results: [] };
@@ -379,30 +339,6 @@ export class RedisOnlineStore implements OnlineStore, OnlineWriter {
       if (aimed === current || (attempt >= READ_ATTEMPTS && aimed !== undefined))
         return { namespace: aimed, results };
       aimed = current;
-    }
-  }
-
-  private async exec(pipeline: ChainableCommander, what: string): Promise<unknown[]> {
-    this.roundTrips++;
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (err) {
-      throw fromRedisError(err, what);
-    }
-    if (results === null) throw new ConnectionError(`${what}: Redis discarded the pipeline`);
-    return results.map(([err, value]) => {
-      if (err) throw fromRedisError(err, what);
-      return value;
-    });
-  }
-
-  private async call<T>(what: string, command: () => Promise<T>): Promise<T> {
-    this.roundTrips++;
-    try {
-      return await command();
-    } catch (err) {
-      throw fromRedisError(err, what);
     }
   }
 

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { startKafkaServer } from '../../test/kafka-server.js';
-import { loadConfig } from '../config.js';
-import { KafkaLog } from '../log/kafka/kafka-log.js';
-import { silentLogger } from '../observability/logger.js';
-import { DLQ_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../topics/catalogue.js';
+import { loadConfig } from '../runtime/config.js';
+import { KafkaLog } from '../runtime/log/kafka/kafka-log.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
+import { startKafkaServer } from '../test/kafka-server.js';
 import { runImport } from './importer.js';
 import { linesSource } from './lines-format.js';
 import { fixture, readTopic, withTempPlatform } from './test-support.js';

@@ -19,11 +19,11 @@
  * report.interactions; // 100000
  * ```
  */
-import type { Interaction, Item, User } from '../../schemas/generated/types.js';
-import { BadInputLineError, SchemaValidationError } from '../errors.js';
-import type { EventLog } from '../log/log.js';
-import type { Platform } from '../platform.js';
-import { createProducer, type Producer, type ProducerRecord } from '../producer/producer.js';
+
+import { BadInputLineError, SchemaValidationError } from '../runtime/errors.js';
+import type { EventLog } from '../runtime/log/log.js';
+import type { Platform } from '../runtime/platform.js';
+import { createProducer, type Producer, type ProducerRecord } from '../runtime/producer/producer.js';
 import {
   catalogueSpec,
   DLQ_TOPIC,
@@ -31,7 +31,8 @@ import {
   INTERACTIONS_TOPIC,
   ITEMS_TOPIC,
   USERS_TOPIC,
-} from '../topics/catalogue.js';
+} from '../runtime/topics/catalogue.js';
+import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import { ImportChunk, INTERACTIONS, ITEMS, TOPIC_COUNT, USERS } from './chunk.js';
 import { minimalItem, minimalUser } from './records.js';
 import { type BadLine, type ImportReport, MAX_LISTED_BAD_LINES } from './report.js';

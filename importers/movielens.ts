@@ -24,8 +24,8 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Item } from '../../schemas/generated/types.js';
-import { ImportError } from '../errors.js';
+import { ImportError } from '../runtime/errors.js';
+import type { Item } from '../schemas/generated/types.js';
 import { readCsv } from './csv.js';
 import { csvInteractions, readCsvHeader, resolveColumns } from './csv-format.js';
 import type { LineReader } from './line-reader.js';

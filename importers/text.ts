@@ -12,7 +12,7 @@
  * ```
  */
 import { isUtf8 } from 'node:buffer';
-import { firstInvalidUtf8 } from '../utf8.js';
+import { firstInvalidUtf8 } from '../runtime/utf8.js';
 import { BadFieldError } from './values.js';
 
 export function decodeUtf8(bytes: Buffer): string {

@@ -9,7 +9,7 @@
  * minimalItem('242', 0); // { item_id: '242', title: '242', categories: [], available: true, … }
  * ```
  */
-import type { Interaction, InteractionType, Item, User } from '../../schemas/generated/types.js';
+import type { Interaction, InteractionType, Item, User } from '../schemas/generated/types.js';
 
 export function interaction(fields: {
   eventId: string;

@@ -15,10 +15,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { SubjectValueTypes } from '../../schemas/generated/types.js';
-import { loadConfig } from '../config.js';
-import { silentLogger } from '../observability/logger.js';
-import { openPlatform, type Platform } from '../platform.js';
+import { loadConfig } from '../runtime/config.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { openPlatform, type Platform } from '../runtime/platform.js';
+import type { SubjectValueTypes } from '../schemas/generated/types.js';
 
 export async function withTempPlatform(
   fn: (platform: Platform, dir: string) => Promise<void>,

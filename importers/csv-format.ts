@@ -17,8 +17,8 @@
  * ```
  */
 import { resolve } from 'node:path';
-import type { Interaction, InteractionType } from '../../schemas/generated/types.js';
-import { ImportError } from '../errors.js';
+import { ImportError } from '../runtime/errors.js';
+import type { Interaction, InteractionType } from '../schemas/generated/types.js';
 import { readCsv } from './csv.js';
 import { DEFAULT_SYNTHETIC_START, DEFAULT_SYNTHETIC_STEP_MS, SyntheticClock } from './event-time.js';
 import { LineReader } from './line-reader.js';

@@ -12,7 +12,7 @@
  * for (const line of chunk.lines) chunk.recordsOf(line, INTERACTIONS);
  * ```
  */
-import type { ProducerRecord } from '../producer/producer.js';
+import type { ProducerRecord } from '../runtime/producer/producer.js';
 import type { Location } from './source.js';
 
 /** Topic positions in `ImportChunk.records`, in the order they are sent. */

@@ -5,13 +5,14 @@
  *
  * @example
  * ```ts
- * import { openImportSource, runImport } from './runtime/import/index.js';
+ * import { openImportSource, runImport } from './importers/index.js';
  * const source = await openImportSource('lines', 'data/lastfm/train.txt', {});
  * const report = await runImport(platform, source);
  * ```
  */
-import type { InteractionType } from '../../schemas/generated/types.js';
-import { ImportError } from '../errors.js';
+
+import { ImportError } from '../runtime/errors.js';
+import type { InteractionType } from '../schemas/generated/types.js';
 import { type CsvMapping, csvSource } from './csv-format.js';
 import { linesSource } from './lines-format.js';
 import { movieLensSource } from './movielens.js';

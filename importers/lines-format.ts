@@ -12,7 +12,7 @@
  * ```
  */
 import { resolve } from 'node:path';
-import type { InteractionType } from '../../schemas/generated/types.js';
+import type { InteractionType } from '../schemas/generated/types.js';
 import { DEFAULT_SYNTHETIC_START, DEFAULT_SYNTHETIC_STEP_MS, SyntheticClock } from './event-time.js';
 import { interaction } from './records.js';
 import { type ImportSource, parseLines, ReadCounter, sourceFile, sourceName } from './source.js';

@@ -10,7 +10,7 @@
  * parseId('item_id', '');                          // throws BadFieldError: item_id: is empty
  * ```
  */
-import { INTERACTION_TYPE_SYMBOLS, type InteractionType } from '../../schemas/generated/types.js';
+import { INTERACTION_TYPE_SYMBOLS, type InteractionType } from '../schemas/generated/types.js';
 
 /** One field of one input line is unusable; `field` names it as the output schema does. */
 export class BadFieldError extends Error {
