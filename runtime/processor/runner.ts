@@ -58,11 +58,9 @@ export interface RunnerOptions {
   /** Records per poll; also what a source partition may hold buffered while its task waits for another. */
   readonly maxPollRecords?: number;
   /**
-   * A task with several source topics processes their records in timestamp
-   * order: while one of its source partitions has nothing buffered, it waits
-   * for records known to be there, and this long more for records not yet
-   * written (Kafka Streams' `max.task.idle.ms`). -1: never waits; records
-   * are processed in the order the consumer returns them. Default 0.
+   * How long a task with several source topics also waits for one with
+   * nothing buffered and nothing known to fetch (Kafka Streams'
+   * `max.task.idle.ms`, internals/partition-group.ts); -1: fetch order. Default 0.
    */
   readonly maxTaskIdleMs?: number;
   /** Only run the tasks of these partitions (scale-out by partition sets); default all. */
