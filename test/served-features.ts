@@ -11,24 +11,18 @@
  * const exposures = summary(await examples(platform)).filter((e) => e.id.startsWith('served/'));
  * ```
  */
-import { join } from 'node:path';
 import { serveMetrics } from '../responders/recommend/serve-metrics.js';
 import { ServedLog } from '../responders/recommend/served-log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { Registry } from '../runtime/observability/metrics.js';
 import type { Platform } from '../runtime/platform.js';
-import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { type RunnerOptions, StreamRunner } from '../runtime/processor/runner.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, ServedRecommendations, TrainingExample } from '../schemas/generated/types.js';
-import { featuresTopology } from '../topologies/features.js';
+import { catchUp, digest, MIN, OPTIONS, PARTITIONS, runner, T0 } from './features-runner.js';
 
-export const MIN = 60_000;
-export const T0 = Date.UTC(2026, 0, 5, 12);
-export const PARTITIONS = 2;
-export const OPTIONS = { latenessMs: MIN, labelWindowMs: 10 * MIN, watermarkIntervalMs: MIN };
+export { catchUp, digest, MIN, OPTIONS, PARTITIONS, runner, T0 };
 
 /** Two users on different partitions, so both user tasks promise event time to the merge. */
 export const U1 = 'u1';
@@ -62,42 +56,6 @@ export async function publish(
 }
 
 /** The features application over `dataDir`'s state; `tuning` sets the runner's poll size and task idle time. */
-export async function runner(
-  platform: Platform,
-  dataDir: string,
-  tuning: Pick<RunnerOptions, 'maxPollRecords' | 'maxTaskIdleMs'> = {},
-): Promise<StreamRunner> {
-  return StreamRunner.start({
-    ...tuning,
-    topology: await featuresTopology(platform.serde, OPTIONS),
-    log: platform.log,
-    stateDir: join(dataDir, 'state'),
-    engine: 'rocksdb',
-    commitIntervalMs: 10,
-    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
-    logger: silentLogger(),
-  });
-}
-
-/** Processes everything there is, as `process --once` does. */
-export async function catchUp(
-  platform: Platform,
-  dataDir: string,
-  tuning: Pick<RunnerOptions, 'maxPollRecords' | 'maxTaskIdleMs'> = {},
-): Promise<void> {
-  await (await runner(platform, dataDir, tuning)).runUntilCaughtUp();
-}
-
-/** The application's store digests. */
-export async function digest(platform: Platform, dataDir: string): Promise<Record<string, string>> {
-  const inspect = await runner(platform, dataDir);
-  try {
-    return await inspect.digest();
-  } finally {
-    await inspect.close();
-  }
-}
-
 /** Every training example written, by example id. */
 export async function examples(platform: Platform): Promise<TrainingExample[]> {
   const decoder = await platform.serde.decoder('rec.training-examples-value');
