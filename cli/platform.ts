@@ -80,7 +80,6 @@ export async function runnerOptions(platform: Platform, topology: Topology): Pro
     engine: platform.config.stateEngine,
     commitIntervalMs: platform.config.commitIntervalMs,
     commitIdleMs: platform.config.commitIdleMs,
-    maxTaskIdleMs: platform.config.maxTaskIdleMs,
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
     logger: platform.logger.child({ application: topology.applicationId }),
   };

@@ -359,14 +359,6 @@ export const CONFIG_SCHEMA = {
     default: 10,
     doc: 'a running processor commits early once its input has been idle this long with records uncommitted, so a lone event is visible within milliseconds; 0 waits for the commit interval',
   },
-  maxTaskIdleMs: {
-    env: 'RECSTREAM_MAX_TASK_IDLE_MS',
-    kind: 'int',
-    min: -1,
-    max: 600_000,
-    default: 0,
-    doc: "a processor task reads its source topics in record-timestamp order; while a topic's partition has nothing buffered it waits for records known to be there, and this long more for records not yet written (Kafka Streams max.task.idle.ms); -1 never waits and processes records in the order they are fetched",
-  },
   partitions: {
     env: 'RECSTREAM_PARTITIONS',
     kind: 'int',

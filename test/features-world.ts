@@ -87,12 +87,7 @@ export function simulatedWorld(options: WorldOptions): FeaturesWorld {
   return { items, users, interactions, arrivals, optedOutLater };
 }
 
-/**
- * Appends the world: items and users first, each in `updated_ts` order as
- * they are produced over time (a task reads its topics in timestamp order,
- * so a version appended behind a later one would hold the table back), then
- * the interactions of each partition in arrival order.
- */
+/** Appends the world: items and users first, then the interactions of each partition in arrival order. */
 export async function writeWorld(
   log: EventLog,
   serde: Serde,
@@ -107,15 +102,11 @@ export async function writeWorld(
     const users = await serde.encoder('rec.users-value');
     await log.append(
       'rec.items',
-      [...world.items]
-        .sort((a, b) => a.updated_ts - b.updated_ts)
-        .map((i) => ({ key: i.item_id, value: items.encode(i), timestamp: i.updated_ts })),
+      world.items.map((i) => ({ key: i.item_id, value: items.encode(i), timestamp: i.updated_ts })),
     );
     await log.append(
       'rec.users',
-      [...world.users]
-        .sort((a, b) => a.updated_ts - b.updated_ts)
-        .map((u) => ({ key: u.user_id, value: users.encode(u), timestamp: u.updated_ts })),
+      world.users.map((u) => ({ key: u.user_id, value: users.encode(u), timestamp: u.updated_ts })),
     );
   }
   const encoder = await serde.encoder('rec.interactions-value');

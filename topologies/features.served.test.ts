@@ -15,21 +15,35 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Interaction, ServedRecommendations } from '../schemas/generated/types.js';
+import { serveMetrics } from '../responders/recommend/serve-metrics.js';
+import { ServedLog } from '../responders/recommend/served-log.js';
+import { partitionForKey } from '../runtime/log/partitioner.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { Registry } from '../runtime/observability/metrics.js';
+import type { Platform } from '../runtime/platform.js';
+import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { StreamRunner } from '../runtime/processor/runner.js';
+import { createProducer } from '../runtime/producer/producer.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
+import type { Interaction, ServedRecommendations, TrainingExample } from '../schemas/generated/types.js';
 import { event, servedList } from '../test/features.js';
 import { withTestPlatform } from '../test/platform.js';
-import {
-  catchUp,
-  digest,
-  examples,
-  MIN,
-  publish,
-  summary,
-  T0,
-  U1,
-  U2,
-  withRequest,
-} from '../test/served-features.js';
+import { featuresTopology } from './features.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 12);
+const PARTITIONS = 2;
+const OPTIONS = { latenessMs: MIN, labelWindowMs: 10 * MIN, watermarkIntervalMs: MIN };
+
+/** Two users on different partitions, so both user tasks promise event time to the merge. */
+const U1 = 'u1';
+const U2 = ['u2', 'u3', 'u4', 'u5'].find(
+  (user) => partitionForKey(user, PARTITIONS) !== partitionForKey(U1, PARTITIONS),
+)!;
+
+const withRequest = (requestId: string) => ({
+  context: { device: 'web', country: 'PT', session_id: null, surface: 'home', request_id: requestId },
+});
 
 const LISTS: ServedRecommendations[] = [
   servedList('req-1', U1, ['i1', 'i2', 'i3'], T0),
@@ -44,6 +58,79 @@ const LATER: Interaction[] = [
   event('flush-1', U1, 'i8', 'click', T0 + 60 * MIN),
   event('flush-2', U2, 'i8', 'click', T0 + 60 * MIN),
 ];
+
+async function publish(
+  platform: Platform,
+  lists: readonly ServedRecommendations[],
+  events: readonly Interaction[],
+) {
+  const producer = createProducer({
+    log: platform.log,
+    serde: platform.serde,
+    createTopics: { partitions: PARTITIONS },
+  });
+  const served = new ServedLog({ producer, metrics: serveMetrics(new Registry()), logger: silentLogger() });
+  for (const list of lists) served.publish(list);
+  await served.close();
+  await producer.send(
+    'rec.interactions',
+    events.map((value) => ({ value })),
+  );
+  await producer.close();
+}
+
+async function runner(platform: Platform, dataDir: string): Promise<StreamRunner> {
+  return StreamRunner.start({
+    topology: await featuresTopology(platform.serde, OPTIONS),
+    log: platform.log,
+    stateDir: join(dataDir, 'state'),
+    engine: 'rocksdb',
+    commitIntervalMs: 10,
+    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    logger: silentLogger(),
+  });
+}
+
+async function catchUp(platform: Platform, dataDir: string): Promise<void> {
+  await (await runner(platform, dataDir)).runUntilCaughtUp();
+}
+
+async function digest(platform: Platform, dataDir: string): Promise<Record<string, string>> {
+  const inspect = await runner(platform, dataDir);
+  try {
+    return await inspect.digest();
+  } finally {
+    await inspect.close();
+  }
+}
+
+async function examples(platform: Platform): Promise<TrainingExample[]> {
+  const decoder = await platform.serde.decoder('rec.training-examples-value');
+  const out: TrainingExample[] = [];
+  for (const { partition, start, end } of await platform.log.offsets(TRAINING_EXAMPLES_TOPIC))
+    for (let offset = start; offset < end; ) {
+      const batch = await platform.log.read(TRAINING_EXAMPLES_TOPIC, partition, offset, 500);
+      for (const r of batch) out.push(await decoder.decode(r.value!));
+      offset += batch.length;
+    }
+  return out.sort((a, b) => a.example_id.localeCompare(b.example_id));
+}
+
+function summary(list: readonly TrainingExample[]) {
+  return list.map((e) => ({
+    id: e.example_id,
+    user: e.user_id,
+    item: e.item_id,
+    ts: e.ts,
+    label: e.labels.label,
+    clicked: e.labels.clicked,
+    delay: e.labels.click_delay_ms,
+    position: e.served?.position ?? null,
+    model: e.served?.model_version ?? null,
+    fallback: e.served?.fallback ?? null,
+    events_before: e.user.event_count,
+  }));
+}
 
 const EXPECTED = [
   { id: 'click', user: U1, item: 'i2', ts: T0 + 2 * MIN, label: 1, clicked: null, delay: null },

@@ -540,60 +540,6 @@ export function runLogContract(name: string, factory: LogContractFactory): void 
       });
     });
 
-    test('a paused partition is neither returned nor moved; endOffset tells records known to wait', async () => {
-      await withHarness(factory, async (h) => {
-        const s = spec(h, 'contract.events');
-        await h.log.ensureTopic(s);
-        const consumer = await h.log.consumer({ topics: [s.name], from: 'latest', partitions: [0, 1] });
-        try {
-          const start0 = consumer.position(s.name, 0);
-          const start1 = consumer.position(s.name, 1);
-          assert.equal(consumer.endOffset(s.name, 0), start0);
-          assert.equal(consumer.endOffset(s.name, 1), start1);
-          consumer.pause([{ topic: s.name, partition: 0 }]);
-          const run = randomUUID();
-          await h.log.append(s.name, [
-            { key: `${run}-a`, value: value('a'), partition: 0 },
-            { key: `${run}-b`, value: value('b'), partition: 0 },
-          ]);
-          await h.log.append(s.name, [
-            { key: `${run}-c`, value: value('c'), partition: 1 },
-            { key: `${run}-d`, value: value('d'), partition: 1 },
-          ]);
-          const first: LogRecord[] = [];
-          const deadline = Date.now() + POLL_DEADLINE_MS;
-          while (first.length === 0 && Date.now() < deadline)
-            first.push(...(await consumer.poll({ maxRecords: 1, timeoutMs: 200 })));
-          assert.deepEqual(
-            first.map((r) => [r.partition, r.key]),
-            [[1, `${run}-c`]],
-          );
-          assert.equal(consumer.position(s.name, 1), start1 + 1);
-          assert.equal(consumer.endOffset(s.name, 1), start1 + 2, 'the second record is known to wait');
-          const rest = await pollFor(consumer, 1, () => true);
-          assert.deepEqual(
-            rest.map((r) => [r.partition, r.key]),
-            [[1, `${run}-d`]],
-          );
-          assert.equal(consumer.position(s.name, 0), start0, 'a paused partition keeps its position');
-          consumer.resume([{ topic: s.name, partition: 0 }]);
-          const resumed = await pollFor(consumer, 2, () => true);
-          assert.deepEqual(
-            resumed.map((r) => [r.partition, r.offset, r.key]),
-            [
-              [0, start0, `${run}-a`],
-              [0, start0 + 1, `${run}-b`],
-            ],
-          );
-          assert.equal(consumer.position(s.name, 0), start0 + 2);
-          assert.equal(consumer.endOffset(s.name, 0), start0 + 2);
-          assert.equal(consumer.endOffset(s.name, 1), start1 + 2);
-        } finally {
-          await consumer.close();
-        }
-      });
-    });
-
     test('compacted topics keep the last record per key with its original offset', async (t) => {
       await withHarness(factory, async (h) => {
         if (!h.compact) {

@@ -121,35 +121,6 @@ export interface LogConsumer {
   /** The next offset `poll` will return for a partition. */
   position(topic: string, partition: number): number;
   seek(topic: string, partition: number, offset: number): void;
-  /**
-   * The partition's end offset (the next offset to be written) as this
-   * consumer last learnt it, without asking the log again: the embedded log
-   * knows it in-process; on Kafka it is the high watermark of the last
-   * fetch response that carried records of the partition (the end at open
-   * before any). `position() < endOffset()` means records are known to wait;
-   * equal means none was known at the last fetch.
-   *
-   * @example
-   * ```ts
-   * const atEnd = consumer.position('rec.items', 0) >= consumer.endOffset('rec.items', 0);
-   * ```
-   */
-  endOffset(topic: string, partition: number): number;
-  /**
-   * Stops fetching and returning records of these partitions until
-   * `resume`; their positions stay where they are. Bounds what a caller
-   * buffers per partition while it waits for another one.
-   *
-   * @example
-   * ```ts
-   * consumer.pause([{ topic: 'rec.items', partition: 0 }]);
-   * await consumer.poll(); // no record of rec.items-0
-   * consumer.resume([{ topic: 'rec.items', partition: 0 }]);
-   * ```
-   */
-  pause(partitions: readonly TopicPartition[]): void;
-  /** Lets `poll` return records of these paused partitions again. */
-  resume(partitions: readonly TopicPartition[]): void;
   poll(options?: PollOptions): Promise<LogRecord[]>;
   /** Commits the group's offsets: the given ones, or the current positions. */
   commit(offsets?: readonly TopicPartitionOffset[]): Promise<void>;

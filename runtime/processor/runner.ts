@@ -12,8 +12,6 @@
  *
  * On start every task resumes from the offsets stored *with its state*,
  * never from the group's offsets, which is what makes state effectively-once.
- * A task with several source topics gets their records in timestamp order,
- * not fetch order (internals/partition-group.ts, `maxTaskIdleMs`).
  *
  * @example
  * ```ts
@@ -55,14 +53,8 @@ export interface RunnerOptions {
    * Default 10.
    */
   readonly commitIdleMs?: number;
-  /** Records per poll; also what a source partition may hold buffered while its task waits for another. */
+  /** Records per poll. */
   readonly maxPollRecords?: number;
-  /**
-   * How long a task with several source topics also waits for one with
-   * nothing buffered and nothing known to fetch (Kafka Streams'
-   * `max.task.idle.ms`, internals/partition-group.ts); -1: fetch order. Default 0.
-   */
-  readonly maxTaskIdleMs?: number;
   /** Only run the tasks of these partitions (scale-out by partition sets); default all. */
   readonly partitions?: readonly number[];
   /** Where a task with no committed state starts. Default earliest (Kafka Streams' default). */
@@ -358,8 +350,7 @@ export class StreamRunner {
       maxRecords: this.options.maxPollRecords ?? 2000,
       timeoutMs,
     });
-    const ready = this.tasks.ordered(records, Date.now());
-    if (ready.length > 0) await this.processBatch(ready);
+    if (records.length > 0) await this.processBatch(records);
     const idle = commitWhenIdle && records.length === 0 && this.commits.uncommitted > 0;
     const now = Date.now();
     for (const slot of this.tasks.slots.values()) await slot.task.punctuateWallClock(now);

@@ -33,7 +33,6 @@ export class EmbeddedConsumer implements LogConsumer {
   private readonly tps: readonly TopicPartition[];
   private readonly positions: number[];
   private readonly slot = new Map<string, number>();
-  private readonly paused: boolean[];
   private nextStart = 0;
   private closed = false;
   private abortWait: (() => void) | undefined;
@@ -49,7 +48,6 @@ export class EmbeddedConsumer implements LogConsumer {
     this.parts = parts;
     this.positions = positions;
     this.tps = parts.map((p) => ({ topic: p.topic, partition: p.index }));
-    this.paused = parts.map(() => false);
     for (const [i, p] of parts.entries()) this.slot.set(`${p.topic}\u0000${p.index}`, i);
   }
 
@@ -84,19 +82,6 @@ export class EmbeddedConsumer implements LogConsumer {
     this.positions[i] = offset;
   }
 
-  endOffset(topic: string, partition: number): number {
-    // A follower's end is what its last fetch saw; the writer process may be further on.
-    return this.parts[this.slotOf(topic, partition)]!.end;
-  }
-
-  pause(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.paused[this.slotOf(tp.topic, tp.partition)] = true;
-  }
-
-  resume(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.paused[this.slotOf(tp.topic, tp.partition)] = false;
-  }
-
   async poll(options?: PollOptions): Promise<LogRecord[]> {
     this.assertOpen();
     const max = options?.maxRecords ?? 1000;
@@ -124,7 +109,6 @@ export class EmbeddedConsumer implements LogConsumer {
     const n = this.parts.length;
     for (let k = 0; k < n && out.length < max; k++) {
       const i = (this.nextStart + k) % n;
-      if (this.paused[i]) continue;
       const part = this.parts[i]!;
       let position = this.positions[i]!;
       // A follower's end is what it saw last; the writer process may be further on.

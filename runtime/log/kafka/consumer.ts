@@ -69,10 +69,6 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
   private readonly knownStart = new Map<string, number>();
   private readonly buffered = new Map<string, number>();
   private readonly backPressured = new Set<string>();
-  /** Partitions the caller paused: neither fetched nor returned until resumed. */
-  private readonly userPaused = new Set<string>();
-  /** High watermark of the last fetch response with records, per partition (the end at open before any). */
-  private readonly highWatermarks = new Map<string, number>();
   private queue: Chunk[] = [];
   private started = false;
   private wake: (() => void) | undefined;
@@ -141,7 +137,6 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
         } else offset = await this.host.offsetForTimestamp(topic, partition, from.timestamp);
         this.positions.set(key, offset);
         this.fetched.set(key, offset);
-        this.highWatermarks.set(key, range.end);
         this.kafkaConsumer.seek({ topic, partition, offset: String(offset) });
       }
     }
@@ -161,7 +156,7 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
       const offset = this.fetched.get(tpKey(topic, partition));
       if (offset !== undefined) c.seek({ topic, partition, offset: String(offset) });
     }
-    for (const key of new Set([...this.backPressured, ...this.userPaused])) {
+    for (const key of this.backPressured) {
       const { topic, partition } = fromTpKey(key);
       c.pause([{ topic, partitions: [partition] }]);
     }
@@ -197,9 +192,7 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
     this.queue.push({ key, records, next: 0 });
     const count = (this.buffered.get(key) ?? 0) + records.length;
     this.buffered.set(key, count);
-    const next = records[records.length - 1]!.offset + 1;
-    this.fetched.set(key, next);
-    this.highWatermarks.set(key, Math.max(next, Number(batch.highWatermark)));
+    this.fetched.set(key, records[records.length - 1]!.offset + 1);
     if (count >= this.host.settings.bufferRecords && !this.backPressured.has(key)) {
       this.backPressured.add(key);
       this.kafkaConsumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
@@ -240,28 +233,6 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
     this.kafkaConsumer.seek({ topic, partition, offset: String(offset) });
   }
 
-  endOffset(topic: string, partition: number): number {
-    const key = this.keyOf(topic, partition);
-    return Math.max(this.highWatermarks.get(key) ?? 0, this.fetched.get(key) ?? 0);
-  }
-
-  pause(partitions: readonly TopicPartition[]): void {
-    for (const { topic, partition } of partitions) {
-      const key = this.keyOf(topic, partition);
-      if (this.userPaused.has(key)) continue;
-      this.userPaused.add(key);
-      if (!this.backPressured.has(key)) this.kafkaConsumer.pause([{ topic, partitions: [partition] }]);
-    }
-  }
-
-  resume(partitions: readonly TopicPartition[]): void {
-    for (const { topic, partition } of partitions) {
-      const key = this.keyOf(topic, partition);
-      if (!this.userPaused.delete(key)) continue;
-      if (!this.backPressured.has(key)) this.kafkaConsumer.resume([{ topic, partitions: [partition] }]);
-    }
-  }
-
   private dropBuffered(key: string): void {
     this.queue = this.queue.filter((chunk) => chunk.key !== key);
     this.buffered.set(key, 0);
@@ -269,7 +240,7 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
   }
 
   private release(key: string): void {
-    if (!this.backPressured.delete(key) || this.userPaused.has(key)) return;
+    if (!this.backPressured.delete(key)) return;
     const { topic, partition } = fromTpKey(key);
     this.kafkaConsumer.resume([{ topic, partitions: [partition] }]);
   }
@@ -278,7 +249,7 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
     this.assertUsable();
     const max = options?.maxRecords ?? 1000;
     const timeoutMs = options?.timeoutMs ?? 0;
-    if (!this.hasReturnable() && timeoutMs > 0) {
+    if (this.queue.length === 0 && timeoutMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -293,22 +264,11 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
     return this.take(max);
   }
 
-  private hasReturnable(): boolean {
-    if (this.userPaused.size === 0) return this.queue.length > 0;
-    return this.queue.some((chunk) => !this.userPaused.has(chunk.key));
-  }
-
   private take(max: number): LogRecord[] {
     const out: LogRecord[] = [];
     const low = Math.floor(this.host.settings.bufferRecords / 2);
-    // Chunks of paused partitions stay queued, in order, for after their resume.
-    let skip = 0;
-    while (out.length < max && skip < this.queue.length) {
-      const chunk = this.queue[skip]!;
-      if (this.userPaused.has(chunk.key)) {
-        skip++;
-        continue;
-      }
+    while (out.length < max && this.queue.length > 0) {
+      const chunk = this.queue[0]!;
       const n = Math.min(max - out.length, chunk.records.length - chunk.next);
       for (let i = 0; i < n; i++) out.push(chunk.records[chunk.next + i]!);
       chunk.next += n;
@@ -317,7 +277,7 @@ export class KafkaLogConsumer extends GroupMember implements LogConsumer {
       const left = (this.buffered.get(chunk.key) ?? n) - n;
       this.buffered.set(chunk.key, left);
       if (left <= low) this.release(chunk.key);
-      if (chunk.next === chunk.records.length) this.queue.splice(skip, 1);
+      if (chunk.next === chunk.records.length) this.queue.shift();
     }
     return out;
   }

@@ -11,7 +11,6 @@ import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../
 import { TaskState } from '../../state/task-state.js';
 import type { Topology } from '../topology.js';
 import type { GlobalTables } from './global-tables.js';
-import { PartitionGroups } from './partition-group.js';
 import { type ReplayFrom, resetOffsets } from './reset.js';
 import type { RunnerMetrics } from './runner-metrics.js';
 import { Task } from './task.js';
@@ -33,17 +32,11 @@ export interface TaskManagerOptions {
   readonly resetTo?: 'earliest' | 'latest';
   readonly namespace?: string;
   readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
-  /** How long a task waits for an empty source partition at its end; -1: never waits, fetch order (see partition-group.ts). */
-  readonly maxTaskIdleMs?: number;
-  /** Records per poll; also what a source partition may hold buffered before it is paused. */
-  readonly maxPollRecords?: number;
 }
 
 export class TaskManager {
   readonly slots = new Map<number, TaskSlot>();
   private source!: LogConsumer;
-  /** The tasks' source queues; absent when records are processed in fetch order. */
-  private group: PartitionGroups | undefined;
 
   constructor(
     private readonly options: TaskManagerOptions,
@@ -88,30 +81,6 @@ export class TaskManager {
     for (const [partition, slot] of this.slots) {
       for (const [topic, offset] of slot.offsets) this.source.seek(topic, partition, offset);
     }
-    const topics = topology.sourceTopics();
-    const idle = this.options.maxTaskIdleMs ?? 0;
-    // One source partition per task is already in order: its records go straight through.
-    this.group =
-      idle < 0 || topics.length < 2
-        ? undefined
-        : new PartitionGroups(this.source, topics, wanted, idle, this.options.maxPollRecords ?? 2000);
-  }
-
-  /**
-   * The polled records to process now, in processing order: timestamp order
-   * across each task's source partitions (partition-group.ts), or `polled`
-   * itself when there is no order to keep. Records not yet processable stay
-   * buffered for a later call.
-   */
-  ordered(polled: LogRecord[], now: number): LogRecord[] {
-    if (this.group === undefined) return polled;
-    this.group.add(polled);
-    return this.group.drain(now);
-  }
-
-  /** Records polled and waiting to be processed. */
-  buffered(): number {
-    return this.group?.buffered ?? 0;
   }
 
   /** Closes every task, its state and the consumer; uncommitted work is lost. */
@@ -121,7 +90,6 @@ export class TaskManager {
       await slot.state.close();
     }
     this.slots.clear();
-    this.group = undefined;
     if (this.source) await this.source.close();
   }
 
@@ -175,13 +143,11 @@ export class TaskManager {
     return n;
   }
 
-  /** The next offset to process per assigned source partition (records polled but buffered are not processed). */
+  /** The consumer's next offset per assigned source partition. */
   positions(): TopicPartitionOffset[] {
-    return this.source.assignment().map((tp) => ({ ...tp, offset: this.position(tp.topic, tp.partition) }));
-  }
-
-  private position(topic: string, partition: number): number {
-    return this.group?.position(topic, partition) ?? this.source.position(topic, partition);
+    return this.source
+      .assignment()
+      .map((tp) => ({ ...tp, offset: this.source.position(tp.topic, tp.partition) }));
   }
 
   /** Whether every source partition of these tasks, internal topics included, is read to its end now. */
@@ -199,7 +165,7 @@ export class TaskManager {
         out.push({
           topic,
           partition: p.partition,
-          lag: Math.max(0, p.end - this.position(topic, p.partition)),
+          lag: Math.max(0, p.end - this.source.position(topic, p.partition)),
         });
       }
     }
