@@ -11,20 +11,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { OutgoingRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
-import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
-import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, TrainingExample, User } from '../schemas/generated/types.js';
 import { event, profile } from '../test/features.js';
+import { catchUp, digest, MIN, PARTITIONS, runner, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
-import { featuresTopology } from './features.js';
-
-const MIN = 60_000;
-const T0 = Date.UTC(2026, 0, 5, 12);
-const PARTITIONS = 2;
-const OPTIONS = { latenessMs: MIN, labelWindowMs: 10 * MIN, watermarkIntervalMs: MIN };
 
 interface Placed {
   readonly partition: number;
@@ -73,31 +65,6 @@ async function write(platform: Platform, interactions: readonly Placed[], users:
         partition: 0,
       })),
     );
-}
-
-async function runner(platform: Platform, dataDir: string): Promise<StreamRunner> {
-  return StreamRunner.start({
-    topology: await featuresTopology(platform.serde, OPTIONS),
-    log: platform.log,
-    stateDir: join(dataDir, 'state'),
-    engine: 'rocksdb',
-    commitIntervalMs: 10,
-    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
-    logger: silentLogger(),
-  });
-}
-
-async function catchUp(platform: Platform, dataDir: string): Promise<void> {
-  await (await runner(platform, dataDir)).runUntilCaughtUp();
-}
-
-async function digest(platform: Platform, dataDir: string): Promise<Record<string, string>> {
-  const inspect = await runner(platform, dataDir);
-  try {
-    return await inspect.digest();
-  } finally {
-    await inspect.close();
-  }
 }
 
 /** The committed position of `topic[partition]` in its task, and the topic's end there. */

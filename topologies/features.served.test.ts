@@ -21,19 +21,12 @@ import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { Registry } from '../runtime/observability/metrics.js';
 import type { Platform } from '../runtime/platform.js';
-import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, ServedRecommendations, TrainingExample } from '../schemas/generated/types.js';
 import { event, servedList } from '../test/features.js';
+import { catchUp, digest, MIN, PARTITIONS, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
-import { featuresTopology } from './features.js';
-
-const MIN = 60_000;
-const T0 = Date.UTC(2026, 0, 5, 12);
-const PARTITIONS = 2;
-const OPTIONS = { latenessMs: MIN, labelWindowMs: 10 * MIN, watermarkIntervalMs: MIN };
 
 /** Two users on different partitions, so both user tasks promise event time to the merge. */
 const U1 = 'u1';
@@ -77,31 +70,6 @@ async function publish(
     events.map((value) => ({ value })),
   );
   await producer.close();
-}
-
-async function runner(platform: Platform, dataDir: string): Promise<StreamRunner> {
-  return StreamRunner.start({
-    topology: await featuresTopology(platform.serde, OPTIONS),
-    log: platform.log,
-    stateDir: join(dataDir, 'state'),
-    engine: 'rocksdb',
-    commitIntervalMs: 10,
-    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
-    logger: silentLogger(),
-  });
-}
-
-async function catchUp(platform: Platform, dataDir: string): Promise<void> {
-  await (await runner(platform, dataDir)).runUntilCaughtUp();
-}
-
-async function digest(platform: Platform, dataDir: string): Promise<Record<string, string>> {
-  const inspect = await runner(platform, dataDir);
-  try {
-    return await inspect.digest();
-  } finally {
-    await inspect.close();
-  }
 }
 
 async function examples(platform: Platform): Promise<TrainingExample[]> {

@@ -1,0 +1,48 @@
+/**
+ * The `features` application on the embedded log with RocksDB, as the
+ * topology tests run it: a one-minute lateness and watermark, a ten-minute
+ * label window, commits every 10 ms; run to its end or asked for its store
+ * digests.
+ *
+ * @example
+ * ```ts
+ * await catchUp(platform, dataDir);
+ * const stores = await digest(platform, dataDir);
+ * ```
+ */
+import { join } from 'node:path';
+import { silentLogger } from '../runtime/observability/logger.js';
+import type { Platform } from '../runtime/platform.js';
+import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { StreamRunner } from '../runtime/processor/runner.js';
+import { featuresTopology } from '../topologies/features.js';
+
+export const MIN = 60_000;
+export const T0 = Date.UTC(2026, 0, 5, 12);
+export const PARTITIONS = 2;
+export const OPTIONS = { latenessMs: MIN, labelWindowMs: 10 * MIN, watermarkIntervalMs: MIN };
+
+export async function runner(platform: Platform, dataDir: string): Promise<StreamRunner> {
+  return StreamRunner.start({
+    topology: await featuresTopology(platform.serde, OPTIONS),
+    log: platform.log,
+    stateDir: join(dataDir, 'state'),
+    engine: 'rocksdb',
+    commitIntervalMs: 10,
+    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    logger: silentLogger(),
+  });
+}
+
+export async function catchUp(platform: Platform, dataDir: string): Promise<void> {
+  await (await runner(platform, dataDir)).runUntilCaughtUp();
+}
+
+export async function digest(platform: Platform, dataDir: string): Promise<Record<string, string>> {
+  const inspect = await runner(platform, dataDir);
+  try {
+    return await inspect.digest();
+  } finally {
+    await inspect.close();
+  }
+}
