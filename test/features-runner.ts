@@ -15,6 +15,8 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
+import type { TrainingExample } from '../schemas/generated/types.js';
 import { featuresTopology } from '../topologies/features.js';
 
 export const MIN = 60_000;
@@ -45,4 +47,17 @@ export async function digest(platform: Platform, dataDir: string): Promise<Recor
   } finally {
     await inspect.close();
   }
+}
+
+/** Every training example written, by example id. */
+export async function examples(platform: Platform): Promise<TrainingExample[]> {
+  const decoder = await platform.serde.decoder('rec.training-examples-value');
+  const out: TrainingExample[] = [];
+  for (const { partition, start, end } of await platform.log.offsets(TRAINING_EXAMPLES_TOPIC))
+    for (let offset = start; offset < end; ) {
+      const batch = await platform.log.read(TRAINING_EXAMPLES_TOPIC, partition, offset, 500);
+      for (const r of batch) out.push(await decoder.decode(r.value!));
+      offset += batch.length;
+    }
+  return out.sort((a, b) => a.example_id.localeCompare(b.example_id));
 }

@@ -12,10 +12,10 @@ import { test } from 'node:test';
 import type { OutgoingRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import type { Platform } from '../runtime/platform.js';
-import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
-import type { Interaction, TrainingExample, User } from '../schemas/generated/types.js';
+import { ENRICHED_TOPIC } from '../runtime/topics/catalogue.js';
+import type { Interaction, User } from '../schemas/generated/types.js';
 import { event, profile } from '../test/features.js';
-import { catchUp, digest, MIN, PARTITIONS, runner, T0 } from '../test/features-runner.js';
+import { catchUp, digest, examples, MIN, PARTITIONS, runner, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
 
 interface Placed {
@@ -78,18 +78,6 @@ async function held(platform: Platform, dataDir: string, topic: string, partitio
   } finally {
     await inspect.close();
   }
-}
-
-async function examples(platform: Platform): Promise<TrainingExample[]> {
-  const decoder = await platform.serde.decoder('rec.training-examples-value');
-  const out: TrainingExample[] = [];
-  for (const { partition, start, end } of await platform.log.offsets(TRAINING_EXAMPLES_TOPIC))
-    for (let offset = start; offset < end; ) {
-      const batch = await platform.log.read(TRAINING_EXAMPLES_TOPIC, partition, offset, 500);
-      for (const r of batch) out.push(await decoder.decode(r.value!));
-      offset += batch.length;
-    }
-  return out;
 }
 
 test('records waiting in the merge at a restart are delivered again: the stores equal a run without the restart', async () => {

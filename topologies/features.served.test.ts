@@ -22,10 +22,9 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import { Registry } from '../runtime/observability/metrics.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
-import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, ServedRecommendations, TrainingExample } from '../schemas/generated/types.js';
 import { event, servedList } from '../test/features.js';
-import { catchUp, digest, MIN, PARTITIONS, T0 } from '../test/features-runner.js';
+import { catchUp, digest, examples, MIN, PARTITIONS, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
 
 /** Two users on different partitions, so both user tasks promise event time to the merge. */
@@ -70,18 +69,6 @@ async function publish(
     events.map((value) => ({ value })),
   );
   await producer.close();
-}
-
-async function examples(platform: Platform): Promise<TrainingExample[]> {
-  const decoder = await platform.serde.decoder('rec.training-examples-value');
-  const out: TrainingExample[] = [];
-  for (const { partition, start, end } of await platform.log.offsets(TRAINING_EXAMPLES_TOPIC))
-    for (let offset = start; offset < end; ) {
-      const batch = await platform.log.read(TRAINING_EXAMPLES_TOPIC, partition, offset, 500);
-      for (const r of batch) out.push(await decoder.decode(r.value!));
-      offset += batch.length;
-    }
-  return out.sort((a, b) => a.example_id.localeCompare(b.example_id));
 }
 
 function summary(list: readonly TrainingExample[]) {
