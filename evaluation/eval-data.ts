@@ -11,7 +11,7 @@
  * ```ts
  * const train = new ItemSets();
  * await readItemSets(await openImportSource('lines', 'train.txt', {}), train);
- * const sorted = await movieLensInTimeOrder('../shared/data/ml-100k/u1.base', workDir);
+ * const sorted = await movieLensInTimeOrder('ml-100k/u1.base', workDir);
  * await processForTraining(platform);
  * ```
  */

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * const source = await movieLensSource('../shared/data/ml-100k');
+ * const source = await movieLensSource('ml-100k');
  * const report = await runImport(platform, source, { onProgress: (p) => bar.update(p.bytes) });
  * report.interactions; // 100000
  * ```

@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * const source = await movieLensSource('../shared/data/ml-100k');
+ * const source = await movieLensSource('ml-100k');
  * source.files; // u.genre, u.item, u.user, u.data
  * ```
  */

@@ -8,7 +8,7 @@
  *   interactions, built in memory before timing, sent through the producer
  *   client alone, i.e. the ceiling without reading and parsing.
  * - `ml100k_import_seconds`, `lastfm_import_seconds`: the real data sets from
- *   `../shared/data/` when present (`config.interactions` says how many).
+ *   `RECSTREAM_BENCH_DATA_DIR` when present (`config.interactions` says how many).
  *
  * Every repetition writes to a fresh data dir; figures are medians.
  *

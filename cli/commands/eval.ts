@@ -6,9 +6,9 @@
  *
  * @example
  * ```sh
- * recstream eval --train ../shared/data/lastfm/train.txt --train ../shared/data/lastfm/valid.txt \
- *   --holdout ../shared/data/lastfm/test.txt --format lines --k 20 --data-dir /tmp/lastfm
- * recstream eval --train ../shared/data/ml-100k/u1.base --holdout ../shared/data/ml-100k/u1.test --format movielens
+ * recstream eval --train lastfm/train.txt --train lastfm/valid.txt \
+ *   --holdout lastfm/test.txt --format lines --k 20 --data-dir /tmp/lastfm
+ * recstream eval --train ml-100k/u1.base --holdout ml-100k/u1.test --format movielens
  * ```
  */
 

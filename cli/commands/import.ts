@@ -5,7 +5,7 @@
  *
  * @example
  * ```sh
- * recstream import movielens ../shared/data/ml-100k --data-dir /tmp/ml
+ * recstream import movielens ml-100k --data-dir /tmp/ml
  * recstream import csv events.csv --map user_id=who,item_id=what,type=kind,ts=when --strict
  * ```
  */
