@@ -110,6 +110,24 @@ describe('changes for delta updates', () => {
     assert.deepEqual(everything.keys, []);
   });
 
+  test('a margin sizes the first ask; one too small for the filter still gives k, the same keys', () => {
+    const index = AnnIndex.build({ dimensions: 16 }, keys, vectors);
+    const all = index.search(row(5), 40);
+    const banned = new Set(all.keys.slice(0, 30));
+    const asked: number[] = [];
+    const exclude = (key: number) => {
+      asked.push(key);
+      return banned.has(key);
+    };
+    const exact = index.search(row(5), 10, exclude, 30);
+    assert.deepEqual(exact.keys, all.keys.slice(30, 40));
+    assert.equal(asked.length, 40, 'one ask of k + margin keys, every one read');
+    asked.length = 0;
+    const short = index.search(row(5), 10, exclude, 2);
+    assert.deepEqual(short.keys, all.keys.slice(30, 40));
+    assert.ok(asked.length > 12, 'a second, larger ask followed the first 12 keys');
+  });
+
   test('bad keys, vectors and queries are refused before usearch sees them', () => {
     const index = AnnIndex.create({ dimensions: 16 });
     assert.throws(() => index.upsert([1, 1], new Float32Array(32)), /the same key twice/);

@@ -109,6 +109,47 @@ function savedConfig(path: string): { dimensions: number; metric: Metric; quanti
   }
 }
 
+/** Refuses a query whose length is not the index's dimensions. */
+export function checkQuery(query: Float32Array, dimensions: number): void {
+  if (query.length !== dimensions)
+    throw new InferenceError(
+      `ANN search: a query of ${query.length} values for an index of ${dimensions} dimensions`,
+    );
+}
+
+/**
+ * The filter by oversampling that `AnnIndex.search` and `ThreadIndex.search`
+ * share: it yields how many keys to ask an index of `size` keys for, takes
+ * the index's answer (best first, unfiltered), and returns the first `k`
+ * keys that pass `exclude`; when fewer pass it asks again for four times as
+ * many, until the whole index was asked.
+ */
+export function* oversample(
+  size: number,
+  k: number,
+  exclude: ((key: number) => boolean) | undefined,
+  margin: number,
+): Generator<number, AnnMatches, { readonly keys: ArrayLike<number>; readonly scores: ArrayLike<number> }> {
+  const keys: number[] = [];
+  const scores: number[] = [];
+  if (k <= 0 || size === 0) return { keys, scores };
+  let wanted = exclude ? k + Math.max(0, margin) : k;
+  for (;;) {
+    const asked = Math.min(wanted, size);
+    const found = yield asked;
+    keys.length = 0;
+    scores.length = 0;
+    for (let i = 0; i < found.keys.length && keys.length < k; i++) {
+      const key = found.keys[i]!;
+      if (exclude?.(key)) continue;
+      keys.push(key);
+      scores.push(found.scores[i]!);
+    }
+    if (keys.length === k || asked >= size || found.keys.length < asked) return { keys, scores };
+    wanted *= 4;
+  }
+}
+
 function withDefaults(config: AnnIndexConfig): Required<AnnIndexConfig> {
   return {
     dimensions: config.dimensions,
@@ -218,33 +259,31 @@ export class AnnIndex {
   /**
    * The `k` best keys for `query`, best first, leaving out keys for which
    * `exclude` is true (oversampling: usearch has no filtered search here).
+   * The first ask is for `k + margin` keys (`margin` default `k`), and each
+   * further one for four times as many, until `k` pass: a caller that
+   * knows how many keys it may exclude (a user's seen items) asks for no
+   * more than it needs, and an HNSW search costs with the count asked once
+   * that passes the search expansion.
    */
-  search(query: Float32Array, k: number, exclude?: (key: number) => boolean): AnnMatches {
-    const dims = this.config.dimensions;
-    if (query.length !== dims)
-      throw new InferenceError(
-        `ANN search: a query of ${query.length} values for an index of ${dims} dimensions`,
-      );
-    const keys: number[] = [];
-    const scores: number[] = [];
-    const size = this.size;
-    if (k <= 0 || size === 0) return { keys, scores };
-    let wanted = exclude ? 2 * k : k;
-    for (;;) {
-      const asked = Math.min(wanted, size);
-      // One thread: a single query gains nothing from usearch's pool, and a responder runs many at once.
-      const matches = this.index.search(query, asked, 1);
-      keys.length = 0;
-      scores.length = 0;
-      for (let i = 0; i < matches.keys.length && keys.length < k; i++) {
-        const key = Number(matches.keys[i]!);
-        if (exclude?.(key)) continue;
-        keys.push(key);
-        scores.push(this.score(matches.distances[i]!));
-      }
-      if (keys.length === k || asked === size) return { keys, scores };
-      wanted *= 4;
+  search(query: Float32Array, k: number, exclude?: (key: number) => boolean, margin = k): AnnMatches {
+    checkQuery(query, this.config.dimensions);
+    const asks = oversample(this.size, k, exclude, margin);
+    let step = asks.next();
+    while (!step.done) step = asks.next(this.nearest(query, step.value));
+    return step.value;
+  }
+
+  /** The `count` nearest keys, best first, unfiltered. */
+  private nearest(query: Float32Array, count: number): AnnMatches {
+    // One thread: a single query gains nothing from usearch's pool, and a responder runs many at once.
+    const matches = this.index.search(query, count, 1);
+    const keys: number[] = new Array(matches.keys.length);
+    const scores: number[] = new Array(matches.keys.length);
+    for (let i = 0; i < matches.keys.length; i++) {
+      keys[i] = Number(matches.keys[i]!);
+      scores[i] = this.score(matches.distances[i]!);
     }
+    return { keys, scores };
   }
 
   /** Writes the index to a file (usearch's format; its header records dimensions, metric and quantization). */

@@ -40,6 +40,12 @@ export interface ModelsOptions extends SessionOptions {
    * batch scoring runs them on the calling thread.
    */
   readonly ownThread?: boolean;
+  /**
+   * Like `ownThread`, on a thread the caller made: one that also holds the
+   * pair's ANN index (`SessionThread.openIndex`). The thread ends once its
+   * sessions and index are all closed.
+   */
+  readonly thread?: SessionThread;
 }
 
 /** The most rows concurrent callers' runs are joined into (a ranker call of 100 candidates is 100 rows). */
@@ -225,12 +231,11 @@ export interface Models {
  * ```
  */
 export async function loadModels(artifactDir: string, options: ModelsOptions = {}): Promise<Models> {
-  const { ownThread, ...session } = options;
+  const { ownThread, thread: given, ...session } = options;
   let loader = onCallingThread;
-  if (ownThread) {
-    const thread = new SessionThread();
+  const thread = given ?? (ownThread ? new SessionThread() : undefined);
+  if (thread !== undefined)
     loader = async (path, opts) => new BatchingSession(await thread.load(path, opts), BATCH_ROWS);
-  }
   const loaded = await Promise.allSettled([
     UserTower.load(join(artifactDir, 'user_tower.onnx'), session, loader),
     ItemTower.load(join(artifactDir, 'item_tower.onnx'), session, loader),

@@ -19,9 +19,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
+import type { AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-session.js';
-import type { SessionReply, SessionRequest } from './session-worker.js';
+import type { ReadJson, SessionReply, SessionRequest } from './session-worker.js';
+import { ThreadIndex } from './thread-index.js';
 
 type Pending = { resolve: (reply: SessionReply & { ok: true }) => void; reject: (error: Error) => void };
 type Ask = SessionRequest extends infer R ? (R extends SessionRequest ? Omit<R, 'id'> : never) : never;
@@ -52,6 +54,63 @@ export class SessionThread {
     } catch (error) {
       await this.closed();
       throw error;
+    }
+  }
+
+  /**
+   * Memory-maps the saved ANN index at `path` on the thread (`AnnIndex.view`):
+   * its searches then run there, beside the calling thread.
+   */
+  async openIndex(path: string, config: Partial<AnnIndexConfig> = {}): Promise<ThreadIndex> {
+    this.open++;
+    try {
+      const reply = await this.ask({ op: 'index-open', path, config });
+      return new ThreadIndex(this, reply.index!, reply.config!, reply.size!);
+    } catch (error) {
+      await this.closed();
+      throw error;
+    }
+  }
+
+  /**
+   * Reads, hashes and parses a JSON file on the thread, with the arrays at
+   * the dotted `lift` paths sent back as columns (`json-lift.ts`): a large
+   * manifest costs the calling thread a few milliseconds instead of its
+   * parse. A thread with nothing open yet answers too; `endIfIdle` ends it
+   * when nothing is opened after all.
+   */
+  async readJson(path: string, lift: readonly string[] = []): Promise<ReadJson> {
+    return (await this.ask({ op: 'read-json', path, lift })).json!;
+  }
+
+  /** Ends the thread if nothing is open on it: for a caller whose loading failed before anything opened. */
+  async endIfIdle(): Promise<void> {
+    if (this.open === 0) await this.worker.terminate();
+  }
+
+  /** @internal */
+  async searchIndex(index: number, query: Float32Array, count: number) {
+    const reply = await this.ask({ op: 'index-search', index, query, count });
+    return { keys: reply.keys!, scores: reply.scores! };
+  }
+
+  /** @internal Resolves to the index's size after the change. */
+  async changeIndex(
+    index: number,
+    change: {
+      readonly upsert?: { readonly keys: readonly number[]; readonly vectors: Float32Array };
+      readonly remove?: readonly number[];
+    },
+  ): Promise<number> {
+    return (await this.ask({ op: 'index-change', index, ...change })).size!;
+  }
+
+  /** @internal */
+  async closeIndex(index: number): Promise<void> {
+    try {
+      await this.ask({ op: 'index-close', index });
+    } finally {
+      await this.closed();
     }
   }
 

@@ -6,10 +6,20 @@
  * to hundreds of milliseconds), so a responder that created sessions on
  * its own thread stalled every request meanwhile; here only this thread
  * waits.
+ *
+ * It also holds ANN indexes (`AnnIndex`) and searches them: an HNSW search
+ * of the serving world costs ~0.5–0.7 ms of CPU, the largest single cost
+ * of a request, and here it runs beside the request thread instead of on
+ * it. Index requests are answered synchronously in arrival order, so a
+ * search sees every change asked before it.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
+import { type LiftedArray, liftArray } from './json-lift.js';
 import type { Column, SessionOptions } from './onnx-session.js';
 import { OnnxModel } from './onnx-session.js';
 
@@ -23,7 +33,42 @@ export type SessionRequest =
       readonly inputs: Readonly<Record<string, Column>>;
       readonly rows?: number;
     }
-  | { readonly op: 'close'; readonly id: number; readonly model: number };
+  | { readonly op: 'close'; readonly id: number; readonly model: number }
+  | {
+      readonly op: 'index-open';
+      readonly id: number;
+      readonly path: string;
+      readonly config: Partial<AnnIndexConfig>;
+    }
+  | {
+      readonly op: 'index-search';
+      readonly id: number;
+      readonly index: number;
+      readonly query: Float32Array;
+      readonly count: number;
+    }
+  | {
+      readonly op: 'index-change';
+      readonly id: number;
+      readonly index: number;
+      readonly upsert?: { readonly keys: readonly number[]; readonly vectors: Float32Array };
+      readonly remove?: readonly number[];
+    }
+  | { readonly op: 'index-close'; readonly id: number; readonly index: number }
+  | {
+      readonly op: 'read-json';
+      readonly id: number;
+      readonly path: string;
+      readonly lift: readonly string[];
+    };
+
+/** A JSON file read on the thread: its sha256, and its value with the arrays at the lifted paths taken out. */
+export interface ReadJson {
+  readonly sha256: string;
+  readonly value: unknown;
+  /** By dotted path: the arrays taken out of `value`, as columns (`json-lift.ts`). */
+  readonly lifted: Readonly<Record<string, LiftedArray>>;
+}
 
 /** The error classes an answer can carry, re-created on the owning thread. */
 export type SessionErrorKind = 'inference' | 'artifact' | 'other';
@@ -36,6 +81,13 @@ export type SessionReply =
       readonly inputs?: OnnxModel['inputs'];
       readonly outputs?: OnnxModel['outputs'];
       readonly out?: Record<string, Float32Array>;
+      readonly index?: number;
+      readonly config?: Required<AnnIndexConfig>;
+      /** The index's size after an `index-open` or `index-change`. */
+      readonly size?: number;
+      readonly keys?: Float64Array;
+      readonly scores?: Float32Array;
+      readonly json?: ReadJson;
     }
   | { readonly id: number; readonly ok: false; readonly kind: SessionErrorKind; readonly message: string };
 
@@ -45,10 +97,54 @@ if (port === null) throw new Error('session-worker.js runs as a worker thread on
 const models = new Map<number, OnnxModel>();
 let nextModel = 1;
 
+/** An index as served: memory-mapped from `path` until its first change, then a changeable copy. */
+interface HeldIndex {
+  ann: AnnIndex;
+  readonly path: string;
+  readonly config: Partial<AnnIndexConfig>;
+}
+const indexes = new Map<number, HeldIndex>();
+
 function kindOf(error: unknown): SessionErrorKind {
   if (error instanceof InferenceError) return 'inference';
   if (error instanceof ArtifactIntegrityError) return 'artifact';
   return 'other';
+}
+
+function indexOf(id: number): HeldIndex {
+  const held = indexes.get(id);
+  if (held === undefined) throw new InferenceError(`ANN index ${id} is closed`);
+  return held;
+}
+
+/**
+ * The index to change: the mapped file is read into memory (a copy usearch
+ * lets change, ~100 ms on 100,000 items) the first time a change arrives,
+ * so a swap does not pay for it; searches wait meanwhile, requests do not.
+ */
+function writable(held: HeldIndex): AnnIndex {
+  if (held.ann.readOnly) held.ann = AnnIndex.load(held.path, held.config);
+  return held.ann;
+}
+
+/** Reads, hashes and parses a JSON file, taking the arrays at the `lift` paths out as columns. */
+function readJson(path: string, lift: readonly string[]): ReadJson {
+  const bytes = readFileSync(path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const value = JSON.parse(bytes.toString('utf8')) as unknown;
+  const lifted: Record<string, LiftedArray> = {};
+  for (const dotted of lift) {
+    const names = dotted.split('.');
+    let parent = value as Record<string, unknown> | undefined;
+    for (const name of names.slice(0, -1))
+      parent =
+        parent !== null && typeof parent === 'object' ? (parent[name] as Record<string, unknown>) : undefined;
+    const last = names.at(-1)!;
+    if (parent === null || typeof parent !== 'object' || !Array.isArray(parent[last])) continue;
+    lifted[dotted] = liftArray(parent[last] as unknown[]);
+    delete parent[last];
+  }
+  return { sha256, value, lifted };
 }
 
 function modelOf(id: number): OnnxModel {
@@ -77,6 +173,42 @@ async function answer(request: SessionRequest): Promise<SessionReply> {
       await model?.close();
       return { id: request.id, ok: true };
     }
+    default:
+      return answerIndex(request);
+  }
+}
+
+function answerIndex(request: SessionRequest): SessionReply {
+  switch (request.op) {
+    case 'index-open': {
+      const ann = AnnIndex.view(request.path, request.config);
+      const id = nextModel++;
+      indexes.set(id, { ann, path: request.path, config: request.config });
+      return { id: request.id, ok: true, index: id, config: ann.config, size: ann.size };
+    }
+    case 'index-search': {
+      const found = indexOf(request.index).ann.search(request.query, request.count);
+      return {
+        id: request.id,
+        ok: true,
+        keys: Float64Array.from(found.keys),
+        scores: Float32Array.from(found.scores),
+      };
+    }
+    case 'index-change': {
+      const held = indexOf(request.index);
+      if (request.upsert !== undefined && request.upsert.keys.length > 0)
+        writable(held).upsert(request.upsert.keys, request.upsert.vectors);
+      if (request.remove !== undefined && request.remove.length > 0) writable(held).remove(request.remove);
+      return { id: request.id, ok: true, size: held.ann.size };
+    }
+    case 'index-close':
+      indexes.delete(request.index);
+      return { id: request.id, ok: true };
+    case 'read-json':
+      return { id: request.id, ok: true, json: readJson(request.path, request.lift) };
+    default:
+      throw new InferenceError(`unknown session request ${(request as { op: string }).op}`);
   }
 }
 

@@ -194,6 +194,14 @@ export const CONFIG_SCHEMA = {
     default: 100,
     doc: 'items retrieved from the ANN index per request (past the filters) for the ranker and the top k',
   },
+  serveAnnExpansion: {
+    env: 'RECSTREAM_SERVE_ANN_EXPANSION',
+    kind: 'int',
+    min: 16,
+    max: 4096,
+    default: 256,
+    doc: "HNSW search expansion (usearch's expansion_search) of the served index: candidates kept while searching, at least the count asked; higher finds more of the exact top, slower",
+  },
   serveStoreTimeoutMs: {
     env: 'RECSTREAM_SERVE_STORE_TIMEOUT_MS',
     kind: 'int',

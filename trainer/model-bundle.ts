@@ -43,7 +43,11 @@ export interface ModelVocabularies {
 }
 
 export async function loadModelVocabularies(path: string): Promise<ModelVocabularies> {
-  const manifest = JSON.parse(await readFile(path, 'utf8')) as DatasetManifest;
+  return modelVocabularies(JSON.parse(await readFile(path, 'utf8')) as DatasetManifest, path);
+}
+
+/** As `loadModelVocabularies`, from a `dataset.json` already parsed (`path` names it in errors). */
+export async function modelVocabularies(manifest: DatasetManifest, path: string): Promise<ModelVocabularies> {
   for (const kind of VOCABULARY_KINDS)
     if (!Array.isArray(manifest.vocabularies?.[kind]))
       throw new TrainingSetError(`${path} has no ${kind} vocabulary: not a dataset.json of this format`);
@@ -56,7 +60,9 @@ export async function loadModelVocabularies(path: string): Promise<ModelVocabula
         `${path} was trained with ${name} [${manifest.dense?.[name]?.join(', ')}], this build encodes [${names.join(', ')}]: retrain the model`,
       );
   const vocabularies = Object.fromEntries(
-    VOCABULARY_KINDS.map((k) => [k, new Vocabulary(manifest.vocabularies[k])]),
+    await Promise.all(
+      VOCABULARY_KINDS.map(async (k) => [k, await Vocabulary.build(manifest.vocabularies[k])] as const),
+    ),
   ) as Record<VocabularyKind, Vocabulary>;
   return { manifest, vocabularies, lookup: (kind, value) => vocabularies[kind].get(value) };
 }

@@ -48,6 +48,8 @@ export interface BundleManagerOptions {
   readonly model: string;
   /** Index name whose versions are served. */
   readonly index: string;
+  /** HNSW search expansion of the served indexes (`RECSTREAM_SERVE_ANN_EXPANSION`); default the index's. */
+  readonly searchExpansion?: number;
   readonly pollMs?: number;
 }
 
@@ -192,7 +194,14 @@ export class BundleManager {
     let bundle: ServingBundle;
     try {
       // Catalog changes that arrive while it loads queue behind this load and reach the new pair.
-      bundle = await ServingBundle.load({ store, model, index: full, delta, catalog: catalog.values() });
+      bundle = await ServingBundle.load({
+        store,
+        model,
+        index: full,
+        delta,
+        catalog: catalog.values(),
+        searchExpansion: this.options.searchExpansion,
+      });
     } catch (error) {
       const result = (error as { code?: string }).code === undefined ? 'failed' : 'refused';
       metrics.reloads.inc({ result });
@@ -226,7 +235,7 @@ export class BundleManager {
     const label = `${delta.index}@${delta.version}`;
     if (bundle.indexLabel === label) return;
     try {
-      bundle.applyDelta(delta, await readVerified<DeltaManifest>(this.options.store, delta));
+      await bundle.applyDelta(delta, await readVerified<DeltaManifest>(this.options.store, delta));
       this.options.metrics.indexInfo.reset();
       this.options.metrics.indexInfo.set({ index: delta.index, version: String(delta.version) }, 1);
     } catch (error) {

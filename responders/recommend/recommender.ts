@@ -105,6 +105,8 @@ const NO_CONTEXT: InteractionContext = {
 const ADULT_ONLY = 'mature';
 const MINOR_BUCKET = '13-17';
 const EMPTY: ReadonlySet<string> = new Set();
+/** Keys asked of the index beyond those the filters are known to drop. */
+const SEARCH_SLACK = 8;
 
 class StoreTimeout extends Error {}
 
@@ -181,16 +183,26 @@ export class Recommender {
     const extra = request.exclude ?? EMPTY;
     const minor = profile?.age_bucket === MINOR_BUCKET;
     const wanted = Math.max(this.options.candidates ?? 100, request.k);
-    const found = bundle.ann.search(embedding.subarray(0, bundle.ann.config.dimensions), wanted, (key) => {
+    // Past `wanted` by as many keys as the filters can drop: the seen and excluded items, a few made
+    // unavailable since the index was built, and for a minor any share of mature items.
+    const margin = seen.size + extra.size + SEARCH_SLACK + (minor ? wanted : 0);
+    const exclude = (key: number) => {
       const itemId = bundle.itemAt(key);
       if (itemId === undefined || seen.has(itemId) || extra.has(itemId)) return true;
       const item = catalog.get(itemId);
       return item === undefined || !item.available || (minor && item.maturity === ADULT_ONLY);
-    });
+    };
+    // Taken as the search is asked: a delta is labelled once its changes are asked of the index
+    // thread, and one applied while the ranker runs must not relabel these results.
+    const indexVersion = bundle.indexLabel;
+    const found = await bundle.ann.search(
+      embedding.subarray(0, bundle.ann.config.dimensions),
+      wanted,
+      exclude,
+      margin,
+    );
     const ids = found.keys.map((key) => bundle.itemAt(key)!);
     const scores = found.scores.slice();
-    // Taken with the search: a delta applied while the ranker runs must not relabel these results.
-    const indexVersion = bundle.indexLabel;
     const retrievalSeconds = (performance.now() - retrievalStarted) / 1000;
     metrics.stage.observe({ stage: 'retrieval' }, retrievalSeconds);
     spanEvent('retrieval', { seconds: retrievalSeconds });

@@ -81,6 +81,7 @@ export class RecommendationService {
         catalog,
         model: config.modelName,
         index: config.indexName,
+        searchExpansion: config.serveAnnExpansion,
         pollMs: options.pollMs,
       });
       opened.push(bundles);
