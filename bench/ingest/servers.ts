@@ -82,6 +82,17 @@ export function pinnedNode(nodeArgs: readonly string[]): [file: string, args: st
     : ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...nodeArgs]];
 }
 
+/**
+ * The executable and arguments that run `node <args>` on every CPU: a child
+ * inherits its parent's affinity, so one started by a pinned load generator
+ * would otherwise share its CPU.
+ */
+export function everyCpuNode(nodeArgs: readonly string[]): [file: string, args: string[]] {
+  return SERVER_CPU === undefined
+    ? [process.execPath, [...nodeArgs]]
+    : ['taskset', ['-c', `0-${cpus().length - 1}`, process.execPath, ...nodeArgs]];
+}
+
 export async function startServer(command: ServerCommand): Promise<RunningServer> {
   const [file, args] = pinnedNode(command.args);
   const child = spawn(file, args, {

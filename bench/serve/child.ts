@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpuSecondsOf, pinnedNode } from '../ingest/servers.js';
+import { cpuSecondsOf, everyCpuNode, pinnedNode } from '../ingest/servers.js';
 
 export interface ChildCommand {
   /** Arguments to node: the script first. */
@@ -21,6 +21,13 @@ export interface ChildCommand {
   readonly readyTimeoutMs?: number;
   /** Open an IPC channel (`child.send`, `message` events). */
   readonly ipc?: boolean;
+  /**
+   * Run on every CPU rather than pinned to the servers' one: a responder's
+   * ONNX session thread then has a core besides its request thread, as a
+   * two-core replica would; the load generator stays pinned and shares the
+   * second CPU with it.
+   */
+  readonly allCpus?: boolean;
 }
 
 export interface RunningChild {
@@ -48,7 +55,7 @@ export function cpuPressure(): number | undefined {
 }
 
 export async function startChild(command: ChildCommand): Promise<RunningChild> {
-  const [file, args] = pinnedNode(command.args);
+  const [file, args] = command.allCpus ? everyCpuNode(command.args) : pinnedNode(command.args);
   const child = spawn(file, args, {
     env: { ...process.env, RECSTREAM_LOG_LEVEL: 'warn', ...command.env },
     stdio: command.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

@@ -72,7 +72,12 @@ export async function reloadUnderLoad(options: {
   progress: (message: string) => void;
 }): Promise<ReloadFigures> {
   const { world, rate, progress } = options;
-  const host = await startChild({ args: [HOST, options.dataDir], ipc: true, readyPath: '/readyz' });
+  const host = await startChild({
+    args: [HOST, options.dataDir],
+    ipc: true,
+    readyPath: '/readyz',
+    allCpus: true,
+  });
   const replies: HostReply[] = [];
   const waiting: ((reply: HostReply) => void)[] = [];
   host.process.on('message', (reply: HostReply) => {

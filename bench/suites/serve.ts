@@ -4,8 +4,9 @@
  * online store: the features application runs in the same process), over
  * a world of 100,000 items and three real 64-d model versions
  * (bench/serve/world.ts, built once and cached under the data dir). The
- * responder runs pinned to one CPU (`taskset -c 0`), the load generator on
- * the other, on loopback; requests go to the users with history in turn
+ * responder runs on both CPUs of the machine (its request thread and its
+ * ONNX session thread), the load generator pinned to the second one and
+ * sharing it, on loopback; requests go to the users with history in turn
  * (personalised lists: user tower, ANN retrieval, filters, ranker,
  * diversification), and every response is checked.
  *
@@ -27,14 +28,14 @@
  *   the same open loop while v2 and v3 are promoted and v3 rolled back
  *   (bench/serve/reload.ts).
  *
- * Reference in the same run, same core, same client: a bare Node `http`
+ * Reference in the same run, same CPUs, same client: a bare Node `http`
  * server answering every GET with a fixed body of the responder's own
  * (bench/serve/reference-server.ts). Runs of the two alternate; the
  * responder stays up (idle) while the reference runs, and its CPU share
  * then is in `config.responder_idle_cpu_share`.
  */
 import { writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../runtime/config.js';
@@ -132,6 +133,7 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       args: [CLI, 'serve', '--data-dir', dataDir],
       env: { RECSTREAM_HTTP_PORT: '0', RECSTREAM_HTTP_HOST: '127.0.0.1' },
       readyPath: '/readyz',
+      allCpus: true,
     });
     startupSeconds = (performance.now() - startedAt) / 1000;
     let referenceServer: RunningChild | undefined;
@@ -140,7 +142,7 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       const body = await sample.text();
       const bodyPath = join(workDir, 'reference-body.json');
       await writeFile(bodyPath, body);
-      referenceServer = await startChild({ args: [REFERENCE, bodyPath] });
+      referenceServer = await startChild({ args: [REFERENCE, bodyPath], allCpus: true });
       progress(`responder ready in ${startupSeconds.toFixed(1)} s; warming both up`);
       await closedLoop({
         base: responder.url,
@@ -243,8 +245,9 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       repetitions: size.repetitions,
       responder_startup_seconds: round3(startupSeconds),
       responder_idle_cpu_share: idleCpuShare === undefined ? null : round3(idleCpuShare),
-      server_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU}`,
+      server_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c 0-${cpus().length - 1}`,
       load_generator_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU + 1}`,
+      cpus: cpus().length,
       cpu_pressure_some_avg60_pct: [pressureAtStart ?? null, cpuPressure() ?? null],
       load_generator_max_lag_ms: Math.round(Math.max(...servedOpen.map((r) => r.maxLagMs), reload.maxLagMs)),
       machine_load_1m: [round1(loadAtStart), round1(loadavg()[0]!)],
