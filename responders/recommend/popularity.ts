@@ -30,7 +30,14 @@ export interface PopularityOptions {
   readonly depth?: number;
 }
 
-const READ_CHUNK = 2000;
+/**
+ * Item views read (and decoded) per turn of the event loop. A refresh reads
+ * every available item's view; at 2,000 a turn each turn held requests for
+ * 20–35 ms, and a refresh of 94,000 items put a 100–200 ms p99 on every
+ * tenth second of an open loop at 370 req/s. At 256 a request waits for
+ * one turn of ~3 ms.
+ */
+const READ_CHUNK = 256;
 
 export class PopularityLists {
   private global: readonly string[] = [];
