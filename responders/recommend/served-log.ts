@@ -17,10 +17,9 @@
  */
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Producer } from '../../runtime/producer/producer.js';
+import { RECOMMENDATIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { ServedRecommendations } from '../../schemas/generated/types.js';
 import type { ServeMetrics } from './serve-metrics.js';
-
-export const RECOMMENDATIONS_TOPIC = 'rec.recommendations';
 
 export interface ServedLogOptions {
   readonly producer: Producer;
