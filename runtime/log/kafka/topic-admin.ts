@@ -14,6 +14,7 @@
  */
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { ConnectionError, TopicError } from '../../errors.js';
+import { Backoff, sleep } from '../../retry.js';
 import type { PartitionOffsets, TopicInfo, TopicSpec } from '../log.js';
 import { validateTopicSpec } from '../topic-spec.js';
 import { isUnsupportedApi, kafkaError } from './errors.js';
@@ -24,6 +25,8 @@ const FOREVER = '-1';
 
 /** ListOffsets answers missing the topic asked about before `offsets` gives up. */
 const OFFSETS_ATTEMPTS = 5;
+/** Pauses before asking again: such answers come while other connections fetch, so not at once. */
+const OFFSETS_BACKOFF_MS = [10, 25, 50, 100];
 
 interface CachedCount {
   readonly partitions: number;
@@ -222,13 +225,14 @@ export class TopicAdmin {
    * Earliest and latest offset of every partition. A ListOffsets answer that
    * leaves out the topic asked about (go-mokapi gives one now and then while
    * other connections fetch) makes kafkajs throw a TypeError it never
-   * retries; such an answer is asked again, and after
+   * retries; such an answer is asked again after a short pause, and after
    * {@link OFFSETS_ATTEMPTS} of them the call fails as a retriable
    * `ConnectionError`.
    */
   async offsets(topic: string): Promise<PartitionOffsets[]> {
     await this.partitionCount(topic);
     const admin = await this.admin();
+    const backoff = new Backoff(OFFSETS_BACKOFF_MS);
     for (let attempt = 1; ; attempt++) {
       try {
         const raw = await admin.fetchTopicOffsets(topic);
@@ -242,6 +246,7 @@ export class TopicAdmin {
             `read offsets of ${topic}: ${attempt} ListOffsets answers of the broker left the topic out`,
             err,
           );
+        await sleep(backoff.next());
       }
     }
   }
