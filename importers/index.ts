@@ -12,12 +12,10 @@
  */
 
 import { ImportError } from '../runtime/errors.js';
-import type { InteractionType } from '../schemas/generated/types.js';
-import { type CsvMapping, csvSource } from './csv-format.js';
-import { linesSource } from './lines-format.js';
-import { movieLensSource } from './movielens.js';
+import { type CsvFormatOptions, csvSource } from './csv-format.js';
+import { type LinesOptions, linesSource } from './lines-format.js';
+import { type MovieLensOptions, movieLensSource } from './movielens.js';
 import type { ImportSource } from './source.js';
-import type { TimestampUnit } from './values.js';
 
 export type { ImportOptions, ImportProgress } from './importer.js';
 export { ensureImportTopics, runImport } from './importer.js';
@@ -28,16 +26,7 @@ export const IMPORT_FORMATS = ['movielens', 'csv', 'lines'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /** Options of every format; each format reads the ones that apply to it. */
-export interface SourceOptions {
-  readonly map?: CsvMapping;
-  readonly delimiter?: string;
-  readonly type?: InteractionType;
-  readonly tsUnit?: TimestampUnit;
-  readonly start?: number;
-  readonly stepMs?: number;
-  readonly catalogTs?: number;
-  readonly source?: string;
-}
+export type SourceOptions = CsvFormatOptions & LinesOptions & MovieLensOptions;
 
 export function openImportSource(
   format: string,
