@@ -47,8 +47,14 @@ if (files.length === 0) {
   console.error(`no test files found${filter ? ` matching ${filter}` : ''}; run npm run build first`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
+// A test with no timeout of its own fails after TEST_TIMEOUT_MS, and a file
+// whose tests are over exits even if a timed-out test left a handle open:
+// one stuck test fails the run instead of holding it until CI kills it.
+const TEST_TIMEOUT_MS = 15 * 60_000;
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-force-exit', ...files],
+  { stdio: 'inherit' },
+);
 const engine = filter && !'models'.includes(filter) ? 0 : runEngineTests();
 process.exit((result.status ?? 1) || engine);

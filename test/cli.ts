@@ -17,11 +17,24 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/**
+ * Commands still running: killed when the test process exits, so a test
+ * that timed out (and a runner that forces its exit) leaves no command
+ * behind to hold a port, a data dir's lock or a CPU.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function startCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, RECSTREAM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
 }
 
 export function finished(child: ChildProcess): Promise<CliResult> {
