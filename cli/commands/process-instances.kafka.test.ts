@@ -55,10 +55,12 @@ async function startInstance(
   return child;
 }
 
+/** SIGTERM, then a clean exit within a minute; one that does not exit is killed and fails the test with its stderr. */
 async function stop(child: ChildProcess): Promise<void> {
   const done = finished(child);
   child.kill('SIGTERM');
-  const result = await done;
+  const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const result = await done.finally(() => clearTimeout(kill));
   assert.equal(result.code, 0, `exit ${result.code}, signal ${result.signal}: ${result.stderr.slice(-4000)}`);
 }
 
