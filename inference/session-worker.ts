@@ -14,7 +14,7 @@
  * search sees every change asked before it.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
@@ -60,7 +60,11 @@ export type SessionRequest =
       readonly id: number;
       readonly path: string;
       readonly lift: readonly string[];
-    };
+    }
+  | { readonly op: 'sha256'; readonly id: number; readonly paths: readonly string[] };
+
+/** A file's sha256 as hashed on the thread, or why it could not be read. */
+export type FileHash = { readonly sha256: string } | { readonly error: string };
 
 /** A JSON file read on the thread: its sha256, and its value with the arrays at the lifted paths taken out. */
 export interface ReadJson {
@@ -88,6 +92,7 @@ export type SessionReply =
       readonly keys?: Float64Array;
       readonly scores?: Float32Array;
       readonly json?: ReadJson;
+      readonly hashes?: FileHash[];
     }
   | { readonly id: number; readonly ok: false; readonly kind: SessionErrorKind; readonly message: string };
 
@@ -145,6 +150,28 @@ function readJson(path: string, lift: readonly string[]): ReadJson {
     delete parent[last];
   }
   return { sha256, value, lifted };
+}
+
+/** Read in 1 MB reads, so a large artifact is never held whole. */
+const HASH_READ = 1 << 20;
+
+function sha256Of(path: string): FileHash {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+  try {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(HASH_READ);
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
+    return { sha256: hash.digest('hex') };
+  } catch (error) {
+    return { error: (error as Error).message };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function modelOf(id: number): OnnxModel {
@@ -207,6 +234,8 @@ function answerIndex(request: SessionRequest): SessionReply {
       return { id: request.id, ok: true };
     case 'read-json':
       return { id: request.id, ok: true, json: readJson(request.path, request.lift) };
+    case 'sha256':
+      return { id: request.id, ok: true, hashes: request.paths.map(sha256Of) };
     default:
       throw new InferenceError(`unknown session request ${(request as { op: string }).op}`);
   }

@@ -47,7 +47,7 @@ import {
   rankerInputs,
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
-import { type ArtifactStore, sha256File } from '../../trainer/model-store.js';
+import type { ArtifactStore } from '../../trainer/model-store.js';
 
 export interface BundleSource {
   readonly store: ArtifactStore;
@@ -115,27 +115,37 @@ export class ServingBundle {
       );
     if (model.artifacts.length === 0)
       throw new ArtifactIntegrityError(`${model.model} v${model.version} has no artifacts`);
-    await store.verify(model.artifacts);
     const indexDir = dirname(store.localPath(index.uri));
     const modelDir = dirname(store.localPath(model.artifacts[0]!.uri));
     const thread = new SessionThread();
     let models: Models | undefined;
     let ann: ThreadIndex | undefined;
     try {
+      await verifyOnThread(
+        thread,
+        model.artifacts.map((artifact) => ({
+          path: store.localPath(artifact.uri),
+          sha256: artifact.sha256,
+          missing: (path) => `artifact ${artifact.name} is missing at ${path}`,
+          differs: (path, actual) =>
+            `artifact ${artifact.name} at ${path} has sha256 ${actual}, expected ${artifact.sha256}`,
+        })),
+      );
       const { manifest, items } = await readIndexManifest(thread, store, index);
       if (manifest.model !== model.model || manifest.model_version !== model.version)
         throw new LineageMismatchError(
           `index ${index.index} v${index.version}'s manifest is for ${manifest.model} v${manifest.model_version}, its event says v${index.model_version}`,
         );
-      for (const [file, sha256] of Object.entries(manifest.files)) {
-        const actual = await sha256File(join(indexDir, file)).catch((error) => {
-          throw new ArtifactIntegrityError(`index file ${file} is missing at ${indexDir}`, error);
-        });
-        if (actual !== sha256)
-          throw new ArtifactIntegrityError(
+      await verifyOnThread(
+        thread,
+        Object.entries(manifest.files).map(([file, sha256]) => ({
+          path: join(indexDir, file),
+          sha256,
+          missing: () => `index file ${file} is missing at ${indexDir}`,
+          differs: (_, actual) =>
             `index file ${file} in ${indexDir} has sha256 ${actual}, expected ${sha256}`,
-          );
-      }
+        })),
+      );
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
       const vocab = await readVocabularies(thread, join(modelDir, 'dataset.json'));
       models = await loadModels(modelDir, { threads: 1, thread });
@@ -368,6 +378,23 @@ async function readIndexManifest(
     throw new ArtifactIntegrityError(`index manifest ${path} has items that are not [item, key, ts] rows`);
   const [ids = [], keys = [], ts = []] = empty ? [] : columns;
   return { manifest: read.value as Omit<IndexManifest, 'items'>, items: { ids, keys, ts } };
+}
+
+interface ExpectedFile {
+  readonly path: string;
+  readonly sha256: string;
+  readonly missing: (path: string) => string;
+  readonly differs: (path: string, actual: string) => string;
+}
+
+/** Hashes the files on the bundle's thread; refuses the first that cannot be read or differs. */
+async function verifyOnThread(thread: SessionThread, files: readonly ExpectedFile[]): Promise<void> {
+  const hashes = await thread.sha256(files.map((file) => file.path));
+  files.forEach((file, i) => {
+    const hash = hashes[i]!;
+    if ('error' in hash) throw new ArtifactIntegrityError(file.missing(file.path), new Error(hash.error));
+    if (hash.sha256 !== file.sha256) throw new ArtifactIntegrityError(file.differs(file.path, hash.sha256));
+  });
 }
 
 /** The model's vocabularies from its `dataset.json`, read and parsed on the bundle's thread. */
