@@ -19,7 +19,7 @@
  * ```ts
  * const index = AnnIndex.build({ dimensions: 65 }, keys, vectors);      // ip, f32
  * index.save('/data/artifacts/indexes/items/v1/index.usearch');
- * const served = AnnIndex.view('/data/artifacts/indexes/items/v1/index.usearch');
+ * const served = AnnIndex.load('/data/artifacts/indexes/items/v1/index.usearch');
  * const { keys: found, scores } = served.search(userVector, 100, (key) => seen.has(key));
  * ```
  */
@@ -173,8 +173,9 @@ function toKeys(keys: readonly number[]): BigUint64Array {
 
 /**
  * A usearch HNSW index over item embeddings: built in memory, or a saved
- * one loaded (`load`: read into memory, changeable) or memory-mapped
- * (`view`: read-only, pages shared by every process mapping the file).
+ * one read into memory (`load`), changeable either way. usearch can also
+ * memory-map a saved index read-only; a responder changes its index (new
+ * catalog items, deltas), so it reads the file whole instead.
  *
  * @example
  * ```ts
@@ -188,8 +189,6 @@ export class AnnIndex {
   private constructor(
     private readonly index: Index,
     readonly config: Required<AnnIndexConfig>,
-    /** Where a memory-mapped index comes from; usearch refuses changes to it. */
-    private readonly viewOf?: string,
   ) {}
 
   /** An empty index. */
@@ -212,18 +211,19 @@ export class AnnIndex {
    * metric and quantization come from the file (`config`, when given, must
    * agree); `config` also sets the search expansion.
    */
-  static load(path: string, config?: Partial<AnnIndexConfig>): AnnIndex {
-    return AnnIndex.open(path, config, false);
-  }
-
-  /** Memory-maps a saved index, read-only; otherwise as `load`. */
-  static view(path: string, config?: Partial<AnnIndexConfig>): AnnIndex {
-    return AnnIndex.open(path, config, true);
-  }
-
-  /** Whether the index is memory-mapped, so `upsert` and `remove` refuse. */
-  get readOnly(): boolean {
-    return this.viewOf !== undefined;
+  static load(path: string, given?: Partial<AnnIndexConfig>): AnnIndex {
+    const saved = savedConfig(path);
+    for (const field of ['dimensions', 'metric', 'quantization'] as const)
+      if (given?.[field] !== undefined && given[field] !== saved[field])
+        throw new InferenceError(`ANN index ${path} has ${field} ${saved[field]}, not ${given[field]}`);
+    const config = withDefaults({ ...given, ...saved });
+    const index = AnnIndex.native(config);
+    try {
+      index.load(path);
+    } catch (err) {
+      throw new CorruptDataError(`ANN index ${path} cannot be loaded: ${(err as Error).message}`, err);
+    }
+    return new AnnIndex(index, config);
   }
 
   get size(): number {
@@ -232,7 +232,6 @@ export class AnnIndex {
 
   /** Adds rows (row i of `vectors` under `keys[i]`), replacing the vector of a key already present. */
   upsert(keys: readonly number[], vectors: Float32Array): void {
-    this.checkWritable();
     const dims = this.config.dimensions;
     if (vectors.length !== keys.length * dims)
       throw new InferenceError(
@@ -251,7 +250,6 @@ export class AnnIndex {
 
   /** Removes keys; absent keys are skipped. Returns how many were removed. */
   remove(keys: readonly number[]): number {
-    this.checkWritable();
     if (keys.length === 0) return 0;
     return (this.index.remove(toKeys(keys)) as number[]).reduce((n, removed) => n + removed, 0);
   }
@@ -303,13 +301,6 @@ export class AnnIndex {
       : similarity;
   }
 
-  private checkWritable(): void {
-    if (this.viewOf !== undefined)
-      throw new InferenceError(
-        `ANN index ${this.viewOf} is memory-mapped and read-only; AnnIndex.load it to change it`,
-      );
-  }
-
   private static native(config: Required<AnnIndexConfig>): Index {
     return new Index({
       dimensions: config.dimensions,
@@ -320,25 +311,6 @@ export class AnnIndex {
       expansion_search: config.expansionSearch,
       multi: false,
     });
-  }
-
-  private static open(path: string, given: Partial<AnnIndexConfig> | undefined, view: boolean): AnnIndex {
-    const saved = savedConfig(path);
-    for (const field of ['dimensions', 'metric', 'quantization'] as const)
-      if (given?.[field] !== undefined && given[field] !== saved[field])
-        throw new InferenceError(`ANN index ${path} has ${field} ${saved[field]}, not ${given[field]}`);
-    const config = withDefaults({ ...given, ...saved });
-    const index = AnnIndex.native(config);
-    try {
-      if (view) index.view(path);
-      else index.load(path);
-    } catch (err) {
-      throw new CorruptDataError(
-        `ANN index ${path} cannot be ${view ? 'mapped' : 'loaded'}: ${(err as Error).message}`,
-        err,
-      );
-    }
-    return new AnnIndex(index, config, view ? path : undefined);
   }
 }
 

@@ -58,8 +58,9 @@ export class SessionThread {
   }
 
   /**
-   * Memory-maps the saved ANN index at `path` on the thread (`AnnIndex.view`):
-   * its searches then run there, beside the calling thread.
+   * Reads the saved ANN index at `path` into memory on the thread
+   * (`AnnIndex.load`): its searches and changes then run there, beside the
+   * calling thread.
    */
   async openIndex(path: string, config: Partial<AnnIndexConfig> = {}): Promise<ThreadIndex> {
     this.open++;

@@ -102,13 +102,8 @@ if (port === null) throw new Error('session-worker.js runs as a worker thread on
 const models = new Map<number, OnnxModel>();
 let nextModel = 1;
 
-/** An index as served: memory-mapped from `path` until its first change, then a changeable copy. */
-interface HeldIndex {
-  ann: AnnIndex;
-  readonly path: string;
-  readonly config: Partial<AnnIndexConfig>;
-}
-const indexes = new Map<number, HeldIndex>();
+/** The indexes held here, in memory: read whole when opened, so a change never waits for a copy. */
+const indexes = new Map<number, AnnIndex>();
 
 function kindOf(error: unknown): SessionErrorKind {
   if (error instanceof InferenceError) return 'inference';
@@ -116,20 +111,10 @@ function kindOf(error: unknown): SessionErrorKind {
   return 'other';
 }
 
-function indexOf(id: number): HeldIndex {
-  const held = indexes.get(id);
-  if (held === undefined) throw new InferenceError(`ANN index ${id} is closed`);
-  return held;
-}
-
-/**
- * The index to change: the mapped file is read into memory (a copy usearch
- * lets change, ~100 ms on 100,000 items) the first time a change arrives,
- * so a swap does not pay for it; searches wait meanwhile, requests do not.
- */
-function writable(held: HeldIndex): AnnIndex {
-  if (held.ann.readOnly) held.ann = AnnIndex.load(held.path, held.config);
-  return held.ann;
+function indexOf(id: number): AnnIndex {
+  const ann = indexes.get(id);
+  if (ann === undefined) throw new InferenceError(`ANN index ${id} is closed`);
+  return ann;
 }
 
 /** Reads, hashes and parses a JSON file, taking the arrays at the `lift` paths out as columns. */
@@ -208,13 +193,15 @@ async function answer(request: SessionRequest): Promise<SessionReply> {
 function answerIndex(request: SessionRequest): SessionReply {
   switch (request.op) {
     case 'index-open': {
-      const ann = AnnIndex.view(request.path, request.config);
+      // Read into memory, not mapped: ~50–100 ms here while the pair loads, where a mapped index would
+      // be copied on its first change, with the pair serving and its searches and runs waiting.
+      const ann = AnnIndex.load(request.path, request.config);
       const id = nextModel++;
-      indexes.set(id, { ann, path: request.path, config: request.config });
+      indexes.set(id, ann);
       return { id: request.id, ok: true, index: id, config: ann.config, size: ann.size };
     }
     case 'index-search': {
-      const found = indexOf(request.index).ann.search(request.query, request.count);
+      const found = indexOf(request.index).search(request.query, request.count);
       return {
         id: request.id,
         ok: true,
@@ -223,11 +210,11 @@ function answerIndex(request: SessionRequest): SessionReply {
       };
     }
     case 'index-change': {
-      const held = indexOf(request.index);
+      const ann = indexOf(request.index);
       if (request.upsert !== undefined && request.upsert.keys.length > 0)
-        writable(held).upsert(request.upsert.keys, request.upsert.vectors);
-      if (request.remove !== undefined && request.remove.length > 0) writable(held).remove(request.remove);
-      return { id: request.id, ok: true, size: held.ann.size };
+        ann.upsert(request.upsert.keys, request.upsert.vectors);
+      if (request.remove !== undefined && request.remove.length > 0) ann.remove(request.remove);
+      return { id: request.id, ok: true, size: ann.size };
     }
     case 'index-close':
       indexes.delete(request.index);

@@ -16,7 +16,7 @@ test('an index on a session thread answers as the same index on the calling thre
   await withTempDir(async (dir) => {
     const path = join(dir, 'index.usearch');
     AnnIndex.build({ dimensions: DIMS }, keys, vectors).save(path);
-    const local = AnnIndex.view(path);
+    const local = AnnIndex.load(path);
     const thread = new SessionThread();
     const remote = await thread.openIndex(path);
     try {
@@ -36,7 +36,7 @@ test('an index on a session thread answers as the same index on the calling thre
   });
 });
 
-test('changes reach every later search: the mapped file is copied on the first one, and left as it was', async () => {
+test('changes reach every later search, and leave the saved file as it was', async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, 'index.usearch');
     AnnIndex.build({ dimensions: DIMS }, keys, vectors).save(path);
@@ -52,7 +52,7 @@ test('changes reach every later search: the mapped file is copied on the first o
       assert.ok(found.keys.includes(50_000));
       assert.ok(!(await remote.search(row(7), 50)).keys.includes(8));
       assert.equal(remote.size, ITEMS);
-      assert.equal(AnnIndex.view(path).size, ITEMS, 'the saved file is unchanged');
+      assert.equal(AnnIndex.load(path).size, ITEMS, 'the saved file is unchanged');
     } finally {
       await remote.close();
     }

@@ -9,8 +9,8 @@
  * index was built are embedded with the model's item tower, indexed or
  * removed), and warms the ONNX sessions up with one request each. Nothing
  * long holds the event loop meanwhile: the sessions are created and run on
- * a thread of their own, which also holds the index (memory-mapped until
- * its first change) and runs its searches, and items are walked in slices.
+ * a thread of their own, which also reads the index into memory and runs
+ * its searches and changes, and items are walked in slices.
  *
  * Requests `acquire` the bundle for their duration; `retire` frees it once
  * the last one `release`s it, so a swap never closes a session under a
@@ -90,7 +90,7 @@ export class ServingBundle {
     readonly index: IndexVersion,
     readonly vocab: ModelVocabularies,
     readonly models: Models,
-    /** The served index, on the sessions' thread: memory-mapped until the first change, then a changeable copy. */
+    /** The served index, on the sessions' thread. */
     readonly ann: ThreadIndex,
     /** Whether the ranker may reorder retrieval: its holdout AUC beat the CTR baseline's. */
     readonly rankerTrusted: boolean,
@@ -149,7 +149,6 @@ export class ServingBundle {
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
       const vocab = await readVocabularies(thread, join(modelDir, 'dataset.json'));
       models = await loadModels(modelDir, { threads: 1, thread });
-      // Mapped, not read into memory: the thread makes a copy to change only when a change arrives.
       ann = await thread.openIndex(join(indexDir, 'index.usearch'), {
         expansionSearch: source.searchExpansion,
       });
