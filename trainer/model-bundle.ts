@@ -179,11 +179,6 @@ export function rankerInputs(
   user: UserTowerBatch = userTowerInputs([query], vocab),
 ): RankerBatch {
   const n = candidates.length;
-  const repeat = <T extends Int32Array | Float32Array>(column: T, width: number): T => {
-    const out = new (column.constructor as new (length: number) => T)(n * width);
-    for (let row = 0; row < n; row++) (out as Float32Array).set(column as Float32Array, row * width);
-    return out;
-  };
   const categories = new Int32Array(n * MAX_CATEGORIES);
   const itemDense = new Float32Array(n * ITEM_DENSE.length);
   const crossDense = new Float32Array(n * CROSS_DENSE.length);
@@ -198,17 +193,114 @@ export function rankerInputs(
     encodeCrossDense(query.features, features, candidate.itemId, crossDense, row * CROSS_DENSE.length);
   });
   return {
+    ...repeatedUser(user, n),
+    item,
+    item_categories: categories,
+    item_language: language,
+    item_dense: itemDense,
+    cross_dense: crossDense,
+  };
+}
+
+/** A candidate's item ids in one model's vocabularies, as `rankerInputs` encodes them. */
+export interface EncodedItem {
+  readonly vocab: ModelVocabularies;
+  readonly item: number;
+  readonly language: number;
+  /** `item_categories`: MAX_CATEGORIES ids, 0-padded. */
+  readonly categories: Int32Array;
+}
+
+export function encodeRankerItem(
+  itemId: string,
+  features: Pick<ItemFeatures, 'categories' | 'language'>,
+  vocab: ModelVocabularies,
+): EncodedItem {
+  const categories = new Int32Array(MAX_CATEGORIES);
+  encodeCategories(features.categories, vocab.lookup, categories, 0);
+  return {
+    vocab,
+    item: vocab.lookup('item', itemId),
+    language: vocab.lookup('language', features.language),
+    categories,
+  };
+}
+
+/**
+ * A candidate whose item side was encoded before the request: `dense` is
+ * its `item_dense` at some time `ts` with no country
+ * (`encodeItemDense(features, ts, null, …)`), `encoded` its ids.
+ */
+export interface EncodedCandidate {
+  readonly itemId: string;
+  readonly features: ItemFeatures;
+  readonly dense: Float32Array;
+  readonly encoded: EncodedItem;
+}
+
+const IN_COUNTRY = ITEM_DENSE.indexOf('log_popularity_in_country');
+
+/**
+ * As `rankerInputs`, from candidates encoded beforehand: only the cross
+ * features and the country's popularity are computed here. Equal to
+ * `rankerInputs` when each candidate was encoded at `query.ts`.
+ *
+ * @example
+ * ```ts
+ * const dense = new Float32Array(ITEM_DENSE.length);
+ * encodeItemDense(features, ts, null, dense, 0);
+ * const batch = encodedRankerInputs(query, [{ itemId, features, dense, encoded: encodeRankerItem(itemId, features, vocab) }], user);
+ * ```
+ */
+export function encodedRankerInputs(
+  query: UserQuery,
+  candidates: readonly EncodedCandidate[],
+  user: UserTowerBatch,
+): RankerBatch {
+  const n = candidates.length;
+  const width = ITEM_DENSE.length;
+  const categories = new Int32Array(n * MAX_CATEGORIES);
+  const itemDense = new Float32Array(n * width);
+  const crossDense = new Float32Array(n * CROSS_DENSE.length);
+  const item = new Int32Array(n);
+  const language = new Int32Array(n);
+  const country = query.context.country;
+  for (let row = 0; row < n; row++) {
+    const { itemId, features, dense, encoded } = candidates[row]!;
+    item[row] = encoded.item;
+    language[row] = encoded.language;
+    categories.set(encoded.categories, row * MAX_CATEGORIES);
+    itemDense.set(dense, row * width);
+    if (country !== null)
+      itemDense[row * width + IN_COUNTRY] = Math.log1p(
+        Math.max(0, features.popularity_by_country[country] ?? 0),
+      );
+    encodeCrossDense(query.features, features, itemId, crossDense, row * CROSS_DENSE.length);
+  }
+  return {
+    ...repeatedUser(user, n),
+    item,
+    item_categories: categories,
+    item_language: language,
+    item_dense: itemDense,
+    cross_dense: crossDense,
+  };
+}
+
+/** The user's columns of a ranker batch: `user`'s one row, repeated `n` times. */
+function repeatedUser(user: UserTowerBatch, n: number): UserTowerBatch {
+  const repeat = <T extends Int32Array | Float32Array>(column: T, width: number): T => {
+    const out = new (column.constructor as new (length: number) => T)(n * width);
+    for (let row = 0; row < n; row++) (out as Float32Array).set(column as Float32Array, row * width);
+    return out;
+  };
+  return {
     user: repeat(user.user, 1),
     history_items: repeat(user.history_items, HISTORY_LENGTH),
     history_types: repeat(user.history_types, HISTORY_LENGTH),
     user_cat: repeat(user.user_cat, 3),
     context_cat: repeat(user.context_cat, 4),
     user_dense: repeat(user.user_dense, USER_DENSE.length),
-    item,
-    item_categories: categories,
-    item_language: language,
-    item_dense: itemDense,
-    cross_dense: crossDense,
     size: n,
   };
 }

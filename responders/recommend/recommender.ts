@@ -32,20 +32,20 @@
  * result.items[0]; result.fallback; result.model_version;
  * ```
  */
-import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
+import type { ItemView } from '../../processors/item-features/item-view.js';
 import { servingFeatures } from '../../processors/user-features/serving.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
 import { spanEvent } from '../../runtime/observability/tracing.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';
 import {
-  rankerInputs,
+  encodedRankerInputs,
   type UserQuery,
   type UserTowerBatch,
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
 import type { BundleManager } from './bundle-manager.js';
-import { ItemViewCache } from './item-view-cache.js';
+import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
 import type { ServeMetrics } from './serve-metrics.js';
@@ -112,13 +112,11 @@ class StoreTimeout extends Error {}
 
 export class Recommender {
   private readonly timeoutMs: number;
-  private readonly itemViews: ItemViewCache;
-  /** Decay factors `itemFeaturesAt` computes into; requests take turns on the one event loop. */
-  private readonly scratch = new Float64Array(3);
+  private readonly itemRows: ItemRows;
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
-    this.itemViews = new ItemViewCache(options.online);
+    this.itemRows = new ItemRows((ids) => options.online.getMany<ItemView>('item', ids), options.catalog);
   }
 
   async recommend(request: RecommendRequest): Promise<RecommendResult> {
@@ -225,22 +223,23 @@ export class Recommender {
     ids: string[],
     scores: number[],
   ): Promise<void> {
-    const { metrics, catalog } = this.options;
+    const { metrics } = this.options;
     const started = performance.now();
-    let views: (ItemView | undefined)[];
+    let rows: ItemRow[];
     try {
-      views = await this.bounded(this.itemViews.getMany(ids, Date.now()));
+      rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
       metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
       return;
     }
-    const country = query.context.country;
-    const candidates = ids.map((itemId, i) => ({
-      itemId,
-      features: itemFeaturesAt(views[i], query.ts, catalog.get(itemId), this.scratch, country),
+    const candidates = rows.map((row, i) => ({
+      itemId: ids[i]!,
+      features: row.features,
+      dense: row.dense,
+      encoded: row.encodedFor(bundle.vocab, ids[i]!),
     }));
-    const { click } = await bundle.models.ranker.score(rankerInputs(query, candidates, bundle.vocab, user));
+    const { click } = await bundle.models.ranker.score(encodedRankerInputs(query, candidates, user));
     const weight = this.options.rankerWeight ?? 1;
     for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
     const rankerSeconds = (performance.now() - started) / 1000;

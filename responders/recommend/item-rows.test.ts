@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  emptyItemView,
+  foldItemInteraction,
+  type ItemView,
+  itemFeaturesAt,
+} from '../../processors/item-features/item-view.js';
+import { emptyUserView, featuresAt, foldInteraction } from '../../processors/user-features/user-view.js';
+import type { Item } from '../../schemas/generated/types.js';
+import { catalogItem, event } from '../../test/features.js';
+import type { DatasetManifest } from '../../trainer/dataset-writer.js';
+import {
+  CATALOG_DENSE,
+  CROSS_DENSE,
+  ITEM_DENSE,
+  USER_DENSE,
+  VOCABULARY_KINDS,
+} from '../../trainer/encoding.js';
+import {
+  encodedRankerInputs,
+  type ModelVocabularies,
+  modelVocabularies,
+  rankerInputs,
+  type UserQuery,
+  userTowerInputs,
+} from '../../trainer/model-bundle.js';
+import { ItemRows } from './item-rows.js';
+
+const T0 = Date.UTC(2026, 10, 1);
+const HOUR = 3_600_000;
+const ITEMS = ['i1', 'i2', 'i3', 'i4'];
+
+const catalog = new Map<string, Item>([
+  ['i1', catalogItem('i1', { categories: ['drama', 'crime'], language: 'en', release_ts: T0 - 400 * HOUR })],
+  ['i2', catalogItem('i2', { categories: ['comedy'], language: 'pt', duration_s: null })],
+  ['i3', catalogItem('i3', { categories: ['drama', 'comedy', 'kids', 'music'], language: 'fr' })],
+]);
+
+/** Views of i1–i3 from interactions in two countries over two days; i4 has none. */
+function itemViews(): Map<string, ItemView> {
+  const views = new Map<string, ItemView>();
+  const scratch = new Float64Array(3);
+  ITEMS.slice(0, 3).forEach((itemId, n) => {
+    const view = emptyItemView();
+    for (let i = 0; i < 6 + 3 * n; i++) {
+      const country = i % 3 === 0 ? 'US' : 'PT';
+      const type = (['click', 'view', 'impression', 'complete', 'rate'] as const)[i % 5]!;
+      foldItemInteraction(
+        view,
+        event(`e${n}-${i}`, `u${i % 4}`, itemId, type, T0 - (48 - 7 * i) * HOUR, {
+          context: { device: 'tv', country, session_id: null, surface: 'home', request_id: null },
+        }),
+        scratch,
+      );
+    }
+    views.set(itemId, view);
+  });
+  return views;
+}
+
+async function vocabularies(items: readonly string[]): Promise<ModelVocabularies> {
+  const values: Record<string, string[]> = Object.fromEntries(VOCABULARY_KINDS.map((k) => [k, ['<unk>']]));
+  values.item!.push(...items);
+  values.category!.push('comedy', 'crime', 'drama', 'kids');
+  values.language!.push('en', 'fr', 'pt');
+  values.country!.push('PT', 'US');
+  const manifest = {
+    vocabularies: values,
+    dense: {
+      user_dense: USER_DENSE,
+      item_dense: ITEM_DENSE,
+      cross_dense: CROSS_DENSE,
+      catalog_dense: CATALOG_DENSE,
+    },
+  } as unknown as DatasetManifest;
+  return modelVocabularies(manifest, 'dataset.json');
+}
+
+function query(ts: number, country: string | null): UserQuery {
+  const view = emptyUserView();
+  const scratch = new Float64Array(3);
+  for (const [i, itemId] of ['i1', 'i3', 'i2'].entries())
+    foldInteraction(
+      view,
+      event(`q${i}`, 'u9', itemId, 'click', ts - (5 - i) * HOUR),
+      null,
+      catalog.get(itemId)!.categories,
+      scratch,
+    );
+  return {
+    userId: 'u9',
+    features: featuresAt(view, ts, undefined, scratch),
+    context: { device: 'tv', country, session_id: null, surface: 'home', request_id: null },
+    ts,
+  };
+}
+
+test('rows encoded when read give the ranker the batch rankerInputs gives at the request time, in any country', async () => {
+  const views = itemViews();
+  const vocab = await vocabularies(ITEMS);
+  const rows = new ItemRows(async (ids) => ids.map((id) => views.get(id)), catalog);
+  for (const country of ['PT', 'US', 'JP', null]) {
+    const q = query(T0, country);
+    const user = userTowerInputs([q], vocab);
+    const read = await rows.getMany(ITEMS, T0);
+    const encoded = encodedRankerInputs(
+      q,
+      read.map((row, i) => ({
+        itemId: ITEMS[i]!,
+        features: row.features,
+        dense: row.dense,
+        encoded: row.encodedFor(vocab, ITEMS[i]!),
+      })),
+      user,
+    );
+    const scratch = new Float64Array(3);
+    const direct = rankerInputs(
+      q,
+      ITEMS.map((itemId) => ({
+        itemId,
+        features: itemFeaturesAt(views.get(itemId), T0, catalog.get(itemId), scratch, country),
+      })),
+      vocab,
+      user,
+    );
+    assert.deepEqual(encoded, direct, `country ${country}`);
+  }
+});
+
+test('a row is read once per ttl of request time, again for an earlier request, and encoded once per model', async () => {
+  const views = itemViews();
+  const reads: string[][] = [];
+  const rows = new ItemRows(
+    async (ids) => {
+      reads.push([...ids]);
+      return ids.map((id) => views.get(id));
+    },
+    catalog,
+    1000,
+  );
+  const first = await rows.getMany(['i1', 'i2'], T0);
+  assert.deepEqual(await rows.getMany(['i2', 'i1'], T0 + 999), [first[1], first[0]]);
+  await rows.getMany(['i1', 'i3'], T0 + 500);
+  assert.deepEqual(reads, [['i1', 'i2'], ['i3']]);
+  const later = await rows.getMany(['i1', 'i2'], T0 + 1000);
+  assert.notEqual(later[0], first[0]);
+  assert.equal(later[0]!.ts, T0 + 1000);
+  await rows.getMany(['i2'], T0 + 400);
+  assert.deepEqual(reads.slice(2), [['i1', 'i2'], ['i2']]);
+
+  const [v1, v2] = [await vocabularies(ITEMS), await vocabularies(['i4', 'i1'])];
+  const row = later[0]!;
+  assert.equal(row.encodedFor(v1, 'i1'), row.encodedFor(v1, 'i1'));
+  assert.equal(row.encodedFor(v1, 'i1').item, 1);
+  assert.equal(row.encodedFor(v2, 'i1').item, 2);
+});

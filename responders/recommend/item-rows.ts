@@ -1,0 +1,85 @@
+/**
+ * The ranker's item side of each candidate, kept for `ttlMs` (default 1 s)
+ * of request time: the item's view read from the online store, its
+ * features at the time of the request that read it (`itemFeaturesAt`, every
+ * country), their `item_dense` row, and its ids in the served model's
+ * vocabularies. Item views move with every interaction on the item, and a
+ * ranker feature a second old ranks the same; candidates repeat (over
+ * 90 % of them were read again within the second under the serving
+ * bench's load), so most requests skip the read, the feature math and the
+ * vocabulary lookups. A request whose time is before an entry's, or more
+ * than `ttlMs` after it (an offline evaluation at another time), reads
+ * the item again.
+ *
+ * @example
+ * ```ts
+ * const rows = new ItemRows((ids) => online.getMany('item', ids), catalog);
+ * const [row] = await rows.getMany(['i7'], Date.now());
+ * const candidate = { itemId: 'i7', features: row.features, dense: row.dense, encoded: row.encodedFor(vocab, 'i7') };
+ * ```
+ */
+import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
+import type { Item, ItemFeatures } from '../../schemas/generated/types.js';
+import { encodeItemDense, ITEM_DENSE } from '../../trainer/encoding.js';
+import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../trainer/model-bundle.js';
+
+/** Reads items' views from the online store, in the order asked; undefined for an item with none. */
+export type ReadItemViews = (itemIds: readonly string[]) => Promise<(ItemView | undefined)[]>;
+
+export class ItemRow {
+  private encoded: EncodedItem | undefined;
+
+  constructor(
+    /** The request time the features were computed at. */
+    readonly ts: number,
+    readonly features: ItemFeatures,
+    /** `item_dense` at `ts` with no country: a request sets its own country's popularity. */
+    readonly dense: Float32Array,
+  ) {}
+
+  /** The item's ids in `vocab`, encoded once per model (kept for the model that asked last). */
+  encodedFor(vocab: ModelVocabularies, itemId: string): EncodedItem {
+    if (this.encoded?.vocab !== vocab) this.encoded = encodeRankerItem(itemId, this.features, vocab);
+    return this.encoded;
+  }
+}
+
+export class ItemRows {
+  private readonly entries = new Map<string, ItemRow>();
+  /** Decay factors `itemFeaturesAt` computes into; fills take turns on the one event loop. */
+  private readonly scratch = new Float64Array(3);
+
+  constructor(
+    private readonly read: ReadItemViews,
+    private readonly catalog: { get(itemId: string): Item | undefined },
+    private readonly ttlMs = 1000,
+    private readonly maxEntries = 200_000,
+  ) {}
+
+  /** The rows of `itemIds` for a request at `ts`, in their order; one read for those not kept. */
+  async getMany(itemIds: readonly string[], ts: number): Promise<ItemRow[]> {
+    const out: ItemRow[] = new Array(itemIds.length);
+    const missing: number[] = [];
+    for (let i = 0; i < itemIds.length; i++) {
+      const row = this.entries.get(itemIds[i]!);
+      if (row !== undefined && ts >= row.ts && ts - row.ts < this.ttlMs) out[i] = row;
+      else missing.push(i);
+    }
+    if (missing.length === 0) return out;
+    const views = await this.read(missing.map((i) => itemIds[i]!));
+    // Expired entries are only replaced; past the bound the oldest go first (Map keeps insertion order).
+    if (this.entries.size + missing.length > this.maxEntries)
+      for (const key of [...this.entries.keys()].slice(0, missing.length)) this.entries.delete(key);
+    missing.forEach((i, j) => {
+      const itemId = itemIds[i]!;
+      const features = itemFeaturesAt(views[j], ts, this.catalog.get(itemId), this.scratch);
+      const dense = new Float32Array(ITEM_DENSE.length);
+      encodeItemDense(features, ts, null, dense, 0);
+      const row = new ItemRow(ts, features, dense);
+      this.entries.delete(itemId);
+      this.entries.set(itemId, row);
+      out[i] = row;
+    });
+    return out;
+  }
+}
