@@ -179,27 +179,22 @@ export function rankerInputs(
   user: UserTowerBatch = userTowerInputs([query], vocab),
 ): RankerBatch {
   const n = candidates.length;
-  const categories = new Int32Array(n * MAX_CATEGORIES);
-  const itemDense = new Float32Array(n * ITEM_DENSE.length);
-  const crossDense = new Float32Array(n * CROSS_DENSE.length);
-  const item = new Int32Array(n);
-  const language = new Int32Array(n);
+  const columns = itemColumns(n);
   candidates.forEach((candidate, row) => {
     const features = candidate.features;
-    item[row] = vocab.lookup('item', candidate.itemId);
-    language[row] = vocab.lookup('language', features.language);
-    encodeCategories(features.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
-    encodeItemDense(features, query.ts, query.context.country, itemDense, row * ITEM_DENSE.length);
-    encodeCrossDense(query.features, features, candidate.itemId, crossDense, row * CROSS_DENSE.length);
+    columns.item[row] = vocab.lookup('item', candidate.itemId);
+    columns.item_language[row] = vocab.lookup('language', features.language);
+    encodeCategories(features.categories, vocab.lookup, columns.item_categories, row * MAX_CATEGORIES);
+    encodeItemDense(features, query.ts, query.context.country, columns.item_dense, row * ITEM_DENSE.length);
+    encodeCrossDense(
+      query.features,
+      features,
+      candidate.itemId,
+      columns.cross_dense,
+      row * CROSS_DENSE.length,
+    );
   });
-  return {
-    ...repeatedUser(user, n),
-    item,
-    item_categories: categories,
-    item_language: language,
-    item_dense: itemDense,
-    cross_dense: crossDense,
-  };
+  return { ...repeatedUser(user, n), ...columns };
 }
 
 /** A candidate's item ids in one model's vocabularies, as `rankerInputs` encodes them. */
@@ -259,31 +254,33 @@ export function encodedRankerInputs(
 ): RankerBatch {
   const n = candidates.length;
   const width = ITEM_DENSE.length;
-  const categories = new Int32Array(n * MAX_CATEGORIES);
-  const itemDense = new Float32Array(n * width);
-  const crossDense = new Float32Array(n * CROSS_DENSE.length);
-  const item = new Int32Array(n);
-  const language = new Int32Array(n);
+  const columns = itemColumns(n);
   const country = query.context.country;
   for (let row = 0; row < n; row++) {
     const { itemId, features, dense, encoded } = candidates[row]!;
-    item[row] = encoded.item;
-    language[row] = encoded.language;
-    categories.set(encoded.categories, row * MAX_CATEGORIES);
-    itemDense.set(dense, row * width);
+    columns.item[row] = encoded.item;
+    columns.item_language[row] = encoded.language;
+    columns.item_categories.set(encoded.categories, row * MAX_CATEGORIES);
+    columns.item_dense.set(dense, row * width);
     if (country !== null)
-      itemDense[row * width + IN_COUNTRY] = Math.log1p(
+      columns.item_dense[row * width + IN_COUNTRY] = Math.log1p(
         Math.max(0, features.popularity_by_country[country] ?? 0),
       );
-    encodeCrossDense(query.features, features, itemId, crossDense, row * CROSS_DENSE.length);
+    encodeCrossDense(query.features, features, itemId, columns.cross_dense, row * CROSS_DENSE.length);
   }
+  return { ...repeatedUser(user, n), ...columns };
+}
+
+type ItemColumns = Omit<RankerBatch, keyof UserTowerBatch>;
+
+/** A ranker batch's item and cross columns for `n` candidates, zeroed. */
+function itemColumns(n: number): ItemColumns {
   return {
-    ...repeatedUser(user, n),
-    item,
-    item_categories: categories,
-    item_language: language,
-    item_dense: itemDense,
-    cross_dense: crossDense,
+    item: new Int32Array(n),
+    item_categories: new Int32Array(n * MAX_CATEGORIES),
+    item_language: new Int32Array(n),
+    item_dense: new Float32Array(n * ITEM_DENSE.length),
+    cross_dense: new Float32Array(n * CROSS_DENSE.length),
   };
 }
 
