@@ -3,7 +3,7 @@ import { RecstreamError } from '../runtime/errors.js';
 /**
  * A model or an ANN index was given what it cannot take (an input the model
  * does not declare with that shape or dtype, vectors of another width) or
- * used in a way it does not allow (changing a memory-mapped index). Not
+ * used in a way it does not allow (searching a closed index). Not
  * retriable: the batch, or the artifact it was built for, is wrong.
  *
  * @example
