@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
@@ -18,12 +19,13 @@ export interface CliResult {
 }
 
 /**
- * Commands still running: killed when the test process exits, so a test
- * that timed out (and a runner that forces its exit) leaves no command
- * behind to hold a port, a data dir's lock or a CPU.
+ * Commands still running once every test of the file is over: killed, so a
+ * test that timed out leaves no command behind to hold a port, a data dir's
+ * lock or a CPU, nor the file's process open (the test runner waits for it
+ * to exit).
  */
 const running = new Set<ChildProcess>();
-process.on('exit', () => {
+after(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
