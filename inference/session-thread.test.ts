@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SessionThread } from './session-thread.js';
 import { withTempDir } from './test-support.js';
+import { canRestorePriority } from './thread-priority.js';
 
 test('files hashed on the thread have the sha256 of their bytes; one that cannot be read answers why', async () => {
   await withTempDir(async (dir) => {
@@ -25,4 +27,47 @@ test('files hashed on the thread have the sha256 of their bytes; one that cannot
       await thread.endIfIdle();
     }
   });
+});
+
+/** The nice value of each of this process's threads (`/proc/self/task/<tid>/stat`, field 19). */
+async function threadNiceValues(): Promise<number[]> {
+  const tasks = await readdir('/proc/self/task');
+  const stats = await Promise.all(
+    tasks.map((tid) => readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '')),
+  );
+  // Fields after the command's closing parenthesis start at field 3 (state); nice is field 19.
+  return stats
+    .filter((stat) => stat !== '')
+    .map((stat) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+}
+
+test('a background thread runs at the lowest priority until it is brought to the foreground', {
+  skip: !canRestorePriority(getPriority()) && 'this process may not bring a lowered thread back',
+}, async () => {
+  const mine = getPriority();
+  const before = await threadNiceValues();
+  assert.ok(!before.includes(19), `no thread starts lowered: ${before}`);
+  const thread = new SessionThread({ background: true });
+  try {
+    // Answered once the worker has started and lowered itself.
+    await thread.sha256([]);
+    const lowered = await threadNiceValues();
+    assert.equal(lowered.filter((nice) => nice === 19).length, 1, `one thread lowered: ${lowered}`);
+    assert.equal(getPriority(), mine, 'the calling thread keeps its priority');
+    await thread.foreground();
+    const restored = await threadNiceValues();
+    assert.ok(!restored.includes(19), `back to the priority it started from: ${restored}`);
+  } finally {
+    await thread.endIfIdle();
+  }
+});
+
+test('a thread that is not started in the background stays at the priority it started from', async () => {
+  const thread = new SessionThread();
+  try {
+    await thread.sha256([]);
+    assert.ok(!(await threadNiceValues()).includes(19));
+  } finally {
+    await thread.endIfIdle();
+  }
 });

@@ -22,7 +22,13 @@ import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-session.js';
-import type { FileHash, ReadJson, SessionReply, SessionRequest } from './session-worker.js';
+import type {
+  FileHash,
+  ReadJson,
+  SessionReply,
+  SessionRequest,
+  SessionWorkerData,
+} from './session-worker.js';
 import { ThreadIndex } from './thread-index.js';
 
 type Pending = { resolve: (reply: SessionReply & { ok: true }) => void; reject: (error: Error) => void };
@@ -35,8 +41,13 @@ export class SessionThread {
   private open = 0;
   private failure: Error | undefined;
 
-  constructor() {
-    this.worker = new Worker(new URL('./session-worker.js', import.meta.url));
+  /**
+   * A `background` thread starts at the lowest priority, so what it loads
+   * takes only CPU other threads leave idle, until `foreground()`; where the
+   * process could not bring it back (`thread-priority.ts`) it is not lowered.
+   */
+  constructor(options: SessionWorkerData = {}) {
+    this.worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: options });
     this.worker.unref();
     this.worker.on('message', (reply: SessionReply) => this.settle(reply));
     this.worker.on('error', (error) => this.fail(error));
@@ -92,6 +103,11 @@ export class SessionThread {
    */
   async sha256(paths: readonly string[]): Promise<FileHash[]> {
     return (await this.ask({ op: 'sha256', paths })).hashes!;
+  }
+
+  /** Brings a `background` thread back to the priority it started from: before it serves. */
+  async foreground(): Promise<void> {
+    await this.ask({ op: 'foreground' });
   }
 
   /** Ends the thread if nothing is open on it: for a caller whose loading failed before anything opened. */

@@ -15,13 +15,14 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import { type LiftedArray, liftArray } from './json-lift.js';
 import type { Column, SessionOptions } from './onnx-session.js';
 import { OnnxModel } from './onnx-session.js';
+import { lowerThreadPriority, restoreThreadPriority } from './thread-priority.js';
 
 /** What the thread that owns the worker asks for. */
 export type SessionRequest =
@@ -61,7 +62,14 @@ export type SessionRequest =
       readonly path: string;
       readonly lift: readonly string[];
     }
-  | { readonly op: 'sha256'; readonly id: number; readonly paths: readonly string[] };
+  | { readonly op: 'sha256'; readonly id: number; readonly paths: readonly string[] }
+  | { readonly op: 'foreground'; readonly id: number };
+
+/** How the thread that owns the worker starts it. */
+export interface SessionWorkerData {
+  /** Start at the lowest priority, until asked `foreground` (`thread-priority.ts`). */
+  readonly background?: boolean;
+}
 
 /** A file's sha256 as hashed on the thread, or why it could not be read. */
 export type FileHash = { readonly sha256: string } | { readonly error: string };
@@ -98,6 +106,11 @@ export type SessionReply =
 
 const port = parentPort;
 if (port === null) throw new Error('session-worker.js runs as a worker thread only');
+
+/** The priority to come back to on `foreground`, while the thread runs lowered. */
+let loweredFrom = (workerData as SessionWorkerData | undefined)?.background
+  ? lowerThreadPriority()
+  : undefined;
 
 const models = new Map<number, OnnxModel>();
 let nextModel = 1;
@@ -179,6 +192,10 @@ async function answer(request: SessionRequest): Promise<SessionReply> {
         ok: true,
         out: await modelOf(request.model).run(request.inputs, request.rows),
       };
+    case 'foreground':
+      if (loweredFrom !== undefined) restoreThreadPriority(loweredFrom);
+      loweredFrom = undefined;
+      return { id: request.id, ok: true };
     case 'close': {
       const model = models.get(request.model);
       models.delete(request.model);

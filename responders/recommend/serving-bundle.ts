@@ -117,7 +117,8 @@ export class ServingBundle {
       throw new ArtifactIntegrityError(`${model.model} v${model.version} has no artifacts`);
     const indexDir = dirname(store.localPath(index.uri));
     const modelDir = dirname(store.localPath(model.artifacts[0]!.uri));
-    const thread = new SessionThread();
+    // Loaded in the background: the served pair's requests keep the CPU they need meanwhile.
+    const thread = new SessionThread({ background: true });
     let models: Models | undefined;
     let ann: ThreadIndex | undefined;
     try {
@@ -170,6 +171,7 @@ export class ServingBundle {
       if (delta !== undefined && deltaManifest !== undefined) await bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], []);
       await bundle.warmUp();
+      await thread.foreground();
       return bundle;
     } catch (error) {
       await Promise.all([models?.close(), ann?.close()]);
