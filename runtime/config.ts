@@ -202,6 +202,14 @@ export const CONFIG_SCHEMA = {
     default: 256,
     doc: "HNSW search expansion (usearch's expansion_search) of the served index: candidates kept while searching, at least the count asked; higher finds more of the exact top, slower",
   },
+  serveItemFeaturesTtlMs: {
+    env: 'RECSTREAM_SERVE_ITEM_FEATURES_TTL_MS',
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: 1000,
+    doc: "how long a candidate's ranker item features, read from the online store, are reused (request time); 0 reads every candidate every time",
+  },
   serveStoreTimeoutMs: {
     env: 'RECSTREAM_SERVE_STORE_TIMEOUT_MS',
     kind: 'int',

@@ -128,7 +128,8 @@ test('rows encoded when read give the ranker the batch rankerInputs gives at the
   }
 });
 
-test('a row is read once per ttl of request time, again for an earlier request, and encoded once per model', async () => {
+/** Rows kept for `ttlMs` over the test's item views, with every read they make recorded. */
+function recordingRows(ttlMs: number): { rows: ItemRows; reads: string[][] } {
   const views = itemViews();
   const reads: string[][] = [];
   const rows = new ItemRows(
@@ -137,8 +138,13 @@ test('a row is read once per ttl of request time, again for an earlier request, 
       return ids.map((id) => views.get(id));
     },
     catalog,
-    1000,
+    ttlMs,
   );
+  return { rows, reads };
+}
+
+test('a row is read once per ttl of request time, again for an earlier request, and encoded once per model', async () => {
+  const { rows, reads } = recordingRows(1000);
   const first = await rows.getMany(['i1', 'i2'], T0);
   assert.deepEqual(await rows.getMany(['i2', 'i1'], T0 + 999), [first[1], first[0]]);
   await rows.getMany(['i1', 'i3'], T0 + 500);
@@ -154,4 +160,15 @@ test('a row is read once per ttl of request time, again for an earlier request, 
   assert.equal(row.encodedFor(v1, 'i1'), row.encodedFor(v1, 'i1'));
   assert.equal(row.encodedFor(v1, 'i1').item, 1);
   assert.equal(row.encodedFor(v2, 'i1').item, 2);
+});
+
+test('a ttl of 0 reads every row on every request', async () => {
+  const { rows, reads } = recordingRows(0);
+  const first = await rows.getMany(['i1', 'i2'], T0);
+  const again = await rows.getMany(['i1', 'i2'], T0);
+  assert.deepEqual(reads, [
+    ['i1', 'i2'],
+    ['i1', 'i2'],
+  ]);
+  assert.notEqual(again[0], first[0]);
 });

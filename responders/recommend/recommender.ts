@@ -83,6 +83,8 @@ export interface RecommenderOptions {
   readonly catalog: LiveTable<Item>;
   readonly popularity: PopularityLists;
   readonly metrics: ServeMetrics;
+  /** How long a candidate's ranker item features are reused, in request time; default 1000 ms. */
+  readonly itemFeaturesTtlMs?: number;
   /** Longest wait for an online-store read; default 50 ms. */
   readonly storeTimeoutMs?: number;
   /** Items retrieved for the ranker; default 100. */
@@ -116,7 +118,11 @@ export class Recommender {
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
-    this.itemRows = new ItemRows((ids) => options.online.getMany<ItemView>('item', ids), options.catalog);
+    this.itemRows = new ItemRows(
+      (ids) => options.online.getMany<ItemView>('item', ids),
+      options.catalog,
+      options.itemFeaturesTtlMs,
+    );
   }
 
   async recommend(request: RecommendRequest): Promise<RecommendResult> {

@@ -100,6 +100,7 @@ export class RecommendationService {
         popularity,
         metrics,
         storeTimeoutMs: config.serveStoreTimeoutMs,
+        itemFeaturesTtlMs: config.serveItemFeaturesTtlMs,
         candidates: config.serveCandidates,
         rankerWeight: config.serveRankerWeight,
         maxCategoryShare: config.serveMaxCategoryShare,
