@@ -22,7 +22,7 @@ import { InferenceError } from './errors.js';
 import { type LiftedArray, liftArray } from './json-lift.js';
 import type { Column, SessionOptions } from './onnx-session.js';
 import { OnnxModel } from './onnx-session.js';
-import { lowerThreadPriority, restoreThreadPriority } from './thread-priority.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /** What the thread that owns the worker asks for. */
 export type SessionRequest =
@@ -107,8 +107,8 @@ export type SessionReply =
 const port = parentPort;
 if (port === null) throw new Error('session-worker.js runs as a worker thread only');
 
-/** The priority to come back to on `foreground`, while the thread runs lowered. */
-let loweredFrom = (workerData as SessionWorkerData | undefined)?.background
+/** Brings the thread back to its priority on `foreground`, while it runs lowered. */
+let restorePriority = (workerData as SessionWorkerData | undefined)?.background
   ? lowerThreadPriority()
   : undefined;
 
@@ -193,8 +193,8 @@ async function answer(request: SessionRequest): Promise<SessionReply> {
         out: await modelOf(request.model).run(request.inputs, request.rows),
       };
     case 'foreground':
-      if (loweredFrom !== undefined) restoreThreadPriority(loweredFrom);
-      loweredFrom = undefined;
+      restorePriority?.();
+      restorePriority = undefined;
       return { id: request.id, ok: true };
     case 'close': {
       const model = models.get(request.model);

@@ -13,9 +13,9 @@
  *
  * @example
  * ```ts
- * const before = lowerThreadPriority(); // on the worker thread, before loading
+ * const restore = lowerThreadPriority(); // on the worker thread, before loading
  * // … load …
- * if (before !== undefined) restoreThreadPriority(before);
+ * restore?.();
  * ```
  */
 import { readFileSync } from 'node:fs';
@@ -37,21 +37,16 @@ export function canRestorePriority(value: number): boolean {
 }
 
 /**
- * Puts the calling thread at the lowest priority if it can come back; the
- * priority to come back to, or undefined when it was left as it was.
+ * Puts the calling thread at the lowest priority if it can come back; what
+ * brings it back to the priority it had, or undefined when it was left as it was.
  */
-export function lowerThreadPriority(): number | undefined {
+export function lowerThreadPriority(): (() => void) | undefined {
   try {
     const before = getPriority();
     if (!canRestorePriority(before)) return undefined;
     setPriority(constants.priority.PRIORITY_LOW);
-    return before;
+    return () => setPriority(before);
   } catch {
     return undefined;
   }
-}
-
-/** Puts the calling thread back at nice `value`, as `lowerThreadPriority` found it. */
-export function restoreThreadPriority(value: number): void {
-  setPriority(value);
 }
