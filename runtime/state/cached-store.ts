@@ -12,6 +12,13 @@
  * call. Values are encoded once per commit (the last value of each key), not
  * once per put.
  *
+ * Readers outside the task (`readCommitted`) get values decoded afresh
+ * from committed bytes, never the processor's objects. The bytes they read
+ * are kept in a second bounded LRU until a commit writes their key again,
+ * so a key read often (a responder's users and candidate items) costs a
+ * decode and no engine round trip: on two cores, the thread-pool hand-off
+ * of such a read cost the reading thread more than the read itself.
+ *
  * A cold key costs an engine read, a thread-pool round trip of tens of
  * microseconds. Two things avoid most of them: a key index, the set of every
  * committed key, kept while the store is small enough (a key missing from it
@@ -69,6 +76,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
   private dirty = new Map<string, Pending<V>>();
   private flushing: Map<string, Pending<V>> | null = null;
   private readonly cache = new Map<string, Cached<V>>();
+  /** Committed bytes `readCommitted` read, by key, until a commit writes the key again. */
+  private readonly committed = new Map<string, Buffer | typeof ABSENT>();
   /** Bumped whenever committed state changes, so that an engine read that raced a commit is not cached. */
   private generation = 0;
   private count: number;
@@ -168,15 +177,39 @@ export class CachedStore<V> implements KeyValueStore<V> {
   }
 
   /**
-   * The committed values of `keys`, in one engine round trip: what the last
-   * commit wrote, never pending writes, and not through the cache (whose
-   * entries may be the processor's own objects).
+   * The committed values of `keys`, in at most one engine round trip: what
+   * the last commit wrote, never pending writes, and not through the cache
+   * (whose entries may be the processor's own objects). Each value is
+   * decoded afresh, so a reader may keep or change it.
    */
   async readCommitted(keys: readonly string[]): Promise<(V | undefined)[]> {
     if (this.closed) throw this.closedError();
-    const values = await this.engine.getMany(keys.map((key) => prefixedKey(this.prefix, key)));
+    const values: (V | undefined)[] = new Array(keys.length);
+    const missing: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const bytes = this.committed.get(key);
+      if (bytes === undefined) {
+        missing.push(i);
+        continue;
+      }
+      this.committed.delete(key);
+      this.committed.set(key, bytes);
+      values[i] = bytes === ABSENT ? undefined : this.decode(bytes);
+    }
+    if (missing.length === 0) return values;
+    const generation = this.generation;
+    const read = await this.engine.getMany(missing.map((i) => prefixedKey(this.prefix, keys[i]!)));
     if (this.closed) throw this.closedError();
-    return values.map((bytes) => (bytes === undefined ? undefined : this.decode(bytes)));
+    // Bytes read while a commit finished may predate it: used for this read, not kept.
+    const keep = generation === this.generation && this.cacheEntries > 0;
+    missing.forEach((i, j) => {
+      const bytes = read[j];
+      values[i] = bytes === undefined ? undefined : this.decode(bytes);
+      if (keep) this.committed.set(keys[i]!, bytes ?? ABSENT);
+    });
+    if (this.committed.size > this.evictAt) evictOldest(this.committed, this.cacheEntries);
+    return values;
   }
 
   /** Entries as of the last commit (pending writes are counted once committed). */
@@ -230,6 +263,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.generation++;
     this.count += countDelta;
     if (flushed === null) return;
+    this.forgetCommitted(flushed);
     const index = this.keyIndex;
     if (index !== null) {
       for (const [key, value] of flushed) {
@@ -251,6 +285,9 @@ export class CachedStore<V> implements KeyValueStore<V> {
     const flushed = this.flushing;
     this.flushing = null;
     if (flushed === null) return;
+    // A failed commit may still have reached the engine: its keys are read again.
+    this.generation++;
+    this.forgetCommitted(flushed);
     for (const [key, value] of this.dirty) flushed.set(key, value);
     this.dirty = flushed;
   }
@@ -296,6 +333,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.dirty = new Map();
     this.flushing = null;
     this.cache.clear();
+    this.committed.clear();
     this.keyIndex = count === 0 ? new Set() : null;
     this.generation++;
     this.count = count;
@@ -306,6 +344,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.dirty = new Map();
     this.flushing = null;
     this.cache.clear();
+    this.committed.clear();
     this.keyIndex = null;
   }
 
@@ -348,12 +387,12 @@ export class CachedStore<V> implements KeyValueStore<V> {
   }
 
   private evict(): void {
-    let excess = this.cache.size - this.cacheEntries;
-    if (excess <= 0) return;
-    for (const key of this.cache.keys()) {
-      this.cache.delete(key);
-      if (--excess === 0) return;
-    }
+    evictOldest(this.cache, this.cacheEntries);
+  }
+
+  private forgetCommitted(written: ReadonlyMap<string, unknown>): void {
+    if (this.committed.size === 0) return;
+    for (const key of written.keys()) this.committed.delete(key);
   }
 
   private encode(value: V): Buffer {
@@ -385,6 +424,16 @@ export class CachedStore<V> implements KeyValueStore<V> {
 
   private closedError(): StateStoreError {
     return new StateStoreError(`store ${this.name} used after its task state was closed`);
+  }
+}
+
+/** Deletes a map's oldest entries (its first in insertion order) until `size` are left. */
+function evictOldest(map: Map<string, unknown>, size: number): void {
+  let excess = map.size - size;
+  if (excess <= 0) return;
+  for (const key of map.keys()) {
+    map.delete(key);
+    if (--excess === 0) return;
   }
 }
 

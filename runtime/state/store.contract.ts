@@ -328,6 +328,76 @@ export function runStoreContract(name: string, factory: EngineFactory): void {
         assert.equal(await s.get('c'), 5);
       }));
 
+    test('committed reads are decoded afresh and kept until a commit writes their key', () =>
+      withEngine(async (engine) => {
+        const json = jsonCodec<{ n: number }>();
+        const s = store(engine, 'kv', json);
+        s.put('a', { n: 1 });
+        await commitStores(engine, [s as CachedStore<unknown>]);
+        const [first, absent] = await s.readCommitted(['a', 'b']);
+        assert.deepEqual([first, absent], [{ n: 1 }, undefined]);
+        first!.n = 99;
+        // Written behind the store's back: a kept read does not see it, which shows it was kept.
+        await engine.write([
+          { key: Buffer.concat([s.prefix, b('a')]), value: json.encode({ n: 7 }) },
+          { key: Buffer.concat([s.prefix, b('b')]), value: json.encode({ n: 7 }) },
+        ]);
+        assert.deepEqual(await s.readCommitted(['a', 'b']), [{ n: 1 }, undefined]);
+        s.put('a', { n: 2 });
+        s.put('b', { n: 3 });
+        assert.deepEqual(await s.readCommitted(['a', 'b']), [{ n: 1 }, undefined]);
+        await commitStores(engine, [s as CachedStore<unknown>]);
+        assert.deepEqual(await s.readCommitted(['a', 'b']), [{ n: 2 }, { n: 3 }]);
+        s.delete('a');
+        await commitStores(engine, [s as CachedStore<unknown>]);
+        assert.deepEqual(await s.readCommitted(['a', 'b']), [undefined, { n: 3 }]);
+      }));
+
+    test('a committed read that a commit overtook is answered but not kept', () =>
+      withEngine(async (engine) => {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        // Reads the engine at once and answers only once released: a read a commit finishes behind.
+        const slow: StoreEngine = {
+          get: (key) => engine.get(key),
+          getMany: async (keys) => {
+            const values = await engine.getMany(keys);
+            await held;
+            return values;
+          },
+          write: (writes) => engine.write(writes),
+          iterate: (range) => engine.iterate(range),
+          count: (range) => engine.count(range),
+          clearRange: (gte, lt) => engine.clearRange(gte, lt),
+          close: () => engine.close(),
+        };
+        const s = store(slow, 'kv', numberCodec);
+        s.put('a', 1);
+        await commitStores(slow, [s as CachedStore<unknown>]);
+        s.put('a', 2);
+        const reading = s.readCommitted(['a']);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        await commitStores(slow, [s as CachedStore<unknown>]);
+        release();
+        assert.deepEqual(await reading, [1]);
+        assert.deepEqual(await s.readCommitted(['a']), [2]);
+      }));
+
+    test('a failed commit makes its keys be read again', () =>
+      withEngine(async (engine) => {
+        const s = store(engine, 'kv', numberCodec);
+        s.put('a', 1);
+        await commitStores(engine, [s as CachedStore<unknown>]);
+        assert.deepEqual(await s.readCommitted(['a']), [1]);
+        s.put('a', 2);
+        s.beginFlush();
+        const writes = s.flushWrites();
+        // The engine took the write, but the commit failed after it.
+        await engine.write(writes.map((w) => ({ key: w.engineKey, value: w.value })));
+        s.abortFlush();
+        assert.deepEqual(await s.readCommitted(['a']), [2]);
+      }));
+
     test('writes made while a commit is in flight belong to the next one; a failed commit keeps its writes pending', () =>
       withEngine(async (engine) => {
         const s = store(engine, 'kv', numberCodec);
