@@ -5,7 +5,7 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { syncDirSync } from './io.js';
+import { syncDir } from './io.js';
 
 let sequence = 0;
 
@@ -33,5 +33,5 @@ export async function writeFileAtomic(path: string, content: string, durable: bo
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  if (durable) syncDirSync(dirname(path));
+  if (durable) await syncDir(dirname(path));
 }

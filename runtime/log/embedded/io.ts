@@ -4,6 +4,7 @@
  * position, never by a shared file pointer.
  */
 import { closeSync, fdatasync, fsync, fsyncSync, openSync, read, writev } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 /** Reads exactly `length` bytes at `position` (fewer only at end of file). */
 export function preadFully(
@@ -72,6 +73,20 @@ export function datasync(fd: number): Promise<void> {
 
 export function fullsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/**
+ * Makes a directory entry change (create, rename, unlink) durable, on the
+ * thread pool: an fsync takes milliseconds, and a frequent one (a consumer
+ * group's offsets, every commit) must not hold the event loop meanwhile.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Makes a directory entry change (create, rename, unlink) durable. */
