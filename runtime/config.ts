@@ -210,6 +210,14 @@ export const CONFIG_SCHEMA = {
     default: 1000,
     doc: "how long a candidate's ranker item features, read from the online store, are reused (request time); 0 reads every candidate every time",
   },
+  servePopularityRefreshMs: {
+    env: 'RECSTREAM_SERVE_POPULARITY_REFRESH_MS',
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    default: 60_000,
+    doc: 'pause between rebuilds of the popularity lists (cold-start, opted-out and fallback answers) from every item view; each rebuild is paced to a fifth of the request thread',
+  },
   serveStoreTimeoutMs: {
     env: 'RECSTREAM_SERVE_STORE_TIMEOUT_MS',
     kind: 'int',

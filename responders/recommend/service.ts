@@ -31,7 +31,7 @@ export interface RecommendationServiceOptions {
   readonly platform: Platform;
   readonly online: OnlineStore;
   readonly store: ArtifactStore;
-  /** How often the popularity lists are rebuilt; default 10 s. */
+  /** Pause between rebuilds of the popularity lists; default `RECSTREAM_SERVE_POPULARITY_REFRESH_MS`. */
   readonly popularityRefreshMs?: number;
   /** Pause between reads of the followed topics that found nothing; default 25 ms. */
   readonly pollMs?: number;
@@ -89,7 +89,7 @@ export class RecommendationService {
         online,
         catalog,
         logger,
-        refreshMs: options.popularityRefreshMs,
+        refreshMs: options.popularityRefreshMs ?? config.servePopularityRefreshMs,
       });
       opened.push(popularity);
       const recommender = new Recommender({
