@@ -19,6 +19,7 @@ import {
 } from '../../trainer/encoding.js';
 import {
   encodedRankerInputs,
+  encodeRankerItem,
   type ModelVocabularies,
   modelVocabularies,
   rankerInputs,
@@ -171,4 +172,20 @@ test('a ttl of 0 reads every row on every request', async () => {
     ['i1', 'i2'],
   ]);
   assert.notEqual(again[0], first[0]);
+});
+
+test('a row read again keeps its encoded ids while its catalog entry is the same, and encodes again once it changed', async () => {
+  const views = itemViews();
+  const changing = new Map(catalog);
+  const rows = new ItemRows(async (ids) => ids.map((id) => views.get(id)), changing, 1000);
+  const vocab = await vocabularies(ITEMS);
+  const first = (await rows.getMany(['i2'], T0))[0]!.encodedFor(vocab, 'i2');
+  const reread = (await rows.getMany(['i2'], T0 + 1000))[0]!;
+  assert.equal(reread.ts, T0 + 1000);
+  assert.equal(reread.encodedFor(vocab, 'i2'), first);
+
+  changing.set('i2', catalogItem('i2', { categories: ['kids'], language: 'fr', duration_s: null }));
+  const changed = (await rows.getMany(['i2'], T0 + 2000))[0]!.encodedFor(vocab, 'i2');
+  assert.notEqual(changed, first);
+  assert.deepEqual(changed, encodeRankerItem('i2', { categories: ['kids'], language: 'fr' }, vocab));
 });
