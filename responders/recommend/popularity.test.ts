@@ -35,7 +35,6 @@ function view(hl1d: number, refTs: number, byCountry: Record<string, number> = {
 interface World {
   readonly store: RedisOnlineStore;
   readonly catalog: Map<string, Item>;
-  readonly now: number;
   write(views: ReadonlyMap<string, ItemView>, version: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -74,7 +73,6 @@ async function world(redis: TestRedis): Promise<World> {
   return {
     store,
     catalog,
-    now,
     write,
     async close() {
       await store.close();
