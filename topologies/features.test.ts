@@ -59,6 +59,11 @@ test('the features topology is wired as DESIGN.md §2 draws it (describe() pinne
       ].join('\n'),
     );
     assert.equal(String((await APPLICATIONS.features!(serde)).describe()), String(topology.describe()));
+    assert.equal(
+      topology.stores.find((store) => store.name === 'served-waiting')?.cacheEntries,
+      0,
+      'a waiting served list is written once and read once: no decoded copy is kept after its commit',
+    );
   } finally {
     await registry.close();
     await rm(dir, { recursive: true, force: true });
