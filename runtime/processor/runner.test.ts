@@ -66,11 +66,18 @@ test('--once processes through an internal repartition topic, writes sinks, and 
     );
     assert.match(text, /recstream_commits_total\{application="word-count",namespace="default"\} [1-9]/);
 
+    const countedWords = async () =>
+      (await options.metrics.storeEntries.get()).values
+        .filter((v) => v.labels.store === 'word-counts')
+        .reduce((n, v) => n + v.value, 0);
+    assert.equal(await countedWords(), 5, 'to, be, or, not, quick');
+
     // A second run finds nothing new: the offsets were committed with the state.
-    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('quick') }]);
+    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('quick zebra') }]);
     const again = await (await StreamRunner.start(options)).runUntilCaughtUp();
-    assert.equal(again.processed, 2);
+    assert.equal(again.processed, 3);
     assert.ok((await readAll(log, 'rec.word-counts')).includes('quick=2'));
+    assert.equal(await countedWords(), 6, 'the store sizes follow the new word');
 
     // The local state lost: it is restored from the changelog, and the records replayed are counted.
     await rm(options.stateDir, { recursive: true, force: true });

@@ -16,6 +16,14 @@ const LAG_CHECK_MS = 5000;
 
 export class RunnerMetrics {
   private lastLagCheck = 0;
+  /**
+   * By partition, each store's size as last reported, in `topology.stores`
+   * order. A gauge is set only when its size moved: each set keeps a new
+   * entry and labels object in prom-client until the next one, and setting
+   * every store of every partition at each commit (ten a second) made those
+   * ~7 % of what a responder's process promoted to the old generation.
+   */
+  private readonly reportedSizes = new Map<number, number[]>();
 
   constructor(
     private readonly metrics: RuntimeMetrics | undefined,
@@ -52,10 +60,17 @@ export class RunnerMetrics {
     metrics.commits.inc(this.labels);
     metrics.commitLatency.observe(this.labels, Number(process.hrtime.bigint() - started) / 1e9);
     for (const [partition, slot] of tasks.slots) {
-      for (const store of this.topology.stores) {
-        const count = slot.state.approximateCount(store.name);
-        metrics.storeEntries.set({ ...this.labels, store: store.name, partition: String(partition) }, count);
+      let reported = this.reportedSizes.get(partition);
+      if (reported === undefined) {
+        reported = [];
+        this.reportedSizes.set(partition, reported);
       }
+      this.topology.stores.forEach((store, i) => {
+        const count = slot.state.approximateCount(store.name);
+        if (reported[i] === count) return;
+        reported[i] = count;
+        metrics.storeEntries.set({ ...this.labels, store: store.name, partition: String(partition) }, count);
+      });
     }
     if (now - this.lastLagCheck > LAG_CHECK_MS) await this.updateLag(tasks);
   }
@@ -77,6 +92,7 @@ export class RunnerMetrics {
     const metrics = this.metrics;
     if (!metrics) return;
     for (const partition of partitions) {
+      this.reportedSizes.delete(partition);
       for (const store of this.topology.stores)
         metrics.storeEntries.remove({ ...this.labels, store: store.name, partition: String(partition) });
       for (const topic of this.topology.sourceTopics())
