@@ -5,7 +5,8 @@
  * - `put`/`delete` only record the write in a dirty map; nothing reaches the
  *   engine or the changelog until the task commits;
  * - `get` looks in the dirty map, then in a bounded LRU of clean decoded
- *   values (including "known absent"), and only then asks the engine;
+ *   values (including "known absent"; reads count for recency once it
+ *   nears its bound, `recency.ts`), and only then asks the engine;
  * - `range` merges the pending writes with an engine scan in key order.
  *
  * A hot key therefore costs two Map operations per get+put and no native
@@ -43,6 +44,7 @@
 import { StateStoreError } from '../errors.js';
 import { MARKER_KEY } from './changelog/marker.js';
 import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
+import { setRecent } from './recency.js';
 import type { KeyRange, KeyValueStore, StoreEngine, ValueCodec } from './store.js';
 
 /** A pending delete in the dirty map. */
@@ -105,8 +107,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     if (pending !== undefined) return Promise.resolve(pending === TOMBSTONE ? undefined : pending);
     const cached = this.cache.get(key);
     if (cached !== undefined) {
-      this.cache.delete(key);
-      this.cache.set(key, cached);
+      setRecent(this.cache, key, cached, this.cacheEntries);
       return Promise.resolve(cached === ABSENT ? undefined : cached);
     }
     return this.load(key);
@@ -193,8 +194,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
         missing.push(i);
         continue;
       }
-      this.committed.delete(key);
-      this.committed.set(key, bytes);
+      setRecent(this.committed, key, bytes, this.cacheEntries);
       values[i] = bytes === ABSENT ? undefined : this.decode(bytes);
     }
     if (missing.length === 0) return values;
@@ -273,10 +273,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
       if (index.size > KEY_INDEX_LIMIT) this.keyIndex = null;
     }
     if (this.cacheEntries <= 0) return;
-    for (const [key, value] of flushed) {
-      this.cache.delete(key);
-      this.cache.set(key, value === TOMBSTONE ? ABSENT : value);
-    }
+    for (const [key, value] of flushed)
+      setRecent(this.cache, key, value === TOMBSTONE ? ABSENT : value, this.cacheEntries);
     if (this.cache.size > this.evictAt) this.evict();
   }
 
