@@ -19,6 +19,7 @@
  * ```
  */
 import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
+import { setRecent } from '../../runtime/state/recency.js';
 import type { Item, ItemFeatures } from '../../schemas/generated/types.js';
 import { encodeItemDense, ITEM_DENSE } from '../../trainer/encoding.js';
 import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../trainer/model-bundle.js';
@@ -75,7 +76,8 @@ export class ItemRows {
     }
     if (missing.length === 0) return out;
     const views = await this.read(missing.map((i) => itemIds[i]!));
-    // Expired entries are only replaced; past the bound the oldest go first (Map keeps insertion order).
+    // Expired entries are only replaced; past the bound the oldest go first (Map keeps insertion order,
+    // and a refreshed row counts as new once the map nears its bound: runtime/state/recency.ts).
     if (this.entries.size + missing.length > this.maxEntries)
       for (const key of [...this.entries.keys()].slice(0, missing.length)) this.entries.delete(key);
     missing.forEach((i, j) => {
@@ -85,8 +87,7 @@ export class ItemRows {
       const dense = new Float32Array(ITEM_DENSE.length);
       encodeItemDense(features, ts, null, dense, 0);
       const row = new ItemRow(ts, features, dense, item, this.entries.get(itemId));
-      this.entries.delete(itemId);
-      this.entries.set(itemId, row);
+      setRecent(this.entries, itemId, row, this.maxEntries);
       out[i] = row;
     });
     return out;
