@@ -32,6 +32,7 @@
  */
 import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
+import { shareCatalogStrings } from '../processors/catalog/shared-strings.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
 import {
   ATTRIBUTION_STORE,
@@ -51,6 +52,7 @@ import {
 import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user-view.js';
 import type { Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
+import type { ValueDeserializer } from '../runtime/processor/processor.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
@@ -62,6 +64,7 @@ import {
   TRAINING_EXAMPLES_TOPIC,
   USERS_TOPIC,
 } from '../runtime/topics/catalogue.js';
+import type { Item } from '../schemas/generated/types.js';
 import { enrichedWireDeserializer, exampleSerializer } from './spliced-serdes.js';
 
 export const FEATURES_APPLICATION = 'features';
@@ -82,7 +85,13 @@ export function featuresOptions(config: Config): FeaturesOptions {
 }
 
 export async function featuresTopology(serde: Serde, options: FeaturesOptions): Promise<Topology> {
-  const items = avroDeserializer(await serde.decoder('rec.items-value'));
+  const itemDecoder = avroDeserializer(await serde.decoder('rec.items-value'));
+  const items: ValueDeserializer<Item> = {
+    deserialize: (bytes, topic) => {
+      const item = itemDecoder.deserialize(bytes, topic);
+      return item instanceof Promise ? item.then(shareCatalogStrings) : shareCatalogStrings(item);
+    },
+  };
   const users = avroDeserializer(await serde.decoder('rec.users-value'));
   const interactions = avroDeserializer(await serde.decoder('rec.interactions-value'));
   const servedLists = avroDeserializer(await serde.decoder('rec.recommendations-value'));

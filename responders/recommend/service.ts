@@ -15,6 +15,7 @@
  * ```
  */
 
+import { shareCatalogStrings } from '../../processors/catalog/shared-strings.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import { createProducer, type Producer } from '../../runtime/producer/producer.js';
@@ -58,7 +59,7 @@ export class RecommendationService {
     const catalog = LiveTable.open<Item>({
       log,
       topic: 'rec.items',
-      decode: (bytes) => itemDecoder.decode(bytes),
+      decode: async (bytes) => shareCatalogStrings(await itemDecoder.decode(bytes)),
       logger,
       pollMs: options.pollMs,
     });
