@@ -77,7 +77,15 @@ before(async () => {
   const dataDir = join(root, 'data');
   await buildServedWorld(dataDir);
   platform = await openPlatform(
-    loadConfig({ ...SERVED_WORLD_ENV, RECSTREAM_DATA_DIR: dataDir, RECSTREAM_HTTP_PORT: '0' }),
+    loadConfig({
+      ...SERVED_WORLD_ENV,
+      RECSTREAM_DATA_DIR: dataDir,
+      RECSTREAM_HTTP_PORT: '0',
+      // These tests check what a served list holds. With the whole suite loading the machine, a
+      // first read of a user's view took past the 50 ms default and was served popularity; the
+      // fallback on a slow or failed store is tested against Redis (recommendations.redis.test.ts).
+      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
+    }),
     { logger: silentLogger() },
   );
   store = new FileArtifactStore(join(dataDir, 'artifacts'));
