@@ -7,9 +7,10 @@
  *   item. Items the model was trained with use its exported
  *   `item_embeddings.npy` row (key = the item's vocabulary index); catalog
  *   items it never saw are embedded here with its exported item tower
- *   (keys after the vocabulary). Written as `index.usearch` (f32), an
- *   optional quantised `index-<q>.usearch` with its recall@10 against exact
- *   search measured, and `index.json` (the items with their keys and
+ *   (keys after the vocabulary). Written as `index.usearch` (f32), a
+ *   quantised `index-<q>.usearch` (f16 by default, `RECSTREAM_INDEX_QUANTIZATION`;
+ *   the copy responders search) with its recall@10 against exact search
+ *   measured, and `index.json` (the items with their keys and
  *   catalog versions, every file's sha256); the event's URI and sha256 are
  *   `index.json`'s, which in turn pins the index files.
  * - **Delta** (whenever the catalog moved since): every item added,
@@ -77,8 +78,11 @@ export interface IndexerOptions {
   readonly store: ArtifactStore;
   /** Index name (the key of its rec.index-versions events); default RECSTREAM_INDEX_NAME. */
   readonly index?: string;
-  /** Also build a quantised copy and measure its recall@10 against exact search. */
-  readonly quantization?: Exclude<Quantization, 'f32'>;
+  /**
+   * The quantised copy built beside the f32 index, its recall@10 against
+   * exact search measured; `null` builds none. Default `RECSTREAM_INDEX_QUANTIZATION`.
+   */
+  readonly quantization?: Exclude<Quantization, 'f32'> | null;
 }
 
 export type IndexOutcome =
@@ -89,9 +93,17 @@ const EMBED_BATCH = 512;
 
 export class Indexer {
   private readonly index: string;
+  private readonly quantization: Exclude<Quantization, 'f32'> | null;
 
   constructor(private readonly options: IndexerOptions) {
-    this.index = options.index ?? options.platform.config.indexName;
+    const { config } = options.platform;
+    this.index = options.index ?? config.indexName;
+    this.quantization =
+      options.quantization !== undefined
+        ? options.quantization
+        : config.indexQuantization === 'none'
+          ? null
+          : config.indexQuantization;
   }
 
   async indexOnce(): Promise<IndexOutcome> {
@@ -175,18 +187,18 @@ export class Indexer {
     await index.save(join(work, 'index.usearch'));
     files['index.usearch'] = await sha256File(join(work, 'index.usearch'));
     let quantized: IndexManifest['quantized'];
-    if (this.options.quantization && items.length > 0) {
+    if (this.quantization !== null && items.length > 0) {
       const q = AnnIndex.build(
-        { dimensions: dims, metric: 'ip', quantization: this.options.quantization },
+        { dimensions: dims, metric: 'ip', quantization: this.quantization },
         keys,
         vectors,
       );
-      const file = `index-${this.options.quantization}.usearch`;
+      const file = `index-${this.quantization}.usearch`;
       await q.save(join(work, file));
       files[file] = await sha256File(join(work, file));
       quantized = {
         file,
-        quantization: this.options.quantization,
+        quantization: this.quantization,
         recall_at_10: recallAt10(q, keys, vectors, dims),
       };
     }

@@ -256,6 +256,13 @@ export const CONFIG_SCHEMA = {
     default: 'items',
     doc: 'name of the ANN index the indexer builds and responders serve (the key of its rec.index-versions events)',
   },
+  indexQuantization: {
+    env: 'RECSTREAM_INDEX_QUANTIZATION',
+    kind: 'enum',
+    values: ['f16', 'i8', 'none'],
+    default: 'f16',
+    doc: 'quantised copy the indexer writes beside each full f32 index, with its recall@10 against exact search in the manifest (`recstream index --quantization` overrides); responders search an f16 copy (RECSTREAM_SERVE_ANN_COPY)',
+  },
   jwtSecret: {
     env: 'RECSTREAM_JWT_SECRET',
     kind: 'string',

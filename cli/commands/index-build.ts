@@ -17,7 +17,8 @@ export const indexCommand: Command = {
   name: 'index',
   summary:
     'build ANN indexes of the promoted model (full) and of catalog changes (delta); publish IndexVersion events',
-  usage: 'recstream index [--once] [--quantization i8|f16] [--json] [--poll-ms MS] [--metrics-port PORT]',
+  usage:
+    'recstream index [--once] [--quantization f16|i8|none] [--json] [--poll-ms MS] [--metrics-port PORT]',
   options: {
     once: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -27,9 +28,10 @@ export const indexCommand: Command = {
   },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
-      const quantization = values.quantization as string | undefined;
-      if (quantization !== undefined && quantization !== 'i8' && quantization !== 'f16')
-        throw new RangeError(`--quantization must be i8 or f16, got ${quantization}`);
+      const given = values.quantization as string | undefined;
+      if (given !== undefined && given !== 'i8' && given !== 'f16' && given !== 'none')
+        throw new RangeError(`--quantization must be f16, i8 or none, got ${given}`);
+      const quantization = given === 'none' ? null : given;
       const indexer = new Indexer({ platform, store: artifactStore(config.dataDir), quantization });
       const report = (outcome: IndexOutcome) =>
         process.stdout.write(`${values.json ? JSON.stringify(outcome) : describeIndexOutcome(outcome)}\n`);
