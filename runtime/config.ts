@@ -202,6 +202,13 @@ export const CONFIG_SCHEMA = {
     default: 256,
     doc: "HNSW search expansion (usearch's expansion_search) of the served index: candidates kept while searching, at least the count asked; higher finds more of the exact top, slower",
   },
+  serveAnnCopy: {
+    env: 'RECSTREAM_SERVE_ANN_COPY',
+    kind: 'enum',
+    values: ['f16', 'f32'],
+    default: 'f16',
+    doc: "which copy of an index version responders search: f16 (its f16 copy where the indexer wrote one, else its f32 index) or f32; an i8 copy is never served, since usearch normalises vectors to convert them and it ranks by cosine, not the model's inner product",
+  },
   serveItemFeaturesTtlMs: {
     env: 'RECSTREAM_SERVE_ITEM_FEATURES_TTL_MS',
     kind: 'int',

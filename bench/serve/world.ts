@@ -63,6 +63,8 @@ const BUILD_ENV = {
   // Every version is promoted: the suites need versions to swap between, not better ones.
   RECSTREAM_GATE_POPULARITY_MARGIN: '1',
   RECSTREAM_GATE_PREVIOUS_MARGIN: '1',
+  // The copy responders search by default; pinned so the world does not follow the environment's.
+  RECSTREAM_INDEX_QUANTIZATION: 'f16',
 };
 
 export interface World {

@@ -239,6 +239,7 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       stage_mean_ms: stages,
       online_store: 'in-process (features application in the responder process, RocksDB)',
       serve_candidates: loadConfig().serveCandidates,
+      ann_copy: loadConfig().serveAnnCopy,
       closed_loop: `autocannon, ${CONNECTIONS} keep-alive connections, ${size.seconds} s per run`,
       open_loop: `${offered} req/s offered for ${size.openSeconds} s per run, latency from the scheduled send time`,
       offered_requests_per_s: offered,

@@ -50,6 +50,8 @@ export interface BundleManagerOptions {
   readonly index: string;
   /** HNSW search expansion of the served indexes (`RECSTREAM_SERVE_ANN_EXPANSION`); default the index's. */
   readonly searchExpansion?: number;
+  /** Which copy of an index version is searched (`RECSTREAM_SERVE_ANN_COPY`); default f16. */
+  readonly annCopy?: 'f16' | 'f32';
   readonly pollMs?: number;
 }
 
@@ -201,6 +203,7 @@ export class BundleManager {
         delta,
         catalog: catalog.values(),
         searchExpansion: this.options.searchExpansion,
+        annCopy: this.options.annCopy,
       });
     } catch (error) {
       const result = (error as { code?: string }).code === undefined ? 'failed' : 'refused';
@@ -224,7 +227,12 @@ export class BundleManager {
     metrics.indexInfo.reset();
     metrics.indexInfo.set({ index: full.index, version: String(delta?.version ?? full.version) }, 1);
     logger.info(
-      { model: bundle.modelLabel, index: bundle.indexLabel, previous: previous?.modelLabel },
+      {
+        model: bundle.modelLabel,
+        index: bundle.indexLabel,
+        scalar: bundle.ann.config.quantization,
+        previous: previous?.modelLabel,
+      },
       `responder serves ${bundle.modelLabel} with ${bundle.indexLabel}`,
     );
     // Freed once the requests holding it are done; not awaited, so a slow request does not hold up reloads.

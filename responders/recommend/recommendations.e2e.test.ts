@@ -9,14 +9,14 @@
  * whose lineage does not match) that leave the served pair in place.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openServingStore, type ServingStore } from '../../cli/serving-store.js';
 import { IndexRegistry, publishIndexVersion } from '../../indexer/index-registry.js';
-import { Indexer } from '../../indexer/indexer.js';
+import { Indexer, type IndexManifest } from '../../indexer/indexer.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
@@ -25,7 +25,7 @@ import { createProducer } from '../../runtime/producer/producer.js';
 import type { Item, ServedRecommendations } from '../../schemas/generated/types.js';
 import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
 import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
-import { FileArtifactStore } from '../../trainer/model-store.js';
+import { FileArtifactStore, sha256File } from '../../trainer/model-store.js';
 import { rollbackModel } from '../../trainer/rollback.js';
 import { readTopic } from '../../trainer/topic-reader.js';
 import { Trainer } from '../../trainer/trainer.js';
@@ -142,6 +142,21 @@ test('a personalised list names its pair, leaves out what the user has seen, and
   });
 });
 
+test('the index searched is the f16 copy the indexer wrote beside the f32 one, its recall recorded', async () => {
+  const full = (await IndexRegistry.load(platform.log, platform.serde)).versions('items')[0]!;
+  const manifest = JSON.parse(await readFile(fileURLToPath(full.uri), 'utf8')) as IndexManifest;
+  assert.equal(manifest.quantized?.quantization, 'f16');
+  assert.ok(manifest.quantized!.recall_at_10 > 0.9, `f16 recall@10 ${manifest.quantized!.recall_at_10}`);
+  assert.deepEqual(Object.keys(manifest.files).sort(), ['index-f16.usearch', 'index.usearch']);
+  const bundle = responder.recommendations()!.bundles.acquire()!;
+  try {
+    assert.equal(bundle.indexLabel, 'items@1');
+    assert.equal(bundle.ann.config.quantization, 'f16');
+  } finally {
+    bundle.release();
+  }
+});
+
 test('bad requests get a 400 naming what is wrong; an unknown user gets the cold-start list', async () => {
   for (const [url, code] of [
     ['/v1/recommendations/u0?k=0', 'INVALID_K'],
@@ -254,7 +269,7 @@ test('hot reload under load: two new versions and a rollback, no failed request,
     );
 });
 
-test('refused reloads keep the served pair: deleted model files, an index of another model version', async () => {
+test('refused reloads keep the served pair: deleted model files, an index of another model version, an unpinned copy', async () => {
   const service = responder.recommendations()!;
   const before = served();
   assert.equal(before.model, 'recstream@2');
@@ -291,6 +306,28 @@ test('refused reloads keep the served pair: deleted model files, an index of ano
     );
     assert.equal(served().model, 'recstream@2');
     assert.equal(served().index, before.index);
+
+    // v2's full index again, its manifest naming an f16 copy whose sha256 it does not list.
+    const ofV2 = indexes.fullFor('items', 'recstream', 2)!;
+    const unpinned = join(root, 'unpinned-index');
+    await cp(dirname(fileURLToPath(ofV2.uri)), unpinned, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(unpinned, 'index.json'), 'utf8')) as IndexManifest;
+    await writeFile(
+      join(unpinned, 'index.json'),
+      JSON.stringify({ ...manifest, files: { 'index.usearch': manifest.files['index.usearch'] } }),
+    );
+    await publishIndexVersion(producer, {
+      ...ofV2,
+      version: (await IndexRegistry.load(platform.log, platform.serde)).nextVersion('items'),
+      uri: pathToFileURL(join(unpinned, 'index.json')).href,
+      sha256: await sha256File(join(unpinned, 'index.json')),
+      built_ts: Date.now(),
+    });
+    await until('the refusal of the unpinned copy', () =>
+      /index-f16.usearch without its sha256/.test(served().problem ?? ''),
+    );
+    assert.equal(served().model, 'recstream@2');
+    assert.equal(served().index, before.index);
   } finally {
     await producer.close();
   }
@@ -299,5 +336,5 @@ test('refused reloads keep the served pair: deleted model files, an index of ano
   const refusedAfter = (await service.metrics.reloads.get()).values.find(
     (v) => v.labels.result === 'refused',
   )!.value;
-  assert.ok(refusedAfter >= refusedBefore + 2);
+  assert.ok(refusedAfter >= refusedBefore + 3);
 });

@@ -83,6 +83,7 @@ export class RecommendationService {
         model: config.modelName,
         index: config.indexName,
         searchExpansion: config.serveAnnExpansion,
+        annCopy: config.serveAnnCopy,
         pollMs: options.pollMs,
       });
       opened.push(bundles);

@@ -60,6 +60,8 @@ export interface BundleSource {
   readonly catalog: Iterable<Item>;
   /** HNSW search expansion; default `AnnIndex`'s. */
   readonly searchExpansion?: number;
+  /** Which copy of the index is searched (`servedIndexFile`); default f16. */
+  readonly annCopy?: 'f16' | 'f32';
 }
 
 const EMBED_BATCH = 512;
@@ -156,7 +158,12 @@ export class ServingBundle {
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
       const vocab = await readVocabularies(thread, join(modelDir, 'dataset.json'));
       models = await loadModels(modelDir, { threads: 1, thread });
-      ann = await thread.openIndex(join(indexDir, 'index.usearch'), {
+      const file = servedIndexFile(manifest, source.annCopy ?? 'f16');
+      if (manifest.files[file] === undefined)
+        throw new ArtifactIntegrityError(
+          `index ${index.index} v${index.version}'s manifest names ${file} without its sha256`,
+        );
+      ann = await thread.openIndex(join(indexDir, file), {
         expansionSearch: source.searchExpansion,
       });
       const auc = model.metrics.ranker_auc;
@@ -342,6 +349,23 @@ export class ServingBundle {
     }));
     if (candidates.length > 0) await this.models.ranker.score(rankerInputs(query, candidates, this.vocab));
   }
+}
+
+/**
+ * The file of a full index version that is searched: its f16 copy when
+ * `copy` is f16 and the indexer wrote one, else the f32 `index.usearch`.
+ * An i8 copy is never searched: usearch normalises vectors to convert them
+ * to i8, so that copy ranks by cosine, not by the model's inner product.
+ *
+ * @example
+ * ```ts
+ * servedIndexFile({ quantized: { file: 'index-f16.usearch', quantization: 'f16', recall_at_10: 0.98 } }, 'f16');
+ * // 'index-f16.usearch'
+ * ```
+ */
+export function servedIndexFile(manifest: Pick<IndexManifest, 'quantized'>, copy: 'f16' | 'f32'): string {
+  const quantized = manifest.quantized;
+  return copy === 'f16' && quantized?.quantization === 'f16' ? quantized.file : 'index.usearch';
 }
 
 /**
