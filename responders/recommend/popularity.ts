@@ -15,11 +15,11 @@
  * await popular.close();
  * ```
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Item } from '../../schemas/generated/types.js';
+import { Pacer } from './pacer.js';
 import { topK } from './top-k.js';
 
 export interface PopularityOptions {
@@ -92,8 +92,8 @@ export class PopularityLists {
     const items = [...catalog.values()].filter((item) => item.available).map((item) => item.item_id);
     const scored: { item: string; score: number; total: number }[] = [];
     const countries = new Map<string, { item: string; score: number }[]>();
+    const pacer = new Pacer({ share: REFRESH_SHARE, maxPauseMs: MAX_PAUSE_MS, signal: this.stopping.signal });
     for (let from = 0; from < items.length; from += READ_CHUNK) {
-      const started = performance.now();
       const chunk = items.slice(from, from + READ_CHUNK);
       const views = await online.getMany<ItemView>('item', chunk);
       chunk.forEach((item, i) => {
@@ -107,7 +107,7 @@ export class PopularityLists {
           countries.set(country, list);
         }
       });
-      if (paced) await this.pause(performance.now() - started);
+      if (paced) await pacer.pause();
       if (this.stopping.signal.aborted) return;
     }
     const order = (a: { item: string; score: number }, b: { item: string; score: number }) =>
@@ -147,11 +147,5 @@ export class PopularityLists {
         .finally(() => this.scheduleNext());
     }, this.options.refreshMs ?? 60_000);
     this.timer.unref();
-  }
-
-  /** Waits so that a chunk that took `tookMs` is `REFRESH_SHARE` of the time; cut short by `close`. */
-  private async pause(tookMs: number): Promise<void> {
-    const ms = Math.min(MAX_PAUSE_MS, (tookMs * (1 - REFRESH_SHARE)) / REFRESH_SHARE);
-    await sleep(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 }
