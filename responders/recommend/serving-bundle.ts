@@ -27,7 +27,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { setImmediate } from 'node:timers/promises';
 import type { DeltaManifest, IndexManifest } from '../../indexer/indexer.js';
 import { dropArray, dropColumns } from '../../inference/json-lift.js';
 import { loadModels, type Models } from '../../inference/onnx-models.js';
@@ -48,6 +47,7 @@ import {
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
 import type { ArtifactStore } from '../../trainer/model-store.js';
+import { Pacer } from './pacer.js';
 
 export interface BundleSource {
   readonly store: ArtifactStore;
@@ -62,15 +62,22 @@ export interface BundleSource {
   readonly searchExpansion?: number;
   /** Which copy of the index is searched (`servedIndexFile`); default f16. */
   readonly annCopy?: 'f16' | 'f32';
+  /**
+   * Share of the request thread's time the load's walks over the items may
+   * take (`Pacer`); default 1, for a responder with no pair to serve yet.
+   */
+  readonly share?: number;
 }
 
 const EMBED_BATCH = 512;
 /**
  * Items walked between two turns of the event loop while a bundle loads or
  * syncs the catalog: walking 100,000 items at once held requests up for
- * tens to hundreds of milliseconds.
+ * tens to hundreds of milliseconds; 512 take about half a millisecond.
  */
-const SLICE = 2048;
+const SLICE = 512;
+/** Longest pause of a paced load between two slices. */
+const MAX_PAUSE_MS = 20;
 const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
 
 /** `<name>@<version>`, as responses and served lists name versions. */
@@ -176,13 +183,14 @@ export class ServingBundle {
         ann,
         auc !== undefined && baseline !== undefined && auc > baseline,
       );
+      const pacer = new Pacer({ share: source.share ?? 1, maxPauseMs: MAX_PAUSE_MS });
       const { ids, keys, ts } = items;
       for (let i = 0; i < ids.length; i++) {
         bundle.track(ids[i] as string, keys[i] as number, ts[i] as number);
-        if (i % SLICE === SLICE - 1) await setImmediate();
+        if (i % SLICE === SLICE - 1) await pacer.pause();
       }
       if (delta !== undefined && deltaManifest !== undefined) await bundle.applyDelta(delta, deltaManifest);
-      await bundle.syncCatalog([...source.catalog], []);
+      await bundle.syncCatalog([...source.catalog], [], pacer);
       await bundle.warmUp();
       await thread.foreground();
       return bundle;
@@ -242,20 +250,25 @@ export class ServingBundle {
    * Brings the index up to date with catalog changes: available items that
    * are new or newer than their indexed version are embedded with the item
    * tower and upserted; unavailable and removed ones leave the index.
-   * Returns how many items were embedded.
+   * Returns how many items were embedded. `pacer` paces the walks over
+   * `changed`; by default each slice only yields to the event loop.
    */
-  async syncCatalog(changed: readonly Item[], removed: readonly string[]): Promise<number> {
+  async syncCatalog(
+    changed: readonly Item[],
+    removed: readonly string[],
+    pacer = new Pacer({ share: 1, maxPauseMs: 0 }),
+  ): Promise<number> {
     const gone = [...removed];
     for (let i = 0; i < changed.length; i++) {
       if (!changed[i]!.available) gone.push(changed[i]!.item_id);
-      if (i % SLICE === SLICE - 1) await setImmediate();
+      if (i % SLICE === SLICE - 1) await pacer.pause();
     }
     await this.removeItems(gone);
     const stale: Item[] = [];
     for (let i = 0; i < changed.length; i++) {
       const item = changed[i]!;
       if (item.available && this.indexedTs(item.item_id) < item.updated_ts) stale.push(item);
-      if (i % SLICE === SLICE - 1) await setImmediate();
+      if (i % SLICE === SLICE - 1) await pacer.pause();
     }
     let embedded = 0;
     for (let from = 0; from < stale.length && !this.closed; from += EMBED_BATCH) {
