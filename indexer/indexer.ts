@@ -32,6 +32,7 @@ import { dirname, join } from 'node:path';
 import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
 import { ItemTower } from '../inference/onnx-models.js';
+import type { Config } from '../runtime/config.js';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
@@ -80,9 +81,9 @@ export interface IndexerOptions {
   readonly index?: string;
   /**
    * The quantised copy built beside the f32 index, its recall@10 against
-   * exact search measured; `null` builds none. Default `RECSTREAM_INDEX_QUANTIZATION`.
+   * exact search measured; `none` builds none. Default `RECSTREAM_INDEX_QUANTIZATION`.
    */
-  readonly quantization?: Exclude<Quantization, 'f32'> | null;
+  readonly quantization?: Config['indexQuantization'];
 }
 
 export type IndexOutcome =
@@ -98,12 +99,8 @@ export class Indexer {
   constructor(private readonly options: IndexerOptions) {
     const { config } = options.platform;
     this.index = options.index ?? config.indexName;
-    this.quantization =
-      options.quantization !== undefined
-        ? options.quantization
-        : config.indexQuantization === 'none'
-          ? null
-          : config.indexQuantization;
+    const quantization = options.quantization ?? config.indexQuantization;
+    this.quantization = quantization === 'none' ? null : quantization;
   }
 
   async indexOnce(): Promise<IndexOutcome> {

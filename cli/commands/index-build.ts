@@ -1,4 +1,5 @@
 import { Indexer, type IndexOutcome } from '../../indexer/indexer.js';
+import { CONFIG_SCHEMA, type Config } from '../../runtime/config.js';
 import { followRounds } from '../../trainer/follow.js';
 import type { Command } from '../command.js';
 import { withPlatform } from '../platform.js';
@@ -28,10 +29,10 @@ export const indexCommand: Command = {
   },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
-      const given = values.quantization as string | undefined;
-      if (given !== undefined && given !== 'i8' && given !== 'f16' && given !== 'none')
-        throw new RangeError(`--quantization must be f16, i8 or none, got ${given}`);
-      const quantization = given === 'none' ? null : given;
+      const quantization = values.quantization as Config['indexQuantization'] | undefined;
+      const allowed: readonly string[] = CONFIG_SCHEMA.indexQuantization.values;
+      if (quantization !== undefined && !allowed.includes(quantization))
+        throw new RangeError(`--quantization must be one of ${allowed.join(', ')}, got ${quantization}`);
       const indexer = new Indexer({ platform, store: artifactStore(config.dataDir), quantization });
       const report = (outcome: IndexOutcome) =>
         process.stdout.write(`${values.json ? JSON.stringify(outcome) : describeIndexOutcome(outcome)}\n`);
