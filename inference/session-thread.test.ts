@@ -4,6 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { SessionThread } from './session-thread.js';
 import { withTempDir } from './test-support.js';
 import { canRestorePriority } from './thread-priority.js';
@@ -70,4 +71,45 @@ test('a thread that is not started in the background stays at the priority it st
   } finally {
     await thread.endIfIdle();
   }
+});
+
+test("an index manifest read on the thread comes back hashed, without its items, which are laid over the model's item vocabulary", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = {
+      format: 1,
+      model: 'm',
+      items: [
+        ['b', 2, 20],
+        ['x', 9, 90],
+      ],
+      files: {},
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    await writeFile(join(dir, 'index.json'), bytes);
+    await writeFile(
+      join(dir, 'dataset.json'),
+      JSON.stringify({ vocabularies: { item: ['<unk>', 'a', 'b'] } }),
+    );
+    await writeFile(join(dir, 'other.json'), JSON.stringify({ items: [['a', 'one', 1]] }));
+    const thread = new SessionThread();
+    try {
+      const read = await thread.readIndexManifest(join(dir, 'index.json'), join(dir, 'dataset.json'));
+      assert.equal(read.sha256, createHash('sha256').update(bytes).digest('hex'));
+      assert.deepEqual(read.value, { format: 1, model: 'm', files: {} });
+      assert.equal(read.items.vocabularySize, 3);
+      assert.equal(read.items.indexedTs[2], 20);
+      assert.equal(read.items.others.length, 1);
+      await assert.rejects(
+        thread.readIndexManifest(join(dir, 'other.json'), join(dir, 'dataset.json')),
+        (error: unknown) => error instanceof ArtifactIntegrityError && /\["a","one",1\]/.test(error.message),
+      );
+      await assert.rejects(
+        thread.readIndexManifest(join(dir, 'index.json'), join(dir, 'index.json')),
+        (error: unknown) =>
+          error instanceof ArtifactIntegrityError && /no item vocabulary/.test(error.message),
+      );
+    } finally {
+      await thread.endIfIdle();
+    }
+  });
 });

@@ -24,6 +24,7 @@ import { InferenceError } from './errors.js';
 import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-session.js';
 import type {
   FileHash,
+  ReadIndexManifest,
   ReadJson,
   SessionReply,
   SessionRequest,
@@ -93,6 +94,17 @@ export class SessionThread {
    */
   async readJson(path: string, lift: readonly string[] = []): Promise<ReadJson> {
     return (await this.ask({ op: 'read-json', path, lift })).json!;
+  }
+
+  /**
+   * Reads, hashes and parses an index manifest on the thread, with its items
+   * laid over the item vocabulary of the model's `dataset.json` at
+   * `datasetPath` (`keyed-items.ts`): the calling thread gets one number per
+   * key instead of 94,000 rows to walk. A manifest or vocabulary that is not
+   * of this format is refused with `ArtifactIntegrityError`.
+   */
+  async readIndexManifest(path: string, datasetPath: string): Promise<ReadIndexManifest> {
+    return (await this.ask({ op: 'read-index-manifest', path, datasetPath })).manifest!;
   }
 
   /**

@@ -20,6 +20,7 @@ import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import { type LiftedArray, liftArray } from './json-lift.js';
+import { type KeyedItems, keyItems } from './keyed-items.js';
 import type { Column, SessionOptions } from './onnx-session.js';
 import { OnnxModel } from './onnx-session.js';
 import { lowerThreadPriority } from './thread-priority.js';
@@ -62,6 +63,12 @@ export type SessionRequest =
       readonly path: string;
       readonly lift: readonly string[];
     }
+  | {
+      readonly op: 'read-index-manifest';
+      readonly id: number;
+      readonly path: string;
+      readonly datasetPath: string;
+    }
   | { readonly op: 'sha256'; readonly id: number; readonly paths: readonly string[] }
   | { readonly op: 'foreground'; readonly id: number };
 
@@ -82,6 +89,17 @@ export interface ReadJson {
   readonly lifted: Readonly<Record<string, LiftedArray>>;
 }
 
+/**
+ * An index manifest read on the thread: its sha256, its value without its
+ * items, and its items laid over the item vocabulary of the model's
+ * `dataset.json` (`keyed-items.ts`).
+ */
+export interface ReadIndexManifest {
+  readonly sha256: string;
+  readonly value: unknown;
+  readonly items: KeyedItems;
+}
+
 /** The error classes an answer can carry, re-created on the owning thread. */
 export type SessionErrorKind = 'inference' | 'artifact' | 'other';
 
@@ -100,6 +118,7 @@ export type SessionReply =
       readonly keys?: Float64Array;
       readonly scores?: Float32Array;
       readonly json?: ReadJson;
+      readonly manifest?: ReadIndexManifest;
       readonly hashes?: FileHash[];
     }
   | { readonly id: number; readonly ok: false; readonly kind: SessionErrorKind; readonly message: string };
@@ -148,6 +167,23 @@ function readJson(path: string, lift: readonly string[]): ReadJson {
     delete parent[last];
   }
   return { sha256, value, lifted };
+}
+
+/** Reads an index manifest and lays its items over the item vocabulary of the `dataset.json` at `datasetPath`. */
+function readIndexManifest(path: string, datasetPath: string): ReadIndexManifest {
+  const { sha256, value } = readJson(path, []);
+  const manifest = value as { items?: unknown } | null;
+  if (manifest === null || typeof manifest !== 'object' || !Array.isArray(manifest.items))
+    throw new ArtifactIntegrityError(`index manifest ${path} has no items: not an index manifest`);
+  const dataset = readJson(datasetPath, []).value as { vocabularies?: { item?: unknown } } | null;
+  const vocabulary = dataset?.vocabularies?.item;
+  if (!Array.isArray(vocabulary))
+    throw new ArtifactIntegrityError(
+      `${datasetPath} has no item vocabulary: not a dataset.json of this format`,
+    );
+  const items = keyItems(manifest.items, vocabulary);
+  delete manifest.items;
+  return { sha256, value: manifest, items };
 }
 
 /** Read in 1 MB reads, so a large artifact is never held whole. */
@@ -238,6 +274,8 @@ function answerIndex(request: SessionRequest): SessionReply {
       return { id: request.id, ok: true };
     case 'read-json':
       return { id: request.id, ok: true, json: readJson(request.path, request.lift) };
+    case 'read-index-manifest':
+      return { id: request.id, ok: true, manifest: readIndexManifest(request.path, request.datasetPath) };
     case 'sha256':
       return { id: request.id, ok: true, hashes: request.paths.map(sha256Of) };
     default:

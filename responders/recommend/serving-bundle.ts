@@ -28,10 +28,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeltaManifest, IndexManifest } from '../../indexer/indexer.js';
-import { dropArray, dropColumns } from '../../inference/json-lift.js';
+import { dropArray } from '../../inference/json-lift.js';
+import type { KeyedItems } from '../../inference/keyed-items.js';
 import { loadModels, type Models } from '../../inference/onnx-models.js';
 import { SessionThread } from '../../inference/session-thread.js';
-import type { ReadJson } from '../../inference/session-worker.js';
+import type { ReadIndexManifest } from '../../inference/session-worker.js';
 import type { ThreadIndex } from '../../inference/thread-index.js';
 import { itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { featuresAt } from '../../processors/user-features/user-view.js';
@@ -47,6 +48,7 @@ import {
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
 import type { ArtifactStore } from '../../trainer/model-store.js';
+import { ItemKeys } from './item-keys.js';
 import { Pacer } from './pacer.js';
 
 export interface BundleSource {
@@ -84,16 +86,6 @@ const NO_CONTEXT = { device: null, country: null, session_id: null, surface: nul
 export const versionLabel = (name: string, version: number): string => `${name}@${version}`;
 
 export class ServingBundle {
-  private readonly keyOf = new Map<string, number>();
-  /**
-   * By key: the item and the `updated_ts` it was indexed at. Keys are small
-   * integers (vocabulary indexes, then the next free ones), so arrays hold
-   * them: a swap builds these for ~94,000 items on the request thread, and
-   * three maps of that size made its young-generation GCs 20–40 ms long.
-   */
-  private readonly itemAtKey: (string | undefined)[] = [];
-  private readonly tsAtKey: number[] = [];
-  private nextKey = 1;
   private refs = 0;
   private retiring: (() => void) | undefined;
   private closed = false;
@@ -107,6 +99,8 @@ export class ServingBundle {
     readonly models: Models,
     /** The served index, on the sessions' thread. */
     readonly ann: ThreadIndex,
+    /** The index's keys and the items behind them. */
+    private readonly keys: ItemKeys,
     /** Whether the ranker may reorder retrieval: its holdout AUC beat the CTR baseline's. */
     readonly rankerTrusted: boolean,
   ) {}
@@ -147,7 +141,8 @@ export class ServingBundle {
             `artifact ${artifact.name} at ${path} has sha256 ${actual}, expected ${artifact.sha256}`,
         })),
       );
-      const { manifest, items } = await readIndexManifest(thread, store, index);
+      const datasetPath = join(modelDir, 'dataset.json');
+      const { manifest, items } = await readIndexManifest(thread, store, index, datasetPath);
       if (manifest.model !== model.model || manifest.model_version !== model.version)
         throw new LineageMismatchError(
           `index ${index.index} v${index.version}'s manifest is for ${manifest.model} v${manifest.model_version}, its event says v${index.model_version}`,
@@ -163,7 +158,8 @@ export class ServingBundle {
         })),
       );
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
-      const vocab = await readVocabularies(thread, join(modelDir, 'dataset.json'));
+      const vocab = await readVocabularies(thread, datasetPath);
+      const keys = new ItemKeys(vocab.vocabularies.item, items);
       models = await loadModels(modelDir, { threads: 1, thread });
       const file = servedIndexFile(manifest, source.annCopy ?? 'f16');
       if (manifest.files[file] === undefined)
@@ -181,14 +177,10 @@ export class ServingBundle {
         vocab,
         models,
         ann,
+        keys,
         auc !== undefined && baseline !== undefined && auc > baseline,
       );
       const pacer = new Pacer({ share: source.share ?? 1, maxPauseMs: MAX_PAUSE_MS });
-      const { ids, keys, ts } = items;
-      for (let i = 0; i < ids.length; i++) {
-        bundle.track(ids[i] as string, keys[i] as number, ts[i] as number);
-        if (i % SLICE === SLICE - 1) await pacer.pause();
-      }
       if (delta !== undefined && deltaManifest !== undefined) await bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], [], pacer);
       await bundle.warmUp();
@@ -212,11 +204,11 @@ export class ServingBundle {
 
   /** The item behind an ANN key. */
   itemAt(key: number): string | undefined {
-    return this.itemAtKey[key];
+    return this.keys.itemAt(key);
   }
 
   keyFor(itemId: string): number | undefined {
-    return this.keyOf.get(itemId);
+    return this.keys.keyOf(itemId);
   }
 
   /**
@@ -230,7 +222,7 @@ export class ServingBundle {
       );
     if ((this.deltaVersion ?? 0) >= delta.version) return;
     const dims = this.ann.config.dimensions;
-    const fresh = manifest.upserts.filter((u) => this.indexedTs(u.item_id) <= u.updated_ts);
+    const fresh = manifest.upserts.filter((u) => this.keys.indexedTs(u.item_id) <= u.updated_ts);
     const vectors = new Float32Array(fresh.length * dims);
     fresh.forEach((u, i) => {
       vectors.set(u.vector, i * dims);
@@ -259,17 +251,17 @@ export class ServingBundle {
     pacer = new Pacer({ share: 1, maxPauseMs: 0 }),
   ): Promise<number> {
     const gone = [...removed];
-    for (let i = 0; i < changed.length; i++) {
-      if (!changed[i]!.available) gone.push(changed[i]!.item_id);
-      if (i % SLICE === SLICE - 1) await pacer.pause();
-    }
-    await this.removeItems(gone);
+    const leaving = new Set(removed);
     const stale: Item[] = [];
     for (let i = 0; i < changed.length; i++) {
       const item = changed[i]!;
-      if (item.available && this.indexedTs(item.item_id) < item.updated_ts) stale.push(item);
+      if (!item.available) gone.push(item.item_id);
+      // An item removed in the same change is indexed anew, whatever version it was indexed at.
+      else if (leaving.has(item.item_id) || this.keys.indexedTs(item.item_id) < item.updated_ts)
+        stale.push(item);
       if (i % SLICE === SLICE - 1) await pacer.pause();
     }
+    await this.removeItems(gone);
     let embedded = 0;
     for (let from = 0; from < stale.length && !this.closed; from += EMBED_BATCH) {
       const batch = stale.slice(from, from + EMBED_BATCH);
@@ -277,7 +269,7 @@ export class ServingBundle {
       if (this.closed) break;
       // A newer version may have been indexed while this batch was embedded.
       const rows = batch.flatMap((item, row) =>
-        this.indexedTs(item.item_id) < item.updated_ts ? [{ item, row }] : [],
+        this.keys.indexedTs(item.item_id) < item.updated_ts ? [{ item, row }] : [],
       );
       const dims = this.ann.config.dimensions;
       const picked = new Float32Array(rows.length * dims);
@@ -285,7 +277,11 @@ export class ServingBundle {
         picked.set(vectors.subarray(row * dims, (row + 1) * dims), i * dims);
       });
       await this.upsert(
-        rows.map(({ item }) => [item.item_id, this.keyOf.get(item.item_id) ?? this.nextKey, item.updated_ts]),
+        rows.map(({ item }) => [
+          item.item_id,
+          this.keys.keyOf(item.item_id) ?? this.keys.nextKey,
+          item.updated_ts,
+        ]),
         picked,
       );
       embedded += rows.length;
@@ -310,27 +306,14 @@ export class ServingBundle {
     await Promise.all([this.models.close(), this.ann.close()]);
   }
 
-  /** The `updated_ts` an item was indexed at; -Infinity when it is not in the index. */
-  private indexedTs(itemId: string): number {
-    const key = this.keyOf.get(itemId);
-    return key === undefined ? Number.NEGATIVE_INFINITY : this.tsAtKey[key]!;
-  }
-
-  private track(itemId: string, key: number, ts: number): void {
-    this.keyOf.set(itemId, key);
-    this.itemAtKey[key] = itemId;
-    this.tsAtKey[key] = ts;
-    if (key >= this.nextKey) this.nextKey = key + 1;
-  }
-
   private async upsert(
     rows: readonly (readonly [itemId: string, key: number, ts: number])[],
     vectors: Float32Array,
   ): Promise<void> {
     const assigned = rows.map(([itemId, key, ts]) => {
       // A key is taken when it is handed out, so two items added in one call get two keys.
-      const final = this.keyOf.get(itemId) ?? Math.max(key, this.nextKey);
-      this.track(itemId, final, ts);
+      const final = this.keys.keyOf(itemId) ?? Math.max(key, this.keys.nextKey);
+      this.keys.track(itemId, final, ts);
       return final;
     });
     // Tracked before the thread indexes them: a search meanwhile may miss them, never misname them.
@@ -340,11 +323,8 @@ export class ServingBundle {
   private async removeItems(itemIds: readonly string[]): Promise<void> {
     const keys: number[] = [];
     for (const itemId of itemIds) {
-      const key = this.keyOf.get(itemId);
-      if (key === undefined) continue;
-      keys.push(key);
-      this.keyOf.delete(itemId);
-      this.itemAtKey[key] = undefined;
+      const key = this.keys.forget(itemId);
+      if (key !== undefined) keys.push(key);
     }
     // Forgotten here first: a search answered before the thread removes them leaves them out by name.
     await this.ann.remove(keys);
@@ -357,7 +337,7 @@ export class ServingBundle {
     const embedding = await this.models.userTower.embed(userTowerInputs([query], this.vocab));
     const found = await this.ann.search(embedding.subarray(0, this.ann.config.dimensions), 10);
     const candidates = found.keys.map((key) => ({
-      itemId: this.itemAtKey[key]!,
+      itemId: this.keys.itemAt(key)!,
       features: itemFeaturesAt(undefined, ts, undefined),
     }));
     if (candidates.length > 0) await this.models.ranker.score(rankerInputs(query, candidates, this.vocab));
@@ -383,25 +363,21 @@ export function servedIndexFile(manifest: Pick<IndexManifest, 'quantized'>, copy
 
 /**
  * An index version's manifest, read and parsed on the bundle's thread (2.9 MB
- * on 100,000 items held requests ~25–40 ms when parsed here), its items as
- * columns: ids, keys, ts. Refused when missing or its sha256 is not the event's.
+ * on 100,000 items held requests ~25–40 ms when parsed here), its items laid
+ * over the item vocabulary of the model's `dataset.json` at `datasetPath`
+ * (`keyed-items.ts`). Refused when missing, unreadable, not an index
+ * manifest, or its sha256 is not the event's.
  */
 async function readIndexManifest(
   thread: SessionThread,
   store: ArtifactStore,
   version: IndexVersion,
-): Promise<{
-  manifest: Omit<IndexManifest, 'items'>;
-  items: {
-    readonly ids: readonly unknown[];
-    readonly keys: readonly unknown[];
-    readonly ts: readonly unknown[];
-  };
-}> {
+  datasetPath: string,
+): Promise<{ manifest: Omit<IndexManifest, 'items'>; items: KeyedItems }> {
   const path = store.localPath(version.uri);
-  let read: ReadJson;
+  let read: ReadIndexManifest;
   try {
-    read = await thread.readJson(path, ['items']);
+    read = await thread.readIndexManifest(path, datasetPath);
   } catch (error) {
     throw new ArtifactIntegrityError(
       `index ${version.index} v${version.version} manifest is missing or unreadable at ${path}: ${(error as Error).message}`,
@@ -412,16 +388,7 @@ async function readIndexManifest(
     throw new ArtifactIntegrityError(
       `index ${version.index} v${version.version} manifest ${path} has sha256 ${read.sha256}, expected ${version.sha256}`,
     );
-  const lifted = read.lifted.items;
-  if (lifted === undefined)
-    throw new ArtifactIntegrityError(`index manifest ${path} has no items: not an index manifest`);
-  const columns = dropColumns(lifted);
-  // An empty index lifts as one empty column; rows lift as three.
-  const empty = columns.length === 1 && columns[0]!.length === 0;
-  if (!empty && !(lifted.tuples && columns.length === 3))
-    throw new ArtifactIntegrityError(`index manifest ${path} has items that are not [item, key, ts] rows`);
-  const [ids = [], keys = [], ts = []] = empty ? [] : columns;
-  return { manifest: read.value as Omit<IndexManifest, 'items'>, items: { ids, keys, ts } };
+  return { manifest: read.value as Omit<IndexManifest, 'items'>, items: read.items };
 }
 
 interface ExpectedFile {
