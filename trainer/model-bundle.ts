@@ -46,8 +46,16 @@ export async function loadModelVocabularies(path: string): Promise<ModelVocabula
   return modelVocabularies(JSON.parse(await readFile(path, 'utf8')) as DatasetManifest, path);
 }
 
-/** As `loadModelVocabularies`, from a `dataset.json` already parsed (`path` names it in errors). */
-export async function modelVocabularies(manifest: DatasetManifest, path: string): Promise<ModelVocabularies> {
+/**
+ * As `loadModelVocabularies`, from a `dataset.json` already parsed (`path`
+ * names it in errors); `pause` runs between slices of each vocabulary's
+ * index (`Vocabulary.build`).
+ */
+export async function modelVocabularies(
+  manifest: DatasetManifest,
+  path: string,
+  pause?: () => Promise<unknown>,
+): Promise<ModelVocabularies> {
   for (const kind of VOCABULARY_KINDS)
     if (!Array.isArray(manifest.vocabularies?.[kind]))
       throw new TrainingSetError(`${path} has no ${kind} vocabulary: not a dataset.json of this format`);
@@ -59,11 +67,9 @@ export async function modelVocabularies(manifest: DatasetManifest, path: string)
       throw new TrainingSetError(
         `${path} was trained with ${name} [${manifest.dense?.[name]?.join(', ')}], this build encodes [${names.join(', ')}]: retrain the model`,
       );
-  const vocabularies = Object.fromEntries(
-    await Promise.all(
-      VOCABULARY_KINDS.map(async (k) => [k, await Vocabulary.build(manifest.vocabularies[k])] as const),
-    ),
-  ) as Record<VocabularyKind, Vocabulary>;
+  const vocabularies = {} as Record<VocabularyKind, Vocabulary>;
+  for (const kind of VOCABULARY_KINDS)
+    vocabularies[kind] = await Vocabulary.build(manifest.vocabularies[kind], pause);
   return { manifest, vocabularies, lookup: (kind, value) => vocabularies[kind].get(value) };
 }
 

@@ -158,7 +158,8 @@ export class ServingBundle {
         })),
       );
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
-      const vocab = await readVocabularies(thread, datasetPath);
+      const pacer = new Pacer({ share: source.share ?? 1, maxPauseMs: MAX_PAUSE_MS });
+      const vocab = await readVocabularies(thread, datasetPath, pacer);
       const keys = new ItemKeys(vocab.vocabularies.item, items);
       models = await loadModels(modelDir, { threads: 1, thread });
       const file = servedIndexFile(manifest, source.annCopy ?? 'f16');
@@ -180,7 +181,6 @@ export class ServingBundle {
         keys,
         auc !== undefined && baseline !== undefined && auc > baseline,
       );
-      const pacer = new Pacer({ share: source.share ?? 1, maxPauseMs: MAX_PAUSE_MS });
       if (delta !== undefined && deltaManifest !== undefined) await bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], [], pacer);
       await bundle.warmUp();
@@ -408,8 +408,15 @@ async function verifyOnThread(thread: SessionThread, files: readonly ExpectedFil
   });
 }
 
-/** The model's vocabularies from its `dataset.json`, read and parsed on the bundle's thread. */
-async function readVocabularies(thread: SessionThread, path: string): Promise<ModelVocabularies> {
+/**
+ * The model's vocabularies from its `dataset.json`, read and parsed on the
+ * bundle's thread, indexed here in slices `pacer` paces.
+ */
+async function readVocabularies(
+  thread: SessionThread,
+  path: string,
+  pacer: Pacer,
+): Promise<ModelVocabularies> {
   const read = await thread.readJson(
     path,
     VOCABULARY_KINDS.map((kind) => `vocabularies.${kind}`),
@@ -418,7 +425,7 @@ async function readVocabularies(thread: SessionThread, path: string): Promise<Mo
   if (manifest.vocabularies !== undefined && typeof manifest.vocabularies === 'object')
     for (const [dotted, lifted] of Object.entries(read.lifted))
       manifest.vocabularies[dotted.slice('vocabularies.'.length)] = dropArray(lifted);
-  return modelVocabularies(read.value as DatasetManifest, path);
+  return modelVocabularies(read.value as DatasetManifest, path, () => pacer.pause());
 }
 
 /** An index version's manifest file, parsed once its sha256 matches the event's; refused when the bytes differ. */
