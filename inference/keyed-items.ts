@@ -33,8 +33,6 @@ export interface KeyedItems {
 
 /** Lays `items` (an index manifest's `[item, key, ts]` rows) over `vocabulary` (index → item id). */
 export function keyItems(items: readonly unknown[], vocabulary: readonly unknown[]): KeyedItems {
-  const indexOf = new Map<unknown, number>();
-  for (let i = 1; i < vocabulary.length; i++) indexOf.set(vocabulary[i], i);
   let length = vocabulary.length;
   for (const row of items) {
     if (!isRow(row))
@@ -46,7 +44,8 @@ export function keyItems(items: readonly unknown[], vocabulary: readonly unknown
   const indexedTs = new Float64Array(length).fill(Number.NaN);
   const others: [string, number, number][] = [];
   for (const [itemId, key, ts] of items as readonly [string, number, number][]) {
-    if (indexOf.get(itemId) === key) indexedTs[key] = ts;
+    // A vocabulary lists each item once, so a row is at its item's index exactly when the vocabulary names it there.
+    if (key > 0 && vocabulary[key] === itemId) indexedTs[key] = ts;
     else others.push([itemId, key, ts]);
   }
   return { vocabularySize: vocabulary.length, indexedTs, others: liftArray(others) };
