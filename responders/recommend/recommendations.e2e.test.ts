@@ -30,6 +30,7 @@ import { rollbackModel } from '../../trainer/rollback.js';
 import { readTopic } from '../../trainer/topic-reader.js';
 import { Trainer } from '../../trainer/trainer.js';
 import { type RunningResponder, startResponder } from '../server.js';
+import { ServingBundle } from './serving-bundle.js';
 
 interface Body {
   user_id: string;
@@ -215,6 +216,46 @@ test('a new catalog item is retrievable within 2 s of its rec.items event, witho
     assert.ok(bundle.keyFor(item.item_id) !== undefined);
   } finally {
     bundle.release();
+  }
+});
+
+test('a pair loaded after its index was built catches up with the catalog: items added, changed or made unavailable since', async () => {
+  const service = responder.recommendations()!;
+  const model = (await ModelRegistry.load(platform.log, platform.serde)).get('recstream', 1)!;
+  const index = (await IndexRegistry.load(platform.log, platform.serde)).fullFor('items', 'recstream', 1)!;
+  const manifest = JSON.parse(await readFile(fileURLToPath(index.uri), 'utf8')) as IndexManifest;
+  const inIndex = new Set(manifest.items.map(([itemId]) => itemId));
+  const now = Date.now();
+  const [gone, changed] = [...service.catalog.values()].filter((i) => i.available && inIndex.has(i.item_id));
+  const added: Item = { ...changed!, item_id: 'i-load-new', title: 'Added after the index', updated_ts: now };
+  const catalog = [...service.catalog.values()].map((item) =>
+    item.item_id === gone!.item_id
+      ? { ...item, available: false, updated_ts: now }
+      : item.item_id === changed!.item_id
+        ? { ...item, title: 'Changed after the index', updated_ts: now }
+        : item,
+  );
+  catalog.push(added);
+  const bundle = await ServingBundle.load({ store, model, index, catalog });
+  try {
+    const vocabulary = bundle.vocab.vocabularies.item;
+    const available = catalog.filter((item) => item.available);
+    assert.equal(bundle.ann.size, available.length, 'every available item indexed, no other');
+    for (const item of available) assert.equal(bundle.itemAt(bundle.keyFor(item.item_id)!), item.item_id);
+    assert.equal(bundle.keyFor(gone!.item_id), undefined, 'made unavailable: out of the index');
+    assert.equal(
+      bundle.keyFor(changed!.item_id),
+      vocabulary.get(changed!.item_id),
+      'changed: at its vocabulary index',
+    );
+    assert.ok(
+      bundle.keyFor(added.item_id)! >= vocabulary.size,
+      'unknown to the model: keyed past its vocabulary',
+    );
+    const search = await bundle.ann.search(new Float32Array(bundle.ann.config.dimensions).fill(0.1), 50);
+    for (const key of search.keys) assert.ok(bundle.itemAt(key) !== undefined, `key ${key} names an item`);
+  } finally {
+    await bundle.retire();
   }
 });
 
