@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { getPriority } from 'node:os';
@@ -30,17 +31,24 @@ test('files hashed on the thread have the sha256 of their bytes; one that cannot
   });
 });
 
-/** The nice value of each of this process's threads (`/proc/self/task/<tid>/stat`, field 19). */
-async function threadNiceValues(): Promise<number[]> {
+/** Field `field` (1-based, as proc(5) numbers them) of each of this process's threads' `/proc/self/task/<tid>/stat`. */
+async function threadStatField(field: number): Promise<number[]> {
   const tasks = await readdir('/proc/self/task');
   const stats = await Promise.all(
     tasks.map((tid) => readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '')),
   );
-  // Fields after the command's closing parenthesis start at field 3 (state); nice is field 19.
+  // Fields after the command's closing parenthesis start at field 3 (state).
   return stats
     .filter((stat) => stat !== '')
-    .map((stat) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    .map((stat) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3]));
 }
+
+/** The nice value of each of this process's threads (field 19). */
+const threadNiceValues = () => threadStatField(19);
+/** The scheduling policy of each of this process's threads (field 41; SCHED_IDLE is 5). */
+const threadPolicies = () => threadStatField(41);
+const SCHED_IDLE = 5;
+const hasChrt = spawnSync('chrt', ['--help'], { stdio: 'ignore' }).status === 0;
 
 test('a background thread runs at the lowest priority until it is brought to the foreground', {
   skip: !canRestorePriority(getPriority()) && 'this process may not bring a lowered thread back',
@@ -54,10 +62,15 @@ test('a background thread runs at the lowest priority until it is brought to the
     await thread.sha256([]);
     const lowered = await threadNiceValues();
     assert.equal(lowered.filter((nice) => nice === 19).length, 1, `one thread lowered: ${lowered}`);
+    if (hasChrt) {
+      const policies = await threadPolicies();
+      assert.equal(policies.filter((p) => p === SCHED_IDLE).length, 1, `one thread idle: ${policies}`);
+    }
     assert.equal(getPriority(), mine, 'the calling thread keeps its priority');
     await thread.foreground();
     const restored = await threadNiceValues();
     assert.ok(!restored.includes(19), `back to the priority it started from: ${restored}`);
+    assert.ok(!(await threadPolicies()).includes(SCHED_IDLE), 'back to the policy it started from');
   } finally {
     await thread.endIfIdle();
   }
