@@ -38,11 +38,11 @@ import { readVerified, ServingBundle } from './serving-bundle.js';
 import { TopicFollower } from './topic-follower.js';
 
 /**
- * Share of the request thread a new pair's load takes for its walk over
- * the catalog (94,000 items checked against its index) while another pair
- * serves. Unpaced, that walk and the key tables a pair used to build took
- * ~100 ms of that thread in two or three stretches, each holding every
- * request that arrived behind it.
+ * Share of the request thread a new pair's load takes for the indexing of
+ * its vocabularies and its walk over the catalog (94,000 items checked
+ * against its index) while another pair serves. Unpaced, that walk and the
+ * key tables a pair used to build took ~100 ms of that thread in two or
+ * three stretches, each holding every request that arrived behind it.
  */
 const SWAP_LOAD_SHARE = 0.25;
 
