@@ -25,7 +25,6 @@ import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-ses
 import type {
   FileHash,
   ReadIndexManifest,
-  ReadJson,
   SessionReply,
   SessionRequest,
   SessionWorkerData,
@@ -86,25 +85,23 @@ export class SessionThread {
   }
 
   /**
-   * Reads, hashes and parses a JSON file on the thread, with the arrays at
-   * the dotted `lift` paths sent back as columns (`json-lift.ts`): a large
-   * manifest costs the calling thread a few milliseconds instead of its
-   * parse. A thread with nothing open yet answers too; `endIfIdle` ends it
-   * when nothing is opened after all.
-   */
-  async readJson(path: string, lift: readonly string[] = []): Promise<ReadJson> {
-    return (await this.ask({ op: 'read-json', path, lift })).json!;
-  }
-
-  /**
    * Reads, hashes and parses an index manifest on the thread, with its items
    * laid over the item vocabulary of the model's `dataset.json` at
    * `datasetPath` (`keyed-items.ts`): the calling thread gets one number per
-   * key instead of 94,000 rows to walk. A manifest or vocabulary that is not
-   * of this format is refused with `ArtifactIntegrityError`.
+   * key instead of 94,000 rows to walk. That `dataset.json` comes back too,
+   * read once, its arrays at the dotted `lift` paths as columns
+   * (`json-lift.ts`: a large array costs the calling thread a few
+   * milliseconds instead of its parse). A thread with nothing open yet
+   * answers too; `endIfIdle` ends it when nothing is opened after all. A
+   * manifest or vocabulary that is not of this format is refused with
+   * `ArtifactIntegrityError`.
    */
-  async readIndexManifest(path: string, datasetPath: string): Promise<ReadIndexManifest> {
-    return (await this.ask({ op: 'read-index-manifest', path, datasetPath })).manifest!;
+  async readIndexManifest(
+    path: string,
+    datasetPath: string,
+    lift: readonly string[] = [],
+  ): Promise<ReadIndexManifest> {
+    return (await this.ask({ op: 'read-index-manifest', path, datasetPath, lift })).manifest!;
   }
 
   /**

@@ -58,16 +58,11 @@ export type SessionRequest =
     }
   | { readonly op: 'index-close'; readonly id: number; readonly index: number }
   | {
-      readonly op: 'read-json';
-      readonly id: number;
-      readonly path: string;
-      readonly lift: readonly string[];
-    }
-  | {
       readonly op: 'read-index-manifest';
       readonly id: number;
       readonly path: string;
       readonly datasetPath: string;
+      readonly lift: readonly string[];
     }
   | { readonly op: 'sha256'; readonly id: number; readonly paths: readonly string[] }
   | { readonly op: 'foreground'; readonly id: number };
@@ -91,13 +86,14 @@ export interface ReadJson {
 
 /**
  * An index manifest read on the thread: its sha256, its value without its
- * items, and its items laid over the item vocabulary of the model's
- * `dataset.json` (`keyed-items.ts`).
+ * items, its items laid over the item vocabulary of the model's
+ * `dataset.json` (`keyed-items.ts`), and that `dataset.json` as read.
  */
 export interface ReadIndexManifest {
   readonly sha256: string;
   readonly value: unknown;
   readonly items: KeyedItems;
+  readonly dataset: ReadJson;
 }
 
 /** The error classes an answer can carry, re-created on the owning thread. */
@@ -117,7 +113,6 @@ export type SessionReply =
       readonly size?: number;
       readonly keys?: Float64Array;
       readonly scores?: Float32Array;
-      readonly json?: ReadJson;
       readonly manifest?: ReadIndexManifest;
       readonly hashes?: FileHash[];
     }
@@ -154,6 +149,11 @@ function readJson(path: string, lift: readonly string[]): ReadJson {
   const bytes = readFileSync(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const value = JSON.parse(bytes.toString('utf8')) as unknown;
+  return { sha256, value, lifted: liftPaths(value, lift) };
+}
+
+/** Takes the arrays at the dotted `lift` paths out of `value`, as columns. */
+function liftPaths(value: unknown, lift: readonly string[]): Record<string, LiftedArray> {
   const lifted: Record<string, LiftedArray> = {};
   for (const dotted of lift) {
     const names = dotted.split('.');
@@ -166,24 +166,33 @@ function readJson(path: string, lift: readonly string[]): ReadJson {
     lifted[dotted] = liftArray(parent[last] as unknown[]);
     delete parent[last];
   }
-  return { sha256, value, lifted };
+  return lifted;
 }
 
-/** Reads an index manifest and lays its items over the item vocabulary of the `dataset.json` at `datasetPath`. */
-function readIndexManifest(path: string, datasetPath: string): ReadIndexManifest {
+/**
+ * Reads an index manifest and the model's `dataset.json` at `datasetPath`
+ * once each: the manifest's items laid over the dataset's item vocabulary,
+ * then the dataset's arrays at the `lift` paths taken out as columns.
+ */
+function readIndexManifest(path: string, datasetPath: string, lift: readonly string[]): ReadIndexManifest {
   const { sha256, value } = readJson(path, []);
   const manifest = value as { items?: unknown } | null;
   if (manifest === null || typeof manifest !== 'object' || !Array.isArray(manifest.items))
     throw new ArtifactIntegrityError(`index manifest ${path} has no items: not an index manifest`);
-  const dataset = readJson(datasetPath, []).value as { vocabularies?: { item?: unknown } } | null;
-  const vocabulary = dataset?.vocabularies?.item;
+  const dataset = readJson(datasetPath, []);
+  const vocabulary = (dataset.value as { vocabularies?: { item?: unknown } } | null)?.vocabularies?.item;
   if (!Array.isArray(vocabulary))
     throw new ArtifactIntegrityError(
       `${datasetPath} has no item vocabulary: not a dataset.json of this format`,
     );
   const items = keyItems(manifest.items, vocabulary);
   delete manifest.items;
-  return { sha256, value: manifest, items };
+  return {
+    sha256,
+    value: manifest,
+    items,
+    dataset: { ...dataset, lifted: liftPaths(dataset.value, lift) },
+  };
 }
 
 /** Read in 1 MB reads, so a large artifact is never held whole. */
@@ -272,10 +281,12 @@ function answerIndex(request: SessionRequest): SessionReply {
     case 'index-close':
       indexes.delete(request.index);
       return { id: request.id, ok: true };
-    case 'read-json':
-      return { id: request.id, ok: true, json: readJson(request.path, request.lift) };
     case 'read-index-manifest':
-      return { id: request.id, ok: true, manifest: readIndexManifest(request.path, request.datasetPath) };
+      return {
+        id: request.id,
+        ok: true,
+        manifest: readIndexManifest(request.path, request.datasetPath, request.lift),
+      };
     case 'sha256':
       return { id: request.id, ok: true, hashes: request.paths.map(sha256Of) };
     default:

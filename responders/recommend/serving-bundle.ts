@@ -32,7 +32,7 @@ import { dropArray } from '../../inference/json-lift.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
 import { loadModels, type Models } from '../../inference/onnx-models.js';
 import { SessionThread } from '../../inference/session-thread.js';
-import type { ReadIndexManifest } from '../../inference/session-worker.js';
+import type { ReadIndexManifest, ReadJson } from '../../inference/session-worker.js';
 import type { ThreadIndex } from '../../inference/thread-index.js';
 import { itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { featuresAt } from '../../processors/user-features/user-view.js';
@@ -142,7 +142,7 @@ export class ServingBundle {
         })),
       );
       const datasetPath = join(modelDir, 'dataset.json');
-      const { manifest, items } = await readIndexManifest(thread, store, index, datasetPath);
+      const { manifest, items, dataset } = await readIndexManifest(thread, store, index, datasetPath);
       if (manifest.model !== model.model || manifest.model_version !== model.version)
         throw new LineageMismatchError(
           `index ${index.index} v${index.version}'s manifest is for ${manifest.model} v${manifest.model_version}, its event says v${index.model_version}`,
@@ -159,7 +159,7 @@ export class ServingBundle {
       );
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
       const pacer = new Pacer({ share: source.share ?? 1, maxPauseMs: MAX_PAUSE_MS });
-      const vocab = await readVocabularies(thread, datasetPath, pacer);
+      const vocab = await vocabulariesOf(dataset, datasetPath, pacer);
       const keys = new ItemKeys(vocab.vocabularies.item, items);
       models = await loadModels(modelDir, { threads: 1, thread });
       const file = servedIndexFile(manifest, source.annCopy ?? 'f16');
@@ -365,19 +365,24 @@ export function servedIndexFile(manifest: Pick<IndexManifest, 'quantized'>, copy
  * An index version's manifest, read and parsed on the bundle's thread (2.9 MB
  * on 100,000 items held requests ~25–40 ms when parsed here), its items laid
  * over the item vocabulary of the model's `dataset.json` at `datasetPath`
- * (`keyed-items.ts`). Refused when missing, unreadable, not an index
- * manifest, or its sha256 is not the event's.
+ * (`keyed-items.ts`), and that `dataset.json` with its vocabularies as
+ * columns. Refused when missing, unreadable, not an index manifest, or its
+ * sha256 is not the event's.
  */
 async function readIndexManifest(
   thread: SessionThread,
   store: ArtifactStore,
   version: IndexVersion,
   datasetPath: string,
-): Promise<{ manifest: Omit<IndexManifest, 'items'>; items: KeyedItems }> {
+): Promise<{ manifest: Omit<IndexManifest, 'items'>; items: KeyedItems; dataset: ReadJson }> {
   const path = store.localPath(version.uri);
   let read: ReadIndexManifest;
   try {
-    read = await thread.readIndexManifest(path, datasetPath);
+    read = await thread.readIndexManifest(
+      path,
+      datasetPath,
+      VOCABULARY_KINDS.map((kind) => `vocabularies.${kind}`),
+    );
   } catch (error) {
     throw new ArtifactIntegrityError(
       `index ${version.index} v${version.version} manifest is missing or unreadable at ${path}: ${(error as Error).message}`,
@@ -388,7 +393,7 @@ async function readIndexManifest(
     throw new ArtifactIntegrityError(
       `index ${version.index} v${version.version} manifest ${path} has sha256 ${read.sha256}, expected ${version.sha256}`,
     );
-  return { manifest: read.value as Omit<IndexManifest, 'items'>, items: read.items };
+  return { manifest: read.value as Omit<IndexManifest, 'items'>, items: read.items, dataset: read.dataset };
 }
 
 interface ExpectedFile {
@@ -409,18 +414,11 @@ async function verifyOnThread(thread: SessionThread, files: readonly ExpectedFil
 }
 
 /**
- * The model's vocabularies from its `dataset.json`, read and parsed on the
- * bundle's thread, indexed here in slices `pacer` paces.
+ * The model's vocabularies from its `dataset.json` at `path`, as the
+ * bundle's thread read it (its vocabularies as columns), indexed here in
+ * slices `pacer` paces.
  */
-async function readVocabularies(
-  thread: SessionThread,
-  path: string,
-  pacer: Pacer,
-): Promise<ModelVocabularies> {
-  const read = await thread.readJson(
-    path,
-    VOCABULARY_KINDS.map((kind) => `vocabularies.${kind}`),
-  );
+async function vocabulariesOf(read: ReadJson, path: string, pacer: Pacer): Promise<ModelVocabularies> {
   const manifest = read.value as { vocabularies?: Record<string, readonly unknown[]> };
   if (manifest.vocabularies !== undefined && typeof manifest.vocabularies === 'object')
     for (const [dotted, lifted] of Object.entries(read.lifted))
