@@ -25,6 +25,7 @@
  */
 import { IndexRegistry } from '../../indexer/index-registry.js';
 import type { DeltaManifest } from '../../indexer/indexer.js';
+import type { Config } from '../../runtime/config.js';
 import type { EventLog, LogRecord } from '../../runtime/log/log.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Serde } from '../../runtime/serde/serde.js';
@@ -60,7 +61,7 @@ export interface BundleManagerOptions {
   /** HNSW search expansion of the served indexes (`RECSTREAM_SERVE_ANN_EXPANSION`); default the index's. */
   readonly searchExpansion?: number;
   /** Which copy of an index version is searched (`RECSTREAM_SERVE_ANN_COPY`); default f16. */
-  readonly annCopy?: 'f16' | 'f32';
+  readonly annCopy?: Config['serveAnnCopy'];
   readonly pollMs?: number;
 }
 

@@ -1,11 +1,11 @@
 /**
  * Paces background work that runs on the request thread in turns (a
- * popularity rebuild, a new pair's item tables): after each turn it waits
- * so that the work takes at most `share` of the thread's time, the wait
- * growing with how long the turn took (at most `maxPauseMs`). A turn that
- * took longer because requests ran meanwhile earns a longer pause, so a
- * busier responder does its background work slower. With `share` 1 a pause
- * only yields to the event loop once.
+ * popularity rebuild, a new pair's vocabularies and catalog check): after
+ * each turn it waits so that the work takes at most `share` of the
+ * thread's time, the wait growing with how long the turn took (at most
+ * `maxPauseMs`). A turn that took longer because requests ran meanwhile
+ * earns a longer pause, so a busier responder does its background work
+ * slower. With `share` 1 a pause only yields to the event loop once.
  *
  * @example
  * ```ts

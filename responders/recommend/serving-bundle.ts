@@ -36,6 +36,7 @@ import type { ReadIndexManifest, ReadJson } from '../../inference/session-worker
 import type { ThreadIndex } from '../../inference/thread-index.js';
 import { itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { featuresAt } from '../../processors/user-features/user-view.js';
+import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
 import type { DatasetManifest } from '../../trainer/dataset-writer.js';
@@ -63,10 +64,11 @@ export interface BundleSource {
   /** HNSW search expansion; default `AnnIndex`'s. */
   readonly searchExpansion?: number;
   /** Which copy of the index is searched (`servedIndexFile`); default f16. */
-  readonly annCopy?: 'f16' | 'f32';
+  readonly annCopy?: Config['serveAnnCopy'];
   /**
-   * Share of the request thread's time the load's walks over the items may
-   * take (`Pacer`); default 1, for a responder with no pair to serve yet.
+   * Share of the request thread's time the load's indexing of its
+   * vocabularies and walk over the catalog may take (`Pacer`); default 1,
+   * for a responder with no pair to serve yet.
    */
   readonly share?: number;
 }
@@ -356,7 +358,10 @@ export class ServingBundle {
  * // 'index-f16.usearch'
  * ```
  */
-export function servedIndexFile(manifest: Pick<IndexManifest, 'quantized'>, copy: 'f16' | 'f32'): string {
+export function servedIndexFile(
+  manifest: Pick<IndexManifest, 'quantized'>,
+  copy: Config['serveAnnCopy'],
+): string {
   const quantized = manifest.quantized;
   return copy === 'f16' && quantized?.quantization === 'f16' ? quantized.file : 'index.usearch';
 }
