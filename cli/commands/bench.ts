@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { formatTable, type Scale, writeResults } from '../../bench/result.js';
 import { SUITES } from '../../bench/suites/index.js';
 import type { Command } from '../command.js';
+import { choiceOption } from '../option-values.js';
 
 /** `bench/results/` of the package, whether run from dist/ or a checkout. */
 const RESULTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bench/results');
@@ -16,9 +17,7 @@ export const benchCommand: Command = {
   options: { scale: { type: 'string' } },
   async run({ positionals, values }) {
     const name = positionals[0];
-    const scale = (values.scale ?? 'small') as Scale;
-    if (scale !== 'small' && scale !== 'full')
-      throw new RangeError(`--scale must be small or full, got ${values.scale}`);
+    const scale = choiceOption<Scale>(values.scale, '--scale', ['small', 'full'], 'small');
     if (!name || (name !== 'all' && !SUITES[name])) {
       process.stderr.write(`recstream bench: name a suite: ${[...Object.keys(SUITES), 'all'].join(', ')}\n`);
       return 2;

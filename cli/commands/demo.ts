@@ -6,6 +6,7 @@ import {
   type InteractionCountsValue,
 } from '../../processors/interaction-counts/interaction-counts.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
+import { ConfigError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
@@ -20,6 +21,7 @@ import { Simulator } from '../../sim/simulator.js';
 import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
 import { demoServe } from '../demo-serve.js';
+import { wholeNumberOption } from '../option-values.js';
 import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
@@ -81,7 +83,15 @@ export const demoCommand: Command = {
     fresh: { type: 'boolean' },
   },
   async run({ config: given, values }) {
-    const rate = positiveInt(values.rate, LIVE_RATE, '--rate');
+    const rate = wholeNumberOption(values.rate, '--rate', LIVE_RATE);
+    // A world dense enough (100 events per user, 500 items) that the first model beats popularity on
+    // its holdout and is promoted; at 10,000 users × 2,000 items × 200,000 events it was not.
+    const counts = {
+      events: wholeNumberOption(values.events, '--events', 300_000),
+      users: wholeNumberOption(values.users, '--users', 3_000),
+      items: wholeNumberOption(values.items, '--items', 500),
+      seed: wholeNumberOption(values.seed, '--seed', 1),
+    };
     const start = await prepareDataDir(given.dataDir, values.fresh === true);
     const config = demoConfig(given);
     if (start === 'resume') {
@@ -96,14 +106,9 @@ export const demoCommand: Command = {
         return 0;
       });
     }
-    // A world dense enough (100 events per user, 500 items) that the first model beats popularity on
-    // its holdout and is promoted; at 10,000 users × 2,000 items × 200,000 events it was not.
     const now = Date.now();
     const options = {
-      events: positiveInt(values.events, 300_000, '--events'),
-      users: positiveInt(values.users, 3_000, '--users'),
-      items: positiveInt(values.items, 500, '--items'),
-      seed: positiveInt(values.seed, 1, '--seed'),
+      ...counts,
       start: now - SIMULATION_DEFAULTS.days * DAY_MS,
     };
     // The history ends now, where the live phase takes over on the real clock.
@@ -365,7 +370,7 @@ function aborted(signal: AbortSignal): Promise<void> {
 async function prepareDataDir(dataDir: string, fresh: boolean): Promise<'start' | 'resume'> {
   if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
     if (!existsSync(join(dataDir, MARKER))) {
-      throw new RangeError(
+      throw new ConfigError(
         `${dataDir} holds data that recstream demo did not create; pass another --data-dir (or set RECSTREAM_DATA_DIR)`,
       );
     }
@@ -378,14 +383,6 @@ async function prepareDataDir(dataDir: string, fresh: boolean): Promise<'start' 
     'created by recstream demo; the next demo run resumes here, or with --fresh wipes this directory\n',
   );
   return 'start';
-}
-
-function positiveInt(raw: string | boolean | undefined, fallback: number, name: string): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new RangeError(`${name} must be a positive whole number, got ${raw}`);
-  return n;
 }
 
 function sleep(ms: number): Promise<void> {

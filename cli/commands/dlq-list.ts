@@ -1,5 +1,6 @@
 import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { Command } from '../command.js';
+import { wholeNumberOption } from '../option-values.js';
 import { withPlatform } from '../platform.js';
 
 export const dlqListCommand: Command = {
@@ -11,9 +12,7 @@ export const dlqListCommand: Command = {
     withPlatform(
       config,
       async ({ log, serde }) => {
-        const limit = values.limit === undefined ? 100 : Number(values.limit);
-        if (!Number.isInteger(limit) || limit < 1)
-          throw new RangeError(`--limit must be a positive whole number, got ${values.limit}`);
+        const limit = wholeNumberOption(values.limit, '--limit', 100);
         if (!(await log.describeTopic(DLQ_TOPIC))) {
           process.stdout.write(values.json ? '[]\n' : 'no dead letters (rec.dlq does not exist yet)\n');
           return 0;

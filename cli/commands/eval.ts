@@ -22,6 +22,7 @@ import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../imp
 import { BadFieldError, parseTimestamp } from '../../importers/values.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
+import { choiceOption, wholeNumberOption } from '../option-values.js';
 import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 import { artifactStore, engineProgress } from './train.js';
@@ -53,13 +54,12 @@ export const evalCommand: Command = {
   async run({ config, values }) {
     const train = paths(values, 'train');
     const holdout = paths(values, 'holdout');
-    const format = values.format;
-    if (typeof format !== 'string' || !(IMPORT_FORMATS as readonly string[]).includes(format))
-      throw new ConfigError(`--format must be one of ${IMPORT_FORMATS.join(', ')}, got ${String(format)}`);
+    const format = choiceOption<ImportFormat>(values.format, '--format', IMPORT_FORMATS);
+    if (format === undefined) throw new ConfigError(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
     if ((values.map !== undefined || values.delimiter !== undefined) && format !== 'csv')
       throw new ConfigError('--map and --delimiter apply to --format csv');
-    const k = whole(values.k, 20, '--k', 1000);
-    const concurrency = whole(values.concurrency, 16, '--concurrency', 256);
+    const k = wholeNumberOption(values.k, '--k', 20, { max: 1000 });
+    const concurrency = wholeNumberOption(values.concurrency, '--concurrency', 16, { max: 256 });
     const now = typeof values.now === 'string' ? time('--now', values.now) : undefined;
     const sourceOptions: SourceOptions = {
       map: typeof values.map === 'string' ? parseMapping(values.map) : undefined,
@@ -73,7 +73,7 @@ export const evalCommand: Command = {
         platform,
         artifactStore(config.dataDir),
         {
-          format: format as ImportFormat,
+          format,
           train,
           holdout,
           k,
@@ -99,14 +99,6 @@ function paths(values: CommandArgs['values'], name: string): string[] {
   const list = Array.isArray(raw) ? (raw as string[]) : typeof raw === 'string' ? [raw] : [];
   if (list.length === 0) throw new ConfigError(`--${name} PATH is required`);
   return list;
-}
-
-function whole(raw: string | boolean | undefined, fallback: number, name: string, max: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got ${String(raw)}`);
-  return n;
 }
 
 /** Epoch milliseconds or an ISO-8601 date. */

@@ -2,6 +2,7 @@ import { Indexer, type IndexOutcome } from '../../indexer/indexer.js';
 import { CONFIG_SCHEMA, type Config } from '../../runtime/config.js';
 import { followRounds } from '../../trainer/follow.js';
 import type { Command } from '../command.js';
+import { choiceOption } from '../option-values.js';
 import { withPlatform } from '../platform.js';
 import { artifactStore, pollMs, untilStopped } from './train.js';
 
@@ -29,10 +30,11 @@ export const indexCommand: Command = {
   },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
-      const quantization = values.quantization as Config['indexQuantization'] | undefined;
-      const allowed: readonly string[] = CONFIG_SCHEMA.indexQuantization.values;
-      if (quantization !== undefined && !allowed.includes(quantization))
-        throw new RangeError(`--quantization must be one of ${allowed.join(', ')}, got ${quantization}`);
+      const quantization = choiceOption<Config['indexQuantization']>(
+        values.quantization,
+        '--quantization',
+        CONFIG_SCHEMA.indexQuantization.values,
+      );
       const indexer = new Indexer({ platform, store: artifactStore(config.dataDir), quantization });
       const report = (outcome: IndexOutcome) =>
         process.stdout.write(`${values.json ? JSON.stringify(outcome) : describeIndexOutcome(outcome)}\n`);

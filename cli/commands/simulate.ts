@@ -4,8 +4,12 @@ import { resolveSimulation, SIMULATION_DEFAULTS, type SimulationOptions } from '
 import { GroundTruth } from '../../sim/truth.js';
 import { World } from '../../sim/world.js';
 import type { Command } from '../command.js';
+import { wholeNumberOption } from '../option-values.js';
 import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
+
+/** Counts here may be 0, as they always could. */
+const ANY = { min: 0 };
 
 export const simulateCommand: Command = {
   name: 'simulate',
@@ -29,10 +33,10 @@ export const simulateCommand: Command = {
   async run({ config, values }) {
     const rate = optionalNumber(values.rate, '--rate');
     const options: SimulationOptions = {
-      users: wholeNumber(values.users, '--users') ?? SIMULATION_DEFAULTS.users,
-      items: wholeNumber(values.items, '--items') ?? SIMULATION_DEFAULTS.items,
-      events: wholeNumber(values.events, '--events') ?? SIMULATION_DEFAULTS.events,
-      seed: wholeNumber(values.seed, '--seed') ?? SIMULATION_DEFAULTS.seed,
+      users: wholeNumberOption(values.users, '--users', SIMULATION_DEFAULTS.users, ANY),
+      items: wholeNumberOption(values.items, '--items', SIMULATION_DEFAULTS.items, ANY),
+      events: wholeNumberOption(values.events, '--events', SIMULATION_DEFAULTS.events, ANY),
+      seed: wholeNumberOption(values.seed, '--seed', SIMULATION_DEFAULTS.seed, ANY),
       days: optionalNumber(values.days, '--days') ?? SIMULATION_DEFAULTS.days,
       // Streaming runs on the real clock: the world starts now unless told otherwise.
       start: time(values.start, '--start') ?? (rate === undefined ? SIMULATION_DEFAULTS.start : Date.now()),
@@ -40,7 +44,7 @@ export const simulateCommand: Command = {
     };
     const truthPath = typeof values.truth === 'string' ? values.truth : undefined;
     const truthAt = time(values['truth-at'], '--truth-at');
-    const truthTop = wholeNumber(values['truth-top'], '--truth-top') ?? 0;
+    const truthTop = wholeNumberOption(values['truth-top'], '--truth-top', 0, ANY);
     if (truthPath === undefined && (truthAt !== undefined || values['truth-top'] !== undefined))
       throw new ConfigError('--truth-at and --truth-top need --truth PATH');
     // Resolved before the log is opened, so bad options fail before anything is written.
@@ -111,14 +115,6 @@ export const simulateCommand: Command = {
     });
   },
 };
-
-function wholeNumber(raw: string | boolean | undefined, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const text = String(raw).replaceAll('_', '');
-  if (!/^\d+$/.test(text))
-    throw new ConfigError(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
-  return Number(text);
-}
 
 function optionalNumber(raw: string | boolean | undefined, name: string): number | undefined {
   if (raw === undefined) return undefined;

@@ -6,6 +6,7 @@ import { FileArtifactStore } from '../../trainer/model-store.js';
 import { Trainer, type TrainOutcome } from '../../trainer/trainer.js';
 import type { Command, CommandArgs } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
+import { wholeNumberOption } from '../option-values.js';
 import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
@@ -37,10 +38,7 @@ export function engineProgress(): (event: EngineEvent) => void {
 
 /** `--poll-ms`, default 2 s. */
 export function pollMs(values: CommandArgs['values']): number {
-  const ms = values['poll-ms'] === undefined ? 2000 : Number(values['poll-ms']);
-  if (!Number.isInteger(ms) || ms < 1)
-    throw new RangeError(`--poll-ms must be a positive whole number, got ${values['poll-ms']}`);
-  return ms;
+  return wholeNumberOption(values['poll-ms'], '--poll-ms', 2000);
 }
 
 /** Runs a long-running role until SIGTERM or SIGINT, with /metrics on `--metrics-port` when given. */
