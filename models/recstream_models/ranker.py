@@ -46,7 +46,8 @@ class Ranker(nn.Module):
         dense = sum(len(dataset.dense_names(n)) for n in ("user_dense", "item_dense", "cross_dense"))
         self.standardize = Standardize(dense)
         self.bottom = nn.Sequential(nn.Linear(dense, 64), nn.ReLU(), nn.Linear(64, dim), nn.ReLU())
-        fields = 5 + len(self.user_cat) + len(self.context_cat)
+        # bottom, user, item, categories, language and history, then one per profile and context table.
+        fields = 6 + len(self.user_cat) + len(self.context_cat)
         pairs = fields * (fields - 1) // 2
         self.top = nn.Sequential(nn.Linear(pairs + dim, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 2))
         # A linear path over the dense features beside the deep one (Wide & Deep): a feature that is
