@@ -25,6 +25,7 @@ test('bad option values are one-line config errors, and the demo leaves its data
         ['eval', '--train', 'a', '--holdout', 'b', '--format', 'lines', '--k', '10000'],
         '--k must be a whole number from 1 to 1000, got "10000"',
       ],
+      [['eval', '--train', 'a', '--holdout', 'b'], '--format is required: one of movielens, csv, lines'],
       [
         ['eval', '--train', 'a', '--holdout', 'b', '--format', 'xml'],
         '--format must be one of movielens, csv, lines, got "xml"',

@@ -55,7 +55,8 @@ export const evalCommand: Command = {
     const train = paths(values, 'train');
     const holdout = paths(values, 'holdout');
     const format = choiceOption<ImportFormat>(values.format, '--format', IMPORT_FORMATS);
-    if (format === undefined) throw new ConfigError(`--format must be one of ${IMPORT_FORMATS.join(', ')}`);
+    if (format === undefined)
+      throw new ConfigError(`--format is required: one of ${IMPORT_FORMATS.join(', ')}`);
     if ((values.map !== undefined || values.delimiter !== undefined) && format !== 'csv')
       throw new ConfigError('--map and --delimiter apply to --format csv');
     const k = wholeNumberOption(values.k, '--k', 20, { max: 1000 });
