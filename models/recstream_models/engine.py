@@ -78,10 +78,13 @@ def _fit(
     and keeps its best epoch; the count of epochs the returned retrieval model trained comes back last."""
     seed_everything(config.seed)
     model = TwoTower.from_config(dataset, config)
-    ranker = Ranker(dataset, config.ranker_dim, config.ranker_dropout)
     best = BestEpoch(model, dataset, queries, runtime, config.patience) if queries is not None else None
     retrieval = train_retrieval(model, dataset, rows, config, runtime, phase, best, epochs)
     trained = best.restore() if best is not None else len(retrieval)
+    # Each model draws from its own seed: a change to the ranker (its size, its fields) must not move
+    # the retrieval model's initialisation or dropout masks, nor the other way round.
+    seed_everything(config.seed + 1)
+    ranker = Ranker(dataset, config.ranker_dim, config.ranker_dropout)
     ranking = train_ranker(ranker, dataset, rows, config, runtime, phase)
     return model.eval(), ranker.eval(), retrieval, ranking, trained
 
