@@ -144,12 +144,11 @@ function indexOf(id: number): AnnIndex {
   return ann;
 }
 
-/** Reads, hashes and parses a JSON file, taking the arrays at the `lift` paths out as columns. */
-function readJson(path: string, lift: readonly string[]): ReadJson {
+/** Reads, hashes and parses a JSON file. */
+function readJson(path: string): { sha256: string; value: unknown } {
   const bytes = readFileSync(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const value = JSON.parse(bytes.toString('utf8')) as unknown;
-  return { sha256, value, lifted: liftPaths(value, lift) };
+  return { sha256, value: JSON.parse(bytes.toString('utf8')) as unknown };
 }
 
 /** Takes the arrays at the dotted `lift` paths out of `value`, as columns. */
@@ -175,11 +174,11 @@ function liftPaths(value: unknown, lift: readonly string[]): Record<string, Lift
  * then the dataset's arrays at the `lift` paths taken out as columns.
  */
 function readIndexManifest(path: string, datasetPath: string, lift: readonly string[]): ReadIndexManifest {
-  const { sha256, value } = readJson(path, []);
+  const { sha256, value } = readJson(path);
   const manifest = value as { items?: unknown } | null;
   if (manifest === null || typeof manifest !== 'object' || !Array.isArray(manifest.items))
     throw new ArtifactIntegrityError(`index manifest ${path} has no items: not an index manifest`);
-  const dataset = readJson(datasetPath, []);
+  const dataset = readJson(datasetPath);
   const vocabulary = (dataset.value as { vocabularies?: { item?: unknown } } | null)?.vocabularies?.item;
   if (!Array.isArray(vocabulary))
     throw new ArtifactIntegrityError(
