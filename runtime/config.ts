@@ -372,7 +372,7 @@ export const CONFIG_SCHEMA = {
     min: 0,
     max: 1,
     default: 0.02,
-    doc: "... and at least (1 - margin) x the promoted model's Recall@20 on the same holdout",
+    doc: "... and at least (1 - margin) x the promoted model's Recall@20, both scored on the holdout events after the last one the promoted model trained on (none: not compared)",
   },
   stateEngine: {
     env: 'RECSTREAM_STATE_ENGINE',

@@ -77,7 +77,7 @@ export interface EngineRun {
   readonly dataset: string;
   readonly out: string;
   readonly config: Readonly<Record<string, unknown>>;
-  /** Artifact directory of the promoted model, evaluated on the same holdout. */
+  /** Artifact directory of the promoted model, evaluated on the holdout events it never trained on. */
   readonly previous?: string;
   readonly device?: string;
   readonly onEvent?: (event: EngineEvent) => void;

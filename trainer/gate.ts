@@ -9,6 +9,13 @@
  * down to 98 % of the promoted model's Recall@20 (holdout noise) and still
  * replace it.
  *
+ * Against the promoted model, both are scored on the holdout events after
+ * the last one the promoted model trained on (the engine's `compared_*`
+ * and `previous_*` metrics): a model refit on its whole set has already
+ * seen most of a holdout drawn soon after it. With no such events
+ * (`previous_holdout_examples` 0, a retrain on the same data) the promoted
+ * model is not compared, and the reason says so.
+ *
  * @example
  * ```ts
  * const decision = gate(metrics, { popularityMargin: 0, previousMargin: 0.02 });
@@ -44,10 +51,11 @@ export function gate(metrics: Readonly<Record<string, number>>, margins: GateMar
       reason: `${GATE_METRIC} ${fmt(recall)} is below the popularity baseline's ${fmt(popularity)} (margin ${margins.popularityMargin})`,
     };
   const previous = metrics[`previous_${GATE_METRIC}`];
-  if (previous !== undefined && recall < previous * (1 - margins.previousMargin))
+  const compared = metrics[`compared_${GATE_METRIC}`] ?? recall;
+  if (previous !== undefined && compared < previous * (1 - margins.previousMargin))
     return {
       promote: false,
-      reason: `${GATE_METRIC} ${fmt(recall)} is below the promoted model's ${fmt(previous)} on the same holdout (margin ${margins.previousMargin})`,
+      reason: `${GATE_METRIC} ${fmt(compared)} is below the promoted model's ${fmt(previous)} on the holdout events it never trained on (margin ${margins.previousMargin})`,
     };
   const auc = metrics.ranker_auc;
   const ctrAuc = metrics.ctr_baseline_auc;
@@ -58,7 +66,12 @@ export function gate(metrics: Readonly<Record<string, number>>, margins: GateMar
     };
   const versus = [
     popularity === undefined ? undefined : `popularity ${fmt(popularity)}`,
-    previous === undefined ? undefined : `promoted ${fmt(previous)}`,
+    previous === undefined
+      ? undefined
+      : `promoted ${fmt(previous)} (this model ${fmt(compared)} on the same events)`,
+    metrics.previous_holdout_examples === 0
+      ? 'the promoted model not compared: it trained on every holdout event'
+      : undefined,
   ].filter(Boolean);
   return {
     promote: true,

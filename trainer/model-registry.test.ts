@@ -64,6 +64,21 @@ test('the gate promotes only a model not worse than popularity and the promoted 
     gate({ recall_at_20: 0.25, previous_recall_at_20: 0.3 }, margins).reason,
     /below the promoted model/,
   );
+  const later = { recall_at_20: 0.3, compared_recall_at_20: 0.2, previous_recall_at_20: 0.25 };
+  assert.match(
+    gate(later, margins).reason,
+    /0\.2000 is below the promoted model's 0\.2500 on the holdout events it never trained on/,
+  );
+  assert.match(
+    gate({ ...later, compared_recall_at_20: 0.26 }, margins).reason,
+    /promoted 0\.2500 \(this model 0\.2600 on the same events\)/,
+  );
+  const sameData = gate(
+    { recall_at_20: 0.26, popularity_recall_at_20: 0.1, previous_holdout_examples: 0 },
+    margins,
+  );
+  assert.equal(sameData.promote, true);
+  assert.match(sameData.reason, /the promoted model not compared: it trained on every holdout event/);
   assert.match(gate({ recall_at_20: Number.NaN }, margins).reason, /not finite numbers: recall_at_20/);
   assert.match(
     gate({ recall_at_20: 0.3, ranker_auc: 0.5, ctr_baseline_auc: 0.6 }, margins).reason,

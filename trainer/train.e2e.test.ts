@@ -42,7 +42,9 @@ async function verifyHashes(artifacts: readonly { uri: string; sha256: string }[
 
 /** The holdout metrics that must repeat exactly (timings and the comparison with a previous model left out). */
 function holdoutMetrics(metrics: Readonly<Record<string, number>>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).filter(([k]) => !/seconds|per_s|^previous_/.test(k)));
+  return Object.fromEntries(
+    Object.entries(metrics).filter(([k]) => !/seconds|per_s|^previous_|^compared_/.test(k)),
+  );
 }
 
 function startDetached(args: string[]): ChildProcess {
@@ -105,7 +107,10 @@ test('simulate → process → train → promoted model → index; same seed sam
     const [, v2] = await versions(dataDir);
     assert.deepEqual(v2!.lineage, v1!.lineage);
     assert.deepEqual(holdoutMetrics(v2!.metrics), holdoutMetrics(v1!.metrics));
+    // v1 was not refit, so it never trained on the holdout: both are compared on all of it.
+    assert.equal(v2!.metrics.previous_holdout_examples, v1!.metrics.holdout_examples);
     assert.equal(v2!.metrics.previous_recall_at_20, v1!.metrics.recall_at_20);
+    assert.equal(v2!.metrics.compared_recall_at_20, v2!.metrics.recall_at_20);
 
     // kill -9 while the engine trains: no version; the retry publishes one.
     const child = startDetached(['train', '--once', '--force', '--data-dir', dataDir]);

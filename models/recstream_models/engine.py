@@ -20,7 +20,7 @@ from .evaluate import (
     user_embeddings,
 )
 from .export import export
-from .previous import previous_metrics
+from .previous import previous_metrics, previous_trained_through
 from .progress import emit
 from .ranker import Ranker
 from .runtime import Runtime, finish, seed_everything, start
@@ -103,8 +103,36 @@ def _evaluate(
         metrics.update(model_retrieval_metrics(users, items, queries, config.eval_k))
         metrics.update(popularity_metrics(dataset, train_rows, queries, config.eval_k))
         if previous:
-            metrics.update(previous_metrics(previous, dataset, queries, config.eval_k))
+            metrics.update(_versus_previous(model, items, dataset, train_rows, holdout_rows, queries, config, runtime, previous))
     metrics.update(ranker_metrics(ranker, dataset, train_rows, holdout_rows, runtime.device))
+    return metrics
+
+
+def _versus_previous(
+    model: TwoTower, items: torch.Tensor, dataset: Dataset, train_rows, holdout_rows, queries: Queries, config: TrainConfig, runtime, previous: str
+) -> dict[str, float]:
+    """The candidate and the promoted model scored on the holdout events the promoted model never trained on.
+
+    A promoted model refit on its whole set has trained on every event up to its set's end, and with
+    frequent rounds most of a new holdout lies before that: scored there, it would recall what it
+    memorised and no candidate could pass it. So both are scored on the holdout events after it
+    (`compared_*` and `previous_*`), with the events in between counted as seen; when there are none
+    (a retrain on the same data), nothing is compared (`previous_holdout_examples` 0).
+    """
+    through = previous_trained_through(previous)
+    ts = dataset.columns["ts"]
+    fresh = holdout_rows if through is None else holdout_rows[ts[holdout_rows] > through]
+    metrics = {"previous_holdout_examples": float(fresh.shape[0])}
+    if fresh.shape[0] == holdout_rows.shape[0]:
+        compared = queries
+    else:
+        seen_rows = torch.cat([train_rows, holdout_rows[ts[holdout_rows] <= through]])
+        compared = holdout_queries(dataset, seen_rows, fresh, config.eval_users)
+    if not compared.relevant:
+        return metrics
+    users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
+    metrics.update(model_retrieval_metrics(users, items, compared, config.eval_k, prefix="compared_"))
+    metrics.update(previous_metrics(previous, dataset, compared, config.eval_k))
     return metrics
 
 
@@ -148,7 +176,13 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None) -
             model, ranker, _, _, _ = _fit(dataset, torch.arange(dataset.examples), config, runtime, "refit", epochs=epochs)
         if runtime.is_main:
             emit("metrics", metrics=metrics)
-            params = {**config.to_json(), "refit": refit, "retrieval_epochs": epochs}
+            trained_rows = torch.arange(dataset.examples) if refit else train_rows
+            params = {
+                **config.to_json(),
+                "refit": refit,
+                "retrieval_epochs": epochs,
+                "trained_through_ts": int(dataset.columns["ts"][trained_rows].max()),
+            }
             export(out, model, ranker, dataset, config, metrics, params)
             emit("done", seconds=time.perf_counter() - started)
     finally:

@@ -1,4 +1,4 @@
-"""The currently promoted model, scored on the new holdout.
+"""The currently promoted model, scored on the new holdout events it never trained on.
 
 Its vocabularies differ from the new training set's (new users and items,
 values gone), so every categorical input is mapped by value onto the
@@ -48,6 +48,21 @@ def load_previous(directory: str) -> tuple[TwoTower, dict]:
     model.load_state_dict(state["two_tower"])
     model.eval()
     return model, manifest
+
+
+def previous_trained_through(directory: str) -> int | None:
+    """The latest event time (epoch ms) the promoted model trained on: `trained_through_ts` in its
+    params.json; for a model exported before that field, its set's end (`lineage.event_time_end`),
+    an upper bound; None when neither is known."""
+    params_path = os.path.join(directory, "params.json")
+    if os.path.exists(params_path):
+        with open(params_path, encoding="utf-8") as handle:
+            through = json.load(handle).get("trained_through_ts")
+        if isinstance(through, int):
+            return through
+    with open(os.path.join(directory, "dataset.json"), encoding="utf-8") as handle:
+        end = (json.load(handle).get("lineage") or {}).get("event_time_end")
+    return int(end) if isinstance(end, (int, float)) and end > 0 else None
 
 
 def previous_metrics(directory: str, dataset: Dataset, queries: Queries, ks: tuple[int, ...]) -> dict[str, float]:

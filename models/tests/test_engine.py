@@ -15,7 +15,7 @@ from recstream_models.config import TrainConfig
 from recstream_models.data import load_dataset
 from recstream_models.engine import run
 from recstream_models.export import export
-from recstream_models.previous import load_previous
+from recstream_models.previous import load_previous, previous_trained_through
 from recstream_models.ranker import Ranker
 from recstream_models.runtime import start
 from recstream_models.train import train_retrieval
@@ -105,6 +105,35 @@ def test_the_promoted_model_is_scored_on_the_new_holdout_across_changed_vocabula
     metrics = metrics_of(out)
     assert 0 < metrics["previous_recall_at_20"] <= 1
     assert metrics["previous_recall_at_20"] > metrics["popularity_recall_at_20"]
+
+
+def test_the_promoted_model_is_compared_only_on_holdout_events_it_never_trained_on(synthetic: str, tmp_path) -> None:
+    ts = load_dataset(synthetic).columns["ts"]
+    # The promoted model trained on all but the latest 4 %; the new holdout is the latest 10 %.
+    promoted = str(tmp_path / "promoted")
+    run(synthetic, promoted, TrainConfig.from_json({**FAST, "holdout_fraction": 0.04}), None)
+    through = previous_trained_through(promoted)
+    assert through == int(ts[ts < torch.quantile(ts.double(), 0.96)].max())
+    out = str(tmp_path / "next")
+    run(synthetic, out, TrainConfig.from_json(FAST), promoted)
+    metrics = metrics_of(out)
+    cut = torch.quantile(ts.double(), 0.9)
+    assert metrics["previous_holdout_examples"] == int(((ts >= cut) & (ts > through)).sum())
+    assert 0 < metrics["previous_holdout_examples"] < metrics["holdout_examples"]
+    for name in ("compared_recall_at_20", "previous_recall_at_20"):
+        assert 0 < metrics[name] <= 1, name
+    assert metrics["compared_recall_at_20"] != metrics["recall_at_20"], "scored on the later events only"
+
+
+def test_a_promoted_model_refit_on_the_same_data_is_not_compared(synthetic: str, tmp_path) -> None:
+    """Refit on every example, it has seen the whole holdout: scored there it would win on memory alone."""
+    promoted = str(tmp_path / "promoted")
+    run(synthetic, promoted, TrainConfig.from_json({**FAST, "refit": True}), None)
+    out = str(tmp_path / "again")
+    run(synthetic, out, TrainConfig.from_json(FAST), promoted)
+    metrics = metrics_of(out)
+    assert metrics["previous_holdout_examples"] == 0
+    assert "previous_recall_at_20" not in metrics and "compared_recall_at_20" not in metrics
 
 
 def test_a_new_item_with_categories_but_no_interactions_lands_near_its_category(trained: str, synthetic: str) -> None:
