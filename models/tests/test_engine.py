@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -123,6 +124,24 @@ def test_the_promoted_model_is_compared_only_on_holdout_events_it_never_trained_
     for name in ("compared_recall_at_20", "previous_recall_at_20"):
         assert 0 < metrics[name] <= 1, name
     assert metrics["compared_recall_at_20"] != metrics["recall_at_20"], "scored on the later events only"
+
+
+def test_a_model_exported_before_trained_through_ts_counts_as_trained_to_its_set_end(trained: str, tmp_path) -> None:
+    older = str(tmp_path / "older")
+    shutil.copytree(trained, older)
+    params_path, dataset_path = os.path.join(older, "params.json"), os.path.join(older, "dataset.json")
+    with open(params_path, encoding="utf-8") as handle:
+        params = json.load(handle)
+    assert isinstance(params.pop("trained_through_ts"), int)
+    with open(params_path, "w", encoding="utf-8") as handle:
+        json.dump(params, handle)
+    with open(dataset_path, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    assert previous_trained_through(older) == manifest["lineage"]["event_time_end"] > 0
+    manifest["lineage"]["event_time_end"] = 0
+    with open(dataset_path, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle)
+    assert previous_trained_through(older) is None, "unknown: compared on the whole holdout, as before"
 
 
 def test_a_promoted_model_refit_on_the_same_data_is_not_compared(synthetic: str, tmp_path) -> None:
