@@ -100,16 +100,28 @@ def _evaluate(
     if queries.relevant:
         items = item_embeddings(model, dataset.catalog, runtime.device)
         users = user_embeddings(model, dataset.columns, queries.rows, runtime.device)
-        metrics.update(model_retrieval_metrics(users, items, queries, config.eval_k))
+        retrieval = model_retrieval_metrics(users, items, queries, config.eval_k)
+        metrics.update(retrieval)
         metrics.update(popularity_metrics(dataset, train_rows, queries, config.eval_k))
         if previous:
-            metrics.update(_versus_previous(model, items, dataset, train_rows, holdout_rows, queries, config, runtime, previous))
+            metrics.update(
+                _versus_previous(model, items, retrieval, dataset, train_rows, holdout_rows, queries, config, runtime, previous)
+            )
     metrics.update(ranker_metrics(ranker, dataset, train_rows, holdout_rows, runtime.device))
     return metrics
 
 
 def _versus_previous(
-    model: TwoTower, items: torch.Tensor, dataset: Dataset, train_rows, holdout_rows, queries: Queries, config: TrainConfig, runtime, previous: str
+    model: TwoTower,
+    items: torch.Tensor,
+    retrieval: dict[str, float],
+    dataset: Dataset,
+    train_rows,
+    holdout_rows,
+    queries: Queries,
+    config: TrainConfig,
+    runtime,
+    previous: str,
 ) -> dict[str, float]:
     """The candidate and the promoted model scored on the holdout events the promoted model never trained on.
 
@@ -117,21 +129,23 @@ def _versus_previous(
     frequent rounds most of a new holdout lies before that: scored there, it would recall what it
     memorised and no candidate could pass it. So both are scored on the holdout events after it
     (`compared_*` and `previous_*`), with the events in between counted as seen; when there are none
-    (a retrain on the same data), nothing is compared (`previous_holdout_examples` 0).
+    (a retrain on the same data), nothing is compared (`previous_holdout_examples` 0). When every
+    holdout event is after it, the candidate's scores on the whole holdout (`retrieval`) are its own.
     """
     through = previous_trained_through(previous)
-    ts = dataset.columns["ts"]
-    fresh = holdout_rows if through is None else holdout_rows[ts[holdout_rows] > through]
-    metrics = {"previous_holdout_examples": float(fresh.shape[0])}
-    if fresh.shape[0] == holdout_rows.shape[0]:
-        compared = queries
+    holdout_ts = dataset.columns["ts"][holdout_rows]
+    after = torch.ones_like(holdout_ts, dtype=torch.bool) if through is None else holdout_ts > through
+    metrics = {"previous_holdout_examples": float(after.sum())}
+    if bool(after.all()):
+        compared, candidate = queries, retrieval
     else:
-        seen_rows = torch.cat([train_rows, holdout_rows[ts[holdout_rows] <= through]])
-        compared = holdout_queries(dataset, seen_rows, fresh, config.eval_users)
-    if not compared.relevant:
-        return metrics
-    users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
-    metrics.update(model_retrieval_metrics(users, items, compared, config.eval_k, prefix="compared_"))
+        seen_rows = torch.cat([train_rows, holdout_rows[~after]])
+        compared = holdout_queries(dataset, seen_rows, holdout_rows[after], config.eval_users)
+        if not compared.relevant:
+            return metrics
+        users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
+        candidate = model_retrieval_metrics(users, items, compared, config.eval_k)
+    metrics.update({f"compared_{name}": value for name, value in candidate.items()})
     metrics.update(previous_metrics(previous, dataset, compared, config.eval_k))
     return metrics
 
