@@ -78,3 +78,24 @@ export function gate(metrics: Readonly<Record<string, number>>, margins: GateMar
     reason: `${GATE_METRIC} ${fmt(recall)}${versus.length ? ` vs ${versus.join(', ')}` : ''}`,
   };
 }
+
+/**
+ * The `previous_compared` param of a candidate: the promoted version it was
+ * scored against, or `none` when the engine compared nothing (no promoted
+ * model, artifacts that did not verify, or no holdout event after the
+ * promoted model's training).
+ *
+ * @example
+ * ```ts
+ * comparedVersion(3, { previous_recall_at_20: 0.25, previous_holdout_examples: 812 }); // '3'
+ * comparedVersion(3, { previous_holdout_examples: 0 }); // 'none'
+ * ```
+ */
+export function comparedVersion(
+  promotedVersion: number | undefined,
+  metrics: Readonly<Record<string, number>>,
+): string {
+  return promotedVersion !== undefined && metrics[`previous_${GATE_METRIC}`] !== undefined
+    ? String(promotedVersion)
+    : 'none';
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ModelStatus, ModelVersion } from '../schemas/generated/types.js';
-import { gate } from './gate.js';
+import { comparedVersion, gate } from './gate.js';
 import { ModelRegistry } from './model-registry.js';
 import { VocabularyBuilder } from './vocabulary.js';
 
@@ -79,6 +79,9 @@ test('the gate promotes only a model not worse than popularity and the promoted 
   );
   assert.equal(sameData.promote, true);
   assert.match(sameData.reason, /the promoted model not compared: it trained on every holdout event/);
+  assert.equal(comparedVersion(3, { previous_recall_at_20: 0.25, previous_holdout_examples: 812 }), '3');
+  assert.equal(comparedVersion(3, { recall_at_20: 0.26, previous_holdout_examples: 0 }), 'none');
+  assert.equal(comparedVersion(undefined, { recall_at_20: 0.26 }), 'none');
   assert.match(gate({ recall_at_20: Number.NaN }, margins).reason, /not finite numbers: recall_at_20/);
   assert.match(
     gate({ recall_at_20: 0.3, ranker_auc: 0.5, ctr_baseline_auc: 0.6 }, margins).reason,

@@ -111,6 +111,8 @@ test('simulate → process → train → promoted model → index; same seed sam
     assert.equal(v2!.metrics.previous_holdout_examples, v1!.metrics.holdout_examples);
     assert.equal(v2!.metrics.previous_recall_at_20, v1!.metrics.recall_at_20);
     assert.equal(v2!.metrics.compared_recall_at_20, v2!.metrics.recall_at_20);
+    assert.equal(v2!.params.previous_compared, '1');
+    assert.equal(v1!.params.previous_compared, 'none');
 
     // kill -9 while the engine trains: no version; the retry publishes one.
     const child = startDetached(['train', '--once', '--force', '--data-dir', dataDir]);

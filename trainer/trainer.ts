@@ -38,7 +38,7 @@ import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/generated/types.js';
 import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
-import { gate } from './gate.js';
+import { comparedVersion, gate } from './gate.js';
 import { ModelRegistry, publishModelVersion } from './model-registry.js';
 import type { ArtifactStore } from './model-store.js';
 import { trainerMetrics } from './trainer-metrics.js';
@@ -183,7 +183,7 @@ export class Trainer {
       undecodable: String(set.stats.undecodable),
       snapshots: set.snapshots.map((s) => s.snapshot_id).join(','),
       window_days: String(config.trainWindowDays),
-      previous_compared: previous ? String(registry.promoted(model)!.version) : 'none',
+      previous_compared: 'none',
     };
     const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });
     try {
@@ -239,6 +239,10 @@ export class Trainer {
       const artifacts = await store.put('models', model, version, out);
       const modelMetrics = finiteMetrics(result.metrics);
       modelMetrics.train_seconds = (Date.now() - started) / 1000;
+      params.previous_compared = comparedVersion(
+        previous === undefined ? undefined : registry.promoted(model)?.version,
+        modelMetrics,
+      );
       const decision = gate(modelMetrics, {
         popularityMargin: config.gatePopularityMargin,
         previousMargin: config.gatePreviousMargin,
