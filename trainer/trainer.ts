@@ -151,13 +151,14 @@ export class Trainer {
     );
     const version = registry.nextVersion(model);
     const lineage = set.snapshots.flatMap((s) => s.ranges);
+    const promoted = registry.promoted(model);
     const base = {
       model,
       version,
       snapshot_id: setId,
       lineage,
       created_ts: started,
-      parent_version: registry.promoted(model)?.version ?? null,
+      parent_version: promoted?.version ?? null,
     };
     if (set.stats.examples === 0) {
       metrics.runs.inc({ outcome: 'empty' });
@@ -171,7 +172,7 @@ export class Trainer {
     const dataset = join(work, 'dataset');
     const out = join(work, 'out');
     await writeDataset(set, dataset);
-    const previous = await this.previousArtifacts(registry.promoted(model));
+    const previous = await this.previousArtifacts(promoted);
     const params: Record<string, string> = {
       python: python.python,
       torch: python.torch,
@@ -240,7 +241,7 @@ export class Trainer {
       const modelMetrics = finiteMetrics(result.metrics);
       modelMetrics.train_seconds = (Date.now() - started) / 1000;
       params.previous_compared = comparedVersion(
-        previous === undefined ? undefined : registry.promoted(model)?.version,
+        previous === undefined ? undefined : promoted?.version,
         modelMetrics,
       );
       const decision = gate(modelMetrics, {
