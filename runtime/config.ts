@@ -416,7 +416,25 @@ export const CONFIG_SCHEMA = {
     env: 'RECSTREAM_OTLP_ENDPOINT',
     kind: 'url',
     default: undefined,
-    doc: 'OpenTelemetry collector (OTLP/HTTP) base URL, e.g. http://127.0.0.1:4318, that traces are sent to; unset turns tracing off',
+    doc: 'OpenTelemetry collector (OTLP/HTTP) base URL, e.g. http://127.0.0.1:4318, that traces are sent to (/v1/traces appended); wins over the OTEL_EXPORTER_OTLP_* variables. Tracing is off when none of the three is set',
+  },
+  otelTracesEndpoint: {
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    kind: 'url',
+    default: undefined,
+    doc: "OpenTelemetry's standard variable: the full OTLP/HTTP traces URL, used as is (e.g. http://collector:4318/v1/traces); wins over OTEL_EXPORTER_OTLP_ENDPOINT",
+  },
+  otelEndpoint: {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    kind: 'url',
+    default: undefined,
+    doc: "OpenTelemetry's standard variable: the collector's OTLP/HTTP base URL (e.g. http://collector:4318), traces going to its /v1/traces",
+  },
+  otelServiceName: {
+    env: 'OTEL_SERVICE_NAME',
+    kind: 'string',
+    default: 'recstream',
+    doc: 'service.name of the spans recstream sends',
   },
   traceSampleRatio: {
     env: 'RECSTREAM_TRACE_SAMPLE_RATIO',
@@ -424,7 +442,7 @@ export const CONFIG_SCHEMA = {
     min: 0,
     max: 1,
     default: 1,
-    doc: 'share of new traces recorded when RECSTREAM_OTLP_ENDPOINT is set; a continued trace follows its traceparent',
+    doc: 'share of new traces recorded when tracing is on; a continued trace follows its traceparent',
   },
   logLevel: {
     env: 'RECSTREAM_LOG_LEVEL',

@@ -16,7 +16,7 @@ import { EmbeddedLog } from './log/embedded/embedded-log.js';
 import type { EventLog } from './log/log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Registry } from './observability/metrics.js';
-import { flushTracing, startTracingFromConfig } from './observability/tracing.js';
+import { flushTracing, otlpTracesUrl, startTracingFromConfig } from './observability/tracing.js';
 import { openSchemaRegistry } from './registry/open.js';
 import type { SchemaRegistry } from './registry/registry.js';
 import { Serde } from './serde/serde.js';
@@ -60,9 +60,9 @@ export interface PlatformOptions {
 export async function openPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const readOnly = options.readOnly ?? false;
-  // RECSTREAM_OTLP_ENDPOINT set: the SDK starts once per process, before any producer or runner is made.
+  // An OTLP endpoint configured: the SDK starts once per process, before any producer or runner is made.
   if (!readOnly && (await startTracingFromConfig(config)))
-    logger.debug({ endpoint: config.otlpEndpoint }, 'tracing to OTLP');
+    logger.debug({ endpoint: otlpTracesUrl(config) }, 'tracing to OTLP');
   const log = await openLog(config, logger, readOnly);
   let registry: SchemaRegistry;
   try {

@@ -15,6 +15,7 @@ import { wordCount } from '../processor/word-count.fixture.js';
 import { createProducer } from '../producer/producer.js';
 import {
   contextFromHeaders,
+  otlpTracesUrl,
   startTracing,
   startTracingFromConfig,
   TRACEPARENT,
@@ -47,6 +48,37 @@ test('the OTLP/HTTP traces URL is the base URL plus /v1/traces', () => {
   assert.equal(tracesUrl('http://collector:4318/'), 'http://collector:4318/v1/traces');
   assert.equal(tracesUrl('https://otel.example/otlp'), 'https://otel.example/otlp/v1/traces');
   assert.equal(tracesUrl('http://collector:4318/v1/traces'), 'http://collector:4318/v1/traces');
+});
+
+test("OpenTelemetry's standard endpoint variables turn tracing on; RECSTREAM_OTLP_ENDPOINT wins", () => {
+  const url = (env: Record<string, string>) => otlpTracesUrl(loadConfig(env));
+  assert.equal(url({}), undefined);
+  assert.equal(
+    url({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' }),
+    'http://otel-collector:4318/v1/traces',
+  );
+  assert.equal(
+    url({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://otel-collector:4318/custom/traces' }),
+    'http://otel-collector:4318/custom/traces',
+  );
+  assert.equal(
+    url({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://base:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces',
+    }),
+    'http://traces:4318/v1/traces',
+  );
+  assert.equal(
+    url({
+      RECSTREAM_OTLP_ENDPOINT: 'http://recstream:4318',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://base:4318',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces',
+    }),
+    'http://recstream:4318/v1/traces',
+  );
+  assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
+  assert.equal(loadConfig({}).otelServiceName, 'recstream');
+  assert.equal(loadConfig({ OTEL_SERVICE_NAME: 'recs-eu' }).otelServiceName, 'recs-eu');
 });
 
 test('trace headers round-trip through a context and replace older ones', () => {

@@ -4,7 +4,10 @@
  * training rounds, tied into one trace by the W3C `traceparent` /
  * `tracestate` headers carried in record headers.
  *
- * Off unless `RECSTREAM_OTLP_ENDPOINT` is set (or the host application
+ * Off unless an OTLP endpoint is configured — `RECSTREAM_OTLP_ENDPOINT`, or
+ * OpenTelemetry's own `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` /
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` that deployments usually set (see
+ * `otlpTracesUrl`) — or the host application
  * registered its own OpenTelemetry SDK before creating producers and
  * runners): then no SDK is loaded, only the no-op API, and the hot paths
  * check one boolean captured when the producer, task or ingest was created,
@@ -12,7 +15,7 @@
  *
  * @example
  * ```ts
- * await startTracingFromConfig(config);            // no-op when RECSTREAM_OTLP_ENDPOINT is unset
+ * await startTracingFromConfig(config);            // no-op when no OTLP endpoint is configured
  * if (tracingActive()) {
  *   const span = tracer().startSpan('work', {}, contextFromHeaders(record.headers));
  *   const headers = withTraceHeaders(undefined, traceHeadersOf(trace.setSpan(ROOT_CONTEXT, span)));
@@ -136,9 +139,33 @@ export async function startTracing(options: TracingOptions): Promise<boolean> {
   return true;
 }
 
-/** `startTracing` from `RECSTREAM_OTLP_ENDPOINT` / `RECSTREAM_TRACE_SAMPLE_RATIO`. */
+/**
+ * The OTLP/HTTP traces URL the configuration names, or undefined (tracing
+ * off). `RECSTREAM_OTLP_ENDPOINT` wins; else OpenTelemetry's standard
+ * variables as the specification reads them: the signal-specific
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else the base
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` plus `/v1/traces`.
+ *
+ * @example
+ * ```ts
+ * otlpTracesUrl(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' }));
+ * // 'http://otel-collector:4318/v1/traces'
+ * ```
+ */
+export function otlpTracesUrl(config: Config): string | undefined {
+  if (config.otlpEndpoint !== undefined) return tracesUrl(config.otlpEndpoint);
+  if (config.otelTracesEndpoint !== undefined) return new URL(config.otelTracesEndpoint).toString();
+  if (config.otelEndpoint !== undefined) return tracesUrl(config.otelEndpoint);
+  return undefined;
+}
+
+/** `startTracing` from the configured endpoint (`otlpTracesUrl`), sample ratio and service name. */
 export function startTracingFromConfig(config: Config): Promise<boolean> {
-  return startTracing({ endpoint: config.otlpEndpoint, sampleRatio: config.traceSampleRatio });
+  return startTracing({
+    endpoint: otlpTracesUrl(config),
+    sampleRatio: config.traceSampleRatio,
+    serviceName: config.otelServiceName,
+  });
 }
 
 /** Exports the spans ended so far (e.g. before a command exits), waiting at most `timeoutMs` for the collector. */
