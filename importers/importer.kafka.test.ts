@@ -11,6 +11,7 @@ import { KafkaLog } from '../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { DLQ_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import { startKafkaServer } from '../test/kafka-server.js';
+import { missingService } from '../test/skips.js';
 import { runImport } from './importer.js';
 import { linesSource } from './lines-format.js';
 import { fixture, readTopic, withTempPlatform } from './test-support.js';
@@ -29,7 +30,7 @@ const server = await startKafkaServer({
 const name = 'an import writes the same records to the embedded log and to Kafka';
 if (typeof server === 'string') {
   test(name, (t) => {
-    t.skip(server);
+    missingService(t, server);
   });
 } else {
   after(() => server.stop());

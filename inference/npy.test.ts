@@ -3,6 +3,7 @@ import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CorruptDataError } from '../runtime/errors.js';
+import { missingService } from '../test/skips.js';
 import { type NpyArray, NpyWriter, readNpy, readNpyFile, writeNpy } from './npy.js';
 import { findPython, runPython, withTempDir } from './test-support.js';
 
@@ -120,7 +121,7 @@ test('headers the reader refuses say why; format 2.0 headers are read', () => {
 
 test('NumPy reads what the writer writes, and the reader reads what NumPy writes', async (t) => {
   const python = findPython(['numpy']);
-  if (!python.found) return t.skip(python.reason);
+  if (!python.found) return missingService(t, python.reason);
   await withTempDir(async (dir) => {
     for (const [dtype, data, shape] of SAMPLES) await writeNpy(join(dir, `${dtype}.npy`), data, shape);
     // NumPy loads each file and saves what it understood; reading that back shows it understood all of it.

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { skipWhenMissing } from '../test/skips.js';
 import { InferenceError } from './errors.js';
 import {
   ItemTower,
@@ -114,7 +115,9 @@ function batch(
 
 const python = findPython(['torch']);
 
-describe('ONNX models exported by PyTorch', { skip: python.found ? false : python.reason }, () => {
+describe('ONNX models exported by PyTorch', {
+  skip: skipWhenMissing(python.found ? undefined : python.reason),
+}, () => {
   let dir: string;
   let parity: Parity;
   before(async () => {

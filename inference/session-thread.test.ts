@@ -5,6 +5,7 @@ import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { skipWhenMissing } from '../test/skips.js';
 import { SessionThread } from './session-thread.js';
 import { withTempDir } from './test-support.js';
 import { canRestorePriority } from './thread-priority.js';
@@ -46,7 +47,9 @@ async function threadStatField(field: number): Promise<number[]> {
 const threadNiceValues = () => threadStatField(19);
 
 test('a background thread runs at the lowest priority until it is brought to the foreground', {
-  skip: !canRestorePriority(getPriority()) && 'this process may not bring a lowered thread back',
+  skip: skipWhenMissing(
+    canRestorePriority(getPriority()) ? undefined : 'this process may not bring a lowered thread back',
+  ),
 }, async () => {
   const mine = getPriority();
   const before = await threadNiceValues();

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * const python = findPython(['torch']);
- * if (!python.found) return t.skip(python.reason);
+ * if (!python.found) return missingService(t, python.reason); // test/skips.ts
  * await withTempDir(async (dir) => runPython(python.found!, script, [dir]));
  * ```
  */

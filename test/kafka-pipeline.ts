@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * const platform = await startKafkaPlatform(dir);
- * if (typeof platform === 'string') return t.skip(platform);
+ * if (typeof platform === 'string') return missingService(t, platform); // test/skips.ts
  * await runCliOk(['simulate', ...WORLD, '--data-dir', data], platform.env);
  * await platform.stop();
  * ```

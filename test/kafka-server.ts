@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * const started = await startKafkaServer({ topics: [{ name: 'orders', partitions: 3 }] });
- * if (typeof started === 'string') return t.skip(started);
+ * if (typeof started === 'string') return missingService(t, started); // test/skips.ts
  * try {
  *   const log = new KafkaLog({ brokers: started.brokers });
  *   // ...

@@ -91,9 +91,8 @@ async function present(store: OnlineStore, view: string, keys: readonly string[]
 test('blue/green rebuild of features under live traffic: readers never fail nor see an empty view, green equals a fresh build', {
   timeout: 240_000,
 }, async (t) => {
-  const answered = await testRedis();
-  if (typeof answered === 'string') t.diagnostic(`Redis part skipped: ${answered}`);
-  const redis: TestRedis | undefined = typeof answered === 'string' ? undefined : answered;
+  // Without Redis the test is marked skipped (failed under CI=true) and checks the rest.
+  const redis: TestRedis | undefined = await testRedis(t);
   await withScratchLog('recstream-features-blue-green-', async ({ dir, log, serde }) => {
     const cleanup: (() => Promise<void>)[] = [];
     try {

@@ -25,11 +25,8 @@ const OPTIONS: FeaturesOptions = {
 test('the features views in Redis equal the stores in-process, and an opted-out user has no key left in Redis', {
   timeout: 120_000,
 }, async (t) => {
-  const redis = await testRedis();
-  if (typeof redis === 'string') {
-    t.skip(redis);
-    return;
-  }
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
   try {
     await withScratchLog('recstream-online-views-', async ({ dir, log, serde }) => {
       const world = simulatedWorld({

@@ -11,11 +11,8 @@ import { writeInteractions } from '../../test/platform.js';
 const ENV = { RECSTREAM_LOG_FSYNC: 'never', RECSTREAM_COMMIT_INTERVAL_MS: '20' };
 
 test('materialize --once fills Redis; online get answers the same from Redis and from the stores on disk', async (t) => {
-  const redis = await testRedis();
-  if (typeof redis === 'string') {
-    t.skip(redis);
-    return;
-  }
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
   const dataDir = await mkdtemp(join(tmpdir(), 'recstream-materialize-cli-'));
   const withRedis = { ...ENV, RECSTREAM_REDIS_URL: redis.url, RECSTREAM_REDIS_KEY_PREFIX: redis.prefix };
   try {

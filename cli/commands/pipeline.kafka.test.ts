@@ -27,6 +27,7 @@ import {
   singleInstanceDigests,
   startKafkaPlatform,
 } from '../../test/kafka-pipeline.js';
+import { missingService } from '../../test/skips.js';
 
 /**
  * `recstream materialize --once` of `data` into `redis`'s prefix, then what
@@ -88,17 +89,17 @@ async function checkWireFormat(platform: KafkaPlatform): Promise<void> {
 test('the same simulation processed on Kafka and on the embedded log leaves identical stores', {
   timeout: 300_000,
 }, async (t) => {
-  const onKafkaRedis = await testRedis();
-  if (typeof onKafkaRedis === 'string') return t.skip(onKafkaRedis);
-  const embeddedRedis = await testRedis();
-  if (typeof embeddedRedis === 'string') {
+  const onKafkaRedis = await testRedis(t);
+  if (onKafkaRedis === undefined) return;
+  const embeddedRedis = await testRedis(t);
+  if (embeddedRedis === undefined) {
     await onKafkaRedis.cleanup();
-    return t.skip(embeddedRedis);
+    return;
   }
   const dir = await mkdtemp(join(tmpdir(), 'recstream-kafka-pipeline-'));
   try {
     const platform = await startKafkaPlatform(dir);
-    if (typeof platform === 'string') return t.skip(platform);
+    if (typeof platform === 'string') return missingService(t, platform);
     try {
       assert.ok(
         platform.topics.some(

@@ -24,6 +24,7 @@ import {
   singleInstanceDigests,
   startKafkaPlatform,
 } from '../../test/kafka-pipeline.js';
+import { missingService } from '../../test/skips.js';
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -70,7 +71,7 @@ test('two --instance processes, one killed and restarted on an empty disk, leave
   const dir = await mkdtemp(join(tmpdir(), 'recstream-instances-'));
   try {
     const platform = await startKafkaPlatform(dir);
-    if (typeof platform === 'string') return t.skip(platform);
+    if (typeof platform === 'string') return missingService(t, platform);
     const env = { ...platform.env, ...PIPELINE_SETTINGS };
     const [a, b, fresh] = [join(dir, 'a'), join(dir, 'b'), join(dir, 'fresh')];
     const log = new KafkaLog({ brokers: platform.brokers, logger: silentLogger(), idempotent: false });

@@ -28,6 +28,7 @@ import {
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { finished, runCliOk, startCli } from '../../test/cli.js';
 import { startKafkaPlatform } from '../../test/kafka-pipeline.js';
+import { missingService } from '../../test/skips.js';
 
 /**
  * A world whose label join closes examples (the default lateness) and whose
@@ -107,13 +108,13 @@ async function recommendationsOf(url: string, user: string): Promise<Recommendat
 test('on Kafka: train reads snapshots and publishes a model, index publishes an index, serve answers with both', {
   timeout: 300_000,
 }, async (t) => {
-  const redis = await testRedis();
-  if (typeof redis === 'string') return t.skip(redis);
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
   const dir = await mkdtemp(join(tmpdir(), 'recstream-kafka-serving-'));
   const data = join(dir, 'data');
   try {
     const platform = await startKafkaPlatform(dir);
-    if (typeof platform === 'string') return t.skip(platform);
+    if (typeof platform === 'string') return missingService(t, platform);
     const env = {
       ...platform.env,
       ...SETTINGS,

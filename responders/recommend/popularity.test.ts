@@ -82,8 +82,8 @@ async function world(redis: TestRedis): Promise<World> {
 }
 
 test('popularity lists rank available items by one-day popularity decayed to now; a country list is topped up from the global one', async (t) => {
-  const redis = await testRedis();
-  if (typeof redis === 'string') return t.skip(redis);
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
   const w = await world(redis);
   const lists = await PopularityLists.start({
     online: w.store,
@@ -106,8 +106,8 @@ test('popularity lists rank available items by one-day popularity decayed to now
 });
 
 test('background rebuilds pick up changed views, one at a time, and close stops one midway', async (t) => {
-  const redis = await testRedis();
-  if (typeof redis === 'string') return t.skip(redis);
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
   const w = await world(redis);
   let reading = 0;
   let mostAtOnce = 0;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { pino } from 'pino';
 import { interactionStream } from '../../bench/interaction-load.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
@@ -44,15 +44,9 @@ interface MaterializerWorld {
   ): Promise<Materializer>;
 }
 
-async function withWorld(
-  t: { skip(reason: string): void },
-  body: (world: MaterializerWorld) => Promise<void>,
-) {
-  const redis = await testRedis();
-  if (typeof redis === 'string') {
-    t.skip(redis);
-    return;
-  }
+async function withWorld(t: TestContext, body: (world: MaterializerWorld) => Promise<void>) {
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
   const dir = await mkdtemp(join(tmpdir(), 'recstream-materialize-'));
   const platform = await openPlatform(loadConfig({}, { dataDir: dir, logLevel: 'silent' }), {
     logger: silentLogger(),

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { interactionStream } from '../../bench/interaction-load.js';
 import { startKafkaServer } from '../../test/kafka-server.js';
+import { missingService } from '../../test/skips.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { KafkaLog } from '../log/kafka/kafka-log.js';
@@ -64,7 +65,7 @@ async function runOn(log: EventLog, dir: string, serde: Serde): Promise<Record<s
 
 if (typeof server === 'string') {
   test('interaction-counts gives equal stores on the embedded log and on Kafka', (t) => {
-    t.skip(server);
+    missingService(t, server);
   });
 } else {
   after(() => server.stop());

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { missingService } from '../../../test/skips.js';
 import { CorruptDataError, StorageError } from '../../errors.js';
 import type { LogRecord } from '../log.js';
 import { partitionForKey } from '../partitioner.js';
@@ -272,7 +273,8 @@ describe('EmbeddedLog exclusivity and storage errors', () => {
           () => true,
         ));
       if (!chmodBlocks && !sysfsBlocks) {
-        t.skip(
+        missingService(
+          t,
           'no way to make a directory unwritable for this user (root, and /sys accepts directories); the /dev/full test covers failed writes',
         );
         return;
@@ -292,7 +294,7 @@ describe('EmbeddedLog exclusivity and storage errors', () => {
 
   test('a full disk fails the append with a StorageError and the partition refuses appends until reopened', async (t) => {
     if (!existsSync('/dev/full')) {
-      t.skip('/dev/full is not available to simulate a full disk');
+      missingService(t, '/dev/full is not available to simulate a full disk');
       return;
     }
     const { dir, cleanup } = await scratchDir();

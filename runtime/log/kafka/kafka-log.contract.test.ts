@@ -6,6 +6,7 @@
  */
 import { after, test } from 'node:test';
 import { startKafkaServer } from '../../../test/kafka-server.js';
+import { declaredLimitReason, missingService } from '../../../test/skips.js';
 import { CONTRACT_TOPICS, runLogContract } from '../log.contract.js';
 import { KafkaLog } from './kafka-log.js';
 import type { KafkaLogLogger } from './logging.js';
@@ -18,7 +19,7 @@ const started = await startKafkaServer({
 
 if (typeof started === 'string') {
   test('EventLog contract: kafka (go-mokapi)', (t) => {
-    t.skip(started);
+    missingService(t, started);
   });
 } else {
   after(() => started.stop());
@@ -38,11 +39,10 @@ if (typeof started === 'string') {
       cleanup: () => log.close(),
       capabilities: {
         unsupported: {
-          timestampLookup:
-            'go-mokapi answers ListOffsets only for earliest/latest; a timestamp gets UNKNOWN_SERVER_ERROR',
-          emptyValues: 'go-mokapi returns a zero-length value as null',
-          deleteTopics:
-            'go-mokapi has no DeleteTopics API (key 20): kafkajs fails with KafkaJSServerDoesNotSupportApiKey',
+          compaction: declaredLimitReason('compaction'),
+          timestampLookup: declaredLimitReason('timestampLookup'),
+          emptyValues: declaredLimitReason('emptyValues'),
+          deleteTopics: declaredLimitReason('deleteTopics'),
         },
       },
     };

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { MOKAPI_MAX_REQUEST_BYTES, startKafkaServer } from '../../../test/kafka-server.js';
+import { missingService } from '../../../test/skips.js';
 import {
   BrokerError,
   ConnectionError,
@@ -147,7 +148,7 @@ const started = await startKafkaServer({ topics: Object.values(TOPICS) });
 
 if (typeof started === 'string') {
   test('KafkaLog on go-mokapi', (t) => {
-    t.skip(started);
+    missingService(t, started);
   });
 } else {
   after(() => started.stop());

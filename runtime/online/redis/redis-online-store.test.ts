@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { ConnectionError, OnlineStoreError } from '../../errors.js';
 import { hashUserId, silentLogger } from '../../observability/logger.js';
 import { jsonCodec } from '../../state/codecs/json-codec.js';
@@ -9,7 +9,7 @@ import { Materializer } from '../materializer.js';
 import { type OnlineStoreFixture, runOnlineStoreContract } from '../online-store.contract.js';
 import { ViewRegistry } from '../views.js';
 import { RedisKeys } from './keys.js';
-import { cuttableLink, type TestRedis, testRedis } from './redis.fixture.js';
+import { connectTestRedis, cuttableLink, type TestRedis, testRedis } from './redis.fixture.js';
 import { RedisOnlineStore } from './redis-online-store.js';
 
 const views = new ViewRegistry(CONTRACT_VIEWS);
@@ -26,7 +26,7 @@ async function openStore(redis: TestRedis, dropGraceMs = 100): Promise<RedisOnli
 
 /** The contract fixture: feature stores → changelogs → the materializer → Redis. */
 async function openRedisFixture(): Promise<OnlineStoreFixture | string> {
-  const redis = await testRedis();
+  const redis = await connectTestRedis();
   if (typeof redis === 'string') return redis;
   const source = await FeatureSource.open();
   const store = await openStore(redis);
@@ -79,13 +79,10 @@ runOnlineStoreContract('redis', openRedisFixture);
 /** Runs `body` with a store on a fresh prefix, or skips with the reason Redis is unusable. */
 function withRedis(
   body: (redis: TestRedis, store: RedisOnlineStore) => Promise<void>,
-): (t: { skip(reason: string): void }) => Promise<void> {
+): (t: TestContext) => Promise<void> {
   return async (t) => {
-    const redis = await testRedis();
-    if (typeof redis === 'string') {
-      t.skip(redis);
-      return;
-    }
+    const redis = await testRedis(t);
+    if (redis === undefined) return;
     const store = await openStore(redis);
     try {
       await body(redis, store);
@@ -281,11 +278,8 @@ describe('Redis online store', () => {
   });
 
   test('a lost connection fails calls at once with ConnectionError; they work again once it is back', async (t) => {
-    const redis = await testRedis();
-    if (typeof redis === 'string') {
-      t.skip(redis);
-      return;
-    }
+    const redis = await testRedis(t);
+    if (redis === undefined) return;
     const link = await cuttableLink(redis.url);
     const store = await RedisOnlineStore.open({
       url: link.url,

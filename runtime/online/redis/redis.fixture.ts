@@ -2,20 +2,23 @@
  * Redis for the online-store tests: the real server on loopback
  * (RECSTREAM_TEST_REDIS_URL, default redis://127.0.0.1:6379), a key prefix
  * unique to each test so parallel runs never meet, and a cleanup that
- * deletes every key under it. When no server answers, the tests are skipped
- * with the reason printed, never faked.
+ * deletes every key under it. When no server answers, the test is skipped
+ * with the reason printed, or fails under `CI=true` (test/skips.ts), never
+ * faked.
  *
  * @example
  * ```ts
- * const redis = await testRedis();
- * if (typeof redis === 'string') return t.skip(redis);
+ * const redis = await testRedis(t);
+ * if (redis === undefined) return;
  * const store = await RedisOnlineStore.open({ url: redis.url, keyPrefix: redis.prefix, views, logger });
  * await redis.cleanup();
  * ```
  */
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
+import { missingService } from '../../../test/skips.js';
 
 export const TEST_REDIS_URL = process.env.RECSTREAM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -79,8 +82,19 @@ export async function cuttableLink(targetUrl: string = TEST_REDIS_URL): Promise<
   };
 }
 
+/**
+ * A connected client and a fresh prefix; undefined when no server answers,
+ * the test then skipped (or, under `CI=true`, failed by a thrown error).
+ */
+export async function testRedis(t: TestContext): Promise<TestRedis | undefined> {
+  const redis = await connectTestRedis();
+  if (typeof redis !== 'string') return redis;
+  missingService(t, redis);
+  return undefined;
+}
+
 /** A connected client and a fresh prefix, or why Redis cannot be used here. */
-export async function testRedis(): Promise<TestRedis | string> {
+export async function connectTestRedis(): Promise<TestRedis | string> {
   const client = new Redis(TEST_REDIS_URL, {
     lazyConnect: true,
     enableOfflineQueue: false,
