@@ -6,7 +6,7 @@
 # imports torch is there already, then the npm packages, which also builds
 # the TypeScript (npm's `prepare`). With --tests (the README's test command,
 # .ci/run) also what only the tests use: Chromium for the operator console's
-# browser test, promtool and docker-compose for the deploy files' tests.
+# browser test, promtool, docker-compose and kubectl for the deploy files' tests.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +71,10 @@ if [ "$tests" -eq 1 ]; then
   if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
     echo "setup: installing docker-compose (validates docker-compose.yml in the tests)"
     apt_install --no-install-recommends docker-compose
+  fi
+  if ! command -v kubectl >/dev/null; then
+    echo "setup: installing kubernetes-client (kubectl kustomize builds deploy/k8s in the tests)"
+    apt_install --no-install-recommends kubernetes-client
   fi
 fi
 
