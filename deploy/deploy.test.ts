@@ -4,9 +4,11 @@
  * deploy/k8s/, the Dockerfile, the Prometheus configuration and alert rules
  * (`promtool check` and `promtool test rules`) and the Grafana dashboard.
  *
- * Needs `promtool` (Debian's `prometheus`) and `docker-compose` (Debian's
- * `docker-compose`); scripts/setup.sh --tests installs both. Without them the tests
- * fail and say so.
+ * Needs `promtool` (Debian's `prometheus`), `docker-compose` (Debian's
+ * `docker-compose`) and `kubectl` (Debian's `kubernetes-client`);
+ * scripts/setup.sh --tests installs them. Without promtool or docker-compose the
+ * tests fail and say so; without kubectl the kustomize test is skipped, or fails
+ * under CI=true.
  */
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
@@ -25,14 +27,22 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_SCHEMA, loadConfig } from '../runtime/config.js';
+import { missingService } from '../test/skips.js';
+import {
+  COMPOSE_TEST_SECRETS,
+  composeEnv,
+  type Doc,
+  interpolate,
+  K8S_TEST_SECRETS,
+  k8sContainerEnv,
+  MissingVariableError,
+  readCompose,
+} from './shipped-env.js';
 
 // dist/deploy/deploy.test.js → the repository root.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const at = (...parts: string[]) => join(ROOT, ...parts);
 const read = (...parts: string[]) => readFileSync(at(...parts), 'utf8');
-
-// biome-ignore lint/suspicious/noExplicitAny: parsed YAML and JSON are walked field by field.
-type Doc = any;
 
 const KNOWN_ENV = new Set<string>(Object.values(CONFIG_SCHEMA).map((s) => s.env));
 const VERSION = (JSON.parse(read('package.json')) as { version: string }).version;
@@ -94,12 +104,13 @@ function assertRecstreamImage(image: string, where: string): void {
 // ---------------------------------------------------------------------------
 // Configuration variables
 
+/** RECSTREAM_* and OTEL_* variables must be ones the code reads. */
 function assertKnownEnv(name: string, where: string): void {
-  if (name.startsWith('RECSTREAM_'))
+  if (name.startsWith('RECSTREAM_') || name.startsWith('OTEL_'))
     assert.ok(KNOWN_ENV.has(name), `${where}: ${name} is not a setting of runtime/config.ts (CONFIG_SCHEMA)`);
 }
 
-/** Each RECSTREAM_* value is one loadConfig accepts (e.g. RECSTREAM_DEVICE=cuda, RECSTREAM_PARTITIONS=4). */
+/** Each RECSTREAM_* / OTEL_* value is one loadConfig accepts (e.g. RECSTREAM_DEVICE=cuda, RECSTREAM_PARTITIONS=4). */
 function assertValidConfig(env: Record<string, string>, where: string): void {
   for (const name of Object.keys(env)) assertKnownEnv(name, where);
   assert.doesNotThrow(() => loadConfig(env), `${where}: the configuration does not load`);
@@ -240,19 +251,10 @@ function assertExprMetrics(expr: string, where: string): string[] {
 // docker-compose.yml
 
 const COMPOSE_TEXT = read('docker-compose.yml');
-const COMPOSE: Doc = parse(COMPOSE_TEXT, { merge: true });
+// As docker-compose reads it once .env holds the secrets .env.example lists (stand-ins here).
+const COMPOSE: Doc = readCompose();
 const SERVICES: Record<string, Doc> = COMPOSE.services;
-
-function envOf(service: Doc): Record<string, string | null> {
-  const env = service.environment ?? {};
-  if (Array.isArray(env))
-    return Object.fromEntries(
-      env.map((e: string) =>
-        e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, null],
-      ),
-    );
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? null : String(v)]));
-}
+const envOf = composeEnv;
 
 function definedEnv(env: Record<string, string | null>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== null));
@@ -306,18 +308,120 @@ function healthcheckText(service: Doc): string {
 }
 
 describe('docker-compose.yml', () => {
-  test('docker-compose config -q accepts it', () => {
-    let result = spawnSync('docker-compose', ['config', '-q'], { cwd: ROOT, encoding: 'utf8' });
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      // Docker's Compose v2 plugin does the same job.
-      const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-      if (plugin.status !== 0)
-        assert.fail(
-          "docker-compose is not installed, so docker-compose.yml cannot be validated: apt-get install -y docker-compose (Debian's docker-compose package; scripts/setup.sh --tests installs it)",
-        );
-      result = spawnSync('docker', ['compose', 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
+  /** `docker-compose config -q` (or Docker's Compose v2 plugin) with the secrets given, or none. */
+  function composeConfig(secrets: Record<string, string>): SpawnSyncReturns<string> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...secrets };
+    for (const name of Object.keys(COMPOSE_TEST_SECRETS)) if (!(name in secrets)) delete env[name];
+    // An empty project directory for .env: the developer's own .env must not fill the secrets in.
+    const options = { cwd: ROOT, encoding: 'utf8' as const, env };
+    const file = [
+      '--project-directory',
+      mkdtempSync(join(tmpdir(), 'recstream-compose-')),
+      '-f',
+      at('docker-compose.yml'),
+    ];
+    const result = spawnSync('docker-compose', [...file, 'config', '-q'], options);
+    if ((result.error as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') return result;
+    const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+    if (plugin.status !== 0)
+      assert.fail(
+        "docker-compose is not installed, so docker-compose.yml cannot be validated: apt-get install -y docker-compose (Debian's docker-compose package; scripts/setup.sh --tests installs it)",
+      );
+    return spawnSync('docker', ['compose', ...file, 'config', '-q'], options);
+  }
+
+  test('docker-compose config -q accepts it once the secrets are set', () => {
+    assertOk(composeConfig({ ...COMPOSE_TEST_SECRETS }), 'docker-compose config -q');
+  });
+
+  test('docker-compose refuses to start while a secret of .env.example is unset, naming it', () => {
+    const example = read('.env.example');
+    for (const name of Object.keys(COMPOSE_TEST_SECRETS)) {
+      assert.match(example, new RegExp(`^${name}=$`, 'm'), `.env.example lists ${name}, empty`);
+      const { [name]: _, ...others } = COMPOSE_TEST_SECRETS;
+      const result = composeConfig(others);
+      assert.notEqual(result.status, 0, `docker-compose config without ${name}`);
+      assert.match(result.stderr, new RegExp(`set ${name}`), `the refusal names ${name}`);
+      assert.throws(
+        () => interpolate(COMPOSE_TEXT, { ...others, [name]: '' }),
+        (e: unknown) => e instanceof MissingVariableError && e.variable === name,
+      );
     }
-    assertOk(result, 'docker-compose config -q');
+    for (const m of COMPOSE_TEXT.matchAll(/\$\{([A-Z_]+)[:?}]/g))
+      assert.ok(
+        m[1]! in COMPOSE_TEST_SECRETS,
+        `docker-compose.yml reads \${${m[1]}}, which .env.example does not list`,
+      );
+    const ignored = (file: string) =>
+      read(file)
+        .split('\n')
+        .map((l) => l.trim());
+    assert.ok(ignored('.gitignore').includes('.env'), '.gitignore keeps .env out of git');
+    assert.ok(ignored('.dockerignore').includes('.env'), '.dockerignore keeps .env out of the image');
+  });
+
+  test('every published port is bound to 127.0.0.1', () => {
+    for (const [name, service] of Object.entries(SERVICES))
+      for (const port of (service.ports ?? []) as (string | Doc)[]) {
+        const hostIp =
+          typeof port === 'string' ? port.split(':').length === 3 && port.split(':')[0] : port.host_ip;
+        assert.equal(
+          hostIp,
+          '127.0.0.1',
+          `service ${name}: port ${JSON.stringify(port)} is published on every interface`,
+        );
+      }
+  });
+
+  test("Kafka's PLAINTEXT listener stays inside the compose network; only the loopback HOST listener is published", () => {
+    const kafka = envOf(SERVICES.kafka);
+    const listeners = new Map(
+      kafka.KAFKA_LISTENERS!.split(',').map((l) => [l.split('://')[0], Number(l.split(':').pop())]),
+    );
+    const published = (SERVICES.kafka.ports as string[]).map((p) => Number(p.split(':')[2]));
+    assert.ok(!published.includes(listeners.get('PLAINTEXT')!), 'PLAINTEXT is not published');
+    assert.ok(!published.includes(listeners.get('CONTROLLER')!), 'CONTROLLER is not published');
+    assert.deepEqual(published, [listeners.get('HOST')]);
+    assert.match(kafka.KAFKA_ADVERTISED_LISTENERS!, /HOST:\/\/localhost:/);
+  });
+
+  test('Redis requires the password recstream connects with', () => {
+    const redis = SERVICES.redis;
+    const command: string[] = redis.command;
+    const password = command[command.indexOf('--requirepass') + 1];
+    assert.ok(command.includes('--requirepass') && password, 'redis-server runs with --requirepass');
+    assert.equal(password, COMPOSE_TEST_SECRETS.REDIS_PASSWORD, 'the password comes from REDIS_PASSWORD');
+    assert.equal(envOf(redis).REDISCLI_AUTH, password, 'the health check authenticates');
+    for (const [name, service] of Object.entries(SERVICES)) {
+      if (!isRecstream(service)) continue;
+      const url = new URL(loadConfig(definedEnv(envOf(service))).redisUrl!);
+      assert.equal(
+        decodeURIComponent(url.password),
+        password,
+        `service ${name}: RECSTREAM_REDIS_URL carries the password`,
+      );
+    }
+  });
+
+  test('Grafana: no anonymous access, no sign-up, an admin password from GRAFANA_ADMIN_PASSWORD', () => {
+    const grafana = envOf(SERVICES.grafana);
+    assert.equal(grafana.GF_AUTH_ANONYMOUS_ENABLED, 'false');
+    assert.equal(grafana.GF_USERS_ALLOW_SIGN_UP, 'false');
+    assert.equal(grafana.GF_SECURITY_ADMIN_PASSWORD, COMPOSE_TEST_SECRETS.GRAFANA_ADMIN_PASSWORD);
+    assert.ok(!('GF_AUTH_ANONYMOUS_ORG_ROLE' in grafana));
+  });
+
+  test('the responders, listening beyond loopback, get the JWT secret that configures auth', () => {
+    for (const [name, service] of Object.entries(SERVICES)) {
+      if (!isRecstream(service) || service.command[1] !== 'serve') continue;
+      const config = loadConfig(definedEnv(envOf(service)));
+      assert.equal(config.httpHost, '0.0.0.0');
+      assert.equal(
+        config.jwtSecret,
+        COMPOSE_TEST_SECRETS.RECSTREAM_JWT_SECRET,
+        `service ${name}: RECSTREAM_JWT_SECRET`,
+      );
+    }
   });
 
   test('the services the platform needs are there', () => {
@@ -619,21 +723,14 @@ const containersOf = (workload: Doc): Doc[] => workload.spec.template.spec.conta
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
+/** A container's environment, its Secret keys given the stand-ins of K8S_TEST_SECRETS. */
 function containerEnv(container: Doc, where: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const from of container.envFrom ?? []) {
-    const name = from.configMapRef?.name;
-    assert.ok(
-      name && CONFIG_MAPS.has(name),
-      `${where}: envFrom ${JSON.stringify(from)} names no ConfigMap here`,
-    );
-    Object.assign(env, CONFIG_MAPS.get(name));
+  for (const e of container.env ?? []) assertKnownEnv(e.name, where);
+  try {
+    return k8sContainerEnv(container, CONFIG_MAPS);
+  } catch (error) {
+    return assert.fail(`${where}: ${(error as Error).message}`);
   }
-  for (const e of container.env ?? []) {
-    assertKnownEnv(e.name, where);
-    if (typeof e.value === 'string') env[e.name] = e.value;
-  }
-  return env;
 }
 
 /** The path and port a probe asks: httpGet, or an exec that fetches http://127.0.0.1:PORT/PATH. */
@@ -654,10 +751,11 @@ describe('deploy/k8s', () => {
   });
 
   test('kubectl kustomize builds the manifests and the CPU overlay', (t) => {
-    if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error) {
-      t.skip('kubectl is not installed: the kustomize build is not checked (the manifests are parsed above)');
-      return;
-    }
+    if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error)
+      return missingService(
+        t,
+        "kubectl is not installed, so the kustomize build is not checked: apt-get install -y kubernetes-client (Debian's package; scripts/setup.sh --tests installs it)",
+      );
     assertOk(
       spawnSync('kubectl', ['kustomize', 'deploy/k8s'], { cwd: ROOT, encoding: 'utf8' }),
       'kubectl kustomize',
@@ -670,7 +768,7 @@ describe('deploy/k8s', () => {
     const container = trainer.spec.template.spec.containers[0];
     assert.equal(container.image, `recstream:${VERSION}`);
     assert.equal(container.resources.limits['nvidia.com/gpu'], undefined);
-    assert.deepEqual(container.env, [{ name: 'RECSTREAM_DEVICE', value: 'cpu' }]);
+    assert.deepEqual(container.env[0], { name: 'RECSTREAM_DEVICE', value: 'cpu' });
   });
 
   test('the workloads are there', () => {
@@ -684,6 +782,41 @@ describe('deploy/k8s', () => {
       assert.ok(named('Deployment', name), `no Deployment ${name}`);
     assert.ok(named('HorizontalPodAutoscaler', 'recstream-responder'));
     assert.ok(named('PodDisruptionBudget', 'recstream-responder'));
+  });
+
+  test("Redis' URL and the JWT secret come from the Secret the docs create, never the ConfigMap", () => {
+    for (const [name, data] of CONFIG_MAPS)
+      for (const key of ['RECSTREAM_REDIS_URL', 'RECSTREAM_JWT_SECRET', 'RECSTREAM_API_KEYS'])
+        assert.ok(!(key in data), `ConfigMap ${name} holds ${key}, which belongs in a Secret`);
+    const kustomization = read('deploy/k8s/kustomization.yaml');
+    for (const [secret, keys] of Object.entries(K8S_TEST_SECRETS)) {
+      assert.match(
+        kustomization,
+        new RegExp(`create secret generic ${secret}\\b`),
+        `the docs create ${secret}`,
+      );
+      for (const key of Object.keys(keys))
+        assert.ok(kustomization.includes(`--from-literal=${key}=`), `the docs create ${secret}'s ${key}`);
+    }
+    const fromSecret = (c: Doc, name: string) =>
+      (c.env ?? []).find((e: Doc) => e.name === name)?.valueFrom?.secretKeyRef;
+    for (const { file, doc } of WORKLOADS)
+      for (const c of containersOf(doc)) {
+        const ref = fromSecret(c, 'RECSTREAM_REDIS_URL');
+        assert.ok(
+          ref && ref.optional !== true,
+          `${file} ${c.name}: RECSTREAM_REDIS_URL from a required Secret key`,
+        );
+        const url = new URL(loadConfig(containerEnv(c, `${file} ${c.name}`)).redisUrl!);
+        assert.ok(url.password, `${file} ${c.name}: the Redis URL carries a password`);
+      }
+    const responder = containersOf(named('Deployment', 'recstream-responder'))[0];
+    const jwt = fromSecret(responder, 'RECSTREAM_JWT_SECRET');
+    assert.ok(
+      jwt && jwt.optional !== true,
+      'the responders, on 0.0.0.0, need the JWT secret that configures auth',
+    );
+    assert.ok(loadConfig(containerEnv(responder, 'responder')).jwtSecret);
   });
 
   test('every image is pinned to the recstream version', () => {
@@ -917,7 +1050,8 @@ describe('deploy/prometheus', () => {
         `no alert rule about ${concern}`,
       );
     const p99 = ALERTS.find((r) => CONCERNS[2]!.test(r.expr));
-    assert.match(p99.expr, /> 0\.010?\b/, 'the p99 objective is 10 ms');
+    // docs/runbooks.md#serving-latency: twice the slowest p99 the serve benchmark measured, at a bucket boundary.
+    assert.match(p99.expr, /> 0\.1\b/, 'the p99 objective is 100 ms');
   });
 
   test('every metric a rule names is one the code defines, with labels and values it writes', () => {
