@@ -76,7 +76,10 @@ test("OpenTelemetry's standard endpoint variables turn tracing on; RECSTREAM_OTL
     }),
     'http://recstream:4318/v1/traces',
   );
-  assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
+  assert.throws(
+    () => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector' }),
+    /OTEL_EXPORTER_OTLP_ENDPOINT/,
+  );
   assert.equal(loadConfig({}).otelServiceName, 'recstream');
   assert.equal(loadConfig({ OTEL_SERVICE_NAME: 'recs-eu' }).otelServiceName, 'recs-eu');
 });
