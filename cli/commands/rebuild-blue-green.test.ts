@@ -109,9 +109,9 @@ async function appendInteraction(dataDir: string, userId: string, eventId: strin
 test('rebuild --blue-green alone: progress, pointer flipped, old state gone, same stores; Redis follows', {
   timeout: 180_000,
 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'recstream-bg-alone-'));
   // Without Redis the test is marked skipped (failed under CI=true) and checks the rest.
   const redis = await testRedis(t);
+  const root = await mkdtemp(join(tmpdir(), 'recstream-bg-alone-'));
   const redisEnv: Record<string, string> =
     redis === undefined ? {} : { RECSTREAM_REDIS_URL: redis.url, RECSTREAM_REDIS_KEY_PREFIX: redis.prefix };
   let usersInRedis = 0;
