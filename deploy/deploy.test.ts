@@ -19,6 +19,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -313,21 +314,21 @@ describe('docker-compose.yml', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...secrets };
     for (const name of Object.keys(COMPOSE_TEST_SECRETS)) if (!(name in secrets)) delete env[name];
     // An empty project directory for .env: the developer's own .env must not fill the secrets in.
+    const project = mkdtempSync(join(tmpdir(), 'recstream-compose-'));
     const options = { cwd: ROOT, encoding: 'utf8' as const, env };
-    const file = [
-      '--project-directory',
-      mkdtempSync(join(tmpdir(), 'recstream-compose-')),
-      '-f',
-      at('docker-compose.yml'),
-    ];
-    const result = spawnSync('docker-compose', [...file, 'config', '-q'], options);
-    if ((result.error as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') return result;
-    const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-    if (plugin.status !== 0)
-      assert.fail(
-        "docker-compose is not installed, so docker-compose.yml cannot be validated: apt-get install -y docker-compose (Debian's docker-compose package; scripts/setup.sh --tests installs it)",
-      );
-    return spawnSync('docker', ['compose', ...file, 'config', '-q'], options);
+    const file = ['--project-directory', project, '-f', at('docker-compose.yml')];
+    try {
+      const result = spawnSync('docker-compose', [...file, 'config', '-q'], options);
+      if ((result.error as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') return result;
+      const plugin = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+      if (plugin.status !== 0)
+        assert.fail(
+          "docker-compose is not installed, so docker-compose.yml cannot be validated: apt-get install -y docker-compose (Debian's docker-compose package; scripts/setup.sh --tests installs it)",
+        );
+      return spawnSync('docker', ['compose', ...file, 'config', '-q'], options);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   }
 
   test('docker-compose config -q accepts it once the secrets are set', () => {
