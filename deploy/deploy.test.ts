@@ -1113,6 +1113,17 @@ describe('deploy/grafana/recstream.json', () => {
     );
   });
 
+  test("the p99 panels turn red at the alert's threshold", () => {
+    const rule = ALERTS.find((r) => CONCERNS[2]!.test(r.expr));
+    const threshold = Number(/> (0\.\d+)\b/.exec(rule.expr)?.[1]);
+    const p99Panels = PANELS.filter((p) => p.targets.some((t: Doc) => CONCERNS[2]!.test(String(t.expr))));
+    assert.ok(p99Panels.length > 0);
+    for (const panel of p99Panels) {
+      const red = panel.fieldConfig.defaults.thresholds.steps.find((s: Doc) => s.color === 'red');
+      assert.equal(red?.value, threshold, `panel ${panel.title}: red from ${threshold} s, as the alert`);
+    }
+  });
+
   test('every metric a panel names is one the code defines, with labels and values it writes', () => {
     for (const panel of PANELS)
       for (const t of panel.targets) assertExprMetrics(String(t.expr), `panel ${panel.title}`);
