@@ -970,9 +970,9 @@ describe('Dockerfile and deploy files', () => {
     assert.ok(stages.has('cuda'), 'a cuda target for the GPU trainer');
   });
 
-  test('every RECSTREAM_* variable named in a deploy file is a known setting', () => {
-    for (const file of [at('docker-compose.yml'), at('Dockerfile'), ...deployFiles()])
-      for (const m of readFileSync(file, 'utf8').matchAll(/\bRECSTREAM_[A-Z0-9_]+/g))
+  test('every RECSTREAM_* and OTEL_* variable named in a deploy file is a known setting', () => {
+    for (const file of [at('docker-compose.yml'), at('Dockerfile'), at('.env.example'), ...deployFiles()])
+      for (const m of readFileSync(file, 'utf8').matchAll(/\b(?:RECSTREAM|OTEL)_[A-Z0-9_]+/g))
         assertKnownEnv(m[0], file.slice(ROOT.length));
   });
 });
