@@ -21,7 +21,8 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import { OnlineStoreError, OnlineStoreUnavailableError } from '../../errors.js';
-import { hashUserId, type Logger } from '../../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
+import { hashUserId } from '../../observability/user-hash.js';
 import { sleep } from '../../retry.js';
 import { assembleBundle, planBundle } from '../bundle-plan.js';
 import type {
