@@ -35,6 +35,16 @@
  * The commit protocol lives in `task-state.ts`; it drives a store through
  * `beginFlush` → `flushWrites` → `completeFlush` (or `abortFlush`).
  *
+ * A record that fails is dead-lettered and its outputs dropped; its writes
+ * must go too, or state would hold the effects of a record that, downstream,
+ * never happened. So every write also notes what the key held before the
+ * record began (`beginRecord`), and `rollbackRecord` puts that back: the
+ * pending write it replaced, or nothing, the key's clean cache entry then
+ * dropped too, in case the processor changed that object in place before
+ * putting it. (A value changed in place and never put, or a pending value
+ * changed in place, is beyond what a store can see: treat them as immutable,
+ * as above.)
+ *
  * @example
  * ```ts
  * const counts = new CachedStore('counts', engine, numberCodec, 10_000, 0);
@@ -45,12 +55,14 @@ import { StateStoreError } from '../errors.js';
 import { MARKER_KEY } from './changelog/marker.js';
 import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
 import { setRecent } from './recency.js';
-import type { KeyRange, KeyValueStore, StoreEngine, ValueCodec } from './store.js';
+import type { KeyRange, KeyValueStore, RecordJournal, StoreEngine, ValueCodec } from './store.js';
 
 /** A pending delete in the dirty map. */
 export const TOMBSTONE: unique symbol = Symbol('recstream.state.tombstone');
 /** A cached "the engine has no such key". */
 const ABSENT: unique symbol = Symbol('recstream.state.absent');
+/** In a record's journal: the key had no pending write when the record began. */
+const NOT_PENDING: unique symbol = Symbol('recstream.state.not-pending');
 
 type Pending<V> = V | typeof TOMBSTONE;
 type Cached<V> = V | typeof ABSENT;
@@ -71,11 +83,13 @@ export const DEFAULT_CACHE_ENTRIES = 100_000;
 /** A key index larger than this is dropped (its memory would outweigh the reads it saves). */
 export const KEY_INDEX_LIMIT = 250_000;
 
-export class CachedStore<V> implements KeyValueStore<V> {
+export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   readonly name: string;
   readonly prefix: Buffer;
   readonly prefixEnd: Buffer;
   private dirty = new Map<string, Pending<V>>();
+  /** Per key written by the record being processed, its pending write before the record's first write to it. */
+  private readonly journal = new Map<string, Pending<V> | typeof NOT_PENDING>();
   private flushing: Map<string, Pending<V>> | null = null;
   private readonly cache = new Map<string, Cached<V>>();
   /** Committed bytes `readCommitted` read, by key, until a commit writes the key again. */
@@ -118,13 +132,33 @@ export class CachedStore<V> implements KeyValueStore<V> {
     if (value === undefined)
       throw new StateStoreError(`store ${this.name}: put of undefined; use delete(key) to remove a key`);
     this.checkKey(key);
+    this.note(key);
     this.dirty.set(key, value);
   }
 
   delete(key: string): void {
     if (this.closed) throw this.closedError();
     this.checkKey(key);
+    this.note(key);
     this.dirty.set(key, TOMBSTONE);
+  }
+
+  /** A record starts: writes from here on can be taken back by `rollbackRecord`. Call between commits' `beginFlush`es, not across one. */
+  beginRecord(): void {
+    if (this.journal.size > 0) this.journal.clear();
+  }
+
+  /** The record failed: every key it wrote gets back what it held when the record began. */
+  rollbackRecord(): void {
+    for (const [key, before] of this.journal) {
+      if (before === NOT_PENDING) {
+        this.dirty.delete(key);
+        this.cache.delete(key);
+      } else {
+        this.dirty.set(key, before);
+      }
+    }
+    this.journal.clear();
   }
 
   async *range(range: KeyRange = {}): AsyncGenerator<[string, V]> {
@@ -286,6 +320,9 @@ export class CachedStore<V> implements KeyValueStore<V> {
     // A failed commit may still have reached the engine: its keys are read again.
     this.generation++;
     this.forgetCommitted(flushed);
+    // A record in progress that wrote a key the commit held: what the key held before it is the commit's write again.
+    for (const [key, before] of this.journal)
+      if (before === NOT_PENDING && flushed.has(key)) this.journal.set(key, flushed.get(key)!);
     for (const [key, value] of this.dirty) flushed.set(key, value);
     this.dirty = flushed;
   }
@@ -329,6 +366,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
   /** Forgets every pending write and cached value (after a wipe); the committed count becomes `count`. */
   reset(count: number): void {
     this.dirty = new Map();
+    this.journal.clear();
     this.flushing = null;
     this.cache.clear();
     this.committed.clear();
@@ -340,6 +378,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
   close(): void {
     this.closed = true;
     this.dirty = new Map();
+    this.journal.clear();
     this.flushing = null;
     this.cache.clear();
     this.committed.clear();
@@ -366,6 +405,10 @@ export class CachedStore<V> implements KeyValueStore<V> {
       this.remember(key, value);
       return value;
     }
+  }
+
+  private note(key: string): void {
+    if (!this.journal.has(key)) this.journal.set(key, this.dirty.get(key) ?? NOT_PENDING);
   }
 
   private remember(key: string, value: V | undefined): void {
