@@ -61,7 +61,7 @@ import type { KeyRange, KeyValueStore, RecordJournal, StoreEngine, ValueCodec } 
 export const TOMBSTONE: unique symbol = Symbol('recstream.state.tombstone');
 /** A cached "the engine has no such key". */
 const ABSENT: unique symbol = Symbol('recstream.state.absent');
-/** In a record's journal: the key had no pending write when the record began. */
+/** In a record's journal: the key had no pending write before the write journaled. */
 const NOT_PENDING: unique symbol = Symbol('recstream.state.not-pending');
 
 type Pending<V> = V | typeof TOMBSTONE;
@@ -77,6 +77,9 @@ export interface FlushWrite {
   readonly existed: boolean | undefined;
 }
 
+/** Journal slots kept from record to record; a record that wrote more gets fresh arrays after it. */
+const JOURNAL_KEPT = 1024;
+
 /** Default number of clean values a store keeps decoded in memory. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
 
@@ -88,8 +91,15 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   readonly prefix: Buffer;
   readonly prefixEnd: Buffer;
   private dirty = new Map<string, Pending<V>>();
-  /** Per key written by the record being processed, its pending write before the record's first write to it. */
-  private readonly journal = new Map<string, Pending<V> | typeof NOT_PENDING>();
+  /**
+   * The record in progress's writes, in order: each key and its pending
+   * write just before. Parallel arrays reused from record to record, since
+   * a Map cleared per record cost more than the writes it journaled.
+   */
+  private journalKeys: string[] = [];
+  private journalBefore: (Pending<V> | typeof NOT_PENDING)[] = [];
+  private journalLength = 0;
+  private recording = false;
   private flushing: Map<string, Pending<V>> | null = null;
   private readonly cache = new Map<string, Cached<V>>();
   /** Committed bytes `readCommitted` read, by key, until a commit writes the key again. */
@@ -143,14 +153,32 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
     this.dirty.set(key, TOMBSTONE);
   }
 
-  /** A record starts: writes from here on can be taken back by `rollbackRecord`. Call between commits' `beginFlush`es, not across one. */
+  /**
+   * A record starts: its writes can be taken back by `rollbackRecord` until
+   * `endRecord`. A commit's `beginFlush` must not fall inside a record.
+   */
   beginRecord(): void {
-    if (this.journal.size > 0) this.journal.clear();
+    this.journalLength = 0;
+    this.recording = true;
+  }
+
+  /** The record succeeded: its writes stand. */
+  endRecord(): void {
+    this.recording = false;
+    // A record that wrote many keys would otherwise keep their earlier values alive until it is outdone.
+    if (this.journalLength > JOURNAL_KEPT) {
+      this.journalKeys = [];
+      this.journalBefore = [];
+    }
+    this.journalLength = 0;
   }
 
   /** The record failed: every key it wrote gets back what it held when the record began. */
   rollbackRecord(): void {
-    for (const [key, before] of this.journal) {
+    // Latest first, so a key written twice ends with what it held before the first write.
+    for (let i = this.journalLength - 1; i >= 0; i--) {
+      const key = this.journalKeys[i]!;
+      const before = this.journalBefore[i]!;
       if (before === NOT_PENDING) {
         this.dirty.delete(key);
         this.cache.delete(key);
@@ -158,7 +186,7 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
         this.dirty.set(key, before);
       }
     }
-    this.journal.clear();
+    this.endRecord();
   }
 
   async *range(range: KeyRange = {}): AsyncGenerator<[string, V]> {
@@ -321,8 +349,11 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
     this.generation++;
     this.forgetCommitted(flushed);
     // A record in progress that wrote a key the commit held: what the key held before it is the commit's write again.
-    for (const [key, before] of this.journal)
-      if (before === NOT_PENDING && flushed.has(key)) this.journal.set(key, flushed.get(key)!);
+    for (let i = 0; i < this.journalLength; i++) {
+      const key = this.journalKeys[i]!;
+      if (this.journalBefore[i] === NOT_PENDING && flushed.has(key))
+        this.journalBefore[i] = flushed.get(key)!;
+    }
     for (const [key, value] of this.dirty) flushed.set(key, value);
     this.dirty = flushed;
   }
@@ -366,7 +397,7 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   /** Forgets every pending write and cached value (after a wipe); the committed count becomes `count`. */
   reset(count: number): void {
     this.dirty = new Map();
-    this.journal.clear();
+    this.endRecord();
     this.flushing = null;
     this.cache.clear();
     this.committed.clear();
@@ -378,7 +409,7 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   close(): void {
     this.closed = true;
     this.dirty = new Map();
-    this.journal.clear();
+    this.endRecord();
     this.flushing = null;
     this.cache.clear();
     this.committed.clear();
@@ -408,7 +439,10 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   }
 
   private note(key: string): void {
-    if (!this.journal.has(key)) this.journal.set(key, this.dirty.get(key) ?? NOT_PENDING);
+    if (!this.recording) return;
+    const i = this.journalLength++;
+    this.journalKeys[i] = key;
+    this.journalBefore[i] = this.dirty.get(key) ?? NOT_PENDING;
   }
 
   private remember(key: string, value: V | undefined): void {

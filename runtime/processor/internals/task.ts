@@ -201,6 +201,7 @@ export class Task {
         this.currentInputHeaders = undefined;
       }
     }
+    for (const journal of this.journals) journal.endRecord();
     if (!this.punctuations.isEmpty) {
       await this.punctuations.fire('stream-time', this.time);
       await this.drain();
