@@ -17,7 +17,10 @@ const record = (topic: string, key: string): LogRecord => ({
 
 test("a message that quotes a user-keyed record's key is hashed in the dead letter and the log fields; the record stays raw", () => {
   useLogHashKey('dead-letter-test-key-0123456789abcdef');
-  const error = new ProcessingError('decoder: unexpected field in record for "user-5e1f-quoted"');
+  const error = new ProcessingError(
+    'decoder: unexpected field in record for "user-5e1f-quoted"',
+    new Error('avro: bad union in user-5e1f-quoted'),
+  );
   const interaction = record('rec.interactions', 'user-5e1f-quoted');
   const letter = deadLetterFor(interaction, error, 'interactions', 0);
   assert.equal(
@@ -31,6 +34,7 @@ test("a message that quotes a user-keyed record's key is hashed in the dead lett
   assert.equal(logged.type, 'ProcessingError');
   assert.ok(!logged.stack?.includes('user-5e1f-quoted'), logged.stack);
   assert.ok(!logged.message.includes('user-5e1f-quoted'));
+  assert.equal(logged.cause, `avro: bad union in ${describeUser('user-5e1f-quoted')}`);
 });
 
 test('on a topic keyed by item the key is left as it is', () => {

@@ -43,6 +43,8 @@ export interface FailureDescription {
   readonly code: string;
   readonly message: string;
   readonly stack: string | undefined;
+  /** The message of the error's cause (a decoder's own error), when it has one. */
+  readonly cause: string | undefined;
 }
 
 /**
@@ -58,11 +60,13 @@ export function describeFailure(record: LogRecord, error: unknown): FailureDescr
   const userId = record.key !== null && catalogueTopic(record.topic)?.key === 'user_id' ? record.key : null;
   const redact = (text: string) => (userId === null ? text : redactUserId(text, userId));
   const stack = error instanceof Error ? error.stack : undefined;
+  const cause = error instanceof Error ? error.cause : undefined;
   return {
     type: error instanceof Error ? error.name : typeof error,
     code: error instanceof RecstreamError ? error.code : 'PROCESSING_FAILED',
     message: redact(error instanceof Error ? error.message : String(error)),
     stack: stack === undefined ? undefined : redact(stack),
+    cause: cause === undefined ? undefined : redact(cause instanceof Error ? cause.message : String(cause)),
   };
 }
 
