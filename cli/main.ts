@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from '../runtime/config.js';
 import { RecstreamError } from '../runtime/errors.js';
+import { useLogHashKey } from '../runtime/observability/user-hash.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -71,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const dataDir = parsed.values['data-dir'];
   const config = loadConfig(process.env, typeof dataDir === 'string' ? { dataDir } : {});
+  // Commands that log without opening a platform (the Redis namespace commands) hash with it too.
+  useLogHashKey(config.logHashKey);
   return command.run({
     positionals: parsed.positionals,
     values: parsed.values as CommandArgs['values'],

@@ -39,6 +39,7 @@ import {
   parseInteractionType,
   parseOptionalText,
   parseTimestamp,
+  parseUserId,
   parseValue,
   type TimestampUnit,
 } from './values.js';
@@ -189,7 +190,7 @@ export function csvInteractions(
       eventId: columns.event_id
         ? parseId(label.event_id, cell(fields, 'event_id'))
         : `${options.source}:${line}`,
-      userId: parseId(label.user_id, cell(fields, 'user_id')),
+      userId: parseUserId(label.user_id, cell(fields, 'user_id')),
       itemId: parseId(label.item_id, cell(fields, 'item_id')),
       type,
       value,

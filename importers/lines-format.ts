@@ -17,7 +17,7 @@ import { DEFAULT_SYNTHETIC_START, DEFAULT_SYNTHETIC_STEP_MS, SyntheticClock } fr
 import { interaction } from './records.js';
 import { type ImportSource, parseLines, ReadCounter, sourceFile, sourceName } from './source.js';
 import { decodeUtf8 } from './text.js';
-import { BadFieldError, parseId } from './values.js';
+import { BadFieldError, parseId, parseUserId } from './values.js';
 
 export interface LinesOptions {
   /** Interaction type of every pair; default `click`. */
@@ -47,7 +47,7 @@ export async function linesSource(path: string, options: LinesOptions = {}): Pro
     records: () =>
       parseLines(counter.reader(file), file, decodeUtf8, (text, at, raw) => {
         const tokens = text.trim().split(/\s+/);
-        const userId = parseId('user_id', tokens[0]);
+        const userId = parseUserId('user_id', tokens[0]);
         if (tokens.length === 1) return { kind: 'user-seen', at, raw, userId };
         // Every id is checked before the clock moves, so a bad line takes no event time.
         const itemIds = tokens.slice(1).map((token, i) => {

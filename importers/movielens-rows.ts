@@ -12,7 +12,7 @@
  * parseItemDat('1::Toy Story (1995)::Animation|Children\'s|Comedy');
  * ```
  */
-import { BadFieldError, parseId, parseTimestamp, parseValue, quote } from './values.js';
+import { BadFieldError, parseId, parseTimestamp, parseUserId, parseValue, quote } from './values.js';
 
 export interface Rating {
   readonly userId: string;
@@ -75,7 +75,7 @@ export function rating(cells: readonly string[]): Rating {
   if (value < 0.5 || value > 5)
     throw new BadFieldError('rating', `${value} is outside the MovieLens scale 0.5-5`);
   return {
-    userId: parseId('user_id', cells[0]),
+    userId: parseUserId('user_id', cells[0]),
     itemId: parseId('item_id', cells[1]),
     rating: value,
     ts: parseTimestamp('timestamp', cells[3], 's'),
@@ -141,7 +141,7 @@ export function parseUser100k(text: string): UserRow {
     throw new BadFieldError('age', `${quote(age)} is not an age in years`);
   }
   return {
-    userId: parseId('user_id', cells[0]),
+    userId: parseUserId('user_id', cells[0]),
     ageBucket: ageBucket(Number(age)),
     country: countryOfZip(cells[4]!),
   };
@@ -169,7 +169,7 @@ export function parseUserDat(text: string): UserRow {
       `${quote(code)} is not an ML-1M age code (${Object.keys(ML1M_AGES).join(', ')})`,
     );
   }
-  return { userId: parseId('user_id', cells[0]), ageBucket: bucket, country: countryOfZip(cells[4]!) };
+  return { userId: parseUserId('user_id', cells[0]), ageBucket: bucket, country: countryOfZip(cells[4]!) };
 }
 
 /** The User schema's coarse ranges; exact ages are never stored. */

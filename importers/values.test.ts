@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeUser } from '../runtime/observability/user-hash.js';
 import { decodeMetadata, decodeUtf8 } from './text.js';
-import { BadFieldError, parseId, parseInteractionType, parseTimestamp, parseValue } from './values.js';
+import {
+  BadFieldError,
+  parseId,
+  parseInteractionType,
+  parseTimestamp,
+  parseUserId,
+  parseValue,
+} from './values.js';
 
 const refused = (fn: () => unknown, pattern: RegExp) =>
   assert.throws(fn, (e: unknown) => e instanceof BadFieldError && pattern.test(e.message));
@@ -30,6 +38,18 @@ test('ids: trimmed, never empty, no control characters, bounded length', () => {
   refused(() => parseId('user_id', ''), /^user_id: is empty/);
   refused(() => parseId('item_id', 'a\u0000b'), /^item_id: contains a control character/);
   refused(() => parseId('item_id', 'x'.repeat(513)), /513 characters long/);
+});
+
+test('a refused user id is named by its keyed hash, never as it was read', () => {
+  const broken = 'user-3d9a-secret\u0001';
+  assert.throws(
+    () => parseUserId('user_id', broken),
+    (e: unknown) =>
+      e instanceof BadFieldError &&
+      e.message === `user_id: contains a control character: ${describeUser(broken)}` &&
+      !e.message.includes('user-3d9a-secret'),
+  );
+  assert.equal(parseUserId('user_id', ' u42 '), 'u42');
 });
 
 test('values: numbers or empty; words, NaN and hex are not numbers', () => {

@@ -10,6 +10,7 @@
  * parseId('item_id', '');                          // throws BadFieldError: item_id: is empty
  * ```
  */
+import { describeUser } from '../runtime/observability/user-hash.js';
 import { INTERACTION_TYPE_SYMBOLS, type InteractionType } from '../schemas/generated/types.js';
 
 /** One field of one input line is unusable; `field` names it as the output schema does. */
@@ -37,7 +38,11 @@ export const TIMESTAMP_UNITS: readonly TimestampUnit[] = ['auto', 's', 'ms', 'is
 const SECONDS_BELOW = 1e11;
 const INTEGER = /^[+-]?\d+$/;
 
-export function parseId(field: string, raw: string | undefined): string {
+export function parseId(
+  field: string,
+  raw: string | undefined,
+  show: (id: string) => string = quote,
+): string {
   if (raw === undefined) throw new BadFieldError(field, 'is missing');
   const id = raw.trim();
   if (id.length === 0) throw new BadFieldError(field, 'is empty');
@@ -45,8 +50,13 @@ export function parseId(field: string, raw: string | undefined): string {
     throw new BadFieldError(field, `is ${id.length} characters long (max ${MAX_ID_LENGTH})`);
   // Control characters in an id are a broken file, and would make keys that print as something else.
   if (/[\u0000-\u001f\u007f]/.test(id))
-    throw new BadFieldError(field, `contains a control character: ${quote(id)}`);
+    throw new BadFieldError(field, `contains a control character: ${show(id)}`);
   return id;
+}
+
+/** A user id: as `parseId`, but a refusal names it by its keyed hash (bad-line reports are read like logs). */
+export function parseUserId(field: string, raw: string | undefined): string {
+  return parseId(field, raw, describeUser);
 }
 
 export function parseTimestamp(field: string, raw: string | undefined, unit: TimestampUnit): number {

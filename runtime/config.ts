@@ -13,6 +13,7 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { logHashKeyProblem } from './observability/user-hash.js';
 
 type Kind = 'string' | 'int' | 'float' | 'json' | 'enum' | 'url-list' | 'url';
 
@@ -451,6 +452,12 @@ export const CONFIG_SCHEMA = {
     default: 'info',
     doc: 'pino log level',
   },
+  logHashKey: {
+    env: 'RECSTREAM_LOG_HASH_KEY',
+    kind: 'string',
+    default: undefined,
+    doc: 'key of the HMAC that hashes user ids in logs and dead-letter messages: at least 32 characters, no white space (openssl rand -hex 32); set the same key on every process to correlate a user across them; unset: a random key per process',
+  },
 } as const satisfies Record<string, Setting>;
 
 type Schema = typeof CONFIG_SCHEMA;
@@ -550,6 +557,7 @@ export function loadConfig(
     }
   }
   checkKafkaSecurity(out as Config);
+  checkLogHashKey(out as Config);
   return Object.freeze(out) as Config;
 }
 
@@ -567,6 +575,13 @@ function checkKafkaSecurity(config: Config): void {
     );
   if (config.kafkaTlsCaFile !== undefined && config.kafkaTls !== 'true')
     throw new ConfigError(`${env('kafkaTlsCaFile')} is set but ${env('kafkaTls')} is not true`);
+}
+
+/** A log hash key is checked at start, not at the first hashed id. */
+function checkLogHashKey(config: Config): void {
+  if (config.logHashKey === undefined) return;
+  const problem = logHashKeyProblem(config.logHashKey);
+  if (problem !== undefined) throw new ConfigError(problem);
 }
 
 /** One line per setting, for `--help`. */

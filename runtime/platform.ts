@@ -17,6 +17,7 @@ import type { EventLog } from './log/log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Registry } from './observability/metrics.js';
 import { flushTracing, otlpTracesUrl, startTracingFromConfig } from './observability/tracing.js';
+import { useLogHashKey } from './observability/user-hash.js';
 import { openSchemaRegistry } from './registry/open.js';
 import type { SchemaRegistry } from './registry/registry.js';
 import { Serde } from './serde/serde.js';
@@ -58,6 +59,8 @@ export interface PlatformOptions {
  * ```
  */
 export async function openPlatform(config: Config, options: PlatformOptions = {}): Promise<Platform> {
+  // Before anything can log a user: the key every hashed id in this process (and its workers) uses.
+  useLogHashKey(config.logHashKey);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const readOnly = options.readOnly ?? false;
   // An OTLP endpoint configured: the SDK starts once per process, before any producer or runner is made.

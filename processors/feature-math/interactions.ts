@@ -12,6 +12,7 @@
  * ```
  */
 import { ProcessingError } from '../../runtime/errors.js';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import {
   INTERACTION_TYPE_SYMBOLS,
   type Interaction,
@@ -61,7 +62,7 @@ export const MAX_TS = 2 ** 48 - 1;
 export function checkInteraction(event: Interaction, key: string | null): void {
   if (key !== event.user_id)
     throw new ProcessingError(
-      `interaction ${event.event_id}: record key ${JSON.stringify(key)} is not its user_id ${JSON.stringify(event.user_id)} (rec.interactions is keyed by user)`,
+      `interaction ${event.event_id}: record key ${key === null ? 'null' : describeUser(key)} is not its user_id ${describeUser(event.user_id)} (rec.interactions is keyed by user)`,
     );
   if (event.event_id === '') throw new ProcessingError('interaction has an empty event_id');
   if (event.item_id === '') throw new ProcessingError(`interaction ${event.event_id}: item_id is empty`);

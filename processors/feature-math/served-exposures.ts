@@ -16,6 +16,7 @@
  * ```
  */
 import { ProcessingError } from '../../runtime/errors.js';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { Interaction, ServedPosition, ServedRecommendations } from '../../schemas/generated/types.js';
 import { MAX_TS } from './interactions.js';
 
@@ -44,7 +45,7 @@ export function checkServedList(list: ServedRecommendations, key: string | null)
   if (list.request_id === '') throw new ProcessingError('served list has an empty request_id');
   if (key !== list.user_id)
     throw new ProcessingError(
-      `${what}: record key ${JSON.stringify(key)} is not its user_id ${JSON.stringify(list.user_id)} (rec.recommendations is keyed by user)`,
+      `${what}: record key ${key === null ? 'null' : describeUser(key)} is not its user_id ${describeUser(list.user_id)} (rec.recommendations is keyed by user)`,
     );
   if (!Number.isSafeInteger(list.served_ts) || list.served_ts < 0 || list.served_ts > MAX_TS)
     throw new ProcessingError(`${what}: served_ts ${list.served_ts} is not a time from 1970 on`);

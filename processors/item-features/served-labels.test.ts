@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { TrainingExample } from '../../schemas/generated/types.js';
 import { event, FeaturesHarness, profile, servedList } from '../../test/features.js';
 import { HOUR_MS } from '../feature-math/decay.js';
@@ -164,7 +165,7 @@ test('a served list behind the watermark is counted late and exposes nothing; a 
     assert.deepEqual(
       h.driver.deadLetters.map((d) => d.error_message),
       [
-        'served list "bad": record key "u2" is not its user_id "u1" (rec.recommendations is keyed by user)',
+        `served list "bad": record key ${describeUser('u2')} is not its user_id ${describeUser('u1')} (rec.recommendations is keyed by user)`,
         'served list "nan": score NaN of item i1 is not finite',
       ],
     );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import { event, FeaturesHarness, profile } from '../../test/features.js';
 import { USER_VIEW_STORE } from '../user-features/user-view.js';
 import { currentProfile, isOptedOut, type ProfileHistory, profileAsOf, USERS_STORE } from './profiles.js';
@@ -45,7 +46,7 @@ test('a tombstone deletes the profile and purges the user view; a key that is no
     assert.deepEqual(
       h.driver.deadLetters.map((d) => d.error_message),
       [
-        'rec.users record key "u3" is not its user_id "u2"',
+        `rec.users record key ${describeUser('u3')} is not its user_id ${describeUser('u2')}`,
         'rec.users record has no key (the key is the user_id)',
       ],
     );

@@ -18,6 +18,7 @@
  * ```
  */
 import { ProcessingError } from '../../runtime/errors.js';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import { avroCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
@@ -117,7 +118,7 @@ export class Profiles implements Processor<User | null, UserPurge> {
     }
     if (user.user_id !== key)
       throw new ProcessingError(
-        `rec.users record key ${JSON.stringify(key)} is not its user_id ${JSON.stringify(user.user_id)}`,
+        `rec.users record key ${describeUser(key)} is not its user_id ${describeUser(user.user_id)}`,
       );
     const next = withVersion(await this.users.get(key), user.updated_ts, {
       country: user.country,

@@ -31,6 +31,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ProcessingError } from '../../runtime/errors.js';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import { stableStringify } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore } from '../../runtime/state/store.js';
@@ -115,7 +116,7 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
   private async applyProfile(userId: string, user: User | null): Promise<void> {
     if (user !== null && user.user_id !== userId)
       throw new ProcessingError(
-        `rec.users record key ${JSON.stringify(userId)} is not its user_id ${JSON.stringify(user.user_id)}`,
+        `rec.users record key ${describeUser(userId)} is not its user_id ${describeUser(user.user_id)}`,
       );
     const optedOutAt = await this.optOuts.get(userId);
     if (user !== null && !user.opt_out) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { EnrichedInteraction, Interaction } from '../../schemas/generated/types.js';
 import { catalogItem, event, FeaturesHarness, profile } from '../../test/features.js';
 import { HOUR_MS } from '../feature-math/decay.js';
@@ -208,7 +209,7 @@ test('bad interactions are dead-lettered with the reason and processing goes on'
     assert.deepEqual(
       h.driver.deadLetters.map((d) => d.error_message),
       [
-        'interaction e1: record key "u2" is not its user_id "u1" (rec.interactions is keyed by user)',
+        `interaction e1: record key ${describeUser('u2')} is not its user_id ${describeUser('u1')} (rec.interactions is keyed by user)`,
         'interaction e2: a rate event needs a finite value (the rating)',
         'rec.interactions record has no value: an event stream has no tombstones',
       ],

@@ -25,6 +25,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { servingFeatures } from '../../processors/user-features/serving.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
+import { hashUserId } from '../../runtime/observability/user-hash.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Item, User } from '../../schemas/generated/types.js';
 
@@ -99,7 +100,7 @@ export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (ap
       try {
         view = await options.online.get<UserView>('user', userId);
       } catch (error) {
-        request.log.warn({ err: error, userId }, 'user view unreadable for the console');
+        request.log.warn({ err: error, user: hashUserId(userId) }, 'user view unreadable for the console');
         return reply.code(503).send({
           error: `the online store could not be read: ${(error as Error).message}`,
           code: 'ONLINE_STORE_UNAVAILABLE',

@@ -1,7 +1,8 @@
 /**
  * Structured JSON logs (pino) to stderr, so stdout stays free for command
  * output (`recstream topics --json | jq`). User ids are never logged raw:
- * pass them through `hashUserId` (DESIGN.md §6, privacy).
+ * pass them through `hashUserId` (user-hash.ts, keyed by
+ * RECSTREAM_LOG_HASH_KEY).
  *
  * @example
  * ```ts
@@ -9,7 +10,6 @@
  * logger.info({ user: hashUserId('u42') }, 'opted out');
  * ```
  */
-import { createHash } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 
 export type { Logger };
@@ -44,9 +44,4 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 /** A logger that drops everything (tests, library embedding). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
-}
-
-/** Stable, non-reversible user id for logs: the first 12 hex digits of sha256. */
-export function hashUserId(userId: string): string {
-  return createHash('sha256').update(userId).digest('hex').slice(0, 12);
 }

@@ -2,9 +2,16 @@
  * Dead letters (DESIGN.md §6): a record that cannot be decoded or processed
  * is sent to `rec.dlq`, keyed by its source topic, with its original bytes,
  * its coordinates and the error, and processing goes on.
+ *
+ * The record's key and bytes are kept as they were (they are what a replay
+ * needs, on an access-controlled topic), but the human-readable error is
+ * not raw data: on a topic keyed by user, the key is hashed wherever the
+ * message (or, for logs, the stack) names it, whoever wrote the message.
  */
 import { RecstreamError } from '../errors.js';
 import type { LogRecord } from '../log/log.js';
+import { redactUserId } from '../observability/user-hash.js';
+import { catalogueTopic } from '../topics/catalogue.js';
 
 // The runner imports the topic's name from here, beside the dead letter it describes.
 export { DLQ_TOPIC } from '../topics/catalogue.js';
@@ -30,14 +37,46 @@ export interface DeadLetterSerializer {
   serialize(letter: DeadLetter, topic: string): Buffer | Promise<Buffer>;
 }
 
+/** A failure as a dead letter and a log line show it: no raw user id in the message or stack. */
+export interface FailureDescription {
+  readonly type: string;
+  readonly code: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  /** The message of the error's cause (a decoder's own error), when it has one. */
+  readonly cause: string | undefined;
+}
+
+/**
+ * The failure of `record`, with its key hashed when the record's topic is
+ * keyed by user (a decoder's or a library's message may quote it).
+ *
+ * @example
+ * ```ts
+ * logger.warn({ err: describeFailure(record, error) }, 'record sent to the dead-letter topic');
+ * ```
+ */
+export function describeFailure(record: LogRecord, error: unknown): FailureDescription {
+  const userId = record.key !== null && catalogueTopic(record.topic)?.key === 'user_id' ? record.key : null;
+  const redact = (text: string) => (userId === null ? text : redactUserId(text, userId));
+  const stack = error instanceof Error ? error.stack : undefined;
+  const cause = error instanceof Error ? error.cause : undefined;
+  return {
+    type: error instanceof Error ? error.name : typeof error,
+    code: error instanceof RecstreamError ? error.code : 'PROCESSING_FAILED',
+    message: redact(error instanceof Error ? error.message : String(error)),
+    stack: stack === undefined ? undefined : redact(stack),
+    cause: cause === undefined ? undefined : redact(cause instanceof Error ? cause.message : String(cause)),
+  };
+}
+
 export function deadLetterFor(
   record: LogRecord,
   error: unknown,
   processor: string,
   now = Date.now(),
 ): DeadLetter {
-  const code = error instanceof RecstreamError ? error.code : 'PROCESSING_FAILED';
-  const message = error instanceof Error ? error.message : String(error);
+  const { code, message } = describeFailure(record, error);
   return {
     source_topic: record.topic,
     source_partition: record.partition,

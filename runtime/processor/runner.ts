@@ -26,7 +26,7 @@ import type { EventLog, LogRecord, TopicPartitionOffset } from '../log/log.js';
 import type { RuntimeMetrics } from '../observability/metrics.js';
 import { Backoff, sleep } from '../retry.js';
 import type { TaskState } from '../state/task-state.js';
-import { type DeadLetterSerializer, deadLetterFor } from './dead-letter.js';
+import { type DeadLetterSerializer, deadLetterFor, describeFailure } from './dead-letter.js';
 import { CommitPipeline } from './internals/commit-pipeline.js';
 import { GlobalTables } from './internals/global-tables.js';
 import { prepareTopics } from './internals/prepare-topics.js';
@@ -382,7 +382,7 @@ export class StreamRunner {
             partition: record.partition,
             offset: record.offset,
             node: failure.node,
-            err: failure.error,
+            err: describeFailure(record, failure.error),
           },
           'record sent to the dead-letter topic',
         );

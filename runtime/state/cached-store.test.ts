@@ -43,3 +43,43 @@ test('a store with no cache entries keeps no decoded value once its commit is do
   await commit(store, engine);
   assert.equal(await store.get('k'), undefined);
 });
+
+test("a record's rollback restores each key it wrote: the earlier pending write, or the committed value", async () => {
+  const engine = new MemoryEngine();
+  const store = new CachedStore<{ n: number }>('s', engine, jsonCodec(), 100, 0);
+  store.put('committed', { n: 1 });
+  await commit(store, engine);
+  store.beginRecord();
+  store.put('pending', { n: 2 });
+  store.beginRecord();
+  const cached = (await store.get('committed'))!;
+  cached.n = 99; // changed in place, then put: the clean cache entry is that object
+  store.put('committed', cached);
+  store.put('pending', { n: 3 });
+  store.delete('pending');
+  store.put('new', { n: 4 });
+  store.rollbackRecord();
+  assert.deepEqual(
+    await store.get('committed'),
+    { n: 1 },
+    'read back from the engine, not the changed object',
+  );
+  assert.deepEqual(await store.get('pending'), { n: 2 }, 'the earlier record’s write stands');
+  assert.equal(await store.get('new'), undefined);
+  assert.equal(store.pendingCount(), 1);
+});
+
+test('a commit that fails while a record runs leaves the rollback restoring the commit’s writes', async () => {
+  const engine = new MemoryEngine();
+  const store = new CachedStore<number>('s', engine, numberCodec, 100, 0);
+  store.beginRecord();
+  store.put('k', 1);
+  store.beginFlush();
+  store.beginRecord();
+  store.put('k', 2);
+  store.abortFlush();
+  store.rollbackRecord();
+  assert.equal(await store.get('k'), 1);
+  await commit(store, engine);
+  assert.equal(await store.get('k'), 1, 'the first record’s write is committed by the retry');
+});

@@ -35,6 +35,16 @@
  * The commit protocol lives in `task-state.ts`; it drives a store through
  * `beginFlush` → `flushWrites` → `completeFlush` (or `abortFlush`).
  *
+ * A record that fails is dead-lettered and its outputs dropped; its writes
+ * must go too, or state would hold the effects of a record that, downstream,
+ * never happened. So every write also notes what the key held before the
+ * record began (`beginRecord`), and `rollbackRecord` puts that back: the
+ * pending write it replaced, or nothing, the key's clean cache entry then
+ * dropped too, in case the processor changed that object in place before
+ * putting it. (A value changed in place and never put, or a pending value
+ * changed in place, is beyond what a store can see: treat them as immutable,
+ * as above.)
+ *
  * @example
  * ```ts
  * const counts = new CachedStore('counts', engine, numberCodec, 10_000, 0);
@@ -45,12 +55,14 @@ import { StateStoreError } from '../errors.js';
 import { MARKER_KEY } from './changelog/marker.js';
 import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
 import { setRecent } from './recency.js';
-import type { KeyRange, KeyValueStore, StoreEngine, ValueCodec } from './store.js';
+import type { KeyRange, KeyValueStore, RecordJournal, StoreEngine, ValueCodec } from './store.js';
 
 /** A pending delete in the dirty map. */
 export const TOMBSTONE: unique symbol = Symbol('recstream.state.tombstone');
 /** A cached "the engine has no such key". */
 const ABSENT: unique symbol = Symbol('recstream.state.absent');
+/** In a record's journal: the key had no pending write before the write journaled. */
+const NOT_PENDING: unique symbol = Symbol('recstream.state.not-pending');
 
 type Pending<V> = V | typeof TOMBSTONE;
 type Cached<V> = V | typeof ABSENT;
@@ -65,17 +77,29 @@ export interface FlushWrite {
   readonly existed: boolean | undefined;
 }
 
+/** Journal slots kept from record to record; a record that wrote more gets fresh arrays after it. */
+const JOURNAL_KEPT = 1024;
+
 /** Default number of clean values a store keeps decoded in memory. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
 
 /** A key index larger than this is dropped (its memory would outweigh the reads it saves). */
 export const KEY_INDEX_LIMIT = 250_000;
 
-export class CachedStore<V> implements KeyValueStore<V> {
+export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   readonly name: string;
   readonly prefix: Buffer;
   readonly prefixEnd: Buffer;
   private dirty = new Map<string, Pending<V>>();
+  /**
+   * The record in progress's writes, in order: each key and its pending
+   * write just before. Parallel arrays reused from record to record, since
+   * a Map cleared per record cost more than the writes it journaled.
+   */
+  private journalKeys: string[] = [];
+  private journalBefore: (Pending<V> | typeof NOT_PENDING)[] = [];
+  private journalLength = 0;
+  private recording = false;
   private flushing: Map<string, Pending<V>> | null = null;
   private readonly cache = new Map<string, Cached<V>>();
   /** Committed bytes `readCommitted` read, by key, until a commit writes the key again. */
@@ -118,13 +142,51 @@ export class CachedStore<V> implements KeyValueStore<V> {
     if (value === undefined)
       throw new StateStoreError(`store ${this.name}: put of undefined; use delete(key) to remove a key`);
     this.checkKey(key);
+    this.note(key);
     this.dirty.set(key, value);
   }
 
   delete(key: string): void {
     if (this.closed) throw this.closedError();
     this.checkKey(key);
+    this.note(key);
     this.dirty.set(key, TOMBSTONE);
+  }
+
+  /**
+   * A record starts: its writes can be taken back by `rollbackRecord` until
+   * `endRecord`. A commit's `beginFlush` must not fall inside a record.
+   */
+  beginRecord(): void {
+    this.journalLength = 0;
+    this.recording = true;
+  }
+
+  /** The record succeeded: its writes stand. */
+  endRecord(): void {
+    this.recording = false;
+    // A record that wrote many keys would otherwise keep their earlier values alive until it is outdone.
+    if (this.journalLength > JOURNAL_KEPT) {
+      this.journalKeys = [];
+      this.journalBefore = [];
+    }
+    this.journalLength = 0;
+  }
+
+  /** The record failed: every key it wrote gets back what it held when the record began. */
+  rollbackRecord(): void {
+    // Latest first, so a key written twice ends with what it held before the first write.
+    for (let i = this.journalLength - 1; i >= 0; i--) {
+      const key = this.journalKeys[i]!;
+      const before = this.journalBefore[i]!;
+      if (before === NOT_PENDING) {
+        this.dirty.delete(key);
+        this.cache.delete(key);
+      } else {
+        this.dirty.set(key, before);
+      }
+    }
+    this.endRecord();
   }
 
   async *range(range: KeyRange = {}): AsyncGenerator<[string, V]> {
@@ -286,6 +348,12 @@ export class CachedStore<V> implements KeyValueStore<V> {
     // A failed commit may still have reached the engine: its keys are read again.
     this.generation++;
     this.forgetCommitted(flushed);
+    // A record in progress that wrote a key the commit held: what the key held before it is the commit's write again.
+    for (let i = 0; i < this.journalLength; i++) {
+      const key = this.journalKeys[i]!;
+      if (this.journalBefore[i] === NOT_PENDING && flushed.has(key))
+        this.journalBefore[i] = flushed.get(key)!;
+    }
     for (const [key, value] of this.dirty) flushed.set(key, value);
     this.dirty = flushed;
   }
@@ -329,6 +397,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
   /** Forgets every pending write and cached value (after a wipe); the committed count becomes `count`. */
   reset(count: number): void {
     this.dirty = new Map();
+    this.endRecord();
     this.flushing = null;
     this.cache.clear();
     this.committed.clear();
@@ -340,6 +409,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
   close(): void {
     this.closed = true;
     this.dirty = new Map();
+    this.endRecord();
     this.flushing = null;
     this.cache.clear();
     this.committed.clear();
@@ -366,6 +436,13 @@ export class CachedStore<V> implements KeyValueStore<V> {
       this.remember(key, value);
       return value;
     }
+  }
+
+  private note(key: string): void {
+    if (!this.recording) return;
+    const i = this.journalLength++;
+    this.journalKeys[i] = key;
+    this.journalBefore[i] = this.dirty.get(key) ?? NOT_PENDING;
   }
 
   private remember(key: string, value: V | undefined): void {

@@ -44,6 +44,27 @@ export interface KeyValueStore<V> {
   approximateCount(): number;
 }
 
+/**
+ * A store that can take back the writes of one record (the cached store
+ * does): the task calls `beginRecord` before each input, then `endRecord`
+ * when it was processed or `rollbackRecord` when processing it failed, so
+ * that a dead-lettered record leaves no trace in state, as it leaves none
+ * in the outputs.
+ */
+export interface RecordJournal {
+  beginRecord(): void;
+  endRecord(): void;
+  rollbackRecord(): void;
+}
+
+export function isRecordJournal(store: unknown): store is RecordJournal {
+  return (
+    typeof (store as Partial<RecordJournal>).beginRecord === 'function' &&
+    typeof (store as Partial<RecordJournal>).endRecord === 'function' &&
+    typeof (store as Partial<RecordJournal>).rollbackRecord === 'function'
+  );
+}
+
 /** One write as it reaches the byte layer: value null deletes. */
 export interface ByteWrite {
   readonly key: string;

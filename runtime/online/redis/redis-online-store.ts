@@ -21,7 +21,8 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import { OnlineStoreError, OnlineStoreUnavailableError } from '../../errors.js';
-import { hashUserId, type Logger } from '../../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
+import { describeUser } from '../../observability/user-hash.js';
 import { sleep } from '../../retry.js';
 import { assembleBundle, planBundle } from '../bundle-plan.js';
 import type {
@@ -363,5 +364,5 @@ function noNamespace(): OnlineStoreUnavailableError {
 
 /** User ids never appear raw in messages (they end up in logs). */
 function describeKey(entity: string, key: string): string {
-  return entity === 'user' ? `user ${hashUserId(key)} (hashed)` : `${entity} ${JSON.stringify(key)}`;
+  return entity === 'user' ? describeUser(key) : `${entity} ${JSON.stringify(key)}`;
 }

@@ -26,7 +26,7 @@ import {
   tracer,
   withTraceHeaders,
 } from '../../observability/tracing.js';
-import type { KeyValueStore } from '../../state/store.js';
+import { isRecordJournal, type KeyValueStore, type RecordJournal } from '../../state/store.js';
 import type {
   GlobalTableView,
   Processor,
@@ -101,6 +101,8 @@ export class Task {
   /** Input positions processors asked to keep (`ProcessorContext.holdInput`), per topic and processor. */
   private readonly holds = new Map<string, Map<string, number>>();
   private readonly processors = new Map<string, Processor<unknown, unknown>>();
+  /** The stores the processors use that can take back a failed record's writes. */
+  private readonly journals: RecordJournal[] = [];
   private readonly punctuations = new Punctuations();
   private readonly sourceByTopic = new Map<string, string>();
   private current: RecordMetadata | undefined;
@@ -132,6 +134,11 @@ export class Task {
   }
 
   async init(): Promise<void> {
+    const connected = new Set(this.topology.processors.flatMap((node) => node.stores));
+    for (const name of connected) {
+      const store = this.stores(name);
+      if (isRecordJournal(store)) this.journals.push(store);
+    }
     for (const node of this.topology.processors) {
       const processor = node.supplier();
       this.processors.set(node.name, processor);
@@ -155,6 +162,7 @@ export class Task {
     const source = this.topology.node(sourceName);
     if (source.kind !== 'source') throw new ProcessingError(`node ${sourceName} is not a source`);
     const outputsBefore = this.outputs.length;
+    for (const journal of this.journals) journal.beginRecord();
     this.current = { topic: record.topic, partition: record.partition, offset: record.offset };
     const span = this.tracing ? this.startSpan(sourceName, record) : undefined;
     try {
@@ -177,8 +185,9 @@ export class Task {
     } catch (error) {
       this.queue.length = 0;
       if (isInfrastructureError(error)) throw error;
-      // Outputs of a failed record are dropped so a dead letter never has half its effects downstream.
+      // A failed record's outputs and store writes are dropped: a dead letter has no effect, downstream or in state.
       this.outputs.length = outputsBefore;
+      for (const journal of this.journals) journal.rollbackRecord();
       if (span !== undefined) {
         recordFailure(span, error);
         span.setAttribute('recstream.dead_letter_node', this.failingNode);
@@ -192,6 +201,7 @@ export class Task {
         this.currentInputHeaders = undefined;
       }
     }
+    for (const journal of this.journals) journal.endRecord();
     if (!this.punctuations.isEmpty) {
       await this.punctuations.fire('stream-time', this.time);
       await this.drain();
