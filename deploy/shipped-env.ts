@@ -28,6 +28,7 @@ export const COMPOSE_TEST_SECRETS: Readonly<Record<string, string>> = {
   REDIS_PASSWORD: 'composeTestRedisPassword0',
   RECSTREAM_JWT_SECRET: 'compose-test-jwt-secret-0123456789abcdef',
   GRAFANA_ADMIN_PASSWORD: 'composeTestGrafana0',
+  RECSTREAM_LOG_HASH_KEY: 'compose-test-log-hash-key-0123456789abcdef',
 };
 
 /** Stand-ins for the Secret deploy/k8s/kustomization.yaml tells the operator to create: name → key → value. */
@@ -35,6 +36,7 @@ export const K8S_TEST_SECRETS: Readonly<Record<string, Readonly<Record<string, s
   'recstream-secrets': {
     'redis-url': 'redis://:k8sTestRedisPassword0@redis:6379',
     'jwt-secret': 'k8s-test-jwt-secret-0123456789abcdef',
+    'log-hash-key': 'k8s-test-log-hash-key-0123456789abcdef',
   },
 };
 
