@@ -1,99 +1,91 @@
 /**
- * Who may call the admin API (DESIGN.md §8, §9): a bearer JWT, checked with
- * `jose`.
+ * Who is calling the responder: one check for every protected route, over
+ * two kinds of credentials, each granting scopes (`events:write`,
+ * `users:read`, `admin`; see runtime/http-access.ts).
  *
- * Keys, from the configuration:
+ * **Bearer JWTs** (`Authorization: Bearer <jwt>`), verified with `jose`:
  * - `RECSTREAM_JWT_SECRET` → HS256 with the secret's UTF-8 bytes; at least
  *   32 bytes (RFC 7518 §3.2: an HS256 key must not be shorter than the hash).
  * - `RECSTREAM_JWT_PUBLIC_KEY` → a PEM SPKI public key: RS256 for an RSA key,
  *   ES256 for an EC P-256 key. Literal `\n` sequences are read as line
  *   breaks, so the PEM fits on one environment-variable line.
  * - Both set: either kind of token is accepted, each only with its own
- *   algorithm. Neither set: the admin API is off (404 `ADMIN_DISABLED`).
+ *   algorithm (the algorithm list is pinned; `none` and the other family
+ *   are refused).
  *
- * A token is accepted when its signature verifies with an allowed algorithm,
- * it has an `exp` claim (admin tokens must expire) that has not passed, its
- * `nbf`, when present, has passed (5 s clock tolerance on both), and
- * **its `scope` claim contains `recstream:admin`** — `scope` as OAuth 2
- * issuers write it (RFC 8693 §4.2: a space-separated string), or an array of
- * strings. `iss` and `aud` are not checked: whoever holds the secret or the
- * private key is trusted to mint admin tokens.
+ * A token is accepted when its signature verifies with an allowed
+ * algorithm, it has an `exp` claim that has not passed, and its `nbf`, when
+ * present, has passed (5 s clock tolerance on both). Its scopes are its
+ * `scope` claim as OAuth 2 issuers write it (RFC 8693 §4.2: a
+ * space-separated string), or an array of strings; `recstream:admin`, the
+ * admin scope's earlier name, still counts as `admin`. `iss` and `aud` are
+ * not checked: whoever holds the secret or the private key is trusted to
+ * mint tokens.
  *
- * Refusals, for the route to send as they are:
- * - 401 `UNAUTHENTICATED` with `WWW-Authenticate: Bearer ...` and a
- *   `reason`: `missing` (no Authorization header), `not_bearer` (another
- *   scheme), `malformed`, `bad_signature`, `algorithm_not_allowed`,
- *   `expired`, `not_yet_valid`, `invalid_claims` (e.g. no `exp`).
- * - 403 `FORBIDDEN`: a valid token without the admin scope.
- * - 404 `ADMIN_DISABLED`: no secret and no key configured.
+ * **API keys** (`Authorization: ApiKey <key>`) from `RECSTREAM_API_KEYS`,
+ * which holds each key's name, scopes and sha256, never the key: the sha256
+ * of the key sent is compared with every configured one in constant time.
+ *
+ * Refusals are UnauthenticatedError (401) with a `reason`: see
+ * ../errors.ts.
  *
  * @example
  * ```ts
- * const auth = await AdminAuth.fromConfig(platform.config);
- * const result = await auth.authenticate(request.headers.authorization);
- * if (!result.ok) reply.code(result.denial.status).send({ error: result.denial.error, code: result.denial.code });
- * // minting a token the API accepts (HS256):
- * const token = await new SignJWT({ scope: ADMIN_SCOPE }).setProtectedHeader({ alg: 'HS256' })
+ * const auth = await Authenticator.fromConfig(platform.config);
+ * const principal = await auth.authenticate(request.headers.authorization); // undefined: no credentials sent
+ * principal?.scopes.has('users:read');
+ * // minting a token it accepts (HS256):
+ * const token = await new SignJWT({ scope: 'users:read admin' }).setProtectedHeader({ alg: 'HS256' })
  *   .setSubject('ops@example.com').setExpirationTime('15m').sign(new TextEncoder().encode(secret));
  * ```
  */
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
 import { type CryptoKey, errors, importSPKI, type JWTPayload, jwtVerify } from 'jose';
 import { ConfigError } from '../../runtime/errors.js';
+import { type ApiKeyEntry, SCOPES, type Scope } from '../../runtime/http-access.js';
+import { UnauthenticatedError, type UnauthenticatedReason } from '../errors.js';
 
-/** The scope a token must carry to use the admin API. */
-export const ADMIN_SCOPE = 'recstream:admin';
-
+/** The admin scope's name before scopes were shared by every route; tokens minted with it keep working. */
+const LEGACY_ADMIN_SCOPE = 'recstream:admin';
 /** Seconds of clock skew allowed on `exp` and `nbf` between the token's issuer and this host. */
 const CLOCK_TOLERANCE_S = 5;
 /** RFC 7518 §3.2: an HMAC key at least as long as the hash output. */
 const MIN_SECRET_BYTES = 32;
 
-/** The configuration this reads: `RECSTREAM_JWT_SECRET`, `RECSTREAM_JWT_PUBLIC_KEY`. */
-export interface AdminAuthConfig {
+/** The configuration this reads: `RECSTREAM_JWT_SECRET`, `RECSTREAM_JWT_PUBLIC_KEY`, `RECSTREAM_API_KEYS`. */
+export interface AuthConfig {
   readonly jwtSecret?: string | undefined;
   readonly jwtPublicKey?: string | undefined;
+  readonly apiKeys?: readonly ApiKeyEntry[] | undefined;
 }
 
 /** The caller of an accepted request. */
-export interface AdminPrincipal {
-  /** The token's `sub`, for the audit log. */
+export interface Principal {
+  readonly kind: 'jwt' | 'api-key';
+  /** The token's `sub` (undefined when it has none), or the API key's name: for audit logs. */
   readonly subject: string | undefined;
-  readonly claims: JWTPayload;
+  readonly scopes: ReadonlySet<Scope>;
+  /** The rate-limit counter it is charged to: `jwt:<sub>` or `key:<name>`; undefined for a token without `sub`. */
+  readonly rateLimitKey: string | undefined;
 }
 
-export type AdminAuthCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'ADMIN_DISABLED';
-
-/** Why a request is refused, as the HTTP reply it becomes. */
-export interface AdminDenial {
-  readonly status: 401 | 403 | 404;
-  readonly code: AdminAuthCode;
-  readonly error: string;
-  /** For 401: which check failed (see the module comment). */
-  readonly reason?: string;
-  /** The `WWW-Authenticate` header value, for 401 and 403. */
-  readonly challenge?: string;
+interface StoredKey {
+  readonly entry: ApiKeyEntry;
+  readonly digest: Buffer;
 }
 
-export type AdminAuthResult =
-  | { readonly ok: true; readonly principal: AdminPrincipal }
-  | { readonly ok: false; readonly denial: AdminDenial };
-
-const DISABLED: AdminDenial = {
-  status: 404,
-  code: 'ADMIN_DISABLED',
-  error: 'admin API off: set RECSTREAM_JWT_SECRET or RECSTREAM_JWT_PUBLIC_KEY',
-};
-
-export class AdminAuth {
-  private constructor(private readonly keys: ReadonlyMap<string, Uint8Array | CryptoKey>) {}
+export class Authenticator {
+  private constructor(
+    private readonly jwtKeys: ReadonlyMap<string, Uint8Array | CryptoKey>,
+    private readonly apiKeys: readonly StoredKey[],
+  ) {}
 
   /**
    * Builds the checker from the configuration. Throws ConfigError, naming
    * the variable, for a secret shorter than 32 bytes or a public key that is
    * not an RSA or EC P-256 PEM.
    */
-  static async fromConfig(config: AdminAuthConfig): Promise<AdminAuth> {
+  static async fromConfig(config: AuthConfig): Promise<Authenticator> {
     const keys = new Map<string, Uint8Array | CryptoKey>();
     if (config.jwtSecret !== undefined) {
       const secret = new TextEncoder().encode(config.jwtSecret);
@@ -108,53 +100,96 @@ export class AdminAuth {
       const alg = algorithmOf(pem);
       keys.set(alg, await importSPKI(pem, alg));
     }
-    return new AdminAuth(keys);
+    const apiKeys = (config.apiKeys ?? []).map((entry) => ({
+      entry,
+      digest: Buffer.from(entry.sha256, 'hex'),
+    }));
+    return new Authenticator(keys, apiKeys);
   }
 
-  /** False when neither a secret nor a public key is configured: every request gets 404 ADMIN_DISABLED. */
-  get enabled(): boolean {
-    return this.keys.size > 0;
+  /** False when no secret, public key or API key is configured: no credential can be accepted. */
+  get configured(): boolean {
+    return this.jwtKeys.size > 0 || this.apiKeys.length > 0;
   }
 
   /** The JWS algorithms a token may be signed with. */
   get algorithms(): readonly string[] {
-    return [...this.keys.keys()];
+    return [...this.jwtKeys.keys()];
   }
 
-  /** Checks an `Authorization` header value; never throws for a bad token, only for a bug. */
-  async authenticate(authorization: string | undefined): Promise<AdminAuthResult> {
-    if (!this.enabled) return { ok: false, denial: DISABLED };
-    if (authorization === undefined || authorization.trim() === '')
-      return unauthenticated('missing', 'no Authorization header; send Authorization: Bearer <jwt>');
-    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(authorization);
-    if (!match) return unauthenticated('not_bearer', 'the Authorization header must be Bearer <jwt>');
+  /** What is accepted, for the start-up line: e.g. `JWTs (HS256), 2 API keys`. */
+  describe(): string {
+    const parts: string[] = [];
+    if (this.jwtKeys.size > 0) parts.push(`bearer JWTs (${this.algorithms.join(', ')})`);
+    if (this.apiKeys.length > 0)
+      parts.push(`${this.apiKeys.length} API key${this.apiKeys.length === 1 ? '' : 's'}`);
+    return parts.length === 0 ? 'no credentials' : parts.join(' and ');
+  }
+
+  /**
+   * Checks an `Authorization` header value: undefined when none was sent,
+   * the principal when it verifies, UnauthenticatedError otherwise. Throws
+   * nothing else but a bug.
+   */
+  async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+    if (authorization === undefined || authorization.trim() === '') return undefined;
+    const match = /^([A-Za-z]+)[ \t]+([^\s]+)[ \t]*$/.exec(authorization);
+    const scheme = match?.[1]?.toLowerCase();
+    if (scheme === 'bearer' && this.jwtKeys.size > 0) return this.verifyJwt(match![2]!);
+    if (scheme === 'apikey' && this.apiKeys.length > 0) return this.verifyApiKey(match![2]!);
+    throw new UnauthenticatedError(
+      `the Authorization header must be ${this.accepted()}`,
+      match === null ? 'malformed' : 'unsupported_scheme',
+    );
+  }
+
+  /** The header forms this responder takes, for error messages. */
+  accepted(): string {
+    const forms: string[] = [];
+    if (this.jwtKeys.size > 0) forms.push('Bearer <jwt>');
+    if (this.apiKeys.length > 0) forms.push('ApiKey <key>');
+    return forms.join(' or ');
+  }
+
+  private async verifyJwt(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1]!, (header) => this.keyFor(header.alg), {
-        algorithms: [...this.keys.keys()],
+      ({ payload } = await jwtVerify(token, (header) => this.keyFor(header.alg), {
+        algorithms: this.algorithms as string[],
         requiredClaims: ['exp'],
         clockTolerance: CLOCK_TOLERANCE_S,
       }));
     } catch (err) {
       if (!(err instanceof errors.JOSEError)) throw err;
       const [reason, why] = describeJoseError(err, this.algorithms);
-      return unauthenticated(reason, `invalid bearer token: ${why}`);
+      throw new UnauthenticatedError(`invalid bearer token: ${why}`, reason);
     }
-    if (!scopesOf(payload).includes(ADMIN_SCOPE))
-      return {
-        ok: false,
-        denial: {
-          status: 403,
-          code: 'FORBIDDEN',
-          error: `the token's scope claim lacks ${ADMIN_SCOPE}`,
-          challenge: `Bearer error="insufficient_scope", scope="${ADMIN_SCOPE}"`,
-        },
-      };
-    return { ok: true, principal: { subject: payload.sub, claims: payload } };
+    const subject = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : undefined;
+    return {
+      kind: 'jwt',
+      subject,
+      scopes: scopesOf(payload),
+      rateLimitKey: subject === undefined ? undefined : `jwt:${subject}`,
+    };
+  }
+
+  private verifyApiKey(key: string): Principal {
+    const digest = createHash('sha256').update(key, 'utf8').digest();
+    let found: ApiKeyEntry | undefined;
+    // Every entry is compared, so the time taken says nothing about which one (if any) matched.
+    for (const stored of this.apiKeys) if (timingSafeEqual(digest, stored.digest)) found = stored.entry;
+    if (found === undefined)
+      throw new UnauthenticatedError('the API key is not one of RECSTREAM_API_KEYS', 'unknown_api_key');
+    return {
+      kind: 'api-key',
+      subject: found.name,
+      scopes: new Set(found.scopes),
+      rateLimitKey: `key:${found.name}`,
+    };
   }
 
   private keyFor(alg: string | undefined): Uint8Array | CryptoKey {
-    const key = alg === undefined ? undefined : this.keys.get(alg);
+    const key = alg === undefined ? undefined : this.jwtKeys.get(alg);
     // jose checks `algorithms` before asking for the key; this covers a header it let through anyway.
     if (!key) throw new errors.JOSEAlgNotAllowed(`alg ${String(alg)} is not accepted`);
     return key;
@@ -178,17 +213,27 @@ function algorithmOf(pem: string): 'RS256' | 'ES256' {
   );
 }
 
-function scopesOf(payload: JWTPayload): string[] {
+/** The token's known scopes; unknown ones (an issuer's `openid`, …) are left out. */
+function scopesOf(payload: JWTPayload): ReadonlySet<Scope> {
   const scope = payload.scope;
-  if (typeof scope === 'string') return scope.split(' ');
-  if (Array.isArray(scope)) return scope.filter((s): s is string => typeof s === 'string');
-  return [];
+  const names =
+    typeof scope === 'string'
+      ? scope.split(' ')
+      : Array.isArray(scope)
+        ? scope.filter((s): s is string => typeof s === 'string')
+        : [];
+  const out = new Set<Scope>();
+  for (const name of names) {
+    if (name === LEGACY_ADMIN_SCOPE) out.add('admin');
+    else if ((SCOPES as readonly string[]).includes(name)) out.add(name as Scope);
+  }
+  return out;
 }
 
 function describeJoseError(
   err: errors.JOSEError,
   algorithms: readonly string[],
-): [reason: string, why: string] {
+): [reason: UnauthenticatedReason, why: string] {
   if (err instanceof errors.JWTExpired) return ['expired', 'expired (exp has passed)'];
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf') return ['not_yet_valid', 'not valid yet (nbf is in the future)'];
@@ -199,13 +244,4 @@ function describeJoseError(
   if (err instanceof errors.JOSEAlgNotAllowed)
     return ['algorithm_not_allowed', `signed with an algorithm other than ${algorithms.join(', ')}`];
   return ['malformed', `not a signed JWT (${err.message})`];
-}
-
-function unauthenticated(reason: string, error: string): AdminAuthResult {
-  // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
-  const challenge =
-    reason === 'missing' || reason === 'not_bearer'
-      ? 'Bearer realm="recstream-admin"'
-      : `Bearer realm="recstream-admin", error="invalid_token", error_description="${reason}"`;
-  return { ok: false, denial: { status: 401, code: 'UNAUTHENTICATED', error, reason, challenge } };
 }
