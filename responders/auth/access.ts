@@ -51,6 +51,9 @@ declare module 'fastify' {
 const REALM = 'recstream';
 
 export class AccessPolicy {
+  /** The fastify plugin that reads every request's credentials; not encapsulated. */
+  readonly plugin: FastifyPluginAsync;
+
   /**
    * `authenticator` undefined or not configured: no credential can be
    * accepted. `open`: whether data routes answer without credentials.
@@ -66,9 +69,6 @@ export class AccessPolicy {
   get configured(): boolean {
     return this.authenticator?.configured ?? false;
   }
-
-  /** The fastify plugin that reads every request's credentials; not encapsulated. */
-  readonly plugin: FastifyPluginAsync;
 
   private readCredentials(): FastifyPluginAsync {
     const authenticator = this.authenticator?.configured ? this.authenticator : undefined;
@@ -115,7 +115,7 @@ export class AccessPolicy {
   }
 
   /** Why `request` may not use `scope`; undefined when it may. */
-  refusal(
+  private refusal(
     request: Pick<FastifyRequest, 'principal' | 'authError'>,
     scope: Scope,
   ): UnauthenticatedError | ForbiddenError | AdminDisabledError | undefined {
