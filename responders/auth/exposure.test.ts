@@ -8,7 +8,7 @@ import { SignJWT } from 'jose';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform } from '../../runtime/platform.js';
-import { runCli } from '../../test/cli.js';
+import { finished, startCli } from '../../test/cli.js';
 import { DataEndpointsOpenError } from '../errors.js';
 import { event } from '../responder.fixture.js';
 import { startResponder } from '../server.js';
@@ -97,7 +97,15 @@ test('startResponder refuses a non-loopback host without credentials before it l
   try {
     const exposed = await open({ RECSTREAM_HTTP_HOST: '0.0.0.0' });
     try {
-      await assert.rejects(startResponder(exposed), DataEndpointsOpenError);
+      const started = await startResponder(exposed).then(
+        async (responder) => {
+          // A regression listens on every interface: stop at once, then fail.
+          await responder.close();
+          return responder;
+        },
+        (error: unknown) => error,
+      );
+      assert.ok(started instanceof DataEndpointsOpenError, `refused: ${String(started)}`);
       assert.ok(await refusesConnections(port), 'nothing listens after the refusal');
     } finally {
       await exposed.close();
@@ -151,10 +159,19 @@ test('every command that listens refuses a non-loopback host without credentials
   const port = String(await freePort());
   try {
     for (const command of ['serve', 'up', 'demo']) {
-      const result = await runCli([command, '--data-dir', dataDir], {
+      const child = startCli([command, '--data-dir', dataDir], {
         RECSTREAM_HTTP_HOST: '0.0.0.0',
         RECSTREAM_HTTP_PORT: port,
       });
+      // A command that does not refuse would serve on every interface until killed: stop it as soon
+      // as it says it listens, or after a minute.
+      const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        if (/listening on|serving on/.test(d.toString())) child.kill('SIGKILL');
+      });
+      const result = await finished(child);
+      clearTimeout(deadline);
+      assert.equal(result.signal, null, `${command} did not exit by itself: ${result.stdout}`);
       assert.notEqual(result.code, 0, `${command}: ${result.stdout}`);
       assert.match(result.stderr, /refusing to listen on 0\.0\.0\.0/, command);
       assert.match(result.stderr, /RECSTREAM_DATA_ENDPOINTS_OPEN=true/, command);
