@@ -185,6 +185,7 @@ test('API keys: an unknown key, a key in the wrong scheme and a Bearer token wit
     assert.equal(unknown.statusCode, 401);
     assert.equal(unknown.json().reason, 'unknown_api_key');
     assert.match(unknown.json().error, /not one of RECSTREAM_API_KEYS/);
+    assert.equal(unknown.headers['www-authenticate'], 'ApiKey realm="recstream"');
     // The configured value is the key's hash, not a key: sending the hash itself is refused.
     const hashAsKey = await ingest(h, 2, apiKey(sha256(PRODUCER_KEY)));
     assert.equal(hashAsKey.json().reason, 'unknown_api_key');

@@ -95,18 +95,24 @@ export class AccessPolicy {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const refusal = this.refusal(request, scope);
       if (refusal === undefined) return;
+      // RFC 6750's error attributes belong to the Bearer scheme; with API keys only, the challenge names ApiKey.
+      const bearer = this.authenticator === undefined || this.authenticator.algorithms.length > 0;
       if (refusal instanceof UnauthenticatedError) {
-        const described =
-          refusal.reason === 'missing' || refusal.reason === 'unsupported_scheme'
-            ? `Bearer realm="${REALM}"`
-            : `Bearer realm="${REALM}", error="invalid_token", error_description="${refusal.reason}"`;
-        reply.header('www-authenticate', described);
+        const plain = refusal.reason === 'missing' || refusal.reason === 'unsupported_scheme' || !bearer;
+        reply.header(
+          'www-authenticate',
+          plain
+            ? `${bearer ? 'Bearer' : 'ApiKey'} realm="${REALM}"`
+            : `Bearer realm="${REALM}", error="invalid_token", error_description="${refusal.reason}"`,
+        );
         return reply.code(401).send({ error: refusal.message, code: refusal.code, reason: refusal.reason });
       }
       if (refusal instanceof ForbiddenError) {
         reply.header(
           'www-authenticate',
-          `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
+          bearer
+            ? `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`
+            : `ApiKey realm="${REALM}"`,
         );
         return reply.code(403).send({ error: refusal.message, code: refusal.code, scope: refusal.scope });
       }
