@@ -76,7 +76,7 @@ interface StoredKey {
 
 export class Authenticator {
   private constructor(
-    private readonly jwtKeys: ReadonlyMap<string, Uint8Array | CryptoKey>,
+    private readonly jwtKeys: ReadonlyMap<string, CryptoKey>,
     private readonly apiKeys: readonly StoredKey[],
   ) {}
 
@@ -86,14 +86,18 @@ export class Authenticator {
    * not an RSA or EC P-256 PEM.
    */
   static async fromConfig(config: AuthConfig): Promise<Authenticator> {
-    const keys = new Map<string, Uint8Array | CryptoKey>();
+    const keys = new Map<string, CryptoKey>();
     if (config.jwtSecret !== undefined) {
       const secret = new TextEncoder().encode(config.jwtSecret);
       if (secret.length < MIN_SECRET_BYTES)
         throw new ConfigError(
           `RECSTREAM_JWT_SECRET is ${secret.length} bytes; HS256 needs at least ${MIN_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
         );
-      keys.set('HS256', secret);
+      // Imported once: given raw bytes, jose imports the key again on every verification.
+      keys.set(
+        'HS256',
+        await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']),
+      );
     }
     if (config.jwtPublicKey !== undefined) {
       const pem = config.jwtPublicKey.replaceAll('\\n', '\n');
@@ -188,7 +192,7 @@ export class Authenticator {
     };
   }
 
-  private keyFor(alg: string | undefined): Uint8Array | CryptoKey {
+  private keyFor(alg: string | undefined): CryptoKey {
     const key = alg === undefined ? undefined : this.jwtKeys.get(alg);
     // jose checks `algorithms` before asking for the key; this covers a header it let through anyway.
     if (!key) throw new errors.JOSEAlgNotAllowed(`alg ${String(alg)} is not accepted`);
