@@ -73,7 +73,7 @@ export async function demoServe(
     );
   });
   out.write(
-    `\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  console: ${responder.url}/   metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nthe world goes on live; new model versions are printed as they come. Ctrl-C stops.\n`,
+    `\n${responder.access.summary}\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  console: ${responder.url}/   metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nthe world goes on live; new model versions are printed as they come. Ctrl-C stops.\n`,
   );
   shown = true;
   const ticker = drawStatus(roles, status, liveEvents);

@@ -6,6 +6,11 @@
  * is given. Errors are JSON `{ error, code }`; request logging is off (the hot
  * path logs only refusals and failures, through pino's async destination).
  *
+ * Every request's credentials are read first (`access`, ./auth/access.ts),
+ * then the rate limit counts it, then the route's guard asks for its scope:
+ * `events:write` for ingest, `users:read` for a user's history, `admin` for
+ * the admin API.
+ *
  * @example
  * ```ts
  * const readiness = new Readiness();
@@ -16,9 +21,10 @@
  * ```
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { TrustProxy } from '../runtime/http-access.js';
 import type { Logger } from '../runtime/observability/logger.js';
 import type { Registry } from '../runtime/observability/metrics.js';
-import type { AdminAuth } from './admin/auth.js';
+import { AccessPolicy } from './auth/access.js';
 import type { Ingest } from './ingest/ingest.js';
 import type { Readiness } from './readiness.js';
 import { serveMetrics } from './recommend/serve-metrics.js';
@@ -38,10 +44,18 @@ export interface ResponderAppOptions {
   readonly healthy?: () => boolean;
   /** Serves POST /v1/events and adds the `ingest` readiness check. */
   readonly ingest?: { readonly service: Ingest; readonly maxBodyBytes: number };
+  /**
+   * Who may call the data and admin routes. Default: no credentials and the
+   * data routes open, for a caller that decides exposure itself (startResponder
+   * refuses that on a non-loopback address).
+   */
+  readonly access?: AccessPolicy;
+  /** Whose X-Forwarded-For `request.ip` believes (fastify's trustProxy). Default false. */
+  readonly trustProxy?: TrustProxy;
   /** Per-client request limit over every route; unset: no limit. */
   readonly rateLimit?: ClientRateLimitOptions;
-  /** The JWT-protected admin API (POST /admin/retrain, /admin/reindex, /admin/rollback). */
-  readonly admin?: { readonly auth: AdminAuth; readonly actions: AdminActions };
+  /** The admin API (POST /admin/retrain, /admin/reindex, /admin/rollback, /admin/promote), needing the `admin` scope. */
+  readonly admin?: { readonly actions: AdminActions };
   /**
    * Serves GET /v1/recommendations/:userId and adds the `recommendations`
    * readiness check, ready once `service()` returns the started service.
@@ -56,11 +70,14 @@ export interface ResponderAppOptions {
    * The operator console at GET / and the JSON it polls (GET /v1/status, /v1/models,
    * /v1/users/:userId/history, /v1/items); see routes/console.ts.
    */
-  readonly console?: Omit<ConsoleOptions, 'metrics' | 'adminEnabled'>;
+  readonly console?: Omit<ConsoleOptions, 'metrics' | 'adminEnabled' | 'guardHistory'>;
 }
 
 export async function createResponderApp(options: ResponderAppOptions): Promise<FastifyInstance> {
+  const access = options.access ?? new AccessPolicy(undefined, true);
+  const trustProxy = options.trustProxy ?? false;
   const app = fastify({
+    trustProxy: trustProxy === false ? false : [...trustProxy],
     ...(options.logger === undefined ? {} : { loggerInstance: options.logger as FastifyBaseLogger }),
     logController: new LogController({ disableRequestLogging: true }),
     // The route's own limit applies to /v1/events; everything else takes small bodies only.
@@ -73,6 +90,7 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
       .code(404)
       .send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
   );
+  await app.register(access.plugin);
   if (options.rateLimit !== undefined) await app.register(clientRateLimit, options.rateLimit);
   await app.register(healthRoutes, {
     registry: options.metrics,
@@ -82,7 +100,10 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
   if (options.ingest !== undefined) {
     const { service, maxBodyBytes } = options.ingest;
     options.readiness.add('ingest', () => service.notReadyReason());
-    await app.register(eventsRoutes, { ingest: service, maxBodyBytes, metrics: options.metrics });
+    await app.register(async (scope) => {
+      scope.addHook('onRequest', access.require('events:write'));
+      await scope.register(eventsRoutes, { ingest: service, maxBodyBytes, metrics: options.metrics });
+    });
   }
   if (options.recommendations !== undefined) {
     const { service, maxK, notReadyReason } = options.recommendations;
@@ -90,12 +111,13 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
     await app.register(recommendationRoutes, { service, maxK, metrics: serveMetrics(options.metrics) });
   }
   if (options.admin !== undefined)
-    await app.register(adminRoutes, { ...options.admin, metrics: options.metrics });
+    await app.register(adminRoutes, { ...options.admin, access, metrics: options.metrics });
   if (options.console !== undefined)
     await app.register(consoleRoutes, {
       ...options.console,
       metrics: options.metrics,
-      adminEnabled: options.admin?.auth.enabled ?? false,
+      adminEnabled: options.admin !== undefined && access.configured,
+      guardHistory: access.require('users:read'),
     });
   return app;
 }

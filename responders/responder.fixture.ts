@@ -20,7 +20,7 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../runtime/platform.js';
 import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction } from '../schemas/generated/types.js';
-import { createResponderApp } from './app.js';
+import { createResponderApp, type ResponderAppOptions } from './app.js';
 import { Ingest } from './ingest/ingest.js';
 import { Readiness } from './readiness.js';
 
@@ -44,6 +44,8 @@ export interface TestResponderOptions {
   readonly deliveryTimeoutMs?: number;
   /** Skip `ingest.start()` (tests of the not-ready state). */
   readonly start?: boolean;
+  /** More app options (access, rate limit, console), given the platform. */
+  readonly app?: (platform: Platform) => Partial<ResponderAppOptions>;
 }
 
 export async function openTestResponder(options: TestResponderOptions = {}): Promise<TestResponder> {
@@ -66,6 +68,7 @@ export async function openTestResponder(options: TestResponderOptions = {}): Pro
     metrics: platform.metrics,
     readiness: new Readiness(),
     ingest: { service: ingest, maxBodyBytes: options.maxBodyBytes ?? 1 << 20 },
+    ...options.app?.(platform),
   });
   if (options.start !== false) await ingest.start();
   return {

@@ -1,6 +1,9 @@
 /**
- * Starts the responder on a platform: ensures rec.interactions exists, opens
- * the ingest and its event-id index, listens on RECSTREAM_HTTP_HOST:PORT,
+ * Starts the responder on a platform: decides who may call its data
+ * endpoints and logs it (./auth/exposure.ts: credentials when configured;
+ * open on loopback; refused on another address unless
+ * RECSTREAM_DATA_ENDPOINTS_OPEN=true), ensures rec.interactions exists,
+ * opens the ingest and its event-id index, listens on RECSTREAM_HTTP_HOST:PORT,
  * and in the background rebuilds the index from the log tail and, given an
  * online store, starts the recommendation service (catalog, profiles, the
  * promoted model and its index, popularity). Until each is done `/readyz`
@@ -11,6 +14,7 @@
  * ```ts
  * const responder = await startResponder(platform, { online });
  * console.log(responder.url);   // http://127.0.0.1:8080
+ * console.log(responder.access.summary); // who may post events and read histories
  * await responder.started;      // index rebuilt, recommendations served
  * await responder.close();      // drains requests, flushes appends, served lists and index
  * ```
@@ -22,8 +26,10 @@ import type { Platform } from '../runtime/platform.js';
 import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import { FileArtifactStore } from '../trainer/model-store.js';
 import { platformAdminActions } from './admin/actions.js';
-import { AdminAuth } from './admin/auth.js';
 import { createResponderApp } from './app.js';
+import { AccessPolicy } from './auth/access.js';
+import { Authenticator } from './auth/authenticator.js';
+import { type DataEndpointAccess, dataEndpointAccess } from './auth/exposure.js';
 import { Ingest } from './ingest/ingest.js';
 import { Readiness } from './readiness.js';
 import { RecommendationService } from './recommend/service.js';
@@ -39,6 +45,8 @@ export interface RunningResponder {
   readonly app: FastifyInstance;
   readonly url: string;
   readonly ingest: Ingest;
+  /** Whether the data endpoints need credentials, and the line that says so. */
+  readonly access: DataEndpointAccess;
   /** Resolves when events are accepted and recommendations served; rejects if a start failed. */
   readonly started: Promise<void>;
   /** The recommendation service once started. */
@@ -51,6 +59,10 @@ export async function startResponder(
   options: ResponderOptions = {},
 ): Promise<RunningResponder> {
   const { config, log, serde, logger, metrics } = platform;
+  const authenticator = await Authenticator.fromConfig(config);
+  const access = dataEndpointAccess(config, authenticator);
+  if (access.why === 'override') logger.warn({ data_endpoints: access.why }, access.summary);
+  else logger.info({ data_endpoints: access.why }, access.summary);
   await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: config.partitions });
   const ingest = await Ingest.open({
     log,
@@ -73,7 +85,9 @@ export async function startResponder(
       readiness,
       logger,
       ingest: { service: ingest, maxBodyBytes: config.ingestMaxBodyBytes },
-      admin: { auth: await AdminAuth.fromConfig(config), actions: adminActions },
+      access: new AccessPolicy(authenticator, access.open),
+      trustProxy: config.trustProxy,
+      admin: { actions: adminActions },
       console: {
         log,
         serde,
@@ -81,9 +95,15 @@ export async function startResponder(
         indexName: config.indexName,
         ...(options.online === undefined ? {} : { service: () => service, online: options.online }),
       },
-      ...(config.rateLimitPerSecond === 0
+      ...(config.rateLimitPerSecond === 0 && config.adminRateLimitPerSecond === 0
         ? {}
-        : { rateLimit: { max: config.rateLimitPerSecond, windowMs: 1000 } }),
+        : {
+            rateLimit: {
+              max: config.rateLimitPerSecond,
+              adminMax: config.adminRateLimitPerSecond,
+              windowMs: 1000,
+            },
+          }),
       ...(options.online === undefined
         ? {}
         : {
@@ -127,6 +147,7 @@ export async function startResponder(
     app,
     url: `http://${host}:${port}`,
     ingest,
+    access,
     started,
     recommendations: () => service,
     close: async () => {

@@ -43,3 +43,87 @@ test('errors name the variable', () => {
     );
   }
 });
+
+const HASH = 'a'.repeat(64);
+
+test('HTTP access settings: defaults refuse proxies, keep admin stricter, take no API key', () => {
+  const config = loadConfig({});
+  assert.equal(config.trustProxy, false);
+  assert.equal(config.apiKeys, undefined);
+  assert.equal(config.dataEndpointsOpen, 'false');
+  assert.ok(config.adminRateLimitPerSecond > 0 && config.adminRateLimitPerSecond < config.rateLimitPerSecond);
+});
+
+test('RECSTREAM_API_KEYS parses name:scope+scope:sha256hex entries', () => {
+  const config = loadConfig({
+    RECSTREAM_API_KEYS: `loader:events:write:${HASH}, ops:admin+users:read:${'B'.repeat(64)}`,
+  });
+  assert.deepEqual(config.apiKeys, [
+    { name: 'loader', scopes: ['events:write'], sha256: HASH },
+    { name: 'ops', scopes: ['admin', 'users:read'], sha256: 'b'.repeat(64) },
+  ]);
+  assert.ok(Object.isFrozen(config.apiKeys));
+});
+
+test('a malformed RECSTREAM_API_KEYS entry names the entry and what is wrong', () => {
+  const cases: [string, RegExp][] = [
+    [`loader${HASH}`, /RECSTREAM_API_KEYS entry 1 is not name:scope\+scope:sha256hex/],
+    [`loader:${HASH}`, /RECSTREAM_API_KEYS entry 1 is not name:scope\+scope:sha256hex/],
+    [`ok:admin:${HASH},:admin:${'c'.repeat(64)}`, /entry 2: the name "" must be 1-64 letters/],
+    [`loader::${HASH}`, /entry 1 \(loader\) names no scope/],
+    [
+      `loader:events:read:${HASH}`,
+      /entry 1 \(loader\): unknown scope "events:read"; known: events:write, users:read, admin/,
+    ],
+    [`loader:events:write+:${HASH}`, /entry 1 \(loader\): unknown scope ""/],
+    [
+      'loader:events:write:abc123',
+      /entry 1 \(loader\): the key's sha256 must be 64 hex digits .*sha256sum.*got 6 characters/,
+    ],
+    [`loader:events:write:${'g'.repeat(64)}`, /entry 1 \(loader\): the key's sha256 must be 64 hex digits/],
+    [`a:admin:${HASH},a:admin:${'c'.repeat(64)}`, /entry 2 \(a\): the name is used by another entry/],
+    [`a:admin:${HASH},b:admin:${HASH}`, /entry 2 \(b\): the same key is already configured as "a"/],
+    [' , ', /RECSTREAM_API_KEYS is set but holds no entry/],
+  ];
+  for (const [raw, message] of cases)
+    assert.throws(
+      () => loadConfig({ RECSTREAM_API_KEYS: raw }),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      raw,
+    );
+});
+
+test('RECSTREAM_TRUST_PROXY takes false or the proxies’ addresses and CIDR ranges, refusing forms that believe clients', () => {
+  assert.deepEqual(
+    loadConfig({ RECSTREAM_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8,loopback' }).trustProxy,
+    ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8', 'loopback'],
+  );
+  assert.equal(loadConfig({ RECSTREAM_TRUST_PROXY: 'false' }).trustProxy, false);
+  const cases: [string, RegExp][] = [
+    ['true', /RECSTREAM_TRUST_PROXY=true would believe the X-Forwarded-For of any caller/],
+    ['2', /RECSTREAM_TRUST_PROXY=2: a hop count cannot tell a proxy from a client/],
+    ['10.0.0.0/33', /RECSTREAM_TRUST_PROXY: "10.0.0.0\/33" is not an IP address or CIDR range/],
+    ['proxy.internal', /"proxy.internal" is not an IP address/],
+    ['10.0.0.1/8/8', /"10.0.0.1\/8\/8" is not an IP address/],
+    [',', /RECSTREAM_TRUST_PROXY is set but names no proxy/],
+  ];
+  for (const [raw, message] of cases)
+    assert.throws(
+      () => loadConfig({ RECSTREAM_TRUST_PROXY: raw }),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      raw,
+    );
+});
+
+test('RECSTREAM_DATA_ENDPOINTS_OPEN and RECSTREAM_ADMIN_RATE_LIMIT_PER_S are validated', () => {
+  assert.equal(loadConfig({ RECSTREAM_DATA_ENDPOINTS_OPEN: 'true' }).dataEndpointsOpen, 'true');
+  assert.throws(
+    () => loadConfig({ RECSTREAM_DATA_ENDPOINTS_OPEN: 'yes' }),
+    /RECSTREAM_DATA_ENDPOINTS_OPEN="yes" must be one of true, false/,
+  );
+  assert.equal(loadConfig({ RECSTREAM_ADMIN_RATE_LIMIT_PER_S: '0' }).adminRateLimitPerSecond, 0);
+  assert.throws(
+    () => loadConfig({ RECSTREAM_ADMIN_RATE_LIMIT_PER_S: '-1' }),
+    /RECSTREAM_ADMIN_RATE_LIMIT_PER_S=-1 is out of range/,
+  );
+});

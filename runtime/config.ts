@@ -13,9 +13,10 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { type ApiKeyEntry, parseApiKeys, parseTrustProxy, type TrustProxy } from './http-access.js';
 import { logHashKeyProblem } from './observability/user-hash.js';
 
-type Kind = 'string' | 'int' | 'float' | 'json' | 'enum' | 'url-list' | 'url';
+type Kind = 'string' | 'int' | 'float' | 'json' | 'enum' | 'url-list' | 'url' | 'api-keys' | 'trust-proxy';
 
 interface Setting<K extends Kind = Kind> {
   readonly env: string;
@@ -153,7 +154,7 @@ export const CONFIG_SCHEMA = {
     env: 'RECSTREAM_HTTP_HOST',
     kind: 'string',
     default: '127.0.0.1',
-    doc: 'address the responder listens on; 0.0.0.0 for every interface',
+    doc: 'address the responder listens on; 0.0.0.0 for every interface (then credentials must be configured, or RECSTREAM_DATA_ENDPOINTS_OPEN=true)',
   },
   ingestMaxBodyBytes: {
     env: 'RECSTREAM_INGEST_MAX_BODY_BYTES',
@@ -256,7 +257,21 @@ export const CONFIG_SCHEMA = {
     min: 0,
     max: 10_000_000,
     default: 6000,
-    doc: 'requests per second one client (x-client-id header, else its IP) may make to the responder; 0 turns the limit off',
+    doc: 'requests per second one client (the subject of its credentials, else its address) may make to the responder; 0 turns the limit off',
+  },
+  adminRateLimitPerSecond: {
+    env: 'RECSTREAM_ADMIN_RATE_LIMIT_PER_S',
+    kind: 'int',
+    min: 0,
+    max: 10_000,
+    default: 5,
+    doc: 'requests per second one client may make to POST /admin/*, counted apart from the other routes; 0 turns the limit off',
+  },
+  trustProxy: {
+    env: 'RECSTREAM_TRUST_PROXY',
+    kind: 'trust-proxy',
+    default: 'false',
+    doc: "whose X-Forwarded-For names the client address the rate limit counts by: false (nobody's: the socket's peer is the client) or the trusted proxies' addresses and CIDR ranges, comma-separated (e.g. 10.0.0.0/8,127.0.0.1; also loopback, linklocal, uniquelocal)",
   },
   indexName: {
     env: 'RECSTREAM_INDEX_NAME',
@@ -275,13 +290,26 @@ export const CONFIG_SCHEMA = {
     env: 'RECSTREAM_JWT_SECRET',
     kind: 'string',
     default: undefined,
-    doc: 'HS256 secret for the admin API; unset (and no public key) turns the admin API off',
+    doc: 'HS256 secret (32 bytes or more) of the bearer JWTs the responder accepts, their scope claim naming events:write, users:read and/or admin; with no secret, public key or API key the admin API is off',
   },
   jwtPublicKey: {
     env: 'RECSTREAM_JWT_PUBLIC_KEY',
     kind: 'string',
     default: undefined,
-    doc: 'PEM public key (RS256/ES256) for the admin API',
+    doc: 'PEM public key (RS256 for RSA, ES256 for EC P-256) of the bearer JWTs the responder accepts',
+  },
+  apiKeys: {
+    env: 'RECSTREAM_API_KEYS',
+    kind: 'api-keys',
+    default: undefined,
+    doc: 'static API keys, sent as Authorization: ApiKey <key>: comma-separated name:scope+scope:sha256hex, the sha256 of each key in hex (printf %s "$KEY" | sha256sum), e.g. producer:events:write:9f86…',
+  },
+  dataEndpointsOpen: {
+    env: 'RECSTREAM_DATA_ENDPOINTS_OPEN',
+    kind: 'enum',
+    values: ['true', 'false'],
+    default: 'false',
+    doc: 'true lets a responder on a non-loopback RECSTREAM_HTTP_HOST serve POST /v1/events and user histories to anyone when no credentials are configured; false refuses to start there',
   },
   featureLatenessMs: {
     env: 'RECSTREAM_FEATURE_LATENESS_MS',
@@ -467,11 +495,15 @@ type ValueOf<S extends Setting> = S['kind'] extends 'int' | 'float'
     ? Readonly<Record<string, unknown>>
     : S['kind'] extends 'url-list'
       ? readonly string[]
-      : S['kind'] extends 'enum'
-        ? S extends { values: readonly (infer V)[] }
-          ? V
-          : string
-        : string;
+      : S['kind'] extends 'api-keys'
+        ? readonly ApiKeyEntry[]
+        : S['kind'] extends 'trust-proxy'
+          ? TrustProxy
+          : S['kind'] extends 'enum'
+            ? S extends { values: readonly (infer V)[] }
+              ? V
+              : string
+            : string;
 type Required<S extends Setting> = S['default'] extends undefined ? ValueOf<S> | undefined : ValueOf<S>;
 
 /** The validated, frozen configuration. */
@@ -526,6 +558,10 @@ function parse(name: string, setting: Setting, raw: string): unknown {
       }
       return Object.freeze(parts);
     }
+    case 'api-keys':
+      return parseApiKeys(setting.env, raw);
+    case 'trust-proxy':
+      return parseTrustProxy(setting.env, raw);
     case 'url':
       try {
         new URL(raw);
@@ -551,7 +587,9 @@ export function loadConfig(
   for (const [name, setting] of Object.entries(CONFIG_SCHEMA) as [keyof Schema, Setting][]) {
     const raw = overrides[name] ?? env[setting.env];
     if (raw === undefined || raw === '') {
-      out[name] = name === 'dataDir' ? resolve(String(setting.default)) : setting.default;
+      // Defaults are written as the variable would be, so the kinds that build a value parse theirs too.
+      out[name] =
+        typeof setting.default === 'string' ? parse(name, setting, setting.default) : setting.default;
     } else {
       out[name] = parse(name, setting, raw);
     }

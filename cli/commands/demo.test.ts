@@ -127,6 +127,11 @@ test('recstream demo streams a history, serves its first model, goes on live and
     assert.match(first.stdout(), /recstream v1 promoted/);
     assert.match(first.stdout(), /u0's recommendations from the responder \(recstream@1 with items@1\)/);
     assert.match(first.stdout(), new RegExp(`curl '${first.url}/v1/recommendations/u1\\?k=5'`));
+    // No credentials configured, on 127.0.0.1: the data endpoints are open, and the demo says so.
+    assert.match(
+      first.stdout(),
+      /POST \/v1\/events and GET \/v1\/users\/:userId\/history are open to anyone on this host/,
+    );
     const u0 = await listFor(first.url, 'u0');
     assert.equal(u0.user_id, 'u0');
     assert.equal(u0.items.length, 5);

@@ -5,6 +5,8 @@ import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
 } from '../../processors/interaction-counts/interaction-counts.js';
+import { Authenticator } from '../../responders/auth/authenticator.js';
+import { dataEndpointAccess } from '../../responders/auth/exposure.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
@@ -92,8 +94,10 @@ export const demoCommand: Command = {
       items: wholeNumberOption(values.items, '--items', 500),
       seed: wholeNumberOption(values.seed, '--seed', 1),
     };
-    const start = await prepareDataDir(given.dataDir, values.fresh === true);
     const config = demoConfig(given);
+    // Before minutes of history and training: a responder that would refuse to listen says so now.
+    dataEndpointAccess(config, await Authenticator.fromConfig(config));
+    const start = await prepareDataDir(given.dataDir, values.fresh === true);
     if (start === 'resume') {
       const world = JSON.parse(await readFile(join(config.dataDir, WORLD), 'utf8')) as DemoWorld;
       return withPlatform(config, async (platform) => {

@@ -17,7 +17,7 @@ export const serveCommand: Command = {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       try {
-        process.stdout.write(`recstream serve: listening on ${responder.url}\n`);
+        process.stdout.write(`recstream serve: listening on ${responder.url}\n${responder.access.summary}\n`);
         // A failed start (index unreadable, disk full) ends the command instead of serving 503s forever.
         await Promise.race([responder.started.then(() => stopped), stopped]);
         return 0;

@@ -32,7 +32,7 @@ export const upCommand: Command = {
           throw error;
         }
         process.stdout.write(
-          `recstream up: ${roles.runners.length} processor applications, trainer, indexer; serving on ${roles.responder.url}\n`,
+          `recstream up: ${roles.runners.length} processor applications, trainer, indexer; serving on ${roles.responder.url}\n${roles.responder.access.summary}\n`,
         );
         await roles.finished;
         return 0;

@@ -5,9 +5,11 @@
  * → snapshots → train → index): the served model and index, the processor
  * applications of this process and the ones that run elsewhere, the DLQ
  * count, model and index versions with metrics and lineage, a "recommend
- * for u0" list with titles, categories and scores next to u0's history, the
- * throughput chart moving with events posted to /v1/events, and promote /
- * roll back through the admin API with a JWT pasted into the page. Saves
+ * for u0" list with titles, categories and scores next to u0's history (after
+ * signing in: the responder has credentials configured, so a history needs a
+ * token with `users:read`), the throughput chart moving with events posted
+ * to /v1/events, and promote / roll back through the admin API with a JWT
+ * pasted into the page. Saves
  * screenshots to a temp dir (or RECSTREAM_SCREENSHOT_DIR) and prints where.
  *
  * Without Chromium the test fails, naming the package to install.
@@ -29,7 +31,6 @@ import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
 import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
-import { ADMIN_SCOPE } from '../admin/auth.js';
 import { type RunningResponder, startResponder } from '../server.js';
 
 const SECRET = 'console-browser-test-secret-of-at-least-32-bytes';
@@ -64,8 +65,8 @@ async function findChromium(): Promise<string> {
   );
 }
 
-async function adminToken(): Promise<string> {
-  return new SignJWT({ scope: ADMIN_SCOPE })
+async function token(scope: string): Promise<string> {
+  return new SignJWT({ scope })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('console-test')
     .setIssuedAt()
@@ -123,7 +124,7 @@ async function postEvents(count: number): Promise<void> {
   }));
   const res = await fetch(`${responder.url}/v1/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('events:write')}` },
     body: JSON.stringify(events),
   });
   assert.equal(res.status, 202, await res.text());
@@ -212,6 +213,21 @@ test('recommend for u0: a list with titles, categories and scores next to the us
   const catalog = responder.recommendations()!.catalog;
   await page.fill('#user-id', 'u0');
   await page.click('#rec-form button[type="submit"]');
+  // Credentials are configured: the history waits for a token with users:read, recommendations do not.
+  assert.match(
+    await waitForText('#history li', /users:read/),
+    /UNAUTHENTICATED|credentials with the scope users:read/,
+  );
+  await page.fill('#admin-token', await token('events:write'));
+  await page.click('#token-save');
+  await page.click('#rec-form button[type="submit"]');
+  assert.match(await waitForText('#history li', /lacks the scope users:read/), /users:read/);
+  await page.click('#token-forget');
+  await page.fill('#admin-token', await token('users:read admin'));
+  await page.click('#token-save');
+  assert.match(await text('#admin-state'), /token set for this tab/);
+  await page.click('#rec-form button[type="submit"]');
+  await page.locator('#history li[data-item]').first().waitFor({ timeout: 20_000 });
   await page.locator('#recs li[data-item]').nth(9).waitFor({ timeout: 20_000 });
   const recs = page.locator('#recs li[data-item]');
   assert.equal(await recs.count(), 10);
@@ -296,14 +312,15 @@ test('promote and roll back from the page, through the admin API with the pasted
   await page.locator('#promote-2').waitFor({ timeout: 15_000 });
   assert.match(await text('#models tr[data-version="2"]'), /candidate/);
 
+  await page.click('#token-forget');
   await confirmClick('#promote-2');
-  assert.match(await waitForText('#action-result', /admin JWT/), /Paste an admin JWT/);
+  assert.match(await waitForText('#action-result', /admin scope/), /Paste a token with the admin scope/);
 
-  const token = await adminToken();
-  await page.fill('#admin-token', token);
+  const admin = await token('admin');
+  await page.fill('#admin-token', admin);
   await page.click('#token-save');
-  assert.match(await text('#admin-state'), /admin token set/);
-  assert.equal(await page.evaluate('sessionStorage.getItem("recstream.adminToken")'), token);
+  assert.match(await text('#admin-state'), /token set for this tab/);
+  assert.equal(await page.evaluate('sessionStorage.getItem("recstream.token")'), admin);
 
   await confirmClick('#promote-2');
   assert.match(await waitForText('#action-result', /v2 promoted/), /recstream v2 promoted \(was v1\)/);

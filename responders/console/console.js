@@ -1,13 +1,17 @@
 // The operator console's module: polls this responder's JSON (GET /v1/status every 2 s,
 // GET /v1/models every 10 s), draws throughput over time as inline SVG from the polled
 // counters, asks for recommendations and the user's history, and calls the admin API
-// (POST /admin/promote, /admin/rollback) with the JWT kept in sessionStorage.
+// (POST /admin/promote, /admin/rollback). The token the operator pastes (a JWT, sent as
+// Bearer, or an API key, sent as ApiKey) is kept in sessionStorage and sent with the
+// history request and the admin calls.
 // Plain JavaScript served as is: no build step, nothing fetched from outside this responder.
 
 const STATUS_POLL_MS = 2000;
 const MODELS_POLL_MS = 10_000;
 const WINDOW_MS = 5 * 60_000;
-const TOKEN_KEY = 'recstream.adminToken';
+const TOKEN_KEY = 'recstream.token';
+/** Three base64url parts: a JWT; anything else pasted is an API key. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 const LOG_SERIES = 'rec.interactions (appended)';
 const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#4b5563'];
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -536,14 +540,21 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+/** The Authorization header for the pasted token; none when signed out. */
+function authHeaders() {
+  const value = token();
+  if (value === null) return {};
+  return { authorization: `${JWT_SHAPE.test(value) ? 'Bearer' : 'ApiKey'} ${value}` };
+}
+
 function renderAdminState() {
   const enabled = latest?.admin.enabled ?? true;
   const has = token() !== null;
   $('admin-state').textContent = !enabled
-    ? 'admin API off (set RECSTREAM_JWT_SECRET or RECSTREAM_JWT_PUBLIC_KEY)'
+    ? 'admin API off (set RECSTREAM_JWT_SECRET, RECSTREAM_JWT_PUBLIC_KEY or RECSTREAM_API_KEYS)'
     : has
-      ? 'admin token set for this tab'
-      : 'paste an admin JWT to promote or roll back';
+      ? 'token set for this tab'
+      : 'paste a token (JWT or API key) to read histories, promote or roll back';
   $('admin-token').hidden = !enabled || has;
   $('token-save').hidden = !enabled || has;
   $('token-forget').hidden = !enabled || !has;
@@ -559,15 +570,14 @@ function showResult(text, isError) {
 }
 
 async function admin(path, body) {
-  const jwt = token();
-  if (jwt === null) {
-    showResult('Paste an admin JWT (scope recstream:admin) first.', true);
+  if (token() === null) {
+    showResult('Paste a token with the admin scope first.', true);
     return null;
   }
   try {
     return await getJson(path, {
       method: 'POST',
-      headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+      headers: { ...authHeaders(), 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
   } catch (error) {
@@ -628,8 +638,8 @@ async function recommend(userId, k) {
   meta.textContent = `Asking for ${userId}…`;
   const user = encodeURIComponent(userId);
   const [recs, past] = await Promise.allSettled([
-    getJson(`/v1/recommendations/${user}?k=${k}`, { headers: { 'x-client-id': 'operator-console' } }),
-    getJson(`/v1/users/${user}/history?limit=10`),
+    getJson(`/v1/recommendations/${user}?k=${k}`),
+    getJson(`/v1/users/${user}/history?limit=10`, { headers: authHeaders() }),
   ]);
   renderHistory(past);
   if (recs.status === 'rejected') {
@@ -694,7 +704,9 @@ function renderHistory(result) {
         { class: 'empty' },
         result.reason.status === 404
           ? 'this responder has no online store to read histories from'
-          : `history unavailable: ${result.reason.message}`,
+          : result.reason.status === 401 || result.reason.status === 403
+            ? `histories need a token with the users:read scope: ${result.reason.message}`
+            : `history unavailable: ${result.reason.message}`,
       ),
     );
     return;
@@ -747,7 +759,7 @@ function start() {
   $('token-save').addEventListener('click', () => {
     const value = $('admin-token')
       .value.trim()
-      .replace(/^Bearer\s+/i, '');
+      .replace(/^(Bearer|ApiKey)\s+/i, '');
     if (value === '') return;
     sessionStorage.setItem(TOKEN_KEY, value);
     $('admin-token').value = '';

@@ -11,10 +11,12 @@ import {
   StorageError,
   UnavailableError,
 } from '../../runtime/errors.js';
-import { ADMIN_SCOPE, AdminAuth, type AdminAuthConfig } from '../admin/auth.js';
+import { AccessPolicy } from '../auth/access.js';
+import { type AuthConfig, Authenticator } from '../auth/authenticator.js';
 import { type AdminActions, adminRoutes } from './admin.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
+const ADMIN_SCOPE = 'admin';
 const secretKey = (secret: string) => new TextEncoder().encode(secret);
 
 /** Records every call; `failWith` makes each action throw that error instead. */
@@ -50,13 +52,15 @@ class RecordingActions implements AdminActions {
 }
 
 async function appWith(
-  config: AdminAuthConfig,
+  config: AuthConfig,
   actions: AdminActions = new RecordingActions(),
   metrics?: Registry,
 ): Promise<FastifyInstance> {
   const app = fastify();
+  const access = new AccessPolicy(await Authenticator.fromConfig(config), false);
+  await app.register(access.plugin);
   await app.register(adminRoutes, {
-    auth: await AdminAuth.fromConfig(config),
+    access,
     actions,
     ...(metrics === undefined ? {} : { metrics }),
   });
@@ -97,7 +101,7 @@ test('no Authorization header: 401 UNAUTHENTICATED with a Bearer challenge, the 
     headers: { authorization: 'Basic YTpi' },
   });
   assert.equal(basic.statusCode, 401);
-  assert.equal(basic.json().reason, 'not_bearer');
+  assert.equal(basic.json().reason, 'unsupported_scheme');
   assert.deepEqual(actions.calls, []);
   await app.close();
 });
@@ -124,10 +128,16 @@ test('bad tokens get 401 naming the check that failed: malformed, wrong secret, 
   await app.close();
 });
 
-test('a valid token without the recstream:admin scope gets 403 FORBIDDEN', async () => {
+test('a valid token without the admin scope gets 403 FORBIDDEN naming the scope', async () => {
   const actions = new RecordingActions();
   const app = await appWith({ jwtSecret: SECRET }, actions);
-  for (const claims of [{}, { scope: 'recstream:read' }, { role: 'admin' }, { scope: 'recstream:admins' }]) {
+  for (const claims of [
+    {},
+    { scope: 'recstream:read' },
+    { role: 'admin' },
+    { scope: 'recstream:admins' },
+    { scope: 'users:read events:write' },
+  ]) {
     const res = await app.inject({
       method: 'POST',
       url: '/admin/rollback',
@@ -135,6 +145,8 @@ test('a valid token without the recstream:admin scope gets 403 FORBIDDEN', async
     });
     assert.equal(res.statusCode, 403, JSON.stringify(claims));
     assert.equal(res.json().code, 'FORBIDDEN');
+    assert.equal(res.json().scope, 'admin');
+    assert.match(res.json().error, /lacks the scope admin/);
     assert.match(String(res.headers['www-authenticate']), /insufficient_scope/);
   }
   assert.deepEqual(actions.calls, []);
@@ -175,6 +187,13 @@ test('a valid HS256 admin token runs each action: retrain 202, reindex and rollb
     headers: bearer(await hsToken({ claims: { scope: ['openid', ADMIN_SCOPE] } })),
   });
   assert.equal(arrayScope.statusCode, 200);
+  // recstream:admin, the scope's earlier name, still counts.
+  const legacy = await app.inject({
+    method: 'POST',
+    url: '/admin/reindex',
+    headers: bearer(await hsToken({ claims: { scope: 'recstream:admin' } })),
+  });
+  assert.equal(legacy.statusCode, 200, legacy.body);
   const text = await metrics.metrics();
   assert.match(text, /recstream_admin_requests_total\{action="rollback",status="200"\} 2/);
   assert.match(text, /recstream_admin_requests_total\{action="retrain",status="202"\} 1/);
@@ -293,7 +312,7 @@ test('with both a secret and a public key, each kind of token verifies with its 
   await app.close();
 });
 
-test('without a secret or a key the admin API answers 404 ADMIN_DISABLED, token or not', async () => {
+test('without a secret, a public key or an API key the admin API answers 404 ADMIN_DISABLED, token or not', async () => {
   const actions = new RecordingActions();
   const app = await appWith({}, actions);
   for (const headers of [{}, bearer(await hsToken())]) {
@@ -301,7 +320,7 @@ test('without a secret or a key the admin API answers 404 ADMIN_DISABLED, token 
     assert.equal(res.statusCode, 404);
     assert.deepEqual(res.json(), {
       code: 'ADMIN_DISABLED',
-      error: 'admin API off: set RECSTREAM_JWT_SECRET or RECSTREAM_JWT_PUBLIC_KEY',
+      error: 'admin API off: set RECSTREAM_JWT_SECRET, RECSTREAM_JWT_PUBLIC_KEY or RECSTREAM_API_KEYS',
     });
   }
   assert.deepEqual(actions.calls, []);
@@ -338,18 +357,18 @@ test('action errors: refusals are 409 with their code, the environment 503, anyt
 });
 
 test('a short secret or a public key that is not RSA / EC P-256 PEM is a ConfigError naming the variable', async () => {
-  await assert.rejects(AdminAuth.fromConfig({ jwtSecret: 'short' }), (err: unknown) => {
+  await assert.rejects(Authenticator.fromConfig({ jwtSecret: 'short' }), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /RECSTREAM_JWT_SECRET is 5 bytes/);
     return true;
   });
   await assert.rejects(
-    AdminAuth.fromConfig({ jwtPublicKey: 'not a pem' }),
+    Authenticator.fromConfig({ jwtPublicKey: 'not a pem' }),
     /RECSTREAM_JWT_PUBLIC_KEY is not a PEM/,
   );
   const { publicKey } = await generateKeyPair('EdDSA', { extractable: true });
   await assert.rejects(
-    AdminAuth.fromConfig({ jwtPublicKey: await exportSPKI(publicKey) }),
+    Authenticator.fromConfig({ jwtPublicKey: await exportSPKI(publicKey) }),
     /RECSTREAM_JWT_PUBLIC_KEY is a ed25519 key/,
   );
 });

@@ -1,6 +1,7 @@
 /**
- * The admin API (DESIGN.md §8), behind a bearer JWT (see ../admin/auth.ts
- * for the keys and the `scope` claim it must carry):
+ * The admin API (DESIGN.md §8), for credentials with the `admin` scope (a
+ * bearer JWT or an API key: see ../auth/authenticator.ts), under its own
+ * rate limit (`rateLimitClass: 'admin'`, ./rate-limit.ts):
  *
  * - `POST /admin/retrain` → `202` and the action's result (`{ accepted:
  *   true, ... }`): the training round runs in the background, so 202 says
@@ -14,8 +15,8 @@
  *   (`already_promoted: true` when there was nothing to do).
  *
  * Every reply is JSON; refusals are `{ error, code }`:
- * - 401 / 403 / 404 from the auth check (404 `ADMIN_DISABLED` when no key is
- *   configured), before the body is read.
+ * - 401 / 403 / 404 from the access check (404 `ADMIN_DISABLED` when no
+ *   credential of any kind is configured), before the body is read.
  * - 400 `INVALID_BODY` for a body that is not JSON or a rollback or promote
  *   body that fails its schema (strictly: no type coercion, no unknown keys).
  * - 409 with the error's own code when an action refuses on purpose (a
@@ -26,14 +27,15 @@
  *   state store); with `Retry-After` when retrying can help.
  * - 500 `INTERNAL` for anything else; the error is logged, not sent.
  *
- * Each accepted call is logged with the token's `sub` (an audit trail), and
+ * Each accepted call is logged with the caller's subject (the token's `sub`
+ * or the API key's name: an audit trail), and
  * counted in `recstream_admin_requests_total{action,status}` when a metrics
  * registry is given.
  *
  * @example
  * ```ts
  * await app.register(adminRoutes, {
- *   auth: await AdminAuth.fromConfig(platform.config),
+ *   access: new AccessPolicy(await Authenticator.fromConfig(platform.config), false),
  *   actions: platformAdminActions(platform, artifactStore(platform.config.dataDir)),
  *   metrics: platform.metrics,
  * });
@@ -41,11 +43,11 @@
  * ```
  */
 import { Ajv } from 'ajv';
-import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { isInfrastructureError, isRetriable, RecstreamError } from '../../runtime/errors.js';
 import { onePerRegistry } from '../../runtime/observability/per-registry.js';
-import type { AdminAuth, AdminPrincipal } from '../admin/auth.js';
+import type { AccessPolicy } from '../auth/access.js';
 
 /** What the admin endpoints do; each result is sent as the JSON body. */
 export interface AdminActions {
@@ -60,7 +62,8 @@ export interface AdminActions {
 }
 
 export interface AdminRoutesOptions {
-  readonly auth: AdminAuth;
+  /** Its `admin` guard protects every route here. */
+  readonly access: AccessPolicy;
   readonly actions: AdminActions;
   /** Registers `recstream_admin_requests_total` here. */
   readonly metrics?: Registry;
@@ -100,27 +103,20 @@ const requestsCounter = onePerRegistry(
 );
 
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
-  const { auth, actions } = options;
+  const { access, actions } = options;
   const requests = options.metrics === undefined ? undefined : requestsCounter(options.metrics);
-  const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
 
-  // onRequest, so that an unauthenticated caller costs no body parsing.
-  app.addHook('onRequest', async (request, reply) => {
-    const result = await auth.authenticate(request.headers.authorization);
-    if (result.ok) {
-      principals.set(request, result.principal);
-      return;
-    }
-    const { status, code, error, reason, challenge } = result.denial;
-    if (challenge !== undefined) reply.header('www-authenticate', challenge);
-    return reply.code(status).send(reason === undefined ? { error, code } : { error, code, reason });
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, rateLimitClass: 'admin' };
   });
+  // onRequest, so that an unauthenticated caller costs no body parsing.
+  app.addHook('onRequest', access.require('admin'));
 
   app.addHook('onResponse', async (request, reply) => {
     const action = request.routeOptions.url?.split('/').pop() ?? 'unknown';
     requests?.inc({ action, status: String(reply.statusCode) });
-    const principal = principals.get(request);
-    if (principal !== undefined)
+    const principal = request.principal;
+    if (principal?.scopes.has('admin'))
       request.log.info(
         { admin_action: action, sub: principal.subject, status: reply.statusCode },
         'admin request',

@@ -14,7 +14,8 @@
  *
  * Errors, JSON `{ error, code }`: 400 `INVALID_USER_ID` / `INVALID_QUERY`;
  * 503 `NOT_READY` while the responder starts; 503
- * `ONLINE_STORE_UNAVAILABLE` when the user view cannot be read.
+ * `ONLINE_STORE_UNAVAILABLE` when the user view cannot be read; from
+ * `guardHistory`, 401 / 403 for a caller without the `users:read` scope.
  *
  * @example
  * ```ts
@@ -22,7 +23,7 @@
  * // curl 'http://127.0.0.1:8080/v1/users/u0/history?limit=10'
  * ```
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import { servingFeatures } from '../../processors/user-features/serving.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
 import { hashUserId } from '../../runtime/observability/user-hash.js';
@@ -39,6 +40,8 @@ export interface CatalogRoutesOptions {
   /** Undefined while the responder starts (requests get 503). */
   readonly service: () => CatalogService | undefined;
   readonly online: Pick<OnlineStore, 'get'>;
+  /** Runs before the history route (the `users:read` check); unset: anyone may read a history. */
+  readonly guardHistory?: onRequestAsyncHookHandler;
 }
 
 export interface ItemSummary {
@@ -80,6 +83,7 @@ export function itemSummary(item: Item): ItemSummary {
 export const catalogRoutes: FastifyPluginAsync<CatalogRoutesOptions> = async (app, options) => {
   app.get<{ Params: { userId: string }; Querystring: Record<string, string | string[] | undefined> }>(
     '/v1/users/:userId/history',
+    { ...(options.guardHistory === undefined ? {} : { onRequest: options.guardHistory }) },
     async (request, reply) => {
       const { userId } = request.params;
       if (!USER_ID.test(userId))

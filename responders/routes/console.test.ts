@@ -103,6 +103,7 @@ test('GET / serves the console page, its module and stylesheet, self-contained u
   assert.equal(js.statusCode, 200);
   assert.match(String(js.headers['content-type']), /^text\/javascript/);
   assert.match(js.body, /\/v1\/status/);
+  assert.doesNotMatch(js.body, /x-client-id/, 'the page does not choose its rate-limit counter');
   const css = await app.inject({ method: 'GET', url: '/console/console.css' });
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers['content-type']), /^text\/css/);

@@ -4,8 +4,9 @@
  * are, no build step at run time; with it the JSON the page polls
  * (./status.ts: `GET /v1/status`, `GET /v1/models`; ./catalog.ts:
  * `GET /v1/users/:userId/history`, `GET /v1/items`, served when the
- * responder has an online store). Promote and roll back go to the admin API
- * with the JWT the operator pastes into the page (kept in sessionStorage).
+ * responder has an online store). The page sends the token the operator
+ * pastes into it (kept in sessionStorage) with the history request and to
+ * the admin API for promote and roll back.
  *
  * The page loads nothing from outside this responder (a Content-Security-
  * Policy of `'self'` says so to the browser).
@@ -20,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import { type CatalogService, catalogRoutes } from './catalog.js';
 import { type StatusRoutesOptions, type StatusService, statusRoutes } from './status.js';
@@ -32,6 +33,8 @@ export interface ConsoleOptions extends Omit<StatusRoutesOptions, 'service'> {
   readonly online?: Pick<OnlineStore, 'get'>;
   /** The page's files; default `../console/` next to this module (copied into dist/ by the build). */
   readonly assetsDir?: string;
+  /** Who may read a user's history (the `users:read` guard); unset: anyone. */
+  readonly guardHistory?: onRequestAsyncHookHandler;
 }
 
 /** The console's files: URL path → file name and content type. */
@@ -76,7 +79,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
         .send(body);
     });
   }
-  const { service, online, assetsDir: _assetsDir, ...status } = options;
+  const { service, online, assetsDir: _assetsDir, guardHistory, ...status } = options;
   await app.register(statusRoutes, { ...status, ...(service === undefined ? {} : { service }) });
-  if (service !== undefined && online !== undefined) await app.register(catalogRoutes, { service, online });
+  if (service !== undefined && online !== undefined)
+    await app.register(catalogRoutes, {
+      service,
+      online,
+      ...(guardHistory === undefined ? {} : { guardHistory }),
+    });
 };

@@ -17,7 +17,8 @@
  *   - `serving`: the served model and index (`model@version`), why none is
  *     served, requests answered and catalog size; `state` `off` when this
  *     responder serves no recommendations, `starting` until it does.
- *   - `admin.enabled`: whether the JWT-protected admin API is on.
+ *   - `admin.enabled`: whether the admin API is on (credentials are configured;
+ *     the console then shows its token field).
  * - `GET /v1/throughput` → the same counters sampled every `sampleMs` (2 s)
  *   by this process over the last `windowMs` (5 minutes), oldest first, so
  *   the console's chart has a history as soon as the page opens:
