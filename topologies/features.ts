@@ -58,7 +58,7 @@ import type { ValueDeserializer } from '../runtime/processor/processor.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { dedupCodec } from '../runtime/state/dedup-window.js';
+import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
 import {
   ENRICHED_TOPIC,
   INTERACTIONS_TOPIC,
@@ -138,7 +138,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
     .addStore(servedWaitingStore, ['user-features'])
-    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec }, ['user-features'])
+    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['user-features'])
     .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])

@@ -21,7 +21,7 @@ import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { dedupCodec } from '../runtime/state/dedup-window.js';
+import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
 import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 
 /**
@@ -40,6 +40,6 @@ export async function interactionCountsTopology(
     .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec, keyedByRecordKey: true }, [
       'interaction-counts',
     ])
-    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec }, ['interaction-counts'])
+    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts'])
     .build();
 }

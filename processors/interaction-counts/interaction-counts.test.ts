@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TopologyTestDriver } from '../../runtime/processor/test-driver.js';
 import { TopologyBuilder } from '../../runtime/processor/topology.js';
-import { dedupCodec } from '../../runtime/state/dedup-window.js';
+import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../../runtime/state/dedup-window.js';
 import { EVENT_IDS_STORE } from '../feature-math/interactions.js';
 import {
   type CountedInteraction,
@@ -19,7 +19,7 @@ const topology = new TopologyBuilder('counts-test')
   .addSource('in', ['rec.interactions'], json)
   .addProcessor('interaction-counts', () => new InteractionCounts({ dedupHorizonMs: WEEK_MS }), ['in'])
   .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec }, ['interaction-counts'])
-  .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec }, ['interaction-counts'])
+  .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts'])
   .build();
 
 let lastId = 0;

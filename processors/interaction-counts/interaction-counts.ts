@@ -13,7 +13,7 @@
  * ```ts
  * builder.addProcessor('interaction-counts', () => new InteractionCounts({ dedupHorizonMs }), ['interactions'])
  *        .addStore(interactionCountsStore, ['interaction-counts'])
- *        .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec }, ['interaction-counts']);
+ *        .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: 0 }, ['interaction-counts']);
  * ```
  */
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
@@ -84,9 +84,10 @@ export class InteractionCounts implements Processor<CountedInteraction | null, n
 
   constructor(private readonly options: InteractionCountsOptions) {}
 
-  init(ctx: ProcessorContext<never>): void {
+  async init(ctx: ProcessorContext<never>): Promise<void> {
     this.counts = ctx.store(INTERACTION_COUNTS_STORE);
     this.seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
+    await this.seen.load();
   }
 
   async process(record: StreamRecord<CountedInteraction | null>): Promise<void> {

@@ -174,6 +174,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       horizonMs: this.options.dedupHorizonMs,
       keyPrefix: 'lists/',
     });
+    await this.seen.load();
+    await this.seenLists.load();
     const stored = await this.clockStore.get(CLOCK_KEY);
     this.promised = Array.from(
       { length: ctx.partitionCount },

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CachedStore } from './cached-store.js';
-import { DEDUP_SEGMENT_MS, type DedupValue, DedupWindow, dedupCodec } from './dedup-window.js';
+import {
+  DEDUP_SEGMENT_MS,
+  DEDUP_STORE_CACHE_ENTRIES,
+  type DedupValue,
+  DedupWindow,
+  dedupCodec,
+} from './dedup-window.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 
 const HOUR_MS = DEDUP_SEGMENT_MS;
@@ -9,7 +15,13 @@ const DAY_MS = 24 * HOUR_MS;
 const T0 = Date.UTC(2026, 0, 5);
 
 function window(horizonMs = 7 * DAY_MS) {
-  const store = new CachedStore<DedupValue>('event-ids', new MemoryEngine(), dedupCodec, 1000, 0);
+  const store = new CachedStore<DedupValue>(
+    'event-ids',
+    new MemoryEngine(),
+    dedupCodec,
+    DEDUP_STORE_CACHE_ENTRIES,
+    0,
+  );
   return { store, seen: new DedupWindow(store, { horizonMs }) };
 }
 
@@ -31,8 +43,9 @@ test('an id is remembered a day of stream time later, and its duplicates counted
   assert.equal(await seen.firstSeen('e1', T0), false);
   assert.equal(await seen.firstSeen('e1', T0 + DAY_MS), false, 'the id decides, not the event time');
   assert.equal(await seen.takenAt('e1'), T0);
-  assert.deepEqual((await store.get('meta')) as { duplicates: number }, {
+  assert.deepEqual(await store.get('meta'), {
     duplicates: 2,
+    chunks: 1,
     segments: Array.from({ length: 25 }, (_, h) => T0 / HOUR_MS + h),
   });
 });
@@ -51,8 +64,9 @@ test('past the horizon of stream time an id is forgotten: its segment is deleted
     await hourly(seen, `d${day}-`, T0 + day * DAY_MS, 24);
     sizes.push((await keys(store)).length);
   }
-  // Day 2 still keeps the hour that holds a0 and b1; from then on, 25 segments of one id each.
-  assert.deepEqual(sizes, [53, 51, 51, 51, 51, 51, 51]);
+  // meta, an id key per id, a chunk key per segment. Day 2 still keeps the hour that holds a0 and b1;
+  // from then on, 25 segments of one id each.
+  assert.deepEqual(sizes, [52, 51, 51, 51, 51, 51, 51]);
 });
 
 test('an event far older than stream time is remembered from its arrival (a re-imported file)', async () => {
@@ -73,15 +87,22 @@ test('stream time skipping ahead keeps what was taken: the window counts segment
   assert.equal(await seen.firstSeen('early', T0), true, 'past 25 segments holding ids, the oldest go');
 });
 
-test('a segment larger than one deletion chunk is deleted whole', async () => {
+test('a segment of many chunks is deleted whole; a new window over the store goes on where it was', async () => {
   const { store, seen } = window(HOUR_MS);
-  for (let i = 0; i < 2500; i++) assert.ok(await seen.firstSeen(`bulk${i}`, T0 + i));
-  await hourly(seen, 'n', T0 + HOUR_MS, 2);
+  for (let i = 0; i < 9000; i++) assert.ok(await seen.firstSeen(`bulk${i}`, T0 + i));
+  const segment = (hour: number) => (T0 / HOUR_MS + hour).toString(16).padStart(12, '0');
+  assert.equal((await keys(store)).filter((k) => k.startsWith(`seg/${segment(0)}/`)).length, 18);
+  const reopened = new DedupWindow(store, { horizonMs: HOUR_MS });
+  await reopened.load();
+  assert.equal(await reopened.firstSeen('bulk8999', T0), false);
+  assert.ok(await reopened.firstSeen('bulk9000', T0 + 9000));
+  await hourly(reopened, 'n', T0 + HOUR_MS, 2);
   assert.deepEqual(await keys(store), [
     'id/n0',
     'id/n1',
     'meta',
-    `seg/${(T0 / HOUR_MS + 1).toString(16).padStart(12, '0')}/n0`,
-    `seg/${(T0 / HOUR_MS + 2).toString(16).padStart(12, '0')}/n1`,
+    `seg/${segment(1)}/0000`,
+    `seg/${segment(2)}/0000`,
   ]);
+  assert.deepEqual(await store.get(`seg/${segment(1)}/0000`), ['n0']);
 });
