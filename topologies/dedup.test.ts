@@ -16,7 +16,7 @@ import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { event } from '../test/features.js';
-import { catchUp, digest, PARTITIONS, T0 } from '../test/features-runner.js';
+import { catchUp, digest, examples, PARTITIONS, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
 import { interactionCountsTopology } from './interaction-counts.js';
 
@@ -123,6 +123,53 @@ test('a copy of an interaction a day later changes no view and no count; the ids
       withCopy,
       'restored from the changelogs, the stores equal a run without restart',
     );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a copy dropped while input was held, delivered again after a restart, stays dropped', {
+  timeout: 120_000,
+}, async () => {
+  const MIN = 60_000;
+  const first = event('a1', 'u1', 'i1', 'click', T0);
+  // u1 is on partition 0, u2 on partition 1 (USERS order): both tasks move the merge's frontier.
+  const held = [
+    first,
+    event('b1', 'u2', 'i2', 'click', T0),
+    event('a2', 'u1', 'i2', 'click', T0 + 10 * MIN),
+    event('a3', 'u1', 'i1', 'click', T0 + 29 * MIN + 10_000),
+    // A copy of a1 stamped anew: after a1 was released, within the watermark of a3, so user-features
+    // holds its input at a3 and a restart delivers the copy again.
+    { ...first, ts: T0 + 29 * MIN + 20_000 },
+  ];
+  const later = [
+    event('a4', 'u1', 'i1', 'click', T0 + 2 * HOUR_MS),
+    event('b2', 'u2', 'i2', 'click', T0 + 2 * HOUR_MS),
+  ];
+  const root = await mkdtemp(join(tmpdir(), 'recstream-dedup-held-'));
+  try {
+    const cleanDir = join(root, 'clean');
+    const expected = await withTestPlatform(cleanDir, async (platform) => {
+      await write(platform, [...held, ...later]);
+      await catchUp(platform, cleanDir);
+      return digest(platform, cleanDir);
+    });
+    const restartedDir = join(root, 'restarted');
+    const actual = await withTestPlatform(restartedDir, async (platform) => {
+      await write(platform, held);
+      await catchUp(platform, restartedDir);
+      await write(platform, later);
+      await catchUp(platform, restartedDir);
+      const ids = (await examples(platform)).map((e) => e.example_id);
+      assert.deepEqual(
+        ids.filter((id) => id === 'a1'),
+        ['a1'],
+        'one example of a1',
+      );
+      return digest(platform, restartedDir);
+    });
+    assert.deepEqual(actual, expected);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
