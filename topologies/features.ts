@@ -138,7 +138,9 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
     .addStore(servedWaitingStore, ['user-features'])
-    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['user-features'])
+    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
+      'user-features',
+    ])
     .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])

@@ -40,6 +40,8 @@ export async function interactionCountsTopology(
     .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec, keyedByRecordKey: true }, [
       'interaction-counts',
     ])
-    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts'])
+    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
+      'interaction-counts',
+    ])
     .build();
 }

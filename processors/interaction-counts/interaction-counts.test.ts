@@ -19,7 +19,9 @@ const topology = new TopologyBuilder('counts-test')
   .addSource('in', ['rec.interactions'], json)
   .addProcessor('interaction-counts', () => new InteractionCounts({ dedupHorizonMs: WEEK_MS }), ['in'])
   .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec }, ['interaction-counts'])
-  .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts'])
+  .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
+    'interaction-counts',
+  ])
   .build();
 
 let lastId = 0;

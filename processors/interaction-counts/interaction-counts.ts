@@ -13,7 +13,7 @@
  * ```ts
  * builder.addProcessor('interaction-counts', () => new InteractionCounts({ dedupHorizonMs }), ['interactions'])
  *        .addStore(interactionCountsStore, ['interaction-counts'])
- *        .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: 0 }, ['interaction-counts']);
+ *        .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts']);
  * ```
  */
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';

@@ -20,8 +20,9 @@
  * is dropped while its first copy is remembered: store `event-ids`
  * (`runtime/state/dedup-window.ts`) keeps every id for at least
  * `dedupHorizonMs` of the task's stream time after it arrived, however old
- * its event time. A re-imported file or a re-driven dead letter therefore
- * folds nothing twice, and nothing reaches item-features twice.
+ * its event time. A copy within the horizon (a re-driven dead letter, a
+ * re-imported file) therefore folds nothing twice, and reaches
+ * item-features only once.
  *
  * Waiting interactions are not written to a store: the task holds its
  * input at the oldest of them (`ProcessorContext.holdInput`), so a restart
