@@ -319,6 +319,14 @@ export const CONFIG_SCHEMA = {
     default: 5 * 60 * 1000,
     doc: 'how late (event time) an interaction may arrive and still be placed exactly in the feature views',
   },
+  dedupHorizonMs: {
+    env: 'RECSTREAM_DEDUP_HORIZON_MS',
+    kind: 'int',
+    min: 3600 * 1000,
+    max: 365 * 24 * 3600 * 1000,
+    default: 7 * 24 * 3600 * 1000,
+    doc: 'how long (event time, as each task has seen it advance) processors remember an event_id after it arrived, to drop its duplicates; kept in one-hour segments',
+  },
   labelWindowMs: {
     env: 'RECSTREAM_LABEL_WINDOW_MS',
     kind: 'int',

@@ -28,7 +28,7 @@ test('the features topology is wired as DESIGN.md §2 draws it (describe() pinne
         '    Processor: profiles (stores: [users])',
         '      --> user-features',
         '      <-- users',
-        '    Processor: user-features (stores: [users, user-view, user-clock, served-waiting])',
+        '    Processor: user-features (stores: [users, user-view, user-clock, served-waiting, event-ids])',
         '      --> enriched',
         '      <-- interactions, served-lists, profiles',
         '    Sink: enriched (topic: rec.interactions.enriched)',
@@ -50,6 +50,7 @@ test('the features topology is wired as DESIGN.md §2 draws it (describe() pinne
         '    user-view (owner: user-features, changelog: rec.user-features.user-view.changelog)',
         '    user-clock (owner: user-features, changelog: rec.user-features.user-clock.changelog)',
         '    served-waiting (owner: user-features, changelog: rec.user-features.served-waiting.changelog)',
+        '    event-ids (owner: user-features, changelog: rec.user-features.event-ids.changelog)',
         '    item-view (owner: item-features, changelog: rec.item-features.item-view.changelog)',
         '    item-clock (owner: item-features, changelog: rec.item-features.item-clock.changelog)',
         '    label-join (owner: item-features, changelog: rec.item-features.label-join.changelog)',
@@ -77,8 +78,9 @@ test('feature settings come from the configuration', () => {
         RECSTREAM_FEATURE_LATENESS_MS: '1000',
         RECSTREAM_LABEL_WINDOW_MS: '2000',
         RECSTREAM_WATERMARK_INTERVAL_MS: '3000',
+        RECSTREAM_DEDUP_HORIZON_MS: '86400000',
       }),
     ),
-    { latenessMs: 1000, labelWindowMs: 2000, watermarkIntervalMs: 3000 },
+    { latenessMs: 1000, labelWindowMs: 2000, watermarkIntervalMs: 3000, dedupHorizonMs: 86_400_000 },
   );
 });

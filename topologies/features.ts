@@ -8,7 +8,8 @@
  * rec.users ─────────► profiles ────────► store users (key user_id, versions, opt_out)
  *                          │ purge (opt-out, deletion)
  *                          ▼
- * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock, served-waiting
+ * rec.interactions ──► user-features ───► stores user-view (key user_id), user-clock, served-waiting,
+ *                          │                event-ids (ids taken, over the dedup horizon)
  * rec.recommendations ─┘   │ interaction (or served item as an exposure) + user features
  *                          │ before it, in event-time order, + watermarks
  *                          ▼
@@ -33,6 +34,7 @@
 import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
 import { shareCatalogStrings } from '../processors/catalog/shared-strings.js';
+import { EVENT_IDS_STORE } from '../processors/feature-math/interactions.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
 import {
   ATTRIBUTION_STORE,
@@ -50,12 +52,13 @@ import {
   userClockCodec,
 } from '../processors/user-features/user-features.js';
 import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user-view.js';
-import type { Config } from '../runtime/config.js';
+import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import type { ValueDeserializer } from '../runtime/processor/processor.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
 import {
   ENRICHED_TOPIC,
   INTERACTIONS_TOPIC,
@@ -73,6 +76,8 @@ export interface FeaturesOptions {
   readonly latenessMs: number;
   readonly labelWindowMs: number;
   readonly watermarkIntervalMs: number;
+  /** RECSTREAM_DEDUP_HORIZON_MS; its default when absent. */
+  readonly dedupHorizonMs?: number;
 }
 
 /** The application's settings from the configuration (RECSTREAM_FEATURE_LATENESS_MS, …). */
@@ -81,6 +86,7 @@ export function featuresOptions(config: Config): FeaturesOptions {
     latenessMs: config.featureLatenessMs,
     labelWindowMs: config.labelWindowMs,
     watermarkIntervalMs: config.watermarkIntervalMs,
+    dedupHorizonMs: config.dedupHorizonMs,
   };
 }
 
@@ -102,6 +108,10 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
   // after each commit only grew the heap, by ~2 KB a served list, and until interactions move the
   // watermark nothing releases them.
   const servedWaitingStore = { name: SERVED_WAITING_STORE, codec: servedWaitingCodec, cacheEntries: 0 };
+  const userFeatures = {
+    ...options,
+    dedupHorizonMs: options.dedupHorizonMs ?? CONFIG_SCHEMA.dedupHorizonMs.default,
+  };
   return new TopologyBuilder(FEATURES_APPLICATION)
     .addGlobalTable({
       name: CATALOG_VERSIONS,
@@ -120,7 +130,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     ])
     .addSource('interactions', [INTERACTIONS_TOPIC], interactions)
     .addSource('served-lists', [RECOMMENDATIONS_TOPIC], servedLists)
-    .addProcessor('user-features', () => new UserFeaturesProcessor(options), [
+    .addProcessor('user-features', () => new UserFeaturesProcessor(userFeatures), [
       'interactions',
       'served-lists',
       'profiles',
@@ -128,6 +138,9 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addStore({ name: USER_VIEW_STORE, codec: userViewCodec, keyedByRecordKey: true }, ['user-features'])
     .addStore({ name: USER_CLOCK_STORE, codec: userClockCodec }, ['user-features'])
     .addStore(servedWaitingStore, ['user-features'])
+    .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
+      'user-features',
+    ])
     .addSink('enriched', ENRICHED_TOPIC, enrichedOut, ['user-features'])
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])

@@ -13,7 +13,7 @@ import { snapshotsTopology, snapshotterOptions } from './snapshots.js';
 export type ApplicationBuilder = (serde: Serde, config?: Config) => Promise<Topology>;
 
 export const APPLICATIONS: Readonly<Record<string, ApplicationBuilder>> = {
-  'interaction-counts': interactionCountsTopology,
+  'interaction-counts': (serde, config = loadConfig()) => interactionCountsTopology(serde, config),
   features: (serde, config = loadConfig()) => featuresTopology(serde, featuresOptions(config)),
   snapshots: (serde, config = loadConfig()) => snapshotsTopology(serde, snapshotterOptions(config)),
 };

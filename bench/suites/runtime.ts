@@ -10,11 +10,18 @@
  * writes them), with tracing off, then with the OpenTelemetry SDK on
  * (batch span processor into an in-memory exporter: one span per record,
  * nothing sent anywhere). Both are compared with the figure above.
+ *
+ * Dedup memory: the same processor over a simulated month of interactions
+ * (evenly spread in event time), its store of ids taken (`event-ids`)
+ * measured after 7, 14, 21 and 30 days: it grows for one dedup horizon,
+ * then stays put, and the day-30 size is compared with the day-7 one.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { EVENT_IDS_STORE } from '../../processors/feature-math/interactions.js';
+import { CONFIG_SCHEMA } from '../../runtime/config.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import type { EventLog, OutgoingRecord } from '../../runtime/log/log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
@@ -24,15 +31,19 @@ import type { DeadLetterSerializer } from '../../runtime/processor/dead-letter.j
 import { StreamRunner } from '../../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../../runtime/serde/serde.js';
+import { dedupCodec } from '../../runtime/state/dedup-window.js';
 import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { interactionStream } from '../interaction-load.js';
 import { median, metric, type Suite } from '../result.js';
 
 const SIZES = {
-  small: { records: 300_000, users: 20_000, runs: 3 },
-  full: { records: 2_000_000, users: 200_000, runs: 3 },
+  small: { records: 300_000, users: 20_000, runs: 3, monthEventsPerDay: 4_000 },
+  full: { records: 2_000_000, users: 200_000, runs: 3, monthEventsPerDay: 40_000 },
 };
+const DAY_MS = 86_400_000;
+/** Days of the simulated month after which the dedup store is measured. */
+const MONTH_CHECKPOINTS = [7, 14, 21, 30];
 const PARTITIONS = 4;
 
 export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
@@ -111,6 +122,10 @@ export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
       tracingOff.push(await tracedRate('off'));
       tracingOn.push(await tracedRate('on'));
     }
+    progress(
+      `a simulated month, ${size.monthEventsPerDay.toLocaleString()} interactions a day: dedup store size`,
+    );
+    const month = await dedupMonth(join(dataDir, 'month'), serde, deadLetters, size);
     const config = {
       records: size.records,
       users: size.users,
@@ -144,11 +159,102 @@ export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
         { ...tracedConfig, span_processor: 'batch', exporter: 'in-memory', spans_exported_last_run: spans },
         reference,
       ),
+      metric(
+        'runtime',
+        'dedup_store_keys_day_30',
+        month.at(-1)!.keys,
+        'keys',
+        false,
+        {
+          dedup_horizon_days: CONFIG_SCHEMA.dedupHorizonMs.default / DAY_MS,
+          segment: '1 h of stream time',
+          interactions_per_day: size.monthEventsPerDay,
+          users: size.users,
+          partitions: PARTITIONS,
+          days: MONTH_CHECKPOINTS.at(-1),
+          keys_by_day: Object.fromEntries(month.map((m) => [m.day, m.keys])),
+          bytes_by_day: Object.fromEntries(month.map((m) => [m.day, m.bytes])),
+        },
+        { name: 'dedup_store_keys_day_7', value: month[0]!.keys },
+      ),
     ];
   } finally {
     await registry.close();
   }
 };
+
+/**
+ * The counting processor over a month of interactions evenly spread in
+ * event time, written and processed up to each checkpoint day in turn; at
+ * each, the keys of `event-ids` over all tasks, and their bytes (key and
+ * value as stored).
+ */
+async function dedupMonth(
+  dir: string,
+  serde: Serde,
+  deadLetters: DeadLetterSerializer,
+  size: { users: number; monthEventsPerDay: number },
+): Promise<{ day: number; keys: number; bytes: number }[]> {
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  const encoder = await serde.encoder('rec.interactions-value');
+  const days = MONTH_CHECKPOINTS.at(-1)!;
+  const stepMs = DAY_MS / size.monthEventsPerDay;
+  const events = interactionStream({
+    seed: 3,
+    users: size.users,
+    items: 5_000,
+    count: days * size.monthEventsPerDay,
+  });
+  const start = Date.UTC(2026, 0, 1);
+  const out: { day: number; keys: number; bytes: number }[] = [];
+  try {
+    await log.ensureTopic({ name: INTERACTIONS_TOPIC, partitions: PARTITIONS });
+    let n = 0;
+    for (const day of MONTH_CHECKPOINTS) {
+      let batch: OutgoingRecord[] = [];
+      for (; n < day * size.monthEventsPerDay; n++) {
+        const ts = start + Math.floor(n * stepMs);
+        const event = { ...events.next().value!, ts };
+        batch.push({ key: event.user_id, value: encoder.encode(event), timestamp: ts });
+        if (batch.length === 5000) {
+          await log.append(INTERACTIONS_TOPIC, batch);
+          batch = [];
+        }
+      }
+      if (batch.length) await log.append(INTERACTIONS_TOPIC, batch);
+      const topology = await interactionCountsTopology(serde);
+      const runner = () =>
+        StreamRunner.start({
+          topology,
+          log,
+          stateDir: join(dir, 'state'),
+          engine: 'rocksdb',
+          commitIntervalMs: 100,
+          deadLetters,
+          logger: silentLogger(),
+        });
+      await (await runner()).runUntilCaughtUp();
+      // runUntilCaughtUp closes its runner: a second one opens the committed state to measure it.
+      const inspect = await runner();
+      try {
+        let keys = 0;
+        let bytes = 0;
+        for (let p = 0; p < PARTITIONS; p++)
+          for await (const [key, value] of inspect.taskState(p)!.store(EVENT_IDS_STORE).range()) {
+            keys++;
+            bytes += Buffer.byteLength(key) + dedupCodec.encode(value as never).length;
+          }
+        out.push({ day, keys, bytes });
+      } finally {
+        await inspect.close();
+      }
+    }
+    return out;
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Records per trace in the traced runs: one HTTP ingest request's worth. */
 const RECORDS_PER_TRACE = 100;

@@ -52,6 +52,13 @@ const WEIGHTS: Readonly<Record<InteractionType, number>> = {
   skip: 1,
 };
 
+/**
+ * The store in which a processor folding interactions remembers their
+ * event ids over `RECSTREAM_DEDUP_HORIZON_MS`, to drop repeats
+ * (`runtime/state/dedup-window.ts`).
+ */
+export const EVENT_IDS_STORE = 'event-ids';
+
 /** Largest event time accepted: event keys write it as 12 hex digits. */
 export const MAX_TS = 2 ** 48 - 1;
 

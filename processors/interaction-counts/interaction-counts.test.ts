@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TopologyTestDriver } from '../../runtime/processor/test-driver.js';
 import { TopologyBuilder } from '../../runtime/processor/topology.js';
+import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../../runtime/state/dedup-window.js';
+import { EVENT_IDS_STORE } from '../feature-math/interactions.js';
 import {
   type CountedInteraction,
   INTERACTION_COUNTS_STORE,
@@ -10,15 +12,21 @@ import {
   interactionCountsCodec,
 } from './interaction-counts.js';
 
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
 const json = { deserialize: (b: Buffer) => JSON.parse(b.toString()) as CountedInteraction };
 const topology = new TopologyBuilder('counts-test')
   .addSource('in', ['rec.interactions'], json)
-  .addProcessor('interaction-counts', () => new InteractionCounts(), ['in'])
+  .addProcessor('interaction-counts', () => new InteractionCounts({ dedupHorizonMs: WEEK_MS }), ['in'])
   .addStore({ name: INTERACTION_COUNTS_STORE, codec: interactionCountsCodec }, ['interaction-counts'])
+  .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
+    'interaction-counts',
+  ])
   .build();
 
-const event = (user_id: string, type: string, ts: number) =>
-  Buffer.from(JSON.stringify({ user_id, type, ts }));
+let lastId = 0;
+const event = (user_id: string, type: string, ts: number, event_id = `e${++lastId}`) =>
+  Buffer.from(JSON.stringify({ event_id, user_id, type, ts }));
 
 test('counts interactions per user and type, keeping the latest event time', async () => {
   const driver = await TopologyTestDriver.create(topology);
@@ -46,4 +54,26 @@ test('the codec is byte-stable whatever order types were first seen in, and roun
     /interaction type "poke"/,
   );
   assert.throws(() => interactionCountsCodec.decode(Buffer.alloc(3)), /3 bytes, expected 56/);
+});
+
+test('an event id seen a day earlier in event time counts nothing; one forgotten past the horizon counts again', async () => {
+  const driver = await TopologyTestDriver.create(topology);
+  const T0 = Date.UTC(2026, 0, 5);
+  const HOUR_MS = DAY_MS / 24;
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', T0, 'dup'), T0);
+  for (let hour = 1; hour <= 24; hour++) {
+    const ts = T0 + hour * HOUR_MS;
+    await driver.pipe('rec.interactions', 'u2', event('u2', 'view', ts), ts);
+  }
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', T0, 'dup'), T0 + DAY_MS);
+  const store = driver.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE);
+  assert.deepEqual(await store.get('u1'), { total: 1, by_type: { click: 1 }, last_ts: T0 });
+  // A week of hourly events: the hour `dup` was filed in falls out of the 7-day horizon.
+  for (let hour = 25; hour <= 7 * 24 + 1; hour++) {
+    const ts = T0 + hour * HOUR_MS;
+    await driver.pipe('rec.interactions', 'u2', event('u2', 'view', ts), ts);
+  }
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', T0, 'dup'), T0 + 8 * DAY_MS);
+  assert.deepEqual(await store.get('u1'), { total: 2, by_type: { click: 2 }, last_ts: T0 });
+  assert.equal((await store.get('u2'))?.total, 7 * 24 + 1);
 });

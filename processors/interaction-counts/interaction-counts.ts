@@ -5,18 +5,26 @@
  * RocksDB store, changelog, commits) and is what the crash test and the
  * `runtime` benchmark run.
  *
+ * An interaction whose `event_id` it took within the dedup horizon
+ * (store `event-ids`, `runtime/state/dedup-window.ts`) is a duplicate and
+ * counts nothing.
+ *
  * @example
  * ```ts
- * builder.addProcessor('interaction-counts', () => new InteractionCounts(), ['interactions'])
- *        .addStore(interactionCountsStore, ['interaction-counts']);
+ * builder.addProcessor('interaction-counts', () => new InteractionCounts({ dedupHorizonMs }), ['interactions'])
+ *        .addStore(interactionCountsStore, ['interaction-counts'])
+ *        .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts']);
  * ```
  */
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
+import { DedupWindow } from '../../runtime/state/dedup-window.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
+import { EVENT_IDS_STORE } from '../feature-math/interactions.js';
 
 /** The fields of an `Interaction` this processor reads. */
 export interface CountedInteraction {
+  readonly event_id: string;
   readonly user_id: string;
   readonly type: string;
   readonly ts: number;
@@ -65,16 +73,26 @@ export const interactionCountsCodec: ValueCodec<InteractionCountsValue> = {
   },
 };
 
+export interface InteractionCountsOptions {
+  /** Event time over which a repeated event_id is recognised (RECSTREAM_DEDUP_HORIZON_MS). */
+  readonly dedupHorizonMs: number;
+}
+
 export class InteractionCounts implements Processor<CountedInteraction | null, never> {
   private counts!: KeyValueStore<InteractionCountsValue>;
+  private seen!: DedupWindow;
 
-  init(ctx: ProcessorContext<never>): void {
+  constructor(private readonly options: InteractionCountsOptions) {}
+
+  async init(ctx: ProcessorContext<never>): Promise<void> {
     this.counts = ctx.store(INTERACTION_COUNTS_STORE);
+    this.seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
+    await this.seen.load();
   }
 
   async process(record: StreamRecord<CountedInteraction | null>): Promise<void> {
     const event = record.value;
-    if (event === null) return;
+    if (event === null || !(await this.seen.firstSeen(event.event_id, event.ts))) return;
     const user = event.user_id;
     const current = (await this.counts.get(user)) ?? { total: 0, by_type: {}, last_ts: 0 };
     current.total += 1;

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { EnrichedInteraction, Interaction } from '../../schemas/generated/types.js';
-import { catalogItem, event, FeaturesHarness, profile } from '../../test/features.js';
+import { catalogItem, event, FeaturesHarness, profile, servedList } from '../../test/features.js';
 import { HOUR_MS } from '../feature-math/decay.js';
 import { USER_VIEW_STORE, type UserView, userViewCodec } from './user-view.js';
 
 const MIN = 60_000;
 const T0 = 1_000 * HOUR_MS;
+const DAY_MS = 24 * HOUR_MS;
 
 /** Data records only (watermarks left out). */
 function dataOf(records: readonly EnrichedInteraction[]): EnrichedInteraction[] {
@@ -219,6 +220,75 @@ test('bad interactions are dead-lettered with the reason and processing goes on'
       view.pending.map((p) => p.event_id),
       ['e3'],
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('a resent event id a day later in event time is dropped: nothing folded or forwarded twice', async () => {
+  const h = await FeaturesHarness.create({ latenessMs: MIN });
+  try {
+    await h.item(catalogItem('i1', { categories: ['drama'] }));
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
+    for (let hour = 1; hour <= 24; hour++)
+      await h.interaction(event(`other${hour}`, 'u2', 'i2', 'click', T0 + hour * HOUR_MS));
+    const before = userViewCodec.encode((await h.driver.store<UserView>(USER_VIEW_STORE).get('u1'))!);
+    h.takeEnriched();
+    h.examples();
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0 + DAY_MS, { value: null }));
+    await h.interaction(event('u2-next', 'u2', 'i2', 'click', T0 + DAY_MS + HOUR_MS));
+    assert.deepEqual(
+      dataOf(h.takeEnriched()).map((r) => r.interaction!.event_id),
+      ['other24'],
+      'only the next interaction of u2 is released',
+    );
+    assert.deepEqual(
+      userViewCodec.encode((await h.driver.store<UserView>(USER_VIEW_STORE).get('u1'))!),
+      before,
+    );
+    assert.deepEqual(
+      h.examples().map((e) => e.example_id),
+      ['other24'],
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+test('a copy whose first one was forgotten past the horizon is taken as new: folded, as a late interaction', async () => {
+  const h = await FeaturesHarness.create({ latenessMs: MIN, dedupHorizonMs: DAY_MS });
+  try {
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
+    for (let hour = 1; hour <= 24; hour++)
+      await h.interaction(event(`other${hour}`, 'u2', 'i2', 'click', T0 + hour * HOUR_MS));
+    h.takeEnriched();
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
+    assert.deepEqual(dataOf(h.takeEnriched()), [], 'a day of stream time later: dropped');
+    // Stream time moves into a 26th hour: the hour e1 was filed in falls out.
+    await h.interaction(event('other25', 'u2', 'i2', 'click', T0 + 25 * HOUR_MS));
+    h.takeEnriched();
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
+    const [again] = dataOf(h.takeEnriched());
+    assert.equal(again?.interaction?.event_id, 'e1');
+    assert.equal(again?.late, true);
+    assert.equal((await h.driver.store<UserView>(USER_VIEW_STORE).get('u1'))?.event_count, 2);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a served list sent again after its exposures were released exposes nothing more', async () => {
+  const h = await FeaturesHarness.create({ latenessMs: MIN });
+  try {
+    await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
+    await h.served(servedList('r1', 'u1', ['i1', 'i2'], T0 + MIN));
+    await h.interaction(event('e2', 'u1', 'i1', 'click', T0 + HOUR_MS));
+    const exposures = () => dataOf(h.takeEnriched()).filter((r) => r.served !== null).length;
+    assert.equal(exposures(), 2);
+    await h.served(servedList('r1', 'u1', ['i1', 'i2'], T0 + HOUR_MS));
+    await h.interaction(event('e3', 'u1', 'i1', 'click', T0 + 2 * HOUR_MS));
+    assert.equal(exposures(), 0);
   } finally {
     await h.close();
   }

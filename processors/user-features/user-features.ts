@@ -14,7 +14,15 @@
  * arrivals, and a replay gives the same bytes. An interaction older than
  * the watermark on arrival (late) is folded at once, out of order, and
  * forwarded flagged `late`, without features: it can yield no exact
- * training example. Duplicates (same event id) still waiting are dropped.
+ * training example.
+ *
+ * A repeated interaction (same event id) or served list (same request id)
+ * is dropped while its first copy is remembered: store `event-ids`
+ * (`runtime/state/dedup-window.ts`) keeps every id for at least
+ * `dedupHorizonMs` of the task's stream time after it arrived, however old
+ * its event time. A copy within the horizon (a re-driven dead letter, a
+ * re-imported file) therefore folds nothing twice, and reaches
+ * item-features only once.
  *
  * Waiting interactions are not written to a store: the task holds its
  * input at the oldest of them (`ProcessorContext.holdInput`), so a restart
@@ -22,7 +30,8 @@
  * processed; a re-delivered interaction older than the watermark was
  * handled, a newer one was waiting and goes back in line (without
  * features if its user was purged meanwhile: the view that listed it
- * among its waiting interactions is gone).
+ * among its waiting interactions is gone), unless it was a duplicate
+ * dropped on arrival (`event-ids` holds another event time for its id).
  *
  * Served lists (`rec.recommendations`, keyed by user like the
  * interactions) become exposures (`feature-math/served-exposures.ts`):
@@ -58,6 +67,7 @@ import type {
   StreamRecord,
 } from '../../runtime/processor/processor.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
+import { type DedupValue, DedupWindow } from '../../runtime/state/dedup-window.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type {
   EnrichedInteraction,
@@ -67,7 +77,12 @@ import type {
   UserFeatures,
 } from '../../schemas/generated/types.js';
 import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
-import { checkInteraction, TYPE_INDEX, watchFraction } from '../feature-math/interactions.js';
+import {
+  checkInteraction,
+  EVENT_IDS_STORE,
+  TYPE_INDEX,
+  watchFraction,
+} from '../feature-math/interactions.js';
 import { checkServedList, exposuresOf, servedListId } from '../feature-math/served-exposures.js';
 import { TimeQueue } from '../feature-math/time-queue.js';
 import type { Versioned } from '../feature-math/versioned.js';
@@ -89,6 +104,8 @@ export interface UserFeaturesOptions {
   readonly latenessMs: number;
   /** Watermark progress between two bare watermarks to every partition. */
   readonly watermarkIntervalMs: number;
+  /** Event time over which a repeated event id is recognised (RECSTREAM_DEDUP_HORIZON_MS). */
+  readonly dedupHorizonMs: number;
 }
 
 /** A waiting interaction; `excluded` once its user was purged while it waited. */
@@ -131,6 +148,9 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private clockStore!: KeyValueStore<UserClock>;
   private profiles!: KeyValueStore<ProfileHistory>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
+  private seen!: DedupWindow;
+  /** Served lists by request id, beside the interactions' ids with their own stream time (served_ts). */
+  private seenLists!: DedupWindow;
   private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
   /** `clock.promised`, the same array. */
   private promised: number[] = [];
@@ -149,6 +169,14 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     this.clockStore = ctx.store(USER_CLOCK_STORE);
     this.profiles = ctx.store(USERS_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
+    const eventIds = ctx.store<DedupValue>(EVENT_IDS_STORE);
+    this.seen = new DedupWindow(eventIds, { horizonMs: this.options.dedupHorizonMs });
+    this.seenLists = new DedupWindow(eventIds, {
+      horizonMs: this.options.dedupHorizonMs,
+      keyPrefix: 'lists/',
+    });
+    await this.seen.load();
+    await this.seenLists.load();
     const stored = await this.clockStore.get(CLOCK_KEY);
     this.promised = Array.from(
       { length: ctx.partitionCount },
@@ -171,7 +199,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     }
     if ('items' in value) {
       checkServedList(value, record.key);
-      this.servedList(value);
+      await this.servedList(value);
       return;
     }
     checkInteraction(value, record.key);
@@ -183,13 +211,19 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   }
 
   /** Keeps a served list until the watermark passes it, its exposures in line with the interactions. */
-  private servedList(list: ServedRecommendations): void {
+  private async servedList(list: ServedRecommendations): Promise<void> {
     if (list.served_ts < this.frontier()) {
       this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
       this.clockStore.put(CLOCK_KEY, this.clock);
       return;
     }
-    if (list.items.length === 0 || this.pendingIds.has(servedListId(list.request_id))) return;
+    const id = servedListId(list.request_id);
+    if (
+      list.items.length === 0 ||
+      !(await this.seenLists.firstSeen(id, list.served_ts)) ||
+      this.pendingIds.has(id)
+    )
+      return;
     this.queueList(this.servedWaiting.put(list));
   }
 
@@ -208,7 +242,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
 
   private async arrived(value: Interaction, offset: number): Promise<void> {
     this.clock.consumed = offset + 1;
-    if (this.pendingIds.has(value.event_id)) return;
+    // Still waiting yet forgotten only where the horizon is shorter than the lateness.
+    if (!(await this.seen.firstSeen(value.event_id, value.ts)) || this.pendingIds.has(value.event_id)) return;
     const frontier = this.frontier();
     if (value.ts < frontier) {
       await this.foldLate(value, frontier);
@@ -226,10 +261,13 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   /**
    * An interaction processed before a restart: older than the watermark it
    * was released or folded; newer, it was waiting, and its user's view
-   * still lists it unless the user was purged since.
+   * still lists it unless the user was purged since. A copy of another
+   * event time than the one taken was a duplicate, dropped on arrival.
    */
   private async redelivered(value: Interaction, offset: number): Promise<void> {
     if (value.ts < this.frontier() || this.pendingIds.has(value.event_id)) return;
+    const taken = await this.seen.takenAt(value.event_id);
+    if (taken !== undefined && taken !== value.ts) return;
     const view = await this.views.get(value.user_id);
     const listed = view?.pending.some((p) => p.event_id === value.event_id) ?? false;
     this.wait({ excluded: !listed, released: false, event: value, offset });
