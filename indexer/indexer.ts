@@ -19,7 +19,9 @@
  *   apply the newest delta of their full index without reloading it.
  *
  * The model's artifacts are verified (sha256) before anything is built; a
- * model whose files do not verify gets no index.
+ * model whose files do not verify, or whose URIs lead outside the artifacts
+ * root, gets no index: the round is `refused` (logged, counted in
+ * `recstream_indexer_refused_total`) and the next one looks again.
  *
  * @example
  * ```ts
@@ -42,6 +44,7 @@ import { ModelRegistry } from '../trainer/model-registry.js';
 import { type ArtifactStore, sha256File } from '../trainer/model-store.js';
 import { readCatalog } from '../trainer/training-set.js';
 import { IndexRegistry, publishIndexVersion } from './index-registry.js';
+import { indexerMetrics } from './indexer-metrics.js';
 
 export const INDEX_FORMAT = 'recstream-index/1';
 export const DELTA_FORMAT = 'recstream-index-delta/1';
@@ -88,7 +91,7 @@ export interface IndexerOptions {
 
 export type IndexOutcome =
   | { readonly kind: 'full' | 'delta'; readonly version: IndexVersion; readonly recallAt10?: number }
-  | { readonly kind: 'no-promoted-model' | 'up-to-date'; readonly detail: string };
+  | { readonly kind: 'no-promoted-model' | 'up-to-date' | 'refused'; readonly detail: string };
 
 const EMBED_BATCH = 512;
 
@@ -103,7 +106,26 @@ export class Indexer {
     this.quantization = quantization === 'none' ? null : quantization;
   }
 
+  /**
+   * One round: a full index of a newly promoted model, else a delta of the
+   * catalog's changes. An artifact that does not verify or a URI outside the
+   * artifacts root refuses the round (`refused`, with the error's message)
+   * instead of throwing: the promoted version stays unindexed until a new
+   * event, and the indexer keeps running.
+   */
   async indexOnce(): Promise<IndexOutcome> {
+    try {
+      return await this.round();
+    } catch (error) {
+      if (!(error instanceof ArtifactIntegrityError)) throw error;
+      const { logger, metrics } = this.options.platform;
+      indexerMetrics(metrics).refused.inc({ code: error.code });
+      logger.error({ err: error.message, code: error.code }, 'indexer refused the promoted model');
+      return { kind: 'refused', detail: error.message };
+    }
+  }
+
+  private async round(): Promise<IndexOutcome> {
     const { platform } = this.options;
     const { log, serde, config } = platform;
     const models = await ModelRegistry.load(log, serde);
