@@ -241,14 +241,15 @@ export interface Models {
  */
 export async function loadModels(artifactDir: string, options: ModelsOptions = {}): Promise<Models> {
   const { ownThread, thread: given, sha256, ...session } = options;
-  let loader = onCallingThread;
-  const thread = given ?? (ownThread ? new SessionThread() : undefined);
   if (sha256 !== undefined) {
-    if (thread === undefined) throw new InferenceError('loadModels checks sha256 on a session thread only');
+    if (given === undefined && !ownThread)
+      throw new InferenceError('loadModels checks sha256 on a session thread only');
     const unpinned = MODEL_FILES.filter((file) => sha256[file] === undefined);
     if (unpinned.length > 0)
       throw new ArtifactIntegrityError(`${artifactDir}: no sha256 given for ${unpinned.join(', ')}`);
   }
+  let loader = onCallingThread;
+  const thread = given ?? (ownThread ? new SessionThread() : undefined);
   if (thread !== undefined)
     loader = async (path, opts) =>
       new BatchingSession(await thread.load(path, opts, sha256?.[basename(path)]), BATCH_ROWS);
