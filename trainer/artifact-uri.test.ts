@@ -8,12 +8,12 @@
  * names, so only the confinement stands between it and a reader.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { IndexRegistry } from '../indexer/index-registry.js';
+import { IndexRegistry, publishIndexVersion } from '../indexer/index-registry.js';
 import { Indexer } from '../indexer/indexer.js';
 import { loadConfig } from '../runtime/config.js';
 import { ArtifactUriError } from '../runtime/errors.js';
@@ -213,4 +213,58 @@ test('`recstream models promote` refuses a version whose artifact is /etc/passwd
       assert.equal(registry.promoted(platform.config.modelName), undefined);
     });
   });
+});
+
+test('the indexer hashes the index manifest it reads: one changed after its event is refused, not built on', async () => {
+  const inRoot = async (root: string, dir: string): Promise<Artifact[]> => {
+    const source = join(dir, 'trained');
+    await mkdir(source);
+    await writeFile(join(source, 'dataset.json'), '{"vocabularies":{}}');
+    return new FileArtifactStore(root).put('models', 'recstream', 1, source);
+  };
+  await withModel('promoted', inRoot, (dataDir, store) =>
+    withPlatform(dataDir, async (platform) => {
+      const work = join(dataDir, 'index-work');
+      await mkdir(work);
+      const manifest = {
+        format: 'recstream-index/1',
+        model: 'recstream',
+        model_version: 1,
+        dimensions: 4,
+        metric: 'ip',
+        items: [],
+        files: {},
+      };
+      await writeFile(join(work, 'index.json'), JSON.stringify(manifest));
+      const [main] = await store.put('indexes', 'items', 1, work);
+      const producer = createProducer({
+        log: platform.log,
+        serde: platform.serde,
+        createTopics: { partitions: platform.config.partitions },
+      });
+      await publishIndexVersion(producer, {
+        index: 'items',
+        version: 1,
+        model: 'recstream',
+        model_version: 1,
+        kind: 'full',
+        base_version: null,
+        uri: main!.uri,
+        sha256: main!.sha256,
+        item_count: 0,
+        dimensions: 4,
+        metric: 'ip',
+        built_ts: 1,
+      });
+      await producer.close();
+      assert.equal((await new Indexer({ platform, store }).indexOnce()).kind, 'up-to-date');
+      await appendFile(store.localPath(main!.uri), ' ');
+      const outcome = await new Indexer({ platform, store }).indexOnce();
+      assert.equal(outcome.kind, 'refused');
+      assert.match(
+        (outcome as { detail: string }).detail,
+        /index items v1 manifest at .*index\.json has sha256 [0-9a-f]{64}, expected/,
+      );
+    }),
+  );
 });

@@ -25,12 +25,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, realpathSync } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ArtifactIntegrityError, ArtifactUriError } from '../runtime/errors.js';
 import { syncDir } from '../runtime/log/embedded/io.js';
-import type { Artifact } from '../schemas/generated/types.js';
+import type { Artifact, ModelVersion } from '../schemas/generated/types.js';
 
 export interface ArtifactStore {
   /** Stores every file of `sourceDir` as version `version` of `name`; returns them with sha256 and size. */
@@ -105,6 +105,54 @@ export class FileArtifactStore implements ArtifactStore {
   localPath(uri: string): string {
     return confinedArtifactPath(this.root, uri);
   }
+}
+
+/**
+ * The bytes of the artifact at `uri`, read once (through `localPath`, so
+ * confined to the root) and refused with `ArtifactIntegrityError` unless
+ * they hash to `sha256`: parse these bytes, never the file again, and what
+ * is used is what was checked. `what` names the artifact in errors.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readArtifact(store, index.uri, index.sha256, `index ${index.index} v${index.version} manifest`);
+ * const manifest = JSON.parse(bytes.toString('utf8')) as IndexManifest;
+ * ```
+ */
+export async function readArtifact(
+  store: ArtifactStore,
+  uri: string,
+  sha256: string,
+  what: string,
+): Promise<Buffer> {
+  const path = store.localPath(uri);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new ArtifactIntegrityError(`${what} is missing at ${path}`, error);
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256)
+    throw new ArtifactIntegrityError(`${what} at ${path} has sha256 ${actual}, expected ${sha256}`);
+  return bytes;
+}
+
+/**
+ * The bytes of a model version's artifact `name` (`dataset.json`,
+ * `item_tower.onnx`, …), hashed as read (`readArtifact`); refused when the
+ * version lists no such artifact.
+ *
+ * @example
+ * ```ts
+ * const manifest = JSON.parse((await readModelArtifact(store, model, 'dataset.json')).toString('utf8'));
+ * ```
+ */
+export function readModelArtifact(store: ArtifactStore, model: ModelVersion, name: string): Promise<Buffer> {
+  const artifact = model.artifacts.find((a) => a.name === name);
+  if (artifact === undefined)
+    throw new ArtifactIntegrityError(`${model.model} v${model.version} lists no artifact ${name}`);
+  return readArtifact(store, artifact.uri, artifact.sha256, `artifact ${name}`);
 }
 
 /** Flushes a file's data to disk (fsync), so a rename that publishes it never names a hole. */

@@ -29,8 +29,6 @@
  * await bundle.retire();
  * ```
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeltaManifest, IndexManifest } from '../../indexer/indexer.js';
 import { dropArray } from '../../inference/json-lift.js';
@@ -53,7 +51,7 @@ import {
   rankerInputs,
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
-import { type ArtifactStore, artifactFile } from '../../trainer/model-store.js';
+import { type ArtifactStore, artifactFile, readArtifact } from '../../trainer/model-store.js';
 import { ItemKeys } from './item-keys.js';
 import { Pacer } from './pacer.js';
 
@@ -457,20 +455,6 @@ async function vocabulariesOf(read: ReadJson, path: string, pacer: Pacer): Promi
 
 /** An index version's manifest file, parsed once its sha256 matches the event's; refused when the bytes differ. */
 export async function readVerified<T>(store: ArtifactStore, version: IndexVersion): Promise<T> {
-  const path = store.localPath(version.uri);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new ArtifactIntegrityError(
-      `index ${version.index} v${version.version} manifest is missing at ${path}`,
-      error,
-    );
-  }
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== version.sha256)
-    throw new ArtifactIntegrityError(
-      `index ${version.index} v${version.version} manifest ${path} has sha256 ${actual}, expected ${version.sha256}`,
-    );
-  return JSON.parse(bytes.toString('utf8')) as T;
+  const what = `index ${version.index} v${version.version} manifest`;
+  return JSON.parse((await readArtifact(store, version.uri, version.sha256, what)).toString('utf8')) as T;
 }
