@@ -58,4 +58,5 @@ export async function demoModel(
   const index = await new Indexer({ platform, store }).indexOnce();
   if (index.kind === 'full')
     out.write(`index ${index.version.index} v${index.version.version}: ${index.version.item_count} items\n`);
+  else if (index.kind === 'refused') out.write(`no index: ${index.detail}\n`);
 }

@@ -11,18 +11,17 @@
  * await scorer.close();
  * ```
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { readNpy } from '../inference/npy.js';
-import { UserTower } from '../inference/onnx-models.js';
+import { OnnxModel, UserTower } from '../inference/onnx-models.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
+import type { DatasetManifest } from '../trainer/dataset-writer.js';
 import {
-  loadModelVocabularies,
   type ModelVocabularies,
+  modelVocabularies,
   type UserQuery,
   userTowerInputs,
 } from '../trainer/model-bundle.js';
-import type { ArtifactStore } from '../trainer/model-store.js';
+import { type ArtifactStore, readModelArtifact } from '../trainer/model-store.js';
 import { topK } from './top-k.js';
 
 export interface Ranked {
@@ -40,14 +39,17 @@ export class ModelScorer {
 
   static async open(store: ArtifactStore, model: ModelVersion): Promise<ModelScorer> {
     await store.verify(model.artifacts);
-    const dir = dirname(store.localPath(model.artifacts[0]!.uri));
-    const vocab = await loadModelVocabularies(join(dir, 'dataset.json'));
-    const table = readNpy(await readFile(join(dir, 'item_embeddings.npy')), 'item_embeddings.npy');
+    // Each file used is parsed from the bytes that were hashed (readModelArtifact).
+    const read = (name: string) => readModelArtifact(store, model, name);
+    const dataset = JSON.parse((await read('dataset.json')).toString('utf8')) as DatasetManifest;
+    const vocab = await modelVocabularies(dataset, `${model.model} v${model.version} dataset.json`);
+    const table = readNpy(await read('item_embeddings.npy'), 'item_embeddings.npy');
+    const tower = await read('user_tower.onnx');
     return new ModelScorer(
       vocab,
       table.data as Float32Array,
       table.shape[1]!,
-      await UserTower.load(join(dir, 'user_tower.onnx')),
+      await UserTower.load('user_tower.onnx', {}, (path, options) => OnnxModel.load(path, options, tower)),
     );
   }
 

@@ -19,7 +19,9 @@
  *   apply the newest delta of their full index without reloading it.
  *
  * The model's artifacts are verified (sha256) before anything is built; a
- * model whose files do not verify gets no index.
+ * model whose files do not verify, or whose URIs lead outside the artifacts
+ * root, gets no index: the round is `refused` (logged, counted in
+ * `recstream_indexer_refused_total`) and the next one looks again.
  *
  * @example
  * ```ts
@@ -27,21 +29,23 @@
  * const outcome = await indexer.indexOnce();   // full, delta or up to date
  * ```
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
-import { ItemTower } from '../inference/onnx-models.js';
+import { ItemTower, OnnxModel } from '../inference/onnx-models.js';
 import type { Config } from '../runtime/config.js';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { IndexVersion, Item, ModelVersion } from '../schemas/generated/types.js';
-import { catalogItemInputs, loadModelVocabularies, type ModelVocabularies } from '../trainer/model-bundle.js';
+import type { DatasetManifest } from '../trainer/dataset-writer.js';
+import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../trainer/model-bundle.js';
 import { ModelRegistry } from '../trainer/model-registry.js';
-import { type ArtifactStore, sha256File } from '../trainer/model-store.js';
+import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../trainer/model-store.js';
 import { readCatalog } from '../trainer/training-set.js';
 import { IndexRegistry, publishIndexVersion } from './index-registry.js';
+import { indexerMetrics } from './indexer-metrics.js';
 
 export const INDEX_FORMAT = 'recstream-index/1';
 export const DELTA_FORMAT = 'recstream-index-delta/1';
@@ -88,7 +92,7 @@ export interface IndexerOptions {
 
 export type IndexOutcome =
   | { readonly kind: 'full' | 'delta'; readonly version: IndexVersion; readonly recallAt10?: number }
-  | { readonly kind: 'no-promoted-model' | 'up-to-date'; readonly detail: string };
+  | { readonly kind: 'no-promoted-model' | 'up-to-date' | 'refused'; readonly detail: string };
 
 const EMBED_BATCH = 512;
 
@@ -103,7 +107,26 @@ export class Indexer {
     this.quantization = quantization === 'none' ? null : quantization;
   }
 
+  /**
+   * One round: a full index of a newly promoted model, else a delta of the
+   * catalog's changes. An artifact that does not verify or a URI outside the
+   * artifacts root refuses the round (`refused`, with the error's message)
+   * instead of throwing: the promoted version stays unindexed until a new
+   * event, and the indexer keeps running.
+   */
   async indexOnce(): Promise<IndexOutcome> {
+    try {
+      return await this.round();
+    } catch (error) {
+      if (!(error instanceof ArtifactIntegrityError)) throw error;
+      const { logger, metrics } = this.options.platform;
+      indexerMetrics(metrics).refused.inc({ code: error.code });
+      logger.error({ err: error.message, code: error.code }, 'indexer refused the promoted model');
+      return { kind: 'refused', detail: error.message };
+    }
+  }
+
+  private async round(): Promise<IndexOutcome> {
     const { platform } = this.options;
     const { log, serde, config } = platform;
     const models = await ModelRegistry.load(log, serde);
@@ -122,8 +145,23 @@ export class Indexer {
     return this.buildDelta(promoted, full, indexes, catalog);
   }
 
-  private modelDir(model: ModelVersion): string {
-    return dirname(this.options.store.localPath(model.artifacts[0]!.uri));
+  private modelFile(model: ModelVersion, name: string): Promise<Buffer> {
+    return readModelArtifact(this.options.store, model, name);
+  }
+
+  private async vocabularies(model: ModelVersion): Promise<ModelVocabularies> {
+    const bytes = await this.modelFile(model, 'dataset.json');
+    return modelVocabularies(
+      JSON.parse(bytes.toString('utf8')) as DatasetManifest,
+      `${model.model} v${model.version} dataset.json`,
+    );
+  }
+
+  /** An index version's manifest, hashed as read. */
+  private async manifest<T>(version: IndexVersion): Promise<T> {
+    const what = `index ${version.index} v${version.version} manifest`;
+    const bytes = await readArtifact(this.options.store, version.uri, version.sha256, what);
+    return JSON.parse(bytes.toString('utf8')) as T;
   }
 
   private async embedNew(
@@ -132,7 +170,10 @@ export class Indexer {
     items: readonly Item[],
   ): Promise<Float32Array[]> {
     if (items.length === 0) return [];
-    const tower = await ItemTower.load(join(this.modelDir(model), 'item_tower.onnx'));
+    const bytes = await this.modelFile(model, 'item_tower.onnx');
+    const tower = await ItemTower.load('item_tower.onnx', {}, (path, options) =>
+      OnnxModel.load(path, options, bytes),
+    );
     try {
       const out: Float32Array[] = [];
       for (let i = 0; i < items.length; i += EMBED_BATCH) {
@@ -152,9 +193,8 @@ export class Indexer {
     version: number,
     catalog: ReadonlyMap<string, Item>,
   ): Promise<IndexOutcome> {
-    const dir = this.modelDir(model);
-    const vocab = await loadModelVocabularies(join(dir, 'dataset.json'));
-    const table = readNpy(await readFile(join(dir, 'item_embeddings.npy')), 'item_embeddings.npy');
+    const vocab = await this.vocabularies(model);
+    const table = readNpy(await this.modelFile(model, 'item_embeddings.npy'), 'item_embeddings.npy');
     const dims = table.shape[1]!;
     const matrix = table.data as Float32Array;
     const available = [...catalog.values()]
@@ -227,23 +267,19 @@ export class Indexer {
     indexes: IndexRegistry,
     catalog: ReadonlyMap<string, Item>,
   ): Promise<IndexOutcome> {
-    const manifest = JSON.parse(
-      await readFile(this.options.store.localPath(full.uri), 'utf8'),
-    ) as IndexManifest;
+    const manifest = await this.manifest<IndexManifest>(full);
     const previous = indexes.latestDelta(this.index, full.version);
+    const previousDelta = previous && (await this.manifest<DeltaManifest>(previous));
     const base = new Map(manifest.items.map(([id, key, ts]) => [id, { key, ts }]));
     // The cumulative state: the full index with the newest delta applied.
     const current = new Map(base);
     let nextKey = Math.max(0, ...manifest.items.map(([, key]) => key)) + 1;
-    if (previous) {
-      const delta = JSON.parse(
-        await readFile(this.options.store.localPath(previous.uri), 'utf8'),
-      ) as DeltaManifest;
-      for (const u of delta.upserts) {
+    if (previousDelta) {
+      for (const u of previousDelta.upserts) {
         current.set(u.item_id, { key: u.key, ts: u.updated_ts });
         nextKey = Math.max(nextKey, u.key + 1);
       }
-      for (const r of delta.removed) current.delete(r.item_id);
+      for (const r of previousDelta.removed) current.delete(r.item_id);
     }
     const changed = [...catalog.values()]
       .filter(
@@ -257,17 +293,14 @@ export class Indexer {
         kind: 'up-to-date',
         detail: `index ${this.index} v${previous?.version ?? full.version} covers the catalog`,
       };
-    const vocab = await loadModelVocabularies(join(this.modelDir(model), 'dataset.json'));
+    const vocab = await this.vocabularies(model);
     const vectors = await this.embedNew(model, vocab, changed);
     // Cumulative since the base: keep what the previous delta carried, then apply this round.
     const upserts = new Map<string, DeltaManifest['upserts'][number]>();
     const removed = new Map<string, DeltaManifest['removed'][number]>();
-    if (previous) {
-      const delta = JSON.parse(
-        await readFile(this.options.store.localPath(previous.uri), 'utf8'),
-      ) as DeltaManifest;
-      for (const u of delta.upserts) upserts.set(u.item_id, u);
-      for (const r of delta.removed) removed.set(r.item_id, r);
+    if (previousDelta) {
+      for (const u of previousDelta.upserts) upserts.set(u.item_id, u);
+      for (const r of previousDelta.removed) removed.set(r.item_id, r);
     }
     changed.forEach((item, i) => {
       const key = current.get(item.item_id)?.key ?? base.get(item.item_id)?.key ?? nextKey++;

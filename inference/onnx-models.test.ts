@@ -5,6 +5,7 @@
  * Needs a Python that imports torch (Debian's /usr/bin/python3 has it).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,6 +260,37 @@ describe('ONNX models exported by PyTorch', {
     } finally {
       await models.close();
     }
+  });
+
+  test('models loaded with their sha256 run from the bytes that were hashed; a file that differs is refused by name', async () => {
+    const sha256 = Object.fromEntries(
+      await Promise.all(
+        ['user_tower.onnx', 'item_tower.onnx', 'ranker.onnx'].map(async (file) => [
+          file,
+          createHash('sha256')
+            .update(await readFile(join(dir, file)))
+            .digest('hex'),
+        ]),
+      ),
+    );
+    const models = await loadModels(dir, { ownThread: true, sha256 });
+    try {
+      const { inputs, outputs } = parity.item_tower!;
+      const embedding = await models.itemTower.embed(batch(inputs, 'int32') as unknown as ItemTowerInputs);
+      assert.ok(maxDifference(embedding, outputs.embedding!.data) < 1e-5);
+    } finally {
+      await models.close();
+    }
+    await assert.rejects(
+      loadModels(dir, { ownThread: true, sha256: { ...sha256, 'ranker.onnx': '0'.repeat(64) } }),
+      (error: unknown) =>
+        error instanceof ArtifactIntegrityError &&
+        /ranker\.onnx has sha256 [0-9a-f]{64}, expected 0{64}/.test(error.message),
+    );
+    await assert.rejects(
+      loadModels(dir, { ownThread: true, sha256: { 'ranker.onnx': sha256['ranker.onnx']! } }),
+      /no sha256 given for user_tower\.onnx, item_tower\.onnx/,
+    );
   });
 
   test('checkParity reports each output within 1e-5 of torch, as export.py writes parity.json', async () => {

@@ -16,7 +16,8 @@
  * await models.close();
  * ```
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { BatchingSession } from './batching-session.js';
 import { InferenceError } from './errors.js';
 import { type Column, type ModelSession, OnnxModel, type SessionOptions } from './onnx-session.js';
@@ -46,6 +47,12 @@ export interface ModelsOptions extends SessionOptions {
    * sessions and index are all closed.
    */
   readonly thread?: SessionThread;
+  /**
+   * The sha256 each model file must have, by file name: each is read once,
+   * hashed, and its session made from those bytes (on a thread only:
+   * `ownThread` or `thread`), so what runs is what was checked.
+   */
+  readonly sha256?: Readonly<Record<string, string>>;
 }
 
 /** The most rows concurrent callers' runs are joined into (a ranker call of 100 candidates is 100 rows). */
@@ -53,6 +60,8 @@ const BATCH_ROWS = 4096;
 
 /** Creates one session: `OnnxModel.load`, or a `SessionThread`'s. */
 export type SessionLoader = (path: string, options?: SessionOptions) => Promise<ModelSession>;
+
+const MODEL_FILES = ['user_tower.onnx', 'item_tower.onnx', 'ranker.onnx'] as const;
 const onCallingThread: SessionLoader = (path, options) => OnnxModel.load(path, options);
 
 /** An int64 column: BigInt64Array, or Int32Array / integer numbers converted on the way in. */
@@ -231,11 +240,19 @@ export interface Models {
  * ```
  */
 export async function loadModels(artifactDir: string, options: ModelsOptions = {}): Promise<Models> {
-  const { ownThread, thread: given, ...session } = options;
+  const { ownThread, thread: given, sha256, ...session } = options;
+  if (sha256 !== undefined) {
+    if (given === undefined && !ownThread)
+      throw new InferenceError('loadModels checks sha256 on a session thread only');
+    const unpinned = MODEL_FILES.filter((file) => sha256[file] === undefined);
+    if (unpinned.length > 0)
+      throw new ArtifactIntegrityError(`${artifactDir}: no sha256 given for ${unpinned.join(', ')}`);
+  }
   let loader = onCallingThread;
   const thread = given ?? (ownThread ? new SessionThread() : undefined);
   if (thread !== undefined)
-    loader = async (path, opts) => new BatchingSession(await thread.load(path, opts), BATCH_ROWS);
+    loader = async (path, opts) =>
+      new BatchingSession(await thread.load(path, opts, sha256?.[basename(path)]), BATCH_ROWS);
   const loaded = await Promise.allSettled([
     UserTower.load(join(artifactDir, 'user_tower.onnx'), session, loader),
     ItemTower.load(join(artifactDir, 'item_tower.onnx'), session, loader),

@@ -116,10 +116,15 @@ export class OnnxModel implements ModelSession {
     this.widths = this.inputs.map((spec) => rowWidth(path, spec));
   }
 
-  static async load(path: string, options: SessionOptions = {}): Promise<OnnxModel> {
+  /**
+   * `bytes`, when given, are the model's bytes already read (and checked)
+   * from `path`: the session is made from them, and `path` only names the
+   * model in errors.
+   */
+  static async load(path: string, options: SessionOptions = {}, bytes?: Uint8Array): Promise<OnnxModel> {
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(path, {
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
         executionProviders: ['cpu'],
         intraOpNumThreads: options.threads ?? 1,
         interOpNumThreads: 1,
@@ -127,7 +132,10 @@ export class OnnxModel implements ModelSession {
         graphOptimizationLevel: 'all',
         // onnxruntime's own log lines would go to stderr beside the JSON logs; its errors reach us as exceptions.
         logSeverityLevel: 4,
-      });
+      };
+      session = await (bytes === undefined
+        ? ort.InferenceSession.create(path, sessionOptions)
+        : ort.InferenceSession.create(bytes, sessionOptions));
     } catch (err) {
       throw new ArtifactIntegrityError(
         `${path} cannot be loaded as an ONNX model: ${(err as Error).message}`,

@@ -56,11 +56,15 @@ export class SessionThread {
     );
   }
 
-  /** Creates a session for the model at `path` on the thread. */
-  async load(path: string, options: SessionOptions = {}): Promise<ModelSession> {
+  /**
+   * Creates a session for the model at `path` on the thread; with `sha256`,
+   * from the file's bytes read once and checked against it
+   * (`ArtifactIntegrityError` when they differ).
+   */
+  async load(path: string, options: SessionOptions = {}, sha256?: string): Promise<ModelSession> {
     this.open++;
     try {
-      const reply = await this.ask({ op: 'load', path, options });
+      const reply = await this.ask({ op: 'load', path, options, sha256 });
       return new ThreadModel(this, reply.model!, path, reply.inputs!, reply.outputs!);
     } catch (error) {
       await this.closed();
@@ -71,12 +75,13 @@ export class SessionThread {
   /**
    * Reads the saved ANN index at `path` into memory on the thread
    * (`AnnIndex.load`): its searches and changes then run there, beside the
-   * calling thread.
+   * calling thread. With `sha256`, the file is hashed as it is opened for
+   * loading and refused (`ArtifactIntegrityError`) when it differs.
    */
-  async openIndex(path: string, config: Partial<AnnIndexConfig> = {}): Promise<ThreadIndex> {
+  async openIndex(path: string, config: Partial<AnnIndexConfig> = {}, sha256?: string): Promise<ThreadIndex> {
     this.open++;
     try {
-      const reply = await this.ask({ op: 'index-open', path, config });
+      const reply = await this.ask({ op: 'index-open', path, config, sha256 });
       return new ThreadIndex(this, reply.index!, reply.config!, reply.size!);
     } catch (error) {
       await this.closed();

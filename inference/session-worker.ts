@@ -14,7 +14,7 @@
  * search sees every change asked before it.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
@@ -27,7 +27,14 @@ import { lowerThreadPriority } from './thread-priority.js';
 
 /** What the thread that owns the worker asks for. */
 export type SessionRequest =
-  | { readonly op: 'load'; readonly id: number; readonly path: string; readonly options: SessionOptions }
+  | {
+      readonly op: 'load';
+      readonly id: number;
+      readonly path: string;
+      readonly options: SessionOptions;
+      /** The sha256 the model's bytes must have: read once, hashed, and the session made from those bytes. */
+      readonly sha256?: string;
+    }
   | {
       readonly op: 'run';
       readonly id: number;
@@ -41,6 +48,8 @@ export type SessionRequest =
       readonly id: number;
       readonly path: string;
       readonly config: Partial<AnnIndexConfig>;
+      /** The sha256 the index file must have, hashed through the descriptor it is then loaded from. */
+      readonly sha256?: string;
     }
   | {
       readonly op: 'index-search';
@@ -205,12 +214,58 @@ function sha256Of(path: string): FileHash {
     return { error: (error as Error).message };
   }
   try {
-    const hash = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(HASH_READ);
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) hash.update(buffer.subarray(0, n));
-    return { sha256: hash.digest('hex') };
+    return { sha256: sha256OfDescriptor(fd) };
   } catch (error) {
     return { error: (error as Error).message };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function sha256OfDescriptor(fd: number): string {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(HASH_READ);
+  for (let n = readSync(fd, buffer, 0, HASH_READ, null); n > 0; n = readSync(fd, buffer, 0, HASH_READ, null))
+    hash.update(buffer.subarray(0, n));
+  return hash.digest('hex');
+}
+
+/** Refuses bytes whose sha256 is not `expected`, naming the file. */
+function checkSha256(path: string, actual: string, expected: string): void {
+  if (actual !== expected)
+    throw new ArtifactIntegrityError(`artifact ${path} has sha256 ${actual}, expected ${expected}`);
+}
+
+/** A model's bytes read once, checked against `sha256`: the session is then made from these bytes. */
+function readChecked(path: string, sha256: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new ArtifactIntegrityError(`artifact ${path} is missing: ${(error as Error).message}`, error);
+  }
+  checkSha256(path, createHash('sha256').update(bytes).digest('hex'), sha256);
+  return bytes;
+}
+
+/**
+ * Opens a saved ANN index, its bytes checked against `sha256` when given.
+ * usearch loads only from a path, so the file is opened once, hashed
+ * through that descriptor, and loaded through `/proc/self/fd/<fd>`: the
+ * inode hashed is the one loaded, whatever is renamed over the path
+ * meanwhile. (Without `/proc` it is hashed, then loaded by path.)
+ */
+function openCheckedIndex(path: string, config: Partial<AnnIndexConfig>, sha256?: string): AnnIndex {
+  if (sha256 === undefined) return AnnIndex.load(path, config);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new ArtifactIntegrityError(`artifact ${path} is missing: ${(error as Error).message}`, error);
+  }
+  try {
+    checkSha256(path, sha256OfDescriptor(fd), sha256);
+    return AnnIndex.load(existsSync('/proc/self/fd') ? `/proc/self/fd/${fd}` : path, config);
   } finally {
     closeSync(fd);
   }
@@ -225,7 +280,8 @@ function modelOf(id: number): OnnxModel {
 async function answer(request: SessionRequest): Promise<SessionReply> {
   switch (request.op) {
     case 'load': {
-      const model = await OnnxModel.load(request.path, request.options);
+      const bytes = request.sha256 === undefined ? undefined : readChecked(request.path, request.sha256);
+      const model = await OnnxModel.load(request.path, request.options, bytes);
       const id = nextModel++;
       models.set(id, model);
       return { id: request.id, ok: true, model: id, inputs: model.inputs, outputs: model.outputs };
@@ -256,7 +312,7 @@ function answerIndex(request: SessionRequest): SessionReply {
     case 'index-open': {
       // Read into memory, not mapped: ~50–100 ms here while the pair loads, where a mapped index would
       // be copied on its first change, with the pair serving and its searches and runs waiting.
-      const ann = AnnIndex.load(request.path, request.config);
+      const ann = openCheckedIndex(request.path, request.config, request.sha256);
       const id = nextModel++;
       indexes.set(id, ann);
       return { id: request.id, ok: true, index: id, config: ann.config, size: ann.size };

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { AnnIndex } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import { SessionThread } from './session-thread.js';
@@ -66,5 +69,29 @@ test('a missing index file is refused by name', async () => {
       thread.openIndex(join(dir, 'missing.usearch')),
       (error: unknown) => error instanceof Error && /missing\.usearch/.test(error.message),
     );
+  });
+});
+
+test('an index opened with its sha256 is hashed as it is opened: the right one loads, another is refused by name', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'index.usearch');
+    AnnIndex.build({ dimensions: DIMS }, keys, vectors).save(path);
+    const sha256 = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
+    const thread = new SessionThread();
+    const remote = await thread.openIndex(path, {}, sha256);
+    try {
+      assert.equal(remote.size, ITEMS);
+      assert.deepEqual(await remote.search(row(3), 5), AnnIndex.load(path).search(row(3), 5));
+      await assert.rejects(
+        thread.openIndex(path, {}, '0'.repeat(64)),
+        (error: unknown) =>
+          error instanceof ArtifactIntegrityError &&
+          /index\.usearch has sha256 [0-9a-f]{64}, expected 0{64}/.test(error.message),
+      );
+    } finally {
+      await remote.close();
+    }
   });
 });

@@ -411,6 +411,13 @@ export const CONFIG_SCHEMA = {
     default: 0.02,
     doc: "... and at least (1 - margin) x the promoted model's Recall@20, both scored on the holdout events after the last one the promoted model trained on (none: not compared)",
   },
+  gateAllowUncompared: {
+    env: 'RECSTREAM_GATE_ALLOW_UNCOMPARED',
+    kind: 'enum',
+    values: ['true', 'false'],
+    default: 'false',
+    doc: "true promotes a model whose comparison cannot run (the promoted model's artifacts do not verify or the engine could not score it, a baseline metric missing) instead of rejecting it; the version records gate_override: what was missing",
+  },
   stateEngine: {
     env: 'RECSTREAM_STATE_ENGINE',
     kind: 'enum',

@@ -251,8 +251,21 @@ export class UnavailableError extends RecstreamError {
 
 /** An artifact is missing or its bytes do not match the sha256 its version names. */
 export class ArtifactIntegrityError extends RecstreamError {
-  constructor(message: string, cause?: unknown) {
-    super(message, { code: 'ARTIFACT_INTEGRITY', cause });
+  constructor(message: string, cause?: unknown, code = 'ARTIFACT_INTEGRITY') {
+    super(message, { code, cause });
+  }
+}
+
+/**
+ * An artifact URI from a topic names a file outside the artifacts root (a
+ * `..`, a symlink out, another path altogether) or is not a `file://` URI:
+ * the version that names it is refused, nothing outside the root is read.
+ * An `ArtifactIntegrityError`, so every reader refuses it as it refuses a
+ * file that does not verify.
+ */
+export class ArtifactUriError extends ArtifactIntegrityError {
+  constructor(message: string) {
+    super(message, undefined, 'ARTIFACT_URI_OUTSIDE_ROOT');
   }
 }
 

@@ -79,6 +79,8 @@ export interface EngineRun {
   readonly config: Readonly<Record<string, unknown>>;
   /** Artifact directory of the promoted model, evaluated on the holdout events it never trained on. */
   readonly previous?: string;
+  /** The sha256 of each file of `previous`, by name, as its version lists them: the engine checks each file as it reads it. */
+  readonly previousSha256?: Readonly<Record<string, string>>;
   readonly device?: string;
   readonly onEvent?: (event: EngineEvent) => void;
   readonly signal?: AbortSignal;
@@ -99,6 +101,7 @@ export function runEngine(run: EngineRun): Promise<EngineResult> {
   const args = ['-m', 'recstream_models', 'train', '--dataset', run.dataset, '--out', run.out];
   args.push('--config', JSON.stringify(run.config));
   if (run.previous) args.push('--previous', run.previous);
+  if (run.previous && run.previousSha256) args.push('--previous-sha256', JSON.stringify(run.previousSha256));
   const env = {
     ...process.env,
     PYTHONPATH: [MODELS_DIR, process.env.PYTHONPATH].filter(Boolean).join(':'),

@@ -16,10 +16,24 @@
  * (`previous_holdout_examples` 0, a retrain on the same data) the promoted
  * model is not compared, and the reason says so.
  *
+ * A comparison that cannot run never passes silently: with a promoted
+ * model whose artifacts did not verify, that the engine could not score
+ * (`previous_error`), or whose `previous_*` metrics are missing with
+ * held-out events to score it on, or with the popularity baseline or one of
+ * the two AUCs missing, the candidate is rejected and the reason names
+ * what is missing, unless `allowUncompared` (RECSTREAM_GATE_ALLOW_UNCOMPARED)
+ * promotes it anyway; then `override` names what was missing, and the
+ * reason says `gate_override: …`. Not missing: no promoted model yet (the
+ * first version), a promoted model that trained on every holdout event
+ * (`previous_holdout_examples` 0) or whose later events make no query
+ * (`previous_holdout_users` 0), and a holdout without impressions of both
+ * outcomes (no AUC at all; a responder never lets such a ranker reorder).
+ *
  * @example
  * ```ts
- * const decision = gate(metrics, { popularityMargin: 0, previousMargin: 0.02 });
+ * const decision = gate(metrics, { popularityMargin: 0, previousMargin: 0.02 }, { promotedVersion: 3 });
  * if (!decision.promote) console.log(decision.reason);
+ * if (decision.override) params.gate_override = decision.override;
  * ```
  */
 export interface GateMargins {
@@ -27,14 +41,32 @@ export interface GateMargins {
   readonly previousMargin: number;
 }
 
+/** What the gate knows of the comparison beside the engine's metrics. */
+export interface GateComparison {
+  /** The promoted version the candidate would replace; undefined when none is promoted yet. */
+  readonly promotedVersion?: number;
+  /** Why the promoted model's artifacts were not handed to the engine (the artifact that did not verify). */
+  readonly unverified?: string;
+  /** Why the engine could not score the promoted model (its `previous_error`). */
+  readonly engineError?: string;
+  /** Promote even when the comparison cannot run; the decision's `override` records what was missing. */
+  readonly allowUncompared?: boolean;
+}
+
 export interface GateDecision {
   readonly promote: boolean;
   readonly reason: string;
+  /** Promoted without a comparison that could not run (`allowUncompared`): what was missing. */
+  readonly override?: string;
 }
 
 export const GATE_METRIC = 'recall_at_20';
 
-export function gate(metrics: Readonly<Record<string, number>>, margins: GateMargins): GateDecision {
+export function gate(
+  metrics: Readonly<Record<string, number>>,
+  margins: GateMargins,
+  comparison: GateComparison = {},
+): GateDecision {
   const bad = Object.entries(metrics).filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
   if (bad.length > 0)
     return {
@@ -64,6 +96,12 @@ export function gate(metrics: Readonly<Record<string, number>>, margins: GateMar
       promote: false,
       reason: `ranker_auc ${fmt(auc)} is below the CTR baseline's ${fmt(ctrAuc)}`,
     };
+  const missing = uncompared(metrics, comparison);
+  if (missing.length > 0 && !comparison.allowUncompared)
+    return {
+      promote: false,
+      reason: `the comparison cannot run: ${missing.join('; ')} (RECSTREAM_GATE_ALLOW_UNCOMPARED=true promotes without it)`,
+    };
   const versus = [
     popularity === undefined ? undefined : `popularity ${fmt(popularity)}`,
     previous === undefined
@@ -71,12 +109,35 @@ export function gate(metrics: Readonly<Record<string, number>>, margins: GateMar
       : `promoted ${fmt(previous)} (this model ${fmt(compared)} on the same events)`,
     metrics.previous_holdout_examples === 0
       ? 'the promoted model not compared: it trained on every holdout event'
-      : undefined,
+      : metrics.previous_holdout_users === 0
+        ? 'the promoted model not compared: the holdout events after its training make no query'
+        : undefined,
   ].filter(Boolean);
-  return {
-    promote: true,
-    reason: `${GATE_METRIC} ${fmt(recall)}${versus.length ? ` vs ${versus.join(', ')}` : ''}`,
-  };
+  const scored = `${GATE_METRIC} ${fmt(recall)}${versus.length ? ` vs ${versus.join(', ')}` : ''}`;
+  if (missing.length === 0) return { promote: true, reason: scored };
+  const override = missing.join('; ');
+  return { promote: true, reason: `${scored}; gate_override: ${override}`, override };
+}
+
+/** What the comparison lacks: each entry names a metric or artifact that is missing and why it matters. */
+function uncompared(metrics: Readonly<Record<string, number>>, comparison: GateComparison): string[] {
+  const missing: string[] = [];
+  if (metrics[`popularity_${GATE_METRIC}`] === undefined)
+    missing.push(`the engine reported no popularity_${GATE_METRIC}`);
+  const aucs = ['ranker_auc', 'ctr_baseline_auc'].filter((name) => metrics[name] !== undefined);
+  if (aucs.length === 1)
+    missing.push(
+      `the engine reported ${aucs[0]} without ${aucs[0] === 'ranker_auc' ? 'ctr_baseline_auc' : 'ranker_auc'}`,
+    );
+  const promoted = comparison.promotedVersion;
+  if (promoted === undefined || metrics[`previous_${GATE_METRIC}`] !== undefined) return missing;
+  if (comparison.unverified !== undefined)
+    missing.push(`the promoted model v${promoted} was not compared: ${comparison.unverified}`);
+  else if (comparison.engineError !== undefined)
+    missing.push(`the promoted model v${promoted} was not compared: ${comparison.engineError}`);
+  else if (metrics.previous_holdout_examples !== 0 && metrics.previous_holdout_users !== 0)
+    missing.push(`the engine reported no previous_${GATE_METRIC} for the promoted model v${promoted}`);
+  return missing;
 }
 
 /**

@@ -142,6 +142,28 @@ test('simulate → process → train → promoted model → index; same seed sam
     const refused = await runCli(['models', 'promote', '1', '--data-dir', dataDir], ENV);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /item_embeddings\.npy .* has sha256 .* expected/);
+
+    // The promoted model's weights changed: the next round cannot compare with it and is rejected,
+    // naming the artifact; with the override it is promoted and says so.
+    const promotedV2 = rolled.find((v) => v.version === 2)!;
+    await appendFile(fileURLToPath(promotedV2.artifacts.find((a) => a.name === 'model.npz')!.uri), 'x');
+    assert.match(await cli(['train', '--once', '--force', '--data-dir', dataDir]), /recstream v4 rejected/);
+    const v4 = (await versions(dataDir)).find((v) => v.version === 4)!;
+    assert.equal(v4.status, 'rejected');
+    assert.match(
+      v4.reason!,
+      /comparison cannot run: the promoted model v2 was not compared: artifact model\.npz .* has sha256 .* expected/,
+    );
+    const overridden = await runCliOk(['train', '--once', '--force', '--data-dir', dataDir], {
+      ...ENV,
+      RECSTREAM_GATE_ALLOW_UNCOMPARED: 'true',
+    });
+    assert.match(overridden.stdout, /recstream v5 promoted/);
+    const v5 = (await versions(dataDir)).find((v) => v.version === 5)!;
+    assert.equal(v5.status, 'promoted');
+    assert.match(v5.params.gate_override!, /the promoted model v2 was not compared: artifact model\.npz/);
+    assert.match(v5.reason!, /gate_override: the promoted model v2/);
+    assert.equal(v5.params.previous_compared, 'none');
   } finally {
     await rm(root, { recursive: true, force: true });
   }

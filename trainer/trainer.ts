@@ -173,6 +173,7 @@ export class Trainer {
     const out = join(work, 'out');
     await writeDataset(set, dataset);
     const previous = await this.previousArtifacts(promoted);
+    const previousDir = previous?.dir;
     const params: Record<string, string> = {
       python: python.python,
       torch: python.torch,
@@ -195,7 +196,8 @@ export class Trainer {
           dataset,
           out,
           config: { ...this.options.engineDefaults, ...config.trainConfig },
-          previous,
+          previous: previousDir,
+          previousSha256: previousDir === undefined ? undefined : previous?.sha256,
           device: config.device,
           onEvent: (event) => {
             if (event.event === 'epoch' && typeof event.seconds === 'number')
@@ -241,13 +243,24 @@ export class Trainer {
       const modelMetrics = finiteMetrics(result.metrics);
       modelMetrics.train_seconds = (Date.now() - started) / 1000;
       params.previous_compared = comparedVersion(
-        previous === undefined ? undefined : promoted?.version,
+        previousDir === undefined ? undefined : promoted?.version,
         modelMetrics,
       );
-      const decision = gate(modelMetrics, {
-        popularityMargin: config.gatePopularityMargin,
-        previousMargin: config.gatePreviousMargin,
-      });
+      const engineError = engineParams.previous_error;
+      const decision = gate(
+        modelMetrics,
+        {
+          popularityMargin: config.gatePopularityMargin,
+          previousMargin: config.gatePreviousMargin,
+        },
+        {
+          promotedVersion: promoted?.version,
+          unverified: previous?.unverified,
+          engineError: typeof engineError === 'string' ? engineError : undefined,
+          allowUncompared: config.gateAllowUncompared === 'true',
+        },
+      );
+      if (decision.override !== undefined) params.gate_override = decision.override;
       const event: ModelVersion = {
         ...base,
         artifacts,
@@ -279,18 +292,33 @@ export class Trainer {
     }
   }
 
-  /** The promoted version's artifact dir when its files still hash right; otherwise it is not compared. */
-  private async previousArtifacts(promoted: ModelVersion | undefined): Promise<string | undefined> {
-    if (!promoted || promoted.artifacts.length === 0) return undefined;
+  /**
+   * The promoted version's artifact dir and its files' sha256 (the engine
+   * checks each file as it reads it) when its files still hash right;
+   * otherwise why not, for the gate, which then refuses to promote without
+   * the comparison. Undefined when no version is promoted.
+   */
+  private async previousArtifacts(
+    promoted: ModelVersion | undefined,
+  ): Promise<
+    | { readonly dir: string; readonly sha256: Record<string, string>; readonly unverified?: undefined }
+    | { readonly dir?: undefined; readonly unverified: string }
+    | undefined
+  > {
+    if (!promoted) return undefined;
+    if (promoted.artifacts.length === 0) return { unverified: 'it has no artifacts' };
     try {
       await this.options.store.verify(promoted.artifacts);
+      return {
+        dir: dirname(this.options.store.localPath(promoted.artifacts[0]!.uri)),
+        sha256: Object.fromEntries(promoted.artifacts.map((a) => [a.name, a.sha256])),
+      };
     } catch (error) {
       this.options.platform.logger.warn(
         { model: promoted.model, version: promoted.version, err: (error as Error).message },
         'the promoted model cannot be compared on the new holdout: its artifacts do not verify',
       );
-      return undefined;
+      return { unverified: (error as Error).message };
     }
-    return dirname(this.options.store.localPath(promoted.artifacts[0]!.uri));
   }
 }

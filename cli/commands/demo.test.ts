@@ -160,6 +160,8 @@ test('recstream demo streams a history, serves its first model, goes on live and
       () => /recstream v2 (promoted|rejected)/.test(first.stdout()),
       150_000,
     );
+    // Its promoted v1 is compared with, or legitimately not (it trained on every holdout event): never uncompared.
+    assert.doesNotMatch(first.stdout(), /comparison cannot run/);
     if (/recstream v2 promoted/.test(first.stdout()))
       await until(
         'the responder to serve recstream@2',

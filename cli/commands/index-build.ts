@@ -46,7 +46,7 @@ export const indexCommand: Command = {
           outcome = await indexer.indexOnce();
           if (outcome.kind === 'delta') report(outcome);
         }
-        return 0;
+        return outcome.kind === 'refused' ? 1 : 0;
       }
       await untilStopped(platform, values, (signal) =>
         followRounds(() => indexer.indexOnce(), {

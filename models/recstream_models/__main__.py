@@ -22,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="artifact directory to write")
     train.add_argument("--config", default="{}", help="JSON object of TrainConfig fields")
     train.add_argument("--previous", default=None, help="artifact directory of the promoted model, scored on the same holdout")
+    train.add_argument(
+        "--previous-sha256",
+        default=None,
+        help="JSON object: file name → sha256 of the promoted model's artifacts; each file read from --previous is checked as it is read",
+    )
     synth = commands.add_parser("synth", help="write a synthetic training set with latent tastes")
     synth.add_argument("--out", required=True)
     synth.add_argument("--users", type=int, default=2000)
@@ -42,7 +47,8 @@ def main(argv: list[str]) -> int:
         from .engine import run
 
         config = TrainConfig.from_json(json.loads(args.config))
-        run(args.dataset, args.out, config, args.previous)
+        previous_sha256 = None if args.previous_sha256 is None else json.loads(args.previous_sha256)
+        run(args.dataset, args.out, config, args.previous, previous_sha256)
         return 0
     except (ValueError, OSError, KeyError) as error:
         emit("error", message=str(error), kind=type(error).__name__)

@@ -20,7 +20,7 @@ from .evaluate import (
     user_embeddings,
 )
 from .export import export
-from .previous import previous_metrics, previous_trained_through
+from .previous import PreviousModel, PreviousModelError, load_previous, previous_metrics, previous_trained_through
 from .progress import emit
 from .ranker import Ranker
 from .runtime import Runtime, finish, seed_everything, start
@@ -94,21 +94,35 @@ def _mean_seconds(stats: list[EpochStats]) -> float:
 
 
 def _evaluate(
-    model: TwoTower, ranker: Ranker, dataset: Dataset, train_rows, holdout_rows, queries: Queries, config: TrainConfig, runtime, previous
-) -> dict[str, float]:
+    model: TwoTower,
+    ranker: Ranker,
+    dataset: Dataset,
+    train_rows,
+    holdout_rows,
+    queries: Queries,
+    config: TrainConfig,
+    runtime,
+    previous: PreviousModel | None,
+) -> tuple[dict[str, float], str | None]:
+    """The candidate's holdout metrics, and why the promoted model could not be scored (None when it was,
+    or when there is none)."""
     metrics: dict[str, float] = {"holdout_users": float(len(queries.relevant))}
+    previous_error = None
     if queries.relevant:
         items = item_embeddings(model, dataset.catalog, runtime.device)
         users = user_embeddings(model, dataset.columns, queries.rows, runtime.device)
         retrieval = model_retrieval_metrics(users, items, queries, config.eval_k)
         metrics.update(retrieval)
         metrics.update(popularity_metrics(dataset, train_rows, queries, config.eval_k))
-        if previous:
-            metrics.update(
-                _versus_previous(model, items, retrieval, dataset, train_rows, holdout_rows, queries, config, runtime, previous)
-            )
+        if previous is not None:
+            try:
+                metrics.update(
+                    _versus_previous(model, items, retrieval, dataset, train_rows, holdout_rows, queries, config, runtime, previous)
+                )
+            except PreviousModelError as error:
+                previous_error = str(error)
     metrics.update(ranker_metrics(ranker, dataset, train_rows, holdout_rows, runtime.device))
-    return metrics
+    return metrics, previous_error
 
 
 def _versus_previous(
@@ -121,7 +135,7 @@ def _versus_previous(
     queries: Queries,
     config: TrainConfig,
     runtime,
-    previous: str,
+    previous: PreviousModel,
 ) -> dict[str, float]:
     """The candidate and the promoted model scored on the holdout events the promoted model never trained on.
 
@@ -131,6 +145,9 @@ def _versus_previous(
     (`compared_*` and `previous_*`), with the events in between counted as seen; when there are none
     (a retrain on the same data), nothing is compared (`previous_holdout_examples` 0). When every
     holdout event is after it, the candidate's scores on the whole holdout (`retrieval`) are its own.
+    `previous_holdout_users` counts the users those events make queries of; with none (the later events
+    hold nothing unseen to recall), nothing is compared either. PreviousModelError when the promoted
+    model cannot read this set's inputs.
     """
     through = previous_trained_through(previous)
     holdout_ts = dataset.columns["ts"][holdout_rows]
@@ -141,6 +158,7 @@ def _versus_previous(
     else:
         seen_rows = torch.cat([train_rows, holdout_rows[~after]])
         compared = holdout_queries(dataset, seen_rows, holdout_rows[after], config.eval_users)
+        metrics["previous_holdout_users"] = float(len(compared.relevant))
         if not compared.relevant:
             return metrics
         users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
@@ -150,7 +168,11 @@ def _versus_previous(
     return metrics
 
 
-def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None) -> None:
+def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, previous_sha256: dict[str, str] | None = None) -> None:
+    """Trains, evaluates and exports one version into `out`. `previous` is the promoted model's artifact
+    directory, scored on the same holdout; `previous_sha256` (file name → sha256, as its version lists
+    them) makes every file read from it checked as it is read. A promoted model that cannot be scored
+    does not stop the round: `previous_error` in params.json says why, and the gate decides."""
     runtime = start(config)
     started = time.perf_counter()
     try:
@@ -171,8 +193,16 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None) -
             dataset, train_rows, config, runtime, "holdout", queries if stop_early else None
         )
         metrics: dict[str, float] = {}
+        previous_error = None
         if runtime.is_main and holdout_rows.shape[0] > 0:
-            metrics = _evaluate(model, ranker, dataset, train_rows, holdout_rows, queries, config, runtime, previous)
+            promoted = None
+            if previous:
+                try:
+                    promoted = load_previous(previous, previous_sha256)
+                except PreviousModelError as error:
+                    previous_error = str(error)
+            metrics, scored_error = _evaluate(model, ranker, dataset, train_rows, holdout_rows, queries, config, runtime, promoted)
+            previous_error = previous_error or scored_error
         epoch_seconds = _mean_seconds(retrieval) + _mean_seconds(ranking)
         metrics.update(
             {
@@ -196,6 +226,7 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None) -
                 "refit": refit,
                 "retrieval_epochs": epochs,
                 "trained_through_ts": int(dataset.columns["ts"][trained_rows].max()),
+                **({"previous_error": previous_error} if previous_error else {}),
             }
             export(out, model, ranker, dataset, config, metrics, params)
             emit("done", seconds=time.perf_counter() - started)

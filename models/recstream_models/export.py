@@ -18,6 +18,7 @@ from torch import nn
 from .config import TrainConfig
 from .data import Dataset
 from .evaluate import item_embeddings
+from .previous import WEIGHTS, weights_npz
 from .ranker import RANKER_INPUTS, Ranker
 from .towers import ITEM_INPUTS, USER_INPUTS, TwoTower
 
@@ -120,9 +121,9 @@ def export(
 
     embeddings = item_embeddings(model, catalog, torch.device("cpu")).numpy().astype(np.float32)
     np.save(os.path.join(staging, "item_embeddings.npy"), embeddings)
-    torch.save(
-        {"config": config.to_json(), "two_tower": model.state_dict(), "ranker": ranker.state_dict()},
-        os.path.join(staging, "model.pt"),
+    np.savez(
+        os.path.join(staging, WEIGHTS),
+        **weights_npz(config.dim, {"two_tower": model.state_dict(), "ranker": ranker.state_dict()}),
     )
     for name, value in (
         ("dataset.json", dataset.manifest),
@@ -132,5 +133,23 @@ def export(
     ):
         with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
             json.dump(value, handle)
+    _sync_tree(staging)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(staging, out)
+    _sync(os.path.dirname(os.path.abspath(out)))
+
+
+def _sync(path: str) -> None:
+    """fsync a file or directory: its data, or its entries, survive a power loss."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_tree(directory: str) -> None:
+    """Every file of `directory`, then the directory itself: before the rename that publishes it."""
+    for name in os.listdir(directory):
+        _sync(os.path.join(directory, name))
+    _sync(directory)

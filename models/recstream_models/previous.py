@@ -8,14 +8,94 @@ the new set's items with their current catalog metadata.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+from typing import NamedTuple
 
+import numpy as np
 import torch
 
-from .data import VOCABULARY_OF, Dataset, DatasetError
+from .data import VOCABULARY_OF, Dataset
 from .evaluate import Queries, model_retrieval_metrics, user_embeddings
 from .towers import TwoTower
+
+WEIGHTS = "model.npz"
+"""The tensor-only weights `export` writes: `two_tower/<name>` and `ranker/<name>` state tensors and
+`config/dim` (the towers' width; the item prior's scale is a state tensor), in an `.npz` read with `allow_pickle=False`, so loading them runs
+no code from the file."""
+
+
+class PreviousModelError(ValueError):
+    """The promoted model cannot be scored: a file missing, its bytes not the sha256 its version names,
+    or weights in a format that is not loaded. The message says which; the round goes on without it."""
+
+
+class PreviousModel(NamedTuple):
+    model: TwoTower
+    manifest: dict
+    params: dict
+
+
+def _read_checked(directory: str, name: str, sha256: dict[str, str] | None) -> bytes:
+    """The file's bytes, read once; with `sha256`, refused unless they hash to its `name` entry. What is
+    parsed is these bytes, so a file changed after the check is never the one loaded."""
+    path = os.path.join(directory, name)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise PreviousModelError(f"the promoted model's {name} cannot be read at {path}: {error.strerror}") from error
+    if sha256 is not None:
+        expected = sha256.get(name)
+        if expected is None:
+            raise PreviousModelError(f"the promoted model's {name} has no sha256 in its version to check it against")
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise PreviousModelError(f"the promoted model's {name} at {path} has sha256 {actual}, expected {expected}")
+    return data
+
+
+def load_previous(directory: str, sha256: dict[str, str] | None = None) -> PreviousModel:
+    """The promoted model's retrieval towers, from its tensor-only `model.npz`, with its `dataset.json`
+    and `params.json`; every file hashed as read when `sha256` (file name → hex digest) is given.
+
+    A model exported before `model.npz` holds only a pickled `model.pt`; it is refused, not unpickled:
+    `torch.load` runs code from the file, and torch 1.13's `weights_only=True` does not prevent that in
+    every case (CVE-2025-32434, fixed in torch 2.6)."""
+    if not os.path.exists(os.path.join(directory, WEIGHTS)) and os.path.exists(os.path.join(directory, "model.pt")):
+        raise PreviousModelError(
+            f"the promoted model at {directory} was exported before tensor-only weights ({WEIGHTS}): "
+            "its pickled model.pt is not loaded; retrain it or promote a newer version"
+        )
+    manifest = json.loads(_read_checked(directory, "dataset.json", sha256))
+    params_bytes = _read_checked(directory, "params.json", sha256) if os.path.exists(os.path.join(directory, "params.json")) else b"{}"
+    params = json.loads(params_bytes)
+    weights = _read_checked(directory, WEIGHTS, sha256)
+    try:
+        with np.load(io.BytesIO(weights), allow_pickle=False) as arrays:
+            tensors = {name: torch.from_numpy(arrays[name].copy()) for name in arrays.files}
+    except ValueError as error:
+        raise PreviousModelError(f"the promoted model's {WEIGHTS} is not a tensor-only npz: {error}") from error
+    try:
+        model = TwoTower(
+            Dataset(manifest=manifest, columns={}, catalog={}),
+            int(tensors["config/dim"]),
+            0.0,
+        )
+        model.load_state_dict({name[len("two_tower/") :]: t for name, t in tensors.items() if name.startswith("two_tower/")})
+    except (KeyError, RuntimeError) as error:
+        raise PreviousModelError(f"the promoted model's {WEIGHTS} does not fit its dataset.json: {error}") from error
+    model.eval()
+    return PreviousModel(model, manifest, params)
+
+
+def weights_npz(dim: int, states: dict[str, dict[str, torch.Tensor]]) -> dict[str, np.ndarray]:
+    """The arrays of `model.npz`: each state's tensors as `<state>/<name>`, and the towers' width."""
+    arrays = {f"{state}/{name}": tensor.detach().cpu().numpy() for state, tensors in states.items() for name, tensor in tensors.items()}
+    arrays["config/dim"] = np.array(dim, dtype=np.int64)
+    return arrays
 
 
 def _mapping(current: list[str], previous: list[str]) -> torch.Tensor:
@@ -36,41 +116,24 @@ def _remap(column: str, values: torch.Tensor, maps: dict[str, torch.Tensor]) -> 
     return out
 
 
-def load_previous(directory: str) -> tuple[TwoTower, dict]:
-    model_path = os.path.join(directory, "model.pt")
-    manifest_path = os.path.join(directory, "dataset.json")
-    if not (os.path.exists(model_path) and os.path.exists(manifest_path)):
-        raise DatasetError(f"--previous {directory} holds no model.pt and dataset.json")
-    with open(manifest_path, encoding="utf-8") as handle:
-        manifest = json.load(handle)
-    state = torch.load(model_path, map_location="cpu")
-    model = TwoTower(Dataset(manifest=manifest, columns={}, catalog={}), int(state["config"]["dim"]), float(state["config"]["temperature"]))
-    model.load_state_dict(state["two_tower"])
-    model.eval()
-    return model, manifest
-
-
-def previous_trained_through(directory: str) -> int | None:
+def previous_trained_through(previous: PreviousModel) -> int | None:
     """The latest event time (epoch ms) the promoted model trained on: `trained_through_ts` in its
     params.json; for a model exported before that field, its set's end (`lineage.event_time_end`),
     an upper bound; None when neither is known."""
-    params_path = os.path.join(directory, "params.json")
-    if os.path.exists(params_path):
-        with open(params_path, encoding="utf-8") as handle:
-            through = json.load(handle).get("trained_through_ts")
-        if isinstance(through, int):
-            return through
-    with open(os.path.join(directory, "dataset.json"), encoding="utf-8") as handle:
-        end = (json.load(handle).get("lineage") or {}).get("event_time_end")
+    through = previous.params.get("trained_through_ts")
+    if isinstance(through, int):
+        return through
+    end = (previous.manifest.get("lineage") or {}).get("event_time_end")
     return int(end) if isinstance(end, (int, float)) and end > 0 else None
 
 
-def previous_metrics(directory: str, dataset: Dataset, queries: Queries, ks: tuple[int, ...]) -> dict[str, float]:
-    """`previous_recall_at_K` / `previous_ndcg_at_K`; nothing when its dense features differ from this set's."""
-    model, manifest = load_previous(directory)
+def previous_metrics(previous: PreviousModel, dataset: Dataset, queries: Queries, ks: tuple[int, ...]) -> dict[str, float]:
+    """`previous_recall_at_K` / `previous_ndcg_at_K`; PreviousModelError when its dense features differ
+    from this set's (it cannot read this set's inputs)."""
+    model, manifest = previous.model, previous.manifest
     for dense in ("user_dense", "catalog_dense"):
         if manifest["dense"][dense] != dataset.manifest["dense"][dense]:
-            return {}
+            raise PreviousModelError(f"the promoted model was trained with {dense} {manifest['dense'][dense]}, this set has {dataset.manifest['dense'][dense]}")
     current = dataset.manifest["vocabularies"]
     maps = {name: _mapping(current[name], manifest["vocabularies"][name]) for name in current if name != "type"}
     catalog = {name: _remap(name, values, maps) for name, values in dataset.catalog.items()}

@@ -16,7 +16,7 @@ from recstream_models.config import TrainConfig
 from recstream_models.data import load_dataset
 from recstream_models.engine import run
 from recstream_models.export import export
-from recstream_models.previous import load_previous, previous_trained_through
+from recstream_models.previous import PreviousModelError, load_previous, previous_trained_through
 from recstream_models.ranker import Ranker
 from recstream_models.runtime import start
 from recstream_models.train import train_retrieval
@@ -74,9 +74,10 @@ def test_a_different_ranker_leaves_the_retrieval_model_as_it_was(synthetic: str,
 
 
 def test_export_writes_every_artifact_and_parity_matches_the_model(trained: str) -> None:
-    for name in ("user_tower.onnx", "item_tower.onnx", "ranker.onnx", "item_embeddings.npy", "model.pt", "dataset.json", "metrics.json", "params.json", "parity.json"):
+    for name in ("user_tower.onnx", "item_tower.onnx", "ranker.onnx", "item_embeddings.npy", "model.npz", "dataset.json", "metrics.json", "params.json", "parity.json"):
         assert os.path.getsize(os.path.join(trained, name)) > 0, name
-    model, manifest = load_previous(trained)
+    assert not os.path.exists(os.path.join(trained, "model.pt")), "no pickle is written"
+    model, manifest, _ = load_previous(trained)
     embeddings = np.load(os.path.join(trained, "item_embeddings.npy"))
     assert embeddings.shape == (len(manifest["vocabularies"]["item"]), 33)
     with open(os.path.join(trained, "parity.json"), encoding="utf-8") as handle:
@@ -113,7 +114,7 @@ def test_the_promoted_model_is_compared_only_on_holdout_events_it_never_trained_
     # The promoted model trained on all but the latest 4 %; the new holdout is the latest 10 %.
     promoted = str(tmp_path / "promoted")
     run(synthetic, promoted, TrainConfig.from_json({**FAST, "holdout_fraction": 0.04}), None)
-    through = previous_trained_through(promoted)
+    through = previous_trained_through(load_previous(promoted))
     assert through == int(ts[ts < torch.quantile(ts.double(), 0.96)].max())
     out = str(tmp_path / "next")
     run(synthetic, out, TrainConfig.from_json(FAST), promoted)
@@ -137,11 +138,11 @@ def test_a_model_exported_before_trained_through_ts_counts_as_trained_to_its_set
         json.dump(params, handle)
     with open(dataset_path, encoding="utf-8") as handle:
         manifest = json.load(handle)
-    assert previous_trained_through(older) == manifest["lineage"]["event_time_end"] > 0
+    assert previous_trained_through(load_previous(older)) == manifest["lineage"]["event_time_end"] > 0
     manifest["lineage"]["event_time_end"] = 0
     with open(dataset_path, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle)
-    assert previous_trained_through(older) is None, "unknown: compared on the whole holdout, as before"
+    assert previous_trained_through(load_previous(older)) is None, "unknown: compared on the whole holdout, as before"
 
 
 def test_a_promoted_model_refit_on_the_same_data_is_not_compared(synthetic: str, tmp_path) -> None:
@@ -156,7 +157,7 @@ def test_a_promoted_model_refit_on_the_same_data_is_not_compared(synthetic: str,
 
 
 def test_a_new_item_with_categories_but_no_interactions_lands_near_its_category(trained: str, synthetic: str) -> None:
-    model, _ = load_previous(trained)
+    model = load_previous(trained).model
     dataset = load_dataset(synthetic)
     catalog = dataset.catalog
     items = torch.arange(1, catalog["catalog_language"].shape[0])
@@ -225,3 +226,70 @@ def test_export_replaces_a_half_written_directory_whole(synthetic: str, tmp_path
     export(out, TwoTower(dataset, 32, 0.15), Ranker(dataset, 16), dataset, config, {}, {})
     assert not os.path.exists(f"{out}.tmp")
     assert os.path.getsize(os.path.join(out, "user_tower.onnx")) > 1000
+
+
+def _sha256_of(directory: str) -> dict[str, str]:
+    import hashlib
+
+    return {name: hashlib.sha256(open(os.path.join(directory, name), "rb").read()).hexdigest() for name in os.listdir(directory)}
+
+
+class _RunsCode:
+    """A pickle that runs code when unpickled: it creates `marker`."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_the_weights_are_tensors_only_and_load_without_pickle(trained: str) -> None:
+    with np.load(os.path.join(trained, "model.npz"), allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype != object for name in arrays.files)
+        assert int(arrays["config/dim"]) == 32
+        assert any(name.startswith("ranker/") for name in arrays.files)
+    model = load_previous(trained, _sha256_of(trained)).model
+    assert model.items.item_id.weight.shape[1] == 32
+
+
+def test_a_model_exported_with_a_pickled_model_pt_only_is_refused_not_unpickled(trained: str, tmp_path) -> None:
+    older = str(tmp_path / "older")
+    shutil.copytree(trained, older)
+    os.remove(os.path.join(older, "model.npz"))
+    marker = str(tmp_path / "ran")
+    torch.save({"config": {"dim": 32}, "two_tower": _RunsCode(marker)}, os.path.join(older, "model.pt"))
+    with pytest.raises(PreviousModelError, match="model.pt is not loaded"):
+        load_previous(older)
+    assert not os.path.exists(marker), "the pickle was never run"
+
+
+def test_each_file_of_the_promoted_model_is_hashed_as_it_is_read(trained: str, tmp_path) -> None:
+    expected = _sha256_of(trained)
+    for name in ("model.npz", "dataset.json", "params.json"):
+        with pytest.raises(PreviousModelError, match=f"{name} at .* has sha256 .*, expected 0+"):
+            load_previous(trained, {**expected, name: "0" * 64})
+    changed = str(tmp_path / "changed")
+    shutil.copytree(trained, changed)
+    with open(os.path.join(changed, "model.npz"), "ab") as handle:
+        handle.write(b"appended after its version was published")
+    with pytest.raises(PreviousModelError, match="model.npz"):
+        load_previous(changed, expected)
+
+
+def test_a_promoted_model_that_does_not_verify_is_not_compared_and_the_round_says_why(synthetic: str, trained: str, tmp_path) -> None:
+    out = str(tmp_path / "next")
+    run(synthetic, out, TrainConfig.from_json(FAST), trained, {**_sha256_of(trained), "model.npz": "0" * 64})
+    metrics = metrics_of(out)
+    assert "previous_recall_at_20" not in metrics and metrics["recall_at_20"] > 0
+    with open(os.path.join(out, "params.json"), encoding="utf-8") as handle:
+        assert "model.npz" in json.load(handle)["previous_error"]
+
+
+def test_an_export_is_whole_and_leaves_no_staging_directory(synthetic: str, tmp_path) -> None:
+    dataset = load_dataset(synthetic)
+    out = str(tmp_path / "artifacts")
+    export(out, TwoTower(dataset, 32, 0.15), Ranker(dataset, 16), dataset, TrainConfig.from_json(FAST), {}, {})
+    assert sorted(os.listdir(tmp_path)) == ["artifacts"]
+    with np.load(os.path.join(out, "model.npz"), allow_pickle=False) as arrays:
+        assert "two_tower/items.item_id.weight" in arrays.files

@@ -9,7 +9,7 @@
  * whose lineage does not match) that leave the served pair in place.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -350,7 +350,7 @@ test('refused reloads keep the served pair: deleted model files, an index of ano
 
     // v2's full index again, its manifest naming an f16 copy whose sha256 it does not list.
     const ofV2 = indexes.fullFor('items', 'recstream', 2)!;
-    const unpinned = join(root, 'unpinned-index');
+    const unpinned = join(root, 'data', 'artifacts', 'indexes', 'unpinned-index');
     await cp(dirname(fileURLToPath(ofV2.uri)), unpinned, { recursive: true });
     const manifest = JSON.parse(await readFile(join(unpinned, 'index.json'), 'utf8')) as IndexManifest;
     await writeFile(
@@ -378,4 +378,66 @@ test('refused reloads keep the served pair: deleted model files, an index of ano
     (v) => v.labels.result === 'refused',
   )!.value;
   assert.ok(refusedAfter >= refusedBefore + 3);
+});
+
+test('an index or model event whose URI leads out of the artifacts root is refused; the served pair stays', async () => {
+  const service = responder.recommendations()!;
+  const before = served();
+  const refused = async () =>
+    (await service.metrics.reloads.get()).values.find((v) => v.labels.result === 'refused')?.value ?? 0;
+  const refusedBefore = await refused();
+  const artifacts = join(root, 'data', 'artifacts');
+  const indexes = await IndexRegistry.load(platform.log, platform.serde);
+  const ofV2 = indexes.fullFor('items', 'recstream', 2)!;
+  // A whole, verifying copy of v2's index outside the root, reached through a symlink inside it.
+  const outside = join(root, 'outside-index');
+  await cp(dirname(fileURLToPath(ofV2.uri)), outside, { recursive: true });
+  await symlink(outside, join(artifacts, 'indexes', 'linked-out'));
+  const producer = createProducer({ log: platform.log, serde: platform.serde });
+  try {
+    for (const uri of [
+      'file:///etc/passwd',
+      `${pathToFileURL(artifacts).href}/../outside-index/index.json`,
+      pathToFileURL(join(artifacts, 'indexes', 'linked-out', 'index.json')).href,
+    ]) {
+      const version = (await IndexRegistry.load(platform.log, platform.serde)).nextVersion('items');
+      await publishIndexVersion(producer, { ...ofV2, version, uri, built_ts: Date.now() });
+      await until(`the refusal of ${uri}`, () => (served().problem ?? '').includes(`items@${version}`));
+      assert.match(served().problem!, new RegExp(`outside the artifacts root ${artifacts}`));
+      assert.equal(served().model, before.model);
+      assert.equal(served().index, before.index);
+    }
+    // A model event whose files are /etc/passwd, with an index event for it.
+    const registry = await ModelRegistry.load(platform.log, platform.serde);
+    const v2 = registry.get('recstream', 2)!;
+    const version = registry.nextVersion('recstream');
+    await publishModelVersion(producer, {
+      ...v2,
+      version,
+      artifacts: v2.artifacts.map((a) => ({ ...a, uri: 'file:///etc/passwd' })),
+      status: 'promoted',
+      status_ts: Date.now(),
+      reason: 'test',
+    });
+    await publishIndexVersion(producer, {
+      ...ofV2,
+      version: (await IndexRegistry.load(platform.log, platform.serde)).nextVersion('items'),
+      model_version: version,
+      built_ts: Date.now(),
+    });
+    await until('the refusal of the model outside the root', () =>
+      (served().problem ?? '').includes(`recstream@${version}`),
+    );
+    assert.match(
+      served().problem!,
+      /file:\/\/\/etc\/passwd resolves to \/etc\/passwd, outside the artifacts root/,
+    );
+    assert.equal(served().model, before.model);
+    const during = await get('/v1/recommendations/u1?k=5');
+    assert.equal(during.status, 200);
+    assert.equal(during.body.model_version, before.model);
+  } finally {
+    await producer.close();
+  }
+  assert.ok((await refused()) >= refusedBefore + 4);
 });

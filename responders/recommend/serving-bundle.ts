@@ -2,7 +2,12 @@
  * One model version and one index of it, loaded together for serving: the
  * pair a response names (`model_version`, `index_version`). Loading
  * verifies every artifact's sha256 (the model's files, the index manifest,
- * the index files it pins), refuses a pair whose index was built for
+ * the index files it pins); the files it loads (the three ONNX models,
+ * `dataset.json`, the manifests, the searched index file) are hashed as
+ * they are read for loading, so what serves is what was checked. Every
+ * URI goes through the store's `localPath`, which refuses one outside the
+ * artifacts root, and the manifest's file names must be plain names in
+ * its directory. It refuses a pair whose index was built for
  * another model version (`LineageMismatchError`), applies the newest delta
  * of the full index, brings the index up to date with the catalog the
  * responder follows (items added, changed or made unavailable since the
@@ -24,8 +29,6 @@
  * await bundle.retire();
  * ```
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DeltaManifest, IndexManifest } from '../../indexer/indexer.js';
 import { dropArray } from '../../inference/json-lift.js';
@@ -48,7 +51,7 @@ import {
   rankerInputs,
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
-import type { ArtifactStore } from '../../trainer/model-store.js';
+import { type ArtifactStore, artifactFile, readArtifact } from '../../trainer/model-store.js';
 import { ItemKeys } from './item-keys.js';
 import { Pacer } from './pacer.js';
 
@@ -83,6 +86,8 @@ const SLICE = 512;
 /** Longest pause of a paced load between two slices. */
 const MAX_PAUSE_MS = 20;
 const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
+/** The model's files a bundle loads, each hashed from the bytes it is loaded from. */
+const LOADED_FILES = ['user_tower.onnx', 'item_tower.onnx', 'ranker.onnx', 'dataset.json'] as const;
 
 /** `<name>@<version>`, as responses and served lists name versions. */
 export const versionLabel = (name: string, version: number): string => `${name}@${version}`;
@@ -128,6 +133,12 @@ export class ServingBundle {
       throw new ArtifactIntegrityError(`${model.model} v${model.version} has no artifacts`);
     const indexDir = dirname(store.localPath(index.uri));
     const modelDir = dirname(store.localPath(model.artifacts[0]!.uri));
+    const pinned = Object.fromEntries(model.artifacts.map((artifact) => [artifact.name, artifact.sha256]));
+    const unpinned = LOADED_FILES.filter((file) => pinned[file] === undefined);
+    if (unpinned.length > 0)
+      throw new ArtifactIntegrityError(
+        `${model.model} v${model.version} lists no artifact ${unpinned.join(', ')}: nothing to check it against`,
+      );
     // Loaded in the background: the served pair's requests keep the CPU they need meanwhile.
     const thread = new SessionThread({ background: true });
     let models: Models | undefined;
@@ -135,43 +146,54 @@ export class ServingBundle {
     try {
       await verifyOnThread(
         thread,
-        model.artifacts.map((artifact) => ({
-          path: store.localPath(artifact.uri),
-          sha256: artifact.sha256,
-          missing: (path) => `artifact ${artifact.name} is missing at ${path}`,
-          differs: (path, actual) =>
-            `artifact ${artifact.name} at ${path} has sha256 ${actual}, expected ${artifact.sha256}`,
-        })),
+        model.artifacts
+          .filter((artifact) => !(LOADED_FILES as readonly string[]).includes(artifact.name))
+          .map((artifact) => ({
+            path: store.localPath(artifact.uri),
+            sha256: artifact.sha256,
+            missing: (path) => `artifact ${artifact.name} is missing at ${path}`,
+            differs: (path, actual) =>
+              `artifact ${artifact.name} at ${path} has sha256 ${actual}, expected ${artifact.sha256}`,
+          })),
       );
       const datasetPath = join(modelDir, 'dataset.json');
       const { manifest, items, dataset } = await readIndexManifest(thread, store, index, datasetPath);
+      if (dataset.sha256 !== pinned['dataset.json'])
+        throw new ArtifactIntegrityError(
+          `artifact dataset.json at ${datasetPath} has sha256 ${dataset.sha256}, expected ${pinned['dataset.json']}`,
+        );
       if (manifest.model !== model.model || manifest.model_version !== model.version)
         throw new LineageMismatchError(
           `index ${index.index} v${index.version}'s manifest is for ${manifest.model} v${manifest.model_version}, its event says v${index.model_version}`,
         );
+      const file = servedIndexFile(manifest, source.annCopy ?? 'f16');
+      const servedSha256 = manifest.files[file];
+      if (servedSha256 === undefined)
+        throw new ArtifactIntegrityError(
+          `index ${index.index} v${index.version}'s manifest names ${file} without its sha256`,
+        );
       await verifyOnThread(
         thread,
-        Object.entries(manifest.files).map(([file, sha256]) => ({
-          path: join(indexDir, file),
-          sha256,
-          missing: () => `index file ${file} is missing at ${indexDir}`,
-          differs: (_, actual) =>
-            `index file ${file} in ${indexDir} has sha256 ${actual}, expected ${sha256}`,
-        })),
+        Object.entries(manifest.files)
+          .filter(([name]) => name !== file)
+          .map(([file, sha256]) => ({
+            path: artifactFile(indexDir, file),
+            sha256,
+            missing: () => `index file ${file} is missing at ${indexDir}`,
+            differs: (_, actual) =>
+              `index file ${file} in ${indexDir} has sha256 ${actual}, expected ${sha256}`,
+          })),
       );
       const deltaManifest = delta === undefined ? undefined : await readVerified<DeltaManifest>(store, delta);
       const pacer = new Pacer({ share: source.share ?? 1, maxPauseMs: MAX_PAUSE_MS });
       const vocab = await vocabulariesOf(dataset, datasetPath, pacer);
       const keys = new ItemKeys(vocab.vocabularies.item, items);
-      models = await loadModels(modelDir, { threads: 1, thread });
-      const file = servedIndexFile(manifest, source.annCopy ?? 'f16');
-      if (manifest.files[file] === undefined)
-        throw new ArtifactIntegrityError(
-          `index ${index.index} v${index.version}'s manifest names ${file} without its sha256`,
-        );
-      ann = await thread.openIndex(join(indexDir, file), {
-        expansionSearch: source.searchExpansion,
-      });
+      models = await loadModels(modelDir, { threads: 1, thread, sha256: pinned });
+      ann = await thread.openIndex(
+        artifactFile(indexDir, file),
+        { expansionSearch: source.searchExpansion },
+        servedSha256,
+      );
       const auc = model.metrics.ranker_auc;
       const baseline = model.metrics.ctr_baseline_auc;
       const bundle = new ServingBundle(
@@ -433,20 +455,6 @@ async function vocabulariesOf(read: ReadJson, path: string, pacer: Pacer): Promi
 
 /** An index version's manifest file, parsed once its sha256 matches the event's; refused when the bytes differ. */
 export async function readVerified<T>(store: ArtifactStore, version: IndexVersion): Promise<T> {
-  const path = store.localPath(version.uri);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new ArtifactIntegrityError(
-      `index ${version.index} v${version.version} manifest is missing at ${path}`,
-      error,
-    );
-  }
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== version.sha256)
-    throw new ArtifactIntegrityError(
-      `index ${version.index} v${version.version} manifest ${path} has sha256 ${actual}, expected ${version.sha256}`,
-    );
-  return JSON.parse(bytes.toString('utf8')) as T;
+  const what = `index ${version.index} v${version.version} manifest`;
+  return JSON.parse((await readArtifact(store, version.uri, version.sha256, what)).toString('utf8')) as T;
 }
