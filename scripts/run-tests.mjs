@@ -2,6 +2,10 @@
 // (Node 20's `node --test` takes no globs, so the file list is gathered
 // here), then the training engine's tests (models/tests) with pytest, under
 // the first interpreter that imports torch and pytest.
+//
+// `--faults` runs the fault suite instead (`*.fault.test.js`: processes
+// killed, disks filled, inputs fuzzed; `npm run test:faults`), which the
+// ordinary run leaves out: it takes minutes of its own and CI runs it after.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,12 +14,13 @@ function collect(dir, out) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) collect(path, out);
-    else if (name.endsWith('.test.js')) out.push(path);
+    else if (name.endsWith('.fault.test.js') === faults && name.endsWith('.test.js')) out.push(path);
   }
   return out;
 }
 
-const filter = process.argv[2];
+const faults = process.argv[2] === '--faults';
+const filter = process.argv[faults ? 3 : 2];
 function pythonWithTorch() {
   for (const python of [process.env.RECSTREAM_PYTHON, 'python3', '/usr/bin/python3']) {
     if (!python) continue;
@@ -59,5 +64,5 @@ const result = spawnSync(
   ['--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
   { stdio: 'inherit' },
 );
-const engine = filter && !'models'.includes(filter) ? 0 : runEngineTests();
+const engine = faults || (filter && !'models'.includes(filter)) ? 0 : runEngineTests();
 process.exit((result.status ?? 1) || engine);
