@@ -10,6 +10,8 @@
  * ```
  */
 export interface Outcome {
+  /** The request's number, as given to `next`. */
+  readonly n: number;
   /** ms since the load started, when the request was sent. */
   readonly sentAt: number;
   readonly doneAt: number;
@@ -44,7 +46,8 @@ export function startLoad(clients: number, next: (n: number) => LoadRequest): Lo
   let n = 0;
   const loops = Array.from({ length: clients }, async () => {
     while (running) {
-      const { url, init } = next(n++);
+      const request = n++;
+      const { url, init } = next(request);
       const sentAt = Date.now() - startedAt;
       try {
         const res = await fetch(url, init);
@@ -55,9 +58,9 @@ export function startLoad(clients: number, next: (n: number) => LoadRequest): Lo
         } catch {
           // Not JSON: kept as text.
         }
-        outcomes.push({ sentAt, doneAt: Date.now() - startedAt, status: res.status, body });
+        outcomes.push({ n: request, sentAt, doneAt: Date.now() - startedAt, status: res.status, body });
       } catch (err) {
-        outcomes.push({ sentAt, doneAt: Date.now() - startedAt, error: errorCode(err) });
+        outcomes.push({ n: request, sentAt, doneAt: Date.now() - startedAt, error: errorCode(err) });
         // The server is gone (or not there yet): do not spin.
         await new Promise((r) => setTimeout(r, 20));
       }
