@@ -10,8 +10,10 @@
  * - `process`: stopped in the middle of its backlog, then `process --once`:
  *   the stores equal a clean run's, byte for byte (nothing lost, nothing
  *   counted twice).
- * - `train` and `index`: stopped in the middle of a round, then `--once`:
- *   one version made, promoted and served, no half-written one.
+ * - `train`: stopped in the middle of a training round, which then publishes
+ *   nothing; `train --once` makes exactly one version, promoted.
+ * - `index`: stopped while it follows the model versions; `index --once`
+ *   then finds the index there (or builds it).
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
