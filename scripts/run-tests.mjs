@@ -4,6 +4,10 @@
 // the first interpreter that imports torch and pytest. Every skipped test is
 // counted and printed at the end; under CI=true a skip that is not a declared
 // limit of the Kafka-protocol server (test/skips.ts) fails the run.
+//
+// `--faults` runs the fault suite instead (`*.fault.test.js`: processes
+// killed, disks filled, inputs fuzzed; `npm run test:faults`), which the
+// ordinary run leaves out: it takes minutes of its own and CI runs it after.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +18,13 @@ function collect(dir, out) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) collect(path, out);
-    else if (name.endsWith('.test.js')) out.push(path);
+    else if (name.endsWith('.fault.test.js') === faults && name.endsWith('.test.js')) out.push(path);
   }
   return out;
 }
 
-const filter = process.argv[2];
+const faults = process.argv[2] === '--faults';
+const filter = process.argv[faults ? 3 : 2];
 function pythonWithTorch() {
   for (const python of [process.env.RECSTREAM_PYTHON, 'python3', '/usr/bin/python3']) {
     if (!python) continue;
@@ -74,7 +79,7 @@ const result = spawnSync(
   { stdio: 'inherit' },
 );
 const skips = await reportSkips();
-const engine = filter && !'models'.includes(filter) ? 0 : runEngineTests();
+const engine = faults || (filter && !'models'.includes(filter)) ? 0 : runEngineTests();
 process.exit((result.status ?? 1) || skips || engine);
 
 /** Prints the run's skips; under CI=true, 1 when one of them is not a declared limit. */

@@ -158,9 +158,18 @@ export class StreamRunner {
   /** Processes until stop() is called (SIGTERM), then drains, commits and closes. */
   async run(): Promise<RunStats> {
     const backoff = new Backoff();
+    // Set by a retriable failure: the tasks reopen from the last commit inside the loop, so a
+    // failure while reopening (the broker still away) is retried like any other.
+    let resume = false;
     this.running = true;
     while (!this.stopping) {
       try {
+        if (resume) {
+          await this.commits.discard();
+          await this.tasks.close();
+          await this.tasks.open();
+          resume = false;
+        }
         if (this.pendingReset) await this.takeReset();
         await this.step(this.pollTimeoutMs(), this.commitIdleMs > 0);
         backoff.reset();
@@ -176,15 +185,15 @@ export class StreamRunner {
           'retriable failure; resuming from the last commit',
         );
         await sleep(delay);
-        await this.commits.discard();
-        await this.tasks.close();
-        await this.tasks.open();
+        resume = true;
       }
     }
     this.running = false;
     this.pendingReset?.reject(new TopologyError('the runner stopped before the requested reset'));
     this.pendingReset = null;
-    await this.commits.commit();
+    // Stopped before the tasks reopened: the failed batch's work and positions are dropped, not committed.
+    if (resume) await this.commits.discard();
+    else await this.commits.commit();
     await this.shutDown({ clean: true, keepGauges: false });
     return this.progress();
   }

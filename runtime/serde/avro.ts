@@ -66,6 +66,59 @@ export function parseAvroType(schema: SchemaSource, what = 'schema'): AvroType {
   return type;
 }
 
+/** The parts of avsc's internal reading cursor that a bounded read needs. */
+interface Tap {
+  readonly buf: Buffer;
+  pos: number;
+  readLong(): number;
+  skipLong(): void;
+  readString(): string;
+}
+
+interface Reader {
+  _read(tap: Tap): unknown;
+}
+
+/**
+ * Arrays and maps stop reading once the bytes are used up. avsc trusts a
+ * block's item count: a corrupt count (one flipped bit of a record) of a few
+ * billion made it loop that many times over an exhausted buffer, holding a
+ * processor for minutes and growing its heap by gigabytes, instead of failing
+ * the record at once. Every item of these schemas takes a byte at least, so
+ * reading stops past the end and the body reads as truncated. Set on the
+ * prototypes, once: avsc freezes its types, and resolvers copy the method.
+ */
+const { ArrayType, MapType } = (avsc as unknown as { types: Record<string, { prototype: object }> }).types;
+(ArrayType!.prototype as Reader)._read = function (this: { itemsType: Reader }, tap: Tap) {
+  const values: unknown[] = [];
+  for (let n = blockCount(tap); n > 0; n = blockCount(tap))
+    while (n-- > 0 && tap.pos <= tap.buf.length) values.push(this.itemsType._read(tap));
+  return values;
+};
+(MapType!.prototype as Reader)._read = function (this: { valuesType: Reader }, tap: Tap) {
+  const values: Record<string, unknown> = {};
+  for (let n = blockCount(tap); n > 0; n = blockCount(tap))
+    while (n-- > 0 && tap.pos <= tap.buf.length) {
+      const key = tap.readString();
+      values[key] = this.valuesType._read(tap);
+    }
+  return values;
+};
+
+/** The item count of the next block (a negative count is followed by the block's size in bytes); 0 at the end. */
+function blockCount(tap: Tap): number {
+  if (tap.pos >= tap.buf.length) {
+    tap.pos = tap.buf.length + 1;
+    return 0;
+  }
+  let n = tap.readLong();
+  if (n < 0) {
+    n = -n;
+    tap.skipLong();
+  }
+  return n;
+}
+
 /**
  * The compact JSON text a schema is stored and compared as. Two inputs that
  * differ only in whitespace get the same text, hence the same registry id.

@@ -217,6 +217,37 @@ describe('bad bytes', () => {
     assert.match(err.message, /corrupt Avro body for rec.interactions-value \(schema id \d+\)/);
   });
 
+  test('an array whose item count is corrupt fails at once as truncated, not after billions of reads', {
+    timeout: 60_000,
+  }, async () => {
+    const serde = new Serde(registry);
+    const item = {
+      item_id: 'i1',
+      title: 't',
+      categories: [],
+      tags: ['x'],
+      language: null,
+      duration_s: null,
+      release_ts: null,
+      maturity: 'all' as const,
+      available: true,
+      updated_ts: 1,
+    };
+    const bytes = await serde.serialize('rec.items-value', item);
+    const categoriesAt = 5 + 3 + 2; // the header, then 'i1' and 't' as a length byte and their characters
+    assert.equal(bytes[categoriesAt], 0, 'an empty array is one zero count');
+    // Zig-zag 2^31 - 1 items, as a flipped bit of a longer count can make it.
+    const huge = Buffer.from([0xfe, 0xff, 0xff, 0xff, 0x0f]);
+    const corrupt = Buffer.concat([bytes.subarray(0, categoriesAt), huge, bytes.subarray(categoriesAt + 1)]);
+    const err = await serde.deserialize('rec.items-value', corrupt).then(
+      () => assert.fail('decoded'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof DeserializationError, String(err));
+    assert.match(err.message, /truncated Avro body for rec.items-value/);
+    assert.deepEqual(await serde.deserialize('rec.items-value', bytes), item);
+  });
+
   test('a registry that cannot be reached is not the record’s fault', async () => {
     const down: SchemaRegistry = Object.assign(Object.create(registry), {
       getById: () => Promise.reject(new ConnectionError('registry down')),

@@ -1,0 +1,116 @@
+/**
+ * A `redis-server` of the test's own on a free loopback port, so a fault test
+ * can kill it (the shared server on 6379 is never touched). It keeps an
+ * append-only file fsynced on every write in its own folder, as a Redis that
+ * must survive a crash is run: a restart on the same port and folder gets the
+ * data back.
+ *
+ * @example
+ * ```ts
+ * const redis = await startOwnRedis(dir);
+ * redis.kill();                  // kill -9
+ * await redis.restart();         // same port, same data
+ * await redis.stop();
+ * ```
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { after } from 'node:test';
+import { sleep } from '../../runtime/retry.js';
+
+export interface OwnRedis {
+  readonly url: string;
+  /** SIGKILL: no shutdown, no save. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and folder; resolves once it accepts connections. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+  });
+}
+
+/** Starts redis-server with its files in `dir`. */
+export async function startOwnRedis(dir: string): Promise<OwnRedis> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const start = async () => {
+    const c = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child = c;
+    running.add(c);
+    let failure: Error | undefined;
+    c.once('error', (err) => (failure = err));
+    exited = new Promise((resolve) =>
+      c.once('exit', () => {
+        running.delete(c);
+        resolve();
+      }),
+    );
+    for (let i = 0; !(await answersPing(port)); i++) {
+      if (failure) throw new Error(`redis-server could not start: ${failure.message}`);
+      if (i > 300) throw new Error(`redis-server on 127.0.0.1:${port} did not answer PING`);
+      await sleep(50);
+    }
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      child?.kill('SIGKILL');
+      await exited;
+    },
+    restart: start,
+    async stop() {
+      child?.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
