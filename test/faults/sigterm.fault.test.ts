@@ -108,6 +108,12 @@ async function stopServingUnderLoad(t: TestContext, role: 'serve' | 'up', dataDi
   );
   const answered = outcomes.filter((o) => o.status !== undefined);
   assert.ok(answered.length > 0);
+  // Lists from the trained model, not popularity: the role under signal is the one serving for real.
+  const personalised = outcomes.filter((o) => {
+    const body = o.body as { model_version?: string | null; fallback?: string | null } | undefined;
+    return o.status === 200 && typeof body?.model_version === 'string' && body.fallback === null;
+  });
+  assert.ok(personalised.length > 0, 'no list came from the trained model');
   const acked = outcomes.filter((o) => o.status === 202).flatMap((o) => batches.get(o.n)!);
   assert.ok(acked.length > 0, 'no batch was acknowledged');
   assert.deepEqual(
@@ -123,6 +129,7 @@ async function stopServingUnderLoad(t: TestContext, role: 'serve' | 'up', dataDi
   reportFigure(t, `sigterm-${role}`, {
     requests: outcomes.length,
     answered: answered.length,
+    personalised: personalised.length,
     events_acknowledged: acked.length,
     refused_after_close: outcomes.filter(refused).length,
     refused_while_closing_503: outcomes.filter(closing).length,
@@ -211,6 +218,10 @@ test('SIGTERM under load, every role: drains, commits, exits 0, and a restart co
       });
     });
 
+    // Artifact URIs are absolute and read only under their own data dir's
+    // artifacts, so a copy made after training could not load its models:
+    // one copy goes through train, index and serve; the world itself, trained
+    // and indexed apart, serves `up`.
     await buildSnapshottedWorld(world, SERVED_WORLD_ENV);
     const untrained = await stage('train');
     await t.test('train: stopped mid-round, then --once: one version, promoted', async (t) => {
@@ -231,8 +242,7 @@ test('SIGTERM under load, every role: drains, commits, exits 0, and a restart co
       reportFigure(t, 'sigterm-train', { exit_code: 0, versions_after_restart: versions.length });
     });
 
-    await runCliOk(['train', '--once', '--data-dir', world], ENV);
-    const unindexed = await stage('index');
+    const unindexed = untrained;
     await t.test(
       'index: stopped while it follows the model versions, then --once: the index is there',
       async (t) => {
@@ -247,9 +257,10 @@ test('SIGTERM under load, every role: drains, commits, exits 0, and a restart co
       },
     );
 
+    await runCliOk(['train', '--once', '--data-dir', world], ENV);
     await runCliOk(['index', '--once', '--data-dir', world], ENV);
-    const serving = await stage('serve');
-    const all = await stage('up');
+    const serving = unindexed;
+    const all = world;
     await t.test('serve: every request taken is answered, acknowledged events stored once', async (t) => {
       await stopServingUnderLoad(t, 'serve', serving);
     });
