@@ -9,7 +9,6 @@ import {
   dedupCodec,
 } from './dedup-window.js';
 import { MemoryEngine } from './memory/memory-engine.js';
-import type { KeyValueStore } from './store.js';
 
 const HOUR_MS = DEDUP_SEGMENT_MS;
 const DAY_MS = 24 * HOUR_MS;
@@ -106,80 +105,4 @@ test('a segment of many chunks is deleted whole; a new window over the store goe
     `seg/${segment(2)}/0000`,
   ]);
   assert.deepEqual(await store.get(`seg/${segment(1)}/0000`), ['n0']);
-});
-
-/** A store that counts the reads of `id/` keys, the reads the window's filter spares. */
-function countingReads(store: CachedStore<DedupValue>): {
-  store: KeyValueStore<DedupValue>;
-  reads: () => number;
-} {
-  let reads = 0;
-  const counting: KeyValueStore<DedupValue> = {
-    name: store.name,
-    get: (key) => {
-      if (key.startsWith('id/')) reads++;
-      return store.get(key);
-    },
-    put: (key, value) => store.put(key, value),
-    delete: (key) => store.delete(key),
-    range: (range) => store.range(range),
-    approximateCount: () => store.approximateCount(),
-  };
-  return { store: counting, reads: () => reads };
-}
-
-test('a new id is taken without reading the store; a copy, a forgotten id and a false positive are read and the store decides', async () => {
-  const { store } = window();
-  const { store: counted, reads } = countingReads(store);
-  const seen = new DedupWindow(counted, { horizonMs: HOUR_MS });
-  await seen.load();
-  for (let i = 0; i < 1000; i++) assert.ok(await seen.firstSeen(`e${i}`, T0));
-  assert.equal(reads(), 0, 'new ids: the filter answers');
-  assert.equal(await seen.firstSeen('e7', T0), false);
-  assert.equal(reads(), 1, 'a copy: the filter says maybe, the store says taken');
-  // Filled near the ids it was sized for, the filter says maybe to about 1 in 120 ids never taken.
-  for (let i = 1000; i < 16_000; i++) assert.ok(await seen.firstSeen(`e${i}`, T0));
-  for (let i = 0; i < 2000; i++) assert.ok(await seen.firstSeen(`other${i}`, T0), `other${i} is new`);
-  const falsePositives = reads() - 1;
-  assert.ok(falsePositives > 0 && falsePositives < 180, `${falsePositives} false positives, each read`);
-  await hourly(seen, 'later', T0 + HOUR_MS, 2);
-  const before = reads();
-  assert.equal(await seen.firstSeen('e7', T0), true, 'forgotten: still in the filter, gone from the store');
-  assert.equal(reads(), before + 1);
-});
-
-test('the filter is built again once full, and by a window opened over the store: no id taken is ever taken twice', async () => {
-  const { store, seen } = window();
-  await seen.load();
-  for (let i = 0; i < 40_000; i++) assert.ok(await seen.firstSeen(`id${i}`, T0 + i));
-  for (let i = 0; i < 40_000; i += 7) assert.equal(await seen.firstSeen(`id${i}`, T0), false, `id${i}`);
-  const reopened = new DedupWindow(store, { horizonMs: 7 * DAY_MS });
-  await reopened.load();
-  for (let i = 0; i < 40_000; i += 7) assert.equal(await reopened.firstSeen(`id${i}`, T0), false, `id${i}`);
-  assert.equal(await reopened.takenAt('id39999'), T0 + 39_999);
-  assert.equal(await reopened.takenAt('never'), undefined);
-});
-
-test('a failed record whose writes are rolled back leaves its id in the filter only: the next copy is taken', async () => {
-  const { store, seen } = window();
-  await seen.load();
-  assert.ok(await seen.firstSeen('kept', T0));
-  store.beginRecord();
-  assert.ok(await seen.firstSeen('failed', T0));
-  store.rollbackRecord();
-  assert.equal(await seen.takenAt('failed'), undefined);
-  assert.equal(await seen.firstSeen('failed', T0), true);
-  assert.equal(await seen.firstSeen('failed', T0), false);
-  assert.equal(await seen.firstSeen('kept', T0), false);
-});
-
-test('a window not loaded yet has no filter: it reads every id, so ids already in the store are still copies', async () => {
-  const { store, seen } = window();
-  await seen.load();
-  assert.ok(await seen.firstSeen('before', T0));
-  const { store: counted, reads } = countingReads(store);
-  const unloaded = new DedupWindow(counted, { horizonMs: 7 * DAY_MS });
-  assert.equal(await unloaded.firstSeen('before', T0), false);
-  assert.equal(await unloaded.firstSeen('after', T0), true);
-  assert.equal(reads(), 2);
 });

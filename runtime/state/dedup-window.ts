@@ -36,18 +36,6 @@
  * declare the store with `cacheEntries: 0` (`DEDUP_STORE_CACHE_ENTRIES`):
  * caching every id after its commit only churned the cache.
  *
- * Most ids are new, and a store read of a key that is not there is an
- * engine round trip once the store outgrows its key index. So the window
- * also keeps a Bloom filter (`IdFilter`) of the ids its segments list: an id
- * it has never seen is taken without a read; a "maybe" (an id taken, one
- * since forgotten, or a false positive) reads `id/<id>`, which decides. The
- * filter is derived, never stored: `load` builds it from the chunks, and
- * it is built again from them once it holds as many ids as it was sized
- * for, at twice the ids then listed ({@link DEDUP_FILTER_MIN_IDS} at
- * least). An id only ever goes in, so whatever a failed record's rollback
- * or a dropped segment takes out of the store, the filter can only answer
- * "maybe" for it, never "new" for an id the store still holds.
- *
  * @example
  * ```ts
  * const seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: 7 * 86_400_000 });
@@ -56,7 +44,6 @@
  * ```
  */
 import { jsonCodec } from './codecs/index.js';
-import { IdFilter } from './id-filter.js';
 import type { KeyValueStore, ValueCodec } from './store.js';
 
 /** Stream time one segment covers. */
@@ -64,9 +51,6 @@ export const DEDUP_SEGMENT_MS = 3_600_000;
 
 /** Ids listed under one chunk key of a segment. */
 export const DEDUP_CHUNK_IDS = 512;
-
-/** Ids the filter is sized for at least: 20 KiB of bits. */
-export const DEDUP_FILTER_MIN_IDS = 16_384;
 
 /** Chunks of a dropped segment read and deleted at a time. */
 const DROP_CHUNKS = 16;
@@ -107,8 +91,6 @@ export class DedupWindow {
   private meta: DedupMeta = { segments: [], chunks: 0, duplicates: 0 };
   /** The chunk being filled: ids appended in place and the array put back, as stores allow. */
   private chunk: string[] = [];
-  /** Every id the segments list, and some they no longer do; built in `load` (until then every id is read). */
-  private filter: IdFilter | null = null;
 
   constructor(
     private readonly store: KeyValueStore<DedupValue>,
@@ -121,17 +103,13 @@ export class DedupWindow {
     this.segmentPrefix = `${prefix}seg/`;
   }
 
-  /** Reads the committed `meta` and current chunk, and builds the filter; call once, in the processor's `init`. */
+  /** Reads the committed `meta` and current chunk; call once, in the processor's `init`. */
   async load(): Promise<void> {
     const meta = (await this.store.get(this.metaKey)) as DedupMeta | undefined;
-    if (meta === undefined) {
-      this.filter = new IdFilter(DEDUP_FILTER_MIN_IDS);
-      return;
-    }
+    if (meta === undefined) return;
     this.meta = meta;
     const current = this.currentChunkKey();
     this.chunk = current === undefined ? [] : [...(((await this.store.get(current)) as string[]) ?? [])];
-    await this.buildFilter();
   }
 
   /**
@@ -140,7 +118,7 @@ export class DedupWindow {
    * counted as a duplicate.
    */
   async firstSeen(id: string, ts: number): Promise<boolean> {
-    if (this.mightHave(id) && (await this.store.get(this.idPrefix + id)) !== undefined) {
+    if ((await this.store.get(this.idPrefix + id)) !== undefined) {
       this.setMeta({ ...this.meta, duplicates: this.meta.duplicates + 1 });
       return false;
     }
@@ -151,38 +129,12 @@ export class DedupWindow {
     this.store.put(this.idPrefix + id, ts);
     this.chunk.push(id);
     this.store.put(this.currentChunkKey()!, this.chunk);
-    // A full filter is built again from the chunks, which now list `id`.
-    if (this.filter === null) return true;
-    if (this.filter.added < this.filter.capacity) this.filter.add(id);
-    else await this.buildFilter();
     return true;
   }
 
   /** Event time of the copy of `id` taken, while it is remembered. */
   async takenAt(id: string): Promise<number | undefined> {
-    if (!this.mightHave(id)) return undefined;
     return (await this.store.get(this.idPrefix + id)) as number | undefined;
-  }
-
-  /** False only for an id the store cannot hold. */
-  private mightHave(id: string): boolean {
-    return this.filter === null || this.filter.mightHave(id);
-  }
-
-  /** A filter of the ids the segments list now, sized for twice as many. */
-  private async buildFilter(): Promise<void> {
-    const gte = this.segmentPrefix;
-    // Just past every chunk key: '/' + 1 is '0'.
-    const lt = `${gte.slice(0, -1)}0`;
-    const chunks: string[][] = [];
-    let ids = 0;
-    for await (const [, chunk] of this.store.range({ gte, lt })) {
-      chunks.push(chunk as string[]);
-      ids += (chunk as string[]).length;
-    }
-    const filter = new IdFilter(Math.max(DEDUP_FILTER_MIN_IDS, 2 * ids));
-    for (const chunk of chunks) for (const id of chunk) filter.add(id);
-    this.filter = filter;
   }
 
   private setMeta(meta: DedupMeta): void {
