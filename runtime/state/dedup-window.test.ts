@@ -106,3 +106,16 @@ test('a segment of many chunks is deleted whole; a new window over the store goe
   ]);
   assert.deepEqual(await store.get(`seg/${segment(1)}/0000`), ['n0']);
 });
+
+test('a failed record whose writes are rolled back leaves no id behind: the next copy is taken', async () => {
+  const { store, seen } = window();
+  await seen.load();
+  assert.ok(await seen.firstSeen('kept', T0));
+  store.beginRecord();
+  assert.ok(await seen.firstSeen('failed', T0));
+  store.rollbackRecord();
+  assert.equal(await seen.takenAt('failed'), undefined);
+  assert.equal(await seen.firstSeen('failed', T0), true);
+  assert.equal(await seen.firstSeen('failed', T0), false);
+  assert.equal(await seen.firstSeen('kept', T0), false);
+});
