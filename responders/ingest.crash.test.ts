@@ -14,10 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { seededRandom } from '../bench/interaction-load.js';
-import { loadConfig } from '../runtime/config.js';
-import { silentLogger } from '../runtime/observability/logger.js';
-import { openPlatform } from '../runtime/platform.js';
 import { finished, startCli } from '../test/cli.js';
+import { loggedEvents } from '../test/platform.js';
 import { event } from './responder.fixture.js';
 
 const ENV = { RECSTREAM_HTTP_PORT: '0', RECSTREAM_LOG_FSYNC: 'never', RECSTREAM_PARTITIONS: '4' };
@@ -121,23 +119,7 @@ test('kill -9 of the ingest server mid-load loses no acknowledged event and stor
     const stopped = await last.exit;
     assert.equal(stopped.code, 0, stopped.stderr);
 
-    const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
-    const counts = new Map<string, number>();
-    try {
-      const decoder = await platform.serde.decoder('rec.interactions-value');
-      for (const { partition, start, end } of await platform.log.offsets('rec.interactions')) {
-        for (let offset = start; offset < end; ) {
-          const records = await platform.log.read('rec.interactions', partition, offset, 5000);
-          for (const r of records) {
-            const id = (await decoder.decode(r.value!)).event_id;
-            counts.set(id, (counts.get(id) ?? 0) + 1);
-          }
-          offset = records.at(-1)!.offset + 1;
-        }
-      }
-    } finally {
-      await platform.close();
-    }
+    const counts = await loggedEvents(dataDir);
     const missing = [...acked].filter((id) => !counts.has(id));
     assert.deepEqual(missing, [], 'acknowledged events missing from rec.interactions');
     const twice = [...counts].filter(([, n]) => n > 1);

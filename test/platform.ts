@@ -29,6 +29,33 @@ export async function withTestPlatform<T>(
   }
 }
 
+/**
+ * Every `event_id` in `rec.interactions` of the data dir, with how often it
+ * is there: what an acknowledged-means-stored-once check counts.
+ *
+ * @example
+ * ```ts
+ * const counts = await loggedEvents(dataDir);
+ * assert.equal(counts.get('e1'), 1);
+ * ```
+ */
+export async function loggedEvents(dataDir: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  await withTestPlatform(dataDir, async (platform) => {
+    const decoder = await platform.serde.decoder('rec.interactions-value');
+    for (const { partition, start, end } of await platform.log.offsets('rec.interactions'))
+      for (let offset = start; offset < end; ) {
+        const records = await platform.log.read('rec.interactions', partition, offset, 5000);
+        for (const r of records) {
+          const id = (await decoder.decode(r.value!)).event_id;
+          counts.set(id, (counts.get(id) ?? 0) + 1);
+        }
+        offset = records.at(-1)!.offset + 1;
+      }
+  });
+  return counts;
+}
+
 /** What `withScratchLog` hands a test: a temporary dir, its embedded log (fsync off) and a serde over its registry. */
 export interface ScratchLog {
   readonly dir: string;

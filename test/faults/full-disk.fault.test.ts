@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import { event } from '../../responders/responder.fixture.js';
 import { sleep } from '../../runtime/retry.js';
 import { runCli, runCliOk } from '../cli.js';
-import { withTestPlatform } from '../platform.js';
+import { loggedEvents } from '../platform.js';
 import { reportFigure } from './figures.js';
 import { startListening, waitUntil } from './listening.js';
 import { startLoad } from './load.js';
@@ -63,23 +63,6 @@ async function fill(path: string): Promise<number> {
 
 async function digest(dataDir: string): Promise<string> {
   return JSON.parse((await runCliOk(['state', 'digest', '--json', '--data-dir', dataDir], ENV)).stdout).all;
-}
-
-async function loggedEvents(dataDir: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  await withTestPlatform(dataDir, async (platform) => {
-    const decoder = await platform.serde.decoder('rec.interactions-value');
-    for (const { partition, start, end } of await platform.log.offsets('rec.interactions'))
-      for (let offset = start; offset < end; ) {
-        const records = await platform.log.read('rec.interactions', partition, offset, 5000);
-        for (const r of records) {
-          const id = (await decoder.decode(r.value!)).event_id;
-          counts.set(id, (counts.get(id) ?? 0) + 1);
-        }
-        offset = records.at(-1)!.offset + 1;
-      }
-  });
-  return counts;
 }
 
 test('a full disk under the data dir: clear errors, nothing acknowledged lost, no corrupt store, recovery once space returns', {

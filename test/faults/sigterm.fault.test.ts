@@ -25,7 +25,7 @@ import { event } from '../../responders/responder.fixture.js';
 import { sleep } from '../../runtime/retry.js';
 import { finished, runCliOk, startCli } from '../cli.js';
 import { countedInteractions } from '../interaction-counts.js';
-import { withTestPlatform } from '../platform.js';
+import { loggedEvents } from '../platform.js';
 import { buildSnapshottedWorld, SERVED_WORLD_ENV } from '../served-world.js';
 import { reportFigure } from './figures.js';
 import { startListening, waitUntil } from './listening.js';
@@ -33,24 +33,6 @@ import { type Outcome, startLoad } from './load.js';
 
 const ENV = { ...SERVED_WORLD_ENV, RECSTREAM_HTTP_PORT: '0', RECSTREAM_RATE_LIMIT_PER_S: '0' };
 const BATCH = 20;
-
-/** Event ids in rec.interactions, with how often each is there. */
-async function loggedEvents(dataDir: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  await withTestPlatform(dataDir, async (platform) => {
-    const decoder = await platform.serde.decoder('rec.interactions-value');
-    for (const { partition, start, end } of await platform.log.offsets('rec.interactions'))
-      for (let offset = start; offset < end; ) {
-        const records = await platform.log.read('rec.interactions', partition, offset, 5000);
-        for (const r of records) {
-          const id = (await decoder.decode(r.value!)).event_id;
-          counts.set(id, (counts.get(id) ?? 0) + 1);
-        }
-        offset = records.at(-1)!.offset + 1;
-      }
-  });
-  return counts;
-}
 
 /**
  * Posts batches and asks for lists against the role at `args` until it has
