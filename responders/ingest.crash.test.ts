@@ -8,13 +8,12 @@
  * dedup on the reading side.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { seededRandom } from '../bench/interaction-load.js';
-import { finished, startCli } from '../test/cli.js';
+import { type Listening, startListening } from '../test/listening.js';
 import { loggedEvents } from '../test/platform.js';
 import { event } from './responder.fixture.js';
 
@@ -23,25 +22,8 @@ const KILLS = 3;
 const CLIENTS = 4;
 const BATCH = 100;
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exit: ReturnType<typeof finished>;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const child = startCli(['serve', '--data-dir', dataDir], ENV);
-  const exit = finished(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    exit.then((r) => reject(new Error(`serve exited before listening: ${r.stderr}`)));
-  });
-  return { child, url, exit };
+function startServer(dataDir: string): Promise<Listening> {
+  return startListening(['serve', '--data-dir', dataDir], ENV);
 }
 
 type Outcome = 'acked' | 'not acked';

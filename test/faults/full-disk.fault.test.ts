@@ -20,9 +20,9 @@ import { test } from 'node:test';
 import { event } from '../../responders/responder.fixture.js';
 import { sleep } from '../../runtime/retry.js';
 import { runCli, runCliOk } from '../cli.js';
+import { startListening, waitUntil } from '../listening.js';
 import { loggedEvents } from '../platform.js';
 import { reportFigure } from './figures.js';
-import { startListening, waitUntil } from './listening.js';
 import { startLoad } from './load.js';
 
 const ENV = {

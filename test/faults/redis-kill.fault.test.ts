@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sleep } from '../../runtime/retry.js';
 import { runCliOk } from '../cli.js';
+import { startListening, waitUntil } from '../listening.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../served-world.js';
 import { reportFigure } from './figures.js';
-import { startListening, waitUntil } from './listening.js';
 import { startLoad } from './load.js';
 import { startOwnRedis } from './own-redis.js';
 

@@ -25,10 +25,10 @@ import { event } from '../../responders/responder.fixture.js';
 import { sleep } from '../../runtime/retry.js';
 import { finished, runCliOk, startCli } from '../cli.js';
 import { countedInteractions } from '../interaction-counts.js';
+import { startListening, waitUntil } from '../listening.js';
 import { loggedEvents } from '../platform.js';
 import { buildSnapshottedWorld, SERVED_WORLD_ENV } from '../served-world.js';
 import { reportFigure } from './figures.js';
-import { startListening, waitUntil } from './listening.js';
 import { type Outcome, startLoad } from './load.js';
 
 const ENV = { ...SERVED_WORLD_ENV, RECSTREAM_HTTP_PORT: '0', RECSTREAM_RATE_LIMIT_PER_S: '0' };

@@ -11,7 +11,7 @@
  * ```
  */
 import type { ChildProcess } from 'node:child_process';
-import { type CliResult, finished, startCli } from '../cli.js';
+import { type CliResult, finished, startCli } from './cli.js';
 
 export interface Listening {
   readonly child: ChildProcess;
