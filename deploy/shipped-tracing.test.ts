@@ -16,12 +16,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { CLI } from '../test/cli.js';
+import { startOwnRedis } from '../test/own-redis.js';
 import { missingService } from '../test/skips.js';
 import { composeEnv, type Doc, k8sConfigMaps, k8sContainerEnv, readCompose, readK8s } from './shipped-env.js';
 
@@ -107,14 +107,6 @@ async function otlpReceiver(): Promise<Receiver> {
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const children = new Set<ChildProcess>();
 after(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -124,36 +116,6 @@ function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
-}
-
-/** A redis-server of this test on 127.0.0.1 requiring `password`; undefined when none is installed. */
-async function redisServer(password: string): Promise<{ port: number; stop(): void } | undefined> {
-  if (spawnSync('redis-server', ['--version']).error) return undefined;
-  const port = await freePort();
-  const server = track(
-    spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--requirepass',
-        password,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    ),
-  );
-  for (let i = 0; i < 100; i++) {
-    const ping = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
-    if (/NOAUTH|PONG/.test(ping.stdout + ping.stderr)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, stop: () => server.kill('SIGTERM') };
 }
 
 /** `url` with its host and port replaced by 127.0.0.1:`port`. */
@@ -190,16 +152,16 @@ async function servesAndTraces(
   const redisUrl = new URL(shipped.RECSTREAM_REDIS_URL!);
   assert.ok(redisUrl.password, `${where}: RECSTREAM_REDIS_URL carries a password`);
 
-  const redis = await redisServer(decodeURIComponent(redisUrl.password));
-  if (redis === undefined)
+  if (spawnSync('redis-server', ['--version']).error)
     return missingService(t, 'redis-server is not installed: apt-get install -y redis-server');
   const receiver = await otlpReceiver();
   const dataDir = await mkdtemp(join(tmpdir(), 'recstream-shipped-tracing-'));
+  const redis = await startOwnRedis(join(dataDir, 'redis'), decodeURIComponent(redisUrl.password));
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dataDir };
   for (const [name, value] of Object.entries(shipped)) if (!LEFT_OUT.includes(name)) env[name] = value;
   for (const name of collector) env[name] = onLoopback(shipped[name]!, Number(new URL(receiver.url).port));
   Object.assign(env, {
-    RECSTREAM_REDIS_URL: onLoopback(shipped.RECSTREAM_REDIS_URL!, redis.port),
+    RECSTREAM_REDIS_URL: onLoopback(shipped.RECSTREAM_REDIS_URL!, Number(new URL(redis.url).port)),
     RECSTREAM_DATA_DIR: dataDir,
     RECSTREAM_HTTP_HOST: '127.0.0.1',
     RECSTREAM_HTTP_PORT: '0',
@@ -231,7 +193,7 @@ async function servesAndTraces(
   } finally {
     child.kill('SIGTERM');
     const code = await exited;
-    redis.stop();
+    await redis.stop();
     await receiver.close();
     await rm(dataDir, { recursive: true, force: true });
     assert.equal(code, 0, `${where}: recstream serve after SIGTERM:\n${output}`);

@@ -29,11 +29,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { sleep } from '../runtime/retry.js';
+import { freePort } from './ports.js';
 
 export interface KafkaTestTopic {
   readonly name: string;
@@ -113,19 +114,6 @@ export function mokapiBinary(): { path: string } | { reason: string } {
   if (typeof path !== 'string' || !existsSync(path))
     return { reason: `go-mokapi binary not found at ${String(path)}` };
   return { path };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The AsyncAPI 3 document mokapi serves: one broker on loopback, one channel per topic, raw byte messages. */

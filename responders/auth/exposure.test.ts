@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,6 +9,7 @@ import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform } from '../../runtime/platform.js';
 import { finished, startCli } from '../../test/cli.js';
+import { freePort } from '../../test/ports.js';
 import { DataEndpointsOpenError } from '../errors.js';
 import { event } from '../responder.fixture.js';
 import { startResponder } from '../server.js';
@@ -65,14 +66,6 @@ test('the rule: credentials required when configured; open on loopback; refused 
   assert.equal(told.why, 'override');
   assert.match(told.summary, /RECSTREAM_DATA_ENDPOINTS_OPEN=true/);
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -15,10 +15,10 @@ import { test } from 'node:test';
 import { sleep } from '../../runtime/retry.js';
 import { runCliOk } from '../cli.js';
 import { startListening, waitUntil } from '../listening.js';
+import { startOwnRedis } from '../own-redis.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../served-world.js';
 import { reportFigure } from './figures.js';
 import { startLoad } from './load.js';
-import { startOwnRedis } from './own-redis.js';
 
 const CLIENTS = 8;
 const OUTAGE_MS = 3000;

@@ -3,7 +3,7 @@
  * can kill it (the shared server on 6379 is never touched). It keeps an
  * append-only file fsynced on every write in its own folder, as a Redis that
  * must survive a crash is run: a restart on the same port and folder gets the
- * data back.
+ * data back. With a password it requires one, as a shipped Redis does.
  *
  * @example
  * ```ts
@@ -15,9 +15,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { after } from 'node:test';
-import { sleep } from '../../runtime/retry.js';
+import { sleep } from '../runtime/retry.js';
+import { freePort } from './ports.js';
 
 export interface OwnRedis {
   readonly url: string;
@@ -33,18 +34,6 @@ after(() => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
@@ -54,13 +43,14 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once('error', () => done(false));
-    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
+    // A server that requires a password answers NOAUTH: it is up all the same.
+    socket.on('data', (d) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
     socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
   });
 }
 
-/** Starts redis-server with its files in `dir`. */
-export async function startOwnRedis(dir: string): Promise<OwnRedis> {
+/** Starts redis-server with its files in `dir`, requiring `password` when one is given. */
+export async function startOwnRedis(dir: string, password?: string): Promise<OwnRedis> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -81,6 +71,7 @@ export async function startOwnRedis(dir: string): Promise<OwnRedis> {
         'yes',
         '--appendfsync',
         'always',
+        ...(password === undefined ? [] : ['--requirepass', password]),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -102,7 +93,7 @@ export async function startOwnRedis(dir: string): Promise<OwnRedis> {
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`,
     async kill() {
       child?.kill('SIGKILL');
       await exited;
