@@ -11,14 +11,29 @@
 import { randomUUID } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { StorageError, storageErrorFrom } from '../../errors.js';
+
+/** Where the process's lock token is shared with its worker threads. */
+const TOKEN_KEY = 'recstream.fileLockToken';
 
 /** A lock file with no readable pid is treated as abandoned after this long. */
 const UNREADABLE_LOCK_STALE_MS = 5_000;
 
 // A restarted container often gets the pid its crashed predecessor had (pid 1),
-// so a lock is ours only if it also carries this process's token.
-const PROCESS_TOKEN = randomUUID();
+// so a lock is ours only if it also carries this process's token. One token
+// for every thread of the process: a worker thread (the simulator's writer)
+// that drew its own would take the main thread's live lock for abandoned,
+// break it, and clear the temporary file the main thread is about to rename.
+const PROCESS_TOKEN = processToken();
+
+function processToken(): string {
+  const inherited = getEnvironmentData(TOKEN_KEY);
+  if (typeof inherited === 'string') return inherited;
+  const token = randomUUID();
+  setEnvironmentData(TOKEN_KEY, token);
+  return token;
+}
 
 /**
  * Runs `fn` while holding the lock at `path`.
