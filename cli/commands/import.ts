@@ -53,7 +53,7 @@ export const importCommand: Command = {
     '              [--delimiter C|tab] [--ts-unit auto|s|ms|iso]',
     '  csv, lines: [--type TYPE] [--start TIME] [--step-ms N]   (event time when the file has none)',
     'TIME is epoch milliseconds or ISO-8601. Bad lines are reported and sent to rec.dlq, and the import',
-    'goes on; --strict stops at the first one. README.md "Importing real data" has the details.',
+    'goes on; --strict stops at the first one. docs/producing-events.md ("Importing real data") has the details.',
   ].join('\n'),
   options: {
     strict: { type: 'boolean' },
