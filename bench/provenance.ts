@@ -13,8 +13,11 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { BenchResult, Machine, Provenance, RecordedResult } from './result.js';
 
-/** The results directory is written by the run itself: changes there do not make the code dirty. */
-const NOT_CODE = ':(exclude)bench/results';
+/**
+ * What a run and its report write, and prose: changes there do not change what is measured, so
+ * they do not make the checkout dirty.
+ */
+const NOT_CODE = [':(exclude)bench/results', ':(exclude)*.md'];
 
 interface GitState {
   readonly commit: string | null;
@@ -29,7 +32,7 @@ function git(repoDir: string, args: readonly string[]): string {
 function gitState(repoDir: string): GitState {
   try {
     const commit = git(repoDir, ['rev-parse', 'HEAD']).trim();
-    const changes = git(repoDir, ['status', '--porcelain', '--', '.', NOT_CODE]).trim();
+    const changes = git(repoDir, ['status', '--porcelain', '--', '.', ...NOT_CODE]).trim();
     return { commit, dirty: changes.length > 0 };
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';

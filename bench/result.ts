@@ -42,7 +42,7 @@ export interface Provenance {
   readonly ts: string;
   /** `git rev-parse HEAD` of the checkout; `null` where there was none (then `note` says why). */
   readonly commit: string | null;
-  /** Whether tracked files other than bench/results differed from `commit`; `null` where unknown. */
+  /** Whether files other than bench/results and Markdown differed from `commit`; `null` where unknown. */
   readonly dirty: boolean | null;
   readonly machine: Machine;
   /** `hand`: measured by a person and typed in, not written by a suite. */
