@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,10 @@ export const benchCommand: Command = {
   async run({ positionals, values }) {
     const name = positionals[0];
     if (name === 'report') {
+      if (!existsSync(RESULTS_DIR)) {
+        process.stderr.write(`recstream bench report: no ${RESULTS_DIR}: run it in a recstream checkout\n`);
+        return 1;
+      }
       for (const path of await writeReport(PACKAGE_ROOT)) process.stdout.write(`written ${path}\n`);
       return 0;
     }
