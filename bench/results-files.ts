@@ -28,6 +28,7 @@ export interface ResultSet {
   readonly history: readonly RecordedResult[];
 }
 
+/** `<resultsDir>/history/<set>.jsonl` */
 export function historyPath(resultsDir: string, set: string): string {
   return join(resultsDir, 'history', `${set}.jsonl`);
 }

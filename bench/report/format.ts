@@ -12,6 +12,7 @@ const SUMMARY_SKIP = new Set(['all', 'measured']);
 const SUMMARY_ENTRIES = 6;
 const SUMMARY_VALUE_CHARS = 40;
 
+/** Up to six significant digits, with thousands separators. */
 export function formatNumber(value: number): string {
   return value.toLocaleString('en-US', { maximumSignificantDigits: 6 });
 }
@@ -23,11 +24,13 @@ export function formatValue(result: RecordedResult): string {
     : `${formatNumber(result.value)} ${result.unit}`;
 }
 
+/** `name value` of the reference measured in the same run, or nothing. */
 export function formatReference(result: RecordedResult): string {
   if (!result.reference) return '';
   return `${result.reference.name} ${formatNumber(result.reference.value)}`;
 }
 
+/** `×ratio` (value over reference), or nothing where there is no reference. */
 export function formatRatio(result: RecordedResult): string {
   if (!result.reference) return '';
   // A reference of 0 gives an infinite ratio, which JSON writes as null.
@@ -42,6 +45,7 @@ export function variantKeys(results: readonly RecordedResult[]): string[] {
   });
 }
 
+/** `key=value, …` of the variant keys a result has. */
 export function formatVariant(result: RecordedResult, keys: readonly string[]): string {
   return keys
     .filter((key) => result.config[key] !== undefined)
@@ -83,6 +87,7 @@ export function formatWhen(ts: string | undefined): string {
   return Number.isNaN(date.getTime()) ? ts : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** The short commit, `(dirty)` where the code differed from it, or `unknown`. */
 export function formatCommit(result: RecordedResult): string {
   if (!result.commit) return 'unknown';
   const short = `\`${result.commit.slice(0, 7)}\``;
@@ -90,6 +95,7 @@ export function formatCommit(result: RecordedResult): string {
   return short;
 }
 
+/** What was recorded of the machine, in words; `unknown` where nothing was. */
 export function formatMachine(machine: Machine | undefined): string {
   if (!machine) return 'unknown';
   const parts = [
@@ -112,6 +118,7 @@ function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
+/** A Markdown table; `|` and line breaks in cells are escaped. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   return [
     `| ${header.map(cell).join(' | ')} |`,

@@ -60,6 +60,7 @@ function measured(result: RecordedResult): string {
   return `${formatWhen(result.ts).slice(0, 10)}, ${formatCommit(result)}, ${where}${by}`;
 }
 
+/** The headline figures the results hold, as a Markdown table with a line that says where it comes from. */
 export function headlineTable(sets: readonly ResultSet[]): string {
   const rows = HEADLINES.flatMap((headline) => {
     const result = find(sets, headline);

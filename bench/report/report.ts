@@ -23,6 +23,7 @@ export interface ReportFiles {
   readonly 'README.md'?: string;
 }
 
+/** The report's files as they would be written from the results under `root`. */
 export async function renderReport(root: string): Promise<ReportFiles> {
   const sets = await readResultSets(join(root, 'bench', 'results'));
   const page = benchmarksPage(sets);
