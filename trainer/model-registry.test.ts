@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { ModelStatus, ModelVersion } from '../schemas/generated/types.js';
 import { comparedVersion, gate } from './gate.js';
 import { ModelRegistry } from './model-registry.js';
-import { VocabularyBuilder } from './vocabulary.js';
+import { VocabularyBuilder } from '../features/vocabulary.js';
 
 function event(version: number, status: ModelStatus): ModelVersion {
   return {
