@@ -74,7 +74,7 @@ export function pythonFeatureSpec(): string {
     `HOURS = ${HOURS}`,
     `VOCABULARY_KINDS = ${tuple(VOCABULARY_KINDS)}`,
     '',
-    '# The lanes of the numeric columns (the manifest\'s `dense`).',
+    "# The lanes of the numeric columns (the manifest's `dense`).",
     ...[...EXAMPLE_FEATURES, ...CATALOG_FEATURES]
       .filter((f) => 'dense' in f)
       .map((f) => `${f.name.toUpperCase()} = ${tuple((f as FeatureDeclaration).dense!)}`),
