@@ -9,13 +9,8 @@
  * manifest.vocabularies.item.length; // the item tower's id table
  * ```
  */
-import {
-  CATALOG_DENSE,
-  CROSS_DENSE,
-  ITEM_DENSE,
-  USER_DENSE,
-  type VocabularyKind,
-} from './feature-service.js';
+import { CATALOG_DENSE, CROSS_DENSE, ITEM_DENSE, USER_DENSE } from './dense-lanes.js';
+import type { VocabularyKind } from './feature-service.js';
 
 export const DATASET_FORMAT = 'recstream-dataset/1';
 

@@ -14,6 +14,8 @@
  * ```
  */
 
+import { CATALOG_DENSE, CROSS_DENSE, ITEM_DENSE, USER_DENSE } from './dense-lanes.js';
+
 /** History items per example: the user view keeps at most this many recent items. */
 export const HISTORY_LENGTH = 20;
 /** Categories and tags kept per item (the first ones, in catalog order). */
@@ -35,64 +37,6 @@ export const VOCABULARY_KINDS = [
   'age_bucket',
 ] as const;
 export type VocabularyKind = (typeof VOCABULARY_KINDS)[number];
-
-/** `user_dense`: the user view's numbers as of the event (or the request). */
-export const USER_DENSE = [
-  'log_event_count',
-  'log_decayed_1h',
-  'log_decayed_1d',
-  'log_decayed_7d',
-  'log_impressions_7d',
-  'log_clicks_7d',
-  'log_completes_7d',
-  'log_skips_7d',
-  'mean_watch_fraction',
-  'has_watch_fraction',
-  'log_session_count',
-  'log_session_events',
-  'log_hours_since_active',
-  'is_first_event',
-  'log_minutes_in_session',
-] as const;
-
-/** `item_dense`: the item view's numbers before the event, in the event's country. */
-export const ITEM_DENSE = [
-  'log_popularity_total',
-  'log_popularity_1h',
-  'log_popularity_1d',
-  'log_popularity_7d',
-  'log_impressions',
-  'log_clicks',
-  'smoothed_ctr',
-  'completion_rate',
-  'mean_rating_5',
-  'has_rating',
-  'log_unique_users',
-  'trending_score',
-  'log_hours_since_interaction',
-  'never_interacted',
-  'log_popularity_in_country',
-  'log_duration_min',
-  'log_days_since_release',
-] as const;
-
-/** `cross_dense`: the user view against the candidate item. */
-export const CROSS_DENSE = [
-  'category_affinity_sum',
-  'category_affinity_max',
-  'same_language',
-  'in_recent_history',
-  'recency_in_history',
-] as const;
-
-/** `catalog_dense`: a catalog item's static numbers (the item tower's). */
-export const CATALOG_DENSE = [
-  'log_duration_min',
-  'has_duration',
-  'release_decades_since_1970',
-  'has_release',
-  'maturity_level',
-] as const;
 
 /** Where a feature's value is read from. */
 export type FeatureSource =

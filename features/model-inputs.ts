@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { TrainingSetError } from '../runtime/errors.js';
 import type { InteractionContext, Item, ItemFeatures, UserFeatures } from '../schemas/generated/types.js';
 import type { DatasetManifest } from './dataset-manifest.js';
+import { ITEM_DENSE } from './dense-lanes.js';
 import {
   encodeCatalogDense,
   encodeCategories,
@@ -33,7 +34,6 @@ import {
   type FeatureBatch,
   type FeatureDeclaration,
   featureWidth,
-  ITEM_DENSE,
   ITEM_TOWER_FEATURES,
   MAX_CATEGORIES,
   USER_TOWER_FEATURES,

@@ -19,10 +19,10 @@ import {
   type DatasetManifest,
   DENSE_NAMES,
 } from '../features/dataset-manifest.js';
+import { CATALOG_DENSE } from '../features/dense-lanes.js';
 import { encodeCatalogDense, encodeCategories, type Lookup } from '../features/encoding.js';
 import { EXAMPLE_COLUMNS } from '../features/example-columns.js';
 import {
-  CATALOG_DENSE,
   HISTORY_LENGTH,
   MAX_CATEGORIES,
   MAX_TAGS,

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DatasetManifest } from '../../features/dataset-manifest.js';
-import {
-  CATALOG_DENSE,
-  CROSS_DENSE,
-  ITEM_DENSE,
-  USER_DENSE,
-  VOCABULARY_KINDS,
-} from '../../features/feature-service.js';
+import { CATALOG_DENSE, CROSS_DENSE, ITEM_DENSE, USER_DENSE } from '../../features/dense-lanes.js';
+import { VOCABULARY_KINDS } from '../../features/feature-service.js';
 import {
   encodedRankerInputs,
   encodeRankerItem,

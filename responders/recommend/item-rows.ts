@@ -19,8 +19,8 @@
  * ```
  */
 
+import { ITEM_DENSE } from '../../features/dense-lanes.js';
 import { encodeItemDense } from '../../features/encoding.js';
-import { ITEM_DENSE } from '../../features/feature-service.js';
 import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../features/model-inputs.js';
 import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { setRecent } from '../../runtime/state/recency.js';
