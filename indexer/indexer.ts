@@ -31,6 +31,8 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DatasetManifest } from '../features/dataset-manifest.js';
+import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../features/model-inputs.js';
 import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
 import { ItemTower, OnnxModel } from '../inference/onnx-models.js';
@@ -39,8 +41,6 @@ import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { IndexVersion, Item, ModelVersion } from '../schemas/generated/types.js';
-import type { DatasetManifest } from '../trainer/dataset-writer.js';
-import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../trainer/model-bundle.js';
 import { ModelRegistry } from '../trainer/model-registry.js';
 import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../trainer/model-store.js';
 import { readCatalog } from '../trainer/training-set.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { VocabularyBuilder } from '../features/vocabulary.js';
 import type { ModelStatus, ModelVersion } from '../schemas/generated/types.js';
 import { comparedVersion, gate } from './gate.js';
 import { ModelRegistry } from './model-registry.js';
-import { VocabularyBuilder } from './vocabulary.js';
 
 function event(version: number, status: ModelStatus): ModelVersion {
   return {

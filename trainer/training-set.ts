@@ -22,15 +22,17 @@
  * console.log(set.stats.examples, set.snapshots.length);
  * ```
  */
+
+import type { Lookup } from '../features/encoding.js';
+import { ExampleColumns } from '../features/example-columns.js';
+import { VOCABULARY_KINDS, type VocabularyKind } from '../features/feature-service.js';
+import { VocabularyBuilder } from '../features/vocabulary.js';
 import { DeserializationError } from '../runtime/errors.js';
 import type { EventLog } from '../runtime/log/log.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { ITEMS_TOPIC, TRAINING_SNAPSHOTS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Item, TrainingExample, TrainingSnapshot, User } from '../schemas/generated/types.js';
-import { type Lookup, VOCABULARY_KINDS, type VocabularyKind } from './encoding.js';
-import { ExampleColumns } from './example-columns.js';
 import { readRange, readTopic } from './topic-reader.js';
-import { VocabularyBuilder } from './vocabulary.js';
 
 export interface GatherOptions {
   readonly log: EventLog;

@@ -30,6 +30,15 @@
  * ```
  */
 import { dirname, join } from 'node:path';
+import type { DatasetManifest } from '../../features/dataset-manifest.js';
+import { VOCABULARY_KINDS } from '../../features/feature-service.js';
+import {
+  catalogItemInputs,
+  type ModelVocabularies,
+  modelVocabularies,
+  rankerInputs,
+  userTowerInputs,
+} from '../../features/model-inputs.js';
 import type { DeltaManifest, IndexManifest } from '../../indexer/indexer.js';
 import { dropArray } from '../../inference/json-lift.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
@@ -42,15 +51,6 @@ import { featuresAt } from '../../processors/user-features/user-view.js';
 import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
-import type { DatasetManifest } from '../../trainer/dataset-writer.js';
-import { VOCABULARY_KINDS } from '../../trainer/encoding.js';
-import {
-  catalogItemInputs,
-  type ModelVocabularies,
-  modelVocabularies,
-  rankerInputs,
-  userTowerInputs,
-} from '../../trainer/model-bundle.js';
 import { type ArtifactStore, artifactFile, readArtifact } from '../../trainer/model-store.js';
 import { ItemKeys } from './item-keys.js';
 import { Pacer } from './pacer.js';

@@ -1,7 +1,7 @@
 /**
- * How features become model inputs (models/FORMAT.md): the one encoding the
- * training set is written with and responders build online inputs with, so
- * a model sees the same numbers in training and in serving.
+ * The transforms of the declared features (feature-service.ts): the one
+ * encoding the training set is written with and responders build online
+ * inputs with, so a model sees the same numbers in training and in serving.
  *
  * Categorical values go through a `Lookup` (the vocabularies: interning
  * while a training set is gathered, frozen from `dataset.json` online);
@@ -25,83 +25,10 @@ import {
   MATURITY_SYMBOLS,
   type UserFeatures,
 } from '../schemas/generated/types.js';
-
-/** History items per example: the user view keeps at most this many recent items. */
-export const HISTORY_LENGTH = 20;
-/** Categories and tags kept per item (the first ones, in catalog order). */
-export const MAX_CATEGORIES = 4;
-export const MAX_TAGS = 4;
-
-/** The vocabularies of a training set; index 0 of each is unknown (padding for category and tag). */
-export const VOCABULARY_KINDS = [
-  'user',
-  'item',
-  'category',
-  'tag',
-  'language',
-  'country',
-  'device',
-  'surface',
-  'age_bucket',
-] as const;
-export type VocabularyKind = (typeof VOCABULARY_KINDS)[number];
+import { HISTORY_LENGTH, MAX_CATEGORIES, type VocabularyKind } from './feature-service.js';
 
 /** Maps a categorical value to its index; null, undefined and unknown values give 0. */
 export type Lookup = (kind: VocabularyKind, value: string | null | undefined) => number;
-
-export const USER_DENSE = [
-  'log_event_count',
-  'log_decayed_1h',
-  'log_decayed_1d',
-  'log_decayed_7d',
-  'log_impressions_7d',
-  'log_clicks_7d',
-  'log_completes_7d',
-  'log_skips_7d',
-  'mean_watch_fraction',
-  'has_watch_fraction',
-  'log_session_count',
-  'log_session_events',
-  'log_hours_since_active',
-  'is_first_event',
-  'log_minutes_in_session',
-] as const;
-
-export const ITEM_DENSE = [
-  'log_popularity_total',
-  'log_popularity_1h',
-  'log_popularity_1d',
-  'log_popularity_7d',
-  'log_impressions',
-  'log_clicks',
-  'smoothed_ctr',
-  'completion_rate',
-  'mean_rating_5',
-  'has_rating',
-  'log_unique_users',
-  'trending_score',
-  'log_hours_since_interaction',
-  'never_interacted',
-  'log_popularity_in_country',
-  'log_duration_min',
-  'log_days_since_release',
-] as const;
-
-export const CROSS_DENSE = [
-  'category_affinity_sum',
-  'category_affinity_max',
-  'same_language',
-  'in_recent_history',
-  'recency_in_history',
-] as const;
-
-export const CATALOG_DENSE = [
-  'log_duration_min',
-  'has_duration',
-  'release_decades_since_1970',
-  'has_release',
-  'maturity_level',
-] as const;
 
 const HOUR_MS = 3_600_000;
 const TYPE_INDEX = new Map<InteractionType, number>(INTERACTION_TYPE_SYMBOLS.map((t, i) => [t, i]));
@@ -139,22 +66,18 @@ export function encodeUserDense(user: UserFeatures, ts: number, out: Float32Arra
   out[at + 14] = user.session_start_ts === null ? 0 : log1p((ts - user.session_start_ts) / 60_000);
 }
 
-/** `history_items` / `history_types` of a user's recent items, into `items` / `types` at `at` (HISTORY_LENGTH wide). */
-export function encodeHistory(
-  user: UserFeatures,
-  lookup: Lookup,
-  items: Int32Array,
-  types: Int32Array,
-  at: number,
-): void {
+/** `history_items` of a user's recent items, into `out` at `at` (HISTORY_LENGTH wide, 0-padded). */
+export function encodeHistoryItems(user: UserFeatures, lookup: Lookup, out: Int32Array, at: number): void {
   const n = Math.min(HISTORY_LENGTH, user.recent_items.length);
-  for (let i = 0; i < n; i++) {
-    const recent = user.recent_items[i]!;
-    items[at + i] = lookup('item', recent.item_id);
-    types[at + i] = typeIndex(recent.type);
-  }
-  items.fill(0, at + n, at + HISTORY_LENGTH);
-  types.fill(0, at + n, at + HISTORY_LENGTH);
+  for (let i = 0; i < n; i++) out[at + i] = lookup('item', user.recent_items[i]!.item_id);
+  out.fill(0, at + n, at + HISTORY_LENGTH);
+}
+
+/** `history_types` of a user's recent items, into `out` at `at` (HISTORY_LENGTH wide, 0-padded). */
+export function encodeHistoryTypes(user: UserFeatures, out: Int32Array, at: number): void {
+  const n = Math.min(HISTORY_LENGTH, user.recent_items.length);
+  for (let i = 0; i < n; i++) out[at + i] = typeIndex(user.recent_items[i]!.type);
+  out.fill(0, at + n, at + HISTORY_LENGTH);
 }
 
 /** `user_cat` (country, language, age_bucket of the profile), into `out` at `at`. */

@@ -13,27 +13,33 @@
 import { readFile } from 'node:fs/promises';
 import { TrainingSetError } from '../runtime/errors.js';
 import type { InteractionContext, Item, ItemFeatures, UserFeatures } from '../schemas/generated/types.js';
-import type { DatasetManifest } from './dataset-writer.js';
+import type { DatasetManifest } from './dataset-manifest.js';
+import { ITEM_DENSE } from './dense-lanes.js';
 import {
-  CATALOG_DENSE,
-  CROSS_DENSE,
   encodeCatalogDense,
   encodeCategories,
   encodeContext,
   encodeCrossDense,
-  encodeHistory,
+  encodeHistoryItems,
+  encodeHistoryTypes,
   encodeItemDense,
   encodeUserCategorical,
   encodeUserDense,
-  HISTORY_LENGTH,
-  ITEM_DENSE,
   type Lookup,
+} from './encoding.js';
+import {
+  allocateBatch,
+  type BatchColumn,
+  CANDIDATE_FEATURES,
+  type FeatureBatch,
+  type FeatureDeclaration,
+  featureWidth,
+  ITEM_TOWER_FEATURES,
   MAX_CATEGORIES,
-  MAX_TAGS,
-  USER_DENSE,
+  USER_TOWER_FEATURES,
   VOCABULARY_KINDS,
   type VocabularyKind,
-} from './encoding.js';
+} from './feature-service.js';
 import { Vocabulary } from './vocabulary.js';
 
 export interface ModelVocabularies {
@@ -59,13 +65,14 @@ export async function modelVocabularies(
   for (const kind of VOCABULARY_KINDS)
     if (!Array.isArray(manifest.vocabularies?.[kind]))
       throw new TrainingSetError(`${path} has no ${kind} vocabulary: not a dataset.json of this format`);
-  for (const [name, names] of [
-    ['catalog_dense', CATALOG_DENSE],
-    ['user_dense', USER_DENSE],
-  ] as const)
-    if (manifest.dense?.[name]?.join() !== names.join())
+  // The numbers a version's towers read online: the user tower's and the item tower's.
+  for (const { name, dense } of [...USER_TOWER_FEATURES, ...ITEM_TOWER_FEATURES] as FeatureDeclaration[])
+    if (
+      dense !== undefined &&
+      manifest.dense?.[name as 'user_dense' | 'catalog_dense']?.join() !== dense.join()
+    )
       throw new TrainingSetError(
-        `${path} was trained with ${name} [${manifest.dense?.[name]?.join(', ')}], this build encodes [${names.join(', ')}]: retrain the model`,
+        `${path} was trained with ${name} [${manifest.dense?.[name as 'user_dense' | 'catalog_dense']?.join(', ')}], this build encodes [${dense.join(', ')}]: retrain the model`,
       );
   const vocabularies = {} as Record<VocabularyKind, Vocabulary>;
   for (const kind of VOCABULARY_KINDS)
@@ -74,54 +81,62 @@ export async function modelVocabularies(
 }
 
 /**
- * Item-tower inputs (FORMAT.md) for catalog items, in the model's
+ * Item-tower inputs (ITEM_TOWER_FEATURES) for catalog items, in the model's
  * vocabularies. The model's int64 ids travel as int32 (every vocabulary
  * index fits): half the bytes to copy to a session thread, widened once
  * where the tensor is made (`OnnxModel`).
  */
-export interface ItemTowerBatch {
-  readonly item: Int32Array;
-  readonly categories: Int32Array;
-  readonly tags: Int32Array;
-  readonly language: Int32Array;
-  readonly catalog_dense: Float32Array;
-  readonly size: number;
+export type ItemTowerBatch = FeatureBatch<typeof ITEM_TOWER_FEATURES>;
+
+/** How each of `Fs`'s features is encoded from a source row, into its column at `at`: one entry per feature, checked by the type. */
+type Encoders<Fs extends readonly FeatureDeclaration[], Source> = {
+  readonly [F in Fs[number] as F['name']]: (
+    source: Source,
+    lookup: Lookup,
+    out: BatchColumn<F>,
+    at: number,
+  ) => void;
+};
+
+/** A batch of `features` for `sources`, one row each, written column by column with `encoders`. */
+function encodeBatch<Fs extends readonly FeatureDeclaration[], Source>(
+  features: Fs,
+  encoders: Encoders<Fs, Source>,
+  sources: readonly Source[],
+  lookup: Lookup,
+): FeatureBatch<Fs> {
+  const batch = allocateBatch(features, sources.length);
+  for (const f of features) {
+    const encode = (
+      encoders as unknown as Record<string, (s: Source, l: Lookup, o: unknown, at: number) => void>
+    )[f.name]!;
+    const column = (batch as unknown as Record<string, Int32Array | Float32Array>)[f.name];
+    const width = featureWidth(f);
+    for (let row = 0; row < sources.length; row++) encode(sources[row]!, lookup, column, row * width);
+  }
+  return batch;
 }
+
+/** How each item-tower input is encoded from a catalog item, into its column at `at`. */
+const ITEM_TOWER_ENCODERS: Encoders<typeof ITEM_TOWER_FEATURES, Item> = {
+  item: (item, lookup, out, at) => {
+    out[at] = lookup('item', item.item_id);
+  },
+  categories: (item, lookup, out, at) => encodeCategories(item.categories, lookup, out, at),
+  tags: (item, lookup, out, at) =>
+    encodeCategories(item.tags, lookup, out, at, 'tag', featureWidth(ITEM_TOWER_FEATURES[2])),
+  language: (item, lookup, out, at) => {
+    out[at] = lookup('language', item.language);
+  },
+  catalog_dense: (item, _lookup, out, at) => encodeCatalogDense(item, out, at),
+};
 
 export function catalogItemInputs(items: readonly Item[], vocab: ModelVocabularies): ItemTowerBatch {
-  const n = items.length;
-  const categories = new Int32Array(n * MAX_CATEGORIES);
-  const tags = new Int32Array(n * MAX_TAGS);
-  const dense = new Float32Array(n * CATALOG_DENSE.length);
-  const item = new Int32Array(n);
-  const language = new Int32Array(n);
-  items.forEach((it, row) => {
-    item[row] = vocab.lookup('item', it.item_id);
-    language[row] = vocab.lookup('language', it.language);
-    encodeCategories(it.categories, vocab.lookup, categories, row * MAX_CATEGORIES);
-    encodeCategories(it.tags, vocab.lookup, tags, row * MAX_TAGS, 'tag', MAX_TAGS);
-    encodeCatalogDense(it, dense, row * CATALOG_DENSE.length);
-  });
-  return {
-    item,
-    categories,
-    tags,
-    language,
-    catalog_dense: dense,
-    size: n,
-  };
+  return encodeBatch(ITEM_TOWER_FEATURES, ITEM_TOWER_ENCODERS, items, vocab.lookup);
 }
 
-/** User-tower inputs (FORMAT.md) for users' features at a time and in a context, in the model's vocabularies; ids as int32 (`ItemTowerBatch`). */
-export interface UserTowerBatch {
-  readonly user: Int32Array;
-  readonly history_items: Int32Array;
-  readonly history_types: Int32Array;
-  readonly user_cat: Int32Array;
-  readonly context_cat: Int32Array;
-  readonly user_dense: Float32Array;
-  readonly size: number;
-}
+/** User-tower inputs (USER_TOWER_FEATURES) for users' features at a time and in a context, in the model's vocabularies; ids as int32 (`ItemTowerBatch`). */
+export type UserTowerBatch = FeatureBatch<typeof USER_TOWER_FEATURES>;
 
 export interface UserQuery {
   readonly userId: string;
@@ -130,30 +145,20 @@ export interface UserQuery {
   readonly ts: number;
 }
 
+/** How each user-tower input is encoded from a query, into its column at `at`. */
+const USER_TOWER_ENCODERS: Encoders<typeof USER_TOWER_FEATURES, UserQuery> = {
+  user: (q, lookup, out, at) => {
+    out[at] = lookup('user', q.userId);
+  },
+  history_items: (q, lookup, out, at) => encodeHistoryItems(q.features, lookup, out, at),
+  history_types: (q, _lookup, out, at) => encodeHistoryTypes(q.features, out, at),
+  user_cat: (q, lookup, out, at) => encodeUserCategorical(q.features, lookup, out, at),
+  context_cat: (q, lookup, out, at) => encodeContext(q.context, q.ts, lookup, out, at),
+  user_dense: (q, _lookup, out, at) => encodeUserDense(q.features, q.ts, out, at),
+};
+
 export function userTowerInputs(queries: readonly UserQuery[], vocab: ModelVocabularies): UserTowerBatch {
-  const n = queries.length;
-  const history = new Int32Array(n * HISTORY_LENGTH);
-  const types = new Int32Array(n * HISTORY_LENGTH);
-  const userCat = new Int32Array(n * 3);
-  const contextCat = new Int32Array(n * 4);
-  const dense = new Float32Array(n * USER_DENSE.length);
-  const user = new Int32Array(n);
-  queries.forEach((q, row) => {
-    user[row] = vocab.lookup('user', q.userId);
-    encodeHistory(q.features, vocab.lookup, history, types, row * HISTORY_LENGTH);
-    encodeUserCategorical(q.features, vocab.lookup, userCat, row * 3);
-    encodeContext(q.context, q.ts, vocab.lookup, contextCat, row * 4);
-    encodeUserDense(q.features, q.ts, dense, row * USER_DENSE.length);
-  });
-  return {
-    user,
-    history_items: history,
-    history_types: types,
-    user_cat: userCat,
-    context_cat: contextCat,
-    user_dense: dense,
-    size: n,
-  };
+  return encodeBatch(USER_TOWER_FEATURES, USER_TOWER_ENCODERS, queries, vocab.lookup);
 }
 
 /** One candidate for the ranker: the item and its features as of the request. */
@@ -162,14 +167,23 @@ export interface RankerCandidate {
   readonly features: ItemFeatures;
 }
 
-/** Ranker inputs (FORMAT.md) for one user and each of their candidates, one row per candidate. */
-export interface RankerBatch extends UserTowerBatch {
-  readonly item: Int32Array;
-  readonly item_categories: Int32Array;
-  readonly item_language: Int32Array;
-  readonly item_dense: Float32Array;
-  readonly cross_dense: Float32Array;
-}
+/** Ranker inputs (RANKER_FEATURES) for one user and each of their candidates, one row per candidate. */
+export type RankerBatch = UserTowerBatch & Omit<FeatureBatch<typeof CANDIDATE_FEATURES>, 'size'>;
+
+/** How each candidate-side ranker input is encoded for `query`, into its column at `at`. */
+const CANDIDATE_ENCODERS: Encoders<typeof CANDIDATE_FEATURES, [UserQuery, RankerCandidate]> = {
+  item: ([, c], lookup, out, at) => {
+    out[at] = lookup('item', c.itemId);
+  },
+  item_categories: ([, c], lookup, out, at) => encodeCategories(c.features.categories, lookup, out, at),
+  item_language: ([, c], lookup, out, at) => {
+    out[at] = lookup('language', c.features.language);
+  },
+  item_dense: ([query, c], _lookup, out, at) =>
+    encodeItemDense(c.features, query.ts, query.context.country, out, at),
+  cross_dense: ([query, c], _lookup, out, at) =>
+    encodeCrossDense(query.features, c.features, c.itemId, out, at),
+};
 
 /**
  * The ranker's batch for `query` × `candidates`: the user's columns repeated
@@ -184,23 +198,9 @@ export function rankerInputs(
   vocab: ModelVocabularies,
   user: UserTowerBatch = userTowerInputs([query], vocab),
 ): RankerBatch {
-  const n = candidates.length;
-  const columns = itemColumns(n);
-  candidates.forEach((candidate, row) => {
-    const features = candidate.features;
-    columns.item[row] = vocab.lookup('item', candidate.itemId);
-    columns.item_language[row] = vocab.lookup('language', features.language);
-    encodeCategories(features.categories, vocab.lookup, columns.item_categories, row * MAX_CATEGORIES);
-    encodeItemDense(features, query.ts, query.context.country, columns.item_dense, row * ITEM_DENSE.length);
-    encodeCrossDense(
-      query.features,
-      features,
-      candidate.itemId,
-      columns.cross_dense,
-      row * CROSS_DENSE.length,
-    );
-  });
-  return { ...repeatedUser(user, n), ...columns };
+  const pairs = candidates.map((c): [UserQuery, RankerCandidate] => [query, c]);
+  const columns = encodeBatch(CANDIDATE_FEATURES, CANDIDATE_ENCODERS, pairs, vocab.lookup);
+  return { ...repeatedUser(user, candidates.length), ...columns };
 }
 
 /** A candidate's item ids in one model's vocabularies, as `rankerInputs` encodes them. */
@@ -260,7 +260,8 @@ export function encodedRankerInputs(
 ): RankerBatch {
   const n = candidates.length;
   const width = ITEM_DENSE.length;
-  const columns = itemColumns(n);
+  const columns = allocateBatch(CANDIDATE_FEATURES, n);
+  const crossWidth = featureWidth(CANDIDATE_FEATURES[4]);
   const country = query.context.country;
   for (let row = 0; row < n; row++) {
     const { itemId, features, dense, encoded } = candidates[row]!;
@@ -272,38 +273,18 @@ export function encodedRankerInputs(
       columns.item_dense[row * width + IN_COUNTRY] = Math.log1p(
         Math.max(0, features.popularity_by_country[country] ?? 0),
       );
-    encodeCrossDense(query.features, features, itemId, columns.cross_dense, row * CROSS_DENSE.length);
+    encodeCrossDense(query.features, features, itemId, columns.cross_dense, row * crossWidth);
   }
   return { ...repeatedUser(user, n), ...columns };
 }
 
-type ItemColumns = Omit<RankerBatch, keyof UserTowerBatch>;
-
-/** A ranker batch's item and cross columns for `n` candidates, zeroed. */
-function itemColumns(n: number): ItemColumns {
-  return {
-    item: new Int32Array(n),
-    item_categories: new Int32Array(n * MAX_CATEGORIES),
-    item_language: new Int32Array(n),
-    item_dense: new Float32Array(n * ITEM_DENSE.length),
-    cross_dense: new Float32Array(n * CROSS_DENSE.length),
-  };
-}
-
 /** The user's columns of a ranker batch: `user`'s one row, repeated `n` times. */
 function repeatedUser(user: UserTowerBatch, n: number): UserTowerBatch {
-  const repeat = <T extends Int32Array | Float32Array>(column: T, width: number): T => {
-    const out = new (column.constructor as new (length: number) => T)(n * width);
-    for (let row = 0; row < n; row++) (out as Float32Array).set(column as Float32Array, row * width);
-    return out;
-  };
-  return {
-    user: repeat(user.user, 1),
-    history_items: repeat(user.history_items, HISTORY_LENGTH),
-    history_types: repeat(user.history_types, HISTORY_LENGTH),
-    user_cat: repeat(user.user_cat, 3),
-    context_cat: repeat(user.context_cat, 4),
-    user_dense: repeat(user.user_dense, USER_DENSE.length),
-    size: n,
-  };
+  const out = allocateBatch(USER_TOWER_FEATURES, n);
+  for (const f of USER_TOWER_FEATURES) {
+    const width = featureWidth(f);
+    const column = out[f.name] as Float32Array;
+    for (let row = 0; row < n; row++) column.set(user[f.name] as Float32Array, row * width);
+  }
+  return out;
 }
