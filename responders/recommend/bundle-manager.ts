@@ -33,9 +33,10 @@ import { INDEX_VERSIONS_TOPIC, MODEL_VERSIONS_TOPIC } from '../../runtime/topics
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
 import { ModelRegistry } from '../../trainer/model-registry.js';
 import type { ArtifactStore } from '../../trainer/model-store.js';
+import { readVerified } from './bundle-verification.js';
 import type { LiveTable } from './live-table.js';
 import type { ServeMetrics } from './serve-metrics.js';
-import { readVerified, ServingBundle } from './serving-bundle.js';
+import { ServingBundle } from './serving-bundle.js';
 import { TopicFollower } from './topic-follower.js';
 
 /**

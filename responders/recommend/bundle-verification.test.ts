@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { servedIndexFile } from './serving-bundle.js';
+import { servedIndexFile } from './bundle-verification.js';
 
 const copy = (quantization: string) => ({
   quantized: { file: `index-${quantization}.usearch`, quantization, recall_at_10: 0.97 },
