@@ -15,6 +15,7 @@
  * ```
  */
 import { dirname } from 'node:path';
+import { VOCABULARY_KINDS } from '../../features/feature-service.js';
 import type { IndexManifest } from '../../indexer/indexer.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
 import type { SessionThread } from '../../inference/session-thread.js';
@@ -22,7 +23,6 @@ import type { ReadIndexManifest, ReadJson } from '../../inference/session-worker
 import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, ModelVersion } from '../../schemas/generated/types.js';
-import { VOCABULARY_KINDS } from '../../features/feature-service.js';
 import { type ArtifactStore, artifactFile, readArtifact } from '../../trainer/model-store.js';
 
 /** The model's files a bundle loads, each hashed from the bytes it is loaded from. */

@@ -31,6 +31,8 @@
  * ```
  */
 import { join } from 'node:path';
+import type { DatasetManifest } from '../../features/dataset-manifest.js';
+import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../../features/model-inputs.js';
 import type { DeltaManifest } from '../../indexer/indexer.js';
 import { dropArray } from '../../inference/json-lift.js';
 import { loadModels, type Models } from '../../inference/onnx-models.js';
@@ -40,8 +42,6 @@ import type { ThreadIndex } from '../../inference/thread-index.js';
 import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
-import type { DatasetManifest } from '../../features/dataset-manifest.js';
-import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../../features/model-inputs.js';
 import { type ArtifactStore, artifactFile } from '../../trainer/model-store.js';
 import { BundleRefs } from './bundle-refs.js';
 import {
