@@ -32,14 +32,14 @@ import {
 } from '../importers/index.js';
 import { sourceName } from '../importers/source.js';
 import { Indexer } from '../indexer/indexer.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import type { ArtifactStore } from '../registry/model-store.js';
+import { readTopic } from '../registry/topic-reader.js';
 import type { Recommender, RecommendResult } from '../responders/recommend/recommender.js';
 import { RecommendationService } from '../responders/recommend/service.js';
 import { ImportError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import type { EngineEvent } from '../trainer/engine.js';
-import { ModelRegistry } from '../trainer/model-registry.js';
-import type { ArtifactStore } from '../trainer/model-store.js';
-import { readTopic } from '../trainer/topic-reader.js';
 import { Trainer } from '../trainer/trainer.js';
 import {
   collectingInto,

@@ -19,12 +19,11 @@
  * await responder.close();      // drains requests, flushes appends, served lists and index
  * ```
  */
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { artifactStore } from '../registry/model-store.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
-import { FileArtifactStore } from '../trainer/model-store.js';
 import { platformAdminActions } from './admin/actions.js';
 import { createResponderApp } from './app.js';
 import { AccessPolicy } from './auth/access.js';
@@ -73,7 +72,7 @@ export async function startResponder(
     logger,
     metrics,
   });
-  const store = new FileArtifactStore(join(config.dataDir, 'artifacts'));
+  const store = artifactStore(config.dataDir);
   const adminActions = platformAdminActions(platform, store);
   let service: RecommendationService | undefined;
   let serviceProblem = 'starting: loading the catalog, profiles, the promoted model and its index';

@@ -30,6 +30,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { ModelRegistry, publishModelVersion } from '../registry/model-registry.js';
+import type { ArtifactStore } from '../registry/model-store.js';
 import { TrainingError } from '../runtime/errors.js';
 import { inSpan } from '../runtime/observability/tracing.js';
 import type { Platform } from '../runtime/platform.js';
@@ -39,8 +41,6 @@ import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/gen
 import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
 import { comparedVersion, gate } from './gate.js';
-import { ModelRegistry, publishModelVersion } from './model-registry.js';
-import type { ArtifactStore } from './model-store.js';
 import { trainerMetrics } from './trainer-metrics.js';
 import { gatherTrainingSet, readSnapshots } from './training-set.js';
 

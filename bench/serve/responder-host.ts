@@ -28,9 +28,9 @@
 
 import { withPlatform } from '../../cli/platform.js';
 import { startServing } from '../../cli/serving-store.js';
+import { ModelRegistry, publishModelVersions } from '../../registry/model-registry.js';
 import { loadConfig } from '../../runtime/config.js';
 import type { Platform } from '../../runtime/platform.js';
-import { ModelRegistry, publishModelVersions } from '../../trainer/model-registry.js';
 
 export type HostRequest = { op: 'promote'; version: number } | { op: 'rollback' } | { op: 'stop' };
 export type HostReply =

@@ -1,10 +1,11 @@
 import { Indexer, type IndexOutcome } from '../../indexer/indexer.js';
+import { artifactStore } from '../../registry/model-store.js';
 import { CONFIG_SCHEMA, type Config } from '../../runtime/config.js';
 import { followRounds } from '../../trainer/follow.js';
 import type { Command } from '../command.js';
 import { choiceOption } from '../option-values.js';
 import { withPlatform } from '../platform.js';
-import { artifactStore, pollMs, untilStopped } from './train.js';
+import { pollMs, untilStopped } from './train.js';
 
 /** One line for an indexer round's outcome. */
 export function describeIndexOutcome(outcome: IndexOutcome): string {

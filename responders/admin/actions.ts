@@ -25,11 +25,11 @@
  * ```
  */
 import { Indexer } from '../../indexer/indexer.js';
+import type { ArtifactStore } from '../../registry/model-store.js';
+import { promoteModel } from '../../registry/promote.js';
+import { rollbackModel } from '../../registry/rollback.js';
 import { RetrainRunningError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
-import type { ArtifactStore } from '../../trainer/model-store.js';
-import { promoteModel } from '../../trainer/promote.js';
-import { rollbackModel } from '../../trainer/rollback.js';
 import { Trainer } from '../../trainer/trainer.js';
 import type { AdminActions } from '../routes/admin.js';
 

@@ -39,6 +39,7 @@ import type { ReadIndexManifest, ReadJson } from '../../inference/session-worker
 import type { ThreadIndex } from '../../inference/thread-index.js';
 import { itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { featuresAt } from '../../processors/user-features/user-view.js';
+import { type ArtifactStore, artifactFile, readArtifact } from '../../registry/model-store.js';
 import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
@@ -51,7 +52,6 @@ import {
   rankerInputs,
   userTowerInputs,
 } from '../../trainer/model-bundle.js';
-import { type ArtifactStore, artifactFile, readArtifact } from '../../trainer/model-store.js';
 import { ItemKeys } from './item-keys.js';
 import { Pacer } from './pacer.js';
 

@@ -107,6 +107,11 @@ export class FileArtifactStore implements ArtifactStore {
   }
 }
 
+/** The artifact store of a data dir: files under `<data-dir>/artifacts`, where every role looks for them. */
+export function artifactStore(dataDir: string): FileArtifactStore {
+  return new FileArtifactStore(join(dataDir, 'artifacts'));
+}
+
 /**
  * The bytes of the artifact at `uri`, read once (through `localPath`, so
  * confined to the root) and refused with `ArtifactIntegrityError` unless

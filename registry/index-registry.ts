@@ -1,6 +1,6 @@
 /**
  * The index registry is the `rec.index-versions` topic, folded like the
- * model registry: per index name, its versions in order. A `full` version
+ * model registry (./version-fold.ts): per index name, its versions in order. A `full` version
  * indexes every available catalog item of one model version; a `delta`
  * names its full `base_version` and carries every item added, changed or
  * removed since that base (cumulative, so a reader applies only the newest
@@ -18,32 +18,31 @@ import type { Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { INDEX_VERSIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { IndexVersion } from '../schemas/generated/types.js';
-import { readTopic } from '../trainer/topic-reader.js';
+import { foldTopic, VersionFold } from './version-fold.js';
 
 export class IndexRegistry {
-  private readonly byIndex = new Map<string, IndexVersion[]>();
+  private readonly fold = new VersionFold<IndexVersion>((event) => event.index, 'first');
 
   static async load(log: EventLog, serde: Serde): Promise<IndexRegistry> {
     const registry = new IndexRegistry();
-    if (!(await log.describeTopic(INDEX_VERSIONS_TOPIC))) return registry;
-    const decoder = await serde.decoder('rec.index-versions-value');
-    for await (const record of readTopic(log, INDEX_VERSIONS_TOPIC))
-      if (record.value !== null) registry.apply(await decoder.decode(record.value));
+    await foldTopic(log, serde, INDEX_VERSIONS_TOPIC, 'rec.index-versions-value', (event) =>
+      registry.apply(event),
+    );
     return registry;
   }
 
+  /** Folds one event in; an index version is published once, so a repeat of its number is ignored. */
   apply(event: IndexVersion): void {
-    const versions = this.byIndex.get(event.index) ?? [];
-    if (!versions.some((v) => v.version === event.version)) versions.push(event);
-    this.byIndex.set(event.index, versions);
+    this.fold.apply(event);
   }
 
+  /** Every version of an index, in the order they were published. */
   versions(index: string): readonly IndexVersion[] {
-    return this.byIndex.get(index) ?? [];
+    return this.fold.versions(index);
   }
 
   nextVersion(index: string): number {
-    return this.versions(index).reduce((max, v) => Math.max(max, v.version), 0) + 1;
+    return this.fold.nextVersion(index);
   }
 
   /** The newest full index built for a model version. */

@@ -1,52 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ModelStatus, ModelVersion } from '../schemas/generated/types.js';
 import { comparedVersion, gate } from './gate.js';
-import { ModelRegistry } from './model-registry.js';
 import { VocabularyBuilder } from './vocabulary.js';
-
-function event(version: number, status: ModelStatus): ModelVersion {
-  return {
-    model: 'm',
-    version,
-    snapshot_id: 'set',
-    lineage: [],
-    created_ts: version,
-    artifacts: [],
-    metrics: {},
-    status,
-    status_ts: version,
-    reason: null,
-    parent_version: null,
-    engine: 'test',
-    device: 'cpu',
-    params: {},
-  };
-}
-
-test('the registry folds events: newest status wins, rollback returns to the previous promotion', () => {
-  const registry = new ModelRegistry();
-  registry.apply(event(1, 'promoted'));
-  registry.apply(event(2, 'rejected'));
-  registry.apply(event(3, 'promoted'));
-  assert.equal(registry.promoted('m')?.version, 3);
-  assert.equal(registry.rollbackTarget('m')?.version, 1);
-  assert.equal(registry.nextVersion('m'), 4);
-  registry.apply(event(3, 'rolled_back'));
-  assert.equal(registry.promoted('m'), undefined, 'a rolled-back version is no longer promoted');
-  registry.apply(event(1, 'promoted'));
-  assert.equal(registry.promoted('m')?.version, 1);
-  assert.equal(registry.get('m', 3)?.status, 'rolled_back');
-  assert.equal(registry.rollbackTarget('m'), undefined, 'v3 was rolled back: nothing left to return to');
-  assert.deepEqual(
-    registry.versions('m').map((v) => [v.version, v.status]),
-    [
-      [1, 'promoted'],
-      [2, 'rejected'],
-      [3, 'rolled_back'],
-    ],
-  );
-});
 
 test('the gate promotes only a model not worse than popularity and the promoted one, with finite metrics', () => {
   const margins = { popularityMargin: 0, previousMargin: 0.02 };

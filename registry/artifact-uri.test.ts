@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { IndexRegistry, publishIndexVersion } from '../indexer/index-registry.js';
 import { Indexer } from '../indexer/indexer.js';
 import { loadConfig } from '../runtime/config.js';
 import { ArtifactUriError } from '../runtime/errors.js';
@@ -22,6 +21,7 @@ import { openPlatform, type Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { Artifact, ModelVersion } from '../schemas/generated/types.js';
 import { runCli } from '../test/cli.js';
+import { IndexRegistry, publishIndexVersion } from './index-registry.js';
 import { ModelRegistry, publishModelVersion } from './model-registry.js';
 import { artifactFile, FileArtifactStore, sha256File } from './model-store.js';
 

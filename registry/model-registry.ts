@@ -1,7 +1,7 @@
 /**
  * The model registry is the `rec.model-versions` topic (DESIGN.md §5): every
  * change is a `ModelVersion` event, nothing is edited in place, and the
- * registry's state is a fold over the events in order.
+ * registry's state is a fold over the events in order (./version-fold.ts).
  *
  * - A version's status is the status of its newest event.
  * - The **promoted** version of a model is the version of its newest
@@ -29,33 +29,25 @@ import { createProducer, type Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { MODEL_VERSIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
-import { readTopic } from './topic-reader.js';
+import { foldTopic, VersionFold } from './version-fold.js';
 
 export class ModelRegistry {
-  private readonly latest = new Map<string, Map<number, ModelVersion>>();
+  private readonly fold = new VersionFold<ModelVersion>((event) => event.model, 'newest');
   private readonly promotedVersion = new Map<string, number | undefined>();
   /** Versions in the order they were promoted, newest last, per model (what a rollback returns to). */
   private readonly promotions = new Map<string, number[]>();
-  private readonly history: ModelVersion[] = [];
 
   static async load(log: EventLog, serde: Serde): Promise<ModelRegistry> {
     const registry = new ModelRegistry();
-    if (!(await log.describeTopic(MODEL_VERSIONS_TOPIC))) return registry;
-    const decoder = await serde.decoder('rec.model-versions-value');
-    for await (const record of readTopic(log, MODEL_VERSIONS_TOPIC))
-      if (record.value !== null) registry.apply(await decoder.decode(record.value));
+    await foldTopic(log, serde, MODEL_VERSIONS_TOPIC, 'rec.model-versions-value', (event) =>
+      registry.apply(event),
+    );
     return registry;
   }
 
   /** Folds one event in. */
   apply(event: ModelVersion): void {
-    this.history.push(event);
-    let versions = this.latest.get(event.model);
-    if (!versions) {
-      versions = new Map();
-      this.latest.set(event.model, versions);
-    }
-    versions.set(event.version, event);
+    this.fold.apply(event);
     const promotions = this.promotions.get(event.model) ?? [];
     this.promotions.set(event.model, promotions);
     if (event.status === 'promoted') {
@@ -74,16 +66,16 @@ export class ModelRegistry {
 
   /** The newest event of a version. */
   get(model: string, version: number): ModelVersion | undefined {
-    return this.latest.get(model)?.get(version);
+    return this.fold.get(model, version);
   }
 
   /** Every version of a model, newest event each, by version number. */
   versions(model: string): ModelVersion[] {
-    return [...(this.latest.get(model)?.values() ?? [])].sort((a, b) => a.version - b.version);
+    return this.fold.versions(model).sort((a, b) => a.version - b.version);
   }
 
   models(): string[] {
-    return [...this.latest.keys()].sort();
+    return this.fold.names();
   }
 
   promoted(model: string): ModelVersion | undefined {
@@ -101,13 +93,12 @@ export class ModelRegistry {
   }
 
   nextVersion(model: string): number {
-    const versions = [...(this.latest.get(model)?.keys() ?? [])];
-    return versions.length === 0 ? 1 : Math.max(...versions) + 1;
+    return this.fold.nextVersion(model);
   }
 
   /** Every event in the order it was applied. */
   events(): readonly ModelVersion[] {
-    return this.history;
+    return this.fold.events();
   }
 }
 
