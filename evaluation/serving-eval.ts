@@ -22,7 +22,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openServingStore } from '../cli/serving-store.js';
+import { openServingStore } from '../app/serving-store.js';
 import {
   type ImportFormat,
   type ImportSource,

@@ -12,7 +12,7 @@
  * ```
  */
 
-import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from '../cli/platform.js';
+import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from '../app/platform.js';
 import type { CatalogAttributes } from '../processors/catalog/catalog-versions.js';
 import type { ProfileVersion } from '../processors/profiles/profiles.js';
 import { servingFeatures } from '../processors/user-features/serving.js';

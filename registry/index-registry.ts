@@ -1,10 +1,10 @@
 /**
  * The index registry is the `rec.index-versions` topic, folded like the
- * model registry (./version-fold.ts): per index name, its versions in order. A `full` version
- * indexes every available catalog item of one model version; a `delta`
- * names its full `base_version` and carries every item added, changed or
- * removed since that base (cumulative, so a reader applies only the newest
- * delta of its base).
+ * model registry (./version-fold.ts): per index name, its versions in
+ * order. A `full` version indexes every available catalog item of one
+ * model version; a `delta` names its full `base_version` and carries every
+ * item added, changed or removed since that base (cumulative, so a reader
+ * applies only the newest delta of its base).
  *
  * @example
  * ```ts

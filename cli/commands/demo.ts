@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runnerOptions, selectTopologies, withPlatform } from '../../app/platform.js';
 import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
@@ -24,7 +25,6 @@ import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
 import { demoServe } from '../demo-serve.js';
 import { wholeNumberOption } from '../option-values.js';
-import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Marks a data dir as the demo's own, so a second `recstream demo` may resume or wipe it and nothing else. */

@@ -12,6 +12,7 @@
  * ```
  */
 
+import { withPlatform } from '../../app/platform.js';
 import {
   type EvalMetrics,
   runServingEvaluation,
@@ -24,7 +25,6 @@ import { artifactStore } from '../../registry/model-store.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
 import { choiceOption, wholeNumberOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 import { engineProgress } from './train.js';
 

@@ -1,3 +1,4 @@
+import { withPlatform } from '../../app/platform.js';
 import { ModelRegistry } from '../../registry/model-registry.js';
 import { artifactStore } from '../../registry/model-store.js';
 import { promoteModel } from '../../registry/promote.js';
@@ -5,7 +6,6 @@ import { rollbackModel } from '../../registry/rollback.js';
 import { ModelRegistryError } from '../../runtime/errors.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
 
 function row(v: ModelVersion, promoted: number | undefined): string {
   const recall = v.metrics.recall_at_20;

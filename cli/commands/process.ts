@@ -1,3 +1,10 @@
+import {
+  activeRunnerOptions,
+  controlDir,
+  runnerOptions,
+  selectTopologies,
+  withPlatform,
+} from '../../app/platform.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { prepareTopics } from '../../runtime/processor/internals/prepare-topics.js';
@@ -8,13 +15,6 @@ import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 import { instanceShare, parseInstance } from '../instance.js';
 import { serveMetrics } from '../metrics-server.js';
-import {
-  activeRunnerOptions,
-  controlDir,
-  runnerOptions,
-  selectTopologies,
-  withPlatform,
-} from '../platform.js';
 
 export const processCommand: Command = {
   name: 'process',

@@ -5,6 +5,14 @@
  * result lines on stdout, and with Redis configured the online views it
  * follows.
  */
+
+import {
+  activeNamespaceOf,
+  controlDir,
+  runnerOptions,
+  selectTopologies,
+  withPlatform,
+} from '../../app/platform.js';
 import type { Config } from '../../runtime/config.js';
 import type { MaterializedSource } from '../../runtime/online/materializer.js';
 import type { FollowedOnlineStore } from '../../runtime/processor/blue-green-online.js';
@@ -14,7 +22,6 @@ import {
 } from '../../runtime/processor/blue-green-rebuild.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import { withRedisOnlineStore } from '../online.js';
-import { activeNamespaceOf, controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Rebuilds `apps` (writers first) blue/green into `requested` or a generated namespace. */

@@ -1,3 +1,10 @@
+import {
+  activeRunnerOptions,
+  activeTopology,
+  controlDir,
+  selectTopologies,
+  withPlatform,
+} from '../../app/platform.js';
 import type { Config } from '../../runtime/config.js';
 import { ConfigError, SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
@@ -13,13 +20,6 @@ import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/proc
 import type { Topology } from '../../runtime/processor/topology.js';
 import { applicationNames } from '../../topologies/index.js';
 import type { Command } from '../command.js';
-import {
-  activeRunnerOptions,
-  activeTopology,
-  controlDir,
-  selectTopologies,
-  withPlatform,
-} from '../platform.js';
 import { Progress } from '../progress.js';
 import { rebuildBlueGreen } from './rebuild-blue-green.js';
 

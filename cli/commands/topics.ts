@@ -1,8 +1,8 @@
+import { activeTopology, selectTopologies, withPlatform } from '../../app/platform.js';
 import { openSchemaRegistry } from '../../runtime/registry/open.js';
 import { Serde } from '../../runtime/serde/serde.js';
 import { type PlannedTopic, topicPlan } from '../../runtime/topics/plan.js';
 import type { Command } from '../command.js';
-import { activeTopology, selectTopologies, withPlatform } from '../platform.js';
 
 export const topicsCommand: Command = {
   name: 'topics',

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openServingStore, type ServingStore } from '../../cli/serving-store.js';
+import { type RunningResponder, startResponder } from '../../app/responder.js';
+import { openServingStore, type ServingStore } from '../../app/serving-store.js';
 import { Indexer, type IndexManifest } from '../../indexer/indexer.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
 import { IndexRegistry, publishIndexVersion } from '../../registry/index-registry.js';
@@ -29,7 +30,6 @@ import { createProducer } from '../../runtime/producer/producer.js';
 import type { Item, ServedRecommendations } from '../../schemas/generated/types.js';
 import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
 import { Trainer } from '../../trainer/trainer.js';
-import { type RunningResponder, startResponder } from '../server.js';
 import { ServingBundle } from './serving-bundle.js';
 
 interface Body {

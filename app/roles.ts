@@ -16,15 +16,14 @@
  */
 import { Indexer, type IndexOutcome } from '../indexer/indexer.js';
 import { artifactStore } from '../registry/model-store.js';
-import { type RunningResponder, startResponder } from '../responders/server.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import type { Platform } from '../runtime/platform.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import { followRounds } from '../trainer/follow.js';
 import { Trainer, type TrainOutcome } from '../trainer/trainer.js';
-import { describeIndexOutcome } from './commands/index-build.js';
-import { describeTrainOutcome } from './commands/train.js';
+import { describeIndexOutcome, describeTrainOutcome } from './outcomes.js';
 import { activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
+import { type RunningResponder, startResponder } from './responder.js';
 import { openServingStore } from './serving-store.js';
 
 export interface RolesOptions {

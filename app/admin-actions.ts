@@ -24,14 +24,14 @@
  * await actions.close();
  * ```
  */
-import { Indexer } from '../../indexer/indexer.js';
-import type { ArtifactStore } from '../../registry/model-store.js';
-import { promoteModel } from '../../registry/promote.js';
-import { rollbackModel } from '../../registry/rollback.js';
-import { RetrainRunningError } from '../../runtime/errors.js';
-import type { Platform } from '../../runtime/platform.js';
-import { Trainer } from '../../trainer/trainer.js';
-import type { AdminActions } from '../routes/admin.js';
+import { Indexer } from '../indexer/indexer.js';
+import type { ArtifactStore } from '../registry/model-store.js';
+import { promoteModel } from '../registry/promote.js';
+import { rollbackModel } from '../registry/rollback.js';
+import type { AdminActions } from '../responders/routes/admin.js';
+import { RetrainRunningError } from '../runtime/errors.js';
+import type { Platform } from '../runtime/platform.js';
+import { Trainer } from '../trainer/trainer.js';
 
 export interface PlatformAdminActions extends AdminActions {
   /** Aborts a running retrain (its engine process is killed) and waits until it has stopped. */

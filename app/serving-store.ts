@@ -16,7 +16,6 @@
  * ```
  */
 
-import { type RunningResponder, startResponder } from '../responders/server.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
@@ -25,6 +24,7 @@ import type { Platform } from '../runtime/platform.js';
 import { StreamRunner } from '../runtime/processor/runner.js';
 import { onlineViews } from '../topologies/online-views.js';
 import { activeNamespaceOf, activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
+import { type RunningResponder, startResponder } from './responder.js';
 
 export interface ServingStore {
   readonly online: OnlineStore;

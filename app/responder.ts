@@ -1,6 +1,6 @@
 /**
  * Starts the responder on a platform: decides who may call its data
- * endpoints and logs it (./auth/exposure.ts: credentials when configured;
+ * endpoints and logs it (../responders/auth/exposure.ts: credentials when configured;
  * open on loopback; refused on another address unless
  * RECSTREAM_DATA_ENDPOINTS_OPEN=true), ensures rec.interactions exists,
  * opens the ingest and its event-id index, listens on RECSTREAM_HTTP_HOST:PORT,
@@ -21,17 +21,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { artifactStore } from '../registry/model-store.js';
+import { createResponderApp } from '../responders/app.js';
+import { AccessPolicy } from '../responders/auth/access.js';
+import { Authenticator } from '../responders/auth/authenticator.js';
+import { type DataEndpointAccess, dataEndpointAccess } from '../responders/auth/exposure.js';
+import { Ingest } from '../responders/ingest/ingest.js';
+import { Readiness } from '../responders/readiness.js';
+import { RecommendationService } from '../responders/recommend/service.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
-import { platformAdminActions } from './admin/actions.js';
-import { createResponderApp } from './app.js';
-import { AccessPolicy } from './auth/access.js';
-import { Authenticator } from './auth/authenticator.js';
-import { type DataEndpointAccess, dataEndpointAccess } from './auth/exposure.js';
-import { Ingest } from './ingest/ingest.js';
-import { Readiness } from './readiness.js';
-import { RecommendationService } from './recommend/service.js';
+import { platformAdminActions } from './admin-actions.js';
 
 export interface ResponderOptions {
   /** What recommendations read user and item views from; without it GET /v1/recommendations is not served. */

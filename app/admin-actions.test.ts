@@ -3,15 +3,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ModelRegistry, publishModelVersion } from '../../registry/model-registry.js';
-import { FileArtifactStore } from '../../registry/model-store.js';
-import { loadConfig } from '../../runtime/config.js';
-import { ArtifactIntegrityError, ModelRegistryError, RetrainRunningError } from '../../runtime/errors.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../../runtime/platform.js';
-import { createProducer } from '../../runtime/producer/producer.js';
-import type { ModelVersion } from '../../schemas/generated/types.js';
-import { platformAdminActions } from './actions.js';
+import { ModelRegistry, publishModelVersion } from '../registry/model-registry.js';
+import { FileArtifactStore } from '../registry/model-store.js';
+import { loadConfig } from '../runtime/config.js';
+import { ArtifactIntegrityError, ModelRegistryError, RetrainRunningError } from '../runtime/errors.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { openPlatform, type Platform } from '../runtime/platform.js';
+import { createProducer } from '../runtime/producer/producer.js';
+import type { ModelVersion } from '../schemas/generated/types.js';
+import { platformAdminActions } from './admin-actions.js';
 
 /** A scratch platform with `promoted` versions of the configured model, each with one small real artifact. */
 async function withPlatform(
