@@ -13,6 +13,7 @@
  */
 import { readNpy } from '../inference/npy.js';
 import { OnnxModel, UserTower } from '../inference/onnx-models.js';
+import { topK } from '../inference/top-k.js';
 import { type ArtifactStore, readModelArtifact } from '../registry/model-store.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import type { DatasetManifest } from '../trainer/dataset-writer.js';
@@ -22,7 +23,6 @@ import {
   type UserQuery,
   userTowerInputs,
 } from '../trainer/model-bundle.js';
-import { topK } from './top-k.js';
 
 export interface Ranked {
   readonly items: string[];
