@@ -7,13 +7,13 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
+import { readActiveNamespace } from '../runtime/engine/active-namespace.js';
+import { namespacedTopology, optionsInNamespace } from '../runtime/engine/namespace.js';
+import type { RunnerOptions } from '../runtime/engine/runner.js';
 import { TopologyError } from '../runtime/errors.js';
 import { createLogger } from '../runtime/observability/logger.js';
 import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
-import { readActiveNamespace } from '../runtime/processor/active-namespace.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { namespacedTopology, optionsInNamespace } from '../runtime/processor/namespace.js';
-import type { RunnerOptions } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import { simulationTopics } from '../sim/log-writer.js';
 import { APPLICATIONS, applicationNames } from '../topologies/index.js';
@@ -62,7 +62,7 @@ export async function selectTopologies(
   return out;
 }
 
-/** Where a running application and `recstream replay` / `rebuild` exchange requests (runtime/processor/replay-control.ts). */
+/** Where a running application and `recstream replay` / `rebuild` exchange requests (runtime/engine/replay-control.ts). */
 export function controlDir(dataDir: string, applicationId: string): string {
   return join(dataDir, 'control', applicationId);
 }

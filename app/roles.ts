@@ -16,9 +16,9 @@
  */
 import { Indexer, type IndexOutcome } from '../indexer/indexer.js';
 import { artifactStore } from '../registry/model-store.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import type { Platform } from '../runtime/platform.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { followRounds } from '../trainer/follow.js';
 import { Trainer, type TrainOutcome } from '../trainer/trainer.js';
 import { describeIndexOutcome, describeTrainOutcome } from './outcomes.js';

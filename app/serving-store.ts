@@ -16,12 +16,12 @@
  * ```
  */
 
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import { openOnlineStore } from '../runtime/online/open.js';
 import type { Platform } from '../runtime/platform.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { onlineViews } from '../topologies/online-views.js';
 import { activeNamespaceOf, activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
 import { type RunningResponder, startResponder } from './responder.js';

@@ -19,10 +19,10 @@ import { servingFeatures } from '../processors/user-features/serving.js';
 import type { UserView } from '../processors/user-features/user-view.js';
 import { readCatalog } from '../registry/catalog.js';
 import { readTopic } from '../registry/topic-reader.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import { openOnlineStore } from '../runtime/online/open.js';
 import type { Platform } from '../runtime/platform.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { UserFeatures } from '../schemas/generated/types.js';
 import { onlineViews } from '../topologies/online-views.js';
 

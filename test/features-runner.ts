@@ -11,10 +11,10 @@
  * ```
  */
 import { join } from 'node:path';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample } from '../schemas/generated/types.js';
 import { featuresTopology } from '../topologies/features.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { Registry, runtimeMetrics } from '../runtime/observability/metrics.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { InProcessOnlineStore } from '../runtime/online/in-process/in-process-store.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
@@ -9,7 +10,6 @@ import { testRedis } from '../runtime/online/redis/redis.fixture.js';
 import { RedisOnlineStore } from '../runtime/online/redis/redis-online-store.js';
 import { resolveViews } from '../runtime/online/view-spec.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { FEATURES_APPLICATION, type FeaturesOptions, featuresTopology } from './features.js';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import type { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { LogRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import { TRAINING_SNAPSHOTS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';

@@ -11,11 +11,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
+import { replayAlone } from '../../runtime/engine/internals/replay-alone.js';
+import type { RunnerOptions } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
-import { replayAlone } from '../../runtime/processor/internals/replay-alone.js';
-import type { RunnerOptions } from '../../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../../runtime/serde/serde.js';
 import { featuresOptions, featuresTopology } from '../../topologies/features.js';

@@ -13,11 +13,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import type { EventLog, OutgoingRecord } from '../../runtime/log/log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
 import { Serde } from '../../runtime/serde/serde.js';

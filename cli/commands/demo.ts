@@ -9,12 +9,12 @@ import {
 import { Authenticator } from '../../responders/auth/authenticator.js';
 import { dataEndpointAccess } from '../../responders/auth/exposure.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import type { Platform } from '../../runtime/platform.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { TaskState } from '../../runtime/state/task-state.js';
 import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';

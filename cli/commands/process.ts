@@ -5,12 +5,12 @@ import {
   selectTopologies,
   withPlatform,
 } from '../../app/platform.js';
+import { prepareTopics } from '../../runtime/engine/internals/prepare-topics.js';
+import { ReplayControl } from '../../runtime/engine/replay-control.js';
+import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/engine/runner.js';
+import { RunningApplication } from '../../runtime/engine/running-application.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
-import { prepareTopics } from '../../runtime/processor/internals/prepare-topics.js';
-import { ReplayControl } from '../../runtime/processor/replay-control.js';
-import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/processor/runner.js';
-import { RunningApplication } from '../../runtime/processor/running-application.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 import { instanceShare, parseInstance } from '../instance.js';

@@ -1,6 +1,6 @@
 /**
  * `recstream rebuild --blue-green`: the rebuild itself is the runtime's
- * (runtime/processor/blue-green-rebuild.ts); this binds it to the command's
+ * (runtime/engine/blue-green-rebuild.ts); this binds it to the command's
  * configuration, the applications in topologies/, progress on stderr and
  * result lines on stdout, and with Redis configured the online views it
  * follows.
@@ -14,12 +14,9 @@ import {
   withPlatform,
 } from '../../app/platform.js';
 import type { Config } from '../../runtime/config.js';
+import type { FollowedOnlineStore } from '../../runtime/engine/blue-green-online.js';
+import { type BlueGreenHost, rebuildBlueGreen as rebuild } from '../../runtime/engine/blue-green-rebuild.js';
 import type { MaterializedSource } from '../../runtime/online/materializer.js';
-import type { FollowedOnlineStore } from '../../runtime/processor/blue-green-online.js';
-import {
-  type BlueGreenHost,
-  rebuildBlueGreen as rebuild,
-} from '../../runtime/processor/blue-green-rebuild.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import { withRedisOnlineStore } from '../online.js';
 import { Progress } from '../progress.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { activeRunnerOptions, selectTopologies, withPlatform } from '../../app/platform.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import type { Platform } from '../../runtime/platform.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
 

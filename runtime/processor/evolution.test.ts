@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../engine/runner.js';
 import { IncompatibleSchemaError } from '../errors.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
@@ -20,7 +21,6 @@ import { TaskState } from '../state/task-state.js';
 import { avroDeserializer } from './avro-serdes.js';
 import type { DeadLetterSerializer } from './dead-letter.js';
 import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
-import { StreamRunner } from './runner.js';
 import { TopologyBuilder } from './topology.js';
 
 const SUBJECT = 'rec.ratings-value';

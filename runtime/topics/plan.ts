@@ -17,7 +17,7 @@
  * plan.find((t) => t.topic === 'rec.dlq'); // { partitions: 1, compacted: false, uses: [...] }
  * ```
  */
-import { internalTopics } from '../processor/namespace.js';
+import { internalTopics } from '../engine/namespace.js';
 import type { Topology } from '../processor/topology.js';
 import {
   catalogueTopic,

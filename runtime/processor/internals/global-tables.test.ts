@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../../engine/runner.js';
 import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { DeadLetterSerializer } from '../dead-letter.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../processor.js';
-import { StreamRunner } from '../runner.js';
 import { TopologyTestDriver } from '../test-driver.js';
 import { TopologyBuilder } from '../topology.js';
 

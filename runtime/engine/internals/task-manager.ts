@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { TopologyError } from '../../errors.js';
 import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../../log/log.js';
+import type { GlobalTables } from '../../processor/internals/global-tables.js';
+import { Task } from '../../processor/internals/task.js';
+import type { Topology } from '../../processor/topology.js';
 import { TaskState } from '../../state/task-state.js';
-import type { Topology } from '../topology.js';
-import type { GlobalTables } from './global-tables.js';
 import { type ReplayFrom, resetOffsets } from './reset.js';
 import type { RunnerMetrics } from './runner-metrics.js';
-import { Task } from './task.js';
 
 export interface TaskSlot {
   readonly task: Task;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../errors.js';
-import type { Topology } from '../topology.js';
+import type { Topology } from '../../processor/topology.js';
 import { parseReplayFrom, ReplayProgress, replayOrder, rewrittenTopics } from './reset.js';
 
 function app(applicationId: string, sources: string[], sinks: string[]): Topology {

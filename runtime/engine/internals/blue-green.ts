@@ -22,10 +22,10 @@
  */
 import { TopologyError } from '../../errors.js';
 import type { EventLog, TopicPartitionOffset } from '../../log/log.js';
+import type { Topology } from '../../processor/topology.js';
 import { sleep } from '../../retry.js';
 import { internalTopics, namespaceTopics } from '../namespace.js';
 import { type RunnerOptions, type RunStats, StreamRunner } from '../runner.js';
-import type { Topology } from '../topology.js';
 import { ReplayProgress, replayTargets } from './reset.js';
 
 const POLL_MS = 100;

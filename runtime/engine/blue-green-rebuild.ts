@@ -25,6 +25,7 @@
 import { access, rm } from 'node:fs/promises';
 import { ConfigError, TopologyError } from '../errors.js';
 import type { Platform } from '../platform.js';
+import type { Topology } from '../processor/topology.js';
 import { readActiveNamespace, writeActiveNamespace } from './active-namespace.js';
 import { type FollowedOnlineStore, followInOnlineStore } from './blue-green-online.js';
 import { blueGreenAlone, deleteNamespaceTopics } from './internals/blue-green.js';
@@ -42,7 +43,6 @@ import {
   waitForReplay,
 } from './replay-control.js';
 import type { RunnerOptions } from './runner.js';
-import type { Topology } from './topology.js';
 
 /** A progress display of one step: updated with records done, closed once. */
 export interface ProgressSink {

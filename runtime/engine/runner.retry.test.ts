@@ -13,9 +13,9 @@ import { ConnectionError } from '../errors.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { EventLog, LogConsumer } from '../log/log.js';
 import { silentLogger } from '../observability/logger.js';
+import { jsonLetters, wordCount } from '../processor/word-count.fixture.js';
 import { sleep } from '../retry.js';
 import { StreamRunner } from './runner.js';
-import { jsonLetters, wordCount } from './word-count.fixture.js';
 
 /** The log, failing every read and poll with a retriable ConnectionError while `down` is set. */
 function unreliable(log: EmbeddedLog): { log: EventLog; down: { value: boolean }; failures: () => number } {

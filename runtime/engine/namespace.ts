@@ -22,8 +22,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
+import { changelogTopicName, renameTopics, type Topology } from '../processor/topology.js';
 import type { RunnerOptions } from './runner.js';
-import { changelogTopicName, renameTopics, type Topology } from './topology.js';
 
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,23}$/;
 

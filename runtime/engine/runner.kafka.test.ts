@@ -17,10 +17,10 @@ import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { KafkaLog } from '../log/kafka/kafka-log.js';
 import type { EventLog } from '../log/log.js';
 import { silentLogger } from '../observability/logger.js';
+import { avroSerializer } from '../processor/avro-serdes.js';
 import { openEmbeddedRegistry } from '../registry/embedded/embedded-registry.js';
 import { Serde } from '../serde/serde.js';
 import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../topics/catalogue.js';
-import { avroSerializer } from './avro-serdes.js';
 import { StreamRunner } from './runner.js';
 
 const PARTITIONS = 2;

@@ -9,8 +9,8 @@
  */
 import { TopologyError } from '../../errors.js';
 import type { EventLog } from '../../log/log.js';
+import type { Topology } from '../../processor/topology.js';
 import { catalogueSpec, catalogueTopic, DLQ_TOPIC } from '../../topics/catalogue.js';
-import type { Topology } from '../topology.js';
 
 /** Returns the partition count every task of the topology shares. */
 export async function prepareTopics(topology: Topology, log: EventLog): Promise<number> {

@@ -17,7 +17,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import type { EventLog } from '../../log/log.js';
-import type { Topology } from '../topology.js';
+import type { Topology } from '../../processor/topology.js';
 
 export type ReplayFrom =
   | { readonly kind: 'earliest' }

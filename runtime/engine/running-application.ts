@@ -13,10 +13,10 @@
  */
 import { rm } from 'node:fs/promises';
 import { TopologyError } from '../errors.js';
+import type { Topology } from '../processor/topology.js';
 import { type BuildProgress, GreenBuild, handover } from './internals/blue-green.js';
 import { optionsInNamespace } from './namespace.js';
 import type { RunnerOptions, RunStats, StreamRunner } from './runner.js';
-import type { Topology } from './topology.js';
 
 interface Instance {
   readonly runner: StreamRunner;

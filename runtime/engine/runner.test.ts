@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
 import { Registry, runtimeMetrics } from '../observability/metrics.js';
+import { TopologyBuilder } from '../processor/topology.js';
+import { jsonLetters, text, wordCount } from '../processor/word-count.fixture.js';
 import { sleep } from '../retry.js';
 import { StreamRunner } from './runner.js';
-import { TopologyBuilder } from './topology.js';
-import { jsonLetters, text, wordCount } from './word-count.fixture.js';
 
 async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
   const out: string[] = [];

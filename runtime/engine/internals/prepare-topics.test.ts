@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withScratchLog } from '../../../test/platform.js';
 import { TopologyError } from '../../errors.js';
-import { TopologyBuilder } from '../topology.js';
+import { TopologyBuilder } from '../../processor/topology.js';
 import { prepareTopics } from './prepare-topics.js';
 
 const bytes = { deserialize: (b: Buffer) => b };

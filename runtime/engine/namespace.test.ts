@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../errors.js';
+import { TopologyBuilder } from '../processor/topology.js';
 import { numberCodec } from '../state/codecs/index.js';
 import { readActiveNamespace, writeActiveNamespace } from './active-namespace.js';
 import {
@@ -14,7 +15,6 @@ import {
   namespacedTopology,
   namespaceTopics,
 } from './namespace.js';
-import { TopologyBuilder } from './topology.js';
 
 const text = { deserialize: (b: Buffer) => b.toString('utf8') };
 const textOut = { serialize: (v: string) => Buffer.from(v) };

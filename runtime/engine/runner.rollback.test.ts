@@ -12,13 +12,13 @@ import { test } from 'node:test';
 import { ProcessingError } from '../errors.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
+import type { DeadLetter } from '../processor/dead-letter.js';
+import type { Processor, ProcessorContext, StreamRecord } from '../processor/processor.js';
+import { TopologyBuilder } from '../processor/topology.js';
+import { jsonLetters, text, textOut } from '../processor/word-count.fixture.js';
 import { stringCodec } from '../state/codecs/index.js';
 import type { KeyValueStore } from '../state/store.js';
-import type { DeadLetter } from './dead-letter.js';
-import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
 import { StreamRunner } from './runner.js';
-import { TopologyBuilder } from './topology.js';
-import { jsonLetters, text, textOut } from './word-count.fixture.js';
 
 /** Keeps each line and a running count; a line starting with "bad" writes like the others, then throws. */
 class KeepLines implements Processor<string, string> {

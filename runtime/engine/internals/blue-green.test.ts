@@ -12,10 +12,10 @@ import { test } from 'node:test';
 import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
 import { silentLogger } from '../../observability/logger.js';
 import { Registry, runtimeMetrics } from '../../observability/metrics.js';
+import { jsonLetters, wordCount } from '../../processor/word-count.fixture.js';
 import { optionsInNamespace } from '../namespace.js';
 import { type RunnerOptions, StreamRunner } from '../runner.js';
 import { RunningApplication } from '../running-application.js';
-import { jsonLetters, wordCount } from '../word-count.fixture.js';
 import { blueGreenAlone } from './blue-green.js';
 
 const WORDS = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu', 'hen', 'ibis', 'jay', 'kiwi', 'lynx'];

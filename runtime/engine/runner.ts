@@ -24,17 +24,17 @@ import type { Logger } from 'pino';
 import { isRetriable, TopologyError } from '../errors.js';
 import type { EventLog, LogRecord, TopicPartitionOffset } from '../log/log.js';
 import type { RuntimeMetrics } from '../observability/metrics.js';
+import { type DeadLetterSerializer, deadLetterFor, describeFailure } from '../processor/dead-letter.js';
+import { GlobalTables } from '../processor/internals/global-tables.js';
+import type { Topology } from '../processor/topology.js';
 import { Backoff, sleep } from '../retry.js';
 import type { TaskState } from '../state/task-state.js';
-import { type DeadLetterSerializer, deadLetterFor, describeFailure } from './dead-letter.js';
 import { CommitPipeline } from './internals/commit-pipeline.js';
-import { GlobalTables } from './internals/global-tables.js';
 import { prepareTopics } from './internals/prepare-topics.js';
 import { type ReplayFrom, rewrittenTopics } from './internals/reset.js';
 import { RunnerMetrics } from './internals/runner-metrics.js';
 import { TaskManager } from './internals/task-manager.js';
 import { internalTopics } from './namespace.js';
-import type { Topology } from './topology.js';
 
 export interface RunnerOptions {
   readonly topology: Topology;

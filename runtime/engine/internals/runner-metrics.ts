@@ -7,8 +7,8 @@
 
 import type { LogRecord } from '../../log/log.js';
 import type { RuntimeMetrics } from '../../observability/metrics.js';
-import type { DeadLetter } from '../dead-letter.js';
-import type { Topology } from '../topology.js';
+import type { DeadLetter } from '../../processor/dead-letter.js';
+import type { Topology } from '../../processor/topology.js';
 import type { TaskManager } from './task-manager.js';
 
 /** How often, at most, a commit refreshes the lag gauge (it reads every source partition's end). */
