@@ -8,6 +8,9 @@
  * const producer = createProducer({ log: platform.log, serde: platform.serde });
  * ```
  */
+// The shipped subjects' value types, merged into the runtime's serde and producer types.
+import './schemas/value-types.js';
+
 export type { Config } from './runtime/config.js';
 export { loadConfig } from './runtime/config.js';
 export {

@@ -11,7 +11,7 @@
  * eventTime('rec.interactions', ev);  // ev.ts
  * ```
  */
-import type { SubjectValueTypes } from '../../schemas/generated/types.js';
+import type { SubjectValueTypes } from '../serde/serde.js';
 import { catalogueTopic } from '../topics/catalogue.js';
 
 /** The generated value type of a shipped topic; `unknown` for other topics (their schema comes from SerdeOptions). */

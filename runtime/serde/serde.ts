@@ -22,7 +22,6 @@
  * const back = await decoder.decode(bytes);          // Interaction
  * ```
  */
-import type { SubjectValueTypes } from '../../schemas/generated/types.js';
 import { isShippedSubject, loadSchema } from '../../schemas/index.js';
 import { DeserializationError, SchemaNotFoundError, SchemaValidationError } from '../errors.js';
 import type { SchemaRegistry } from '../registry/registry.js';
@@ -30,7 +29,16 @@ import { type AvroType, parseAvroType, type SchemaSource } from './avro.js';
 import { fieldProblems, isStrictlyValid } from './validation.js';
 import { schemaIdOf, WIRE_HEADER_SIZE, writeWireHeader } from './wire.js';
 
-/** The value type of a subject: the generated type for shipped subjects, unknown otherwise. */
+/**
+ * The value type of each subject, for typed encoders and decoders. Empty in
+ * the runtime, which knows no subject of its own: an application adds its
+ * subjects' types by declaration merging
+ * (`declare module '…/runtime/serde/serde.js' { interface SubjectValueTypes … }`).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging
+export interface SubjectValueTypes {}
+
+/** The value type of a subject: its type in SubjectValueTypes, unknown for a subject not there. */
 export type ValueOf<S extends string> = S extends keyof SubjectValueTypes ? SubjectValueTypes[S] : unknown;
 
 export interface SerdeOptions {
@@ -173,7 +181,8 @@ export class Serde {
     return new SubjectEncoder(subject, schemaId, type);
   }
 
-  private localSchema(subject: string): SchemaSource | undefined {
+  /** The schema this process writes for a subject (SerdeOptions.schemas, else the shipped one); undefined when it has none. */
+  localSchema(subject: string): SchemaSource | undefined {
     const configured = this.options.schemas?.[subject];
     if (configured !== undefined) return configured;
     return isShippedSubject(subject) ? (loadSchema(subject) as SchemaSource) : undefined;
