@@ -1,7 +1,7 @@
 import { activeTopology, selectTopologies, withPlatform } from '../../app/platform.js';
 import { openSchemaRegistry } from '../../runtime/registry/open.js';
 import { Serde } from '../../runtime/serde/serde.js';
-import { type PlannedTopic, topicPlan } from '../../runtime/topics/plan.js';
+import { type PlannedTopic, topicPlan } from '../../topologies/topic-plan.js';
 import type { Command } from '../command.js';
 
 export const topicsCommand: Command = {

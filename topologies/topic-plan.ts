@@ -17,15 +17,15 @@
  * plan.find((t) => t.topic === 'rec.dlq'); // { partitions: 1, compacted: false, uses: [...] }
  * ```
  */
-import { internalTopics } from '../engine/namespace.js';
-import type { Topology } from '../processor/topology.js';
+import { internalTopics } from '../runtime/engine/namespace.js';
+import type { Topology } from '../runtime/processor/topology.js';
 import {
   catalogueTopic,
   DLQ_TOPIC,
   isCompactedTopic,
   TOPIC_CATALOGUE,
   topicPartitions,
-} from './catalogue.js';
+} from '../runtime/topics/catalogue.js';
 
 /** How an application uses a topic. */
 export type TopicUse = 'source' | 'sink' | 'internal' | 'changelog' | 'global-table' | 'dead-letters';
