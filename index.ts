@@ -22,7 +22,6 @@ export {
   SchemaValidationError,
 } from './runtime/errors.js';
 export type { Platform } from './runtime/platform.js';
-export { openPlatform } from './runtime/platform.js';
 export type {
   DeliveredRecord,
   DeliverOptions,
@@ -34,3 +33,4 @@ export type {
 } from './runtime/producer/producer.js';
 export { createProducer } from './runtime/producer/producer.js';
 export type * from './schemas/generated/types.js';
+export { openPlatform } from './schemas/platform.js';

@@ -8,9 +8,9 @@ import { FileArtifactStore } from '../registry/model-store.js';
 import { loadConfig } from '../runtime/config.js';
 import { ArtifactIntegrityError, ModelRegistryError, RetrainRunningError } from '../runtime/errors.js';
 import { silentLogger } from '../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
+import { openPlatform, type Platform } from '../schemas/platform.js';
 import { platformAdminActions } from './admin-actions.js';
 
 /** A scratch platform with `promoted` versions of the configured model, each with one small real artifact. */

@@ -12,9 +12,10 @@ import { namespacedTopology, optionsInNamespace } from '../runtime/engine/namesp
 import type { RunnerOptions } from '../runtime/engine/runner.js';
 import { TopologyError } from '../runtime/errors.js';
 import { createLogger } from '../runtime/observability/logger.js';
-import { openPlatform, type Platform, type PlatformOptions } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import type { Topology } from '../runtime/processor/topology.js';
+import { openPlatform, type Platform, type PlatformOptions } from '../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulationTopics } from '../sim/log-writer.js';
 import { APPLICATIONS, applicationNames } from '../topologies/index.js';
 
@@ -81,6 +82,7 @@ export async function runnerOptions(platform: Platform, topology: Topology): Pro
     commitIntervalMs: platform.config.commitIntervalMs,
     commitIdleMs: platform.config.commitIdleMs,
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
     logger: platform.logger.child({ application: topology.applicationId }),
   };
 }

@@ -30,7 +30,7 @@ import { Readiness } from '../responders/readiness.js';
 import { RecommendationService } from '../responders/recommend/service.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
-import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../schemas/topics.js';
 import { platformAdminActions } from './admin-actions.js';
 
 export interface ResponderOptions {

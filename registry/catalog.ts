@@ -12,8 +12,8 @@
  */
 import type { EventLog } from '../runtime/log/log.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { ITEMS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Item } from '../schemas/generated/types.js';
+import { ITEMS_TOPIC } from '../schemas/topics.js';
 import { readTopic } from './topic-reader.js';
 
 /** The catalog: newest version of every item by updated_ts; deleted items left out. */

@@ -16,8 +16,8 @@
 import type { EventLog } from '../runtime/log/log.js';
 import type { Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { INDEX_VERSIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { IndexVersion } from '../schemas/generated/types.js';
+import { INDEX_VERSIONS_TOPIC } from '../schemas/topics.js';
 import { foldTopic, VersionFold } from './version-fold.js';
 
 export class IndexRegistry {

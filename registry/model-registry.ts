@@ -27,8 +27,8 @@ import type { EventLog } from '../runtime/log/log.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer, type Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { MODEL_VERSIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
+import { MODEL_VERSIONS_TOPIC } from '../schemas/topics.js';
 import { foldTopic, VersionFold } from './version-fold.js';
 
 export class ModelRegistry {

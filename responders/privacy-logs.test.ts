@@ -18,9 +18,9 @@ import { pino } from 'pino';
 import { startResponder } from '../app/responder.js';
 import { openServingStore } from '../app/serving-store.js';
 import { loadConfig } from '../runtime/config.js';
-import { openPlatform } from '../runtime/platform.js';
-import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction } from '../schemas/generated/types.js';
+import { openPlatform } from '../schemas/platform.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../schemas/topics.js';
 import { runCli } from '../test/cli.js';
 import { event } from './responder.fixture.js';
 

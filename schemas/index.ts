@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { SchemaNotFoundError } from '../runtime/errors.js';
 import type { AvroSchema } from '../runtime/serde/avro.js';
-import { TOPIC_BY_SUBJECT } from '../runtime/topics/catalogue.js';
+import { TOPIC_BY_SUBJECT } from './topics.js';
 
 /** Topic of every value subject, in pipeline order (from the topic catalogue). */
 export { TOPIC_BY_SUBJECT };

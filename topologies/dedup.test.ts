@@ -15,6 +15,7 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import type { Interaction } from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { event } from '../test/features.js';
 import { catchUp, digest, examples, PARTITIONS, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
@@ -58,6 +59,7 @@ async function counts(platform: Platform, dataDir: string): Promise<StreamRunner
     engine: 'rocksdb',
     commitIntervalMs: 10,
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
     logger: silentLogger(),
   });
 }

@@ -25,6 +25,7 @@ import { type TestRedis, testRedis } from '../runtime/online/redis/redis.fixture
 import { RedisOnlineStore } from '../runtime/online/redis/redis-online-store.js';
 import { resolveViews } from '../runtime/online/view-spec.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { FEATURES_APPLICATION, type FeaturesOptions, featuresTopology } from './features.js';
@@ -113,6 +114,7 @@ test('blue/green rebuild of features under live traffic: readers never fail nor 
         stateDir: join(dir, 'state', FEATURES_APPLICATION),
         engine: 'rocksdb',
         deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
         commitIntervalMs: 50,
       };

@@ -10,6 +10,7 @@ import { testRedis } from '../runtime/online/redis/redis.fixture.js';
 import { RedisOnlineStore } from '../runtime/online/redis/redis-online-store.js';
 import { resolveViews } from '../runtime/online/view-spec.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { FEATURES_APPLICATION, type FeaturesOptions, featuresTopology } from './features.js';
@@ -54,6 +55,7 @@ test('the features views in Redis equal the stores in-process, and an opted-out 
         stateDir: join(dir, 'state'),
         engine: 'rocksdb' as const,
         deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
       };
       const resolved = resolveViews(

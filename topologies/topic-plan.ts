@@ -25,7 +25,7 @@ import {
   isCompactedTopic,
   TOPIC_CATALOGUE,
   topicPartitions,
-} from '../runtime/topics/catalogue.js';
+} from '../schemas/topics.js';
 
 /** How an application uses a topic. */
 export type TopicUse = 'source' | 'sink' | 'internal' | 'changelog' | 'global-table' | 'dead-letters';

@@ -38,7 +38,7 @@ import { ModelRegistry } from '../../registry/model-registry.js';
 import { readTopic } from '../../registry/topic-reader.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { recstream } from '../recstream-cli.js';
 import type { Scale } from '../result.js';
 

@@ -17,7 +17,7 @@ import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { TaskState } from '../../runtime/state/task-state.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { simulationTopics, type WriteSummary, writeSimulation } from '../../sim/log-writer.js';
 import { SIMULATION_DEFAULTS } from '../../sim/options.js';
 import { Simulator } from '../../sim/simulator.js';

@@ -1,5 +1,5 @@
 import { withPlatform } from '../../app/platform.js';
-import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
+import { DLQ_TOPIC } from '../../schemas/topics.js';
 import type { Command } from '../command.js';
 import { wholeNumberOption } from '../option-values.js';
 

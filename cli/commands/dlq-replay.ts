@@ -1,6 +1,6 @@
 import { withPlatform } from '../../app/platform.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
-import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
+import { DLQ_TOPIC } from '../../schemas/topics.js';
 import type { Command } from '../command.js';
 
 /** The consumer group whose committed offsets on rec.dlq mark what was re-driven already. */

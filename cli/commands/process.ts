@@ -58,7 +58,7 @@ export const processCommand: Command = {
           instance === undefined
             ? partitions
             : instanceShare(
-                await prepareTopics(options.topology, platform.log),
+                await prepareTopics(options.topology, platform.log, options.topics),
                 instance,
                 topology.applicationId,
               );

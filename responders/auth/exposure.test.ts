@@ -8,7 +8,7 @@ import { SignJWT } from 'jose';
 import { startResponder } from '../../app/responder.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { finished, startCli } from '../../test/cli.js';
 import { freePort } from '../../test/ports.js';
 import { DataEndpointsOpenError } from '../errors.js';

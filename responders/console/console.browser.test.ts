@@ -29,8 +29,8 @@ import { IndexRegistry } from '../../registry/index-registry.js';
 import { ModelRegistry, publishModelVersion } from '../../registry/model-registry.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
 
 const SECRET = 'console-browser-test-secret-of-at-least-32-bytes';

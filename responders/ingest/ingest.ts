@@ -43,8 +43,8 @@ import {
 } from '../../runtime/observability/tracing.js';
 import { createProducer, type DeliveryReport, type Producer } from '../../runtime/producer/producer.js';
 import type { Serde } from '../../runtime/serde/serde.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { Interaction } from '../../schemas/generated/types.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { DedupIndex, type IndexedEvent } from './dedup-index.js';
 import { fingerprint } from './fingerprint.js';
 import { type IngestMetrics, ingestMetrics } from './ingest-metrics.js';

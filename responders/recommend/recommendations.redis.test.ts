@@ -17,7 +17,7 @@ import { openServingStore } from '../../app/serving-store.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { cuttableLink, testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { runCliOk } from '../../test/cli.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
 

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { interactionStream } from '../../bench/interaction-load.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { runCli } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { loadConfig } from '../config.js';
 import { silentLogger } from '../observability/logger.js';
-import { openPlatform } from '../platform.js';
 import { writeWireHeader } from '../serde/wire.js';
 
 const LEGACY_INTERACTION = {

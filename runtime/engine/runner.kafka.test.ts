@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { interactionStream } from '../../bench/interaction-load.js';
+import { platformSerde } from '../../schemas/platform.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC, PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { startKafkaServer } from '../../test/kafka-server.js';
 import { missingService } from '../../test/skips.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
@@ -19,8 +21,7 @@ import type { EventLog } from '../log/log.js';
 import { silentLogger } from '../observability/logger.js';
 import { avroSerializer } from '../processor/avro-serdes.js';
 import { openEmbeddedRegistry } from '../registry/embedded/embedded-registry.js';
-import { Serde } from '../serde/serde.js';
-import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../topics/catalogue.js';
+import type { Serde } from '../serde/serde.js';
 import { StreamRunner } from './runner.js';
 
 const PARTITIONS = 2;
@@ -51,6 +52,7 @@ async function runOn(log: EventLog, dir: string, serde: Serde): Promise<Record<s
     stateDir: join(dir, 'state'),
     engine: 'rocksdb' as const,
     deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
     logger: silentLogger(),
   };
   const stats = await (await StreamRunner.start(options)).runUntilCaughtUp();
@@ -74,7 +76,7 @@ if (typeof server === 'string') {
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'recstream-backends-'));
     const registry = await openEmbeddedRegistry({ dataDir: dir });
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const embedded = await EmbeddedLog.open(join(dir, 'embedded'), {
       fsync: 'never',
       maintenanceIntervalMs: 0,

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { ConnectionError } from '../errors.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { EventLog, LogConsumer } from '../log/log.js';
@@ -74,6 +75,7 @@ test('a log down while processing and while resuming: the loop retries, then pro
       engine: 'rocksdb',
       commitIntervalMs: 20,
       deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
     });
     const running = runner.run();

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { ProcessingError } from '../errors.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
@@ -72,6 +73,7 @@ test("a failing record's store writes are rolled back with its outputs; its dead
       stateDir: join(dir, 'state'),
       engine: 'rocksdb' as const,
       deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
     };
     const stats = await (await StreamRunner.start(options)).runUntilCaughtUp();

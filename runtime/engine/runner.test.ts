@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
 import { Registry, runtimeMetrics } from '../observability/metrics.js';
@@ -35,6 +36,7 @@ test('--once processes through an internal repartition topic, writes sinks, and 
       stateDir: join(dir, 'state'),
       engine: 'rocksdb' as const,
       deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
       metrics: runtimeMetrics(registry),
     };
@@ -109,6 +111,7 @@ test('source topics with different partition counts are refused with both counts
         stateDir: join(dir, 'state'),
         engine: 'memory',
         deadLetters: jsonLetters,
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
       }),
       /co-partitioned.*rec\.a=2, rec\.b=3/,
@@ -134,6 +137,7 @@ test('a running loop commits once its input goes idle, long before the commit in
         commitIntervalMs: 600_000,
         commitIdleMs,
         deadLetters: jsonLetters,
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
       });
 

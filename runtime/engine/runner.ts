@@ -29,6 +29,7 @@ import { GlobalTables } from '../processor/internals/global-tables.js';
 import type { Topology } from '../processor/topology.js';
 import { Backoff, sleep } from '../retry.js';
 import type { TaskState } from '../state/task-state.js';
+import type { TopicCatalogue } from '../topics/topic-catalogue.js';
 import { CommitPipeline } from './internals/commit-pipeline.js';
 import { prepareTopics } from './internals/prepare-topics.js';
 import { type ReplayFrom, rewrittenTopics } from './internals/reset.js';
@@ -43,6 +44,12 @@ export interface RunnerOptions {
   readonly stateDir: string;
   readonly engine: 'rocksdb' | 'memory';
   readonly deadLetters: DeadLetterSerializer;
+  /**
+   * The application's topics: the platform topics a topology reads are
+   * created as they declare before anyone wrote them, and a failure on a
+   * topic keyed by user has its key hashed in messages.
+   */
+  readonly topics: TopicCatalogue;
   readonly logger: Logger;
   readonly commitIntervalMs?: number;
   /**
@@ -142,7 +149,7 @@ export class StreamRunner {
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
   static async start(options: RunnerOptions): Promise<StreamRunner> {
-    const partitions = await prepareTopics(options.topology, options.log);
+    const partitions = await prepareTopics(options.topology, options.log, options.topics);
     // Global tables are read to their end before any task processes a record.
     const globals = await GlobalTables.open(options.topology.globalTables, options.log, options.logger);
     const runner = new StreamRunner(options, partitions, globals);
@@ -384,14 +391,14 @@ export class StreamRunner {
       if (slot === undefined) continue;
       const failure = await slot.task.process(record);
       if (failure !== undefined) {
-        this.commits.addDeadLetter(deadLetterFor(record, failure.error, failure.node));
+        this.commits.addDeadLetter(deadLetterFor(record, failure.error, failure.node, this.options.topics));
         this.options.logger.warn(
           {
             topic: record.topic,
             partition: record.partition,
             offset: record.offset,
             node: failure.node,
-            err: describeFailure(record, failure.error),
+            err: describeFailure(record, failure.error, this.options.topics),
           },
           'record sent to the dead-letter topic',
         );

@@ -19,7 +19,7 @@ import { openServingStore } from '../../app/serving-store.js';
 import { event } from '../../responders/responder.fixture.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { runCliOk } from '../cli.js';
 import { reportFigure } from './figures.js';
 

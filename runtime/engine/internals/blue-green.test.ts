@@ -9,6 +9,7 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../../schemas/topics.js';
 import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
 import { silentLogger } from '../../observability/logger.js';
 import { Registry, runtimeMetrics } from '../../observability/metrics.js';
@@ -71,6 +72,7 @@ async function setUp(dir: string): Promise<{ log: EmbeddedLog; base: RunnerOptio
     stateDir: join(dir, 'state', 'word-count'),
     engine: 'rocksdb',
     deadLetters: jsonLetters,
+    topics: PLATFORM_TOPICS,
     logger: silentLogger(),
     commitIntervalMs: 20,
     maxPollRecords: 50,

@@ -3,17 +3,22 @@
  * exist and be co-partitioned (one task reads partition p of each); the
  * internal topics the topology writes (changelogs, repartition sinks,
  * rec.dlq) are created with the same partition count when missing, and so
- * is a platform topic (DESIGN.md §5) the topology reads that nobody has
- * written yet (rec.recommendations before any responder served), so an
- * application starts before all its producers have.
+ * is a catalogue topic the topology reads that nobody has written yet
+ * (rec.recommendations before any responder served), so an application
+ * starts before all its producers have.
  */
 import { TopologyError } from '../../errors.js';
 import type { EventLog } from '../../log/log.js';
+import { DLQ_TOPIC } from '../../processor/dead-letter.js';
 import type { Topology } from '../../processor/topology.js';
-import { catalogueSpec, catalogueTopic, DLQ_TOPIC } from '../../topics/catalogue.js';
+import type { TopicCatalogue } from '../../topics/topic-catalogue.js';
 
 /** Returns the partition count every task of the topology shares. */
-export async function prepareTopics(topology: Topology, log: EventLog): Promise<number> {
+export async function prepareTopics(
+  topology: Topology,
+  log: EventLog,
+  topics: TopicCatalogue,
+): Promise<number> {
   const counts = new Map<string, number>();
   for (const topic of topology.sourceTopics()) {
     const info = await log.describeTopic(topic);
@@ -30,7 +35,7 @@ export async function prepareTopics(topology: Topology, log: EventLog): Promise<
     const n = counts.get(topic);
     if (n === undefined) {
       // An internal topic (written by a sink of this topology) or a platform topic is created co-partitioned.
-      if (catalogueTopic(topic) !== undefined) await log.ensureTopic(catalogueSpec(topic, partitions));
+      if (topics.topic(topic) !== undefined) await log.ensureTopic(topics.spec(topic, partitions));
       else if (topology.sinkTopics().includes(topic)) await log.ensureTopic({ name: topic, partitions });
       else throw new TopologyError(`source topic ${topic} does not exist`);
     } else if (n !== partitions) {
@@ -43,6 +48,8 @@ export async function prepareTopics(topology: Topology, log: EventLog): Promise<
   for (const topic of topology.sinkTopics()) {
     if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
   }
-  if (!(await log.describeTopic(DLQ_TOPIC))) await log.ensureTopic(catalogueSpec(DLQ_TOPIC, partitions));
+  // One partition, whatever the application's count: people read dead letters in order.
+  if (!(await log.describeTopic(DLQ_TOPIC)))
+    await log.ensureTopic({ name: DLQ_TOPIC, partitions: 1, compacted: false });
   return partitions;
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../../schemas/topics.js';
 import { StreamRunner } from '../../engine/runner.js';
 import { OnlineStoreUnavailableError } from '../../errors.js';
 import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
@@ -198,6 +199,7 @@ describe('in-process online store', () => {
       stateDir: join(dir, 'state'),
       engine: 'rocksdb',
       deadLetters: { serialize: (letter) => Buffer.from(JSON.stringify(letter)) },
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
       commitIntervalMs: 10,
     });

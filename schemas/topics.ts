@@ -1,17 +1,15 @@
 /**
  * The platform's topics (DESIGN.md §5), declared once: for each, its value
- * subject (Confluent TopicNameStrategy), the value field its records are
- * keyed by, the field holding its event time, whether it is compacted and how
- * many partitions it gets. The producer, the schemas, the importer, the
- * simulator and `recstream topics --plan` all read this table.
+ * subject, the value field its records are keyed by, the field holding its
+ * event time, whether it is compacted and how many partitions it gets
+ * (runtime/topics/topic-catalogue.ts says what each means). The producer
+ * (through the serde's contract), the runner, the schemas, the importer,
+ * the simulator and `recstream topics --plan` all read this table.
  *
- * Partition rules:
- * - `configured`: `RECSTREAM_PARTITIONS` (the inputs, and topics written by
- *   the trainer, the indexer and the responders);
- * - `co-partitioned`: as many as the source topics of the application that
- *   writes it, so task p reads partition p of each (sinks and internal topics
- *   of processor applications, and every changelog);
- * - `single`: one partition (the dead-letter topic, read in order by people).
+ * Partition rules here: the inputs and the topics written by the trainer,
+ * the indexer and the responders are `configured`; sinks of processor
+ * applications `co-partitioned`; the dead-letter topic `single`, read in
+ * order by people.
  *
  * @example
  * ```ts
@@ -19,24 +17,11 @@
  * topicPartitions('rec.dlq', 4);           // 1
  * ```
  */
-import type { TopicSpec } from '../log/log.js';
+import type { TopicSpec } from '../runtime/log/log.js';
+import { DLQ_TOPIC } from '../runtime/processor/dead-letter.js';
+import { type CatalogueTopic, TopicCatalogue } from '../runtime/topics/topic-catalogue.js';
 
-export type PartitionRule = 'configured' | 'co-partitioned' | 'single';
-
-export interface CatalogueTopic {
-  readonly name: string;
-  /** Registry subject of its values. */
-  readonly subject: string;
-  /** Value field whose string is the record key (and so decides the partition). */
-  readonly key: string;
-  /** Value field holding the event time, used as the record timestamp; undefined when it has none. */
-  readonly time: string | undefined;
-  /** Keeps the last value per key (a table) rather than every record. */
-  readonly compacted: boolean;
-  readonly partitions: PartitionRule;
-  /** Who writes it, for people reading a topic plan. */
-  readonly writtenBy: string;
-}
+export { DLQ_TOPIC };
 
 export const INTERACTIONS_TOPIC = 'rec.interactions';
 export const ITEMS_TOPIC = 'rec.items';
@@ -47,7 +32,6 @@ export const TRAINING_SNAPSHOTS_TOPIC = 'rec.training-snapshots';
 export const MODEL_VERSIONS_TOPIC = 'rec.model-versions';
 export const INDEX_VERSIONS_TOPIC = 'rec.index-versions';
 export const RECOMMENDATIONS_TOPIC = 'rec.recommendations';
-export const DLQ_TOPIC = 'rec.dlq';
 
 /** Every platform topic with a shipped value schema, in pipeline order. */
 export const TOPIC_CATALOGUE = [
@@ -156,34 +140,26 @@ export const TOPIC_BY_SUBJECT = Object.fromEntries(TOPIC_CATALOGUE.map((t) => [t
   readonly [E in Entry as E['subject']]: E['name'];
 };
 
-const BY_NAME: ReadonlyMap<string, CatalogueTopic> = new Map(TOPIC_CATALOGUE.map((t) => [t.name, t]));
+/** The catalogue as the runtime takes it (the serde's contract, the runner's options). */
+export const PLATFORM_TOPICS = new TopicCatalogue(TOPIC_CATALOGUE);
 
 /** The catalogue entry of a topic; undefined for topics outside it (changelogs, scratch topics). */
 export function catalogueTopic(name: string): CatalogueTopic | undefined {
-  return BY_NAME.get(name);
+  return PLATFORM_TOPICS.topic(name);
 }
-
-/** Changelog topics end with this (DESIGN.md §5: `rec.<processor>.<store>.changelog`). */
-export const CHANGELOG_SUFFIX = '.changelog';
 
 /** Whether a topic is, or should be created, compacted: catalogue tables and every changelog. */
 export function isCompactedTopic(name: string): boolean {
-  return catalogueTopic(name)?.compacted ?? name.endsWith(CHANGELOG_SUFFIX);
+  return PLATFORM_TOPICS.isCompacted(name);
 }
 
 /**
- * Partitions of a catalogue topic when `configured` partitions is the
- * platform's setting and `coPartitions` the partition count of the
- * application writing it (defaults to `configured`, which is what the
- * applications' source topics get).
+ * Partitions of a catalogue topic (see `TopicCatalogue.partitions`).
  *
  * @throws Error for a topic outside the catalogue
  */
 export function topicPartitions(name: string, configured: number, coPartitions = configured): number {
-  const topic = catalogueTopic(name);
-  if (topic === undefined) throw new Error(`${name} is not a catalogue topic`);
-  if (topic.partitions === 'single') return 1;
-  return topic.partitions === 'configured' ? configured : coPartitions;
+  return PLATFORM_TOPICS.partitions(name, configured, coPartitions);
 }
 
 /**
@@ -196,11 +172,7 @@ export function topicPartitions(name: string, configured: number, coPartitions =
  * ```
  */
 export function catalogueSpec(name: string, configured: number, coPartitions = configured): TopicSpec {
-  return {
-    name,
-    partitions: topicPartitions(name, configured, coPartitions),
-    compacted: isCompactedTopic(name),
-  };
+  return PLATFORM_TOPICS.spec(name, configured, coPartitions);
 }
 
 /** The topics producers of records from outside write first: the catalog, the users and the interactions. */
