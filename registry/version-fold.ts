@@ -31,6 +31,7 @@ export interface VersionEvent {
 /** Which event of a version a fold keeps when more than one names it. */
 export type RepeatedVersion = 'newest' | 'first';
 
+/** Versioned events folded per name and version number, keeping the event `repeated` says. */
 export class VersionFold<E extends VersionEvent> {
   private readonly byName = new Map<string, Map<number, E>>();
   private readonly history: E[] = [];

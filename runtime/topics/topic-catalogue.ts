@@ -45,6 +45,7 @@ export interface CatalogueTopic {
 /** Changelog topics end with this (`<application>.<store>.changelog`). */
 export const CHANGELOG_SUFFIX = '.changelog';
 
+/** An application's catalogue entries, looked up by topic name. */
 export class TopicCatalogue {
   /** A catalogue of no topic: every topic is the caller's own (changelogs still compacted). */
   static readonly EMPTY = new TopicCatalogue([]);
