@@ -21,9 +21,9 @@ import {
 } from '../features/model-inputs.js';
 import { readNpy } from '../inference/npy.js';
 import { OnnxModel, UserTower } from '../inference/onnx-models.js';
+import { topK } from '../inference/top-k.js';
+import { type ArtifactStore, readModelArtifact } from '../registry/model-store.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
-import { type ArtifactStore, readModelArtifact } from '../trainer/model-store.js';
-import { topK } from './top-k.js';
 
 export interface Ranked {
   readonly items: string[];

@@ -9,9 +9,10 @@
  * await modelStep(platform, store, false, hooks);
  * ```
  */
+
+import { ModelRegistry } from '../registry/model-registry.js';
+import type { ArtifactStore } from '../registry/model-store.js';
 import type { Platform } from '../runtime/platform.js';
-import { ModelRegistry } from '../trainer/model-registry.js';
-import type { ArtifactStore } from '../trainer/model-store.js';
 import { Trainer } from '../trainer/trainer.js';
 import type { EvalHooks, ProgressLine } from './eval-hooks.js';
 

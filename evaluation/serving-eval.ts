@@ -21,12 +21,12 @@
  * report.recstream.recall; report.popularity.recall; report.fallbacks;
  * ```
  */
-import { openServingStore } from '../cli/serving-store.js';
+import { openServingStore } from '../app/serving-store.js';
 import { type ImportFormat, openImportSource, type SourceOptions } from '../importers/index.js';
 import { Indexer } from '../indexer/indexer.js';
+import type { ArtifactStore } from '../registry/model-store.js';
 import { RecommendationService } from '../responders/recommend/service.js';
 import type { Platform } from '../runtime/platform.js';
-import type { ArtifactStore } from '../trainer/model-store.js';
 import { DAY_MS, evalSnapshotExamples, ItemSets, processForTraining, readItemSets } from './eval-data.js';
 import type { EvalHooks, ProgressLine } from './eval-hooks.js';
 import { modelStep } from './model-step.js';

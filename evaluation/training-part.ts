@@ -22,9 +22,9 @@ import {
   type SourceOptions,
 } from '../importers/index.js';
 import { sourceName } from '../importers/source.js';
+import { readTopic } from '../registry/topic-reader.js';
 import { ImportError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
-import { readTopic } from '../trainer/topic-reader.js';
 import {
   collectingInto,
   DAY_MS,

@@ -36,15 +36,15 @@ import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '..
 import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
 import { ItemTower, OnnxModel } from '../inference/onnx-models.js';
+import { readCatalog } from '../registry/catalog.js';
+import { IndexRegistry, publishIndexVersion } from '../registry/index-registry.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../registry/model-store.js';
 import type { Config } from '../runtime/config.js';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { IndexVersion, Item, ModelVersion } from '../schemas/generated/types.js';
-import { ModelRegistry } from '../trainer/model-registry.js';
-import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../trainer/model-store.js';
-import { readCatalog } from '../trainer/training-set.js';
-import { IndexRegistry, publishIndexVersion } from './index-registry.js';
 import { indexerMetrics } from './indexer-metrics.js';
 
 export const INDEX_FORMAT = 'recstream-index/1';

@@ -25,9 +25,9 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
-import { topK } from '../evaluation/top-k.js';
 import { ArtifactIntegrityError, CorruptDataError, StorageError } from '../runtime/errors.js';
 import { InferenceError } from './errors.js';
+import { topK } from './top-k.js';
 
 export type Quantization = 'f32' | 'f16' | 'i8';
 export type Metric = 'ip' | 'cos';

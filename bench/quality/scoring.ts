@@ -13,11 +13,11 @@
 import { join } from 'node:path';
 import { type EvaluationResult, evaluateModel } from '../../evaluation/evaluate-model.js';
 import type { RankingResult } from '../../evaluation/ranking-metrics.js';
+import { FileArtifactStore } from '../../registry/model-store.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
-import { FileArtifactStore } from '../../trainer/model-store.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { type BenchResult, metric } from '../result.js';
 import { KS, type Prepared } from './pipeline.js';
 

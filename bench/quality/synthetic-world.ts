@@ -10,10 +10,10 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
+import { readTopic } from '../../registry/topic-reader.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
-import { readTopic } from '../../trainer/topic-reader.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { addTo, type ItemSets } from './item-sets.js';
 
 export interface InteractionLog {

@@ -27,7 +27,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../../runtime/log/embedded/index.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 

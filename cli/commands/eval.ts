@@ -12,6 +12,7 @@
  * ```
  */
 
+import { withPlatform } from '../../app/platform.js';
 import {
   type EvalMetrics,
   runServingEvaluation,
@@ -20,12 +21,12 @@ import {
 import { parseMapping } from '../../importers/csv-format.js';
 import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../importers/index.js';
 import { BadFieldError, parseTimestamp } from '../../importers/values.js';
+import { artifactStore } from '../../registry/model-store.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
 import { choiceOption, wholeNumberOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
-import { artifactStore, engineProgress } from './train.js';
+import { engineProgress } from './train.js';
 
 export const evalCommand: Command = {
   name: 'eval',

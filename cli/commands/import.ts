@@ -10,6 +10,7 @@
  * ```
  */
 
+import { withPlatform } from '../../app/platform.js';
 import { CSV_TARGETS, parseMapping } from '../../importers/csv-format.js';
 import {
   IMPORT_FORMATS,
@@ -28,7 +29,6 @@ import { ImportError } from '../../runtime/errors.js';
 import type { InteractionType } from '../../schemas/generated/types.js';
 import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Options that only some formats read; naming one for another format is a mistake worth reporting. */

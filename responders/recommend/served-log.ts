@@ -20,8 +20,8 @@
  */
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Producer } from '../../runtime/producer/producer.js';
-import { RECOMMENDATIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { ServedRecommendations } from '../../schemas/generated/types.js';
+import { RECOMMENDATIONS_TOPIC } from '../../schemas/topics.js';
 import type { ServeMetrics } from './serve-metrics.js';
 
 export interface ServedLogOptions {
