@@ -1,6 +1,5 @@
 /**
- * Offline evaluation through the serving path (`recstream eval`, DESIGN.md
- * §7): the training part imported into a data dir (or found there), the
+ * Offline evaluation through the serving path (`recstream eval`): the training part imported into a data dir (or found there), the
  * `features` and `snapshots` applications run to its end, a model trained
  * (or the promoted one used) and indexed, then every holdout user asked
  * for K items through `RecommendationService` — the code

@@ -15,7 +15,7 @@ import type { Recommender, RecommendResult } from '../responders/recommend/recom
 import { PopularityBaseline } from './popularity-baseline.js';
 import { RankingMetrics } from './ranking-metrics.js';
 
-/** Recall@K, NDCG@K, HR@K and catalog coverage of one recommender (DESIGN.md §7). */
+/** Recall@K, NDCG@K, HR@K and catalog coverage of one recommender. */
 export interface EvalMetrics {
   readonly recall: number;
   readonly ndcg: number;

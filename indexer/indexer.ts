@@ -1,5 +1,5 @@
 /**
- * The indexer (DESIGN.md §2): for the promoted model, an ANN index of its
+ * The indexer: for the promoted model, an ANN index of its
  * item embeddings, published as `IndexVersion` events on
  * `rec.index-versions`.
  *

@@ -1,5 +1,5 @@
 /**
- * The ANN index over item embeddings (DESIGN.md §4): a `usearch` HNSW
+ * The ANN index over item embeddings: a `usearch` HNSW
  * index keyed by integer item keys (the item vocabulary index for trained
  * items; usearch stores them as u64). Inner product by default, which on
  * the model's `[unit vector, prior]` item rows ranks as the training logit;

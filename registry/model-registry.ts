@@ -1,5 +1,5 @@
 /**
- * The model registry is the `rec.model-versions` topic (DESIGN.md §5): every
+ * The model registry is the `rec.model-versions` topic: every
  * change is a `ModelVersion` event, nothing is edited in place, and the
  * registry's state is a fold over the events in order (./version-fold.ts).
  *

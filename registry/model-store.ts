@@ -1,5 +1,5 @@
 /**
- * Where model and index artifacts live (DESIGN.md §4): one interface, so a
+ * Where model and index artifacts live: one interface, so a
  * shared volume today and object storage later are a back-end each. The
  * file back-end keeps them under `<data-dir>/artifacts/<kind>/<name>/v<version>/`
  * with `file://` URIs.

@@ -1,5 +1,5 @@
 /**
- * Opens the back-ends the configuration selects (DESIGN.md §4): the event
+ * Opens the back-ends the configuration selects: the event
  * log (embedded or Kafka), the schema registry (embedded or Confluent REST)
  * and the serde over it. Processors and commands get a `Platform` and never
  * know which back-end runs under them.

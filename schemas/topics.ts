@@ -1,5 +1,5 @@
 /**
- * The platform's topics (DESIGN.md §5), declared once: for each, its value
+ * The platform's topics, declared once: for each, its value
  * subject, the value field its records are keyed by, the field holding its
  * event time, whether it is compacted and how many partitions it gets
  * (runtime/topics/topic-catalogue.ts says what each means). The producer

@@ -9,7 +9,7 @@ import { platformSerde } from '../schemas/platform.js';
 import { featuresOptions, featuresTopology } from './features.js';
 import { APPLICATIONS } from './index.js';
 
-test('the features topology is wired as DESIGN.md §2 draws it (describe() pinned)', async () => {
+test('the features topology is wired as docs/architecture.md draws it (describe() pinned)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-features-describe-'));
   const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {

@@ -1,6 +1,6 @@
 /**
  * The `features` application: the catalog and users tables, the per-user
- * and per-item feature views, and training examples (DESIGN.md §2).
+ * and per-item feature views, and training examples.
  *
  * ```
  * rec.items ─────────► catalog ─────────► store items (key item_id)

@@ -1,5 +1,5 @@
 /**
- * The `snapshots` application: the snapshotter (DESIGN.md §2), cutting
+ * The `snapshots` application: the snapshotter, cutting
  * `rec.training-examples` into `TrainingSnapshot`s on
  * `rec.training-snapshots`.
  *

@@ -1,5 +1,5 @@
 /**
- * The trainer (DESIGN.md §2): turns training snapshots into model versions.
+ * The trainer: turns training snapshots into model versions.
  *
  * One round: fold `rec.model-versions`; if the snapshots on
  * `rec.training-snapshots` (in the window) are not the ones the newest

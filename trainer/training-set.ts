@@ -1,5 +1,5 @@
 /**
- * Gathers a training set from training snapshots (DESIGN.md §5): the
+ * Gathers a training set from training snapshots: the
  * snapshots in the window, exactly their lineage ranges of
  * `rec.training-examples` (excluded offsets skipped), decoded and encoded
  * into columns.

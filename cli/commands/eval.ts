@@ -2,7 +2,7 @@
  * `recstream eval --train <path> --holdout <path> --format lines|movielens|csv`:
  * offline evaluation through the serving path (evaluation/serving-eval.ts).
  * Progress and what happens go to stderr; the table (or with `--json` the
- * DESIGN.md §7 object) to stdout.
+ * object docs/evaluation.md describes) to stdout.
  *
  * @example
  * ```sh
@@ -113,7 +113,7 @@ function time(name: string, raw: string): number {
   }
 }
 
-/** DESIGN.md §7's shape first, then what else the run found. */
+/** The documented fields first (k, users, recstream, popularity), then what else the run found. */
 function jsonReport(r: ServingEvalReport): Record<string, unknown> {
   return {
     k: r.k,

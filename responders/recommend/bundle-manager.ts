@@ -1,5 +1,5 @@
 /**
- * Hot reload (DESIGN.md §6): the responder folds `rec.model-versions` and
+ * Hot reload: the responder folds `rec.model-versions` and
  * `rec.index-versions` as the trainer and indexer publish them and serves
  * the promoted model with its newest full index. A new pair is loaded in
  * the background (verified, lineage checked, warmed up) while the current

@@ -1,5 +1,5 @@
 /**
- * The served-list log (DESIGN.md §2): every response is published to
+ * The served-list log: every response is published to
  * `rec.recommendations`, so a click can be attributed to the list it came
  * from (`request_id` in `Interaction.context`) and exposure can be trained
  * on. Off the hot path: a request only pushes onto a bounded queue; a timer

@@ -1,5 +1,5 @@
 /**
- * Effectively-once state across kill -9 (DESIGN.md §6): a `recstream process`
+ * Effectively-once state across kill -9: a `recstream process`
  * child counting interactions per user is SIGKILLed at random points several
  * times and restarted; the final stores must equal a clean run's, byte for
  * byte, with every input event counted exactly once. Then the state dir is

@@ -1,5 +1,5 @@
 /**
- * Dead letters (DESIGN.md §6): a record that cannot be decoded or processed
+ * Dead letters: a record that cannot be decoded or processed
  * is sent to `rec.dlq`, keyed by its source topic, with its original bytes,
  * its coordinates and the error, and processing goes on.
  *

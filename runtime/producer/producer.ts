@@ -1,6 +1,6 @@
 /**
  * The producer client: how services publish typed events to the platform's
- * topics (DESIGN.md §1). Values are checked against their Avro schema and
+ * topics. Values are checked against their Avro schema and
  * encoded in the Confluent wire format through the schema registry (`Serde`),
  * buffered, batched per partition (linger + size), appended, and retried on
  * errors whose `retriable` flag is set.

@@ -8,8 +8,8 @@
  * every external input below `P` *and* what those inputs produced on its
  * internal topics: every output muted in green was then emitted by blue.
  * Inputs blue processed beyond `P` are processed again by green, unmuted:
- * those outputs may appear twice, with the same deterministic ids (DESIGN
- * §6, at-least-once outputs).
+ * those outputs may appear twice, with the same deterministic ids (outputs are
+ * at-least-once).
  *
  * @example
  * ```ts
