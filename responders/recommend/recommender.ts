@@ -1,5 +1,6 @@
 /**
- * The serving pipeline of `GET /v1/recommendations/:userId` also what `recstream eval` scores holdout users with:
+ * The serving pipeline of `GET /v1/recommendations/:userId`, also what
+ * `recstream eval` scores holdout users with:
  *
  * 1. the user's profile (opt-out, age bucket, country) from `rec.users`;
  *    an opted-out user gets the global popularity list (`opt_out`);
