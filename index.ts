@@ -8,6 +8,9 @@
  * const producer = createProducer({ log: platform.log, serde: platform.serde });
  * ```
  */
+// The shipped subjects' value types, merged into the runtime's serde and producer types.
+import './schemas/value-types.js';
+
 export type { Config } from './runtime/config.js';
 export { loadConfig } from './runtime/config.js';
 export {
@@ -19,7 +22,6 @@ export {
   SchemaValidationError,
 } from './runtime/errors.js';
 export type { Platform } from './runtime/platform.js';
-export { openPlatform } from './runtime/platform.js';
 export type {
   DeliveredRecord,
   DeliverOptions,
@@ -31,3 +33,4 @@ export type {
 } from './runtime/producer/producer.js';
 export { createProducer } from './runtime/producer/producer.js';
 export type * from './schemas/generated/types.js';
+export { openPlatform } from './schemas/platform.js';

@@ -1,16 +1,18 @@
 /**
- * Benchmark result format (DESIGN.md §10): each suite writes an array of
- * these to `bench/results/<suite>.json` and prints them as a table.
+ * Benchmark result format: each suite returns an array of these; `recstream
+ * bench` adds when, on what commit and on what machine they were measured
+ * (`Provenance`, bench/provenance.ts), writes them to
+ * `bench/results/<suite>.json` (the latest run) and appends them to
+ * `bench/results/history/<suite>.jsonl` (bench/results-files.ts).
  *
  * @example
  * ```ts
  * const results = [metric('log', 'append_records_per_s', 412_000, 'records/s', true, { records: 1e6 })];
- * await writeResults('log', results);
+ * await writeResults(RESULTS_DIR, 'log', results, captureRun(PACKAGE_ROOT));
  * ```
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
+/** One figure as a suite measures it. */
 export interface BenchResult {
   readonly suite: string;
   readonly name: string;
@@ -21,6 +23,36 @@ export interface BenchResult {
   readonly reference?: { readonly name: string; readonly value: number };
   readonly ratio?: number;
 }
+
+/** The machine a result was measured on; `null` where it was not recorded. */
+export interface Machine {
+  readonly cpu: string | null;
+  readonly cores: number | null;
+  /** 1-minute load average when the suite started: other work on the machine takes CPU from the run. */
+  readonly load_avg_1m: number | null;
+  readonly memory_gib: number | null;
+  readonly node: string | null;
+  /** The training device, for results whose config names one (`config.device`). */
+  readonly device?: string;
+}
+
+/** When, on what code and where a result was measured. */
+export interface Provenance {
+  /** ISO time the suite started. */
+  readonly ts: string;
+  /** `git rev-parse HEAD` of the checkout; `null` where there was none (then `note` says why). */
+  readonly commit: string | null;
+  /** Whether files other than bench/results and Markdown differed from `commit`; `null` where unknown. */
+  readonly dirty: boolean | null;
+  readonly machine: Machine;
+  /** `hand`: measured by a person and typed in, not written by a suite. */
+  readonly measured_by?: 'hand';
+  /** What a reader of the figure needs to know about how it was recorded. */
+  readonly note?: string;
+}
+
+/** A result as committed: the suite's figure and its provenance. */
+export type RecordedResult = BenchResult & Provenance;
 
 export type Scale = 'small' | 'full';
 
@@ -33,6 +65,10 @@ export interface SuiteOptions {
   readonly progress: (message: string) => void;
 }
 
+/**
+ * A suite measures and returns its results; `recstream bench` records them. A result the suite
+ * kept from an earlier run (a `RecordedResult`) keeps that run's provenance.
+ */
 export type Suite = (options: SuiteOptions) => Promise<BenchResult[]>;
 
 export function metric(
@@ -70,17 +106,6 @@ export function median(values: readonly number[]): number {
 
 function round(value: number): number {
   return Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
-}
-
-export async function writeResults(
-  resultsDir: string,
-  suite: string,
-  results: readonly BenchResult[],
-): Promise<string> {
-  await mkdir(resultsDir, { recursive: true });
-  const path = join(resultsDir, `${suite}.json`);
-  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
-  return path;
 }
 
 export function formatTable(results: readonly BenchResult[]): string {

@@ -8,11 +8,11 @@
  * ```
  */
 import { join } from 'node:path';
+import { FileArtifactStore } from '../registry/model-store.js';
 import { loadConfig } from '../runtime/config.js';
 import { silentLogger } from '../runtime/observability/logger.js';
-import { openPlatform } from '../runtime/platform.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
-import { FileArtifactStore } from '../trainer/model-store.js';
+import { openPlatform } from '../schemas/platform.js';
 import { Trainer } from '../trainer/trainer.js';
 
 export async function timedTrainRound(dataDir: string): Promise<{ model: ModelVersion; seconds: number }> {

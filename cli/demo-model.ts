@@ -13,10 +13,11 @@
  */
 
 import { Indexer } from '../indexer/indexer.js';
+import { artifactStore } from '../registry/model-store.js';
 import { TrainingError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { Trainer } from '../trainer/trainer.js';
-import { artifactStore, engineProgress } from './commands/train.js';
+import { engineProgress } from './commands/train.js';
 
 /** Engine settings of the demo's training rounds: few epochs, so a model comes in a minute or two on two cores. */
 export const DEMO_ENGINE = { epochs: 5, ranker_epochs: 1, refit: false };

@@ -15,13 +15,12 @@
  * ```
  */
 
+import { describeIndexOutcome, describeTrainOutcome } from '../app/outcomes.js';
+import { type RunningRoles, startRoles } from '../app/roles.js';
 import type { ConsoleStatus } from '../responders/routes/status.js';
 import type { Platform } from '../runtime/platform.js';
-import { describeIndexOutcome } from './commands/index-build.js';
-import { describeTrainOutcome } from './commands/train.js';
 import { DEMO_ENGINE } from './demo-model.js';
 import { StatusLine } from './progress.js';
-import { type RunningRoles, startRoles } from './roles.js';
 
 interface Listed {
   items: { item_id: string; score: number }[];

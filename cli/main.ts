@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 /**
- * `recstream`: one entry point for every role and tool (DESIGN.md §7).
+ * `recstream`: one entry point for every role and tool.
  * Errors that recstream raises on purpose print their message and code and
  * exit 1; anything else is a bug and prints its stack.
  *

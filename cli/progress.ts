@@ -1,5 +1,5 @@
 /**
- * Progress of long work (DESIGN.md §7): a redrawn line with rate and ETA on
+ * Progress of long work: a redrawn line with rate and ETA on
  * a terminal, one JSON line per update otherwise (so CI logs and log
  * shippers get structured records, not carriage returns).
  *

@@ -18,11 +18,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { activeRunnerOptions } from '../cli/platform.js';
+import { activeRunnerOptions } from '../app/platform.js';
 import type { ImportSource } from '../importers/index.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { ImportError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Interaction, InteractionType } from '../schemas/generated/types.js';
 import { APPLICATIONS } from '../topologies/index.js';
 

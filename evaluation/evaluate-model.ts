@@ -14,9 +14,10 @@
  * result.recstream[20].recall; result.popularity[20].recall;
  * ```
  */
+
+import type { ArtifactStore } from '../registry/model-store.js';
 import type { Platform } from '../runtime/platform.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
-import type { ArtifactStore } from '../trainer/model-store.js';
 import { ModelScorer } from './model-scorer.js';
 import { PopularityBaseline } from './popularity-baseline.js';
 import { RankingMetrics, type RankingResult } from './ranking-metrics.js';

@@ -11,18 +11,19 @@
  * await scorer.close();
  * ```
  */
-import { readNpy } from '../inference/npy.js';
-import { OnnxModel, UserTower } from '../inference/onnx-models.js';
-import type { ModelVersion } from '../schemas/generated/types.js';
-import type { DatasetManifest } from '../trainer/dataset-writer.js';
+
+import type { DatasetManifest } from '../features/dataset-manifest.js';
 import {
   type ModelVocabularies,
   modelVocabularies,
   type UserQuery,
   userTowerInputs,
-} from '../trainer/model-bundle.js';
-import { type ArtifactStore, readModelArtifact } from '../trainer/model-store.js';
-import { topK } from './top-k.js';
+} from '../features/model-inputs.js';
+import { readNpy } from '../inference/npy.js';
+import { OnnxModel, UserTower } from '../inference/onnx-models.js';
+import { topK } from '../inference/top-k.js';
+import { type ArtifactStore, readModelArtifact } from '../registry/model-store.js';
+import type { ModelVersion } from '../schemas/generated/types.js';
 
 export interface Ranked {
   readonly items: string[];

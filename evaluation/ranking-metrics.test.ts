@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { topK } from '../inference/top-k.js';
 import { RankingMetrics } from './ranking-metrics.js';
-import { topK } from './top-k.js';
 
 test('recall, NDCG and HR at K follow their definitions', () => {
   const m = new RankingMetrics(2, 10);

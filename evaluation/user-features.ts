@@ -12,19 +12,19 @@
  * ```
  */
 
-import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from '../cli/platform.js';
+import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from '../app/platform.js';
 import type { CatalogAttributes } from '../processors/catalog/catalog-versions.js';
 import type { ProfileVersion } from '../processors/profiles/profiles.js';
 import { servingFeatures } from '../processors/user-features/serving.js';
 import type { UserView } from '../processors/user-features/user-view.js';
+import { readCatalog } from '../registry/catalog.js';
+import { readTopic } from '../registry/topic-reader.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import { openOnlineStore } from '../runtime/online/open.js';
 import type { Platform } from '../runtime/platform.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { UserFeatures } from '../schemas/generated/types.js';
 import { onlineViews } from '../topologies/online-views.js';
-import { readTopic } from '../trainer/topic-reader.js';
-import { readCatalog } from '../trainer/training-set.js';
 
 export type ReadUserFeatures = (userIds: readonly string[], now: number) => Promise<UserFeatures[]>;
 

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { loadConfig } from '../runtime/config.js';
 import { KafkaLog } from '../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
-import { DLQ_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 import { startKafkaServer } from '../test/kafka-server.js';
 import { missingService } from '../test/skips.js';
 import { runImport } from './importer.js';

@@ -24,6 +24,7 @@ import { BadInputLineError, SchemaValidationError } from '../runtime/errors.js';
 import type { EventLog } from '../runtime/log/log.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer, type Producer, type ProducerRecord } from '../runtime/producer/producer.js';
+import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import {
   catalogueSpec,
   DLQ_TOPIC,
@@ -31,8 +32,7 @@ import {
   INTERACTIONS_TOPIC,
   ITEMS_TOPIC,
   USERS_TOPIC,
-} from '../runtime/topics/catalogue.js';
-import type { Interaction, Item, User } from '../schemas/generated/types.js';
+} from '../schemas/topics.js';
 import { ImportChunk, INTERACTIONS, ITEMS, TOPIC_COUNT, USERS } from './chunk.js';
 import { minimalItem, minimalUser } from './records.js';
 import { type BadLine, type ImportReport, MAX_LISTED_BAD_LINES } from './report.js';

@@ -1,5 +1,5 @@
 /**
- * Real-data importers (DESIGN.md §7 `recstream import`): MovieLens, CSV with
+ * Real-data importers (`recstream import`): MovieLens, CSV with
  * a column mapping, and the `lines` format, written through the producer
  * client to rec.items, rec.users and rec.interactions, bad lines to rec.dlq.
  *

@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadConfig } from '../runtime/config.js';
 import { silentLogger } from '../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../runtime/platform.js';
 import type { SubjectValueTypes } from '../schemas/generated/types.js';
+import { openPlatform, type Platform } from '../schemas/platform.js';
 
 export async function withTempPlatform(
   fn: (platform: Platform, dir: string) => Promise<void>,

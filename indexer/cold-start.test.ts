@@ -11,15 +11,15 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { withUserFeatures } from '../evaluation/user-features.js';
+import { loadModelVocabularies, userTowerInputs } from '../features/model-inputs.js';
 import { readNpy } from '../inference/npy.js';
 import { UserTower } from '../inference/onnx-models.js';
+import { readCatalog } from '../registry/catalog.js';
+import { IndexRegistry } from '../registry/index-registry.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { Item, ModelVersion } from '../schemas/generated/types.js';
 import { runCliOk } from '../test/cli.js';
 import { withTestPlatform } from '../test/platform.js';
-import { loadModelVocabularies, userTowerInputs } from '../trainer/model-bundle.js';
-import { readCatalog } from '../trainer/training-set.js';
-import { IndexRegistry } from './index-registry.js';
 import type { DeltaManifest } from './indexer.js';
 
 const ENV = {

@@ -1,5 +1,5 @@
 /**
- * The indexer (DESIGN.md §2): for the promoted model, an ANN index of its
+ * The indexer: for the promoted model, an ANN index of its
  * item embeddings, published as `IndexVersion` events on
  * `rec.index-versions`.
  *
@@ -31,20 +31,20 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DatasetManifest } from '../features/dataset-manifest.js';
+import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../features/model-inputs.js';
 import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
 import { ItemTower, OnnxModel } from '../inference/onnx-models.js';
+import { readCatalog } from '../registry/catalog.js';
+import { IndexRegistry, publishIndexVersion } from '../registry/index-registry.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../registry/model-store.js';
 import type { Config } from '../runtime/config.js';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { IndexVersion, Item, ModelVersion } from '../schemas/generated/types.js';
-import type { DatasetManifest } from '../trainer/dataset-writer.js';
-import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../trainer/model-bundle.js';
-import { ModelRegistry } from '../trainer/model-registry.js';
-import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../trainer/model-store.js';
-import { readCatalog } from '../trainer/training-set.js';
-import { IndexRegistry, publishIndexVersion } from './index-registry.js';
 import { indexerMetrics } from './indexer-metrics.js';
 
 export const INDEX_FORMAT = 'recstream-index/1';

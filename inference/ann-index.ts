@@ -1,5 +1,5 @@
 /**
- * The ANN index over item embeddings (DESIGN.md §4): a `usearch` HNSW
+ * The ANN index over item embeddings: a `usearch` HNSW
  * index keyed by integer item keys (the item vocabulary index for trained
  * items; usearch stores them as u64). Inner product by default, which on
  * the model's `[unit vector, prior]` item rows ranks as the training logit;
@@ -25,9 +25,9 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
-import { topK } from '../evaluation/top-k.js';
 import { ArtifactIntegrityError, CorruptDataError, StorageError } from '../runtime/errors.js';
 import { InferenceError } from './errors.js';
+import { topK } from './top-k.js';
 
 export type Quantization = 'f32' | 'f16' | 'i8';
 export type Metric = 'ip' | 'cos';

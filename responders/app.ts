@@ -1,5 +1,5 @@
 /**
- * The responder's fastify app (DESIGN.md §3, §8), built from route plugins
+ * The responder's fastify app, built from route plugins
  * so that later parts (recommendations, admin) are one more `register`:
  * health, readiness and metrics always; `POST /v1/events` when an ingest is
  * given; `GET /v1/recommendations/:userId` when a recommendation service

@@ -1,6 +1,6 @@
 /**
  * No acknowledged event is lost, and none is stored twice, across kill -9 of
- * the ingest server mid-load (DESIGN.md §6): a `recstream serve` child takes
+ * the ingest server mid-load: a `recstream serve` child takes
  * batches from concurrent clients that record every event_id acknowledged
  * with 202; the child is SIGKILLed at a random moment, several times. Then a
  * last server gets every batch that was not acknowledged plus acknowledged

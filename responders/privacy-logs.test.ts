@@ -15,14 +15,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { openServingStore } from '../cli/serving-store.js';
+import { startResponder } from '../app/responder.js';
+import { openServingStore } from '../app/serving-store.js';
 import { loadConfig } from '../runtime/config.js';
-import { openPlatform } from '../runtime/platform.js';
-import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction } from '../schemas/generated/types.js';
+import { openPlatform } from '../schemas/platform.js';
+import { DLQ_TOPIC, INTERACTIONS_TOPIC } from '../schemas/topics.js';
 import { runCli } from '../test/cli.js';
 import { event } from './responder.fixture.js';
-import { startResponder } from './server.js';
 
 /** Served, posted and given a history. */
 const SERVED_USER = 'user-7f3a-secret';

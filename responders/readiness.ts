@@ -2,7 +2,7 @@
  * What `GET /readyz` reports: named checks that each say "ready" (null) or
  * why not. Each part of the responder adds its own — the ingest while it
  * rebuilds its event-id index; the recommendation routes until a model and
- * an index are loaded (DESIGN.md §8) — and the service is ready when all are.
+ * an index are loaded — and the service is ready when all are.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * Opens the back-ends the configuration selects (DESIGN.md §4): the event
+ * Opens the back-ends the configuration selects: the event
  * log (embedded or Kafka), the schema registry (embedded or Confluent REST)
  * and the serde over it. Processors and commands get a `Platform` and never
  * know which back-end runs under them.
@@ -20,7 +20,7 @@ import { flushTracing, otlpTracesUrl, startTracingFromConfig } from './observabi
 import { useLogHashKey } from './observability/user-hash.js';
 import { openSchemaRegistry } from './registry/open.js';
 import type { SchemaRegistry } from './registry/registry.js';
-import { Serde } from './serde/serde.js';
+import { type DataContract, Serde } from './serde/serde.js';
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +46,8 @@ export interface PlatformOptions {
    * back-end needs no such mode.
    */
   readonly readOnly?: boolean;
+  /** The application's shipped schemas and topics, which the serde and its producers use (default: none). */
+  readonly contract?: DataContract;
 }
 
 /**
@@ -78,7 +80,10 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
     config,
     log,
     registry,
-    serde: new Serde(registry, { autoRegister: !readOnly }),
+    serde: new Serde(registry, {
+      autoRegister: !readOnly,
+      ...(options.contract === undefined ? {} : { contract: options.contract }),
+    }),
     logger,
     metrics: new Registry(),
     stateDir: (applicationId) => join(config.dataDir, 'state', applicationId),

@@ -14,7 +14,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { SchemaNotFoundError } from '../runtime/errors.js';
-import { TOPIC_BY_SUBJECT } from '../runtime/topics/catalogue.js';
+import type { AvroSchema } from '../runtime/serde/avro.js';
+import { TOPIC_BY_SUBJECT } from './topics.js';
 
 /** Topic of every value subject, in pipeline order (from the topic catalogue). */
 export { TOPIC_BY_SUBJECT };
@@ -29,7 +30,7 @@ export type Topic = (typeof TOPIC_BY_SUBJECT)[Subject];
 export const SUBJECTS = Object.keys(TOPIC_BY_SUBJECT) as readonly Subject[];
 
 /** A parsed `.avsc` document: an Avro schema as JSON. */
-export type AvroSchema = string | readonly unknown[] | { readonly [key: string]: unknown };
+export type { AvroSchema };
 
 /**
  * The value subject of a topic under TopicNameStrategy.

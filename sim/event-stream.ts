@@ -27,8 +27,8 @@
  */
 
 import { ConfigError } from '../runtime/errors.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 import { Behaviour } from './behaviour.js';
 import type { Calibration } from './calibration.js';
 import { SessionHeap } from './heap.js';

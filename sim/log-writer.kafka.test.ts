@@ -12,8 +12,8 @@ import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { KafkaLog } from '../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
+import { platformSerde } from '../schemas/platform.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 import { startKafkaServer } from '../test/kafka-server.js';
 import { missingService } from '../test/skips.js';
 import { writeSimulation } from './log-writer.js';
@@ -37,7 +37,7 @@ if (typeof server === 'string') {
     const dir = await mkdtemp(join(tmpdir(), 'recstream-sim-kafka-'));
     const registry = { dataDir: dir };
     const embeddedRegistry = await openEmbeddedRegistry(registry);
-    const serde = new Serde(embeddedRegistry);
+    const serde = platformSerde(embeddedRegistry);
     const embedded = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
     // go-mokapi 0.52 rejects a producer's second multi-record batch when idempotence is on (runtime/log/kafka/README.md).
     const kafka = new KafkaLog({ brokers: server.brokers, logger: silentLogger(), idempotent: false });

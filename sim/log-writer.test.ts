@@ -7,9 +7,9 @@ import { ConfigError, RecstreamError } from '../runtime/errors.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction } from '../schemas/generated/types.js';
+import { platformSerde } from '../schemas/platform.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 import { type SimulationTarget, type WriteProgress, writeSimulation } from './log-writer.js';
 import { Simulator } from './simulator.js';
 import { topicDigests } from './testing.js';
@@ -30,7 +30,7 @@ async function withTarget<T>(dir: string, fn: (target: SimulationTarget) => Prom
   const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
   const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {
-    return await fn({ log, serde: new Serde(registry), registry: { dataDir: dir } });
+    return await fn({ log, serde: platformSerde(registry), registry: { dataDir: dir } });
   } finally {
     await registry.close();
     await log.close();

@@ -35,14 +35,14 @@ import { ConfigError, RecstreamError } from '../runtime/errors.js';
 import type { EventLog, OutgoingRecord, TopicSpec } from '../runtime/log/log.js';
 import type { SchemaRegistryConfig } from '../runtime/registry/open.js';
 import type { Encoder, Serde } from '../runtime/serde/serde.js';
+import type { Interaction } from '../schemas/generated/types.js';
 import {
   catalogueSpec,
   INPUT_TOPICS,
   INTERACTIONS_TOPIC,
   ITEMS_TOPIC,
   USERS_TOPIC,
-} from '../runtime/topics/catalogue.js';
-import type { Interaction } from '../schemas/generated/types.js';
+} from '../schemas/topics.js';
 import { expand, type InteractionBatch } from './compact-interactions.js';
 import { resolveSimulation, type SimulationOptions } from './options.js';
 import { type BatchMessage, unpack, type WorkerMessage } from './packed-batch.js';

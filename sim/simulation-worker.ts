@@ -20,8 +20,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RecstreamError } from '../runtime/errors.js';
 import { openSchemaRegistry, type SchemaRegistryConfig } from '../runtime/registry/open.js';
-import { Serde } from '../runtime/serde/serde.js';
-import { INTERACTIONS_TOPIC, ITEMS_TOPIC } from '../runtime/topics/catalogue.js';
+import { platformSerde } from '../schemas/platform.js';
+import { INTERACTIONS_TOPIC, ITEMS_TOPIC } from '../schemas/topics.js';
 import { columnBuffer, InteractionColumns } from './compact-interactions.js';
 import type { SimRecord } from './event-stream.js';
 import type { ResolvedSimulation } from './options.js';
@@ -68,7 +68,7 @@ port.on('message', (message: CreditMessage) => {
 async function run(): Promise<void> {
   const registry = await openSchemaRegistry(input.registry);
   try {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const encodeItem = await serde.encoder('rec.items-value');
     const encodeUser = await serde.encoder('rec.users-value');
     const encodeInteraction = await serde.encoder('rec.interactions-value');

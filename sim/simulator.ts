@@ -17,7 +17,7 @@
  * ```
  */
 import { createHash } from 'node:crypto';
-import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../schemas/topics.js';
 import { Calibration } from './calibration.js';
 import { EventStream, type LiveAnchor, type SimRecord } from './event-stream.js';
 import type { ResolvedSimulation, SimulationOptions } from './options.js';

@@ -11,12 +11,12 @@
  * ```
  */
 import { join } from 'node:path';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
-import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample } from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS, TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { featuresTopology } from '../topologies/features.js';
 
 export const MIN = 60_000;
@@ -32,6 +32,7 @@ export async function runner(platform: Platform, dataDir: string): Promise<Strea
     engine: 'rocksdb',
     commitIntervalMs: 10,
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
     logger: silentLogger(),
   });
 }

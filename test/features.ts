@@ -21,8 +21,6 @@ import { type DriverOutput, TopologyTestDriver } from '../runtime/processor/test
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import type { SchemaRegistry } from '../runtime/registry/registry.js';
 import type { Decoder, Encoder } from '../runtime/serde/serde.js';
-import { Serde } from '../runtime/serde/serde.js';
-import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type {
   EnrichedInteraction,
   Interaction,
@@ -32,6 +30,8 @@ import type {
   TrainingExample,
   User,
 } from '../schemas/generated/types.js';
+import { platformSerde } from '../schemas/platform.js';
+import { ENRICHED_TOPIC, PLATFORM_TOPICS, TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { type FeaturesOptions, featuresTopology } from '../topologies/features.js';
 
 export const DEFAULT_OPTIONS: FeaturesOptions = {
@@ -136,9 +136,12 @@ export class FeaturesHarness {
   ): Promise<FeaturesHarness> {
     const dir = await mkdtemp(join(tmpdir(), 'recstream-features-'));
     const registry = await openEmbeddedRegistry({ dataDir: dir });
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const topology = await featuresTopology(serde, { ...DEFAULT_OPTIONS, ...options });
-    const driver = await TopologyTestDriver.create(topology, { partitionCount: options.partitionCount ?? 1 });
+    const driver = await TopologyTestDriver.create(topology, {
+      partitionCount: options.partitionCount ?? 1,
+      topics: PLATFORM_TOPICS,
+    });
     return new FeaturesHarness(
       driver,
       dir,

@@ -12,10 +12,10 @@ import { loadConfig } from '../runtime/config.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { OutgoingRecord } from '../runtime/log/log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../runtime/platform.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
+import type { Serde } from '../runtime/serde/serde.js';
 import type { Interaction } from '../schemas/generated/types.js';
+import { openPlatform, type Platform, platformSerde } from '../schemas/platform.js';
 
 /**
  * Opens the platform of `dataDir` quietly, runs `fn`, and closes it. `env`
@@ -79,7 +79,7 @@ export async function withScratchLog<T>(prefix: string, fn: (scratch: ScratchLog
   const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
   const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {
-    return await fn({ dir, log, serde: new Serde(registry) });
+    return await fn({ dir, log, serde: platformSerde(registry) });
   } finally {
     await registry.close();
     await log.close();

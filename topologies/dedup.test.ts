@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HOUR_MS } from '../processors/feature-math/decay.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Interaction } from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { event } from '../test/features.js';
 import { catchUp, digest, examples, PARTITIONS, T0 } from '../test/features-runner.js';
 import { withTestPlatform } from '../test/platform.js';
@@ -58,6 +59,7 @@ async function counts(platform: Platform, dataDir: string): Promise<StreamRunner
     engine: 'rocksdb',
     commitIntervalMs: 10,
     deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
     logger: silentLogger(),
   });
 }

@@ -13,6 +13,9 @@ import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { namespacedTopology, optionsInNamespace } from '../runtime/engine/namespace.js';
+import { type RunnerOptions, StreamRunner } from '../runtime/engine/runner.js';
+import { RunningApplication } from '../runtime/engine/running-application.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { InProcessOnlineStore } from '../runtime/online/in-process/in-process-store.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
@@ -22,9 +25,7 @@ import { type TestRedis, testRedis } from '../runtime/online/redis/redis.fixture
 import { RedisOnlineStore } from '../runtime/online/redis/redis-online-store.js';
 import { resolveViews } from '../runtime/online/view-spec.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { namespacedTopology, optionsInNamespace } from '../runtime/processor/namespace.js';
-import { type RunnerOptions, StreamRunner } from '../runtime/processor/runner.js';
-import { RunningApplication } from '../runtime/processor/running-application.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { FEATURES_APPLICATION, type FeaturesOptions, featuresTopology } from './features.js';
@@ -113,6 +114,7 @@ test('blue/green rebuild of features under live traffic: readers never fail nor 
         stateDir: join(dir, 'state', FEATURES_APPLICATION),
         engine: 'rocksdb',
         deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
         commitIntervalMs: 50,
       };

@@ -3,12 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
+import type { Serde } from '../runtime/serde/serde.js';
+import { platformSerde } from '../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { type FeaturesOptions, featuresTopology } from './features.js';
 
@@ -36,7 +38,7 @@ test('features stores are byte-identical after a replay from earliest and after 
   const open = async (name: string) => {
     const log = await EmbeddedLog.open(join(dir, name, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
     const registry = await openEmbeddedRegistry({ dataDir: join(dir, name) });
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const entry = {
       log,
       serde,
@@ -59,6 +61,7 @@ test('features stores are byte-identical after a replay from earliest and after 
       stateDir,
       engine: 'rocksdb',
       deadLetters: avroSerializer(await target.serde.encoder('rec.dlq-value')),
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
       ...tuning,
     });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { Registry, runtimeMetrics } from '../runtime/observability/metrics.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { type FeaturesOptions, featuresTopology } from './features.js';
@@ -56,6 +57,7 @@ test('the features and snapshots applications report rate, lag, store sizes and 
           stateDir: join(dir, topology.applicationId),
           engine: 'rocksdb',
           deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+          topics: PLATFORM_TOPICS,
           logger: silentLogger(),
           metrics,
           commitIntervalMs: 20,

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { seededRandom } from '../bench/interaction-load.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
-import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Interaction, TrainingExample } from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS, TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { differences, ReferenceFeatures } from '../test/reference-features.js';
@@ -39,6 +39,7 @@ test('training examples carry exactly the features recomputed from the raw event
       stateDir: join(dir, 'state'),
       engine: 'rocksdb',
       deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
     });
     const stats = await runner.runUntilCaughtUp();

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../runtime/config.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../runtime/serde/serde.js';
+import { platformSerde } from '../schemas/platform.js';
 import { featuresOptions, featuresTopology } from './features.js';
 import { APPLICATIONS } from './index.js';
 
-test('the features topology is wired as DESIGN.md §2 draws it (describe() pinned)', async () => {
+test('the features topology is wired as docs/architecture.md draws it (describe() pinned)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-features-describe-'));
   const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const topology = await featuresTopology(serde, featuresOptions(loadConfig({})));
     assert.equal(
       String(topology.describe()),

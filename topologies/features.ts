@@ -1,6 +1,6 @@
 /**
  * The `features` application: the catalog and users tables, the per-user
- * and per-item feature views, and training examples (DESIGN.md §2).
+ * and per-item feature views, and training examples.
  *
  * ```
  * rec.items ─────────► catalog ─────────► store items (key item_id)
@@ -59,6 +59,7 @@ import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
+import type { Item } from '../schemas/generated/types.js';
 import {
   ENRICHED_TOPIC,
   INTERACTIONS_TOPIC,
@@ -66,8 +67,7 @@ import {
   RECOMMENDATIONS_TOPIC,
   TRAINING_EXAMPLES_TOPIC,
   USERS_TOPIC,
-} from '../runtime/topics/catalogue.js';
-import type { Item } from '../schemas/generated/types.js';
+} from '../schemas/topics.js';
 import { enrichedWireDeserializer, exampleSerializer } from './spliced-serdes.js';
 
 export const FEATURES_APPLICATION = 'features';

@@ -22,7 +22,7 @@ import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
-import { INTERACTIONS_TOPIC } from '../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../schemas/topics.js';
 
 /**
  * `config`: where RECSTREAM_DEDUP_HORIZON_MS is read; without it, the

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { InProcessOnlineStore } from '../runtime/online/in-process/in-process-store.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
@@ -9,7 +10,7 @@ import { testRedis } from '../runtime/online/redis/redis.fixture.js';
 import { RedisOnlineStore } from '../runtime/online/redis/redis-online-store.js';
 import { resolveViews } from '../runtime/online/view-spec.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { FEATURES_APPLICATION, type FeaturesOptions, featuresTopology } from './features.js';
@@ -54,6 +55,7 @@ test('the features views in Redis equal the stores in-process, and an opted-out 
         stateDir: join(dir, 'state'),
         engine: 'rocksdb' as const,
         deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
       };
       const resolved = resolveViews(

@@ -14,10 +14,10 @@
 import { ITEMS_STORE } from '../processors/catalog/catalog.js';
 import { ITEM_VIEW_STORE } from '../processors/item-features/item-view.js';
 import { USER_VIEW_STORE } from '../processors/user-features/user-view.js';
+import { namespacedTopology } from '../runtime/engine/namespace.js';
 import { SchemaNotFoundError } from '../runtime/errors.js';
 import type { ResolvedViews } from '../runtime/online/view-spec.js';
 import { type OnlineViewSpec, resolveViews } from '../runtime/online/view-spec.js';
-import { namespacedTopology } from '../runtime/processor/namespace.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { APPLICATIONS } from './index.js';
 

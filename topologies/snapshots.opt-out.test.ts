@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import type { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { LogRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import type { Topology } from '../runtime/processor/topology.js';
-import { TRAINING_SNAPSHOTS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS, TRAINING_SNAPSHOTS_TOPIC } from '../schemas/topics.js';
 import { simulatedWorld, writeWorld } from '../test/features-world.js';
 import { withScratchLog } from '../test/platform.js';
 import { type FeaturesOptions, featuresTopology } from './features.js';
@@ -57,6 +57,7 @@ test('features → snapshots: after an opt-out, none of the user’s examples re
           stateDir: join(dir, topology.applicationId),
           engine: 'rocksdb',
           deadLetters,
+          topics: PLATFORM_TOPICS,
           logger: silentLogger(),
           commitIntervalMs: 20,
         })

@@ -6,18 +6,18 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { snapshotId } from '../processors/snapshotter/snapshotter.js';
 import { loadConfig } from '../runtime/config.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
 import type { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { LogRecord } from '../runtime/log/log.js';
 import { partitionForKey } from '../runtime/log/partitioner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { parseAvroType } from '../runtime/serde/avro.js';
-import { Serde } from '../runtime/serde/serde.js';
-import { TRAINING_SNAPSHOTS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
 import { loadSchema } from '../schemas/index.js';
+import { platformSerde } from '../schemas/platform.js';
+import { PLATFORM_TOPICS, TRAINING_SNAPSHOTS_TOPIC } from '../schemas/topics.js';
 import { profile } from '../test/features.js';
 import { withScratchLog } from '../test/platform.js';
 import { APPLICATIONS } from './index.js';
@@ -58,6 +58,7 @@ test('snapshots: lineage replays to exactly the examples, opted-out users are le
           stateDir: join(dir, 'state'),
           engine: 'rocksdb',
           deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+          topics: PLATFORM_TOPICS,
           logger: silentLogger(),
           commitIntervalMs: 5,
           maxPollRecords: 50,
@@ -180,7 +181,7 @@ test('the snapshots topology is wired as documented (describe() pinned) and read
   const dir = await mkdtemp(join(tmpdir(), 'recstream-snapshots-describe-'));
   const registry = await openEmbeddedRegistry({ dataDir: dir });
   try {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const config = loadConfig({ RECSTREAM_SNAPSHOT_EVERY_EXAMPLES: '10', RECSTREAM_SNAPSHOT_EVERY_MS: '20' });
     assert.deepEqual(snapshotterOptions(config), { everyExamples: 10, everyMs: 20 });
     assert.equal(

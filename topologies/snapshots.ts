@@ -1,5 +1,5 @@
 /**
- * The `snapshots` application: the snapshotter (DESIGN.md §2), cutting
+ * The `snapshots` application: the snapshotter, cutting
  * `rec.training-examples` into `TrainingSnapshot`s on
  * `rec.training-snapshots`.
  *
@@ -36,11 +36,7 @@ import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import {
-  TRAINING_EXAMPLES_TOPIC,
-  TRAINING_SNAPSHOTS_TOPIC,
-  USERS_TOPIC,
-} from '../runtime/topics/catalogue.js';
+import { TRAINING_EXAMPLES_TOPIC, TRAINING_SNAPSHOTS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 
 export const SNAPSHOTS_APPLICATION = 'snapshots';
 

@@ -13,50 +13,26 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NpyWriter } from '../inference/npy.js';
-import { INTERACTION_TYPE_SYMBOLS, type Item } from '../schemas/generated/types.js';
 import {
-  CATALOG_DENSE,
-  CROSS_DENSE,
-  encodeCatalogDense,
-  encodeCategories,
+  type ColumnEntry,
+  DATASET_FORMAT,
+  type DatasetManifest,
+  DENSE_NAMES,
+} from '../features/dataset-manifest.js';
+import { CATALOG_DENSE } from '../features/dense-lanes.js';
+import { encodeCatalogDense, encodeCategories, type Lookup } from '../features/encoding.js';
+import { EXAMPLE_COLUMNS } from '../features/example-columns.js';
+import {
   HISTORY_LENGTH,
-  ITEM_DENSE,
-  type Lookup,
   MAX_CATEGORIES,
   MAX_TAGS,
-  USER_DENSE,
   VOCABULARY_KINDS,
   type VocabularyKind,
-} from './encoding.js';
-import { EXAMPLE_COLUMNS } from './example-columns.js';
+} from '../features/feature-service.js';
+import { Vocabulary } from '../features/vocabulary.js';
+import { NpyWriter } from '../inference/npy.js';
+import { INTERACTION_TYPE_SYMBOLS, type Item } from '../schemas/generated/types.js';
 import type { TrainingSet } from './training-set.js';
-import { Vocabulary } from './vocabulary.js';
-
-export const DATASET_FORMAT = 'recstream-dataset/1';
-
-export interface ColumnEntry {
-  readonly file: string;
-  readonly dtype: string;
-  readonly shape: readonly number[];
-}
-
-export interface DatasetManifest {
-  readonly format: typeof DATASET_FORMAT;
-  readonly examples: number;
-  readonly history_length: number;
-  readonly max_categories: number;
-  readonly max_tags: number;
-  readonly vocabularies: Record<VocabularyKind | 'type', readonly string[]>;
-  readonly dense: Record<'user_dense' | 'item_dense' | 'cross_dense' | 'catalog_dense', readonly string[]>;
-  readonly columns: Record<string, ColumnEntry>;
-  readonly catalog_columns: Record<string, ColumnEntry>;
-  readonly lineage: {
-    readonly snapshots: readonly string[];
-    readonly event_time_start: number | null;
-    readonly event_time_end: number | null;
-  };
-}
 
 const CHUNK_ROWS = 8192;
 
@@ -183,12 +159,7 @@ export async function writeDataset(set: TrainingSet, dir: string): Promise<Datas
       >),
       type: INTERACTION_TYPE_SYMBOLS,
     },
-    dense: {
-      user_dense: USER_DENSE,
-      item_dense: ITEM_DENSE,
-      cross_dense: CROSS_DENSE,
-      catalog_dense: CATALOG_DENSE,
-    },
+    dense: DENSE_NAMES,
     columns,
     catalog_columns: catalogColumns,
     lineage: {

@@ -11,12 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { publishModelVersions } from '../registry/model-registry.js';
+import { FileArtifactStore } from '../registry/model-store.js';
 import { loadConfig } from '../runtime/config.js';
-import { openPlatform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { ModelVersion, TrainingSnapshot } from '../schemas/generated/types.js';
-import { publishModelVersions } from './model-registry.js';
-import { FileArtifactStore } from './model-store.js';
+import { openPlatform } from '../schemas/platform.js';
 import { Trainer, trainingSetId } from './trainer.js';
 
 function snapshot(n: number, examples: number): TrainingSnapshot {

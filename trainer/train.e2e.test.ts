@@ -13,13 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { IndexRegistry } from '../indexer/index-registry.js';
 import { checkParity } from '../inference/parity.js';
+import { IndexRegistry } from '../registry/index-registry.js';
+import { sha256File } from '../registry/model-store.js';
 import type { IndexVersion, ModelVersion } from '../schemas/generated/types.js';
 import { CLI, pathExists, runCli, runCliOk } from '../test/cli.js';
 import { withTestPlatform } from '../test/platform.js';
 import { buildSnapshottedWorld } from '../test/served-world.js';
-import { sha256File } from './model-store.js';
 
 const ENV = {
   RECSTREAM_COMMIT_INTERVAL_MS: '50',

@@ -1,5 +1,5 @@
 /**
- * The trainer (DESIGN.md §2): turns training snapshots into model versions.
+ * The trainer: turns training snapshots into model versions.
  *
  * One round: fold `rec.model-versions`; if the snapshots on
  * `rec.training-snapshots` (in the window) are not the ones the newest
@@ -30,17 +30,17 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { ModelRegistry, publishModelVersion } from '../registry/model-registry.js';
+import type { ArtifactStore } from '../registry/model-store.js';
 import { TrainingError } from '../runtime/errors.js';
 import { inSpan } from '../runtime/observability/tracing.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
-import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/generated/types.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
 import { comparedVersion, gate } from './gate.js';
-import { ModelRegistry, publishModelVersion } from './model-registry.js';
-import type { ArtifactStore } from './model-store.js';
 import { trainerMetrics } from './trainer-metrics.js';
 import { gatherTrainingSet, readSnapshots } from './training-set.js';
 

@@ -12,15 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readNpy } from '../inference/npy.js';
+import { readRange } from '../registry/topic-reader.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import { parseAvroType } from '../runtime/serde/avro.js';
-import { TRAINING_EXAMPLES_TOPIC } from '../runtime/topics/catalogue.js';
 import type { TrainingExample } from '../schemas/generated/types.js';
 import { loadSchema } from '../schemas/index.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { runCliOk } from '../test/cli.js';
 import { withTestPlatform } from '../test/platform.js';
 import { writeDataset } from './dataset-writer.js';
-import { readRange } from './topic-reader.js';
 import { gatherTrainingSet, readSnapshots } from './training-set.js';
 
 const ENV = {

@@ -1,5 +1,5 @@
 /**
- * Gathers a training set from training snapshots (DESIGN.md §5): the
+ * Gathers a training set from training snapshots: the
  * snapshots in the window, exactly their lineage ranges of
  * `rec.training-examples` (excluded offsets skipped), decoded and encoded
  * into columns.
@@ -22,15 +22,18 @@
  * console.log(set.stats.examples, set.snapshots.length);
  * ```
  */
+
+import type { Lookup } from '../features/encoding.js';
+import { ExampleColumns } from '../features/example-columns.js';
+import { VOCABULARY_KINDS, type VocabularyKind } from '../features/feature-service.js';
+import { VocabularyBuilder } from '../features/vocabulary.js';
+import { readCatalog } from '../registry/catalog.js';
+import { readRange, readTopic } from '../registry/topic-reader.js';
 import { DeserializationError } from '../runtime/errors.js';
 import type { EventLog } from '../runtime/log/log.js';
 import type { Serde } from '../runtime/serde/serde.js';
-import { ITEMS_TOPIC, TRAINING_SNAPSHOTS_TOPIC, USERS_TOPIC } from '../runtime/topics/catalogue.js';
 import type { Item, TrainingExample, TrainingSnapshot, User } from '../schemas/generated/types.js';
-import { type Lookup, VOCABULARY_KINDS, type VocabularyKind } from './encoding.js';
-import { ExampleColumns } from './example-columns.js';
-import { readRange, readTopic } from './topic-reader.js';
-import { VocabularyBuilder } from './vocabulary.js';
+import { TRAINING_SNAPSHOTS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 
 export interface GatherOptions {
   readonly log: EventLog;
@@ -100,21 +103,6 @@ export async function excludedUsers(log: EventLog, serde: Serde): Promise<Set<st
   }
   const out = new Set<string>();
   for (const [id, user] of newest) if (user === null || user.opt_out) out.add(id);
-  return out;
-}
-
-/** The catalog: newest version of every item by updated_ts; deleted items left out. */
-export async function readCatalog(log: EventLog, serde: Serde): Promise<Map<string, Item>> {
-  const decoder = await serde.decoder('rec.items-value');
-  const newest = new Map<string, Item | null>();
-  for await (const record of readTopic(log, ITEMS_TOPIC)) {
-    if (record.key === null) continue;
-    const item = record.value === null ? null : await decoder.decode(record.value);
-    const current = newest.get(record.key);
-    if (item === null || !current || item.updated_ts >= current.updated_ts) newest.set(record.key, item);
-  }
-  const out = new Map<string, Item>();
-  for (const [id, item] of newest) if (item !== null) out.set(id, item);
   return out;
 }
 

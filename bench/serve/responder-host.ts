@@ -26,11 +26,11 @@
  * are served. SIGTERM or `{ op: 'stop' }` closes it as `recstream serve` closes.
  */
 
-import { withPlatform } from '../../cli/platform.js';
-import { startServing } from '../../cli/serving-store.js';
+import { withPlatform } from '../../app/platform.js';
+import { startServing } from '../../app/serving-store.js';
+import { ModelRegistry, publishModelVersions } from '../../registry/model-registry.js';
 import { loadConfig } from '../../runtime/config.js';
 import type { Platform } from '../../runtime/platform.js';
-import { ModelRegistry, publishModelVersions } from '../../trainer/model-registry.js';
 
 export type HostRequest = { op: 'promote'; version: number } | { op: 'rollback' } | { op: 'stop' };
 export type HostReply =
@@ -69,7 +69,7 @@ async function publish(platform: Platform, request: HostRequest): Promise<number
     });
     version = target.version;
   }
-  // Published as trainer/promote.ts and trainer/rollback.ts do, less their artifact check: hashing
+  // Published as registry/promote.ts and registry/rollback.ts do, less their artifact check: hashing
   // the models here would load the responder's CPU during the measurement.
   await publishModelVersions(platform, events);
   return version;

@@ -33,12 +33,12 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IndexRegistry } from '../../indexer/index-registry.js';
+import { IndexRegistry } from '../../registry/index-registry.js';
+import { ModelRegistry } from '../../registry/model-registry.js';
+import { readTopic } from '../../registry/topic-reader.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
-import { ModelRegistry } from '../../trainer/model-registry.js';
-import { readTopic } from '../../trainer/topic-reader.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { recstream } from '../recstream-cli.js';
 import type { Scale } from '../result.js';
 

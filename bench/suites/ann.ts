@@ -77,7 +77,7 @@ export const annSuite: Suite = async ({ scale, progress }) => {
         median(annTimes),
         'ms',
         false,
-        { ...config, k: 100 },
+        { ...config, k: 100, queries: 50 },
         { name: 'exact_search_ms', value: median(exactTimes) },
       ),
     );

@@ -1,5 +1,5 @@
 /**
- * `freshness` suite (DESIGN.md §10): how long after an event is accepted
+ * `freshness` suite: how long after an event is accepted
  * (`POST /v1/events` answered 202) the user's recommendations change, on
  * the embedded default: one `recstream serve` (pinned to one CPU, the
  * client on the other) over the `serve` suite's cached world of 100,000

@@ -25,9 +25,9 @@ import { type ImportReport, openImportSource, runImport } from '../../importers/
 import { interaction } from '../../importers/records.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Interaction } from '../../schemas/generated/types.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { BENCH_DATA_DIR } from '../datasets.js';
 import { seededRandom } from '../interaction-load.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';

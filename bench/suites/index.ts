@@ -1,4 +1,4 @@
-/** Every benchmark suite by name (DESIGN.md §10). */
+/** Every benchmark suite by name. */
 import type { Suite } from '../result.js';
 import { annSuite } from './ann.js';
 import { freshnessSuite } from './freshness.js';

@@ -133,7 +133,7 @@ export const ingestSuite: Suite = async ({ scale, workDir, progress }) => {
     throughput_events: size.throughputEvents,
     throughput_load: `closed loop, ${CONCURRENCY} keep-alive connections`,
     latency_load: `open loop, ${OFFERED_EVENTS_PER_S} events/s offered for ${size.latencySeconds} s`,
-    repetitions: size.repetitions,
+    runs: size.repetitions,
     server_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU}`,
     load_generator_cpu: SERVER_CPU === undefined ? 'unpinned' : `taskset -c ${SERVER_CPU + 1}`,
     backend: 'embedded log (fsync every 1 s), RocksDB event-id index',

@@ -1,5 +1,5 @@
 /**
- * `log` benchmark suite (DESIGN.md §10): append and read throughput of the
+ * `log` benchmark suite: append and read throughput of the
  * embedded log with realistic records — `rec.interactions` values encoded
  * with the shipped Avro schema in the Confluent wire format (about 100
  * bytes), keyed by user id, appended in batches.
@@ -198,7 +198,7 @@ export const logSuite: Suite = async ({ scale, workDir, progress }): Promise<Ben
   }
   const base = {
     backend: 'embedded',
-    repetitions,
+    runs: repetitions,
     batch_size: BATCH_SIZE,
     partitions: PARTITIONS,
     value_bytes: Math.round(workload.avgValueBytes),

@@ -11,13 +11,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
+import { replayAlone } from '../../runtime/engine/internals/replay-alone.js';
+import type { RunnerOptions } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
-import { replayAlone } from '../../runtime/processor/internals/replay-alone.js';
-import type { RunnerOptions } from '../../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../../runtime/serde/serde.js';
+import { platformSerde } from '../../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { featuresOptions, featuresTopology } from '../../topologies/features.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { snapshotsTopology, snapshotterOptions } from '../../topologies/snapshots.js';
@@ -36,7 +37,7 @@ export const replaySuite: Suite = async ({ scale, workDir, progress }) => {
   await rm(dataDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true });
   const registry = await openEmbeddedRegistry({ dataDir });
-  const serde = new Serde(registry);
+  const serde = platformSerde(registry);
   const config = loadConfig({});
   const log = await EmbeddedLog.open(join(dataDir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
   try {
@@ -53,6 +54,7 @@ export const replaySuite: Suite = async ({ scale, workDir, progress }) => {
         engine: 'rocksdb',
         commitIntervalMs: COMMIT_INTERVAL_MS,
         deadLetters,
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
       }));
     progress(`writing ${size.events.toLocaleString()} simulated events`);

@@ -22,17 +22,18 @@ import type { ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { EVENT_IDS_STORE } from '../../processors/feature-math/interactions.js';
 import { CONFIG_SCHEMA } from '../../runtime/config.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import type { EventLog, OutgoingRecord } from '../../runtime/log/log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { startTracing, stopTracing, tracingActive } from '../../runtime/observability/tracing.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
 import type { DeadLetterSerializer } from '../../runtime/processor/dead-letter.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../../runtime/serde/serde.js';
+import type { Serde } from '../../runtime/serde/serde.js';
 import { dedupCodec } from '../../runtime/state/dedup-window.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { platformSerde } from '../../schemas/platform.js';
+import { INTERACTIONS_TOPIC, PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { interactionStream } from '../interaction-load.js';
 import { median, metric, type Suite } from '../result.js';
@@ -51,7 +52,7 @@ export const runtimeSuite: Suite = async ({ scale, workDir, progress }) => {
   const dataDir = join(workDir, 'runtime');
   await mkdir(dataDir, { recursive: true });
   const registry = await openEmbeddedRegistry({ dataDir });
-  const serde = new Serde(registry);
+  const serde = platformSerde(registry);
   try {
     const decoder = await serde.decoder('rec.interactions-value');
     const deadLetters = avroSerializer(await serde.encoder('rec.dlq-value'));
@@ -231,6 +232,7 @@ async function dedupMonth(
           engine: 'rocksdb',
           commitIntervalMs: 100,
           deadLetters,
+          topics: PLATFORM_TOPICS,
           logger: silentLogger(),
         });
       await (await runner()).runUntilCaughtUp();
@@ -274,6 +276,7 @@ async function countingRate(
     engine: 'rocksdb',
     commitIntervalMs: 100,
     deadLetters,
+    topics: PLATFORM_TOPICS,
     logger: silentLogger(),
   });
   const started = process.hrtime.bigint();

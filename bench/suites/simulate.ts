@@ -1,5 +1,5 @@
 /**
- * `simulate` benchmark suite (DESIGN.md §10): `recstream simulate` writing
+ * `simulate` benchmark suite: `recstream simulate` writing
  * to the embedded log, run as the command a user runs, in a child process
  * each time so that its peak memory is its own.
  *
@@ -27,7 +27,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../../runtime/log/embedded/index.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
 
@@ -138,7 +138,7 @@ export const simulateSuite: Suite = async ({ scale, workDir, progress }): Promis
     users: size.users,
     items: size.items,
     events: size.events,
-    repetitions: size.repetitions,
+    runs: size.repetitions,
     partitions: PARTITIONS,
     batch_size: BATCH_SIZE,
     fsync: '1000 ms interval',
@@ -158,7 +158,6 @@ export const simulateSuite: Suite = async ({ scale, workDir, progress }): Promis
     metric('simulate', 'peak_rss_mb', peakSmall, 'MB', false, {
       ...config,
       events: size.smallEvents,
-      repetitions: 1,
     }),
     metric('simulate', 'peak_rss_mb', peakLarge, 'MB', false, config),
     metric('simulate', 'rss_growth_ratio', peakLarge / peakSmall, 'x', false, {

@@ -25,7 +25,7 @@ import type { ValueDeserializer, ValueSerializer } from '../../runtime/processor
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import { WIRE_HEADER_SIZE } from '../../runtime/serde/wire.js';
-import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../../runtime/topics/catalogue.js';
+import { ENRICHED_TOPIC, TRAINING_EXAMPLES_TOPIC } from '../../schemas/topics.js';
 import { featuresOptions, featuresTopology } from '../../topologies/features.js';
 import { snapshotsTopology, snapshotterOptions } from '../../topologies/snapshots.js';
 

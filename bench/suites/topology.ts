@@ -13,14 +13,16 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import type { EventLog, OutgoingRecord } from '../../runtime/log/log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { avroSerializer } from '../../runtime/processor/avro-serdes.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
-import { Serde } from '../../runtime/serde/serde.js';
+import type { Serde } from '../../runtime/serde/serde.js';
+import { platformSerde } from '../../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { Simulator } from '../../sim/simulator.js';
 import { featuresOptions, featuresTopology } from '../../topologies/features.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
@@ -40,7 +42,7 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
   const dataDir = join(workDir, 'topology');
   await mkdir(dataDir, { recursive: true });
   const registry = await openEmbeddedRegistry({ dataDir });
-  const serde = new Serde(registry);
+  const serde = platformSerde(registry);
   const config = loadConfig({});
   try {
     const deadLetters = avroSerializer(await serde.encoder('rec.dlq-value'));
@@ -62,6 +64,7 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
           engine: 'rocksdb',
           commitIntervalMs: COMMIT_INTERVAL_MS,
           deadLetters,
+          topics: PLATFORM_TOPICS,
           logger: silentLogger(),
         });
         const started = process.hrtime.bigint();

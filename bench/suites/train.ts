@@ -1,5 +1,5 @@
 /**
- * `train` suite (DESIGN.md §10): the training engine's speed, and the time
+ * `train` suite: the training engine's speed, and the time
  * from snapshots to the first promoted model.
  *
  * - `epoch_seconds` / `examples_per_s`: one epoch (retrieval two-tower and

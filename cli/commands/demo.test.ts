@@ -15,12 +15,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { withPlatform } from '../../app/platform.js';
+import { ModelRegistry } from '../../registry/model-registry.js';
 import type { ConsoleStatus } from '../../responders/routes/status.js';
 import { loadConfig } from '../../runtime/config.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
-import { ModelRegistry } from '../../trainer/model-registry.js';
 import { readSnapshots } from '../../trainer/training-set.js';
-import { withPlatform } from '../platform.js';
 
 /** The demo's schedule, shortened: live impressions become examples within seconds, snapshots are small. */
 const SHORT_SCHEDULE = {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runnerOptions, selectTopologies, withPlatform } from '../../app/platform.js';
 import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
@@ -8,15 +9,15 @@ import {
 import { Authenticator } from '../../responders/auth/authenticator.js';
 import { dataEndpointAccess } from '../../responders/auth/exposure.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import type { Platform } from '../../runtime/platform.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import { TaskState } from '../../runtime/state/task-state.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { simulationTopics, type WriteSummary, writeSimulation } from '../../sim/log-writer.js';
 import { SIMULATION_DEFAULTS } from '../../sim/options.js';
 import { Simulator } from '../../sim/simulator.js';
@@ -24,7 +25,6 @@ import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
 import { demoServe } from '../demo-serve.js';
 import { wholeNumberOption } from '../option-values.js';
-import { runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Marks a data dir as the demo's own, so a second `recstream demo` may resume or wipe it and nothing else. */

@@ -1,5 +1,5 @@
+import { selectTopologies, withPlatform } from '../../app/platform.js';
 import type { Command } from '../command.js';
-import { selectTopologies, withPlatform } from '../platform.js';
 
 export const describeCommand: Command = {
   name: 'describe',

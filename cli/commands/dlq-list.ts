@@ -1,7 +1,7 @@
-import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
+import { withPlatform } from '../../app/platform.js';
+import { DLQ_TOPIC } from '../../schemas/topics.js';
 import type { Command } from '../command.js';
 import { wholeNumberOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
 
 export const dlqListCommand: Command = {
   name: 'dlq list',

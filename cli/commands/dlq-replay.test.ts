@@ -9,12 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
+import { readTopic } from '../../registry/topic-reader.js';
 import type { DeadLetter, Interaction } from '../../schemas/generated/types.js';
+import { DLQ_TOPIC } from '../../schemas/topics.js';
 import { runCliOk } from '../../test/cli.js';
 import { countedInteractions } from '../../test/interaction-counts.js';
 import { withTestPlatform } from '../../test/platform.js';
-import { readTopic } from '../../trainer/topic-reader.js';
 import { REDRIVEN_FROM_HEADER } from './dlq-replay.js';
 
 const PARTITIONS = 4;

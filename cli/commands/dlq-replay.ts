@@ -1,7 +1,7 @@
+import { withPlatform } from '../../app/platform.js';
 import type { OutgoingRecord } from '../../runtime/log/log.js';
-import { DLQ_TOPIC } from '../../runtime/topics/catalogue.js';
+import { DLQ_TOPIC } from '../../schemas/topics.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
 
 /** The consumer group whose committed offsets on rec.dlq mark what was re-driven already. */
 export const DLQ_REPLAY_GROUP = 'recstream-dlq-replay';

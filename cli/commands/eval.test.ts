@@ -2,7 +2,7 @@
  * `recstream eval` end to end on a small generated `lines` data set: import,
  * process, train (small engine settings), index, every holdout user scored
  * through the serving path beside the popularity baseline, `--json` in
- * DESIGN.md §7's shape; a second run on the same data dir finds the import
+ * its documented shape (docs/evaluation.md); a second run on the same data dir finds the import
  * and the promoted model there instead of importing and training again.
  */
 import assert from 'node:assert/strict';

@@ -2,7 +2,7 @@
  * `recstream eval --train <path> --holdout <path> --format lines|movielens|csv`:
  * offline evaluation through the serving path (evaluation/serving-eval.ts).
  * Progress and what happens go to stderr; the table (or with `--json` the
- * DESIGN.md §7 object) to stdout.
+ * object docs/evaluation.md describes) to stdout.
  *
  * @example
  * ```sh
@@ -12,6 +12,7 @@
  * ```
  */
 
+import { withPlatform } from '../../app/platform.js';
 import {
   type EvalMetrics,
   runServingEvaluation,
@@ -20,12 +21,12 @@ import {
 import { parseMapping } from '../../importers/csv-format.js';
 import { IMPORT_FORMATS, type ImportFormat, type SourceOptions } from '../../importers/index.js';
 import { BadFieldError, parseTimestamp } from '../../importers/values.js';
+import { artifactStore } from '../../registry/model-store.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
 import { choiceOption, wholeNumberOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
-import { artifactStore, engineProgress } from './train.js';
+import { engineProgress } from './train.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -112,7 +113,7 @@ function time(name: string, raw: string): number {
   }
 }
 
-/** DESIGN.md §7's shape first, then what else the run found. */
+/** The documented fields first (k, users, recstream, popularity), then what else the run found. */
 function jsonReport(r: ServingEvalReport): Record<string, unknown> {
   return {
     k: r.k,

@@ -10,6 +10,7 @@
  * ```
  */
 
+import { withPlatform } from '../../app/platform.js';
 import { CSV_TARGETS, parseMapping } from '../../importers/csv-format.js';
 import {
   IMPORT_FORMATS,
@@ -28,7 +29,6 @@ import { ImportError } from '../../runtime/errors.js';
 import type { InteractionType } from '../../schemas/generated/types.js';
 import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Options that only some formats read; naming one for another format is a mistake worth reporting. */
@@ -53,7 +53,7 @@ export const importCommand: Command = {
     '              [--delimiter C|tab] [--ts-unit auto|s|ms|iso]',
     '  csv, lines: [--type TYPE] [--start TIME] [--step-ms N]   (event time when the file has none)',
     'TIME is epoch milliseconds or ISO-8601. Bad lines are reported and sent to rec.dlq, and the import',
-    'goes on; --strict stops at the first one. README.md "Importing real data" has the details.',
+    'goes on; --strict stops at the first one. docs/producing-events.md ("Importing real data") has the details.',
   ].join('\n'),
   options: {
     strict: { type: 'boolean' },

@@ -1,19 +1,12 @@
+import { describeIndexOutcome } from '../../app/outcomes.js';
+import { withPlatform } from '../../app/platform.js';
 import { Indexer, type IndexOutcome } from '../../indexer/indexer.js';
+import { artifactStore } from '../../registry/model-store.js';
 import { CONFIG_SCHEMA, type Config } from '../../runtime/config.js';
 import { followRounds } from '../../trainer/follow.js';
 import type { Command } from '../command.js';
 import { choiceOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
-import { artifactStore, pollMs, untilStopped } from './train.js';
-
-/** One line for an indexer round's outcome. */
-export function describeIndexOutcome(outcome: IndexOutcome): string {
-  if ('detail' in outcome) return `no new index version: ${outcome.detail}`;
-  const v = outcome.version;
-  const recall =
-    outcome.recallAt10 === undefined ? '' : ` (quantised recall@10 ${outcome.recallAt10.toFixed(4)})`;
-  return `${v.index} v${v.version} ${v.kind} for ${v.model} v${v.model_version}: ${v.item_count} items${recall}`;
-}
+import { pollMs, untilStopped } from './train.js';
 
 export const indexCommand: Command = {
   name: 'index',

@@ -1,3 +1,4 @@
+import { activeNamespaceOf, withPlatform } from '../../app/platform.js';
 import { isRetriable, TopicError } from '../../runtime/errors.js';
 import type { MaterializedSource } from '../../runtime/online/materializer.js';
 import { Materializer } from '../../runtime/online/materializer.js';
@@ -9,7 +10,6 @@ import { ONLINE_VIEWS, onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
 import { withRedisOnlineStore } from '../online.js';
-import { activeNamespaceOf, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /**

@@ -1,11 +1,11 @@
+import { withPlatform } from '../../app/platform.js';
+import { ModelRegistry } from '../../registry/model-registry.js';
+import { artifactStore } from '../../registry/model-store.js';
+import { promoteModel } from '../../registry/promote.js';
+import { rollbackModel } from '../../registry/rollback.js';
 import { ModelRegistryError } from '../../runtime/errors.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
-import { ModelRegistry } from '../../trainer/model-registry.js';
-import { promoteModel } from '../../trainer/promote.js';
-import { rollbackModel } from '../../trainer/rollback.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
-import { artifactStore } from './train.js';
 
 function row(v: ModelVersion, promoted: number | undefined): string {
   const recall = v.metrics.recall_at_20;

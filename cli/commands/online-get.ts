@@ -1,9 +1,14 @@
+import {
+  activeNamespaceOf,
+  activeRunnerOptions,
+  selectTopologies,
+  withPlatform,
+} from '../../app/platform.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import { runnersLookup } from '../../runtime/online/in-process/task-lookup.js';
 import { openOnlineStore } from '../../runtime/online/open.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import type { Command } from '../command.js';
-import { activeNamespaceOf, activeRunnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 /**
  * `recstream online get VIEW KEY...`: what a responder would read, from

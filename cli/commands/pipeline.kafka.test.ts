@@ -17,7 +17,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { KafkaLog } from '../../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { type TestRedis, testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { runCliOk } from '../../test/cli.js';
 import {
   type KafkaPlatform,

@@ -1,20 +1,20 @@
-import { ConfigError } from '../../runtime/errors.js';
-import { runtimeMetrics } from '../../runtime/observability/metrics.js';
-import { prepareTopics } from '../../runtime/processor/internals/prepare-topics.js';
-import { ReplayControl } from '../../runtime/processor/replay-control.js';
-import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/processor/runner.js';
-import { RunningApplication } from '../../runtime/processor/running-application.js';
-import type { Topology } from '../../runtime/processor/topology.js';
-import type { Command } from '../command.js';
-import { instanceShare, parseInstance } from '../instance.js';
-import { serveMetrics } from '../metrics-server.js';
 import {
   activeRunnerOptions,
   controlDir,
   runnerOptions,
   selectTopologies,
   withPlatform,
-} from '../platform.js';
+} from '../../app/platform.js';
+import { prepareTopics } from '../../runtime/engine/internals/prepare-topics.js';
+import { ReplayControl } from '../../runtime/engine/replay-control.js';
+import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/engine/runner.js';
+import { RunningApplication } from '../../runtime/engine/running-application.js';
+import { ConfigError } from '../../runtime/errors.js';
+import { runtimeMetrics } from '../../runtime/observability/metrics.js';
+import type { Topology } from '../../runtime/processor/topology.js';
+import type { Command } from '../command.js';
+import { instanceShare, parseInstance } from '../instance.js';
+import { serveMetrics } from '../metrics-server.js';
 
 export const processCommand: Command = {
   name: 'process',
@@ -58,7 +58,7 @@ export const processCommand: Command = {
           instance === undefined
             ? partitions
             : instanceShare(
-                await prepareTopics(options.topology, platform.log),
+                await prepareTopics(options.topology, platform.log, options.topics),
                 instance,
                 topology.applicationId,
               );

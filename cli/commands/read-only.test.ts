@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { interactionStream } from '../../bench/interaction-load.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { finished, runCli, startCli } from '../../test/cli.js';
 
 const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };

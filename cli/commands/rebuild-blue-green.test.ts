@@ -11,8 +11,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sendDeleteTopicsRequest, waitForReplay } from '../../runtime/engine/replay-control.js';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { sendDeleteTopicsRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
 import {
   besideRunningProcess,
   type CliResult,

@@ -1,20 +1,24 @@
 /**
  * `recstream rebuild --blue-green`: the rebuild itself is the runtime's
- * (runtime/processor/blue-green-rebuild.ts); this binds it to the command's
+ * (runtime/engine/blue-green-rebuild.ts); this binds it to the command's
  * configuration, the applications in topologies/, progress on stderr and
  * result lines on stdout, and with Redis configured the online views it
  * follows.
  */
-import type { Config } from '../../runtime/config.js';
-import type { MaterializedSource } from '../../runtime/online/materializer.js';
-import type { FollowedOnlineStore } from '../../runtime/processor/blue-green-online.js';
+
 import {
-  type BlueGreenHost,
-  rebuildBlueGreen as rebuild,
-} from '../../runtime/processor/blue-green-rebuild.js';
+  activeNamespaceOf,
+  controlDir,
+  runnerOptions,
+  selectTopologies,
+  withPlatform,
+} from '../../app/platform.js';
+import type { Config } from '../../runtime/config.js';
+import type { FollowedOnlineStore } from '../../runtime/engine/blue-green-online.js';
+import { type BlueGreenHost, rebuildBlueGreen as rebuild } from '../../runtime/engine/blue-green-rebuild.js';
+import type { MaterializedSource } from '../../runtime/online/materializer.js';
 import { onlineViews } from '../../topologies/online-views.js';
 import { withRedisOnlineStore } from '../online.js';
-import { activeNamespaceOf, controlDir, runnerOptions, selectTopologies, withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Rebuilds `apps` (writers first) blue/green into `requested` or a generated namespace. */

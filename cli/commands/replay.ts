@@ -1,25 +1,25 @@
-import type { Config } from '../../runtime/config.js';
-import { ConfigError, SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
-import type { Platform } from '../../runtime/platform.js';
-import { replayAlone } from '../../runtime/processor/internals/replay-alone.js';
-import {
-  formatReplayFrom,
-  parseReplayFrom,
-  type ReplayFrom,
-  replayOrder,
-  rewrittenTopics,
-} from '../../runtime/processor/internals/reset.js';
-import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/processor/replay-control.js';
-import type { Topology } from '../../runtime/processor/topology.js';
-import { applicationNames } from '../../topologies/index.js';
-import type { Command } from '../command.js';
 import {
   activeRunnerOptions,
   activeTopology,
   controlDir,
   selectTopologies,
   withPlatform,
-} from '../platform.js';
+} from '../../app/platform.js';
+import type { Config } from '../../runtime/config.js';
+import { replayAlone } from '../../runtime/engine/internals/replay-alone.js';
+import {
+  formatReplayFrom,
+  parseReplayFrom,
+  type ReplayFrom,
+  replayOrder,
+  rewrittenTopics,
+} from '../../runtime/engine/internals/reset.js';
+import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/engine/replay-control.js';
+import { ConfigError, SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
+import type { Platform } from '../../runtime/platform.js';
+import type { Topology } from '../../runtime/processor/topology.js';
+import { applicationNames } from '../../topologies/index.js';
+import type { Command } from '../command.js';
 import { Progress } from '../progress.js';
 import { rebuildBlueGreen } from './rebuild-blue-green.js';
 

@@ -1,6 +1,6 @@
+import { withPlatform } from '../../app/platform.js';
+import { startServing } from '../../app/serving-store.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
-import { startServing } from '../serving-store.js';
 
 export const serveCommand: Command = {
   name: 'serve',

@@ -20,12 +20,12 @@ import { test } from 'node:test';
 import { KafkaLog } from '../../runtime/log/kafka/kafka-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
+import type { ModelVersion } from '../../schemas/generated/types.js';
 import {
   INDEX_VERSIONS_TOPIC,
   MODEL_VERSIONS_TOPIC,
   TRAINING_SNAPSHOTS_TOPIC,
-} from '../../runtime/topics/catalogue.js';
-import type { ModelVersion } from '../../schemas/generated/types.js';
+} from '../../schemas/topics.js';
 import { finished, runCliOk, startCli } from '../../test/cli.js';
 import { startKafkaPlatform } from '../../test/kafka-pipeline.js';
 import { missingService } from '../../test/skips.js';

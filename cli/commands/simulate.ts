@@ -1,3 +1,4 @@
+import { withPlatform } from '../../app/platform.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { writeSimulation } from '../../sim/log-writer.js';
 import { resolveSimulation, SIMULATION_DEFAULTS, type SimulationOptions } from '../../sim/options.js';
@@ -5,7 +6,6 @@ import { GroundTruth } from '../../sim/truth.js';
 import { World } from '../../sim/world.js';
 import type { Command } from '../command.js';
 import { wholeNumberOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
 
 /** Counts here may be 0, as they always could. */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import { activeRunnerOptions, selectTopologies, withPlatform } from '../../app/platform.js';
+import { StreamRunner } from '../../runtime/engine/runner.js';
 import type { Platform } from '../../runtime/platform.js';
-import { StreamRunner } from '../../runtime/processor/runner.js';
 import type { Topology } from '../../runtime/processor/topology.js';
 import type { Command } from '../command.js';
-import { activeRunnerOptions, selectTopologies, withPlatform } from '../platform.js';
 
 export const stateDigestCommand: Command = {
   name: 'state digest',

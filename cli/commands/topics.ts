@@ -1,8 +1,8 @@
+import { activeTopology, selectTopologies, withPlatform } from '../../app/platform.js';
 import { openSchemaRegistry } from '../../runtime/registry/open.js';
-import { Serde } from '../../runtime/serde/serde.js';
-import { type PlannedTopic, topicPlan } from '../../runtime/topics/plan.js';
+import { platformSerde } from '../../schemas/platform.js';
+import { type PlannedTopic, topicPlan } from '../../topologies/topic-plan.js';
 import type { Command } from '../command.js';
-import { activeTopology, selectTopologies, withPlatform } from '../platform.js';
 
 export const topicsCommand: Command = {
   name: 'topics',
@@ -60,7 +60,7 @@ export const topicsCommand: Command = {
 async function plannedTopics(config: Parameters<Command['run']>[0]['config'], app: string | undefined) {
   const registry = await openSchemaRegistry({ dataDir: config.dataDir, url: config.schemaRegistryUrl });
   try {
-    const topologies = await selectTopologies({ serde: new Serde(registry), config }, app);
+    const topologies = await selectTopologies({ serde: platformSerde(registry), config }, app);
     const active = await Promise.all(topologies.map((t) => activeTopology(config.dataDir, t)));
     return topicPlan(active, config.partitions);
   } finally {

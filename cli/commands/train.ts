@@ -1,19 +1,14 @@
-import { join } from 'node:path';
+import { describeTrainOutcome } from '../../app/outcomes.js';
+import { withPlatform } from '../../app/platform.js';
+import { artifactStore } from '../../registry/model-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { EngineEvent } from '../../trainer/engine.js';
 import { followRounds } from '../../trainer/follow.js';
-import { FileArtifactStore } from '../../trainer/model-store.js';
 import { Trainer, type TrainOutcome } from '../../trainer/trainer.js';
 import type { Command, CommandArgs } from '../command.js';
 import { serveMetrics } from '../metrics-server.js';
 import { wholeNumberOption } from '../option-values.js';
-import { withPlatform } from '../platform.js';
 import { Progress } from '../progress.js';
-
-/** The artifact store of a data dir (files under `<data-dir>/artifacts`). */
-export function artifactStore(dataDir: string): FileArtifactStore {
-  return new FileArtifactStore(join(dataDir, 'artifacts'));
-}
 
 /** Draws engine progress: one progress line per model and epoch on a TTY, JSON lines otherwise. */
 export function engineProgress(): (event: EngineEvent) => void {
@@ -62,14 +57,6 @@ export async function untilStopped(
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
   }
-}
-
-/** One line for a trainer round's outcome. */
-export function describeTrainOutcome(outcome: TrainOutcome): string {
-  if (outcome.kind !== 'published') return `no new version: ${outcome.detail}`;
-  const v = outcome.version;
-  const recall = v.metrics.recall_at_20;
-  return `${v.model} v${v.version} ${v.status}: ${v.reason ?? ''}${recall === undefined ? '' : ` (recall@20 ${recall.toFixed(4)})`}`;
 }
 
 export const trainCommand: Command = {

@@ -1,8 +1,8 @@
+import { describeIndexOutcome, describeTrainOutcome } from '../../app/outcomes.js';
+import { withPlatform } from '../../app/platform.js';
+import { startRoles } from '../../app/roles.js';
 import type { Command } from '../command.js';
-import { withPlatform } from '../platform.js';
-import { startRoles } from '../roles.js';
-import { describeIndexOutcome } from './index-build.js';
-import { describeTrainOutcome, pollMs } from './train.js';
+import { pollMs } from './train.js';
 
 export const upCommand: Command = {
   name: 'up',

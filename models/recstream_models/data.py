@@ -1,4 +1,5 @@
-"""Loading a training-set directory (models/FORMAT.md): memory-mapped columns, validated."""
+"""Loading a training-set directory (models/FORMAT.md): memory-mapped columns, validated against the
+column spec generated from the feature declaration (feature_spec.py)."""
 
 from __future__ import annotations
 
@@ -9,51 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-FORMAT = "recstream-dataset/1"
+from .feature_spec import CATALOG_COLUMNS, EXAMPLE_COLUMNS, HOURS, VOCABULARY_OF
 
-EXAMPLE_COLUMNS = {
-    "user": ("int64", 1),
-    "item": ("int64", 1),
-    "ts": ("int64", 1),
-    "type": ("int64", 1),
-    "label": ("float32", 1),
-    "positive": ("uint8", 1),
-    "weight": ("float32", 1),
-    "clicked": ("int8", 1),
-    "engagement": ("float32", 1),
-    "history_items": ("int64", 2),
-    "history_types": ("int64", 2),
-    "user_cat": ("int64", 2),
-    "context_cat": ("int64", 2),
-    "user_dense": ("float32", 2),
-    "item_categories": ("int64", 2),
-    "item_language": ("int64", 1),
-    "item_dense": ("float32", 2),
-    "cross_dense": ("float32", 2),
-}
-CATALOG_COLUMNS = {
-    "catalog_categories": ("int64", 2),
-    "catalog_tags": ("int64", 2),
-    "catalog_language": ("int64", 1),
-    "catalog_dense": ("float32", 2),
-    "catalog_available": ("uint8", 1),
-}
-# Which vocabulary bounds each categorical column (per lane for multi-lane columns).
-VOCABULARY_OF = {
-    "user": ["user"],
-    "item": ["item"],
-    "history_items": ["item"],
-    "user_cat": ["country", "language", "age_bucket"],
-    "context_cat": ["device", "country", "surface", None],
-    "item_categories": ["category"],
-    "item_language": ["language"],
-    "catalog_categories": ["category"],
-    "catalog_tags": ["tag"],
-    "catalog_language": ["language"],
-}
-USER_CAT_VOCABULARIES = ["country", "language", "age_bucket"]
-CONTEXT_CAT_SIZES = ["device", "country", "surface"]
-HOURS = 25
+FORMAT = "recstream-dataset/1"
 
 
 class DatasetError(ValueError):

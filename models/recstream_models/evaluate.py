@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 
 from .data import Dataset
+from .inputs import on
 from .ranker import Ranker
 from .towers import TwoTower
 
@@ -59,8 +60,7 @@ def item_embeddings(model: TwoTower, catalog: dict[str, torch.Tensor], device: t
     out = []
     for start in range(0, rows, batch):
         items = torch.arange(start, min(rows, start + batch))
-        inputs = tuple(t.to(device) for t in model.item_inputs(catalog, items))
-        out.append(model.items(*inputs).float().cpu())
+        out.append(model.items(on(model.item_inputs(catalog, items), device)).float().cpu())
     return torch.cat(out)
 
 
@@ -69,7 +69,7 @@ def user_embeddings(model: TwoTower, columns: dict[str, torch.Tensor], rows: tor
     out = []
     for start in range(0, rows.shape[0], 4096):
         part = rows[start : start + 4096]
-        out.append(model.users(*(t.to(device) for t in model.user_inputs(columns, part))).float().cpu())
+        out.append(model.users(on(model.user_inputs(columns, part), device)).float().cpu())
     return torch.cat(out) if out else torch.zeros(0, 1)
 
 
@@ -165,7 +165,7 @@ def ranker_metrics(
     probabilities = []
     for start in range(0, shown.shape[0], 8192):
         part = shown[start : start + 8192]
-        click, _ = ranker(*(t.to(device) for t in ranker.inputs(columns, part)))
+        click, _ = ranker(on(ranker.inputs(columns, part), device))
         probabilities.append(torch.sigmoid(click.float()).cpu())
     p = torch.cat(probabilities)
     names = dataset.dense_names("item_dense")

@@ -18,39 +18,29 @@ from torch import nn
 from .config import TrainConfig
 from .data import Dataset
 from .evaluate import item_embeddings
+from .feature_spec import ITEM_TOWER_INPUTS, RANKER_INPUTS, USER_TOWER_INPUTS
+from .inputs import Features, positional
 from .previous import WEIGHTS, weights_npz
-from .ranker import RANKER_INPUTS, Ranker
-from .towers import ITEM_INPUTS, USER_INPUTS, TwoTower
+from .ranker import Ranker
+from .towers import TwoTower
 
 OPSET = 13
 
 
-class _UserTowerExport(nn.Module):
-    def __init__(self, model: TwoTower) -> None:
+class _PositionalExport(nn.Module):
+    """What `torch.onnx.export` traces: the model's inputs positionally, in the contract's order (`names`,
+    which become the ONNX input names), handed to the model by name; `probabilities` turns the ranker's
+    logits into the probabilities its export returns. The model is held under `attribute`, which prefixes
+    the graph's node names: "tower" or "ranker", so a model exports to the same bytes as before."""
+
+    def __init__(self, model: nn.Module, names: tuple[str, ...], attribute: str, probabilities: bool = False) -> None:
         super().__init__()
-        self.tower = model.users
+        self.attribute, self.names, self.probabilities = attribute, names, probabilities
+        self.add_module(attribute, model)
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.tower(*inputs)
-
-
-class _ItemTowerExport(nn.Module):
-    def __init__(self, model: TwoTower) -> None:
-        super().__init__()
-        self.tower = model.items
-
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.tower(*inputs)
-
-
-class _RankerExport(nn.Module):
-    def __init__(self, ranker: Ranker) -> None:
-        super().__init__()
-        self.ranker = ranker
-
-    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        click, engagement = self.ranker(*inputs)
-        return torch.sigmoid(click), torch.sigmoid(engagement)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        outputs = getattr(self, self.attribute)(dict(zip(self.names, inputs)))
+        return tuple(torch.sigmoid(o) for o in outputs) if self.probabilities else outputs
 
 
 def _onnx(module: nn.Module, inputs: tuple[torch.Tensor, ...], names: tuple[str, ...], outputs: list[str], path: str) -> None:
@@ -98,19 +88,16 @@ def export(
     os.makedirs(staging)
     columns, catalog = dataset.columns, dataset.catalog
     rows = _sample_rows(dataset)
-    user_inputs = model.user_inputs(columns, rows)
-    items = columns["item"][rows]
-    item_inputs = model.item_inputs(catalog, items)
-    ranker_inputs = ranker.inputs(columns, rows)
-
-    exports = [
-        ("user_tower", _UserTowerExport(model), user_inputs, USER_INPUTS, ["embedding"]),
-        ("item_tower", _ItemTowerExport(model), item_inputs, ITEM_INPUTS, ["embedding"]),
-        ("ranker", _RankerExport(ranker), ranker_inputs, RANKER_INPUTS, ["click", "engagement"]),
+    item_names = tuple(ITEM_TOWER_INPUTS)
+    exports: list[tuple[str, nn.Module, Features, tuple[str, ...], list[str]]] = [
+        ("user_tower", _PositionalExport(model.users, USER_TOWER_INPUTS, "tower"), model.user_inputs(columns, rows), USER_TOWER_INPUTS, ["embedding"]),
+        ("item_tower", _PositionalExport(model.items, item_names, "tower"), model.item_inputs(catalog, columns["item"][rows]), item_names, ["embedding"]),
+        ("ranker", _PositionalExport(ranker, RANKER_INPUTS, "ranker", probabilities=True), ranker.inputs(columns, rows), RANKER_INPUTS, ["click", "engagement"]),
     ]
     parity = {}
-    for name, module, inputs, input_names, output_names in exports:
+    for name, module, features, input_names, output_names in exports:
         module.eval()
+        inputs = positional(features, input_names)
         _onnx(module, inputs, input_names, output_names, os.path.join(staging, f"{name}.onnx"))
         outputs = module(*inputs)
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)

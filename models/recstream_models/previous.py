@@ -17,8 +17,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .data import VOCABULARY_OF, Dataset
+from .data import Dataset
 from .evaluate import Queries, model_retrieval_metrics, user_embeddings
+from .feature_spec import VOCABULARY_OF
+from .inputs import item_features
 from .towers import TwoTower
 
 WEIGHTS = "model.npz"
@@ -138,13 +140,8 @@ def previous_metrics(previous: PreviousModel, dataset: Dataset, queries: Queries
     maps = {name: _mapping(current[name], manifest["vocabularies"][name]) for name in current if name != "type"}
     catalog = {name: _remap(name, values, maps) for name, values in dataset.catalog.items()}
     with torch.no_grad():
-        vectors = model.items(
-            maps["item"],
-            catalog["catalog_categories"],
-            catalog["catalog_tags"],
-            catalog["catalog_language"],
-            catalog["catalog_dense"],
-        ).float()
+        rows = torch.arange(maps["item"].shape[0])
+        vectors = model.items(item_features(catalog, rows, ids=maps["item"])).float()
     columns = {name: _remap(name, dataset.columns[name][queries.rows], maps) for name in dataset.columns}
     users = user_embeddings(model, columns, torch.arange(queries.rows.shape[0]), torch.device("cpu"))
     return model_retrieval_metrics(users, vectors, queries, ks, prefix="previous_")

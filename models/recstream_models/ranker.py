@@ -8,22 +8,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .data import CONTEXT_CAT_SIZES, HOURS, USER_CAT_VOCABULARIES, Dataset
+from .data import Dataset
+from .feature_spec import CONTEXT_CAT_VOCABULARIES, HOURS, RANKER_DENSE, USER_CAT_VOCABULARIES
+from .inputs import Features, ranker_features
 from .towers import Standardize, masked_mean
-
-RANKER_INPUTS = (
-    "user",
-    "history_items",
-    "history_types",
-    "user_cat",
-    "context_cat",
-    "user_dense",
-    "item",
-    "item_categories",
-    "item_language",
-    "item_dense",
-    "cross_dense",
-)
 
 
 def _table(rows: int, dim: int) -> nn.Embedding:
@@ -42,8 +30,8 @@ class Ranker(nn.Module):
         self.category = _table(vocab("category"), dim)
         self.language = _table(vocab("language"), dim)
         self.user_cat = nn.ModuleList(_table(vocab(name), dim) for name in USER_CAT_VOCABULARIES)
-        self.context_cat = nn.ModuleList([*(_table(vocab(name), dim) for name in CONTEXT_CAT_SIZES), _table(HOURS, dim)])
-        dense = sum(len(dataset.dense_names(n)) for n in ("user_dense", "item_dense", "cross_dense"))
+        self.context_cat = nn.ModuleList([*(_table(vocab(name), dim) for name in CONTEXT_CAT_VOCABULARIES), _table(HOURS, dim)])
+        dense = sum(len(dataset.dense_names(n)) for n in RANKER_DENSE)
         self.standardize = Standardize(dense)
         self.bottom = nn.Sequential(nn.Linear(dense, 64), nn.ReLU(), nn.Linear(64, dim), nn.ReLU())
         # bottom, user, item, categories, language and history, then one per profile and context table.
@@ -66,35 +54,25 @@ class Ranker(nn.Module):
 
     @staticmethod
     def dense(columns: dict[str, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
-        return torch.cat([columns[n][rows] for n in ("user_dense", "item_dense", "cross_dense")], dim=-1)
+        return torch.cat([columns[n][rows] for n in RANKER_DENSE], dim=-1)
 
-    def inputs(self, columns: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(columns[name][rows] for name in RANKER_INPUTS)
+    @staticmethod
+    def inputs(columns: dict[str, torch.Tensor], rows: torch.Tensor) -> Features:
+        return ranker_features(columns, rows)
 
-    def forward(
-        self,
-        user: torch.Tensor,
-        history_items: torch.Tensor,
-        history_types: torch.Tensor,
-        user_cat: torch.Tensor,
-        context_cat: torch.Tensor,
-        user_dense: torch.Tensor,
-        item: torch.Tensor,
-        item_categories: torch.Tensor,
-        item_language: torch.Tensor,
-        item_dense: torch.Tensor,
-        cross_dense: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits of the click and engagement heads."""
+    def forward(self, features: Features) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the click and engagement heads; `features`: RANKER_INPUTS by name."""
+        history_items, item_categories = features["history_items"], features["item_categories"]
+        user_cat, context_cat = features["user_cat"], features["context_cat"]
         history = masked_mean(self.item(history_items), history_items > 0)
-        dense = self.standardize(torch.cat([user_dense, item_dense, cross_dense], dim=-1))
+        dense = self.standardize(torch.cat([features[n] for n in RANKER_DENSE], dim=-1))
         bottom = self.bottom(dense)
         vectors = [
             bottom,
-            self.user(user),
-            self.item(item),
+            self.user(features["user"]),
+            self.item(features["item"]),
             masked_mean(self.category(item_categories), item_categories > 0),
-            self.language(item_language),
+            self.language(features["item_language"]),
             history,
             *(table(user_cat[:, i]) for i, table in enumerate(self.user_cat)),
             *(table(context_cat[:, i]) for i, table in enumerate(self.context_cat)),

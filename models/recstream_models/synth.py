@@ -16,25 +16,10 @@ import os
 import numpy as np
 
 from .data import FORMAT
+from .feature_spec import CATALOG_DENSE, CROSS_DENSE, HISTORY_LENGTH, ITEM_DENSE, MAX_CATEGORIES, MAX_TAGS, USER_DENSE
 
 TYPES = ["impression", "view", "click", "like", "dislike", "rate", "add_to_list", "share", "complete", "skip"]
-USER_DENSE = [
-    "log_event_count", "log_decayed_1h", "log_decayed_1d", "log_decayed_7d", "log_impressions_7d", "log_clicks_7d",
-    "log_completes_7d", "log_skips_7d", "mean_watch_fraction", "has_watch_fraction", "log_session_count",
-    "log_session_events", "log_hours_since_active", "is_first_event", "log_minutes_in_session",
-]
-ITEM_DENSE = [
-    "log_popularity_total", "log_popularity_1h", "log_popularity_1d", "log_popularity_7d", "log_impressions",
-    "log_clicks", "smoothed_ctr", "completion_rate", "mean_rating_5", "has_rating", "log_unique_users",
-    "trending_score", "log_hours_since_interaction", "never_interacted", "log_popularity_in_country",
-    "log_duration_min", "log_days_since_release",
-]
-CROSS_DENSE = ["category_affinity_sum", "category_affinity_max", "same_language", "in_recent_history", "recency_in_history"]
-CATALOG_DENSE = ["log_duration_min", "has_duration", "release_decades_since_1970", "has_release", "maturity_level"]
-HISTORY = 20
 CATEGORIES = 20
-MAX_CATEGORIES = 4
-MAX_TAGS = 4
 
 
 def _save(out: str, name: str, array: np.ndarray, columns: dict) -> None:
@@ -85,8 +70,8 @@ def write_synthetic(out: str, users: int, items: int, examples: int, seed: int) 
     weight = np.where(kind == 8, 2.0, 1.0).astype(np.float32)
     engagement = np.where(np.isin(kind, [1, 8, 9]), np.clip(0.3 + 0.6 * liked + rng.normal(0, 0.1, examples), 0, 1), np.nan).astype(np.float32)
 
-    history_items = np.zeros((examples, HISTORY), dtype=np.int64)
-    history_types = np.zeros((examples, HISTORY), dtype=np.int64)
+    history_items = np.zeros((examples, HISTORY_LENGTH), dtype=np.int64)
+    history_types = np.zeros((examples, HISTORY_LENGTH), dtype=np.int64)
     recent: dict[int, list[tuple[int, int]]] = {}
     counts = np.zeros(users + 1, dtype=np.int64)
     event_count = np.zeros(examples, dtype=np.float32)
@@ -101,7 +86,7 @@ def write_synthetic(out: str, users: int, items: int, examples: int, seed: int) 
         if kind[row] != 0:
             entry = (int(item[row]), int(kind[row]))
             past = [p for p in (past or []) if p[0] != entry[0]]
-            recent[u] = [entry, *past][:HISTORY]
+            recent[u] = [entry, *past][:HISTORY_LENGTH]
 
     user_dense = rng.normal(0, 1, size=(examples, len(USER_DENSE))).astype(np.float32)
     user_dense[:, 0] = np.log1p(event_count)
@@ -141,7 +126,7 @@ def write_synthetic(out: str, users: int, items: int, examples: int, seed: int) 
     manifest = {
         "format": FORMAT,
         "examples": examples,
-        "history_length": HISTORY,
+        "history_length": HISTORY_LENGTH,
         "max_categories": MAX_CATEGORIES,
         "max_tags": MAX_TAGS,
         "vocabularies": {

@@ -23,7 +23,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from .config import TrainConfig
-from .data import CONTEXT_CAT_SIZES, HOURS, USER_CAT_VOCABULARIES, Dataset
+from .data import Dataset
+from .feature_spec import CONTEXT_CAT_VOCABULARIES, HOURS, USER_CAT_VOCABULARIES
+from .inputs import Features, item_features, user_features
 
 
 class Standardize(nn.Module):
@@ -78,15 +80,9 @@ class ItemTower(nn.Module):
         self.standardize = Standardize(dense)
         self.metadata = nn.Sequential(nn.Linear(3 * dim + dense, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
 
-    def forward(
-        self,
-        item: torch.Tensor,
-        categories: torch.Tensor,
-        tags: torch.Tensor,
-        language: torch.Tensor,
-        catalog_dense: torch.Tensor,
-        keep_id: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def forward(self, features: Features, keep_id: torch.Tensor | None = None) -> torch.Tensor:
+        """`features`: ITEM_TOWER_INPUTS by name; `keep_id` (per row, 0 or 1) drops id embeddings while training."""
+        item, categories, tags = features["item"], features["categories"], features["tags"]
         ident = self.item_id(item)
         if keep_id is not None:
             ident = ident * keep_id.unsqueeze(-1)
@@ -94,8 +90,8 @@ class ItemTower(nn.Module):
             [
                 masked_mean(self.category(categories), categories > 0),
                 masked_mean(self.tag(tags), tags > 0),
-                self.language(language),
-                self.standardize(catalog_dense),
+                self.language(features["language"]),
+                self.standardize(features["catalog_dense"]),
             ],
             dim=-1,
         )
@@ -120,29 +116,23 @@ class UserTower(nn.Module):
         nn.init.zeros_(self.type_weight.weight)
         self.user_cat = nn.ModuleList(_embedding(vocab(name), dim) for name in USER_CAT_VOCABULARIES)
         self.context_cat = nn.ModuleList(
-            [*(_embedding(vocab(name), dim) for name in CONTEXT_CAT_SIZES), _embedding(HOURS, dim)]
+            [*(_embedding(vocab(name), dim) for name in CONTEXT_CAT_VOCABULARIES), _embedding(HOURS, dim)]
         )
         dense = len(dataset.dense_names("user_dense"))
         self.standardize = Standardize(dense)
         self.mlp = nn.Sequential(nn.Linear(4 * dim + dense, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
 
-    def forward(
-        self,
-        user: torch.Tensor,
-        history_items: torch.Tensor,
-        history_types: torch.Tensor,
-        user_cat: torch.Tensor,
-        context_cat: torch.Tensor,
-        user_dense: torch.Tensor,
-    ) -> torch.Tensor:
-        ident = self.user_id(user)
+    def forward(self, features: Features) -> torch.Tensor:
+        """`features`: USER_TOWER_INPUTS by name."""
+        history_items, user_cat, context_cat = features["history_items"], features["user_cat"], features["context_cat"]
+        ident = self.user_id(features["user"])
         # softplus(0) / ln 2 = 1: every type starts with weight 1 and learns its own.
-        weights = F.softplus(self.type_weight(history_types).squeeze(-1)) * 1.4426950408889634
+        weights = F.softplus(self.type_weight(features["history_types"]).squeeze(-1)) * 1.4426950408889634
         mask = (history_items > 0).to(weights.dtype) * weights
         history = (self.item_ids(history_items) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)
         profile = sum(table(user_cat[:, i]) for i, table in enumerate(self.user_cat))
         context = sum(table(context_cat[:, i]) for i, table in enumerate(self.context_cat))
-        dense = self.standardize(user_dense)
+        dense = self.standardize(features["user_dense"])
         if self.training and self.dense_dropout > 0:
             keep = torch.rand(dense.shape[0], 1, device=dense.device) >= self.dense_dropout
             dense = dense * keep
@@ -171,17 +161,13 @@ class TwoTower(nn.Module):
         prior_scale = config.temperature if config.loss == "sampled_softmax" else 0.0
         return TwoTower(dataset, config.dim, prior_scale, config.dense_dropout)
 
-    def user_inputs(self, columns: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(columns[name][rows] for name in USER_INPUTS)
+    @staticmethod
+    def user_inputs(columns: dict[str, torch.Tensor], rows: torch.Tensor) -> Features:
+        return user_features(columns, rows)
 
-    def item_inputs(self, catalog: dict[str, torch.Tensor], items: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return (
-            items,
-            catalog["catalog_categories"][items],
-            catalog["catalog_tags"][items],
-            catalog["catalog_language"][items],
-            catalog["catalog_dense"][items],
-        )
+    @staticmethod
+    def item_inputs(catalog: dict[str, torch.Tensor], items: torch.Tensor) -> Features:
+        return item_features(catalog, items)
 
     def fit_standardization(self, dataset: Dataset, rows: torch.Tensor) -> None:
         self.users.standardize.fit(dataset.columns["user_dense"][rows])
@@ -191,6 +177,3 @@ class TwoTower(nn.Module):
         """The tables with one row per user or item: the ones worth sparse gradients."""
         return [self.users.user_id, self.items.item_id, self.items.prior_id]
 
-
-USER_INPUTS = ("user", "history_items", "history_types", "user_cat", "context_cat", "user_dense")
-ITEM_INPUTS = ("item", "categories", "tags", "language", "catalog_dense")

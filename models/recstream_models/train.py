@@ -1,4 +1,4 @@
-"""The training loops: retrieval (two-tower) on positives, the ranker on exposures."""
+"""The training loop, and what it runs for each model: retrieval (two-tower) on positives, the ranker on exposures."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from .config import TrainConfig
 from .data import Dataset
 from .losses import cosine_contrastive, log_exposure, log_q, log_q_uniform, sampled_softmax
 from .progress import emit
-from .ranker import RANKER_INPUTS, Ranker
+from .feature_spec import RANKER_INPUTS, USER_TOWER_INPUTS
+from .inputs import Features
+from .ranker import Ranker
 from .runtime import Runtime, batches, shard
-from .towers import USER_INPUTS, TwoTower
+from .towers import TwoTower
 
 
 @dataclass
@@ -35,10 +37,8 @@ class RetrievalStep(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(
-        self, user_inputs: tuple[torch.Tensor, ...], item_inputs: tuple[torch.Tensor, ...], keep_id: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.model.users(*user_inputs), self.model.items(*item_inputs, keep_id=keep_id)
+    def forward(self, user_inputs: Features, item_inputs: Features, keep_id: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.users(user_inputs), self.model.items(item_inputs, keep_id=keep_id)
 
 
 def _emit_step(
@@ -127,6 +127,66 @@ def exposure_offsets(
     return (correction * log_exposure(counts)).to(device)
 
 
+@dataclass
+class Loop:
+    """What differs between the two models' training: the rows an epoch goes over, the batch size and
+    number of epochs, the generator the epoch orders are drawn from, and the step that turns a batch
+    of rows into a loss (the optimizer's update is the loop's)."""
+
+    model: str
+    rows: torch.Tensor
+    batch_size: int
+    epochs: int
+    generator: torch.Generator
+    optimizer: Optimizer
+    step: Callable[[torch.Tensor], torch.Tensor]
+    after_epoch: Callable[[int], bool] | None = None
+    trained: nn.Module | None = None
+
+
+def run_epochs(loop: Loop, runtime: Runtime, phase: str, step_every: int) -> list[EpochStats]:
+    """Trains `loop.epochs` epochs over `loop.rows`, each in a fresh order drawn from `loop.generator` and
+    sharded across ranks, with progress lines. `after_epoch(epoch)` runs after each epoch and may
+    evaluate (it puts `trained` back in training mode after); when it returns True (on the main rank,
+    which every rank then follows) training stops there. A progress line every `step_every` steps."""
+    stats: list[EpochStats] = []
+    examples = loop.rows.shape[0]
+    for epoch in range(1, loop.epochs + 1):
+        started = time.perf_counter()
+        order = shard(loop.rows[torch.randperm(examples, generator=loop.generator)], runtime).to(runtime.device)
+        steps = math.ceil(order.shape[0] / loop.batch_size)
+        total = torch.zeros((), device=runtime.device)
+        for step, batch in enumerate(batches(order, loop.batch_size), start=1):
+            step_started = time.perf_counter()
+            loss = loop.step(batch)
+            total += loop.optimizer.step(loss)
+            if runtime.is_main and (step % step_every == 0 or step == steps):
+                _emit_step(loop.model, phase, epoch, step, steps, loss, step_started, batch.shape[0] * runtime.world_size)
+        seconds = time.perf_counter() - started
+        stats.append(EpochStats(seconds=seconds, examples=examples))
+        if runtime.is_main:
+            emit(
+                "epoch",
+                model=loop.model,
+                phase=phase,
+                epoch=epoch,
+                epochs=loop.epochs,
+                steps=steps,
+                loss=float(total) / max(steps, 1),
+                seconds=seconds,
+                examples_per_s=examples / max(seconds, 1e-9),
+            )
+        if loop.after_epoch is not None:
+            stop = torch.tensor(float(bool(loop.after_epoch(epoch))), device=runtime.device)
+            if runtime.distributed:
+                dist.broadcast(stop, src=0)
+            if loop.trained is not None:
+                loop.trained.train()
+            if stop.item():
+                break
+    return stats
+
+
 def train_retrieval(
     model: TwoTower,
     dataset: Dataset,
@@ -140,7 +200,7 @@ def train_retrieval(
     """Trains the two towers on the positives among `rows` for `epochs` (default: the configured or
     automatic count). `after_epoch(epoch)` runs after each epoch and may evaluate; when it returns
     True (on the main rank, which every rank then follows) training stops there."""
-    columns = runtime.place(dataset.columns, (*USER_INPUTS, "item", "weight"))
+    columns = runtime.place(dataset.columns, (*USER_TOWER_INPUTS, "item", "weight"))
     catalog = runtime.place(dataset.catalog)
     positives = rows[dataset.columns["positive"][rows] == 1]
     items_total = dataset.vocabulary_size("item")
@@ -156,74 +216,52 @@ def train_retrieval(
         step_module = DistributedDataParallel(step_module, find_unused_parameters=True)
     generator = torch.Generator().manual_seed(config.seed)
     draws = step_generator(generator, config.seed, runtime)
-    epochs = epochs or retrieval_epochs(config, positives.shape[0])
-    stats: list[EpochStats] = []
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        order = shard(positives[torch.randperm(positives.shape[0], generator=generator)], runtime).to(runtime.device)
-        steps = math.ceil(order.shape[0] / config.batch_size)
-        total = torch.zeros((), device=runtime.device)
-        for step, batch in enumerate(batches(order, config.batch_size), start=1):
-            step_started = time.perf_counter()
-            count = batch.shape[0]
-            user_inputs = model.user_inputs(columns, batch)
-            pos_items = columns["item"][batch]
-            pool_items = torch.randint(
-                1, max(items_total, 2), (config.uniform_negatives,), generator=draws, device=runtime.device
+
+    def step(batch: torch.Tensor) -> torch.Tensor:
+        count = batch.shape[0]
+        user_inputs = model.user_inputs(columns, batch)
+        pos_items = columns["item"][batch]
+        pool_items = torch.randint(1, max(items_total, 2), (config.uniform_negatives,), generator=draws, device=runtime.device)
+        candidate_items = torch.cat([pos_items, pool_items])
+        keep_id = (torch.rand(candidate_items.shape[0], generator=draws, device=runtime.device) >= config.id_dropout).float()
+        item_inputs = model.item_inputs(catalog, candidate_items)
+        weights = columns["weight"][batch]
+        with runtime.autocast():
+            users, candidates = step_module(user_inputs, item_inputs, keep_id)
+        users, candidates = users.float(), candidates.float()
+        pos, pool = candidates[:count], candidates[count:]
+        if config.loss == "sampled_softmax":
+            loss = sampled_softmax(
+                users,
+                pos,
+                pool,
+                pos_items,
+                pool_items,
+                None if log_q_batch is None else log_q_batch[pos_items],
+                log_q_pool,
+                config.temperature,
+                weights,
+                None if exposure is None else exposure[candidate_items],
             )
-            candidate_items = torch.cat([pos_items, pool_items])
-            keep_id = (torch.rand(candidate_items.shape[0], generator=draws, device=runtime.device) >= config.id_dropout).float()
-            item_inputs = model.item_inputs(catalog, candidate_items)
-            weights = columns["weight"][batch]
-            with runtime.autocast():
-                users, candidates = step_module(user_inputs, item_inputs, keep_id)
-            users, candidates = users.float(), candidates.float()
-            pos, pool = candidates[:count], candidates[count:]
-            if config.loss == "sampled_softmax":
-                loss = sampled_softmax(
-                    users,
-                    pos,
-                    pool,
-                    pos_items,
-                    pool_items,
-                    None if log_q_batch is None else log_q_batch[pos_items],
-                    log_q_pool,
-                    config.temperature,
-                    weights,
-                    None if exposure is None else exposure[candidate_items],
-                )
-            else:
-                loss = cosine_contrastive(
-                    users, pos, pool, pos_items, pool_items, config.margin, config.negative_weight, weights
-                )
-            if config.embedding_l2 > 0:
-                touched = model.users.user_id(user_inputs[0]).pow(2).sum() + model.items.item_id(item_inputs[0]).pow(2).sum()
-                loss = loss + config.embedding_l2 * touched / count
-            total += optimizer.step(loss)
-            if runtime.is_main and (step % config.step_every == 0 or step == steps):
-                _emit_step("retrieval", phase, epoch, step, steps, loss, step_started, count * runtime.world_size)
-        seconds = time.perf_counter() - started
-        stats.append(EpochStats(seconds=seconds, examples=positives.shape[0]))
-        if runtime.is_main:
-            emit(
-                "epoch",
-                model="retrieval",
-                phase=phase,
-                epoch=epoch,
-                epochs=epochs,
-                steps=steps,
-                loss=float(total) / max(steps, 1),
-                seconds=seconds,
-                examples_per_s=positives.shape[0] / max(seconds, 1e-9),
-            )
-        if after_epoch is not None:
-            stop = torch.tensor(float(bool(after_epoch(epoch))), device=runtime.device)
-            if runtime.distributed:
-                dist.broadcast(stop, src=0)
-            model.train()
-            if stop.item():
-                break
-    return stats
+        else:
+            loss = cosine_contrastive(users, pos, pool, pos_items, pool_items, config.margin, config.negative_weight, weights)
+        if config.embedding_l2 > 0:
+            touched = model.users.user_id(user_inputs["user"]).pow(2).sum() + model.items.item_id(item_inputs["item"]).pow(2).sum()
+            loss = loss + config.embedding_l2 * touched / count
+        return loss
+
+    loop = Loop(
+        model="retrieval",
+        rows=positives,
+        batch_size=config.batch_size,
+        epochs=epochs or retrieval_epochs(config, positives.shape[0]),
+        generator=generator,
+        optimizer=optimizer,
+        step=step,
+        after_epoch=after_epoch,
+        trained=model,
+    )
+    return run_epochs(loop, runtime, phase, config.step_every)
 
 
 def exposure_rows(dataset: Dataset, rows: torch.Tensor) -> torch.Tensor:
@@ -249,6 +287,7 @@ def ranker_losses(click: torch.Tensor, engagement: torch.Tensor, clicked: torch.
 def train_ranker(
     ranker: Ranker, dataset: Dataset, rows: torch.Tensor, config: TrainConfig, runtime: Runtime, phase: str
 ) -> list[EpochStats]:
+    """Trains the ranker on the exposures among `rows` for the configured epochs."""
     columns = runtime.place(dataset.columns, (*RANKER_INPUTS, "clicked", "engagement"))
     exposures = exposure_rows(dataset, rows)
     if exposures.shape[0] == 0:
@@ -257,34 +296,19 @@ def train_ranker(
     ranker.to(runtime.device).train()
     optimizer = Optimizer(ranker, ranker.id_tables(), runtime.sparse_gradients, config.ranker_lr, config.weight_decay)
     module: nn.Module = DistributedDataParallel(ranker) if runtime.distributed else ranker
-    generator = torch.Generator().manual_seed(config.seed + 1)
-    stats: list[EpochStats] = []
-    for epoch in range(1, config.ranker_epochs + 1):
-        started = time.perf_counter()
-        order = shard(exposures[torch.randperm(exposures.shape[0], generator=generator)], runtime).to(runtime.device)
-        steps = math.ceil(order.shape[0] / config.ranker_batch_size)
-        total = torch.zeros((), device=runtime.device)
-        for step, batch in enumerate(batches(order, config.ranker_batch_size), start=1):
-            step_started = time.perf_counter()
-            count = batch.shape[0]
-            with runtime.autocast():
-                click, engagement = module(*ranker.inputs(columns, batch))
-            loss = ranker_losses(click.float(), engagement.float(), columns["clicked"][batch], columns["engagement"][batch])
-            total += optimizer.step(loss)
-            if runtime.is_main and (step % config.step_every == 0 or step == steps):
-                _emit_step("ranker", phase, epoch, step, steps, loss, step_started, count * runtime.world_size)
-        seconds = time.perf_counter() - started
-        stats.append(EpochStats(seconds=seconds, examples=exposures.shape[0]))
-        if runtime.is_main:
-            emit(
-                "epoch",
-                model="ranker",
-                phase=phase,
-                epoch=epoch,
-                epochs=config.ranker_epochs,
-                steps=steps,
-                loss=float(total) / max(steps, 1),
-                seconds=seconds,
-                examples_per_s=exposures.shape[0] / max(seconds, 1e-9),
-            )
-    return stats
+
+    def step(batch: torch.Tensor) -> torch.Tensor:
+        with runtime.autocast():
+            click, engagement = module(ranker.inputs(columns, batch))
+        return ranker_losses(click.float(), engagement.float(), columns["clicked"][batch], columns["engagement"][batch])
+
+    loop = Loop(
+        model="ranker",
+        rows=exposures,
+        batch_size=config.ranker_batch_size,
+        epochs=config.ranker_epochs,
+        generator=torch.Generator().manual_seed(config.seed + 1),
+        optimizer=optimizer,
+        step=step,
+    )
+    return run_epochs(loop, runtime, phase, config.step_every)

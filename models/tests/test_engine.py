@@ -83,10 +83,10 @@ def test_export_writes_every_artifact_and_parity_matches_the_model(trained: str)
     with open(os.path.join(trained, "parity.json"), encoding="utf-8") as handle:
         parity = json.load(handle)
     inputs = parity["user_tower"]["inputs"]
-    tensors = [torch.tensor(inputs[n]["data"]).reshape(inputs[n]["shape"]) for n in inputs]
+    tensors = {n: torch.tensor(inputs[n]["data"]).reshape(inputs[n]["shape"]) for n in inputs}
     expected = torch.tensor(parity["user_tower"]["outputs"]["embedding"]["data"])
     with torch.no_grad():
-        actual = model.users(*tensors).reshape(-1)
+        actual = model.users(tensors).reshape(-1)
     assert torch.allclose(actual, expected, atol=1e-6)
     norms = np.linalg.norm(embeddings[1:, :32], axis=1)
     assert np.allclose(norms, 1, atol=1e-4)
@@ -162,9 +162,9 @@ def test_a_new_item_with_categories_but_no_interactions_lands_near_its_category(
     catalog = dataset.catalog
     items = torch.arange(1, catalog["catalog_language"].shape[0])
     with torch.no_grad():
-        known = model.items(*model.item_inputs(catalog, items))
+        known = model.items(model.item_inputs(catalog, items))
         # The same metadata with the id unknown (index 0): what a brand-new item looks like.
-        cold = model.items(torch.zeros_like(items), *model.item_inputs(catalog, items)[1:])
+        cold = model.items({**model.item_inputs(catalog, items), "item": torch.zeros_like(items)})
     first_category = catalog["catalog_categories"][items, 0]
     neighbours = torch.topk(cold @ known.t(), 10, dim=1).indices
     shared = (first_category[neighbours] == first_category.unsqueeze(1)).float().mean().item()

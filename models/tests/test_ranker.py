@@ -13,13 +13,12 @@ def test_every_embedded_field_reaches_the_logits(synthetic: str) -> None:
     dataset = load_dataset(synthetic)
     ranker = Ranker(dataset, 8).eval()
     rows = torch.arange(16)
-    inputs = list(ranker.inputs(dataset.columns, rows))
-    context = inputs[4]
+    inputs = ranker.inputs(dataset.columns, rows)
+    context = inputs["context_cat"]
     with torch.no_grad():
-        base = ranker(*inputs)[0]
+        base = ranker(inputs)[0]
         # Each context lane in turn, the hour of day (the last lane) included.
         for lane in range(context.shape[1]):
             changed = context.clone()
             changed[:, lane] = (changed[:, lane] + 1) % ranker.context_cat[lane].num_embeddings
-            inputs[4] = changed
-            assert not torch.allclose(ranker(*inputs)[0], base), f"context lane {lane} changes nothing"
+            assert not torch.allclose(ranker({**inputs, "context_cat": changed})[0], base), f"context lane {lane} changes nothing"

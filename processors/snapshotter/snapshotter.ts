@@ -35,8 +35,8 @@ import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import { stableStringify } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore } from '../../runtime/state/store.js';
-import { TRAINING_EXAMPLES_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { OffsetRange, TrainingSnapshot, User } from '../../schemas/generated/types.js';
+import { TRAINING_EXAMPLES_TOPIC } from '../../schemas/topics.js';
 import type { ExampleHeader } from './example-header.js';
 import {
   type MemberExamples,

@@ -51,7 +51,8 @@
  * Records also carry a per-task sequence number. A partition that has had
  * no promise from the task for `watermarkIntervalMs` of watermark progress
  * gets a bare watermark, so `item-features` can merge the tasks' streams in
- * event-time order even where a task has nothing to send it.
+ * event-time order even where a task has nothing to send it
+ * (`enriched-output.ts`; the watermark state is `user-clock.ts`'s).
  *
  * @example
  * ```ts
@@ -59,20 +60,17 @@
  * ```
  */
 import { ProcessingError } from '../../runtime/errors.js';
-import { partitionForKey } from '../../runtime/log/partitioner.js';
 import type {
   GlobalTableView,
   Processor,
   ProcessorContext,
   StreamRecord,
 } from '../../runtime/processor/processor.js';
-import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import { type DedupValue, DedupWindow } from '../../runtime/state/dedup-window.js';
-import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
+import type { KeyValueStore } from '../../runtime/state/store.js';
 import type {
   EnrichedInteraction,
   Interaction,
-  ServedPosition,
   ServedRecommendations,
   UserFeatures,
 } from '../../schemas/generated/types.js';
@@ -94,10 +92,12 @@ import {
   type UserPurge,
 } from '../profiles/profiles.js';
 import { Arrivals } from './arrivals.js';
+import { EnrichedOutput } from './enriched-output.js';
 import { type ListEntry, SERVED_WAITING_STORE, ServedWaiting } from './served-waiting.js';
+import { loadUserClock, USER_CLOCK_KEY, USER_CLOCK_STORE, type UserClock } from './user-clock.js';
 import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
-export const USER_CLOCK_STORE = 'user-clock';
+export { USER_CLOCK_STORE, type UserClock, userClockCodec } from './user-clock.js';
 
 export interface UserFeaturesOptions {
   /** How far behind the latest seen event time an interaction may arrive and still be placed exactly. */
@@ -117,29 +117,6 @@ interface PendingEntry {
   readonly offset: number;
 }
 
-/** The task's watermark state (store `user-clock`, key `clock`). */
-export interface UserClock {
-  /** Latest interaction event time seen; -1 before the first. */
-  max_ts: number;
-  /** Sequence number of the next enriched interaction. */
-  sequence: number;
-  /** Next offset of the input partition not processed yet: below it, records are re-deliveries. */
-  consumed: number;
-  /** Served lists that arrived behind the watermark and gave no exposures (absent in stores written before lists were read). */
-  late_served_lists?: number;
-  /**
-   * Latest promise sent to each partition of the enriched topic (-Infinity,
-   * stored as null: none yet). Kept with the state so that the enriched
-   * stream, bare watermarks included, is a function of the input alone: two
-   * instances over the same input (a blue/green rebuild and the instance it
-   * replaces) promise the same, and one that read further promises no less.
-   */
-  promised: number[];
-}
-
-export const userClockCodec: ValueCodec<UserClock> = jsonCodec<UserClock>();
-const CLOCK_KEY = 'clock';
-
 type Input = Interaction | UserPurge | ServedRecommendations | null;
 
 export class UserFeaturesProcessor implements Processor<Input, EnrichedInteraction> {
@@ -151,9 +128,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private seen!: DedupWindow;
   /** Served lists by request id, beside the interactions' ids with their own stream time (served_ts). */
   private seenLists!: DedupWindow;
-  private clock: UserClock = { max_ts: -1, sequence: 0, consumed: 0, promised: [] };
-  /** `clock.promised`, the same array. */
-  private promised: number[] = [];
+  private clock!: UserClock;
+  private output!: EnrichedOutput;
   private readonly queue = new TimeQueue<PendingEntry | ListEntry>();
   private readonly pendingIds = new Set<string>();
   /** Waiting interactions in input order: the first one not released is where the input is held. */
@@ -177,12 +153,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     });
     await this.seen.load();
     await this.seenLists.load();
-    const stored = await this.clockStore.get(CLOCK_KEY);
-    this.promised = Array.from(
-      { length: ctx.partitionCount },
-      (_, p) => stored?.promised?.[p] ?? Number.NEGATIVE_INFINITY,
-    );
-    this.clock = { ...this.clock, ...stored, promised: this.promised };
+    this.clock = await loadUserClock(this.clockStore, ctx.partitionCount);
+    this.output = new EnrichedOutput(ctx, this.clock, this.options.watermarkIntervalMs);
     this.servedWaiting = new ServedWaiting(ctx.store(SERVED_WAITING_STORE));
     for (const entry of await this.servedWaiting.load()) this.queueList(entry);
   }
@@ -206,7 +178,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     const { topic, offset } = this.ctx.recordMetadata()!;
     if (offset < this.clock.consumed) await this.redelivered(value, offset);
     else await this.arrived(value, offset);
-    this.clockStore.put(CLOCK_KEY, this.clock);
+    this.clockStore.put(USER_CLOCK_KEY, this.clock);
     this.ctx.holdInput(topic, this.arrivals.oldest());
   }
 
@@ -214,7 +186,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private async servedList(list: ServedRecommendations): Promise<void> {
     if (list.served_ts < this.frontier()) {
       this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
-      this.clockStore.put(CLOCK_KEY, this.clock);
+      this.clockStore.put(USER_CLOCK_KEY, this.clock);
       return;
     }
     const id = servedListId(list.request_id);
@@ -237,7 +209,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     this.pendingIds.delete(entry.id);
     const list = await this.servedWaiting.take(entry);
     if (list === undefined || features === null) return;
-    for (const { event, served } of exposuresOf(list)) this.emit(event, features, ts, false, served);
+    for (const { event, served } of exposuresOf(list)) this.output.emit(event, features, ts, false, served);
   }
 
   private async arrived(value: Interaction, offset: number): Promise<void> {
@@ -304,7 +276,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       this.fold(view, event);
       this.views.put(event.user_id, view);
     }
-    this.emit(event, null, frontier, true, null);
+    this.output.emit(event, null, frontier, true, null);
   }
 
   /** Releases every pending interaction before `frontier`, one event-time millisecond at a time. */
@@ -327,7 +299,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         if ('key' in entry) await this.releaseList(entry, features, ts);
         else {
           group.push({ entry, excluded });
-          this.emit(entry.event, features, ts, false, null);
+          this.output.emit(entry.event, features, ts, false, null);
         }
       }
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
@@ -343,7 +315,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
         this.views.put(event.user_id, view);
       }
     }
-    this.sendWatermarks(frontier);
+    this.output.sendWatermarks(frontier);
   }
 
   private fold(view: UserView, event: Interaction): void {
@@ -355,60 +327,6 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       attrs?.categories ?? [],
       this.scratch,
     );
-  }
-
-  /** `frontier`: the task will send no on-time interaction earlier than this after the record. */
-  private emit(
-    event: Interaction,
-    user: UserFeatures | null,
-    frontier: number,
-    late: boolean,
-    served: ServedPosition | null,
-  ): void {
-    const partition = partitionForKey(event.item_id, this.ctx.partitionCount);
-    if (frontier > this.promised[partition]!) this.promised[partition] = frontier;
-    this.ctx.forward({
-      key: event.item_id,
-      value: {
-        interaction: event,
-        user,
-        source_partition: this.ctx.partition,
-        sequence: this.clock.sequence++,
-        frontier,
-        late,
-        purged_user_id: null,
-        served,
-      },
-      timestamp: event.ts,
-    });
-  }
-
-  /** A bare watermark to each partition of the enriched topic whose latest promise is an interval behind. */
-  private sendWatermarks(frontier: number): void {
-    for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
-      if (frontier - this.promised[partition]! < this.options.watermarkIntervalMs) continue;
-      this.promised[partition] = frontier;
-      this.notify(partition, frontier, null, frontier);
-    }
-  }
-
-  /** A control record to one item-features task: a watermark promise, or a purge notice. */
-  private notify(partition: number, frontier: number, purgedUserId: string | null, timestamp: number): void {
-    this.ctx.forward({
-      key: null,
-      partition,
-      value: {
-        interaction: null,
-        user: null,
-        source_partition: this.ctx.partition,
-        sequence: this.clock.sequence - 1,
-        frontier,
-        late: false,
-        purged_user_id: purgedUserId,
-        served: null,
-      },
-      timestamp,
-    });
   }
 
   /**
@@ -423,8 +341,6 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
       entry.excluded = true;
       if ('key' in entry) this.servedWaiting.drop(entry);
     }
-    // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.
-    for (let partition = 0; partition < this.ctx.partitionCount; partition++)
-      this.notify(partition, 0, userId, timestamp);
+    this.output.sendPurge(userId, timestamp);
   }
 }

@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
+import { startResponder } from '../../app/responder.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { finished, startCli } from '../../test/cli.js';
 import { freePort } from '../../test/ports.js';
 import { DataEndpointsOpenError } from '../errors.js';
 import { event } from '../responder.fixture.js';
-import { startResponder } from '../server.js';
 import { dataEndpointAccess, isLoopbackHost } from './exposure.js';
 
 const SECRET = 'exposure-test-secret-of-at-least-32-bytes';

@@ -23,15 +23,15 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { openServingStore, type ServingStore } from '../../cli/serving-store.js';
-import { IndexRegistry } from '../../indexer/index-registry.js';
+import { type RunningResponder, startResponder } from '../../app/responder.js';
+import { openServingStore, type ServingStore } from '../../app/serving-store.js';
+import { IndexRegistry } from '../../registry/index-registry.js';
+import { ModelRegistry, publishModelVersion } from '../../registry/model-registry.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../../runtime/platform.js';
 import { createProducer } from '../../runtime/producer/producer.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
-import { ModelRegistry, publishModelVersion } from '../../trainer/model-registry.js';
-import { type RunningResponder, startResponder } from '../server.js';
 
 const SECRET = 'console-browser-test-secret-of-at-least-32-bytes';
 const CHROMIUM_CANDIDATES = [

@@ -18,7 +18,7 @@
  *
  * With tracing on, each request runs in a span `POST /v1/events` that
  * continues the request's `traceparent` header, and every record it
- * appends carries the span's context in its headers.
+ * appends carries the span's context in its headers (`ingest-span.ts`).
  *
  * @example
  * ```ts
@@ -30,29 +30,26 @@
  * ```
  */
 import { join } from 'node:path';
-import { context, SpanKind, trace } from '@opentelemetry/api';
 import { UnavailableError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Registry } from '../../runtime/observability/metrics.js';
-import {
-  contextFromHeaders,
-  recordFailure,
-  refreshTracing,
-  tracer,
-} from '../../runtime/observability/tracing.js';
+import { refreshTracing } from '../../runtime/observability/tracing.js';
 import { createProducer, type DeliveryReport, type Producer } from '../../runtime/producer/producer.js';
 import type { Serde } from '../../runtime/serde/serde.js';
-import { INTERACTIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { Interaction } from '../../schemas/generated/types.js';
-import { DedupIndex, type IndexedEvent } from './dedup-index.js';
+import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
+import { Claim } from './claim.js';
+import { DedupIndex } from './dedup-index.js';
 import { fingerprint } from './fingerprint.js';
+import { IndexWriter } from './index-writer.js';
 import { type IngestMetrics, ingestMetrics } from './ingest-metrics.js';
+import { conflict, type IngestResult, type Refusal, refusal } from './ingest-result.js';
+import { type HttpHeaders, inIngestSpan } from './ingest-span.js';
 import { rebuildIndex } from './rebuild.js';
-import { type FieldError, validateEvent } from './validate-event.js';
+import { validateEvent } from './validate-event.js';
 
-const INDEX_LINGER_MS = 5;
-const INDEX_BATCH = 5000;
+export type { IngestResult, Refusal } from './ingest-result.js';
 
 export interface IngestOptions {
   readonly log: EventLog;
@@ -66,56 +63,6 @@ export interface IngestOptions {
   readonly deliveryTimeoutMs?: number;
   readonly logger?: Logger;
   readonly metrics?: Registry;
-}
-
-/** A record that was not accepted, and why. */
-export interface Refusal {
-  /** Position of the record in the request's array. */
-  readonly index: number;
-  /** Its event_id when it had a readable one. */
-  readonly event_id?: string;
-  readonly errors: readonly FieldError[];
-}
-
-export interface IngestResult {
-  /** Records appended by this request. */
-  readonly accepted: number;
-  /** Records whose event_id was accepted before with the same content: already in the log, not appended again. */
-  readonly duplicates: number;
-  readonly refused: readonly Refusal[];
-}
-
-type Outcome = 'appended' | 'failed';
-
-/** An id being appended by some request; others with the same id wait on `outcome`. */
-class Claim {
-  /** The fingerprint the index held when the id turned out to be accepted already. */
-  stored: Buffer | undefined;
-  private result: Outcome | undefined;
-  // Created only when another request waits: most claims are never waited on.
-  private waiting: Promise<Outcome> | undefined;
-  private settle: ((o: Outcome) => void) | undefined;
-
-  constructor(
-    readonly id: string,
-    readonly fingerprint: Buffer,
-  ) {}
-
-  get settled(): boolean {
-    return this.result !== undefined;
-  }
-
-  outcome(): Promise<Outcome> {
-    if (this.result !== undefined) return Promise.resolve(this.result);
-    this.waiting ??= new Promise((resolve) => (this.settle = resolve));
-    return this.waiting;
-  }
-
-  resolve(outcome: Outcome): void {
-    if (this.result !== undefined) return;
-    this.result = outcome;
-    this.settle?.(outcome);
-  }
 }
 
 /** What one request refused or found duplicate so far. */
@@ -145,10 +92,8 @@ export class Ingest {
   private readonly claimOf = new Map<object, Claim>();
   private readonly producer: Producer;
   private readonly metrics: IngestMetrics | undefined;
-  private pendingIndex: { entry: IndexedEvent; claim: Claim }[] = [];
-  private checkpoint = new Map<number, number>();
-  private indexing: Promise<void> | undefined;
-  private indexTimer: NodeJS.Timeout | undefined;
+  /** Writes acknowledged ids to `index`; their claims are dropped once it holds them. */
+  private readonly writer: IndexWriter;
   private state: 'starting' | 'ready' | 'closed' = 'starting';
   private rebuilt = 0;
   private readonly tracing = refreshTracing();
@@ -158,6 +103,12 @@ export class Ingest {
     private readonly index: DedupIndex,
   ) {
     this.metrics = options.metrics === undefined ? undefined : ingestMetrics(options.metrics);
+    this.writer = new IndexWriter(index, {
+      onIndexed: (claims) => {
+        for (const claim of claims) if (this.claims.get(claim.id) === claim) this.claims.delete(claim.id);
+      },
+      logger: options.logger,
+    });
     this.producer = createProducer({
       log: options.log,
       serde: options.serde,
@@ -188,7 +139,7 @@ export class Ingest {
       topic: INTERACTIONS_TOPIC,
       onProgress: (n) => (this.rebuilt = n),
     });
-    this.checkpoint = checkpoint;
+    this.writer.resume(checkpoint);
     this.rebuilt = records;
     if (this.state === 'starting') this.state = 'ready';
     this.options.logger?.info({ records }, 'ingest ready: event-id index rebuilt from the log tail');
@@ -211,47 +162,11 @@ export class Ingest {
   accept(
     events: readonly unknown[],
     /** The request's HTTP headers: a `traceparent` there is the parent of the request's span. */
-    httpHeaders?: Readonly<Record<string, string | readonly string[] | undefined>>,
+    httpHeaders?: HttpHeaders,
   ): Promise<IngestResult> {
-    return this.tracing ? this.acceptTraced(events, httpHeaders) : this.acceptBatch(events);
-  }
-
-  private async acceptTraced(
-    events: readonly unknown[],
-    httpHeaders: Readonly<Record<string, string | readonly string[] | undefined>> | undefined,
-  ): Promise<IngestResult> {
-    const active = context.active();
-    // A span made by the host's HTTP instrumentation wins over the header it already continued.
-    const parent =
-      httpHeaders === undefined || trace.getSpan(active) !== undefined
-        ? active
-        : contextFromHeaders(httpHeaders, active);
-    const span = tracer().startSpan(
-      'POST /v1/events',
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': 'POST',
-          'http.route': '/v1/events',
-          'recstream.events': events.length,
-        },
-      },
-      parent,
-    );
-    try {
-      const result = await context.with(trace.setSpan(parent, span), () => this.acceptBatch(events));
-      span.setAttributes({
-        'recstream.accepted': result.accepted,
-        'recstream.duplicates': result.duplicates,
-        'recstream.refused': result.refused.length,
-      });
-      return result;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return this.tracing
+      ? inIngestSpan(events.length, httpHeaders, () => this.acceptBatch(events))
+      : this.acceptBatch(events);
   }
 
   /** Claims, looks up, appends and awaits, one phase each; each phase adds what it refuses or finds duplicate to `tally`. */
@@ -369,24 +284,13 @@ export class Ingest {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.writer.stop();
     try {
       await this.producer.close();
-      if (this.indexTimer !== undefined) {
-        clearTimeout(this.indexTimer);
-        this.indexTimer = undefined;
-      }
-      while (this.indexing !== undefined || this.pendingIndex.length > 0) {
-        if (this.indexing !== undefined) {
-          await this.indexing;
-          continue;
-        }
-        const before = this.pendingIndex.length;
-        await this.flushIndex();
-        if (this.pendingIndex.length >= before) break; // the write failed; no retry loop at shutdown
-      }
-      if (this.pendingIndex.length > 0) {
+      const left = await this.writer.drain();
+      if (left > 0) {
         this.options.logger?.warn(
-          { events: this.pendingIndex.length },
+          { events: left },
           'event ids not indexed at shutdown; the next start indexes them from the log',
         );
       }
@@ -397,69 +301,15 @@ export class Ingest {
 
   /** Producer callback, per acknowledged batch in offset order: queue its ids for the index. */
   private delivered(report: DeliveryReport): void {
+    const acknowledged: Claim[] = [];
     for (const value of report.values) {
       const claim = this.claimOf.get(value as object);
       if (claim === undefined) continue;
       this.claimOf.delete(value as object);
       claim.resolve('appended');
-      this.pendingIndex.push({ entry: { id: claim.id, fingerprint: claim.fingerprint }, claim });
+      acknowledged.push(claim);
     }
-    this.checkpoint.set(report.partition, report.baseOffset + report.records.length);
-    this.scheduleIndex();
-  }
-
-  /**
-   * Index writes are coalesced for INDEX_LINGER_MS: one RocksDB batch per
-   * few milliseconds instead of one per acknowledged append. Claims keep
-   * the ids deduplicated in memory until their write commits.
-   */
-  private scheduleIndex(): void {
-    // While closing, close() drives the last writes itself.
-    if (this.state === 'closed') return;
-    if (this.indexing !== undefined || this.indexTimer !== undefined || this.pendingIndex.length === 0)
-      return;
-    if (this.pendingIndex.length >= INDEX_BATCH) {
-      this.flushIndex();
-      return;
-    }
-    this.indexTimer = setTimeout(() => {
-      this.indexTimer = undefined;
-      this.flushIndex();
-    }, INDEX_LINGER_MS);
-  }
-
-  /** Writes the queued ids and the checkpoint; never rejects (a failure is retried after a second). */
-  private flushIndex(): Promise<void> {
-    const batch = this.pendingIndex;
-    this.pendingIndex = [];
-    const checkpoint = new Map(this.checkpoint);
-    const writing = this.index
-      .record(
-        batch.map((b) => b.entry),
-        checkpoint,
-      )
-      .then(
-        () => {
-          for (const { claim } of batch) {
-            if (this.claims.get(claim.id) === claim) this.claims.delete(claim.id);
-          }
-          this.indexing = undefined;
-          this.scheduleIndex();
-        },
-        (err: unknown) => {
-          // The log holds these events; until the index does, their claims keep deduplicating in memory.
-          this.options.logger?.error({ err, events: batch.length }, 'event-id index write failed; retrying');
-          this.pendingIndex = [...batch, ...this.pendingIndex];
-          this.indexing = undefined;
-          if (this.state === 'closed') return;
-          this.indexTimer = setTimeout(() => {
-            this.indexTimer = undefined;
-            this.flushIndex();
-          }, 1000);
-        },
-      );
-    this.indexing = writing;
-    return writing;
+    this.writer.acknowledged(acknowledged, report.partition, report.baseOffset + report.records.length);
   }
 
   private release(claims: readonly Claim[]): void {
@@ -468,22 +318,4 @@ export class Ingest {
       claim.resolve('failed');
     }
   }
-}
-
-function refusal(index: number, raw: unknown, errors: readonly FieldError[]): Refusal {
-  const id = (raw as { event_id?: unknown } | null)?.event_id;
-  return typeof id === 'string' && id.length <= 256 ? { index, event_id: id, errors } : { index, errors };
-}
-
-function conflict(index: number, id: string, earlier: string): Refusal {
-  return {
-    index,
-    event_id: id,
-    errors: [
-      {
-        field: 'event_id',
-        reason: `is already used by ${earlier} with different content; event ids must be unique per event`,
-      },
-    ],
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * Hot reload (DESIGN.md §6): the responder folds `rec.model-versions` and
+ * Hot reload: the responder folds `rec.model-versions` and
  * `rec.index-versions` as the trainer and indexer publish them and serves
  * the promoted model with its newest full index. A new pair is loaded in
  * the background (verified, lineage checked, warmed up) while the current
@@ -23,19 +23,21 @@
  * await bundles.close();
  * ```
  */
-import { IndexRegistry } from '../../indexer/index-registry.js';
+
 import type { DeltaManifest } from '../../indexer/indexer.js';
+import { IndexRegistry } from '../../registry/index-registry.js';
+import { ModelRegistry } from '../../registry/model-registry.js';
+import type { ArtifactStore } from '../../registry/model-store.js';
 import type { Config } from '../../runtime/config.js';
 import type { EventLog, LogRecord } from '../../runtime/log/log.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Serde } from '../../runtime/serde/serde.js';
-import { INDEX_VERSIONS_TOPIC, MODEL_VERSIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
-import { ModelRegistry } from '../../trainer/model-registry.js';
-import type { ArtifactStore } from '../../trainer/model-store.js';
+import { INDEX_VERSIONS_TOPIC, MODEL_VERSIONS_TOPIC } from '../../schemas/topics.js';
+import { readVerified } from './bundle-verification.js';
 import type { LiveTable } from './live-table.js';
 import type { ServeMetrics } from './serve-metrics.js';
-import { readVerified, ServingBundle } from './serving-bundle.js';
+import { ServingBundle } from './serving-bundle.js';
 import { TopicFollower } from './topic-follower.js';
 
 /**

@@ -17,10 +17,11 @@
  * keys.forget('new-item');                  // its key, now free of it
  * ```
  */
+
+import type { Vocabulary } from '../../features/vocabulary.js';
 import { dropColumns } from '../../inference/json-lift.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
 import { ArtifactIntegrityError } from '../../runtime/errors.js';
-import type { Vocabulary } from '../../trainer/vocabulary.js';
 
 export class ItemKeys {
   private indexed: Float64Array;

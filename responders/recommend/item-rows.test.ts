@@ -1,5 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { DatasetManifest } from '../../features/dataset-manifest.js';
+import { CATALOG_DENSE, CROSS_DENSE, ITEM_DENSE, USER_DENSE } from '../../features/dense-lanes.js';
+import { VOCABULARY_KINDS } from '../../features/feature-service.js';
+import {
+  encodedRankerInputs,
+  encodeRankerItem,
+  type ModelVocabularies,
+  modelVocabularies,
+  rankerInputs,
+  type UserQuery,
+  userTowerInputs,
+} from '../../features/model-inputs.js';
 import {
   emptyItemView,
   foldItemInteraction,
@@ -9,23 +21,6 @@ import {
 import { emptyUserView, featuresAt, foldInteraction } from '../../processors/user-features/user-view.js';
 import type { Item } from '../../schemas/generated/types.js';
 import { catalogItem, event } from '../../test/features.js';
-import type { DatasetManifest } from '../../trainer/dataset-writer.js';
-import {
-  CATALOG_DENSE,
-  CROSS_DENSE,
-  ITEM_DENSE,
-  USER_DENSE,
-  VOCABULARY_KINDS,
-} from '../../trainer/encoding.js';
-import {
-  encodedRankerInputs,
-  encodeRankerItem,
-  type ModelVocabularies,
-  modelVocabularies,
-  rankerInputs,
-  type UserQuery,
-  userTowerInputs,
-} from '../../trainer/model-bundle.js';
 import { ItemRows } from './item-rows.js';
 
 const T0 = Date.UTC(2026, 10, 1);

@@ -18,11 +18,13 @@
  * const candidate = { itemId: 'i7', features: row.features, dense: row.dense, encoded: row.encodedFor(vocab, 'i7') };
  * ```
  */
+
+import { ITEM_DENSE } from '../../features/dense-lanes.js';
+import { encodeItemDense } from '../../features/encoding.js';
+import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../features/model-inputs.js';
 import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
 import { setRecent } from '../../runtime/state/recency.js';
 import type { Item, ItemFeatures } from '../../schemas/generated/types.js';
-import { encodeItemDense, ITEM_DENSE } from '../../trainer/encoding.js';
-import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../trainer/model-bundle.js';
 
 /** Reads items' views from the online store, in the order asked; undefined for an item with none. */
 export type ReadItemViews = (itemIds: readonly string[]) => Promise<(ItemView | undefined)[]>;

@@ -12,14 +12,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openServingStore } from '../../cli/serving-store.js';
+import { startResponder } from '../../app/responder.js';
+import { openServingStore } from '../../app/serving-store.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { cuttableLink, testRedis } from '../../runtime/online/redis/redis.fixture.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { runCliOk } from '../../test/cli.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
-import { startResponder } from '../server.js';
 
 interface Body {
   items: { item_id: string }[];

@@ -1,6 +1,6 @@
 /**
- * The serving pipeline of `GET /v1/recommendations/:userId` (DESIGN.md §2,
- * §6), also what `recstream eval` scores holdout users with:
+ * The serving pipeline of `GET /v1/recommendations/:userId`, also what
+ * `recstream eval` scores holdout users with:
  *
  * 1. the user's profile (opt-out, age bucket, country) from `rec.users`;
  *    an opted-out user gets the global popularity list (`opt_out`);
@@ -32,18 +32,19 @@
  * result.items[0]; result.fallback; result.model_version;
  * ```
  */
+
+import {
+  encodedRankerInputs,
+  type UserQuery,
+  type UserTowerBatch,
+  userTowerInputs,
+} from '../../features/model-inputs.js';
 import type { ItemView } from '../../processors/item-features/item-view.js';
 import { servingFeatures } from '../../processors/user-features/serving.js';
 import type { UserView } from '../../processors/user-features/user-view.js';
 import { spanEvent } from '../../runtime/observability/tracing.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';
-import {
-  encodedRankerInputs,
-  type UserQuery,
-  type UserTowerBatch,
-  userTowerInputs,
-} from '../../trainer/model-bundle.js';
 import type { BundleManager } from './bundle-manager.js';
 import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';

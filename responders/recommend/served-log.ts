@@ -1,5 +1,5 @@
 /**
- * The served-list log (DESIGN.md §2): every response is published to
+ * The served-list log: every response is published to
  * `rec.recommendations`, so a click can be attributed to the list it came
  * from (`request_id` in `Interaction.context`) and exposure can be trained
  * on. Off the hot path: a request only pushes onto a bounded queue; a timer
@@ -20,8 +20,8 @@
  */
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Producer } from '../../runtime/producer/producer.js';
-import { RECOMMENDATIONS_TOPIC } from '../../runtime/topics/catalogue.js';
 import type { ServedRecommendations } from '../../schemas/generated/types.js';
+import { RECOMMENDATIONS_TOPIC } from '../../schemas/topics.js';
 import type { ServeMetrics } from './serve-metrics.js';
 
 export interface ServedLogOptions {

@@ -16,11 +16,11 @@
  */
 
 import { shareCatalogStrings } from '../../processors/catalog/shared-strings.js';
+import type { ArtifactStore } from '../../registry/model-store.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import { createProducer, type Producer } from '../../runtime/producer/producer.js';
 import type { Item, User } from '../../schemas/generated/types.js';
-import type { ArtifactStore } from '../../trainer/model-store.js';
 import { BundleManager } from './bundle-manager.js';
 import { LiveTable } from './live-table.js';
 import { PopularityLists } from './popularity.js';

@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN.md §8), for credentials with the `admin` scope (a
+ * The admin API, for credentials with the `admin` scope (a
  * bearer JWT or an API key: see ../auth/authenticator.ts), under its own
  * rate limit (`rateLimitClass: 'admin'`, ./rate-limit.ts):
  *

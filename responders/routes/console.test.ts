@@ -12,7 +12,7 @@ import type { Serde } from '../../runtime/serde/serde.js';
 import type { Item, User } from '../../schemas/generated/types.js';
 import { applicationNames } from '../../topologies/index.js';
 import { serveMetrics } from '../recommend/serve-metrics.js';
-import { type ConsoleOptions, consoleRoutes } from './console.js';
+import { CONSOLE_MODULES, type ConsoleOptions, consoleRoutes } from './console.js';
 
 /** A log holding only the topics given, with their offsets; no records to read. */
 function fakeLog(topics: Record<string, PartitionOffsets[]>): EventLog {
@@ -91,7 +91,7 @@ async function appWith(options: Partial<ConsoleOptions> = {}): Promise<FastifyIn
   return app;
 }
 
-test('GET / serves the console page, its module and stylesheet, self-contained under a strict CSP', async () => {
+test('GET / serves the console page, its modules and stylesheet, self-contained under a strict CSP', async () => {
   const app = await appWith();
   const page = await app.inject({ method: 'GET', url: '/' });
   assert.equal(page.statusCode, 200);
@@ -99,16 +99,24 @@ test('GET / serves the console page, its module and stylesheet, self-contained u
   assert.match(page.body, /<script type="module" src="\/console\/console.js"><\/script>/);
   assert.match(page.body, /id="throughput-chart"/);
   assert.match(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/);
-  const js = await app.inject({ method: 'GET', url: '/console/console.js' });
-  assert.equal(js.statusCode, 200);
-  assert.match(String(js.headers['content-type']), /^text\/javascript/);
-  assert.match(js.body, /\/v1\/status/);
-  assert.doesNotMatch(js.body, /x-client-id/, 'the page does not choose its rate-limit counter');
+  const modules = new Map<string, string>();
+  for (const file of CONSOLE_MODULES) {
+    const js = await app.inject({ method: 'GET', url: `/console/${file}` });
+    assert.equal(js.statusCode, 200, file);
+    assert.match(String(js.headers['content-type']), /^text\/javascript/, file);
+    assert.doesNotMatch(js.body, /x-client-id/, 'the page does not choose its rate-limit counter');
+    modules.set(file, js.body);
+  }
+  // Every module a module imports is one the route serves.
+  for (const [file, body] of modules)
+    for (const [, imported] of body.matchAll(/ from '\.\/([\w-]+\.js)';/g))
+      assert.ok(modules.has(imported!), `${file} imports ${imported}, which is not served`);
+  assert.match(modules.get('status-panel.js')!, /\/v1\/status/);
   const css = await app.inject({ method: 'GET', url: '/console/console.css' });
   assert.equal(css.statusCode, 200);
   assert.match(String(css.headers['content-type']), /^text\/css/);
   // Nothing outside this responder: no absolute URLs to other hosts in what the page loads.
-  for (const body of [page.body, js.body, css.body])
+  for (const body of [page.body, ...modules.values(), css.body])
     assert.doesNotMatch(body, /(src|href)=["']?(https?:)?\/\//, 'no external resources');
   await app.close();
 });

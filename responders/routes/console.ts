@@ -1,6 +1,6 @@
 /**
- * The operator console (`GET /`): one page of plain HTML, CSS and an ES
- * module (../console/), read once when the app is built and served as they
+ * The operator console (`GET /`): one page of plain HTML, CSS and ES
+ * modules (../console/), read once when the app is built and served as they
  * are, no build step at run time; with it the JSON the page polls
  * (./status.ts: `GET /v1/status`, `GET /v1/models`; ./catalog.ts:
  * `GET /v1/users/:userId/history`, `GET /v1/items`, served when the
@@ -37,10 +37,30 @@ export interface ConsoleOptions extends Omit<StatusRoutesOptions, 'service'> {
   readonly guardHistory?: onRequestAsyncHookHandler;
 }
 
+/**
+ * The console's ES modules, served at `/console/<file>`: `console.js`, the
+ * one the page loads, and those it imports.
+ */
+export const CONSOLE_MODULES: readonly string[] = [
+  'console.js',
+  'admin.js',
+  'api.js',
+  'chart.js',
+  'confirm-button.js',
+  'dom.js',
+  'format.js',
+  'models.js',
+  'recommend.js',
+  'samples.js',
+  'status-panel.js',
+];
+
 /** The console's files: URL path → file name and content type. */
 const ASSETS: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/console/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(
+    CONSOLE_MODULES.map((file) => [`/console/${file}`, { file, type: 'text/javascript; charset=utf-8' }]),
+  ),
   '/console/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
 

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/events` (DESIGN.md §8): a batch of `Interaction`s as JSON — an
+ * `POST /v1/events`: a batch of `Interaction`s as JSON — an
  * array, or `{ "events": [...] }` — at most 1000 per request.
  *
  * Replies:

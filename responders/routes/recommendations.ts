@@ -1,5 +1,5 @@
 /**
- * `GET /v1/recommendations/:userId?k=10` (DESIGN.md §8): the user's top k
+ * `GET /v1/recommendations/:userId?k=10`: the user's top k
  * from the `Recommender`, named by `model_version`, `index_version`,
  * `fallback` (null, or why the list is not personalised) and `request_id`
  * (the caller's `x-request-id` when it is a plausible id, else a new UUID;

@@ -40,14 +40,14 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
-import { IndexRegistry } from '../../indexer/index-registry.js';
+import { IndexRegistry } from '../../registry/index-registry.js';
+import { ModelRegistry } from '../../registry/model-registry.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { DLQ_TOPIC } from '../../runtime/processor/dead-letter.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { applicationNames } from '../../topologies/index.js';
-import { ModelRegistry } from '../../trainer/model-registry.js';
 import type { BundleStatus } from '../recommend/bundle-manager.js';
 import { serveMetrics } from '../recommend/serve-metrics.js';
 

@@ -18,13 +18,14 @@ import { createResponderApp } from '../../responders/app.js';
 import { Ingest } from '../../responders/ingest/ingest.js';
 import { Readiness } from '../../responders/readiness.js';
 import { event } from '../../responders/responder.fixture.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { featuresTopology } from '../../topologies/features.js';
 import { snapshotsTopology } from '../../topologies/snapshots.js';
 import { loadConfig } from '../config.js';
+import { StreamRunner } from '../engine/runner.js';
 import type { LogRecord } from '../log/log.js';
-import { openPlatform, type Platform } from '../platform.js';
 import { avroSerializer } from '../processor/avro-serdes.js';
-import { StreamRunner } from '../processor/runner.js';
 import type { Topology } from '../processor/topology.js';
 import { createProducer } from '../producer/producer.js';
 import { silentLogger } from './logger.js';
@@ -123,6 +124,7 @@ test('one event keeps its trace from HTTP ingest through features and snapshots'
           stateDir: join(dataDir, 'state', topology.applicationId),
           engine: 'memory',
           deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+          topics: PLATFORM_TOPICS,
           logger: silentLogger(),
           commitIntervalMs: 10,
         })

@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry tracing (DESIGN.md §4): spans for HTTP ingest, producers,
+ * OpenTelemetry tracing: spans for HTTP ingest, producers,
  * each traced record a processor handles, recommendation requests and
  * training rounds, tied into one trace by the W3C `traceparent` /
  * `tracestate` headers carried in record headers.

@@ -6,13 +6,14 @@ import { Writable } from 'node:stream';
 import { type TestContext, test } from 'node:test';
 import { pino } from 'pino';
 import { interactionStream } from '../../bench/interaction-load.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { loadConfig } from '../config.js';
+import { StreamRunner } from '../engine/runner.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { silentLogger } from '../observability/logger.js';
-import { openPlatform, type Platform } from '../platform.js';
 import type { DeadLetterSerializer } from '../processor/dead-letter.js';
-import { StreamRunner } from '../processor/runner.js';
 import type { Topology } from '../processor/topology.js';
 import { TaskState } from '../state/task-state.js';
 import { InProcessOnlineStore } from './in-process/in-process-store.js';
@@ -66,6 +67,7 @@ async function withWorld(t: TestContext, body: (world: MaterializerWorld) => Pro
       stateDir: platform.stateDir(topology.applicationId),
       engine: 'rocksdb' as const,
       deadLetters: letters,
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
       commitIntervalMs: 20,
     };

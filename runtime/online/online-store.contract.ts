@@ -1,5 +1,5 @@
 /**
- * The contract every online-store back-end passes (DESIGN.md §4): reads of
+ * The contract every online-store back-end passes: reads of
  * committed feature values, deletes, a bundle in one round trip, replays
  * that never move a view backwards, and blue/green namespace swaps and
  * drops under concurrent readers. Each back-end supplies a fixture that

@@ -1,5 +1,5 @@
 /**
- * Opens the online store the configuration selects (DESIGN.md §4): Redis
+ * Opens the online store the configuration selects: Redis
  * when RECSTREAM_REDIS_URL is set, otherwise the processors' own stores in
  * this process. Responders and tools get an `OnlineStore` and never know
  * which back-end runs under them.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { ProcessingError } from '../errors.js';
 import type { LogRecord } from '../log/log.js';
 import { describeUser, useLogHashKey } from '../observability/user-hash.js';
@@ -22,14 +23,14 @@ test("a message that quotes a user-keyed record's key is hashed in the dead lett
     new Error('avro: bad union in user-5e1f-quoted'),
   );
   const interaction = record('rec.interactions', 'user-5e1f-quoted');
-  const letter = deadLetterFor(interaction, error, 'interactions', 0);
+  const letter = deadLetterFor(interaction, error, 'interactions', PLATFORM_TOPICS, 0);
   assert.equal(
     letter.error_message,
     `decoder: unexpected field in record for "${describeUser('user-5e1f-quoted')}"`,
   );
   assert.equal(letter.key, 'user-5e1f-quoted', 'the record keeps its key for a replay');
   assert.deepEqual(letter.value, Buffer.from('raw bytes'));
-  const logged = describeFailure(interaction, error);
+  const logged = describeFailure(interaction, error, PLATFORM_TOPICS);
   assert.equal(logged.code, 'PROCESSING_FAILED');
   assert.equal(logged.type, 'ProcessingError');
   assert.ok(!logged.stack?.includes('user-5e1f-quoted'), logged.stack);
@@ -39,5 +40,8 @@ test("a message that quotes a user-keyed record's key is hashed in the dead lett
 
 test('on a topic keyed by item the key is left as it is', () => {
   const error = new ProcessingError('rec.items record key "i7" is not its item_id "i8"');
-  assert.equal(deadLetterFor(record('rec.items', 'i7'), error, 'catalog', 0).error_message, error.message);
+  assert.equal(
+    deadLetterFor(record('rec.items', 'i7'), error, 'catalog', PLATFORM_TOPICS, 0).error_message,
+    error.message,
+  );
 });

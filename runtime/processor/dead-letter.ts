@@ -1,5 +1,5 @@
 /**
- * Dead letters (DESIGN.md §6): a record that cannot be decoded or processed
+ * Dead letters: a record that cannot be decoded or processed
  * is sent to `rec.dlq`, keyed by its source topic, with its original bytes,
  * its coordinates and the error, and processing goes on.
  *
@@ -11,10 +11,10 @@
 import { RecstreamError } from '../errors.js';
 import type { LogRecord } from '../log/log.js';
 import { redactUserId } from '../observability/user-hash.js';
-import { catalogueTopic } from '../topics/catalogue.js';
+import type { TopicCatalogue } from '../topics/topic-catalogue.js';
 
-// The runner imports the topic's name from here, beside the dead letter it describes.
-export { DLQ_TOPIC } from '../topics/catalogue.js';
+/** The dead-letter topic every application writes (one partition, read in order by people). */
+export const DLQ_TOPIC = 'rec.dlq';
 
 /** The `DeadLetter` value (schemas/rec.dlq-value). */
 export interface DeadLetter {
@@ -48,16 +48,21 @@ export interface FailureDescription {
 }
 
 /**
- * The failure of `record`, with its key hashed when the record's topic is
- * keyed by user (a decoder's or a library's message may quote it).
+ * The failure of `record`, with its key hashed when `topics` says the
+ * record's topic is keyed by user (a decoder's or a library's message may
+ * quote it).
  *
  * @example
  * ```ts
- * logger.warn({ err: describeFailure(record, error) }, 'record sent to the dead-letter topic');
+ * logger.warn({ err: describeFailure(record, error, topics) }, 'record sent to the dead-letter topic');
  * ```
  */
-export function describeFailure(record: LogRecord, error: unknown): FailureDescription {
-  const userId = record.key !== null && catalogueTopic(record.topic)?.key === 'user_id' ? record.key : null;
+export function describeFailure(
+  record: LogRecord,
+  error: unknown,
+  topics: TopicCatalogue,
+): FailureDescription {
+  const userId = record.key !== null && topics.topic(record.topic)?.key === 'user_id' ? record.key : null;
   const redact = (text: string) => (userId === null ? text : redactUserId(text, userId));
   const stack = error instanceof Error ? error.stack : undefined;
   const cause = error instanceof Error ? error.cause : undefined;
@@ -70,13 +75,15 @@ export function describeFailure(record: LogRecord, error: unknown): FailureDescr
   };
 }
 
+/** The dead letter of `record`, its error message hashed as `describeFailure` does. */
 export function deadLetterFor(
   record: LogRecord,
   error: unknown,
   processor: string,
+  topics: TopicCatalogue,
   now = Date.now(),
 ): DeadLetter {
-  const { code, message } = describeFailure(record, error);
+  const { code, message } = describeFailure(record, error, topics);
   return {
     source_topic: record.topic,
     source_partition: record.partition,

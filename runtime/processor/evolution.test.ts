@@ -9,18 +9,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { platformSerde } from '../../schemas/platform.js';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
+import { StreamRunner } from '../engine/runner.js';
 import { IncompatibleSchemaError } from '../errors.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
 import { silentLogger } from '../observability/logger.js';
 import { openEmbeddedRegistry } from '../registry/embedded/embedded-registry.js';
-import { Serde } from '../serde/serde.js';
 import { numberCodec } from '../state/codecs/index.js';
 import type { KeyValueStore } from '../state/store.js';
 import { TaskState } from '../state/task-state.js';
 import { avroDeserializer } from './avro-serdes.js';
 import type { DeadLetterSerializer } from './dead-letter.js';
 import type { Processor, ProcessorContext, StreamRecord } from './processor.js';
-import { StreamRunner } from './runner.js';
 import { TopologyBuilder } from './topology.js';
 
 const SUBJECT = 'rec.ratings-value';
@@ -75,13 +76,13 @@ test('a processor built for v2 reads records written under v1 (default applied) 
   const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
   try {
     await log.ensureTopic({ name: 'rec.ratings', partitions: 1 });
-    const oldProducer = await new Serde(registry, { schemas: { [SUBJECT]: V1 } }).encoder(SUBJECT);
+    const oldProducer = await platformSerde(registry, { schemas: { [SUBJECT]: V1 } }).encoder(SUBJECT);
     await log.append('rec.ratings', [
       { key: 'u1', value: oldProducer.encode({ user_id: 'u1', score: 4 }) },
       { key: 'u2', value: oldProducer.encode({ user_id: 'u2', score: 2 }) },
     ]);
 
-    const v2 = new Serde(registry, { schemas: { [SUBJECT]: V2 } });
+    const v2 = platformSerde(registry, { schemas: { [SUBJECT]: V2 } });
     const newProducer = await v2.encoder(SUBJECT);
     await log.append('rec.ratings', [
       { key: 'u1', value: newProducer.encode({ user_id: 'u1', score: 3, weight: 2 }) },
@@ -99,6 +100,7 @@ test('a processor built for v2 reads records written under v1 (default applied) 
       stateDir: join(dir, 'state'),
       engine: 'rocksdb' as const,
       deadLetters: letters,
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
     };
     const stats = await (await StreamRunner.start(options)).runUntilCaughtUp();

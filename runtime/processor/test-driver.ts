@@ -17,6 +17,7 @@ import { silentLogger } from '../observability/logger.js';
 import { CachedStore } from '../state/cached-store.js';
 import { MemoryEngine } from '../state/memory/memory-engine.js';
 import type { KeyValueStore } from '../state/store.js';
+import { TopicCatalogue } from '../topics/topic-catalogue.js';
 import { type DeadLetter, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './internals/global-tables.js';
 import { groupByTopic, type ResolvedOutput, Task } from './internals/task.js';
@@ -37,15 +38,18 @@ export class TopologyTestDriver {
     private readonly partition: number,
     private readonly globals: GlobalTables,
     private readonly topology: Topology,
+    private readonly topics: TopicCatalogue,
   ) {}
 
   /**
    * `partition`: the task's partition (default 0); `partitionCount`: the
-   * application's partitions as processors see them (default 1).
+   * application's partitions as processors see them (default 1); `topics`:
+   * the catalogue dead letters hash user keys by, as the runner's (default
+   * none).
    */
   static async create(
     topology: Topology,
-    options: { partition?: number; partitionCount?: number } = {},
+    options: { partition?: number; partitionCount?: number; topics?: TopicCatalogue } = {},
   ): Promise<TopologyTestDriver> {
     const engine = new MemoryEngine();
     const stores = new Map<string, CachedStore<unknown>>();
@@ -58,7 +62,14 @@ export class TopologyTestDriver {
       globalTable: (name) => globals.view(name),
     });
     await task.init();
-    return new TopologyTestDriver(task, stores, partition, globals, topology);
+    return new TopologyTestDriver(
+      task,
+      stores,
+      partition,
+      globals,
+      topology,
+      options.topics ?? TopicCatalogue.EMPTY,
+    );
   }
 
   /** Processes one record as if read from `topic` at the next offset. */
@@ -76,7 +87,7 @@ export class TopologyTestDriver {
     await this.globals.apply(record);
     if (this.globals.reads(topic) && !this.topology.sourceTopics().includes(topic)) return;
     const failure = await this.task.process(record);
-    if (failure) this.deadLetters.push(deadLetterFor(record, failure.error, failure.node));
+    if (failure) this.deadLetters.push(deadLetterFor(record, failure.error, failure.node, this.topics));
     await this.collect();
   }
 

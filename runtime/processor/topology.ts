@@ -143,7 +143,7 @@ export interface TopologyDescription {
   toString(): string;
 }
 
-/** Changelog topic name of DESIGN.md §5. */
+/** Changelog topic name: `rec.<processor>.<store>.changelog`. */
 export function changelogTopicName(processor: string, store: string): string {
   return `rec.${processor}.${store}.changelog`;
 }

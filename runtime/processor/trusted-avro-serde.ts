@@ -13,8 +13,6 @@
  * builder.addSink('training-examples', 'rec.training-examples', examples, ['item-features']);
  * ```
  */
-
-import { loadSchema } from '../../schemas/index.js';
 import { parseAvroType } from '../serde/avro.js';
 import type { Serde } from '../serde/serde.js';
 import { WIRE_HEADER_SIZE, writeWireHeader } from '../serde/wire.js';
@@ -22,7 +20,8 @@ import type { ValueSerializer } from './processor.js';
 
 export async function trustedAvroSerializer<T>(serde: Serde, subject: string): Promise<ValueSerializer<T>> {
   const { schemaId } = await serde.encoder(subject);
-  const type = parseAvroType(loadSchema(subject) as never, subject);
+  // The encoder above has a local schema for the subject, or it threw.
+  const type = parseAvroType(serde.localSchema(subject)!, subject);
   let scratch = Buffer.allocUnsafe(16 * 1024);
   writeWireHeader(scratch, schemaId);
   return {

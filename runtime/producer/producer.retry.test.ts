@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { interactionStream } from '../../bench/interaction-load.js';
 import type { Interaction } from '../../schemas/generated/types.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { loadConfig } from '../config.js';
 import { ConnectionError, DeliveryTimeoutError, StorageError } from '../errors.js';
 import { silentLogger } from '../observability/logger.js';
-import { openPlatform, type Platform } from '../platform.js';
 import { withAppendFaults } from './fault-injection.js';
 import { createProducer } from './producer.js';
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { interactionStream } from '../../bench/interaction-load.js';
 import type { Interaction, Item } from '../../schemas/generated/types.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { loadConfig } from '../config.js';
 import { BufferFullError, ProducerError, SchemaValidationError, TopicError } from '../errors.js';
 import type { LogRecord } from '../log/log.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { silentLogger } from '../observability/logger.js';
-import { openPlatform, type Platform } from '../platform.js';
 import { withAppendFaults } from './fault-injection.js';
 import { createProducer, type DeliveryReport } from './producer.js';
 

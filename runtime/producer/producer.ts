@@ -1,6 +1,6 @@
 /**
  * The producer client: how services publish typed events to the platform's
- * topics (DESIGN.md §1). Values are checked against their Avro schema and
+ * topics. Values are checked against their Avro schema and
  * encoded in the Confluent wire format through the schema registry (`Serde`),
  * buffered, batched per partition (linger + size), appended, and retried on
  * errors whose `retriable` flag is set.
@@ -49,7 +49,6 @@ import { BufferFullError, ProducerError, RecstreamError, TopicError } from '../e
 import type { EventLog, RecordHeaders } from '../log/log.js';
 import { activeTraceHeaders, refreshTracing } from '../observability/tracing.js';
 import type { Serde } from '../serde/serde.js';
-import { isCompactedTopic } from '../topics/catalogue.js';
 import { BufferGate } from './buffer-gate.js';
 import { DeliveryTracker } from './delivery-tracker.js';
 import { type DeliveryReport, type ProducerOptions, resolveProducerOptions } from './options.js';
@@ -65,8 +64,8 @@ export interface ProducerRecord<V> {
   /** The value; null is a tombstone (compacted topics). */
   readonly value: V | null;
   /**
-   * Record key. Defaults to the topic's key field from DESIGN.md §5
-   * (`user_id` on rec.interactions, `item_id` on rec.items, …); null spreads
+   * Record key. Defaults to the topic's key field in the serde's topic
+   * catalogue (`user_id` on rec.interactions, `item_id` on rec.items, …); null spreads
    * keyless records round-robin.
    */
   readonly key?: string | null;
@@ -293,13 +292,19 @@ class LogProducer implements Producer {
       info = await this.log.ensureTopic({
         name: topic,
         partitions: create.partitions,
-        compacted: isCompactedTopic(topic),
+        compacted: this.serde.contract.topics.isCompacted(topic),
       });
     }
     const encoder = await this.serde.encoder(`${topic}-value`);
     const ends = await this.log.offsets(topic);
     const queues = ends.map((o) => new PartitionQueue(topic, o.partition, o.end, this.context));
-    const state: ProducerTopic = { partitions: info.partitions, queues, encoder, roundRobin: -1 };
+    const state: ProducerTopic = {
+      partitions: info.partitions,
+      queues,
+      encoder,
+      catalogued: this.serde.contract.topics.topic(topic),
+      roundRobin: -1,
+    };
     this.openTopics.set(topic, state);
     return state;
   }

@@ -13,6 +13,7 @@ import type { OutgoingRecord, RecordHeaders } from '../log/log.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { TRACEPARENT, withTraceHeaders } from '../observability/tracing.js';
 import type { Encoder } from '../serde/serde.js';
+import type { CatalogueTopic } from '../topics/topic-catalogue.js';
 import type { PartitionQueue } from './partition-queue.js';
 import type { ProducerRecord } from './producer.js';
 import { eventTime, naturalKey } from './topics.js';
@@ -29,6 +30,8 @@ export interface ProducerTopic {
   readonly partitions: number;
   readonly queues: PartitionQueue[];
   readonly encoder: Encoder<unknown>;
+  /** Its entry in the serde's topic catalogue: the key and event-time fields; undefined outside it. */
+  readonly catalogued: CatalogueTopic | undefined;
   roundRobin: number;
 }
 
@@ -58,7 +61,7 @@ export function encodeRecords(
         throw err;
       }
     }
-    const key = r.key !== undefined ? r.key : (naturalKey(topic, r.value) ?? null);
+    const key = r.key !== undefined ? r.key : (naturalKey(state.catalogued, r.value) ?? null);
     if (value === null && key === null) {
       throw new ProducerError(
         `record ${i} of ${records.length}: a tombstone (null value) needs a key; it deletes that key's value`,
@@ -68,7 +71,7 @@ export function encodeRecords(
     const record: OutgoingRecord = {
       key,
       value,
-      timestamp: r.timestamp ?? eventTime(topic, r.value) ?? now,
+      timestamp: r.timestamp ?? eventTime(state.catalogued, r.value) ?? now,
       partition,
       ...(r.headers === undefined && traced === undefined
         ? {}

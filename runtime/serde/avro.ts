@@ -12,10 +12,12 @@
  * ```
  */
 import avsc from 'avsc';
-import type { AvroSchema } from '../../schemas/index.js';
 import { InvalidSchemaError } from '../errors.js';
 
 export type AvroType = avsc.Type;
+
+/** A parsed `.avsc` document: an Avro schema as JSON. */
+export type AvroSchema = string | readonly unknown[] | { readonly [key: string]: unknown };
 
 /** A schema as JSON text (the way Confluent's REST API carries it) or as a parsed `.avsc` document. */
 export type SchemaSource = string | Exclude<AvroSchema, string>;

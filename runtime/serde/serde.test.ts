@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Interaction } from '../../schemas/generated/types.js';
 import { latestSchemaVersion, loadSchema, SUBJECTS } from '../../schemas/index.js';
+import { platformSerde } from '../../schemas/platform.js';
 import {
   ConnectionError,
   DeserializationError,
@@ -14,7 +15,6 @@ import {
 import { openEmbeddedRegistry } from '../registry/embedded/embedded-registry.js';
 import type { SchemaRegistry } from '../registry/registry.js';
 import { parseAvroType } from './avro.js';
-import { Serde } from './serde.js';
 
 const fixtureUrl = (subject: string, version: number) =>
   new URL(`../../schemas/${subject}/fixtures/v${version}.json`, import.meta.url);
@@ -61,7 +61,7 @@ after(async () => {
 describe('round trips', () => {
   for (const subject of SUBJECTS) {
     test(`${subject}: the fixture value survives encode and decode`, async () => {
-      const serde = new Serde(registry);
+      const serde = platformSerde(registry);
       const value = await fixtureValue(subject);
       const bytes = await serde.serialize(subject, value as never);
       assert.deepEqual(await serde.deserialize(subject, bytes), value);
@@ -69,7 +69,7 @@ describe('round trips', () => {
   }
 
   test('the bytes are Confluent wire format: magic 0, big-endian schema id, Avro body', async () => {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const encoder = await serde.encoder('rec.interactions-value');
     const bytes = encoder.encode(interaction);
     assert.equal(bytes[0], 0);
@@ -80,7 +80,7 @@ describe('round trips', () => {
   });
 
   test('decodeSync reads ids that were prepared and refuses others', async () => {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const bytes = await serde.serialize('rec.interactions-value', interaction);
     const decoder = await serde.decoder('rec.interactions-value');
     assert.throws(() => decoder.decodeSync(bytes), SchemaNotFoundError);
@@ -89,7 +89,7 @@ describe('round trips', () => {
   });
 
   test('values larger than the scratch buffer encode correctly', async () => {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const big = { ...interaction, event_id: 'x'.repeat(100_000) };
     const bytes = await serde.serialize('rec.interactions-value', big);
     assert.equal((await serde.deserialize('rec.interactions-value', bytes)).event_id.length, 100_000);
@@ -116,8 +116,8 @@ describe('evolution', () => {
   };
 
   test('records written under v1 are read by a v2 reader, which sees the default', async () => {
-    const writer = new Serde(registry, { schemas: { [subject]: v1 } });
-    const reader = new Serde(registry, { schemas: { [subject]: v2 } });
+    const writer = platformSerde(registry, { schemas: { [subject]: v1 } });
+    const reader = platformSerde(registry, { schemas: { [subject]: v2 } });
     const oldBytes = await writer.serialize(subject, item);
     const newBytes = await reader.serialize(subject, { ...item, studio: 'Ghibli' });
     assert.notEqual(oldBytes.readUInt32BE(1), newBytes.readUInt32BE(1), 'v2 has its own id');
@@ -130,8 +130,8 @@ describe('evolution', () => {
   });
 
   test('a v1 reader reads v2 records, dropping the field it does not know', async () => {
-    const v1Reader = new Serde(registry, { schemas: { [subject]: v1 } });
-    const v2Writer = new Serde(registry, { schemas: { [subject]: v2 } });
+    const v1Reader = platformSerde(registry, { schemas: { [subject]: v1 } });
+    const v2Writer = platformSerde(registry, { schemas: { [subject]: v2 } });
     const bytes = await v2Writer.serialize(subject, { ...item, studio: 'Aardman' });
     const read = (await v1Reader.deserialize(subject, bytes)) as Record<string, unknown>;
     assert.equal(read.studio, undefined);
@@ -140,7 +140,7 @@ describe('evolution', () => {
 
   test('an encoder whose incompatible schema the registry refuses fails with the field named', async () => {
     const v3 = itemSchema((fields) => fields.push({ name: 'budget', type: 'long', doc: 'Budget in cents.' }));
-    const serde = new Serde(registry, { schemas: { [subject]: v3 } });
+    const serde = platformSerde(registry, { schemas: { [subject]: v3 } });
     await assert.rejects(
       serde.encoder(subject),
       /field 'budget' has no default and is missing from the writer schema/,
@@ -149,7 +149,7 @@ describe('evolution', () => {
 
   test('with autoRegister off, an unregistered schema is refused and a registered one is found', async () => {
     const other = itemSchema((fields) => fields.pop());
-    const strict = new Serde(registry, {
+    const strict = platformSerde(registry, {
       schemas: { [subject]: other, 'evolution.items2-value': v1 },
       autoRegister: false,
     });
@@ -162,7 +162,7 @@ describe('evolution', () => {
 
 describe('bad bytes', () => {
   async function decodeError(bytes: Buffer): Promise<DeserializationError> {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const err = await serde.deserialize('rec.interactions-value', bytes).then(
       () => assert.fail('decoded'),
       (e: unknown) => e,
@@ -172,7 +172,7 @@ describe('bad bytes', () => {
   }
 
   async function goodBytes(): Promise<Buffer> {
-    return new Serde(registry).serialize('rec.interactions-value', interaction);
+    return platformSerde(registry).serialize('rec.interactions-value', interaction);
   }
 
   test('garbage that is not wire format names the magic byte', async () => {
@@ -220,7 +220,7 @@ describe('bad bytes', () => {
   test('an array whose item count is corrupt fails at once as truncated, not after billions of reads', {
     timeout: 60_000,
   }, async () => {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const item = {
       item_id: 'i1',
       title: 't',
@@ -254,13 +254,13 @@ describe('bad bytes', () => {
     });
     const bytes = Buffer.from(await goodBytes());
     bytes.writeUInt32BE(4242, 1);
-    await assert.rejects(new Serde(down).deserialize('rec.interactions-value', bytes), ConnectionError);
+    await assert.rejects(platformSerde(down).deserialize('rec.interactions-value', bytes), ConnectionError);
   });
 });
 
 describe('validation', () => {
   test('every offending field is named with a reason', async () => {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const bad = {
       event_id: 'e1',
       item_id: 42,
@@ -302,7 +302,7 @@ describe('validation', () => {
   });
 
   test('paths go through arrays and maps', async () => {
-    const serde = new Serde(registry);
+    const serde = platformSerde(registry);
     const value = (await fixtureValue('rec.model-versions-value')) as Record<string, unknown>;
     const bad = {
       ...value,

@@ -15,31 +15,57 @@
  *
  * @example
  * ```ts
- * const serde = new Serde(registry);
+ * const serde = new Serde(registry, { contract }); // the application's shipped schemas and topics
  * const encoder = await serde.encoder('rec.interactions-value');
  * const bytes = encoder.encode(interaction);          // Buffer, wire format
  * const decoder = await serde.decoder('rec.interactions-value');
  * const back = await decoder.decode(bytes);          // Interaction
  * ```
  */
-import type { SubjectValueTypes } from '../../schemas/generated/types.js';
-import { isShippedSubject, loadSchema } from '../../schemas/index.js';
 import { DeserializationError, SchemaNotFoundError, SchemaValidationError } from '../errors.js';
 import type { SchemaRegistry } from '../registry/registry.js';
+import { TopicCatalogue } from '../topics/topic-catalogue.js';
 import { type AvroType, parseAvroType, type SchemaSource } from './avro.js';
 import { fieldProblems, isStrictlyValid } from './validation.js';
 import { schemaIdOf, WIRE_HEADER_SIZE, writeWireHeader } from './wire.js';
 
-/** The value type of a subject: the generated type for shipped subjects, unknown otherwise. */
+/**
+ * The value type of each subject, for typed encoders and decoders. Empty in
+ * the runtime, which knows no subject of its own: an application adds its
+ * subjects' types by declaration merging
+ * (`declare module '…/runtime/serde/serde.js' { interface SubjectValueTypes … }`).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging
+export interface SubjectValueTypes {}
+
+/** The value type of a subject: its type in SubjectValueTypes, unknown for a subject not there. */
 export type ValueOf<S extends string> = S extends keyof SubjectValueTypes ? SubjectValueTypes[S] : unknown;
+
+/**
+ * What an application declares about its data: the schema it ships for
+ * each of its subjects and its topics. The serde reads and writes a
+ * shipped subject with that schema unless `SerdeOptions.schemas` names
+ * another; the producer keys, timestamps and creates topics by the
+ * catalogue.
+ */
+export interface DataContract {
+  /** The schema shipped for a subject (its newest version); undefined for a subject not shipped. */
+  schema(subject: string): SchemaSource | undefined;
+  readonly topics: TopicCatalogue;
+}
+
+/** A contract that ships nothing: every schema comes from `SerdeOptions.schemas`. */
+export const NO_CONTRACT: DataContract = { schema: () => undefined, topics: TopicCatalogue.EMPTY };
 
 export interface SerdeOptions {
   /**
-   * The schema this process reads and writes, per subject. Shipped subjects
-   * default to their newest shipped version; a subject with no schema here
-   * cannot be encoded and is decoded as its writer wrote it.
+   * The schema this process reads and writes, per subject. Subjects of the
+   * contract default to their shipped schema; a subject with no schema
+   * either way cannot be encoded and is decoded as its writer wrote it.
    */
   readonly schemas?: Readonly<Record<string, SchemaSource>>;
+  /** The application's data contract (default: none). */
+  readonly contract?: DataContract;
   /**
    * Register a subject's schema when it is not registered yet (default true).
    * With false, encoding a subject whose schema nobody registered throws
@@ -99,12 +125,15 @@ export class Serde {
   // Writer types by id, shared by every decoder: parsing a schema costs far more than a lookup.
   private readonly writerTypes = new Map<number, Promise<AvroType>>();
   private readonly autoRegister: boolean;
+  /** The data contract this serde was given. */
+  readonly contract: DataContract;
 
   constructor(
     private readonly registry: SchemaRegistry,
     private readonly options: SerdeOptions = {},
   ) {
     this.autoRegister = options.autoRegister ?? true;
+    this.contract = options.contract ?? NO_CONTRACT;
   }
 
   /**
@@ -173,10 +202,9 @@ export class Serde {
     return new SubjectEncoder(subject, schemaId, type);
   }
 
-  private localSchema(subject: string): SchemaSource | undefined {
-    const configured = this.options.schemas?.[subject];
-    if (configured !== undefined) return configured;
-    return isShippedSubject(subject) ? (loadSchema(subject) as SchemaSource) : undefined;
+  /** The schema this process writes for a subject (SerdeOptions.schemas, else the contract's); undefined when it has none. */
+  localSchema(subject: string): SchemaSource | undefined {
+    return this.options.schemas?.[subject] ?? this.contract.schema(subject);
   }
 
   private writerType(id: number): Promise<AvroType> {

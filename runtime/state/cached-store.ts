@@ -7,18 +7,16 @@
  * - `get` looks in the dirty map, then in a bounded LRU of clean decoded
  *   values (including "known absent"; reads count for recency once it
  *   nears its bound, `recency.ts`), and only then asks the engine;
- * - `range` merges the pending writes with an engine scan in key order.
+ * - `range` merges the pending writes with an engine scan in key order
+ *   (`merged-range.ts`).
  *
  * A hot key therefore costs two Map operations per get+put and no native
  * call. Values are encoded once per commit (the last value of each key), not
  * once per put.
  *
  * Readers outside the task (`readCommitted`) get values decoded afresh
- * from committed bytes, never the processor's objects. The bytes they read
- * are kept in a second bounded LRU until a commit writes their key again,
- * so a key read often (a responder's users and candidate items) costs a
- * decode and no engine round trip: on two cores, the thread-pool hand-off
- * of such a read cost the reading thread more than the read itself.
+ * from committed bytes, never the processor's objects, the bytes kept in a
+ * second bounded LRU (`committed-reads.ts`).
  *
  * A cold key costs an engine read, a thread-pool round trip of tens of
  * microseconds. Two things avoid most of them: a key index, the set of every
@@ -38,7 +36,7 @@
  * A record that fails is dead-lettered and its outputs dropped; its writes
  * must go too, or state would hold the effects of a record that, downstream,
  * never happened. So every write also notes what the key held before the
- * record began (`beginRecord`), and `rollbackRecord` puts that back: the
+ * record began (`beginRecord`, `write-journal.ts`), and `rollbackRecord` puts that back: the
  * pending write it replaced, or nothing, the key's clean cache entry then
  * dropped too, in case the processor changed that object in place before
  * putting it. (A value changed in place and never put, or a pending value
@@ -53,18 +51,19 @@
  */
 import { StateStoreError } from '../errors.js';
 import { MARKER_KEY } from './changelog/marker.js';
-import { compareUtf8, inRange, prefixEnd, prefixedKey, storePrefix } from './keys.js';
-import { setRecent } from './recency.js';
+import { CommittedReads } from './committed-reads.js';
+import { isValidKey, prefixEnd, prefixedKey, storePrefix } from './keys.js';
+import { mergedRange, type Pending, TOMBSTONE } from './merged-range.js';
+import { evictAt, evictOldest, setRecent } from './recency.js';
 import type { KeyRange, KeyValueStore, RecordJournal, StoreEngine, ValueCodec } from './store.js';
+import { decodeValue, encodeValue } from './store-codec.js';
+import { WriteJournal } from './write-journal.js';
 
-/** A pending delete in the dirty map. */
-export const TOMBSTONE: unique symbol = Symbol('recstream.state.tombstone');
+export { TOMBSTONE } from './merged-range.js';
+
 /** A cached "the engine has no such key". */
 const ABSENT: unique symbol = Symbol('recstream.state.absent');
-/** In a record's journal: the key had no pending write before the write journaled. */
-const NOT_PENDING: unique symbol = Symbol('recstream.state.not-pending');
 
-type Pending<V> = V | typeof TOMBSTONE;
 type Cached<V> = V | typeof ABSENT;
 
 /** One pending write, encoded for the changelog and the engine. */
@@ -77,9 +76,6 @@ export interface FlushWrite {
   readonly existed: boolean | undefined;
 }
 
-/** Journal slots kept from record to record; a record that wrote more gets fresh arrays after it. */
-const JOURNAL_KEPT = 1024;
-
 /** Default number of clean values a store keeps decoded in memory. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
 
@@ -91,19 +87,12 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   readonly prefix: Buffer;
   readonly prefixEnd: Buffer;
   private dirty = new Map<string, Pending<V>>();
-  /**
-   * The record in progress's writes, in order: each key and its pending
-   * write just before. Parallel arrays reused from record to record, since
-   * a Map cleared per record cost more than the writes it journaled.
-   */
-  private journalKeys: string[] = [];
-  private journalBefore: (Pending<V> | typeof NOT_PENDING)[] = [];
-  private journalLength = 0;
-  private recording = false;
+  /** The record in progress's writes, each with the pending write it replaced. */
+  private readonly journal = new WriteJournal<Pending<V>>();
   private flushing: Map<string, Pending<V>> | null = null;
   private readonly cache = new Map<string, Cached<V>>();
-  /** Committed bytes `readCommitted` read, by key, until a commit writes the key again. */
-  private readonly committed = new Map<string, Buffer | typeof ABSENT>();
+  /** What `readCommitted` reads, and the committed bytes it keeps. */
+  private readonly committed: CommittedReads<V>;
   /** Bumped whenever committed state changes, so that an engine read that raced a commit is not cached. */
   private generation = 0;
   private count: number;
@@ -122,6 +111,16 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
     this.prefix = storePrefix(name);
     this.prefixEnd = prefixEnd(this.prefix);
     this.count = committedCount;
+    this.committed = new CommittedReads({
+      engine,
+      prefix: this.prefix,
+      cacheEntries,
+      decode: (bytes) => this.decode(bytes),
+      generation: () => this.generation,
+      checkOpen: () => {
+        if (this.closed) throw this.closedError();
+      },
+    });
   }
 
   get(key: string): Promise<V | undefined> {
@@ -158,85 +157,30 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
    * `endRecord`. A commit's `beginFlush` must not fall inside a record.
    */
   beginRecord(): void {
-    this.journalLength = 0;
-    this.recording = true;
+    this.journal.begin();
   }
 
   /** The record succeeded: its writes stand. */
   endRecord(): void {
-    this.recording = false;
-    // A record that wrote many keys would otherwise keep their earlier values alive until it is outdone.
-    if (this.journalLength > JOURNAL_KEPT) {
-      this.journalKeys = [];
-      this.journalBefore = [];
-    }
-    this.journalLength = 0;
+    this.journal.end();
   }
 
   /** The record failed: every key it wrote gets back what it held when the record began. */
   rollbackRecord(): void {
-    // Latest first, so a key written twice ends with what it held before the first write.
-    for (let i = this.journalLength - 1; i >= 0; i--) {
-      const key = this.journalKeys[i]!;
-      const before = this.journalBefore[i]!;
-      if (before === NOT_PENDING) {
+    this.journal.rollback((key, before) => {
+      if (before === undefined) {
         this.dirty.delete(key);
         this.cache.delete(key);
       } else {
         this.dirty.set(key, before);
       }
-    }
-    this.endRecord();
+    });
   }
 
   async *range(range: KeyRange = {}): AsyncGenerator<[string, V]> {
     if (this.closed) throw this.closedError();
-    const { gte, lt } = range;
-    const limit = range.limit ?? Number.POSITIVE_INFINITY;
-    if (limit <= 0) return;
-    const pending = new Map<string, Pending<V>>();
-    let tombstones = 0;
-    for (const source of this.flushing === null ? [this.dirty] : [this.flushing, this.dirty]) {
-      for (const [key, value] of source) if (inRange(key, gte, lt)) pending.set(key, value);
-    }
-    for (const value of pending.values()) if (value === TOMBSTONE) tombstones++;
-    const keys = [...pending.keys()].sort(compareUtf8);
-    const scan = this.engine
-      .iterate({
-        gte: gte === undefined ? this.prefix : prefixedKey(this.prefix, gte),
-        lt: lt === undefined ? this.prefixEnd : prefixedKey(this.prefix, lt),
-        // Pending deletes can hide at most this many engine entries.
-        limit: limit === Number.POSITIVE_INFINITY ? undefined : limit + tombstones,
-      })
-      [Symbol.asyncIterator]();
-    try {
-      let next = await scan.next();
-      let i = 0;
-      let emitted = 0;
-      while (emitted < limit) {
-        const engineKey = next.done ? undefined : next.value[0].toString('utf8', this.prefix.length);
-        const pendingKey = keys[i];
-        if (engineKey === undefined && pendingKey === undefined) return;
-        const order =
-          engineKey === undefined ? 1 : pendingKey === undefined ? -1 : compareUtf8(engineKey, pendingKey);
-        if (order < 0) {
-          const bytes = (next.value as [Buffer, Buffer])[1];
-          next = await scan.next();
-          emitted++;
-          yield [engineKey as string, this.decode(bytes)];
-        } else {
-          i++;
-          if (order === 0) next = await scan.next();
-          const value = pending.get(pendingKey as string) as Pending<V>;
-          if (value !== TOMBSTONE) {
-            emitted++;
-            yield [pendingKey as string, value];
-          }
-        }
-      }
-    } finally {
-      await scan.return?.();
-    }
+    const sources = this.flushing === null ? [this.dirty] : [this.flushing, this.dirty];
+    yield* mergedRange(this.engine, this, sources, (bytes) => this.decode(bytes), range);
   }
 
   /**
@@ -247,31 +191,7 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
    */
   async readCommitted(keys: readonly string[]): Promise<(V | undefined)[]> {
     if (this.closed) throw this.closedError();
-    const values: (V | undefined)[] = new Array(keys.length);
-    const missing: number[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const bytes = this.committed.get(key);
-      if (bytes === undefined) {
-        missing.push(i);
-        continue;
-      }
-      setRecent(this.committed, key, bytes, this.cacheEntries);
-      values[i] = bytes === ABSENT ? undefined : this.decode(bytes);
-    }
-    if (missing.length === 0) return values;
-    const generation = this.generation;
-    const read = await this.engine.getMany(missing.map((i) => prefixedKey(this.prefix, keys[i]!)));
-    if (this.closed) throw this.closedError();
-    // Bytes read while a commit finished may predate it: used for this read, not kept.
-    const keep = generation === this.generation && this.cacheEntries > 0;
-    missing.forEach((i, j) => {
-      const bytes = read[j];
-      values[i] = bytes === undefined ? undefined : this.decode(bytes);
-      if (keep) this.committed.set(keys[i]!, bytes ?? ABSENT);
-    });
-    if (this.committed.size > this.evictAt) evictOldest(this.committed, this.cacheEntries);
-    return values;
+    return this.committed.read(keys);
   }
 
   /** Entries as of the last commit (pending writes are counted once committed). */
@@ -325,7 +245,7 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
     this.generation++;
     this.count += countDelta;
     if (flushed === null) return;
-    this.forgetCommitted(flushed);
+    this.committed.forget(flushed);
     const index = this.keyIndex;
     if (index !== null) {
       for (const [key, value] of flushed) {
@@ -347,13 +267,9 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
     if (flushed === null) return;
     // A failed commit may still have reached the engine: its keys are read again.
     this.generation++;
-    this.forgetCommitted(flushed);
+    this.committed.forget(flushed);
     // A record in progress that wrote a key the commit held: what the key held before it is the commit's write again.
-    for (let i = 0; i < this.journalLength; i++) {
-      const key = this.journalKeys[i]!;
-      if (this.journalBefore[i] === NOT_PENDING && flushed.has(key))
-        this.journalBefore[i] = flushed.get(key)!;
-    }
+    this.journal.rebase(flushed);
     for (const [key, value] of this.dirty) flushed.set(key, value);
     this.dirty = flushed;
   }
@@ -439,10 +355,7 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   }
 
   private note(key: string): void {
-    if (!this.recording) return;
-    const i = this.journalLength++;
-    this.journalKeys[i] = key;
-    this.journalBefore[i] = this.dirty.get(key) ?? NOT_PENDING;
+    this.journal.note(key, this.dirty);
   }
 
   private remember(key: string, value: V | undefined): void {
@@ -451,42 +364,21 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
     if (this.cache.size > this.evictAt) this.evict();
   }
 
-  /**
-   * Evicting one entry per insert would be quadratic: Map deletes leave
-   * holes at the front that every new keys() iterator walks past until V8
-   * compacts the table. Letting the cache overshoot by an eighth and then
-   * evicting down to its size amortises that walk.
-   */
+  /** The cache overshoots its bound before it is evicted down to it (`recency.ts`). */
   private get evictAt(): number {
-    return this.cacheEntries + Math.max(64, this.cacheEntries >>> 3);
+    return evictAt(this.cacheEntries);
   }
 
   private evict(): void {
     evictOldest(this.cache, this.cacheEntries);
   }
 
-  private forgetCommitted(written: ReadonlyMap<string, unknown>): void {
-    if (this.committed.size === 0) return;
-    for (const key of written.keys()) this.committed.delete(key);
-  }
-
   private encode(value: V): Buffer {
-    try {
-      return this.codec.encode(value);
-    } catch (err) {
-      throw new StateStoreError(`store ${this.name}: cannot encode a value: ${(err as Error).message}`, err);
-    }
+    return encodeValue(this.name, this.codec, value);
   }
 
   private decode(bytes: Buffer): V {
-    try {
-      return this.codec.decode(bytes);
-    } catch (err) {
-      throw new StateStoreError(
-        `store ${this.name}: cannot decode a stored value (was the store's codec changed?): ${(err as Error).message}`,
-        err,
-      );
-    }
+    return decodeValue(this.name, this.codec, bytes);
   }
 
   private checkKey(key: string): void {
@@ -500,24 +392,4 @@ export class CachedStore<V> implements KeyValueStore<V>, RecordJournal {
   private closedError(): StateStoreError {
     return new StateStoreError(`store ${this.name} used after its task state was closed`);
   }
-}
-
-/** Deletes a map's oldest entries (its first in insertion order) until `size` are left. */
-function evictOldest(map: Map<string, unknown>, size: number): void {
-  let excess = map.size - size;
-  if (excess <= 0) return;
-  for (const key of map.keys()) {
-    map.delete(key);
-    if (--excess === 0) return;
-  }
-}
-
-/** String.prototype.isWellFormed (Node 20+), which the ES2022 lib does not declare. */
-interface WellFormed {
-  isWellFormed(): boolean;
-}
-
-// Lone surrogates would be replaced by U+FFFD in UTF-8, making two keys one.
-function isValidKey(key: string): boolean {
-  return typeof key === 'string' && key !== MARKER_KEY && (key as unknown as WellFormed).isWellFormed();
 }

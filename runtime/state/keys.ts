@@ -14,6 +14,7 @@
  * ```
  */
 import { StateStoreError } from '../errors.js';
+import { MARKER_KEY } from './changelog/marker.js';
 
 /** The key of the task metadata. Sorts before every store entry. */
 export const META_KEY = Buffer.from('m', 'latin1');
@@ -71,4 +72,18 @@ function utf8Rank(unit: number): number {
 /** Whether `key` lies in [gte, lt) in UTF-8 order; absent bounds are open. */
 export function inRange(key: string, gte: string | undefined, lt: string | undefined): boolean {
   return (gte === undefined || compareUtf8(key, gte) >= 0) && (lt === undefined || compareUtf8(key, lt) < 0);
+}
+
+/** String.prototype.isWellFormed (Node 20+), which the ES2022 lib does not declare. */
+interface WellFormed {
+  isWellFormed(): boolean;
+}
+
+/**
+ * Whether `key` may be a store's key: a string of well-formed UTF-16 (lone
+ * surrogates would be replaced by U+FFFD in UTF-8, making two keys one),
+ * other than the changelog's reserved marker key.
+ */
+export function isValidKey(key: string): boolean {
+  return typeof key === 'string' && key !== MARKER_KEY && (key as unknown as WellFormed).isWellFormed();
 }

@@ -19,47 +19,20 @@
  * ```
  */
 import { StateStoreError } from '../errors.js';
-import type { EventLog } from '../log/log.js';
 import { CachedStore, DEFAULT_CACHE_ENTRIES } from './cached-store.js';
 import { digestStore } from './digest.js';
-import { prefixedKey, storePrefix } from './keys.js';
+import { storePrefix } from './keys.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { type RecoveryReport, recover, type StateLogger } from './recovery.js';
-import { RocksDbEngine, type RocksDbEngineOptions } from './rocksdb/rocksdb-engine.js';
-import type { KeyValueStore, StoreEngine, ValueCodec } from './store.js';
+import { RocksDbEngine } from './rocksdb/rocksdb-engine.js';
+import type { KeyValueStore, StoreEngine } from './store.js';
+import { indexStoreKeys, prefetchStores } from './store-prefetch.js';
 import { type CommitTarget, sameOffsets, writeCommit, writeOffsets, writeWipe } from './task-commit.js';
 import type { TaskMeta } from './task-meta.js';
+import { type TaskStateOptions, validateTaskOptions } from './task-options.js';
 
+export type { StoreSpec, TaskStateOptions } from './task-options.js';
 export type { RecoveryReport, StateLogger };
-
-/** A store of a task, as the topology declares it. */
-export interface StoreSpec<V = unknown> {
-  readonly name: string;
-  readonly codec: ValueCodec<V>;
-  /** Compacted topic with at least as many partitions as the task's input topics; the caller creates it. */
-  readonly changelogTopic: string;
-  /** Clean values kept decoded in memory. Default 100,000. */
-  readonly cacheEntries?: number;
-}
-
-export interface TaskStateOptions {
-  /** The task's own directory (RocksDB engine); unused by the memory engine. */
-  readonly dir: string;
-  readonly engine: 'rocksdb' | 'memory';
-  readonly log: EventLog;
-  readonly applicationId: string;
-  /** The input partition this task owns; its changelog partition has the same number. */
-  readonly partition: number;
-  // biome-ignore lint/suspicious/noExplicitAny: each store has its own value type.
-  readonly stores: readonly StoreSpec<any>[];
-  readonly logger?: StateLogger;
-  /** Called as a store is restored from its changelog: changelog records replayed so far, out of `total`. */
-  readonly onRestoreProgress?: (store: string, restored: number, total: number) => void;
-  readonly rocksdb?: RocksDbEngineOptions;
-}
-
-/** Stores up to this size get their key index by a scan on open (about 5 µs a key); larger ones go without. */
-const KEY_SCAN_LIMIT = 50_000;
 
 /**
  * One task's stores, their changelogs and the input offsets they reflect,
@@ -117,7 +90,7 @@ export class TaskState {
    * when there is no local state, by restoring every store from its changelog.
    */
   static async open(options: TaskStateOptions): Promise<TaskState> {
-    validate(options);
+    validateTaskOptions(options);
     const engine =
       options.engine === 'memory'
         ? new MemoryEngine()
@@ -138,7 +111,7 @@ export class TaskState {
         onRestoreProgress: options.onRestoreProgress,
       });
       const state = new TaskState(options, engine, meta, report);
-      await state.indexKeys();
+      await indexStoreKeys(engine, state.storeList);
       return state;
     } catch (err) {
       await engine.close().catch(() => undefined);
@@ -220,24 +193,7 @@ export class TaskState {
     if (this.closed) throw this.closedError();
     const targets =
       stores === undefined ? this.storeList : stores.map((name) => this.store(name) as CachedStore<unknown>);
-    const wanted: { store: CachedStore<unknown>; key: string; generation: number }[] = [];
-    const engineKeys: Buffer[] = [];
-    for (const store of targets) {
-      const generation = store.cacheGeneration();
-      const seen = new Set<string>();
-      for (const key of keys) {
-        if (seen.has(key) || !store.needsLoad(key)) continue;
-        seen.add(key);
-        wanted.push({ store, key, generation });
-        engineKeys.push(prefixedKey(store.prefix, key));
-      }
-    }
-    if (wanted.length === 0) return;
-    const values = await this.engine.getMany(engineKeys);
-    if (this.closed) return;
-    wanted.forEach(({ store, key, generation }, i) => {
-      store.fill(key, values[i], generation);
-    });
+    await prefetchStores(this.engine, targets, keys, () => this.closed);
   }
 
   /**
@@ -336,16 +292,6 @@ export class TaskState {
     };
   }
 
-  private async indexKeys(): Promise<void> {
-    for (const store of this.storeList) {
-      if (store.approximateCount() > KEY_SCAN_LIMIT) continue;
-      const keys = new Set<string>();
-      for await (const [key] of this.engine.iterate({ gte: store.prefix, lt: store.prefixEnd }))
-        keys.add(key.toString('utf8', store.prefix.length));
-      store.trackKeys(keys);
-    }
-  }
-
   private async flush(
     pending: number,
     offsets: Record<string, number>,
@@ -385,21 +331,6 @@ export class TaskState {
 
   private closedError(): StateStoreError {
     return new StateStoreError(`task state ${this.applicationId}/${this.partition} used after close`);
-  }
-}
-
-function validate(options: TaskStateOptions): void {
-  if (!Number.isSafeInteger(options.partition) || options.partition < 0) {
-    throw new StateStoreError(`invalid task partition ${options.partition}: expected an integer >= 0`);
-  }
-  const seen = new Set<string>();
-  for (const spec of options.stores) {
-    if (seen.has(spec.name))
-      throw new StateStoreError(
-        `task ${options.applicationId}/${options.partition} declares store ${spec.name} twice`,
-      );
-    seen.add(spec.name);
-    storePrefix(spec.name);
   }
 }
 

@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
-import { openServingStore } from '../../cli/serving-store.js';
+import { startResponder } from '../../app/responder.js';
+import { openServingStore } from '../../app/serving-store.js';
 import { event } from '../../responders/responder.fixture.js';
-import { startResponder } from '../../responders/server.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../runtime/platform.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { runCliOk } from '../cli.js';
 import { reportFigure } from './figures.js';
 

@@ -3,12 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../../schemas/topics.js';
+import { StreamRunner } from '../../engine/runner.js';
 import { OnlineStoreUnavailableError } from '../../errors.js';
 import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
 import { partitionForKey } from '../../log/partitioner.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../processor/processor.js';
-import { StreamRunner } from '../../processor/runner.js';
 import { TopologyBuilder } from '../../processor/topology.js';
 import { numberCodec } from '../../state/codecs/number-codec.js';
 import type { KeyValueStore } from '../../state/store.js';
@@ -198,6 +199,7 @@ describe('in-process online store', () => {
       stateDir: join(dir, 'state'),
       engine: 'rocksdb',
       deadLetters: { serialize: (letter) => Buffer.from(JSON.stringify(letter)) },
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
       commitIntervalMs: 10,
     });

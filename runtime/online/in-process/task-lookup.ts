@@ -10,7 +10,7 @@
  * store.attach('default', runnersLookup(new Map([[topology.applicationId, runner]])));
  * ```
  */
-import type { StreamRunner } from '../../processor/runner.js';
+import type { StreamRunner } from '../../engine/runner.js';
 import type { TaskState } from '../../state/task-state.js';
 
 export interface TaskLookup {

@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../../schemas/topics.js';
+import { StreamRunner } from '../../engine/runner.js';
 import { EmbeddedLog } from '../../log/embedded/embedded-log.js';
 import { silentLogger } from '../../observability/logger.js';
 import type { DeadLetterSerializer } from '../dead-letter.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../processor.js';
-import { StreamRunner } from '../runner.js';
 import { TopologyTestDriver } from '../test-driver.js';
 import { TopologyBuilder } from '../topology.js';
 
@@ -84,6 +85,7 @@ test('every task sees every partition of a global table, read to its end before 
       stateDir: join(dir, 'state'),
       engine: 'memory' as const,
       deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
       logger: silentLogger(),
     };
     await (await StreamRunner.start(options)).runUntilCaughtUp();
@@ -114,6 +116,7 @@ test('a global table over a missing topic is refused with both names', async () 
         stateDir: join(dir, 'state'),
         engine: 'memory',
         deadLetters: jsonLetters,
+        topics: PLATFORM_TOPICS,
         logger: silentLogger(),
       }),
       /global table colours reads topic rec\.colours, which does not exist/,

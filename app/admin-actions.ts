@@ -1,0 +1,121 @@
+/**
+ * The admin API's actions over the real components, the same ones the
+ * commands run:
+ *
+ * - `retrain`: one `Trainer` round, as `recstream train --once` (so
+ *   `up-to-date` when no new snapshot arrived), started in the background
+ *   and logged when it ends. At most one at a time in this process: another
+ *   request meanwhile gets RetrainRunningError (409 `RETRAIN_RUNNING`). The
+ *   engine is a child process, but gathering the training set runs on this
+ *   event loop, so a retrain slows the responder while it reads.
+ * - `reindex`: `Indexer.indexOnce()`, as `recstream index build`.
+ * - `rollback`: `rollbackModel`, as `recstream models rollback`.
+ * - `promote`: `promoteModel`, as `recstream models promote`.
+ *
+ * Reindex, rollback and promote run one after the other, never side by
+ * side: each reads a registry, then publishes the next version or status,
+ * and two at once would publish from the same stale read.
+ *
+ * @example
+ * ```ts
+ * const actions = platformAdminActions(platform, artifactStore(platform.config.dataDir));
+ * await app.register(adminRoutes, { auth, actions });
+ * // on shutdown, before platform.close():
+ * await actions.close();
+ * ```
+ */
+import { Indexer } from '../indexer/indexer.js';
+import type { ArtifactStore } from '../registry/model-store.js';
+import { promoteModel } from '../registry/promote.js';
+import { rollbackModel } from '../registry/rollback.js';
+import type { AdminActions } from '../responders/routes/admin.js';
+import { RetrainRunningError } from '../runtime/errors.js';
+import type { Platform } from '../runtime/platform.js';
+import { Trainer } from '../trainer/trainer.js';
+
+export interface PlatformAdminActions extends AdminActions {
+  /** Aborts a running retrain (its engine process is killed) and waits until it has stopped. */
+  close(): Promise<void>;
+}
+
+export function platformAdminActions(platform: Platform, store: ArtifactStore): PlatformAdminActions {
+  const { logger } = platform;
+  const model = platform.config.modelName;
+  const stop = new AbortController();
+  let retraining: { readonly startedTs: number; readonly done: Promise<void> } | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  return {
+    async retrain() {
+      if (retraining) throw new RetrainRunningError(retraining.startedTs);
+      const startedTs = Date.now();
+      const trainer = new Trainer({ platform, store, signal: stop.signal });
+      logger.info({ model }, 'retrain started by the admin API');
+      const done = trainer
+        .trainOnce()
+        .then(
+          (outcome) =>
+            logger.info(
+              outcome.kind === 'published'
+                ? {
+                    model,
+                    outcome: outcome.kind,
+                    version: outcome.version.version,
+                    status: outcome.version.status,
+                    reason: outcome.version.reason,
+                  }
+                : { model, outcome: outcome.kind, detail: outcome.detail },
+              'retrain finished',
+            ),
+          (err: unknown) => logger.error({ model, err, aborted: stop.signal.aborted }, 'retrain failed'),
+        )
+        .finally(() => {
+          retraining = undefined;
+        });
+      retraining = { startedTs, done };
+      return { accepted: true, model, started_ts: startedTs };
+    },
+
+    reindex: () => oneAtATime(() => new Indexer({ platform, store }).indexOnce()),
+
+    rollback: (reason?: string) =>
+      oneAtATime(async () => {
+        const result = await rollbackModel(platform, store, {
+          reason: reason ?? 'rolled back through the admin API',
+        });
+        return {
+          model: result.model,
+          rolled_back_version: result.rolledBack.version,
+          promoted_version: result.promoted.version,
+          reason: result.promoted.reason,
+        };
+      }),
+
+    promote: (version: number, reason?: string) =>
+      oneAtATime(async () => {
+        const result = await promoteModel(platform, store, {
+          version,
+          reason: reason ?? 'promoted through the admin API',
+        });
+        return {
+          model: result.model,
+          promoted_version: result.promoted.version,
+          previous_version: result.previousVersion,
+          already_promoted: result.alreadyPromoted,
+          reason: result.promoted.reason,
+        };
+      }),
+
+    async close() {
+      stop.abort();
+      await retraining?.done;
+      await queue;
+    },
+  };
+}

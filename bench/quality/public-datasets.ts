@@ -1,0 +1,75 @@
+/**
+ * The `quality` suite's public data sets, imported with `recstream import`
+ * from `BENCH_DATA_DIR`:
+ *
+ * - `lastfm`: train.txt + valid.txt → test.txt, all items ranked (the
+ *   graph-CF protocol).
+ * - `ml-100k`: u1.base → u1.test, every rated test item relevant.
+ */
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BENCH_DATA_DIR } from '../datasets.js';
+import { recstream } from '../recstream-cli.js';
+import { readLines, readRatings } from './item-sets.js';
+import { DAY_MS, type Prepared, processAll } from './pipeline.js';
+
+export async function prepareLastfm(dataDir: string): Promise<Prepared> {
+  const dir = join(BENCH_DATA_DIR, 'lastfm');
+  const start = Date.parse('2020-01-01T00:00:00Z');
+  for (const [file, day] of [
+    ['train.txt', 0],
+    ['valid.txt', 2],
+  ] as const)
+    await recstream([
+      'import',
+      'lines',
+      join(dir, file),
+      '--source',
+      `lastfm/${file}`,
+      '--start',
+      new Date(start + day * DAY_MS).toISOString(),
+      '--data-dir',
+      dataDir,
+    ]);
+  await processAll(dataDir);
+  const seen = await readLines(join(dir, 'valid.txt'), await readLines(join(dir, 'train.txt')));
+  return {
+    holdout: await readLines(join(dir, 'test.txt')),
+    seen,
+    now: start + 3 * DAY_MS,
+    config: { split: 'train+valid → test' },
+  };
+}
+
+/**
+ * MovieLens files are sorted by user, not time, and the feature processors place events by
+ * event time within a lateness window: the ratings are imported in time order, from a sorted
+ * copy in the work dir beside links to the folder's metadata files.
+ */
+export async function prepareMovielens(dataDir: string): Promise<Prepared> {
+  const dir = join(BENCH_DATA_DIR, 'ml-100k');
+  const sorted = join(dataDir, '..', 'ml-100k-by-time');
+  await mkdir(sorted, { recursive: true });
+  const ratings = (await readFile(join(dir, 'u1.base'), 'utf8')).split('\n').filter(Boolean);
+  ratings.sort((a, b) => Number(a.split('\t')[3]) - Number(b.split('\t')[3]));
+  await writeFile(join(sorted, 'u1.base'), `${ratings.join('\n')}\n`);
+  for (const meta of ['u.item', 'u.genre', 'u.user']) await symlink(join(dir, meta), join(sorted, meta));
+  await recstream([
+    'import',
+    'movielens',
+    join(sorted, 'u1.base'),
+    '--source',
+    'ml-100k/u1.base',
+    '--data-dir',
+    dataDir,
+  ]);
+  await processAll(dataDir);
+  const train = await readRatings(join(dir, 'u1.base'));
+  const test = await readRatings(join(dir, 'u1.test'));
+  return {
+    holdout: test.sets,
+    seen: train.sets,
+    now: train.maxTs + DAY_MS,
+    config: { split: 'u1.base → u1.test', relevant: 'every rated test item' },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The training engine's column spec (`models/recstream_models/feature_spec.py`),
+ * written from the declaration (feature-service.ts) so the Python side never
+ * restates a column: `npm run gen:features` writes it, and
+ * feature-spec.test.ts fails when the checked-in file is stale.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('models/recstream_models/feature_spec.py', pythonFeatureSpec());
+ * ```
+ */
+import {
+  CATALOG_FEATURES,
+  EXAMPLE_FEATURES,
+  type FeatureDeclaration,
+  feature,
+  featureWidth,
+  HISTORY_LENGTH,
+  HOURS,
+  ITEM_TOWER_FEATURES,
+  MAX_CATEGORIES,
+  MAX_TAGS,
+  RANKER_FEATURES,
+  USER_TOWER_FEATURES,
+  VOCABULARY_KINDS,
+} from './feature-service.js';
+
+export const PYTHON_SPEC_HEADER =
+  '"""Generated from features/feature-service.ts by `npm run gen:features` (scripts/gen-feature-spec.mjs): do not edit.';
+
+const str = (value: string | null) => (value === null ? 'None' : JSON.stringify(value));
+const tuple = (values: readonly string[]) =>
+  `(${values.map(str).join(', ')}${values.length === 1 ? ',' : ''})`;
+
+/** Each column's (dtype, ndim), with what it holds as a comment. */
+function columns(declarations: readonly FeatureDeclaration[]): string[] {
+  return declarations.map(
+    (f) =>
+      `    ${str(f.name)}: (${str(f.dtype)}, ${featureWidth(f) === 1 ? 1 : 2}),  # ${f.kind}: ${f.transform}`,
+  );
+}
+
+/** The vocabulary of each lane of the categorical columns; one entry when every lane shares it. */
+function vocabularyOf(declarations: readonly FeatureDeclaration[]): string[] {
+  return declarations
+    .filter((f) => f.lanes.some((lane) => lane !== null))
+    .map((f) => {
+      const lanes = f.lanes.every((lane) => lane === f.lanes[0]) ? [f.lanes[0]!] : f.lanes;
+      return `    ${str(f.name)}: [${lanes.map(str).join(', ')}],`;
+    });
+}
+
+const names = (declarations: readonly FeatureDeclaration[]) => declarations.map((f) => f.name);
+const vocabularyLanes = (f: FeatureDeclaration) => f.lanes.filter((lane) => lane !== null) as string[];
+
+/** The text of feature_spec.py. */
+export function pythonFeatureSpec(): string {
+  const denseOf = (declarations: readonly FeatureDeclaration[]) =>
+    names(declarations.filter((f) => f.kind === 'numeric'));
+  return [
+    PYTHON_SPEC_HEADER,
+    '',
+    "The feature contract as the engine reads it: the training set's columns, the vocabulary bounding each",
+    "categorical lane, and each model's inputs in the order its ONNX export takes them. Regenerate with",
+    '`npm run gen:features` after changing the declaration.',
+    '"""',
+    '',
+    'from __future__ import annotations',
+    '',
+    `HISTORY_LENGTH = ${HISTORY_LENGTH}`,
+    `MAX_CATEGORIES = ${MAX_CATEGORIES}`,
+    `MAX_TAGS = ${MAX_TAGS}`,
+    '# Values of the hour-of-day lane of context_cat: 0 unknown, then UTC hour + 1.',
+    `HOURS = ${HOURS}`,
+    `VOCABULARY_KINDS = ${tuple(VOCABULARY_KINDS)}`,
+    '',
+    "# The lanes of the numeric columns (the manifest's `dense`).",
+    ...[...EXAMPLE_FEATURES, ...CATALOG_FEATURES]
+      .filter((f) => 'dense' in f)
+      .map((f) => `${f.name.toUpperCase()} = ${tuple((f as FeatureDeclaration).dense!)}`),
+    '',
+    '# Example columns, one row per training example: name -> (dtype, ndim).',
+    'EXAMPLE_COLUMNS = {',
+    ...columns(EXAMPLE_FEATURES),
+    '}',
+    '# Catalog columns, one row per item vocabulary entry: name -> (dtype, ndim).',
+    'CATALOG_COLUMNS = {',
+    ...columns(CATALOG_FEATURES),
+    '}',
+    '# Which vocabulary bounds each categorical column (per lane for multi-lane columns; None: the hour).',
+    'VOCABULARY_OF = {',
+    ...vocabularyOf([...EXAMPLE_FEATURES, ...CATALOG_FEATURES]),
+    '}',
+    '# The vocabularies of the lanes of user_cat and of context_cat (before its hour lane).',
+    `USER_CAT_VOCABULARIES = ${tuple(vocabularyLanes(feature('user_cat')))}`,
+    `CONTEXT_CAT_VOCABULARIES = ${tuple(vocabularyLanes(feature('context_cat')))}`,
+    '',
+    "# Each model's inputs, in the order of its ONNX export.",
+    `USER_TOWER_INPUTS = ${tuple(names(USER_TOWER_FEATURES))}`,
+    `RANKER_INPUTS = ${tuple(names(RANKER_FEATURES))}`,
+    "# The item tower's inputs and the catalog column each is read from (None: the catalog row itself).",
+    'ITEM_TOWER_INPUTS = {',
+    ...ITEM_TOWER_FEATURES.map(
+      (f) => `    ${str(f.name)}: ${'catalogColumn' in f ? str(f.catalogColumn) : 'None'},`,
+    ),
+    '}',
+    '# The numeric inputs of the ranker, concatenated in this order before it standardises them.',
+    `RANKER_DENSE = ${tuple(denseOf(RANKER_FEATURES))}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,102 @@
+/**
+ * Settings of serving recommendations: list sizes, retrieval and ranking,
+ * the stores' timeouts and refreshes, and the ANN index served.
+ *
+ * @example
+ * ```ts
+ * SERVING_SETTINGS.serveMaxK.default; // the largest k a request may ask for
+ * ```
+ */
+import type { Setting } from './setting.js';
+
+/** How a recommendation request is answered: sizes, ANN search, ranking and diversity, store reads. */
+export const SERVING_SETTINGS = {
+  serveMaxK: {
+    env: 'RECSTREAM_SERVE_MAX_K',
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: 100,
+    doc: 'largest k GET /v1/recommendations accepts; a larger one gets 400',
+  },
+  serveCandidates: {
+    env: 'RECSTREAM_SERVE_CANDIDATES',
+    kind: 'int',
+    min: 10,
+    max: 5000,
+    default: 100,
+    doc: 'items retrieved from the ANN index per request (past the filters) for the ranker and the top k',
+  },
+  serveAnnExpansion: {
+    env: 'RECSTREAM_SERVE_ANN_EXPANSION',
+    kind: 'int',
+    min: 16,
+    max: 4096,
+    default: 256,
+    doc: "HNSW search expansion (usearch's expansion_search) of the served index: candidates kept while searching, at least the count asked; higher finds more of the exact top, slower",
+  },
+  serveAnnCopy: {
+    env: 'RECSTREAM_SERVE_ANN_COPY',
+    kind: 'enum',
+    values: ['f16', 'f32'],
+    default: 'f16',
+    doc: "which copy of an index version responders search: f16 (its f16 copy where the indexer wrote one, else its f32 index) or f32; an i8 copy is never served, since usearch normalises vectors to convert them and it ranks by cosine, not the model's inner product",
+  },
+  serveItemFeaturesTtlMs: {
+    env: 'RECSTREAM_SERVE_ITEM_FEATURES_TTL_MS',
+    kind: 'int',
+    min: 0,
+    max: 600_000,
+    default: 1000,
+    doc: "how long a candidate's ranker item features, read from the online store, are reused (request time); 0 reads every candidate every time",
+  },
+  servePopularityRefreshMs: {
+    env: 'RECSTREAM_SERVE_POPULARITY_REFRESH_MS',
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    default: 60_000,
+    doc: 'pause between rebuilds of the popularity lists (cold-start, opted-out and fallback answers) from every item view; each rebuild is paced to a fifth of the request thread',
+  },
+  serveStoreTimeoutMs: {
+    env: 'RECSTREAM_SERVE_STORE_TIMEOUT_MS',
+    kind: 'int',
+    min: 1,
+    max: 10_000,
+    default: 50,
+    doc: 'longest wait for an online-store read before a request falls back to popularity',
+  },
+  serveRankerWeight: {
+    env: 'RECSTREAM_SERVE_RANKER_WEIGHT',
+    kind: 'float',
+    min: 0,
+    max: 100,
+    default: 1,
+    doc: "weight of the ranker's log click probability added to the retrieval score (0: retrieval order)",
+  },
+  serveMaxCategoryShare: {
+    env: 'RECSTREAM_SERVE_MAX_CATEGORY_SHARE',
+    kind: 'float',
+    min: 0.01,
+    max: 1,
+    default: 0.5,
+    doc: 'share of a page whose items may share their first category; further ones move down the list',
+  },
+} as const satisfies Record<string, Setting>;
+
+/** The ANN index's name and the quantized copy the indexer writes. */
+export const INDEX_SETTINGS = {
+  indexName: {
+    env: 'RECSTREAM_INDEX_NAME',
+    kind: 'string',
+    default: 'items',
+    doc: 'name of the ANN index the indexer builds and responders serve (the key of its rec.index-versions events)',
+  },
+  indexQuantization: {
+    env: 'RECSTREAM_INDEX_QUANTIZATION',
+    kind: 'enum',
+    values: ['f16', 'i8', 'none'],
+    default: 'f16',
+    doc: 'quantised copy the indexer writes beside each full f32 index, with its recall@10 against exact search in the manifest (`recstream index --quantization` overrides); responders search an f16 copy (RECSTREAM_SERVE_ANN_COPY)',
+  },
+} as const satisfies Record<string, Setting>;

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PLATFORM_TOPICS } from '../../schemas/topics.js';
+import { EmbeddedLog } from '../log/embedded/embedded-log.js';
+import { silentLogger } from '../observability/logger.js';
+import { Registry, runtimeMetrics } from '../observability/metrics.js';
+import { TopologyBuilder } from '../processor/topology.js';
+import { jsonLetters, text, wordCount } from '../processor/word-count.fixture.js';
+import { sleep } from '../retry.js';
+import { StreamRunner } from './runner.js';
+
+async function readAll(log: EmbeddedLog, topic: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of await log.offsets(topic)) {
+    for (const r of await log.read(topic, p.partition, p.start, 10_000)) out.push(r.value!.toString());
+  }
+  return out.sort();
+}
+
+test('--once processes through an internal repartition topic, writes sinks, and reports metrics', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.lines', partitions: 2 });
+    await log.append('rec.lines', [
+      { key: 'a', value: Buffer.from('to be or not to be') },
+      { key: 'b', value: Buffer.from('be quick') },
+    ]);
+    const registry = new Registry();
+    const options = {
+      topology: wordCount(),
+      log,
+      stateDir: join(dir, 'state'),
+      engine: 'rocksdb' as const,
+      deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
+      logger: silentLogger(),
+      metrics: runtimeMetrics(registry),
+    };
+    const stats = await (await StreamRunner.start(options)).runUntilCaughtUp();
+    assert.equal(stats.processed, 2 + 8, 'two lines, then eight words from the internal topic');
+    assert.deepEqual(await readAll(log, 'rec.word-counts'), [
+      'be=1',
+      'be=2',
+      'be=3',
+      'not=1',
+      'or=1',
+      'quick=1',
+      'to=1',
+      'to=2',
+    ]);
+
+    const text = await registry.metrics();
+    assert.match(
+      text,
+      /recstream_records_in_total\{application="word-count",namespace="default",topic="rec.lines"\} 2/,
+    );
+    assert.match(
+      text,
+      /recstream_records_in_total\{application="word-count",namespace="default",topic="rec.words-by-word"\} 8/,
+    );
+    assert.match(
+      text,
+      /recstream_records_out_total\{application="word-count",namespace="default",topic="rec.word-counts"\} 8/,
+    );
+    assert.match(text, /recstream_commits_total\{application="word-count",namespace="default"\} [1-9]/);
+
+    const countedWords = async () =>
+      (await options.metrics.storeEntries.get()).values
+        .filter((v) => v.labels.store === 'word-counts')
+        .reduce((n, v) => n + v.value, 0);
+    assert.equal(await countedWords(), 5, 'to, be, or, not, quick');
+
+    // A second run finds nothing new: the offsets were committed with the state.
+    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('quick zebra') }]);
+    const again = await (await StreamRunner.start(options)).runUntilCaughtUp();
+    assert.equal(again.processed, 3);
+    assert.ok((await readAll(log, 'rec.word-counts')).includes('quick=2'));
+    assert.equal(await countedWords(), 6, 'the store sizes follow the new word');
+
+    // The local state lost: it is restored from the changelog, and the records replayed are counted.
+    await rm(options.stateDir, { recursive: true, force: true });
+    await (await StreamRunner.start(options)).runUntilCaughtUp();
+    assert.match(
+      await registry.metrics(),
+      /recstream_restored_records_total\{application="word-count",namespace="default",store="word-counts"\} [1-9]/,
+    );
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('source topics with different partition counts are refused with both counts named', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.a', partitions: 2 });
+    await log.ensureTopic({ name: 'rec.b', partitions: 3 });
+    const topology = new TopologyBuilder('copart')
+      .addSource('in', ['rec.a', 'rec.b'], text)
+      .addProcessor('p', () => ({ process() {} }), ['in'])
+      .build();
+    await assert.rejects(
+      StreamRunner.start({
+        topology,
+        log,
+        stateDir: join(dir, 'state'),
+        engine: 'memory',
+        deadLetters: jsonLetters,
+        topics: PLATFORM_TOPICS,
+        logger: silentLogger(),
+      }),
+      /co-partitioned.*rec\.a=2, rec\.b=3/,
+    );
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a running loop commits once its input goes idle, long before the commit interval', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.lines', partitions: 2 });
+    const start = (commitIdleMs: number, stateDir: string) =>
+      StreamRunner.start({
+        topology: wordCount(),
+        log,
+        stateDir: join(dir, stateDir),
+        engine: 'memory',
+        // A commit interval no test waits for: only the idle commit can write the sink.
+        commitIntervalMs: 600_000,
+        commitIdleMs,
+        deadLetters: jsonLetters,
+        topics: PLATFORM_TOPICS,
+        logger: silentLogger(),
+      });
+
+    const waiting = await start(0, 'interval-only');
+    const waited = waiting.run();
+    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('hello idle world') }]);
+    // The words reach the internal topic only with a commit: the line is all there is to process.
+    for (let i = 0; i < 1000 && waiting.progress().processed === 0; i++) await sleep(10);
+    assert.equal(waiting.progress().processed, 1);
+    await sleep(300);
+    assert.equal(waiting.progress().commits, 0, 'with idle commits off, nothing commits before the interval');
+    waiting.stop();
+    await waited;
+
+    // A fresh state reads the same line again from the earliest offset.
+    const idle = await start(10, 'idle');
+    const running = idle.run();
+    for (let i = 0; i < 1000 && idle.progress().commits === 0; i++) await sleep(10);
+    assert.ok(idle.progress().commits > 0, 'the idle loop committed its records');
+    idle.stop();
+    await running;
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

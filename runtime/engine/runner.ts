@@ -1,0 +1,428 @@
+/**
+ * Runs a topology over the event log: one task per source partition, each
+ * with its own state (RocksDB directory + changelogs). The loop polls,
+ * processes, and every `commitIntervalMs` commits in this order:
+ *
+ * 1. sink outputs and dead letters are appended (they may repeat after a
+ *    crash; they carry deterministic ids so readers can drop duplicates);
+ * 2. each task commits its stores together with the input offsets they
+ *    reflect (TaskState: changelog batch with a commit marker, then one
+ *    atomic engine write);
+ * 3. the consumer group's offsets are committed, for lag monitoring only.
+ *
+ * On start every task resumes from the offsets stored *with its state*,
+ * never from the group's offsets, which is what makes state effectively-once.
+ *
+ * @example
+ * ```ts
+ * const runner = await StreamRunner.start({ topology, log, stateDir, engine: 'rocksdb', deadLetters, logger });
+ * process.once('SIGTERM', () => runner.stop());
+ * await runner.run();          // or: await runner.runUntilCaughtUp();
+ * ```
+ */
+import type { Logger } from 'pino';
+import { isRetriable, TopologyError } from '../errors.js';
+import type { EventLog, LogRecord, TopicPartitionOffset } from '../log/log.js';
+import type { RuntimeMetrics } from '../observability/metrics.js';
+import { type DeadLetterSerializer, deadLetterFor, describeFailure } from '../processor/dead-letter.js';
+import { GlobalTables } from '../processor/internals/global-tables.js';
+import type { Topology } from '../processor/topology.js';
+import { Backoff, sleep } from '../retry.js';
+import type { TaskState } from '../state/task-state.js';
+import type { TopicCatalogue } from '../topics/topic-catalogue.js';
+import { CommitPipeline } from './internals/commit-pipeline.js';
+import { prepareTopics } from './internals/prepare-topics.js';
+import { type ReplayFrom, rewrittenTopics } from './internals/reset.js';
+import { RunnerMetrics } from './internals/runner-metrics.js';
+import { TaskManager } from './internals/task-manager.js';
+import { internalTopics } from './namespace.js';
+
+export interface RunnerOptions {
+  readonly topology: Topology;
+  readonly log: EventLog;
+  /** Directory for this application's task state (`<dataDir>/state/<applicationId>`). */
+  readonly stateDir: string;
+  readonly engine: 'rocksdb' | 'memory';
+  readonly deadLetters: DeadLetterSerializer;
+  /**
+   * The application's topics: the platform topics a topology reads are
+   * created as they declare before anyone wrote them, and a failure on a
+   * topic keyed by user has its key hashed in messages.
+   */
+  readonly topics: TopicCatalogue;
+  readonly logger: Logger;
+  readonly commitIntervalMs?: number;
+  /**
+   * In `run()`, a commit starts early once the input has been idle this
+   * long with processed records not yet committed, so a view is visible a
+   * few milliseconds after a lone event instead of up to a commit interval
+   * later; under steady input the interval alone paces commits. 0 disables.
+   * Default 10.
+   */
+  readonly commitIdleMs?: number;
+  /** Records per poll. */
+  readonly maxPollRecords?: number;
+  /** Only run the tasks of these partitions (scale-out by partition sets); default all. */
+  readonly partitions?: readonly number[];
+  /** Where a task with no committed state starts. Default earliest (Kafka Streams' default). */
+  readonly resetTo?: 'earliest' | 'latest';
+  readonly metrics?: RuntimeMetrics;
+  /** Progress of changelog restores, per store. */
+  readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
+  /**
+   * The state namespace this instance runs in (namespace.ts); the topology
+   * and state dir given are already that namespace's. Names the consumer
+   * group `<applicationId>@<namespace>`, so the group offsets of a blue and
+   * a green instance stay apart.
+   */
+  readonly namespace?: string;
+  /**
+   * While it returns true, outputs to topics this topology does not read
+   * itself (training examples, dead letters) are dropped at commit: a
+   * green instance rebuilding history must not emit it again. Asked at each
+   * commit. Internal topics are always written.
+   */
+  readonly outputsMuted?: () => boolean;
+}
+
+export interface RunStats {
+  readonly processed: number;
+  readonly deadLetters: number;
+  readonly commits: number;
+}
+
+/** How long `run()` waits in a poll when nothing awaits a commit (it also bounds how late `stop()` is seen). */
+const IDLE_POLL_MS = 100;
+/** Outputs held in memory past which processing waits for the commit in flight and starts the next one. */
+const MAX_PENDING_OUTPUTS = 50_000;
+
+/**
+ * Runs one application's topology over the log (Kafka Streams'
+ * KafkaStreams): `start` restores every task's state, `run` loops until
+ * `stop()`, `runUntilCaughtUp` processes what is there and returns.
+ *
+ * @example
+ * ```ts
+ * const runner = await StreamRunner.start({ topology, log, stateDir, engine: 'rocksdb', deadLetters, logger });
+ * process.once('SIGTERM', () => runner.stop());
+ * const stats = await runner.run(); // { processed, deadLetters, commits }
+ * ```
+ */
+export class StreamRunner {
+  private readonly tasks: TaskManager;
+  private readonly commits: CommitPipeline;
+  private readonly metrics: RunnerMetrics;
+  private stopping = false;
+  private running = false;
+  private processed = 0;
+  private readonly prefetchStores: readonly string[];
+  private readonly commitIntervalMs: number;
+  private readonly commitIdleMs: number;
+  private pendingReset: {
+    from: ReplayFrom;
+    rewritten: ReadonlySet<string>;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  } | null = null;
+
+  private constructor(
+    private readonly options: RunnerOptions,
+    /** Partitions of the source topics (tasks of the whole application, over every instance). */
+    readonly partitionCount: number,
+    private readonly globals: GlobalTables,
+  ) {
+    this.commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.commitIdleMs = options.commitIdleMs ?? 10;
+    this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
+    this.metrics = new RunnerMetrics(
+      options.metrics,
+      { application: options.topology.applicationId, namespace: options.namespace ?? 'default' },
+      options.topology,
+    );
+    this.tasks = new TaskManager(options, partitionCount, globals, this.metrics);
+    this.commits = new CommitPipeline(
+      { ...options, internal: internalTopics(options.topology) },
+      this.tasks,
+      this.metrics,
+    );
+  }
+
+  /** Validates topics, creates internal ones, restores state, and positions the consumer. */
+  static async start(options: RunnerOptions): Promise<StreamRunner> {
+    const partitions = await prepareTopics(options.topology, options.log, options.topics);
+    // Global tables are read to their end before any task processes a record.
+    const globals = await GlobalTables.open(options.topology.globalTables, options.log, options.logger);
+    const runner = new StreamRunner(options, partitions, globals);
+    try {
+      await runner.tasks.open();
+    } catch (error) {
+      await globals.close();
+      throw error;
+    }
+    return runner;
+  }
+
+  /** Processes until stop() is called (SIGTERM), then drains, commits and closes. */
+  async run(): Promise<RunStats> {
+    const backoff = new Backoff();
+    // Set by a retriable failure: the tasks reopen from the last commit inside the loop, so a
+    // failure while reopening (the broker still away) is retried like any other.
+    let resume = false;
+    this.running = true;
+    while (!this.stopping) {
+      try {
+        if (resume) {
+          await this.commits.discard();
+          await this.tasks.close();
+          await this.tasks.open();
+          resume = false;
+        }
+        if (this.pendingReset) await this.takeReset();
+        await this.step(this.pollTimeoutMs(), this.commitIdleMs > 0);
+        backoff.reset();
+      } catch (error) {
+        if (!isRetriable(error)) {
+          this.running = false;
+          await this.shutDown({ clean: false, keepGauges: false });
+          throw error;
+        }
+        const delay = backoff.next();
+        this.options.logger.warn(
+          { err: error, delayMs: delay },
+          'retriable failure; resuming from the last commit',
+        );
+        await sleep(delay);
+        resume = true;
+      }
+    }
+    this.running = false;
+    this.pendingReset?.reject(new TopologyError('the runner stopped before the requested reset'));
+    this.pendingReset = null;
+    // Stopped before the tasks reopened: the failed batch's work and positions are dropped, not committed.
+    if (resume) await this.commits.discard();
+    else await this.commits.commit();
+    await this.shutDown({ clean: true, keepGauges: false });
+    return this.progress();
+  }
+
+  /**
+   * Resets every task of this runner for a replay: uncommitted work is
+   * dropped, each task's state is wiped durably (changelog tombstones and a
+   * `wipe` marker, see TaskState.wipe) and its inputs are repositioned to
+   * `from` (the topics in `rewritten` to their end, default this topology's
+   * own sink topics: see internals/reset.ts). While `run()` is
+   * looping, the reset happens between two batches and the returned promise
+   * settles once the tasks are open again; the loop then rebuilds.
+   */
+  reset(
+    from: ReplayFrom,
+    rewritten: ReadonlySet<string> = rewrittenTopics([this.options.topology]),
+  ): Promise<void> {
+    if (!this.running) return this.resetTasks(from, rewritten);
+    if (this.pendingReset) return Promise.reject(new TopologyError('a reset is already pending'));
+    return new Promise((resolve, reject) => {
+      this.pendingReset = { from, rewritten, resolve, reject };
+    });
+  }
+
+  /** The consumer's next offset per assigned source partition (replay progress). */
+  positions(): TopicPartitionOffset[] {
+    return this.tasks.positions();
+  }
+
+  /**
+   * Whether, at this moment, every output is appended and every source
+   * partition of this runner, internal topics included, is read to its end:
+   * what a replay beside the running loop waits for before reporting done.
+   * Unlike `runUntilCaughtUp`'s check, it only looks: it waits for no commit.
+   */
+  async drained(): Promise<boolean> {
+    // Outputs first: once none is pending, the internal topics' ends read below include them.
+    if (this.commits.pending() > 0 || this.commits.inProgress) return false;
+    return this.tasks.readToEnd();
+  }
+
+  /**
+   * The source positions of the last completed commit: every output of the
+   * records before them is appended. Unlike `drained`, reachable under
+   * steady input (a blue/green handover under live traffic).
+   */
+  committedPositions(): readonly TopicPartitionOffset[] {
+    return this.commits.committed;
+  }
+
+  /**
+   * Processes everything available now (including what this topology
+   * writes to its own internal topics), commits and closes: `--once`.
+   */
+  async runUntilCaughtUp(): Promise<RunStats> {
+    try {
+      while (!this.stopping) {
+        const polled = await this.step(0, false);
+        if (polled === 0 && (await this.caughtUp())) break;
+      }
+      await this.commits.commit();
+      // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.
+      await this.metrics.updateLag(this.tasks);
+    } finally {
+      // A finished catch-up keeps its gauges: they report where it ended.
+      await this.shutDown({ clean: true, keepGauges: true });
+    }
+    return this.progress();
+  }
+
+  /** Records processed, dead-lettered and commits made so far. */
+  progress(): RunStats {
+    return {
+      processed: this.processed,
+      deadLetters: this.commits.deadLetters,
+      commits: this.commits.commits,
+    };
+  }
+
+  /**
+   * The open state of the task for `partition`; undefined while the task is
+   * (re)opening or when this runner does not run that partition. For
+   * interactive queries (the in-process online store), which read committed
+   * values only.
+   */
+  taskState(partition: number): TaskState | undefined {
+    return this.tasks.slots.get(partition)?.state;
+  }
+
+  /** Asks the loop to finish its current batch, commit and exit. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Closes every task without processing further (after `start`, for inspection such as `digest`). */
+  async close(): Promise<void> {
+    await this.shutDown({ clean: false, keepGauges: false });
+  }
+
+  /** Stable sha256 per store and task: `recstream state digest`. */
+  async digest(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [partition, slot] of [...this.tasks.slots].sort((a, b) => a[0] - b[0])) {
+      for (const [store, hash] of Object.entries(await slot.state.digest()))
+        out[`${store}/${partition}`] = hash;
+    }
+    return out;
+  }
+
+  /**
+   * Every way out of the runner: gauges removed (unless a finished catch-up
+   * reports where it ended), the commit in flight settled before the state
+   * under it closes, tasks, consumer and global tables closed.
+   */
+  private async shutDown(how: { clean: boolean; keepGauges: boolean }): Promise<void> {
+    if (!how.keepGauges) this.metrics.removeGauges(this.tasks.slots.keys());
+    await this.commits.settled();
+    await this.tasks.close();
+    if (how.clean) {
+      this.options.logger.info(
+        { ...this.progress(), namespace: this.metrics.labels.namespace },
+        'runner closed',
+      );
+    }
+    await this.globals.close();
+  }
+
+  private async takeReset(): Promise<void> {
+    const request = this.pendingReset!;
+    this.pendingReset = null;
+    try {
+      await this.resetTasks(request.from, request.rewritten);
+      request.resolve();
+    } catch (error) {
+      request.reject(error);
+      throw error;
+    }
+  }
+
+  private async resetTasks(from: ReplayFrom, rewritten: ReadonlySet<string>): Promise<void> {
+    await this.commits.discard();
+    await this.tasks.reset(from, rewritten);
+  }
+
+  /**
+   * With records awaiting a commit, a poll waits no longer than until the
+   * commit is due, nor than the idle time that lets it start early: a poll
+   * blocked for the full 100 ms would hold a processed record back that long.
+   */
+  private pollTimeoutMs(): number {
+    if (this.commits.uncommitted === 0) return IDLE_POLL_MS;
+    const idle = this.commitIdleMs > 0 ? this.commitIdleMs : IDLE_POLL_MS;
+    // No commit can start before the one in flight ends: a zero timeout would only spin.
+    if (this.commits.inProgress) return idle;
+    const due = this.commits.lastCommit + this.commitIntervalMs - Date.now();
+    return Math.max(0, Math.min(due, idle));
+  }
+
+  /** One poll and its batch; `commitWhenIdle`: an empty poll with uncommitted records starts a commit. */
+  private async step(timeoutMs: number, commitWhenIdle: boolean): Promise<number> {
+    await this.globals.catchUp();
+    const records = await this.tasks.consumer.poll({
+      maxRecords: this.options.maxPollRecords ?? 2000,
+      timeoutMs,
+    });
+    if (records.length > 0) await this.processBatch(records);
+    const idle = commitWhenIdle && records.length === 0 && this.commits.uncommitted > 0;
+    const now = Date.now();
+    for (const slot of this.tasks.slots.values()) await slot.task.punctuateWallClock(now);
+    this.commits.throwIfFailed();
+    if (this.commits.pending() > MAX_PENDING_OUTPUTS) await this.commits.settled();
+    if (
+      !this.commits.inProgress &&
+      (idle ||
+        now - this.commits.lastCommit >= this.commitIntervalMs ||
+        this.commits.pending() > MAX_PENDING_OUTPUTS)
+    ) {
+      this.commits.startInBackground();
+    }
+    return records.length;
+  }
+
+  private async processBatch(records: LogRecord[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    if (this.prefetchStores.length > 0) await this.tasks.prefetch(records, this.prefetchStores);
+    for (const record of records) {
+      const slot = this.tasks.slots.get(record.partition);
+      if (slot === undefined) continue;
+      const failure = await slot.task.process(record);
+      if (failure !== undefined) {
+        this.commits.addDeadLetter(deadLetterFor(record, failure.error, failure.node, this.options.topics));
+        this.options.logger.warn(
+          {
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            node: failure.node,
+            err: describeFailure(record, failure.error, this.options.topics),
+          },
+          'record sent to the dead-letter topic',
+        );
+      }
+      slot.offsets.set(record.topic, record.offset + 1);
+    }
+    this.processed += records.length;
+    this.commits.processed(records.length);
+    this.metrics.batchProcessed(records, started);
+  }
+
+  /**
+   * Whether everything is processed and appended, committing to get there:
+   * a commit in flight may still be appending outputs to topics this
+   * topology reads, and pending outputs to its internal topics only become
+   * visible once appended.
+   */
+  private async caughtUp(): Promise<boolean> {
+    await this.commits.settled();
+    if (!(await this.tasks.readToEnd())) return false;
+    if (this.commits.pending() > 0) {
+      await this.commits.commit();
+      return this.caughtUp();
+    }
+    return true;
+  }
+}
