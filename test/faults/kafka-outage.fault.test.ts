@@ -1,7 +1,7 @@
 /**
  * The Kafka-protocol server going away and coming back while `recstream
  * process` (`features` and `interaction-counts`) works through a backlog on
- * Kafka. The broker is go-mokapi behind a loopback proxy (`kafka-proxy.ts`)
+ * Kafka. The broker is go-mokapi behind a loopback proxy (`test/kafka-proxy.ts`)
  * that models a broker restart as clients see it: every connection reset,
  * new connections refused for a while, then accepted again with the log
  * intact. Two outages: a short one that kafkajs' own retries ride out, and a
@@ -21,10 +21,10 @@ import { silentLogger } from '../../runtime/observability/logger.js';
 import { type CliResult, finished, runCliOk, startCli, stateDigests } from '../cli.js';
 import { countedInteractions } from '../interaction-counts.js';
 import { PIPELINE_APPS, PIPELINE_SETTINGS, PIPELINE_WORLD, startKafkaPlatform } from '../kafka-pipeline.js';
+import { startKafkaProxy } from '../kafka-proxy.js';
 import { waitUntil } from '../listening.js';
 import { missingService } from '../skips.js';
 import { reportFigure } from './figures.js';
-import { startKafkaProxy } from './kafka-proxy.js';
 
 const EVENTS = 40_000;
 const PARTITIONS = 4;
