@@ -209,9 +209,7 @@ export abstract class GroupMember {
     const mapped = kafkaError(error, what);
     // kafkajs gave up retrying (the broker away longer than its retries): the caller may retry with a new member.
     this.fail(
-      this.crashRetriable && !isRetriable(mapped)
-        ? new ConnectionError(mapped.message, error)
-        : mapped,
+      this.crashRetriable && !isRetriable(mapped) ? new ConnectionError(mapped.message, error) : mapped,
     );
   }
 
