@@ -13,10 +13,9 @@
  */
 
 import { activeNamespaceOf, activeRunnerOptions, selectTopologies } from '../app/platform.js';
-import type { CatalogAttributes } from '../processors/catalog/catalog-versions.js';
-import type { ProfileVersion } from '../processors/profiles/profiles.js';
-import { servingFeatures } from '../processors/user-features/serving.js';
-import type { UserView } from '../processors/user-features/user-view.js';
+import type { CatalogAttributes, ProfileVersion } from '../features/views/attributes.js';
+import { servingFeatures } from '../features/views/serving.js';
+import type { UserView } from '../features/views/user-view.js';
 import { readCatalog } from '../registry/catalog.js';
 import { readTopic } from '../registry/topic-reader.js';
 import { StreamRunner } from '../runtime/engine/runner.js';

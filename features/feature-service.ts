@@ -9,84 +9,36 @@
  *
  * @example
  * ```ts
- * USER_TOWER.features.map((f) => f.name); // the user tower's ONNX inputs, in order
- * featureWidth(feature('user_dense'));    // USER_DENSE.length
+ * FEATURE_SERVICE.userTower.features.map((f) => f.name); // the user tower's ONNX inputs, in order
+ * featureWidth(feature('user_dense'));                       // USER_DENSE.length
  * ```
  */
 
 import { CATALOG_DENSE, CROSS_DENSE, ITEM_DENSE, USER_DENSE } from './dense-lanes.js';
+import {
+  type FeatureDeclaration,
+  HISTORY_LENGTH,
+  MAX_CATEGORIES,
+  MAX_TAGS,
+  type VocabularyKind,
+} from './feature-declaration.js';
 
-/** History items per example: the user view keeps at most this many recent items. */
-export const HISTORY_LENGTH = 20;
-/** Categories and tags kept per item (the first ones, in catalog order). */
-export const MAX_CATEGORIES = 4;
-export const MAX_TAGS = 4;
-/** Values of the hour-of-day lane of `context_cat`: 0 unknown, then UTC hour + 1. */
-export const HOURS = 25;
-
-/** The vocabularies of a training set; index 0 of each is unknown (padding for category and tag). */
-export const VOCABULARY_KINDS = [
-  'user',
-  'item',
-  'category',
-  'tag',
-  'language',
-  'country',
-  'device',
-  'surface',
-  'age_bucket',
-] as const;
-export type VocabularyKind = (typeof VOCABULARY_KINDS)[number];
-
-/** Where a feature's value is read from. */
-export type FeatureSource =
-  | 'event'
-  | 'labels'
-  | 'user-features'
-  | 'item-features'
-  | 'catalog'
-  | 'context'
-  | 'user×item';
-
-/**
- * What a feature's value is: an index into a vocabulary (`categorical`; one
- * per lane, or `lanes` of them), a list of such indices (`id_list`, 0-padded),
- * an index into a fixed enum (`enum`, `enum_list`), numbers (`numeric`, one
- * per named lane), an epoch-ms time (`timestamp`), or a training target
- * (`label`).
- */
-export type FeatureKind =
-  | 'categorical'
-  | 'id_list'
-  | 'enum'
-  | 'enum_list'
-  | 'numeric'
-  | 'timestamp'
-  | 'label';
-
-/** One declared feature: a column of the training set and, where a model reads it, an ONNX input. */
-export interface FeatureDeclaration {
-  /** Column and ONNX input name. */
-  readonly name: string;
-  readonly source: FeatureSource;
-  readonly kind: FeatureKind;
-  /** Element type on disk and in the exported models. */
-  readonly dtype: 'int64' | 'float32' | 'uint8' | 'int8';
-  /**
-   * Per lane: the vocabulary of a categorical lane, null for a lane that is
-   * not a vocabulary index (an enum, a number, the hour of day). One lane: a
-   * column of shape [N]; more: [N, lanes].
-   */
-  readonly lanes: readonly (VocabularyKind | null)[];
-  /** The names of a numeric feature's lanes (the manifest's `dense`). */
-  readonly dense?: readonly string[];
-  /** The value of a missing lane: an unknown or padded index, an absent number. */
-  readonly default: number;
-  /** How the value is made from its source (encoding.ts does it; the Python spec carries it as a comment). */
-  readonly transform: string;
-  /** The encoding of the item side of the item tower reads it from the catalog column of this name. */
-  readonly catalogColumn?: string;
-}
+// What a declaration is made of and how a batch of inputs is laid out live
+// beside this file; they are re-exported so that this stays the one module
+// the rest of the code imports the contract from.
+export { allocateBatch, type BatchColumn, type FeatureBatch } from './feature-batch.js';
+export {
+  type FeatureDeclaration,
+  type FeatureKind,
+  type FeatureSource,
+  featureWidth,
+  HISTORY_LENGTH,
+  HOURS,
+  MAX_CATEGORIES,
+  MAX_TAGS,
+  VOCABULARY_KINDS,
+  type VocabularyKind,
+} from './feature-declaration.js';
 
 const repeat = (kind: VocabularyKind | null, width: number) => Array.from({ length: width }, () => kind);
 
@@ -373,30 +325,3 @@ export const FEATURE_SERVICE = {
   itemTower: { file: 'item_tower.onnx', features: ITEM_TOWER_FEATURES, outputs: ['embedding'] },
   ranker: { file: 'ranker.onnx', features: RANKER_FEATURES, outputs: ['click', 'engagement'] },
 } as const satisfies Readonly<Record<string, FeatureModel>>;
-
-/** Values per row: 1 for a column of shape [N], else its lanes. */
-export function featureWidth(declaration: Pick<FeatureDeclaration, 'lanes'>): number {
-  return declaration.lanes.length;
-}
-
-/** A batch's column for a declared feature: ids travel as int32 (every vocabulary index fits), numbers as float32. */
-export type BatchColumn<F extends Pick<FeatureDeclaration, 'dtype'>> = F['dtype'] extends 'float32'
-  ? Float32Array
-  : Int32Array;
-
-/** A batch of model inputs: one flattened column per declared feature, plus the row count. */
-export type FeatureBatch<Fs extends readonly FeatureDeclaration[]> = {
-  readonly [F in Fs[number] as F['name']]: BatchColumn<F>;
-} & { readonly size: number };
-
-/** A zeroed batch of `n` rows for `features` (a missing id encodes as 0, its default). */
-export function allocateBatch<Fs extends readonly FeatureDeclaration[]>(
-  features: Fs,
-  n: number,
-): FeatureBatch<Fs> {
-  const batch: Record<string, Int32Array | Float32Array | number> = { size: n };
-  for (const f of features)
-    batch[f.name] =
-      f.dtype === 'float32' ? new Float32Array(n * featureWidth(f)) : new Int32Array(n * featureWidth(f));
-  return batch as unknown as FeatureBatch<Fs>;
-}

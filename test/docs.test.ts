@@ -94,6 +94,35 @@ test('every relative link in README.md and docs/*.md resolves to a file, and a f
   assert.deepEqual(broken, []);
 });
 
+/** The repository's top-level folders: a code path in the docs starts with one of them. */
+function topFolders(): Set<string> {
+  return new Set(
+    readdirSync(ROOT, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map((entry) => entry.name)
+      .filter((name) => !['node_modules', 'dist'].includes(name)),
+  );
+}
+
+test('every source path the docs name in backticks exists, so a moved file cannot leave a guide behind', () => {
+  const folders = topFolders();
+  const missing: string[] = [];
+  for (const file of documents()) {
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, index) => {
+        for (const match of line.matchAll(
+          /`([A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]*\.(?:ts|js|mjs|py|sh|md|json|yml|yaml))`/g,
+        )) {
+          const path = match[1]!;
+          if (!folders.has(path.split('/')[0]!)) continue;
+          if (!existsSync(join(ROOT, path))) missing.push(`${relative(ROOT, file)}:${index + 1}: ${path}`);
+        }
+      });
+  }
+  assert.deepEqual(missing, []);
+});
+
 test('every setting recstream reads is documented in docs/deploying.md', () => {
   const deploying = readFileSync(join(ROOT, 'docs', 'deploying.md'), 'utf8');
   const missing = Object.values(CONFIG_SCHEMA)

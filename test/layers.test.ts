@@ -58,35 +58,10 @@ const REFUSED: readonly { readonly from: string; readonly to: string; readonly w
   { from: 'indexer', to: 'processors', why: 'the indexer reads the feature contract, not the processors' },
 ];
 
-/**
- * Files a folder still imports against the rules above, each group with its
- * reason. Temporary: a file listed here that the folder no longer imports
- * fails the check, so the list only shrinks.
- */
-const TEMPORARY: readonly {
-  readonly from: string;
-  readonly files: readonly string[];
-  readonly why: string;
-}[] = [
-  {
-    from: 'responders',
-    files: [
-      'processors/catalog/shared-strings.ts',
-      'processors/item-features/item-view.ts',
-      'processors/user-features/serving.ts',
-      'processors/user-features/user-view.ts',
-    ],
-    why: 'feature contract moving to features/',
-  },
-];
-
 const MAX_LINES = 400;
 
 /** Files over MAX_LINES, each with the reason it may be. */
-const LONG_FILES: Readonly<Record<string, string>> = {
-  'runtime/engine/runner.ts': 'being split',
-  'runtime/processor/internals/task.ts': 'being split',
-};
+const LONG_FILES: Readonly<Record<string, string>> = {};
 
 const EXEMPT_FOLDERS = new Set(['test', 'deploy', 'node_modules', 'dist', 'models', 'docs', 'data']);
 const GENERATED = ['schemas/generated/'];
@@ -144,7 +119,6 @@ function violation(from: string, target: string): string | undefined {
   const lb = layerOf(b);
   if (la === undefined) return `folder ${a} has no layer`;
   if (lb === undefined) return `folder ${b} has no layer`;
-  if (TEMPORARY.some((t) => t.from === a && t.files.includes(target))) return undefined;
   const refused = REFUSED.some((r) => r.from === a && r.to === b);
   const sameLayer = lb === la && SAME_LAYER.some((r) => r.from === a && r.to === b);
   return !refused && (lb < la || sameLayer) ? undefined : `layer ${a} may not import layer ${b}`;
@@ -158,18 +132,6 @@ test('every import goes to the same folder or a lower layer', () => {
       if (why !== undefined) found.push(`${file} -> ${target} (${why})`);
     }
   assert.deepEqual(found, [], `layer violations:\n${found.join('\n')}`);
-});
-
-test('every temporary allowance is still used', () => {
-  const imported = new Set<string>();
-  for (const file of sourceFiles())
-    for (const target of relativeImports(file)) imported.add(`${folderOf(file)} ${target}`);
-  const unused = TEMPORARY.flatMap((t) =>
-    t.files
-      .filter((f) => !imported.has(`${t.from} ${f}`))
-      .map((f) => `${t.from} -> ${f}: take it off the list`),
-  );
-  assert.deepEqual(unused, []);
 });
 
 test('no source file is over 400 lines unless listed with its reason', () => {
@@ -187,10 +149,7 @@ test('no source file is over 400 lines unless listed with its reason', () => {
 });
 
 test('the rules name only folders that have a layer', () => {
-  const named = [
-    ...[...SAME_LAYER, ...REFUSED].flatMap((r) => [r.from, r.to]),
-    ...TEMPORARY.flatMap((t) => [t.from, ...t.files.map(folderOf)]),
-  ];
+  const named = [...SAME_LAYER, ...REFUSED].flatMap((r) => [r.from, r.to]);
   for (const folder of named) assert.ok(layerOf(folder) !== undefined, `${folder} has no layer`);
   for (const rule of SAME_LAYER)
     assert.equal(layerOf(rule.from), layerOf(rule.to), `${rule.from} → ${rule.to}`);

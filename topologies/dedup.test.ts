@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { HOUR_MS } from '../processors/feature-math/decay.js';
+import { HOUR_MS } from '../features/math/decay.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import type { Platform } from '../runtime/platform.js';

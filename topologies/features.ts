@@ -31,17 +31,18 @@
  * console.log(String(topology.describe()));
  * ```
  */
+import { EVENT_IDS_STORE } from '../features/math/interactions.js';
+import { ITEM_VIEW_STORE, itemViewCodec } from '../features/views/item-view.js';
+import { shareCatalogStrings } from '../features/views/shared-strings.js';
+import { USER_VIEW_STORE, userViewCodec } from '../features/views/user-view.js';
 import { CatalogProcessor, ITEMS_STORE, itemCodec } from '../processors/catalog/catalog.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
-import { shareCatalogStrings } from '../processors/catalog/shared-strings.js';
-import { EVENT_IDS_STORE } from '../processors/feature-math/interactions.js';
 import { exampleCodec } from '../processors/item-features/example-parts.js';
 import {
   ATTRIBUTION_STORE,
   attributionCodec,
   ItemFeaturesProcessor,
 } from '../processors/item-features/item-features.js';
-import { ITEM_VIEW_STORE, itemViewCodec } from '../processors/item-features/item-view.js';
 import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
 import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
@@ -51,7 +52,6 @@ import {
   UserFeaturesProcessor,
   userClockCodec,
 } from '../processors/user-features/user-features.js';
-import { USER_VIEW_STORE, userViewCodec } from '../processors/user-features/user-view.js';
 import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import type { ValueDeserializer } from '../runtime/processor/processor.js';

@@ -11,7 +11,7 @@
  * console.log(String(topology.describe()));
  * ```
  */
-import { EVENT_IDS_STORE } from '../processors/feature-math/interactions.js';
+import { EVENT_IDS_STORE } from '../features/math/interactions.js';
 import {
   INTERACTION_COUNTS_STORE,
   InteractionCounts,

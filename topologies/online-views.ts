@@ -11,9 +11,9 @@
  * const store = await openOnlineStore(platform.config, resolved, platform.logger, lookup);
  * ```
  */
+import { ITEM_VIEW_STORE } from '../features/views/item-view.js';
+import { USER_VIEW_STORE } from '../features/views/user-view.js';
 import { ITEMS_STORE } from '../processors/catalog/catalog.js';
-import { ITEM_VIEW_STORE } from '../processors/item-features/item-view.js';
-import { USER_VIEW_STORE } from '../processors/user-features/user-view.js';
 import { namespacedTopology } from '../runtime/engine/namespace.js';
 import { SchemaNotFoundError } from '../runtime/errors.js';
 import type { ResolvedViews } from '../runtime/online/view-spec.js';

@@ -20,7 +20,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { EVENT_IDS_STORE } from '../../processors/feature-math/interactions.js';
+import { EVENT_IDS_STORE } from '../../features/math/interactions.js';
 import { CONFIG_SCHEMA } from '../../runtime/config.js';
 import { StreamRunner } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';

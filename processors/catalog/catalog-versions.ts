@@ -1,6 +1,6 @@
 /**
  * The `catalog-versions` global table: for every item, its last few catalog
- * versions by `updated_ts` (see `feature-math/versioned.ts`). Every task of
+ * versions by `updated_ts` (see `features/math/versioned.ts`). Every task of
  * the features application reads it in full, so `user-features` (keyed by
  * user) can look up the categories of any item, and `item-features` the
  * attributes of its items, both *as of the interaction's event time*.
@@ -13,19 +13,12 @@
  * attrs?.categories;
  * ```
  */
+import { asOf, type Versioned, withVersion } from '../../features/math/versioned.js';
+import type { CatalogAttributes } from '../../features/views/attributes.js';
 import type { GlobalTableView } from '../../runtime/processor/processor.js';
 import type { Item } from '../../schemas/generated/types.js';
-import { asOf, type Versioned, withVersion } from '../feature-math/versioned.js';
 
 export const CATALOG_VERSIONS = 'catalog-versions';
-
-/** The catalog attributes features use, as of one version. */
-export interface CatalogAttributes {
-  readonly categories: readonly string[];
-  readonly language: string | null;
-  readonly duration_s: number | null;
-  readonly release_ts: number | null;
-}
 
 /** Global table reducer over rec.items; a record whose key is not its item_id is left out. */
 export function reduceCatalog(

@@ -15,11 +15,11 @@
  *   .addStore({ name: ITEMS_STORE, codec: itemCodec, keyedByRecordKey: true }, ['catalog']);
  * ```
  */
+import { subjectCodec } from '../../features/math/schema-codec.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { Item } from '../../schemas/generated/types.js';
-import { subjectCodec } from '../feature-math/schema-codec.js';
 
 export const ITEMS_STORE = 'items';
 

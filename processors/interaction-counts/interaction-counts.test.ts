@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EVENT_IDS_STORE } from '../../features/math/interactions.js';
 import { TopologyTestDriver } from '../../runtime/processor/test-driver.js';
 import { TopologyBuilder } from '../../runtime/processor/topology.js';
 import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../../runtime/state/dedup-window.js';
-import { EVENT_IDS_STORE } from '../feature-math/interactions.js';
 import {
   type CountedInteraction,
   INTERACTION_COUNTS_STORE,

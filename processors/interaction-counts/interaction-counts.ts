@@ -16,11 +16,11 @@
  *        .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, ['interaction-counts']);
  * ```
  */
+import { EVENT_IDS_STORE } from '../../features/math/interactions.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import { DedupWindow } from '../../runtime/state/dedup-window.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
-import { EVENT_IDS_STORE } from '../feature-math/interactions.js';
 
 /** The fields of an `Interaction` this processor reads. */
 export interface CountedInteraction {

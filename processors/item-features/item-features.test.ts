@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HOUR_MS } from '../../features/math/decay.js';
+import { ITEM_VIEW_STORE, type ItemView, itemViewCodec } from '../../features/views/item-view.js';
+import { featuresAt } from '../../features/views/user-view.js';
 import type { EnrichedInteraction, Interaction, TrainingExample } from '../../schemas/generated/types.js';
 import { catalogItem, event, FeaturesHarness, profile } from '../../test/features.js';
-import { HOUR_MS } from '../feature-math/decay.js';
-import { featuresAt } from '../user-features/user-view.js';
-import { ITEM_VIEW_STORE, type ItemView, itemViewCodec } from './item-view.js';
 
 const MIN = 60_000;
 const T0 = 1_000 * HOUR_MS;

@@ -1,6 +1,6 @@
 /**
  * `item-features` (input `rec.interactions.enriched`, keyed by item):
- * maintains the per-item view (`item-view.ts`) and emits one
+ * maintains the per-item view (`features/views/item-view.ts`) and emits one
  * `TrainingExample` per interaction to `rec.training-examples` (keyed by
  * user): the interaction's labels, the user's features before it (carried
  * by the enriched record, as bytes it copies without decoding:
@@ -16,7 +16,7 @@
  *
  * Impressions wait for their label in the delayed-label join
  * (`label-join.ts`). So do exposures of served lists (enriched records
- * with `served`: `feature-math/served-exposures.ts`), which fold into no
+ * with `served`: `features/math/served-exposures.ts`), which fold into no
  * view. An interaction carrying a `request_id` labels the exposure of that
  * request and item, and its own example carries the served position; one
  * whose request names no waiting exposure of its user and item is counted
@@ -34,6 +34,16 @@
  * builder.addProcessor('item-features', () => new ItemFeaturesProcessor({ labelWindowMs: 1_800_000 }), ['enriched']);
  * ```
  */
+import { CLICK_THROUGH, eventLabels, watchFraction } from '../../features/math/interactions.js';
+import type { Versioned } from '../../features/math/versioned.js';
+import type { CatalogAttributes } from '../../features/views/attributes.js';
+import {
+  emptyItemView,
+  foldItemInteraction,
+  ITEM_VIEW_STORE,
+  type ItemView,
+  itemFeaturesAt,
+} from '../../features/views/item-view.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import type {
   GlobalTableView,
@@ -44,18 +54,9 @@ import type {
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { ServedPosition } from '../../schemas/generated/types.js';
-import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
-import { CLICK_THROUGH, eventLabels, watchFraction } from '../feature-math/interactions.js';
-import type { Versioned } from '../feature-math/versioned.js';
+import { CATALOG_VERSIONS, catalogAsOf } from '../catalog/catalog-versions.js';
 import type { EnrichedWire } from './enriched-wire.js';
 import type { ExampleParts } from './example-parts.js';
-import {
-  emptyItemView,
-  foldItemInteraction,
-  ITEM_VIEW_STORE,
-  type ItemView,
-  itemFeaturesAt,
-} from './item-view.js';
 import { LABEL_JOIN_STORE, LabelJoin } from './label-join.js';
 import { ITEM_CLOCK_STORE, type Released, UpstreamMerge } from './upstream-merge.js';
 

@@ -35,11 +35,11 @@
  * for (const negative of await join.expire(frontier)) forward(negative);
  * ```
  */
+import { CLICK_THROUGH, impressionLabels } from '../../features/math/interactions.js';
+import { timeKey } from '../../features/math/keys.js';
+import { TimeQueue } from '../../features/math/time-queue.js';
 import type { KeyValueStore } from '../../runtime/state/store.js';
 import type { Interaction, ServedPosition, TrainingLabels } from '../../schemas/generated/types.js';
-import { CLICK_THROUGH, impressionLabels } from '../feature-math/interactions.js';
-import { timeKey } from '../feature-math/keys.js';
-import { TimeQueue } from '../feature-math/time-queue.js';
 import type { ExampleParts } from './example-parts.js';
 
 export const LABEL_JOIN_STORE = 'label-join';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HOUR_MS } from '../../features/math/decay.js';
 import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { TrainingExample } from '../../schemas/generated/types.js';
 import { event, FeaturesHarness, profile, servedList } from '../../test/features.js';
-import { HOUR_MS } from '../feature-math/decay.js';
 import { SERVED_WAITING_STORE } from '../user-features/served-waiting.js';
 import { USER_CLOCK_STORE, type UserClock } from '../user-features/user-features.js';
 import { ATTRIBUTION_STORE, type AttributionCounts } from './item-features.js';

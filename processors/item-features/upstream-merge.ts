@@ -27,11 +27,11 @@
  * ctx.holdInput(topic, merge.oldestOffset());
  * ```
  */
+import { compareTimeId } from '../../features/math/keys.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { Interaction } from '../../schemas/generated/types.js';
-import { compareTimeId } from '../feature-math/keys.js';
 import type { EnrichedWire } from './enriched-wire.js';
 
 export const ITEM_CLOCK_STORE = 'item-clock';

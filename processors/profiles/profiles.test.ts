@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { USER_VIEW_STORE } from '../../features/views/user-view.js';
 import { describeUser } from '../../runtime/observability/user-hash.js';
 import { event, FeaturesHarness, profile } from '../../test/features.js';
-import { USER_VIEW_STORE } from '../user-features/user-view.js';
 import { currentProfile, isOptedOut, type ProfileHistory, profileAsOf, USERS_STORE } from './profiles.js';
 
 const T0 = 3_600_000_000;

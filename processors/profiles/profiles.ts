@@ -1,7 +1,7 @@
 /**
  * `profiles`: the users table of `rec.users` (compacted, keyed by user_id).
  * Store `users` keeps each user's last few profile versions by `updated_ts`
- * (`feature-math/versioned.ts`), so `user-features` reads a profile *as of
+ * (`features/math/versioned.ts`), so `user-features` reads a profile *as of
  * an interaction's event time*; the newest version is the current profile,
  * which responders read (with `opt_out`) through the online store.
  *
@@ -17,24 +17,16 @@
  *   .addStore({ name: USERS_STORE, codec: profileHistoryCodec, keyedByRecordKey: true }, ['profiles', 'user-features']);
  * ```
  */
+import { asOf, latest, type Versioned, withVersion } from '../../features/math/versioned.js';
+import type { ProfileVersion } from '../../features/views/attributes.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor/processor.js';
 import { avroCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { User } from '../../schemas/generated/types.js';
-import { asOf, latest, type Versioned, withVersion } from '../feature-math/versioned.js';
 
 export const USERS_STORE = 'users';
-
-/** The profile attributes of one version. */
-export interface ProfileVersion {
-  readonly country: string | null;
-  readonly language: string | null;
-  readonly age_bucket: string | null;
-  readonly signup_ts: number;
-  readonly opt_out: boolean;
-}
 
 export type ProfileHistory = Versioned<ProfileVersion>;
 

@@ -15,11 +15,11 @@
  * const list = await waiting.take(entry);       // on release; the store forgets it
  * ```
  */
+import { timeKey } from '../../features/math/keys.js';
+import { servedListId } from '../../features/math/served-exposures.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { ServedRecommendations } from '../../schemas/generated/types.js';
-import { timeKey } from '../feature-math/keys.js';
-import { servedListId } from '../feature-math/served-exposures.js';
 
 export const SERVED_WAITING_STORE = 'served-waiting';
 

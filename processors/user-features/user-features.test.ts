@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HOUR_MS } from '../../features/math/decay.js';
+import { USER_VIEW_STORE, type UserView, userViewCodec } from '../../features/views/user-view.js';
 import { describeUser } from '../../runtime/observability/user-hash.js';
 import type { EnrichedInteraction, Interaction } from '../../schemas/generated/types.js';
 import { catalogItem, event, FeaturesHarness, profile, servedList } from '../../test/features.js';
-import { HOUR_MS } from '../feature-math/decay.js';
-import { USER_VIEW_STORE, type UserView, userViewCodec } from './user-view.js';
 
 const MIN = 60_000;
 const T0 = 1_000 * HOUR_MS;

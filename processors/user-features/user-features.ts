@@ -1,8 +1,8 @@
 /**
  * `user-features` (input `rec.interactions`, keyed by user): maintains the
- * per-user view (`user-view.ts`) and forwards every interaction, enriched
- * with its user's features *as they were before it*, to
- * `rec.interactions.enriched`, keyed by item.
+ * per-user view (`features/views/user-view.ts`) and forwards every
+ * interaction, enriched with its user's features *as they were before it*,
+ * to `rec.interactions.enriched`, keyed by item.
  *
  * Event time, not arrival order, decides what "before" means. The task's
  * watermark is the latest interaction time it has seen minus the allowed
@@ -34,7 +34,7 @@
  * dropped on arrival (`event-ids` holds another event time for its id).
  *
  * Served lists (`rec.recommendations`, keyed by user like the
- * interactions) become exposures (`feature-math/served-exposures.ts`):
+ * interactions) become exposures (`features/math/served-exposures.ts`):
  * one impression per served item at `served_ts`. They wait for the
  * watermark (`served-waiting.ts`), get the user's features as of
  * `served_ts`, fold into no view and do not move the watermark. A list behind the watermark on arrival is counted in
@@ -59,6 +59,23 @@
  * builder.addProcessor('user-features', () => new UserFeaturesProcessor(options), ['interactions', 'profiles']);
  * ```
  */
+import {
+  checkInteraction,
+  EVENT_IDS_STORE,
+  TYPE_INDEX,
+  watchFraction,
+} from '../../features/math/interactions.js';
+import { checkServedList, exposuresOf, servedListId } from '../../features/math/served-exposures.js';
+import { TimeQueue } from '../../features/math/time-queue.js';
+import type { Versioned } from '../../features/math/versioned.js';
+import type { CatalogAttributes } from '../../features/views/attributes.js';
+import {
+  emptyUserView,
+  featuresAt,
+  foldInteraction,
+  USER_VIEW_STORE,
+  type UserView,
+} from '../../features/views/user-view.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import type {
   GlobalTableView,
@@ -74,16 +91,7 @@ import type {
   ServedRecommendations,
   UserFeatures,
 } from '../../schemas/generated/types.js';
-import { CATALOG_VERSIONS, type CatalogAttributes, catalogAsOf } from '../catalog/catalog-versions.js';
-import {
-  checkInteraction,
-  EVENT_IDS_STORE,
-  TYPE_INDEX,
-  watchFraction,
-} from '../feature-math/interactions.js';
-import { checkServedList, exposuresOf, servedListId } from '../feature-math/served-exposures.js';
-import { TimeQueue } from '../feature-math/time-queue.js';
-import type { Versioned } from '../feature-math/versioned.js';
+import { CATALOG_VERSIONS, catalogAsOf } from '../catalog/catalog-versions.js';
 import {
   isOptedOut,
   type ProfileHistory,
@@ -95,7 +103,6 @@ import { Arrivals } from './arrivals.js';
 import { EnrichedOutput } from './enriched-output.js';
 import { type ListEntry, SERVED_WAITING_STORE, ServedWaiting } from './served-waiting.js';
 import { loadUserClock, USER_CLOCK_KEY, USER_CLOCK_STORE, type UserClock } from './user-clock.js';
-import { emptyUserView, featuresAt, foldInteraction, USER_VIEW_STORE, type UserView } from './user-view.js';
 
 export { USER_CLOCK_STORE, type UserClock, userClockCodec } from './user-clock.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { emptyUserView, type UserView } from '../../processors/user-features/user-view.js';
+import { emptyUserView, type UserView } from '../../features/views/user-view.js';
 import { parseApiKeys } from '../../runtime/http-access.js';
 import type { Item, User } from '../../schemas/generated/types.js';
 import { event, openTestResponder, type TestResponder } from '../responder.fixture.js';

@@ -17,8 +17,8 @@ import {
   foldItemInteraction,
   type ItemView,
   itemFeaturesAt,
-} from '../../processors/item-features/item-view.js';
-import { emptyUserView, featuresAt, foldInteraction } from '../../processors/user-features/user-view.js';
+} from '../../features/views/item-view.js';
+import { emptyUserView, featuresAt, foldInteraction } from '../../features/views/user-view.js';
 import type { Item } from '../../schemas/generated/types.js';
 import { catalogItem, event } from '../../test/features.js';
 import { ItemRows } from './item-rows.js';

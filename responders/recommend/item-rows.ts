@@ -22,7 +22,7 @@
 import { ITEM_DENSE } from '../../features/dense-lanes.js';
 import { encodeItemDense } from '../../features/encoding.js';
 import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../features/model-inputs.js';
-import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
+import { type ItemView, itemFeaturesAt } from '../../features/views/item-view.js';
 import { setRecent } from '../../runtime/state/recency.js';
 import type { Item, ItemFeatures } from '../../schemas/generated/types.js';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { emptyItemView, type ItemView, itemViewCodec } from '../../processors/item-features/item-view.js';
+import { emptyItemView, type ItemView, itemViewCodec } from '../../features/views/item-view.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import type { OnlineWrite } from '../../runtime/online/online-store.js';
 import { type TestRedis, testRedis } from '../../runtime/online/redis/redis.fixture.js';

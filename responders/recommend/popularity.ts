@@ -15,7 +15,7 @@
  * await popular.close();
  * ```
  */
-import { type ItemView, itemFeaturesAt } from '../../processors/item-features/item-view.js';
+import { type ItemView, itemFeaturesAt } from '../../features/views/item-view.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Item } from '../../schemas/generated/types.js';

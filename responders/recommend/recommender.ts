@@ -39,9 +39,9 @@ import {
   type UserTowerBatch,
   userTowerInputs,
 } from '../../features/model-inputs.js';
-import type { ItemView } from '../../processors/item-features/item-view.js';
-import { servingFeatures } from '../../processors/user-features/serving.js';
-import type { UserView } from '../../processors/user-features/user-view.js';
+import type { ItemView } from '../../features/views/item-view.js';
+import { servingFeatures } from '../../features/views/serving.js';
+import type { UserView } from '../../features/views/user-view.js';
 import { spanEvent } from '../../runtime/observability/tracing.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';

@@ -15,7 +15,7 @@
  * ```
  */
 
-import { shareCatalogStrings } from '../../processors/catalog/shared-strings.js';
+import { shareCatalogStrings } from '../../features/views/shared-strings.js';
 import type { ArtifactStore } from '../../registry/model-store.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';

@@ -11,10 +11,10 @@
  */
 
 import { type ModelVocabularies, rankerInputs, userTowerInputs } from '../../features/model-inputs.js';
+import { itemFeaturesAt } from '../../features/views/item-view.js';
+import { featuresAt } from '../../features/views/user-view.js';
 import type { Models } from '../../inference/onnx-models.js';
 import type { ThreadIndex } from '../../inference/thread-index.js';
-import { itemFeaturesAt } from '../../processors/item-features/item-view.js';
-import { featuresAt } from '../../processors/user-features/user-view.js';
 
 const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
 

@@ -24,8 +24,8 @@
  * ```
  */
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
-import { servingFeatures } from '../../processors/user-features/serving.js';
-import type { UserView } from '../../processors/user-features/user-view.js';
+import { servingFeatures } from '../../features/views/serving.js';
+import type { UserView } from '../../features/views/user-view.js';
 import { hashUserId } from '../../runtime/observability/user-hash.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Item, User } from '../../schemas/generated/types.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fastify, { type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { emptyUserView, type UserView } from '../../processors/user-features/user-view.js';
+import { emptyUserView, type UserView } from '../../features/views/user-view.js';
 import type { EventLog, PartitionOffsets } from '../../runtime/log/log.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import type { Serde } from '../../runtime/serde/serde.js';

@@ -13,6 +13,11 @@
  * On start every task resumes from the offsets stored *with its state*,
  * never from the group's offsets, which is what makes state effectively-once.
  *
+ * One turn of the loop (poll, process, punctuate, start a due commit) is
+ * internals/poll-cycle.ts; this file holds the lifecycle around it:
+ * restoring, retrying and resuming from the last commit, replay resets,
+ * and shutting down.
+ *
  * @example
  * ```ts
  * const runner = await StreamRunner.start({ topology, log, stateDir, engine: 'rocksdb', deadLetters, logger });
@@ -20,81 +25,21 @@
  * await runner.run();          // or: await runner.runUntilCaughtUp();
  * ```
  */
-import type { Logger } from 'pino';
 import { isRetriable, TopologyError } from '../errors.js';
-import type { EventLog, LogRecord, TopicPartitionOffset } from '../log/log.js';
-import type { RuntimeMetrics } from '../observability/metrics.js';
-import { type DeadLetterSerializer, deadLetterFor, describeFailure } from '../processor/dead-letter.js';
+import type { TopicPartitionOffset } from '../log/log.js';
 import { GlobalTables } from '../processor/internals/global-tables.js';
-import type { Topology } from '../processor/topology.js';
 import { Backoff, sleep } from '../retry.js';
 import type { TaskState } from '../state/task-state.js';
-import type { TopicCatalogue } from '../topics/topic-catalogue.js';
 import { CommitPipeline } from './internals/commit-pipeline.js';
+import { PollCycle } from './internals/poll-cycle.js';
 import { prepareTopics } from './internals/prepare-topics.js';
 import { type ReplayFrom, rewrittenTopics } from './internals/reset.js';
 import { RunnerMetrics } from './internals/runner-metrics.js';
 import { TaskManager } from './internals/task-manager.js';
 import { internalTopics } from './namespace.js';
+import { type Pacing, pacingOf, type RunnerOptions, type RunStats } from './runner-options.js';
 
-export interface RunnerOptions {
-  readonly topology: Topology;
-  readonly log: EventLog;
-  /** Directory for this application's task state (`<dataDir>/state/<applicationId>`). */
-  readonly stateDir: string;
-  readonly engine: 'rocksdb' | 'memory';
-  readonly deadLetters: DeadLetterSerializer;
-  /**
-   * The application's topics: the platform topics a topology reads are
-   * created as they declare before anyone wrote them, and a failure on a
-   * topic keyed by user has its key hashed in messages.
-   */
-  readonly topics: TopicCatalogue;
-  readonly logger: Logger;
-  readonly commitIntervalMs?: number;
-  /**
-   * In `run()`, a commit starts early once the input has been idle this
-   * long with processed records not yet committed, so a view is visible a
-   * few milliseconds after a lone event instead of up to a commit interval
-   * later; under steady input the interval alone paces commits. 0 disables.
-   * Default 10.
-   */
-  readonly commitIdleMs?: number;
-  /** Records per poll. */
-  readonly maxPollRecords?: number;
-  /** Only run the tasks of these partitions (scale-out by partition sets); default all. */
-  readonly partitions?: readonly number[];
-  /** Where a task with no committed state starts. Default earliest (Kafka Streams' default). */
-  readonly resetTo?: 'earliest' | 'latest';
-  readonly metrics?: RuntimeMetrics;
-  /** Progress of changelog restores, per store. */
-  readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
-  /**
-   * The state namespace this instance runs in (namespace.ts); the topology
-   * and state dir given are already that namespace's. Names the consumer
-   * group `<applicationId>@<namespace>`, so the group offsets of a blue and
-   * a green instance stay apart.
-   */
-  readonly namespace?: string;
-  /**
-   * While it returns true, outputs to topics this topology does not read
-   * itself (training examples, dead letters) are dropped at commit: a
-   * green instance rebuilding history must not emit it again. Asked at each
-   * commit. Internal topics are always written.
-   */
-  readonly outputsMuted?: () => boolean;
-}
-
-export interface RunStats {
-  readonly processed: number;
-  readonly deadLetters: number;
-  readonly commits: number;
-}
-
-/** How long `run()` waits in a poll when nothing awaits a commit (it also bounds how late `stop()` is seen). */
-const IDLE_POLL_MS = 100;
-/** Outputs held in memory past which processing waits for the commit in flight and starts the next one. */
-const MAX_PENDING_OUTPUTS = 50_000;
+export type { RunnerOptions, RunStats } from './runner-options.js';
 
 /**
  * Runs one application's topology over the log (Kafka Streams'
@@ -112,12 +57,10 @@ export class StreamRunner {
   private readonly tasks: TaskManager;
   private readonly commits: CommitPipeline;
   private readonly metrics: RunnerMetrics;
+  private readonly cycle: PollCycle;
+  private readonly pacing: Pacing;
   private stopping = false;
   private running = false;
-  private processed = 0;
-  private readonly prefetchStores: readonly string[];
-  private readonly commitIntervalMs: number;
-  private readonly commitIdleMs: number;
   private pendingReset: {
     from: ReplayFrom;
     rewritten: ReadonlySet<string>;
@@ -131,9 +74,7 @@ export class StreamRunner {
     readonly partitionCount: number,
     private readonly globals: GlobalTables,
   ) {
-    this.commitIntervalMs = options.commitIntervalMs ?? 100;
-    this.commitIdleMs = options.commitIdleMs ?? 10;
-    this.prefetchStores = options.topology.stores.filter((s) => s.keyedByRecordKey).map((s) => s.name);
+    this.pacing = pacingOf(options);
     this.metrics = new RunnerMetrics(
       options.metrics,
       { application: options.topology.applicationId, namespace: options.namespace ?? 'default' },
@@ -145,6 +86,7 @@ export class StreamRunner {
       this.tasks,
       this.metrics,
     );
+    this.cycle = new PollCycle(options, this.pacing, this.tasks, this.commits, globals, this.metrics);
   }
 
   /** Validates topics, creates internal ones, restores state, and positions the consumer. */
@@ -179,7 +121,7 @@ export class StreamRunner {
           resume = false;
         }
         if (this.pendingReset) await this.takeReset();
-        await this.step(this.pollTimeoutMs(), this.commitIdleMs > 0);
+        await this.cycle.step(this.cycle.pollTimeoutMs(), this.pacing.commitIdleMs > 0);
         backoff.reset();
       } catch (error) {
         if (!isRetriable(error)) {
@@ -259,7 +201,7 @@ export class StreamRunner {
   async runUntilCaughtUp(): Promise<RunStats> {
     try {
       while (!this.stopping) {
-        const polled = await this.step(0, false);
+        const polled = await this.cycle.step(0, false);
         if (polled === 0 && (await this.caughtUp())) break;
       }
       await this.commits.commit();
@@ -275,7 +217,7 @@ export class StreamRunner {
   /** Records processed, dead-lettered and commits made so far. */
   progress(): RunStats {
     return {
-      processed: this.processed,
+      processed: this.cycle.processed,
       deadLetters: this.commits.deadLetters,
       commits: this.commits.commits,
     };
@@ -344,71 +286,6 @@ export class StreamRunner {
   private async resetTasks(from: ReplayFrom, rewritten: ReadonlySet<string>): Promise<void> {
     await this.commits.discard();
     await this.tasks.reset(from, rewritten);
-  }
-
-  /**
-   * With records awaiting a commit, a poll waits no longer than until the
-   * commit is due, nor than the idle time that lets it start early: a poll
-   * blocked for the full 100 ms would hold a processed record back that long.
-   */
-  private pollTimeoutMs(): number {
-    if (this.commits.uncommitted === 0) return IDLE_POLL_MS;
-    const idle = this.commitIdleMs > 0 ? this.commitIdleMs : IDLE_POLL_MS;
-    // No commit can start before the one in flight ends: a zero timeout would only spin.
-    if (this.commits.inProgress) return idle;
-    const due = this.commits.lastCommit + this.commitIntervalMs - Date.now();
-    return Math.max(0, Math.min(due, idle));
-  }
-
-  /** One poll and its batch; `commitWhenIdle`: an empty poll with uncommitted records starts a commit. */
-  private async step(timeoutMs: number, commitWhenIdle: boolean): Promise<number> {
-    await this.globals.catchUp();
-    const records = await this.tasks.consumer.poll({
-      maxRecords: this.options.maxPollRecords ?? 2000,
-      timeoutMs,
-    });
-    if (records.length > 0) await this.processBatch(records);
-    const idle = commitWhenIdle && records.length === 0 && this.commits.uncommitted > 0;
-    const now = Date.now();
-    for (const slot of this.tasks.slots.values()) await slot.task.punctuateWallClock(now);
-    this.commits.throwIfFailed();
-    if (this.commits.pending() > MAX_PENDING_OUTPUTS) await this.commits.settled();
-    if (
-      !this.commits.inProgress &&
-      (idle ||
-        now - this.commits.lastCommit >= this.commitIntervalMs ||
-        this.commits.pending() > MAX_PENDING_OUTPUTS)
-    ) {
-      this.commits.startInBackground();
-    }
-    return records.length;
-  }
-
-  private async processBatch(records: LogRecord[]): Promise<void> {
-    const started = process.hrtime.bigint();
-    if (this.prefetchStores.length > 0) await this.tasks.prefetch(records, this.prefetchStores);
-    for (const record of records) {
-      const slot = this.tasks.slots.get(record.partition);
-      if (slot === undefined) continue;
-      const failure = await slot.task.process(record);
-      if (failure !== undefined) {
-        this.commits.addDeadLetter(deadLetterFor(record, failure.error, failure.node, this.options.topics));
-        this.options.logger.warn(
-          {
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-            node: failure.node,
-            err: describeFailure(record, failure.error, this.options.topics),
-          },
-          'record sent to the dead-letter topic',
-        );
-      }
-      slot.offsets.set(record.topic, record.offset + 1);
-    }
-    this.processed += records.length;
-    this.commits.processed(records.length);
-    this.metrics.batchProcessed(records, started);
   }
 
   /**

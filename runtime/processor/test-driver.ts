@@ -20,7 +20,8 @@ import type { KeyValueStore } from '../state/store.js';
 import { TopicCatalogue } from '../topics/topic-catalogue.js';
 import { type DeadLetter, deadLetterFor } from './dead-letter.js';
 import { GlobalTables } from './internals/global-tables.js';
-import { groupByTopic, type ResolvedOutput, Task } from './internals/task.js';
+import { groupByTopic, type ResolvedOutput } from './internals/pending-output.js';
+import { Task } from './internals/task.js';
 import type { Topology } from './topology.js';
 
 /** What a sink produced: the serialized value, and the partition a processor asked for (undefined: the key's). */

@@ -9,7 +9,11 @@
 import type { Logger } from 'pino';
 import type { EventLog, TopicPartitionOffset } from '../../log/log.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC } from '../../processor/dead-letter.js';
-import { groupByTopic, type PendingOutput, type ResolvedOutput } from '../../processor/internals/task.js';
+import {
+  groupByTopic,
+  type PendingOutput,
+  type ResolvedOutput,
+} from '../../processor/internals/pending-output.js';
 import type { RunnerMetrics } from './runner-metrics.js';
 import type { TaskManager } from './task-manager.js';
 

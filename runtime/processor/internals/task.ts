@@ -4,28 +4,18 @@
  * The runner feeds it log records; the test driver feeds it records directly.
  * Neither the log nor commits are known here.
  *
- * Tracing (when a tracer provider is registered): an input record with a
- * `traceparent` header is processed in a child span `process <processor>`,
- * and the outputs it leads to carry that span's context in their headers:
- * an output whose value embeds a traced input's value (the value itself or
- * one of its direct fields, e.g. the interaction inside an enriched record
- * released later) carries that input's span, any other output the span of
- * the input being processed when it was emitted. Records without the
- * header, and every record when tracing is off, cost one boolean check.
+ * A task delivers each input through its processors, takes back a failed
+ * record's outputs and store writes (the caller dead-letters it), and fires
+ * punctuations. What a commit hands on lives beside it: the pending outputs
+ * (pending-output.ts) and the input positions processors hold
+ * (input-holds.ts); tracing is task-tracing.ts, made only when a tracer
+ * provider is registered, so that records without a `traceparent` header,
+ * and every record when tracing is off, cost one check.
  */
-import { type Span, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { isInfrastructureError, ProcessingError } from '../../errors.js';
-import type { LogRecord, RecordHeaders } from '../../log/log.js';
-import {
-  contextFromHeaders,
-  recordFailure,
-  refreshTracing,
-  spanHeaders,
-  TRACEPARENT,
-  tracer,
-  withTraceHeaders,
-} from '../../observability/tracing.js';
+import type { LogRecord } from '../../log/log.js';
+import { refreshTracing } from '../../observability/tracing.js';
 import { isRecordJournal, type KeyValueStore, type RecordJournal } from '../../state/store.js';
 import type {
   GlobalTableView,
@@ -35,50 +25,10 @@ import type {
   StreamRecord,
 } from '../processor.js';
 import type { SinkNode, Topology } from '../topology.js';
+import { InputHolds } from './input-holds.js';
+import type { PendingOutput } from './pending-output.js';
 import { Punctuations } from './punctuation.js';
-
-/** A sink's output, serialized, waiting for the next commit. */
-export interface PendingOutput {
-  readonly topic: string;
-  readonly key: string | null;
-  readonly value: Buffer | null | Promise<Buffer>;
-  readonly timestamp: number;
-  readonly headers: RecordHeaders | undefined;
-  /** Explicit target partition; undefined: the key's partition. */
-  readonly partition: number | undefined;
-}
-
-/** A sink output with its value serialized, ready to append. */
-export interface ResolvedOutput {
-  readonly key: string | null;
-  readonly value: Buffer | null;
-  readonly timestamp: number;
-  readonly headers: RecordHeaders | undefined;
-  /** Explicit target partition; undefined: the key's partition. */
-  readonly partition: number | undefined;
-}
-
-/** Awaits each output's value and adds it to its topic's list in `byTopic`, in order. */
-export async function groupByTopic(
-  outputs: readonly PendingOutput[],
-  byTopic: Map<string, ResolvedOutput[]>,
-): Promise<void> {
-  for (const out of outputs) {
-    const value = out.value instanceof Promise ? await out.value : out.value;
-    let list = byTopic.get(out.topic);
-    if (!list) {
-      list = [];
-      byTopic.set(out.topic, list);
-    }
-    list.push({
-      key: out.key,
-      value,
-      timestamp: out.timestamp,
-      headers: out.headers,
-      partition: out.partition,
-    });
-  }
-}
+import { TaskTracing } from './task-tracing.js';
 
 /** What a task knows about the application beyond its own partition. */
 export interface TaskEnvironment {
@@ -98,8 +48,8 @@ export interface RecordFailure {
 
 export class Task {
   readonly outputs: PendingOutput[] = [];
-  /** Input positions processors asked to keep (`ProcessorContext.holdInput`), per topic and processor. */
-  private readonly holds = new Map<string, Map<string, number>>();
+  /** Input positions processors asked to keep (`ProcessorContext.holdInput`). */
+  private readonly holds = new InputHolds();
   private readonly processors = new Map<string, Processor<unknown, unknown>>();
   /** The stores the processors use that can take back a failed record's writes. */
   private readonly journals: RecordJournal[] = [];
@@ -110,15 +60,8 @@ export class Task {
   private failingNode = '';
   /** Pending deliveries as flat (node, record) pairs: no per-forward allocation. */
   private readonly queue: unknown[] = [];
-  /** Whether a tracer provider was registered when the task was made; when false, headers are never read. */
-  private readonly tracing = refreshTracing();
-  /** `process <processor>` span names, by source. */
-  private readonly spanNames = new Map<string, string>();
-  /** Trace headers of the span processing the current input, and that input's own headers. */
-  private currentTrace: RecordHeaders | undefined;
-  private currentInputHeaders: RecordHeaders | undefined;
-  /** Trace headers by traced input value (and its direct object fields), for outputs emitted later. */
-  private lineage: WeakMap<object, RecordHeaders> | undefined;
+  /** Set when a tracer provider was registered when the task was made; when unset, headers are never read. */
+  private readonly tracing: TaskTracing | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -128,9 +71,7 @@ export class Task {
     private readonly environment: TaskEnvironment = NO_ENVIRONMENT,
   ) {
     for (const s of topology.sources) for (const topic of s.topics) this.sourceByTopic.set(topic, s.name);
-    if (this.tracing)
-      for (const s of topology.sources)
-        this.spanNames.set(s.name, `process ${topology.children(s.name).join(',') || s.name}`);
+    this.tracing = refreshTracing() ? new TaskTracing(topology) : undefined;
   }
 
   async init(): Promise<void> {
@@ -164,14 +105,15 @@ export class Task {
     const outputsBefore = this.outputs.length;
     for (const journal of this.journals) journal.beginRecord();
     this.current = { topic: record.topic, partition: record.partition, offset: record.offset };
-    const span = this.tracing ? this.startSpan(sourceName, record) : undefined;
+    const tracing = this.tracing;
+    const span = tracing !== undefined ? tracing.startSpan(sourceName, record) : undefined;
     try {
       let value: unknown = null;
       if (record.value !== null) {
         this.failingNode = sourceName;
         const decoded = source.deserializer.deserialize(record.value, record.topic);
         value = decoded instanceof Promise ? await decoded : decoded;
-        if (span !== undefined) this.remember(value, this.currentTrace!);
+        if (span !== undefined) tracing!.rememberInput(value);
       }
       if (record.timestamp > this.time) this.time = record.timestamp;
       const streamRecord: StreamRecord<unknown> = {
@@ -188,18 +130,11 @@ export class Task {
       // A failed record's outputs and store writes are dropped: a dead letter has no effect, downstream or in state.
       this.outputs.length = outputsBefore;
       for (const journal of this.journals) journal.rollbackRecord();
-      if (span !== undefined) {
-        recordFailure(span, error);
-        span.setAttribute('recstream.dead_letter_node', this.failingNode);
-      }
+      if (span !== undefined) tracing!.failed(span, error, this.failingNode);
       return { node: this.failingNode, error };
     } finally {
       this.current = undefined;
-      if (span !== undefined) {
-        span.end();
-        this.currentTrace = undefined;
-        this.currentInputHeaders = undefined;
-      }
+      if (span !== undefined) tracing!.endSpan(span);
     }
     for (const journal of this.journals) journal.endRecord();
     if (!this.punctuations.isEmpty) {
@@ -214,15 +149,7 @@ export class Task {
    * the processors' holds. The same map when nothing is held.
    */
   committablePositions(consumed: ReadonlyMap<string, number>): ReadonlyMap<string, number> {
-    if (this.holds.size === 0) return consumed;
-    const out = new Map(consumed);
-    for (const [topic, byProcessor] of this.holds) {
-      for (const offset of byProcessor.values()) {
-        const lowest = out.get(topic);
-        if (lowest === undefined || offset < lowest) out.set(topic, offset);
-      }
-    }
-    return out;
+    return this.holds.committable(consumed);
   }
 
   async punctuateWallClock(now: number): Promise<void> {
@@ -274,76 +201,9 @@ export class Task {
       key: record.key,
       value,
       timestamp: record.timestamp,
-      headers: this.tracing ? this.outputHeaders(record) : record.headers,
+      headers: this.tracing !== undefined ? this.tracing.outputHeaders(record) : record.headers,
       partition: record.partition,
     });
-  }
-
-  /** A child span of the record's `traceparent`; undefined (and nothing allocated) when it has none. */
-  private startSpan(sourceName: string, record: LogRecord): Span | undefined {
-    const headers = record.headers;
-    if (headers === undefined || headers[TRACEPARENT] === undefined) return undefined;
-    const span = tracer().startSpan(
-      this.spanNames.get(sourceName)!,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'recstream',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': record.topic,
-          'messaging.destination.partition.id': String(record.partition),
-          'messaging.kafka.offset': record.offset,
-          'recstream.application': this.topology.applicationId,
-        },
-      },
-      contextFromHeaders(headers),
-    );
-    this.currentTrace = spanHeaders(span);
-    this.currentInputHeaders = headers;
-    return span;
-  }
-
-  /** Remembers the trace of a traced input's value and of its direct object fields. */
-  private remember(value: unknown, headers: RecordHeaders): void {
-    if (value === null || typeof value !== 'object') return;
-    this.lineage ??= new WeakMap();
-    this.lineage.set(value, headers);
-    if (ArrayBuffer.isView(value)) return;
-    const fields = value as Record<string, unknown>;
-    for (const key in fields) {
-      const field = fields[key];
-      if (field !== null && typeof field === 'object') this.lineage.set(field, headers);
-    }
-  }
-
-  /** The trace of the input an output's value embeds, if any was traced. */
-  private lineageOf(value: unknown): RecordHeaders | undefined {
-    const lineage = this.lineage;
-    if (lineage === undefined || value === null || typeof value !== 'object') return undefined;
-    const direct = lineage.get(value);
-    if (direct !== undefined || ArrayBuffer.isView(value)) return direct;
-    const fields = value as Record<string, unknown>;
-    for (const key in fields) {
-      const field = fields[key];
-      if (field !== null && typeof field === 'object') {
-        const found = lineage.get(field);
-        if (found !== undefined) return found;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * An output's headers with tracing on: the trace of the input it embeds,
-   * else a trace the processor set itself, else the span processing the
-   * current input (a pass-through of the input's own headers gets it too).
-   */
-  private outputHeaders(record: StreamRecord<unknown>): RecordHeaders | undefined {
-    const own = record.headers;
-    const embedded = this.lineageOf(record.value);
-    if (embedded !== undefined) return withTraceHeaders(own, embedded);
-    if (own !== undefined && own !== this.currentInputHeaders && own[TRACEPARENT] !== undefined) return own;
-    return withTraceHeaders(own, this.currentTrace);
   }
 
   private contextFor(name: string, storeNames: readonly string[]): ProcessorContext<unknown> {
@@ -384,19 +244,7 @@ export class Task {
           throw new ProcessingError(
             `processor ${name} holds topic ${topic}, which no source of the task reads`,
           );
-        let byProcessor = task.holds.get(topic);
-        if (offset === null) {
-          byProcessor?.delete(name);
-          if (byProcessor?.size === 0) task.holds.delete(topic);
-          return;
-        }
-        if (!Number.isSafeInteger(offset) || offset < 0)
-          throw new ProcessingError(`processor ${name} holds ${topic} at invalid offset ${offset}`);
-        if (byProcessor === undefined) {
-          byProcessor = new Map();
-          task.holds.set(topic, byProcessor);
-        }
-        byProcessor.set(name, offset);
+        task.holds.set(name, topic, offset);
       },
     };
   }

@@ -8,7 +8,7 @@
  * the event itself or later is in them.
  *
  * Definitions (the point-in-time test recomputes each from raw events):
- * - decayed counts per type: `feature-math/decay.ts`, all types rescaled
+ * - decayed counts per type: `features/math/decay.ts`, all types rescaled
  *   to the latest folded event time `ref_ts`;
  * - recent items: per item the latest non-impression interaction, most
  *   recent first (ties: later event id first), at most 20;
@@ -34,10 +34,10 @@ import {
   type RecentItem,
   type UserFeatures,
 } from '../../schemas/generated/types.js';
-import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
-import { affinityWeight, TYPE_COUNT, TYPE_INDEX } from '../feature-math/interactions.js';
-import { addToSortedMap } from '../feature-math/sorted-map.js';
-import type { ProfileVersion } from '../profiles/profiles.js';
+import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../math/decay.js';
+import { affinityWeight, TYPE_COUNT, TYPE_INDEX } from '../math/interactions.js';
+import { addToSortedMap } from '../math/sorted-map.js';
+import type { ProfileVersion } from './attributes.js';
 
 export const USER_VIEW_STORE = 'user-view';
 export const MAX_RECENT_ITEMS = 20;

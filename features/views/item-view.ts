@@ -5,10 +5,10 @@
  * interaction at `t` from a view that holds only earlier interactions.
  *
  * Definitions (the point-in-time test recomputes each from raw events):
- * popularity counts non-impression interactions (`feature-math/decay.ts`);
+ * popularity counts non-impression interactions (`features/math/decay.ts`);
  * `popularity_by_country` the same with the one-day half-life per request
  * country; CTR and completion rate are Beta-smoothed ratios of counts;
- * distinct users come from a HyperLogLog sketch (`feature-math/hll.ts`).
+ * distinct users come from a HyperLogLog sketch (`features/math/hll.ts`).
  *
  * @example
  * ```ts
@@ -21,10 +21,10 @@
 import { avroCodec } from '../../runtime/state/codecs/avro-codec.js';
 import type { ValueCodec } from '../../runtime/state/store.js';
 import type { Interaction, ItemFeatures } from '../../schemas/generated/types.js';
-import type { CatalogAttributes } from '../catalog/catalog-versions.js';
-import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../feature-math/decay.js';
-import { hllAdd, hllEstimate, newSketch } from '../feature-math/hll.js';
-import { addToSortedMap } from '../feature-math/sorted-map.js';
+import { addScaled, factorsBetween, rescale, UNIT_FACTORS } from '../math/decay.js';
+import { hllAdd, hllEstimate, newSketch } from '../math/hll.js';
+import { addToSortedMap } from '../math/sorted-map.js';
+import type { CatalogAttributes } from './attributes.js';
 
 export const ITEM_VIEW_STORE = 'item-view';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { event } from '../../test/features.js';
-import { HOUR_MS } from '../feature-math/decay.js';
+import { HOUR_MS } from '../math/decay.js';
 import { emptyItemView, foldItemInteraction, itemFeaturesAt } from './item-view.js';
 
 const T0 = 1_000 * HOUR_MS;

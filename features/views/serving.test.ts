@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { catalogItem, event, FeaturesHarness } from '../../test/features.js';
-import { HOUR_MS } from '../feature-math/decay.js';
+import { HOUR_MS } from '../math/decay.js';
 import { servingFeatures } from './serving.js';
 import { USER_VIEW_STORE, type UserView } from './user-view.js';
 

@@ -19,10 +19,9 @@ import {
   type Interaction,
   type UserFeatures,
 } from '../../schemas/generated/types.js';
-import type { CatalogAttributes } from '../catalog/catalog-versions.js';
-import { watchFraction } from '../feature-math/interactions.js';
-import { compareTimeId } from '../feature-math/keys.js';
-import type { ProfileVersion } from '../profiles/profiles.js';
+import { watchFraction } from '../math/interactions.js';
+import { compareTimeId } from '../math/keys.js';
+import type { CatalogAttributes, ProfileVersion } from './attributes.js';
 import { featuresAt, foldInteraction, type UserView, userViewCodec } from './user-view.js';
 
 const NO_CONTEXT = { device: null, country: null, session_id: null, surface: null, request_id: null };
