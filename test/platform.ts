@@ -17,11 +17,17 @@ import type { Serde } from '../runtime/serde/serde.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { openPlatform, type Platform, platformSerde } from '../schemas/platform.js';
 
+/**
+ * Opens the platform of `dataDir` quietly, runs `fn`, and closes it. `env`
+ * holds the `RECSTREAM_*` variables that choose the back-ends (none: the
+ * embedded ones).
+ */
 export async function withTestPlatform<T>(
   dataDir: string,
   fn: (platform: Platform) => Promise<T>,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<T> {
-  const platform = await openPlatform(loadConfig({}, { dataDir }), { logger: silentLogger() });
+  const platform = await openPlatform(loadConfig(env, { dataDir }), { logger: silentLogger() });
   try {
     return await fn(platform);
   } finally {

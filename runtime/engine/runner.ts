@@ -117,6 +117,7 @@ export class StreamRunner {
           await this.commits.discard();
           await this.tasks.close();
           await this.tasks.open();
+          await this.globals.reopen();
           resume = false;
         }
         if (this.pendingReset) await this.takeReset();

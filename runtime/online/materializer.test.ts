@@ -11,6 +11,8 @@ import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { loadConfig } from '../config.js';
 import { StreamRunner } from '../engine/runner.js';
+import { ConnectionError } from '../errors.js';
+import type { EventLog, LogConsumer } from '../log/log.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { silentLogger } from '../observability/logger.js';
 import type { DeadLetterSerializer } from '../processor/dead-letter.js';
@@ -290,6 +292,66 @@ test('a running materializer that loses Redis logs it, backs off, and resumes wi
     );
     assert.equal(pauses[0], 100);
   }));
+
+test('a running materializer whose log consumer fails for good goes on with a new one', (t) =>
+  withWorld(t, async (world) => {
+    await world.produce(8, 1000);
+    await world.process();
+    const failing = firstConsumerFails(world.platform.log);
+    const store = await world.redisStore();
+    const materializer = await world.materializer(store, { log: failing.log });
+    const running = materializer.run();
+    try {
+      await waitUntil(async () => (await store.activeNamespace().catch(() => undefined)) === 'blue');
+      failing.fail();
+      await world.produce(9, 1000);
+      await world.process();
+      const expected = await world.inProcess((local) => local.getMany('counts', USER_IDS));
+      await waitUntil(
+        async () => JSON.stringify(await store.getMany('counts', USER_IDS)) === JSON.stringify(expected),
+      );
+    } finally {
+      materializer.stop();
+      await running;
+      await materializer.close();
+    }
+  }));
+
+/**
+ * The log, whose first consumer fails every poll and seek with a retriable
+ * error once `fail()` was called, as a Kafka consumer outlasted by a broker
+ * outage does; consumers opened after it work.
+ */
+function firstConsumerFails(log: EventLog): { log: EventLog; fail(): void } {
+  let broken = false;
+  let first = true;
+  const failing = (consumer: LogConsumer): LogConsumer =>
+    new Proxy(consumer, {
+      get(target, prop, receiver) {
+        const member = Reflect.get(target, prop, receiver);
+        if (typeof member !== 'function') return member;
+        if (prop !== 'poll' && prop !== 'seek') return member.bind(target);
+        return (...args: unknown[]) => {
+          if (broken) throw new ConnectionError('the broker was away longer than the client retries');
+          return member.apply(target, args);
+        };
+      },
+    });
+  const wrapped = new Proxy(log, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop !== 'consumer') return value.bind(target);
+      return async (...args: unknown[]) => {
+        const consumer = (await value.apply(target, args)) as LogConsumer;
+        if (!first) return consumer;
+        first = false;
+        return failing(consumer);
+      };
+    },
+  }) as EventLog;
+  return { log: wrapped, fail: () => (broken = true) };
+}
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -151,7 +151,10 @@ export class Materializer {
     let caughtUpOnce = false;
     while (!this.stopping) {
       try {
-        if (resync) await this.resync('committed');
+        if (resync) {
+          await this.renewConsumer();
+          await this.resync('committed');
+        }
         resync = false;
         const polled = await this.step(200);
         backoff.reset();
@@ -203,6 +206,19 @@ export class Materializer {
         'materializer: could not release its lease; it expires by itself',
       );
     }
+  }
+
+  /**
+   * Replaces the consumer after a retriable failure: the old one may have
+   * failed for good (a Kafka consumer outlasted by a broker outage). A
+   * failure leaves the closed one in place, and the next resync tries again.
+   */
+  private async renewConsumer(): Promise<void> {
+    await this.consumer.close().catch(() => undefined);
+    this.consumer = await this.options.log.consumer({
+      topics: this.options.sources.map((s) => s.topic),
+      from: 'earliest',
+    });
   }
 
   /** Seeks every changelog partition to the recorded progress (or to its start for a replay). */

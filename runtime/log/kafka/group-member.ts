@@ -21,8 +21,14 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { ConnectionError, LogUsageError, OffsetOutOfRangeError, type RecstreamError } from '../../errors.js';
+import type { Consumer, EachBatchPayload, Kafka, RetryOptions } from 'kafkajs';
+import {
+  ConnectionError,
+  isRetriable,
+  LogUsageError,
+  OffsetOutOfRangeError,
+  type RecstreamError,
+} from '../../errors.js';
 import type { PartitionOffsets, TopicPartition, TopicPartitionOffset } from '../log.js';
 import { type FixedAssigner, fixedAssigner, type PartitionsByTopic } from './assigner.js';
 import { kafkaError } from './errors.js';
@@ -49,6 +55,8 @@ export interface ConsumerSettings {
 /** What a group member needs from its `KafkaLog`. */
 export interface ConsumerHost {
   readonly kafka: Kafka;
+  /** The log's kafkajs retry policy, which every consumer keeps. */
+  readonly retry: RetryOptions | undefined;
   readonly logger: KafkaLogLogger;
   readonly settings: ConsumerSettings;
   /** Partition count of an existing topic; a missing topic is a `TopicError`. */
@@ -97,8 +105,8 @@ export abstract class GroupMember {
   private readonly fixed: FixedAssigner;
   protected readonly kafkaConsumer: Consumer;
   private joined = false;
-  /** kafkajs is rejoining after a crash; a commit now would race the rejoin. */
-  private restarting = false;
+  /** Set by kafkajs just before a crash event when it gave up on an error it deems retriable. */
+  private crashRetriable = false;
   protected closing = false;
   protected failure: RecstreamError | undefined;
 
@@ -116,10 +124,23 @@ export abstract class GroupMember {
       heartbeatInterval: s.heartbeatIntervalMs,
       maxWaitTimeInMs: s.fetchMaxWaitMs,
       allowAutoTopicCreation: false,
+      // kafkajs would restart a member that crashed on a retriable error by itself, and a close
+      // racing that restart does not stop it: the restart timer is armed after kafkajs' own
+      // disconnect, and a stop while the restart is still joining finds nothing running. The
+      // member then rejoins the group after close and keeps the process alive for ever. Instead
+      // the crash fails the member with a retriable error, and its owner (the runner's loop, the
+      // reader pool) opens a new one.
+      retry: {
+        ...host.retry,
+        restartOnFailure: async () => {
+          this.crashRetriable = true;
+          return false;
+        },
+      },
     });
   }
 
-  /** After every join (the first, a rebalance, a restart after a crash), with the assignment checked. */
+  /** After every join (the first or a rebalance), with the assignment checked. */
   protected abstract afterJoin(): void;
 
   /** Records kafkajs fetched; a member that never resumes its partitions gets none. */
@@ -132,7 +153,7 @@ export abstract class GroupMember {
   protected async join(then?: () => Promise<void>): Promise<void> {
     const c = this.kafkaConsumer;
     c.on(c.events.GROUP_JOIN, (event) => this.onJoin(event.payload.memberAssignment));
-    c.on(c.events.CRASH, (event) => this.onCrash(event.payload.error, event.payload.restart));
+    c.on(c.events.CRASH, (event) => this.onCrash(event.payload.error));
     const topics = this.topicList();
     const what = `join group ${this.groupId} for ${topics.join(', ')}`;
     try {
@@ -179,21 +200,17 @@ export abstract class GroupMember {
       return;
     }
     this.joined = true;
-    this.restarting = false;
     this.afterJoin();
   }
 
-  private onCrash(error: Error, restart: boolean): void {
+  private onCrash(error: Error): void {
     if (this.closing) return;
-    if (restart) {
-      this.restarting = true;
-      this.host.logger.warn(
-        { group: this.groupId, err: error.message },
-        'kafka consumer crashed; kafkajs restarts it',
-      );
-      return;
-    }
-    this.fail(kafkaError(error, `consumer of group ${this.groupId}`));
+    const what = `consumer of group ${this.groupId}`;
+    const mapped = kafkaError(error, what);
+    // kafkajs gave up retrying (the broker away longer than its retries): the caller may retry with a new member.
+    this.fail(
+      this.crashRetriable && !isRetriable(mapped) ? new ConnectionError(mapped.message, error) : mapped,
+    );
   }
 
   protected fail(error: RecstreamError): void {
@@ -248,10 +265,6 @@ export abstract class GroupMember {
 
   /** Commits `list` for the group; every partition must be assigned and every offset one. */
   protected async commitList(list: readonly TopicPartitionOffset[]): Promise<void> {
-    if (this.restarting)
-      throw new ConnectionError(
-        `group ${this.groupId}: the consumer is rejoining after a broker error; commit again`,
-      );
     for (const o of list) {
       this.keyOf(o.topic, o.partition);
       if (!Number.isSafeInteger(o.offset) || o.offset < 0) {

@@ -198,6 +198,7 @@ export class KafkaLog implements EventLog {
     });
     this.host = {
       kafka: this.kafka,
+      retry: options.retry,
       logger: this.logger,
       settings,
       partitionCount: (topic) => this.topicAdmin.partitionCount(topic),

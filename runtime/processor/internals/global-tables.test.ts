@@ -11,6 +11,7 @@ import type { DeadLetterSerializer } from '../dead-letter.js';
 import type { Processor, ProcessorContext, StreamRecord } from '../processor.js';
 import { TopologyTestDriver } from '../test-driver.js';
 import { TopologyBuilder } from '../topology.js';
+import { GlobalTables } from './global-tables.js';
 
 const text = { deserialize: (b: Buffer) => b.toString('utf8') };
 const textOut = { serialize: (v: string) => Buffer.from(v) };
@@ -98,6 +99,34 @@ test('every task sees every partition of a global table, read to its end before 
     await log.append('rec.things', [{ key: 'a', value: Buffer.from('sky'), partition: 1 }]);
     await runner.runUntilCaughtUp();
     assert.deepEqual((await partitionValues(log, 'rec.answers', 0)).at(-1), '1:sky=red');
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('reopened after a failure, the tables go on from where they were with a new consumer', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-global-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.colours', partitions: 2 });
+    await log.append('rec.colours', [
+      { key: 'sky', value: Buffer.from('blue'), partition: 0 },
+      { key: 'grass', value: Buffer.from('green'), partition: 1 },
+    ]);
+    const tables = await GlobalTables.open(topology().globalTables, log, silentLogger());
+    try {
+      await log.append('rec.colours', [{ key: 'sky', value: Buffer.from('red'), partition: 0 }]);
+      assert.equal(await tables.catchUp(), 1);
+      await log.append('rec.colours', [{ key: 'grass', value: Buffer.from('brown'), partition: 1 }]);
+      await tables.reopen();
+      // Only what came after the last poll: the new consumer starts at the old one's positions.
+      assert.equal(await tables.catchUp(), 1);
+      const colours = tables.view<string>('colours')!;
+      assert.deepEqual([colours.get('sky'), colours.get('grass')], ['red', 'brown']);
+    } finally {
+      await tables.close();
+    }
   } finally {
     await log.close();
     await rm(dir, { recursive: true, force: true });

@@ -11,6 +11,10 @@
  * table's changelog, and a restart folds it again, which is why global
  * tables are for small dimension tables (the catalog), not for users.
  *
+ * After a retriable failure the runner calls `reopen`: the tables go on
+ * from where they were with a new consumer, since the old one may have
+ * failed for good (a Kafka consumer outlasted by a broker outage).
+ *
  * A record the table cannot read (no key, undecodable bytes) is skipped with
  * a warning naming its coordinates; the application's own source of the same
  * topic, if any, dead-letters it.
@@ -24,7 +28,7 @@
  */
 import type { Logger } from 'pino';
 import { TopologyError } from '../../errors.js';
-import type { EventLog, LogConsumer, LogRecord } from '../../log/log.js';
+import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../../log/log.js';
 import type { GlobalTableView } from '../processor.js';
 import type { GlobalTableNode } from '../topology.js';
 
@@ -37,6 +41,9 @@ export class GlobalTables {
   private readonly replicas = new Map<string, Replica>();
   private readonly byTopic = new Map<string, Replica[]>();
   private consumer: LogConsumer | undefined;
+  private log: EventLog | undefined;
+  /** Where a new consumer goes on from, kept while `reopen` has not yet placed one. */
+  private resumeAt: TopicPartitionOffset[] = [];
   private skippedRecords = 0;
 
   constructor(
@@ -70,6 +77,7 @@ export class GlobalTables {
       for (const p of await log.offsets(topic)) ends.push({ topic, partition: p.partition, end: p.end });
     const consumer = await log.consumer({ topics, from: 'earliest' });
     tables.consumer = consumer;
+    tables.log = log;
     const behind = () => ends.some((e) => consumer.position(e.topic, e.partition) < e.end);
     while (behind()) {
       const records = await consumer.poll({ maxRecords: 10_000, timeoutMs: 100 });
@@ -84,6 +92,28 @@ export class GlobalTables {
     const records = await this.consumer.poll({ maxRecords: 10_000, timeoutMs: 0 });
     for (const record of records) await this.apply(record);
     return records.length;
+  }
+
+  /**
+   * Replaces the consumer with a new one at the same positions. A failure
+   * leaves none in place; the next call tries again from the same positions.
+   */
+  async reopen(): Promise<void> {
+    const old = this.consumer;
+    if (old !== undefined) {
+      this.resumeAt = old.assignment().map((tp) => ({ ...tp, offset: old.position(tp.topic, tp.partition) }));
+      this.consumer = undefined;
+      await old.close().catch(() => undefined);
+    }
+    if (this.log === undefined || this.resumeAt.length === 0) return;
+    const consumer = await this.log.consumer({ topics: [...this.byTopic.keys()], from: 'earliest' });
+    try {
+      for (const p of this.resumeAt) consumer.seek(p.topic, p.partition, p.offset);
+    } catch (error) {
+      await consumer.close();
+      throw error;
+    }
+    this.consumer = consumer;
   }
 
   /** Folds one record into every table reading its topic. */
