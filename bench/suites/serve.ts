@@ -32,6 +32,14 @@
  *   steady p99 is the median one, every phase is in `config.reload.phases`,
  *   and the counts are summed over the phases.
  *
+ * - `stateless_requests_per_cpu_s` (reference:
+ *   `model_floor_requests_per_cpu_s`): the responder role alone, `recstream
+ *   serve` on a private Redis that `recstream materialize --once` filled,
+ *   with no processor in its process, under the steady phase's closed loop
+ *   (bench/serve/stateless.ts); and the floor: the user tower, ANN search
+ *   and ranker alone on the same users, one thread, no HTTP
+ *   (bench/serve/model-floor.ts). Their ratio is serving's overhead.
+ *
  * Reference in the same run, same CPUs, same client: a bare Node `http`
  * server answering every GET with a fixed body of the responder's own
  * (bench/serve/reference-server.ts). Runs of the two alternate; the
@@ -42,14 +50,17 @@ import { loadavg } from 'node:os';
 import { pinLoadGenerator } from '../ingest/servers.js';
 import type { Suite } from '../result.js';
 import { cpuPressure } from '../serve/child.js';
+import { modelFloor } from '../serve/model-floor.js';
 import { reloadPhases } from '../serve/reload-phases.js';
 import { serveRows } from '../serve/rows.js';
+import { statelessPhase } from '../serve/stateless.js';
+import { statelessRows } from '../serve/stateless-rows.js';
 import { steadyPhase } from '../serve/steady.js';
 import { serveWorld } from '../serve/world.js';
 
 const SIZES = {
-  small: { seconds: 10, runs: 3, openSeconds: 5, users: 10_000 },
-  full: { seconds: 30, runs: 5, openSeconds: 15, users: 50_000 },
+  small: { seconds: 10, runs: 3, openSeconds: 5, users: 10_000, floorUsers: 2_000 },
+  full: { seconds: 30, runs: 5, openSeconds: 15, users: 50_000, floorUsers: 5_000 },
 };
 
 export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
@@ -63,7 +74,27 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
     const { seconds, openSeconds, runs } = size;
     const steady = await steadyPhase({ world, users, workDir, seconds, openSeconds, runs, progress });
     const phases = await reloadPhases({ world, users, rate: steady.offered, runs, workDir, progress });
-    return serveRows({
+    const stateless = await statelessPhase({
+      world,
+      users,
+      workDir,
+      seconds,
+      runs,
+      progress,
+      afterServe: async ({ dataDir, redisUrl }) => {
+        const floor = await modelFloor({
+          dataDir,
+          redisUrl,
+          users: users.slice(0, size.floorUsers),
+          seconds,
+        });
+        progress(
+          `model floor: ${Math.round(floor.requestsPerCpuS).toLocaleString('en-US')} requests per cpu-s over ${floor.users} users`,
+        );
+        return floor;
+      },
+    });
+    const rows = serveRows({
       world,
       users,
       steady,
@@ -74,6 +105,7 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       loadAtStart,
       pressureAtStart,
     });
+    return [...rows, ...statelessRows(stateless, { seconds, floorSeconds: seconds, users: users.length })];
   } finally {
     unpin();
   }
