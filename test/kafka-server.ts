@@ -33,8 +33,8 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { freePort } from '../bench/loopback.js';
 import { sleep } from '../runtime/retry.js';
-import { freePort } from './ports.js';
 
 export interface KafkaTestTopic {
   readonly name: string;

@@ -15,10 +15,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { after } from 'node:test';
+import { freePort, redisAnswersPing } from '../bench/loopback.js';
 import { sleep } from '../runtime/retry.js';
-import { freePort } from './ports.js';
 
 export interface OwnRedis {
   readonly url: string;
@@ -33,21 +32,6 @@ const running = new Set<ChildProcess>();
 after(() => {
   for (const child of running) child.kill('SIGKILL');
 });
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    // A server that requires a password answers NOAUTH: it is up all the same.
-    socket.on('data', (d) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}
 
 /** Starts redis-server with its files in `dir`, requiring `password` when one is given. */
 export async function startOwnRedis(dir: string, password?: string): Promise<OwnRedis> {
@@ -85,7 +69,7 @@ export async function startOwnRedis(dir: string, password?: string): Promise<Own
         resolve();
       }),
     );
-    for (let i = 0; !(await answersPing(port)); i++) {
+    for (let i = 0; !(await redisAnswersPing(port)); i++) {
       if (failure) throw new Error(`redis-server could not start: ${failure.message}`);
       if (i > 300) throw new Error(`redis-server on 127.0.0.1:${port} did not answer PING`);
       await sleep(50);

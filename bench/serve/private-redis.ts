@@ -13,36 +13,11 @@
  * ```
  */
 import { spawn } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { freePort, redisAnswersPing } from '../loopback.js';
 
 export interface PrivateRedis {
   readonly url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.on('data', (d) => done(d.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
 }
 
 /** Starts `redis-server` (it must be on the PATH); resolves once it answers PING. */
@@ -69,7 +44,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     ]);
     if (failed !== undefined) throw new Error(`redis-server did not start: ${failed.message}`);
     if (child.exitCode !== null) break;
-    if (await answersPing(port)) return { url: `redis://127.0.0.1:${port}`, stop };
+    if (await redisAnswersPing(port)) return { url: `redis://127.0.0.1:${port}`, stop };
   }
   await stop();
   throw new Error(`redis-server on port ${port} did not answer PING: ${stderr}`);

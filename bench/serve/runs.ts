@@ -12,7 +12,7 @@
  */
 import type { RunningChild } from './child.js';
 import { round3 } from './figures.js';
-import { closedLoop, openLoop, percentile, type ResponseCheck, userPaths } from './load.js';
+import { closedLoop, openLoop, percentile, ResponseCheck, userPaths } from './load.js';
 
 /** Keep-alive connections of every closed-loop run. */
 export const CONNECTIONS = 8;
@@ -31,6 +31,21 @@ export interface OpenRun {
   readonly p50: number;
   readonly p99: number;
   readonly maxLagMs: number;
+}
+
+/**
+ * Three seconds of the closed loop on users the measured runs start elsewhere
+ * in the list, so a responder's first requests (cold sessions and caches) are
+ * not measured.
+ */
+export async function warmUp(base: string, users: readonly string[]): Promise<void> {
+  await closedLoop({
+    base,
+    paths: userPaths(users, 104_729),
+    connections: CONNECTIONS,
+    seconds: 3,
+    check: new ResponseCheck(),
+  });
 }
 
 export async function closedRun(

@@ -19,9 +19,9 @@
 import { join } from 'node:path';
 import { CLI, recstream } from '../recstream-cli.js';
 import { startChild } from './child.js';
-import { closedLoop, ResponseCheck, userPaths } from './load.js';
+import { ResponseCheck } from './load.js';
 import { startPrivateRedis } from './private-redis.js';
-import { CONNECTIONS, closedRun, failIf, type Run } from './runs.js';
+import { closedRun, failIf, type Run, warmUp } from './runs.js';
 import { copyWorld, type World } from './world.js';
 
 export interface StatelessFigures<T> {
@@ -70,13 +70,7 @@ export async function statelessPhase<T>(options: {
     const measured: Run[] = [];
     try {
       progress(`stateless responder ready in ${startupSeconds.toFixed(1)} s; warming it up`);
-      await closedLoop({
-        base: responder.url,
-        paths: userPaths(users, 104_729),
-        connections: CONNECTIONS,
-        seconds: 3,
-        check: new ResponseCheck(),
-      });
+      await warmUp(responder.url, users);
       for (let rep = 0; rep < runs; rep++) {
         const run = await closedRun(responder, users, rep * 1000, seconds, check);
         measured.push(run);

@@ -19,7 +19,16 @@ import { CLI } from '../recstream-cli.js';
 import { median } from '../result.js';
 import { type RunningChild, startChild } from './child.js';
 import { closedLoop, ResponseCheck, userPaths } from './load.js';
-import { CONNECTIONS, closedRun, failIf, type OpenRun, openRun, type Run, stageMeans } from './runs.js';
+import {
+  CONNECTIONS,
+  closedRun,
+  failIf,
+  type OpenRun,
+  openRun,
+  type Run,
+  stageMeans,
+  warmUp,
+} from './runs.js';
 import { copyWorld, type World } from './world.js';
 
 const REFERENCE = fileURLToPath(new URL('./reference-server.js', import.meta.url));
@@ -75,13 +84,7 @@ export async function steadyPhase(options: {
     await writeFile(bodyPath, body);
     referenceServer = await startChild({ args: [REFERENCE, bodyPath], allCpus: true });
     progress(`responder ready in ${startupSeconds.toFixed(1)} s; warming both up`);
-    await closedLoop({
-      base: responder.url,
-      paths: userPaths(users, 104_729),
-      connections: CONNECTIONS,
-      seconds: 3,
-      check: new ResponseCheck(),
-    });
+    await warmUp(responder.url, users);
     await closedLoop({
       base: referenceServer.url,
       paths: userPaths(users),
