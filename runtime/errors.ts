@@ -300,6 +300,20 @@ export class ModelRegistryError extends RecstreamError {
 }
 
 /**
+ * An experiment (a file for `experiments start`, an admin call, a canary)
+ * was refused; `field` names what is wrong, as a path into the
+ * experiment (`variants[1].share`, `traffic_start`).
+ */
+export class ExperimentInvalidError extends RecstreamError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`, { code: 'EXPERIMENT_INVALID' });
+  }
+}
+
+/**
  * A responder refused a model/index pair: the index was built for another
  * model version, or a manifest does not describe what its event says. The
  * responder keeps serving what it had.

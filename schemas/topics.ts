@@ -32,6 +32,8 @@ export const TRAINING_SNAPSHOTS_TOPIC = 'rec.training-snapshots';
 export const MODEL_VERSIONS_TOPIC = 'rec.model-versions';
 export const INDEX_VERSIONS_TOPIC = 'rec.index-versions';
 export const RECOMMENDATIONS_TOPIC = 'rec.recommendations';
+export const EXPERIMENTS_TOPIC = 'rec.experiments';
+export const PROMOTIONS_TOPIC = 'rec.promotions';
 
 /** Every platform topic with a shipped value schema, in pipeline order. */
 export const TOPIC_CATALOGUE = [
@@ -115,6 +117,24 @@ export const TOPIC_CATALOGUE = [
     compacted: false,
     partitions: 'configured',
     writtenBy: 'the responders (served recommendations)',
+  },
+  {
+    name: EXPERIMENTS_TOPIC,
+    subject: 'rec.experiments-value',
+    key: 'id',
+    time: 'updated_ts',
+    compacted: true,
+    partitions: 'single',
+    writtenBy: 'experiments start/stop, models promote --canary, the canary controller',
+  },
+  {
+    name: PROMOTIONS_TOPIC,
+    subject: 'rec.promotions-value',
+    key: 'item_id',
+    time: 'updated_ts',
+    compacted: true,
+    partitions: 'configured',
+    writtenBy: 'producers of promoted slots (merchandising tools), import',
   },
   {
     name: DLQ_TOPIC,

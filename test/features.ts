@@ -101,11 +101,21 @@ export function servedList(
   return {
     request_id: requestId,
     user_id: userId,
-    items: itemIds.map((item_id, position) => ({ item_id, position, score: 1 - position / 10 })),
+    items: itemIds.map((item_id, position) => ({
+      item_id,
+      position,
+      score: 1 - position / 10,
+      propensity: 1,
+      reason: 'retrieved' as const,
+    })),
     model_version: 'two-tower@3',
     index_version: 'items@5',
     fallback: null,
     surface: 'home',
+    experiment_id: null,
+    variant: null,
+    shadow: false,
+    took_ms: null,
     served_ts: servedTs,
     ...overrides,
   };

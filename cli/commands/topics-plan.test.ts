@@ -44,6 +44,7 @@ test('topics --plan lists every topic the applications need, with partitions and
     assert.deepEqual(rows, [
       ['rec.catalog.items.changelog', 3, true, 'features:changelog'],
       ['rec.dlq', 1, false, 'interaction-counts:dead-letters features:dead-letters snapshots:dead-letters'],
+      ['rec.experiments', 1, true, ''],
       ['rec.index-versions', 3, false, ''],
       ['rec.interaction-counts.counts.changelog', 3, true, 'interaction-counts:changelog'],
       ['rec.interaction-counts.event-ids.changelog', 3, true, 'interaction-counts:changelog'],
@@ -56,6 +57,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.items', 3, true, 'features:source features:global-table'],
       ['rec.model-versions', 3, false, ''],
       ['rec.profiles.users.changelog', 3, true, 'features:changelog'],
+      ['rec.promotions', 3, true, ''],
       ['rec.recommendations', 3, false, 'features:source'],
       ['rec.snapshotter.snapshot-members.changelog', 3, true, 'snapshots:changelog'],
       ['rec.snapshotter.snapshot-open.changelog', 3, true, 'snapshots:changelog'],

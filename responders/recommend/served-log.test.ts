@@ -15,11 +15,15 @@ import { ServedLog } from './served-log.js';
 const list = (n: number): ServedRecommendations => ({
   request_id: `req-${n}`,
   user_id: `user-${n}-not-logged`,
-  items: [{ item_id: 'i1', score: 1, position: 0 }],
+  items: [{ item_id: 'i1', score: 1, position: 0, propensity: 1, reason: 'fallback' }],
   model_version: null,
   index_version: null,
   fallback: 'no_model',
   surface: null,
+  experiment_id: null,
+  variant: null,
+  shadow: false,
+  took_ms: null,
   served_ts: 1_735_689_600_000 + n,
 });
 

@@ -128,17 +128,28 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         },
       );
       const servedTs = Date.now();
+      const tookMs = performance.now() - started;
+      const reason = result.fallback === null ? 'retrieved' : 'fallback';
       service.served.publish({
         request_id: requestId,
         user_id: userId,
-        items: result.items.map((item, position) => ({ item_id: item.item_id, score: item.score, position })),
+        items: result.items.map((item, position) => ({
+          item_id: item.item_id,
+          score: item.score,
+          position,
+          propensity: 1,
+          reason,
+        })),
         model_version: result.model_version,
         index_version: result.index_version,
         fallback: result.fallback,
         surface: context.surface ?? null,
+        experiment_id: null,
+        variant: null,
+        shadow: false,
+        took_ms: tookMs,
         served_ts: servedTs,
       });
-      const tookMs = performance.now() - started;
       metrics.requests.inc({ status: '200' });
       metrics.stage.observe({ stage: 'total' }, tookMs / 1000);
       return {

@@ -3,11 +3,13 @@
 /** The value type of every subject, by subject name (for typed encoders and decoders). */
 export interface SubjectValueTypes {
   'rec.dlq-value': DeadLetter;
+  'rec.experiments-value': Experiment;
   'rec.index-versions-value': IndexVersion;
   'rec.interactions-value': Interaction;
   'rec.interactions.enriched-value': EnrichedInteraction;
   'rec.items-value': Item;
   'rec.model-versions-value': ModelVersion;
+  'rec.promotions-value': Promotion;
   'rec.recommendations-value': ServedRecommendations;
   'rec.training-examples-value': TrainingExample;
   'rec.training-snapshots-value': TrainingSnapshot;
@@ -46,6 +48,132 @@ export interface DeadLetter {
   failed_ts: number;
   /** Attempts made, 1 for the first failure; re-driving increments it. */
   attempt: number;
+}
+
+/**
+ * One state of an online experiment (A/B test, canary or shadow test). The topic is compacted and keyed by
+ * experiment id: each event is the experiment's whole new state (started, a canary step, stopped, concluded),
+ * the newest per id wins, and a null value (tombstone) forgets it. A user takes part when hash(traffic, user
+ * id) falls in the experiment's traffic range; their variant is a hash of (salt, user id) over the variants'
+ * shares.
+ */
+export interface Experiment {
+  /** Experiment id, e.g. ranker-v7-ab; also the record key. */
+  id: string;
+  /** What the experiment tests, for people. */
+  description: string;
+  /** Status as of this event. */
+  status: ExperimentStatus;
+  /** Salt of the variant hash: experiments with different salts assign users independently. */
+  salt: string;
+  /**
+   * Start (inclusive) of the slice of users in the experiment, as a fraction of the unit interval of the
+   * platform's traffic hash of the user id. Running experiments hold disjoint slices, so a user is in at most
+   * one.
+   */
+  traffic_start: number;
+  /** End (exclusive) of the experiment's traffic slice; 1 with traffic_start 0 takes every user. */
+  traffic_end: number;
+  /** The variants, in hash order; at least one that is not shadow. */
+  variants: ExperimentVariant[];
+  /**
+   * The metric the experiment is decided on: ctr (clicks per impression), clicks_per_request or
+   * engaged_ms_per_request.
+   */
+  primary_metric: string;
+  /** Guardrails every variant is checked against. */
+  guardrails: Guardrail[];
+  /** The rollout plan when the experiment is a canary; null for an A/B or shadow test. */
+  canary: CanaryPlan | null;
+  /** Why the experiment last changed status or step (e.g. a guardrail breach), for people and replays. */
+  reason: string | null;
+  /** When the experiment was first started, epoch milliseconds. */
+  created_ts: number;
+  /** When this state was written, epoch milliseconds. */
+  updated_ts: number;
+}
+
+/**
+ * running: users are assigned and served their variant; stopped: ended without a decision, every user is back
+ * on the promoted model; concluded: ended with a decision (a canary that reached 100 % or was rolled back).
+ */
+export type ExperimentStatus = 'running' | 'stopped' | 'concluded';
+
+/** Every ExperimentStatus symbol, in schema order. */
+export const EXPERIMENT_STATUS_SYMBOLS: readonly ExperimentStatus[] = ['running', 'stopped', 'concluded'];
+
+/** One arm of an experiment. */
+export interface ExperimentVariant {
+  /** Variant name, unique in the experiment, e.g. control or candidate. */
+  name: string;
+  /**
+   * What serves this variant: promoted (the promoted model with its newest index), popularity (the
+   * non-personalised list), or <model>@<version> (that model version with the newest index built for it).
+   */
+  model: string;
+  /**
+   * Share of the experiment's users in this variant, in [0, 1]; the non-shadow variants' shares sum to 1.
+   * Variants take consecutive ranges of the variant hash in declaration order, so growing the first variant's
+   * share keeps its users in it.
+   */
+  share: number;
+  /**
+   * A shadow variant is never shown: it scores the same requests as the served variant off the hot path and
+   * reports its overlap with what was served and its own latency. Its share is ignored.
+   */
+  shadow: boolean;
+  /** Ordering overrides of this variant; null keeps the defaults. */
+  ordering: OrderingOverrides | null;
+}
+
+/**
+ * The final ordering of a variant, applied after diversity; a null field keeps the responder's configured
+ * default.
+ */
+export interface OrderingOverrides {
+  /**
+   * Added to the score of an item released within freshness_window_ms of the request; 0 turns the boost off.
+   */
+  freshness_boost: number | null;
+  /** How recent a release must be for the freshness boost, in milliseconds. */
+  freshness_window_ms: number | null;
+  /** Whether the promoted slots of rec.promotions are placed in this variant's lists. */
+  promotions: boolean | null;
+  /** Diversity: the share of a page that may share a first category. */
+  max_category_share: number | null;
+}
+
+/**
+ * A metric a variant must not make worse than the control (the variant serving promoted, else the first
+ * variant) beyond a tolerance; a breach with significance stops a canary.
+ */
+export interface Guardrail {
+  /** ctr, error_rate, fallback_rate or latency_p99_ms. */
+  metric: string;
+  /**
+   * Allowed degradation relative to the control before the guardrail counts as breached: 0.1 allows 10 %
+   * worse.
+   */
+  tolerance: number;
+}
+
+/**
+ * A staged rollout: the candidate variant's share grows through steps while its guardrails hold, and the
+ * candidate is promoted at the last step or rolled back on a breach.
+ */
+export interface CanaryPlan {
+  /** The variant that is rolled out; its model must be <model>@<version>. */
+  candidate: string;
+  /** The candidate's shares, ascending, the last 1 (e.g. 0.05, 0.25, 0.5, 1). */
+  steps: number[];
+  /** Index of the step in effect. */
+  step: number;
+  /** When the step in effect began, epoch milliseconds. */
+  step_started_ts: number;
+  /** Impressions each of candidate and control must have in a step before the step may grow. */
+  min_impressions: number;
+  /** Shortest time a step lasts before it may grow, in milliseconds. */
+  min_step_ms: number;
 }
 
 /**
@@ -422,8 +550,29 @@ export const MODEL_STATUS_SYMBOLS: readonly ModelStatus[] = [
 ];
 
 /**
- * What a responder served for one request, for attribution (interactions link back by context.request_id) and
- * for training on exposure. Keyed by user_id.
+ * An item pinned at a position of served lists (a promoted slot), for a time. Compacted and keyed by item_id:
+ * the newest event per item wins and a null value (tombstone) withdraws it. The filters still apply: an
+ * unavailable, already-seen or age-restricted item is not forced in.
+ */
+export interface Promotion {
+  /** The promoted item; also the record key. */
+  item_id: string;
+  /** 0-based position the item is placed at; a list shorter than that gets it last. */
+  position: number;
+  /** When the promotion begins, epoch milliseconds; null for at once. */
+  start_ts: number | null;
+  /** When the promotion ends (exclusive), epoch milliseconds; null for never. */
+  end_ts: number | null;
+  /** The campaign the slot is sold or planned for, for people. */
+  campaign: string | null;
+  /** When this promotion was written, epoch milliseconds. */
+  updated_ts: number;
+}
+
+/**
+ * What a responder served for one request, for attribution (interactions link back by context.request_id),
+ * for training on exposure, for experiments' online figures and for off-policy evaluation. Keyed by user_id.
+ * A shadow variant's list for the same request is written with shadow true and was never shown.
  */
 export interface ServedRecommendations {
   /** Unique id of the request, also returned to the caller. */
@@ -446,6 +595,14 @@ export interface ServedRecommendations {
   fallback: string | null;
   /** UI surface the list was requested for, when the caller said. */
   surface: string | null;
+  /** The experiment the user was in when served (rec.experiments); null outside experiments. */
+  experiment_id: string | null;
+  /** The user's variant of experiment_id; null outside experiments. */
+  variant: string | null;
+  /** True for a shadow variant's list: scored for the same request off the hot path and never shown. */
+  shadow: boolean;
+  /** Time the responder took to make the list, in milliseconds; null when not measured. */
+  took_ms: number | null;
   /** When the response was sent, epoch milliseconds. */
   served_ts: number;
 }
@@ -458,7 +615,30 @@ export interface ServedItem {
   score: number;
   /** 0-based position in the list. */
   position: number;
+  /**
+   * Probability with which the serving policy placed this item at this position; 1.0 when the ordering is
+   * deterministic.
+   */
+  propensity: number;
+  /** Why the item is in the list. */
+  reason: ServedReason;
 }
+
+/**
+ * Why an item is in a list. retrieved: by retrieval and ranking; promoted: a promoted slot of rec.promotions;
+ * boosted: moved up by the freshness boost; explored: placed by the exploration policy; fallback: from a
+ * non-personalised list.
+ */
+export type ServedReason = 'retrieved' | 'promoted' | 'boosted' | 'explored' | 'fallback';
+
+/** Every ServedReason symbol, in schema order. */
+export const SERVED_REASON_SYMBOLS: readonly ServedReason[] = [
+  'retrieved',
+  'promoted',
+  'boosted',
+  'explored',
+  'fallback',
+];
 
 /**
  * One supervised example: an interaction's labels with the user's and the item's features as they were just

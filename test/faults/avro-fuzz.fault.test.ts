@@ -132,12 +132,24 @@ const servedList: fc.Arbitrary<ServedRecommendations> = fc.record({
         minLength: ids.length,
         maxLength: ids.length,
       })
-      .map((scores) => ids.map((item_id, position) => ({ item_id, score: scores[position]!, position }))),
+      .map((scores) =>
+        ids.map((item_id, position) => ({
+          item_id,
+          score: scores[position]!,
+          position,
+          propensity: 1 / (1 + position),
+          reason: position === 0 ? ('promoted' as const) : ('retrieved' as const),
+        })),
+      ),
   ),
   model_version: optional(text),
   index_version: optional(text),
   fallback: optional(text),
   surface: optional(text),
+  experiment_id: optional(text),
+  variant: optional(text),
+  shadow: fc.boolean(),
+  took_ms: fc.option(fc.double({ min: 0, max: 1000, noNaN: true }), { nil: null }),
   served_ts: time,
 });
 
