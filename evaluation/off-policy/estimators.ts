@@ -1,0 +1,157 @@
+/**
+ * Off-policy estimators of a target policy's expected reward (click-through)
+ * from a log written by another policy, the logging one, which recorded the
+ * probability (`propensity`) with which it took each logged action:
+ *
+ * - **IPS** (inverse propensity scoring): the mean of w·r, w = π(a|x) / μ(a|x).
+ *   Unbiased wherever μ(a|x) > 0 for every action π can take; its variance
+ *   grows with the weights.
+ * - **SNIPS** (self-normalised IPS): Σ w·r / Σ w. Biased by O(1/n), but its
+ *   variance is far lower when weights are large, and it is bounded by the
+ *   rewards.
+ * - **DR** (doubly robust): a reward model's expectation under π, corrected
+ *   by the weighted residual of the logged action: r̂_π(x) + w·(r − r̂(x, a)).
+ *   Unbiased when either the propensities or the reward model are right, and
+ *   of lower variance than IPS when the model is good.
+ *
+ * Intervals are normal 95 % intervals from the per-decision terms' sample
+ * variance (for SNIPS by the delta method). The effective sample size
+ * (Σw)² / Σw² says how many logged decisions the estimate is worth.
+ *
+ * None of them can value actions the logging policy never takes: a
+ * deterministic logging policy (every propensity 1) supports only a target
+ * that agrees with it. `estimateOffPolicy` therefore reports the share of
+ * the target's probability that falls on unsupported actions and gives no
+ * estimate when it is above `maxUnsupported`.
+ *
+ * @example
+ * ```ts
+ * const result = estimateOffPolicy(decisions);
+ * if (result.supported) result.snips.value; else result.unsupportedMass;
+ * ```
+ */
+
+/** One logged decision, seen from the target policy. */
+export interface LoggedDecision {
+  /** μ(a|x): probability with which the logging policy took the logged action. */
+  readonly propensity: number;
+  /** The observed reward of the logged action (a click: 1 or 0). */
+  readonly reward: number;
+  /** π(a|x): probability with which the target policy takes the logged action. */
+  readonly target: number;
+  /** Share of π(·|x) on actions the logging policy could not take (μ = 0); 0 when π stays in the log's support. */
+  readonly unsupported?: number;
+  /** r̂(x, a) of the logged action, from the reward model (DR). */
+  readonly modelReward?: number;
+  /** Σ_a π(a|x) r̂(x, a): the reward model's expectation under the target (DR). */
+  readonly modelValue?: number;
+}
+
+/** An estimate with its normal 95 % interval. */
+export interface Estimate {
+  readonly value: number;
+  readonly ci: readonly [number, number];
+  readonly stderr: number;
+}
+
+/** Every estimate of one target policy. */
+export type OffPolicyResult =
+  | {
+      readonly supported: true;
+      readonly decisions: number;
+      readonly effectiveSampleSize: number;
+      readonly unsupportedMass: number;
+      readonly ips: Estimate;
+      readonly snips: Estimate;
+      /** Absent when the decisions carry no reward model. */
+      readonly dr: Estimate | undefined;
+    }
+  | {
+      readonly supported: false;
+      readonly decisions: number;
+      readonly unsupportedMass: number;
+      /** Why no estimate is given, for people. */
+      readonly reason: string;
+    };
+
+const Z95 = 1.959963984540054;
+
+function estimate(value: number, variance: number, n: number): Estimate {
+  const stderr = Math.sqrt(Math.max(variance, 0) / n);
+  return { value, stderr, ci: [value - Z95 * stderr, value + Z95 * stderr] };
+}
+
+function meanAndVariance(terms: Float64Array): { mean: number; variance: number } {
+  let mean = 0;
+  for (const t of terms) mean += t;
+  mean /= terms.length;
+  let variance = 0;
+  for (const t of terms) variance += (t - mean) ** 2;
+  variance /= Math.max(terms.length - 1, 1);
+  return { mean, variance };
+}
+
+/**
+ * IPS, SNIPS and (when every decision has a reward model) DR estimates of
+ * the target policy's expected reward per decision.
+ *
+ * @param maxUnsupported - largest mean share of the target's probability on
+ *   actions the log cannot support before no estimate is given (default 0.01)
+ */
+export function estimateOffPolicy(
+  decisions: readonly LoggedDecision[],
+  maxUnsupported = 0.01,
+): OffPolicyResult {
+  const n = decisions.length;
+  let unsupported = 0;
+  for (const d of decisions) unsupported += d.unsupported ?? 0;
+  const unsupportedMass = n === 0 ? 0 : unsupported / n;
+  if (n === 0)
+    return { supported: false, decisions: 0, unsupportedMass, reason: 'the log holds no decisions' };
+  if (unsupportedMass > maxUnsupported)
+    return {
+      supported: false,
+      decisions: n,
+      unsupportedMass,
+      reason:
+        `${(unsupportedMass * 100).toFixed(1)} % of the target policy's choices are actions the logging policy never ` +
+        'takes (propensity 0): no unbiased estimate exists for them; log with exploration to evaluate this policy',
+    };
+  const ipsTerms = new Float64Array(n);
+  const weights = new Float64Array(n);
+  let sumW = 0;
+  let sumW2 = 0;
+  let sumWR = 0;
+  const withModel = decisions.every((d) => d.modelReward !== undefined && d.modelValue !== undefined);
+  const drTerms = withModel ? new Float64Array(n) : undefined;
+  decisions.forEach((d, i) => {
+    if (!(d.propensity > 0 && d.propensity <= 1))
+      throw new RangeError(`decision ${i}: propensity must be in (0, 1], got ${d.propensity}`);
+    const w = d.target / d.propensity;
+    weights[i] = w;
+    ipsTerms[i] = w * d.reward;
+    sumW += w;
+    sumW2 += w * w;
+    sumWR += w * d.reward;
+    if (drTerms) drTerms[i] = d.modelValue! + w * (d.reward - d.modelReward!);
+  });
+  const ips = meanAndVariance(ipsTerms);
+  const snipsValue = sumW > 0 ? sumWR / sumW : 0;
+  // Delta method: Var(Σwr/Σw) ≈ E[w²(r − V)²] / (n · E[w]²).
+  let snipsNumerator = 0;
+  decisions.forEach((d, i) => {
+    snipsNumerator += weights[i]! ** 2 * (d.reward - snipsValue) ** 2;
+  });
+  const meanW = sumW / n;
+  const snipsVariance = meanW > 0 ? snipsNumerator / n / (meanW * meanW) : 0;
+  const dr = drTerms ? meanAndVariance(drTerms) : undefined;
+  return {
+    supported: true,
+    decisions: n,
+    effectiveSampleSize: sumW2 > 0 ? (sumW * sumW) / sumW2 : 0,
+    unsupportedMass,
+    ips: estimate(ips.mean, ips.variance, n),
+    snips: estimate(snipsValue, snipsVariance, n),
+    dr: dr ? estimate(dr.mean, dr.variance, n) : undefined,
+  };
+}
