@@ -40,6 +40,12 @@ const NO_CLICK = 3.2;
 const CATEGORY_SHARPNESS = 3.5;
 /** Items released within this window fill the "new releases" row. */
 const NEW_RELEASE_MS = 21 * 86_400_000;
+/**
+ * Utility an item loses each time it was already shown in the visit, when
+ * the session tracks what it was shown (closed-loop visits): a list that
+ * repeats itself gets fewer clicks, as on a real platform.
+ */
+const FATIGUE = 0.4;
 /** Visits end after this long whatever the user's appetite. */
 const MAX_SESSION_MS = 5 * 3_600_000;
 const ATTEMPTS = 6;
@@ -86,13 +92,13 @@ export class Behaviour {
   }
 
   /**
-   * Decides the events of one request at `t` and queues them on the session,
-   * then sets when the next request happens (NaN: the visit ends).
+   * Decides the events of one request at `t` on `surface` (drawn when not
+   * given) and queues them on the session, then sets when the next request
+   * happens (NaN: the visit ends).
    */
-  request(s: Session, t: number): void {
+  request(s: Session, t: number, surface: Surface = this.surface(s)): void {
     const rng = this.rng;
     s.requests++;
-    const surface = this.surface(s);
     const size = this.fillSlate(s, surface, t);
     const context: InteractionContext = {
       device: s.device,
@@ -101,21 +107,68 @@ export class Behaviour {
       surface,
       request_id: null,
     };
-    let last = t;
     if (size === 0) {
       this.scheduleNext(s, t + 4000 + rng.exponential(12_000));
       return;
     }
+    this.respond(s, size, t, context);
+  }
+
+  /**
+   * A closed-loop request: the user looks at `items` (item indexes, in
+   * served order, at most 8), which a responder chose, and responds to them
+   * through the same behaviour as to the platform's own slates: impressions,
+   * at most one click (position bias, true preference, popularity bias,
+   * and fatigue for items already shown in the visit), what follows the
+   * click, and when the next request comes.
+   *
+   * @returns each position's true click probability (the list's expected
+   *   clicks are their sum), the ground truth of what was served
+   */
+  respondToServed(
+    s: Session,
+    items: readonly number[],
+    t: number,
+    context: InteractionContext,
+  ): Float64Array {
+    s.requests++;
+    const size = Math.min(items.length, this.slate.length);
+    for (let k = 0; k < size; k++) this.slate[k] = items[k]!;
+    if (size === 0) {
+      this.scheduleNext(s, t + 4000 + this.rng.exponential(12_000));
+      return new Float64Array(0);
+    }
+    return this.respond(s, size, t, context);
+  }
+
+  /** The surface of the session's next request (drawn). */
+  nextSurface(s: Session): Surface {
+    return this.surface(s);
+  }
+
+  /**
+   * The user's response to `this.slate[0, size)`; returns each position's
+   * click probability.
+   */
+  private respond(s: Session, size: number, t: number, context: InteractionContext): Float64Array {
+    const rng = this.rng;
+    let last = t;
     const { slate, utility, weights } = this;
     let total = Math.exp(NO_CLICK);
     for (let k = 0; k < size; k++) {
       const item = slate[k]!;
       s.push(this.event(s, item, 'impression', t, null, null, context));
       utility[k] = this.world.preference(s.profile, s.taste, item);
+      const fatigue = s.shown === undefined ? 0 : FATIGUE * (s.shown.get(item) ?? 0);
       weights[k] =
-        EXAMINE[k]! * Math.exp(utility[k]! + POPULARITY_BIAS * this.world.catalog.popularityZ[item]!);
+        EXAMINE[k]! *
+        Math.exp(utility[k]! - fatigue + POPULARITY_BIAS * this.world.catalog.popularityZ[item]!);
       total += weights[k]!;
     }
+    if (s.shown !== undefined)
+      for (let k = 0; k < size; k++) s.shown.set(slate[k]!, (s.shown.get(slate[k]!) ?? 0) + 1);
+    const probabilities = new Float64Array(size);
+    for (let k = 0; k < size; k++) probabilities[k] = weights[k]! / total;
     let chosen = -1;
     let x = rng.next() * total;
     for (let k = 0; k < size; k++) {
@@ -140,7 +193,7 @@ export class Behaviour {
     if (chosen < 0) {
       s.lastCompleted = false;
       this.scheduleNext(s, last + 4000 + rng.exponential(12_000));
-      return;
+      return probabilities;
     }
     last = this.consume(
       s,
@@ -150,6 +203,7 @@ export class Behaviour {
       context,
     );
     this.scheduleNext(s, last + 2000 + rng.exponential(20_000));
+    return probabilities;
   }
 
   /** Click, watch, and what the user says about it afterwards; returns the time of the last event. */

@@ -28,6 +28,7 @@ export const STREAM = {
   itemText: 6,
   userSignup: 7,
   userTaste: 8,
+  closedLoop: 9,
 } as const;
 
 /** murmur3's 32-bit finaliser: every input bit affects every output bit. */

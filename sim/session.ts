@@ -18,6 +18,8 @@ export class Session {
   /** The last item clicked, or -1; detail and autoplay surfaces follow it. */
   lastItem = -1;
   lastCompleted = false;
+  /** Times each item was shown in this visit, kept by closed-loop visits (fatigue); undefined otherwise. */
+  shown: Map<number, number> | undefined;
 
   constructor(
     /** Arrival order; breaks ties between equal times so the order of events is total. */

@@ -26,6 +26,7 @@ import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
 import { choiceOption, wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
+import { runOnlineEval } from './eval-online.js';
 import { engineProgress } from './train.js';
 
 export const evalCommand: Command = {
@@ -35,7 +36,10 @@ export const evalCommand: Command = {
   usage: [
     'recstream eval --train PATH [--train PATH…] --holdout PATH --format lines|movielens|csv [--k 20] [--json]',
     '               [--retrain] [--now TIME] [--concurrency 16] [--map field=column,…] [--delimiter C|tab]',
-    'Imports the training part (files in time order; MovieLens ratings sorted by time first) unless the',
+    'recstream eval --online [--from TIME] [--to TIME] [--truth PATH] [--json]',
+    '  click-through of the served lists per model version and experiment variant, from the log',
+    '  (with the closed-loop truth beside it when there is a truth log)',
+    'Offline: imports the training part (files in time order; MovieLens ratings sorted by time first) unless the',
     'data dir already holds it, processes it, trains (or uses the promoted model), indexes, then asks',
     "GET /v1/recommendations' code for K items for every holdout user, training items excluded, as of",
     '--now (epoch ms or ISO-8601; default a day after the last training event).',
@@ -51,8 +55,21 @@ export const evalCommand: Command = {
     now: { type: 'string' },
     map: { type: 'string' },
     delimiter: { type: 'string' },
+    online: { type: 'boolean' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    truth: { type: 'string' },
   },
   async run({ config, values }) {
+    if (values.online)
+      return runOnlineEval(config, {
+        from: typeof values.from === 'string' ? time('--from', values.from) : undefined,
+        to: typeof values.to === 'string' ? time('--to', values.to) : undefined,
+        truth: typeof values.truth === 'string' ? values.truth : undefined,
+        json: values.json === true,
+      });
+    for (const name of ['from', 'to', 'truth'])
+      if (values[name] !== undefined) throw new ConfigError(`--${name} is an option of --online`);
     const train = paths(values, 'train');
     const holdout = paths(values, 'holdout');
     const format = choiceOption<ImportFormat>(values.format, '--format', IMPORT_FORMATS);

@@ -7,6 +7,7 @@ import { World } from '../../sim/world.js';
 import type { Command } from '../command.js';
 import { wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
+import { runClosedLoopCommand } from './simulate-closed-loop.js';
 
 /** Counts here may be 0, as they always could. */
 const ANY = { min: 0 };
@@ -16,7 +17,8 @@ export const simulateCommand: Command = {
   summary:
     'synthetic users and items with tastes, sessions and daily rhythm → rec.items, rec.users, rec.interactions (seeded; batch, or --rate on the real clock)',
   usage:
-    'recstream simulate [--users N] [--items N] [--events N] [--seed N] [--days D] [--rate EVENTS_PER_S] [--start ISO_TIME] [--truth PATH [--truth-at ISO_TIME] [--truth-top K]] [--json]',
+    'recstream simulate [--users N] [--items N] [--events N] [--seed N] [--days D] [--rate EVENTS_PER_S] [--start ISO_TIME] [--truth PATH [--truth-at ISO_TIME] [--truth-top K]] [--json]\n' +
+    '       recstream simulate --closed-loop --responder URL [--duration S] [--rate REQUESTS_PER_S] [--users N] [--items N] [--seed N] [--truth PATH] [--json]',
   options: {
     users: { type: 'string' },
     items: { type: 'string' },
@@ -28,10 +30,36 @@ export const simulateCommand: Command = {
     truth: { type: 'string' },
     'truth-at': { type: 'string' },
     'truth-top': { type: 'string' },
+    'closed-loop': { type: 'boolean' },
+    responder: { type: 'string' },
+    duration: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run({ config, values }) {
     const rate = optionalNumber(values.rate, '--rate');
+    if (values['closed-loop']) {
+      if (typeof values.responder !== 'string') throw new ConfigError('--closed-loop needs --responder URL');
+      const world = resolveSimulation({
+        users: wholeNumberOption(values.users, '--users', SIMULATION_DEFAULTS.users, ANY),
+        items: wholeNumberOption(values.items, '--items', SIMULATION_DEFAULTS.items, ANY),
+        seed: wholeNumberOption(values.seed, '--seed', SIMULATION_DEFAULTS.seed, ANY),
+        days: optionalNumber(values.days, '--days') ?? SIMULATION_DEFAULTS.days,
+        start: time(values.start, '--start') ?? SIMULATION_DEFAULTS.start,
+      });
+      const duration = optionalNumber(values.duration, '--duration') ?? 60;
+      if (duration <= 0) throw new ConfigError(`--duration must be more than 0 seconds, got ${duration}`);
+      if (rate !== undefined && rate <= 0)
+        throw new ConfigError(`--rate must be more than 0 requests/s, got ${rate}`);
+      return runClosedLoopCommand(config, world, {
+        responder: values.responder,
+        durationS: duration,
+        rate: rate ?? 50,
+        truthPath: typeof values.truth === 'string' ? values.truth : undefined,
+        json: values.json === true,
+      });
+    }
+    if (values.responder !== undefined || values.duration !== undefined)
+      throw new ConfigError('--responder and --duration are options of --closed-loop');
     const options: SimulationOptions = {
       users: wholeNumberOption(values.users, '--users', SIMULATION_DEFAULTS.users, ANY),
       items: wholeNumberOption(values.items, '--items', SIMULATION_DEFAULTS.items, ANY),

@@ -1,0 +1,117 @@
+/**
+ * The closed loop end to end: simulated users of the served world ask a
+ * real responder (HTTP on loopback) for lists, respond to them and post
+ * their events; the online report then counts, from the raw topics, what
+ * the run counted as it went, and sets the truth beside it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type RunningResponder, startResponder } from '../../app/responder.js';
+import { openServingStore, type ServingStore } from '../../app/serving-store.js';
+import { readTopic } from '../../registry/topic-reader.js';
+import { loadConfig } from '../../runtime/config.js';
+import { silentLogger } from '../../runtime/observability/logger.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
+import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
+import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
+import { World } from '../../sim/world.js';
+import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
+import { onlineReport } from './online-report.js';
+
+let root: string;
+let platform: Platform;
+let serving: ServingStore;
+let responder: RunningResponder;
+let summary: ClosedLoopSummary;
+let truthPath: string;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'recstream-closed-loop-'));
+  const dataDir = join(root, 'data');
+  await buildServedWorld(dataDir);
+  platform = await openPlatform(
+    loadConfig({
+      ...SERVED_WORLD_ENV,
+      RECSTREAM_DATA_DIR: dataDir,
+      RECSTREAM_HTTP_PORT: '0',
+      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
+    }),
+    { logger: silentLogger() },
+  );
+  serving = await openServingStore(platform);
+  responder = await startResponder(platform, { online: serving.online, service: { pollMs: 10 } });
+  await responder.started;
+  truthPath = join(root, 'truth.jsonl');
+  // The world of buildServedWorld: 400 users, 150 items, seed 9, 4 days.
+  const world = new World({ users: 400, items: 150, events: 30_000, days: 4, seed: 9 });
+  summary = await runClosedLoop({
+    world,
+    responder: responder.url,
+    durationMs: 60_000,
+    maxRequests: 120,
+    rate: 100,
+    visits: 8,
+    speed: 600,
+    truthPath,
+  });
+  await responder.recommendations()!.served.flush();
+});
+
+after(async () => {
+  await responder?.close();
+  await serving?.close();
+  await platform?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+test('every served list has its truth, and the events carry its request id', async () => {
+  // 120 lists, or what a loaded machine served in a minute.
+  assert.ok(summary.served >= 30, `served ${summary.served}`);
+  assert.equal(summary.failed, 0);
+  assert.ok(summary.organic > 0, 'users also browse on their own');
+  const truth = await readTruthLog(truthPath);
+  assert.equal(truth.size, summary.served);
+  for (const line of truth.values()) {
+    assert.equal(line.p_click.length, line.items.length);
+    assert.ok(line.expected_clicks > 0 && line.expected_clicks < 1);
+  }
+  let attributed = 0;
+  const decoder = await platform.serde.decoder('rec.interactions-value');
+  for await (const record of readTopic(platform.log, 'rec.interactions')) {
+    const event = await decoder.decode(record.value!);
+    if (event.context.request_id !== null && truth.has(event.context.request_id)) attributed++;
+  }
+  assert.ok(
+    attributed >= summary.impressions,
+    `${attributed} attributed events, ${summary.impressions} impressions`,
+  );
+});
+
+test('the online report counts from the raw topics what the run counted, with the truth beside it', async () => {
+  const truth = await readTruthLog(truthPath);
+  const report = await onlineReport(platform.log, platform.serde, { from: 0, to: Date.now() + 1, truth });
+  const total = (name: 'requests' | 'impressions' | 'clicks') =>
+    report.rows.reduce((sum, r) => sum + r[name], 0);
+  assert.equal(total('requests'), summary.served);
+  assert.equal(total('impressions'), summary.impressions);
+  assert.equal(total('clicks'), summary.clicks);
+  const model = report.rows.find((r) => r.model_version === 'recstream@1');
+  assert.ok(model, 'the promoted model served');
+  assert.ok(model.true_ctr !== null && model.truth_requests === model.requests);
+  // The measured click-through agrees with the truth: clicks within 4 standard deviations of
+  // the expected clicks of the very lists served (a Poisson-binomial sum).
+  let expected = 0;
+  let variance = 0;
+  for (const line of truth.values())
+    for (const p of line.p_click) {
+      expected += p;
+      variance += p * (1 - p);
+    }
+  assert.ok(
+    Math.abs(summary.clicks - expected) <= 4 * Math.sqrt(variance),
+    `${summary.clicks} clicks, ${expected.toFixed(1)} expected`,
+  );
+});

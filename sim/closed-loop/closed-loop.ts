@@ -1,0 +1,269 @@
+/**
+ * Closed-loop simulation: the seeded world's users visit, and on their home
+ * surface ask a responder for their recommendations and respond to what it
+ * served through the simulator's own behaviour model (position bias, their
+ * true preference, popularity, fatigue for items shown again in the visit),
+ * posting impressions, clicks and watches that carry the list's
+ * `request_id`. On their other surfaces (search, an item's page, autoplay)
+ * they browse on their own, as in an open-loop simulation, so the platform
+ * still learns from organic events. Each served list's true click
+ * probabilities go to a truth log beside the events.
+ *
+ * Time: a visit runs on the real clock, its own pace `speed` times faster
+ * than the open-loop world (a minute of browsing in a second at 60), so a
+ * run of minutes holds many visits; event times are real times. Requests to
+ * the responder are capped at `rate` per second (a token bucket) and the run
+ * ends after `durationMs` or `maxRequests`.
+ *
+ * Reproducible given the same served lists: each visit draws from its own
+ * generator, derived from the seed and the visit's number, so the
+ * responder's answers, not the timing of concurrent visits, decide what
+ * each user does.
+ *
+ * @example
+ * ```ts
+ * const summary = await runClosedLoop({ world, responder: 'http://127.0.0.1:8080', durationMs: 60_000,
+ *   rate: 50, truthPath: 'data/closed-loop/truth.jsonl' });
+ * summary.served; summary.expectedClicks / summary.impressions; // the true click-through of what was served
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import type { Interaction, InteractionContext } from '../../schemas/generated/types.js';
+import { Behaviour } from '../behaviour.js';
+import { Rng, STREAM } from '../random.js';
+import type { Session } from '../session.js';
+import type { World } from '../world.js';
+import { Outbox } from './outbox.js';
+import { TruthLog } from './truth-log.js';
+
+export interface ClosedLoopOptions {
+  readonly world: World;
+  /** Base URL of the responder, e.g. http://127.0.0.1:8080. */
+  readonly responder: string;
+  readonly durationMs: number;
+  /** Most requests per second sent to the responder. */
+  readonly rate: number;
+  readonly truthPath: string;
+  /** Stop after this many served lists. */
+  readonly maxRequests?: number;
+  /** Visits under way at once; default 16. */
+  readonly visits?: number;
+  /** Items asked for per request (at most 8); default 6, the home surface's slate. */
+  readonly k?: number;
+  /** How much faster than the open-loop world a visit goes; default 60. */
+  readonly speed?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ClosedLoopSummary) => void;
+}
+
+export interface ClosedLoopSummary {
+  /** Lists the responder served and users responded to. */
+  served: number;
+  /** Requests on other surfaces, answered by the simulator's own slates. */
+  organic: number;
+  /** Items shown in served lists. */
+  impressions: number;
+  /** Clicks on served lists. */
+  clicks: number;
+  /** Sum of the served lists' true click probabilities. */
+  expectedClicks: number;
+  /** Events accepted by the responder. */
+  posted: number;
+  /** Requests the responder failed (non-200), which the visit skipped. */
+  failed: number;
+  visits: number;
+}
+
+const ITEM_ID = /^i(\d+)$/;
+
+class TokenBucket {
+  private tokens = 1;
+  private last = Date.now();
+  constructor(private readonly perSecond: number) {}
+
+  async take(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(
+        Math.max(1, this.perSecond / 10),
+        this.tokens + ((now - this.last) / 1000) * this.perSecond,
+      );
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await sleep(((1 - this.tokens) / this.perSecond) * 1000);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+interface Served {
+  readonly items: { item_id: string }[];
+  readonly model_version: string | null;
+  readonly fallback: string | null;
+  readonly experiment_id?: string | null;
+  readonly variant?: string | null;
+}
+
+/**
+ * Runs a closed-loop simulation against a responder until its duration,
+ * its request budget or the signal ends it; posts what is still held and
+ * returns the summary.
+ */
+export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopSummary> {
+  const { world } = options;
+  const k = Math.min(options.k ?? 6, 8);
+  const speed = options.speed ?? 60;
+  const runId = randomUUID().slice(0, 8);
+  const summary: ClosedLoopSummary = {
+    served: 0,
+    organic: 0,
+    impressions: 0,
+    clicks: 0,
+    expectedClicks: 0,
+    posted: 0,
+    failed: 0,
+    visits: 0,
+  };
+  const end = Date.now() + options.durationMs;
+  const budget = options.maxRequests ?? Number.POSITIVE_INFINITY;
+  const outbox = new Outbox(options.responder);
+  const bucket = new TokenBucket(options.rate);
+  const truth = await TruthLog.open(options.truthPath, {
+    seed: world.options.seed,
+    users: world.options.users,
+    items: world.options.items,
+    k,
+    speed,
+  });
+  const catalogSize = world.catalog.ids.length;
+  const countryWeights = world.population.countryCounts;
+  const running = () => !options.signal?.aborted && Date.now() < end && summary.served < budget;
+
+  let flushing = Promise.resolve();
+  const flusher = setInterval(() => {
+    flushing = flushing.then(() => outbox.flushDue(Date.now()));
+  }, 100);
+  const progress = setInterval(() => {
+    summary.posted = outbox.posted;
+    options.onProgress?.({ ...summary });
+  }, 1000);
+
+  const serve = async (
+    behaviour: Behaviour,
+    s: Session,
+    seq: number,
+    n: number,
+    t: number,
+  ): Promise<Float64Array | undefined> => {
+    const requestId = `cl-${runId}-v${seq}r${n}`;
+    const query = new URLSearchParams({
+      k: String(k),
+      surface: 'home',
+      device: s.device,
+      country: s.country,
+    });
+    await bucket.take();
+    const response = await fetch(`${options.responder}/v1/recommendations/${s.profile.id}?${query}`, {
+      headers: { 'x-request-id': requestId },
+    });
+    if (response.status !== 200) {
+      await response.text();
+      summary.failed++;
+      return undefined;
+    }
+    const body = (await response.json()) as Served;
+    const ids: string[] = [];
+    const items: number[] = [];
+    for (const { item_id } of body.items) {
+      const match = ITEM_ID.exec(item_id);
+      const index = match === null ? -1 : Number(match[1]);
+      if (index < 0 || index >= catalogSize) continue;
+      ids.push(item_id);
+      items.push(index);
+    }
+    const context: InteractionContext = {
+      device: s.device,
+      country: s.country,
+      session_id: s.id,
+      surface: 'home',
+      request_id: requestId,
+    };
+    const p = behaviour.respondToServed(s, items, t, context);
+    const expected = p.reduce((sum, x) => sum + x, 0);
+    summary.served++;
+    summary.impressions += items.length;
+    summary.expectedClicks += expected;
+    await truth.write({
+      request_id: requestId,
+      user_id: s.profile.id,
+      ts: Date.now(),
+      model_version: body.model_version,
+      experiment_id: body.experiment_id ?? null,
+      variant: body.variant ?? null,
+      fallback: body.fallback,
+      items: ids,
+      p_click: Array.from(p, (x) => Math.round(x * 1e6) / 1e6),
+      expected_clicks: Math.round(expected * 1e6) / 1e6,
+    });
+    return p;
+  };
+  let nextVisit = 0;
+  const visit = async (): Promise<void> => {
+    while (running()) {
+      const seq = nextVisit++;
+      const rng = Rng.derive(world.options.seed, STREAM.closedLoop, seq);
+      const behaviour = new Behaviour(world, rng, `cl-${runId}-`);
+      const country = rng.pick(countryWeights);
+      const table = world.population.byCountry[country];
+      if (table === undefined) continue;
+      const user = table.sample(rng);
+      const startReal = Date.now();
+      // World time of the visit starts at the real clock and runs `speed` times faster.
+      const toReal = (worldTs: number) => Math.round(startReal + (worldTs - startReal) / speed);
+      const s = behaviour.startSession(seq, user, startReal);
+      s.shown = new Map();
+      summary.visits++;
+      let n = 0;
+      let eventNo = 0;
+      while (running()) {
+        const t = s.nextRequestTs;
+        const surface = behaviour.nextSurface(s);
+        if (surface === 'home') {
+          const served = await serve(behaviour, s, seq, n++, t);
+          if (served === undefined) behaviour.request(s, t, surface);
+        } else {
+          behaviour.request(s, t, surface);
+          summary.organic++;
+        }
+        const events: Interaction[] = [];
+        while (s.pending) {
+          const event = s.shift();
+          event.event_id = `cl-${runId}-v${seq}e${eventNo++}`;
+          event.ts = toReal(event.ts);
+          if (event.type === 'click' && event.context.request_id !== null) summary.clicks++;
+          events.push(event);
+        }
+        outbox.add(events);
+        if (Number.isNaN(s.nextRequestTs)) break;
+        await sleep(toReal(s.nextRequestTs) - Date.now());
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.visits ?? 16 }, () => visit()));
+  } finally {
+    clearInterval(flusher);
+    clearInterval(progress);
+    await flushing;
+    await outbox.flushAll();
+    await truth.close();
+  }
+  summary.posted = outbox.posted;
+  return summary;
+}
