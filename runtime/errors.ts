@@ -314,30 +314,6 @@ export class ExperimentInvalidError extends RecstreamError {
 }
 
 /**
- * An experiment is well formed but clashes with what runs now: its traffic
- * slice overlaps a running experiment's, it starts an id that is running,
- * or it stops one that is not. `field` names what clashes (`traffic_start`,
- * `id`).
- */
-export class ExperimentConflictError extends RecstreamError {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`, { code: 'EXPERIMENT_CONFLICT' });
-  }
-}
-
-/** No experiment has this id on `rec.experiments` (or it was forgotten by a tombstone). */
-export class ExperimentNotFoundError extends RecstreamError {
-  constructor(readonly id: string) {
-    super(`id: no experiment ${JSON.stringify(id)} (see recstream experiments list)`, {
-      code: 'EXPERIMENT_NOT_FOUND',
-    });
-  }
-}
-
-/**
  * A responder refused a model/index pair: the index was built for another
  * model version, or a manifest does not describe what its event says. The
  * responder keeps serving what it had.

@@ -4,19 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../runtime/config.js';
-import {
-  ArtifactIntegrityError,
-  ExperimentConflictError,
-  ExperimentInvalidError,
-  ExperimentNotFoundError,
-  ModelRegistryError,
-} from '../../runtime/errors.js';
+import { ArtifactIntegrityError, ExperimentInvalidError, ModelRegistryError } from '../../runtime/errors.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { ModelRegistry, publishModelVersions } from '../model-registry.js';
 import { FileArtifactStore } from '../model-store.js';
 import { canarySteps, startCanary } from './canary.js';
+import { ExperimentConflictError, ExperimentNotFoundError } from './errors.js';
 import { readExperiment, startExperiment, stopExperiment } from './experiment-actions.js';
 import { ExperimentRegistry } from './experiment-registry.js';
 

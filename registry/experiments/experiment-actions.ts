@@ -27,10 +27,11 @@
  * await stopExperiment(platform, experiment.id, 'enough data');
  * ```
  */
-import { ExperimentConflictError, ExperimentNotFoundError } from '../../runtime/errors.js';
+
 import type { Platform } from '../../runtime/platform.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import { ModelRegistry } from '../model-registry.js';
+import { ExperimentConflictError, ExperimentNotFoundError } from './errors.js';
 import { ExperimentRegistry, publishExperiments } from './experiment-registry.js';
 import { checkExperiment, experimentFromJson } from './validate-experiment.js';
 
