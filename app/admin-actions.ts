@@ -11,10 +11,13 @@
  * - `reindex`: `Indexer.indexOnce()`, as `recstream index build`.
  * - `rollback`: `rollbackModel`, as `recstream models rollback`.
  * - `promote`: `promoteModel`, as `recstream models promote`.
+ * - the experiments: `startExperiment`, `stopExperiment`, `readExperiment`
+ *   and the registry's list, as `recstream experiments …`.
  *
- * Reindex, rollback and promote run one after the other, never side by
- * side: each reads a registry, then publishes the next version or status,
- * and two at once would publish from the same stale read.
+ * Reindex, rollback, promote and starting or stopping an experiment run
+ * one after the other, never side by side: each reads a registry, then
+ * publishes the next version or state, and two at once would publish from
+ * the same stale read (two overlapping experiments would both pass).
  *
  * @example
  * ```ts
@@ -25,15 +28,22 @@
  * ```
  */
 import { Indexer } from '../indexer/indexer.js';
+import {
+  readExperiment,
+  startExperiment,
+  stopExperiment,
+} from '../registry/experiments/experiment-actions.js';
+import { ExperimentRegistry } from '../registry/experiments/experiment-registry.js';
 import type { ArtifactStore } from '../registry/model-store.js';
 import { promoteModel } from '../registry/promote.js';
 import { rollbackModel } from '../registry/rollback.js';
 import type { AdminActions } from '../responders/routes/admin.js';
+import type { ExperimentAdminActions } from '../responders/routes/admin-experiments.js';
 import { RetrainRunningError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { Trainer } from '../trainer/trainer.js';
 
-export interface PlatformAdminActions extends AdminActions {
+export interface PlatformAdminActions extends AdminActions, ExperimentAdminActions {
   /** Aborts a running retrain (its engine process is killed) and waits until it has stopped. */
   close(): Promise<void>;
 }
@@ -111,6 +121,20 @@ export function platformAdminActions(platform: Platform, store: ArtifactStore): 
           reason: result.promoted.reason,
         };
       }),
+
+    listExperiments: async () => (await ExperimentRegistry.load(platform.log, platform.serde)).all(),
+
+    readExperiment: (id: string) => readExperiment(platform, id),
+
+    startExperiment: (json: unknown) =>
+      oneAtATime(async () => {
+        const result = await startExperiment(platform, json);
+        logger.info({ experiment: result.experiment.id }, 'experiment started through the admin API');
+        return result;
+      }),
+
+    stopExperiment: (id: string, reason?: string) =>
+      oneAtATime(() => stopExperiment(platform, id, reason ?? 'stopped through the admin API')),
 
     async close() {
       stop.abort();

@@ -86,7 +86,7 @@ export async function startResponder(
       ingest: { service: ingest, maxBodyBytes: config.ingestMaxBodyBytes },
       access: new AccessPolicy(authenticator, access.open),
       trustProxy: config.trustProxy,
-      admin: { actions: adminActions },
+      admin: { actions: adminActions, experiments: adminActions },
       console: {
         log,
         serde,

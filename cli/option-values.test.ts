@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../runtime/errors.js';
-import { choiceOption, wholeNumberOption } from './option-values.js';
+import { choiceOption, percentOption, wholeNumberOption } from './option-values.js';
 
 test('a whole number option reads digits, with underscores, and falls back when absent', () => {
   assert.equal(wholeNumberOption(undefined, '--limit', 100), 100);
@@ -39,4 +39,19 @@ test('a choice option is one of its values, or a ConfigError listing them', () =
       err instanceof ConfigError && err.message === '--scale must be one of small, full, got "huge"',
   );
   assert.throws(() => choiceOption(true, '--scale', scales), ConfigError);
+});
+
+test('a percentage option reads 5%, 5 and 12.5 % as shares; anything outside (0, 100) names the option', () => {
+  assert.equal(percentOption(undefined, '--canary'), undefined);
+  assert.equal(percentOption('5%', '--canary'), 0.05);
+  assert.equal(percentOption('5', '--canary'), 0.05);
+  assert.equal(percentOption('12.5 %', '--canary'), 0.125);
+  for (const raw of ['0', '0%', '100%', '150', '-5%', 'five', '5%%', true])
+    assert.throws(
+      () => percentOption(raw, '--canary'),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^--canary must be a percentage above 0 and below 100/.test(err.message),
+      String(raw),
+    );
 });

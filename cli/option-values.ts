@@ -67,3 +67,19 @@ function describeRange(min: number, max: number): string {
   if (min === 0) return 'a whole number';
   return min === 1 ? 'a positive whole number' : `a whole number of at least ${min}`;
 }
+
+/**
+ * A percentage option (`5%` or `5`, the sign optional) as a share in
+ * (0, 1): `5%` is 0.05. Undefined when absent.
+ * @throws ConfigError when the value is not a number above 0 and below 100
+ */
+export function percentOption(raw: RawOption, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = typeof raw === 'string' ? raw.trim().replace(/\s*%$/, '') : '';
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n > 0 && n < 100))
+    throw new ConfigError(
+      `${name} must be a percentage above 0 and below 100 (e.g. 5%), got ${JSON.stringify(raw)}`,
+    );
+  return n / 100;
+}

@@ -30,6 +30,7 @@ import type { Readiness } from './readiness.js';
 import { serveMetrics } from './recommend/serve-metrics.js';
 import type { RecommendationService } from './recommend/service.js';
 import { type AdminActions, adminRoutes } from './routes/admin.js';
+import type { ExperimentAdminActions } from './routes/admin-experiments.js';
 import { type ConsoleOptions, consoleRoutes } from './routes/console.js';
 import { eventsRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -54,8 +55,11 @@ export interface ResponderAppOptions {
   readonly trustProxy?: TrustProxy;
   /** Per-client request limit over every route; unset: no limit. */
   readonly rateLimit?: ClientRateLimitOptions;
-  /** The admin API (POST /admin/retrain, /admin/reindex, /admin/rollback, /admin/promote), needing the `admin` scope. */
-  readonly admin?: { readonly actions: AdminActions };
+  /**
+   * The admin API (POST /admin/retrain, /admin/reindex, /admin/rollback, /admin/promote, and
+   * /admin/experiments when `experiments` is given), needing the `admin` scope.
+   */
+  readonly admin?: { readonly actions: AdminActions; readonly experiments?: ExperimentAdminActions };
   /**
    * Serves GET /v1/recommendations/:userId and adds the `recommendations`
    * readiness check, ready once `service()` returns the started service.

@@ -127,3 +127,22 @@ test('RECSTREAM_DATA_ENDPOINTS_OPEN and RECSTREAM_ADMIN_RATE_LIMIT_PER_S are val
     /RECSTREAM_ADMIN_RATE_LIMIT_PER_S=-1 is out of range/,
   );
 });
+
+test('RECSTREAM_CANARY_STEPS takes shares rising inside (0, 1] to 1; the gate canary is a percentage below 100', () => {
+  assert.deepEqual(loadConfig({}).canarySteps, [0.05, 0.25, 0.5, 1]);
+  assert.deepEqual(loadConfig({ RECSTREAM_CANARY_STEPS: ' 0.1, 0.5 ,1' }).canarySteps, [0.1, 0.5, 1]);
+  assert.equal(loadConfig({}).gateCanaryPct, 0);
+  for (const steps of ['0.1,0.5', '0.5,0.1,1', '0,0.5,1', '0.1,x,1', '0.5,1.5', ',']) {
+    assert.throws(
+      () => loadConfig({ RECSTREAM_CANARY_STEPS: steps }),
+      (err: unknown) =>
+        err instanceof ConfigError && /RECSTREAM_CANARY_STEPS=".*" must be shares rising/.test(err.message),
+      steps,
+    );
+  }
+  assert.throws(
+    () => loadConfig({ RECSTREAM_GATE_CANARY_PCT: '100' }),
+    (err: unknown) =>
+      err instanceof ConfigError && /RECSTREAM_GATE_CANARY_PCT=100 is out of range/.test(err.message),
+  );
+});

@@ -3,7 +3,8 @@
  * default and a doc line; `loadConfig` validates the environment at start,
  * names the variable in every error, and returns a frozen object. The
  * settings are kept by section in `config/` (the log, the online store,
- * HTTP, serving, access, features, training, processing, observability);
+ * HTTP, serving, access, features, training, canaries, processing,
+ * observability);
  * here they are assembled into one table, in the order `--help` lists them
  * and `loadConfig` reads them, so that `--help`, validation and the types
  * all read one source.
@@ -15,6 +16,7 @@
  * ```
  */
 import { ACCESS_SETTINGS } from './config/access.js';
+import { CANARY_SETTINGS } from './config/experiments.js';
 import { FEATURE_SETTINGS } from './config/features.js';
 import { HTTP_LIMIT_SETTINGS, HTTP_SETTINGS } from './config/http.js';
 import { checkKafkaSecurity, LOG_SETTINGS } from './config/log.js';
@@ -38,6 +40,7 @@ export const CONFIG_SCHEMA = {
   ...ACCESS_SETTINGS,
   ...FEATURE_SETTINGS,
   ...TRAINING_SETTINGS,
+  ...CANARY_SETTINGS,
   ...PROCESSING_SETTINGS,
   ...OBSERVABILITY_SETTINGS,
 } as const satisfies Record<string, Setting>;

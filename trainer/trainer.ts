@@ -8,7 +8,8 @@
  * gather them into a training set, run the engine,
  * store the artifacts, decide promotion by the gate, and publish one
  * `ModelVersion` (`promoted` or `rejected`, with lineage, metrics, params,
- * engine and device).
+ * engine and device; `candidate` with a canary started when
+ * RECSTREAM_GATE_CANARY_PCT says so, ./gate-canary.ts).
  *
  * Crash safety comes from ordering: the published event is the commit
  * point. Everything before it (the work dir, the stored artifacts of a
@@ -41,6 +42,7 @@ import { TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
 import { comparedVersion, gate } from './gate.js';
+import { passedStatus, startGateCanary } from './gate-canary.js';
 import { trainerMetrics } from './trainer-metrics.js';
 import { gatherTrainingSet, readSnapshots } from './training-set.js';
 
@@ -261,18 +263,23 @@ export class Trainer {
         },
       );
       if (decision.override !== undefined) params.gate_override = decision.override;
+      const passed = passedStatus(config, promoted);
       const event: ModelVersion = {
         ...base,
         artifacts,
         metrics: modelMetrics,
-        status: decision.promote ? 'promoted' : 'rejected',
+        status: decision.promote ? passed : 'rejected',
         status_ts: Date.now(),
-        reason: decision.reason,
+        reason:
+          decision.promote && passed === 'candidate'
+            ? `${decision.reason}; canary at ${config.gateCanaryPct} %`
+            : decision.reason,
         engine: String(result.start?.engine ?? 'recstream_models'),
         device: String(result.start?.device ?? 'cpu'),
         params,
       };
       await publishModelVersion(producer, event);
+      if (event.status === 'candidate') await startGateCanary(platform, event);
       await rm(work, { recursive: true, force: true });
       metrics.runs.inc({ outcome: event.status });
       metrics.lastSeconds.set({ model }, modelMetrics.train_seconds);

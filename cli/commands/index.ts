@@ -6,6 +6,12 @@ import { describeCommand } from './describe.js';
 import { dlqListCommand } from './dlq-list.js';
 import { dlqReplayCommand } from './dlq-replay.js';
 import { evalCommand } from './eval.js';
+import {
+  experimentsListCommand,
+  experimentsShowCommand,
+  experimentsStartCommand,
+  experimentsStopCommand,
+} from './experiments.js';
 import { importCommand } from './import.js';
 import { indexCommand } from './index-build.js';
 import { materializeCommand } from './materialize.js';
@@ -49,6 +55,10 @@ export const COMMANDS: readonly Command[] = [
   modelsListCommand,
   modelsPromoteCommand,
   modelsRollbackCommand,
+  experimentsStartCommand,
+  experimentsStopCommand,
+  experimentsListCommand,
+  experimentsShowCommand,
   evalCommand,
   benchCommand,
 ];

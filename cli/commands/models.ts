@@ -1,4 +1,5 @@
 import { withPlatform } from '../../app/platform.js';
+import { startCanary } from '../../registry/experiments/canary.js';
 import { ModelRegistry } from '../../registry/model-registry.js';
 import { artifactStore } from '../../registry/model-store.js';
 import { promoteModel } from '../../registry/promote.js';
@@ -6,6 +7,9 @@ import { rollbackModel } from '../../registry/rollback.js';
 import { ModelRegistryError } from '../../runtime/errors.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';
+import { renderExperiment } from '../experiment-tables.js';
+import { percentOption } from '../option-values.js';
+import { refusalsExit2 } from './experiments.js';
 
 function row(v: ModelVersion, promoted: number | undefined): string {
   const recall = v.metrics.recall_at_20;
@@ -53,9 +57,10 @@ export const modelsListCommand: Command = {
 
 export const modelsPromoteCommand: Command = {
   name: 'models promote',
-  summary: 'promote a model version (publishes a ModelVersion event; its artifacts must verify)',
-  usage: 'recstream models promote <version> [--model NAME] [--reason TEXT]',
-  options: { model: { type: 'string' }, reason: { type: 'string' } },
+  summary:
+    'promote a model version (publishes a ModelVersion event; its artifacts must verify); --canary PCT starts a canary of a candidate version instead',
+  usage: 'recstream models promote <version> [--canary PCT] [--model NAME] [--reason TEXT]',
+  options: { model: { type: 'string' }, reason: { type: 'string' }, canary: { type: 'string' } },
   run: ({ config, values, positionals }) =>
     withPlatform(config, async (platform) => {
       const model = (values.model as string | undefined) ?? config.modelName;
@@ -64,6 +69,24 @@ export const modelsPromoteCommand: Command = {
         throw new ModelRegistryError(
           `models promote needs a version number, got ${JSON.stringify(positionals[0])}`,
         );
+      const canary = percentOption(values.canary, '--canary');
+      if (canary !== undefined) {
+        // A canary is an experiment: refused like one, naming the field, with exit status 2.
+        return refusalsExit2('models promote', async () => {
+          const { experiment } = await startCanary(platform, artifactStore(config.dataDir), {
+            version,
+            model,
+            share: canary,
+            reason:
+              (values.reason as string | undefined) ?? `started by models promote --canary ${values.canary}`,
+          });
+          process.stdout.write(
+            `${model} v${version}: canary ${experiment.id} started (recstream experiments show ${experiment.id})\n`,
+          );
+          process.stdout.write(renderExperiment(experiment));
+          return 0;
+        });
+      }
       const result = await promoteModel(platform, artifactStore(config.dataDir), {
         version,
         model,

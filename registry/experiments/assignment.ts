@@ -37,7 +37,7 @@ const SPAN = 2 ** 48;
  *
  * @example
  * ```ts
- * unitHash('7c1f', 'u42'); // 0.7316…, the same in every process
+ * unitHash('7c1f', 'u42'); // 0.1484…, the same in every process
  * ```
  */
 export function unitHash(salt: string, userId: string): number {

@@ -12,7 +12,9 @@
  *   model registry knows and has not rejected;
  * - its users: its traffic slice overlaps no other running experiment's,
  *   so no user is in two experiments at once (give each a disjoint
- *   `traffic_start`/`traffic_end` to run them side by side).
+ *   `traffic_start`/`traffic_end` to run them side by side); an overlap is
+ *   an `ExperimentConflictError` on `traffic_start`, since the file is
+ *   right and what runs now is in the way.
  *
  * @example
  * ```ts
@@ -29,6 +31,7 @@ import type {
   OrderingOverrides,
 } from '../../schemas/generated/types.js';
 import type { ModelRegistry } from '../model-registry.js';
+import { ExperimentConflictError } from './errors.js';
 
 /** Metrics an experiment can be decided on. */
 export const PRIMARY_METRICS = ['ctr', 'clicks_per_request', 'engaged_ms_per_request'] as const;
@@ -68,10 +71,7 @@ function nullable<T>(value: unknown, read: (v: unknown) => T): T | null {
 function known(json: Json, field: string, keys: readonly string[]): void {
   for (const key of Object.keys(json))
     if (!keys.includes(key))
-      fail(
-        field === '' ? key : `${field}.${key}`,
-        `is not a field of an experiment (known: ${keys.join(', ')})`,
-      );
+      fail(field === '' ? key : `${field}.${key}`, `is not a known field here (known: ${keys.join(', ')})`);
 }
 
 function ordering(value: unknown, field: string): OrderingOverrides | null {
@@ -228,7 +228,7 @@ export function experimentFromJson(input: unknown, now: number): Experiment {
     primary_metric: primary,
     guardrails,
     canary: plan,
-    reason: typeof json.reason === 'string' ? json.reason : null,
+    reason: nullable(json.reason, (v) => string(v, 'reason')),
     created_ts: now,
     updated_ts: now,
   };
@@ -245,7 +245,8 @@ export interface ExperimentContext {
  * Checks a well-formed experiment against the platform: its model versions
  * exist and were not rejected, and its traffic slice is its own.
  *
- * @throws ExperimentInvalidError naming the field
+ * @throws ExperimentInvalidError naming the field of a model version
+ * @throws ExperimentConflictError on `traffic_start` for an overlap
  */
 export function checkExperiment(experiment: Experiment, context: ExperimentContext): void {
   experiment.variants.forEach((v, i) => {
@@ -259,7 +260,7 @@ export function checkExperiment(experiment: Experiment, context: ExperimentConte
   for (const other of context.running) {
     if (other.id === experiment.id) continue;
     if (experiment.traffic_start < other.traffic_end && other.traffic_start < experiment.traffic_end)
-      fail(
+      throw new ExperimentConflictError(
         'traffic_start',
         `the slice [${experiment.traffic_start}, ${experiment.traffic_end}) overlaps running experiment ${other.id} ` +
           `[${other.traffic_start}, ${other.traffic_end}); give them disjoint traffic slices or stop ${other.id}`,

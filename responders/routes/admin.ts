@@ -13,6 +13,10 @@
  * - `POST /admin/promote`, body `{ "version": 3, "reason"?: "..." }` → `200`
  *   and the version promoted with the one promoted before it
  *   (`already_promoted: true` when there was nothing to do).
+ * - `GET /admin/experiments`, `GET /admin/experiments/:id`,
+ *   `POST /admin/experiments`, `POST /admin/experiments/:id/stop` when
+ *   experiment actions are given (./admin-experiments.ts: refusals there
+ *   are 400 / 404 / 409 with `field` and `reason`).
  *
  * Every reply is JSON; refusals are `{ error, code }`:
  * - 401 / 403 / 404 from the access check (404 `ADMIN_DISABLED` when no
@@ -48,6 +52,7 @@ import { Counter, type Registry } from 'prom-client';
 import { isInfrastructureError, isRetriable, RecstreamError } from '../../runtime/errors.js';
 import { onePerRegistry } from '../../runtime/observability/per-registry.js';
 import type { AccessPolicy } from '../auth/access.js';
+import { adminExperimentRoutes, type ExperimentAdminActions } from './admin-experiments.js';
 
 /** What the admin endpoints do; each result is sent as the JSON body. */
 export interface AdminActions {
@@ -65,6 +70,8 @@ export interface AdminRoutesOptions {
   /** Its `admin` guard protects every route here. */
   readonly access: AccessPolicy;
   readonly actions: AdminActions;
+  /** Serves the experiment endpoints (./admin-experiments.ts) under the same guard. */
+  readonly experiments?: ExperimentAdminActions;
   /** Registers `recstream_admin_requests_total` here. */
   readonly metrics?: Registry;
 }
@@ -113,7 +120,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   app.addHook('onRequest', access.require('admin'));
 
   app.addHook('onResponse', async (request, reply) => {
-    const action = request.routeOptions.url?.split('/').pop() ?? 'unknown';
+    // The path's last word names the action, but for a path that ends in a parameter (GET /admin/experiments/:id).
+    const words = request.routeOptions.url?.split('/').filter((w) => !w.startsWith(':')) ?? [];
+    const action = `${request.method === 'GET' ? 'get ' : ''}${words.pop() ?? 'unknown'}`;
     requests?.inc({ action, status: String(reply.statusCode) });
     const principal = request.principal;
     if (principal?.scopes.has('admin'))
@@ -167,4 +176,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
     async (request) => actions.promote(request.body.version, request.body.reason),
   );
+
+  if (options.experiments !== undefined)
+    await app.register(adminExperimentRoutes, { actions: options.experiments });
 };

@@ -67,7 +67,7 @@ export const HTTP_LIMIT_SETTINGS = {
     min: 0,
     max: 10_000,
     default: 5,
-    doc: 'requests per second one client may make to POST /admin/*, counted apart from the other routes; 0 turns the limit off',
+    doc: 'requests per second one client may make to /admin/*, counted apart from the other routes; 0 turns the limit off',
   },
   trustProxy: {
     env: 'RECSTREAM_TRUST_PROXY',

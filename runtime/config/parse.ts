@@ -64,6 +64,17 @@ export function parse(name: string, setting: Setting, raw: string): unknown {
       }
       return Object.freeze(parts);
     }
+    case 'steps': {
+      const steps = raw.split(',').map((p) => Number(p.trim()));
+      const rising = steps.every(
+        (x, i) => Number.isFinite(x) && x > 0 && x <= 1 && (i === 0 || x > steps[i - 1]!),
+      );
+      if (!rising || steps[steps.length - 1] !== 1)
+        throw new ConfigError(
+          `${setting.env}=${JSON.stringify(raw)} must be shares rising inside (0, 1] and ending at 1, e.g. 0.05,0.25,0.5,1`,
+        );
+      return Object.freeze(steps);
+    }
     case 'api-keys':
       return parseApiKeys(setting.env, raw);
     case 'trust-proxy':

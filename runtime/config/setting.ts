@@ -23,7 +23,8 @@ export type Kind =
   | 'url-list'
   | 'url'
   | 'api-keys'
-  | 'trust-proxy';
+  | 'trust-proxy'
+  | 'steps';
 
 export interface Setting<K extends Kind = Kind> {
   readonly env: string;
@@ -42,15 +43,17 @@ type ValueOf<S extends Setting> = S['kind'] extends 'int' | 'float'
     ? Readonly<Record<string, unknown>>
     : S['kind'] extends 'url-list'
       ? readonly string[]
-      : S['kind'] extends 'api-keys'
-        ? readonly ApiKeyEntry[]
-        : S['kind'] extends 'trust-proxy'
-          ? TrustProxy
-          : S['kind'] extends 'enum'
-            ? S extends { values: readonly (infer V)[] }
-              ? V
-              : string
-            : string;
+      : S['kind'] extends 'steps'
+        ? readonly number[]
+        : S['kind'] extends 'api-keys'
+          ? readonly ApiKeyEntry[]
+          : S['kind'] extends 'trust-proxy'
+            ? TrustProxy
+            : S['kind'] extends 'enum'
+              ? S extends { values: readonly (infer V)[] }
+                ? V
+                : string
+              : string;
 
 /** A setting's value, or undefined where it has no default. */
 type SettingValue<S extends Setting> = S['default'] extends undefined ? ValueOf<S> | undefined : ValueOf<S>;

@@ -88,4 +88,12 @@ export const TRAINING_SETTINGS = {
     default: 'false',
     doc: "true promotes a model whose comparison cannot run (the promoted model's artifacts do not verify or the engine could not score it, a baseline metric missing) instead of rejecting it; the version records gate_override: what was missing",
   },
+  gateCanaryPct: {
+    env: 'RECSTREAM_GATE_CANARY_PCT',
+    kind: 'float',
+    min: 0,
+    max: 99,
+    default: 0,
+    doc: 'above 0, a model that passes the gate while another is promoted is published candidate and starts a canary at this percentage of users (RECSTREAM_CANARY_*) instead of being promoted; 0 promotes it at once',
+  },
 } as const satisfies Record<string, Setting>;
