@@ -4,15 +4,15 @@
  *
  * - **`recstream-index/2`** (written now): the files hold the item vectors
  *   lifted onto a sphere of radius `max_norm` (their largest norm),
- *   searched by cosine (`AnnIndex` metric `mips`), which ranks and scores
+ *   searched by L2 distance (`AnnIndex` metric `mips`), which ranks and scores
  *   exactly as the inner product and over which the HNSW walk finds ≥ 0.95
  *   of the exact top 100 (docs/decisions.md §27).
  * - **`recstream-index/1`** (read still): the vectors as they are, searched
  *   by inner product; no `max_norm`.
  *
  * `annConfigOf` is how every reader opens either: the manifest, not the
- * usearch file, says which, since a `mips` file is a plain cosine index of
- * one more dimension.
+ * usearch file, holds the radius, without which a `mips` file's distances
+ * cannot be turned back into inner products.
  *
  * @example
  * ```ts

@@ -4,10 +4,13 @@
  * items; usearch stores them as u64). Three metrics: `ip`, the inner
  * product over the vectors as they are, which on the model's
  * `[unit vector, prior]` item rows ranks as the training logit; `mips`,
- * the same ranking and scores searched as cosine over vectors lifted onto
- * a sphere (`sphere-lift.ts`), where the graph walk finds far more of the
- * exact top k than under `ip`, whose "distance" is no metric; and `cos`
- * for plain unit vectors. f32 by default; f16 and i8 are quantised
+ * the same ranking and scores searched as L2 distance over vectors lifted
+ * onto a sphere (`sphere-lift.ts`), a metric the graph walk is built for,
+ * where `ip`'s "distance" is none (how much that finds depends on how far
+ * the item norms spread: `recstream bench ann`); and `cos` for plain unit
+ * vectors. An i8 copy of a `mips` index ranks right (usearch scales
+ * vectors to unit length to convert them, and every lifted row has the
+ * same norm) but its scores are not the inner product. f32 by default; f16 and i8 are quantised
  * variants whose recall against exact search `measureRecallAt10`
  * (`ann-recall.ts`) measures.
  *
@@ -42,7 +45,7 @@ export interface AnnIndexConfig {
   readonly dimensions: number;
   /**
    * `ip` (default): score = dot product; `mips`: score = dot product,
-   * searched over vectors lifted onto a sphere; `cos`: cosine similarity.
+   * searched by L2 over vectors lifted onto a sphere; `cos`: cosine similarity.
    * `dimensions` are the vectors' as given either way (a `mips` file holds one more).
    */
   readonly metric?: Metric;
@@ -69,10 +72,11 @@ export interface AnnMatches {
   readonly scores: number[];
 }
 
-const METRIC = { ip: MetricKind.IP, cos: MetricKind.Cos, mips: MetricKind.Cos } as const;
+const METRIC = { ip: MetricKind.IP, cos: MetricKind.Cos, mips: MetricKind.L2sq } as const;
 const SCALAR = { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 } as const;
 // Codes in a saved index's header: usearch's metric_kind_t (a character) and scalar_kind_t.
-const METRIC_CODE: Record<string, Metric> = { i: 'ip', c: 'cos' };
+// Only a lifted index is stored under L2 ('e', euclidean), so the file says it is `mips`.
+const METRIC_CODE: Record<string, Metric> = { i: 'ip', c: 'cos', e: 'mips' };
 const SCALAR_CODE: Record<number, Quantization> = { 11: 'f32', 12: 'f16', 23: 'i8' };
 // i8 components are the unit-length vector's × 127, and usearch reports i8 inner products in those units.
 const I8_UNIT = 127 * 127;
@@ -113,9 +117,11 @@ function savedConfig(path: string): { dimensions: number; metric: Metric; quanti
       const quantization = SCALAR_CODE[head[14]!];
       if (!metric || !quantization)
         throw new InferenceError(
-          `${path} is a usearch index of metric ${head[13]} and scalar ${head[14]}; ip/cos and f32/f16/i8 are served`,
+          `${path} is a usearch index of metric ${head[13]} and scalar ${head[14]}; ip/cos/l2sq and f32/f16/i8 are served`,
         );
-      return { dimensions: Number(head.readBigUInt64LE(33)), metric, quantization };
+      // A lifted file holds one coordinate more than the vectors it is given and asked with.
+      const stored = Number(head.readBigUInt64LE(33));
+      return { dimensions: metric === 'mips' ? stored - 1 : stored, metric, quantization };
     }
     throw new CorruptDataError(
       `${path} is not a usearch index (no header after a vector matrix), or is truncated`,
@@ -237,16 +243,12 @@ export class AnnIndex {
   /**
    * Reads a saved index into memory; it can then be changed. Dimensions,
    * metric and quantization come from the file (`config`, when given, must
-   * agree); `config` also sets the search expansion. A `mips` index is a
-   * cosine index of one more dimension in its file: load it with `metric:
-   * 'mips'` and the `maxNorm` it was built with (its manifest has them).
+   * agree); `config` also sets the search expansion. A `mips` index needs
+   * the `maxNorm` it was built with, which its file does not hold (its
+   * manifest does: `annConfigOf`).
    */
   static load(path: string, given?: Partial<AnnIndexConfig>): AnnIndex {
-    const file = savedConfig(path);
-    const lifted = given?.metric === 'mips';
-    if (lifted && file.metric !== 'cos')
-      throw new InferenceError(`ANN index ${path} has metric ${file.metric}, not mips (a cosine file)`);
-    const saved = lifted ? { ...file, dimensions: file.dimensions - 1, metric: 'mips' as const } : file;
+    const saved = savedConfig(path);
     for (const field of ['dimensions', 'metric', 'quantization'] as const)
       if (given?.[field] !== undefined && given[field] !== saved[field])
         throw new InferenceError(`ANN index ${path} has ${field} ${saved[field]}, not ${given[field]}`);
@@ -329,9 +331,9 @@ export class AnnIndex {
     let corrected = false;
     for (let i = 0; i < matches.keys.length; i++) {
       keys[i] = Number(matches.keys[i]!);
-      // usearch reports distances: 1 - similarity.
-      const similarity = 1 - matches.distances[i]!;
       if (lift === undefined) {
+        // usearch reports distances: 1 - similarity.
+        const similarity = 1 - matches.distances[i]!;
         scores[i] =
           this.config.quantization === 'i8' && this.config.metric === 'ip'
             ? similarity / I8_UNIT
@@ -339,7 +341,7 @@ export class AnnIndex {
         continue;
       }
       const clamp = this.clamps.size > 0 ? this.clamps.get(keys[i]!) : undefined;
-      scores[i] = lift.score(similarity, queryNorm) * (clamp ?? 1);
+      scores[i] = lift.score(matches.distances[i]!, queryNorm) * (clamp ?? 1);
       corrected ||= clamp !== undefined;
     }
     if (!corrected) return { keys, scores };

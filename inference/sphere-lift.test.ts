@@ -33,7 +33,7 @@ const item = (i: number) => vectors.subarray(i * DIMS, (i + 1) * DIMS);
 describe('the sphere lift', () => {
   const lift = new SphereLift(DIMS, maxNorm(vectors, DIMS));
 
-  test('every lifted row has norm M, and the cosine ranking over lifted rows is the inner-product ranking', () => {
+  test('every lifted row has norm M, and the L2 ranking over lifted rows is the inner-product ranking', () => {
     const { rows, clamped } = lift.items(vectors);
     assert.equal(clamped.size, 0);
     for (let i = 0; i < ITEMS; i++)
@@ -44,7 +44,8 @@ describe('the sphere lift', () => {
       const byCosine = keys
         .map((key, i) => {
           const row = rows.subarray(i * (DIMS + 1), (i + 1) * (DIMS + 1));
-          return { key, score: lift.score(dot(lifted, row) / (qNorm * lift.maxNorm), qNorm) };
+          const distance = row.reduce((sum, x, d) => sum + (x - lifted[d]!) ** 2, 0);
+          return { key, score: lift.score(distance, qNorm) };
         })
         .sort((a, b) => b.score - a.score)
         .slice(0, 50);
@@ -65,7 +66,7 @@ describe('the sphere lift', () => {
     assert.ok(Math.abs(clamped.get(0)! - 2) < 1e-6);
     assert.ok(Math.abs(norm(rows) - lift.maxNorm) < 1e-5);
     assert.equal(rows[DIMS], 0);
-    assert.equal(lift.score(0.5, 0), 0);
+    assert.equal(lift.score(lift.maxNorm ** 2, 0), 0, 'a zero query is at distance M from every row');
     assert.throws(() => new SphereLift(DIMS, 0), InferenceError);
     assert.equal(maxNorm(new Float32Array(0), DIMS), 1, 'an empty index still has a sphere');
   });
@@ -137,14 +138,11 @@ describe('a mips index', () => {
         () => AnnIndex.load(path, { metric: 'mips' }),
         /maxNorm, the radius it was built with, is required/,
       );
-      assert.equal(
-        AnnIndex.load(path).config.dimensions,
-        DIMS + 1,
-        'read without its manifest it is a cosine file',
-      );
+      assert.throws(() => AnnIndex.load(path), /maxNorm/, 'the file says mips, but not its radius');
       const plain = join(dir, 'plain.usearch');
       AnnIndex.build({ dimensions: DIMS }, keys, vectors).save(plain);
       assert.throws(() => AnnIndex.load(plain, config), /has metric ip, not mips/);
+      assert.throws(() => AnnIndex.load(path, { metric: 'ip' }), /has metric mips, not ip/);
       const thread = new SessionThread();
       const remote = await thread.openIndex(path, config);
       try {

@@ -2,13 +2,15 @@
  * Maximum inner-product search as nearest-neighbour search: each item
  * vector `x` gets one more coordinate, `sqrt(M² − |x|²)`, and each query
  * `q` a 0, where `M` is the largest item norm. Every lifted item then has
- * norm `M`, and `q'·x' = q·x`, so the cosine of `q'` with `x'` is
- * `q·x / (|q| M)`: ranking by cosine (or L2 distance) over the lifted
- * vectors is ranking by inner product over the originals, and an HNSW
- * graph walk, which needs a metric to find its way, works again.
+ * norm `M`, and `q'·x' = q·x`, so the squared L2 distance between them
+ * is `|q|² + M² − 2 q·x`: nearest by L2 (or by cosine) over the lifted
+ * vectors is largest inner product over the originals, and an HNSW graph
+ * walk, which needs a metric to find its way, has one. L2 rather than
+ * cosine: usearch's L2 costs what its inner product costs, its cosine
+ * about 30% more (measured on 20,000 × 66 f16).
  *
  * `M` is fixed when the index is built and kept with it (a saved index's
- * manifest records it): a query's scores are recovered from cosines with
+ * manifest records it): a query's scores are recovered from distances with
  * it, so it cannot change while items are added. An item added later with
  * a norm above `M` is clamped: stored scaled down to norm `M` (lift 0),
  * so the walk ranks it as if its norm were `M`, below where it belongs,
@@ -18,8 +20,8 @@
  * @example
  * ```ts
  * const lift = new SphereLift(65, maxNorm(vectors, 65));
- * const { rows } = lift.items(vectors);          // what the cosine index stores
- * const score = lift.score(cosine, norm(query)); // the inner product again
+ * const { rows } = lift.items(vectors);          // what the L2 index stores
+ * const score = lift.score(distance, norm(query)); // the inner product again
  * ```
  */
 import { InferenceError } from './errors.js';
@@ -85,8 +87,8 @@ export class SphereLift {
     return lifted;
   }
 
-  /** The inner product behind a cosine between a lifted query of norm `queryNorm` and a lifted item. */
-  score(cosine: number, queryNorm: number): number {
-    return queryNorm === 0 ? 0 : cosine * queryNorm * this.maxNorm;
+  /** The inner product behind a squared L2 distance between a lifted query of norm `queryNorm` and a lifted item. */
+  score(distance: number, queryNorm: number): number {
+    return (queryNorm * queryNorm + this.maxNorm * this.maxNorm - distance) / 2;
   }
 }

@@ -7,7 +7,7 @@
  * (16 edges per node, expansion 128 while adding):
  *
  * - `ip`: inner product over the vectors as they are (index format 1);
- * - `mips`: the vectors lifted onto a sphere and searched by cosine
+ * - `mips`: the vectors lifted onto a sphere and searched by L2 distance
  *   (`inference/sphere-lift.ts`, index format 2), the same ranking.
  *
  * The kind the world's indexer wrote is its served file itself
