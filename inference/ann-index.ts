@@ -8,11 +8,12 @@
  * onto a sphere (`sphere-lift.ts`), a metric the graph walk is built for,
  * where `ip`'s "distance" is none (how much that finds depends on how far
  * the item norms spread: `recstream bench ann`); and `cos` for plain unit
- * vectors. An i8 copy of a `mips` index ranks right (usearch scales
- * vectors to unit length to convert them, and every lifted row has the
- * same norm) but its scores are not the inner product. f32 by default; f16 and i8 are quantised
- * variants whose recall against exact search `measureRecallAt10`
- * (`ann-recall.ts`) measures.
+ * vectors. f32 by default; f16 and i8 are quantised variants whose
+ * recall against exact search `measureRecallAt10` (`ann-recall.ts`)
+ * measures. An i8 copy of a `mips` index ranks about as well as one of
+ * `ip` (usearch scales vectors to unit length to convert them, and every
+ * lifted row has the same norm), but its scores are usearch's i8 units,
+ * not the inner product: it is measured, never served.
  *
  * usearch's JavaScript binding has no filtered search (the C++ predicate is
  * not exposed) and no per-query expansion, so `search` filters by
