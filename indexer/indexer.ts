@@ -10,8 +10,9 @@
  *   (keys after the vocabulary). Written as `index.usearch` (f32), a
  *   quantised `index-<q>.usearch` (f16 by default, `RECSTREAM_INDEX_QUANTIZATION`;
  *   the copy responders search) with its recall@10 against exact search
- *   measured, and `index.json` (the items with their keys and
- *   catalog versions, every file's sha256); the event's URI and sha256 are
+ *   measured, both over the vectors lifted onto a sphere (`index-files.ts`),
+ *   and `index.json` (the items with their keys and catalog versions, the
+ *   sphere's radius, every file's sha256); the event's URI and sha256 are
  *   `index.json`'s, which in turn pins the index files.
  * - **Delta** (whenever the catalog moved since): every item added,
  *   changed (a newer `updated_ts`) or made unavailable since the full
@@ -33,50 +34,35 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetManifest } from '../features/dataset-manifest.js';
 import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../features/model-inputs.js';
-import { AnnIndex, type Quantization, recallAt10 } from '../inference/ann-index.js';
+import type { Quantization } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
 import { ItemTower, OnnxModel } from '../inference/onnx-models.js';
 import { readCatalog } from '../registry/catalog.js';
 import { IndexRegistry, publishIndexVersion } from '../registry/index-registry.js';
 import { ModelRegistry } from '../registry/model-registry.js';
-import { type ArtifactStore, readArtifact, readModelArtifact, sha256File } from '../registry/model-store.js';
+import { type ArtifactStore, readArtifact, readModelArtifact } from '../registry/model-store.js';
 import type { Config } from '../runtime/config.js';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import type { IndexVersion, Item, ModelVersion } from '../schemas/generated/types.js';
+import {
+  DELTA_FORMAT,
+  type DeltaManifest,
+  INDEX_FORMAT,
+  type IndexedItem,
+  type IndexManifest,
+  writeIndexFiles,
+} from './index-files.js';
 import { indexerMetrics } from './indexer-metrics.js';
 
-export const INDEX_FORMAT = 'recstream-index/1';
-export const DELTA_FORMAT = 'recstream-index-delta/1';
-
-/** One indexed item: id, ANN key, and the catalog version it was embedded from. */
-export type IndexedItem = [itemId: string, key: number, updatedTs: number];
-
-export interface IndexManifest {
-  readonly format: typeof INDEX_FORMAT;
-  readonly model: string;
-  readonly model_version: number;
-  readonly dimensions: number;
-  readonly metric: string;
-  readonly items: readonly IndexedItem[];
-  readonly files: Readonly<Record<string, string>>;
-  readonly quantized?: {
-    readonly file: string;
-    readonly quantization: string;
-    readonly recall_at_10: number;
-  };
-}
-
-export interface DeltaManifest {
-  readonly format: typeof DELTA_FORMAT;
-  readonly base_version: number;
-  readonly model: string;
-  readonly model_version: number;
-  readonly dimensions: number;
-  readonly upserts: readonly { item_id: string; key: number; updated_ts: number; vector: number[] }[];
-  readonly removed: readonly { item_id: string; key: number }[];
-}
+export {
+  DELTA_FORMAT,
+  type DeltaManifest,
+  INDEX_FORMAT,
+  type IndexedItem,
+  type IndexManifest,
+} from './index-files.js';
 
 export interface IndexerOptions {
   readonly platform: Platform;
@@ -188,11 +174,15 @@ export class Indexer {
     }
   }
 
-  private async buildFull(
+  /**
+   * The rows a full index of `model` holds: every available catalog item,
+   * by id, with its key and vector (the model's exported embedding, or its
+   * item tower's for items it never saw).
+   */
+  async itemVectors(
     model: ModelVersion,
-    version: number,
     catalog: ReadonlyMap<string, Item>,
-  ): Promise<IndexOutcome> {
+  ): Promise<{ items: IndexedItem[]; vectors: Float32Array; dims: number }> {
     const vocab = await this.vocabularies(model);
     const table = readNpy(await this.modelFile(model, 'item_embeddings.npy'), 'item_embeddings.npy');
     const dims = table.shape[1]!;
@@ -215,39 +205,28 @@ export class Indexer {
       vectors.set(embedded[i]!, items.length * dims);
       items.push([item.item_id, next++, item.updated_ts]);
     });
+    return { items, vectors, dims };
+  }
+
+  private async buildFull(
+    model: ModelVersion,
+    version: number,
+    catalog: ReadonlyMap<string, Item>,
+  ): Promise<IndexOutcome> {
+    const { items, vectors, dims } = await this.itemVectors(model, catalog);
     const keys = items.map(([, key]) => key);
     const work = join(this.options.platform.config.dataDir, 'indexer', 'work', `${this.index}-v${version}`);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
-    const files: Record<string, string> = {};
-    const index = AnnIndex.build({ dimensions: dims, metric: 'ip', quantization: 'f32' }, keys, vectors);
-    await index.save(join(work, 'index.usearch'));
-    files['index.usearch'] = await sha256File(join(work, 'index.usearch'));
-    let quantized: IndexManifest['quantized'];
-    if (this.quantization !== null && items.length > 0) {
-      const q = AnnIndex.build(
-        { dimensions: dims, metric: 'ip', quantization: this.quantization },
-        keys,
-        vectors,
-      );
-      const file = `index-${this.quantization}.usearch`;
-      await q.save(join(work, file));
-      files[file] = await sha256File(join(work, file));
-      quantized = {
-        file,
-        quantization: this.quantization,
-        recall_at_10: recallAt10(q, keys, vectors, dims),
-      };
-    }
+    const written = await writeIndexFiles(work, keys, vectors, dims, this.quantization);
     const manifest: IndexManifest = {
       format: INDEX_FORMAT,
       model: model.model,
       model_version: model.version,
       dimensions: dims,
       metric: 'ip',
+      ...written,
       items,
-      files,
-      ...(quantized ? { quantized } : {}),
     };
     await writeFile(join(work, 'index.json'), JSON.stringify(manifest));
     const event = await this.publish(work, 'index.json', {
@@ -258,7 +237,7 @@ export class Indexer {
       item_count: items.length,
       dimensions: dims,
     });
-    return { kind: 'full', version: event, recallAt10: quantized?.recall_at_10 };
+    return { kind: 'full', version: event, recallAt10: written.quantized?.recall_at_10 };
   }
 
   private async buildDelta(

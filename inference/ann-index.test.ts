@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ArtifactIntegrityError, CorruptDataError } from '../runtime/errors.js';
-import { AnnIndex, exactSearch, measureRecallAt10, type Quantization, recallAt10 } from './ann-index.js';
+import { AnnIndex, type Quantization } from './ann-index.js';
+import { exactSearch, measureRecallAt10, recallAt10 } from './ann-recall.js';
 import { InferenceError } from './errors.js';
 import { unitVectors, withTempDir } from './test-support.js';
 

@@ -1,10 +1,19 @@
 /**
  * The ANN index over item embeddings: a `usearch` HNSW
  * index keyed by integer item keys (the item vocabulary index for trained
- * items; usearch stores them as u64). Inner product by default, which on
- * the model's `[unit vector, prior]` item rows ranks as the training logit;
- * cosine for plain unit vectors. f32 by default; f16 and i8 are quantised
- * variants whose recall against exact search `measureRecallAt10` measures.
+ * items; usearch stores them as u64). Three metrics: `ip`, the inner
+ * product over the vectors as they are, which on the model's
+ * `[unit vector, prior]` item rows ranks as the training logit; `mips`,
+ * the same ranking and scores searched as L2 distance over vectors lifted
+ * onto a sphere (`sphere-lift.ts`), a metric the graph walk is built for,
+ * where `ip`'s "distance" is none (how much that finds depends on how far
+ * the item norms spread: `recstream bench ann`); and `cos` for plain unit
+ * vectors. f32 by default; f16 and i8 are quantised variants whose
+ * recall against exact search `measureRecallAt10` (`ann-recall.ts`)
+ * measures. An i8 copy of a `mips` index ranks about as well as one of
+ * `ip` (usearch scales vectors to unit length to convert them, and every
+ * lifted row has the same norm), but its scores are usearch's i8 units,
+ * not the inner product: it is measured, never served.
  *
  * usearch's JavaScript binding has no filtered search (the C++ predicate is
  * not exposed) and no per-query expansion, so `search` filters by
@@ -17,9 +26,10 @@
  *
  * @example
  * ```ts
- * const index = AnnIndex.build({ dimensions: 65 }, keys, vectors);      // ip, f32
+ * const index = AnnIndex.build({ dimensions: 65, metric: 'mips' }, keys, vectors);
+ * index.config.maxNorm;                                                // the sphere's radius, kept with the file
  * index.save('/data/artifacts/indexes/items/v1/index.usearch');
- * const served = AnnIndex.load('/data/artifacts/indexes/items/v1/index.usearch');
+ * const served = AnnIndex.load('/data/artifacts/indexes/items/v1/index.usearch', { metric: 'mips', maxNorm });
  * const { keys: found, scores } = served.search(userVector, 100, (key) => seen.has(key));
  * ```
  */
@@ -27,15 +37,25 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { ArtifactIntegrityError, CorruptDataError, StorageError } from '../runtime/errors.js';
 import { InferenceError } from './errors.js';
-import { topK } from './top-k.js';
+import { maxNorm, norm, SphereLift } from './sphere-lift.js';
 
 export type Quantization = 'f32' | 'f16' | 'i8';
-export type Metric = 'ip' | 'cos';
+export type Metric = 'ip' | 'cos' | 'mips';
 
 export interface AnnIndexConfig {
   readonly dimensions: number;
-  /** `ip` (default): score = dot product; `cos`: cosine similarity. */
+  /**
+   * `ip` (default): score = dot product; `mips`: score = dot product,
+   * searched by L2 over vectors lifted onto a sphere; `cos`: cosine similarity.
+   * `dimensions` are the vectors' as given either way (a `mips` file holds one more).
+   */
   readonly metric?: Metric;
+  /**
+   * `mips` only: the sphere's radius, the largest item norm when the index
+   * was built (`build` measures it when not given; `load` must be given the
+   * one the index was built with). 0 under the other metrics.
+   */
+  readonly maxNorm?: number;
   /** Scalar type the vectors are stored as; default f32. */
   readonly quantization?: Quantization;
   /** HNSW edges per node; default 16. */
@@ -49,14 +69,15 @@ export interface AnnIndexConfig {
 /** Search results, best first. */
 export interface AnnMatches {
   readonly keys: number[];
-  /** Higher is better: the dot product (ip) or cosine (cos); for i8 under ip, the cosine. */
+  /** Higher is better: the dot product (ip, mips) or cosine (cos); for i8 under ip, the cosine. */
   readonly scores: number[];
 }
 
-const METRIC = { ip: MetricKind.IP, cos: MetricKind.Cos } as const;
+const METRIC = { ip: MetricKind.IP, cos: MetricKind.Cos, mips: MetricKind.L2sq } as const;
 const SCALAR = { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 } as const;
 // Codes in a saved index's header: usearch's metric_kind_t (a character) and scalar_kind_t.
-const METRIC_CODE: Record<string, Metric> = { i: 'ip', c: 'cos' };
+// Only a lifted index is stored under L2 ('e', euclidean), so the file says it is `mips`.
+const METRIC_CODE: Record<string, Metric> = { i: 'ip', c: 'cos', e: 'mips' };
 const SCALAR_CODE: Record<number, Quantization> = { 11: 'f32', 12: 'f16', 23: 'i8' };
 // i8 components are the unit-length vector's × 127, and usearch reports i8 inner products in those units.
 const I8_UNIT = 127 * 127;
@@ -97,9 +118,11 @@ function savedConfig(path: string): { dimensions: number; metric: Metric; quanti
       const quantization = SCALAR_CODE[head[14]!];
       if (!metric || !quantization)
         throw new InferenceError(
-          `${path} is a usearch index of metric ${head[13]} and scalar ${head[14]}; ip/cos and f32/f16/i8 are served`,
+          `${path} is a usearch index of metric ${head[13]} and scalar ${head[14]}; ip/cos/l2sq and f32/f16/i8 are served`,
         );
-      return { dimensions: Number(head.readBigUInt64LE(33)), metric, quantization };
+      // A lifted file holds one coordinate more than the vectors it is given and asked with.
+      const stored = Number(head.readBigUInt64LE(33));
+      return { dimensions: metric === 'mips' ? stored - 1 : stored, metric, quantization };
     }
     throw new CorruptDataError(
       `${path} is not a usearch index (no header after a vector matrix), or is truncated`,
@@ -151,9 +174,13 @@ export function* oversample(
 }
 
 function withDefaults(config: AnnIndexConfig): Required<AnnIndexConfig> {
+  const metric = config.metric ?? 'ip';
+  if (metric === 'mips' && config.maxNorm === undefined)
+    throw new InferenceError('ANN index of metric mips: maxNorm, the radius it was built with, is required');
   return {
     dimensions: config.dimensions,
-    metric: config.metric ?? 'ip',
+    metric,
+    maxNorm: metric === 'mips' ? config.maxNorm! : 0,
     quantization: config.quantization ?? 'f32',
     connectivity: config.connectivity ?? 16,
     expansionAdd: config.expansionAdd ?? 128,
@@ -186,10 +213,16 @@ function toKeys(keys: readonly number[]): BigUint64Array {
  * ```
  */
 export class AnnIndex {
+  private readonly lift: SphereLift | undefined;
+  /** `mips`: keys stored clamped to the sphere, with the factor that corrects their scores (`sphere-lift.ts`). */
+  private readonly clamps = new Map<number, number>();
+
   private constructor(
     private readonly index: Index,
     readonly config: Required<AnnIndexConfig>,
-  ) {}
+  ) {
+    this.lift = config.metric === 'mips' ? new SphereLift(config.dimensions, config.maxNorm) : undefined;
+  }
 
   /** An empty index. */
   static create(config: AnnIndexConfig): AnnIndex {
@@ -199,9 +232,11 @@ export class AnnIndex {
     return new AnnIndex(AnnIndex.native(resolved), resolved);
   }
 
-  /** A new index holding `vectors` (row i under `keys[i]`). */
+  /** A new index holding `vectors` (row i under `keys[i]`); under `mips`, their largest norm is the radius unless given. */
   static build(config: AnnIndexConfig, keys: readonly number[], vectors: Float32Array): AnnIndex {
-    const index = AnnIndex.create(config);
+    const radius =
+      config.metric === 'mips' ? (config.maxNorm ?? maxNorm(vectors, config.dimensions)) : undefined;
+    const index = AnnIndex.create(radius === undefined ? config : { ...config, maxNorm: radius });
     index.upsert(keys, vectors);
     return index;
   }
@@ -209,7 +244,9 @@ export class AnnIndex {
   /**
    * Reads a saved index into memory; it can then be changed. Dimensions,
    * metric and quantization come from the file (`config`, when given, must
-   * agree); `config` also sets the search expansion.
+   * agree); `config` also sets the search expansion. A `mips` index needs
+   * the `maxNorm` it was built with, which its file does not hold (its
+   * manifest does: `annConfigOf`).
    */
   static load(path: string, given?: Partial<AnnIndexConfig>): AnnIndex {
     const saved = savedConfig(path);
@@ -245,12 +282,25 @@ export class AnnIndex {
     const present = this.index.contains(native) as boolean[];
     const replaced = native.filter((_, i) => present[i]);
     if (replaced.length > 0) this.index.remove(replaced);
-    this.index.add(native, vectors, 0);
+    if (this.lift === undefined) {
+      this.index.add(native, vectors, 0);
+      return;
+    }
+    const { rows, clamped } = this.lift.items(vectors);
+    for (const key of keys) this.clamps.delete(key);
+    for (const [row, factor] of clamped) this.clamps.set(keys[row]!, factor);
+    this.index.add(native, rows, 0);
+  }
+
+  /** `mips`: how many keys are held clamped, their norm above `maxNorm` (`sphere-lift.ts`). */
+  get clamped(): number {
+    return this.clamps.size;
   }
 
   /** Removes keys; absent keys are skipped. Returns how many were removed. */
   remove(keys: readonly number[]): number {
     if (keys.length === 0) return 0;
+    for (const key of keys) this.clamps.delete(key);
     return (this.index.remove(toKeys(keys)) as number[]).reduce((n, removed) => n + removed, 0);
   }
 
@@ -273,19 +323,40 @@ export class AnnIndex {
 
   /** The `count` nearest keys, best first, unfiltered. */
   private nearest(query: Float32Array, count: number): AnnMatches {
+    const lift = this.lift;
     // One thread: a single query gains nothing from usearch's pool, and a responder runs many at once.
-    const matches = this.index.search(query, count, 1);
+    const matches = this.index.search(lift ? lift.query(query) : query, count, 1);
     const keys: number[] = new Array(matches.keys.length);
     const scores: number[] = new Array(matches.keys.length);
+    const queryNorm = lift ? norm(query) : 0;
+    let corrected = false;
     for (let i = 0; i < matches.keys.length; i++) {
       keys[i] = Number(matches.keys[i]!);
-      scores[i] = this.score(matches.distances[i]!);
+      if (lift === undefined) {
+        // usearch reports distances: 1 - similarity.
+        const similarity = 1 - matches.distances[i]!;
+        scores[i] =
+          this.config.quantization === 'i8' && this.config.metric === 'ip'
+            ? similarity / I8_UNIT
+            : similarity;
+        continue;
+      }
+      const clamp = this.clamps.size > 0 ? this.clamps.get(keys[i]!) : undefined;
+      scores[i] = lift.score(matches.distances[i]!, queryNorm) * (clamp ?? 1);
+      corrected ||= clamp !== undefined;
     }
-    return { keys, scores };
+    if (!corrected) return { keys, scores };
+    const order = keys.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+    return { keys: order.map((i) => keys[i]!), scores: order.map((i) => scores[i]!) };
   }
 
   /** Writes the index to a file (usearch's format; its header records dimensions, metric and quantization). */
   save(path: string): void {
+    // The clamp factors live here, not in the file: saved, those rows would score below their inner product.
+    if (this.clamps.size > 0)
+      throw new InferenceError(
+        `ANN index ${path}: ${this.clamps.size} rows are clamped to maxNorm ${this.config.maxNorm}; build a new index from the vectors instead of saving this one`,
+      );
     try {
       this.index.save(path);
     } catch (err) {
@@ -293,17 +364,9 @@ export class AnnIndex {
     }
   }
 
-  private score(distance: number): number {
-    // usearch reports distances: 1 - similarity.
-    const similarity = 1 - distance;
-    return this.config.quantization === 'i8' && this.config.metric === 'ip'
-      ? similarity / I8_UNIT
-      : similarity;
-  }
-
   private static native(config: Required<AnnIndexConfig>): Index {
     return new Index({
-      dimensions: config.dimensions,
+      dimensions: config.metric === 'mips' ? config.dimensions + 1 : config.dimensions,
       metric: METRIC[config.metric],
       quantization: SCALAR[config.quantization],
       connectivity: config.connectivity,
@@ -312,76 +375,4 @@ export class AnnIndex {
       multi: false,
     });
   }
-}
-
-/**
- * Exact top-k by inner product over `vectors` (row i is `keys[i]`): the
- * reference ANN results are measured against. Computed here rather than by
- * usearch, so the reference does not share the code it checks.
- *
- * @example
- * ```ts
- * const { keys: best } = exactSearch(vectors, 65, keys, userVector, 10);
- * ```
- */
-export function exactSearch(
-  vectors: Float32Array,
-  dims: number,
-  keys: readonly number[],
-  query: Float32Array,
-  k: number,
-): AnnMatches {
-  const top = topK(query, vectors, dims, k, () => false, 0);
-  return { keys: top.rows.map((r) => keys[r]!), scores: top.scores };
-}
-
-/**
- * Recall@10 of `index` against exact inner-product search over the
- * vectors it was built from, for each row of `queries` (rows × dimensions):
- * the share of the exact top 10 that the index returns in its top 10.
- *
- * @example
- * ```ts
- * const recall = measureRecallAt10(i8Index, { keys, vectors }, userEmbeddings);
- * ```
- */
-export function measureRecallAt10(
-  index: AnnIndex,
-  embeddings: { readonly keys: readonly number[]; readonly vectors: Float32Array },
-  queries: Float32Array,
-): number {
-  const dims = index.config.dimensions;
-  let hits = 0;
-  let total = 0;
-  for (let at = 0; at + dims <= queries.length; at += dims) {
-    const query = queries.subarray(at, at + dims);
-    const exact = new Set(exactSearch(embeddings.vectors, dims, embeddings.keys, query, 10).keys);
-    for (const key of index.search(query, 10).keys) if (exact.has(key)) hits++;
-    total += exact.size;
-  }
-  return total === 0 ? 1 : hits / total;
-}
-
-/**
- * `measureRecallAt10` with up to `queries` of the indexed vectors
- * themselves as queries, evenly spaced: for when no query vectors are at
- * hand (the indexer, the benchmark).
- *
- * @example
- * ```ts
- * const recall = recallAt10(i8Index, keys, vectors, 65);
- * ```
- */
-export function recallAt10(
-  index: AnnIndex,
-  keys: readonly number[],
-  vectors: Float32Array,
-  dims: number,
-  queries = 500,
-): number {
-  const step = Math.max(1, Math.ceil(keys.length / queries));
-  const picked = new Float32Array(Math.ceil(keys.length / step) * dims);
-  for (let q = 0, row = 0; row < keys.length; q++, row += step)
-    picked.set(vectors.subarray(row * dims, (row + 1) * dims), q * dims);
-  return measureRecallAt10(index, { keys, vectors }, picked);
 }

@@ -33,6 +33,7 @@ import {
 } from '../../features/model-inputs.js';
 import { servingFeatures } from '../../features/views/serving.js';
 import type { UserView } from '../../features/views/user-view.js';
+import { annConfigOf } from '../../indexer/index-files.js';
 import { AnnIndex } from '../../inference/ann-index.js';
 import { loadModels, type RankerInputs, type UserTowerInputs } from '../../inference/onnx-models.js';
 import { SessionThread } from '../../inference/session-thread.js';
@@ -118,7 +119,10 @@ export async function modelFloor(options: {
     const vocab = await loadModelVocabularies(datasetPath);
     const keys = new ItemKeys(vocab.vocabularies.item, items);
     const annFile = servedIndexFile(manifest, config.serveAnnCopy);
-    const ann = AnnIndex.load(artifactFile(indexDir, annFile), { expansionSearch: config.serveAnnExpansion });
+    const ann = AnnIndex.load(artifactFile(indexDir, annFile), {
+      ...annConfigOf(manifest),
+      expansionSearch: config.serveAnnExpansion,
+    });
     const models = await loadModels(modelDir, { threads: 1 });
     const online = await openOnlineStore(
       config,

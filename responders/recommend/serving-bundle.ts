@@ -33,7 +33,7 @@
 import { join } from 'node:path';
 import type { DatasetManifest } from '../../features/dataset-manifest.js';
 import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../../features/model-inputs.js';
-import type { DeltaManifest } from '../../indexer/indexer.js';
+import { annConfigOf, type DeltaManifest } from '../../indexer/index-files.js';
 import { dropArray } from '../../inference/json-lift.js';
 import { loadModels, type Models } from '../../inference/onnx-models.js';
 import { SessionThread } from '../../inference/session-thread.js';
@@ -147,7 +147,7 @@ export class ServingBundle {
       models = await loadModels(modelDir, { threads: 1, thread, sha256: pinned });
       ann = await thread.openIndex(
         artifactFile(indexDir, file),
-        { expansionSearch: source.searchExpansion },
+        { ...annConfigOf(manifest), expansionSearch: source.searchExpansion },
         servedSha256,
       );
       const auc = model.metrics.ranker_auc;
