@@ -3,7 +3,8 @@
  * item embeddings, published as `IndexVersion` events on
  * `rec.index-versions`.
  *
- * - **Full** (once per promoted model version): every available catalog
+ * - **Full** (once per promoted model version, and once per model version
+ *   a running experiment serves, such as a canary's candidate): every available catalog
  *   item. Items the model was trained with use its exported
  *   `item_embeddings.npy` row (key = the item's vocabulary index); catalog
  *   items it never saw are embedded here with its exported item tower
@@ -55,6 +56,7 @@ import {
   writeIndexFiles,
 } from './index-files.js';
 import { indexerMetrics } from './indexer-metrics.js';
+import { unindexedVariant } from './variant-versions.js';
 
 export {
   DELTA_FORMAT,
@@ -128,6 +130,11 @@ export class Indexer {
     const catalog = await readCatalog(log, serde);
     const full = indexes.fullFor(this.index, promoted.model, promoted.version);
     if (!full) return this.buildFull(promoted, indexes.nextVersion(this.index), catalog);
+    const variant = await unindexedVariant(log, serde, config.modelName, this.index, models, indexes);
+    if (variant) {
+      await this.options.store.verify(variant.artifacts);
+      return this.buildFull(variant, indexes.nextVersion(this.index), catalog);
+    }
     return this.buildDelta(promoted, full, indexes, catalog);
   }
 
