@@ -30,6 +30,7 @@ import { EXPERIMENTS_TOPIC, PROMOTIONS_TOPIC } from '../../schemas/topics.js';
 import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
 import { Trainer } from '../../trainer/trainer.js';
 import { RecommendationService } from './service.js';
+import { ShadowRunner } from './shadow-runner.js';
 
 interface Body {
   items: { item_id: string; score: number; reason: string }[];
@@ -254,7 +255,9 @@ test('a started experiment is served by a running responder: each variant its mo
   assert.ok(
     requests.values.some((v) => v.labels.experiment === 'ab' && v.labels.variant === 'old' && v.value > 0),
   );
-  console.log(`picked up in ${pickedUp} ms; pair loaded in ${loadMs} ms; loop ${Date.now() - loopStarted} ms`);
+  console.log(
+    `picked up in ${pickedUp} ms; pair loaded in ${loadMs} ms; loop ${Date.now() - loopStarted} ms`,
+  );
 });
 
 test("a stopped experiment's users are back on the promoted model at once, and its pair is freed", async () => {
@@ -279,6 +282,23 @@ test("a stopped experiment's users are back on the promoted model at once, and i
     'the variant pair freed',
     () => service().bundles.status().variants?.['recstream@1'] === undefined,
   );
+});
+
+test('a variant whose model version cannot be loaded serves the promoted pair, counted, never an error', async () => {
+  await publish(experiment('pending', [variant('missing', 'recstream@99', 1)]));
+  await until('the experiment folded', () => service().experiments.running('pending') !== undefined, 5_000);
+  await until('the missing version reported', () =>
+    /not in rec.model-versions/.test(service().bundles.status().variants?.['recstream@99'] ?? ''),
+  );
+  const body = await get('/v1/recommendations/u3?k=5');
+  assert.equal(body.variant, 'missing');
+  assert.equal(body.model_version, 'recstream@2', 'served by the promoted pair');
+  const pending = (await service().metrics.variantPending.get()).values.find(
+    (v) => v.labels.experiment === 'pending',
+  );
+  assert.ok(pending !== undefined && pending.value >= 1);
+  await publish({ ...experiment('pending', [variant('missing', 'recstream@99', 1)]), status: 'stopped' });
+  await until('the stop folded', () => service().experiments.running('pending') === undefined, 5_000);
 });
 
 test('a shadow variant scores the same request off the hot path; its list is published with shadow true, never shown', {
@@ -324,6 +344,18 @@ test('a shadow variant scores the same request off the hot path; its list is pub
     (v) => v.metricName === 'recstream_serve_shadow_seconds_count' && v.labels.variant === 'shadow',
   );
   assert.ok(seconds !== undefined && seconds.value >= 1);
+
+  // A full queue drops shadow scorings and counts them, the served request untouched.
+  const dropped = async () =>
+    (await service().metrics.shadowDropped.get()).values.find((v) => v.labels.variant === 'shadow')?.value ??
+    0;
+  const before = await dropped();
+  const runner = new ShadowRunner({ ...service(), logger: silentLogger(), maxPending: 1 });
+  const request = { userId: 'u3', k: 10, context: {}, requestId: 'req-drop', surface: null };
+  const result = await service().recommender.recommend({ userId: 'u3', k: 10 });
+  for (let i = 0; i < 3; i++) runner.submit(request, result);
+  assert.equal((await dropped()) - before, 2);
+  await runner.idle();
   await publish({ ...experiment('shadowed', [variant('control', 'promoted', 1)]), status: 'stopped' });
   await until('the stop folded', () => service().experiments.running('shadowed') === undefined, 5_000);
 });
