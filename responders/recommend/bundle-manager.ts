@@ -79,7 +79,7 @@ export interface BundleStatus {
   readonly index: string | null;
   /** Why no pair is served, or why the newest one was refused. */
   readonly problem: string | null;
-  /** Each model version running variants name: `loaded`, or why it is not (yet). */
+  /** Each model version running variants name: `loaded`, `promoted` (the promoted pair serves it), or why neither. */
   readonly variants?: Record<string, string>;
 }
 

@@ -20,6 +20,7 @@ import type { UserView } from '../../features/views/user-view.js';
 import { Indexer } from '../../indexer/indexer.js';
 import { assignVariant } from '../../registry/experiments/assignment.js';
 import { FileArtifactStore } from '../../registry/model-store.js';
+import { rollbackModel } from '../../registry/rollback.js';
 import { readTopic } from '../../registry/topic-reader.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
@@ -446,4 +447,44 @@ test("promoted slots are placed and filtered; a variant's freshness boost moves 
   assert.equal(boosted.items[0]!.item_id, sixth);
   assert.equal(boosted.items[0]!.reason, 'boosted');
   await publish({ ...experiment('fresh', [variant('boost', 'promoted', 1)]), status: 'stopped' });
+});
+
+test('a rollback under a running experiment: the swapped-out version keeps serving its variant, the promoted one is not held twice', {
+  timeout: 120_000,
+}, async () => {
+  const both = experiment('both', [variant('next', 'recstream@2', 0.5), variant('old', 'recstream@1', 0.5)]);
+  await publish(both);
+  await until('recstream@1 loaded', () => service().bundles.status().variants?.['recstream@1'] === 'loaded');
+  assert.equal(
+    service().bundles.status().variants?.['recstream@2'],
+    'promoted',
+    'served by the promoted pair',
+  );
+  await rollbackModel(platform, new FileArtifactStore(join(root, 'data', 'artifacts')), { reason: 'test' });
+  await until('recstream@1 promoted', () => service().bundles.status().model === 'recstream@1');
+  await until('the variants settled', () => {
+    const variants = service().bundles.status().variants ?? {};
+    // recstream@1's own pair freed, the promoted one serving it; recstream@2's adopted.
+    return variants['recstream@1'] === 'promoted' && variants['recstream@2'] === 'loaded';
+  });
+  const next = USERS.find(
+    (u) => assignVariant([both], u)!.variant.name === 'next' && !service().profiles.get(u)?.opt_out,
+  )!;
+  const old = USERS.find(
+    (u) => assignVariant([both], u)!.variant.name === 'old' && !service().profiles.get(u)?.opt_out,
+  )!;
+  const served = async (user: string) => {
+    const body = await get(`/v1/recommendations/${user}?k=5`);
+    return body.fallback === null ? body.model_version : 'fallback';
+  };
+  assert.equal(await served(next), 'recstream@2', 'the swapped-out pair serves its variant');
+  assert.equal(await served(old), 'recstream@1');
+  const bundle = service().bundles.acquireVersion('recstream@2');
+  try {
+    assert.ok(bundle !== undefined && bundle.modelLabel === 'recstream@2');
+  } finally {
+    bundle?.release();
+  }
+  await publish({ ...both, status: 'stopped', updated_ts: Date.now() });
+  await until('the pairs freed', () => Object.keys(service().bundles.status().variants ?? {}).length === 0);
 });

@@ -45,6 +45,8 @@ export class VariantPairs {
   private readonly refused = new Map<string, string>();
   private readonly problems = new Map<string, string>();
   private wanted: ReadonlySet<string> = new Set();
+  /** The promoted pair's model version as of the last reconcile. */
+  private promoted: string | undefined;
 
   constructor(private readonly options: VariantPairsOptions) {}
 
@@ -60,11 +62,15 @@ export class VariantPairs {
     return bundle;
   }
 
-  /** Each wanted version: `loaded`, or why it is not. */
+  /** Each wanted version: `loaded` (a pair of its own), `promoted` (served by the promoted pair), or why neither. */
   status(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const label of this.wanted)
-      out[label] = this.loaded.has(label) ? 'loaded' : (this.problems.get(label) ?? 'loading');
+      out[label] = this.loaded.has(label)
+        ? 'loaded'
+        : this.promoted === label
+          ? 'promoted'
+          : (this.problems.get(label) ?? 'loading');
     return out;
   }
 
@@ -86,14 +92,21 @@ export class VariantPairs {
     indexName: string,
     promoted: ServingBundle | undefined,
   ): Promise<void> {
+    this.promoted = promoted?.modelLabel;
     for (const [label, bundle] of this.loaded)
       if (!this.wanted.has(label)) {
         this.loaded.delete(label);
         this.retire(bundle);
       }
     for (const label of this.wanted) {
-      // The promoted pair serves it; a pair of its own would only double the memory.
-      if (promoted?.modelLabel === label && !this.loaded.has(label)) {
+      // The promoted pair serves it (`acquireVersion` prefers it); a pair of its own would only
+      // double the memory, so one loaded before the version was promoted is freed.
+      if (promoted?.modelLabel === label) {
+        const own = this.loaded.get(label);
+        if (own !== undefined) {
+          this.loaded.delete(label);
+          this.retire(own);
+        }
         this.problems.delete(label);
         continue;
       }
