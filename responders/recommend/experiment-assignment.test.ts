@@ -1,9 +1,13 @@
 /**
  * The assignment the responder serves by, over many users: shares held to
- * ±1 %, traffic slices, and independence between experiments' salts.
+ * ±1 %, traffic slices, independence between experiments' salts, and the
+ * same answer in another process.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { assignVariant, variantOf } from '../../registry/experiments/assignment.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 
@@ -99,4 +103,26 @@ test('two experiments with different salts split users independently (chi-square
   // And the same salt would not be independent at all: every v0 of one is a v0 of the other.
   const sameSalt = experiment('same', 'salt-1', [0.5, 0.5]);
   assert.ok(USERS.slice(0, 1000).every((u) => variantOf(first, u).name === variantOf(sameSalt, u).name));
+});
+
+test('another process assigns the same 100,000 users alike: no per-process state in the hash', () => {
+  const ab = experiment('ab', 'salt-a', [0.5, 0.3, 0.2], { traffic_start: 0.1, traffic_end: 0.9 });
+  const digestOf = (names: Iterable<string>) => {
+    const hash = createHash('sha256');
+    for (const name of names) hash.update(`${name}\n`);
+    return hash.digest('hex');
+  };
+  const here = digestOf(USERS.map((u) => assignVariant([ab], u)?.variant.name ?? '-'));
+  const module = fileURLToPath(new URL('../../registry/experiments/assignment.js', import.meta.url));
+  const script = `
+    import { createHash } from 'node:crypto';
+    import { assignVariant } from ${JSON.stringify(module)};
+    const ab = JSON.parse(process.argv[1]);
+    const hash = createHash('sha256');
+    for (let i = 0; i < 100000; i++) hash.update((assignVariant([ab], 'u' + i)?.variant.name ?? '-') + '\\n');
+    process.stdout.write(hash.digest('hex'));`;
+  const there = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(ab)], {
+    encoding: 'utf8',
+  });
+  assert.equal(there, here);
 });
