@@ -74,7 +74,14 @@ export async function scoreThroughServing(options: ScoreOptions): Promise<Servin
       const userId = users[next++]!;
       const own = seen.get(userId) ?? EMPTY;
       const relevant = holdout.get(userId)!;
-      const result: RecommendResult = await recommender.recommend({ userId, k, exclude: own, now });
+      // Outside experiments: the offline figures are the promoted model's.
+      const result: RecommendResult = await recommender.recommend({
+        userId,
+        k,
+        exclude: own,
+        now,
+        assignment: null,
+      });
       ours.add(
         result.items.map((r) => r.item_id),
         relevant,

@@ -8,7 +8,7 @@
  * them, as a live responder does, and each batch is processed to its end,
  * so the application restarts with the lists waiting (in store
  * `served-waiting`); lists read before or after the interactions of their
- * time give the same stores.
+ * time give the same stores. A shadow variant's list is no exposure.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,6 +38,9 @@ const withRequest = (requestId: string) => ({
 });
 
 const LISTS: ServedRecommendations[] = [
+  // A shadow variant's list for the same request, logged first: never shown, so no exposure, and
+  // it must not take the served list's place.
+  servedList('req-1', U1, ['i7', 'i2'], T0, { shadow: true, experiment_id: 'ab', variant: 'shadow' }),
   servedList('req-1', U1, ['i1', 'i2', 'i3'], T0),
   servedList('req-2', U2, ['i2'], T0 + MIN, { model_version: null, fallback: 'cold_start' }),
 ];

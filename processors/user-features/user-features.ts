@@ -38,7 +38,8 @@
  * one impression per served item at `served_ts`. They wait for the
  * watermark (`served-waiting.ts`), get the user's features as of
  * `served_ts`, fold into no view and do not move the watermark. A list behind the watermark on arrival is counted in
- * `user-clock` (`late_served_lists`) and exposes nothing.
+ * `user-clock` (`late_served_lists`) and exposes nothing; so does a
+ * shadow variant's list (`shadow`), which was never shown.
  *
  * Opted-out users (now, or as of the interaction's time) get no view and
  * no features; their interactions are still forwarded, with `user` null, so
@@ -191,6 +192,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
 
   /** Keeps a served list until the watermark passes it, its exposures in line with the interactions. */
   private async servedList(list: ServedRecommendations): Promise<void> {
+    // A shadow variant's list was never shown: it exposed nothing.
+    if (list.shadow) return;
     if (list.served_ts < this.frontier()) {
       this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
       this.clockStore.put(USER_CLOCK_KEY, this.clock);

@@ -11,8 +11,13 @@
  * event names it. `models rollback` reaches every replica the same way: it
  * is two more events.
  *
+ * Running experiments' variants that name a model version get their own
+ * pairs beside the promoted one (./variant-pairs.ts: `want` the versions,
+ * `acquireVersion` one per request), loaded, verified, reloaded and freed
+ * the same way.
+ *
  * Catalog changes the responder sees on `rec.items` are embedded with the
- * served model's item tower and indexed at once (`ServingBundle.syncCatalog`),
+ * served models' item towers and indexed at once (`ServingBundle.syncCatalog`),
  * so a new item is retrievable before the indexer's next delta.
  *
  * @example
@@ -39,6 +44,7 @@ import type { LiveTable } from './live-table.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import { ServingBundle } from './serving-bundle.js';
 import { TopicFollower } from './topic-follower.js';
+import { VariantPairs } from './variant-pairs.js';
 
 /**
  * Share of the request thread a new pair's load takes for the indexing of
@@ -73,6 +79,8 @@ export interface BundleStatus {
   readonly index: string | null;
   /** Why no pair is served, or why the newest one was refused. */
   readonly problem: string | null;
+  /** Each model version running variants name: `loaded`, `promoted` (the promoted pair serves it), or why neither. */
+  readonly variants?: Record<string, string>;
 }
 
 export class BundleManager {
@@ -86,8 +94,25 @@ export class BundleManager {
   private problem: string | null = 'no model version promoted yet';
   private readonly followers: TopicFollower[] = [];
   private closed = false;
+  private readonly pairs: VariantPairs;
 
-  private constructor(private readonly options: BundleManagerOptions) {}
+  private constructor(private readonly options: BundleManagerOptions) {
+    this.pairs = new VariantPairs({
+      load: (model, full, delta) => this.loadPair(model, full, delta),
+      applyDelta: async (bundle, delta) => {
+        try {
+          await bundle.applyDelta(delta, await readVerified<DeltaManifest>(options.store, delta));
+        } catch (error) {
+          options.metrics.reloads.inc({ result: 'refused' });
+          options.logger.error(
+            { err: error, delta: `${delta.index}@${delta.version}` },
+            'responder refused a delta',
+          );
+        }
+      },
+      logger: options.logger,
+    });
+  }
 
   static async start(options: BundleManagerOptions): Promise<BundleManager> {
     const manager = new BundleManager(options);
@@ -122,8 +147,9 @@ export class BundleManager {
     options.catalog.onChange((changed, removed) =>
       manager.schedule(async () => {
         const bundle = manager.current;
-        if (bundle === undefined) return;
-        const embedded = await bundle.syncCatalog(changed, removed);
+        const embedded =
+          (bundle === undefined ? 0 : await bundle.syncCatalog(changed, removed)) +
+          (await manager.pairs.syncCatalog(changed, removed));
         options.metrics.itemsIndexed.inc(embedded);
       }),
     );
@@ -140,11 +166,31 @@ export class BundleManager {
     return bundle;
   }
 
+  /**
+   * A pair of one model version (`<model>@<version>`), held for one request:
+   * the promoted pair when it is that version, else the variant pair once
+   * loaded; undefined until then.
+   */
+  acquireVersion(label: string): ServingBundle | undefined {
+    if (this.current?.modelLabel === label) return this.acquire();
+    return this.pairs.acquire(label);
+  }
+
+  /**
+   * The model versions running experiments' variants name: loaded in the
+   * background, and freed when a later call leaves them out.
+   */
+  want(labels: Iterable<string>): void {
+    this.pairs.want(labels);
+    this.schedule(() => this.reconcile());
+  }
+
   status(): BundleStatus {
     return {
       model: this.current?.modelLabel ?? null,
       index: this.current?.indexLabel ?? null,
       problem: this.problem,
+      variants: this.pairs.status(),
     };
   }
 
@@ -159,6 +205,7 @@ export class BundleManager {
     await this.work;
     await this.current?.retire();
     this.current = undefined;
+    await this.pairs.close();
   }
 
   private schedule(task: () => Promise<void>): void {
@@ -173,6 +220,11 @@ export class BundleManager {
   }
 
   private async reconcile(): Promise<void> {
+    await this.reconcilePromoted();
+    await this.pairs.reconcile(this.models, this.indexes, this.options.index, this.current);
+  }
+
+  private async reconcilePromoted(): Promise<void> {
     const { model: name, index: indexName } = this.options;
     const model = this.models.promoted(name);
     if (model === undefined) {
@@ -203,22 +255,11 @@ export class BundleManager {
     delta: IndexVersion | undefined,
     key: string,
   ): Promise<void> {
-    const { metrics, logger, catalog, store } = this.options;
+    const { metrics, logger } = this.options;
     const started = performance.now();
     let bundle: ServingBundle;
     try {
-      // Catalog changes that arrive while it loads queue behind this load and reach the new pair.
-      bundle = await ServingBundle.load({
-        store,
-        model,
-        index: full,
-        delta,
-        catalog: catalog.values(),
-        searchExpansion: this.options.searchExpansion,
-        annCopy: this.options.annCopy,
-        // With a pair served, the new one's item walks leave the requests most of the thread.
-        share: this.current === undefined ? 1 : SWAP_LOAD_SHARE,
-      });
+      bundle = await this.loadPair(model, full, delta);
     } catch (error) {
       const result = (error as { code?: string }).code === undefined ? 'failed' : 'refused';
       metrics.reloads.inc({ result });
@@ -249,8 +290,29 @@ export class BundleManager {
       },
       `responder serves ${bundle.modelLabel} with ${bundle.indexLabel}`,
     );
-    // Freed once the requests holding it are done; not awaited, so a slow request does not hold up reloads.
-    previous?.retire().catch((error) => logger.error({ err: error }, 'freeing the previous bundle failed'));
+    // A variant that names the previous version keeps it serving; otherwise it is freed once the
+    // requests holding it are done, not awaited, so a slow request does not hold up reloads.
+    if (previous !== undefined && !this.pairs.adopt(previous))
+      previous.retire().catch((error) => logger.error({ err: error }, 'freeing the previous bundle failed'));
+  }
+
+  private loadPair(
+    model: ModelVersion,
+    full: IndexVersion,
+    delta: IndexVersion | undefined,
+  ): Promise<ServingBundle> {
+    // Catalog changes that arrive while it loads queue behind this load and reach the new pair.
+    return ServingBundle.load({
+      store: this.options.store,
+      model,
+      index: full,
+      delta,
+      catalog: this.options.catalog.values(),
+      searchExpansion: this.options.searchExpansion,
+      annCopy: this.options.annCopy,
+      // With a pair served, the new one's item walks leave the requests most of the thread.
+      share: this.current === undefined ? 1 : SWAP_LOAD_SHARE,
+    });
   }
 
   private async applyDelta(bundle: ServingBundle, delta: IndexVersion): Promise<void> {

@@ -18,9 +18,16 @@
  *    features from a second round trip (each item's view cached for a second); its log click probability is added
  *    to the retrieval score with `rankerWeight`, and only when the model's
  *    holdout said the ranker beats the CTR baseline;
- * 6. diversification: at most `maxPerCategory` of a page share their first
+ * 6. diversification: at most `maxCategoryShare` of a page share their first
  *    category (the rest move down the list, not out of it);
- * 7. the top `k`.
+ * 7. the final ordering (./final-ordering.ts: freshness boost, promoted
+ *    slots) and the top `k`, each item with its `reason` and propensity 1.
+ *
+ * Before step 2 the user (unless opted out) is assigned a running
+ * experiment's variant and served its model: `promoted`, `popularity` (the
+ * country's list less what the user has seen; `fallback` null, items
+ * `fallback`) or `<model>@<version>` (the promoted pair until that one
+ * loads, counted); its `ordering` overrides the final-ordering defaults.
  *
  * A failure of the personalised path (an ONNX session that cannot run)
  * serves popularity with `model_error` rather than an error response.
@@ -29,7 +36,7 @@
  * ```ts
  * const recommender = new Recommender({ bundles, online, profiles, catalog, popularity, metrics });
  * const result = await recommender.recommend({ userId: 'u0', k: 10 });
- * result.items[0]; result.fallback; result.model_version;
+ * result.items[0]; result.fallback; result.model_version; result.experiment_id; result.variant;
  * ```
  */
 
@@ -42,10 +49,19 @@ import {
 import type { ItemView } from '../../features/views/item-view.js';
 import { servingFeatures } from '../../features/views/serving.js';
 import type { UserView } from '../../features/views/user-view.js';
+import type { Assignment } from '../../registry/experiments/assignment.js';
 import { spanEvent } from '../../runtime/observability/tracing.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
-import type { InteractionContext, Item, User, UserFeatures } from '../../schemas/generated/types.js';
+import type {
+  InteractionContext,
+  Item,
+  Promotion,
+  User,
+  UserFeatures,
+} from '../../schemas/generated/types.js';
 import type { BundleManager } from './bundle-manager.js';
+import { ADULT_ONLY, diversify, MINOR_BUCKET, popularItems } from './candidate-lists.js';
+import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from './final-ordering.js';
 import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
@@ -68,13 +84,20 @@ export interface RecommendRequest {
   readonly now?: number;
   /** Items to leave out besides those the user's view lists as seen (offline evaluation's training items). */
   readonly exclude?: ReadonlySet<string>;
+  /** The experiment and variant to serve (a shadow variant); null for none; default the user's assignment. */
+  readonly assignment?: Assignment | null;
+  /** A shadow scoring: it is not counted in the serving metrics. */
+  readonly shadow?: boolean;
 }
 
 export interface RecommendResult {
-  readonly items: { readonly item_id: string; readonly score: number }[];
+  readonly items: RankedItem[];
   readonly model_version: string | null;
   readonly index_version: string | null;
   readonly fallback: FallbackReason | null;
+  /** The experiment the user was served in; null outside experiments. */
+  readonly experiment_id: string | null;
+  readonly variant: string | null;
 }
 
 export interface RecommenderOptions {
@@ -84,6 +107,12 @@ export interface RecommenderOptions {
   readonly catalog: LiveTable<Item>;
   readonly popularity: PopularityLists;
   readonly metrics: ServeMetrics;
+  /** The running experiments; none when undefined. */
+  readonly experiments?: { assign(userId: string): Assignment | undefined };
+  /** The active promoted slots; none when undefined. */
+  readonly promotions?: { active(now: number): readonly Promotion[] };
+  /** Final ordering and diversity defaults (a variant's `ordering` overrides them); default no boost, promotions on, share 0.5. */
+  readonly ordering?: Partial<OrderingSettings>;
   /** How long a candidate's ranker item features are reused, in request time; default 1000 ms. */
   readonly itemFeaturesTtlMs?: number;
   /** Longest wait for an online-store read; default 50 ms. */
@@ -92,33 +121,48 @@ export interface RecommenderOptions {
   readonly candidates?: number;
   /** Weight of the ranker's log click probability next to the retrieval score; default 1. */
   readonly rankerWeight?: number;
-  /** Share of a page that may share a first category; default 0.5. */
-  readonly maxCategoryShare?: number;
   /** Told of a failure of the personalised path (the request is served popularity, `model_error`). */
   readonly onError?: (error: unknown) => void;
 }
 
-const NO_CONTEXT: InteractionContext = {
-  device: null,
-  country: null,
-  session_id: null,
-  surface: null,
-  request_id: null,
-};
-const ADULT_ONLY = 'mature';
-const MINOR_BUCKET = '13-17';
+// biome-ignore format: one line
+const NO_CONTEXT: InteractionContext = { device: null, country: null, session_id: null, surface: null, request_id: null };
 const EMPTY: ReadonlySet<string> = new Set();
 /** Keys asked of the index beyond those the filters are known to drop. */
 const SEARCH_SLACK = 8;
+/** Popularity items listed past k, for the final ordering to move and fill. */
+const POPULAR_SLACK = 8;
+const PROMOTED = 'promoted';
+const POPULARITY = 'popularity';
+/** The `experiment` and `variant` label outside every experiment. */
+const NONE = 'none';
 
 class StoreTimeout extends Error {}
+
+/** What one request is served with, past the assignment. */
+interface Plan {
+  readonly request: RecommendRequest;
+  readonly assignment: Assignment | undefined;
+  readonly settings: OrderingSettings;
+  readonly country: string | null;
+  readonly minor: boolean;
+  readonly now: number;
+}
 
 export class Recommender {
   private readonly timeoutMs: number;
   private readonly itemRows: ItemRows;
+  private readonly defaults: OrderingSettings;
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
+    this.defaults = {
+      freshnessBoost: 0,
+      freshnessWindowMs: 7 * 24 * 3_600_000,
+      promotions: true,
+      maxCategoryShare: 0.5,
+      ...options.ordering,
+    };
     this.itemRows = new ItemRows(
       (ids) => options.online.getMany<ItemView>('item', ids),
       options.catalog,
@@ -127,12 +171,23 @@ export class Recommender {
   }
 
   async recommend(request: RecommendRequest): Promise<RecommendResult> {
-    const { profiles, metrics } = this.options;
+    const { profiles } = this.options;
     const now = request.now ?? Date.now();
     const profile = profiles.get(request.userId);
     const country = request.context?.country ?? profile?.country ?? null;
-    if (profile?.opt_out) return this.popular('opt_out', null, request);
-    const bundle = this.options.bundles.acquire();
+    const minor = profile?.age_bucket === MINOR_BUCKET;
+    if (profile?.opt_out) {
+      // Opted out: in no experiment, and their features are purged, so nothing is known as seen.
+      const plan = { request, assignment: undefined, settings: this.defaults, country, minor, now };
+      return this.popular(plan, 'opt_out', EMPTY);
+    }
+    const assignment =
+      request.assignment === null
+        ? undefined
+        : (request.assignment ?? this.options.experiments?.assign(request.userId));
+    const settings = orderingFor(this.defaults, assignment?.variant.ordering);
+    const plan: Plan = { request, assignment, settings, country, minor, now };
+    const bundle = this.bundleFor(plan);
     try {
       let view: UserView | undefined;
       const storeStarted = performance.now();
@@ -140,17 +195,20 @@ export class Recommender {
         view = await this.bounded(this.options.online.get<UserView>('user', request.userId));
       } catch (error) {
         const timeout = error instanceof StoreTimeout;
-        metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
-        return this.popular(timeout ? 'online_store_timeout' : 'online_store_unavailable', country, request);
+        if (!request.shadow)
+          this.options.metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
+        return this.popular(plan, timeout ? 'online_store_timeout' : 'online_store_unavailable', undefined);
       } finally {
-        const storeSeconds = (performance.now() - storeStarted) / 1000;
-        metrics.stage.observe({ stage: 'online_store' }, storeSeconds);
-        spanEvent('online_store', { seconds: storeSeconds });
+        this.observe(request, 'online_store', storeStarted);
       }
-      if (view === undefined || (view.event_count === 0 && view.pending.length === 0))
-        return this.popular('cold_start', country, request);
-      if (bundle === undefined) return this.popular('no_model', country, request);
-      const features = servingFeatures(view, now, profile, (item) => this.options.catalog.get(item));
+      const history = view !== undefined && (view.event_count > 0 || view.pending.length > 0);
+      if (assignment?.variant.model === POPULARITY) {
+        const seen = new Set(history ? view!.recent.map((r) => r.item_id) : []);
+        return this.popular(plan, null, seen);
+      }
+      if (!history) return this.popular(plan, 'cold_start', EMPTY);
+      if (bundle === undefined) return this.popular(plan, 'no_model', undefined);
+      const features = servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
       const query: UserQuery = {
         userId: request.userId,
         features,
@@ -158,35 +216,51 @@ export class Recommender {
         ts: now,
       };
       try {
-        return await this.personalised(bundle, query, features, profile, request);
+        return await this.personalised(bundle, query, features, plan);
       } catch (error) {
         this.options.onError?.(error);
-        return this.popular('model_error', country, request);
+        return this.popular(plan, 'model_error', undefined);
       }
     } finally {
       bundle?.release();
     }
   }
 
+  /** The pair the user's variant is served with, held for the request; undefined for none. */
+  private bundleFor(plan: Plan): ServingBundle | undefined {
+    const { bundles, metrics } = this.options;
+    const variant = plan.assignment?.variant;
+    if (variant === undefined || variant.model === PROMOTED) return bundles.acquire();
+    if (variant.model === POPULARITY) return undefined;
+    const own = bundles.acquireVersion(variant.model);
+    if (own !== undefined) return own;
+    if (!plan.request.shadow)
+      metrics.variantPending.inc({ experiment: plan.assignment!.experiment.id, variant: variant.name });
+    return bundles.acquire();
+  }
+
+  private observe(request: RecommendRequest, stage: string, started: number): void {
+    const seconds = (performance.now() - started) / 1000;
+    if (!request.shadow) this.options.metrics.stage.observe({ stage }, seconds);
+    spanEvent(stage, { seconds });
+  }
+
   private async personalised(
     bundle: ServingBundle,
     query: UserQuery,
     features: UserFeatures,
-    profile: User | undefined,
-    request: RecommendRequest,
+    plan: Plan,
   ): Promise<RecommendResult> {
-    const { metrics, catalog } = this.options;
+    const { catalog } = this.options;
+    const { request, minor } = plan;
     const towerStarted = performance.now();
     const user = userTowerInputs([query], bundle.vocab);
     const embedding = await bundle.models.userTower.embed(user);
-    const towerSeconds = (performance.now() - towerStarted) / 1000;
-    metrics.stage.observe({ stage: 'user_tower' }, towerSeconds);
-    spanEvent('user_tower', { seconds: towerSeconds });
+    this.observe(request, 'user_tower', towerStarted);
 
     const retrievalStarted = performance.now();
     const seen = new Set(features.recent_items.map((r) => r.item_id));
     const extra = request.exclude ?? EMPTY;
-    const minor = profile?.age_bucket === MINOR_BUCKET;
     const wanted = Math.max(this.options.candidates ?? 100, request.k);
     // Past `wanted` by as many keys as the filters can drop: the seen and excluded items, a few made
     // unavailable since the index was built, and for a minor any share of mature items.
@@ -208,17 +282,45 @@ export class Recommender {
     );
     const ids = found.keys.map((key) => bundle.itemAt(key)!);
     const scores = found.scores.slice();
-    const retrievalSeconds = (performance.now() - retrievalStarted) / 1000;
-    metrics.stage.observe({ stage: 'retrieval' }, retrievalSeconds);
-    spanEvent('retrieval', { seconds: retrievalSeconds });
+    this.observe(request, 'retrieval', retrievalStarted);
 
-    if (bundle.rankerTrusted && ids.length > 0) await this.rank(bundle, query, user, ids, scores);
+    if (bundle.rankerTrusted && ids.length > 0) await this.rank(bundle, query, user, ids, scores, request);
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-    return {
-      items: this.diversify(order, ids, scores, request.k),
+    const ranked = diversify(order, ids, scores, {
+      k: request.k,
+      share: plan.settings.maxCategoryShare,
+      catalog,
+    });
+    return this.finish(plan, ranked, seen, {
       model_version: bundle.modelLabel,
       index_version: indexVersion,
       fallback: null,
+    });
+  }
+
+  /** The final ordering, and the experiment the list was served in. */
+  private finish(
+    plan: Plan,
+    items: RankedItem[],
+    seen: ReadonlySet<string> | undefined,
+    served: Pick<RecommendResult, 'model_version' | 'index_version' | 'fallback'>,
+  ): RecommendResult {
+    const promotions = plan.settings.promotions ? this.options.promotions?.active(plan.now) : undefined;
+    return {
+      items: finalOrder({
+        items,
+        k: plan.request.k,
+        now: plan.now,
+        settings: plan.settings,
+        catalog: this.options.catalog,
+        promotions,
+        seen,
+        exclude: plan.request.exclude,
+        minor: plan.minor,
+      }),
+      ...served,
+      experiment_id: plan.assignment?.experiment.id ?? null,
+      variant: plan.assignment?.variant.name ?? null,
     };
   }
 
@@ -229,6 +331,7 @@ export class Recommender {
     user: UserTowerBatch,
     ids: string[],
     scores: number[],
+    request: RecommendRequest,
   ): Promise<void> {
     const { metrics } = this.options;
     const started = performance.now();
@@ -237,7 +340,8 @@ export class Recommender {
       rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
-      metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
+      if (!request.shadow)
+        metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
       return;
     }
     const candidates = rows.map((row, i) => ({
@@ -249,51 +353,39 @@ export class Recommender {
     const { click } = await bundle.models.ranker.score(encodedRankerInputs(query, candidates, user));
     const weight = this.options.rankerWeight ?? 1;
     for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
-    const rankerSeconds = (performance.now() - started) / 1000;
-    metrics.stage.observe({ stage: 'ranker' }, rankerSeconds);
-    spanEvent('ranker', { seconds: rankerSeconds });
+    this.observe(request, 'ranker', started);
   }
 
-  private diversify(order: readonly number[], ids: readonly string[], scores: readonly number[], k: number) {
-    const cap = Math.max(1, Math.ceil(k * (this.options.maxCategoryShare ?? 0.5)));
-    const perCategory = new Map<string, number>();
-    const page: { item_id: string; score: number }[] = [];
-    const deferred: number[] = [];
-    for (const i of order) {
-      if (page.length === k) break;
-      const category = this.options.catalog.get(ids[i]!)?.categories[0];
-      const count = category === undefined ? 0 : (perCategory.get(category) ?? 0);
-      if (category !== undefined && count >= cap) {
-        deferred.push(i);
-        continue;
-      }
-      if (category !== undefined) perCategory.set(category, count + 1);
-      page.push({ item_id: ids[i]!, score: scores[i]! });
-    }
-    for (const i of deferred) {
-      if (page.length === k) break;
-      page.push({ item_id: ids[i]!, score: scores[i]! });
-    }
-    return page;
-  }
-
+  /**
+   * A popularity list: the global one for an opted-out user, else the
+   * country's, without what the user has seen or the caller excluded, and
+   * without `mature` items for a minor. `fallback` null is the popularity
+   * variant's own list, not a degradation.
+   */
   private popular(
-    reason: FallbackReason,
-    country: string | null,
-    request: RecommendRequest,
+    plan: Plan,
+    reason: FallbackReason | null,
+    seen: ReadonlySet<string> | undefined,
   ): RecommendResult {
-    this.options.metrics.fallbacks.inc({ reason });
-    spanEvent('fallback', { reason });
-    const list = this.options.popularity.top(reason === 'opt_out' ? null : country);
-    const extra = request.exclude ?? EMPTY;
-    const items: { item_id: string; score: number }[] = [];
-    for (const itemId of list) {
-      if (items.length === request.k) break;
-      if (extra.has(itemId) || this.options.catalog.get(itemId)?.available === false) continue;
-      // Scores of a popularity list only order it: 1 for the first, falling with rank.
-      items.push({ item_id: itemId, score: 1 / (1 + items.length) });
+    const { request, assignment } = plan;
+    if (reason !== null && !request.shadow) {
+      this.options.metrics.fallbacks.inc({ reason });
+      this.options.metrics.variantFallbacks.inc({
+        experiment: assignment?.experiment.id ?? NONE,
+        variant: assignment?.variant.name ?? NONE,
+        reason,
+      });
     }
-    return { items, model_version: null, index_version: null, fallback: reason };
+    if (reason !== null) spanEvent('fallback', { reason });
+    const items = popularItems(this.options.popularity.top(reason === 'opt_out' ? null : plan.country), {
+      // Past k by the promotions' worth, so that a list with a slot placed is still k long.
+      count: request.k + POPULAR_SLACK,
+      catalog: this.options.catalog,
+      minor: plan.minor,
+      seen,
+      exclude: request.exclude,
+    });
+    return this.finish(plan, items, seen, { model_version: null, index_version: null, fallback: reason });
   }
 
   private bounded<T>(read: Promise<T>): Promise<T> {

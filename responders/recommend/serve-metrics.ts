@@ -1,6 +1,9 @@
 /**
  * Prometheus metrics of `GET /v1/recommendations` and of the bundle
- * reloads behind it, created once per registry.
+ * reloads behind it, created once per registry. The `variant*` and
+ * `shadow*` ones carry `experiment` and `variant` labels (`none` for a
+ * response outside every experiment), so each variant's traffic, latency
+ * and fallbacks read side by side.
  *
  * @example
  * ```ts
@@ -28,7 +31,28 @@ export interface ServeMetrics {
   readonly onlineStoreErrors: Counter<'kind'>;
   /** Served lists not published to rec.recommendations (buffer full or publish failure). */
   readonly servedListsDropped: Counter;
+  /** 200 responses by experiment and variant. */
+  readonly variantRequests: Counter<'experiment' | 'variant'>;
+  /** Seconds per 200 response by experiment and variant. */
+  readonly variantSeconds: Histogram<'experiment' | 'variant'>;
+  /** Fallback responses by experiment, variant and reason. */
+  readonly variantFallbacks: Counter<'experiment' | 'variant' | 'reason'>;
+  /** Requests of a variant served the promoted pair because the variant's pair was not loaded yet. */
+  readonly variantPending: Counter<'experiment' | 'variant'>;
+  /** Shadow scorings dropped because the shadow queue was full. */
+  readonly shadowDropped: Counter<'experiment' | 'variant'>;
+  /** Seconds a shadow variant took to make its list, off the hot path. */
+  readonly shadowSeconds: Histogram<'experiment' | 'variant'>;
+  /** Jaccard@K of a shadow list's items with the served list's. */
+  readonly shadowJaccard: Histogram<'experiment' | 'variant'>;
+  /** Kendall tau of the items both lists hold, by their ranks in each. */
+  readonly shadowKendall: Histogram<'experiment' | 'variant'>;
 }
+
+const EXPERIMENT_LABELS = ['experiment', 'variant'] as const;
+const UNIT_BUCKETS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+const TAU_BUCKETS = [-1, -0.6, -0.2, 0, 0.2, 0.4, 0.6, 0.8, 0.9, 1];
+const LATENCY_BUCKETS = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1];
 
 const cache = new WeakMap<Registry, ServeMetrics>();
 
@@ -41,7 +65,7 @@ export function serveMetrics(registry: Registry): ServeMetrics {
       name: 'recstream_serve_stage_seconds',
       help: 'time of each stage of GET /v1/recommendations (total: the whole request)',
       labelNames: ['stage'],
-      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     requests: new Counter({
@@ -94,6 +118,58 @@ export function serveMetrics(registry: Registry): ServeMetrics {
     servedListsDropped: new Counter({
       name: 'recstream_serve_served_lists_dropped_total',
       help: 'served lists that could not be published to rec.recommendations',
+      registers,
+    }),
+    variantRequests: new Counter({
+      name: 'recstream_serve_variant_requests_total',
+      help: 'recommendation responses by experiment and variant (none outside experiments)',
+      labelNames: EXPERIMENT_LABELS,
+      registers,
+    }),
+    variantSeconds: new Histogram({
+      name: 'recstream_serve_variant_seconds',
+      help: 'time of a recommendation response by experiment and variant',
+      labelNames: EXPERIMENT_LABELS,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    variantFallbacks: new Counter({
+      name: 'recstream_serve_variant_fallbacks_total',
+      help: 'responses served without personalisation by experiment, variant and reason',
+      labelNames: [...EXPERIMENT_LABELS, 'reason'],
+      registers,
+    }),
+    variantPending: new Counter({
+      name: 'recstream_serve_variant_pending_total',
+      help: "requests of a variant served the promoted pair while the variant's model/index pair loads",
+      labelNames: EXPERIMENT_LABELS,
+      registers,
+    }),
+    shadowDropped: new Counter({
+      name: 'recstream_serve_shadow_dropped_total',
+      help: 'shadow scorings dropped because the shadow queue was full',
+      labelNames: EXPERIMENT_LABELS,
+      registers,
+    }),
+    shadowSeconds: new Histogram({
+      name: 'recstream_serve_shadow_seconds',
+      help: 'time a shadow variant took to make its list, off the hot path',
+      labelNames: EXPERIMENT_LABELS,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    shadowJaccard: new Histogram({
+      name: 'recstream_serve_shadow_jaccard',
+      help: "Jaccard@K of a shadow variant's list with the list served for the same request",
+      labelNames: EXPERIMENT_LABELS,
+      buckets: UNIT_BUCKETS,
+      registers,
+    }),
+    shadowKendall: new Histogram({
+      name: 'recstream_serve_shadow_kendall_tau',
+      help: 'Kendall tau of the items a shadow list shares with the served list, by their ranks in each (two or more shared)',
+      labelNames: EXPERIMENT_LABELS,
+      buckets: TAU_BUCKETS,
       registers,
     }),
   };

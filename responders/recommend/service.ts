@@ -1,9 +1,11 @@
 /**
  * Everything `GET /v1/recommendations` needs, started together on a
  * platform: the catalog and profiles followed from `rec.items` and
- * `rec.users`, the model/index bundles followed from their version topics,
- * popularity lists from the online store, the `Recommender`, and the
- * served-list log. `start` resolves once the tables caught up, the promoted
+ * `rec.users`, the running experiments from `rec.experiments` (their
+ * variants' model versions loaded beside the promoted pair), the promoted
+ * slots from `rec.promotions`, the model/index bundles followed from their
+ * version topics, popularity lists from the online store, the
+ * `Recommender`, the served-list log and the shadow variants' runner. `start` resolves once the tables caught up, the promoted
  * pair (if any) is loaded and the popularity lists are built: from then on
  * every request gets a list, personalised or an explicit fallback.
  *
@@ -20,13 +22,17 @@ import type { ArtifactStore } from '../../registry/model-store.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import { createProducer, type Producer } from '../../runtime/producer/producer.js';
-import type { Item, User } from '../../schemas/generated/types.js';
+import type { Item, Promotion, User } from '../../schemas/generated/types.js';
+import { PROMOTIONS_TOPIC } from '../../schemas/topics.js';
 import { BundleManager } from './bundle-manager.js';
+import { PromotedSlots } from './final-ordering.js';
 import { LiveTable } from './live-table.js';
 import { PopularityLists } from './popularity.js';
 import { Recommender } from './recommender.js';
 import { type ServeMetrics, serveMetrics } from './serve-metrics.js';
 import { ServedLog } from './served-log.js';
+import { ServingExperiments } from './serving-experiments.js';
+import { ShadowRunner } from './shadow-runner.js';
 
 export interface RecommendationServiceOptions {
   readonly platform: Platform;
@@ -47,6 +53,9 @@ export class RecommendationService {
     readonly popularity: PopularityLists,
     readonly served: ServedLog,
     readonly metrics: ServeMetrics,
+    readonly experiments: ServingExperiments,
+    readonly promotions: PromotedSlots,
+    readonly shadows: ShadowRunner,
     private readonly producer: Producer,
   ) {}
 
@@ -70,9 +79,17 @@ export class RecommendationService {
       logger,
       pollMs: options.pollMs,
     });
-    const opened: { close(): Promise<void> }[] = [catalog, profiles];
+    const promotionDecoder = await serde.decoder('rec.promotions-value');
+    const promotionTable = LiveTable.open<Promotion>({
+      log,
+      topic: PROMOTIONS_TOPIC,
+      decode: (bytes) => promotionDecoder.decode(bytes),
+      logger,
+      pollMs: options.pollMs,
+    });
+    const opened: { close(): Promise<void> }[] = [catalog, profiles, promotionTable];
     try {
-      await Promise.all([catalog.ready, profiles.ready]);
+      await Promise.all([catalog.ready, profiles.ready, promotionTable.ready]);
       const bundles = await BundleManager.start({
         log,
         serde,
@@ -87,6 +104,15 @@ export class RecommendationService {
         pollMs: options.pollMs,
       });
       opened.push(bundles);
+      const experiments = await ServingExperiments.start({
+        log,
+        serde,
+        logger,
+        pollMs: options.pollMs,
+        onModels: (labels) => bundles.want(labels),
+      });
+      opened.push(experiments);
+      const promotions = new PromotedSlots(promotionTable);
       const popularity = await PopularityLists.start({
         online,
         catalog,
@@ -101,15 +127,23 @@ export class RecommendationService {
         catalog,
         popularity,
         metrics,
+        experiments,
+        promotions,
+        ordering: {
+          freshnessBoost: config.serveFreshnessBoost,
+          freshnessWindowMs: config.serveFreshnessWindowMs,
+          promotions: config.servePromotions === 'true',
+          maxCategoryShare: config.serveMaxCategoryShare,
+        },
         storeTimeoutMs: config.serveStoreTimeoutMs,
         itemFeaturesTtlMs: config.serveItemFeaturesTtlMs,
         candidates: config.serveCandidates,
         rankerWeight: config.serveRankerWeight,
-        maxCategoryShare: config.serveMaxCategoryShare,
         onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),
       });
       const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });
       const served = new ServedLog({ producer, metrics, logger });
+      const shadows = new ShadowRunner({ recommender, experiments, served, metrics, logger });
       return new RecommendationService(
         recommender,
         bundles,
@@ -118,6 +152,9 @@ export class RecommendationService {
         popularity,
         served,
         metrics,
+        experiments,
+        promotions,
+        shadows,
         producer,
       );
     } catch (error) {
@@ -127,10 +164,13 @@ export class RecommendationService {
   }
 
   async close(): Promise<void> {
+    await this.shadows.idle();
     await this.served.close();
     await this.producer.close();
     await this.popularity.close();
+    await this.experiments.close();
     await this.bundles.close();
+    await this.promotions.table.close();
     await this.catalog.close();
     await this.profiles.close();
   }

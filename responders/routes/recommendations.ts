@@ -1,11 +1,16 @@
 /**
  * `GET /v1/recommendations/:userId?k=10`: the user's top k
- * from the `Recommender`, named by `model_version`, `index_version`,
- * `fallback` (null, or why the list is not personalised) and `request_id`
+ * from the `Recommender`, each item with its `reason` (retrieved, promoted,
+ * boosted, fallback), named by `model_version`, `index_version`,
+ * `fallback` (null, or why the list is not personalised), `experiment_id`
+ * and `variant` (null outside experiments) and `request_id`
  * (the caller's `x-request-id` when it is a plausible id, else a new UUID;
  * clicks on the list carry it in `Interaction.context.request_id`).
  * Optional query parameters `surface`, `device` and `country` are the
- * request context the user tower and the served-list log see.
+ * request context the user tower and the served-list log see. The list is
+ * published to `rec.recommendations` with `took_ms`; after the response is
+ * sent, the experiment's shadow variants score the same request
+ * (../recommend/shadow-runner.ts).
  *
  * Errors, JSON `{ error, code }`:
  * - 400 `INVALID_USER_ID`: not 1–128 characters of letters, digits and `._:@-`;
@@ -27,10 +32,17 @@ import { inSpan } from '../../runtime/observability/tracing.js';
 import type { Recommender } from '../recommend/recommender.js';
 import type { ServeMetrics } from '../recommend/serve-metrics.js';
 import type { ServedLog } from '../recommend/served-log.js';
+import type { ShadowRunner } from '../recommend/shadow-runner.js';
 
 export interface RecommendationRoutesOptions {
   /** The pipeline and the served-list log; undefined while the responder starts (requests get 503). */
-  readonly service: () => { readonly recommender: Recommender; readonly served: ServedLog } | undefined;
+  readonly service: () =>
+    | {
+        readonly recommender: Recommender;
+        readonly served: ServedLog;
+        readonly shadows?: Pick<ShadowRunner, 'submit'>;
+      }
+    | undefined;
   readonly metrics: ServeMetrics;
   readonly maxK: number;
 }
@@ -40,6 +52,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DEFAULT_K = 10;
 const CONTEXT_KEYS = ['surface', 'device', 'country'] as const;
 const NULLABLE_STRING = { type: ['string', 'null'] } as const;
+/** The `experiment` and `variant` label of a response outside every experiment. */
+const NONE = 'none';
 /**
  * The 200 body, for fastify's compiled serializer (fast-json-stringify): it
  * writes the known fields straight into the string instead of walking the
@@ -48,20 +62,32 @@ const NULLABLE_STRING = { type: ['string', 'null'] } as const;
 const RESPONSE_SCHEMA = {
   200: {
     type: 'object',
-    required: ['user_id', 'items', 'model_version', 'index_version', 'fallback', 'request_id', 'took_ms'],
+    required: [
+      'user_id',
+      'items',
+      'model_version',
+      'index_version',
+      'fallback',
+      'experiment_id',
+      'variant',
+      'request_id',
+      'took_ms',
+    ],
     properties: {
       user_id: { type: 'string' },
       items: {
         type: 'array',
         items: {
           type: 'object',
-          required: ['item_id', 'score'],
-          properties: { item_id: { type: 'string' }, score: { type: 'number' } },
+          required: ['item_id', 'score', 'reason'],
+          properties: { item_id: { type: 'string' }, score: { type: 'number' }, reason: { type: 'string' } },
         },
       },
       model_version: NULLABLE_STRING,
       index_version: NULLABLE_STRING,
       fallback: NULLABLE_STRING,
+      experiment_id: NULLABLE_STRING,
+      variant: NULLABLE_STRING,
       request_id: { type: 'string' },
       took_ms: { type: 'number' },
     },
@@ -129,35 +155,35 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
       );
       const servedTs = Date.now();
       const tookMs = performance.now() - started;
-      const reason = result.fallback === null ? 'retrieved' : 'fallback';
+      const surface = context.surface ?? null;
       service.served.publish({
         request_id: requestId,
         user_id: userId,
-        items: result.items.map((item, position) => ({
-          item_id: item.item_id,
-          score: item.score,
-          position,
-          propensity: 1,
-          reason,
-        })),
+        items: result.items.map((item, position) => ({ ...item, position })),
         model_version: result.model_version,
         index_version: result.index_version,
         fallback: result.fallback,
-        surface: context.surface ?? null,
-        experiment_id: null,
-        variant: null,
+        surface,
+        experiment_id: result.experiment_id,
+        variant: result.variant,
         shadow: false,
         took_ms: tookMs,
         served_ts: servedTs,
       });
+      service.shadows?.submit({ userId, k, context, requestId, surface }, result);
+      const labels = { experiment: result.experiment_id ?? NONE, variant: result.variant ?? NONE };
       metrics.requests.inc({ status: '200' });
       metrics.stage.observe({ stage: 'total' }, tookMs / 1000);
+      metrics.variantRequests.inc(labels);
+      metrics.variantSeconds.observe(labels, tookMs / 1000);
       return {
         user_id: userId,
         items: result.items,
         model_version: result.model_version,
         index_version: result.index_version,
         fallback: result.fallback,
+        experiment_id: result.experiment_id,
+        variant: result.variant,
         request_id: requestId,
         took_ms: Math.round(tookMs * 100) / 100,
       };

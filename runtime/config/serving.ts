@@ -83,6 +83,29 @@ export const SERVING_SETTINGS = {
     default: 0.5,
     doc: 'share of a page whose items may share their first category; further ones move down the list',
   },
+  serveFreshnessBoost: {
+    env: 'RECSTREAM_SERVE_FRESHNESS_BOOST',
+    kind: 'float',
+    min: 0,
+    max: 1000,
+    default: 0,
+    doc: "final ordering: added to the score of an item released within RECSTREAM_SERVE_FRESHNESS_WINDOW_MS of the request (0: off); an experiment variant's ordering overrides it",
+  },
+  serveFreshnessWindowMs: {
+    env: 'RECSTREAM_SERVE_FRESHNESS_WINDOW_MS',
+    kind: 'int',
+    min: 1,
+    max: 31_536_000_000,
+    default: 604_800_000,
+    doc: 'final ordering: how recent a release must be for the freshness boost, in milliseconds (default 7 days)',
+  },
+  servePromotions: {
+    env: 'RECSTREAM_SERVE_PROMOTIONS',
+    kind: 'enum',
+    values: ['true', 'false'],
+    default: 'true',
+    doc: "final ordering: place the active promoted slots of rec.promotions in served lists (the filters still apply); an experiment variant's ordering overrides it",
+  },
 } as const satisfies Record<string, Setting>;
 
 /** The ANN index's name and the quantized copy the indexer writes. */

@@ -1,0 +1,186 @@
+/**
+ * The final ordering of a served list, applied after diversity, per
+ * experiment variant (its `ordering` overrides on top of the responder's
+ * `RECSTREAM_SERVE_*` defaults):
+ *
+ * 1. **Freshness boost**: an item whose catalog `release_ts` is within
+ *    `freshnessWindowMs` of the request gets `freshnessBoost` added to its
+ *    score and moves up past the items it now outscores. The fresh and the
+ *    other items each keep their order among themselves (a merge of the
+ *    two sequences by score), so what diversity deferred stays deferred.
+ *    The list given may run past `k` (the diversified candidates), so a
+ *    fresh item from below the page can enter it. An item that ends higher
+ *    than it started says `boosted`.
+ * 2. **Promoted slots**: each active promotion of `rec.promotions`
+ *    (`start_ts <= now < end_ts`) puts its item at its `position` (last on
+ *    a shorter list), in position order, said `promoted`. The filters still
+ *    hold: an item that is unknown, unavailable, already seen, excluded by
+ *    the caller, or `mature` for a user in the 13-17 bucket is not forced
+ *    in; when what the user has seen is not known (the online store did not
+ *    answer) no promotion is placed.
+ *
+ * Every item is placed deterministically, so its propensity is 1.
+ *
+ * @example
+ * ```ts
+ * const settings = orderingFor(defaults, assignment?.variant.ordering);
+ * const page = finalOrder({ items, k: 10, now, settings, catalog, promotions: slots.active(now), seen, minor: false });
+ * page[0].reason; // 'promoted' | 'boosted' | 'retrieved' | 'fallback'
+ * ```
+ */
+import type { Item, OrderingOverrides, Promotion, ServedReason } from '../../schemas/generated/types.js';
+import { ADULT_ONLY } from './candidate-lists.js';
+import type { LiveTable } from './live-table.js';
+
+/** A variant's final-ordering settings, resolved. */
+export interface OrderingSettings {
+  /** Added to a fresh item's score; 0 turns the boost off. */
+  readonly freshnessBoost: number;
+  readonly freshnessWindowMs: number;
+  /** Whether promoted slots are placed. */
+  readonly promotions: boolean;
+  /** Diversity: the share of a page that may share a first category. */
+  readonly maxCategoryShare: number;
+}
+
+/** One item of a list on its way out. */
+export interface RankedItem {
+  readonly item_id: string;
+  readonly score: number;
+  readonly reason: ServedReason;
+  /** Probability the policy placed it there: 1, every rule here is deterministic. */
+  readonly propensity: number;
+}
+
+export interface FinalOrderingInput {
+  /** The list after diversity, best first; may be longer than `k`. */
+  readonly items: readonly RankedItem[];
+  readonly k: number;
+  readonly now: number;
+  readonly settings: OrderingSettings;
+  readonly catalog: { get(itemId: string): Item | undefined };
+  /** Active promotions by position; empty or undefined for none. */
+  readonly promotions?: readonly Promotion[];
+  /** What the user has seen; undefined when unknown (no promotion is forced in then). */
+  readonly seen: ReadonlySet<string> | undefined;
+  readonly exclude?: ReadonlySet<string>;
+  /** The user is in the 13-17 bucket: `mature` items are not forced in. */
+  readonly minor: boolean;
+}
+
+/**
+ * A variant's settings: each override that is set replaces the default.
+ *
+ * @example
+ * ```ts
+ * orderingFor(defaults, { freshness_boost: 2, freshness_window_ms: null, promotions: false, max_category_share: null });
+ * ```
+ */
+export function orderingFor(
+  defaults: OrderingSettings,
+  overrides: OrderingOverrides | null | undefined,
+): OrderingSettings {
+  if (overrides === null || overrides === undefined) return defaults;
+  return {
+    freshnessBoost: overrides.freshness_boost ?? defaults.freshnessBoost,
+    freshnessWindowMs: overrides.freshness_window_ms ?? defaults.freshnessWindowMs,
+    promotions: overrides.promotions ?? defaults.promotions,
+    maxCategoryShare: overrides.max_category_share ?? defaults.maxCategoryShare,
+  };
+}
+
+/**
+ * Applies the freshness boost and the promoted slots and cuts the list to
+ * `k`.
+ */
+export function finalOrder(input: FinalOrderingInput): RankedItem[] {
+  const boosted = boost(input);
+  const page = boosted.slice(0, input.k);
+  if (input.settings.promotions && input.promotions !== undefined && input.promotions.length > 0)
+    placePromotions(page, input);
+  return page.length > input.k ? page.slice(0, input.k) : page;
+}
+
+function boost(input: FinalOrderingInput): RankedItem[] {
+  const { items, settings, now, catalog } = input;
+  if (settings.freshnessBoost <= 0) return items.slice();
+  const since = now - settings.freshnessWindowMs;
+  const fresh: { item: RankedItem; from: number }[] = [];
+  const rest: { item: RankedItem; from: number }[] = [];
+  items.forEach((item, from) => {
+    const released = catalog.get(item.item_id)?.release_ts;
+    if (released !== undefined && released !== null && released >= since && released <= now)
+      fresh.push({ item: { ...item, score: item.score + settings.freshnessBoost }, from });
+    else rest.push({ item, from });
+  });
+  if (fresh.length === 0) return items.slice();
+  const out: RankedItem[] = [];
+  let f = 0;
+  let r = 0;
+  while (f < fresh.length || r < rest.length) {
+    const takeFresh = r === rest.length || (f < fresh.length && fresh[f]!.item.score > rest[r]!.item.score);
+    const next = takeFresh ? fresh[f++]! : rest[r++]!;
+    const movedUp = takeFresh && out.length < next.from;
+    out.push(movedUp ? { ...next.item, reason: 'boosted' } : next.item);
+  }
+  return out;
+}
+
+function placePromotions(page: RankedItem[], input: FinalOrderingInput): void {
+  let lastPlaced = -1;
+  for (const promotion of input.promotions!) {
+    if (!promotable(promotion.item_id, input)) continue;
+    const at = page.findIndex((item) => item.item_id === promotion.item_id);
+    if (at >= 0) page.splice(at, 1);
+    // Two promotions for one position: the second goes right below the first.
+    const position = Math.min(Math.max(promotion.position, lastPlaced + 1), page.length);
+    const below = page[position] ?? page[position - 1];
+    page.splice(position, 0, {
+      item_id: promotion.item_id,
+      score: below?.score ?? 1,
+      reason: 'promoted',
+      propensity: 1,
+    });
+    lastPlaced = position;
+  }
+}
+
+function promotable(itemId: string, input: FinalOrderingInput): boolean {
+  if (input.seen === undefined || input.seen.has(itemId) || input.exclude?.has(itemId)) return false;
+  const item = input.catalog.get(itemId);
+  return item?.available === true && !(input.minor && item.maturity === ADULT_ONLY);
+}
+
+/**
+ * The promoted slots of a followed `rec.promotions` table, sorted by
+ * position (then item id) once per change of the table, and filtered to
+ * the active ones per request.
+ *
+ * @example
+ * ```ts
+ * const slots = new PromotedSlots(LiveTable.open<Promotion>({ log, topic: PROMOTIONS_TOPIC, decode, logger }));
+ * slots.active(Date.now()); // [{ item_id: 'i7', position: 0, … }]
+ * ```
+ */
+export class PromotedSlots {
+  private sorted: Promotion[] = [];
+
+  constructor(readonly table: LiveTable<Promotion>) {
+    this.resort();
+    table.onChange(() => this.resort());
+  }
+
+  /** The promotions in effect at `now`, by position. */
+  active(now: number): Promotion[] {
+    if (this.sorted.length === 0) return this.sorted;
+    return this.sorted.filter(
+      (p) => (p.start_ts === null || p.start_ts <= now) && (p.end_ts === null || now < p.end_ts),
+    );
+  }
+
+  private resort(): void {
+    this.sorted = [...this.table.values()].sort(
+      (a, b) => a.position - b.position || a.item_id.localeCompare(b.item_id),
+    );
+  }
+}
