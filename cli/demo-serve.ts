@@ -6,12 +6,14 @@
  * with titles and scores, and the `curl` to ask for more. While the live
  * stream goes on, each new model version and index version is printed as
  * it comes, under one status line: live events a second, processor lag,
- * the model version served and the requests served. It runs until
- * `signal` aborts (Ctrl-C).
+ * the model version served and the requests served. Closed-loop users of
+ * the same world react to what is served, and once two model versions are
+ * out they are A/B tested (demo-experiment.ts). It runs until `signal`
+ * aborts (Ctrl-C).
  *
  * @example
  * ```ts
- * await demoServe(platform, process.stdout, abortController.signal, () => appended);
+ * await demoServe(platform, process.stdout, abortController.signal, () => appended, world);
  * ```
  */
 
@@ -19,6 +21,8 @@ import { describeIndexOutcome, describeTrainOutcome } from '../app/outcomes.js';
 import { type RunningRoles, startRoles } from '../app/roles.js';
 import type { ConsoleStatus } from '../responders/routes/status.js';
 import type { Platform } from '../runtime/platform.js';
+import type { SimulationOptions } from '../sim/options.js';
+import { DemoExperiment } from './demo-experiment.js';
 import { DEMO_ENGINE } from './demo-model.js';
 import { StatusLine } from './progress.js';
 
@@ -38,6 +42,7 @@ export async function demoServe(
   out: NodeJS.WritableStream,
   signal: AbortSignal,
   liveEvents: () => number,
+  world: SimulationOptions,
 ): Promise<void> {
   const status = new StatusLine('live');
   const say = (line: string) => {
@@ -45,12 +50,16 @@ export async function demoServe(
     out.write(`${line}\n`);
   };
   let shown = false;
+  const ab = new DemoExperiment(platform, say);
+  const startAb = () =>
+    ab.onVersion().catch((error: unknown) => say(`no A/B test: ${(error as Error).message}`));
   const roles = await startRoles(platform, {
     signal,
     engineDefaults: DEMO_ENGINE,
     // New versions only: rounds that had nothing to do stay in the log file.
     onTrain: (o) => {
       if (shown && o.kind === 'published') say(describeTrainOutcome(o));
+      if (o.kind === 'published') void startAb();
     },
     onIndex: (o) => {
       if (shown && !('detail' in o)) say(describeIndexOutcome(o));
@@ -75,12 +84,15 @@ export async function demoServe(
     `\n${responder.access.summary}\nserving on ${responder.url} — ask for more:\n  curl '${responder.url}/v1/recommendations/u1?k=5'\n  console: ${responder.url}/   metrics: ${responder.url}/metrics   readiness: ${responder.url}/readyz\nthe world goes on live; new model versions are printed as they come. Ctrl-C stops.\n`,
   );
   shown = true;
+  await startAb();
+  const users = ab.closedLoop(world, responder.url, signal);
   const ticker = drawStatus(roles, status, liveEvents);
   try {
     await roles.finished;
   } finally {
     clearInterval(ticker);
     status.clear();
+    await users.catch((error: unknown) => say(`closed-loop users stopped: ${(error as Error).message}`));
   }
 }
 

@@ -106,7 +106,7 @@ export const demoCommand: Command = {
           `recstream demo — resuming the demo in ${config.dataDir}: its world goes on live after ${resumeAfter.toLocaleString('en-US')} events (--fresh starts over)\n`,
         );
         const live = streamLive(platform, world, rate, resumeAfter);
-        await serveUntilStopped(platform, process.stdout, live);
+        await serveUntilStopped(platform, process.stdout, live, world);
         return 0;
       });
     }
@@ -143,7 +143,7 @@ export const demoCommand: Command = {
         join(config.dataDir, STREAMED),
         'the demo streamed and trained; the next demo run resumes here\n',
       );
-      await serveUntilStopped(platform, out, live);
+      await serveUntilStopped(platform, out, live, world);
       return 0;
     });
   },
@@ -304,6 +304,7 @@ async function serveUntilStopped(
   platform: Platform,
   out: NodeJS.WritableStream,
   live: LiveStream,
+  world: DemoWorld,
 ): Promise<void> {
   const serving = new AbortController();
   const unlisten = onStopSignal(() => {
@@ -320,7 +321,8 @@ async function serveUntilStopped(
     );
     // Rethrown below, once every role has closed.
     failed.catch(() => undefined);
-    await demoServe(platform, out, serving.signal, live.appended);
+    const { shift, ...options } = world;
+    await demoServe(platform, out, serving.signal, live.appended, options);
     live.stop();
     await failed;
   } finally {
