@@ -231,12 +231,15 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
             model, ranker, _, _, _ = _fit(dataset, torch.arange(dataset.examples), config, runtime, "refit", epochs=epochs)
         if runtime.is_main:
             emit("metrics", metrics=metrics)
-            trained_rows = torch.arange(dataset.examples) if refit else train_rows
+            ts = dataset.columns["ts"]
+            # Every event up to it trained the model: a model not refit left each user's latest
+            # events out, so that is the moment before the first of them.
+            trained_through = ts.max() if refit or holdout_rows.shape[0] == 0 else ts[holdout_rows].min() - 1
             params = {
                 **config.to_json(),
                 "refit": refit,
                 "retrieval_epochs": epochs,
-                "trained_through_ts": int(dataset.columns["ts"][trained_rows].max()),
+                "trained_through_ts": int(trained_through),
                 **({"previous_error": previous_error} if previous_error else {}),
             }
             export(out, model, ranker, dataset, config, metrics, params)
