@@ -110,14 +110,39 @@ def load_dataset(directory: str) -> Dataset:
     return Dataset(manifest=manifest, columns=columns, catalog=catalog)
 
 
-def holdout_split(dataset: Dataset, fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row indices of the training part and the temporal holdout (the latest `fraction` by event time)."""
-    ts = dataset.columns["ts"]
+def holdout_split(
+    dataset: Dataset, fraction: float, by: str = "user", after_ts: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row indices of the training part and the holdout.
+
+    `by` "user": each user's own latest `fraction` of their rows (rounded, so a user with five rows
+    or more holds out at least one), the ties in time broken by row order, which is the order the
+    point-in-time features were computed in. Every training row of a user comes before their first
+    holdout row, so no holdout item is in the history a training row (or the holdout query) reads.
+    "stream": the latest `fraction` of all rows by event time, which holds out only the users active
+    at the end (a file of users' lines laid out one after the other holds out the last lines' users).
+
+    `after_ts`: the promoted model's last training event; holdout rows at or before it train too, so
+    a candidate learns from every event the promoted model did, and both are compared on later ones.
+    When no holdout row is after it (a retrain on the same data) the split is left as it was.
+    """
+    ts, users = dataset.columns["ts"], dataset.columns["user"]
     rows = torch.arange(dataset.examples)
     if fraction <= 0:
         return rows, rows[:0]
-    cut = torch.quantile(ts.double(), 1 - fraction).item()
-    holdout = ts.double() >= cut
+    if by == "stream":
+        holdout = ts.double() >= torch.quantile(ts.double(), 1 - fraction).item()
+    else:
+        order = torch.from_numpy(np.lexsort((rows.numpy(), ts.numpy(), users.numpy())))
+        per_user = torch.bincount(users)
+        first = torch.cumsum(per_user, 0) - per_user
+        ranked = users[order]
+        position = rows - first[ranked]
+        held = torch.floor(fraction * per_user.double() + 0.5).long()
+        holdout = torch.zeros(dataset.examples, dtype=torch.bool)
+        holdout[order] = position >= per_user[ranked] - held[ranked]
+    if after_ts is not None and bool((holdout & (ts > after_ts)).any()):
+        holdout = holdout & (ts > after_ts)
     if bool(holdout.all()):
         return rows, rows[:0]
     return rows[~holdout], rows[holdout]

@@ -168,6 +168,17 @@ def _versus_previous(
     return metrics
 
 
+def _shared_through(promoted: PreviousModel | None, runtime: Runtime) -> int | None:
+    """The promoted model's last training event (main rank reads it), the same on every rank, which
+    must all split the set alike."""
+    through = previous_trained_through(promoted) if promoted is not None else None
+    if not runtime.distributed:
+        return through
+    shared = torch.tensor(-1 if through is None else through, dtype=torch.long, device=runtime.device)
+    dist.broadcast(shared, src=0)
+    return None if int(shared) < 0 else int(shared)
+
+
 def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, previous_sha256: dict[str, str] | None = None) -> None:
     """Trains, evaluates and exports one version into `out`. `previous` is the promoted model's artifact
     directory, scored on the same holdout; `previous_sha256` (file name → sha256, as its version lists
@@ -177,7 +188,14 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
     started = time.perf_counter()
     try:
         dataset = load_dataset(dataset_dir)
-        train_rows, holdout_rows = holdout_split(dataset, config.holdout_fraction)
+        promoted, previous_error = None, None
+        if previous and runtime.is_main:
+            try:
+                promoted = load_previous(previous, previous_sha256)
+            except PreviousModelError as error:
+                previous_error = str(error)
+        through = _shared_through(promoted, runtime)
+        train_rows, holdout_rows = holdout_split(dataset, config.holdout_fraction, config.holdout, through)
         emit(
             "start",
             device=runtime.name(),
@@ -193,14 +211,7 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
             dataset, train_rows, config, runtime, "holdout", queries if stop_early else None
         )
         metrics: dict[str, float] = {}
-        previous_error = None
         if runtime.is_main and holdout_rows.shape[0] > 0:
-            promoted = None
-            if previous:
-                try:
-                    promoted = load_previous(previous, previous_sha256)
-                except PreviousModelError as error:
-                    previous_error = str(error)
             metrics, scored_error = _evaluate(model, ranker, dataset, train_rows, holdout_rows, queries, config, runtime, promoted)
             previous_error = previous_error or scored_error
         epoch_seconds = _mean_seconds(retrieval) + _mean_seconds(ranking)
@@ -220,12 +231,15 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
             model, ranker, _, _, _ = _fit(dataset, torch.arange(dataset.examples), config, runtime, "refit", epochs=epochs)
         if runtime.is_main:
             emit("metrics", metrics=metrics)
-            trained_rows = torch.arange(dataset.examples) if refit else train_rows
+            ts = dataset.columns["ts"]
+            # Every event up to it trained the model: a model not refit left each user's latest
+            # events out, so that is the moment before the first of them.
+            trained_through = ts.max() if refit or holdout_rows.shape[0] == 0 else ts[holdout_rows].min() - 1
             params = {
                 **config.to_json(),
                 "refit": refit,
                 "retrieval_epochs": epochs,
-                "trained_through_ts": int(dataset.columns["ts"][trained_rows].max()),
+                "trained_through_ts": int(trained_through),
                 **({"previous_error": previous_error} if previous_error else {}),
             }
             export(out, model, ranker, dataset, config, metrics, params)

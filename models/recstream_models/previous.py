@@ -119,7 +119,7 @@ def _remap(column: str, values: torch.Tensor, maps: dict[str, torch.Tensor]) -> 
 
 
 def previous_trained_through(previous: PreviousModel) -> int | None:
-    """The latest event time (epoch ms) the promoted model trained on: `trained_through_ts` in its
+    """The event time (epoch ms) up to which the promoted model trained on every event: `trained_through_ts` in its
     params.json; for a model exported before that field, its set's end (`lineage.event_time_end`),
     an upper bound; None when neither is known."""
     through = previous.params.get("trained_through_ts")
