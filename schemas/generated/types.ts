@@ -3,6 +3,7 @@
 /** The value type of every subject, by subject name (for typed encoders and decoders). */
 export interface SubjectValueTypes {
   'rec.dlq-value': DeadLetter;
+  'rec.experiment-outcomes-value': ExperimentOutcome;
   'rec.experiments-value': Experiment;
   'rec.index-versions-value': IndexVersion;
   'rec.interactions-value': Interaction;
@@ -48,6 +49,39 @@ export interface DeadLetter {
   failed_ts: number;
   /** Attempts made, 1 for the first failure; re-driving increments it. */
   attempt: number;
+}
+
+/**
+ * What one served list of an experiment, or one interaction attributed to it, adds to its variant's online
+ * figures. Written by the experiment-metrics application from rec.recommendations and rec.interactions
+ * (partitioned by user) and keyed by experiment id, so one task holds each experiment's figures. Internal:
+ * the figures are the sums of these deltas.
+ */
+export interface ExperimentOutcome {
+  /** The experiment; also the record key. */
+  experiment_id: string;
+  /** The variant the served list was made by. */
+  variant: string;
+  /** True when the list was a shadow variant's (scored, never shown). */
+  shadow: boolean;
+  /** The served list the delta comes from. */
+  request_id: string;
+  /**
+   * Event time of what caused the delta (the list's served_ts, or the interaction's ts), epoch milliseconds.
+   */
+  ts: number;
+  /** Served lists added: 1 for a list, 0 for an interaction. */
+  requests: number;
+  /** Exposures added: the items of a shown list (one per request and item). */
+  impressions: number;
+  /** Exposures newly clicked through: at most one per request and item. */
+  clicks: number;
+  /** Watch time added: an exposure's largest watch_ms so far minus what it had before. */
+  engaged_ms: number;
+  /** 1 for a list served by a fallback (non-personalised), else 0. */
+  fallbacks: number;
+  /** The responder's time to make the list, in milliseconds; null for an interaction or when not measured. */
+  took_ms: number | null;
 }
 
 /**
