@@ -49,7 +49,7 @@ export interface HeldRequest {
   readonly variant: string;
   readonly ts: number;
   readonly items: string[];
-  /** Items clicked through, in the order they were. */
+  /** Items clicked through, sorted (equal state whatever order the clicks were read in). */
   readonly clicked: string[];
   /** Largest watch_ms per item so far. */
   readonly watched: Record<string, number>;
@@ -118,6 +118,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
       experiment_id: list.experiment_id,
       variant: list.variant,
       shadow: list.shadow,
+      outcome_id: list.shadow ? `shadow/${list.variant}/${list.request_id}` : `list/${list.request_id}`,
       request_id: list.request_id,
       ts: list.served_ts,
       clicks: 0,
@@ -179,6 +180,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
     let engaged = 0;
     if (CLICK_THROUGH.has(event.type) && !held.clicked.includes(event.item_id)) {
       held.clicked.push(event.item_id);
+      held.clicked.sort();
       clicks = 1;
     }
     const before = held.watched[event.item_id] ?? 0;
@@ -191,6 +193,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
       experiment_id: held.experiment,
       variant: held.variant,
       shadow: false,
+      outcome_id: `event/${requestId}/${event.event_id}`,
       request_id: requestId,
       ts: event.ts,
       requests: 0,

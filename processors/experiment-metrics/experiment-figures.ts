@@ -28,7 +28,7 @@
  * builder.addProcessor('experiment-figures', () => new ExperimentFigures(), ['experiment-outcomes'])
  * ```
  */
-import { asOf, type Versioned } from '../../features/math/versioned.js';
+import { asOf, latest, type Versioned } from '../../features/math/versioned.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import type {
   GlobalTableView,
@@ -37,6 +37,7 @@ import type {
   StreamRecord,
 } from '../../runtime/processor/processor.js';
 import { jsonCodec } from '../../runtime/state/codecs/index.js';
+import { DedupWindow } from '../../runtime/state/dedup-window.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { Experiment, ExperimentOutcome, ModelVersion } from '../../schemas/generated/types.js';
 import { decideCanary, nextExperimentState } from './canary.js';
@@ -50,6 +51,14 @@ import {
   parseModelRef,
 } from './tables.js';
 
+/** Store of the outcome ids taken over the dedup horizon. */
+export const OUTCOME_IDS_STORE = 'outcome-ids';
+
+export interface ExperimentFiguresOptions {
+  /** Event time over which a repeated outcome_id is recognised (RECSTREAM_DEDUP_HORIZON_MS). */
+  readonly dedupHorizonMs: number;
+}
+
 export const experimentFiguresCodec: ValueCodec<ExperimentFiguresValue> = jsonCodec<ExperimentFiguresValue>();
 
 /** The sinks the controller writes to. */
@@ -62,6 +71,7 @@ function checkOutcome(outcome: ExperimentOutcome, key: string | null): void {
   const what = `experiment outcome of request ${JSON.stringify(outcome.request_id)}`;
   if (key !== outcome.experiment_id)
     throw new ProcessingError(`${what}: record key ${JSON.stringify(key)} is not its experiment_id`);
+  if (outcome.outcome_id === '') throw new ProcessingError(`${what}: outcome_id is empty`);
   if (outcome.variant === '') throw new ProcessingError(`${what}: variant is empty`);
   for (const field of COUNTS)
     if (!Number.isSafeInteger(outcome[field]) || outcome[field] < 0)
@@ -77,9 +87,14 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
   private models!: GlobalTableView<ModelVersionEvents>;
   /** States this task decided that the global table may not show yet, by experiment id. */
   private readonly decided = new Map<string, Experiment>();
+  private seen!: DedupWindow;
 
-  init(ctx: ProcessorContext<Experiment | ModelVersion>): void {
+  constructor(private readonly options: ExperimentFiguresOptions) {}
+
+  async init(ctx: ProcessorContext<Experiment | ModelVersion>): Promise<void> {
     this.ctx = ctx;
+    this.seen = new DedupWindow(ctx.store(OUTCOME_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
+    await this.seen.load();
     this.figures = ctx.store(EXPERIMENT_FIGURES_STORE);
     this.experiments = ctx.globalTable(EXPERIMENT_VERSIONS);
     this.models = ctx.globalTable(MODEL_VERSIONS_TABLE);
@@ -89,6 +104,7 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     const outcome = record.value;
     if (outcome === null) throw new ProcessingError('rec.experiment-outcomes record has no value');
     checkOutcome(outcome, record.key);
+    if (!(await this.seen.firstSeen(outcome.outcome_id, outcome.ts))) return;
     const id = outcome.experiment_id;
     const experiment = this.stateAt(id, outcome.ts);
     const step = experiment?.canary?.step ?? 0;
@@ -146,17 +162,23 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
 
   private control(experiment: Experiment, value: ExperimentFiguresValue, now: number): void {
     if (experiment.status !== 'running' || experiment.canary === null) return;
+    // Only the present state is the controller's to change: on a replay the table already holds
+    // the decisions (and any later stop), which are not made again.
+    const newest = latest(this.experiments.get(experiment.id));
+    if (newest !== undefined && newest.updated_ts > experiment.updated_ts) return;
     const step: Record<string, VariantFigures> = {};
     for (const [name, v] of Object.entries(value.variants)) step[name] = v.step;
     const decision = decideCanary(experiment, step, now);
     if (decision.action === 'hold') return;
-    const next = nextExperimentState(experiment, decision, now);
+    // The decision follows the outcome that caused it: outcomes at `now` stay in the step they were counted in.
+    const at = now + 1;
+    const next = nextExperimentState(experiment, decision, at);
     this.decided.set(experiment.id, next);
     this.ctx.logger.info(
-      { experiment: experiment.id, action: decision.action, step: next.canary?.step, ts: now },
+      { experiment: experiment.id, action: decision.action, step: next.canary?.step, ts: at },
       decision.reason,
     );
-    this.ctx.forward({ key: next.id, value: next, timestamp: now }, EXPERIMENTS_SINK);
+    this.ctx.forward({ key: next.id, value: next, timestamp: at }, EXPERIMENTS_SINK);
     if (decision.action === 'grow') return;
     const candidate = experiment.variants.find((v) => v.name === experiment.canary!.candidate);
     const ref = candidate === undefined ? undefined : parseModelRef(candidate.model);
@@ -171,9 +193,9 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     const event: ModelVersion = {
       ...current,
       status: decision.action === 'promote' ? 'promoted' : 'rejected',
-      status_ts: now,
+      status_ts: at,
       reason: `${experiment.id}: ${decision.reason}`,
     };
-    this.ctx.forward({ key: event.model, value: event, timestamp: now }, MODEL_VERSIONS_SINK);
+    this.ctx.forward({ key: event.model, value: event, timestamp: at }, MODEL_VERSIONS_SINK);
   }
 }

@@ -64,6 +64,11 @@ export interface ExperimentOutcome {
   variant: string;
   /** True when the list was a shadow variant's (scored, never shown). */
   shadow: boolean;
+  /**
+   * Deterministic id: list/<request_id> for a shown list, shadow/<variant>/<request_id> for a shadow list,
+   * event/<request_id>/<event_id> for an interaction; a copy written again after a crash is dropped by it.
+   */
+  outcome_id: string;
   /** The served list the delta comes from. */
   request_id: string;
   /**

@@ -1,0 +1,245 @@
+/**
+ * A seeded experiment world for the experiment-metrics tests: served lists
+ * (v2, with experiment_id and variant) of two variants whose items are
+ * clicked at different true rates, and the interactions that carry their
+ * request ids, written to the embedded log as the responders and clients
+ * would; the application run over them; its figures read back through the
+ * online store, as `experiments show` reads them; and the count a person
+ * would do from the raw topics.
+ *
+ * @example
+ * ```ts
+ * const world = experimentWorld({ seed: 1, requests: 2000, rates: { control: 0.04, candidate: 0.07 }, start: T0 });
+ * await publishWorld(platform, [experiment], world);
+ * await runExperimentMetrics(platform, stateDir);
+ * const report = await readFigures(platform, stateDir, experiment);
+ * ```
+ */
+
+import { CLICK_THROUGH } from '../features/math/interactions.js';
+import { type ExperimentReport, readExperimentFigures } from '../registry/experiments/experiment-figures.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
+import { openOnlineStore } from '../runtime/online/open.js';
+import type { Platform } from '../runtime/platform.js';
+import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { createProducer } from '../runtime/producer/producer.js';
+import type {
+  Experiment,
+  Interaction,
+  ModelVersion,
+  ServedRecommendations,
+} from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
+import { Rng } from '../sim/random.js';
+import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
+import { onlineViews } from '../topologies/online-views.js';
+
+export const MIN = 60_000;
+export const T0 = Date.UTC(2026, 0, 5, 12);
+export const PARTITIONS = 2;
+export const WINDOW_MS = 30 * MIN;
+
+export interface ExperimentWorld {
+  readonly lists: ServedRecommendations[];
+  readonly events: Interaction[];
+}
+
+export interface WorldOptions {
+  readonly seed: number;
+  readonly experimentId: string;
+  readonly requests: number;
+  /** True click probability of each item, per variant; users alternate between the variants. */
+  readonly rates: Readonly<Record<string, number>>;
+  readonly start: number;
+  /** Event time between two requests. */
+  readonly spacingMs: number;
+  /** Responder latency per variant, ms (default 20). */
+  readonly tookMs?: Readonly<Record<string, number>>;
+}
+
+const CONTEXT = { device: 'web', country: 'PT', session_id: null, surface: 'home' };
+
+/** Lists of 10 items for users u0…u199, each item clicked at its variant's rate, some watched, some impressions sent. */
+export function experimentWorld(options: WorldOptions): ExperimentWorld {
+  const rng = Rng.derive(options.seed, 31);
+  const variants = Object.keys(options.rates);
+  const lists: ServedRecommendations[] = [];
+  const events: Interaction[] = [];
+  for (let r = 0; r < options.requests; r++) {
+    const u = Math.floor(rng.next() * 200);
+    const user = `u${u}`;
+    const variant = variants[u % variants.length]!;
+    const requestId = `${options.experimentId}-r${r}`;
+    const served = options.start + r * options.spacingMs;
+    const items = Array.from({ length: 10 }, (_, k) => `i${(r * 7 + k * 13) % 500}`);
+    lists.push({
+      request_id: requestId,
+      user_id: user,
+      items: items.map((item_id, position) => ({
+        item_id,
+        position,
+        score: 1 - position / 10,
+        propensity: 1,
+        reason: 'retrieved' as const,
+      })),
+      model_version: 'two-tower@3',
+      index_version: 'items@5',
+      fallback: rng.next() < 0.02 ? 'cold_start' : null,
+      surface: 'home',
+      experiment_id: options.experimentId,
+      variant,
+      shadow: false,
+      took_ms: (options.tookMs?.[variant] ?? 20) * (0.8 + 0.4 * rng.next()),
+      served_ts: served,
+    });
+    const context = { ...CONTEXT, request_id: requestId };
+    const event = (id: string, item: string, type: Interaction['type'], ts: number, watchMs: number | null) =>
+      events.push({
+        event_id: `${requestId}-${id}`,
+        user_id: user,
+        item_id: item,
+        type,
+        value: null,
+        watch_ms: watchMs,
+        ts,
+        context,
+      });
+    // The client's impressions of the first items: counted once, as the served list's.
+    for (let k = 0; k < 3; k++) event(`imp${k}`, items[k]!, 'impression', served + 100, null);
+    items.forEach((item, k) => {
+      if (rng.next() >= options.rates[variant]!) return;
+      event(`click${k}`, item, 'click', served + 2000 + k, null);
+      if (rng.next() < 0.5) {
+        const watch = Math.round(10_000 + 50_000 * rng.next());
+        event(`view${k}`, item, 'view', served + 2000 + k + watch, watch);
+        event(`done${k}`, item, 'complete', served + 2001 + k + watch, watch);
+      }
+    });
+  }
+  return { lists, events };
+}
+
+/** Publishes the experiments (and model versions) first, then the lists, then the interactions. */
+export async function publishWorld(
+  platform: Platform,
+  experiments: readonly Experiment[],
+  world: ExperimentWorld,
+  models: readonly ModelVersion[] = [],
+): Promise<void> {
+  const producer = createProducer({
+    log: platform.log,
+    serde: platform.serde,
+    createTopics: { partitions: PARTITIONS },
+  });
+  try {
+    if (models.length > 0)
+      await producer.send(
+        'rec.model-versions',
+        models.map((value) => ({ value })),
+      );
+    if (experiments.length > 0)
+      await producer.send(
+        'rec.experiments',
+        experiments.map((value) => ({ value })),
+      );
+    await producer.send(
+      'rec.recommendations',
+      world.lists.map((value) => ({ value })),
+    );
+    await producer.send(
+      'rec.interactions',
+      world.events.map((value) => ({ value })),
+    );
+  } finally {
+    await producer.close();
+  }
+}
+
+export async function metricsRunner(platform: Platform, stateDir: string): Promise<StreamRunner> {
+  return StreamRunner.start({
+    topology: await experimentMetricsTopology(platform.serde, { windowMs: WINDOW_MS }),
+    log: platform.log,
+    stateDir,
+    engine: 'rocksdb',
+    commitIntervalMs: 10,
+    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
+    logger: silentLogger(),
+  });
+}
+
+export async function runExperimentMetrics(platform: Platform, stateDir: string): Promise<void> {
+  await (await metricsRunner(platform, stateDir)).runUntilCaughtUp();
+}
+
+/** The experiment's report through the in-process online store, as `experiments show` reads it. */
+export async function readFigures(
+  platform: Platform,
+  stateDir: string,
+  experiment: Experiment,
+): Promise<ExperimentReport | undefined> {
+  const runner = await metricsRunner(platform, stateDir);
+  const online = await openOnlineStore(
+    platform.config,
+    await onlineViews(platform.serde),
+    silentLogger(),
+    runnersLookup(new Map([['experiment-metrics', runner]])),
+  );
+  try {
+    return await readExperimentFigures(online, experiment.id, experiment);
+  } finally {
+    await online.close();
+    await runner.close();
+  }
+}
+
+/** Every value of a topic, decoded, in partition then offset order. */
+export async function topicValues<T>(platform: Platform, topic: string, subject: string): Promise<T[]> {
+  const decoder = await platform.serde.decoder(subject);
+  const out: T[] = [];
+  for (const { partition, start, end } of await platform.log.offsets(topic))
+    for (let offset = start; offset < end; ) {
+      const batch = await platform.log.read(topic, partition, offset, 1000);
+      for (const r of batch) out.push((await decoder.decode(r.value!)) as T);
+      offset = batch.at(-1)!.offset + 1;
+    }
+  return out;
+}
+
+/** Per variant: requests, impressions and clicked exposures, counted from the raw topics. */
+export async function countFromTopics(
+  platform: Platform,
+  experimentId: string,
+): Promise<Record<string, { requests: number; impressions: number; clicks: number }>> {
+  const lists = await topicValues<ServedRecommendations>(
+    platform,
+    'rec.recommendations',
+    'rec.recommendations-value',
+  );
+  const events = await topicValues<Interaction>(platform, 'rec.interactions', 'rec.interactions-value');
+  const byRequest = new Map(
+    lists
+      .filter((l) => l.experiment_id === experimentId && l.variant !== null && !l.shadow)
+      .map((l) => [l.request_id, l]),
+  );
+  const out: Record<string, { requests: number; impressions: number; clicks: number }> = {};
+  for (const list of byRequest.values()) {
+    const row = out[list.variant!] ?? { requests: 0, impressions: 0, clicks: 0 };
+    out[list.variant!] = row;
+    row.requests++;
+    row.impressions += list.items.length;
+  }
+  const clicked = new Set<string>();
+  for (const e of events) {
+    const list = e.context.request_id === null ? undefined : byRequest.get(e.context.request_id);
+    if (list === undefined || list.user_id !== e.user_id || !CLICK_THROUGH.has(e.type)) continue;
+    if (!list.items.some((i) => i.item_id === e.item_id)) continue;
+    const exposure = `${list.request_id}/${e.item_id}`;
+    if (clicked.has(exposure)) continue;
+    clicked.add(exposure);
+    out[list.variant!]!.clicks++;
+  }
+  return out;
+}
