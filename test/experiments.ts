@@ -39,7 +39,7 @@ import { onlineViews } from '../topologies/online-views.js';
 export const MIN = 60_000;
 export const T0 = Date.UTC(2026, 0, 5, 12);
 export const PARTITIONS = 2;
-export const WINDOW_MS = 30 * MIN;
+export const WINDOW_MS = 2 * MIN;
 
 export interface ExperimentWorld {
   readonly lists: ServedRecommendations[];
@@ -61,7 +61,11 @@ export interface WorldOptions {
 
 const CONTEXT = { device: 'web', country: 'PT', session_id: null, surface: 'home' };
 
-/** Lists of 10 items for users u0…u199, each item clicked at its variant's rate, some watched, some impressions sent. */
+/**
+ * Lists of 10 items for users u0…u199, each item clicked at its variant's
+ * rate within a minute, some watched, some impressions sent; then one list
+ * and one interaction outside the experiment per user, ten minutes later.
+ */
 export function experimentWorld(options: WorldOptions): ExperimentWorld {
   const rng = Rng.derive(options.seed, 31);
   const variants = Object.keys(options.rates);
@@ -116,6 +120,29 @@ export function experimentWorld(options: WorldOptions): ExperimentWorld {
         event(`view${k}`, item, 'view', served + 2000 + k + watch, watch);
         event(`done${k}`, item, 'complete', served + 2001 + k + watch, watch);
       }
+    });
+  }
+  // Every user's list and interaction outside the experiment well after the last one: the
+  // watermark of every task passes the last list's window, so every list is counted.
+  const end = options.start + options.requests * options.spacingMs + 10 * MIN;
+  for (let u = 0; u < 200; u++) {
+    lists.push({
+      ...lists[0]!,
+      request_id: `flush-${u}`,
+      user_id: `u${u}`,
+      experiment_id: null,
+      variant: null,
+      served_ts: end,
+    });
+    events.push({
+      event_id: `flush-${u}`,
+      user_id: `u${u}`,
+      item_id: 'i1',
+      type: 'view',
+      value: null,
+      watch_ms: null,
+      ts: end,
+      context: { ...CONTEXT, request_id: null },
     });
   }
   return { lists, events };

@@ -4,8 +4,9 @@
  *
  * ```
  * rec.recommendations ─┐ (key user)
- * rec.interactions ────┴► experiment-attribution ─► stores experiment-requests, experiment-pending
- *                               │ what each list and attributed interaction adds to its variant
+ * rec.interactions ────┴► experiment-attribution ─► stores experiment-requests, experiment-pending,
+ *                               │                      experiment-clock
+ *                               │ each list with its clicks and watch time, once its window passed
  *                               ▼
  * rec.experiment-outcomes (key experiment_id) ─► experiment-figures ─► store experiment-figures
  *      rec.experiments ─► global table experiment-versions ─┘ │  (key experiment id; online view
@@ -17,8 +18,9 @@
  * Its own application rather than part of `features`: it is deployed,
  * replayed and scaled on its own (`recstream process --app
  * experiment-metrics`), and a fault in it never holds back the feature
- * views. The attribution window is the label window
- * (RECSTREAM_LABEL_WINDOW_MS): how long after a list a click still counts.
+ * views. A list is counted once its attribution window
+ * (RECSTREAM_EXPERIMENT_ATTRIBUTION_MS, 2 min) has passed, with the clicks
+ * and watch time that came within it.
  *
  * @example
  * ```ts
@@ -27,6 +29,8 @@
  * ```
  */
 import {
+  attributionClockCodec,
+  EXPERIMENT_CLOCK_STORE,
   EXPERIMENT_PENDING_STORE,
   EXPERIMENT_REQUESTS_STORE,
   ExperimentAttribution,
@@ -63,14 +67,14 @@ import {
 export const EXPERIMENT_METRICS_APPLICATION = 'experiment-metrics';
 
 export interface ExperimentMetricsOptions {
-  /** How long after a served list its clicks count (RECSTREAM_LABEL_WINDOW_MS). */
+  /** How long after a served list its clicks count (RECSTREAM_EXPERIMENT_ATTRIBUTION_MS). */
   readonly windowMs: number;
   /** RECSTREAM_DEDUP_HORIZON_MS; its default when absent. */
   readonly dedupHorizonMs?: number;
 }
 
 export function experimentMetricsOptions(config: Config): ExperimentMetricsOptions {
-  return { windowMs: config.labelWindowMs, dedupHorizonMs: config.dedupHorizonMs };
+  return { windowMs: config.experimentAttributionMs, dedupHorizonMs: config.dedupHorizonMs };
 }
 
 export async function experimentMetricsTopology(
@@ -109,6 +113,7 @@ export async function experimentMetricsTopology(
     ])
     .addStore({ name: EXPERIMENT_REQUESTS_STORE, codec: heldRequestCodec }, ['experiment-attribution'])
     .addStore({ name: EXPERIMENT_PENDING_STORE, codec: pendingCodec }, ['experiment-attribution'])
+    .addStore({ name: EXPERIMENT_CLOCK_STORE, codec: attributionClockCodec }, ['experiment-attribution'])
     .addSink(
       'experiment-outcomes',
       EXPERIMENT_OUTCOMES_TOPIC,

@@ -49,6 +49,7 @@ test('topics --plan lists every topic the applications need, with partitions and
         false,
         'interaction-counts:dead-letters features:dead-letters snapshots:dead-letters experiment-metrics:dead-letters',
       ],
+      ['rec.experiment-attribution.experiment-clock.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-attribution.experiment-pending.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-attribution.experiment-requests.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-figures.experiment-figures.changelog', 3, true, 'experiment-metrics:changelog'],

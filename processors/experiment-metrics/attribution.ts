@@ -1,29 +1,34 @@
 /**
  * `experiment-attribution`, the first half of `experiment-metrics`: joins
  * the served lists of experiments (`rec.recommendations` with an
- * `experiment_id`) with the interactions that carry their `request_id`,
- * in the user's task (both topics are keyed by user), and forwards what
- * each adds to its variant's figures as an `ExperimentOutcome` keyed by
- * experiment id.
+ * `experiment_id`) with the interactions that carry their `request_id`, in
+ * the user's task (both topics are keyed by user), and forwards one
+ * `ExperimentOutcome` per list, keyed by experiment id, once the list's
+ * attribution window has passed.
  *
- * - A shown list adds one request, one impression per item (the served
- *   list is the record of what was shown: clients of recstream need not
- *   send impression events, and one who does is not counted twice, since
- *   an impression interaction adds nothing), its fallback and `took_ms`.
- *   A shadow list adds a request and its latency only.
- * - An interaction of the list's user, on an item of the list, adds a
- *   click the first time the exposure is clicked through (`CLICK_THROUGH`:
- *   click, view, complete, …) and the growth of the exposure's largest
- *   `watch_ms` (engaged time; a view and its complete repeat the same
- *   watch time, so it is not summed).
- * - An interaction that arrives before its list (the runner reads the two
- *   topics round-robin) waits in store `experiment-pending` and is applied
- *   when the list comes, so the figures do not depend on the order the
- *   topics are read in. Lists and waiting interactions are forgotten
- *   `windowMs` of stream time after their event time.
+ * - A shown list counts one request, one impression per item (the served
+ *   list is the record of what was shown: clients need not send impression
+ *   events, and one who does is not counted twice, since an impression
+ *   interaction adds nothing), its fallback and its `took_ms`.
+ * - An interaction of the list's user, on an item of the list, within
+ *   `windowMs` of `served_ts`, marks the exposure clicked the first time
+ *   it is clicked through (`CLICK_THROUGH`: click, view, complete, …) and
+ *   raises the exposure's engaged time to its largest `watch_ms` (a view
+ *   and its complete repeat the same watch time, so it is not summed).
+ * - A shadow list counts a request and its latency, at once.
  *
- * Repeats are harmless: a list already held adds nothing again, a click
- * marks its exposure once, watch time keeps the largest.
+ * A list is released when the task's watermark, the smaller of the newest
+ * event times read from each of the two topics (store
+ * `experiment-clock`), passes `served_ts + windowMs`: the runner reads the
+ * topics round-robin, so in a replay or a backlog the lists of minutes may
+ * be read before their clicks, and a list counted at once would show the
+ * canary controller impressions without their clicks. Released lists are
+ * complete, so the controller decides on whole requests. An interaction
+ * that comes before its list waits in store `experiment-pending` and is
+ * dropped when the watermark passes it by `windowMs` with no list.
+ *
+ * Repeats are harmless: a list already held is not held again, and the
+ * next stage drops a repeated outcome by its id.
  *
  * @example
  * ```ts
@@ -41,25 +46,37 @@ import type { ExperimentOutcome, Interaction, ServedRecommendations } from '../.
 
 export const EXPERIMENT_REQUESTS_STORE = 'experiment-requests';
 export const EXPERIMENT_PENDING_STORE = 'experiment-pending';
+export const EXPERIMENT_CLOCK_STORE = 'experiment-clock';
 
-/** A shown list of an experiment, as attribution needs it. */
+/** A shown list of an experiment, waiting for its window to pass. */
 export interface HeldRequest {
   readonly user: string;
   readonly experiment: string;
   readonly variant: string;
   readonly ts: number;
   readonly items: string[];
+  readonly fallback: boolean;
+  readonly took_ms: number | null;
   /** Items clicked through, sorted (equal state whatever order the clicks were read in). */
   readonly clicked: string[];
   /** Largest watch_ms per item so far. */
   readonly watched: Record<string, number>;
 }
 
+/** Newest event time read from each topic; -1 before the first. */
+export interface AttributionClock {
+  lists: number;
+  interactions: number;
+}
+
 export const heldRequestCodec: ValueCodec<HeldRequest> = jsonCodec<HeldRequest>();
 export const pendingCodec: ValueCodec<Interaction> = jsonCodec<Interaction>();
+export const attributionClockCodec: ValueCodec<AttributionClock> = jsonCodec<AttributionClock>();
+
+const CLOCK_KEY = 'clock';
 
 export interface AttributionOptions {
-  /** How long after its event time a list can still be clicked, and an early interaction waits (RECSTREAM_LABEL_WINDOW_MS). */
+  /** How long after its list an interaction counts (RECSTREAM_EXPERIMENT_ATTRIBUTION_MS). */
   readonly windowMs: number;
 }
 
@@ -69,15 +86,13 @@ function isServedList(value: ServedRecommendations | Interaction): value is Serv
   return 'served_ts' in value;
 }
 
-function pendingKey(requestId: string, eventId: string): string {
-  return `${requestId}\u0000${eventId}`;
-}
-
 export class ExperimentAttribution implements Processor<Input, ExperimentOutcome> {
   private ctx!: ProcessorContext<ExperimentOutcome>;
   private requests!: KeyValueStore<HeldRequest>;
   private pending!: KeyValueStore<Interaction>;
-  /** Store keys by event time, with which store they are in. */
+  private clockStore!: KeyValueStore<AttributionClock>;
+  private clock: AttributionClock = { lists: -1, interactions: -1 };
+  /** Held lists and waiting interactions by event time: `r/<request>` or `p/<pending key>`. */
   private readonly expiry = new TimeQueue<{ store: 'requests' | 'pending'; key: string }>();
 
   constructor(private readonly options: AttributionOptions) {}
@@ -86,6 +101,8 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
     this.ctx = ctx;
     this.requests = ctx.store(EXPERIMENT_REQUESTS_STORE);
     this.pending = ctx.store(EXPERIMENT_PENDING_STORE);
+    this.clockStore = ctx.store(EXPERIMENT_CLOCK_STORE);
+    this.clock = (await this.clockStore.get(CLOCK_KEY)) ?? this.clock;
     for await (const [key, held] of this.requests.range())
       this.expiry.insert(held.ts, `r/${key}`, { store: 'requests', key });
     for await (const [key, event] of this.pending.range())
@@ -98,35 +115,50 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
       throw new ProcessingError(
         `${this.ctx.recordMetadata()?.topic} record has no value: an event stream has no tombstones`,
       );
-    if (isServedList(value)) await this.served(value, record.key);
-    else await this.interaction(value, record.key);
-    this.expire();
+    if (isServedList(value)) {
+      await this.served(value, record.key);
+      if (value.served_ts > this.clock.lists) this.advance({ ...this.clock, lists: value.served_ts });
+    } else {
+      await this.interaction(value, record.key);
+      if (value.ts > this.clock.interactions) this.advance({ ...this.clock, interactions: value.ts });
+    }
+    await this.release();
+  }
+
+  private advance(clock: AttributionClock): void {
+    this.clock = clock;
+    this.clockStore.put(CLOCK_KEY, clock);
   }
 
   private async served(list: ServedRecommendations, key: string | null): Promise<void> {
     if (list.experiment_id === null) return;
     checkServedList(list, key);
+    const what = `served list ${JSON.stringify(list.request_id)}`;
     if (list.variant === null || list.variant === '')
       throw new ProcessingError(
-        `served list ${JSON.stringify(list.request_id)}: experiment_id ${JSON.stringify(list.experiment_id)} without a variant`,
+        `${what}: experiment_id ${JSON.stringify(list.experiment_id)} without a variant`,
       );
     if (list.took_ms !== null && !(Number.isFinite(list.took_ms) && list.took_ms >= 0))
-      throw new ProcessingError(
-        `served list ${JSON.stringify(list.request_id)}: took_ms ${list.took_ms} is not a duration`,
-      );
-    const base = {
-      experiment_id: list.experiment_id,
-      variant: list.variant,
-      shadow: list.shadow,
-      outcome_id: list.shadow ? `shadow/${list.variant}/${list.request_id}` : `list/${list.request_id}`,
-      request_id: list.request_id,
-      ts: list.served_ts,
-      clicks: 0,
-      engaged_ms: 0,
-      took_ms: list.took_ms,
-    };
+      throw new ProcessingError(`${what}: took_ms ${list.took_ms} is not a duration`);
     if (list.shadow) {
-      this.emit({ ...base, requests: 1, impressions: 0, fallbacks: 0 });
+      this.ctx.forward({
+        key: list.experiment_id,
+        value: {
+          experiment_id: list.experiment_id,
+          variant: list.variant,
+          shadow: true,
+          outcome_id: `shadow/${list.variant}/${list.request_id}`,
+          request_id: list.request_id,
+          ts: list.served_ts,
+          requests: 1,
+          impressions: 0,
+          clicks: 0,
+          engaged_ms: 0,
+          fallbacks: 0,
+          took_ms: list.took_ms,
+        },
+        timestamp: list.served_ts,
+      });
       return;
     }
     if ((await this.requests.get(list.request_id)) !== undefined) return;
@@ -136,24 +168,21 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
       variant: list.variant,
       ts: list.served_ts,
       items: list.items.map((i) => i.item_id),
+      fallback: list.fallback !== null,
+      took_ms: list.took_ms,
       clicked: [],
       watched: {},
     };
-    this.emit({
-      ...base,
-      requests: 1,
-      impressions: held.items.length,
-      fallbacks: list.fallback === null ? 0 : 1,
-    });
     const early: [string, Interaction][] = [];
-    const prefix = `${list.request_id}\u0000`;
-    for await (const entry of this.pending.range({ gte: prefix, lt: `${list.request_id}\u0001` }))
+    for await (const entry of this.pending.range({
+      gte: `${list.request_id}\u0000`,
+      lt: `${list.request_id}\u0001`,
+    }))
       early.push(entry);
-    early.sort(([, a], [, b]) => a.ts - b.ts || a.event_id.localeCompare(b.event_id));
-    for (const [pendingAt, event] of early) {
-      this.pending.delete(pendingAt);
-      this.expiry.remove(event.ts, `p/${pendingAt}`);
-      this.attribute(held, list.request_id, event);
+    for (const [at, event] of early) {
+      this.pending.delete(at);
+      this.expiry.remove(event.ts, `p/${at}`);
+      this.attribute(held, event);
     }
     this.requests.put(list.request_id, held);
     this.expiry.insert(held.ts, `r/${list.request_id}`, { store: 'requests', key: list.request_id });
@@ -164,59 +193,63 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
     if (requestId === null || event.type === 'impression') return;
     checkInteraction(event, key);
     const held = await this.requests.get(requestId);
-    if (held === undefined) {
-      const at = pendingKey(requestId, event.event_id);
-      this.pending.put(at, event);
-      this.expiry.insert(event.ts, `p/${at}`, { store: 'pending', key: at });
+    if (held !== undefined) {
+      if (this.attribute(held, event)) this.requests.put(requestId, held);
       return;
     }
-    if (this.attribute(held, requestId, event)) this.requests.put(requestId, held);
+    const at = `${requestId}\u0000${event.event_id}`;
+    this.pending.put(at, event);
+    this.expiry.insert(event.ts, `p/${at}`, { store: 'pending', key: at });
   }
 
   /** Applies an interaction to its list; returns whether the list changed. */
-  private attribute(held: HeldRequest, requestId: string, event: Interaction): boolean {
+  private attribute(held: HeldRequest, event: Interaction): boolean {
     if (event.user_id !== held.user || !held.items.includes(event.item_id)) return false;
-    let clicks = 0;
-    let engaged = 0;
+    if (event.ts < held.ts || event.ts > held.ts + this.options.windowMs) return false;
+    let changed = false;
     if (CLICK_THROUGH.has(event.type) && !held.clicked.includes(event.item_id)) {
       held.clicked.push(event.item_id);
       held.clicked.sort();
-      clicks = 1;
+      changed = true;
     }
-    const before = held.watched[event.item_id] ?? 0;
-    if (event.watch_ms !== null && event.watch_ms > before) {
+    if (event.watch_ms !== null && event.watch_ms > (held.watched[event.item_id] ?? 0)) {
       held.watched[event.item_id] = event.watch_ms;
-      engaged = event.watch_ms - before;
+      changed = true;
     }
-    if (clicks === 0 && engaged === 0) return false;
-    this.emit({
-      experiment_id: held.experiment,
-      variant: held.variant,
-      shadow: false,
-      outcome_id: `event/${requestId}/${event.event_id}`,
-      request_id: requestId,
-      ts: event.ts,
-      requests: 0,
-      impressions: 0,
-      clicks,
-      engaged_ms: engaged,
-      fallbacks: 0,
-      took_ms: null,
-    });
-    return true;
+    return changed;
   }
 
-  private emit(outcome: ExperimentOutcome): void {
-    this.ctx.forward({ key: outcome.experiment_id, value: outcome, timestamp: outcome.ts });
-  }
-
-  /** Forgets lists and waiting interactions older than the window behind stream time. */
-  private expire(): void {
-    const horizon = this.ctx.streamTime() - this.options.windowMs;
+  /** Counts the lists whose window the watermark passed; drops interactions that waited as long for no list. */
+  private async release(): Promise<void> {
+    const horizon = Math.min(this.clock.lists, this.clock.interactions) - this.options.windowMs;
     while (this.expiry.peekTs() < horizon) {
       const { store, key } = this.expiry.shift()!.value;
-      if (store === 'requests') this.requests.delete(key);
-      else this.pending.delete(key);
+      if (store === 'pending') {
+        this.pending.delete(key);
+        continue;
+      }
+      const held = (await this.requests.get(key))!;
+      this.requests.delete(key);
+      let engaged = 0;
+      for (const ms of Object.values(held.watched)) engaged += ms;
+      this.ctx.forward({
+        key: held.experiment,
+        value: {
+          experiment_id: held.experiment,
+          variant: held.variant,
+          shadow: false,
+          outcome_id: `list/${key}`,
+          request_id: key,
+          ts: held.ts,
+          requests: 1,
+          impressions: held.items.length,
+          clicks: held.clicked.length,
+          engaged_ms: engaged,
+          fallbacks: held.fallback ? 1 : 0,
+          took_ms: held.took_ms,
+        },
+        timestamp: held.ts,
+      });
     }
   }
 }

@@ -166,6 +166,8 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     // the decisions (and any later stop), which are not made again.
     const newest = latest(this.experiments.get(experiment.id));
     if (newest !== undefined && newest.updated_ts > experiment.updated_ts) return;
+    const own = this.decided.get(experiment.id);
+    if (own !== undefined && own.updated_ts > experiment.updated_ts) return;
     const step: Record<string, VariantFigures> = {};
     for (const [name, v] of Object.entries(value.variants)) step[name] = v.step;
     const decision = decideCanary(experiment, step, now);

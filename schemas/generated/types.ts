@@ -52,10 +52,11 @@ export interface DeadLetter {
 }
 
 /**
- * What one served list of an experiment, or one interaction attributed to it, adds to its variant's online
- * figures. Written by the experiment-metrics application from rec.recommendations and rec.interactions
- * (partitioned by user) and keyed by experiment id, so one task holds each experiment's figures. Internal:
- * the figures are the sums of these deltas.
+ * What one served list of an experiment adds to its variant's online figures, with the clicks and watch time
+ * of the interactions that carry its request id, once its attribution window has passed. Written by the
+ * experiment-metrics application from rec.recommendations and rec.interactions (partitioned by user) and
+ * keyed by experiment id, so one task holds each experiment's figures. Internal: the figures are the sums of
+ * these records.
  */
 export interface ExperimentOutcome {
   /** The experiment; also the record key. */
@@ -65,27 +66,25 @@ export interface ExperimentOutcome {
   /** True when the list was a shadow variant's (scored, never shown). */
   shadow: boolean;
   /**
-   * Deterministic id: list/<request_id> for a shown list, shadow/<variant>/<request_id> for a shadow list,
-   * event/<request_id>/<event_id> for an interaction; a copy written again after a crash is dropped by it.
+   * Deterministic id: list/<request_id> for a shown list, shadow/<variant>/<request_id> for a shadow list; a
+   * copy written again after a crash is dropped by it.
    */
   outcome_id: string;
-  /** The served list the delta comes from. */
+  /** The served list. */
   request_id: string;
-  /**
-   * Event time of what caused the delta (the list's served_ts, or the interaction's ts), epoch milliseconds.
-   */
+  /** The list's served_ts, epoch milliseconds. */
   ts: number;
-  /** Served lists added: 1 for a list, 0 for an interaction. */
+  /** Served lists: 1. */
   requests: number;
-  /** Exposures added: the items of a shown list (one per request and item). */
+  /** Exposures: the items of a shown list (one per request and item); 0 for a shadow list. */
   impressions: number;
-  /** Exposures newly clicked through: at most one per request and item. */
+  /** Exposures clicked through within the window: at most one per request and item. */
   clicks: number;
-  /** Watch time added: an exposure's largest watch_ms so far minus what it had before. */
+  /** Engaged time: the sum over exposures of each one's largest watch_ms within the window. */
   engaged_ms: number;
   /** 1 for a list served by a fallback (non-personalised), else 0. */
   fallbacks: number;
-  /** The responder's time to make the list, in milliseconds; null for an interaction or when not measured. */
+  /** The responder's time to make the list, in milliseconds; null when not measured. */
   took_ms: number | null;
 }
 
