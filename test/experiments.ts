@@ -16,6 +16,8 @@
  * ```
  */
 
+import { Registry } from 'prom-client';
+import { experimentGauges } from '../app/experiment-gauges.js';
 import { CLICK_THROUGH } from '../features/math/interactions.js';
 import { type ExperimentReport, readExperimentFigures } from '../registry/experiments/experiment-figures.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
@@ -201,21 +203,30 @@ export async function runExperimentMetrics(platform: Platform, stateDir: string)
   await (await metricsRunner(platform, stateDir)).runUntilCaughtUp();
 }
 
-/** The experiment's report through the in-process online store, as `experiments show` reads it. */
+/**
+ * The experiment's report through the in-process online store, as
+ * `experiments show` reads it, and the Prometheus text of the gauges.
+ */
 export async function readFigures(
   platform: Platform,
   stateDir: string,
   experiment: Experiment,
-): Promise<ExperimentReport | undefined> {
+): Promise<{ report: ExperimentReport | undefined; prometheus: string }> {
   const runner = await metricsRunner(platform, stateDir);
+  const lookup = runnersLookup(new Map([['experiment-metrics', runner]]));
   const online = await openOnlineStore(
     platform.config,
     await onlineViews(platform.serde),
     silentLogger(),
-    runnersLookup(new Map([['experiment-metrics', runner]])),
+    lookup,
   );
   try {
-    return await readExperimentFigures(online, experiment.id, experiment);
+    const registry = new Registry();
+    experimentGauges(registry, lookup);
+    return {
+      report: await readExperimentFigures(online, experiment.id, experiment),
+      prometheus: await registry.metrics(),
+    };
   } finally {
     await online.close();
     await runner.close();

@@ -82,7 +82,8 @@ test('per-variant figures equal a count from the raw topics, the better variant 
 
       const stateDir = join(dir, 'state');
       await runExperimentMetrics(platform, stateDir);
-      const report = (await readFigures(platform, stateDir, AB))!;
+      const { report: read, prometheus } = await readFigures(platform, stateDir, AB);
+      const report = read!;
       const counted = await countFromTopics(platform, AB.id);
       const figures = Object.fromEntries(
         report.variants.map((v) => [
@@ -110,6 +111,18 @@ test('per-variant figures equal a count from the raw topics, the better variant 
         report.variants.find((v) => v.name === 'shadow')!.latency_p99_ms,
         105.879,
         'the bucket holding 90 ms ends there',
+      );
+
+      assert.match(
+        prometheus,
+        new RegExp(
+          `^recstream_experiment_clicks\\{experiment="ranker-ab",variant="candidate"\\} ${candidate.clicks}$`,
+          'm',
+        ),
+      );
+      assert.match(
+        prometheus,
+        /^recstream_experiment_p_value\{experiment="ranker-ab",variant="candidate"\} /m,
       );
 
       const dead = await topicValues<DeadLetter>(platform, 'rec.dlq', 'rec.dlq-value');
