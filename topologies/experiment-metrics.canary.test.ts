@@ -11,14 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Experiment, ModelVersion } from '../schemas/generated/types.js';
-import {
-  experimentWorld,
-  MIN,
-  publishWorld,
-  runExperimentMetrics,
-  T0,
-  topicValues,
-} from '../test/experiments.js';
+import { experimentTraffic } from '../sim/experiment-traffic.js';
+import { MIN, publishWorld, runExperimentMetrics, T0, topicValues } from '../test/experiments.js';
 import { withTestPlatform } from '../test/platform.js';
 
 const CANDIDATE: ModelVersion = {
@@ -76,7 +70,7 @@ async function rollout(
   const dir = await mkdtemp(join(tmpdir(), 'recstream-canary-'));
   try {
     return await withTestPlatform(dir, async (platform) => {
-      const world = experimentWorld({
+      const world = experimentTraffic({
         seed: 5,
         experimentId: experiment.id,
         requests: 3000,

@@ -16,9 +16,9 @@ import { createProducer } from '../runtime/producer/producer.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import type { DeadLetter, Experiment } from '../schemas/generated/types.js';
 import { platformSerde } from '../schemas/platform.js';
+import { experimentTraffic } from '../sim/experiment-traffic.js';
 import {
   countFromTopics,
-  experimentWorld,
   MIN,
   metricsRunner,
   PARTITIONS,
@@ -56,7 +56,7 @@ test('per-variant figures equal a count from the raw topics, the better variant 
   const dir = await mkdtemp(join(tmpdir(), 'recstream-experiment-metrics-'));
   try {
     await withTestPlatform(dir, async (platform) => {
-      const world = experimentWorld({
+      const world = experimentTraffic({
         seed: 11,
         experimentId: AB.id,
         requests: 2400,
