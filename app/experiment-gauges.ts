@@ -43,7 +43,7 @@ const GAUGES: readonly [name: string, help: string, value: (row: Row) => number 
   ['p_value', "always-valid p-value of the variant's CTR against the control's", (r) => r.p_value],
 ];
 
-/** Registers the gauges; every scrape reads the figures of the tasks `lookup` finds open. */
+/** Registers the gauges (replacing earlier ones); every scrape reads the figures of the tasks `lookup` finds open. */
 export function experimentGauges(registry: Registry, lookup: TaskLookup): void {
   let snapshot: Promise<{ experiment: string; row: Row }[]> | undefined;
   const read = async () => {
@@ -68,6 +68,8 @@ export function experimentGauges(registry: Registry, lookup: TaskLookup): void {
     return snapshot;
   };
   for (const [name, help, value] of GAUGES) {
+    // A process that starts its applications again (a restarted role) reads the new runners.
+    registry.removeSingleMetric(`recstream_experiment_${name}`);
     new Gauge({
       name: `recstream_experiment_${name}`,
       help,
