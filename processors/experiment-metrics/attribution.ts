@@ -15,7 +15,10 @@
  *   it is clicked through (`CLICK_THROUGH`: click, view, complete, …) and
  *   raises the exposure's engaged time to its largest `watch_ms` (a view
  *   and its complete repeat the same watch time, so it is not summed).
- * - A shadow list counts a request and its latency, at once.
+ * - A shadow list counts a request and its latency, at once, and its
+ *   Jaccard overlap with the shown list of the same request when that
+ *   list is held (read first, as it is when the shadow scores off the hot
+ *   path).
  *
  * A list is released when the task's watermark, the smaller of the newest
  * event times read from each of the two topics (store
@@ -86,6 +89,16 @@ function isServedList(value: ServedRecommendations | Interaction): value is Serv
   return 'served_ts' in value;
 }
 
+/** |a ∩ b| / |a ∪ b| of two item lists; 1 for two empty lists. */
+export function jaccard(a: readonly string[], b: readonly string[]): number {
+  const left = new Set(a);
+  const right = new Set(b);
+  let both = 0;
+  for (const item of right) if (left.has(item)) both++;
+  const union = left.size + right.size - both;
+  return union === 0 ? 1 : both / union;
+}
+
 export class ExperimentAttribution implements Processor<Input, ExperimentOutcome> {
   private ctx!: ProcessorContext<ExperimentOutcome>;
   private requests!: KeyValueStore<HeldRequest>;
@@ -141,6 +154,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
     if (list.took_ms !== null && !(Number.isFinite(list.took_ms) && list.took_ms >= 0))
       throw new ProcessingError(`${what}: took_ms ${list.took_ms} is not a duration`);
     if (list.shadow) {
+      const shown = await this.requests.get(list.request_id);
       this.ctx.forward({
         key: list.experiment_id,
         value: {
@@ -155,6 +169,13 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
           clicks: 0,
           engaged_ms: 0,
           fallbacks: 0,
+          overlap:
+            shown === undefined
+              ? null
+              : jaccard(
+                  shown.items,
+                  list.items.map((i) => i.item_id),
+                ),
           took_ms: list.took_ms,
         },
         timestamp: list.served_ts,
@@ -246,6 +267,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
           clicks: held.clicked.length,
           engaged_ms: engaged,
           fallbacks: held.fallback ? 1 : 0,
+          overlap: null,
           took_ms: held.took_ms,
         },
         timestamp: held.ts,

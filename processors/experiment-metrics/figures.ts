@@ -30,6 +30,9 @@ export interface VariantFigures {
   clicks: number;
   engaged_ms: number;
   fallbacks: number;
+  /** Shadow lists with a measured overlap, and the sum of their Jaccard overlaps with the shown lists. */
+  overlaps: number;
+  overlap_sum: number;
   /** Requests per latency bucket (LATENCY_BOUNDS_MS, then one open-ended bucket); lists without took_ms are not in it. */
   latency: number[];
 }
@@ -41,6 +44,8 @@ export function emptyFigures(): VariantFigures {
     clicks: 0,
     engaged_ms: 0,
     fallbacks: 0,
+    overlaps: 0,
+    overlap_sum: 0,
     latency: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
   };
 }
@@ -63,6 +68,10 @@ export function addOutcome(figures: VariantFigures, outcome: ExperimentOutcome):
   figures.clicks += outcome.clicks;
   figures.engaged_ms += outcome.engaged_ms;
   figures.fallbacks += outcome.fallbacks;
+  if (outcome.overlap !== null) {
+    figures.overlaps += 1;
+    figures.overlap_sum += outcome.overlap;
+  }
   if (outcome.took_ms !== null) figures.latency[latencyBucket(outcome.took_ms)]! += 1;
 }
 

@@ -61,6 +61,8 @@ export interface VariantReport {
   readonly fallback_rate: number;
   readonly latency_p50_ms: number | null;
   readonly latency_p99_ms: number | null;
+  /** A shadow variant's mean Jaccard overlap with the shown lists of the same requests; null when none was measured. */
+  readonly overlap_jaccard: number | null;
   /** Click-through minus the control's; null for the control, a shadow variant, or too few outcomes. */
   readonly ctr_diff: number | null;
   /** Confidence sequence of ctr_diff (valid under continuous monitoring). */
@@ -132,6 +134,7 @@ export function experimentReport(value: ExperimentFiguresValue, experiment?: Exp
         fallback_rate: safeDiv(f.fallbacks, f.requests),
         latency_p50_ms: latencyQuantile(f, 0.5),
         latency_p99_ms: latencyQuantile(f, 0.99),
+        overlap_jaccard: f.overlaps === 0 ? null : f.overlap_sum / f.overlaps,
         ctr_diff: test?.estimate ?? null,
         ctr_diff_ci: test?.interval ?? null,
         p_value: compared ? stored.min_p : null,

@@ -84,6 +84,11 @@ export interface ExperimentOutcome {
   engaged_ms: number;
   /** 1 for a list served by a fallback (non-personalised), else 0. */
   fallbacks: number;
+  /**
+   * For a shadow list: Jaccard overlap of its items with the shown list of the same request, when that list
+   * was read first; null otherwise.
+   */
+  overlap: number | null;
   /** The responder's time to make the list, in milliseconds; null when not measured. */
   took_ms: number | null;
 }
