@@ -18,9 +18,11 @@ import { Indexer, type IndexOutcome } from '../indexer/indexer.js';
 import { artifactStore } from '../registry/model-store.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
+import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import type { Platform } from '../runtime/platform.js';
 import { followRounds } from '../trainer/follow.js';
 import { Trainer, type TrainOutcome } from '../trainer/trainer.js';
+import { experimentGauges } from './experiment-gauges.js';
 import { describeIndexOutcome, describeTrainOutcome } from './outcomes.js';
 import { activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
 import { type RunningResponder, startResponder } from './responder.js';
@@ -57,6 +59,7 @@ export async function startRoles(platform: Platform, options: RolesOptions): Pro
     runners.set(topology.applicationId, runner);
     runs.push(runner.run());
   }
+  experimentGauges(platform.metrics, runnersLookup(runners));
   const stopRunners = () => {
     for (const runner of runners.values()) runner.stop();
   };

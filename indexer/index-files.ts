@@ -6,7 +6,7 @@
  *   lifted onto a sphere of radius `max_norm` (their largest norm),
  *   searched by L2 distance (`AnnIndex` metric `mips`), which ranks and scores
  *   exactly as the inner product and over which the HNSW walk finds ≥ 0.95
- *   of the exact top 100 (docs/decisions.md §27).
+ *   of the exact top 100 (docs/decisions.md §28).
  * - **`recstream-index/1`** (read still): the vectors as they are, searched
  *   by inner product; no `max_norm`.
  *

@@ -34,6 +34,7 @@ export const INDEX_VERSIONS_TOPIC = 'rec.index-versions';
 export const RECOMMENDATIONS_TOPIC = 'rec.recommendations';
 export const EXPERIMENTS_TOPIC = 'rec.experiments';
 export const PROMOTIONS_TOPIC = 'rec.promotions';
+export const EXPERIMENT_OUTCOMES_TOPIC = 'rec.experiment-outcomes';
 
 /** Every platform topic with a shipped value schema, in pipeline order. */
 export const TOPIC_CATALOGUE = [
@@ -135,6 +136,15 @@ export const TOPIC_CATALOGUE = [
     compacted: true,
     partitions: 'configured',
     writtenBy: 'producers of promoted slots (merchandising tools), import',
+  },
+  {
+    name: EXPERIMENT_OUTCOMES_TOPIC,
+    subject: 'rec.experiment-outcomes-value',
+    key: 'experiment_id',
+    time: 'ts',
+    compacted: false,
+    partitions: 'co-partitioned',
+    writtenBy: 'the experiment-metrics application',
   },
   {
     name: DLQ_TOPIC,

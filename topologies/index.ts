@@ -5,6 +5,7 @@
 import { type Config, loadConfig } from '../runtime/config.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { experimentMetricsOptions, experimentMetricsTopology } from './experiment-metrics.js';
 import { featuresOptions, featuresTopology } from './features.js';
 import { interactionCountsTopology } from './interaction-counts.js';
 import { snapshotsTopology, snapshotterOptions } from './snapshots.js';
@@ -16,6 +17,8 @@ export const APPLICATIONS: Readonly<Record<string, ApplicationBuilder>> = {
   'interaction-counts': (serde, config = loadConfig()) => interactionCountsTopology(serde, config),
   features: (serde, config = loadConfig()) => featuresTopology(serde, featuresOptions(config)),
   snapshots: (serde, config = loadConfig()) => snapshotsTopology(serde, snapshotterOptions(config)),
+  'experiment-metrics': (serde, config = loadConfig()) =>
+    experimentMetricsTopology(serde, experimentMetricsOptions(config)),
 };
 
 export function applicationNames(): string[] {

@@ -14,12 +14,16 @@
 import { ITEM_VIEW_STORE } from '../features/views/item-view.js';
 import { USER_VIEW_STORE } from '../features/views/user-view.js';
 import { ITEMS_STORE } from '../processors/catalog/catalog.js';
+import { EXPERIMENT_FIGURES_STORE } from '../processors/experiment-metrics/report.js';
 import { namespacedTopology } from '../runtime/engine/namespace.js';
 import { SchemaNotFoundError } from '../runtime/errors.js';
 import type { ResolvedViews } from '../runtime/online/view-spec.js';
 import { type OnlineViewSpec, resolveViews } from '../runtime/online/view-spec.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { APPLICATIONS } from './index.js';
+
+/** The online view of each experiment's figures, key experiment id (`readExperimentFigures`). */
+export const EXPERIMENT_FIGURES_VIEW = 'experiment_figures';
 
 /**
  * The `users` profile store is left out on purpose: it keeps an opted-out
@@ -32,6 +36,12 @@ export const ONLINE_VIEWS: readonly OnlineViewSpec[] = [
   { view: 'item', entity: 'item', application: 'features', store: ITEM_VIEW_STORE },
   { view: 'catalog', entity: 'item', application: 'features', store: ITEMS_STORE },
   { view: 'interaction_counts', entity: 'user', application: 'interaction-counts', store: 'counts' },
+  {
+    view: EXPERIMENT_FIGURES_VIEW,
+    entity: 'experiment',
+    application: 'experiment-metrics',
+    store: EXPERIMENT_FIGURES_STORE,
+  },
 ];
 
 /** ONLINE_VIEWS resolved, plus the applications left out because they have never run. */

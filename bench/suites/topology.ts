@@ -9,6 +9,10 @@
  * `moving_floor_events_per_s`: source events over the time it takes merely
  * to read, decode, encode and append the records the two applications move
  * (`topology-floor.ts`), the ceiling for any processor code on one thread.
+ * And `experiment_metrics_events_per_s`: served lists of a two-variant
+ * experiment and the interactions carrying their request ids (seeded
+ * experiment traffic) through the `experiment-metrics` application, both
+ * halves and the canary controller's check included, over the time it takes.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,7 +27,9 @@ import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-r
 import type { Serde } from '../../runtime/serde/serde.js';
 import { platformSerde } from '../../schemas/platform.js';
 import { PLATFORM_TOPICS } from '../../schemas/topics.js';
+import { experimentTraffic } from '../../sim/experiment-traffic.js';
 import { Simulator } from '../../sim/simulator.js';
+import { experimentMetricsOptions, experimentMetricsTopology } from '../../topologies/experiment-metrics.js';
 import { featuresOptions, featuresTopology } from '../../topologies/features.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { snapshotsTopology, snapshotterOptions } from '../../topologies/snapshots.js';
@@ -31,8 +37,8 @@ import { median, metric, type Suite } from '../result.js';
 import { type MovingFloor, movingFloor } from './topology-floor.js';
 
 const SIZES = {
-  small: { events: 100_000, users: 10_000, items: 2_000, days: 7, runs: 3 },
-  full: { events: 1_000_000, users: 100_000, items: 100_000, days: 28, runs: 3 },
+  small: { events: 100_000, users: 10_000, items: 2_000, days: 7, runs: 3, servedLists: 10_000 },
+  full: { events: 1_000_000, users: 100_000, items: 100_000, days: 28, runs: 3, servedLists: 100_000 },
 };
 const PARTITIONS = 4;
 const COMMIT_INTERVAL_MS = 100;
@@ -51,6 +57,8 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
     const snapshotter: number[] = [];
     const reference: number[] = [];
     const floors: MovingFloor[] = [];
+    const experiments: number[] = [];
+    let experimentEvents = 0;
     let written = { events: 0, interactions: 0 };
     let examples = 0;
     for (let run = 0; run < size.runs; run++) {
@@ -91,6 +99,10 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
         snapshotter.push(examples / s.seconds);
         progress(`run ${run + 1}/${size.runs}: moving floor (read, decode, encode, append only)`);
         floors.push(await movingFloor(log, serde, config, 'bench.floor'));
+        progress(`run ${run + 1}/${size.runs}: experiment-metrics over ${size.servedLists} served lists`);
+        experimentEvents = await writeExperimentTraffic(log, serde, size.servedLists);
+        const topology = await experimentMetricsTopology(serde, experimentMetricsOptions(config));
+        experiments.push(experimentEvents / (await runApp(topology, 'state-experiments')).seconds);
       } finally {
         await log.close();
         await rm(runDir, { recursive: true, force: true });
@@ -114,6 +126,17 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
       metric('topology', 'events_per_s', median(pipeline), 'events/s', true, runConfig, ref),
       metric('topology', 'features_events_per_s', median(features), 'events/s', true, runConfig, ref),
       metric('topology', 'snapshotter_examples_per_s', median(snapshotter), 'examples/s', true, runConfig),
+      metric('topology', 'experiment_metrics_events_per_s', median(experiments), 'events/s', true, {
+        events: experimentEvents,
+        served_lists: size.servedLists,
+        variants: 2,
+        partitions: PARTITIONS,
+        runs: size.runs,
+        commit_interval_ms: COMMIT_INTERVAL_MS,
+        attribution_ms: config.experimentAttributionMs,
+        engine: 'rocksdb',
+        log: 'embedded',
+      }),
       metric(
         'topology',
         'moving_floor_events_per_s',
@@ -166,6 +189,47 @@ export async function writeWorld(
   }
   await flush();
   return { events, interactions };
+}
+
+/** Seeded served lists of a two-variant experiment and their interactions; returns how many records. */
+async function writeExperimentTraffic(log: EventLog, serde: Serde, lists: number): Promise<number> {
+  const traffic = experimentTraffic({
+    seed: 1,
+    experimentId: 'bench-ab',
+    requests: lists,
+    rates: { candidate: 0.07, control: 0.05 },
+    start: Date.UTC(2026, 0, 5),
+    spacingMs: 200,
+  });
+  const served = await serde.encoder('rec.recommendations-value');
+  const interactions = await serde.encoder('rec.interactions-value');
+  for (const name of ['rec.recommendations', 'rec.interactions'])
+    await log.ensureTopic({ name, partitions: PARTITIONS });
+  const batch = <T>(
+    values: readonly T[],
+    encode: (v: T) => Buffer,
+    key: (v: T) => string,
+    ts: (v: T) => number,
+  ) => values.map((v) => ({ key: key(v), value: encode(v), timestamp: ts(v) }));
+  await log.append(
+    'rec.recommendations',
+    batch(
+      traffic.lists,
+      (v) => served.encode(v),
+      (v) => v.user_id,
+      (v) => v.served_ts,
+    ),
+  );
+  await log.append(
+    'rec.interactions',
+    batch(
+      traffic.events,
+      (v) => interactions.encode(v),
+      (v) => v.user_id,
+      (v) => v.ts,
+    ),
+  );
+  return traffic.lists.length + traffic.events.length;
 }
 
 /** Each step's median over the runs. */

@@ -1,3 +1,4 @@
+import { experimentGauges } from '../../app/experiment-gauges.js';
 import {
   activeRunnerOptions,
   controlDir,
@@ -11,7 +12,9 @@ import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/e
 import { RunningApplication } from '../../runtime/engine/running-application.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
+import { runnersLookup } from '../../runtime/online/in-process/task-lookup.js';
 import type { Topology } from '../../runtime/processor/topology.js';
+import { EXPERIMENT_METRICS_APPLICATION } from '../../topologies/experiment-metrics.js';
 import type { Command } from '../command.js';
 import { instanceShare, parseInstance } from '../instance.js';
 import { serveMetrics } from '../metrics-server.js';
@@ -77,6 +80,9 @@ export const processCommand: Command = {
         if (stopRequested) runner.stop();
         runners.push(runner);
       }
+      const byApplication = new Map(runners.map((r, i) => [topologies[i]!.applicationId, r]));
+      if (byApplication.has(EXPERIMENT_METRICS_APPLICATION))
+        experimentGauges(platform.metrics, runnersLookup(byApplication));
       const server =
         values['metrics-port'] === undefined
           ? undefined

@@ -143,7 +143,7 @@ async function chooseApplications(config: Config, name: string | undefined): Pro
     if ((await runningPid(controlDir(config.dataDir, app))) !== undefined) anyRunning = true;
   return withPlatform(
     config,
-    async (platform) => resolveApplications(await buildAll(platform, name === 'all'), name),
+    async (platform) => resolveApplications(await buildAll(platform, name === 'all', name), name),
     { readOnly: anyRunning },
   );
 }
@@ -151,16 +151,20 @@ async function chooseApplications(config: Config, name: string | undefined): Pro
 /**
  * Every application's topology, in its active state namespace. For `all`, one that never ran here (no
  * changelog topic yet, or its schemas never registered) is left out, as in
- * `recstream state digest`: there is nothing of it to replay.
+ * `recstream state digest`: there is nothing of it to replay. For one name,
+ * an application other than `name` whose schemas were never registered is
+ * left out too (beside a running process the registry is read-only).
  */
-async function buildAll(platform: Platform, skipNeverRan: boolean): Promise<Topology[]> {
+async function buildAll(platform: Platform, skipNeverRan: boolean, name?: string): Promise<Topology[]> {
   const out: Topology[] = [];
   for (const app of applicationNames()) {
     let topology: Topology;
     try {
       topology = (await selectTopologies(platform, app))[0]!;
     } catch (error) {
-      if (skipNeverRan && error instanceof SchemaNotFoundError) continue;
+      // An application whose schemas were never registered never ran: nothing of it to replay,
+      // and unless it is the one named, it only has to be known by name.
+      if (error instanceof SchemaNotFoundError && (skipNeverRan || app !== name)) continue;
       throw error;
     }
     const active = await activeTopology(platform.config.dataDir, topology);

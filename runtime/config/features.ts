@@ -36,6 +36,14 @@ export const FEATURE_SETTINGS = {
     default: 30 * 60 * 1000,
     doc: 'how long after an impression (event time) a click-through still labels it clicked',
   },
+  experimentAttributionMs: {
+    env: 'RECSTREAM_EXPERIMENT_ATTRIBUTION_MS',
+    kind: 'int',
+    min: 1,
+    max: 24 * 3600 * 1000,
+    default: 2 * 60 * 1000,
+    doc: "how long after a served list of an experiment (event time) its clicks and watch time count in its variant's online figures; the list is counted once this has passed",
+  },
   watermarkIntervalMs: {
     env: 'RECSTREAM_WATERMARK_INTERVAL_MS',
     kind: 'int',

@@ -32,7 +32,7 @@ export const SERVING_SETTINGS = {
     kind: 'int',
     min: 16,
     max: 4096,
-    // The smallest measured expansion at which the served index finds ≥ 0.95 of the exact top 100 (docs/decisions.md §27).
+    // The smallest measured expansion at which the served index finds ≥ 0.95 of the exact top 100 (docs/decisions.md §28).
     default: 192,
     doc: "HNSW search expansion (usearch's expansion_search) of the served index: candidates kept while searching, at least the count asked; higher finds more of the exact top, slower",
   },

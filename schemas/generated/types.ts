@@ -3,6 +3,7 @@
 /** The value type of every subject, by subject name (for typed encoders and decoders). */
 export interface SubjectValueTypes {
   'rec.dlq-value': DeadLetter;
+  'rec.experiment-outcomes-value': ExperimentOutcome;
   'rec.experiments-value': Experiment;
   'rec.index-versions-value': IndexVersion;
   'rec.interactions-value': Interaction;
@@ -48,6 +49,48 @@ export interface DeadLetter {
   failed_ts: number;
   /** Attempts made, 1 for the first failure; re-driving increments it. */
   attempt: number;
+}
+
+/**
+ * What one served list of an experiment adds to its variant's online figures, with the clicks and watch time
+ * of the interactions that carry its request id, once its attribution window has passed. Written by the
+ * experiment-metrics application from rec.recommendations and rec.interactions (partitioned by user) and
+ * keyed by experiment id, so one task holds each experiment's figures. Internal: the figures are the sums of
+ * these records.
+ */
+export interface ExperimentOutcome {
+  /** The experiment; also the record key. */
+  experiment_id: string;
+  /** The variant the served list was made by. */
+  variant: string;
+  /** True when the list was a shadow variant's (scored, never shown). */
+  shadow: boolean;
+  /**
+   * Deterministic id: list/<request_id> for a shown list, shadow/<variant>/<request_id> for a shadow list; a
+   * copy written again after a crash is dropped by it.
+   */
+  outcome_id: string;
+  /** The served list. */
+  request_id: string;
+  /** The list's served_ts, epoch milliseconds. */
+  ts: number;
+  /** Served lists: 1. */
+  requests: number;
+  /** Exposures: the items of a shown list (one per request and item); 0 for a shadow list. */
+  impressions: number;
+  /** Exposures clicked through within the window: at most one per request and item. */
+  clicks: number;
+  /** Engaged time: the sum over exposures of each one's largest watch_ms within the window. */
+  engaged_ms: number;
+  /** 1 for a list served by a fallback (non-personalised), else 0. */
+  fallbacks: number;
+  /**
+   * For a shadow list: Jaccard overlap of its items with the shown list of the same request, when that list
+   * was read first; null otherwise.
+   */
+  overlap: number | null;
+  /** The responder's time to make the list, in milliseconds; null when not measured. */
+  took_ms: number | null;
 }
 
 /**

@@ -2,7 +2,8 @@
  * Checks a topology's topics before its tasks start: source topics must
  * exist and be co-partitioned (one task reads partition p of each); the
  * internal topics the topology writes (changelogs, repartition sinks,
- * rec.dlq) are created with the same partition count when missing, and so
+ * rec.dlq) are created with the same partition count when missing (a
+ * catalogue topic with its catalogue spec), and so
  * is a catalogue topic the topology reads that nobody has written yet
  * (rec.recommendations before any responder served), so an application
  * starts before all its producers have.
@@ -45,8 +46,12 @@ export async function prepareTopics(
   }
   for (const store of topology.stores)
     await log.ensureTopic({ name: store.changelogTopic, partitions, compacted: true });
+  // A catalogue topic a sink writes keeps its catalogue spec (rec.experiments: one partition, compacted).
   for (const topic of topology.sinkTopics()) {
-    if (!(await log.describeTopic(topic))) await log.ensureTopic({ name: topic, partitions });
+    if (await log.describeTopic(topic)) continue;
+    await log.ensureTopic(
+      topics.topic(topic) !== undefined ? topics.spec(topic, partitions) : { name: topic, partitions },
+    );
   }
   // One partition, whatever the application's count: people read dead letters in order.
   if (!(await log.describeTopic(DLQ_TOPIC)))

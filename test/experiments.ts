@@ -1,0 +1,176 @@
+/**
+ * A seeded experiment world for the experiment-metrics tests: served lists
+ * (v2, with experiment_id and variant) of two variants whose items are
+ * clicked at different true rates, and the interactions that carry their
+ * request ids, written to the embedded log as the responders and clients
+ * would; the application run over them; its figures read back through the
+ * online store, as `experiments show` reads them; and the count a person
+ * would do from the raw topics.
+ *
+ * @example
+ * ```ts
+ * const world = experimentTraffic({ seed: 1, requests: 2000, rates: { control: 0.04, candidate: 0.07 }, start: T0 });
+ * await publishWorld(platform, [experiment], world);
+ * await runExperimentMetrics(platform, stateDir);
+ * const report = await readFigures(platform, stateDir, experiment);
+ * ```
+ */
+
+import { Registry } from 'prom-client';
+import { experimentGauges } from '../app/experiment-gauges.js';
+import { CLICK_THROUGH } from '../features/math/interactions.js';
+import { type ExperimentReport, readExperimentFigures } from '../registry/experiments/experiment-figures.js';
+import { StreamRunner } from '../runtime/engine/runner.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
+import { openOnlineStore } from '../runtime/online/open.js';
+import type { Platform } from '../runtime/platform.js';
+import { avroSerializer } from '../runtime/processor/avro-serdes.js';
+import { createProducer } from '../runtime/producer/producer.js';
+import type {
+  Experiment,
+  Interaction,
+  ModelVersion,
+  ServedRecommendations,
+} from '../schemas/generated/types.js';
+import { PLATFORM_TOPICS } from '../schemas/topics.js';
+import type { ExperimentWorld } from '../sim/experiment-traffic.js';
+import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
+import { onlineViews } from '../topologies/online-views.js';
+
+export const MIN = 60_000;
+export const T0 = Date.UTC(2026, 0, 5, 12);
+export const PARTITIONS = 2;
+export const WINDOW_MS = 2 * MIN;
+
+/** Publishes the experiments (and model versions) first, then the lists, then the interactions. */
+export async function publishWorld(
+  platform: Platform,
+  experiments: readonly Experiment[],
+  world: ExperimentWorld,
+  models: readonly ModelVersion[] = [],
+): Promise<void> {
+  const producer = createProducer({
+    log: platform.log,
+    serde: platform.serde,
+    createTopics: { partitions: PARTITIONS },
+  });
+  try {
+    if (models.length > 0)
+      await producer.send(
+        'rec.model-versions',
+        models.map((value) => ({ value })),
+      );
+    if (experiments.length > 0)
+      await producer.send(
+        'rec.experiments',
+        experiments.map((value) => ({ value })),
+      );
+    await producer.send(
+      'rec.recommendations',
+      world.lists.map((value) => ({ value })),
+    );
+    await producer.send(
+      'rec.interactions',
+      world.events.map((value) => ({ value })),
+    );
+  } finally {
+    await producer.close();
+  }
+}
+
+export async function metricsRunner(platform: Platform, stateDir: string): Promise<StreamRunner> {
+  return StreamRunner.start({
+    topology: await experimentMetricsTopology(platform.serde, { windowMs: WINDOW_MS }),
+    log: platform.log,
+    stateDir,
+    engine: 'rocksdb',
+    commitIntervalMs: 10,
+    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
+    logger: silentLogger(),
+  });
+}
+
+export async function runExperimentMetrics(platform: Platform, stateDir: string): Promise<void> {
+  await (await metricsRunner(platform, stateDir)).runUntilCaughtUp();
+}
+
+/**
+ * The experiment's report through the in-process online store, as
+ * `experiments show` reads it, and the Prometheus text of the gauges.
+ */
+export async function readFigures(
+  platform: Platform,
+  stateDir: string,
+  experiment: Experiment,
+): Promise<{ report: ExperimentReport | undefined; prometheus: string }> {
+  const runner = await metricsRunner(platform, stateDir);
+  const lookup = runnersLookup(new Map([['experiment-metrics', runner]]));
+  const online = await openOnlineStore(
+    platform.config,
+    await onlineViews(platform.serde),
+    silentLogger(),
+    lookup,
+  );
+  try {
+    const registry = new Registry();
+    experimentGauges(registry, lookup);
+    return {
+      report: await readExperimentFigures(online, experiment.id, experiment),
+      prometheus: await registry.metrics(),
+    };
+  } finally {
+    await online.close();
+    await runner.close();
+  }
+}
+
+/** Every value of a topic, decoded, in partition then offset order. */
+export async function topicValues<T>(platform: Platform, topic: string, subject: string): Promise<T[]> {
+  const decoder = await platform.serde.decoder(subject);
+  const out: T[] = [];
+  for (const { partition, start, end } of await platform.log.offsets(topic))
+    for (let offset = start; offset < end; ) {
+      const batch = await platform.log.read(topic, partition, offset, 1000);
+      for (const r of batch) out.push((await decoder.decode(r.value!)) as T);
+      offset = batch.at(-1)!.offset + 1;
+    }
+  return out;
+}
+
+/** Per variant: requests, impressions and clicked exposures, counted from the raw topics. */
+export async function countFromTopics(
+  platform: Platform,
+  experimentId: string,
+): Promise<Record<string, { requests: number; impressions: number; clicks: number }>> {
+  const lists = await topicValues<ServedRecommendations>(
+    platform,
+    'rec.recommendations',
+    'rec.recommendations-value',
+  );
+  const events = await topicValues<Interaction>(platform, 'rec.interactions', 'rec.interactions-value');
+  const byRequest = new Map(
+    lists
+      .filter((l) => l.experiment_id === experimentId && l.variant !== null && !l.shadow)
+      .map((l) => [l.request_id, l]),
+  );
+  const out: Record<string, { requests: number; impressions: number; clicks: number }> = {};
+  for (const list of byRequest.values()) {
+    const row = out[list.variant!] ?? { requests: 0, impressions: 0, clicks: 0 };
+    out[list.variant!] = row;
+    row.requests++;
+    row.impressions += list.items.length;
+  }
+  const clicked = new Set<string>();
+  for (const e of events) {
+    const list = e.context.request_id === null ? undefined : byRequest.get(e.context.request_id);
+    if (list === undefined || list.user_id !== e.user_id || !CLICK_THROUGH.has(e.type)) continue;
+    if (!list.items.some((i) => i.item_id === e.item_id)) continue;
+    const exposure = `${list.request_id}/${e.item_id}`;
+    if (clicked.has(exposure)) continue;
+    clicked.add(exposure);
+    out[list.variant!]!.clicks++;
+  }
+  return out;
+}
