@@ -19,6 +19,7 @@ import { artifactStore } from '../registry/model-store.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
+import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { followRounds } from '../trainer/follow.js';
 import { Trainer, type TrainOutcome } from '../trainer/trainer.js';
@@ -44,6 +45,8 @@ export interface RolesOptions {
 export interface RunningRoles {
   readonly responder: RunningResponder;
   readonly runners: readonly StreamRunner[];
+  /** The online store the responder reads: every online view, the experiments' figures too. */
+  readonly online: OnlineStore;
   /** Settles once every role has stopped; rejects with the first role that failed for good. */
   readonly finished: Promise<void>;
 }
@@ -137,5 +140,5 @@ export async function startRoles(platform: Platform, options: RolesOptions): Pro
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed && !options.signal.aborted) throw failed.reason;
   })();
-  return { responder, runners: [...runners.values()], finished };
+  return { responder, runners: [...runners.values()], online: serving.online, finished };
 }

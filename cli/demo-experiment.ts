@@ -5,7 +5,7 @@
  * requests a second, beside the open-loop live stream) ask the responder
  * for their home lists and react to them, so each variant's click-through
  * builds up from what it served. The variants' online figures are printed
- * as they come in.
+ * as they come in (`figures`).
  *
  * @example
  * ```ts
@@ -16,8 +16,10 @@
  */
 import { join } from 'node:path';
 import { startExperiment } from '../registry/experiments/experiment-actions.js';
+import { readExperimentFigures } from '../registry/experiments/experiment-figures.js';
 import { ExperimentRegistry } from '../registry/experiments/experiment-registry.js';
 import { ModelRegistry } from '../registry/model-registry.js';
+import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../sim/closed-loop/closed-loop.js';
@@ -32,6 +34,7 @@ const CLOSED_LOOP_RATE = 5;
 export class DemoExperiment {
   private started = false;
   private turn: Promise<void> = Promise.resolve();
+  private lastFigures = '';
 
   constructor(
     private readonly platform: Platform,
@@ -74,6 +77,31 @@ export class DemoExperiment {
       `A/B test ${DEMO_EXPERIMENT} started: half the users get ${label(first)}, half ${label(second)}; ` +
         `recstream experiments show ${DEMO_EXPERIMENT}`,
     );
+  }
+
+  /**
+   * One line of the A/B test's online figures per variant (requests,
+   * impressions, click-through with its interval, the verdict against the
+   * first variant), when they changed since the last call; undefined
+   * before the test runs or before its first list is counted.
+   */
+  async figures(online: OnlineStore): Promise<string | undefined> {
+    if (!this.started) return undefined;
+    const experiment = (await ExperimentRegistry.load(this.platform.log, this.platform.serde)).get(
+      DEMO_EXPERIMENT,
+    );
+    const report = await readExperimentFigures(online, DEMO_EXPERIMENT, experiment);
+    if (report === undefined) return undefined;
+    const line = report.variants
+      .map(
+        (v) =>
+          `${v.name} ${v.requests} lists, ctr ${v.ctr.toFixed(4)} [${v.ctr_ci[0].toFixed(4)}, ${v.ctr_ci[1].toFixed(4)}]` +
+          (v.verdict === null ? '' : ` — ${v.verdict}`),
+      )
+      .join('; ');
+    if (line === this.lastFigures) return undefined;
+    this.lastFigures = line;
+    return `${DEMO_EXPERIMENT}: ${line}`;
   }
 
   /**

@@ -36,6 +36,8 @@ interface Listed {
 /** How often the status line is redrawn, and the span its events/s is measured over. */
 const STATUS_EVERY_MS = 1000;
 const RATE_WINDOW = 5;
+/** How often the A/B test's figures are looked at (printed when they changed). */
+const FIGURES_EVERY_MS = 30_000;
 
 export async function demoServe(
   platform: Platform,
@@ -87,10 +89,18 @@ export async function demoServe(
   await startAb();
   const users = ab.closedLoop(world, responder.url, signal);
   const ticker = drawStatus(roles, status, liveEvents);
+  const figures = setInterval(() => {
+    ab.figures(roles.online).then(
+      (line) => line && say(line),
+      () => undefined,
+    );
+  }, FIGURES_EVERY_MS);
+  figures.unref();
   try {
     await roles.finished;
   } finally {
     clearInterval(ticker);
+    clearInterval(figures);
     status.clear();
     await users.catch((error: unknown) => say(`closed-loop users stopped: ${(error as Error).message}`));
   }
