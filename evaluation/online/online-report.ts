@@ -8,8 +8,11 @@
  * true click-through of the same lists from the simulator's truth log, side
  * by side (`true_ctr`).
  *
- * A click counts once per (list, item), whatever the client resent; shadow
- * lists (never shown) are left out.
+ * A click is a clicked-through exposure, as the experiments' figures and
+ * the training labels count it: an interaction of the list's user that
+ * shows they took the item (`CLICK_THROUGH`: click, view, complete, like,
+ * add_to_list, share, rate), once per (list, item) whatever the client
+ * resent. Shadow lists (never shown) are left out.
  *
  * @example
  * ```ts
@@ -18,6 +21,7 @@
  * ```
  */
 
+import { CLICK_THROUGH } from '../../features/math/interactions.js';
 import { readTopic } from '../../registry/topic-reader.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Serde } from '../../runtime/serde/serde.js';
@@ -91,6 +95,7 @@ interface Group {
 }
 
 interface ServedList {
+  readonly user: string;
   readonly group: Group;
   readonly positions: Map<string, number>;
   readonly clicked: Set<string>;
@@ -144,13 +149,14 @@ export async function onlineReport(
       group.truthImpressions += truth.items.length;
       group.expectedClicks += truth.expected_clicks;
     }
-    lists.set(served.request_id, { group, positions, clicked: new Set() });
+    lists.set(served.request_id, { user: served.user_id, group, positions, clicked: new Set() });
   }
   for await (const record of readTopic(log, INTERACTIONS_TOPIC)) {
     if (record.value === null) continue;
     const event: Interaction = await serde.deserialize('rec.interactions-value', record.value);
-    if (event.type !== 'click' || event.context.request_id === null) continue;
+    if (!CLICK_THROUGH.has(event.type) || event.context.request_id === null) continue;
     const list = lists.get(event.context.request_id);
+    if (list !== undefined && list.user !== event.user_id) continue;
     const position = list?.positions.get(event.item_id);
     if (list === undefined || position === undefined || list.clicked.has(event.item_id)) continue;
     list.clicked.add(event.item_id);

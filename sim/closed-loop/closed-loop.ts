@@ -28,6 +28,7 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
+import { CLICK_THROUGH } from '../../features/math/interactions.js';
 import type { Interaction, InteractionContext } from '../../schemas/generated/types.js';
 import { Behaviour } from '../behaviour.js';
 import { Rng, STREAM } from '../random.js';
@@ -63,7 +64,7 @@ export interface ClosedLoopSummary {
   organic: number;
   /** Items shown in served lists. */
   impressions: number;
-  /** Clicks on served lists. */
+  /** Clicked-through exposures of served lists (`CLICK_THROUGH` events, once per list and item). */
   clicks: number;
   /** Sum of the served lists' true click probabilities. */
   expectedClicks: number;
@@ -213,6 +214,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     });
     return p;
   };
+  const clicked = new Set<string>();
   let nextVisit = 0;
   const visit = async (): Promise<void> => {
     while (running()) {
@@ -246,9 +248,11 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
           const event = s.shift();
           event.event_id = `cl-${runId}-v${seq}e${eventNo++}`;
           event.ts = toReal(event.ts);
-          if (event.type === 'click' && event.context.request_id !== null) summary.clicks++;
+          if (CLICK_THROUGH.has(event.type) && event.context.request_id !== null)
+            clicked.add(`${event.context.request_id}/${event.item_id}`);
           events.push(event);
         }
+        summary.clicks = clicked.size;
         outbox.add(events);
         if (Number.isNaN(s.nextRequestTs)) break;
         await sleep(toReal(s.nextRequestTs) - Date.now());
