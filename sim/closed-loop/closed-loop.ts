@@ -157,6 +157,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
 
   const serve = async (
     behaviour: Behaviour,
+    toWorld: (realTs: number) => number,
     s: Session,
     seq: number,
     n: number,
@@ -195,7 +196,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       surface: 'home',
       request_id: requestId,
     };
-    const p = behaviour.respondToServed(s, items, t, context);
+    // The user sees the list once it arrived: their events come after the list was served.
+    const p = behaviour.respondToServed(s, items, Math.max(t, toWorld(Date.now())), context);
     const expected = p.reduce((sum, x) => sum + x, 0);
     summary.served++;
     summary.impressions += items.length;
@@ -227,7 +229,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       const user = table.sample(rng);
       const startReal = Date.now();
       // World time of the visit starts at the real clock and runs `speed` times faster.
-      const toReal = (worldTs: number) => Math.round(startReal + (worldTs - startReal) / speed);
+      const toReal = (worldTs: number) => Math.ceil(startReal + (worldTs - startReal) / speed);
+      const toWorld = (realTs: number) => startReal + (realTs - startReal) * speed;
       const s = behaviour.startSession(seq, user, startReal);
       s.shown = new Map();
       summary.visits++;
@@ -237,7 +240,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         const t = s.nextRequestTs;
         const surface = behaviour.nextSurface(s);
         if (surface === 'home') {
-          const served = await serve(behaviour, s, seq, n++, t);
+          const served = await serve(behaviour, toWorld, s, seq, n++, t);
           if (served === undefined) behaviour.request(s, t, surface);
         } else {
           behaviour.request(s, t, surface);
