@@ -33,6 +33,10 @@ export interface OnlineFigures {
   readonly unavailable?: string;
 }
 
+function notRunYet(why: string): OnlineFigures {
+  return { report: undefined, unavailable: `no figures: ${APPLICATION} has not run here yet (${why})` };
+}
+
 /** The experiment's report from the online store, as responders and `online get` read it. */
 export async function readOnlineFigures(config: Config, experiment: Experiment): Promise<OnlineFigures> {
   const fromRedis = config.redisUrl !== undefined;
@@ -40,7 +44,12 @@ export async function readOnlineFigures(config: Config, experiment: Experiment):
     return await withPlatform(
       config,
       async (platform) => {
-        const views = await onlineViews(platform.serde, { namespaceOf: activeNamespaceOf(config.dataDir) });
+        // Read-only, the schemas of applications that never ran here cannot be registered: skip their views.
+        const views = await onlineViews(platform.serde, {
+          namespaceOf: activeNamespaceOf(config.dataDir),
+          skipNotRun: fromRedis,
+        });
+        if (views.notRun.includes(APPLICATION)) return notRunYet(`its schemas are not registered`);
         const runners = new Map<string, StreamRunner>();
         if (!fromRedis) {
           const [topology] = await selectTopologies(platform, APPLICATION);

@@ -4,16 +4,19 @@
  * request ids) on the log, `recstream process --app experiment-metrics
  * --once` over it, then `show` as an operator runs it. The click-through it
  * prints per variant equals a count done here from the raw topics, and the
- * verdict names the better variant.
+ * verdict names the better variant. Beside a running `process` the stores
+ * on disk are held: show says where to read the figures, and reads them from
+ * Redis once `materialize` copied them there.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import { experimentTraffic } from '../../sim/experiment-traffic.js';
-import { runCliOk } from '../../test/cli.js';
+import { finished, runCliOk, startCli } from '../../test/cli.js';
 import { countFromTopics, MIN, publishWorld, T0 } from '../../test/experiments.js';
 import { withTestPlatform } from '../../test/platform.js';
 
@@ -105,4 +108,44 @@ test("show prints each variant's online figures: the CTR a count of the raw topi
   }
   assert.ok(json.figures.candidate.p_value <= 0.05, `p ${json.figures.candidate.p_value}`);
   assert.equal(json.unavailable, undefined);
+});
+
+test('beside a running process: the figures are unavailable from disk, and read from Redis after materialize', {
+  timeout: 120_000,
+}, async (t) => {
+  const redis = await testRedis(t);
+  if (redis === undefined) return;
+  const withRedis = { ...ENV, RECSTREAM_REDIS_URL: redis.url, RECSTREAM_REDIS_KEY_PREFIX: redis.prefix };
+  try {
+    await runCliOk(
+      ['materialize', '--once', '--views', 'experiment_figures', '--data-dir', dataDir],
+      withRedis,
+    );
+    const processor = startCli(['process', '--app', 'experiment-metrics', '--data-dir', dataDir], ENV);
+    const processorDone = finished(processor);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const fromDisk = await runCliOk(['experiments', 'show', AB.id, '--data-dir', dataDir], ENV);
+      assert.match(fromDisk.stdout, /^candidate\s+two-tower@4\s+50%\s+-\s+-/m);
+      assert.match(
+        fromDisk.stdout,
+        /^figures unavailable here: .*locked by running process.* GET \/admin\/experiments\/ranker-ab .*RECSTREAM_REDIS_URL/m,
+      );
+
+      const fromRedis = JSON.parse(
+        (await runCliOk(['experiments', 'show', AB.id, '--json', '--data-dir', dataDir], withRedis)).stdout,
+      );
+      for (const name of ['candidate', 'control']) {
+        const f = fromRedis.figures[name];
+        const c = counted[name]!;
+        assert.deepEqual([f.requests, f.impressions, f.clicks], [c.requests, c.impressions, c.clicks]);
+      }
+      assert.match(fromRedis.figures.candidate.verdict, /^candidate better than control/);
+    } finally {
+      processor.kill('SIGTERM');
+      await processorDone;
+    }
+  } finally {
+    await redis.cleanup();
+  }
 });
