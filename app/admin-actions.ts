@@ -12,7 +12,8 @@
  * - `rollback`: `rollbackModel`, as `recstream models rollback`.
  * - `promote`: `promoteModel`, as `recstream models promote`.
  * - the experiments: `startExperiment`, `stopExperiment`, `readExperiment`
- *   and the registry's list, as `recstream experiments …`.
+ *   and the registry's list, as `recstream experiments …`; given the
+ *   responder's online store, `readFigures` too (`readExperimentFigures`).
  *
  * Reindex, rollback, promote and starting or stopping an experiment run
  * one after the other, never side by side: each reads a registry, then
@@ -21,7 +22,7 @@
  *
  * @example
  * ```ts
- * const actions = platformAdminActions(platform, artifactStore(platform.config.dataDir));
+ * const actions = platformAdminActions(platform, artifactStore(platform.config.dataDir), online);
  * await app.register(adminRoutes, { auth, actions });
  * // on shutdown, before platform.close():
  * await actions.close();
@@ -33,6 +34,7 @@ import {
   startExperiment,
   stopExperiment,
 } from '../registry/experiments/experiment-actions.js';
+import { readExperimentFigures } from '../registry/experiments/experiment-figures.js';
 import { ExperimentRegistry } from '../registry/experiments/experiment-registry.js';
 import type { ArtifactStore } from '../registry/model-store.js';
 import { promoteModel } from '../registry/promote.js';
@@ -40,6 +42,7 @@ import { rollbackModel } from '../registry/rollback.js';
 import type { AdminActions } from '../responders/routes/admin.js';
 import type { ExperimentAdminActions } from '../responders/routes/admin-experiments.js';
 import { RetrainRunningError } from '../runtime/errors.js';
+import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { Trainer } from '../trainer/trainer.js';
 
@@ -48,7 +51,11 @@ export interface PlatformAdminActions extends AdminActions, ExperimentAdminActio
   close(): Promise<void>;
 }
 
-export function platformAdminActions(platform: Platform, store: ArtifactStore): PlatformAdminActions {
+export function platformAdminActions(
+  platform: Platform,
+  store: ArtifactStore,
+  online?: OnlineStore,
+): PlatformAdminActions {
   const { logger } = platform;
   const model = platform.config.modelName;
   const stop = new AbortController();
@@ -125,6 +132,10 @@ export function platformAdminActions(platform: Platform, store: ArtifactStore): 
     listExperiments: async () => (await ExperimentRegistry.load(platform.log, platform.serde)).all(),
 
     readExperiment: (id: string) => readExperiment(platform, id),
+
+    ...(online === undefined
+      ? {}
+      : { readFigures: (experiment) => readExperimentFigures(online, experiment.id, experiment) }),
 
     startExperiment: (json: unknown) =>
       oneAtATime(async () => {

@@ -43,6 +43,11 @@ const GAUGES: readonly [name: string, help: string, value: (row: Row) => number 
   ['p_value', "always-valid p-value of the variant's CTR against the control's", (r) => r.p_value],
 ];
 
+/** The gauges' names, each labelled `experiment` and `variant` (for the dashboard's checks). */
+export const EXPERIMENT_GAUGE_NAMES: readonly string[] = GAUGES.map(
+  ([name]) => `recstream_experiment_${name}`,
+);
+
 /** Registers the gauges (replacing earlier ones); every scrape reads the figures of the tasks `lookup` finds open. */
 export function experimentGauges(registry: Registry, lookup: TaskLookup): void {
   let snapshot: Promise<{ experiment: string; row: Row }[]> | undefined;

@@ -73,7 +73,7 @@ export async function startResponder(
     metrics,
   });
   const store = artifactStore(config.dataDir);
-  const adminActions = platformAdminActions(platform, store);
+  const adminActions = platformAdminActions(platform, store, options.online);
   let service: RecommendationService | undefined;
   let serviceProblem = 'starting: loading the catalog, profiles, the promoted model and its index';
   const readiness = new Readiness();

@@ -27,7 +27,10 @@ test("the figures table: one row per variant, ctr with its interval, counts grou
       clicks: 679,
       ctr: 0.055024,
       ctr_ci: [0.0503, 0.0601],
+      engaged_ms_per_request: 2345,
+      fallback_rate: 0.0121,
       latency_p99_ms: 11.04,
+      control: false,
       verdict: 'better (p < 0.05)',
     },
     control: {
@@ -36,17 +39,20 @@ test("the figures table: one row per variant, ctr with its interval, counts grou
       clicks: 1740,
       ctr: 0.047,
       ctr_ci: null,
+      engaged_ms_per_request: 0,
+      fallback_rate: 0,
       latency_p99_ms: null,
-      verdict: 'control',
+      control: true,
+      verdict: null,
     },
   });
   assert.equal(
     text,
     [
-      'variant    model        share   requests  impressions  clicks  ctr [interval]        p99 ms  verdict',
-      'candidate  recstream@3  25%     1,234     12,340       679     5.50% [5.03%, 6.01%]  11.0    better (p < 0.05)',
-      'control    promoted     75%     3,702     37,020       1,740   4.70%                 -       control',
-      'shadow     recstream@4  shadow  -         -            -       -                     -       -',
+      'variant    model        share   requests  impressions  clicks  ctr [interval]        engaged s/req  fallback  p99 ms  verdict',
+      'candidate  recstream@3  25%     1,234     12,340       679     5.50% [5.03%, 6.01%]  2.35           1.21%     11.0    better (p < 0.05)',
+      'control    promoted     75%     3,702     37,020       1,740   4.70%                 0.00           0.00%     -       (control)',
+      'shadow     recstream@4  shadow  -         -            -       -                     -              -         -       -',
       '',
     ].join('\n'),
   );
@@ -57,11 +63,14 @@ test("the figures table: one row per variant, ctr with its interval, counts grou
       clicks: 0,
       ctr: null,
       ctr_ci: null,
+      engaged_ms_per_request: 0,
+      fallback_rate: 1,
       latency_p99_ms: 4,
+      control: false,
       verdict: null,
     },
   });
-  assert.match(empty, /^candidate\s+recstream@3\s+25%\s+3\s+0\s+0\s+-\s+4\.0\s+-$/m);
+  assert.match(empty, /^candidate\s+recstream@3\s+25%\s+3\s+0\s+0\s+-\s+0\.00\s+100\.00%\s+4\.0\s+-$/m);
 });
 
 test('the experiment and the list say status, slice, variants, guardrails and the canary step', () => {

@@ -14,6 +14,7 @@
  * process.stdout.write(renderFigures(experiment, { control: figures, candidate: other }));
  * ```
  */
+import type { ExperimentReport, VariantReport } from '../registry/experiments/experiment-figures.js';
 import type { Experiment, ExperimentVariant } from '../schemas/generated/types.js';
 
 /** One variant's online figures. */
@@ -25,14 +26,25 @@ export interface VariantFigures {
   readonly ctr: number | null;
   /** The click-through's confidence interval, [low, high]. */
   readonly ctr_ci: readonly [number, number] | null;
+  /** Engaged time (largest `watch_ms` per clicked exposure) per request, in milliseconds. */
+  readonly engaged_ms_per_request: number;
+  /** Share of the variant's lists a fallback served. */
+  readonly fallback_rate: number;
   /** The responder's p99 latency serving the variant, in milliseconds. */
   readonly latency_p99_ms: number | null;
-  /** The test's decision against the control, in words (e.g. `better`, `no difference yet`). */
+  /** Whether the variant is the control the others are tested against. */
+  readonly control: boolean;
+  /** The test's decision against the control, in words; null for the control and shadow variants. */
   readonly verdict: string | null;
 }
 
 /** Figures by variant name. */
 export type FiguresByVariant = Readonly<Record<string, VariantFigures>>;
+
+/** The figures of each variant of a report (`readExperimentFigures`), by name; `{}` without a report. */
+export function figuresOf(report: ExperimentReport | undefined): Record<string, VariantReport> {
+  return Object.fromEntries((report?.variants ?? []).map((v) => [v.name, v]));
+}
 
 const pct = (share: number) => `${+(share * 100).toFixed(2)}%`;
 
@@ -95,9 +107,10 @@ const ratio = (x: number) => `${(x * 100).toFixed(2)}%`;
  * @example
  * ```ts
  * renderFigures(experiment, { control: { requests: 1200, impressions: 12000, clicks: 600, ctr: 0.05,
- *   ctr_ci: [0.046, 0.054], latency_p99_ms: 8.1, verdict: 'control' } });
- * // variant  model     share  requests  impressions  clicks  ctr [interval]            p99 ms  verdict
- * // control  promoted  50%    1,200     12,000       600     5.00% [4.60%, 5.40%]      8.1     control
+ *   ctr_ci: [0.046, 0.054], engaged_ms_per_request: 1500, fallback_rate: 0.01, latency_p99_ms: 8.1,
+ *   control: true, verdict: null } });
+ * // variant  model     share  requests  impressions  clicks  ctr [interval]        engaged s/req  fallback  p99 ms  verdict
+ * // control  promoted  50%    1,200     12,000       600     5.00% [4.60%, 5.40%]  1.50           1.00%     8.1     (control)
  * ```
  */
 export function renderFigures(experiment: Experiment, figures: FiguresByVariant): string {
@@ -115,10 +128,12 @@ export function renderFigures(experiment: Experiment, figures: FiguresByVariant)
       f === undefined ? '-' : count(f.impressions),
       f === undefined ? '-' : count(f.clicks),
       ctr,
+      f === undefined ? '-' : (f.engaged_ms_per_request / 1000).toFixed(2),
+      f === undefined ? '-' : ratio(f.fallback_rate),
       f?.latency_p99_ms === null || f?.latency_p99_ms === undefined ? '-' : f.latency_p99_ms.toFixed(1),
-      f?.verdict ?? '-',
+      f?.control ? '(control)' : (f?.verdict ?? '-'),
     ];
   });
   const header = ['variant', 'model', 'share', 'requests', 'impressions', 'clicks', 'ctr [interval]'];
-  return `${table([[...header, 'p99 ms', 'verdict'], ...rows])}\n`;
+  return `${table([[...header, 'engaged s/req', 'fallback', 'p99 ms', 'verdict'], ...rows])}\n`;
 }

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { EXPERIMENT_GAUGE_NAMES } from '../app/experiment-gauges.js';
 import { CONFIG_SCHEMA, loadConfig } from '../runtime/config.js';
 import { missingService } from '../test/skips.js';
 import {
@@ -183,6 +184,9 @@ const METRICS: ReadonlyMap<string, MetricDef> = (() => {
       });
     }
   }
+  // Named in a loop (`recstream_experiment_${name}`), so taken from the module rather than the text.
+  for (const name of EXPERIMENT_GAUGE_NAMES)
+    out.set(name, { type: 'Gauge', labels: ['experiment', 'variant'], file: 'app/experiment-gauges.ts' });
   return out;
 })();
 
@@ -1111,6 +1115,23 @@ describe('deploy/grafana/recstream.json', () => {
       exprs.some((e) => e.includes('up)')),
       'a panel of targets up',
     );
+  });
+
+  test("the experiments row shows each experiment's variants: CTR, requests, p99 latency, p-value", () => {
+    for (const gauge of ['ctr', 'requests', 'latency_p99_ms', 'p_value']) {
+      const panel = PANELS.find((p) =>
+        p.targets.some((t: Doc) => String(t.expr).includes(`recstream_experiment_${gauge}`)),
+      );
+      assert.ok(panel, `no panel of recstream_experiment_${gauge}`);
+      for (const t of panel.targets) {
+        assert.match(
+          String(t.expr),
+          /by \(experiment, variant\)/,
+          `${panel.title}: by experiment and variant`,
+        );
+        assert.match(String(t.legendFormat), /\{\{experiment\}\}.*\{\{variant\}\}/, `${panel.title}: legend`);
+      }
+    }
   });
 
   test("the p99 panels turn red at the alert's threshold", () => {

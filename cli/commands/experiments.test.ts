@@ -91,9 +91,10 @@ test('start, list, show, stop: the experiment by events, in a table and as JSON'
   assert.match(show.stdout, /^ranker-ab {2}running/);
   assert.match(
     show.stdout,
-    /^variant\s+model\s+share\s+requests\s+impressions\s+clicks\s+ctr \[interval\]\s+p99 ms\s+verdict$/m,
+    /^variant\s+model\s+share\s+requests\s+impressions\s+clicks\s+ctr \[interval\]\s+engaged s\/req\s+fallback\s+p99 ms\s+verdict$/m,
   );
   assert.match(show.stdout, /^candidate\s+recstream@2\s+50%\s+-/m);
+  assert.match(show.stdout, /^no figures: experiment-metrics has not run here yet/m);
   const shown = JSON.parse((await cliOk('experiments', 'show', 'ranker-ab', '--json')).stdout);
   assert.deepEqual(shown.experiment, records[0]);
 

@@ -16,7 +16,8 @@ import {
 import { ExperimentRegistry } from '../../registry/experiments/experiment-registry.js';
 import { ExperimentInvalidError } from '../../runtime/errors.js';
 import type { Command } from '../command.js';
-import { type FiguresByVariant, renderExperiment, renderFigures, renderList } from '../experiment-tables.js';
+import { readOnlineFigures } from '../experiment-online.js';
+import { figuresOf, renderExperiment, renderFigures, renderList } from '../experiment-tables.js';
 
 /** Runs `work`; a refused experiment is printed naming its field, with exit status 2. */
 export async function refusalsExit2(command: string, work: () => Promise<number>): Promise<number> {
@@ -122,21 +123,20 @@ export const experimentsShowCommand: Command = {
   run: async ({ config, positionals, values }) => {
     const id = onePositional('experiments show', 'experiment id', positionals);
     if (id === undefined) return 2;
-    return refusalsExit2('experiments show', () =>
-      withPlatform(
-        config,
-        async (platform) => {
-          const experiment = await readExperiment(platform, id);
-          const figures: FiguresByVariant = {};
-          if (values.json) {
-            process.stdout.write(`${JSON.stringify({ experiment, figures }, null, 2)}\n`);
-            return 0;
-          }
-          process.stdout.write(`${renderExperiment(experiment)}\n${renderFigures(experiment, figures)}`);
-          return 0;
-        },
-        { readOnly: true },
-      ),
-    );
+    return refusalsExit2('experiments show', async () => {
+      const experiment = await withPlatform(config, (platform) => readExperiment(platform, id), {
+        readOnly: true,
+      });
+      const { report, unavailable } = await readOnlineFigures(config, experiment);
+      const figures = figuresOf(report);
+      if (values.json) {
+        const more = unavailable === undefined ? {} : { unavailable };
+        process.stdout.write(`${JSON.stringify({ experiment, figures, ...more }, null, 2)}\n`);
+        return 0;
+      }
+      const note = unavailable === undefined ? '' : `${unavailable}\n`;
+      process.stdout.write(`${renderExperiment(experiment)}\n${renderFigures(experiment, figures)}${note}`);
+      return 0;
+    });
   },
 };

@@ -8,8 +8,11 @@
  * for u0" list with titles, categories and scores next to u0's history (after
  * signing in: the responder has credentials configured, so a history needs a
  * token with `users:read`), the throughput chart moving with events posted
- * to /v1/events, and promote / roll back through the admin API with a JWT
- * pasted into the page. Saves
+ * to /v1/events, promote / roll back through the admin API with a JWT
+ * pasted into the page, and the experiments card: a running A/B test (a
+ * seeded world of served lists and clicks, counted by the experiment-metrics
+ * application run in this process) with its variants, shares, figures
+ * equal to a count of the raw topics, intervals and the verdict. Saves
  * screenshots to a temp dir (or RECSTREAM_SCREENSHOT_DIR) and prints where.
  *
  * Without Chromium the test fails, naming the package to install.
@@ -23,15 +26,32 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { activeNamespaceOf } from '../../app/platform.js';
 import { type RunningResponder, startResponder } from '../../app/responder.js';
 import { openServingStore, type ServingStore } from '../../app/serving-store.js';
+import { inTraffic } from '../../registry/experiments/assignment.js';
 import { IndexRegistry } from '../../registry/index-registry.js';
 import { ModelRegistry, publishModelVersion } from '../../registry/model-registry.js';
 import { loadConfig } from '../../runtime/config.js';
+import type { StreamRunner } from '../../runtime/engine/runner.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
+import { runnersLookup } from '../../runtime/online/in-process/task-lookup.js';
+import type { OnlineStore } from '../../runtime/online/online-store.js';
+import { openOnlineStore } from '../../runtime/online/open.js';
 import { createProducer } from '../../runtime/producer/producer.js';
+import type { Experiment } from '../../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../../schemas/platform.js';
+import { experimentTraffic } from '../../sim/experiment-traffic.js';
+import {
+  countFromTopics,
+  MIN,
+  metricsRunner,
+  publishWorld,
+  runExperimentMetrics,
+  T0,
+} from '../../test/experiments.js';
 import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
+import { onlineViews } from '../../topologies/online-views.js';
 
 const SECRET = 'console-browser-test-secret-of-at-least-32-bytes';
 const CHROMIUM_CANDIDATES = [
@@ -45,6 +65,9 @@ let root: string;
 let shots: string;
 let platform: Platform;
 let serving: ServingStore;
+let metrics: StreamRunner;
+let online: OnlineStore;
+let counted: Record<string, { requests: number; impressions: number; clicks: number }>;
 let responder: RunningResponder;
 let browser: Browser;
 let page: Page;
@@ -73,6 +96,27 @@ async function token(scope: string): Promise<string> {
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SECRET));
 }
+
+/** An A/B test over the half of the users without u0, so the page's recommendations for u0 stay the promoted model's. */
+const AB: Experiment = {
+  id: 'ranker-ab',
+  description: 'popularity against the promoted model',
+  status: 'running',
+  salt: 'console-ab',
+  traffic_start: 0,
+  traffic_end: 0.5,
+  variants: [
+    { name: 'candidate', model: 'popularity', share: 0.5, shadow: false, ordering: null },
+    { name: 'control', model: 'promoted', share: 0.5, shadow: false, ordering: null },
+  ],
+  primary_metric: 'ctr',
+  guardrails: [],
+  canary: null,
+  reason: null,
+  created_ts: T0 - MIN,
+  updated_ts: T0 - MIN,
+};
+if (inTraffic(AB, 'u0')) Object.assign(AB, { traffic_start: 0.5, traffic_end: 1 });
 
 const text = async (selector: string) => ((await page.locator(selector).first().textContent()) ?? '').trim();
 
@@ -147,9 +191,36 @@ before(async () => {
     }),
     { logger: silentLogger() },
   );
+  // The experiment's served lists and clicks, counted by experiment-metrics run here as `up` runs it.
+  await publishWorld(
+    platform,
+    [AB],
+    experimentTraffic({
+      seed: 3,
+      experimentId: AB.id,
+      requests: 1200,
+      rates: { candidate: 0.1, control: 0.03 },
+      start: T0,
+      spacingMs: 500,
+    }),
+  );
+  counted = await countFromTopics(platform, AB.id);
+  await runExperimentMetrics(platform, join(root, 'experiment-state'));
+  metrics = await metricsRunner(platform, join(root, 'experiment-state'));
   serving = await openServingStore(platform);
+  online = await openOnlineStore(
+    platform.config,
+    await onlineViews(platform.serde, { namespaceOf: activeNamespaceOf(dataDir) }),
+    silentLogger(),
+    runnersLookup(
+      new Map([
+        ['features', serving.runner!],
+        ['experiment-metrics', metrics],
+      ]),
+    ),
+  );
   responder = await startResponder(platform, {
-    online: serving.online,
+    online,
     service: { pollMs: 10, popularityRefreshMs: 500 },
   });
   await responder.started;
@@ -171,6 +242,8 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await responder?.close();
+  await online?.close();
+  await metrics?.close();
   await serving?.close();
   await platform?.close();
   if (root) await rm(root, { recursive: true, force: true });
@@ -347,6 +420,33 @@ test('promote and roll back from the page, through the admin API with the pasted
   await confirmClick('#rollback');
   assert.match(await waitForText('#action-result', /failed/), /MODEL_REGISTRY/);
   await screenshot('console-admin.png');
+});
+
+test('the experiments card: the A/B test with its variants, shares, figures from the raw topics, intervals and verdict', async () => {
+  // The admin token of the test before is still the tab's.
+  const card = `#experiments [data-experiment="${AB.id}"]`;
+  const candidate = await waitForText(`${card} tr[data-variant="candidate"]`, /better than control/);
+  assert.match(await text(`${card} .experiment-head`), /ranker-ab\s*running/);
+  assert.match(await text(`${card} .experiment-head`), /traffic \[0(\.5)?, (0\.5|1)\)/);
+  for (const name of ['candidate', 'control']) {
+    const row = page.locator(`${card} tr[data-variant="${name}"] td`);
+    const cells = (await row.allTextContents()).map((c) => c.trim());
+    const c = counted[name]!;
+    assert.equal(cells[1], name === 'candidate' ? 'popularity' : 'promoted');
+    assert.equal(cells[2], '50%');
+    assert.deepEqual(
+      cells.slice(3, 6),
+      [c.requests, c.impressions, c.clicks].map((n) => n.toLocaleString('en-US')),
+    );
+    assert.match(
+      cells[6]!,
+      new RegExp(`^${((c.clicks / c.impressions) * 100).toFixed(2)}% \\[\\d+\\.\\d\\d%, \\d+\\.\\d\\d%\\]$`),
+    );
+    assert.match(cells[9]!, /^\d+\.\d$/, 'p99 latency');
+  }
+  assert.match(candidate, /candidate better than control \(always-valid p=/);
+  assert.match(await text(`${card} tr[data-variant="control"] .verdict`), /^\(control\)$/);
+  await screenshot('console-experiments.png');
 });
 
 test('the page ran without script errors or blocked resources', () => {

@@ -4,7 +4,9 @@
  * error handling cover them:
  *
  * - `GET /admin/experiments` → `200 { experiments: Experiment[] }`, by id.
- * - `GET /admin/experiments/:id` → `200 { experiment }`.
+ * - `GET /admin/experiments/:id` → `200 { experiment, figures }`: `figures`
+ *   is the report of `readExperimentFigures` (null while nothing was
+ *   counted), only where the responder's online store holds the figures.
  * - `POST /admin/experiments`, body = the experiment JSON (the file of
  *   `recstream experiments start`) → `201 { experiment, replaced }`
  *   (`replaced`: the status of the stopped or concluded run the id had, or
@@ -31,7 +33,8 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { ExperimentConflictError, ExperimentNotFoundError } from '../../registry/experiments/errors.js';
-import { ExperimentInvalidError } from '../../runtime/errors.js';
+import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
+import { ExperimentInvalidError, OnlineStoreUnavailableError } from '../../runtime/errors.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 
 /** What the experiment endpoints do (./admin-actions.ts in app/ runs them on the platform). */
@@ -44,6 +47,13 @@ export interface ExperimentAdminActions {
   startExperiment(json: unknown): Promise<{ experiment: Experiment; replaced: Experiment | undefined }>;
   /** Publishes a running experiment's stopped state. */
   stopExperiment(id: string, reason?: string): Promise<Experiment>;
+  /**
+   * The experiment's online figures and verdict (`readExperimentFigures`),
+   * undefined while none were counted; absent where the responder has no
+   * online store.
+   * @throws OnlineStoreUnavailableError where the store does not hold them
+   */
+  readFigures?(experiment: Experiment): Promise<ExperimentReport | undefined>;
 }
 
 export interface AdminExperimentRoutesOptions {
@@ -84,6 +94,21 @@ function stopReason(body: unknown): string | undefined {
   return reason;
 }
 
+/** `{ figures }` (null while none were counted) where the online store holds them, else `{}`. */
+async function figuresOf(
+  actions: ExperimentAdminActions,
+  experiment: Experiment,
+): Promise<{ figures?: ExperimentReport | null }> {
+  if (actions.readFigures === undefined) return {};
+  try {
+    return { figures: (await actions.readFigures(experiment)) ?? null };
+  } catch (error) {
+    // The experiment-metrics application runs elsewhere and its figures are not in Redis.
+    if (error instanceof OnlineStoreUnavailableError) return {};
+    throw error;
+  }
+}
+
 export const adminExperimentRoutes: FastifyPluginAsync<AdminExperimentRoutesOptions> = async (
   app,
   { actions },
@@ -91,7 +116,10 @@ export const adminExperimentRoutes: FastifyPluginAsync<AdminExperimentRoutesOpti
   app.get('/admin/experiments', async () => ({ experiments: await actions.listExperiments() }));
 
   app.get<{ Params: { id: string } }>('/admin/experiments/:id', (request, reply) =>
-    refusals(reply, async () => ({ experiment: await actions.readExperiment(request.params.id) })),
+    refusals(reply, async () => {
+      const experiment = await actions.readExperiment(request.params.id);
+      return { experiment, ...(await figuresOf(actions, experiment)) };
+    }),
   );
 
   app.post('/admin/experiments', (request, reply) =>

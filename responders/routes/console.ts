@@ -48,6 +48,7 @@ export const CONSOLE_MODULES: readonly string[] = [
   'chart.js',
   'confirm-button.js',
   'dom.js',
+  'experiments.js',
   'format.js',
   'models.js',
   'recommend.js',
