@@ -65,6 +65,8 @@ export function statelessRows(
       { name: 'model_floor_requests_per_cpu_s', value: floor.requestsPerCpuS },
     ),
   );
+  const [noneRuns, twoRuns] = perCpu as [number[], number[]];
+  const paired = noneRuns.map((value, i) => round3(value / twoRuns[i]!));
   const overhead = metric(
     'serve',
     'experiment_cpu_overhead',
@@ -78,6 +80,9 @@ export function statelessRows(
       limit_ratio: 1.1,
       runs: stateless.twoVariant.runs.length,
       requests_per_cpu_s: { none: round1(none), 'two-variant': round1(twoVariant) },
+      // Runs i of the two ran back to back, so each pair's ratio saw the same machine: less noisy than the medians' ratio.
+      paired_ratios: paired,
+      paired_ratio_median: round3(median(paired)),
     },
     { name: 'stateless_cpu_us_per_request_without_experiment', value: 1e6 / none },
   );
