@@ -19,8 +19,9 @@
  *   `ceil(1 / rate)` = 1 ms.
  *
  * `ResponseCheck` reads every response: a status other than 200, a
- * fallback (a personalised list was expected), and a response whose
- * `index_version` was not built for its `model_version` (a mixed pair).
+ * fallback (a personalised list was expected), a response whose
+ * `index_version` was not built for its `model_version` (a mixed pair), and
+ * the experiment variant each response names.
  *
  * @example
  * ```ts
@@ -44,6 +45,7 @@ interface Parsed {
   readonly model_version?: string | null;
   readonly index_version?: string | null;
   readonly fallback?: string | null;
+  readonly variant?: string | null;
 }
 
 const DEGRADED = new Set(['no_model', 'model_error', 'online_store_timeout', 'online_store_unavailable']);
@@ -57,6 +59,8 @@ export class ResponseCheck {
   /** Responses whose index version was built for another model version than the one they name. */
   mixed = 0;
   readonly pairs: Record<string, number> = {};
+  /** Responses by the experiment variant they name (`none` outside every experiment). */
+  readonly variants: Record<string, number> = {};
 
   constructor(
     /** `items@N` → `recstream@M`; undefined: versions are not checked (the reference's fixed body). */
@@ -79,6 +83,8 @@ export class ResponseCheck {
       return undefined;
     }
     if (parsed.fallback != null) this.fallbacks[parsed.fallback] = (this.fallbacks[parsed.fallback] ?? 0) + 1;
+    const variant = parsed.variant ?? 'none';
+    this.variants[variant] = (this.variants[variant] ?? 0) + 1;
     const model = parsed.model_version ?? null;
     if (model !== null) {
       const pair = `${model} + ${parsed.index_version}`;

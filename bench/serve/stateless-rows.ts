@@ -1,9 +1,13 @@
 /**
  * The `serve` suite's rows for the responder role alone: requests per
  * CPU-second of `recstream serve` on Redis (stateless.ts), median over the
- * runs, with the model-compute floor (model-floor.ts) as its reference, so
- * that the ratio is serving's overhead over the models; and the floor as a
- * row of its own.
+ * runs, once with no experiment (`config.experiment: "none"`) and once
+ * serving a two-variant experiment (`"two-variant"`), each with the
+ * model-compute floor (model-floor.ts) as its reference, so that the ratio
+ * is serving's overhead over the models; `experiment_cpu_overhead`: CPU µs
+ * per request with the experiment, with the same without it as its
+ * reference, so that its ratio is what the experiment costs (at most 1.1 is
+ * the target); and the floor as a row of its own.
  *
  * @example
  * ```ts
@@ -14,14 +18,13 @@ import { type BenchResult, median, metric } from '../result.js';
 import { round1, round3 } from './figures.js';
 import type { FloorFigures } from './model-floor.js';
 import { CONNECTIONS } from './runs.js';
-import type { StatelessFigures } from './stateless.js';
+import type { ResponderRuns, StatelessFigures } from './stateless.js';
 
 export function statelessRows(
   stateless: StatelessFigures<FloorFigures>,
   run: { readonly seconds: number; readonly floorSeconds: number; readonly users: number },
 ): BenchResult[] {
   const floor = stateless.after;
-  const perCpu = stateless.runs.map((r) => r.requestsPerCpuS);
   const floorConfig = {
     users_cycled: floor.users,
     candidates: floor.candidates,
@@ -41,34 +44,73 @@ export function statelessRows(
     true,
     floorConfig,
   );
-  if (perCpu.some((v) => v === undefined)) return [floorRow];
-  const check = stateless.check;
+  const responders = { none: stateless.none, 'two-variant': stateless.twoVariant };
+  const perCpu = Object.values(responders).map((r) => r.runs.map((run) => run.requestsPerCpuS));
+  if (perCpu.flat().some((v) => v === undefined)) return [floorRow];
+  const medians = perCpu.map((values) => median(values as number[]));
+  const [none, twoVariant] = medians as [number, number];
+  const rows = Object.entries(responders).map(([experiment, responder], i) =>
+    metric(
+      'serve',
+      'stateless_requests_per_cpu_s',
+      medians[i]!,
+      'requests/cpu-s',
+      true,
+      {
+        experiment,
+        ...(experiment === 'none' ? {} : { experiment_variants: stateless.experiment.variants }),
+        ...responderConfig(responder, stateless, run),
+        model_floor: floorConfig,
+      },
+      { name: 'model_floor_requests_per_cpu_s', value: floor.requestsPerCpuS },
+    ),
+  );
+  const [noneRuns, twoRuns] = perCpu as [number[], number[]];
+  const paired = noneRuns.map((value, i) => round3(value / twoRuns[i]!));
+  const overhead = metric(
+    'serve',
+    'experiment_cpu_overhead',
+    1e6 / twoVariant,
+    'cpu-µs/request',
+    false,
+    {
+      experiment: 'two-variant',
+      experiment_variants: stateless.experiment.variants,
+      how: "the stateless responder's CPU µs per request with the two-variant experiment running (median of the runs) over the same without one (reference); runs of the two alternate in one suite run",
+      limit_ratio: 1.1,
+      runs: stateless.twoVariant.runs.length,
+      requests_per_cpu_s: { none: round1(none), 'two-variant': round1(twoVariant) },
+      // Runs i of the two ran back to back, so each pair's ratio saw the same machine: less noisy than the medians' ratio.
+      paired_ratios: paired,
+      paired_ratio_median: round3(median(paired)),
+    },
+    { name: 'stateless_cpu_us_per_request_without_experiment', value: 1e6 / none },
+  );
+  return [...rows, overhead, floorRow];
+}
+
+function responderConfig(
+  responder: ResponderRuns,
+  stateless: StatelessFigures<FloorFigures>,
+  run: { readonly seconds: number; readonly users: number },
+): Record<string, unknown> {
+  const check = responder.check;
   const fallbacks = Object.values(check.fallbacks).reduce((a, b) => a + b, 0);
-  const config = {
+  return {
     online_store: 'Redis (a private redis-server), filled by recstream materialize --once',
     processors_in_process: false,
     users_requested: run.users,
     closed_loop: `autocannon, ${CONNECTIONS} keep-alive connections, ${run.seconds} s per run`,
-    runs: stateless.runs.length,
-    requests_per_s: round1(median(stateless.runs.map((r) => r.requestsPerS))),
-    latency_p99_ms: round3(median(stateless.runs.map((r) => r.p99))),
+    runs: responder.runs.length,
+    requests_per_cpu_s_runs: responder.runs.map((r) => round1(r.requestsPerCpuS!)),
+    requests_per_s: round1(median(responder.runs.map((r) => r.requestsPerS))),
+    latency_p99_ms: round3(median(responder.runs.map((r) => r.p99))),
     personalised_share: round3((check.ok - fallbacks) / Math.max(1, check.ok)),
     fallbacks: check.fallbacks,
     responses_checked: check.ok,
-    responder_startup_seconds: round3(stateless.startupSeconds),
+    served_pairs: check.pairs,
+    served_variants: check.variants,
+    responder_startup_seconds: round3(responder.startupSeconds),
     materialize_seconds: round3(stateless.materializeSeconds),
-    model_floor: floorConfig,
   };
-  return [
-    metric(
-      'serve',
-      'stateless_requests_per_cpu_s',
-      median(perCpu as number[]),
-      'requests/cpu-s',
-      true,
-      config,
-      { name: 'model_floor_requests_per_cpu_s', value: floor.requestsPerCpuS },
-    ),
-    floorRow,
-  ];
 }

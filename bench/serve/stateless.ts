@@ -1,34 +1,49 @@
 /**
  * The `serve` suite's stateless phase: the responder role alone, as a
  * deployment runs it. A private Redis (private-redis.ts) gets the world's
- * feature stores from `recstream materialize --once`; then `recstream
- * serve` starts with `RECSTREAM_REDIS_URL` set, so it reads every view from
- * Redis and runs no processor application in its process. Its closed-loop
- * runs send the steady phase's request mix (the same users, offsets and
- * connections) and count requests over the responder's CPU time.
+ * feature stores from `recstream materialize --once`; then two `recstream
+ * serve` processes start with `RECSTREAM_REDIS_URL` set, so they read every
+ * view from Redis and run no processor application in their process: one on
+ * a copy of the world with no experiment, one on a copy where a two-variant
+ * experiment runs (experiment.ts: half the users on the promoted model,
+ * half on a second version with its own index). Their closed-loop runs
+ * alternate (none, two-variant, then two-variant, none, …), so the
+ * machine's other work falls on both alike; each run sends the steady
+ * phase's request mix (the same users, offsets and connections) and counts
+ * requests over that responder's CPU time. The responder not measured is
+ * idle meanwhile.
  *
  * The data dir and the Redis stay up for `afterServe`, which runs once the
- * responder has stopped (the model-floor measurement reads the same views).
+ * responders have stopped (the model-floor measurement reads the same views).
  *
  * @example
  * ```ts
  * const stateless = await statelessPhase({ world, users, workDir, seconds: 10, runs: 3, progress, afterServe });
- * stateless.runs[0].requestsPerCpuS;
+ * stateless.none.runs[0].requestsPerCpuS; stateless.twoVariant.runs[0].requestsPerCpuS;
  * ```
  */
 import { join } from 'node:path';
 import { CLI, recstream } from '../recstream-cli.js';
-import { startChild } from './child.js';
+import { type RunningChild, startChild } from './child.js';
+import { startTwoVariant, type TwoVariant, waitForModel } from './experiment.js';
 import { ResponseCheck } from './load.js';
 import { startPrivateRedis } from './private-redis.js';
 import { closedRun, failIf, type Run, warmUp } from './runs.js';
 import { copyWorld, type World } from './world.js';
 
-export interface StatelessFigures<T> {
+/** One responder's measured runs and every response it gave in them, checked. */
+export interface ResponderRuns {
   readonly runs: Run[];
-  /** Every response of the phase, checked. */
   readonly check: ResponseCheck;
   readonly startupSeconds: number;
+}
+
+export interface StatelessFigures<T> {
+  /** The responder with no experiment running. */
+  readonly none: ResponderRuns;
+  /** The responder serving the two-variant experiment. */
+  readonly twoVariant: ResponderRuns;
+  readonly experiment: TwoVariant;
   readonly materializeSeconds: number;
   /** What `afterServe` returned. */
   readonly after: T;
@@ -38,6 +53,11 @@ export interface StatelessFigures<T> {
 export interface StatelessStore {
   readonly dataDir: string;
   readonly redisUrl: string;
+}
+
+interface Measured extends ResponderRuns {
+  readonly name: string;
+  readonly child: RunningChild;
 }
 
 export async function statelessPhase<T>(options: {
@@ -51,6 +71,7 @@ export async function statelessPhase<T>(options: {
 }): Promise<StatelessFigures<T>> {
   const { world, users, workDir, seconds, runs, progress } = options;
   const dataDir = await copyWorld(world, join(workDir, 'stateless'));
+  const experimentDir = await copyWorld(world, join(workDir, 'stateless-experiment'));
   const redis = await startPrivateRedis();
   try {
     const env = { RECSTREAM_REDIS_URL: redis.url };
@@ -58,33 +79,73 @@ export async function statelessPhase<T>(options: {
     await recstream(['materialize', '--once', '--data-dir', dataDir], env);
     const materializeSeconds = (performance.now() - materializeStarted) / 1000;
     progress(`materialized the feature stores into ${redis.url} in ${materializeSeconds.toFixed(1)} s`);
-    const startedAt = performance.now();
-    const responder = await startChild({
-      args: [CLI, 'serve', '--data-dir', dataDir],
-      env: { ...env, RECSTREAM_HTTP_PORT: '0', RECSTREAM_HTTP_HOST: '127.0.0.1' },
-      readyPath: '/readyz',
-      allCpus: true,
-    });
-    const startupSeconds = (performance.now() - startedAt) / 1000;
-    const check = new ResponseCheck(world.indexModels);
-    const measured: Run[] = [];
+    const experiment = await startTwoVariant(world, experimentDir, workDir);
+    progress(
+      `started ${experiment.id} (${JSON.stringify(experiment.variants)}) on a second copy of the world`,
+    );
+    const responders: Measured[] = [];
     try {
-      progress(`stateless responder ready in ${startupSeconds.toFixed(1)} s; warming it up`);
-      await warmUp(responder.url, users);
+      for (const [name, dir] of [
+        ['none', dataDir],
+        ['two-variant', experimentDir],
+      ] as const)
+        responders.push(await startResponder(name, dir, env, world));
+      const [none, twoVariant] = responders as [Measured, Measured];
+      await waitForModel(twoVariant.child.url, users, experiment.candidate);
+      progress(
+        `stateless responders ready in ${none.startupSeconds.toFixed(1)} s and ${twoVariant.startupSeconds.toFixed(1)} s (${experiment.candidate} loaded); warming them up`,
+      );
+      for (const responder of responders) await warmUp(responder.child.url, users);
       for (let rep = 0; rep < runs; rep++) {
-        const run = await closedRun(responder, users, rep * 1000, seconds, check);
-        measured.push(run);
-        progress(
-          `stateless rep ${rep + 1}/${runs}: ${Math.round(run.requestsPerS).toLocaleString('en-US')} req/s (${Math.round(run.requestsPerCpuS ?? 0).toLocaleString('en-US')} per cpu-s), p99 ${run.p99.toFixed(2)} ms`,
-        );
+        for (const responder of rep % 2 === 0 ? [none, twoVariant] : [twoVariant, none]) {
+          const run = await closedRun(responder.child, users, rep * 1000, seconds, responder.check);
+          responder.runs.push(run);
+          progress(
+            `stateless rep ${rep + 1}/${runs}, experiment ${responder.name}: ${Math.round(run.requestsPerS).toLocaleString('en-US')} req/s (${Math.round(run.requestsPerCpuS ?? 0).toLocaleString('en-US')} per cpu-s), p99 ${run.p99.toFixed(2)} ms`,
+          );
+        }
       }
-      failIf('stateless closed loop', check);
+      for (const responder of responders)
+        failIf(`stateless closed loop, experiment ${responder.name}`, responder.check);
+      checkSplit(twoVariant.check, experiment);
     } finally {
-      await responder.stop();
+      for (const responder of responders) await responder.child.stop();
     }
     const after = await options.afterServe({ dataDir, redisUrl: redis.url });
-    return { runs: measured, check, startupSeconds, materializeSeconds, after };
+    const [none, twoVariant] = responders.map(({ runs, check, startupSeconds }) => ({
+      runs,
+      check,
+      startupSeconds,
+    }));
+    return { none: none!, twoVariant: twoVariant!, experiment, materializeSeconds, after };
   } finally {
     await redis.stop();
   }
+}
+
+async function startResponder(
+  name: string,
+  dataDir: string,
+  env: Record<string, string>,
+  world: World,
+): Promise<Measured> {
+  const startedAt = performance.now();
+  const child = await startChild({
+    args: [CLI, 'serve', '--data-dir', dataDir],
+    env: { ...env, RECSTREAM_HTTP_PORT: '0', RECSTREAM_HTTP_HOST: '127.0.0.1' },
+    readyPath: '/readyz',
+    allCpus: true,
+  });
+  const startupSeconds = (performance.now() - startedAt) / 1000;
+  return { name, child, runs: [], check: new ResponseCheck(world.indexModels), startupSeconds };
+}
+
+/** A figure of the experiment is only one if both variants served, each about half the users. */
+function checkSplit(check: ResponseCheck, experiment: TwoVariant): void {
+  const served = Object.keys(experiment.variants).map((name) => check.variants[name] ?? 0);
+  const total = Object.values(check.variants).reduce((a, b) => a + b, 0);
+  if (served.some((n) => Math.abs(n / Math.max(1, total) - 0.5) > 0.1))
+    throw new Error(
+      `serve bench: ${experiment.id} did not split the requests 50/50: ${JSON.stringify(check.variants)}`,
+    );
 }

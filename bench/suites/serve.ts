@@ -38,7 +38,13 @@
  *   with no processor in its process, under the steady phase's closed loop
  *   (bench/serve/stateless.ts); and the floor: the user tower, ANN search
  *   and ranker alone on the same users, one thread, no HTTP
- *   (bench/serve/model-floor.ts). Their ratio is serving's overhead.
+ *   (bench/serve/model-floor.ts). Their ratio is serving's overhead. Two
+ *   rows, by `config.experiment`: `none`, and `two-variant`, a second
+ *   responder serving a running experiment that splits users 50/50 between
+ *   the promoted model and a second trained version (its own pair), their
+ *   runs alternating (bench/serve/experiment.ts).
+ * - `experiment_cpu_overhead`: the responder's CPU per request with that
+ *   experiment over the same without it (reference), from those runs.
  *
  * Reference in the same run, same CPUs, same client: a bare Node `http`
  * server answering every GET with a fixed body of the responder's own
