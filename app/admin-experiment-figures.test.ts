@@ -27,9 +27,9 @@ import type { Experiment } from '../schemas/generated/types.js';
 import { experimentTraffic } from '../sim/experiment-traffic.js';
 import {
   countFromTopics,
-  MIN,
   metricsRunner,
   publishWorld,
+  RANKER_AB,
   runExperimentMetrics,
   T0,
 } from '../test/experiments.js';
@@ -39,24 +39,7 @@ import { platformAdminActions } from './admin-actions.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
 
-const AB: Experiment = {
-  id: 'ranker-ab',
-  description: 'two-tower@4 against the promoted model',
-  status: 'running',
-  salt: 'ab1',
-  traffic_start: 0,
-  traffic_end: 0.5,
-  variants: [
-    { name: 'candidate', model: 'two-tower@4', share: 0.5, shadow: false, ordering: null },
-    { name: 'control', model: 'promoted', share: 0.5, shadow: false, ordering: null },
-  ],
-  primary_metric: 'ctr',
-  guardrails: [],
-  canary: null,
-  reason: null,
-  created_ts: T0 - MIN,
-  updated_ts: T0 - MIN,
-};
+const AB: Experiment = { ...RANKER_AB, traffic_end: 0.5 };
 const QUIET: Experiment = { ...AB, id: 'quiet-ab', salt: 'q1', traffic_start: 0.5, traffic_end: 1 };
 
 /** GET /admin/experiments/:id through the admin routes over an online store. */

@@ -43,6 +43,26 @@ export const T0 = Date.UTC(2026, 0, 5, 12);
 export const PARTITIONS = 2;
 export const WINDOW_MS = 2 * MIN;
 
+/** The experiment of the experiment-metrics tests: a candidate version against the promoted model, 50/50. */
+export const RANKER_AB: Experiment = {
+  id: 'ranker-ab',
+  description: 'two-tower@4 against the promoted model',
+  status: 'running',
+  salt: 'ab1',
+  traffic_start: 0,
+  traffic_end: 1,
+  variants: [
+    { name: 'candidate', model: 'two-tower@4', share: 0.5, shadow: false, ordering: null },
+    { name: 'control', model: 'promoted', share: 0.5, shadow: false, ordering: null },
+  ],
+  primary_metric: 'ctr',
+  guardrails: [],
+  canary: null,
+  reason: null,
+  created_ts: T0 - MIN,
+  updated_ts: T0 - MIN,
+};
+
 /** Publishes the experiments (and model versions) first, then the lists, then the interactions. */
 export async function publishWorld(
   platform: Platform,

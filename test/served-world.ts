@@ -5,6 +5,9 @@
  * responder's tests. Every version the trainer makes is promoted: these
  * tests are about serving versions, not about the gate.
  */
+import { loadConfig } from '../runtime/config.js';
+import { silentLogger } from '../runtime/observability/logger.js';
+import { openPlatform, type Platform } from '../schemas/platform.js';
 import { runCliOk } from './cli.js';
 
 export const SERVED_WORLD_TRAIN_CONFIG = { epochs: 3, ranker_epochs: 1, dim: 32, threads: 2, refit: false };
@@ -45,4 +48,24 @@ export async function buildServedWorld(dataDir: string): Promise<void> {
     ['index', '--once'],
   ])
     await runCliOk([...args, '--data-dir', dataDir], SERVED_WORLD_ENV);
+}
+
+/**
+ * The served world's platform for a responder in the test's process: a
+ * port the system picks, and a 5 s online-store timeout, since these tests
+ * check what a list holds and a loaded machine can take past the 50 ms
+ * default on a first read (the fallback on a slow store is tested against
+ * Redis). `env` adds or overrides settings.
+ */
+export function openServedPlatform(dataDir: string, env: Record<string, string> = {}): Promise<Platform> {
+  return openPlatform(
+    loadConfig({
+      ...SERVED_WORLD_ENV,
+      RECSTREAM_DATA_DIR: dataDir,
+      RECSTREAM_HTTP_PORT: '0',
+      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
+      ...env,
+    }),
+    { logger: silentLogger() },
+  );
 }

@@ -19,10 +19,10 @@ import { platformSerde } from '../schemas/platform.js';
 import { experimentTraffic } from '../sim/experiment-traffic.js';
 import {
   countFromTopics,
-  MIN,
   metricsRunner,
   PARTITIONS,
   publishWorld,
+  RANKER_AB,
   readFigures,
   runExperimentMetrics,
   T0,
@@ -31,24 +31,7 @@ import {
 import { withTestPlatform } from '../test/platform.js';
 import { APPLICATIONS } from './index.js';
 
-const AB: Experiment = {
-  id: 'ranker-ab',
-  description: 'two-tower@4 against the promoted model',
-  status: 'running',
-  salt: 'ab1',
-  traffic_start: 0,
-  traffic_end: 1,
-  variants: [
-    { name: 'candidate', model: 'two-tower@4', share: 0.5, shadow: false, ordering: null },
-    { name: 'control', model: 'promoted', share: 0.5, shadow: false, ordering: null },
-  ],
-  primary_metric: 'ctr',
-  guardrails: [],
-  canary: null,
-  reason: null,
-  created_ts: T0 - MIN,
-  updated_ts: T0 - MIN,
-};
+const AB: Experiment = RANKER_AB;
 
 test('per-variant figures equal a count from the raw topics, the better variant wins with significance, and a replay gives the same stores', {
   timeout: 120_000,

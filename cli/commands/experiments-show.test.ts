@@ -17,29 +17,12 @@ import { testRedis } from '../../runtime/online/redis/redis.fixture.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import { experimentTraffic } from '../../sim/experiment-traffic.js';
 import { finished, runCliOk, startCli } from '../../test/cli.js';
-import { countFromTopics, MIN, publishWorld, T0 } from '../../test/experiments.js';
+import { countFromTopics, publishWorld, RANKER_AB, T0 } from '../../test/experiments.js';
 import { withTestPlatform } from '../../test/platform.js';
 
 const ENV = { RECSTREAM_LOG_FSYNC: 'never' };
 
-const AB: Experiment = {
-  id: 'ranker-ab',
-  description: 'two-tower@4 against the promoted model',
-  status: 'running',
-  salt: 'ab1',
-  traffic_start: 0,
-  traffic_end: 1,
-  variants: [
-    { name: 'candidate', model: 'two-tower@4', share: 0.5, shadow: false, ordering: null },
-    { name: 'control', model: 'promoted', share: 0.5, shadow: false, ordering: null },
-  ],
-  primary_metric: 'ctr',
-  guardrails: [],
-  canary: null,
-  reason: null,
-  created_ts: T0 - MIN,
-  updated_ts: T0 - MIN,
-};
+const AB: Experiment = RANKER_AB;
 
 let dataDir: string;
 let counted: Record<string, { requests: number; impressions: number; clicks: number }>;

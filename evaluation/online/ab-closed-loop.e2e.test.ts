@@ -16,16 +16,14 @@ import { type RunningResponder, startResponder } from '../../app/responder.js';
 import { openServingStore, type ServingStore } from '../../app/serving-store.js';
 import { startExperiment } from '../../registry/experiments/experiment-actions.js';
 import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
-import { loadConfig } from '../../runtime/config.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Experiment } from '../../schemas/generated/types.js';
-import { openPlatform, type Platform } from '../../schemas/platform.js';
+import type { Platform } from '../../schemas/platform.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
 import { World } from '../../sim/world.js';
 import { countFromTopics, readFigures, runExperimentMetrics } from '../../test/experiments.js';
-import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
+import { buildServedWorld, openServedPlatform } from '../../test/served-world.js';
 import { onlineReport } from './online-report.js';
 
 const AB = 'model-vs-popularity';
@@ -42,15 +40,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'recstream-ab-'));
   const dataDir = join(root, 'data');
   await buildServedWorld(dataDir);
-  platform = await openPlatform(
-    loadConfig({
-      ...SERVED_WORLD_ENV,
-      RECSTREAM_DATA_DIR: dataDir,
-      RECSTREAM_HTTP_PORT: '0',
-      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
-    }),
-    { logger: silentLogger() },
-  );
+  platform = await openServedPlatform(dataDir);
   ({ experiment } = await startExperiment(platform, {
     id: AB,
     salt: 'ab-1',

@@ -12,13 +12,11 @@ import { after, before, test } from 'node:test';
 import { type RunningResponder, startResponder } from '../../app/responder.js';
 import { openServingStore, type ServingStore } from '../../app/serving-store.js';
 import { readTopic } from '../../registry/topic-reader.js';
-import { loadConfig } from '../../runtime/config.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform, type Platform } from '../../schemas/platform.js';
+import type { Platform } from '../../schemas/platform.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
 import { World } from '../../sim/world.js';
-import { buildServedWorld, SERVED_WORLD_ENV } from '../../test/served-world.js';
+import { buildServedWorld, openServedPlatform } from '../../test/served-world.js';
 import { onlineReport } from './online-report.js';
 
 let root: string;
@@ -32,15 +30,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'recstream-closed-loop-'));
   const dataDir = join(root, 'data');
   await buildServedWorld(dataDir);
-  platform = await openPlatform(
-    loadConfig({
-      ...SERVED_WORLD_ENV,
-      RECSTREAM_DATA_DIR: dataDir,
-      RECSTREAM_HTTP_PORT: '0',
-      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
-    }),
-    { logger: silentLogger() },
-  );
+  platform = await openServedPlatform(dataDir);
   serving = await openServingStore(platform);
   responder = await startResponder(platform, { online: serving.online, service: { pollMs: 10 } });
   await responder.started;

@@ -44,9 +44,9 @@ import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { experimentTraffic } from '../../sim/experiment-traffic.js';
 import {
   countFromTopics,
-  MIN,
   metricsRunner,
   publishWorld,
+  RANKER_AB,
   runExperimentMetrics,
   T0,
 } from '../../test/experiments.js';
@@ -99,22 +99,14 @@ async function token(scope: string): Promise<string> {
 
 /** An A/B test over the half of the users without u0, so the page's recommendations for u0 stay the promoted model's. */
 const AB: Experiment = {
-  id: 'ranker-ab',
+  ...RANKER_AB,
   description: 'popularity against the promoted model',
-  status: 'running',
   salt: 'console-ab',
-  traffic_start: 0,
   traffic_end: 0.5,
   variants: [
     { name: 'candidate', model: 'popularity', share: 0.5, shadow: false, ordering: null },
     { name: 'control', model: 'promoted', share: 0.5, shadow: false, ordering: null },
   ],
-  primary_metric: 'ctr',
-  guardrails: [],
-  canary: null,
-  reason: null,
-  created_ts: T0 - MIN,
-  updated_ts: T0 - MIN,
 };
 if (inTraffic(AB, 'u0')) Object.assign(AB, { traffic_start: 0.5, traffic_end: 1 });
 

@@ -22,13 +22,12 @@ import { assignVariant } from '../../registry/experiments/assignment.js';
 import { FileArtifactStore } from '../../registry/model-store.js';
 import { rollbackModel } from '../../registry/rollback.js';
 import { readTopic } from '../../registry/topic-reader.js';
-import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { createProducer, type Producer } from '../../runtime/producer/producer.js';
 import type { Experiment, Item, Promotion, ServedRecommendations } from '../../schemas/generated/types.js';
-import { openPlatform, type Platform } from '../../schemas/platform.js';
+import type { Platform } from '../../schemas/platform.js';
 import { EXPERIMENTS_TOPIC, PROMOTIONS_TOPIC } from '../../schemas/topics.js';
-import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
+import { buildServedWorld, openServedPlatform, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
 import { Trainer } from '../../trainer/trainer.js';
 import { RecommendationService } from './service.js';
 import { ShadowRunner } from './shadow-runner.js';
@@ -126,16 +125,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'recstream-experiments-e2e-'));
   const dataDir = join(root, 'data');
   await buildServedWorld(dataDir);
-  platform = await openPlatform(
-    loadConfig({
-      ...SERVED_WORLD_ENV,
-      RECSTREAM_DATA_DIR: dataDir,
-      RECSTREAM_HTTP_PORT: '0',
-      // What a list holds is checked here; the slow-store fallback is tested against Redis.
-      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
-    }),
-    { logger: silentLogger() },
-  );
+  platform = await openServedPlatform(dataDir);
   const store = new FileArtifactStore(join(dataDir, 'artifacts'));
   const trained = await new Trainer({ platform, store, engineDefaults: SERVED_WORLD_TRAIN_CONFIG }).trainOnce(
     {

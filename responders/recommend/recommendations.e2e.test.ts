@@ -23,12 +23,10 @@ import { ModelRegistry, publishModelVersion } from '../../registry/model-registr
 import { FileArtifactStore, sha256File } from '../../registry/model-store.js';
 import { rollbackModel } from '../../registry/rollback.js';
 import { readTopic } from '../../registry/topic-reader.js';
-import { loadConfig } from '../../runtime/config.js';
-import { silentLogger } from '../../runtime/observability/logger.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Item, ServedRecommendations } from '../../schemas/generated/types.js';
-import { openPlatform, type Platform } from '../../schemas/platform.js';
-import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
+import type { Platform } from '../../schemas/platform.js';
+import { buildServedWorld, openServedPlatform, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
 import { Trainer } from '../../trainer/trainer.js';
 import { ServingBundle } from './serving-bundle.js';
 
@@ -77,18 +75,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'recstream-serve-e2e-'));
   const dataDir = join(root, 'data');
   await buildServedWorld(dataDir);
-  platform = await openPlatform(
-    loadConfig({
-      ...SERVED_WORLD_ENV,
-      RECSTREAM_DATA_DIR: dataDir,
-      RECSTREAM_HTTP_PORT: '0',
-      // These tests check what a served list holds. With the whole suite loading the machine, a
-      // first read of a user's view took past the 50 ms default and was served popularity; the
-      // fallback on a slow or failed store is tested against Redis (recommendations.redis.test.ts).
-      RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
-    }),
-    { logger: silentLogger() },
-  );
+  platform = await openServedPlatform(dataDir);
   store = new FileArtifactStore(join(dataDir, 'artifacts'));
   serving = await openServingStore(platform);
   responder = await startResponder(platform, {
