@@ -92,6 +92,8 @@ async function listFor(url: string, user: string) {
     items: unknown[];
     model_version: string | null;
     fallback: string | null;
+    experiment_id: string | null;
+    variant: string | null;
   };
 }
 
@@ -162,13 +164,30 @@ test('recstream demo streams a history, serves its first model, goes on live and
     );
     // Its promoted v1 is compared with, or legitimately not (it trained on every holdout event): never uncompared.
     assert.doesNotMatch(first.stdout(), /comparison cannot run/);
-    if (/recstream v2 promoted/.test(first.stdout()))
+    // The first two versions are A/B tested, half the users each (the closed-loop users make
+    // their lists); a user in v2's half is served recstream@2.
+    if (/recstream v2 promoted/.test(first.stdout())) {
+      await until('the A/B test to start', () => /A\/B test demo-ab started/.test(first.stdout()), 30_000);
       await until(
-        'the responder to serve recstream@2',
-        async () => (await listFor(first.url, 'u0')).model_version === 'recstream@2',
+        'the responder to serve recstream@2 to a user in its variant',
+        async () => {
+          for (let user = 0; user < 40; user++) {
+            const list = await listFor(first.url, `u${user}`);
+            if (list.experiment_id === 'demo-ab' && list.variant === 'v2')
+              return list.model_version === 'recstream@2';
+          }
+          return false;
+        },
         60_000,
       );
-    else assert.match(first.stdout(), /recstream v2 rejected: \S+/);
+    } else {
+      assert.match(first.stdout(), /recstream v2 rejected: \S+/);
+      await until(
+        'the demo to say why there is no A/B test',
+        () => /no A\/B test: /.test(first.stdout()),
+        30_000,
+      );
+    }
 
     // Snapshots go on closing on live examples, after the history's last event: one of live examples
     // only needs a snapshot's worth of them past the history's tail, however fast v2 came.
