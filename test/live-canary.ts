@@ -26,7 +26,7 @@ import { Indexer } from '../indexer/indexer.js';
 import { canaryId } from '../registry/experiments/canary.js';
 import { FileArtifactStore } from '../registry/model-store.js';
 import { readTopic } from '../registry/topic-reader.js';
-import { loadConfig } from '../runtime/config.js';
+import { type Config, loadConfig } from '../runtime/config.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
@@ -55,8 +55,14 @@ export const LIVE_CANARY_ENV = {
 export interface LiveCanary {
   readonly platform: Platform;
   readonly responder: RunningResponder;
-  /** Trains a version with `trainConfig`; the gate publishes it `candidate` and starts its canary. Returns the version. */
-  trainCandidate(trainConfig: Record<string, unknown>): Promise<number>;
+  /**
+   * Trains a version with `trainConfig`; the gate publishes it `candidate` and starts its canary,
+   * with `canary` overriding the configured plan. Returns the version.
+   */
+  trainCandidate(
+    trainConfig: Record<string, unknown>,
+    canary?: Partial<Pick<Config, 'canaryMinImpressions' | 'canaryMinStepMs'>>,
+  ): Promise<number>;
   /** Builds the candidate's index and waits until the responder has loaded its pair. */
   indexCandidate(version: number): Promise<void>;
   /** Every state of a version's canary in rec.experiments, in order. */
@@ -121,9 +127,9 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
   return {
     platform,
     responder,
-    async trainCandidate(trainConfig) {
+    async trainCandidate(trainConfig, canary = {}) {
       const trainer = new Trainer({
-        platform: { ...platform, config: { ...platform.config, trainConfig } },
+        platform: { ...platform, config: { ...platform.config, ...canary, trainConfig } },
         store,
       });
       const outcome = await trainer.trainOnce({ force: true });
@@ -187,13 +193,26 @@ export const BAD_TRAIN_CONFIG = {
 };
 
 /**
+ * Candidate impressions the bad canary's first step needs before it could
+ * grow: enough that the always-valid test has seen the candidate's
+ * click-through fall far below the control's by then (a seeded
+ * simulation of the test at the rates the closed loop measures, 0.9–1.3 %
+ * against 3.4–5 %, rolls back after more than 1,300 in about 1 run of 100).
+ */
+export const BAD_CANARY_MIN_IMPRESSIONS = 1500;
+
+/**
  * Trains the bad candidate (the gate starts its canary), indexes it and
  * lets closed-loop users browse until its canary concludes, then checks
  * that it was rolled back at its first step, the version rejected, and
  * every request answered. Returns what it saw, for the log.
  */
 export async function rollOutBadCandidate(live: LiveCanary, version: number): Promise<string> {
-  assert.equal(await live.trainCandidate(BAD_TRAIN_CONFIG), version);
+  assert.equal(
+    await live.trainCandidate(BAD_TRAIN_CONFIG, { canaryMinImpressions: BAD_CANARY_MIN_IMPRESSIONS }),
+    version,
+  );
+  assert.equal((await live.canary(version))[0]?.canary?.min_impressions, BAD_CANARY_MIN_IMPRESSIONS);
   const [candidate] = await live.versionEvents(version);
   assert.equal(candidate?.status, 'candidate', 'the gate publishes it candidate when a canary share is set');
   await live.indexCandidate(version);
@@ -203,6 +222,7 @@ export async function rollOutBadCandidate(live: LiveCanary, version: number): Pr
     240_000,
   );
   const states = await live.canary(version);
+  const seen = `${summary.served} lists, ${summary.impressions} impressions, ${summary.clicks} clicks in ${Date.now() - started} ms; ${states.map((e) => e.reason).join(' | ')}`;
   assert.equal(summary.failed, 0, 'every request of the closed loop answered');
   assert.ok(summary.served > 0);
   assert.deepEqual(
@@ -211,7 +231,7 @@ export async function rollOutBadCandidate(live: LiveCanary, version: number): Pr
       ['running', 0],
       ['concluded', 0],
     ],
-    'concluded before any step ≥ 1',
+    `concluded before any step ≥ 1: ${seen}`,
   );
   const rolledBack = states[1]!;
   assert.match(
@@ -224,5 +244,5 @@ export async function rollOutBadCandidate(live: LiveCanary, version: number): Pr
     ['candidate', 'rejected'],
   );
   assert.equal(events[1]!.reason, `${rolledBack.id}: ${rolledBack.reason}`);
-  return `${summary.served} lists, ${summary.impressions} impressions, ${summary.clicks} clicks in ${Date.now() - started} ms; ${rolledBack.reason}`;
+  return seen;
 }
