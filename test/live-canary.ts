@@ -30,7 +30,7 @@ import { type Config, loadConfig } from '../runtime/config.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import type { Experiment, ModelVersion } from '../schemas/generated/types.js';
+import type { Experiment, ModelVersion, ServedRecommendations } from '../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../schemas/platform.js';
 import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../sim/closed-loop/closed-loop.js';
@@ -67,6 +67,8 @@ export interface LiveCanary {
   indexCandidate(version: number): Promise<void>;
   /** Every state of a version's canary in rec.experiments, in order. */
   canary(version: number): Promise<Experiment[]>;
+  /** Served lists of each variant by the model that served them, e.g. `candidate recstream@2: 120`, for failure messages. */
+  servedBy(): Promise<string>;
   /** Every event of a version in rec.model-versions, in order. */
   versionEvents(version: number): Promise<ModelVersion[]>;
   /** Closed-loop users browse until `done` holds (checked every 250 ms) or `maxMs` passed. */
@@ -146,6 +148,14 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
       const id = canaryId(platform.config.modelName, version);
       return (await decoded<Experiment>('rec.experiments')).filter((e) => e.id === id);
     },
+    async servedBy() {
+      const counts = new Map<string, number>();
+      for (const list of await decoded<ServedRecommendations>('rec.recommendations')) {
+        const key = `${list.variant} ${list.model_version ?? list.fallback}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return [...counts].map(([key, n]) => `${key}: ${n}`).join(', ');
+    },
     async versionEvents(version) {
       return (await decoded<ModelVersion>('rec.model-versions')).filter(
         (v) => v.model === platform.config.modelName && v.version === version,
@@ -222,7 +232,7 @@ export async function rollOutBadCandidate(live: LiveCanary, version: number): Pr
     240_000,
   );
   const states = await live.canary(version);
-  const seen = `${summary.served} lists, ${summary.impressions} impressions, ${summary.clicks} clicks in ${Date.now() - started} ms; ${states.map((e) => e.reason).join(' | ')}`;
+  const seen = `${summary.served} lists, ${summary.impressions} impressions, ${summary.clicks} clicks in ${Date.now() - started} ms; ${states.map((e) => e.reason).join(' | ')}; served: ${await live.servedBy()}`;
   assert.equal(summary.failed, 0, 'every request of the closed loop answered');
   assert.ok(summary.served > 0);
   assert.deepEqual(
