@@ -9,7 +9,8 @@
  * each step keeps its users: `candidate` serving `<model>@<version>` at the
  * starting share and `control` serving `promoted` at the rest. Its steps are
  * the configured ones (`RECSTREAM_CANARY_STEPS`) above the starting share,
- * after it; its guardrails are ctr, error_rate, fallback_rate and
+ * after it, each lasting at least `RECSTREAM_CANARY_MIN_STEP_MS` and
+ * `RECSTREAM_CANARY_MIN_IMPRESSIONS` per variant; its guardrails are ctr, error_rate, fallback_rate and
  * latency_p99_ms with the configured tolerances. It goes through
  * `startExperiment`, so it is refused like any experiment (a running one
  * over the same users, the same canary running already).
@@ -41,6 +42,10 @@ export interface CanaryOptions {
   readonly share: number;
   /** Recorded on the experiment. Default: says the share it started at. */
   readonly reason?: string;
+  /** Impressions per variant before a step grows. Default: `RECSTREAM_CANARY_MIN_IMPRESSIONS`. */
+  readonly minImpressions?: number;
+  /** Event time a step lasts at least. Default: `RECSTREAM_CANARY_MIN_STEP_MS`. */
+  readonly minStepMs?: number;
   readonly now?: number;
 }
 
@@ -120,7 +125,13 @@ export async function startCanary(
       ],
       primary_metric: 'ctr',
       guardrails: canaryGuardrails(config),
-      canary: { candidate: 'candidate', steps: canarySteps(share, config.canarySteps), step: 0 },
+      canary: {
+        candidate: 'candidate',
+        steps: canarySteps(share, config.canarySteps),
+        step: 0,
+        min_impressions: options.minImpressions ?? config.canaryMinImpressions,
+        min_step_ms: options.minStepMs ?? config.canaryMinStepMs,
+      },
       reason: options.reason ?? `canary started at ${percent}`,
     },
     options.now,

@@ -154,6 +154,8 @@ test('startCanary: a candidate starts canary-<model>-<version>; other versions a
       ],
     );
     assert.deepEqual(experiment.canary?.steps, [0.05, 0.25, 0.5, 1]);
+    assert.equal(experiment.canary?.min_impressions, 200, 'RECSTREAM_CANARY_MIN_IMPRESSIONS by default');
+    assert.equal(experiment.canary?.min_step_ms, 60_000, 'RECSTREAM_CANARY_MIN_STEP_MS by default');
     assert.deepEqual(
       experiment.guardrails.map((g) => g.metric),
       ['ctr', 'error_rate', 'fallback_rate', 'latency_p99_ms'],
@@ -172,9 +174,16 @@ test('startCanary: a candidate starts canary-<model>-<version>; other versions a
 
     // A fresh salt each time it starts: a restarted canary does not reuse the last run's split.
     await stopExperiment(platform, experiment.id);
-    const second = await startCanary(platform, store, { version: 2, share: 0.25 });
+    const second = await startCanary(platform, store, {
+      version: 2,
+      share: 0.25,
+      minImpressions: 50,
+      minStepMs: 1000,
+    });
     assert.notEqual(second.experiment.salt, experiment.salt);
     assert.deepEqual(second.experiment.canary?.steps, [0.25, 0.5, 1]);
+    assert.equal(second.experiment.canary?.min_impressions, 50);
+    assert.equal(second.experiment.canary?.min_step_ms, 1000);
   });
 });
 

@@ -19,6 +19,22 @@ export const CANARY_SETTINGS = {
     default: '0.05,0.25,0.5,1',
     doc: "a canary candidate's shares, rising, the last 1; a canary started at a share between two steps starts there and goes on with the next",
   },
+  canaryMinImpressions: {
+    env: 'RECSTREAM_CANARY_MIN_IMPRESSIONS',
+    kind: 'int',
+    min: 0,
+    max: 1_000_000_000,
+    default: 200,
+    doc: 'impressions the candidate and the control each need in a canary step before it grows',
+  },
+  canaryMinStepMs: {
+    env: 'RECSTREAM_CANARY_MIN_STEP_MS',
+    kind: 'int',
+    min: 0,
+    max: 30 * 24 * 3600 * 1000,
+    default: 60_000,
+    doc: 'how long (event time) a canary step lasts at least before it grows',
+  },
   canaryCtrTolerance: {
     env: 'RECSTREAM_CANARY_CTR_TOLERANCE',
     kind: 'float',
