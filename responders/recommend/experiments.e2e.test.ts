@@ -275,14 +275,16 @@ test("a stopped experiment's users are back on the promoted model at once, and i
   );
 });
 
-test('a variant whose model version cannot be loaded serves the promoted pair, counted, never an error', async () => {
+test('a variant whose model version cannot be loaded serves the promoted pair outside the experiment, counted, never an error', async () => {
   await publish(experiment('pending', [variant('missing', 'recstream@99', 1)]));
   await until('the experiment folded', () => service().experiments.running('pending') !== undefined, 5_000);
   await until('the missing version reported', () =>
     /not in rec.model-versions/.test(service().bundles.status().variants?.['recstream@99'] ?? ''),
   );
   const body = await get('/v1/recommendations/u3?k=5');
-  assert.equal(body.variant, 'missing');
+  // Labelled outside the experiment: its figures count only what the variant itself served.
+  assert.equal(body.experiment_id, null);
+  assert.equal(body.variant, null);
   assert.equal(body.model_version, 'recstream@2', 'served by the promoted pair');
   const pending = (await service().metrics.variantPending.get()).values.find(
     (v) => v.labels.experiment === 'pending',

@@ -67,6 +67,7 @@ import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import type { ServingBundle } from './serving-bundle.js';
+import { POPULARITY, variantPair } from './variant-pair.js';
 
 export type FallbackReason =
   | 'opt_out'
@@ -132,8 +133,6 @@ const EMPTY: ReadonlySet<string> = new Set();
 const SEARCH_SLACK = 8;
 /** Popularity items listed past k, for the final ordering to move and fill. */
 const POPULAR_SLACK = 8;
-const PROMOTED = 'promoted';
-const POPULARITY = 'popularity';
 /** The `experiment` and `variant` label outside every experiment. */
 const NONE = 'none';
 
@@ -181,13 +180,18 @@ export class Recommender {
       const plan = { request, assignment: undefined, settings: this.defaults, country, minor, now };
       return this.popular(plan, 'opt_out', EMPTY);
     }
-    const assignment =
+    const assigned =
       request.assignment === null
         ? undefined
         : (request.assignment ?? this.options.experiments?.assign(request.userId));
+    const { bundle, assignment } = variantPair(
+      this.options.bundles,
+      this.options.metrics,
+      assigned,
+      request.shadow === true,
+    );
     const settings = orderingFor(this.defaults, assignment?.variant.ordering);
     const plan: Plan = { request, assignment, settings, country, minor, now };
-    const bundle = this.bundleFor(plan);
     try {
       let view: UserView | undefined;
       const storeStarted = performance.now();
@@ -224,19 +228,6 @@ export class Recommender {
     } finally {
       bundle?.release();
     }
-  }
-
-  /** The pair the user's variant is served with, held for the request; undefined for none. */
-  private bundleFor(plan: Plan): ServingBundle | undefined {
-    const { bundles, metrics } = this.options;
-    const variant = plan.assignment?.variant;
-    if (variant === undefined || variant.model === PROMOTED) return bundles.acquire();
-    if (variant.model === POPULARITY) return undefined;
-    const own = bundles.acquireVersion(variant.model);
-    if (own !== undefined) return own;
-    if (!plan.request.shadow)
-      metrics.variantPending.inc({ experiment: plan.assignment!.experiment.id, variant: variant.name });
-    return bundles.acquire();
   }
 
   private observe(request: RecommendRequest, stage: string, started: number): void {
