@@ -144,11 +144,21 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   });
   const catalogSize = world.catalog.ids.length;
   const countryWeights = world.population.countryCounts;
-  const running = () => !options.signal?.aborted && Date.now() < end && summary.served < budget;
+  const running = () =>
+    !options.signal?.aborted && postFailure === undefined && Date.now() < end && summary.served < budget;
 
+  // A post the responder refused ends the run (its error is thrown at the end); one that fails
+  // because the run was stopped and the responder went away first is not an error.
+  let postFailure: unknown;
+  const stopped = () => options.signal?.aborted === true;
+  const noteFailure = (error: unknown) => {
+    if (!stopped()) postFailure ??= error;
+  };
   let flushing = Promise.resolve();
   const flusher = setInterval(() => {
-    flushing = flushing.then(() => outbox.flushDue(Date.now()));
+    flushing = flushing
+      .then(() => (postFailure === undefined ? outbox.flushDue(Date.now()) : undefined))
+      .catch(noteFailure);
   }, 100);
   const progress = setInterval(() => {
     summary.posted = outbox.posted;
@@ -171,9 +181,17 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       country: s.country,
     });
     await bucket.take();
-    const response = await fetch(`${options.responder}/v1/recommendations/${s.profile.id}?${query}`, {
-      headers: { 'x-request-id': requestId },
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${options.responder}/v1/recommendations/${s.profile.id}?${query}`, {
+        headers: { 'x-request-id': requestId },
+      });
+    } catch {
+      // No answer (the responder restarting, or gone because the run was stopped): the visit goes
+      // on without the list, as a user's app would.
+      if (!stopped()) summary.failed++;
+      return undefined;
+    }
     if (response.status !== 200) {
       await response.text();
       summary.failed++;
@@ -268,9 +286,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     clearInterval(flusher);
     clearInterval(progress);
     await flushing;
-    await outbox.flushAll();
+    if (postFailure === undefined) await outbox.flushAll().catch(noteFailure);
     await truth.close();
   }
+  if (postFailure !== undefined) throw postFailure;
   summary.posted = outbox.posted;
   return summary;
 }
