@@ -25,10 +25,11 @@
  */
 import type { EventLog } from '../runtime/log/log.js';
 import type { Platform } from '../runtime/platform.js';
-import { createProducer, type Producer } from '../runtime/producer/producer.js';
+import type { Producer } from '../runtime/producer/producer.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import { MODEL_VERSIONS_TOPIC } from '../schemas/topics.js';
+import { publishInOrder } from './publish-in-order.js';
 import { foldTopic, VersionFold } from './version-fold.js';
 
 export class ModelRegistry {
@@ -111,16 +112,7 @@ export async function publishModelVersions(
   platform: Platform,
   events: readonly ModelVersion[],
 ): Promise<void> {
-  const producer = createProducer({
-    log: platform.log,
-    serde: platform.serde,
-    createTopics: { partitions: platform.config.partitions },
-  });
-  try {
-    for (const event of events) await publishModelVersion(producer, event);
-  } finally {
-    await producer.close();
-  }
+  await publishInOrder(platform, MODEL_VERSIONS_TOPIC, events);
 }
 
 /** Publishes a `ModelVersion` event and waits until the log acknowledged it. */

@@ -15,10 +15,10 @@
  */
 import type { EventLog, LogRecord } from '../../runtime/log/log.js';
 import type { Platform } from '../../runtime/platform.js';
-import { createProducer, type Producer } from '../../runtime/producer/producer.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import { EXPERIMENTS_TOPIC } from '../../schemas/topics.js';
+import { publishInOrder } from '../publish-in-order.js';
 import { readTopic } from '../topic-reader.js';
 
 const SUBJECT = 'rec.experiments-value';
@@ -72,26 +72,12 @@ export class ExperimentRegistry {
 }
 
 /**
- * Publishes experiment states in order through a producer of its own (the
- * CLI, the admin API) and waits until the log acknowledged each one.
+ * Publishes experiment states in order (the CLI, the admin API) and waits
+ * until the log acknowledged each one.
  */
 export async function publishExperiments(
   platform: Platform,
   experiments: readonly Experiment[],
 ): Promise<void> {
-  const producer = createProducer({
-    log: platform.log,
-    serde: platform.serde,
-    createTopics: { partitions: platform.config.partitions },
-  });
-  try {
-    for (const experiment of experiments) await publishExperiment(producer, experiment);
-  } finally {
-    await producer.close();
-  }
-}
-
-/** Publishes one experiment state and waits until the log acknowledged it. */
-export async function publishExperiment(producer: Producer, experiment: Experiment): Promise<void> {
-  await producer.deliver(EXPERIMENTS_TOPIC, [{ key: experiment.id, value: experiment }]);
+  await publishInOrder(platform, EXPERIMENTS_TOPIC, experiments);
 }
