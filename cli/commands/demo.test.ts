@@ -178,7 +178,8 @@ test('recstream demo streams a history, serves its first model, goes on live and
           }
           return false;
         },
-        60_000,
+        // Two pairs load here (v2 promoted, v1 for its variant), paced behind live requests.
+        120_000,
       );
     } else {
       assert.match(first.stdout(), /recstream v2 rejected: \S+/);
