@@ -42,9 +42,13 @@
  *   rows, by `config.experiment`: `none`, and `two-variant`, a second
  *   responder serving a running experiment that splits users 50/50 between
  *   the promoted model and a second trained version (its own pair), their
- *   runs alternating (bench/serve/experiment.ts).
+ *   runs alternating (bench/serve/experiment.ts). Shorter runs and more of
+ *   them than the steady phase's (`statelessRuns` of `statelessSeconds`):
+ *   the machine's speed drifts by more than the 10 % the experiment may
+ *   cost, so what is compared is each pair of runs back to back.
  * - `experiment_cpu_overhead`: the responder's CPU per request with that
- *   experiment over the same without it (reference), from those runs.
+ *   experiment over the same without it (reference); its ratio is the
+ *   median over the pairs of runs of the pair's ratio.
  *
  * Reference in the same run, same CPUs, same client: a bare Node `http`
  * server answering every GET with a fixed body of the responder's own
@@ -65,8 +69,24 @@ import { steadyPhase } from '../serve/steady.js';
 import { serveWorld } from '../serve/world.js';
 
 const SIZES = {
-  small: { seconds: 10, runs: 3, openSeconds: 5, users: 10_000, floorUsers: 2_000 },
-  full: { seconds: 30, runs: 5, openSeconds: 15, users: 50_000, floorUsers: 5_000 },
+  small: {
+    seconds: 10,
+    runs: 3,
+    openSeconds: 5,
+    users: 10_000,
+    floorUsers: 2_000,
+    statelessSeconds: 5,
+    statelessRuns: 10,
+  },
+  full: {
+    seconds: 30,
+    runs: 5,
+    openSeconds: 15,
+    users: 50_000,
+    floorUsers: 5_000,
+    statelessSeconds: 10,
+    statelessRuns: 12,
+  },
 };
 
 export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
@@ -84,8 +104,8 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       world,
       users,
       workDir,
-      seconds,
-      runs,
+      seconds: size.statelessSeconds,
+      runs: size.statelessRuns,
       progress,
       afterServe: async ({ dataDir, redisUrl }) => {
         const floor = await modelFloor({
@@ -111,7 +131,14 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       loadAtStart,
       pressureAtStart,
     });
-    return [...rows, ...statelessRows(stateless, { seconds, floorSeconds: seconds, users: users.length })];
+    return [
+      ...rows,
+      ...statelessRows(stateless, {
+        seconds: size.statelessSeconds,
+        floorSeconds: seconds,
+        users: users.length,
+      }),
+    ];
   } finally {
     unpin();
   }
