@@ -5,10 +5,10 @@
  * serving a two-variant experiment (`"two-variant"`), each with the
  * model-compute floor (model-floor.ts) as its reference, so that the ratio
  * is serving's overhead over the models; `experiment_cpu_overhead`: CPU µs
- * per request with the experiment, with the same without it as its
- * reference, so that its ratio is what the experiment costs (at most 1.1 is
- * the target), taken pair of runs by pair of runs; and the floor as a row
- * of its own.
+ * per request with the experiment, with what its two model versions cost
+ * alone (each promoted with no experiment, averaged) as its reference, so
+ * that its ratio is what the experiment itself costs (at most 1.1 is the
+ * target), taken rep by rep; and the floor as a row of its own.
  *
  * @example
  * ```ts
@@ -67,29 +67,38 @@ export function statelessRows(
     ),
   );
   const [noneRuns, twoRuns] = perCpu as [number[], number[]];
-  // Runs i of the two ran back to back, so each pair's ratio saw the same machine: the machine's
-  // drift between pairs (more than the 10 % the experiment may cost) leaves the ratio alone.
-  const paired = noneRuns.map((value, i) => value / twoRuns[i]!);
-  const pairedMedian = median(paired);
-  const withoutUs = 1e6 / none;
+  const aloneRuns = stateless.candidateAlone.runs.map((r) => r.requestsPerCpuS ?? Number.NaN);
+  // What the two models cost alone, half the users each: CPU µs per request of each version
+  // promoted with no experiment, averaged, run by run (the runs of one rep ran back to back, so
+  // each rep's ratio saw the same machine: its drift between reps, more than the 10 % the
+  // experiment may cost, leaves the ratio alone).
+  const modelsUs = noneRuns.map((value, i) => (1e6 / value + 1e6 / aloneRuns[i]!) / 2);
+  const ratios = twoRuns.map((value, i) => 1e6 / value / modelsUs[i]!);
+  const ratioMedian = median(ratios);
+  const referenceUs = median(modelsUs);
   const overhead = metric(
     'serve',
     'experiment_cpu_overhead',
-    withoutUs * pairedMedian,
+    referenceUs * ratioMedian,
     'cpu-µs/request',
     false,
     {
       experiment: 'two-variant',
       experiment_variants: stateless.experiment.variants,
-      how: "the stateless responder's CPU µs per request with the two-variant experiment running over the same without one (reference, median of the runs); the ratio is the median over the pairs of runs (one of each, back to back, alternating which goes first) of the pair's ratio, and the value that ratio times the reference",
+      how: "the stateless responder's CPU µs per request with the two-variant experiment running, over what its two models cost with no experiment (reference: the mean of the CPU µs per request of a responder with the promoted version and of one with the candidate version promoted, median over the reps); the ratio is the median over the reps (the three responders back to back, in rotating order) of the rep's ratio, and the value that ratio times the reference",
       limit_ratio: 1.1,
       runs: stateless.twoVariant.runs.length,
-      requests_per_cpu_s: { none: round1(none), 'two-variant': round1(twoVariant) },
-      medians_ratio: round3(none / twoVariant),
-      paired_ratios: paired.map(round3),
-      paired_ratio_median: round3(pairedMedian),
+      requests_per_cpu_s: {
+        none: round1(none),
+        'two-variant': round1(twoVariant),
+        'candidate-alone': round1(median(aloneRuns)),
+      },
+      candidate_alone_runs: aloneRuns.map(round1),
+      rep_ratios: ratios.map(round3),
+      rep_ratio_median: round3(ratioMedian),
+      over_promoted_alone_median: round3(median(noneRuns.map((value, i) => value / twoRuns[i]!))),
     },
-    { name: 'stateless_cpu_us_per_request_without_experiment', value: withoutUs },
+    { name: 'stateless_cpu_us_per_request_of_the_two_models_alone', value: referenceUs },
   );
   return [...rows, overhead, floorRow];
 }

@@ -6,12 +6,17 @@
  * view from Redis and run no processor application in their process: one on
  * a copy of the world with no experiment, one on a copy where a two-variant
  * experiment runs (experiment.ts: half the users on the promoted model,
- * half on a second version with its own index). Their closed-loop runs
- * alternate (none, two-variant, then two-variant, none, …), so the
- * machine's other work falls on both alike; each run sends the steady
- * phase's request mix (the same users, offsets and connections) and counts
- * requests over that responder's CPU time. The responder not measured is
- * idle meanwhile.
+ * half on a second version with its own index), and one on a copy where
+ * that second version is promoted, with no experiment. The third one
+ * prices the candidate's own model: two versions of one architecture do
+ * not cost the same (their index graphs differ), and what the experiment
+ * costs is the two-variant responder's CPU over what its two models cost
+ * alone, half the users each. Their closed-loop runs take turns in a
+ * rotating order (each rep starts one further along), so the machine's
+ * other work falls on all alike; each run sends the steady phase's request
+ * mix (the same users, offsets and connections) and counts requests over
+ * that responder's CPU time. The responders not measured are idle
+ * meanwhile.
  *
  * The data dir and the Redis stay up for `afterServe`, which runs once the
  * responders have stopped (the model-floor measurement reads the same views).
@@ -20,6 +25,7 @@
  * ```ts
  * const stateless = await statelessPhase({ world, users, workDir, seconds: 10, runs: 3, progress, afterServe });
  * stateless.none.runs[0].requestsPerCpuS; stateless.twoVariant.runs[0].requestsPerCpuS;
+ * stateless.candidateAlone.runs[0].requestsPerCpuS;
  * ```
  */
 import { join } from 'node:path';
@@ -43,6 +49,8 @@ export interface StatelessFigures<T> {
   readonly none: ResponderRuns;
   /** The responder serving the two-variant experiment. */
   readonly twoVariant: ResponderRuns;
+  /** The responder with the experiment's candidate version promoted, and no experiment. */
+  readonly candidateAlone: ResponderRuns;
   readonly experiment: TwoVariant;
   readonly materializeSeconds: number;
   /** What `afterServe` returned. */
@@ -72,6 +80,7 @@ export async function statelessPhase<T>(options: {
   const { world, users, workDir, seconds, runs, progress } = options;
   const dataDir = await copyWorld(world, join(workDir, 'stateless'));
   const experimentDir = await copyWorld(world, join(workDir, 'stateless-experiment'));
+  const candidateDir = await copyWorld(world, join(workDir, 'stateless-candidate'));
   const redis = await startPrivateRedis();
   try {
     const env = { RECSTREAM_REDIS_URL: redis.url };
@@ -83,25 +92,31 @@ export async function statelessPhase<T>(options: {
     progress(
       `started ${experiment.id} (${JSON.stringify(experiment.variants)}) on a second copy of the world`,
     );
+    const candidateVersion = experiment.candidate.slice(experiment.candidate.lastIndexOf('@') + 1);
+    await recstream(['models', 'promote', candidateVersion, '--data-dir', candidateDir]);
+    progress(`promoted ${experiment.candidate} on a third copy of the world`);
     const responders: Measured[] = [];
     try {
       for (const [name, dir] of [
         ['none', dataDir],
         ['two-variant', experimentDir],
+        ['candidate-alone', candidateDir],
       ] as const)
         responders.push(await startResponder(name, dir, env, world));
-      const [none, twoVariant] = responders as [Measured, Measured];
+      const [none, twoVariant, candidateAlone] = responders as [Measured, Measured, Measured];
       await waitForModel(twoVariant.child.url, users, experiment.candidate);
       progress(
-        `stateless responders ready in ${none.startupSeconds.toFixed(1)} s and ${twoVariant.startupSeconds.toFixed(1)} s (${experiment.candidate} loaded); warming them up`,
+        `stateless responders ready in ${responders.map((r) => r.startupSeconds.toFixed(1)).join(', ')} s (${experiment.candidate} loaded); warming them up`,
       );
       for (const responder of responders) await warmUp(responder.child.url, users);
+      const order = [none, twoVariant, candidateAlone];
       for (let rep = 0; rep < runs; rep++) {
-        for (const responder of rep % 2 === 0 ? [none, twoVariant] : [twoVariant, none]) {
+        for (let turn = 0; turn < order.length; turn++) {
+          const responder = order[(rep + turn) % order.length]!;
           const run = await closedRun(responder.child, users, rep * 1000, seconds, responder.check);
           responder.runs.push(run);
           progress(
-            `stateless rep ${rep + 1}/${runs}, experiment ${responder.name}: ${Math.round(run.requestsPerS).toLocaleString('en-US')} req/s (${Math.round(run.requestsPerCpuS ?? 0).toLocaleString('en-US')} per cpu-s), p99 ${run.p99.toFixed(2)} ms`,
+            `stateless rep ${rep + 1}/${runs}, ${responder.name}: ${Math.round(run.requestsPerS).toLocaleString('en-US')} req/s (${Math.round(run.requestsPerCpuS ?? 0).toLocaleString('en-US')} per cpu-s), p99 ${run.p99.toFixed(2)} ms`,
           );
         }
       }
@@ -112,12 +127,19 @@ export async function statelessPhase<T>(options: {
       for (const responder of responders) await responder.child.stop();
     }
     const after = await options.afterServe({ dataDir, redisUrl: redis.url });
-    const [none, twoVariant] = responders.map(({ runs, check, startupSeconds }) => ({
+    const [none, twoVariant, candidateAlone] = responders.map(({ runs, check, startupSeconds }) => ({
       runs,
       check,
       startupSeconds,
     }));
-    return { none: none!, twoVariant: twoVariant!, experiment, materializeSeconds, after };
+    return {
+      none: none!,
+      twoVariant: twoVariant!,
+      candidateAlone: candidateAlone!,
+      experiment,
+      materializeSeconds,
+      after,
+    };
   } finally {
     await redis.stop();
   }

@@ -41,14 +41,16 @@
  *   (bench/serve/model-floor.ts). Their ratio is serving's overhead. Two
  *   rows, by `config.experiment`: `none`, and `two-variant`, a second
  *   responder serving a running experiment that splits users 50/50 between
- *   the promoted model and a second trained version (its own pair), their
- *   runs alternating (bench/serve/experiment.ts). Shorter runs and more of
- *   them than the steady phase's (`statelessRuns` of `statelessSeconds`):
- *   the machine's speed drifts by more than the 10 % the experiment may
- *   cost, so what is compared is each pair of runs back to back.
+ *   the promoted model and a second trained version (its own pair)
+ *   (bench/serve/experiment.ts); a third responder has that second version
+ *   promoted and no experiment. Their runs take turns. Shorter runs and
+ *   more of them than the steady phase's (`statelessRuns` of
+ *   `statelessSeconds`): the machine's speed drifts by more than the 10 %
+ *   the experiment may cost, so what is compared is each rep's runs, back
+ *   to back.
  * - `experiment_cpu_overhead`: the responder's CPU per request with that
- *   experiment over the same without it (reference); its ratio is the
- *   median over the pairs of runs of the pair's ratio.
+ *   experiment over what its two versions cost alone, half the users each
+ *   (reference); its ratio is the median over the reps of the rep's ratio.
  *
  * Reference in the same run, same CPUs, same client: a bare Node `http`
  * server answering every GET with a fixed body of the responder's own
