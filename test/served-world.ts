@@ -12,6 +12,13 @@ import { runCliOk } from './cli.js';
 
 export const SERVED_WORLD_TRAIN_CONFIG = { epochs: 3, ranker_epochs: 1, dim: 32, threads: 2, refit: false };
 
+/**
+ * The model trained to convergence (a few seconds more): for tests that
+ * measure what a model is worth to users, where three epochs leave it
+ * little better than the popularity list.
+ */
+export const CONVERGED_TRAIN_CONFIG = { ...SERVED_WORLD_TRAIN_CONFIG, epochs: 10, ranker_epochs: 2 };
+
 export const SERVED_WORLD_ENV = {
   RECSTREAM_COMMIT_INTERVAL_MS: '50',
   RECSTREAM_LOG_FSYNC: 'never',
@@ -21,33 +28,48 @@ export const SERVED_WORLD_ENV = {
   RECSTREAM_GATE_PREVIOUS_MARGIN: '1',
 };
 
-/** 400 users, 150 items, 30,000 events over 4 days, through `features` and `snapshots`: training snapshots ready. */
-export async function buildSnapshottedWorld(dataDir: string, env: Record<string, string>): Promise<void> {
+/** The shape of a simulated world, as `recstream simulate` and `World` take it. */
+export interface WorldShape {
+  readonly users: number;
+  readonly items: number;
+  readonly events: number;
+  readonly days: number;
+  readonly seed: number;
+}
+
+/** The served world: 400 users, 150 items, 30,000 events over 4 days. */
+export const SERVED_WORLD: WorldShape = { users: 400, items: 150, events: 30_000, days: 4, seed: 9 };
+
+/** A simulated world (default the served one) through `features` and `snapshots`: training snapshots ready. */
+export async function buildSnapshottedWorld(
+  dataDir: string,
+  env: Record<string, string>,
+  shape: WorldShape = SERVED_WORLD,
+): Promise<void> {
   const cli = (args: string[]) => runCliOk([...args, '--data-dir', dataDir], env);
   await cli([
     'simulate',
-    '--users',
-    '400',
-    '--items',
-    '150',
-    '--events',
-    '30000',
-    '--days',
-    '4',
-    '--seed',
-    '9',
+    ...Object.entries(shape).flatMap(([option, value]) => [`--${option}`, String(value)]),
   ]);
   for (const app of ['features', 'snapshots']) await cli(['process', '--app', app, '--once']);
 }
 
-/** The snapshotted world with `recstream@1` promoted and `items@1` built. */
-export async function buildServedWorld(dataDir: string): Promise<void> {
-  await buildSnapshottedWorld(dataDir, SERVED_WORLD_ENV);
+/**
+ * The snapshotted world (`shape`, default the served one) with
+ * `recstream@1` (trained with `trainConfig`) promoted and `items@1` built.
+ */
+export async function buildServedWorld(
+  dataDir: string,
+  options: { readonly trainConfig?: Record<string, unknown>; readonly shape?: WorldShape } = {},
+): Promise<void> {
+  const trainConfig = options.trainConfig ?? SERVED_WORLD_TRAIN_CONFIG;
+  const env = { ...SERVED_WORLD_ENV, RECSTREAM_TRAIN_CONFIG: JSON.stringify(trainConfig) };
+  await buildSnapshottedWorld(dataDir, env, options.shape);
   for (const args of [
     ['train', '--once'],
     ['index', '--once'],
   ])
-    await runCliOk([...args, '--data-dir', dataDir], SERVED_WORLD_ENV);
+    await runCliOk([...args, '--data-dir', dataDir], env);
 }
 
 /**

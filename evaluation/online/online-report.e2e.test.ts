@@ -16,7 +16,7 @@ import type { Platform } from '../../schemas/platform.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
 import { World } from '../../sim/world.js';
-import { buildServedWorld, openServedPlatform } from '../../test/served-world.js';
+import { buildServedWorld, openServedPlatform, SERVED_WORLD } from '../../test/served-world.js';
 import { onlineReport } from './online-report.js';
 
 let root: string;
@@ -35,8 +35,7 @@ before(async () => {
   responder = await startResponder(platform, { online: serving.online, service: { pollMs: 10 } });
   await responder.started;
   truthPath = join(root, 'truth.jsonl');
-  // The world of buildServedWorld: 400 users, 150 items, seed 9, 4 days.
-  const world = new World({ users: 400, items: 150, events: 30_000, days: 4, seed: 9 });
+  const world = new World(SERVED_WORLD);
   summary = await runClosedLoop({
     world,
     responder: responder.url,
