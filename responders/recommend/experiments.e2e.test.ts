@@ -431,6 +431,8 @@ test("promoted slots are placed and filtered; a variant's freshness boost moves 
     freshness_window_ms: 86_400_000,
     promotions: null,
     max_category_share: null,
+    exploration_epsilon: null,
+    exploration_fresh_weight: null,
   };
   await publish(experiment('fresh', [variant('boost', 'promoted', 1, { ordering })]));
   await until('the boosting experiment', () => service().experiments.running('fresh') !== undefined, 5_000);

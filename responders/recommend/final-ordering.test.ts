@@ -70,6 +70,8 @@ test('a variant override replaces only the settings it sets', () => {
     freshness_window_ms: null,
     promotions: false,
     max_category_share: null,
+    exploration_epsilon: null,
+    exploration_fresh_weight: null,
   });
   assert.deepEqual(merged, { ...OFF, freshnessBoost: 3, promotions: false });
   assert.equal(orderingFor(OFF, null), OFF);
