@@ -12,6 +12,7 @@ test('defaults apply when nothing is set', () => {
   assert.equal(config.device, 'auto');
   assert.equal(config.kafkaIdempotent, 'true');
   assert.equal(config.serveMaxK, 100);
+  assert.equal(config.serveExplorationEpsilon, 0, 'exploration is off unless asked for');
   assert.ok(Object.isFrozen(config));
 });
 
@@ -35,6 +36,11 @@ test('errors name the variable', () => {
     [{ RECSTREAM_KAFKA_IDEMPOTENT: 'no' }, /RECSTREAM_KAFKA_IDEMPOTENT="no" must be one of true, false/],
     [{ RECSTREAM_SERVE_MAX_K: '0' }, /RECSTREAM_SERVE_MAX_K=0 is out of range/],
     [{ RECSTREAM_SERVE_RANKER_WEIGHT: 'heavy' }, /RECSTREAM_SERVE_RANKER_WEIGHT="heavy" is not a number/],
+    [{ RECSTREAM_SERVE_EXPLORATION_EPSILON: '1' }, /RECSTREAM_SERVE_EXPLORATION_EPSILON=1 is out of range/],
+    [
+      { RECSTREAM_SERVE_EXPLORATION_FRESH_WEIGHT: '0.5' },
+      /RECSTREAM_SERVE_EXPLORATION_FRESH_WEIGHT=0.5 is out of range/,
+    ],
   ];
   for (const [env, message] of cases) {
     assert.throws(

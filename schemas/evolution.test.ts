@@ -43,3 +43,27 @@ test('the served position added to enriched records and training examples reads 
     assert.ok(existsSync(fixture(subject, `v${newer}.bin`)), `${subject} has a fixture for v${newer}`);
   }
 });
+
+test('experiments written before exploration read under v2 with both exploration overrides null', () => {
+  const subject = 'rec.experiments-value';
+  const writer = parseAvroType(loadSchema(subject, 1));
+  const reader = parseAvroType(loadSchema(subject, 2));
+  const bytes = readFileSync(fixture(subject, 'v1.bin'));
+  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as {
+    variants: { ordering: Record<string, unknown> | null }[];
+  };
+  const original = writer.fromBuffer(bytes) as typeof resolved;
+  assert.deepEqual(
+    resolved.variants.map((v) => v.ordering),
+    original.variants.map((v) =>
+      v.ordering === null
+        ? null
+        : { ...v.ordering, exploration_epsilon: null, exploration_fresh_weight: null },
+    ),
+  );
+  assert.deepEqual(
+    { ...resolved, variants: undefined },
+    { ...original, variants: undefined },
+    'every other field as written',
+  );
+});

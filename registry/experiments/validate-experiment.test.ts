@@ -107,6 +107,33 @@ test('every shape refusal names its field', () => {
   }
 });
 
+test('an exploration ε outside [0, 1) or a fresh weight below 1 is refused naming the ordering field', () => {
+  const withOrdering = (ordering: Record<string, unknown>) => {
+    const json = good();
+    (json.variants as Record<string, unknown>[])[1]!.ordering = ordering;
+    return json;
+  };
+  for (const epsilon of [1, 1.5, -0.1, '0.1']) {
+    const error = refusal(() => fromJson(withOrdering({ exploration_epsilon: epsilon })));
+    assert.equal(error.field, 'variants[1].ordering.exploration_epsilon', String(epsilon));
+  }
+  const weight = refusal(() => fromJson(withOrdering({ exploration_fresh_weight: 0.5 })));
+  assert.equal(weight.field, 'variants[1].ordering.exploration_fresh_weight');
+  const accepted = fromJson(withOrdering({ exploration_epsilon: 0.1 })).variants[1]!.ordering;
+  assert.deepEqual(accepted, {
+    freshness_boost: null,
+    freshness_window_ms: null,
+    promotions: null,
+    max_category_share: null,
+    exploration_epsilon: 0.1,
+    exploration_fresh_weight: null,
+  });
+  assert.equal(
+    fromJson(withOrdering({ exploration_epsilon: 0 })).variants[1]!.ordering!.exploration_epsilon,
+    0,
+  );
+});
+
 test('bad canary plans are refused naming the canary field', () => {
   const canary = (plan: Record<string, unknown>, share = 0.05) => ({
     ...good(),

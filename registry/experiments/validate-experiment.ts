@@ -6,6 +6,7 @@
  * - its shape: an id of letters, digits, `.`, `_`, `-`; a salt; at least
  *   one served (not shadow) variant; unique variant names; shares in
  *   [0, 1] whose served ones sum to 1; a traffic slice inside [0, 1];
+ *   ordering overrides in range (an exploration ε in [0, 1));
  *   known metrics; a canary plan whose candidate is a variant serving a
  *   model version and whose steps rise to 1;
  * - its models: `promoted`, `popularity`, or a `<model>@<version>` the
@@ -77,12 +78,27 @@ function known(json: Json, field: string, keys: readonly string[]): void {
 function ordering(value: unknown, field: string): OrderingOverrides | null {
   if (value === undefined || value === null) return null;
   const json = object(value, field);
-  known(json, field, ['freshness_boost', 'freshness_window_ms', 'promotions', 'max_category_share']);
+  known(json, field, [
+    'freshness_boost',
+    'freshness_window_ms',
+    'promotions',
+    'max_category_share',
+    'exploration_epsilon',
+    'exploration_fresh_weight',
+  ]);
   const share = nullable(json.max_category_share, (v) => number(v, `${field}.max_category_share`));
   if (share !== null && (share <= 0 || share > 1)) fail(`${field}.max_category_share`, 'must be in (0, 1]');
   const window = nullable(json.freshness_window_ms, (v) => number(v, `${field}.freshness_window_ms`));
   if (window !== null && (window <= 0 || !Number.isInteger(window)))
     fail(`${field}.freshness_window_ms`, 'must be a positive whole number of milliseconds');
+  const epsilon = nullable(json.exploration_epsilon, (v) => number(v, `${field}.exploration_epsilon`));
+  if (epsilon !== null && (epsilon < 0 || epsilon >= 1))
+    fail(`${field}.exploration_epsilon`, `must be in [0, 1), got ${epsilon}`);
+  const freshWeight = nullable(json.exploration_fresh_weight, (v) =>
+    number(v, `${field}.exploration_fresh_weight`),
+  );
+  if (freshWeight !== null && (freshWeight < 1 || freshWeight > 1000))
+    fail(`${field}.exploration_fresh_weight`, `must be in [1, 1000], got ${freshWeight}`);
   const promotions = json.promotions;
   if (promotions !== undefined && promotions !== null && typeof promotions !== 'boolean')
     fail(`${field}.promotions`, 'must be true or false');
@@ -91,6 +107,8 @@ function ordering(value: unknown, field: string): OrderingOverrides | null {
     freshness_window_ms: window,
     promotions: (promotions as boolean | undefined) ?? null,
     max_category_share: share,
+    exploration_epsilon: epsilon,
+    exploration_fresh_weight: freshWeight,
   };
 }
 

@@ -7,7 +7,8 @@
  * (`<model>@<version>`, `popularity`, `promoted`) and both responders
  * assign every user alike; a stopped experiment's users are back on the
  * promoted model at once; a shadow variant's list is published and never
- * shown; promoted slots and a variant's freshness boost order the page.
+ * shown; promoted slots and a variant's freshness boost order the page; a
+ * variant that explores logs each placement's propensity.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -431,6 +432,8 @@ test("promoted slots are placed and filtered; a variant's freshness boost moves 
     freshness_window_ms: 86_400_000,
     promotions: null,
     max_category_share: null,
+    exploration_epsilon: null,
+    exploration_fresh_weight: null,
   };
   await publish(experiment('fresh', [variant('boost', 'promoted', 1, { ordering })]));
   await until('the boosting experiment', () => service().experiments.running('fresh') !== undefined, 5_000);
@@ -439,6 +442,74 @@ test("promoted slots are placed and filtered; a variant's freshness boost moves 
   assert.equal(boosted.items[0]!.item_id, sixth);
   assert.equal(boosted.items[0]!.reason, 'boosted');
   await publish({ ...experiment('fresh', [variant('boost', 'promoted', 1)]), status: 'stopped' });
+});
+
+test('a variant that explores serves drawn items from below the page, each served item logging its propensity', {
+  timeout: 120_000,
+}, async () => {
+  await until(
+    'the boosting experiment stopped',
+    () => service().experiments.running('fresh') === undefined,
+    5_000,
+  );
+  let user: string | undefined;
+  let seen = new Set<string>();
+  for (const candidate of USERS) {
+    if (service().profiles.get(candidate)?.opt_out) continue;
+    const view = await serving.online.get<UserView>('user', candidate);
+    if (view === undefined || view.recent.length === 0) continue;
+    user = candidate;
+    seen = new Set(view.recent.map((r) => r.item_id));
+    break;
+  }
+  assert.ok(user !== undefined, 'a user with a history');
+  const deterministic = await get(`/v1/recommendations/${user}?k=10`);
+  const ordering = {
+    freshness_boost: null,
+    freshness_window_ms: null,
+    promotions: null,
+    max_category_share: null,
+    exploration_epsilon: 0.5,
+    exploration_fresh_weight: null,
+  };
+  await publish(experiment('explore', [variant('explore', 'promoted', 1, { ordering })]));
+  await until(
+    'the exploring experiment',
+    () => service().experiments.running('explore') !== undefined,
+    5_000,
+  );
+  const headers = { 'x-request-id': 'req-explore' };
+  const body = await get(`/v1/recommendations/${user}?k=10`, headers);
+  assert.equal(body.variant, 'explore');
+  assert.equal(body.fallback, null);
+  const again = await get(`/v1/recommendations/${user}?k=10`, headers);
+  assert.deepEqual(again.items, body.items, 'the same request id draws the same list');
+  const listed = new Set(deterministic.items.map((i) => i.item_id));
+  const explored = body.items.filter((i) => i.reason === 'explored');
+  assert.ok(explored.length > 0, 'at ε 0.5 some of ten slots explore');
+  for (const i of explored) {
+    assert.ok(!listed.has(i.item_id), `${i.item_id} comes from below the deterministic page`);
+    assert.ok(!seen.has(i.item_id), `${i.item_id} is not one the user has seen`);
+  }
+  await service().served.flush();
+  await until('the explored list logged', async () => {
+    const [list] = await servedLists('req-explore');
+    if (list === undefined) return false;
+    assert.equal(list.variant, 'explore');
+    assert.deepEqual(
+      list.items.map((i) => i.item_id),
+      body.items.map((i) => i.item_id),
+    );
+    for (const i of list.items) {
+      assert.ok(i.propensity > 0 && i.propensity < 1, `${i.item_id}: propensity ${i.propensity}`);
+      // A drawn item is one of ~90 candidates below the page: far less likely than a kept one.
+      if (i.reason === 'explored') assert.ok(i.propensity < 0.05, `${i.item_id}: ${i.propensity}`);
+      else assert.ok(i.propensity > 0.4, `${i.item_id}: ${i.propensity}`);
+    }
+    return true;
+  });
+  await publish({ ...experiment('explore', [variant('explore', 'promoted', 1)]), status: 'stopped' });
+  await until('the stop folded', () => service().experiments.running('explore') === undefined, 5_000);
 });
 
 test('a rollback under a running experiment: the swapped-out version keeps serving its variant, the promoted one is not held twice', {

@@ -44,6 +44,8 @@ const OFF: OrderingSettings = {
   freshnessWindowMs: 7 * DAY,
   promotions: true,
   maxCategoryShare: 1,
+  explorationEpsilon: 0,
+  explorationFreshWeight: 2,
 };
 
 function ranked(...ids: string[]): RankedItem[] {
@@ -70,8 +72,10 @@ test('a variant override replaces only the settings it sets', () => {
     freshness_window_ms: null,
     promotions: false,
     max_category_share: null,
+    exploration_epsilon: 0.1,
+    exploration_fresh_weight: null,
   });
-  assert.deepEqual(merged, { ...OFF, freshnessBoost: 3, promotions: false });
+  assert.deepEqual(merged, { ...OFF, freshnessBoost: 3, promotions: false, explorationEpsilon: 0.1 });
   assert.equal(orderingFor(OFF, null), OFF);
 });
 

@@ -18,8 +18,18 @@
  *    the caller, or `mature` for a user in the 13-17 bucket is not forced
  *    in; when what the user has seen is not known (the online store did not
  *    answer) no promotion is placed.
+ * 3. **Exploration** (./exploration.ts), when `explorationEpsilon` is above
+ *    0: each slot that is not promoted is, with that probability, filled by
+ *    an item drawn from the candidates below the page that pass the same
+ *    filters as a promotion, an item released within the freshness window
+ *    `explorationFreshWeight` times likelier than another; said `explored`.
+ *    The draws come from a generator seeded by the request's `seed`, so a
+ *    request's list can be reproduced. Nothing is drawn in when what the
+ *    user has seen is not known.
  *
- * Every item is placed deterministically, so its propensity is 1.
+ * Each item's `propensity` is the probability the policy placed it at its
+ * position: 1 for every item while exploration is off, and for promoted
+ * slots.
  *
  * @example
  * ```ts
@@ -30,7 +40,9 @@
  */
 import type { Item, OrderingOverrides, Promotion, ServedReason } from '../../schemas/generated/types.js';
 import { ADULT_ONLY } from './candidate-lists.js';
+import { explore } from './exploration.js';
 import type { LiveTable } from './live-table.js';
+import { requestRandom } from './request-random.js';
 
 /** A variant's final-ordering settings, resolved. */
 export interface OrderingSettings {
@@ -41,6 +53,10 @@ export interface OrderingSettings {
   readonly promotions: boolean;
   /** Diversity: the share of a page that may share a first category. */
   readonly maxCategoryShare: number;
+  /** Exploration: the chance, in [0, 1), that a slot that is not promoted is filled from below the page; 0 turns it off. */
+  readonly explorationEpsilon: number;
+  /** Exploration: how many times likelier an item released within the freshness window is drawn, at least 1. */
+  readonly explorationFreshWeight: number;
 }
 
 /** One item of a list on its way out. */
@@ -48,7 +64,7 @@ export interface RankedItem {
   readonly item_id: string;
   readonly score: number;
   readonly reason: ServedReason;
-  /** Probability the policy placed it there: 1, every rule here is deterministic. */
+  /** Probability the policy placed it at its position: 1 unless exploration placed it or could have replaced it. */
   readonly propensity: number;
 }
 
@@ -66,6 +82,8 @@ export interface FinalOrderingInput {
   readonly exclude?: ReadonlySet<string>;
   /** The user is in the 13-17 bucket: `mature` items are not forced in. */
   readonly minor: boolean;
+  /** Seeds the exploration's draws (the request id); needed when the settings explore. */
+  readonly seed?: string;
 }
 
 /**
@@ -73,7 +91,8 @@ export interface FinalOrderingInput {
  *
  * @example
  * ```ts
- * orderingFor(defaults, { freshness_boost: 2, freshness_window_ms: null, promotions: false, max_category_share: null });
+ * orderingFor(defaults, { freshness_boost: 2, freshness_window_ms: null, promotions: false, max_category_share: null,
+ *   exploration_epsilon: 0.05, exploration_fresh_weight: null });
  * ```
  */
 export function orderingFor(
@@ -86,30 +105,61 @@ export function orderingFor(
     freshnessWindowMs: overrides.freshness_window_ms ?? defaults.freshnessWindowMs,
     promotions: overrides.promotions ?? defaults.promotions,
     maxCategoryShare: overrides.max_category_share ?? defaults.maxCategoryShare,
+    explorationEpsilon: overrides.exploration_epsilon ?? defaults.explorationEpsilon,
+    explorationFreshWeight: overrides.exploration_fresh_weight ?? defaults.explorationFreshWeight,
   };
 }
 
 /**
- * Applies the freshness boost and the promoted slots and cuts the list to
- * `k`.
+ * Applies the freshness boost and the promoted slots, cuts the list to
+ * `k` and explores it.
+ *
+ * @throws RangeError when the settings explore and no `seed` is given
  */
 export function finalOrder(input: FinalOrderingInput): RankedItem[] {
   const boosted = boost(input);
-  const page = boosted.slice(0, input.k);
+  let page = boosted.slice(0, input.k);
   if (input.settings.promotions && input.promotions !== undefined && input.promotions.length > 0)
     placePromotions(page, input);
-  return page.length > input.k ? page.slice(0, input.k) : page;
+  if (page.length > input.k) page = page.slice(0, input.k);
+  return input.settings.explorationEpsilon > 0 ? explorePage(page, boosted, input) : page;
+}
+
+function explorePage(
+  page: RankedItem[],
+  ranked: readonly RankedItem[],
+  input: FinalOrderingInput,
+): RankedItem[] {
+  if (input.seed === undefined) throw new RangeError("exploration needs the request's seed");
+  if (input.seen === undefined) return page;
+  const onPage = new Set(page.map((item) => item.item_id));
+  const pool = ranked.filter((item) => !onPage.has(item.item_id) && mayForce(item.item_id, input));
+  const { explorationEpsilon: epsilon, explorationFreshWeight: freshWeight } = input.settings;
+  return explore(page, pool, {
+    epsilon,
+    weight: (item) => (isFresh(item.item_id, input) ? freshWeight : 1),
+    random: requestRandom(input.seed),
+  });
+}
+
+/** Released within the freshness window before the request (not in the future). */
+function isFresh(itemId: string, input: FinalOrderingInput): boolean {
+  const released = input.catalog.get(itemId)?.release_ts;
+  return (
+    released !== undefined &&
+    released !== null &&
+    released >= input.now - input.settings.freshnessWindowMs &&
+    released <= input.now
+  );
 }
 
 function boost(input: FinalOrderingInput): RankedItem[] {
-  const { items, settings, now, catalog } = input;
+  const { items, settings } = input;
   if (settings.freshnessBoost <= 0) return items.slice();
-  const since = now - settings.freshnessWindowMs;
   const fresh: { item: RankedItem; from: number }[] = [];
   const rest: { item: RankedItem; from: number }[] = [];
   items.forEach((item, from) => {
-    const released = catalog.get(item.item_id)?.release_ts;
-    if (released !== undefined && released !== null && released >= since && released <= now)
+    if (isFresh(item.item_id, input))
       fresh.push({ item: { ...item, score: item.score + settings.freshnessBoost }, from });
     else rest.push({ item, from });
   });
@@ -129,7 +179,7 @@ function boost(input: FinalOrderingInput): RankedItem[] {
 function placePromotions(page: RankedItem[], input: FinalOrderingInput): void {
   let lastPlaced = -1;
   for (const promotion of input.promotions!) {
-    if (!promotable(promotion.item_id, input)) continue;
+    if (!mayForce(promotion.item_id, input)) continue;
     const at = page.findIndex((item) => item.item_id === promotion.item_id);
     if (at >= 0) page.splice(at, 1);
     // Two promotions for one position: the second goes right below the first.
@@ -145,7 +195,8 @@ function placePromotions(page: RankedItem[], input: FinalOrderingInput): void {
   }
 }
 
-function promotable(itemId: string, input: FinalOrderingInput): boolean {
+/** Whether an item passes the filters for being put on a page from outside the deterministic order. */
+function mayForce(itemId: string, input: FinalOrderingInput): boolean {
   if (input.seen === undefined || input.seen.has(itemId) || input.exclude?.has(itemId)) return false;
   const item = input.catalog.get(itemId);
   return item?.available === true && !(input.minor && item.maturity === ADULT_ONLY);

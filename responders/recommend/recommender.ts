@@ -21,7 +21,8 @@
  * 6. diversification: at most `maxCategoryShare` of a page share their first
  *    category (the rest move down the list, not out of it);
  * 7. the final ordering (./final-ordering.ts: freshness boost, promoted
- *    slots) and the top `k`, each item with its `reason` and propensity 1.
+ *    slots, exploration seeded by the request id) and the top `k`, each
+ *    item with its `reason` and the `propensity` with which it was placed.
  *
  * Before step 2 the user (unless opted out) is assigned a running
  * experiment's variant and served its model: `promoted`, `popularity` (the
@@ -89,6 +90,8 @@ export interface RecommendRequest {
   readonly assignment?: Assignment | null;
   /** A shadow scoring: it is not counted in the serving metrics. */
   readonly shadow?: boolean;
+  /** The request's id: seeds the exploration's draws; default `<userId>@<now>`. */
+  readonly requestId?: string;
 }
 
 export interface RecommendResult {
@@ -112,7 +115,11 @@ export interface RecommenderOptions {
   readonly experiments?: { assign(userId: string): Assignment | undefined };
   /** The active promoted slots; none when undefined. */
   readonly promotions?: { active(now: number): readonly Promotion[] };
-  /** Final ordering and diversity defaults (a variant's `ordering` overrides them); default no boost, promotions on, share 0.5. */
+  /**
+   * Final ordering and diversity defaults (a variant's `ordering` overrides
+   * them); default no boost, promotions on, share 0.5, no exploration (a
+   * fresh item twice as likely to be drawn once it is on).
+   */
   readonly ordering?: Partial<OrderingSettings>;
   /** How long a candidate's ranker item features are reused, in request time; default 1000 ms. */
   readonly itemFeaturesTtlMs?: number;
@@ -160,6 +167,8 @@ export class Recommender {
       freshnessWindowMs: 7 * 24 * 3_600_000,
       promotions: true,
       maxCategoryShare: 0.5,
+      explorationEpsilon: 0,
+      explorationFreshWeight: 2,
       ...options.ordering,
     };
     this.itemRows = new ItemRows(
@@ -308,6 +317,7 @@ export class Recommender {
         seen,
         exclude: plan.request.exclude,
         minor: plan.minor,
+        seed: plan.request.requestId ?? `${plan.request.userId}@${plan.now}`,
       }),
       ...served,
       experiment_id: plan.assignment?.experiment.id ?? null,

@@ -134,6 +134,8 @@ export class RecommendationService {
           freshnessWindowMs: config.serveFreshnessWindowMs,
           promotions: config.servePromotions === 'true',
           maxCategoryShare: config.serveMaxCategoryShare,
+          explorationEpsilon: config.serveExplorationEpsilon,
+          explorationFreshWeight: config.serveExplorationFreshWeight,
         },
         storeTimeoutMs: config.serveStoreTimeoutMs,
         itemFeaturesTtlMs: config.serveItemFeaturesTtlMs,

@@ -103,6 +103,7 @@ export class ShadowRunner {
         context: request.context,
         assignment: { experiment, variant },
         shadow: true,
+        requestId: request.requestId,
       });
     } catch (error) {
       this.options.logger.warn({ err: error, ...labels }, 'a shadow variant failed to score a request');

@@ -144,7 +144,7 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         },
         request.headers,
         async (span) => {
-          const out = await service.recommender.recommend({ userId, k, context });
+          const out = await service.recommender.recommend({ userId, k, context, requestId });
           span?.setAttributes({
             'recstream.fallback': out.fallback ?? 'none',
             'recstream.model_version': out.model_version ?? 'none',

@@ -106,6 +106,23 @@ export const SERVING_SETTINGS = {
     default: 'true',
     doc: "final ordering: place the active promoted slots of rec.promotions in served lists (the filters still apply); an experiment variant's ordering overrides it",
   },
+  serveExplorationEpsilon: {
+    env: 'RECSTREAM_SERVE_EXPLORATION_EPSILON',
+    kind: 'float',
+    min: 0,
+    // Below 1: at 1 the ranked page would never be shown, only draws.
+    max: 0.99,
+    default: 0,
+    doc: "final ordering: the chance that each slot of a page that is not promoted is filled by an item drawn from the candidates below the page, every served item logging the probability it was placed at its position as its propensity (0: off); an experiment variant's ordering overrides it",
+  },
+  serveExplorationFreshWeight: {
+    env: 'RECSTREAM_SERVE_EXPLORATION_FRESH_WEIGHT',
+    kind: 'float',
+    min: 1,
+    max: 1000,
+    default: 2,
+    doc: "final ordering: how many times likelier exploration draws an item released within RECSTREAM_SERVE_FRESHNESS_WINDOW_MS than another candidate; an experiment variant's ordering overrides it",
+  },
 } as const satisfies Record<string, Setting>;
 
 /** The ANN index's name and the quantized copy the indexer writes. */

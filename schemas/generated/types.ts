@@ -184,6 +184,17 @@ export interface OrderingOverrides {
   promotions: boolean | null;
   /** Diversity: the share of a page that may share a first category. */
   max_category_share: number | null;
+  /**
+   * Exploration: the probability, in [0, 1), with which each slot of a page that is not promoted is filled by
+   * an item drawn from the candidates below the page; 0 turns exploration off. Each served item logs the
+   * probability it was placed at its position as its propensity.
+   */
+  exploration_epsilon: number | null;
+  /**
+   * Exploration: how many times likelier an item released within freshness_window_ms is to be drawn than
+   * another candidate, at least 1.
+   */
+  exploration_fresh_weight: number | null;
 }
 
 /**
