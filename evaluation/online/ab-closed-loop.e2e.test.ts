@@ -6,7 +6,8 @@
  * counts each variant. Its figures must equal a count done from the raw
  * topics and agree with the simulator's truth of the very lists served,
  * and its always-valid test must name the model the winner, with
- * significance, as the truth does.
+ * significance, as the truth does, its interval of the lift holding the
+ * lift the truth gives the lists served.
  *
  * 8,000 lists are enough: the truth of earlier runs puts the model at
  * 6.7 % click-through per impression and popularity at 5.4 %, a difference
@@ -204,4 +205,11 @@ test("each variant's measured click-through agrees with the truth of the lists i
     `the model wins with significance: ${tested.verdict}`,
   );
   assert.match(tested.verdict ?? '', /^popularity worse than model \(always-valid p=/);
+  // The lift the truth gives these very lists lies within the interval the test reports for it.
+  const trueLift = trueCtr('popularity') - trueCtr('model');
+  const [low, high] = tested.ctr_diff_ci!;
+  assert.ok(
+    low <= trueLift && trueLift <= high,
+    `true lift ${trueLift.toFixed(4)} within the measured ${tested.ctr_diff!.toFixed(4)} [${low.toFixed(4)}, ${high.toFixed(4)}]`,
+  );
 });
