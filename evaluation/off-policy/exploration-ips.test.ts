@@ -11,11 +11,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { finalOrder, type RankedItem } from '../../responders/recommend/final-ordering.js';
+import { catalogItem, NOW } from '../../responders/recommend/items.fixture.js';
 import type { Item } from '../../schemas/generated/types.js';
 import { Rng } from '../../sim/random.js';
 import { estimateOffPolicy, type LoggedDecision } from './estimators.js';
 
-const NOW = 1_764_000_000_000;
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
 /** How attractive each item is, and how likely each position is examined. */
 const ATTRACTION: Record<string, number> = { a: 0.3, b: 0.25, c: 0.2, d: 0.6, e: 0.1, f: 0.15, g: 0.05 };
@@ -24,23 +24,7 @@ const EXAMINED = [1, 0.6, 0.35];
 const PAGE = ['a', 'b', 'c'];
 const TARGET = ['d', 'b', 'e'];
 
-const CATALOG = new Map<string, Item>(
-  IDS.map((id) => [
-    id,
-    {
-      item_id: id,
-      title: id,
-      categories: ['drama'],
-      tags: [],
-      language: 'en',
-      duration_s: 60,
-      release_ts: NOW - 365 * 86_400_000,
-      maturity: 'all',
-      available: true,
-      updated_ts: 1,
-    },
-  ]),
-);
+const CATALOG = new Map<string, Item>(IDS.map((id) => [id, catalogItem(id)]));
 
 const ITEMS: RankedItem[] = IDS.map((id, i) => ({
   item_id: id,

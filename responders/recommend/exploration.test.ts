@@ -7,34 +7,16 @@ import {
   type OrderingSettings,
   type RankedItem,
 } from './final-ordering.js';
+import { catalogItem, DAY, NOW } from './items.fixture.js';
 import { requestRandom } from './request-random.js';
-
-const NOW = 1_764_000_000_000;
-const DAY = 86_400_000;
-
-function item(id: string, overrides: Partial<Item> = {}): Item {
-  return {
-    item_id: id,
-    title: id,
-    categories: ['drama'],
-    tags: [],
-    language: 'en',
-    duration_s: 60,
-    release_ts: NOW - 365 * DAY,
-    maturity: 'all',
-    available: true,
-    updated_ts: 1,
-    ...overrides,
-  };
-}
 
 const CATALOG = new Map<string, Item>(
   [
-    ...['a', 'b', 'c', 'd', 'e', 'f', 'promo'].map((id) => item(id)),
-    item('fresh', { release_ts: NOW - DAY }),
-    item('future', { release_ts: NOW + DAY }),
-    item('gone', { available: false }),
-    item('adult', { maturity: 'mature' }),
+    ...['a', 'b', 'c', 'd', 'e', 'f', 'promo'].map((id) => catalogItem(id)),
+    catalogItem('fresh', { release_ts: NOW - DAY }),
+    catalogItem('future', { release_ts: NOW + DAY }),
+    catalogItem('gone', { available: false }),
+    catalogItem('adult', { maturity: 'mature' }),
   ].map((i) => [i.item_id, i]),
 );
 

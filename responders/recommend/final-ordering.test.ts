@@ -3,39 +3,21 @@ import { test } from 'node:test';
 import type { Item, Promotion } from '../../schemas/generated/types.js';
 import { diversify, popularItems } from './candidate-lists.js';
 import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from './final-ordering.js';
-
-const NOW = 1_764_000_000_000;
-const DAY = 86_400_000;
-
-function item(id: string, overrides: Partial<Item> = {}): Item {
-  return {
-    item_id: id,
-    title: id,
-    categories: ['drama'],
-    tags: [],
-    language: 'en',
-    duration_s: 60,
-    release_ts: NOW - 365 * DAY,
-    maturity: 'all',
-    available: true,
-    updated_ts: 1,
-    ...overrides,
-  };
-}
+import { catalogItem, DAY, NOW } from './items.fixture.js';
 
 const CATALOG = new Map<string, Item>(
   [
-    item('a'),
-    item('b'),
-    item('c'),
-    item('d'),
-    item('e'),
-    item('fresh', { release_ts: NOW - DAY }),
-    item('future', { release_ts: NOW + DAY }),
-    item('promo'),
-    item('promo2'),
-    item('gone', { available: false }),
-    item('adult', { maturity: 'mature' }),
+    catalogItem('a'),
+    catalogItem('b'),
+    catalogItem('c'),
+    catalogItem('d'),
+    catalogItem('e'),
+    catalogItem('fresh', { release_ts: NOW - DAY }),
+    catalogItem('future', { release_ts: NOW + DAY }),
+    catalogItem('promo'),
+    catalogItem('promo2'),
+    catalogItem('gone', { available: false }),
+    catalogItem('adult', { maturity: 'mature' }),
   ].map((i) => [i.item_id, i]),
 );
 
@@ -194,10 +176,10 @@ test('the filters hold for promoted slots: unavailable, seen, excluded, mature f
 
 test('diversify fills the page under the category cap and keeps every other candidate after it', () => {
   const catalog = new Map<string, Item>([
-    ['x1', item('x1', { categories: ['x'] })],
-    ['x2', item('x2', { categories: ['x'] })],
-    ['x3', item('x3', { categories: ['x'] })],
-    ['y1', item('y1', { categories: ['y'] })],
+    ['x1', catalogItem('x1', { categories: ['x'] })],
+    ['x2', catalogItem('x2', { categories: ['x'] })],
+    ['x3', catalogItem('x3', { categories: ['x'] })],
+    ['y1', catalogItem('y1', { categories: ['y'] })],
   ]);
   const ids = ['x1', 'x2', 'x3', 'y1'];
   const out = diversify([0, 1, 2, 3], ids, [4, 3, 2, 1], { k: 2, share: 0.5, catalog });
