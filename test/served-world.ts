@@ -40,14 +40,19 @@ export async function buildSnapshottedWorld(dataDir: string, env: Record<string,
   for (const app of ['features', 'snapshots']) await cli(['process', '--app', app, '--once']);
 }
 
-/** The snapshotted world with `recstream@1` promoted and `items@1` built. */
-export async function buildServedWorld(dataDir: string): Promise<void> {
-  await buildSnapshottedWorld(dataDir, SERVED_WORLD_ENV);
+/**
+ * The snapshotted world with `recstream@1` promoted and `items@1` built;
+ * `env` adds settings to every command (the Kafka brokers and registry of
+ * `startKafkaPlatform`, to build it on Kafka).
+ */
+export async function buildServedWorld(dataDir: string, env: Record<string, string> = {}): Promise<void> {
+  const settings = { ...SERVED_WORLD_ENV, ...env };
+  await buildSnapshottedWorld(dataDir, settings);
   for (const args of [
     ['train', '--once'],
     ['index', '--once'],
   ])
-    await runCliOk([...args, '--data-dir', dataDir], SERVED_WORLD_ENV);
+    await runCliOk([...args, '--data-dir', dataDir], settings);
 }
 
 /**
