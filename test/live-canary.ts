@@ -97,23 +97,41 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
     },
   );
   const store = new FileArtifactStore(join(dataDir, 'artifacts'));
-  const serving = await openServingStore(platform);
-  const responder = await startResponder(platform, { online: serving.online, service: { pollMs: 20 } });
-  await responder.started;
+  // What is open so far, closed in reverse when a later part fails to start: a features
+  // application left running would keep the test's process alive.
+  const opened: (() => Promise<void>)[] = [() => platform.close()];
+  let serving: Awaited<ReturnType<typeof openServingStore>>;
+  let responder: RunningResponder;
+  let runner: StreamRunner;
+  try {
+    serving = await openServingStore(platform);
+    opened.push(() => serving.close());
+    responder = await startResponder(platform, { online: serving.online, service: { pollMs: 20 } });
+    opened.push(() => responder.close());
+    await responder.started;
+    runner = await StreamRunner.start({
+      topology: await experimentMetricsTopology(platform.serde, {
+        windowMs: platform.config.experimentAttributionMs,
+      }),
+      log: platform.log,
+      stateDir: platform.stateDir('experiment-metrics'),
+      engine: 'rocksdb',
+      commitIntervalMs: platform.config.commitIntervalMs,
+      deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
+      topics: PLATFORM_TOPICS,
+      logger: silentLogger(),
+    });
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
   const service = responder.recommendations()!;
-  const runner = await StreamRunner.start({
-    topology: await experimentMetricsTopology(platform.serde, {
-      windowMs: platform.config.experimentAttributionMs,
-    }),
-    log: platform.log,
-    stateDir: platform.stateDir('experiment-metrics'),
-    engine: 'rocksdb',
-    commitIntervalMs: 50,
-    deadLetters: avroSerializer(await platform.serde.encoder('rec.dlq-value')),
-    topics: PLATFORM_TOPICS,
-    logger: silentLogger(),
-  });
   const running = runner.run();
+  // A failed application concludes no canary: the traffic stops with its error instead of running out its time.
+  let failed: unknown;
+  running.catch((error: unknown) => {
+    failed = error;
+  });
   // The world of buildServedWorld: 400 users, 150 items, seed 9, 4 days.
   const world = new World({ users: 400, items: 150, events: 30_000, days: 4, seed: 9 });
   let loops = 0;
@@ -177,18 +195,25 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
       void loop.finally(() => {
         finished = true;
       });
-      while (!finished && !(await done())) await new Promise((resolve) => setTimeout(resolve, 250));
+      while (!finished && failed === undefined && !(await done()))
+        await new Promise((resolve) => setTimeout(resolve, 250));
       stop.abort();
       const summary = await loop;
       await service.served.flush();
+      if (failed !== undefined) throw new Error(`the experiment-metrics application failed: ${failed}`);
       return summary;
     },
     async close() {
       runner.stop();
-      await running;
+      // A failed application still lets everything else close; its error is thrown last.
+      const failure = await running.then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('the experiment-metrics application failed'),
+      );
       await responder.close();
       await serving.close();
       await platform.close();
+      if (failure !== undefined) throw failure;
     },
   };
 }

@@ -56,14 +56,20 @@ export async function buildSnapshottedWorld(
 
 /**
  * The snapshotted world (`shape`, default the served one) with
- * `recstream@1` (trained with `trainConfig`) promoted and `items@1` built.
+ * `recstream@1` (trained with `trainConfig`) promoted and `items@1` built;
+ * `env` adds settings to every command (the Kafka brokers and registry of
+ * `startKafkaPlatform`, to build it on Kafka).
  */
 export async function buildServedWorld(
   dataDir: string,
-  options: { readonly trainConfig?: Record<string, unknown>; readonly shape?: WorldShape } = {},
+  options: {
+    readonly trainConfig?: Record<string, unknown>;
+    readonly shape?: WorldShape;
+    readonly env?: Record<string, string>;
+  } = {},
 ): Promise<void> {
   const trainConfig = options.trainConfig ?? SERVED_WORLD_TRAIN_CONFIG;
-  const env = { ...SERVED_WORLD_ENV, RECSTREAM_TRAIN_CONFIG: JSON.stringify(trainConfig) };
+  const env = { ...SERVED_WORLD_ENV, RECSTREAM_TRAIN_CONFIG: JSON.stringify(trainConfig), ...options.env };
   await buildSnapshottedWorld(dataDir, env, options.shape);
   for (const args of [
     ['train', '--once'],

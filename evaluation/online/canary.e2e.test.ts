@@ -6,7 +6,8 @@
  * 2, one epoch, a learning rate too small to learn anything) is rolled back
  * by itself at its first step, with every request answered; a candidate
  * trained as the promoted model was grows to every user and becomes the
- * promoted version, served to everyone afterwards.
+ * promoted version, served to everyone afterwards. The bad candidate's
+ * rollback also runs on the Kafka-protocol server (`canary.kafka.test.ts`).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

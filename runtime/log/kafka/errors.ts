@@ -1,9 +1,10 @@
 /**
  * Turns kafkajs errors into recstream's error classes. Callers retry on
  * `isRetriable(err)` alone, so the mapping decides retriability once, here:
- * an unreachable or timed-out broker is a retriable `ConnectionError`, a
- * missing topic a `TopicError`, anything else the broker said a `BrokerError`
- * carrying the broker's own retriable verdict.
+ * an unreachable or timed-out broker, or an answer kafkajs could not decode,
+ * is a retriable `ConnectionError`, a missing topic a `TopicError`, anything
+ * else the broker said a `BrokerError` carrying the broker's own retriable
+ * verdict.
  *
  * @example
  * ```ts
@@ -91,6 +92,22 @@ export function isUnsupportedApi(err: unknown): boolean {
   );
 }
 
+/** A stack frame in kafkajs' `Decoder`, which every read of a broker's response goes through. */
+const DECODER_FRAME = /[\\/]kafkajs[\\/]src[\\/]protocol[\\/]decoder\.js:/;
+
+/**
+ * Whether kafkajs' protocol decoder failed on a response: a plain error
+ * (reading past the response's end, an impossible array length, a field it
+ * expected and found null) thrown inside its `Decoder`, not one of kafkajs'
+ * own errors. The request was fine; its answer could not be read, as if the
+ * connection had broken mid-answer, and another request may read it
+ * (go-mokapi now and then answers a fetch with a record batch torn by a
+ * concurrent read of the same records).
+ */
+function isUndecodableResponse(root: unknown): boolean {
+  return root instanceof Error && !root.name.startsWith('KafkaJS') && DECODER_FRAME.test(root.stack ?? '');
+}
+
 /**
  * Maps any error thrown by kafkajs to a `RecstreamError`; `what` says which
  * operation failed and leads the message. Errors that already are
@@ -113,6 +130,8 @@ export function kafkaError(err: unknown, what: string): RecstreamError {
   ) {
     return new ConnectionError(message, err);
   }
+  if (isUndecodableResponse(root))
+    return new ConnectionError(`${what}: a broker response did not decode: ${root?.message}`, err);
   const name = root?.name ?? 'Error';
   return new BrokerError(message, name, root?.retriable === true, err);
 }

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { after, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { MOKAPI_MAX_REQUEST_BYTES, startKafkaServer } from '../../../test/kafka-server.js';
@@ -112,6 +113,38 @@ describe('KafkaLog without a broker', () => {
     assert.equal(brokerErr.brokerCode, 'NOT_ENOUGH_REPLICAS');
     assert.equal(isRetriable(brokerErr), true);
     assert.equal(isRetriable(kafkaError(protocolError('MESSAGE_TOO_LARGE', 10, false), 'append')), false);
+  });
+
+  test('a response kafkajs could not decode fails retriably, so its reader asks again', () => {
+    const thrown = (read: () => unknown): Error => {
+      try {
+        read();
+      } catch (error) {
+        return error as Error;
+      }
+      throw new Error('nothing thrown');
+    };
+    // kafkajs' own decoder on the shapes of a torn record batch: cut short, a negative count, a null field.
+    const Decoder = createRequire(import.meta.url)('kafkajs/src/protocol/decoder.js') as new (
+      buffer: Buffer | null,
+    ) => { readInt32(): number; readInt8(): number; readArray(read: () => unknown): unknown[] };
+    for (const cause of [
+      thrown(() => new Decoder(Buffer.alloc(2)).readInt32()),
+      thrown(() => new Decoder(Buffer.from([0xff, 0xff, 0xff, 0xfe])).readArray(() => 0)),
+      thrown(() => new Decoder(null).readInt8()),
+    ]) {
+      // As kafkajs' retrier wraps what its fetch loop threw (its typings leave the cause out).
+      const crash = Object.assign(new kafkajs.KafkaJSNonRetriableError(cause), { cause });
+      const mapped = kafkaError(crash, 'consumer of group g');
+      assert.ok(mapped instanceof ConnectionError, `${cause.message}: ${mapped.name}`);
+      assert.equal(isRetriable(mapped), true);
+      assert.match(mapped.message, /^consumer of group g: a broker response did not decode: /);
+    }
+    const elsewhere = kafkaError(
+      new kafkajs.KafkaJSNonRetriableError(new TypeError('not a buffer')),
+      'append',
+    );
+    assert.equal(isRetriable(elsewhere), false, 'an error outside the decoder keeps its verdict');
   });
 
   test('the fixed assigner hands every member the partitions it asked for', async () => {
