@@ -18,6 +18,8 @@
  * ```
  */
 
+import { createHash } from 'node:crypto';
+
 /** Purposes that each get their own generator, so adding draws to one leaves the others unchanged. */
 export const STREAM = {
   world: 1,
@@ -65,6 +67,21 @@ export class Rng {
     const h2 = mix32(h1 ^ Math.imul(index + 1, 0xc2b2ae35));
     const h3 = mix32(h2 ^ Math.floor(index / 0x1_0000_0000));
     return new Rng(h0 ^ h3, h1, h2, h3 ^ 0x6d2b79f5);
+  }
+
+  /**
+   * A generator for a string key (e.g. a request id), seeded with the
+   * key's SHA-256: the same key gives the same numbers, different keys
+   * unrelated ones.
+   */
+  static fromKey(key: string): Rng {
+    const digest = createHash('sha256').update(key).digest();
+    return new Rng(
+      digest.readUInt32LE(0),
+      digest.readUInt32LE(4),
+      digest.readUInt32LE(8),
+      digest.readUInt32LE(12),
+    );
   }
 
   /** Uniform in [0, 1). */
