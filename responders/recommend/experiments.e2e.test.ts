@@ -184,6 +184,11 @@ test('a started experiment is served by a running responder: each variant its mo
     () => second.experiments.running('ab') !== undefined,
     5_000,
   );
+  // Until its own copy of the pair loads, the second responder serves `old` users outside the experiment.
+  await until(
+    'recstream@1 loaded by the second responder',
+    () => second.bundles.status().variants?.['recstream@1'] === 'loaded',
+  );
 
   const byVariant = new Map<string, string[]>();
   let optedOut = 0;
