@@ -19,36 +19,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type RunningResponder, startResponder } from '../../app/responder.js';
-import { openServingStore, type ServingStore } from '../../app/serving-store.js';
 import { startExperiment } from '../../registry/experiments/experiment-actions.js';
 import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import type { Platform } from '../../schemas/platform.js';
-import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
+import type { ClosedLoopSummary } from '../../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
-import { World } from '../../sim/world.js';
 import { countFromTopics, readFigures, runExperimentMetrics } from '../../test/experiments.js';
-import {
-  buildServedWorld,
-  CONVERGED_TRAIN_CONFIG,
-  openServedPlatform,
-  type WorldShape,
-} from '../../test/served-world.js';
+import { buildServedWorld, CONVERGED_TRAIN_CONFIG, openServedPlatform } from '../../test/served-world.js';
 import { onlineReport } from './online-report.js';
+import { CLOSED_LOOP_WORLD, serveClosedLoop } from './serve-closed-loop.js';
 
 const AB = 'model-vs-popularity';
-/**
- * More users and items than the served world: with 400 users the two
- * halves' mix of users moves each variant's click-through by as much as the
- * model's lead, and over 150 items the popularity list is hard to beat.
- */
-const AB_WORLD: WorldShape = { users: 1000, items: 600, events: 60_000, days: 4, seed: 9 };
 let root: string;
 let platform: Platform;
-let serving: ServingStore;
-let responder: RunningResponder;
 let summary: ClosedLoopSummary;
 let experiment: Experiment;
 let report: ExperimentReport | undefined;
@@ -57,7 +42,7 @@ let truthPath: string;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'recstream-ab-'));
   const dataDir = join(root, 'data');
-  await buildServedWorld(dataDir, { trainConfig: CONVERGED_TRAIN_CONFIG, shape: AB_WORLD });
+  await buildServedWorld(dataDir, { trainConfig: CONVERGED_TRAIN_CONFIG, shape: CLOSED_LOOP_WORLD });
   platform = await openServedPlatform(dataDir);
   ({ experiment } = await startExperiment(platform, {
     id: AB,
@@ -67,21 +52,8 @@ before(async () => {
       { name: 'popularity', model: 'popularity', share: 0.5 },
     ],
   }));
-  serving = await openServingStore(platform);
-  responder = await startResponder(platform, { online: serving.online, service: { pollMs: 10 } });
-  await responder.started;
   truthPath = join(root, 'truth.jsonl');
-  summary = await runClosedLoop({
-    world: new World(AB_WORLD),
-    responder: responder.url,
-    durationMs: 420_000,
-    maxRequests: 8000,
-    rate: 1000,
-    visits: 24,
-    speed: 2000,
-    truthPath,
-  });
-  await responder.recommendations()!.served.flush();
+  summary = await serveClosedLoop(platform, { world: CLOSED_LOOP_WORLD, lists: 8000, truthPath });
   // Event time moves past every list's attribution window on both topics, in every partition
   // (stream time is a task's own): a list outside any experiment and an unattributed event of
   // 40 users, ten minutes on.
@@ -132,8 +104,6 @@ before(async () => {
 });
 
 after(async () => {
-  await responder?.close();
-  await serving?.close();
   await platform?.close();
   await rm(root, { recursive: true, force: true });
 });
