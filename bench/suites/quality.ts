@@ -20,6 +20,10 @@
  *   Beside popularity, a `ceiling` row for scale (bench/quality/ceiling.ts): what the
  *   world's interactions allow a ranker that is handed the simulator's own
  *   item vectors.
+ * - `closed-loop`: an A/B test of recstream against popularity served by a
+ *   real responder to a simulated world's users, who react by their true
+ *   tastes; the rows are each variant's true and measured click-through
+ *   (bench/quality/closed-loop.ts).
  *
  * The pipeline runs with snapshots of 500 examples per partition, so that
  * the tail a finite import leaves in open snapshots is small (see
@@ -32,6 +36,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DATA_DIR } from '../datasets.js';
+import { closedLoopRows } from '../quality/closed-loop.js';
 import type { Prepared } from '../quality/pipeline.js';
 import { prepareLastfm, prepareMovielens } from '../quality/public-datasets.js';
 import { evaluate, qualityRows } from '../quality/scoring.js';
@@ -71,7 +76,11 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
       ),
     );
   }
-  if (selected.size < DATASETS.length)
-    results.push(...(await keptRows(new Set(datasets.map(([name]) => name)))));
+  const run = new Set(datasets.map(([name]) => name));
+  if (selected.has('closed-loop')) {
+    results.push(...(await closedLoopRows(workDir, progress)));
+    run.add('closed-loop');
+  }
+  if (selected.size < DATASETS.length) results.push(...(await keptRows(run)));
   return results;
 };
