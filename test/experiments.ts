@@ -19,6 +19,7 @@
 import { Registry } from 'prom-client';
 import { experimentGauges } from '../app/experiment-gauges.js';
 import { CLICK_THROUGH } from '../features/math/interactions.js';
+import type { Proportion, UnitSums } from '../processors/experiment-metrics/sequential-test.js';
 import { type ExperimentReport, readExperimentFigures } from '../registry/experiments/experiment-figures.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
@@ -159,11 +160,11 @@ export async function topicValues<T>(platform: Platform, topic: string, subject:
   return out;
 }
 
-/** Per variant: requests, impressions and clicked exposures, counted from the raw topics. */
-export async function countFromTopics(
+/** Each non-shadow list of the experiment, with its clicked-through exposures counted from the raw topics. */
+async function attributedLists(
   platform: Platform,
   experimentId: string,
-): Promise<Record<string, { requests: number; impressions: number; clicks: number }>> {
+): Promise<{ variant: string; user: string; impressions: number; clicks: number }[]> {
   const lists = await topicValues<ServedRecommendations>(
     platform,
     'rec.recommendations',
@@ -175,13 +176,7 @@ export async function countFromTopics(
       .filter((l) => l.experiment_id === experimentId && l.variant !== null && !l.shadow)
       .map((l) => [l.request_id, l]),
   );
-  const out: Record<string, { requests: number; impressions: number; clicks: number }> = {};
-  for (const list of byRequest.values()) {
-    const row = out[list.variant!] ?? { requests: 0, impressions: 0, clicks: 0 };
-    out[list.variant!] = row;
-    row.requests++;
-    row.impressions += list.items.length;
-  }
+  const clicks = new Map<string, number>();
   const clicked = new Set<string>();
   for (const e of events) {
     const list = e.context.request_id === null ? undefined : byRequest.get(e.context.request_id);
@@ -190,7 +185,61 @@ export async function countFromTopics(
     const exposure = `${list.request_id}/${e.item_id}`;
     if (clicked.has(exposure)) continue;
     clicked.add(exposure);
-    out[list.variant!]!.clicks++;
+    clicks.set(list.request_id, (clicks.get(list.request_id) ?? 0) + 1);
+  }
+  return [...byRequest.values()].map((list) => ({
+    variant: list.variant!,
+    user: list.user_id,
+    impressions: list.items.length,
+    clicks: clicks.get(list.request_id) ?? 0,
+  }));
+}
+
+/** Per variant: requests, impressions and clicked exposures, counted from the raw topics. */
+export async function countFromTopics(
+  platform: Platform,
+  experimentId: string,
+): Promise<Record<string, { requests: number; impressions: number; clicks: number }>> {
+  const out: Record<string, { requests: number; impressions: number; clicks: number }> = {};
+  for (const list of await attributedLists(platform, experimentId)) {
+    const row = out[list.variant] ?? { requests: 0, impressions: 0, clicks: 0 };
+    out[list.variant] = row;
+    row.requests++;
+    row.impressions += list.impressions;
+    row.clicks += list.clicks;
   }
   return out;
+}
+
+/** Per variant, its click-through with the sums over its users (sequential-test.ts `UnitSums`), counted from the raw topics. */
+export async function clickThroughFromTopics(
+  platform: Platform,
+  experimentId: string,
+): Promise<Record<string, Proportion>> {
+  const perUser = new Map<string, { variant: string; clicks: number; impressions: number }>();
+  for (const list of await attributedLists(platform, experimentId)) {
+    const key = `${list.variant}/${list.user}`;
+    const user = perUser.get(key) ?? { variant: list.variant, clicks: 0, impressions: 0 };
+    perUser.set(key, user);
+    user.clicks += list.clicks;
+    user.impressions += list.impressions;
+  }
+  const sums: Record<string, { successes: number; trials: number; units: UnitSums }> = {};
+  for (const { variant, clicks, impressions } of perUser.values()) {
+    const row = sums[variant] ?? {
+      successes: 0,
+      trials: 0,
+      units: { count: 0, successesSq: 0, trialsSq: 0, cross: 0 },
+    };
+    sums[variant] = row;
+    row.successes += clicks;
+    row.trials += impressions;
+    row.units = {
+      count: row.units.count + 1,
+      successesSq: row.units.successesSq + clicks * clicks,
+      trialsSq: row.units.trialsSq + impressions * impressions,
+      cross: row.units.cross + clicks * impressions,
+    };
+  }
+  return sums;
 }

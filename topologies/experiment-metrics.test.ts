@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { differenceTest } from '../processors/experiment-metrics/sequential-test.js';
 import { loadConfig } from '../runtime/config.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
@@ -18,6 +19,7 @@ import type { DeadLetter, Experiment } from '../schemas/generated/types.js';
 import { platformSerde } from '../schemas/platform.js';
 import { experimentTraffic } from '../sim/experiment-traffic.js';
 import {
+  clickThroughFromTopics,
   countFromTopics,
   metricsRunner,
   PARTITIONS,
@@ -86,6 +88,11 @@ test('per-variant figures equal a count from the raw topics, the better variant 
       assert.ok(candidate.p_value! <= 0.05, `p ${candidate.p_value}`);
       assert.match(candidate.verdict!, /^candidate better than control \(always-valid p=/);
       assert.ok(candidate.ctr_diff_ci![0] > 0);
+      // The sums over users the test's variance reads equal those counted per user from the raw topics.
+      const byUser = await clickThroughFromTopics(platform, AB.id);
+      for (const v of [candidate, control]) assert.equal(v.users, byUser[v.name]!.units!.count, v.name);
+      const recounted = differenceTest(byUser.control!, byUser.candidate!)!;
+      assert.ok(recounted.interval.every((x, i) => Math.abs(x - candidate.ctr_diff_ci![i]!) < 1e-12));
       assert.ok(candidate.engaged_ms > control.engaged_ms);
       assert.ok(
         candidate.latency_p99_ms! >= 20 && candidate.latency_p99_ms! <= 30,
@@ -154,7 +161,7 @@ test('the experiment-metrics topology is wired as documented (describe() pinned)
         '      --> experiment-attribution',
         '    Source: outcomes (topics: [rec.experiment-outcomes])',
         '      --> experiment-figures',
-        '    Processor: experiment-figures (stores: [experiment-figures, outcome-ids])',
+        '    Processor: experiment-figures (stores: [experiment-figures, experiment-user-figures, outcome-ids])',
         '      --> experiments, model-versions',
         '      <-- outcomes',
         '    Sink: experiments (topic: rec.experiments)',
@@ -166,6 +173,7 @@ test('the experiment-metrics topology is wired as documented (describe() pinned)
         '    experiment-pending (owner: experiment-attribution, changelog: rec.experiment-attribution.experiment-pending.changelog)',
         '    experiment-clock (owner: experiment-attribution, changelog: rec.experiment-attribution.experiment-clock.changelog)',
         '    experiment-figures (owner: experiment-figures, changelog: rec.experiment-figures.experiment-figures.changelog)',
+        '    experiment-user-figures (owner: experiment-figures, changelog: rec.experiment-figures.experiment-user-figures.changelog)',
         '    outcome-ids (owner: experiment-figures, changelog: rec.experiment-figures.outcome-ids.changelog)',
         '  Global tables:',
         '    experiment-versions (topic: rec.experiments, all partitions)',

@@ -10,7 +10,8 @@
  *                               ▼
  * rec.experiment-outcomes (key experiment_id) ─► experiment-figures ─► store experiment-figures
  *      rec.experiments ─► global table experiment-versions ─┘ │  (key experiment id; online view
- *      rec.model-versions ─► global table model-version-events │   `experiment_figures`)
+ *      rec.model-versions ─► global table model-version-events │   `experiment_figures`),
+ *                                                              │  store experiment-user-figures
  *                                                              ├─► rec.experiments (canary steps, conclusions)
  *                                                              └─► rec.model-versions (promoted / rejected)
  * ```
@@ -43,7 +44,9 @@ import {
   experimentFiguresCodec,
   MODEL_VERSIONS_SINK,
   OUTCOME_IDS_STORE,
+  userCountsCodec,
 } from '../processors/experiment-metrics/experiment-figures.js';
+import { EXPERIMENT_USER_FIGURES_STORE } from '../processors/experiment-metrics/figures.js';
 import { EXPERIMENT_FIGURES_STORE } from '../processors/experiment-metrics/report.js';
 import {
   EXPERIMENT_VERSIONS,
@@ -127,6 +130,7 @@ export async function experimentMetricsTopology(
     )
     .addProcessor('experiment-figures', () => new ExperimentFigures({ dedupHorizonMs }), ['outcomes'])
     .addStore({ name: EXPERIMENT_FIGURES_STORE, codec: experimentFiguresCodec }, ['experiment-figures'])
+    .addStore({ name: EXPERIMENT_USER_FIGURES_STORE, codec: userCountsCodec }, ['experiment-figures'])
     .addStore({ name: OUTCOME_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
       'experiment-figures',
     ])

@@ -30,7 +30,7 @@
  * ```
  */
 import type { Experiment, ExperimentVariant, Guardrail } from '../../schemas/generated/types.js';
-import { latencyCount, latencyQuantile, slowerThan, type VariantFigures } from './figures.js';
+import { clickThrough, latencyCount, latencyQuantile, slowerThan, type VariantFigures } from './figures.js';
 import {
   DEFAULT_SEQUENTIAL,
   differenceTest,
@@ -96,8 +96,8 @@ export function checkGuardrail(
     case 'ctr':
       return proportionCheck(
         metric,
-        { successes: control.clicks, trials: control.impressions },
-        { successes: candidate.clicks, trials: candidate.impressions },
+        clickThrough(control),
+        clickThrough(candidate),
         'lower',
         tolerance,
         options,

@@ -41,7 +41,16 @@ import { DedupWindow } from '../../runtime/state/dedup-window.js';
 import type { KeyValueStore, ValueCodec } from '../../runtime/state/store.js';
 import type { Experiment, ExperimentOutcome, ModelVersion } from '../../schemas/generated/types.js';
 import { decideCanary, nextExperimentState } from './canary.js';
-import { addOutcome, emptyFigures, type VariantFigures } from './figures.js';
+import {
+  addOutcome,
+  addUserCounts,
+  clickThrough,
+  EXPERIMENT_USER_FIGURES_STORE,
+  emptyFigures,
+  type UserCounts,
+  userCountsKey,
+  type VariantFigures,
+} from './figures.js';
 import { controlName, EXPERIMENT_FIGURES_STORE, type ExperimentFiguresValue } from './report.js';
 import { DEFAULT_SEQUENTIAL, differenceTest } from './sequential-test.js';
 import {
@@ -60,6 +69,7 @@ export interface ExperimentFiguresOptions {
 }
 
 export const experimentFiguresCodec: ValueCodec<ExperimentFiguresValue> = jsonCodec<ExperimentFiguresValue>();
+export const userCountsCodec: ValueCodec<UserCounts> = jsonCodec<UserCounts>();
 
 /** The sinks the controller writes to. */
 export const EXPERIMENTS_SINK = 'experiments';
@@ -83,6 +93,7 @@ function checkOutcome(outcome: ExperimentOutcome, key: string | null): void {
 export class ExperimentFigures implements Processor<ExperimentOutcome | null, Experiment | ModelVersion> {
   private ctx!: ProcessorContext<Experiment | ModelVersion>;
   private figures!: KeyValueStore<ExperimentFiguresValue>;
+  private users!: KeyValueStore<UserCounts>;
   private experiments!: GlobalTableView<Versioned<Experiment>>;
   private models!: GlobalTableView<ModelVersionEvents>;
   /** States this task decided that the global table may not show yet, by experiment id. */
@@ -96,6 +107,7 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     this.seen = new DedupWindow(ctx.store(OUTCOME_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
     await this.seen.load();
     this.figures = ctx.store(EXPERIMENT_FIGURES_STORE);
+    this.users = ctx.store(EXPERIMENT_USER_FIGURES_STORE);
     this.experiments = ctx.globalTable(EXPERIMENT_VERSIONS);
     this.models = ctx.globalTable(MODEL_VERSIONS_TABLE);
   }
@@ -127,10 +139,49 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     }
     addOutcome(variant.total, outcome);
     if (step === value.step) addOutcome(variant.step, outcome);
+    await this.countUser(variant, outcome, step, value.step);
     value.control = controlName(value, experiment);
     this.lowerPValues(value);
     this.figures.put(id, value);
     if (experiment !== undefined) this.control(experiment, value, outcome.ts);
+  }
+
+  /** The outcome's user's counts into the per-user sums of the whole figures and, when it is of the step in effect, the step's. */
+  private async countUser(
+    variant: { total: VariantFigures; step: VariantFigures },
+    outcome: ExperimentOutcome,
+    step: number,
+    current: number,
+  ): Promise<void> {
+    const key = userCountsKey(outcome);
+    const before = await this.users.get(key);
+    addUserCounts(variant.total, before, outcome.clicks, outcome.impressions);
+    const counts: UserCounts = before ?? {
+      clicks: 0,
+      impressions: 0,
+      step: current,
+      step_clicks: 0,
+      step_impressions: 0,
+    };
+    counts.clicks += outcome.clicks;
+    counts.impressions += outcome.impressions;
+    if (step === current) {
+      const inStep = before !== undefined && counts.step === current;
+      addUserCounts(
+        variant.step,
+        inStep ? { clicks: counts.step_clicks, impressions: counts.step_impressions } : undefined,
+        outcome.clicks,
+        outcome.impressions,
+      );
+      if (!inStep) {
+        counts.step = current;
+        counts.step_clicks = 0;
+        counts.step_impressions = 0;
+      }
+      counts.step_clicks += outcome.clicks;
+      counts.step_impressions += outcome.impressions;
+    }
+    this.users.put(key, counts);
   }
 
   /** The experiment's state at `ts`: the table's, or this task's newer decision. */
@@ -148,14 +199,10 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
   private lowerPValues(value: ExperimentFiguresValue): void {
     const control = value.control === null ? undefined : value.variants[value.control];
     if (control === undefined) return;
-    const a = { successes: control.total.clicks, trials: control.total.impressions };
+    const a = clickThrough(control.total);
     for (const [name, v] of Object.entries(value.variants)) {
       if (v.shadow || name === value.control) continue;
-      const test = differenceTest(
-        a,
-        { successes: v.total.clicks, trials: v.total.impressions },
-        DEFAULT_SEQUENTIAL,
-      );
+      const test = differenceTest(a, clickThrough(v.total), DEFAULT_SEQUENTIAL);
       if (test !== undefined && (v.min_p === null || test.p < v.min_p)) v.min_p = test.p;
     }
   }

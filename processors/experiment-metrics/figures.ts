@@ -6,6 +6,10 @@
  * is read from it and two histograms merge bucket by bucket. Each variant
  * keeps its figures over the whole experiment (`total`) and over the
  * canary step in effect (`step`), which the canary controller decides on.
+ * Beside the sums, the per-user sums of squares the click-through's
+ * variance over users reads (`users`, `user_*`, sequential-test.ts): each
+ * user's own counts are in store `experiment-user-figures`
+ * (`UserCounts`), so that adding an outcome changes Σx² by (x + Δ)² − x².
  *
  * @example
  * ```ts
@@ -16,6 +20,7 @@
  * ```
  */
 import type { ExperimentOutcome } from '../../schemas/generated/types.js';
+import type { Proportion } from './sequential-test.js';
 
 /** Upper bounds of the latency buckets, ms; the last bucket is open-ended. */
 export const LATENCY_BOUNDS_MS: readonly number[] = Array.from(
@@ -35,6 +40,32 @@ export interface VariantFigures {
   overlap_sum: number;
   /** Requests per latency bucket (LATENCY_BOUNDS_MS, then one open-ended bucket); lists without took_ms are not in it. */
   latency: number[];
+  /** Users counted, and over them Σ clicks², Σ impressions² and Σ clicks·impressions. */
+  users: number;
+  user_clicks_sq: number;
+  user_impressions_sq: number;
+  user_clicks_impressions: number;
+}
+
+/** Store of each user's counts per experiment and variant (`userCountsKey`). */
+export const EXPERIMENT_USER_FIGURES_STORE = 'experiment-user-figures';
+
+/** One user's clicks and impressions in one variant: over the experiment, and over canary step `step`. */
+export interface UserCounts {
+  clicks: number;
+  impressions: number;
+  step: number;
+  step_clicks: number;
+  step_impressions: number;
+}
+
+/**
+ * The store key of a user's counts; an outcome without a user (written
+ * before outcomes named theirs) is a unit of its own, by its outcome id.
+ */
+export function userCountsKey(outcome: ExperimentOutcome): string {
+  const unit = outcome.user_id === '' ? `outcome/${outcome.outcome_id}` : `user/${outcome.user_id}`;
+  return `${outcome.experiment_id}\u0000${outcome.variant}\u0000${unit}`;
 }
 
 export function emptyFigures(): VariantFigures {
@@ -47,6 +78,46 @@ export function emptyFigures(): VariantFigures {
     overlaps: 0,
     overlap_sum: 0,
     latency: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
+    users: 0,
+    user_clicks_sq: 0,
+    user_impressions_sq: 0,
+    user_clicks_impressions: 0,
+  };
+}
+
+/**
+ * Adds a user's new clicks and impressions to the per-user sums; `before`
+ * is what the user had in these figures, undefined for a user new to them.
+ */
+export function addUserCounts(
+  figures: VariantFigures,
+  before: { readonly clicks: number; readonly impressions: number } | undefined,
+  clicks: number,
+  impressions: number,
+): void {
+  const x0 = before?.clicks ?? 0;
+  const n0 = before?.impressions ?? 0;
+  const x1 = x0 + clicks;
+  const n1 = n0 + impressions;
+  // Figures stored before these sums existed read as zeros from here on.
+  if (before === undefined) figures.users = (figures.users ?? 0) + 1;
+  figures.user_clicks_sq = (figures.user_clicks_sq ?? 0) + x1 * x1 - x0 * x0;
+  figures.user_impressions_sq = (figures.user_impressions_sq ?? 0) + n1 * n1 - n0 * n0;
+  figures.user_clicks_impressions = (figures.user_clicks_impressions ?? 0) + x1 * n1 - x0 * n0;
+}
+
+/** Clicks of impressions, with the per-user sums when the figures hold them. */
+export function clickThrough(figures: VariantFigures): Proportion {
+  const p = { successes: figures.clicks, trials: figures.impressions };
+  if (!(figures.users > 0)) return p;
+  return {
+    ...p,
+    units: {
+      count: figures.users,
+      successesSq: figures.user_clicks_sq,
+      trialsSq: figures.user_impressions_sq,
+      cross: figures.user_clicks_impressions,
+    },
   };
 }
 

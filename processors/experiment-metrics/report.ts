@@ -18,7 +18,7 @@
  */
 import type { Experiment } from '../../schemas/generated/types.js';
 import { controlVariant } from './canary.js';
-import { latencyQuantile, type VariantFigures } from './figures.js';
+import { clickThrough, latencyQuantile, type VariantFigures } from './figures.js';
 import { DEFAULT_SEQUENTIAL, differenceTest, rate, verdict, wilsonInterval } from './sequential-test.js';
 
 export const EXPERIMENT_FIGURES_STORE = 'experiment-figures';
@@ -51,6 +51,8 @@ export interface VariantReport {
   readonly shadow: boolean;
   readonly control: boolean;
   readonly requests: number;
+  /** Users served by the variant: the units its click-through's variance is taken over. */
+  readonly users: number;
   readonly impressions: number;
   readonly clicks: number;
   readonly ctr: number;
@@ -110,20 +112,15 @@ export function experimentReport(value: ExperimentFiguresValue, experiment?: Exp
     .map((name): VariantReport => {
       const stored = value.variants[name]!;
       const f = stored.total;
-      const clicks = { successes: f.clicks, trials: f.impressions };
+      const clicks = clickThrough(f);
       const compared = !stored.shadow && name !== control && controlTotal !== undefined;
-      const test = compared
-        ? differenceTest(
-            { successes: controlTotal.clicks, trials: controlTotal.impressions },
-            clicks,
-            options,
-          )
-        : undefined;
+      const test = compared ? differenceTest(clickThrough(controlTotal), clicks, options) : undefined;
       return {
         name,
         shadow: stored.shadow,
         control: name === control,
         requests: f.requests,
+        users: f.users,
         impressions: f.impressions,
         clicks: f.clicks,
         ctr: rate(clicks),

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../../sim/random.js';
-import { DEFAULT_SEQUENTIAL, differenceTest, mixtureP, verdict, wilsonInterval } from './sequential-test.js';
+import {
+  DEFAULT_SEQUENTIAL,
+  differenceTest,
+  mixtureP,
+  type Proportion,
+  rateVariance,
+  verdict,
+  wilsonInterval,
+} from './sequential-test.js';
 
 interface Run {
   /** Whether the test rejected θ = 0 at any peek. */
@@ -128,4 +136,116 @@ test('verdicts name the variant, the control and the always-valid p-value', () =
     'no significant difference yet between candidate and control (always-valid p=0.410)',
   );
   assert.match(verdict('candidate', 'control', null, null, 0.05), /^not enough data yet/);
+});
+
+/**
+ * One arm of an A/A test whose users differ: a tenth are heavy users, twenty
+ * times as active and clicking 30 % of what they see, the rest click 2 %.
+ * Each list shows 6 items to one user drawn by activity; `lift` multiplies
+ * every user's click-through.
+ */
+class ClusteredArm {
+  private readonly heavy: boolean[];
+  private readonly clicks: Int32Array;
+  private readonly shown: Int32Array;
+  private readonly weights: number[];
+  private readonly total: number;
+
+  constructor(
+    private readonly rng: Rng,
+    users: number,
+    private readonly lift = 1,
+  ) {
+    this.heavy = Array.from({ length: users }, () => rng.next() < 0.1);
+    this.weights = this.heavy.map((h) => (h ? 20 : 1));
+    this.total = this.weights.reduce((a, b) => a + b, 0);
+    this.clicks = new Int32Array(users);
+    this.shown = new Int32Array(users);
+  }
+
+  serveList(): void {
+    let x = this.rng.next() * this.total;
+    let u = 0;
+    while (x >= this.weights[u]! && u < this.weights.length - 1) x -= this.weights[u++]!;
+    const p = (this.heavy[u] ? 0.3 : 0.02) * this.lift;
+    for (let i = 0; i < 6; i++) if (this.rng.next() < p) this.clicks[u]!++;
+    this.shown[u]! += 6;
+  }
+
+  proportion(withUnits: boolean): Proportion {
+    let successes = 0;
+    let trials = 0;
+    let count = 0;
+    let successesSq = 0;
+    let trialsSq = 0;
+    let cross = 0;
+    for (let u = 0; u < this.shown.length; u++) {
+      const x = this.clicks[u]!;
+      const n = this.shown[u]!;
+      if (n === 0) continue;
+      successes += x;
+      trials += n;
+      count++;
+      successesSq += x * x;
+      trialsSq += n * n;
+      cross += x * n;
+    }
+    return withUnits
+      ? { successes, trials, units: { count, successesSq, trialsSq, cross } }
+      : { successes, trials };
+  }
+}
+
+/** Shares of `runs` experiments of 3000 lists per arm, peeked every 50, rejected by the test over impressions and over users. */
+function clusteredRuns(
+  rng: Rng,
+  runs: number,
+  users: number,
+  lift: number,
+): { impressions: number; users: number } {
+  let overImpressions = 0;
+  let overUsers = 0;
+  for (let r = 0; r < runs; r++) {
+    const a = new ClusteredArm(rng, users);
+    const b = new ClusteredArm(rng, users, lift);
+    let minImpressions = 1;
+    let minUsers = 1;
+    for (let list = 1; list <= 3000; list++) {
+      a.serveList();
+      b.serveList();
+      if (list % 50 !== 0) continue;
+      const naive = differenceTest(a.proportion(false), b.proportion(false));
+      const byUser = differenceTest(a.proportion(true), b.proportion(true));
+      if (naive !== undefined) minImpressions = Math.min(minImpressions, naive.p);
+      if (byUser !== undefined) minUsers = Math.min(minUsers, byUser.p);
+    }
+    if (minImpressions <= DEFAULT_SEQUENTIAL.alpha) overImpressions++;
+    if (minUsers <= DEFAULT_SEQUENTIAL.alpha) overUsers++;
+  }
+  return { impressions: overImpressions / runs, users: overUsers / runs };
+}
+
+test('with heavy users, A/A tests over impressions reject too often; over users they hold α (300 runs)', () => {
+  const rejected = clusteredRuns(Rng.derive(7, 6), 300, 200, 1);
+  assert.ok(rejected.impressions > 0.1, `over impressions: false positives in ${rejected.impressions}`);
+  // α plus two binomial standard deviations of 300 runs.
+  assert.ok(rejected.users <= 0.05 + 0.025, `over users: false positives in ${rejected.users}`);
+});
+
+test('with heavy users, the test over users still finds a real lift of a third with 2,000 users an arm (100 runs)', () => {
+  const found = clusteredRuns(Rng.derive(7, 7), 100, 2000, 4 / 3);
+  assert.ok(found.users >= 0.8, `over users: found in ${found.users} of runs`);
+});
+
+test("the variance over users is the delta method's, and never below the binomial one", () => {
+  // Three users: (clicks, impressions) = (0, 10), (1, 10), (8, 10): R = 0.3, every user 10 impressions.
+  const units = { count: 3, successesSq: 0 + 1 + 64, trialsSq: 300, cross: 0 + 10 + 80 };
+  const p = { successes: 9, trials: 30, units };
+  // With equal impressions the delta method is the variance of the users' rates over k: s² = ((0−.3)² + (.1−.3)² + (.8−.3)²)/2 = 0.19, / 3.
+  assert.ok(Math.abs(rateVariance(p) - 0.19 / 3) < 1e-12, String(rateVariance(p)));
+  const binomial = rateVariance({ successes: 9, trials: 30 });
+  // Three users alike (3 clicks of 10 each): the spread over users is 0, the binomial one stays.
+  const alike = { successes: 9, trials: 30, units: { count: 3, successesSq: 27, trialsSq: 300, cross: 90 } };
+  assert.equal(rateVariance(alike), binomial);
+  assert.equal(rateVariance({ ...p, units: { ...units, count: 1 } }), binomial);
 });

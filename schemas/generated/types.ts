@@ -72,6 +72,11 @@ export interface ExperimentOutcome {
   outcome_id: string;
   /** The served list. */
   request_id: string;
+  /**
+   * The user the list was served to: the experiment's unit of assignment, over which the figures' variances
+   * are taken. Empty in outcomes written before it was recorded; each of those counts as a unit of its own.
+   */
+  user_id: string;
   /** The list's served_ts, epoch milliseconds. */
   ts: number;
   /** Served lists: 1. */
