@@ -24,6 +24,7 @@ import { openServingStore } from '../app/serving-store.js';
 import { type ImportFormat, openImportSource, type SourceOptions } from '../importers/index.js';
 import { Indexer } from '../indexer/indexer.js';
 import type { ArtifactStore } from '../registry/model-store.js';
+import { rankerUse } from '../registry/ranker-use.js';
 import { RecommendationService } from '../responders/recommend/service.js';
 import type { Platform } from '../runtime/platform.js';
 import { DAY_MS, evalSnapshotExamples, ItemSets, processForTraining, readItemSets } from './eval-data.js';
@@ -137,12 +138,13 @@ export async function runServingEvaluation(
       const status = service.bundles.status();
       if (status.problem !== null) hooks.note(`serving: ${status.problem}`);
       const bundle = service.bundles.acquire();
+      const rankerUsed = bundle === undefined ? undefined : rankerUse(bundle.model.metrics);
       const ranker = bundle?.rankerTrusted ?? false;
       bundle?.release();
       let catalogItems = 0;
       for (const item of service.catalog.values()) if (item.available) catalogItems++;
       hooks.note(
-        `scoring through the serving path: ${status.model ?? 'no model'} with ${status.index ?? 'no index'}, ${platform.config.serveCandidates} candidates, ranker ${ranker ? 'applied' : 'not applied (no holdout AUC above the CTR baseline)'}`,
+        `scoring through the serving path: ${status.model ?? 'no model'} with ${status.index ?? 'no index'}, ${platform.config.serveCandidates} candidates, ranker ${ranker ? 'applied' : 'not applied'}${rankerUsed === undefined ? '' : ` (${rankerUsed.reason})`}`,
       );
       const scoring = hooks.progress('eval users', holdout.size);
       const scores = await scoreThroughServing({

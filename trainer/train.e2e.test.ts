@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { checkParity } from '../inference/parity.js';
 import { IndexRegistry } from '../registry/index-registry.js';
 import { sha256File } from '../registry/model-store.js';
+import type { RankerUse } from '../registry/ranker-use.js';
 import type { IndexVersion, ModelVersion } from '../schemas/generated/types.js';
 import { CLI, pathExists, runCli, runCliOk } from '../test/cli.js';
 import { withTestPlatform } from '../test/platform.js';
@@ -32,8 +33,10 @@ const ENV = {
 };
 const cli = async (args: string[]) => (await runCliOk(args, ENV)).stdout;
 
-async function versions(dataDir: string): Promise<ModelVersion[]> {
-  return JSON.parse(await cli(['models', 'list', '--json', '--data-dir', dataDir])) as ModelVersion[];
+async function versions(dataDir: string): Promise<(ModelVersion & { ranker: RankerUse })[]> {
+  return JSON.parse(await cli(['models', 'list', '--json', '--data-dir', dataDir])) as (ModelVersion & {
+    ranker: RankerUse;
+  })[];
 }
 
 async function verifyHashes(artifacts: readonly { uri: string; sha256: string }[]): Promise<void> {
@@ -74,6 +77,8 @@ test('simulate → process → train → promoted model → index; same seed sam
       JSON.stringify(v1!.metrics),
     );
     assert.ok(v1!.metrics.ranker_auc! > v1!.metrics.ctr_baseline_auc!, JSON.stringify(v1!.metrics));
+    assert.equal(v1!.ranker.serves, true, 'models list --json says the ranker serves');
+    assert.match(v1!.ranker.reason, /^ranker_auc 0\.\d{4} above the CTR baseline's 0\.\d{4}/);
     for (const name of [
       'user_tower.onnx',
       'item_tower.onnx',

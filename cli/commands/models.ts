@@ -3,6 +3,7 @@ import { startCanary } from '../../registry/experiments/canary.js';
 import { ModelRegistry } from '../../registry/model-registry.js';
 import { artifactStore } from '../../registry/model-store.js';
 import { promoteModel } from '../../registry/promote.js';
+import { rankerUse } from '../../registry/ranker-use.js';
 import { rollbackModel } from '../../registry/rollback.js';
 import { ModelRegistryError } from '../../runtime/errors.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
@@ -22,6 +23,7 @@ function row(v: ModelVersion, promoted: number | undefined): string {
     `popularity ${pop === undefined ? '-' : pop.toFixed(4)}`.padEnd(18),
     `${v.params.examples ?? '?'} examples`.padEnd(16),
     `${v.lineage.length} ranges`.padEnd(10),
+    `ranker ${rankerUse(v.metrics).serves ? 'on ' : 'off'}`,
     `${v.device.padEnd(4)} ${new Date(v.created_ts).toISOString()}`,
     v.reason ?? '',
   ].join(' ');
@@ -29,7 +31,8 @@ function row(v: ModelVersion, promoted: number | undefined): string {
 
 export const modelsListCommand: Command = {
   name: 'models list',
-  summary: 'model versions with status, metrics and lineage (--json: the ModelVersion records)',
+  summary:
+    'model versions with status, metrics, lineage and whether their ranker serves (--json: the ModelVersion records, each with `ranker`: serves and why)',
   usage: 'recstream models list [--model NAME] [--json]',
   options: { model: { type: 'string' }, json: { type: 'boolean' } },
   run: ({ config, values }) =>
@@ -40,7 +43,8 @@ export const modelsListCommand: Command = {
         const models = values.model ? [values.model as string] : registry.models();
         const versions = models.flatMap((m) => registry.versions(m));
         if (values.json) {
-          process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`);
+          const records = versions.map((v) => ({ ...v, ranker: rankerUse(v.metrics) }));
+          process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
           return 0;
         }
         if (versions.length === 0) process.stdout.write('no model versions yet (run `recstream train`)\n');

@@ -40,6 +40,7 @@ import { SessionThread } from '../../inference/session-thread.js';
 import type { ReadJson } from '../../inference/session-worker.js';
 import type { ThreadIndex } from '../../inference/thread-index.js';
 import { type ArtifactStore, artifactFile } from '../../registry/model-store.js';
+import { rankerUse } from '../../registry/ranker-use.js';
 import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
@@ -150,8 +151,6 @@ export class ServingBundle {
         { ...annConfigOf(manifest), expansionSearch: source.searchExpansion },
         servedSha256,
       );
-      const auc = model.metrics.ranker_auc;
-      const baseline = model.metrics.ctr_baseline_auc;
       const bundle = new ServingBundle(
         model,
         index,
@@ -159,7 +158,7 @@ export class ServingBundle {
         models,
         ann,
         keys,
-        auc !== undefined && baseline !== undefined && auc > baseline,
+        rankerUse(model.metrics).serves,
       );
       if (delta !== undefined && deltaManifest !== undefined) await bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], [], pacer);
