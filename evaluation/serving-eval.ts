@@ -155,6 +155,7 @@ export async function runServingEvaluation(
         catalogSize: catalogItems,
         now,
         concurrency: options.concurrency,
+        retrievalAlone: ranker,
         onProgress: (done) => scoring.update(done),
       });
       scoring.done({ users: scores.users });

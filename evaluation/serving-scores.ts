@@ -3,7 +3,10 @@
  * with the user's training items excluded, beside the popularity baseline
  * (most interacted items of the training part, the user's own left out) on
  * the same users, and the fallbacks the recommender answered with. Users
- * are scored `concurrency` at a time.
+ * are scored `concurrency` at a time. With `retrievalAlone`, each user is
+ * asked a second time with the ranker left out, so what the ranker adds to
+ * retrieval is measured on the same users.
+
  *
  * @example
  * ```ts
@@ -32,6 +35,8 @@ export interface ServingScores {
   readonly fallbacks: Record<string, number>;
   /** Users served by the model (no fallback). */
   readonly personalised: number;
+  /** The same lists in retrieval's order, the ranker left out; null unless `retrievalAlone`. */
+  readonly retrieval_only: EvalMetrics | null;
 }
 
 /** What `scoreThroughServing` scores, and how. */
@@ -48,6 +53,8 @@ export interface ScoreOptions {
   readonly now: number;
   /** Requests in flight; default 16. */
   readonly concurrency?: number;
+  /** Score every user a second time without the ranker (`retrieval_only`). */
+  readonly retrievalAlone?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -63,6 +70,7 @@ export async function scoreThroughServing(options: ScoreOptions): Promise<Servin
   const { recommender, holdout, seen, k, now } = options;
   const ours = new RankingMetrics(k, options.catalogSize);
   const popular = new RankingMetrics(k, options.catalogSize);
+  const retrieval = options.retrievalAlone ? new RankingMetrics(k, options.catalogSize) : undefined;
   const baseline = PopularityBaseline.fromSeen(seen.values());
   const users = [...holdout.keys()].filter((u) => holdout.get(u)!.size > 0).sort();
   const fallbacks: Record<string, number> = {};
@@ -87,6 +95,20 @@ export async function scoreThroughServing(options: ScoreOptions): Promise<Servin
         relevant,
       );
       popular.add(baseline.top(k, own), relevant);
+      if (retrieval !== undefined) {
+        const unranked = await recommender.recommend({
+          userId,
+          k,
+          exclude: own,
+          now,
+          assignment: null,
+          rank: false,
+        });
+        retrieval.add(
+          unranked.items.map((r) => r.item_id),
+          relevant,
+        );
+      }
       if (result.fallback === null) personalised++;
       else fallbacks[result.fallback] = (fallbacks[result.fallback] ?? 0) + 1;
       options.onProgress?.(++done, users.length);
@@ -99,5 +121,6 @@ export async function scoreThroughServing(options: ScoreOptions): Promise<Servin
     popularity: metricsOf(popular),
     fallbacks,
     personalised,
+    retrieval_only: retrieval === undefined ? null : metricsOf(retrieval),
   };
 }

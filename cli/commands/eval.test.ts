@@ -113,6 +113,10 @@ test('recstream eval imports, trains, indexes and scores every holdout user thro
     assert.equal(report.personalised, report.users - 1);
     assert.equal(report.imported, true);
     assert.equal(report.training_interactions, USERS * 10);
+    // Without impressions no ranker is scored, so none serves and there is nothing to compare retrieval with.
+    assert.equal(report.ranker, false);
+    assert.equal(report.retrieval_only, null);
+    assert.match(first.stderr, /ranker not applied \(no ranker_auc: the holdout had no impressions/);
     // Lists were served and found something (how much is `bench quality`'s business).
     assert.ok(report.recstream.hr > 0 && report.popularity.hr > 0);
     assert.match(first.stderr, /imported .*train\.txt: 3,000 interactions, 300 users/);

@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type RunningResponder, startResponder } from '../../app/responder.js';
 import { openServingStore, type ServingStore } from '../../app/serving-store.js';
+import { scoreThroughServing } from '../../evaluation/serving-scores.js';
 import type { UserView } from '../../features/views/user-view.js';
 import { Indexer, type IndexManifest } from '../../indexer/indexer.js';
 import { IndexRegistry, publishIndexVersion } from '../../registry/index-registry.js';
@@ -128,6 +129,52 @@ test('a personalised list names its pair, leaves out what the user has seen, and
     }
     return false;
   });
+});
+
+test("a request with the ranker left out gets retrieval's order; offline scoring measures both on the same users", async () => {
+  const service = responder.recommendations()!;
+  const bundle = service.bundles.acquire()!;
+  const trusted = bundle.rankerTrusted;
+  bundle.release();
+  assert.equal(trusted, true, "the served world's ranker beat the CTR baseline, so it serves");
+  const now = Date.now();
+  const ask = (userId: string, rank?: boolean) =>
+    service.recommender.recommend({ userId, k: 10, now, assignment: null, rank });
+  const holdout = new Map<string, Set<string>>();
+  let overlap = 0;
+  for (let u = 0; u < 40; u++) {
+    const userId = `u${u}`;
+    const ranked = await ask(userId);
+    if (ranked.fallback !== null) continue;
+    const unranked = await ask(userId, false);
+    assert.equal(unranked.model_version, ranked.model_version);
+    const top = new Set(ranked.items.map((i) => i.item_id));
+    holdout.set(userId, top);
+    overlap += unranked.items.filter((i) => top.has(i.item_id)).length / top.size;
+  }
+  assert.ok(holdout.size > 20, `${holdout.size} personalised users`);
+  assert.ok(overlap < holdout.size, 'the ranker brings other items into some top 10s');
+  // Relevant = each user's ranked top 10: the served lists find all of it, retrieval alone its overlap.
+  const scores = await scoreThroughServing({
+    recommender: service.recommender,
+    holdout,
+    seen: new Map(),
+    k: 10,
+    catalogSize: service.catalog.size,
+    now,
+    retrievalAlone: true,
+  });
+  assert.equal(scores.recstream.recall, 1);
+  assert.ok(Math.abs(scores.retrieval_only!.recall - overlap / holdout.size) < 1e-12);
+  const plain = await scoreThroughServing({
+    recommender: service.recommender,
+    holdout,
+    seen: new Map(),
+    k: 10,
+    catalogSize: service.catalog.size,
+    now,
+  });
+  assert.equal(plain.retrieval_only, null);
 });
 
 test('the index searched is the f16 copy the indexer wrote beside the f32 one, its recall recorded', async () => {

@@ -92,6 +92,8 @@ export interface RecommendRequest {
   readonly shadow?: boolean;
   /** The request's id: seeds the exploration's draws; default `<userId>@<now>`. */
   readonly requestId?: string;
+  /** false: retrieval's order is served even where the version's ranker serves (offline evaluation's comparison). */
+  readonly rank?: boolean;
 }
 
 export interface RecommendResult {
@@ -284,7 +286,8 @@ export class Recommender {
     const scores = found.scores.slice();
     this.observe(request, 'retrieval', retrievalStarted);
 
-    if (bundle.rankerTrusted && ids.length > 0) await this.rank(bundle, query, user, ids, scores, request);
+    if (bundle.rankerTrusted && request.rank !== false && ids.length > 0)
+      await this.rank(bundle, query, user, ids, scores, request);
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
     const ranked = diversify(order, ids, scores, {
       k: request.k,
