@@ -14,7 +14,8 @@
  * scores.recstream.recall; scores.popularity.recall; scores.fallbacks;
  * ```
  */
-import type { Recommender, RecommendResult } from '../responders/recommend/recommender.js';
+import type { RecommendResult } from '../responders/recommend/recommend-request.js';
+import type { Recommender } from '../responders/recommend/recommender.js';
 import { PopularityBaseline } from './popularity-baseline.js';
 import { RankingMetrics } from './ranking-metrics.js';
 

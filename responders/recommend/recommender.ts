@@ -66,45 +66,10 @@ import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from 
 import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
+import type { FallbackReason, RecommendRequest, RecommendResult } from './recommend-request.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import type { ServingBundle } from './serving-bundle.js';
 import { POPULARITY, variantPair } from './variant-pair.js';
-
-export type FallbackReason =
-  | 'opt_out'
-  | 'cold_start'
-  | 'no_model'
-  | 'online_store_timeout'
-  | 'online_store_unavailable'
-  | 'model_error';
-
-export interface RecommendRequest {
-  readonly userId: string;
-  readonly k: number;
-  readonly context?: Partial<InteractionContext>;
-  /** The time features are read as of; default now. */
-  readonly now?: number;
-  /** Items to leave out besides those the user's view lists as seen (offline evaluation's training items). */
-  readonly exclude?: ReadonlySet<string>;
-  /** The experiment and variant to serve (a shadow variant); null for none; default the user's assignment. */
-  readonly assignment?: Assignment | null;
-  /** A shadow scoring: it is not counted in the serving metrics. */
-  readonly shadow?: boolean;
-  /** The request's id: seeds the exploration's draws; default `<userId>@<now>`. */
-  readonly requestId?: string;
-  /** false: retrieval's order is served even where the version's ranker serves (offline evaluation's comparison). */
-  readonly rank?: boolean;
-}
-
-export interface RecommendResult {
-  readonly items: RankedItem[];
-  readonly model_version: string | null;
-  readonly index_version: string | null;
-  readonly fallback: FallbackReason | null;
-  /** The experiment the user was served in; null outside experiments. */
-  readonly experiment_id: string | null;
-  readonly variant: string | null;
-}
 
 export interface RecommenderOptions {
   readonly bundles: BundleManager;

@@ -21,7 +21,8 @@
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Experiment, ExperimentVariant } from '../../schemas/generated/types.js';
 import type { RankedItem } from './final-ordering.js';
-import type { Recommender, RecommendRequest, RecommendResult } from './recommender.js';
+import type { RecommendRequest, RecommendResult } from './recommend-request.js';
+import type { Recommender } from './recommender.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import type { ServedLog } from './served-log.js';
 
