@@ -3,13 +3,22 @@
  * process, train (small engine settings), index, every holdout user scored
  * through the serving path beside the popularity baseline, `--json` in
  * its documented shape (docs/evaluation.md); a second run on the same data dir finds the import
- * and the promoted model there instead of importing and training again.
+ * and the promoted model there instead of importing and training again. No
+ * holdout interaction leaks into what the model learned from: the log, the
+ * training examples and the model's vocabularies hold none of them.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ModelRegistry } from '../../registry/model-registry.js';
+import { artifactStore, readModelArtifact } from '../../registry/model-store.js';
+import { readTopic } from '../../registry/topic-reader.js';
+import { loadConfig } from '../../runtime/config.js';
+import { silentLogger } from '../../runtime/observability/logger.js';
+import type { Interaction, TrainingExample } from '../../schemas/generated/types.js';
+import { openPlatform } from '../../schemas/platform.js';
 import { runCliOk } from '../../test/cli.js';
 
 const ENV = {
@@ -29,6 +38,7 @@ const ENV = {
 };
 
 const USERS = 300;
+const HOLDOUT_ONLY = 'i_only_in_holdout';
 const GROUPS = 10;
 const PER_GROUP = 20;
 
@@ -54,8 +64,10 @@ function world(): { train: string; test: string } {
     }
     const list = [...items];
     train.push(`u${u} ${list.slice(0, 10).join(' ')}`);
-    // A few users have nothing held out; one holdout user never trained (cold start).
-    if (u % 50 !== 7) test.push(`u${u} ${list.slice(10).join(' ')}`);
+    // A few users have nothing held out; one holdout user never trained (cold start); one holds
+    // out an item nobody trained on.
+    const held = u === 3 ? [...list.slice(10), HOLDOUT_ONLY] : list.slice(10);
+    if (u % 50 !== 7) test.push(`u${u} ${held.join(' ')}`);
   }
   test.push('u_new i0 i1');
   return { train: `${train.join('\n')}\n`, test: `${test.join('\n')}\n` };
@@ -121,6 +133,8 @@ test('recstream eval imports, trains, indexes and scores every holdout user thro
     assert.ok(report.recstream.hr > 0 && report.popularity.hr > 0);
     assert.match(first.stderr, /imported .*train\.txt: 3,000 interactions, 300 users/);
 
+    await assertNoHoldoutLeak(dataDir, holdout);
+
     const again = await runCliOk(args, ENV);
     const second = JSON.parse(again.stdout);
     assert.match(again.stderr, /already holds this training part/);
@@ -133,3 +147,54 @@ test('recstream eval imports, trains, indexes and scores every holdout user thro
     await rm(root, { recursive: true, force: true });
   }
 });
+
+/** The holdout's (user, item) pairs are nowhere in the log, the training examples or the served model's vocabularies. */
+async function assertNoHoldoutLeak(dataDir: string, holdout: string): Promise<void> {
+  const pairs = new Set<string>();
+  const users = new Set<string>();
+  const items = new Set<string>();
+  for (const line of holdout.trim().split('\n')) {
+    const [user, ...held] = line.split(' ');
+    for (const item of held) pairs.add(`${user}/${item}`);
+    users.add(user!);
+    for (const item of held) items.add(item);
+  }
+  const platform = await openPlatform(loadConfig({}, { dataDir }), {
+    logger: silentLogger(),
+    readOnly: true,
+  });
+  try {
+    for (const [topic, subject] of [
+      ['rec.interactions', 'rec.interactions-value'],
+      ['rec.training-examples', 'rec.training-examples-value'],
+    ] as const) {
+      const decoder = await platform.serde.decoder(subject);
+      let read = 0;
+      for await (const record of readTopic(platform.log, topic)) {
+        const value: Interaction | TrainingExample = await decoder.decode(record.value!);
+        assert.ok(
+          !pairs.has(`${value.user_id}/${value.item_id}`),
+          `${topic}: ${value.user_id} ${value.item_id}`,
+        );
+        read++;
+      }
+      assert.ok(read > 0, `${topic}: no records`);
+    }
+    const model = (await ModelRegistry.load(platform.log, platform.serde)).promoted('recstream')!;
+    const dataset = JSON.parse(
+      (await readModelArtifact(artifactStore(dataDir), model, 'dataset.json')).toString('utf8'),
+    ) as { vocabularies: { user: string[]; item: string[] } };
+    assert.ok(
+      !dataset.vocabularies.item.includes(HOLDOUT_ONLY),
+      'an item only the holdout has is not in the vocabulary',
+    );
+    assert.ok(
+      !dataset.vocabularies.user.includes('u_new'),
+      'a user only the holdout has is not in the vocabulary',
+    );
+    assert.ok(dataset.vocabularies.user.includes('u3') && users.has('u3'));
+    assert.ok(items.has(HOLDOUT_ONLY));
+  } finally {
+    await platform.close();
+  }
+}
