@@ -21,8 +21,9 @@
  *   world's interactions allow a ranker that is handed the simulator's own
  *   item vectors.
  *
- * The pipeline runs with snapshots of 500 examples per partition, so that
- * the tail a finite import leaves in open snapshots is small (see
+ * The pipeline runs with snapshots of 500 examples per partition and ends
+ * its input at the end of the import, so the last open snapshot of each
+ * partition closes and every example is trained on (see
  * bench/quality/pipeline.ts); what is trained on is reported in `config`.
  *
  * `RECSTREAM_QUALITY_DATASETS=synthetic` (a comma-separated list) runs only
