@@ -21,6 +21,12 @@
  *   world's interactions allow a ranker that is handed the simulator's own
  *   item vectors.
  *
+ * Beside popularity, every data set has an `item-knn` row: cosine
+ * item-item similarity over the training part, 200 neighbours per item,
+ * scored on the same users with the same exclusions
+ * (evaluation/item-knn-baseline.ts); its `train_seconds` is the time to
+ * compute the similarities.
+ *
  * The pipeline runs with snapshots of 500 examples per partition and ends
  * its input at the end of the import, so the last open snapshot of each
  * partition closes and every example is trained on (see
@@ -35,7 +41,7 @@ import { join } from 'node:path';
 import { BENCH_DATA_DIR } from '../datasets.js';
 import type { Prepared } from '../quality/pipeline.js';
 import { prepareLastfm, prepareMovielens } from '../quality/public-datasets.js';
-import { evaluate, qualityRows } from '../quality/scoring.js';
+import { evaluate, itemKnn, qualityRows } from '../quality/scoring.js';
 import { DATASETS, keptRows, selectedDatasets } from '../quality/selection.js';
 import { prepareSynthetic } from '../quality/synthetic.js';
 import type { BenchResult, Suite } from '../result.js';
@@ -61,15 +67,13 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
     progress(`${name}: training`);
     const { model, seconds } = await timedTrainRound(dataDir);
     progress(`${name}: scoring ${prepared.holdout.size} users through the serving path`);
+    const scored = await evaluate(dataDir, model, prepared);
+    progress(`${name}: item-kNN baseline`);
     results.push(
-      ...qualityRows(
-        name,
-        await evaluate(dataDir, model, prepared),
-        model,
-        seconds,
-        prepared.config,
-        prepared.ceiling,
-      ),
+      ...qualityRows(name, scored, model, seconds, prepared.config, {
+        ceiling: prepared.ceiling,
+        itemKnn: itemKnn(prepared),
+      }),
     );
   }
   if (selected.size < DATASETS.length)
