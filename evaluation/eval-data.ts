@@ -4,8 +4,9 @@
  * sets (through the importers' own parsers, so what is scored is what was
  * imported), a MovieLens ratings file copied in time order before it is
  * imported, and the `features` then `snapshots` applications run to the
- * end of their inputs with small snapshots, so a finite import is trained
- * on whole.
+ * end of their inputs as a bounded input (`Processor.endOfInput`), so the
+ * last open snapshot of each partition closes and a finite import is
+ * trained on whole.
  *
  * @example
  * ```ts
@@ -29,16 +30,16 @@ import { APPLICATIONS } from '../topologies/index.js';
 export const DAY_MS = 86_400_000;
 
 /**
- * Snapshot size while evaluating: a snapshot closes on a count or a day of event time, and no
- * event comes after a finite import's last one, so small snapshots leave at most this many
- * examples per partition of the tail out of training.
+ * Snapshot size while evaluating. The end of the input closes each partition's last snapshot, so
+ * the size no longer decides what is trained on; it is kept so that a model's lineage lists the
+ * same snapshots as evaluations before the input was closed at its end did.
  */
 export const EVAL_SNAPSHOT_EXAMPLES = 500;
 
 /**
- * Snapshots small enough that the open tail is at most ~1/32 of a small training part
- * (3,000 interactions over 4 partitions: 23 per snapshot, not 500 — a third of the part), and
- * `EVAL_SNAPSHOT_EXAMPLES` from 64,000 interactions on 4 partitions up.
+ * About 32 snapshots per partition of a small training part (3,000 interactions over 4
+ * partitions: 23 per snapshot), and `EVAL_SNAPSHOT_EXAMPLES` from 64,000 interactions on 4
+ * partitions up.
  */
 export function evalSnapshotExamples(interactions: number, partitions: number): number {
   return Math.max(10, Math.min(EVAL_SNAPSHOT_EXAMPLES, Math.round(interactions / (partitions * 32))));
@@ -161,9 +162,11 @@ export interface ProcessProgress {
 }
 
 /**
- * `recstream process --app features --once` then `--app snapshots --once`, in this process,
- * with snapshots of `snapshotEveryExamples` examples; each application's state is committed
- * and closed before this returns.
+ * `recstream process --app features --once --end-of-input` then `--app snapshots --once
+ * --end-of-input`, in this process, with snapshots of `snapshotEveryExamples` examples: every
+ * example of the imported part ends in a closed snapshot, the tail included (a snapshot otherwise
+ * closes on a count or a day of event time, and no event comes after a finite import's last one).
+ * Each application's state is committed and closed before this returns.
  */
 export async function processForTraining(
   platform: Platform,
@@ -200,7 +203,7 @@ export async function processForTraining(
       }
     }, 1000);
     try {
-      const stats = await runner.runUntilCaughtUp();
+      const stats = await runner.runUntilCaughtUp({ endOfInput: true });
       onProgress?.({ application, read: total, total, processed: stats.processed });
     } finally {
       clearInterval(timer);

@@ -21,13 +21,13 @@ export interface Prepared {
 }
 
 /**
- * A finite import ends inside snapshots that nothing closes (a snapshot closes on a count or on
- * a day of event time, and no event comes after the last one); small snapshots leave at most
- * 500 examples per partition of the tail out of training.
+ * A finite import ends inside snapshots that nothing would close (a snapshot closes on a count or
+ * on a day of event time, and no event comes after the last one): `--end-of-input` closes them,
+ * so every example is trained on. Snapshots of 500 examples, as `recstream eval` cuts them.
  */
 export async function processAll(dataDir: string): Promise<void> {
   for (const app of ['features', 'snapshots'])
-    await recstream(['process', '--app', app, '--once', '--data-dir', dataDir], {
+    await recstream(['process', '--app', app, '--once', '--end-of-input', '--data-dir', dataDir], {
       RECSTREAM_SNAPSHOT_EVERY_EXAMPLES: '500',
     });
 }

@@ -37,6 +37,13 @@ const HEADLINES: readonly Headline[] = [
     config: { dataset: 'lastfm', model: 'recstream' },
     compare: true,
   },
+  {
+    label: 'Recall@20 on Last.fm, item-kNN baseline (vs popularity)',
+    set: 'quality',
+    name: 'recall_at_20',
+    config: { dataset: 'lastfm', model: 'item-knn' },
+    compare: true,
+  },
   { label: 'Counting processor on RocksDB', set: 'runtime', name: 'counting_processor_records_per_s' },
   { label: 'Training, CPU', set: 'train', name: 'examples_per_s' },
   { label: 'Training, GPU', set: 'train-cuda', name: 'examples_per_s' },

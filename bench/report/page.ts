@@ -1,7 +1,9 @@
 /**
  * `docs/benchmarks.md`: per result set, its latest figures grouped by the
  * run that measured them (when, commit, machine, and whether a suite or a
- * person recorded them), then its history, oldest first.
+ * person recorded them), then its history, oldest first; the `quality`
+ * set starts with its models side by side per data set
+ * (quality-summary.ts).
  *
  * @example
  * ```ts
@@ -23,6 +25,7 @@ import {
   table,
   variantKeys,
 } from './format.js';
+import { qualitySummary } from './quality-summary.js';
 
 /** The page's first line: it is generated, and how to regenerate it. */
 export const GENERATED_NOTICE =
@@ -83,12 +86,14 @@ function history(set: ResultSet): string {
 
 /** The whole of docs/benchmarks.md for `sets`. */
 export function benchmarksPage(sets: readonly ResultSet[]): string {
-  const sections = sets.map((set) =>
-    [
+  const sections = sets.map((set) => {
+    const summary = set.name === 'quality' ? qualitySummary(set.latest) : undefined;
+    return [
       `## ${set.name}`,
       '',
       `Latest figures: \`bench/results/${set.name}.json\`; history: \`bench/results/history/${set.name}.jsonl\`.`,
       '',
+      ...(summary === undefined ? [] : ['### Models side by side', '', summary, '']),
       '### Current figures',
       '',
       currentFigures(set),
@@ -96,8 +101,8 @@ export function benchmarksPage(sets: readonly ResultSet[]): string {
       '### History',
       '',
       history(set),
-    ].join('\n'),
-  );
+    ].join('\n');
+  });
   return [
     GENERATED_NOTICE,
     '',

@@ -25,8 +25,15 @@
  *   tastes; the rows are each variant's true and measured click-through
  *   (bench/quality/closed-loop.ts).
  *
- * The pipeline runs with snapshots of 500 examples per partition, so that
- * the tail a finite import leaves in open snapshots is small (see
+ * Beside popularity, every data set has an `item-knn` row: cosine
+ * item-item similarity over the training part, 200 neighbours per item,
+ * scored on the same users with the same exclusions
+ * (evaluation/item-knn-baseline.ts); its `train_seconds` is the time to
+ * compute the similarities.
+ *
+ * The pipeline runs with snapshots of 500 examples per partition and ends
+ * its input at the end of the import, so the last open snapshot of each
+ * partition closes and every example is trained on (see
  * bench/quality/pipeline.ts); what is trained on is reported in `config`.
  *
  * `RECSTREAM_QUALITY_DATASETS=synthetic` (a comma-separated list) runs only
@@ -39,7 +46,7 @@ import { BENCH_DATA_DIR } from '../datasets.js';
 import { closedLoopRows } from '../quality/closed-loop.js';
 import type { Prepared } from '../quality/pipeline.js';
 import { prepareLastfm, prepareMovielens } from '../quality/public-datasets.js';
-import { evaluate, qualityRows } from '../quality/scoring.js';
+import { evaluate, itemKnn, qualityRows } from '../quality/scoring.js';
 import { DATASETS, keptRows, selectedDatasets } from '../quality/selection.js';
 import { prepareSynthetic } from '../quality/synthetic.js';
 import type { BenchResult, Suite } from '../result.js';
@@ -65,15 +72,13 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
     progress(`${name}: training`);
     const { model, seconds } = await timedTrainRound(dataDir);
     progress(`${name}: scoring ${prepared.holdout.size} users through the serving path`);
+    const scored = await evaluate(dataDir, model, prepared);
+    progress(`${name}: item-kNN baseline`);
     results.push(
-      ...qualityRows(
-        name,
-        await evaluate(dataDir, model, prepared),
-        model,
-        seconds,
-        prepared.config,
-        prepared.ceiling,
-      ),
+      ...qualityRows(name, scored, model, seconds, prepared.config, {
+        ceiling: prepared.ceiling,
+        itemKnn: itemKnn(prepared),
+      }),
     );
   }
   const run = new Set(datasets.map(([name]) => name));

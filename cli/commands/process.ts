@@ -22,11 +22,15 @@ import { serveMetrics } from '../metrics-server.js';
 export const processCommand: Command = {
   name: 'process',
   summary: 'run processor applications over the log (--once: process what is there, commit, exit)',
-  usage:
-    'recstream process [--app NAME|all] [--once] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
+  usage: [
+    'recstream process [--app NAME|all] [--once [--end-of-input]] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
+    '  --end-of-input: the input ends here (a finite import): what waits for later events, such as the',
+    '  open training snapshot of each partition, is closed before committing',
+  ].join('\n'),
   options: {
     app: { type: 'string' },
     once: { type: 'boolean' },
+    'end-of-input': { type: 'boolean' },
     partitions: { type: 'string' },
     instance: { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -39,6 +43,9 @@ export const processCommand: Command = {
       const instance = typeof values.instance === 'string' ? parseInstance(values.instance) : undefined;
       if (instance !== undefined && partitions !== undefined)
         throw new ConfigError('--instance and --partitions both choose partitions: give one of them');
+      const endOfInput = values['end-of-input'] === true;
+      if (endOfInput && !values.once)
+        throw new ConfigError('--end-of-input ends a --once run: a live run has no end of input');
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
       const apps: RunningApplication[] = [];
@@ -96,7 +103,7 @@ export const processCommand: Command = {
           apps.push(app);
           return app.finished();
         }
-        const run = previous.then(() => r.runUntilCaughtUp());
+        const run = previous.then(() => r.runUntilCaughtUp({ endOfInput }));
         previous = run;
         return run;
       });

@@ -29,6 +29,11 @@
  * drops the user's waiting impressions and the features of their waiting
  * records at once.
  *
+ * A bounded input (`Processor.endOfInput`, after every user-features task
+ * has released what it held) releases every record still waiting for the
+ * merge, in order, and labels every exposure still in its label window by
+ * what the input held: nothing follows that could change them.
+ *
  * @example
  * ```ts
  * builder.addProcessor('item-features', () => new ItemFeaturesProcessor({ labelWindowMs: 1_800_000 }), ['enriched']);
@@ -99,6 +104,8 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     merged_exposures: 0,
   };
   private warnedSilent = false;
+  /** The topic the input is held on (the enriched topic, as the task reads it). */
+  private inputTopic: string | undefined;
   private readonly scratch = new Float64Array(3);
 
   constructor(private readonly options: ItemFeaturesOptions) {}
@@ -119,6 +126,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     const value = record.value;
     if (value === null) throw new ProcessingError('rec.interactions.enriched record has no value');
     const { topic, offset } = this.ctx.recordMetadata()!;
+    this.inputTopic = topic;
     if (value.purged_user_id !== null) {
       this.labels.forgetUser(value.purged_user_id);
       this.merge.forgetUser(value.purged_user_id);
@@ -138,8 +146,15 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     );
   }
 
-  private async release(): Promise<void> {
-    for (let group = this.merge.nextGroup(); group !== undefined; group = this.merge.nextGroup()) {
+  /** The input ended: see the module comment. */
+  async endOfInput(): Promise<void> {
+    await this.release(Number.POSITIVE_INFINITY);
+    if (this.inputTopic !== undefined) this.ctx.holdInput(this.inputTopic, this.merge.oldestOffset());
+  }
+
+  /** Releases what every upstream task's promise has passed (`until`: everything before it). */
+  private async release(until = this.merge.frontier()): Promise<void> {
+    for (let group = this.merge.nextGroup(until); group !== undefined; group = this.merge.nextGroup(until)) {
       this.emitAll(await this.labels.expire(group[0]!.at));
       for (const released of group) await this.label(released);
       // Folded only after the whole millisecond has its features: same-time events do not see each other.
@@ -150,7 +165,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
         this.views.put(interaction.item_id, view);
       }
     }
-    this.emitAll(await this.labels.expire(this.merge.frontier()));
+    this.emitAll(await this.labels.expire(until));
   }
 
   /** The example of one released interaction or exposure, and the exposure it may label. */

@@ -164,12 +164,13 @@ export class UpstreamMerge {
   }
 
   /**
-   * The waiting records of the earliest time, if all tasks have passed it,
-   * in event id order (then task): a group is handled as one instant.
+   * The waiting records of the earliest time, if all tasks have passed it
+   * (or it is before `until`: the input ended, nothing else comes), in
+   * event id order (then task): a group is handled as one instant.
    */
-  nextGroup(): Released[] | undefined {
+  nextGroup(until = this.frontier()): Released[] | undefined {
     const at = this.nextTime();
-    if (!(at < this.frontier())) return undefined;
+    if (!(at < until)) return undefined;
     const group: Waiting[] = [];
     for (let p = 0; p < this.streams.length; p++) {
       const stream = this.streams[p]!;

@@ -22,6 +22,12 @@
  * `created_ts` is the event time of the example that closed the snapshot:
  * a repeat after a crash is the same record, which readers drop.
  *
+ * A bounded input (`Processor.endOfInput`: a finite import run to its end,
+ * as `recstream eval` does) closes the open snapshot after its last
+ * example, with that example's time as `created_ts`, so every example of
+ * the input is in a closed snapshot. A live pipeline never ends its
+ * input: its open snapshot waits for a count or a time span as above.
+ *
  * @example
  * ```ts
  * builder.addSource('training-examples', ['rec.training-examples'], exampleHeaderDeserializer)
@@ -113,6 +119,13 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     this.open.put(OPEN_KEY, open);
   }
 
+  /** The input ended: the open snapshot closes after its last example (nothing to do when it holds none). */
+  async endOfInput(): Promise<void> {
+    const open = await this.open.get(OPEN_KEY);
+    if (open === undefined || open.count === 0) return;
+    this.open.put(OPEN_KEY, await this.closeSnapshot(open, null));
+  }
+
   private async applyProfile(userId: string, user: User | null): Promise<void> {
     if (user !== null && user.user_id !== userId)
       throw new ProcessingError(
@@ -141,8 +154,11 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     this.open.put(OPEN_KEY, open);
   }
 
-  /** Publishes the open snapshot and returns the next one, starting where it ended. */
-  private async closeSnapshot(open: OpenSnapshot, closingTs: number): Promise<OpenSnapshot> {
+  /**
+   * Publishes the open snapshot and returns the next one, starting where it ended. `closingTs`:
+   * the time of the example that closed it; null when the input ended, its own last example's.
+   */
+  private async closeSnapshot(open: OpenSnapshot, closingTs: number | null): Promise<OpenSnapshot> {
     let start: number | null = null;
     let end: number | null = null;
     const schemaIds = new Set<number>();
@@ -164,16 +180,17 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
       end_offset: open.next,
       excluded_offsets: [...open.excluded].sort((a, b) => a - b),
     };
+    const created = closingTs ?? end ?? this.ctx.streamTime();
     const snapshot: TrainingSnapshot = {
       snapshot_id: snapshotId([range]),
-      created_ts: closingTs,
+      created_ts: created,
       ranges: [range],
       example_count: open.count,
       event_time_start: start,
       event_time_end: end,
       schema_ids: [...schemaIds].sort((a, b) => a - b),
     };
-    this.ctx.forward({ key: snapshot.snapshot_id, value: snapshot, timestamp: closingTs });
+    this.ctx.forward({ key: snapshot.snapshot_id, value: snapshot, timestamp: created });
     return fresh(open.next);
   }
 }

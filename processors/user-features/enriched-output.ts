@@ -70,6 +70,16 @@ export class EnrichedOutput {
     }
   }
 
+  /** A bare watermark to each partition of the enriched topic not yet promised `frontier` (the input ended). */
+  promiseEveryPartition(frontier: number): void {
+    const promised = this.clock.promised;
+    for (let partition = 0; partition < this.ctx.partitionCount; partition++) {
+      if (promised[partition]! >= frontier) continue;
+      promised[partition] = frontier;
+      this.notify(partition, frontier, null, frontier);
+    }
+  }
+
   /** Tells every item-features task to drop what it holds of `userId`. */
   sendPurge(userId: string, timestamp: number): void {
     // Frontier 0: not a promise; item-features ignores the frontier of a purge notice.

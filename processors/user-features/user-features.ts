@@ -41,6 +41,13 @@
  * `user-clock` (`late_served_lists`) and exposes nothing; so does a
  * shadow variant's list (`shadow`), which was never shown.
  *
+ * A bounded input (`Processor.endOfInput`: a finite import run to its
+ * end) releases every waiting interaction and served list as if the
+ * lateness had passed after the last one, and promises every partition
+ * that nothing earlier follows, so the import's tail becomes training
+ * examples; an interaction that still arrives later within the lateness
+ * of that last one is late. A live run never ends its input.
+ *
  * Opted-out users (now, or as of the interaction's time) get no view and
  * no features; their interactions are still forwarded, with `user` null, so
  * item aggregates (popularity, CTR) stay complete and deterministic.
@@ -144,6 +151,8 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private readonly arrivals = new Arrivals<PendingEntry>();
   private servedWaiting!: ServedWaiting;
   private readonly scratch = new Float64Array(3);
+  /** The topic interactions are held on (`ProcessorContext.holdInput`). */
+  private interactionsTopic: string | undefined;
 
   constructor(private readonly options: UserFeaturesOptions) {}
 
@@ -184,10 +193,24 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
     }
     checkInteraction(value, record.key);
     const { topic, offset } = this.ctx.recordMetadata()!;
+    this.interactionsTopic = topic;
     if (offset < this.clock.consumed) await this.redelivered(value, offset);
     else await this.arrived(value, offset);
     this.clockStore.put(USER_CLOCK_KEY, this.clock);
     this.ctx.holdInput(topic, this.arrivals.oldest());
+  }
+
+  /** The input ended: see the module comment. Nothing to do when nothing waits. */
+  async endOfInput(): Promise<void> {
+    if (this.queue.size === 0) return;
+    // The watermark moves to just past the latest interaction: everything seen is released.
+    this.clock.max_ts += this.options.latenessMs + 1;
+    const frontier = this.frontier();
+    await this.release(frontier);
+    this.output.promiseEveryPartition(frontier);
+    this.clockStore.put(USER_CLOCK_KEY, this.clock);
+    if (this.interactionsTopic !== undefined)
+      this.ctx.holdInput(this.interactionsTopic, this.arrivals.oldest());
   }
 
   /** Keeps a served list until the watermark passes it, its exposures in line with the interactions. */

@@ -197,12 +197,26 @@ export class StreamRunner {
   /**
    * Processes everything available now (including what this topology
    * writes to its own internal topics), commits and closes: `--once`.
+   *
+   * `endOfInput`: the input is bounded and ends here (a finite import
+   * evaluated as a whole). Once caught up, the processors are told so
+   * (`Processor.endOfInput`) stage by stage, readers of an internal topic
+   * after its writers (internals/end-of-input-stages.ts); what they forward
+   * is processed before the next round, and a stage ends when a round of it
+   * forwards nothing. The state that results is committed like any other.
+   * A later run on more input goes on from there: what was closed stays
+   * closed.
    */
-  async runUntilCaughtUp(): Promise<RunStats> {
+  async runUntilCaughtUp(options: { readonly endOfInput?: boolean } = {}): Promise<RunStats> {
+    const stages = options.endOfInput === true ? this.tasks.endOfInputStages() : 0;
+    let stage = 0;
     try {
       while (!this.stopping) {
         const polled = await this.cycle.step(0, false);
-        if (polled === 0 && (await this.caughtUp())) break;
+        if (polled === 0 && (await this.caughtUp())) {
+          if (stage >= stages) break;
+          if ((await this.tasks.endOfInput(stage)) === 0) stage++;
+        }
       }
       await this.commits.commit();
       // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.

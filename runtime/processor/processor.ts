@@ -108,6 +108,18 @@ export interface ProcessorContext<Out> {
 export interface Processor<In, Out = never> {
   init?(ctx: ProcessorContext<Out>): void | Promise<void>;
   process(record: StreamRecord<In>): void | Promise<void>;
+  /**
+   * End of a bounded input, like Flink's `endInput`: called only by
+   * `StreamRunner.runUntilCaughtUp({ endOfInput: true })` (a finite
+   * import run to its end, as `recstream eval` does), once every input is
+   * read to its end; never in a live run. A processor that holds work open
+   * until a later record arrives (a snapshot that closes on the next
+   * example, events waiting for the watermark) finishes it now, as if the
+   * stream had ended there. The runner calls it again after what it
+   * forwarded has been processed, until a round forwards nothing, so it
+   * must forward nothing when it holds nothing open.
+   */
+  endOfInput?(): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 

@@ -98,6 +98,12 @@ export class TopologyTestDriver {
     await this.collect();
   }
 
+  /** Ends the input, as `runUntilCaughtUp({ endOfInput: true })` does once every input is read (`Processor.endOfInput`). */
+  async endOfInput(): Promise<void> {
+    for (let stage = 0; stage < this.task.endOfInputStages; stage++) await this.task.endOfInput(stage);
+    await this.collect();
+  }
+
   /** Everything the sinks wrote to `topic` since the last call, in order. */
   readOutput(topic: string): DriverOutput[] {
     const list = this.outputs.get(topic) ?? [];

@@ -132,6 +132,19 @@ export class TaskManager {
     );
   }
 
+  /** The topology's end-of-input stages (internals/end-of-input-stages.ts); 0 without tasks. */
+  endOfInputStages(): number {
+    for (const slot of this.slots.values()) return slot.task.endOfInputStages;
+    return 0;
+  }
+
+  /** Ends the input of every task's processors of `stage` (`Processor.endOfInput`); returns how many outputs that produced. */
+  async endOfInput(stage: number): Promise<number> {
+    let produced = 0;
+    for (const slot of this.slots.values()) produced += await slot.task.endOfInput(stage);
+    return produced;
+  }
+
   /** Forgets every task's outputs not yet handed to a commit. */
   dropOutputs(): void {
     for (const slot of this.slots.values()) slot.task.outputs.length = 0;

@@ -25,6 +25,7 @@ import type {
   StreamRecord,
 } from '../processor.js';
 import type { SinkNode, Topology } from '../topology.js';
+import { endOfInputStages } from './end-of-input-stages.js';
 import { InputHolds } from './input-holds.js';
 import type { PendingOutput } from './pending-output.js';
 import { Punctuations } from './punctuation.js';
@@ -62,6 +63,8 @@ export class Task {
   private readonly queue: unknown[] = [];
   /** Set when a tracer provider was registered when the task was made; when unset, headers are never read. */
   private readonly tracing: TaskTracing | undefined;
+  /** Each processor's end-of-input stage. */
+  private readonly stages: ReadonlyMap<string, number>;
 
   constructor(
     private readonly topology: Topology,
@@ -72,6 +75,7 @@ export class Task {
   ) {
     for (const s of topology.sources) for (const topic of s.topics) this.sourceByTopic.set(topic, s.name);
     this.tracing = refreshTracing() ? new TaskTracing(topology) : undefined;
+    this.stages = endOfInputStages(topology);
   }
 
   async init(): Promise<void> {
@@ -156,6 +160,26 @@ export class Task {
     if (this.punctuations.isEmpty) return;
     await this.punctuations.fire('wall-clock', now);
     await this.drain();
+  }
+
+  /** How many end-of-input stages the topology has (internals/end-of-input-stages.ts). */
+  get endOfInputStages(): number {
+    return Math.max(0, ...this.stages.values()) + 1;
+  }
+
+  /**
+   * Tells the processors of end-of-input `stage`, in topology order, that
+   * their input has ended (`Processor.endOfInput`); returns how many
+   * outputs that produced.
+   */
+  async endOfInput(stage: number): Promise<number> {
+    const before = this.outputs.length;
+    for (const [name, processor] of this.processors) {
+      if (processor.endOfInput === undefined || this.stages.get(name) !== stage) continue;
+      await processor.endOfInput();
+      await this.drain();
+    }
+    return this.outputs.length - before;
   }
 
   async close(): Promise<void> {
