@@ -61,6 +61,8 @@ export class ItemSets extends Map<string, Set<string>> {
   private readonly ids = new Map<string, string>();
   /** Latest event time added (epoch ms); -Infinity when empty. */
   maxTs = Number.NEGATIVE_INFINITY;
+  /** Each user's latest event time (epoch ms). */
+  readonly lastTs = new Map<string, number>();
   /** Interactions added, positive or not. */
   interactions = 0;
 
@@ -82,6 +84,8 @@ export class ItemSets extends Map<string, Set<string>> {
   addInteraction(event: Pick<Interaction, 'user_id' | 'item_id' | 'type' | 'ts'>): void {
     this.interactions++;
     if (event.ts > this.maxTs) this.maxTs = event.ts;
+    if (!(event.ts <= (this.lastTs.get(event.user_id) ?? Number.NEGATIVE_INFINITY)))
+      this.lastTs.set(event.user_id, event.ts);
     if (isPositive(event.type)) this.addItem(event.user_id, event.item_id);
   }
 }

@@ -27,7 +27,7 @@ import type { ArtifactStore } from '../registry/model-store.js';
 import { rankerUse } from '../registry/ranker-use.js';
 import { RecommendationService } from '../responders/recommend/service.js';
 import type { Platform } from '../runtime/platform.js';
-import { DAY_MS, evalSnapshotExamples, ItemSets, processForTraining, readItemSets } from './eval-data.js';
+import { evalSnapshotExamples, ItemSets, processForTraining, readItemSets } from './eval-data.js';
 import type { EvalHooks, ProgressLine } from './eval-hooks.js';
 import { modelStep } from './model-step.js';
 import { type ServingScores, scoreThroughServing } from './serving-scores.js';
@@ -50,7 +50,10 @@ export interface ServingEvalOptions {
   /** Train a new model even when one is promoted. */
   readonly retrain?: boolean;
   readonly concurrency?: number;
-  /** The time requests are served at (features read as of it); default a day after the training part's last event. */
+  /**
+   * The time requests are served at (features read as of it); default each
+   * user's own: a second after their last training event.
+   */
   readonly now?: number;
   /** Options of the format (csv: map, delimiter). */
   readonly sourceOptions?: SourceOptions;
@@ -66,12 +69,14 @@ export interface ServingEvalReport extends ServingScores {
   readonly candidates: number;
   readonly catalog_items: number;
   readonly training_interactions: number;
-  /** The time requests were served at (epoch ms). */
-  readonly now: number;
+  /** The time requests were served at (epoch ms); null: each user a second after their own last training event. */
+  readonly now: number | null;
   /** Whether the training part was imported by this run (false: found in the data dir). */
   readonly imported: boolean;
   readonly seconds: number;
 }
+
+const SECOND_MS = 1000;
 
 /**
  * An online-store read waits this long while evaluating: on a busy machine a slow read is not
@@ -91,8 +96,10 @@ export async function runServingEvaluation(
   const holdout = new ItemSets();
   for (const path of options.holdout)
     await readItemSets(await openImportSource(options.format, path, options.sourceOptions ?? {}), holdout);
-  // The model reads the hour of day and the time since the user's last event from it.
-  const now = options.now ?? seen.maxTs + DAY_MS;
+  // The model reads the hour of day and the time since the user's last event from it. By default
+  // each user comes back a second after their own last event, which every layout of a data set's
+  // files and every importer's clock puts in the range the model trained on (decisions.md §30).
+  const now = options.now ?? ((user: string) => (seen.lastTs.get(user) ?? seen.maxTs) + SECOND_MS);
 
   let bar: ProgressLine | undefined;
   let application = '';
@@ -168,7 +175,7 @@ export async function runServingEvaluation(
         candidates: platform.config.serveCandidates,
         catalog_items: catalogItems,
         training_interactions: seen.interactions,
-        now,
+        now: typeof now === 'number' ? now : null,
         imported,
         seconds: (performance.now() - started) / 1000,
       };

@@ -50,8 +50,8 @@ export interface ScoreOptions {
   readonly k: number;
   /** Items that could be recommended (the coverage denominator). */
   readonly catalogSize: number;
-  /** The time features are read as of. */
-  readonly now: number;
+  /** The time features are read as of: one for every user, or each user's own. */
+  readonly now: number | ((userId: string) => number);
   /** Requests in flight; default 16. */
   readonly concurrency?: number;
   /** Score every user a second time without the ranker (`retrieval_only`). */
@@ -68,7 +68,7 @@ const metricsOf = (m: RankingMetrics): EvalMetrics => {
 
 /** Every holdout user through `recommender` and through the popularity baseline. */
 export async function scoreThroughServing(options: ScoreOptions): Promise<ServingScores> {
-  const { recommender, holdout, seen, k, now } = options;
+  const { recommender, holdout, seen, k } = options;
   const ours = new RankingMetrics(k, options.catalogSize);
   const popular = new RankingMetrics(k, options.catalogSize);
   const retrieval = options.retrievalAlone ? new RankingMetrics(k, options.catalogSize) : undefined;
@@ -83,6 +83,7 @@ export async function scoreThroughServing(options: ScoreOptions): Promise<Servin
       const userId = users[next++]!;
       const own = seen.get(userId) ?? EMPTY;
       const relevant = holdout.get(userId)!;
+      const now = typeof options.now === 'number' ? options.now : options.now(userId);
       // Outside experiments: the offline figures are the promoted model's.
       const result: RecommendResult = await recommender.recommend({
         userId,

@@ -42,7 +42,7 @@ export const evalCommand: Command = {
     'Offline: imports the training part (files in time order; MovieLens ratings sorted by time first) unless the',
     'data dir already holds it, processes it, trains (or uses the promoted model), indexes, then asks',
     "GET /v1/recommendations' code for K items for every holdout user, training items excluded, as of",
-    '--now (epoch ms or ISO-8601; default a day after the last training event).',
+    '--now (epoch ms or ISO-8601; default each user a second after their own last training event).',
   ].join('\n'),
   options: {
     train: { type: 'string', multiple: true },
@@ -146,7 +146,7 @@ function jsonReport(r: ServingEvalReport): Record<string, unknown> {
     candidates: r.candidates,
     catalog_items: r.catalog_items,
     training_interactions: r.training_interactions,
-    now: new Date(r.now).toISOString(),
+    now: r.now === null ? null : new Date(r.now).toISOString(),
     imported: r.imported,
     seconds: Math.round(r.seconds * 10) / 10,
   };
