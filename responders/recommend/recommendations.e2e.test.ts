@@ -155,26 +155,20 @@ test("a request with the ranker left out gets retrieval's order; offline scoring
   assert.ok(holdout.size > 20, `${holdout.size} personalised users`);
   assert.ok(overlap < holdout.size, 'the ranker brings other items into some top 10s');
   // Relevant = each user's ranked top 10: the served lists find all of it, retrieval alone its overlap.
-  const scores = await scoreThroughServing({
-    recommender: service.recommender,
-    holdout,
-    seen: new Map(),
-    k: 10,
-    catalogSize: service.catalog.size,
-    now,
-    retrievalAlone: true,
-  });
+  const score = (retrievalAlone: boolean) =>
+    scoreThroughServing({
+      recommender: service.recommender,
+      holdout,
+      seen: new Map(),
+      k: 10,
+      catalogSize: service.catalog.size,
+      now,
+      retrievalAlone,
+    });
+  const scores = await score(true);
   assert.equal(scores.recstream.recall, 1);
   assert.ok(Math.abs(scores.retrieval_only!.recall - overlap / holdout.size) < 1e-12);
-  const plain = await scoreThroughServing({
-    recommender: service.recommender,
-    holdout,
-    seen: new Map(),
-    k: 10,
-    catalogSize: service.catalog.size,
-    now,
-  });
-  assert.equal(plain.retrieval_only, null);
+  assert.equal((await score(false)).retrieval_only, null);
 });
 
 test('the index searched is the f16 copy the indexer wrote beside the f32 one, its recall recorded', async () => {
