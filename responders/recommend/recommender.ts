@@ -33,6 +33,11 @@
  * A failure of the personalised path (an ONNX session that cannot run)
  * serves popularity with `model_error` rather than an error response.
  *
+ * A replay (`RecommendRequest.replay`, for off-policy evaluation) serves a
+ * logged request again through the same steps with a named model version
+ * and the user's features as of the request, in no experiment and without
+ * exploration, counted in no metric.
+ *
  * @example
  * ```ts
  * const recommender = new Recommender({ bundles, online, profiles, catalog, popularity, metrics });
@@ -92,6 +97,26 @@ export interface RecommendRequest {
   readonly shadow?: boolean;
   /** The request's id: seeds the exploration's draws; default `<userId>@<now>`. */
   readonly requestId?: string;
+  /** A logged request served again by a given model version (off-policy evaluation); see `ReplayRequest`. */
+  readonly replay?: ReplayRequest;
+}
+
+/**
+ * A logged request served again, as the off-policy evaluation asks
+ * (`evaluation/off-policy/`): by the model version `model`, with the
+ * user's features as they were at the request (`features`, from a training
+ * example of the list) instead of the online store's, at `now` the request's
+ * time. It is in no experiment, explores nothing (the page is the model's
+ * deterministic one) and counts in no serving metric; everything else —
+ * the filters (what `features` lists as seen), retrieval, the ranker,
+ * diversity, freshness and promoted slots — is what a live request runs.
+ */
+export interface ReplayRequest {
+  /** The model version, `<model>@<version>`: the promoted pair or a loaded variant pair. */
+  readonly model: string;
+  readonly features: UserFeatures;
+  /** Items whose ranker click probability the result should carry beside its page's (`RecommendResult.click`). */
+  readonly score?: readonly string[];
 }
 
 export interface RecommendResult {
@@ -102,6 +127,8 @@ export interface RecommendResult {
   /** The experiment the user was served in; null outside experiments. */
   readonly experiment_id: string | null;
   readonly variant: string | null;
+  /** A replay's `score` items' and page's click probabilities from the model's ranker; absent off the personalised path. */
+  readonly click?: ReadonlyMap<string, number>;
 }
 
 export interface RecommenderOptions {
@@ -144,6 +171,11 @@ const POPULAR_SLACK = 8;
 const NONE = 'none';
 
 class StoreTimeout extends Error {}
+
+/** Whether a request counts in the serving metrics: neither a shadow scoring nor a replay. */
+function counted(request: RecommendRequest): boolean {
+  return !request.shadow && request.replay === undefined;
+}
 
 /** What one request is served with, past the assignment. */
 interface Plan {
@@ -189,39 +221,45 @@ export class Recommender {
       const plan = { request, assignment: undefined, settings: this.defaults, country, minor, now };
       return this.popular(plan, 'opt_out', EMPTY);
     }
+    const { replay } = request;
     const assigned =
-      request.assignment === null
+      request.assignment === null || replay !== undefined
         ? undefined
         : (request.assignment ?? this.options.experiments?.assign(request.userId));
-    const { bundle, assignment } = variantPair(
-      this.options.bundles,
-      this.options.metrics,
-      assigned,
-      request.shadow === true,
-    );
-    const settings = orderingFor(this.defaults, assignment?.variant.ordering);
+    const { bundle, assignment } =
+      replay === undefined
+        ? variantPair(this.options.bundles, this.options.metrics, assigned, request.shadow === true)
+        : { bundle: this.options.bundles.acquireVersion(replay.model), assignment: undefined };
+    const ordering = orderingFor(this.defaults, assignment?.variant.ordering);
+    const settings = replay === undefined ? ordering : { ...ordering, explorationEpsilon: 0 };
     const plan: Plan = { request, assignment, settings, country, minor, now };
     try {
       let view: UserView | undefined;
-      const storeStarted = performance.now();
-      try {
-        view = await this.bounded(this.options.online.get<UserView>('user', request.userId));
-      } catch (error) {
-        const timeout = error instanceof StoreTimeout;
-        if (!request.shadow)
-          this.options.metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
-        return this.popular(plan, timeout ? 'online_store_timeout' : 'online_store_unavailable', undefined);
-      } finally {
-        this.observe(request, 'online_store', storeStarted);
+      if (replay === undefined) {
+        const storeStarted = performance.now();
+        try {
+          view = await this.bounded(this.options.online.get<UserView>('user', request.userId));
+        } catch (error) {
+          const timeout = error instanceof StoreTimeout;
+          if (counted(request))
+            this.options.metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
+          return this.popular(plan, timeout ? 'online_store_timeout' : 'online_store_unavailable', undefined);
+        } finally {
+          this.observe(request, 'online_store', storeStarted);
+        }
       }
-      const history = view !== undefined && (view.event_count > 0 || view.pending.length > 0);
+      const history =
+        replay !== undefined
+          ? replay.features.event_count > 0
+          : view !== undefined && (view.event_count > 0 || view.pending.length > 0);
       if (assignment?.variant.model === POPULARITY) {
         const seen = new Set(history ? view!.recent.map((r) => r.item_id) : []);
         return this.popular(plan, null, seen);
       }
       if (!history) return this.popular(plan, 'cold_start', EMPTY);
       if (bundle === undefined) return this.popular(plan, 'no_model', undefined);
-      const features = servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
+      const features =
+        replay?.features ?? servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
       const query: UserQuery = {
         userId: request.userId,
         features,
@@ -241,7 +279,7 @@ export class Recommender {
 
   private observe(request: RecommendRequest, stage: string, started: number): void {
     const seconds = (performance.now() - started) / 1000;
-    if (!request.shadow) this.options.metrics.stage.observe({ stage }, seconds);
+    if (counted(request)) this.options.metrics.stage.observe({ stage }, seconds);
     spanEvent(stage, { seconds });
   }
 
@@ -291,11 +329,17 @@ export class Recommender {
       share: plan.settings.maxCategoryShare,
       catalog,
     });
-    return this.finish(plan, ranked, seen, {
+    const result = this.finish(plan, ranked, seen, {
       model_version: bundle.modelLabel,
       index_version: indexVersion,
       fallback: null,
     });
+    const score = request.replay?.score;
+    if (score === undefined) return result;
+    const asked = [...new Set([...score, ...result.items.map((item) => item.item_id)])];
+    // A replay whose items cannot be scored keeps its page and goes without `click`: the caller counts it.
+    const click = await this.clickOf(bundle, query, user, asked).catch(() => undefined);
+    return click === undefined ? result : { ...result, click };
   }
 
   /** The final ordering, and the experiment the list was served in. */
@@ -341,20 +385,43 @@ export class Recommender {
       rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
-      if (!request.shadow)
+      if (counted(request))
         metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
       return;
     }
+    const click = await this.rankerClick(bundle, query, user, ids, rows);
+    const weight = this.options.rankerWeight ?? 1;
+    for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
+    this.observe(request, 'ranker', started);
+  }
+
+  /** The ranker's click probability of each item, its item features read as for ranking. */
+  private async clickOf(
+    bundle: ServingBundle,
+    query: UserQuery,
+    user: UserTowerBatch,
+    ids: readonly string[],
+  ): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
+    const click = await this.rankerClick(bundle, query, user, ids, rows);
+    return new Map(ids.map((id, i) => [id, click[i]!]));
+  }
+
+  private async rankerClick(
+    bundle: ServingBundle,
+    query: UserQuery,
+    user: UserTowerBatch,
+    ids: readonly string[],
+    rows: readonly ItemRow[],
+  ): Promise<ArrayLike<number>> {
     const candidates = rows.map((row, i) => ({
       itemId: ids[i]!,
       features: row.features,
       dense: row.dense,
       encoded: row.encodedFor(bundle.vocab, ids[i]!),
     }));
-    const { click } = await bundle.models.ranker.score(encodedRankerInputs(query, candidates, user));
-    const weight = this.options.rankerWeight ?? 1;
-    for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
-    this.observe(request, 'ranker', started);
+    return (await bundle.models.ranker.score(encodedRankerInputs(query, candidates, user))).click;
   }
 
   /**
@@ -369,7 +436,7 @@ export class Recommender {
     seen: ReadonlySet<string> | undefined,
   ): RecommendResult {
     const { request, assignment } = plan;
-    if (reason !== null && !request.shadow) {
+    if (reason !== null && counted(request)) {
       this.options.metrics.fallbacks.inc({ reason });
       this.options.metrics.variantFallbacks.inc({
         experiment: assignment?.experiment.id ?? NONE,
