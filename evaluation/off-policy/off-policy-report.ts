@@ -10,8 +10,9 @@
  * 3. The candidate's deterministic page for each request, k the logged
  *    list's length, from the serving code itself: a `RecommendationService`
  *    with the candidate's pair loaded answers a replay request
- *    (`RecommendRequest.replay`: that version, those features, the list's
- *    time and context, no experiment, no exploration).
+ *    (`RecommendRequest.replay`: that version, those features, the ranker's
+ *    item features as of the request (./item-history.ts), the list's time
+ *    and context, no experiment, no exploration).
  * 4. Each (list, position) as one decision (./replay-decisions.ts) and the
  *    IPS, SNIPS and DR estimates (./estimators.ts) with their 95 %
  *    intervals and effective sample size — or, where the log cannot
@@ -42,6 +43,7 @@ import { wilson } from '../online/online-report.js';
 import { type LoggedList, readServedLists, type ServedWindow } from '../online/served-lists.js';
 import { featuresAtRequests } from './as-of-features.js';
 import { type Estimate, estimateOffPolicy, type LoggedDecision } from './estimators.js';
+import { ItemHistory } from './item-history.js';
 import { listDecisions } from './replay-decisions.js';
 
 export interface OffPolicyOptions extends ServedWindow {
@@ -104,6 +106,7 @@ export async function offPolicyReport(
   const lists = await readServedLists(platform.log, platform.serde, options);
   const keys = new Map([...lists].map(([id, list]) => [id, list.served] as const));
   const asOf = await featuresAtRequests(platform.log, platform.serde, keys);
+  const items = await ItemHistory.read(platform.log, platform.serde, options.from);
   const service = await RecommendationService.start({
     platform,
     online: options.online,
@@ -130,6 +133,7 @@ export async function offPolicyReport(
             model: candidate,
             features: asOf.get(served.request_id)!,
             score: rewardModel.usable ? served.items.map((item) => item.item_id) : undefined,
+            items: (itemId) => items.at(itemId, served.served_ts),
           },
         });
         const page = result.items.map((item) => item.item_id).slice(0, served.items.length);

@@ -46,6 +46,8 @@
  * ```
  */
 
+import { ITEM_DENSE } from '../../features/dense-lanes.js';
+import { encodeItemDense } from '../../features/encoding.js';
 import {
   encodedRankerInputs,
   type UserQuery,
@@ -61,6 +63,7 @@ import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type {
   InteractionContext,
   Item,
+  ItemFeatures,
   Promotion,
   User,
   UserFeatures,
@@ -68,7 +71,7 @@ import type {
 import type { BundleManager } from './bundle-manager.js';
 import { ADULT_ONLY, diversify, MINOR_BUCKET, popularItems } from './candidate-lists.js';
 import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from './final-ordering.js';
-import { type ItemRow, ItemRows } from './item-rows.js';
+import { ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
 import type { ServeMetrics } from './serve-metrics.js';
@@ -117,6 +120,8 @@ export interface ReplayRequest {
   readonly features: UserFeatures;
   /** Items whose ranker click probability the result should carry beside its page's (`RecommendResult.click`). */
   readonly score?: readonly string[];
+  /** An item's features as of the request for the ranker; undefined reads the online store's view. */
+  readonly items?: (itemId: string) => ItemFeatures | undefined;
 }
 
 export interface RecommendResult {
@@ -338,7 +343,7 @@ export class Recommender {
     if (score === undefined) return result;
     const asked = [...new Set([...score, ...result.items.map((item) => item.item_id)])];
     // A replay whose items cannot be scored keeps its page and goes without `click`: the caller counts it.
-    const click = await this.clickOf(bundle, query, user, asked).catch(() => undefined);
+    const click = await this.clickOf(bundle, query, user, asked, request.replay).catch(() => undefined);
     return click === undefined ? result : { ...result, click };
   }
 
@@ -382,7 +387,7 @@ export class Recommender {
     const started = performance.now();
     let rows: ItemRow[];
     try {
-      rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
+      rows = await this.bounded(this.rowsOf(ids, query.ts, request.replay));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
       if (counted(request))
@@ -401,11 +406,32 @@ export class Recommender {
     query: UserQuery,
     user: UserTowerBatch,
     ids: readonly string[],
+    replay: ReplayRequest | undefined,
   ): Promise<Map<string, number>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
+    const rows = await this.bounded(this.rowsOf(ids, query.ts, replay));
     const click = await this.rankerClick(bundle, query, user, ids, rows);
     return new Map(ids.map((id, i) => [id, click[i]!]));
+  }
+
+  /** The ranker's rows of `ids`: a replay's as-of item features where it has them, else the online store's. */
+  private async rowsOf(
+    ids: readonly string[],
+    ts: number,
+    replay: ReplayRequest | undefined,
+  ): Promise<ItemRow[]> {
+    if (replay?.items === undefined) return this.itemRows.getMany(ids, ts);
+    const asOf = ids.map((id) => replay.items!(id));
+    const missing = ids.filter((_, i) => asOf[i] === undefined);
+    const read = missing.length === 0 ? [] : await this.itemRows.getMany(missing, ts);
+    let next = 0;
+    return ids.map((id, i) => {
+      const features = asOf[i];
+      if (features === undefined) return read[next++]!;
+      const dense = new Float32Array(ITEM_DENSE.length);
+      encodeItemDense(features, ts, null, dense, 0);
+      return new ItemRow(ts, features, dense, this.options.catalog.get(id));
+    });
   }
 
   private async rankerClick(
