@@ -3,9 +3,9 @@
  * every example carries its item's features just before its event, so the
  * first example of an item at or after time t holds the item's aggregates
  * as of t (no event of the item came between), its decayed counts read at
- * the example's time; they are read back to t here. An item with no
- * example from t on had no event since, and the online store's view of it
- * is the state at t.
+ * the example's time; they are read at the time asked here. An item with
+ * no example from t on had no event since, and the online store's view of
+ * it is the state at t.
  *
  * The ranker of a replayed request (off-policy evaluation) reads its
  * candidates' features from here: today's view of an item holds the
@@ -49,8 +49,11 @@ export class ItemHistory {
     return new ItemHistory(byItem);
   }
 
-  /** The item's features as of `t`; undefined when no example of it is at or after `t`. */
-  at(itemId: string, t: number): ItemFeatures | undefined {
+  /**
+   * The item's aggregates as of `t`, their decayed counts read at `readAt`;
+   * undefined when no example of it is at or after `t`.
+   */
+  at(itemId: string, t: number, readAt = t): ItemFeatures | undefined {
     const list = this.byItem.get(itemId);
     if (list === undefined) return undefined;
     let lo = 0;
@@ -61,19 +64,20 @@ export class ItemHistory {
       else hi = mid;
     }
     const next = list[lo];
-    return next === undefined ? undefined : readBack(next.features, next.ts, t);
+    return next === undefined ? undefined : readFeaturesAt(next.features, next.ts, readAt);
   }
 }
 
 /**
- * Features read at `from` as they read at `to` (earlier), with no event of
- * the item between: the decayed counts are worth more the less time has
- * passed since the item's last event.
+ * Features read at `from` as they read at `to`, with no event of the item
+ * between: the decayed counts are worth more the less time has passed
+ * since the item's last event.
  */
-function readBack(features: ItemFeatures, from: number, to: number): ItemFeatures {
-  const start = Math.max(features.last_interaction_ts ?? to, to);
-  if (from <= start) return features;
-  const [h1, d1, d7] = HALF_LIVES_MS.map((h) => 2 ** ((from - start) / h)) as [number, number, number];
+function readFeaturesAt(features: ItemFeatures, from: number, to: number): ItemFeatures {
+  const ref = features.last_interaction_ts ?? Math.min(from, to);
+  const exponent = Math.max(ref, from) - Math.max(ref, to);
+  if (exponent === 0) return features;
+  const [h1, d1, d7] = HALF_LIVES_MS.map((h) => 2 ** (exponent / h)) as [number, number, number];
   const { popularity } = features;
   const hl_1h = popularity.hl_1h * h1;
   const hl_1d = popularity.hl_1d * d1;

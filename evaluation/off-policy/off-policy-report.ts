@@ -106,7 +106,8 @@ export async function offPolicyReport(
   const lists = await readServedLists(platform.log, platform.serde, options);
   const keys = new Map([...lists].map(([id, list]) => [id, list.served] as const));
   const asOf = await featuresAtRequests(platform.log, platform.serde, keys);
-  const items = await ItemHistory.read(platform.log, platform.serde, options.from);
+  const lateness = platform.config.featureLatenessMs;
+  const items = await ItemHistory.read(platform.log, platform.serde, options.from - lateness);
   const service = await RecommendationService.start({
     platform,
     online: options.online,
@@ -133,7 +134,8 @@ export async function offPolicyReport(
             model: candidate,
             features: asOf.get(served.request_id)!,
             score: rewardModel.usable ? served.items.map((item) => item.item_id) : undefined,
-            items: (itemId) => items.at(itemId, served.served_ts),
+            // The item views a request reads hold the events the watermark has passed: up to the lateness behind.
+            items: (itemId) => items.at(itemId, served.served_ts - lateness, served.served_ts),
           },
         });
         const page = result.items.map((item) => item.item_id).slice(0, served.items.length);
