@@ -120,7 +120,7 @@ export interface ReplayRequest {
   readonly features: UserFeatures;
   /** Items whose ranker click probability the result should carry beside its page's (`RecommendResult.click`). */
   readonly score?: readonly string[];
-  /** An item's features as of the request for the ranker; undefined reads the online store's view. */
+  /** An item's features as the request's ranker read them; undefined reads the online store's view now. */
   readonly items?: (itemId: string) => ItemFeatures | undefined;
 }
 
