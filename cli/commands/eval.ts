@@ -26,6 +26,7 @@ import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
 import { choiceOption, wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
+import { runOffPolicyEval } from './eval-off-policy.js';
 import { runOnlineEval } from './eval-online.js';
 import { engineProgress } from './train.js';
 
@@ -39,6 +40,11 @@ export const evalCommand: Command = {
     'recstream eval --online [--from TIME] [--to TIME] [--truth PATH] [--json]',
     '  click-through of the served lists per model version and experiment variant, from the log',
     '  (with the closed-loop truth beside it when there is a truth log)',
+    'recstream eval --off-policy --candidate MODEL@VERSION [--from TIME] [--to TIME] [--json]',
+    "  the candidate's click-through estimated from the served lists (IPS, SNIPS, DR with 95 % intervals and the",
+    '  effective sample size), each request replayed through the serving code with the features as of the request;',
+    '  needs lists served with exploration (RECSTREAM_SERVE_EXPLORATION_EPSILON or a variant ordering) to estimate',
+    '  anything but the logging policy itself',
     'Offline: imports the training part (files in time order; MovieLens ratings sorted by time first) unless the',
     'data dir already holds it, processes it, trains (or uses the promoted model), indexes, then asks',
     "GET /v1/recommendations' code for K items for every holdout user, training items excluded, as of",
@@ -59,17 +65,30 @@ export const evalCommand: Command = {
     from: { type: 'string' },
     to: { type: 'string' },
     truth: { type: 'string' },
+    'off-policy': { type: 'boolean' },
+    candidate: { type: 'string' },
   },
   async run({ config, values }) {
-    if (values.online)
+    const mode = values.online ? 'online' : values['off-policy'] ? 'off-policy' : 'offline';
+    if (values.online && values['off-policy'])
+      throw new ConfigError('--online and --off-policy are two evaluations: give one');
+    refuseOptions(values, mode);
+    const from = typeof values.from === 'string' ? time('--from', values.from) : undefined;
+    const to = typeof values.to === 'string' ? time('--to', values.to) : undefined;
+    if (mode === 'online')
       return runOnlineEval(config, {
-        from: typeof values.from === 'string' ? time('--from', values.from) : undefined,
-        to: typeof values.to === 'string' ? time('--to', values.to) : undefined,
+        from,
+        to,
         truth: typeof values.truth === 'string' ? values.truth : undefined,
         json: values.json === true,
       });
-    for (const name of ['from', 'to', 'truth'])
-      if (values[name] !== undefined) throw new ConfigError(`--${name} is an option of --online`);
+    if (mode === 'off-policy')
+      return runOffPolicyEval(config, {
+        candidate: typeof values.candidate === 'string' ? values.candidate : undefined,
+        from,
+        to,
+        json: values.json === true,
+      });
     const train = paths(values, 'train');
     const holdout = paths(values, 'holdout');
     const format = choiceOption<ImportFormat>(values.format, '--format', IMPORT_FORMATS);
@@ -112,6 +131,29 @@ export const evalCommand: Command = {
     });
   },
 };
+
+/** The options of each evaluation; `json` belongs to all three. */
+const MODE_OPTIONS: Record<string, readonly string[]> = {
+  offline: ['train', 'holdout', 'format', 'k', 'retrain', 'concurrency', 'now', 'map', 'delimiter'],
+  online: ['from', 'to', 'truth'],
+  'off-policy': ['from', 'to', 'candidate'],
+};
+
+/** Refuses the options of the other evaluations, naming them and where they belong. */
+function refuseOptions(values: CommandArgs['values'], mode: string): void {
+  const own = new Set(MODE_OPTIONS[mode]);
+  const wrong = Object.entries(MODE_OPTIONS).flatMap(([other, names]) =>
+    other === mode
+      ? []
+      : names.filter((name) => !own.has(name) && values[name] !== undefined).map((name) => ({ name, other })),
+  );
+  if (wrong.length === 0) return;
+  const unique = [...new Map(wrong.map((w) => [w.name, w])).values()];
+  const where = (other: string) => (other === 'offline' ? 'the offline evaluation' : `--${other}`);
+  throw new ConfigError(
+    `${unique.map((w) => `--${w.name} is an option of ${where(w.other)}`).join('; ')}, not of ${where(mode)}`,
+  );
+}
 
 function paths(values: CommandArgs['values'], name: string): string[] {
   const raw = values[name] as unknown;

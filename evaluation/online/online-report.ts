@@ -9,10 +9,9 @@
  * by side (`true_ctr`).
  *
  * A click is a clicked-through exposure, as the experiments' figures and
- * the training labels count it: an interaction of the list's user that
- * shows they took the item (`CLICK_THROUGH`: click, view, complete, like,
- * add_to_list, share, rate), once per (list, item) whatever the client
- * resent. Shadow lists (never shown) are left out.
+ * the training labels count it (./served-lists.ts: an interaction of the
+ * list's user that shows they took the item, once per (list, item)).
+ * Shadow lists (never shown) are left out.
  *
  * @example
  * ```ts
@@ -21,13 +20,10 @@
  * ```
  */
 
-import { CLICK_THROUGH } from '../../features/math/interactions.js';
-import { readTopic } from '../../registry/topic-reader.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Serde } from '../../runtime/serde/serde.js';
-import type { Interaction, ServedRecommendations } from '../../schemas/generated/types.js';
-import { INTERACTIONS_TOPIC, RECOMMENDATIONS_TOPIC } from '../../schemas/topics.js';
 import type { ServedTruth } from '../../sim/closed-loop/truth-log.js';
+import { readServedLists, type ServedWindow } from './served-lists.js';
 
 /** One model version × experiment variant. */
 export interface OnlineRow {
@@ -54,11 +50,7 @@ export interface OnlineReport {
   readonly rows: readonly OnlineRow[];
 }
 
-export interface OnlineReportOptions {
-  /** Served lists from this time (epoch ms, inclusive). */
-  readonly from: number;
-  /** Served lists before this time (epoch ms). */
-  readonly to: number;
+export interface OnlineReportOptions extends ServedWindow {
   /** A closed-loop truth log by request id, for `true_ctr`. */
   readonly truth?: ReadonlyMap<string, ServedTruth>;
 }
@@ -94,13 +86,6 @@ interface Group {
   expectedClicks: number;
 }
 
-interface ServedList {
-  readonly user: string;
-  readonly group: Group;
-  readonly positions: Map<string, number>;
-  readonly clicked: Set<string>;
-}
-
 /** Reads both topics whole and computes the report. */
 export async function onlineReport(
   log: EventLog,
@@ -108,12 +93,8 @@ export async function onlineReport(
   options: OnlineReportOptions,
 ): Promise<OnlineReport> {
   const groups = new Map<string, Group>();
-  const lists = new Map<string, ServedList>();
-  for await (const record of readTopic(log, RECOMMENDATIONS_TOPIC)) {
-    if (record.value === null) continue;
-    const served: ServedRecommendations = await serde.deserialize('rec.recommendations-value', record.value);
-    if (served.shadow || served.served_ts < options.from || served.served_ts >= options.to) continue;
-    if (lists.has(served.request_id)) continue;
+  const lists = await readServedLists(log, serde, options);
+  for (const { served, clicked } of lists.values()) {
     const key = {
       model_version: served.model_version,
       experiment_id: served.experiment_id,
@@ -137,11 +118,12 @@ export async function onlineReport(
     }
     group.requests++;
     group.impressions += served.items.length;
-    const positions = new Map<string, number>();
     for (const item of served.items) {
-      positions.set(item.item_id, item.position);
       group.shownAt[item.position] = (group.shownAt[item.position] ?? 0) + 1;
       group.clickedAt[item.position] ??= 0;
+      if (!clicked.has(item.item_id)) continue;
+      group.clicks++;
+      group.clickedAt[item.position]!++;
     }
     const truth = options.truth?.get(served.request_id);
     if (truth !== undefined) {
@@ -149,19 +131,6 @@ export async function onlineReport(
       group.truthImpressions += truth.items.length;
       group.expectedClicks += truth.expected_clicks;
     }
-    lists.set(served.request_id, { user: served.user_id, group, positions, clicked: new Set() });
-  }
-  for await (const record of readTopic(log, INTERACTIONS_TOPIC)) {
-    if (record.value === null) continue;
-    const event: Interaction = await serde.deserialize('rec.interactions-value', record.value);
-    if (!CLICK_THROUGH.has(event.type) || event.context.request_id === null) continue;
-    const list = lists.get(event.context.request_id);
-    if (list !== undefined && list.user !== event.user_id) continue;
-    const position = list?.positions.get(event.item_id);
-    if (list === undefined || position === undefined || list.clicked.has(event.item_id)) continue;
-    list.clicked.add(event.item_id);
-    list.group.clicks++;
-    list.group.clickedAt[position] = (list.group.clickedAt[position] ?? 0) + 1;
   }
   const rows = [...groups.values()].map(
     (g): OnlineRow => ({

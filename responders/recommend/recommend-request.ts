@@ -12,7 +12,7 @@
  * ```
  */
 import type { Assignment } from '../../registry/experiments/assignment.js';
-import type { InteractionContext } from '../../schemas/generated/types.js';
+import type { InteractionContext, ItemFeatures, UserFeatures } from '../../schemas/generated/types.js';
 import type { RankedItem } from './final-ordering.js';
 
 export type FallbackReason =
@@ -39,6 +39,28 @@ export interface RecommendRequest {
   readonly requestId?: string;
   /** false: retrieval's order is served even where the version's ranker serves (offline evaluation's comparison). */
   readonly rank?: boolean;
+  /** A logged request served again by a given model version (off-policy evaluation); see `ReplayRequest`. */
+  readonly replay?: ReplayRequest;
+}
+
+/**
+ * A logged request served again, as the off-policy evaluation asks
+ * (`evaluation/off-policy/`): by the model version `model`, with the
+ * user's features as they were at the request (`features`, from a training
+ * example of the list) instead of the online store's, at `now` the request's
+ * time. It is in no experiment, explores nothing (the page is the model's
+ * deterministic one) and counts in no serving metric; everything else —
+ * the filters (what `features` lists as seen), retrieval, the ranker,
+ * diversity, freshness and promoted slots — is what a live request runs.
+ */
+export interface ReplayRequest {
+  /** The model version, `<model>@<version>`: the promoted pair or a loaded variant pair. */
+  readonly model: string;
+  readonly features: UserFeatures;
+  /** Items whose ranker click probability the result should carry beside its page's (`RecommendResult.click`). */
+  readonly score?: readonly string[];
+  /** An item's features as the request's ranker read them; undefined reads the online store's view now. */
+  readonly items?: (itemId: string) => ItemFeatures | undefined;
 }
 
 export interface RecommendResult {
@@ -49,4 +71,6 @@ export interface RecommendResult {
   /** The experiment the user was served in; null outside experiments. */
   readonly experiment_id: string | null;
   readonly variant: string | null;
+  /** A replay's `score` items' and page's click probabilities from the model's ranker; absent off the personalised path. */
+  readonly click?: ReadonlyMap<string, number>;
 }

@@ -33,6 +33,11 @@
  * A failure of the personalised path (an ONNX session that cannot run)
  * serves popularity with `model_error` rather than an error response.
  *
+ * A replay (`RecommendRequest.replay`, for off-policy evaluation) serves a
+ * logged request again through the same steps with a named model version
+ * and the user's features as of the request, in no experiment and without
+ * exploration, counted in no metric.
+ *
  * @example
  * ```ts
  * const recommender = new Recommender({ bundles, online, profiles, catalog, popularity, metrics });
@@ -41,12 +46,7 @@
  * ```
  */
 
-import {
-  encodedRankerInputs,
-  type UserQuery,
-  type UserTowerBatch,
-  userTowerInputs,
-} from '../../features/model-inputs.js';
+import { type UserQuery, type UserTowerBatch, userTowerInputs } from '../../features/model-inputs.js';
 import type { ItemView } from '../../features/views/item-view.js';
 import { servingFeatures } from '../../features/views/serving.js';
 import type { UserView } from '../../features/views/user-view.js';
@@ -66,6 +66,7 @@ import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from 
 import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
+import { RankerRows } from './ranker-rows.js';
 import type { FallbackReason, RecommendRequest, RecommendResult } from './recommend-request.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import type { ServingBundle } from './serving-bundle.js';
@@ -112,6 +113,11 @@ const NONE = 'none';
 
 class StoreTimeout extends Error {}
 
+/** Whether a request counts in the serving metrics: neither a shadow scoring nor a replay. */
+function counted(request: RecommendRequest): boolean {
+  return !request.shadow && request.replay === undefined;
+}
+
 /** What one request is served with, past the assignment. */
 interface Plan {
   readonly request: RecommendRequest;
@@ -124,7 +130,7 @@ interface Plan {
 
 export class Recommender {
   private readonly timeoutMs: number;
-  private readonly itemRows: ItemRows;
+  private readonly ranker: RankerRows;
   private readonly defaults: OrderingSettings;
 
   constructor(private readonly options: RecommenderOptions) {
@@ -138,10 +144,13 @@ export class Recommender {
       explorationFreshWeight: 2,
       ...options.ordering,
     };
-    this.itemRows = new ItemRows(
-      (ids) => options.online.getMany<ItemView>('item', ids),
+    this.ranker = new RankerRows(
+      new ItemRows(
+        (ids) => options.online.getMany<ItemView>('item', ids),
+        options.catalog,
+        options.itemFeaturesTtlMs,
+      ),
       options.catalog,
-      options.itemFeaturesTtlMs,
     );
   }
 
@@ -156,39 +165,45 @@ export class Recommender {
       const plan = { request, assignment: undefined, settings: this.defaults, country, minor, now };
       return this.popular(plan, 'opt_out', EMPTY);
     }
+    const { replay } = request;
     const assigned =
-      request.assignment === null
+      request.assignment === null || replay !== undefined
         ? undefined
         : (request.assignment ?? this.options.experiments?.assign(request.userId));
-    const { bundle, assignment } = variantPair(
-      this.options.bundles,
-      this.options.metrics,
-      assigned,
-      request.shadow === true,
-    );
-    const settings = orderingFor(this.defaults, assignment?.variant.ordering);
+    const { bundle, assignment } =
+      replay === undefined
+        ? variantPair(this.options.bundles, this.options.metrics, assigned, request.shadow === true)
+        : { bundle: this.options.bundles.acquireVersion(replay.model), assignment: undefined };
+    const ordering = orderingFor(this.defaults, assignment?.variant.ordering);
+    const settings = replay === undefined ? ordering : { ...ordering, explorationEpsilon: 0 };
     const plan: Plan = { request, assignment, settings, country, minor, now };
     try {
       let view: UserView | undefined;
-      const storeStarted = performance.now();
-      try {
-        view = await this.bounded(this.options.online.get<UserView>('user', request.userId));
-      } catch (error) {
-        const timeout = error instanceof StoreTimeout;
-        if (!request.shadow)
-          this.options.metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
-        return this.popular(plan, timeout ? 'online_store_timeout' : 'online_store_unavailable', undefined);
-      } finally {
-        this.observe(request, 'online_store', storeStarted);
+      if (replay === undefined) {
+        const storeStarted = performance.now();
+        try {
+          view = await this.bounded(this.options.online.get<UserView>('user', request.userId));
+        } catch (error) {
+          const timeout = error instanceof StoreTimeout;
+          if (counted(request))
+            this.options.metrics.onlineStoreErrors.inc({ kind: timeout ? 'timeout' : 'error' });
+          return this.popular(plan, timeout ? 'online_store_timeout' : 'online_store_unavailable', undefined);
+        } finally {
+          this.observe(request, 'online_store', storeStarted);
+        }
       }
-      const history = view !== undefined && (view.event_count > 0 || view.pending.length > 0);
+      const history =
+        replay !== undefined
+          ? replay.features.event_count > 0
+          : view !== undefined && (view.event_count > 0 || view.pending.length > 0);
       if (assignment?.variant.model === POPULARITY) {
         const seen = new Set(history ? view!.recent.map((r) => r.item_id) : []);
         return this.popular(plan, null, seen);
       }
       if (!history) return this.popular(plan, 'cold_start', EMPTY);
       if (bundle === undefined) return this.popular(plan, 'no_model', undefined);
-      const features = servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
+      const features =
+        replay?.features ?? servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
       const query: UserQuery = {
         userId: request.userId,
         features,
@@ -208,7 +223,7 @@ export class Recommender {
 
   private observe(request: RecommendRequest, stage: string, started: number): void {
     const seconds = (performance.now() - started) / 1000;
-    if (!request.shadow) this.options.metrics.stage.observe({ stage }, seconds);
+    if (counted(request)) this.options.metrics.stage.observe({ stage }, seconds);
     spanEvent(stage, { seconds });
   }
 
@@ -259,11 +274,19 @@ export class Recommender {
       share: plan.settings.maxCategoryShare,
       catalog,
     });
-    return this.finish(plan, ranked, seen, {
+    const result = this.finish(plan, ranked, seen, {
       model_version: bundle.modelLabel,
       index_version: indexVersion,
       fallback: null,
     });
+    const score = request.replay?.score;
+    if (score === undefined) return result;
+    const asked = [...new Set([...score, ...result.items.map((item) => item.item_id)])];
+    // A replay whose items cannot be scored keeps its page and goes without `click`: the caller counts it.
+    const click = await this.ranker
+      .clickMap(bundle, query, user, asked, request.replay)
+      .catch(() => undefined);
+    return click === undefined ? result : { ...result, click };
   }
 
   /** The final ordering, and the experiment the list was served in. */
@@ -306,20 +329,14 @@ export class Recommender {
     const started = performance.now();
     let rows: ItemRow[];
     try {
-      rows = await this.bounded(this.itemRows.getMany(ids, query.ts));
+      rows = await this.bounded(this.ranker.rows(ids, query.ts, request.replay));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
-      if (!request.shadow)
+      if (counted(request))
         metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
       return;
     }
-    const candidates = rows.map((row, i) => ({
-      itemId: ids[i]!,
-      features: row.features,
-      dense: row.dense,
-      encoded: row.encodedFor(bundle.vocab, ids[i]!),
-    }));
-    const { click } = await bundle.models.ranker.score(encodedRankerInputs(query, candidates, user));
+    const click = await this.ranker.click(bundle, query, user, ids, rows);
     const weight = this.options.rankerWeight ?? 1;
     for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
     this.observe(request, 'ranker', started);
@@ -337,7 +354,7 @@ export class Recommender {
     seen: ReadonlySet<string> | undefined,
   ): RecommendResult {
     const { request, assignment } = plan;
-    if (reason !== null && !request.shadow) {
+    if (reason !== null && counted(request)) {
       this.options.metrics.fallbacks.inc({ reason });
       this.options.metrics.variantFallbacks.inc({
         experiment: assignment?.experiment.id ?? NONE,

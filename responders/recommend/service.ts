@@ -42,6 +42,11 @@ export interface RecommendationServiceOptions {
   readonly popularityRefreshMs?: number;
   /** Pause between reads of the followed topics that found nothing; default 25 ms. */
   readonly pollMs?: number;
+  /**
+   * Model versions (`<model>@<version>`) kept loaded beside the promoted pair
+   * and those running experiments name, for replays (off-policy evaluation).
+   */
+  readonly models?: readonly string[];
 }
 
 export class RecommendationService {
@@ -104,12 +109,14 @@ export class RecommendationService {
         pollMs: options.pollMs,
       });
       opened.push(bundles);
+      const kept = options.models ?? [];
+      if (kept.length > 0) bundles.want(kept);
       const experiments = await ServingExperiments.start({
         log,
         serde,
         logger,
         pollMs: options.pollMs,
-        onModels: (labels) => bundles.want(labels),
+        onModels: (labels) => bundles.want([...labels, ...kept]),
       });
       opened.push(experiments);
       const promotions = new PromotedSlots(promotionTable);

@@ -1,0 +1,256 @@
+/**
+ * `recstream eval --off-policy --candidate <model>@<version>`: a model
+ * version's click-through per impression estimated from the served-list
+ * log before it serves anyone.
+ *
+ * 1. The window's served lists and their clicks (`evaluation/online/served-lists.ts`,
+ *    the attribution `eval --online` uses).
+ * 2. Each list's user features as of its request, from `rec.training-examples`
+ *    (./as-of-features.ts); a list without them is skipped and counted.
+ * 3. The candidate's deterministic page for each request, k the logged
+ *    list's length, from the serving code itself: a `RecommendationService`
+ *    with the candidate's pair loaded answers a replay request
+ *    (`RecommendRequest.replay`: that version, those features, the ranker's
+ *    item features as of the request (./item-history.ts), the list's time
+ *    and context, no experiment, no exploration).
+ * 4. Each (list, position) as one decision (./replay-decisions.ts) and the
+ *    IPS, SNIPS and DR estimates (./estimators.ts) with their 95 %
+ *    intervals and effective sample size — or, where the log cannot
+ *    support the candidate, the reason instead of a number.
+ *
+ * DR's reward model is the candidate's ranker click probability, used only
+ * when the version's holdout says those probabilities predict clicks on
+ * impressions at least as well as the smoothed-CTR baseline (`ranker_logloss`
+ * ≤ `ctr_baseline_logloss`); otherwise DR is absent, with the reason.
+ *
+ * Beside the estimate: the logging policy's own observed click-through on
+ * the same decisions (the reference), and on the slots it did not explore.
+ *
+ * @example
+ * ```ts
+ * const report = await offPolicyReport(platform, { online, store, candidate: 'recstream@2', from: 0, to: Date.now() });
+ * report.supported ? report.snips : report.reason;
+ * ```
+ */
+
+import type { ArtifactStore } from '../../registry/model-store.js';
+import { RecommendationService } from '../../responders/recommend/service.js';
+import { ConfigError } from '../../runtime/errors.js';
+import type { OnlineStore } from '../../runtime/online/online-store.js';
+import type { Platform } from '../../runtime/platform.js';
+import type { ModelVersion } from '../../schemas/generated/types.js';
+import { wilson } from '../online/online-report.js';
+import { type LoggedList, readServedLists, type ServedWindow } from '../online/served-lists.js';
+import { featuresAtRequests } from './as-of-features.js';
+import { type Estimate, estimateOffPolicy, type LoggedDecision } from './estimators.js';
+import { ItemHistory } from './item-history.js';
+import { listDecisions } from './replay-decisions.js';
+
+export interface OffPolicyOptions extends ServedWindow {
+  readonly online: OnlineStore;
+  readonly store: ArtifactStore;
+  /** The model version evaluated, `<model>@<version>`. */
+  readonly candidate: string;
+  /** Replays under way at once; default 8. */
+  readonly concurrency?: number;
+}
+
+/** Observed click-through of a set of logged decisions. */
+export interface ObservedCtr {
+  readonly decisions: number;
+  readonly clicks: number;
+  readonly ctr: number;
+  readonly ctr_ci: readonly [number, number];
+}
+
+export interface OffPolicyReport {
+  readonly candidate: string;
+  readonly from: number;
+  readonly to: number;
+  /** Served lists in the window (shadow lists left out). */
+  readonly lists: number;
+  /** Lists replayed through the candidate. */
+  readonly evaluated_lists: number;
+  /** Lists skipped because no training example holds the user's features as of the request. */
+  readonly skipped_lists: number;
+  /** (list, position) decisions of the evaluated lists. */
+  readonly decisions: number;
+  /** Decisions whose logged propensity is below 1 (the slot was explorable). */
+  readonly explorable_decisions: number;
+  /** Decisions where the candidate's page has the logged item at the logged position. */
+  readonly matching_decisions: number;
+  /** Whether the log supports an estimate of the candidate. */
+  readonly supported: boolean;
+  /** Mean share of the candidate's choices the log cannot support. */
+  readonly unsupported_share: number;
+  /** Why there is no estimate; null when there is one. */
+  readonly reason: string | null;
+  readonly effective_sample_size: number | null;
+  readonly ips: Estimate | null;
+  readonly snips: Estimate | null;
+  readonly dr: Estimate | null;
+  /** Why DR is absent; null when it is given or there is no estimate at all. */
+  readonly dr_reason: string | null;
+  /** The logging policy's observed click-through on the same decisions. */
+  readonly reference: ObservedCtr;
+  /** The same on the decisions it did not explore (the slot kept its deterministic item). */
+  readonly reference_unexplored: ObservedCtr;
+}
+
+/** Runs the evaluation; the candidate's pair is loaded for it and freed after. */
+export async function offPolicyReport(
+  platform: Platform,
+  options: OffPolicyOptions,
+): Promise<OffPolicyReport> {
+  const candidate = candidateLabel(options.candidate);
+  const lists = await readServedLists(platform.log, platform.serde, options);
+  const keys = new Map([...lists].map(([id, list]) => [id, list.served] as const));
+  const asOf = await featuresAtRequests(platform.log, platform.serde, keys);
+  const lateness = platform.config.featureLatenessMs;
+  const items = await ItemHistory.read(platform.log, platform.serde, options.from - lateness);
+  const service = await RecommendationService.start({
+    platform,
+    online: options.online,
+    store: options.store,
+    models: [candidate],
+  });
+  try {
+    const model = await loaded(service, candidate);
+    const rewardModel = calibration(model);
+    const decisions: LoggedDecision[] = [];
+    const evaluated: LoggedList[] = [];
+    let scored = 0;
+    const pending = [...lists.values()].filter((list) => asOf.has(list.served.request_id));
+    const worker = async () => {
+      for (let list = pending.shift(); list !== undefined; list = pending.shift()) {
+        const { served } = list;
+        const result = await service.recommender.recommend({
+          userId: served.user_id,
+          k: Math.max(served.items.length, 1),
+          now: served.served_ts,
+          requestId: served.request_id,
+          context: { ...list.context, surface: served.surface, request_id: served.request_id },
+          replay: {
+            model: candidate,
+            features: asOf.get(served.request_id)!,
+            score: rewardModel.usable ? served.items.map((item) => item.item_id) : undefined,
+            // The item views a request reads hold the events the watermark has passed: up to the lateness behind.
+            items: (itemId) => items.at(itemId, served.served_ts - lateness, served.served_ts),
+          },
+        });
+        const page = result.items.map((item) => item.item_id).slice(0, served.items.length);
+        if (rewardModel.usable && result.click !== undefined) scored++;
+        evaluated.push(list);
+        decisions.push(
+          ...listDecisions({
+            logged: served.items,
+            clicked: list.clicked,
+            candidate: page,
+            click: result.click,
+          }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+    const result = estimateOffPolicy(decisions);
+    const missing = evaluated.length - scored;
+    const drReason = !result.supported
+      ? null
+      : !rewardModel.usable
+        ? rewardModel.reason
+        : missing > 0
+          ? `${missing} of ${evaluated.length} lists were served by the candidate without its model (no history as of the request), so its ranker gave them no click probability`
+          : null;
+    return {
+      candidate,
+      from: options.from,
+      to: options.to,
+      lists: lists.size,
+      evaluated_lists: evaluated.length,
+      skipped_lists: lists.size - evaluated.length,
+      decisions: decisions.length,
+      explorable_decisions: decisions.filter((d) => d.propensity < 1).length,
+      matching_decisions: decisions.filter((d) => d.target > 0).length,
+      supported: result.supported,
+      unsupported_share: result.unsupportedMass,
+      reason: result.supported ? null : result.reason,
+      effective_sample_size: result.supported ? result.effectiveSampleSize : null,
+      ips: result.supported ? result.ips : null,
+      snips: result.supported ? result.snips : null,
+      dr: result.supported && drReason === null ? (result.dr ?? null) : null,
+      dr_reason: drReason,
+      reference: observed(evaluated, () => true),
+      reference_unexplored: observed(evaluated, (item) => item.reason !== 'explored'),
+    };
+  } finally {
+    await service.close();
+  }
+}
+
+/**
+ * The candidate's label, checked: `<model>@<version>`.
+ *
+ * @example
+ * ```ts
+ * candidateLabel('recstream@3'); // 'recstream@3'
+ * ```
+ * @throws ConfigError naming `--candidate` for anything else
+ */
+export function candidateLabel(raw: string): string {
+  if (!/^.+@\d+$/.test(raw))
+    throw new ConfigError(`--candidate ${raw}: expected <model>@<version>, e.g. recstream@3`);
+  return raw;
+}
+
+/** Waits for the candidate's pair; its model version, or a ConfigError saying why it cannot load. */
+async function loaded(service: RecommendationService, candidate: string): Promise<ModelVersion> {
+  for (;;) {
+    await service.bundles.settled();
+    const bundle = service.bundles.acquireVersion(candidate);
+    if (bundle !== undefined) {
+      bundle.release();
+      return bundle.model;
+    }
+    const status = service.bundles.status().variants?.[candidate] ?? 'loading';
+    if (status !== 'loading' && status !== 'promoted')
+      throw new ConfigError(`--candidate ${candidate} cannot be served: ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Whether the candidate's ranker gives click probabilities fit to be DR's reward model. */
+function calibration(model: ModelVersion): { usable: true } | { usable: false; reason: string } {
+  const ranker = model.metrics.ranker_logloss;
+  const baseline = model.metrics.ctr_baseline_logloss;
+  if (ranker === undefined || baseline === undefined)
+    return {
+      usable: false,
+      reason: `${model.model}@${model.version} has no click log-loss on its holdout (no impressions to measure it on): its ranker is no calibrated reward model`,
+    };
+  if (ranker > baseline)
+    return {
+      usable: false,
+      reason: `${model.model}@${model.version}'s ranker predicts held-out clicks worse than the smoothed-CTR baseline (log-loss ${ranker.toFixed(4)} against ${baseline.toFixed(4)}): no calibrated reward model`,
+    };
+  return { usable: true };
+}
+
+function observed(
+  lists: readonly LoggedList[],
+  include: (item: LoggedList['served']['items'][number]) => boolean,
+): ObservedCtr {
+  let decisions = 0;
+  let clicks = 0;
+  for (const { served, clicked } of lists)
+    for (const item of served.items) {
+      if (!include(item)) continue;
+      decisions++;
+      if (clicked.has(item.item_id)) clicks++;
+    }
+  return {
+    decisions,
+    clicks,
+    ctr: decisions === 0 ? 0 : clicks / decisions,
+    ctr_ci: wilson(clicks, decisions),
+  };
+}

@@ -1,0 +1,284 @@
+/**
+ * Off-policy evaluation end to end on the served world with two trained
+ * versions (`recstream@2` promoted, trained for one epoch; `recstream@1`
+ * kept): closed-loop users ask a real responder (HTTP on loopback) for
+ * lists, first while an experiment explores (ε 0.3 on every slot), then
+ * without exploration, and react by their true tastes; the features
+ * application running beside the responder turns the lists into training
+ * examples. Then `eval --off-policy`:
+ *
+ * - of the promoted version itself over the explored lists: every list
+ *   replayed or counted as skipped, the logging policy's observed
+ *   click-through beside it (how far the replay reproduces the version's
+ *   own pages is printed: docs/evaluation.md, "Replay fidelity");
+ * - of the other version over the same lists: an estimate, or the share of
+ *   its choices exploration could not have made, whichever the log gives;
+ * - of the other version over the lists served without exploration: no
+ *   number, the reason;
+ * - lists that reached the features application too late to get features
+ *   as of their request are skipped and counted;
+ * - the command's `--json`.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type RunningResponder, startResponder } from '../../app/responder.js';
+import { openServingStore, type ServingStore } from '../../app/serving-store.js';
+import { Indexer } from '../../indexer/indexer.js';
+import { startExperiment, stopExperiment } from '../../registry/experiments/experiment-actions.js';
+import { FileArtifactStore } from '../../registry/model-store.js';
+import { createProducer } from '../../runtime/producer/producer.js';
+import type { Platform } from '../../schemas/platform.js';
+import { runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
+import { World } from '../../sim/world.js';
+import { runCliOk } from '../../test/cli.js';
+import {
+  buildServedWorld,
+  openServedPlatform,
+  SERVED_WORLD,
+  SERVED_WORLD_ENV,
+  SERVED_WORLD_TRAIN_CONFIG,
+} from '../../test/served-world.js';
+import { Trainer } from '../../trainer/trainer.js';
+import { type OffPolicyReport, offPolicyReport } from './off-policy-report.js';
+
+/** A second version unlike the first: one epoch, so its pages differ. */
+const WEAK_TRAIN_CONFIG = { ...SERVED_WORLD_TRAIN_CONFIG, epochs: 1 };
+/** Lists served late on purpose, behind the features application's watermark. */
+const LATE_LISTS = 3;
+
+let root: string;
+let dataDir: string;
+let platform: Platform;
+let serving: ServingStore;
+let responder: RunningResponder;
+let store: FileArtifactStore;
+const explored = { from: 0, to: 0 };
+const deterministic = { from: 0, to: 0 };
+
+async function closedLoop(requests: number, truth: string): Promise<void> {
+  const summary = await runClosedLoop({
+    world: new World(SERVED_WORLD),
+    responder: responder.url,
+    durationMs: 150_000,
+    maxRequests: requests,
+    rate: 200,
+    visits: 24,
+    speed: 600,
+    truthPath: join(root, truth),
+  });
+  assert.equal(summary.failed, 0);
+  await responder.recommendations()!.served.flush();
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > 120_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'recstream-off-policy-'));
+  dataDir = join(root, 'data');
+  await buildServedWorld(dataDir);
+  platform = await openServedPlatform(dataDir, { RECSTREAM_TRAIN_CONFIG: JSON.stringify(WEAK_TRAIN_CONFIG) });
+  store = new FileArtifactStore(join(dataDir, 'artifacts'));
+  const trained = await new Trainer({ platform, store }).trainOnce({ force: true });
+  assert.equal(trained.kind === 'published' && trained.version.version, 2);
+  assert.equal((await new Indexer({ platform, store }).indexOnce()).kind, 'full');
+  serving = await openServingStore(platform);
+  responder = await startResponder(platform, { online: serving.online, service: { pollMs: 10 } });
+  await responder.started;
+  const service = responder.recommendations()!;
+  await until('recstream@2 served', () => service.bundles.status().model === 'recstream@2');
+
+  await startExperiment(platform, {
+    id: 'explore',
+    salt: 'explore-1',
+    variants: [
+      {
+        name: 'explore',
+        model: 'promoted',
+        share: 1,
+        ordering: { exploration_epsilon: 0.3 },
+      },
+    ],
+  });
+  await until('the exploring experiment', () => service.experiments.running('explore') !== undefined);
+  explored.from = Date.now();
+  await closedLoop(400, 'explored.jsonl');
+  explored.to = Date.now();
+  await stopExperiment(platform, 'explore');
+  await until('the stop folded', () => service.experiments.running('explore') === undefined);
+  deterministic.from = Date.now();
+  await closedLoop(150, 'deterministic.jsonl');
+  deterministic.to = Date.now();
+
+  // Event time moves an hour on in every partition, past the lateness and the label window, so
+  // every list's exposures are released with their labels; then lists arrive behind it.
+  const later = Date.now() + 60 * 60_000;
+  const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
+  const producer = createProducer({ log: platform.log, serde: platform.serde });
+  try {
+    await producer.deliver(
+      'rec.interactions',
+      users.map((user) => ({
+        value: {
+          event_id: `after-the-test-${user}`,
+          user_id: user,
+          item_id: 'i0',
+          type: 'impression' as const,
+          value: null,
+          watch_ms: null,
+          ts: later,
+          context: { device: null, country: null, session_id: null, surface: null, request_id: null },
+        },
+      })),
+    );
+    await until('the features application caught up', () => serving.runner!.drained());
+    await producer.deliver(
+      'rec.recommendations',
+      users.slice(0, LATE_LISTS).map((user, i) => ({
+        value: {
+          request_id: `late-${user}`,
+          user_id: user,
+          items: [{ item_id: 'i1', score: 1, position: 0, propensity: 0.5, reason: 'retrieved' as const }],
+          model_version: 'recstream@2',
+          index_version: null,
+          fallback: null,
+          surface: 'home',
+          experiment_id: null,
+          variant: null,
+          shadow: false,
+          took_ms: null,
+          served_ts: explored.from + i,
+        },
+      })),
+    );
+  } finally {
+    await producer.close();
+  }
+  await until('the late lists read', () => serving.runner!.drained());
+});
+
+let closed = false;
+async function closeAll(): Promise<void> {
+  if (closed) return;
+  closed = true;
+  await responder?.close();
+  await serving?.close();
+  await platform?.close();
+}
+
+after(async () => {
+  await closeAll();
+  await rm(root, { recursive: true, force: true });
+});
+
+function describe(name: string, r: OffPolicyReport): string {
+  const e = (x: OffPolicyReport['ips']) =>
+    x === null ? '-' : `${x.value.toFixed(4)} [${x.ci[0].toFixed(4)}, ${x.ci[1].toFixed(4)}]`;
+  return (
+    `${name}: ${r.lists} lists, ${r.evaluated_lists} replayed, ${r.skipped_lists} skipped, ${r.decisions} decisions ` +
+    `(${r.explorable_decisions} explorable, ${r.matching_decisions} matching), unsupported ${r.unsupported_share.toFixed(4)}; ` +
+    `IPS ${e(r.ips)}, SNIPS ${e(r.snips)}, DR ${e(r.dr)}${r.dr_reason ? ` (${r.dr_reason})` : ''}, ESS ${r.effective_sample_size?.toFixed(1)}; ` +
+    `observed ${r.reference.ctr.toFixed(4)}, unexplored ${r.reference_unexplored.ctr.toFixed(4)} ` +
+    `[${r.reference_unexplored.ctr_ci[0].toFixed(4)}, ${r.reference_unexplored.ctr_ci[1].toFixed(4)}]` +
+    (r.reason ? `; ${r.reason}` : '')
+  );
+}
+
+test('the promoted version over its explored lists: every list replayed or counted as skipped, the reference beside it', {
+  timeout: 300_000,
+}, async () => {
+  const report = await offPolicyReport(platform, {
+    online: serving.online,
+    store,
+    candidate: 'recstream@2',
+    ...explored,
+  });
+  console.log(describe('recstream@2 on explored lists', report));
+  assert.ok(report.lists >= 100 + LATE_LISTS, `${report.lists} lists`);
+  assert.ok(report.skipped_lists >= LATE_LISTS, 'the late lists have no features as of their request');
+  assert.equal(report.evaluated_lists + report.skipped_lists, report.lists);
+  assert.ok(report.explorable_decisions > report.decisions / 2, 'the lists were explored');
+  assert.equal(report.reference.decisions, report.decisions);
+  assert.ok(report.reference_unexplored.decisions < report.decisions, 'explored slots are left out of it');
+  assert.ok(report.matching_decisions > 0, "the replay reproduces some of the version's own placements");
+  if (report.supported) assert.ok(report.ips !== null && report.snips !== null);
+  else assert.match(report.reason!, /never takes/);
+});
+
+test('another version over the explored lists: an estimate within its interval, or the share the log cannot support', {
+  timeout: 300_000,
+}, async () => {
+  const report = await offPolicyReport(platform, {
+    online: serving.online,
+    store,
+    candidate: 'recstream@1',
+    ...explored,
+  });
+  console.log(describe('recstream@1 on explored lists', report));
+  assert.ok(report.matching_decisions < report.decisions, "the other version's pages differ");
+  if (report.supported) {
+    for (const estimate of [report.ips, report.snips, report.dr])
+      if (estimate !== null) assert.ok(estimate.ci[0] <= estimate.value && estimate.value <= estimate.ci[1]);
+    assert.ok(report.effective_sample_size! > 0 && report.effective_sample_size! <= report.decisions);
+  } else {
+    assert.ok(report.unsupported_share > 0.01);
+    assert.match(report.reason!, /never takes/);
+  }
+});
+
+test('without exploration the log gives no estimate of another version, and says why', {
+  timeout: 300_000,
+}, async () => {
+  const report = await offPolicyReport(platform, {
+    online: serving.online,
+    store,
+    candidate: 'recstream@1',
+    ...deterministic,
+  });
+  console.log(describe('recstream@1 on deterministic lists', report));
+  assert.equal(report.explorable_decisions, 0);
+  assert.equal(report.supported, false);
+  assert.equal(report.ips, null);
+  assert.equal(report.snips, null);
+  assert.equal(report.dr, null);
+  assert.match(report.reason!, /logging policy never takes/);
+  assert.ok(report.reference.decisions > 0, 'the observed click-through is still given');
+});
+
+test('recstream eval --off-policy --json prints the report', { timeout: 300_000 }, async () => {
+  // The embedded log has one writer per data dir: the command opens it once this process let go.
+  await closeAll();
+  const { stdout } = await runCliOk(
+    [
+      'eval',
+      '--off-policy',
+      '--candidate',
+      'recstream@1',
+      '--from',
+      String(deterministic.from),
+      '--to',
+      String(deterministic.to),
+      '--json',
+      '--data-dir',
+      dataDir,
+    ],
+    SERVED_WORLD_ENV,
+  );
+  const report = JSON.parse(stdout) as Record<string, unknown>;
+  assert.equal(report.candidate, 'recstream@1');
+  assert.equal(report.from, new Date(deterministic.from).toISOString());
+  assert.equal(report.supported, false);
+  assert.equal(report.ips, null);
+  assert.equal(typeof report.reason, 'string');
+  for (const key of ['lists', 'evaluated_lists', 'skipped_lists', 'decisions', 'unsupported_share'])
+    assert.equal(typeof report[key], 'number', key);
+  assert.deepEqual(Object.keys(report.reference as object).sort(), ['clicks', 'ctr', 'ctr_ci', 'decisions']);
+});
