@@ -243,3 +243,24 @@ export async function clickThroughFromTopics(
   }
   return sums;
 }
+
+/**
+ * One impression of item `i0` per user at `ts`, outside any served list:
+ * delivered to `rec.interactions`, it moves event time on in every
+ * partition those users' keys fall in, so what waits for a later event
+ * (attribution windows, lateness, label windows) is released.
+ */
+export function laterImpressions(users: readonly string[], ts: number): { value: Interaction }[] {
+  return users.map((user) => ({
+    value: {
+      event_id: `after-the-test-${user}`,
+      user_id: user,
+      item_id: 'i0',
+      type: 'impression' as const,
+      value: null,
+      watch_ms: null,
+      ts,
+      context: { device: null, country: null, session_id: null, surface: null, request_id: null },
+    },
+  }));
+}

@@ -34,6 +34,8 @@ import type { Platform } from '../../schemas/platform.js';
 import { runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
 import { World } from '../../sim/world.js';
 import { runCliOk } from '../../test/cli.js';
+import { laterImpressions } from '../../test/experiments.js';
+import { servedList } from '../../test/features.js';
 import {
   buildServedWorld,
   openServedPlatform,
@@ -124,40 +126,17 @@ before(async () => {
   const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
   const producer = createProducer({ log: platform.log, serde: platform.serde });
   try {
-    await producer.deliver(
-      'rec.interactions',
-      users.map((user) => ({
-        value: {
-          event_id: `after-the-test-${user}`,
-          user_id: user,
-          item_id: 'i0',
-          type: 'impression' as const,
-          value: null,
-          watch_ms: null,
-          ts: later,
-          context: { device: null, country: null, session_id: null, surface: null, request_id: null },
-        },
-      })),
-    );
+    await producer.deliver('rec.interactions', laterImpressions(users, later));
     await until('the features application caught up', () => serving.runner!.drained());
     await producer.deliver(
       'rec.recommendations',
-      users.slice(0, LATE_LISTS).map((user, i) => ({
-        value: {
-          request_id: `late-${user}`,
-          user_id: user,
-          items: [{ item_id: 'i1', score: 1, position: 0, propensity: 0.5, reason: 'retrieved' as const }],
+      users.slice(0, LATE_LISTS).map((user, i) => {
+        const list = servedList(`late-${user}`, user, ['i1'], explored.from + i, {
           model_version: 'recstream@2',
           index_version: null,
-          fallback: null,
-          surface: 'home',
-          experiment_id: null,
-          variant: null,
-          shadow: false,
-          took_ms: null,
-          served_ts: explored.from + i,
-        },
-      })),
+        });
+        return { value: { ...list, items: list.items.map((item) => ({ ...item, propensity: 0.5 })) } };
+      }),
     );
   } finally {
     await producer.close();
@@ -179,6 +158,17 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** The off-policy report of `candidate` over the lists served in `window`, printed for the test's log. */
+async function evaluated(
+  candidate: string,
+  window: { from: number; to: number },
+  name: string,
+): Promise<OffPolicyReport> {
+  const report = await offPolicyReport(platform, { online: serving.online, store, candidate, ...window });
+  console.log(describe(name, report));
+  return report;
+}
+
 function describe(name: string, r: OffPolicyReport): string {
   const e = (x: OffPolicyReport['ips']) =>
     x === null ? '-' : `${x.value.toFixed(4)} [${x.ci[0].toFixed(4)}, ${x.ci[1].toFixed(4)}]`;
@@ -195,13 +185,7 @@ function describe(name: string, r: OffPolicyReport): string {
 test('the promoted version over its explored lists: every list replayed or counted as skipped, the reference beside it', {
   timeout: 300_000,
 }, async () => {
-  const report = await offPolicyReport(platform, {
-    online: serving.online,
-    store,
-    candidate: 'recstream@2',
-    ...explored,
-  });
-  console.log(describe('recstream@2 on explored lists', report));
+  const report = await evaluated('recstream@2', explored, 'recstream@2 on explored lists');
   assert.ok(report.lists >= 100 + LATE_LISTS, `${report.lists} lists`);
   assert.ok(report.skipped_lists >= LATE_LISTS, 'the late lists have no features as of their request');
   assert.equal(report.evaluated_lists + report.skipped_lists, report.lists);
@@ -216,13 +200,7 @@ test('the promoted version over its explored lists: every list replayed or count
 test('another version over the explored lists: an estimate within its interval, or the share the log cannot support', {
   timeout: 300_000,
 }, async () => {
-  const report = await offPolicyReport(platform, {
-    online: serving.online,
-    store,
-    candidate: 'recstream@1',
-    ...explored,
-  });
-  console.log(describe('recstream@1 on explored lists', report));
+  const report = await evaluated('recstream@1', explored, 'recstream@1 on explored lists');
   assert.ok(report.matching_decisions < report.decisions, "the other version's pages differ");
   if (report.supported) {
     for (const estimate of [report.ips, report.snips, report.dr])
@@ -237,13 +215,7 @@ test('another version over the explored lists: an estimate within its interval, 
 test('without exploration the log gives no estimate of another version, and says why', {
   timeout: 300_000,
 }, async () => {
-  const report = await offPolicyReport(platform, {
-    online: serving.online,
-    store,
-    candidate: 'recstream@1',
-    ...deterministic,
-  });
-  console.log(describe('recstream@1 on deterministic lists', report));
+  const report = await evaluated('recstream@1', deterministic, 'recstream@1 on deterministic lists');
   assert.equal(report.explorable_decisions, 0);
   assert.equal(report.supported, false);
   assert.equal(report.ips, null);

@@ -26,7 +26,12 @@ import type { Experiment } from '../../schemas/generated/types.js';
 import type { Platform } from '../../schemas/platform.js';
 import type { ClosedLoopSummary } from '../../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
-import { countFromTopics, readFigures, runExperimentMetrics } from '../../test/experiments.js';
+import {
+  countFromTopics,
+  laterImpressions,
+  readFigures,
+  runExperimentMetrics,
+} from '../../test/experiments.js';
 import { buildServedWorld, CONVERGED_TRAIN_CONFIG, openServedPlatform } from '../../test/served-world.js';
 import { onlineReport } from './online-report.js';
 import { CLOSED_LOOP_WORLD, serveClosedLoop } from './serve-closed-loop.js';
@@ -80,21 +85,7 @@ before(async () => {
         },
       })),
     );
-    await producer.deliver(
-      'rec.interactions',
-      users.map((user) => ({
-        value: {
-          event_id: `after-the-test-${user}`,
-          user_id: user,
-          item_id: 'i0',
-          type: 'impression' as const,
-          value: null,
-          watch_ms: null,
-          ts: later,
-          context: { device: null, country: null, session_id: null, surface: null, request_id: null },
-        },
-      })),
-    );
+    await producer.deliver('rec.interactions', laterImpressions(users, later));
   } finally {
     await producer.close();
   }
