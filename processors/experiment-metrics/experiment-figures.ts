@@ -156,10 +156,12 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     const key = userCountsKey(outcome);
     const before = await this.users.get(key);
     addUserCounts(variant.total, before, outcome.clicks, outcome.impressions);
+    // A new user is in no step's figures yet: a late outcome of an earlier step must not make
+    // their first outcome of the current step look like a returning user's.
     const counts: UserCounts = before ?? {
       clicks: 0,
       impressions: 0,
-      step: current,
+      step: -1,
       step_clicks: 0,
       step_impressions: 0,
     };

@@ -50,7 +50,7 @@ export interface VariantFigures {
 /** Store of each user's counts per experiment and variant (`userCountsKey`). */
 export const EXPERIMENT_USER_FIGURES_STORE = 'experiment-user-figures';
 
-/** One user's clicks and impressions in one variant: over the experiment, and over canary step `step`. */
+/** One user's clicks and impressions in one variant: over the experiment, and over canary step `step` (-1: none yet). */
 export interface UserCounts {
   clicks: number;
   impressions: number;
