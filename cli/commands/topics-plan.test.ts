@@ -53,6 +53,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.experiment-attribution.experiment-pending.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-attribution.experiment-requests.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-figures.experiment-figures.changelog', 3, true, 'experiment-metrics:changelog'],
+      ['rec.experiment-figures.experiment-user-figures.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-figures.outcome-ids.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-outcomes', 3, false, 'experiment-metrics:internal'],
       ['rec.experiments', 1, true, 'experiment-metrics:sink experiment-metrics:global-table'],
