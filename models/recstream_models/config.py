@@ -68,6 +68,10 @@ class TrainConfig:
     """cosine_contrastive: negatives count only above this cosine."""
     negative_weight: float = 1.0
     """cosine_contrastive: weight of the mean negative term."""
+    graph_consumers: int = 0
+    """Width of each item's latest-consumers table (graph.py): the item tower adds the mean id embedding
+    of up to this many of the item's latest consumers in the training rows, one LightGCN-style hop.
+    0 turns it off."""
     id_dropout: float = 0.1
     """Share of items whose id embedding is dropped in a step, so the item tower learns from metadata (cold start)."""
     dense_dropout: float = 0.5
@@ -106,6 +110,8 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0 <= self.holdout_fraction < 1:
             raise ValueError(f"holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+        if self.graph_consumers < 0:
+            raise ValueError(f"graph_consumers must be 0 or more, got {self.graph_consumers}")
         for name in ("dim", "batch_size", "ranker_batch_size", "ranker_dim", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

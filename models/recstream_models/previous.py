@@ -81,12 +81,16 @@ def load_previous(directory: str, sha256: dict[str, str] | None = None) -> Previ
     except ValueError as error:
         raise PreviousModelError(f"the promoted model's {WEIGHTS} is not a tensor-only npz: {error}") from error
     try:
+        state = {name[len("two_tower/") :]: t for name, t in tensors.items() if name.startswith("two_tower/")}
+        # A model exported before the consumers table had none: an empty one is the same model.
+        state.setdefault("items.consumers", torch.zeros(len(manifest["vocabularies"]["item"]), 0, dtype=torch.long))
         model = TwoTower(
             Dataset(manifest=manifest, columns={}, catalog={}),
             int(tensors["config/dim"]),
             0.0,
+            consumers=int(state["items.consumers"].shape[1]),
         )
-        model.load_state_dict({name[len("two_tower/") :]: t for name, t in tensors.items() if name.startswith("two_tower/")})
+        model.load_state_dict(state)
     except (KeyError, RuntimeError) as error:
         raise PreviousModelError(f"the promoted model's {WEIGHTS} does not fit its dataset.json: {error}") from error
     model.eval()

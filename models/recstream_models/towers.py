@@ -71,9 +71,14 @@ class ItemTower(nn.Module):
     learns no prior (its scores are plain cosines). It is kept under the name `temperature` in the
     state, which earlier model files use."""
 
-    def __init__(self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int, prior_scale: float) -> None:
+    def __init__(
+        self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int, prior_scale: float, consumers: int = 0
+    ) -> None:
         super().__init__()
         self.register_buffer("temperature", torch.tensor(float(prior_scale)))
+        # Each item's latest consumers (graph.py), filled from the training rows; width 0 = no smoothing.
+        self.register_buffer("consumers", torch.zeros(max(items, 1), consumers, dtype=torch.long))
+        self.user_ids: nn.Embedding | None = None
         self.prior_id = nn.Embedding(max(items, 1), 1)
         nn.init.zeros_(self.prior_id.weight)
         self.prior_metadata = nn.Linear(3 * dim + dense, 1)
@@ -88,6 +93,9 @@ class ItemTower(nn.Module):
         """`features`: ITEM_TOWER_INPUTS by name; `keep_id` (per row, 0 or 1) drops id embeddings while training."""
         item, categories, tags = features["item"], features["categories"], features["tags"]
         ident = self.item_id(item)
+        if self.user_ids is not None:
+            consumers = self.consumers[item]
+            ident = ident + masked_mean(self.user_ids(consumers), consumers > 0)
         if keep_id is not None:
             ident = ident * keep_id.unsqueeze(-1)
         features = torch.cat(
@@ -104,6 +112,18 @@ class ItemTower(nn.Module):
         prior = prior + (prior_id * keep_id.unsqueeze(-1) if keep_id is not None else prior_id)
         vector = F.normalize(ident + self.metadata(features), dim=-1)
         return torch.cat([vector, prior * self.temperature], dim=-1)
+
+
+    def attach_users(self, user_ids: nn.Embedding) -> None:
+        """The user id table whose rows the consumers index, shared with the user tower. Only a tower
+        with consumers holds it: a second name for the table in the state of every model would make
+        model files written before the consumers table fail to load."""
+        if self.consumers.shape[1] > 0:
+            self.user_ids = user_ids
+
+    def set_consumers(self, table: torch.Tensor) -> None:
+        """Replaces the consumers table (same width), e.g. with one built from other training rows."""
+        self.consumers = table.to(self.consumers.device)
 
 
 class UserTower(nn.Module):
@@ -150,7 +170,7 @@ class UserTower(nn.Module):
 
 
 class TwoTower(nn.Module):
-    def __init__(self, dataset: Dataset, dim: int, prior_scale: float, dense_dropout: float = 0.0) -> None:
+    def __init__(self, dataset: Dataset, dim: int, prior_scale: float, dense_dropout: float = 0.0, consumers: int = 0) -> None:
         super().__init__()
         vocab = dataset.vocabulary_size
         self.items = ItemTower(
@@ -161,13 +181,15 @@ class TwoTower(nn.Module):
             len(dataset.dense_names("catalog_dense")),
             dim,
             prior_scale,
+            consumers,
         )
         self.users = UserTower(dataset, self.items.item_id, dim, dense_dropout)
+        self.items.attach_users(self.users.user_id)
 
     @staticmethod
     def from_config(dataset: Dataset, config: TrainConfig) -> "TwoTower":
         prior_scale = config.temperature if config.loss == "sampled_softmax" else 0.0
-        return TwoTower(dataset, config.dim, prior_scale, config.dense_dropout)
+        return TwoTower(dataset, config.dim, prior_scale, config.dense_dropout, config.graph_consumers)
 
     @staticmethod
     def user_inputs(columns: dict[str, torch.Tensor], rows: torch.Tensor) -> Features:

@@ -18,6 +18,7 @@ from .data import Dataset
 from .losses import cosine_contrastive, log_exposure, log_q, log_q_uniform, sampled_softmax
 from .progress import emit
 from .feature_spec import RANKER_INPUTS, USER_TOWER_INPUTS
+from .graph import latest_consumers
 from .inputs import Features
 from .ranker import Ranker
 from .runtime import Runtime, batches, shard
@@ -208,6 +209,13 @@ def train_retrieval(
     log_q_batch = log_q(counts, config.batch_size).to(runtime.device) if config.logq_correction else None
     log_q_pool = log_q_uniform(config.uniform_negatives, items_total - 1) if config.logq_correction else None
     exposure = exposure_offsets(dataset, rows, items_total, config.exposure_correction, runtime.device)
+    if model.items.consumers.shape[1] > 0:
+        columns_of = dataset.columns
+        model.items.set_consumers(
+            latest_consumers(
+                columns_of["user"][positives], columns_of["item"][positives], columns_of["ts"][positives], items_total, model.items.consumers.shape[1]
+            )
+        )
     model.fit_standardization(dataset, rows)
     model.to(runtime.device).train()
     optimizer = Optimizer(model, model.id_tables(), runtime.sparse_gradients, config.lr, config.weight_decay)
