@@ -24,7 +24,7 @@ from .previous import PreviousModel, PreviousModelError, load_previous, previous
 from .progress import emit
 from .ranker import Ranker
 from .runtime import Runtime, finish, seed_everything, start
-from .train import EpochStats, exposure_rows, train_ranker, train_retrieval
+from .train import EpochStats, exposure_rows, holdout_patience, retrieval_epochs, train_ranker, train_retrieval
 from .towers import TwoTower
 
 
@@ -78,7 +78,8 @@ def _fit(
     and keeps its best epoch; the count of epochs the returned retrieval model trained comes back last."""
     seed_everything(config.seed)
     model = TwoTower.from_config(dataset, config)
-    best = BestEpoch(model, dataset, queries, runtime, config.patience) if queries is not None else None
+    budget = retrieval_epochs(config, int((dataset.columns["positive"][rows] == 1).sum()))
+    best = BestEpoch(model, dataset, queries, runtime, holdout_patience(config, budget)) if queries is not None else None
     retrieval = train_retrieval(model, dataset, rows, config, runtime, phase, best, epochs)
     trained = best.restore() if best is not None else len(retrieval)
     # Each model draws from its own seed: a change to the ranker (its size, its fields) must not move
