@@ -2,8 +2,8 @@
  * The `quality` suite's public data sets, imported with `recstream import`
  * from `BENCH_DATA_DIR`:
  *
- * - `lastfm`: train.txt + valid.txt → test.txt, all items ranked (the
- *   graph-CF protocol).
+ * - `lastfm` and `ml-1m`: train.txt + valid.txt → test.txt, all items
+ *   ranked (the graph-CF protocol).
  * - `ml-100k`: u1.base → u1.test, every rated test item relevant.
  */
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -13,8 +13,9 @@ import { recstream } from '../recstream-cli.js';
 import { readLines, readRatings } from './item-sets.js';
 import { DAY_MS, type Prepared, processAll } from './pipeline.js';
 
-export async function prepareLastfm(dataDir: string): Promise<Prepared> {
-  const dir = join(BENCH_DATA_DIR, 'lastfm');
+/** A data set in the graph-CF layout (`<name>/train.txt`, `valid.txt`, `test.txt`, one line per user). */
+export async function prepareLinesSplit(name: string, dataDir: string): Promise<Prepared> {
+  const dir = join(BENCH_DATA_DIR, name);
   const start = Date.parse('2020-01-01T00:00:00Z');
   for (const [file, day] of [
     ['train.txt', 0],
@@ -25,7 +26,7 @@ export async function prepareLastfm(dataDir: string): Promise<Prepared> {
       'lines',
       join(dir, file),
       '--source',
-      `lastfm/${file}`,
+      `${name}/${file}`,
       '--start',
       new Date(start + day * DAY_MS).toISOString(),
       '--data-dir',

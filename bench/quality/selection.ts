@@ -12,7 +12,7 @@ import { RESULTS_DIR } from '../results-files.js';
 
 /** The suite's results file (what `recstream bench` writes). */
 const RESULTS_FILE = join(RESULTS_DIR, 'quality.json');
-export const DATASETS = ['synthetic', 'lastfm', 'ml-100k', 'closed-loop'];
+export const DATASETS = ['synthetic', 'lastfm', 'ml-1m', 'ml-100k', 'closed-loop'];
 
 /** The data sets `RECSTREAM_QUALITY_DATASETS` names (all when unset). */
 export function selectedDatasets(): Set<string> {

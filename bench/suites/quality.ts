@@ -11,8 +11,8 @@
  * onnxruntime, exact retrieval over the model's item embeddings, items
  * seen in training left out.
  *
- * - `lastfm` (`lastfm/` in BENCH_DATA_DIR): train.txt + valid.txt → test.txt,
- *   all items ranked (the graph-CF protocol).
+ * - `lastfm` and `ml-1m` (`lastfm/`, `ml-1m/` in BENCH_DATA_DIR): train.txt +
+ *   valid.txt → test.txt, all items ranked (the graph-CF protocol).
  * - `ml-100k` (`ml-100k/` in BENCH_DATA_DIR): u1.base → u1.test, every rated
  *   test item relevant.
  * - `synthetic`: a simulated world; relevant = each user's 20 most
@@ -45,7 +45,7 @@ import { join } from 'node:path';
 import { BENCH_DATA_DIR } from '../datasets.js';
 import { closedLoopRows } from '../quality/closed-loop.js';
 import type { Prepared } from '../quality/pipeline.js';
-import { prepareLastfm, prepareMovielens } from '../quality/public-datasets.js';
+import { prepareLinesSplit, prepareMovielens } from '../quality/public-datasets.js';
 import { evaluate, itemKnn, qualityRows } from '../quality/scoring.js';
 import { DATASETS, keptRows, selectedDatasets } from '../quality/selection.js';
 import { prepareSynthetic } from '../quality/synthetic.js';
@@ -57,7 +57,8 @@ export const qualitySuite: Suite = async ({ scale, workDir, progress }) => {
   const datasets: [string, (dir: string) => Promise<Prepared>][] = [];
   if (selected.has('synthetic')) datasets.push(['synthetic', (dir) => prepareSynthetic(dir, scale)]);
   for (const [name, file, prepare] of [
-    ['lastfm', 'test.txt', prepareLastfm],
+    ['lastfm', 'test.txt', (dir: string) => prepareLinesSplit('lastfm', dir)],
+    ['ml-1m', 'test.txt', (dir: string) => prepareLinesSplit('ml-1m', dir)],
     ['ml-100k', 'u1.base', prepareMovielens],
   ] as const) {
     if (!selected.has(name)) continue;
