@@ -2,17 +2,18 @@
 
     /usr/bin/python3 models/scripts/lastfm_check.py /work/shared/data/lastfm
     /usr/bin/python3 models/scripts/lastfm_check.py /work/shared/data/lastfm --curve '{"loss": "cosine_contrastive"}' '{"epochs": 10}'
+    /usr/bin/python3 models/scripts/lastfm_check.py /work/shared/data/ml-1m --history 50 '{"epochs": 10}'
 
 Each listened artist of train.txt + valid.txt becomes one positive example (event
 time increasing in file order) whose history is the user's previous (up to 20)
-artists, most recent first; the other categorical columns are 0 and the numbers
+artists (--history N: N), most recent first; the other categorical columns are 0 and the numbers
 zeros. The protocol is the graph-CF one: each test user is queried with their
 state after their last training event (history = their latest 20 artists),
 every item they have no training interaction with is ranked, Recall@20 =
 hits / |test items|. One JSON line per configuration given (none: the defaults);
 with --curve also Recall@20 and NDCG@20 after every epoch (timings then include them).
 A check of engine settings beside `recstream bench quality`, which goes through
-the whole pipeline.
+the whole pipeline; any folder in the same layout works (MovieLens-1M's too).
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def check(dataset: Dataset, columns: dict, queries: Queries, overrides: dict, cu
     metrics = score(model, dataset, columns, queries, runtime.device)
     return {
         "config": overrides,
+        "history": HISTORY,
         "users": len(queries.relevant),
         "recall_at_20": round(metrics["recall_at_20"], 4),
         "ndcg_at_20": round(metrics["ndcg_at_20"], 4),
@@ -189,4 +191,8 @@ def main(folder: str, configs: list[dict], curve: bool) -> None:
 
 if __name__ == "__main__":
     arguments = [a for a in sys.argv[1:] if a != "--curve"]
+    if "--history" in arguments:
+        at = arguments.index("--history")
+        HISTORY = int(arguments[at + 1])
+        del arguments[at : at + 2]
     main(arguments[0], [json.loads(a) for a in arguments[1:]], curve="--curve" in sys.argv)
