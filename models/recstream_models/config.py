@@ -79,6 +79,13 @@ class TrainConfig:
     """Share of training rows whose user numbers (counts, recency, session) are hidden from the user
     tower, so it does not lean on them: online they are read hours or days after the last event,
     further out than most training rows ever are."""
+    tune_trials: int = 0
+    """0: no search. N: before training, an Optuna search (tune.py) of up to N trials over `temperature`,
+    `lr`, `embedding_l2` and `uniform_negatives` on the holdout, each trial with automatic epochs and
+    pruned when it falls below the median; the best trial's settings train the model, and every trial is
+    recorded in params.json. Needs Optuna (Debian's python3-optuna)."""
+    tune_seconds: float = 600.0
+    """The search's time bound: no trial starts after it, and a running one stops at its next epoch."""
     ranker_epochs: int = 2
     """Ranker epochs over the exposures (impressions and rows with a known engagement)."""
     ranker_batch_size: int = 512
@@ -111,6 +118,8 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0 <= self.holdout_fraction < 1:
             raise ValueError(f"holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+        if self.tune_trials < 0 or self.tune_seconds <= 0:
+            raise ValueError(f"tune_trials must be 0 or more and tune_seconds positive, got {self.tune_trials}, {self.tune_seconds}")
         if self.graph_consumers < 0:
             raise ValueError(f"graph_consumers must be 0 or more, got {self.graph_consumers}")
         for name in ("dim", "batch_size", "ranker_batch_size", "ranker_dim", "patience"):

@@ -26,6 +26,7 @@ from .ranker import Ranker
 from .runtime import Runtime, finish, seed_everything, start
 from .train import EpochStats, exposure_rows, holdout_patience, retrieval_epochs, train_ranker, train_retrieval
 from .towers import TwoTower
+from .tune import tune
 
 
 class BestEpoch:
@@ -206,6 +207,9 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
             holdout_examples=int(holdout_rows.shape[0]),
         )
         queries = holdout_queries(dataset, train_rows, holdout_rows, config.eval_users)
+        tuning = None
+        if config.tune_trials > 0:
+            config, tuning = tune(dataset, train_rows, queries, config, runtime)
         # Every rank must agree on stopping early; whether there is a holdout to stop on is the same on all.
         stop_early = config.epochs == 0 and len(queries.relevant) > 0
         model, ranker, retrieval, ranking, epochs = _fit(
@@ -242,6 +246,7 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
                 "retrieval_epochs": epochs,
                 "trained_through_ts": int(trained_through),
                 **({"previous_error": previous_error} if previous_error else {}),
+                **({"tuning": tuning} if tuning is not None else {}),
             }
             export(out, model, ranker, dataset, config, metrics, params)
             emit("done", seconds=time.perf_counter() - started)
