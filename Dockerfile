@@ -58,6 +58,6 @@ USER node
 FROM base AS cpu
 USER root
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread \
+  && apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread python3-optuna \
   && rm -rf /var/lib/apt/lists/*
 USER node

@@ -2,8 +2,8 @@
 # Installs what recstream needs on a fresh Debian/Ubuntu machine with Node.js:
 # a Redis server (started if none answers on 127.0.0.1:6379), PyTorch for the
 # training engine (Debian's python3-torch, with the threaded OpenBLAS it
-# needs to be fast, and pytest for the engine's tests) unless a python3 that
-# imports torch is there already, then the npm packages, which also builds
+# needs to be fast, pytest for the engine's tests, and Optuna for its settings
+# search) unless a python3 that imports torch is there already, then the npm packages, which also builds
 # the TypeScript (npm's `prepare`). With --tests (the README's test command,
 # .ci/run) also what only the tests use: Chromium for the operator console's
 # browser test, promtool, docker-compose and kubectl for the deploy files' tests.
@@ -53,6 +53,11 @@ elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>
   && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
   # Without it Debian's torch runs its matmuls on the reference BLAS, several times slower.
   apt_install libopenblas0-pthread
+fi
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 \
+  && ! /usr/bin/python3 -c 'import optuna' >/dev/null 2>&1; then
+  echo "setup: installing python3-optuna (the engine's settings search, tune_trials)"
+  apt_install python3-optuna
 fi
 
 if [ "$tests" -eq 1 ]; then
