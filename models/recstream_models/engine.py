@@ -15,12 +15,14 @@ from .evaluate import (
     holdout_queries,
     item_embeddings,
     model_retrieval_metrics,
+    paired_standard_error,
     popularity_metrics,
     ranker_metrics,
     user_embeddings,
+    user_recalls,
 )
 from .export import export
-from .previous import PreviousModel, PreviousModelError, load_previous, previous_metrics, previous_trained_through
+from .previous import PreviousModel, PreviousModelError, load_previous, previous_trained_through, previous_vectors
 from .progress import emit
 from .ranker import Ranker
 from .runtime import Runtime, finish, seed_everything, start
@@ -166,7 +168,13 @@ def _versus_previous(
         users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
         candidate = model_retrieval_metrics(users, items, compared, config.eval_k)
     metrics.update({f"compared_{name}": value for name, value in candidate.items()})
-    metrics.update(previous_metrics(previous, dataset, compared, config.eval_k))
+    previous_users, previous_items = previous_vectors(previous, dataset, compared)
+    metrics.update(model_retrieval_metrics(previous_users, previous_items, compared, config.eval_k, prefix="previous_"))
+    # The gate's noise: the standard error of the per-user difference on these same users.
+    candidate_users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
+    metrics["compared_recall_at_20_se"] = paired_standard_error(
+        user_recalls(candidate_users, items, compared, 20), user_recalls(previous_users, previous_items, compared, 20)
+    )
     return metrics
 
 

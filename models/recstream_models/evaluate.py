@@ -73,11 +73,9 @@ def user_embeddings(model: TwoTower, columns: dict[str, torch.Tensor], rows: tor
     return torch.cat(out) if out else torch.zeros(0, 1)
 
 
-def ranking_metrics(scores_of: Callable[[int, int], torch.Tensor], queries: Queries, items: int, ks: tuple[int, ...], prefix: str) -> dict[str, float]:
-    """Recall@K and NDCG@K over the queries; `scores_of(start, end)` gives their [n, items] scores."""
-    k_max = min(max(ks), items - 1)
-    recall = {k: 0.0 for k in ks}
-    ndcg = {k: 0.0 for k in ks}
+def _top_hits(scores_of: Callable[[int, int], torch.Tensor], queries: Queries, items: int, k_max: int):
+    """Per query, in order: (its relevant items, 1.0/0.0 for each of its top `k_max` items), the
+    unknown item and the query's seen items left out."""
     n = len(queries.relevant)
     for start in range(0, n, 256):
         end = min(n, start + 256)
@@ -88,13 +86,21 @@ def ranking_metrics(scores_of: Callable[[int, int], torch.Tensor], queries: Quer
         top = torch.topk(scores, k_max, dim=1).indices
         for i in range(start, end):
             relevant = set(queries.relevant[i].tolist())
-            hits = [1.0 if int(item) in relevant else 0.0 for item in top[i - start]]
-            for k in ks:
-                found = hits[:k]
-                recall[k] += sum(found) / len(relevant)
-                dcg = sum(h / math.log2(r + 2) for r, h in enumerate(found))
-                ideal = sum(1 / math.log2(r + 2) for r in range(min(k, len(relevant))))
-                ndcg[k] += dcg / ideal
+            yield relevant, [1.0 if int(item) in relevant else 0.0 for item in top[i - start]]
+
+
+def ranking_metrics(scores_of: Callable[[int, int], torch.Tensor], queries: Queries, items: int, ks: tuple[int, ...], prefix: str) -> dict[str, float]:
+    """Recall@K and NDCG@K over the queries; `scores_of(start, end)` gives their [n, items] scores."""
+    recall = {k: 0.0 for k in ks}
+    ndcg = {k: 0.0 for k in ks}
+    n = len(queries.relevant)
+    for relevant, hits in _top_hits(scores_of, queries, items, min(max(ks), items - 1)):
+        for k in ks:
+            found = hits[:k]
+            recall[k] += sum(found) / len(relevant)
+            dcg = sum(h / math.log2(r + 2) for r, h in enumerate(found))
+            ideal = sum(1 / math.log2(r + 2) for r in range(min(k, len(relevant))))
+            ndcg[k] += dcg / ideal
     out = {}
     for k in ks:
         out[f"{prefix}recall_at_{k}"] = recall[k] / max(n, 1)
@@ -106,6 +112,25 @@ def model_retrieval_metrics(
     user_vectors: torch.Tensor, item_vectors: torch.Tensor, queries: Queries, ks: tuple[int, ...], prefix: str = ""
 ) -> dict[str, float]:
     return ranking_metrics(lambda s, e: user_vectors[s:e] @ item_vectors.t(), queries, item_vectors.shape[0], ks, prefix)
+
+
+def user_recalls(user_vectors: torch.Tensor, item_vectors: torch.Tensor, queries: Queries, k: int) -> torch.Tensor:
+    """Each query's own Recall@k, in query order: two models scored on the same queries are compared
+    user by user (`paired_standard_error`)."""
+    hits = _top_hits(lambda s, e: user_vectors[s:e] @ item_vectors.t(), queries, item_vectors.shape[0], min(k, item_vectors.shape[0] - 1))
+    return torch.tensor([sum(found) / len(relevant) for relevant, found in hits], dtype=torch.double)
+
+
+def paired_standard_error(first: torch.Tensor, second: torch.Tensor) -> float:
+    """The standard error of the mean of `first - second` over paired per-user scores (0 for one user).
+
+    >>> paired_standard_error(torch.tensor([0.5, 0.0, 1.0]), torch.tensor([0.5, 0.5, 0.5]))
+    0.2886751345948129
+    """
+    differences = (first - second).double()
+    if differences.shape[0] < 2:
+        return 0.0
+    return float(differences.std(unbiased=True) / math.sqrt(differences.shape[0]))
 
 
 def popularity_metrics(dataset: Dataset, train_rows: torch.Tensor, queries: Queries, ks: tuple[int, ...]) -> dict[str, float]:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .data import Dataset
-from .evaluate import Queries, model_retrieval_metrics, user_embeddings
+from .evaluate import Queries, user_embeddings
 from .feature_spec import VOCABULARY_OF
 from .inputs import item_features
 from .towers import TwoTower
@@ -133,9 +133,10 @@ def previous_trained_through(previous: PreviousModel) -> int | None:
     return int(end) if isinstance(end, (int, float)) and end > 0 else None
 
 
-def previous_metrics(previous: PreviousModel, dataset: Dataset, queries: Queries, ks: tuple[int, ...]) -> dict[str, float]:
-    """`previous_recall_at_K` / `previous_ndcg_at_K`; PreviousModelError when its dense features differ
-    from this set's (it cannot read this set's inputs)."""
+def previous_vectors(previous: PreviousModel, dataset: Dataset, queries: Queries) -> tuple[torch.Tensor, torch.Tensor]:
+    """The promoted model's vectors for the queries' users and for this set's items (in this set's item
+    order); PreviousModelError when its dense features differ from this set's (it cannot read this
+    set's inputs)."""
     model, manifest = previous.model, previous.manifest
     for dense in ("user_dense", "catalog_dense"):
         if manifest["dense"][dense] != dataset.manifest["dense"][dense]:
@@ -148,4 +149,5 @@ def previous_metrics(previous: PreviousModel, dataset: Dataset, queries: Queries
         vectors = model.items(item_features(catalog, rows, ids=maps["item"])).float()
     columns = {name: _remap(name, dataset.columns[name][queries.rows], maps) for name in dataset.columns}
     users = user_embeddings(model, columns, torch.arange(queries.rows.shape[0]), torch.device("cpu"))
-    return model_retrieval_metrics(users, vectors, queries, ks, prefix="previous_")
+    return users, vectors
+

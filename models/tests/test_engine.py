@@ -145,6 +145,7 @@ def test_a_candidate_trains_on_everything_the_promoted_model_did_and_both_are_co
     assert 0 < metrics["previous_holdout_examples"] == metrics["holdout_examples"] <= int((ts > through).sum())
     assert metrics["compared_recall_at_20"] == metrics["recall_at_20"], "every holdout event is after it"
     assert 0 < metrics["previous_recall_at_20"] <= 1
+    assert 0 < metrics["compared_recall_at_20_se"] < 0.1
 
 
 def test_a_model_exported_before_trained_through_ts_counts_as_trained_to_its_set_end(trained: str, tmp_path) -> None:
