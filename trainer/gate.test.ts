@@ -50,6 +50,26 @@ test('the gate promotes only a model not worse than popularity and the promoted 
   assert.match(gate({}, margins).reason, /no recall_at_20/);
 });
 
+test('a shortfall against the promoted model within the paired noise does not reject a retrain', () => {
+  const margins = { popularityMargin: 0, previousMargin: 0.02 };
+  const retrain = {
+    recall_at_20: 0.39,
+    popularity_recall_at_20: 0.2,
+    compared_recall_at_20: 0.39,
+    previous_recall_at_20: 0.41,
+  };
+  const noisy = gate({ ...retrain, compared_recall_at_20_se: 0.015 }, margins);
+  assert.equal(noisy.promote, true, noisy.reason);
+  assert.match(
+    noisy.reason,
+    /promoted 0\.4100 \(this model 0\.3900 on the same events, below it within the noise ±0\.0294\)/,
+  );
+  const sure = gate({ ...retrain, compared_recall_at_20_se: 0.005 }, margins);
+  assert.equal(sure.promote, false);
+  assert.match(sure.reason, /below the promoted model's 0\.4100 .*margin 0\.02, noise ±0\.0098/);
+  assert.equal(gate(retrain, margins).promote, false, 'without a standard error the margin alone decides');
+});
+
 test('a comparison that cannot run refuses the promotion and names what is missing, unless overridden', () => {
   const margins = { popularityMargin: 0, previousMargin: 0.02 };
   const good = { recall_at_20: 0.3, popularity_recall_at_20: 0.1, ranker_auc: 0.7, ctr_baseline_auc: 0.6 };

@@ -7,7 +7,13 @@
  *
  * Margins are relative: with `previousMargin` 0.02 a candidate may score
  * down to 98 % of the promoted model's Recall@20 (holdout noise) and still
- * replace it.
+ * replace it. Below that, it is rejected only when the shortfall is more
+ * than the comparison's noise: `NOISE_Z` standard errors of the per-user
+ * difference between the two models on the same users (the engine's
+ * `compared_recall_at_20_se`). A holdout of a minute's new events holds a
+ * few hundred users, and two models equally good differ there by a few
+ * hundredths either way; a fixed margin alone rejected half of the
+ * retrains that had learnt from more data.
  *
  * Against the promoted model, both are scored on the holdout events after
  * the last one the promoted model trained on (the engine's `compared_*`
@@ -62,6 +68,9 @@ export interface GateDecision {
 
 export const GATE_METRIC = 'recall_at_20';
 
+/** A shortfall against the promoted model counts when it exceeds this many standard errors (95 %, two-sided). */
+export const NOISE_Z = 1.96;
+
 export function gate(
   metrics: Readonly<Record<string, number>>,
   margins: GateMargins,
@@ -84,10 +93,13 @@ export function gate(
     };
   const previous = metrics[`previous_${GATE_METRIC}`];
   const compared = metrics[`compared_${GATE_METRIC}`] ?? recall;
-  if (previous !== undefined && compared < previous * (1 - margins.previousMargin))
+  const standardError = metrics[`compared_${GATE_METRIC}_se`];
+  const noise = standardError === undefined ? undefined : NOISE_Z * standardError;
+  const short = previous !== undefined && compared < previous * (1 - margins.previousMargin);
+  if (short && (noise === undefined || previous - compared > noise))
     return {
       promote: false,
-      reason: `${GATE_METRIC} ${fmt(compared)} is below the promoted model's ${fmt(previous)} on the holdout events it never trained on (margin ${margins.previousMargin})`,
+      reason: `${GATE_METRIC} ${fmt(compared)} is below the promoted model's ${fmt(previous)} on the holdout events it never trained on (margin ${margins.previousMargin}${noise === undefined ? '' : `, noise ±${fmt(noise)}`})`,
     };
   const auc = metrics.ranker_auc;
   const ctrAuc = metrics.ctr_baseline_auc;
@@ -106,7 +118,7 @@ export function gate(
     popularity === undefined ? undefined : `popularity ${fmt(popularity)}`,
     previous === undefined
       ? undefined
-      : `promoted ${fmt(previous)} (this model ${fmt(compared)} on the same events)`,
+      : `promoted ${fmt(previous)} (this model ${fmt(compared)} on the same events${short ? `, below it within the noise ±${fmt(noise ?? 0)}` : ''})`,
     metrics.previous_holdout_examples === 0
       ? 'the promoted model not compared: it trained on every holdout event'
       : metrics.previous_holdout_users === 0
