@@ -67,3 +67,31 @@ test('experiments written before exploration read under v2 with both exploration
     'every other field as written',
   );
 });
+
+test('served lists written before v3 read with no exploration policy and no item frontiers', () => {
+  const subject = 'rec.recommendations-value';
+  const writer = parseAvroType(loadSchema(subject, 2));
+  const reader = parseAvroType(loadSchema(subject, 3));
+  const bytes = readFileSync(fixture(subject, 'v2.bin'));
+  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as Record<string, unknown>;
+  const original = writer.fromBuffer(bytes) as Record<string, unknown>;
+  assert.deepEqual(resolved, { ...original, exploration: null, item_frontiers: null });
+  assert.ok(existsSync(fixture(subject, 'v3.bin')), `${subject} has a fixture for v3`);
+});
+
+test('experiments written before Plackett–Luce read under v3 with its three overrides null', () => {
+  const subject = 'rec.experiments-value';
+  const writer = parseAvroType(loadSchema(subject, 2));
+  const reader = parseAvroType(loadSchema(subject, 3));
+  const bytes = readFileSync(fixture(subject, 'v2.bin'));
+  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as {
+    variants: { ordering: Record<string, unknown> | null }[];
+  };
+  const original = writer.fromBuffer(bytes) as typeof resolved;
+  const none = { exploration_policy: null, exploration_temperature: null, exploration_pool_size: null };
+  assert.deepEqual(
+    resolved.variants.map((v) => v.ordering),
+    original.variants.map((v) => (v.ordering === null ? null : { ...v.ordering, ...none })),
+  );
+  assert.deepEqual({ ...resolved, variants: undefined }, { ...original, variants: undefined });
+});

@@ -68,6 +68,8 @@ export function experimentTraffic(options: WorldOptions): ExperimentWorld {
       experiment_id: options.experimentId,
       variant,
       shadow: false,
+      exploration: null,
+      item_frontiers: null,
       took_ms: (options.tookMs?.[variant] ?? 20) * (0.8 + 0.4 * rng.next()),
       served_ts: served,
     });

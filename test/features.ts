@@ -115,6 +115,8 @@ export function servedList(
     experiment_id: null,
     variant: null,
     shadow: false,
+    exploration: null,
+    item_frontiers: null,
     took_ms: null,
     served_ts: servedTs,
     ...overrides,

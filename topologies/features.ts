@@ -32,6 +32,7 @@
  * ```
  */
 import { EVENT_IDS_STORE } from '../features/math/interactions.js';
+import { ITEM_FRONTIER_STORE, itemFrontierCodec } from '../features/views/item-frontier.js';
 import { ITEM_VIEW_STORE, itemViewCodec } from '../features/views/item-view.js';
 import { shareCatalogStrings } from '../features/views/shared-strings.js';
 import { USER_VIEW_STORE, userViewCodec } from '../features/views/user-view.js';
@@ -146,6 +147,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])
     .addStore({ name: ITEM_VIEW_STORE, codec: itemViewCodec, keyedByRecordKey: true }, ['item-features'])
     .addStore({ name: ITEM_CLOCK_STORE, codec: mergeClockCodec }, ['item-features'])
+    .addStore({ name: ITEM_FRONTIER_STORE, codec: itemFrontierCodec }, ['item-features'])
     .addStore({ name: LABEL_JOIN_STORE, codec: exampleCodec }, ['item-features'])
     .addStore({ name: ATTRIBUTION_STORE, codec: attributionCodec }, ['item-features'])
     .addSink('training-examples', TRAINING_EXAMPLES_TOPIC, examples, ['item-features'])

@@ -11,6 +11,7 @@
  * const store = await openOnlineStore(platform.config, resolved, platform.logger, lookup);
  * ```
  */
+import { ITEM_FRONTIER_STORE, ITEM_FRONTIER_VIEW } from '../features/views/item-frontier.js';
 import { ITEM_VIEW_STORE } from '../features/views/item-view.js';
 import { USER_VIEW_STORE } from '../features/views/user-view.js';
 import { ITEMS_STORE } from '../processors/catalog/catalog.js';
@@ -35,6 +36,8 @@ export const ONLINE_VIEWS: readonly OnlineViewSpec[] = [
   { view: 'user', entity: 'user', application: 'features', store: USER_VIEW_STORE },
   { view: 'item', entity: 'item', application: 'features', store: ITEM_VIEW_STORE },
   { view: 'catalog', entity: 'item', application: 'features', store: ITEMS_STORE },
+  // Keys `itemFrontierKeys(partitions)`, each on its own task's partition.
+  { view: ITEM_FRONTIER_VIEW, entity: 'frontier', application: 'features', store: ITEM_FRONTIER_STORE },
   { view: 'interaction_counts', entity: 'user', application: 'interaction-counts', store: 'counts' },
   {
     view: EXPERIMENT_FIGURES_VIEW,

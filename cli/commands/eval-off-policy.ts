@@ -66,6 +66,8 @@ function table(r: OffPolicyReport): string {
     `${r.candidate} off-policy, lists served ${new Date(r.from).toISOString()} – ${new Date(r.to).toISOString()}`,
     `${r.lists} lists, ${r.evaluated_lists} replayed, ${r.skipped_lists} skipped (no features as of the request); ` +
       `${r.decisions} decisions, ${r.explorable_decisions} explorable, ${r.matching_decisions} where the candidate agrees with the log`,
+    `${r.matching_unexplored_decisions} of ${r.reference_unexplored.decisions} unexplored slots agree; ` +
+      `${r.lists_at_frontiers} lists replayed with the item views as of their logged frontiers`,
     '',
   ];
   if (!r.supported) lines.push(`no estimate: ${r.reason}`);

@@ -64,6 +64,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.interactions.enriched', 3, false, 'features:internal'],
       ['rec.item-features.attribution.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.item-clock.changelog', 3, true, 'features:changelog'],
+      ['rec.item-features.item-frontier.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.item-view.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.label-join.changelog', 3, true, 'features:changelog'],
       ['rec.items', 3, true, 'features:source features:global-table'],

@@ -42,6 +42,9 @@ function explored(target: readonly string[]): LoggedDecision[] {
     maxCategoryShare: 1,
     explorationEpsilon: 0.3,
     explorationFreshWeight: 2,
+    explorationPolicy: 'epsilon_greedy' as const,
+    explorationTemperature: 0,
+    explorationPoolSize: 20,
   };
   const clicks = Rng.derive(7, 1);
   const decisions: LoggedDecision[] = [];

@@ -11,8 +11,10 @@
  *    list's length, from the serving code itself: a `RecommendationService`
  *    with the candidate's pair loaded answers a replay request
  *    (`RecommendRequest.replay`: that version, those features, the ranker's
- *    item features as of the request (./item-history.ts), the list's time
- *    and context, no experiment, no exploration).
+ *    item features as of the request (./item-history.ts: at the item views'
+ *    frontiers the list logged, or for a list that logged none the feature
+ *    lateness before it), the list's time and context, no experiment, no
+ *    exploration).
  * 4. Each (list, position) as one decision (./replay-decisions.ts) and the
  *    IPS, SNIPS and DR estimates (./estimators.ts) with their 95 %
  *    intervals and effective sample size — or, where the log cannot
@@ -33,12 +35,13 @@
  * ```
  */
 
+import { itemPartition } from '../../features/views/item-frontier.js';
 import type { ArtifactStore } from '../../registry/model-store.js';
 import { RecommendationService } from '../../responders/recommend/service.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
-import type { ModelVersion } from '../../schemas/generated/types.js';
+import type { ItemFeatures, ModelVersion } from '../../schemas/generated/types.js';
 import { wilson } from '../online/online-report.js';
 import { type LoggedList, readServedLists, type ServedWindow } from '../online/served-lists.js';
 import { featuresAtRequests } from './as-of-features.js';
@@ -79,6 +82,10 @@ export interface OffPolicyReport {
   readonly explorable_decisions: number;
   /** Decisions where the candidate's page has the logged item at the logged position. */
   readonly matching_decisions: number;
+  /** Of the logged items exploration did not place, those the candidate's page has at their position (a self-replay's fidelity). */
+  readonly matching_unexplored_decisions: number;
+  /** Evaluated lists whose item views were read as of the frontiers the list logged (the rest by the lateness). */
+  readonly lists_at_frontiers: number;
   /** Whether the log supports an estimate of the candidate. */
   readonly supported: boolean;
   /** Mean share of the candidate's choices the log cannot support. */
@@ -107,7 +114,10 @@ export async function offPolicyReport(
   const keys = new Map([...lists].map(([id, list]) => [id, list.served] as const));
   const asOf = await featuresAtRequests(platform.log, platform.serde, keys);
   const lateness = platform.config.featureLatenessMs;
-  const items = await ItemHistory.read(platform.log, platform.serde, options.from - lateness);
+  let historyFrom = options.from - lateness;
+  for (const { served } of lists.values())
+    for (const frontier of served.item_frontiers ?? []) historyFrom = Math.min(historyFrom, frontier);
+  const items = await ItemHistory.read(platform.log, platform.serde, historyFrom);
   const service = await RecommendationService.start({
     platform,
     online: options.online,
@@ -120,6 +130,7 @@ export async function offPolicyReport(
     const decisions: LoggedDecision[] = [];
     const evaluated: LoggedList[] = [];
     let scored = 0;
+    let matchingUnexplored = 0;
     const pending = [...lists.values()].filter((list) => asOf.has(list.served.request_id));
     const worker = async () => {
       for (let list = pending.shift(); list !== undefined; list = pending.shift()) {
@@ -134,11 +145,12 @@ export async function offPolicyReport(
             model: candidate,
             features: asOf.get(served.request_id)!,
             score: rewardModel.usable ? served.items.map((item) => item.item_id) : undefined,
-            // The item views a request reads hold the events the watermark has passed: up to the lateness behind.
-            items: (itemId) => items.at(itemId, served.served_ts - lateness, served.served_ts),
+            items: itemsAsOf(items, served, lateness),
           },
         });
         const page = result.items.map((item) => item.item_id).slice(0, served.items.length);
+        for (const item of served.items)
+          if (item.reason !== 'explored' && page[item.position] === item.item_id) matchingUnexplored++;
         if (rewardModel.usable && result.click !== undefined) scored++;
         evaluated.push(list);
         decisions.push(
@@ -147,6 +159,7 @@ export async function offPolicyReport(
             clicked: list.clicked,
             candidate: page,
             click: result.click,
+            exploration: served.exploration ?? null,
           }),
         );
       }
@@ -171,6 +184,8 @@ export async function offPolicyReport(
       decisions: decisions.length,
       explorable_decisions: decisions.filter((d) => d.propensity < 1).length,
       matching_decisions: decisions.filter((d) => d.target > 0).length,
+      matching_unexplored_decisions: matchingUnexplored,
+      lists_at_frontiers: evaluated.filter((list) => (list.served.item_frontiers?.length ?? 0) > 0).length,
       supported: result.supported,
       unsupported_share: result.unsupportedMass,
       reason: result.supported ? null : result.reason,
@@ -185,6 +200,24 @@ export async function offPolicyReport(
   } finally {
     await service.close();
   }
+}
+
+/**
+ * The ranker's item features of a logged request: each item's as of the
+ * frontier of its partition the list logged (its view then held every
+ * interaction before it); a list written before lists logged frontiers
+ * (or one that read none) is approximated by the feature lateness, how far
+ * the views may trail the request.
+ */
+function itemsAsOf(
+  items: ItemHistory,
+  served: LoggedList['served'],
+  lateness: number,
+): (itemId: string) => ItemFeatures | undefined {
+  const frontiers = served.item_frontiers ?? null;
+  if (frontiers === null || frontiers.length === 0)
+    return (itemId) => items.at(itemId, served.served_ts - lateness, served.served_ts);
+  return (itemId) => items.at(itemId, frontiers[itemPartition(itemId, frontiers.length)]!, served.served_ts);
 }
 
 /**

@@ -18,6 +18,16 @@
  * - for DR, `modelReward` r̂(a) and `modelValue` r̂(b) from the candidate's
  *   ranker, when the caller has them for both.
  *
+ * A list explored by Plackett–Luce (`exploration` plackett_luce) logs per
+ * item the probability of its slot given the items above it, and any order
+ * of its pool can come out. Its decision at p is the page's first p + 1
+ * slots (docs/decisions.md §38): `propensity` the product of their logged
+ * probabilities (the chance of that prefix), `target` 1 when the
+ * candidate's page begins with the same items in the same order, and
+ * `unsupported` only where the candidate wants another item at a slot the
+ * policy could not change (propensity 1: promoted). An item of the
+ * candidate outside the logging pool is again taken as supported.
+ *
  * @example
  * ```ts
  * const decisions = listDecisions({ logged: served.items, clicked, candidate: ['i3', 'i9'], click });
@@ -37,11 +47,14 @@ export interface ReplayedList {
   readonly candidate: readonly string[];
   /** The candidate ranker's click probability of the logged and candidate items; undefined without a reward model. */
   readonly click?: ReadonlyMap<string, number>;
+  /** The policy that explored the list (`ServedRecommendations.exploration`); null or absent: ε-greedy's marginals. */
+  readonly exploration?: string | null;
 }
 
 /** Each position of the list as one decision, in position order. */
 export function listDecisions(list: ReplayedList): LoggedDecision[] {
   const logged = [...list.logged].sort((a, b) => a.position - b.position);
+  if (list.exploration === 'plackett_luce') return prefixDecisions(list, logged);
   const keptAt = new Map<string, number>();
   for (const item of logged) if (item.reason !== 'explored') keptAt.set(item.item_id, item.position);
   return logged.map((item) => {
@@ -57,6 +70,27 @@ export function listDecisions(list: ReplayedList): LoggedDecision[] {
       reward,
       target: same ? 1 : 0,
       unsupported,
+      ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
+    };
+  });
+}
+
+/** A Plackett–Luce list's decisions: each prefix of the page, weighted by its probability. */
+function prefixDecisions(list: ReplayedList, logged: ReplayedList['logged']): LoggedDecision[] {
+  let prefix = 1;
+  let agrees = true;
+  return logged.map((item) => {
+    const wanted = list.candidate[item.position];
+    const same = wanted === item.item_id;
+    prefix *= item.propensity;
+    agrees &&= same;
+    const modelReward = list.click?.get(item.item_id);
+    const modelValue = wanted === undefined ? 0 : list.click?.get(wanted);
+    return {
+      propensity: prefix,
+      reward: list.clicked.has(item.item_id) ? 1 : 0,
+      target: agrees ? 1 : 0,
+      unsupported: !same && wanted !== undefined && item.propensity >= 1 ? 1 : 0,
       ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
     };
   });

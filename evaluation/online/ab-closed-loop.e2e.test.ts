@@ -80,6 +80,8 @@ before(async () => {
           experiment_id: null,
           variant: null,
           shadow: false,
+          exploration: null,
+          item_frontiers: null,
           took_ms: null,
           served_ts: later,
         },

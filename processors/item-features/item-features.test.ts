@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOUR_MS } from '../../features/math/decay.js';
+import { ITEM_FRONTIER_STORE, itemFrontierKeys } from '../../features/views/item-frontier.js';
 import { ITEM_VIEW_STORE, type ItemView, itemViewCodec } from '../../features/views/item-view.js';
 import { featuresAt } from '../../features/views/user-view.js';
 import type { EnrichedInteraction, Interaction, TrainingExample } from '../../schemas/generated/types.js';
@@ -187,4 +188,19 @@ test('a purge notice takes the features off the user’s records still waiting f
     ['b'],
   );
   assert.equal(itemViewCodec.decode(result.view!).popularity_total, 2);
+});
+
+test("the task's frontier is stored with its views: they hold every interaction before it and none after", async () => {
+  const h = await FeaturesHarness.create({ latenessMs: MIN, watermarkIntervalMs: MIN });
+  try {
+    const times = [0, 3, 6, 9, 30].map((m) => T0 + m * MIN);
+    for (const [n, ts] of times.entries()) await h.interaction(event(`e${n}`, 'u1', 'i1', 'view', ts));
+    const key = itemFrontierKeys(1)[0]!;
+    const frontier = await h.driver.store<number>(ITEM_FRONTIER_STORE).get(key);
+    assert.ok(frontier !== undefined && frontier > T0 && frontier <= times[4]!, `frontier ${frontier}`);
+    const view = await h.driver.store<ItemView>(ITEM_VIEW_STORE).get('i1');
+    assert.equal(view?.popularity_total ?? 0, times.filter((ts) => ts < frontier).length);
+  } finally {
+    await h.close();
+  }
 });

@@ -42,6 +42,7 @@
 import { CLICK_THROUGH, eventLabels, watchFraction } from '../../features/math/interactions.js';
 import type { Versioned } from '../../features/math/versioned.js';
 import type { CatalogAttributes } from '../../features/views/attributes.js';
+import { ITEM_FRONTIER_STORE, itemFrontierKeys } from '../../features/views/item-frontier.js';
 import {
   emptyItemView,
   foldItemInteraction,
@@ -97,6 +98,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
   private labels!: LabelJoin;
   private merge!: UpstreamMerge;
   private countsStore!: KeyValueStore<AttributionCounts>;
+  private frontierStore!: KeyValueStore<number>;
   private counts: AttributionCounts = {
     attributed: 0,
     unknown_request: 0,
@@ -119,6 +121,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     this.merge = new UpstreamMerge(ctx.store(ITEM_CLOCK_STORE), ctx.partitionCount);
     await this.merge.load();
     this.countsStore = ctx.store(ATTRIBUTION_STORE);
+    this.frontierStore = ctx.store(ITEM_FRONTIER_STORE);
     this.counts = { ...this.counts, ...(await this.countsStore.get(COUNTS_KEY)) };
   }
 
@@ -166,6 +169,9 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
       }
     }
     this.emitAll(await this.labels.expire(until));
+    // The end of input (+Infinity) is no time a served list could log: the last finite frontier stays.
+    if (Number.isFinite(until))
+      this.frontierStore.put(itemFrontierKeys(this.ctx.partitionCount)[this.ctx.partition]!, until);
   }
 
   /** The example of one released interaction or exposure, and the exposure it may label. */

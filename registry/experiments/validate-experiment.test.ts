@@ -127,11 +127,41 @@ test('an exploration ε outside [0, 1) or a fresh weight below 1 is refused nami
     max_category_share: null,
     exploration_epsilon: 0.1,
     exploration_fresh_weight: null,
+    exploration_policy: null,
+    exploration_temperature: null,
+    exploration_pool_size: null,
   });
   assert.equal(
     fromJson(withOrdering({ exploration_epsilon: 0 })).variants[1]!.ordering!.exploration_epsilon,
     0,
   );
+});
+
+test('a Plackett–Luce ordering is read, and an unknown policy, a negative temperature or a pool below 1 is refused', () => {
+  const withOrdering = (ordering: Record<string, unknown>) => {
+    const json = good();
+    (json.variants as Record<string, unknown>[])[1]!.ordering = ordering;
+    return json;
+  };
+  const accepted = fromJson(
+    withOrdering({
+      exploration_policy: 'plackett_luce',
+      exploration_temperature: 0.5,
+      exploration_pool_size: 20,
+    }),
+  ).variants[1]!.ordering!;
+  assert.deepEqual(
+    [accepted.exploration_policy, accepted.exploration_temperature, accepted.exploration_pool_size],
+    ['plackett_luce', 0.5, 20],
+  );
+  const refused: [Record<string, unknown>, string][] = [
+    [{ exploration_policy: 'softmax' }, 'exploration_policy'],
+    [{ exploration_temperature: -1 }, 'exploration_temperature'],
+    [{ exploration_pool_size: 0 }, 'exploration_pool_size'],
+    [{ exploration_pool_size: 2.5 }, 'exploration_pool_size'],
+  ];
+  for (const [ordering, field] of refused)
+    assert.equal(refusal(() => fromJson(withOrdering(ordering))).field, `variants[1].ordering.${field}`);
 });
 
 test('bad canary plans are refused naming the canary field', () => {

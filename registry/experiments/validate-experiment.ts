@@ -85,6 +85,9 @@ function ordering(value: unknown, field: string): OrderingOverrides | null {
     'max_category_share',
     'exploration_epsilon',
     'exploration_fresh_weight',
+    'exploration_policy',
+    'exploration_temperature',
+    'exploration_pool_size',
   ]);
   const share = nullable(json.max_category_share, (v) => number(v, `${field}.max_category_share`));
   if (share !== null && (share <= 0 || share > 1)) fail(`${field}.max_category_share`, 'must be in (0, 1]');
@@ -99,6 +102,20 @@ function ordering(value: unknown, field: string): OrderingOverrides | null {
   );
   if (freshWeight !== null && (freshWeight < 1 || freshWeight > 1000))
     fail(`${field}.exploration_fresh_weight`, `must be in [1, 1000], got ${freshWeight}`);
+  const policy = nullable(json.exploration_policy, (v) => string(v, `${field}.exploration_policy`));
+  if (policy !== null && policy !== 'epsilon_greedy' && policy !== 'plackett_luce')
+    fail(
+      `${field}.exploration_policy`,
+      `must be epsilon_greedy or plackett_luce, got ${JSON.stringify(policy)}`,
+    );
+  const temperature = nullable(json.exploration_temperature, (v) =>
+    number(v, `${field}.exploration_temperature`),
+  );
+  if (temperature !== null && !(temperature >= 0 && temperature <= 1000))
+    fail(`${field}.exploration_temperature`, `must be in [0, 1000], got ${temperature}`);
+  const poolSize = nullable(json.exploration_pool_size, (v) => number(v, `${field}.exploration_pool_size`));
+  if (poolSize !== null && !(Number.isInteger(poolSize) && poolSize >= 1 && poolSize <= 1000))
+    fail(`${field}.exploration_pool_size`, `must be a whole number in [1, 1000], got ${poolSize}`);
   const promotions = json.promotions;
   if (promotions !== undefined && promotions !== null && typeof promotions !== 'boolean')
     fail(`${field}.promotions`, 'must be true or false');
@@ -109,6 +126,9 @@ function ordering(value: unknown, field: string): OrderingOverrides | null {
     max_category_share: share,
     exploration_epsilon: epsilon,
     exploration_fresh_weight: freshWeight,
+    exploration_policy: policy,
+    exploration_temperature: temperature,
+    exploration_pool_size: poolSize,
   };
 }
 

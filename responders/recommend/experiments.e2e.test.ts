@@ -439,6 +439,9 @@ test("promoted slots are placed and filtered; a variant's freshness boost moves 
     max_category_share: null,
     exploration_epsilon: null,
     exploration_fresh_weight: null,
+    exploration_policy: null,
+    exploration_temperature: null,
+    exploration_pool_size: null,
   };
   await publish(experiment('fresh', [variant('boost', 'promoted', 1, { ordering })]));
   await until('the boosting experiment', () => service().experiments.running('fresh') !== undefined, 5_000);
@@ -476,6 +479,9 @@ test('a variant that explores serves drawn items from below the page, each serve
     max_category_share: null,
     exploration_epsilon: 0.5,
     exploration_fresh_weight: null,
+    exploration_policy: null,
+    exploration_temperature: null,
+    exploration_pool_size: null,
   };
   await publish(experiment('explore', [variant('explore', 'promoted', 1, { ordering })]));
   await until(

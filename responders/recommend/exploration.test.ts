@@ -27,6 +27,9 @@ const EXPLORING: OrderingSettings = {
   maxCategoryShare: 1,
   explorationEpsilon: 0.3,
   explorationFreshWeight: 3,
+  explorationPolicy: 'epsilon_greedy',
+  explorationTemperature: 0,
+  explorationPoolSize: 20,
 };
 
 function ranked(...ids: string[]): RankedItem[] {

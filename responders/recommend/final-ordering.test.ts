@@ -28,6 +28,9 @@ const OFF: OrderingSettings = {
   maxCategoryShare: 1,
   explorationEpsilon: 0,
   explorationFreshWeight: 2,
+  explorationPolicy: 'epsilon_greedy',
+  explorationTemperature: 0,
+  explorationPoolSize: 20,
 };
 
 function ranked(...ids: string[]): RankedItem[] {
@@ -56,6 +59,9 @@ test('a variant override replaces only the settings it sets', () => {
     max_category_share: null,
     exploration_epsilon: 0.1,
     exploration_fresh_weight: null,
+    exploration_policy: null,
+    exploration_temperature: null,
+    exploration_pool_size: null,
   });
   assert.deepEqual(merged, { ...OFF, freshnessBoost: 3, promotions: false, explorationEpsilon: 0.1 });
   assert.equal(orderingFor(OFF, null), OFF);

@@ -18,17 +18,22 @@
  *    the caller, or `mature` for a user in the 13-17 bucket is not forced
  *    in; when what the user has seen is not known (the online store did not
  *    answer) no promotion is placed.
- * 3. **Exploration** (./exploration.ts), when `explorationEpsilon` is above
- *    0: each slot that is not promoted is, with that probability, filled by
+ * 3. **Exploration**, by the `explorationPolicy`. `epsilon_greedy`
+ *    (./exploration.ts), when `explorationEpsilon` is above 0: each slot that is not promoted is, with that probability, filled by
  *    an item drawn from the candidates below the page that pass the same
  *    filters as a promotion, an item released within the freshness window
  *    `explorationFreshWeight` times likelier than another; said `explored`.
+ *    `plackett_luce` (./plackett-luce.ts), when `explorationTemperature` is
+ *    above 0: the slots that are not promoted are drawn without replacement
+ *    from the top `explorationPoolSize` candidates (the page's and, below
+ *    it, those passing the same filters) by softmax(score / temperature).
  *    The draws come from a generator seeded by the request's `seed`, so a
  *    request's list can be reproduced. Nothing is drawn in when what the
  *    user has seen is not known.
  *
  * Each item's `propensity` is the probability the policy placed it at its
- * position: 1 for every item while exploration is off, and for promoted
+ * position (ε-greedy: the marginal one; Plackett–Luce: given the items
+ * above it): 1 for every item while exploration is off, and for promoted
  * slots.
  *
  * @example
@@ -42,7 +47,11 @@ import type { Item, OrderingOverrides, Promotion, ServedReason } from '../../sch
 import { ADULT_ONLY } from './candidate-lists.js';
 import { explore } from './exploration.js';
 import type { LiveTable } from './live-table.js';
+import { plackettLuce } from './plackett-luce.js';
 import { requestRandom } from './request-random.js';
+
+/** How a page is explored (`ServedRecommendations.exploration`). */
+export type ExplorationPolicy = 'epsilon_greedy' | 'plackett_luce';
 
 /** A variant's final-ordering settings, resolved. */
 export interface OrderingSettings {
@@ -55,8 +64,41 @@ export interface OrderingSettings {
   readonly maxCategoryShare: number;
   /** Exploration: the chance, in [0, 1), that a slot that is not promoted is filled from below the page; 0 turns it off. */
   readonly explorationEpsilon: number;
-  /** Exploration: how many times likelier an item released within the freshness window is drawn, at least 1. */
+  /** Exploration: how many times likelier an item released within the freshness window is drawn, at least 1 (ε-greedy). */
   readonly explorationFreshWeight: number;
+  /** Exploration: which policy explores. */
+  readonly explorationPolicy: ExplorationPolicy;
+  /** Plackett–Luce: the softmax temperature over the scores; 0 turns it off. */
+  readonly explorationTemperature: number;
+  /** Plackett–Luce: how many of the ranked candidates the page is drawn from. */
+  readonly explorationPoolSize: number;
+}
+
+/** The responder's final-ordering defaults before `RECSTREAM_SERVE_*`: no boost, promotions on, share 0.5, no exploration. */
+export const DEFAULT_ORDERING: OrderingSettings = {
+  freshnessBoost: 0,
+  freshnessWindowMs: 7 * 24 * 3_600_000,
+  promotions: true,
+  maxCategoryShare: 0.5,
+  explorationEpsilon: 0,
+  explorationFreshWeight: 2,
+  explorationPolicy: 'epsilon_greedy',
+  explorationTemperature: 0,
+  explorationPoolSize: 20,
+};
+
+/**
+ * The policy that explores under `settings`; null when they explore nothing.
+ *
+ * @example
+ * ```ts
+ * explorationOf({ ...settings, explorationPolicy: 'plackett_luce', explorationTemperature: 0.5 }); // 'plackett_luce'
+ * ```
+ */
+export function explorationOf(settings: OrderingSettings): ExplorationPolicy | null {
+  if (settings.explorationPolicy === 'plackett_luce')
+    return settings.explorationTemperature > 0 ? 'plackett_luce' : null;
+  return settings.explorationEpsilon > 0 ? 'epsilon_greedy' : null;
 }
 
 /** One item of a list on its way out. */
@@ -107,6 +149,10 @@ export function orderingFor(
     maxCategoryShare: overrides.max_category_share ?? defaults.maxCategoryShare,
     explorationEpsilon: overrides.exploration_epsilon ?? defaults.explorationEpsilon,
     explorationFreshWeight: overrides.exploration_fresh_weight ?? defaults.explorationFreshWeight,
+    explorationPolicy:
+      (overrides.exploration_policy as ExplorationPolicy | null) ?? defaults.explorationPolicy,
+    explorationTemperature: overrides.exploration_temperature ?? defaults.explorationTemperature,
+    explorationPoolSize: overrides.exploration_pool_size ?? defaults.explorationPoolSize,
   };
 }
 
@@ -122,7 +168,7 @@ export function finalOrder(input: FinalOrderingInput): RankedItem[] {
   if (input.settings.promotions && input.promotions !== undefined && input.promotions.length > 0)
     placePromotions(page, input);
   if (page.length > input.k) page = page.slice(0, input.k);
-  return input.settings.explorationEpsilon > 0 ? explorePage(page, boosted, input) : page;
+  return explorationOf(input.settings) === null ? page : explorePage(page, boosted, input);
 }
 
 function explorePage(
@@ -132,6 +178,13 @@ function explorePage(
 ): RankedItem[] {
   if (input.seed === undefined) throw new RangeError("exploration needs the request's seed");
   if (input.seen === undefined) return page;
+  if (input.settings.explorationPolicy === 'plackett_luce')
+    return plackettLuce(page, ranked, {
+      temperature: input.settings.explorationTemperature,
+      poolSize: input.settings.explorationPoolSize,
+      eligible: (item) => mayForce(item.item_id, input),
+      random: requestRandom(input.seed),
+    });
   const onPage = new Set(page.map((item) => item.item_id));
   const pool = ranked.filter((item) => !onPage.has(item.item_id) && mayForce(item.item_id, input));
   const { explorationEpsilon: epsilon, explorationFreshWeight: freshWeight } = input.settings;

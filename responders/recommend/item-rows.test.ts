@@ -12,6 +12,7 @@ import {
   type UserQuery,
   userTowerInputs,
 } from '../../features/model-inputs.js';
+import { itemPartition } from '../../features/views/item-frontier.js';
 import {
   emptyItemView,
   foldItemInteraction,
@@ -183,4 +184,22 @@ test('a row read again keeps its encoded ids while its catalog entry is the same
   const changed = (await rows.getMany(['i2'], T0 + 2000))[0]!.encodedFor(vocab, 'i2');
   assert.notEqual(changed, first);
   assert.deepEqual(changed, encodeRankerItem('i2', { categories: ['kids'], language: 'fr' }, vocab));
+});
+
+test("a row is read again once its partition's frontier moved, and kept while it has not", async () => {
+  const { rows, reads } = recordingRows(1000);
+  const partitions = 2;
+  const [p1, p2] = ['i1', 'i2'].map((id) => itemPartition(id, partitions));
+  const frontiers = [T0 - HOUR, T0 - HOUR];
+  const first = await rows.getMany(['i1', 'i2'], T0, frontiers);
+  assert.equal(first[0]!.frontier, frontiers[p1!]);
+  assert.deepEqual(await rows.getMany(['i1', 'i2'], T0 + 10, frontiers), first, 'same frontiers: kept');
+  const moved = [...frontiers];
+  moved[p1!] = T0;
+  await rows.getMany(['i1', 'i2'], T0 + 20, moved);
+  // i1's partition moved; i2 was read again only if it shares that partition.
+  assert.deepEqual(reads[1], p1 === p2 ? ['i1', 'i2'] : ['i1']);
+  assert.equal(reads.length, 2);
+  await rows.getMany(['i1'], T0 + 30, null);
+  assert.equal(reads.length, 2, 'frontiers not known: kept by time alone');
 });

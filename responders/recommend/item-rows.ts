@@ -9,7 +9,9 @@
  * bench's load), so most requests skip the read, the feature math and the
  * vocabulary lookups. A request whose time is before an entry's, or more
  * than `ttlMs` after it (an offline evaluation at another time), reads
- * the item again.
+ * the item again; so does one that found the item's partition's frontier
+ * (`features/views/item-frontier.ts`) moved since the entry was read, so
+ * the frontiers a served list logs say exactly what its ranker read.
  *
  * @example
  * ```ts
@@ -22,6 +24,7 @@
 import { ITEM_DENSE } from '../../features/dense-lanes.js';
 import { encodeItemDense } from '../../features/encoding.js';
 import { type EncodedItem, encodeRankerItem, type ModelVocabularies } from '../../features/model-inputs.js';
+import { itemPartition } from '../../features/views/item-frontier.js';
 import { type ItemView, itemFeaturesAt } from '../../features/views/item-view.js';
 import { setRecent } from '../../runtime/state/recency.js';
 import type { Item, ItemFeatures } from '../../schemas/generated/types.js';
@@ -41,6 +44,8 @@ export class ItemRow {
     /** The catalog entry the features were computed with; the encoded ids depend on it alone. */
     readonly item?: Item,
     previous?: ItemRow,
+    /** The frontier of the item's partition when its view was read; null when not known. */
+    readonly frontier: number | null = null,
   ) {
     // A row read again for the same catalog entry keeps its ids: re-encoding each re-read row was
     // ~15 % of the objects that outlived young-generation GCs under load.
@@ -67,13 +72,29 @@ export class ItemRows {
     private readonly maxEntries = 200_000,
   ) {}
 
-  /** The rows of `itemIds` for a request at `ts`, in their order; one read for those not kept. */
-  async getMany(itemIds: readonly string[], ts: number): Promise<ItemRow[]> {
+  /**
+   * The rows of `itemIds` for a request at `ts`, in their order; one read
+   * for those not kept. `frontiers`: each partition's frontier as the
+   * request read it (null: not known, rows are kept by time alone).
+   */
+  async getMany(
+    itemIds: readonly string[],
+    ts: number,
+    frontiers: readonly number[] | null = null,
+  ): Promise<ItemRow[]> {
     const out: ItemRow[] = new Array(itemIds.length);
     const missing: number[] = [];
+    const frontierOf = (itemId: string) =>
+      frontiers === null ? null : frontiers[itemPartition(itemId, frontiers.length)]!;
     for (let i = 0; i < itemIds.length; i++) {
       const row = this.entries.get(itemIds[i]!);
-      if (row !== undefined && ts >= row.ts && ts - row.ts < this.ttlMs) out[i] = row;
+      if (
+        row !== undefined &&
+        ts >= row.ts &&
+        ts - row.ts < this.ttlMs &&
+        (frontiers === null || row.frontier === frontierOf(itemIds[i]!))
+      )
+        out[i] = row;
       else missing.push(i);
     }
     if (missing.length === 0) return out;
@@ -88,7 +109,7 @@ export class ItemRows {
       const features = itemFeaturesAt(views[j], ts, item, this.scratch);
       const dense = new Float32Array(ITEM_DENSE.length);
       encodeItemDense(features, ts, null, dense, 0);
-      const row = new ItemRow(ts, features, dense, item, this.entries.get(itemId));
+      const row = new ItemRow(ts, features, dense, item, this.entries.get(itemId), frontierOf(itemId));
       setRecent(this.entries, itemId, row, this.maxEntries);
       out[i] = row;
     });

@@ -13,7 +13,7 @@
  */
 import type { Assignment } from '../../registry/experiments/assignment.js';
 import type { InteractionContext, ItemFeatures, UserFeatures } from '../../schemas/generated/types.js';
-import type { RankedItem } from './final-ordering.js';
+import type { ExplorationPolicy, RankedItem } from './final-ordering.js';
 
 export type FallbackReason =
   | 'opt_out'
@@ -71,6 +71,10 @@ export interface RecommendResult {
   /** The experiment the user was served in; null outside experiments. */
   readonly experiment_id: string | null;
   readonly variant: string | null;
+  /** The exploration policy that placed the list (`ServedRecommendations.exploration`); null when it explored nothing. */
+  readonly exploration: ExplorationPolicy | null;
+  /** The item views' frontiers the ranker read them at (`ServedRecommendations.item_frontiers`); null when it read none or they are not known. */
+  readonly item_frontiers: readonly number[] | null;
   /** A replay's `score` items' and page's click probabilities from the model's ranker; absent off the personalised path. */
   readonly click?: ReadonlyMap<string, number>;
 }

@@ -15,7 +15,8 @@
  *    already seen, unavailable, and `mature` items for users in the 13-17
  *    bucket;
  * 5. the ranker over every candidate in one batched call, its items'
- *    features from a second round trip (each item's view cached for a second); its log click probability is added
+ *    features from a second round trip (each item's view cached for a second, and read again once the
+ *    item views' frontier moved; the frontiers go with the list); its log click probability is added
  *    to the retrieval score with `rankerWeight`, and only when the model's
  *    holdout said the ranker beats the CTR baseline;
  * 6. diversification: at most `maxCategoryShare` of a page share their first
@@ -62,7 +63,15 @@ import type {
 } from '../../schemas/generated/types.js';
 import type { BundleManager } from './bundle-manager.js';
 import { ADULT_ONLY, diversify, MINOR_BUCKET, popularItems } from './candidate-lists.js';
-import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from './final-ordering.js';
+import {
+  DEFAULT_ORDERING,
+  explorationOf,
+  finalOrder,
+  type OrderingSettings,
+  orderingFor,
+  type RankedItem,
+} from './final-ordering.js';
+import { ItemFrontiers } from './item-frontiers.js';
 import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
@@ -91,6 +100,8 @@ export interface RecommenderOptions {
   readonly ordering?: Partial<OrderingSettings>;
   /** How long a candidate's ranker item features are reused, in request time; default 1000 ms. */
   readonly itemFeaturesTtlMs?: number;
+  /** Partitions of the item views (item-features tasks): their frontiers are read and logged; none when undefined. */
+  readonly itemPartitions?: number;
   /** Longest wait for an online-store read; default 50 ms. */
   readonly storeTimeoutMs?: number;
   /** Items retrieved for the ranker; default 100. */
@@ -135,15 +146,7 @@ export class Recommender {
 
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
-    this.defaults = {
-      freshnessBoost: 0,
-      freshnessWindowMs: 7 * 24 * 3_600_000,
-      promotions: true,
-      maxCategoryShare: 0.5,
-      explorationEpsilon: 0,
-      explorationFreshWeight: 2,
-      ...options.ordering,
-    };
+    this.defaults = { ...DEFAULT_ORDERING, ...options.ordering };
     this.ranker = new RankerRows(
       new ItemRows(
         (ids) => options.online.getMany<ItemView>('item', ids),
@@ -151,6 +154,9 @@ export class Recommender {
         options.itemFeaturesTtlMs,
       ),
       options.catalog,
+      options.itemPartitions === undefined
+        ? undefined
+        : new ItemFrontiers(options.online, options.itemPartitions),
     );
   }
 
@@ -175,7 +181,8 @@ export class Recommender {
         ? variantPair(this.options.bundles, this.options.metrics, assigned, request.shadow === true)
         : { bundle: this.options.bundles.acquireVersion(replay.model), assignment: undefined };
     const ordering = orderingFor(this.defaults, assignment?.variant.ordering);
-    const settings = replay === undefined ? ordering : { ...ordering, explorationEpsilon: 0 };
+    const settings =
+      replay === undefined ? ordering : { ...ordering, explorationEpsilon: 0, explorationTemperature: 0 };
     const plan: Plan = { request, assignment, settings, country, minor, now };
     try {
       let view: UserView | undefined;
@@ -266,8 +273,10 @@ export class Recommender {
     const scores = found.scores.slice();
     this.observe(request, 'retrieval', retrievalStarted);
 
-    if (bundle.rankerTrusted && request.rank !== false && ids.length > 0)
-      await this.rank(bundle, query, user, ids, scores, request);
+    const frontiers =
+      bundle.rankerTrusted && request.rank !== false && ids.length > 0
+        ? await this.rank(bundle, query, user, ids, scores, request)
+        : null;
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
     const ranked = diversify(order, ids, scores, {
       k: request.k,
@@ -278,6 +287,7 @@ export class Recommender {
       model_version: bundle.modelLabel,
       index_version: indexVersion,
       fallback: null,
+      item_frontiers: frontiers,
     });
     const score = request.replay?.score;
     if (score === undefined) return result;
@@ -294,7 +304,7 @@ export class Recommender {
     plan: Plan,
     items: RankedItem[],
     seen: ReadonlySet<string> | undefined,
-    served: Pick<RecommendResult, 'model_version' | 'index_version' | 'fallback'>,
+    served: Pick<RecommendResult, 'model_version' | 'index_version' | 'fallback' | 'item_frontiers'>,
   ): RecommendResult {
     const promotions = plan.settings.promotions ? this.options.promotions?.active(plan.now) : undefined;
     return {
@@ -311,12 +321,13 @@ export class Recommender {
         seed: plan.request.requestId ?? `${plan.request.userId}@${plan.now}`,
       }),
       ...served,
+      exploration: explorationOf(plan.settings),
       experiment_id: plan.assignment?.experiment.id ?? null,
       variant: plan.assignment?.variant.name ?? null,
     };
   }
 
-  /** Adds the ranker's weighted log click probability to each candidate's score, in place. */
+  /** Adds the ranker's weighted log click probability to each score, in place; returns the frontiers its rows were read at. */
   private async rank(
     bundle: ServingBundle,
     query: UserQuery,
@@ -324,22 +335,24 @@ export class Recommender {
     ids: string[],
     scores: number[],
     request: RecommendRequest,
-  ): Promise<void> {
+  ): Promise<number[] | null> {
     const { metrics } = this.options;
     const started = performance.now();
     let rows: ItemRow[];
+    let frontiers: number[] | null;
     try {
-      rows = await this.bounded(this.ranker.rows(ids, query.ts, request.replay));
+      ({ rows, frontiers } = await this.bounded(this.ranker.rows(ids, query.ts, request.replay)));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
       if (counted(request))
         metrics.onlineStoreErrors.inc({ kind: error instanceof StoreTimeout ? 'timeout' : 'error' });
-      return;
+      return null;
     }
     const click = await this.ranker.click(bundle, query, user, ids, rows);
     const weight = this.options.rankerWeight ?? 1;
     for (let i = 0; i < ids.length; i++) scores[i]! += weight * Math.log(Math.max(click[i]!, 1e-6));
     this.observe(request, 'ranker', started);
+    return frontiers;
   }
 
   /**
@@ -371,7 +384,8 @@ export class Recommender {
       seen,
       exclude: request.exclude,
     });
-    return this.finish(plan, items, seen, { model_version: null, index_version: null, fallback: reason });
+    const served = { model_version: null, index_version: null, fallback: reason, item_frontiers: null };
+    return this.finish(plan, items, seen, served);
   }
 
   private bounded<T>(read: Promise<T>): Promise<T> {

@@ -23,6 +23,8 @@ const list = (n: number): ServedRecommendations => ({
   experiment_id: null,
   variant: null,
   shadow: false,
+  exploration: null,
+  item_frontiers: null,
   took_ms: null,
   served_ts: 1_735_689_600_000 + n,
 });

@@ -23,7 +23,7 @@ import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import { createProducer, type Producer } from '../../runtime/producer/producer.js';
 import type { Item, Promotion, User } from '../../schemas/generated/types.js';
-import { PROMOTIONS_TOPIC } from '../../schemas/topics.js';
+import { ENRICHED_TOPIC, PROMOTIONS_TOPIC } from '../../schemas/topics.js';
 import { BundleManager } from './bundle-manager.js';
 import { PromotedSlots } from './final-ordering.js';
 import { LiveTable } from './live-table.js';
@@ -143,9 +143,14 @@ export class RecommendationService {
           maxCategoryShare: config.serveMaxCategoryShare,
           explorationEpsilon: config.serveExplorationEpsilon,
           explorationFreshWeight: config.serveExplorationFreshWeight,
+          explorationPolicy: config.serveExplorationPolicy,
+          explorationTemperature: config.serveExplorationTemperature,
+          explorationPoolSize: config.serveExplorationPoolSize,
         },
         storeTimeoutMs: config.serveStoreTimeoutMs,
         itemFeaturesTtlMs: config.serveItemFeaturesTtlMs,
+        // The item-features tasks are those of the enriched topic's partitions.
+        itemPartitions: (await log.describeTopic(ENRICHED_TOPIC))?.partitions ?? config.partitions,
         candidates: config.serveCandidates,
         rankerWeight: config.serveRankerWeight,
         onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),

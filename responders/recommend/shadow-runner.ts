@@ -129,6 +129,8 @@ export class ShadowRunner {
       experiment_id: experiment.id,
       variant: variant.name,
       shadow: true,
+      exploration: result.exploration,
+      item_frontiers: result.item_frontiers === null ? null : [...result.item_frontiers],
       took_ms: tookMs,
       served_ts: Date.now(),
     });

@@ -167,6 +167,8 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         experiment_id: result.experiment_id,
         variant: result.variant,
         shadow: false,
+        exploration: result.exploration,
+        item_frontiers: result.item_frontiers === null ? null : [...result.item_frontiers],
         took_ms: tookMs,
         served_ts: servedTs,
       });

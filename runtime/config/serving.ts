@@ -123,6 +123,29 @@ export const SERVING_SETTINGS = {
     default: 2,
     doc: "final ordering: how many times likelier exploration draws an item released within RECSTREAM_SERVE_FRESHNESS_WINDOW_MS than another candidate; an experiment variant's ordering overrides it",
   },
+  serveExplorationPolicy: {
+    env: 'RECSTREAM_SERVE_EXPLORATION_POLICY',
+    kind: 'enum',
+    values: ['epsilon_greedy', 'plackett_luce'],
+    default: 'epsilon_greedy',
+    doc: "final ordering: how a page is explored. epsilon_greedy: each slot that is not promoted is replaced with probability RECSTREAM_SERVE_EXPLORATION_EPSILON; plackett_luce: the slots that are not promoted are drawn without replacement from the top RECSTREAM_SERVE_EXPLORATION_POOL_SIZE candidates by softmax(score / RECSTREAM_SERVE_EXPLORATION_TEMPERATURE), each item logging the probability of its slot given the items above it, so a candidate model that reorders the page is supported by the log; an experiment variant's ordering overrides it",
+  },
+  serveExplorationTemperature: {
+    env: 'RECSTREAM_SERVE_EXPLORATION_TEMPERATURE',
+    kind: 'float',
+    min: 0,
+    max: 1000,
+    default: 0,
+    doc: "final ordering, plackett_luce: the softmax temperature over the ranked scores (retrieval score plus the ranker's weighted log click probability); 0 serves the ranked page (off); an experiment variant's ordering overrides it",
+  },
+  serveExplorationPoolSize: {
+    env: 'RECSTREAM_SERVE_EXPLORATION_POOL_SIZE',
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: 20,
+    doc: "final ordering, plackett_luce: how many of the ranked candidates the page's slots are drawn from; an experiment variant's ordering overrides it",
+  },
 } as const satisfies Record<string, Setting>;
 
 /** The ANN index's name and the quantized copy the indexer writes. */

@@ -200,6 +200,24 @@ export interface OrderingOverrides {
    * another candidate, at least 1.
    */
   exploration_fresh_weight: number | null;
+  /**
+   * Exploration: epsilon_greedy (each slot that is not promoted replaced with probability
+   * exploration_epsilon) or plackett_luce (the slots that are not promoted drawn without replacement from the
+   * top exploration_pool_size candidates by softmax(score / exploration_temperature)); null keeps the
+   * responder's default.
+   */
+  exploration_policy: string | null;
+  /**
+   * Exploration, plackett_luce: the softmax temperature over the ranked scores, at least 0; 0 places the
+   * ranked page. Each served item logs the probability it was drawn at its slot given the items placed above
+   * it.
+   */
+  exploration_temperature: number | null;
+  /**
+   * Exploration, plackett_luce: how many of the ranked candidates (the page's, then those below it that may
+   * be put on a page) the slots are drawn from, 1 to 1000.
+   */
+  exploration_pool_size: number | null;
 }
 
 /**
@@ -660,6 +678,22 @@ export interface ServedRecommendations {
   variant: string | null;
   /** True for a shadow variant's list: scored for the same request off the hot path and never shown. */
   shadow: boolean;
+  /**
+   * The exploration policy that placed the list: epsilon_greedy (each item's propensity is the marginal
+   * probability of the item at its position) or plackett_luce (each item's propensity is the probability of
+   * the item at its slot given the items placed above it, so a prefix's probability is their product); null
+   * when the list was not explored or was written before this field, whose propensities below 1 are
+   * epsilon_greedy's.
+   */
+  exploration: string | null;
+  /**
+   * Where the item views the ranker read had got to: per partition of the features application's
+   * item-features tasks (an item's is its id's partition by Kafka's partitioner, the array's length the
+   * partition count), the event time before which every interaction had been folded into them. Off-policy
+   * evaluation reads the items as of these points to replay the request as it ran; null when the list read no
+   * item views (a fallback, retrieval's order) or they could not be read.
+   */
+  item_frontiers: number[] | null;
   /** Time the responder took to make the list, in milliseconds; null when not measured. */
   took_ms: number | null;
   /** When the response was sent, epoch milliseconds. */

@@ -149,6 +149,8 @@ const servedList: fc.Arbitrary<ServedRecommendations> = fc.record({
   experiment_id: optional(text),
   variant: optional(text),
   shadow: fc.boolean(),
+  exploration: fc.option(fc.constantFrom('epsilon_greedy', 'plackett_luce'), { nil: null }),
+  item_frontiers: fc.option(fc.array(time, { maxLength: 4 }), { nil: null }),
   took_ms: fc.option(fc.double({ min: 0, max: 1000, noNaN: true }), { nil: null }),
   served_ts: time,
 });
