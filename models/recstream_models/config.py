@@ -36,7 +36,7 @@ class TrainConfig:
     dim: int = 64
     """Embedding size of both towers' outputs."""
     epochs: int = 0
-    """Retrieval epochs; 0 picks them from the data: at most about 8 million positive examples seen in
+    """Retrieval epochs; 0 picks them from the data: at most about 2.5 million positive examples seen in
     all (3 to 30 epochs), stopping once the holdout Recall@20 has not improved for `patience` epochs; the
     model of the best epoch is the one evaluated, and the refit trains that many epochs."""
     patience: int = 10
