@@ -70,10 +70,9 @@ def step_generator(epoch_generator: torch.Generator, seed: int, runtime: Runtime
 
 SEEN_POSITIVES = 2_500_000
 """Automatic epochs: at most about this many positives seen in all. The engine alone scores
-MovieLens-1M higher with more epochs (Recall@20 0.251 in 3, 0.278 in 10, models/README.md), but
-through the pipeline and the serving path the model of 14 epochs scored 0.159 against 0.259 for 4:
-a difference between training and serving inputs that grows with training, not yet found, so the
-budget stays where the served figures are best."""
+MovieLens-1M higher with more epochs (Recall@20 0.251 in 3, 0.278 in 10), but through the serving
+path 14 epochs gained 0.003 over 4 in `recstream eval` and a `bench quality` run of 14 scored 0.159,
+unexplained (models/README.md), so the budget stays at what the served figures were measured with."""
 
 
 def retrieval_epochs(config: TrainConfig, positives: int) -> int:
