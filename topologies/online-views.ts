@@ -11,6 +11,7 @@
  * const store = await openOnlineStore(platform.config, resolved, platform.logger, lookup);
  * ```
  */
+import { CO_VISITATION_STORE } from '../features/views/co-visitation.js';
 import { ITEM_VIEW_STORE } from '../features/views/item-view.js';
 import { USER_VIEW_STORE } from '../features/views/user-view.js';
 import { ITEMS_STORE } from '../processors/catalog/catalog.js';
@@ -36,6 +37,7 @@ export const ONLINE_VIEWS: readonly OnlineViewSpec[] = [
   { view: 'item', entity: 'item', application: 'features', store: ITEM_VIEW_STORE },
   { view: 'catalog', entity: 'item', application: 'features', store: ITEMS_STORE },
   { view: 'interaction_counts', entity: 'user', application: 'interaction-counts', store: 'counts' },
+  { view: 'co_visitation', entity: 'item', application: 'co-visitation', store: CO_VISITATION_STORE },
   {
     view: EXPERIMENT_FIGURES_VIEW,
     entity: 'experiment',

@@ -17,7 +17,8 @@
  * 5. the ranker over every candidate in one batched call, its items'
  *    features from a second round trip (each item's view cached for a second); its log click probability is added
  *    to the retrieval score with `rankerWeight`, and only when the model's
- *    holdout said the ranker beats the CTR baseline;
+ *    holdout said the ranker beats the CTR baseline; with `coVisitation`, the
+ *    co-visitation candidates fused in by rank (./co-visitation.ts);
  * 6. diversification: at most `maxCategoryShare` of a page share their first
  *    category (the rest move down the list, not out of it);
  * 7. the final ordering (./final-ordering.ts: freshness boost, promoted
@@ -62,6 +63,7 @@ import type {
 } from '../../schemas/generated/types.js';
 import type { BundleManager } from './bundle-manager.js';
 import { ADULT_ONLY, diversify, MINOR_BUCKET, popularItems } from './candidate-lists.js';
+import type { CoVisitationSource } from './co-visitation.js';
 import { finalOrder, type OrderingSettings, orderingFor, type RankedItem } from './final-ordering.js';
 import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
@@ -70,6 +72,7 @@ import { RankerRows } from './ranker-rows.js';
 import type { FallbackReason, RecommendRequest, RecommendResult } from './recommend-request.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import type { ServingBundle } from './serving-bundle.js';
+import { bounded, StoreTimeout } from './store-timeout.js';
 import { POPULARITY, variantPair } from './variant-pair.js';
 
 export interface RecommenderOptions {
@@ -97,6 +100,8 @@ export interface RecommenderOptions {
   readonly candidates?: number;
   /** Weight of the ranker's log click probability next to the retrieval score; default 1. */
   readonly rankerWeight?: number;
+  /** Co-visitation candidates merged with the ANN ones (./co-visitation.ts); none when undefined. */
+  readonly coVisitation?: CoVisitationSource;
   /** Told of a failure of the personalised path (the request is served popularity, `model_error`). */
   readonly onError?: (error: unknown) => void;
 }
@@ -110,8 +115,6 @@ const SEARCH_SLACK = 8;
 const POPULAR_SLACK = 8;
 /** The `experiment` and `variant` label outside every experiment. */
 const NONE = 'none';
-
-class StoreTimeout extends Error {}
 
 /** Whether a request counts in the serving metrics: neither a shadow scoring nor a replay. */
 function counted(request: RecommendRequest): boolean {
@@ -233,8 +236,16 @@ export class Recommender {
     features: UserFeatures,
     plan: Plan,
   ): Promise<RecommendResult> {
-    const { catalog } = this.options;
+    const { catalog, coVisitation, metrics } = this.options;
     const { request, minor } = plan;
+    // Read beside the tower and the search; a failed or slow read serves the ANN candidates alone.
+    const coVisits =
+      coVisitation &&
+      this.bounded(coVisitation.read(features.recent_items)).catch((error) => {
+        const kind = error instanceof StoreTimeout ? 'timeout' : 'error';
+        if (counted(request)) metrics.onlineStoreErrors.inc({ kind });
+        return [];
+      });
     const towerStarted = performance.now();
     const user = userTowerInputs([query], bundle.vocab);
     const embedding = await bundle.models.userTower.embed(user);
@@ -247,11 +258,14 @@ export class Recommender {
     // Past `wanted` by as many keys as the filters can drop: the seen and excluded items, a few made
     // unavailable since the index was built, and for a minor any share of mature items.
     const margin = seen.size + extra.size + SEARCH_SLACK + (minor ? wanted : 0);
-    const exclude = (key: number) => {
-      const itemId = bundle.itemAt(key);
-      if (itemId === undefined || seen.has(itemId) || extra.has(itemId)) return true;
+    const rejected = (itemId: string) => {
+      if (seen.has(itemId) || extra.has(itemId)) return true;
       const item = catalog.get(itemId);
       return item === undefined || !item.available || (minor && item.maturity === ADULT_ONLY);
+    };
+    const exclude = (key: number) => {
+      const itemId = bundle.itemAt(key);
+      return itemId === undefined || rejected(itemId);
     };
     // Taken as the search is asked: a delta is labelled once its changes are asked of the index
     // thread, and one applied while the ranker runs must not relabel these results.
@@ -269,7 +283,13 @@ export class Recommender {
     if (bundle.rankerTrusted && request.rank !== false && ids.length > 0)
       await this.rank(bundle, query, user, ids, scores, request);
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-    const ranked = diversify(order, ids, scores, {
+    const list = coVisits
+      ? coVisitation!.merge(
+          { ids, scores, order },
+          coVisitation!.neighbours(await coVisits, plan.now, rejected),
+        )
+      : { ids, scores, order };
+    const ranked = diversify(list.order, list.ids, list.scores, {
       k: request.k,
       share: plan.settings.maxCategoryShare,
       catalog,
@@ -375,11 +395,6 @@ export class Recommender {
   }
 
   private bounded<T>(read: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeout()), this.timeoutMs);
-    });
-    read.catch(() => {});
-    return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+    return bounded(read, this.timeoutMs);
   }
 }

@@ -25,6 +25,7 @@ import { createProducer, type Producer } from '../../runtime/producer/producer.j
 import type { Item, Promotion, User } from '../../schemas/generated/types.js';
 import { PROMOTIONS_TOPIC } from '../../schemas/topics.js';
 import { BundleManager } from './bundle-manager.js';
+import { CoVisitationSource } from './co-visitation.js';
 import { PromotedSlots } from './final-ordering.js';
 import { LiveTable } from './live-table.js';
 import { PopularityLists } from './popularity.js';
@@ -148,6 +149,14 @@ export class RecommendationService {
         itemFeaturesTtlMs: config.serveItemFeaturesTtlMs,
         candidates: config.serveCandidates,
         rankerWeight: config.serveRankerWeight,
+        coVisitation:
+          config.serveCoVisitation === 0
+            ? undefined
+            : new CoVisitationSource(online, {
+                count: config.serveCoVisitation,
+                mode: config.serveCoVisitationMode,
+                halfLifeMs: config.coVisitationHalfLifeMs,
+              }),
         onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),
       });
       const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });

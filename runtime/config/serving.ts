@@ -27,6 +27,21 @@ export const SERVING_SETTINGS = {
     default: 100,
     doc: 'items retrieved from the ANN index per request (past the filters) for the ranker and the top k',
   },
+  serveCoVisitation: {
+    env: 'RECSTREAM_SERVE_CO_VISITATION',
+    kind: 'int',
+    min: 0,
+    max: 1000,
+    default: 0,
+    doc: "co-visitation candidates per request: the strongest neighbours (online view co_visitation) of the user's recent consumed items, past the filters, fused by rank with the ANN candidates; 0 is off",
+  },
+  serveCoVisitationMode: {
+    env: 'RECSTREAM_SERVE_CO_VISITATION_MODE',
+    kind: 'enum',
+    values: ['merge', 'alone'],
+    default: 'merge',
+    doc: 'merge: co-visitation candidates fused with the ANN ones; alone: served by themselves (to measure them)',
+  },
   serveAnnExpansion: {
     env: 'RECSTREAM_SERVE_ANN_EXPANSION',
     kind: 'int',
