@@ -30,7 +30,7 @@ test('filtered neighbours are left out before the best count are kept', () => {
 test('merge fuses the ANN order and the co-visitation order by reciprocal rank (ties: ANN first); alone keeps co-visitation only', () => {
   const ann = { ids: ['x', 'y', 'z'], scores: [0.1, 0.9, 0.5], order: [1, 2, 0] };
   const covisited = { ids: ['x', 'w'], scores: [3, 2] };
-  const merged = fuseByRank(ann, covisited, 'merge');
+  const merged = fuseByRank(ann, covisited, { mode: 'merge', weight: 1 });
   const ranked = merged.order.map((i) => [merged.ids[i], merged.scores[i]]);
   assert.deepEqual(ranked, [
     ['x', 1 / 63 + 1 / 61],
@@ -38,7 +38,7 @@ test('merge fuses the ANN order and the co-visitation order by reciprocal rank (
     ['z', 1 / 62],
     ['w', 1 / 62],
   ]);
-  const alone = fuseByRank(ann, covisited, 'alone');
+  const alone = fuseByRank(ann, covisited, { mode: 'alone', weight: 1 });
   assert.deepEqual(
     alone.order.map((i) => alone.ids[i]),
     ['x', 'w'],

@@ -13,7 +13,7 @@
  * - **Filter**: the ANN candidates' filters (seen, excluded, unavailable,
  *   `mature` for a minor); the best `count` are kept.
  * - **Merge**: reciprocal-rank fusion, `1/(60 + rank)` from the model's
- *   order of the ANN candidates (retrieval and ranker) plus `1/(60 +
+ *   order of the ANN candidates (retrieval and ranker) plus `weight/(60 +
  *   rank)` from the co-visitation order, so an item both sources like
  *   rises; the two scores never need one scale. `alone` serves the
  *   co-visitation order by itself (to measure it).
@@ -44,6 +44,8 @@ export interface CoVisitationServing {
   readonly count: number;
   /** `merge` with the ANN candidates, or `alone` (RECSTREAM_SERVE_CO_VISITATION_MODE). */
   readonly mode: 'merge' | 'alone';
+  /** Weight of the co-visitation rank next to the ANN rank's 1 (RECSTREAM_SERVE_CO_VISITATION_WEIGHT). */
+  readonly weight: number;
   /** The processor's half-life (RECSTREAM_CO_VISITATION_HALF_LIFE_MS), to put lists on one scale. */
   readonly halfLifeMs: number;
 }
@@ -85,7 +87,7 @@ export class CoVisitationSource {
 
   /** `fuseByRank` with this source's mode. */
   merge(ann: CandidateList, covisited: { ids: string[]; scores: number[] }): CandidateList {
-    return fuseByRank(ann, covisited, this.settings.mode);
+    return fuseByRank(ann, covisited, this.settings);
   }
 }
 
@@ -115,11 +117,14 @@ export function scoreNeighbours(
   return { ids: top.map(([id]) => id), scores: top.map(([, s]) => s) };
 }
 
-/** The ANN candidates (`ann.order` best first) and the co-visitation ones fused by rank (`alone`: the latter only). */
+/**
+ * The ANN candidates (`ann.order` best first) and the co-visitation ones
+ * fused by rank, the latter's term times `weight` (`alone`: the latter only).
+ */
 export function fuseByRank(
   ann: CandidateList,
   covisited: { ids: string[]; scores: number[] },
-  mode: CoVisitationServing['mode'],
+  { mode, weight }: Pick<CoVisitationServing, 'mode' | 'weight'>,
 ): CandidateList {
   const fused = new Map<string, number>();
   if (mode === 'merge')
@@ -127,7 +132,7 @@ export function fuseByRank(
       fused.set(ann.ids[ann.order[rank]!]!, 1 / (FUSION_K + rank + 1));
   for (let rank = 0; rank < covisited.ids.length; rank++) {
     const id = covisited.ids[rank]!;
-    fused.set(id, (fused.get(id) ?? 0) + 1 / (FUSION_K + rank + 1));
+    fused.set(id, (fused.get(id) ?? 0) + weight / (FUSION_K + rank + 1));
   }
   const ids = [...fused.keys()];
   const scores = ids.map((id) => fused.get(id)!);

@@ -155,6 +155,7 @@ export class RecommendationService {
             : new CoVisitationSource(online, {
                 count: config.serveCoVisitation,
                 mode: config.serveCoVisitationMode,
+                weight: config.serveCoVisitationWeight,
                 halfLifeMs: config.coVisitationHalfLifeMs,
               }),
         onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),

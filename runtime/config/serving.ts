@@ -42,6 +42,14 @@ export const SERVING_SETTINGS = {
     default: 'merge',
     doc: 'merge: co-visitation candidates fused with the ANN ones; alone: served by themselves (to measure them)',
   },
+  serveCoVisitationWeight: {
+    env: 'RECSTREAM_SERVE_CO_VISITATION_WEIGHT',
+    kind: 'float',
+    min: 0.01,
+    max: 10,
+    default: 1,
+    doc: "weight of a co-visitation candidate's reciprocal rank, weight/(60 + rank), next to the ANN candidate's 1/(60 + rank) in the fused order",
+  },
   serveAnnExpansion: {
     env: 'RECSTREAM_SERVE_ANN_EXPANSION',
     kind: 'int',
