@@ -47,7 +47,7 @@ export const SERVING_SETTINGS = {
     kind: 'float',
     min: 0.01,
     max: 10,
-    default: 1,
+    default: 0.1,
     doc: "weight of a co-visitation candidate's reciprocal rank, weight/(60 + rank), next to the ANN candidate's 1/(60 + rank) in the fused order",
   },
   serveAnnExpansion: {
