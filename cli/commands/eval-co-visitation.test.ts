@@ -70,6 +70,7 @@ test('the co-visitation counts recstream eval serves from hold the training part
 
     const merged = JSON.parse((await runCliOk(args, ENV)).stdout);
     assert.equal(merged.users, USERS);
+    assert.deepEqual(merged.co_visitation, { candidates: 50, mode: 'merge', weight: 0.1 });
     assert.ok(merged.recstream.hr > 0);
 
     const expected = new Map<string, Set<string>>();
@@ -103,6 +104,7 @@ test('the co-visitation counts recstream eval serves from hold the training part
       (await runCliOk(args, { ...ENV, RECSTREAM_SERVE_CO_VISITATION_MODE: 'alone' })).stdout,
     );
     assert.equal(alone.users, USERS);
+    assert.equal(alone.co_visitation.mode, 'alone');
     assert.equal(alone.imported, false);
     assert.ok(alone.recstream.hr > 0);
   } finally {
