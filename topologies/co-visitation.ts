@@ -5,6 +5,7 @@
  *
  * ```
  * rec.interactions (key user) ─► co-visitation-sessions ─► stores session-items (key user_id), event-ids
+ * rec.users (opt-out, deletion) ─┘
  *      rec.items ─► global table catalog-versions ─┘ │ per consumed item: the pairs it makes with the
  *                                                     │ user's recent items, both ways
  *                                                     ▼
@@ -34,7 +35,7 @@ import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serd
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
-import { CO_VISITS_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC } from '../schemas/topics.js';
+import { CO_VISITS_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 
 export const CO_VISITATION_APPLICATION = 'co-visitation';
 
@@ -75,7 +76,11 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
       [INTERACTIONS_TOPIC],
       avroDeserializer(await serde.decoder('rec.interactions-value')),
     )
-    .addProcessor('co-visitation-sessions', () => new CoVisitationSessions(settings), ['interactions'])
+    .addSource('users', [USERS_TOPIC], avroDeserializer(await serde.decoder('rec.users-value')))
+    .addProcessor('co-visitation-sessions', () => new CoVisitationSessions(settings), [
+      'interactions',
+      'users',
+    ])
     .addStore({ name: SESSION_ITEMS_STORE, codec: sessionItemsCodec, keyedByRecordKey: true }, [
       'co-visitation-sessions',
     ])

@@ -21,8 +21,10 @@ test('the co_visitation view reads the same from Redis as from the stores on dis
   const withRedis = { ...ENV, RECSTREAM_REDIS_URL: redis.url, RECSTREAM_REDIS_KEY_PREFIX: redis.prefix };
   try {
     await writeInteractions(dataDir, 4, { seed: 5, users: 30, items: 20, count: 1500 });
-    // The catalog is read as a global table: its topic exists, empty here (no durations known).
-    await withTestPlatform(dataDir, ({ log }) => log.ensureTopic({ name: 'rec.items', partitions: 4 }));
+    // The catalog (a global table) and the profiles are read too: their topics exist, empty here.
+    await withTestPlatform(dataDir, async ({ log }) => {
+      for (const name of ['rec.items', 'rec.users']) await log.ensureTopic({ name, partitions: 4 });
+    });
     await runCliOk(['process', '--app', 'co-visitation', '--once', '--data-dir', dataDir], ENV);
     await runCliOk(['materialize', '--once', '--data-dir', dataDir], withRedis);
     const get = ['online', 'get', 'co_visitation', 'i0', 'i1', 'i5', 'nothing', '--data-dir', dataDir];

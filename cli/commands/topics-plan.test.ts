@@ -90,7 +90,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.user-features.served-waiting.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-clock.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-view.changelog', 3, true, 'features:changelog'],
-      ['rec.users', 3, true, 'features:source snapshots:source'],
+      ['rec.users', 3, true, 'features:source snapshots:source co-visitation:source'],
     ]);
     // Only the registry was written: no log was opened or created.
     assert.deepEqual(await readdir(data), ['registry']);

@@ -14,6 +14,12 @@
  * the dedup horizon (store `event-ids`) pairs nothing again. Invalid
  * interactions fail `checkInteraction` and go to the dead-letter topic.
  *
+ * Privacy: from `rec.users` (co-partitioned by user), an opt-out or a
+ * deleted user purges the user's recent items, and an opted-out user's
+ * interactions pair with nothing until they opt back in. Pairs already
+ * counted stay in the items' lists: they are item statistics, which name
+ * no user.
+ *
  * @example
  * ```ts
  * builder.addProcessor('co-visitation-sessions', () => new CoVisitationSessions(options), ['interactions']);
@@ -37,7 +43,8 @@ import type {
 } from '../../runtime/processor/processor.js';
 import { DedupWindow } from '../../runtime/state/dedup-window.js';
 import type { KeyValueStore } from '../../runtime/state/store.js';
-import type { CoVisit, Interaction } from '../../schemas/generated/types.js';
+import type { CoVisit, Interaction, User } from '../../schemas/generated/types.js';
+import { USERS_TOPIC } from '../../schemas/topics.js';
 import { CATALOG_VERSIONS, catalogAsOf } from '../catalog/catalog-versions.js';
 import {
   emptySession,
@@ -59,7 +66,7 @@ export function consumed(event: Interaction, durationS: number | null | undefine
   return eventLabels(event, watchFraction(event, durationS)).positive;
 }
 
-export class CoVisitationSessions implements Processor<Interaction | null, CoVisit> {
+export class CoVisitationSessions implements Processor<Interaction | User | null, CoVisit> {
   private ctx!: ProcessorContext<CoVisit>;
   private sessions!: KeyValueStore<SessionItems>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
@@ -75,14 +82,17 @@ export class CoVisitationSessions implements Processor<Interaction | null, CoVis
     await this.seen.load();
   }
 
-  async process(record: StreamRecord<Interaction | null>): Promise<void> {
-    const event = record.value;
+  async process(record: StreamRecord<Interaction | User | null>): Promise<void> {
+    if (this.ctx.recordMetadata()?.topic === USERS_TOPIC)
+      return this.profile(record.key, record.value as User | null);
+    const event = record.value as Interaction | null;
     if (event === null) throw new ProcessingError('rec.interactions record has no value');
     checkInteraction(event, record.key);
     const attrs = catalogAsOf(this.catalog, event.item_id, event.ts);
     if (!consumed(event, attrs?.duration_s)) return;
     if (!(await this.seen.firstSeen(event.event_id, event.ts))) return;
     const session = (await this.sessions.get(event.user_id)) ?? emptySession();
+    if (session.opt_out) return;
     const pairs = pairsFor(session, event.item_id, event.ts, this.options);
     remember(session, event.item_id, event.ts, this.options);
     this.sessions.put(event.user_id, session);
@@ -96,6 +106,14 @@ export class CoVisitationSessions implements Processor<Interaction | null, CoVis
         ts,
         neighbours: [{ item_id, weight: pair.weight }],
       });
+  }
+
+  private async profile(key: string | null, user: User | null): Promise<void> {
+    if (key === null) throw new ProcessingError('rec.users record has no key');
+    if (user !== null && user.user_id !== key)
+      throw new ProcessingError(`rec.users record key is not its user_id`);
+    if (user?.opt_out) this.sessions.put(key, emptySession(true));
+    else if (user === null || (await this.sessions.get(key))?.opt_out) this.sessions.delete(key);
   }
 
   private send(visit: CoVisit): void {

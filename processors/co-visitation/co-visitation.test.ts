@@ -18,11 +18,12 @@ import {
 import { TopologyTestDriver } from '../../runtime/processor/test-driver.js';
 import { openEmbeddedRegistry } from '../../runtime/registry/embedded/embedded-registry.js';
 import type { Encoder } from '../../runtime/serde/serde.js';
-import type { CoVisit, Interaction } from '../../schemas/generated/types.js';
+import type { CoVisit, Interaction, User } from '../../schemas/generated/types.js';
 import { platformSerde } from '../../schemas/platform.js';
 import { CO_VISITS_TOPIC, PLATFORM_TOPICS } from '../../schemas/topics.js';
-import { catalogItem, event } from '../../test/features.js';
+import { catalogItem, event, profile } from '../../test/features.js';
 import { type CoVisitationOptions, coVisitationTopology } from '../../topologies/co-visitation.js';
+import { SESSION_ITEMS_STORE } from './session-items.js';
 
 const MIN = 60_000;
 const HOUR_MS = 60 * MIN;
@@ -40,6 +41,7 @@ class Harness {
     private readonly dir: string,
     private readonly interactions: Encoder<Interaction>,
     readonly visits: Encoder<CoVisit>,
+    private readonly users: Encoder<User>,
   ) {}
 
   static async create(options: Partial<CoVisitationOptions> = {}): Promise<Harness> {
@@ -54,6 +56,7 @@ class Harness {
       dir,
       await serde.encoder('rec.interactions-value'),
       await serde.encoder('rec.co-visits-value'),
+      await serde.encoder('rec.users-value'),
     );
   }
 
@@ -62,6 +65,11 @@ class Harness {
     await this.driver.pipe('rec.interactions', key, this.interactions.encode(e), e.ts);
     for (const out of this.driver.readOutput(CO_VISITS_TOPIC))
       await this.driver.pipe(CO_VISITS_TOPIC, out.key, out.value, out.timestamp);
+  }
+
+  /** A profile update; null deletes the user. */
+  async user(userId: string, user: User | null, ts: number): Promise<void> {
+    await this.driver.pipe('rec.users', userId, user === null ? null : this.users.encode(user), ts);
   }
 
   async neighbours(item: string): Promise<Record<string, number>> {
@@ -192,6 +200,34 @@ test('bad input goes to the dead-letter topic with the reason; a repeated visit 
     assert.match(reasons[3]![2]!, /record key "b" is not its item_id/);
     assert.match(reasons[4]![2]!, /weight -1 of b is not a positive number/);
     assert.deepEqual(await h.neighbours('a'), { b: 1 }, 'v1 counted once');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an opt-out or a deletion purges the recent items; an opted-out user pairs nothing until they opt back in', async () => {
+  const h = await Harness.create();
+  try {
+    await h.interaction(event('e1', 'u1', 'a', 'click', T0));
+    await h.user('u1', profile('u1', { opt_out: true, updated_ts: T0 + MIN }), T0 + MIN);
+    assert.deepEqual(await h.driver.store(SESSION_ITEMS_STORE).get('u1'), {
+      items: [],
+      ts: [],
+      opt_out: true,
+    });
+    await h.interaction(event('e2', 'u1', 'b', 'click', T0 + 2 * MIN));
+    assert.deepEqual(await h.neighbours('b'), {}, 'nothing paired while opted out');
+    await h.user('u1', profile('u1', { opt_out: false, updated_ts: T0 + 3 * MIN }), T0 + 3 * MIN);
+    assert.equal(await h.driver.store(SESSION_ITEMS_STORE).get('u1'), undefined);
+    await h.interaction(event('e3', 'u1', 'c', 'click', T0 + 4 * MIN));
+    await h.interaction(event('e4', 'u1', 'd', 'click', T0 + 5 * MIN));
+    assert.deepEqual(await h.neighbours('d'), { c: 1 }, 'back in: pairs from then on, a and b forgotten');
+    await h.user('u1', null, T0 + 6 * MIN);
+    assert.equal(
+      await h.driver.store(SESSION_ITEMS_STORE).get('u1'),
+      undefined,
+      'a deleted user leaves nothing',
+    );
   } finally {
     await h.close();
   }

@@ -21,10 +21,11 @@ import type { CoVisitNeighbour } from '../../schemas/generated/types.js';
 
 export const SESSION_ITEMS_STORE = 'session-items';
 
-/** Parallel arrays, latest first. */
+/** Parallel arrays, latest first; an opted-out user's are empty and stay so. */
 export interface SessionItems {
   items: string[];
   ts: number[];
+  opt_out: boolean;
 }
 
 /** How far back and how many items a new one pairs with (RECSTREAM_CO_VISITATION_WINDOW_MS, _RECENT_ITEMS). */
@@ -33,8 +34,8 @@ export interface SessionWindow {
   readonly recentItems: number;
 }
 
-export function emptySession(): SessionItems {
-  return { items: [], ts: [] };
+export function emptySession(optOut = false): SessionItems {
+  return { items: [], ts: [], opt_out: optOut };
 }
 
 export const sessionItemsCodec: ValueCodec<SessionItems> = avroCodec<SessionItems>({
@@ -44,6 +45,7 @@ export const sessionItemsCodec: ValueCodec<SessionItems> = avroCodec<SessionItem
   fields: [
     { name: 'items', type: { type: 'array', items: 'string' } },
     { name: 'ts', type: { type: 'array', items: 'long' } },
+    { name: 'opt_out', type: 'boolean' },
   ],
 });
 
