@@ -1,9 +1,10 @@
 /**
  * The online store `recstream serve` (and the demo's responder) reads: Redis
  * when RECSTREAM_REDIS_URL is set; otherwise the `features` application's
- * own stores, which means running that application in this process (the
- * embedded default has one writer per data dir, and in-process reads are
- * reads of a running task's state). Events posted to `/v1/events` then flow
+ * own stores (and the `co-visitation` application's when
+ * RECSTREAM_SERVE_CO_VISITATION is on), which means running those
+ * applications in this process (the embedded default has one writer per
+ * data dir, and in-process reads are reads of a running task's state). Events posted to `/v1/events` then flow
  * through `features` in the same process and reach the user's view within
  * a commit interval.
  *
@@ -30,6 +31,8 @@ export interface ServingStore {
   readonly online: OnlineStore;
   /** The features application when it runs here (in-process store), else undefined. */
   readonly runner?: StreamRunner;
+  /** Every application run here for the in-process store, by application id. */
+  readonly runners?: ReadonlyMap<string, StreamRunner>;
   close(): Promise<void>;
 }
 
@@ -52,21 +55,36 @@ export async function openServingStore(
     return { online, close: () => online.close() };
   }
   await ensureInputTopics(platform);
-  const [features] = await selectTopologies(platform, 'features');
-  const runner = await StreamRunner.start({
-    ...(await activeRunnerOptions(platform, features!)),
-    metrics: runtimeMetrics(platform.metrics),
-  });
-  const running = runner.run();
-  running.catch((error) => logger.error({ err: error }, 'the features application stopped'));
-  const online = await openOnlineStore(config, views, logger, runnersLookup(new Map([['features', runner]])));
+  const apps = config.serveCoVisitation > 0 ? 'features,co-visitation' : 'features';
+  const started = new Map<string, StreamRunner>();
+  const running: Promise<unknown>[] = [];
+  const stop = async () => {
+    for (const runner of started.values()) runner.stop();
+    await Promise.all(running.map((run) => run.catch(() => {})));
+  };
+  try {
+    for (const topology of await selectTopologies(platform, apps)) {
+      const runner = await StreamRunner.start({
+        ...(await activeRunnerOptions(platform, topology)),
+        metrics: runtimeMetrics(platform.metrics),
+      });
+      started.set(topology.applicationId, runner);
+      const run = runner.run();
+      run.catch((error) => logger.error({ err: error }, `the ${topology.applicationId} application stopped`));
+      running.push(run);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const online = await openOnlineStore(config, views, logger, runnersLookup(started));
   return {
     online,
-    runner,
+    runner: started.get('features'),
+    runners: started,
     close: async () => {
       await online.close();
-      runner.stop();
-      await running.catch(() => {});
+      await stop();
     },
   };
 }

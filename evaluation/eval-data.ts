@@ -170,7 +170,9 @@ export interface ProcessProgress {
  * --end-of-input`, in this process, with snapshots of `snapshotEveryExamples` examples: every
  * example of the imported part ends in a closed snapshot, the tail included (a snapshot otherwise
  * closes on a count or a day of event time, and no event comes after a finite import's last one).
- * Each application's state is committed and closed before this returns.
+ * With RECSTREAM_SERVE_CO_VISITATION on, `--app co-visitation` too, so the neighbour lists the
+ * serving path reads are those of the same training part (and of nothing else: the holdout is
+ * never imported). Each application's state is committed and closed before this returns.
  */
 export async function processForTraining(
   platform: Platform,
@@ -178,7 +180,9 @@ export async function processForTraining(
   snapshotEveryExamples = EVAL_SNAPSHOT_EXAMPLES,
 ): Promise<void> {
   const config = { ...platform.config, snapshotEveryExamples };
-  for (const application of ['features', 'snapshots']) {
+  const applications = ['features', 'snapshots'];
+  if (config.serveCoVisitation > 0) applications.push('co-visitation');
+  for (const application of applications) {
     const topology = await APPLICATIONS[application]!(platform.serde, config);
     const own = new Set(topology.sinkTopics());
     const starts = new Map<string, number>();

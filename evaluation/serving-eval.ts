@@ -67,6 +67,12 @@ export interface ServingEvalReport extends ServingScores {
   readonly ranker: boolean;
   /** Retrieval depth (RECSTREAM_SERVE_CANDIDATES). */
   readonly candidates: number;
+  /** The co-visitation candidates served (RECSTREAM_SERVE_CO_VISITATION*); null when off. */
+  readonly co_visitation: {
+    readonly candidates: number;
+    readonly mode: string;
+    readonly weight: number;
+  } | null;
   readonly catalog_items: number;
   readonly training_interactions: number;
   /** The time requests were served at (epoch ms); null: each user a second after their own last training event. */
@@ -173,6 +179,14 @@ export async function runServingEvaluation(
         index_version: status.index,
         ranker,
         candidates: platform.config.serveCandidates,
+        co_visitation:
+          platform.config.serveCoVisitation === 0
+            ? null
+            : {
+                candidates: platform.config.serveCoVisitation,
+                mode: platform.config.serveCoVisitationMode,
+                weight: platform.config.serveCoVisitationWeight,
+              },
         catalog_items: catalogItems,
         training_interactions: seen.interactions,
         now: typeof now === 'number' ? now : null,

@@ -16,6 +16,7 @@
  * ```
  */
 import { ACCESS_SETTINGS } from './config/access.js';
+import { CO_VISITATION_SETTINGS } from './config/co-visitation.js';
 import { CANARY_SETTINGS } from './config/experiments.js';
 import { FEATURE_SETTINGS } from './config/features.js';
 import { HTTP_LIMIT_SETTINGS, HTTP_SETTINGS } from './config/http.js';
@@ -39,6 +40,7 @@ export const CONFIG_SCHEMA = {
   ...INDEX_SETTINGS,
   ...ACCESS_SETTINGS,
   ...FEATURE_SETTINGS,
+  ...CO_VISITATION_SETTINGS,
   ...TRAINING_SETTINGS,
   ...CANARY_SETTINGS,
   ...PROCESSING_SETTINGS,

@@ -35,6 +35,7 @@ export const RECOMMENDATIONS_TOPIC = 'rec.recommendations';
 export const EXPERIMENTS_TOPIC = 'rec.experiments';
 export const PROMOTIONS_TOPIC = 'rec.promotions';
 export const EXPERIMENT_OUTCOMES_TOPIC = 'rec.experiment-outcomes';
+export const CO_VISITS_TOPIC = 'rec.co-visits';
 
 /** Every platform topic with a shipped value schema, in pipeline order. */
 export const TOPIC_CATALOGUE = [
@@ -145,6 +146,15 @@ export const TOPIC_CATALOGUE = [
     compacted: false,
     partitions: 'co-partitioned',
     writtenBy: 'the experiment-metrics application',
+  },
+  {
+    name: CO_VISITS_TOPIC,
+    subject: 'rec.co-visits-value',
+    key: 'item_id',
+    time: 'ts',
+    compacted: false,
+    partitions: 'co-partitioned',
+    writtenBy: 'the co-visitation application',
   },
   {
     name: DLQ_TOPIC,

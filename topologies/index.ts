@@ -5,6 +5,7 @@
 import { type Config, loadConfig } from '../runtime/config.js';
 import type { Topology } from '../runtime/processor/topology.js';
 import type { Serde } from '../runtime/serde/serde.js';
+import { coVisitationOptions, coVisitationTopology } from './co-visitation.js';
 import { experimentMetricsOptions, experimentMetricsTopology } from './experiment-metrics.js';
 import { featuresOptions, featuresTopology } from './features.js';
 import { interactionCountsTopology } from './interaction-counts.js';
@@ -19,6 +20,7 @@ export const APPLICATIONS: Readonly<Record<string, ApplicationBuilder>> = {
   snapshots: (serde, config = loadConfig()) => snapshotsTopology(serde, snapshotterOptions(config)),
   'experiment-metrics': (serde, config = loadConfig()) =>
     experimentMetricsTopology(serde, experimentMetricsOptions(config)),
+  'co-visitation': (serde, config = loadConfig()) => coVisitationTopology(serde, coVisitationOptions(config)),
 };
 
 export function applicationNames(): string[] {

@@ -11,6 +11,8 @@
  * const store = await openOnlineStore(platform.config, resolved, platform.logger, lookup);
  * ```
  */
+
+import { CO_VISITATION_STORE } from '../features/views/co-visitation.js';
 import { ITEM_FRONTIER_STORE, ITEM_FRONTIER_VIEW } from '../features/views/item-frontier.js';
 import { ITEM_VIEW_STORE } from '../features/views/item-view.js';
 import { USER_VIEW_STORE } from '../features/views/user-view.js';
@@ -39,6 +41,7 @@ export const ONLINE_VIEWS: readonly OnlineViewSpec[] = [
   // Keys `itemFrontierKeys(partitions)`, each on its own task's partition.
   { view: ITEM_FRONTIER_VIEW, entity: 'frontier', application: 'features', store: ITEM_FRONTIER_STORE },
   { view: 'interaction_counts', entity: 'user', application: 'interaction-counts', store: 'counts' },
+  { view: 'co_visitation', entity: 'item', application: 'co-visitation', store: CO_VISITATION_STORE },
   {
     view: EXPERIMENT_FIGURES_VIEW,
     entity: 'experiment',

@@ -186,6 +186,7 @@ function jsonReport(r: ServingEvalReport): Record<string, unknown> {
     ranker: r.ranker,
     retrieval_only: r.retrieval_only,
     candidates: r.candidates,
+    co_visitation: r.co_visitation,
     catalog_items: r.catalog_items,
     training_interactions: r.training_interactions,
     now: r.now === null ? null : new Date(r.now).toISOString(),
@@ -204,6 +205,11 @@ function table(r: ServingEvalReport): string {
     .join(', ');
   return [
     `${r.users.toLocaleString('en-US')} holdout users, K = ${k}, ${r.model_version ?? 'no model'} with ${r.index_version ?? 'no index'}, ${r.catalog_items.toLocaleString('en-US')} catalog items`,
+    ...(r.co_visitation === null
+      ? []
+      : [
+          `co-visitation candidates: ${r.co_visitation.candidates}, ${r.co_visitation.mode}, weight ${r.co_visitation.weight}`,
+        ]),
     '',
     `${''.padEnd(12)}${[`Recall@${k}`, `NDCG@${k}`, `HR@${k}`, 'coverage'].map((h) => h.padStart(12)).join('')}`,
     row('recstream', r.recstream),

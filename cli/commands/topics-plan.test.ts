@@ -43,11 +43,16 @@ test('topics --plan lists every topic the applications need, with partitions and
     ]);
     assert.deepEqual(rows, [
       ['rec.catalog.items.changelog', 3, true, 'features:changelog'],
+      ['rec.co-visitation-sessions.event-ids.changelog', 3, true, 'co-visitation:changelog'],
+      ['rec.co-visitation-sessions.session-items.changelog', 3, true, 'co-visitation:changelog'],
+      ['rec.co-visitation.co-visit-ids.changelog', 3, true, 'co-visitation:changelog'],
+      ['rec.co-visitation.co-visitation.changelog', 3, true, 'co-visitation:changelog'],
+      ['rec.co-visits', 3, false, 'co-visitation:internal'],
       [
         'rec.dlq',
         1,
         false,
-        'interaction-counts:dead-letters features:dead-letters snapshots:dead-letters experiment-metrics:dead-letters',
+        'interaction-counts:dead-letters features:dead-letters snapshots:dead-letters experiment-metrics:dead-letters co-visitation:dead-letters',
       ],
       ['rec.experiment-attribution.experiment-clock.changelog', 3, true, 'experiment-metrics:changelog'],
       ['rec.experiment-attribution.experiment-pending.changelog', 3, true, 'experiment-metrics:changelog'],
@@ -60,14 +65,19 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.index-versions', 3, false, ''],
       ['rec.interaction-counts.counts.changelog', 3, true, 'interaction-counts:changelog'],
       ['rec.interaction-counts.event-ids.changelog', 3, true, 'interaction-counts:changelog'],
-      ['rec.interactions', 3, false, 'interaction-counts:source features:source experiment-metrics:source'],
+      [
+        'rec.interactions',
+        3,
+        false,
+        'interaction-counts:source features:source experiment-metrics:source co-visitation:source',
+      ],
       ['rec.interactions.enriched', 3, false, 'features:internal'],
       ['rec.item-features.attribution.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.item-clock.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.item-frontier.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.item-view.changelog', 3, true, 'features:changelog'],
       ['rec.item-features.label-join.changelog', 3, true, 'features:changelog'],
-      ['rec.items', 3, true, 'features:source features:global-table'],
+      ['rec.items', 3, true, 'features:source features:global-table co-visitation:global-table'],
       ['rec.model-versions', 3, false, 'experiment-metrics:sink experiment-metrics:global-table'],
       ['rec.profiles.users.changelog', 3, true, 'features:changelog'],
       ['rec.promotions', 3, true, ''],
@@ -81,7 +91,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.user-features.served-waiting.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-clock.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-view.changelog', 3, true, 'features:changelog'],
-      ['rec.users', 3, true, 'features:source snapshots:source'],
+      ['rec.users', 3, true, 'features:source snapshots:source co-visitation:source'],
     ]);
     // Only the registry was written: no log was opened or created.
     assert.deepEqual(await readdir(data), ['registry']);

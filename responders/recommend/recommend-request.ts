@@ -13,7 +13,7 @@
  */
 import type { Assignment } from '../../registry/experiments/assignment.js';
 import type { InteractionContext, ItemFeatures, UserFeatures } from '../../schemas/generated/types.js';
-import type { ExplorationPolicy, RankedItem } from './final-ordering.js';
+import type { ExplorationPolicy, OrderingSettings, RankedItem } from './final-ordering.js';
 
 export type FallbackReason =
   | 'opt_out'
@@ -77,4 +77,19 @@ export interface RecommendResult {
   readonly item_frontiers: readonly number[] | null;
   /** A replay's `score` items' and page's click probabilities from the model's ranker; absent off the personalised path. */
   readonly click?: ReadonlyMap<string, number>;
+}
+
+/** Whether a request counts in the serving metrics: neither a shadow scoring nor a replay. */
+export function counted(request: RecommendRequest): boolean {
+  return !request.shadow && request.replay === undefined;
+}
+
+/** What one request is served with, past the experiment assignment. */
+export interface Plan {
+  readonly request: RecommendRequest;
+  readonly assignment: Assignment | undefined;
+  readonly settings: OrderingSettings;
+  readonly country: string | null;
+  readonly minor: boolean;
+  readonly now: number;
 }

@@ -1,43 +1,39 @@
 /**
- * The serving pipeline of `GET /v1/recommendations/:userId`, also what
- * `recstream eval` scores holdout users with:
+ * The serving pipeline of `GET /v1/recommendations/:userId`, also what `recstream eval` scores
+ * holdout users with:
  *
- * 1. the user's profile (opt-out, age bucket, country) from `rec.users`;
- *    an opted-out user gets the global popularity list (`opt_out`);
- * 2. one online-store round trip for the user's view, bounded by
- *    `storeTimeoutMs` (a slow or failed store degrades to popularity,
- *    `online_store_timeout` / `online_store_unavailable`, instead of piling
- *    requests up); a user with no history gets their country's popularity
- *    (`cold_start`); no model loaded, the global list (`no_model`);
- * 3. the user's embedding from the exported user tower, so events from
- *    seconds ago count (the view's pending events folded in);
- * 4. ANN retrieval of `candidates` items, oversampled past the filters:
- *    already seen, unavailable, and `mature` items for users in the 13-17
- *    bucket;
- * 5. the ranker over every candidate in one batched call, its items'
- *    features from a second round trip (each item's view cached for a second, and read again once the
- *    item views' frontier moved; the frontiers go with the list); its log click probability is added
- *    to the retrieval score with `rankerWeight`, and only when the model's
- *    holdout said the ranker beats the CTR baseline;
- * 6. diversification: at most `maxCategoryShare` of a page share their first
- *    category (the rest move down the list, not out of it);
- * 7. the final ordering (./final-ordering.ts: freshness boost, promoted
- *    slots, exploration seeded by the request id) and the top `k`, each
- *    item with its `reason` and the `propensity` with which it was placed.
+ * 1. the user's profile (opt-out, age bucket, country) from `rec.users`; an opted-out user gets the
+ *    global popularity list (`opt_out`);
+ * 2. one online-store round trip for the user's view, bounded by `storeTimeoutMs` (a slow or failed
+ *    store degrades to popularity, `online_store_timeout` / `online_store_unavailable`, instead of
+ *    piling requests up); a user with no history gets their country's popularity (`cold_start`); no
+ *    model loaded, the global list (`no_model`);
+ * 3. the user's embedding from the exported user tower, so events from seconds ago count (the
+ *    view's pending events folded in);
+ * 4. ANN retrieval of `candidates` items, oversampled past the filters: already seen, unavailable,
+ *    and `mature` items for users in the 13-17 bucket;
+ * 5. the ranker over every candidate in one batched call, its items' features from a second round
+ *    trip (each item's view cached for a second, and read again once the item views' frontier
+ *    moved; the frontiers go with the list); its log click probability is added to the retrieval
+ *    score with `rankerWeight`, and only when the model's holdout said the ranker beats the CTR
+ *    baseline; with `coVisitation`, its candidates fused in by rank (./co-visitation.ts);
+ * 6. diversification: at most `maxCategoryShare` of a page share their first category (the rest
+ *    move down the list, not out of it);
+ * 7. the final ordering (./final-ordering.ts: freshness boost, promoted slots, exploration seeded
+ *    by the request id) and the top `k`, each item with its `reason` and the `propensity` with
+ *    which it was placed.
  *
- * Before step 2 the user (unless opted out) is assigned a running
- * experiment's variant and served its model: `promoted`, `popularity` (the
- * country's list less what the user has seen; `fallback` null, items
- * `fallback`) or `<model>@<version>` (the promoted pair until that one
- * loads, counted); its `ordering` overrides the final-ordering defaults.
+ * Before step 2 the user (unless opted out) is assigned a running experiment's variant and served
+ * its model: `promoted`, `popularity` (the country's list less what the user has seen; `fallback`
+ * null, items `fallback`) or `<model>@<version>` (the promoted pair until that one loads, counted);
+ * its `ordering` overrides the final-ordering defaults.
  *
- * A failure of the personalised path (an ONNX session that cannot run)
- * serves popularity with `model_error` rather than an error response.
+ * A failure of the personalised path (an ONNX session that cannot run) serves popularity with
+ * `model_error` rather than an error response.
  *
- * A replay (`RecommendRequest.replay`, for off-policy evaluation) serves a
- * logged request again through the same steps with a named model version
- * and the user's features as of the request, in no experiment and without
- * exploration, counted in no metric.
+ * A replay (`RecommendRequest.replay`, for off-policy evaluation) serves a logged request again
+ * through the same steps with a named model version and the user's features as of the request, in
+ * no experiment and without exploration, counted in no metric.
  *
  * @example
  * ```ts
@@ -63,6 +59,7 @@ import type {
 } from '../../schemas/generated/types.js';
 import type { BundleManager } from './bundle-manager.js';
 import { ADULT_ONLY, diversify, MINOR_BUCKET, popularItems } from './candidate-lists.js';
+import type { CoVisitationSource } from './co-visitation.js';
 import {
   DEFAULT_ORDERING,
   explorationOf,
@@ -76,9 +73,16 @@ import { type ItemRow, ItemRows } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
 import { RankerRows } from './ranker-rows.js';
-import type { FallbackReason, RecommendRequest, RecommendResult } from './recommend-request.js';
+import {
+  counted,
+  type FallbackReason,
+  type Plan,
+  type RecommendRequest,
+  type RecommendResult,
+} from './recommend-request.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import type { ServingBundle } from './serving-bundle.js';
+import { bounded, StoreTimeout } from './store-timeout.js';
 import { POPULARITY, variantPair } from './variant-pair.js';
 
 export interface RecommenderOptions {
@@ -108,6 +112,8 @@ export interface RecommenderOptions {
   readonly candidates?: number;
   /** Weight of the ranker's log click probability next to the retrieval score; default 1. */
   readonly rankerWeight?: number;
+  /** Co-visitation candidates merged with the ANN ones (./co-visitation.ts); none when undefined. */
+  readonly coVisitation?: CoVisitationSource;
   /** Told of a failure of the personalised path (the request is served popularity, `model_error`). */
   readonly onError?: (error: unknown) => void;
 }
@@ -121,23 +127,6 @@ const SEARCH_SLACK = 8;
 const POPULAR_SLACK = 8;
 /** The `experiment` and `variant` label outside every experiment. */
 const NONE = 'none';
-
-class StoreTimeout extends Error {}
-
-/** Whether a request counts in the serving metrics: neither a shadow scoring nor a replay. */
-function counted(request: RecommendRequest): boolean {
-  return !request.shadow && request.replay === undefined;
-}
-
-/** What one request is served with, past the assignment. */
-interface Plan {
-  readonly request: RecommendRequest;
-  readonly assignment: Assignment | undefined;
-  readonly settings: OrderingSettings;
-  readonly country: string | null;
-  readonly minor: boolean;
-  readonly now: number;
-}
 
 export class Recommender {
   private readonly timeoutMs: number;
@@ -240,8 +229,16 @@ export class Recommender {
     features: UserFeatures,
     plan: Plan,
   ): Promise<RecommendResult> {
-    const { catalog } = this.options;
+    const { catalog, coVisitation, metrics } = this.options;
     const { request, minor } = plan;
+    // Read beside the tower and the search; a failed or slow read serves the ANN candidates alone.
+    const coVisits =
+      coVisitation &&
+      this.bounded(coVisitation.read(features.recent_items)).catch((error) => {
+        const kind = error instanceof StoreTimeout ? 'timeout' : 'error';
+        if (counted(request)) metrics.onlineStoreErrors.inc({ kind });
+        return [];
+      });
     const towerStarted = performance.now();
     const user = userTowerInputs([query], bundle.vocab);
     const embedding = await bundle.models.userTower.embed(user);
@@ -254,11 +251,14 @@ export class Recommender {
     // Past `wanted` by as many keys as the filters can drop: the seen and excluded items, a few made
     // unavailable since the index was built, and for a minor any share of mature items.
     const margin = seen.size + extra.size + SEARCH_SLACK + (minor ? wanted : 0);
-    const exclude = (key: number) => {
-      const itemId = bundle.itemAt(key);
-      if (itemId === undefined || seen.has(itemId) || extra.has(itemId)) return true;
+    const rejected = (itemId: string) => {
+      if (seen.has(itemId) || extra.has(itemId)) return true;
       const item = catalog.get(itemId);
       return item === undefined || !item.available || (minor && item.maturity === ADULT_ONLY);
+    };
+    const exclude = (key: number) => {
+      const itemId = bundle.itemAt(key);
+      return itemId === undefined || rejected(itemId);
     };
     // Taken as the search is asked: a delta is labelled once its changes are asked of the index
     // thread, and one applied while the ranker runs must not relabel these results.
@@ -278,7 +278,13 @@ export class Recommender {
         ? await this.rank(bundle, query, user, ids, scores, request)
         : null;
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-    const ranked = diversify(order, ids, scores, {
+    const list = coVisits
+      ? coVisitation!.merge(
+          { ids, scores, order },
+          coVisitation!.neighbours(await coVisits, plan.now, rejected),
+        )
+      : { ids, scores, order };
+    const ranked = diversify(list.order, list.ids, list.scores, {
       k: request.k,
       share: plan.settings.maxCategoryShare,
       catalog,
@@ -389,11 +395,6 @@ export class Recommender {
   }
 
   private bounded<T>(read: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeout()), this.timeoutMs);
-    });
-    read.catch(() => {});
-    return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+    return bounded(read, this.timeoutMs);
   }
 }

@@ -25,6 +25,7 @@ import { createProducer, type Producer } from '../../runtime/producer/producer.j
 import type { Item, Promotion, User } from '../../schemas/generated/types.js';
 import { ENRICHED_TOPIC, PROMOTIONS_TOPIC } from '../../schemas/topics.js';
 import { BundleManager } from './bundle-manager.js';
+import { CoVisitationSource } from './co-visitation.js';
 import { PromotedSlots } from './final-ordering.js';
 import { LiveTable } from './live-table.js';
 import { PopularityLists } from './popularity.js';
@@ -153,6 +154,15 @@ export class RecommendationService {
         itemPartitions: (await log.describeTopic(ENRICHED_TOPIC))?.partitions ?? config.partitions,
         candidates: config.serveCandidates,
         rankerWeight: config.serveRankerWeight,
+        coVisitation:
+          config.serveCoVisitation === 0
+            ? undefined
+            : new CoVisitationSource(online, {
+                count: config.serveCoVisitation,
+                mode: config.serveCoVisitationMode,
+                weight: config.serveCoVisitationWeight,
+                halfLifeMs: config.coVisitationHalfLifeMs,
+              }),
         onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),
       });
       const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });

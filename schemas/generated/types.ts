@@ -2,6 +2,7 @@
 
 /** The value type of every subject, by subject name (for typed encoders and decoders). */
 export interface SubjectValueTypes {
+  'rec.co-visits-value': CoVisit;
   'rec.dlq-value': DeadLetter;
   'rec.experiment-outcomes-value': ExperimentOutcome;
   'rec.experiments-value': Experiment;
@@ -15,6 +16,38 @@ export interface SubjectValueTypes {
   'rec.training-examples-value': TrainingExample;
   'rec.training-snapshots-value': TrainingSnapshot;
   'rec.users-value': User;
+}
+
+/**
+ * What one positive interaction adds to one item's co-visitation neighbours: the items the same user consumed
+ * within the co-visitation window before it (for the item just consumed), or the item just consumed (for each
+ * of those earlier items). Written by the co-visitation application from rec.interactions (partitioned by
+ * user) and keyed by item id, so one task holds each item's neighbours. Internal: the neighbour lists are
+ * decayed sums of these records.
+ */
+export interface CoVisit {
+  /**
+   * Deterministic id: <event_id>/<item_id> of the interaction that made it and the item it is keyed by; a
+   * copy written again after a crash is dropped by it.
+   */
+  visit_id: string;
+  /** The item whose neighbours grow; also the record key. */
+  item_id: string;
+  /** Event time of the interaction, epoch milliseconds: the time the weights are added at and decay from. */
+  ts: number;
+  /** The items co-visited with item_id by this interaction, each with the weight it adds. */
+  neighbours: CoVisitNeighbour[];
+}
+
+/** One co-visited item and the weight the pair gains. */
+export interface CoVisitNeighbour {
+  /** The co-visited item. */
+  item_id: string;
+  /**
+   * Weight added to the pair at ts, before decay (1 for a pair consumed together; less the further apart they
+   * were in the user's history).
+   */
+  weight: number;
 }
 
 /**

@@ -1,0 +1,122 @@
+/**
+ * `co-visitation-sessions`: the user side of item-to-item co-visitation.
+ * From `rec.interactions` (key user) it keeps each user's recent consumed
+ * items (store `session-items`) and, for each new one, forwards the pairs
+ * it makes to `rec.co-visits`, keyed by item: one record for the new item
+ * (with every recent item in the window) and one for each recent item
+ * (with the new item), so that each item's neighbours are counted in the
+ * one task that owns the item, both ways.
+ *
+ * Consumption is what the user view counts as positive: a non-impression
+ * interaction whose label is at least 0.5 (`eventLabels`, with the watch
+ * fraction from the catalog as of the event), so a skip, a dislike, a low
+ * rating or a short view pairs with nothing. An `event_id` taken within
+ * the dedup horizon (store `event-ids`) pairs nothing again. Invalid
+ * interactions fail `checkInteraction` and go to the dead-letter topic.
+ *
+ * Privacy: from `rec.users` (co-partitioned by user), an opt-out or a
+ * deleted user purges the user's recent items, and an opted-out user's
+ * interactions pair with nothing until they opt back in. Pairs already
+ * counted stay in the items' lists: they are item statistics, which name
+ * no user.
+ *
+ * @example
+ * ```ts
+ * builder.addProcessor('co-visitation-sessions', () => new CoVisitationSessions(options), ['interactions']);
+ * ```
+ */
+
+import {
+  checkInteraction,
+  EVENT_IDS_STORE,
+  eventLabels,
+  watchFraction,
+} from '../../features/math/interactions.js';
+import type { Versioned } from '../../features/math/versioned.js';
+import type { CatalogAttributes } from '../../features/views/attributes.js';
+import { ProcessingError } from '../../runtime/errors.js';
+import type {
+  GlobalTableView,
+  Processor,
+  ProcessorContext,
+  StreamRecord,
+} from '../../runtime/processor/processor.js';
+import { DedupWindow } from '../../runtime/state/dedup-window.js';
+import type { KeyValueStore } from '../../runtime/state/store.js';
+import type { CoVisit, Interaction, User } from '../../schemas/generated/types.js';
+import { USERS_TOPIC } from '../../schemas/topics.js';
+import { CATALOG_VERSIONS, catalogAsOf } from '../catalog/catalog-versions.js';
+import {
+  emptySession,
+  pairsFor,
+  remember,
+  SESSION_ITEMS_STORE,
+  type SessionItems,
+  type SessionWindow,
+} from './session-items.js';
+
+export interface CoVisitationSessionsOptions extends SessionWindow {
+  /** RECSTREAM_DEDUP_HORIZON_MS. */
+  readonly dedupHorizonMs: number;
+}
+
+/** Whether the user consumed the item: the user view's positive (label >= 0.5, not an impression). */
+export function consumed(event: Interaction, durationS: number | null | undefined): boolean {
+  if (event.type === 'impression') return false;
+  return eventLabels(event, watchFraction(event, durationS)).positive;
+}
+
+export class CoVisitationSessions implements Processor<Interaction | User | null, CoVisit> {
+  private ctx!: ProcessorContext<CoVisit>;
+  private sessions!: KeyValueStore<SessionItems>;
+  private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
+  private seen!: DedupWindow;
+
+  constructor(private readonly options: CoVisitationSessionsOptions) {}
+
+  async init(ctx: ProcessorContext<CoVisit>): Promise<void> {
+    this.ctx = ctx;
+    this.sessions = ctx.store(SESSION_ITEMS_STORE);
+    this.catalog = ctx.globalTable(CATALOG_VERSIONS);
+    this.seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
+    await this.seen.load();
+  }
+
+  async process(record: StreamRecord<Interaction | User | null>): Promise<void> {
+    if (this.ctx.recordMetadata()?.topic === USERS_TOPIC)
+      return this.profile(record.key, record.value as User | null);
+    const event = record.value as Interaction | null;
+    if (event === null) throw new ProcessingError('rec.interactions record has no value');
+    checkInteraction(event, record.key);
+    const attrs = catalogAsOf(this.catalog, event.item_id, event.ts);
+    if (!consumed(event, attrs?.duration_s)) return;
+    if (!(await this.seen.firstSeen(event.event_id, event.ts))) return;
+    const session = (await this.sessions.get(event.user_id)) ?? emptySession();
+    if (session.opt_out) return;
+    const pairs = pairsFor(session, event.item_id, event.ts, this.options);
+    remember(session, event.item_id, event.ts, this.options);
+    this.sessions.put(event.user_id, session);
+    if (pairs.length === 0) return;
+    const { event_id, item_id, ts } = event;
+    this.send({ visit_id: `${event_id}/${item_id}`, item_id, ts, neighbours: pairs });
+    for (const pair of pairs)
+      this.send({
+        visit_id: `${event_id}/${pair.item_id}`,
+        item_id: pair.item_id,
+        ts,
+        neighbours: [{ item_id, weight: pair.weight }],
+      });
+  }
+
+  private async profile(key: string | null, user: User | null): Promise<void> {
+    if (key === null) throw new ProcessingError('rec.users record has no key');
+    if (user !== null && user.user_id !== key)
+      throw new ProcessingError(`rec.users record key is not its user_id`);
+    if (user?.opt_out) this.sessions.put(key, emptySession(true));
+    else if (user === null || (await this.sessions.get(key))?.opt_out) this.sessions.delete(key);
+  }
+
+  private send(visit: CoVisit): void {
+    this.ctx.forward({ key: visit.item_id, value: visit, timestamp: visit.ts });
+  }
+}
