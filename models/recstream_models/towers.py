@@ -113,7 +113,6 @@ class ItemTower(nn.Module):
         vector = F.normalize(ident + self.metadata(features), dim=-1)
         return torch.cat([vector, prior * self.temperature], dim=-1)
 
-
     def attach_users(self, user_ids: nn.Embedding) -> None:
         """The user id table whose rows the consumers index, shared with the user tower. Only a tower
         with consumers holds it: a second name for the table in the state of every model would make
