@@ -45,6 +45,7 @@ test('the co_visitation view reads the same from Redis as from the stores on dis
     );
     assert.equal(lines[3]!.value, null);
   } finally {
+    await redis.cleanup();
     await rm(dataDir, { recursive: true, force: true });
   }
 });
