@@ -94,7 +94,8 @@ test('two --instance processes, one killed and restarted on an empty disk, leave
           (name) =>
             name.endsWith('.changelog') &&
             !name.startsWith('rec.snapshotter.') &&
-            !name.startsWith('rec.experiment-'),
+            !name.startsWith('rec.experiment-') &&
+            !name.startsWith('rec.co-visitation'),
         );
       await waitFor('instance 1 committed every store', async () => {
         for (const changelog of changelogs)
