@@ -99,6 +99,35 @@ test('the estimates converge on the truth and DR with a good model is the tighte
   assert.ok(result.dr!.stderr < result.ips.stderr);
 });
 
+test('with heavy-tailed weights the intervals still cover: the Wilson floor at the effective sample size', () => {
+  // The target always takes an action the logging policy takes once in 50: a few matches a log, and
+  // often none of them clicked, where the sample variance alone gives an interval of width 0.
+  const rare = [
+    [0.96, 0.02, 0.02],
+    [0.96, 0.02, 0.02],
+  ];
+  const target = [
+    [0, 1, 0],
+    [0, 0, 1],
+  ];
+  const truth = trueValue(target);
+  const runs = 40;
+  const covered = { ips: 0, snips: 0, dr: 0 };
+  let normalCovered = 0;
+  for (let seed = 1; seed <= runs; seed++) {
+    const result = estimateOffPolicy(log(150, seed, rare, target, 0.05));
+    assert.ok(result.supported);
+    for (const name of ['ips', 'snips', 'dr'] as const) {
+      const e = result[name]!;
+      if (e.ci[0] <= truth && truth <= e.ci[1]) covered[name]++;
+    }
+    if (Math.abs(result.snips.value - truth) <= 1.96 * result.snips.stderr) normalCovered++;
+  }
+  assert.ok(normalCovered < 33, `the normal interval alone covered ${normalCovered}/${runs}`);
+  for (const [name, count] of Object.entries(covered))
+    assert.ok(count >= 33, `${name} covered ${count}/${runs}`);
+});
+
 test('the effective sample size is (Σw)² / Σw²', () => {
   const decisions: LoggedDecision[] = [
     { propensity: 0.5, reward: 1, target: 1 },

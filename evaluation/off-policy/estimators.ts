@@ -14,9 +14,14 @@
  *   Unbiased when either the propensities or the reward model are right, and
  *   of lower variance than IPS when the model is good.
  *
- * Intervals are normal 95 % intervals from the per-decision terms' sample
- * variance (for SNIPS by the delta method). The effective sample size
- * (Σw)² / Σw² says how many logged decisions the estimate is worth.
+ * Intervals are 95 % intervals: the hull of the normal interval from the
+ * per-decision terms' sample variance (for SNIPS by the delta method) and
+ * the Wilson interval of a click-through at the estimate over the effective
+ * sample size (Σw)² / Σw², the number of logged decisions the estimate is
+ * worth. With heavy-tailed weights the sample variance alone undercovers:
+ * when the few high-weight clicks are missing from the log, the estimate and
+ * its variance are both too low, and the Wilson floor keeps the interval as
+ * wide as that many decisions allow.
  *
  * None of them can value actions the logging policy never takes: a
  * deterministic logging policy (every propensity 1) supports only a target
@@ -30,6 +35,8 @@
  * if (result.supported) result.snips.value; else result.unsupportedMass;
  * ```
  */
+
+import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
 
 /** One logged decision, seen from the target policy. */
 export interface LoggedDecision {
@@ -47,10 +54,12 @@ export interface LoggedDecision {
   readonly modelValue?: number;
 }
 
-/** An estimate with its normal 95 % interval. */
+/** An estimate with its 95 % interval. */
 export interface Estimate {
   readonly value: number;
+  /** The hull of the normal interval and the Wilson interval at the effective sample size. */
   readonly ci: readonly [number, number];
+  /** The standard error from the per-decision terms' sample variance. */
   readonly stderr: number;
 }
 
@@ -76,9 +85,15 @@ export type OffPolicyResult =
 
 const Z95 = 1.959963984540054;
 
-function estimate(value: number, variance: number, n: number): Estimate {
+function estimate(value: number, variance: number, n: number, effectiveSampleSize: number): Estimate {
   const stderr = Math.sqrt(Math.max(variance, 0) / n);
-  return { value, stderr, ci: [value - Z95 * stderr, value + Z95 * stderr] };
+  const rate = Math.min(Math.max(value, 0), 1);
+  const [low, high] = wilsonInterval({ successes: rate * effectiveSampleSize, trials: effectiveSampleSize });
+  return {
+    value,
+    stderr,
+    ci: [Math.min(value - Z95 * stderr, low), Math.max(value + Z95 * stderr, high)],
+  };
 }
 
 function meanAndVariance(terms: Float64Array): { mean: number; variance: number } {
@@ -145,13 +160,14 @@ export function estimateOffPolicy(
   const meanW = sumW / n;
   const snipsVariance = meanW > 0 ? snipsNumerator / n / (meanW * meanW) : 0;
   const dr = drTerms ? meanAndVariance(drTerms) : undefined;
+  const effectiveSampleSize = sumW2 > 0 ? (sumW * sumW) / sumW2 : 0;
   return {
     supported: true,
     decisions: n,
-    effectiveSampleSize: sumW2 > 0 ? (sumW * sumW) / sumW2 : 0,
+    effectiveSampleSize,
     unsupportedMass,
-    ips: estimate(ips.mean, ips.variance, n),
-    snips: estimate(snipsValue, snipsVariance, n),
-    dr: dr ? estimate(dr.mean, dr.variance, n) : undefined,
+    ips: estimate(ips.mean, ips.variance, n, effectiveSampleSize),
+    snips: estimate(snipsValue, snipsVariance, n, effectiveSampleSize),
+    dr: dr ? estimate(dr.mean, dr.variance, n, effectiveSampleSize) : undefined,
   };
 }
