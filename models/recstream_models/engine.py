@@ -13,6 +13,7 @@ from .data import Dataset, holdout_split, load_dataset
 from .evaluate import (
     Queries,
     holdout_queries,
+    holdout_recall_at_20,
     item_embeddings,
     model_retrieval_metrics,
     paired_standard_error,
@@ -48,10 +49,7 @@ class BestEpoch:
     def __call__(self, epoch: int) -> bool:
         if not self.runtime.is_main:
             return False
-        self.model.eval()
-        users = user_embeddings(self.model, self.dataset.columns, self.queries.rows, self.runtime.device)
-        items = item_embeddings(self.model, self.dataset.catalog, self.runtime.device)
-        recall = model_retrieval_metrics(users, items, self.queries, (20,))["recall_at_20"]
+        recall = holdout_recall_at_20(self.model, self.dataset, self.queries, self.runtime.device)
         if recall > self.recall:
             self.epoch, self.recall = epoch, recall
             self.state = {name: value.detach().clone() for name, value in self.model.state_dict().items()}

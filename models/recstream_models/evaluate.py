@@ -114,6 +114,19 @@ def model_retrieval_metrics(
     return ranking_metrics(lambda s, e: user_vectors[s:e] @ item_vectors.t(), queries, item_vectors.shape[0], ks, prefix)
 
 
+def holdout_recall_at_20(model: TwoTower, dataset: Dataset, queries: Queries, device: torch.device) -> float:
+    """The model's Recall@20 on the holdout queries, in eval mode: what early stopping and the settings
+    search both follow epoch by epoch (the training loop puts the model back in training mode).
+
+    >>> holdout_recall_at_20(model, dataset, queries, torch.device("cpu"))  # doctest: +SKIP
+    0.2809
+    """
+    model.eval()
+    users = user_embeddings(model, dataset.columns, queries.rows, device)
+    items = item_embeddings(model, dataset.catalog, device)
+    return model_retrieval_metrics(users, items, queries, (20,))["recall_at_20"]
+
+
 def user_recalls(user_vectors: torch.Tensor, item_vectors: torch.Tensor, queries: Queries, k: int) -> torch.Tensor:
     """Each query's own Recall@k, in query order: two models scored on the same queries are compared
     user by user (`paired_standard_error`)."""

@@ -18,7 +18,7 @@ import torch
 
 from .config import TrainConfig
 from .data import Dataset
-from .evaluate import Queries, item_embeddings, model_retrieval_metrics, user_embeddings
+from .evaluate import Queries, holdout_recall_at_20
 from .progress import emit
 from .runtime import Runtime, seed_everything
 from .towers import TwoTower
@@ -39,15 +39,6 @@ def _suggest(trial) -> dict:
         "embedding_l2": trial.suggest_float("embedding_l2", 1e-7, 1e-4, log=True),
         "uniform_negatives": trial.suggest_categorical("uniform_negatives", NEGATIVE_POOLS),
     }
-
-
-def _holdout_recall(model: TwoTower, dataset: Dataset, queries: Queries, runtime: Runtime) -> float:
-    model.eval()
-    users = user_embeddings(model, dataset.columns, queries.rows, runtime.device)
-    items = item_embeddings(model, dataset.catalog, runtime.device)
-    recall = model_retrieval_metrics(users, items, queries, (20,))["recall_at_20"]
-    model.train()
-    return recall
 
 
 def tune(dataset: Dataset, rows: torch.Tensor, queries: Queries, config: TrainConfig, runtime: Runtime) -> tuple[TrainConfig, dict]:
@@ -80,7 +71,7 @@ def tune(dataset: Dataset, rows: torch.Tensor, queries: Queries, config: TrainCo
         best = {"recall": -1.0, "epoch": 0}
 
         def after_epoch(epoch: int) -> bool:
-            recall = _holdout_recall(model, dataset, queries, runtime)
+            recall = holdout_recall_at_20(model, dataset, queries, runtime.device)
             if recall > best["recall"]:
                 best.update(recall=recall, epoch=epoch)
             trial.report(recall, epoch)
