@@ -119,7 +119,7 @@ def _evaluate(
         if previous is not None:
             try:
                 metrics.update(
-                    _versus_previous(model, items, retrieval, dataset, train_rows, holdout_rows, queries, config, runtime, previous)
+                    _versus_previous(model, users, items, retrieval, dataset, train_rows, holdout_rows, queries, config, runtime, previous)
                 )
             except PreviousModelError as error:
                 previous_error = str(error)
@@ -129,6 +129,7 @@ def _evaluate(
 
 def _versus_previous(
     model: TwoTower,
+    users: torch.Tensor,
     items: torch.Tensor,
     retrieval: dict[str, float],
     dataset: Dataset,
@@ -148,8 +149,9 @@ def _versus_previous(
     (a retrain on the same data), nothing is compared (`previous_holdout_examples` 0). When every
     holdout event is after it, the candidate's scores on the whole holdout (`retrieval`) are its own.
     `previous_holdout_users` counts the users those events make queries of; with none (the later events
-    hold nothing unseen to recall), nothing is compared either. PreviousModelError when the promoted
-    model cannot read this set's inputs.
+    hold nothing unseen to recall), nothing is compared either. `users` and `items` are the candidate's
+    embeddings of the whole holdout's queries and of the catalogue. PreviousModelError when the
+    promoted model cannot read this set's inputs.
     """
     through = previous_trained_through(previous)
     holdout_ts = dataset.columns["ts"][holdout_rows]
@@ -169,9 +171,8 @@ def _versus_previous(
     previous_users, previous_items = previous_vectors(previous, dataset, compared)
     metrics.update(model_retrieval_metrics(previous_users, previous_items, compared, config.eval_k, prefix="previous_"))
     # The gate's noise: the standard error of the per-user difference on these same users.
-    candidate_users = user_embeddings(model, dataset.columns, compared.rows, runtime.device)
     metrics["compared_recall_at_20_se"] = paired_standard_error(
-        user_recalls(candidate_users, items, compared, 20), user_recalls(previous_users, previous_items, compared, 20)
+        user_recalls(users, items, compared, 20), user_recalls(previous_users, previous_items, compared, 20)
     )
     return metrics
 
