@@ -17,6 +17,7 @@ import {
   INTERACTION_TYPE_SYMBOLS,
   type Interaction,
   type InteractionType,
+  type RecentItem,
   type TrainingLabels,
 } from '../../schemas/generated/types.js';
 
@@ -103,24 +104,29 @@ export function watchFraction(event: Interaction, durationS: number | null | und
   return type === 'complete' ? 1 : null;
 }
 
-/** Labels of a non-impression interaction (an impression's come from `impressionLabels`). */
-export function eventLabels(event: Interaction, wf: number | null): TrainingLabels {
-  let label: number;
-  switch (event.type) {
+/**
+ * The label of an interaction of `type`: the rating over 5 for a rate, the
+ * watch fraction (else 1) for a view, 0 for a dislike, skip or impression,
+ * else 1. At least 0.5 is a positive.
+ */
+export function interactionLabel(type: InteractionType, rating: number | null, wf: number | null): number {
+  switch (type) {
     case 'view':
-      label = wf ?? 1;
-      break;
+      return wf ?? 1;
     case 'rate':
-      label = clamp01((event.value ?? 0) / 5);
-      break;
+      return clamp01((rating ?? 0) / 5);
     case 'dislike':
     case 'skip':
     case 'impression':
-      label = 0;
-      break;
+      return 0;
     default:
-      label = 1;
+      return 1;
   }
+}
+
+/** Labels of a non-impression interaction (an impression's come from `impressionLabels`). */
+export function eventLabels(event: Interaction, wf: number | null): TrainingLabels {
+  const label = interactionLabel(event.type, event.value, wf);
   return {
     label,
     positive: label >= 0.5,
@@ -130,6 +136,20 @@ export function eventLabels(event: Interaction, wf: number | null): TrainingLabe
     clicked: null,
     click_delay_ms: null,
   };
+}
+
+/**
+ * Whether a user's recent item (the latest interaction with it) counts as
+ * consumed, by the rule that makes an interaction a positive: a recent item
+ * keeps no rating, so a rated one counts whatever the rating.
+ *
+ * @example
+ * ```ts
+ * recentItemConsumed({ item_id: 'i1', type: 'view', ts: 0, watch_fraction: 0.3 }); // false
+ * ```
+ */
+export function recentItemConsumed(r: RecentItem): boolean {
+  return r.type === 'rate' || interactionLabel(r.type, null, r.watch_fraction) >= 0.5;
 }
 
 /** Labels of an impression once known: clicked through within the window or not. */

@@ -18,9 +18,9 @@
  *   rises; the two scores never need one scale. `alone` serves the
  *   co-visitation order by itself (to measure it).
  *
- * A consumed recent item is one that is neither a skip nor a dislike, with
- * no watch fraction under one half: what the co-visitation processor pairs
- * (a low rating cannot be told from the recent items, and counts).
+ * A consumed recent item is one whose interaction is a positive
+ * (`recentItemConsumed`, the rule the co-visitation processor pairs by; a
+ * low rating cannot be told from the recent items, and counts).
  *
  * @example
  * ```ts
@@ -29,6 +29,7 @@
  * const merged = source.merge(ann, source.neighbours(await lists, now, rejected));
  * ```
  */
+import { recentItemConsumed } from '../../features/math/interactions.js';
 import type { CoVisitation } from '../../features/views/co-visitation.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { RecentItem } from '../../schemas/generated/types.js';
@@ -57,10 +58,6 @@ export interface CandidateList {
   readonly order: number[];
 }
 
-function consumed(r: RecentItem): boolean {
-  return r.type !== 'skip' && r.type !== 'dislike' && (r.watch_fraction === null || r.watch_fraction >= 0.5);
-}
-
 export class CoVisitationSource {
   constructor(
     private readonly online: OnlineStore,
@@ -70,7 +67,7 @@ export class CoVisitationSource {
   /** The neighbour lists of the consumed recent items, in `recent`'s order (undefined where none). */
   read(recent: readonly RecentItem[]): Promise<(CoVisitation | undefined)[]> {
     const keys: string[] = [];
-    for (const r of recent) if (consumed(r)) keys.push(r.item_id);
+    for (const r of recent) if (recentItemConsumed(r)) keys.push(r.item_id);
     return keys.length === 0
       ? Promise.resolve([])
       : this.online.getMany<CoVisitation>(CO_VISITATION_VIEW, keys);
