@@ -14,9 +14,10 @@
  *    and `mature` items for users in the 13-17 bucket;
  * 5. the ranker over every candidate in one batched call, its items' features from a second round
  *    trip (each item's view cached for a second, and read again once the item views' frontier
- *    moved; the frontiers go with the list); its log click probability is added to the retrieval
- *    score with `rankerWeight`, and only when the model's holdout said the ranker beats the CTR
- *    baseline; with `coVisitation`, its candidates fused in by rank (./co-visitation.ts);
+ *    moved; the frontiers, read beside steps 3-4, go with the list); its log click probability is
+ *    added to the retrieval score with `rankerWeight`, and only when the model's holdout said the
+ *    ranker beats the CTR baseline; with `coVisitation`, its candidates fused in by rank
+ *    (./co-visitation.ts);
  * 6. diversification: at most `maxCategoryShare` of a page share their first category (the rest
  *    move down the list, not out of it);
  * 7. the final ordering (./final-ordering.ts: freshness boost, promoted slots, exploration seeded
@@ -44,7 +45,6 @@
  */
 
 import { type UserQuery, type UserTowerBatch, userTowerInputs } from '../../features/model-inputs.js';
-import type { ItemView } from '../../features/views/item-view.js';
 import { servingFeatures } from '../../features/views/serving.js';
 import type { UserView } from '../../features/views/user-view.js';
 import type { Assignment } from '../../registry/experiments/assignment.js';
@@ -68,8 +68,7 @@ import {
   orderingFor,
   type RankedItem,
 } from './final-ordering.js';
-import { ItemFrontiers } from './item-frontiers.js';
-import { type ItemRow, ItemRows } from './item-rows.js';
+import type { ItemRow } from './item-rows.js';
 import type { LiveTable } from './live-table.js';
 import type { PopularityLists } from './popularity.js';
 import { RankerRows } from './ranker-rows.js';
@@ -136,17 +135,8 @@ export class Recommender {
   constructor(private readonly options: RecommenderOptions) {
     this.timeoutMs = options.storeTimeoutMs ?? 50;
     this.defaults = { ...DEFAULT_ORDERING, ...options.ordering };
-    this.ranker = new RankerRows(
-      new ItemRows(
-        (ids) => options.online.getMany<ItemView>('item', ids),
-        options.catalog,
-        options.itemFeaturesTtlMs,
-      ),
-      options.catalog,
-      options.itemPartitions === undefined
-        ? undefined
-        : new ItemFrontiers(options.online, options.itemPartitions),
-    );
+    const { online, catalog, itemFeaturesTtlMs, itemPartitions } = options;
+    this.ranker = RankerRows.fromStore(online, catalog, itemFeaturesTtlMs, itemPartitions);
   }
 
   async recommend(request: RecommendRequest): Promise<RecommendResult> {
@@ -239,6 +229,9 @@ export class Recommender {
         if (counted(request)) metrics.onlineStoreErrors.inc({ kind });
         return [];
       });
+    // Also beside them: the frontiers the ranker's item rows are read at.
+    const ranks = bundle.rankerTrusted && request.rank !== false;
+    const frontiersRead = ranks && request.replay === undefined ? this.ranker.readFrontiers() : undefined;
     const towerStarted = performance.now();
     const user = userTowerInputs([query], bundle.vocab);
     const embedding = await bundle.models.userTower.embed(user);
@@ -274,8 +267,8 @@ export class Recommender {
     this.observe(request, 'retrieval', retrievalStarted);
 
     const frontiers =
-      bundle.rankerTrusted && request.rank !== false && ids.length > 0
-        ? await this.rank(bundle, query, user, ids, scores, request)
+      ranks && ids.length > 0
+        ? await this.rank(bundle, query, user, ids, scores, request, frontiersRead)
         : null;
     const order = ids.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
     const list = coVisits
@@ -341,13 +334,16 @@ export class Recommender {
     ids: string[],
     scores: number[],
     request: RecommendRequest,
+    frontiersRead: Promise<number[] | null> | undefined,
   ): Promise<number[] | null> {
     const { metrics } = this.options;
     const started = performance.now();
     let rows: ItemRow[];
     let frontiers: number[] | null;
     try {
-      ({ rows, frontiers } = await this.bounded(this.ranker.rows(ids, query.ts, request.replay)));
+      ({ rows, frontiers } = await this.bounded(
+        this.ranker.rows(ids, query.ts, request.replay, frontiersRead),
+      ));
     } catch (error) {
       // Retrieval order is still personalised: serve it rather than nothing.
       if (counted(request))
