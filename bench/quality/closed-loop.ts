@@ -22,8 +22,9 @@
  * (`bench serve` measures latency).
  */
 import { join } from 'node:path';
-import { type OnlineRow, onlineReport, wilson } from '../../evaluation/online/online-report.js';
+import { type OnlineRow, onlineReport } from '../../evaluation/online/online-report.js';
 import { CLOSED_LOOP_WORLD, serveClosedLoop } from '../../evaluation/online/serve-closed-loop.js';
+import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
 import { startExperiment } from '../../registry/experiments/experiment-actions.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
@@ -123,7 +124,11 @@ export async function closedLoopRows(
           measured,
           'ratio',
           true,
-          { ...config, clicks: t.clicks, ci95: wilson(t.clicks, t.loggedImpressions) },
+          {
+            ...config,
+            clicks: t.clicks,
+            ci95: wilsonInterval({ successes: t.clicks, trials: t.loggedImpressions }),
+          },
           ref(popularity.clicks / popularity.loggedImpressions),
         ),
       ];

@@ -36,13 +36,13 @@
  */
 
 import { itemPartition } from '../../features/views/item-frontier.js';
+import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
 import type { ArtifactStore } from '../../registry/model-store.js';
 import { RecommendationService } from '../../responders/recommend/service.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { ItemFeatures, ModelVersion } from '../../schemas/generated/types.js';
-import { wilson } from '../online/online-report.js';
 import { type LoggedList, readServedLists, type ServedWindow } from '../online/served-lists.js';
 import { featuresAtRequests } from './as-of-features.js';
 import { type Estimate, estimateOffPolicy, type LoggedDecision } from './estimators.js';
@@ -284,6 +284,6 @@ function observed(
     decisions,
     clicks,
     ctr: decisions === 0 ? 0 : clicks / decisions,
-    ctr_ci: wilson(clicks, decisions),
+    ctr_ci: wilsonInterval({ successes: clicks, trials: decisions }),
   };
 }

@@ -20,6 +20,7 @@
  * ```
  */
 
+import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import type { ServedTruth } from '../../sim/closed-loop/truth-log.js';
@@ -53,25 +54,6 @@ export interface OnlineReport {
 export interface OnlineReportOptions extends ServedWindow {
   /** A closed-loop truth log by request id, for `true_ctr`. */
   readonly truth?: ReadonlyMap<string, ServedTruth>;
-}
-
-const Z95 = 1.959963984540054;
-
-/**
- * Wilson score interval of a proportion (95 %).
- *
- * @example
- * ```ts
- * wilson(5, 100); // [0.0215, 0.1118]
- * ```
- */
-export function wilson(successes: number, trials: number): [number, number] {
-  if (trials === 0) return [0, 1];
-  const p = successes / trials;
-  const z2 = Z95 * Z95;
-  const centre = (p + z2 / (2 * trials)) / (1 + z2 / trials);
-  const half = (Z95 * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / (1 + z2 / trials);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 interface Group {
@@ -139,7 +121,7 @@ export async function onlineReport(
       impressions: g.impressions,
       clicks: g.clicks,
       ctr: g.impressions === 0 ? 0 : g.clicks / g.impressions,
-      ctr_ci: wilson(g.clicks, g.impressions),
+      ctr_ci: wilsonInterval({ successes: g.clicks, trials: g.impressions }),
       clicks_per_request: g.requests === 0 ? 0 : g.clicks / g.requests,
       ctr_by_position: Array.from(g.shownAt, (shown, i) => (shown ? (g.clickedAt[i] ?? 0) / shown : 0)),
       true_ctr:
