@@ -90,6 +90,30 @@ export class ItemSets extends Map<string, Set<string>> {
   }
 }
 
+const SECOND_MS = 1000;
+
+/**
+ * The time each user of `seen` is served at by default: a second after
+ * their own last training event, as if they came back right after it
+ * (every layout of a data set's files and every importer's clock puts that
+ * in the range the model trained on, decisions.md §30); a user without
+ * events a second after the training part's last.
+ *
+ * @example
+ * ```ts
+ * const now = servedAfterLastEvent(seen);
+ * now('u0'); // seen.lastTs.get('u0') + 1000
+ * ```
+ */
+export function servedAfterLastEvent(seen: ItemSets): (userId: string) => number {
+  return (userId) => (seen.lastTs.get(userId) ?? seen.maxTs) + SECOND_MS;
+}
+
+/** Where the next file of a training part starts: a day after the previous one ends (time follows file order). */
+export function nextFileStart(maxTs: number): number {
+  return Math.ceil(maxTs / DAY_MS) * DAY_MS + DAY_MS;
+}
+
 /** The same records as `source`, each interaction also added to `into` as the importer reads it. */
 export function collectingInto(source: ImportSource, into: ItemSets): ImportSource {
   return {

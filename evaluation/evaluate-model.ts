@@ -34,8 +34,12 @@ export interface EvaluateOptions {
   /** Leave each user's `seen` items out of their ranking (default true); false ranks everything. */
   readonly excludeSeen?: boolean;
   readonly ks: readonly number[];
-  /** The time features are read as of (default: now). */
-  readonly now?: number;
+  /**
+   * The time each user is served at, features read as of it: one time for
+   * everyone, or each user's own (`recstream eval` serves each user a second
+   * after their own last training event); default the current time.
+   */
+  readonly now?: number | ((userId: string) => number);
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -66,7 +70,12 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
         const batch = users.slice(from, from + BATCH);
         const features = await read(batch, now);
         const ranked = await scorer.topK(
-          batch.map((userId, i) => ({ userId, features: features[i]!, context: NO_CONTEXT, ts: now })),
+          batch.map((userId, i) => ({
+            userId,
+            features: features[i]!,
+            context: NO_CONTEXT,
+            ts: typeof now === 'number' ? now : now(userId),
+          })),
           kMax,
           (i) => (exclude ? (options.seen.get(batch[i]!) ?? none) : none),
         );

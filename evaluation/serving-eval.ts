@@ -27,7 +27,13 @@ import type { ArtifactStore } from '../registry/model-store.js';
 import { rankerUse } from '../registry/ranker-use.js';
 import { RecommendationService } from '../responders/recommend/service.js';
 import type { Platform } from '../runtime/platform.js';
-import { evalSnapshotExamples, ItemSets, processForTraining, readItemSets } from './eval-data.js';
+import {
+  evalSnapshotExamples,
+  ItemSets,
+  processForTraining,
+  readItemSets,
+  servedAfterLastEvent,
+} from './eval-data.js';
 import type { EvalHooks, ProgressLine } from './eval-hooks.js';
 import { modelStep } from './model-step.js';
 import { type ServingScores, scoreThroughServing } from './serving-scores.js';
@@ -82,8 +88,6 @@ export interface ServingEvalReport extends ServingScores {
   readonly seconds: number;
 }
 
-const SECOND_MS = 1000;
-
 /**
  * An online-store read waits this long while evaluating: on a busy machine a slow read is not
  * what is measured, and a timeout would score a user with the popularity fallback.
@@ -105,7 +109,7 @@ export async function runServingEvaluation(
   // The model reads the hour of day and the time since the user's last event from it. By default
   // each user comes back a second after their own last event, which every layout of a data set's
   // files and every importer's clock puts in the range the model trained on (decisions.md §30).
-  const now = options.now ?? ((user: string) => (seen.lastTs.get(user) ?? seen.maxTs) + SECOND_MS);
+  const now = options.now ?? servedAfterLastEvent(seen);
 
   let bar: ProgressLine | undefined;
   let application = '';

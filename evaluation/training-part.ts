@@ -27,10 +27,10 @@ import { ImportError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import {
   collectingInto,
-  DAY_MS,
   ItemSets,
   movieLensInTimeOrder,
   movieLensRatingsFile,
+  nextFileStart,
   readItemSets,
 } from './eval-data.js';
 import type { EvalHooks } from './eval-hooks.js';
@@ -43,9 +43,6 @@ export interface TrainingPartOptions {
   /** Options of the format (csv: map, delimiter). */
   readonly sourceOptions?: SourceOptions;
 }
-
-/** The next file of a training part starts a day after the previous one ends (time follows file order). */
-const nextStart = (maxTs: number) => Math.ceil(maxTs / DAY_MS) * DAY_MS + DAY_MS;
 
 /** Records on rec.interactions, and the event id of the first one (undefined when empty). */
 async function interactionsOnLog(platform: Platform): Promise<{ count: number; first?: string }> {
@@ -101,7 +98,7 @@ export async function trainingPart(
       } else {
         await readItemSets(input, sets);
       }
-      start = nextStart(sets.maxTs);
+      start = nextFileStart(sets.maxTs);
     }
   } finally {
     if (work) await rm(work, { recursive: true, force: true });

@@ -25,7 +25,11 @@ import type { Platform } from '../runtime/platform.js';
 import type { UserFeatures } from '../schemas/generated/types.js';
 import { onlineViews } from '../topologies/online-views.js';
 
-export type ReadUserFeatures = (userIds: readonly string[], now: number) => Promise<UserFeatures[]>;
+/** The features of `userIds` as of `now`: one time for all of them, or each user's own. */
+export type ReadUserFeatures = (
+  userIds: readonly string[],
+  now: number | ((userId: string) => number),
+) => Promise<UserFeatures[]>;
 
 async function profiles(platform: Platform): Promise<Map<string, ProfileVersion>> {
   const decoder = await platform.serde.decoder('rec.users-value');
@@ -57,7 +61,9 @@ export async function withUserFeatures<T>(
   try {
     return await fn(async (userIds, now) => {
       const views = await store.getMany<UserView>('user', userIds);
-      return userIds.map((id, i) => servingFeatures(views[i], now, byUser.get(id), attributes));
+      return userIds.map((id, i) =>
+        servingFeatures(views[i], typeof now === 'number' ? now : now(id), byUser.get(id), attributes),
+      );
     });
   } finally {
     await store.close();

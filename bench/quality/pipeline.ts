@@ -14,7 +14,8 @@ export interface Prepared {
   readonly holdout: ItemSets;
   readonly seen: ItemSets;
   readonly excludeSeen?: boolean;
-  readonly now: number;
+  /** The time each user is served at: one for everyone, or each user's own. */
+  readonly now: number | ((userId: string) => number);
   readonly config: Record<string, unknown>;
   /** A reference ranking's metrics on the same users (synthetic: the ceiling). */
   readonly ceiling?: Readonly<Record<number, RankingResult>>;

@@ -8,36 +8,37 @@
  */
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ItemSets, nextFileStart, readItemSets, servedAfterLastEvent } from '../../evaluation/eval-data.js';
+import { openImportSource } from '../../importers/index.js';
 import { BENCH_DATA_DIR } from '../datasets.js';
 import { recstream } from '../recstream-cli.js';
 import { readLines, readRatings } from './item-sets.js';
 import { DAY_MS, type Prepared, processAll } from './pipeline.js';
 
-/** A data set in the graph-CF layout (`<name>/train.txt`, `valid.txt`, `test.txt`, one line per user). */
+/**
+ * A data set in the graph-CF layout (`<name>/train.txt`, `valid.txt`, `test.txt`, one line per user),
+ * laid out in time and served as `recstream eval` does: each file starts a day after the one
+ * before ends (the importer's clock gives a line's items a second each, so MovieLens-1M's
+ * train.txt alone spans nine days), and each user is served a second after their own last
+ * training event (docs/evaluation.md).
+ */
 export async function prepareLinesSplit(name: string, dataDir: string): Promise<Prepared> {
   const dir = join(BENCH_DATA_DIR, name);
-  const start = Date.parse('2020-01-01T00:00:00Z');
-  for (const [file, day] of [
-    ['train.txt', 0],
-    ['valid.txt', 2],
-  ] as const)
-    await recstream([
-      'import',
-      'lines',
-      join(dir, file),
-      '--source',
-      `${name}/${file}`,
-      '--start',
-      new Date(start + day * DAY_MS).toISOString(),
-      '--data-dir',
-      dataDir,
-    ]);
+  const seen = new ItemSets();
+  let start = Date.parse('2020-01-01T00:00:00Z');
+  for (const file of ['train.txt', 'valid.txt']) {
+    const path = join(dir, file);
+    const source = `${name}/${file}`;
+    const at = new Date(start).toISOString();
+    await recstream(['import', 'lines', path, '--source', source, '--start', at, '--data-dir', dataDir]);
+    await readItemSets(await openImportSource('lines', path, { start, source }), seen);
+    start = nextFileStart(seen.maxTs);
+  }
   await processAll(dataDir);
-  const seen = await readLines(join(dir, 'valid.txt'), await readLines(join(dir, 'train.txt')));
   return {
     holdout: await readLines(join(dir, 'test.txt')),
     seen,
-    now: start + 3 * DAY_MS,
+    now: servedAfterLastEvent(seen),
     config: { split: 'train+valid → test' },
   };
 }

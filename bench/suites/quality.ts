@@ -12,7 +12,9 @@
  * seen in training left out.
  *
  * - `lastfm` and `ml-1m` (`lastfm/`, `ml-1m/` in BENCH_DATA_DIR): train.txt +
- *   valid.txt → test.txt, all items ranked (the graph-CF protocol).
+ *   valid.txt → test.txt, all items ranked (the graph-CF protocol); laid
+ *   out in time and served as `recstream eval` does, each user a second
+ *   after their own last training event.
  * - `ml-100k` (`ml-100k/` in BENCH_DATA_DIR): u1.base → u1.test, every rated
  *   test item relevant.
  * - `synthetic`: a simulated world; relevant = each user's 20 most
