@@ -69,10 +69,11 @@ def step_generator(epoch_generator: torch.Generator, seed: int, runtime: Runtime
 
 
 SEEN_POSITIVES = 2_500_000
-"""Automatic epochs: at most about this many positives seen in all. The engine alone scores
-MovieLens-1M higher with more epochs (Recall@20 0.251 in 3, 0.278 in 10), but through the serving
-path 14 epochs gained 0.003 over 4 in `recstream eval` and a `bench quality` run of 14 scored 0.159,
-unexplained (models/README.md), so the budget stays at what the served figures were measured with."""
+"""Automatic epochs: at most about this many positives seen in all, which bounds a large set's
+training time. MovieLens-1M scores higher with more epochs, alone (Recall@20 0.251 in 3, 0.278 in 10)
+and through the serving path (0.2594 in the budget's 4, 0.2746 with `epochs` 10, `recstream eval`),
+at 2.5 times the training time; a set of a million interactions must train in minutes on two cores,
+so the budget stays and a deployment that can afford the time sets `epochs` (models/README.md)."""
 
 
 def retrieval_epochs(config: TrainConfig, positives: int) -> int:
