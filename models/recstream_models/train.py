@@ -158,15 +158,31 @@ class Loop:
     step: Callable[[torch.Tensor], torch.Tensor]
     after_epoch: Callable[[int], bool] | None = None
     trained: nn.Module | None = None
+    score_start: bool = False
+
+
+def _stops_after(loop: Loop, epoch: int, runtime: Runtime) -> bool:
+    """Runs `after_epoch(epoch)` and says whether training stops, as the main rank decided."""
+    if loop.after_epoch is None:
+        return False
+    stop = torch.tensor(float(bool(loop.after_epoch(epoch))), device=runtime.device)
+    if runtime.distributed:
+        dist.broadcast(stop, src=0)
+    if loop.trained is not None:
+        loop.trained.train()
+    return bool(stop.item())
 
 
 def run_epochs(loop: Loop, runtime: Runtime, phase: str, step_every: int) -> list[EpochStats]:
     """Trains `loop.epochs` epochs over `loop.rows`, each in a fresh order drawn from `loop.generator` and
     sharded across ranks, with progress lines. `after_epoch(epoch)` runs after each epoch and may
     evaluate (it puts `trained` back in training mode after); when it returns True (on the main rank,
-    which every rank then follows) training stops there. A progress line every `step_every` steps."""
+    which every rank then follows) training stops there. With `score_start` it runs as
+    `after_epoch(0)` before the first epoch too. A progress line every `step_every` steps."""
     stats: list[EpochStats] = []
     examples = loop.rows.shape[0]
+    if loop.score_start and _stops_after(loop, 0, runtime):
+        return stats
     for epoch in range(1, loop.epochs + 1):
         started = time.perf_counter()
         order = shard(loop.rows[torch.randperm(examples, generator=loop.generator)], runtime).to(runtime.device)
@@ -192,14 +208,8 @@ def run_epochs(loop: Loop, runtime: Runtime, phase: str, step_every: int) -> lis
                 seconds=seconds,
                 examples_per_s=examples / max(seconds, 1e-9),
             )
-        if loop.after_epoch is not None:
-            stop = torch.tensor(float(bool(loop.after_epoch(epoch))), device=runtime.device)
-            if runtime.distributed:
-                dist.broadcast(stop, src=0)
-            if loop.trained is not None:
-                loop.trained.train()
-            if stop.item():
-                break
+        if _stops_after(loop, epoch, runtime):
+            break
     return stats
 
 
@@ -212,9 +222,12 @@ def train_retrieval(
     phase: str,
     after_epoch: Callable[[int], bool] | None = None,
     epochs: int | None = None,
+    score_start: bool = False,
 ) -> list[EpochStats]:
     """Trains the two towers on the positives among `rows` for `epochs` (default: the configured or
-    automatic count). `after_epoch(epoch)` runs after each epoch and may evaluate; when it returns
+    automatic count; 0 trains none, for a warm start whose best epoch was its start, but still fits the
+    standardisation and the consumers table to `rows`). With `score_start` (a warm start), `after_epoch(0)`
+    scores the model as it starts, before any epoch. `after_epoch(epoch)` runs after each epoch and may evaluate; when it returns
     True (on the main rank, which every rank then follows) training stops there."""
     columns = runtime.place(dataset.columns, (*USER_TOWER_INPUTS, "item", "weight"))
     catalog = runtime.place(dataset.catalog)
@@ -277,12 +290,13 @@ def train_retrieval(
         model="retrieval",
         rows=positives,
         batch_size=config.batch_size,
-        epochs=epochs or retrieval_epochs(config, positives.shape[0]),
+        epochs=retrieval_epochs(config, positives.shape[0]) if epochs is None else epochs,
         generator=generator,
         optimizer=optimizer,
         step=step,
         after_epoch=after_epoch,
         trained=model,
+        score_start=score_start,
     )
     return run_epochs(loop, runtime, phase, config.step_every)
 
