@@ -79,6 +79,18 @@ class TrainConfig:
     """Share of training rows whose user numbers (counts, recency, session) are hidden from the user
     tower, so it does not lean on them: online they are read hours or days after the last event,
     further out than most training rows ever are."""
+    warm_start: bool = False
+    """Start the towers from the promoted model's weights (`--previous`) instead of a fresh
+    initialisation: every embedding row whose value (user, item, category...) the promoted model's
+    vocabularies also have is copied, new values' rows start fresh, and the other layers are copied
+    where their shapes match (warm.py); `params.json` says what was carried over (`warm_start_from`).
+    The holdout is scored before the first epoch too, so the best epoch may be the start itself.
+    Without a promoted model, or one that cannot be read, the run starts fresh and `warm_start_error`
+    says why. The ranker and a `tune_trials` search start fresh either way."""
+    warm_start_epochs: int = 0
+    """With `warm_start`: the retrieval epoch budget of a warm start, instead of `epochs` or the
+    automatic budget (with `epochs` 0 it still stops early on the holdout, its patience at most a
+    third of this budget); 0 keeps the budget of a fresh start."""
     tune_trials: int = 0
     """0: no search. N: before training, an Optuna search (tune.py) of up to N trials over `temperature`,
     `lr`, `embedding_l2` and `uniform_negatives` on the holdout, each trial with automatic epochs and
@@ -120,6 +132,8 @@ class TrainConfig:
             raise ValueError(f"holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
         if self.tune_trials < 0 or self.tune_seconds <= 0:
             raise ValueError(f"tune_trials must be 0 or more and tune_seconds positive, got {self.tune_trials}, {self.tune_seconds}")
+        if self.warm_start_epochs < 0:
+            raise ValueError(f"warm_start_epochs must be 0 or more, got {self.warm_start_epochs}")
         if self.graph_consumers < 0:
             raise ValueError(f"graph_consumers must be 0 or more, got {self.graph_consumers}")
         for name in ("dim", "batch_size", "ranker_batch_size", "ranker_dim", "patience"):

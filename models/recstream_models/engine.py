@@ -30,6 +30,7 @@ from .runtime import Runtime, finish, seed_everything, start
 from .train import EpochStats, exposure_rows, holdout_patience, retrieval_epochs, train_ranker, train_retrieval
 from .towers import TwoTower
 from .tune import tune
+from .warm import warm_start
 
 
 class BestEpoch:
@@ -74,14 +75,22 @@ def _fit(
     phase: str,
     queries: Queries | None = None,
     epochs: int | None = None,
+    initial: dict[str, torch.Tensor] | None = None,
 ):
     """Trains both models on `rows`. With holdout `queries` (automatic epochs), retrieval stops early
-    and keeps its best epoch; the count of epochs the returned retrieval model trained comes back last."""
+    and keeps its best epoch; the count of epochs the returned retrieval model trained comes back last.
+    `initial`: a warm start's state, which the towers start from (with its own epoch budget, and the
+    start itself scored as epoch 0)."""
     seed_everything(config.seed)
     model = TwoTower.from_config(dataset, config)
     budget = retrieval_epochs(config, int((dataset.columns["positive"][rows] == 1).sum()))
+    if initial is not None:
+        model.load_state_dict(initial)
+        budget = config.warm_start_epochs or budget
     best = BestEpoch(model, dataset, queries, runtime, holdout_patience(config, budget)) if queries is not None else None
-    retrieval = train_retrieval(model, dataset, rows, config, runtime, phase, best, epochs)
+    retrieval = train_retrieval(
+        model, dataset, rows, config, runtime, phase, best, budget if epochs is None else epochs, score_start=initial is not None
+    )
     trained = best.restore() if best is not None else len(retrieval)
     # Each model draws from its own seed: a change to the ranker (its size, its fields) must not move
     # the retrieval model's initialisation or dropout masks, nor the other way round.
@@ -188,6 +197,39 @@ def _shared_through(promoted: PreviousModel | None, runtime: Runtime) -> int | N
     return None if int(shared) < 0 else int(shared)
 
 
+def _shared_flag(value: bool, runtime: Runtime) -> bool:
+    """The main rank's `value`, the same on every rank."""
+    if not runtime.distributed:
+        return value
+    shared = torch.tensor(int(value), device=runtime.device)
+    dist.broadcast(shared, src=0)
+    return bool(shared.item())
+
+
+def _warm_state(
+    dataset: Dataset, config: TrainConfig, runtime: Runtime, promoted: PreviousModel | None, unavailable: str
+) -> tuple[dict[str, torch.Tensor] | None, dict]:
+    """A warm start's initial state of the towers, and what params.json says of it: `warm_start_from`
+    (what was carried over) or `warm_start_error` (why the run starts fresh, `unavailable` when there
+    is no promoted model). The main rank copies the weights; the other ranks start from their fresh
+    state, which DistributedDataParallel replaces with the main rank's as it wraps the model."""
+    seed_everything(config.seed)
+    model = TwoTower.from_config(dataset, config)
+    params: dict = {}
+    if promoted is not None:
+        try:
+            params["warm_start_from"] = warm_start(model, dataset.manifest["vocabularies"], promoted)
+        except (KeyError, RuntimeError, ValueError) as error:
+            params["warm_start_error"] = f"the promoted model's weights cannot start this model: {error!r}"
+    elif runtime.is_main:
+        params["warm_start_error"] = unavailable
+    if "warm_start_error" in params:
+        emit("warm_start", error=params["warm_start_error"])
+    if not _shared_flag("warm_start_from" in params, runtime):
+        return None, params
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}, params
+
+
 def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, previous_sha256: dict[str, str] | None = None) -> None:
     """Trains, evaluates and exports one version into `out`. `previous` is the promoted model's artifact
     directory, scored on the same holdout; `previous_sha256` (file name → sha256, as its version lists
@@ -217,10 +259,14 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
         tuning = None
         if config.tune_trials > 0:
             config, tuning = tune(dataset, train_rows, queries, config, runtime)
+        initial, warm = None, {}
+        if config.warm_start:
+            unavailable = previous_error or "no promoted model (--previous) to start from"
+            initial, warm = _warm_state(dataset, config, runtime, promoted, unavailable)
         # Every rank must agree on stopping early; whether there is a holdout to stop on is the same on all.
         stop_early = config.epochs == 0 and len(queries.relevant) > 0
         model, ranker, retrieval, ranking, epochs = _fit(
-            dataset, train_rows, config, runtime, "holdout", queries if stop_early else None
+            dataset, train_rows, config, runtime, "holdout", queries if stop_early else None, initial=initial
         )
         metrics: dict[str, float] = {}
         if runtime.is_main and holdout_rows.shape[0] > 0:
@@ -240,7 +286,7 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
         )
         refit = config.refit and holdout_rows.shape[0] > 0
         if refit:
-            model, ranker, _, _, _ = _fit(dataset, torch.arange(dataset.examples), config, runtime, "refit", epochs=epochs)
+            model, ranker, _, _, _ = _fit(dataset, torch.arange(dataset.examples), config, runtime, "refit", epochs=epochs, initial=initial)
         if runtime.is_main:
             emit("metrics", metrics=metrics)
             ts = dataset.columns["ts"]
@@ -253,6 +299,7 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
                 "retrieval_epochs": epochs,
                 "trained_through_ts": int(trained_through),
                 **({"previous_error": previous_error} if previous_error else {}),
+                **warm,
                 **({"tuning": tuning} if tuning is not None else {}),
             }
             export(out, model, ranker, dataset, config, metrics, params)

@@ -202,6 +202,26 @@ class TwoTower(nn.Module):
         self.users.standardize.fit(dataset.columns["user_dense"][rows])
         self.items.standardize.fit(dataset.catalog["catalog_dense"][1:])
 
+    def embedding_vocabularies(self) -> dict[str, str]:
+        """Each embedding table (by module name) whose rows are the values of a training-set vocabulary,
+        and that vocabulary: a warm start (warm.py) matches their rows by value. The hour lane of the
+        context has a fixed size and no vocabulary; the shared tables appear under their first names.
+
+        >>> TwoTower(dataset, 32, 0.15).embedding_vocabularies()["users.user_id"]  # doctest: +SKIP
+        'user'
+        """
+        return {
+            "items.item_id": "item",
+            "items.prior_id": "item",
+            "items.category": "category",
+            "items.tag": "tag",
+            "items.language": "language",
+            "users.user_id": "user",
+            "users.type_weight": "type",
+            **{f"users.user_cat.{lane}": name for lane, name in enumerate(USER_CAT_VOCABULARIES)},
+            **{f"users.context_cat.{lane}": name for lane, name in enumerate(CONTEXT_CAT_VOCABULARIES)},
+        }
+
     def id_tables(self) -> list[nn.Embedding]:
         """The tables with one row per user or item: the ones worth sparse gradients."""
         return [self.users.user_id, self.items.item_id, self.items.prior_id]
