@@ -50,9 +50,6 @@ def warm_start(model: TwoTower, vocabularies: dict[str, list[str]], previous: Pr
             skipped.append(f"{name}.weight")
             continue
         into, out_of = _matched_rows(vocabularies[vocabulary], old_vocabularies[vocabulary])
-        # A vocabulary of one placeholder still has one row; the table cannot be smaller than that.
-        keep = (into < target.shape[0]) & (out_of < source.shape[0])
-        into, out_of = into[keep], out_of[keep]
         target[into] = source[out_of].to(target.dtype)
         rows[name] = {"carried": int(into.shape[0]), "rows": int(target.shape[0])}
     sources = dict(old.named_parameters())
