@@ -75,7 +75,7 @@ function table(r: OffPolicyReport): string {
     lines.push(
       'click-through per impression, 95 % interval',
       est('IPS', r.ips),
-      est('SNIPS', r.snips),
+      r.snips === null ? `SNIPS - (${r.snips_reason})` : est('SNIPS', r.snips),
       r.dr === null ? `DR    - (${r.dr_reason})` : est('DR', r.dr),
       `effective sample size ${r.effective_sample_size!.toFixed(1)} of ${r.decisions}; unsupported ${pct(r.unsupported_share)}`,
     );
