@@ -6,6 +6,7 @@ import { importSuite } from './import.js';
 import { ingestSuite } from './ingest.js';
 import { logSuite } from './log.js';
 import { onlineSuite } from './online.js';
+import { pipelineSuite } from './pipeline.js';
 import { qualitySuite } from './quality.js';
 import { replaySuite } from './replay.js';
 import { runtimeSuite } from './runtime.js';
@@ -21,6 +22,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   ingest: ingestSuite,
   log: logSuite,
   online: onlineSuite,
+  pipeline: pipelineSuite,
   quality: qualitySuite,
   replay: replaySuite,
   runtime: runtimeSuite,
