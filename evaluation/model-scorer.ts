@@ -1,8 +1,9 @@
 /**
  * A model version ready to score users in Node: its artifacts verified,
  * its vocabularies, its item embeddings and its user tower (onnxruntime).
- * Exact inner-product retrieval over every item the model knows; the ANN
- * index is the responder's faster path to the same ranking.
+ * Exact inner-product retrieval over every item the model knows, a batch
+ * of users at a time (`ExactCatalog`); the ANN index is the responder's
+ * faster path to the same ranking.
  *
  * @example
  * ```ts
@@ -19,9 +20,9 @@ import {
   type UserQuery,
   userTowerInputs,
 } from '../features/model-inputs.js';
+import { ExactCatalog } from '../inference/exact-catalog.js';
 import { readNpy } from '../inference/npy.js';
 import { OnnxModel, UserTower } from '../inference/onnx-models.js';
-import { topK } from '../inference/top-k.js';
 import { type ArtifactStore, readModelArtifact } from '../registry/model-store.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 
@@ -33,8 +34,7 @@ export interface Ranked {
 export class ModelScorer {
   private constructor(
     readonly vocab: ModelVocabularies,
-    private readonly matrix: Float32Array,
-    private readonly dims: number,
+    private readonly catalog: ExactCatalog,
     private readonly tower: UserTower,
   ) {}
 
@@ -48,8 +48,8 @@ export class ModelScorer {
     const tower = await read('user_tower.onnx');
     return new ModelScorer(
       vocab,
-      table.data as Float32Array,
-      table.shape[1]!,
+      // Row 0 is the vocabulary's unknown entry, never an item to serve.
+      new ExactCatalog(table.data as Float32Array, table.shape[1]!, 1),
       await UserTower.load('user_tower.onnx', {}, (path, options) => OnnxModel.load(path, options, tower)),
     );
   }
@@ -67,12 +67,12 @@ export class ModelScorer {
   ): Promise<Ranked[]> {
     const embeddings = await this.tower.embed(userTowerInputs(queries, this.vocab));
     const items = this.vocab.manifest.vocabularies.item;
-    return queries.map((_, i) => {
-      const skip = new Set([...(excluded?.(i) ?? [])].map((item) => this.vocab.lookup('item', item)));
-      const query = embeddings.subarray(i * this.dims, (i + 1) * this.dims);
-      const top = topK(query, this.matrix, this.dims, k, (row) => skip.has(row));
-      return { items: top.rows.map((r) => items[r]!), scores: top.scores };
-    });
+    const skips = queries.map(
+      (_, i) => new Set([...(excluded?.(i) ?? [])].map((item) => this.vocab.lookup('item', item))),
+    );
+    return this.catalog
+      .topK(embeddings, k, (i) => skips[i]!)
+      .map((top) => ({ items: top.rows.map((r) => items[r]!), scores: top.scores }));
   }
 
   close(): Promise<void> {
