@@ -26,7 +26,10 @@ test('a batch finds what topK finds per query: the same rows in the same order, 
     assert.deepEqual(batch[q]!.rows, one.rows, `query ${q}`);
     assert.ok(!batch[q]!.rows.includes(0));
     batch[q]!.scores.forEach((score, i) => {
-      assert.ok(Math.abs(score - one.scores[i]!) < 1e-4, `query ${q}, rank ${i}: ${score} vs ${one.scores[i]}`);
+      assert.ok(
+        Math.abs(score - one.scores[i]!) < 1e-4,
+        `query ${q}, rank ${i}: ${score} vs ${one.scores[i]}`,
+      );
     });
   }
 });
@@ -36,5 +39,8 @@ test('a catalog smaller than k gives every row it has; an empty batch gives noth
   const catalog = new ExactCatalog(matrix, DIMS, 1);
   const [top] = catalog.topK(unitVectors(1, DIMS, 8), 20, () => new Set([3]));
   assert.deepEqual([...top!.rows].sort(), [1, 2, 4, 5]);
-  assert.deepEqual(catalog.topK(new Float32Array(0), 20, () => new Set()), []);
+  assert.deepEqual(
+    catalog.topK(new Float32Array(0), 20, () => new Set()),
+    [],
+  );
 });
