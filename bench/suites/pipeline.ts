@@ -3,8 +3,10 @@
  * operator runs, timed: `simulate` (the events written to the embedded
  * log, standing for an import), `process --app features`, `process --app
  * snapshots`, one `train` round with the default settings, `index --once`
- * (the served HNSW index), and the evaluation of every user through the
- * serving path (evaluation/evaluate-model.ts).
+ * (the served HNSW index), and the evaluation of every user as the
+ * `quality` suite scores them (evaluation/evaluate-model.ts: features as
+ * a responder reads them, the exported user tower, exact retrieval over
+ * every item).
  *
  * - `pipeline_seconds`: the sum of the stages; `config.stage_seconds` has
  *   each, `config.target_seconds` the limit the full size is held to: 10
