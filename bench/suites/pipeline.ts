@@ -24,7 +24,6 @@
  * ```
  */
 import { join } from 'node:path';
-import { loadConfig } from '../../runtime/config.js';
 import { processAll } from '../quality/pipeline.js';
 import { evaluate } from '../quality/scoring.js';
 import { readInteractions, readTruth } from '../quality/synthetic-world.js';
@@ -90,7 +89,7 @@ export const pipelineSuite: Suite = async ({ scale, workDir, progress }) => {
     events: size.events,
     stage_seconds: stages,
     target_seconds: size.targetSeconds,
-    device: loadConfig(process.env).device,
+    device: model.device,
     model_version: model.version,
     retrieval_epochs: Number(model.params['engine.retrieval_epochs']),
     examples: model.params.examples ?? null,
