@@ -24,5 +24,7 @@ def test_numbers_far_beyond_the_training_rows_count_as_the_limit(synthetic: str)
         limit = model.users({**inputs, "user_dense": at_limit})
         beyond = model.users({**inputs, "user_dense": at_limit * 50 + 100})
         inside = model.users({**inputs, "user_dense": standardize.mean.expand(8, -1).clone()})
-    assert torch.allclose(limit, beyond)
+    # mean + DENSE_LIMIT * std standardises to DENSE_LIMIT only within float rounding, just inside
+    # the clip or on it: the scores agree to that rounding, not bit for bit.
+    assert torch.allclose(limit, beyond, atol=1e-6)
     assert not torch.allclose(inside, beyond)
