@@ -14,7 +14,10 @@
  * Running experiments' variants that name a model version get their own
  * pairs beside the promoted one (./variant-pairs.ts: `want` the versions,
  * `acquireVersion` one per request), loaded, verified, reloaded and freed
- * the same way.
+ * the same way. Once loaded, the served pairs are gathered onto one
+ * session thread (./one-session-thread.ts), loaded again there together
+ * and swapped in at once, so that two variants share one thread's
+ * wake-ups instead of waking two threads half as often each.
  *
  * Catalog changes the responder sees on `rec.items` are embedded with the
  * served models' item towers and indexed at once (`ServingBundle.syncCatalog`),
@@ -41,8 +44,9 @@ import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/t
 import { INDEX_VERSIONS_TOPIC, MODEL_VERSIONS_TOPIC } from '../../schemas/topics.js';
 import { readVerified } from './bundle-verification.js';
 import type { LiveTable } from './live-table.js';
+import { loadOnOneThread, sessionThreadsOf } from './one-session-thread.js';
 import type { ServeMetrics } from './serve-metrics.js';
-import { ServingBundle } from './serving-bundle.js';
+import { type BundleSource, ServingBundle } from './serving-bundle.js';
 import { TopicFollower } from './topic-follower.js';
 import { VariantPairs } from './variant-pairs.js';
 
@@ -81,6 +85,8 @@ export interface BundleStatus {
   readonly problem: string | null;
   /** Each model version running variants name: `loaded`, `promoted` (the promoted pair serves it), or why neither. */
   readonly variants?: Record<string, string>;
+  /** How many session threads the served pairs run on: 1 once they are gathered, 0 with none loaded. */
+  readonly sessionThreads?: number;
 }
 
 export class BundleManager {
@@ -91,6 +97,8 @@ export class BundleManager {
   private work: Promise<void> = Promise.resolve();
   /** `model@v/index@v` of the pair that failed last, so it is not retried until something new is published. */
   private refused: string | undefined;
+  /** The served pairs (`model@v/index@v`, joined) that failed to load onto one thread, not tried again while they serve. */
+  private ungathered: string | undefined;
   private problem: string | null = 'no model version promoted yet';
   private readonly followers: TopicFollower[] = [];
   private closed = false;
@@ -191,6 +199,7 @@ export class BundleManager {
       index: this.current?.indexLabel ?? null,
       problem: this.problem,
       variants: this.pairs.status(),
+      sessionThreads: sessionThreadsOf(this.served()),
     };
   }
 
@@ -222,6 +231,52 @@ export class BundleManager {
   private async reconcile(): Promise<void> {
     await this.reconcilePromoted();
     await this.pairs.reconcile(this.models, this.indexes, this.options.index, this.current);
+    await this.gatherOntoOneThread();
+    this.options.metrics.sessionThreads.set(sessionThreadsOf(this.served()));
+  }
+
+  /** The promoted pair, then the variants' own. */
+  private served(): ServingBundle[] {
+    return [...(this.current === undefined ? [] : [this.current]), ...this.pairs.loadedPairs().values()];
+  }
+
+  /**
+   * Loads the served pairs again onto one session thread when they run on
+   * several, and swaps them all in at once; the ones replaced are freed
+   * once their requests are done. A set that fails to load there keeps
+   * serving as it is, and is not tried again while it serves.
+   */
+  private async gatherOntoOneThread(): Promise<void> {
+    const current = this.current;
+    const variants = [...this.pairs.loadedPairs()];
+    const served = this.served();
+    if (current === undefined || sessionThreadsOf(served) <= 1) return;
+    const key = served.map((b) => `${b.modelLabel}/${b.indexLabel}`).join(',');
+    if (key === this.ungathered) return;
+    const { logger } = this.options;
+    let gathered: ServingBundle[];
+    try {
+      gathered = await loadOnOneThread(served.map((b) => this.sourceOf(b.model, b.index, b.delta)));
+    } catch (error) {
+      this.ungathered = key;
+      logger.error(
+        { err: error, pairs: key },
+        `responder could not load its pairs onto one session thread; they serve on ${sessionThreadsOf(served)}`,
+      );
+      return;
+    }
+    const [promoted, ...own] = gathered as [ServingBundle, ...ServingBundle[]];
+    this.current = promoted;
+    variants.forEach(([label], i) => {
+      if (!this.pairs.replace(label, own[i]!)) this.retireLater(own[i]!);
+    });
+    this.retireLater(current);
+    logger.info({ pairs: key }, `responder serves ${served.length} pairs on one session thread`);
+  }
+
+  /** Frees a pair once the requests holding it are done; not awaited, so a slow request does not hold up reloads. */
+  private retireLater(bundle: ServingBundle): void {
+    bundle.retire().catch((error) => this.options.logger.error({ err: error }, 'freeing a pair failed'));
   }
 
   private async reconcilePromoted(): Promise<void> {
@@ -290,10 +345,8 @@ export class BundleManager {
       },
       `responder serves ${bundle.modelLabel} with ${bundle.indexLabel}`,
     );
-    // A variant that names the previous version keeps it serving; otherwise it is freed once the
-    // requests holding it are done, not awaited, so a slow request does not hold up reloads.
-    if (previous !== undefined && !this.pairs.adopt(previous))
-      previous.retire().catch((error) => logger.error({ err: error }, 'freeing the previous bundle failed'));
+    // A variant that names the previous version keeps it serving; otherwise it is freed.
+    if (previous !== undefined && !this.pairs.adopt(previous)) this.retireLater(previous);
   }
 
   private loadPair(
@@ -301,8 +354,12 @@ export class BundleManager {
     full: IndexVersion,
     delta: IndexVersion | undefined,
   ): Promise<ServingBundle> {
+    return ServingBundle.load(this.sourceOf(model, full, delta));
+  }
+
+  private sourceOf(model: ModelVersion, full: IndexVersion, delta: IndexVersion | undefined): BundleSource {
     // Catalog changes that arrive while it loads queue behind this load and reach the new pair.
-    return ServingBundle.load({
+    return {
       store: this.options.store,
       model,
       index: full,
@@ -312,7 +369,7 @@ export class BundleManager {
       annCopy: this.options.annCopy,
       // With a pair served, the new one's item walks leave the requests most of the thread.
       share: this.current === undefined ? 1 : SWAP_LOAD_SHARE,
-    });
+    };
   }
 
   private async applyDelta(bundle: ServingBundle, delta: IndexVersion): Promise<void> {

@@ -6,7 +6,8 @@
  * event is picked up without a restart, each variant serves its model
  * (`<model>@<version>`, `popularity`, `promoted`) and both responders
  * assign every user alike; a stopped experiment's users are back on the
- * promoted model at once; a shadow variant's list is published and never
+ * promoted model at once; the served pairs are gathered onto one session
+ * thread without a request failing; a shadow variant's list is published and never
  * shown; promoted slots and a variant's freshness boost order the page; a
  * variant that explores logs each placement's propensity.
  */
@@ -178,6 +179,21 @@ test('a started experiment is served by a running responder: each variant its mo
     'recstream@1 loaded for the variant',
     () => service().bundles.status().variants?.['recstream@1'] === 'loaded',
   );
+  // Then both pairs load again onto one session thread and are swapped in together: every
+  // request meanwhile is answered from its variant's model.
+  let whileTwoThreads = 0;
+  const gatherMs = await until('the two pairs on one session thread', async () => {
+    const threads = service().bundles.status().sessionThreads;
+    for (const user of USERS.slice(0, 12)) {
+      const body = await get(`/v1/recommendations/${user}?k=5`);
+      const name = assignVariant([ab], user)?.variant.name;
+      if (body.fallback !== null || body.experiment_id === null) continue;
+      if (name === 'old') assert.equal(body.model_version, 'recstream@1', user);
+      if (name === 'control') assert.equal(body.model_version, 'recstream@2', user);
+    }
+    if (threads !== 1) whileTwoThreads++;
+    return threads === 1;
+  });
   const loopStarted = Date.now();
   await until(
     'the second responder has the experiment',
@@ -253,7 +269,7 @@ test('a started experiment is served by a running responder: each variant its mo
     requests.values.some((v) => v.labels.experiment === 'ab' && v.labels.variant === 'old' && v.value > 0),
   );
   console.log(
-    `picked up in ${pickedUp} ms; pair loaded in ${loadMs} ms; loop ${Date.now() - loopStarted} ms`,
+    `picked up in ${pickedUp} ms; pair loaded in ${loadMs} ms; on one session thread ${gatherMs} ms later (${whileTwoThreads} rounds of requests on two); loop ${Date.now() - loopStarted} ms`,
   );
 });
 
@@ -540,6 +556,9 @@ test('a rollback under a running experiment: the swapped-out version keeps servi
     const variants = service().bundles.status().variants ?? {};
     // recstream@1's own pair freed, the promoted one serving it; recstream@2's adopted.
     return variants['recstream@1'] === 'promoted' && variants['recstream@2'] === 'loaded';
+  });
+  await until('the promoted pair and the adopted one on one session thread', () => {
+    return service().bundles.status().sessionThreads === 1;
   });
   const next = USERS.find(
     (u) => assignVariant([both], u)!.variant.name === 'next' && !service().profiles.get(u)?.opt_out,

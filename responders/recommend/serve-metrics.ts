@@ -26,6 +26,8 @@ export interface ServeMetrics {
   /** Bundle reloads by result: swapped, refused (verification or lineage), failed. */
   readonly reloads: Counter<'result'>;
   readonly reloadSeconds: Histogram;
+  /** Session threads the served model/index pairs run on: 1 once gathered. */
+  readonly sessionThreads: Gauge;
   /** Items embedded and indexed by the responder from rec.items since its bundle loaded. */
   readonly itemsIndexed: Counter;
   readonly onlineStoreErrors: Counter<'kind'>;
@@ -102,6 +104,11 @@ export function serveMetrics(registry: Registry): ServeMetrics {
       name: 'recstream_serve_reload_seconds',
       help: 'time to load, verify and warm a model/index bundle',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    sessionThreads: new Gauge({
+      name: 'recstream_serve_session_threads',
+      help: 'ONNX session threads the served model/index pairs run on (1 once they are gathered onto one)',
       registers,
     }),
     itemsIndexed: new Counter({

@@ -79,6 +79,13 @@ export interface BundleSource {
    * for a responder with no pair to serve yet.
    */
   readonly share?: number;
+  /**
+   * The session thread the pair loads onto, beside the pairs already on
+   * it; the caller brings it to the foreground once everything it loads
+   * there is loaded (`one-session-thread.ts`). Default: a background thread
+   * of the pair's own, brought forward once the pair is loaded.
+   */
+  readonly thread?: SessionThread;
 }
 
 /** Longest pause of a paced load between two slices. */
@@ -90,8 +97,8 @@ export const versionLabel = (name: string, version: number): string => `${name}@
 export class ServingBundle {
   private readonly refs = new BundleRefs();
   private closed = false;
-  /** Delta version applied on top of the full index, if any. */
-  private deltaVersion: number | undefined;
+  /** The delta applied on top of the full index, if any. */
+  private appliedDelta: IndexVersion | undefined;
   private readonly catalog: CatalogSync;
 
   private constructor(
@@ -105,6 +112,8 @@ export class ServingBundle {
     private readonly keys: ItemKeys,
     /** Whether the ranker may reorder retrieval: its holdout AUC beat the CTR baseline's. */
     readonly rankerTrusted: boolean,
+    /** The thread its sessions and index live on, shared with the other pairs loaded onto it. */
+    readonly thread: SessionThread,
   ) {
     this.catalog = new CatalogSync({
       ann,
@@ -119,7 +128,7 @@ export class ServingBundle {
     checkLineage(model, index, delta);
     const { indexDir, modelDir, pinned } = locateArtifacts(store, model, index);
     // Loaded in the background: the served pair's requests keep the CPU they need meanwhile.
-    const thread = new SessionThread({ background: true });
+    const thread = source.thread ?? new SessionThread({ background: true });
     let models: Models | undefined;
     let ann: ThreadIndex | undefined;
     try {
@@ -159,15 +168,16 @@ export class ServingBundle {
         ann,
         keys,
         rankerUse(model.metrics).serves,
+        thread,
       );
       if (delta !== undefined && deltaManifest !== undefined) await bundle.applyDelta(delta, deltaManifest);
       await bundle.syncCatalog([...source.catalog], [], pacer);
       await warmUp({ models, ann, vocab, itemAt: (key) => keys.itemAt(key) });
-      await thread.foreground();
+      if (source.thread === undefined) await thread.foreground();
       return bundle;
     } catch (error) {
       await Promise.all([models?.close(), ann?.close()]);
-      await thread.endIfIdle();
+      if (source.thread === undefined) await thread.endIfIdle();
       throw error;
     }
   }
@@ -178,7 +188,12 @@ export class ServingBundle {
 
   /** The index version as served: the full version, or the delta applied on it. */
   get indexLabel(): string {
-    return versionLabel(this.index.index, this.deltaVersion ?? this.index.version);
+    return versionLabel(this.index.index, this.appliedDelta?.version ?? this.index.version);
+  }
+
+  /** The delta of `index` applied in place, if any: with `model` and `index`, what loads this pair again. */
+  get delta(): IndexVersion | undefined {
+    return this.appliedDelta;
   }
 
   /** The item behind an ANN key. */
@@ -199,11 +214,11 @@ export class ServingBundle {
       throw new LineageMismatchError(
         `delta ${delta.index} v${delta.version} is of base v${delta.base_version}, this bundle serves v${this.index.version}`,
       );
-    if ((this.deltaVersion ?? 0) >= delta.version) return;
+    if ((this.appliedDelta?.version ?? 0) >= delta.version) return;
     // Both changes are asked of the thread before the label moves, with no wait between: a search
     // asked after the label moved sees them, one asked before does not.
     const applied = this.catalog.applyDelta(manifest);
-    this.deltaVersion = delta.version;
+    this.appliedDelta = delta;
     await applied;
   }
 

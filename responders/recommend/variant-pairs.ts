@@ -62,6 +62,24 @@ export class VariantPairs {
     return bundle;
   }
 
+  /** The loaded pairs, by model version. */
+  loadedPairs(): ReadonlyMap<string, ServingBundle> {
+    return this.loaded;
+  }
+
+  /**
+   * Serves `label` from `bundle` instead of the pair loaded for it, which is
+   * freed once its requests are done; false (and nothing changed) when no
+   * pair of `label` is loaded any more.
+   */
+  replace(label: string, bundle: ServingBundle): boolean {
+    const current = this.loaded.get(label);
+    if (current === undefined) return false;
+    this.loaded.set(label, bundle);
+    this.retire(current);
+    return true;
+  }
+
   /** Each wanted version: `loaded` (a pair of its own), `promoted` (served by the promoted pair), or why neither. */
   status(): Record<string, string> {
     const out: Record<string, string> = {};
