@@ -9,12 +9,16 @@
  * `waitForModel` returns once the responder answers from the candidate's
  * pair: until that pair is loaded (in the background, after the responder
  * is ready) its users are served the promoted one, which would measure
- * nothing of the experiment.
+ * nothing of the experiment. `waitForOneSessionThread` returns once the
+ * responder has then gathered both pairs onto one session thread
+ * (`recstream_serve_session_threads` 1), so that their second load falls
+ * in no measured run.
  *
  * @example
  * ```ts
  * const experiment = await startTwoVariant(world, dataDir, workDir);
  * await waitForModel(responder.url, users, experiment.candidate);
+ * await waitForOneSessionThread(responder.url);
  * ```
  */
 import { writeFile } from 'node:fs/promises';
@@ -68,4 +72,15 @@ export async function waitForModel(
     if (i % 20 === 19) await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`serve bench: no response from ${model} within ${timeoutMs} ms: its pair did not load`);
+}
+
+/** Polls the responder's /metrics until its served pairs run on one session thread; throws after `timeoutMs`. */
+export async function waitForOneSessionThread(base: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const text = await (await fetch(new URL('/metrics', base))).text();
+    if (/^recstream_serve_session_threads 1$/m.test(text)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`serve bench: the responder's pairs were not on one session thread within ${timeoutMs} ms`);
 }

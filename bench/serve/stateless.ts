@@ -31,7 +31,7 @@
 import { join } from 'node:path';
 import { CLI, recstream } from '../recstream-cli.js';
 import { type RunningChild, startChild } from './child.js';
-import { startTwoVariant, type TwoVariant, waitForModel } from './experiment.js';
+import { startTwoVariant, type TwoVariant, waitForModel, waitForOneSessionThread } from './experiment.js';
 import { ResponseCheck } from './load.js';
 import { startPrivateRedis } from './private-redis.js';
 import { closedRun, failIf, type Run, warmUp } from './runs.js';
@@ -105,6 +105,7 @@ export async function statelessPhase<T>(options: {
         responders.push(await startResponder(name, dir, env, world));
       const [none, twoVariant, candidateAlone] = responders as [Measured, Measured, Measured];
       await waitForModel(twoVariant.child.url, users, experiment.candidate);
+      await waitForOneSessionThread(twoVariant.child.url);
       progress(
         `stateless responders ready in ${responders.map((r) => r.startupSeconds.toFixed(1)).join(', ')} s (${experiment.candidate} loaded); warming them up`,
       );
