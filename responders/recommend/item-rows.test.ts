@@ -159,6 +159,20 @@ test('a row is read once per ttl of request time, again for an earlier request, 
   assert.equal(row.encodedFor(v2, 'i1').item, 2);
 });
 
+test("models that take turns on a row, as an experiment's variants do, each keep their encoded ids", async () => {
+  const { rows } = recordingRows(1000);
+  const [row] = await rows.getMany(['i1'], T0);
+  const vocabs = await Promise.all(
+    [ITEMS, ['i4', 'i1'], ['i1'], ['i9', 'i8', 'i1'], ['i7', 'i1']].map(vocabularies),
+  );
+  const [a, b] = [row!.encodedFor(vocabs[0]!, 'i1'), row!.encodedFor(vocabs[1]!, 'i1')];
+  assert.equal(row!.encodedFor(vocabs[0]!, 'i1'), a, 'the first model encodes once');
+  assert.equal(row!.encodedFor(vocabs[1]!, 'i1'), b, 'the second model encodes once');
+  for (const vocab of vocabs.slice(2)) row!.encodedFor(vocab, 'i1');
+  assert.notEqual(row!.encodedFor(vocabs[0]!, 'i1'), a, 'past four models the oldest is encoded again');
+  assert.equal(row!.encodedFor(vocabs[0]!, 'i1').item, a.item);
+});
+
 test('a ttl of 0 reads every row on every request', async () => {
   const { rows, reads } = recordingRows(0);
   const first = await rows.getMany(['i1', 'i2'], T0);

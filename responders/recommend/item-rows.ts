@@ -7,7 +7,7 @@
  * ranker feature a second old ranks the same; candidates repeat (over
  * 90 % of them were read again within the second under the serving
  * bench's load), so most requests skip the read, the feature math and the
- * vocabulary lookups. A request whose time is before an entry's, or more
+ * vocabulary lookups, for each served model alike. A request whose time is before an entry's, or more
  * than `ttlMs` after it (an offline evaluation at another time), reads
  * the item again; so does one that found the item's partition's frontier
  * (`features/views/item-frontier.ts`) moved since the entry was read, so
@@ -29,11 +29,21 @@ import { type ItemView, itemFeaturesAt } from '../../features/views/item-view.js
 import { setRecent } from '../../runtime/state/recency.js';
 import type { Item, ItemFeatures } from '../../schemas/generated/types.js';
 
+/**
+ * Models whose ids a row keeps: the promoted pair, an experiment's
+ * variants and a hot reload's incoming pair.
+ */
+const MODELS_KEPT = 4;
+
 /** Reads items' views from the online store, in the order asked; undefined for an item with none. */
 export type ReadItemViews = (itemIds: readonly string[]) => Promise<(ItemView | undefined)[]>;
 
 export class ItemRow {
-  private encoded: EncodedItem | undefined;
+  /**
+   * The item's ids in each model's vocabularies that asked, newest last;
+   * shared with the rows read again for the same catalog entry.
+   */
+  private encoded: EncodedItem[];
 
   constructor(
     /** The request time the features were computed at. */
@@ -49,14 +59,21 @@ export class ItemRow {
   ) {
     // A row read again for the same catalog entry keeps its ids: re-encoding each re-read row was
     // ~15 % of the objects that outlived young-generation GCs under load.
-    if (previous !== undefined && item !== undefined && previous.item === item)
-      this.encoded = previous.encoded;
+    this.encoded =
+      previous !== undefined && item !== undefined && previous.item === item ? previous.encoded : [];
   }
 
-  /** The item's ids in `vocab`, encoded once per model (kept for the model that asked last). */
+  /**
+   * The item's ids in `vocab`, encoded once per model: an experiment's
+   * variants take turns on the same rows, so each keeps its own (up to
+   * `MODELS_KEPT`, the oldest dropped first).
+   */
   encodedFor(vocab: ModelVocabularies, itemId: string): EncodedItem {
-    if (this.encoded?.vocab !== vocab) this.encoded = encodeRankerItem(itemId, this.features, vocab);
-    return this.encoded;
+    for (const encoded of this.encoded) if (encoded.vocab === vocab) return encoded;
+    const encoded = encodeRankerItem(itemId, this.features, vocab);
+    if (this.encoded.length >= MODELS_KEPT) this.encoded.shift();
+    this.encoded.push(encoded);
+    return encoded;
   }
 }
 
