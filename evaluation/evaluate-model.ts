@@ -21,6 +21,7 @@ import type { ModelVersion } from '../schemas/generated/types.js';
 import { ModelScorer } from './model-scorer.js';
 import { PopularityBaseline } from './popularity-baseline.js';
 import { RankingMetrics, type RankingResult } from './ranking-metrics.js';
+import { type ServeTime, serveTimeOf } from './serve-time.js';
 import { withUserFeatures } from './user-features.js';
 
 export interface EvaluateOptions {
@@ -39,7 +40,7 @@ export interface EvaluateOptions {
    * everyone, or each user's own (`recstream eval` serves each user a second
    * after their own last training event); default the current time.
    */
-  readonly now?: number | ((userId: string) => number);
+  readonly now?: ServeTime;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -74,7 +75,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
             userId,
             features: features[i]!,
             context: NO_CONTEXT,
-            ts: typeof now === 'number' ? now : now(userId),
+            ts: serveTimeOf(now, userId),
           })),
           kMax,
           (i) => (exclude ? (options.seen.get(batch[i]!) ?? none) : none),

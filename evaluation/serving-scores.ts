@@ -18,6 +18,7 @@ import type { RecommendResult } from '../responders/recommend/recommend-request.
 import type { Recommender } from '../responders/recommend/recommender.js';
 import { PopularityBaseline } from './popularity-baseline.js';
 import { RankingMetrics } from './ranking-metrics.js';
+import { type ServeTime, serveTimeOf } from './serve-time.js';
 
 /** Recall@K, NDCG@K, HR@K and catalog coverage of one recommender. */
 export interface EvalMetrics {
@@ -51,7 +52,7 @@ export interface ScoreOptions {
   /** Items that could be recommended (the coverage denominator). */
   readonly catalogSize: number;
   /** The time features are read as of: one for every user, or each user's own. */
-  readonly now: number | ((userId: string) => number);
+  readonly now: ServeTime;
   /** Requests in flight; default 16. */
   readonly concurrency?: number;
   /** Score every user a second time without the ranker (`retrieval_only`). */
@@ -83,7 +84,7 @@ export async function scoreThroughServing(options: ScoreOptions): Promise<Servin
       const userId = users[next++]!;
       const own = seen.get(userId) ?? EMPTY;
       const relevant = holdout.get(userId)!;
-      const now = typeof options.now === 'number' ? options.now : options.now(userId);
+      const now = serveTimeOf(options.now, userId);
       // Outside experiments: the offline figures are the promoted model's.
       const result: RecommendResult = await recommender.recommend({
         userId,

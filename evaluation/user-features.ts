@@ -24,12 +24,10 @@ import { openOnlineStore } from '../runtime/online/open.js';
 import type { Platform } from '../runtime/platform.js';
 import type { UserFeatures } from '../schemas/generated/types.js';
 import { onlineViews } from '../topologies/online-views.js';
+import { type ServeTime, serveTimeOf } from './serve-time.js';
 
 /** The features of `userIds` as of `now`: one time for all of them, or each user's own. */
-export type ReadUserFeatures = (
-  userIds: readonly string[],
-  now: number | ((userId: string) => number),
-) => Promise<UserFeatures[]>;
+export type ReadUserFeatures = (userIds: readonly string[], now: ServeTime) => Promise<UserFeatures[]>;
 
 async function profiles(platform: Platform): Promise<Map<string, ProfileVersion>> {
   const decoder = await platform.serde.decoder('rec.users-value');
@@ -62,7 +60,7 @@ export async function withUserFeatures<T>(
     return await fn(async (userIds, now) => {
       const views = await store.getMany<UserView>('user', userIds);
       return userIds.map((id, i) =>
-        servingFeatures(views[i], typeof now === 'number' ? now : now(id), byUser.get(id), attributes),
+        servingFeatures(views[i], serveTimeOf(now, id), byUser.get(id), attributes),
       );
     });
   } finally {

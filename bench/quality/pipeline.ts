@@ -3,6 +3,7 @@
  * pipeline run over its events, and the holdout it is scored on.
  */
 import type { RankingResult } from '../../evaluation/ranking-metrics.js';
+import type { ServeTime } from '../../evaluation/serve-time.js';
 import { recstream } from '../recstream-cli.js';
 import type { ItemSets } from './item-sets.js';
 
@@ -15,7 +16,7 @@ export interface Prepared {
   readonly seen: ItemSets;
   readonly excludeSeen?: boolean;
   /** The time each user is served at: one for everyone, or each user's own. */
-  readonly now: number | ((userId: string) => number);
+  readonly now: ServeTime;
   readonly config: Record<string, unknown>;
   /** A reference ranking's metrics on the same users (synthetic: the ceiling). */
   readonly ceiling?: Readonly<Record<number, RankingResult>>;
