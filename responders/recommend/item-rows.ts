@@ -2,14 +2,14 @@
  * The ranker's item side of each candidate, kept for `ttlMs` (default 1 s)
  * of request time: the item's view read from the online store, its
  * features at the time of the request that read it (`itemFeaturesAt`, every
- * country), their `item_dense` row, and its ids in the served model's
+ * country), their `item_dense` row, and its ids in each served model's
  * vocabularies. Item views move with every interaction on the item, and a
  * ranker feature a second old ranks the same; candidates repeat (over
  * 90 % of them were read again within the second under the serving
  * bench's load), so most requests skip the read, the feature math and the
- * vocabulary lookups, for each served model alike. A request whose time is before an entry's, or more
- * than `ttlMs` after it (an offline evaluation at another time), reads
- * the item again; so does one that found the item's partition's frontier
+ * vocabulary lookups, whichever model serves them. A request whose time
+ * is before an entry's, or more than `ttlMs` after it (an offline
+ * evaluation at another time), reads the item again; so does one that found the item's partition's frontier
  * (`features/views/item-frontier.ts`) moved since the entry was read, so
  * the frontiers a served list logs say exactly what its ranker read.
  *
