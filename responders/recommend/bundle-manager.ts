@@ -268,15 +268,10 @@ export class BundleManager {
     const [promoted, ...own] = gathered as [ServingBundle, ...ServingBundle[]];
     this.current = promoted;
     variants.forEach(([label], i) => {
-      if (!this.pairs.replace(label, own[i]!)) this.retireLater(own[i]!);
+      if (!this.pairs.replace(label, own[i]!)) own[i]!.retireInBackground(logger);
     });
-    this.retireLater(current);
+    current.retireInBackground(logger);
     logger.info({ pairs: key }, `responder serves ${served.length} pairs on one session thread`);
-  }
-
-  /** Frees a pair once the requests holding it are done; not awaited, so a slow request does not hold up reloads. */
-  private retireLater(bundle: ServingBundle): void {
-    bundle.retire().catch((error) => this.options.logger.error({ err: error }, 'freeing a pair failed'));
   }
 
   private async reconcilePromoted(): Promise<void> {
@@ -346,7 +341,7 @@ export class BundleManager {
       `responder serves ${bundle.modelLabel} with ${bundle.indexLabel}`,
     );
     // A variant that names the previous version keeps it serving; otherwise it is freed.
-    if (previous !== undefined && !this.pairs.adopt(previous)) this.retireLater(previous);
+    if (previous !== undefined && !this.pairs.adopt(previous)) previous.retireInBackground(logger);
   }
 
   private loadPair(

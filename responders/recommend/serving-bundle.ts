@@ -43,6 +43,7 @@ import { type ArtifactStore, artifactFile } from '../../registry/model-store.js'
 import { rankerUse } from '../../registry/ranker-use.js';
 import type { Config } from '../../runtime/config.js';
 import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
+import type { Logger } from '../../runtime/observability/logger.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
 import { BundleRefs } from './bundle-refs.js';
 import {
@@ -249,6 +250,16 @@ export class ServingBundle {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([this.models.close(), this.ann.close()]);
+  }
+
+  /**
+   * `retire` without waiting for it, a failure logged: a swap is not held
+   * up by a slow request still using the pair it swapped out.
+   */
+  retireInBackground(logger: Logger): void {
+    this.retire().catch((error) =>
+      logger.error({ err: error, pair: `${this.modelLabel}/${this.indexLabel}` }, 'freeing a pair failed'),
+    );
   }
 }
 

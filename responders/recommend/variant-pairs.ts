@@ -76,7 +76,7 @@ export class VariantPairs {
     const current = this.loaded.get(label);
     if (current === undefined) return false;
     this.loaded.set(label, bundle);
-    this.retire(current);
+    current.retireInBackground(this.options.logger);
     return true;
   }
 
@@ -114,7 +114,7 @@ export class VariantPairs {
     for (const [label, bundle] of this.loaded)
       if (!this.wanted.has(label)) {
         this.loaded.delete(label);
-        this.retire(bundle);
+        bundle.retireInBackground(this.options.logger);
       }
     for (const label of this.wanted) {
       // The promoted pair serves it (`acquireVersion` prefers it); a pair of its own would only
@@ -123,7 +123,7 @@ export class VariantPairs {
         const own = this.loaded.get(label);
         if (own !== undefined) {
           this.loaded.delete(label);
-          this.retire(own);
+          own.retireInBackground(this.options.logger);
         }
         this.problems.delete(label);
         continue;
@@ -184,21 +184,14 @@ export class VariantPairs {
     this.problems.delete(label);
     if (!this.wanted.has(label)) {
       // The experiment stopped while the pair loaded.
-      this.retire(bundle);
+      bundle.retireInBackground(this.options.logger);
       return;
     }
     this.loaded.set(label, bundle);
-    if (current !== undefined) this.retire(current);
+    if (current !== undefined) current.retireInBackground(this.options.logger);
     this.options.logger.info(
       { model: label, index: bundle.indexLabel },
       `responder loaded variant pair ${key}`,
     );
-  }
-
-  private retire(bundle: ServingBundle): void {
-    // Freed once the requests holding it are done; not awaited, so a slow request does not hold up reloads.
-    bundle
-      .retire()
-      .catch((error) => this.options.logger.error({ err: error }, 'freeing a variant pair failed'));
   }
 }
