@@ -95,3 +95,14 @@ test('experiments written before Plackett–Luce read under v3 with its three ov
   );
   assert.deepEqual({ ...resolved, variants: undefined }, { ...original, variants: undefined });
 });
+
+test('served lists written before v4 read with no exploration pool', () => {
+  const subject = 'rec.recommendations-value';
+  const writer = parseAvroType(loadSchema(subject, 3));
+  const reader = parseAvroType(loadSchema(subject, 4));
+  const bytes = readFileSync(fixture(subject, 'v3.bin'));
+  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as Record<string, unknown>;
+  const original = writer.fromBuffer(bytes) as Record<string, unknown>;
+  assert.deepEqual(resolved, { ...original, exploration_pool: null });
+  assert.ok(existsSync(fixture(subject, 'v4.bin')), `${subject} has a fixture for v4`);
+});

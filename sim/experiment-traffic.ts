@@ -69,6 +69,7 @@ export function experimentTraffic(options: WorldOptions): ExperimentWorld {
       variant,
       shadow: false,
       exploration: null,
+      exploration_pool: null,
       item_frontiers: null,
       took_ms: (options.tookMs?.[variant] ?? 20) * (0.8 + 0.4 * rng.next()),
       served_ts: served,

@@ -116,6 +116,7 @@ export function servedList(
     variant: null,
     shadow: false,
     exploration: null,
+    exploration_pool: null,
     item_frontiers: null,
     took_ms: null,
     served_ts: servedTs,

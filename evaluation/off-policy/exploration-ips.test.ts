@@ -58,7 +58,7 @@ function explored(target: readonly string[]): LoggedDecision[] {
       seen: new Set(),
       minor: false,
       seed: `request-${r}`,
-    });
+    }).items;
     page.forEach((placed, position) => {
       const reward = clicks.next() < ATTRACTION[placed.item_id]! * EXAMINED[position]! ? 1 : 0;
       // The target's item here can be logged here only if it is this slot's page item or from below the page.

@@ -55,7 +55,7 @@ function logged(target: readonly string[], lists: number, bias: number): LoggedD
       seen: new Set(),
       minor: false,
       seed: `pl-${r}`,
-    });
+    }).items;
     const clicked = new Set<string>();
     page.forEach((placed, position) => {
       if (clicks.next() < ATTRACTION[placed.item_id]! * EXAMINED[position]!) clicked.add(placed.item_id);

@@ -81,6 +81,7 @@ before(async () => {
           variant: null,
           shadow: false,
           exploration: null,
+          exploration_pool: null,
           item_frontiers: null,
           took_ms: null,
           served_ts: later,

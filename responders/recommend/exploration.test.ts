@@ -60,22 +60,22 @@ const INPUT: FinalOrderingInput = {
 
 test('with ε = 0 the page is the deterministic one, every propensity 1, and no seed is needed', () => {
   const settings = { ...EXPLORING, explorationEpsilon: 0 };
-  const page = finalOrder({ ...INPUT, settings });
+  const page = finalOrder({ ...INPUT, settings }).items;
   assert.deepEqual(
     page.map((i) => `${i.item_id}:${i.reason}:${i.propensity}`),
     ['a:retrieved:1', 'promo:promoted:1', 'b:retrieved:1'],
   );
-  assert.throws(() => finalOrder({ ...INPUT }), /seed/, 'exploring without a seed is refused');
+  assert.throws(() => finalOrder({ ...INPUT }).items, /seed/, 'exploring without a seed is refused');
 });
 
 test('a seed gives the same list every time, and different seeds explore differently', () => {
-  const once = finalOrder({ ...INPUT, seed: 'req-1' });
-  assert.deepEqual(finalOrder({ ...INPUT, seed: 'req-1' }), once);
+  const once = finalOrder({ ...INPUT, seed: 'req-1' }).items;
+  assert.deepEqual(finalOrder({ ...INPUT, seed: 'req-1' }).items, once);
   const lists = new Set<string>();
   for (let i = 0; i < 50; i++)
     lists.add(
       finalOrder({ ...INPUT, seed: `req-${i}` })
-        .map((x) => x.item_id)
+        .items.map((x) => x.item_id)
         .join(),
     );
   assert.ok(lists.size > 1, 'fifty requests are not all served the same list');
@@ -88,7 +88,7 @@ test('each placement logs its exact probability: over many requests an item is a
   const counts = new Map<string, number>();
   const logged = new Map<string, number>();
   for (let r = 0; r < n; r++) {
-    const page = finalOrder({ ...INPUT, seed: `request-${r}` });
+    const page = finalOrder({ ...INPUT, seed: `request-${r}` }).items;
     assert.equal(page.length, 3);
     assert.equal(page[1]!.item_id, 'promo', 'the promoted slot is never displaced');
     assert.equal(page[1]!.propensity, 1);
@@ -127,7 +127,7 @@ test('each placement logs its exact probability: over many requests an item is a
 });
 
 test('nothing is drawn in when what the user has seen is unknown', () => {
-  const page = finalOrder({ ...INPUT, seen: undefined, promotions: [], seed: 'req-1' });
+  const page = finalOrder({ ...INPUT, seen: undefined, promotions: [], seed: 'req-1' }).items;
   assert.deepEqual(
     page.map((i) => `${i.item_id}:${i.propensity}`),
     ['a:1', 'b:1', 'c:1'],

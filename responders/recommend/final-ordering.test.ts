@@ -76,7 +76,7 @@ test('with nothing to do the list is cut to k, each item retrieved with propensi
     catalog: CATALOG,
     seen: new Set(),
     minor: false,
-  });
+  }).items;
   assert.deepEqual(order(page), ['a:retrieved', 'b:retrieved', 'c:retrieved']);
   assert.ok(page.every((i) => i.propensity === 1));
 });
@@ -93,7 +93,7 @@ test('the freshness boost moves an item released within the window up, even from
     catalog: CATALOG,
     seen: new Set(),
     minor: false,
-  });
+  }).items;
   assert.deepEqual(order(page), ['a:retrieved', 'b:retrieved', 'fresh:boosted', 'c:retrieved']);
   assert.equal(page[2]!.score, 8.5);
   // Released outside the window (a year ago) or in the future: not boosted.
@@ -105,7 +105,7 @@ test('the freshness boost moves an item released within the window up, even from
     catalog: CATALOG,
     seen: new Set(),
     minor: false,
-  });
+  }).items;
   assert.deepEqual(order(old), ['a:retrieved', 'b:retrieved', 'future:retrieved']);
   // A boost that does not move the item up does not say boosted.
   const first = finalOrder({
@@ -116,7 +116,7 @@ test('the freshness boost moves an item released within the window up, even from
     catalog: CATALOG,
     seen: new Set(),
     minor: false,
-  });
+  }).items;
   assert.deepEqual(order(first), ['fresh:retrieved', 'a:retrieved']);
 });
 
@@ -136,7 +136,7 @@ test('the boost keeps the order diversity gave the other items', () => {
     catalog: CATALOG,
     seen: new Set(),
     minor: false,
-  });
+  }).items;
   assert.deepEqual(order(page), ['a:retrieved', 'fresh:boosted', 'd:retrieved', 'c:retrieved']);
 });
 
@@ -146,22 +146,22 @@ test('a promoted slot is placed at its position; a shorter list gets it last; co
     ...input,
     items: ranked('a', 'b', 'c', 'd', 'e'),
     promotions: [promotion('promo', 1)],
-  });
+  }).items;
   assert.deepEqual(order(page), ['a:retrieved', 'promo:promoted', 'b:retrieved', 'c:retrieved']);
-  const short = finalOrder({ ...input, items: ranked('a'), promotions: [promotion('promo', 5)] });
+  const short = finalOrder({ ...input, items: ranked('a'), promotions: [promotion('promo', 5)] }).items;
   assert.deepEqual(order(short), ['a:retrieved', 'promo:promoted']);
   const both = finalOrder({
     ...input,
     items: ranked('a', 'b', 'c'),
     promotions: [promotion('promo', 0), promotion('promo2', 0)],
-  });
+  }).items;
   assert.deepEqual(order(both), ['promo:promoted', 'promo2:promoted', 'a:retrieved', 'b:retrieved']);
   // An item already in the list moves to its slot instead of appearing twice.
   const moved = finalOrder({
     ...input,
     items: ranked('a', 'b', 'promo'),
     promotions: [promotion('promo', 0)],
-  });
+  }).items;
   assert.deepEqual(order(moved), ['promo:promoted', 'a:retrieved', 'b:retrieved']);
 });
 
@@ -169,7 +169,7 @@ test('the filters hold for promoted slots: unavailable, seen, excluded, mature f
   const items = ranked('a', 'b');
   const input = { items, k: 3, now: NOW, settings: OFF, catalog: CATALOG, minor: false };
   const placed = (promotions: Promotion[], extra: Partial<Parameters<typeof finalOrder>[0]> = {}) =>
-    finalOrder({ ...input, seen: new Set<string>(), promotions, ...extra }).map((i) => i.item_id);
+    finalOrder({ ...input, seen: new Set<string>(), promotions, ...extra }).items.map((i) => i.item_id);
   assert.deepEqual(placed([promotion('gone', 0)]), ['a', 'b']);
   assert.deepEqual(placed([promotion('unknown-item', 0)]), ['a', 'b']);
   assert.deepEqual(placed([promotion('promo', 0)], { seen: new Set(['promo']) }), ['a', 'b']);

@@ -34,20 +34,21 @@
  * Each item's `propensity` is the probability the policy placed it at its
  * position (ε-greedy: the marginal one; Plackett–Luce: given the items
  * above it): 1 for every item while exploration is off, and for promoted
- * slots.
+ * slots. A Plackett–Luce page also gives the pool it was drawn from, with
+ * each item's logit (`ServedRecommendations.exploration_pool`).
  *
  * @example
  * ```ts
  * const settings = orderingFor(defaults, assignment?.variant.ordering);
  * const page = finalOrder({ items, k: 10, now, settings, catalog, promotions: slots.active(now), seen, minor: false });
- * page[0].reason; // 'promoted' | 'boosted' | 'retrieved' | 'fallback'
+ * page.items[0].reason; // 'promoted' | 'boosted' | 'retrieved' | 'fallback'
  * ```
  */
 import type { Item, OrderingOverrides, Promotion, ServedReason } from '../../schemas/generated/types.js';
 import { ADULT_ONLY } from './candidate-lists.js';
 import { explore } from './exploration.js';
 import type { LiveTable } from './live-table.js';
-import { plackettLuce } from './plackett-luce.js';
+import { type DrawnPage, plackettLuce } from './plackett-luce.js';
 import { requestRandom } from './request-random.js';
 
 /** How a page is explored (`ServedRecommendations.exploration`). */
@@ -162,22 +163,24 @@ export function orderingFor(
  *
  * @throws RangeError when the settings explore and no `seed` is given
  */
-export function finalOrder(input: FinalOrderingInput): RankedItem[] {
+export function finalOrder(input: FinalOrderingInput): DrawnPage {
   const boosted = boost(input);
   let page = boosted.slice(0, input.k);
   if (input.settings.promotions && input.promotions !== undefined && input.promotions.length > 0)
     placePromotions(page, input);
   if (page.length > input.k) page = page.slice(0, input.k);
-  return explorationOf(input.settings) === null ? page : explorePage(page, boosted, input);
+  return explorationOf(input.settings) === null
+    ? { items: page, pool: null }
+    : explorePage(page, boosted, input);
 }
 
 function explorePage(
   page: RankedItem[],
   ranked: readonly RankedItem[],
   input: FinalOrderingInput,
-): RankedItem[] {
+): DrawnPage {
   if (input.seed === undefined) throw new RangeError("exploration needs the request's seed");
-  if (input.seen === undefined) return page;
+  if (input.seen === undefined) return { items: page, pool: null };
   if (input.settings.explorationPolicy === 'plackett_luce')
     return plackettLuce(page, ranked, {
       temperature: input.settings.explorationTemperature,
@@ -188,11 +191,12 @@ function explorePage(
   const onPage = new Set(page.map((item) => item.item_id));
   const pool = ranked.filter((item) => !onPage.has(item.item_id) && mayForce(item.item_id, input));
   const { explorationEpsilon: epsilon, explorationFreshWeight: freshWeight } = input.settings;
-  return explore(page, pool, {
+  const items = explore(page, pool, {
     epsilon,
     weight: (item) => (isFresh(item.item_id, input) ? freshWeight : 1),
     random: requestRandom(input.seed),
   });
+  return { items, pool: null };
 }
 
 /** Released within the freshness window before the request (not in the future). */

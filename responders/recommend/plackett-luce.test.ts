@@ -100,7 +100,7 @@ test('at each slot the probabilities over the items left sum to 1', () => {
 
 test('each placed item logs its probability at its slot given the items above it; promoted slots keep 1', () => {
   for (let r = 0; r < 50; r++) {
-    const page = finalOrder({ ...INPUT, seed: `req-${r}` });
+    const page = finalOrder({ ...INPUT, seed: `req-${r}` }).items;
     assert.equal(page.length, 3);
     assert.deepEqual([page[1]!.item_id, page[1]!.reason, page[1]!.propensity], ['promo', 'promoted', 1]);
     const left = ['a', 'b', 'c', 'd', 'e'];
@@ -119,7 +119,7 @@ test("the pages' empirical frequencies match the logged propensities", () => {
   const runs = 20_000;
   const counts = new Map<string, { n: number; p: number }>();
   for (let r = 0; r < runs; r++) {
-    const page = finalOrder({ ...INPUT, seed: `freq-${r}` });
+    const page = finalOrder({ ...INPUT, seed: `freq-${r}` }).items;
     const key = `${page[0]!.item_id}/${page[2]!.item_id}`;
     const p = page[0]!.propensity * page[2]!.propensity;
     const seen = counts.get(key);
@@ -142,7 +142,7 @@ test("the pages' empirical frequencies match the logged propensities", () => {
 test('temperature 0 serves the ranked page with propensity 1 and says it explored nothing', () => {
   const settings = { ...PLACKETT_LUCE, explorationTemperature: 0 };
   assert.equal(explorationOf(settings), null);
-  const page = finalOrder({ ...INPUT, settings, seed: 'req-0' });
+  const page = finalOrder({ ...INPUT, settings, seed: 'req-0' }).items;
   assert.deepEqual(
     page.map((item) => [item.item_id, item.propensity]),
     [
@@ -162,13 +162,33 @@ test('a pool no larger than the slots reorders the page only, and one item left 
     ],
     INPUT.items,
     { temperature: 1, poolSize: 2, eligible: () => true, random: requestRandom('two') },
-  );
+  ).items;
   assert.deepEqual(new Set(page.map((item) => item.item_id)), new Set(['a', 'b']));
   assert.equal(page[1]!.propensity, 1);
   assert.ok(Math.abs(page[0]!.propensity - chance(page[0]!.item_id, ['a', 'b'], 1)) < 1e-12);
 });
 
 test('the same request id draws the same page', () => {
-  const one = finalOrder({ ...INPUT, seed: 'same' });
-  assert.deepEqual(finalOrder({ ...INPUT, seed: 'same' }), one);
+  const one = finalOrder({ ...INPUT, seed: 'same' }).items;
+  assert.deepEqual(finalOrder({ ...INPUT, seed: 'same' }).items, one);
+});
+
+test('the page gives the pool it was drawn from, in ranked order, each item with its logit; none when nothing is drawn', () => {
+  const settings = { ...PLACKETT_LUCE, explorationTemperature: 0.5 };
+  const { items, pool } = finalOrder({ ...INPUT, settings, seed: 'pool' });
+  assert.deepEqual(
+    pool,
+    ['a', 'b', 'c', 'd', 'e'].map((id) => ({ item_id: id, logit: SCORES.get(id)! / 0.5 })),
+  );
+  for (const item of items)
+    if (item.reason !== 'promoted') assert.ok(pool!.some((p) => p.item_id === item.item_id));
+  const off = { ...PLACKETT_LUCE, explorationTemperature: 0 };
+  assert.equal(finalOrder({ ...INPUT, settings: off, seed: 'pool' }).pool, null);
+  assert.equal(
+    finalOrder({ ...INPUT, seen: undefined, seed: 'pool' }).pool,
+    null,
+    'what the user has seen is unknown',
+  );
+  const greedy = { ...PLACKETT_LUCE, explorationPolicy: 'epsilon_greedy' as const, explorationEpsilon: 0.5 };
+  assert.equal(finalOrder({ ...INPUT, settings: greedy, seed: 'pool' }).pool, null);
 });

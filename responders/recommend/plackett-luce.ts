@@ -22,11 +22,12 @@
  *
  * @example
  * ```ts
- * const page = plackettLuce(deterministicPage, ranked, { temperature: 0.5, poolSize: 20, eligible, random: requestRandom(id) });
- * page.reduce((p, item) => p * item.propensity, 1); // the probability of this page
+ * const { items, pool } = plackettLuce(deterministicPage, ranked, { temperature: 0.5, poolSize: 20, eligible, random: requestRandom(id) });
+ * items.reduce((p, item) => p * item.propensity, 1); // the probability of this page
+ * pool; // what the slots were drawn from, logged for the marginals of every item at every slot
  * ```
  */
-import type { ServedReason } from '../../schemas/generated/types.js';
+import type { ExplorationPoolItem, ServedReason } from '../../schemas/generated/types.js';
 import type { RankedItem } from './final-ordering.js';
 
 const EXPLORED: ServedReason = 'explored';
@@ -43,6 +44,12 @@ export interface PlackettLuceOptions {
   readonly random: () => number;
 }
 
+/** A drawn page, and the pool with the logits it was drawn by (null when nothing was drawn). */
+export interface DrawnPage {
+  readonly items: RankedItem[];
+  readonly pool: ExplorationPoolItem[] | null;
+}
+
 /**
  * The page's unpromoted slots drawn from the pool, each item with the
  * probability of its slot given the slots above. `ranked`: the list the
@@ -52,10 +59,10 @@ export function plackettLuce(
   page: readonly RankedItem[],
   ranked: readonly RankedItem[],
   options: PlackettLuceOptions,
-): RankedItem[] {
+): DrawnPage {
   const pool = explorationPool(page, ranked, options);
   const out = page.slice();
-  if (!(options.temperature > 0)) return out;
+  if (!(options.temperature > 0)) return { items: out, pool: null };
   const logits = pool.map((item) => item.score / options.temperature);
   const taken = new Uint8Array(pool.length);
   for (let j = 0; j < out.length; j++) {
@@ -72,7 +79,7 @@ export function plackettLuce(
         ? { ...slot, propensity: slot.propensity * propensity }
         : { item_id: item.item_id, score: slot.score, reason: EXPLORED, propensity };
   }
-  return out;
+  return { items: out, pool: pool.map((item, i) => ({ item_id: item.item_id, logit: logits[i]! })) };
 }
 
 /**

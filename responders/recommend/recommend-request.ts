@@ -12,7 +12,12 @@
  * ```
  */
 import type { Assignment } from '../../registry/experiments/assignment.js';
-import type { InteractionContext, ItemFeatures, UserFeatures } from '../../schemas/generated/types.js';
+import type {
+  ExplorationPoolItem,
+  InteractionContext,
+  ItemFeatures,
+  UserFeatures,
+} from '../../schemas/generated/types.js';
 import type { ExplorationPolicy, OrderingSettings, RankedItem } from './final-ordering.js';
 
 export type FallbackReason =
@@ -73,6 +78,8 @@ export interface RecommendResult {
   readonly variant: string | null;
   /** The exploration policy that placed the list (`ServedRecommendations.exploration`); null when it explored nothing. */
   readonly exploration: ExplorationPolicy | null;
+  /** A Plackett–Luce page's pool and logits (`ServedRecommendations.exploration_pool`); null when nothing was drawn. */
+  readonly exploration_pool: readonly ExplorationPoolItem[] | null;
   /** The item views' frontiers the ranker read them at (`ServedRecommendations.item_frontiers`); null when it read none or they are not known. */
   readonly item_frontiers: readonly number[] | null;
   /** A replay's `score` items' and page's click probabilities from the model's ranker; absent off the personalised path. */

@@ -306,21 +306,23 @@ export class Recommender {
     served: Pick<RecommendResult, 'model_version' | 'index_version' | 'fallback' | 'item_frontiers'>,
   ): RecommendResult {
     const promotions = plan.settings.promotions ? this.options.promotions?.active(plan.now) : undefined;
+    const page = finalOrder({
+      items,
+      k: plan.request.k,
+      now: plan.now,
+      settings: plan.settings,
+      catalog: this.options.catalog,
+      promotions,
+      seen,
+      exclude: plan.request.exclude,
+      minor: plan.minor,
+      seed: plan.request.requestId ?? `${plan.request.userId}@${plan.now}`,
+    });
     return {
-      items: finalOrder({
-        items,
-        k: plan.request.k,
-        now: plan.now,
-        settings: plan.settings,
-        catalog: this.options.catalog,
-        promotions,
-        seen,
-        exclude: plan.request.exclude,
-        minor: plan.minor,
-        seed: plan.request.requestId ?? `${plan.request.userId}@${plan.now}`,
-      }),
+      items: page.items,
       ...served,
       exploration: explorationOf(plan.settings),
+      exploration_pool: page.pool,
       experiment_id: plan.assignment?.experiment.id ?? null,
       variant: plan.assignment?.variant.name ?? null,
     };

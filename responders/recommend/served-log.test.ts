@@ -24,6 +24,7 @@ const list = (n: number): ServedRecommendations => ({
   variant: null,
   shadow: false,
   exploration: null,
+  exploration_pool: null,
   item_frontiers: null,
   took_ms: null,
   served_ts: 1_735_689_600_000 + n,

@@ -130,6 +130,7 @@ export class ShadowRunner {
       variant: variant.name,
       shadow: true,
       exploration: result.exploration,
+      exploration_pool: result.exploration_pool === null ? null : [...result.exploration_pool],
       item_frontiers: result.item_frontiers === null ? null : [...result.item_frontiers],
       took_ms: tookMs,
       served_ts: Date.now(),

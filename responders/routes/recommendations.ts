@@ -168,6 +168,7 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         variant: result.variant,
         shadow: false,
         exploration: result.exploration,
+        exploration_pool: result.exploration_pool === null ? null : [...result.exploration_pool],
         item_frontiers: result.item_frontiers === null ? null : [...result.item_frontiers],
         took_ms: tookMs,
         served_ts: servedTs,

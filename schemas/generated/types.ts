@@ -720,6 +720,13 @@ export interface ServedRecommendations {
    */
   exploration: string | null;
   /**
+   * The pool a plackett_luce list's unpromoted slots were drawn from, in ranked order, each item with its
+   * logit: with it off-policy evaluation computes the marginal probability of any item at any slot (not only
+   * of the prefix drawn), and knows which items the policy could not have placed. Null for every other list
+   * and for lists written before this field.
+   */
+  exploration_pool: ExplorationPoolItem[] | null;
+  /**
    * Where the item views the ranker read had got to: per partition of the features application's
    * item-features tasks (an item's is its id's partition by Kafka's partitioner, the array's length the
    * partition count), the event time before which every interaction had been folded into them. Off-policy
@@ -765,6 +772,17 @@ export const SERVED_REASON_SYMBOLS: readonly ServedReason[] = [
   'explored',
   'fallback',
 ];
+
+/** One item a Plackett–Luce list's slots were drawn from. */
+export interface ExplorationPoolItem {
+  /** The item. */
+  item_id: string;
+  /**
+   * Its draw logit, score / temperature: a slot takes each item not drawn yet with probability exp(logit)
+   * over the sum of theirs.
+   */
+  logit: number;
+}
 
 /**
  * One supervised example: an interaction's labels with the user's and the item's features as they were just

@@ -150,6 +150,12 @@ const servedList: fc.Arbitrary<ServedRecommendations> = fc.record({
   variant: optional(text),
   shadow: fc.boolean(),
   exploration: fc.option(fc.constantFrom('epsilon_greedy', 'plackett_luce'), { nil: null }),
+  exploration_pool: fc.option(
+    fc.array(fc.record({ item_id: text, logit: fc.double({ min: -50, max: 50, noNaN: true }) }), {
+      maxLength: 4,
+    }),
+    { nil: null },
+  ),
   item_frontiers: fc.option(fc.array(time, { maxLength: 4 }), { nil: null }),
   took_ms: fc.option(fc.double({ min: 0, max: 1000, noNaN: true }), { nil: null }),
   served_ts: time,
