@@ -23,6 +23,8 @@ export interface OffPolicyEvalOptions {
   readonly candidate: string | undefined;
   readonly from: number | undefined;
   readonly to: number | undefined;
+  /** Largest share of the candidate's slots the log may not support; undefined: the report's default. */
+  readonly maxUnsupported: number | undefined;
   readonly json: boolean;
 }
 
@@ -43,6 +45,7 @@ export async function runOffPolicyEval(config: Config, options: OffPolicyEvalOpt
         candidate,
         from,
         to,
+        maxUnsupported: options.maxUnsupported,
       });
       process.stdout.write(options.json ? `${JSON.stringify(jsonReport(report), null, 2)}\n` : table(report));
       return 0;
@@ -67,7 +70,8 @@ function table(r: OffPolicyReport): string {
     `${r.lists} lists, ${r.evaluated_lists} replayed, ${r.skipped_lists} skipped (no features as of the request); ` +
       `${r.decisions} decisions, ${r.explorable_decisions} explorable, ${r.matching_decisions} where the candidate agrees with the log`,
     `${r.matching_unexplored_decisions} of ${r.reference_unexplored.decisions} unexplored slots agree; ` +
-      `${r.lists_at_frontiers} lists replayed with the item views as of their logged frontiers`,
+      `${r.lists_at_frontiers} lists replayed with the item views as of their logged frontiers; ` +
+      `${r.lists_by_position} read position by position from their Plackett–Luce pools`,
     '',
   ];
   if (!r.supported) lines.push(`no estimate: ${r.reason}`);
@@ -76,7 +80,12 @@ function table(r: OffPolicyReport): string {
       'click-through per impression, 95 % interval',
       est('IPS', r.ips),
       r.snips === null ? `SNIPS - (${r.snips_reason})` : est('SNIPS', r.snips),
-      r.dr === null ? `DR    - (${r.dr_reason})` : est('DR', r.dr),
+      r.dr === null
+        ? `DR    - (${r.dr_reason})`
+        : est('DR', r.dr) +
+            (r.lists_without_reward_model > 0
+              ? `  (${r.lists_without_reward_model} lists without the candidate's click probabilities count their IPS terms)`
+              : ''),
       `effective sample size ${r.effective_sample_size!.toFixed(1)} of ${r.decisions}; unsupported ${pct(r.unsupported_share)}`,
     );
   const ref = (label: string, o: OffPolicyReport['reference']) =>

@@ -24,7 +24,7 @@ import { BadFieldError, parseTimestamp } from '../../importers/values.js';
 import { artifactStore } from '../../registry/model-store.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { Command, CommandArgs } from '../command.js';
-import { choiceOption, wholeNumberOption } from '../option-values.js';
+import { choiceOption, percentOption, wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
 import { runOffPolicyEval } from './eval-off-policy.js';
 import { runOnlineEval } from './eval-online.js';
@@ -40,11 +40,12 @@ export const evalCommand: Command = {
     'recstream eval --online [--from TIME] [--to TIME] [--truth PATH] [--json]',
     '  click-through of the served lists per model version and experiment variant, from the log',
     '  (with the closed-loop truth beside it when there is a truth log)',
-    'recstream eval --off-policy --candidate MODEL@VERSION [--from TIME] [--to TIME] [--json]',
+    'recstream eval --off-policy --candidate MODEL@VERSION [--from TIME] [--to TIME] [--max-unsupported 5%] [--json]',
     "  the candidate's click-through estimated from the served lists (IPS, SNIPS, DR with 95 % intervals and the",
     '  effective sample size), each request replayed through the serving code with the features as of the request;',
     '  needs lists served with exploration (RECSTREAM_SERVE_EXPLORATION_EPSILON or a variant ordering) to estimate',
-    '  anything but the logging policy itself',
+    "  anything but the logging policy itself; no estimate when more than --max-unsupported of the candidate's",
+    '  slots hold items the logging policy could not have placed there',
     'Offline: imports the training part (files in time order; MovieLens ratings sorted by time first) unless the',
     'data dir already holds it, processes it, trains (or uses the promoted model), indexes, then asks',
     "GET /v1/recommendations' code for K items for every holdout user, training items excluded, as of",
@@ -67,6 +68,7 @@ export const evalCommand: Command = {
     truth: { type: 'string' },
     'off-policy': { type: 'boolean' },
     candidate: { type: 'string' },
+    'max-unsupported': { type: 'string' },
   },
   async run({ config, values }) {
     const mode = values.online ? 'online' : values['off-policy'] ? 'off-policy' : 'offline';
@@ -87,6 +89,7 @@ export const evalCommand: Command = {
         candidate: typeof values.candidate === 'string' ? values.candidate : undefined,
         from,
         to,
+        maxUnsupported: percentOption(values['max-unsupported'], '--max-unsupported'),
         json: values.json === true,
       });
     const train = paths(values, 'train');
@@ -136,7 +139,7 @@ export const evalCommand: Command = {
 const MODE_OPTIONS: Record<string, readonly string[]> = {
   offline: ['train', 'holdout', 'format', 'k', 'retrain', 'concurrency', 'now', 'map', 'delimiter'],
   online: ['from', 'to', 'truth'],
-  'off-policy': ['from', 'to', 'candidate'],
+  'off-policy': ['from', 'to', 'candidate', 'max-unsupported'],
 };
 
 /** Refuses the options of the other evaluations, naming them and where they belong. */

@@ -99,6 +99,33 @@ test('the estimates converge on the truth and DR with a good model is the tighte
   assert.ok(result.dr!.stderr < result.ips.stderr);
 });
 
+test('DR over decisions of which some have no reward model takes their IPS terms, and still covers the truth', () => {
+  const truth = trueValue(TARGET);
+  let covered = 0;
+  const runs = 40;
+  for (let seed = 1; seed <= runs; seed++) {
+    const decisions = log(4000, seed, LOGGING, TARGET, 0.05).map((d, i) =>
+      i % 5 === 0
+        ? { propensity: d.propensity, reward: d.reward, target: d.target, unsupported: d.unsupported }
+        : d,
+    );
+    const result = estimateOffPolicy(decisions);
+    assert.ok(result.supported && result.dr !== undefined);
+    assert.equal(result.withoutModel, 800);
+    if (result.dr.ci[0] <= truth && truth <= result.dr.ci[1]) covered++;
+  }
+  assert.ok(covered >= 33, `DR covered ${covered}/${runs}`);
+  const one = log(10, 1, LOGGING, TARGET).map((d, i) => (i === 0 ? { ...d, modelReward: undefined } : d));
+  const result = estimateOffPolicy(one);
+  assert.ok(result.supported);
+  const terms = one.map((d) =>
+    d.modelReward === undefined
+      ? (d.target / d.propensity) * d.reward
+      : d.modelValue! + (d.target / d.propensity) * (d.reward - d.modelReward),
+  );
+  assert.ok(Math.abs(result.dr!.value - terms.reduce((a, b) => a + b, 0) / terms.length) < 1e-12);
+});
+
 test('with heavy-tailed weights the intervals still cover: the Wilson floor at the effective sample size', () => {
   // The target always takes an action the logging policy takes once in 50: a few matches a log, and
   // often none of them clicked, where the sample variance alone gives an interval of width 0.
@@ -140,6 +167,7 @@ test('the effective sample size is (Σw)² / Σw²', () => {
   assert.equal(result.ips.value, 2 / 3);
   assert.equal(result.snips.value, 0.5);
   assert.equal(result.dr, undefined);
+  assert.equal(result.withoutModel, 3);
 });
 
 test('a deterministic logging policy cannot value a policy that differs from it', () => {

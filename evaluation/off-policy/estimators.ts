@@ -12,7 +12,10 @@
  * - **DR** (doubly robust): a reward model's expectation under π, corrected
  *   by the weighted residual of the logged action: r̂_π(x) + w·(r − r̂(x, a)).
  *   Unbiased when either the propensities or the reward model are right, and
- *   of lower variance than IPS when the model is good.
+ *   of lower variance than IPS when the model is good. A decision the reward
+ *   model has nothing for counts with r̂ = 0 there, its IPS term: DR stays
+ *   unbiased whatever the model, so a few contexts without one do not take
+ *   the estimate away.
  *
  * Intervals are 95 % intervals: the hull of the normal interval from the
  * per-decision terms' sample variance (for SNIPS by the delta method) and
@@ -72,8 +75,10 @@ export type OffPolicyResult =
       readonly unsupportedMass: number;
       readonly ips: Estimate;
       readonly snips: Estimate;
-      /** Absent when the decisions carry no reward model. */
+      /** Absent when no decision carries a reward model. */
       readonly dr: Estimate | undefined;
+      /** Decisions DR took with r̂ = 0, having no reward model. */
+      readonly withoutModel: number;
     }
   | {
       readonly supported: false;
@@ -111,11 +116,15 @@ function meanAndVariance(terms: Float64Array): { mean: number; variance: number 
  * the target policy's expected reward per decision.
  *
  * @param maxUnsupported - largest mean share of the target's probability on
- *   actions the log cannot support before no estimate is given (default 0.01)
+ *   actions the log cannot support before no estimate is given (default
+ *   0.05). Below it IPS counts those actions as unclicked, SNIPS as clicked
+ *   like the supported ones, DR as its reward model says: IPS is low by
+ *   the share times the target's click-through on them (0.002 at a share
+ *   of 0.05 and a click-through of 0.04).
  */
 export function estimateOffPolicy(
   decisions: readonly LoggedDecision[],
-  maxUnsupported = 0.01,
+  maxUnsupported = 0.05,
 ): OffPolicyResult {
   const n = decisions.length;
   let unsupported = 0;
@@ -137,8 +146,9 @@ export function estimateOffPolicy(
   let sumW = 0;
   let sumW2 = 0;
   let sumWR = 0;
-  const withModel = decisions.every((d) => d.modelReward !== undefined && d.modelValue !== undefined);
-  const drTerms = withModel ? new Float64Array(n) : undefined;
+  const modelled = (d: LoggedDecision) => d.modelReward !== undefined && d.modelValue !== undefined;
+  const withoutModel = decisions.filter((d) => !modelled(d)).length;
+  const drTerms = withoutModel < n ? new Float64Array(n) : undefined;
   decisions.forEach((d, i) => {
     if (!(d.propensity > 0 && d.propensity <= 1))
       throw new RangeError(`decision ${i}: propensity must be in (0, 1], got ${d.propensity}`);
@@ -148,7 +158,7 @@ export function estimateOffPolicy(
     sumW += w;
     sumW2 += w * w;
     sumWR += w * d.reward;
-    if (drTerms) drTerms[i] = d.modelValue! + w * (d.reward - d.modelReward!);
+    if (drTerms) drTerms[i] = modelled(d) ? d.modelValue! + w * (d.reward - d.modelReward!) : w * d.reward;
   });
   const ips = meanAndVariance(ipsTerms);
   const snipsValue = sumW > 0 ? sumWR / sumW : 0;
@@ -169,5 +179,6 @@ export function estimateOffPolicy(
     ips: estimate(ips.mean, ips.variance, n, effectiveSampleSize),
     snips: estimate(snipsValue, snipsVariance, n, effectiveSampleSize),
     dr: dr ? estimate(dr.mean, dr.variance, n, effectiveSampleSize) : undefined,
+    withoutModel,
   };
 }

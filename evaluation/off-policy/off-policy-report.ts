@@ -23,7 +23,14 @@
  * DR's reward model is the candidate's ranker click probability, used only
  * when the version's holdout says those probabilities predict clicks on
  * impressions at least as well as the smoothed-CTR baseline (`ranker_logloss`
- * ≤ `ctr_baseline_logloss`); otherwise DR is absent, with the reason.
+ * ≤ `ctr_baseline_logloss`); otherwise DR is absent, with the reason. A
+ * list the candidate served without its model (no history as of the
+ * request) has no click probabilities: DR takes its decisions' IPS terms
+ * and counts the list (`lists_without_reward_model`).
+ *
+ * A Plackett–Luce list that logged its pool is read position by position,
+ * each drawn item at its marginal probability there (./placement-marginals.ts,
+ * seeded by the request id), not as prefixes (./replay-decisions.ts).
  *
  * Beside the estimate: the logging policy's own observed click-through on
  * the same decisions (the reference), and on the slots it did not explore.
@@ -38,6 +45,7 @@
 import { itemPartition } from '../../features/views/item-frontier.js';
 import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
 import type { ArtifactStore } from '../../registry/model-store.js';
+import { requestRandom } from '../../responders/recommend/request-random.js';
 import { RecommendationService } from '../../responders/recommend/service.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
@@ -47,6 +55,7 @@ import { type LoggedList, readServedLists, type ServedWindow } from '../online/s
 import { featuresAtRequests } from './as-of-features.js';
 import { type Estimate, estimateOffPolicy, type LoggedDecision } from './estimators.js';
 import { ItemHistory } from './item-history.js';
+import { type PlacementMarginals, placementMarginals } from './placement-marginals.js';
 import { listDecisions } from './replay-decisions.js';
 
 export interface OffPolicyOptions extends ServedWindow {
@@ -56,6 +65,8 @@ export interface OffPolicyOptions extends ServedWindow {
   readonly candidate: string;
   /** Replays under way at once; default 8. */
   readonly concurrency?: number;
+  /** Largest mean share of the candidate's slots the log may not support before no estimate is given; default 0.05. */
+  readonly maxUnsupported?: number;
 }
 
 /** Observed click-through of a set of logged decisions. */
@@ -100,6 +111,10 @@ export interface OffPolicyReport {
   readonly snips_reason: string | null;
   /** Why DR is absent; null when it is given or there is no estimate at all. */
   readonly dr_reason: string | null;
+  /** Evaluated lists without the candidate's click probabilities, whose decisions DR took as IPS terms. */
+  readonly lists_without_reward_model: number;
+  /** Evaluated lists read position by position from the Plackett–Luce pool they logged. */
+  readonly lists_by_position: number;
   /** The logging policy's observed click-through on the same decisions. */
   readonly reference: ObservedCtr;
   /** The same on the decisions it did not explore (the slot kept its deterministic item). */
@@ -141,6 +156,7 @@ export async function offPolicyReport(
     const decisions: LoggedDecision[] = [];
     const evaluated: LoggedList[] = [];
     let scored = 0;
+    let byPosition = 0;
     let matchingUnexplored = 0;
     const pending = [...lists.values()].filter((list) => asOf.has(list.served.request_id));
     const worker = async () => {
@@ -164,20 +180,22 @@ export async function offPolicyReport(
           if (item.reason !== 'explored' && page[item.position] === item.item_id) matchingUnexplored++;
         if (rewardModel.usable && result.click !== undefined) scored++;
         evaluated.push(list);
+        const marginals = marginalsOf(served);
+        if (marginals !== undefined) byPosition++;
         decisions.push(
           ...listDecisions({
             logged: served.items,
             clicked: list.clicked,
             candidate: page,
-            click: result.click,
+            click: rewardModel.usable ? result.click : undefined,
             exploration: served.exploration ?? null,
+            marginals,
           }),
         );
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
-    const result = estimateOffPolicy(decisions);
-    const missing = evaluated.length - scored;
+    const result = estimateOffPolicy(decisions, options.maxUnsupported);
     const snipsReason =
       result.supported && result.effectiveSampleSize < MIN_SNIPS_SAMPLE
         ? `effective sample size ${result.effectiveSampleSize.toFixed(1)} is below ${MIN_SNIPS_SAMPLE}: dividing by so few weights, the self-normalised estimate follows whichever clicks the log happens to hold; read IPS and DR, or log more lists with exploration`
@@ -186,8 +204,8 @@ export async function offPolicyReport(
       ? null
       : !rewardModel.usable
         ? rewardModel.reason
-        : missing > 0
-          ? `${missing} of ${evaluated.length} lists were served by the candidate without its model (no history as of the request), so its ranker gave them no click probability`
+        : result.dr === undefined
+          ? `the candidate served every list without its model (no history as of the request), so its ranker gave no click probability`
           : null;
     return {
       candidate,
@@ -210,12 +228,22 @@ export async function offPolicyReport(
       snips_reason: snipsReason,
       dr: result.supported && drReason === null ? (result.dr ?? null) : null,
       dr_reason: drReason,
+      lists_without_reward_model: rewardModel.usable ? evaluated.length - scored : evaluated.length,
+      lists_by_position: byPosition,
       reference: observed(evaluated, () => true),
       reference_unexplored: observed(evaluated, (item) => item.reason !== 'explored'),
     };
   } finally {
     await service.close();
   }
+}
+
+/** The marginals of a Plackett–Luce list that logged its pool; undefined for any other list. */
+function marginalsOf(served: LoggedList['served']): PlacementMarginals | undefined {
+  const pool = served.exploration_pool ?? null;
+  if (served.exploration !== 'plackett_luce' || pool === null) return undefined;
+  const drawn = served.items.filter((item) => item.reason !== 'promoted').length;
+  return placementMarginals(pool, drawn, { random: requestRandom(`${served.request_id}/marginals`) });
 }
 
 /**

@@ -18,9 +18,10 @@
  * - lists that reached the features application too late to get features
  *   as of their request are skipped and counted;
  * - the command's `--json`;
- * - over lists explored by Plackett–Luce, the other version's SNIPS and
- *   DR intervals against its true click-through, from serving it to the
- *   same closed-loop users afterwards.
+ * - over lists explored by Plackett–Luce, read position by position from
+ *   the pools they logged, the other version's IPS, SNIPS and DR intervals
+ *   against its true click-through, from serving it to the same
+ *   closed-loop users afterwards.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -197,8 +198,15 @@ async function evaluated(
   candidate: string,
   window: { from: number; to: number },
   name: string,
+  maxUnsupported?: number,
 ): Promise<OffPolicyReport> {
-  const report = await offPolicyReport(platform, { online: serving.online, store, candidate, ...window });
+  const report = await offPolicyReport(platform, {
+    online: serving.online,
+    store,
+    candidate,
+    ...window,
+    maxUnsupported,
+  });
   console.log(describe(name, report));
   return report;
 }
@@ -210,7 +218,8 @@ function describe(name: string, r: OffPolicyReport): string {
     `${name}: ${r.lists} lists, ${r.evaluated_lists} replayed, ${r.skipped_lists} skipped, ${r.decisions} decisions ` +
     `(${r.explorable_decisions} explorable, ${r.matching_decisions} matching, ${r.matching_unexplored_decisions} of ${r.reference_unexplored.decisions} unexplored matching), ` +
     `${r.lists_at_frontiers} lists at their frontiers, unsupported ${r.unsupported_share.toFixed(4)}; ` +
-    `IPS ${e(r.ips)}, SNIPS ${e(r.snips)}, DR ${e(r.dr)}${r.dr_reason ? ` (${r.dr_reason})` : ''}, ESS ${r.effective_sample_size?.toFixed(1)}; ` +
+    `IPS ${e(r.ips)}, SNIPS ${e(r.snips)}, DR ${e(r.dr)}${r.dr_reason ? ` (${r.dr_reason})` : ''}, ESS ${r.effective_sample_size?.toFixed(1)}, ` +
+    `${r.lists_by_position} lists by position, ${r.lists_without_reward_model} without reward model; ` +
     `observed ${r.reference.ctr.toFixed(4)}, unexplored ${r.reference_unexplored.ctr.toFixed(4)} ` +
     `[${r.reference_unexplored.ctr_ci[0].toFixed(4)}, ${r.reference_unexplored.ctr_ci[1].toFixed(4)}]` +
     (r.reason ? `; ${r.reason}` : '')
@@ -273,29 +282,29 @@ test('without exploration the log gives no estimate of another version, and says
   assert.ok(report.reference.decisions > 0, 'the observed click-through is still given');
 });
 
-test("over Plackett–Luce lists, another version's IPS and DR intervals hold its click-through when served, and SNIPS's where the sample allows", {
+test("over Plackett–Luce lists, another version's IPS, SNIPS and DR intervals hold its click-through when served", {
   timeout: 300_000,
 }, async () => {
-  const report = await evaluated('recstream@1', plackettLuce, 'recstream@1 on Plackett–Luce lists');
+  // recstream@1 retrieves some items recstream@2 ranks below its pool of 20 (measured: 5.7 % of its
+  // slots; 3.3-4.1 % with a pool of 60 or 100, which match fewer of its placements): let that through.
+  const report = await evaluated('recstream@1', plackettLuce, 'recstream@1 on Plackett–Luce lists', 0.1);
   const truth = candidateTruth.expectedClicks / candidateTruth.impressions;
   console.log(
     `recstream@1 served: ${candidateTruth.impressions} impressions, true click-through ${truth.toFixed(4)}`,
   );
   assert.ok(report.supported, report.reason ?? '');
+  assert.equal(report.lists_by_position, report.evaluated_lists, 'every list logged its pool');
   for (const [name, estimate] of [
     ['IPS', report.ips],
     ['SNIPS', report.snips],
     ['DR', report.dr],
-  ] as const)
-    if (estimate !== null)
-      assert.ok(
-        estimate.ci[0] <= truth && truth <= estimate.ci[1],
-        `${name} ${estimate.value}, truth ${truth}`,
-      );
-  assert.ok(report.ips !== null);
-  // Measured: an effective sample size of 11-22 on this world; SNIPS is then withheld, with the reason.
-  if (report.effective_sample_size! < 30) assert.match(report.snips_reason!, /effective sample size/);
-  else assert.ok(report.snips !== null);
+  ] as const) {
+    assert.ok(estimate !== null, `${name} is given (${report.snips_reason ?? report.dr_reason})`);
+    assert.ok(
+      estimate.ci[0] <= truth && truth <= estimate.ci[1],
+      `${name} ${estimate.value} [${estimate.ci[0]}, ${estimate.ci[1]}], truth ${truth}`,
+    );
+  }
 });
 
 test('recstream eval --off-policy --json prints the report', { timeout: 300_000 }, async () => {

@@ -5,14 +5,19 @@
  * (./replay-decisions.ts) give IPS, SNIPS and DR estimates of a ranking
  * that moves the page's items to other slots — which ε-greedy's log cannot
  * support — and the estimates' 95 % intervals hold its value in closed form.
+ * Read position by position, each item at its marginal probability from
+ * the pool the list logged, the same lists hold it with a far larger
+ * effective sample size.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { finalOrder, type RankedItem } from '../../responders/recommend/final-ordering.js';
 import { catalogItem, NOW } from '../../responders/recommend/items.fixture.js';
+import { requestRandom } from '../../responders/recommend/request-random.js';
 import type { Item } from '../../schemas/generated/types.js';
 import { Rng } from '../../sim/random.js';
 import { estimateOffPolicy, type LoggedDecision } from './estimators.js';
+import { placementMarginals } from './placement-marginals.js';
 import { listDecisions } from './replay-decisions.js';
 
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
@@ -40,13 +45,21 @@ const SETTINGS = {
   explorationPoolSize: 5,
 };
 
-/** Lists served and clicked, their decisions seen from `target`, with a reward model off by `bias`. */
-function logged(target: readonly string[], lists: number, bias: number): LoggedDecision[] {
+/**
+ * Lists served and clicked, their decisions seen from `target`, with a reward model off by `bias`;
+ * `byPosition` reads each list from the pool it logged.
+ */
+function logged(
+  target: readonly string[],
+  lists: number,
+  bias: number,
+  byPosition = false,
+): LoggedDecision[] {
   const clicks = Rng.derive(11, 2);
   const model = new Map(IDS.map((id) => [id, Math.min(1, ATTRACTION[id]! * 0.6 + bias)]));
   const decisions: LoggedDecision[] = [];
   for (let r = 0; r < lists; r++) {
-    const page = finalOrder({
+    const { items: page, pool } = finalOrder({
       items: ITEMS,
       k: 3,
       now: NOW,
@@ -55,7 +68,10 @@ function logged(target: readonly string[], lists: number, bias: number): LoggedD
       seen: new Set(),
       minor: false,
       seed: `pl-${r}`,
-    }).items;
+    });
+    const marginals = byPosition
+      ? placementMarginals(pool!, page.length, { random: requestRandom(`pl-${r}/marginals`), samples: 500 })
+      : undefined;
     const clicked = new Set<string>();
     page.forEach((placed, position) => {
       if (clicks.next() < ATTRACTION[placed.item_id]! * EXAMINED[position]!) clicked.add(placed.item_id);
@@ -67,14 +83,17 @@ function logged(target: readonly string[], lists: number, bias: number): LoggedD
         candidate: target,
         click: model,
         exploration: 'plackett_luce',
+        marginals,
       }),
     );
   }
   return decisions;
 }
 
+const TRUTH = TARGET.reduce((sum, id, position) => sum + ATTRACTION[id]! * EXAMINED[position]!, 0) / 3;
+
 test('IPS, SNIPS and DR over Plackett–Luce lists hold the value of a ranking that reorders the page', () => {
-  const truth = TARGET.reduce((sum, id, position) => sum + ATTRACTION[id]! * EXAMINED[position]!, 0) / 3;
+  const truth = TRUTH;
   const result = estimateOffPolicy(logged(TARGET, 40_000, 0.05));
   assert.ok(result.supported, 'every order of the pool can be logged');
   assert.equal(result.unsupportedMass, 0);
@@ -109,4 +128,56 @@ test('a Plackett–Luce decision weighs the prefix: the product of its slots, ma
       [0.15, 1, 0, 0],
     ],
   );
+});
+
+test('read position by position from the logged pool, the same lists hold the value with a far larger effective sample size', () => {
+  const byPrefix = estimateOffPolicy(logged(TARGET, 10_000, 0.05));
+  const byPosition = estimateOffPolicy(logged(TARGET, 10_000, 0.05, true));
+  assert.ok(byPrefix.supported && byPosition.supported);
+  assert.equal(byPosition.unsupportedMass, 0);
+  for (const [name, estimate] of [
+    ['IPS', byPosition.ips],
+    ['SNIPS', byPosition.snips],
+    ['DR', byPosition.dr!],
+  ] as const)
+    assert.ok(
+      estimate.ci[0] <= TRUTH && TRUTH <= estimate.ci[1],
+      `${name} ${estimate.value} [${estimate.ci[0]}, ${estimate.ci[1]}], truth ${TRUTH}`,
+    );
+  assert.ok(
+    byPosition.effectiveSampleSize > 2 * byPrefix.effectiveSampleSize,
+    `effective sample size ${byPosition.effectiveSampleSize} by position, ${byPrefix.effectiveSampleSize} by prefix`,
+  );
+  assert.ok(byPosition.snips.ci[1] - byPosition.snips.ci[0] < byPrefix.snips.ci[1] - byPrefix.snips.ci[0]);
+});
+
+test('a decision read by position weighs its item at its slot, and an item the pool did not hold is unsupported', () => {
+  const pool = [
+    { item_id: 'a', logit: 1 },
+    { item_id: 'b', logit: 0 },
+    { item_id: 'c', logit: -1 },
+  ];
+  const marginals = placementMarginals(pool, 2, { random: requestRandom('unit'), samples: 200 });
+  const decisions = listDecisions({
+    logged: [
+      { item_id: 'b', position: 0, propensity: 0.24, reason: 'explored' },
+      { item_id: 'promo', position: 1, propensity: 1, reason: 'promoted' },
+      { item_id: 'a', position: 2, propensity: 0.9, reason: 'explored' },
+    ],
+    clicked: new Set(['a']),
+    candidate: ['a', 'promo', 'zz'],
+    exploration: 'plackett_luce',
+    marginals,
+  });
+  assert.deepEqual(
+    decisions.map((d) => [d.propensity, d.reward, d.target, d.unsupported]),
+    [
+      // The candidate's a was in the pool: supported, but not what the log holds at 0.
+      [marginals.at('b', 0), 0, 0, 0],
+      [1, 0, 1, 0],
+      // zz was not in the pool: the policy could not have put it at the second drawn slot.
+      [marginals.at('a', 1), 1, 0, 1],
+    ],
+  );
+  assert.ok(Math.abs(marginals.at('b', 0) - Math.exp(0) / (Math.E + 1 + Math.exp(-1))) < 1e-12);
 });

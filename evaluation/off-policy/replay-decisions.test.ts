@@ -85,7 +85,7 @@ test('a shorter candidate page shows nothing at the positions past it: no target
   );
 });
 
-test("DR's terms come from the reward model for the logged and the candidate's item, only when it has both", () => {
+test("DR's terms come from the reward model for the logged and the candidate's item, and are IPS terms where it lacks one", () => {
   const click = new Map([
     ['a', 0.3],
     ['x', 0.1],
@@ -112,10 +112,11 @@ test("DR's terms come from the reward model for the logged and the candidate's i
     candidate: ['a', 'x', 'e'],
     click,
   });
-  assert.equal(partial[2]!.modelValue, undefined, 'e has no probability: no DR term');
+  assert.equal(partial[2]!.modelValue, undefined, 'e has no probability: no reward model there');
   const result = estimateOffPolicy(partial);
   assert.ok(result.supported);
-  assert.equal(result.dr, undefined);
+  assert.equal(result.withoutModel, 1);
+  assert.ok(result.dr !== undefined, 'DR is still given, with that decision as its IPS term');
 });
 
 test('on a small log the estimates are the closed-form weighted means', () => {

@@ -28,6 +28,18 @@
  * policy could not change (propensity 1: promoted). An item of the
  * candidate outside the logging pool is again taken as supported.
  *
+ * A Plackett–Luce list that logged its pool (`exploration_pool`, with the
+ * `marginals` of its items computed from it: ./placement-marginals.ts) is
+ * read one position at a time instead (docs/decisions.md §44): the
+ * decision at p is the logged item a alone, `propensity` μ(a, p) the
+ * marginal probability the policy put a at p whatever it put above,
+ * `target` 1 when the candidate puts a at p, and `unsupported` 1 when the
+ * candidate wants an item the pool did not hold (or another item at a
+ * promoted slot). That assumes a click at p depends on the item and the
+ * position, not on the rest of the list (the position-based click model);
+ * in return the weights are those of one item at one slot, not of a whole
+ * prefix, and the pool says exactly what the policy could place.
+ *
  * @example
  * ```ts
  * const decisions = listDecisions({ logged: served.items, clicked, candidate: ['i3', 'i9'], click });
@@ -36,6 +48,7 @@
  */
 import type { ServedItem } from '../../schemas/generated/types.js';
 import type { LoggedDecision } from './estimators.js';
+import type { PlacementMarginals } from './placement-marginals.js';
 
 /** One served list and the candidate's page for the same request. */
 export interface ReplayedList {
@@ -49,12 +62,17 @@ export interface ReplayedList {
   readonly click?: ReadonlyMap<string, number>;
   /** The policy that explored the list (`ServedRecommendations.exploration`); null or absent: ε-greedy's marginals. */
   readonly exploration?: string | null;
+  /** A Plackett–Luce list's marginals, from the pool it logged; absent for a list that logged none. */
+  readonly marginals?: PlacementMarginals;
 }
 
 /** Each position of the list as one decision, in position order. */
 export function listDecisions(list: ReplayedList): LoggedDecision[] {
   const logged = [...list.logged].sort((a, b) => a.position - b.position);
-  if (list.exploration === 'plackett_luce') return prefixDecisions(list, logged);
+  if (list.exploration === 'plackett_luce')
+    return list.marginals !== undefined && logged.every((item) => drawnFromPool(item, list.marginals!))
+      ? positionDecisions(list, logged, list.marginals)
+      : prefixDecisions(list, logged);
   const keptAt = new Map<string, number>();
   for (const item of logged) if (item.reason !== 'explored') keptAt.set(item.item_id, item.position);
   return logged.map((item) => {
@@ -91,6 +109,35 @@ function prefixDecisions(list: ReplayedList, logged: ReplayedList['logged']): Lo
       reward: list.clicked.has(item.item_id) ? 1 : 0,
       target: agrees ? 1 : 0,
       unsupported: !same && wanted !== undefined && item.propensity >= 1 ? 1 : 0,
+      ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
+    };
+  });
+}
+
+function drawnFromPool(item: ReplayedList['logged'][number], marginals: PlacementMarginals): boolean {
+  return item.reason === 'promoted' || marginals.has(item.item_id);
+}
+
+/** A Plackett–Luce list's decisions from its pool: each position's item at its marginal probability. */
+function positionDecisions(
+  list: ReplayedList,
+  logged: ReplayedList['logged'],
+  marginals: PlacementMarginals,
+): LoggedDecision[] {
+  let slot = 0;
+  return logged.map((item) => {
+    const wanted = list.candidate[item.position];
+    const same = wanted === item.item_id;
+    const promoted = item.reason === 'promoted';
+    const drawn = promoted ? -1 : slot++;
+    const supported = wanted === undefined || same || (!promoted && marginals.at(wanted, drawn) > 0);
+    const modelReward = list.click?.get(item.item_id);
+    const modelValue = wanted === undefined ? 0 : list.click?.get(wanted);
+    return {
+      propensity: promoted ? 1 : marginals.at(item.item_id, drawn),
+      reward: list.clicked.has(item.item_id) ? 1 : 0,
+      target: same ? 1 : 0,
+      unsupported: supported ? 0 : 1,
       ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
     };
   });
