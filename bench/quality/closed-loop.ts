@@ -16,6 +16,10 @@
  *   served-list log and the attributed interactions measured, with its
  *   Wilson 95 % interval in `config` (`recstream eval --online`).
  *
+ * Then the off-policy rows (./closed-loop-off-policy.ts): the promoted
+ * model's click-through estimated from lists it served with exploration,
+ * against the truth of its lists served without.
+ *
  * The online store's read timeout is 5 s here, not the deployed 50 ms: the
  * rows measure what the lists are worth, and a fallback list on a busy
  * moment of this 2-core machine would be counted against the model
@@ -25,14 +29,15 @@ import { join } from 'node:path';
 import { type OnlineRow, onlineReport } from '../../evaluation/online/online-report.js';
 import { CLOSED_LOOP_WORLD, serveClosedLoop } from '../../evaluation/online/serve-closed-loop.js';
 import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
-import { startExperiment } from '../../registry/experiments/experiment-actions.js';
+import { startExperiment, stopExperiment } from '../../registry/experiments/experiment-actions.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
-import { openPlatform } from '../../schemas/platform.js';
+import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { readTruthLog, type ServedTruth } from '../../sim/closed-loop/truth-log.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, metric } from '../result.js';
 import { timedTrainRound } from '../train-round.js';
+import { offPolicyRows } from './closed-loop-off-policy.js';
 import { processAll } from './pipeline.js';
 
 /** Lists served in the A/B test: ~24,000 impressions a variant, where a lead of a point is several standard errors wide. */
@@ -70,10 +75,44 @@ export async function closedLoopRows(
       `closed-loop: the gate left ${model.model}@${model.version} ${model.status}, so no model serves the A/B test`,
     );
   await recstream(['index', '--once', '--data-dir', dataDir]);
-  const platform = await openPlatform(
-    loadConfig({ RECSTREAM_HTTP_PORT: '0', RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000' }, { dataDir }),
-    { logger: silentLogger() },
+  const env = { RECSTREAM_HTTP_PORT: '0', RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000' };
+  const open = () => openPlatform(loadConfig(env, { dataDir }), { logger: silentLogger() });
+  const common = {
+    dataset: 'closed-loop',
+    ...CLOSED_LOOP_WORLD,
+    model_version: model.version,
+    train_seconds: seconds,
+  };
+  const abRows = await abTestRows(
+    await open(),
+    join(workDir, 'closed-loop', 'truth.jsonl'),
+    common,
+    progress,
   );
+  return [
+    ...abRows,
+    ...(await offPolicyRows({
+      dataDir,
+      world: CLOSED_LOOP_WORLD,
+      candidate: `${model.model}@${model.version}`,
+      truthPaths: {
+        explore: join(workDir, 'closed-loop', 'explored-truth.jsonl'),
+        serve: join(workDir, 'closed-loop', 'served-truth.jsonl'),
+      },
+      open,
+      config: common,
+      progress,
+    })),
+  ];
+}
+
+/** The A/B test's rows; the platform is closed after it, the experiment stopped. */
+async function abTestRows(
+  platform: Platform,
+  truthPath: string,
+  common: Record<string, unknown>,
+  progress: (line: string) => void,
+): Promise<BenchResult[]> {
   try {
     await startExperiment(platform, {
       id: EXPERIMENT,
@@ -84,28 +123,27 @@ export async function closedLoopRows(
       ],
     });
     progress(`closed-loop: serving ${CLOSED_LOOP_LISTS} lists to the world's users`);
-    const truthPath = join(workDir, 'closed-loop', 'truth.jsonl');
     const summary = await serveClosedLoop(platform, {
       world: CLOSED_LOOP_WORLD,
       lists: CLOSED_LOOP_LISTS,
       truthPath,
     });
     if (summary.failed > 0) throw new Error(`closed-loop: the responder failed ${summary.failed} requests`);
+    await stopExperiment(platform, EXPERIMENT, 'the A/B test is complete');
     const truth = await readTruthLog(truthPath);
     const report = await onlineReport(platform.log, platform.serde, { from: 0, to: Date.now() + 1, truth });
     const tallies = tally(truth, report.rows);
-    const common = {
-      dataset: 'closed-loop',
-      ...CLOSED_LOOP_WORLD,
-      experiment: '50/50 A/B test',
-      model_version: model.version,
-      train_seconds: seconds,
-    };
     const trueCtr = (t: VariantTally) => t.expectedClicks / t.impressions;
     const popularity = tallies.get('popularity')!;
     return VARIANTS.flatMap((name) => {
       const t = tallies.get(name)!;
-      const config = { ...common, model: name, lists: t.lists, impressions: t.impressions };
+      const config = {
+        ...common,
+        experiment: '50/50 A/B test',
+        model: name,
+        lists: t.lists,
+        impressions: t.impressions,
+      };
       const ref = (value: number) => (name === 'recstream' ? { name: 'popularity', value } : undefined);
       const measured = t.clicks / t.loggedImpressions;
       return [

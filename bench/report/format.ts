@@ -5,8 +5,8 @@
  */
 import type { Machine, RecordedResult } from '../result.js';
 
-/** Config keys that tell apart rows of the same name in a result set (data set, model, device, size). */
-const VARIANT_KEYS = ['dataset', 'model', 'device', 'events', 'examples', 'engine'];
+/** Config keys that tell apart rows of the same name in a result set (data set, model, estimator, device, size). */
+const VARIANT_KEYS = ['dataset', 'model', 'estimator', 'device', 'events', 'examples', 'engine'];
 /** Config entries the summary leaves out: per-run lists and long notes that a reader finds in the file. */
 const SUMMARY_SKIP = new Set(['all', 'measured']);
 const SUMMARY_ENTRIES = 6;
