@@ -12,6 +12,24 @@ import { loadSchema, SUBJECTS, schemaVersions } from './index.js';
 
 const fixture = (subject: string, name: string) => new URL(`./${subject}/fixtures/${name}`, import.meta.url);
 
+/** The older version's fixture read as written and under the newer version; the newer one must have its own fixture. */
+function readOlderFixture<T = Record<string, unknown>>(
+  subject: string,
+  older: number,
+  newer: number,
+): { resolved: T; original: T } {
+  const writer = parseAvroType(loadSchema(subject, older));
+  const reader = parseAvroType(loadSchema(subject, newer));
+  const bytes = readFileSync(fixture(subject, `v${older}.bin`));
+  assert.ok(existsSync(fixture(subject, `v${newer}.bin`)), `${subject} has a fixture for v${newer}`);
+  return {
+    resolved: reader.fromBuffer(bytes, reader.createResolver(writer)) as T,
+    original: writer.fromBuffer(bytes) as T,
+  };
+}
+
+type WithOrderings = { variants: { ordering: Record<string, unknown> | null }[] };
+
 test('each version of every subject is BACKWARD compatible with the version before it', () => {
   for (const subject of SUBJECTS) {
     const versions = schemaVersions(subject);
@@ -33,26 +51,14 @@ test('the served position added to enriched records and training examples reads 
     ['rec.interactions.enriched-value', 2, 3],
     ['rec.training-examples-value', 1, 2],
   ] as const) {
-    const writer = parseAvroType(loadSchema(subject, older));
-    const reader = parseAvroType(loadSchema(subject, newer));
-    const bytes = readFileSync(fixture(subject, `v${older}.bin`));
-    const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as Record<string, unknown>;
-    const original = writer.fromBuffer(bytes) as Record<string, unknown>;
+    const { resolved, original } = readOlderFixture(subject, older, newer);
     assert.equal(resolved.served, null, `${subject} v${older} read as v${newer}`);
     assert.deepEqual({ ...resolved, served: undefined }, { ...original, served: undefined });
-    assert.ok(existsSync(fixture(subject, `v${newer}.bin`)), `${subject} has a fixture for v${newer}`);
   }
 });
 
 test('experiments written before exploration read under v2 with both exploration overrides null', () => {
-  const subject = 'rec.experiments-value';
-  const writer = parseAvroType(loadSchema(subject, 1));
-  const reader = parseAvroType(loadSchema(subject, 2));
-  const bytes = readFileSync(fixture(subject, 'v1.bin'));
-  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as {
-    variants: { ordering: Record<string, unknown> | null }[];
-  };
-  const original = writer.fromBuffer(bytes) as typeof resolved;
+  const { resolved, original } = readOlderFixture<WithOrderings>('rec.experiments-value', 1, 2);
   assert.deepEqual(
     resolved.variants.map((v) => v.ordering),
     original.variants.map((v) =>
@@ -69,25 +75,12 @@ test('experiments written before exploration read under v2 with both exploration
 });
 
 test('served lists written before v3 read with no exploration policy and no item frontiers', () => {
-  const subject = 'rec.recommendations-value';
-  const writer = parseAvroType(loadSchema(subject, 2));
-  const reader = parseAvroType(loadSchema(subject, 3));
-  const bytes = readFileSync(fixture(subject, 'v2.bin'));
-  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as Record<string, unknown>;
-  const original = writer.fromBuffer(bytes) as Record<string, unknown>;
+  const { resolved, original } = readOlderFixture('rec.recommendations-value', 2, 3);
   assert.deepEqual(resolved, { ...original, exploration: null, item_frontiers: null });
-  assert.ok(existsSync(fixture(subject, 'v3.bin')), `${subject} has a fixture for v3`);
 });
 
 test('experiments written before Plackett–Luce read under v3 with its three overrides null', () => {
-  const subject = 'rec.experiments-value';
-  const writer = parseAvroType(loadSchema(subject, 2));
-  const reader = parseAvroType(loadSchema(subject, 3));
-  const bytes = readFileSync(fixture(subject, 'v2.bin'));
-  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as {
-    variants: { ordering: Record<string, unknown> | null }[];
-  };
-  const original = writer.fromBuffer(bytes) as typeof resolved;
+  const { resolved, original } = readOlderFixture<WithOrderings>('rec.experiments-value', 2, 3);
   const none = { exploration_policy: null, exploration_temperature: null, exploration_pool_size: null };
   assert.deepEqual(
     resolved.variants.map((v) => v.ordering),
@@ -97,12 +90,6 @@ test('experiments written before Plackett–Luce read under v3 with its three ov
 });
 
 test('served lists written before v4 read with no exploration pool', () => {
-  const subject = 'rec.recommendations-value';
-  const writer = parseAvroType(loadSchema(subject, 3));
-  const reader = parseAvroType(loadSchema(subject, 4));
-  const bytes = readFileSync(fixture(subject, 'v3.bin'));
-  const resolved = reader.fromBuffer(bytes, reader.createResolver(writer)) as Record<string, unknown>;
-  const original = writer.fromBuffer(bytes) as Record<string, unknown>;
+  const { resolved, original } = readOlderFixture('rec.recommendations-value', 3, 4);
   assert.deepEqual(resolved, { ...original, exploration_pool: null });
-  assert.ok(existsSync(fixture(subject, 'v4.bin')), `${subject} has a fixture for v4`);
 });

@@ -92,29 +92,37 @@ function logged(
 
 const TRUTH = TARGET.reduce((sum, id, position) => sum + ATTRACTION[id]! * EXAMINED[position]!, 0) / 3;
 
-test('IPS, SNIPS and DR over Plackett–Luce lists hold the value of a ranking that reorders the page', () => {
-  const truth = TRUTH;
-  const result = estimateOffPolicy(logged(TARGET, 40_000, 0.05));
-  assert.ok(result.supported, 'every order of the pool can be logged');
-  assert.equal(result.unsupportedMass, 0);
+/** Each of IPS, SNIPS and DR holds the closed-form value in its interval. */
+function assertHoldsTruth(result: ReturnType<typeof estimateOffPolicy>): void {
+  assert.ok(result.supported);
   for (const [name, estimate] of [
     ['IPS', result.ips],
     ['SNIPS', result.snips],
     ['DR', result.dr!],
   ] as const)
     assert.ok(
-      estimate.ci[0] <= truth && truth <= estimate.ci[1],
-      `${name} ${estimate.value} [${estimate.ci[0]}, ${estimate.ci[1]}], truth ${truth}`,
+      estimate.ci[0] <= TRUTH && TRUTH <= estimate.ci[1],
+      `${name} ${estimate.value} [${estimate.ci[0]}, ${estimate.ci[1]}], truth ${TRUTH}`,
     );
+}
+
+test('IPS, SNIPS and DR over Plackett–Luce lists hold the value of a ranking that reorders the page', () => {
+  const result = estimateOffPolicy(logged(TARGET, 40_000, 0.05));
+  assert.ok(result.supported, 'every order of the pool can be logged');
+  assert.equal(result.unsupportedMass, 0);
+  assertHoldsTruth(result);
 });
+
+/** A logged list of three: b drawn first, a promoted slot, then a. */
+const PROMOTED_AT_1 = [
+  { item_id: 'b', position: 0, propensity: 0.3, reason: 'explored' },
+  { item_id: 'promo', position: 1, propensity: 1, reason: 'promoted' },
+  { item_id: 'a', position: 2, propensity: 0.5, reason: 'explored' },
+] as const;
 
 test('a Plackett–Luce decision weighs the prefix: the product of its slots, matched only while the orders agree', () => {
   const decisions = listDecisions({
-    logged: [
-      { item_id: 'b', position: 0, propensity: 0.3, reason: 'explored' },
-      { item_id: 'promo', position: 1, propensity: 1, reason: 'promoted' },
-      { item_id: 'a', position: 2, propensity: 0.5, reason: 'explored' },
-    ],
+    logged: PROMOTED_AT_1,
     clicked: new Set(['a']),
     candidate: ['b', 'x', 'a'],
     exploration: 'plackett_luce',
@@ -135,15 +143,7 @@ test('read position by position from the logged pool, the same lists hold the va
   const byPosition = estimateOffPolicy(logged(TARGET, 10_000, 0.05, true));
   assert.ok(byPrefix.supported && byPosition.supported);
   assert.equal(byPosition.unsupportedMass, 0);
-  for (const [name, estimate] of [
-    ['IPS', byPosition.ips],
-    ['SNIPS', byPosition.snips],
-    ['DR', byPosition.dr!],
-  ] as const)
-    assert.ok(
-      estimate.ci[0] <= TRUTH && TRUTH <= estimate.ci[1],
-      `${name} ${estimate.value} [${estimate.ci[0]}, ${estimate.ci[1]}], truth ${TRUTH}`,
-    );
+  assertHoldsTruth(byPosition);
   assert.ok(
     byPosition.effectiveSampleSize > 2 * byPrefix.effectiveSampleSize,
     `effective sample size ${byPosition.effectiveSampleSize} by position, ${byPrefix.effectiveSampleSize} by prefix`,
@@ -159,11 +159,7 @@ test('a decision read by position weighs its item at its slot, and an item the p
   ];
   const marginals = placementMarginals(pool, 2, { random: requestRandom('unit'), samples: 200 });
   const decisions = listDecisions({
-    logged: [
-      { item_id: 'b', position: 0, propensity: 0.24, reason: 'explored' },
-      { item_id: 'promo', position: 1, propensity: 1, reason: 'promoted' },
-      { item_id: 'a', position: 2, propensity: 0.9, reason: 'explored' },
-    ],
+    logged: PROMOTED_AT_1,
     clicked: new Set(['a']),
     candidate: ['a', 'promo', 'zz'],
     exploration: 'plackett_luce',
