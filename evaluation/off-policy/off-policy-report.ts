@@ -238,12 +238,17 @@ export async function offPolicyReport(
   }
 }
 
-/** The marginals of a Plackett–Luce list that logged its pool; undefined for any other list. */
+/**
+ * The marginals of a Plackett–Luce list that logged the pool its items were
+ * drawn from; undefined for any other list (read as prefixes then).
+ */
 function marginalsOf(served: LoggedList['served']): PlacementMarginals | undefined {
   const pool = served.exploration_pool ?? null;
   if (served.exploration !== 'plackett_luce' || pool === null) return undefined;
-  const drawn = served.items.filter((item) => item.reason !== 'promoted').length;
-  return placementMarginals(pool, drawn, { random: requestRandom(`${served.request_id}/marginals`) });
+  const drawn = served.items.filter((item) => item.reason !== 'promoted');
+  const inPool = new Set(pool.map((item) => item.item_id));
+  if (!drawn.every((item) => inPool.has(item.item_id))) return undefined;
+  return placementMarginals(pool, drawn.length, { random: requestRandom(`${served.request_id}/marginals`) });
 }
 
 /**

@@ -21,9 +21,10 @@ import type { ExplorationPoolItem } from '../../schemas/generated/types.js';
 
 /** μ(item, slot) of one list's drawn slots. */
 export interface PlacementMarginals {
-  /** Whether the pool held the item (an item outside it had probability 0 at every slot). */
-  has(itemId: string): boolean;
-  /** The probability the list's `slot`-th drawn slot (0-based, promoted slots not counted) held the item. */
+  /**
+   * The probability the list's `slot`-th drawn slot (0-based, promoted slots
+   * not counted) held the item; 0 for an item outside the pool.
+   */
   at(itemId: string, slot: number): number;
 }
 
@@ -68,7 +69,6 @@ export function placementMarginals(
     }
   }
   return {
-    has: (itemId) => index.has(itemId),
     at: (itemId, slot) => {
       const i = index.get(itemId);
       return i === undefined || slot >= drawn ? 0 : sums[slot * size + i]! / samples;

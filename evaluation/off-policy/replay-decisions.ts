@@ -70,7 +70,7 @@ export interface ReplayedList {
 export function listDecisions(list: ReplayedList): LoggedDecision[] {
   const logged = [...list.logged].sort((a, b) => a.position - b.position);
   if (list.exploration === 'plackett_luce')
-    return list.marginals !== undefined && logged.every((item) => drawnFromPool(item, list.marginals!))
+    return list.marginals !== undefined
       ? positionDecisions(list, logged, list.marginals)
       : prefixDecisions(list, logged);
   const keptAt = new Map<string, number>();
@@ -112,10 +112,6 @@ function prefixDecisions(list: ReplayedList, logged: ReplayedList['logged']): Lo
       ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
     };
   });
-}
-
-function drawnFromPool(item: ReplayedList['logged'][number], marginals: PlacementMarginals): boolean {
-  return item.reason === 'promoted' || marginals.has(item.item_id);
 }
 
 /** A Plackett–Luce list's decisions from its pool: each position's item at its marginal probability. */
