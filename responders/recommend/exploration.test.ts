@@ -126,8 +126,14 @@ test('each placement logs its exact probability: over many requests an item is a
   assert.ok(Math.abs(logged.get('a@0')! - 0.7) < 1e-12, 'the first item stays unless its slot explores');
 });
 
-test('nothing is drawn in when what the user has seen is unknown', () => {
-  const page = finalOrder({ ...INPUT, seen: undefined, promotions: [], seed: 'req-1' }).items;
+test('nothing is drawn in when what the user has seen is unknown, and the page says it was not explored', () => {
+  const { items: page, exploration } = finalOrder({
+    ...INPUT,
+    seen: undefined,
+    promotions: [],
+    seed: 'req-1',
+  });
+  assert.equal(exploration, null);
   assert.deepEqual(
     page.map((i) => `${i.item_id}:${i.propensity}`),
     ['a:1', 'b:1', 'c:1'],

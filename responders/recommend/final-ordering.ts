@@ -29,7 +29,8 @@
  *    it, those passing the same filters) by softmax(score / temperature).
  *    The draws come from a generator seeded by the request's `seed`, so a
  *    request's list can be reproduced. Nothing is drawn in when what the
- *    user has seen is not known.
+ *    user has seen is not known, and the page then says it was not
+ *    explored (`exploration` null).
  *
  * Each item's `propensity` is the probability the policy placed it at its
  * position (ε-greedy: the marginal one; Plackett–Luce: given the items
@@ -157,36 +158,43 @@ export function orderingFor(
   };
 }
 
+/** A final page: its items, the policy that explored it and the Plackett–Luce pool it was drawn from. */
+export interface FinalPage extends DrawnPage {
+  /** Null when nothing explored the page: exploration off, or what the user has seen unknown. */
+  readonly exploration: ExplorationPolicy | null;
+}
+
 /**
  * Applies the freshness boost and the promoted slots, cuts the list to
  * `k` and explores it.
  *
  * @throws RangeError when the settings explore and no `seed` is given
  */
-export function finalOrder(input: FinalOrderingInput): DrawnPage {
+export function finalOrder(input: FinalOrderingInput): FinalPage {
   const boosted = boost(input);
   let page = boosted.slice(0, input.k);
   if (input.settings.promotions && input.promotions !== undefined && input.promotions.length > 0)
     placePromotions(page, input);
   if (page.length > input.k) page = page.slice(0, input.k);
-  return explorationOf(input.settings) === null
-    ? { items: page, pool: null }
-    : explorePage(page, boosted, input);
+  const policy = explorationOf(input.settings);
+  if (policy === null) return { items: page, pool: null, exploration: null };
+  if (input.seed === undefined) throw new RangeError("exploration needs the request's seed");
+  if (input.seen === undefined) return { items: page, pool: null, exploration: null };
+  return { ...explorePage(page, boosted, input, input.seed), exploration: policy };
 }
 
 function explorePage(
   page: RankedItem[],
   ranked: readonly RankedItem[],
   input: FinalOrderingInput,
+  seed: string,
 ): DrawnPage {
-  if (input.seed === undefined) throw new RangeError("exploration needs the request's seed");
-  if (input.seen === undefined) return { items: page, pool: null };
   if (input.settings.explorationPolicy === 'plackett_luce')
     return plackettLuce(page, ranked, {
       temperature: input.settings.explorationTemperature,
       poolSize: input.settings.explorationPoolSize,
       eligible: (item) => mayForce(item.item_id, input),
-      random: requestRandom(input.seed),
+      random: requestRandom(seed),
     });
   const onPage = new Set(page.map((item) => item.item_id));
   const pool = ranked.filter((item) => !onPage.has(item.item_id) && mayForce(item.item_id, input));
@@ -194,7 +202,7 @@ function explorePage(
   const items = explore(page, pool, {
     epsilon,
     weight: (item) => (isFresh(item.item_id, input) ? freshWeight : 1),
-    random: requestRandom(input.seed),
+    random: requestRandom(seed),
   });
   return { items, pool: null };
 }

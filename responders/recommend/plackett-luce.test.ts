@@ -173,9 +173,10 @@ test('the same request id draws the same page', () => {
   assert.deepEqual(finalOrder({ ...INPUT, seed: 'same' }).items, one);
 });
 
-test('the page gives the pool it was drawn from, in ranked order, each item with its logit; none when nothing is drawn', () => {
+test('the page gives the policy that explored it and the pool it was drawn from, each item with its logit; none when nothing is drawn', () => {
   const settings = { ...PLACKETT_LUCE, explorationTemperature: 0.5 };
-  const { items, pool } = finalOrder({ ...INPUT, settings, seed: 'pool' });
+  const { items, pool, exploration } = finalOrder({ ...INPUT, settings, seed: 'pool' });
+  assert.equal(exploration, 'plackett_luce');
   assert.deepEqual(
     pool,
     ['a', 'b', 'c', 'd', 'e'].map((id) => ({ item_id: id, logit: SCORES.get(id)! / 0.5 })),
@@ -184,11 +185,13 @@ test('the page gives the pool it was drawn from, in ranked order, each item with
     if (item.reason !== 'promoted') assert.ok(pool!.some((p) => p.item_id === item.item_id));
   const off = { ...PLACKETT_LUCE, explorationTemperature: 0 };
   assert.equal(finalOrder({ ...INPUT, settings: off, seed: 'pool' }).pool, null);
-  assert.equal(
-    finalOrder({ ...INPUT, seen: undefined, seed: 'pool' }).pool,
-    null,
-    'what the user has seen is unknown',
+  const unseen = finalOrder({ ...INPUT, seen: undefined, seed: 'pool' });
+  assert.deepEqual(
+    [unseen.pool, unseen.exploration],
+    [null, null],
+    'what the user has seen is unknown: not explored',
   );
   const greedy = { ...PLACKETT_LUCE, explorationPolicy: 'epsilon_greedy' as const, explorationEpsilon: 0.5 };
-  assert.equal(finalOrder({ ...INPUT, settings: greedy, seed: 'pool' }).pool, null);
+  const explored = finalOrder({ ...INPUT, settings: greedy, seed: 'pool' });
+  assert.deepEqual([explored.pool, explored.exploration], [null, 'epsilon_greedy']);
 });

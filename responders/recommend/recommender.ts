@@ -62,7 +62,6 @@ import { ADULT_ONLY, diversify, MINOR_BUCKET, popularItems } from './candidate-l
 import type { CoVisitationSource } from './co-visitation.js';
 import {
   DEFAULT_ORDERING,
-  explorationOf,
   finalOrder,
   type OrderingSettings,
   orderingFor,
@@ -321,7 +320,7 @@ export class Recommender {
     return {
       items: page.items,
       ...served,
-      exploration: explorationOf(plan.settings),
+      exploration: page.exploration,
       exploration_pool: page.pool,
       experiment_id: plan.assignment?.experiment.id ?? null,
       variant: plan.assignment?.variant.name ?? null,
