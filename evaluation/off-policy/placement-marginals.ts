@@ -17,6 +17,7 @@
  * marginals.at('i7', 0); // the probability the first drawn slot held i7
  * ```
  */
+import { pick } from '../../responders/recommend/plackett-luce.js';
 import type { ExplorationPoolItem } from '../../schemas/generated/types.js';
 
 /** μ(item, slot) of one list's drawn slots. */
@@ -44,9 +45,12 @@ export function placementMarginals(
   const index = new Map(pool.map((item, i) => [item.item_id, i] as const));
   const size = pool.length;
   const drawn = Math.min(slots, size);
+  // The pool's softmax weights once; each draw renormalises those not taken (what `softmax` would
+  // give, without an exponential per item per draw: this loop runs 4,000 times per list).
   let max = Number.NEGATIVE_INFINITY;
   for (const item of pool) max = Math.max(max, item.logit);
   const weights = Float64Array.from(pool, (item) => Math.exp(item.logit - max));
+  const probabilities = new Float64Array(size);
   const sums = new Float64Array(drawn * size);
   const samples = options.samples ?? 4000;
   const taken = new Uint8Array(size);
@@ -54,18 +58,12 @@ export function placementMarginals(
     taken.fill(0);
     for (let j = 0; j < drawn; j++) {
       let total = 0;
-      for (let i = 0; i < size; i++) if (taken[i] === 0) total += weights[i]!;
-      const row = j * size;
-      for (let i = 0; i < size; i++) if (taken[i] === 0) sums[row + i]! += weights[i]! / total;
-      if (j + 1 === drawn) break;
-      let x = options.random() * total;
-      let pick = -1;
-      for (let i = 0; i < size && x >= 0; i++) {
-        if (taken[i] !== 0) continue;
-        pick = i;
-        x -= weights[i]!;
+      for (let i = 0; i < size; i++) total += taken[i] === 0 ? weights[i]! : 0;
+      for (let i = 0; i < size; i++) {
+        probabilities[i] = taken[i] === 0 ? weights[i]! / total : 0;
+        sums[j * size + i]! += probabilities[i]!;
       }
-      taken[pick] = 1;
+      if (j + 1 < drawn) taken[pick(probabilities, options.random())] = 1;
     }
   }
   return {

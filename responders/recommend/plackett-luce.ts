@@ -120,7 +120,7 @@ export function softmax(logits: readonly number[], taken: Uint8Array): Float64Ar
 }
 
 /** The index `u` (uniform in [0, 1)) falls on; -1 when every probability is 0. */
-function pick(probabilities: Float64Array, u: number): number {
+export function pick(probabilities: Float64Array, u: number): number {
   let last = -1;
   let x = u;
   for (let i = 0; i < probabilities.length; i++) {
