@@ -32,12 +32,14 @@ export const indexCommand: Command = {
       const report = (outcome: IndexOutcome) =>
         process.stdout.write(`${values.json ? JSON.stringify(outcome) : describeIndexOutcome(outcome)}\n`);
       if (values.once) {
-        // One pass: the full index when the promoted model has none, then the catalog's changes since.
+        // One pass: the full index when the promoted model has none, then another version's full index
+        // (an experiment's variant, a candidate awaiting the gate's off-policy step) or the catalog's
+        // changes since.
         let outcome = await indexer.indexOnce();
         report(outcome);
         if (outcome.kind === 'full') {
           outcome = await indexer.indexOnce();
-          if (outcome.kind === 'delta') report(outcome);
+          if (outcome.kind === 'delta' || outcome.kind === 'full') report(outcome);
         }
         return outcome.kind === 'refused' ? 1 : 0;
       }
