@@ -22,6 +22,7 @@ import { runnersLookup } from '../runtime/online/in-process/task-lookup.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { followRounds } from '../trainer/follow.js';
+import type { OffPolicyStepRunner } from '../trainer/gate-off-policy.js';
 import { Trainer, type TrainOutcome } from '../trainer/trainer.js';
 import { experimentGauges } from './experiment-gauges.js';
 import { describeIndexOutcome, describeTrainOutcome } from './outcomes.js';
@@ -38,6 +39,11 @@ export interface RolesOptions {
   readonly indexPollMs?: number;
   /** Engine settings under RECSTREAM_TRAIN_CONFIG (the demo trains few epochs). */
   readonly engineDefaults?: Readonly<Record<string, unknown>>;
+  /**
+   * The gate's off-policy step over the responder's online store, which the trainer runs
+   * (evaluation/off-policy/gate-step.ts, a layer above this one).
+   */
+  readonly offPolicyStep?: (online: OnlineStore) => OffPolicyStepRunner;
   readonly onTrain?: (outcome: TrainOutcome) => void;
   readonly onIndex?: (outcome: IndexOutcome) => void;
 }
@@ -86,6 +92,7 @@ export async function startRoles(platform: Platform, options: RolesOptions): Pro
     platform,
     store,
     engineDefaults: options.engineDefaults,
+    offPolicyStep: options.offPolicyStep?.(serving.online),
     signal,
   });
   const indexer = new Indexer({ platform, store });

@@ -9,7 +9,10 @@
  * store the artifacts, decide promotion by the gate, and publish one
  * `ModelVersion` (`promoted` or `rejected`, with lineage, metrics, params,
  * engine and device; `candidate` with a canary started when
- * RECSTREAM_GATE_CANARY_PCT says so, ./gate-canary.ts).
+ * RECSTREAM_GATE_CANARY_PCT says so, ./gate-canary.ts; `candidate` awaiting
+ * the off-policy step when RECSTREAM_GATE_OFF_POLICY says so,
+ * ./gate-off-policy.ts). A round that finds a candidate awaiting that step
+ * runs the step (once the candidate's index is there) instead of training.
  *
  * Crash safety comes from ordering: the published event is the commit
  * point. Everything before it (the work dir, the stored artifacts of a
@@ -33,6 +36,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ModelRegistry, publishModelVersion } from '../registry/model-registry.js';
 import type { ArtifactStore } from '../registry/model-store.js';
+import { OFF_POLICY_STEP, pendingGateStep } from '../registry/pending-gate-step.js';
 import { TrainingError } from '../runtime/errors.js';
 import { inSpan } from '../runtime/observability/tracing.js';
 import type { Platform } from '../runtime/platform.js';
@@ -43,6 +47,7 @@ import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
 import { comparedVersion, gate } from './gate.js';
 import { passedStatus, startGateCanary } from './gate-canary.js';
+import { awaitingOffPolicy, type OffPolicyStepRunner, takesOffPolicyStep } from './gate-off-policy.js';
 import { trainerMetrics } from './trainer-metrics.js';
 import { gatherTrainingSet, readSnapshots } from './training-set.js';
 
@@ -55,13 +60,24 @@ export interface TrainerOptions {
   readonly onGather?: (read: number, total: number) => void;
   /** Engine settings under RECSTREAM_TRAIN_CONFIG's (the demo trains fewer epochs). */
   readonly engineDefaults?: Readonly<Record<string, unknown>>;
+  /**
+   * Runs the gate's off-policy step (evaluation/off-policy/gate-step.ts); without it, a candidate
+   * awaiting the step waits for a trainer that has one (`recstream train`, `up` and the demo do).
+   */
+  readonly offPolicyStep?: OffPolicyStepRunner;
   readonly signal?: AbortSignal;
 }
 
 export type TrainOutcome =
   | { readonly kind: 'published'; readonly version: ModelVersion }
   | {
-      readonly kind: 'up-to-date' | 'no-snapshots' | 'too-few-new-examples' | 'too-soon' | 'empty';
+      readonly kind:
+        | 'up-to-date'
+        | 'no-snapshots'
+        | 'too-few-new-examples'
+        | 'too-soon'
+        | 'empty'
+        | 'awaiting-off-policy-step';
       readonly detail: string;
     };
 
@@ -111,6 +127,8 @@ export class Trainer {
     const model = config.modelName;
     const python = await findPython(config.python);
     const registry = await ModelRegistry.load(log, serde);
+    const pending = pendingGateStep(registry, model, OFF_POLICY_STEP);
+    if (pending !== undefined) return this.settleOffPolicyStep(registry, pending);
     const snapshots = await readSnapshots(log, serde);
     if (snapshots.length === 0)
       return { kind: 'no-snapshots', detail: 'no training snapshot has been published yet' };
@@ -264,22 +282,25 @@ export class Trainer {
       );
       if (decision.override !== undefined) params.gate_override = decision.override;
       const passed = passedStatus(config, promoted);
+      const offPolicy = decision.promote && takesOffPolicyStep(config, promoted);
+      const awaiting = offPolicy ? awaitingOffPolicy(decision.reason, params) : undefined;
       const event: ModelVersion = {
         ...base,
         artifacts,
         metrics: modelMetrics,
-        status: decision.promote ? passed : 'rejected',
+        status: !decision.promote ? 'rejected' : offPolicy ? 'candidate' : passed,
         status_ts: Date.now(),
         reason:
-          decision.promote && passed === 'candidate'
+          awaiting?.reason ??
+          (decision.promote && passed === 'candidate'
             ? `${decision.reason}; canary at ${config.gateCanaryPct} %`
-            : decision.reason,
+            : decision.reason),
         engine: String(result.start?.engine ?? 'recstream_models'),
         device: String(result.start?.device ?? 'cpu'),
-        params,
+        params: awaiting?.params ?? params,
       };
       await publishModelVersion(producer, event);
-      if (event.status === 'candidate') await startGateCanary(platform, event);
+      if (event.status === 'candidate' && !offPolicy) await startGateCanary(platform, event);
       await rm(work, { recursive: true, force: true });
       metrics.runs.inc({ outcome: event.status });
       metrics.lastSeconds.set({ model }, modelMetrics.train_seconds);
@@ -297,6 +318,37 @@ export class Trainer {
     } finally {
       await producer.close();
     }
+  }
+
+  /** Runs the off-policy step of a candidate awaiting it, or says why it still waits. */
+  private async settleOffPolicyStep(registry: ModelRegistry, pending: ModelVersion): Promise<TrainOutcome> {
+    const { platform, offPolicyStep } = this.options;
+    const label = `${pending.model} v${pending.version}`;
+    if (offPolicyStep === undefined)
+      return {
+        kind: 'awaiting-off-policy-step',
+        detail: `${label} awaits the off-policy step, which this process does not run (recstream train, up and demo do)`,
+      };
+    const step = await offPolicyStep(pending, registry.promoted(pending.model));
+    if ('waiting' in step) return { kind: 'awaiting-off-policy-step', detail: step.waiting };
+    const producer = createProducer({ log: platform.log, serde: platform.serde });
+    try {
+      await publishModelVersion(producer, step.event);
+    } finally {
+      await producer.close();
+    }
+    if (step.event.status === 'candidate') await startGateCanary(platform, step.event);
+    trainerMetrics(platform.metrics).runs.inc({ outcome: step.event.status });
+    platform.logger.info(
+      {
+        model: pending.model,
+        version: pending.version,
+        status: step.event.status,
+        reason: step.event.reason,
+      },
+      `model version ${pending.version} ${step.event.status} after the off-policy step`,
+    );
+    return { kind: 'published', version: step.event };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { describeTrainOutcome } from '../../app/outcomes.js';
 import { withPlatform } from '../../app/platform.js';
+import { offPolicyStepRunner } from '../../evaluation/off-policy/gate-step.js';
 import { artifactStore } from '../../registry/model-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { EngineEvent } from '../../trainer/engine.js';
@@ -80,6 +81,7 @@ export const trainCommand: Command = {
           store: artifactStore(config.dataDir),
           onEngineEvent: engineProgress(),
           onGather: (read) => gatherBar.update(read),
+          offPolicyStep: offPolicyStepRunner(platform, { store: artifactStore(config.dataDir) }),
           signal,
         });
       const report = (outcome: TrainOutcome) => {
