@@ -25,6 +25,7 @@
  * experiment.id; // 'canary-recstream-3'
  * ```
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../runtime/config.js';
 import { ModelRegistryError } from '../../runtime/errors.js';
@@ -32,6 +33,7 @@ import type { Platform } from '../../runtime/platform.js';
 import type { Guardrail } from '../../schemas/generated/types.js';
 import { ModelRegistry } from '../model-registry.js';
 import type { ArtifactStore } from '../model-store.js';
+import { GATE_PENDING_PARAM } from '../pending-gate-step.js';
 import { type StartResult, startExperiment } from './experiment-actions.js';
 
 export interface CanaryOptions {
@@ -83,7 +85,7 @@ export function canaryGuardrails(config: Config): Guardrail[] {
  * candidate's artifacts first, so responders are not told to load a
  * broken model.
  *
- * @throws ModelRegistryError for a version that is not a candidate, has no artifacts, or has no promoted model to compare with
+ * @throws ModelRegistryError for a version that is not a candidate, awaits a gate step, has no artifacts, or has no promoted model to compare with
  * @throws ExperimentInvalidError / ExperimentConflictError as `startExperiment`
  */
 export async function startCanary(
@@ -104,6 +106,11 @@ export async function startCanary(
   if (target.status !== 'candidate')
     throw new ModelRegistryError(
       `${model} v${version} is ${target.status}, not a candidate; a canary rolls out a candidate version`,
+    );
+  const step = target.params[GATE_PENDING_PARAM];
+  if (step !== undefined)
+    throw new ModelRegistryError(
+      `${model} v${version} awaits the gate's ${step} step, which promotes it, rejects it or starts its canary; promote it without --canary to skip the step`,
     );
   if (target.artifacts.length === 0) throw new ModelRegistryError(`${model} v${version} has no artifacts`);
   const promoted = registry.promoted(model);

@@ -10,6 +10,7 @@ import type { ModelVersion } from '../../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { ModelRegistry, publishModelVersions } from '../model-registry.js';
 import { FileArtifactStore } from '../model-store.js';
+import { GATE_PENDING_PARAM, OFF_POLICY_STEP } from '../pending-gate-step.js';
 import { canarySteps, startCanary } from './canary.js';
 import { ExperimentConflictError, ExperimentNotFoundError } from './errors.js';
 import { readExperiment, startExperiment, stopExperiment } from './experiment-actions.js';
@@ -184,6 +185,17 @@ test('startCanary: a candidate starts canary-<model>-<version>; other versions a
     assert.deepEqual(second.experiment.canary?.steps, [0.25, 0.5, 1]);
     assert.equal(second.experiment.canary?.min_impressions, 50);
     assert.equal(second.experiment.canary?.min_step_ms, 1000);
+  });
+});
+
+test("startCanary refuses a candidate awaiting the gate's off-policy step, naming it", async () => {
+  await withModels(async (platform, store) => {
+    const v2 = (await ModelRegistry.load(platform.log, platform.serde)).get('recstream', 2)!;
+    await publishModelVersions(platform, [{ ...v2, params: { [GATE_PENDING_PARAM]: OFF_POLICY_STEP } }]);
+    const error = await startCanary(platform, store, { version: 2, share: 0.05 }).catch((e: unknown) => e);
+    assert.ok(error instanceof ModelRegistryError, String(error));
+    assert.match(error.message, /recstream v2 awaits the gate's off-policy step/);
+    assert.deepEqual((await ExperimentRegistry.load(platform.log, platform.serde)).all(), []);
   });
 });
 
