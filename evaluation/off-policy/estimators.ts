@@ -242,19 +242,10 @@ export function compareOffPolicy(
     throw new RangeError(
       `the two policies' decisions differ in number: ${candidate.length} and ${baseline.length}`,
     );
-  const each = [
-    estimateOffPolicy(candidate, maxUnsupported),
-    estimateOffPolicy(baseline, maxUnsupported),
-  ] as const;
-  const [c, b] = each;
-  if (!c.supported || !b.supported)
-    return {
-      supported: false,
-      decisions: candidate.length,
-      reason: !c.supported
-        ? `the candidate: ${c.reason}`
-        : `the baseline: ${(b as { reason: string }).reason}`,
-    };
+  const c = estimateOffPolicy(candidate, maxUnsupported);
+  if (!c.supported) return { supported: false, decisions: c.decisions, reason: `the candidate: ${c.reason}` };
+  const b = estimateOffPolicy(baseline, maxUnsupported);
+  if (!b.supported) return { supported: false, decisions: b.decisions, reason: `the baseline: ${b.reason}` };
   const n = candidate.length;
   const terms = new Float64Array(n);
   for (let i = 0; i < n; i++)
