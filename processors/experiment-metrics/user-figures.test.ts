@@ -8,51 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TopologyTestDriver } from '../../runtime/processor/test-driver.js';
-import { TopologyBuilder } from '../../runtime/processor/topology.js';
-import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../../runtime/state/dedup-window.js';
-import type { Experiment, ExperimentOutcome, ModelVersion } from '../../schemas/generated/types.js';
+import type { Experiment } from '../../schemas/generated/types.js';
 import { MIN, RANKER_AB, T0 } from '../../test/experiments.js';
-import {
-  ExperimentFigures,
-  experimentFiguresCodec,
-  OUTCOME_IDS_STORE,
-  userCountsCodec,
-} from './experiment-figures.js';
-import { EXPERIMENT_USER_FIGURES_STORE } from './figures.js';
+import { experimentFiguresTopology, outcomeBytes } from './experiment-figures.fixture.js';
 import { EXPERIMENT_FIGURES_STORE, type ExperimentFiguresValue } from './report.js';
-import {
-  EXPERIMENT_VERSIONS,
-  MODEL_VERSIONS_TABLE,
-  reduceExperiments,
-  reduceModelVersions,
-} from './tables.js';
-
-const json = <T>() => ({ deserialize: (b: Buffer) => JSON.parse(b.toString()) as T });
-const serialize = { serialize: (v: unknown) => Buffer.from(JSON.stringify(v)) };
-
-const topology = new TopologyBuilder('user-figures-test')
-  .addGlobalTable({
-    name: EXPERIMENT_VERSIONS,
-    topic: 'rec.experiments',
-    deserializer: json<Experiment>(),
-    reduce: reduceExperiments,
-  })
-  .addGlobalTable({
-    name: MODEL_VERSIONS_TABLE,
-    topic: 'rec.model-versions',
-    deserializer: json<ModelVersion>(),
-    reduce: reduceModelVersions,
-  })
-  .addSource('outcomes', ['rec.experiment-outcomes'], json<ExperimentOutcome>())
-  .addProcessor('experiment-figures', () => new ExperimentFigures({ dedupHorizonMs: 60 * MIN }), ['outcomes'])
-  .addStore({ name: EXPERIMENT_FIGURES_STORE, codec: experimentFiguresCodec }, ['experiment-figures'])
-  .addStore({ name: EXPERIMENT_USER_FIGURES_STORE, codec: userCountsCodec }, ['experiment-figures'])
-  .addStore({ name: OUTCOME_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
-    'experiment-figures',
-  ])
-  .addSink('experiments', 'rec.experiments', serialize, ['experiment-figures'])
-  .addSink('model-versions', 'rec.model-versions', serialize, ['experiment-figures'])
-  .build();
 
 /** A canary that never decides on its own here: steps grow only by the events the test pipes. */
 function canaryAt(step: number, ts: number): Experiment {
@@ -70,30 +29,12 @@ function canaryAt(step: number, ts: number): Experiment {
   };
 }
 
-let request = 0;
 function outcome(user: string, clicks: number, impressions: number, ts: number): Buffer {
-  const id = `r${++request}`;
-  const value: ExperimentOutcome = {
-    experiment_id: RANKER_AB.id,
-    variant: 'candidate',
-    shadow: false,
-    outcome_id: `list/${id}`,
-    request_id: id,
-    user_id: user,
-    ts,
-    requests: 1,
-    impressions,
-    clicks,
-    engaged_ms: 0,
-    fallbacks: 0,
-    overlap: null,
-    took_ms: null,
-  };
-  return Buffer.from(JSON.stringify(value));
+  return outcomeBytes(RANKER_AB.id, 'candidate', user, clicks, impressions, ts);
 }
 
 test('a user counts once per span; a late outcome of an earlier step counts in the whole figures only', async () => {
-  const driver = await TopologyTestDriver.create(topology);
+  const driver = await TopologyTestDriver.create(experimentFiguresTopology);
   const send = (user: string, clicks: number, impressions: number, ts: number) =>
     driver.pipe('rec.experiment-outcomes', RANKER_AB.id, outcome(user, clicks, impressions, ts), ts);
   await driver.pipe('rec.experiments', RANKER_AB.id, Buffer.from(JSON.stringify(canaryAt(0, T0))), T0);

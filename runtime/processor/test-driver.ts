@@ -34,9 +34,10 @@ export class TopologyTestDriver {
   private readonly outputs = new Map<string, DriverOutput[]>();
 
   private constructor(
-    private readonly task: Task,
+    private task: Task,
     private readonly stores: Map<string, CachedStore<unknown>>,
     private readonly partition: number,
+    private readonly partitionCount: number,
     private readonly globals: GlobalTables,
     private readonly topology: Topology,
     private readonly topics: TopicCatalogue,
@@ -57,19 +58,32 @@ export class TopologyTestDriver {
     for (const s of topology.stores)
       stores.set(s.name, new CachedStore(s.name, engine, s.codec, s.cacheEntries ?? 10_000, 0));
     const partition = options.partition ?? 0;
+    const partitionCount = options.partitionCount ?? 1;
     const globals = new GlobalTables(topology.globalTables, silentLogger());
-    const task = new Task(topology, partition, (name) => stores.get(name)!, silentLogger(), {
-      partitionCount: options.partitionCount ?? 1,
-      globalTable: (name) => globals.view(name),
-    });
-    await task.init();
     return new TopologyTestDriver(
-      task,
+      await startTask(topology, partition, partitionCount, stores, globals),
       stores,
       partition,
+      partitionCount,
       globals,
       topology,
       options.topics ?? TopicCatalogue.EMPTY,
+    );
+  }
+
+  /**
+   * Closes the task and makes it again over the same stores and global
+   * tables, as the runner does when a task moves (a rebalance, a restart):
+   * what its processors held in memory is gone, what they stored is not.
+   */
+  async restart(): Promise<void> {
+    await this.task.close();
+    this.task = await startTask(
+      this.topology,
+      this.partition,
+      this.partitionCount,
+      this.stores,
+      this.globals,
     );
   }
 
@@ -129,4 +143,19 @@ export class TopologyTestDriver {
     await groupByTopic(this.task.outputs, this.outputs);
     this.task.outputs.length = 0;
   }
+}
+
+async function startTask(
+  topology: Topology,
+  partition: number,
+  partitionCount: number,
+  stores: Map<string, CachedStore<unknown>>,
+  globals: GlobalTables,
+): Promise<Task> {
+  const task = new Task(topology, partition, (name) => stores.get(name)!, silentLogger(), {
+    partitionCount,
+    globalTable: (name) => globals.view(name),
+  });
+  await task.init();
+  return task;
 }
