@@ -8,7 +8,7 @@
  * An outcome counts in the experiment's whole figures and in those of the
  * canary step in effect at its event time (the experiment's state as of
  * then, from the `rec.experiments` global table, or the controller's own
- * newer decision until the table shows it). After each outcome the
+ * newer decision, kept with its figures, until the table shows it). After each outcome the
  * always-valid p-value of every variant's click-through against the
  * control's is lowered to the test's current 1/Λ when that is smaller:
  * the figures are looked at continuously, which the mSPRT allows.
@@ -96,8 +96,6 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
   private users!: KeyValueStore<UserCounts>;
   private experiments!: GlobalTableView<Versioned<Experiment>>;
   private models!: GlobalTableView<ModelVersionEvents>;
-  /** States this task decided that the global table may not show yet, by experiment id. */
-  private readonly decided = new Map<string, Experiment>();
   private seen!: DedupWindow;
 
   constructor(private readonly options: ExperimentFiguresOptions) {}
@@ -118,9 +116,10 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     checkOutcome(outcome, record.key);
     if (!(await this.seen.firstSeen(outcome.outcome_id, outcome.ts))) return;
     const id = outcome.experiment_id;
-    const experiment = this.stateAt(id, outcome.ts);
+    const stored = await this.figures.get(id);
+    const experiment = this.stateAt(id, outcome.ts, stored);
     const step = experiment?.canary?.step ?? 0;
-    const value: ExperimentFiguresValue = (await this.figures.get(id)) ?? {
+    const value: ExperimentFiguresValue = stored ?? {
       experiment_id: id,
       step,
       updated_ts: outcome.ts,
@@ -142,8 +141,8 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     await this.countUser(variant, outcome, step, value.step);
     value.control = controlName(value, experiment);
     this.lowerPValues(value);
-    this.figures.put(id, value);
     if (experiment !== undefined) this.control(experiment, value, outcome.ts);
+    this.figures.put(id, value);
   }
 
   /** The outcome's user's counts into the per-user sums of the whole figures and, when it is of the step in effect, the step's. */
@@ -186,13 +185,17 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     this.users.put(key, counts);
   }
 
-  /** The experiment's state at `ts`: the table's, or this task's newer decision. */
-  private stateAt(id: string, ts: number): Experiment | undefined {
+  /** The experiment's state at `ts`: the table's, or this task's newer decision (stored with its figures). */
+  private stateAt(
+    id: string,
+    ts: number,
+    stored: ExperimentFiguresValue | undefined,
+  ): Experiment | undefined {
     const fromTable = asOf(this.experiments.get(id), ts);
-    const own = this.decided.get(id);
+    const own = stored?.decided;
     if (own === undefined || own.updated_ts > ts) return fromTable;
     if (fromTable !== undefined && fromTable.updated_ts >= own.updated_ts) {
-      this.decided.delete(id);
+      delete stored!.decided;
       return fromTable;
     }
     return own;
@@ -215,7 +218,7 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     // the decisions (and any later stop), which are not made again.
     const newest = latest(this.experiments.get(experiment.id));
     if (newest !== undefined && newest.updated_ts > experiment.updated_ts) return;
-    const own = this.decided.get(experiment.id);
+    const own = value.decided;
     if (own !== undefined && own.updated_ts > experiment.updated_ts) return;
     const step: Record<string, VariantFigures> = {};
     for (const [name, v] of Object.entries(value.variants)) step[name] = v.step;
@@ -224,7 +227,7 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     // The decision follows the outcome that caused it: outcomes at `now` stay in the step they were counted in.
     const at = now + 1;
     const next = nextExperimentState(experiment, decision, at);
-    this.decided.set(experiment.id, next);
+    value.decided = next;
     this.ctx.logger.info(
       { experiment: experiment.id, action: decision.action, step: next.canary?.step, ts: at },
       decision.reason,

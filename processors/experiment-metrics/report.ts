@@ -44,6 +44,12 @@ export interface ExperimentFiguresValue {
   /** The control's name, as the processor tested against it. */
   control: string | null;
   variants: Record<string, StoredVariant>;
+  /**
+   * The canary controller's newest decision, kept until the `rec.experiments`
+   * table shows it: stored with the figures so that a task made again (a
+   * rebalance, a restart) does not decide a second time while the table lags.
+   */
+  decided?: Experiment;
 }
 
 export interface VariantReport {
