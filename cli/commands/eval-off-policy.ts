@@ -88,6 +88,14 @@ function table(r: OffPolicyReport): string {
               : ''),
       `effective sample size ${r.effective_sample_size!.toFixed(1)} of ${r.decisions}; unsupported ${pct(r.unsupported_share)}`,
     );
+  if (r.supported && r.choice_model !== null) {
+    const c = r.choice_model;
+    lines.push(
+      `DR's reward model: a choice among the list fitted to ${c.choices} choices: ` +
+        `ranker logit ×${c.scale.toFixed(2)}, no click ${c.noClick.toFixed(2)}, ` +
+        `each earlier show in the session −${c.fatigue.toFixed(2)}, position 2 ${c.position[1]!.toFixed(2)}`,
+    );
+  }
   const ref = (label: string, o: OffPolicyReport['reference']) =>
     `${label}${o.ctr.toFixed(4)}  [${o.ctr_ci[0].toFixed(4)}, ${o.ctr_ci[1].toFixed(4)}] over ${o.decisions} impressions`;
   lines.push(

@@ -12,6 +12,8 @@
  * instead of a number. A list the candidate served without its model (no
  * history as of the request) has no click probabilities: DR takes its
  * decisions' IPS terms and counts the list (`lists_without_reward_model`).
+ * DR's reward model is a choice model over the candidate's click
+ * probabilities, fitted to the window (`choice_model`, ./choice-model.ts).
  *
  * Beside the estimate: the logging policy's own observed click-through on
  * the same decisions (the reference), and on the slots it did not explore.
@@ -27,6 +29,7 @@ import { wilsonInterval } from '../../processors/experiment-metrics/sequential-t
 import { ConfigError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { LoggedList } from '../online/served-lists.js';
+import type { ChoiceParameters } from './choice-model.js';
 import { type Estimate, estimateOffPolicy } from './estimators.js';
 import { type ReplayOptions, replayWindow } from './replay-window.js';
 
@@ -81,6 +84,8 @@ export interface OffPolicyReport {
   readonly dr_reason: string | null;
   /** Evaluated lists without the candidate's click probabilities, whose decisions DR took as IPS terms. */
   readonly lists_without_reward_model: number;
+  /** The choice model DR's reward model was read from (./choice-model.ts), fitted to the window's clicks; null without one. */
+  readonly choice_model: ChoiceParameters | null;
   /** Evaluated lists read position by position from the Plackett–Luce pool they logged. */
   readonly lists_by_position: number;
   /** The logging policy's observed click-through on the same decisions. */
@@ -143,6 +148,7 @@ export async function offPolicyReport(
     dr: result.supported && drReason === null ? (result.dr ?? null) : null,
     dr_reason: drReason,
     lists_without_reward_model: rewardModel.usable ? evaluated.length - replay.scored : evaluated.length,
+    choice_model: replay.choiceModel ?? null,
     lists_by_position: window.byPosition,
     reference: observed(evaluated, () => true),
     reference_unexplored: observed(evaluated, (item) => item.reason !== 'explored'),

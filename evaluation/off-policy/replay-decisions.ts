@@ -15,8 +15,9 @@
  *   logging page is taken as supported; one the logging model did not
  *   retrieve at all is not, and the log cannot show which is which
  *   (docs/evaluation.md, "Off-policy evaluation of a model version");
- * - for DR, `modelReward` r̂(a) and `modelValue` r̂(b) from the candidate's
- *   ranker, when the caller has them for both.
+ * - for DR, `modelReward` r̂(a) and `modelValue` r̂(b): from a choice model
+ *   of the whole list (`choice`: a in the logged list, b in the candidate's
+ *   page), else from the candidate's ranker when the caller has them for both.
  *
  * A list explored by Plackett–Luce (`exploration` plackett_luce) logs per
  * item the probability of its slot given the items above it, and any order
@@ -60,10 +61,37 @@ export interface ReplayedList {
   readonly candidate: readonly string[];
   /** The candidate ranker's click probability of the logged and candidate items; undefined without a reward model. */
   readonly click?: ReadonlyMap<string, number>;
+  /**
+   * DR's reward model read from a list-level choice model (./choice-model.ts)
+   * instead of `click`: each logged position's click probability in the
+   * logged list, and each page position's in the candidate's page.
+   */
+  readonly choice?: { readonly logged: ArrayLike<number>; readonly candidate: ArrayLike<number> };
   /** The policy that explored the list (`ServedRecommendations.exploration`); null or absent: ε-greedy's marginals. */
   readonly exploration?: string | null;
   /** A Plackett–Luce list's marginals, from the pool it logged; absent for a list that logged none. */
   readonly marginals?: PlacementMarginals;
+}
+
+/**
+ * DR's r̂ of the logged item at its position (`index` in position order) and
+ * of the candidate's item there: from the choice model where the list has
+ * one, else the ranker's click probabilities, else none.
+ */
+function rewardModel(
+  list: ReplayedList,
+  index: number,
+  item: ReplayedList['logged'][number],
+  wanted: string | undefined,
+): { modelReward?: number; modelValue?: number } {
+  if (list.choice !== undefined)
+    return {
+      modelReward: list.choice.logged[index]!,
+      modelValue: wanted === undefined ? 0 : (list.choice.candidate[item.position] ?? 0),
+    };
+  const modelReward = list.click?.get(item.item_id);
+  const modelValue = wanted === undefined ? 0 : list.click?.get(wanted);
+  return modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {};
 }
 
 /** Each position of the list as one decision, in position order. */
@@ -75,20 +103,18 @@ export function listDecisions(list: ReplayedList): LoggedDecision[] {
       : prefixDecisions(list, logged);
   const keptAt = new Map<string, number>();
   for (const item of logged) if (item.reason !== 'explored') keptAt.set(item.item_id, item.position);
-  return logged.map((item) => {
+  return logged.map((item, index) => {
     const wanted = list.candidate[item.position];
     const reward = list.clicked.has(item.item_id) ? 1 : 0;
     const same = wanted === item.item_id;
     const moved = wanted !== undefined && (keptAt.get(wanted) ?? item.position) !== item.position;
     const unsupported = !same && wanted !== undefined && (item.propensity >= 1 || moved) ? 1 : 0;
-    const modelReward = list.click?.get(item.item_id);
-    const modelValue = wanted === undefined ? 0 : list.click?.get(wanted);
     return {
       propensity: item.propensity,
       reward,
       target: same ? 1 : 0,
       unsupported,
-      ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
+      ...rewardModel(list, index, item, wanted),
     };
   });
 }
@@ -97,19 +123,17 @@ export function listDecisions(list: ReplayedList): LoggedDecision[] {
 function prefixDecisions(list: ReplayedList, logged: ReplayedList['logged']): LoggedDecision[] {
   let prefix = 1;
   let agrees = true;
-  return logged.map((item) => {
+  return logged.map((item, index) => {
     const wanted = list.candidate[item.position];
     const same = wanted === item.item_id;
     prefix *= item.propensity;
     agrees &&= same;
-    const modelReward = list.click?.get(item.item_id);
-    const modelValue = wanted === undefined ? 0 : list.click?.get(wanted);
     return {
       propensity: prefix,
       reward: list.clicked.has(item.item_id) ? 1 : 0,
       target: agrees ? 1 : 0,
       unsupported: !same && wanted !== undefined && item.propensity >= 1 ? 1 : 0,
-      ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
+      ...rewardModel(list, index, item, wanted),
     };
   });
 }
@@ -121,20 +145,18 @@ function positionDecisions(
   marginals: PlacementMarginals,
 ): LoggedDecision[] {
   let slot = 0;
-  return logged.map((item) => {
+  return logged.map((item, index) => {
     const wanted = list.candidate[item.position];
     const same = wanted === item.item_id;
     const promoted = item.reason === 'promoted';
     const drawn = promoted ? -1 : slot++;
     const supported = wanted === undefined || same || (!promoted && marginals.at(wanted, drawn) > 0);
-    const modelReward = list.click?.get(item.item_id);
-    const modelValue = wanted === undefined ? 0 : list.click?.get(wanted);
     return {
       propensity: promoted ? 1 : marginals.at(item.item_id, drawn),
       reward: list.clicked.has(item.item_id) ? 1 : 0,
       target: same ? 1 : 0,
       unsupported: supported ? 0 : 1,
-      ...(modelReward !== undefined && modelValue !== undefined ? { modelReward, modelValue } : {}),
+      ...rewardModel(list, index, item, wanted),
     };
   });
 }

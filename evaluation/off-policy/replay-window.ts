@@ -23,9 +23,14 @@
  * i-th decision of two versions is the same logged action: what a paired
  * comparison needs (./estimators.ts, `compareOffPolicy`).
  *
- * A version's ranker click probabilities are DR's reward model only when its
- * holdout says they predict clicks on impressions at least as well as the
- * smoothed-CTR baseline (`ranker_logloss` ≤ `ctr_baseline_logloss`).
+ * A version's ranker click probabilities feed DR's reward model only when
+ * its holdout says they predict clicks on impressions at least as well as
+ * the smoothed-CTR baseline (`ranker_logloss` ≤ `ctr_baseline_logloss`).
+ * The reward model is then a choice model over them (./choice-model.ts),
+ * fitted to the window's clicks once every list is replayed: a position's
+ * click probability given the whole list and how often the session already
+ * showed its item, read for the logged list and for the version's page
+ * (./session-shows.ts).
  *
  * @example
  * ```ts
@@ -44,10 +49,12 @@ import type { Platform } from '../../runtime/platform.js';
 import type { ItemFeatures, ModelVersion } from '../../schemas/generated/types.js';
 import { type LoggedList, readServedLists, type ServedWindow } from '../online/served-lists.js';
 import { featuresAtRequests } from './as-of-features.js';
+import { type ChoiceList, ChoiceModel, type ChoiceParameters } from './choice-model.js';
 import type { LoggedDecision } from './estimators.js';
 import { ItemHistory } from './item-history.js';
 import { type PlacementMarginals, placementMarginals } from './placement-marginals.js';
-import { listDecisions } from './replay-decisions.js';
+import { listDecisions, type ReplayedList } from './replay-decisions.js';
+import { loggedPage, sessionShows } from './session-shows.js';
 
 export interface ReplayOptions extends ServedWindow {
   readonly online: OnlineStore;
@@ -69,6 +76,21 @@ export interface PolicyReplay {
   readonly scored: number;
   /** Logged items exploration did not place that its page has at their position. */
   readonly matchingUnexplored: number;
+  /** The choice model DR's reward model was read from (./choice-model.ts); absent without one. */
+  readonly choiceModel?: ChoiceParameters;
+}
+
+interface Replaying {
+  model: ModelVersion;
+  rewardModel: RewardModelUse;
+  decisions: LoggedDecision[][];
+  /** Its page for each evaluated list. */
+  pages: string[][];
+  /** Its ranker's click probabilities for each evaluated list; undefined without a reward model. */
+  clicks: (ReadonlyMap<string, number> | undefined)[];
+  scored: number;
+  matchingUnexplored: number;
+  choiceModel?: ChoiceParameters;
 }
 
 export interface ReplayedWindow {
@@ -104,34 +126,26 @@ export async function replayWindow(
   });
   try {
     const evaluated = [...lists.values()].filter((list) => asOf.has(list.served.request_id));
-    const replays = new Map<
-      string,
-      {
-        model: ModelVersion;
-        rewardModel: RewardModelUse;
-        decisions: LoggedDecision[][];
-        scored: number;
-        matchingUnexplored: number;
-      }
-    >();
+    const replays = new Map<string, Replaying>();
     for (const label of labels) {
       const model = await loaded(service, label);
       replays.set(label, {
         model,
         rewardModel: calibration(model),
         decisions: evaluated.map(() => []),
+        pages: evaluated.map(() => []),
+        clicks: evaluated.map(() => undefined),
         scored: 0,
         matchingUnexplored: 0,
       });
     }
-    let byPosition = 0;
+    const marginals = evaluated.map((list) => marginalsOf(list.served));
+    const byPosition = marginals.filter((m) => m !== undefined).length;
     let next = 0;
     const worker = async () => {
       for (let at = next++; at < evaluated.length; at = next++) {
         const list = evaluated[at]!;
         const { served } = list;
-        const marginals = marginalsOf(served);
-        if (marginals !== undefined) byPosition++;
         for (const [label, replay] of replays) {
           const usable = replay.rewardModel.usable;
           const result = await service.recommender.recommend({
@@ -152,22 +166,77 @@ export async function replayWindow(
             if (item.reason !== 'explored' && page[item.position] === item.item_id)
               replay.matchingUnexplored++;
           if (usable && result.click !== undefined) replay.scored++;
-          replay.decisions[at] = listDecisions({
-            logged: served.items,
-            clicked: list.clicked,
-            candidate: page,
-            click: usable ? result.click : undefined,
-            exploration: served.exploration ?? null,
-            marginals,
-          });
+          replay.pages[at] = page;
+          replay.clicks[at] = usable ? result.click : undefined;
         }
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+    const loggedShows = sessionShows(lists.values());
+    for (const replay of replays.values()) {
+      const choice = choiceModelOf(lists.values(), evaluated, replay, loggedShows);
+      replay.choiceModel = choice?.model.parameters;
+      evaluated.forEach((list, at) => {
+        replay.decisions[at] = listDecisions({
+          logged: list.served.items,
+          clicked: list.clicked,
+          candidate: replay.pages[at]!,
+          click: replay.clicks[at],
+          choice: choice?.of(at),
+          exploration: list.served.exploration ?? null,
+          marginals: marginals[at],
+        });
+      });
+    }
     return { lists: lists.size, evaluated, byPosition, policies: replays };
   } finally {
     await service.close();
   }
+}
+
+/**
+ * The choice model of a version's replay, fitted to the evaluated lists its
+ * ranker scored (the logged items, their session shows and clicks), and each
+ * list's click probabilities under it: of the logged list as shown, and of
+ * the version's page with the shows its own pages would have had (the
+ * window's other lists as logged). Undefined
+ * when no list can be fitted (no reward model).
+ */
+function choiceModelOf(
+  window: Iterable<LoggedList>,
+  evaluated: readonly LoggedList[],
+  replay: Replaying,
+  loggedShows: ReadonlyMap<string, number[]>,
+): { model: ChoiceModel; of: (at: number) => ReplayedList['choice'] } | undefined {
+  const probabilitiesOf = (click: ReadonlyMap<string, number> | undefined, page: readonly string[]) => {
+    const out = page.map((item) => click?.get(item));
+    return out.every((p) => p !== undefined) ? (out as number[]) : undefined;
+  };
+  const logged = evaluated.map((list) => loggedPage(list));
+  const fitted: ChoiceList[] = [];
+  evaluated.forEach((list, at) => {
+    const probabilities = probabilitiesOf(replay.clicks[at], logged[at]!);
+    if (probabilities === undefined || probabilities.length === 0) return;
+    const clicks = logged[at]!.flatMap((item, k) => (list.clicked.has(item) ? [k] : []));
+    fitted.push({ probabilities, shown: loggedShows.get(list.served.request_id)!, clicks });
+  });
+  if (fitted.length === 0) return undefined;
+  const model = ChoiceModel.fit(fitted);
+  const pageAt = new Map(evaluated.map((list, at) => [list.served.request_id, replay.pages[at]!] as const));
+  const ownShows = sessionShows(window, (list) => pageAt.get(list.served.request_id));
+  return {
+    model,
+    of: (at) => {
+      const list = evaluated[at]!;
+      const loggedProbabilities = probabilitiesOf(replay.clicks[at], logged[at]!);
+      const pageProbabilities = probabilitiesOf(replay.clicks[at], replay.pages[at]!);
+      if (loggedProbabilities === undefined || pageProbabilities === undefined) return undefined;
+      return {
+        logged: model.clickProbabilities(loggedProbabilities, loggedShows.get(list.served.request_id)!),
+        candidate: model.clickProbabilities(pageProbabilities, ownShows.get(list.served.request_id)!),
+      };
+    },
+  };
 }
 
 /**
