@@ -132,6 +132,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
         decisions: report.decisions,
         effective_sample_size: report.effective_sample_size,
         unsupported_share: report.unsupported_share,
+        ...(name === 'dr' ? { choice_model: report.choice_model } : {}),
         truth_impressions: truth.impressions,
       },
     );
