@@ -199,8 +199,8 @@ export async function replayWindow(
  * ranker scored (the logged items, their session shows and clicks), and each
  * list's click probabilities under it: of the logged list as shown, and of
  * the version's page with the shows its own pages would have had (the
- * window's other lists as logged). Undefined
- * when no list can be fitted (no reward model).
+ * window's other lists as logged). Undefined when no list can be fitted
+ * (no reward model).
  */
 function choiceModelOf(
   window: Iterable<LoggedList>,
