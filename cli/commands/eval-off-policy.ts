@@ -93,7 +93,8 @@ function table(r: OffPolicyReport): string {
     lines.push(
       `DR's reward model: a choice among the list fitted to ${c.choices} choices: ` +
         `ranker logit ×${c.scale.toFixed(2)}, no click ${c.noClick.toFixed(2)}, ` +
-        `each earlier show in the session −${c.fatigue.toFixed(2)}, position 2 ${c.position[1]!.toFixed(2)}`,
+        `each earlier show in the session ${c.fatigue >= 0 ? '−' : '+'}${Math.abs(c.fatigue).toFixed(2)}, ` +
+        `position 2 ${c.position[1]!.toFixed(2)}`,
     );
   }
   const ref = (label: string, o: OffPolicyReport['reference']) =>
