@@ -31,7 +31,13 @@ const ENV = {
   RECSTREAM_GATE_POPULARITY_MARGIN: '1',
 };
 
-const USERS = 240;
+/**
+ * 480, not 240: at 240 the two layouts scored 0.709 and 0.700 here and
+ * 0.709 and 0.688 in one CI run (the engine's runs are not bit-identical
+ * from one machine state to the next), a gap of 0.022 from a standard
+ * error of the difference near 0.01. Twice the users halve its variance.
+ */
+const USERS = 480;
 const GROUPS = 8;
 const PER_GROUP = 30;
 
@@ -93,6 +99,7 @@ test('two --train files and the same lines as one file give the same Recall@20 w
     await writeFile(holdout, held);
     const two = await recall(root, 'two', [paths.train, paths.valid], holdout);
     const one = await recall(root, 'one', [paths.all], holdout);
+    console.log(`Recall@20: two files ${two}, one file ${one}`);
     assert.ok(two > 0.2, `two files: Recall@20 ${two}`);
     assert.ok(Math.abs(one - two) <= 0.02, `one file ${one} against two files ${two}`);
   } finally {
