@@ -113,18 +113,18 @@ function objective(theta: Float64Array, lists: readonly ChoiceList[]) {
     const { items, none } = choiceProbabilities(theta, u);
     const chosen = list.clicks.filter((k) => k >= 0 && k < n);
     const count = Math.max(chosen.length, 1);
-    // Expected features under the choice probabilities, and their second moments.
+    // The Hessian is −count · Cov(features) under the choice probabilities: E[x xᵀ] is added into it
+    // item by item (the no-click option's unit vector included), E[x] E[x]ᵀ once the mean is known.
     mean.fill(0);
     mean[1] = none;
-    const second = Array.from({ length: DIM }, () => new Float64Array(DIM));
-    second[1]![1] = none;
+    hessian[1]![1]! -= count * none;
     for (let k = 0; k < n; k++) {
       features(list.probabilities[k]!, list.shown[k] ?? 0, k, x);
       const p = items[k]!;
       for (let a = 0; a < DIM; a++) {
         if (x[a] === 0) continue;
         mean[a]! += p * x[a]!;
-        for (let b = 0; b < DIM; b++) second[a]![b]! += p * x[a]! * x[b]!;
+        for (let b = 0; b < DIM; b++) hessian[a]![b]! -= count * p * x[a]! * x[b]!;
       }
     }
     if (chosen.length === 0) {
@@ -138,7 +138,7 @@ function objective(theta: Float64Array, lists: readonly ChoiceList[]) {
     }
     for (let a = 0; a < DIM; a++) {
       gradient[a]! -= count * mean[a]!;
-      for (let b = 0; b < DIM; b++) hessian[a]![b]! -= count * (second[a]![b]! - mean[a]! * mean[b]!);
+      for (let b = 0; b < DIM; b++) hessian[a]![b]! += count * mean[a]! * mean[b]!;
     }
   }
   for (let a = 0; a < DIM; a++) {

@@ -212,12 +212,13 @@ function choiceModelOf(
     const out = page.map((item) => click?.get(item));
     return out.every((p) => p !== undefined) ? (out as number[]) : undefined;
   };
-  const logged = evaluated.map((list) => loggedPage(list));
+  const loggedItems = evaluated.map(loggedPage);
+  const logged = loggedItems.map((items, at) => probabilitiesOf(replay.clicks[at], items));
   const fitted: ChoiceList[] = [];
   evaluated.forEach((list, at) => {
-    const probabilities = probabilitiesOf(replay.clicks[at], logged[at]!);
+    const probabilities = logged[at];
     if (probabilities === undefined || probabilities.length === 0) return;
-    const clicks = logged[at]!.flatMap((item, k) => (list.clicked.has(item) ? [k] : []));
+    const clicks = loggedItems[at]!.flatMap((item, k) => (list.clicked.has(item) ? [k] : []));
     fitted.push({ probabilities, shown: loggedShows.get(list.served.request_id)!, clicks });
   });
   if (fitted.length === 0) return undefined;
@@ -228,7 +229,7 @@ function choiceModelOf(
     model,
     of: (at) => {
       const list = evaluated[at]!;
-      const loggedProbabilities = probabilitiesOf(replay.clicks[at], logged[at]!);
+      const loggedProbabilities = logged[at];
       const pageProbabilities = probabilitiesOf(replay.clicks[at], replay.pages[at]!);
       if (loggedProbabilities === undefined || pageProbabilities === undefined) return undefined;
       return {
