@@ -8,8 +8,8 @@
  * An outcome counts in the experiment's whole figures and in those of the
  * canary step in effect at its event time (the experiment's state as of
  * then, from the `rec.experiments` global table, or the controller's own
- * newer decision, kept with its figures, until the table shows it). After each outcome the
- * always-valid p-value of every variant's click-through against the
+ * newer decision, kept with its figures, until the table shows it). After
+ * each outcome the always-valid p-value of every variant's click-through against the
  * control's is lowered to the test's current 1/Λ when that is smaller:
  * the figures are looked at continuously, which the mSPRT allows.
  *
