@@ -1,8 +1,12 @@
 /**
  * How many earlier lists of the same user's session already held each item
  * of a list: the choice model's fatigue input (./choice-model.ts). A
- * session is the user view's (`SESSION_GAP_MS`): lists less than 30
- * minutes apart, one after another.
+ * session is the one the client reported in the list's events
+ * (`context.session_id`, the visit the user saw the lists in); a list
+ * without one falls back to the user view's rule (`SESSION_GAP_MS`): the
+ * user's lists less than 30 minutes apart, one after another. The client's
+ * id comes first because visits can follow one another within 30 minutes,
+ * and what a user tires of is what the visit showed.
  *
  * The logged lists give what users were shown. A version replayed over the
  * window would have shown its own pages instead, and a model's page repeats
@@ -33,19 +37,21 @@ export function sessionShows(
   lists: Iterable<LoggedList>,
   pageOf: (list: LoggedList) => readonly string[] | undefined = () => undefined,
 ): Map<string, number[]> {
-  const byUser = new Map<string, LoggedList[]>();
+  const groups = new Map<string, { reported: boolean; lists: LoggedList[] }>();
   for (const list of lists) {
-    const own = byUser.get(list.served.user_id);
-    if (own === undefined) byUser.set(list.served.user_id, [list]);
-    else own.push(list);
+    const session = list.context?.session_id ?? null;
+    const key = JSON.stringify([list.served.user_id, session]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { reported: session !== null, lists: [list] });
+    else group.lists.push(list);
   }
   const shows = new Map<string, number[]>();
-  for (const own of byUser.values()) {
+  for (const { reported, lists: own } of groups.values()) {
     own.sort((a, b) => a.served.served_ts - b.served.served_ts);
     let seen = new Map<string, number>();
     let previous = Number.NEGATIVE_INFINITY;
     for (const list of own) {
-      if (list.served.served_ts - previous > SESSION_GAP_MS) seen = new Map();
+      if (!reported && list.served.served_ts - previous > SESSION_GAP_MS) seen = new Map();
       previous = list.served.served_ts;
       const page = pageOf(list) ?? loggedPage(list);
       shows.set(
