@@ -3,7 +3,8 @@
  * commands run:
  *
  * - `retrain`: one `Trainer` round, as `recstream train --once` (so
- *   `up-to-date` when no new snapshot arrived), started in the background
+ *   `up-to-date` when no new snapshot arrived, and the gate's off-policy
+ *   step run when it is handed in), started in the background
  *   and logged when it ends. At most one at a time in this process: another
  *   request meanwhile gets RetrainRunningError (409 `RETRAIN_RUNNING`). The
  *   engine is a child process, but gathering the training set runs on this
@@ -44,6 +45,7 @@ import type { ExperimentAdminActions } from '../responders/routes/admin-experime
 import { RetrainRunningError } from '../runtime/errors.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
+import type { OffPolicyStepRunner } from '../trainer/gate-off-policy.js';
 import { Trainer } from '../trainer/trainer.js';
 
 export interface PlatformAdminActions extends AdminActions, ExperimentAdminActions {
@@ -55,6 +57,8 @@ export function platformAdminActions(
   platform: Platform,
   store: ArtifactStore,
   online?: OnlineStore,
+  /** The gate's off-policy step a retrain runs (evaluation/off-policy/gate-step.ts, a layer above this one). */
+  offPolicyStep?: OffPolicyStepRunner,
 ): PlatformAdminActions {
   const { logger } = platform;
   const model = platform.config.modelName;
@@ -72,7 +76,7 @@ export function platformAdminActions(
     async retrain() {
       if (retraining) throw new RetrainRunningError(retraining.startedTs);
       const startedTs = Date.now();
-      const trainer = new Trainer({ platform, store, signal: stop.signal });
+      const trainer = new Trainer({ platform, store, offPolicyStep, signal: stop.signal });
       logger.info({ model }, 'retrain started by the admin API');
       const done = trainer
         .trainOnce()

@@ -31,6 +31,7 @@ import { RecommendationService } from '../responders/recommend/service.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import { INTERACTIONS_TOPIC } from '../schemas/topics.js';
+import type { OffPolicyStepRunner } from '../trainer/gate-off-policy.js';
 import { platformAdminActions } from './admin-actions.js';
 
 export interface ResponderOptions {
@@ -38,6 +39,12 @@ export interface ResponderOptions {
   readonly online?: OnlineStore;
   /** Service settings for tests (poll and refresh intervals). */
   readonly service?: { readonly popularityRefreshMs?: number; readonly pollMs?: number };
+  /**
+   * The gate's off-policy step that `POST /admin/retrain` runs, as `recstream train` does
+   * (evaluation/off-policy/gate-step.ts, a layer above this one); without it a retrained
+   * candidate waits for a trainer that has it.
+   */
+  readonly offPolicyStep?: OffPolicyStepRunner;
 }
 
 export interface RunningResponder {
@@ -73,7 +80,7 @@ export async function startResponder(
     metrics,
   });
   const store = artifactStore(config.dataDir);
-  const adminActions = platformAdminActions(platform, store, options.online);
+  const adminActions = platformAdminActions(platform, store, options.online, options.offPolicyStep);
   let service: RecommendationService | undefined;
   let serviceProblem = 'starting: loading the catalog, profiles, the promoted model and its index';
   const readiness = new Readiness();

@@ -73,9 +73,10 @@ export async function startRoles(platform: Platform, options: RolesOptions): Pro
     for (const runner of runners.values()) runner.stop();
   };
   const serving = await openServingStore(platform, runners);
+  const offPolicyStep = options.offPolicyStep?.(serving.online);
   let responder: RunningResponder;
   try {
-    responder = await startResponder(platform, { online: serving.online });
+    responder = await startResponder(platform, { online: serving.online, offPolicyStep });
   } catch (error) {
     stopRunners();
     await Promise.allSettled(runs);
@@ -92,7 +93,7 @@ export async function startRoles(platform: Platform, options: RolesOptions): Pro
     platform,
     store,
     engineDefaults: options.engineDefaults,
-    offPolicyStep: options.offPolicyStep?.(serving.online),
+    offPolicyStep,
     signal,
   });
   const indexer = new Indexer({ platform, store });

@@ -24,6 +24,7 @@ import type { OnlineStore } from '../runtime/online/online-store.js';
 import { openOnlineStore } from '../runtime/online/open.js';
 import type { Platform } from '../runtime/platform.js';
 import { onlineViews } from '../topologies/online-views.js';
+import type { OffPolicyStepRunner } from '../trainer/gate-off-policy.js';
 import { activeNamespaceOf, activeRunnerOptions, ensureInputTopics, selectTopologies } from './platform.js';
 import { type RunningResponder, startResponder } from './responder.js';
 
@@ -95,12 +96,21 @@ export interface Serving {
   close(): Promise<void>;
 }
 
-/** Opens the serving store and starts the responder over it; nothing stays open when the start fails. */
-export async function startServing(platform: Platform): Promise<Serving> {
+/**
+ * Opens the serving store and starts the responder over it; nothing stays open when the start
+ * fails. `offPolicyStep`, given the store, is the gate's step `POST /admin/retrain` runs.
+ */
+export async function startServing(
+  platform: Platform,
+  offPolicyStep?: (online: OnlineStore) => OffPolicyStepRunner,
+): Promise<Serving> {
   const serving = await openServingStore(platform);
   let responder: RunningResponder;
   try {
-    responder = await startResponder(platform, { online: serving.online });
+    responder = await startResponder(platform, {
+      online: serving.online,
+      offPolicyStep: offPolicyStep?.(serving.online),
+    });
   } catch (error) {
     await serving.close();
     throw error;

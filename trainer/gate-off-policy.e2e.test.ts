@@ -6,16 +6,22 @@
  * trainer waits for its index, the indexer builds it, and the next round
  * runs the step. No list has been served on this world, so the step cannot
  * run, and the candidate is rejected with that reason rather than passing
- * silently.
+ * silently. A retrain through the admin API of `recstream serve`'s
+ * responder takes the step the same way.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { startServing } from '../app/serving-store.js';
+import { offPolicyStepRunner } from '../evaluation/off-policy/gate-step.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import { artifactStore } from '../registry/model-store.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import { runCliOk } from '../test/cli.js';
-import { buildSnapshottedWorld, SERVED_WORLD_ENV } from '../test/served-world.js';
+import { buildSnapshottedWorld, openServedPlatform, SERVED_WORLD_ENV } from '../test/served-world.js';
 import type { TrainOutcome } from './trainer.js';
 
 const ENV = {
@@ -66,7 +72,50 @@ test('RECSTREAM_GATE_OFF_POLICY=true: v2 awaits its index, then the step, which 
     assert.equal(v2Settled.metrics.off_policy_lists, 0);
     assert.equal((await versions())[0]!.status, 'promoted', 'v1 still serves');
     assert.equal((await round()).kind, 'up-to-date', 'the settled step is not run again');
+
+    await cli(['train', '--once', '--force']);
+    await cli(['index', '--once']);
+    assert.equal((await versions())[2]!.params.gate_pending, 'off-policy');
+    await retrainThroughAdminApi(dataDir);
+    const v3 = (await versions())[2]!;
+    assert.equal(v3.status, 'rejected', 'POST /admin/retrain ran the step');
+    assert.match(v3.reason ?? '', /; the off-policy step cannot run over 0 replayed lists: /);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+/** `recstream serve`'s responder in this process, one POST /admin/retrain, until its round settled recstream@3. */
+async function retrainThroughAdminApi(dataDir: string): Promise<void> {
+  const key = 'rsk_gate_off_policy_admin';
+  const platform = await openServedPlatform(dataDir, {
+    ...ENV,
+    RECSTREAM_GATE_ALLOW_UNCOMPARED: 'false',
+    RECSTREAM_API_KEYS: `ops:admin:${createHash('sha256').update(key).digest('hex')}`,
+  });
+  try {
+    const serving = await startServing(platform, (online) =>
+      offPolicyStepRunner(platform, { store: artifactStore(dataDir), online }),
+    );
+    try {
+      const accepted = await serving.responder.app.inject({
+        method: 'POST',
+        url: '/admin/retrain',
+        headers: { authorization: `ApiKey ${key}` },
+      });
+      assert.equal(accepted.statusCode, 202, accepted.body);
+      // Closing the responder aborts a retrain under way, so wait for the round's event first.
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        const registry = await ModelRegistry.load(platform.log, platform.serde);
+        if (registry.get(platform.config.modelName, 3)?.params.gate_pending === undefined) break;
+        assert.ok(Date.now() < deadline, 'the retrain settled recstream@3 within 5 minutes');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    } finally {
+      await serving.close();
+    }
+  } finally {
+    await platform.close();
+  }
+}

@@ -327,7 +327,7 @@ export class Trainer {
     if (offPolicyStep === undefined)
       return {
         kind: 'awaiting-off-policy-step',
-        detail: `${label} awaits the off-policy step, which this process does not run (recstream train, up and demo do)`,
+        detail: `${label} awaits the off-policy step, which this process does not run (recstream train, up, demo and the admin API of serve do)`,
       };
     const step = await offPolicyStep(pending, registry.promoted(pending.model));
     if ('waiting' in step) return { kind: 'awaiting-off-policy-step', detail: step.waiting };

@@ -1,5 +1,7 @@
 import { withPlatform } from '../../app/platform.js';
 import { startServing } from '../../app/serving-store.js';
+import { offPolicyStepRunner } from '../../evaluation/off-policy/gate-step.js';
+import { artifactStore } from '../../registry/model-store.js';
 import type { Command } from '../command.js';
 
 export const serveCommand: Command = {
@@ -10,7 +12,9 @@ export const serveCommand: Command = {
   options: {},
   run: ({ config }) =>
     withPlatform(config, async (platform) => {
-      const serving = await startServing(platform);
+      const serving = await startServing(platform, (online) =>
+        offPolicyStepRunner(platform, { store: artifactStore(config.dataDir), online }),
+      );
       const { responder } = serving;
       let stop!: () => void;
       const stopped = new Promise<void>((resolve) => (stop = resolve));
