@@ -19,8 +19,7 @@
 
 import { describeIndexOutcome, describeTrainOutcome } from '../app/outcomes.js';
 import { type RunningRoles, startRoles } from '../app/roles.js';
-import { offPolicyStepRunner } from '../evaluation/off-policy/gate-step.js';
-import { artifactStore } from '../registry/model-store.js';
+import { servingOffPolicyStep } from '../evaluation/off-policy/gate-step.js';
 import type { ConsoleStatus } from '../responders/routes/status.js';
 import type { Platform } from '../runtime/platform.js';
 import type { SimulationOptions } from '../sim/options.js';
@@ -60,8 +59,7 @@ export async function demoServe(
   const roles = await startRoles(platform, {
     signal,
     engineDefaults: DEMO_ENGINE,
-    offPolicyStep: (online) =>
-      offPolicyStepRunner(platform, { store: artifactStore(platform.config.dataDir), online }),
+    offPolicyStep: servingOffPolicyStep(platform),
     // New versions only: rounds that had nothing to do stay in the log file.
     onTrain: (o) => {
       if (shown && o.kind === 'published') say(describeTrainOutcome(o));

@@ -16,9 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startServing } from '../app/serving-store.js';
-import { offPolicyStepRunner } from '../evaluation/off-policy/gate-step.js';
+import { servingOffPolicyStep } from '../evaluation/off-policy/gate-step.js';
 import { ModelRegistry } from '../registry/model-registry.js';
-import { artifactStore } from '../registry/model-store.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
 import { runCliOk } from '../test/cli.js';
 import { buildSnapshottedWorld, openServedPlatform, SERVED_WORLD_ENV } from '../test/served-world.js';
@@ -94,9 +93,7 @@ async function retrainThroughAdminApi(dataDir: string): Promise<void> {
     RECSTREAM_API_KEYS: `ops:admin:${createHash('sha256').update(key).digest('hex')}`,
   });
   try {
-    const serving = await startServing(platform, (online) =>
-      offPolicyStepRunner(platform, { store: artifactStore(dataDir), online }),
-    );
+    const serving = await startServing(platform, servingOffPolicyStep(platform));
     try {
       const accepted = await serving.responder.app.inject({
         method: 'POST',

@@ -1,7 +1,6 @@
 import { withPlatform } from '../../app/platform.js';
 import { startServing } from '../../app/serving-store.js';
-import { offPolicyStepRunner } from '../../evaluation/off-policy/gate-step.js';
-import { artifactStore } from '../../registry/model-store.js';
+import { servingOffPolicyStep } from '../../evaluation/off-policy/gate-step.js';
 import type { Command } from '../command.js';
 
 export const serveCommand: Command = {
@@ -12,9 +11,7 @@ export const serveCommand: Command = {
   options: {},
   run: ({ config }) =>
     withPlatform(config, async (platform) => {
-      const serving = await startServing(platform, (online) =>
-        offPolicyStepRunner(platform, { store: artifactStore(config.dataDir), online }),
-      );
+      const serving = await startServing(platform, servingOffPolicyStep(platform));
       const { responder } = serving;
       let stop!: () => void;
       const stopped = new Promise<void>((resolve) => (stop = resolve));

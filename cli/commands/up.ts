@@ -1,8 +1,7 @@
 import { describeIndexOutcome, describeTrainOutcome } from '../../app/outcomes.js';
 import { withPlatform } from '../../app/platform.js';
 import { startRoles } from '../../app/roles.js';
-import { offPolicyStepRunner } from '../../evaluation/off-policy/gate-step.js';
-import { artifactStore } from '../../registry/model-store.js';
+import { servingOffPolicyStep } from '../../evaluation/off-policy/gate-step.js';
 import type { Command } from '../command.js';
 import { pollMs } from './train.js';
 
@@ -23,8 +22,7 @@ export const upCommand: Command = {
           signal: controller.signal,
           trainPollMs: pollMs(values),
           indexPollMs: pollMs(values),
-          offPolicyStep: (online) =>
-            offPolicyStepRunner(platform, { store: artifactStore(config.dataDir), online }),
+          offPolicyStep: servingOffPolicyStep(platform),
           onTrain: (o) => process.stdout.write(`train: ${describeTrainOutcome(o)}\n`),
           onIndex: (o) => process.stdout.write(`index: ${describeIndexOutcome(o)}\n`),
         });

@@ -27,7 +27,7 @@
 
 import { openServingStore } from '../../app/serving-store.js';
 import { IndexRegistry } from '../../registry/index-registry.js';
-import type { ArtifactStore } from '../../registry/model-store.js';
+import { type ArtifactStore, artifactStore } from '../../registry/model-store.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { GateDecision } from '../../trainer/gate.js';
@@ -136,4 +136,18 @@ export function offPolicyStepRunner(platform: Platform, options: OffPolicyStepOp
       await serving?.close();
     }
   };
+}
+
+/**
+ * The step over the data dir's artifact store, reading the online store a
+ * process's responder opened: what `serve`, `up` and the demo hand to
+ * their trainer and admin API.
+ *
+ * @example
+ * ```ts
+ * const serving = await startServing(platform, servingOffPolicyStep(platform));
+ * ```
+ */
+export function servingOffPolicyStep(platform: Platform): (online: OnlineStore) => OffPolicyStepRunner {
+  return (online) => offPolicyStepRunner(platform, { store: artifactStore(platform.config.dataDir), online });
 }
