@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PLATFORM_TOPICS } from '../../schemas/topics.js';
 import { EmbeddedLog } from '../log/embedded/embedded-log.js';
+import type { EventLog, LogConsumer, TopicPartitionOffset } from '../log/log.js';
 import { silentLogger } from '../observability/logger.js';
 import { Registry, runtimeMetrics } from '../observability/metrics.js';
 import { TopologyBuilder } from '../processor/topology.js';
@@ -160,6 +161,95 @@ test('a running loop commits once its input goes idle, long before the commit in
     idle.stop();
     await running;
   } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** `log` with every group commit of its consumers recorded in `sent`, then passed on. */
+function recordingGroupCommits(log: EventLog, sent: (readonly TopicPartitionOffset[])[]): EventLog {
+  const consumer = async (options: Parameters<EventLog['consumer']>[0]): Promise<LogConsumer> => {
+    const inner = await log.consumer(options);
+    return {
+      assignment: () => inner.assignment(),
+      position: (topic, partition) => inner.position(topic, partition),
+      seek: (topic, partition, offset) => inner.seek(topic, partition, offset),
+      poll: (poll) => inner.poll(poll),
+      commit: async (offsets) => {
+        assert.ok(offsets, 'the runner commits explicit positions');
+        sent.push(offsets);
+        await inner.commit(offsets);
+      },
+      close: () => inner.close(),
+    };
+  };
+  return new Proxy(log, {
+    get: (target, property) =>
+      property === 'consumer' ? consumer : Reflect.get(target, property, target)?.bind?.(target),
+  });
+}
+
+test('an idle loop sends no group commit; a commit sends only the positions that moved', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  const sent: (readonly TopicPartitionOffset[])[] = [];
+  let runner: StreamRunner | undefined;
+  let running: Promise<unknown> | undefined;
+  try {
+    await log.ensureTopic({ name: 'rec.lines', partitions: 2 });
+    runner = await StreamRunner.start({
+      topology: wordCount(),
+      log: recordingGroupCommits(log, sent),
+      stateDir: join(dir, 'state'),
+      engine: 'memory',
+      commitIntervalMs: 10,
+      deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
+      logger: silentLogger(),
+    });
+    const loop = runner;
+    running = loop.run();
+    const processed = async (count: number) => {
+      for (let i = 0; i < 1000 && loop.progress().processed < count; i++) await sleep(10);
+      assert.equal(loop.progress().processed, count);
+    };
+    await log.append('rec.lines', [{ key: 'a', value: Buffer.from('one line') }]);
+    await processed(1 + 2);
+    const quiet = async () => {
+      await sleep(100);
+      const before = { commits: loop.progress().commits, sent: sent.length };
+      // An idle poll waits 100 ms, so the loop commits about every 100 ms.
+      await sleep(600);
+      assert.ok(loop.progress().commits >= before.commits + 3, 'the loop goes on committing its state');
+      assert.equal(sent.length, before.sent, 'with nothing processed, no group commit is sent');
+    };
+    await quiet();
+    await log.append('rec.lines', [{ key: 'b', value: Buffer.from('another line here') }]);
+    await processed(1 + 2 + 1 + 3);
+    await quiet();
+    loop.stop();
+    await running;
+
+    const last = new Map<string, number>();
+    for (const commit of sent) {
+      assert.ok(commit.length > 0, 'an empty group commit is never sent');
+      for (const p of commit) {
+        const key = `${p.topic}:${p.partition}`;
+        assert.notEqual(last.get(key), p.offset, `${key} is sent again only once it moved`);
+        last.set(key, p.offset);
+      }
+    }
+    for (const topic of ['rec.lines', 'rec.words-by-word']) {
+      const ends = new Map((await log.offsets(topic)).map((p) => [p.partition, p.end]));
+      assert.deepEqual(
+        await log.committedOffsets('word-count', topic),
+        ends,
+        `${topic}: the group is at the end`,
+      );
+    }
+  } finally {
+    runner?.stop();
+    await running?.catch(() => undefined);
     await log.close();
     await rm(dir, { recursive: true, force: true });
   }

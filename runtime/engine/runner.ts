@@ -8,7 +8,8 @@
  * 2. each task commits its stores together with the input offsets they
  *    reflect (TaskState: changelog batch with a commit marker, then one
  *    atomic engine write);
- * 3. the consumer group's offsets are committed, for lag monitoring only.
+ * 3. the consumer group's offsets are committed, for lag monitoring only
+ *    (the partitions whose position moved since the last group commit).
  *
  * On start every task resumes from the offsets stored *with its state*,
  * never from the group's offsets, which is what makes state effectively-once.

@@ -7,7 +7,7 @@
  * processing goes on; its failure surfaces at the next check.
  */
 import type { Logger } from 'pino';
-import type { EventLog, TopicPartitionOffset } from '../../log/log.js';
+import type { EventLog, LogConsumer, TopicPartitionOffset } from '../../log/log.js';
 import { type DeadLetter, type DeadLetterSerializer, DLQ_TOPIC } from '../../processor/dead-letter.js';
 import {
   groupByTopic,
@@ -37,6 +37,14 @@ export class CommitPipeline {
   private lastPositions: readonly TopicPartitionOffset[] = [];
   private commitCount = 0;
   private deadLetterCount = 0;
+  /**
+   * The group offsets `groupConsumer` has committed, by topic and partition:
+   * a commit sends only the positions that moved since, as Kafka Streams
+   * commits only tasks that need it, so an idle application sends the
+   * broker no OffsetCommit at all.
+   */
+  private groupOffsets = new Map<string, number>();
+  private groupConsumer: LogConsumer | null = null;
 
   constructor(
     private readonly options: CommitPipelineOptions,
@@ -157,7 +165,7 @@ export class CommitPipeline {
 
   private async afterCommit(positions: TopicPartitionOffset[], started: bigint): Promise<void> {
     try {
-      await this.tasks.consumer.commit(positions);
+      await this.commitGroupOffsets(positions);
     } catch (error) {
       // Group offsets only feed lag dashboards; state carries the real positions.
       this.options.logger.warn({ err: error }, 'consumer group commit failed; lag metrics may be stale');
@@ -166,6 +174,19 @@ export class CommitPipeline {
     this.lastPositions = positions;
     this.lastCommitAt = Date.now();
     await this.metrics.committed(started, this.tasks, this.lastCommitAt);
+  }
+
+  /** Commits the positions that moved since this consumer's last group commit; a new consumer (a reopen) commits them all. */
+  private async commitGroupOffsets(positions: readonly TopicPartitionOffset[]): Promise<void> {
+    const consumer = this.tasks.consumer;
+    if (consumer !== this.groupConsumer) {
+      this.groupOffsets = new Map();
+      this.groupConsumer = consumer;
+    }
+    const moved = positions.filter((p) => this.groupOffsets.get(partitionKey(p)) !== p.offset);
+    if (moved.length === 0) return;
+    await consumer.commit(moved);
+    for (const p of moved) this.groupOffsets.set(partitionKey(p), p.offset);
   }
 
   private async appendOutputs(
@@ -195,4 +216,9 @@ export class CommitPipeline {
       this.metrics.appended(topic, records.length);
     }
   }
+}
+
+/** A topic name holds no ':' (Kafka allows letters, digits, '.', '_' and '-'). */
+function partitionKey(p: TopicPartitionOffset): string {
+  return `${p.topic}:${p.partition}`;
 }
