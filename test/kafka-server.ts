@@ -69,6 +69,19 @@ const LOG_LIMIT = 64 * 1024;
 export const MOKAPI_MAX_REQUEST_BYTES = 60_000;
 
 /**
+ * What go-mokapi 0.52 printed when it died of the data race in its lag
+ * metric (`processMetricsOffsetCommit` reads a group's committed offsets
+ * while an OffsetCommit writes them; runtime/log/kafka/README.md), or
+ * undefined when its output shows no such death. A test may run its
+ * scenario again on a fresh server after this crash of the test server;
+ * any other failure stands.
+ */
+export function mokapiLagMetricRace(logs: string): string | undefined {
+  if (!logs.includes('processMetricsOffsetCommit')) return undefined;
+  return /fatal error: concurrent map[^\n]*/.exec(logs)?.[0];
+}
+
+/**
  * POSIX watchdog around mokapi: it runs mokapi in the background and kills it
  * when its own stdin (a pipe from this process) closes, which happens however
  * this process ends, kill -9 included. It exits with mokapi's status.
