@@ -45,6 +45,10 @@ export const LIVE_CANARY_ENV = {
   RECSTREAM_HTTP_PORT: '0',
   // The closed loop checks lists, not the slow-store fallback (tested against Redis).
   RECSTREAM_SERVE_STORE_TIMEOUT_MS: '5000',
+  // The loop's events carry real times, and a user's view holds every interaction of theirs
+  // still waiting for the watermark: with the 5-minute default its heaviest users' views pass
+  // 64 KiB within a minute of traffic, a record go-mokapi cannot take (docs/kafka.md).
+  RECSTREAM_FEATURE_LATENESS_MS: '5000',
   RECSTREAM_EXPERIMENT_ATTRIBUTION_MS: '2000',
   RECSTREAM_GATE_CANARY_PCT: '25',
   RECSTREAM_CANARY_STEPS: '0.25,0.5,1',
