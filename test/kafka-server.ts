@@ -62,9 +62,11 @@ export interface KafkaTestServer {
 const LOG_LIMIT = 64 * 1024;
 
 /**
- * The largest produce request to send go-mokapi: 0.52 panics on requests over
- * 64 KiB (the request then times out), so clients cap theirs below it
- * (`maxRequestBytes` of KafkaLog, RECSTREAM_KAFKA_MAX_REQUEST_BYTES).
+ * The largest produce request to send go-mokapi: 0.52 panics on a record
+ * batch past 64 KiB of large records (the request then times out), so
+ * clients cap their requests below it (`maxRequestBytes` of KafkaLog,
+ * RECSTREAM_KAFKA_MAX_REQUEST_BYTES). A single record over 64 KiB fails
+ * whatever the cap.
  */
 export const MOKAPI_MAX_REQUEST_BYTES = 60_000;
 

@@ -3,10 +3,10 @@
  * kafkajs sends a `send()` call's messages as one request per broker however
  * large, while brokers refuse requests and record batches over their limits
  * (`max.request.size` 1 MiB on the client side, `message.max.bytes` on the
- * broker; go-mokapi 0.52 stops answering requests over 64 KiB). The sizes
- * are upper bounds of the v2 record format, so a chunk never exceeds the
- * budget unless one record alone does (that record then travels alone and
- * the broker decides).
+ * broker; go-mokapi 0.52 stops answering a batch past 64 KiB of large
+ * records). The sizes are upper bounds of the v2 record format, so a chunk
+ * never exceeds the budget unless one record alone does (that record then
+ * travels alone and the broker decides).
  *
  * @example
  * ```ts
