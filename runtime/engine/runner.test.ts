@@ -184,8 +184,11 @@ function recordingGroupCommits(log: EventLog, sent: (readonly TopicPartitionOffs
     };
   };
   return new Proxy(log, {
-    get: (target, property) =>
-      property === 'consumer' ? consumer : Reflect.get(target, property, target)?.bind?.(target),
+    get: (target, property) => {
+      if (property === 'consumer') return consumer;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
   });
 }
 
