@@ -52,10 +52,15 @@ interface Served {
   readonly done: ReturnType<typeof finished>;
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+/** Polls `ok` until it holds; `what` (or what it returns once time is up) names what never came. */
+async function until(
+  what: string | (() => string),
+  ok: () => boolean | Promise<boolean>,
+  ms: number,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    assert.ok(Date.now() < deadline, `timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -165,15 +170,18 @@ test('recstream demo streams a history, serves its first model, goes on live and
     // Its promoted v1 is compared with, or legitimately not (it trained on every holdout event): never uncompared.
     assert.doesNotMatch(first.stdout(), /comparison cannot run/);
     // The first two versions are A/B tested, half the users each (the closed-loop users make
-    // their lists); a user in v2's half is served recstream@2.
+    // their lists); a user in v2's half is served recstream@2. Users with no history yet get
+    // the cold-start list, which no model makes, in either half: only personalised lists count.
     if (/recstream v2 promoted/.test(first.stdout())) {
       await until('the A/B test to start', () => /A\/B test demo-ab started/.test(first.stdout()), 30_000);
+      let lastServed = 'no list yet';
       await until(
-        'the responder to serve recstream@2 to a user in its variant',
+        () => `the responder to serve recstream@2 to a user in its variant; last served ${lastServed}`,
         async () => {
           for (let user = 0; user < 40; user++) {
             const list = await listFor(first.url, `u${user}`);
-            if (list.experiment_id === 'demo-ab' && list.variant === 'v2')
+            lastServed = `u${user}: ${JSON.stringify({ ...list, items: list.items.length })}`;
+            if (list.experiment_id === 'demo-ab' && list.variant === 'v2' && list.fallback === null)
               return list.model_version === 'recstream@2';
           }
           return false;
