@@ -34,6 +34,7 @@ import type { Experiment, ModelVersion, ServedRecommendations } from '../schemas
 import { openPlatform, type Platform } from '../schemas/platform.js';
 import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../sim/closed-loop/closed-loop.js';
+import { readTruthLog } from '../sim/closed-loop/truth-log.js';
 import { World } from '../sim/world.js';
 import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
 import { Trainer } from '../trainer/trainer.js';
@@ -65,7 +66,7 @@ export interface LiveCanary {
    */
   trainCandidate(
     trainConfig: Record<string, unknown>,
-    canary?: Partial<Pick<Config, 'canaryMinImpressions' | 'canaryMinStepMs'>>,
+    canary?: Partial<Pick<Config, 'canaryMinImpressions' | 'canaryMinStepMs' | 'canaryCtrTolerance'>>,
   ): Promise<number>;
   /** Builds the candidate's index and waits until the responder has loaded its pair. */
   indexCandidate(version: number): Promise<void>;
@@ -73,6 +74,12 @@ export interface LiveCanary {
   canary(version: number): Promise<Experiment[]>;
   /** Served lists of each variant by the model that served them, e.g. `candidate recstream@2: 120`, for failure messages. */
   servedBy(): Promise<string>;
+  /**
+   * The true click-through of each variant's lists in the last traffic run, from its truth log,
+   * e.g. `candidate 120 lists, true ctr 4.21 %`: tells a weak model from an unlucky draw of users,
+   * for failure messages.
+   */
+  trueClickThrough(): Promise<string>;
   /** Every event of a version in rec.model-versions, in order. */
   versionEvents(version: number): Promise<ModelVersion[]>;
   /**
@@ -180,6 +187,23 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       return [...counts].map(([key, n]) => `${key}: ${n}`).join(', ');
+    },
+    async trueClickThrough() {
+      const byVariant = new Map<string, { lists: number; impressions: number; expected: number }>();
+      for (const list of (await readTruthLog(join(dataDir, `truth-${loops - 1}.jsonl`))).values()) {
+        const key = list.variant ?? 'no experiment';
+        const sums = byVariant.get(key) ?? { lists: 0, impressions: 0, expected: 0 };
+        sums.lists++;
+        sums.impressions += list.items.length;
+        sums.expected += list.expected_clicks;
+        byVariant.set(key, sums);
+      }
+      return [...byVariant]
+        .map(
+          ([key, v]) =>
+            `${key} ${v.lists} lists, true ctr ${((100 * v.expected) / v.impressions).toFixed(2)} %`,
+        )
+        .join('; ');
     },
     async versionEvents(version) {
       return (await decoded<ModelVersion>('rec.model-versions')).filter(
