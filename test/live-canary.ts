@@ -22,6 +22,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { type RunningResponder, startResponder } from '../app/responder.js';
 import { openServingStore } from '../app/serving-store.js';
+import { onlineReport } from '../evaluation/online/online-report.js';
 import { Indexer } from '../indexer/indexer.js';
 import { canaryId } from '../registry/experiments/canary.js';
 import { FileArtifactStore } from '../registry/model-store.js';
@@ -76,7 +77,7 @@ export interface LiveCanary {
   servedBy(): Promise<string>;
   /**
    * The true click-through of each variant's lists in the last traffic run, from its truth log,
-   * e.g. `candidate 120 lists, true ctr 4.21 %`: tells a weak model from an unlucky draw of users,
+   * e.g. `candidate recstream@3 120 lists, true ctr 4.21 %`: tells a weak model from an unlucky draw of users,
    * for failure messages.
    */
   trueClickThrough(): Promise<string>;
@@ -189,19 +190,14 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
       return [...counts].map(([key, n]) => `${key}: ${n}`).join(', ');
     },
     async trueClickThrough() {
-      const byVariant = new Map<string, { lists: number; impressions: number; expected: number }>();
-      for (const list of (await readTruthLog(join(dataDir, `truth-${loops - 1}.jsonl`))).values()) {
-        const key = list.variant ?? 'no experiment';
-        const sums = byVariant.get(key) ?? { lists: 0, impressions: 0, expected: 0 };
-        sums.lists++;
-        sums.impressions += list.items.length;
-        sums.expected += list.expected_clicks;
-        byVariant.set(key, sums);
-      }
-      return [...byVariant]
+      const truth = await readTruthLog(join(dataDir, `truth-${loops - 1}.jsonl`));
+      const report = await onlineReport(platform.log, platform.serde, { from: 0, to: Date.now(), truth });
+      return report.rows
+        .filter((row) => row.truth_requests > 0)
         .map(
-          ([key, v]) =>
-            `${key} ${v.lists} lists, true ctr ${((100 * v.expected) / v.impressions).toFixed(2)} %`,
+          (row) =>
+            `${row.variant ?? 'no experiment'} ${row.model_version ?? 'no model'} ${row.truth_requests} lists, ` +
+            `true ctr ${(100 * row.true_ctr!).toFixed(2)} %`,
         )
         .join('; ');
     },
