@@ -41,16 +41,31 @@ describe('bench report', () => {
     }
   });
 
+  test('every row of a latest file is a row of its history, provenance included', async () => {
+    for (const set of await readResultSets(join(PACKAGE_ROOT, 'bench', 'results'))) {
+      const history = new Set(set.history.map((row) => JSON.stringify(row)));
+      for (const row of set.latest)
+        assert.ok(
+          history.has(JSON.stringify(row)),
+          `${set.name}/${row.name} (${row.ts}) is not in its history`,
+        );
+    }
+  });
+
   test('a run writes the latest file and appends only what it measured to the history', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-results-'));
     try {
       const run = captureRun(PACKAGE_ROOT);
-      const kept = stamp(metric('train', 'examples_per_s', 1, 'examples/s', true, { device: 'cpu' }), {
-        ...run,
-        ts: '2020-01-01T00:00:00.000Z',
-      });
+      const earlier = { ...run, ts: '2020-01-01T00:00:00.000Z' };
+      await writeResults(
+        dir,
+        'train',
+        [metric('train', 'examples_per_s', 1, 'examples/s', true, {})],
+        earlier,
+      );
+      const [kept] = JSON.parse(await readFile(join(dir, 'train.json'), 'utf8')) as RecordedResult[];
       const fresh = metric('train', 'epoch_seconds', 12.5, 's', false, { runs: 3, device: 'cuda:X' });
-      await writeResults(dir, 'train', [fresh, kept], run);
+      await writeResults(dir, 'train', [fresh, kept!], run);
       await writeResults(dir, 'train', [fresh], run);
       const latest = JSON.parse(await readFile(join(dir, 'train.json'), 'utf8')) as RecordedResult[];
       assert.equal(latest.length, 1);
@@ -60,7 +75,7 @@ describe('bench report', () => {
       const history = (await readFile(historyPath(dir, 'train'), 'utf8')).trim().split('\n');
       assert.deepEqual(
         history.map((line) => JSON.parse(line).name),
-        ['epoch_seconds', 'epoch_seconds'],
+        ['examples_per_s', 'epoch_seconds', 'epoch_seconds'],
         'the kept result is not appended again',
       );
       const [set] = await readResultSets(dir);
@@ -68,6 +83,43 @@ describe('bench report', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a kept result whose provenance no run recorded is refused, and nothing is written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-results-'));
+    try {
+      const run = captureRun(PACKAGE_ROOT);
+      await writeResults(dir, 'train', [metric('train', 'examples_per_s', 1, 'examples/s', true, {})], run);
+      const [kept] = JSON.parse(await readFile(join(dir, 'train.json'), 'utf8')) as RecordedResult[];
+      const before = await readFile(historyPath(dir, 'train'), 'utf8');
+      for (const forged of [
+        { ...kept!, ts: '2020-01-01T00:00:00.000Z' },
+        { ...kept!, commit: 'f'.repeat(40) },
+      ])
+        await assert.rejects(
+          writeResults(dir, 'train', [forged], run),
+          /examples_per_s: a kept result .* not a row of/,
+        );
+      assert.equal(await readFile(historyPath(dir, 'train'), 'utf8'), before);
+      assert.equal(JSON.parse(await readFile(join(dir, 'train.json'), 'utf8'))[0].ts, run.ts);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a row whose provenance was edited after its run shows it, with what happened', () => {
+    const row = {
+      ...stamp(metric('quality', 'recall_at_20', 0.3, 'ratio', true, {}), captureRun(PACKAGE_ROOT)),
+      commit: '0123456789abcdef0123456789abcdef01234567',
+      measured_by: 'suite' as const,
+      provenance_edited: "Commit abc1234 changed this row's commit.",
+    };
+    const page = benchmarksPage([{ name: 'quality', latest: [row], history: [row] }]);
+    assert.match(
+      page,
+      /> \*\*Provenance edited after the run:\*\* Commit abc1234 changed this row's commit\./,
+    );
+    assert.match(page, /\| `0123456` \(edited\) \| recall_at_20 \|/);
   });
 
   test('the commit is recorded from git, or said to be unknown where there is no checkout', async () => {

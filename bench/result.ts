@@ -45,8 +45,14 @@ export interface Provenance {
   /** Whether files other than bench/results and Markdown differed from `commit`; `null` where unknown. */
   readonly dirty: boolean | null;
   readonly machine: Machine;
-  /** `hand`: measured by a person and typed in, not written by a suite. */
-  readonly measured_by?: 'hand';
+  /**
+   * Set only where the row is not simply what a suite recorded: `hand`, measured by a person and
+   * typed in (`note` says how); `suite`, a suite's figure whose provenance was changed after the
+   * run (`provenance_edited` says what changed).
+   */
+  readonly measured_by?: 'hand' | 'suite';
+  /** What was changed in this row's provenance after the run, and by which commit. */
+  readonly provenance_edited?: string;
   /** What a reader of the figure needs to know about how it was recorded. */
   readonly note?: string;
 }

@@ -36,7 +36,8 @@ export function historyPath(resultsDir: string, set: string): string {
 /**
  * Writes `results` as the set's latest run and appends the ones measured now to its history.
  * A result that already carries its provenance (kept from an earlier run) keeps it and is not
- * appended again: the history holds each measurement once.
+ * appended again: the history holds each measurement once. A kept result must be a row of the
+ * history as it stands, so no run can write a provenance that no run recorded.
  */
 export async function writeResults(
   resultsDir: string,
@@ -44,9 +45,17 @@ export async function writeResults(
   results: readonly (BenchResult | RecordedResult)[],
   run: Provenance,
 ): Promise<string> {
+  const inHistory = new Set((await readHistory(resultsDir, set)).map((row) => JSON.stringify(row)));
   const fresh: RecordedResult[] = [];
   const latest = results.map((result) => {
-    if (isRecorded(result)) return result;
+    if (isRecorded(result)) {
+      if (!inHistory.has(JSON.stringify(result)))
+        throw new Error(
+          `${set}/${result.name}: a kept result (ts ${result.ts}) is not a row of ${historyPath(resultsDir, set)}: ` +
+            'its provenance was not recorded by a run',
+        );
+      return result;
+    }
     const recorded = stamp(result, run);
     fresh.push(recorded);
     return recorded;

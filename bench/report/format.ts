@@ -87,10 +87,14 @@ export function formatWhen(ts: string | undefined): string {
   return Number.isNaN(date.getTime()) ? ts : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** The short commit, `(dirty)` where the code differed from it, or `unknown`. */
+/**
+ * The short commit, `(dirty)` where the code differed from it, `(edited)` where it was changed
+ * after the run (so it is not what the run saw), or `unknown`.
+ */
 export function formatCommit(result: RecordedResult): string {
   if (!result.commit) return 'unknown';
   const short = `\`${result.commit.slice(0, 7)}\``;
+  if (result.provenance_edited) return `${short} (edited)`;
   if (result.dirty === true) return `${short} (dirty)`;
   return short;
 }
@@ -111,7 +115,14 @@ export function formatMachine(machine: Machine | undefined): string {
 
 /** What identifies the run a result came from: results of one run share it. */
 export function runKey(result: RecordedResult): string {
-  return JSON.stringify([result.ts, result.commit, result.machine, result.measured_by, result.note]);
+  return JSON.stringify([
+    result.ts,
+    result.commit,
+    result.machine,
+    result.measured_by,
+    result.note,
+    result.provenance_edited,
+  ]);
 }
 
 function cell(text: string): string {

@@ -38,6 +38,8 @@ function runHeading(result: RecordedResult): string {
     `${by} ${formatWhen(result.ts)} · commit ${formatCommit(result)} · ${formatMachine(result.machine)}`,
   ];
   if (result.note) lines.push('', `> ${result.note}`);
+  if (result.provenance_edited)
+    lines.push('', `> **Provenance edited after the run:** ${result.provenance_edited}`);
   return lines.join('\n');
 }
 
@@ -113,7 +115,8 @@ export function benchmarksPage(sets: readonly ResultSet[]): string {
     '',
     'A value is the median of the runs where its config says `runs`; the reference, where there is one,',
     'was measured in the same run on the same machine, and the ratio is value over reference. The config',
-    'column shows the first few settings; the result files hold them all.',
+    'column shows the first few settings; the result files hold them all. A commit shown `(edited)` was',
+    'changed after the run, so it is not what the run saw: the row says what happened.',
     '',
     ...sets.map((set) => `- [${set.name}](#${set.name})`),
     '',

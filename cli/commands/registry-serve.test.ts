@@ -3,11 +3,12 @@
  * API, keeping its ids across restarts.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../../test/cli.js';
+import { finished, runCli, startCli } from '../../test/cli.js';
 import { startRegistryServe } from '../../test/registry-serve.js';
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -48,4 +49,35 @@ test('registry serve refuses a port that is not one', async () => {
   const run = await runCli(['registry', 'serve', '--port', 'http']);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /--port must be a port number/);
+});
+
+test("registry serve refuses a non-loopback address, which would take anyone's schema writes, before opening anything", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-registry-serve-'));
+  try {
+    for (const host of ['0.0.0.0', '::', '192.0.2.1']) {
+      const child = startCli([
+        'registry',
+        'serve',
+        '--host',
+        host,
+        '--port',
+        '0',
+        '--data-dir',
+        join(dir, 'data'),
+      ]);
+      const running = finished(child);
+      // A server that did start is stopped, so the test fails instead of waiting on it.
+      child.stdout?.on('data', (d: Buffer) => d.toString().includes('listening on') && child.kill('SIGTERM'));
+      const run = await running;
+      assert.equal(run.code, 1, `${host}: ${run.stdout}${run.stderr}`);
+      assert.match(
+        run.stderr,
+        new RegExp(`refusing to serve the schema registry on --host ${host}: it takes no credentials`),
+      );
+      assert.match(run.stderr, /--host 127\.0\.0\.1\) or pass --open/);
+      assert.equal(existsSync(join(dir, 'data')), false, 'nothing is written to the data dir');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

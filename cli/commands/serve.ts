@@ -1,6 +1,8 @@
 import { withPlatform } from '../../app/platform.js';
 import { startServing } from '../../app/serving-store.js';
 import { servingOffPolicyStep } from '../../evaluation/off-policy/gate-step.js';
+import { Authenticator } from '../../responders/auth/authenticator.js';
+import { dataEndpointAccess } from '../../responders/auth/exposure.js';
 import type { Command } from '../command.js';
 
 export const serveCommand: Command = {
@@ -9,8 +11,11 @@ export const serveCommand: Command = {
     'run the responder: GET /v1/recommendations/:userId, POST /v1/events, /healthz, /readyz, /metrics on RECSTREAM_HTTP_HOST:RECSTREAM_HTTP_PORT (without Redis it also runs the features application, whose stores it reads)',
   usage: 'recstream serve [--data-dir DIR]',
   options: {},
-  run: ({ config }) =>
-    withPlatform(config, async (platform) => {
+  run: async ({ config }) => {
+    // Before the serving store (and, without Redis, the features application) starts: a responder
+    // that would refuse to listen says so now.
+    dataEndpointAccess(config, await Authenticator.fromConfig(config));
+    return withPlatform(config, async (platform) => {
       const serving = await startServing(platform, servingOffPolicyStep(platform));
       const { responder } = serving;
       let stop!: () => void;
@@ -27,5 +32,6 @@ export const serveCommand: Command = {
         process.off('SIGINT', stop);
         await serving.close();
       }
-    }),
+    });
+  },
 };

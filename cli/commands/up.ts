@@ -2,6 +2,8 @@ import { describeIndexOutcome, describeTrainOutcome } from '../../app/outcomes.j
 import { withPlatform } from '../../app/platform.js';
 import { startRoles } from '../../app/roles.js';
 import { servingOffPolicyStep } from '../../evaluation/off-policy/gate-step.js';
+import { Authenticator } from '../../responders/auth/authenticator.js';
+import { dataEndpointAccess } from '../../responders/auth/exposure.js';
 import type { Command } from '../command.js';
 import { pollMs } from './train.js';
 
@@ -11,8 +13,10 @@ export const upCommand: Command = {
     'run every role in one process: the processor applications, the trainer, the indexer and the responder (embedded or Kafka, in-process or Redis, per configuration)',
   usage: 'recstream up [--poll-ms MS]',
   options: { 'poll-ms': { type: 'string' } },
-  run: ({ config, values }) =>
-    withPlatform(config, async (platform) => {
+  run: async ({ config, values }) => {
+    // Before any processor application starts: a responder that would refuse to listen says so now.
+    dataEndpointAccess(config, await Authenticator.fromConfig(config));
+    return withPlatform(config, async (platform) => {
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGTERM', stop);
@@ -42,5 +46,6 @@ export const upCommand: Command = {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
       }
-    }),
+    });
+  },
 };

@@ -6,11 +6,12 @@ import json
 import os
 
 import pytest
+from conftest import require
 
 from recstream_models.config import TrainConfig
 from recstream_models.engine import run
 
-pytest.importorskip("optuna")
+require("optuna", "install Debian's python3-optuna (scripts/setup.sh does) or `pip install optuna`")
 
 FAST = {"epochs": 2, "ranker_epochs": 1, "dim": 16, "refit": False, "threads": 2}
 

@@ -91,6 +91,33 @@ test('a batch with bad records: good ones accepted, each bad one refused by inde
   }
 });
 
+test('keys named after Object.prototype properties are refused by name, at the top and in context', async () => {
+  const h = await openTestResponder();
+  try {
+    const base = JSON.stringify(event(0)).slice(1, -1);
+    const bodies = [
+      `[{${base},"__proto__":{"admin":true}}]`,
+      `[{${base},"constructor":1}]`,
+      `[{${base},"prototype":1}]`,
+      `[{${JSON.stringify({ ...event(0), context: undefined }).slice(1, -1)},"context":{"__proto__":null}}]`,
+    ];
+    const fields = ['__proto__', 'constructor', 'prototype', 'context.__proto__'];
+    for (const [i, body] of bodies.entries()) {
+      const res = await h.post(body);
+      assert.equal(res.statusCode, 400, `${fields[i]}: ${res.body}`);
+      const [refused] = res.json().refused;
+      assert.deepEqual(
+        refused.errors.map((e: { field: string }) => e.field),
+        [fields[i]],
+      );
+      assert.match(refused.errors[0].reason, /is not a field of rec\.Interaction/);
+    }
+    assert.deepEqual(await h.logged(), []);
+  } finally {
+    await h.close(true);
+  }
+});
+
 test('duplicate event ids: within a batch, across requests, and across a restart — stored once', async () => {
   const h = await openTestResponder();
   const dataDir = h.dataDir;

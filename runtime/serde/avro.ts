@@ -35,11 +35,17 @@ function typeOptions() {
  * literals and differ between two parses of one schema; with the
  * constructor's prototype set to Object.prototype they are ordinary objects
  * of one shape, which V8 handles just as fast.
+ *
+ * Also gives each record's field-name lookup no prototype: avsc keeps it in
+ * a plain object, so its undeclared-field check took a key such as
+ * `__proto__` or `constructor` for a declared field and let it through.
  */
 function usePlainRecords(registry: Record<string, avsc.Type>): void {
   for (const type of Object.values(registry)) {
     const recordClass = (type as { recordConstructor?: { prototype: object } }).recordConstructor;
     if (recordClass !== undefined) recordClass.prototype = Object.prototype;
+    const fieldsByName = (type as { _fieldsByName?: object })._fieldsByName;
+    if (fieldsByName !== undefined) Object.setPrototypeOf(fieldsByName, null);
   }
 }
 

@@ -301,6 +301,22 @@ describe('validation', () => {
     for (const path of Object.keys(byPath)) assert.ok(err.message.includes(path), `message names ${path}`);
   });
 
+  test('a key named after an Object.prototype property is refused and named, not encoded', async () => {
+    const serde = platformSerde(registry);
+    for (const key of ['__proto__', 'constructor', 'toString', 'prototype']) {
+      const value = JSON.parse(`{${JSON.stringify(interaction).slice(1, -1)},"${key}":{"x":1}}`);
+      const err = await serde.serialize('rec.interactions-value', value).then(
+        () => assert.fail(`${key}: encoded`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof SchemaValidationError, key);
+      assert.deepEqual(
+        err.fields.map((f) => [f.path, f.reason]),
+        [[key, 'is not a field of rec.Interaction']],
+      );
+    }
+  });
+
   test('paths go through arrays and maps', async () => {
     const serde = platformSerde(registry);
     const value = (await fixtureValue('rec.model-versions-value')) as Record<string, unknown>;

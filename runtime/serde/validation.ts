@@ -34,9 +34,26 @@ export function fieldProblems(type: AvroType, value: unknown): FieldProblem[] {
   return problems;
 }
 
-/** Whether `value` is valid, fields the schema does not declare included. The fast path. */
+/**
+ * Whether `value` is valid, fields the schema does not declare included. The fast path. It is exact
+ * for types from `parseAvroType`, whose records look field names up among their own fields only
+ * (avsc's plain lookup object would take `__proto__` or `constructor` for a field).
+ */
 export function isStrictlyValid(type: AvroType, value: unknown): boolean {
   return type.isValid(value, { noUndeclaredFields: true });
+}
+
+/** A type's own fields by name, built once per type. */
+const fieldMaps = new WeakMap<object, ReadonlyMap<string, AnyType>>();
+
+/** The field of `record` named `name`: only its own, never a property its lookup table inherits. */
+function declaredField(record: AnyType, name: string): AnyType | undefined {
+  let fields = fieldMaps.get(record);
+  if (fields === undefined) {
+    fields = new Map((record.fields as AnyType[]).map((field) => [field.name as string, field]));
+    fieldMaps.set(record, fields);
+  }
+  return fields.get(name);
 }
 
 function undeclaredFields(
@@ -52,20 +69,26 @@ function undeclaredFields(
   if (branch.typeName === 'record' || branch.typeName === 'error') {
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      const field = branch.field(key);
+      const field = declaredField(branch, key);
       if (field === undefined) {
         problems.push({ path: formatPath(root, [...path, key]), reason: `is not a field of ${branch.name}` });
       } else {
-        undeclaredFields(field.type, record[key], [...path, key], problems, root);
+        path.push(key);
+        undeclaredFields(field.type, record[key], path, problems, root);
+        path.pop();
       }
     }
   } else if (branch.typeName === 'array' && Array.isArray(value)) {
     for (const [i, item] of value.entries()) {
-      undeclaredFields(branch.itemsType, item, [...path, String(i)], problems, root);
+      path.push(String(i));
+      undeclaredFields(branch.itemsType, item, path, problems, root);
+      path.pop();
     }
   } else if (branch.typeName === 'map' && !Array.isArray(value)) {
     for (const [key, item] of Object.entries(value)) {
-      undeclaredFields(branch.valuesType, item, [...path, key], problems, root);
+      path.push(key);
+      undeclaredFields(branch.valuesType, item, path, problems, root);
+      path.pop();
     }
   }
 }
@@ -84,7 +107,7 @@ function formatPath(root: AnyType, segments: readonly string[]): string {
     if (type !== undefined && avsc.Type.isType(type, 'union')) {
       type = (type.types as AnyType[]).find((t) =>
         t.typeName === 'record' || t.typeName === 'error'
-          ? t.field(segment) !== undefined
+          ? declaredField(t, segment) !== undefined
           : t.typeName !== 'null',
       );
     }
@@ -99,7 +122,7 @@ function formatPath(root: AnyType, segments: readonly string[]): string {
         break;
       default:
         out += out === '' ? segment : `.${segment}`;
-        type = type?.field?.(segment)?.type;
+        type = type?.fields === undefined ? undefined : declaredField(type, segment)?.type;
     }
   }
   return out === '' ? '(value)' : out;
