@@ -8,8 +8,8 @@
  *
  * Every request's credentials are read first (`access`, ./auth/access.ts),
  * then the rate limit counts it, then the route's guard asks for its scope:
- * `recommendations:read` for recommendations, `events:write` for ingest, `users:read` for a user's history, `admin` for
- * the admin API.
+ * `recommendations:read` for recommendations, `events:write` for ingest,
+ * `users:read` for a user's history, `admin` for the admin API.
  *
  * @example
  * ```ts

@@ -9,9 +9,9 @@
  * clicks on the list carry it in `Interaction.context.request_id`).
  * Optional query parameters `surface`, `device` and `country` are the
  * request context the user tower and the served-list log see. The list is
- * published to `rec.recommendations` with `took_ms` and `caller`; after the response is
- * sent, the experiment's shadow variants score the same request
- * (../recommend/shadow-runner.ts).
+ * published to `rec.recommendations` with `took_ms` and `caller`; after
+ * the response is sent, the experiment's shadow variants score the same
+ * request (../recommend/shadow-runner.ts).
  *
  * The `recommendations:read` guard runs before this plugin (../app.ts:
  * 401 / 403 when credentials are configured and the caller lacks it).
