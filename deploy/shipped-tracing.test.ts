@@ -1,7 +1,10 @@
 /**
  * The shipped deployments trace: `recstream serve` started with the
  * environment docker-compose.yml and deploy/k8s give the responder, against
- * a local OTLP/HTTP receiver, answers a request and its span arrives.
+ * a local OTLP/HTTP receiver, answers a request and its span arrives. The
+ * shipped responder requires credentials: the request carries a token with
+ * the `recommendations:read` scope, signed with the shipped secret's
+ * stand-in, as a client of the deployment would send one.
  *
  * What cannot be the shipped value is replaced, and only that: the
  * collector's and Redis' host:port (a receiver and a redis-server of this
@@ -20,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { SignJWT } from 'jose';
 import { CLI } from '../test/cli.js';
 import { startOwnRedis } from '../test/own-redis.js';
 import { missingService } from '../test/skips.js';
@@ -149,6 +153,13 @@ async function servesAndTraces(
     assert.equal(new URL(shipped[name]!).hostname, 'otel-collector', `${where}: ${name} names the collector`);
   assert.equal(args[0], 'recstream');
   assert.equal(args[1], 'serve', `${where}: the responder role`);
+  const secret = shipped.RECSTREAM_JWT_SECRET;
+  assert.ok(secret, `${where}: the responder gets RECSTREAM_JWT_SECRET`);
+  const token = await new SignJWT({ scope: 'recommendations:read' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('shipped-tracing-test')
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
   const redisUrl = new URL(shipped.RECSTREAM_REDIS_URL!);
   assert.ok(redisUrl.password, `${where}: RECSTREAM_REDIS_URL carries a password`);
 
@@ -180,7 +191,10 @@ async function servesAndTraces(
     });
     const traceId = randomBytes(16).toString('hex');
     const response = await fetch(`${url}/v1/recommendations/u1`, {
-      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      headers: {
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+        authorization: `Bearer ${token}`,
+      },
     });
     assert.equal(response.status, 200, await response.text());
     const span = await until(`${where}: the request's span at the OTLP receiver`, 30_000, () =>

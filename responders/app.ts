@@ -8,8 +8,8 @@
  *
  * Every request's credentials are read first (`access`, ./auth/access.ts),
  * then the rate limit counts it, then the route's guard asks for its scope:
- * `events:write` for ingest, `users:read` for a user's history, `admin` for
- * the admin API.
+ * `recommendations:read` for recommendations, `events:write` for ingest,
+ * `users:read` for a user's history, `admin` for the admin API.
  *
  * @example
  * ```ts
@@ -112,7 +112,10 @@ export async function createResponderApp(options: ResponderAppOptions): Promise<
   if (options.recommendations !== undefined) {
     const { service, maxK, notReadyReason } = options.recommendations;
     options.readiness.add('recommendations', notReadyReason);
-    await app.register(recommendationRoutes, { service, maxK, metrics: serveMetrics(options.metrics) });
+    await app.register(async (scope) => {
+      scope.addHook('onRequest', access.require('recommendations:read'));
+      await scope.register(recommendationRoutes, { service, maxK, metrics: serveMetrics(options.metrics) });
+    });
   }
   if (options.admin !== undefined)
     await app.register(adminRoutes, { ...options.admin, access, metrics: options.metrics });

@@ -79,7 +79,7 @@ test('a malformed RECSTREAM_API_KEYS entry names the entry and what is wrong', (
     [`loader::${HASH}`, /entry 1 \(loader\) names no scope/],
     [
       `loader:events:read:${HASH}`,
-      /entry 1 \(loader\): unknown scope "events:read"; known: events:write, users:read, admin/,
+      /entry 1 \(loader\): unknown scope "events:read"; known: recommendations:read, events:write, users:read, admin/,
     ],
     [`loader:events:write+:${HASH}`, /entry 1 \(loader\): unknown scope ""/],
     [

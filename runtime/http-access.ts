@@ -15,10 +15,12 @@ import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
 
 /**
- * What a credential may be allowed to do: `events:write` (POST /v1/events),
- * `users:read` (GET /v1/users/:userId/history), `admin` (POST /admin/*).
+ * What a credential may be allowed to do: `recommendations:read`
+ * (GET /v1/recommendations/:userId, whose served list becomes experiment and
+ * training data), `events:write` (POST /v1/events), `users:read`
+ * (GET /v1/users/:userId/history), `admin` (POST /admin/*).
  */
-export const SCOPES = ['events:write', 'users:read', 'admin'] as const;
+export const SCOPES = ['recommendations:read', 'events:write', 'users:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** One entry of RECSTREAM_API_KEYS: the key itself is never configured, only its sha256. */

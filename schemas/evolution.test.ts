@@ -93,3 +93,8 @@ test('served lists written before v4 read with no exploration pool', () => {
   const { resolved, original } = readOlderFixture('rec.recommendations-value', 3, 4);
   assert.deepEqual(resolved, { ...original, exploration_pool: null });
 });
+
+test('served lists written before v5 read as anonymous: caller null', () => {
+  const { resolved, original } = readOlderFixture('rec.recommendations-value', 4, 5);
+  assert.deepEqual(resolved, { ...original, caller: null });
+});

@@ -33,6 +33,8 @@ export interface WorldOptions {
 }
 
 const CONTEXT = { device: 'web', country: 'PT', session_id: null, surface: 'home' };
+/** The simulated client application, an authenticated caller: its lists count whatever RECSTREAM_ATTRIBUTE_ANONYMOUS says. */
+const CALLER = 'key:experiment-traffic';
 
 /**
  * Lists of 10 items for users u0…u199, each item clicked at its variant's
@@ -54,6 +56,7 @@ export function experimentTraffic(options: WorldOptions): ExperimentWorld {
     lists.push({
       request_id: requestId,
       user_id: user,
+      caller: CALLER,
       items: items.map((item_id, position) => ({
         item_id,
         position,

@@ -101,6 +101,7 @@ export function servedList(
   return {
     request_id: requestId,
     user_id: userId,
+    caller: null,
     items: itemIds.map((item_id, position) => ({
       item_id,
       position,

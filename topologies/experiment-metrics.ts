@@ -54,6 +54,7 @@ import {
   reduceExperiments,
   reduceModelVersions,
 } from '../processors/experiment-metrics/tables.js';
+import { attributesAnonymous } from '../runtime/config/access.js';
 import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
@@ -74,10 +75,16 @@ export interface ExperimentMetricsOptions {
   readonly windowMs: number;
   /** RECSTREAM_DEDUP_HORIZON_MS; its default when absent. */
   readonly dedupHorizonMs?: number;
+  /** Whether anonymous served lists count (RECSTREAM_ATTRIBUTE_ANONYMOUS); true when absent. */
+  readonly attributeAnonymous?: boolean;
 }
 
 export function experimentMetricsOptions(config: Config): ExperimentMetricsOptions {
-  return { windowMs: config.experimentAttributionMs, dedupHorizonMs: config.dedupHorizonMs };
+  return {
+    windowMs: config.experimentAttributionMs,
+    dedupHorizonMs: config.dedupHorizonMs,
+    attributeAnonymous: attributesAnonymous(config),
+  };
 }
 
 export async function experimentMetricsTopology(

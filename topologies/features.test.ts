@@ -82,6 +82,26 @@ test('feature settings come from the configuration', () => {
         RECSTREAM_DEDUP_HORIZON_MS: '86400000',
       }),
     ),
-    { latenessMs: 1000, labelWindowMs: 2000, watermarkIntervalMs: 3000, dedupHorizonMs: 86_400_000 },
+    {
+      latenessMs: 1000,
+      labelWindowMs: 2000,
+      watermarkIntervalMs: 3000,
+      dedupHorizonMs: 86_400_000,
+      attributeAnonymous: true,
+    },
+  );
+});
+
+test('anonymous served lists become exposures by default only while no credentials are configured', () => {
+  const secret = 'a-secret-of-at-least-32-bytes-0123456789';
+  const anonymous = (env: Record<string, string>) => featuresOptions(loadConfig(env)).attributeAnonymous;
+  assert.equal(anonymous({}), true, 'open loopback mode');
+  assert.equal(anonymous({ RECSTREAM_JWT_SECRET: secret }), false, 'a JWT secret');
+  assert.equal(anonymous({ RECSTREAM_JWT_PUBLIC_KEY: 'any PEM: not parsed by the configuration' }), false);
+  assert.equal(anonymous({ RECSTREAM_JWT_SECRET: secret, RECSTREAM_ATTRIBUTE_ANONYMOUS: 'true' }), true);
+  assert.equal(anonymous({ RECSTREAM_ATTRIBUTE_ANONYMOUS: 'false' }), false);
+  assert.throws(
+    () => loadConfig({ RECSTREAM_ATTRIBUTE_ANONYMOUS: 'yes' }),
+    /RECSTREAM_ATTRIBUTE_ANONYMOUS="yes" must be one of true, false/,
   );
 });

@@ -53,6 +53,7 @@ import {
   UserFeaturesProcessor,
   userClockCodec,
 } from '../processors/user-features/user-features.js';
+import { attributesAnonymous } from '../runtime/config/access.js';
 import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import type { ValueDeserializer } from '../runtime/processor/processor.js';
@@ -79,6 +80,8 @@ export interface FeaturesOptions {
   readonly watermarkIntervalMs: number;
   /** RECSTREAM_DEDUP_HORIZON_MS; its default when absent. */
   readonly dedupHorizonMs?: number;
+  /** Whether anonymous served lists become exposures (RECSTREAM_ATTRIBUTE_ANONYMOUS); true when absent. */
+  readonly attributeAnonymous?: boolean;
 }
 
 /** The application's settings from the configuration (RECSTREAM_FEATURE_LATENESS_MS, …). */
@@ -88,6 +91,7 @@ export function featuresOptions(config: Config): FeaturesOptions {
     labelWindowMs: config.labelWindowMs,
     watermarkIntervalMs: config.watermarkIntervalMs,
     dedupHorizonMs: config.dedupHorizonMs,
+    attributeAnonymous: attributesAnonymous(config),
   };
 }
 

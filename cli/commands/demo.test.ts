@@ -137,7 +137,7 @@ test('recstream demo streams a history, serves its first model, goes on live and
     // No credentials configured, on 127.0.0.1: the data endpoints are open, and the demo says so.
     assert.match(
       first.stdout(),
-      /POST \/v1\/events and GET \/v1\/users\/:userId\/history are open to anyone on this host/,
+      /GET \/v1\/recommendations\/:userId, POST \/v1\/events and GET \/v1\/users\/:userId\/history are open to anyone on this host/,
     );
     const u0 = await listFor(first.url, 'u0');
     assert.equal(u0.user_id, 'u0');

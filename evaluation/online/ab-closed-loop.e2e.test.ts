@@ -74,6 +74,7 @@ before(async () => {
         value: {
           request_id: `after-the-test-${user}`,
           user_id: user,
+          caller: null,
           items: [],
           model_version: null,
           index_version: null,

@@ -30,6 +30,12 @@
  * that comes before its list waits in store `experiment-pending` and is
  * dropped when the watermark passes it by `windowMs` with no list.
  *
+ * With `attributeAnonymous` false (RECSTREAM_ATTRIBUTE_ANONYMOUS), a list
+ * asked for without credentials (`caller` null) counts nothing, shown or
+ * shadow: whoever reaches an open responder could otherwise lower a
+ * variant's click-through with requests nobody sees. It still moves the
+ * watermark.
+ *
  * Repeats are harmless: a list already held is not held again, and the
  * next stage drops a repeated outcome by its id.
  *
@@ -81,6 +87,8 @@ const CLOCK_KEY = 'clock';
 export interface AttributionOptions {
   /** How long after its list an interaction counts (RECSTREAM_EXPERIMENT_ATTRIBUTION_MS). */
   readonly windowMs: number;
+  /** False: anonymous lists (caller null) count nothing (RECSTREAM_ATTRIBUTE_ANONYMOUS). Default true. */
+  readonly attributeAnonymous?: boolean;
 }
 
 type Input = ServedRecommendations | Interaction | null;
@@ -145,6 +153,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
 
   private async served(list: ServedRecommendations, key: string | null): Promise<void> {
     if (list.experiment_id === null) return;
+    if (list.caller === null && this.options.attributeAnonymous === false) return;
     checkServedList(list, key);
     const what = `served list ${JSON.stringify(list.request_id)}`;
     if (list.variant === null || list.variant === '')

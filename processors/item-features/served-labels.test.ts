@@ -192,3 +192,37 @@ test('a user who opts out while their served list waits gets no exposure, and th
     await h.close();
   }
 });
+
+test('with RECSTREAM_ATTRIBUTE_ANONYMOUS=false an anonymous served list exposes nothing; an authenticated one does', async () => {
+  const run = async (attributeAnonymous: boolean) => {
+    const h = await FeaturesHarness.create({ ...OPTIONS, attributeAnonymous });
+    try {
+      await h.served(servedList('anon', 'u1', ['i1', 'i2'], T0));
+      await h.served(servedList('app', 'u1', ['i3'], T0 + 1_000, { caller: 'key:app' }));
+      await h.interaction(event('clk', 'u1', 'i2', 'click', T0 + MIN, withRequest('anon')));
+      await h.interaction(event('flush', 'u3', 'i9', 'click', T0 + HOUR_MS));
+      return {
+        exposures: summary(h.examples().filter((e) => e.type === 'impression')),
+        counts: await counts(h),
+        waiting: await keys(h, SERVED_WAITING_STORE),
+      };
+    } finally {
+      await h.close();
+    }
+  };
+  const counted = await run(true);
+  assert.deepEqual(counted.exposures, [
+    ['served/anon/0', 'i1', 0, false, null, 0],
+    ['served/anon/1', 'i2', 1, true, MIN, 1],
+    ['served/app/0', 'i3', 0, false, null, 0],
+  ]);
+  const ignored = await run(false);
+  assert.deepEqual(
+    ignored.exposures,
+    [['served/app/0', 'i3', 0, false, null, 0]],
+    'no exposure, so no negative label, from the anonymous list',
+  );
+  assert.equal(ignored.counts?.attributed, 0);
+  assert.equal(ignored.counts?.unknown_request, 1, 'the click on the ignored list names no list held');
+  assert.deepEqual(ignored.waiting, []);
+});

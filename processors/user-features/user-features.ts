@@ -39,7 +39,10 @@
  * watermark (`served-waiting.ts`), get the user's features as of
  * `served_ts`, fold into no view and do not move the watermark. A list behind the watermark on arrival is counted in
  * `user-clock` (`late_served_lists`) and exposes nothing; so does a
- * shadow variant's list (`shadow`), which was never shown.
+ * shadow variant's list (`shadow`), which was never shown, and, with
+ * `attributeAnonymous` false (RECSTREAM_ATTRIBUTE_ANONYMOUS), a list asked
+ * for without credentials (`caller` null), so that anonymous requests add
+ * no negative labels to training.
  *
  * A bounded input (`Processor.endOfInput`: a finite import run to its
  * end) releases every waiting interaction and served list as if the
@@ -121,6 +124,8 @@ export interface UserFeaturesOptions {
   readonly watermarkIntervalMs: number;
   /** Event time over which a repeated event id is recognised (RECSTREAM_DEDUP_HORIZON_MS). */
   readonly dedupHorizonMs: number;
+  /** False: anonymous served lists (caller null) expose nothing (RECSTREAM_ATTRIBUTE_ANONYMOUS). Default true. */
+  readonly attributeAnonymous?: boolean;
 }
 
 /** A waiting interaction; `excluded` once its user was purged while it waited. */
@@ -217,6 +222,7 @@ export class UserFeaturesProcessor implements Processor<Input, EnrichedInteracti
   private async servedList(list: ServedRecommendations): Promise<void> {
     // A shadow variant's list was never shown: it exposed nothing.
     if (list.shadow) return;
+    if (list.caller === null && this.options.attributeAnonymous === false) return;
     if (list.served_ts < this.frontier()) {
       this.clock.late_served_lists = (this.clock.late_served_lists ?? 0) + 1;
       this.clockStore.put(USER_CLOCK_KEY, this.clock);

@@ -5,6 +5,7 @@
  *
  * | route | scope |
  * |---|---|
+ * | `GET /v1/recommendations/:userId` | `recommendations:read` |
  * | `POST /v1/events` | `events:write` |
  * | `GET /v1/users/:userId/history` | `users:read` |
  * | `POST /admin/*` | `admin` |
@@ -19,8 +20,8 @@
  *
  * **Open mode** (`open: true`, the responder's choice when no credential is
  * configured and it listens on loopback or is told to: see ./exposure.ts):
- * the `events:write` and `users:read` guards let everyone through. The
- * admin API is never open.
+ * the `recommendations:read`, `events:write` and `users:read` guards let
+ * everyone through. The admin API is never open.
  *
  * Credentials are read on every request (a bad token on a route that needs
  * none is ignored there, not refused), before the rate limit, so that the

@@ -1,5 +1,6 @@
 /**
- * Whether the responder may serve its data endpoints (`POST /v1/events`,
+ * Whether the responder may serve its data endpoints
+ * (`GET /v1/recommendations/:userId`, `POST /v1/events`,
  * `GET /v1/users/:userId/history`) without credentials, decided once at
  * start from where it listens:
  *
@@ -33,7 +34,7 @@ export interface DataEndpointAccess {
   readonly summary: string;
 }
 
-const DATA_ROUTES = 'POST /v1/events and GET /v1/users/:userId/history';
+const DATA_ROUTES = 'GET /v1/recommendations/:userId, POST /v1/events and GET /v1/users/:userId/history';
 const AUTH_VARIABLES = 'RECSTREAM_JWT_SECRET, RECSTREAM_JWT_PUBLIC_KEY or RECSTREAM_API_KEYS';
 
 /** True for 127.0.0.0/8, ::1 (also IPv4-mapped loopback) and `localhost`. */

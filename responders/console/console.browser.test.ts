@@ -278,17 +278,18 @@ test('recommend for u0: a list with titles, categories and scores next to the us
   const catalog = responder.recommendations()!.catalog;
   await page.fill('#user-id', 'u0');
   await page.click('#rec-form button[type="submit"]');
-  // Credentials are configured: the history waits for a token with users:read, recommendations do not.
+  // Credentials are configured: the list waits for a token with recommendations:read, the history for users:read.
   assert.match(
     await waitForText('#history li', /users:read/),
     /UNAUTHENTICATED|credentials with the scope users:read/,
   );
+  assert.match(await waitForText('#rec-meta', /failed/), /scope recommendations:read/);
   await page.fill('#admin-token', await token('events:write'));
   await page.click('#token-save');
   await page.click('#rec-form button[type="submit"]');
   assert.match(await waitForText('#history li', /lacks the scope users:read/), /users:read/);
   await page.click('#token-forget');
-  await page.fill('#admin-token', await token('users:read admin'));
+  await page.fill('#admin-token', await token('recommendations:read users:read admin'));
   await page.click('#token-save');
   assert.match(await text('#admin-state'), /token set for this tab/);
   await page.click('#rec-form button[type="submit"]');

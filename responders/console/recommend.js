@@ -1,7 +1,7 @@
 // The "recommend for user" card: a user's recommendations from GET /v1/recommendations/:user,
 // titled through GET /v1/items, beside the user's recent history from
-// GET /v1/users/:user/history (which needs a token with the users:read scope when the
-// responder has credentials configured).
+// GET /v1/users/:user/history. When the responder has credentials configured, the list needs a
+// token with the recommendations:read scope and the history one with users:read.
 import { authHeaders, getJson } from './api.js';
 import { $, h } from './dom.js';
 import { count, when } from './format.js';
@@ -33,7 +33,7 @@ export async function recommend(userId, k) {
   meta.textContent = `Asking for ${userId}…`;
   const user = encodeURIComponent(userId);
   const [recs, past] = await Promise.allSettled([
-    getJson(`/v1/recommendations/${user}?k=${k}`),
+    getJson(`/v1/recommendations/${user}?k=${k}`, { headers: authHeaders() }),
     getJson(`/v1/users/${user}/history?limit=10`, { headers: authHeaders() }),
   ]);
   renderHistory(past);

@@ -366,7 +366,7 @@ test('a shadow variant scores the same request off the hot path; its list is pub
     0;
   const before = await dropped();
   const runner = new ShadowRunner({ ...service(), logger: silentLogger(), maxPending: 1 });
-  const request = { userId: 'u3', k: 10, context: {}, requestId: 'req-drop', surface: null };
+  const request = { userId: 'u3', k: 10, context: {}, requestId: 'req-drop', surface: null, caller: null };
   const result = await service().recommender.recommend({ userId: 'u3', k: 10 });
   for (let i = 0; i < 3; i++) runner.submit(request, result);
   assert.equal((await dropped()) - before, 2);

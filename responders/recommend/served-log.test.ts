@@ -15,6 +15,7 @@ import { ServedLog } from './served-log.js';
 const list = (n: number): ServedRecommendations => ({
   request_id: `req-${n}`,
   user_id: `user-${n}-not-logged`,
+  caller: null,
   items: [{ item_id: 'i1', score: 1, position: 0, propensity: 1, reason: 'fallback' }],
   model_version: null,
   index_version: null,

@@ -43,6 +43,8 @@ export interface ShadowRequest {
   readonly context: RecommendRequest['context'];
   readonly requestId: string;
   readonly surface: string | null;
+  /** The served list's caller (../auth/caller.ts), which the shadow list carries too. */
+  readonly caller: string | null;
 }
 
 interface Job {
@@ -121,6 +123,7 @@ export class ShadowRunner {
     this.options.served.publish({
       request_id: request.requestId,
       user_id: request.userId,
+      caller: request.caller,
       items: result.items.map((item, position) => ({ ...item, position })),
       model_version: result.model_version,
       index_version: result.index_version,

@@ -3,14 +3,18 @@
  * from the `Recommender`, each item with its `reason` (retrieved, promoted,
  * boosted, fallback), named by `model_version`, `index_version`,
  * `fallback` (null, or why the list is not personalised), `experiment_id`
- * and `variant` (null outside experiments) and `request_id`
+ * and `variant` (null outside experiments), `caller` (null for an anonymous
+ * request, else who asked: ../auth/caller.ts) and `request_id`
  * (the caller's `x-request-id` when it is a plausible id, else a new UUID;
  * clicks on the list carry it in `Interaction.context.request_id`).
  * Optional query parameters `surface`, `device` and `country` are the
  * request context the user tower and the served-list log see. The list is
- * published to `rec.recommendations` with `took_ms`; after the response is
- * sent, the experiment's shadow variants score the same request
- * (../recommend/shadow-runner.ts).
+ * published to `rec.recommendations` with `took_ms` and `caller`; after
+ * the response is sent, the experiment's shadow variants score the same
+ * request (../recommend/shadow-runner.ts).
+ *
+ * The `recommendations:read` guard runs before this plugin (../app.ts:
+ * 401 / 403 when credentials are configured and the caller lacks it).
  *
  * Errors, JSON `{ error, code }`:
  * - 400 `INVALID_USER_ID`: not 1–128 characters of letters, digits and `._:@-`;
@@ -29,6 +33,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
 import type { FastifyPluginAsync } from 'fastify';
 import { inSpan } from '../../runtime/observability/tracing.js';
+import { callerOf } from '../auth/caller.js';
 import type { Recommender } from '../recommend/recommender.js';
 import type { ServeMetrics } from '../recommend/serve-metrics.js';
 import type { ServedLog } from '../recommend/served-log.js';
@@ -70,6 +75,7 @@ const RESPONSE_SCHEMA = {
       'fallback',
       'experiment_id',
       'variant',
+      'caller',
       'request_id',
       'took_ms',
     ],
@@ -88,6 +94,7 @@ const RESPONSE_SCHEMA = {
       fallback: NULLABLE_STRING,
       experiment_id: NULLABLE_STRING,
       variant: NULLABLE_STRING,
+      caller: NULLABLE_STRING,
       request_id: { type: 'string' },
       took_ms: { type: 'number' },
     },
@@ -156,9 +163,11 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
       const servedTs = Date.now();
       const tookMs = performance.now() - started;
       const surface = context.surface ?? null;
+      const caller = callerOf(request.principal);
       service.served.publish({
         request_id: requestId,
         user_id: userId,
+        caller,
         items: result.items.map((item, position) => ({ ...item, position })),
         model_version: result.model_version,
         index_version: result.index_version,
@@ -173,7 +182,7 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         took_ms: tookMs,
         served_ts: servedTs,
       });
-      service.shadows?.submit({ userId, k, context, requestId, surface }, result);
+      service.shadows?.submit({ userId, k, context, requestId, surface, caller }, result);
       const labels = { experiment: result.experiment_id ?? NONE, variant: result.variant ?? NONE };
       metrics.requests.inc({ status: '200' });
       metrics.stage.observe({ stage: 'total' }, tookMs / 1000);
@@ -187,6 +196,7 @@ export const recommendationRoutes: FastifyPluginAsync<RecommendationRoutesOption
         fallback: result.fallback,
         experiment_id: result.experiment_id,
         variant: result.variant,
+        caller,
         request_id: requestId,
         took_ms: Math.round(tookMs * 100) / 100,
       };

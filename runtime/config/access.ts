@@ -7,7 +7,7 @@
  * ACCESS_SETTINGS.apiKeys.env; // 'RECSTREAM_API_KEYS'
  * ```
  */
-import type { Setting } from './setting.js';
+import type { Setting, ValuesOf } from './setting.js';
 
 /** The credentials the HTTP API accepts, and the endpoints open without them. */
 export const ACCESS_SETTINGS = {
@@ -15,7 +15,7 @@ export const ACCESS_SETTINGS = {
     env: 'RECSTREAM_JWT_SECRET',
     kind: 'string',
     default: undefined,
-    doc: 'HS256 secret (32 bytes or more) of the bearer JWTs the responder accepts, their scope claim naming events:write, users:read and/or admin; with no secret, public key or API key the admin API is off',
+    doc: 'HS256 secret (32 bytes or more) of the bearer JWTs the responder accepts, their scope claim naming recommendations:read, events:write, users:read and/or admin; with no secret, public key or API key the admin API is off',
   },
   jwtPublicKey: {
     env: 'RECSTREAM_JWT_PUBLIC_KEY',
@@ -34,6 +34,30 @@ export const ACCESS_SETTINGS = {
     kind: 'enum',
     values: ['true', 'false'],
     default: 'false',
-    doc: 'true lets a responder on a non-loopback RECSTREAM_HTTP_HOST serve POST /v1/events and user histories to anyone when no credentials are configured; false refuses to start there',
+    doc: 'true lets a responder on a non-loopback RECSTREAM_HTTP_HOST serve recommendations, POST /v1/events and user histories to anyone when no credentials are configured; false refuses to start there',
+  },
+  attributeAnonymous: {
+    env: 'RECSTREAM_ATTRIBUTE_ANONYMOUS',
+    kind: 'enum',
+    values: ['true', 'false'],
+    default: undefined,
+    doc: 'whether served lists asked for without credentials (caller null) count as experiment impressions and become training exposures; false ignores them. Unset: true when no RECSTREAM_JWT_SECRET, RECSTREAM_JWT_PUBLIC_KEY or RECSTREAM_API_KEYS is configured (open loopback mode), false when one is',
   },
 } as const satisfies Record<string, Setting>;
+
+/**
+ * RECSTREAM_ATTRIBUTE_ANONYMOUS as a decision: its value when set, else
+ * whether this process has no credentials configured. Read where served
+ * lists are consumed (experiment-metrics, features): a process without the
+ * responder's credentials in its environment defaults to true, so a
+ * deployment that requires credentials sets it to false for every role.
+ */
+export function attributesAnonymous(
+  config: Pick<
+    ValuesOf<typeof ACCESS_SETTINGS>,
+    'attributeAnonymous' | 'jwtSecret' | 'jwtPublicKey' | 'apiKeys'
+  >,
+): boolean {
+  if (config.attributeAnonymous !== undefined) return config.attributeAnonymous === 'true';
+  return config.jwtSecret === undefined && config.jwtPublicKey === undefined && config.apiKeys === undefined;
+}

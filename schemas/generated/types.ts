@@ -689,6 +689,14 @@ export interface ServedRecommendations {
   request_id: string;
   /** The user the list was made for. */
   user_id: string;
+  /**
+   * Who asked for the list: null for an anonymous request (a responder with no credentials configured, open
+   * on loopback or by RECSTREAM_DATA_ENDPOINTS_OPEN; and every list written before this field), key:<name>
+   * for an API key of RECSTREAM_API_KEYS, jwt:<h> for a bearer token whose sub has the sha256 whose first 16
+   * hex digits are h, jwt for a token without sub. With RECSTREAM_ATTRIBUTE_ANONYMOUS=false experiment
+   * figures and training ignore the anonymous lists.
+   */
+  caller: string | null;
   /** The list, in served order. */
   items: ServedItem[];
   /**

@@ -126,6 +126,7 @@ const user: fc.Arbitrary<User> = fc.record({
 const servedList: fc.Arbitrary<ServedRecommendations> = fc.record({
   request_id: fc.uuid(),
   user_id: id('u'),
+  caller: optional(text),
   items: fc.uniqueArray(id('i'), { maxLength: 5 }).chain((ids) =>
     fc
       .array(fc.double({ min: -10, max: 10, noNaN: true }), {
