@@ -4,13 +4,14 @@
  * together now, without retraining.
  *
  * ```
- * rec.interactions (key user) ─► co-visitation-sessions ─► stores session-items (key user_id), event-ids
+ * rec.interactions (key user) ─► co-visitation-sessions ─► stores session-items (key user_id), event-ids,
+ *                                                          co-visit-clock
  * rec.users (opt-out, deletion) ─┘
  *      rec.items ─► global table catalog-versions ─┘ │ per consumed item: the pairs it makes with the
  *                                                     │ user's recent items, both ways
  *                                                     ▼
  * rec.co-visits (key item_id) ─► co-visitation ─► stores co-visitation (key item_id; online view
- *                                                  `co_visitation`), co-visit-ids
+ *      merged by writer stream time               `co_visitation`), co-visit-ids, co-visit-merge
  * ```
  *
  * Its own application, like `experiment-metrics`: it is deployed, replayed
@@ -27,6 +28,8 @@
 import { EVENT_IDS_STORE } from '../features/math/interactions.js';
 import { CO_VISITATION_STORE, coVisitationCodec } from '../features/views/co-visitation.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
+import { CO_VISIT_MERGE_STORE, coVisitMergeCodec } from '../processors/co-visitation/co-visit-merge.js';
+import { CO_VISIT_CLOCK_STORE, coVisitClockCodec } from '../processors/co-visitation/co-visit-output.js';
 import { CO_VISIT_IDS_STORE, CoVisitationCounts } from '../processors/co-visitation/co-visitation.js';
 import { CoVisitationSessions } from '../processors/co-visitation/co-visitation-sessions.js';
 import { SESSION_ITEMS_STORE, sessionItemsCodec } from '../processors/co-visitation/session-items.js';
@@ -46,6 +49,8 @@ export interface CoVisitationOptions {
   readonly neighbours: number;
   /** RECSTREAM_DEDUP_HORIZON_MS; its default when absent. */
   readonly dedupHorizonMs?: number;
+  /** RECSTREAM_WATERMARK_INTERVAL_MS; its default when absent. */
+  readonly watermarkIntervalMs?: number;
 }
 
 /** The application's settings from the configuration (RECSTREAM_CO_VISITATION_*). */
@@ -56,6 +61,7 @@ export function coVisitationOptions(config: Config): CoVisitationOptions {
     halfLifeMs: config.coVisitationHalfLifeMs,
     neighbours: config.coVisitationNeighbours,
     dedupHorizonMs: config.dedupHorizonMs,
+    watermarkIntervalMs: config.watermarkIntervalMs,
   };
 }
 
@@ -63,6 +69,7 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
   const settings = {
     ...options,
     dedupHorizonMs: options.dedupHorizonMs ?? CONFIG_SCHEMA.dedupHorizonMs.default,
+    watermarkIntervalMs: options.watermarkIntervalMs ?? CONFIG_SCHEMA.watermarkIntervalMs.default,
   };
   return new TopologyBuilder(CO_VISITATION_APPLICATION)
     .addGlobalTable({
@@ -87,6 +94,7 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
     .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
       'co-visitation-sessions',
     ])
+    .addStore({ name: CO_VISIT_CLOCK_STORE, codec: coVisitClockCodec }, ['co-visitation-sessions'])
     .addSink('co-visits', CO_VISITS_TOPIC, avroSerializer(await serde.encoder('rec.co-visits-value')), [
       'co-visitation-sessions',
     ])
@@ -102,5 +110,6 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
     .addStore({ name: CO_VISIT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
       'co-visitation',
     ])
+    .addStore({ name: CO_VISIT_MERGE_STORE, codec: coVisitMergeCodec }, ['co-visitation'])
     .build();
 }

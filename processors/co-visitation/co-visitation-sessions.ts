@@ -47,6 +47,12 @@ import type { CoVisit, Interaction, User } from '../../schemas/generated/types.j
 import { USERS_TOPIC } from '../../schemas/topics.js';
 import { CATALOG_VERSIONS, catalogAsOf } from '../catalog/catalog-versions.js';
 import {
+  CO_VISIT_CLOCK_STORE,
+  type CoVisitClock,
+  CoVisitOutput,
+  loadCoVisitClock,
+} from './co-visit-output.js';
+import {
   emptySession,
   pairsFor,
   remember,
@@ -58,6 +64,8 @@ import {
 export interface CoVisitationSessionsOptions extends SessionWindow {
   /** RECSTREAM_DEDUP_HORIZON_MS. */
   readonly dedupHorizonMs: number;
+  /** RECSTREAM_WATERMARK_INTERVAL_MS: stream time between bare watermarks to a partition. */
+  readonly watermarkIntervalMs: number;
 }
 
 /** Whether the user consumed the item: the user view's positive (label >= 0.5, not an impression). */
@@ -71,6 +79,7 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
   private sessions!: KeyValueStore<SessionItems>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
   private seen!: DedupWindow;
+  private output!: CoVisitOutput;
 
   constructor(private readonly options: CoVisitationSessionsOptions) {}
 
@@ -80,6 +89,13 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
     this.seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
     await this.seen.load();
+    const clock = ctx.store<CoVisitClock>(CO_VISIT_CLOCK_STORE);
+    this.output = new CoVisitOutput(
+      ctx,
+      await loadCoVisitClock(clock, ctx.partitionCount),
+      clock,
+      this.options.watermarkIntervalMs,
+    );
   }
 
   async process(record: StreamRecord<Interaction | User | null>): Promise<void> {
@@ -88,6 +104,12 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     const event = record.value as Interaction | null;
     if (event === null) throw new ProcessingError('rec.interactions record has no value');
     checkInteraction(event, record.key);
+    this.output.advance(event.ts);
+    await this.pair(event);
+    this.output.sendWatermarks();
+  }
+
+  private async pair(event: Interaction): Promise<void> {
     const attrs = catalogAsOf(this.catalog, event.item_id, event.ts);
     if (!consumed(event, attrs?.duration_s)) return;
     if (!(await this.seen.firstSeen(event.event_id, event.ts))) return;
@@ -98,9 +120,9 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     this.sessions.put(event.user_id, session);
     if (pairs.length === 0) return;
     const { event_id, item_id, ts } = event;
-    this.send({ visit_id: `${event_id}/${item_id}`, item_id, ts, neighbours: pairs });
+    this.output.emit({ visit_id: `${event_id}/${item_id}`, item_id, ts, neighbours: pairs });
     for (const pair of pairs)
-      this.send({
+      this.output.emit({
         visit_id: `${event_id}/${pair.item_id}`,
         item_id: pair.item_id,
         ts,
@@ -114,9 +136,5 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
       throw new ProcessingError(`rec.users record key is not its user_id`);
     if (user?.opt_out) this.sessions.put(key, emptySession(true));
     else if (user === null || (await this.sessions.get(key))?.opt_out) this.sessions.delete(key);
-  }
-
-  private send(visit: CoVisit): void {
-    this.ctx.forward({ key: visit.item_id, value: visit, timestamp: visit.ts });
   }
 }

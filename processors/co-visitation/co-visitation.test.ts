@@ -72,12 +72,15 @@ class Harness {
     await this.driver.pipe('rec.users', userId, user === null ? null : this.users.encode(user), ts);
   }
 
+  /** The item's neighbours once the input ends here: the merge releases what still waits for a later promise. */
   async neighbours(item: string): Promise<Record<string, number>> {
+    await this.driver.endOfInput();
     const view = await this.driver.store<CoVisitation>(CO_VISITATION_STORE).get(item);
     return Object.fromEntries((view?.items ?? []).map((id, i) => [id, view!.weights[i]!]));
   }
 
   async bytes(items: readonly string[]): Promise<string> {
+    await this.driver.endOfInput();
     const store = this.driver.store<CoVisitation>(CO_VISITATION_STORE);
     const out: string[] = [];
     for (const item of items) {
@@ -186,6 +189,9 @@ test('bad input goes to the dead-letter topic with the reason; a repeated visit 
       item_id: 'a',
       ts: T0,
       neighbours: [{ item_id: 'b', weight: 1 }],
+      source_partition: -1,
+      sequence: -1,
+      frontier: 0,
     };
     await h.driver.pipe(CO_VISITS_TOPIC, 'b', h.visits.encode(visit), T0);
     const badWeight = { ...visit, visit_id: 'v2', neighbours: [{ item_id: 'b', weight: -1 }] };
