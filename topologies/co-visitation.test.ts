@@ -40,6 +40,7 @@ test('the co-visitation topology is wired as documented (describe() pinned)', as
         '    co-visit-merge (owner: co-visitation, changelog: rec.co-visitation.co-visit-merge.changelog)',
         '  Global tables:',
         '    catalog-versions (topic: rec.items, all partitions)',
+        '    opt-outs (topic: rec.users, all partitions)',
       ].join('\n'),
     );
   } finally {

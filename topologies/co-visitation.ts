@@ -6,7 +6,7 @@
  * ```
  * rec.interactions (key user) ─► co-visitation-sessions ─► stores session-items (key user_id), event-ids,
  *                                                          co-visit-clock
- * rec.users (opt-out, deletion) ─┘
+ * rec.users (opt-out, deletion) ─┘  (and global table opt-outs: opt-out as of event time)
  *      rec.items ─► global table catalog-versions ─┘ │ per consumed item: the pairs it makes with the
  *                                                     │ user's recent items, both ways
  *                                                     ▼
@@ -32,6 +32,7 @@ import { CO_VISIT_MERGE_STORE, coVisitMergeCodec } from '../processors/co-visita
 import { CO_VISIT_CLOCK_STORE, coVisitClockCodec } from '../processors/co-visitation/co-visit-output.js';
 import { CO_VISIT_IDS_STORE, CoVisitationCounts } from '../processors/co-visitation/co-visitation.js';
 import { CoVisitationSessions } from '../processors/co-visitation/co-visitation-sessions.js';
+import { OPT_OUTS, reduceOptOuts } from '../processors/co-visitation/opt-outs.js';
 import { SESSION_ITEMS_STORE, sessionItemsCodec } from '../processors/co-visitation/session-items.js';
 import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
@@ -77,6 +78,12 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
       topic: ITEMS_TOPIC,
       deserializer: avroDeserializer(await serde.decoder('rec.items-value')),
       reduce: reduceCatalog,
+    })
+    .addGlobalTable({
+      name: OPT_OUTS,
+      topic: USERS_TOPIC,
+      deserializer: avroDeserializer(await serde.decoder('rec.users-value')),
+      reduce: reduceOptOuts,
     })
     .addSource(
       'interactions',

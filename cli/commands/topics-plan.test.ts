@@ -93,7 +93,12 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.user-features.served-waiting.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-clock.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-view.changelog', 3, true, 'features:changelog'],
-      ['rec.users', 3, true, 'features:source snapshots:source co-visitation:source'],
+      [
+        'rec.users',
+        3,
+        true,
+        'features:source snapshots:source co-visitation:source co-visitation:global-table',
+      ],
     ]);
     // Only the registry was written: no log was opened or created.
     assert.deepEqual(await readdir(data), ['registry']);

@@ -14,11 +14,13 @@
  * the dedup horizon (store `event-ids`) pairs nothing again. Invalid
  * interactions fail `checkInteraction` and go to the dead-letter topic.
  *
- * Privacy: from `rec.users` (co-partitioned by user), an opt-out or a
- * deleted user purges the user's recent items, and an opted-out user's
- * interactions pair with nothing until they opt back in. Pairs already
- * counted stay in the items' lists: they are item statistics, which name
- * no user.
+ * Privacy: an interaction of a user whose profile opts out as of its
+ * event time pairs with nothing (global table `opt-outs`, `opt-outs.ts`),
+ * however the task's polls interleave `rec.users` with `rec.interactions`.
+ * From `rec.users` (co-partitioned by user), an opt-out or a deleted user
+ * also purges the user's recent items, and interactions read after it pair
+ * with nothing until they opt back in. Pairs already counted stay in the
+ * items' lists: they are item statistics, which name no user.
  *
  * @example
  * ```ts
@@ -52,6 +54,7 @@ import {
   CoVisitOutput,
   loadCoVisitClock,
 } from './co-visit-output.js';
+import { OPT_OUTS, optedOutAt } from './opt-outs.js';
 import {
   emptySession,
   pairsFor,
@@ -78,6 +81,7 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
   private ctx!: ProcessorContext<CoVisit>;
   private sessions!: KeyValueStore<SessionItems>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
+  private optOuts!: GlobalTableView<Versioned<boolean>>;
   private seen!: DedupWindow;
   private output!: CoVisitOutput;
 
@@ -87,6 +91,7 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     this.ctx = ctx;
     this.sessions = ctx.store(SESSION_ITEMS_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
+    this.optOuts = ctx.globalTable(OPT_OUTS);
     this.seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
     await this.seen.load();
     const clock = ctx.store<CoVisitClock>(CO_VISIT_CLOCK_STORE);
@@ -112,6 +117,7 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
   private async pair(event: Interaction): Promise<void> {
     const attrs = catalogAsOf(this.catalog, event.item_id, event.ts);
     if (!consumed(event, attrs?.duration_s)) return;
+    if (optedOutAt(this.optOuts, event.user_id, event.ts)) return;
     if (!(await this.seen.firstSeen(event.event_id, event.ts))) return;
     const session = (await this.sessions.get(event.user_id)) ?? emptySession();
     if (session.opt_out) return;

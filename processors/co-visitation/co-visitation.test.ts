@@ -238,3 +238,20 @@ test('an opt-out or a deletion purges the recent items; an opted-out user pairs 
     await h.close();
   }
 });
+
+test('an interaction pairs by the profile as of its event time, whenever the profile was read', async () => {
+  const h = await Harness.create();
+  try {
+    // Out from T0 to T0 + 10 min, both profiles read before the interactions of that span.
+    await h.user('u1', profile('u1', { opt_out: true, updated_ts: T0 }), T0);
+    await h.user('u1', profile('u1', { opt_out: false, updated_ts: T0 + 10 * MIN }), T0 + 10 * MIN);
+    await h.interaction(event('e1', 'u1', 'a', 'click', T0 + MIN));
+    await h.interaction(event('e2', 'u1', 'b', 'click', T0 + 2 * MIN));
+    assert.deepEqual(await h.neighbours('b'), {}, 'opted out at the time: nothing paired');
+    await h.interaction(event('e3', 'u1', 'c', 'click', T0 + 11 * MIN));
+    await h.interaction(event('e4', 'u1', 'd', 'click', T0 + 12 * MIN));
+    assert.deepEqual(await h.neighbours('d'), { c: 1 }, 'back in at the time: pairs again');
+  } finally {
+    await h.close();
+  }
+});
