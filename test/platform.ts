@@ -16,6 +16,7 @@ import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-regi
 import type { Serde } from '../runtime/serde/serde.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { openPlatform, type Platform, platformSerde } from '../schemas/platform.js';
+import { APPLICATIONS } from '../topologies/index.js';
 
 /**
  * Opens the platform of `dataDir` quietly, runs `fn`, and closes it. `env`
@@ -105,4 +106,24 @@ export async function writeInteractions(
     }
   });
   return events;
+}
+
+/**
+ * Per application (`APPLICATIONS`) that reads `topic`, the sum over its
+ * partitions of the offsets its consumer group has committed on it: how far
+ * each application had got when a child running it was killed.
+ */
+export async function committedPositions(dataDir: string, topic: string): Promise<Map<string, number>> {
+  return withTestPlatform(dataDir, async (platform) => {
+    const out = new Map<string, number>();
+    for (const [app, build] of Object.entries(APPLICATIONS)) {
+      const topology = await build(platform.serde, loadConfig({}, { dataDir }));
+      if (!topology.sourceTopics().includes(topic)) continue;
+      let sum = 0;
+      for (const offset of (await platform.log.committedOffsets(topology.applicationId, topic)).values())
+        sum += offset;
+      out.set(app, sum);
+    }
+    return out;
+  });
 }

@@ -4,13 +4,14 @@
  * together now, without retraining.
  *
  * ```
- * rec.interactions (key user) ─► co-visitation-sessions ─► stores session-items (key user_id), event-ids
- * rec.users (opt-out, deletion) ─┘
+ * rec.interactions (key user) ─► co-visitation-sessions ─► stores session-items (key user_id), event-ids,
+ *                                                          co-visit-clock
+ * rec.users (opt-out, deletion) ─┘  (and global table opt-outs: opt-out as of event time)
  *      rec.items ─► global table catalog-versions ─┘ │ per consumed item: the pairs it makes with the
  *                                                     │ user's recent items, both ways
  *                                                     ▼
  * rec.co-visits (key item_id) ─► co-visitation ─► stores co-visitation (key item_id; online view
- *                                                  `co_visitation`), co-visit-ids
+ *      merged by writer stream time               `co_visitation`), co-visit-ids, co-visit-merge
  * ```
  *
  * Its own application, like `experiment-metrics`: it is deployed, replayed
@@ -27,8 +28,11 @@
 import { EVENT_IDS_STORE } from '../features/math/interactions.js';
 import { CO_VISITATION_STORE, coVisitationCodec } from '../features/views/co-visitation.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
+import { CO_VISIT_MERGE_STORE, coVisitMergeCodec } from '../processors/co-visitation/co-visit-merge.js';
+import { CO_VISIT_CLOCK_STORE, coVisitClockCodec } from '../processors/co-visitation/co-visit-output.js';
 import { CO_VISIT_IDS_STORE, CoVisitationCounts } from '../processors/co-visitation/co-visitation.js';
 import { CoVisitationSessions } from '../processors/co-visitation/co-visitation-sessions.js';
+import { OPT_OUTS, reduceOptOuts } from '../processors/co-visitation/opt-outs.js';
 import { SESSION_ITEMS_STORE, sessionItemsCodec } from '../processors/co-visitation/session-items.js';
 import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
@@ -46,6 +50,8 @@ export interface CoVisitationOptions {
   readonly neighbours: number;
   /** RECSTREAM_DEDUP_HORIZON_MS; its default when absent. */
   readonly dedupHorizonMs?: number;
+  /** RECSTREAM_WATERMARK_INTERVAL_MS; its default when absent. */
+  readonly watermarkIntervalMs?: number;
 }
 
 /** The application's settings from the configuration (RECSTREAM_CO_VISITATION_*). */
@@ -56,6 +62,7 @@ export function coVisitationOptions(config: Config): CoVisitationOptions {
     halfLifeMs: config.coVisitationHalfLifeMs,
     neighbours: config.coVisitationNeighbours,
     dedupHorizonMs: config.dedupHorizonMs,
+    watermarkIntervalMs: config.watermarkIntervalMs,
   };
 }
 
@@ -63,6 +70,7 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
   const settings = {
     ...options,
     dedupHorizonMs: options.dedupHorizonMs ?? CONFIG_SCHEMA.dedupHorizonMs.default,
+    watermarkIntervalMs: options.watermarkIntervalMs ?? CONFIG_SCHEMA.watermarkIntervalMs.default,
   };
   return new TopologyBuilder(CO_VISITATION_APPLICATION)
     .addGlobalTable({
@@ -70,6 +78,12 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
       topic: ITEMS_TOPIC,
       deserializer: avroDeserializer(await serde.decoder('rec.items-value')),
       reduce: reduceCatalog,
+    })
+    .addGlobalTable({
+      name: OPT_OUTS,
+      topic: USERS_TOPIC,
+      deserializer: avroDeserializer(await serde.decoder('rec.users-value')),
+      reduce: reduceOptOuts,
     })
     .addSource(
       'interactions',
@@ -87,6 +101,7 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
     .addStore({ name: EVENT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
       'co-visitation-sessions',
     ])
+    .addStore({ name: CO_VISIT_CLOCK_STORE, codec: coVisitClockCodec }, ['co-visitation-sessions'])
     .addSink('co-visits', CO_VISITS_TOPIC, avroSerializer(await serde.encoder('rec.co-visits-value')), [
       'co-visitation-sessions',
     ])
@@ -102,5 +117,6 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
     .addStore({ name: CO_VISIT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
       'co-visitation',
     ])
+    .addStore({ name: CO_VISIT_MERGE_STORE, codec: coVisitMergeCodec }, ['co-visitation'])
     .build();
 }

@@ -43,9 +43,11 @@ test('topics --plan lists every topic the applications need, with partitions and
     ]);
     assert.deepEqual(rows, [
       ['rec.catalog.items.changelog', 3, true, 'features:changelog'],
+      ['rec.co-visitation-sessions.co-visit-clock.changelog', 3, true, 'co-visitation:changelog'],
       ['rec.co-visitation-sessions.event-ids.changelog', 3, true, 'co-visitation:changelog'],
       ['rec.co-visitation-sessions.session-items.changelog', 3, true, 'co-visitation:changelog'],
       ['rec.co-visitation.co-visit-ids.changelog', 3, true, 'co-visitation:changelog'],
+      ['rec.co-visitation.co-visit-merge.changelog', 3, true, 'co-visitation:changelog'],
       ['rec.co-visitation.co-visitation.changelog', 3, true, 'co-visitation:changelog'],
       ['rec.co-visits', 3, false, 'co-visitation:internal'],
       [
@@ -91,7 +93,12 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.user-features.served-waiting.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-clock.changelog', 3, true, 'features:changelog'],
       ['rec.user-features.user-view.changelog', 3, true, 'features:changelog'],
-      ['rec.users', 3, true, 'features:source snapshots:source co-visitation:source'],
+      [
+        'rec.users',
+        3,
+        true,
+        'features:source snapshots:source co-visitation:source co-visitation:global-table',
+      ],
     ]);
     // Only the registry was written: no log was opened or created.
     assert.deepEqual(await readdir(data), ['registry']);

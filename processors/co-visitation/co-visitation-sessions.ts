@@ -14,11 +14,13 @@
  * the dedup horizon (store `event-ids`) pairs nothing again. Invalid
  * interactions fail `checkInteraction` and go to the dead-letter topic.
  *
- * Privacy: from `rec.users` (co-partitioned by user), an opt-out or a
- * deleted user purges the user's recent items, and an opted-out user's
- * interactions pair with nothing until they opt back in. Pairs already
- * counted stay in the items' lists: they are item statistics, which name
- * no user.
+ * Privacy: an interaction of a user whose profile opts out as of its
+ * event time pairs with nothing (global table `opt-outs`, `opt-outs.ts`),
+ * however the task's polls interleave `rec.users` with `rec.interactions`.
+ * From `rec.users` (co-partitioned by user), an opt-out or a deleted user
+ * also purges the user's recent items, and interactions read after it pair
+ * with nothing until they opt back in. Pairs already counted stay in the
+ * items' lists: they are item statistics, which name no user.
  *
  * @example
  * ```ts
@@ -47,6 +49,13 @@ import type { CoVisit, Interaction, User } from '../../schemas/generated/types.j
 import { USERS_TOPIC } from '../../schemas/topics.js';
 import { CATALOG_VERSIONS, catalogAsOf } from '../catalog/catalog-versions.js';
 import {
+  CO_VISIT_CLOCK_STORE,
+  type CoVisitClock,
+  CoVisitOutput,
+  loadCoVisitClock,
+} from './co-visit-output.js';
+import { OPT_OUTS, optedOutAt } from './opt-outs.js';
+import {
   emptySession,
   pairsFor,
   remember,
@@ -58,6 +67,8 @@ import {
 export interface CoVisitationSessionsOptions extends SessionWindow {
   /** RECSTREAM_DEDUP_HORIZON_MS. */
   readonly dedupHorizonMs: number;
+  /** RECSTREAM_WATERMARK_INTERVAL_MS: stream time between bare watermarks to a partition. */
+  readonly watermarkIntervalMs: number;
 }
 
 /** Whether the user consumed the item: the user view's positive (label >= 0.5, not an impression). */
@@ -70,7 +81,9 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
   private ctx!: ProcessorContext<CoVisit>;
   private sessions!: KeyValueStore<SessionItems>;
   private catalog!: GlobalTableView<Versioned<CatalogAttributes>>;
+  private optOuts!: GlobalTableView<Versioned<boolean>>;
   private seen!: DedupWindow;
+  private output!: CoVisitOutput;
 
   constructor(private readonly options: CoVisitationSessionsOptions) {}
 
@@ -78,8 +91,16 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     this.ctx = ctx;
     this.sessions = ctx.store(SESSION_ITEMS_STORE);
     this.catalog = ctx.globalTable(CATALOG_VERSIONS);
+    this.optOuts = ctx.globalTable(OPT_OUTS);
     this.seen = new DedupWindow(ctx.store(EVENT_IDS_STORE), { horizonMs: this.options.dedupHorizonMs });
     await this.seen.load();
+    const clock = ctx.store<CoVisitClock>(CO_VISIT_CLOCK_STORE);
+    this.output = new CoVisitOutput(
+      ctx,
+      await loadCoVisitClock(clock, ctx.partitionCount),
+      clock,
+      this.options.watermarkIntervalMs,
+    );
   }
 
   async process(record: StreamRecord<Interaction | User | null>): Promise<void> {
@@ -88,8 +109,15 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     const event = record.value as Interaction | null;
     if (event === null) throw new ProcessingError('rec.interactions record has no value');
     checkInteraction(event, record.key);
+    this.output.advance(event.ts);
+    await this.pair(event);
+    this.output.sendWatermarks();
+  }
+
+  private async pair(event: Interaction): Promise<void> {
     const attrs = catalogAsOf(this.catalog, event.item_id, event.ts);
     if (!consumed(event, attrs?.duration_s)) return;
+    if (optedOutAt(this.optOuts, event.user_id, event.ts)) return;
     if (!(await this.seen.firstSeen(event.event_id, event.ts))) return;
     const session = (await this.sessions.get(event.user_id)) ?? emptySession();
     if (session.opt_out) return;
@@ -98,9 +126,9 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
     this.sessions.put(event.user_id, session);
     if (pairs.length === 0) return;
     const { event_id, item_id, ts } = event;
-    this.send({ visit_id: `${event_id}/${item_id}`, item_id, ts, neighbours: pairs });
+    this.output.emit({ visit_id: `${event_id}/${item_id}`, item_id, ts, neighbours: pairs });
     for (const pair of pairs)
-      this.send({
+      this.output.emit({
         visit_id: `${event_id}/${pair.item_id}`,
         item_id: pair.item_id,
         ts,
@@ -114,9 +142,5 @@ export class CoVisitationSessions implements Processor<Interaction | User | null
       throw new ProcessingError(`rec.users record key is not its user_id`);
     if (user?.opt_out) this.sessions.put(key, emptySession(true));
     else if (user === null || (await this.sessions.get(key))?.opt_out) this.sessions.delete(key);
-  }
-
-  private send(visit: CoVisit): void {
-    this.ctx.forward({ key: visit.item_id, value: visit, timestamp: visit.ts });
   }
 }

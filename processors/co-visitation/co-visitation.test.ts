@@ -72,12 +72,15 @@ class Harness {
     await this.driver.pipe('rec.users', userId, user === null ? null : this.users.encode(user), ts);
   }
 
+  /** The item's neighbours once the input ends here: the merge releases what still waits for a later promise. */
   async neighbours(item: string): Promise<Record<string, number>> {
+    await this.driver.endOfInput();
     const view = await this.driver.store<CoVisitation>(CO_VISITATION_STORE).get(item);
     return Object.fromEntries((view?.items ?? []).map((id, i) => [id, view!.weights[i]!]));
   }
 
   async bytes(items: readonly string[]): Promise<string> {
+    await this.driver.endOfInput();
     const store = this.driver.store<CoVisitation>(CO_VISITATION_STORE);
     const out: string[] = [];
     for (const item of items) {
@@ -186,6 +189,9 @@ test('bad input goes to the dead-letter topic with the reason; a repeated visit 
       item_id: 'a',
       ts: T0,
       neighbours: [{ item_id: 'b', weight: 1 }],
+      source_partition: -1,
+      sequence: -1,
+      frontier: 0,
     };
     await h.driver.pipe(CO_VISITS_TOPIC, 'b', h.visits.encode(visit), T0);
     const badWeight = { ...visit, visit_id: 'v2', neighbours: [{ item_id: 'b', weight: -1 }] };
@@ -228,6 +234,23 @@ test('an opt-out or a deletion purges the recent items; an opted-out user pairs 
       undefined,
       'a deleted user leaves nothing',
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('an interaction pairs by the profile as of its event time, whenever the profile was read', async () => {
+  const h = await Harness.create();
+  try {
+    // Out from T0 to T0 + 10 min, both profiles read before the interactions of that span.
+    await h.user('u1', profile('u1', { opt_out: true, updated_ts: T0 }), T0);
+    await h.user('u1', profile('u1', { opt_out: false, updated_ts: T0 + 10 * MIN }), T0 + 10 * MIN);
+    await h.interaction(event('e1', 'u1', 'a', 'click', T0 + MIN));
+    await h.interaction(event('e2', 'u1', 'b', 'click', T0 + 2 * MIN));
+    assert.deepEqual(await h.neighbours('b'), {}, 'opted out at the time: nothing paired');
+    await h.interaction(event('e3', 'u1', 'c', 'click', T0 + 11 * MIN));
+    await h.interaction(event('e4', 'u1', 'd', 'click', T0 + 12 * MIN));
+    assert.deepEqual(await h.neighbours('d'), { c: 1 }, 'back in at the time: pairs again');
   } finally {
     await h.close();
   }

@@ -50,7 +50,7 @@ export const FEATURE_SETTINGS = {
     min: 1,
     max: 24 * 3600 * 1000,
     default: 5 * 60 * 1000,
-    doc: 'event-time progress between watermarks user-features sends to every item-features task',
+    doc: 'event-time progress between watermarks user-features sends to every item-features task, and co-visitation-sessions to every co-visitation task',
   },
   snapshotEveryExamples: {
     env: 'RECSTREAM_SNAPSHOT_EVERY_EXAMPLES',

@@ -23,20 +23,40 @@ export interface SubjectValueTypes {
  * within the co-visitation window before it (for the item just consumed), or the item just consumed (for each
  * of those earlier items). Written by the co-visitation application from rec.interactions (partitioned by
  * user) and keyed by item id, so one task holds each item's neighbours. Internal: the neighbour lists are
- * decayed sums of these records.
+ * decayed sums of these records, taken in an order that depends on the records alone (each writing task's
+ * stream time, then visit_id), not on how the tasks' records interleave on the topic.
  */
 export interface CoVisit {
   /**
-   * Deterministic id: <event_id>/<item_id> of the interaction that made it and the item it is keyed by; a
-   * copy written again after a crash is dropped by it.
+   * Deterministic id: <event_id>/<item_id> of the interaction that made it and the item it is keyed by; empty
+   * in a bare watermark.
    */
   visit_id: string;
-  /** The item whose neighbours grow; also the record key. */
+  /** The item whose neighbours grow; also the record key. Empty in a bare watermark. */
   item_id: string;
   /** Event time of the interaction, epoch milliseconds: the time the weights are added at and decay from. */
   ts: number;
-  /** The items co-visited with item_id by this interaction, each with the weight it adds. */
+  /**
+   * The items co-visited with item_id by this interaction, each with the weight it adds; empty in a bare
+   * watermark (a record that carries only its task's promise).
+   */
   neighbours: CoVisitNeighbour[];
+  /**
+   * Partition (task) of rec.interactions that wrote it; -1 in records written before the tasks' streams were
+   * merged, which are counted as they arrive.
+   */
+  source_partition: number;
+  /**
+   * The writing task's sequence number of this record (a bare watermark: of the last record it sent); a
+   * record at or below one already taken from that task is a copy written again after a crash or replay, and
+   * is dropped.
+   */
+  sequence: number;
+  /**
+   * The writing task's stream time (latest interaction event time it has seen) when it sent this record: the
+   * record's place in the merge, and its promise that nothing it sends later has an earlier one.
+   */
+  frontier: number;
 }
 
 /** One co-visited item and the weight the pair gains. */
