@@ -27,6 +27,14 @@ test('bad option values are one-line config errors, and the demo leaves its data
       ],
       [['eval', '--train', 'a', '--holdout', 'b'], '--format is required: one of movielens, csv, lines'],
       [
+        ['simulate', '--closed-loop', '--responder', 'http://127.0.0.1:9', '--click-model', 'dbn'],
+        '--click-model must be one of choice, cascade, got "dbn"',
+      ],
+      [
+        ['simulate', '--click-model', 'cascade'],
+        '--responder, --duration and --click-model are options of --closed-loop',
+      ],
+      [
         ['eval', '--train', 'a', '--holdout', 'b', '--format', 'xml'],
         '--format must be one of movielens, csv, lines, got "xml"',
       ],

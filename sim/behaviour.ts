@@ -3,7 +3,9 @@
  * items on a surface (home rows, search results, an item's detail page,
  * autoplay after finishing something); the user examines positions with
  * decreasing probability (position bias), picks at most one by a softmax over
- * their true preference plus a bandwagon term (popularity bias), watches a
+ * their true preference plus a bandwagon term (popularity bias) — or, under
+ * the `cascade` click model (sim/click-models.ts), the first attractive one
+ * scanning top-down — watches a
  * fraction that grows with how much they like it, and sometimes likes,
  * dislikes, rates, shares or saves. Slates are filled from categories the
  * user's taste leans to, from what is popular, from new releases and from
@@ -20,6 +22,7 @@
  * ```
  */
 import type { Interaction, InteractionContext, InteractionType } from '../schemas/generated/types.js';
+import { type ClickModel, clickProbabilities, drawClick, EXAMINE } from './click-models.js';
 import { dotRow } from './latent.js';
 import type { Rng } from './random.js';
 import { Session } from './session.js';
@@ -29,13 +32,8 @@ import type { World } from './world.js';
 export type Surface = 'home' | 'search' | 'detail' | 'autoplay';
 
 const SLATE_SIZE: Readonly<Record<Surface, number>> = { home: 6, search: 4, detail: 5, autoplay: 1 };
-/** Examination probability of position k is (1 + k)^-POSITION_DECAY. */
-const POSITION_DECAY = 0.6;
-const EXAMINE = Array.from({ length: 8 }, (_, k) => (1 + k) ** -POSITION_DECAY);
 /** Weight of an item's standardised log-popularity in what users pick (not in what they like). */
 const POPULARITY_BIAS = 0.35;
-/** Utility of picking nothing from a slate. */
-const NO_CLICK = 3.2;
 /** How sharply a user's taste steers which categories rows and searches come from. */
 const CATEGORY_SHARPNESS = 3.5;
 /** Items released within this window fill the "new releases" row. */
@@ -57,7 +55,7 @@ export const SKIP_FRACTION = 0.15;
 export class Behaviour {
   private readonly slate = new Int32Array(8);
   private readonly utility = new Float64Array(8);
-  private readonly weights = new Float64Array(8);
+  private readonly values = new Float64Array(8);
   private readonly categoryLogShare = CATEGORIES.map((c) => Math.log(c.share));
 
   constructor(
@@ -65,6 +63,8 @@ export class Behaviour {
     private readonly rng: Rng,
     /** Prefix of session ids; unique per simulation so ids never collide across runs with other options. */
     private readonly idPrefix: string,
+    /** How the user picks from a list (sim/click-models.ts); `choice` unless told. */
+    private readonly clickModel: ClickModel = 'choice',
   ) {}
 
   /** A visit by `user` starting at `t`; its first request is at `t`. */
@@ -153,31 +153,19 @@ export class Behaviour {
   private respond(s: Session, size: number, t: number, context: InteractionContext): Float64Array {
     const rng = this.rng;
     let last = t;
-    const { slate, utility, weights } = this;
-    let total = Math.exp(NO_CLICK);
+    const { slate, utility, values } = this;
     for (let k = 0; k < size; k++) {
       const item = slate[k]!;
       s.push(this.event(s, item, 'impression', t, null, null, context));
       utility[k] = this.world.preference(s.profile, s.taste, item);
       const fatigue = s.shown === undefined ? 0 : FATIGUE * (s.shown.get(item) ?? 0);
-      weights[k] =
-        EXAMINE[k]! *
-        Math.exp(utility[k]! - fatigue + POPULARITY_BIAS * this.world.catalog.popularityZ[item]!);
-      total += weights[k]!;
+      values[k] = utility[k]! - fatigue + POPULARITY_BIAS * this.world.catalog.popularityZ[item]!;
     }
     if (s.shown !== undefined)
       for (let k = 0; k < size; k++) s.shown.set(slate[k]!, (s.shown.get(slate[k]!) ?? 0) + 1);
     const probabilities = new Float64Array(size);
-    for (let k = 0; k < size; k++) probabilities[k] = weights[k]! / total;
-    let chosen = -1;
-    let x = rng.next() * total;
-    for (let k = 0; k < size; k++) {
-      x -= weights[k]!;
-      if (x < 0) {
-        chosen = k;
-        break;
-      }
-    }
+    clickProbabilities(this.clickModel, values, size, probabilities);
+    const chosen = drawClick(probabilities, size, rng.next());
     // Saving for later: an examined, well-liked item the user did not pick now.
     let saved = -1;
     for (let k = 0; k < size; k++) {

@@ -15,19 +15,28 @@
  *    <the promoted version>` estimates, from the explored lists alone, what
  *    the model's deterministic lists are worth.
  *
- * One row per estimator, `closed_loop_off_policy_error`: the estimate's
- * absolute error against the truth, with the estimate, its 95 % interval,
- * whether the interval holds the truth and the effective sample size in
- * `config`.
+ * The three phases run once per click model (sim/click-models.ts): the
+ * users pick from a list by a choice among it — the form of DR's reward
+ * model (evaluation/off-policy/choice-model.ts), so DR is correctly
+ * specified there — and then by a top-down cascade, where it is not.
+ *
+ * One row per click model and estimator, `closed_loop_off_policy_error`:
+ * the estimate's absolute error against the truth, with the click model,
+ * the estimate, its 95 % interval, whether the interval holds the truth,
+ * the truth's own 95 % interval over the lists served and the effective
+ * sample size in `config`.
  */
 import type { OffPolicyReport } from '../../evaluation/off-policy/off-policy-report.js';
 import { serveClosedLoop } from '../../evaluation/online/serve-closed-loop.js';
 import { startExperiment, stopExperiment } from '../../registry/experiments/experiment-actions.js';
 import type { Platform } from '../../schemas/platform.js';
+import type { ClickModel } from '../../sim/click-models.js';
 import type { ClosedLoopSummary } from '../../sim/closed-loop/closed-loop.js';
+import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
 import type { SimulationOptions } from '../../sim/options.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, metric } from '../result.js';
+import { trueClickThrough } from './true-click-through.js';
 
 /** Lists served in each of the two phases. */
 export const OFF_POLICY_LISTS = 3000;
@@ -47,6 +56,8 @@ export interface OffPolicyPhases {
   readonly world: SimulationOptions;
   /** The promoted version, `<model>@<version>`. */
   readonly candidate: string;
+  /** How the users pick from a list in the three phases. */
+  readonly clickModel: ClickModel;
   readonly truthPaths: { readonly explore: string; readonly serve: string };
   /** Opens the data dir's platform; closed again before the features application runs. */
   readonly open: () => Promise<Platform>;
@@ -55,12 +66,13 @@ export interface OffPolicyPhases {
 }
 
 export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResult[]> {
-  const { dataDir, world, progress } = phases;
+  const { dataDir, world, clickModel } = phases;
+  const progress = (line: string) => phases.progress(`${line} (${clickModel} click model)`);
   const platform = await phases.open();
   const window = { from: 0, to: 0 };
   let truth: ClosedLoopSummary;
   try {
-    const id = 'closed-loop-explore';
+    const id = `closed-loop-explore-${clickModel}`;
     await startExperiment(platform, {
       id,
       salt: `${id}-1`,
@@ -72,6 +84,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
       world,
       lists: OFF_POLICY_LISTS,
       truthPath: phases.truthPaths.explore,
+      clickModel,
     });
     window.to = Date.now();
     if (explored.failed > 0)
@@ -82,6 +95,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
       world,
       lists: OFF_POLICY_LISTS,
       truthPath: phases.truthPaths.serve,
+      clickModel,
     });
     if (truth.failed > 0) throw new Error(`closed-loop: the responder failed ${truth.failed} requests`);
   } finally {
@@ -108,7 +122,8 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
   ) as OffPolicyJson;
   if (!report.supported)
     throw new Error(`closed-loop: no off-policy estimate of ${phases.candidate}: ${report.reason}`);
-  const trueCtr = truth.expectedClicks / truth.impressions;
+  const served = trueClickThrough((await readTruthLog(phases.truthPaths.serve)).values());
+  const trueCtr = served.value;
   return ESTIMATORS.map((name) => {
     const estimate = report[name];
     if (estimate === null)
@@ -120,6 +135,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
       'ratio',
       false,
       {
+        click_model: clickModel,
         ...phases.config,
         experiment: 'off-policy estimate from Plackett–Luce lists',
         model: phases.candidate,
@@ -128,6 +144,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
         ci95: estimate.ci,
         covers_truth: estimate.ci[0] <= trueCtr && trueCtr <= estimate.ci[1],
         true_ctr: trueCtr,
+        true_ctr_ci95: served.ci95,
         lists: report.evaluated_lists,
         decisions: report.decisions,
         effective_sample_size: report.effective_sample_size,

@@ -16,9 +16,14 @@
  *   served-list log and the attributed interactions measured, with its
  *   Wilson 95 % interval in `config` (`recstream eval --online`).
  *
- * Then the off-policy rows (./closed-loop-off-policy.ts): the promoted
- * model's click-through estimated from lists it served with exploration,
- * against the truth of its lists served without.
+ * The A/B test's users pick from a list by the simulator's default click
+ * model (`choice`, sim/click-models.ts); every row says which in
+ * `config.click_model`, and the true click-through's 95 % interval over
+ * the lists served in `config.true_ctr_ci95`.
+ *
+ * Then the off-policy rows (./closed-loop-off-policy.ts), once per click
+ * model: the promoted model's click-through estimated from lists it served
+ * with exploration, against the truth of its lists served without.
  *
  * The online store's read timeout is 5 s here, not the deployed 50 ms: the
  * rows measure what the lists are worth, and a fallback list on a busy
@@ -33,12 +38,14 @@ import { startExperiment, stopExperiment } from '../../registry/experiments/expe
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../../schemas/platform.js';
+import { CLICK_MODELS } from '../../sim/click-models.js';
 import { readTruthLog, type ServedTruth } from '../../sim/closed-loop/truth-log.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, metric } from '../result.js';
 import { timedTrainRound } from '../train-round.js';
 import { offPolicyRows } from './closed-loop-off-policy.js';
 import { processAll } from './pipeline.js';
+import { trueClickThrough } from './true-click-through.js';
 
 /** Lists served in the A/B test: ~24,000 impressions a variant, where a lead of a point is several standard errors wide. */
 export const CLOSED_LOOP_LISTS = 8000;
@@ -83,27 +90,24 @@ export async function closedLoopRows(
     model_version: model.version,
     train_seconds: seconds,
   };
-  const abRows = await abTestRows(
-    await open(),
-    join(workDir, 'closed-loop', 'truth.jsonl'),
-    common,
-    progress,
-  );
-  return [
-    ...abRows,
-    ...(await offPolicyRows({
-      dataDir,
-      world: CLOSED_LOOP_WORLD,
-      candidate: `${model.model}@${model.version}`,
-      truthPaths: {
-        explore: join(workDir, 'closed-loop', 'explored-truth.jsonl'),
-        serve: join(workDir, 'closed-loop', 'served-truth.jsonl'),
-      },
-      open,
-      config: common,
-      progress,
-    })),
-  ];
+  const rows = await abTestRows(await open(), join(workDir, 'closed-loop', 'truth.jsonl'), common, progress);
+  for (const clickModel of CLICK_MODELS)
+    rows.push(
+      ...(await offPolicyRows({
+        dataDir,
+        world: CLOSED_LOOP_WORLD,
+        candidate: `${model.model}@${model.version}`,
+        clickModel,
+        truthPaths: {
+          explore: join(workDir, 'closed-loop', `explored-truth-${clickModel}.jsonl`),
+          serve: join(workDir, 'closed-loop', `served-truth-${clickModel}.jsonl`),
+        },
+        open,
+        config: common,
+        progress,
+      })),
+    );
+  return rows;
 }
 
 /** The A/B test's rows; the platform is closed after it, the experiment stopped. */
@@ -138,6 +142,7 @@ async function abTestRows(
     return VARIANTS.flatMap((name) => {
       const t = tallies.get(name)!;
       const config = {
+        click_model: 'choice',
         ...common,
         experiment: '50/50 A/B test',
         model: name,
@@ -153,7 +158,12 @@ async function abTestRows(
           trueCtr(t),
           'ratio',
           true,
-          config,
+          {
+            ...config,
+            true_ctr_ci95: trueClickThrough(
+              [...truth.values()].filter((l) => l.experiment_id === EXPERIMENT && l.variant === name),
+            ).ci95,
+          },
           ref(trueCtr(popularity)),
         ),
         metric(

@@ -4,12 +4,15 @@
  * serves (sim/closed-loop/closed-loop.ts). The world options are those of
  * the open-loop simulation that built the platform's data (same `--seed`,
  * `--users`, `--items`), so the users and items are the ones the platform
- * knows. Writes the truth log to `--truth` (default
+ * knows. `--click-model` says how the users pick from a list
+ * (sim/click-models.ts: `choice`, the default, or `cascade`); the truth is
+ * computed under it. Writes the truth log to `--truth` (default
  * `<data-dir>/closed-loop/truth.jsonl`).
  */
 import { join } from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { ConfigError } from '../../runtime/errors.js';
+import type { ClickModel } from '../../sim/click-models.js';
 import { runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
 import type { ResolvedSimulation } from '../../sim/options.js';
 import { World } from '../../sim/world.js';
@@ -19,6 +22,8 @@ export interface ClosedLoopCommandOptions {
   readonly responder: string;
   readonly durationS: number;
   readonly rate: number;
+  /** How the users pick from a list (sim/click-models.ts). */
+  readonly clickModel: ClickModel;
   readonly truthPath: string | undefined;
   readonly json: boolean;
 }
@@ -50,6 +55,7 @@ export async function runClosedLoopCommand(
       responder: url.origin,
       durationMs: options.durationS * 1000,
       rate: options.rate,
+      clickModel: options.clickModel,
       truthPath,
       signal: stop.signal,
       onProgress: (p) =>
@@ -64,6 +70,7 @@ export async function runClosedLoopCommand(
     const report = {
       ...summary,
       seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      click_model: options.clickModel,
       true_ctr: summary.impressions === 0 ? null : summary.expectedClicks / summary.impressions,
       measured_ctr: summary.impressions === 0 ? null : summary.clicks / summary.impressions,
       truth: truthPath,
@@ -73,7 +80,7 @@ export async function runClosedLoopCommand(
       process.stdout.write(
         `closed loop: ${summary.served} lists served to ${summary.visits} visits (${summary.organic} organic requests), ` +
           `${summary.posted} events posted, ${summary.clicks} clicks on ${summary.impressions} impressions; ` +
-          `true click-through ${report.true_ctr?.toFixed(4) ?? '-'}, measured ${report.measured_ctr?.toFixed(4) ?? '-'}` +
+          `true click-through ${report.true_ctr?.toFixed(4) ?? '-'} (${options.clickModel} click model), measured ${report.measured_ctr?.toFixed(4) ?? '-'}` +
           `${summary.failed > 0 ? `, ${summary.failed} requests failed` : ''}\ntruth written to ${truthPath}\n`,
       );
     return 0;

@@ -1,11 +1,12 @@
 import { withPlatform } from '../../app/platform.js';
 import { ConfigError } from '../../runtime/errors.js';
+import { CLICK_MODELS } from '../../sim/click-models.js';
 import { writeSimulation } from '../../sim/log-writer.js';
 import { resolveSimulation, SIMULATION_DEFAULTS, type SimulationOptions } from '../../sim/options.js';
 import { GroundTruth } from '../../sim/truth.js';
 import { World } from '../../sim/world.js';
 import type { Command } from '../command.js';
-import { wholeNumberOption } from '../option-values.js';
+import { choiceOption, wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
 import { runClosedLoopCommand } from './simulate-closed-loop.js';
 
@@ -18,7 +19,7 @@ export const simulateCommand: Command = {
     'synthetic users and items with tastes, sessions and daily rhythm → rec.items, rec.users, rec.interactions (seeded; batch, or --rate on the real clock)',
   usage:
     'recstream simulate [--users N] [--items N] [--events N] [--seed N] [--days D] [--rate EVENTS_PER_S] [--start ISO_TIME] [--truth PATH [--truth-at ISO_TIME] [--truth-top K]] [--json]\n' +
-    '       recstream simulate --closed-loop --responder URL [--duration S] [--rate REQUESTS_PER_S] [--users N] [--items N] [--seed N] [--truth PATH] [--json]',
+    '       recstream simulate --closed-loop --responder URL [--duration S] [--rate REQUESTS_PER_S] [--users N] [--items N] [--seed N] [--click-model choice|cascade] [--truth PATH] [--json]',
   options: {
     users: { type: 'string' },
     items: { type: 'string' },
@@ -33,6 +34,7 @@ export const simulateCommand: Command = {
     'closed-loop': { type: 'boolean' },
     responder: { type: 'string' },
     duration: { type: 'string' },
+    'click-model': { type: 'string' },
     json: { type: 'boolean' },
   },
   async run({ config, values }) {
@@ -50,16 +52,22 @@ export const simulateCommand: Command = {
       if (duration <= 0) throw new ConfigError(`--duration must be more than 0 seconds, got ${duration}`);
       if (rate !== undefined && rate <= 0)
         throw new ConfigError(`--rate must be more than 0 requests/s, got ${rate}`);
+      const clickModel = choiceOption(values['click-model'], '--click-model', CLICK_MODELS, 'choice');
       return runClosedLoopCommand(config, world, {
         responder: values.responder,
+        clickModel,
         durationS: duration,
         rate: rate ?? 50,
         truthPath: typeof values.truth === 'string' ? values.truth : undefined,
         json: values.json === true,
       });
     }
-    if (values.responder !== undefined || values.duration !== undefined)
-      throw new ConfigError('--responder and --duration are options of --closed-loop');
+    if (
+      values.responder !== undefined ||
+      values.duration !== undefined ||
+      values['click-model'] !== undefined
+    )
+      throw new ConfigError('--responder, --duration and --click-model are options of --closed-loop');
     const options: SimulationOptions = {
       users: wholeNumberOption(values.users, '--users', SIMULATION_DEFAULTS.users, ANY),
       items: wholeNumberOption(values.items, '--items', SIMULATION_DEFAULTS.items, ANY),

@@ -5,7 +5,7 @@
  * the run counted as it went, and sets the truth beside it.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -102,5 +102,36 @@ test('the online report counts from the raw topics what the run counted, with th
   assert.ok(
     Math.abs(summary.clicks - expected) <= 4 * Math.sqrt(variance),
     `${summary.clicks} clicks, ${expected.toFixed(1)} expected`,
+  );
+});
+
+test('under the cascade click model the truth log says so, and the clicks agree with its probabilities', async () => {
+  const cascadePath = join(root, 'cascade-truth.jsonl');
+  const run = await runClosedLoop({
+    world: new World(SERVED_WORLD),
+    responder: responder.url,
+    durationMs: 60_000,
+    maxRequests: 120,
+    rate: 100,
+    visits: 8,
+    speed: 600,
+    truthPath: cascadePath,
+    clickModel: 'cascade',
+  });
+  const [header] = (await readFile(cascadePath, 'utf8')).split('\n', 1);
+  assert.equal(JSON.parse(header!).click_model, 'cascade');
+  const truth = await readTruthLog(cascadePath);
+  assert.equal(truth.size, run.served);
+  let expected = 0;
+  let variance = 0;
+  for (const line of truth.values())
+    for (const p of line.p_click) {
+      expected += p;
+      variance += p * (1 - p);
+    }
+  assert.ok(Math.abs(run.expectedClicks - expected) < 1e-3 * truth.size, 'the summary sums the truth');
+  assert.ok(
+    Math.abs(run.clicks - expected) <= 4 * Math.sqrt(variance),
+    `${run.clicks} clicks, ${expected.toFixed(1)} expected`,
   );
 });

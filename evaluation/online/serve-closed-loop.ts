@@ -21,6 +21,7 @@
 import { startResponder } from '../../app/responder.js';
 import { openServingStore } from '../../app/serving-store.js';
 import type { Platform } from '../../schemas/platform.js';
+import type { ClickModel } from '../../sim/click-models.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
 import type { SimulationOptions } from '../../sim/options.js';
 import { World } from '../../sim/world.js';
@@ -40,6 +41,8 @@ export interface ServeClosedLoopOptions {
   readonly truthPath: string;
   /** The most the run may take; default 7 minutes. */
   readonly durationMs?: number;
+  /** How the users pick from a list (sim/click-models.ts); default `choice`. */
+  readonly clickModel?: ClickModel;
 }
 
 export async function serveClosedLoop(
@@ -60,6 +63,7 @@ export async function serveClosedLoop(
         visits: 24,
         speed: 2000,
         truthPath: options.truthPath,
+        clickModel: options.clickModel,
       });
       await responder.recommendations()!.served.flush();
       return summary;

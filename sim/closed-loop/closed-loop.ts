@@ -2,7 +2,8 @@
  * Closed-loop simulation: the seeded world's users visit, and on their home
  * surface ask a responder for their recommendations and respond to what it
  * served through the simulator's own behaviour model (position bias, their
- * true preference, popularity, fatigue for items shown again in the visit),
+ * true preference, popularity, fatigue for items shown again in the visit,
+ * and a click model: a choice among the list, or a top-down cascade),
  * posting impressions, clicks and watches that carry the list's
  * `request_id`. On their other surfaces (search, an item's page, autoplay)
  * they browse on their own, as in an open-loop simulation, so the platform
@@ -31,6 +32,7 @@ import { randomUUID } from 'node:crypto';
 import { CLICK_THROUGH } from '../../features/math/interactions.js';
 import type { Interaction, InteractionContext } from '../../schemas/generated/types.js';
 import { Behaviour } from '../behaviour.js';
+import type { ClickModel } from '../click-models.js';
 import { Rng, STREAM } from '../random.js';
 import type { Session } from '../session.js';
 import type { World } from '../world.js';
@@ -53,6 +55,8 @@ export interface ClosedLoopOptions {
   readonly k?: number;
   /** How much faster than the open-loop world a visit goes; default 60. */
   readonly speed?: number;
+  /** How users pick from a list (sim/click-models.ts); default `choice`. The truth is computed under it. */
+  readonly clickModel?: ClickModel;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ClosedLoopSummary) => void;
 }
@@ -120,6 +124,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   const { world } = options;
   const k = Math.min(options.k ?? 6, 8);
   const speed = options.speed ?? 60;
+  const clickModel = options.clickModel ?? 'choice';
   const runId = randomUUID().slice(0, 8);
   const summary: ClosedLoopSummary = {
     served: 0,
@@ -141,6 +146,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     items: world.options.items,
     k,
     speed,
+    click_model: clickModel,
   });
   const catalogSize = world.catalog.ids.length;
   const countryWeights = world.population.countryCounts;
@@ -240,7 +246,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     while (running()) {
       const seq = nextVisit++;
       const rng = Rng.derive(world.options.seed, STREAM.closedLoop, seq);
-      const behaviour = new Behaviour(world, rng, `cl-${runId}-`);
+      const behaviour = new Behaviour(world, rng, `cl-${runId}-`, clickModel);
       const country = rng.pick(countryWeights);
       const table = world.population.byCountry[country];
       if (table === undefined) continue;

@@ -2,13 +2,13 @@
  * The ground truth of a closed-loop run, written beside its events: one
  * JSON line per list a responder served to a simulated user, with the true
  * probability that the user clicks each position — what the simulator's
- * behaviour model draws the click from — so the true online value of
+ * behaviour model draws the click from, under the run's click model — so the true online value of
  * whatever was served (a model version, an experiment's variant, a policy
  * that explores) can be computed afterwards and set beside what the logs
  * measured (`recstream eval --online`).
  *
  * Format `recstream-closed-loop-truth/1`: a header line
- * `{"format", "seed", "users", "items", "k", "speed"}`, then per served list
+ * `{"format", "seed", "users", "items", "k", "speed", "click_model"}`, then per served list
  * `{"request_id", "user_id", "ts", "model_version", "experiment_id",
  * "variant", "fallback", "items", "p_click", "expected_clicks"}`.
  *
@@ -24,6 +24,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ClickModel } from '../click-models.js';
 
 export const CLOSED_LOOP_TRUTH_FORMAT = 'recstream-closed-loop-truth/1';
 
@@ -33,6 +34,8 @@ export interface TruthHeader {
   readonly items: number;
   readonly k: number;
   readonly speed: number;
+  /** The click model the users followed (sim/click-models.ts); files without it were written under `choice`. */
+  readonly click_model: ClickModel;
 }
 
 /** The truth of one served list. */
