@@ -41,7 +41,10 @@ import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
 import { Trainer } from '../trainer/trainer.js';
 import { SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
 
-/** A short-lived canary: 25 % → 50 % → 100 %, a step of at least 5 s and 600 impressions per variant, 2 s attribution. */
+/**
+ * A short-lived canary: 25 % → 50 % → 100 %, a step of at least 5 s, each decided on at least 600
+ * impressions and 25 effective users per variant, 2 s attribution.
+ */
 export const LIVE_CANARY_ENV = {
   ...SERVED_WORLD_ENV,
   RECSTREAM_HTTP_PORT: '0',
@@ -56,6 +59,7 @@ export const LIVE_CANARY_ENV = {
   RECSTREAM_CANARY_STEPS: '0.25,0.5,1',
   RECSTREAM_CANARY_MIN_STEP_MS: '5000',
   RECSTREAM_CANARY_MIN_IMPRESSIONS: '600',
+  RECSTREAM_CANARY_MIN_USERS: '25',
 };
 
 export interface LiveCanary {
