@@ -30,6 +30,8 @@ export interface WorldOptions {
   readonly spacingMs: number;
   /** Responder latency per variant, ms (default 20). */
   readonly tookMs?: Readonly<Record<string, number>>;
+  /** Share of each variant's lists its model failed to make, served as popularity with fallback `model_error` (default none). */
+  readonly errorRates?: Readonly<Record<string, number>>;
 }
 
 const CONTEXT = { device: 'web', country: 'PT', session_id: null, surface: 'home' };
@@ -43,6 +45,8 @@ const CALLER = 'key:experiment-traffic';
  */
 export function experimentTraffic(options: WorldOptions): ExperimentWorld {
   const rng = Rng.derive(options.seed, 31);
+  // Its own stream, so that worlds without errors draw what they drew before errors could be asked for.
+  const failures = Rng.derive(options.seed, 37);
   const variants = Object.keys(options.rates);
   const lists: ServedRecommendations[] = [];
   const events: Interaction[] = [];
@@ -53,6 +57,7 @@ export function experimentTraffic(options: WorldOptions): ExperimentWorld {
     const requestId = `${options.experimentId}-r${r}`;
     const served = options.start + r * options.spacingMs;
     const items = Array.from({ length: 10 }, (_, k) => `i${(r * 7 + k * 13) % 500}`);
+    const failed = failures.next() < (options.errorRates?.[variant] ?? 0);
     lists.push({
       request_id: requestId,
       user_id: user,
@@ -64,9 +69,9 @@ export function experimentTraffic(options: WorldOptions): ExperimentWorld {
         propensity: 1,
         reason: 'retrieved' as const,
       })),
-      model_version: 'two-tower@3',
-      index_version: 'items@5',
-      fallback: rng.next() < 0.02 ? 'cold_start' : null,
+      model_version: failed ? null : 'two-tower@3',
+      index_version: failed ? null : 'items@5',
+      fallback: rng.next() < 0.02 ? 'cold_start' : failed ? 'model_error' : null,
       surface: 'home',
       experiment_id: options.experimentId,
       variant,

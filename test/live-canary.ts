@@ -31,7 +31,12 @@ import { type Config, loadConfig } from '../runtime/config.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
-import type { Experiment, ModelVersion, ServedRecommendations } from '../schemas/generated/types.js';
+import type {
+  Experiment,
+  ExperimentOutcome,
+  ModelVersion,
+  ServedRecommendations,
+} from '../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../schemas/platform.js';
 import { PLATFORM_TOPICS } from '../schemas/topics.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../sim/closed-loop/closed-loop.js';
@@ -41,7 +46,10 @@ import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
 import { Trainer } from '../trainer/trainer.js';
 import { SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
 
-/** A short-lived canary: 25 % → 50 % → 100 %, a step of at least 5 s and 600 impressions per variant, 2 s attribution. */
+/**
+ * A short-lived canary: 25 % → 50 % → 100 %, a step of at least 5 s, each decided on at least 600
+ * impressions and 8 effective users per variant, 2 s attribution.
+ */
 export const LIVE_CANARY_ENV = {
   ...SERVED_WORLD_ENV,
   RECSTREAM_HTTP_PORT: '0',
@@ -56,6 +64,7 @@ export const LIVE_CANARY_ENV = {
   RECSTREAM_CANARY_STEPS: '0.25,0.5,1',
   RECSTREAM_CANARY_MIN_STEP_MS: '5000',
   RECSTREAM_CANARY_MIN_IMPRESSIONS: '600',
+  RECSTREAM_CANARY_MIN_USERS: '8',
 };
 
 export interface LiveCanary {
@@ -83,6 +92,11 @@ export interface LiveCanary {
   trueClickThrough(): Promise<string>;
   /** Every event of a version in rec.model-versions, in order. */
   versionEvents(version: number): Promise<ModelVersion[]>;
+  /**
+   * What each arm of a version's canary counted in its last step, from rec.experiment-outcomes,
+   * e.g. `candidate 120 lists, 720 impressions, 3 errors, 21.4 effective users`, for failure messages.
+   */
+  lastStep(version: number): Promise<string>;
   /**
    * Closed-loop users browse until `done` holds (checked every 250 ms) or `maxMs` passed: 24
    * visits at once, 1,800 times the open-loop pace, about 50 lists a second on two cores.
@@ -205,6 +219,32 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
       return (await decoded<ModelVersion>('rec.model-versions')).filter(
         (v) => v.model === platform.config.modelName && v.version === version,
       );
+    },
+    async lastStep(version) {
+      const id = canaryId(platform.config.modelName, version);
+      const states = (await decoded<Experiment>('rec.experiments')).filter((e) => e.id === id);
+      const from = states.at(-1)?.canary?.step_started_ts ?? 0;
+      const arms = new Map<
+        string,
+        { lists: number; impressions: number; errors: number; users: Map<string, number> }
+      >();
+      for (const o of await decoded<ExperimentOutcome>('rec.experiment-outcomes')) {
+        if (o.experiment_id !== id || o.shadow || o.ts < from) continue;
+        const arm = arms.get(o.variant) ?? { lists: 0, impressions: 0, errors: 0, users: new Map() };
+        arm.lists += 1;
+        arm.impressions += o.impressions;
+        arm.errors += o.errors;
+        arm.users.set(o.user_id, (arm.users.get(o.user_id) ?? 0) + o.impressions);
+        arms.set(o.variant, arm);
+      }
+      return [...arms]
+        .map(([variant, a]) => {
+          let squares = 0;
+          for (const n of a.users.values()) squares += n * n;
+          const effective = squares > 0 ? (a.impressions * a.impressions) / squares : 0;
+          return `${variant} ${a.lists} lists, ${a.impressions} impressions, ${a.errors} errors, ${a.users.size} users, ${effective.toFixed(1)} effective users`;
+        })
+        .join('; ');
     },
     async trafficUntil(done, maxMs) {
       const stop = new AbortController();

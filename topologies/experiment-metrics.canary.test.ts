@@ -2,7 +2,9 @@
  * The canary controller on the embedded log: a canary whose candidate is
  * clicked far less than the control is rolled back by itself before its
  * second step (the experiment concluded, the version rejected), and one
- * as good as the control grows step by step and is promoted. Every step
+ * as good as the control grows step by step and is promoted; one whose
+ * model fails a fifth of its requests (served popularity, `model_error`)
+ * is rolled back by its error_rate guardrail. Every step
  * is an event in rec.experiments, and a replay writes none again.
  */
 import assert from 'node:assert/strict';
@@ -55,6 +57,7 @@ function canary(id: string, steps: number[]): Experiment {
       step: 0,
       step_started_ts: T0,
       min_impressions: 200,
+      min_users: 0,
       min_step_ms: MIN,
     },
     reason: 'started by models promote --canary',
@@ -66,6 +69,7 @@ function canary(id: string, steps: number[]): Experiment {
 async function rollout(
   experiment: Experiment,
   rates: Record<string, number>,
+  errorRates?: Record<string, number>,
 ): Promise<{ experiments: Experiment[]; versions: ModelVersion[]; replayed: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-canary-'));
   try {
@@ -75,6 +79,7 @@ async function rollout(
         experimentId: experiment.id,
         requests: 3000,
         rates,
+        errorRates,
         start: T0 + 1,
         spacingMs: 100,
       });
@@ -155,4 +160,31 @@ test('a canary as good as the control grows step by step and is promoted', { tim
     ],
   );
   assert.equal(replayed, 3);
+});
+
+test('a canary whose model fails a fifth of its requests is rolled back by its error_rate guardrail', {
+  timeout: 120_000,
+}, async () => {
+  const experiment = canary('failing-canary', [0.25, 0.5, 1]);
+  experiment.guardrails = [...experiment.guardrails, { metric: 'error_rate', tolerance: 0.1 }];
+  const rates = { candidate: 0.05, control: 0.05 };
+  const { experiments, versions } = await rollout(experiment, rates, { candidate: 0.2 });
+  assert.deepEqual(
+    experiments.map((e) => [e.status, e.canary?.step]),
+    [
+      ['running', 0],
+      ['concluded', 0],
+    ],
+  );
+  assert.match(
+    experiments[1]!.reason!,
+    /^canary rolled back at step 1 of 3 \(25\.00 %\): guardrail error_rate: candidate 2\d\.\d\d % vs control 0\.00 %, above control beyond tolerance 0\.1 with significance/,
+  );
+  assert.deepEqual(
+    versions.map((v) => [v.version, v.status]),
+    [
+      [7, 'candidate'],
+      [7, 'rejected'],
+    ],
+  );
 });

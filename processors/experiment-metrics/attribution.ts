@@ -9,7 +9,8 @@
  * - A shown list counts one request, one impression per item (the served
  *   list is the record of what was shown: clients need not send impression
  *   events, and one who does is not counted twice, since an impression
- *   interaction adds nothing), its fallback and its `took_ms`.
+ *   interaction adds nothing), its fallback, whether its model failed
+ *   (`model_error`: an error of the variant) and its `took_ms`.
  * - An interaction of the list's user, on an item of the list, within
  *   `windowMs` of `served_ts`, marks the exposure clicked the first time
  *   it is clicked through (`CLICK_THROUGH`: click, view, complete, …) and
@@ -65,6 +66,8 @@ export interface HeldRequest {
   readonly ts: number;
   readonly items: string[];
   readonly fallback: boolean;
+  /** Served popularity because the variant's model failed (`model_error`); absent in lists held before it was kept. */
+  readonly error?: boolean;
   readonly took_ms: number | null;
   /** Items clicked through, sorted (equal state whatever order the clicks were read in). */
   readonly clicked: string[];
@@ -83,6 +86,8 @@ export const pendingCodec: ValueCodec<Interaction> = jsonCodec<Interaction>();
 export const attributionClockCodec: ValueCodec<AttributionClock> = jsonCodec<AttributionClock>();
 
 const CLOCK_KEY = 'clock';
+/** The fallback of a list whose variant's model failed: the responder's error, counted by `error_rate`. */
+const MODEL_ERROR = 'model_error';
 
 export interface AttributionOptions {
   /** How long after its list an interaction counts (RECSTREAM_EXPERIMENT_ATTRIBUTION_MS). */
@@ -179,6 +184,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
           clicks: 0,
           engaged_ms: 0,
           fallbacks: 0,
+          errors: list.fallback === MODEL_ERROR ? 1 : 0,
           overlap:
             shown === undefined
               ? null
@@ -200,6 +206,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
       ts: list.served_ts,
       items: list.items.map((i) => i.item_id),
       fallback: list.fallback !== null,
+      error: list.fallback === MODEL_ERROR,
       took_ms: list.took_ms,
       clicked: [],
       watched: {},
@@ -278,6 +285,7 @@ export class ExperimentAttribution implements Processor<Input, ExperimentOutcome
           clicks: held.clicked.length,
           engaged_ms: engaged,
           fallbacks: held.fallback ? 1 : 0,
+          errors: held.error === true ? 1 : 0,
           overlap: null,
           took_ms: held.took_ms,
         },

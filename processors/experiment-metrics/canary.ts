@@ -3,14 +3,20 @@
  * state and its variants' figures in the step in effect, at event time
  * `now`:
  *
+ * - **hold** until both candidate and control have the step's minimum
+ *   sample: `min_impressions` impressions and `min_users` effective users
+ *   (Kish: (Σn)² / Σn² over the users' impressions n, so that a few heavy
+ *   users count as few). Neither a rollback nor a growth is decided on
+ *   fewer: with a handful of users per arm two equal models' arms differ
+ *   by their users alone;
  * - **rollback** when a guardrail is breached with significance: the
  *   confidence sequence of (candidate − control, the control moved by the
  *   guardrail's tolerance) lies wholly on the bad side. The sequence is
- *   valid at every moment at once, so checking after every outcome does
- *   not inflate false rollbacks beyond α per step;
- * - **grow** to the next step once the step lasted `min_step_ms` and both
- *   candidate and control have `min_impressions` in it, no guardrail being
- *   breached;
+ *   valid at every moment at once, so checking after every outcome keeps
+ *   false rollbacks within α per step when its variance holds; the A/A
+ *   runs of docs/experiments.md measure it on the live canary;
+ * - **grow** to the next step once the step lasted `min_step_ms`, no
+ *   guardrail being breached;
  * - **promote** instead of growing into the last step (share 1): the
  *   candidate then serves everyone as the promoted model, and the
  *   experiment is concluded;
@@ -20,8 +26,9 @@
  * `fallback_rate` (fallbacks per request above control × (1 + tolerance)),
  * `latency_p99_ms` (the candidate's share of requests slower than the
  * control's p99 × (1 + tolerance) above the control's share) and
- * `error_rate`, which served lists cannot measure (a failed request serves
- * no list) and so never breaches here.
+ * `error_rate` (lists the variant's model failed to make, served as
+ * popularity with fallback `model_error`, per request above control ×
+ * (1 + tolerance)).
  *
  * @example
  * ```ts
@@ -126,9 +133,32 @@ export function checkGuardrail(
       );
       return { ...check, detail: `${check.detail}; share of requests slower than ${limit.toFixed(1)} ms` };
     }
+    case 'error_rate':
+      return proportionCheck(
+        metric,
+        { successes: control.errors ?? 0, trials: control.requests },
+        { successes: candidate.errors ?? 0, trials: candidate.requests },
+        'higher',
+        tolerance,
+        options,
+      );
     default:
-      return { metric, breached: false, detail: `${metric}: not measured from served lists` };
+      return { metric, breached: false, detail: `${metric}: not a guardrail the controller measures` };
   }
+}
+
+/**
+ * Kish's effective number of users of some figures: (Σn)² / Σn² over the
+ * users' impressions n; 0 without per-user sums.
+ *
+ * @example
+ * ```ts
+ * effectiveUsers(figures); // 100 users of 10 impressions each: 100; one of 910 and 99 of 1: about 1.2
+ * ```
+ */
+export function effectiveUsers(figures: VariantFigures): number {
+  const squares = figures.user_impressions_sq ?? 0;
+  return squares > 0 ? (figures.impressions * figures.impressions) / squares : 0;
 }
 
 /** The variants with the candidate at `share` and the other served variants scaled to the rest. */
@@ -164,6 +194,18 @@ export function decideCanary(
   const candidate = step[candidateName];
   const share = plan.steps[plan.step] ?? 1;
   const controlFigures = control === undefined ? undefined : step[control.name];
+  const minUsers = plan.min_users ?? 0;
+  const enough = (f: VariantFigures | undefined) =>
+    (f?.impressions ?? 0) >= plan.min_impressions &&
+    (minUsers === 0 || (f !== undefined && effectiveUsers(f) >= minUsers));
+  if (!enough(candidate) || (share < 1 && !enough(controlFigures))) {
+    const users = (f: VariantFigures | undefined) =>
+      `${f?.impressions ?? 0} impressions, ${(f === undefined ? 0 : effectiveUsers(f)).toFixed(1)} effective users`;
+    return {
+      action: 'hold',
+      reason: `step ${plan.step + 1} needs ${plan.min_impressions} impressions and ${minUsers} effective users per variant: candidate ${users(candidate)}, control ${users(controlFigures)}`,
+    };
+  }
   if (control !== undefined && controlFigures !== undefined && candidate !== undefined) {
     const checks = experiment.guardrails.map((g) => checkGuardrail(g, controlFigures, candidate, options));
     const breach = checks.find((c) => c.breached);
@@ -175,12 +217,6 @@ export function decideCanary(
   }
   if (now - plan.step_started_ts < plan.min_step_ms)
     return { action: 'hold', reason: `step ${plan.step + 1} has not lasted ${plan.min_step_ms} ms` };
-  const enough = (f: VariantFigures | undefined) => (f?.impressions ?? 0) >= plan.min_impressions;
-  if (!enough(candidate) || (share < 1 && !enough(controlFigures)))
-    return {
-      action: 'hold',
-      reason: `step ${plan.step + 1} needs ${plan.min_impressions} impressions per variant`,
-    };
   const next = plan.step + 1;
   const held = experiment.guardrails.map((g) => g.metric).join(', ') || 'none';
   if (share >= 1 || next >= plan.steps.length || plan.steps[next]! >= 1)

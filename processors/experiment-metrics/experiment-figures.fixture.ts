@@ -80,6 +80,7 @@ export function outcomeBytes(
     clicks,
     engaged_ms: 0,
     fallbacks: 0,
+    errors: 0,
     overlap: null,
     took_ms: null,
   };

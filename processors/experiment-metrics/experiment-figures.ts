@@ -75,7 +75,7 @@ export const userCountsCodec: ValueCodec<UserCounts> = jsonCodec<UserCounts>();
 export const EXPERIMENTS_SINK = 'experiments';
 export const MODEL_VERSIONS_SINK = 'model-versions';
 
-const COUNTS = ['requests', 'impressions', 'clicks', 'engaged_ms', 'fallbacks'] as const;
+const COUNTS = ['requests', 'impressions', 'clicks', 'engaged_ms', 'fallbacks', 'errors'] as const;
 
 function checkOutcome(outcome: ExperimentOutcome, key: string | null): void {
   const what = `experiment outcome of request ${JSON.stringify(outcome.request_id)}`;

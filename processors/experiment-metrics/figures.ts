@@ -35,6 +35,8 @@ export interface VariantFigures {
   clicks: number;
   engaged_ms: number;
   fallbacks: number;
+  /** Lists the variant's model failed to make (served popularity, `model_error`). */
+  errors: number;
   /** Shadow lists with a measured overlap, and the sum of their Jaccard overlaps with the shown lists. */
   overlaps: number;
   overlap_sum: number;
@@ -75,6 +77,7 @@ export function emptyFigures(): VariantFigures {
     clicks: 0,
     engaged_ms: 0,
     fallbacks: 0,
+    errors: 0,
     overlaps: 0,
     overlap_sum: 0,
     latency: new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0),
@@ -139,6 +142,8 @@ export function addOutcome(figures: VariantFigures, outcome: ExperimentOutcome):
   figures.clicks += outcome.clicks;
   figures.engaged_ms += outcome.engaged_ms;
   figures.fallbacks += outcome.fallbacks;
+  // Figures stored before errors were counted read as none until then.
+  figures.errors = (figures.errors ?? 0) + outcome.errors;
   if (outcome.overlap !== null) {
     figures.overlaps += 1;
     figures.overlap_sum += outcome.overlap;

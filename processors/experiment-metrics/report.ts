@@ -67,6 +67,9 @@ export interface VariantReport {
   readonly engaged_ms_per_request: number;
   readonly fallbacks: number;
   readonly fallback_rate: number;
+  /** Lists the variant's model failed to make (served popularity, `model_error`), and their share of its requests. */
+  readonly errors: number;
+  readonly error_rate: number;
   readonly latency_p50_ms: number | null;
   readonly latency_p99_ms: number | null;
   /** A shadow variant's mean Jaccard overlap with the shown lists of the same requests; null when none was measured. */
@@ -135,6 +138,8 @@ export function experimentReport(value: ExperimentFiguresValue, experiment?: Exp
         engaged_ms_per_request: safeDiv(f.engaged_ms, f.requests),
         fallbacks: f.fallbacks,
         fallback_rate: safeDiv(f.fallbacks, f.requests),
+        errors: f.errors ?? 0,
+        error_rate: safeDiv(f.errors ?? 0, f.requests),
         latency_p50_ms: latencyQuantile(f, 0.5),
         latency_p99_ms: latencyQuantile(f, 0.99),
         overlap_jaccard: f.overlaps === 0 ? null : f.overlap_sum / f.overlaps,

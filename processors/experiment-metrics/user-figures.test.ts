@@ -23,6 +23,7 @@ function canaryAt(step: number, ts: number): Experiment {
       step,
       step_started_ts: ts,
       min_impressions: 1_000_000,
+      min_users: 0,
       min_step_ms: 1_000 * MIN,
     },
     updated_ts: ts,

@@ -9,8 +9,9 @@
  * each step keeps its users: `candidate` serving `<model>@<version>` at the
  * starting share and `control` serving `promoted` at the rest. Its steps are
  * the configured ones (`RECSTREAM_CANARY_STEPS`) above the starting share,
- * after it, each lasting at least `RECSTREAM_CANARY_MIN_STEP_MS` and
- * `RECSTREAM_CANARY_MIN_IMPRESSIONS` per variant; its guardrails are ctr, error_rate, fallback_rate and
+ * after it, each lasting at least `RECSTREAM_CANARY_MIN_STEP_MS`, and each
+ * decided on at least `RECSTREAM_CANARY_MIN_IMPRESSIONS` and
+ * `RECSTREAM_CANARY_MIN_USERS` effective users per variant; its guardrails are ctr, error_rate, fallback_rate and
  * latency_p99_ms with the configured tolerances. It goes through
  * `startExperiment`, so it is refused like any experiment (a running one
  * over the same users, the same canary running already).
@@ -44,8 +45,10 @@ export interface CanaryOptions {
   readonly share: number;
   /** Recorded on the experiment. Default: says the share it started at. */
   readonly reason?: string;
-  /** Impressions per variant before a step grows. Default: `RECSTREAM_CANARY_MIN_IMPRESSIONS`. */
+  /** Impressions per variant before a step grows or rolls back. Default: `RECSTREAM_CANARY_MIN_IMPRESSIONS`. */
   readonly minImpressions?: number;
+  /** Effective users per variant before a step grows or rolls back. Default: `RECSTREAM_CANARY_MIN_USERS`. */
+  readonly minUsers?: number;
   /** Event time a step lasts at least. Default: `RECSTREAM_CANARY_MIN_STEP_MS`. */
   readonly minStepMs?: number;
   readonly now?: number;
@@ -137,6 +140,7 @@ export async function startCanary(
         steps: canarySteps(share, config.canarySteps),
         step: 0,
         min_impressions: options.minImpressions ?? config.canaryMinImpressions,
+        min_users: options.minUsers ?? config.canaryMinUsers,
         min_step_ms: options.minStepMs ?? config.canaryMinStepMs,
       },
       reason: options.reason ?? `canary started at ${percent}`,

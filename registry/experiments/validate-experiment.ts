@@ -161,7 +161,8 @@ function guardrail(value: unknown, field: string): Guardrail {
 function canary(value: unknown, now: number): CanaryPlan | null {
   if (value === undefined || value === null) return null;
   const json = object(value, 'canary');
-  known(json, 'canary', ['candidate', 'steps', 'step', 'step_started_ts', 'min_impressions', 'min_step_ms']);
+  // biome-ignore format: one line
+  known(json, 'canary', ['candidate', 'steps', 'step', 'step_started_ts', 'min_impressions', 'min_users', 'min_step_ms']);
   if (!Array.isArray(json.steps) || json.steps.length === 0)
     fail('canary.steps', 'must be a non-empty array of shares');
   const steps = json.steps.map((s, i) => number(s, `canary.steps[${i}]`));
@@ -174,9 +175,11 @@ function canary(value: unknown, now: number): CanaryPlan | null {
   if (!Number.isInteger(step) || step < 0 || step >= steps.length)
     fail('canary.step', 'must index canary.steps');
   const minImpressions = number(json.min_impressions, 'canary.min_impressions', 200);
+  const minUsers = number(json.min_users, 'canary.min_users', 30);
   const minStepMs = number(json.min_step_ms, 'canary.min_step_ms', 60_000);
   if (minImpressions < 0 || !Number.isInteger(minImpressions))
     fail('canary.min_impressions', 'must be a whole number ≥ 0');
+  if (minUsers < 0 || !Number.isInteger(minUsers)) fail('canary.min_users', 'must be a whole number ≥ 0');
   if (minStepMs < 0 || !Number.isInteger(minStepMs)) fail('canary.min_step_ms', 'must be a whole number ≥ 0');
   return {
     candidate: string(json.candidate, 'canary.candidate'),
@@ -184,6 +187,7 @@ function canary(value: unknown, now: number): CanaryPlan | null {
     step,
     step_started_ts: number(json.step_started_ts, 'canary.step_started_ts', now),
     min_impressions: minImpressions,
+    min_users: minUsers,
     min_step_ms: minStepMs,
   };
 }

@@ -25,7 +25,15 @@ export const CANARY_SETTINGS = {
     min: 0,
     max: 1_000_000_000,
     default: 200,
-    doc: 'impressions the candidate and the control each need in a canary step before it grows',
+    doc: 'impressions the candidate and the control each need in a canary step before it grows or is rolled back',
+  },
+  canaryMinUsers: {
+    env: 'RECSTREAM_CANARY_MIN_USERS',
+    kind: 'int',
+    min: 0,
+    max: 1_000_000_000,
+    default: 30,
+    doc: "effective users (Kish: (sum of users' impressions)^2 / sum of their squares) the candidate and the control each need in a canary step before it grows or is rolled back; 0, none",
   },
   canaryMinStepMs: {
     env: 'RECSTREAM_CANARY_MIN_STEP_MS',

@@ -143,6 +143,11 @@ export interface ExperimentOutcome {
   /** 1 for a list served by a fallback (non-personalised), else 0. */
   fallbacks: number;
   /**
+   * 1 for a list the variant's model failed to make (the responder served popularity instead, fallback
+   * model_error), else 0. 0 in outcomes written before it was recorded.
+   */
+  errors: number;
+  /**
    * For a shadow list: Jaccard overlap of its items with the shown list of the same request, when that list
    * was read first; null otherwise.
    */
@@ -300,8 +305,16 @@ export interface CanaryPlan {
   step: number;
   /** When the step in effect began, epoch milliseconds. */
   step_started_ts: number;
-  /** Impressions each of candidate and control must have in a step before the step may grow. */
+  /**
+   * Impressions each of candidate and control must have in a step before the step may grow or be rolled back.
+   */
   min_impressions: number;
+  /**
+   * Effective users (Kish: the square of the impressions over the sum of each user's impressions squared)
+   * each of candidate and control must have in a step before the step may grow or be rolled back; 0, no
+   * minimum, in canaries started before it was recorded.
+   */
+  min_users: number;
   /** Shortest time a step lasts before it may grow, in milliseconds. */
   min_step_ms: number;
 }
