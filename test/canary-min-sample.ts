@@ -2,7 +2,7 @@
  * How often the canary controller rolls back a candidate equal to the
  * control, by the minimum of effective users per arm it decides on: the
  * measurement `RECSTREAM_CANARY_MIN_USERS` was chosen from
- * (docs/decisions.md §47). Seeded simulated steps through the controller
+ * (docs/decisions.md §51). Seeded simulated steps through the controller
  * itself (`decideCanary`, the `ctr` guardrail at the default tolerance):
  * two arms of users drawn alike, each user with their own click-through
  * (Beta, mean 5 %) and activity (log-normal, σ 1.5: the top 5 % of users
