@@ -28,7 +28,7 @@
 import { EVENT_IDS_STORE } from '../features/math/interactions.js';
 import { CO_VISITATION_STORE, coVisitationCodec } from '../features/views/co-visitation.js';
 import { CATALOG_VERSIONS, reduceCatalog } from '../processors/catalog/catalog-versions.js';
-import { CO_VISIT_MERGE_STORE, coVisitMergeCodec } from '../processors/co-visitation/co-visit-merge.js';
+import { CO_VISIT_MERGE_STORE } from '../processors/co-visitation/co-visit-merge.js';
 import { CO_VISIT_CLOCK_STORE, coVisitClockCodec } from '../processors/co-visitation/co-visit-output.js';
 import { CO_VISIT_IDS_STORE, CoVisitationCounts } from '../processors/co-visitation/co-visitation.js';
 import { CoVisitationSessions } from '../processors/co-visitation/co-visitation-sessions.js';
@@ -37,6 +37,7 @@ import { SESSION_ITEMS_STORE, sessionItemsCodec } from '../processors/co-visitat
 import { CONFIG_SCHEMA, type Config } from '../runtime/config.js';
 import { avroDeserializer, avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
+import { writerClocksCodec } from '../runtime/processor/writer-merge.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
 import { CO_VISITS_TOPIC, INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
@@ -117,6 +118,6 @@ export async function coVisitationTopology(serde: Serde, options: CoVisitationOp
     .addStore({ name: CO_VISIT_IDS_STORE, codec: dedupCodec, cacheEntries: DEDUP_STORE_CACHE_ENTRIES }, [
       'co-visitation',
     ])
-    .addStore({ name: CO_VISIT_MERGE_STORE, codec: coVisitMergeCodec }, ['co-visitation'])
+    .addStore({ name: CO_VISIT_MERGE_STORE, codec: writerClocksCodec }, ['co-visitation'])
     .build();
 }

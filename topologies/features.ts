@@ -45,7 +45,7 @@ import {
   ItemFeaturesProcessor,
 } from '../processors/item-features/item-features.js';
 import { LABEL_JOIN_STORE } from '../processors/item-features/label-join.js';
-import { ITEM_CLOCK_STORE, mergeClockCodec } from '../processors/item-features/upstream-merge.js';
+import { ITEM_CLOCK_STORE } from '../processors/item-features/upstream-merge.js';
 import { Profiles, profileHistoryCodec, USERS_STORE } from '../processors/profiles/profiles.js';
 import { SERVED_WAITING_STORE, servedWaitingCodec } from '../processors/user-features/served-waiting.js';
 import {
@@ -59,6 +59,7 @@ import { avroDeserializer } from '../runtime/processor/avro-serdes.js';
 import type { ValueDeserializer } from '../runtime/processor/processor.js';
 import { type Topology, TopologyBuilder } from '../runtime/processor/topology.js';
 import { trustedAvroSerializer } from '../runtime/processor/trusted-avro-serde.js';
+import { writerClocksCodec } from '../runtime/processor/writer-merge.js';
 import type { Serde } from '../runtime/serde/serde.js';
 import { DEDUP_STORE_CACHE_ENTRIES, dedupCodec } from '../runtime/state/dedup-window.js';
 import type { Item } from '../schemas/generated/types.js';
@@ -150,7 +151,7 @@ export async function featuresTopology(serde: Serde, options: FeaturesOptions): 
     .addSource('enriched-interactions', [ENRICHED_TOPIC], enrichedIn)
     .addProcessor('item-features', () => new ItemFeaturesProcessor(options), ['enriched-interactions'])
     .addStore({ name: ITEM_VIEW_STORE, codec: itemViewCodec, keyedByRecordKey: true }, ['item-features'])
-    .addStore({ name: ITEM_CLOCK_STORE, codec: mergeClockCodec }, ['item-features'])
+    .addStore({ name: ITEM_CLOCK_STORE, codec: writerClocksCodec }, ['item-features'])
     .addStore({ name: ITEM_FRONTIER_STORE, codec: itemFrontierCodec }, ['item-features'])
     .addStore({ name: LABEL_JOIN_STORE, codec: exampleCodec }, ['item-features'])
     .addStore({ name: ATTRIBUTION_STORE, codec: attributionCodec }, ['item-features'])

@@ -93,7 +93,7 @@ export class CoVisitationCounts implements Processor<CoVisit | null, never> {
     if (visit.source_partition < 0) return this.count(visit);
     const { topic, offset } = this.ctx.recordMetadata()!;
     this.inputTopic = topic;
-    if (this.merge.accept(visit, offset)) await this.release();
+    if (this.merge.acceptVisit(visit, offset)) await this.release();
     this.ctx.holdInput(topic, this.merge.oldestOffset());
   }
 
@@ -105,7 +105,7 @@ export class CoVisitationCounts implements Processor<CoVisit | null, never> {
   /** Counts every group the merge releases before `until` (default: the writers' promises). */
   private async release(until?: number): Promise<void> {
     for (let group = this.merge.nextGroup(until); group; group = this.merge.nextGroup(until))
-      for (const visit of group) await this.count(visit);
+      for (const { visit } of group) await this.count(visit);
   }
 
   private async count(visit: CoVisit): Promise<void> {

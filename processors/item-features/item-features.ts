@@ -133,7 +133,7 @@ export class ItemFeaturesProcessor implements Processor<EnrichedWire | null, Exa
     if (value.purged_user_id !== null) {
       this.labels.forgetUser(value.purged_user_id);
       this.merge.forgetUser(value.purged_user_id);
-    } else if (this.merge.accept(value, offset)) await this.release();
+    } else if (this.merge.acceptRecord(value, offset)) await this.release();
     else if (!this.warnedSilent && this.merge.waiting() >= SILENT_WARNING_AT) this.warnIfSilent();
     this.ctx.holdInput(topic, this.merge.oldestOffset());
   }
