@@ -35,25 +35,12 @@ export function fieldProblems(type: AvroType, value: unknown): FieldProblem[] {
 }
 
 /**
- * Whether `value` is valid, fields the schema does not declare included. The fast path. It is exact
- * for types from `parseAvroType`, whose records look field names up among their own fields only
- * (avsc's plain lookup object would take `__proto__` or `constructor` for a field).
+ * Whether `value` is valid, fields the schema does not declare included. The fast path. Both checks
+ * are exact for types from `parseAvroType`, whose records look field names up among their own fields
+ * only (avsc's plain lookup object would take `__proto__` or `constructor` for a field).
  */
 export function isStrictlyValid(type: AvroType, value: unknown): boolean {
   return type.isValid(value, { noUndeclaredFields: true });
-}
-
-/** A type's own fields by name, built once per type. */
-const fieldMaps = new WeakMap<object, ReadonlyMap<string, AnyType>>();
-
-/** The field of `record` named `name`: only its own, never a property its lookup table inherits. */
-function declaredField(record: AnyType, name: string): AnyType | undefined {
-  let fields = fieldMaps.get(record);
-  if (fields === undefined) {
-    fields = new Map((record.fields as AnyType[]).map((field) => [field.name as string, field]));
-    fieldMaps.set(record, fields);
-  }
-  return fields.get(name);
 }
 
 function undeclaredFields(
@@ -69,7 +56,7 @@ function undeclaredFields(
   if (branch.typeName === 'record' || branch.typeName === 'error') {
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
-      const field = declaredField(branch, key);
+      const field = branch.field(key);
       if (field === undefined) {
         problems.push({ path: formatPath(root, [...path, key]), reason: `is not a field of ${branch.name}` });
       } else {
@@ -107,7 +94,7 @@ function formatPath(root: AnyType, segments: readonly string[]): string {
     if (type !== undefined && avsc.Type.isType(type, 'union')) {
       type = (type.types as AnyType[]).find((t) =>
         t.typeName === 'record' || t.typeName === 'error'
-          ? declaredField(t, segment) !== undefined
+          ? t.field(segment) !== undefined
           : t.typeName !== 'null',
       );
     }
@@ -122,7 +109,7 @@ function formatPath(root: AnyType, segments: readonly string[]): string {
         break;
       default:
         out += out === '' ? segment : `.${segment}`;
-        type = type?.fields === undefined ? undefined : declaredField(type, segment)?.type;
+        type = type?.field?.(segment)?.type;
     }
   }
   return out === '' ? '(value)' : out;
