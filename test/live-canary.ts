@@ -19,7 +19,10 @@
  * ```
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { type RunningResponder, startResponder } from '../app/responder.js';
 import { openServingStore } from '../app/serving-store.js';
 import { onlineReport } from '../evaluation/online/online-report.js';
@@ -44,7 +47,7 @@ import { readTruthLog } from '../sim/closed-loop/truth-log.js';
 import { World } from '../sim/world.js';
 import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
 import { Trainer } from '../trainer/trainer.js';
-import { SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
+import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
 
 /**
  * A short-lived canary: 25 % → 50 % → 100 %, a step of at least 5 s, each decided on at least 600
@@ -115,6 +118,33 @@ async function waitFor(
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Registers the file's `before` and `after` hooks: the served world built in
+ * a fresh temporary folder (prefix `prefix`) and a live canary started on
+ * it, handed to `started`; closed and removed after the file's tests.
+ *
+ * @example
+ * ```ts
+ * let live: LiveCanary;
+ * liveCanaryForFile('recstream-canary-e2e-', (started) => { live = started; });
+ * ```
+ */
+export function liveCanaryForFile(prefix: string, started: (live: LiveCanary) => void): void {
+  let root: string | undefined;
+  let live: LiveCanary | undefined;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), prefix));
+    const dataDir = join(root, 'data');
+    await buildServedWorld(dataDir);
+    live = await startLiveCanary(dataDir, {});
+    started(live);
+  });
+  after(async () => {
+    await live?.close();
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  });
 }
 
 /** Opens the served world in `dataDir` (built by buildServedWorld) and starts the live stream over it. */

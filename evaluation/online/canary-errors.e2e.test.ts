@@ -9,26 +9,13 @@
  * rolled back by its error_rate guardrail at its first step.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type LiveCanary, startLiveCanary } from '../../test/live-canary.js';
-import { buildServedWorld, SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
+import { test } from 'node:test';
+import { type LiveCanary, liveCanaryForFile } from '../../test/live-canary.js';
+import { SERVED_WORLD_TRAIN_CONFIG } from '../../test/served-world.js';
 
-let root: string;
 let live: LiveCanary;
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'recstream-canary-errors-'));
-  const dataDir = join(root, 'data');
-  await buildServedWorld(dataDir);
-  live = await startLiveCanary(dataDir, {});
-});
-
-after(async () => {
-  await live?.close();
-  await rm(root, { recursive: true, force: true });
+liveCanaryForFile('recstream-canary-errors-', (started) => {
+  live = started;
 });
 
 /**

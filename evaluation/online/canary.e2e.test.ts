@@ -10,26 +10,12 @@
  * canary now waits for its minimum sample per arm, and the two no longer
  * fit one file's 15 minutes on two cores.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type LiveCanary, rollOutBadCandidate, startLiveCanary } from '../../test/live-canary.js';
-import { buildServedWorld } from '../../test/served-world.js';
+import { test } from 'node:test';
+import { type LiveCanary, liveCanaryForFile, rollOutBadCandidate } from '../../test/live-canary.js';
 
-let root: string;
 let live: LiveCanary;
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'recstream-canary-e2e-'));
-  const dataDir = join(root, 'data');
-  await buildServedWorld(dataDir);
-  live = await startLiveCanary(dataDir, {});
-});
-
-after(async () => {
-  await live?.close();
-  await rm(root, { recursive: true, force: true });
+liveCanaryForFile('recstream-canary-e2e-', (started) => {
+  live = started;
 });
 
 test('a bad candidate is rolled back by itself at its first step, with every request answered', {
