@@ -19,7 +19,11 @@
  * Reproducible given the same served lists: each visit draws from its own
  * generator, derived from the seed and the visit's number, so the
  * responder's answers, not the timing of concurrent visits, decide what
- * each user does.
+ * each user does. The visit's own clock does not count the time a list
+ * took to arrive: at 2,000× a 10 ms answer would be 20 s of browsing, so a
+ * slower responder (or a busier machine) would end visits sooner and change
+ * how often a list is seen again. The wait only delays the visit on the
+ * real clock, so its events still come after the list that caused them.
  *
  * @example
  * ```ts
@@ -103,6 +107,29 @@ class TokenBucket {
   }
 }
 
+/**
+ * A visit's world time against the real clock: it starts at the visit's
+ * real start and runs `speed` times faster, shifted later by the time its
+ * lists took to arrive, which the visit's world time does not count.
+ */
+export class VisitClock {
+  private lagMs = 0;
+  constructor(
+    private readonly startReal: number,
+    private readonly speed: number,
+  ) {}
+
+  /** The real time at which world time `worldTs` of the visit happens. */
+  toReal(worldTs: number): number {
+    return Math.ceil(this.startReal + this.lagMs + (worldTs - this.startReal) / this.speed);
+  }
+
+  /** The list asked for at world time `worldTs` arrived at real time `realTs`: the visit resumes from there. */
+  arrived(worldTs: number, realTs: number): void {
+    this.lagMs += Math.max(0, realTs - this.toReal(worldTs));
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
@@ -173,7 +200,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
 
   const serve = async (
     behaviour: Behaviour,
-    toWorld: (realTs: number) => number,
+    clock: VisitClock,
     s: Session,
     seq: number,
     n: number,
@@ -221,7 +248,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       request_id: requestId,
     };
     // The user sees the list once it arrived: their events come after the list was served.
-    const p = behaviour.respondToServed(s, items, Math.max(t, toWorld(Date.now())), context);
+    clock.arrived(t, Date.now());
+    const p = behaviour.respondToServed(s, items, t, context);
     const expected = p.reduce((sum, x) => sum + x, 0);
     summary.served++;
     summary.impressions += items.length;
@@ -252,9 +280,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       if (table === undefined) continue;
       const user = table.sample(rng);
       const startReal = Date.now();
-      // World time of the visit starts at the real clock and runs `speed` times faster.
-      const toReal = (worldTs: number) => Math.ceil(startReal + (worldTs - startReal) / speed);
-      const toWorld = (realTs: number) => startReal + (realTs - startReal) * speed;
+      const clock = new VisitClock(startReal, speed);
       const s = behaviour.startSession(seq, user, startReal);
       s.shown = new Map();
       summary.visits++;
@@ -264,7 +290,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         const t = s.nextRequestTs;
         const surface = behaviour.nextSurface(s);
         if (surface === 'home') {
-          const served = await serve(behaviour, toWorld, s, seq, n++, t);
+          const served = await serve(behaviour, clock, s, seq, n++, t);
           if (served === undefined) behaviour.request(s, t, surface);
         } else {
           behaviour.request(s, t, surface);
@@ -274,7 +300,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         while (s.pending) {
           const event = s.shift();
           event.event_id = `cl-${runId}-v${seq}e${eventNo++}`;
-          event.ts = toReal(event.ts);
+          event.ts = clock.toReal(event.ts);
           if (CLICK_THROUGH.has(event.type) && event.context.request_id !== null)
             clicked.add(`${event.context.request_id}/${event.item_id}`);
           events.push(event);
@@ -282,7 +308,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         summary.clicks = clicked.size;
         outbox.add(events);
         if (Number.isNaN(s.nextRequestTs)) break;
-        await sleep(toReal(s.nextRequestTs) - Date.now());
+        await sleep(clock.toReal(s.nextRequestTs) - Date.now());
       }
     }
   };
