@@ -25,6 +25,7 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopExperiment } from '../registry/experiments/experiment-actions.js';
 import { startLiveCanary } from './live-canary.js';
 import { buildServedWorld, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
 
@@ -33,12 +34,19 @@ export interface AaRun {
   readonly run: number;
   readonly version: number;
   readonly salt: string;
-  /** `promoted`, `rolled back`, or `running` when the traffic ran out first. */
-  readonly outcome: 'promoted' | 'rolled back' | 'running';
+  /**
+   * `promoted`, `rolled back`, or `undecided` when `--max-ms` passed first (an arm never held the
+   * minimum sample): the runner then stops the canary by hand, so the next run can start.
+   */
+  readonly outcome: 'promoted' | 'rolled back' | 'undecided';
   /** The step it ended at (0-based). */
   readonly step: number | null;
   readonly reason: string | null;
   readonly lists: number;
+  /** What each arm counted in the canary's last step (impressions, effective users, …). */
+  readonly lastStep: string;
+  /** The true click-through of each arm's lists, from the run's truth log. */
+  readonly truth: string;
   readonly seconds: number;
 }
 
@@ -99,24 +107,30 @@ async function main(): Promise<void> {
           maxMs,
         );
         const last = (await live.canary(version)).at(-1);
-        const events = await live.versionEvents(version);
-        const status = events.at(-1)?.status;
+        const status = (await live.versionEvents(version)).at(-1)?.status;
+        const outcome =
+          status === 'promoted' ? 'promoted' : status === 'rejected' ? 'rolled back' : 'undecided';
+        const lastStep = await live.lastStep(version);
+        // A canary still running holds every user: stop it, so the next one can start.
+        if (outcome === 'undecided')
+          await stopExperiment(live.platform, last!.id, `A/A run ended undecided after ${maxMs} ms`);
         const result: AaRun = {
           run,
           version,
           salt: last?.salt ?? '',
-          outcome: status === 'promoted' ? 'promoted' : status === 'rejected' ? 'rolled back' : 'running',
+          outcome,
           step: last?.canary?.step ?? null,
-          reason: last?.reason ?? null,
+          reason: outcome === 'undecided' ? null : (last?.reason ?? null),
           lists: summary.served,
+          lastStep,
+          truth: await live.trueClickThrough(),
           seconds: Math.round((Date.now() - started) / 1000),
         };
         done.push(result);
         await appendFile(values.out!, `${JSON.stringify(result)}\n`);
-        console.log(`run ${run + 1}/${runs}: ${result.outcome} (${result.seconds} s): ${result.reason}`);
-        // A canary still running holds every user: stop it, so the next one can start.
-        if (result.outcome === 'running')
-          throw new Error(`run ${run + 1}: the canary did not conclude in ${maxMs} ms`);
+        console.log(
+          `run ${run + 1}/${runs}: ${result.outcome} (${result.seconds} s): ${result.reason ?? lastStep}`,
+        );
       }
     } finally {
       await live.close();
@@ -124,9 +138,13 @@ async function main(): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
     const rolledBack = done.filter((r) => r.outcome === 'rolled back').length;
-    const [lo, hi] = clopperPearson(rolledBack, Math.max(1, done.length));
+    const decided = done.filter((r) => r.outcome !== 'undecided').length;
+    const [lo, hi] = clopperPearson(rolledBack, Math.max(1, decided));
+    const [allLo, allHi] = clopperPearson(rolledBack, Math.max(1, done.length));
+    const percent = (x: number) => (100 * x).toFixed(1);
     console.log(
-      `A/A canary: ${rolledBack} rolled back of ${done.length} runs (95 % interval ${(100 * lo).toFixed(1)}–${(100 * hi).toFixed(1)} %)`,
+      `A/A canary: ${rolledBack} rolled back of ${done.length} runs (95 % interval ${percent(allLo)}–${percent(allHi)} %); ` +
+        `of the ${decided} decided, ${percent(rolledBack / Math.max(1, decided))} % (${percent(lo)}–${percent(hi)} %); ${done.length - decided} undecided`,
     );
   }
 }
