@@ -23,8 +23,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startExperiment } from '../../registry/experiments/experiment-actions.js';
 import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
+import { readTopic } from '../../registry/topic-reader.js';
 import { createProducer } from '../../runtime/producer/producer.js';
-import type { Experiment } from '../../schemas/generated/types.js';
+import type { Experiment, Interaction } from '../../schemas/generated/types.js';
 import type { Platform } from '../../schemas/platform.js';
 import type { ClosedLoopSummary } from '../../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
@@ -107,6 +108,7 @@ after(async () => {
 
 test("each variant's figures equal a count from the raw topics", async () => {
   assert.equal(summary.failed, 0);
+  assert.equal(summary.staleViews, 0, 'every list was asked for once the view held the visit so far');
   assert.ok(summary.served >= 16_000, `served ${summary.served}`);
   const counted = await countFromTopics(platform, AB);
   const variants = report?.variants ?? [];
@@ -179,4 +181,45 @@ test("each variant's measured click-through agrees with the truth of the lists i
     low <= trueLift && trueLift <= high,
     `true lift ${trueLift.toFixed(4)} within the measured ${tested.ctr_diff!.toFixed(4)} [${low.toFixed(4)}, ${high.toFixed(4)}]`,
   );
+});
+
+test("no list of a variant shows the item its user clicked in the visit's list before: each was asked for once the view held the visit so far, and both variants leave out what was done seconds ago", async () => {
+  const clicked = new Map<string, string[]>();
+  const decoder = await platform.serde.decoder('rec.interactions-value');
+  for await (const record of readTopic(platform.log, 'rec.interactions')) {
+    if (record.value === null) continue;
+    const event = (await decoder.decode(record.value)) as Interaction;
+    const requestId = event.context.request_id;
+    if (event.type !== 'click' || requestId === null) continue;
+    clicked.set(requestId, [...(clicked.get(requestId) ?? []), event.item_id]);
+  }
+  // Request ids are `cl-<run>-v<visit>r<request>`.
+  const visits = new Map<
+    string,
+    { n: number; requestId: string; variant: string; items: readonly string[] }[]
+  >();
+  for (const line of (await readTruthLog(truthPath)).values()) {
+    // Outside the experiment are the users who opted out: no view, so nothing is known as seen.
+    if (line.variant === null) continue;
+    const [, visit, n] = /^cl-[^-]+-v(\d+)r(\d+)$/.exec(line.request_id)!;
+    const list = { n: Number(n), requestId: line.request_id, variant: line.variant, items: line.items };
+    visits.set(visit!, [...(visits.get(visit!) ?? []), list]);
+  }
+  // The item clicked in the list before is the user's latest interaction, so it is among the view's
+  // recent items (the latest 20); one clicked further back may have left them.
+  const checked = new Map<string, number>();
+  const repeats: string[] = [];
+  for (const lists of visits.values()) {
+    lists.sort((a, b) => a.n - b.n);
+    for (let i = 1; i < lists.length; i++) {
+      const before = clicked.get(lists[i - 1]!.requestId) ?? [];
+      if (before.length === 0) continue;
+      const list = lists[i]!;
+      checked.set(list.variant, (checked.get(list.variant) ?? 0) + 1);
+      for (const item of before) if (list.items.includes(item)) repeats.push(`${list.requestId}: ${item}`);
+    }
+  }
+  for (const variant of ['model', 'popularity'])
+    assert.ok((checked.get(variant) ?? 0) > 500, `${checked.get(variant)} ${variant} lists after a click`);
+  assert.deepEqual(repeats, [], 'the item clicked in the list before, shown again');
 });

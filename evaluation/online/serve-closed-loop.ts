@@ -10,7 +10,10 @@
  * The pace is the A/B test's: 24 visits at once, a visit 2,000× faster than
  * the open-loop world, at most 1,000 requests a second — each user comes
  * back several times within the run, so what they were shown earlier shapes
- * what they are shown next.
+ * what they are shown next. Before each list a user waits (up to 30 s) until
+ * the `features` application has folded what they did so far into their
+ * view, so that the lists, and the truth of the run, do not depend on how
+ * busy the machine is (`staleViews` counts the waits that ran out).
  *
  * @example
  * ```ts
@@ -33,13 +36,16 @@ import { World } from '../../sim/world.js';
  */
 export const CLOSED_LOOP_WORLD = { users: 1000, items: 600, events: 60_000, days: 4, seed: 9 } as const;
 
+/** The most a user waits for their view to hold their visit's events before asking for a list. */
+const FRESH_VIEWS_MS = 30_000;
+
 export interface ServeClosedLoopOptions {
   /** The world the data dir was simulated from (its shape and seed). */
   readonly world: SimulationOptions;
   /** Served lists to stop after. */
   readonly lists: number;
   readonly truthPath: string;
-  /** The most the run may take; default 7 minutes. */
+  /** The most the run may take; default 20 minutes (a bound on a run that hangs, not its pace). */
   readonly durationMs?: number;
   /** How the users pick from a list (sim/click-models.ts); default `choice`. */
   readonly clickModel?: ClickModel;
@@ -57,13 +63,14 @@ export async function serveClosedLoop(
       const summary = await runClosedLoop({
         world: new World(options.world),
         responder: responder.url,
-        durationMs: options.durationMs ?? 420_000,
+        durationMs: options.durationMs ?? 1_200_000,
         maxRequests: options.lists,
         rate: 1000,
         visits: 24,
         speed: 2000,
         truthPath: options.truthPath,
         clickModel: options.clickModel,
+        freshViewsMs: FRESH_VIEWS_MS,
       });
       await responder.recommendations()!.served.flush();
       return summary;

@@ -40,6 +40,7 @@ import type { ClickModel } from '../click-models.js';
 import { Rng, STREAM } from '../random.js';
 import type { Session } from '../session.js';
 import type { World } from '../world.js';
+import { FreshViews } from './fresh-views.js';
 import { Outbox } from './outbox.js';
 import { TruthLog } from './truth-log.js';
 
@@ -61,6 +62,13 @@ export interface ClosedLoopOptions {
   readonly speed?: number;
   /** How users pick from a list (sim/click-models.ts); default `choice`. The truth is computed under it. */
   readonly clickModel?: ClickModel;
+  /**
+   * Before each home request, wait up to this long for the responder's view of the user to hold
+   * everything the run made them do so far (./fresh-views.ts), so that what is served does not
+   * depend on the machine's load; off unless given. Needs the responder's
+   * `GET /v1/users/:userId/history`.
+   */
+  readonly freshViewsMs?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ClosedLoopSummary) => void;
 }
@@ -80,6 +88,8 @@ export interface ClosedLoopSummary {
   posted: number;
   /** Requests the responder failed (non-200), which the visit skipped. */
   failed: number;
+  /** Home requests made after `freshViewsMs` passed without the view holding what the user did. */
+  staleViews: number;
   visits: number;
 }
 
@@ -161,6 +171,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     expectedClicks: 0,
     posted: 0,
     failed: 0,
+    staleViews: 0,
     visits: 0,
   };
   const end = Date.now() + options.durationMs;
@@ -188,11 +199,21 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     if (!stopped()) postFailure ??= error;
   };
   let flushing = Promise.resolve();
-  const flusher = setInterval(() => {
+  const flushDue = (): Promise<void> => {
     flushing = flushing
       .then(() => (postFailure === undefined ? outbox.flushDue(Date.now()) : undefined))
       .catch(noteFailure);
-  }, 100);
+    return flushing;
+  };
+  const flusher = setInterval(flushDue, 100);
+  const views =
+    options.freshViewsMs === undefined ? undefined : new FreshViews(options.responder, options.freshViewsMs);
+  /** Waits for the view of the visit's user to hold all the run made them do (when it is waited for). */
+  const awaitView = async (userId: string): Promise<void> => {
+    if (views === undefined) return;
+    await flushDue();
+    if (!(await views.fresh(userId))) summary.staleViews++;
+  };
   const progress = setInterval(() => {
     summary.posted = outbox.posted;
     options.onProgress?.({ ...summary });
@@ -284,12 +305,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       const s = behaviour.startSession(seq, user, startReal);
       s.shown = new Map();
       summary.visits++;
+      await views?.visiting(s.profile.id);
       let n = 0;
       let eventNo = 0;
       while (running()) {
         const t = s.nextRequestTs;
         const surface = behaviour.nextSurface(s);
         if (surface === 'home') {
+          await awaitView(s.profile.id);
           const served = await serve(behaviour, clock, s, seq, n++, t);
           if (served === undefined) behaviour.request(s, t, surface);
         } else {
@@ -307,6 +330,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
         }
         summary.clicks = clicked.size;
         outbox.add(events);
+        views?.added(s.profile.id, events.length);
         if (Number.isNaN(s.nextRequestTs)) break;
         await sleep(clock.toReal(s.nextRequestTs) - Date.now());
       }
