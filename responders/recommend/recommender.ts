@@ -181,14 +181,16 @@ export class Recommender {
         replay !== undefined
           ? replay.features.event_count > 0
           : view !== undefined && (view.event_count > 0 || view.pending.length > 0);
+      const readFeatures = () =>
+        replay?.features ?? servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
       if (assignment?.variant.model === POPULARITY) {
-        const seen = new Set(history ? view!.recent.map((r) => r.item_id) : []);
+        // What the user did seconds ago is seen too: the view's recent items with those still waiting for the watermark.
+        const seen = new Set(history ? readFeatures().recent_items.map((r) => r.item_id) : []);
         return this.popular(plan, null, seen);
       }
       if (!history) return this.popular(plan, 'cold_start', EMPTY);
       if (bundle === undefined) return this.popular(plan, 'no_model', undefined);
-      const features =
-        replay?.features ?? servingFeatures(view!, now, profile, (item) => this.options.catalog.get(item));
+      const features = readFeatures();
       const query: UserQuery = {
         userId: request.userId,
         features,
