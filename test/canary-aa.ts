@@ -11,10 +11,8 @@
  * trained the same way. Each canary draws a fresh salt, so each run splits
  * the users into arms anew; the salt is recorded with the run.
  *
- * The world is the served one (400 users) or, with `--world closed-loop`,
- * the closed-loop quality world (1,000 users), where an arm can reach the
- * default minimum of effective users; `--min-users` and `--min-impressions`
- * set the canary's minimum sample (default the live canary's, 8 and 600).
+ * `--min-users` and `--min-impressions` set the canary's minimum sample
+ * (default the live canary's, 8 and 600).
  *
  * Not a test of the suite: a run takes about half a minute on two cores
  * after a world is built, so 30 take a quarter of an hour or more. Run it by
@@ -31,23 +29,14 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLOSED_LOOP_WORLD } from '../evaluation/online/serve-closed-loop.js';
 import { stopExperiment } from '../registry/experiments/experiment-actions.js';
 import { LIVE_CANARY_ENV, startLiveCanary } from './live-canary.js';
-import {
-  buildServedWorld,
-  SERVED_WORLD,
-  SERVED_WORLD_TRAIN_CONFIG,
-  type WorldShape,
-} from './served-world.js';
-
-const WORLDS: Record<string, WorldShape> = { served: SERVED_WORLD, 'closed-loop': CLOSED_LOOP_WORLD };
+import { buildServedWorld, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
 
 /** One A/A canary as it ended. */
 export interface AaRun {
   readonly run: number;
-  /** `--world`, `--min-users`, `--min-impressions`. */
-  readonly world: string;
+  /** `--min-users`, `--min-impressions`. */
   readonly minUsers: number;
   readonly minImpressions: number;
   readonly version: number;
@@ -102,14 +91,10 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '30' },
       out: { type: 'string', default: join(tmpdir(), 'canary-aa.jsonl') },
       'max-ms': { type: 'string', default: '600000' },
-      world: { type: 'string', default: 'served' },
       'min-users': { type: 'string', default: LIVE_CANARY_ENV.RECSTREAM_CANARY_MIN_USERS },
       'min-impressions': { type: 'string', default: LIVE_CANARY_ENV.RECSTREAM_CANARY_MIN_IMPRESSIONS },
     },
   });
-  const shape = WORLDS[values.world!];
-  if (shape === undefined)
-    throw new Error(`--world must be one of ${Object.keys(WORLDS).join(', ')}, got ${values.world}`);
   // The configuration validates them when the live canary starts.
   const canaryEnv = {
     RECSTREAM_CANARY_MIN_USERS: values['min-users']!,
@@ -124,8 +109,8 @@ async function main(): Promise<void> {
   const dataDir = join(root, 'data');
   const done: AaRun[] = [];
   try {
-    await buildServedWorld(dataDir, { shape });
-    const live = await startLiveCanary(dataDir, canaryEnv, shape);
+    await buildServedWorld(dataDir);
+    const live = await startLiveCanary(dataDir, canaryEnv);
     try {
       for (let run = 0; run < runs; run++) {
         const started = Date.now();
@@ -145,7 +130,6 @@ async function main(): Promise<void> {
           await stopExperiment(live.platform, last!.id, `A/A run ended undecided after ${maxMs} ms`);
         const result: AaRun = {
           run,
-          world: values.world!,
           minUsers: Number(canaryEnv.RECSTREAM_CANARY_MIN_USERS),
           minImpressions: Number(canaryEnv.RECSTREAM_CANARY_MIN_IMPRESSIONS),
           version,

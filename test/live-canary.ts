@@ -47,13 +47,7 @@ import { readTruthLog } from '../sim/closed-loop/truth-log.js';
 import { World } from '../sim/world.js';
 import { experimentMetricsTopology } from '../topologies/experiment-metrics.js';
 import { Trainer } from '../trainer/trainer.js';
-import {
-  buildServedWorld,
-  SERVED_WORLD,
-  SERVED_WORLD_ENV,
-  SERVED_WORLD_TRAIN_CONFIG,
-  type WorldShape,
-} from './served-world.js';
+import { buildServedWorld, SERVED_WORLD_ENV, SERVED_WORLD_TRAIN_CONFIG } from './served-world.js';
 
 /**
  * A short-lived canary: 25 % → 50 % → 100 %, a step of at least 5 s, each decided on at least 600
@@ -153,15 +147,8 @@ export function liveCanaryForFile(prefix: string, started: (live: LiveCanary) =>
   });
 }
 
-/**
- * Opens the world in `dataDir` (built by buildServedWorld with `shape`, default the served one)
- * and starts the live stream over it.
- */
-export async function startLiveCanary(
-  dataDir: string,
-  env: Record<string, string>,
-  shape: WorldShape = SERVED_WORLD,
-): Promise<LiveCanary> {
+/** Opens the served world in `dataDir` (built by buildServedWorld) and starts the live stream over it. */
+export async function startLiveCanary(dataDir: string, env: Record<string, string>): Promise<LiveCanary> {
   const platform = await openPlatform(
     loadConfig({ ...LIVE_CANARY_ENV, ...env, RECSTREAM_DATA_DIR: dataDir }),
     {
@@ -204,7 +191,8 @@ export async function startLiveCanary(
   running.catch((error: unknown) => {
     failed = error;
   });
-  const world = new World(shape);
+  // The world of buildServedWorld: 400 users, 150 items, seed 9, 4 days.
+  const world = new World({ users: 400, items: 150, events: 30_000, days: 4, seed: 9 });
   let loops = 0;
 
   const decoded = async <T>(topic: string): Promise<T[]> => {
