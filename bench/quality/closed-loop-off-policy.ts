@@ -85,6 +85,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
       lists: OFF_POLICY_LISTS,
       truthPath: phases.truthPaths.explore,
       clickModel,
+      runId: `explore${clickModel}`,
     });
     window.to = Date.now();
     if (explored.failed > 0)
@@ -96,6 +97,7 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
       lists: OFF_POLICY_LISTS,
       truthPath: phases.truthPaths.serve,
       clickModel,
+      runId: `serve${clickModel}`,
     });
     if (truth.failed > 0) throw new Error(`closed-loop: the responder failed ${truth.failed} requests`);
   } finally {

@@ -131,6 +131,7 @@ async function abTestRows(
       world: CLOSED_LOOP_WORLD,
       lists: CLOSED_LOOP_LISTS,
       truthPath,
+      runId: 'ab',
     });
     if (summary.failed > 0) throw new Error(`closed-loop: the responder failed ${summary.failed} requests`);
     await stopExperiment(platform, EXPERIMENT, 'the A/B test is complete');

@@ -61,7 +61,12 @@ before(async () => {
     ],
   }));
   truthPath = join(root, 'truth.jsonl');
-  summary = await serveClosedLoop(platform, { world: CLOSED_LOOP_WORLD, lists: 16_000, truthPath });
+  summary = await serveClosedLoop(platform, {
+    world: CLOSED_LOOP_WORLD,
+    lists: 16_000,
+    truthPath,
+    runId: 'ab',
+  });
   // Event time moves past every list's attribution window on both topics, in every partition
   // (stream time is a task's own): a list outside any experiment and an unattributed event of
   // 40 users, ten minutes on.
@@ -193,7 +198,7 @@ test("no list of a variant shows the item its user clicked in the visit's list b
     if (event.type !== 'click' || requestId === null) continue;
     clicked.set(requestId, [...(clicked.get(requestId) ?? []), event.item_id]);
   }
-  // Request ids are `cl-<run>-v<visit>r<request>`.
+  // Request ids are `cl-<run>-v<visit>r<request>`, the run named `ab`.
   const visits = new Map<
     string,
     { n: number; requestId: string; variant: string; items: readonly string[] }[]
@@ -201,7 +206,7 @@ test("no list of a variant shows the item its user clicked in the visit's list b
   for (const line of (await readTruthLog(truthPath)).values()) {
     // Outside the experiment are the users who opted out: no view, so nothing is known as seen.
     if (line.variant === null) continue;
-    const [, visit, n] = /^cl-[^-]+-v(\d+)r(\d+)$/.exec(line.request_id)!;
+    const [, visit, n] = /^cl-ab-v(\d+)r(\d+)$/.exec(line.request_id)!;
     const list = { n: Number(n), requestId: line.request_id, variant: line.variant, items: line.items };
     visits.set(visit!, [...(visits.get(visit!) ?? []), list]);
   }

@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * const summary = await serveClosedLoop(platform, { world: CLOSED_LOOP_WORLD, lists: 8000, truthPath });
+ * const summary = await serveClosedLoop(platform, { world: CLOSED_LOOP_WORLD, lists: 8000, truthPath, runId: 'ab' });
  * summary.served; summary.expectedClicks / summary.impressions;
  * ```
  */
@@ -45,6 +45,11 @@ export interface ServeClosedLoopOptions {
   /** Served lists to stop after. */
   readonly lists: number;
   readonly truthPath: string;
+  /**
+   * The run's name in its request and event ids (letters and digits): a rerun of the same seed
+   * under the same name draws the same exploration; each run on one log needs its own.
+   */
+  readonly runId: string;
   /** The most the run may take; default 20 minutes (a bound on a run that hangs, not its pace). */
   readonly durationMs?: number;
   /** How the users pick from a list (sim/click-models.ts); default `choice`. */
@@ -71,6 +76,7 @@ export async function serveClosedLoop(
         truthPath: options.truthPath,
         clickModel: options.clickModel,
         freshViewsMs: FRESH_VIEWS_MS,
+        runId: options.runId,
       });
       await responder.recommendations()!.served.flush();
       return summary;

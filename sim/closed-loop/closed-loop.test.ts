@@ -68,11 +68,11 @@ async function run(delayMs: number) {
       visits: 1,
       speed: 20_000,
       truthPath,
+      runId: 'same',
     });
     const truth = await readTruthLog(truthPath);
-    // Request ids are `cl-<run>-v<visit>r<request>`: the run's part differs between runs.
     const byRequest = [...truth.values()].map((line) => ({
-      request: line.request_id.replace(/^cl-[^-]+-/, ''),
+      request: line.request_id,
       items: line.items,
       p_click: line.p_click,
     }));

@@ -69,6 +69,13 @@ export interface ClosedLoopOptions {
    * `GET /v1/users/:userId/history`.
    */
   readonly freshViewsMs?: number;
+  /**
+   * The run's name in its request, session and event ids (`cl-<runId>-v<visit>r<request>`), letters
+   * and digits; default a random one. The same name gives the same ids, so a rerun of the same
+   * seed draws the same exploration (the responder draws it from the request id); two runs on
+   * one log need different names, since an event id seen before is dropped as a repeat.
+   */
+  readonly runId?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ClosedLoopSummary) => void;
 }
@@ -162,7 +169,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   const k = Math.min(options.k ?? 6, 8);
   const speed = options.speed ?? 60;
   const clickModel = options.clickModel ?? 'choice';
-  const runId = randomUUID().slice(0, 8);
+  const runId = options.runId ?? randomUUID().slice(0, 8);
+  if (!/^[A-Za-z0-9]{1,32}$/.test(runId))
+    throw new RangeError(`runId must be 1-32 letters and digits, got ${JSON.stringify(runId)}`);
   const summary: ClosedLoopSummary = {
     served: 0,
     organic: 0,
