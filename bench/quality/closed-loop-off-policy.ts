@@ -100,6 +100,9 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
       runId: `serve${clickModel}`,
     });
     if (truth.failed > 0) throw new Error(`closed-loop: the responder failed ${truth.failed} requests`);
+    const stale = explored.staleViews + truth.staleViews;
+    if (stale > 0)
+      throw new Error(`closed-loop: ${stale} lists were asked for before the user's view held what they did`);
   } finally {
     await platform.close();
   }

@@ -134,6 +134,10 @@ async function abTestRows(
       runId: 'ab',
     });
     if (summary.failed > 0) throw new Error(`closed-loop: the responder failed ${summary.failed} requests`);
+    if (summary.staleViews > 0)
+      throw new Error(
+        `closed-loop: ${summary.staleViews} lists were asked for before the user's view held what they did`,
+      );
     await stopExperiment(platform, EXPERIMENT, 'the A/B test is complete');
     const truth = await readTruthLog(truthPath);
     const report = await onlineReport(platform.log, platform.serde, { from: 0, to: Date.now() + 1, truth });

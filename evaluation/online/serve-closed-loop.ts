@@ -36,7 +36,7 @@ import { World } from '../../sim/world.js';
  */
 export const CLOSED_LOOP_WORLD = { users: 1000, items: 600, events: 60_000, days: 4, seed: 9 } as const;
 
-/** The most a user waits for their view to hold their visit's events before asking for a list. */
+/** The most a user waits for their view to hold what they did before asking for a list. */
 const FRESH_VIEWS_MS = 30_000;
 
 export interface ServeClosedLoopOptions {

@@ -129,7 +129,7 @@ class TokenBucket {
  * real start and runs `speed` times faster, shifted later by the time its
  * lists took to arrive, which the visit's world time does not count.
  */
-export class VisitClock {
+class VisitClock {
   private lagMs = 0;
   constructor(
     private readonly startReal: number,
