@@ -23,7 +23,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startExperiment } from '../../registry/experiments/experiment-actions.js';
 import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
-import { readTopic } from '../../registry/topic-reader.js';
 import { createProducer } from '../../runtime/producer/producer.js';
 import type { Experiment, Interaction } from '../../schemas/generated/types.js';
 import type { Platform } from '../../schemas/platform.js';
@@ -34,6 +33,7 @@ import {
   laterImpressions,
   readFigures,
   runExperimentMetrics,
+  topicValues,
 } from '../../test/experiments.js';
 import { buildServedWorld, CONVERGED_TRAIN_CONFIG, openServedPlatform } from '../../test/served-world.js';
 import { onlineReport } from './online-report.js';
@@ -190,10 +190,11 @@ test("each variant's measured click-through agrees with the truth of the lists i
 
 test("no list of a variant shows the item its user clicked in the visit's list before: each was asked for once the view held the visit so far, and both variants leave out what was done seconds ago", async () => {
   const clicked = new Map<string, string[]>();
-  const decoder = await platform.serde.decoder('rec.interactions-value');
-  for await (const record of readTopic(platform.log, 'rec.interactions')) {
-    if (record.value === null) continue;
-    const event = (await decoder.decode(record.value)) as Interaction;
+  for (const event of await topicValues<Interaction>(
+    platform,
+    'rec.interactions',
+    'rec.interactions-value',
+  )) {
     const requestId = event.context.request_id;
     if (event.type !== 'click' || requestId === null) continue;
     clicked.set(requestId, [...(clicked.get(requestId) ?? []), event.item_id]);
