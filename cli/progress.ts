@@ -14,6 +14,8 @@ export class Progress {
   private readonly started = Date.now();
   private lastDraw = 0;
   private current = 0;
+  /** Work done before this run (a resumed one): no part of its rate. */
+  private baseline = 0;
 
   constructor(
     private readonly label: string,
@@ -21,6 +23,13 @@ export class Progress {
     private readonly out: NodeJS.WriteStream = process.stderr,
     private readonly intervalMs = out.isTTY ? 200 : 2000,
   ) {}
+
+  /** Counts `done` as done before this run: the rate and ETA are of what this run does. */
+  resumedAt(done: number): this {
+    this.baseline = done;
+    this.current = done;
+    return this;
+  }
 
   update(current: number, extra: Record<string, string | number> = {}): void {
     this.current = current;
@@ -36,7 +45,7 @@ export class Progress {
 
   private draw(extra: Record<string, string | number>, final: boolean): void {
     const elapsed = (Date.now() - this.started) / 1000;
-    const rate = elapsed > 0 ? this.current / elapsed : 0;
+    const rate = elapsed > 0 ? (this.current - this.baseline) / elapsed : 0;
     const eta =
       this.total !== undefined && rate > 0 ? Math.max(0, (this.total - this.current) / rate) : undefined;
     if (!this.out.isTTY) {

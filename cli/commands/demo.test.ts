@@ -218,7 +218,14 @@ test('recstream demo streams a history, serves its first model, goes on live and
     const counts = /u0's interaction counts: (.*)/.exec(run.stdout);
     assert.ok(counts, run.stdout);
     assert.ok(JSON.parse(counts[1]!).total > 0, 'u0 is an active user');
-    assert.match(run.stderr, /"msg":"progress","task":"demo"/);
+    const progress = run.stderr
+      .split('\n')
+      .filter((line) => line.includes('"msg":"progress","task":"demo"'))
+      .map((line) => JSON.parse(line) as { done: number; total: number; rate_per_s: number });
+    assert.ok(progress.length > 0, run.stderr);
+    // The line counts what the processors committed: it ends at the history's size, never past it.
+    assert.ok(progress.every((p) => p.done <= p.total));
+    assert.equal(progress.at(-1)!.done, progress.at(-1)!.total);
     assert.match(
       run.stderr,
       /"msg":"status","task":"live","events\/s":\d+,"lag":\d+,"model":"recstream@\d+","requests":\d+/,

@@ -23,6 +23,7 @@ import { SIMULATION_DEFAULTS } from '../../sim/options.js';
 import { Simulator } from '../../sim/simulator.js';
 import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
+import { historyProcessed, tallyOf } from '../demo-progress.js';
 import { demoServe } from '../demo-serve.js';
 import { wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
@@ -234,13 +235,24 @@ async function historyAndFirstModel(
     live.stop();
   });
   try {
-    const progress = new Progress('demo', world.events);
-    const processed = () => runners[0]!.progress().processed;
-    // The history's count: the live events that follow it at once are the status line's.
-    const ticker = setInterval(
-      () => progress.update(Math.min(live.appended(), world.events), { processed: processed() }),
-      200,
-    );
+    const processed = async () =>
+      historyProcessed(
+        await Promise.all(
+          runners.map((r, k) => tallyOf(log, topologies[k]!.sourceTopics(), r.committedPositions())),
+        ),
+        INTERACTIONS_TOPIC,
+        world.events,
+      );
+    const progress = new Progress('demo', world.events).resumedAt(await processed());
+    let caughtUp = false;
+    const ticker = setInterval(() => {
+      processed().then(
+        (done) => {
+          if (!caughtUp) progress.update(done, { appended: Math.min(live.appended(), world.events) });
+        },
+        () => undefined,
+      );
+    }, 200);
     try {
       await Promise.race([live.historyWritten, aborted(interrupted.signal)]);
       // Each application has then committed past what its sources held (the live events keep
@@ -251,7 +263,10 @@ async function historyAndFirstModel(
         while (!interrupted.signal.aborted && !runners.every((r, k) => committedPast(r, targets[k]!)))
           await sleep(100);
       }
-      progress.done({ processed: processed(), items: world.items, users: world.users });
+      // Every application committed past what its sources held once the history was written.
+      caughtUp = true;
+      if (!interrupted.signal.aborted) progress.update(world.events);
+      progress.done({ items: world.items, users: world.users });
     } finally {
       clearInterval(ticker);
       for (const r of runners) r.stop();
