@@ -69,6 +69,11 @@ export interface SuiteOptions {
   readonly workDir: string;
   /** Progress lines for a person; suites must not print results themselves. */
   readonly progress: (message: string) => void;
+  /**
+   * `--cpu-profile DIR`: a suite that supports it writes a CPU profile of each application's
+   * first run there (`bench/cpu-profile.ts`); the figures of a profiled run are slower.
+   */
+  readonly cpuProfileDir?: string;
 }
 
 /**

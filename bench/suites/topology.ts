@@ -33,6 +33,7 @@ import { experimentMetricsOptions, experimentMetricsTopology } from '../../topol
 import { featuresOptions, featuresTopology } from '../../topologies/features.js';
 import { interactionCountsTopology } from '../../topologies/interaction-counts.js';
 import { snapshotsTopology, snapshotterOptions } from '../../topologies/snapshots.js';
+import { cpuProfiled } from '../cpu-profile.js';
 import { median, metric, type Suite } from '../result.js';
 import { type MovingFloor, movingFloor } from './topology-floor.js';
 
@@ -43,8 +44,9 @@ const SIZES = {
 const PARTITIONS = 4;
 const COMMIT_INTERVAL_MS = 100;
 
-export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
-  const size = SIZES[scale];
+export const topologySuite: Suite = async ({ scale, workDir, progress, cpuProfileDir }) => {
+  // A profiled run is shown, not recorded: one run is enough.
+  const size = cpuProfileDir === undefined ? SIZES[scale] : { ...SIZES[scale], runs: 1 };
   const dataDir = join(workDir, 'topology');
   await mkdir(dataDir, { recursive: true });
   const registry = await openEmbeddedRegistry({ dataDir });
@@ -65,6 +67,7 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
       const runDir = join(dataDir, `run-${run}`);
       const log = await EmbeddedLog.open(join(runDir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
       const runApp = async (topology: Topology, state: string) => {
+        const profiled = cpuProfileDir !== undefined;
         const runner = await StreamRunner.start({
           topology,
           log,
@@ -76,7 +79,9 @@ export const topologySuite: Suite = async ({ scale, workDir, progress }) => {
           logger: silentLogger(),
         });
         const started = process.hrtime.bigint();
-        const stats = await runner.runUntilCaughtUp();
+        const stats = profiled
+          ? await cpuProfiled(join(cpuProfileDir, topology.applicationId), () => runner.runUntilCaughtUp())
+          : await runner.runUntilCaughtUp();
         return { processed: stats.processed, seconds: seconds(started) };
       };
       try {

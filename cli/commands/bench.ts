@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { captureRun } from '../../bench/provenance.js';
@@ -14,13 +14,15 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: `run a benchmark suite (${Object.keys(SUITES).join(', ')}, all) into bench/results/, or report them in docs/benchmarks.md`,
   usage: [
-    'recstream bench <suite|all> [--scale small|full]',
+    'recstream bench <suite|all> [--scale small|full] [--cpu-profile DIR]',
     '    runs the suite(s); writes bench/results/<suite>.json (the latest run) and appends',
     '    to bench/results/history/<suite>.jsonl, each result with its time, commit and machine',
+    '    --cpu-profile DIR: where the topology suite spends the CPU, per application, into DIR',
+    '    (a .cpuprofile and a table each); such a run is profiled, so nothing is recorded',
     'recstream bench report',
     '    regenerates docs/benchmarks.md and the README headline table from bench/results/',
   ].join('\n'),
-  options: { scale: { type: 'string' } },
+  options: { scale: { type: 'string' }, 'cpu-profile': { type: 'string' } },
   async run({ positionals, values }) {
     const name = positionals[0];
     if (name === 'report') {
@@ -38,6 +40,8 @@ export const benchCommand: Command = {
       );
       return 2;
     }
+    const cpuProfileDir = values['cpu-profile'] as string | undefined;
+    if (cpuProfileDir !== undefined) await mkdir(cpuProfileDir, { recursive: true });
     for (const suite of name === 'all' ? Object.keys(SUITES) : [name]) {
       const workDir = await mkdtemp(join(tmpdir(), `recstream-bench-${suite}-`));
       try {
@@ -46,7 +50,15 @@ export const benchCommand: Command = {
           scale,
           workDir,
           progress: (m) => process.stderr.write(`[${suite}] ${m}\n`),
+          ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
         });
+        // A profiled run's figures carry the profiler's cost: shown, never recorded.
+        if (cpuProfileDir !== undefined) {
+          process.stdout.write(
+            `${formatTable(results)}\n(profiled: not recorded; profiles in ${cpuProfileDir})\n\n`,
+          );
+          continue;
+        }
         const path = await writeResults(RESULTS_DIR, suite, results, run);
         process.stdout.write(`${formatTable(results)}\n(written to ${path} and its history)\n\n`);
       } finally {
