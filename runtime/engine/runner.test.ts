@@ -95,6 +95,50 @@ test('--once processes through an internal repartition topic, writes sinks, and 
   }
 });
 
+test('runners of two partitions each catch up in rounds, staying open, until a round processes nothing anywhere', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-rounds-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });
+  try {
+    await log.ensureTopic({ name: 'rec.lines', partitions: 2 });
+    await log.append('rec.lines', [
+      { key: 'a', value: Buffer.from('to be or not to be'), partition: 0 },
+      { key: 'b', value: Buffer.from('be quick or be dead'), partition: 1 },
+    ]);
+    const options = (partition: number) => ({
+      topology: wordCount(),
+      log,
+      stateDir: join(dir, 'state'),
+      engine: 'rocksdb' as const,
+      deadLetters: jsonLetters,
+      topics: PLATFORM_TOPICS,
+      logger: silentLogger(),
+      partitions: [partition],
+    });
+    // As two stream threads would: each owns one task, and each task's words go to both.
+    const runners = [await StreamRunner.start(options(0)), await StreamRunner.start(options(1))];
+    const rounds: number[] = [];
+    for (;;) {
+      let processed = 0;
+      for (const runner of runners) processed += (await runner.catchUp()).processed;
+      rounds.push(processed);
+      if (processed === 0) break;
+    }
+    for (const runner of runners) await runner.close();
+    assert.ok(rounds.length >= 3, `rounds: ${rounds}`);
+    assert.equal(
+      rounds.reduce((a, b) => a + b, 0),
+      2 + 11,
+      'two lines and their eleven words, each once',
+    );
+    const counts = (await readAll(log, 'rec.word-counts')).filter((c) => /=(\d+)$/.test(c));
+    for (const [word, n] of Object.entries({ to: 2, be: 4, or: 2, not: 1, quick: 1, dead: 1 }))
+      assert.ok(counts.includes(`${word}=${n}`), `${word} counted ${n} times: ${counts}`);
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('source topics with different partition counts are refused with both counts named', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-runner-'));
   const log = await EmbeddedLog.open(join(dir, 'log'), { fsync: 'never', maintenanceIntervalMs: 0 });

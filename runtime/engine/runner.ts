@@ -209,24 +209,42 @@ export class StreamRunner {
    * closed.
    */
   async runUntilCaughtUp(options: { readonly endOfInput?: boolean } = {}): Promise<RunStats> {
-    const stages = options.endOfInput === true ? this.tasks.endOfInputStages() : 0;
-    let stage = 0;
     try {
-      while (!this.stopping) {
-        const polled = await this.cycle.step(0, false);
-        if (polled === 0 && (await this.caughtUp())) {
-          if (stage >= stages) break;
-          if ((await this.tasks.endOfInput(stage)) === 0) stage++;
-        }
-      }
-      await this.commits.commit();
-      // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.
-      await this.metrics.updateLag(this.tasks);
+      await this.catchUp(options);
     } finally {
       // A finished catch-up keeps its gauges: they report where it ended.
       await this.shutDown({ clean: true, keepGauges: true });
     }
     return this.progress();
+  }
+
+  /**
+   * `runUntilCaughtUp` without the close: processes everything available
+   * now and commits, and the runner stays open for another round. Stream
+   * threads run rounds until one processes nothing on every thread, since
+   * a thread's internal topics are also written by the other threads'
+   * tasks. Returns what this round did.
+   */
+  async catchUp(options: { readonly endOfInput?: boolean } = {}): Promise<RunStats> {
+    const before = this.progress();
+    const stages = options.endOfInput === true ? this.tasks.endOfInputStages() : 0;
+    let stage = 0;
+    while (!this.stopping) {
+      const polled = await this.cycle.step(0, false);
+      if (polled === 0 && (await this.caughtUp())) {
+        if (stage >= stages) break;
+        if ((await this.tasks.endOfInput(stage)) === 0) stage++;
+      }
+    }
+    await this.commits.commit();
+    // The lag gauge is refreshed every few seconds only; a finished run reports where it ended.
+    await this.metrics.updateLag(this.tasks);
+    const after = this.progress();
+    return {
+      processed: after.processed - before.processed,
+      deadLetters: after.deadLetters - before.deadLetters,
+      commits: after.commits - before.commits,
+    };
   }
 
   /** Records processed, dead-lettered and commits made so far. */
