@@ -48,6 +48,12 @@ export interface PlatformOptions {
   readonly readOnly?: boolean;
   /** The application's shipped schemas and topics, which the serde and its producers use (default: none). */
   readonly contract?: DataContract;
+  /**
+   * A log another thread owns (a stream thread's `PortLog`), used instead of
+   * opening one. The owner has registered every schema its topologies use,
+   * so the registry opens read-only and the serde registers nothing.
+   */
+  readonly log?: EventLog;
 }
 
 /**
@@ -68,10 +74,15 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
   // An OTLP endpoint configured: the SDK starts once per process, before any producer or runner is made.
   if (!readOnly && (await startTracingFromConfig(config)))
     logger.debug({ endpoint: otlpTracesUrl(config) }, 'tracing to OTLP');
-  const log = await openLog(config, logger, readOnly);
+  const log = options.log ?? (await openLog(config, logger, readOnly));
+  const registryReadOnly = readOnly || options.log !== undefined;
   let registry: SchemaRegistry;
   try {
-    registry = await openSchemaRegistry({ dataDir: config.dataDir, url: config.schemaRegistryUrl, readOnly });
+    registry = await openSchemaRegistry({
+      dataDir: config.dataDir,
+      url: config.schemaRegistryUrl,
+      readOnly: registryReadOnly,
+    });
   } catch (error) {
     await log.close();
     throw error;
@@ -81,7 +92,7 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
     log,
     registry,
     serde: new Serde(registry, {
-      autoRegister: !readOnly,
+      autoRegister: !registryReadOnly,
       ...(options.contract === undefined ? {} : { contract: options.contract }),
     }),
     logger,

@@ -4,7 +4,9 @@
  * the child is SIGKILLed at random points while it runs them all, then
  * finished with `--once`; every store of every application must equal a
  * clean `--once` run's, byte for byte. Then `replay --processor all --from
- * earliest` over that data dir must give the same digests again.
+ * earliest` over that data dir must give the same digests again. The same
+ * kills during `process --once --threads 2` (stream threads, each owning
+ * its tasks) must end in a clean one-thread run's stores too.
  *
  * Co-visitation is the application whose stores this catches moving: its
  * item side adds up records that every sessions task writes to one
@@ -161,6 +163,44 @@ test('kill -9 during `process --app all`, then a replay from earliest: every sto
     const afterReplay = await digests(crashed);
     assert.deepEqual(differing(afterReplay, expected), [], 'stores that differ after a replay from earliest');
     sameMeaning(await snapshotMeaning(crashed), expectedMeaning, 'after a replay from earliest', false);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('kill -9 during `process --app all --once --threads 2`: every store equals a clean run on one thread', {
+  timeout: 900_000,
+}, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'recstream-threads-crash-'));
+  const clean = join(root, 'clean');
+  const crashed = join(root, 'crashed');
+  const threaded = ['process', '--app', 'all', '--once', '--threads', '2', '--data-dir', crashed];
+  try {
+    await simulate(clean);
+    await simulate(crashed);
+    await runCliOk(['process', '--app', 'all', '--once', '--data-dir', clean], ENV);
+    const expected = await digests(clean);
+    const expectedMeaning = await snapshotMeaning(clean);
+    const total = await committedPositions(clean, 'rec.interactions');
+
+    const random = seededRandom(7);
+    let midway = 0;
+    for (let i = 0; i < KILLS; i++) {
+      const child = startCli(threaded, ENV);
+      const done = finished(child);
+      await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
+      child.kill('SIGKILL');
+      const result = await done;
+      // A run that got to its end before the kill must have ended well.
+      if (result.signal !== 'SIGKILL') assert.equal(result.code, 0, result.stderr);
+      const committed = await committedPositions(crashed, 'rec.interactions');
+      if ([...total].some(([app, end]) => (committed.get(app) ?? 0) < end)) midway++;
+    }
+    assert.ok(midway >= KILLS / 2, `only ${midway} of ${KILLS} kills landed mid-stream`);
+
+    await runCliOk(threaded, ENV);
+    assert.deepEqual(differing(await digests(crashed), expected), [], 'stores that differ after the kills');
+    sameMeaning(await snapshotMeaning(crashed), expectedMeaning, 'after the kills', true);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -7,25 +7,28 @@ import {
   withPlatform,
 } from '../../app/platform.js';
 import { prepareTopics } from '../../runtime/engine/internals/prepare-topics.js';
+import { replayOrder } from '../../runtime/engine/internals/reset.js';
 import { ReplayControl } from '../../runtime/engine/replay-control.js';
 import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/engine/runner.js';
 import { RunningApplication } from '../../runtime/engine/running-application.js';
 import { ConfigError } from '../../runtime/errors.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { runnersLookup } from '../../runtime/online/in-process/task-lookup.js';
-import type { Topology } from '../../runtime/processor/topology.js';
 import { EXPERIMENT_METRICS_APPLICATION } from '../../topologies/experiment-metrics.js';
 import type { Command } from '../command.js';
 import { instanceShare, parseInstance } from '../instance.js';
 import { serveMetrics } from '../metrics-server.js';
+import { parseThreads, runOnceOnThreads } from '../stream-threads.js';
 
 export const processCommand: Command = {
   name: 'process',
   summary: 'run processor applications over the log (--once: process what is there, commit, exit)',
   usage: [
-    'recstream process [--app NAME|all] [--once [--end-of-input]] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
+    'recstream process [--app NAME|all] [--once [--end-of-input] [--threads N]] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
     '  --end-of-input: the input ends here (a finite import): what waits for later events, such as the',
     '  open training snapshot of each partition, is closed before committing',
+    '  --threads N: the tasks spread over N stream threads of this process (default 1), each owning its',
+    '  tasks as a process would; with --once',
   ].join('\n'),
   options: {
     app: { type: 'string' },
@@ -34,10 +37,11 @@ export const processCommand: Command = {
     partitions: { type: 'string' },
     instance: { type: 'string' },
     'metrics-port': { type: 'string' },
+    threads: { type: 'string' },
   },
   run: ({ config, values }) =>
     withPlatform(config, async (platform) => {
-      const topologies = writersFirst(await selectTopologies(platform, values.app as string | undefined));
+      const topologies = replayOrder(await selectTopologies(platform, values.app as string | undefined));
       const partitions =
         typeof values.partitions === 'string' ? values.partitions.split(',').map(Number) : undefined;
       const instance = typeof values.instance === 'string' ? parseInstance(values.instance) : undefined;
@@ -46,6 +50,38 @@ export const processCommand: Command = {
       const endOfInput = values['end-of-input'] === true;
       if (endOfInput && !values.once)
         throw new ConfigError('--end-of-input ends a --once run: a live run has no end of input');
+      const threads = typeof values.threads === 'string' ? parseThreads(values.threads) : 1;
+      if (threads > 1) {
+        if (!values.once || endOfInput || values['metrics-port'] !== undefined)
+          throw new ConfigError(
+            '--threads N runs `process --once` without --end-of-input or --metrics-port; a live process, an end of input and the metrics endpoint run on one thread',
+          );
+        const shares: number[][] = [];
+        for (const topology of topologies) {
+          const options = await activeRunnerOptions(platform, topology);
+          const count = await prepareTopics(options.topology, platform.log, options.topics);
+          shares.push(
+            instance !== undefined
+              ? instanceShare(count, instance, topology.applicationId)
+              : (partitions ?? Array.from({ length: count }, (_, p) => p)),
+          );
+        }
+        let stopThreads: (() => void) | undefined;
+        const stop = () => stopThreads?.();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        try {
+          const app = values.app as string | undefined;
+          const stats = await runOnceOnThreads(platform, { app, threads, topologies, shares }, (s) => {
+            stopThreads = s;
+          });
+          platform.logger.info({ stats, threads }, 'process finished');
+        } finally {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+        }
+        return 0;
+      }
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
       const apps: RunningApplication[] = [];
@@ -132,16 +168,3 @@ export const processCommand: Command = {
       return 0;
     }),
 };
-
-/** The applications with every writer of a topic before its readers (features before snapshots). */
-function writersFirst(topologies: readonly Topology[]): Topology[] {
-  const left = [...topologies];
-  const out: Topology[] = [];
-  while (left.length > 0) {
-    const ready = left.findIndex((t) =>
-      left.every((u) => u === t || !u.sinkTopics().some((topic) => t.sourceTopics().includes(topic))),
-    );
-    out.push(...left.splice(Math.max(ready, 0), 1));
-  }
-  return out;
-}
