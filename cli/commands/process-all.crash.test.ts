@@ -109,6 +109,37 @@ function sameMeaning(
   assert.deepEqual(differ, [], `users whose snapshotted examples differ ${when}`);
 }
 
+/**
+ * Starts `args` and SIGKILLs it at a random moment, `KILLS` times; at least
+ * half the kills must land while `dataDir` had work left (`total`: the clean
+ * run's committed positions), or the test proves nothing. `mayFinish`: a
+ * `--once` child may get to its end first, and must then have ended well.
+ */
+async function killRepeatedly(
+  args: readonly string[],
+  dataDir: string,
+  total: Map<string, number>,
+  seed: number,
+  mayFinish: boolean,
+): Promise<void> {
+  const random = seededRandom(seed);
+  let midway = 0;
+  for (let i = 0; i < KILLS; i++) {
+    const child = startCli(args, ENV);
+    const done = finished(child);
+    await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
+    child.kill('SIGKILL');
+    const result = await done;
+    if (result.signal !== 'SIGKILL') {
+      assert.ok(mayFinish, `child ${i} ended before the kill: ${result.stderr}`);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const committed = await committedPositions(dataDir, 'rec.interactions');
+    if ([...total].some(([app, end]) => (committed.get(app) ?? 0) < end)) midway++;
+  }
+  assert.ok(midway >= KILLS / 2, `only ${midway} of ${KILLS} kills landed mid-stream`);
+}
+
 test('kill -9 during `process --app all`, then a replay from earliest: every store of every application equals a clean run', {
   timeout: 900_000,
 }, async () => {
@@ -139,20 +170,8 @@ test('kill -9 during `process --app all`, then a replay from earliest: every sto
     );
     const total = await committedPositions(clean, 'rec.interactions');
 
-    const random = seededRandom(5);
-    let midway = 0;
-    for (let i = 0; i < KILLS; i++) {
-      const child = startCli(['process', '--app', 'all', '--data-dir', crashed], ENV);
-      const done = finished(child);
-      await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
-      child.kill('SIGKILL');
-      const result = await done;
-      assert.equal(result.signal, 'SIGKILL', `child ${i} ended before the kill: ${result.stderr}`);
-      const committed = await committedPositions(crashed, 'rec.interactions');
-      if ([...total].some(([app, end]) => (committed.get(app) ?? 0) < end)) midway++;
-    }
-    // The kills must have landed while there was work left, or the test proves nothing.
-    assert.ok(midway >= KILLS / 2, `only ${midway} of ${KILLS} kills landed mid-stream`);
+    // A live process never ends by itself: every child must have been killed.
+    await killRepeatedly(['process', '--app', 'all', '--data-dir', crashed], crashed, total, 5, false);
 
     await runCliOk(['process', '--app', 'all', '--once', '--data-dir', crashed], ENV);
     const afterCrashes = await digests(crashed);
@@ -183,20 +202,7 @@ test('kill -9 during `process --app all --once --threads 2`: every store equals 
     const expectedMeaning = await snapshotMeaning(clean);
     const total = await committedPositions(clean, 'rec.interactions');
 
-    const random = seededRandom(7);
-    let midway = 0;
-    for (let i = 0; i < KILLS; i++) {
-      const child = startCli(threaded, ENV);
-      const done = finished(child);
-      await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
-      child.kill('SIGKILL');
-      const result = await done;
-      // A run that got to its end before the kill must have ended well.
-      if (result.signal !== 'SIGKILL') assert.equal(result.code, 0, result.stderr);
-      const committed = await committedPositions(crashed, 'rec.interactions');
-      if ([...total].some(([app, end]) => (committed.get(app) ?? 0) < end)) midway++;
-    }
-    assert.ok(midway >= KILLS / 2, `only ${midway} of ${KILLS} kills landed mid-stream`);
+    await killRepeatedly(threaded, crashed, total, 7, true);
 
     await runCliOk(threaded, ENV);
     assert.deepEqual(differing(await digests(crashed), expected), [], 'stores that differ after the kills');
