@@ -32,6 +32,7 @@ import { startExperiment, stopExperiment } from '../../registry/experiments/expe
 import type { Platform } from '../../schemas/platform.js';
 import type { ClickModel } from '../../sim/click-models.js';
 import type { ClosedLoopSummary } from '../../sim/closed-loop/closed-loop.js';
+import { describeStaleUsers } from '../../sim/closed-loop/fresh-views.js';
 import { readTruthLog } from '../../sim/closed-loop/truth-log.js';
 import type { SimulationOptions } from '../../sim/options.js';
 import { recstream } from '../recstream-cli.js';
@@ -102,7 +103,9 @@ export async function offPolicyRows(phases: OffPolicyPhases): Promise<BenchResul
     if (truth.failed > 0) throw new Error(`closed-loop: the responder failed ${truth.failed} requests`);
     const stale = explored.staleViews + truth.staleViews;
     if (stale > 0)
-      throw new Error(`closed-loop: ${stale} lists were asked for before the user's view held what they did`);
+      throw new Error(
+        `closed-loop: ${stale} lists were asked for before the user's view held what they did; ${describeStaleUsers([...explored.staleUsers, ...truth.staleUsers])}`,
+      );
   } finally {
     await platform.close();
   }

@@ -39,6 +39,7 @@ import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import { openPlatform, type Platform } from '../../schemas/platform.js';
 import { CLICK_MODELS } from '../../sim/click-models.js';
+import { describeStaleUsers } from '../../sim/closed-loop/fresh-views.js';
 import { readTruthLog, type ServedTruth } from '../../sim/closed-loop/truth-log.js';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, metric } from '../result.js';
@@ -136,7 +137,7 @@ async function abTestRows(
     if (summary.failed > 0) throw new Error(`closed-loop: the responder failed ${summary.failed} requests`);
     if (summary.staleViews > 0)
       throw new Error(
-        `closed-loop: ${summary.staleViews} lists were asked for before the user's view held what they did`,
+        `closed-loop: ${summary.staleViews} lists were asked for before the user's view held what they did; ${describeStaleUsers(summary.staleUsers)}`,
       );
     await stopExperiment(platform, EXPERIMENT, 'the A/B test is complete');
     const truth = await readTruthLog(truthPath);

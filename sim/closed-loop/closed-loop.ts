@@ -40,7 +40,7 @@ import type { ClickModel } from '../click-models.js';
 import { Rng, STREAM } from '../random.js';
 import type { Session } from '../session.js';
 import type { World } from '../world.js';
-import { FreshViews } from './fresh-views.js';
+import { FreshViews, type StaleView } from './fresh-views.js';
 import { Outbox } from './outbox.js';
 import { TruthLog } from './truth-log.js';
 
@@ -97,6 +97,8 @@ export interface ClosedLoopSummary {
   failed: number;
   /** Home requests made after `freshViewsMs` passed without the view holding what the user did. */
   staleViews: number;
+  /** The users of those requests, each with what the run made them do and what their view held. */
+  staleUsers: StaleView[];
   visits: number;
 }
 
@@ -181,6 +183,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     posted: 0,
     failed: 0,
     staleViews: 0,
+    staleUsers: [],
     visits: 0,
   };
   const end = Date.now() + options.durationMs;
@@ -356,5 +359,6 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   }
   if (postFailure !== undefined) throw postFailure;
   summary.posted = outbox.posted;
+  summary.staleUsers = views?.staleUsers() ?? [];
   return summary;
 }

@@ -22,6 +22,13 @@
  * ```
  */
 
+/** A user whose wait ran out: what the run made them do, and what their view held at the end of the wait. */
+export interface StaleView {
+  readonly user_id: string;
+  readonly owed: number;
+  readonly held: number;
+}
+
 interface History {
   readonly event_count: number;
   readonly profile: { readonly opt_out: boolean } | null;
@@ -31,6 +38,8 @@ export class FreshViews {
   /** Per user: the interactions their view must hold; null for a user who opted out. */
   private readonly owed = new Map<string, number | null>();
   private readonly first = new Map<string, Promise<void>>();
+  /** Per user, the last wait that ran out. */
+  private readonly misses = new Map<string, StaleView>();
 
   constructor(
     private readonly responder: string,
@@ -61,10 +70,19 @@ export class FreshViews {
     if (owed === undefined || owed === null) return true;
     const deadline = Date.now() + this.timeoutMs;
     for (let pause = 1; ; pause = Math.min(2 * pause, 20)) {
-      if ((await this.read(userId)).event_count >= owed) return true;
-      if (Date.now() >= deadline) return false;
+      const held = (await this.read(userId)).event_count;
+      if (held >= owed) return true;
+      if (Date.now() >= deadline) {
+        this.misses.set(userId, { user_id: userId, owed, held });
+        return false;
+      }
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
+  }
+
+  /** The users whose wait ran out, with the gap at their last such wait. */
+  staleUsers(): StaleView[] {
+    return [...this.misses.values()];
   }
 
   private async read(userId: string): Promise<History> {
@@ -75,4 +93,13 @@ export class FreshViews {
       );
     return (await response.json()) as History;
   }
+}
+
+/** The stale users for an error message: how many, and what the first few did against what their view held. */
+export function describeStaleUsers(users: readonly StaleView[], shown = 5): string {
+  const first = users
+    .slice(0, shown)
+    .map((u) => `${u.user_id} did ${u.owed}, their view held ${u.held}`)
+    .join('; ');
+  return `${users.length} user${users.length === 1 ? '' : 's'}: ${first}${users.length > shown ? '; …' : ''}`;
 }
