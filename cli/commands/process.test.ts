@@ -38,7 +38,10 @@ test('process --once --end-of-input: every interaction of a finite import ends i
     const refused = await runCli(['process', '--end-of-input', '--data-dir', data], ENV);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /--end-of-input ends a --once run/);
-    for (const args of [['--threads', '2'], ['--once', '--end-of-input', '--threads', '2']]) {
+    for (const args of [
+      ['--threads', '2'],
+      ['--once', '--end-of-input', '--threads', '2'],
+    ]) {
       const live = await runCli(['process', ...args, '--data-dir', data], ENV);
       assert.notEqual(live.code, 0);
       assert.match(live.stderr, /--threads N runs `process --once` without --end-of-input/);
