@@ -20,7 +20,10 @@
  * ); // 150_000
  * ```
  */
+import type { StreamRunner } from '../runtime/engine/runner.js';
 import type { EventLog, TopicPartitionOffset } from '../runtime/log/log.js';
+import type { Topology } from '../runtime/processor/topology.js';
+import { INTERACTIONS_TOPIC } from '../schemas/topics.js';
 
 /** One source topic of an application: its committed offsets and the topic's ends, each summed over partitions. */
 export interface SourceTally {
@@ -62,4 +65,17 @@ export async function tallyOf(
     sources.push({ topic, committed: done, end });
   }
   return { sources };
+}
+
+/** The demo's count: the history of `rec.interactions` every runner (one per topology) has committed. */
+export async function processedOfHistory(
+  log: EventLog,
+  runners: readonly StreamRunner[],
+  topologies: readonly Topology[],
+  historyEvents: number,
+): Promise<number> {
+  const tallies = await Promise.all(
+    runners.map((r, k) => tallyOf(log, topologies[k]!.sourceTopics(), r.committedPositions())),
+  );
+  return historyProcessed(tallies, INTERACTIONS_TOPIC, historyEvents);
 }

@@ -23,7 +23,7 @@ import { SIMULATION_DEFAULTS } from '../../sim/options.js';
 import { Simulator } from '../../sim/simulator.js';
 import type { Command } from '../command.js';
 import { demoModel } from '../demo-model.js';
-import { historyProcessed, tallyOf } from '../demo-progress.js';
+import { processedOfHistory } from '../demo-progress.js';
 import { demoServe } from '../demo-serve.js';
 import { wholeNumberOption } from '../option-values.js';
 import { Progress } from '../progress.js';
@@ -235,23 +235,13 @@ async function historyAndFirstModel(
     live.stop();
   });
   try {
-    const processed = async () =>
-      historyProcessed(
-        await Promise.all(
-          runners.map((r, k) => tallyOf(log, topologies[k]!.sourceTopics(), r.committedPositions())),
-        ),
-        INTERACTIONS_TOPIC,
-        world.events,
-      );
+    const processed = () => processedOfHistory(log, runners, topologies, world.events);
     const progress = new Progress('demo', world.events).resumedAt(await processed());
     let caughtUp = false;
-    const ticker = setInterval(() => {
-      processed().then(
-        (done) => {
-          if (!caughtUp) progress.update(done, { appended: Math.min(live.appended(), world.events) });
-        },
-        () => undefined,
-      );
+    const ticker = setInterval(async () => {
+      const done = await processed().catch(() => undefined);
+      if (done !== undefined && !caughtUp)
+        progress.update(done, { appended: Math.min(live.appended(), world.events) });
     }, 200);
     try {
       await Promise.race([live.historyWritten, aborted(interrupted.signal)]);
@@ -263,7 +253,6 @@ async function historyAndFirstModel(
         while (!interrupted.signal.aborted && !runners.every((r, k) => committedPast(r, targets[k]!)))
           await sleep(100);
       }
-      // Every application committed past what its sources held once the history was written.
       caughtUp = true;
       if (!interrupted.signal.aborted) progress.update(world.events);
       progress.done({ items: world.items, users: world.users });
