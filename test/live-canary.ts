@@ -44,7 +44,12 @@ import type {
   ServedRecommendations,
 } from '../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../schemas/platform.js';
-import { PLATFORM_TOPICS } from '../schemas/topics.js';
+import {
+  EXPERIMENT_OUTCOMES_TOPIC,
+  INTERACTIONS_TOPIC,
+  PLATFORM_TOPICS,
+  RECOMMENDATIONS_TOPIC,
+} from '../schemas/topics.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../sim/closed-loop/closed-loop.js';
 import { readTruthLog } from '../sim/closed-loop/truth-log.js';
 import { World } from '../sim/world.js';
@@ -100,6 +105,12 @@ export interface LiveCanary {
   trueClickThrough(): Promise<string>;
   /** Every event of a version in rec.model-versions, in order. */
   versionEvents(version: number): Promise<ModelVersion[]>;
+  /**
+   * Records of each input of experiment-metrics past the application's positions, e.g.
+   * `rec.recommendations 0, rec.interactions 12, rec.experiment-outcomes 480`: a controller that
+   * holds while the outcomes topic shows enough is behind it, or not; for failure messages.
+   */
+  backlog(): Promise<string>;
   /** The platform's last warnings and errors (responder, experiment-metrics, trainer, indexer), one JSON line each, for failure messages. */
   warnings(): string;
   /**
@@ -286,6 +297,18 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
         )
         .join('; ');
     },
+    async backlog() {
+      const read = new Map(runner.positions().map((p) => [`${p.topic}/${p.partition}`, p.offset]));
+      const behind = async (topic: string) => {
+        let records = 0;
+        for (const p of await platform.log.offsets(topic))
+          records += p.end - Math.max(p.start, read.get(`${topic}/${p.partition}`) ?? p.start);
+        return `${topic} ${records}`;
+      };
+      return (
+        await Promise.all([RECOMMENDATIONS_TOPIC, INTERACTIONS_TOPIC, EXPERIMENT_OUTCOMES_TOPIC].map(behind))
+      ).join(', ');
+    },
     warnings() {
       return warnings.length === 0 ? 'none' : warnings.join('\n');
     },
@@ -436,7 +459,7 @@ export async function rollOutBadCandidate(live: LiveCanary, version: number): Pr
   const states = await live.canary(version);
   const seen = `${summary.served} lists, ${summary.impressions} impressions, ${summary.clicks} clicks in ${Date.now() - started} ms; ${states.map((e) => e.reason).join(' | ')}; served: ${await live.servedBy()}`;
   const counted = async () =>
-    `${seen}; counted in the last step: ${await live.lastStep(version)}; the platform's last warnings:\n${live.warnings()}`;
+    `${seen}; counted in the last step: ${await live.lastStep(version)}; not yet read by experiment-metrics: ${await live.backlog().catch((error: unknown) => `unknown (${error})`)}; the platform's last warnings:\n${live.warnings()}`;
   assert.equal(summary.failed, 0, 'every request of the closed loop answered');
   assert.ok(summary.served > 0);
   const path = states.map((e) => [e.status, e.canary?.step]);
