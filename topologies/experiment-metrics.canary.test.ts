@@ -14,7 +14,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Experiment, ModelVersion } from '../schemas/generated/types.js';
 import { experimentTraffic } from '../sim/experiment-traffic.js';
-import { MIN, publishWorld, runExperimentMetrics, T0, topicValues } from '../test/experiments.js';
+import {
+  MIN,
+  publishWorld,
+  readFigures,
+  runExperimentMetrics,
+  T0,
+  topicValues,
+} from '../test/experiments.js';
 import { withTestPlatform } from '../test/platform.js';
 
 const CANDIDATE: ModelVersion = {
@@ -70,7 +77,12 @@ async function rollout(
   experiment: Experiment,
   rates: Record<string, number>,
   errorRates?: Record<string, number>,
-): Promise<{ experiments: Experiment[]; versions: ModelVersion[]; replayed: number }> {
+): Promise<{
+  experiments: Experiment[];
+  versions: ModelVersion[];
+  replayed: number;
+  holding: string | null;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-canary-'));
   try {
     return await withTestPlatform(dir, async (platform) => {
@@ -91,9 +103,10 @@ async function rollout(
         'rec.model-versions',
         'rec.model-versions-value',
       );
+      const { report } = await readFigures(platform, join(dir, 'state'), experiments.at(-1)!);
       await runExperimentMetrics(platform, join(dir, 'replay'));
       const replayed = (await topicValues(platform, 'rec.experiments', 'rec.experiments-value')).length;
-      return { experiments, versions, replayed };
+      return { experiments, versions, replayed, holding: report?.canary_holding ?? null };
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -103,10 +116,11 @@ async function rollout(
 test('a canary clicked far less than the control is rolled back by itself at its first step, and the version rejected', {
   timeout: 120_000,
 }, async () => {
-  const { experiments, versions, replayed } = await rollout(canary('bad-canary', [0.05, 0.25, 0.5, 1]), {
-    candidate: 0.01,
-    control: 0.06,
-  });
+  const { experiments, versions, replayed, holding } = await rollout(
+    canary('bad-canary', [0.05, 0.25, 0.5, 1]),
+    { candidate: 0.01, control: 0.06 },
+  );
+  assert.equal(holding, null, 'a concluded canary holds nothing');
   assert.deepEqual(
     experiments.map((e) => [e.status, e.canary?.step]),
     [
@@ -160,6 +174,28 @@ test('a canary as good as the control grows step by step and is promoted', { tim
     ],
   );
   assert.equal(replayed, 3);
+});
+
+test('a canary whose traffic cannot give its minimum sample holds, and its figures say why', {
+  timeout: 120_000,
+}, async () => {
+  const thin = canary('thin-canary', [0.25, 0.5, 1]);
+  const { experiments, versions, holding } = await rollout(
+    { ...thin, canary: { ...thin.canary!, min_users: 1_000_000 } },
+    { candidate: 0.01, control: 0.06 },
+  );
+  assert.deepEqual(
+    experiments.map((e) => [e.status, e.canary?.step]),
+    [['running', 0]],
+  );
+  assert.deepEqual(
+    versions.map((v) => v.status),
+    ['candidate'],
+  );
+  assert.match(
+    holding ?? '',
+    /^step 1 needs 200 impressions and 1000000 effective users per variant: candidate \d+ impressions, [\d.]+ effective users, control \d+ impressions, [\d.]+ effective users$/,
+  );
 });
 
 test('a canary whose model fails a fifth of its requests is rolled back by its error_rate guardrail', {

@@ -129,13 +129,20 @@ export const experimentsShowCommand: Command = {
       });
       const { report, unavailable } = await readOnlineFigures(config, experiment);
       const figures = figuresOf(report);
+      const holding = report?.canary_holding ?? null;
       if (values.json) {
-        const more = unavailable === undefined ? {} : { unavailable };
+        const more = {
+          ...(holding === null ? {} : { holding }),
+          ...(unavailable === undefined ? {} : { unavailable }),
+        };
         process.stdout.write(`${JSON.stringify({ experiment, figures, ...more }, null, 2)}\n`);
         return 0;
       }
+      const held = holding === null ? '' : `canary holding: ${holding}\n`;
       const note = unavailable === undefined ? '' : `${unavailable}\n`;
-      process.stdout.write(`${renderExperiment(experiment)}\n${renderFigures(experiment, figures)}${note}`);
+      process.stdout.write(
+        `${renderExperiment(experiment)}\n${renderFigures(experiment, figures)}${held}${note}`,
+      );
       return 0;
     });
   },

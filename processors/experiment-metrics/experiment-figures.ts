@@ -213,6 +213,8 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
   }
 
   private control(experiment: Experiment, value: ExperimentFiguresValue, now: number): void {
+    // Whatever follows, a hold reason from an earlier outcome no longer says why.
+    delete value.holding;
     if (experiment.status !== 'running' || experiment.canary === null) return;
     // Only the present state is the controller's to change: on a replay the table already holds
     // the decisions (and any later stop), which are not made again.
@@ -223,7 +225,10 @@ export class ExperimentFigures implements Processor<ExperimentOutcome | null, Ex
     const step: Record<string, VariantFigures> = {};
     for (const [name, v] of Object.entries(value.variants)) step[name] = v.step;
     const decision = decideCanary(experiment, step, now);
-    if (decision.action === 'hold') return;
+    if (decision.action === 'hold') {
+      value.holding = decision.reason;
+      return;
+    }
     // The decision follows the outcome that caused it: outcomes at `now` stay in the step they were counted in.
     const at = now + 1;
     const next = nextExperimentState(experiment, decision, at);

@@ -50,6 +50,14 @@ export interface ExperimentFiguresValue {
    * rebalance, a restart) does not decide a second time while the table lags.
    */
   decided?: Experiment;
+  /**
+   * Why the canary controller held after the newest outcome it counted
+   * (`decideCanary`'s reason: the sample a step still needs, or a step not
+   * yet lasted); absent once it decides, and for an experiment that is not
+   * a running canary. A hold writes no event, so this is where an operator
+   * reads why a canary does not move.
+   */
+  holding?: string;
 }
 
 export interface VariantReport {
@@ -89,6 +97,8 @@ export interface ExperimentReport {
   readonly updated_ts: number;
   readonly control: string | null;
   readonly canary_step: number | null;
+  /** Why a running canary's controller holds, e.g. `step 1 needs 600 impressions and 30 effective users per variant: …`; null otherwise. */
+  readonly canary_holding: string | null;
   readonly alpha: number;
   readonly variants: VariantReport[];
 }
@@ -157,6 +167,8 @@ export function experimentReport(value: ExperimentFiguresValue, experiment?: Exp
     updated_ts: value.updated_ts,
     control,
     canary_step: experiment?.canary?.step ?? null,
+    canary_holding:
+      experiment?.status === 'running' && experiment.canary !== null ? (value.holding ?? null) : null,
     alpha: options.alpha,
     variants,
   };
