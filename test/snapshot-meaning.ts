@@ -1,5 +1,6 @@
 /**
- * What the snapshotter's state (`snapshot-open`, `snapshot-members`) and
+ * What the snapshotter's state (`snapshot-open`, `snapshot-members`,
+ * `snapshot-example-ids`) and
  * its published snapshots mean, told in `example_id`s instead of offsets of
  * `rec.training-examples`: a crash or a replay of `features` writes
  * examples at other offsets and in another order (outputs repeat, a replay
@@ -13,9 +14,11 @@
  */
 import { activeRunnerOptions, selectTopologies } from '../app/platform.js';
 import {
+  exampleKey,
   type MemberExamples,
   OPEN_KEY,
   type OpenSnapshot,
+  SNAPSHOT_EXAMPLE_IDS_STORE,
   SNAPSHOT_MEMBERS_STORE,
   SNAPSHOT_OPEN_STORE,
 } from '../processors/snapshotter/snapshot-stores.js';
@@ -35,7 +38,8 @@ export interface SnapshotMeaning {
    * Where the stores contradict themselves or the topic: a count that is not
    * the number of distinct examples, members that are not the open
    * snapshot's examples, a member entry whose user, time or schema id is not
-   * its example's. Empty when all is well.
+   * its example's, an `snapshot-example-ids` entry that is not a member's
+   * user, id and offset. Empty when all is well.
    */
   readonly faults: string[];
   /** Distinct snapshots published, for a report of what was compared. */
@@ -108,6 +112,19 @@ export async function snapshotMeaning(dataDir: string): Promise<SnapshotMeaning>
         memberExamples += members.size;
         const same = members.size === inOpen.size && [...members].every((id) => inOpen.has(id));
         if (!same) faults.push(`snapshot-members/${partition} are not the examples of ${name}`);
+        const ids = new Set<string>();
+        for await (const [key, offset] of state.store<number>(SNAPSHOT_EXAMPLE_IDS_STORE).range()) {
+          const e = at(partition, offset);
+          if (key !== exampleKey(e.user, e.id) || inOpen.get(e.id) !== e)
+            faults.push(
+              `snapshot-example-ids/${partition} ${JSON.stringify(key)}: ${offset} is not its example in ${name}`,
+            );
+          ids.add(e.id);
+        }
+        if (ids.size !== inOpen.size)
+          faults.push(
+            `snapshot-example-ids/${partition} name ${ids.size} examples, ${name} holds ${inOpen.size}`,
+          );
       }
     } finally {
       await runner.close();

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { snapshotId } from '../processors/snapshotter/snapshotter.js';
+import { type SnapshotterOptions, snapshotId } from '../processors/snapshotter/snapshotter.js';
 import { loadConfig } from '../runtime/config.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import type { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
@@ -14,6 +14,7 @@ import { silentLogger } from '../runtime/observability/logger.js';
 import { avroSerializer } from '../runtime/processor/avro-serdes.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';
 import { parseAvroType } from '../runtime/serde/avro.js';
+import type { Serde } from '../runtime/serde/serde.js';
 import type { TrainingExample, TrainingSnapshot } from '../schemas/generated/types.js';
 import { loadSchema } from '../schemas/index.js';
 import { platformSerde } from '../schemas/platform.js';
@@ -42,6 +43,27 @@ async function readAll(log: EmbeddedLog, topic: string, partition: number, from 
   }
 }
 
+/** The snapshots application over `log` until caught up, its state in `<dir>/state`. */
+async function runSnapshots(
+  log: EmbeddedLog,
+  serde: Serde,
+  dir: string,
+  options: SnapshotterOptions,
+): Promise<void> {
+  const runner = await StreamRunner.start({
+    topology: await snapshotsTopology(serde, options),
+    log,
+    stateDir: join(dir, 'state'),
+    engine: 'rocksdb',
+    deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
+    topics: PLATFORM_TOPICS,
+    logger: silentLogger(),
+    commitIntervalMs: 5,
+    maxPollRecords: 50,
+  });
+  await runner.runUntilCaughtUp();
+}
+
 test('snapshots: lineage replays to exactly the examples, opted-out users are left out of snapshots closed after the opt-out', {
   timeout: 60_000,
 }, async () => {
@@ -50,20 +72,7 @@ test('snapshots: lineage replays to exactly the examples, opted-out users are le
     const users = await serde.encoder('rec.users-value');
     const decoder = await serde.decoder('rec.training-snapshots-value');
     for (const name of [EXAMPLES, 'rec.users']) await log.ensureTopic({ name, partitions: PARTITIONS });
-    const run = async () =>
-      (
-        await StreamRunner.start({
-          topology: await snapshotsTopology(serde, { everyExamples: 4, everyMs: 6 * 3600_000 }),
-          log,
-          stateDir: join(dir, 'state'),
-          engine: 'rocksdb',
-          deadLetters: avroSerializer(await serde.encoder('rec.dlq-value')),
-          topics: PLATFORM_TOPICS,
-          logger: silentLogger(),
-          commitIntervalMs: 5,
-          maxPollRecords: 50,
-        })
-      ).runUntilCaughtUp();
+    const run = () => runSnapshots(log, serde, dir, { everyExamples: 4, everyMs: 6 * 3600_000 });
     // Four users on each partition; u1 shares partition 0 with u0, u2, u3.
     const userIds = ['u0', 'u1', 'u5', 'u2', 'u11', 'u3', 'u15', 'u16'];
     let n = 0;
@@ -177,6 +186,55 @@ test('snapshots: lineage replays to exactly the examples, opted-out users are le
   });
 });
 
+test('an example written again (a crash or a replay of features) is in the snapshot once, as its newest copy', {
+  timeout: 60_000,
+}, async () => {
+  await withScratchLog('recstream-snapshots-repeat-', async ({ dir, log, serde }) => {
+    const examples = await serde.encoder('rec.training-examples-value');
+    const decoder = await serde.decoder('rec.training-snapshots-value');
+    for (const name of [EXAMPLES, 'rec.users']) await log.ensureTopic({ name, partitions: PARTITIONS });
+    const partition = partitionForKey('u0', PARTITIONS);
+    const write = (id: string, item: string, minute: number) =>
+      log.append(EXAMPLES, [
+        {
+          key: 'u0',
+          value: examples.encode({
+            ...template,
+            example_id: id,
+            user_id: 'u0',
+            item_id: item,
+            ts: T0 + minute * MINUTE,
+          }),
+          timestamp: T0 + minute * MINUTE,
+          partition,
+        },
+      ]);
+    await write('e0', 'i0', 0); // offset 0
+    await write('e1', 'i1', 1); // offset 1: written again at 3, changed
+    await write('e2', 'i2', 2); // offset 2
+    await write('e1', 'i9', 1); // offset 3
+    await write('e0', 'i0', 0); // offset 4: the same bytes again
+    await write('e3', 'i3', 24 * 60); // a day later: closes the snapshot
+    await runSnapshots(log, serde, dir, { everyExamples: 100, everyMs: 6 * 3600_000 });
+
+    const [record] = await readAll(log, TRAINING_SNAPSHOTS_TOPIC, partition);
+    const snapshot = (await decoder.decode(record!.value!)) as TrainingSnapshot;
+    assert.deepEqual(snapshot.ranges[0], {
+      topic: EXAMPLES,
+      partition,
+      start_offset: 0,
+      end_offset: 5,
+      excluded_offsets: [0, 1],
+    });
+    assert.equal(snapshot.example_count, 3);
+    const kept = (await readAll(log, EXAMPLES, partition))
+      .filter((r) => r.offset < 5 && !snapshot.ranges[0]!.excluded_offsets.includes(r.offset))
+      .map((r) => exampleType.fromBuffer(r.value!.subarray(5)) as TrainingExample)
+      .map((e) => `${e.example_id} ${e.item_id}`);
+    assert.deepEqual(kept, ['e2 i2', 'e1 i9', 'e0 i0']);
+  });
+});
+
 test('the snapshots topology is wired as documented (describe() pinned) and reads its settings from the configuration', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'recstream-snapshots-describe-'));
   const registry = await openEmbeddedRegistry({ dataDir: dir });
@@ -190,7 +248,7 @@ test('the snapshots topology is wired as documented (describe() pinned) and read
         'Topology: snapshots',
         '    Source: training-examples (topics: [rec.training-examples])',
         '      --> snapshotter',
-        '    Processor: snapshotter (stores: [snapshot-open, snapshot-members, snapshot-opt-outs])',
+        '    Processor: snapshotter (stores: [snapshot-open, snapshot-members, snapshot-opt-outs, snapshot-example-ids])',
         '      --> training-snapshots',
         '      <-- training-examples, users',
         '    Sink: training-snapshots (topic: rec.training-snapshots)',
@@ -201,6 +259,7 @@ test('the snapshots topology is wired as documented (describe() pinned) and read
         '    snapshot-open (owner: snapshotter, changelog: rec.snapshotter.snapshot-open.changelog)',
         '    snapshot-members (owner: snapshotter, changelog: rec.snapshotter.snapshot-members.changelog)',
         '    snapshot-opt-outs (owner: snapshotter, changelog: rec.snapshotter.snapshot-opt-outs.changelog)',
+        '    snapshot-example-ids (owner: snapshotter, changelog: rec.snapshotter.snapshot-example-ids.changelog)',
       ].join('\n'),
     );
   } finally {

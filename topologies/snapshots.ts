@@ -6,7 +6,8 @@
  * ```
  * rec.training-examples (key user_id) ─┐
  * rec.users (key user_id, opt-out) ────┴─► snapshotter ─► rec.training-snapshots (key snapshot_id)
- *                                          stores snapshot-open, snapshot-members, snapshot-opt-outs
+ *                                          stores snapshot-open, snapshot-members, snapshot-opt-outs,
+ *                                          snapshot-example-ids
  * ```
  *
  * An application of its own rather than a part of `features`: a snapshot's
@@ -23,9 +24,11 @@
  */
 import { exampleHeaderDeserializer } from '../processors/snapshotter/example-header.js';
 import {
+  exampleOffsetCodec,
   memberExamplesCodec,
   openSnapshotCodec,
   optOutCodec,
+  SNAPSHOT_EXAMPLE_IDS_STORE,
   SNAPSHOT_MEMBERS_STORE,
   SNAPSHOT_OPEN_STORE,
   SNAPSHOT_OPT_OUTS_STORE,
@@ -57,6 +60,7 @@ export async function snapshotsTopology(serde: Serde, options: SnapshotterOption
       'snapshotter',
     ])
     .addStore({ name: SNAPSHOT_OPT_OUTS_STORE, codec: optOutCodec, keyedByRecordKey: true }, ['snapshotter'])
+    .addStore({ name: SNAPSHOT_EXAMPLE_IDS_STORE, codec: exampleOffsetCodec }, ['snapshotter'])
     .addSink('training-snapshots', TRAINING_SNAPSHOTS_TOPIC, snapshots, ['snapshotter'])
     .build();
 }

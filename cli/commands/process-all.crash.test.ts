@@ -14,10 +14,11 @@
  * and replays; the sizes are the smallest at which that showed.
  *
  * Compared by what they mean, not byte for byte: the snapshotter's stores
- * `snapshot-open` and `snapshot-members`, whose values are offsets of
- * `rec.training-examples`. A crash or a replay of `features` writes
- * examples at other offsets and in another order (a replay appends a new
- * generation), so those bytes cannot equal a clean run's. Each offset is
+ * `snapshot-open`, `snapshot-members` and `snapshot-example-ids`, whose
+ * values are offsets of `rec.training-examples`. A crash or a replay of
+ * `features` writes examples at other offsets and in another order (a
+ * replay appends a new generation), so those bytes cannot equal a clean
+ * run's. Each offset is
  * read back as its example (`test/snapshot-meaning.ts`), and what must
  * hold is:
  * - per user, the distinct examples (id, event time, schema id) in the
@@ -25,8 +26,9 @@
  *   gained, whatever the offsets;
  * - every snapshot's count, the open one's included, is its number of
  *   distinct examples (a repeat is not counted twice), `snapshot-members`
- *   are the open snapshot's examples, and each member entry's user, time
- *   and schema id are its example's;
+ *   are the open snapshot's examples, each member entry's user, time and
+ *   schema id are its example's, and `snapshot-example-ids` names each of
+ *   them at its offset;
  * - after the kills, no example is in two snapshots. After the replay that
  *   is not asked: the snapshots published before it stay in
  *   `rec.training-snapshots`, and the replay snapshots both generations.
@@ -51,7 +53,11 @@ const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' }
 const EVENTS = 60_000;
 const KILLS = 8;
 /** `<application>/<store>` holding offsets of rec.training-examples: compared by meaning (see above). */
-const OFFSET_STORES = ['snapshots/snapshot-open', 'snapshots/snapshot-members'];
+const OFFSET_STORES = [
+  'snapshots/snapshot-open',
+  'snapshots/snapshot-members',
+  'snapshots/snapshot-example-ids',
+];
 
 function offsetStore(name: string): boolean {
   return OFFSET_STORES.some((store) => name.startsWith(`${store}/`));

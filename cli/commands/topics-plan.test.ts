@@ -84,6 +84,7 @@ test('topics --plan lists every topic the applications need, with partitions and
       ['rec.profiles.users.changelog', 3, true, 'features:changelog'],
       ['rec.promotions', 3, true, ''],
       ['rec.recommendations', 3, false, 'features:source experiment-metrics:source'],
+      ['rec.snapshotter.snapshot-example-ids.changelog', 3, true, 'snapshots:changelog'],
       ['rec.snapshotter.snapshot-members.changelog', 3, true, 'snapshots:changelog'],
       ['rec.snapshotter.snapshot-open.changelog', 3, true, 'snapshots:changelog'],
       ['rec.snapshotter.snapshot-opt-outs.changelog', 3, true, 'snapshots:changelog'],

@@ -15,6 +15,13 @@ import type { ValueCodec } from '../../runtime/state/store.js';
 export const SNAPSHOT_OPEN_STORE = 'snapshot-open';
 /** Store `snapshot-members`: key user_id, the user's examples in the open snapshot. */
 export const SNAPSHOT_MEMBERS_STORE = 'snapshot-members';
+/**
+ * Store `snapshot-example-ids`: key `<user_id>\u0000<example_id>` of each
+ * example in the open snapshot, value its offset; a second copy of an
+ * example (a crash or a replay of `features` writes it anew) replaces the
+ * first in the snapshot.
+ */
+export const SNAPSHOT_EXAMPLE_IDS_STORE = 'snapshot-example-ids';
 /** Store `snapshot-opt-outs`: key user_id of a user whose current profile opts out, value its `updated_ts`. */
 export const SNAPSHOT_OPT_OUTS_STORE = 'snapshot-opt-outs';
 
@@ -42,3 +49,14 @@ export type MemberExamples = number[];
 export const openSnapshotCodec: ValueCodec<OpenSnapshot> = jsonCodec<OpenSnapshot>();
 export const memberExamplesCodec: ValueCodec<MemberExamples> = jsonCodec<MemberExamples>();
 export const optOutCodec: ValueCodec<number> = numberCodec;
+export const exampleOffsetCodec: ValueCodec<number> = numberCodec;
+
+/** The `snapshot-example-ids` key of a user's example. */
+export function exampleKey(userId: string, exampleId: string): string {
+  return `${userId}\u0000${exampleId}`;
+}
+
+/** The `snapshot-example-ids` keys of one user: `[gte, lt)`. */
+export function userExampleKeys(userId: string): { gte: string; lt: string } {
+  return { gte: `${userId}\u0000`, lt: `${userId}\u0001` };
+}

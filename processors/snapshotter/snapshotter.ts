@@ -18,6 +18,11 @@
  * the ones `item-features` emitted before it. Snapshots closed earlier are
  * immutable records; the trainer is told by the opt-out topic itself.
  *
+ * An example written again (`features` at-least-once after a crash, or
+ * replayed) is in the open snapshot once: the newer copy replaces the
+ * older, whose offset joins the exclusions (store `snapshot-example-ids`),
+ * so a snapshot's count is its distinct examples, each its newest copy.
+ *
  * The snapshot id is a hash of the range and its exclusions, and
  * `created_ts` is the event time of the example that closed the snapshot:
  * a repeat after a crash is the same record, which readers drop.
@@ -45,12 +50,15 @@ import type { OffsetRange, TrainingSnapshot, User } from '../../schemas/generate
 import { TRAINING_EXAMPLES_TOPIC } from '../../schemas/topics.js';
 import type { ExampleHeader } from './example-header.js';
 import {
+  exampleKey,
   type MemberExamples,
   OPEN_KEY,
   type OpenSnapshot,
+  SNAPSHOT_EXAMPLE_IDS_STORE,
   SNAPSHOT_MEMBERS_STORE,
   SNAPSHOT_OPEN_STORE,
   SNAPSHOT_OPT_OUTS_STORE,
+  userExampleKeys,
 } from './snapshot-stores.js';
 
 export interface SnapshotterOptions {
@@ -70,6 +78,7 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
   private open!: KeyValueStore<OpenSnapshot>;
   private members!: KeyValueStore<MemberExamples>;
   private optOuts!: KeyValueStore<number>;
+  private exampleIds!: KeyValueStore<number>;
 
   constructor(private readonly options: SnapshotterOptions) {}
 
@@ -78,6 +87,7 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     this.open = ctx.store(SNAPSHOT_OPEN_STORE);
     this.members = ctx.store(SNAPSHOT_MEMBERS_STORE);
     this.optOuts = ctx.store(SNAPSHOT_OPT_OUTS_STORE);
+    this.exampleIds = ctx.store(SNAPSHOT_EXAMPLE_IDS_STORE);
   }
 
   async process(record: StreamRecord<ExampleHeader | User | null>): Promise<void> {
@@ -110,8 +120,21 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
       open.excluded.push(offset);
     } else {
       const mine = (await this.members.get(userId)) ?? [];
+      const id = exampleKey(userId, example.exampleId);
+      const earlier = await this.exampleIds.get(id);
+      if (earlier !== undefined) {
+        // The example again (a crash or a replay of `features` wrote it anew): the newest copy is the
+        // one the snapshot keeps, as the trainer keeps it, and the count stays its distinct examples.
+        open.excluded.push(earlier);
+        const at = memberAt(mine, earlier);
+        if (at >= 0) {
+          mine.splice(at, 3);
+          open.count -= 1;
+        }
+      }
       mine.push(offset, ts, example.schemaId);
       this.members.put(userId, mine);
+      this.exampleIds.put(id, offset);
       open.count += 1;
       if (open.firstTs === null) open.firstTs = ts;
     }
@@ -151,6 +174,9 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     for (let i = 0; i < mine.length; i += 3) open.excluded.push(mine[i]!);
     open.count -= mine.length / 3;
     this.members.delete(userId);
+    const ids: string[] = [];
+    for await (const [id] of this.exampleIds.range(userExampleKeys(userId))) ids.push(id);
+    for (const id of ids) this.exampleIds.delete(id);
     this.open.put(OPEN_KEY, open);
   }
 
@@ -173,6 +199,9 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
       }
     }
     for (const userId of users) this.members.delete(userId);
+    const ids: string[] = [];
+    for await (const [id] of this.exampleIds.range()) ids.push(id);
+    for (const id of ids) this.exampleIds.delete(id);
     const range: OffsetRange = {
       topic: TRAINING_EXAMPLES_TOPIC,
       partition: this.ctx.partition,
@@ -193,6 +222,12 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     this.ctx.forward({ key: snapshot.snapshot_id, value: snapshot, timestamp: created });
     return fresh(open.next);
   }
+}
+
+/** Where the triple of `offset` starts in a user's flat members, or -1. */
+function memberAt(mine: MemberExamples, offset: number): number {
+  for (let i = 0; i < mine.length; i += 3) if (mine[i] === offset) return i;
+  return -1;
 }
 
 function fresh(start: number): OpenSnapshot {
