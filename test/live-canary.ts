@@ -367,12 +367,23 @@ export async function startLiveCanary(dataDir: string, env: Record<string, strin
         signal: stop.signal,
       });
       let finished = false;
-      void loop.finally(() => {
-        finished = true;
-      });
-      while (!finished && failed === undefined && !(await done()))
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      stop.abort();
+      const ended = loop.then(
+        () => {
+          finished = true;
+        },
+        () => {
+          finished = true;
+        },
+      );
+      try {
+        while (!finished && failed === undefined && !(await done()))
+          await new Promise((resolve) => setTimeout(resolve, 250));
+      } finally {
+        // The users stop before anything else can: a check that throws (a read of a dead
+        // Kafka-protocol server) must not leave them posting to a responder the caller then closes.
+        stop.abort();
+        await ended;
+      }
       const summary = await loop;
       await service.served.flush();
       if (failed !== undefined) throw new Error(`the experiment-metrics application failed: ${failed}`);
