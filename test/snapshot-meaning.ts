@@ -13,7 +13,9 @@
  * ```
  */
 import { activeRunnerOptions, selectTopologies } from '../app/platform.js';
+import { exampleDigest } from '../processors/snapshotter/example-header.js';
 import {
+  type ExampleEntry,
   exampleKey,
   type MemberExamples,
   OPEN_KEY,
@@ -38,8 +40,9 @@ export interface SnapshotMeaning {
    * Where the stores contradict themselves or the topic: a count that is not
    * the number of distinct examples, members that are not the open
    * snapshot's examples, a member entry whose user, time or schema id is not
-   * its example's, an `snapshot-example-ids` entry that is not a member's
-   * user, id and offset. Empty when all is well.
+   * its example's, an `snapshot-example-ids` entry that is not the user,
+   * id, offset and digest of a member or of an example of the partition's
+   * last published snapshot. Empty when all is well.
    */
   readonly faults: string[];
   /** Distinct snapshots published, for a report of what was compared. */
@@ -53,6 +56,7 @@ interface Example {
   readonly user: string;
   readonly ts: number;
   readonly schemaId: number;
+  readonly digest: string;
 }
 
 /** Reads the snapshots application's committed stores and `rec.training-snapshots` of `dataDir`. */
@@ -78,6 +82,11 @@ export async function snapshotMeaning(dataDir: string): Promise<SnapshotMeaning>
       return mine;
     };
 
+    /** `snapshot-example-ids` entries of a closed snapshot, checked against the published ones. */
+    const closedEntries: { partition: number; key: string; entry: ExampleEntry; example: Example }[] = [];
+    const openStarts = new Map<number, number>();
+    /** Per partition: the examples of the published snapshot each start offset begins. */
+    const publishedAt = new Map<string, Map<string, Example>>();
     let memberUsers = 0;
     let memberExamples = 0;
     const [topology] = await selectTopologies(platform, 'snapshots');
@@ -113,18 +122,25 @@ export async function snapshotMeaning(dataDir: string): Promise<SnapshotMeaning>
         const same = members.size === inOpen.size && [...members].every((id) => inOpen.has(id));
         if (!same) faults.push(`snapshot-members/${partition} are not the examples of ${name}`);
         const ids = new Set<string>();
-        for await (const [key, offset] of state.store<number>(SNAPSHOT_EXAMPLE_IDS_STORE).range()) {
-          const e = at(partition, offset);
-          if (key !== exampleKey(e.user, e.id) || inOpen.get(e.id) !== e)
+        for await (const [key, entry] of state.store<ExampleEntry>(SNAPSHOT_EXAMPLE_IDS_STORE).range()) {
+          const e = at(partition, entry.offset);
+          const inClosed = entry.snapshot !== open?.start;
+          if (
+            key !== exampleKey(e.user, e.id) ||
+            entry.digest !== e.digest ||
+            (!inClosed && inOpen.get(e.id) !== e)
+          )
             faults.push(
-              `snapshot-example-ids/${partition} ${JSON.stringify(key)}: ${offset} is not its example in ${name}`,
+              `snapshot-example-ids/${partition} ${JSON.stringify(key)}: ${JSON.stringify(entry)} is not its example in ${name}`,
             );
-          ids.add(e.id);
+          if (inClosed) closedEntries.push({ partition, key, entry, example: e });
+          else ids.add(e.id);
         }
         if (ids.size !== inOpen.size)
           faults.push(
-            `snapshot-example-ids/${partition} name ${ids.size} examples, ${name} holds ${inOpen.size}`,
+            `snapshot-example-ids/${partition} name ${ids.size} examples of ${name}, which holds ${inOpen.size}`,
           );
+        if (open !== undefined) openStarts.set(partition, open.start);
       }
     } finally {
       await runner.close();
@@ -139,10 +155,19 @@ export async function snapshotMeaning(dataDir: string): Promise<SnapshotMeaning>
       if (s.ranges.length !== 1) throw new Error(`${s.snapshot_id} has ${s.ranges.length} ranges, not one`);
       const range = s.ranges[0]!;
       const mine = place(range.partition, s.snapshot_id, s.example_count, range);
+      if (range.end_offset === openStarts.get(range.partition))
+        publishedAt.set(`${range.partition}/${range.start_offset}`, mine);
       const schemaIds = [...new Set([...mine.values()].map((e) => e.schemaId))].sort((a, b) => a - b);
       if (JSON.stringify(schemaIds) !== JSON.stringify(s.schema_ids))
         faults.push(`${s.snapshot_id} names schema ids ${s.schema_ids}, holds ${schemaIds}`);
     });
+
+    // The ids kept past a cut are the last closed snapshot's: the one that ends where the open one starts.
+    for (const { partition, key, entry, example } of closedEntries)
+      if (publishedAt.get(`${partition}/${entry.snapshot}`)?.get(example.id) !== example)
+        faults.push(
+          `snapshot-example-ids/${partition} ${JSON.stringify(key)}: ${JSON.stringify(entry)} is in no open snapshot nor the last published one`,
+        );
 
     const byUser: Record<string, Set<string>> = {};
     let inTwoSnapshots = 0;
@@ -174,7 +199,13 @@ async function readExamples(platform: Platform): Promise<Map<number, Map<number,
     const examples = out.get(partition) ?? new Map<number, Example>();
     out.set(partition, examples);
     const e = (await decoder.decode(value)) as TrainingExample;
-    examples.set(offset, { id: e.example_id, user: e.user_id, ts: e.ts, schemaId: schemaIdOf(value) });
+    examples.set(offset, {
+      id: e.example_id,
+      user: e.user_id,
+      ts: e.ts,
+      schemaId: schemaIdOf(value),
+      digest: exampleDigest(value),
+    });
   });
   return out;
 }

@@ -186,7 +186,7 @@ test('snapshots: lineage replays to exactly the examples, opted-out users are le
   });
 });
 
-test('an example written again (a crash or a replay of features) is in the snapshot once, as its newest copy', {
+test('an example written again is snapshotted once: an unchanged copy is excluded, past a cut too; a changed one is the newest copy', {
   timeout: 60_000,
 }, async () => {
   await withScratchLog('recstream-snapshots-repeat-', async ({ dir, log, serde }) => {
@@ -209,29 +209,48 @@ test('an example written again (a crash or a replay of features) is in the snaps
           partition,
         },
       ]);
+    const DAY = 24 * 60;
     await write('e0', 'i0', 0); // offset 0
     await write('e1', 'i1', 1); // offset 1: written again at 3, changed
     await write('e2', 'i2', 2); // offset 2
     await write('e1', 'i9', 1); // offset 3
-    await write('e0', 'i0', 0); // offset 4: the same bytes again
-    await write('e3', 'i3', 24 * 60); // a day later: closes the snapshot
+    await write('e0', 'i0', 0); // offset 4: the same bytes again (a crash repeat)
+    await write('e3', 'i3', DAY); // offset 5: a day later, closes the first snapshot
+    await write('e2', 'i2', 2); // offset 6: a crash repeat past the cut
+    await write('e1', 'i8', 1); // offset 7: changed again past the cut (a replay after a fix)
+    await write('e4', 'i4', 2 * DAY); // offset 8: closes the second snapshot
+    await write('e0', 'i0', 0); // offset 9: its first copy is two snapshots back, no longer recognised
+    await write('e5', 'i5', 3 * DAY); // offset 10: closes the third snapshot
     await runSnapshots(log, serde, dir, { everyExamples: 100, everyMs: 6 * 3600_000 });
 
-    const [record] = await readAll(log, TRAINING_SNAPSHOTS_TOPIC, partition);
-    const snapshot = (await decoder.decode(record!.value!)) as TrainingSnapshot;
-    assert.deepEqual(snapshot.ranges[0], {
-      topic: EXAMPLES,
-      partition,
-      start_offset: 0,
-      end_offset: 5,
-      excluded_offsets: [0, 1],
-    });
-    assert.equal(snapshot.example_count, 3);
-    const kept = (await readAll(log, EXAMPLES, partition))
-      .filter((r) => r.offset < 5 && !snapshot.ranges[0]!.excluded_offsets.includes(r.offset))
-      .map((r) => exampleType.fromBuffer(r.value!.subarray(5)) as TrainingExample)
-      .map((e) => `${e.example_id} ${e.item_id}`);
-    assert.deepEqual(kept, ['e2 i2', 'e1 i9', 'e0 i0']);
+    const all = await readAll(log, EXAMPLES, partition);
+    // A snapshot's record is keyed by its id, so the three are on any partitions of the topic.
+    const published: TrainingSnapshot[] = [];
+    for (let p = 0; p < PARTITIONS; p++)
+      for (const record of await readAll(log, TRAINING_SNAPSHOTS_TOPIC, p))
+        published.push((await decoder.decode(record.value!)) as TrainingSnapshot);
+    published.sort((a, b) => a.ranges[0]!.start_offset - b.ranges[0]!.start_offset);
+    const snapshots: string[] = [];
+    for (const snapshot of published) {
+      const range = snapshot.ranges[0]!;
+      const kept = all
+        .filter(
+          (r) =>
+            r.offset >= range.start_offset &&
+            r.offset < range.end_offset &&
+            !range.excluded_offsets.includes(r.offset),
+        )
+        .map((r) => exampleType.fromBuffer(r.value!.subarray(5)) as TrainingExample)
+        .map((e) => `${e.example_id} ${e.item_id}`);
+      snapshots.push(
+        `[${range.start_offset}, ${range.end_offset}) less [${range.excluded_offsets}]: ${snapshot.example_count} = ${kept.join(', ')}`,
+      );
+    }
+    assert.deepEqual(snapshots, [
+      '[0, 5) less [1,4]: 3 = e0 i0, e2 i2, e1 i9',
+      '[5, 8) less [6]: 2 = e3 i3, e1 i8',
+      '[8, 10) less []: 2 = e4 i4, e0 i0',
+    ]);
   });
 });
 

@@ -24,7 +24,7 @@
  */
 import { exampleHeaderDeserializer } from '../processors/snapshotter/example-header.js';
 import {
-  exampleOffsetCodec,
+  exampleEntryCodec,
   memberExamplesCodec,
   openSnapshotCodec,
   optOutCodec,
@@ -60,7 +60,7 @@ export async function snapshotsTopology(serde: Serde, options: SnapshotterOption
       'snapshotter',
     ])
     .addStore({ name: SNAPSHOT_OPT_OUTS_STORE, codec: optOutCodec, keyedByRecordKey: true }, ['snapshotter'])
-    .addStore({ name: SNAPSHOT_EXAMPLE_IDS_STORE, codec: exampleOffsetCodec }, ['snapshotter'])
+    .addStore({ name: SNAPSHOT_EXAMPLE_IDS_STORE, codec: exampleEntryCodec }, ['snapshotter'])
     .addSink('training-snapshots', TRAINING_SNAPSHOTS_TOPIC, snapshots, ['snapshotter'])
     .build();
 }

@@ -28,7 +28,8 @@
  *   distinct examples (a repeat is not counted twice), `snapshot-members`
  *   are the open snapshot's examples, each member entry's user, time and
  *   schema id are its example's, and `snapshot-example-ids` names each of
- *   them at its offset;
+ *   them at its offset, and the last published snapshot's examples it
+ *   keeps, each with its digest;
  * - after the kills, no example is in two snapshots. After the replay that
  *   is not asked: the snapshots published before it stay in
  *   `rec.training-snapshots`, and the replay snapshots both generations.

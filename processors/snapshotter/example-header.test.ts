@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { writeWireHeader } from '../../runtime/serde/wire.js';
 import { loadSchema, schemaVersions } from '../../schemas/index.js';
-import { type ExampleHeader, exampleHeaderDeserializer } from './example-header.js';
+import { type ExampleHeader, exampleDigest, exampleHeaderDeserializer } from './example-header.js';
 
 const header = (bytes: Buffer) =>
   exampleHeaderDeserializer.deserialize(bytes, 'rec.training-examples') as ExampleHeader;
@@ -36,9 +36,25 @@ test('example_id is the first field, a string, of every version of TrainingExamp
 test("the header of each version's fixture gives its schema id and example_id", () => {
   for (const version of schemaVersions(SUBJECT)) {
     const json = JSON.parse(readFileSync(fixture(`v${version}.json`), 'utf8')) as { example_id: string };
-    const read = header(wire(40 + version, readFileSync(fixture(`v${version}.bin`))));
-    assert.deepEqual(read, { kind: 'example', schemaId: 40 + version, exampleId: json.example_id });
+    const bytes = wire(40 + version, readFileSync(fixture(`v${version}.bin`)));
+    assert.deepEqual(header(bytes), {
+      kind: 'example',
+      schemaId: 40 + version,
+      exampleId: json.example_id,
+      digest: exampleDigest(bytes),
+    });
   }
+});
+
+test('the digest is equal for the same bytes and differs for any change, the schema id included', () => {
+  const body = readFileSync(fixture('v1.bin'));
+  const digest = header(wire(41, body)).digest;
+  assert.match(digest, /^[0-9a-f]{16}$/);
+  assert.equal(header(wire(41, Buffer.from(body))).digest, digest);
+  assert.notEqual(header(wire(42, body)).digest, digest);
+  const changed = Buffer.from(body);
+  changed[changed.length - 1] = changed.at(-1)! ^ 1;
+  assert.notEqual(header(wire(41, changed)).digest, digest);
 });
 
 test('a value too short for its example_id is refused with what is wrong, so it is dead-lettered', () => {

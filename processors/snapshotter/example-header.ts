@@ -3,7 +3,9 @@
  * example's writer schema id and its `example_id`, nothing else of its
  * body (the key is the user id, the record timestamp its event time), so
  * it reads the 5-byte wire header and the body's first field, and skips
- * the rest of the Avro decoding. `example_id` is the first field of every
+ * the rest of the Avro decoding; a digest of the whole value tells a copy
+ * written again unchanged (a crash repeat) from a changed one (a replay of
+ * `features` after a fix). `example_id` is the first field of every
  * version of `TrainingExample` (pinned by `example-header.test.ts`). A
  * value without the header, or too short for its id, throws, and the
  * runner dead-letters it; the snapshot then lists its offset as excluded.
@@ -13,6 +15,7 @@
  * builder.addSource('training-examples', ['rec.training-examples'], exampleHeaderDeserializer);
  * ```
  */
+import { hash } from 'node:crypto';
 import { DeserializationError } from '../../runtime/errors.js';
 import type { ValueDeserializer } from '../../runtime/processor/processor.js';
 import { schemaIdOf, WIRE_HEADER_SIZE } from '../../runtime/serde/wire.js';
@@ -22,6 +25,22 @@ export interface ExampleHeader {
   readonly kind: 'example';
   readonly schemaId: number;
   readonly exampleId: string;
+  /** {@link exampleDigest} of the whole value: equal for an unchanged copy. */
+  readonly digest: string;
+}
+
+/**
+ * A training example's content digest: the first 8 bytes of the SHA-1 of
+ * its whole value (wire header included), as 16 hex digits. Two copies of
+ * an example with equal digests are the same bytes but with odds of 2⁻⁶⁴.
+ *
+ * @example
+ * ```ts
+ * exampleDigest(Buffer.from([0, 0, 0, 0, 7])); // 'c37becf07ccb3e8c'
+ * ```
+ */
+export function exampleDigest(bytes: Buffer): string {
+  return hash('sha1', bytes, 'hex').slice(0, 16);
 }
 
 /** The Avro string at `at`: a zig-zag varint length, then that many UTF-8 bytes. */
@@ -50,5 +69,6 @@ export const exampleHeaderDeserializer: ValueDeserializer<ExampleHeader> = {
     kind: 'example',
     schemaId: schemaIdOf(bytes),
     exampleId: avroStringAt(bytes, WIRE_HEADER_SIZE),
+    digest: exampleDigest(bytes),
   }),
 };

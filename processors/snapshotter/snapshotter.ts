@@ -19,9 +19,13 @@
  * immutable records; the trainer is told by the opt-out topic itself.
  *
  * An example written again (`features` at-least-once after a crash, or
- * replayed) is in the open snapshot once: the newer copy replaces the
- * older, whose offset joins the exclusions (store `snapshot-example-ids`),
- * so a snapshot's count is its distinct examples, each its newest copy.
+ * replayed) is snapshotted once (store `snapshot-example-ids`, which keeps
+ * the ids of the open snapshot and of the last closed one): an unchanged
+ * copy (a crash repeat) is excluded, so a repeat that falls past a cut
+ * does not reach the next snapshot; a changed copy (a replay after a fix)
+ * replaces the older in the open snapshot, whose offset joins the
+ * exclusions, or goes into the open snapshot when the older one is in a
+ * closed snapshot. A snapshot's count is its distinct examples.
  *
  * The snapshot id is a hash of the range and its exclusions, and
  * `created_ts` is the event time of the example that closed the snapshot:
@@ -50,6 +54,7 @@ import type { OffsetRange, TrainingSnapshot, User } from '../../schemas/generate
 import { TRAINING_EXAMPLES_TOPIC } from '../../schemas/topics.js';
 import type { ExampleHeader } from './example-header.js';
 import {
+  type ExampleEntry,
   exampleKey,
   type MemberExamples,
   OPEN_KEY,
@@ -78,7 +83,7 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
   private open!: KeyValueStore<OpenSnapshot>;
   private members!: KeyValueStore<MemberExamples>;
   private optOuts!: KeyValueStore<number>;
-  private exampleIds!: KeyValueStore<number>;
+  private exampleIds!: KeyValueStore<ExampleEntry>;
 
   constructor(private readonly options: SnapshotterOptions) {}
 
@@ -119,24 +124,31 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     if ((await this.optOuts.get(userId)) !== undefined) {
       open.excluded.push(offset);
     } else {
-      const mine = (await this.members.get(userId)) ?? [];
       const id = exampleKey(userId, example.exampleId);
       const earlier = await this.exampleIds.get(id);
-      if (earlier !== undefined) {
-        // The example again (a crash or a replay of `features` wrote it anew): the newest copy is the
-        // one the snapshot keeps, as the trainer keeps it, and the count stays its distinct examples.
-        open.excluded.push(earlier);
-        const at = memberAt(mine, earlier);
-        if (at >= 0) {
-          mine.splice(at, 3);
-          open.count -= 1;
+      if (earlier?.digest === example.digest) {
+        // The same bytes again (`features` killed before its commit writes its batch anew): the
+        // copy the open or the last closed snapshot holds stands, so a repeat that falls past a
+        // cut is not a second example in the next snapshot.
+        open.excluded.push(offset);
+      } else {
+        const mine = (await this.members.get(userId)) ?? [];
+        if (earlier !== undefined && earlier.snapshot === open.start) {
+          // A changed copy (a replay of `features` after a fix): the newest is the one the
+          // snapshot keeps, as the trainer keeps it, and the count stays its distinct examples.
+          open.excluded.push(earlier.offset);
+          const at = memberAt(mine, earlier.offset);
+          if (at >= 0) {
+            mine.splice(at, 3);
+            open.count -= 1;
+          }
         }
+        mine.push(offset, ts, example.schemaId);
+        this.members.put(userId, mine);
+        this.exampleIds.put(id, { offset, snapshot: open.start, digest: example.digest });
+        open.count += 1;
+        if (open.firstTs === null) open.firstTs = ts;
       }
-      mine.push(offset, ts, example.schemaId);
-      this.members.put(userId, mine);
-      this.exampleIds.put(id, offset);
-      open.count += 1;
-      if (open.firstTs === null) open.firstTs = ts;
     }
     if (open.count >= this.options.everyExamples) open = await this.closeSnapshot(open, ts);
     this.open.put(OPEN_KEY, open);
@@ -199,9 +211,12 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
       }
     }
     for (const userId of users) this.members.delete(userId);
-    const ids: string[] = [];
-    for await (const [id] of this.exampleIds.range()) ids.push(id);
-    for (const id of ids) this.exampleIds.delete(id);
+    // The closing snapshot's ids stay, to recognise a repeat written after the cut; the ones
+    // of the snapshot before it go.
+    const older: string[] = [];
+    for await (const [id, entry] of this.exampleIds.range())
+      if (entry.snapshot !== open.start) older.push(id);
+    for (const id of older) this.exampleIds.delete(id);
     const range: OffsetRange = {
       topic: TRAINING_EXAMPLES_TOPIC,
       partition: this.ctx.partition,
