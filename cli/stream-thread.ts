@@ -2,8 +2,10 @@
  * One stream thread of `recstream process --once --threads N` (a worker
  * thread; `stream-threads.ts` starts it). It owns its share of each
  * application's tasks — their RocksDB stores, changelogs, input positions
- * and commits — exactly as a process with `--instance` owns them, and
- * reaches the process's log through a {@link PortLog}. The process tells it
+ * and commits — exactly as a process with `--instance` owns them. On the
+ * embedded log it reads records from the log's files itself and sends
+ * the rest to the process's writer ({@link SplitLog}); on Kafka it reaches
+ * the process's log through a {@link PortLog}. The process tells it
  * which application to catch up (writers before readers, on every thread
  * at once, in rounds until a round processes nothing anywhere), then to
  * close.
@@ -13,13 +15,16 @@
  * and stops; nothing more runs), `{ close: true }`.
  * Messages out: `{ ran: k, stats }`, `{ closed: true }`, `{ failed: message }`.
  */
+import { join } from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { activeRunnerOptions, selectTopologies } from '../app/platform.js';
 import type { Config } from '../runtime/config.js';
 import { replayOrder } from '../runtime/engine/internals/reset.js';
 import { type RunStats, StreamRunner } from '../runtime/engine/runner.js';
+import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { EventLog } from '../runtime/log/log.js';
 import { PortLog } from '../runtime/log/port/port-log.js';
+import { SplitLog } from '../runtime/log/port/split-log.js';
 import { runtimeMetrics } from '../runtime/observability/metrics.js';
 import { openPlatform } from '../schemas/platform.js';
 
@@ -43,8 +48,19 @@ export type FromStreamThread =
 
 const NOTHING_RUN: RunStats = { processed: 0, deadLetters: 0, commits: 0 };
 
+/**
+ * The log as this thread sees it: on the embedded log, records read from its files here and the
+ * rest through the port (`SplitLog`); on Kafka, everything through the port.
+ */
+async function threadLog(data: StreamThreadData): Promise<EventLog> {
+  const writes = new PortLog(data.port, data.logKind);
+  if (data.logKind !== 'embedded') return writes;
+  const reads = await EmbeddedLog.open(join(data.config.dataDir, 'log'), { readOnly: true });
+  return new SplitLog(reads, writes);
+}
+
 async function main(data: StreamThreadData, parent: MessagePort): Promise<void> {
-  const platform = await openPlatform(data.config, { log: new PortLog(data.port, data.logKind) });
+  const platform = await openPlatform(data.config, { log: await threadLog(data) });
   const logger = platform.logger.child({ thread: data.thread });
   // One per application, writers first; none where this thread has no partition of it.
   const runners: (StreamRunner | undefined)[] = [];
