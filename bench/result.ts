@@ -74,6 +74,8 @@ export interface SuiteOptions {
    * first run there (`bench/cpu-profile.ts`); the figures of a profiled run are slower.
    */
   readonly cpuProfileDir?: string;
+  /** `--threads 1,2,…`: the stream-thread counts a suite that supports it compares (the `threads` suite). */
+  readonly threads?: readonly number[];
 }
 
 /**

@@ -12,6 +12,7 @@ import { replaySuite } from './replay.js';
 import { runtimeSuite } from './runtime.js';
 import { serveSuite } from './serve.js';
 import { simulateSuite } from './simulate.js';
+import { threadsSuite } from './threads.js';
 import { topologySuite } from './topology.js';
 import { trainSuite } from './train.js';
 
@@ -28,6 +29,7 @@ export const SUITES: Readonly<Record<string, Suite>> = {
   runtime: runtimeSuite,
   serve: serveSuite,
   simulate: simulateSuite,
+  threads: threadsSuite,
   topology: topologySuite,
   train: trainSuite,
 };

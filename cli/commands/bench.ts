@@ -9,20 +9,22 @@ import { PACKAGE_ROOT, RESULTS_DIR, writeResults } from '../../bench/results-fil
 import { SUITES } from '../../bench/suites/index.js';
 import type { Command } from '../command.js';
 import { choiceOption } from '../option-values.js';
+import { parseThreads } from '../stream-threads.js';
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: `run a benchmark suite (${Object.keys(SUITES).join(', ')}, all) into bench/results/, or report them in docs/benchmarks.md`,
   usage: [
-    'recstream bench <suite|all> [--scale small|full] [--cpu-profile DIR]',
+    'recstream bench <suite|all> [--scale small|full] [--cpu-profile DIR] [--threads 1,2,...]',
     '    runs the suite(s); writes bench/results/<suite>.json (the latest run) and appends',
     '    to bench/results/history/<suite>.jsonl, each result with its time, commit and machine',
     '    --cpu-profile DIR: where the topology suite spends the CPU, per application, into DIR',
     '    (a .cpuprofile and a table each); such a run is profiled, so nothing is recorded',
+    '    --threads 1,2,...: the stream-thread counts the threads suite compares (default 1,2)',
     'recstream bench report',
     '    regenerates docs/benchmarks.md and the README headline table from bench/results/',
   ].join('\n'),
-  options: { scale: { type: 'string' }, 'cpu-profile': { type: 'string' } },
+  options: { scale: { type: 'string' }, 'cpu-profile': { type: 'string' }, threads: { type: 'string' } },
   async run({ positionals, values }) {
     const name = positionals[0];
     if (name === 'report') {
@@ -41,6 +43,8 @@ export const benchCommand: Command = {
       return 2;
     }
     const cpuProfileDir = values['cpu-profile'] as string | undefined;
+    const threads =
+      typeof values.threads === 'string' ? values.threads.split(',').map(parseThreads) : undefined;
     if (cpuProfileDir !== undefined) await mkdir(cpuProfileDir, { recursive: true });
     for (const suite of name === 'all' ? Object.keys(SUITES) : [name]) {
       const workDir = await mkdtemp(join(tmpdir(), `recstream-bench-${suite}-`));
@@ -51,6 +55,7 @@ export const benchCommand: Command = {
           workDir,
           progress: (m) => process.stderr.write(`[${suite}] ${m}\n`),
           ...(cpuProfileDir === undefined ? {} : { cpuProfileDir }),
+          ...(threads === undefined ? {} : { threads }),
         });
         // A profiled run's figures carry the profiler's cost: shown, never recorded.
         if (cpuProfileDir !== undefined) {
