@@ -11,7 +11,9 @@
  * Rows: `<app>_events_per_s_threads_<N>` (source events over the
  * command's time), and for each N above 1 `<app>_thread_scaling_<N>`:
  * the N-thread figure against the 1-thread one measured in the same run
- * (the ratio is the scaling). Runs alternate the thread counts' order so a
+ * (the ratio is the scaling); `<app>_idle_run_seconds_threads_<N>`: the
+ * same command once more over the processed data dir, which has nothing
+ * left to do — what start-up and shutdown cost of the figures above. Runs alternate the thread counts' order so a
  * slow spell of the machine does not fall on one count. A thread count
  * whose stores' digests differ from one thread's fails the suite: a
  * faster wrong answer is not a result.
@@ -76,6 +78,7 @@ export const threadsSuite: Suite = async ({ scale, workDir, progress, threads = 
   for (const app of APPS)
     if (!(events[app] > 0)) throw new Error(`the simulated world holds no source events of ${app}`);
   const perSecond = new Map<string, number[]>();
+  const idleSeconds = new Map<string, number[]>();
   for (let run = 0; run < size.runs; run++) {
     const order = run % 2 === 0 ? counts : [...counts].reverse();
     for (const app of APPS) {
@@ -93,6 +96,15 @@ export const threadsSuite: Suite = async ({ scale, workDir, progress, threads = 
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const key = `${app}/${n}`;
         perSecond.set(key, [...(perSecond.get(key) ?? []), events[app] / seconds]);
+        const idleStarted = process.hrtime.bigint();
+        await recstream(
+          ['process', '--app', app, '--once', '--threads', String(n), '--data-dir', dataDir],
+          ENV,
+        );
+        idleSeconds.set(key, [
+          ...(idleSeconds.get(key) ?? []),
+          Number(process.hrtime.bigint() - idleStarted) / 1e9,
+        ]);
         digests.set(n, await digest(dataDir, app));
         await rm(dataDir, { recursive: true, force: true });
       }
@@ -132,6 +144,17 @@ export const threadsSuite: Suite = async ({ scale, workDir, progress, threads = 
             ...config,
             threads: n,
           },
+        ),
+      );
+    for (const n of counts)
+      results.push(
+        metric(
+          'threads',
+          `${name}_idle_run_seconds_threads_${n}`,
+          median(idleSeconds.get(`${app}/${n}`)!),
+          's',
+          false,
+          { ...config, threads: n, measured: 'the same command again over the processed data dir' },
         ),
       );
     for (const n of counts.filter((c) => c > 1))
