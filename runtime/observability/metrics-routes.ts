@@ -1,7 +1,9 @@
 /**
  * `GET /metrics` (Prometheus text format) and `GET /healthz` as a fastify
  * plugin, so every role — processors now, responders later — exposes the
- * same endpoints the same way.
+ * same endpoints the same way. A registry served here also gets the
+ * process's own health (`process-metrics.ts`: event-loop delay, GC
+ * pauses, heap, CPU), so a stall can be told from slow work.
  *
  * @example
  * ```ts
@@ -12,6 +14,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import { processMetrics } from './process-metrics.js';
 
 export interface MetricsRoutesOptions {
   readonly registry: Registry;
@@ -20,6 +23,7 @@ export interface MetricsRoutesOptions {
 }
 
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, options) => {
+  processMetrics(options.registry);
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', options.registry.contentType);
     return options.registry.metrics();
