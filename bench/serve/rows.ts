@@ -60,6 +60,7 @@ function serveConfig(run: ServeRun): Record<string, unknown> {
     closed_loop: `autocannon, ${CONNECTIONS} keep-alive connections, ${run.seconds} s per run`,
     open_loop: `${steady.offered} req/s offered for ${run.openSeconds} s per run, latency from the scheduled send time`,
     offered_requests_per_s: steady.offered,
+    open_loop_stalls: steady.openStalls,
     runs: run.runs,
     responder_startup_seconds: round3(steady.startupSeconds),
     responder_idle_cpu_share: steady.idleCpuShare === undefined ? null : round3(steady.idleCpuShare),

@@ -29,6 +29,7 @@ import {
   stageMeans,
   warmUp,
 } from './runs.js';
+import { type Stalls, StallWindow } from './stalls.js';
 import { copyWorld, type World } from './world.js';
 
 const REFERENCE = fileURLToPath(new URL('./reference-server.js', import.meta.url));
@@ -40,6 +41,8 @@ export interface SteadyFigures {
   readonly reference: Run[];
   readonly servedOpen: OpenRun[];
   readonly referenceOpen: OpenRun[];
+  /** What stalled the responder in each open-loop run (stalls.ts). */
+  readonly openStalls: Stalls[];
   /** Every responder response of the phase, checked. */
   readonly servedCheck: ResponseCheck;
   /** Median CPU share of the idle responder while the reference ran. */
@@ -64,6 +67,7 @@ export async function steadyPhase(options: {
   const reference: Run[] = [];
   const servedOpen: OpenRun[] = [];
   const referenceOpen: OpenRun[] = [];
+  const openStalls: Stalls[] = [];
   const servedCheck = new ResponseCheck(world.indexModels);
   const referenceCheck = new ResponseCheck();
   const dataDir = await copyWorld(world, join(workDir, 'serve'));
@@ -114,8 +118,10 @@ export async function steadyPhase(options: {
     for (let rep = 0; rep < runs; rep++) {
       const offset = 50_000 + rep * 1000;
       referenceOpen.push(await openRun(referenceServer, users, offset, offered, openSeconds, referenceCheck));
+      const window = await StallWindow.open(responder.url);
       const run = await openRun(responder, users, offset, offered, openSeconds, servedCheck);
       servedOpen.push(run);
+      openStalls.push(await window.close());
       progress(
         `open loop ${offered} req/s, rep ${rep + 1}/${runs}: responder p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms | bare http p99 ${referenceOpen[rep]!.p99.toFixed(2)} ms`,
       );
@@ -127,6 +133,7 @@ export async function steadyPhase(options: {
       reference,
       servedOpen,
       referenceOpen,
+      openStalls,
       servedCheck,
       idleCpuShare: idleShares.length > 0 ? median(idleShares) : undefined,
       offered,
