@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../runtime/errors.js';
-import { parseThreads, threadShare } from './stream-threads.js';
+import { parseThreads, parseThreadsAsked, resolveThreads, threadShare } from './stream-threads.js';
 
 test("each stream thread takes every N-th partition of the process's share, and together they take it all once", () => {
   const share = [1, 3, 5, 7, 9];
@@ -21,4 +21,29 @@ test('--threads is a whole number from 1', () => {
       () => parseThreads(bad),
       (e: unknown) => e instanceof ConfigError && /--threads/.test(e.message),
     );
+});
+
+test('auto is the cores, at most the largest share of partitions; a count is taken as given', () => {
+  assert.equal(parseThreadsAsked('auto', '--threads'), 'auto');
+  assert.equal(parseThreadsAsked('3', 'RECSTREAM_PROCESS_THREADS'), 3);
+  assert.throws(
+    () => parseThreadsAsked('many', 'RECSTREAM_PROCESS_THREADS'),
+    (e: unknown) =>
+      e instanceof ConfigError && /RECSTREAM_PROCESS_THREADS must be a whole number/.test(e.message),
+  );
+  assert.equal(
+    resolveThreads(
+      'auto',
+      [
+        [0, 1, 2, 3],
+        [0, 1],
+      ],
+      16,
+    ),
+    4,
+    'no thread without a task',
+  );
+  assert.equal(resolveThreads('auto', [[0, 1, 2, 3]], 2), 2, 'no more threads than cores');
+  assert.equal(resolveThreads('auto', [[]], 8), 1);
+  assert.equal(resolveThreads(3, [[0, 1, 2, 3]], 2), 3, 'a count is what was asked');
 });

@@ -21,6 +21,7 @@
  * const stats = await runOnceOnThreads(platform, { app: 'all', threads: 2, topologies, shares });
  * ```
  */
+import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { RunStats } from '../runtime/engine/runner.js';
 import { ConfigError } from '../runtime/errors.js';
@@ -39,12 +40,39 @@ export interface ThreadedRun {
   readonly shares: readonly (readonly number[])[];
 }
 
-/** `--threads` as given: a whole number from 1. */
-export function parseThreads(text: string): number {
+/** `--threads` as given (`what` names where it came from): a whole number from 1. */
+export function parseThreads(text: string, what = '--threads'): number {
   const threads = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(threads) || threads < 1)
-    throw new ConfigError(`--threads must be a whole number from 1, got ${JSON.stringify(text)}`);
+    throw new ConfigError(`${what} must be a whole number from 1, got ${JSON.stringify(text)}`);
   return threads;
+}
+
+/** Stream threads as asked: a count, or `auto` (the cores, at most the tasks). */
+export type ThreadsAsked = number | 'auto';
+
+/** `--threads` or `RECSTREAM_PROCESS_THREADS` as given: a whole number from 1, or `auto`. */
+export function parseThreadsAsked(text: string, what: string): ThreadsAsked {
+  return text.trim() === 'auto' ? 'auto' : parseThreads(text, what);
+}
+
+/**
+ * How many threads `asked` means for applications whose partitions in this process are `shares`:
+ * `auto` is the cores, at most the largest share, since a thread with no task only idles.
+ *
+ * @example
+ * ```ts
+ * resolveThreads('auto', [[0, 1, 2, 3]], 16); // 4
+ * resolveThreads('auto', [[0, 1, 2, 3]], 2);  // 2
+ * ```
+ */
+export function resolveThreads(
+  asked: ThreadsAsked,
+  shares: readonly (readonly number[])[],
+  cores: number = availableParallelism(),
+): number {
+  if (asked !== 'auto') return asked;
+  return Math.max(1, Math.min(cores, Math.max(0, ...shares.map((share) => share.length))));
 }
 
 /** Thread `t` of `threads`: every `threads`-th partition of `share`, from the `t`-th. */

@@ -152,3 +152,18 @@ test('RECSTREAM_CANARY_STEPS takes shares rising inside (0, 1] to 1; the gate ca
       err instanceof ConfigError && /RECSTREAM_GATE_CANARY_PCT=100 is out of range/.test(err.message),
   );
 });
+
+test('RECSTREAM_PROCESS_THREADS is a whole number from 1 or auto, 1 by default', () => {
+  assert.equal(loadConfig({}).processThreads, '1');
+  assert.equal(loadConfig({ RECSTREAM_PROCESS_THREADS: 'auto' }).processThreads, 'auto');
+  assert.equal(loadConfig({ RECSTREAM_PROCESS_THREADS: '4' }).processThreads, '4');
+  for (const bad of ['0', '-2', '1.5', 'two', '01'])
+    assert.throws(
+      () => loadConfig({ RECSTREAM_PROCESS_THREADS: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message ===
+          `RECSTREAM_PROCESS_THREADS=${JSON.stringify(bad)} must be a whole number from 1, or auto`,
+      bad,
+    );
+});

@@ -24,7 +24,7 @@ import { checkKafkaSecurity, LOG_SETTINGS } from './config/log.js';
 import { checkLogHashKey, OBSERVABILITY_SETTINGS } from './config/observability.js';
 import { ONLINE_STORE_SETTINGS } from './config/online.js';
 import { parse } from './config/parse.js';
-import { PROCESSING_SETTINGS } from './config/processing.js';
+import { checkProcessThreads, PROCESSING_SETTINGS } from './config/processing.js';
 import { INDEX_SETTINGS, SERVING_SETTINGS } from './config/serving.js';
 import type { Setting, ValuesOf } from './config/setting.js';
 import { TRAINER_PROCESS_SETTINGS, TRAINING_SETTINGS } from './config/trainer.js';
@@ -73,6 +73,7 @@ export function loadConfig(
   }
   checkKafkaSecurity(out as Config);
   checkLogHashKey(out as Config);
+  checkProcessThreads(out as Config);
   return Object.freeze(out) as Config;
 }
 

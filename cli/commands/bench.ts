@@ -44,7 +44,7 @@ export const benchCommand: Command = {
     }
     const cpuProfileDir = values['cpu-profile'] as string | undefined;
     const threads =
-      typeof values.threads === 'string' ? values.threads.split(',').map(parseThreads) : undefined;
+      typeof values.threads === 'string' ? values.threads.split(',').map((t) => parseThreads(t)) : undefined;
     if (cpuProfileDir !== undefined) await mkdir(cpuProfileDir, { recursive: true });
     for (const suite of name === 'all' ? Object.keys(SUITES) : [name]) {
       const workDir = await mkdtemp(join(tmpdir(), `recstream-bench-${suite}-`));

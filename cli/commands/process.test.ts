@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, runCliOk } from '../../test/cli.js';
+import { besideRunningProcess, runCli, runCliOk } from '../../test/cli.js';
 import { withTestPlatform } from '../../test/platform.js';
 import { readSnapshots } from '../../trainer/training-set.js';
 
@@ -47,7 +47,18 @@ test('process --once --end-of-input: every interaction of a finite import ends i
       assert.match(live.stderr, /--threads N runs `process --once` without --end-of-input/);
     }
 
-    await runCliOk(['process', '--once', '--data-dir', data], ENV);
+    // The setting asks for threads: a --once run takes them (auto: the cores, at most the 4
+    // partitions); a live run stays on one thread whatever it says, and says so.
+    const threadsEnv = { ...ENV, RECSTREAM_PROCESS_THREADS: 'auto', RECSTREAM_LOG_LEVEL: 'info' };
+    const { stderr } = await runCliOk(['process', '--once', '--data-dir', data], threadsEnv);
+    const finished = stderr.split('\n').find((line) => line.includes('"process finished"'));
+    assert.ok(finished, stderr.slice(-2000));
+    assert.equal(JSON.parse(finished).threads, Math.min(availableParallelism(), 4));
+    const live = await besideRunningProcess(data, 'features', threadsEnv, async () => undefined);
+    assert.match(
+      live.process.stderr,
+      /RECSTREAM_PROCESS_THREADS applies to `process --once`; this process runs on one thread/,
+    );
     const open = await inSnapshots(data);
     assert.ok(open < 300, `a plain --once leaves the tail open (${open} of 300 in closed snapshots)`);
 

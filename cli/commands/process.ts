@@ -14,21 +14,23 @@ import { RunningApplication } from '../../runtime/engine/running-application.js'
 import { ConfigError } from '../../runtime/errors.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import { runnersLookup } from '../../runtime/online/in-process/task-lookup.js';
+import type { Platform } from '../../schemas/platform.js';
 import { EXPERIMENT_METRICS_APPLICATION } from '../../topologies/experiment-metrics.js';
 import type { Command } from '../command.js';
 import { instanceShare, parseInstance } from '../instance.js';
 import { serveMetrics } from '../metrics-server.js';
-import { parseThreads, runOnceOnThreads } from '../stream-threads.js';
+import { parseThreadsAsked, resolveThreads, runOnceOnThreads, type ThreadedRun } from '../stream-threads.js';
 
 export const processCommand: Command = {
   name: 'process',
   summary: 'run processor applications over the log (--once: process what is there, commit, exit)',
   usage: [
-    'recstream process [--app NAME|all] [--once [--end-of-input] [--threads N]] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
+    'recstream process [--app NAME|all] [--once [--end-of-input] [--threads N|auto]] [--partitions 0,1,... | --instance I/N] [--metrics-port PORT]',
     '  --end-of-input: the input ends here (a finite import): what waits for later events, such as the',
     '  open training snapshot of each partition, is closed before committing',
-    '  --threads N: the tasks spread over N stream threads of this process (default 1), each owning its',
-    '  tasks as a process would; with --once',
+    '  --threads N|auto: the tasks spread over N stream threads of this process, each owning its tasks',
+    '  as a process would; auto: the cores, at most the partitions (default RECSTREAM_PROCESS_THREADS, 1);',
+    '  with --once',
   ].join('\n'),
   options: {
     app: { type: 'string' },
@@ -50,12 +52,20 @@ export const processCommand: Command = {
       const endOfInput = values['end-of-input'] === true;
       if (endOfInput && !values.once)
         throw new ConfigError('--end-of-input ends a --once run: a live run has no end of input');
-      const threads = typeof values.threads === 'string' ? parseThreads(values.threads) : 1;
-      if (threads > 1) {
-        if (!values.once || endOfInput || values['metrics-port'] !== undefined)
-          throw new ConfigError(
-            '--threads N runs `process --once` without --end-of-input or --metrics-port; a live process, an end of input and the metrics endpoint run on one thread',
-          );
+      const flag =
+        typeof values.threads === 'string' ? parseThreadsAsked(values.threads, '--threads') : undefined;
+      const oneThreadOnly = !values.once || endOfInput || values['metrics-port'] !== undefined;
+      if (oneThreadOnly && flag !== undefined && flag !== 1)
+        throw new ConfigError(
+          '--threads N runs `process --once` without --end-of-input or --metrics-port; a live process, an end of input and the metrics endpoint run on one thread',
+        );
+      const asked = flag ?? parseThreadsAsked(config.processThreads, 'RECSTREAM_PROCESS_THREADS');
+      if (oneThreadOnly && asked !== 1)
+        platform.logger.info(
+          { process_threads: config.processThreads },
+          'RECSTREAM_PROCESS_THREADS applies to `process --once`; this process runs on one thread',
+        );
+      if (!oneThreadOnly && asked !== 1) {
         const shares: number[][] = [];
         for (const topology of topologies) {
           const options = await activeRunnerOptions(platform, topology);
@@ -66,21 +76,16 @@ export const processCommand: Command = {
               : (partitions ?? Array.from({ length: count }, (_, p) => p)),
           );
         }
-        let stopThreads: (() => void) | undefined;
-        const stop = () => stopThreads?.();
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-        try {
-          const app = values.app as string | undefined;
-          const stats = await runOnceOnThreads(platform, { app, threads, topologies, shares }, (s) => {
-            stopThreads = s;
+        const threads = resolveThreads(asked, shares);
+        if (threads > 1) {
+          await onceOnThreads(platform, {
+            app: values.app as string | undefined,
+            threads,
+            topologies,
+            shares,
           });
-          platform.logger.info({ stats, threads }, 'process finished');
-        } finally {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
+          return 0;
         }
-        return 0;
       }
       const metrics = runtimeMetrics(platform.metrics);
       const runners: StreamRunner[] = [];
@@ -158,7 +163,7 @@ export const processCommand: Command = {
           );
       try {
         const stats = await Promise.all(runs);
-        platform.logger.info({ stats }, 'process finished');
+        platform.logger.info({ stats, threads: 1 }, 'process finished');
       } finally {
         for (const control of controls) await control.close();
         await server?.close();
@@ -168,3 +173,20 @@ export const processCommand: Command = {
       return 0;
     }),
 };
+
+/** `process --once` on stream threads; SIGTERM and Ctrl-C finish the running batch and commit. */
+async function onceOnThreads(platform: Platform, run: ThreadedRun): Promise<void> {
+  let stopThreads: (() => void) | undefined;
+  const stop = () => stopThreads?.();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    const stats = await runOnceOnThreads(platform, run, (s) => {
+      stopThreads = s;
+    });
+    platform.logger.info({ stats, threads: run.threads }, 'process finished');
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}

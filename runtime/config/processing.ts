@@ -7,6 +7,7 @@
  * PROCESSING_SETTINGS.stateEngine.env; // 'RECSTREAM_STATE_ENGINE'
  * ```
  */
+import { ConfigError } from '../errors.js';
 import type { Setting } from './setting.js';
 
 /** How processors keep state and commit, and how the embedded log syncs to disk. */
@@ -42,6 +43,12 @@ export const PROCESSING_SETTINGS = {
     default: 4,
     doc: 'partitions for topics recstream creates',
   },
+  processThreads: {
+    env: 'RECSTREAM_PROCESS_THREADS',
+    kind: 'string',
+    default: '1',
+    doc: 'stream threads of `recstream process --once`: a whole number, or auto (the cores, at most the partitions a process runs); --threads overrides it, and a live process runs on one thread',
+  },
   logFsync: {
     env: 'RECSTREAM_LOG_FSYNC',
     kind: 'enum',
@@ -50,3 +57,11 @@ export const PROCESSING_SETTINGS = {
     doc: 'embedded log fsync: every append, never (kill -9 safe, not power-loss safe) or every 1s',
   },
 } as const satisfies Record<string, Setting>;
+
+/** Refuses a `RECSTREAM_PROCESS_THREADS` that is neither a whole number from 1 nor `auto`. */
+export function checkProcessThreads(config: { readonly processThreads: string }): void {
+  if (!/^(auto|[1-9]\d*)$/.test(config.processThreads.trim()))
+    throw new ConfigError(
+      `RECSTREAM_PROCESS_THREADS=${JSON.stringify(config.processThreads)} must be a whole number from 1, or auto`,
+    );
+}
