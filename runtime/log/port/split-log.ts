@@ -78,8 +78,6 @@ export class SplitLog implements EventLog {
   }
 
   async consumer(options: ConsumerOptions): Promise<LogConsumer> {
-    // The writer holds the topics: one created a moment ago is known to the reader once asked.
-    for (const topic of options.topics) await this.writes.describeTopic(topic);
     return new SplitConsumer(await this.reads.consumer(options), options.group, this.writes);
   }
 
