@@ -18,7 +18,7 @@
  * whose stores' digests differ from one thread's fails the suite: a
  * faster wrong answer is not a result.
  */
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recstream } from '../recstream-cli.js';
 import { type BenchResult, median, metric, type Suite } from '../result.js';
@@ -48,6 +48,16 @@ async function topicRecords(dataDir: string): Promise<Map<string, number>> {
 async function digest(dataDir: string, app: string): Promise<Record<string, string>> {
   const out = await recstream(['state', 'digest', '--app', app, '--json', '--data-dir', dataDir], ENV);
   return (JSON.parse(out) as { stores: Record<string, string> }).stores;
+}
+
+/** Seconds `recstream process --app APP --once --threads N` takes over `dataDir`. */
+async function processOnce(app: string, threads: number, dataDir: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  await recstream(
+    ['process', '--app', app, '--once', '--threads', String(threads), '--data-dir', dataDir],
+    ENV,
+  );
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 export const threadsSuite: Suite = async ({ scale, workDir, progress, threads = [1, 2] }) => {
@@ -85,26 +95,12 @@ export const threadsSuite: Suite = async ({ scale, workDir, progress, threads = 
       const digests = new Map<number, Record<string, string>>();
       for (const n of order) {
         const dataDir = join(workDir, `run-${run}-${app}-${n}`);
-        await mkdir(dataDir, { recursive: true });
         await cp(template, dataDir, { recursive: true });
         progress(`run ${run + 1}/${size.runs}: ${app} on ${n} thread(s)`);
-        const started = process.hrtime.bigint();
-        await recstream(
-          ['process', '--app', app, '--once', '--threads', String(n), '--data-dir', dataDir],
-          ENV,
-        );
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const key = `${app}/${n}`;
+        const seconds = await processOnce(app, n, dataDir);
         perSecond.set(key, [...(perSecond.get(key) ?? []), events[app] / seconds]);
-        const idleStarted = process.hrtime.bigint();
-        await recstream(
-          ['process', '--app', app, '--once', '--threads', String(n), '--data-dir', dataDir],
-          ENV,
-        );
-        idleSeconds.set(key, [
-          ...(idleSeconds.get(key) ?? []),
-          Number(process.hrtime.bigint() - idleStarted) / 1e9,
-        ]);
+        idleSeconds.set(key, [...(idleSeconds.get(key) ?? []), await processOnce(app, n, dataDir)]);
         digests.set(n, await digest(dataDir, app));
         await rm(dataDir, { recursive: true, force: true });
       }
