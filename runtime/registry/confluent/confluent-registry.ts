@@ -73,12 +73,13 @@ export class ConfluentSchemaRegistry implements SchemaRegistry {
     const text = schemaText(schema);
     parseAvroType(text);
     // The library refuses to register when the level it is given differs from the subject's own,
-    // so it is given the subject's own; and it must not set one where the subject has none.
+    // so it is given the subject's own; where the subject has none it is given none (its default,
+    // BACKWARD, would be set on the subject after a first registration).
     const level = await this.subjectLevel(subject);
     try {
       const { id } = await this.client.register(
         { type: SchemaType.AVRO, schema: text },
-        { subject, compatibility: COMPATIBILITY[level ?? 'BACKWARD'], updateConfig: false },
+        { subject, compatibility: level === undefined ? undefined : COMPATIBILITY[level] },
       );
       return id;
     } catch (err) {
