@@ -26,9 +26,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
 import { EXPERIMENT_GAUGE_NAMES } from '../app/experiment-gauges.js';
 import { CONFIG_SCHEMA, loadConfig } from '../runtime/config.js';
+import { processMetrics } from '../runtime/observability/process-metrics.js';
 import { missingService } from '../test/skips.js';
 import {
   COMPOSE_TEST_SECRETS,
@@ -187,6 +189,16 @@ const METRICS: ReadonlyMap<string, MetricDef> = (() => {
   // Named in a loop (`recstream_experiment_${name}`), so taken from the module rather than the text.
   for (const name of EXPERIMENT_GAUGE_NAMES)
     out.set(name, { type: 'Gauge', labels: ['experiment', 'variant'], file: 'app/experiment-gauges.ts' });
+  // prom-client's default process set, which every /metrics exports beside recstream's own.
+  const defaults = processMetrics(new Registry()).registry;
+  for (const metric of defaults.getMetricsAsArray()) {
+    const { name, labelNames } = metric as unknown as { name: string; labelNames: string[] };
+    out.set(name, {
+      type: metric.constructor.name,
+      labels: labelNames,
+      file: 'runtime/observability/process-metrics.ts',
+    });
+  }
   return out;
 })();
 
@@ -219,7 +231,7 @@ function metricOf(series: string): { name: string; def: MetricDef | undefined; s
 /** Checks every series a PromQL expression names, with the labels and values it matches on. */
 function assertExprMetrics(expr: string, where: string): string[] {
   const named: string[] = [];
-  for (const m of expr.matchAll(/\b(recstream_[a-z0-9_]+)\b/g)) {
+  for (const m of expr.matchAll(/\b((?:recstream|nodejs|process)_[a-z0-9_]+)\b/g)) {
     const { name, def } = metricOf(m[1]!);
     assert.ok(
       def,
@@ -1011,6 +1023,10 @@ const CONCERNS: readonly { readonly concern: string; readonly test: (expr: strin
   { concern: 'reloads', test: (e) => e.includes('recstream_serve_reloads_total') },
   { concern: 'dead letters', test: (e) => e.includes('recstream_dead_letters_total') },
   { concern: 'a processor down', test: (e) => /up\{job="recstream-processors"\}/.test(e) },
+  {
+    concern: "a responder's event-loop delay",
+    test: (e) => /nodejs_eventloop_lag_p99_seconds\{job="recstream-responders"\}/.test(e),
+  },
 ];
 
 describe('deploy/prometheus', () => {
@@ -1114,6 +1130,10 @@ describe('deploy/grafana/recstream.json', () => {
     assert.ok(
       exprs.some((e) => e.includes('up)')),
       'a panel of targets up',
+    );
+    assert.ok(
+      exprs.some((e) => /nodejs_gc_duration_seconds_bucket\{job="recstream-responders"\}/.test(e)),
+      "a panel of a responder's GC pauses",
     );
   });
 
