@@ -146,6 +146,14 @@ export function serveRows(run: ServeRun): BenchResult[] {
       'bare_node_http_open_loop_p99_ms',
       med(referenceOpen, (r) => r.p99),
     ),
+    steadyRow(
+      'open_loop_latency_p999_ms',
+      med(servedOpen, (r) => r.p999),
+      'ms',
+      false,
+      'bare_node_http_open_loop_p999_ms',
+      med(referenceOpen, (r) => r.p999),
+    ),
     metric('serve', 'reload_latency_p99_ms', reload.swapP99Ms, 'ms', false, withReload, {
       name: 'steady_latency_p99_ms',
       value: reload.steadyP99Ms,

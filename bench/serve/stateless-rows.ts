@@ -8,7 +8,8 @@
  * per request with the experiment, with what its two model versions cost
  * alone (each promoted with no experiment, averaged) as its reference, so
  * that its ratio is what the experiment itself costs (at most 1.1 is the
- * target), taken rep by rep; and the floor as a row of its own.
+ * target), taken rep by rep; the open loop's p99 and p99.9 on the
+ * responder with no experiment; and the floor as a row of its own.
  *
  * @example
  * ```ts
@@ -100,7 +101,42 @@ export function statelessRows(
     },
     { name: 'stateless_cpu_us_per_request_of_the_two_models_alone', value: referenceUs },
   );
-  return [...rows, overhead, floorRow];
+  return [...rows, ...openLoopRows(stateless, run), overhead, floorRow];
+}
+
+/** The open loop's p99 and p99.9 on the responder with no experiment, medians over its runs. */
+function openLoopRows(
+  stateless: StatelessFigures<FloorFigures>,
+  run: { readonly seconds: number; readonly users: number },
+): BenchResult[] {
+  const open = stateless.noneOpen;
+  const config = {
+    experiment: 'none',
+    ...responderConfig(stateless.none, stateless, run),
+    open_loop: `${open.offered} req/s offered (half the closed-loop requests_per_s) for ${open.seconds} s per run, latency from the scheduled send time`,
+    offered_requests_per_s: open.offered,
+    open_loop_runs: open.runs.length,
+    open_loop_stalls: open.stalls,
+    load_generator_max_lag_ms: Math.round(Math.max(...open.runs.map((r) => r.maxLagMs))),
+  };
+  return [
+    metric(
+      'serve',
+      'stateless_open_loop_latency_p99_ms',
+      median(open.runs.map((r) => r.p99)),
+      'ms',
+      false,
+      config,
+    ),
+    metric(
+      'serve',
+      'stateless_open_loop_latency_p999_ms',
+      median(open.runs.map((r) => r.p999)),
+      'ms',
+      false,
+      config,
+    ),
+  ];
 }
 
 function responderConfig(

@@ -16,25 +16,29 @@
  * other work falls on all alike; each run sends the steady phase's request
  * mix (the same users, offsets and connections) and counts requests over
  * that responder's CPU time. The responders not measured are idle
- * meanwhile.
+ * meanwhile. Then an open loop runs on the responder with no experiment,
+ * at half its median closed-loop throughput: the role's tail latency.
  *
  * The data dir and the Redis stay up for `afterServe`, which runs once the
  * responders have stopped (the model-floor measurement reads the same views).
  *
  * @example
  * ```ts
- * const stateless = await statelessPhase({ world, users, workDir, seconds: 10, runs: 3, progress, afterServe });
+ * const stateless = await statelessPhase({ world, users, workDir, seconds: 10, runs: 3, openSeconds: 15, openRuns: 5, progress, afterServe });
  * stateless.none.runs[0].requestsPerCpuS; stateless.twoVariant.runs[0].requestsPerCpuS;
- * stateless.candidateAlone.runs[0].requestsPerCpuS;
+ * stateless.candidateAlone.runs[0].requestsPerCpuS; stateless.noneOpen.runs[0].p999;
  * ```
  */
 import { join } from 'node:path';
 import { CLI, recstream } from '../recstream-cli.js';
+import { median } from '../result.js';
 import { type RunningChild, startChild } from './child.js';
 import { startTwoVariant, type TwoVariant, waitForModel, waitForOneSessionThread } from './experiment.js';
 import { ResponseCheck } from './load.js';
 import { startPrivateRedis } from './private-redis.js';
-import { closedRun, failIf, type Run, warmUp } from './runs.js';
+import { closedRun, failIf, type OpenRun, openRun, type Run, warmUp } from './runs.js';
+import { type Stalls, StallWindow } from './stalls.js';
+import { TARGET_REQUESTS_PER_S } from './steady.js';
 import { copyWorld, type World } from './world.js';
 
 /** One responder's measured runs and every response it gave in them, checked. */
@@ -44,9 +48,21 @@ export interface ResponderRuns {
   readonly startupSeconds: number;
 }
 
+/** The open loop at half a responder's closed-loop throughput: its tail latency. */
+export interface OpenLoopFigures {
+  /** Requests/s offered. */
+  readonly offered: number;
+  readonly seconds: number;
+  readonly runs: OpenRun[];
+  /** What stalled the responder in each run (stalls.ts). */
+  readonly stalls: Stalls[];
+}
+
 export interface StatelessFigures<T> {
   /** The responder with no experiment running. */
   readonly none: ResponderRuns;
+  /** The open loop on that responder, after its closed-loop runs. */
+  readonly noneOpen: OpenLoopFigures;
   /** The responder serving the two-variant experiment. */
   readonly twoVariant: ResponderRuns;
   /** The responder with the experiment's candidate version promoted, and no experiment. */
@@ -74,6 +90,9 @@ export async function statelessPhase<T>(options: {
   readonly workDir: string;
   readonly seconds: number;
   readonly runs: number;
+  /** Seconds and runs of the open loop on the responder with no experiment. */
+  readonly openSeconds: number;
+  readonly openRuns: number;
   readonly progress: (message: string) => void;
   readonly afterServe: (store: StatelessStore) => Promise<T>;
 }): Promise<StatelessFigures<T>> {
@@ -96,6 +115,7 @@ export async function statelessPhase<T>(options: {
     await recstream(['models', 'promote', candidateVersion, '--data-dir', candidateDir]);
     progress(`promoted ${experiment.candidate} on a third copy of the world`);
     const responders: Measured[] = [];
+    let noneOpen: OpenLoopFigures | undefined;
     try {
       for (const [name, dir] of [
         ['none', dataDir],
@@ -124,6 +144,7 @@ export async function statelessPhase<T>(options: {
       for (const responder of responders)
         failIf(`stateless closed loop, experiment ${responder.name}`, responder.check);
       checkSplit(twoVariant.check, experiment);
+      noneOpen = await openLoopOn(none, users, options, progress);
     } finally {
       for (const responder of responders) await responder.child.stop();
     }
@@ -135,6 +156,7 @@ export async function statelessPhase<T>(options: {
     }));
     return {
       none: none!,
+      noneOpen: noneOpen!,
       twoVariant: twoVariant!,
       candidateAlone: candidateAlone!,
       experiment,
@@ -144,6 +166,41 @@ export async function statelessPhase<T>(options: {
   } finally {
     await redis.stop();
   }
+}
+
+/**
+ * `openRuns` open-loop runs on `responder` at half its median closed-loop
+ * throughput (at most the target rate), as the steady phase does for the
+ * all-in-one process.
+ */
+async function openLoopOn(
+  responder: Measured,
+  users: readonly string[],
+  size: { readonly openSeconds: number; readonly openRuns: number },
+  progress: (message: string) => void,
+): Promise<OpenLoopFigures> {
+  const closed = median(responder.runs.map((r) => r.requestsPerS));
+  const offered = Math.max(10, Math.min(TARGET_REQUESTS_PER_S, Math.round(closed / 2)));
+  const runs: OpenRun[] = [];
+  const stalls: Stalls[] = [];
+  for (let rep = 0; rep < size.openRuns; rep++) {
+    const window = await StallWindow.open(responder.child.url);
+    const run = await openRun(
+      responder.child,
+      users,
+      50_000 + rep * 1000,
+      offered,
+      size.openSeconds,
+      responder.check,
+    );
+    runs.push(run);
+    stalls.push(await window.close());
+    progress(
+      `stateless open loop ${offered} req/s, rep ${rep + 1}/${size.openRuns}: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, p99.9 ${run.p999.toFixed(2)} ms`,
+    );
+  }
+  failIf('stateless open loop', responder.check);
+  return { offered, seconds: size.openSeconds, runs, stalls };
 }
 
 async function startResponder(

@@ -123,7 +123,7 @@ export async function steadyPhase(options: {
       servedOpen.push(run);
       openStalls.push(await window.close());
       progress(
-        `open loop ${offered} req/s, rep ${rep + 1}/${runs}: responder p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms | bare http p99 ${referenceOpen[rep]!.p99.toFixed(2)} ms`,
+        `open loop ${offered} req/s, rep ${rep + 1}/${runs}: responder p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, p99.9 ${run.p999.toFixed(2)} ms | bare http p99 ${referenceOpen[rep]!.p99.toFixed(2)} ms`,
       );
     }
     failIf('open loop', servedCheck);

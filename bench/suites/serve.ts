@@ -15,10 +15,11 @@
  *   median over the runs. `requests_per_cpu_s`: the same requests over the
  *   responder's CPU time (all its threads): what one core does when the
  *   machine's other processes do not take turns on it.
- * - `open_loop_latency_p50_ms` / `_p99_ms`: a fixed offered rate (half the
- *   closed-loop throughput of this run, at most the 2,000 req/s target;
- *   `config.offered_requests_per_s`), latency from each request's scheduled
- *   send time (no coordinated omission).
+ * - `open_loop_latency_p50_ms` / `_p99_ms` / `_p999_ms`: a fixed offered
+ *   rate (half the closed-loop throughput of this run, at most the 2,000
+ *   req/s target; `config.offered_requests_per_s`), latency from each
+ *   request's scheduled send time (no coordinated omission); what stalled
+ *   the responder meanwhile in `config.open_loop_stalls`.
  * - `reload_latency_p99_ms` (reference: steady p99 of the same phase),
  *   `reload_seconds` (publication to the first answer from the new pair,
  *   the slowest swap of every phase), `reload_failed_requests` (not 200),
@@ -38,7 +39,10 @@
  *   with no processor in its process, under the steady phase's closed loop
  *   (bench/serve/stateless.ts); and the floor: the user tower, ANN search
  *   and ranker alone on the same users, one thread, no HTTP
- *   (bench/serve/model-floor.ts). Their ratio is serving's overhead. Two
+ *   (bench/serve/model-floor.ts). Their ratio is serving's overhead.
+ *   `stateless_open_loop_latency_p99_ms` / `_p999_ms`: the open loop on
+ *   that responder (no experiment) at half its own closed-loop throughput,
+ *   after its closed-loop runs, with its stalls in the config. Two
  *   rows, by `config.experiment`: `none`, and `two-variant`, a second
  *   responder serving a running experiment that splits users 50/50 between
  *   the promoted model and a second trained version (its own pair)
@@ -108,6 +112,8 @@ export const serveSuite: Suite = async ({ scale, workDir, progress }) => {
       workDir,
       seconds: size.statelessSeconds,
       runs: size.statelessRuns,
+      openSeconds,
+      openRuns: runs,
       progress,
       afterServe: async ({ dataDir, redisUrl }) => {
         const floor = await modelFloor({
