@@ -16,6 +16,7 @@ import { describeConfig, loadConfig } from '../runtime/config.js';
 import { RecstreamError } from '../runtime/errors.js';
 import { useLogHashKey } from '../runtime/observability/user-hash.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
+import { groupOf, groupUsage } from './command-groups.js';
 import { COMMANDS } from './commands/index.js';
 
 function usage(): string {
@@ -50,7 +51,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
-    process.stderr.write(`recstream: unknown command ${JSON.stringify(argv.join(' '))}\n\n${usage()}\n`);
+    const group = groupOf(COMMANDS, argv[0]!);
+    if (group === undefined) {
+      process.stderr.write(`recstream: unknown command ${JSON.stringify(argv.join(' '))}\n\n${usage()}\n`);
+      return 2;
+    }
+    const asked = argv[1];
+    if (asked === '--help' || asked === '-h' || asked === 'help') {
+      process.stdout.write(`${groupUsage(argv[0]!, group)}\n`);
+      return 0;
+    }
+    const what = asked === undefined ? 'which subcommand?' : `unknown subcommand ${JSON.stringify(asked)}`;
+    process.stderr.write(`recstream ${argv[0]}: ${what}\n\n${groupUsage(argv[0]!, group)}\n`);
     return 2;
   }
   const { command, rest } = found;
