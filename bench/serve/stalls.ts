@@ -4,8 +4,10 @@
  * event-loop delay of the run (a scrape just before it resets the
  * window) and the garbage collections of the run by kind — how many, how
  * many paused 50 ms or more, and their total pause. A p99 of hundreds of
- * milliseconds with a loop delay to match and long major collections is
- * the collector; with short collections, a long synchronous turn.
+ * milliseconds in a run with a major collection is the collector, even
+ * when its pause is short: its concurrent marking takes the cores
+ * (docs/decisions.md §55); with no major collection and a long loop
+ * delay, a long synchronous turn.
  *
  * @example
  * ```ts
