@@ -119,3 +119,37 @@ test("an index manifest read on the thread comes back hashed, without its items,
     }
   });
 });
+
+test("the thread's event-loop delay shows a turn that kept it busy, and the next window starts after it", async () => {
+  await withTempDir(async (dir) => {
+    // Hashing runs as one synchronous turn of the thread: 96 MB is a turn of tens of milliseconds or more.
+    const path = join(dir, 'large');
+    await writeFile(path, Buffer.alloc(96 << 20, 7));
+    const thread = new SessionThread();
+    try {
+      // A reset also restarts the monitor's clock, which its next tick sets without recording:
+      // let it tick after the thread is up and after the reset, before the turn.
+      await thread.loopDelay();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await thread.loopDelay();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const started = performance.now();
+      await thread.sha256([path]);
+      const turnSeconds = (performance.now() - started) / 1000;
+      // The monitor records a late tick when it fires, after the turn: a question sent at once
+      // can be answered before that (a delay it misses goes into the next window).
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const busy = await thread.loopDelay();
+      // The delay a 10 ms timer saw is the turn, less the timer's own period at most.
+      assert.ok(
+        busy.maxSeconds >= turnSeconds - 0.03,
+        `${busy.maxSeconds} s against a ${turnSeconds} s turn`,
+      );
+      assert.ok(busy.p99Seconds <= busy.maxSeconds);
+      const next = await thread.loopDelay();
+      assert.ok(next.maxSeconds < busy.maxSeconds, `the window was reset: ${next.maxSeconds} s`);
+    } finally {
+      await thread.endIfIdle();
+    }
+  });
+});

@@ -24,6 +24,7 @@ import { InferenceError } from './errors.js';
 import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-session.js';
 import type {
   FileHash,
+  LoopDelay,
   ReadIndexManifest,
   SessionReply,
   SessionRequest,
@@ -33,6 +34,13 @@ import { ThreadIndex } from './thread-index.js';
 
 type Pending = { resolve: (reply: SessionReply & { ok: true }) => void; reject: (error: Error) => void };
 type Ask = SessionRequest extends infer R ? (R extends SessionRequest ? Omit<R, 'id'> : never) : never;
+
+const live = new Set<SessionThread>();
+
+/** The session threads of this process that have not ended, for their metrics. */
+export function liveSessionThreads(): readonly SessionThread[] {
+  return [...live];
+}
 
 export class SessionThread {
   private readonly worker: Worker;
@@ -51,9 +59,19 @@ export class SessionThread {
     this.worker.unref();
     this.worker.on('message', (reply: SessionReply) => this.settle(reply));
     this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) =>
-      this.fail(new InferenceError(`the ONNX session thread exited (${code})`)),
-    );
+    this.worker.on('exit', (code) => {
+      live.delete(this);
+      this.fail(new InferenceError(`the ONNX session thread exited (${code})`));
+    });
+    live.add(this);
+  }
+
+  /**
+   * The thread's longest and 99th-percentile event-loop delay since the
+   * previous call: how long a request for it waited behind its own turns.
+   */
+  async loopDelay(): Promise<LoopDelay> {
+    return (await this.ask({ op: 'loop-delay' })).loopDelay!;
   }
 
   /**

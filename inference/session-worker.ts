@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ArtifactIntegrityError } from '../runtime/errors.js';
 import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
@@ -74,12 +75,19 @@ export type SessionRequest =
       readonly lift: readonly string[];
     }
   | { readonly op: 'sha256'; readonly id: number; readonly paths: readonly string[] }
-  | { readonly op: 'foreground'; readonly id: number };
+  | { readonly op: 'foreground'; readonly id: number }
+  | { readonly op: 'loop-delay'; readonly id: number };
 
 /** How the thread that owns the worker starts it. */
 export interface SessionWorkerData {
   /** Start at the lowest priority, until asked `foreground` (`thread-priority.ts`). */
   readonly background?: boolean;
+}
+
+/** The thread's event-loop delay since the previous `loop-delay` request, in seconds. */
+export interface LoopDelay {
+  readonly maxSeconds: number;
+  readonly p99Seconds: number;
 }
 
 /** A file's sha256 as hashed on the thread, or why it could not be read. */
@@ -124,6 +132,7 @@ export type SessionReply =
       readonly scores?: Float32Array;
       readonly manifest?: ReadIndexManifest;
       readonly hashes?: FileHash[];
+      readonly loopDelay?: LoopDelay;
     }
   | { readonly id: number; readonly ok: false; readonly kind: SessionErrorKind; readonly message: string };
 
@@ -134,6 +143,14 @@ if (port === null) throw new Error('session-worker.js runs as a worker thread on
 let restorePriority = (workerData as SessionWorkerData | undefined)?.background
   ? lowerThreadPriority()
   : undefined;
+
+/**
+ * How long the thread's own turns (a model run, an index search) kept its
+ * next message waiting: a request waits that long before its turn, at the
+ * request thread's resolution (`process-metrics.ts`).
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 const models = new Map<number, OnnxModel>();
 let nextModel = 1;
@@ -344,6 +361,11 @@ function answerIndex(request: SessionRequest): SessionReply {
       };
     case 'sha256':
       return { id: request.id, ok: true, hashes: request.paths.map(sha256Of) };
+    case 'loop-delay': {
+      const delay = { maxSeconds: loopDelay.max / 1e9, p99Seconds: loopDelay.percentile(99) / 1e9 };
+      loopDelay.reset();
+      return { id: request.id, ok: true, loopDelay: delay };
+    }
     default:
       throw new InferenceError(`unknown session request ${(request as { op: string }).op}`);
   }

@@ -2,7 +2,8 @@
  * What stalled a responder during a measured run, read from its own
  * `/metrics` (runtime/observability/process-metrics.ts): the longest
  * event-loop delay of the run (a scrape just before it resets the
- * window) and the garbage collections of the run by kind — how many, how
+ * window), the same of its ONNX session threads, and the garbage
+ * collections of the run by kind — how many, how
  * many paused 50 ms or more, and their total pause. A p99 of hundreds of
  * milliseconds in a run with a major collection is the collector, even
  * when its pause is short: its concurrent marking takes the cores
@@ -13,7 +14,7 @@
  * ```ts
  * const window = await StallWindow.open(responder.url);
  * await openRun(...);
- * const stalls = await window.close(); // { loop_max_ms: 312, gc: { major: { count: 3, over_50ms: 2, pause_ms: 640 } } }
+ * const stalls = await window.close(); // { loop_max_ms: 312, session_loop_max_ms: 14, gc: { major: { count: 3, over_50ms: 2, pause_ms: 640 } } }
  * ```
  */
 
@@ -27,11 +28,14 @@ export interface GcKind {
 export interface Stalls {
   /** The longest event-loop delay of the run, ms (10 ms resolution). */
   readonly loop_max_ms: number;
+  /** The same of the ONNX session threads, the longest over them; null where none ran. */
+  readonly session_loop_max_ms: number | null;
   readonly gc: Readonly<Record<string, GcKind>>;
 }
 
 interface Scrape {
   readonly loopMaxSeconds: number;
+  readonly sessionLoopMaxSeconds: number | null;
   /** Per kind: pauses counted, pauses under 50 ms, seconds paused. */
   readonly gc: Map<string, { count: number; under50: number; seconds: number }>;
 }
@@ -56,7 +60,8 @@ async function scrape(base: string): Promise<Scrape> {
     else if (m[1] === 'sum') entry.seconds = value;
     else if (labels.le === '0.05') entry.under50 = value;
   }
-  return { loopMaxSeconds: Number(loop[1]), gc };
+  const session = /^recstream_serve_session_thread_eventloop_lag_seconds\{stat="max"\} (\S+)$/m.exec(text);
+  return { loopMaxSeconds: Number(loop[1]), sessionLoopMaxSeconds: session ? Number(session[1]) : null, gc };
 }
 
 export class StallWindow {
@@ -84,6 +89,11 @@ export class StallWindow {
         pause_ms: Math.round((now.seconds - was.seconds) * 1000),
       };
     }
-    return { loop_max_ms: Math.round(after.loopMaxSeconds * 1000), gc };
+    const session = after.sessionLoopMaxSeconds;
+    return {
+      loop_max_ms: Math.round(after.loopMaxSeconds * 1000),
+      session_loop_max_ms: session === null ? null : Math.round(session * 1000),
+      gc,
+    };
   }
 }

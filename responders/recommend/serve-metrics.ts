@@ -13,6 +13,7 @@
  * ```
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { liveSessionThreads } from '../../inference/session-thread.js';
 
 export interface ServeMetrics {
   /** Seconds per stage of a request: online_store, user_tower, retrieval, ranker, total. */
@@ -28,6 +29,8 @@ export interface ServeMetrics {
   readonly reloadSeconds: Histogram;
   /** Session threads the served model/index pairs run on: 1 once gathered. */
   readonly sessionThreads: Gauge;
+  /** Their event-loop delay since the previous scrape, the largest over them: stat `max` and `p99`. */
+  readonly sessionLoopDelay: Gauge<'stat'>;
   /** Items embedded and indexed by the responder from rec.items since its bundle loaded. */
   readonly itemsIndexed: Counter;
   readonly onlineStoreErrors: Counter<'kind'>;
@@ -110,6 +113,22 @@ export function serveMetrics(registry: Registry): ServeMetrics {
       name: 'recstream_serve_session_threads',
       help: 'ONNX session threads the served model/index pairs run on (1 once they are gathered onto one)',
       registers,
+    }),
+    sessionLoopDelay: new Gauge({
+      name: 'recstream_serve_session_thread_eventloop_lag_seconds',
+      help: "the ONNX session threads' longest (stat=max) and 99th-percentile (stat=p99) event-loop delay since the previous scrape, the largest over the threads: how long a model run or index search waited behind the thread's other turns",
+      labelNames: ['stat'],
+      registers,
+      async collect() {
+        const delays = await Promise.all(
+          liveSessionThreads().map((thread) => thread.loopDelay().catch(() => undefined)),
+        );
+        const known = delays.filter((d) => d !== undefined);
+        this.reset();
+        if (known.length === 0) return;
+        this.set({ stat: 'max' }, Math.max(...known.map((d) => d.maxSeconds)));
+        this.set({ stat: 'p99' }, Math.max(...known.map((d) => d.p99Seconds)));
+      },
     }),
     itemsIndexed: new Counter({
       name: 'recstream_serve_items_indexed_total',
