@@ -88,7 +88,7 @@ export function pythonFeatureSpec(): string {
     ...columns(CATALOG_FEATURES),
     '}',
     '# Which vocabulary bounds each categorical column (per lane for multi-lane columns; None: the hour).',
-    'VOCABULARY_OF = {',
+    'VOCABULARY_OF: dict[str, list[str | None]] = {',
     ...vocabularyOf([...EXAMPLE_FEATURES, ...CATALOG_FEATURES]),
     '}',
     '# The vocabularies of the lanes of user_cat and of context_cat (before its hour lane).',

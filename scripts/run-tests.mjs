@@ -1,7 +1,8 @@
 // Runs every compiled test file under dist/ with Node's built-in test runner
 // (Node 20's `node --test` takes no globs, so the file list is gathered
 // here), then the training engine's tests (models/tests) with pytest, under
-// the first interpreter that imports torch and pytest. Every skipped test is
+// the first interpreter that imports torch and pytest, and its Python checked
+// with pyflakes and mypy under that interpreter. Every skipped test is
 // counted and printed at the end; under CI=true a skip that is not a declared
 // limit of the Kafka-protocol server (test/skips.ts) fails the run.
 //
@@ -46,7 +47,31 @@ function runEngineTests() {
     cwd: 'models',
     stdio: 'inherit',
   });
-  return result.status ?? 1;
+  return (result.status ?? 1) || checkEngineSources(python);
+}
+
+// The engine's package, tests and scripts, checked as the TypeScript is: pyflakes (unused and
+// undefined names) and mypy (types), Debian's python3-pyflakes and mypy (scripts/setup.sh --tests).
+function checkEngineSources(python) {
+  const checkers = [
+    ['pyflakes', []],
+    ['mypy', ['--cache-dir', join(tmpdir(), 'recstream-mypy-cache')]],
+  ];
+  for (const [checker, options] of checkers) {
+    if (spawnSync(python, ['-c', `import ${checker}`], { stdio: 'ignore' }).status !== 0) {
+      console.error(
+        `${python} has no ${checker}: run scripts/setup.sh --tests (installs python3-pyflakes and mypy)`,
+      );
+      return 1;
+    }
+    console.log(`\n${checker} (models/)`);
+    const result = spawnSync(python, ['-m', checker, ...options, 'recstream_models', 'tests', 'scripts'], {
+      cwd: 'models',
+      stdio: 'inherit',
+    });
+    if (result.status !== 0) return result.status ?? 1;
+  }
+  return 0;
 }
 
 const files = collect('dist', [])

@@ -81,6 +81,11 @@ if [ "$tests" -eq 1 ]; then
     echo "setup: installing kubernetes-client (kubectl kustomize builds deploy/k8s in the tests)"
     apt_install --no-install-recommends kubernetes-client
   fi
+  # The engine's Python is checked by the tests with Debian's pyflakes and mypy, under Debian's python3.
+  if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import pyflakes, mypy' >/dev/null 2>&1; then
+    echo "setup: installing python3-pyflakes and mypy (the tests check the engine's Python)"
+    apt_install --no-install-recommends python3-pyflakes mypy
+  fi
 fi
 
 # `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def _typed(name: str, value: object) -> object:
@@ -153,7 +154,7 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown training setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        merged = {name: _typed(name, value) for name, value in values.items()}
+        merged: dict[str, Any] = {name: _typed(name, value) for name, value in values.items()}
         if "device" not in merged and os.environ.get("RECSTREAM_DEVICE"):
             merged["device"] = os.environ["RECSTREAM_DEVICE"]
         return TrainConfig(**merged)

@@ -259,7 +259,8 @@ def run(dataset_dir: str, out: str, config: TrainConfig, previous: str | None, p
         tuning = None
         if config.tune_trials > 0:
             config, tuning = tune(dataset, train_rows, queries, config, runtime)
-        initial, warm = None, {}
+        initial: dict[str, torch.Tensor] | None = None
+        warm: dict = {}
         if config.warm_start:
             unavailable = previous_error or "no promoted model (--previous) to start from"
             initial, warm = _warm_state(dataset, config, runtime, promoted, unavailable)

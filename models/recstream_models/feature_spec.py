@@ -50,7 +50,7 @@ CATALOG_COLUMNS = {
     "catalog_available": ("uint8", 1),  # label: 1 when the item is in the catalog and available
 }
 # Which vocabulary bounds each categorical column (per lane for multi-lane columns; None: the hour).
-VOCABULARY_OF = {
+VOCABULARY_OF: dict[str, list[str | None]] = {
     "user": ["user"],
     "item": ["item"],
     "history_items": ["item"],

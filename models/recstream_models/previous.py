@@ -114,7 +114,8 @@ def _remap(column: str, values: torch.Tensor, maps: dict[str, torch.Tensor]) -> 
     if lanes is None:
         return values
     if values.dim() == 1 or len(lanes) == 1:
-        return maps[lanes[0]][values]
+        only = lanes[0]
+        return values if only is None else maps[only][values]
     out = values.clone()
     for lane, vocabulary in enumerate(lanes):
         if vocabulary is not None:

@@ -33,6 +33,9 @@ DENSE_LIMIT = 3.0
 
 
 class Standardize(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     """(x - mean) / std with constants from the training rows, kept as buffers so exports carry them."""
 
     def __init__(self, width: int) -> None:
@@ -65,6 +68,9 @@ def _embedding(rows: int, dim: int, padding: bool = True) -> nn.Embedding:
 
 
 class ItemTower(nn.Module):
+    consumers: torch.Tensor
+    temperature: torch.Tensor
+
     """item id + categories + tags + language + catalog numbers → [L2-normalised embedding, T · prior].
 
     `prior_scale` is the softmax temperature T, or 0 for a model trained with the cosine loss, which
@@ -98,7 +104,7 @@ class ItemTower(nn.Module):
             ident = ident + masked_mean(self.user_ids(consumers), consumers > 0)
         if keep_id is not None:
             ident = ident * keep_id.unsqueeze(-1)
-        features = torch.cat(
+        joined = torch.cat(
             [
                 masked_mean(self.category(categories), categories > 0),
                 masked_mean(self.tag(tags), tags > 0),
@@ -107,10 +113,10 @@ class ItemTower(nn.Module):
             ],
             dim=-1,
         )
-        prior = self.prior_metadata(features)
+        prior = self.prior_metadata(joined)
         prior_id = self.prior_id(item)
         prior = prior + (prior_id * keep_id.unsqueeze(-1) if keep_id is not None else prior_id)
-        vector = F.normalize(ident + self.metadata(features), dim=-1)
+        vector = F.normalize(ident + self.metadata(joined), dim=-1)
         return torch.cat([vector, prior * self.temperature], dim=-1)
 
     def attach_users(self, user_ids: nn.Embedding) -> None:
@@ -163,8 +169,8 @@ class UserTower(nn.Module):
         if self.training and self.dense_dropout > 0:
             keep = torch.rand(dense.shape[0], 1, device=dense.device) >= self.dense_dropout
             dense = dense * keep
-        features = torch.cat([ident, history, profile, context, dense], dim=-1)
-        vector = F.normalize(ident + history + self.mlp(features), dim=-1)
+        joined = torch.cat([ident, history, profile, context, dense], dim=-1)
+        vector = F.normalize(ident + history + self.mlp(joined), dim=-1)
         return torch.cat([vector, torch.ones_like(vector[:, :1])], dim=-1)
 
 

@@ -100,7 +100,9 @@ class Optimizer:
         for table in id_tables:
             table.sparse = sparse
         sparse_ids = {id(t.weight) for t in id_tables} if sparse else set()
-        tables, dense, lazy = [], [], []
+        tables: list[nn.Parameter] = []
+        dense: list[nn.Parameter] = []
+        lazy: list[nn.Parameter] = []
         for sub in module.modules():
             for p in sub.parameters(recurse=False):
                 if not p.requires_grad:
@@ -114,7 +116,7 @@ class Optimizer:
             torch.optim.AdamW(
                 [{"params": tables, "weight_decay": 0.0}, {"params": dense, "weight_decay": weight_decay}],
                 lr=lr,
-                foreach=True,
+                foreach=True,  # type: ignore[call-arg]  # torch 1.13's stub omits the foreach its AdamW takes
             )
         ]
         if lazy:

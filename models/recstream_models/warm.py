@@ -44,7 +44,7 @@ def warm_start(model: TwoTower, vocabularies: dict[str, list[str]], previous: Pr
     skipped: list[str] = []
     tables = set()
     for name, vocabulary in model.embedding_vocabularies().items():
-        target, source = model.get_submodule(name).weight, old.get_submodule(name).weight
+        target, source = _weight(model, name), _weight(old, name)
         tables.add(id(target))
         if target.shape[1:] != source.shape[1:]:
             skipped.append(f"{name}.weight")
@@ -57,12 +57,20 @@ def warm_start(model: TwoTower, vocabularies: dict[str, list[str]], previous: Pr
     for name, target in model.named_parameters():
         if id(target) in tables:
             continue
-        source = sources.get(name)
-        if source is None or source.shape != target.shape:
+        parameter = sources.get(name)
+        if parameter is None or parameter.shape != target.shape:
             skipped.append(name)
             continue
-        target.copy_(source)
+        target.copy_(parameter)
         copied += 1
     report = {"rows": rows, "dense_copied": copied, "fresh": skipped}
     emit("warm_start", **report)
     return report
+
+
+def _weight(model: torch.nn.Module, name: str) -> torch.Tensor:
+    """The weight of embedding table `name` of `model`."""
+    table = model.get_submodule(name)
+    if not isinstance(table, torch.nn.Embedding):
+        raise TypeError(f"{name} is a {type(table).__name__}, not an embedding table")
+    return table.weight

@@ -71,9 +71,9 @@ def write_training_set(out: str, train: dict[str, list[str]], users: list[str], 
         np.save(os.path.join(out, f"{name}.npy"), array)
         into[name] = {"file": f"{name}.npy", "dtype": str(array.dtype), "shape": list(array.shape)}
 
-    history = np.zeros((n, HISTORY), dtype=np.int64)
+    history_rows = np.zeros((n, HISTORY), dtype=np.int64)
     for r, h in enumerate(histories):
-        history[r, : len(h)] = h
+        history_rows[r, : len(h)] = h
     save("user", np.array(user_rows, dtype=np.int64), columns)
     save("item", np.array(item_rows, dtype=np.int64), columns)
     save("ts", np.arange(n, dtype=np.int64), columns)
@@ -83,8 +83,8 @@ def write_training_set(out: str, train: dict[str, list[str]], users: list[str], 
     save("weight", np.ones(n, dtype=np.float32), columns)
     save("clicked", np.full(n, -1, dtype=np.int8), columns)
     save("engagement", np.full(n, np.nan, dtype=np.float32), columns)
-    save("history_items", history, columns)
-    save("history_types", np.where(history > 0, CLICK, 0).astype(np.int64), columns)
+    save("history_items", history_rows, columns)
+    save("history_types", np.where(history_rows > 0, CLICK, 0).astype(np.int64), columns)
     save("user_cat", np.zeros((n, 3), dtype=np.int64), columns)
     save("context_cat", np.zeros((n, 4), dtype=np.int64), columns)
     save("user_dense", np.zeros((n, len(USER_DENSE)), dtype=np.float32), columns)

@@ -95,8 +95,10 @@ def main(folder: str, configs: list[dict], share: float) -> None:
         promoted = os.path.join(work, "promoted")
         result = trained(first, promoted, {}, None)
         old = load_previous(promoted)
-        users, items = previous_vectors(old, Dataset(manifest=dataset.manifest, columns=columns, catalog=dataset.catalog), queries)
-        recall = model_retrieval_metrics(users, items, queries, (20,))["recall_at_20"]
+        user_vectors, item_vectors = previous_vectors(
+            old, Dataset(manifest=dataset.manifest, columns=columns, catalog=dataset.catalog), queries
+        )
+        recall = model_retrieval_metrics(user_vectors, item_vectors, queries, (20,))["recall_at_20"]
         examples = {"examples": dataset.examples, "promoted_examples": load_dataset(first).examples}
         print(json.dumps({"event": "promoted", "share": share, **examples, **result, "test_recall_at_20": round(recall, 4)}), flush=True)
         for k, overrides in enumerate(configs or [{}, {"warm_start": True}]):

@@ -72,7 +72,8 @@ def lightgcn(train: list[tuple[int, int]], users: int, items: int, test: dict[in
     seen = torch.from_numpy(x > 0)
 
     def propagate() -> torch.Tensor:
-        layer, total = embeddings, embeddings
+        layer: torch.Tensor = embeddings
+        total: torch.Tensor = embeddings
         for _ in range(args.layers):
             layer = torch.sparse.mm(adjacency, layer)
             total = total + layer
