@@ -50,7 +50,22 @@ import { committedPositions } from '../../test/platform.js';
 import { type SnapshotMeaning, snapshotMeaning } from '../../test/snapshot-meaning.js';
 import { applicationNames } from '../../topologies/index.js';
 
-const ENV = { RECSTREAM_COMMIT_INTERVAL_MS: '25', RECSTREAM_LOG_FSYNC: 'never' };
+/**
+ * Snapshots of 4,000 examples, cut by count (a year of event time never
+ * closes one): the snapshotter recognises a crash's repeat against the
+ * open snapshot and the last closed one, so it holds only while a snapshot
+ * is larger than what one `features` commit writes to its partition
+ * (docs/decisions.md §15). Daily cuts of this small world make snapshots
+ * of 40–300 examples, which a fast machine's commit (400 examples a
+ * partition measured) outruns, and the check would then test the data, not
+ * the snapshotter.
+ */
+const ENV = {
+  RECSTREAM_COMMIT_INTERVAL_MS: '25',
+  RECSTREAM_LOG_FSYNC: 'never',
+  RECSTREAM_SNAPSHOT_EVERY_EXAMPLES: '4000',
+  RECSTREAM_SNAPSHOT_EVERY_MS: String(365 * 24 * 3600 * 1000),
+};
 const EVENTS = 60_000;
 const KILLS = 8;
 /** `<application>/<store>` holding offsets of rec.training-examples: compared by meaning (see above). */
@@ -116,16 +131,45 @@ function sameMeaning(
   assert.deepEqual(differ, [], `users whose snapshotted examples differ ${when}`);
 }
 
+/** How long the clean run took: its start-up (a run with nothing left to do), and the rest, its work. */
+interface CleanTiming {
+  readonly startupMs: number;
+  readonly workMs: number;
+}
+
+/**
+ * Times the clean `--once` run (already done in `clean`, taking `runMs`) by
+ * a second run there with nothing left to do, whose time is start-up alone.
+ */
+async function cleanTiming(clean: string, runMs: number): Promise<CleanTiming> {
+  const started = performance.now();
+  await runCliOk(['process', '--app', 'all', '--once', '--data-dir', clean], ENV);
+  const startupMs = performance.now() - started;
+  return { startupMs, workMs: Math.max(0, runMs - startupMs) };
+}
+
+/** `recstream process --app all --once` on `dataDir`, and how long it took. */
+async function timedRun(dataDir: string): Promise<number> {
+  const started = performance.now();
+  await runCliOk(['process', '--app', 'all', '--once', '--data-dir', dataDir], ENV);
+  return performance.now() - started;
+}
+
 /**
  * Starts `args` and SIGKILLs it at a random moment, `KILLS` times; at least
  * half the kills must land while `dataDir` had work left (`total`: the clean
- * run's committed positions), or the test proves nothing. `mayFinish`: a
- * `--once` child may get to its end first, and must then have ended well.
+ * run's committed positions), or the test proves nothing. Each kill comes
+ * after the clean run's start-up and within the first quarter of its work,
+ * so the kills land mid-stream on a fast machine as on a slow one (fixed
+ * seconds let a fast one finish the work within the first few children).
+ * `mayFinish`: a `--once` child may get to its end first, and must then
+ * have ended well.
  */
 async function killRepeatedly(
   args: readonly string[],
   dataDir: string,
   total: Map<string, number>,
+  timing: CleanTiming,
   seed: number,
   mayFinish: boolean,
 ): Promise<void> {
@@ -134,7 +178,8 @@ async function killRepeatedly(
   for (let i = 0; i < KILLS; i++) {
     const child = startCli(args, ENV);
     const done = finished(child);
-    await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
+    const delayMs = timing.startupMs + random() * 0.25 * timing.workMs;
+    await new Promise((r) => setTimeout(r, delayMs));
     child.kill('SIGKILL');
     const result = await done;
     if (result.signal !== 'SIGKILL') {
@@ -156,7 +201,7 @@ test('kill -9 during `process --app all`, then a replay from earliest: every sto
   try {
     await simulate(clean);
     await simulate(crashed);
-    await runCliOk(['process', '--app', 'all', '--once', '--data-dir', clean], ENV);
+    const runMs = await timedRun(clean);
     const expected = await digests(clean);
     for (const store of OFFSET_STORES)
       assert.ok(
@@ -176,9 +221,17 @@ test('kill -9 during `process --app all`, then a replay from earliest: every sto
       JSON.stringify(expectedMeaning.members),
     );
     const total = await committedPositions(clean, 'rec.interactions');
+    const timing = await cleanTiming(clean, runMs);
 
     // A live process never ends by itself: every child must have been killed.
-    await killRepeatedly(['process', '--app', 'all', '--data-dir', crashed], crashed, total, 5, false);
+    await killRepeatedly(
+      ['process', '--app', 'all', '--data-dir', crashed],
+      crashed,
+      total,
+      timing,
+      5,
+      false,
+    );
 
     await runCliOk(['process', '--app', 'all', '--once', '--data-dir', crashed], ENV);
     const afterCrashes = await digests(crashed);
@@ -204,12 +257,13 @@ test('kill -9 during `process --app all --once --threads 2`: every store equals 
   try {
     await simulate(clean);
     await simulate(crashed);
-    await runCliOk(['process', '--app', 'all', '--once', '--data-dir', clean], ENV);
+    const runMs = await timedRun(clean);
     const expected = await digests(clean);
     const expectedMeaning = await snapshotMeaning(clean);
     const total = await committedPositions(clean, 'rec.interactions');
+    const timing = await cleanTiming(clean, runMs);
 
-    await killRepeatedly(threaded, crashed, total, 7, true);
+    await killRepeatedly(threaded, crashed, total, timing, 7, true);
 
     await runCliOk(threaded, ENV);
     assert.deepEqual(differing(await digests(crashed), expected), [], 'stores that differ after the kills');
