@@ -31,14 +31,13 @@
  */
 import { join } from 'node:path';
 import { CLI, recstream } from '../recstream-cli.js';
-import { median } from '../result.js';
 import { type RunningChild, startChild } from './child.js';
 import { startTwoVariant, type TwoVariant, waitForModel, waitForOneSessionThread } from './experiment.js';
 import { ResponseCheck } from './load.js';
 import { startPrivateRedis } from './private-redis.js';
 import { closedRun, failIf, type OpenRun, openRun, type Run, warmUp } from './runs.js';
 import { type Stalls, StallWindow } from './stalls.js';
-import { TARGET_REQUESTS_PER_S } from './steady.js';
+import { halfCapacity } from './steady.js';
 import { copyWorld, type World } from './world.js';
 
 /** One responder's measured runs and every response it gave in them, checked. */
@@ -179,8 +178,7 @@ async function openLoopOn(
   size: { readonly openSeconds: number; readonly openRuns: number },
   progress: (message: string) => void,
 ): Promise<OpenLoopFigures> {
-  const closed = median(responder.runs.map((r) => r.requestsPerS));
-  const offered = Math.max(10, Math.min(TARGET_REQUESTS_PER_S, Math.round(closed / 2)));
+  const offered = halfCapacity(responder.runs);
   const runs: OpenRun[] = [];
   const stalls: Stalls[] = [];
   for (let rep = 0; rep < size.openRuns; rep++) {

@@ -36,6 +36,17 @@ const REFERENCE = fileURLToPath(new URL('./reference-server.js', import.meta.url
 /** The open loop's rate is capped here: the rate the responder is meant to hold. */
 export const TARGET_REQUESTS_PER_S = 2_000;
 
+/**
+ * The open loop's offered rate, requests/s: half the median closed-loop
+ * throughput of `runs`, at most the target rate, at least 10.
+ */
+export function halfCapacity(runs: readonly Run[]): number {
+  return Math.max(
+    10,
+    Math.min(TARGET_REQUESTS_PER_S, Math.round(median(runs.map((r) => r.requestsPerS)) / 2)),
+  );
+}
+
 export interface SteadyFigures {
   readonly served: Run[];
   readonly reference: Run[];
@@ -111,10 +122,7 @@ export async function steadyPhase(options: {
       );
     }
     failIf('closed loop', servedCheck);
-    const offered = Math.max(
-      10,
-      Math.min(TARGET_REQUESTS_PER_S, Math.round(median(served.map((r) => r.requestsPerS)) / 2)),
-    );
+    const offered = halfCapacity(served);
     for (let rep = 0; rep < runs; rep++) {
       const offset = 50_000 + rep * 1000;
       referenceOpen.push(await openRun(referenceServer, users, offset, offered, openSeconds, referenceCheck));
