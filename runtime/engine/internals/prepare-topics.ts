@@ -29,7 +29,7 @@ export async function prepareTopics(
   const partitions = known[0];
   if (partitions === undefined) {
     throw new TopologyError(
-      `source topics ${topology.sourceTopics().join(', ')} do not exist; create them (recstream topics create) or produce to them first`,
+      `none of the source topics ${topology.sourceTopics().join(', ')} exists yet, so their partition count is unknown: produce to one of them first`,
     );
   }
   for (const topic of topology.sourceTopics()) {
