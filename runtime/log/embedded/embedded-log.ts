@@ -5,6 +5,7 @@
  * Layout under the log directory:
  * ```
  * LOCK                                   pid of the process that has it open
+ * appends/                               appends from other processes (append-spool.ts)
  * topics/<topic>/topic.json              partitions, compaction, retention (atomic replace)
  * topics/<topic>/<partition>/<base>.log  segment files of record batches (see format.ts)
  * groups/<base64url(group)>.json         committed offsets (atomic replace)
@@ -31,6 +32,7 @@ import type {
   TopicSpec,
 } from '../log.js';
 import { topicInfo } from '../topic-spec.js';
+import { AppendSpool, appendThroughSpool } from './append-spool.js';
 import type { CompactionResult } from './compaction.js';
 import { EmbeddedConsumer } from './consumer.js';
 import { LogFollower } from './log-follower.js';
@@ -69,7 +71,11 @@ export class EmbeddedLog implements EventLog {
   /** What `open` repaired (torn tails cut off) or found corrupt; each was also logged. */
   readonly warnings: RecoveryWarning[];
 
-  private constructor(private readonly side: LogWriter | LogFollower) {
+  private constructor(
+    private readonly side: LogWriter | LogFollower,
+    private readonly spool: AppendSpool | undefined,
+    private readonly appendThroughOwner: boolean,
+  ) {
     this.dir = side.dir;
     this.readOnly = side instanceof LogFollower;
     this.warnings = side.warnings;
@@ -87,9 +93,11 @@ export class EmbeddedLog implements EventLog {
    */
   static async open(dir: string, options: EmbeddedLogOptions = {}): Promise<EmbeddedLog> {
     const resolved = resolveOptions(options);
-    return new EmbeddedLog(
-      resolved.readOnly ? await LogFollower.open(dir, resolved) : await LogWriter.open(dir, resolved),
-    );
+    if (resolved.readOnly)
+      return new EmbeddedLog(await LogFollower.open(dir, resolved), undefined, resolved.appendThroughOwner);
+    const writer = await LogWriter.open(dir, resolved);
+    const spool = AppendSpool.serve(dir, (topic, records) => writer.append(topic, records), resolved.logger);
+    return new EmbeddedLog(writer, spool, false);
   }
 
   /** The writer, for a change; a read-only log refuses it. */
@@ -122,6 +130,10 @@ export class EmbeddedLog implements EventLog {
   // ---- append / read ---------------------------------------------------------
 
   async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
+    if (this.appendThroughOwner) {
+      this.side.assertOpen();
+      return appendThroughSpool(this.dir, topic, records);
+    }
     return this.writer(`append to ${topic}`).append(topic, records);
   }
 
@@ -238,7 +250,8 @@ export class EmbeddedLog implements EventLog {
   }
 
   /** Waits for in-flight appends and maintenance, fsyncs (unless `fsync: 'never'`), closes files and releases the lock. */
-  close(): Promise<void> {
-    return this.side.close();
+  async close(): Promise<void> {
+    await this.spool?.close();
+    await this.side.close();
   }
 }

@@ -30,6 +30,15 @@ function ownerOf(path: string): number | undefined {
   }
 }
 
+/**
+ * The pid of another live process holding `<dir>/LOCK`, if any: whether an
+ * open for writing would fail, and who would take appends in its place.
+ */
+export function lockHolder(dir: string): number | undefined {
+  const owner = ownerOf(resolve(dir, 'LOCK'));
+  return owner !== undefined && owner !== process.pid && isRunning(owner) ? owner : undefined;
+}
+
 /** An acquired lock; `release` removes the lock file. */
 export interface DirLock {
   readonly path: string;

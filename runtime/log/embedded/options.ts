@@ -45,6 +45,13 @@ export interface EmbeddedLogOptions {
    * apply. Default false.
    */
   readonly readOnly?: boolean;
+  /**
+   * With `readOnly`: appends go to the process holding the log, through its
+   * spool (append-spool.ts), instead of failing, for commands that add a
+   * few events beside a running process (`recstream experiments start`).
+   * Everything else stays read-only. Default false.
+   */
+  readonly appendThroughOwner?: boolean;
   readonly logger?: LogWarnSink;
 }
 
@@ -57,6 +64,7 @@ export interface ResolvedOptions {
   readonly minCleanableDirtyRatio: number;
   readonly maintenanceIntervalMs: number;
   readonly readOnly: boolean;
+  readonly appendThroughOwner: boolean;
   readonly logger: LogWarnSink;
 }
 
@@ -102,6 +110,7 @@ export function resolveOptions(options: EmbeddedLogOptions): ResolvedOptions {
     minCleanableDirtyRatio: ratio(options.minCleanableDirtyRatio),
     maintenanceIntervalMs: positive('maintenanceIntervalMs', options.maintenanceIntervalMs, 30_000, 0),
     readOnly: options.readOnly ?? false,
+    appendThroughOwner: options.appendThroughOwner ?? false,
     logger: options.logger ?? stderrLogger,
   };
 }
