@@ -13,6 +13,7 @@
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { EmbeddedLog } from './log/embedded/embedded-log.js';
+import { lockHolder } from './log/embedded/lock.js';
 import type { EventLog } from './log/log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Registry } from './observability/metrics.js';
@@ -46,6 +47,15 @@ export interface PlatformOptions {
    * back-end needs no such mode.
    */
   readonly readOnly?: boolean;
+  /**
+   * For commands that append a few events (`recstream experiments start`,
+   * `models promote`): when another live process holds the embedded log,
+   * open as `readOnly` does, but hand appends to that process
+   * (runtime/log/embedded/append-spool.ts) rather than fail on its lock.
+   * With no such process the platform opens for writing as usual. Schemas
+   * are then only read: the running process registered its topics' own.
+   */
+  readonly appendBesideHolder?: boolean;
   /** The application's shipped schemas and topics, which the serde and its producers use (default: none). */
   readonly contract?: DataContract;
   /**
@@ -70,11 +80,16 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
   // Before anything can log a user: the key every hashed id in this process (and its workers) uses.
   useLogHashKey(config.logHashKey);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const readOnly = options.readOnly ?? false;
+  const beside =
+    options.appendBesideHolder === true &&
+    !config.kafkaBrokers &&
+    options.log === undefined &&
+    lockHolder(join(config.dataDir, 'log')) !== undefined;
+  const readOnly = (options.readOnly ?? false) || beside;
   // An OTLP endpoint configured: the SDK starts once per process, before any producer or runner is made.
   if (!readOnly && (await startTracingFromConfig(config)))
     logger.debug({ endpoint: otlpTracesUrl(config) }, 'tracing to OTLP');
-  const log = options.log ?? (await openLog(config, logger, readOnly));
+  const log = options.log ?? (await openLog(config, logger, readOnly, beside));
   const registryReadOnly = readOnly || options.log !== undefined;
   let registry: SchemaRegistry;
   try {
@@ -106,7 +121,12 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
   };
 }
 
-async function openLog(config: Config, logger: Logger, readOnly: boolean): Promise<EventLog> {
+async function openLog(
+  config: Config,
+  logger: Logger,
+  readOnly: boolean,
+  appendThroughOwner: boolean,
+): Promise<EventLog> {
   if (config.kafkaBrokers) {
     const { KafkaLog } = await import('./log/kafka/kafka-log.js');
     const { kafkaLogOptions } = await import('./log/kafka/client-config.js');
@@ -116,5 +136,6 @@ async function openLog(config: Config, logger: Logger, readOnly: boolean): Promi
     fsync: FSYNC_MODES[config.logFsync],
     logger,
     readOnly,
+    appendThroughOwner,
   });
 }

@@ -2,7 +2,8 @@
  * `recstream experiments start | stop | list | show` and `models promote
  * --canary` as an operator runs them, on a data dir whose model has v1
  * promoted and v2 candidate: what they print, what they publish, and the
- * refusals that exit 2 naming the field.
+ * refusals that exit 2 naming the field; and the commands that append,
+ * run beside a `recstream process` that holds the embedded log.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { publishModelVersions } from '../../registry/model-registry.js';
 import { FileArtifactStore } from '../../registry/model-store.js';
 import type { Experiment, ModelVersion } from '../../schemas/generated/types.js';
-import { runCli, runCliOk } from '../../test/cli.js';
+import { besideRunningProcess, pathExists, runCli, runCliOk } from '../../test/cli.js';
 import { withTestPlatform } from '../../test/platform.js';
 
 const ENV = { RECSTREAM_LOG_FSYNC: 'never' };
@@ -168,4 +169,41 @@ test('models promote --canary starts the canary of a candidate; a promoted versi
   assert.equal(twice.code, 2);
   assert.match(twice.stderr, /id: experiment canary-recstream-2 is running/);
   await cliOk('experiments', 'stop', 'canary-recstream-2');
+});
+
+test('beside a running process that holds the log: experiments start and stop, models promote and rollback are appended by it', {
+  timeout: 120_000,
+}, async () => {
+  const beside = { ...AB, id: 'beside-ab', salt: 'beside-1' };
+  // experiment-metrics takes its partition count from its sources: one must exist.
+  await withTestPlatform(
+    dataDir,
+    ({ log }) => log.ensureTopic({ name: 'rec.interactions', partitions: 2 }),
+    ENV,
+  );
+  const { value: events } = await besideRunningProcess(dataDir, 'experiment-metrics', ENV, async () => {
+    const started = await cliOk('experiments', 'start', await file('beside.json', beside));
+    assert.match(started.stdout, /experiment beside-ab running/);
+    const stopped = await cliOk('experiments', 'stop', 'beside-ab', '--reason', 'tried beside');
+    assert.match(stopped.stdout, /beside-ab stopped \(tried beside\)/);
+    assert.match((await cliOk('models', 'promote', '2')).stdout, /recstream v2 promoted/);
+    assert.match(
+      (await cliOk('models', 'rollback', '--reason', 'tried beside')).stdout,
+      /v2 rolled back, v1 promoted/,
+    );
+    // Read while the process still holds the log: the events are there, appended by it.
+    const experiments = JSON.parse((await cliOk('experiments', 'list', '--json')).stdout) as Experiment[];
+    const models = JSON.parse((await cliOk('models', 'list', '--json')).stdout) as ModelVersion[];
+    return { experiments, models };
+  });
+  const mine = events.experiments.find((e) => e.id === 'beside-ab');
+  assert.deepEqual([mine?.status, mine?.reason], ['stopped', 'tried beside']);
+  assert.deepEqual(
+    events.models.map((v) => [v.version, v.status]),
+    [
+      [1, 'promoted'],
+      [2, 'rolled_back'],
+    ],
+  );
+  assert.equal(await pathExists(join(dataDir, 'log', 'LOCK')), false, 'the process released the log');
 });

@@ -67,13 +67,17 @@ export const experimentsStartCommand: Command = {
     if (path === undefined) return 2;
     return refusalsExit2('experiments start', async () => {
       const json = await readExperimentFile(path);
-      return withPlatform(config, async (platform) => {
-        const { experiment, replaced } = await startExperiment(platform, json);
-        const again = replaced === undefined ? '' : ` (replacing its ${replaced.status} run)`;
-        process.stdout.write(`experiment ${experiment.id} running${again}\n`);
-        process.stdout.write(renderExperiment(experiment));
-        return 0;
-      });
+      return withPlatform(
+        config,
+        async (platform) => {
+          const { experiment, replaced } = await startExperiment(platform, json);
+          const again = replaced === undefined ? '' : ` (replacing its ${replaced.status} run)`;
+          process.stdout.write(`experiment ${experiment.id} running${again}\n`);
+          process.stdout.write(renderExperiment(experiment));
+          return 0;
+        },
+        { appendBesideHolder: true },
+      );
     });
   },
 };
@@ -87,11 +91,15 @@ export const experimentsStopCommand: Command = {
     const id = onePositional('experiments stop', 'experiment id', positionals);
     if (id === undefined) return 2;
     return refusalsExit2('experiments stop', () =>
-      withPlatform(config, async (platform) => {
-        const stopped = await stopExperiment(platform, id, values.reason as string | undefined);
-        process.stdout.write(`experiment ${stopped.id} stopped (${stopped.reason})\n`);
-        return 0;
-      }),
+      withPlatform(
+        config,
+        async (platform) => {
+          const stopped = await stopExperiment(platform, id, values.reason as string | undefined);
+          process.stdout.write(`experiment ${stopped.id} stopped (${stopped.reason})\n`);
+          return 0;
+        },
+        { appendBesideHolder: true },
+      ),
     );
   },
 };

@@ -59,6 +59,9 @@ export const modelsListCommand: Command = {
     ),
 };
 
+/** Promotions and rollbacks are events: beside a running `demo`, `up` or `serve`, that process appends them. */
+const BESIDE_A_RUNNING_PROCESS = { appendBesideHolder: true } as const;
+
 export const modelsPromoteCommand: Command = {
   name: 'models promote',
   summary:
@@ -66,43 +69,48 @@ export const modelsPromoteCommand: Command = {
   usage: 'recstream models promote <version> [--canary PCT] [--model NAME] [--reason TEXT]',
   options: { model: { type: 'string' }, reason: { type: 'string' }, canary: { type: 'string' } },
   run: ({ config, values, positionals }) =>
-    withPlatform(config, async (platform) => {
-      const model = (values.model as string | undefined) ?? config.modelName;
-      const version = Number(positionals[0]);
-      if (!Number.isInteger(version) || version < 1)
-        throw new ModelRegistryError(
-          `models promote needs a version number, got ${JSON.stringify(positionals[0])}`,
-        );
-      const canary = percentOption(values.canary, '--canary');
-      if (canary !== undefined) {
-        // A canary is an experiment: refused like one, naming the field, with exit status 2.
-        return refusalsExit2('models promote', async () => {
-          const { experiment } = await startCanary(platform, artifactStore(config.dataDir), {
-            version,
-            model,
-            share: canary,
-            reason:
-              (values.reason as string | undefined) ?? `started by models promote --canary ${values.canary}`,
-          });
-          process.stdout.write(
-            `${model} v${version}: canary ${experiment.id} started (recstream experiments show ${experiment.id})\n`,
+    withPlatform(
+      config,
+      async (platform) => {
+        const model = (values.model as string | undefined) ?? config.modelName;
+        const version = Number(positionals[0]);
+        if (!Number.isInteger(version) || version < 1)
+          throw new ModelRegistryError(
+            `models promote needs a version number, got ${JSON.stringify(positionals[0])}`,
           );
-          process.stdout.write(renderExperiment(experiment));
-          return 0;
+        const canary = percentOption(values.canary, '--canary');
+        if (canary !== undefined) {
+          // A canary is an experiment: refused like one, naming the field, with exit status 2.
+          return refusalsExit2('models promote', async () => {
+            const { experiment } = await startCanary(platform, artifactStore(config.dataDir), {
+              version,
+              model,
+              share: canary,
+              reason:
+                (values.reason as string | undefined) ??
+                `started by models promote --canary ${values.canary}`,
+            });
+            process.stdout.write(
+              `${model} v${version}: canary ${experiment.id} started (recstream experiments show ${experiment.id})\n`,
+            );
+            process.stdout.write(renderExperiment(experiment));
+            return 0;
+          });
+        }
+        const result = await promoteModel(platform, artifactStore(config.dataDir), {
+          version,
+          model,
+          reason: values.reason as string | undefined,
         });
-      }
-      const result = await promoteModel(platform, artifactStore(config.dataDir), {
-        version,
-        model,
-        reason: values.reason as string | undefined,
-      });
-      if (result.alreadyPromoted) {
-        process.stdout.write(`${model} v${version} is already promoted\n`);
+        if (result.alreadyPromoted) {
+          process.stdout.write(`${model} v${version} is already promoted\n`);
+          return 0;
+        }
+        process.stdout.write(`${model} v${version} promoted\n`);
         return 0;
-      }
-      process.stdout.write(`${model} v${version} promoted\n`);
-      return 0;
-    }),
+      },
+      BESIDE_A_RUNNING_PROCESS,
+    ),
 };
 
 export const modelsRollbackCommand: Command = {
@@ -111,12 +119,16 @@ export const modelsRollbackCommand: Command = {
   usage: 'recstream models rollback [--model NAME] [--reason TEXT]',
   options: { model: { type: 'string' }, reason: { type: 'string' } },
   run: ({ config, values }) =>
-    withPlatform(config, async (platform) => {
-      const { model, rolledBack, promoted } = await rollbackModel(platform, artifactStore(config.dataDir), {
-        model: values.model as string | undefined,
-        reason: values.reason as string | undefined,
-      });
-      process.stdout.write(`${model}: v${rolledBack.version} rolled back, v${promoted.version} promoted\n`);
-      return 0;
-    }),
+    withPlatform(
+      config,
+      async (platform) => {
+        const { model, rolledBack, promoted } = await rollbackModel(platform, artifactStore(config.dataDir), {
+          model: values.model as string | undefined,
+          reason: values.reason as string | undefined,
+        });
+        process.stdout.write(`${model}: v${rolledBack.version} rolled back, v${promoted.version} promoted\n`);
+        return 0;
+      },
+      BESIDE_A_RUNNING_PROCESS,
+    ),
 };
