@@ -3,7 +3,7 @@
  * every command releases the log's lock file even when it fails. Commands
  * that only look open it read-only, so they work beside a running
  * `recstream process` or `recstream demo`; commands that append a few
- * events hand them to such a process (`appendBesideHolder`). On a terminal the JSON log goes
+ * events hand them to such a process (`besideHolder`). On a terminal the JSON log goes
  * to `<data-dir>/logs/recstream.log`, warnings and errors still to stderr.
  */
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { APPLICATIONS, applicationNames } from '../topologies/index.js';
 export async function withPlatform<T>(
   config: Config,
   fn: (platform: Platform) => Promise<T>,
-  options: Pick<PlatformOptions, 'readOnly' | 'appendBesideHolder'> = {},
+  options: Pick<PlatformOptions, 'readOnly' | 'besideHolder'> = {},
 ): Promise<T> {
   // On a terminal a person reads progress lines: the info log goes to a file in the data dir.
   const logger = process.stderr.isTTY

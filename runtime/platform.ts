@@ -48,14 +48,15 @@ export interface PlatformOptions {
    */
   readonly readOnly?: boolean;
   /**
-   * For commands that append a few events (`recstream experiments start`,
-   * `models promote`): when another live process holds the embedded log,
-   * open as `readOnly` does, but hand appends to that process
-   * (runtime/log/embedded/append-spool.ts) rather than fail on its lock.
-   * With no such process the platform opens for writing as usual. Schemas
-   * are then only read: the running process registered its topics' own.
+   * For commands that may run beside a `recstream demo`, `up`, `serve` or
+   * `process` (`experiments start`, `models promote`, `describe`): when
+   * another live process holds the embedded log, open as `readOnly` does,
+   * but hand appends to that process (runtime/log/embedded/append-spool.ts)
+   * rather than fail on its lock. With no such process the platform opens
+   * for writing as usual. The embedded registry is not the log's: several
+   * processes may write it (a file lock), so schemas register as usual.
    */
-  readonly appendBesideHolder?: boolean;
+  readonly besideHolder?: boolean;
   /** The application's shipped schemas and topics, which the serde and its producers use (default: none). */
   readonly contract?: DataContract;
   /**
@@ -81,15 +82,15 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
   useLogHashKey(config.logHashKey);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const beside =
-    options.appendBesideHolder === true &&
+    options.besideHolder === true &&
     !config.kafkaBrokers &&
     options.log === undefined &&
     lockHolder(join(config.dataDir, 'log')) !== undefined;
-  const readOnly = (options.readOnly ?? false) || beside;
+  const readOnly = options.readOnly ?? false;
   // An OTLP endpoint configured: the SDK starts once per process, before any producer or runner is made.
   if (!readOnly && (await startTracingFromConfig(config)))
     logger.debug({ endpoint: otlpTracesUrl(config) }, 'tracing to OTLP');
-  const log = options.log ?? (await openLog(config, logger, readOnly, beside));
+  const log = options.log ?? (await openLog(config, logger, readOnly || beside, beside));
   const registryReadOnly = readOnly || options.log !== undefined;
   let registry: SchemaRegistry;
   try {

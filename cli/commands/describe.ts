@@ -7,9 +7,14 @@ export const describeCommand: Command = {
   usage: 'recstream describe [--app NAME|all]',
   options: { app: { type: 'string' } },
   run: ({ config, values }) =>
-    withPlatform(config, async (platform) => {
-      const topologies = await selectTopologies(platform, values.app as string | undefined);
-      process.stdout.write(`${topologies.map((t) => t.describe()).join('\n\n')}\n`);
-      return 0;
-    }),
+    withPlatform(
+      config,
+      async (platform) => {
+        const topologies = await selectTopologies(platform, values.app as string | undefined);
+        process.stdout.write(`${topologies.map((t) => t.describe()).join('\n\n')}\n`);
+        return 0;
+      },
+      // Describing writes nothing: beside a running process it reads the schemas that one registered.
+      { besideHolder: true },
+    ),
 };

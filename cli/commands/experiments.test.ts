@@ -171,7 +171,7 @@ test('models promote --canary starts the canary of a candidate; a promoted versi
   await cliOk('experiments', 'stop', 'canary-recstream-2');
 });
 
-test('beside a running process that holds the log: experiments start and stop, models promote and rollback are appended by it', {
+test('beside a running process that holds the log: experiments start and stop, models promote and rollback are appended by it, and describe works', {
   timeout: 120_000,
 }, async () => {
   const beside = { ...AB, id: 'beside-ab', salt: 'beside-1' };
@@ -182,6 +182,9 @@ test('beside a running process that holds the log: experiments start and stop, m
     ENV,
   );
   const { value: events } = await besideRunningProcess(dataDir, 'experiment-metrics', ENV, async () => {
+    // Registering the schemas of an application the running process does not run is no append.
+    const described = await cliOk('describe', '--app', 'snapshots');
+    assert.match(described.stdout, /^Topology: snapshots\n\s+Source: training-examples/);
     const started = await cliOk('experiments', 'start', await file('beside.json', beside));
     assert.match(started.stdout, /experiment beside-ab running/);
     const stopped = await cliOk('experiments', 'stop', 'beside-ab', '--reason', 'tried beside');

@@ -76,7 +76,7 @@ export const experimentsStartCommand: Command = {
           process.stdout.write(renderExperiment(experiment));
           return 0;
         },
-        { appendBesideHolder: true },
+        { besideHolder: true },
       );
     });
   },
@@ -98,7 +98,7 @@ export const experimentsStopCommand: Command = {
           process.stdout.write(`experiment ${stopped.id} stopped (${stopped.reason})\n`);
           return 0;
         },
-        { appendBesideHolder: true },
+        { besideHolder: true },
       ),
     );
   },

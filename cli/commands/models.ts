@@ -60,7 +60,7 @@ export const modelsListCommand: Command = {
 };
 
 /** Promotions and rollbacks are events: beside a running `demo`, `up` or `serve`, that process appends them. */
-const BESIDE_A_RUNNING_PROCESS = { appendBesideHolder: true } as const;
+const BESIDE_A_RUNNING_PROCESS = { besideHolder: true } as const;
 
 export const modelsPromoteCommand: Command = {
   name: 'models promote',
