@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { topK } from '../inference/top-k.js';
+import { exactTopK } from '../inference/exact-top-k.js';
 import { RankingMetrics } from './ranking-metrics.js';
 
 test('recall, NDCG and HR at K follow their definitions', () => {
@@ -17,7 +17,7 @@ test('recall, NDCG and HR at K follow their definitions', () => {
   assert.equal(r.coverage, 4 / 10);
 });
 
-test('topK returns the best rows by inner product, best first, skipping excluded rows and row 0', () => {
+test('exactTopK returns the best rows by inner product, best first, skipping excluded rows and row 0', () => {
   const dims = 2;
   const rows = 200;
   const matrix = new Float32Array(rows * dims);
@@ -34,7 +34,7 @@ test('topK returns the best rows by inner product, best first, skipping excluded
     .filter((r) => !excluded.has(r))
     .sort((a, b) => score(b) - score(a))
     .slice(0, 10);
-  const top = topK(query, matrix, dims, 10, (r) => excluded.has(r));
+  const top = exactTopK(query, matrix, dims, 10, (r) => excluded.has(r));
   assert.deepEqual(top.rows, expected);
   assert.ok(top.scores.every((s, i) => i === 0 || top.scores[i - 1]! >= s));
 });

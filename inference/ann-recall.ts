@@ -1,6 +1,6 @@
 /**
  * How much of the exact top k an ANN index finds: exact inner-product
- * search computed here (`top-k.ts`), not by usearch, so the reference does
+ * search computed here (`exact-top-k.ts`), not by usearch, so the reference does
  * not share the code it checks, and recall@10 against it.
  *
  * @example
@@ -9,7 +9,7 @@
  * ```
  */
 import type { AnnIndex, AnnMatches } from './ann-index.js';
-import { topK } from './top-k.js';
+import { exactTopK } from './exact-top-k.js';
 
 /**
  * Exact top-k by inner product over `vectors` (row i is `keys[i]`): the
@@ -28,7 +28,7 @@ export function exactSearch(
   query: Float32Array,
   k: number,
 ): AnnMatches {
-  const top = topK(query, vectors, dims, k, () => false, 0);
+  const top = exactTopK(query, vectors, dims, k, () => false, 0);
   return { keys: top.rows.map((r) => keys[r]!), scores: top.scores };
 }
 

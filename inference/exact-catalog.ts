@@ -1,7 +1,7 @@
 /**
  * Exact top-K by inner product over a whole catalog for a batch of
  * queries: usearch's brute-force search (SIMD distance kernels, every
- * core), the same ranking as `topK` (./top-k.ts) with scores summed in
+ * core), the same ranking as `exactTopK` (./exact-top-k.ts) with scores summed in
  * f32, about four times faster on one core over 40,000 × 64-d items and
  * faster again on two. Offline evaluation scores every holdout user this
  * way.

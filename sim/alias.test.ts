@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../lib/random.js';
 import { AliasTable } from './alias.js';
-import { Rng } from './random.js';
 
 test('draws each index in proportion to its weight', () => {
   const weights = [5, 0, 1, 3, 1];

@@ -11,7 +11,7 @@
  * const user = new AliasTable(weights, members).sample(rng); // a member id
  * ```
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../lib/random.js';
 
 export class AliasTable {
   private readonly prob: Float64Array;

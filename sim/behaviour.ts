@@ -21,10 +21,11 @@
  * behaviour.request(visit, visit.nextRequestTs);                    // queues its first slate's events
  * ```
  */
+
+import type { Rng } from '../lib/random.js';
 import type { Interaction, InteractionContext, InteractionType } from '../schemas/generated/types.js';
 import { type ClickModel, clickProbabilities, drawClick, EXAMINE } from './click-models.js';
 import { dotRow } from './latent.js';
-import type { Rng } from './random.js';
 import { Session } from './session.js';
 import { CATEGORIES, COUNTRIES, DEVICE_SHARE, DEVICES } from './vocabulary.js';
 import type { World } from './world.js';

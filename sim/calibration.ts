@@ -19,8 +19,10 @@
  * calibration.rampBoost(0);         // e.g. 4.1: only a quarter of a visit's events come at once
  * ```
  */
+
+import { Rng } from '../lib/random.js';
 import { Behaviour } from './behaviour.js';
-import { Rng, STREAM } from './random.js';
+import { STREAM } from './streams.js';
 import { COUNTRIES } from './vocabulary.js';
 import type { World } from './world.js';
 

@@ -17,11 +17,13 @@
  * const item = catalog.record(7, catalog.releaseTs[7]!, true); // an `Item` value
  * ```
  */
+
+import { Rng } from '../lib/random.js';
 import type { Item } from '../schemas/generated/types.js';
 import { AliasTable } from './alias.js';
 import { addScaled, type LatentSpace, normalize, randomUnit } from './latent.js';
 import type { ResolvedSimulation } from './options.js';
-import { Rng, STREAM } from './random.js';
+import { STREAM } from './streams.js';
 import {
   CATEGORIES,
   FORMAT_MINUTES,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../lib/random.js';
 import type { Interaction } from '../schemas/generated/types.js';
 import { Behaviour } from './behaviour.js';
 import {
@@ -11,7 +12,7 @@ import {
   EXAMINE,
   NO_CLICK,
 } from './click-models.js';
-import { Rng, STREAM } from './random.js';
+import { STREAM } from './streams.js';
 import { World } from './world.js';
 
 const VALUES = [2.9, 1.2, 3.8, 0.4, 2.2, 1.7];

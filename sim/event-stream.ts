@@ -26,13 +26,14 @@
  * hot path of a 10M-event run allocates only what the events themselves need.
  */
 
+import { Rng } from '../lib/random.js';
 import { ConfigError } from '../runtime/errors.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
 import { INTERACTIONS_TOPIC, ITEMS_TOPIC, USERS_TOPIC } from '../schemas/topics.js';
 import { Behaviour } from './behaviour.js';
 import type { Calibration } from './calibration.js';
 import { SessionHeap } from './heap.js';
-import { Rng, STREAM } from './random.js';
+import { STREAM } from './streams.js';
 import { COUNTRIES } from './vocabulary.js';
 import type { World } from './world.js';
 

@@ -10,8 +10,9 @@
  * const { lists, events } = experimentTraffic({ seed: 1, experimentId: 'ab', requests: 2000, rates: { control: 0.04, candidate: 0.07 }, start: t0, spacingMs: 500 });
  * ```
  */
+
+import { Rng } from '../lib/random.js';
 import type { Interaction, ServedRecommendations } from '../schemas/generated/types.js';
-import { Rng } from './random.js';
 
 const MIN = 60_000;
 export interface ExperimentWorld {

@@ -12,7 +12,8 @@
  * dotRow(v, latent.centroids, 3); // 1: a vector at genre 3's centroid
  * ```
  */
-import { Rng, STREAM } from './random.js';
+import { Rng } from '../lib/random.js';
+import { STREAM } from './streams.js';
 
 export class LatentSpace {
   /** Category centroids, row-major: centroid c is `[c * dims, (c + 1) * dims)`. */

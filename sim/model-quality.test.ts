@@ -11,8 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../lib/random.js';
 import type { Interaction } from '../schemas/generated/types.js';
-import { Rng } from './random.js';
 import { Simulator } from './simulator.js';
 import { GroundTruth } from './truth.js';
 

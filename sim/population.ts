@@ -18,11 +18,13 @@
  * const taste = population.taste(population.tasteModel(profile), options.start); // unit vector
  * ```
  */
+
+import { Rng } from '../lib/random.js';
 import type { User } from '../schemas/generated/types.js';
 import { AliasTable } from './alias.js';
 import { addScaled, type LatentSpace, normalize, randomUnit } from './latent.js';
 import type { ResolvedSimulation } from './options.js';
-import { Rng, STREAM } from './random.js';
+import { STREAM } from './streams.js';
 import {
   AGE_BUCKETS,
   AGE_SHARE,

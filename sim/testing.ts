@@ -10,9 +10,9 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import { Rng } from '../lib/random.js';
 import type { EventLog } from '../runtime/log/log.js';
 import { INTERACTION_TYPE_SYMBOLS, type Interaction } from '../schemas/generated/types.js';
-import { Rng } from './random.js';
 import { localTime } from './rhythm.js';
 import { COUNTRIES } from './vocabulary.js';
 

@@ -15,6 +15,8 @@
  * npm run build && node dist/test/canary-min-sample.js
  * ```
  */
+
+import { Rng } from '../lib/random.js';
 import { decideCanary } from '../processors/experiment-metrics/canary.js';
 import {
   addUserCounts,
@@ -22,7 +24,6 @@ import {
   type VariantFigures,
 } from '../processors/experiment-metrics/figures.js';
 import type { Experiment } from '../schemas/generated/types.js';
-import { Rng } from '../sim/random.js';
 
 const STEP_IMPRESSIONS = 8000;
 const ITEMS = 6;

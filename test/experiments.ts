@@ -19,7 +19,7 @@
 import { Registry } from 'prom-client';
 import { experimentGauges } from '../app/experiment-gauges.js';
 import { CLICK_THROUGH } from '../features/math/interactions.js';
-import type { Proportion, UnitSums } from '../processors/experiment-metrics/sequential-test.js';
+import type { Proportion, UnitSums } from '../lib/sequential-test.js';
 import { type ExperimentReport, readExperimentFigures } from '../registry/experiments/experiment-figures.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { silentLogger } from '../runtime/observability/logger.js';
@@ -211,7 +211,7 @@ export async function countFromTopics(
   return out;
 }
 
-/** Per variant, its click-through with the sums over its users (sequential-test.ts `UnitSums`), counted from the raw topics. */
+/** Per variant, its click-through with the sums over its users (lib/sequential-test.ts `UnitSums`), counted from the raw topics. */
 export async function clickThroughFromTopics(
   platform: Platform,
   experimentId: string,

@@ -22,6 +22,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Low to high; the root `index.ts` (the package entry) sits above them all. */
 const LAYERS: readonly (readonly string[])[] = [
+  ['lib'],
   ['runtime'],
   ['schemas'],
   ['features'],

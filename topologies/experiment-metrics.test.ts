@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { differenceTest } from '../processors/experiment-metrics/sequential-test.js';
+import { differenceTest } from '../lib/sequential-test.js';
 import { loadConfig } from '../runtime/config.js';
 import { createProducer } from '../runtime/producer/producer.js';
 import { openEmbeddedRegistry } from '../runtime/registry/embedded/embedded-registry.js';

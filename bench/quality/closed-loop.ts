@@ -33,7 +33,7 @@
 import { join } from 'node:path';
 import { type OnlineRow, onlineReport } from '../../evaluation/online/online-report.js';
 import { CLOSED_LOOP_WORLD, serveClosedLoop } from '../../evaluation/online/serve-closed-loop.js';
-import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
+import { wilsonInterval } from '../../lib/sequential-test.js';
 import { startExperiment, stopExperiment } from '../../registry/experiments/experiment-actions.js';
 import { loadConfig } from '../../runtime/config.js';
 import { silentLogger } from '../../runtime/observability/logger.js';

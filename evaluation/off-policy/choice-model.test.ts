@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../../sim/random.js';
+import { Rng } from '../../lib/random.js';
 import { type ChoiceList, ChoiceModel } from './choice-model.js';
 import { estimateOffPolicy, type LoggedDecision } from './estimators.js';
 import { listDecisions } from './replay-decisions.js';

@@ -39,7 +39,7 @@
  * ```
  */
 
-import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
+import { wilsonInterval } from '../../lib/sequential-test.js';
 
 /** One logged decision, seen from the target policy. */
 export interface LoggedDecision {

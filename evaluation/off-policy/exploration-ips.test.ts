@@ -10,10 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../../lib/random.js';
 import { finalOrder, type RankedItem } from '../../responders/recommend/final-ordering.js';
 import { catalogItem, NOW } from '../../responders/recommend/items.fixture.js';
 import type { Item } from '../../schemas/generated/types.js';
-import { Rng } from '../../sim/random.js';
 import { estimateOffPolicy, type LoggedDecision } from './estimators.js';
 
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];

@@ -25,7 +25,7 @@
  * ```
  */
 
-import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
+import { wilsonInterval } from '../../lib/sequential-test.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { LoggedList } from '../online/served-lists.js';

@@ -11,11 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../../lib/random.js';
 import { finalOrder, type RankedItem } from '../../responders/recommend/final-ordering.js';
 import { catalogItem, NOW } from '../../responders/recommend/items.fixture.js';
 import { requestRandom } from '../../responders/recommend/request-random.js';
 import type { Item } from '../../schemas/generated/types.js';
-import { Rng } from '../../sim/random.js';
 import { estimateOffPolicy, type LoggedDecision } from './estimators.js';
 import { placementMarginals } from './placement-marginals.js';
 import { listDecisions } from './replay-decisions.js';

@@ -20,7 +20,7 @@
  * ```
  */
 
-import { wilsonInterval } from '../../processors/experiment-metrics/sequential-test.js';
+import { wilsonInterval } from '../../lib/sequential-test.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Serde } from '../../runtime/serde/serde.js';
 import type { ServedTruth } from '../../sim/closed-loop/truth-log.js';

@@ -43,14 +43,15 @@
  * if (decision.action === 'rollback') publish(concluded(experiment, decision.reason, outcome.ts));
  * ```
  */
-import type { Experiment, ExperimentVariant, Guardrail } from '../../schemas/generated/types.js';
-import { clickThrough, latencyCount, latencyQuantile, slowerThan, type VariantFigures } from './figures.js';
+
 import {
   DEFAULT_SEQUENTIAL,
   differenceTest,
   type Proportion,
   type SequentialOptions,
-} from './sequential-test.js';
+} from '../../lib/sequential-test.js';
+import type { Experiment, ExperimentVariant, Guardrail } from '../../schemas/generated/types.js';
+import { clickThrough, latencyCount, latencyQuantile, slowerThan, type VariantFigures } from './figures.js';
 
 export type CanaryDecision =
   | { readonly action: 'hold'; readonly reason: string }

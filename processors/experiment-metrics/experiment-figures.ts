@@ -29,6 +29,7 @@
  * ```
  */
 import { asOf, latest, type Versioned } from '../../features/math/versioned.js';
+import { DEFAULT_SEQUENTIAL, differenceTest } from '../../lib/sequential-test.js';
 import { ProcessingError } from '../../runtime/errors.js';
 import type {
   GlobalTableView,
@@ -52,7 +53,6 @@ import {
   type VariantFigures,
 } from './figures.js';
 import { controlName, EXPERIMENT_FIGURES_STORE, type ExperimentFiguresValue } from './report.js';
-import { DEFAULT_SEQUENTIAL, differenceTest } from './sequential-test.js';
 import {
   EXPERIMENT_VERSIONS,
   MODEL_VERSIONS_TABLE,

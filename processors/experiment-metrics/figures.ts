@@ -7,7 +7,7 @@
  * keeps its figures over the whole experiment (`total`) and over the
  * canary step in effect (`step`), which the canary controller decides on.
  * Beside the sums, the per-user sums of squares the click-through's
- * variance over users reads (`users`, `user_*`, sequential-test.ts): each
+ * variance over users reads (`users`, `user_*`, lib/sequential-test.ts): each
  * user's own counts are in store `experiment-user-figures`
  * (`UserCounts`), so that adding an outcome changes Σx² by (x + Δ)² − x².
  *
@@ -19,8 +19,9 @@
  * latencyQuantile(figures, 0.99);       // upper bound of the bucket holding the p99, ms
  * ```
  */
+
+import type { Proportion } from '../../lib/sequential-test.js';
 import type { ExperimentOutcome } from '../../schemas/generated/types.js';
-import type { Proportion } from './sequential-test.js';
 
 /** Upper bounds of the latency buckets, ms; the last bucket is open-ended. */
 export const LATENCY_BOUNDS_MS: readonly number[] = Array.from(

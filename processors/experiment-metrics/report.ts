@@ -16,10 +16,17 @@
  * for (const v of report.variants) console.log(v.name, v.ctr, v.ctr_ci, v.verdict);
  * ```
  */
+
+import {
+  DEFAULT_SEQUENTIAL,
+  differenceTest,
+  rate,
+  verdict,
+  wilsonInterval,
+} from '../../lib/sequential-test.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import { controlVariant } from './canary.js';
 import { clickThrough, latencyQuantile, type VariantFigures } from './figures.js';
-import { DEFAULT_SEQUENTIAL, differenceTest, rate, verdict, wilsonInterval } from './sequential-test.js';
 
 export const EXPERIMENT_FIGURES_STORE = 'experiment-figures';
 

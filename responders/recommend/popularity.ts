@@ -16,11 +16,11 @@
  * ```
  */
 import { type ItemView, itemFeaturesAt } from '../../features/views/item-view.js';
+import { topK } from '../../lib/top-k.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Item } from '../../schemas/generated/types.js';
 import { Pacer } from './pacer.js';
-import { topK } from './top-k.js';
 
 export interface PopularityOptions {
   readonly online: Pick<OnlineStore, 'getMany'>;

@@ -1,5 +1,5 @@
 /**
- * A request's own random numbers: the simulator's sfc32 (`Rng.fromKey`)
+ * A request's own random numbers: sfc32 (`Rng.fromKey`, lib/random.ts)
  * seeded with the SHA-256 of the request's id, so the same request id
  * draws the same numbers (a served list can be reproduced from its log)
  * and different ids draw unrelated ones, without a generator shared across
@@ -11,7 +11,7 @@
  * random(); // in [0, 1), the same first number for every 'req-7f3a'
  * ```
  */
-import { Rng } from '../../sim/random.js';
+import { Rng } from '../../lib/random.js';
 
 /** A generator of uniform numbers in [0, 1) seeded by `seed`. */
 export function requestRandom(seed: string): () => number {

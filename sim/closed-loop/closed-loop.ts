@@ -34,11 +34,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CLICK_THROUGH } from '../../features/math/interactions.js';
+import { Rng } from '../../lib/random.js';
 import type { Interaction, InteractionContext } from '../../schemas/generated/types.js';
 import { Behaviour } from '../behaviour.js';
 import type { ClickModel } from '../click-models.js';
-import { Rng, STREAM } from '../random.js';
 import type { Session } from '../session.js';
+import { STREAM } from '../streams.js';
 import type { World } from '../world.js';
 import { FreshViews, type StaleView } from './fresh-views.js';
 import { Outbox } from './outbox.js';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../../lib/random.js';
 import type { Interaction } from '../../schemas/generated/types.js';
 import { Behaviour } from '../behaviour.js';
-import { Rng, STREAM } from '../random.js';
+import { STREAM } from '../streams.js';
 import { World } from '../world.js';
 
 const world = new World({ seed: 5, users: 300, items: 200, events: 1000, days: 2 });

@@ -1,37 +1,26 @@
 /**
- * Seeded randomness for the simulator: the same seed gives the same numbers
- * on every platform and Node version, which is what makes simulated topics
- * byte-identical across runs.
+ * Seeded randomness: the same seed gives the same numbers on every platform
+ * and Node version, so whatever is drawn from a seed (a simulated world, a
+ * request's exploration) is drawn again byte for byte.
  *
  * `Rng` is sfc32 (128-bit state, passes PractRand, a few ns per draw): a run
  * of 10M events draws a few hundred million numbers, past what a 32-bit
  * state generator should be asked for. `Rng.derive(seed, stream, index)`
  * gives independent generators per purpose and per entity, so an entity's
  * traits (a user's taste, an item's title) do not depend on the order in
- * which the simulator happens to look at them.
+ * which the simulator happens to look at them. `Rng.fromKey(key)` gives one
+ * per string key (a request id).
  *
  * @example
  * ```ts
- * const rng = Rng.derive(42, STREAM.sessions);
+ * const rng = Rng.derive(42, 4);
  * const gap = rng.exponential(30_000);
- * const taste = Rng.derive(42, STREAM.userTraits, userIndex).normal();
+ * const taste = Rng.derive(42, 3, userIndex).normal();
+ * const random = Rng.fromKey('req-7f3a');
  * ```
  */
 
 import { createHash } from 'node:crypto';
-
-/** Purposes that each get their own generator, so adding draws to one leaves the others unchanged. */
-export const STREAM = {
-  world: 1,
-  itemTraits: 2,
-  userTraits: 3,
-  sessions: 4,
-  calibration: 5,
-  itemText: 6,
-  userSignup: 7,
-  userTaste: 8,
-  closedLoop: 9,
-} as const;
 
 /** murmur3's 32-bit finaliser: every input bit affects every output bit. */
 function mix32(h: number): number {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../../sim/random.js';
+import { Rng } from './random.js';
 import {
   DEFAULT_SEQUENTIAL,
   differenceTest,

@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * const top = topK(userVector, itemMatrix, 64, 20, (row) => seen.has(row));
+ * const top = exactTopK(userVector, itemMatrix, 64, 20, (row) => seen.has(row));
  * ```
  */
-export function topK(
+export function exactTopK(
   query: Float32Array,
   matrix: Float32Array,
   dims: number,
