@@ -1,6 +1,7 @@
 /**
  * Appends through the process holding an embedded log: a read-only log
- * opened with `appendThroughOwner` hands its appends to the writer's spool,
+ * opened with `appendThroughOwner` hands its appends and offset commits to
+ * the writer's spool,
  * which appends them in order and answers with the acks or the refusal;
  * with nobody to take a request, the caller withdraws it and says nothing
  * was appended.
@@ -24,7 +25,7 @@ after(() => rm(root, { recursive: true, force: true }));
 
 const silent = { warn: () => {} };
 
-test('a read-only log appends through the writer: acks, order and the records as written', async () => {
+test('a read-only log appends and commits through the writer: acks, order and the records as written', async () => {
   const dir = join(root, 'holder');
   const holder = await EmbeddedLog.open(dir, { fsync: 'never', logger: silent });
   const beside = await EmbeddedLog.open(dir, { readOnly: true, appendThroughOwner: true, logger: silent });
@@ -60,6 +61,10 @@ test('a read-only log appends through the writer: acks, order and the records as
         [`e${i}`, null, { why: 'stopped' }],
       );
     }
+    // Offset commits go the same way, and the caller reads them back.
+    await beside.commitOffsets('readers', [{ topic: 'rec.experiments', partition: 0, offset: 5 }]);
+    assert.deepEqual([...(await beside.committedOffsets('readers', 'rec.experiments'))], [[0, 5]]);
+    assert.deepEqual([...(await holder.committedOffsets('readers', 'rec.experiments'))], [[0, 5]]);
     // The caller reads what it appended.
     assert.equal((await beside.read('rec.experiments', 0, 0, 10)).length, 7);
     assert.deepEqual(await readdir(join(dir, 'appends')), [], 'the spool is left empty');
@@ -107,7 +112,7 @@ test('with no process to take it, the caller withdraws its request: nothing was 
       assert.ok(error instanceof StorageError);
       assert.match(
         error.message,
-        /no process took the append to rec\.experiments .* within 200 ms; nothing was appended/,
+        /no process took the append to rec\.experiments .* within 200 ms; nothing was written/,
       );
       assert.equal(isRetriable(error), true);
       return true;

@@ -1,5 +1,5 @@
 /**
- * Appends from a second process to an embedded log another process holds:
+ * Appends (and offset commits) from a second process to an embedded log another process holds:
  * one writer per log dir (lock.ts), yet a command such as `recstream
  * experiments start` must be able to add an event beside a running
  * `recstream demo`. The holder serves a spool under the log dir; a
@@ -7,8 +7,8 @@
  *
  * Under `<logDir>/appends/`, per append call:
  *
- * - `<id>.request.json`: the topic and records (keys and values base64),
- *   written by the caller (write, then rename: never read half-written);
+ * - `<id>.request.json`: the topic and records (keys and values base64), or
+ *   a group's offsets to commit, written by the caller (write, then rename: never read half-written);
  * - `<id>.taken`: the holder renames the request so before it appends, so
  *   a caller that gives up can tell "not taken" (its request still there,
  *   it deletes it: nothing was appended) from "taken" (it waits for the
@@ -24,7 +24,7 @@
  * @example
  * ```ts
  * // the process holding the log (EmbeddedLog.open does this)
- * const spool = AppendSpool.serve(logDir, (topic, records) => writer.append(topic, records), logger);
+ * const spool = AppendSpool.serve(logDir, writer, logger);
  * // a second process
  * const acks = await appendThroughSpool(logDir, 'rec.experiments', [{ key: 'ab', value: bytes }]);
  * await spool.close();
@@ -35,7 +35,7 @@ import { access, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/
 import { join } from 'node:path';
 import { isRetriable, StorageError } from '../../errors.js';
 import { sleep } from '../../retry.js';
-import type { AppendAck, OutgoingRecord, RecordHeaders } from '../log.js';
+import type { AppendAck, OutgoingRecord, RecordHeaders, TopicPartitionOffset } from '../log.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { LogWarnSink } from './options.js';
 
@@ -58,14 +58,25 @@ interface WireRecord {
   readonly headers?: RecordHeaders;
 }
 
-interface WireRequest {
-  readonly topic: string;
-  readonly records: readonly WireRecord[];
-}
+type WireRequest =
+  | { readonly kind: 'append'; readonly topic: string; readonly records: readonly WireRecord[] }
+  | { readonly kind: 'commit'; readonly group: string; readonly offsets: readonly TopicPartitionOffset[] };
 
 type WireAnswer =
   | { readonly acks: readonly AppendAck[] }
   | { readonly error: { readonly message: string; readonly retriable: boolean } };
+
+/** What the holder does for others: its own append and offset commit. */
+export interface SpoolWriter {
+  append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]>;
+  commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>;
+}
+
+/** How long a caller waits (defaults {@link SPOOL_TAKE_TIMEOUT_MS}, {@link SPOOL_ANSWER_TIMEOUT_MS}). */
+export interface SpoolTimeouts {
+  readonly takeMs?: number;
+  readonly answerMs?: number;
+}
 
 function spoolDir(logDir: string): string {
   return join(logDir, 'appends');
@@ -124,15 +135,41 @@ export async function appendThroughSpool(
   logDir: string,
   topic: string,
   records: readonly OutgoingRecord[],
-  timeouts: { readonly takeMs?: number; readonly answerMs?: number } = {},
+  timeouts: SpoolTimeouts = {},
+): Promise<AppendAck[]> {
+  const request: WireRequest = { kind: 'append', topic, records: records.map(toWire) };
+  return sendThroughSpool(logDir, request, `the append to ${topic}`, timeouts);
+}
+
+/** Commits a group's offsets through the process that holds the log in `logDir`; fails as {@link appendThroughSpool} does. */
+export async function commitThroughSpool(
+  logDir: string,
+  group: string,
+  offsets: readonly TopicPartitionOffset[],
+  timeouts: SpoolTimeouts = {},
+): Promise<void> {
+  await sendThroughSpool(
+    logDir,
+    { kind: 'commit', group, offsets },
+    `the commit of group ${group}`,
+    timeouts,
+  );
+}
+
+async function sendThroughSpool(
+  logDir: string,
+  request: WireRequest,
+  what: string,
+  timeouts: SpoolTimeouts,
 ): Promise<AppendAck[]> {
   const dir = spoolDir(logDir);
   await mkdir(dir, { recursive: true });
   // Time first, so the holder takes requests in the order they were made.
   const id = `${Date.now().toString(36).padStart(10, '0')}-${randomUUID()}`;
-  const request: WireRequest = { topic, records: records.map(toWire) };
   await writeFileAtomic(join(dir, id + REQUEST), JSON.stringify(request), false);
-  const takeBy = Date.now() + (timeouts.takeMs ?? SPOOL_TAKE_TIMEOUT_MS);
+  const takeMs = timeouts.takeMs ?? SPOOL_TAKE_TIMEOUT_MS;
+  const answerMs = timeouts.answerMs ?? SPOOL_ANSWER_TIMEOUT_MS;
+  const takeBy = Date.now() + takeMs;
   let answerBy: number | undefined;
   for (;;) {
     let answer: WireAnswer | undefined;
@@ -145,7 +182,7 @@ export async function appendThroughSpool(
       await unlink(join(dir, id + ACK)).catch(() => undefined);
       if ('error' in answer)
         throw new StorageError(
-          `the process holding log dir ${logDir} refused the append to ${topic}: ${answer.error.message}`,
+          `the process holding log dir ${logDir} refused ${what}: ${answer.error.message}`,
           undefined,
           answer.error.retriable,
         );
@@ -155,17 +192,17 @@ export async function appendThroughSpool(
     if (answerBy === undefined && now > takeBy) {
       if (await withdraw(join(dir, id + REQUEST)))
         throw new StorageError(
-          `no process took the append to ${topic} in log dir ${logDir} within ${timeouts.takeMs ?? SPOOL_TAKE_TIMEOUT_MS} ms; nothing was appended. Is the process holding the log still running?`,
+          `no process took ${what} in log dir ${logDir} within ${takeMs} ms; nothing was written. Is the process holding the log still running?`,
           undefined,
           true,
         );
       // Taken just now: wait for the answer.
-      answerBy = now + (timeouts.answerMs ?? SPOOL_ANSWER_TIMEOUT_MS);
+      answerBy = now + answerMs;
     } else if (answerBy === undefined && !(await exists(join(dir, id + REQUEST)))) {
-      answerBy = now + (timeouts.answerMs ?? SPOOL_ANSWER_TIMEOUT_MS);
+      answerBy = now + answerMs;
     } else if (answerBy !== undefined && now > answerBy) {
       throw new StorageError(
-        `the process holding log dir ${logDir} took the append to ${topic} but did not answer within ${timeouts.answerMs ?? SPOOL_ANSWER_TIMEOUT_MS} ms; the records may or may not be in the log`,
+        `the process holding log dir ${logDir} took ${what} but did not answer within ${answerMs} ms; it may or may not be in the log`,
       );
     }
     await sleep(SPOOL_POLL_MS);
@@ -180,19 +217,15 @@ export class AppendSpool {
 
   private constructor(
     private readonly dir: string,
-    private readonly append: (topic: string, records: readonly OutgoingRecord[]) => Promise<AppendAck[]>,
+    private readonly writer: SpoolWriter,
     private readonly logger: LogWarnSink,
   ) {
     this.done = this.serveLoop();
   }
 
-  /** Starts serving `<logDir>/appends/` with `append` (the holder's own). */
-  static serve(
-    logDir: string,
-    append: (topic: string, records: readonly OutgoingRecord[]) => Promise<AppendAck[]>,
-    logger: LogWarnSink,
-  ): AppendSpool {
-    return new AppendSpool(spoolDir(logDir), append, logger);
+  /** Starts serving `<logDir>/appends/` with the holder's own writer. */
+  static serve(logDir: string, writer: SpoolWriter, logger: LogWarnSink): AppendSpool {
+    return new AppendSpool(spoolDir(logDir), writer, logger);
   }
 
   /** Stops taking requests, after the one being appended. */
@@ -266,7 +299,10 @@ export class AppendSpool {
     let answer: WireAnswer;
     try {
       const request = JSON.parse(await readFile(taken, 'utf8')) as WireRequest;
-      answer = { acks: await this.append(request.topic, request.records.map(fromWire)) };
+      if (request.kind === 'commit') {
+        await this.writer.commitOffsets(request.group, request.offsets);
+        answer = { acks: [] };
+      } else answer = { acks: await this.writer.append(request.topic, request.records.map(fromWire)) };
     } catch (error) {
       answer = {
         error: { message: String((error as Error).message ?? error), retriable: isRetriable(error) },

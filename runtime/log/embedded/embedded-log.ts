@@ -32,7 +32,7 @@ import type {
   TopicSpec,
 } from '../log.js';
 import { topicInfo } from '../topic-spec.js';
-import { AppendSpool, appendThroughSpool } from './append-spool.js';
+import { AppendSpool, appendThroughSpool, commitThroughSpool } from './append-spool.js';
 import type { CompactionResult } from './compaction.js';
 import { EmbeddedConsumer } from './consumer.js';
 import { LogFollower } from './log-follower.js';
@@ -96,7 +96,7 @@ export class EmbeddedLog implements EventLog {
     if (resolved.readOnly)
       return new EmbeddedLog(await LogFollower.open(dir, resolved), undefined, resolved.appendThroughOwner);
     const writer = await LogWriter.open(dir, resolved);
-    const spool = AppendSpool.serve(dir, (topic, records) => writer.append(topic, records), resolved.logger);
+    const spool = AppendSpool.serve(dir, writer, resolved.logger);
     return new EmbeddedLog(writer, spool, false);
   }
 
@@ -214,6 +214,10 @@ export class EmbeddedLog implements EventLog {
   }
 
   async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.appendThroughOwner) {
+      this.side.assertOpen();
+      return commitThroughSpool(this.dir, group, offsets);
+    }
     await this.writer(`commit offsets of group ${group}`).commitOffsets(group, offsets);
   }
 

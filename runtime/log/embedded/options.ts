@@ -46,9 +46,10 @@ export interface EmbeddedLogOptions {
    */
   readonly readOnly?: boolean;
   /**
-   * With `readOnly`: appends go to the process holding the log, through its
-   * spool (append-spool.ts), instead of failing, for commands that add a
-   * few events beside a running process (`recstream experiments start`).
+   * With `readOnly`: appends and offset commits go to the process holding
+   * the log, through its spool (append-spool.ts), instead of failing, for
+   * commands that add a few events beside a running process (`recstream
+   * experiments start`, `dlq replay`).
    * Everything else stays read-only. Default false.
    */
   readonly appendThroughOwner?: boolean;
