@@ -320,11 +320,12 @@ async function answer(request: SessionRequest): Promise<SessionReply> {
       return { id: request.id, ok: true };
     }
     default:
-      return answerIndex(request);
+      return answerAtOnce(request);
   }
 }
 
-function answerIndex(request: SessionRequest): SessionReply {
+/** The requests answered without waiting on anything: the index's, manifests, file hashes and the loop delay. */
+function answerAtOnce(request: SessionRequest): SessionReply {
   switch (request.op) {
     case 'index-open': {
       // Read into memory, not mapped: ~50–100 ms here while the pair loads, where a mapped index would
