@@ -186,10 +186,18 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     for (let i = 0; i < mine.length; i += 3) open.excluded.push(mine[i]!);
     open.count -= mine.length / 3;
     this.members.delete(userId);
-    const ids: string[] = [];
-    for await (const [id] of this.exampleIds.range(userExampleKeys(userId))) ids.push(id);
-    for (const id of ids) this.exampleIds.delete(id);
+    await this.forgetIds(this.exampleIds.range(userExampleKeys(userId)), () => true);
     this.open.put(OPEN_KEY, open);
+  }
+
+  /** Deletes the example ids of `entries` that `which` picks (collected first: a range is not changed while read). */
+  private async forgetIds(
+    entries: AsyncIterable<[string, ExampleEntry]>,
+    which: (entry: ExampleEntry) => boolean,
+  ): Promise<void> {
+    const ids: string[] = [];
+    for await (const [id, entry] of entries) if (which(entry)) ids.push(id);
+    for (const id of ids) this.exampleIds.delete(id);
   }
 
   /**
@@ -213,10 +221,7 @@ export class Snapshotter implements Processor<ExampleHeader | User | null, Train
     for (const userId of users) this.members.delete(userId);
     // The closing snapshot's ids stay, to recognise a repeat written after the cut; the ones
     // of the snapshot before it go.
-    const older: string[] = [];
-    for await (const [id, entry] of this.exampleIds.range())
-      if (entry.snapshot !== open.start) older.push(id);
-    for (const id of older) this.exampleIds.delete(id);
+    await this.forgetIds(this.exampleIds.range(), (entry) => entry.snapshot !== open.start);
     const range: OffsetRange = {
       topic: TRAINING_EXAMPLES_TOPIC,
       partition: this.ctx.partition,
