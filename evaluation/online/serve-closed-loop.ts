@@ -13,7 +13,11 @@
  * what they are shown next. Before each list a user waits (up to 30 s) until
  * the `features` application has folded what they did so far into their
  * view, so that the lists, and the truth of the run, do not depend on how
- * busy the machine is (`staleViews` counts the waits that ran out).
+ * busy the machine is (`staleViews` counts the waits that ran out). For the
+ * same reason the run starts only once the applications serving reads have
+ * caught up with the log: a run that follows another (the A/B test, then
+ * an exploration phase) starts from every view of what came before, not
+ * from however far the last run's processing got.
  *
  * @example
  * ```ts
@@ -22,7 +26,8 @@
  * ```
  */
 import { startResponder } from '../../app/responder.js';
-import { openServingStore } from '../../app/serving-store.js';
+import { openServingStore, type ServingStore } from '../../app/serving-store.js';
+import { sleep } from '../../runtime/retry.js';
 import type { Platform } from '../../schemas/platform.js';
 import type { ClickModel } from '../../sim/click-models.js';
 import { type ClosedLoopSummary, runClosedLoop } from '../../sim/closed-loop/closed-loop.js';
@@ -38,6 +43,8 @@ export const CLOSED_LOOP_WORLD = { users: 1000, items: 600, events: 60_000, days
 
 /** The most a user waits for their view to hold what they did before asking for a list. */
 const FRESH_VIEWS_MS = 30_000;
+/** The most a run waits for the applications serving reads to catch up with the log before its first list. */
+const CATCH_UP_MS = 600_000;
 
 export interface ServeClosedLoopOptions {
   /** The world the data dir was simulated from (its shape and seed). */
@@ -65,6 +72,7 @@ export async function serveClosedLoop(
     const responder = await startResponder(platform, { online: serving.online, service: { pollMs: 10 } });
     try {
       await responder.started;
+      await caughtUp(serving, CATCH_UP_MS);
       const summary = await runClosedLoop({
         world: new World(options.world),
         responder: responder.url,
@@ -85,5 +93,21 @@ export async function serveClosedLoop(
     }
   } finally {
     await serving.close();
+  }
+}
+
+/** Waits until every application the serving store runs in this process has read its inputs to their end. */
+async function caughtUp(serving: ServingStore, timeoutMs: number): Promise<void> {
+  const runners = [...(serving.runners?.values() ?? [])];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let drained = true;
+    for (const runner of runners) if (!(await runner.drained())) drained = false;
+    if (drained) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `closed loop: the serving applications did not catch up with the log within ${timeoutMs} ms`,
+      );
+    await sleep(50);
   }
 }
