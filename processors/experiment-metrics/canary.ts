@@ -15,15 +15,8 @@
  *   valid at every moment at once, so checking after every outcome keeps
  *   false rollbacks within α per step when its variance holds; the A/A
  *   runs of docs/experiments.md measure it on the live canary;
- * - **hold** while a guardrail's estimate is beyond its tolerance without
- *   significance yet: the step neither rolls back nor grows until the
- *   evidence settles, so a candidate that measures clearly worse is not
- *   grown on a sample too small to convict it (an inconclusive step is not
- *   a pass). A candidate as good as the control measures within tolerance
- *   about half the time or more at any moment, and grows at the next
- *   outcome that shows it;
- * - **grow** to the next step once the step lasted `min_step_ms`, every
- *   guardrail's estimate within its tolerance;
+ * - **grow** to the next step once the step lasted `min_step_ms`, no
+ *   guardrail being breached;
  * - **promote** instead of growing into the last step (share 1): the
  *   candidate then serves everyone as the promoted model, and the
  *   experiment is concluded;
@@ -62,10 +55,7 @@ export type CanaryDecision =
 /** What one guardrail says about the candidate against the control. */
 export interface GuardrailCheck {
   readonly metric: string;
-  /** Beyond tolerance with significance: the canary rolls back. */
   readonly breached: boolean;
-  /** Beyond tolerance by its estimate, not (yet) with significance: the step holds. */
-  readonly leaning: boolean;
   readonly detail: string;
 }
 
@@ -79,11 +69,6 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(2)} %`;
 }
 
-/** A guardrail that cannot say anything yet: neither a rollback nor a reason to hold. */
-function undecided(metric: string, why: string): GuardrailCheck {
-  return { metric, breached: false, leaning: false, detail: `${metric}: ${why}` };
-}
-
 function proportionCheck(
   metric: string,
   control: Proportion,
@@ -95,21 +80,15 @@ function proportionCheck(
   const weight = worse === 'lower' ? 1 - tolerance : 1 + tolerance;
   const test = differenceTest(control, candidate, options, weight);
   const rates = `candidate ${pct(candidate.successes / Math.max(1, candidate.trials))} vs control ${pct(control.successes / Math.max(1, control.trials))}`;
-  if (test === undefined) return undecided(metric, `${rates}, too few outcomes to test`);
+  if (test === undefined)
+    return { metric, breached: false, detail: `${metric}: ${rates}, too few outcomes to test` };
   const [lo, hi] = test.interval;
   const breached = worse === 'lower' ? hi < 0 : lo > 0;
-  const leaning = !breached && (worse === 'lower' ? test.estimate < 0 : test.estimate > 0);
   const sign = worse === 'lower' ? 'below' : 'above';
-  const verdict = breached
-    ? `, ${sign} control beyond tolerance ${tolerance} with significance`
-    : leaning
-      ? `, ${sign} control beyond tolerance ${tolerance}, not yet with significance`
-      : '';
   return {
     metric,
     breached,
-    leaning,
-    detail: `${metric}: ${rates}${verdict} (always-valid p=${test.p.toPrecision(2)})`,
+    detail: `${metric}: ${rates}${breached ? `, ${sign} control beyond tolerance ${tolerance} with significance` : ''} (always-valid p=${test.p.toPrecision(2)})`,
   };
 }
 
@@ -143,7 +122,7 @@ export function checkGuardrail(
     case 'latency_p99_ms': {
       const p99 = latencyQuantile(control, 0.99);
       if (p99 === null || !Number.isFinite(p99))
-        return undecided(metric, "the control's p99 is not measured");
+        return { metric, breached: false, detail: `${metric}: the control's p99 is not measured` };
       const limit = p99 * (1 + tolerance);
       const check = proportionCheck(
         metric,
@@ -165,7 +144,7 @@ export function checkGuardrail(
         options,
       );
     default:
-      return undecided(metric, 'not a guardrail the controller measures');
+      return { metric, breached: false, detail: `${metric}: not a guardrail the controller measures` };
   }
 }
 
@@ -228,7 +207,6 @@ export function decideCanary(
       reason: `step ${plan.step + 1} needs ${plan.min_impressions} impressions and ${minUsers} effective users per variant: candidate ${users(candidate)}, control ${users(controlFigures)}`,
     };
   }
-  let leaning: GuardrailCheck | undefined;
   if (control !== undefined && controlFigures !== undefined && candidate !== undefined) {
     const checks = experiment.guardrails.map((g) => checkGuardrail(g, controlFigures, candidate, options));
     const breach = checks.find((c) => c.breached);
@@ -237,12 +215,9 @@ export function decideCanary(
         action: 'rollback',
         reason: `canary rolled back at step ${plan.step + 1} of ${plan.steps.length} (${pct(share)}): guardrail ${breach.detail}`,
       };
-    leaning = checks.find((c) => c.leaning);
   }
   if (now - plan.step_started_ts < plan.min_step_ms)
     return { action: 'hold', reason: `step ${plan.step + 1} has not lasted ${plan.min_step_ms} ms` };
-  if (leaning !== undefined)
-    return { action: 'hold', reason: `step ${plan.step + 1} holds: guardrail ${leaning.detail}` };
   const next = plan.step + 1;
   const held = experiment.guardrails.map((g) => g.metric).join(', ') || 'none';
   if (share >= 1 || next >= plan.steps.length || plan.steps[next]! >= 1)
