@@ -8,12 +8,12 @@
  *    (./as-of-features.ts); a list without them is skipped.
  * 3. Each version's deterministic page for each request, k the logged
  *    list's length, from the serving code itself: a `RecommendationService`
- *    with every version's pair loaded answers a replay request
- *    (`RecommendRequest.replay`: that version, those features, the ranker's
- *    item features as of the request (./item-history.ts: at the item views'
- *    frontiers the list logged, or for a list that logged none the feature
- *    lateness before it), the list's time and context, no experiment, no
- *    exploration).
+ *    with every version's pair loaded serves the request again over the
+ *    live path's stages (`ReplayScorer`: that version, those features, the
+ *    ranker's item features as of the request (./item-history.ts: at the
+ *    item views' frontiers the list logged, or for a list that logged none
+ *    the feature lateness before it), the list's time and context, no
+ *    experiment, no exploration).
  * 4. Each (list, position) as one decision (./replay-decisions.ts). A
  *    Plackett–Luce list that logged its pool is read position by position,
  *    each drawn item at its marginal probability there
@@ -148,18 +148,16 @@ export async function replayWindow(
         const { served } = list;
         for (const [label, replay] of replays) {
           const usable = replay.rewardModel.usable;
-          const result = await service.recommender.recommend({
+          const result = await service.replays.score({
             userId: served.user_id,
             k: Math.max(served.items.length, 1),
             now: served.served_ts,
             requestId: served.request_id,
             context: { ...list.context, surface: served.surface, request_id: served.request_id },
-            replay: {
-              model: label,
-              features: asOf.get(served.request_id)!,
-              score: usable ? served.items.map((item) => item.item_id) : undefined,
-              items: itemsAsOf(items, served, lateness),
-            },
+            model: label,
+            features: asOf.get(served.request_id)!,
+            score: usable ? served.items.map((item) => item.item_id) : undefined,
+            items: itemsAsOf(items, served, lateness),
           });
           const page = result.items.map((item) => item.item_id).slice(0, served.items.length);
           for (const item of served.items)

@@ -5,9 +5,11 @@
  * variants' model versions loaded beside the promoted pair), the promoted
  * slots from `rec.promotions`, the model/index bundles followed from their
  * version topics, popularity lists from the online store, the
- * `Recommender`, the served-list log and the shadow variants' runner. `start` resolves once the tables caught up, the promoted
- * pair (if any) is loaded and the popularity lists are built: from then on
- * every request gets a list, personalised or an explicit fallback.
+ * `Recommender` and the `ReplayScorer` (off-policy evaluation's) over one
+ * set of serving stages, the served-list log and the shadow variants'
+ * runner. `start` resolves once the tables caught up, the promoted pair (if
+ * any) is loaded and the popularity lists are built: from then on every
+ * request gets a list, personalised or an explicit fallback.
  *
  * @example
  * ```ts
@@ -30,9 +32,11 @@ import { PromotedSlots } from './final-ordering.js';
 import { LiveTable } from './live-table.js';
 import { PopularityLists } from './popularity.js';
 import { Recommender } from './recommender.js';
+import { ReplayScorer } from './replay-scorer.js';
 import { type ServeMetrics, serveMetrics } from './serve-metrics.js';
 import { ServedLog } from './served-log.js';
 import { ServingExperiments } from './serving-experiments.js';
+import { ServingStages } from './serving-stages.js';
 import { ShadowRunner } from './shadow-runner.js';
 
 export interface RecommendationServiceOptions {
@@ -53,6 +57,8 @@ export interface RecommendationServiceOptions {
 export class RecommendationService {
   private constructor(
     readonly recommender: Recommender,
+    /** Logged requests served again over the recommender's stages (off-policy evaluation). */
+    readonly replays: ReplayScorer,
     readonly bundles: BundleManager,
     readonly catalog: LiveTable<Item>,
     readonly profiles: LiveTable<User>,
@@ -128,7 +134,7 @@ export class RecommendationService {
         refreshMs: options.popularityRefreshMs ?? config.servePopularityRefreshMs,
       });
       opened.push(popularity);
-      const recommender = new Recommender({
+      const stages = new ServingStages({
         bundles,
         online,
         profiles,
@@ -165,11 +171,14 @@ export class RecommendationService {
               }),
         onError: (error) => logger.error({ err: error }, 'personalised path failed; served popularity'),
       });
+      // One set of stages, so that replays read through the live path's item-row cache.
+      const recommender = new Recommender(stages);
       const producer = createProducer({ log, serde, createTopics: { partitions: config.partitions } });
       const served = new ServedLog({ producer, metrics, logger });
       const shadows = new ShadowRunner({ recommender, experiments, served, metrics, logger });
       return new RecommendationService(
         recommender,
+        new ReplayScorer(stages),
         bundles,
         catalog,
         profiles,
