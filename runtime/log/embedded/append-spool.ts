@@ -1,18 +1,20 @@
 /**
- * Appends (and offset commits) from a second process to an embedded log another process holds:
- * one writer per log dir (lock.ts), yet a command such as `recstream
- * experiments start` must be able to add an event beside a running
- * `recstream demo`. The holder serves a spool under the log dir; a
- * read-only log opened with `appendThroughOwner` hands its appends to it.
+ * Appends and offset commits from a second process to an embedded log that
+ * another process holds: one writer per log dir (lock.ts), yet a command
+ * such as `recstream experiments start` must be able to add an event
+ * beside a running `recstream demo`. The holder serves a spool under the
+ * log dir; a read-only log opened with `appendThroughOwner` hands its
+ * appends and commits to it.
  *
- * Under `<logDir>/appends/`, per append call:
+ * Under `<logDir>/appends/`, per call:
  *
  * - `<id>.request.json`: the topic and records (keys and values base64), or
- *   a group's offsets to commit, written by the caller (write, then rename: never read half-written);
- * - `<id>.taken`: the holder renames the request so before it appends, so
- *   a caller that gives up can tell "not taken" (its request still there,
- *   it deletes it: nothing was appended) from "taken" (it waits for the
- *   answer);
+ *   a group's offsets to commit, written by the caller (write, then rename:
+ *   never read half-written);
+ * - `<id>.taken`: the request, renamed so by the holder before it acts on
+ *   it, so that a caller that gives up can tell "not taken" (its request
+ *   still there: it deletes it, and nothing was written) from "taken" (it
+ *   waits for the answer);
  * - `<id>.ack.json`: the holder's answer, the acks or the error, which the
  *   caller reads and deletes.
  *
