@@ -3,8 +3,9 @@
  * every command releases the log's lock file even when it fails. Commands
  * that only look open it read-only, so they work beside a running
  * `recstream process` or `recstream demo`; commands that append a few
- * events hand them to such a process (`besideHolder`). On a terminal the JSON log goes
- * to `<data-dir>/logs/recstream.log`, warnings and errors still to stderr.
+ * events hand them to such a process (`besideHolder`). On a terminal the
+ * JSON log goes to `<data-dir>/logs/recstream.log`, warnings and errors
+ * still to stderr.
  */
 import { join } from 'node:path';
 import type { Config } from '../runtime/config.js';
