@@ -104,25 +104,29 @@ function fromWire(record: WireRecord): OutgoingRecord {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
+/** `op`'s result, or `missing` when the file or folder it names is not there (ENOENT): the spool's files come and go. */
+async function orIfMissing<T, M>(op: Promise<T>, missing: M): Promise<T | M> {
   try {
-    await access(path);
-    return true;
+    return await op;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return missing;
     throw error;
   }
 }
 
+function exists(path: string): Promise<boolean> {
+  return orIfMissing(
+    access(path).then(() => true),
+    false,
+  );
+}
+
 /** Deletes a request not taken yet; false when the holder took it first. */
-async function withdraw(path: string): Promise<boolean> {
-  try {
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
+function withdraw(path: string): Promise<boolean> {
+  return orIfMissing(
+    unlink(path).then(() => true),
+    false,
+  );
 }
 
 /**
@@ -174,13 +178,9 @@ async function sendThroughSpool(
   const takeBy = Date.now() + takeMs;
   let answerBy: number | undefined;
   for (;;) {
-    let answer: WireAnswer | undefined;
-    try {
-      answer = JSON.parse(await readFile(join(dir, id + ACK), 'utf8')) as WireAnswer;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    if (answer !== undefined) {
+    const text = await orIfMissing(readFile(join(dir, id + ACK), 'utf8'), undefined);
+    if (text !== undefined) {
+      const answer = JSON.parse(text) as WireAnswer;
       await unlink(join(dir, id + ACK)).catch(() => undefined);
       if ('error' in answer)
         throw new StorageError(
@@ -281,23 +281,19 @@ export class AppendSpool {
   }
 
   private async pending(): Promise<string[]> {
-    try {
-      return (await readdir(this.dir)).filter((n) => n.endsWith(REQUEST)).sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    return (await orIfMissing(readdir(this.dir), [])).filter((n) => n.endsWith(REQUEST)).sort();
   }
 
   private async take(id: string): Promise<void> {
     const taken = join(this.dir, id + TAKEN);
-    try {
-      await rename(join(this.dir, id + REQUEST), taken);
-    } catch (error) {
-      // Withdrawn by its caller between the listing and now.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
+    // Missing: withdrawn by its caller between the listing and now.
+    if (
+      !(await orIfMissing(
+        rename(join(this.dir, id + REQUEST), taken).then(() => true),
+        false,
+      ))
+    )
+      return;
     let answer: WireAnswer;
     try {
       const request = JSON.parse(await readFile(taken, 'utf8')) as WireRequest;
@@ -319,14 +315,7 @@ export class AppendSpool {
    * nobody waits for now; an answer its caller never collected is removed once no caller waits.
    */
   private async removeLeftovers(): Promise<void> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    for (const name of names) {
+    for (const name of await orIfMissing(readdir(this.dir), [])) {
       const path = join(this.dir, name);
       if (name.endsWith(TAKEN)) {
         this.logger.warn(
