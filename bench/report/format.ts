@@ -1,16 +1,9 @@
 /**
  * How the benchmark report writes results down: numbers, references,
- * variants (what tells rows of the same name apart), config summaries,
- * runs and machines, and Markdown tables.
+ * runs and machines, and Markdown tables (which settings it shows:
+ * settings.ts).
  */
 import type { Machine, RecordedResult } from '../result.js';
-
-/** Config keys that tell apart rows of the same name in a result set (data set, model, estimator, device, size). */
-const VARIANT_KEYS = ['dataset', 'model', 'estimator', 'device', 'events', 'examples', 'engine'];
-/** Config entries the summary leaves out: per-run lists and long notes that a reader finds in the file. */
-const SUMMARY_SKIP = new Set(['all', 'measured']);
-const SUMMARY_ENTRIES = 6;
-const SUMMARY_VALUE_CHARS = 40;
 
 /** Up to six significant digits, with thousands separators. */
 export function formatNumber(value: number): string {
@@ -35,49 +28,6 @@ export function formatRatio(result: RecordedResult): string {
   if (!result.reference) return '';
   // A reference of 0 gives an infinite ratio, which JSON writes as null.
   return typeof result.ratio === 'number' ? `×${formatNumber(result.ratio)}` : 'n/a';
-}
-
-/** The variant keys with more than one value among `results` (one result set's rows). */
-export function variantKeys(results: readonly RecordedResult[]): string[] {
-  return VARIANT_KEYS.filter((key) => {
-    const values = results.map((r) => r.config[key]).filter((value) => value !== undefined);
-    return new Set(values.map((value) => JSON.stringify(value))).size > 1;
-  });
-}
-
-/** `key=value, …` of the variant keys a result has. */
-export function formatVariant(result: RecordedResult, keys: readonly string[]): string {
-  return keys
-    .filter((key) => result.config[key] !== undefined)
-    .map((key) => `${key}=${String(result.config[key])}`)
-    .join(', ');
-}
-
-function scalar(value: unknown): string | undefined {
-  if (typeof value === 'number') return formatNumber(value);
-  if (typeof value === 'boolean') return String(value);
-  if (typeof value !== 'string') return undefined;
-  return value.length > SUMMARY_VALUE_CHARS ? `${value.slice(0, SUMMARY_VALUE_CHARS - 1)}…` : value;
-}
-
-/**
- * The first scalar settings of a result's config other than its variant (`variant`), `runs` first:
- * how often it was repeated (the value is their median).
- */
-export function summariseConfig(
-  config: Readonly<Record<string, unknown>>,
-  variant: readonly string[],
-): string {
-  const entries = Object.entries(config)
-    .filter(([key]) => !SUMMARY_SKIP.has(key) && !variant.includes(key))
-    .flatMap(([key, value]) => {
-      const text = scalar(value);
-      return text === undefined ? [] : [[key, text] as const];
-    })
-    .sort(([a], [b]) => Number(b === 'runs') - Number(a === 'runs'));
-  const shown = entries.slice(0, SUMMARY_ENTRIES).map(([key, text]) => `${key}=${text}`);
-  if (entries.length > SUMMARY_ENTRIES) shown.push('…');
-  return shown.join(', ');
 }
 
 /** `2026-11-23 14:42 UTC` */

@@ -18,14 +18,12 @@ import {
   formatRatio,
   formatReference,
   formatValue,
-  formatVariant,
   formatWhen,
   runKey,
-  summariseConfig,
   table,
-  variantKeys,
 } from './format.js';
 import { qualitySummary } from './quality-summary.js';
+import { commonKeys, formatSettings, formatVariant, summariseConfig, variantsByName } from './settings.js';
 
 /** The page's first line: it is generated, and how to regenerate it. */
 export const GENERATED_NOTICE =
@@ -43,41 +41,50 @@ function runHeading(result: RecordedResult): string {
   return lines.join('\n');
 }
 
+/** One run's figures: the settings its rows share once, then a row per figure with what tells it apart. */
+function runTable(results: readonly RecordedResult[]): string {
+  // A single row has no neighbours to share settings with: its own go in its config cell.
+  const shared = results.length > 1 ? commonKeys(results) : [];
+  const variants = variantsByName(results);
+  const lines = [runHeading(results[0]!), ''];
+  if (shared.length > 0)
+    lines.push(`Settings every row shares: ${formatSettings(results[0]!.config, shared)}.`, '');
+  lines.push(
+    table(
+      ['name', 'variant', 'value', 'reference', 'ratio', 'config'],
+      results.map((r) => {
+        const keys = variants.get(r.name)!;
+        return [
+          r.name,
+          formatVariant(r, keys),
+          formatValue(r),
+          formatReference(r),
+          formatRatio(r),
+          summariseConfig(r.config, [...shared, ...keys]),
+        ];
+      }),
+    ),
+  );
+  return lines.join('\n');
+}
+
 function currentFigures(set: ResultSet): string {
-  const keys = variantKeys(set.latest);
   const runs = new Map<string, RecordedResult[]>();
   for (const result of set.latest) runs.set(runKey(result), [...(runs.get(runKey(result)) ?? []), result]);
-  return [...runs.values()]
-    .map((results) =>
-      [
-        runHeading(results[0]!),
-        '',
-        table(
-          ['name', 'variant', 'value', 'reference', 'ratio', 'config'],
-          results.map((r) => [
-            r.name,
-            formatVariant(r, keys),
-            formatValue(r),
-            formatReference(r),
-            formatRatio(r),
-            summariseConfig(r.config, keys),
-          ]),
-        ),
-      ].join('\n'),
-    )
-    .join('\n\n');
+  return [...runs.values()].map(runTable).join('\n\n');
 }
 
 function history(set: ResultSet): string {
   if (set.history.length === 0) return 'No history recorded yet.';
-  const keys = variantKeys(set.history);
+  // Rows of different runs are told apart by their date and commit; the variant tells apart those of one run.
+  const variants = variantsByName(set.history, runKey);
   return table(
     ['when', 'commit', 'name', 'variant', 'value', 'reference', 'ratio', 'machine'],
     set.history.map((r) => [
       formatWhen(r.ts),
       formatCommit(r),
       r.name,
-      formatVariant(r, keys),
+      formatVariant(r, variants.get(r.name)!),
       formatValue(r),
       formatReference(r),
       formatRatio(r),
@@ -114,9 +121,11 @@ export function benchmarksPage(sets: readonly ResultSet[]): string {
     'the suites, the result format and how this page is made: [benchmarking.md](benchmarking.md).',
     '',
     'A value is the median of the runs where its config says `runs`; the reference, where there is one,',
-    'was measured in the same run on the same machine, and the ratio is value over reference. The config',
-    'column shows the first few settings; the result files hold them all. A commit shown `(edited)` was',
-    'changed after the run, so it is not what the run saw: the row says what happened.',
+    'was measured in the same run on the same machine, and the ratio is value over reference. The settings',
+    "every row of a table shares are listed once above it; a row's variant holds the settings that tell it",
+    'apart from the other rows of its name (in a history, from those of its run), and its config the first',
+    'few of its other settings; the result files hold them all. A commit shown `(edited)` was changed after',
+    'the run, so it is not what the run saw: the row says what happened.',
     '',
     ...sets.map((set) => `- [${set.name}](#${set.name})`),
     '',
