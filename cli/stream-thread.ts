@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { activeRunnerOptions, selectTopologies } from '../app/platform.js';
 import type { Config } from '../runtime/config.js';
-import { replayOrder } from '../runtime/engine/internals/reset.js';
+import { replayOrder } from '../runtime/engine/operations.js';
 import { type RunStats, StreamRunner } from '../runtime/engine/runner.js';
 import { EmbeddedLog } from '../runtime/log/embedded/embedded-log.js';
 import type { EventLog } from '../runtime/log/log.js';

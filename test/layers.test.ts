@@ -135,6 +135,23 @@ test('every import goes to the same folder or a lower layer', () => {
   assert.deepEqual(found, [], `layer violations:\n${found.join('\n')}`);
 });
 
+/**
+ * The runtime's internals (its runner's parts) are reached from outside
+ * `runtime/` only through its public modules (`runtime/engine/operations.ts`
+ * for replays, task counts and store reads), so the runner can change
+ * their shapes without breaking a command.
+ */
+const RUNTIME_INTERNALS = 'runtime/engine/internals/';
+
+test('no file outside runtime/ imports the runtime engine internals', () => {
+  const found: string[] = [];
+  for (const file of sourceFiles())
+    for (const target of relativeImports(file))
+      if (folderOf(file) !== 'runtime' && target.startsWith(RUNTIME_INTERNALS))
+        found.push(`${file} -> ${target}`);
+  assert.deepEqual(found, [], `imports of ${RUNTIME_INTERNALS} from outside runtime/:\n${found.join('\n')}`);
+});
+
 test('no source file is over 400 lines unless listed with its reason', () => {
   const found: string[] = [];
   const files = sourceFiles().filter((f) => !GENERATED.some((g) => f.startsWith(g)));

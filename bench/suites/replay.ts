@@ -11,7 +11,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../runtime/config.js';
-import { replayAlone } from '../../runtime/engine/internals/replay-alone.js';
+import { replayAlone } from '../../runtime/engine/operations.js';
 import type { RunnerOptions } from '../../runtime/engine/runner.js';
 import { EmbeddedLog } from '../../runtime/log/embedded/embedded-log.js';
 import { silentLogger } from '../../runtime/observability/logger.js';

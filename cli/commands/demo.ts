@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runnerOptions, selectTopologies, withPlatform } from '../../app/platform.js';
+import { activeRunnerOptions, runnerOptions, selectTopologies, withPlatform } from '../../app/platform.js';
 import {
   INTERACTION_COUNTS_STORE,
   type InteractionCountsValue,
@@ -9,6 +9,7 @@ import {
 import { Authenticator } from '../../responders/auth/authenticator.js';
 import { dataEndpointAccess } from '../../responders/auth/exposure.js';
 import { type Config, loadConfig } from '../../runtime/config.js';
+import { readCommittedStore } from '../../runtime/engine/operations.js';
 import { StreamRunner } from '../../runtime/engine/runner.js';
 import { ConfigError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
@@ -16,7 +17,6 @@ import { partitionForKey } from '../../runtime/log/partitioner.js';
 import { runtimeMetrics } from '../../runtime/observability/metrics.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { Topology } from '../../runtime/processor/topology.js';
-import { TaskState } from '../../runtime/state/task-state.js';
 import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
 import { simulationTopics, type WriteSummary, writeSimulation } from '../../sim/log-writer.js';
 import { SIMULATION_DEFAULTS } from '../../sim/options.js';
@@ -279,24 +279,17 @@ async function interactionCountsOf(
   platform: Platform,
   user: string,
 ): Promise<InteractionCountsValue | undefined> {
-  const { config, log } = platform;
   const counts = (await selectTopologies(platform, 'all')).find(
     (t) => t.applicationId === 'interaction-counts',
   )!;
-  const partition = partitionForKey(user, config.partitions);
-  const state = await TaskState.open({
-    dir: join(platform.stateDir(counts.applicationId), String(partition)),
-    engine: config.stateEngine,
-    log,
-    applicationId: counts.applicationId,
+  const partition = partitionForKey(user, platform.config.partitions);
+  const [value] = await readCommittedStore<InteractionCountsValue>(
+    await activeRunnerOptions(platform, counts),
     partition,
-    stores: counts.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic })),
-  });
-  try {
-    return await state.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE).get(user);
-  } finally {
-    await state.close();
-  }
+    INTERACTION_COUNTS_STORE,
+    [user],
+  );
+  return value;
 }
 
 /**

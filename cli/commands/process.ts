@@ -6,8 +6,7 @@ import {
   selectTopologies,
   withPlatform,
 } from '../../app/platform.js';
-import { prepareTopics } from '../../runtime/engine/internals/prepare-topics.js';
-import { replayOrder } from '../../runtime/engine/internals/reset.js';
+import { prepareApplication, replayOrder } from '../../runtime/engine/operations.js';
 import { ReplayControl } from '../../runtime/engine/replay-control.js';
 import { type RunnerOptions, type RunStats, StreamRunner } from '../../runtime/engine/runner.js';
 import { RunningApplication } from '../../runtime/engine/running-application.js';
@@ -69,7 +68,7 @@ export const processCommand: Command = {
         const shares: number[][] = [];
         for (const topology of topologies) {
           const options = await activeRunnerOptions(platform, topology);
-          const count = await prepareTopics(options.topology, platform.log, options.topics);
+          const count = await prepareApplication(options);
           shares.push(
             instance !== undefined
               ? instanceShare(count, instance, topology.applicationId)
@@ -108,11 +107,7 @@ export const processCommand: Command = {
         const share =
           instance === undefined
             ? partitions
-            : instanceShare(
-                await prepareTopics(options.topology, platform.log, options.topics),
-                instance,
-                topology.applicationId,
-              );
+            : instanceShare(await prepareApplication(options), instance, topology.applicationId);
         bases.push({ ...(await runnerOptions(platform, topology)), metrics, partitions: share });
         namespaces.push(options.namespace);
         const runner = await StreamRunner.start({

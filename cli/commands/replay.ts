@@ -6,14 +6,14 @@ import {
   withPlatform,
 } from '../../app/platform.js';
 import type { Config } from '../../runtime/config.js';
-import { replayAlone } from '../../runtime/engine/internals/replay-alone.js';
 import {
   formatReplayFrom,
   parseReplayFrom,
   type ReplayFrom,
+  replayAlone,
   replayOrder,
   rewrittenTopics,
-} from '../../runtime/engine/internals/reset.js';
+} from '../../runtime/engine/operations.js';
 import { runningPid, sendReplayRequest, waitForReplay } from '../../runtime/engine/replay-control.js';
 import { ConfigError, SchemaNotFoundError, TopologyError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
