@@ -40,9 +40,9 @@ import { ExperimentRegistry } from '../registry/experiments/experiment-registry.
 import type { ArtifactStore } from '../registry/model-store.js';
 import { promoteModel } from '../registry/promote.js';
 import { rollbackModel } from '../registry/rollback.js';
+import { RetrainRunningError } from '../responders/errors.js';
 import type { AdminActions } from '../responders/routes/admin.js';
 import type { ExperimentAdminActions } from '../responders/routes/admin-experiments.js';
-import { RetrainRunningError } from '../runtime/errors.js';
 import type { OnlineStore } from '../runtime/online/online-store.js';
 import type { Platform } from '../runtime/platform.js';
 import type { OffPolicyStepRunner } from '../trainer/gate-off-policy.js';

@@ -14,8 +14,8 @@
 
 import { Indexer } from '../indexer/indexer.js';
 import { artifactStore } from '../registry/model-store.js';
-import { TrainingError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
+import { TrainingError } from '../trainer/errors.js';
 import { Trainer } from '../trainer/trainer.js';
 import { engineProgress } from './commands/train.js';
 

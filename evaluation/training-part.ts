@@ -14,6 +14,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ImportError } from '../importers/errors.js';
 import {
   type ImportFormat,
   type ImportSource,
@@ -23,7 +24,6 @@ import {
 } from '../importers/index.js';
 import { sourceName } from '../importers/source.js';
 import { readTopic } from '../registry/topic-reader.js';
-import { ImportError } from '../runtime/errors.js';
 import type { Platform } from '../runtime/platform.js';
 import {
   collectingInto,

@@ -11,7 +11,6 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
-import { TrainingSetError } from '../runtime/errors.js';
 import type { InteractionContext, Item, ItemFeatures, UserFeatures } from '../schemas/generated/types.js';
 import type { DatasetManifest } from './dataset-manifest.js';
 import { ITEM_DENSE } from './dense-lanes.js';
@@ -27,6 +26,7 @@ import {
   encodeUserDense,
   type Lookup,
 } from './encoding.js';
+import { TrainingSetError } from './errors.js';
 import {
   allocateBatch,
   type BatchColumn,

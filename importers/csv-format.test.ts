@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ImportError } from '../runtime/errors.js';
 import { csvSource, parseMapping } from './csv-format.js';
+import { ImportError } from './errors.js';
 import { runImport } from './importer.js';
 import { fixture, readTopic, withTempPlatform } from './test-support.js';
 

@@ -17,9 +17,9 @@
  * ```
  */
 import { resolve } from 'node:path';
-import { ImportError } from '../runtime/errors.js';
 import type { Interaction, InteractionType } from '../schemas/generated/types.js';
 import { readCsv } from './csv.js';
+import { ImportError } from './errors.js';
 import { DEFAULT_SYNTHETIC_START, DEFAULT_SYNTHETIC_STEP_MS, SyntheticClock } from './event-time.js';
 import { LineReader } from './line-reader.js';
 import { interaction } from './records.js';

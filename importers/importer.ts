@@ -20,7 +20,7 @@
  * ```
  */
 
-import { BadInputLineError, SchemaValidationError } from '../runtime/errors.js';
+import { SchemaValidationError } from '../runtime/errors.js';
 import type { EventLog } from '../runtime/log/log.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer, type Producer, type ProducerRecord } from '../runtime/producer/producer.js';
@@ -34,6 +34,7 @@ import {
   USERS_TOPIC,
 } from '../schemas/topics.js';
 import { ImportChunk, INTERACTIONS, ITEMS, TOPIC_COUNT, USERS } from './chunk.js';
+import { BadInputLineError } from './errors.js';
 import { minimalItem, minimalUser } from './records.js';
 import { type BadLine, type ImportReport, MAX_LISTED_BAD_LINES } from './report.js';
 import type { ImportSource, Location, SourceRecord } from './source.js';

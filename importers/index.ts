@@ -11,8 +11,8 @@
  * ```
  */
 
-import { ImportError } from '../runtime/errors.js';
 import { type CsvFormatOptions, csvSource } from './csv-format.js';
+import { ImportError } from './errors.js';
 import { type LinesOptions, linesSource } from './lines-format.js';
 import { type MovieLensOptions, movieLensSource } from './movielens.js';
 import type { ImportSource } from './source.js';

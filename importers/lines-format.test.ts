@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadInputLineError } from '../runtime/errors.js';
+import { BadInputLineError } from './errors.js';
 import { runImport } from './importer.js';
 import { linesSource } from './lines-format.js';
 import { fixture, readTopic, withTempPlatform } from './test-support.js';

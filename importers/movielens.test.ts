@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadInputLineError } from '../runtime/errors.js';
+import { BadInputLineError } from './errors.js';
 import { runImport } from './importer.js';
 import { movieLensSource } from './movielens.js';
 import { ML100K_GENRES } from './movielens-rows.js';

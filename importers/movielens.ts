@@ -24,10 +24,10 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ImportError } from '../runtime/errors.js';
 import type { Item } from '../schemas/generated/types.js';
 import { readCsv } from './csv.js';
 import { csvInteractions, readCsvHeader, resolveColumns } from './csv-format.js';
+import { ImportError } from './errors.js';
 import type { LineReader } from './line-reader.js';
 import {
   ML100K_GENRES,

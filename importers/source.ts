@@ -14,8 +14,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { ImportError } from '../runtime/errors.js';
 import type { Interaction, Item, User } from '../schemas/generated/types.js';
+import { ImportError } from './errors.js';
 import { LineReader } from './line-reader.js';
 import { BadFieldError } from './values.js';
 

@@ -35,7 +35,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Index, MetricKind, ScalarKind } from 'usearch';
-import { ArtifactIntegrityError, CorruptDataError, StorageError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
+import { CorruptDataError, StorageError } from '../runtime/errors.js';
 import { InferenceError } from './errors.js';
 import { maxNorm, norm, SphereLift } from './sphere-lift.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { dropColumns } from './json-lift.js';
 import { keyItems } from './keyed-items.js';
 

@@ -16,7 +16,7 @@
  * dropColumns(keyed.others); // [ids, keys, ts] of the rows not at their vocabulary index
  * ```
  */
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { type LiftedArray, liftArray } from './json-lift.js';
 
 export interface KeyedItems {

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { skipWhenMissing } from '../test/skips.js';
 import { InferenceError } from './errors.js';
 import {

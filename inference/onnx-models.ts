@@ -17,7 +17,7 @@
  * ```
  */
 import { basename, join } from 'node:path';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { BatchingSession } from './batching-session.js';
 import { InferenceError } from './errors.js';
 import { type Column, type ModelSession, OnnxModel, type SessionOptions } from './onnx-session.js';

@@ -14,7 +14,7 @@
  * ```
  */
 import ort from 'onnxruntime-node';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { InferenceError } from './errors.js';
 import { widenInt32 } from './int64.js';
 

@@ -23,7 +23,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtifactIntegrityError, storageErrorFrom } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
+import { storageErrorFrom } from '../runtime/errors.js';
 import { OnnxModel } from './onnx-session.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

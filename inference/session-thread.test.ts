@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { skipWhenMissing } from '../test/skips.js';
 import { SessionThread } from './session-thread.js';
 import { withTempDir } from './test-support.js';

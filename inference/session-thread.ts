@@ -18,7 +18,7 @@
  * ```
  */
 import { Worker } from 'node:worker_threads';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import type { AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import type { Column, ModelSession, SessionOptions, ValueSpec } from './onnx-session.js';

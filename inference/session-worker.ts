@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ArtifactIntegrityError } from '../runtime/errors.js';
+import { ArtifactIntegrityError } from '../registry/errors.js';
 import { AnnIndex, type AnnIndexConfig } from './ann-index.js';
 import { InferenceError } from './errors.js';
 import { type LiftedArray, liftArray } from './json-lift.js';

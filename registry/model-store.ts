@@ -28,9 +28,9 @@ import { createReadStream, realpathSync } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ArtifactIntegrityError, ArtifactUriError } from '../runtime/errors.js';
 import { syncDir } from '../runtime/log/embedded/io.js';
 import type { Artifact, ModelVersion } from '../schemas/generated/types.js';
+import { ArtifactIntegrityError, ArtifactUriError } from './errors.js';
 
 export interface ArtifactStore {
   /** Stores every file of `sourceDir` as version `version` of `name`; returns them with sha256 and size. */

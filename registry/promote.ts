@@ -10,9 +10,10 @@
  * console.log(result.alreadyPromoted ? 'nothing to do' : `v${result.promoted.version} promoted`);
  * ```
  */
-import { ModelRegistryError } from '../runtime/errors.js';
+
 import type { Platform } from '../runtime/platform.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
+import { ModelRegistryError } from './errors.js';
 import { ModelRegistry, publishModelVersions } from './model-registry.js';
 import type { ArtifactStore } from './model-store.js';
 

@@ -11,9 +11,10 @@
  * console.log(`v${rolledBack.version} rolled back, v${promoted.version} promoted`);
  * ```
  */
-import { ModelRegistryError } from '../runtime/errors.js';
+
 import type { Platform } from '../runtime/platform.js';
 import type { ModelVersion } from '../schemas/generated/types.js';
+import { ModelRegistryError } from './errors.js';
 import { ModelRegistry, publishModelVersions } from './model-registry.js';
 import type { ArtifactStore } from './model-store.js';
 

@@ -73,3 +73,33 @@ export class DataEndpointsOpenError extends RecstreamError {
     super(message, { code: 'DATA_ENDPOINTS_OPEN' });
   }
 }
+
+/**
+ * A responder refused a model/index pair: the index was built for another
+ * model version, or a manifest does not describe what its event says. The
+ * responder keeps serving what it had.
+ */
+export class LineageMismatchError extends RecstreamError {
+  constructor(message: string) {
+    super(message, { code: 'LINEAGE_MISMATCH' });
+  }
+}
+
+/** A retrain was asked for (`POST /admin/retrain`) while the one started at `startedTs` still runs. */
+export class RetrainRunningError extends RecstreamError {
+  constructor(readonly startedTs: number) {
+    super(
+      `a retrain started at ${new Date(startedTs).toISOString()} is still running; wait for it to finish`,
+      {
+        code: 'RETRAIN_RUNNING',
+      },
+    );
+  }
+}
+
+/** A service cannot take requests yet or for now (starting up, rebuilding an index); retry shortly. */
+export class UnavailableError extends RecstreamError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'SERVICE_UNAVAILABLE', cause, retriable: true });
+  }
+}

@@ -3,7 +3,10 @@
  * each class has a stable `code` and a `retriable` flag. Retry logic reads
  * only the flag, never the class or the message.
  *
- * A subsystem's own RecstreamError lives beside it (inference/errors.ts).
+ * A product layer's own RecstreamErrors live beside it (importers/,
+ * features/, registry/, inference/, trainer/ and responders/ each have an
+ * `errors.ts`; `test/layers.test.ts` keeps this file to what `runtime/`
+ * uses).
  * Three errors never leave the module that raises them, and so are not
  * RecstreamErrors: each becomes an answer there, not a retry decision.
  * `BodyError` (responders/ingest/json-body.ts) becomes an HTTP answer with its
@@ -216,123 +219,6 @@ export class BufferFullError extends RecstreamError {
 export class DeliveryTimeoutError extends RecstreamError {
   constructor(message: string, cause: unknown) {
     super(message, { code: 'DELIVERY_TIMEOUT', cause, retriable: true });
-  }
-}
-
-/** An import cannot start: unknown format, missing file, a column mapping that does not fit the header. */
-export class ImportError extends RecstreamError {
-  constructor(message: string) {
-    super(message, { code: 'IMPORT_INVALID' });
-  }
-}
-
-/**
- * One line of an imported file is unusable; `field` names the part that is
- * wrong (`user_id`, `ts (column timestamp)`, `line` for the line as a whole).
- * The importer dead-letters it and goes on, or throws it under `--strict`.
- */
-export class BadInputLineError extends RecstreamError {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line: number,
-    readonly field: string | undefined,
-  ) {
-    super(message, { code: 'IMPORT_LINE_INVALID' });
-  }
-}
-
-/** A service cannot take requests yet or for now (starting up, rebuilding an index); retry shortly. */
-export class UnavailableError extends RecstreamError {
-  constructor(message: string, cause?: unknown) {
-    super(message, { code: 'SERVICE_UNAVAILABLE', cause, retriable: true });
-  }
-}
-
-/** An artifact is missing or its bytes do not match the sha256 its version names. */
-export class ArtifactIntegrityError extends RecstreamError {
-  constructor(message: string, cause?: unknown, code = 'ARTIFACT_INTEGRITY') {
-    super(message, { code, cause });
-  }
-}
-
-/**
- * An artifact URI from a topic names a file outside the artifacts root (a
- * `..`, a symlink out, another path altogether) or is not a `file://` URI:
- * the version that names it is refused, nothing outside the root is read.
- * An `ArtifactIntegrityError`, so every reader refuses it as it refuses a
- * file that does not verify.
- */
-export class ArtifactUriError extends ArtifactIntegrityError {
-  constructor(message: string) {
-    super(message, undefined, 'ARTIFACT_URI_OUTSIDE_ROOT');
-  }
-}
-
-/**
- * The training engine cannot run (no Python interpreter with torch) or
- * failed; the message says what to install or what the engine reported.
- * A failed run is retriable (the next snapshot or a restart tries again);
- * a missing interpreter is not.
- */
-export class TrainingError extends RecstreamError {
-  constructor(message: string, options: { code?: string; retriable?: boolean; cause?: unknown } = {}) {
-    super(message, {
-      code: options.code ?? 'TRAINING_FAILED',
-      retriable: options.retriable ?? false,
-      cause: options.cause,
-    });
-  }
-}
-
-/** A training set cannot be trained on: empty, or its columns are inconsistent. */
-export class TrainingSetError extends RecstreamError {
-  constructor(message: string) {
-    super(message, { code: 'TRAINING_SET_INVALID' });
-  }
-}
-
-/** A model-registry request names a version that does not exist or cannot take that status. */
-export class ModelRegistryError extends RecstreamError {
-  constructor(message: string) {
-    super(message, { code: 'MODEL_REGISTRY' });
-  }
-}
-
-/**
- * An experiment (a file for `experiments start`, an admin call, a canary)
- * was refused; `field` names what is wrong, as a path into the
- * experiment (`variants[1].share`, `traffic_start`).
- */
-export class ExperimentInvalidError extends RecstreamError {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`, { code: 'EXPERIMENT_INVALID' });
-  }
-}
-
-/**
- * A responder refused a model/index pair: the index was built for another
- * model version, or a manifest does not describe what its event says. The
- * responder keeps serving what it had.
- */
-export class LineageMismatchError extends RecstreamError {
-  constructor(message: string) {
-    super(message, { code: 'LINEAGE_MISMATCH' });
-  }
-}
-
-/** A retrain was asked for (`POST /admin/retrain`) while the one started at `startedTs` still runs. */
-export class RetrainRunningError extends RecstreamError {
-  constructor(readonly startedTs: number) {
-    super(
-      `a retrain started at ${new Date(startedTs).toISOString()} is still running; wait for it to finish`,
-      {
-        code: 'RETRAIN_RUNNING',
-      },
-    );
   }
 }
 

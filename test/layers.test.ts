@@ -152,6 +152,22 @@ test('no file outside runtime/ imports the runtime engine internals', () => {
   assert.deepEqual(found, [], `imports of ${RUNTIME_INTERNALS} from outside runtime/:\n${found.join('\n')}`);
 });
 
+test("runtime/errors.ts declares only errors the runtime itself raises or reads; a product's live beside it", () => {
+  const declared = [
+    ...readFileSync(join(ROOT, 'runtime/errors.ts'), 'utf8').matchAll(/export class (\w+)/g),
+  ].map((m) => m[1]!);
+  const runtime = sourceFiles()
+    .filter((f) => folderOf(f) === 'runtime' && f !== 'runtime/errors.ts')
+    .map((f) => readFileSync(join(ROOT, f), 'utf8'));
+  const unused = declared.filter((name) => !runtime.some((text) => new RegExp(`\\b${name}\\b`).test(text)));
+  assert.ok(declared.length > 10, `read ${declared.length} classes from runtime/errors.ts`);
+  assert.deepEqual(
+    unused,
+    [],
+    `error classes runtime/ never uses, which belong to the layer that raises them`,
+  );
+});
+
 test('no source file is over 400 lines unless listed with its reason', () => {
   const found: string[] = [];
   const files = sourceFiles().filter((f) => !GENERATED.some((g) => f.startsWith(g)));

@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { TrainingError } from '../runtime/errors.js';
+import { TrainingError } from './errors.js';
 
 /** The folder that holds the `recstream_models` package. */
 export const MODELS_DIR = fileURLToPath(new URL('../../models', import.meta.url));

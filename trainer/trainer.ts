@@ -37,7 +37,6 @@ import { dirname, join } from 'node:path';
 import { ModelRegistry, publishModelVersion } from '../registry/model-registry.js';
 import type { ArtifactStore } from '../registry/model-store.js';
 import { OFF_POLICY_STEP, pendingGateStep } from '../registry/pending-gate-step.js';
-import { TrainingError } from '../runtime/errors.js';
 import { inSpan } from '../runtime/observability/tracing.js';
 import type { Platform } from '../runtime/platform.js';
 import { createProducer } from '../runtime/producer/producer.js';
@@ -45,6 +44,7 @@ import type { ModelVersion, OffsetRange, TrainingSnapshot } from '../schemas/gen
 import { TRAINING_EXAMPLES_TOPIC } from '../schemas/topics.js';
 import { writeDataset } from './dataset-writer.js';
 import { type EngineEvent, findPython, runEngine } from './engine.js';
+import { TrainingError } from './errors.js';
 import { comparedVersion, gate } from './gate.js';
 import { passedStatus, startGateCanary } from './gate-canary.js';
 import { awaitingOffPolicy, type OffPolicyStepRunner, takesOffPolicyStep } from './gate-off-policy.js';

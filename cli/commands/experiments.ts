@@ -7,14 +7,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { withPlatform } from '../../app/platform.js';
-import { ExperimentConflictError, ExperimentNotFoundError } from '../../registry/experiments/errors.js';
+import {
+  ExperimentConflictError,
+  ExperimentInvalidError,
+  ExperimentNotFoundError,
+} from '../../registry/experiments/errors.js';
 import {
   readExperiment,
   startExperiment,
   stopExperiment,
 } from '../../registry/experiments/experiment-actions.js';
 import { ExperimentRegistry } from '../../registry/experiments/experiment-registry.js';
-import { ExperimentInvalidError } from '../../runtime/errors.js';
 import type { Command } from '../command.js';
 import { readOnlineFigures } from '../experiment-online.js';
 import { figuresOf, renderExperiment, renderFigures, renderList } from '../experiment-tables.js';

@@ -12,6 +12,7 @@
 
 import { withPlatform } from '../../app/platform.js';
 import { CSV_TARGETS, parseMapping } from '../../importers/csv-format.js';
+import { ImportError } from '../../importers/errors.js';
 import {
   IMPORT_FORMATS,
   type ImportReport,
@@ -25,7 +26,6 @@ import {
   TIMESTAMP_UNITS,
   type TimestampUnit,
 } from '../../importers/values.js';
-import { ImportError } from '../../runtime/errors.js';
 import type { InteractionType } from '../../schemas/generated/types.js';
 import { INTERACTION_TYPE_SYMBOLS } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';

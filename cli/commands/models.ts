@@ -1,11 +1,11 @@
 import { withPlatform } from '../../app/platform.js';
+import { ModelRegistryError } from '../../registry/errors.js';
 import { startCanary } from '../../registry/experiments/canary.js';
 import { ModelRegistry } from '../../registry/model-registry.js';
 import { artifactStore } from '../../registry/model-store.js';
 import { promoteModel } from '../../registry/promote.js';
 import { rankerUse } from '../../registry/ranker-use.js';
 import { rollbackModel } from '../../registry/rollback.js';
-import { ModelRegistryError } from '../../runtime/errors.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import type { Command } from '../command.js';
 import { renderExperiment } from '../experiment-tables.js';

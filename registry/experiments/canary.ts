@@ -29,9 +29,9 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../runtime/config.js';
-import { ModelRegistryError } from '../../runtime/errors.js';
 import type { Platform } from '../../runtime/platform.js';
 import type { Guardrail } from '../../schemas/generated/types.js';
+import { ModelRegistryError } from '../errors.js';
 import { ModelRegistry } from '../model-registry.js';
 import type { ArtifactStore } from '../model-store.js';
 import { GATE_PENDING_PARAM } from '../pending-gate-step.js';

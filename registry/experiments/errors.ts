@@ -1,8 +1,8 @@
 /**
- * Refusals of experiments that are well formed but clash with what runs
- * now, or name none (a bad experiment is runtime/errors.ts's
- * `ExperimentInvalidError`). Each carries the field it is about, so the
- * CLI prints it and the admin API answers with it.
+ * Refusals of experiments: one that is not well formed
+ * (`ExperimentInvalidError`), one that clashes with what runs now, or one
+ * that names none. Each carries the field it is about, so the CLI prints it
+ * and the admin API answers with it.
  *
  * @example
  * ```ts
@@ -32,5 +32,19 @@ export class ExperimentNotFoundError extends RecstreamError {
     super(`id: no experiment ${JSON.stringify(id)} (see recstream experiments list)`, {
       code: 'EXPERIMENT_NOT_FOUND',
     });
+  }
+}
+
+/**
+ * An experiment (a file for `experiments start`, an admin call, a canary)
+ * was refused; `field` names what is wrong, as a path into the
+ * experiment (`variants[1].share`, `traffic_start`).
+ */
+export class ExperimentInvalidError extends RecstreamError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`, { code: 'EXPERIMENT_INVALID' });
   }
 }

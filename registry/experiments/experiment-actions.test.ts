@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../runtime/config.js';
-import { ArtifactIntegrityError, ExperimentInvalidError, ModelRegistryError } from '../../runtime/errors.js';
 import { silentLogger } from '../../runtime/observability/logger.js';
 import type { ModelVersion } from '../../schemas/generated/types.js';
 import { openPlatform, type Platform } from '../../schemas/platform.js';
+import { ArtifactIntegrityError, ModelRegistryError } from '../errors.js';
 import { ModelRegistry, publishModelVersions } from '../model-registry.js';
 import { FileArtifactStore } from '../model-store.js';
 import { GATE_PENDING_PARAM, OFF_POLICY_STEP } from '../pending-gate-step.js';
 import { canarySteps, startCanary } from './canary.js';
-import { ExperimentConflictError, ExperimentNotFoundError } from './errors.js';
+import { ExperimentConflictError, ExperimentInvalidError, ExperimentNotFoundError } from './errors.js';
 import { readExperiment, startExperiment, stopExperiment } from './experiment-actions.js';
 import { ExperimentRegistry } from './experiment-registry.js';
 

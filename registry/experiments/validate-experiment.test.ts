@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ExperimentInvalidError } from '../../runtime/errors.js';
 import type { Experiment, ModelVersion } from '../../schemas/generated/types.js';
 import { ModelRegistry } from '../model-registry.js';
-import { ExperimentConflictError } from './errors.js';
+import { ExperimentConflictError, ExperimentInvalidError } from './errors.js';
 import { checkExperiment, experimentFromJson } from './validate-experiment.js';
 
 const NOW = 1_764_000_000_000;

@@ -23,7 +23,7 @@
  * checkExperiment(experiment, { running: registry.running(), models });
  * ```
  */
-import { ExperimentInvalidError } from '../../runtime/errors.js';
+
 import type {
   CanaryPlan,
   Experiment,
@@ -32,7 +32,7 @@ import type {
   OrderingOverrides,
 } from '../../schemas/generated/types.js';
 import type { ModelRegistry } from '../model-registry.js';
-import { ExperimentConflictError } from './errors.js';
+import { ExperimentConflictError, ExperimentInvalidError } from './errors.js';
 
 /** Metrics an experiment can be decided on. */
 export const PRIMARY_METRICS = ['ctr', 'clicks_per_request', 'engaged_ms_per_request'] as const;

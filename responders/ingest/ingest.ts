@@ -30,7 +30,6 @@
  * ```
  */
 import { join } from 'node:path';
-import { UnavailableError } from '../../runtime/errors.js';
 import type { EventLog } from '../../runtime/log/log.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { Registry } from '../../runtime/observability/metrics.js';
@@ -39,6 +38,7 @@ import { createProducer, type DeliveryReport, type Producer } from '../../runtim
 import type { Serde } from '../../runtime/serde/serde.js';
 import type { Interaction } from '../../schemas/generated/types.js';
 import { INTERACTIONS_TOPIC } from '../../schemas/topics.js';
+import { UnavailableError } from '../errors.js';
 import { Claim } from './claim.js';
 import { DedupIndex } from './dedup-index.js';
 import { fingerprint } from './fingerprint.js';

@@ -20,10 +20,11 @@ import type { IndexManifest } from '../../indexer/indexer.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
 import type { SessionThread } from '../../inference/session-thread.js';
 import type { ReadIndexManifest, ReadJson } from '../../inference/session-worker.js';
+import { ArtifactIntegrityError } from '../../registry/errors.js';
 import { type ArtifactStore, artifactFile, readArtifact } from '../../registry/model-store.js';
 import type { Config } from '../../runtime/config.js';
-import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { IndexVersion, ModelVersion } from '../../schemas/generated/types.js';
+import { LineageMismatchError } from '../errors.js';
 
 /** The model's files a bundle loads, each hashed from the bytes it is loaded from. */
 export const LOADED_FILES = ['user_tower.onnx', 'item_tower.onnx', 'ranker.onnx', 'dataset.json'] as const;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Vocabulary } from '../../features/vocabulary.js';
 import { keyItems } from '../../inference/keyed-items.js';
-import { ArtifactIntegrityError } from '../../runtime/errors.js';
+import { ArtifactIntegrityError } from '../../registry/errors.js';
 import { ItemKeys } from './item-keys.js';
 
 const VALUES = ['<unk>', 'a', 'b', 'c', 'd'];

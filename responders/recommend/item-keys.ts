@@ -21,7 +21,7 @@
 import type { Vocabulary } from '../../features/vocabulary.js';
 import { dropColumns } from '../../inference/json-lift.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
-import { ArtifactIntegrityError } from '../../runtime/errors.js';
+import { ArtifactIntegrityError } from '../../registry/errors.js';
 
 export class ItemKeys {
   private indexed: Float64Array;

@@ -39,12 +39,13 @@ import { loadModels, type Models } from '../../inference/onnx-models.js';
 import { SessionThread } from '../../inference/session-thread.js';
 import type { ReadJson } from '../../inference/session-worker.js';
 import type { ThreadIndex } from '../../inference/thread-index.js';
+import { ArtifactIntegrityError } from '../../registry/errors.js';
 import { type ArtifactStore, artifactFile } from '../../registry/model-store.js';
 import { rankerUse } from '../../registry/ranker-use.js';
 import type { Config } from '../../runtime/config.js';
-import { ArtifactIntegrityError, LineageMismatchError } from '../../runtime/errors.js';
 import type { Logger } from '../../runtime/observability/logger.js';
 import type { IndexVersion, Item, ModelVersion } from '../../schemas/generated/types.js';
+import { LineageMismatchError } from '../errors.js';
 import { BundleRefs } from './bundle-refs.js';
 import {
   checkLineage,

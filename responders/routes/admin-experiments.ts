@@ -32,9 +32,13 @@
  * ```
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { ExperimentConflictError, ExperimentNotFoundError } from '../../registry/experiments/errors.js';
+import {
+  ExperimentConflictError,
+  ExperimentInvalidError,
+  ExperimentNotFoundError,
+} from '../../registry/experiments/errors.js';
 import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
-import { ExperimentInvalidError, OnlineStoreUnavailableError } from '../../runtime/errors.js';
+import { OnlineStoreUnavailableError } from '../../runtime/errors.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 
 /** What the experiment endpoints do (./admin-actions.ts in app/ runs them on the platform). */

@@ -3,16 +3,11 @@ import { test } from 'node:test';
 import fastify, { type FastifyInstance } from 'fastify';
 import { exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { Registry } from 'prom-client';
-import {
-  ArtifactIntegrityError,
-  ConfigError,
-  ModelRegistryError,
-  RetrainRunningError,
-  StorageError,
-  UnavailableError,
-} from '../../runtime/errors.js';
+import { ArtifactIntegrityError, ModelRegistryError } from '../../registry/errors.js';
+import { ConfigError, StorageError } from '../../runtime/errors.js';
 import { AccessPolicy } from '../auth/access.js';
 import { type AuthConfig, Authenticator } from '../auth/authenticator.js';
+import { RetrainRunningError, UnavailableError } from '../errors.js';
 import { type AdminActions, adminRoutes } from './admin.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-bytes-long';
