@@ -68,12 +68,13 @@ test('an event id seen a day earlier in event time counts nothing; one forgotten
   await driver.pipe('rec.interactions', 'u1', event('u1', 'click', T0, 'dup'), T0 + DAY_MS);
   const store = driver.store<InteractionCountsValue>(INTERACTION_COUNTS_STORE);
   assert.deepEqual(await store.get('u1'), { total: 1, by_type: { click: 1 }, last_ts: T0 });
-  // A week of hourly events: the hour `dup` was filed in falls out of the 7-day horizon.
-  for (let hour = 25; hour <= 7 * 24 + 1; hour++) {
+  // Eight days of hourly events: the hour `dup` was filed in falls out of the 7-day horizon and the
+  // day of segments the window keeps past it.
+  for (let hour = 25; hour <= 8 * 24 + 1; hour++) {
     const ts = T0 + hour * HOUR_MS;
     await driver.pipe('rec.interactions', 'u2', event('u2', 'view', ts), ts);
   }
-  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', T0, 'dup'), T0 + 8 * DAY_MS);
+  await driver.pipe('rec.interactions', 'u1', event('u1', 'click', T0, 'dup'), T0 + 9 * DAY_MS);
   assert.deepEqual(await store.get('u1'), { total: 2, by_type: { click: 2 }, last_ts: T0 });
-  assert.equal((await store.get('u2'))?.total, 7 * 24 + 1);
+  assert.equal((await store.get('u2'))?.total, 8 * 24 + 1);
 });

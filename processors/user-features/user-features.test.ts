@@ -265,8 +265,9 @@ test('a copy whose first one was forgotten past the horizon is taken as new: fol
     h.takeEnriched();
     await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
     assert.deepEqual(dataOf(h.takeEnriched()), [], 'a day of stream time later: dropped');
-    // Stream time moves into a 26th hour: the hour e1 was filed in falls out.
-    await h.interaction(event('other25', 'u2', 'i2', 'click', T0 + 25 * HOUR_MS));
+    // Stream time moves into a 50th hour (25 hours kept and a day more): the oldest 25 go, e1's with them.
+    for (let hour = 25; hour <= 49; hour++)
+      await h.interaction(event(`other${hour}`, 'u2', 'i2', 'click', T0 + hour * HOUR_MS));
     h.takeEnriched();
     await h.interaction(event('e1', 'u1', 'i1', 'click', T0));
     const [again] = dataOf(h.takeEnriched());

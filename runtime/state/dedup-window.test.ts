@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CachedStore } from './cached-store.js';
 import {
+  DEDUP_DROP_SLACK_SEGMENTS,
   DEDUP_SEGMENT_MS,
   DEDUP_STORE_CACHE_ENTRIES,
   type DedupValue,
@@ -50,23 +51,27 @@ test('an id is remembered a day of stream time later, and its duplicates counted
   });
 });
 
-test('past the horizon of stream time an id is forgotten: its segment is deleted whole, and the store stops growing', async () => {
+test('past the horizon of stream time an id is forgotten, a day of segments at a time, and the store stops growing', async () => {
   const { store, seen } = window(DAY_MS);
   await hourly(seen, 'a', T0, 24);
-  assert.equal(await seen.firstSeen('a0', T0), false, 'within the horizon');
-  // 25 segments kept (24 h and the current one): the second of the next two hours pushes out a0's.
-  await hourly(seen, 'b', T0 + DAY_MS, 2);
-  assert.equal(await seen.takenAt('a0'), undefined);
-  assert.equal(await seen.firstSeen('a0', T0), true, 'forgotten: taken as new, filed at stream time');
-  assert.equal(await seen.firstSeen('a2', T0 + 2 * HOUR_MS), false, 'the next segment is still kept');
+  // 25 segments kept (24 h and the current one), and a day's more before the oldest go.
+  await hourly(seen, 'b', T0 + DAY_MS, 1 + DEDUP_DROP_SLACK_SEGMENTS);
+  assert.equal(await seen.firstSeen('a0', T0), false, 'within the horizon and its slack');
+  await hourly(seen, 'c', T0 + 2 * DAY_MS + HOUR_MS, 1);
+  assert.equal(await seen.takenAt('a0'), undefined, 'the 50th segment deletes the 25 oldest at once');
+  assert.equal(await seen.takenAt('b0'), undefined);
+  assert.equal(await seen.takenAt('b1'), T0 + DAY_MS + HOUR_MS, 'the newest 25 segments are kept');
   const sizes: number[] = [];
-  for (let day = 2; day < 9; day++) {
-    await hourly(seen, `d${day}-`, T0 + day * DAY_MS, 24);
+  for (let hour = 0; hour < 7 * 24; hour++) {
+    await hourly(seen, `d${hour}-`, T0 + 3 * DAY_MS + hour * HOUR_MS, 1);
     sizes.push((await keys(store)).length);
   }
-  // meta, an id key per id, a chunk key per segment. Day 2 still keeps the hour that holds a0 and b1;
-  // from then on, 25 segments of one id each.
-  assert.deepEqual(sizes, [52, 51, 51, 51, 51, 51, 51]);
+  // meta, an id key per id, a chunk key per segment, one id per segment: from 25 segments after a
+  // deletion to 49 before the next, every day alike.
+  assert.equal(Math.min(...sizes), 1 + 2 * 25);
+  assert.equal(Math.max(...sizes), 1 + 2 * (25 + DEDUP_DROP_SLACK_SEGMENTS));
+  assert.equal(Math.max(...sizes.slice(-48)), Math.max(...sizes.slice(0, 48)), 'the store stops growing');
+  assert.equal(await seen.firstSeen('a0', T0), true, 'forgotten: taken as new, filed at stream time');
 });
 
 test('an event far older than stream time is remembered from its arrival (a re-imported file)', async () => {
@@ -83,8 +88,10 @@ test('stream time skipping ahead keeps what was taken: the window counts segment
   assert.equal(await seen.firstSeen('wrong-clock', T0 + 365 * DAY_MS), true);
   await hourly(seen, 'c', T0 + 365 * DAY_MS + HOUR_MS, 20);
   assert.equal(await seen.firstSeen('early', T0), false, '22 segments hold ids: all kept');
-  await hourly(seen, 'd', T0 + 366 * DAY_MS, 5);
-  assert.equal(await seen.firstSeen('early', T0), true, 'past 25 segments holding ids, the oldest go');
+  await hourly(seen, 'd', T0 + 366 * DAY_MS, 27);
+  assert.equal(await seen.firstSeen('early', T0), false, '49 segments hold ids: 25 kept and a day more');
+  await hourly(seen, 'e', T0 + 368 * DAY_MS, 1);
+  assert.equal(await seen.firstSeen('early', T0), true, 'past them, the oldest go');
 });
 
 test('a segment of many chunks is deleted whole; a new window over the store goes on where it was', async () => {
@@ -96,15 +103,16 @@ test('a segment of many chunks is deleted whole; a new window over the store goe
   await reopened.load();
   assert.equal(await reopened.firstSeen('bulk8999', T0), false);
   assert.ok(await reopened.firstSeen('bulk9000', T0 + 9000));
-  await hourly(reopened, 'n', T0 + HOUR_MS, 2);
+  // Two segments kept (an hour and the current one) and a day more: the 27th deletes all but two.
+  await hourly(reopened, 'n', T0 + HOUR_MS, 2 + DEDUP_DROP_SLACK_SEGMENTS);
   assert.deepEqual(await keys(store), [
-    'id/n0',
-    'id/n1',
+    'id/n24',
+    'id/n25',
     'meta',
-    `seg/${segment(1)}/0000`,
-    `seg/${segment(2)}/0000`,
+    `seg/${segment(25)}/0000`,
+    `seg/${segment(26)}/0000`,
   ]);
-  assert.deepEqual(await store.get(`seg/${segment(1)}/0000`), ['n0']);
+  assert.deepEqual(await store.get(`seg/${segment(25)}/0000`), ['n24']);
 });
 
 test('a failed record whose writes are rolled back leaves no id behind: the next copy is taken', async () => {

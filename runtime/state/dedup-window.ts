@@ -7,9 +7,12 @@
  * largest event time of the ids taken so far) when it arrives, whatever its
  * own event time, so a copy of a months-old event that arrives again (a
  * re-imported file) is still recognised. The window keeps the newest
- * `horizon / 1 h + 1` segments that hold ids and deletes older ones whole;
- * an id is therefore remembered at least `horizonMs` of stream time after
- * it arrived. Where stream time skipped hours without ids (a bulk import in
+ * `horizon / 1 h + 1` segments that hold ids and deletes older ones whole,
+ * a day's worth at a time (once 24 more segments hold ids), in one scan of
+ * the store: deleting each hour's segment on its own cost a scan per hour,
+ * a fifth of a counting thread's time over a month of history. An id is
+ * therefore remembered at least `horizonMs` of stream time after it
+ * arrived, and at most about a day longer. Where stream time skipped hours without ids (a bulk import in
  * random order, a quiet night, one event stamped years ahead) ids are kept
  * longer, never in more segments: state stays bounded, and one wrong clock
  * does not wipe the memory. A copy arriving after its id was dropped is
@@ -52,8 +55,11 @@ export const DEDUP_SEGMENT_MS = 3_600_000;
 /** Ids listed under one chunk key of a segment. */
 export const DEDUP_CHUNK_IDS = 512;
 
-/** Chunks of a dropped segment read and deleted at a time. */
+/** Chunks of dropped segments read and deleted at a time. */
 const DROP_CHUNKS = 16;
+
+/** Segments past those kept that hold ids before the oldest are deleted, all in one scan. */
+export const DEDUP_DROP_SLACK_SEGMENTS = 24;
 
 /** Store `meta` value. */
 export interface DedupMeta {
@@ -152,18 +158,25 @@ export class DedupWindow {
     this.setMeta({ ...this.meta, chunks: this.meta.chunks + 1 });
   }
 
-  /** Makes `segment` the current one, with an empty first chunk, and deletes the segments that fall out. */
+  /**
+   * Makes `segment` the current one, with an empty first chunk; once a
+   * day's worth of segments more than the window keeps hold ids, deletes
+   * the oldest down to what it keeps.
+   */
   private async open(segment: number): Promise<void> {
     const segments = [...this.meta.segments, segment];
-    while (segments.length > this.keep) await this.drop(segments.shift()!);
+    if (segments.length > this.keep + DEDUP_DROP_SLACK_SEGMENTS) {
+      const dropped = segments.splice(0, segments.length - this.keep);
+      await this.drop(dropped[0]!, dropped.at(-1)!);
+    }
     this.chunk = [];
     this.setMeta({ ...this.meta, segments, chunks: 1 });
   }
 
-  private async drop(segment: number): Promise<void> {
-    let gte = this.chunkKey(segment, 0);
-    // Just past the segment's chunk keys: '/' + 1 is '0'.
-    const lt = `${gte.slice(0, gte.lastIndexOf('/'))}0`;
+  /** Deletes segments `first` to `last` with their ids: every segment between them is dropped too. */
+  private async drop(first: number, last: number): Promise<void> {
+    let gte = this.chunkKey(first, 0);
+    const lt = this.chunkKey(last + 1, 0);
     for (;;) {
       const chunks: [string, string[]][] = [];
       for await (const [key, ids] of this.store.range({ gte, lt, limit: DROP_CHUNKS }))
