@@ -22,6 +22,7 @@ import {
   MAX_TAGS,
   type VocabularyKind,
 } from './feature-declaration.js';
+import { MODEL_ARTIFACTS } from './model-artifacts.js';
 
 // What a declaration is made of and how a batch of inputs is laid out live
 // beside this file; they are re-exported so that this stays the one module
@@ -39,6 +40,7 @@ export {
   VOCABULARY_KINDS,
   type VocabularyKind,
 } from './feature-declaration.js';
+export { MODEL_ARTIFACTS, type ModelArtifact } from './model-artifacts.js';
 
 const repeat = (kind: VocabularyKind | null, width: number) => Array.from({ length: width }, () => kind);
 
@@ -321,7 +323,7 @@ export interface FeatureModel {
 
 /** The models of a version and what each consumes: the one place a model's inputs are listed. */
 export const FEATURE_SERVICE = {
-  userTower: { file: 'user_tower.onnx', features: USER_TOWER_FEATURES, outputs: ['embedding'] },
-  itemTower: { file: 'item_tower.onnx', features: ITEM_TOWER_FEATURES, outputs: ['embedding'] },
-  ranker: { file: 'ranker.onnx', features: RANKER_FEATURES, outputs: ['click', 'engagement'] },
+  userTower: { file: MODEL_ARTIFACTS.userTower, features: USER_TOWER_FEATURES, outputs: ['embedding'] },
+  itemTower: { file: MODEL_ARTIFACTS.itemTower, features: ITEM_TOWER_FEATURES, outputs: ['embedding'] },
+  ranker: { file: MODEL_ARTIFACTS.ranker, features: RANKER_FEATURES, outputs: ['click', 'engagement'] },
 } as const satisfies Readonly<Record<string, FeatureModel>>;
