@@ -14,6 +14,7 @@
  */
 
 import type { DatasetManifest } from '../features/dataset-manifest.js';
+import { MODEL_ARTIFACTS } from '../features/feature-service.js';
 import {
   type ModelVocabularies,
   modelVocabularies,
@@ -42,15 +43,20 @@ export class ModelScorer {
     await store.verify(model.artifacts);
     // Each file used is parsed from the bytes that were hashed (readModelArtifact).
     const read = (name: string) => readModelArtifact(store, model, name);
-    const dataset = JSON.parse((await read('dataset.json')).toString('utf8')) as DatasetManifest;
-    const vocab = await modelVocabularies(dataset, `${model.model} v${model.version} dataset.json`);
-    const table = readNpy(await read('item_embeddings.npy'), 'item_embeddings.npy');
-    const tower = await read('user_tower.onnx');
+    const dataset = JSON.parse((await read(MODEL_ARTIFACTS.dataset)).toString('utf8')) as DatasetManifest;
+    const vocab = await modelVocabularies(
+      dataset,
+      `${model.model} v${model.version} ${MODEL_ARTIFACTS.dataset}`,
+    );
+    const table = readNpy(await read(MODEL_ARTIFACTS.itemEmbeddings), MODEL_ARTIFACTS.itemEmbeddings);
+    const tower = await read(MODEL_ARTIFACTS.userTower);
     return new ModelScorer(
       vocab,
       // Row 0 is the vocabulary's unknown entry, never an item to serve.
       new ExactCatalog(table.data as Float32Array, table.shape[1]!, 1),
-      await UserTower.load('user_tower.onnx', {}, (path, options) => OnnxModel.load(path, options, tower)),
+      await UserTower.load(MODEL_ARTIFACTS.userTower, {}, (path, options) =>
+        OnnxModel.load(path, options, tower),
+      ),
     );
   }
 

@@ -34,6 +34,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetManifest } from '../features/dataset-manifest.js';
+import { MODEL_ARTIFACTS } from '../features/feature-service.js';
 import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../features/model-inputs.js';
 import type { Quantization } from '../inference/ann-index.js';
 import { readNpy } from '../inference/npy.js';
@@ -143,10 +144,10 @@ export class Indexer {
   }
 
   private async vocabularies(model: ModelVersion): Promise<ModelVocabularies> {
-    const bytes = await this.modelFile(model, 'dataset.json');
+    const bytes = await this.modelFile(model, MODEL_ARTIFACTS.dataset);
     return modelVocabularies(
       JSON.parse(bytes.toString('utf8')) as DatasetManifest,
-      `${model.model} v${model.version} dataset.json`,
+      `${model.model} v${model.version} ${MODEL_ARTIFACTS.dataset}`,
     );
   }
 
@@ -163,8 +164,8 @@ export class Indexer {
     items: readonly Item[],
   ): Promise<Float32Array[]> {
     if (items.length === 0) return [];
-    const bytes = await this.modelFile(model, 'item_tower.onnx');
-    const tower = await ItemTower.load('item_tower.onnx', {}, (path, options) =>
+    const bytes = await this.modelFile(model, MODEL_ARTIFACTS.itemTower);
+    const tower = await ItemTower.load(MODEL_ARTIFACTS.itemTower, {}, (path, options) =>
       OnnxModel.load(path, options, bytes),
     );
     try {
@@ -191,7 +192,10 @@ export class Indexer {
     catalog: ReadonlyMap<string, Item>,
   ): Promise<{ items: IndexedItem[]; vectors: Float32Array; dims: number }> {
     const vocab = await this.vocabularies(model);
-    const table = readNpy(await this.modelFile(model, 'item_embeddings.npy'), 'item_embeddings.npy');
+    const table = readNpy(
+      await this.modelFile(model, MODEL_ARTIFACTS.itemEmbeddings),
+      MODEL_ARTIFACTS.itemEmbeddings,
+    );
     const dims = table.shape[1]!;
     const matrix = table.data as Float32Array;
     const available = [...catalog.values()]

@@ -17,6 +17,7 @@
  * ```
  */
 import { basename, join } from 'node:path';
+import { FEATURE_SERVICE, type FeatureDeclaration, type FeatureModel } from '../features/feature-service.js';
 import { ArtifactIntegrityError } from '../registry/errors.js';
 import { BatchingSession } from './batching-session.js';
 import { InferenceError } from './errors.js';
@@ -61,68 +62,35 @@ const BATCH_ROWS = 4096;
 /** Creates one session: `OnnxModel.load`, or a `SessionThread`'s. */
 export type SessionLoader = (path: string, options?: SessionOptions) => Promise<ModelSession>;
 
-const MODEL_FILES = ['user_tower.onnx', 'item_tower.onnx', 'ranker.onnx'] as const;
+const MODEL_FILES = Object.values(FEATURE_SERVICE).map((model) => model.file);
 const onCallingThread: SessionLoader = (path, options) => OnnxModel.load(path, options);
 
 /** An int64 column: BigInt64Array, or Int32Array / integer numbers converted on the way in. */
 export type IntColumn = BigInt64Array | Int32Array | readonly number[];
 export type FloatColumn = Float32Array | readonly number[];
 
-/** `user_tower.onnx` inputs; H is the history length, Du the user dense features. */
-export interface UserTowerInputs {
-  /** [B] user vocabulary index */
-  readonly user: IntColumn;
-  /** [B, H] */
-  readonly history_items: IntColumn;
-  /** [B, H] */
-  readonly history_types: IntColumn;
-  /** [B, 3] country, language, age bucket */
-  readonly user_cat: IntColumn;
-  /** [B, 4] device, country, surface, hour + 1 */
-  readonly context_cat: IntColumn;
-  /** [B, Du] */
-  readonly user_dense: FloatColumn;
-  readonly size?: number;
-}
+/**
+ * A declared model's inputs: one column per declared feature, named as the
+ * declaration names it, float32 numbers or int64 ids, [B] for a one-lane
+ * feature and [B, lanes] otherwise, rows flattened.
+ */
+export type ModelInputs<Fs extends readonly FeatureDeclaration[]> = {
+  readonly [F in Fs[number] as F['name']]: F['dtype'] extends 'float32' ? FloatColumn : IntColumn;
+} & { readonly size?: number };
 
-/** `item_tower.onnx` inputs; C categories, T tags, Dk catalog dense features. */
-export interface ItemTowerInputs {
-  /** [B] item vocabulary index */
-  readonly item: IntColumn;
-  /** [B, C] */
-  readonly categories: IntColumn;
-  /** [B, T] */
-  readonly tags: IntColumn;
-  /** [B] */
-  readonly language: IntColumn;
-  /** [B, Dk] */
-  readonly catalog_dense: FloatColumn;
-  readonly size?: number;
-}
+/** `user_tower.onnx` inputs (FEATURE_SERVICE.userTower). */
+export type UserTowerInputs = ModelInputs<typeof FEATURE_SERVICE.userTower.features>;
+/** `item_tower.onnx` inputs (FEATURE_SERVICE.itemTower). */
+export type ItemTowerInputs = ModelInputs<typeof FEATURE_SERVICE.itemTower.features>;
+/** `ranker.onnx` inputs (FEATURE_SERVICE.ranker): the user tower's plus the candidate item's. */
+export type RankerInputs = ModelInputs<typeof FEATURE_SERVICE.ranker.features>;
 
-/** `ranker.onnx` inputs: the user tower's plus the candidate item's. */
-export interface RankerInputs extends UserTowerInputs {
-  /** [B] */
-  readonly item: IntColumn;
-  /** [B, C] */
-  readonly item_categories: IntColumn;
-  /** [B] */
-  readonly item_language: IntColumn;
-  /** [B, Di] */
-  readonly item_dense: FloatColumn;
-  /** [B, Dc] */
-  readonly cross_dense: FloatColumn;
-}
-
-/** The ranker's probabilities, one per row. */
-export interface RankerScores {
-  readonly click: Float32Array;
-  readonly engagement: Float32Array;
-}
+/** The ranker's probabilities, one per row, by declared output. */
+export type RankerScores = Readonly<Record<(typeof FEATURE_SERVICE.ranker.outputs)[number], Float32Array>>;
 
 async function loadWith(
   path: string,
-  outputs: readonly string[],
+  { outputs }: FeatureModel,
   options?: SessionOptions,
   loader: SessionLoader = onCallingThread,
 ): Promise<ModelSession> {
@@ -142,13 +110,22 @@ function run(model: ModelSession, batch: { readonly size?: number }): Promise<Re
   return model.run(inputs as Record<string, Column>, size);
 }
 
+/** A tower's one declared output: its embeddings. */
+async function embed(
+  model: ModelSession,
+  { outputs: [embedding] }: FeatureModel,
+  batch: { readonly size?: number },
+): Promise<Float32Array> {
+  return (await run(model, batch))[embedding!]!;
+}
+
 /**
  * `user_tower.onnx`: user inputs → embeddings, rows × (D+1): an
  * L2-normalised D-vector, then 1.
  *
  * @example
  * ```ts
- * const tower = await UserTower.load(join(artifactDir, 'user_tower.onnx'));
+ * const tower = await UserTower.load(join(artifactDir, FEATURE_SERVICE.userTower.file));
  * const embeddings = await tower.embed(userTowerInputs(queries, vocab));
  * ```
  */
@@ -156,11 +133,11 @@ export class UserTower {
   private constructor(readonly model: ModelSession) {}
 
   static async load(path: string, options?: SessionOptions, loader?: SessionLoader): Promise<UserTower> {
-    return new UserTower(await loadWith(path, ['embedding'], options, loader));
+    return new UserTower(await loadWith(path, FEATURE_SERVICE.userTower, options, loader));
   }
 
-  async embed(batch: UserTowerInputs): Promise<Float32Array> {
-    return (await run(this.model, batch)).embedding!;
+  embed(batch: UserTowerInputs): Promise<Float32Array> {
+    return embed(this.model, FEATURE_SERVICE.userTower, batch);
   }
 
   close(): Promise<void> {
@@ -174,7 +151,7 @@ export class UserTower {
  *
  * @example
  * ```ts
- * const tower = await ItemTower.load(join(artifactDir, 'item_tower.onnx'));
+ * const tower = await ItemTower.load(join(artifactDir, FEATURE_SERVICE.itemTower.file));
  * const embeddings = await tower.embed(catalogItemInputs(newItems, vocab));
  * ```
  */
@@ -182,11 +159,11 @@ export class ItemTower {
   private constructor(readonly model: ModelSession) {}
 
   static async load(path: string, options?: SessionOptions, loader?: SessionLoader): Promise<ItemTower> {
-    return new ItemTower(await loadWith(path, ['embedding'], options, loader));
+    return new ItemTower(await loadWith(path, FEATURE_SERVICE.itemTower, options, loader));
   }
 
-  async embed(batch: ItemTowerInputs): Promise<Float32Array> {
-    return (await run(this.model, batch)).embedding!;
+  embed(batch: ItemTowerInputs): Promise<Float32Array> {
+    return embed(this.model, FEATURE_SERVICE.itemTower, batch);
   }
 
   close(): Promise<void> {
@@ -200,7 +177,7 @@ export class ItemTower {
  *
  * @example
  * ```ts
- * const ranker = await Ranker.load(join(artifactDir, 'ranker.onnx'));
+ * const ranker = await Ranker.load(join(artifactDir, FEATURE_SERVICE.ranker.file));
  * const { click } = await ranker.score(batch); // Float32Array, one per candidate row
  * ```
  */
@@ -208,12 +185,14 @@ export class Ranker {
   private constructor(readonly model: ModelSession) {}
 
   static async load(path: string, options?: SessionOptions, loader?: SessionLoader): Promise<Ranker> {
-    return new Ranker(await loadWith(path, ['click', 'engagement'], options, loader));
+    return new Ranker(await loadWith(path, FEATURE_SERVICE.ranker, options, loader));
   }
 
   async score(batch: RankerInputs): Promise<RankerScores> {
     const out = await run(this.model, batch);
-    return { click: out.click!, engagement: out.engagement! };
+    return Object.fromEntries(
+      FEATURE_SERVICE.ranker.outputs.map((name) => [name, out[name]!]),
+    ) as RankerScores;
   }
 
   close(): Promise<void> {
@@ -254,9 +233,9 @@ export async function loadModels(artifactDir: string, options: ModelsOptions = {
     loader = async (path, opts) =>
       new BatchingSession(await thread.load(path, opts, sha256?.[basename(path)]), BATCH_ROWS);
   const loaded = await Promise.allSettled([
-    UserTower.load(join(artifactDir, 'user_tower.onnx'), session, loader),
-    ItemTower.load(join(artifactDir, 'item_tower.onnx'), session, loader),
-    Ranker.load(join(artifactDir, 'ranker.onnx'), session, loader),
+    UserTower.load(join(artifactDir, FEATURE_SERVICE.userTower.file), session, loader),
+    ItemTower.load(join(artifactDir, FEATURE_SERVICE.itemTower.file), session, loader),
+    Ranker.load(join(artifactDir, FEATURE_SERVICE.ranker.file), session, loader),
   ]);
   const [userTower, itemTower, ranker] = loaded;
   if (userTower.status === 'fulfilled' && itemTower.status === 'fulfilled' && ranker.status === 'fulfilled')

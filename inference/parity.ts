@@ -23,6 +23,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MODEL_ARTIFACTS } from '../features/feature-service.js';
 import { ArtifactIntegrityError } from '../registry/errors.js';
 import { storageErrorFrom } from '../runtime/errors.js';
 import { OnnxModel } from './onnx-session.js';
@@ -127,7 +128,7 @@ async function compare(
  * ```
  */
 export async function checkParity(artifactDir: string): Promise<Record<string, number>> {
-  const path = join(artifactDir, 'parity.json');
+  const path = join(artifactDir, MODEL_ARTIFACTS.parity);
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -34,6 +34,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { MODEL_ARTIFACTS } from '../features/feature-service.js';
 import { ModelRegistry, publishModelVersion } from '../registry/model-registry.js';
 import type { ArtifactStore } from '../registry/model-store.js';
 import { OFF_POLICY_STEP, pendingGateStep } from '../registry/pending-gate-step.js';
@@ -253,7 +254,7 @@ export class Trainer {
         );
         return { kind: 'published', version: rejected };
       }
-      const engineParams = JSON.parse(await readFile(join(out, 'params.json'), 'utf8')) as Record<
+      const engineParams = JSON.parse(await readFile(join(out, MODEL_ARTIFACTS.params), 'utf8')) as Record<
         string,
         unknown
       >;

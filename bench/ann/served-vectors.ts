@@ -20,6 +20,7 @@
 import { dirname, join } from 'node:path';
 import { withUserFeatures } from '../../evaluation/user-features.js';
 import type { DatasetManifest } from '../../features/dataset-manifest.js';
+import { MODEL_ARTIFACTS } from '../../features/feature-service.js';
 import { modelVocabularies, type UserQuery, userTowerInputs } from '../../features/model-inputs.js';
 import { annConfigOf, type IndexManifest } from '../../indexer/index-files.js';
 import { Indexer } from '../../indexer/indexer.js';
@@ -75,10 +76,13 @@ export async function servedVectors(options: {
     const manifest = await readVerified<IndexManifest>(store, index);
     const servedFile = artifactFile(dirname(store.localPath(index.uri)), servedIndexFile(manifest, 'f16'));
     const read = (name: string) => readModelArtifact(store, model, name);
-    const dataset = JSON.parse((await read('dataset.json')).toString('utf8')) as DatasetManifest;
-    const vocab = await modelVocabularies(dataset, `${model.model} v${model.version} dataset.json`);
-    const towerBytes = await read('user_tower.onnx');
-    const tower = await UserTower.load('user_tower.onnx', {}, (path, opts) =>
+    const dataset = JSON.parse((await read(MODEL_ARTIFACTS.dataset)).toString('utf8')) as DatasetManifest;
+    const vocab = await modelVocabularies(
+      dataset,
+      `${model.model} v${model.version} ${MODEL_ARTIFACTS.dataset}`,
+    );
+    const towerBytes = await read(MODEL_ARTIFACTS.userTower);
+    const tower = await UserTower.load(MODEL_ARTIFACTS.userTower, {}, (path, opts) =>
       OnnxModel.load(path, opts, towerBytes),
     );
     const all = world.usersWithHistory;

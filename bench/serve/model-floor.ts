@@ -25,6 +25,7 @@
  */
 import { join } from 'node:path';
 import { activeNamespaceOf } from '../../app/platform.js';
+import { MODEL_ARTIFACTS } from '../../features/feature-service.js';
 import {
   encodedRankerInputs,
   loadModelVocabularies,
@@ -111,7 +112,7 @@ export async function modelFloor(options: {
       throw new Error(`model floor: no full index of ${model.model} v${model.version}`);
     const store = artifactStore(dataDir);
     const { indexDir, modelDir } = locateArtifacts(store, model, index);
-    const datasetPath = join(modelDir, 'dataset.json');
+    const datasetPath = join(modelDir, MODEL_ARTIFACTS.dataset);
     const reader = new SessionThread();
     const { manifest, items } = await readIndexManifest(reader, store, index, datasetPath).finally(() =>
       reader.endIfIdle(),

@@ -15,7 +15,7 @@
  * ```
  */
 import { dirname } from 'node:path';
-import { VOCABULARY_KINDS } from '../../features/feature-service.js';
+import { FEATURE_SERVICE, MODEL_ARTIFACTS, VOCABULARY_KINDS } from '../../features/feature-service.js';
 import type { IndexManifest } from '../../indexer/indexer.js';
 import type { KeyedItems } from '../../inference/keyed-items.js';
 import type { SessionThread } from '../../inference/session-thread.js';
@@ -27,7 +27,10 @@ import type { IndexVersion, ModelVersion } from '../../schemas/generated/types.j
 import { LineageMismatchError } from '../errors.js';
 
 /** The model's files a bundle loads, each hashed from the bytes it is loaded from. */
-export const LOADED_FILES = ['user_tower.onnx', 'item_tower.onnx', 'ranker.onnx', 'dataset.json'] as const;
+export const LOADED_FILES: readonly string[] = [
+  ...Object.values(FEATURE_SERVICE).map((m) => m.file),
+  MODEL_ARTIFACTS.dataset,
+];
 
 /** A file to hash, with the messages it is refused with. */
 export interface ExpectedFile {
@@ -86,7 +89,7 @@ export function locateArtifacts(
 /** The model's artifacts the bundle does not load, so hashes up front (the loaded ones are hashed as read). */
 export function unloadedArtifacts(store: ArtifactStore, model: ModelVersion): ExpectedFile[] {
   return model.artifacts
-    .filter((artifact) => !(LOADED_FILES as readonly string[]).includes(artifact.name))
+    .filter((artifact) => !LOADED_FILES.includes(artifact.name))
     .map((artifact) => ({
       path: store.localPath(artifact.uri),
       sha256: artifact.sha256,

@@ -32,6 +32,7 @@
  */
 import { join } from 'node:path';
 import type { DatasetManifest } from '../../features/dataset-manifest.js';
+import { MODEL_ARTIFACTS } from '../../features/feature-service.js';
 import { catalogItemInputs, type ModelVocabularies, modelVocabularies } from '../../features/model-inputs.js';
 import { annConfigOf, type DeltaManifest } from '../../indexer/index-files.js';
 import { dropArray } from '../../inference/json-lift.js';
@@ -135,11 +136,11 @@ export class ServingBundle {
     let ann: ThreadIndex | undefined;
     try {
       await verifyOnThread(thread, unloadedArtifacts(store, model));
-      const datasetPath = join(modelDir, 'dataset.json');
+      const datasetPath = join(modelDir, MODEL_ARTIFACTS.dataset);
       const { manifest, items, dataset } = await readIndexManifest(thread, store, index, datasetPath);
-      if (dataset.sha256 !== pinned['dataset.json'])
+      if (dataset.sha256 !== pinned[MODEL_ARTIFACTS.dataset])
         throw new ArtifactIntegrityError(
-          `artifact dataset.json at ${datasetPath} has sha256 ${dataset.sha256}, expected ${pinned['dataset.json']}`,
+          `artifact dataset.json at ${datasetPath} has sha256 ${dataset.sha256}, expected ${pinned[MODEL_ARTIFACTS.dataset]}`,
         );
       if (manifest.model !== model.model || manifest.model_version !== model.version)
         throw new LineageMismatchError(
