@@ -67,3 +67,17 @@ export const CATALOG_DENSE = [
   'has_release',
   'maturity_level',
 ] as const;
+
+/**
+ * Each lane's index by name, so an encoder writes a lane by its name and a
+ * reordered or inserted lane moves every write with it.
+ *
+ * @example
+ * ```ts
+ * const ITEM = laneIndex(ITEM_DENSE);
+ * out[at + ITEM.smoothed_ctr] = features.smoothed_ctr;
+ * ```
+ */
+export function laneIndex<L extends string>(lanes: readonly L[]): Readonly<Record<L, number>> {
+  return Object.fromEntries(lanes.map((lane, i) => [lane, i])) as Record<L, number>;
+}
