@@ -19,10 +19,14 @@ import {
   type DatasetManifest,
   DENSE_NAMES,
 } from '../features/dataset-manifest.js';
-import { CATALOG_DENSE } from '../features/dense-lanes.js';
 import { encodeCatalogDense, encodeCategories, type Lookup } from '../features/encoding.js';
 import { EXAMPLE_COLUMNS } from '../features/example-columns.js';
 import {
+  allocateBatch,
+  type BatchColumn,
+  CATALOG_FEATURES,
+  type FeatureDeclaration,
+  featureWidth,
   HISTORY_LENGTH,
   MAX_CATEGORIES,
   MAX_TAGS,
@@ -91,6 +95,37 @@ function chunkFor(dtype: string, length: number): BigInt64Array | Float32Array |
   }
 }
 
+/** How each declared catalog column is encoded from a catalog item, into its column at `at`. */
+const CATALOG_ENCODERS: {
+  readonly [F in (typeof CATALOG_FEATURES)[number] as F['name']]: (
+    item: Item,
+    lookup: Lookup,
+    out: BatchColumn<F>,
+    at: number,
+  ) => void;
+} = {
+  catalog_categories: (item, lookup, out, at) => encodeCategories(item.categories, lookup, out, at),
+  catalog_tags: (item, lookup, out, at) =>
+    encodeCategories(item.tags, lookup, out, at, 'tag', featureWidth(CATALOG_FEATURES[1])),
+  catalog_language: (item, lookup, out, at) => {
+    out[at] = lookup('language', item.language);
+  },
+  catalog_dense: (item, _lookup, out, at) => encodeCatalogDense(item, out, at),
+  catalog_available: (item, _lookup, out, at) => {
+    out[at] = item.available ? 1 : 0;
+  },
+};
+
+/** A batch column as its declared dtype stores it on disk. */
+function onDisk(
+  dtype: FeatureDeclaration['dtype'],
+  data: Int32Array | Float32Array,
+): BigInt64Array | Float32Array | Uint8Array {
+  if (dtype === 'int64') return BigInt64Array.from(data, (v) => BigInt(v));
+  if (dtype === 'uint8') return Uint8Array.from(data);
+  return data as Float32Array;
+}
+
 async function writeCatalogColumns(
   items: readonly string[],
   catalog: ReadonlyMap<string, Item>,
@@ -98,35 +133,26 @@ async function writeCatalogColumns(
   dir: string,
 ): Promise<Record<string, ColumnEntry>> {
   const m = items.length;
-  const categories = new Int32Array(m * MAX_CATEGORIES);
-  const tags = new Int32Array(m * MAX_TAGS);
-  const language = new Int32Array(m);
-  const dense = new Float32Array(m * CATALOG_DENSE.length);
-  const available = new Uint8Array(m);
-  for (let row = 1; row < m; row++) {
-    const item = catalog.get(items[row]!);
-    if (!item) continue;
-    encodeCategories(item.categories, lookup, categories, row * MAX_CATEGORIES);
-    encodeCategories(item.tags, lookup, tags, row * MAX_TAGS, 'tag', MAX_TAGS);
-    language[row] = lookup('language', item.language);
-    encodeCatalogDense(item, dense, row * CATALOG_DENSE.length);
-    available[row] = item.available ? 1 : 0;
-  }
-  const columns: [string, 'int64' | 'float32' | 'uint8', number[], Int32Array | Float32Array | Uint8Array][] =
-    [
-      ['catalog_categories', 'int64', [m, MAX_CATEGORIES], categories],
-      ['catalog_tags', 'int64', [m, MAX_TAGS], tags],
-      ['catalog_language', 'int64', [m], language],
-      ['catalog_dense', 'float32', [m, CATALOG_DENSE.length], dense],
-      ['catalog_available', 'uint8', [m], available],
-    ];
+  const batch = allocateBatch(CATALOG_FEATURES, m);
+  const encoders = CATALOG_ENCODERS as unknown as Record<
+    string,
+    (item: Item, lookup: Lookup, out: Int32Array | Float32Array, at: number) => void
+  >;
   const out: Record<string, ColumnEntry> = {};
-  for (const [name, dtype, shape, data] of columns) {
-    const file = `${name}.npy`;
-    const writer = await NpyWriter.create(join(dir, file), dtype, shape);
-    await writer.write(data instanceof Int32Array ? BigInt64Array.from(data, (v) => BigInt(v)) : data);
+  for (const f of CATALOG_FEATURES) {
+    const width = featureWidth(f);
+    const column = batch[f.name] as Int32Array | Float32Array;
+    // Row 0 is the vocabulary's unknown item: all padding.
+    for (let row = 1; row < m; row++) {
+      const item = catalog.get(items[row]!);
+      if (item) encoders[f.name]!(item, lookup, column, row * width);
+    }
+    const shape = width === 1 ? [m] : [m, width];
+    const file = `${f.name}.npy`;
+    const writer = await NpyWriter.create(join(dir, file), f.dtype, shape);
+    await writer.write(onDisk(f.dtype, column));
     await writer.close();
-    out[name] = { file, dtype, shape };
+    out[f.name] = { file, dtype: f.dtype, shape };
   }
   return out;
 }
