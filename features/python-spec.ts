@@ -12,6 +12,7 @@
 import {
   CATALOG_FEATURES,
   EXAMPLE_FEATURES,
+  FEATURE_SERVICE,
   type FeatureDeclaration,
   feature,
   featureWidth,
@@ -20,6 +21,7 @@ import {
   ITEM_TOWER_FEATURES,
   MAX_CATEGORIES,
   MAX_TAGS,
+  MODEL_ARTIFACTS,
   RANKER_FEATURES,
   USER_TOWER_FEATURES,
   VOCABULARY_KINDS,
@@ -49,6 +51,9 @@ function vocabularyOf(declarations: readonly FeatureDeclaration[]): string[] {
       return `    ${str(f.name)}: [${lanes.map(str).join(', ')}],`;
     });
 }
+
+/** Python's name for a TypeScript key: userTower → user_tower. */
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 const names = (declarations: readonly FeatureDeclaration[]) => declarations.map((f) => f.name);
 const vocabularyLanes = (f: FeatureDeclaration) => f.lanes.filter((lane) => lane !== null) as string[];
@@ -106,6 +111,17 @@ export function pythonFeatureSpec(): string {
     '}',
     '# The numeric inputs of the ranker, concatenated in this order before it standardises them.',
     `RANKER_DENSE = ${tuple(denseOf(RANKER_FEATURES))}`,
+    '',
+    "# The files of a model version's artifact directory.",
+    'ARTIFACT_FILES = {',
+    ...Object.entries(MODEL_ARTIFACTS).map(([key, file]) => `    ${str(snake(key))}: ${str(file)},`),
+    '}',
+    "# Each exported model's outputs, in order, by the model's name (its file's key in ARTIFACT_FILES).",
+    'MODEL_OUTPUTS = {',
+    ...Object.entries(FEATURE_SERVICE).map(
+      ([key, model]) => `    ${str(snake(key))}: ${tuple(model.outputs)},`,
+    ),
+    '}',
     '',
   ].join('\n');
 }

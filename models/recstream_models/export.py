@@ -18,7 +18,7 @@ from torch import nn
 from .config import TrainConfig
 from .data import Dataset
 from .evaluate import item_embeddings
-from .feature_spec import ITEM_TOWER_INPUTS, RANKER_INPUTS, USER_TOWER_INPUTS
+from .feature_spec import ARTIFACT_FILES, ITEM_TOWER_INPUTS, MODEL_OUTPUTS, RANKER_INPUTS, USER_TOWER_INPUTS
 from .inputs import Features, positional
 from .previous import WEIGHTS, weights_npz
 from .ranker import Ranker
@@ -90,15 +90,15 @@ def export(
     rows = _sample_rows(dataset)
     item_names = tuple(ITEM_TOWER_INPUTS)
     exports: list[tuple[str, nn.Module, Features, tuple[str, ...], list[str]]] = [
-        ("user_tower", _PositionalExport(model.users, USER_TOWER_INPUTS, "tower"), model.user_inputs(columns, rows), USER_TOWER_INPUTS, ["embedding"]),
-        ("item_tower", _PositionalExport(model.items, item_names, "tower"), model.item_inputs(catalog, columns["item"][rows]), item_names, ["embedding"]),
-        ("ranker", _PositionalExport(ranker, RANKER_INPUTS, "ranker", probabilities=True), ranker.inputs(columns, rows), RANKER_INPUTS, ["click", "engagement"]),
+        ("user_tower", _PositionalExport(model.users, USER_TOWER_INPUTS, "tower"), model.user_inputs(columns, rows), USER_TOWER_INPUTS, list(MODEL_OUTPUTS["user_tower"])),
+        ("item_tower", _PositionalExport(model.items, item_names, "tower"), model.item_inputs(catalog, columns["item"][rows]), item_names, list(MODEL_OUTPUTS["item_tower"])),
+        ("ranker", _PositionalExport(ranker, RANKER_INPUTS, "ranker", probabilities=True), ranker.inputs(columns, rows), RANKER_INPUTS, list(MODEL_OUTPUTS["ranker"])),
     ]
     parity = {}
     for name, module, features, input_names, output_names in exports:
         module.eval()
         inputs = positional(features, input_names)
-        _onnx(module, inputs, input_names, output_names, os.path.join(staging, f"{name}.onnx"))
+        _onnx(module, inputs, input_names, output_names, os.path.join(staging, ARTIFACT_FILES[name]))
         outputs = module(*inputs)
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         parity[name] = {
@@ -107,16 +107,16 @@ def export(
         }
 
     embeddings = item_embeddings(model, catalog, torch.device("cpu")).numpy().astype(np.float32)
-    np.save(os.path.join(staging, "item_embeddings.npy"), embeddings)
+    np.save(os.path.join(staging, ARTIFACT_FILES["item_embeddings"]), embeddings)
     np.savez(
         os.path.join(staging, WEIGHTS),
         **weights_npz(config.dim, {"two_tower": model.state_dict(), "ranker": ranker.state_dict()}),
     )
     for name, value in (
-        ("dataset.json", dataset.manifest),
-        ("metrics.json", metrics),
-        ("params.json", params),
-        ("parity.json", parity),
+        (ARTIFACT_FILES["dataset"], dataset.manifest),
+        (ARTIFACT_FILES["metrics"], metrics),
+        (ARTIFACT_FILES["params"], params),
+        (ARTIFACT_FILES["parity"], parity),
     ):
         with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
             json.dump(value, handle)

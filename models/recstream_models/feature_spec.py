@@ -79,3 +79,22 @@ ITEM_TOWER_INPUTS = {
 }
 # The numeric inputs of the ranker, concatenated in this order before it standardises them.
 RANKER_DENSE = ("user_dense", "item_dense", "cross_dense")
+
+# The files of a model version's artifact directory.
+ARTIFACT_FILES = {
+    "user_tower": "user_tower.onnx",
+    "item_tower": "item_tower.onnx",
+    "ranker": "ranker.onnx",
+    "item_embeddings": "item_embeddings.npy",
+    "weights": "model.npz",
+    "dataset": "dataset.json",
+    "metrics": "metrics.json",
+    "params": "params.json",
+    "parity": "parity.json",
+}
+# Each exported model's outputs, in order, by the model's name (its file's key in ARTIFACT_FILES).
+MODEL_OUTPUTS = {
+    "user_tower": ("embedding",),
+    "item_tower": ("embedding",),
+    "ranker": ("click", "engagement"),
+}

@@ -19,11 +19,11 @@ import torch
 
 from .data import Dataset
 from .evaluate import Queries, user_embeddings
-from .feature_spec import VOCABULARY_OF
+from .feature_spec import ARTIFACT_FILES, VOCABULARY_OF
 from .inputs import item_features
 from .towers import TwoTower
 
-WEIGHTS = "model.npz"
+WEIGHTS = ARTIFACT_FILES["weights"]
 """The tensor-only weights `export` writes: `two_tower/<name>` and `ranker/<name>` state tensors and
 `config/dim` (the towers' width; the item prior's scale is a state tensor), in an `.npz` read with `allow_pickle=False`, so loading them runs
 no code from the file."""
@@ -71,8 +71,9 @@ def load_previous(directory: str, sha256: dict[str, str] | None = None) -> Previ
             f"the promoted model at {directory} was exported before tensor-only weights ({WEIGHTS}): "
             "its pickled model.pt is not loaded; retrain it or promote a newer version"
         )
-    manifest = json.loads(_read_checked(directory, "dataset.json", sha256))
-    params_bytes = _read_checked(directory, "params.json", sha256) if os.path.exists(os.path.join(directory, "params.json")) else b"{}"
+    manifest = json.loads(_read_checked(directory, ARTIFACT_FILES["dataset"], sha256))
+    params_file = ARTIFACT_FILES["params"]
+    params_bytes = _read_checked(directory, params_file, sha256) if os.path.exists(os.path.join(directory, params_file)) else b"{}"
     params = json.loads(params_bytes)
     weights = _read_checked(directory, WEIGHTS, sha256)
     try:
