@@ -143,3 +143,41 @@ test('README.md keeps the quick-start commands and the headline figures block', 
   assert.ok(start >= 0 && end > start, 'the headline markers, start before end');
   assert.equal(readme.indexOf('<!-- bench:headline:start -->', start + 1), -1, 'one headline block');
 });
+
+/** What docs/layers.md's "Where is it" table must answer, each in one hop. */
+const WHERE_IS = [
+  'the canary',
+  'the gate',
+  'A/B assignment',
+  'the off-policy estimators',
+  'the sequential test',
+  'the feature contract',
+  'the processor API',
+  'the online store',
+  'the model registry',
+  'the schema registry',
+];
+
+test('docs/layers.md says where each part a newcomer looks for lives, and every path it names exists', () => {
+  const text = readFileSync(join(ROOT, 'docs', 'layers.md'), 'utf8');
+  const section = text.split('\n## Where is it\n')[1]?.split('\n## ')[0];
+  assert.ok(section !== undefined, 'docs/layers.md has a "Where is it" section');
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length === 4 && cells[1] !== 'where is' && !/^-+$/.test(cells[1]!))
+      rows.set(cells[1]!, cells[2]!);
+  }
+  assert.deepEqual(
+    WHERE_IS.filter((question) => !rows.has(question)),
+    [],
+    'questions the table does not answer',
+  );
+  const missing: string[] = [];
+  for (const [question, answer] of rows) {
+    const paths = [...answer.matchAll(/`([\w./-]+\/[\w./-]*)`/g)].map((m) => m[1]!);
+    if (paths.length === 0) missing.push(`${question}: names no path`);
+    for (const path of paths) if (!existsSync(join(ROOT, path))) missing.push(`${question}: ${path}`);
+  }
+  assert.deepEqual(missing, [], 'paths in the "Where is it" table that do not exist');
+});
