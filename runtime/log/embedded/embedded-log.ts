@@ -35,6 +35,7 @@ import { topicInfo } from '../topic-spec.js';
 import { AppendSpool, appendThroughSpool, commitThroughSpool } from './append-spool.js';
 import type { CompactionResult } from './compaction.js';
 import { EmbeddedConsumer } from './consumer.js';
+import type { EncodedBatch } from './encode.js';
 import { LogFollower } from './log-follower.js';
 import type { LogSide, RecoveryWarning } from './log-side.js';
 import { LogWriter } from './log-writer.js';
@@ -135,6 +136,21 @@ export class EmbeddedLog implements EventLog {
       return appendThroughSpool(this.dir, topic, records);
     }
     return this.writer(`append to ${topic}`).append(topic, records);
+  }
+
+  /**
+   * Appends batches a stream thread encoded with `encodeBatches` (each
+   * buffer a batch less its header): the writer gives them offsets and
+   * writes them, so the thread holding the writer does not encode what
+   * every stream thread appends. `partitions`: the count the records were
+   * placed by (see `LogWriter.appendEncoded`).
+   */
+  async appendEncoded(
+    topic: string,
+    partitions: number,
+    batches: readonly EncodedBatch[],
+  ): Promise<AppendAck[]> {
+    return this.writer(`append to ${topic}`).appendEncoded(topic, partitions, batches);
   }
 
   async offsets(topic: string): Promise<PartitionOffsets[]> {

@@ -11,7 +11,7 @@ import type { AppendAck, OutgoingRecord, TopicInfo, TopicPartitionOffset, TopicS
 import { topicInfo, type ValidTopicSpec } from '../topic-spec.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { type CompactionResult, compactPartition } from './compaction.js';
-import { encodeBatches } from './encode.js';
+import { type EncodedBatch, encodeBatches } from './encode.js';
 import { GroupOffsetStore } from './groups.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { LogSide, type TopicState, validateSpec } from './log-side.js';
@@ -145,8 +145,38 @@ export class LogWriter extends LogSide<PartitionWriter> {
   async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
     const t = this.topicOrThrow(topic);
     if (records.length === 0) return [];
-    const batches = encodeBatches(t, records, Date.now());
-    if (batches.length === 1) return [await t.parts[batches[0]!.partition]!.enqueue(batches[0]!)];
+    return this.enqueueAll(t, encodeBatches(t, records, Date.now()));
+  }
+
+  /**
+   * Appends batches another thread encoded (`encodeBatches`) for `topic`:
+   * this writer only gives them their offsets and writes them, as it does
+   * the batches of `append`. `partitions`: the topic's partition count the
+   * records were placed by; a topic deleted and made again with another
+   * count since is refused (`PARTITION_COUNT_CHANGED`), nothing written.
+   */
+  async appendEncoded(
+    topic: string,
+    partitions: number,
+    batches: readonly EncodedBatch[],
+  ): Promise<AppendAck[]> {
+    const t = this.topicOrThrow(topic);
+    if (t.parts.length !== partitions)
+      throw new TopicError(
+        `records for ${topic} were placed over ${partitions} partitions; it has ${t.parts.length}`,
+        'PARTITION_COUNT_CHANGED',
+      );
+    for (const b of batches)
+      if (!Number.isInteger(b.partition) || b.partition < 0 || b.partition >= t.parts.length)
+        throw new TopicError(
+          `partition ${b.partition} does not exist in topic ${topic} (${t.parts.length} partitions)`,
+          'UNKNOWN_PARTITION',
+        );
+    return this.enqueueAll(t, batches);
+  }
+
+  private enqueueAll(t: WriterTopic, batches: readonly EncodedBatch[]): Promise<AppendAck[]> {
+    if (batches.length === 1) return t.parts[batches[0]!.partition]!.enqueue(batches[0]!).then((a) => [a]);
     return Promise.all(batches.map((b) => t.parts[b.partition]!.enqueue(b)));
   }
 

@@ -18,6 +18,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { LogUsageError } from '../../errors.js';
+import type { EncodedBatch } from '../embedded/encode.js';
 import type {
   AppendAck,
   ConsumerOptions,
@@ -66,13 +67,13 @@ export class PortLog implements EventLog {
     port.once('close', () => this.failPending('the log thread closed the port'));
   }
 
-  /** Sends one request; resolves with its answer. */
-  request<T>(request: Unnumbered): Promise<T> {
+  /** Sends one request (moving the `transfer` buffers to the other thread); resolves with its answer. */
+  request<T>(request: Unnumbered, transfer: readonly ArrayBuffer[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new LogUsageError('log is closed'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.port.postMessage({ ...request, id } as LogRequest);
+      this.port.postMessage({ ...request, id } as LogRequest, transfer as ArrayBuffer[]);
     });
   }
 
@@ -98,6 +99,19 @@ export class PortLog implements EventLog {
 
   append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
     return this.call('append', topic, records);
+  }
+
+  /**
+   * Appends batches encoded on this thread (`encodeBatches`) to an embedded
+   * log: their buffers move to the log's thread rather than being copied,
+   * so they must not be used here afterwards. `partitions`: the topic's
+   * partition count the records were placed by.
+   */
+  appendEncoded(topic: string, partitions: number, batches: readonly EncodedBatch[]): Promise<AppendAck[]> {
+    return this.request<AppendAck[]>(
+      { kind: 'appendEncoded', topic, partitions, batches },
+      batches.map((b) => b.buf.buffer as ArrayBuffer),
+    );
   }
 
   offsets(topic: string): Promise<PartitionOffsets[]> {

@@ -22,10 +22,12 @@ import type { MessagePort } from 'node:worker_threads';
 import { LogUsageError } from '../../errors.js';
 import type { EventLog, LogConsumer, OutgoingRecord } from '../log.js';
 import {
+  type EncodedAppendLog,
   type LogRequest,
   type LogResponse,
   type OpenedConsumer,
   type Polled,
+  reviveBatch,
   reviveOutgoing,
   type Seek,
   toWireError,
@@ -89,6 +91,15 @@ export function serveLog(log: EventLog, port: MessagePort): ServedLog {
         consumers.delete(request.consumer);
         await consumer?.close();
         return undefined;
+      }
+      case 'appendEncoded': {
+        if (!('appendEncoded' in log))
+          throw new LogUsageError(`a ${log.kind} log takes records, not encoded batches`);
+        return (log as EventLog & EncodedAppendLog).appendEncoded(
+          request.topic,
+          request.partitions,
+          request.batches.map(reviveBatch),
+        );
       }
     }
   };

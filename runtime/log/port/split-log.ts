@@ -5,7 +5,10 @@
  * committed offsets — goes to the one writer through a {@link PortLog}.
  * A record read crosses no port and is never cloned, so the process's
  * main thread, which owns the writer, no longer serves every read of
- * every stream thread (docs/decisions.md §53).
+ * every stream thread (docs/decisions.md §53). Appends are encoded into
+ * the log's batch format here too, and their buffers moved to the writer,
+ * which only gives them offsets and writes them: a record's bytes are
+ * built once, on the thread that made it, and never cloned.
  *
  * What stays exact: `offsets` and `committedOffsets` are the writer's, so
  * a catch-up knows every partition's true end; a read that reaches the
@@ -19,8 +22,9 @@
  * const log = new SplitLog(reads, new PortLog(workerData.port, 'embedded'));
  * ```
  */
-import { LogUsageError } from '../../errors.js';
+import { LogUsageError, TopicError } from '../../errors.js';
 import type { EmbeddedLog } from '../embedded/embedded-log.js';
+import { type EncodeTarget, encodeBatches } from '../embedded/encode.js';
 import type {
   AppendAck,
   ConsumerOptions,
@@ -39,6 +43,8 @@ import type { PortLog } from './port-log.js';
 
 export class SplitLog implements EventLog {
   readonly kind = 'embedded';
+  /** What encoding a topic's batches needs, per topic appended to. */
+  private readonly targets = new Map<string, EncodeTarget>();
 
   constructor(
     private readonly reads: EmbeddedLog,
@@ -54,6 +60,7 @@ export class SplitLog implements EventLog {
   }
 
   deleteTopics(names: readonly string[]): Promise<void> {
+    for (const name of names) this.targets.delete(name);
     return this.writes.deleteTopics(names);
   }
 
@@ -61,8 +68,37 @@ export class SplitLog implements EventLog {
     return this.writes.describeTopic(name);
   }
 
-  append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
-    return this.writes.append(topic, records);
+  /**
+   * Encodes the records here and hands the writer the batches. Records
+   * with neither key nor partition go to the writer as records, since it
+   * deals them round-robin over the partitions, a count kept there; so do
+   * records for a topic whose partition count changed since this thread
+   * looked (deleted and made again), which it looks up afresh.
+   */
+  async append(topic: string, records: readonly OutgoingRecord[]): Promise<AppendAck[]> {
+    const target = await this.target(topic);
+    if (target === undefined || (target.partitions > 1 && records.some(dealtByWriter)))
+      return this.writes.append(topic, records);
+    if (records.length === 0) return [];
+    try {
+      const batches = encodeBatches(target, records, Date.now());
+      return await this.writes.appendEncoded(topic, target.partitions, batches);
+    } catch (error) {
+      if (!(error instanceof TopicError && error.code === 'PARTITION_COUNT_CHANGED')) throw error;
+      this.targets.delete(topic);
+      return this.writes.append(topic, records);
+    }
+  }
+
+  /** The topic's encoding target, undefined while the topic does not exist (the writer says so). */
+  private async target(topic: string): Promise<EncodeTarget | undefined> {
+    const known = this.targets.get(topic);
+    if (known !== undefined) return known;
+    const info = await this.reads.describeTopic(topic);
+    if (info === undefined) return undefined;
+    const target = { name: info.name, partitions: info.partitions, compacted: info.compacted, roundRobin: 0 };
+    this.targets.set(topic, target);
+    return target;
   }
 
   offsets(topic: string): Promise<PartitionOffsets[]> {
@@ -94,6 +130,11 @@ export class SplitLog implements EventLog {
     await this.reads.close();
     await this.writes.close();
   }
+}
+
+/** A record the writer places: no key to hash and no partition given. */
+function dealtByWriter(record: OutgoingRecord): boolean {
+  return record.key === null && record.partition === undefined;
 }
 
 /** The reader's consumer, whose commits go to the writer. */

@@ -21,7 +21,9 @@ import {
   StorageError,
   TopicError,
 } from '../../errors.js';
+import type { EncodedBatch } from '../embedded/encode.js';
 import type {
+  AppendAck,
   ConsumerOptions,
   LogRecord,
   OutgoingRecord,
@@ -63,7 +65,19 @@ export type LogRequest =
       readonly seeks: readonly Seek[];
       readonly offsets: readonly TopicPartitionOffset[] | undefined;
     }
-  | { readonly id: number; readonly kind: 'close'; readonly consumer: number };
+  | { readonly id: number; readonly kind: 'close'; readonly consumer: number }
+  | {
+      readonly id: number;
+      readonly kind: 'appendEncoded';
+      readonly topic: string;
+      readonly partitions: number;
+      readonly batches: readonly EncodedBatch[];
+    };
+
+/** A log that takes batches another thread encoded: the embedded log's writer. */
+export interface EncodedAppendLog {
+  appendEncoded(topic: string, partitions: number, batches: readonly EncodedBatch[]): Promise<AppendAck[]>;
+}
 
 /** An error as it crosses. */
 export interface WireError {
@@ -143,4 +157,9 @@ export function reviveRecord(record: LogRecord): LogRecord {
 
 export function reviveOutgoing(record: OutgoingRecord): OutgoingRecord {
   return { ...record, value: asBuffer(record.value) };
+}
+
+/** An encoded batch whose bytes structured clone delivered as a Uint8Array. */
+export function reviveBatch(batch: EncodedBatch): EncodedBatch {
+  return { ...batch, buf: asBuffer(batch.buf) as Buffer };
 }
