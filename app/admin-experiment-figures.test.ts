@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fastify from 'fastify';
 import { SignJWT } from 'jose';
-import type { ExperimentReport } from '../registry/experiments/experiment-figures.js';
+import type { ExperimentReport } from '../processors/experiment-metrics/report.js';
 import { FileArtifactStore } from '../registry/model-store.js';
 import { AccessPolicy } from '../responders/auth/access.js';
 import { Authenticator } from '../responders/auth/authenticator.js';

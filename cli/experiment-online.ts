@@ -15,7 +15,8 @@
  * ```
  */
 import { activeNamespaceOf, activeRunnerOptions, selectTopologies, withPlatform } from '../app/platform.js';
-import { type ExperimentReport, readExperimentFigures } from '../registry/experiments/experiment-figures.js';
+import type { ExperimentReport } from '../processors/experiment-metrics/report.js';
+import { readExperimentFigures } from '../registry/experiments/experiment-figures.js';
 import type { Config } from '../runtime/config.js';
 import { StreamRunner } from '../runtime/engine/runner.js';
 import { OnlineStoreUnavailableError, StorageError, TopologyError } from '../runtime/errors.js';

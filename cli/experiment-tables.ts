@@ -14,7 +14,7 @@
  * process.stdout.write(renderFigures(experiment, { control: figures, candidate: other }));
  * ```
  */
-import type { ExperimentReport, VariantReport } from '../registry/experiments/experiment-figures.js';
+import type { ExperimentReport, VariantReport } from '../processors/experiment-metrics/report.js';
 import type { Experiment, ExperimentVariant } from '../schemas/generated/types.js';
 
 /** One variant's online figures. */

@@ -135,6 +135,27 @@ test('every import goes to the same folder or a lower layer', () => {
   assert.deepEqual(found, [], `layer violations:\n${found.join('\n')}`);
 });
 
+/** The files a source file re-exports from (`export … from`), resolved like its imports. */
+function reExports(path: string): string[] {
+  const source = readFileSync(join(ROOT, path), 'utf8');
+  return [...source.matchAll(/^export\s+(?:type\s+)?(?:\*|\{[^}]*\})\s+from\s+'(\.[^']+)'/gm)].map((m) =>
+    normalize(join(dirname(path), m[1]!))
+      .split(sep)
+      .join('/')
+      .replace(/\.js$/, '.ts'),
+  );
+}
+
+test('no import reaches a refused folder through a re-export', () => {
+  const found: string[] = [];
+  for (const file of sourceFiles())
+    for (const target of relativeImports(file))
+      for (const origin of isTestFile(target) ? [] : reExports(target))
+        if (REFUSED.some((r) => r.from === folderOf(file) && r.to === folderOf(origin)))
+          found.push(`${file} -> ${target} -> ${origin}`);
+  assert.deepEqual(found, [], `refused imports through re-exports:\n${found.join('\n')}`);
+});
+
 /**
  * The runtime's internals (its runner's parts) are reached from outside
  * `runtime/` only through its public modules (`runtime/engine/operations.ts`

@@ -21,8 +21,6 @@ import type { OnlineStore } from '../../runtime/online/online-store.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 import { EXPERIMENT_FIGURES_VIEW } from '../../topologies/online-views.js';
 
-export type { ExperimentReport, VariantReport } from '../../processors/experiment-metrics/report.js';
-
 /**
  * The report of experiment `id`: per variant requests, impressions,
  * clicks, CTR with its 95 % interval, engaged time, fallback rate, latency

@@ -37,7 +37,6 @@ import {
   ExperimentInvalidError,
   ExperimentNotFoundError,
 } from '../../registry/experiments/errors.js';
-import type { ExperimentReport } from '../../registry/experiments/experiment-figures.js';
 import { OnlineStoreUnavailableError } from '../../runtime/errors.js';
 import type { Experiment } from '../../schemas/generated/types.js';
 
@@ -52,12 +51,12 @@ export interface ExperimentAdminActions {
   /** Publishes a running experiment's stopped state. */
   stopExperiment(id: string, reason?: string): Promise<Experiment>;
   /**
-   * The experiment's online figures and verdict (`readExperimentFigures`),
-   * undefined while none were counted; absent where the responder has no
-   * online store.
+   * The experiment's online figures and verdict (`readExperimentFigures`'s
+   * report, sent as it is: the route does not read it), undefined while
+   * none were counted; absent where the responder has no online store.
    * @throws OnlineStoreUnavailableError where the store does not hold them
    */
-  readFigures?(experiment: Experiment): Promise<ExperimentReport | undefined>;
+  readFigures?(experiment: Experiment): Promise<object | undefined>;
 }
 
 export interface AdminExperimentRoutesOptions {
@@ -102,7 +101,7 @@ function stopReason(body: unknown): string | undefined {
 async function figuresOf(
   actions: ExperimentAdminActions,
   experiment: Experiment,
-): Promise<{ figures?: ExperimentReport | null }> {
+): Promise<{ figures?: object | null }> {
   if (actions.readFigures === undefined) return {};
   try {
     return { figures: (await actions.readFigures(experiment)) ?? null };
