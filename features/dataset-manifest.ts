@@ -10,7 +10,7 @@
  * ```
  */
 import { CATALOG_DENSE, CROSS_DENSE, ITEM_DENSE, USER_DENSE } from './dense-lanes.js';
-import type { VocabularyKind } from './feature-service.js';
+import type { ENUM_VOCABULARY, VocabularyKind } from './feature-service.js';
 
 export const DATASET_FORMAT = 'recstream-dataset/1';
 
@@ -32,7 +32,7 @@ export interface DatasetManifest {
   readonly history_length: number;
   readonly max_categories: number;
   readonly max_tags: number;
-  readonly vocabularies: Record<VocabularyKind | 'type', readonly string[]>;
+  readonly vocabularies: Record<VocabularyKind | typeof ENUM_VOCABULARY, readonly string[]>;
   readonly dense: DenseNames;
   readonly columns: Record<string, ColumnEntry>;
   readonly catalog_columns: Record<string, ColumnEntry>;

@@ -28,6 +28,13 @@ export const VOCABULARY_KINDS = [
 ] as const;
 export type VocabularyKind = (typeof VOCABULARY_KINDS)[number];
 
+/**
+ * The manifest's vocabulary of the enum lanes (`enum`, `enum_list`): the
+ * interaction types in enum order. Not a vocabulary kind: it is fixed by the
+ * schema, not interned from the data.
+ */
+export const ENUM_VOCABULARY = 'type';
+
 /** Where a feature's value is read from. */
 export type FeatureSource =
   | 'event'

@@ -29,6 +29,7 @@ import { MODEL_ARTIFACTS } from './model-artifacts.js';
 // the rest of the code imports the contract from.
 export { allocateBatch, type BatchColumn, type FeatureBatch } from './feature-batch.js';
 export {
+  ENUM_VOCABULARY,
   type FeatureDeclaration,
   type FeatureKind,
   type FeatureSource,

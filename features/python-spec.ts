@@ -11,6 +11,7 @@
  */
 import {
   CATALOG_FEATURES,
+  ENUM_VOCABULARY,
   EXAMPLE_FEATURES,
   FEATURE_SERVICE,
   type FeatureDeclaration,
@@ -31,7 +32,7 @@ export const PYTHON_SPEC_HEADER =
   '"""Generated from features/feature-service.ts by `npm run gen:features` (scripts/gen-feature-spec.mjs): do not edit.';
 
 const str = (value: string | null) => (value === null ? 'None' : JSON.stringify(value));
-const tuple = (values: readonly string[]) =>
+const tuple = (values: readonly (string | null)[]) =>
   `(${values.map(str).join(', ')}${values.length === 1 ? ',' : ''})`;
 
 /** Each column's (dtype, ndim), with what it holds as a comment. */
@@ -58,6 +59,27 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}
 const names = (declarations: readonly FeatureDeclaration[]) => declarations.map((f) => f.name);
 const vocabularyLanes = (f: FeatureDeclaration) => f.lanes.filter((lane) => lane !== null) as string[];
 
+/**
+ * The vocabulary of each lane of a model input, one entry when every lane
+ * shares it: the manifest's enum vocabulary for enum lanes, None for a lane
+ * that indexes none (a number, the hour of day).
+ */
+function inputVocabularies(f: FeatureDeclaration): (string | null)[] {
+  const lanes = f.kind === 'enum' || f.kind === 'enum_list' ? f.lanes.map(() => ENUM_VOCABULARY) : f.lanes;
+  return lanes.every((lane) => lane === lanes[0]) ? [lanes[0]!] : [...lanes];
+}
+
+/** A model input as a Python `Input(...)`; `column` is the column it is read from (None: the catalog row);
+ * its numeric lanes are the constant of the same name. */
+function input(f: FeatureDeclaration, column: string | null): string {
+  return `Input(${str(f.name)}, ${str(f.kind)}, ${str(column)}, ${tuple(inputVocabularies(f))}, ${f.dense ? f.name.toUpperCase() : '()'})`;
+}
+
+/** Every column's and model input's name, once, in declaration order. */
+const everyName = () => [
+  ...new Set(names([...EXAMPLE_FEATURES, ...CATALOG_FEATURES, ...ITEM_TOWER_FEATURES])),
+];
+
 /** The text of feature_spec.py. */
 export function pythonFeatureSpec(): string {
   const denseOf = (declarations: readonly FeatureDeclaration[]) =>
@@ -72,12 +94,23 @@ export function pythonFeatureSpec(): string {
     '',
     'from __future__ import annotations',
     '',
+    'from typing import NamedTuple',
+    '',
     `HISTORY_LENGTH = ${HISTORY_LENGTH}`,
     `MAX_CATEGORIES = ${MAX_CATEGORIES}`,
     `MAX_TAGS = ${MAX_TAGS}`,
     '# Values of the hour-of-day lane of context_cat: 0 unknown, then UTC hour + 1.',
     `HOURS = ${HOURS}`,
     `VOCABULARY_KINDS = ${tuple(VOCABULARY_KINDS)}`,
+    '# The vocabulary of the enum lanes (type, history_types): the interaction types, in enum order.',
+    `ENUM_VOCABULARY = ${str(ENUM_VOCABULARY)}`,
+    '',
+    '',
+    'class Name:',
+    `    """Each column's and model input's name, so the engine reads one through the spec, never by hand."""`,
+    '',
+    ...everyName().map((name) => `    ${name.toUpperCase()} = ${str(name)}`),
+    '',
     '',
     "# The lanes of the numeric columns (the manifest's `dense`).",
     ...[...EXAMPLE_FEATURES, ...CATALOG_FEATURES]
@@ -108,6 +141,36 @@ export function pythonFeatureSpec(): string {
     ...ITEM_TOWER_FEATURES.map(
       (f) => `    ${str(f.name)}: ${'catalogColumn' in f ? str(f.catalogColumn) : 'None'},`,
     ),
+    '}',
+    "# The numeric columns and their lanes (the manifest's `dense`).",
+    'DENSE = {',
+    ...[...EXAMPLE_FEATURES, ...CATALOG_FEATURES]
+      .filter((f) => 'dense' in f)
+      .map((f) => `    ${str(f.name)}: ${f.name.toUpperCase()},`),
+    '}',
+    '',
+    '',
+    'class Input(NamedTuple):',
+    '    """A model input: its name, its kind, the column it is read from (None: the catalog row itself), the',
+    '    vocabulary of each lane (one entry when every lane shares it; None: a lane that indexes none) and the',
+    '    names of its numeric lanes: what the engine sizes its embedding tables and numeric layers by."""',
+    '',
+    '    name: str',
+    '    kind: str',
+    '    column: str | None',
+    '    vocabularies: tuple[str | None, ...]',
+    '    dense: tuple[str, ...]',
+    '',
+    '',
+    "# Each model's inputs, in the order of its ONNX export, by the model's name (its file's key in ARTIFACT_FILES).",
+    'MODEL_INPUTS = {',
+    ...Object.entries(FEATURE_SERVICE).flatMap(([key, model]) => [
+      `    ${str(snake(key))}: (`,
+      ...(model.features as readonly FeatureDeclaration[]).map(
+        (f) => `        ${input(f, key === 'itemTower' ? (f.catalogColumn ?? null) : f.name)},`,
+      ),
+      '    ),',
+    ]),
     '}',
     '# The numeric inputs of the ranker, concatenated in this order before it standardises them.',
     `RANKER_DENSE = ${tuple(denseOf(RANKER_FEATURES))}`,

@@ -25,6 +25,7 @@ import {
   allocateBatch,
   type BatchColumn,
   CATALOG_FEATURES,
+  ENUM_VOCABULARY,
   type FeatureDeclaration,
   featureWidth,
   HISTORY_LENGTH,
@@ -183,7 +184,7 @@ export async function writeDataset(set: TrainingSet, dir: string): Promise<Datas
         VocabularyKind,
         string[]
       >),
-      type: INTERACTION_TYPE_SYMBOLS,
+      [ENUM_VOCABULARY]: INTERACTION_TYPE_SYMBOLS,
     },
     dense: DENSE_NAMES,
     columns,

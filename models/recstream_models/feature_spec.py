@@ -7,12 +7,48 @@ categorical lane, and each model's inputs in the order its ONNX export takes the
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 HISTORY_LENGTH = 20
 MAX_CATEGORIES = 4
 MAX_TAGS = 4
 # Values of the hour-of-day lane of context_cat: 0 unknown, then UTC hour + 1.
 HOURS = 25
 VOCABULARY_KINDS = ("user", "item", "category", "tag", "language", "country", "device", "surface", "age_bucket")
+# The vocabulary of the enum lanes (type, history_types): the interaction types, in enum order.
+ENUM_VOCABULARY = "type"
+
+
+class Name:
+    """Each column's and model input's name, so the engine reads one through the spec, never by hand."""
+
+    USER = "user"
+    ITEM = "item"
+    TS = "ts"
+    TYPE = "type"
+    LABEL = "label"
+    POSITIVE = "positive"
+    WEIGHT = "weight"
+    CLICKED = "clicked"
+    ENGAGEMENT = "engagement"
+    HISTORY_ITEMS = "history_items"
+    HISTORY_TYPES = "history_types"
+    USER_CAT = "user_cat"
+    CONTEXT_CAT = "context_cat"
+    USER_DENSE = "user_dense"
+    ITEM_CATEGORIES = "item_categories"
+    ITEM_LANGUAGE = "item_language"
+    ITEM_DENSE = "item_dense"
+    CROSS_DENSE = "cross_dense"
+    CATALOG_CATEGORIES = "catalog_categories"
+    CATALOG_TAGS = "catalog_tags"
+    CATALOG_LANGUAGE = "catalog_language"
+    CATALOG_DENSE = "catalog_dense"
+    CATALOG_AVAILABLE = "catalog_available"
+    CATEGORIES = "categories"
+    TAGS = "tags"
+    LANGUAGE = "language"
+
 
 # The lanes of the numeric columns (the manifest's `dense`).
 USER_DENSE = ("log_event_count", "log_decayed_1h", "log_decayed_1d", "log_decayed_7d", "log_impressions_7d", "log_clicks_7d", "log_completes_7d", "log_skips_7d", "mean_watch_fraction", "has_watch_fraction", "log_session_count", "log_session_events", "log_hours_since_active", "is_first_event", "log_minutes_in_session")
@@ -76,6 +112,58 @@ ITEM_TOWER_INPUTS = {
     "tags": "catalog_tags",
     "language": "catalog_language",
     "catalog_dense": "catalog_dense",
+}
+# The numeric columns and their lanes (the manifest's `dense`).
+DENSE = {
+    "user_dense": USER_DENSE,
+    "item_dense": ITEM_DENSE,
+    "cross_dense": CROSS_DENSE,
+    "catalog_dense": CATALOG_DENSE,
+}
+
+
+class Input(NamedTuple):
+    """A model input: its name, its kind, the column it is read from (None: the catalog row itself), the
+    vocabulary of each lane (one entry when every lane shares it; None: a lane that indexes none) and the
+    names of its numeric lanes: what the engine sizes its embedding tables and numeric layers by."""
+
+    name: str
+    kind: str
+    column: str | None
+    vocabularies: tuple[str | None, ...]
+    dense: tuple[str, ...]
+
+
+# Each model's inputs, in the order of its ONNX export, by the model's name (its file's key in ARTIFACT_FILES).
+MODEL_INPUTS = {
+    "user_tower": (
+        Input("user", "categorical", "user", ("user",), ()),
+        Input("history_items", "id_list", "history_items", ("item",), ()),
+        Input("history_types", "enum_list", "history_types", ("type",), ()),
+        Input("user_cat", "categorical", "user_cat", ("country", "language", "age_bucket"), ()),
+        Input("context_cat", "categorical", "context_cat", ("device", "country", "surface", None), ()),
+        Input("user_dense", "numeric", "user_dense", (None,), USER_DENSE),
+    ),
+    "item_tower": (
+        Input("item", "categorical", None, ("item",), ()),
+        Input("categories", "id_list", "catalog_categories", ("category",), ()),
+        Input("tags", "id_list", "catalog_tags", ("tag",), ()),
+        Input("language", "categorical", "catalog_language", ("language",), ()),
+        Input("catalog_dense", "numeric", "catalog_dense", (None,), CATALOG_DENSE),
+    ),
+    "ranker": (
+        Input("user", "categorical", "user", ("user",), ()),
+        Input("history_items", "id_list", "history_items", ("item",), ()),
+        Input("history_types", "enum_list", "history_types", ("type",), ()),
+        Input("user_cat", "categorical", "user_cat", ("country", "language", "age_bucket"), ()),
+        Input("context_cat", "categorical", "context_cat", ("device", "country", "surface", None), ()),
+        Input("user_dense", "numeric", "user_dense", (None,), USER_DENSE),
+        Input("item", "categorical", "item", ("item",), ()),
+        Input("item_categories", "id_list", "item_categories", ("category",), ()),
+        Input("item_language", "categorical", "item_language", ("language",), ()),
+        Input("item_dense", "numeric", "item_dense", (None,), ITEM_DENSE),
+        Input("cross_dense", "numeric", "cross_dense", (None,), CROSS_DENSE),
+    ),
 }
 # The numeric inputs of the ranker, concatenated in this order before it standardises them.
 RANKER_DENSE = ("user_dense", "item_dense", "cross_dense")
