@@ -24,8 +24,11 @@ from torch.nn import functional as F
 
 from .config import TrainConfig
 from .data import Dataset
-from .feature_spec import CONTEXT_CAT_VOCABULARIES, HOURS, USER_CAT_VOCABULARIES
-from .inputs import Features, item_features, user_features
+from .feature_spec import Name
+from .inputs import Features, item_features, lane_rows, model_input, user_features, vocabulary
+
+ITEM_TOWER, USER_TOWER = "item_tower", "user_tower"
+"""The towers' names in the spec's MODEL_INPUTS."""
 
 
 DENSE_LIMIT = 3.0
@@ -77,6 +80,10 @@ class ItemTower(nn.Module):
     learns no prior (its scores are plain cosines). It is kept under the name `temperature` in the
     state, which earlier model files use."""
 
+    TABLES = {"item_id": Name.ITEM, "prior_id": Name.ITEM, "category": Name.CATEGORIES, "tag": Name.TAGS, "language": Name.LANGUAGE}
+    """Each embedding table and the input whose values are its rows: the spec's vocabulary of that input
+    sizes the table and matches its rows in a warm start. Table names are the model files' state keys."""
+
     def __init__(
         self, items: int, categories: int, tags: int, languages: int, dense: int, dim: int, prior_scale: float, consumers: int = 0
     ) -> None:
@@ -97,7 +104,7 @@ class ItemTower(nn.Module):
 
     def forward(self, features: Features, keep_id: torch.Tensor | None = None) -> torch.Tensor:
         """`features`: ITEM_TOWER_INPUTS by name; `keep_id` (per row, 0 or 1) drops id embeddings while training."""
-        item, categories, tags = features["item"], features["categories"], features["tags"]
+        item, categories, tags = features[Name.ITEM], features[Name.CATEGORIES], features[Name.TAGS]
         ident = self.item_id(item)
         if self.user_ids is not None:
             consumers = self.consumers[item]
@@ -108,8 +115,8 @@ class ItemTower(nn.Module):
             [
                 masked_mean(self.category(categories), categories > 0),
                 masked_mean(self.tag(tags), tags > 0),
-                self.language(features["language"]),
-                self.standardize(features["catalog_dense"]),
+                self.language(features[Name.LANGUAGE]),
+                self.standardize(features[Name.CATALOG_DENSE]),
             ],
             dim=-1,
         )
@@ -134,29 +141,36 @@ class ItemTower(nn.Module):
 class UserTower(nn.Module):
     """user id + pooled recent history (weighted by type) + profile + context + numbers → [L2-normalised embedding, 1]."""
 
+    TABLES = {"user_id": Name.USER, "type_weight": Name.HISTORY_TYPES}
+    """Each embedding table and the input whose values are its rows (as ItemTower.TABLES)."""
+    LANE_TABLES = (Name.USER_CAT, Name.CONTEXT_CAT)
+    """The inputs embedded lane by lane: a list of tables named after the input, one per lane in lane
+    order, each sized by its lane's vocabulary (a lane with none, the hour, has HOURS rows)."""
+
     def __init__(self, dataset: Dataset, item_ids: nn.Embedding, dim: int, dense_dropout: float) -> None:
         super().__init__()
         self.dense_dropout = dense_dropout
-        vocab = dataset.vocabulary_size
-        self.user_id = _embedding(vocab("user"), dim)
+        size = dataset.vocabulary_size
+
+        def rows(table: str) -> int:
+            return size(vocabulary(USER_TOWER, self.TABLES[table]))
+
+        self.user_id = _embedding(rows("user_id"), dim)
         self.item_ids = item_ids
-        types = len(dataset.manifest["vocabularies"]["type"])
-        self.type_weight = nn.Embedding(types, 1)
+        self.type_weight = nn.Embedding(rows("type_weight"), 1)
         nn.init.zeros_(self.type_weight.weight)
-        self.user_cat = nn.ModuleList(_embedding(vocab(name), dim) for name in USER_CAT_VOCABULARIES)
-        self.context_cat = nn.ModuleList(
-            [*(_embedding(vocab(name), dim) for name in CONTEXT_CAT_VOCABULARIES), _embedding(HOURS, dim)]
-        )
-        dense = len(dataset.dense_names("user_dense"))
+        self.user_cat = nn.ModuleList(_embedding(n, dim) for n in lane_rows(USER_TOWER, Name.USER_CAT, size))
+        self.context_cat = nn.ModuleList(_embedding(n, dim) for n in lane_rows(USER_TOWER, Name.CONTEXT_CAT, size))
+        dense = len(dataset.dense_names(Name.USER_DENSE))
         self.standardize = Standardize(dense)
         self.mlp = nn.Sequential(nn.Linear(4 * dim + dense, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
 
     def forward(self, features: Features) -> torch.Tensor:
         """`features`: USER_TOWER_INPUTS by name."""
-        history_items, user_cat, context_cat = features["history_items"], features["user_cat"], features["context_cat"]
-        ident = self.user_id(features["user"])
+        history_items, user_cat, context_cat = features[Name.HISTORY_ITEMS], features[Name.USER_CAT], features[Name.CONTEXT_CAT]
+        ident = self.user_id(features[Name.USER])
         # softplus(0) / ln 2 = 1: every type starts with weight 1 and learns its own.
-        weights = F.softplus(self.type_weight(features["history_types"]).squeeze(-1)) * 1.4426950408889634
+        weights = F.softplus(self.type_weight(features[Name.HISTORY_TYPES]).squeeze(-1)) * 1.4426950408889634
         mask = (history_items > 0).to(weights.dtype) * weights
         history = (self.item_ids(history_items) * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)
         profile = sum(table(user_cat[:, i]) for i, table in enumerate(self.user_cat))
@@ -165,7 +179,7 @@ class UserTower(nn.Module):
         # event than any training row was (a day later, where the training rows were seconds apart),
         # and an unclipped z-score of 20 outweighs the rest of the tower (Last.fm as one file:
         # Recall@20 0.228 to 0.273 with the serving time alone).
-        dense = self.standardize(features["user_dense"]).clamp(-DENSE_LIMIT, DENSE_LIMIT)
+        dense = self.standardize(features[Name.USER_DENSE]).clamp(-DENSE_LIMIT, DENSE_LIMIT)
         if self.training and self.dense_dropout > 0:
             keep = torch.rand(dense.shape[0], 1, device=dense.device) >= self.dense_dropout
             dense = dense * keep
@@ -177,13 +191,16 @@ class UserTower(nn.Module):
 class TwoTower(nn.Module):
     def __init__(self, dataset: Dataset, dim: int, prior_scale: float, dense_dropout: float = 0.0, consumers: int = 0) -> None:
         super().__init__()
-        vocab = dataset.vocabulary_size
+
+        def rows(table: str) -> int:
+            return dataset.vocabulary_size(vocabulary(ITEM_TOWER, ItemTower.TABLES[table]))
+
         self.items = ItemTower(
-            vocab("item"),
-            vocab("category"),
-            vocab("tag"),
-            vocab("language"),
-            len(dataset.dense_names("catalog_dense")),
+            rows("item_id"),
+            rows("category"),
+            rows("tag"),
+            rows("language"),
+            len(dataset.dense_names(Name.CATALOG_DENSE)),
             dim,
             prior_scale,
             consumers,
@@ -205,27 +222,27 @@ class TwoTower(nn.Module):
         return item_features(catalog, items)
 
     def fit_standardization(self, dataset: Dataset, rows: torch.Tensor) -> None:
-        self.users.standardize.fit(dataset.columns["user_dense"][rows])
-        self.items.standardize.fit(dataset.catalog["catalog_dense"][1:])
+        self.users.standardize.fit(dataset.columns[Name.USER_DENSE][rows])
+        self.items.standardize.fit(dataset.catalog[Name.CATALOG_DENSE][1:])
 
     def embedding_vocabularies(self) -> dict[str, str]:
         """Each embedding table (by module name) whose rows are the values of a training-set vocabulary,
-        and that vocabulary: a warm start (warm.py) matches their rows by value. The hour lane of the
-        context has a fixed size and no vocabulary; the shared tables appear under their first names.
+        and that vocabulary, from the spec's vocabulary of the input the table reads: a warm start (warm.py)
+        matches their rows by value. The hour lane of the context has a fixed size and no vocabulary; the
+        shared tables appear under their first names.
 
         >>> TwoTower(dataset, 32, 0.15).embedding_vocabularies()["users.user_id"]  # doctest: +SKIP
         'user'
         """
         return {
-            "items.item_id": "item",
-            "items.prior_id": "item",
-            "items.category": "category",
-            "items.tag": "tag",
-            "items.language": "language",
-            "users.user_id": "user",
-            "users.type_weight": "type",
-            **{f"users.user_cat.{lane}": name for lane, name in enumerate(USER_CAT_VOCABULARIES)},
-            **{f"users.context_cat.{lane}": name for lane, name in enumerate(CONTEXT_CAT_VOCABULARIES)},
+            **{f"items.{table}": vocabulary(ITEM_TOWER, name) for table, name in ItemTower.TABLES.items()},
+            **{f"users.{table}": vocabulary(USER_TOWER, name) for table, name in UserTower.TABLES.items()},
+            **{
+                f"users.{name}.{lane}": lane_vocabulary
+                for name in UserTower.LANE_TABLES
+                for lane, lane_vocabulary in enumerate(model_input(USER_TOWER, name).vocabularies)
+                if lane_vocabulary is not None
+            },
         }
 
     def id_tables(self) -> list[nn.Embedding]:
