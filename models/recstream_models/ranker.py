@@ -9,9 +9,12 @@ import torch
 from torch import nn
 
 from .data import Dataset
-from .feature_spec import CONTEXT_CAT_VOCABULARIES, HOURS, RANKER_DENSE, USER_CAT_VOCABULARIES
-from .inputs import Features, ranker_features
+from .feature_spec import RANKER_DENSE, Name
+from .inputs import Features, lane_rows, ranker_features, vocabulary
 from .towers import Standardize, masked_mean
+
+RANKER = "ranker"
+"""The ranker's name in the spec's MODEL_INPUTS."""
 
 
 def _table(rows: int, dim: int) -> nn.Embedding:
@@ -24,13 +27,18 @@ class Ranker(nn.Module):
     def __init__(self, dataset: Dataset, dim: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        vocab = dataset.vocabulary_size
-        self.user = _table(vocab("user"), dim)
-        self.item = _table(vocab("item"), dim)
-        self.category = _table(vocab("category"), dim)
-        self.language = _table(vocab("language"), dim)
-        self.user_cat = nn.ModuleList(_table(vocab(name), dim) for name in USER_CAT_VOCABULARIES)
-        self.context_cat = nn.ModuleList([*(_table(vocab(name), dim) for name in CONTEXT_CAT_VOCABULARIES), _table(HOURS, dim)])
+        # Each table is sized by the spec's vocabulary of the input it embeds.
+        size = dataset.vocabulary_size
+
+        def rows(name: str) -> int:
+            return size(vocabulary(RANKER, name))
+
+        self.user = _table(rows(Name.USER), dim)
+        self.item = _table(rows(Name.ITEM), dim)
+        self.category = _table(rows(Name.ITEM_CATEGORIES), dim)
+        self.language = _table(rows(Name.ITEM_LANGUAGE), dim)
+        self.user_cat = nn.ModuleList(_table(n, dim) for n in lane_rows(RANKER, Name.USER_CAT, size))
+        self.context_cat = nn.ModuleList(_table(n, dim) for n in lane_rows(RANKER, Name.CONTEXT_CAT, size))
         dense = sum(len(dataset.dense_names(n)) for n in RANKER_DENSE)
         self.standardize = Standardize(dense)
         self.bottom = nn.Sequential(nn.Linear(dense, 64), nn.ReLU(), nn.Linear(64, dim), nn.ReLU())
@@ -62,17 +70,17 @@ class Ranker(nn.Module):
 
     def forward(self, features: Features) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits of the click and engagement heads; `features`: RANKER_INPUTS by name."""
-        history_items, item_categories = features["history_items"], features["item_categories"]
-        user_cat, context_cat = features["user_cat"], features["context_cat"]
+        history_items, item_categories = features[Name.HISTORY_ITEMS], features[Name.ITEM_CATEGORIES]
+        user_cat, context_cat = features[Name.USER_CAT], features[Name.CONTEXT_CAT]
         history = masked_mean(self.item(history_items), history_items > 0)
         dense = self.standardize(torch.cat([features[n] for n in RANKER_DENSE], dim=-1))
         bottom = self.bottom(dense)
         vectors = [
             bottom,
-            self.user(features["user"]),
-            self.item(features["item"]),
+            self.user(features[Name.USER]),
+            self.item(features[Name.ITEM]),
             masked_mean(self.category(item_categories), item_categories > 0),
-            self.language(features["item_language"]),
+            self.language(features[Name.ITEM_LANGUAGE]),
             history,
             *(table(user_cat[:, i]) for i, table in enumerate(self.user_cat)),
             *(table(context_cat[:, i]) for i, table in enumerate(self.context_cat)),
