@@ -15,7 +15,6 @@ import {
   EXAMPLE_FEATURES,
   FEATURE_SERVICE,
   type FeatureDeclaration,
-  feature,
   featureWidth,
   HISTORY_LENGTH,
   HOURS,
@@ -57,7 +56,6 @@ function vocabularyOf(declarations: readonly FeatureDeclaration[]): string[] {
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 const names = (declarations: readonly FeatureDeclaration[]) => declarations.map((f) => f.name);
-const vocabularyLanes = (f: FeatureDeclaration) => f.lanes.filter((lane) => lane !== null) as string[];
 
 /**
  * The vocabulary of each lane of a model input, one entry when every lane
@@ -129,9 +127,6 @@ export function pythonFeatureSpec(): string {
     'VOCABULARY_OF: dict[str, list[str | None]] = {',
     ...vocabularyOf([...EXAMPLE_FEATURES, ...CATALOG_FEATURES]),
     '}',
-    '# The vocabularies of the lanes of user_cat and of context_cat (before its hour lane).',
-    `USER_CAT_VOCABULARIES = ${tuple(vocabularyLanes(feature('user_cat')))}`,
-    `CONTEXT_CAT_VOCABULARIES = ${tuple(vocabularyLanes(feature('context_cat')))}`,
     '',
     "# Each model's inputs, in the order of its ONNX export.",
     `USER_TOWER_INPUTS = ${tuple(names(USER_TOWER_FEATURES))}`,

@@ -98,9 +98,6 @@ VOCABULARY_OF: dict[str, list[str | None]] = {
     "catalog_tags": ["tag"],
     "catalog_language": ["language"],
 }
-# The vocabularies of the lanes of user_cat and of context_cat (before its hour lane).
-USER_CAT_VOCABULARIES = ("country", "language", "age_bucket")
-CONTEXT_CAT_VOCABULARIES = ("device", "country", "surface")
 
 # Each model's inputs, in the order of its ONNX export.
 USER_TOWER_INPUTS = ("user", "history_items", "history_types", "user_cat", "context_cat", "user_dense")
