@@ -19,9 +19,15 @@ import torch
 
 from .data import Dataset
 from .evaluate import Queries, user_embeddings
-from .feature_spec import ARTIFACT_FILES, VOCABULARY_OF
+from .feature_spec import ARTIFACT_FILES, MODEL_INPUTS, VOCABULARY_OF
 from .inputs import item_features
-from .towers import TwoTower
+from .towers import ITEM_TOWER, USER_TOWER, TwoTower
+
+TOWER_DENSE = tuple(
+    declared.column for tower in (USER_TOWER, ITEM_TOWER) for declared in MODEL_INPUTS[tower] if declared.kind == "numeric"
+)
+"""The numeric columns the towers read (the spec's numeric inputs): a promoted model reads this set's inputs
+only when their lanes are the same."""
 
 WEIGHTS = ARTIFACT_FILES["weights"]
 """The tensor-only weights `export` writes: `two_tower/<name>` and `ranker/<name>` state tensors and
@@ -140,7 +146,7 @@ def previous_vectors(previous: PreviousModel, dataset: Dataset, queries: Queries
     order); PreviousModelError when its dense features differ from this set's (it cannot read this
     set's inputs)."""
     model, manifest = previous.model, previous.manifest
-    for dense in ("user_dense", "catalog_dense"):
+    for dense in TOWER_DENSE:
         if manifest["dense"][dense] != dataset.manifest["dense"][dense]:
             raise PreviousModelError(f"the promoted model was trained with {dense} {manifest['dense'][dense]}, this set has {dataset.manifest['dense'][dense]}")
     current = dataset.manifest["vocabularies"]
