@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 
 from .data import Dataset
+from .feature_spec import Name
 from .inputs import on
 from .ranker import Ranker
 from .towers import TwoTower
@@ -206,9 +207,9 @@ def ranker_metrics(
         click, _ = ranker(on(ranker.inputs(columns, part), device))
         probabilities.append(torch.sigmoid(click.float()).cpu())
     p = torch.cat(probabilities)
-    names = dataset.dense_names("item_dense")
+    names = dataset.dense_names(Name.ITEM_DENSE)
     if "smoothed_ctr" in names:
-        ctr = columns["item_dense"][shown, names.index("smoothed_ctr")]
+        ctr = columns[Name.ITEM_DENSE][shown, names.index("smoothed_ctr")]
     else:
         ctr = item_click_rate(dataset, train_rows)[columns["item"][shown]]
     return {
