@@ -17,7 +17,7 @@ from .config import TrainConfig
 from .data import Dataset
 from .losses import cosine_contrastive, log_exposure, log_q, log_q_uniform, sampled_softmax
 from .progress import emit
-from .feature_spec import RANKER_INPUTS, USER_TOWER_INPUTS
+from .feature_spec import RANKER_INPUTS, USER_TOWER_INPUTS, Name
 from .graph import latest_consumers
 from .inputs import Features
 from .ranker import Ranker
@@ -306,7 +306,7 @@ def train_retrieval(
 def exposure_rows(dataset: Dataset, rows: torch.Tensor) -> torch.Tensor:
     """Rows the ranker learns from: impressions (clicked or not) and rows with a known engagement."""
     columns = dataset.columns
-    useful = (columns["clicked"][rows] >= 0) | torch.isfinite(columns["engagement"][rows])
+    useful = (columns[Name.CLICKED][rows] >= 0) | torch.isfinite(columns[Name.ENGAGEMENT][rows])
     return rows[useful]
 
 
@@ -327,7 +327,7 @@ def train_ranker(
     ranker: Ranker, dataset: Dataset, rows: torch.Tensor, config: TrainConfig, runtime: Runtime, phase: str
 ) -> list[EpochStats]:
     """Trains the ranker on the exposures among `rows` for the configured epochs."""
-    columns = runtime.place(dataset.columns, (*RANKER_INPUTS, "clicked", "engagement"))
+    columns = runtime.place(dataset.columns, (*RANKER_INPUTS, Name.CLICKED, Name.ENGAGEMENT))
     exposures = exposure_rows(dataset, rows)
     if exposures.shape[0] == 0:
         return []
@@ -339,7 +339,7 @@ def train_ranker(
     def step(batch: torch.Tensor) -> torch.Tensor:
         with runtime.autocast():
             click, engagement = module(ranker.inputs(columns, batch))
-        return ranker_losses(click.float(), engagement.float(), columns["clicked"][batch], columns["engagement"][batch])
+        return ranker_losses(click.float(), engagement.float(), columns[Name.CLICKED][batch], columns[Name.ENGAGEMENT][batch])
 
     loop = Loop(
         model="ranker",
