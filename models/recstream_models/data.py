@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .feature_spec import CATALOG_COLUMNS, EXAMPLE_COLUMNS, HOURS, VOCABULARY_OF
+from .feature_spec import CATALOG_COLUMNS, EXAMPLE_COLUMNS, HOURS, VOCABULARY_OF, Name
 
 FORMAT = "recstream-dataset/1"
 
@@ -56,7 +56,8 @@ def _load_column(directory: str, name: str, entry: dict, dtype: str, ndim: int, 
 
 
 def _check_values(name: str, array: np.ndarray, manifest: dict) -> None:
-    if array.dtype.kind == "f" and name not in ("engagement",):
+    # Engagement is NaN where the watch fraction is unknown (its declared default).
+    if array.dtype.kind == "f" and name != Name.ENGAGEMENT:
         bad = int(np.count_nonzero(~np.isfinite(array)))
         if bad:
             raise DatasetError(f"column {name} has {bad} NaN or infinite values")
