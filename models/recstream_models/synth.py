@@ -16,7 +16,19 @@ import os
 import numpy as np
 
 from .data import FORMAT
-from .feature_spec import CATALOG_DENSE, CROSS_DENSE, HISTORY_LENGTH, ITEM_DENSE, MAX_CATEGORIES, MAX_TAGS, USER_DENSE
+from .feature_spec import (
+    CATALOG_COLUMNS,
+    CATALOG_DENSE,
+    CROSS_DENSE,
+    DENSE,
+    EXAMPLE_COLUMNS,
+    HISTORY_LENGTH,
+    ITEM_DENSE,
+    MAX_CATEGORIES,
+    MAX_TAGS,
+    USER_DENSE,
+    Name,
+)
 
 TYPES = ["impression", "view", "click", "like", "dislike", "rate", "add_to_list", "share", "complete", "skip"]
 CATEGORIES = 20
@@ -99,29 +111,33 @@ def write_synthetic(out: str, users: int, items: int, examples: int, seed: int) 
     ).astype(np.int64)
     user_cat = np.stack([rng.integers(1, 11, examples), rng.integers(1, 6, examples), rng.integers(1, 7, examples)], 1).astype(np.int64)
 
+    # Keyed by the spec's names and written in its column order: the draws above fix the values, so the
+    # order the columns are listed in here changes nothing.
+    examples_by_name = {
+        Name.USER: user.astype(np.int64), Name.ITEM: item, Name.TS: ts.astype(np.int64), Name.TYPE: kind,
+        Name.LABEL: label, Name.POSITIVE: positive, Name.WEIGHT: weight, Name.CLICKED: clicked, Name.ENGAGEMENT: engagement,
+        Name.HISTORY_ITEMS: history_items, Name.HISTORY_TYPES: history_types, Name.USER_CAT: user_cat,
+        Name.CONTEXT_CAT: context, Name.USER_DENSE: user_dense, Name.ITEM_CATEGORIES: item_categories[item],
+        Name.ITEM_LANGUAGE: rng.integers(1, 6, examples).astype(np.int64), Name.ITEM_DENSE: item_dense,
+        Name.CROSS_DENSE: cross_dense,
+    }
     columns: dict = {}
-    for name, array in (
-        ("user", user.astype(np.int64)), ("item", item), ("ts", ts.astype(np.int64)), ("type", kind),
-        ("label", label), ("positive", positive), ("weight", weight), ("clicked", clicked), ("engagement", engagement),
-        ("history_items", history_items), ("history_types", history_types), ("user_cat", user_cat),
-        ("context_cat", context), ("user_dense", user_dense), ("item_categories", item_categories[item]),
-        ("item_language", rng.integers(1, 6, examples).astype(np.int64)), ("item_dense", item_dense),
-        ("cross_dense", cross_dense),
-    ):
-        _save(out, name, array, columns)
+    for name in EXAMPLE_COLUMNS:
+        _save(out, name, examples_by_name[name], columns)
     tags = np.zeros((items + 1, MAX_TAGS), dtype=np.int64)
     tags[1:, 0] = rng.integers(1, 51, items)
     catalog_dense = rng.normal(0, 1, size=(items + 1, len(CATALOG_DENSE))).astype(np.float32)
     catalog_dense[0] = 0
     available = np.ones(items + 1, dtype=np.uint8)
     available[0] = 0
+    catalog_by_name = {
+        Name.CATALOG_CATEGORIES: item_categories, Name.CATALOG_TAGS: tags,
+        Name.CATALOG_LANGUAGE: np.r_[0, rng.integers(1, 6, items)].astype(np.int64),
+        Name.CATALOG_DENSE: catalog_dense, Name.CATALOG_AVAILABLE: available,
+    }
     catalog: dict = {}
-    for name, array in (
-        ("catalog_categories", item_categories), ("catalog_tags", tags),
-        ("catalog_language", np.r_[0, rng.integers(1, 6, items)].astype(np.int64)),
-        ("catalog_dense", catalog_dense), ("catalog_available", available),
-    ):
-        _save(out, name, array, catalog)
+    for name in CATALOG_COLUMNS:
+        _save(out, name, catalog_by_name[name], catalog)
     vocab = lambda prefix, n: ["<unk>", *(f"{prefix}{i}" for i in range(n))]  # noqa: E731
     manifest = {
         "format": FORMAT,
@@ -135,7 +151,7 @@ def write_synthetic(out: str, users: int, items: int, examples: int, seed: int) 
             "language": vocab("l", 5), "country": vocab("C", 10), "device": vocab("d", 4),
             "surface": vocab("s", 4), "age_bucket": vocab("a", 6), "type": TYPES,
         },
-        "dense": {"user_dense": USER_DENSE, "item_dense": ITEM_DENSE, "cross_dense": CROSS_DENSE, "catalog_dense": CATALOG_DENSE},
+        "dense": DENSE,
         "columns": columns,
         "catalog_columns": catalog,
         "lineage": {"snapshots": [], "event_time_start": int(ts[0]), "event_time_end": int(ts[-1])},
