@@ -9,13 +9,25 @@ import { PortLog } from './port-log.js';
 import { serveLog } from './serve-log.js';
 import { SplitLog } from './split-log.js';
 
-runLogContract('split (reads from the files read-only, the rest through a MessagePort)', async () => {
+/** An owned embedded log, and a split log over it as a stream thread has one. */
+async function splitOverOwned() {
   const { dir, cleanup } = await scratchDir();
   const owned = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0, logger: captureLogger() });
   const { port1, port2 } = new MessageChannel();
   const served = serveLog(owned, port1);
   const reads = await EmbeddedLog.open(dir, { readOnly: true, logger: captureLogger() });
   const log = new SplitLog(reads, new PortLog(port2, owned.kind));
+  const close = async () => {
+    await log.close();
+    await served.close();
+    await owned.close();
+    await cleanup();
+  };
+  return { owned, log, close };
+}
+
+runLogContract('split (reads from the files read-only, the rest through a MessagePort)', async () => {
+  const { owned, log, close } = await splitOverOwned();
   return {
     log,
     topic: (base) => base,
@@ -23,22 +35,12 @@ runLogContract('split (reads from the files read-only, the rest through a Messag
       await owned.roll(topic);
       await owned.compact(topic);
     },
-    cleanup: async () => {
-      await log.close();
-      await served.close();
-      await owned.close();
-      await cleanup();
-    },
+    cleanup: close,
   };
 });
 
 test('a topic made again with another partition count: records are placed by the new count, none by the old', async () => {
-  const { dir, cleanup } = await scratchDir();
-  const owned = await EmbeddedLog.open(dir, { maintenanceIntervalMs: 0, logger: captureLogger() });
-  const { port1, port2 } = new MessageChannel();
-  const served = serveLog(owned, port1);
-  const reads = await EmbeddedLog.open(dir, { readOnly: true, logger: captureLogger() });
-  const log = new SplitLog(reads, new PortLog(port2, owned.kind));
+  const { owned, log, close } = await splitOverOwned();
   try {
     const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
     const records = keys.map((key) => ({ key, value: Buffer.from(key) }));
@@ -55,9 +57,6 @@ test('a topic made again with another partition count: records are placed by the
       for (const r of await owned.read('t', partition, 0, end))
         assert.equal(partition, partitionForKey(r.key!, 4), `${r.key} in partition ${partition}`);
   } finally {
-    await log.close();
-    await served.close();
-    await owned.close();
-    await cleanup();
+    await close();
   }
 });
