@@ -14,9 +14,9 @@
  * await replayAlone([options], parseReplayFrom('earliest'));
  * ```
  */
-import { join } from 'node:path';
 import { TaskState } from '../state/task-state.js';
 import { prepareTopics } from './internals/prepare-topics.js';
+import { taskStateOptions } from './internals/task-manager.js';
 import type { RunnerOptions } from './runner-options.js';
 
 export { type ReplayResult, replayAlone } from './internals/replay-alone.js';
@@ -53,15 +53,7 @@ export async function readCommittedStore<V>(
   store: string,
   keys: readonly string[],
 ): Promise<(V | undefined)[]> {
-  const { topology } = options;
-  const state = await TaskState.open({
-    dir: join(options.stateDir, String(partition)),
-    engine: options.engine,
-    log: options.log,
-    applicationId: topology.applicationId,
-    partition,
-    stores: topology.stores.map((s) => ({ name: s.name, codec: s.codec, changelogTopic: s.changelogTopic })),
-  });
+  const state = await TaskState.open(taskStateOptions(options, partition));
   try {
     return await state.readCommitted<V>(store, keys);
   } finally {

@@ -11,6 +11,7 @@ import type { EventLog, LogConsumer, LogRecord, TopicPartitionOffset } from '../
 import type { GlobalTables } from '../../processor/internals/global-tables.js';
 import { Task } from '../../processor/internals/task.js';
 import type { Topology } from '../../processor/topology.js';
+import type { TaskStateOptions } from '../../state/task-options.js';
 import { TaskState } from '../../state/task-state.js';
 import { type ReplayFrom, resetOffsets } from './reset.js';
 import type { RunnerMetrics } from './runner-metrics.js';
@@ -32,6 +33,31 @@ export interface TaskManagerOptions {
   readonly resetTo?: 'earliest' | 'latest';
   readonly namespace?: string;
   readonly onRestore?: (store: string, partition: number, restored: number, total: number) => void;
+}
+
+/**
+ * Where task `partition` of an application keeps its state and which stores
+ * it holds: the part of `TaskState.open`'s options every opener of that
+ * task's state shares (the runner, and a reader that does not run it).
+ */
+export function taskStateOptions(
+  options: Pick<TaskManagerOptions, 'topology' | 'log' | 'stateDir' | 'engine'>,
+  partition: number,
+): TaskStateOptions {
+  const { topology } = options;
+  return {
+    dir: join(options.stateDir, String(partition)),
+    engine: options.engine,
+    log: options.log,
+    applicationId: topology.applicationId,
+    partition,
+    stores: topology.stores.map((s) => ({
+      name: s.name,
+      codec: s.codec,
+      changelogTopic: s.changelogTopic,
+      cacheEntries: s.cacheEntries,
+    })),
+  };
 }
 
 export class TaskManager {
@@ -186,21 +212,10 @@ export class TaskManager {
   }
 
   private openState(partition: number): Promise<TaskState> {
-    const { topology, log, logger } = this.options;
     const counted = new Map<string, number>();
     return TaskState.open({
-      dir: join(this.options.stateDir, String(partition)),
-      engine: this.options.engine,
-      log,
-      applicationId: topology.applicationId,
-      partition,
-      stores: topology.stores.map((s) => ({
-        name: s.name,
-        codec: s.codec,
-        changelogTopic: s.changelogTopic,
-        cacheEntries: s.cacheEntries,
-      })),
-      logger,
+      ...taskStateOptions(this.options, partition),
+      logger: this.options.logger,
       onRestoreProgress: (store, restored, total) => {
         // Progress is cumulative per store; the counter takes what this report adds.
         const added = restored - (counted.get(store) ?? 0);
